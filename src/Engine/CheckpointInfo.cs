@@ -1,0 +1,50 @@
+namespace DataraxCkpt;
+
+/// <summary>One committed checkpoint step, as recorded in the directory's index.</summary>
+public sealed class CheckpointInfo
+{
+    /// <summary>Creates a record.</summary>
+    public CheckpointInfo(long step, string path, string directory, DateTimeOffset createdUtc, long size, long storedSize,
+        int itemCount, IReadOnlyDictionary<string, object?> metadata, bool pinned)
+    {
+        Step = step;
+        Path = path;
+        Directory = directory;
+        CreatedUtc = createdUtc;
+        Size = size;
+        StoredSize = storedSize;
+        ItemCount = itemCount;
+        Metadata = metadata;
+        Pinned = pinned;
+    }
+
+    /// <summary>Step number.</summary>
+    public long Step { get; }
+
+    /// <summary>Full path of the step's folder.</summary>
+    public string Path { get; }
+
+    /// <summary>Full path of the checkpoint directory that holds the step.</summary>
+    public string Directory { get; }
+
+    /// <summary>When the step was committed (UTC).</summary>
+    public DateTimeOffset CreatedUtc { get; }
+
+    /// <summary>Bytes of state (uncompressed tensor bytes plus encoded scalars).</summary>
+    public long Size { get; }
+
+    /// <summary>Bytes the step occupies on disk.</summary>
+    public long StoredSize { get; }
+
+    /// <summary>Number of leaves in the state.</summary>
+    public int ItemCount { get; }
+
+    /// <summary>User metadata saved with the step (empty when none was given).</summary>
+    public IReadOnlyDictionary<string, object?> Metadata { get; }
+
+    /// <summary>True when the step is pinned and survives every retention rule.</summary>
+    public bool Pinned { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"Step {Step} ({Directory})";
+}

@@ -1,0 +1,143 @@
+namespace DataraxCkpt;
+
+/// <summary>
+/// Base of every failure the engine reports. <see cref="ErrorId"/> is stable across versions so that
+/// scripts and the PowerShell module can branch on it; the message says what, where and what to do.
+/// </summary>
+public abstract class CheckpointException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    protected CheckpointException(string errorId, string message, string? directory, long? step, Exception? inner = null)
+        : base(message, inner)
+    {
+        ErrorId = errorId;
+        Directory = directory;
+        Step = step;
+    }
+
+    /// <summary>Stable identifier of the failure kind, e.g. <c>StepNotFound</c>.</summary>
+    public string ErrorId { get; }
+
+    /// <summary>The checkpoint directory concerned, when there is one.</summary>
+    public string? Directory { get; }
+
+    /// <summary>The step concerned, when there is one.</summary>
+    public long? Step { get; }
+}
+
+/// <summary>The checkpoint directory does not exist.</summary>
+public sealed class CheckpointDirectoryNotFoundException : CheckpointException
+{
+    /// <summary>Creates the exception for <paramref name="directory"/>.</summary>
+    public CheckpointDirectoryNotFoundException(string directory)
+        : base("DirectoryNotFound",
+            $"Checkpoint directory '{directory}' does not exist. Check the path, or save a checkpoint there first.",
+            directory, null)
+    {
+    }
+}
+
+/// <summary>The directory exists but holds no committed checkpoint.</summary>
+public sealed class NoCheckpointsException : CheckpointException
+{
+    /// <summary>Creates the exception for <paramref name="directory"/>.</summary>
+    public NoCheckpointsException(string directory)
+        : base("NoCheckpoints",
+            $"Checkpoint directory '{directory}' holds no checkpoints. Save one first, or check the path.",
+            directory, null)
+    {
+    }
+}
+
+/// <summary>The requested step is not committed in the directory.</summary>
+public sealed class StepNotFoundException : CheckpointException
+{
+    /// <summary>Creates the exception.</summary>
+    public StepNotFoundException(string directory, long step, IReadOnlyList<long>? available = null)
+        : base("StepNotFound",
+            $"Step {step} does not exist in checkpoint directory '{directory}'." + Available(available),
+            directory, step)
+    {
+    }
+
+    private static string Available(IReadOnlyList<long>? steps)
+    {
+        if (steps is null || steps.Count == 0)
+        {
+            return " The directory holds no checkpoints.";
+        }
+
+        var shown = steps.Count <= 10 ? string.Join(", ", steps) : string.Join(", ", steps.Take(5)) + ", …, " + string.Join(", ", steps.Skip(steps.Count - 5));
+        return $" Available steps: {shown}.";
+    }
+}
+
+/// <summary>A save targeted a step that is already committed and overwrite was not asked for.</summary>
+public sealed class StepExistsException : CheckpointException
+{
+    /// <summary>Creates the exception.</summary>
+    public StepExistsException(string directory, long step)
+        : base("StepExists",
+            $"Step {step} already exists in checkpoint directory '{directory}'. Pass overwrite (-Overwrite) to replace it, or choose another step.",
+            directory, step)
+    {
+    }
+}
+
+/// <summary>Stored bytes failed a check: checksum, length, structure or index agreement.</summary>
+public sealed class CorruptCheckpointException : CheckpointException
+{
+    /// <summary>Creates the exception.</summary>
+    public CorruptCheckpointException(string directory, long? step, string? item, string problem, Exception? inner = null)
+        : base("CorruptCheckpoint",
+            $"Checkpoint step {(step?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?")} in '{directory}' is corrupt"
+            + (item is null ? string.Empty : $" (item '{item}')")
+            + $": {problem}. Restore another step, or run Repair-CheckpointIndex / Test-Checkpoint to inspect the store.",
+            directory, step, inner)
+    {
+        Item = item;
+        Problem = problem;
+    }
+
+    /// <summary>The stored item that failed, or null when the step as a whole failed.</summary>
+    public string? Item { get; }
+
+    /// <summary>What check failed, without the surrounding advice.</summary>
+    public string Problem { get; }
+}
+
+/// <summary>A value in the state cannot be stored. Raised before anything is written.</summary>
+public sealed class UnsupportedValueException : CheckpointException
+{
+    /// <summary>Creates the exception.</summary>
+    public UnsupportedValueException(string valuePath, string problem)
+        : base("UnsupportedValue",
+            $"The value at '{valuePath}' cannot be checkpointed: {problem}. Store plain data (dictionaries, lists, numbers, strings, arrays, tensors, PRNG keys) instead.",
+            null, null)
+    {
+        ValuePath = valuePath;
+        Problem = problem;
+    }
+
+    /// <summary>Path of the offending value, such as <c>state.model.act_fn</c>.</summary>
+    public string ValuePath { get; }
+
+    /// <summary>Why the value was refused.</summary>
+    public string Problem { get; }
+}
+
+/// <summary>A restored state does not fit the object it is restored into.</summary>
+public sealed class IncompatibleStateException : CheckpointException
+{
+    /// <summary>Creates the exception.</summary>
+    public IncompatibleStateException(string what, IReadOnlyList<string> differingFields, string detail)
+        : base("IncompatibleState",
+            $"The checkpoint does not fit this {what}: {detail}. Differing fields: {string.Join(", ", differingFields)}. Restore into a {what} built with the same configuration.",
+            null, null)
+    {
+        DifferingFields = differingFields;
+    }
+
+    /// <summary>Names of the fields that differ between the checkpoint and the target.</summary>
+    public IReadOnlyList<string> DifferingFields { get; }
+}
