@@ -1,0 +1,179 @@
+#requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests and runs the examples of the DataraxCkpt module.
+
+.DESCRIPTION
+    A thin front end over the dotnet CLI: every task is a short function below. Needs only the .NET SDK:
+    pwsh comes from the local tool manifest and Pester from NuGet (restored into tools/, which git ignores).
+
+      Build    lays the module out in out/DataraxCkpt: the manifest, DataraxCkpt.Cmdlets.dll and its views in
+               the module root; the engine and all its dependencies (managed and native) in lib/.
+      Test     Build, then the xunit tests (tests/Unit) and the Pester tests (tests/Pester) in a fresh pwsh
+               against out/DataraxCkpt. Ends with the line "N passed, N failed"; exits non-zero on any
+               failure or when either runner did not run.
+      Example  Build, then runs every examples/*.ps1 in a fresh pwsh, each in a new temporary folder.
+      Bench    Runs the benchmark project bench/ when it exists.
+      Soak     Runs the soak project soak/ when it exists.
+
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Soak')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+$RepoRoot = $PSScriptRoot
+$ModuleRoot = Join-Path $RepoRoot 'out/DataraxCkpt'
+$ResultsRoot = Join-Path $RepoRoot 'out/TestResults'
+$ToolPackages = Join-Path $RepoRoot 'tools/packages'
+$PesterManifest = Join-Path $ToolPackages 'pester/5.7.1/tools/Pester.psd1'
+
+function Invoke-Dotnet {
+    # Native failures do not throw in pwsh 7.4; a build step that failed must stop the build.
+    # A simple function (no [Parameter]) so that dotnet switches such as -v are not taken as -Verbose.
+    & dotnet @args
+    if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE." }
+}
+
+function Get-FreshPwsh {
+    # The pwsh running this script, started anew: `dotnet pwsh` would look for the tool manifest in
+    # the child's working folder, which for examples is a temporary one.
+    $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+    if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet' -and (Test-Path $pwshDll)) {
+        return @([Environment]::ProcessPath, $pwshDll)
+    }
+    return @([Environment]::ProcessPath)
+}
+
+function Invoke-Build {
+    Invoke-Dotnet tool restore
+    Invoke-Dotnet build (Join-Path $RepoRoot 'src/Cmdlets/DataraxCkpt.Cmdlets.csproj') -c $Configuration --nologo --verbosity quiet
+
+    if (Test-Path $ModuleRoot) { Remove-Item -LiteralPath $ModuleRoot -Recurse -Force }
+    $lib = Join-Path $ModuleRoot 'lib'
+    # The engine's publish output carries its deps.json and runtimes/<rid>/native, which the module's
+    # private load context needs to find SQLite's native library.
+    Invoke-Dotnet publish (Join-Path $RepoRoot 'src/Engine/DataraxCkpt.Engine.csproj') -c $Configuration -o $lib --nologo --verbosity quiet
+
+    $cmdletsBin = Join-Path $RepoRoot "src/Cmdlets/bin/$Configuration/net8.0"
+    foreach ($file in 'DataraxCkpt.Cmdlets.dll', 'DataraxCkpt.Cmdlets.pdb') {
+        Copy-Item -LiteralPath (Join-Path $cmdletsBin $file) -Destination $ModuleRoot
+    }
+    Copy-Item -LiteralPath (Join-Path $RepoRoot 'DataraxCkpt.psd1') -Destination $ModuleRoot
+    Copy-Item -LiteralPath (Join-Path $RepoRoot 'src/Cmdlets/Formats/DataraxCkpt.format.ps1xml') -Destination $ModuleRoot
+
+    if (Test-Path (Join-Path $ModuleRoot 'DataraxCkpt.Engine.dll')) {
+        throw 'The engine must live only in lib/ (see docs/architecture.md); the module root holds a copy.'
+    }
+    Write-Host "Module laid out in $ModuleRoot"
+}
+
+function Restore-TestTools {
+    if (-not (Test-Path $PesterManifest)) {
+        Invoke-Dotnet restore (Join-Path $RepoRoot 'build/Tools.csproj') --packages $ToolPackages --nologo --verbosity quiet
+    }
+}
+
+function Invoke-UnitTests {
+    # Returns @{ Passed; Failed; Ran } read from the TRX file, not from console text.
+    $trxName = 'unit.trx'
+    $trxPath = Join-Path $ResultsRoot $trxName
+    Remove-Item -LiteralPath $trxPath -ErrorAction Ignore
+    & dotnet test (Join-Path $RepoRoot 'tests/Unit') -c $Configuration --nologo --logger "trx;LogFileName=$trxName" --results-directory $ResultsRoot
+    if (-not (Test-Path $trxPath)) {
+        return @{ Passed = 0; Failed = 0; Ran = $false }
+    }
+    $counters = ([xml](Get-Content -Raw -LiteralPath $trxPath)).TestRun.ResultSummary.Counters
+    $failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    return @{ Passed = [int]$counters.passed; Failed = $failed; Ran = ([int]$counters.executed -gt 0) }
+}
+
+function Invoke-PesterTests {
+    # Pester runs in a fresh process so that the module is imported as a user would import it, with no
+    # engine already loaded by this script; counts come back through a file.
+    $countsPath = Join-Path $ResultsRoot 'pester-counts.json'
+    Remove-Item -LiteralPath $countsPath -ErrorAction Ignore
+    $runner = Join-Path $RepoRoot 'build/Invoke-PesterRun.ps1'
+    & dotnet pwsh -NoProfile -NonInteractive -File $runner -PesterManifest $PesterManifest -ModuleRoot $ModuleRoot `
+        -TestPath (Join-Path $RepoRoot 'tests/Pester') -ResultsRoot $ResultsRoot -CountsPath $countsPath
+    if (-not (Test-Path $countsPath)) {
+        return @{ Passed = 0; Failed = 0; Ran = $false }
+    }
+    $counts = Get-Content -Raw -LiteralPath $countsPath | ConvertFrom-Json
+    return @{ Passed = [int]$counts.Passed; Failed = [int]$counts.Failed; Ran = ([int]$counts.Total -gt 0) }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    Restore-TestTools
+    New-Item -ItemType Directory -Force -Path $ResultsRoot | Out-Null
+    $env:DATARAXCKPT_MODULE = $ModuleRoot
+    $env:DATARAXCKPT_TOOLS = $ToolPackages
+
+    $unit = Invoke-UnitTests
+    $pester = Invoke-PesterTests
+
+    $passed = $unit.Passed + $pester.Passed
+    $failed = $unit.Failed + $pester.Failed
+    $problems = @()
+    if (-not $unit.Ran) { $problems += 'the xunit tests did not run' }
+    if (-not $pester.Ran) { $problems += 'the Pester tests did not run' }
+    Write-Host "xunit: $($unit.Passed) passed, $($unit.Failed) failed; Pester: $($pester.Passed) passed, $($pester.Failed) failed"
+    foreach ($problem in $problems) { Write-Host "ERROR: $problem" }
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0 -or $problems) { exit 1 }
+}
+
+function Invoke-Example {
+    Invoke-Build
+    $pwsh = Get-FreshPwsh
+    $failures = 0
+    foreach ($example in Get-ChildItem -LiteralPath (Join-Path $RepoRoot 'examples') -Filter '*.ps1' | Sort-Object Name) {
+        $workDir = Join-Path ([IO.Path]::GetTempPath()) ("dxckpt-example-" + [guid]::NewGuid().ToString('N'))
+        New-Item -ItemType Directory -Path $workDir | Out-Null
+        Write-Host "==> $($example.Name) (in $workDir)"
+        Push-Location -LiteralPath $workDir
+        try {
+            & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $example.FullName -ModuleRoot $ModuleRoot
+            if ($LASTEXITCODE -ne 0) { $failures++; Write-Host "FAILED: $($example.Name) exited with $LASTEXITCODE" }
+        }
+        finally {
+            Pop-Location
+            Remove-Item -LiteralPath $workDir -Recurse -Force -ErrorAction Ignore
+        }
+    }
+    if ($failures -gt 0) { exit 1 }
+}
+
+function Invoke-ProjectIfPresent([string] $Folder, [string] $What) {
+    # Hook for the lead's benchmark and soak programs: any project in the folder runs as is.
+    $project = Get-ChildItem -LiteralPath (Join-Path $RepoRoot $Folder) -Filter '*.csproj' -ErrorAction Ignore | Select-Object -First 1
+    if (-not $project) {
+        Write-Host "$What is not written yet: add a project under $Folder/ and build.ps1 -Task $What runs it."
+        return
+    }
+    Invoke-Dotnet run --project $project.FullName -c Release
+}
+
+Push-Location -LiteralPath $RepoRoot
+try {
+    switch ($Task) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Example' { Invoke-Example }
+        'Bench' { Invoke-ProjectIfPresent 'bench' 'Bench' }
+        'Soak' { Invoke-ProjectIfPresent 'soak' 'Soak' }
+    }
+}
+finally {
+    Pop-Location
+}

@@ -1,0 +1,48 @@
+using System.Management.Automation;
+using DataraxCkpt.Commands.Infrastructure;
+
+namespace DataraxCkpt.Commands;
+
+/// <summary>
+/// <para type="synopsis">Gets the records of committed checkpoint steps: step, time, sizes, item count, metadata, pinned.</para>
+/// <para type="description">The records pipe into Restore-Checkpoint and Remove-Checkpoint, which bind their Directory and Step.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "Checkpoint", DefaultParameterSetName = PathSet)]
+[OutputType("DataraxCkpt.CheckpointInfo")]
+public sealed class GetCheckpointCommand : CheckpointCommandBase
+{
+    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>The checkpoint directory, taken literally.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "Directory")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>Only these steps; each missing step is reported as an error.</summary>
+    [Parameter(Position = 1)]
+    [ValidateRange(0, long.MaxValue)]
+    [ArgumentCompleter(typeof(StepCompleter))]
+    public long[]? Step { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        {
+            if (Step is null)
+            {
+                TryEngine(() => WriteObject(Handler.ListCheckpoints(directory), enumerateCollection: true), directory);
+                continue;
+            }
+
+            foreach (var step in Step)
+            {
+                TryEngine(() => WriteObject(Handler.GetCheckpoint(directory, step)), directory);
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.Management.Automation;
+using DataraxCkpt.Commands.Infrastructure;
+
+namespace DataraxCkpt.Commands;
+
+/// <summary>
+/// <para type="synopsis">Lists the committed step numbers of a checkpoint directory, ascending, or only the latest.</para>
+/// <para type="description">A missing or empty directory yields nothing, so <c>if (Get-CheckpointStep ./ck)</c> tells whether there is anything to restore.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "CheckpointStep", DefaultParameterSetName = PathSet)]
+[OutputType(typeof(long))]
+public sealed class GetCheckpointStepCommand : CheckpointCommandBase
+{
+    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>The checkpoint directory, taken literally.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "Directory")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>Return only the highest step (nothing when there is none).</summary>
+    [Parameter]
+    public SwitchParameter Latest { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        {
+            TryEngine(() =>
+            {
+                if (Latest)
+                {
+                    if (Handler.LatestStep(directory) is long latest)
+                    {
+                        WriteObject(latest);
+                    }
+                }
+                else
+                {
+                    WriteObject(Handler.GetCheckpointSteps(directory), enumerateCollection: true);
+                }
+            }, directory);
+        }
+    }
+}

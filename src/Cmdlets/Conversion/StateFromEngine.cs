@@ -1,0 +1,109 @@
+using System.Collections;
+using System.Collections.Specialized;
+using System.Management.Automation;
+
+namespace DataraxCkpt.Commands.Conversion;
+
+/// <summary>
+/// Converts a restored engine value into what a PowerShell user expects: <see cref="StateObject"/>
+/// becomes PSCustomObject and the engine's generic dictionaries (state written from C#) become
+/// ordered dictionaries, recursively. Hashtable, OrderedDictionary, object[], numeric arrays, tensors
+/// and keys come back as they are, with their contents converted in place.
+/// </summary>
+internal sealed class StateFromEngine
+{
+    private readonly Dictionary<object, object> _converted = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Converts one restored state.</summary>
+    public static object? Convert(object? value) => new StateFromEngine().FromEngine(value);
+
+    private object? FromEngine(object? value)
+    {
+        if (value is null || value is string || value.GetType().IsPrimitive)
+        {
+            return value;
+        }
+
+        if (_converted.TryGetValue(value, out var done))
+        {
+            return done;
+        }
+
+        switch (value)
+        {
+            case StateObject state:
+            {
+                var result = new PSObject();
+                _converted.Add(value, result);
+                foreach (var property in state)
+                {
+                    result.Properties.Add(new PSNoteProperty(property.Key, FromEngine(property.Value)));
+                }
+
+                return result;
+            }
+
+            case Hashtable table:
+            {
+                _converted.Add(value, table);
+                foreach (var key in table.Keys.Cast<object>().ToList())
+                {
+                    table[key] = FromEngine(table[key]);
+                }
+
+                return table;
+            }
+
+            case OrderedDictionary ordered:
+            {
+                _converted.Add(value, ordered);
+                for (var i = 0; i < ordered.Count; i++)
+                {
+                    ordered[i] = FromEngine(ordered[i]);
+                }
+
+                return ordered;
+            }
+
+            case IDictionary generic when value.GetType().IsGenericType:
+            {
+                var result = new OrderedDictionary(generic.Count);
+                _converted.Add(value, result);
+                foreach (DictionaryEntry entry in generic)
+                {
+                    result.Add(entry.Key, FromEngine(entry.Value));
+                }
+
+                return result;
+            }
+
+            case object?[] array when array.GetType() == typeof(object[]):
+            {
+                _converted.Add(value, array);
+                for (var i = 0; i < array.Length; i++)
+                {
+                    array[i] = FromEngine(array[i]);
+                }
+
+                return array;
+            }
+
+            case IList list when !list.IsReadOnly && !list.IsFixedSize && IsObjectList(list):
+            {
+                _converted.Add(value, list);
+                for (var i = 0; i < list.Count; i++)
+                {
+                    list[i] = FromEngine(list[i]);
+                }
+
+                return list;
+            }
+
+            default:
+                return value;
+        }
+    }
+
+    private static bool IsObjectList(IList list) =>
+        list is ArrayList || list.GetType() == typeof(List<object>);
+}

@@ -1,0 +1,101 @@
+using System.Collections;
+using System.Collections.Specialized;
+using System.Management.Automation;
+
+namespace DataraxCkpt.Commands.Conversion;
+
+/// <summary>
+/// Converts a PowerShell state into the engine's neutral values before a save: PSObject wrappers are
+/// removed, PSCustomObject becomes <see cref="StateObject"/> (property order kept), and containers are
+/// rebuilt around converted values. Everything else goes to the engine as is, which accepts or refuses it.
+/// </summary>
+/// <remarks>
+/// Each source container is converted once (memoized by reference), so a cyclic PowerShell graph
+/// becomes an equally cyclic converted graph, which the engine refuses with an error naming the path.
+/// </remarks>
+internal sealed class StateToEngine
+{
+    private readonly Dictionary<object, object> _converted = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Converts one state for one save.</summary>
+    public static object? Convert(object? state) => new StateToEngine().ToEngine(state);
+
+    private object? ToEngine(object? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (value is PSObject pso)
+        {
+            if (pso.BaseObject is PSCustomObject)
+            {
+                // PSCustomObject's base object is one shared instance; the wrapper is the identity.
+                return Memoized(pso, () => new StateObject(), target => FillObject((StateObject)target, pso));
+            }
+
+            value = pso.BaseObject;
+        }
+
+        return value switch
+        {
+            Hashtable table => Memoized(table, () => new Hashtable(table.Count), target => FillDictionary((IDictionary)target, table)),
+            OrderedDictionary ordered => Memoized(ordered, () => new OrderedDictionary(ordered.Count), target => FillDictionary((IDictionary)target, ordered)),
+            object?[] array when array.GetType() == typeof(object[]) => Memoized(array, () => new object?[array.Length], target => FillArray((object?[])target, array)),
+            ArrayList list => Memoized(list, () => new ArrayList(list.Count), target => FillList((IList)target, list)),
+            List<object?> list => Memoized(list, () => new List<object?>(list.Count), target => FillList((IList)target, list)),
+            List<PSObject> list => Memoized(list, () => new List<object?>(list.Count), target => FillList((IList)target, list)),
+            _ => value,
+        };
+    }
+
+    private object Memoized(object source, Func<object> create, Action<object> fill)
+    {
+        if (_converted.TryGetValue(source, out var done))
+        {
+            return done;
+        }
+
+        var target = create();
+        _converted.Add(source, target);
+        fill(target);
+        return target;
+    }
+
+    private void FillObject(StateObject target, PSObject source)
+    {
+        foreach (var property in source.Properties)
+        {
+            if (property.IsGettable)
+            {
+                target.Add(property.Name, ToEngine(property.Value));
+            }
+        }
+    }
+
+    private void FillDictionary(IDictionary target, IDictionary source)
+    {
+        foreach (DictionaryEntry entry in source)
+        {
+            var key = entry.Key is PSObject keyObject ? keyObject.BaseObject : entry.Key;
+            target.Add(key, ToEngine(entry.Value));
+        }
+    }
+
+    private void FillArray(object?[] target, object?[] source)
+    {
+        for (var i = 0; i < source.Length; i++)
+        {
+            target[i] = ToEngine(source[i]);
+        }
+    }
+
+    private void FillList(IList target, IList source)
+    {
+        foreach (var item in source)
+        {
+            target.Add(ToEngine(item));
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.Management.Automation;
+
+namespace DataraxCkpt.Commands.Errors;
+
+/// <summary>
+/// Turns engine failures into ErrorRecords whose error id is the engine's stable
+/// <see cref="CheckpointException.ErrorId"/>, so that FullyQualifiedErrorId reads
+/// <c>StepNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand</c> and scripts can branch on it.
+/// </summary>
+internal static class CheckpointErrorRecords
+{
+    /// <summary>The ErrorRecord for any exception the engine raised.</summary>
+    public static ErrorRecord From(Exception exception, object? target)
+    {
+        return exception switch
+        {
+            CheckpointException ce => new ErrorRecord(ce, ce.ErrorId, CategoryOf(ce.ErrorId), target ?? ce.Directory),
+            ArgumentException ae => new ErrorRecord(ae, "InvalidArgument", ErrorCategory.InvalidArgument, target),
+            UnauthorizedAccessException ue => new ErrorRecord(ue, "AccessDenied", ErrorCategory.PermissionDenied, target),
+            TimeoutException te => new ErrorRecord(te, "LockTimeout", ErrorCategory.ResourceBusy, target),
+            InvalidOperationException ie => new ErrorRecord(ie, "InvalidOperation", ErrorCategory.InvalidOperation, target),
+            IOException io => new ErrorRecord(io, "IOError", ErrorCategory.WriteError, target),
+            _ => new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target),
+        };
+    }
+
+    /// <summary>The category that fits an engine error id; unknown ids fall to NotSpecified.</summary>
+    public static ErrorCategory CategoryOf(string errorId) => errorId switch
+    {
+        "DirectoryNotFound" => ErrorCategory.ObjectNotFound,
+        "StepNotFound" => ErrorCategory.ObjectNotFound,
+        "NoCheckpoints" => ErrorCategory.ObjectNotFound,
+        "StepExists" => ErrorCategory.ResourceExists,
+        "CorruptCheckpoint" => ErrorCategory.InvalidData,
+        "UnsupportedValue" => ErrorCategory.InvalidArgument,
+        "IncompatibleState" => ErrorCategory.InvalidData,
+        "StepPinned" => ErrorCategory.PermissionDenied,
+        "LockTimeout" => ErrorCategory.ResourceBusy,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    /// <summary>An ErrorRecord for a problem the module itself found (no engine exception).</summary>
+    public static ErrorRecord Module(string errorId, ErrorCategory category, string message, object? target) =>
+        new(new InvalidOperationException(message), errorId, category, target);
+
+    /// <summary>True for the exceptions the cmdlets report as ErrorRecords rather than let escape.</summary>
+    public static bool IsReportable(Exception exception) =>
+        exception is CheckpointException or ArgumentException or UnauthorizedAccessException
+            or TimeoutException or InvalidOperationException or IOException or NotSupportedException;
+}

@@ -1,0 +1,42 @@
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace DataraxCkpt.Commands.Hosting;
+
+/// <summary>
+/// The private load context of the engine and all its dependencies (SQLite, LZ4, tensors).
+/// pwsh ignores a module's deps.json, so the native e_sqlite3 would never be found and another
+/// module's copy of Microsoft.Data.Sqlite could be picked instead of ours; resolving through the
+/// engine's own deps.json fixes both.
+/// </summary>
+internal sealed class EngineLoadContext : AssemblyLoadContext
+{
+    private readonly AssemblyDependencyResolver _resolver;
+
+    /// <summary>Creates the context for the engine at <paramref name="engineAssemblyPath"/>.</summary>
+    public EngineLoadContext(string engineAssemblyPath)
+        : base("DataraxCkpt.Engine", isCollectible: false)
+    {
+        EngineAssemblyPath = engineAssemblyPath;
+        _resolver = new AssemblyDependencyResolver(engineAssemblyPath);
+    }
+
+    /// <summary>Full path of DataraxCkpt.Engine.dll in the module's lib folder.</summary>
+    public string EngineAssemblyPath { get; }
+
+    /// <inheritdoc />
+    protected override Assembly? Load(AssemblyName assemblyName)
+    {
+        // Only what the engine's deps.json lists loads here; framework assemblies come from the
+        // default context (returning null falls back to it), so types like Hashtable stay shared.
+        var path = _resolver.ResolveAssemblyToPath(assemblyName);
+        return path is null ? null : LoadFromAssemblyPath(path);
+    }
+
+    /// <inheritdoc />
+    protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
+    {
+        var path = _resolver.ResolveUnmanagedDllToPath(unmanagedDllName);
+        return path is null ? IntPtr.Zero : LoadUnmanagedDllFromPath(path);
+    }
+}

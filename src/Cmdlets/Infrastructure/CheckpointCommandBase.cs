@@ -1,0 +1,177 @@
+using System.Collections.ObjectModel;
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using DataraxCkpt.Commands.Errors;
+
+namespace DataraxCkpt.Commands.Infrastructure;
+
+/// <summary>
+/// What every DataraxCkpt cmdlet shares: one <see cref="CheckpointHandler"/> per invocation (created in
+/// BeginProcessing, disposed at the end or on Ctrl+C), checkpoint paths resolved through the session's
+/// provider, engine log lines as -Verbose, progress as Write-Progress, and engine failures as ErrorRecords.
+/// </summary>
+public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
+{
+    /// <summary>Parameter set of the wildcard -Path.</summary>
+    protected const string PathSet = "Path";
+
+    /// <summary>Parameter set of -LiteralPath (also bound from PSPath or Directory of piped objects).</summary>
+    protected const string LiteralPathSet = "LiteralPath";
+
+    private object? _handler;
+    private CmdletProgressReporter? _progress;
+    private CmdletVerboseLog? _log;
+    private int _disposed;
+
+    /// <summary>The engine handler of this invocation.</summary>
+    private protected CheckpointHandler Handler =>
+        (CheckpointHandler?)_handler ?? throw new InvalidOperationException("The checkpoint handler is not open.");
+
+    /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        _progress = new CmdletProgressReporter(this, activityId: GetHashCode() & 0x7FFFFFFF);
+        _log = new CmdletVerboseLog(this);
+        try
+        {
+            _handler = OpenHandler(_progress, _log);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException or TypeInitializationException)
+        {
+            // Nothing can go on without the engine; say so once, with the reason.
+            ThrowTerminatingError(new ErrorRecord(ex, "EngineLoadFailed", ErrorCategory.ResourceUnavailable, null));
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing() => CloseHandler();
+
+    /// <inheritdoc />
+    protected override void StopProcessing() => CloseHandler();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        CloseHandler();
+        GC.SuppressFinalize(this);
+    }
+
+    // Kept out of BeginProcessing so that a missing engine surfaces as an exception we can catch
+    // (the JIT resolves engine types when it compiles the method that names them).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static object OpenHandler(CmdletProgressReporter progress, CmdletVerboseLog log) =>
+        new CheckpointHandler(new CheckpointOptions { Log = log.Write, Progress = progress });
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CloseHandler()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _handler is CheckpointHandler handler)
+        {
+            handler.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs one engine call for one input. Engine failures become non-terminating errors, so one bad
+    /// pipeline item does not stop the rest; -ErrorAction Stop makes them terminating as usual.
+    /// </summary>
+    /// <returns>True when the call succeeded.</returns>
+    private protected bool TryEngine(Action call, object? target)
+    {
+        try
+        {
+            call();
+            return true;
+        }
+        catch (Exception ex) when (CheckpointErrorRecords.IsReportable(ex))
+        {
+            WriteError(CheckpointErrorRecords.From(ex, target));
+            return false;
+        }
+        finally
+        {
+            _progress?.Complete();
+            _log?.Flush();
+        }
+    }
+
+    /// <summary>
+    /// The file-system directories named by -Path (wildcards expanded) or -LiteralPath, resolved against
+    /// the session's current location, never the process's. A directory that does not exist yet resolves
+    /// to its full path, so that the engine can create it (save) or report it missing (restore).
+    /// </summary>
+    private protected IReadOnlyList<string> ResolveDirectories(string[]? paths, string[]? literalPaths)
+    {
+        var result = new List<string>();
+        foreach (var literal in literalPaths ?? Array.Empty<string>())
+        {
+            if (TryResolveUnresolved(literal, out var full))
+            {
+                result.Add(full);
+            }
+        }
+
+        foreach (var path in paths ?? Array.Empty<string>())
+        {
+            if (WildcardPattern.ContainsWildcardCharacters(path))
+            {
+                result.AddRange(ResolveWildcard(path));
+            }
+            else if (TryResolveUnresolved(path, out var full))
+            {
+                result.Add(full);
+            }
+        }
+
+        return result;
+    }
+
+    private IEnumerable<string> ResolveWildcard(string path)
+    {
+        Collection<string> resolved;
+        ProviderInfo provider;
+        try
+        {
+            resolved = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out provider);
+        }
+        catch (ItemNotFoundException ex)
+        {
+            WriteError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path));
+            return Array.Empty<string>();
+        }
+
+        if (!IsFileSystem(provider, path))
+        {
+            return Array.Empty<string>();
+        }
+
+        return resolved;
+    }
+
+    private bool TryResolveUnresolved(string path, out string full)
+    {
+        full = string.Empty;
+        try
+        {
+            full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+            return IsFileSystem(provider, path);
+        }
+        catch (Exception ex) when (ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException or ArgumentException)
+        {
+            WriteError(new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path));
+            return false;
+        }
+    }
+
+    private bool IsFileSystem(ProviderInfo provider, string path)
+    {
+        if (string.Equals(provider.Name, "FileSystem", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        WriteError(CheckpointErrorRecords.Module("NotAFileSystemPath", ErrorCategory.InvalidArgument,
+            $"'{path}' is a {provider.Name} path; checkpoint directories live in the file system.", path));
+        return false;
+    }
+}
