@@ -1,0 +1,127 @@
+# Each failure of CONTRACT section 6 as an ErrorRecord with a stable FullyQualifiedErrorId and category.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+    Import-Module $ModuleManifest -Force
+}
+
+AfterAll {
+    Remove-Module DataraxCkpt -ErrorAction Ignore
+}
+
+Describe 'Error identities' {
+    BeforeAll {
+        $dir = Join-Path $TestDrive 'ck'
+        @{ a = 1 } | Save-Checkpoint $dir -Step 1
+    }
+
+    It 'a missing directory is DirectoryNotFound / ObjectNotFound' {
+        $missing = Join-Path $TestDrive 'missing'
+        $errors = $null
+        Restore-Checkpoint $missing -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'an empty directory is NoCheckpoints / ObjectNotFound' {
+        $empty = (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'empty')).FullName
+        $errors = $null
+        Restore-Checkpoint $empty -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'NoCheckpoints,DataraxCkpt.Commands.RestoreCheckpointCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'a missing step is StepNotFound / ObjectNotFound, for restore, get and remove' {
+        $errors = $null
+        Restore-Checkpoint $dir -Step 9 -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'StepNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errors = $null
+        Get-Checkpoint $dir -Step 9 -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'StepNotFound,DataraxCkpt.Commands.GetCheckpointCommand'
+        $errors = $null
+        Remove-Checkpoint $dir -Step 9 -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'StepNotFound,DataraxCkpt.Commands.RemoveCheckpointCommand'
+    }
+
+    It 'saving an existing step is StepExists / ResourceExists and keeps the old data' {
+        $errors = $null
+        @{ a = 2 } | Save-Checkpoint $dir -Step 1 -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'StepExists,DataraxCkpt.Commands.SaveCheckpointCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+        (Restore-Checkpoint $dir -Step 1).a | Should -Be 1
+    }
+
+    It 'an unsupported value is UnsupportedValue / InvalidArgument, names its path, and writes nothing' {
+        $target = Join-Path $TestDrive 'unsupported'
+        $errors = $null
+        @{ model = @{ act_fn = { 'relu' } } } | Save-Checkpoint $target -Step 0 -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'UnsupportedValue,DataraxCkpt.Commands.SaveCheckpointCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $errors[0].Exception.Message | Should -Match 'model.act_fn'
+        Get-CheckpointStep $target | Should -BeNullOrEmpty
+    }
+
+    It 'a cyclic PSCustomObject is UnsupportedValue naming where the cycle closes' {
+        $target = Join-Path $TestDrive 'cycle'
+        $node = [pscustomobject]@{ name = 'a'; next = $null }
+        $node.next = $node
+        $errors = $null
+        Save-Checkpoint $target -InputObject @{ head = $node } -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'UnsupportedValue,DataraxCkpt.Commands.SaveCheckpointCommand'
+        $errors[0].Exception.Message | Should -Match 'head.next'
+        Get-CheckpointStep $target | Should -BeNullOrEmpty
+    }
+
+    It 'corrupted stored bytes are CorruptCheckpoint / InvalidData' {
+        $target = Join-Path $TestDrive 'corrupt'
+        $data = [float[]]::new(4096)
+        for ($i = 0; $i -lt $data.Length; $i++) { $data[$i] = [math]::Sin($i) }
+        @{ w = $data } | Save-Checkpoint $target -Step 5
+        # Flip a bit in the middle of every file of the step: whichever holds the tensor, it is damaged.
+        foreach ($file in Get-ChildItem -LiteralPath (Join-Path $target '5') -Recurse -File) {
+            $bytes = [IO.File]::ReadAllBytes($file.FullName)
+            if ($bytes.Length -gt 64) {
+                $bytes[[int]($bytes.Length / 2)] = $bytes[[int]($bytes.Length / 2)] -bxor 0x10
+                [IO.File]::WriteAllBytes($file.FullName, $bytes)
+            }
+        }
+        $errors = $null
+        $restored = Restore-Checkpoint $target -ErrorVariable errors -ErrorAction SilentlyContinue
+        $restored | Should -BeNullOrEmpty
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'CorruptCheckpoint,DataraxCkpt.Commands.RestoreCheckpointCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidData'
+    }
+}
+
+Describe 'Error flow' {
+    BeforeAll {
+        $dir = Join-Path $TestDrive 'flow'
+        foreach ($step in 1, 2) { @{ s = $step } | Save-Checkpoint $dir -Step $step }
+    }
+
+    It 'one bad pipeline item does not stop the rest' {
+        $errors = $null
+        $infos = Get-Checkpoint $dir -Step 1, 9, 2 -ErrorVariable errors -ErrorAction SilentlyContinue
+        $infos.Step | Should -Be @(1, 2)
+        $errors.Count | Should -Be 1
+    }
+
+    It 'one failing input of Save-Checkpoint does not stop the next' {
+        $target = Join-Path $TestDrive 'save-flow'
+        $errors = $null
+        @{ ok = 1 }, @{ bad = { 1 } }, @{ ok = 3 } | Save-Checkpoint $target -Step 10 -ErrorVariable errors -ErrorAction SilentlyContinue
+        Get-CheckpointStep $target | Should -Be @(10, 12)
+        $errors.Count | Should -Be 1
+    }
+
+    It '-ErrorAction Stop makes an engine failure terminating' {
+        { Restore-Checkpoint $dir -Step 9 -ErrorAction Stop } | Should -Throw -ErrorId 'StepNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
+    }
+
+    It 'a path outside the file system is refused with NotAFileSystemPath' {
+        $errors = $null
+        Get-Checkpoint 'Env:\PATH' -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'NotAFileSystemPath,DataraxCkpt.Commands.GetCheckpointCommand'
+    }
+}

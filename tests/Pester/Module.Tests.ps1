@@ -1,0 +1,153 @@
+# The built module folder as a user receives it: manifest, exports, loading in a fresh process,
+# isolation of the engine's dependencies, and the conventions a script analyzer would check.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+    Import-Module $ModuleManifest -Force
+    $ExpectedCmdlets = @('Get-Checkpoint', 'Get-CheckpointStep', 'Remove-Checkpoint', 'Restore-Checkpoint', 'Save-Checkpoint')
+}
+
+AfterAll {
+    Remove-Module DataraxCkpt -ErrorAction Ignore
+}
+
+Describe 'The module manifest' {
+    It 'passes Test-ModuleManifest' {
+        { Test-ModuleManifest -Path $ModuleManifest -ErrorAction Stop } | Should -Not -Throw
+    }
+
+    It 'requires PowerShell 7.4 Core and exports explicit lists' {
+        $data = Import-PowerShellDataFile -Path $ModuleManifest
+        $data.PowerShellVersion | Should -Be '7.4'
+        $data.CompatiblePSEditions | Should -Be @('Core')
+        $data.RootModule | Should -Be 'DataraxCkpt.Cmdlets.dll'
+        $data.FunctionsToExport.Count | Should -Be 0
+        $data.AliasesToExport.Count | Should -Be 0
+        $data.VariablesToExport.Count | Should -Be 0
+        foreach ($name in $ExpectedCmdlets) { $data.CmdletsToExport | Should -Contain $name }
+    }
+
+    It 'exports exactly the cmdlets the manifest lists' {
+        $data = Import-PowerShellDataFile -Path $ModuleManifest
+        $exported = (Get-Command -Module DataraxCkpt).Name | Sort-Object
+        $exported | Should -Be ($data.CmdletsToExport | Sort-Object)
+    }
+}
+
+Describe 'The module folder layout' {
+    It 'keeps the engine and its dependencies only in lib/' {
+        Join-Path $ModuleRoot 'DataraxCkpt.Engine.dll' | Should -Not -Exist
+        Join-Path $ModuleRoot 'Microsoft.Data.Sqlite.dll' | Should -Not -Exist
+        Join-Path $ModuleRoot 'lib/DataraxCkpt.Engine.dll' | Should -Exist
+        Join-Path $ModuleRoot 'lib/DataraxCkpt.Engine.deps.json' | Should -Exist
+        Join-Path $ModuleRoot 'lib/Microsoft.Data.Sqlite.dll' | Should -Exist
+    }
+
+    It 'ships the native SQLite library for this platform under lib/runtimes' {
+        $native = Get-ChildItem -LiteralPath (Join-Path $ModuleRoot 'lib/runtimes') -Recurse -File |
+            Where-Object Name -Match '^(lib)?e_sqlite3\.(so|dylib|dll)$'
+        $native | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'Importing in a fresh pwsh' {
+    It 'saves and restores with the native SQLite library found' {
+        $result = Invoke-FreshPwsh -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+`$dir = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
+@{ a = 1 } | Save-Checkpoint -LiteralPath `$dir -Step 3
+`$r = Restore-Checkpoint -LiteralPath `$dir
+Remove-Item -LiteralPath `$dir -Recurse -Force
+'restored a=' + `$r.a
+"@
+        $result.Output -join "`n" | Should -Match 'restored a=1'
+        $result.ExitCode | Should -Be 0
+    }
+
+    It 'loads the engine and SQLite into the private load context, not the default one' {
+        $result = Invoke-FreshPwsh -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+`$dir = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
+@{ a = 1 } | Save-Checkpoint -LiteralPath `$dir
+Remove-Item -LiteralPath `$dir -Recurse -Force
+foreach (`$name in 'DataraxCkpt.Engine', 'Microsoft.Data.Sqlite') {
+    `$asm = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq `$name } | Select-Object -First 1
+    `$name + '=' + [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$asm).Name
+}
+"@
+        $result.Output | Should -Contain 'DataraxCkpt.Engine=DataraxCkpt.Engine'
+        $result.Output | Should -Contain 'Microsoft.Data.Sqlite=DataraxCkpt.Engine'
+        $result.ExitCode | Should -Be 0
+    }
+
+    It 'works where another version of Microsoft.Data.Sqlite was loaded first' {
+        $other = Join-Path $ToolPackages 'microsoft.data.sqlite.core/8.0.30/lib/net8.0/Microsoft.Data.Sqlite.dll'
+        $other | Should -Exist
+        $result = Invoke-FreshPwsh -Script @"
+`$ErrorActionPreference = 'Stop'
+`$first = [Reflection.Assembly]::LoadFrom('$other')
+'first=' + `$first.GetName().Version
+Import-Module '$ModuleManifest'
+`$dir = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
+@{ w = [float[]](1, 2, 3) } | Save-Checkpoint -LiteralPath `$dir -Step 1
+'steps=' + ((Get-CheckpointStep -LiteralPath `$dir) -join ',')
+'w=' + ((Restore-Checkpoint -LiteralPath `$dir).w -join ',')
+Remove-Item -LiteralPath `$dir -Recurse -Force
+"@
+        $result.Output | Should -Contain 'first=8.0.30.0'
+        $result.Output | Should -Contain 'steps=1'
+        $result.Output | Should -Contain 'w=1,2,3'
+        $result.ExitCode | Should -Be 0
+    }
+
+    It 'works under -NonInteractive with HOME unset and fails the script when a cmdlet fails under Stop' {
+        $result = Invoke-FreshPwsh -Environment @{ HOME = $null } -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+Restore-Checkpoint -LiteralPath (Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N')))
+'not reached'
+"@
+        $result.Output | Should -Not -Contain 'not reached'
+        $result.ExitCode | Should -Not -Be 0
+    }
+}
+
+Describe 'Cmdlet conventions' {
+    BeforeAll {
+        $commands = Get-Command -Module DataraxCkpt
+    }
+
+    It 'uses approved verbs only' {
+        $approved = (Get-Verb).Verb
+        foreach ($command in $commands) { $approved | Should -Contain $command.Verb -Because $command.Name }
+    }
+
+    It 'declares OutputType on every cmdlet' {
+        foreach ($command in $commands) { $command.OutputType | Should -Not -BeNullOrEmpty -Because $command.Name }
+    }
+
+    It 'supports ShouldProcess on every cmdlet that changes or deletes' {
+        foreach ($name in 'Save-Checkpoint', 'Remove-Checkpoint') {
+            (Get-Command $name).Parameters.Keys | Should -Contain 'WhatIf' -Because $name
+        }
+    }
+
+    It 'never prompts in unattended runs: Remove-Checkpoint confirms at Medium impact' {
+        $type = (Get-Command Remove-Checkpoint).ImplementingType
+        $attribute = $type.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]
+        $attribute.ConfirmImpact | Should -Be 'Medium'
+    }
+
+    It 'binds -LiteralPath from PSPath and Directory, and never from Path' {
+        foreach ($name in 'Restore-Checkpoint', 'Remove-Checkpoint', 'Get-Checkpoint', 'Get-CheckpointStep') {
+            $parameter = (Get-Command $name).Parameters['LiteralPath']
+            $parameter.Aliases | Should -Contain 'PSPath'
+            $parameter.Aliases | Should -Contain 'Directory'
+            ($parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipelineByPropertyName | Should -Contain $true
+            $pathParameter = (Get-Command $name).Parameters['Path']
+            ($pathParameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipelineByPropertyName | Should -Not -Contain $true
+        }
+    }
+}

@@ -1,0 +1,65 @@
+# Paths resolve through the PowerShell provider: relative to $PWD (not the process folder), ~, drives.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+    Import-Module $ModuleManifest -Force
+}
+
+AfterAll {
+    Remove-Module DataraxCkpt -ErrorAction Ignore
+}
+
+Describe 'Path resolution' {
+    It 'a relative path is relative to $PWD, not to the process current directory' {
+        $work = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'pwd')
+        $processDir = [Environment]::CurrentDirectory
+        Push-Location -LiteralPath $work.FullName
+        try {
+            [Environment]::CurrentDirectory | Should -Not -Be $work.FullName
+            @{ a = 1 } | Save-Checkpoint ./rel -Step 1
+        }
+        finally { Pop-Location }
+        Join-Path $work.FullName 'rel/1' | Should -Exist
+        Join-Path $processDir 'rel' | Should -Not -Exist
+    }
+
+    It 'a path on a PowerShell drive resolves to its file-system path' {
+        New-PSDrive -Name DxCk -PSProvider FileSystem -Root $TestDrive | Out-Null
+        try {
+            @{ a = 1 } | Save-Checkpoint DxCk:/drive -Step 2
+            Get-CheckpointStep (Join-Path $TestDrive 'drive') | Should -Be @(2)
+            (Get-Checkpoint DxCk:/drive).Directory | Should -Be (Join-Path $TestDrive 'drive')
+        }
+        finally { Remove-PSDrive DxCk }
+    }
+
+    It '~ is the home folder' {
+        $homeDir = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'home')
+        $result = Invoke-FreshPwsh -Environment @{ HOME = $homeDir.FullName } -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+@{ a = 1 } | Save-Checkpoint ~/ck -Step 4
+(Get-CheckpointStep ~/ck) -join ','
+"@
+        $result.Output | Should -Contain '4'
+        Join-Path $homeDir.FullName 'ck/4' | Should -Exist
+    }
+
+    It '-Path expands wildcards and -LiteralPath does not' {
+        $a = Join-Path $TestDrive 'wild-a'
+        $b = Join-Path $TestDrive 'wild-b'
+        @{ a = 1 } | Save-Checkpoint $a -Step 1
+        @{ a = 1 } | Save-Checkpoint $b -Step 2
+        (Get-Checkpoint (Join-Path $TestDrive 'wild-*')).Step | Sort-Object | Should -Be @(1, 2)
+        $errors = $null
+        Get-Checkpoint -LiteralPath (Join-Path $TestDrive 'wild-*') -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.GetCheckpointCommand'
+    }
+
+    It 'CheckpointInfo.Directory is the checkpoint directory and Path the step folder' {
+        $dir = Join-Path $TestDrive 'info'
+        $info = @{ a = 1 } | Save-Checkpoint $dir -Step 3 -PassThru
+        $info.Directory | Should -Be $dir
+        $info.Path | Should -Be (Join-Path $dir '3')
+    }
+}
