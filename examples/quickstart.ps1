@@ -8,7 +8,7 @@
     Folder of the built module (default: out/DataraxCkpt of this repository).
 
 .PARAMETER Directory
-    Where to keep the checkpoints (default: a new temporary folder, removed at the end).
+    Folder for the example's checkpoint directories (default: a new temporary folder, removed at the end).
 
 .EXAMPLE
     ./examples/quickstart.ps1
@@ -26,6 +26,8 @@ if ($temporary) {
     $Directory = Join-Path ([IO.Path]::GetTempPath()) ('dataraxckpt-quickstart-' + [guid]::NewGuid().ToString('N'))
 }
 
+$training = Join-Path $Directory 'training'
+$multiple = Join-Path $Directory 'multiple'
 try {
     # --- Saving checkpoints -------------------------------------------------------------------
     $state = @{
@@ -33,36 +35,37 @@ try {
         position      = 42
         epoch         = 5
     }
-    $saved = $state | Save-Checkpoint $Directory -Step 100 -Keep 5 -Metadata @{ description = 'Training checkpoint' } -PassThru
+    $saved = $state | Save-Checkpoint $training -Step 100 -Keep 5 -Metadata @{ description = 'Training checkpoint' } -PassThru
     "Saved step $($saved.Step) ($($saved.ItemCount) items) to $($saved.Directory)"
 
     # --- Restoring checkpoints ----------------------------------------------------------------
-    $restored = Restore-Checkpoint $Directory
+    $restored = Restore-Checkpoint $training
     "Restored position $($restored.position), epoch $($restored.epoch), weights $($restored.model_weights.GetLength(0))x$($restored.model_weights.GetLength(1))"
-    "Available steps: $((Get-CheckpointStep $Directory) -join ', ')"
-    "Latest step: $(Get-CheckpointStep $Directory -Latest)"
+    "Available steps: $((Get-CheckpointStep $training) -join ', ')"
+    "Latest step: $(Get-CheckpointStep $training -Latest)"
 
     # --- Multiple checkpoints: keep only the last 5 --------------------------------------------
     foreach ($step in 0..99) {
-        if ($step % 10 -eq 0) { @{ step = $step } | Save-Checkpoint $Directory -Step $step -Keep 5 }
+        if ($step % 10 -eq 0) { @{ step = $step } | Save-Checkpoint $multiple -Step $step -Keep 5 }
     }
-    "Checkpoints: $((Get-Checkpoint $Directory).Step -join ', ')"
-    $older = Restore-Checkpoint $Directory -Step 90
+    "Checkpoints: $((Get-Checkpoint $multiple).Step -join ', ')"
+    $older = Restore-Checkpoint $multiple -Step 90
     "Restored step 90: step = $($older.step)"
 
     # --- Overwriting a checkpoint ---------------------------------------------------------------
-    @{ v = 1 } | Save-Checkpoint $Directory -Step 1
-    @{ v = 2 } | Save-Checkpoint $Directory -Step 1 -Overwrite
-    "Step 1 after overwrite: v = $((Restore-Checkpoint $Directory -Step 1).v)"
+    $overwrite = Join-Path $Directory 'overwrite'
+    @{ v = 1 } | Save-Checkpoint $overwrite -Step 1
+    @{ v = 2 } | Save-Checkpoint $overwrite -Step 1 -Overwrite
+    "Step 1 after overwrite: v = $((Restore-Checkpoint $overwrite -Step 1).v)"
 
     # --- Retention by hand: what would go, then go ----------------------------------------------
-    $planned = Remove-Checkpoint $Directory -Keep 3 -WhatIf -PassThru
+    $planned = Remove-Checkpoint $multiple -Keep 3 -WhatIf -PassThru
     "A retention run would remove: $($planned.Step -join ', ')"
-    $removed = Remove-Checkpoint $Directory -Keep 3 -PassThru
-    "Removed: $($removed.Step -join ', '); left: $((Get-CheckpointStep $Directory) -join ', ')"
+    $removed = Remove-Checkpoint $multiple -Keep 3 -PassThru
+    "Removed: $($removed.Step -join ', '); left: $((Get-CheckpointStep $multiple) -join ', ')"
 
     # --- Error handling -------------------------------------------------------------------------
-    foreach ($candidate in (Join-Path $Directory 'does-not-exist'), $Directory) {
+    foreach ($candidate in (Join-Path $Directory 'does-not-exist'), $training) {
         if (Test-Path -LiteralPath $candidate) {
             if (Get-CheckpointStep -LiteralPath $candidate) {
                 $null = Restore-Checkpoint -LiteralPath $candidate
@@ -73,7 +76,7 @@ try {
         else { "Checkpoint directory doesn't exist: $candidate" }
     }
     try {
-        Restore-Checkpoint $Directory -Step 12345 -ErrorAction Stop
+        Restore-Checkpoint $training -Step 12345 -ErrorAction Stop
     }
     catch {
         "As expected: $($_.FullyQualifiedErrorId)"
