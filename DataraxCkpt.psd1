@@ -15,6 +15,12 @@
     'Get-CheckpointStep'
     'Get-Checkpoint'
     'Remove-Checkpoint'
+    'Get-CheckpointItem'
+    'Test-Checkpoint'
+    'Compare-Checkpoint'
+    'Lock-Checkpoint'
+    'Unlock-Checkpoint'
+    'Repair-CheckpointIndex'
   )
   FunctionsToExport    = @()
   AliasesToExport      = @()

@@ -88,7 +88,7 @@ function Invoke-UnitTests {
     $trxName = 'unit.trx'
     $trxPath = Join-Path $ResultsRoot $trxName
     Remove-Item -LiteralPath $trxPath -ErrorAction Ignore
-    & dotnet test (Join-Path $RepoRoot 'tests/Unit') -c $Configuration --nologo --logger "trx;LogFileName=$trxName" --results-directory $ResultsRoot
+    & dotnet test (Join-Path $RepoRoot 'tests/Unit') -c $Configuration --nologo --logger "trx;LogFileName=$trxName" --results-directory $ResultsRoot | Out-Host
     if (-not (Test-Path $trxPath)) {
         return @{ Passed = 0; Failed = 0; Ran = $false }
     }
@@ -104,7 +104,7 @@ function Invoke-PesterTests {
     Remove-Item -LiteralPath $countsPath -ErrorAction Ignore
     $runner = Join-Path $RepoRoot 'build/Invoke-PesterRun.ps1'
     & dotnet pwsh -NoProfile -NonInteractive -File $runner -PesterManifest $PesterManifest -ModuleRoot $ModuleRoot `
-        -TestPath (Join-Path $RepoRoot 'tests/Pester') -ResultsRoot $ResultsRoot -CountsPath $countsPath
+        -TestPath (Join-Path $RepoRoot 'tests/Pester') -CountsPath $countsPath | Out-Host
     if (-not (Test-Path $countsPath)) {
         return @{ Passed = 0; Failed = 0; Ran = $false }
     }

@@ -8,7 +8,6 @@ param(
     [Parameter(Mandatory)] [string] $PesterManifest,
     [Parameter(Mandatory)] [string] $ModuleRoot,
     [Parameter(Mandatory)] [string] $TestPath,
-    [Parameter(Mandatory)] [string] $ResultsRoot,
     [Parameter(Mandatory)] [string] $CountsPath
 )
 
@@ -20,9 +19,9 @@ $configuration = New-PesterConfiguration
 $configuration.Run.Path = $TestPath
 $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
-$configuration.TestResult.Enabled = $true
-$configuration.TestResult.OutputFormat = 'NUnitXml'
-$configuration.TestResult.OutputPath = Join-Path $ResultsRoot 'pester.xml'
+# Plain text: child processes' colored errors would otherwise carry escape codes into the results.
+$PSStyle.OutputRendering = 'PlainText'
+$env:NO_COLOR = '1'
 
 $result = Invoke-Pester -Configuration $configuration
 # Containers that failed to load (a broken BeforeAll, a syntax error) count as failures.

@@ -36,7 +36,7 @@ function Invoke-FreshPwsh {
         else {
             & ([Environment]::ProcessPath) -NoProfile -NonInteractive -File $scriptFile 2>&1
         }
-        [pscustomobject]@{ Output = @($output | ForEach-Object { "$_" }); ExitCode = $LASTEXITCODE }
+        [pscustomobject]@{ Output = @($output | ForEach-Object { "$_" -replace '\x1b\[[0-9;?]*[A-Za-z]', '' }); ExitCode = $LASTEXITCODE }
     }
     finally {
         Pop-Location

@@ -1,0 +1,55 @@
+using System.Management.Automation;
+using DataraxCkpt.Commands.Infrastructure;
+
+namespace DataraxCkpt.Commands;
+
+/// <summary>
+/// <para type="synopsis">Lists the leaves of a checkpoint step (name, kind, dtype, shape, sizes) from the index, without decompressing anything.</para>
+/// <para type="description">The latest step unless -Step is given; -Name filters leaf names such as <c>params/*/kernel</c> with wildcards.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "CheckpointItem", DefaultParameterSetName = PathSet)]
+[OutputType("DataraxCkpt.CheckpointItemInfo")]
+public sealed class GetCheckpointItemCommand : CheckpointCommandBase
+{
+    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>The checkpoint directory, taken literally; bound from the Directory of piped checkpoint records.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "Directory")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>The step; the latest when omitted.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(0, long.MaxValue)]
+    [ArgumentCompleter(typeof(StepCompleter))]
+    public long? Step { get; set; }
+
+    /// <summary>Only leaves whose names match one of these wildcards.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.CultureInvariant)).ToList();
+        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        {
+            TryEngine(() =>
+            {
+                var step = Step ?? Handler.LatestStep(directory) ?? throw new NoCheckpointsException(directory);
+                foreach (var item in Handler.GetItems(directory, step))
+                {
+                    if (patterns is null || patterns.Any(p => p.IsMatch(item.Name)))
+                    {
+                        WriteObject(item);
+                    }
+                }
+            }, directory);
+        }
+    }
+}

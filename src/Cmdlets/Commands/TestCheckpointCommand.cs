@@ -1,0 +1,86 @@
+using System.Management.Automation;
+using DataraxCkpt.Commands.Infrastructure;
+
+namespace DataraxCkpt.Commands;
+
+/// <summary>
+/// <para type="synopsis">Verifies every stored checksum of checkpoint steps (all steps unless -Step is given).</para>
+/// <para type="description">Emits one result per step with the problems found per item; -Quiet returns a single
+/// True when every chosen step of every directory is intact, otherwise False.</para>
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Test, "Checkpoint", DefaultParameterSetName = PathSet)]
+[OutputType("DataraxCkpt.StepVerification", "System.Boolean")]
+public sealed class TestCheckpointCommand : CheckpointCommandBase
+{
+    private bool _allOk = true;
+    private bool _anyChecked;
+
+    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>The checkpoint directory, taken literally; bound from the Directory of piped checkpoint records.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "Directory")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>Only these steps; all committed steps when omitted.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(0, long.MaxValue)]
+    [ArgumentCompleter(typeof(StepCompleter))]
+    public long[]? Step { get; set; }
+
+    /// <summary>Return only True (everything intact) or False.</summary>
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        {
+            if (Quiet)
+            {
+                // A bool answers the question; a missing step or directory answers it with False.
+                try
+                {
+                    foreach (var step in Step ?? Handler.GetCheckpointSteps(directory))
+                    {
+                        _anyChecked = true;
+                        _allOk &= Handler.Verify(directory, step).Ok;
+                    }
+                }
+                catch (CheckpointException)
+                {
+                    _allOk = false;
+                }
+
+                continue;
+            }
+
+            IReadOnlyList<long> steps = Step ?? Array.Empty<long>();
+            if (Step is null && !TryEngine(() => steps = Handler.GetCheckpointSteps(directory), directory))
+            {
+                continue;
+            }
+
+            foreach (var step in steps)
+            {
+                TryEngine(() => WriteObject(Handler.Verify(directory, step)), directory);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        if (Quiet)
+        {
+            WriteObject(_allOk && _anyChecked);
+        }
+
+        base.EndProcessing();
+    }
+}

@@ -1,0 +1,55 @@
+using System.Management.Automation;
+
+namespace DataraxCkpt.Commands.Infrastructure;
+
+/// <summary>The parameters and work shared by Lock-Checkpoint and Unlock-Checkpoint.</summary>
+public abstract class PinCommandBase : CheckpointCommandBase
+{
+    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>The checkpoint directory, taken literally; bound from the Directory of piped checkpoint records.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "Directory")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>The steps to change.</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(0, long.MaxValue)]
+    [ArgumentCompleter(typeof(StepCompleter))]
+    public long[] Step { get; set; } = Array.Empty<long>();
+
+    /// <summary>Emit the updated record of each step.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <summary>True to pin, false to unpin.</summary>
+    protected abstract bool Pinned { get; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        {
+            foreach (var step in Step)
+            {
+                if (!ShouldProcess($"Step {step} in '{directory}'", Pinned ? "Pin checkpoint" : "Unpin checkpoint"))
+                {
+                    continue;
+                }
+
+                TryEngine(() =>
+                {
+                    var info = Handler.SetPinned(directory, step, Pinned);
+                    if (PassThru)
+                    {
+                        WriteObject(info);
+                    }
+                }, directory);
+            }
+        }
+    }
+}
