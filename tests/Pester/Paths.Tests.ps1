@@ -52,8 +52,8 @@ Import-Module '$ModuleManifest'
         @{ a = 1 } | Save-Checkpoint $b -Step 2
         (Get-Checkpoint (Join-Path $TestDrive 'wild-*')).Step | Sort-Object | Should -Be @(1, 2)
         $errors = $null
-        Get-Checkpoint -LiteralPath (Join-Path $TestDrive 'wild-*') -ErrorVariable errors -ErrorAction SilentlyContinue
-        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.GetCheckpointCommand'
+        Restore-Checkpoint -LiteralPath (Join-Path $TestDrive 'wild-*') -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
     }
 
     It 'CheckpointInfo.Directory is the checkpoint directory and Path the step folder' {
