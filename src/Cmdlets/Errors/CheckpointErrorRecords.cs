@@ -19,6 +19,8 @@ internal static class CheckpointErrorRecords
             UnauthorizedAccessException ue => new ErrorRecord(ue, "AccessDenied", ErrorCategory.PermissionDenied, target),
             TimeoutException te => new ErrorRecord(te, "LockTimeout", ErrorCategory.ResourceBusy, target),
             InvalidOperationException ie => new ErrorRecord(ie, "InvalidOperation", ErrorCategory.InvalidOperation, target),
+            // The engine should wrap these; until it does, an index that cannot be opened is still one store's failure.
+            System.Data.Common.DbException de => new ErrorRecord(de, "IndexUnavailable", ErrorCategory.ResourceUnavailable, target),
             IOException io => new ErrorRecord(io, "IOError", ErrorCategory.WriteError, target),
             _ => new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target),
         };
@@ -46,5 +48,6 @@ internal static class CheckpointErrorRecords
     /// <summary>True for the exceptions the cmdlets report as ErrorRecords rather than let escape.</summary>
     public static bool IsReportable(Exception exception) =>
         exception is CheckpointException or ArgumentException or UnauthorizedAccessException
-            or TimeoutException or InvalidOperationException or IOException or NotSupportedException;
+            or TimeoutException or InvalidOperationException or IOException or NotSupportedException
+            or System.Data.Common.DbException;
 }
