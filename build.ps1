@@ -8,7 +8,8 @@
     pwsh comes from the local tool manifest and Pester from NuGet (restored into tools/, which git ignores).
 
       Build    lays the module out in out/DataraxCkpt: the manifest, DataraxCkpt.Cmdlets.dll and its views in
-               the module root; the engine and all its dependencies (managed and native) in lib/.
+               the module root; help (MAML and about topic, from docs/help/*.md) in en-US/; the engine and all
+               its dependencies (managed and native) in lib/.
       Test     Build, then the xunit tests (tests/Unit) and the Pester tests (tests/Pester) in a fresh pwsh
                against out/DataraxCkpt. Ends with the line "N passed, N failed"; exits non-zero on any
                failure or when either runner did not run.
@@ -70,6 +71,12 @@ function Invoke-Build {
     }
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'DataraxCkpt.psd1') -Destination $ModuleRoot
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'src/Cmdlets/Formats/DataraxCkpt.format.ps1xml') -Destination $ModuleRoot
+
+    # Help is generated in a fresh pwsh from docs/help/*.md and the built cmdlets' own metadata.
+    $pwsh = Get-FreshPwsh
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'build/New-ModuleHelp.ps1') `
+        -ModuleRoot $ModuleRoot -HelpSource (Join-Path $RepoRoot 'docs/help') -Destination (Join-Path $ModuleRoot 'en-US')
+    if ($LASTEXITCODE -ne 0) { throw 'Generating the module help failed (see the HELP: lines above).' }
 
     if (Test-Path (Join-Path $ModuleRoot 'DataraxCkpt.Engine.dll')) {
         throw 'The engine must live only in lib/ (see docs/architecture.md); the module root holds a copy.'

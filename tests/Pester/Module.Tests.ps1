@@ -4,7 +4,8 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
     Import-Module $ModuleManifest -Force
-    $ExpectedCmdlets = @('Get-Checkpoint', 'Get-CheckpointStep', 'Remove-Checkpoint', 'Restore-Checkpoint', 'Save-Checkpoint')
+    $ExpectedCmdlets = @('Compare-Checkpoint', 'Get-Checkpoint', 'Get-CheckpointItem', 'Get-CheckpointStep', 'Lock-Checkpoint',
+        'Remove-Checkpoint', 'Repair-CheckpointIndex', 'Restore-Checkpoint', 'Save-Checkpoint', 'Test-Checkpoint', 'Unlock-Checkpoint')
 }
 
 AfterAll {
@@ -129,19 +130,22 @@ Describe 'Cmdlet conventions' {
     }
 
     It 'supports ShouldProcess on every cmdlet that changes or deletes' {
-        foreach ($name in 'Save-Checkpoint', 'Remove-Checkpoint') {
+        foreach ($name in 'Save-Checkpoint', 'Remove-Checkpoint', 'Lock-Checkpoint', 'Unlock-Checkpoint', 'Repair-CheckpointIndex') {
             (Get-Command $name).Parameters.Keys | Should -Contain 'WhatIf' -Because $name
         }
     }
 
-    It 'never prompts in unattended runs: Remove-Checkpoint confirms at Medium impact' {
-        $type = (Get-Command Remove-Checkpoint).ImplementingType
-        $attribute = $type.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]
-        $attribute.ConfirmImpact | Should -Be 'Medium'
+    It 'never prompts in unattended runs: no cmdlet confirms at High impact' {
+        foreach ($command in $commands) {
+            $attribute = $command.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]
+            $attribute.ConfirmImpact | Should -Not -Be 'High' -Because $command.Name
+        }
+        $removeAttribute = (Get-Command Remove-Checkpoint).ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]
+        $removeAttribute.ConfirmImpact | Should -Be 'Medium'
     }
 
     It 'binds -LiteralPath from PSPath and Directory, and never from Path' {
-        foreach ($name in 'Restore-Checkpoint', 'Remove-Checkpoint', 'Get-Checkpoint', 'Get-CheckpointStep') {
+        foreach ($name in $ExpectedCmdlets | Where-Object { $_ -ne 'Save-Checkpoint' }) {
             $parameter = (Get-Command $name).Parameters['LiteralPath']
             $parameter.Aliases | Should -Contain 'PSPath'
             $parameter.Aliases | Should -Contain 'Directory'
