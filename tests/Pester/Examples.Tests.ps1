@@ -24,4 +24,24 @@ Describe 'Examples' {
         $text | Should -Match 'Step 1 after overwrite: v = 2'
         $text | Should -Match 'As expected: StepNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
     }
+
+    It 'retention-job does a dry run, then logs each removed step as a JSON line' {
+        $work = New-Item -ItemType Directory -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+        $result = Invoke-FreshPwsh -WorkingDirectory $work.FullName -Script "& '$(Join-Path $RepoRoot 'examples/retention-job.ps1')' -ModuleRoot '$ModuleRoot'; exit `$LASTEXITCODE"
+        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
+        $text = $result.Output -join "`n"
+        $text | Should -Match 'Dry run: 5 steps would be removed'
+        $text | Should -Match 'run-b keeps: 0, 50, 100, 200, 250, 300'
+        $log = @(Get-Content -LiteralPath (Join-Path $work.FullName 'retention.jsonl') | ForEach-Object { $_ | ConvertFrom-Json })
+        $log.Count | Should -Be 5
+        ($log.step | Sort-Object) | Should -Be @(50, 50, 150, 150, 150)
+    }
+
+    It 'inspect shows items, differences and integrity' {
+        $result = Invoke-FreshPwsh -Script "& '$(Join-Path $RepoRoot 'examples/inspect.ps1')' -ModuleRoot '$ModuleRoot'; exit `$LASTEXITCODE"
+        $text = $result.Output -join "`n"
+        $text | Should -Match 'params/linear/kernel'
+        $text | Should -Match 'What changed from step 100 to step 200'
+        $text | Should -Match 'Every step is intact.'
+    }
 }
