@@ -193,4 +193,13 @@ Describe 'Presentation' {
         $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
         $completion.CompletionMatches.CompletionText | Should -Be @('2', '1')
     }
+
+    It 'completes -Item and -Name from the leaves of the step given' {
+        $line = "Restore-Checkpoint -Path '$dir' -Step 1 -Item params/linear/b"
+        $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $completion.CompletionMatches.CompletionText | Should -Be @("'params/linear/bias'")
+        $line = "Get-CheckpointItem -Path '$dir' -Name params/e"
+        $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $completion.CompletionMatches.CompletionText | Should -Be @("'params/extra'")
+    }
 }

@@ -31,6 +31,7 @@ public sealed class GetCheckpointItemCommand : CheckpointCommandBase
     /// <summary>Only leaves whose names match one of these wildcards.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ItemNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <inheritdoc />

@@ -33,6 +33,7 @@ public sealed class RestoreCheckpointCommand : CheckpointCommandBase
     /// <summary>Restore only the leaves whose names (such as <c>params/*/kernel</c>) match one of these wildcards.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ItemNameCompleter))]
     public string[]? Item { get; set; }
 
     /// <summary>Return only the step's metadata.</summary>

@@ -1,0 +1,53 @@
+using System.Collections;
+using System.Management.Automation;
+
+namespace DataraxCkpt.Commands.Infrastructure;
+
+/// <summary>
+/// The checkpoint directory named on a command line being completed (-LiteralPath or -Path), resolved
+/// against the session's current location. Completion runs on the session's pipeline thread, so a
+/// script block sees the same location the command will.
+/// </summary>
+internal static class CompletionDirectory
+{
+    /// <summary>The full directory path, or null when the command line names none (or several).</summary>
+    public static string? From(IDictionary fakeBoundParameters)
+    {
+        var path = First(fakeBoundParameters, "LiteralPath") ?? First(fakeBoundParameters, "Path");
+        if (path is null)
+        {
+            return null;
+        }
+
+        var resolved = ScriptBlock.Create("$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0])").Invoke(path);
+        return resolved.Count == 1 && resolved[0]?.BaseObject is string directory ? directory : null;
+    }
+
+    /// <summary>The -Step on the command line, when there is exactly one.</summary>
+    public static long? Step(IDictionary fakeBoundParameters)
+    {
+        if (!fakeBoundParameters.Contains("Step"))
+        {
+            return null;
+        }
+
+        var value = fakeBoundParameters["Step"] is PSObject pso ? pso.BaseObject : fakeBoundParameters["Step"];
+        return LanguagePrimitives.TryConvertTo<long>(value, System.Globalization.CultureInfo.InvariantCulture, out var step) ? step : null;
+    }
+
+    private static string? First(IDictionary bound, string name)
+    {
+        if (!bound.Contains(name))
+        {
+            return null;
+        }
+
+        var value = bound[name] is PSObject pso ? pso.BaseObject : bound[name];
+        return value switch
+        {
+            string s => s,
+            IEnumerable e => e.Cast<object?>().Select(o => o?.ToString()).FirstOrDefault(),
+            _ => value?.ToString(),
+        };
+    }
+}
