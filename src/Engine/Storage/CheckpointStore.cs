@@ -1,5 +1,6 @@
 using System.Collections.Specialized;
 using System.Text.Json;
+using DataraxCkpt.Faults;
 using DataraxCkpt.Format;
 using DataraxCkpt.Retention;
 using DataraxCkpt.Values;
@@ -246,14 +247,39 @@ internal sealed class CheckpointStore
             a.Manifest.Items, b.Manifest.Items);
     }
 
-    private StepReader OpenReader(long? step, out long chosen)
+    private StepReader OpenReader(long? step, out long chosen) => OpenReader(step, out chosen, recovered: false);
+
+    private StepReader OpenReader(long? step, out long chosen, bool recovered)
     {
-        using var dirLock = Lock(exclusive: false);
-        using var index = OpenIndexForRead();
-        chosen = step ?? index.Latest() ?? throw new NoCheckpointsException(Directory);
-        var row = index.Get(chosen) ?? throw new StepNotFoundException(Directory, chosen, index.Steps());
-        var c = chosen;
-        return CorruptOnFailure(chosen, null, () => StepReader.Open(_folders, _folders.StepPath(c), c, row.ManifestHash));
+        bool interrupted;
+        using (Lock(exclusive: false))
+        using (var index = OpenIndexForRead())
+        {
+            chosen = step ?? index.Latest() ?? throw new NoCheckpointsException(Directory);
+            var row = index.Get(chosen) ?? throw new StepNotFoundException(Directory, chosen, index.Steps());
+            var c = chosen;
+            try
+            {
+                return CorruptOnFailure(chosen, null, () => StepReader.Open(_folders, _folders.StepPath(c), c, row.ManifestHash));
+            }
+            catch (CorruptCheckpointException)
+            {
+                // A writer that died inside a commit leaves an intent; finishing it is not corruption.
+                interrupted = !recovered && index.Intents().Any(i => i.Step == c);
+                if (!interrupted)
+                {
+                    throw;
+                }
+            }
+        }
+
+        _options.Log?.Invoke($"Step {chosen} in '{Directory}' was left mid-commit by an interrupted process; finishing that first.");
+        using (Lock(exclusive: true))
+        using (OpenIndexForWrite())
+        {
+        }
+
+        return OpenReader(chosen, out chosen, recovered: true);
     }
 
     // ----- change -----
@@ -306,6 +332,7 @@ internal sealed class CheckpointStore
         using var index = OpenIndexForWrite();
         var row = index.Get(step) ?? throw new StepNotFoundException(Directory, step, index.Steps());
         _folders.SetPinnedMarker(step, pinned);
+        FaultInjector.Hit("pin.after-marker");
         index.SetPinned(step, pinned);
         Log($"{(pinned ? "Pinned" : "Unpinned")} step {step} in '{Directory}'.");
         return ToInfo(row with { Pinned = pinned });
@@ -333,7 +360,10 @@ internal sealed class CheckpointStore
         catch (CorruptCheckpointException) when (!dryRun)
         {
             SetIndexAside();
-            index = StepIndex.Open(Directory, create: true);
+            FaultInjector.Hit("repair.after-index-aside");
+            var rebuilt = RebuildIndex();
+            Log($"Rebuilt the index of '{Directory}': {rebuilt.StepsIndexed.Count} steps listed.");
+            return rebuilt;
         }
         catch (CorruptCheckpointException)
         {
@@ -374,21 +404,18 @@ internal sealed class CheckpointStore
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
     {
-        var missing = !File.Exists(StepIndex.PathOf(Directory));
+        if (!File.Exists(StepIndex.PathOf(Directory)) && _folders.ListStepFolders().Count > 0)
+        {
+            Log($"The index of '{Directory}' is missing; rebuilding it from the step folders.");
+            RebuildIndex();
+        }
+
         var index = StepIndex.Open(Directory, create: true);
         try
         {
-            if (missing && _folders.ListStepFolders().Count > 0)
+            foreach (var action in Recovery.FinishInterrupted(_folders, index))
             {
-                Log($"The index of '{Directory}' is missing; rebuilding it from the step folders.");
-                Recovery.Reconcile(_folders, index, dryRun: false);
-            }
-            else
-            {
-                foreach (var action in Recovery.FinishInterrupted(_folders, index))
-                {
-                    Log($"Recovery: {action}.");
-                }
+                Log($"Recovery: {action}.");
             }
 
             return index;
@@ -398,6 +425,31 @@ internal sealed class CheckpointStore
             index.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Builds a complete index from the step folders in a file beside the real one and renames it into
+    /// place, so a crash during a rebuild never leaves a partial index that looks whole. Lock held.
+    /// </summary>
+    private RepairReport RebuildIndex()
+    {
+        var final = StepIndex.PathOf(Directory);
+        var temp = final + ".rebuild";
+        foreach (var suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
+        {
+            File.Delete(temp + suffix);
+        }
+
+        RepairReport report;
+        using (var fresh = StepIndex.OpenFile(Directory, temp, create: true))
+        {
+            report = Recovery.Reconcile(_folders, fresh, dryRun: false);
+        }
+
+        FaultInjector.Hit("repair.before-index-rename");
+        File.Move(temp, final, overwrite: false);
+        DurableIo.FsyncDirectory(Directory);
+        return report;
     }
 
     private StepIndex OpenIndexForRead()

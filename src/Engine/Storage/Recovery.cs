@@ -1,3 +1,4 @@
+using DataraxCkpt.Faults;
 using DataraxCkpt.Format;
 using DataraxCkpt.Values;
 
@@ -34,10 +35,11 @@ internal static class Recovery
                         Index(index, p, intentToClear: intent.SaveId);
                     }
                 }
-                else if (published is null && !folders.StepExists(intent.Step)
+                else if (published is null && !folders.StepExists(intent.Step) && index.Get(intent.Step) is not null
                     && TryRead(folders, folders.StagingPath(intent.Staging), intent.Step) is { } staged && staged.Manifest.SaveId == intent.SaveId)
                 {
-                    // Interrupted between the two renames of an overwrite where no atomic exchange exists.
+                    // Interrupted between the two renames of an overwrite where no atomic exchange exists:
+                    // the step is indexed but its folder is gone, so the staged version must go in.
                     actions.Add($"published step {intent.Step}, interrupted in the middle of an overwrite");
                     if (!dryRun)
                     {
@@ -110,6 +112,7 @@ internal static class Recovery
                     if (!dryRun)
                     {
                         Index(index, read, intentToClear: null);
+                        FaultInjector.Hit("repair.step-indexed");
                     }
                 }
                 else if (row.Pinned != folders.IsPinned(step) && !dryRun)

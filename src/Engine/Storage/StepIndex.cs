@@ -38,11 +38,14 @@ internal sealed class StepIndex : IDisposable
     public static string PathOf(string directory) => Path.Combine(directory, FileName);
 
     /// <summary>Opens (and when <paramref name="create"/>, creates) the index of a directory.</summary>
-    public static StepIndex Open(string directory, bool create)
+    public static StepIndex Open(string directory, bool create) => OpenFile(directory, PathOf(directory), create);
+
+    /// <summary>Opens an index file at <paramref name="path"/> (used to build a replacement index aside).</summary>
+    public static StepIndex OpenFile(string directory, string path, bool create)
     {
         var builder = new SqliteConnectionStringBuilder
         {
-            DataSource = PathOf(directory),
+            DataSource = path,
             Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
             Pooling = false,
             DefaultTimeout = 60,
