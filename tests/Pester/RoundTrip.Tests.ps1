@@ -69,6 +69,22 @@ Describe 'Container kinds round-trip' {
         $r.runs[0].cfg.lr | Should -Be 0.1
     }
 
+    It 'generic dictionaries (state written from C#) come back as ordered dictionaries, recursively' {
+        $inner = [System.Collections.Generic.Dictionary[int, object]]::new()
+        $inner[7] = [pscustomobject]@{ a = 1 }
+        $outer = [System.Collections.Generic.Dictionary[string, object]]::new()
+        $outer['z'] = $inner
+        $outer['a'] = 2
+        $r = RoundTrip @{ d = $outer }
+        $r.d | Should -BeOfType [System.Collections.Specialized.OrderedDictionary]
+        @($r.d.Keys) | Should -Be @('z', 'a')
+        $r.d['z'] | Should -BeOfType [System.Collections.Specialized.OrderedDictionary]
+        $entry = $r.d['z'].GetEnumerator() | Select-Object -First 1
+        $entry.Key | Should -BeOfType [int]
+        $entry.Value | Should -BeOfType [System.Management.Automation.PSCustomObject]
+        $entry.Value.a | Should -Be 1
+    }
+
     It 'a PSCustomObject as the whole state comes back as one object' {
         $r = RoundTrip ([pscustomobject]@{ step = 3 })
         @($r).Count | Should -Be 1

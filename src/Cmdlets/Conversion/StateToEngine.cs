@@ -46,8 +46,17 @@ internal sealed class StateToEngine
             ArrayList list => Memoized(list, () => new ArrayList(list.Count), target => FillList((IList)target, list)),
             List<object?> list => Memoized(list, () => new List<object?>(list.Count), target => FillList((IList)target, list)),
             List<PSObject> list => Memoized(list, () => new List<object?>(list.Count), target => FillList((IList)target, list)),
+            // A generic dictionary keeps its type (the engine records it); values assigned from PowerShell may be PSObjects.
+            IDictionary generic when IsGenericDictionary(generic) =>
+                Memoized(generic, () => Activator.CreateInstance(generic.GetType())!, target => FillDictionary((IDictionary)target, generic)),
             _ => value,
         };
+    }
+
+    private static bool IsGenericDictionary(IDictionary dictionary)
+    {
+        var type = dictionary.GetType();
+        return type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>);
     }
 
     private object Memoized(object source, Func<object> create, Action<object> fill)

@@ -22,6 +22,8 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     private CmdletProgressReporter? _progress;
     private CmdletVerboseLog? _log;
     private int _disposed;
+    private volatile bool _inEngineCall;
+    private volatile bool _stopRequested;
 
     /// <summary>The engine handler of this invocation.</summary>
     private protected CheckpointHandler Handler =>
@@ -47,7 +49,16 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     protected override void EndProcessing() => CloseHandler();
 
     /// <inheritdoc />
-    protected override void StopProcessing() => CloseHandler();
+    protected override void StopProcessing()
+    {
+        // Ctrl+C arrives on another thread. Closing the handler under a running save would pull resources
+        // from under it, so a call in flight closes the handler itself when it returns (see TryEngine).
+        _stopRequested = true;
+        if (!_inEngineCall)
+        {
+            CloseHandler();
+        }
+    }
 
     /// <inheritdoc />
     public void Dispose()
@@ -78,6 +89,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <returns>True when the call succeeded.</returns>
     private protected bool TryEngine(Action call, object? target)
     {
+        _inEngineCall = true;
         try
         {
             call();
@@ -90,8 +102,16 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
         finally
         {
-            _progress?.Complete();
-            _log?.Flush();
+            _inEngineCall = false;
+            if (_stopRequested)
+            {
+                CloseHandler();
+            }
+            else
+            {
+                _progress?.Complete();
+                _log?.Flush();
+            }
         }
     }
 
