@@ -103,6 +103,25 @@ Describe 'Pipelines' {
         Get-CheckpointStep (Join-Path $runs 'b') | Should -Be @(3, 4)
     }
 
+    It 'one failing store in the pipeline does not stop the others' {
+        $runs = Join-Path $TestDrive 'runs-mixed'
+        foreach ($run in 'a', 'c') {
+            foreach ($step in 1..3) { @{ s = $step } | Save-Checkpoint (Join-Path $runs $run) -Step $step }
+        }
+        $inputs = @(
+            Get-Item -LiteralPath (Join-Path $runs 'a')
+            [pscustomobject]@{ Directory = (Join-Path $runs 'missing') }
+            Get-Item -LiteralPath (Join-Path $runs 'c')
+        )
+        $errors = $null
+        $removed = $inputs | Remove-Checkpoint -Keep 1 -PassThru -ErrorVariable errors -ErrorAction SilentlyContinue
+        Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(3)
+        Get-CheckpointStep (Join-Path $runs 'c') | Should -Be @(3)
+        @($removed).Count | Should -Be 4
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RemoveCheckpointCommand'
+    }
+
     It 'several pipeline inputs to Save-Checkpoint become consecutive steps' {
         $dir = Join-Path $TestDrive 'consecutive'
         @{ i = 0 }, @{ i = 1 }, @{ i = 2 } | Save-Checkpoint $dir -Step 10
