@@ -177,6 +177,12 @@ Describe 'Presentation' {
         $text | Should -Match '\d+(\.\d)? (B|KiB|MiB)'
     }
 
+    It 'shows differences as one row per leaf with dtype and shape changes' {
+        $text = Compare-Checkpoint $dir 1 2 | Out-String -Width 200
+        $text | Should -Match 'params/extra\s+Added\s+- -> f64\s+- -> \(2\)'
+        $text | Should -Match 'params/linear/kernel\s+Changed\s+f32\s+\(4, 3\)\s+2[.,]5'
+    }
+
     It 'keeps raw numbers in properties, so JSON stays clean' {
         $json = Get-Checkpoint $dir -Step 1 | Select-Object Step, Size, StoredSize | ConvertTo-Json | ConvertFrom-Json
         $json.Size | Should -BeOfType [long]
