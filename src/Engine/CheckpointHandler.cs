@@ -1,72 +1,299 @@
+using System.Collections;
+using System.Collections.Specialized;
+using DataraxCkpt.Storage;
+using DataraxCkpt.Values;
+
 namespace DataraxCkpt;
 
 /// <summary>
 /// Saves, restores, lists and prunes checkpoint steps in checkpoint directories: the port of Datarax's
-/// <c>OrbaxCheckpointHandler</c>. Thread-safe; several handlers and processes may use one directory.
+/// <c>OrbaxCheckpointHandler</c>. Thread-safe; several handlers and processes may use one directory
+/// at once (docs/guarantees.md).
 /// </summary>
+/// <example>
+/// <code>
+/// using var handler = new CheckpointHandler();
+/// handler.Save("./checkpoints", new Dictionary&lt;string, object?&gt; { ["w"] = new float[10, 10], ["position"] = 42 }, step: 100, keep: 5);
+/// var state = (IDictionary&lt;string, object?&gt;)handler.Restore("./checkpoints")!;
+/// </code>
+/// </example>
 public sealed class CheckpointHandler : IDisposable
 {
+    private readonly CheckpointOptions _options;
+    private readonly object _gate = new();
+    private Task _tail = Task.CompletedTask;
+    private Exception? _backgroundFailure;
+    private bool _closed;
+
     /// <summary>Creates a handler with default options (synchronous saves).</summary>
     public CheckpointHandler() : this(new CheckpointOptions()) { }
 
     /// <summary>Creates a handler.</summary>
-    public CheckpointHandler(CheckpointOptions options) => throw new NotImplementedException();
+    public CheckpointHandler(CheckpointOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+    }
 
-    /// <summary>Saves <paramref name="target"/> as a step. Step omitted: latest + 1 (0 when empty).</summary>
+    /// <summary>
+    /// Saves <paramref name="target"/> as a step and returns its record. The step becomes visible only
+    /// once all of it is durable. Step omitted: latest + 1 (0 for an empty directory).
+    /// </summary>
+    /// <param name="directory">Checkpoint directory; created when missing.</param>
+    /// <param name="target">The state: a dictionary, list, <see cref="StateObject"/>, supported leaf, or an <see cref="ICheckpointable"/>.</param>
+    /// <param name="step">Step number (≥ 0), or null for latest + 1.</param>
+    /// <param name="keep">After saving, keep only this many highest steps (pinned steps and this one always stay).</param>
+    /// <param name="overwrite">Replace the step atomically when it exists.</param>
+    /// <param name="metadata">User metadata stored with the step (never mixed with the state's keys).</param>
+    /// <exception cref="UnsupportedValueException">A value cannot be stored; nothing was written.</exception>
+    /// <exception cref="StepExistsException">The step exists and <paramref name="overwrite"/> is false.</exception>
     public CheckpointInfo Save(string directory, object? target, long? step = null, int? keep = null, bool overwrite = false,
-        IReadOnlyDictionary<string, object?>? metadata = null) => throw new NotImplementedException();
+        IReadOnlyDictionary<string, object?>? metadata = null)
+    {
+        ThrowIfClosed();
+        RaiseBackgroundFailure();
+        if (keep is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(keep), keep, "keep must be zero or more.");
+        }
 
-    /// <summary>Restores a step (latest when omitted).</summary>
-    public object? Restore(string directory, long? step = null) => throw new NotImplementedException();
+        var state = StateEncoder.Encode(target is ICheckpointable c ? c.GetState() : target, metadata);
+        var store = Store(directory);
+        if (!_options.Async)
+        {
+            using var reservation = store.Reserve(step, overwrite);
+            return store.Complete(reservation, state, keep, ProgressReporter("Save", store.Directory, reservation.Step, state.Size));
+        }
 
-    /// <summary>Restores only the leaves whose names match one of <paramref name="itemPatterns"/> (wildcards * and ?).</summary>
-    public object? Restore(string directory, long? step, IReadOnlyCollection<string> itemPatterns) => throw new NotImplementedException();
+        // Asynchronous: copy what the caller may still change, take the step number now, write later.
+        foreach (var tensor in state.Tensors)
+        {
+            tensor.Detach();
+        }
 
-    /// <summary>Restores a step into <paramref name="target"/> through <see cref="ICheckpointable.SetState"/>.</summary>
-    public T Restore<T>(string directory, T target, long? step = null) where T : ICheckpointable => throw new NotImplementedException();
+        var reserved = store.Reserve(step, overwrite);
+        var info = new CheckpointInfo(reserved.Step, Path.Combine(store.Directory, reserved.Step.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            store.Directory, DateTimeOffset.UtcNow, state.Size, 0, state.Items.Count, metadata ?? new Dictionary<string, object?>(), pinned: false);
+        lock (_gate)
+        {
+            _tail = _tail.ContinueWith(_ =>
+            {
+                using (reserved)
+                {
+                    try
+                    {
+                        store.Complete(reserved, state, keep, null);
+                    }
+                    catch (Exception e)
+                    {
+                        lock (_gate)
+                        {
+                            _backgroundFailure ??= e;
+                        }
+                    }
+                }
+            }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
 
-    /// <summary>Reads only a step's metadata.</summary>
-    public IReadOnlyDictionary<string, object?>? RestoreMetadata(string directory, long? step = null) => throw new NotImplementedException();
+        return info;
+    }
+
+    /// <summary>Restores a step (latest when omitted), with the .NET types it was saved with.</summary>
+    /// <exception cref="CheckpointDirectoryNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="NoCheckpointsException">The directory holds no step.</exception>
+    /// <exception cref="StepNotFoundException">The step does not exist.</exception>
+    /// <exception cref="CorruptCheckpointException">Stored bytes failed a check.</exception>
+    public object? Restore(string directory, long? step = null)
+    {
+        var store = ReadStore(directory);
+        return Restore(store, step, null);
+    }
+
+    /// <summary>
+    /// Restores only the leaves whose names match one of <paramref name="itemPatterns"/> (wildcards
+    /// <c>*</c> and <c>?</c>; names as <see cref="GetItems"/> lists them). Only those leaves' bytes are
+    /// read. Returns an ordered dictionary from item name to value.
+    /// </summary>
+    public object? Restore(string directory, long? step, IReadOnlyCollection<string> itemPatterns)
+    {
+        ArgumentNullException.ThrowIfNull(itemPatterns);
+        return Restore(ReadStore(directory), step, itemPatterns);
+    }
+
+    private object? Restore(CheckpointStore store, long? step, IReadOnlyCollection<string>? patterns)
+    {
+        Action<long>? onBytes = null;
+        return store.Restore(step, patterns, b => onBytes?.Invoke(b), (chosen, total) =>
+        {
+            _options.Log?.Invoke($"Restoring step {chosen} from '{store.Directory}' ({total} tensor bytes).");
+            onBytes = ProgressReporter("Restore", store.Directory, chosen, total);
+        });
+    }
+
+    /// <summary>Restores a step into <paramref name="target"/> through <see cref="ICheckpointable.SetState"/> and returns it.</summary>
+    /// <exception cref="IncompatibleStateException">The stored state is not a dictionary with string keys.</exception>
+    public T Restore<T>(string directory, T target, long? step = null) where T : ICheckpointable
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var restored = Restore(directory, step);
+        target.SetState(AsStateDictionary(restored));
+        return target;
+    }
+
+    internal static IDictionary<string, object?> AsStateDictionary(object? restored)
+    {
+        switch (restored)
+        {
+            case IDictionary<string, object?> typed:
+                return typed;
+            case IDictionary untyped:
+                var copy = new Dictionary<string, object?>(StringComparer.Ordinal);
+                foreach (DictionaryEntry e in untyped)
+                {
+                    if (e.Key is not string key)
+                    {
+                        throw new IncompatibleStateException("target", ["keys"], $"the stored state has a key of type {e.Key.GetType().Name}, where a checkpointable target takes string keys");
+                    }
+
+                    copy[key] = e.Value;
+                }
+
+                return copy;
+            case StateObject obj:
+                return obj.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            default:
+                throw new IncompatibleStateException("target", ["state"], $"the stored state is a {restored?.GetType().Name ?? "null"}, not a dictionary");
+        }
+    }
+
+    /// <summary>Reads only a step's metadata (latest step when omitted).</summary>
+    public IReadOnlyDictionary<string, object?>? RestoreMetadata(string directory, long? step = null) => ReadStore(directory).RestoreMetadata(step);
 
     /// <summary>Committed steps, ascending; empty for a missing directory.</summary>
-    public IReadOnlyList<long> GetCheckpointSteps(string directory) => throw new NotImplementedException();
+    public IReadOnlyList<long> GetCheckpointSteps(string directory) => ReadStore(directory).Steps();
 
-    /// <summary>Highest committed step, or null when there is none.</summary>
-    public long? LatestStep(string directory) => throw new NotImplementedException();
+    /// <summary>Highest committed step, or null when there is none (or no directory).</summary>
+    public long? LatestStep(string directory) => ReadStore(directory).Latest();
 
-    /// <summary>Every committed step with its record, ascending.</summary>
-    public IReadOnlyList<CheckpointInfo> ListCheckpoints(string directory) => throw new NotImplementedException();
+    /// <summary>Every committed step with its record, ascending; empty for a missing directory.</summary>
+    public IReadOnlyList<CheckpointInfo> ListCheckpoints(string directory) => ReadStore(directory).List();
 
     /// <summary>One step's record.</summary>
-    public CheckpointInfo GetCheckpoint(string directory, long step) => throw new NotImplementedException();
+    /// <exception cref="StepNotFoundException">The step does not exist.</exception>
+    public CheckpointInfo GetCheckpoint(string directory, long step) => ReadStore(directory).Get(step);
 
-    /// <summary>The leaves of a step, from the index.</summary>
-    public IReadOnlyList<CheckpointItemInfo> GetItems(string directory, long step) => throw new NotImplementedException();
+    /// <summary>The leaves of a step (name, kind, dtype, shape, sizes), from the index alone.</summary>
+    public IReadOnlyList<CheckpointItemInfo> GetItems(string directory, long step) => ReadStore(directory).Items(step);
 
-    /// <summary>Removes the steps the policy does not keep; returns them. With <paramref name="dryRun"/>, removes nothing.</summary>
-    public IReadOnlyList<CheckpointInfo> Prune(string directory, RetentionPolicy policy, bool dryRun = false) => throw new NotImplementedException();
+    /// <summary>
+    /// Removes the committed steps the policy does not keep and returns them, ascending. Pinned steps
+    /// always stay. With <paramref name="dryRun"/>, returns exactly what a real run would remove and
+    /// removes nothing.
+    /// </summary>
+    public IReadOnlyList<CheckpointInfo> Prune(string directory, RetentionPolicy policy, bool dryRun = false)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return ReadStore(directory).Prune(policy, dryRun);
+    }
 
-    /// <summary>Removes one step. A pinned step is removed only with <paramref name="force"/>.</summary>
-    public CheckpointInfo Remove(string directory, long step, bool force = false, bool dryRun = false) => throw new NotImplementedException();
+    /// <summary>Removes one step and returns its record. A pinned step is removed only with <paramref name="force"/>.</summary>
+    /// <exception cref="StepPinnedException">The step is pinned and <paramref name="force"/> is false.</exception>
+    public CheckpointInfo Remove(string directory, long step, bool force = false, bool dryRun = false) =>
+        ReadStore(directory).Remove(step, force, dryRun);
 
-    /// <summary>Pins or unpins a step.</summary>
-    public CheckpointInfo SetPinned(string directory, long step, bool pinned) => throw new NotImplementedException();
+    /// <summary>Pins (or unpins) a step: pinned steps survive every retention rule.</summary>
+    public CheckpointInfo SetPinned(string directory, long step, bool pinned) => ReadStore(directory).SetPinned(step, pinned);
 
-    /// <summary>Verifies every checksum of a step.</summary>
-    public StepVerification Verify(string directory, long step) => throw new NotImplementedException();
+    /// <summary>Decodes every stored piece of a step and checks its checksum; reports each failure with its item.</summary>
+    public StepVerification Verify(string directory, long step) => ReadStore(directory).Verify(step);
 
-    /// <summary>Differences between the leaves of two steps.</summary>
-    public IReadOnlyList<ItemDifference> Compare(string directory, long stepBefore, long stepAfter) => throw new NotImplementedException();
+    /// <summary>Leaves added, removed or changed from <paramref name="stepBefore"/> to <paramref name="stepAfter"/>.</summary>
+    public IReadOnlyList<ItemDifference> Compare(string directory, long stepBefore, long stepAfter) =>
+        StepComparer.Compare(ReadStore(directory), stepBefore, stepAfter);
 
-    /// <summary>Rebuilds the index from the step folders and sweeps leftovers.</summary>
-    public RepairReport RepairIndex(string directory, bool dryRun = false) => throw new NotImplementedException();
+    /// <summary>
+    /// Rebuilds the index from the step folders (moving a damaged index aside) and sweeps leftovers of
+    /// interrupted work. With <paramref name="dryRun"/>, reports what it would do and changes nothing.
+    /// </summary>
+    public RepairReport RepairIndex(string directory, bool dryRun = false) => ReadStore(directory).Repair(dryRun);
 
-    /// <summary>Blocks until every background save has finished; raises a background failure.</summary>
-    public void WaitUntilFinished() => throw new NotImplementedException();
+    /// <summary>Blocks until every background save has finished; raises the first background failure.</summary>
+    public void WaitUntilFinished()
+    {
+        WaitForPending();
+        RaiseBackgroundFailure();
+    }
 
-    /// <summary>Waits for pending saves and releases resources.</summary>
-    public void Close() => throw new NotImplementedException();
+    /// <summary>Waits for pending saves, raises a background failure, and closes the handler.</summary>
+    public void Close()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        WaitUntilFinished();
+    }
 
     /// <inheritdoc />
     public void Dispose() => Close();
+
+    private CheckpointStore Store(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        return new CheckpointStore(Path.GetFullPath(directory), _options);
+    }
+
+    /// <summary>Reads and changes other than saves first wait for pending background saves.</summary>
+    private CheckpointStore ReadStore(string directory)
+    {
+        ThrowIfClosed();
+        WaitForPending();
+        return Store(directory);
+    }
+
+    private void WaitForPending()
+    {
+        Task tail;
+        lock (_gate)
+        {
+            tail = _tail;
+        }
+
+        tail.GetAwaiter().GetResult();
+    }
+
+    private void RaiseBackgroundFailure()
+    {
+        Exception? failure;
+        lock (_gate)
+        {
+            failure = _backgroundFailure;
+            _backgroundFailure = null;
+        }
+
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        }
+    }
+
+    private void ThrowIfClosed() => ObjectDisposedException.ThrowIf(_closed, this);
+
+    private Action<long>? ProgressReporter(string operation, string directory, long step, long total)
+    {
+        var progress = _options.Progress;
+        if (progress is null)
+        {
+            return null;
+        }
+
+        long done = 0;
+        return bytes =>
+        {
+            done += bytes;
+            progress.Report(new CheckpointProgress(operation, directory, step, done, total));
+        };
+    }
 }

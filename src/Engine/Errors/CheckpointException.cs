@@ -141,3 +141,15 @@ public sealed class IncompatibleStateException : CheckpointException
     /// <summary>Names of the fields that differ between the checkpoint and the target.</summary>
     public IReadOnlyList<string> DifferingFields { get; }
 }
+
+/// <summary>A pinned step was asked to be removed without force.</summary>
+public sealed class StepPinnedException : CheckpointException
+{
+    /// <summary>Creates the exception.</summary>
+    public StepPinnedException(string directory, long step)
+        : base("StepPinned",
+            $"Step {step} in checkpoint directory '{directory}' is pinned and was not removed. Unpin it (Unlock-Checkpoint) or pass force (-Force) to remove it anyway.",
+            directory, step)
+    {
+    }
+}

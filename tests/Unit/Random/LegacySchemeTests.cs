@@ -1,4 +1,4 @@
-namespace DataraxCkpt.Tests.Random;
+namespace DataraxCkpt.Tests.PrngKeys;
 
 /// <summary>
 /// Reproduces values JAX printed under its old (pre-0.5) split and random_bits scheme. The engine does

@@ -1,4 +1,4 @@
-namespace DataraxCkpt.Tests.Random;
+namespace DataraxCkpt.Tests.PrngKeys; // not ".Random": that would hide System.Random in DataraxCkpt.Tests
 
 /// <summary>
 /// JAX's pre-0.5 ("original", <c>jax_threefry_partitionable = False</c>) split and random_bits, rebuilt

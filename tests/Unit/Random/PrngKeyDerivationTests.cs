@@ -1,4 +1,4 @@
-namespace DataraxCkpt.Tests.Random;
+namespace DataraxCkpt.Tests.PrngKeys;
 
 /// <summary>
 /// <see cref="PrngKey"/> seeding, split, fold_in and bits against JAX's current default

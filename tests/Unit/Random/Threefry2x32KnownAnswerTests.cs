@@ -1,4 +1,4 @@
-namespace DataraxCkpt.Tests.Random;
+namespace DataraxCkpt.Tests.PrngKeys;
 
 /// <summary>
 /// Known-answer vectors of threefry2x32 with 20 rounds from Random123 (D. E. Shaw Research),

@@ -1,0 +1,116 @@
+using System.Collections;
+using DataraxCkpt.Storage;
+using DataraxCkpt.Values;
+
+namespace DataraxCkpt;
+
+/// <summary>
+/// What changed between two steps, leaf by leaf: leaves added, removed, or changed (in type, shape or
+/// value). For numeric tensors and scalars of equal type and shape it also gives the largest absolute
+/// element difference. Leaves equal in type, shape and bits are not reported.
+/// </summary>
+internal static class StepComparer
+{
+    public static List<ItemDifference> Compare(CheckpointStore store, long stepBefore, long stepAfter)
+    {
+        var (before, after, itemsBefore, itemsAfter) = store.ReadForCompare(stepBefore, stepAfter);
+        var infoBefore = itemsBefore.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var infoAfter = itemsAfter.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var differences = new List<ItemDifference>();
+        foreach (var item in itemsBefore)
+        {
+            if (!infoAfter.ContainsKey(item.Name))
+            {
+                differences.Add(new ItemDifference(item.Name, "Removed", item.DType, null, item.Shape, null, null));
+            }
+        }
+
+        foreach (var item in itemsAfter)
+        {
+            if (!infoBefore.TryGetValue(item.Name, out var old))
+            {
+                differences.Add(new ItemDifference(item.Name, "Added", null, item.DType, null, item.Shape, null));
+                continue;
+            }
+
+            var a = before[item.Name];
+            var b = after[item.Name];
+            var sameShape = (old.Shape ?? []).SequenceEqual(item.Shape ?? []);
+            if (old.DType != item.DType || old.Kind != item.Kind || !sameShape)
+            {
+                differences.Add(new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, null));
+                continue;
+            }
+
+            if (a is Array arrayA && b is Array arrayB)
+            {
+                if (!BitsEqual(arrayA, arrayB))
+                {
+                    differences.Add(new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, MaxAbsDifference(arrayA, arrayB)));
+                }
+            }
+            else if (!Equals(a, b) && !(a is IEnumerable && b is IEnumerable && StructurallyEqual(a, b)))
+            {
+                double? delta = IsNumber(a) && IsNumber(b) ? Math.Abs(Convert.ToDouble(a, System.Globalization.CultureInfo.InvariantCulture) - Convert.ToDouble(b, System.Globalization.CultureInfo.InvariantCulture)) : null;
+                differences.Add(new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, delta));
+            }
+        }
+
+        return differences.OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
+    }
+
+    private static bool StructurallyEqual(object a, object b) =>
+        a is PrngKey[] ka && b is PrngKey[] kb ? ka.SequenceEqual(kb) : false;
+
+    private static bool IsNumber(object? v) => v is sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal or Half;
+
+    private static bool BitsEqual(Array a, Array b)
+    {
+        if (a.GetType() != b.GetType() || a.LongLength != b.LongLength)
+        {
+            return false;
+        }
+
+        var size = TypeCodes.ElementSize(a.GetType().GetElementType()!);
+        var total = a.LongLength * size;
+        var sa = new TensorSource(a, a.GetType().GetElementType()!, [a.LongLength], string.Empty);
+        var sb = new TensorSource(b, b.GetType().GetElementType()!, [b.LongLength], string.Empty);
+        for (long offset = 0; offset < total; offset += 1 << 20)
+        {
+            var length = (int)Math.Min(1 << 20, total - offset);
+            if (!sa.Bytes(offset, length).SequenceEqual(sb.Bytes(offset, length)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static double? MaxAbsDifference(Array a, Array b)
+    {
+        var element = a.GetType().GetElementType()!;
+        if (element == typeof(bool) || element == typeof(char))
+        {
+            return null;
+        }
+
+        double max = 0;
+        var ea = a.GetEnumerator();
+        var eb = b.GetEnumerator();
+        while (ea.MoveNext() && eb.MoveNext())
+        {
+            var d = Math.Abs(ToDouble(ea.Current!) - ToDouble(eb.Current!));
+            if (double.IsNaN(d))
+            {
+                return double.NaN;
+            }
+
+            max = Math.Max(max, d);
+        }
+
+        return max;
+    }
+
+    private static double ToDouble(object v) => v is Half h ? (double)h : Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture);
+}

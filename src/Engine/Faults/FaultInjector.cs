@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace DataraxCkpt.Faults;
+
+/// <summary>
+/// The fault-injection seam for crash and resource-fault tests. Off unless the environment variable
+/// <c>DATARAXCKPT_FAULT</c> is set when the process starts, as <c>point</c> or <c>point=action</c>
+/// (<c>kill</c>: SIGKILL this process, the default; <c>ioerror</c>: throw an I/O error;
+/// <c>diskfull</c>: throw the error a full disk gives), optionally <c>@N</c> to act on the N-th hit.
+/// Named points are listed in docs/guarantees.md. With the variable unset each hit is one static read.
+/// </summary>
+internal static partial class FaultInjector
+{
+    public const string EnvironmentVariable = "DATARAXCKPT_FAULT";
+
+    private static readonly string? Point;
+    private static readonly string Action = "kill";
+    private static readonly int TriggerOn = 1;
+    private static int _hits;
+
+    static FaultInjector()
+    {
+        var spec = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (string.IsNullOrWhiteSpace(spec))
+        {
+            return;
+        }
+
+        var at = spec.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            TriggerOn = int.Parse(spec[(at + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            spec = spec[..at];
+        }
+
+        var eq = spec.IndexOf('=', StringComparison.Ordinal);
+        Point = eq < 0 ? spec : spec[..eq];
+        if (eq >= 0)
+        {
+            Action = spec[(eq + 1)..];
+        }
+    }
+
+    /// <summary>Marks a named point; acts when it is the configured one.</summary>
+    public static void Hit(string point)
+    {
+        if (Point is null || !string.Equals(point, Point, StringComparison.Ordinal) || Interlocked.Increment(ref _hits) != TriggerOn)
+        {
+            return;
+        }
+
+        switch (Action)
+        {
+            case "ioerror":
+                throw new IOException($"Injected I/O error at '{point}'.");
+            case "diskfull":
+                throw new IOException($"No space left on device (injected at '{point}').", unchecked((int)0x80070070));
+            default:
+                if (OperatingSystem.IsWindows())
+                {
+                    Process.GetCurrentProcess().Kill();
+                }
+
+                _ = Kill(Environment.ProcessId, 9);
+                Thread.Sleep(Timeout.Infinite);
+                break;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

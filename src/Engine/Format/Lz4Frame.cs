@@ -1,0 +1,174 @@
+using System.Buffers.Binary;
+using K4os.Compression.LZ4;
+using K4os.Hash.xxHash;
+
+namespace DataraxCkpt.Format;
+
+/// <summary>
+/// Writes and reads standard LZ4 frames (the format of the <c>lz4</c> command-line tool): magic,
+/// frame descriptor with independent 4 MiB blocks, the content size and a content checksum
+/// (xxHash32 of the raw bytes), blocks stored raw when they do not compress, and the end mark.
+/// The reader is strict and bounded: it never writes past the destination it is given and checks
+/// every length against the bytes it has before using it.
+/// </summary>
+internal static class Lz4Frame
+{
+    /// <summary>Largest raw block; also the largest tensor chunk.</summary>
+    public const int BlockSize = 4 << 20;
+
+    private const uint Magic = 0x184D2204;
+    private const byte Flags = 0x40 | 0x20 | 0x08 | 0x04; // version 01, independent blocks, content size, content checksum
+    private const byte BlockDescriptor = 7 << 4;          // 4 MiB blocks
+    private const int HeaderLength = 4 + 2 + 8 + 1;
+    private const uint RawBlockBit = 0x80000000;
+
+    /// <summary>Bytes a frame of <paramref name="rawLength"/> bytes may take at most.</summary>
+    public static int MaxFrameLength(int rawLength)
+    {
+        var blocks = Math.Max(1, (rawLength + BlockSize - 1) / BlockSize);
+        return HeaderLength + blocks * (4 + LZ4Codec.MaximumOutputSize(Math.Min(rawLength, BlockSize))) + 4 + 4;
+    }
+
+    /// <summary>Encodes <paramref name="raw"/> as one frame into <paramref name="frame"/>; returns its length.</summary>
+    public static int Encode(ReadOnlySpan<byte> raw, Span<byte> frame, LZ4Level level = LZ4Level.L00_FAST)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
+        frame[4] = Flags;
+        frame[5] = BlockDescriptor;
+        BinaryPrimitives.WriteUInt64LittleEndian(frame[6..], (ulong)raw.Length);
+        frame[14] = HeaderChecksum(frame[4..14]);
+        var pos = HeaderLength;
+        for (var start = 0; start < raw.Length; start += BlockSize)
+        {
+            var block = raw.Slice(start, Math.Min(BlockSize, raw.Length - start));
+            var body = frame[(pos + 4)..];
+            var encoded = LZ4Codec.Encode(block, body, level);
+            if (encoded <= 0 || encoded >= block.Length)
+            {
+                // Incompressible data is stored as it is, which the format allows per block.
+                block.CopyTo(body);
+                BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)block.Length | RawBlockBit);
+                pos += 4 + block.Length;
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)encoded);
+                pos += 4 + encoded;
+            }
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[(pos + 4)..], XXH32.DigestOf(raw));
+        return pos + 8;
+    }
+
+    /// <summary>Reads the content size a frame declares, checking the header first.</summary>
+    /// <exception cref="InvalidDataException">The header is not one this engine writes.</exception>
+    public static long ReadContentSize(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length < HeaderLength + 8)
+        {
+            throw new InvalidDataException($"LZ4 frame of {frame.Length} bytes is too short");
+        }
+
+        if (BinaryPrimitives.ReadUInt32LittleEndian(frame) != Magic)
+        {
+            throw new InvalidDataException("LZ4 frame magic number is wrong");
+        }
+
+        if (frame[4] != Flags || frame[5] != BlockDescriptor)
+        {
+            throw new InvalidDataException($"LZ4 frame descriptor 0x{frame[4]:x2}{frame[5]:x2} is not the one this format uses");
+        }
+
+        if (frame[14] != HeaderChecksum(frame[4..14]))
+        {
+            throw new InvalidDataException("LZ4 frame header checksum does not match");
+        }
+
+        var size = BinaryPrimitives.ReadUInt64LittleEndian(frame[6..]);
+        if (size > (ulong)frame.Length * 255UL + BlockSize)
+        {
+            // LZ4 cannot expand data by more than 255 times; a larger claim is a lie about the input.
+            throw new InvalidDataException($"LZ4 frame claims {size} bytes of content from {frame.Length} stored bytes");
+        }
+
+        return (long)size;
+    }
+
+    /// <summary>Decodes a whole frame into <paramref name="raw"/>, whose length must be the declared content size.</summary>
+    /// <exception cref="InvalidDataException">Any length, block or checksum is wrong.</exception>
+    public static void Decode(ReadOnlySpan<byte> frame, Span<byte> raw)
+    {
+        var declared = ReadContentSize(frame);
+        if (declared != raw.Length)
+        {
+            throw new InvalidDataException($"LZ4 frame holds {declared} bytes where {raw.Length} were expected");
+        }
+
+        var pos = HeaderLength;
+        var done = 0;
+        while (true)
+        {
+            if (pos + 4 > frame.Length)
+            {
+                throw new InvalidDataException("LZ4 frame is truncated");
+            }
+
+            var word = BinaryPrimitives.ReadUInt32LittleEndian(frame[pos..]);
+            pos += 4;
+            if (word == 0)
+            {
+                break;
+            }
+
+            var length = (int)(word & ~RawBlockBit);
+            if (length > BlockSize || length > frame.Length - pos)
+            {
+                throw new InvalidDataException("LZ4 block length runs past the frame");
+            }
+
+            var expected = Math.Min(BlockSize, raw.Length - done);
+            if (expected <= 0)
+            {
+                throw new InvalidDataException("LZ4 frame has more blocks than its content size allows");
+            }
+
+            var block = frame.Slice(pos, length);
+            var target = raw.Slice(done, expected);
+            if ((word & RawBlockBit) != 0)
+            {
+                if (length != expected)
+                {
+                    throw new InvalidDataException("stored LZ4 block has the wrong length");
+                }
+
+                block.CopyTo(target);
+            }
+            else if (LZ4Codec.Decode(block, target) != expected)
+            {
+                throw new InvalidDataException("LZ4 block does not decode to its expected length");
+            }
+
+            done += expected;
+            pos += length;
+        }
+
+        if (done != raw.Length)
+        {
+            throw new InvalidDataException($"LZ4 frame decoded to {done} of {raw.Length} bytes");
+        }
+
+        if (pos + 4 != frame.Length)
+        {
+            throw new InvalidDataException(pos + 4 > frame.Length ? "LZ4 frame checksum is missing" : "LZ4 frame has bytes after its end");
+        }
+
+        if (BinaryPrimitives.ReadUInt32LittleEndian(frame[pos..]) != XXH32.DigestOf(raw))
+        {
+            throw new InvalidDataException("checksum mismatch: the stored bytes were altered");
+        }
+    }
+
+    private static byte HeaderChecksum(ReadOnlySpan<byte> descriptor) => (byte)((XXH32.DigestOf(descriptor) >> 8) & 0xFF);
+}

@@ -1,0 +1,293 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using DataraxCkpt.Values;
+
+namespace DataraxCkpt.Format;
+
+/// <summary>
+/// Writes and reads the step manifest (docs/format.md): the JSON document inside
+/// <c>manifest.json.lz4</c> that describes a step completely — header, tensor table with chunk
+/// layout, leaf list, metadata node and state node. The reader validates every field it will later
+/// trust (versions, dtypes, shapes, sizes against the data file) before anything is allocated.
+/// </summary>
+internal static class ManifestCodec
+{
+    public static byte[] Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
+        IReadOnlyList<TensorLayout> tensors, long dataLength)
+    {
+        var buffer = new ArrayBufferWriter<byte>(state.StateNode.Length + state.Items.Count * 64 + 4096);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("format", StepFormat.FormatName);
+            w.WriteNumber("version", StepFormat.Version);
+            w.WriteNumber("step", step);
+            w.WriteString("saveId", saveId);
+            w.WriteString("createdUtc", createdUtc.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            w.WriteNumber("size", state.Size);
+            w.WriteString("dataFile", StepFormat.DataFile);
+            w.WriteNumber("dataLength", dataLength);
+            w.WriteStartArray("tensors");
+            foreach (var t in tensors)
+            {
+                w.WriteStartObject();
+                w.WriteString("dtype", t.DType);
+                w.WriteStartArray("shape");
+                foreach (var d in t.Shape)
+                {
+                    w.WriteNumberValue(d);
+                }
+
+                w.WriteEndArray();
+                w.WriteString("filter", t.Filter);
+                w.WriteStartArray("chunks");
+                foreach (var c in t.Chunks)
+                {
+                    w.WriteStartArray();
+                    w.WriteNumberValue(c.Offset);
+                    w.WriteNumberValue(c.StoredLength);
+                    w.WriteNumberValue(c.RawLength);
+                    w.WriteEndArray();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("items");
+            foreach (var item in state.Items)
+            {
+                w.WriteStartArray();
+                w.WriteStringValue(item.Name);
+                w.WriteStringValue(item.Kind);
+                if (item.DType is null)
+                {
+                    w.WriteNullValue();
+                }
+                else
+                {
+                    w.WriteStringValue(item.DType);
+                }
+
+                if (item.Shape is null)
+                {
+                    w.WriteNullValue();
+                }
+                else
+                {
+                    w.WriteStartArray();
+                    foreach (var d in item.Shape)
+                    {
+                        w.WriteNumberValue(d);
+                    }
+
+                    w.WriteEndArray();
+                }
+
+                w.WriteNumberValue(item.Size);
+                w.WriteNumberValue(item.TensorIndex);
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+            w.WritePropertyName("metadata");
+            w.WriteRawValue(state.MetadataNode, skipInputValidation: true);
+            w.WritePropertyName("state");
+            w.WriteRawValue(state.StateNode, skipInputValidation: true);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Parses and validates a manifest.</summary>
+    /// <exception cref="InvalidDataException">The manifest is malformed, of another version, or inconsistent.</exception>
+    public static StepManifest Parse(ReadOnlyMemory<byte> json, long dataFileLength)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 2 * StateEncoder.MaxDepth + 16 });
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"manifest is not valid JSON ({e.Message})", e);
+        }
+
+        try
+        {
+            return Validate(doc, dataFileLength);
+        }
+        catch
+        {
+            doc.Dispose();
+            throw;
+        }
+    }
+
+    private static StepManifest Validate(JsonDocument doc, long dataFileLength)
+    {
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || GetString(root, "format") != StepFormat.FormatName)
+        {
+            throw new InvalidDataException($"manifest is not a {StepFormat.FormatName} manifest");
+        }
+
+        var version = GetLong(root, "version");
+        if (version != StepFormat.Version)
+        {
+            throw new InvalidDataException($"format version {version} is not supported (this engine reads version {StepFormat.Version}); upgrade DataraxCkpt");
+        }
+
+        var step = GetLong(root, "step");
+        var dataLength = GetLong(root, "dataLength");
+        if (dataLength != dataFileLength)
+        {
+            throw new InvalidDataException($"{StepFormat.DataFile} is {dataFileLength} bytes but the manifest says {dataLength}");
+        }
+
+        if (GetString(root, "dataFile") != StepFormat.DataFile)
+        {
+            throw new InvalidDataException("manifest names an unexpected data file");
+        }
+
+        var created = DateTimeOffset.Parse(GetString(root, "createdUtc"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var tensors = new List<TensorLayout>();
+        foreach (var t in GetArray(root, "tensors").EnumerateArray())
+        {
+            tensors.Add(ParseTensor(t, dataLength, tensors.Count));
+        }
+
+        var items = new List<StoredItem>();
+        foreach (var i in GetArray(root, "items").EnumerateArray())
+        {
+            items.Add(ParseItem(i, tensors.Count));
+        }
+
+        if (!root.TryGetProperty("state", out var state) || !root.TryGetProperty("metadata", out var metadata))
+        {
+            throw new InvalidDataException("manifest lacks its state or metadata");
+        }
+
+        return new StepManifest
+        {
+            Step = step,
+            SaveId = GetString(root, "saveId"),
+            CreatedUtc = created,
+            Size = GetLong(root, "size"),
+            DataLength = dataLength,
+            Tensors = tensors,
+            Items = items,
+            Document = doc,
+            State = state,
+            Metadata = metadata,
+        };
+    }
+
+    private static TensorLayout ParseTensor(JsonElement t, long dataLength, int index)
+    {
+        var dtype = GetString(t, "dtype");
+        var elementType = TypeCodes.TryResolveDType(dtype)
+            ?? throw new InvalidDataException($"tensor {index} has unknown dtype '{Truncate(dtype)}'");
+        var shapeElement = GetArray(t, "shape");
+        if (shapeElement.GetArrayLength() > StepFormat.MaxRank)
+        {
+            throw new InvalidDataException($"tensor {index} has rank {shapeElement.GetArrayLength()}, above the limit of {StepFormat.MaxRank}");
+        }
+
+        var shape = new long[shapeElement.GetArrayLength()];
+        long elements = 1;
+        var k = 0;
+        foreach (var d in shapeElement.EnumerateArray())
+        {
+            var dim = d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out var v) ? v : -1;
+            if (dim < 0 || dim > int.MaxValue)
+            {
+                throw new InvalidDataException($"tensor {index} has an invalid dimension {d.GetRawText()}");
+            }
+
+            shape[k++] = dim;
+            if (elements != 0)
+            {
+                if (dim != 0 && elements > Array.MaxLength / dim)
+                {
+                    throw new InvalidDataException($"tensor {index} has more elements than an array can hold");
+                }
+
+                elements *= dim;
+            }
+        }
+
+        var filter = GetString(t, "filter");
+        if (filter is not ("none" or "shuffle"))
+        {
+            throw new InvalidDataException($"tensor {index} has unknown filter '{Truncate(filter)}'");
+        }
+
+        var chunks = new List<ChunkLayout>();
+        long raw = 0;
+        foreach (var c in GetArray(t, "chunks").EnumerateArray())
+        {
+            if (c.ValueKind != JsonValueKind.Array || c.GetArrayLength() != 3)
+            {
+                throw new InvalidDataException($"tensor {index} has a malformed chunk entry");
+            }
+
+            var offset = c[0].TryGetInt64(out var o) ? o : -1;
+            var stored = c[1].TryGetInt32(out var s) ? s : -1;
+            var rawLength = c[2].TryGetInt32(out var r) ? r : -1;
+            if (offset < 0 || stored <= 0 || rawLength <= 0 || rawLength > Lz4Frame.BlockSize
+                || stored > Lz4Frame.MaxFrameLength(rawLength) || offset > dataLength - stored)
+            {
+                throw new InvalidDataException($"tensor {index} has a chunk [{offset}, {stored}, {rawLength}] outside the data file or its limits");
+            }
+
+            raw += rawLength;
+            chunks.Add(new ChunkLayout(offset, stored, rawLength));
+        }
+
+        var expected = elements * TypeCodes.ElementSize(elementType);
+        if (raw != expected)
+        {
+            throw new InvalidDataException($"tensor {index} declares shape [{string.Join(",", shape)}] of {dtype} ({expected} bytes) but its chunks hold {raw} bytes");
+        }
+
+        return new TensorLayout { DType = dtype, Shape = shape, Filter = filter, Chunks = chunks.ToArray() };
+    }
+
+    private static StoredItem ParseItem(JsonElement i, int tensorCount)
+    {
+        if (i.ValueKind != JsonValueKind.Array || i.GetArrayLength() != 6)
+        {
+            throw new InvalidDataException("manifest has a malformed item entry");
+        }
+
+        long[]? shape = null;
+        if (i[3].ValueKind == JsonValueKind.Array)
+        {
+            shape = i[3].EnumerateArray().Select(d => d.TryGetInt64(out var v) ? v : -1).ToArray();
+        }
+
+        var tensorIndex = i[5].TryGetInt32(out var ti) ? ti : -2;
+        if (tensorIndex < -1 || tensorIndex >= tensorCount || i[0].ValueKind != JsonValueKind.String || i[1].ValueKind != JsonValueKind.String)
+        {
+            throw new InvalidDataException("manifest has an item entry that refers outside the tensor table");
+        }
+
+        return new StoredItem(i[0].GetString()!, i[1].GetString()!, i[2].ValueKind == JsonValueKind.String ? i[2].GetString() : null,
+            shape, i[4].TryGetInt64(out var size) ? size : 0, tensorIndex);
+    }
+
+    private static string GetString(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : throw new InvalidDataException($"manifest field '{name}' is missing or not a string");
+
+    private static long GetLong(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt64(out var v) ? v : throw new InvalidDataException($"manifest field '{name}' is missing or not an integer");
+
+    private static JsonElement GetArray(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Array ? p : throw new InvalidDataException($"manifest field '{name}' is missing or not an array");
+
+    private static string Truncate(string s) => s.Length <= 32 ? s : s[..32] + "…";
+}

@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using DataraxCkpt.Storage;
+using DataraxCkpt.Values;
+
+namespace DataraxCkpt.Format;
+
+/// <summary>
+/// The format reader: opens a step's files, checks the manifest against the index and against the
+/// data file, and decodes tensors straight into their destination arrays, chunks in parallel, each
+/// chunk's checksum verified. Every check that fails raises <see cref="InvalidDataException"/>
+/// naming what failed; nothing unchecked is allocated or returned.
+/// </summary>
+internal sealed class StepReader : IDisposable
+{
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(Lz4Frame.MaxFrameLength(Lz4Frame.BlockSize), 64);
+    private static readonly ConcurrentDictionary<Type, Func<int, Array>> UninitializedArrays = new();
+
+    private readonly StepFiles _files;
+
+    private StepReader(StepFiles files, StepManifest manifest)
+    {
+        _files = files;
+        Manifest = manifest;
+    }
+
+    public StepManifest Manifest { get; }
+
+    /// <summary>Opens and validates a step folder.</summary>
+    /// <param name="folders">The directory's file seam.</param>
+    /// <param name="folder">The step folder (committed or staged).</param>
+    /// <param name="step">The step the folder must hold.</param>
+    /// <param name="expectedManifestHash">The hash the index recorded, or null when there is no index row.</param>
+    public static StepReader Open(StepFolders folders, string folder, long step, string? expectedManifestHash)
+    {
+        var files = folders.OpenStep(folder);
+        try
+        {
+            if (expectedManifestHash is not null && StepWriter.ManifestHashOf(files.ManifestFile) != expectedManifestHash)
+            {
+                throw new InvalidDataException("the index and the step's manifest disagree (the index or the step folder was altered or replaced)");
+            }
+
+            var manifest = ParseManifestFile(files.ManifestFile, files.DataLength);
+            if (manifest.Step != step)
+            {
+                manifest.Dispose();
+                throw new InvalidDataException($"the folder holds step {manifest.Step}, not step {step} (was it copied from elsewhere?)");
+            }
+
+            return new StepReader(files, manifest);
+        }
+        catch
+        {
+            files.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Decodes and validates a manifest file's bytes.</summary>
+    public static StepManifest ParseManifestFile(byte[] manifestFile, long dataLength)
+    {
+        var size = Lz4Frame.ReadContentSize(manifestFile);
+        if (size > StepFormat.MaxManifestBytes)
+        {
+            throw new InvalidDataException($"manifest claims {size} bytes, beyond the limit of {StepFormat.MaxManifestBytes}");
+        }
+
+        var json = new byte[size];
+        try
+        {
+            Lz4Frame.Decode(manifestFile, json);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{StepFormat.ManifestFile}: {e.Message}", e);
+        }
+
+        return ManifestCodec.Parse(json, dataLength);
+    }
+
+    /// <summary>Loads tensor <paramref name="index"/> as <paramref name="containerType"/> (an array type or Tensor&lt;T&gt;).</summary>
+    public object LoadTensor(int index, Type containerType, string itemName, Action<long>? onBytesRead)
+    {
+        if ((uint)index >= (uint)Manifest.Tensors.Count)
+        {
+            throw new InvalidDataException($"item '{itemName}' refers to tensor {index}, which the manifest does not have");
+        }
+
+        var layout = Manifest.Tensors[index];
+        var elementType = TypeCodes.TryResolveDType(layout.DType)!;
+        var isTensor = TypeCodes.IsTensorType(containerType, out var tensorElement);
+        if (isTensor ? tensorElement != elementType
+            : !containerType.IsArray || containerType.GetElementType() != elementType || containerType.GetArrayRank() != Math.Max(1, layout.Shape.Length)
+              || (layout.Shape.Length == 1) != containerType.IsSZArray)
+        {
+            throw new InvalidDataException($"item '{itemName}' declares container {containerType.Name} for a {layout.DType} tensor of rank {layout.Shape.Length}");
+        }
+
+        var array = isTensor || layout.Shape.Length <= 1
+            ? NewVector(elementType, checked((int)(layout.RawLength / TypeCodes.ElementSize(elementType))))
+            : Array.CreateInstance(elementType, layout.Shape.Select(d => checked((int)d)).ToArray());
+        DecodeInto(layout, array, itemName, onBytesRead);
+        return isTensor ? TensorInterop.Build(array, layout.Shape, elementType) : array;
+    }
+
+    /// <summary>Decodes every chunk of every tensor and reports each one that fails.</summary>
+    public List<ItemProblem> VerifyAll()
+    {
+        var problems = new ConcurrentBag<ItemProblem>();
+        var names = new string[Manifest.Tensors.Count];
+        foreach (var item in Manifest.Items)
+        {
+            if (item.TensorIndex >= 0)
+            {
+                names[item.TensorIndex] = item.Name;
+            }
+        }
+
+        var work = Manifest.Tensors.SelectMany((t, i) => t.Chunks.Select(c => (Tensor: i, Chunk: c))).ToArray();
+        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, w =>
+        {
+            var scratch = Buffers.Rent(w.Chunk.RawLength);
+            try
+            {
+                DecodeChunk(w.Chunk, scratch.AsSpan(0, w.Chunk.RawLength));
+            }
+            catch (InvalidDataException e)
+            {
+                problems.Add(new ItemProblem(names[w.Tensor] ?? $"tensor {w.Tensor}", $"chunk at offset {w.Chunk.Offset}: {e.Message}"));
+            }
+            finally
+            {
+                Buffers.Return(scratch);
+            }
+        });
+        return problems.OrderBy(p => p.Item, StringComparer.Ordinal).ToList();
+    }
+
+    private void DecodeInto(TensorLayout layout, Array destination, string itemName, Action<long>? onBytesRead)
+    {
+        var offsets = new long[layout.Chunks.Length];
+        for (var i = 1; i < offsets.Length; i++)
+        {
+            offsets[i] = offsets[i - 1] + layout.Chunks[i - 1].RawLength;
+        }
+
+        // Batches keep progress reports on the calling thread while every core decodes.
+        var batch = Math.Max(1, Environment.ProcessorCount * 4);
+        for (var start = 0; start < layout.Chunks.Length; start += batch)
+        {
+            var end = Math.Min(layout.Chunks.Length, start + batch);
+            try
+            {
+                Parallel.For(start, end, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+                {
+                    var chunk = layout.Chunks[i];
+                    ref var first = ref MemoryMarshal.GetArrayDataReference(destination);
+                    DecodeChunk(chunk, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref first, (nint)offsets[i]), chunk.RawLength));
+                });
+            }
+            catch (AggregateException e) when (e.InnerException is InvalidDataException inner)
+            {
+                throw new InvalidDataException($"item '{itemName}': {inner.Message}", inner);
+            }
+
+            onBytesRead?.Invoke(offsets[end - 1] + layout.Chunks[end - 1].RawLength - offsets[start]);
+        }
+    }
+
+    private void DecodeChunk(ChunkLayout chunk, Span<byte> destination)
+    {
+        var frame = Buffers.Rent(chunk.StoredLength);
+        try
+        {
+            var span = frame.AsSpan(0, chunk.StoredLength);
+            var read = 0;
+            while (read < span.Length)
+            {
+                var n = RandomAccess.Read(_files.Data, span[read..], chunk.Offset + read);
+                if (n == 0)
+                {
+                    throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {chunk.Offset}");
+                }
+
+                read += n;
+            }
+
+            Lz4Frame.Decode(span, destination);
+        }
+        finally
+        {
+            Buffers.Return(frame);
+        }
+    }
+
+    private static Array NewVector(Type elementType, int length) =>
+        UninitializedArrays.GetOrAdd(elementType, static t => typeof(StepReader)
+            .GetMethod(nameof(Uninitialized), BindingFlags.NonPublic | BindingFlags.Static)!
+            .MakeGenericMethod(t).CreateDelegate<Func<int, Array>>())(length);
+
+    // Every byte is overwritten by decoding, so zeroing a large array first would be wasted work.
+    private static Array Uninitialized<T>(int length) => GC.AllocateUninitializedArray<T>(length);
+
+    public void Dispose()
+    {
+        Manifest.Dispose();
+        _files.Dispose();
+    }
+}

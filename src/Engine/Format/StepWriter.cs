@@ -1,0 +1,163 @@
+using System.Buffers;
+using DataraxCkpt.Faults;
+using DataraxCkpt.Storage;
+using DataraxCkpt.Values;
+using K4os.Hash.xxHash;
+
+namespace DataraxCkpt.Format;
+
+/// <summary>What writing a step produced: its layout and the figures the index records.</summary>
+internal sealed class WrittenStep
+{
+    public required IReadOnlyList<TensorLayout> Tensors { get; init; }
+
+    public required long StoredSize { get; init; }
+
+    public required string ManifestHash { get; init; }
+}
+
+/// <summary>
+/// Writes a step's files into its staging folder: tensor bytes cut into chunks of at most 4 MiB,
+/// compressed on all cores while this thread appends the finished frames in order to
+/// <c>tensors.lz4</c>; then <c>manifest.json.lz4</c>; then both files and the folder are flushed
+/// to disk. Nothing here is visible to readers until the commit publishes the folder.
+/// </summary>
+internal static class StepWriter
+{
+    /// <summary>Chunks smaller than this are compressed inline; a task costs more than the work.</summary>
+    private const int InlineChunkLimit = 256 << 10;
+
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(Lz4Frame.MaxFrameLength(Lz4Frame.BlockSize), 64);
+
+    public static WrittenStep Write(StagingArea staging, long step, string saveId, DateTimeOffset createdUtc,
+        EncodedState state, Action<long>? onBytesWritten)
+    {
+        var chunks = PlanChunks(state.Tensors);
+        var layouts = new List<ChunkLayout>[state.Tensors.Count];
+        for (var i = 0; i < layouts.Length; i++)
+        {
+            layouts[i] = new List<ChunkLayout>();
+        }
+
+        long dataLength = 0;
+        using (var data = staging.CreateFile(StepFormat.DataFile, 1 << 20))
+        {
+            var window = Math.Max(2, Environment.ProcessorCount * 2);
+            var inFlight = new Queue<Task<(byte[] Buffer, int Length)>>();
+            var next = 0;
+            try
+            {
+                for (var i = 0; i < chunks.Count; i++)
+                {
+                    while (next < chunks.Count && next < i + window)
+                    {
+                        var chunk = chunks[next++];
+                        inFlight.Enqueue(chunk.Length < InlineChunkLimit
+                            ? Task.FromResult(Compress(chunk))
+                            : Task.Run(() => Compress(chunk)));
+                    }
+
+                    var (buffer, length) = inFlight.Dequeue().GetAwaiter().GetResult();
+                    try
+                    {
+                        data.Write(buffer, 0, length);
+                    }
+                    finally
+                    {
+                        Buffers.Return(buffer);
+                    }
+
+                    layouts[chunks[i].Tensor].Add(new ChunkLayout(dataLength, length, chunks[i].Length));
+                    dataLength += length;
+                    onBytesWritten?.Invoke(chunks[i].Length);
+                    FaultInjector.Hit("save.data.chunk-written");
+                }
+            }
+            finally
+            {
+                // On failure, let running compressions finish so their pooled buffers come back.
+                while (inFlight.Count > 0)
+                {
+                    var t = inFlight.Dequeue();
+                    try
+                    {
+                        Buffers.Return(t.GetAwaiter().GetResult().Buffer);
+                    }
+                    catch (Exception)
+                    {
+                        // The first failure is already on its way to the caller.
+                    }
+                }
+            }
+
+            FaultInjector.Hit("save.data.before-flush");
+            data.Flush(flushToDisk: true);
+        }
+
+        var tensors = new TensorLayout[state.Tensors.Count];
+        for (var i = 0; i < tensors.Length; i++)
+        {
+            tensors[i] = new TensorLayout
+            {
+                DType = state.Tensors[i].DType,
+                Shape = state.Tensors[i].Shape,
+                Filter = "none",
+                Chunks = layouts[i].ToArray(),
+            };
+        }
+
+        var manifestJson = ManifestCodec.Write(step, saveId, createdUtc, state, tensors, dataLength);
+        var frame = new byte[Lz4Frame.MaxFrameLength(manifestJson.Length)];
+        var frameLength = Lz4Frame.Encode(manifestJson, frame);
+        FaultInjector.Hit("save.manifest.before-write");
+        using (var manifest = staging.CreateFile(StepFormat.ManifestFile, 0))
+        {
+            manifest.Write(frame, 0, frameLength);
+            manifest.Flush(flushToDisk: true);
+        }
+
+        FaultInjector.Hit("save.manifest.written");
+        staging.SyncFolder();
+        return new WrittenStep
+        {
+            Tensors = tensors,
+            StoredSize = dataLength + frameLength,
+            ManifestHash = ManifestHashOf(frame.AsSpan(0, frameLength)),
+        };
+    }
+
+    /// <summary>The hash the index keeps of a manifest file, to detect an index and a step that disagree.</summary>
+    public static string ManifestHashOf(ReadOnlySpan<byte> manifestFile) =>
+        XXH64.DigestOf(manifestFile).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static (byte[] Buffer, int Length) Compress(Chunk chunk)
+    {
+        var buffer = Buffers.Rent(Lz4Frame.MaxFrameLength(chunk.Length));
+        try
+        {
+            return (buffer, Lz4Frame.Encode(chunk.Source.Bytes(chunk.Offset, chunk.Length), buffer));
+        }
+        catch
+        {
+            Buffers.Return(buffer);
+            throw;
+        }
+    }
+
+    private static List<Chunk> PlanChunks(IReadOnlyList<TensorSource> tensors)
+    {
+        var chunks = new List<Chunk>();
+        for (var t = 0; t < tensors.Count; t++)
+        {
+            var source = tensors[t];
+            for (long offset = 0; offset < source.ByteLength; offset += Lz4Frame.BlockSize)
+            {
+                chunks.Add(new Chunk(t, source, offset, (int)Math.Min(Lz4Frame.BlockSize, source.ByteLength - offset)));
+            }
+        }
+
+        return chunks;
+    }
+
+    private readonly record struct Chunk(int Tensor, TensorSource Source, long Offset, int Length);
+}

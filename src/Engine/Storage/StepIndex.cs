@@ -1,0 +1,376 @@
+using System.Globalization;
+using DataraxCkpt.Values;
+using Microsoft.Data.Sqlite;
+
+namespace DataraxCkpt.Storage;
+
+/// <summary>A step's row in the index.</summary>
+internal sealed record StepRow(long Step, string SaveId, DateTimeOffset CreatedUtc, long Size, long StoredSize,
+    int ItemCount, string MetadataJson, string ManifestHash, bool Pinned);
+
+/// <summary>An unfinished operation recorded before it touches the folders, so recovery can finish it.</summary>
+/// <param name="SaveId">Identifies the save (or the step version being deleted).</param>
+/// <param name="Op"><c>save</c> or <c>delete</c>.</param>
+/// <param name="Step">The step concerned.</param>
+/// <param name="Staging">For a save, the staging folder's name.</param>
+internal sealed record Intent(string SaveId, string Op, long Step, string? Staging);
+
+/// <summary>
+/// The SQLite index of a checkpoint directory (<c>index.sqlite</c>, WAL, synchronous=FULL): the
+/// committed steps, their leaves, and the intents of unfinished operations. A step is visible to
+/// readers exactly when its row is. SQLite's own corruption errors surface as
+/// <see cref="CorruptCheckpointException"/> naming the index.
+/// </summary>
+internal sealed class StepIndex : IDisposable
+{
+    public const string FileName = "index.sqlite";
+    private const int SchemaVersion = 1;
+
+    private readonly SqliteConnection _connection;
+    private readonly string _directory;
+
+    private StepIndex(string directory, SqliteConnection connection)
+    {
+        _directory = directory;
+        _connection = connection;
+    }
+
+    public static string PathOf(string directory) => Path.Combine(directory, FileName);
+
+    /// <summary>Opens (and when <paramref name="create"/>, creates) the index of a directory.</summary>
+    public static StepIndex Open(string directory, bool create) => OpenFile(directory, PathOf(directory), create);
+
+    /// <summary>Opens an index file at <paramref name="path"/> (used to build a replacement index aside).</summary>
+    public static StepIndex OpenFile(string directory, string path, bool create)
+    {
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
+            Pooling = false,
+            DefaultTimeout = 60,
+        };
+        var connection = new SqliteConnection(builder.ToString());
+        var index = new StepIndex(directory, connection);
+        try
+        {
+            index.Guard(() =>
+            {
+                connection.Open();
+                index.Execute("PRAGMA busy_timeout = 60000;");
+                var version = Convert.ToInt64(index.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
+                if (version == 0)
+                {
+                    index.CreateSchema();
+                }
+                else if (version > SchemaVersion)
+                {
+                    throw new CorruptCheckpointException(directory, null, FileName,
+                        $"index schema version {version} is newer than this engine reads ({SchemaVersion}); upgrade DataraxCkpt");
+                }
+
+                index.Execute("PRAGMA synchronous = FULL;");
+            });
+            return index;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void CreateSchema()
+    {
+        Execute("PRAGMA journal_mode = WAL;");
+        using var tx = _connection.BeginTransaction();
+        Execute("""
+            CREATE TABLE IF NOT EXISTS steps(
+                step INTEGER PRIMARY KEY,
+                save_id TEXT NOT NULL,
+                created_utc INTEGER NOT NULL,
+                size INTEGER NOT NULL,
+                stored_size INTEGER NOT NULL,
+                item_count INTEGER NOT NULL,
+                metadata TEXT NOT NULL,
+                manifest_hash TEXT NOT NULL,
+                pinned INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS items(
+                step INTEGER NOT NULL,
+                ordinal INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                dtype TEXT,
+                shape TEXT,
+                size INTEGER NOT NULL,
+                stored_size INTEGER NOT NULL,
+                PRIMARY KEY(step, ordinal)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS intents(
+                save_id TEXT PRIMARY KEY,
+                op TEXT NOT NULL,
+                step INTEGER NOT NULL,
+                staging TEXT);
+            """, tx);
+        Execute($"PRAGMA user_version = {SchemaVersion};", tx);
+        tx.Commit();
+    }
+
+    public List<long> Steps() => Guard(() =>
+    {
+        var steps = new List<long>();
+        using var cmd = Command("SELECT step FROM steps ORDER BY step;");
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            steps.Add(r.GetInt64(0));
+        }
+
+        return steps;
+    });
+
+    public long? Latest() => Guard(() => Scalar("SELECT max(step) FROM steps;") is long l ? l : (long?)null);
+
+    /// <summary>The step an omitted step number takes: one past every committed or reserved step.</summary>
+    public long NextStep() => Guard(() =>
+        Scalar("SELECT max(s) FROM (SELECT max(step) AS s FROM steps UNION ALL SELECT max(step) FROM intents WHERE op = 'save');") is long l ? l + 1 : 0);
+
+    public StepRow? Get(long step) => Guard(() =>
+    {
+        using var cmd = Command("SELECT step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM steps WHERE step = $s;");
+        cmd.Parameters.AddWithValue("$s", step);
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? ReadRow(r) : null;
+    });
+
+    public List<StepRow> All() => Guard(() =>
+    {
+        var rows = new List<StepRow>();
+        using var cmd = Command("SELECT step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM steps ORDER BY step;");
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            rows.Add(ReadRow(r));
+        }
+
+        return rows;
+    });
+
+    public List<CheckpointItemInfo> Items(long step) => Guard(() =>
+    {
+        var items = new List<CheckpointItemInfo>();
+        using var cmd = Command("SELECT name, kind, dtype, shape, size, stored_size FROM items WHERE step = $s ORDER BY ordinal;");
+        cmd.Parameters.AddWithValue("$s", step);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            items.Add(new CheckpointItemInfo(step, r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2),
+                r.IsDBNull(3) ? null : ParseShape(r.GetString(3)), r.GetInt64(4), r.GetInt64(5)));
+        }
+
+        return items;
+    });
+
+    public List<Intent> Intents() => Guard(() =>
+    {
+        var intents = new List<Intent>();
+        using var cmd = Command("SELECT save_id, op, step, staging FROM intents ORDER BY rowid;");
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            intents.Add(new Intent(r.GetString(0), r.GetString(1), r.GetInt64(2), r.IsDBNull(3) ? null : r.GetString(3)));
+        }
+
+        return intents;
+    });
+
+    public bool HasLiveReservation(long step) => Guard(() =>
+    {
+        using var cmd = Command("SELECT count(*) FROM intents WHERE op = 'save' AND step = $s;");
+        cmd.Parameters.AddWithValue("$s", step);
+        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+    });
+
+    public void AddIntent(Intent intent) => Guard(() =>
+    {
+        using var cmd = Command("INSERT INTO intents(save_id, op, step, staging) VALUES ($id, $op, $s, $st);");
+        cmd.Parameters.AddWithValue("$id", intent.SaveId);
+        cmd.Parameters.AddWithValue("$op", intent.Op);
+        cmd.Parameters.AddWithValue("$s", intent.Step);
+        cmd.Parameters.AddWithValue("$st", (object?)intent.Staging ?? DBNull.Value);
+        cmd.ExecuteNonQuery();
+    });
+
+    public void RemoveIntent(string saveId) => Guard(() =>
+    {
+        using var cmd = Command("DELETE FROM intents WHERE save_id = $id;");
+        cmd.Parameters.AddWithValue("$id", saveId);
+        cmd.ExecuteNonQuery();
+    });
+
+    /// <summary>Publishes a step's row and leaves and clears its intent, in one transaction.</summary>
+    public void CommitStep(StepRow row, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf, string? intentToClear) => Guard(() =>
+    {
+        using var tx = _connection.BeginTransaction();
+        using (var del = Command("DELETE FROM steps WHERE step = $s; DELETE FROM items WHERE step = $s;", tx))
+        {
+            del.Parameters.AddWithValue("$s", row.Step);
+            del.ExecuteNonQuery();
+        }
+
+        using (var ins = Command("INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned) VALUES ($s, $id, $c, $size, $stored, $n, $m, $h, $p);", tx))
+        {
+            ins.Parameters.AddWithValue("$s", row.Step);
+            ins.Parameters.AddWithValue("$id", row.SaveId);
+            ins.Parameters.AddWithValue("$c", row.CreatedUtc.UtcTicks);
+            ins.Parameters.AddWithValue("$size", row.Size);
+            ins.Parameters.AddWithValue("$stored", row.StoredSize);
+            ins.Parameters.AddWithValue("$n", row.ItemCount);
+            ins.Parameters.AddWithValue("$m", row.MetadataJson);
+            ins.Parameters.AddWithValue("$h", row.ManifestHash);
+            ins.Parameters.AddWithValue("$p", row.Pinned ? 1 : 0);
+            ins.ExecuteNonQuery();
+        }
+
+        using (var item = Command("INSERT INTO items(step, ordinal, name, kind, dtype, shape, size, stored_size) VALUES ($s, $o, $name, $k, $d, $sh, $size, $stored);", tx))
+        {
+            var pStep = item.Parameters.Add("$s", SqliteType.Integer);
+            var pOrdinal = item.Parameters.Add("$o", SqliteType.Integer);
+            var pName = item.Parameters.Add("$name", SqliteType.Text);
+            var pKind = item.Parameters.Add("$k", SqliteType.Text);
+            var pDType = item.Parameters.Add("$d", SqliteType.Text);
+            var pShape = item.Parameters.Add("$sh", SqliteType.Text);
+            var pSize = item.Parameters.Add("$size", SqliteType.Integer);
+            var pStored = item.Parameters.Add("$stored", SqliteType.Integer);
+            item.Prepare();
+            pStep.Value = row.Step;
+            for (var i = 0; i < items.Count; i++)
+            {
+                var it = items[i];
+                pOrdinal.Value = i;
+                pName.Value = it.Name;
+                pKind.Value = it.Kind;
+                pDType.Value = (object?)it.DType ?? DBNull.Value;
+                pShape.Value = it.Shape is null ? DBNull.Value : string.Join(",", it.Shape);
+                pSize.Value = it.Size;
+                pStored.Value = storedSizeOf(it);
+                item.ExecuteNonQuery();
+            }
+        }
+
+        if (intentToClear is not null)
+        {
+            using var clear = Command("DELETE FROM intents WHERE save_id = $id;", tx);
+            clear.Parameters.AddWithValue("$id", intentToClear);
+            clear.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+    });
+
+    /// <summary>Unpublishes a step and records the intent to delete its folder, in one transaction.</summary>
+    public void UnpublishStep(long step, Intent deleteIntent) => Guard(() =>
+    {
+        using var tx = _connection.BeginTransaction();
+        using (var del = Command("DELETE FROM steps WHERE step = $s; DELETE FROM items WHERE step = $s;", tx))
+        {
+            del.Parameters.AddWithValue("$s", step);
+            del.ExecuteNonQuery();
+        }
+
+        using (var ins = Command("INSERT OR REPLACE INTO intents(save_id, op, step, staging) VALUES ($id, 'delete', $s, NULL);", tx))
+        {
+            ins.Parameters.AddWithValue("$id", deleteIntent.SaveId);
+            ins.Parameters.AddWithValue("$s", step);
+            ins.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+    });
+
+    /// <summary>Removes a row whose folder is gone (repair).</summary>
+    public void DropStep(long step) => Guard(() =>
+    {
+        using var del = Command("DELETE FROM steps WHERE step = $s; DELETE FROM items WHERE step = $s;");
+        del.Parameters.AddWithValue("$s", step);
+        del.ExecuteNonQuery();
+    });
+
+    public void SetPinned(long step, bool pinned) => Guard(() =>
+    {
+        using var cmd = Command("UPDATE steps SET pinned = $p WHERE step = $s;");
+        cmd.Parameters.AddWithValue("$p", pinned ? 1 : 0);
+        cmd.Parameters.AddWithValue("$s", step);
+        cmd.ExecuteNonQuery();
+    });
+
+    /// <summary>Runs SQLite's own consistency check; returns its complaints (empty when sound).</summary>
+    public List<string> IntegrityCheck() => Guard(() =>
+    {
+        var problems = new List<string>();
+        using var cmd = Command("PRAGMA integrity_check;");
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            var line = r.GetString(0);
+            if (!string.Equals(line, "ok", StringComparison.Ordinal))
+            {
+                problems.Add(line);
+            }
+        }
+
+        return problems;
+    });
+
+    private static StepRow ReadRow(SqliteDataReader r) => new(
+        r.GetInt64(0), r.GetString(1), new DateTimeOffset(r.GetInt64(2), TimeSpan.Zero), r.GetInt64(3), r.GetInt64(4),
+        r.GetInt32(5), r.GetString(6), r.GetString(7), r.GetInt64(8) != 0);
+
+    private static long[] ParseShape(string text) =>
+        text.Length == 0 ? [] : text.Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+
+    private SqliteCommand Command(string sql, SqliteTransaction? tx = null)
+    {
+        var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        return cmd;
+    }
+
+    private void Execute(string sql, SqliteTransaction? tx = null)
+    {
+        using var cmd = Command(sql, tx);
+        cmd.ExecuteNonQuery();
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var cmd = Command(sql);
+        return cmd.ExecuteScalar();
+    }
+
+    private void Guard(Action action) => Guard(() =>
+    {
+        action();
+        return 0;
+    });
+
+    /// <summary>Turns SQLite's corruption codes into the engine's corrupt-checkpoint error.</summary>
+    private T Guard<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26)
+        {
+            throw new CorruptCheckpointException(_directory, null, FileName,
+                $"the index is damaged ({e.Message.TrimEnd('.')}); run Repair-CheckpointIndex to rebuild it from the step folders", e);
+        }
+        catch (FormatException e)
+        {
+            throw new CorruptCheckpointException(_directory, null, FileName, $"the index holds a malformed value ({e.Message})", e);
+        }
+    }
+
+    public void Dispose() => _connection.Dispose();
+}

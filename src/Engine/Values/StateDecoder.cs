@@ -1,0 +1,388 @@
+using System.Collections;
+using System.Collections.Specialized;
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace DataraxCkpt.Values;
+
+/// <summary>
+/// Rebuilds values from manifest nodes (the inverse of <see cref="StateEncoder"/>). Only types of
+/// the fixed set in <see cref="TypeCodes"/> are created; any node that does not fit raises
+/// <see cref="InvalidDataException"/> naming the item.
+/// </summary>
+internal sealed class StateDecoder
+{
+    /// <summary>Loads tensor <c>index</c> as an array or tensor of the given container type.</summary>
+    public delegate object TensorLoader(int index, Type containerType, string itemName);
+
+    private readonly TensorLoader _loadTensor;
+
+    public StateDecoder(TensorLoader loadTensor) => _loadTensor = loadTensor;
+
+    /// <summary>Decodes a whole tree.</summary>
+    public object? Decode(JsonElement node) => Read(node, string.Empty, 0);
+
+    /// <summary>Decodes only the leaves whose names match a pattern, into an ordered name → value map.</summary>
+    public OrderedDictionary DecodeMatching(JsonElement node, IReadOnlyCollection<string> patterns)
+    {
+        var result = new OrderedDictionary(StringComparer.Ordinal);
+        Collect(node, string.Empty, patterns, result, 0);
+        return result;
+    }
+
+    private void Collect(JsonElement node, string itemName, IReadOnlyCollection<string> patterns, OrderedDictionary result, int depth)
+    {
+        CheckDepth(depth, itemName);
+        var code = node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t", out var t) ? t.GetString() : null;
+        if (code is not null && (node.TryGetProperty("e", out _) || node.TryGetProperty("p", out _) || (node.TryGetProperty("i", out var items) && items.ValueKind == JsonValueKind.Array && code != "key[]")))
+        {
+            foreach (var (name, child) in Children(node, itemName))
+            {
+                Collect(child, name, patterns, result, depth + 1);
+            }
+
+            return;
+        }
+
+        var leafName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
+        if (patterns.Any(p => ItemNames.Matches(leafName, p)))
+        {
+            result[leafName] = Read(node, itemName, depth);
+        }
+    }
+
+    private IEnumerable<(string Name, JsonElement Child)> Children(JsonElement node, string itemName)
+    {
+        if (node.TryGetProperty("e", out var entries))
+        {
+            foreach (var pair in Pairs(entries, itemName))
+            {
+                var key = ReadDictionaryKey(pair[0], itemName);
+                yield return (ItemNames.Join(itemName, ItemNames.Escape(ItemNames.KeySegment(key))), pair[1]);
+            }
+        }
+        else if (node.TryGetProperty("p", out var props))
+        {
+            foreach (var pair in Pairs(props, itemName))
+            {
+                yield return (ItemNames.Join(itemName, ItemNames.Escape(pair[0].GetString() ?? string.Empty)), pair[1]);
+            }
+        }
+        else
+        {
+            var i = 0;
+            foreach (var child in node.GetProperty("i").EnumerateArray())
+            {
+                yield return (ItemNames.Join(itemName, (i++).ToString(CultureInfo.InvariantCulture)), child);
+            }
+        }
+    }
+
+    private object? Read(JsonElement node, string itemName, int depth)
+    {
+        CheckDepth(depth, itemName);
+        switch (node.ValueKind)
+        {
+            case JsonValueKind.Null:
+                return null;
+            case JsonValueKind.True:
+                return true;
+            case JsonValueKind.False:
+                return false;
+            case JsonValueKind.String:
+                return node.GetString();
+            case JsonValueKind.Object:
+                break;
+            default:
+                throw Bad(itemName, $"unexpected JSON {node.ValueKind}");
+        }
+
+        var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
+        switch (code)
+        {
+            case "i8": return checked((sbyte)Int(node, itemName));
+            case "u8": return checked((byte)Int(node, itemName));
+            case "i16": return checked((short)Int(node, itemName));
+            case "u16": return checked((ushort)Int(node, itemName));
+            case "i32": return checked((int)Int(node, itemName));
+            case "u32": return checked((uint)Int(node, itemName));
+            case "char": return (char)checked((ushort)Int(node, itemName));
+            case "i64": return long.Parse(Text(node, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            case "u64": return ulong.Parse(Text(node, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture);
+            case "i128": return Int128.Parse(Text(node, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            case "u128": return UInt128.Parse(Text(node, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture);
+            case "nint": return checked((nint)long.Parse(Text(node, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
+            case "nuint": return checked((nuint)ulong.Parse(Text(node, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture));
+            case "bigint":
+                var digits = Text(node, "v", itemName);
+                return digits.Length > 100_000 ? throw Bad(itemName, "integer is too long") : BigInteger.Parse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            case "f16": return BitConverter.UInt16BitsToHalf(ushort.Parse(Text(node, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
+            case "f32": return BitConverter.UInt32BitsToSingle(uint.Parse(Text(node, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
+            case "f64": return BitConverter.UInt64BitsToDouble(ulong.Parse(Text(node, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
+            case "dec": return ReadDecimal(node, itemName);
+            case "str": return ReadRawString(node, itemName);
+            case "datetime":
+                var kind = Enum.TryParse<DateTimeKind>(Text(node, "kind", itemName), out var k) && Enum.IsDefined(k) ? k : throw Bad(itemName, "unknown DateTime kind");
+                return new DateTime(Ticks(node, itemName), kind);
+            case "dto":
+                var offset = node.TryGetProperty("offsetMinutes", out var om) && om.TryGetInt32(out var m) ? m : throw Bad(itemName, "offset missing");
+                return new DateTimeOffset(Ticks(node, itemName), TimeSpan.FromMinutes(offset));
+            case "timespan": return new TimeSpan(Ticks(node, itemName));
+            case "guid": return Guid.ParseExact(Text(node, "v", itemName), "D");
+            case "key": return ReadKey(node, itemName);
+            case "key[]":
+                var keyNodes = Items(node, itemName);
+                var keys = new PrngKey?[keyNodes.GetArrayLength()];
+                var n = 0;
+                foreach (var kn in keyNodes.EnumerateArray())
+                {
+                    keys[n++] = kn.ValueKind == JsonValueKind.Null ? null : ReadKey(kn, itemName);
+                }
+
+                return keys;
+            case "tensor":
+                var containerType = ResolveType(Text(node, "ct", itemName), itemName);
+                var index = node.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(itemName, "tensor index missing");
+                return _loadTensor(index, containerType, itemName.Length == 0 ? ItemNames.RootLeaf : itemName);
+            case "psobject":
+                var obj = new StateObject();
+                foreach (var pair in Pairs(Member(node, "p", itemName), itemName))
+                {
+                    var name = pair[0].ValueKind == JsonValueKind.String ? pair[0].GetString()! : throw Bad(itemName, "property name is not a string");
+                    try
+                    {
+                        obj.Add(name, Read(pair[1], ItemNames.Join(itemName, ItemNames.Escape(name)), depth + 1));
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw Bad(itemName, e.Message);
+                    }
+                }
+
+                return obj;
+            case "hashtable":
+            case "ordered":
+                IDictionary dict = code == "hashtable" ? new Hashtable() : new OrderedDictionary();
+                FillDictionary(dict, node, itemName, depth);
+                return dict;
+        }
+
+        var type = ResolveType(code, itemName);
+        if (type.IsArray)
+        {
+            var items = Items(node, itemName);
+            var array = Array.CreateInstance(type.GetElementType()!, items.GetArrayLength());
+            var i = 0;
+            foreach (var child in items.EnumerateArray())
+            {
+                array.SetValue(Convert(Read(child, ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1), type.GetElementType()!, itemName), i);
+                i++;
+            }
+
+            return array;
+        }
+
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>))
+        {
+            var list = (IList)Activator.CreateInstance(type)!;
+            var element = type.GetGenericArguments()[0];
+            var i = 0;
+            foreach (var child in Items(node, itemName).EnumerateArray())
+            {
+                list.Add(Convert(Read(child, ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1), element, itemName));
+                i++;
+            }
+
+            return list;
+        }
+
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>))
+        {
+            var dict = (IDictionary)Activator.CreateInstance(type)!;
+            FillDictionary(dict, node, itemName, depth);
+            return dict;
+        }
+
+        throw Bad(itemName, $"node type '{code}' cannot stand here");
+    }
+
+    private void FillDictionary(IDictionary dict, JsonElement node, string itemName, int depth)
+    {
+        var args = dict.GetType().IsGenericType ? dict.GetType().GetGenericArguments() : null;
+        foreach (var pair in Pairs(Member(node, "e", itemName), itemName))
+        {
+            var key = ReadDictionaryKey(pair[0], itemName);
+            var childName = ItemNames.Join(itemName, ItemNames.Escape(ItemNames.KeySegment(key)));
+            var value = Read(pair[1], childName, depth + 1);
+            try
+            {
+                if (args is not null)
+                {
+                    dict.Add(Convert(key, args[0], itemName)!, Convert(value, args[1], itemName));
+                }
+                else
+                {
+                    dict.Add(key, value);
+                }
+            }
+            catch (ArgumentException)
+            {
+                throw Bad(itemName, $"duplicate key '{ItemNames.KeySegment(key)}'");
+            }
+        }
+    }
+
+    private static object ReadDictionaryKey(JsonElement keyNode, string itemName) => keyNode.ValueKind switch
+    {
+        JsonValueKind.String => keyNode.GetString()!,
+        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is "i8" or "u8" or "i16" or "u16" or "i32" or "u32" =>
+            ReadSmallInt(keyNode, t.GetString()!, itemName),
+        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is "i64" =>
+            long.Parse(Text(keyNode, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture),
+        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is "u64" =>
+            ulong.Parse(Text(keyNode, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture),
+        _ => throw Bad(itemName, "dictionary key is neither a string nor an integer"),
+    };
+
+    private static object ReadSmallInt(JsonElement node, string code, string itemName)
+    {
+        var v = Int(node, itemName);
+        return code switch
+        {
+            "i8" => checked((sbyte)v),
+            "u8" => checked((byte)v),
+            "i16" => checked((short)v),
+            "u16" => checked((ushort)v),
+            "i32" => checked((int)v),
+            _ => checked((uint)v),
+        };
+    }
+
+    private static PrngKey ReadKey(JsonElement node, string itemName)
+    {
+        var impl = Text(node, "impl", itemName);
+        var data = Member(node, "data", itemName);
+        if (data.ValueKind != JsonValueKind.Array || data.GetArrayLength() != 2 || !data[0].TryGetUInt32(out var a) || !data[1].TryGetUInt32(out var b))
+        {
+            throw Bad(itemName, "PRNG key data is not two uint32 words");
+        }
+
+        try
+        {
+            return new PrngKey(impl, [a, b]);
+        }
+        catch (ArgumentException e)
+        {
+            throw Bad(itemName, e.Message);
+        }
+    }
+
+    private static decimal ReadDecimal(JsonElement node, string itemName)
+    {
+        var b = Member(node, "b", itemName);
+        if (b.ValueKind != JsonValueKind.Array || b.GetArrayLength() != 4)
+        {
+            throw Bad(itemName, "decimal bits are malformed");
+        }
+
+        Span<int> bits = stackalloc int[4];
+        for (var i = 0; i < 4; i++)
+        {
+            bits[i] = b[i].TryGetUInt32(out var v) ? unchecked((int)v) : throw Bad(itemName, "decimal bits are malformed");
+        }
+
+        try
+        {
+            return new decimal(bits);
+        }
+        catch (ArgumentException)
+        {
+            throw Bad(itemName, "decimal bits are invalid");
+        }
+    }
+
+    private static string ReadRawString(JsonElement node, string itemName)
+    {
+        var bytes = node.TryGetProperty("b", out var b) && b.TryGetBytesFromBase64(out var raw) ? raw : throw Bad(itemName, "string bytes are malformed");
+        if (bytes.Length % 2 != 0)
+        {
+            throw Bad(itemName, "UTF-16 string has an odd byte count");
+        }
+
+        return new string(MemoryMarshal.Cast<byte, char>(bytes));
+    }
+
+    private static object? Convert(object? value, Type target, string itemName)
+    {
+        if (value is null)
+        {
+            return target.IsValueType ? throw Bad(itemName, $"null where a {target.Name} is required") : null;
+        }
+
+        return target.IsInstanceOfType(value) ? value : throw Bad(itemName, $"a {value.GetType().Name} where a {target.Name} is required");
+    }
+
+    private static Type ResolveType(string code, string itemName)
+    {
+        try
+        {
+            return TypeCodes.Resolve(code);
+        }
+        catch (FormatException e)
+        {
+            throw Bad(itemName, e.Message);
+        }
+    }
+
+    private static IEnumerable<JsonElement> Pairs(JsonElement array, string itemName)
+    {
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            throw Bad(itemName, "entries are not an array");
+        }
+
+        foreach (var pair in array.EnumerateArray())
+        {
+            if (pair.ValueKind != JsonValueKind.Array || pair.GetArrayLength() != 2)
+            {
+                throw Bad(itemName, "entry is not a [key, value] pair");
+            }
+
+            yield return pair;
+        }
+    }
+
+    private static JsonElement Items(JsonElement node, string itemName)
+    {
+        var items = Member(node, "i", itemName);
+        return items.ValueKind == JsonValueKind.Array ? items : throw Bad(itemName, "items are not an array");
+    }
+
+    private static JsonElement Member(JsonElement node, string name, string itemName) =>
+        node.TryGetProperty(name, out var v) ? v : throw Bad(itemName, $"field '{name}' is missing");
+
+    private static long Int(JsonElement node, string itemName) =>
+        node.TryGetProperty("v", out var v) && v.TryGetInt64(out var i) ? i : throw Bad(itemName, "integer value is missing");
+
+    private static long Ticks(JsonElement node, string itemName) =>
+        long.TryParse(Text(node, "ticks", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) ? t : throw Bad(itemName, "ticks are malformed");
+
+    private static string Text(JsonElement node, string name, string itemName)
+    {
+        var v = Member(node, name, itemName);
+        return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Bad(itemName, $"field '{name}' is not a string");
+    }
+
+    private static void CheckDepth(int depth, string itemName)
+    {
+        if (depth > StateEncoder.MaxDepth)
+        {
+            throw Bad(itemName, $"containers nest deeper than {StateEncoder.MaxDepth} levels");
+        }
+    }
+
+    private static InvalidDataException Bad(string itemName, string problem) =>
+        new(itemName.Length == 0 ? problem : $"{problem} (item '{itemName}')");
+}

@@ -1,0 +1,446 @@
+using System.Buffers;
+using System.Collections;
+using System.Collections.Specialized;
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace DataraxCkpt.Values;
+
+/// <summary>The result of encoding a state: its manifest node, its tensors and its leaves.</summary>
+internal sealed class EncodedState
+{
+    public required byte[] StateNode { get; init; }
+
+    public required byte[] MetadataNode { get; init; }
+
+    public required IReadOnlyList<TensorSource> Tensors { get; init; }
+
+    public required IReadOnlyList<StoredItem> Items { get; init; }
+
+    /// <summary>Bytes of state: tensor bytes plus the encoded size of every other leaf.</summary>
+    public required long Size { get; init; }
+}
+
+/// <summary>
+/// Walks a state once and writes its manifest node (JSON, see docs/format.md), collecting tensors and
+/// leaves on the way. Every refusal — an unsupported type, a cycle, a non-string key — happens here,
+/// before any byte reaches the disk, and names the value's path (e.g. <c>state.model.act_fn</c>).
+/// </summary>
+internal sealed class StateEncoder
+{
+    /// <summary>Deepest nesting of containers accepted; deeper trees are refused rather than overflow the stack.</summary>
+    public const int MaxDepth = 200;
+
+    private readonly HashSet<object> _onPath = new(ReferenceEqualityComparer.Instance);
+    private readonly List<TensorSource> _tensors = new();
+    private readonly List<StoredItem> _items = new();
+    private readonly bool _allowTensors;
+    private long _size;
+
+    private StateEncoder(bool allowTensors) => _allowTensors = allowTensors;
+
+    /// <summary>Encodes a state and its metadata.</summary>
+    /// <exception cref="UnsupportedValueException">A value cannot be stored.</exception>
+    public static EncodedState Encode(object? target, IReadOnlyDictionary<string, object?>? metadata)
+    {
+        var state = new StateEncoder(allowTensors: true);
+        var stateNode = state.EncodeRoot(target, "state");
+        var meta = new StateEncoder(allowTensors: false);
+        var metadataCopy = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (metadata is not null)
+        {
+            foreach (var pair in metadata)
+            {
+                metadataCopy[pair.Key] = pair.Value;
+            }
+        }
+
+        var metadataNode = meta.EncodeRoot(metadataCopy, "metadata");
+        return new EncodedState
+        {
+            StateNode = stateNode,
+            MetadataNode = metadataNode,
+            Tensors = state._tensors,
+            Items = state._items,
+            Size = state._size,
+        };
+    }
+
+    private byte[] EncodeRoot(object? value, string rootPath)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false, Indented = false, MaxDepth = 2 * MaxDepth + 8 }))
+        {
+            Write(writer, value, rootPath, string.Empty, 0);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private void Write(Utf8JsonWriter w, object? value, string valuePath, string itemName, int depth)
+    {
+        if (depth > MaxDepth)
+        {
+            throw new UnsupportedValueException(valuePath, $"containers nest deeper than {MaxDepth} levels");
+        }
+
+        switch (value)
+        {
+            case null:
+                w.WriteNullValue();
+                Leaf(itemName, "null", null, null, 0);
+                return;
+            case string s:
+                WriteString(w, s);
+                Leaf(itemName, "string", "str", null, s.Length * 2L);
+                return;
+            case bool b:
+                w.WriteBooleanValue(b);
+                Leaf(itemName, "scalar", "bool", null, 1);
+                return;
+            case PrngKey key:
+                WriteKey(w, key);
+                Leaf(itemName, "key", key.Impl, null, 8);
+                return;
+            case Array array:
+                WriteArray(w, array, valuePath, itemName, depth);
+                return;
+            case StateObject obj:
+                Enter(obj, valuePath);
+                w.WriteStartObject();
+                w.WriteString("t", "psobject");
+                w.WriteStartArray("p");
+                foreach (var p in obj)
+                {
+                    w.WriteStartArray();
+                    w.WriteStringValue(p.Key);
+                    Write(w, p.Value, ItemNames.ValuePathOf(valuePath, p.Key), ItemNames.Join(itemName, ItemNames.Escape(p.Key)), depth + 1);
+                    w.WriteEndArray();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+                _onPath.Remove(obj);
+                return;
+        }
+
+        var type = value.GetType();
+        if (WriteScalar(w, value, type))
+        {
+            Leaf(itemName, "scalar", TypeCodes.TryGetCode(type), null, ScalarSize(value));
+            return;
+        }
+
+        if (TypeCodes.IsTensorType(type, out var tensorElement))
+        {
+            var (data, shape) = TensorInterop.Flatten(value, tensorElement);
+            WriteTensor(w, new TensorSource(data, tensorElement, shape, TypeCodes.TryGetCode(type)!), valuePath, itemName);
+            return;
+        }
+
+        if (value is IDictionary dictionary)
+        {
+            WriteDictionary(w, dictionary, type, valuePath, itemName, depth);
+            return;
+        }
+
+        if (value is IList list)
+        {
+            var code = TypeCodes.TryGetCode(type);
+            var listCode = code is not null && code.StartsWith("list<", StringComparison.Ordinal) ? code : "any[]";
+            WriteSequence(w, list, listCode, valuePath, itemName, depth);
+            return;
+        }
+
+        throw new UnsupportedValueException(valuePath, $"values of type {type.FullName} are not supported");
+    }
+
+    private void WriteArray(Utf8JsonWriter w, Array array, string valuePath, string itemName, int depth)
+    {
+        var type = array.GetType();
+        var element = type.GetElementType()!;
+        if (TypeCodes.IsTensorElement(element))
+        {
+            var shape = new long[array.Rank];
+            for (var i = 0; i < shape.Length; i++)
+            {
+                shape[i] = array.GetLongLength(i);
+            }
+
+            WriteTensor(w, new TensorSource(array, element, shape, TypeCodes.TryGetCode(type)!), valuePath, itemName);
+            return;
+        }
+
+        if (array.Rank != 1 || !type.IsSZArray)
+        {
+            throw new UnsupportedValueException(valuePath, $"multi-dimensional arrays of {element.FullName} are not supported; only numeric arrays may have more than one dimension");
+        }
+
+        if (element == typeof(PrngKey))
+        {
+            Enter(array, valuePath);
+            w.WriteStartObject();
+            w.WriteString("t", "key[]");
+            w.WriteStartArray("i");
+            foreach (PrngKey? k in array)
+            {
+                if (k is null)
+                {
+                    w.WriteNullValue();
+                }
+                else
+                {
+                    WriteKey(w, k);
+                }
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+            _onPath.Remove(array);
+            Leaf(itemName, "keys", PrngKey.Threefry2x32Impl, [array.Length], array.Length * 8L);
+            return;
+        }
+
+        var code = TypeCodes.TryGetCode(type)
+            ?? throw new UnsupportedValueException(valuePath, $"arrays of {element.FullName} are not supported");
+        WriteSequence(w, array, code, valuePath, itemName, depth);
+    }
+
+    private void WriteSequence(Utf8JsonWriter w, IList list, string code, string valuePath, string itemName, int depth)
+    {
+        Enter(list, valuePath);
+        w.WriteStartObject();
+        w.WriteString("t", code);
+        w.WriteStartArray("i");
+        for (var i = 0; i < list.Count; i++)
+        {
+            Write(w, list[i], ItemNames.ValuePathOf(valuePath, i), ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+        _onPath.Remove(list);
+    }
+
+    private void WriteDictionary(Utf8JsonWriter w, IDictionary dictionary, Type type, string valuePath, string itemName, int depth)
+    {
+        // Hashtable and OrderedDictionary keep their kind; a generic Dictionary keeps its key and value
+        // types; any other dictionary is stored as an ordered dictionary (its enumeration order kept).
+        var code = type == typeof(Hashtable) ? "hashtable"
+            : type == typeof(OrderedDictionary) ? "ordered"
+            : TypeCodes.TryGetCode(type) is { } c && c.StartsWith("dict<", StringComparison.Ordinal) ? c
+            : "ordered";
+        Enter(dictionary, valuePath);
+        w.WriteStartObject();
+        w.WriteString("t", code);
+        w.WriteStartArray("e");
+        var e = dictionary.GetEnumerator();
+        try
+        {
+            while (e.MoveNext())
+            {
+                var entry = e.Entry;
+                var key = entry.Key;
+                var childPath = ItemNames.ValuePathOf(valuePath, key);
+                w.WriteStartArray();
+                switch (key)
+                {
+                    case string s:
+                        WriteString(w, s);
+                        break;
+                    case int or long or short or sbyte or byte or ushort or uint or ulong:
+                        WriteScalar(w, key, key.GetType());
+                        break;
+                    default:
+                        throw new UnsupportedValueException(childPath, $"dictionary keys must be strings or integers, not {key.GetType().FullName}");
+                }
+
+                Write(w, entry.Value, childPath, ItemNames.Join(itemName, ItemNames.Escape(ItemNames.KeySegment(key))), depth + 1);
+                w.WriteEndArray();
+            }
+        }
+        finally
+        {
+            (e as IDisposable)?.Dispose();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+        _onPath.Remove(dictionary);
+    }
+
+    private void WriteTensor(Utf8JsonWriter w, TensorSource tensor, string valuePath, string itemName)
+    {
+        if (!_allowTensors)
+        {
+            throw new UnsupportedValueException(valuePath, "arrays and tensors are not allowed in metadata; put them in the state");
+        }
+
+        w.WriteStartObject();
+        w.WriteString("t", "tensor");
+        w.WriteString("ct", tensor.ContainerCode);
+        w.WriteNumber("i", _tensors.Count);
+        w.WriteEndObject();
+        _items.Add(new StoredItem(Name(itemName), "tensor", tensor.DType, tensor.Shape, tensor.ByteLength, _tensors.Count));
+        _size += tensor.ByteLength;
+        _tensors.Add(tensor);
+    }
+
+    private void Enter(object container, string valuePath)
+    {
+        if (!_onPath.Add(container))
+        {
+            throw new UnsupportedValueException(valuePath, "the state refers back to itself (a cycle); checkpoint a tree, not a graph");
+        }
+    }
+
+    private void Leaf(string itemName, string kind, string? dtype, long[]? shape, long size)
+    {
+        _items.Add(new StoredItem(Name(itemName), kind, dtype, shape, size, -1));
+        _size += size;
+    }
+
+    private static string Name(string itemName) => itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
+
+    private static void WriteKey(Utf8JsonWriter w, PrngKey key)
+    {
+        w.WriteStartObject();
+        w.WriteString("t", "key");
+        w.WriteString("impl", key.Impl);
+        w.WriteStartArray("data");
+        foreach (var word in key.KeyDataSpan)
+        {
+            w.WriteNumberValue(word);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteString(Utf8JsonWriter w, string s)
+    {
+        if (IsWellFormed(s))
+        {
+            w.WriteStringValue(s);
+            return;
+        }
+
+        // A lone surrogate is not Unicode, so JSON cannot carry it; keep the exact UTF-16 units instead.
+        w.WriteStartObject();
+        w.WriteString("t", "str");
+        w.WriteBase64String("b", MemoryMarshal.AsBytes(s.AsSpan()));
+        w.WriteEndObject();
+    }
+
+    private static bool IsWellFormed(string s)
+    {
+        var span = s.AsSpan();
+        var i = span.IndexOfAnyInRange('\uD800', '\uDFFF');
+        while (i >= 0 && i < span.Length)
+        {
+            if (!char.IsHighSurrogate(span[i]) || i + 1 >= span.Length || !char.IsLowSurrogate(span[i + 1]))
+            {
+                return false;
+            }
+
+            i += 2;
+            var next = span[i..].IndexOfAnyInRange('\uD800', '\uDFFF');
+            i = next < 0 ? -1 : i + next;
+        }
+
+        return true;
+    }
+
+    private static long ScalarSize(object value) => value switch
+    {
+        sbyte or byte => 1,
+        short or ushort or char or Half => 2,
+        int or uint or float => 4,
+        decimal or Int128 or UInt128 or Guid => 16,
+        BigInteger big => big.GetByteCount(),
+        DateTimeOffset => 10,
+        _ => 8,
+    };
+
+    /// <summary>Writes a scalar leaf of the fixed set; false when the type is not one.</summary>
+    private static bool WriteScalar(Utf8JsonWriter w, object value, Type type)
+    {
+        var code = TypeCodes.TryGetCode(type);
+        switch (value)
+        {
+            case sbyte or byte or short or ushort or int or uint or char:
+                w.WriteStartObject();
+                w.WriteString("t", code);
+                w.WriteNumber("v", value is char ch ? ch : Convert.ToInt64(value, CultureInfo.InvariantCulture));
+                w.WriteEndObject();
+                return true;
+            case long or ulong or Int128 or UInt128 or nint or nuint or BigInteger:
+                w.WriteStartObject();
+                w.WriteString("t", code);
+                w.WriteString("v", ((IFormattable)value).ToString(null, CultureInfo.InvariantCulture));
+                w.WriteEndObject();
+                return true;
+            case Half h:
+                WriteBits(w, "f16", BitConverter.HalfToUInt16Bits(h).ToString("x4", CultureInfo.InvariantCulture));
+                return true;
+            case float f:
+                WriteBits(w, "f32", BitConverter.SingleToUInt32Bits(f).ToString("x8", CultureInfo.InvariantCulture));
+                return true;
+            case double d:
+                WriteBits(w, "f64", BitConverter.DoubleToUInt64Bits(d).ToString("x16", CultureInfo.InvariantCulture));
+                return true;
+            case decimal m:
+                w.WriteStartObject();
+                w.WriteString("t", "dec");
+                w.WriteStartArray("b");
+                Span<int> bits = stackalloc int[4];
+                decimal.GetBits(m, bits);
+                foreach (var part in bits)
+                {
+                    w.WriteNumberValue(unchecked((uint)part));
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+                return true;
+            case DateTime dt:
+                w.WriteStartObject();
+                w.WriteString("t", "datetime");
+                w.WriteString("ticks", dt.Ticks.ToString(CultureInfo.InvariantCulture));
+                w.WriteString("kind", dt.Kind.ToString());
+                w.WriteEndObject();
+                return true;
+            case DateTimeOffset dto:
+                w.WriteStartObject();
+                w.WriteString("t", "dto");
+                w.WriteString("ticks", dto.Ticks.ToString(CultureInfo.InvariantCulture));
+                w.WriteNumber("offsetMinutes", (int)dto.Offset.TotalMinutes);
+                w.WriteEndObject();
+                return true;
+            case TimeSpan ts:
+                w.WriteStartObject();
+                w.WriteString("t", "timespan");
+                w.WriteString("ticks", ts.Ticks.ToString(CultureInfo.InvariantCulture));
+                w.WriteEndObject();
+                return true;
+            case Guid g:
+                w.WriteStartObject();
+                w.WriteString("t", "guid");
+                w.WriteString("v", g.ToString("D"));
+                w.WriteEndObject();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static void WriteBits(Utf8JsonWriter w, string code, string hex)
+    {
+        w.WriteStartObject();
+        w.WriteString("t", code);
+        w.WriteString("b", hex);
+        w.WriteEndObject();
+    }
+}

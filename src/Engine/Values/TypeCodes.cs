@@ -1,0 +1,251 @@
+using System.Collections;
+using System.Collections.Specialized;
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace DataraxCkpt.Values;
+
+/// <summary>
+/// The fixed set of .NET types a checkpoint may name, and their codes in the manifest.
+/// Restoring instantiates only types this class resolves: a code in a file can never name an
+/// arbitrary type. Codes compose: <c>f32[]</c> (array), <c>dict&lt;str,any&gt;</c>, <c>list&lt;i64&gt;</c>,
+/// <c>tensor&lt;f32&gt;</c>.
+/// </summary>
+internal static class TypeCodes
+{
+    /// <summary>Deepest composition a code may have (e.g. <c>f32[][][]</c>); bounds the parser.</summary>
+    private const int MaxCodeDepth = 16;
+
+    private static readonly Dictionary<Type, string> LeafCodes = new()
+    {
+        [typeof(bool)] = "bool",
+        [typeof(sbyte)] = "i8",
+        [typeof(byte)] = "u8",
+        [typeof(short)] = "i16",
+        [typeof(ushort)] = "u16",
+        [typeof(int)] = "i32",
+        [typeof(uint)] = "u32",
+        [typeof(long)] = "i64",
+        [typeof(ulong)] = "u64",
+        [typeof(Int128)] = "i128",
+        [typeof(UInt128)] = "u128",
+        [typeof(nint)] = "nint",
+        [typeof(nuint)] = "nuint",
+        [typeof(BigInteger)] = "bigint",
+        [typeof(Half)] = "f16",
+        [typeof(float)] = "f32",
+        [typeof(double)] = "f64",
+        [typeof(decimal)] = "dec",
+        [typeof(char)] = "char",
+        [typeof(string)] = "str",
+        [typeof(DateTime)] = "datetime",
+        [typeof(DateTimeOffset)] = "dto",
+        [typeof(TimeSpan)] = "timespan",
+        [typeof(Guid)] = "guid",
+        [typeof(PrngKey)] = "key",
+        [typeof(object)] = "any",
+        [typeof(Hashtable)] = "hashtable",
+        [typeof(OrderedDictionary)] = "ordered",
+        [typeof(StateObject)] = "psobject",
+    };
+
+    private static readonly Dictionary<string, Type> TypesByCode = LeafCodes.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
+
+    /// <summary>Element types that are stored as tensor bytes, with their element size.</summary>
+    private static readonly Dictionary<Type, int> TensorElementSizes = new()
+    {
+        [typeof(bool)] = 1,
+        [typeof(sbyte)] = 1,
+        [typeof(byte)] = 1,
+        [typeof(short)] = 2,
+        [typeof(ushort)] = 2,
+        [typeof(int)] = 4,
+        [typeof(uint)] = 4,
+        [typeof(long)] = 8,
+        [typeof(ulong)] = 8,
+        [typeof(Half)] = 2,
+        [typeof(float)] = 4,
+        [typeof(double)] = 8,
+        [typeof(char)] = 2,
+    };
+
+    /// <summary>True when arrays of <paramref name="elementType"/> are stored as tensors.</summary>
+    public static bool IsTensorElement(Type elementType) => TensorElementSizes.ContainsKey(elementType);
+
+    /// <summary>Byte size of a tensor element type.</summary>
+    public static int ElementSize(Type elementType) => TensorElementSizes[elementType];
+
+    /// <summary>Tensor dtype code, e.g. <c>f32</c>.</summary>
+    public static string DTypeOf(Type elementType) => LeafCodes[elementType];
+
+    /// <summary>Resolves a tensor dtype code, or returns null for an unknown one.</summary>
+    public static Type? TryResolveDType(string dtype) =>
+        TypesByCode.TryGetValue(dtype, out var t) && TensorElementSizes.ContainsKey(t) ? t : null;
+
+    /// <summary>True when <paramref name="type"/> is <c>Tensor&lt;T&gt;</c> of a tensor element type.</summary>
+    public static bool IsTensorType(Type type, out Type elementType)
+    {
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Tensor<>))
+        {
+            elementType = type.GetGenericArguments()[0];
+            return IsTensorElement(elementType);
+        }
+
+        elementType = typeof(void);
+        return false;
+    }
+
+    /// <summary>The code of a supported type, or null when the type cannot be stored.</summary>
+    public static string? TryGetCode(Type type) => TryGetCode(type, 0);
+
+    private static string? TryGetCode(Type type, int depth)
+    {
+        if (depth > MaxCodeDepth)
+        {
+            return null;
+        }
+
+        if (LeafCodes.TryGetValue(type, out var code))
+        {
+            return code;
+        }
+
+        if (type.IsSZArray)
+        {
+            var inner = TryGetCode(type.GetElementType()!, depth + 1);
+            return inner is null ? null : inner + "[]";
+        }
+
+        if (type.IsArray)
+        {
+            var element = type.GetElementType()!;
+            var inner = IsTensorElement(element) ? LeafCodes[element] : null;
+            return inner is null ? null : inner + "[" + new string(',', type.GetArrayRank() - 1) + "]";
+        }
+
+        if (!type.IsGenericType)
+        {
+            return null;
+        }
+
+        var definition = type.GetGenericTypeDefinition();
+        var args = type.GetGenericArguments();
+        if (definition == typeof(Dictionary<,>))
+        {
+            var k = IsKeyType(args[0]) ? TryGetCode(args[0], depth + 1) : null;
+            var v = TryGetCode(args[1], depth + 1);
+            return k is null || v is null ? null : $"dict<{k},{v}>";
+        }
+
+        if (definition == typeof(List<>))
+        {
+            var e = TryGetCode(args[0], depth + 1);
+            return e is null ? null : $"list<{e}>";
+        }
+
+        if (definition == typeof(Tensor<>) && IsTensorElement(args[0]))
+        {
+            return $"tensor<{LeafCodes[args[0]]}>";
+        }
+
+        return null;
+    }
+
+    /// <summary>Types allowed as dictionary keys: strings and integers.</summary>
+    public static bool IsKeyType(Type type) =>
+        type == typeof(string) || type == typeof(object) || type == typeof(int) || type == typeof(long) || type == typeof(short)
+        || type == typeof(sbyte) || type == typeof(byte) || type == typeof(ushort) || type == typeof(uint) || type == typeof(ulong);
+
+    /// <summary>Resolves a code to its type.</summary>
+    /// <exception cref="FormatException">The code is not in the fixed set.</exception>
+    public static Type Resolve(string code)
+    {
+        var pos = 0;
+        var type = Parse(code, ref pos, 0);
+        if (pos != code.Length)
+        {
+            throw new FormatException($"unknown type code '{Truncate(code)}'");
+        }
+
+        return type;
+    }
+
+    private static Type Parse(string code, ref int pos, int depth)
+    {
+        if (depth > MaxCodeDepth)
+        {
+            throw new FormatException($"type code '{Truncate(code)}' nests too deeply");
+        }
+
+        var start = pos;
+        while (pos < code.Length && (char.IsAsciiLetterOrDigit(code[pos])))
+        {
+            pos++;
+        }
+
+        var name = code[start..pos];
+        Type type;
+        if (pos < code.Length && code[pos] == '<')
+        {
+            pos++;
+            var first = Parse(code, ref pos, depth + 1);
+            Type? second = null;
+            if (pos < code.Length && code[pos] == ',')
+            {
+                pos++;
+                second = Parse(code, ref pos, depth + 1);
+            }
+
+            Expect(code, ref pos, '>');
+            type = (name, second) switch
+            {
+                ("dict", not null) when IsKeyType(first) && TryGetCode(second) is not null => typeof(Dictionary<,>).MakeGenericType(first, second),
+                ("list", null) => typeof(List<>).MakeGenericType(first),
+                ("tensor", null) when IsTensorElement(first) => typeof(Tensor<>).MakeGenericType(first),
+                _ => throw new FormatException($"unknown type code '{Truncate(code)}'"),
+            };
+        }
+        else if (!TypesByCode.TryGetValue(name, out type!))
+        {
+            throw new FormatException($"unknown type code '{Truncate(code)}'");
+        }
+
+        while (pos < code.Length && code[pos] == '[')
+        {
+            pos++;
+            var rank = 1;
+            while (pos < code.Length && code[pos] == ',')
+            {
+                rank++;
+                pos++;
+            }
+
+            Expect(code, ref pos, ']');
+            if (++depth > MaxCodeDepth || rank > 32)
+            {
+                throw new FormatException($"type code '{Truncate(code)}' nests too deeply");
+            }
+
+            if (rank > 1 && !IsTensorElement(type))
+            {
+                throw new FormatException($"type code '{Truncate(code)}' has a multi-dimensional array of a non-numeric type");
+            }
+
+            type = rank == 1 ? type.MakeArrayType() : type.MakeArrayType(rank);
+        }
+
+        return type;
+    }
+
+    private static void Expect(string code, ref int pos, char c)
+    {
+        if (pos >= code.Length || code[pos] != c)
+        {
+            throw new FormatException($"malformed type code '{Truncate(code)}'");
+        }
+
+        pos++;
+    }
+
+    private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "…";
+}

@@ -1,0 +1,60 @@
+using System.Globalization;
+using DataraxCkpt;
+
+// A child process for crash, fault and concurrency tests: it performs one engine operation on a
+// checkpoint directory so that the test can kill it (DATARAXCKPT_FAULT or an external SIGKILL) at
+// any instant and then inspect what it left. States are generated from (step, seed) so that the
+// parent can regenerate and compare them byte for byte.
+if (args.Length < 2)
+{
+    Console.Error.WriteLine("usage: <save|overwrite|prune|remove|pin|repair|loop> <dir> [args]");
+    return 2;
+}
+
+var dir = args[1];
+long Arg(int i) => long.Parse(args[i], CultureInfo.InvariantCulture);
+using var handler = new CheckpointHandler();
+try
+{
+    switch (args[0])
+    {
+        case "save":
+            handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4)), step: Arg(2));
+            break;
+        case "overwrite":
+            handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4)), step: Arg(2), overwrite: true);
+            break;
+        case "prune":
+            handler.Prune(dir, new RetentionPolicy { Keep = (int)Arg(2) });
+            break;
+        case "remove":
+            handler.Remove(dir, Arg(2), force: true);
+            break;
+        case "pin":
+            handler.SetPinned(dir, Arg(2), true);
+            break;
+        case "repair":
+            handler.RepairIndex(dir);
+            break;
+        case "loop":
+            // Saves steps first..first+count-1 with a small keep, as a trainer would.
+            for (var s = Arg(2); s < Arg(2) + Arg(3); s++)
+            {
+                handler.Save(dir, HarnessState.Create(s, (int)Arg(4), 1), step: s, keep: 3);
+                Console.WriteLine($"saved {s}");
+            }
+
+            break;
+        default:
+            Console.Error.WriteLine($"unknown command {args[0]}");
+            return 2;
+    }
+}
+catch (CheckpointException e)
+{
+    Console.Error.WriteLine($"{e.ErrorId}: {e.Message}");
+    return 3;
+}
+
+Console.WriteLine("done");
+return 0;

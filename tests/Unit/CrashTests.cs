@@ -1,0 +1,221 @@
+using System.Globalization;
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests;
+
+/// <summary>
+/// Guarantees 1–4 under SIGKILL: a child process is killed at each named point of save, overwrite,
+/// removal, pin and index repair; a fresh handler then finds every earlier step byte-identical,
+/// no partial step listed, the interrupted step whole or absent, and no leftovers after its next write.
+/// </summary>
+public sealed class CrashTests : IDisposable
+{
+    private const int Seed = 11;
+    private readonly TempDirectory _dir = new();
+    private readonly string _ck;
+
+    public CrashTests() => _ck = _dir.Sub("ck");
+
+    public void Dispose() => _dir.Dispose();
+
+    private void Seeded(params long[] steps)
+    {
+        using var h = new CheckpointHandler();
+        foreach (var s in steps)
+        {
+            h.Save(_ck, HarnessState.Create(s, Seed, 2), step: s);
+        }
+    }
+
+    private static void AssertRestoresExactly(CheckpointHandler h, string dir, long step, int seed, int megabytes)
+    {
+        var expected = HarnessState.Create(step, seed, megabytes);
+        var actual = (Dictionary<string, object?>)h.Restore(dir, step)!;
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (key, value) in expected)
+        {
+            if (value is float[] f)
+            {
+                Assert.True(f.AsSpan().SequenceEqual((float[])actual[key]!), $"step {step} item {key} differs");
+            }
+            else
+            {
+                Assert.Equal(value, actual[key]);
+            }
+        }
+    }
+
+    private void AssertNoLeftovers()
+    {
+        foreach (var folder in new[] { ".staging", ".trash" })
+        {
+            var path = Path.Combine(_ck, folder);
+            if (Directory.Exists(path))
+            {
+                Assert.Empty(Directory.GetDirectories(path));
+            }
+        }
+
+        using var h = new CheckpointHandler();
+        var numbered = Directory.GetDirectories(_ck).Select(Path.GetFileName).Where(n => long.TryParse(n, out _)).Select(n => long.Parse(n!, CultureInfo.InvariantCulture)).Order();
+        Assert.Equal(h.GetCheckpointSteps(_ck), numbered);
+    }
+
+    private static void AssertKilled((int ExitCode, string Output) run) =>
+        Assert.True(run.ExitCode == Harness.Killed, $"expected the child to be killed, got exit {run.ExitCode}: {run.Output}");
+
+    [Theory]
+    [InlineData("save.data.chunk-written@3", false)]
+    [InlineData("save.data.before-flush", false)]
+    [InlineData("save.manifest.before-write", false)]
+    [InlineData("save.manifest.written", false)]
+    [InlineData("commit.before-rename", false)]
+    [InlineData("commit.after-rename", true)]
+    [InlineData("commit.after-index", true)]
+    public void Kill_during_a_save_leaves_the_store_as_before_or_with_the_whole_new_step(string point, bool newStepSurvives)
+    {
+        Seeded(1, 2);
+        AssertKilled(Harness.Run(point, "save", _ck, "3", Seed.ToString(CultureInfo.InvariantCulture), "8"));
+
+        using (var reader = new CheckpointHandler())
+        {
+            var listed = reader.GetCheckpointSteps(_ck);
+            Assert.Subset(new HashSet<long> { 1, 2, 3 }, listed.ToHashSet());
+            AssertRestoresExactly(reader, _ck, 1, Seed, 2);
+            AssertRestoresExactly(reader, _ck, 2, Seed, 2);
+            if (listed.Contains(3))
+            {
+                AssertRestoresExactly(reader, _ck, 3, Seed, 8);
+            }
+        }
+
+        using (var next = new CheckpointHandler())
+        {
+            next.Save(_ck, HarnessState.Create(4, Seed, 1), step: 4);
+            Assert.Equal(newStepSurvives ? new long[] { 1, 2, 3, 4 } : new long[] { 1, 2, 4 }, next.GetCheckpointSteps(_ck));
+            if (newStepSurvives)
+            {
+                AssertRestoresExactly(next, _ck, 3, Seed, 8);
+            }
+        }
+
+        AssertNoLeftovers();
+    }
+
+    [Theory]
+    [InlineData("save.data.chunk-written@2", false)]
+    [InlineData("commit.before-rename", false)]
+    [InlineData("commit.after-rename", true)]
+    [InlineData("commit.after-index", true)]
+    public void Kill_during_an_overwrite_never_leaves_the_step_missing_or_mixed(string point, bool newVersionSurvives)
+    {
+        Seeded(1, 2);
+        AssertKilled(Harness.Run(point, "overwrite", _ck, "2", "99", "4"));
+
+        // A reader arriving first must get one whole version, never an error or a mix.
+        using (var reader = new CheckpointHandler())
+        {
+            Assert.Equal(new long[] { 1, 2 }, reader.GetCheckpointSteps(_ck));
+            AssertRestoresExactly(reader, _ck, 2, newVersionSurvives ? 99 : Seed, newVersionSurvives ? 4 : 2);
+            AssertRestoresExactly(reader, _ck, 1, Seed, 2);
+        }
+
+        using (var next = new CheckpointHandler())
+        {
+            next.Save(_ck, HarnessState.Create(5, Seed, 1), step: 5);
+        }
+
+        AssertNoLeftovers();
+    }
+
+    [Theory]
+    [InlineData("remove.before-unpublish@2")]
+    [InlineData("remove.after-unpublish@1")]
+    [InlineData("remove.after-unpublish@2")]
+    [InlineData("remove.after-trash@1")]
+    public void Kill_during_pruning_never_leaves_a_half_deleted_step_listed(string point)
+    {
+        Seeded(1, 2, 3, 4, 5);
+        AssertKilled(Harness.Run(point, "prune", _ck, "2"));
+        using (var reader = new CheckpointHandler())
+        {
+            var listed = reader.GetCheckpointSteps(_ck);
+            Assert.Contains(4L, listed);
+            Assert.Contains(5L, listed);
+            foreach (var step in listed)
+            {
+                AssertRestoresExactly(reader, _ck, step, Seed, 2);
+            }
+        }
+
+        using (var next = new CheckpointHandler())
+        {
+            next.Prune(_ck, new RetentionPolicy { Keep = 2 });
+            Assert.Equal(new long[] { 4, 5 }, next.GetCheckpointSteps(_ck));
+        }
+
+        AssertNoLeftovers();
+    }
+
+    [Fact]
+    public void Kill_while_pinning_keeps_the_step_and_repair_settles_the_pin()
+    {
+        Seeded(1);
+        AssertKilled(Harness.Run("pin.after-marker", "pin", _ck, "1"));
+        using var h = new CheckpointHandler();
+        AssertRestoresExactly(h, _ck, 1, Seed, 2);
+        h.RepairIndex(_ck);
+        Assert.True(h.GetCheckpoint(_ck, 1).Pinned);
+    }
+
+    [Theory]
+    [InlineData("repair.after-index-aside")]
+    [InlineData("repair.step-indexed@2")]
+    [InlineData("repair.before-index-rename")]
+    public void Kill_during_an_index_rebuild_never_leaves_a_partial_index(string point)
+    {
+        Seeded(1, 2, 3);
+        File.WriteAllBytes(Path.Combine(_ck, "index.sqlite"), new byte[4096]); // a damaged index
+        foreach (var side in new[] { "-wal", "-shm" })
+        {
+            File.Delete(Path.Combine(_ck, "index.sqlite" + side));
+        }
+
+        AssertKilled(Harness.Run(point, "repair", _ck));
+        using var h = new CheckpointHandler();
+        Assert.Equal(new long[] { 1, 2, 3 }, h.GetCheckpointSteps(_ck));
+        AssertRestoresExactly(h, _ck, 2, Seed, 2);
+    }
+
+    [Fact]
+    public void Sigkill_in_the_middle_of_a_one_gibibyte_save_leaves_the_store_as_it_was()
+    {
+        Seeded(1);
+        using var child = Harness.Start(null, "save", _ck, "2", "5", "1024");
+        var data = Path.Combine(_ck, ".staging");
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        // Kill once a good part of the tensor file is on disk, i.e. truly mid-write.
+        while (DateTime.UtcNow < deadline && !child.HasExited)
+        {
+            var written = Directory.Exists(data)
+                ? Directory.GetFiles(data, "tensors.lz4", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length)
+                : 0;
+            if (written > 200L << 20)
+            {
+                break;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        Assert.False(child.HasExited, "the 1 GiB save finished before it could be killed");
+        child.Kill();
+        child.WaitForExit();
+
+        using var h = new CheckpointHandler();
+        Assert.Equal(new long[] { 1 }, h.GetCheckpointSteps(_ck));
+        AssertRestoresExactly(h, _ck, 1, Seed, 2);
+        h.Save(_ck, HarnessState.Create(3, Seed, 1), step: 3);
+        AssertNoLeftovers();
+    }
+}
