@@ -121,4 +121,25 @@ public sealed class PipelineCheckpointRoundTripTests
         Assert.False(checkpoint.HasCheckpoint());
         Assert.Throws<NoCheckpointsException>(() => checkpoint.RestoreLatest(pipeline));
     }
+
+    // The guide's "Checkpointing Datarax Modules" flow with the handler directly: a pipeline is an
+    // ICheckpointable target for Save and Restore<T>, and its key comes back as a PrngKey.
+    [Fact]
+    public void A_pipeline_is_a_checkpointable_target_of_the_handler_itself()
+    {
+        using var dir = new TempDirectory();
+        using var handler = new CheckpointHandler();
+        using var pipeline = Pipeline.FromSource(Source(100), 10, shuffle: true, seed: 42);
+        Take(pipeline, 13);
+        handler.Save(dir.Path, pipeline, step: 13);
+
+        var raw = Assert.IsAssignableFrom<IDictionary<string, object?>>(handler.Restore(dir.Path, 13));
+        Assert.Equal(PrngKey.Create(42), raw["key"]);
+        Assert.Equal(30L, raw["position"]); // 13 batches of 10 over 100 records: epoch 1, 3 batches in
+        Assert.Equal(1L, raw["epoch"]);
+
+        using var fresh = Pipeline.FromSource(Source(100), 10, shuffle: true, seed: 42);
+        Assert.Same(fresh, handler.Restore(dir.Path, fresh, 13));
+        Assert.Equal(Take(pipeline, 25), Take(fresh, 25));
+    }
 }
