@@ -62,8 +62,10 @@ public sealed class IteratorCheckpoint : IDisposable
     /// Restores a step (the latest when omitted) into <paramref name="iterator"/> through
     /// <see cref="ICheckpointable.SetState"/> and returns the same iterator.
     /// </summary>
-    /// <exception cref="IncompatibleStateException">The step holds no state dictionary, or the iterator
-    /// rejects it (a pipeline with another configuration); the iterator is unchanged.</exception>
+    /// <exception cref="IncompatibleStateException">The step holds no state dictionary; or a field of the
+    /// <c>fingerprint</c> both the saved and the live state hold differs (Datarax's
+    /// <c>validate_restore_compatibility</c>); or the iterator itself rejects the state. The iterator is
+    /// unchanged.</exception>
     public T Restore<T>(T iterator, long? step = null)
         where T : ICheckpointable
     {
@@ -72,8 +74,17 @@ public sealed class IteratorCheckpoint : IDisposable
         var state = StateValues.AsDictionary(restored)
             ?? throw new IncompatibleStateException("iterator", ["state"],
                 $"the checkpoint holds {(restored is null ? "null" : "a " + restored.GetType().Name)}, not a state dictionary");
+        // As Datarax does: compare the identity fields both states share before applying anything.
+        RestoreCompatibility.Validate(iterator.GetState(), state, WhatOf(iterator));
         iterator.SetState(state);
         return iterator;
+    }
+
+    // "pipeline" for a Pipeline<T>, otherwise "iterator": the word the error message uses.
+    private static string WhatOf(ICheckpointable target)
+    {
+        var type = target.GetType();
+        return type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Pipeline<>) ? "pipeline" : "iterator";
     }
 
     /// <summary>Restores the latest step into <paramref name="iterator"/>.</summary>
