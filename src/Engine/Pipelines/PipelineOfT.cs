@@ -179,6 +179,7 @@ public sealed class Pipeline<T> : CheckpointableIterator<IReadOnlyList<T>>
             }
         }
 
+        var configurationDiffers = differing.Count > 0;
         state.TryGetValue(KeyKey, out var key);
         // A different seed already explains a different key; report the key only when it is the news.
         if ((key is not PrngKey restoredKey || !restoredKey.Equals(Key)) && !differing.Contains("seed"))
@@ -192,9 +193,11 @@ public sealed class Pipeline<T> : CheckpointableIterator<IReadOnlyList<T>>
             Problem(EpochKey, $"expected a non-negative integer, found {StateValues.Describe(e)}");
         }
 
+        // A position means something only under the configuration it was taken with: judge it only
+        // when the fingerprint matched, so that a different batch size is not also reported as a bad position.
         long position = 0;
-        if (!state.TryGetValue(PositionKey, out var p) || !StateValues.TryGetInt64(p, out position)
-            || position < 0 || position > EpochLength || (position % BatchSize != 0 && position != EpochLength))
+        if (!configurationDiffers && (!state.TryGetValue(PositionKey, out var p) || !StateValues.TryGetInt64(p, out position)
+            || position < 0 || position > EpochLength || (position % BatchSize != 0 && position != EpochLength)))
         {
             // Only batch boundaries are reachable; anything else cannot have come from this configuration.
             Problem(PositionKey, $"expected a batch boundary between 0 and {EpochLength.ToString(CultureInfo.InvariantCulture)}, found {StateValues.Describe(p)}");

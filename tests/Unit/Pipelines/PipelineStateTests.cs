@@ -142,4 +142,16 @@ public sealed class PipelineStateTests
 
         Assert.Throws<InvalidOperationException>(() => pipeline.Current);
     }
+
+    [Fact]
+    public void A_different_batch_size_is_reported_alone_not_also_as_an_unreachable_position()
+    {
+        using var saved = Pipeline.FromSource(Source(30), batchSize: 4);
+        Take(saved, 2); // position 8: not a boundary of batches of 3
+        using var target = Pipeline.FromSource(Source(30), batchSize: 3);
+
+        var error = Assert.Throws<IncompatibleStateException>(() => target.SetState(saved.GetState()));
+
+        Assert.Equal(["batchSize"], error.DifferingFields);
+    }
 }
