@@ -183,6 +183,13 @@ Describe 'Presentation' {
         $text | Should -Match 'params/linear/kernel\s+Changed\s+f32\s+\(4, 3\)\s+2[.,]5'
     }
 
+    It 'shows PRNG keys compactly as implementation and key data' {
+        $null = Get-CheckpointStep $dir   # the engine loads on first use
+        $keyType = Get-EngineType 'DataraxCkpt.PrngKey'
+        $text = $keyType::Create(42) | Out-String
+        $text | Should -Match 'threefry2x32\s+\[0, 42\]'
+    }
+
     It 'keeps raw numbers in properties, so JSON stays clean' {
         $json = Get-Checkpoint $dir -Step 1 | Select-Object Step, Size, StoredSize | ConvertTo-Json | ConvertFrom-Json
         $json.Size | Should -BeOfType [long]
