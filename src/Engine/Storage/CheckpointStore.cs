@@ -531,13 +531,23 @@ internal sealed class CheckpointStore
         }
     }
 
+    /// <summary>The item reported when a step's folder itself is missing or is not a real folder.</summary>
+    internal const string StepFolderItem = "(step folder)";
+
     private static string? ItemOf(Exception e)
     {
         var message = e.Message;
         var at = message.IndexOf("item '", StringComparison.Ordinal);
         if (at < 0)
         {
-            return message.StartsWith(StepFormat.ManifestFile, StringComparison.Ordinal) ? StepFormat.ManifestFile : null;
+            // A whole-file or whole-folder failure still names where it is, so a report always carries an
+            // item: the data file, the step folder, or else the manifest (every other check reads it).
+            if (message.StartsWith(StepFormat.DataFile, StringComparison.Ordinal))
+            {
+                return StepFormat.DataFile;
+            }
+
+            return message.Contains("step folder", StringComparison.Ordinal) ? StepFolderItem : StepFormat.ManifestFile;
         }
 
         var end = message.IndexOf('\'', at + 6);
