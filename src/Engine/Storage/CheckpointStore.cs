@@ -140,9 +140,10 @@ internal sealed class CheckpointStore
                 index.RemoveIntent(reservation.SaveId);
             }
         }
-        catch (Exception e) when (e is IOException or TimeoutException or CheckpointException)
+        catch (Exception e) when (e is IOException or TimeoutException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
         {
             // The intent stays; the next writer rolls it back once the staging owner lock is released.
+            // Whatever failed here, the caller must see the save's own error, not this one.
         }
     }
 

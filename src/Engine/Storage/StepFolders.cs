@@ -68,21 +68,54 @@ internal sealed class StepFolders
     /// exchanged atomically where the platform can, so the step is never missing; the displaced
     /// folder ends up at the staging path, to be swept.
     /// </summary>
-    public void Publish(string stagingPath, long step)
+    /// <returns>Where the displaced folder went (the staging path or the trash), or null when there was none.</returns>
+    public string? Publish(string stagingPath, long step)
     {
         var target = StepPath(step);
+        string? displaced = null;
         if (!System.IO.Directory.Exists(target))
         {
             System.IO.Directory.Move(stagingPath, target);
         }
-        else if (!DurableIo.TryExchange(stagingPath, target))
+        else if (DurableIo.TryExchange(stagingPath, target))
+        {
+            displaced = stagingPath;
+        }
+        else
         {
             // No atomic exchange here: move the old folder aside, then the new one in. A crash between
             // the two renames is repaired by recovery, which rolls the staged step forward.
-            var aside = Path.Combine(TrashRoot, Path.GetFileName(stagingPath) + ".old");
+            displaced = Path.Combine(TrashRoot, Path.GetFileName(stagingPath) + ".old");
             EnsureOwnFolder(TrashRoot);
-            System.IO.Directory.Move(target, aside);
+            System.IO.Directory.Move(target, displaced);
             System.IO.Directory.Move(stagingPath, target);
+        }
+
+        DurableIo.FsyncDirectory(Directory);
+        return displaced;
+    }
+
+    /// <summary>
+    /// Reverses <see cref="Publish"/> after the index refused the step: the new folder goes back to the
+    /// staging path (to be deleted with it) and the displaced folder, if any, back under the number.
+    /// </summary>
+    public void Unpublish(string stagingPath, long step, string? displaced)
+    {
+        var target = StepPath(step);
+        if (displaced == stagingPath)
+        {
+            if (!DurableIo.TryExchange(stagingPath, target))
+            {
+                throw new IOException($"Could not swap step {step} back after a failed commit.");
+            }
+        }
+        else
+        {
+            System.IO.Directory.Move(target, stagingPath);
+            if (displaced is not null)
+            {
+                System.IO.Directory.Move(displaced, target);
+            }
         }
 
         DurableIo.FsyncDirectory(Directory);
