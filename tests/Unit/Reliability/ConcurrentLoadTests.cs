@@ -32,6 +32,7 @@ public sealed class ConcurrentLoadTests : IDisposable
         var ck = _dir.Sub("ck");
         var journal = _dir.Sub("journal");
         Directory.CreateDirectory(journal);
+        Directory.CreateDirectory(ck); // the pruner and readers may start before the first save
         var seconds = ReliabilityScale.LoadSeconds;
         var participants = new List<(string Role, string Name, int Seed, string[] Extra)>
         {

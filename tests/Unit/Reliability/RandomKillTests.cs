@@ -40,7 +40,9 @@ public sealed class RandomKillTests : IDisposable
             {
                 if (child.WaitForExit(delay))
                 {
+                    // A thousand saves never finish within the delay: an early exit is a failed save.
                     finished++;
+                    Assert.Fail($"round {round}: the saving loop exited {child.ExitCode} on its own: {child.StandardError.ReadToEnd()}");
                 }
                 else
                 {

@@ -6,6 +6,8 @@ namespace DataraxCkpt.Tests.Reliability;
 /// <summary>The checks every reliability suite repeats: exact restores, no leftovers, figures printed for CI.</summary>
 public static class StoreAssert
 {
+    private static readonly object FigureGate = new();
+
     /// <summary>Restores <paramref name="step"/> and compares it byte for byte with what HarnessState generates.</summary>
     public static void RestoresExactly(CheckpointHandler h, string dir, long step, int seed, int tensors, int floats = HarnessState.MebibyteOfFloats)
     {
@@ -38,5 +40,15 @@ public static class StoreAssert
         var line = $"FIGURE guarantee {guarantee} | {what} | {figures}";
         output.WriteLine(line);
         Console.WriteLine(line);
+
+        // tests/soak.ps1 collects every figure of a soak in one file.
+        var file = Environment.GetEnvironmentVariable("DATARAXCKPT_FIGURES_FILE");
+        if (!string.IsNullOrEmpty(file))
+        {
+            lock (FigureGate)
+            {
+                File.AppendAllText(file, line + Environment.NewLine);
+            }
+        }
     }
 }
