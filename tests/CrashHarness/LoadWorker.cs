@@ -15,8 +15,8 @@ namespace DataraxCkpt;
 /// <item><c>&lt;name&gt;.errors</c>: one line per unexpected outcome (any line fails the test).</item>
 /// <item><c>&lt;name&gt;.summary</c>: JSON {role, ops, lost, vanished, errors} written at the end.</item>
 /// </list>
-/// Roles: writer (distinct steps k·slots+slot), racer (contested steps RacerBase+k, raced by every
-/// racer), overwriter (replaces OverwriteStep again and again), pruner (keep 6 highest and every 5th),
+/// Roles: writer (distinct steps k·slots+slot), racer (contested steps RacerBase+5k, raced by every
+/// racer, never pruned), overwriter (replaces OverwriteStep again and again), pruner (keep 6 highest and every 5th),
 /// reader (lists and restores random steps, checking each restored state against its own step and seed).
 /// </summary>
 public sealed class LoadWorker
@@ -73,7 +73,9 @@ public sealed class LoadWorker
                         Save(handler, k * _slots + _slot, _seed, contested: false);
                         break;
                     case "racer":
-                        Save(handler, RacerBase + k, _seed, contested: true);
+                        // Multiples of the pruner's KeepEvery: a contested step is never pruned, so a
+                        // racer that lags behind can never legitimately re-create a step the other won.
+                        Save(handler, RacerBase + k * PruneKeepEvery, _seed, contested: true);
                         break;
                     case "overwriter":
                         Overwrite(handler, (int)(_seed + k));
