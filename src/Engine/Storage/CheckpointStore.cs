@@ -405,9 +405,14 @@ internal sealed class CheckpointStore
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
     {
-        if (!File.Exists(StepIndex.PathOf(Directory)) && _folders.ListStepFolders().Count > 0)
+        if (IndexLost() && _folders.ListStepFolders().Count > 0)
         {
-            Log($"The index of '{Directory}' is missing; rebuilding it from the step folders.");
+            if (File.Exists(StepIndex.PathOf(Directory)))
+            {
+                SetIndexAside();
+            }
+
+            Log($"The index of '{Directory}' is missing or empty; rebuilding it from the step folders.");
             RebuildIndex();
         }
 
@@ -471,7 +476,7 @@ internal sealed class CheckpointStore
     /// <summary>True when an index exists, rebuilding a lost one from the step folders first.</summary>
     private bool EnsureIndex()
     {
-        if (File.Exists(StepIndex.PathOf(Directory)))
+        if (!IndexLost())
         {
             return true;
         }
@@ -486,6 +491,19 @@ internal sealed class CheckpointStore
         {
             return true;
         }
+    }
+
+    /// <summary>
+    /// True when the index file is missing, or empty with no write-ahead log: SQLite would open an empty
+    /// file as an empty index and silently list no step, so it is treated as lost and rebuilt (under the
+    /// exclusive lock, where no writer can be creating it). A new index is never empty once its creator
+    /// releases the lock, because switching it to WAL writes its first page.
+    /// </summary>
+    private bool IndexLost()
+    {
+        var path = StepIndex.PathOf(Directory);
+        var info = new FileInfo(path);
+        return !info.Exists || (info.Length == 0 && !File.Exists(path + "-wal"));
     }
 
     private void SetIndexAside()
@@ -548,7 +566,7 @@ internal sealed class CheckpointStore
                 return StepFormat.DataFile;
             }
 
-            return message.Contains("step folder", StringComparison.Ordinal) ? StepFolderItem : StepFormat.ManifestFile;
+            return message.StartsWith("the step folder", StringComparison.Ordinal) ? StepFolderItem : StepFormat.ManifestFile;
         }
 
         var end = message.IndexOf('\'', at + 6);
