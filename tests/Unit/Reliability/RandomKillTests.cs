@@ -63,8 +63,12 @@ public sealed class RandomKillTests : IDisposable
                     stepsChecked++;
                 }
 
-                // The next write finishes or rolls back whatever the kill interrupted, then sweeps it.
-                next = (fresh.LatestStep(ck) ?? -1) + 1;
+                // The next write finishes or rolls back whatever the kill interrupted, then sweeps it. A
+                // step published but not yet indexed is invisible to readers until then and is rolled
+                // forward by that write, so the next number is past every numbered folder too.
+                var folders = Directory.GetDirectories(ck).Select(Path.GetFileName)
+                    .Where(n => n!.Length > 0 && n.All(char.IsAsciiDigit)).Select(n => long.Parse(n!, CultureInfo.InvariantCulture));
+                next = Math.Max(fresh.LatestStep(ck) ?? -1, folders.DefaultIfEmpty(-1).Max()) + 1;
                 fresh.Save(ck, HarnessState.Create(next, Seed, Megabytes), step: next, keep: 3);
                 next++;
             }
