@@ -1,9 +1,16 @@
 namespace DataraxCkpt;
 
-/// <summary>Deterministic states: the same (step, seed, megabytes) always gives the same bytes.</summary>
+/// <summary>Deterministic states: the same (step, seed, megabytes, tensor size) always gives the same bytes.</summary>
 public static class HarnessState
 {
-    public static Dictionary<string, object?> Create(long step, int seed, int megabytes)
+    /// <summary>Floats in a 1 MiB tensor, the default tensor size.</summary>
+    public const int MebibyteOfFloats = 1 << 18;
+
+    /// <summary>
+    /// A state of <paramref name="tensors"/> float tensors of <paramref name="floatsPerTensor"/> elements
+    /// (1 MiB each by default, so <paramref name="tensors"/> is then the size in megabytes).
+    /// </summary>
+    public static Dictionary<string, object?> Create(long step, int seed, int tensors, int floatsPerTensor = MebibyteOfFloats)
     {
         var state = new Dictionary<string, object?>
         {
@@ -11,8 +18,7 @@ public static class HarnessState
             ["seed"] = seed,
             ["note"] = $"step {step} seed {seed}",
         };
-        var floatsPerTensor = 1 << 18; // 1 MiB of float32
-        for (var t = 0; t < megabytes; t++)
+        for (var t = 0; t < tensors; t++)
         {
             var data = new float[floatsPerTensor];
             var x = (uint)(seed * 7919 + step * 104729 + t * 15485863) | 1u;

@@ -7,8 +7,14 @@ using DataraxCkpt;
 // parent can regenerate and compare them byte for byte.
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: <save|overwrite|prune|remove|pin|repair|loop> <dir> [args]");
+    Console.Error.WriteLine("usage: <save|overwrite|prune|remove|pin|repair|loop|worker> <dir> [args]");
     return 2;
+}
+
+if (args[0] == "worker")
+{
+    // worker <dir> <journal> <role> <name> <seconds> <seed> <tensors> <floats> [slot slots]: see LoadWorker.
+    return new LoadWorker(args).Run();
 }
 
 var dir = args[1];
@@ -37,10 +43,12 @@ try
             handler.RepairIndex(dir);
             break;
         case "loop":
-            // Saves steps first..first+count-1 with a small keep, as a trainer would.
+            // loop <dir> <first> <count> <seed> [megabytes]: saves steps first..first+count-1 with a
+            // small keep, as a trainer would; the random-kill tests SIGKILL it at arbitrary instants.
+            var megabytes = args.Length > 5 ? (int)Arg(5) : 1;
             for (var s = Arg(2); s < Arg(2) + Arg(3); s++)
             {
-                handler.Save(dir, HarnessState.Create(s, (int)Arg(4), 1), step: s, keep: 3);
+                handler.Save(dir, HarnessState.Create(s, (int)Arg(4), megabytes), step: s, keep: 3);
                 Console.WriteLine($"saved {s}");
             }
 
@@ -54,6 +62,12 @@ catch (CheckpointException e)
 {
     Console.Error.WriteLine($"{e.ErrorId}: {e.Message}");
     return 3;
+}
+catch (IOException e)
+{
+    // Injected or real I/O failures (disk full): the resource-fault tests read this line.
+    Console.Error.WriteLine($"IOException: {e.Message}");
+    return 4;
 }
 
 Console.WriteLine("done");

@@ -140,9 +140,10 @@ internal sealed class CheckpointStore
                 index.RemoveIntent(reservation.SaveId);
             }
         }
-        catch (Exception e) when (e is IOException or TimeoutException or CheckpointException)
+        catch (Exception e) when (e is IOException or TimeoutException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
         {
             // The intent stays; the next writer rolls it back once the staging owner lock is released.
+            // Whatever failed here, the caller must see the save's own error, not this one.
         }
     }
 
@@ -404,9 +405,14 @@ internal sealed class CheckpointStore
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
     {
-        if (!File.Exists(StepIndex.PathOf(Directory)) && _folders.ListStepFolders().Count > 0)
+        if (IndexLost() && _folders.ListStepFolders().Count > 0)
         {
-            Log($"The index of '{Directory}' is missing; rebuilding it from the step folders.");
+            if (File.Exists(StepIndex.PathOf(Directory)))
+            {
+                SetIndexAside();
+            }
+
+            Log($"The index of '{Directory}' is missing or empty; rebuilding it from the step folders.");
             RebuildIndex();
         }
 
@@ -470,7 +476,7 @@ internal sealed class CheckpointStore
     /// <summary>True when an index exists, rebuilding a lost one from the step folders first.</summary>
     private bool EnsureIndex()
     {
-        if (File.Exists(StepIndex.PathOf(Directory)))
+        if (!IndexLost())
         {
             return true;
         }
@@ -485,6 +491,19 @@ internal sealed class CheckpointStore
         {
             return true;
         }
+    }
+
+    /// <summary>
+    /// True when the index file is missing, or empty with no write-ahead log: SQLite would open an empty
+    /// file as an empty index and silently list no step, so it is treated as lost and rebuilt (under the
+    /// exclusive lock, where no writer can be creating it). A new index is never empty once its creator
+    /// releases the lock, because switching it to WAL writes its first page.
+    /// </summary>
+    private bool IndexLost()
+    {
+        var path = StepIndex.PathOf(Directory);
+        var info = new FileInfo(path);
+        return !info.Exists || (info.Length == 0 && !File.Exists(path + "-wal"));
     }
 
     private void SetIndexAside()
@@ -531,13 +550,23 @@ internal sealed class CheckpointStore
         }
     }
 
+    /// <summary>The item reported when a step's folder itself is missing or is not a real folder.</summary>
+    internal const string StepFolderItem = "(step folder)";
+
     private static string? ItemOf(Exception e)
     {
         var message = e.Message;
         var at = message.IndexOf("item '", StringComparison.Ordinal);
         if (at < 0)
         {
-            return message.StartsWith(StepFormat.ManifestFile, StringComparison.Ordinal) ? StepFormat.ManifestFile : null;
+            // A whole-file or whole-folder failure still names where it is, so a report always carries an
+            // item: the data file, the step folder, or else the manifest (every other check reads it).
+            if (message.StartsWith(StepFormat.DataFile, StringComparison.Ordinal))
+            {
+                return StepFormat.DataFile;
+            }
+
+            return message.StartsWith("the step folder", StringComparison.Ordinal) ? StepFolderItem : StepFormat.ManifestFile;
         }
 
         var end = message.IndexOf('\'', at + 6);

@@ -120,7 +120,7 @@ internal static class Recovery
                     index.SetPinned(step, folders.IsPinned(step));
                 }
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (IsUnreadableFolder(e))
             {
                 problems.Add($"step {step}: {e.Message}; the folder was left in place and is not listed");
             }
@@ -160,13 +160,22 @@ internal static class Recovery
             File.Exists(Path.Combine(folder, StepFormat.PinnedMarker)));
     }
 
+    /// <summary>
+    /// Failures that mean "this folder is not a valid step": the reader's own InvalidDataException, and
+    /// the JSON and parsing exceptions a hostile manifest can raise before the validator names them
+    /// (the same set a restore reports as corruption). Repair must list such a folder as a problem and
+    /// go on, or one planted folder would block every repair and every index rebuild of the directory.
+    /// </summary>
+    internal static bool IsUnreadableFolder(Exception e) => e is InvalidDataException or IOException or UnauthorizedAccessException
+        or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException;
+
     private static FolderRead? TryRead(StepFolders folders, string folder, long step)
     {
         try
         {
             return Read(folders, folder, step);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (IsUnreadableFolder(e))
         {
             return null;
         }

@@ -17,9 +17,29 @@ internal static class StepCommit
         IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf)
     {
         FaultInjector.Hit("commit.before-rename");
-        folders.Publish(stagingPath, row.Step);
-        FaultInjector.Hit("commit.after-rename");
-        index.CommitStep(row, items, storedSizeOf, intentToClear: row.SaveId);
+        var displaced = folders.Publish(stagingPath, row.Step);
+        try
+        {
+            FaultInjector.Hit("commit.after-rename");
+            index.CommitStep(row, items, storedSizeOf, intentToClear: row.SaveId);
+        }
+        catch (Exception e) when (e is IOException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            // The save is failing (full disk, I/O error) after its folder went in. Left there, recovery
+            // would roll it forward on the next write and a save the caller saw fail would appear. Put
+            // the previous state back; if even that fails, the intent remains for recovery to settle.
+            try
+            {
+                folders.Unpublish(stagingPath, row.Step, displaced);
+                index.RemoveIntent(row.SaveId);
+            }
+            catch (Exception undo) when (undo is IOException or CheckpointException or Microsoft.Data.Sqlite.SqliteException or UnauthorizedAccessException)
+            {
+            }
+
+            throw;
+        }
+
         FaultInjector.Hit("commit.after-index");
     }
 

@@ -33,7 +33,7 @@ internal sealed class StepFolders
     /// <summary>Creates the staging folder of a save and takes its owner lock.</summary>
     public StagingArea CreateStaging(long step, string saveId)
     {
-        System.IO.Directory.CreateDirectory(StagingRoot);
+        EnsureOwnFolder(StagingRoot);
         var name = StagingName(step, saveId);
         var owner = new FileStream(Path.Combine(StagingRoot, name + ".lock"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1);
         var path = Path.Combine(StagingRoot, name);
@@ -68,21 +68,54 @@ internal sealed class StepFolders
     /// exchanged atomically where the platform can, so the step is never missing; the displaced
     /// folder ends up at the staging path, to be swept.
     /// </summary>
-    public void Publish(string stagingPath, long step)
+    /// <returns>Where the displaced folder went (the staging path or the trash), or null when there was none.</returns>
+    public string? Publish(string stagingPath, long step)
     {
         var target = StepPath(step);
+        string? displaced = null;
         if (!System.IO.Directory.Exists(target))
         {
             System.IO.Directory.Move(stagingPath, target);
         }
-        else if (!DurableIo.TryExchange(stagingPath, target))
+        else if (DurableIo.TryExchange(stagingPath, target))
+        {
+            displaced = stagingPath;
+        }
+        else
         {
             // No atomic exchange here: move the old folder aside, then the new one in. A crash between
             // the two renames is repaired by recovery, which rolls the staged step forward.
-            var aside = Path.Combine(TrashRoot, Path.GetFileName(stagingPath) + ".old");
-            System.IO.Directory.CreateDirectory(TrashRoot);
-            System.IO.Directory.Move(target, aside);
+            displaced = Path.Combine(TrashRoot, Path.GetFileName(stagingPath) + ".old");
+            EnsureOwnFolder(TrashRoot);
+            System.IO.Directory.Move(target, displaced);
             System.IO.Directory.Move(stagingPath, target);
+        }
+
+        DurableIo.FsyncDirectory(Directory);
+        return displaced;
+    }
+
+    /// <summary>
+    /// Reverses <see cref="Publish"/> after the index refused the step: the new folder goes back to the
+    /// staging path (to be deleted with it) and the displaced folder, if any, back under the number.
+    /// </summary>
+    public void Unpublish(string stagingPath, long step, string? displaced)
+    {
+        var target = StepPath(step);
+        if (displaced == stagingPath)
+        {
+            if (!DurableIo.TryExchange(stagingPath, target))
+            {
+                throw new IOException($"Could not swap step {step} back after a failed commit.");
+            }
+        }
+        else
+        {
+            System.IO.Directory.Move(target, stagingPath);
+            if (displaced is not null)
+            {
+                System.IO.Directory.Move(displaced, target);
+            }
         }
 
         DurableIo.FsyncDirectory(Directory);
@@ -91,7 +124,7 @@ internal sealed class StepFolders
     /// <summary>Moves a committed step's folder into the trash (one atomic rename).</summary>
     public void MoveToTrash(long step, string saveId)
     {
-        System.IO.Directory.CreateDirectory(TrashRoot);
+        EnsureOwnFolder(TrashRoot);
         var destination = Path.Combine(TrashRoot, StagingName(step, saveId));
         if (System.IO.Directory.Exists(destination))
         {
@@ -106,7 +139,7 @@ internal sealed class StepFolders
     public List<string> SweepTrash(bool dryRun)
     {
         var removed = new List<string>();
-        if (!System.IO.Directory.Exists(TrashRoot))
+        if (!System.IO.Directory.Exists(TrashRoot) || DropIfLink(TrashRoot, dryRun))
         {
             return removed;
         }
@@ -127,7 +160,7 @@ internal sealed class StepFolders
     public List<string> SweepStaging(bool dryRun, Func<string, bool>? keep = null)
     {
         var removed = new List<string>();
-        if (!System.IO.Directory.Exists(StagingRoot))
+        if (!System.IO.Directory.Exists(StagingRoot) || DropIfLink(StagingRoot, dryRun))
         {
             return removed;
         }
@@ -268,6 +301,34 @@ internal sealed class StepFolders
         }
 
         return info;
+    }
+
+    /// <summary>
+    /// Makes sure one of the engine's own folders (.staging, .trash) is a real folder inside the
+    /// directory. A link there (planted, or copied in from elsewhere) would make sweeping delete
+    /// whatever it points at, outside the directory; the link itself is removed, never followed.
+    /// </summary>
+    private static void EnsureOwnFolder(string path)
+    {
+        DropIfLink(path, dryRun: false);
+        System.IO.Directory.CreateDirectory(path);
+    }
+
+    /// <summary>Removes (unless a dry run) a link standing where an own folder belongs; true when it was one.</summary>
+    private static bool DropIfLink(string path, bool dryRun)
+    {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is null)
+        {
+            return false;
+        }
+
+        if (!dryRun)
+        {
+            File.Delete(path); // unlinks the link; its target is not touched
+        }
+
+        return true;
     }
 
     private static void DeleteEntry(string path)

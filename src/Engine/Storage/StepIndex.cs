@@ -366,6 +366,14 @@ internal sealed class StepIndex : IDisposable
             throw new CorruptCheckpointException(_directory, null, FileName,
                 $"the index is damaged ({e.Message.TrimEnd('.')}); run Repair-CheckpointIndex to rebuild it from the step folders", e);
         }
+        catch (SqliteException e) when (e.SqliteErrorCode is 10 or 13)
+        {
+            // SQLITE_IOERR / SQLITE_FULL: the same I/O failure a data file write reports, so callers
+            // handle one kind of error for a full disk wherever it strikes.
+            throw new IOException(e.SqliteErrorCode == 13
+                ? $"No space left on device: the index of '{_directory}' could not be written ({e.Message}). Free disk space and retry."
+                : $"I/O error writing the index of '{_directory}' ({e.Message}).", e);
+        }
         catch (FormatException e)
         {
             throw new CorruptCheckpointException(_directory, null, FileName, $"the index holds a malformed value ({e.Message})", e);

@@ -125,10 +125,10 @@ internal sealed class StateDecoder
             case "str": return ReadRawString(node, itemName);
             case "datetime":
                 var kind = Enum.TryParse<DateTimeKind>(Text(node, "kind", itemName), out var k) && Enum.IsDefined(k) ? k : throw Bad(itemName, "unknown DateTime kind");
-                return new DateTime(Ticks(node, itemName), kind);
+                return InRange(itemName, () => new DateTime(Ticks(node, itemName), kind));
             case "dto":
                 var offset = node.TryGetProperty("offsetMinutes", out var om) && om.TryGetInt32(out var m) ? m : throw Bad(itemName, "offset missing");
-                return new DateTimeOffset(Ticks(node, itemName), TimeSpan.FromMinutes(offset));
+                return InRange(itemName, () => new DateTimeOffset(Ticks(node, itemName), TimeSpan.FromMinutes(offset)));
             case "timespan": return new TimeSpan(Ticks(node, itemName));
             case "guid": return Guid.ParseExact(Text(node, "v", itemName), "D");
             case "key": return ReadKey(node, itemName);
@@ -312,6 +312,23 @@ internal sealed class StateDecoder
         }
 
         return new string(MemoryMarshal.Cast<byte, char>(bytes));
+    }
+
+    /// <summary>
+    /// Builds a value whose constructor range-checks its parts (ticks, offsets): a stored value out of
+    /// range is corrupt data, so the caller gets the corrupt-checkpoint error naming the item rather
+    /// than an ArgumentOutOfRangeException that says nothing of the step.
+    /// </summary>
+    private static T InRange<T>(string itemName, Func<T> build)
+    {
+        try
+        {
+            return build();
+        }
+        catch (ArgumentException e)
+        {
+            throw Bad(itemName, e.Message);
+        }
     }
 
     private static object? Convert(object? value, Type target, string itemName)
