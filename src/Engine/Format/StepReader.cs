@@ -148,6 +148,12 @@ internal sealed class StepReader : IDisposable
             offsets[i] = offsets[i - 1] + layout.Chunks[i - 1].RawLength;
         }
 
+        var elementSize = layout.Filter == "shuffle" ? TypeCodes.ElementSize(TypeCodes.TryResolveDType(layout.DType)!) : 0;
+        if (elementSize != 0 && !ByteShuffle.Supports(elementSize))
+        {
+            throw new InvalidDataException($"item '{itemName}': the shuffle filter is not defined for {layout.DType}");
+        }
+
         // Batches keep progress reports on the calling thread while every core decodes.
         var batch = Math.Max(1, Environment.ProcessorCount * 4);
         for (var start = 0; start < layout.Chunks.Length; start += batch)
@@ -159,7 +165,15 @@ internal sealed class StepReader : IDisposable
                 {
                     var chunk = layout.Chunks[i];
                     ref var first = ref MemoryMarshal.GetArrayDataReference(destination);
-                    DecodeChunk(chunk, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref first, (nint)offsets[i]), chunk.RawLength));
+                    var target = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref first, (nint)offsets[i]), chunk.RawLength);
+                    if (elementSize == 0)
+                    {
+                        DecodeChunk(chunk, target);
+                    }
+                    else
+                    {
+                        DecodeShuffledChunk(chunk, target, elementSize);
+                    }
                 });
             }
             catch (AggregateException e) when (e.InnerException is InvalidDataException inner)
@@ -168,6 +182,22 @@ internal sealed class StepReader : IDisposable
             }
 
             onBytesRead?.Invoke(offsets[end - 1] + layout.Chunks[end - 1].RawLength - offsets[start]);
+        }
+    }
+
+    /// <summary>Shuffled bytes are decoded into a pooled chunk-sized scratch, then unshuffled into place.</summary>
+    private void DecodeShuffledChunk(ChunkLayout chunk, Span<byte> destination, int elementSize)
+    {
+        var scratch = Buffers.Rent(chunk.RawLength);
+        try
+        {
+            var shuffled = scratch.AsSpan(0, chunk.RawLength);
+            DecodeChunk(chunk, shuffled);
+            ByteShuffle.Unshuffle(shuffled, destination, elementSize);
+        }
+        finally
+        {
+            Buffers.Return(scratch);
         }
     }
 
