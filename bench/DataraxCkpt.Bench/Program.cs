@@ -1,7 +1,16 @@
 using System.Globalization;
+using DataraxCkpt;
 using DataraxCkpt.Bench;
 
 // One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f> [--reps N] [--work DIR] [--out FILE.json]
+// Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
+if (args.Length == 3 && args[0] == "store")
+{
+    using var handler = new CheckpointHandler();
+    IndexScenario.BuildStore(handler, args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+    return 0;
+}
+
 if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f"))
 {
     Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f> [--reps N] [--work DIR] [--out FILE.json]");
