@@ -22,7 +22,9 @@ param(
     [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f'),
     [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3 },
     [string] $ModulePath,
-    [string] $Output
+    [string] $Output,
+    # Render docs/benchmarks.md again from the last run's results in out/bench, without running anything.
+    [switch] $RenderOnly
 )
 
 $ErrorActionPreference = 'Stop'
@@ -32,6 +34,12 @@ if (-not $Output) { $Output = Join-Path $root 'docs/benchmarks.md' }
 $results = Join-Path $root 'out/bench'
 New-Item -ItemType Directory -Force -Path $results | Out-Null
 
+$runsFile = Join-Path $results 'runs.json'
+if ($RenderOnly) {
+    $saved = Get-Content $runsFile -Raw | ConvertFrom-Json
+    $runs = [ordered]@{}
+    foreach ($p in $saved.PSObject.Properties) { $runs[$p.Name] = $p.Value }
+} else {
 Write-Host 'Building the bench (Release)...'
 & dotnet build (Join-Path $PSScriptRoot 'DataraxCkpt.Bench/DataraxCkpt.Bench.csproj') -c Release --nologo -v quiet -o (Join-Path $results 'bin')
 if ($LASTEXITCODE -ne 0) { throw "bench build failed ($LASTEXITCODE)" }
@@ -58,6 +66,10 @@ Remove-Item -Force -ErrorAction SilentlyContinue $moduleJson
 $moduleArgs = @{ OutFile = $moduleJson }
 if ($ModulePath) { $moduleArgs.ModulePath = $ModulePath }
 & (Join-Path $PSScriptRoot 'module-bench.ps1') @moduleArgs
+$runs | ConvertTo-Json | Set-Content -Path $runsFile -Encoding utf8NoBOM
+}
+
+$moduleJson = Join-Path $results 'e.json'
 
 # ----- render -----
 $inv = [Globalization.CultureInfo]::InvariantCulture
