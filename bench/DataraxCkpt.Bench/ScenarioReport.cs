@@ -55,7 +55,7 @@ internal sealed class ScenarioReport
         foreach (var r in Rows.Where(r => r.Seconds.Count > 0))
         {
             output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"  {r.Name,-34} {r.MedianSeconds * 1000,10:F1} ms {r.MegabytesPerSecond,9:F0} MB/s  peak +{r.MaxPeakGrowthBytes / 1048576.0,7:F0} MiB{(r.StoredBytes is long s ? $"  stored {s / (double)r.StateBytes:F3}" : string.Empty)}"));
+                $"  {r.Name,-34} {r.MedianSeconds * 1000,10:F1} ms {r.MegabytesPerSecond,9:F0} MB/s  peak +{(r.MaxPeakGrowthBytes < 0 ? "    n/a" : (r.MaxPeakGrowthBytes / 1048576.0).ToString("F0", System.Globalization.CultureInfo.InvariantCulture)),7} MiB{(r.StoredBytes is long s ? $"  stored {s / (double)r.StateBytes:F3}" : string.Empty)}"));
         }
 
         foreach (var t in Targets)
