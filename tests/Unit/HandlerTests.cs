@@ -252,6 +252,7 @@ public sealed class HandlerTests : IDisposable
         var expected = new byte[a.Length * 4 + b.Length * 8];
         Buffer.BlockCopy(a, 0, expected, 0, a.Length * 4);
         Buffer.BlockCopy(b, 0, expected, a.Length * 4, b.Length * 8);
+        ExpectFilteredChunks(expected, [4, 8]);
         var psi = new ProcessStartInfo("/usr/bin/lz4", ["-d", "-c", Path.Combine(_ck, "1", "tensors.lz4")]) { RedirectStandardOutput = true };
         using var lz4 = Process.Start(psi)!;
         using var output = new MemoryStream();
@@ -259,6 +260,30 @@ public sealed class HandlerTests : IDisposable
         lz4.WaitForExit();
         Assert.Equal(0, lz4.ExitCode);
         Assert.True(expected.AsSpan().SequenceEqual(output.ToArray()));
+    }
+
+    /// <summary>
+    /// The frames hold each chunk as stored: tensors the writer chose to shuffle (docs/format.md)
+    /// come out of <c>lz4 -d</c> byte-shuffled per chunk, so the expectation is shuffled the same way.
+    /// </summary>
+    private void ExpectFilteredChunks(byte[] expected, int[] elementSizes)
+    {
+        var folders = new DataraxCkpt.Storage.StepFolders(Path.GetFullPath(_ck));
+        using var reader = DataraxCkpt.Format.StepReader.Open(folders, folders.StepPath(1), 1, expectedManifestHash: null);
+        var at = 0;
+        for (var t = 0; t < reader.Manifest.Tensors.Count; t++)
+        {
+            foreach (var chunk in reader.Manifest.Tensors[t].Chunks)
+            {
+                if (reader.Manifest.Tensors[t].Filter == "shuffle")
+                {
+                    var raw = expected.AsSpan(at, chunk.RawLength).ToArray();
+                    DataraxCkpt.Format.ByteShuffle.ShuffleReference(raw, expected.AsSpan(at, chunk.RawLength), elementSizes[t]);
+                }
+
+                at += chunk.RawLength;
+            }
+        }
     }
 
     [Fact]

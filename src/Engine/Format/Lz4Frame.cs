@@ -62,6 +62,68 @@ internal static class Lz4Frame
         return pos + 8;
     }
 
+    /// <summary>Bytes before the data of a frame that holds its content as one stored (raw) block: header and block word.</summary>
+    public const int StoredPrefixLength = HeaderLength + 4;
+
+    /// <summary>Bytes after the data of such a frame: end mark and content checksum.</summary>
+    public const int StoredTrailerLength = 8;
+
+    /// <summary>Length of a frame that holds <paramref name="rawLength"/> (at most one block) stored raw.</summary>
+    public static int StoredFrameLength(int rawLength) => StoredPrefixLength + rawLength + StoredTrailerLength;
+
+    /// <summary>
+    /// Writes the header and block word of a frame holding <paramref name="rawLength"/> bytes as one stored
+    /// block: the frame <see cref="Encode"/> produces for bytes that do not compress, so the data can be
+    /// written from where it lies instead of being copied into a frame buffer.
+    /// </summary>
+    public static void WriteStoredPrefix(Span<byte> prefix, int rawLength)
+    {
+        if ((uint)rawLength > BlockSize || rawLength == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rawLength), rawLength, "A stored frame holds one block of 1 byte to 4 MiB.");
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(prefix, Magic);
+        prefix[4] = Flags;
+        prefix[5] = BlockDescriptor;
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix[6..], (ulong)rawLength);
+        prefix[14] = HeaderChecksum(prefix[4..14]);
+        BinaryPrimitives.WriteUInt32LittleEndian(prefix[HeaderLength..], (uint)rawLength | RawBlockBit);
+    }
+
+    /// <summary>Writes the end mark and content checksum that close a stored frame.</summary>
+    public static void WriteStoredTrailer(Span<byte> trailer, uint contentChecksum)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], contentChecksum);
+    }
+
+    /// <summary>
+    /// True when <paramref name="prefix"/> starts a valid frame of <paramref name="frameLength"/> bytes that
+    /// holds exactly <paramref name="rawLength"/> bytes as one stored block, whose data can then be read
+    /// straight into its destination.
+    /// </summary>
+    public static bool IsStoredFrame(ReadOnlySpan<byte> prefix, int frameLength, int rawLength) =>
+        rawLength > 0 && rawLength <= BlockSize && frameLength == StoredFrameLength(rawLength) && prefix.Length >= StoredPrefixLength
+        && BinaryPrimitives.ReadUInt32LittleEndian(prefix) == Magic && prefix[4] == Flags && prefix[5] == BlockDescriptor
+        && prefix[14] == HeaderChecksum(prefix[4..14]) && BinaryPrimitives.ReadUInt64LittleEndian(prefix[6..]) == (ulong)rawLength
+        && BinaryPrimitives.ReadUInt32LittleEndian(prefix[HeaderLength..]) == ((uint)rawLength | RawBlockBit);
+
+    /// <summary>Checks a stored frame's trailer against the data read into <paramref name="raw"/>.</summary>
+    /// <exception cref="InvalidDataException">The end mark is missing or the checksum does not match.</exception>
+    public static void CheckStoredTrailer(ReadOnlySpan<byte> trailer, ReadOnlySpan<byte> raw)
+    {
+        if (BinaryPrimitives.ReadUInt32LittleEndian(trailer) != 0)
+        {
+            throw new InvalidDataException("LZ4 frame has more blocks than its content size allows");
+        }
+
+        if (BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]) != XXH32.DigestOf(raw))
+        {
+            throw new InvalidDataException("checksum mismatch: the stored bytes were altered");
+        }
+    }
+
     /// <summary>Reads the content size a frame declares, checking the header first.</summary>
     /// <exception cref="InvalidDataException">The header is not one this engine writes.</exception>
     public static long ReadContentSize(ReadOnlySpan<byte> frame)

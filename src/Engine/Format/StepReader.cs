@@ -148,6 +148,38 @@ internal sealed class StepReader : IDisposable
             offsets[i] = offsets[i - 1] + layout.Chunks[i - 1].RawLength;
         }
 
+        var elementSize = layout.Filter == "shuffle" ? TypeCodes.ElementSize(TypeCodes.TryResolveDType(layout.DType)!) : 0;
+        if (elementSize != 0 && !ByteShuffle.Supports(elementSize))
+        {
+            throw new InvalidDataException($"item '{itemName}': the shuffle filter is not defined for {layout.DType}");
+        }
+
+        if (layout.Chunks.Length == 1)
+        {
+            // Small tensors are the common case in a big parameter tree: starting parallel work for one
+            // chunk costs more than decoding it.
+            ref var first = ref MemoryMarshal.GetArrayDataReference(destination);
+            var target = MemoryMarshal.CreateSpan(ref first, layout.Chunks[0].RawLength);
+            try
+            {
+                if (elementSize == 0)
+                {
+                    DecodeChunk(layout.Chunks[0], target);
+                }
+                else
+                {
+                    DecodeShuffledChunk(layout.Chunks[0], target, elementSize);
+                }
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"item '{itemName}': {e.Message}", e);
+            }
+
+            onBytesRead?.Invoke(layout.Chunks[0].RawLength);
+            return;
+        }
+
         // Batches keep progress reports on the calling thread while every core decodes.
         var batch = Math.Max(1, Environment.ProcessorCount * 4);
         for (var start = 0; start < layout.Chunks.Length; start += batch)
@@ -159,7 +191,15 @@ internal sealed class StepReader : IDisposable
                 {
                     var chunk = layout.Chunks[i];
                     ref var first = ref MemoryMarshal.GetArrayDataReference(destination);
-                    DecodeChunk(chunk, MemoryMarshal.CreateSpan(ref Unsafe.Add(ref first, (nint)offsets[i]), chunk.RawLength));
+                    var target = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref first, (nint)offsets[i]), chunk.RawLength);
+                    if (elementSize == 0)
+                    {
+                        DecodeChunk(chunk, target);
+                    }
+                    else
+                    {
+                        DecodeShuffledChunk(chunk, target, elementSize);
+                    }
                 });
             }
             catch (AggregateException e) when (e.InnerException is InvalidDataException inner)
@@ -171,29 +211,74 @@ internal sealed class StepReader : IDisposable
         }
     }
 
+    /// <summary>Shuffled bytes are decoded into a pooled chunk-sized scratch, then unshuffled into place.</summary>
+    private void DecodeShuffledChunk(ChunkLayout chunk, Span<byte> destination, int elementSize)
+    {
+        var scratch = Buffers.Rent(chunk.RawLength);
+        try
+        {
+            var shuffled = scratch.AsSpan(0, chunk.RawLength);
+            DecodeChunk(chunk, shuffled);
+            ByteShuffle.Unshuffle(shuffled, destination, elementSize);
+        }
+        finally
+        {
+            Buffers.Return(scratch);
+        }
+    }
+
     private void DecodeChunk(ChunkLayout chunk, Span<byte> destination)
     {
+        if (chunk.StoredLength == Lz4Frame.StoredFrameLength(chunk.RawLength) && TryReadStored(chunk, destination))
+        {
+            return;
+        }
+
         var frame = Buffers.Rent(chunk.StoredLength);
         try
         {
             var span = frame.AsSpan(0, chunk.StoredLength);
-            var read = 0;
-            while (read < span.Length)
-            {
-                var n = RandomAccess.Read(_files.Data, span[read..], chunk.Offset + read);
-                if (n == 0)
-                {
-                    throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {chunk.Offset}");
-                }
-
-                read += n;
-            }
-
+            ReadExactly(span, chunk.Offset);
             Lz4Frame.Decode(span, destination);
         }
         finally
         {
             Buffers.Return(frame);
+        }
+    }
+
+    /// <summary>
+    /// A chunk stored raw (bytes that did not compress) is read straight into its destination, skipping
+    /// the copy through a frame buffer; false when the frame turns out not to be a single stored block.
+    /// </summary>
+    private bool TryReadStored(ChunkLayout chunk, Span<byte> destination)
+    {
+        Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
+        ReadExactly(prefix, chunk.Offset);
+        if (!Lz4Frame.IsStoredFrame(prefix, chunk.StoredLength, destination.Length))
+        {
+            return false;
+        }
+
+        ReadExactly(destination, chunk.Offset + Lz4Frame.StoredPrefixLength);
+        Span<byte> trailer = stackalloc byte[Lz4Frame.StoredTrailerLength];
+        ReadExactly(trailer, chunk.Offset + Lz4Frame.StoredPrefixLength + destination.Length);
+        Lz4Frame.CheckStoredTrailer(trailer, destination);
+        return true;
+    }
+
+    private void ReadExactly(Span<byte> target, long offset)
+    {
+        var read = 0;
+        while (read < target.Length)
+        {
+            var n = RandomAccess.Read(_files.Data, target[read..], offset + read);
+            if (n == 0)
+            {
+                throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {offset}");
+            }
+
+            read += n;
         }
     }
 

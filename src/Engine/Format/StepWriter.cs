@@ -2,6 +2,7 @@ using System.Buffers;
 using DataraxCkpt.Faults;
 using DataraxCkpt.Storage;
 using DataraxCkpt.Values;
+using K4os.Compression.LZ4;
 using K4os.Hash.xxHash;
 
 namespace DataraxCkpt.Format;
@@ -27,12 +28,22 @@ internal static class StepWriter
     /// <summary>Chunks smaller than this are compressed inline; a task costs more than the work.</summary>
     private const int InlineChunkLimit = 256 << 10;
 
+    /// <summary>Bytes of a tensor's start compressed both ways to choose its filter.</summary>
+    private const int SampleBytes = 64 << 10;
+
+    /// <summary>Bytes of a chunk's start compressed to tell whether the chunk compresses at all.</summary>
+    private const int ProbeBytes = 64 << 10;
+
+    /// <summary>Below this a tensor's frame is mostly header; shuffling cannot pay for itself.</summary>
+    private const int MinShuffleBytes = 256;
+
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(Lz4Frame.MaxFrameLength(Lz4Frame.BlockSize), 64);
 
     public static WrittenStep Write(StagingArea staging, long step, string saveId, DateTimeOffset createdUtc,
         EncodedState state, Action<long>? onBytesWritten)
     {
-        var chunks = PlanChunks(state.Tensors);
+        var filters = ChooseFilters(state.Tensors);
+        var chunks = PlanChunks(state.Tensors, filters);
         var layouts = new List<ChunkLayout>[state.Tensors.Count];
         for (var i = 0; i < layouts.Length; i++)
         {
@@ -40,58 +51,64 @@ internal static class StepWriter
         }
 
         long dataLength = 0;
-        using (var data = staging.CreateFile(StepFormat.DataFile, 1 << 20))
+        try
         {
-            var window = Math.Max(2, Environment.ProcessorCount * 2);
-            var inFlight = new Queue<Task<(byte[] Buffer, int Length)>>();
-            var next = 0;
-            try
+            using (var data = staging.CreateFile(StepFormat.DataFile, 1 << 20))
             {
-                for (var i = 0; i < chunks.Count; i++)
+                var window = Math.Max(2, Environment.ProcessorCount * 2);
+                var inFlight = new Queue<Task<Frame>>();
+                var next = 0;
+                try
                 {
-                    while (next < chunks.Count && next < i + window)
+                    for (var i = 0; i < chunks.Count; i++)
                     {
-                        var chunk = chunks[next++];
-                        inFlight.Enqueue(chunk.Length < InlineChunkLimit
-                            ? Task.FromResult(Compress(chunk))
-                            : Task.Run(() => Compress(chunk)));
-                    }
+                        while (next < chunks.Count && next < i + window)
+                        {
+                            var chunk = chunks[next++];
+                            inFlight.Enqueue(chunk.Length < InlineChunkLimit
+                                ? Task.FromResult(Compress(chunk))
+                                : Task.Run(() => Compress(chunk)));
+                        }
 
-                    var (buffer, length) = inFlight.Dequeue().GetAwaiter().GetResult();
-                    try
-                    {
-                        data.Write(buffer, 0, length);
-                    }
-                    finally
-                    {
-                        Buffers.Return(buffer);
-                    }
+                        var length = WriteFrame(data, chunks[i], inFlight.Dequeue().GetAwaiter().GetResult());
 
-                    layouts[chunks[i].Tensor].Add(new ChunkLayout(dataLength, length, chunks[i].Length));
-                    dataLength += length;
-                    onBytesWritten?.Invoke(chunks[i].Length);
-                    FaultInjector.Hit("save.data.chunk-written");
-                }
-            }
-            finally
-            {
-                // On failure, let running compressions finish so their pooled buffers come back.
-                while (inFlight.Count > 0)
-                {
-                    var t = inFlight.Dequeue();
-                    try
-                    {
-                        Buffers.Return(t.GetAwaiter().GetResult().Buffer);
-                    }
-                    catch (Exception)
-                    {
-                        // The first failure is already on its way to the caller.
+                        layouts[chunks[i].Tensor].Add(new ChunkLayout(dataLength, length, chunks[i].Length));
+                        dataLength += length;
+                        onBytesWritten?.Invoke(chunks[i].Length);
+                        FaultInjector.Hit("save.data.chunk-written");
                     }
                 }
-            }
+                finally
+                {
+                    // On failure, let running compressions finish so their pooled buffers come back.
+                    while (inFlight.Count > 0)
+                    {
+                        var t = inFlight.Dequeue();
+                        try
+                        {
+                            if (t.GetAwaiter().GetResult().Buffer is { } buffer)
+                            {
+                                Buffers.Return(buffer);
+                            }
+                        }
+                        catch (Exception)
+                        {
+                            // The first failure is already on its way to the caller.
+                        }
+                    }
+                }
 
-            FaultInjector.Hit("save.data.before-flush");
-            data.Flush(flushToDisk: true);
+                FaultInjector.Hit("save.data.before-flush");
+                data.Flush(flushToDisk: true);
+            }
+        }
+        finally
+        {
+            // Every chunk is on disk or abandoned: a detached copy is no longer needed.
+            foreach (var tensor in state.Tensors)
+            {
+                tensor.ReleaseCopy();
+            }
         }
 
         var tensors = new TensorLayout[state.Tensors.Count];
@@ -101,7 +118,7 @@ internal static class StepWriter
             {
                 DType = state.Tensors[i].DType,
                 Shape = state.Tensors[i].Shape,
-                Filter = "none",
+                Filter = filters[i] == ChunkFilter.Shuffle ? "shuffle" : "none",
                 Chunks = layouts[i].ToArray(),
             };
         }
@@ -130,21 +147,149 @@ internal static class StepWriter
     public static string ManifestHashOf(ReadOnlySpan<byte> manifestFile) =>
         XXH64.DigestOf(manifestFile).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static (byte[] Buffer, int Length) Compress(Chunk chunk)
+    /// <summary>
+    /// Compresses one chunk into a pooled frame buffer, or, when a probe of its first bytes shows they
+    /// do not compress, only checksums it: such a chunk is written as a stored frame straight from the
+    /// tensor, sparing LZ4's attempt and a copy of the bytes.
+    /// </summary>
+    private static Frame Compress(Chunk chunk)
     {
+        var raw = chunk.Source.Bytes(chunk.Offset, chunk.Length);
+        if (chunk.Filter == ChunkFilter.None && LooksIncompressible(raw))
+        {
+            return new Frame(null, Lz4Frame.StoredFrameLength(chunk.Length), XXH32.DigestOf(raw));
+        }
+
         var buffer = Buffers.Rent(Lz4Frame.MaxFrameLength(chunk.Length));
+        byte[]? shuffled = null;
         try
         {
-            return (buffer, Lz4Frame.Encode(chunk.Source.Bytes(chunk.Offset, chunk.Length), buffer));
+            if (chunk.Filter == ChunkFilter.Shuffle)
+            {
+                shuffled = Buffers.Rent(chunk.Length);
+                ByteShuffle.Shuffle(raw, shuffled.AsSpan(0, chunk.Length), chunk.Source.ElementSize);
+                raw = shuffled.AsSpan(0, chunk.Length);
+            }
+
+            return new Frame(buffer, Lz4Frame.Encode(raw, buffer), 0);
         }
         catch
         {
             Buffers.Return(buffer);
             throw;
         }
+        finally
+        {
+            if (shuffled is not null)
+            {
+                Buffers.Return(shuffled);
+            }
+        }
     }
 
-    private static List<Chunk> PlanChunks(IReadOnlyList<TensorSource> tensors)
+    /// <summary>Appends a chunk's frame to the data file; returns its length.</summary>
+    private static int WriteFrame(FileStream data, Chunk chunk, Frame frame)
+    {
+        if (frame.Buffer is { } buffer)
+        {
+            try
+            {
+                data.Write(buffer, 0, frame.Length);
+            }
+            finally
+            {
+                Buffers.Return(buffer);
+            }
+
+            return frame.Length;
+        }
+
+        Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
+        Span<byte> trailer = stackalloc byte[Lz4Frame.StoredTrailerLength];
+        Lz4Frame.WriteStoredPrefix(prefix, chunk.Length);
+        Lz4Frame.WriteStoredTrailer(trailer, frame.StoredChecksum);
+        data.Write(prefix);
+        data.Write(chunk.Source.Bytes(chunk.Offset, chunk.Length));
+        data.Write(trailer);
+        return frame.Length;
+    }
+
+    /// <summary>
+    /// True when a chunk's first <see cref="ProbeBytes"/> compress by less than 2%: LZ4 would store the
+    /// chunk raw anyway. Small chunks are simply compressed; the probe would cost as much.
+    /// </summary>
+    private static bool LooksIncompressible(ReadOnlySpan<byte> raw)
+    {
+        if (raw.Length < 4 * ProbeBytes)
+        {
+            return false;
+        }
+
+        var output = Buffers.Rent(LZ4Codec.MaximumOutputSize(ProbeBytes));
+        try
+        {
+            var encoded = LZ4Codec.Encode(raw[..ProbeBytes], output);
+            return encoded <= 0 || encoded * 50L >= ProbeBytes * 49L;
+        }
+        finally
+        {
+            Buffers.Return(output);
+        }
+    }
+
+    /// <summary>
+    /// Picks each tensor's filter from a sample of its first bytes compressed both ways: shuffle only
+    /// when it saves a clear margin, because it costs a pass over the bytes on save and on restore.
+    /// Tensors are sampled in parallel; a 64 KiB sample costs far less than the chunks it decides.
+    /// </summary>
+    private static ChunkFilter[] ChooseFilters(IReadOnlyList<TensorSource> tensors)
+    {
+        var filters = new ChunkFilter[tensors.Count];
+        if (tensors.Count < 16)
+        {
+            for (var i = 0; i < filters.Length; i++)
+            {
+                filters[i] = ChooseFilter(tensors[i]);
+            }
+        }
+        else
+        {
+            Parallel.For(0, tensors.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                i => filters[i] = ChooseFilter(tensors[i]));
+        }
+
+        return filters;
+    }
+
+    private static ChunkFilter ChooseFilter(TensorSource source)
+    {
+        if (!ByteShuffle.Supports(source.ElementSize) || source.ByteLength < MinShuffleBytes)
+        {
+            return ChunkFilter.None;
+        }
+
+        var length = (int)Math.Min(SampleBytes, source.ByteLength);
+        var sample = source.Bytes(0, length);
+        var output = Buffers.Rent(LZ4Codec.MaximumOutputSize(length));
+        var shuffled = Buffers.Rent(length);
+        try
+        {
+            // A block that does not compress is stored raw, so its cost is its length.
+            var plain = LZ4Codec.Encode(sample, output);
+            plain = plain <= 0 ? length : Math.Min(plain, length);
+            ByteShuffle.Shuffle(sample, shuffled.AsSpan(0, length), source.ElementSize);
+            var filtered = LZ4Codec.Encode(shuffled.AsSpan(0, length), output);
+            filtered = filtered <= 0 ? length : Math.Min(filtered, length);
+            return filtered * 10L <= plain * 9L ? ChunkFilter.Shuffle : ChunkFilter.None;
+        }
+        finally
+        {
+            Buffers.Return(output);
+            Buffers.Return(shuffled);
+        }
+    }
+
+    private static List<Chunk> PlanChunks(IReadOnlyList<TensorSource> tensors, ChunkFilter[] filters)
     {
         var chunks = new List<Chunk>();
         for (var t = 0; t < tensors.Count; t++)
@@ -152,12 +297,21 @@ internal static class StepWriter
             var source = tensors[t];
             for (long offset = 0; offset < source.ByteLength; offset += Lz4Frame.BlockSize)
             {
-                chunks.Add(new Chunk(t, source, offset, (int)Math.Min(Lz4Frame.BlockSize, source.ByteLength - offset)));
+                chunks.Add(new Chunk(t, source, offset, (int)Math.Min(Lz4Frame.BlockSize, source.ByteLength - offset), filters[t]));
             }
         }
 
         return chunks;
     }
 
-    private readonly record struct Chunk(int Tensor, TensorSource Source, long Offset, int Length);
+    private enum ChunkFilter
+    {
+        None,
+        Shuffle,
+    }
+
+    /// <summary>A compressed frame in a pooled buffer, or (no buffer) a chunk to store raw with its checksum.</summary>
+    private readonly record struct Frame(byte[]? Buffer, int Length, uint StoredChecksum);
+
+    private readonly record struct Chunk(int Tensor, TensorSource Source, long Offset, int Length, ChunkFilter Filter);
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -6,10 +7,27 @@ namespace DataraxCkpt.Values;
 /// <summary>
 /// A tensor to be written: the array that holds its elements (dense, row-major) plus its dtype,
 /// shape and byte length. Bytes are read in place, chunk by chunk, so that no copy of a large
-/// tensor is made on the synchronous save path.
+/// tensor is made on the synchronous save path. An asynchronous save detaches the tensor into
+/// pooled blocks instead, which the writer hands back once the step is written.
 /// </summary>
 internal sealed class TensorSource
 {
+    /// <summary>
+    /// Size of the blocks a detached copy is cut into: the writer's chunk size, so that every chunk it
+    /// asks for lies inside one block.
+    /// </summary>
+    public const int CopyBlockSize = DataraxCkpt.Format.Lz4Frame.BlockSize;
+
+    /// <summary>Tensors at least this large are copied on all cores.</summary>
+    private const long ParallelCopyBytes = 16L << 20;
+
+    // Fresh memory costs seconds per GiB to touch on the machines this runs on, and an asynchronous
+    // save repeats with the same sizes: keep up to 2 GiB of copy blocks for the next save.
+    private static readonly ArrayPool<byte> CopyBlocks = ArrayPool<byte>.Create(CopyBlockSize, 512);
+
+    private byte[][]? _blocks;
+    private bool _released;
+
     public TensorSource(Array data, Type elementType, long[] shape, string containerCode)
     {
         Data = data;
@@ -21,8 +39,8 @@ internal sealed class TensorSource
         ByteLength = data.LongLength * ElementSize;
     }
 
-    /// <summary>The array holding the elements (a copy when the save is asynchronous).</summary>
-    public Array Data { get; private set; }
+    /// <summary>The caller's array; not read any more once the tensor is detached.</summary>
+    public Array Data { get; }
 
     public Type ElementType { get; }
 
@@ -37,29 +55,82 @@ internal sealed class TensorSource
 
     public long ByteLength { get; }
 
-    /// <summary>A view of <paramref name="length"/> bytes starting at <paramref name="offset"/>.</summary>
+    /// <summary>
+    /// A view of <paramref name="length"/> bytes starting at <paramref name="offset"/>. Once detached,
+    /// a view must not cross a multiple of <see cref="CopyBlockSize"/>.
+    /// </summary>
     public ReadOnlySpan<byte> Bytes(long offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_released, this);
+        if (_blocks is null)
+        {
+            return ArrayBytes(offset, length);
+        }
+
+        var block = (int)(offset / CopyBlockSize);
+        var within = (int)(offset % CopyBlockSize);
+        if (within + length > CopyBlockSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, "A view of a detached tensor must lie inside one copy block.");
+        }
+
+        return _blocks[block].AsSpan(within, length);
+    }
+
+    /// <summary>Copies the bytes into pooled blocks, so later changes by the caller do not leak in.</summary>
+    public void Detach()
+    {
+        if (_blocks is not null)
+        {
+            return;
+        }
+
+        var count = (int)((ByteLength + CopyBlockSize - 1) / CopyBlockSize);
+        var blocks = new byte[count][];
+        if (ByteLength >= ParallelCopyBytes)
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => blocks[i] = CopyBlock(i));
+        }
+        else
+        {
+            for (var i = 0; i < count; i++)
+            {
+                blocks[i] = CopyBlock(i);
+            }
+        }
+
+        _blocks = blocks;
+    }
+
+    /// <summary>Hands a detached copy's blocks back to the pool; the bytes cannot be read afterwards.</summary>
+    public void ReleaseCopy()
+    {
+        var blocks = _blocks;
+        if (blocks is null || _released)
+        {
+            return;
+        }
+
+        _released = true;
+        _blocks = null;
+        foreach (var block in blocks)
+        {
+            CopyBlocks.Return(block);
+        }
+    }
+
+    private byte[] CopyBlock(int index)
+    {
+        var offset = (long)index * CopyBlockSize;
+        var length = (int)Math.Min(CopyBlockSize, ByteLength - offset);
+        var block = CopyBlocks.Rent(length);
+        ArrayBytes(offset, length).CopyTo(block);
+        return block;
+    }
+
+    private ReadOnlySpan<byte> ArrayBytes(long offset, int length)
     {
         ref var start = ref MemoryMarshal.GetArrayDataReference(Data);
         return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref start, (nint)offset), length);
-    }
-
-    /// <summary>Replaces the data with a private copy, so later changes by the caller do not leak in.</summary>
-    public void Detach()
-    {
-        var copy = Array.CreateInstance(ElementType, Data.Rank == 1 ? [Data.Length] : DimensionsOf(Data));
-        Array.Copy(Data, copy, Data.LongLength);
-        Data = copy;
-    }
-
-    private static int[] DimensionsOf(Array a)
-    {
-        var dims = new int[a.Rank];
-        for (var i = 0; i < dims.Length; i++)
-        {
-            dims[i] = a.GetLength(i);
-        }
-
-        return dims;
     }
 }

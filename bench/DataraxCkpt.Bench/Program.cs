@@ -1,0 +1,92 @@
+using System.Globalization;
+using DataraxCkpt;
+using DataraxCkpt.Bench;
+
+// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f> [--reps N] [--work DIR] [--out FILE.json]
+// Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
+if (args.Length == 3 && args[0] == "store")
+{
+    using var handler = new CheckpointHandler();
+    IndexScenario.BuildStore(handler, args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+    return 0;
+}
+
+if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f"))
+{
+    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f> [--reps N] [--work DIR] [--out FILE.json]");
+    return 2;
+}
+
+var scenario = args[0];
+int? reps = null;
+string? work = null;
+string? output = null;
+for (var i = 1; i < args.Length; i += 2)
+{
+    if (args[i] == "--trace")
+    {
+        Trace.Enabled = true;
+        i--;
+        continue;
+    }
+
+    if (args[i] == "--engine-only")
+    {
+        // Profiling: no Python and no lz4 tool runs.
+        PythonBaselines.Disabled = true;
+        i--;
+        continue;
+    }
+
+    if (i + 1 >= args.Length)
+    {
+        Console.Error.WriteLine($"option {args[i]} needs a value");
+        return 2;
+    }
+
+    switch (args[i])
+    {
+        case "--reps":
+            reps = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            break;
+        case "--work":
+            work = args[i + 1];
+            break;
+        case "--out":
+            output = args[i + 1];
+            break;
+        default:
+            Console.Error.WriteLine($"unknown option {args[i]}");
+            return 2;
+    }
+}
+
+work ??= Path.Combine(Path.GetTempPath(), "dxck-bench-" + scenario);
+if (Directory.Exists(work))
+{
+    Directory.Delete(work, recursive: true);
+}
+
+Directory.CreateDirectory(work);
+try
+{
+    var report = scenario switch
+    {
+        "a" => TensorScenario.Run("a", bf16Like: false, reps ?? 5, work),
+        "b" => TensorScenario.Run("b", bf16Like: true, reps ?? 5, work),
+        "c" => SmallLeavesScenario.Run(reps ?? 5, work),
+        "d" => IndexScenario.Run(reps ?? 5, work),
+        _ => AsyncScenario.Run(reps ?? 5, work),
+    };
+    report.Print(Console.Out);
+    if (output is not null)
+    {
+        report.Write(output);
+    }
+
+    return 0;
+}
+finally
+{
+    Directory.Delete(work, recursive: true);
+}

@@ -1,0 +1,38 @@
+using System.Globalization;
+
+namespace DataraxCkpt.Bench;
+
+/// <summary>Speed ratios between rows of a report, and the targets judged on them.</summary>
+internal static class Ratio
+{
+    /// <summary>How many times faster <paramref name="engine"/> ran than <paramref name="baseline"/> (baseline time / engine time).</summary>
+    public static double? Of(ResultRow? engine, ResultRow? baseline) =>
+        engine is null || baseline is null ? null : baseline.MedianSeconds / engine.MedianSeconds;
+
+    /// <summary>A target "engine at least <paramref name="atLeast"/>× baseline".</summary>
+    public static Target AtLeast(string goal, ResultRow? engine, ResultRow? baseline, double atLeast)
+    {
+        var ratio = Of(engine, baseline);
+        if (ratio is null)
+        {
+            return new Target(goal, $"not judged: {(baseline is null ? "baseline" : "engine")} not measured", null);
+        }
+
+        var measured = string.Create(CultureInfo.InvariantCulture,
+            $"{ratio:F2}× ({engine!.MegabytesPerSecond:F0} vs {baseline!.MegabytesPerSecond:F0} MB/s; {(ratio >= atLeast ? "meets" : "misses")} {atLeast:F2}× by {Math.Abs(ratio.Value / atLeast - 1) * 100:F0}%)");
+        return new Target(goal, measured, ratio >= atLeast);
+    }
+
+    /// <summary>A peak-memory target: growth of the process's peak RSS during the operation within a budget.</summary>
+    public static Target PeakWithin(string goal, ResultRow? row, long budgetBytes)
+    {
+        if (row is null)
+        {
+            return new Target(goal, "not measured", null);
+        }
+
+        var peak = row.MaxPeakGrowthBytes;
+        return new Target(goal, string.Create(CultureInfo.InvariantCulture,
+            $"peak RSS +{peak / 1048576.0:F0} MiB over the RSS before the operation (budget {budgetBytes / 1048576.0:F0} MiB)"), peak <= budgetBytes);
+    }
+}
