@@ -48,6 +48,7 @@ internal static class ManifestCodec
                     w.WriteNumberValue(c.Offset);
                     w.WriteNumberValue(c.StoredLength);
                     w.WriteNumberValue(c.RawLength);
+                    w.WriteNumberValue(c.Checksum);
                     w.WriteEndArray();
                 }
 
@@ -155,9 +156,10 @@ internal static class ManifestCodec
 
         var created = DateTimeOffset.Parse(GetString(root, "createdUtc"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
         var tensors = new List<TensorLayout>();
+        long dataEnd = 0;
         foreach (var t in GetArray(root, "tensors").EnumerateArray())
         {
-            tensors.Add(ParseTensor(t, dataLength, tensors.Count));
+            tensors.Add(ParseTensor(t, dataLength, tensors.Count, ref dataEnd));
         }
 
         var items = new List<StoredItem>();
@@ -186,7 +188,12 @@ internal static class ManifestCodec
         };
     }
 
-    private static TensorLayout ParseTensor(JsonElement t, long dataLength, int index)
+    /// <param name="t">The tensor's JSON entry.</param>
+    /// <param name="dataLength">Length of the data file.</param>
+    /// <param name="index">Position in the tensor table, for messages.</param>
+    /// <param name="dataEnd">End of the previous chunk: chunks are laid out in order and never overlap, so
+    /// the bytes a step declares are bounded by its data file (255:1 at most, LZ4's own limit).</param>
+    private static TensorLayout ParseTensor(JsonElement t, long dataLength, int index, ref long dataEnd)
     {
         var dtype = GetString(t, "dtype");
         var elementType = TypeCodes.TryResolveDType(dtype)
@@ -230,7 +237,7 @@ internal static class ManifestCodec
         long raw = 0;
         foreach (var c in GetArray(t, "chunks").EnumerateArray())
         {
-            if (c.ValueKind != JsonValueKind.Array || c.GetArrayLength() != 3)
+            if (c.ValueKind != JsonValueKind.Array || c.GetArrayLength() != 4)
             {
                 throw new InvalidDataException($"tensor {index} has a malformed chunk entry");
             }
@@ -238,14 +245,25 @@ internal static class ManifestCodec
             var offset = c[0].TryGetInt64(out var o) ? o : -1;
             var stored = c[1].TryGetInt32(out var s) ? s : -1;
             var rawLength = c[2].TryGetInt32(out var r) ? r : -1;
+            if (!c[3].TryGetUInt32(out var checksum))
+            {
+                throw new InvalidDataException($"tensor {index} has a chunk without a valid checksum");
+            }
+
             if (offset < 0 || stored <= 0 || rawLength <= 0 || rawLength > Lz4Frame.BlockSize
                 || stored > Lz4Frame.MaxFrameLength(rawLength) || offset > dataLength - stored)
             {
                 throw new InvalidDataException($"tensor {index} has a chunk [{offset}, {stored}, {rawLength}] outside the data file or its limits");
             }
 
+            if (offset < dataEnd)
+            {
+                throw new InvalidDataException($"tensor {index} has a chunk at offset {offset} that overlaps the chunk before it (which ends at {dataEnd})");
+            }
+
+            dataEnd = offset + stored;
             raw += rawLength;
-            chunks.Add(new ChunkLayout(offset, stored, rawLength));
+            chunks.Add(new ChunkLayout(offset, stored, rawLength, checksum));
         }
 
         var expected = elements * TypeCodes.ElementSize(elementType);

@@ -21,7 +21,8 @@ internal static class StepFormat
 /// <param name="Offset">Byte offset of the chunk's LZ4 frame in the data file.</param>
 /// <param name="StoredLength">Length of the frame.</param>
 /// <param name="RawLength">Bytes the frame decodes to.</param>
-internal readonly record struct ChunkLayout(long Offset, int StoredLength, int RawLength);
+/// <param name="Checksum">The frame's content checksum (xxh32 of the bytes it holds), which ties the data file to its manifest.</param>
+internal readonly record struct ChunkLayout(long Offset, int StoredLength, int RawLength, uint Checksum);
 
 /// <summary>One tensor of the manifest's tensor table.</summary>
 internal sealed class TensorLayout

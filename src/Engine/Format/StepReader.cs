@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Reflection;
@@ -239,6 +240,7 @@ internal sealed class StepReader : IDisposable
         {
             var span = frame.AsSpan(0, chunk.StoredLength);
             ReadExactly(span, chunk.Offset);
+            CheckBinding(chunk, span[^4..]);
             Lz4Frame.Decode(span, destination);
         }
         finally
@@ -263,8 +265,21 @@ internal sealed class StepReader : IDisposable
         ReadExactly(destination, chunk.Offset + Lz4Frame.StoredPrefixLength);
         Span<byte> trailer = stackalloc byte[Lz4Frame.StoredTrailerLength];
         ReadExactly(trailer, chunk.Offset + Lz4Frame.StoredPrefixLength + destination.Length);
+        CheckBinding(chunk, trailer[^4..]);
         Lz4Frame.CheckStoredTrailer(trailer, destination);
         return true;
+    }
+
+    /// <summary>
+    /// The frame must carry the checksum the manifest recorded for it, so a data file from another step
+    /// (even one of the same length and layout) is refused instead of mixed into this step.
+    /// </summary>
+    private static void CheckBinding(ChunkLayout chunk, ReadOnlySpan<byte> frameChecksum)
+    {
+        if (BinaryPrimitives.ReadUInt32LittleEndian(frameChecksum) != chunk.Checksum)
+        {
+            throw new InvalidDataException($"the chunk at offset {chunk.Offset} is not the one the manifest recorded ({StepFormat.DataFile} belongs to another save?)");
+        }
     }
 
     private void ReadExactly(Span<byte> target, long offset)

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Buffers;
 using DataraxCkpt.Faults;
 using DataraxCkpt.Storage;
@@ -70,9 +71,9 @@ internal static class StepWriter
                                 : Task.Run(() => Compress(chunk)));
                         }
 
-                        var length = WriteFrame(data, chunks[i], inFlight.Dequeue().GetAwaiter().GetResult());
+                        var (length, checksum) = WriteFrame(data, chunks[i], inFlight.Dequeue().GetAwaiter().GetResult());
 
-                        layouts[chunks[i].Tensor].Add(new ChunkLayout(dataLength, length, chunks[i].Length));
+                        layouts[chunks[i].Tensor].Add(new ChunkLayout(dataLength, length, chunks[i].Length, checksum));
                         dataLength += length;
                         onBytesWritten?.Invoke(chunks[i].Length);
                         FaultInjector.Hit("save.data.chunk-written");
@@ -188,20 +189,20 @@ internal static class StepWriter
     }
 
     /// <summary>Appends a chunk's frame to the data file; returns its length.</summary>
-    private static int WriteFrame(FileStream data, Chunk chunk, Frame frame)
+    /// <summary>Appends a chunk's frame; returns its length and its content checksum (the frame's last four bytes).</summary>
+    private static (int Length, uint Checksum) WriteFrame(FileStream data, Chunk chunk, Frame frame)
     {
         if (frame.Buffer is { } buffer)
         {
             try
             {
                 data.Write(buffer, 0, frame.Length);
+                return (frame.Length, BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(frame.Length - 4, 4)));
             }
             finally
             {
                 Buffers.Return(buffer);
             }
-
-            return frame.Length;
         }
 
         Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
@@ -211,7 +212,7 @@ internal static class StepWriter
         data.Write(prefix);
         data.Write(chunk.Source.Bytes(chunk.Offset, chunk.Length));
         data.Write(trailer);
-        return frame.Length;
+        return (frame.Length, frame.StoredChecksum);
     }
 
     /// <summary>

@@ -193,15 +193,12 @@ public sealed class CorruptionTests : IDisposable
     }
 
     /// <summary>
-    /// FORMAT BUG (src/Engine/Format, owned by the perf worktree; reported, not fixed here): nothing in
-    /// the manifest binds it to its tensors.lz4. Each chunk is a self-checking LZ4 frame, so a data file
-    /// swapped for another step's file of the same length (same shapes, incompressible data: the usual
-    /// case for trained weights) passes every check, and Restore returns the other step's tensors mixed
-    /// with this step's scalars — garbage returned as data, against guarantee 6. A fix belongs in the
-    /// format: record each chunk's content checksum (or the save id) in the manifest's chunk table and
-    /// compare it when decoding. Remove Skip once that lands; this test then proves it.
+    /// Each chunk is a self-checking LZ4 frame, so a data file swapped for another step's file of the
+    /// same length (same shapes, incompressible data: the usual case for trained weights) would pass
+    /// every frame check; the manifest's chunk table records each frame's checksum, which binds the data
+    /// file to its manifest and makes the swap detectable.
     /// </summary>
-    [Fact(Skip = "Format bug: tensors.lz4 is not bound to its manifest (see the comment above); reported to the Format owner")]
+    [Fact]
     public void A_data_file_swapped_for_another_steps_file_of_the_same_length_is_detected()
     {
         var ck = Fresh("swap");

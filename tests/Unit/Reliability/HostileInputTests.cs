@@ -360,14 +360,12 @@ public sealed class HostileInputTests : IDisposable
     }
 
     /// <summary>
-    /// FORMAT BUG (src/Engine/Format, owned by the perf worktree; reported, not fixed here): the chunk
-    /// table is checked chunk by chunk against the data file, but chunks may overlap. A manifest that
-    /// lists one valid 4 MiB frame 64 times makes a 4 MiB data file declare a 256 MiB tensor, and
-    /// Restore allocates all of it (and returns the repeated bytes), against guarantee 7. A fix belongs
-    /// in ManifestCodec: require the chunks to be disjoint (sum of stored lengths ≤ dataLength, or
-    /// ascending non-overlapping offsets). Remove Skip once that lands; this test then proves it.
+    /// Each chunk is checked against the data file on its own, so without a further rule one valid 4 MiB
+    /// frame listed 64 times would let a 4 MiB data file declare a 256 MiB tensor that Restore allocates
+    /// (against guarantee 7). The reader requires chunks in file order without overlap, which bounds the
+    /// declared bytes by the file (LZ4's 255:1 limit).
     /// </summary>
-    [Fact(Skip = "Format bug: overlapping chunks let a small step declare a huge tensor (see the comment above); reported to the Format owner")]
+    [Fact]
     public void A_manifest_whose_chunks_overlap_is_refused_before_allocating_the_tensor()
     {
         var ck = _dir.Sub("case-bomb");
