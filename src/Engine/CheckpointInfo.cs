@@ -3,9 +3,19 @@ namespace DataraxCkpt;
 /// <summary>One committed checkpoint step, as recorded in the directory's index.</summary>
 public sealed class CheckpointInfo
 {
+    private readonly Lazy<IReadOnlyDictionary<string, object?>> _metadata;
+
     /// <summary>Creates a record.</summary>
     public CheckpointInfo(long step, string path, string directory, DateTimeOffset createdUtc, long size, long storedSize,
         int itemCount, IReadOnlyDictionary<string, object?> metadata, bool pinned)
+        : this(step, path, directory, createdUtc, size, storedSize, itemCount, () => metadata, pinned)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+    }
+
+    /// <summary>Creates a record whose metadata is decoded when first read.</summary>
+    internal CheckpointInfo(long step, string path, string directory, DateTimeOffset createdUtc, long size, long storedSize,
+        int itemCount, Func<IReadOnlyDictionary<string, object?>> metadata, bool pinned)
     {
         Step = step;
         Path = path;
@@ -14,7 +24,7 @@ public sealed class CheckpointInfo
         Size = size;
         StoredSize = storedSize;
         ItemCount = itemCount;
-        Metadata = metadata;
+        _metadata = new Lazy<IReadOnlyDictionary<string, object?>>(metadata);
         Pinned = pinned;
     }
 
@@ -40,7 +50,8 @@ public sealed class CheckpointInfo
     public int ItemCount { get; }
 
     /// <summary>User metadata saved with the step (empty when none was given).</summary>
-    public IReadOnlyDictionary<string, object?> Metadata { get; }
+    /// <exception cref="CorruptCheckpointException">The metadata recorded in the index cannot be decoded.</exception>
+    public IReadOnlyDictionary<string, object?> Metadata => _metadata.Value;
 
     /// <summary>True when the step is pinned and survives every retention rule.</summary>
     public bool Pinned { get; }

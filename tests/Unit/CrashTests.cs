@@ -129,10 +129,11 @@ public sealed class CrashTests : IDisposable
     }
 
     [Theory]
-    [InlineData("remove.before-unpublish@2")]
-    [InlineData("remove.after-unpublish@1")]
-    [InlineData("remove.after-unpublish@2")]
-    [InlineData("remove.after-trash@1")]
+    [InlineData("remove.before-unpublish")]
+    [InlineData("remove.after-unpublish")]
+    [InlineData("remove.folder-trashed@1")]
+    [InlineData("remove.folder-trashed@2")]
+    [InlineData("remove.after-trash")]
     public void Kill_during_pruning_never_leaves_a_half_deleted_step_listed(string point)
     {
         Seeded(1, 2, 3, 4, 5);

@@ -315,7 +315,7 @@ internal sealed class CheckpointStore
 
         if (!dryRun)
         {
-            StepCommit.Remove(_folders, index, row);
+            StepCommit.Remove(_folders, index, [row]);
             Log($"Removed step {step} from '{Directory}'.");
         }
 
@@ -347,6 +347,13 @@ internal sealed class CheckpointStore
         }
 
         using var dirLock = Lock(exclusive: true);
+        if (dryRun && !File.Exists(StepIndex.PathOf(Directory)))
+        {
+            // Nothing to open and nothing may be created: reconcile against an empty index in memory.
+            using var scratch = StepIndex.OpenFile(Directory, ":memory:", create: true);
+            return Recovery.Reconcile(_folders, scratch, dryRun: true);
+        }
+
         StepIndex index;
         try
         {
@@ -383,19 +390,16 @@ internal sealed class CheckpointStore
     private List<CheckpointInfo> RemoveSteps(StepIndex index, RetentionPolicy policy, long? protectedStep, bool dryRun)
     {
         var doomed = RetentionPlanner.StepsToRemove(index.All(), r => (r.Step, r.CreatedUtc, r.Pinned), policy, DateTimeOffset.UtcNow, protectedStep);
-        var removed = new List<CheckpointInfo>();
-        foreach (var row in doomed)
+        if (!dryRun && doomed.Count > 0)
         {
-            if (!dryRun)
+            StepCommit.Remove(_folders, index, doomed);
+            foreach (var row in doomed)
             {
-                StepCommit.Remove(_folders, index, row);
                 Log($"Removed step {row.Step} from '{Directory}' (retention).");
             }
-
-            removed.Add(ToInfo(row));
         }
 
-        return removed;
+        return doomed.Select(ToInfo).ToList();
     }
 
     // ----- index and lock -----
@@ -521,8 +525,9 @@ internal sealed class CheckpointStore
         Log($"Moved the damaged index of '{Directory}' aside (index.sqlite.damaged-{stamp}).");
     }
 
+    // Metadata is decoded on first access: listing many steps should not pay for metadata nobody reads.
     private CheckpointInfo ToInfo(StepRow row) => new(row.Step, _folders.StepPath(row.Step), Directory, row.CreatedUtc, row.Size,
-        row.StoredSize, row.ItemCount, DecodeMetadata(row), row.Pinned);
+        row.StoredSize, row.ItemCount, () => DecodeMetadata(row), row.Pinned);
 
     private IReadOnlyDictionary<string, object?> DecodeMetadata(StepRow row)
     {

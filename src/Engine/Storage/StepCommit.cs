@@ -43,18 +43,35 @@ internal static class StepCommit
         FaultInjector.Hit("commit.after-index");
     }
 
-    public static void Remove(StepFolders folders, StepIndex index, StepRow row)
+    /// <summary>
+    /// Removes steps: one transaction unpublishes all of them and records a delete intent for each, so
+    /// they leave the listing together; then their folders go to the trash (one flush of the directory)
+    /// and are deleted, and one more transaction clears the intents. A crash after the first transaction
+    /// leaves intents that recovery completes; before it, nothing has changed.
+    /// </summary>
+    public static void Remove(StepFolders folders, StepIndex index, IReadOnlyList<StepRow> rows)
     {
-        FaultInjector.Hit("remove.before-unpublish");
-        index.UnpublishStep(row.Step, new Intent(row.SaveId, "delete", row.Step, null));
-        FaultInjector.Hit("remove.after-unpublish");
-        if (folders.StepExists(row.Step))
+        if (rows.Count == 0)
         {
-            folders.MoveToTrash(row.Step, row.SaveId);
+            return;
         }
 
+        FaultInjector.Hit("remove.before-unpublish");
+        index.UnpublishSteps(rows);
+        FaultInjector.Hit("remove.after-unpublish");
+        foreach (var row in rows)
+        {
+            if (folders.StepExists(row.Step))
+            {
+                folders.MoveToTrash(row.Step, row.SaveId, flush: false);
+            }
+
+            FaultInjector.Hit("remove.folder-trashed");
+        }
+
+        DurableIo.FsyncDirectory(folders.Directory);
         FaultInjector.Hit("remove.after-trash");
         folders.SweepTrash(dryRun: false);
-        index.RemoveIntent(row.SaveId);
+        index.RemoveIntents(rows.Select(r => r.SaveId));
     }
 }

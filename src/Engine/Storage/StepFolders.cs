@@ -122,7 +122,7 @@ internal sealed class StepFolders
     }
 
     /// <summary>Moves a committed step's folder into the trash (one atomic rename).</summary>
-    public void MoveToTrash(long step, string saveId)
+    public void MoveToTrash(long step, string saveId, bool flush = true)
     {
         EnsureOwnFolder(TrashRoot);
         var destination = Path.Combine(TrashRoot, StagingName(step, saveId));
@@ -132,7 +132,10 @@ internal sealed class StepFolders
         }
 
         System.IO.Directory.Move(StepPath(step), destination);
-        DurableIo.FsyncDirectory(Directory);
+        if (flush)
+        {
+            DurableIo.FsyncDirectory(Directory);
+        }
     }
 
     /// <summary>Deletes everything in the trash; returns what was removed.</summary>
