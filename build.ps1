@@ -14,8 +14,9 @@
                against out/DataraxCkpt. Ends with the line "N passed, N failed"; exits non-zero on any
                failure or when either runner did not run.
       Example  Build, then runs every examples/*.ps1 in a fresh pwsh, each in a new temporary folder.
-      Bench    Runs the benchmark project bench/ when it exists.
-      Soak     Runs the soak project soak/ when it exists.
+      Bench    Build, then bench/run-all.ps1: every scenario against its baselines (raw file I/O, the lz4
+               tool, numpy/torch when installed); prints a table and rewrites docs/benchmarks.md.
+      Soak     tests/soak.ps1: the reliability suites with many more kills, load time and fuzz cases.
 
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
@@ -161,14 +162,17 @@ function Invoke-Example {
     if ($failures -gt 0) { exit 1 }
 }
 
-function Invoke-ProjectIfPresent([string] $Folder, [string] $What) {
-    # Hook for the lead's benchmark and soak programs: any project in the folder runs as is.
-    $project = Get-ChildItem -LiteralPath (Join-Path $RepoRoot $Folder) -Filter '*.csproj' -ErrorAction Ignore | Select-Object -First 1
-    if (-not $project) {
-        Write-Host "$What is not written yet: add a project under $Folder/ and build.ps1 -Task $What runs it."
-        return
-    }
-    Invoke-Dotnet run --project $project.FullName -c Release
+function Invoke-Bench {
+    # Every scenario of docs/benchmarks.md against its baselines, with the module built for scenario (e).
+    Invoke-Build
+    & (Get-FreshPwsh) -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'bench/run-all.ps1') -ModulePath $ModuleRoot
+    if ($LASTEXITCODE -ne 0) { throw "The benchmark failed with exit code $LASTEXITCODE." }
+}
+
+function Invoke-Soak {
+    # The reliability suites of tests/Unit/Reliability with many more kills, load time and fuzz cases.
+    & (Get-FreshPwsh) -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'tests/soak.ps1')
+    if ($LASTEXITCODE -ne 0) { throw "The soak failed with exit code $LASTEXITCODE." }
 }
 
 Push-Location -LiteralPath $RepoRoot
@@ -177,8 +181,8 @@ try {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
         'Example' { Invoke-Example }
-        'Bench' { Invoke-ProjectIfPresent 'bench' 'Bench' }
-        'Soak' { Invoke-ProjectIfPresent 'soak' 'Soak' }
+        'Bench' { Invoke-Bench }
+        'Soak' { Invoke-Soak }
     }
 }
 finally {

@@ -1,3 +1,4 @@
+using DataraxCkpt.Tests.Support;
 using System.Diagnostics;
 using System.Reflection;
 using DataraxCkpt.Tests.Pipelines;

@@ -1,3 +1,4 @@
+using DataraxCkpt.Tests.Support;
 namespace DataraxCkpt.Tests.Pipelines;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using DataraxCkpt.Tests.Support;
 using static DataraxCkpt.Tests.Pipelines.PipelineTestData;
 
 namespace DataraxCkpt.Tests.Pipelines;

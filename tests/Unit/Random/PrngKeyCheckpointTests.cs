@@ -1,3 +1,4 @@
+using DataraxCkpt.Tests.Support;
 using DataraxCkpt.Tests.Pipelines;
 
 namespace DataraxCkpt.Tests.PrngKeys;
