@@ -56,6 +56,13 @@ function Get-FreshPwsh {
     return @([Environment]::ProcessPath)
 }
 
+function Invoke-FreshPwsh {
+    # Runs a script in a fresh pwsh (see Get-FreshPwsh) and fails the task when it fails.
+    $pwsh = Get-FreshPwsh
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive @args
+    if ($LASTEXITCODE -ne 0) { throw "pwsh $($args -join ' ') failed with exit code $LASTEXITCODE." }
+}
+
 function Invoke-Build {
     Invoke-Dotnet tool restore
     Invoke-Dotnet build (Join-Path $RepoRoot 'src/Cmdlets/DataraxCkpt.Cmdlets.csproj') -c $Configuration --nologo --verbosity quiet
@@ -165,14 +172,12 @@ function Invoke-Example {
 function Invoke-Bench {
     # Every scenario of docs/benchmarks.md against its baselines, with the module built for scenario (e).
     Invoke-Build
-    & (Get-FreshPwsh) -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'bench/run-all.ps1') -ModulePath $ModuleRoot
-    if ($LASTEXITCODE -ne 0) { throw "The benchmark failed with exit code $LASTEXITCODE." }
+    Invoke-FreshPwsh -File (Join-Path $RepoRoot 'bench/run-all.ps1') -ModulePath $ModuleRoot
 }
 
 function Invoke-Soak {
     # The reliability suites of tests/Unit/Reliability with many more kills, load time and fuzz cases.
-    & (Get-FreshPwsh) -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'tests/soak.ps1')
-    if ($LASTEXITCODE -ne 0) { throw "The soak failed with exit code $LASTEXITCODE." }
+    Invoke-FreshPwsh -File (Join-Path $RepoRoot 'tests/soak.ps1')
 }
 
 Push-Location -LiteralPath $RepoRoot
