@@ -21,6 +21,7 @@
     'Lock-Checkpoint'
     'Unlock-Checkpoint'
     'Repair-CheckpointIndex'
+    'New-PrngKey'
   )
   FunctionsToExport    = @()
   AliasesToExport      = @()

@@ -152,6 +152,20 @@ Describe 'The guide: error handling' {
 }
 
 Describe 'The guide: PRNG keys' {
+    It 'makes JAX keys with New-PrngKey that restore as keys and key arrays' {
+        $dir = Join-Path $TestDrive 'newkeys'
+        @{ rng_key = New-PrngKey 42; split_keys = New-PrngKey 0 -Split 4; epoch_key = New-PrngKey 0 -FoldIn 1 } | Save-Checkpoint $dir -Step 1
+        $restored = Restore-Checkpoint $dir
+        $restored.rng_key.GetType().FullName | Should -Be 'DataraxCkpt.PrngKey'
+        $restored.rng_key.Impl | Should -Be 'threefry2x32'
+        $restored.rng_key.KeyData | Should -Be @(0, 42)
+        $restored.split_keys.GetType().FullName | Should -Be 'DataraxCkpt.PrngKey[]'
+        $restored.split_keys.Count | Should -Be 4
+        # jax.random.split(key(0))[0] under the partitionable default, and fold_in(key(0), 1) from JAX's doctests.
+        $restored.split_keys[0].KeyData | Should -Be @(1797259609, 2579123966)
+        $restored.epoch_key.KeyData | Should -Be @(928981903, 3453687069)
+    }
+
     It 'restores keys as keys' {
         $dir = Join-Path $TestDrive 'keys'
         @{ seed = 1 } | Save-Checkpoint $dir -Step 0

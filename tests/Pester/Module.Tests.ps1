@@ -5,7 +5,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
     Import-Module $ModuleManifest -Force
     $ExpectedCmdlets = @('Compare-Checkpoint', 'Get-Checkpoint', 'Get-CheckpointItem', 'Get-CheckpointStep', 'Lock-Checkpoint',
-        'Remove-Checkpoint', 'Repair-CheckpointIndex', 'Restore-Checkpoint', 'Save-Checkpoint', 'Test-Checkpoint', 'Unlock-Checkpoint')
+        'Remove-Checkpoint', 'Repair-CheckpointIndex', 'Restore-Checkpoint', 'Save-Checkpoint', 'Test-Checkpoint', 'Unlock-Checkpoint', 'New-PrngKey')
 }
 
 AfterAll {
@@ -145,7 +145,7 @@ Describe 'Cmdlet conventions' {
     }
 
     It 'binds -LiteralPath from PSPath and Directory, and never from Path' {
-        foreach ($name in $ExpectedCmdlets | Where-Object { $_ -ne 'Save-Checkpoint' }) {
+        foreach ($name in $ExpectedCmdlets | Where-Object { $_ -notin 'Save-Checkpoint', 'New-PrngKey' }) {
             $parameter = (Get-Command $name).Parameters['LiteralPath']
             $parameter.Aliases | Should -Contain 'PSPath'
             $parameter.Aliases | Should -Contain 'Directory'
