@@ -10,19 +10,8 @@ namespace DataraxCkpt.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Compare, "Checkpoint", DefaultParameterSetName = PathSet)]
 [OutputType("DataraxCkpt.ItemDifference")]
-public sealed class CompareCheckpointCommand : CheckpointCommandBase
+public sealed class CompareCheckpointCommand : DirectoryCommandBase
 {
-    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>The checkpoint directory, taken literally.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "Directory")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
-
     /// <summary>The earlier step (the reference).</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateRange(0, long.MaxValue)]

@@ -9,19 +9,8 @@ namespace DataraxCkpt.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "Checkpoint", DefaultParameterSetName = PathSet)]
 [OutputType("DataraxCkpt.CheckpointInfo")]
-public sealed class GetCheckpointCommand : CheckpointCommandBase
+public sealed class GetCheckpointCommand : DirectoryCommandBase
 {
-    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>The checkpoint directory, taken literally.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "Directory")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
-
     /// <summary>Only these steps; each missing step is reported as an error.</summary>
     [Parameter(Position = 1)]
     [ValidateRange(0, long.MaxValue)]

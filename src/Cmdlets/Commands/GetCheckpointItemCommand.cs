@@ -9,19 +9,8 @@ namespace DataraxCkpt.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "CheckpointItem", DefaultParameterSetName = PathSet)]
 [OutputType("DataraxCkpt.CheckpointItemInfo")]
-public sealed class GetCheckpointItemCommand : CheckpointCommandBase
+public sealed class GetCheckpointItemCommand : DirectoryCommandBase
 {
-    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>The checkpoint directory, taken literally; bound from the Directory of piped checkpoint records.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "Directory")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
-
     /// <summary>The step; the latest when omitted.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, long.MaxValue)]

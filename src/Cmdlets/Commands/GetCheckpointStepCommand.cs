@@ -9,19 +9,8 @@ namespace DataraxCkpt.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "CheckpointStep", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(long))]
-public sealed class GetCheckpointStepCommand : CheckpointCommandBase
+public sealed class GetCheckpointStepCommand : DirectoryCommandBase
 {
-    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>The checkpoint directory, taken literally.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "Directory")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
-
     /// <summary>Return only the highest step (nothing when there is none).</summary>
     [Parameter]
     public SwitchParameter Latest { get; set; }

@@ -9,19 +9,8 @@ namespace DataraxCkpt.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Repair, "CheckpointIndex", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType("DataraxCkpt.RepairReport")]
-public sealed class RepairCheckpointIndexCommand : CheckpointCommandBase
+public sealed class RepairCheckpointIndexCommand : DirectoryCommandBase
 {
-    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>The checkpoint directory, taken literally; bound from PSPath or Directory of piped objects.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "Directory")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
-
     /// <inheritdoc />
     protected override void ProcessRecord()
     {

@@ -11,19 +11,8 @@ namespace DataraxCkpt.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Restore, "Checkpoint", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(System.Collections.Hashtable), typeof(System.Collections.Specialized.OrderedDictionary), typeof(PSObject))]
-public sealed class RestoreCheckpointCommand : CheckpointCommandBase
+public sealed class RestoreCheckpointCommand : DirectoryCommandBase
 {
-    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>The checkpoint directory, taken literally; bound from the Directory of piped checkpoint records.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "Directory")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
-
     /// <summary>The step to restore; the latest when omitted.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, long.MaxValue)]

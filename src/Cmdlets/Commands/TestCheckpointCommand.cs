@@ -10,21 +10,10 @@ namespace DataraxCkpt.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "Checkpoint", DefaultParameterSetName = PathSet)]
 [OutputType("DataraxCkpt.StepVerification", "System.Boolean")]
-public sealed class TestCheckpointCommand : CheckpointCommandBase
+public sealed class TestCheckpointCommand : DirectoryCommandBase
 {
     private bool _allOk = true;
     private bool _anyChecked;
-
-    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>The checkpoint directory, taken literally; bound from the Directory of piped checkpoint records.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "Directory")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>Only these steps; all committed steps when omitted.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]

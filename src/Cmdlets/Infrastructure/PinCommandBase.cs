@@ -3,19 +3,8 @@ using System.Management.Automation;
 namespace DataraxCkpt.Commands.Infrastructure;
 
 /// <summary>The parameters and work shared by Lock-Checkpoint and Unlock-Checkpoint.</summary>
-public abstract class PinCommandBase : CheckpointCommandBase
+public abstract class PinCommandBase : DirectoryCommandBase
 {
-    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>The checkpoint directory, taken literally; bound from the Directory of piped checkpoint records.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "Directory")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
-
     /// <summary>The steps to change.</summary>
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, long.MaxValue)]

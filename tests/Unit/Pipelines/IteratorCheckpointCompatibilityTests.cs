@@ -7,15 +7,25 @@ namespace DataraxCkpt.Tests.Pipelines;
 /// </summary>
 public sealed class IteratorCheckpointCompatibilityTests
 {
+    /// <summary>A checkpoint holding, as step 0, an iterator of <paramref name="stride"/> advanced <paramref name="moves"/> times.</summary>
+    private static IteratorCheckpoint SavedAt(TempDirectory dir, int stride, int moves)
+    {
+        var checkpoint = new IteratorCheckpoint(dir.Path);
+        using var saved = new FingerprintedIterator(stride);
+        for (var i = 0; i < moves; i++)
+        {
+            saved.MoveNext();
+        }
+
+        checkpoint.Save(saved, 0);
+        return checkpoint;
+    }
+
     [Fact]
     public void A_custom_iterator_with_a_differing_fingerprint_is_refused_and_left_unchanged()
     {
         using var dir = new TempDirectory();
-        using var checkpoint = new IteratorCheckpoint(dir.Path);
-        using var saved = new FingerprintedIterator(stride: 2);
-        saved.MoveNext();
-        saved.MoveNext();
-        checkpoint.Save(saved, 0);
+        using var checkpoint = SavedAt(dir, stride: 2, moves: 2);
 
         using var target = new FingerprintedIterator(stride: 3);
         target.MoveNext();
@@ -30,11 +40,7 @@ public sealed class IteratorCheckpointCompatibilityTests
     public void A_custom_iterator_with_the_same_fingerprint_restores()
     {
         using var dir = new TempDirectory();
-        using var checkpoint = new IteratorCheckpoint(dir.Path);
-        using var saved = new FingerprintedIterator(stride: 2);
-        saved.MoveNext();
-        saved.MoveNext();
-        checkpoint.Save(saved, 0);
+        using var checkpoint = SavedAt(dir, stride: 2, moves: 2);
 
         using var target = new FingerprintedIterator(stride: 2);
         checkpoint.Restore(target, 0);
@@ -46,10 +52,7 @@ public sealed class IteratorCheckpointCompatibilityTests
     public void An_iterator_without_a_fingerprint_is_not_compared()
     {
         using var dir = new TempDirectory();
-        using var checkpoint = new IteratorCheckpoint(dir.Path);
-        using var saved = new FingerprintedIterator(stride: 2);
-        saved.MoveNext();
-        checkpoint.Save(saved, 0);
+        using var checkpoint = SavedAt(dir, stride: 2, moves: 1);
 
         using var plain = new MyCheckpointableIterator<int>([10, 20, 30]);
         checkpoint.Restore(plain, 0); // only "position" is shared; nothing to compare
