@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using DataraxCkpt.Storage;
 using DataraxCkpt.Values;
 
 namespace DataraxCkpt.Format;
@@ -173,10 +174,17 @@ internal static class ManifestCodec
             throw new InvalidDataException("manifest lacks its state or metadata");
         }
 
+        // The save id names the step's staging and trash folders: anything but 32 hex digits could climb out.
+        var saveId = GetString(root, "saveId");
+        if (!StoredNames.IsSaveId(saveId))
+        {
+            throw new InvalidDataException($"manifest saveId '{Truncate(saveId)}' is not 32 lower-case hex digits");
+        }
+
         return new StepManifest
         {
             Step = step,
-            SaveId = GetString(root, "saveId"),
+            SaveId = saveId,
             CreatedUtc = created,
             Size = GetLong(root, "size"),
             DataLength = dataLength,

@@ -19,6 +19,19 @@ internal static class Recovery
         var actions = new List<string>();
         foreach (var intent in index.Intents())
         {
+            if (!IsWellFormed(intent))
+            {
+                // Planted or damaged: its names would build paths outside the engine's folders. Nothing
+                // it points at is touched; the folders themselves are reconciled by repair.
+                actions.Add($"dropped a malformed {(intent.Op is "save" or "delete" ? intent.Op : "unknown")} intent for step {intent.Step}");
+                if (!dryRun)
+                {
+                    index.RemoveIntent(intent.SaveId);
+                }
+
+                continue;
+            }
+
             if (intent.Op == "save")
             {
                 if (intent.Staging is null || !folders.IsStagingAbandoned(intent.Staging))
@@ -32,6 +45,8 @@ internal static class Recovery
                     actions.Add($"indexed step {intent.Step}, published by a save that stopped before its index commit");
                     if (!dryRun)
                     {
+                        // The rename that published it must be durable before the row says it is there.
+                        DurableIo.FsyncDirectory(folders.Directory);
                         Index(index, p, intentToClear: intent.SaveId);
                     }
                 }
@@ -52,6 +67,17 @@ internal static class Recovery
                 else
                 {
                     actions.Add($"rolled back an unfinished save of step {intent.Step}");
+                    if (!folders.StepExists(intent.Step) && Directory.Exists(folders.DisplacedPath(intent.Staging)))
+                    {
+                        // An overwrite failed between its two renames and its new version is gone: the old
+                        // version is where the intent says it was parked; it goes back under the number.
+                        actions.Add($"restored the previous version of step {intent.Step}, displaced by an overwrite that did not finish");
+                        if (!dryRun)
+                        {
+                            folders.RestoreDisplaced(intent.Staging, intent.Step);
+                        }
+                    }
+
                     if (!dryRun)
                     {
                         index.RemoveIntent(intent.SaveId);
@@ -79,11 +105,23 @@ internal static class Recovery
             }
         }
 
-        var live = index.Intents().Where(i => i.Staging is not null).Select(i => i.Staging!).ToHashSet(StringComparer.Ordinal);
+        var live = index.Intents().Where(i => i.Staging is not null && IsWellFormed(i)).Select(i => i.Staging!).ToHashSet(StringComparer.Ordinal);
         actions.AddRange(folders.SweepStaging(dryRun, keep: live.Contains).Select(s => $"removed leftover {s}"));
-        actions.AddRange(folders.SweepTrash(dryRun).Select(s => $"removed leftover {s}"));
+        var parked = index.Intents().Where(i => i.Op == "save" && IsWellFormed(i)).Select(i => i.Staging + StepFolders.DisplacedSuffix).ToHashSet(StringComparer.Ordinal);
+        actions.AddRange(folders.SweepTrash(dryRun, keep: parked.Contains).Select(s => $"removed leftover {s}"));
         return actions;
     }
+
+    /// <summary>
+    /// An intent whose stored names have their exact shape: a save id of 32 hex digits, and for a save
+    /// the staging name the reservation built from the step and that id (a delete names no folder).
+    /// </summary>
+    internal static bool IsWellFormed(Intent intent) => StoredNames.IsSaveId(intent.SaveId) && intent.Step >= 0 && intent.Op switch
+    {
+        "save" => intent.Staging is not null && string.Equals(intent.Staging, StoredNames.StagingName(intent.Step, intent.SaveId), StringComparison.Ordinal),
+        "delete" => intent.Staging is null,
+        _ => false,
+    };
 
     /// <summary>
     /// Makes the index list exactly the valid step folders: indexes folders it lacks or disagrees with,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DataraxCkpt.Faults;
 using DataraxCkpt.Format;
 using Microsoft.Win32.SafeHandles;
 
@@ -15,10 +16,19 @@ internal sealed class StepFolders
     public const string StagingFolder = ".staging";
     public const string TrashFolder = ".trash";
 
-    public StepFolders(string directory)
+    /// <param name="directory">The checkpoint directory.</param>
+    /// <param name="portableRename">Never use the atomic exchange: publish overwrites with two renames, as
+    /// Windows and file systems without <c>renameat2</c> exchange do (a test and diagnosis seam).</param>
+    public StepFolders(string directory, bool portableRename = false)
     {
         Directory = directory;
+        PortableRename = portableRename;
     }
+
+    /// <summary>The environment variable that, set to 1 when a handler is created, forces the two-rename overwrite.</summary>
+    public const string PortableRenameVariable = "DATARAXCKPT_PORTABLE_RENAME";
+
+    public bool PortableRename { get; }
 
     public string Directory { get; }
 
@@ -41,13 +51,20 @@ internal sealed class StepFolders
         return new StagingArea(path, name, owner);
     }
 
-    public static string StagingName(long step, string saveId) => string.Create(CultureInfo.InvariantCulture, $"{step}-{saveId}");
+    /// <exception cref="InvalidDataException">The save id is not 32 lower-case hex digits.</exception>
+    public static string StagingName(long step, string saveId) => StoredNames.StagingName(step, saveId);
 
-    public string StagingPath(string stagingName) => Path.Combine(StagingRoot, stagingName);
+    /// <exception cref="InvalidDataException">The name is not a staging name (it would leave the staging folder).</exception>
+    public string StagingPath(string stagingName)
+    {
+        StoredNames.RequireStagingName(stagingName);
+        return Path.Combine(StagingRoot, stagingName);
+    }
 
     /// <summary>True when the staging folder's owner is gone (its lock can be taken), so it may be swept.</summary>
     public bool IsStagingAbandoned(string stagingName)
     {
+        RequireEntryName(stagingName);
         try
         {
             using var probe = new FileStream(Path.Combine(StagingRoot, stagingName + ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
@@ -66,10 +83,16 @@ internal sealed class StepFolders
     /// <summary>
     /// Publishes a staged step under its number. When the number is taken, the two folders are
     /// exchanged atomically where the platform can, so the step is never missing; the displaced
-    /// folder ends up at the staging path, to be swept.
+    /// folder ends up at the staging path, to be swept. Elsewhere the old folder first goes to
+    /// <see cref="DisplacedPath"/>, a name derived from the save's intent (recorded before any rename),
+    /// so recovery always knows where it is: it puts it back, or completes the swap.
     /// </summary>
+    /// <param name="stagingPath">The staged step (a folder in the staging root).</param>
+    /// <param name="step">The step number.</param>
+    /// <param name="owner">The save's staging area: when a failure leaves folders moved, it is told to keep
+    /// what is at its path (possibly the old version) for recovery instead of deleting it.</param>
     /// <returns>Where the displaced folder went (the staging path or the trash), or null when there was none.</returns>
-    public string? Publish(string stagingPath, long step)
+    public string? Publish(string stagingPath, long step, StagingArea? owner = null)
     {
         var target = StepPath(step);
         string? displaced = null;
@@ -77,22 +100,86 @@ internal sealed class StepFolders
         {
             System.IO.Directory.Move(stagingPath, target);
         }
-        else if (DurableIo.TryExchange(stagingPath, target))
+        else if (!PortableRename && DurableIo.TryExchange(stagingPath, target))
         {
             displaced = stagingPath;
         }
         else
         {
-            // No atomic exchange here: move the old folder aside, then the new one in. A crash between
-            // the two renames is repaired by recovery, which rolls the staged step forward.
-            displaced = Path.Combine(TrashRoot, Path.GetFileName(stagingPath) + ".old");
+            displaced = DisplacedPath(Path.GetFileName(stagingPath));
             EnsureOwnFolder(TrashRoot);
+            FaultInjector.Hit("publish.rename");
             System.IO.Directory.Move(target, displaced);
-            System.IO.Directory.Move(stagingPath, target);
+            try
+            {
+                FaultInjector.Hit("publish.rename");
+                System.IO.Directory.Move(stagingPath, target);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The second rename failed (I/O error, full disk, a scanner holding a file): the step
+                // must not stay missing. Put the old folder back; if even that fails, keep both for
+                // recovery, which restores the old one or completes the swap from the intent.
+                RestoreDisplaced(displaced, target, owner);
+                throw;
+            }
         }
 
-        DurableIo.FsyncDirectory(Directory);
+        try
+        {
+            FaultInjector.Hit("publish.before-flush");
+            DurableIo.FsyncDirectory(Directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The renames happened but may not be durable. Whatever sits at the staging path may be the
+            // old version (after an exchange): it must survive until recovery settles the intent.
+            owner?.KeepForRecovery();
+            throw;
+        }
+
         return displaced;
+    }
+
+    /// <summary>Where the two-rename overwrite parks the old folder of the save staged as <paramref name="stagingName"/>.</summary>
+    public string DisplacedPath(string stagingName)
+    {
+        StoredNames.RequireStagingName(stagingName);
+        return Path.Combine(TrashRoot, stagingName + DisplacedSuffix);
+    }
+
+    /// <summary>Suffix of a displaced old version in the trash; see <see cref="DisplacedPath"/>.</summary>
+    public const string DisplacedSuffix = ".old";
+
+    private void RestoreDisplaced(string displaced, string target, StagingArea? owner)
+    {
+        try
+        {
+            FaultInjector.Hit("publish.rename");
+            System.IO.Directory.Move(displaced, target);
+            DurableIo.FsyncDirectory(Directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            owner?.KeepForRecovery();
+        }
+    }
+
+    /// <summary>
+    /// Recovery of a save whose owner is gone and whose step folder is missing: puts the old version the
+    /// two-rename overwrite parked back under the number. True when there was one.
+    /// </summary>
+    public bool RestoreDisplaced(string stagingName, long step)
+    {
+        var displaced = DisplacedPath(stagingName);
+        if (StepExists(step) || !System.IO.Directory.Exists(displaced) || new DirectoryInfo(displaced).LinkTarget is not null)
+        {
+            return false;
+        }
+
+        System.IO.Directory.Move(displaced, StepPath(step));
+        DurableIo.FsyncDirectory(Directory);
+        return true;
     }
 
     /// <summary>
@@ -138,8 +225,22 @@ internal sealed class StepFolders
         }
     }
 
+    /// <summary>Deletes an old version parked in the trash once the overwrite committed; a failure leaves it to the next sweep.</summary>
+    public void DeleteParked(string displaced)
+    {
+        try
+        {
+            DeleteEntry(displaced);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
     /// <summary>Deletes everything in the trash; returns what was removed.</summary>
-    public List<string> SweepTrash(bool dryRun)
+    /// <param name="dryRun">Only list what would go.</param>
+    /// <param name="keep">Entries to keep: old versions parked by overwrites whose intent is not settled yet.</param>
+    public List<string> SweepTrash(bool dryRun, Func<string, bool>? keep = null)
     {
         var removed = new List<string>();
         if (!System.IO.Directory.Exists(TrashRoot) || DropIfLink(TrashRoot, dryRun))
@@ -149,6 +250,11 @@ internal sealed class StepFolders
 
         foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(TrashRoot))
         {
+            if (keep?.Invoke(Path.GetFileName(entry)) ?? false)
+            {
+                continue;
+            }
+
             removed.Add(Path.Combine(TrashFolder, Path.GetFileName(entry)));
             if (!dryRun)
             {
@@ -334,6 +440,18 @@ internal sealed class StepFolders
         return true;
     }
 
+    /// <summary>
+    /// A name enumerated inside one of the engine's folders (or validated before): one path component,
+    /// never "." or "..", so a path built from it stays in that folder.
+    /// </summary>
+    private static void RequireEntryName(string name)
+    {
+        if (name.Length == 0 || name is "." or ".." || name.IndexOfAny(['/', '\\', '\0']) >= 0 || Path.IsPathRooted(name))
+        {
+            throw new InvalidDataException($"'{name}' is not a single folder name");
+        }
+    }
+
     private static void DeleteEntry(string path)
     {
         if (System.IO.Directory.Exists(path) && new DirectoryInfo(path).LinkTarget is null)
@@ -351,6 +469,7 @@ internal sealed class StepFolders
 internal sealed class StagingArea : IDisposable
 {
     private readonly FileStream _owner;
+    private bool _keep;
 
     public StagingArea(string path, string name, FileStream owner)
     {
@@ -363,6 +482,12 @@ internal sealed class StagingArea : IDisposable
 
     public string Name { get; }
 
+    /// <summary>
+    /// Leaves the staging folder in place on dispose: a publish failed after moving folders, so what is
+    /// at the staging path may be the only copy of the old version. Recovery settles it from the intent.
+    /// </summary>
+    public void KeepForRecovery() => _keep = true;
+
     public FileStream CreateFile(string name, int bufferSize) =>
         new(System.IO.Path.Combine(Path, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize, FileOptions.None);
 
@@ -374,6 +499,11 @@ internal sealed class StagingArea : IDisposable
     {
         try
         {
+            if (_keep)
+            {
+                return;
+            }
+
             if (Directory.Exists(Path))
             {
                 Directory.Delete(Path, recursive: true);

@@ -338,12 +338,32 @@ internal sealed class StepIndex : IDisposable
             }
         }
 
+        // Values that become parts of paths must have their exact shape; a row without it is damage.
+        using var ids = Command("SELECT step, save_id FROM steps;");
+        using var rows = ids.ExecuteReader();
+        while (rows.Read())
+        {
+            if (rows.GetFieldType(1) != typeof(string) || !StoredNames.IsSaveId(rows.GetString(1)))
+            {
+                problems.Add($"step {rows.GetInt64(0)} has a malformed save id");
+            }
+        }
+
         return problems;
     });
 
-    private static StepRow ReadRow(SqliteDataReader r) => new(
-        r.GetInt64(0), r.GetString(1), new DateTimeOffset(r.GetInt64(2), TimeSpan.Zero), r.GetInt64(3), r.GetInt64(4),
-        r.GetInt32(5), r.GetString(6), r.GetString(7), r.GetInt64(8) != 0);
+    /// <summary>Reads a row; a save id of the wrong shape (it names the step's trash folder) is a malformed index.</summary>
+    private static StepRow ReadRow(SqliteDataReader r)
+    {
+        var saveId = r.GetString(1);
+        if (!StoredNames.IsSaveId(saveId))
+        {
+            throw new FormatException($"step {r.GetInt64(0)} has a save id that is not 32 lower-case hex digits");
+        }
+
+        return new(r.GetInt64(0), saveId, new DateTimeOffset(r.GetInt64(2), TimeSpan.Zero), r.GetInt64(3), r.GetInt64(4),
+            r.GetInt32(5), r.GetString(6), r.GetString(7), r.GetInt64(8) != 0);
+    }
 
     private static long[] ParseShape(string text) =>
         text.Length == 0 ? [] : text.Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
