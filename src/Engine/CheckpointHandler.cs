@@ -20,6 +20,7 @@ namespace DataraxCkpt;
 public sealed class CheckpointHandler : IDisposable
 {
     private readonly CheckpointOptions _options;
+    private readonly bool _portableRename;
     private readonly object _gate = new();
     private Task _tail = Task.CompletedTask;
     private Exception? _backgroundFailure;
@@ -28,11 +29,21 @@ public sealed class CheckpointHandler : IDisposable
     /// <summary>Creates a handler with default options (synchronous saves).</summary>
     public CheckpointHandler() : this(new CheckpointOptions()) { }
 
-    /// <summary>Creates a handler.</summary>
+    /// <summary>
+    /// Creates a handler. With the environment variable <c>DATARAXCKPT_PORTABLE_RENAME=1</c> set at this
+    /// moment, overwrites use the two-rename path of Windows and NFS even where Linux can exchange atomically.
+    /// </summary>
     public CheckpointHandler(CheckpointOptions options)
+        : this(options, Environment.GetEnvironmentVariable(Storage.StepFolders.PortableRenameVariable) == "1")
+    {
+    }
+
+    /// <summary>Creates a handler that uses (or not) the two-rename overwrite, whatever the environment says (tests).</summary>
+    internal CheckpointHandler(CheckpointOptions options, bool portableRename)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _portableRename = portableRename;
     }
 
     /// <summary>
@@ -242,7 +253,7 @@ public sealed class CheckpointHandler : IDisposable
     private CheckpointStore Store(string directory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        return new CheckpointStore(Path.GetFullPath(directory), _options);
+        return new CheckpointStore(Path.GetFullPath(directory), _options, _portableRename);
     }
 
     /// <summary>Reads and changes other than saves first wait for pending background saves.</summary>

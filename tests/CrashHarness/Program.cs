@@ -5,9 +5,17 @@ using DataraxCkpt;
 // checkpoint directory so that the test can kill it (DATARAXCKPT_FAULT or an external SIGKILL) at
 // any instant and then inspect what it left. States are generated from (step, seed) so that the
 // parent can regenerate and compare them byte for byte.
+// --portable-rename first: overwrites use the two-rename path (Windows, NFS) even where Linux can
+// exchange atomically, so every crash test runs on both paths.
+if (args.Length > 0 && args[0] == "--portable-rename")
+{
+    Environment.SetEnvironmentVariable("DATARAXCKPT_PORTABLE_RENAME", "1");
+    args = args[1..];
+}
+
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: <save|overwrite|prune|remove|pin|repair|loop|worker> <dir> [args]");
+    Console.Error.WriteLine("usage: [--portable-rename] <save|overwrite|prune|remove|pin|repair|loop|worker> <dir> [args]");
     return 2;
 }
 

@@ -7,7 +7,8 @@ namespace DataraxCkpt.Faults;
 /// The fault-injection seam for crash and resource-fault tests. Off unless the environment variable
 /// <c>DATARAXCKPT_FAULT</c> is set when the process starts, as <c>point</c> or <c>point=action</c>
 /// (<c>kill</c>: SIGKILL this process, the default; <c>ioerror</c>: throw an I/O error;
-/// <c>diskfull</c>: throw the error a full disk gives), optionally <c>@N</c> to act on the N-th hit.
+/// <c>diskfull</c>: throw the error a full disk gives), optionally <c>@N</c> to act on the N-th hit or
+/// <c>@N+</c> on the N-th and every later one (an error that persists, e.g. a rename and its undo).
 /// Named points are listed in docs/guarantees.md. With the variable unset each hit is one static read.
 /// </summary>
 internal static partial class FaultInjector
@@ -17,6 +18,7 @@ internal static partial class FaultInjector
     private static readonly string? Point;
     private static readonly string Action = "kill";
     private static readonly int TriggerOn = 1;
+    private static readonly bool Persistent;
     private static int _hits;
 
     static FaultInjector()
@@ -30,7 +32,9 @@ internal static partial class FaultInjector
         var at = spec.IndexOf('@', StringComparison.Ordinal);
         if (at >= 0)
         {
-            TriggerOn = int.Parse(spec[(at + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            var count = spec[(at + 1)..];
+            Persistent = count.EndsWith('+');
+            TriggerOn = int.Parse(Persistent ? count[..^1] : count, System.Globalization.CultureInfo.InvariantCulture);
             spec = spec[..at];
         }
 
@@ -45,7 +49,13 @@ internal static partial class FaultInjector
     /// <summary>Marks a named point; acts when it is the configured one.</summary>
     public static void Hit(string point)
     {
-        if (Point is null || !string.Equals(point, Point, StringComparison.Ordinal) || Interlocked.Increment(ref _hits) != TriggerOn)
+        if (Point is null || !string.Equals(point, Point, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var hit = Interlocked.Increment(ref _hits);
+        if (hit < TriggerOn || (hit > TriggerOn && !Persistent))
         {
             return;
         }

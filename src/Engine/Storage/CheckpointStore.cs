@@ -32,10 +32,13 @@ internal sealed class CheckpointStore
     private readonly StepFolders _folders;
     private readonly CheckpointOptions _options;
 
-    public CheckpointStore(string directory, CheckpointOptions options)
+    /// <param name="directory">The checkpoint directory (a full path).</param>
+    /// <param name="options">The handler's options.</param>
+    /// <param name="portableRename">Overwrite with two renames even where an atomic exchange exists (see <see cref="StepFolders.PortableRenameVariable"/>).</param>
+    public CheckpointStore(string directory, CheckpointOptions options, bool portableRename = false)
     {
         Directory = directory;
-        _folders = new StepFolders(directory);
+        _folders = new StepFolders(directory, portableRename);
         _options = options;
     }
 
@@ -118,7 +121,7 @@ internal sealed class CheckpointStore
                 File.Create(Path.Combine(reservation.Staging.Path, StepFormat.PinnedMarker)).Dispose();
             }
 
-            StepCommit.Publish(_folders, index, reservation.Staging.Path, row, state.Items,
+            StepCommit.Publish(_folders, index, reservation.Staging, row, state.Items,
                 item => item.TensorIndex >= 0 ? written.Tensors[item.TensorIndex].StoredLength : 0);
             Log($"Published step {reservation.Step} ({state.Size} bytes of state, {written.StoredSize} bytes stored){(existing is null ? string.Empty : ", replacing the previous version")}.");
             if (keep is not null)

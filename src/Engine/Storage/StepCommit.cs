@@ -13,11 +13,12 @@ namespace DataraxCkpt.Storage;
 /// </summary>
 internal static class StepCommit
 {
-    public static void Publish(StepFolders folders, StepIndex index, string stagingPath, StepRow row,
+    public static void Publish(StepFolders folders, StepIndex index, StagingArea staging, StepRow row,
         IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf)
     {
+        var stagingPath = staging.Path;
         FaultInjector.Hit("commit.before-rename");
-        var displaced = folders.Publish(stagingPath, row.Step);
+        var displaced = folders.Publish(stagingPath, row.Step, staging);
         try
         {
             FaultInjector.Hit("commit.after-rename");
@@ -35,12 +36,20 @@ internal static class StepCommit
             }
             catch (Exception undo) when (undo is IOException or CheckpointException or Microsoft.Data.Sqlite.SqliteException or UnauthorizedAccessException)
             {
+                // What is at the staging path may be the old version (an exchange not swapped back).
+                staging.KeepForRecovery();
             }
 
             throw;
         }
 
         FaultInjector.Hit("commit.after-index");
+        if (displaced is not null && displaced != stagingPath)
+        {
+            // The two-rename overwrite parked the old version in the trash; committed, it can go now
+            // (the exchange path leaves it at the staging path, which the reservation deletes).
+            folders.DeleteParked(displaced);
+        }
     }
 
     /// <summary>
