@@ -7,6 +7,7 @@ namespace DataraxCkpt.Tests;
 /// Guarantees 1–4 under SIGKILL: a child process is killed at each named point of save, overwrite,
 /// removal, pin and index repair; a fresh handler then finds every earlier step byte-identical,
 /// no partial step listed, the interrupted step whole or absent, and no leftovers after its next write.
+/// Saves and overwrites run on both rename paths: the Linux exchange and the two renames of Windows/NFS.
 /// </summary>
 public sealed class CrashTests : IDisposable
 {
@@ -65,19 +66,26 @@ public sealed class CrashTests : IDisposable
         Assert.True(run.ExitCode == Harness.Killed, $"expected the child to be killed, got exit {run.ExitCode}: {run.Output}");
 
     [Theory]
-    [InlineData("save.data.chunk-written@3", false)]
-    [InlineData("save.data.before-flush", false)]
-    [InlineData("save.manifest.before-write", false)]
-    [InlineData("save.manifest.written", false)]
-    [InlineData("commit.before-rename", false)]
-    [InlineData("commit.after-rename", true)]
-    [InlineData("commit.after-index", true)]
-    public void Kill_during_a_save_leaves_the_store_as_before_or_with_the_whole_new_step(string point, bool newStepSurvives)
+    [InlineData("save.data.chunk-written@3", false, false)]
+    [InlineData("save.data.chunk-written@3", false, true)]
+    [InlineData("save.data.before-flush", false, false)]
+    [InlineData("save.data.before-flush", false, true)]
+    [InlineData("save.manifest.before-write", false, false)]
+    [InlineData("save.manifest.before-write", false, true)]
+    [InlineData("save.manifest.written", false, false)]
+    [InlineData("save.manifest.written", false, true)]
+    [InlineData("commit.before-rename", false, false)]
+    [InlineData("commit.before-rename", false, true)]
+    [InlineData("commit.after-rename", true, false)]
+    [InlineData("commit.after-rename", true, true)]
+    [InlineData("commit.after-index", true, false)]
+    [InlineData("commit.after-index", true, true)]
+    public void Kill_during_a_save_leaves_the_store_as_before_or_with_the_whole_new_step(string point, bool newStepSurvives, bool portableRename)
     {
         Seeded(1, 2);
-        AssertKilled(Harness.Run(point, "save", _ck, "3", Seed.ToString(CultureInfo.InvariantCulture), "8"));
+        AssertKilled(Harness.Run(point, Storage.PortableOverwriteTests.HarnessArgs(portableRename, "save", _ck, "3", Seed.ToString(CultureInfo.InvariantCulture), "8")));
 
-        using (var reader = new CheckpointHandler())
+        using (var reader = Storage.PortableOverwriteTests.Handler(portableRename))
         {
             var listed = reader.GetCheckpointSteps(_ck);
             Assert.Subset(new HashSet<long> { 1, 2, 3 }, listed.ToHashSet());
@@ -89,7 +97,7 @@ public sealed class CrashTests : IDisposable
             }
         }
 
-        using (var next = new CheckpointHandler())
+        using (var next = Storage.PortableOverwriteTests.Handler(portableRename))
         {
             next.Save(_ck, HarnessState.Create(4, Seed, 1), step: 4);
             Assert.Equal(newStepSurvives ? new long[] { 1, 2, 3, 4 } : new long[] { 1, 2, 4 }, next.GetCheckpointSteps(_ck));
@@ -103,24 +111,32 @@ public sealed class CrashTests : IDisposable
     }
 
     [Theory]
-    [InlineData("save.data.chunk-written@2", false)]
-    [InlineData("commit.before-rename", false)]
-    [InlineData("commit.after-rename", true)]
-    [InlineData("commit.after-index", true)]
-    public void Kill_during_an_overwrite_never_leaves_the_step_missing_or_mixed(string point, bool newVersionSurvives)
+    [InlineData("save.data.chunk-written@2", false, false)]
+    [InlineData("save.data.chunk-written@2", false, true)]
+    [InlineData("commit.before-rename", false, false)]
+    [InlineData("commit.before-rename", false, true)]
+    [InlineData("commit.after-rename", true, false)]
+    [InlineData("commit.after-rename", true, true)]
+    [InlineData("commit.after-index", true, false)]
+    [InlineData("commit.after-index", true, true)]
+    [InlineData("publish.rename@1", false, true)]
+    [InlineData("publish.rename@2", true, true)]
+    [InlineData("publish.before-flush", true, false)]
+    [InlineData("publish.before-flush", true, true)]
+    public void Kill_during_an_overwrite_never_leaves_the_step_missing_or_mixed(string point, bool newVersionSurvives, bool portableRename)
     {
         Seeded(1, 2);
-        AssertKilled(Harness.Run(point, "overwrite", _ck, "2", "99", "4"));
+        AssertKilled(Harness.Run(point, Storage.PortableOverwriteTests.HarnessArgs(portableRename, "overwrite", _ck, "2", "99", "4")));
 
         // A reader arriving first must get one whole version, never an error or a mix.
-        using (var reader = new CheckpointHandler())
+        using (var reader = Storage.PortableOverwriteTests.Handler(portableRename))
         {
             Assert.Equal(new long[] { 1, 2 }, reader.GetCheckpointSteps(_ck));
             AssertRestoresExactly(reader, _ck, 2, newVersionSurvives ? 99 : Seed, newVersionSurvives ? 4 : 2);
             AssertRestoresExactly(reader, _ck, 1, Seed, 2);
         }
 
-        using (var next = new CheckpointHandler())
+        using (var next = Storage.PortableOverwriteTests.Handler(portableRename))
         {
             next.Save(_ck, HarnessState.Create(5, Seed, 1), step: 5);
         }

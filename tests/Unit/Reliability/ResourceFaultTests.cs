@@ -50,15 +50,20 @@ public sealed class ResourceFaultTests : IDisposable
     }
 
     [Theory]
-    [InlineData("save.data.chunk-written@2", "diskfull")]
-    [InlineData("commit.before-rename", "ioerror")]
-    [InlineData("commit.after-rename", "diskfull")]
-    public void An_io_error_or_full_disk_during_an_overwrite_keeps_the_old_version(string point, string action)
+    [InlineData("save.data.chunk-written@2", "diskfull", false)]
+    [InlineData("save.data.chunk-written@2", "diskfull", true)]
+    [InlineData("commit.before-rename", "ioerror", false)]
+    [InlineData("commit.before-rename", "ioerror", true)]
+    [InlineData("commit.after-rename", "diskfull", false)]
+    [InlineData("commit.after-rename", "diskfull", true)]
+    [InlineData("publish.rename@1", "ioerror", true)]
+    [InlineData("publish.rename@2", "diskfull", true)]
+    public void An_io_error_or_full_disk_during_an_overwrite_keeps_the_old_version(string point, string action, bool portableRename)
     {
         var ck = _dir.Sub("ck");
         Seed2(ck);
         var fault = point.Contains('@', StringComparison.Ordinal) ? point.Replace("@", $"={action}@", StringComparison.Ordinal) : $"{point}={action}";
-        var run = Harness.Run(fault, "overwrite", ck, "2", "99", "8");
+        var run = Harness.Run(fault, Storage.PortableOverwriteTests.HarnessArgs(portableRename, "overwrite", ck, "2", "99", "8"));
         AssertFailedClearly(run, action);
         AssertStoreAsItWas(ck, 2, Seed);
     }
