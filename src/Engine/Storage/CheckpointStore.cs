@@ -412,15 +412,16 @@ internal sealed class CheckpointStore
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
     {
-        if (IndexLost() && _folders.ListStepFolders().Count > 0)
+        if (IndexLost())
         {
-            if (File.Exists(StepIndex.PathOf(Directory)))
+            // Whatever is left of the lost index goes aside first, its -wal and -shm included: SQLite
+            // would replay a stale write-ahead log into any new index of the same name.
+            SetIndexAside();
+            if (_folders.ListStepFolders().Count > 0)
             {
-                SetIndexAside();
+                Log($"The index of '{Directory}' is missing or empty; rebuilding it from the step folders.");
+                RebuildIndex();
             }
-
-            Log($"The index of '{Directory}' is missing or empty; rebuilding it from the step folders.");
-            RebuildIndex();
         }
 
         var index = StepIndex.Open(Directory, create: true);
@@ -460,6 +461,8 @@ internal sealed class CheckpointStore
         }
 
         FaultInjector.Hit("repair.before-index-rename");
+        // Never rename the fresh index beside a write-ahead log it did not write.
+        SetIndexAside();
         File.Move(temp, final, overwrite: false);
         DurableIo.FsyncDirectory(Directory);
         return report;
@@ -513,19 +516,30 @@ internal sealed class CheckpointStore
         return !info.Exists || (info.Length == 0 && !File.Exists(path + "-wal"));
     }
 
+    /// <summary>
+    /// Moves the index and its -wal and -shm aside under one timestamp. The -wal and -shm go first: a
+    /// crash between the moves must never leave a stale write-ahead log beside an index it would be
+    /// replayed into (a main file alone is opened as it is; a log alone is harmless once renamed).
+    /// </summary>
     private void SetIndexAside()
     {
         var stamp = DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
+        var moved = false;
+        foreach (var suffix in new[] { "-wal", "-shm", string.Empty })
         {
             var path = StepIndex.PathOf(Directory) + suffix;
             if (File.Exists(path))
             {
                 File.Move(path, $"{StepIndex.PathOf(Directory)}.damaged-{stamp}{suffix}");
+                moved = true;
             }
         }
 
-        Log($"Moved the damaged index of '{Directory}' aside (index.sqlite.damaged-{stamp}).");
+        if (moved)
+        {
+            DurableIo.FsyncDirectory(Directory);
+            Log($"Moved the damaged index of '{Directory}' aside (index.sqlite.damaged-{stamp}).");
+        }
     }
 
     // Metadata is decoded on first access: listing many steps should not pay for metadata nobody reads.
