@@ -60,7 +60,7 @@ internal sealed class CheckpointStore
         var saveId = Guid.NewGuid().ToString("N");
         using var dirLock = Lock(exclusive: true);
         using var index = OpenIndexForWrite();
-        var chosen = step ?? index.NextStep();
+        var chosen = step ?? NextStep(index);
         if (!overwrite && (index.Get(chosen) is not null || index.HasLiveReservation(chosen)))
         {
             throw new StepExistsException(Directory, chosen);
@@ -84,6 +84,30 @@ internal sealed class CheckpointStore
 
         Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
         return new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging };
+    }
+
+    /// <summary>
+    /// The step an omitted number takes: one past every row, every reservation and every numbered
+    /// folder (a damaged step repair left in place, a folder a delete could not remove), since a taken
+    /// folder would refuse the reservation on every try.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The highest step is the last representable one.</exception>
+    private long NextStep(StepIndex index)
+    {
+        var highest = index.HighestStep();
+        var folders = _folders.ListStepFolders();
+        if (folders.Count > 0 && (highest is null || folders[^1] > highest))
+        {
+            highest = folders[^1];
+        }
+
+        if (highest == long.MaxValue)
+        {
+            throw new InvalidOperationException(
+                $"Step {long.MaxValue} exists in '{Directory}', so no later step can be numbered automatically. Save with an explicit step that is free, or use a new directory.");
+        }
+
+        return highest is { } h ? h + 1 : 0;
     }
 
     /// <summary>Writes the reserved step, publishes it atomically, then applies retention.</summary>

@@ -134,9 +134,9 @@ internal sealed class StepIndex : IDisposable
 
     public long? Latest() => Guard(() => Scalar("SELECT max(step) FROM steps;") is long l ? l : (long?)null);
 
-    /// <summary>The step an omitted step number takes: one past every committed or reserved step.</summary>
-    public long NextStep() => Guard(() =>
-        Scalar("SELECT max(s) FROM (SELECT max(step) AS s FROM steps UNION ALL SELECT max(step) FROM intents WHERE op = 'save');") is long l ? l + 1 : 0);
+    /// <summary>The highest committed or reserved step, or null when there is none.</summary>
+    public long? HighestStep() => Guard(() =>
+        Scalar("SELECT max(s) FROM (SELECT max(step) AS s FROM steps UNION ALL SELECT max(step) FROM intents WHERE op = 'save');") is long l ? l : (long?)null);
 
     public StepRow? Get(long step) => Guard(() =>
     {
