@@ -22,7 +22,8 @@ internal sealed class CrashScenario
 {
     private const int Seed = 11;
 
-    private CrashScenario(string name, long[] seeded, string[] command, IReadOnlyList<StepVersion> after, bool damagedIndexBefore = false)
+    private CrashScenario(string name, long[] seeded, string[] command, IReadOnlyList<StepVersion> after, bool damagedIndexBefore = false,
+        Func<FsOp, bool>? killAfter = null)
     {
         Name = name;
         Seeded = seeded;
@@ -30,6 +31,7 @@ internal sealed class CrashScenario
         Before = seeded.Select(s => new StepVersion(s, Seed, s == 1)).ToList();
         After = after;
         DamagedIndexBefore = damagedIndexBefore;
+        KillAfter = killAfter;
     }
 
     public string Name { get; }
@@ -46,6 +48,17 @@ internal sealed class CrashScenario
     /// <summary>The operation starts from a damaged index (repair): before it, readers are told the index is damaged.</summary>
     public bool DamagedIndexBefore { get; }
 
+    /// <summary>
+    /// When set, the operation is killed (not a power loss: its writes stay in the page cache) right
+    /// after the first call this matches, and the next writer's recovery (<see cref="RecoveryCommand"/>)
+    /// runs on what it left; crash states then cover both processes' calls. This is how a recovery that
+    /// commits what the killed process never made durable shows.
+    /// </summary>
+    public Func<FsOp, bool>? KillAfter { get; }
+
+    /// <summary>A write that removes nothing, so only recovery changes the directory.</summary>
+    public static string[] RecoveryCommand { get; } = ["prune", "{dir}", "1000000"];
+
     public static IReadOnlyList<CrashScenario> All { get; } =
     [
         new("save", [1, 2], ["save", "{dir}", "3", "11", Size(StepVersion.Tensors), Size(StepVersion.Floats)],
@@ -56,7 +69,15 @@ internal sealed class CrashScenario
         new("prune", [1, 2, 3, 4, 5], ["prune", "{dir}", "2"], [new(1, Seed, true), new(4, Seed, false), new(5, Seed, false)]),
         new("pin", [1, 2], ["pin", "{dir}", "2"], [new(1, Seed, true), new(2, Seed, true)]),
         new("repair", [1, 2, 3], ["repair", "{dir}"], [new(1, Seed, true), new(2, Seed, false), new(3, Seed, false)], damagedIndexBefore: true),
+        new("save killed after its rename, recovered", [1, 2], ["save", "{dir}", "3", "11", Size(StepVersion.Tensors), Size(StepVersion.Floats)],
+            [new(1, Seed, true), new(2, Seed, false), new(3, Seed, false)], killAfter: IsPublishingRename),
+        new("overwrite killed after its exchange, recovered", [1, 2], ["overwrite", "{dir}", "2", "99", Size(StepVersion.Tensors), Size(StepVersion.Floats)],
+            [new(1, Seed, true), new(2, 99, false)], killAfter: IsPublishingRename),
     ];
+
+    /// <summary>The rename (or exchange) that moves a staged step under its number in the checkpoint directory.</summary>
+    private static bool IsPublishingRename(FsOp op) =>
+        op.Kind is FsOpKind.Rename or FsOpKind.Exchange && op.Name2.Length > 0 && op.Name2.All(char.IsAsciiDigit);
 
     public static CrashScenario Named(string name) => All.Single(s => s.Name == name);
 

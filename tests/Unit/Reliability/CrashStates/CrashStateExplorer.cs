@@ -3,7 +3,10 @@ using System.Globalization;
 namespace DataraxCkpt.Tests.Reliability.CrashStates;
 
 /// <summary>What exploring one operation found.</summary>
-internal sealed record ExplorationResult(string Operation, int TracedOps, int Candidates, int Explored, IReadOnlyList<string> Failures);
+internal sealed record ExplorationResult(string Operation, IReadOnlyList<FsOp> Ops, int Candidates, int Explored, IReadOnlyList<string> Failures)
+{
+    public int TracedOps => Ops.Count;
+}
 
 /// <summary>
 /// Explores the crash states of one operation: prepares its directory, snapshots it, records the
@@ -43,6 +46,11 @@ internal static class CrashStateExplorer
                 + $"replayed: {string.Join(", ", replayed.Describe())}\nactual: {string.Join(", ", actual.Describe())}");
         }
 
+        if (scenario.KillAfter is { } killAfter)
+        {
+            (ops, dir) = KillAndRecover(scenario, work, pre, ops, killAfter);
+        }
+
         if (!AfterHolds(dir, scenario) || CrashInvariantChecker.Check(dir, scenario) is not null)
         {
             throw new InvalidOperationException($"the uninterrupted {scenario.Name} itself does not leave the expected state: {CrashInvariantChecker.Check(dir, scenario)}");
@@ -74,7 +82,35 @@ internal static class CrashStateExplorer
             }
         }
 
-        return new ExplorationResult(scenario.Name, ops.Count, candidates, seen.Count, failures);
+        return new ExplorationResult(scenario.Name, ops, candidates, seen.Count, failures);
+    }
+
+    /// <summary>
+    /// The calls of a process killed after <paramref name="killAfter"/> matched, followed by those of the
+    /// next writer's recovery, recorded on the directory the killed process left (everything it wrote is
+    /// visible to the next process, but only what it fsynced is durable; the generator tracks that).
+    /// </summary>
+    private static (List<FsOp> Ops, string Dir) KillAndRecover(CrashScenario scenario, string work, FsImage pre, List<FsOp> ops, Func<FsOp, bool> killAfter)
+    {
+        var at = ops.FindIndex(op => killAfter(op));
+        if (at < 0)
+        {
+            throw new InvalidOperationException($"the {scenario.Name} trace has no call to kill after");
+        }
+
+        var killed = ops.Take(at + 1).ToList();
+        var left = StateMaterialiser.Build(pre, killed, _ => true);
+        var dir = Path.Combine(work, "killed");
+        left.WriteTo(dir);
+        var lines = TraceRecorder.Record(Path.Combine(work, "recovery-trace.txt"), CrashScenario.RecoveryCommand.Select(a => a == "{dir}" ? dir : a).ToArray());
+        var recovery = TraceParser.Parse(dir, left, lines);
+        var combined = killed.Concat(recovery.Select(op => op with { Seq = killed.Count + op.Seq, Syscall = "recovery: " + op.Syscall })).ToList();
+        if (StateMaterialiser.Build(pre, combined, _ => true).TreeHash() != FsImage.Read(dir).TreeHash())
+        {
+            throw new InvalidOperationException("replaying the killed operation and the recovery does not give the directory the recovery left");
+        }
+
+        return (combined, dir);
     }
 
     /// <summary>The uninterrupted operation must end in the scenario's state after (checked once more, independently of the phases).</summary>

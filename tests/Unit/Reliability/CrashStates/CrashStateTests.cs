@@ -30,6 +30,8 @@ public sealed class CrashStateTests : IDisposable
     [InlineData("prune")]
     [InlineData("pin")]
     [InlineData("repair")]
+    [InlineData("save killed after its rename, recovered")]
+    [InlineData("overwrite killed after its exchange, recovered")]
     public void Every_crash_state_of_an_operation_recovers_to_the_state_before_or_after_it(string operation)
     {
         Assert.True(TraceRecorder.FindStrace() is not null,
@@ -37,7 +39,14 @@ public sealed class CrashStateTests : IDisposable
         var result = CrashStateExplorer.Explore(CrashScenario.Named(operation), _dir.Path, CrashStateExplorer.Budget, ReliabilityScale.Seed);
         StoreAssert.Figure(_output, 2, "crash states", string.Create(CultureInfo.InvariantCulture,
             $"{operation}: explored {result.Explored}, failed {result.Failures.Count} ({result.TracedOps} traced calls, {result.Candidates} candidate states)"));
-        foreach (var failure in result.Failures.Take(20))
+        var durableAt = CrashStateGenerator.DurableAt(result.Ops);
+        _output.WriteLine("The traced calls (a call is durable once the fsync named after it returned):");
+        foreach (var op in result.Ops)
+        {
+            _output.WriteLine(op.Kind == FsOpKind.Sync || durableAt[op.Seq] == result.Ops.Count ? $"  {op}" : $"  {op}  [durable at #{durableAt[op.Seq]}]");
+        }
+
+        foreach (var failure in result.Failures.Take(100))
         {
             _output.WriteLine(failure);
         }
