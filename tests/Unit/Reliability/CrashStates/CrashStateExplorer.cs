@@ -18,7 +18,7 @@ internal static class CrashStateExplorer
 {
     /// <summary>Distinct crash states checked per operation: CI's bounded sample unless <c>DATARAXCKPT_CRASH_STATES</c> raises it (tests/soak.ps1 does).</summary>
     public static int Budget => int.TryParse(Environment.GetEnvironmentVariable("DATARAXCKPT_CRASH_STATES"), NumberStyles.Integer,
-        CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 60;
+        CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 40;
 
     /// <summary>Seeded random subsets per crash point, on top of the systematic states.</summary>
     public const int RandomPerPrefix = 2;
