@@ -11,7 +11,7 @@
                the module root; help (MAML and about topic, from docs/help/*.md) in en-US/; the engine and all
                its dependencies (managed and native) in lib/.
       Test     Build, then the xunit tests (tests/Unit) and the Pester tests (tests/Pester) in a fresh pwsh
-               against out/DataraxCkpt. Ends with the line "N passed, N failed"; exits non-zero on any
+               against out/DataraxCkpt (installs Debian's strace first when missing: the crash-state explorer needs it). Ends with the line "N passed, N failed"; exits non-zero on any
                failure or when either runner did not run.
       Example  Build, then runs every examples/*.ps1 in a fresh pwsh, each in a new temporary folder.
       Bench    Build, then bench/run-all.ps1: every scenario against its baselines (raw file I/O, the lz4
@@ -98,6 +98,23 @@ function Restore-TestTools {
     }
 }
 
+function Install-Strace {
+    # The crash-state explorer (tests/Unit/Reliability/CrashStates) records system calls with strace.
+    # Without it that test is skipped, or fails under CI=true; so the build installs Debian's package.
+    if (-not $IsLinux -or (Get-Command strace -CommandType Application -ErrorAction Ignore)) { return }
+    $aptGet = @(if ((& id -u) -ne '0' -and (Get-Command sudo -CommandType Application -ErrorAction Ignore)) { 'sudo', '-n', 'apt-get' } else { 'apt-get' })
+    Write-Host 'strace is missing; installing it with apt-get (needed by the crash-state explorer).'
+    & $aptGet[0] @($aptGet | Select-Object -Skip 1) install -y -q strace | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        # A fresh container has no package lists yet.
+        & $aptGet[0] @($aptGet | Select-Object -Skip 1) update -q | Out-Host
+        & $aptGet[0] @($aptGet | Select-Object -Skip 1) install -y -q strace | Out-Host
+    }
+    if (-not (Get-Command strace -CommandType Application -ErrorAction Ignore)) {
+        Write-Warning 'Could not install strace: the crash-state explorer will be skipped (and fail under CI=true).'
+    }
+}
+
 function Invoke-UnitTests {
     # Returns @{ Passed; Failed; Ran } read from the TRX file, not from console text.
     $trxName = 'unit.trx'
@@ -130,6 +147,7 @@ function Invoke-PesterTests {
 function Invoke-Test {
     Invoke-Build
     Restore-TestTools
+    Install-Strace
     New-Item -ItemType Directory -Force -Path $ResultsRoot | Out-Null
     $env:DATARAXCKPT_MODULE = $ModuleRoot
     $env:DATARAXCKPT_TOOLS = $ToolPackages

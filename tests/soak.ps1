@@ -5,8 +5,9 @@
 
 .DESCRIPTION
     Called by `build.ps1 -Task Soak`. Runs the tests tagged Category=Reliability with many more
-    random-time kills, a longer multi-process load and many more fuzz cases, through the environment
-    variables that tests/Unit/Reliability/ReliabilityScale.cs reads. Every suite prints its figures
+    random-time kills, a longer multi-process load, many more fuzz cases and every crash state of the
+    crash-state explorer, through the environment variables that tests/Unit/Reliability/ReliabilityScale.cs
+    and tests/Unit/Reliability/CrashStates/CrashStateExplorer.cs read. Every suite prints its figures
     as "FIGURE guarantee N | what | figures" lines; they are also collected in -FiguresPath.
     Exits non-zero when any guarantee failed.
 
@@ -21,6 +22,9 @@ param(
     [ValidateRange(1, 86400)] [int] $LoadSeconds = 600,
     # Manifest fuzzer cases; the frame-reader fuzzer runs twice as many (CI: 2,000).
     [ValidateRange(1, 100000000)] [int] $FuzzCases = 100000,
+    # Distinct crash states checked per operation by the crash-state explorer (CI: 40); the default
+    # explores every state the generator yields.
+    [ValidateRange(1, 100000000)] [int] $CrashStates = 1000000,
     # Seed of every random choice; a failure reproduces with the same seed.
     [int] $Seed = 20261128,
     [string] $Configuration = 'Release',
@@ -36,6 +40,7 @@ $knobs = @{
     DATARAXCKPT_SOAK_KILLS    = $Kills
     DATARAXCKPT_LOAD_SECONDS  = $LoadSeconds
     DATARAXCKPT_FUZZ_CASES    = $FuzzCases
+    DATARAXCKPT_CRASH_STATES  = $CrashStates
     DATARAXCKPT_SOAK_SEED     = $Seed
     DATARAXCKPT_FIGURES_FILE  = (Resolve-Path -LiteralPath (Split-Path $FiguresPath)).Path + [IO.Path]::DirectorySeparatorChar + (Split-Path -Leaf $FiguresPath)
 }
@@ -46,7 +51,7 @@ foreach ($name in $knobs.Keys) {
 }
 
 try {
-    Write-Host "Soak: $Kills kills, $LoadSeconds s of load, $FuzzCases fuzz cases, seed $Seed ($Configuration)"
+    Write-Host "Soak: $Kills kills, $LoadSeconds s of load, $FuzzCases fuzz cases, up to $CrashStates crash states per operation, seed $Seed ($Configuration)"
     & dotnet test $project -c $Configuration --filter 'Category=Reliability' --logger 'console;verbosity=normal'
     $code = $LASTEXITCODE
 }

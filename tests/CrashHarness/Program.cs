@@ -27,16 +27,19 @@ if (args[0] == "worker")
 
 var dir = args[1];
 long Arg(int i) => long.Parse(args[i], CultureInfo.InvariantCulture);
+
+// save/overwrite <dir> <step> <seed> <tensors> [floats per tensor]: small tensors keep traced runs small.
+int Floats() => args.Length > 5 ? (int)Arg(5) : HarnessState.MebibyteOfFloats;
 using var handler = new CheckpointHandler();
 try
 {
     switch (args[0])
     {
         case "save":
-            handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4)), step: Arg(2));
+            handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4), Floats()), step: Arg(2));
             break;
         case "overwrite":
-            handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4)), step: Arg(2), overwrite: true);
+            handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4), Floats()), step: Arg(2), overwrite: true);
             break;
         case "prune":
             handler.Prune(dir, new RetentionPolicy { Keep = (int)Arg(2) });

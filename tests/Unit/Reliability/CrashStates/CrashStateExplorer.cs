@@ -1,0 +1,130 @@
+using System.Globalization;
+
+namespace DataraxCkpt.Tests.Reliability.CrashStates;
+
+/// <summary>What exploring one operation found.</summary>
+internal sealed record ExplorationResult(string Operation, IReadOnlyList<FsOp> Ops, int Candidates, int Explored, IReadOnlyList<string> Failures)
+{
+    public int TracedOps => Ops.Count;
+}
+
+/// <summary>
+/// Explores the crash states of one operation: prepares its directory, snapshots it, records the
+/// harness performing the operation under strace, parses the trace, checks that replaying every
+/// operation on the snapshot gives exactly the directory the real run left (so the model is faithful),
+/// then materialises distinct crash states in scratch folders and checks each with the engine.
+/// </summary>
+internal static class CrashStateExplorer
+{
+    /// <summary>Distinct crash states checked per operation: CI's bounded sample unless <c>DATARAXCKPT_CRASH_STATES</c> raises it (tests/soak.ps1 does).</summary>
+    public static int Budget => int.TryParse(Environment.GetEnvironmentVariable("DATARAXCKPT_CRASH_STATES"), NumberStyles.Integer,
+        CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 40;
+
+    /// <summary>Seeded random subsets per crash point, on top of the systematic states.</summary>
+    public const int RandomPerPrefix = 2;
+
+    public static ExplorationResult Explore(CrashScenario scenario, string work, int budget, int seed)
+    {
+        var dir = Path.Combine(work, "ck");
+        Directory.CreateDirectory(dir);
+        dir = Path.GetFullPath(new DirectoryInfo(dir).FullName);
+        scenario.Prepare(dir);
+        var pre = FsImage.Read(dir);
+
+        var lines = TraceRecorder.Record(Path.Combine(work, "trace.txt"), scenario.Arguments(dir));
+        var ops = TraceParser.Parse(dir, pre, lines);
+        if (ops.Count == 0)
+        {
+            throw new InvalidOperationException($"no file-system call under '{dir}' was recorded (is the path behind a link?)");
+        }
+
+        var replayed = StateMaterialiser.Build(pre, ops, _ => true);
+        var actual = FsImage.Read(dir);
+        if (replayed.TreeHash() != actual.TreeHash())
+        {
+            throw new InvalidOperationException("replaying the trace on the pre-state does not give the directory the operation left: the trace model is incomplete.\n"
+                + $"replayed: {string.Join(", ", replayed.Describe())}\nactual: {string.Join(", ", actual.Describe())}");
+        }
+
+        if (scenario.KillAfter is { } killAfter)
+        {
+            (ops, dir) = KillAndRecover(scenario, work, pre, ops, killAfter);
+        }
+
+        if (!AfterHolds(dir, scenario) || CrashInvariantChecker.Check(dir, scenario) is not null)
+        {
+            throw new InvalidOperationException($"the uninterrupted {scenario.Name} itself does not leave the expected state: {CrashInvariantChecker.Check(dir, scenario)}");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var failures = new List<string>();
+        var candidates = 0;
+        foreach (var state in CrashStateGenerator.Generate(ops, seed, RandomPerPrefix))
+        {
+            candidates++;
+            var image = CrashStateGenerator.Image(pre, ops, state);
+            if (!seen.Add(image.TreeHash()))
+            {
+                continue;
+            }
+
+            var scratch = Path.Combine(work, "state-" + seen.Count.ToString(CultureInfo.InvariantCulture));
+            image.WriteTo(scratch);
+            if (CrashInvariantChecker.Check(scratch, scenario) is { } failure)
+            {
+                failures.Add(Describe(scenario, ops, state, failure));
+            }
+
+            Directory.Delete(scratch, recursive: true);
+            if (seen.Count >= budget)
+            {
+                break;
+            }
+        }
+
+        return new ExplorationResult(scenario.Name, ops, candidates, seen.Count, failures);
+    }
+
+    /// <summary>
+    /// The calls of a process killed after <paramref name="killAfter"/> matched, followed by those of the
+    /// next writer's recovery, recorded on the directory the killed process left (everything it wrote is
+    /// visible to the next process, but only what it fsynced is durable; the generator tracks that).
+    /// </summary>
+    private static (List<FsOp> Ops, string Dir) KillAndRecover(CrashScenario scenario, string work, FsImage pre, List<FsOp> ops, Func<FsOp, bool> killAfter)
+    {
+        var at = ops.FindIndex(op => killAfter(op));
+        if (at < 0)
+        {
+            throw new InvalidOperationException($"the {scenario.Name} trace has no call to kill after");
+        }
+
+        var killed = ops.Take(at + 1).ToList();
+        var left = StateMaterialiser.Build(pre, killed, _ => true);
+        var dir = Path.Combine(work, "killed");
+        left.WriteTo(dir);
+        var lines = TraceRecorder.Record(Path.Combine(work, "recovery-trace.txt"), CrashScenario.RecoveryCommand.Select(a => a == "{dir}" ? dir : a).ToArray());
+        var recovery = TraceParser.Parse(dir, left, lines);
+        var combined = killed.Concat(recovery.Select(op => op with { Seq = killed.Count + op.Seq, Syscall = "recovery: " + op.Syscall })).ToList();
+        if (StateMaterialiser.Build(pre, combined, _ => true).TreeHash() != FsImage.Read(dir).TreeHash())
+        {
+            throw new InvalidOperationException("replaying the killed operation and the recovery does not give the directory the recovery left");
+        }
+
+        return (combined, dir);
+    }
+
+    /// <summary>The uninterrupted operation must end in the scenario's state after (checked once more, independently of the phases).</summary>
+    private static bool AfterHolds(string dir, CrashScenario scenario)
+    {
+        using var h = new CheckpointHandler();
+        var listed = h.ListCheckpoints(dir);
+        return listed.Select(i => (i.Step, i.Pinned)).SequenceEqual(scenario.After.Select(v => (v.Step, v.Pinned)));
+    }
+
+    private static string Describe(CrashScenario scenario, IReadOnlyList<FsOp> ops, CrashState state, string failure)
+    {
+        var last = state.Prefix == 0 ? "before the first call" : $"after {ops[state.Prefix - 1]}";
+        var lost = state.Lost.Count == 0 ? "nothing" : string.Join(", ", state.Lost.Order().Select(i => ops[i].ToString()));
+        return $"{scenario.Name}: crash {last} ({state.Kind}); lost: {lost} => {failure}";
+    }
+}

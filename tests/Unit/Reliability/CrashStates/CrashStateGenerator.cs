@@ -1,0 +1,99 @@
+namespace DataraxCkpt.Tests.Reliability.CrashStates;
+
+/// <summary>One crash state: the process stopped after <see cref="Prefix"/> operations and power was lost; <see cref="Lost"/> did not reach the disk.</summary>
+internal sealed record CrashState(string Kind, int Prefix, IReadOnlySet<int> Lost);
+
+/// <summary>
+/// The crash states POSIX allows after a trace, in the style of ALICE (OSDI 2014) and CrashMonkey.
+/// A crash can happen after any prefix of the operations. Within the prefix, an operation is certainly
+/// on disk when an fsync of the inode it changes returned after it (the file for data, the parent
+/// directory for an entry; either directory of a rename); every other operation may or may not have
+/// reached the disk, independently, so later ones may persist while earlier ones are lost (reordering).
+/// For each prefix the generator yields: everything persisted; only what was synced; each unsynced
+/// operation lost alone (which names the culprit when a state fails); and seeded random subsets.
+/// </summary>
+internal static class CrashStateGenerator
+{
+    /// <summary>For each operation, the index of the first later fsync that makes it durable (ops.Count when none does).</summary>
+    public static int[] DurableAt(IReadOnlyList<FsOp> ops)
+    {
+        var at = new int[ops.Count];
+        for (var i = 0; i < ops.Count; i++)
+        {
+            at[i] = ops.Count;
+            if (ops[i].Kind == FsOpKind.Sync)
+            {
+                at[i] = i;
+                continue;
+            }
+
+            var through = ops[i].DurableThrough().ToHashSet();
+            for (var j = i + 1; j < ops.Count; j++)
+            {
+                if (ops[j].Kind == FsOpKind.Sync && through.Contains(ops[j].Inode))
+                {
+                    at[i] = j;
+                    break;
+                }
+            }
+        }
+
+        return at;
+    }
+
+    /// <summary>
+    /// Every candidate state, most revealing first: per prefix the synced-only state, then each single
+    /// loss, then the fully persisted state and <paramref name="randomPerPrefix"/> random subsets; each
+    /// tier in a seeded random order, so a bounded sample covers the whole trace.
+    /// </summary>
+    public static IEnumerable<CrashState> Generate(IReadOnlyList<FsOp> ops, int seed, int randomPerPrefix)
+    {
+        var durableAt = DurableAt(ops);
+        var random = new Random(seed);
+        List<int> Unsynced(int prefix) => Enumerable.Range(0, prefix).Where(i => ops[i].Kind != FsOpKind.Sync && durableAt[i] >= prefix).ToList();
+
+        var prefixes = Enumerable.Range(0, ops.Count + 1).ToList();
+        foreach (var k in Shuffled(prefixes, random))
+        {
+            yield return new CrashState("synced only", k, Unsynced(k).ToHashSet());
+        }
+
+        var singles = prefixes.SelectMany(k => Unsynced(k).Select(u => (k, u))).ToList();
+        foreach (var (k, u) in Shuffled(singles, random))
+        {
+            yield return new CrashState("one lost", k, new HashSet<int> { u });
+        }
+
+        var rest = new List<CrashState>();
+        foreach (var k in prefixes)
+        {
+            rest.Add(new CrashState("all persisted", k, new HashSet<int>()));
+            var unsynced = Unsynced(k);
+            for (var r = 0; r < randomPerPrefix && unsynced.Count > 1; r++)
+            {
+                rest.Add(new CrashState("random subset lost", k, unsynced.Where(_ => random.Next(2) == 0).ToHashSet()));
+            }
+        }
+
+        foreach (var state in Shuffled(rest, random))
+        {
+            yield return state;
+        }
+    }
+
+    /// <summary>The image of a state: the pre-state with the prefix's operations applied, except the lost ones.</summary>
+    public static FsImage Image(FsImage pre, IReadOnlyList<FsOp> ops, CrashState state) =>
+        StateMaterialiser.Build(pre, ops.Take(state.Prefix).ToList(), op => !state.Lost.Contains(op.Seq));
+
+    private static List<T> Shuffled<T>(List<T> items, Random random)
+    {
+        var copy = items.ToList();
+        for (var i = copy.Count - 1; i > 0; i--)
+        {
+            var j = random.Next(i + 1);
+            (copy[i], copy[j]) = (copy[j], copy[i]);
+        }
+
+        return copy;
+    }
+}

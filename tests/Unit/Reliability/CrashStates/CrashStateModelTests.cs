@@ -1,0 +1,77 @@
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Reliability.CrashStates;
+
+/// <summary>
+/// The explorer's model on a fixed trace (no strace needed): the parser merges interrupted calls and
+/// decodes written bytes; the generator never loses what an fsync made durable, and does lose a rename
+/// whose directory nobody fsynced — the kind of gap the explorer exists to find.
+/// </summary>
+public sealed class CrashStateModelTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private (FsImage Pre, List<FsOp> Ops) Publish(bool syncDirectoryAfterRename)
+    {
+        var root = _dir.Sub("ck");
+        Directory.CreateDirectory(Path.Combine(root, ".staging"));
+        var pre = FsImage.Read(root);
+        var lines = new List<string>
+        {
+            $"100 mkdir(\"{root}/.staging/s\", 0777) = 0",
+            $"100 openat(AT_FDCWD</tmp>, \"{root}/.staging/s/data\", O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0666) = 5<{root}/.staging/s/data>",
+            $"100 pwrite64(5<{root}/.staging/s/data>, \"ab\\x00\\n\", 4, 0 <unfinished ...>",
+            "101 fsync(7</somewhere/else>) = 0",
+            "100 <... pwrite64 resumed>) = 4",
+            $"100 fsync(5<{root}/.staging/s/data>) = 0",
+            $"100 openat(AT_FDCWD</tmp>, \"{root}/.staging/s\", O_RDONLY|O_DIRECTORY) = 6<{root}/.staging/s>",
+            $"100 fsync(6<{root}/.staging/s>) = 0",
+            $"100 rename(\"{root}/.staging/s\", \"{root}/3\") = 0",
+            $"100 unlink(\"{root}/missing\") = -1 ENOENT (No such file or directory)",
+        };
+        if (syncDirectoryAfterRename)
+        {
+            lines.Add($"100 openat(AT_FDCWD</tmp>, \"{root}\", O_RDONLY|O_DIRECTORY) = 8<{root}>");
+            lines.Add($"100 fsync(8<{root}>) = 0");
+        }
+
+        return (pre, TraceParser.Parse(root, pre, lines));
+    }
+
+    [Fact]
+    public void The_parser_keeps_only_calls_inside_the_directory_and_decodes_the_written_bytes()
+    {
+        var (_, ops) = Publish(syncDirectoryAfterRename: false);
+        Assert.Equal([FsOpKind.Mkdir, FsOpKind.Create, FsOpKind.Write, FsOpKind.Sync, FsOpKind.Sync, FsOpKind.Rename], ops.Select(o => o.Kind));
+        Assert.Equal(new byte[] { (byte)'a', (byte)'b', 0, 10 }, ops[2].Data);
+        Assert.Equal("3", ops[5].Name2);
+    }
+
+    [Fact]
+    public void A_rename_whose_directory_is_never_fsynced_is_lost_in_some_crash_state_but_synced_data_never_is()
+    {
+        var (pre, ops) = Publish(syncDirectoryAfterRename: false);
+        var states = CrashStateGenerator.Generate(ops, seed: 1, randomPerPrefix: 2).ToList();
+        Assert.Contains(states, s => s.Prefix == ops.Count && s.Lost.Contains(5));
+        Assert.DoesNotContain(states, s => s.Prefix > 3 && s.Lost.Contains(2));
+
+        var renameLost = CrashStateGenerator.Image(pre, ops, new CrashState("one lost", ops.Count, new HashSet<int> { 5 }));
+        Assert.Null(renameLost.Resolve("3"));
+        Assert.Equal(new byte[] { (byte)'a', (byte)'b', 0, 10 }, renameLost[renameLost.Resolve(".staging/s/data")!.Value].Content);
+    }
+
+    [Fact]
+    public void Once_the_directory_is_fsynced_after_the_rename_every_crash_state_has_the_published_folder_with_its_data()
+    {
+        var (pre, ops) = Publish(syncDirectoryAfterRename: true);
+        foreach (var state in CrashStateGenerator.Generate(ops, seed: 1, randomPerPrefix: 4).Where(s => s.Prefix == ops.Count))
+        {
+            var image = CrashStateGenerator.Image(pre, ops, state);
+            var data = image.Resolve("3/data");
+            Assert.True(data is not null, $"{state.Kind} lost the published folder");
+            Assert.Equal(4, image[data.Value].Content.Length);
+        }
+    }
+}

@@ -1,0 +1,546 @@
+using System.Globalization;
+using System.Text;
+
+namespace DataraxCkpt.Tests.Reliability.CrashStates;
+
+/// <summary>
+/// Turns an <c>strace -f -y -x -s N</c> log into the persistent-state operations on one directory
+/// tree, in the order the calls returned. It replays them on a live copy of the pre-state image to
+/// know which inode each path and file descriptor names; calls outside the directory are ignored, and
+/// only successful calls count. The bytes of every write are taken from the trace itself (strace
+/// prints the whole buffer; a truncated buffer is an error), so files written, overwritten and deleted
+/// within one operation, like SQLite's WAL, are modelled exactly.
+/// </summary>
+internal sealed class TraceParser
+{
+    private readonly string _root;
+    private readonly FsImage _live;
+    private readonly Dictionary<int, OpenFile> _fds = new();
+    private readonly Dictionary<string, string> _unfinished = new(StringComparer.Ordinal);
+    private readonly List<FsOp> _ops = new();
+
+    private TraceParser(string root, FsImage pre)
+    {
+        _root = root.TrimEnd('/');
+        _live = pre.Clone();
+    }
+
+    /// <summary>The operations the traced process performed under <paramref name="root"/>, starting from <paramref name="pre"/>.</summary>
+    public static List<FsOp> Parse(string root, FsImage pre, IEnumerable<string> lines)
+    {
+        var parser = new TraceParser(root, pre);
+        foreach (var line in lines)
+        {
+            parser.Line(line);
+        }
+
+        return parser._ops;
+    }
+
+    private sealed class OpenFile
+    {
+        public required int Inode { get; init; }
+
+        public required string Path { get; init; }
+
+        public long Position { get; set; }
+    }
+
+    private void Line(string raw)
+    {
+        var space = raw.IndexOf(' ', StringComparison.Ordinal);
+        if (space < 0)
+        {
+            return;
+        }
+
+        var pid = raw[..space];
+        var line = raw[(space + 1)..].TrimStart();
+        const string Unfinished = " <unfinished ...>";
+        if (line.EndsWith(Unfinished, StringComparison.Ordinal))
+        {
+            _unfinished[pid] = line[..^Unfinished.Length];
+            return;
+        }
+
+        if (line.StartsWith("<... ", StringComparison.Ordinal))
+        {
+            var resumed = line.IndexOf(" resumed>", StringComparison.Ordinal);
+            if (resumed < 0 || !_unfinished.Remove(pid, out var head))
+            {
+                return;
+            }
+
+            line = head + line[(resumed + " resumed>".Length)..];
+        }
+
+        var open = line.IndexOf('(', StringComparison.Ordinal);
+        if (open <= 0 || line.StartsWith("---", StringComparison.Ordinal) || line.StartsWith("+++", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var name = line[..open];
+        var (args, rest) = SplitArguments(line, open + 1);
+        var equals = rest.IndexOf("= ", StringComparison.Ordinal);
+        if (equals < 0)
+        {
+            return;
+        }
+
+        var retText = rest[(equals + 2)..];
+        var retEnd = 0;
+        while (retEnd < retText.Length && (char.IsAsciiDigit(retText[retEnd]) || (retEnd == 0 && retText[0] == '-')))
+        {
+            retEnd++;
+        }
+
+        if (retEnd == 0 || !long.TryParse(retText[..retEnd], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ret) || ret < 0)
+        {
+            return;
+        }
+
+        Call(name, args, ret);
+    }
+
+    private void Call(string name, List<string> a, long ret)
+    {
+        switch (name)
+        {
+            case "openat":
+                Open(Resolve(a[0], Text(a[1])), a[2], (int)ret);
+                break;
+            case "open":
+                Open(Resolve("AT_FDCWD", Text(a[0])), a[1], (int)ret);
+                break;
+            case "creat":
+                Open(Resolve("AT_FDCWD", Text(a[0])), "O_CREAT|O_WRONLY|O_TRUNC", (int)ret);
+                break;
+            case "close":
+                _fds.Remove(Fd(a[0]));
+                break;
+            case "write":
+                WriteAt(a[0], null, Str(a[1]), ret);
+                break;
+            case "pwrite64":
+                WriteAt(a[0], long.Parse(a[3], CultureInfo.InvariantCulture), Str(a[1]), ret);
+                break;
+            case "writev":
+                WriteAt(a[0], null, Iov(a[1]), ret);
+                break;
+            case "pwritev" or "pwritev2":
+                WriteAt(a[0], long.Parse(a[3], CultureInfo.InvariantCulture), Iov(a[1]), ret);
+                break;
+            case "lseek":
+                if (_fds.TryGetValue(Fd(a[0]), out var sought))
+                {
+                    sought.Position = ret;
+                }
+
+                break;
+            case "ftruncate":
+                if (_fds.TryGetValue(Fd(a[0]), out var cut))
+                {
+                    Emit(new FsOp(0, FsOpKind.Truncate, $"ftruncate({cut.Path}, {a[1]})") { Inode = cut.Inode, Length = long.Parse(a[1], CultureInfo.InvariantCulture) });
+                }
+
+                break;
+            case "truncate":
+                if (Resolve("AT_FDCWD", Text(a[0])) is { } truncated && _live.Resolve(truncated) is { } ti)
+                {
+                    Emit(new FsOp(0, FsOpKind.Truncate, $"truncate({truncated}, {a[1]})") { Inode = ti, Length = long.Parse(a[1], CultureInfo.InvariantCulture) });
+                }
+
+                break;
+            case "fallocate":
+                if (_fds.TryGetValue(Fd(a[0]), out var grown) && a[1] == "0")
+                {
+                    var end = long.Parse(a[2], CultureInfo.InvariantCulture) + long.Parse(a[3], CultureInfo.InvariantCulture);
+                    if (end > _live[grown.Inode].Content.Length)
+                    {
+                        Emit(new FsOp(0, FsOpKind.Truncate, $"fallocate({grown.Path}, {end})") { Inode = grown.Inode, Length = end });
+                    }
+                }
+
+                break;
+            case "fsync" or "fdatasync":
+                if (_fds.TryGetValue(Fd(a[0]), out var synced))
+                {
+                    Emit(new FsOp(0, FsOpKind.Sync, $"{name}({Show(synced.Path)})") { Inode = synced.Inode });
+                }
+
+                break;
+            case "rename":
+                Move(Resolve("AT_FDCWD", Text(a[0])), Resolve("AT_FDCWD", Text(a[1])), "0");
+                break;
+            case "renameat":
+                Move(Resolve(a[0], Text(a[1])), Resolve(a[2], Text(a[3])), "0");
+                break;
+            case "renameat2":
+                Move(Resolve(a[0], Text(a[1])), Resolve(a[2], Text(a[3])), a[4]);
+                break;
+            case "unlink" or "rmdir":
+                Unlink(Resolve("AT_FDCWD", Text(a[0])), name);
+                break;
+            case "unlinkat":
+                Unlink(Resolve(a[0], Text(a[1])), name);
+                break;
+            case "mkdir":
+                Mkdir(Resolve("AT_FDCWD", Text(a[0])));
+                break;
+            case "mkdirat":
+                Mkdir(Resolve(a[0], Text(a[1])));
+                break;
+            case "link":
+                Link(Resolve("AT_FDCWD", Text(a[0])), Resolve("AT_FDCWD", Text(a[1])));
+                break;
+            case "linkat":
+                Link(Resolve(a[0], Text(a[1])), Resolve(a[2], Text(a[3])));
+                break;
+            case "symlink" or "symlinkat":
+                if (Resolve(name == "symlink" ? "AT_FDCWD" : a[1], Text(a[^1])) is not null)
+                {
+                    throw new NotSupportedException($"the traced operation created a symbolic link in the checkpoint directory; the explorer does not model links: {name}");
+                }
+
+                break;
+        }
+    }
+
+    private void Emit(FsOp op)
+    {
+        op = op with { Seq = _ops.Count };
+        StateMaterialiser.Apply(_live, op);
+        _ops.Add(op);
+    }
+
+    private void Open(string? path, string flags, int fd)
+    {
+        if (path is null)
+        {
+            return;
+        }
+
+        var inode = _live.Resolve(path);
+        if (inode is null)
+        {
+            if (!flags.Contains("O_CREAT", StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"the trace opens '{path}', which the replayed state does not have");
+            }
+
+            var (parent, leaf) = Parent(path);
+            var created = NewInode(isDirectory: false);
+            Emit(new FsOp(0, FsOpKind.Create, $"creat({Show(path)})") { Inode = parent, Name = leaf, Target = created });
+            inode = created;
+        }
+        else if (flags.Contains("O_TRUNC", StringComparison.Ordinal) && !_live[inode.Value].IsDirectory && _live[inode.Value].Content.Length > 0)
+        {
+            Emit(new FsOp(0, FsOpKind.Truncate, $"open({Show(path)}, O_TRUNC)") { Inode = inode.Value, Length = 0 });
+        }
+
+        _fds[fd] = new OpenFile
+        {
+            Inode = inode.Value,
+            Path = path,
+            Position = flags.Contains("O_APPEND", StringComparison.Ordinal) ? _live[inode.Value].Content.Length : 0,
+        };
+    }
+
+    private void WriteAt(string fdArg, long? offset, byte[] data, long written)
+    {
+        if (!_fds.TryGetValue(Fd(fdArg), out var file))
+        {
+            return;
+        }
+
+        var at = offset ?? file.Position;
+        var bytes = data.AsSpan(0, (int)Math.Min(written, data.Length)).ToArray();
+        if (bytes.Length != written)
+        {
+            throw new InvalidDataException($"strace printed {data.Length} of the {written} bytes written to '{file.Path}'; raise its -s limit");
+        }
+
+        if (offset is null)
+        {
+            file.Position += written;
+        }
+
+        Emit(new FsOp(0, FsOpKind.Write, $"{(offset is null ? "write" : "pwrite64")}({Show(file.Path)}, {written} bytes at {at})")
+        {
+            Inode = file.Inode,
+            Offset = at,
+            Data = bytes,
+        });
+    }
+
+    private void Move(string? from, string? to, string flags)
+    {
+        if (from is null && to is null)
+        {
+            return;
+        }
+
+        if (from is null || to is null)
+        {
+            throw new NotSupportedException($"a rename crosses the checkpoint directory's boundary ({from ?? "outside"} → {to ?? "outside"}); the explorer models only the directory itself");
+        }
+
+        var target = _live.Resolve(from) ?? throw new InvalidDataException($"the trace renames '{from}', which the replayed state does not have");
+        var (p1, n1) = Parent(from);
+        var (p2, n2) = Parent(to);
+        if (flags.Contains("RENAME_EXCHANGE", StringComparison.Ordinal))
+        {
+            var other = _live.Resolve(to) ?? throw new InvalidDataException($"the trace exchanges '{to}', which the replayed state does not have");
+            Emit(new FsOp(0, FsOpKind.Exchange, $"renameat2({Show(from)}, {Show(to)}, RENAME_EXCHANGE)")
+            {
+                Inode = p1, Name = n1, Target = target, TargetIsDirectory = _live[target].IsDirectory,
+                Inode2 = p2, Name2 = n2, Target2 = other, Target2IsDirectory = _live[other].IsDirectory,
+            });
+        }
+        else
+        {
+            Emit(new FsOp(0, FsOpKind.Rename, $"rename({Show(from)}, {Show(to)})")
+            {
+                Inode = p1, Name = n1, Target = target, TargetIsDirectory = _live[target].IsDirectory, Inode2 = p2, Name2 = n2,
+            });
+        }
+    }
+
+    private void Unlink(string? path, string call)
+    {
+        if (path is null)
+        {
+            return;
+        }
+
+        var (parent, leaf) = Parent(path);
+        if (_live.Resolve(path) is { } target)
+        {
+            Emit(new FsOp(0, FsOpKind.Remove, $"{call}({Show(path)})") { Inode = parent, Name = leaf, Target = target });
+        }
+        else if (!FsImage.IsVolatile(leaf))
+        {
+            throw new InvalidDataException($"the trace removes '{path}', which the replayed state does not have");
+        }
+    }
+
+    private void Mkdir(string? path)
+    {
+        if (path is null)
+        {
+            return;
+        }
+
+        var (parent, leaf) = Parent(path);
+        Emit(new FsOp(0, FsOpKind.Mkdir, $"mkdir({Show(path)})") { Inode = parent, Name = leaf, Target = NewInode(isDirectory: true), TargetIsDirectory = true });
+    }
+
+    private void Link(string? from, string? to)
+    {
+        if (from is null && to is null)
+        {
+            return;
+        }
+
+        if (from is null || to is null)
+        {
+            throw new NotSupportedException("a link crosses the checkpoint directory's boundary; the explorer models only the directory itself");
+        }
+
+        var target = _live.Resolve(from) ?? throw new InvalidDataException($"the trace links '{from}', which the replayed state does not have");
+        var (p2, n2) = Parent(to);
+        Emit(new FsOp(0, FsOpKind.Link, $"link({Show(from)}, {Show(to)})") { Target = target, Inode2 = p2, Name2 = n2 });
+    }
+
+    private int NewInode(bool isDirectory) => isDirectory ? _live.NewDirectory() : _live.NewFile();
+
+    private (int Parent, string Leaf) Parent(string relative)
+    {
+        var slash = relative.LastIndexOf('/');
+        var parentPath = slash < 0 ? string.Empty : relative[..slash];
+        var parent = _live.Resolve(parentPath) ?? throw new InvalidDataException($"the parent of '{relative}' is missing from the replayed state");
+        return (parent, slash < 0 ? relative : relative[(slash + 1)..]);
+    }
+
+    /// <summary>A path relative to the root ("" for the root itself), or null when it lies outside; volatile files count as outside.</summary>
+    private string? Resolve(string dirArg, string path)
+    {
+        string absolute;
+        if (path.StartsWith('/'))
+        {
+            absolute = path;
+        }
+        else
+        {
+            var lt = dirArg.IndexOf('<', StringComparison.Ordinal);
+            if (lt < 0 || !dirArg.EndsWith('>'))
+            {
+                throw new InvalidDataException($"strace gave no path for the directory argument '{dirArg}' (is -y set?)");
+            }
+
+            absolute = dirArg[(lt + 1)..^1] + "/" + path;
+        }
+
+        absolute = absolute.TrimEnd('/');
+        if (absolute == _root)
+        {
+            return string.Empty;
+        }
+
+        if (!absolute.StartsWith(_root + "/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var relative = absolute[(_root.Length + 1)..];
+        return FsImage.IsVolatile(relative) ? null : relative;
+    }
+
+    private static string Show(string relative) => relative.Length == 0 ? "." : relative;
+
+    private static int Fd(string arg)
+    {
+        var lt = arg.IndexOf('<', StringComparison.Ordinal);
+        return int.TryParse(lt < 0 ? arg : arg[..lt], NumberStyles.Integer, CultureInfo.InvariantCulture, out var fd) ? fd : -1;
+    }
+
+    /// <summary>The data of an iovec array: its quoted buffers, concatenated.</summary>
+    private static byte[] Iov(string arg)
+    {
+        var bytes = new List<byte>();
+        for (var i = 0; i < arg.Length; i++)
+        {
+            if (arg[i] == '"')
+            {
+                var end = QuotedEnd(arg, i);
+                bytes.AddRange(Str(arg[i..(end + 1)]));
+                i = end;
+            }
+        }
+
+        return bytes.ToArray();
+    }
+
+    /// <summary>Decodes a C string as strace prints it (\xNN, octal, \n …); a trailing "..." means strace cut it.</summary>
+    private static byte[] Str(string arg)
+    {
+        arg = arg.Trim();
+        if (arg.Length < 2 || arg[0] != '"')
+        {
+            throw new InvalidDataException($"expected a quoted string in the trace, found {arg[..Math.Min(arg.Length, 40)]}");
+        }
+
+        var end = QuotedEnd(arg, 0);
+        if (arg.Length > end + 1 && arg[(end + 1)..].StartsWith("...", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException("strace truncated a string argument; raise its -s limit");
+        }
+
+        var bytes = new List<byte>(end);
+        for (var i = 1; i < end; i++)
+        {
+            var c = arg[i];
+            if (c != '\\')
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
+                continue;
+            }
+
+            var e = arg[++i];
+            switch (e)
+            {
+                case 'x':
+                    bytes.Add(byte.Parse(arg.AsSpan(i + 1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+                    i += 2;
+                    break;
+                case >= '0' and <= '7':
+                    var n = 0;
+                    var digits = 0;
+                    while (digits < 3 && i < end && arg[i] is >= '0' and <= '7')
+                    {
+                        n = (n * 8) + (arg[i] - '0');
+                        i++;
+                        digits++;
+                    }
+
+                    i--;
+                    bytes.Add((byte)n);
+                    break;
+                case 'n': bytes.Add(10); break;
+                case 't': bytes.Add(9); break;
+                case 'r': bytes.Add(13); break;
+                case 'v': bytes.Add(11); break;
+                case 'f': bytes.Add(12); break;
+                case 'a': bytes.Add(7); break;
+                case 'b': bytes.Add(8); break;
+                default: bytes.Add((byte)e); break;
+            }
+        }
+
+        return bytes.ToArray();
+    }
+
+    private static string Text(string arg) => Encoding.UTF8.GetString(Str(arg));
+
+    private static int QuotedEnd(string s, int start)
+    {
+        for (var i = start + 1; i < s.Length; i++)
+        {
+            if (s[i] == '\\')
+            {
+                i++;
+            }
+            else if (s[i] == '"')
+            {
+                return i;
+            }
+        }
+
+        throw new InvalidDataException("unterminated string in the trace");
+    }
+
+    /// <summary>Splits "a, b, [c, d], {e}) = 3" at top-level commas; returns the arguments and what follows the closing parenthesis.</summary>
+    private static (List<string> Args, string After) SplitArguments(string line, int start)
+    {
+        var args = new List<string>();
+        var depth = 0;
+        var begin = start;
+        for (var i = start; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (c == '"')
+            {
+                i = QuotedEnd(line, i);
+            }
+            else if (c is '(' or '[' or '{' or '<')
+            {
+                depth++;
+            }
+            else if (c is ']' or '}' or '>')
+            {
+                depth--;
+            }
+            else if (c == ')' && depth == 0)
+            {
+                if (i > begin || args.Count > 0)
+                {
+                    args.Add(line[begin..i].Trim());
+                }
+
+                return (args, line[(i + 1)..]);
+            }
+            else if (c == ')')
+            {
+                depth--;
+            }
+            else if (c == ',' && depth == 0)
+            {
+                args.Add(line[begin..i].Trim());
+                begin = i + 1;
+            }
+        }
+
+        return (args, string.Empty);
+    }
+}
