@@ -22,6 +22,12 @@ internal static class Lz4Frame
     private const int HeaderLength = 4 + 2 + 8 + 1;
     private const uint RawBlockBit = 0x80000000;
 
+    /// <summary>
+    /// Bytes of a frame that are not block data: header (15), one block word (4), end mark (4) and
+    /// content checksum (4). A frame holding at least one byte is at least one byte longer.
+    /// </summary>
+    public const int MinFrameOverhead = HeaderLength + 4 + 4 + 4;
+
     /// <summary>Bytes a frame of <paramref name="rawLength"/> bytes may take at most.</summary>
     public static int MaxFrameLength(int rawLength)
     {
