@@ -159,7 +159,15 @@ internal static class ManifestCodec
         long dataEnd = 0;
         foreach (var t in GetArray(root, "tensors").EnumerateArray())
         {
-            tensors.Add(ParseTensor(t, dataLength, tensors.Count, ref dataEnd));
+            try
+            {
+                tensors.Add(ParseTensor(t, dataLength, tensors.Count, ref dataEnd));
+            }
+            catch (InvalidDataException e) when (NameOfTensor(root, tensors.Count) is { } name)
+            {
+                // Name the item the user knows rather than a position in the tensor table.
+                throw new InvalidDataException($"item '{name}': {e.Message}", e);
+            }
         }
 
         var items = new List<StoredItem>();
@@ -256,6 +264,16 @@ internal static class ManifestCodec
                 throw new InvalidDataException($"tensor {index} has a chunk [{offset}, {stored}, {rawLength}] outside the data file or its limits");
             }
 
+            if (stored <= Lz4Frame.MinFrameOverhead)
+            {
+                throw new InvalidDataException($"tensor {index} has a chunk of {stored} stored bytes, shorter than the smallest frame that holds data ({Lz4Frame.MinFrameOverhead + 1} bytes)");
+            }
+
+            if ((ulong)rawLength > Lz4Frame.MaxContentLength(stored))
+            {
+                throw new InvalidDataException($"tensor {index} has a chunk declaring {rawLength} raw bytes from {stored} stored bytes, beyond LZ4's 255:1 limit");
+            }
+
             if (offset < dataEnd)
             {
                 throw new InvalidDataException($"tensor {index} has a chunk at offset {offset} that overlaps the chunk before it (which ends at {dataEnd})");
@@ -273,6 +291,26 @@ internal static class ManifestCodec
         }
 
         return new TensorLayout { DType = dtype, Shape = shape, Filter = filter, Chunks = chunks.ToArray() };
+    }
+
+    /// <summary>The first item that refers to tensor <paramref name="index"/>, or null; only used to word an error.</summary>
+    private static string? NameOfTensor(JsonElement root, int index)
+    {
+        if (!root.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        foreach (var i in items.EnumerateArray())
+        {
+            if (i.ValueKind == JsonValueKind.Array && i.GetArrayLength() == 6 && i[0].ValueKind == JsonValueKind.String
+                && i[5].TryGetInt32(out var t) && t == index)
+            {
+                return i[0].GetString();
+            }
+        }
+
+        return null;
     }
 
     private static StoredItem ParseItem(JsonElement i, int tensorCount)

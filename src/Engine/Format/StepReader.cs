@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using DataraxCkpt.Storage;
 using DataraxCkpt.Values;
@@ -203,9 +204,16 @@ internal sealed class StepReader : IDisposable
                     }
                 });
             }
-            catch (AggregateException e) when (e.InnerException is InvalidDataException inner)
+            catch (AggregateException e)
             {
-                throw new InvalidDataException($"item '{itemName}': {inner.Message}", inner);
+                var inner = e.Flatten().InnerExceptions[0];
+                if (inner is InvalidDataException bad)
+                {
+                    throw new InvalidDataException($"item '{itemName}': {bad.Message}", bad);
+                }
+
+                ExceptionDispatchInfo.Capture(inner).Throw();
+                throw;
             }
 
             onBytesRead?.Invoke(offsets[end - 1] + layout.Chunks[end - 1].RawLength - offsets[start]);
@@ -230,6 +238,13 @@ internal sealed class StepReader : IDisposable
 
     private void DecodeChunk(ChunkLayout chunk, Span<byte> destination)
     {
+        // The manifest check already refused these; a second guard keeps a slice below from throwing
+        // ArgumentOutOfRangeException, which would not be reported as corruption.
+        if (chunk.StoredLength <= Lz4Frame.MinFrameOverhead || (ulong)chunk.RawLength > Lz4Frame.MaxContentLength(chunk.StoredLength))
+        {
+            throw new InvalidDataException($"the chunk at offset {chunk.Offset} declares {chunk.RawLength} raw bytes in a frame of {chunk.StoredLength} bytes");
+        }
+
         if (chunk.StoredLength == Lz4Frame.StoredFrameLength(chunk.RawLength) && TryReadStored(chunk, destination))
         {
             return;
