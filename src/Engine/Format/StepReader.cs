@@ -63,7 +63,11 @@ internal sealed class StepReader : IDisposable
     }
 
     /// <summary>Decodes and validates a manifest file's bytes.</summary>
-    public static StepManifest ParseManifestFile(byte[] manifestFile, long dataLength)
+    /// <param name="manifestFile">The bytes of <c>manifest.json.lz4</c>.</param>
+    /// <param name="dataLength">Length of the step's data file.</param>
+    /// <param name="allowNewer">See <see cref="ManifestCodec.Parse"/>.</param>
+    /// <exception cref="NewerFormatException">The step is of a newer format and <paramref name="allowNewer"/> is false.</exception>
+    public static StepManifest ParseManifestFile(byte[] manifestFile, long dataLength, bool allowNewer = false)
     {
         var size = Lz4Frame.ReadContentSize(manifestFile);
         if (size > StepFormat.MaxManifestBytes)
@@ -81,7 +85,7 @@ internal sealed class StepReader : IDisposable
             throw new InvalidDataException($"{StepFormat.ManifestFile}: {e.Message}", e);
         }
 
-        return ManifestCodec.Parse(json, dataLength);
+        return ManifestCodec.Parse(json, dataLength, allowNewer);
     }
 
     /// <summary>Loads tensor <paramref name="index"/> as <paramref name="containerType"/> (an array type or Tensor&lt;T&gt;).</summary>
