@@ -227,6 +227,11 @@ internal sealed class CheckpointStore
         {
             return new StepVerification(Directory, step, 0, [new ItemProblem(e.Item, e.Problem)]);
         }
+        catch (UnsupportedFormatVersionException e)
+        {
+            // This engine cannot check the step; saying so is a finding, not a failure of the whole run.
+            return new StepVerification(Directory, step, 0, [new ItemProblem(StepFormat.ManifestFile, e.Message)]);
+        }
 
         using (reader)
         {

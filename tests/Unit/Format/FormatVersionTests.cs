@@ -33,6 +33,9 @@ public sealed class FormatVersionTests : IDisposable
         Assert.Contains("version 2", e.Message, StringComparison.Ordinal);
         Assert.Contains("version 1", e.Message, StringComparison.Ordinal);
         Assert.NotNull(_handler.Restore(_ck, 1));
+        var verification = _handler.Verify(_ck, 2);
+        Assert.False(verification.Ok);
+        Assert.Contains("version 2", verification.Problems.Single().Problem, StringComparison.Ordinal);
     }
 
     [Fact]
