@@ -88,6 +88,41 @@ public sealed class FrameBoundsTests : IDisposable
         Assert.NotEmpty(_handler.Verify(_ck, 1).Problems);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(255)]
+    [InlineData(65536)]
+    [InlineData(4 << 20)]
+    public void The_frame_bound_is_the_one_docs_format_md_states(int raw)
+    {
+        // docs/format.md §2.1: 15 + 4 + (r + r/255 + 16) + 4 + 4.
+        Assert.Equal(15 + 4 + (raw + raw / 255 + 16) + 4 + 4, Lz4Frame.MaxFrameLength(raw));
+    }
+
+    [Fact]
+    public void A_4MiB_run_of_zeros_compresses_within_the_255_to_1_limit_the_reader_enforces()
+    {
+        var raw = new byte[4 << 20];
+        var frame = new byte[Lz4Frame.MaxFrameLength(raw.Length)];
+        var length = Lz4Frame.Encode(raw, frame, K4os.Compression.LZ4.LZ4Level.L12_MAX);
+
+        Assert.True((ulong)raw.Length <= Lz4Frame.MaxContentLength(length), $"{raw.Length} bytes in a frame of {length}");
+        var back = new byte[raw.Length];
+        Lz4Frame.Decode(frame.AsSpan(0, length), back);
+    }
+
+    [Fact]
+    public void A_jagged_numeric_array_is_a_list_node_whose_items_are_tensor_nodes()
+    {
+        _handler.Save(_ck, new float[][] { [1, 2], [3] }, step: 1);
+
+        var state = StepFiles.ReadManifest(_ck, 1)["state"]!;
+
+        Assert.Equal("f32[][]", state["t"]!.GetValue<string>());
+        Assert.All(state["i"]!.AsArray(), n => Assert.Equal("tensor", n!["t"]!.GetValue<string>()));
+        Assert.Equal(new float[][] { [1, 2], [3] }, (float[][])_handler.Restore(_ck)!);
+    }
+
     private static float[] Ramp(int count)
     {
         var values = new float[count];
