@@ -34,6 +34,7 @@ internal static class CheckpointErrorRecords
         "NoCheckpoints" => ErrorCategory.ObjectNotFound,
         "StepExists" => ErrorCategory.ResourceExists,
         "CorruptCheckpoint" => ErrorCategory.InvalidData,
+        "UnsupportedFormatVersion" => ErrorCategory.NotImplemented,
         "UnsupportedValue" => ErrorCategory.InvalidArgument,
         "IncompatibleState" => ErrorCategory.InvalidData,
         "StepPinned" => ErrorCategory.PermissionDenied,

@@ -153,3 +153,33 @@ public sealed class StepPinnedException : CheckpointException
     {
     }
 }
+
+/// <summary>
+/// A step was written by a newer format version, or requires a format feature this engine does not
+/// know. The step is not corrupt: it is listed, and retention and repair leave it alone; a newer
+/// DataraxCkpt restores it.
+/// </summary>
+public sealed class UnsupportedFormatVersionException : CheckpointException
+{
+    /// <summary>Creates the exception.</summary>
+    public UnsupportedFormatVersionException(string directory, long step, int stepVersion, int supportedVersion, IReadOnlyList<string> unknownFeatures)
+        : base("UnsupportedFormatVersion",
+            $"Checkpoint step {step} in '{directory}' was written by format version {stepVersion}"
+            + (unknownFeatures.Count == 0 ? string.Empty : $" with features this engine does not know ({string.Join(", ", unknownFeatures)})")
+            + $"; this DataraxCkpt reads format version {supportedVersion}. Upgrade DataraxCkpt to restore it; the step is kept as it is.",
+            directory, step)
+    {
+        StepVersion = stepVersion;
+        SupportedVersion = supportedVersion;
+        UnknownFeatures = unknownFeatures;
+    }
+
+    /// <summary>The format version the step's manifest declares.</summary>
+    public int StepVersion { get; }
+
+    /// <summary>The highest format version this engine reads.</summary>
+    public int SupportedVersion { get; }
+
+    /// <summary>Required features the step lists that this engine does not know; empty when only the version is newer.</summary>
+    public IReadOnlyList<string> UnknownFeatures { get; }
+}

@@ -22,12 +22,27 @@ internal static class Lz4Frame
     private const int HeaderLength = 4 + 2 + 8 + 1;
     private const uint RawBlockBit = 0x80000000;
 
+    /// <summary>
+    /// Bytes of a frame that are not block data: header (15), one block word (4), end mark (4) and
+    /// content checksum (4). A frame holding at least one byte is at least one byte longer.
+    /// </summary>
+    public const int MinFrameOverhead = HeaderLength + 4 + 4 + 4;
+
     /// <summary>Bytes a frame of <paramref name="rawLength"/> bytes may take at most.</summary>
     public static int MaxFrameLength(int rawLength)
     {
         var blocks = Math.Max(1, (rawLength + BlockSize - 1) / BlockSize);
         return HeaderLength + blocks * (4 + LZ4Codec.MaximumOutputSize(Math.Min(rawLength, BlockSize))) + 4 + 4;
     }
+
+    /// <summary>
+    /// Most raw bytes a frame of <paramref name="frameLength"/> bytes can hold: 255 times its block bytes,
+    /// which are at most the frame less <see cref="MinFrameOverhead"/>. No LZ4 block decodes to 255 times
+    /// its own length (each run of 255 output bytes costs at least one input byte, plus a token and an
+    /// offset per match), so a claim above this is refused before anything is allocated for it.
+    /// </summary>
+    public static ulong MaxContentLength(long frameLength) =>
+        frameLength <= MinFrameOverhead ? 0 : 255UL * (ulong)(frameLength - MinFrameOverhead);
 
     /// <summary>Encodes <paramref name="raw"/> as one frame into <paramref name="frame"/>; returns its length.</summary>
     public static int Encode(ReadOnlySpan<byte> raw, Span<byte> frame, LZ4Level level = LZ4Level.L00_FAST)
@@ -149,10 +164,10 @@ internal static class Lz4Frame
         }
 
         var size = BinaryPrimitives.ReadUInt64LittleEndian(frame[6..]);
-        if (size > (ulong)frame.Length * 255UL + BlockSize)
+        if (size > MaxContentLength(frame.Length))
         {
-            // LZ4 cannot expand data by more than 255 times; a larger claim is a lie about the input.
-            throw new InvalidDataException($"LZ4 frame claims {size} bytes of content from {frame.Length} stored bytes");
+            // LZ4 cannot expand a block by 255 times or more; a larger claim is a lie about the input.
+            throw new InvalidDataException($"LZ4 frame claims {size} bytes of content from {frame.Length} stored bytes, beyond LZ4's 255:1 limit");
         }
 
         return (long)size;

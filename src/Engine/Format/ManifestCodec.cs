@@ -106,7 +106,11 @@ internal static class ManifestCodec
 
     /// <summary>Parses and validates a manifest.</summary>
     /// <exception cref="InvalidDataException">The manifest is malformed, of another version, or inconsistent.</exception>
-    public static StepManifest Parse(ReadOnlyMemory<byte> json, long dataFileLength)
+    /// <param name="json">The manifest's JSON bytes.</param>
+    /// <param name="dataFileLength">Length of the step's data file.</param>
+    /// <param name="allowNewer">Return a header-only manifest (see <see cref="StepManifest.NewerFormat"/>)
+    /// for a step of a newer format instead of throwing <see cref="NewerFormatException"/>.</param>
+    public static StepManifest Parse(ReadOnlyMemory<byte> json, long dataFileLength, bool allowNewer = false)
     {
         JsonDocument doc;
         try
@@ -120,7 +124,7 @@ internal static class ManifestCodec
 
         try
         {
-            return Validate(doc, dataFileLength);
+            return Validate(doc, dataFileLength, allowNewer);
         }
         catch
         {
@@ -129,7 +133,7 @@ internal static class ManifestCodec
         }
     }
 
-    private static StepManifest Validate(JsonDocument doc, long dataFileLength)
+    private static StepManifest Validate(JsonDocument doc, long dataFileLength, bool allowNewer)
     {
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object || GetString(root, "format") != StepFormat.FormatName)
@@ -138,12 +142,25 @@ internal static class ManifestCodec
         }
 
         var version = GetLong(root, "version");
-        if (version != StepFormat.Version)
+        if (version < 1)
         {
-            throw new InvalidDataException($"format version {version} is not supported (this engine reads version {StepFormat.Version}); upgrade DataraxCkpt");
+            throw new InvalidDataException($"format version {version} does not exist (versions start at 1)");
         }
 
+        var unknownFeatures = FeatureList(root, "requires").Where(f => !StepFormat.KnownFeatures.Contains(f)).ToList();
+        FeatureList(root, "optional");
         var step = GetLong(root, "step");
+        if (version > StepFormat.Version || unknownFeatures.Count > 0)
+        {
+            var newer = new NewerFormatException(version, unknownFeatures);
+            if (!allowNewer)
+            {
+                throw newer;
+            }
+
+            return HeaderOnly(doc, step, newer);
+        }
+
         var dataLength = GetLong(root, "dataLength");
         if (dataLength != dataFileLength)
         {
@@ -155,12 +172,20 @@ internal static class ManifestCodec
             throw new InvalidDataException("manifest names an unexpected data file");
         }
 
-        var created = DateTimeOffset.Parse(GetString(root, "createdUtc"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var created = ParseCreated(GetString(root, "createdUtc"));
         var tensors = new List<TensorLayout>();
         long dataEnd = 0;
         foreach (var t in GetArray(root, "tensors").EnumerateArray())
         {
-            tensors.Add(ParseTensor(t, dataLength, tensors.Count, ref dataEnd));
+            try
+            {
+                tensors.Add(ParseTensor(t, dataLength, tensors.Count, ref dataEnd));
+            }
+            catch (InvalidDataException e) when (NameOfTensor(root, tensors.Count) is { } name)
+            {
+                // Name the item the user knows rather than a position in the tensor table.
+                throw new InvalidDataException($"item '{name}': {e.Message}", e);
+            }
         }
 
         var items = new List<StoredItem>();
@@ -195,6 +220,60 @@ internal static class ManifestCodec
             Metadata = metadata,
         };
     }
+
+    /// <summary>
+    /// The fields every format version keeps with the same meaning (docs/format.md §4), read from a
+    /// step this engine cannot otherwise read, so that the step can still be listed and kept.
+    /// </summary>
+    private static StepManifest HeaderOnly(JsonDocument doc, long step, NewerFormatException newer)
+    {
+        var root = doc.RootElement;
+        if (!root.TryGetProperty("metadata", out var metadata))
+        {
+            throw new InvalidDataException("manifest lacks its metadata");
+        }
+
+        return new StepManifest
+        {
+            Step = step,
+            SaveId = GetString(root, "saveId"),
+            CreatedUtc = ParseCreated(GetString(root, "createdUtc")),
+            Size = GetLong(root, "size"),
+            DataLength = GetLong(root, "dataLength"),
+            Tensors = [],
+            Items = [],
+            Document = doc,
+            State = default,
+            Metadata = metadata,
+            NewerFormat = newer,
+        };
+    }
+
+    /// <summary>A feature list: absent, or an array of strings.</summary>
+    private static List<string> FeatureList(JsonElement root, string name)
+    {
+        var features = new List<string>();
+        if (!root.TryGetProperty(name, out var list))
+        {
+            return features;
+        }
+
+        if (list.ValueKind != JsonValueKind.Array)
+        {
+            throw new InvalidDataException($"manifest field '{name}' is not an array");
+        }
+
+        foreach (var f in list.EnumerateArray())
+        {
+            features.Add(f.ValueKind == JsonValueKind.String ? f.GetString()! : throw new InvalidDataException($"manifest field '{name}' holds a non-string"));
+        }
+
+        return features;
+    }
+
+    private static DateTimeOffset ParseCreated(string text) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created)
+            ? created : throw new InvalidDataException($"manifest field 'createdUtc' is not a date ('{Truncate(text)}')");
 
     /// <param name="t">The tensor's JSON entry.</param>
     /// <param name="dataLength">Length of the data file.</param>
@@ -264,6 +343,16 @@ internal static class ManifestCodec
                 throw new InvalidDataException($"tensor {index} has a chunk [{offset}, {stored}, {rawLength}] outside the data file or its limits");
             }
 
+            if (stored <= Lz4Frame.MinFrameOverhead)
+            {
+                throw new InvalidDataException($"tensor {index} has a chunk of {stored} stored bytes, shorter than the smallest frame that holds data ({Lz4Frame.MinFrameOverhead + 1} bytes)");
+            }
+
+            if ((ulong)rawLength > Lz4Frame.MaxContentLength(stored))
+            {
+                throw new InvalidDataException($"tensor {index} has a chunk declaring {rawLength} raw bytes from {stored} stored bytes, beyond LZ4's 255:1 limit");
+            }
+
             if (offset < dataEnd)
             {
                 throw new InvalidDataException($"tensor {index} has a chunk at offset {offset} that overlaps the chunk before it (which ends at {dataEnd})");
@@ -281,6 +370,26 @@ internal static class ManifestCodec
         }
 
         return new TensorLayout { DType = dtype, Shape = shape, Filter = filter, Chunks = chunks.ToArray() };
+    }
+
+    /// <summary>The first item that refers to tensor <paramref name="index"/>, or null; only used to word an error.</summary>
+    private static string? NameOfTensor(JsonElement root, int index)
+    {
+        if (!root.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        foreach (var i in items.EnumerateArray())
+        {
+            if (i.ValueKind == JsonValueKind.Array && i.GetArrayLength() == 6 && i[0].ValueKind == JsonValueKind.String
+                && i[5].TryGetInt32(out var t) && t == index)
+            {
+                return i[0].GetString();
+            }
+        }
+
+        return null;
     }
 
     private static StoredItem ParseItem(JsonElement i, int tensorCount)

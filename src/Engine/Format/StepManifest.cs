@@ -8,6 +8,14 @@ internal static class StepFormat
 {
     public const string FormatName = "dataraxckpt-step";
     public const int Version = 1;
+
+    /// <summary>
+    /// Required features (the manifest's <c>requires</c> list) this engine implements. A writer lists a
+    /// feature there only when the step uses it, so an additive change (a new dtype or filter) leaves
+    /// every step that does not use it readable by older engines; a reader refuses a step that requires
+    /// a feature it does not know. Version 1 defines none: everything on docs/format.md is the base.
+    /// </summary>
+    public static readonly IReadOnlySet<string> KnownFeatures = new HashSet<string>(StringComparer.Ordinal);
     public const string ManifestFile = "manifest.json.lz4";
     public const string DataFile = "tensors.lz4";
     public const string PinnedMarker = "PINNED";
@@ -65,8 +73,35 @@ internal sealed class StepManifest : IDisposable
 
     public required JsonElement Metadata { get; init; }
 
+    /// <summary>
+    /// Set when the step was written by a newer format version or requires unknown features: then only
+    /// the header (step, save id, creation time, size, metadata) was read, enough to list the step and
+    /// keep it, and <see cref="Tensors"/> and <see cref="Items"/> are empty.
+    /// </summary>
+    public NewerFormatException? NewerFormat { get; init; }
+
     /// <summary>The metadata node as raw JSON, as the index stores it.</summary>
     public string MetadataJson => Metadata.GetRawText();
 
     public void Dispose() => Document.Dispose();
+}
+
+/// <summary>
+/// A manifest of a newer format version, or requiring features this engine does not know. Not a sign
+/// of corruption: callers keep and list such a step, and refuse only to restore it.
+/// </summary>
+internal sealed class NewerFormatException : Exception
+{
+    public NewerFormatException(long version, IReadOnlyList<string> unknownFeatures)
+        : base($"the step was written by format version {version}"
+            + (unknownFeatures.Count == 0 ? string.Empty : $" and requires features this engine does not know ({string.Join(", ", unknownFeatures)})")
+            + $"; this engine reads format version {StepFormat.Version}")
+    {
+        Version = version;
+        UnknownFeatures = unknownFeatures;
+    }
+
+    public long Version { get; }
+
+    public IReadOnlyList<string> UnknownFeatures { get; }
 }

@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using DataraxCkpt.Storage;
 using DataraxCkpt.Values;
@@ -62,7 +63,11 @@ internal sealed class StepReader : IDisposable
     }
 
     /// <summary>Decodes and validates a manifest file's bytes.</summary>
-    public static StepManifest ParseManifestFile(byte[] manifestFile, long dataLength)
+    /// <param name="manifestFile">The bytes of <c>manifest.json.lz4</c>.</param>
+    /// <param name="dataLength">Length of the step's data file.</param>
+    /// <param name="allowNewer">See <see cref="ManifestCodec.Parse"/>.</param>
+    /// <exception cref="NewerFormatException">The step is of a newer format and <paramref name="allowNewer"/> is false.</exception>
+    public static StepManifest ParseManifestFile(byte[] manifestFile, long dataLength, bool allowNewer = false)
     {
         var size = Lz4Frame.ReadContentSize(manifestFile);
         if (size > StepFormat.MaxManifestBytes)
@@ -80,7 +85,7 @@ internal sealed class StepReader : IDisposable
             throw new InvalidDataException($"{StepFormat.ManifestFile}: {e.Message}", e);
         }
 
-        return ManifestCodec.Parse(json, dataLength);
+        return ManifestCodec.Parse(json, dataLength, allowNewer);
     }
 
     /// <summary>Loads tensor <paramref name="index"/> as <paramref name="containerType"/> (an array type or Tensor&lt;T&gt;).</summary>
@@ -203,9 +208,16 @@ internal sealed class StepReader : IDisposable
                     }
                 });
             }
-            catch (AggregateException e) when (e.InnerException is InvalidDataException inner)
+            catch (AggregateException e)
             {
-                throw new InvalidDataException($"item '{itemName}': {inner.Message}", inner);
+                var inner = e.Flatten().InnerExceptions[0];
+                if (inner is InvalidDataException bad)
+                {
+                    throw new InvalidDataException($"item '{itemName}': {bad.Message}", bad);
+                }
+
+                ExceptionDispatchInfo.Capture(inner).Throw();
+                throw;
             }
 
             onBytesRead?.Invoke(offsets[end - 1] + layout.Chunks[end - 1].RawLength - offsets[start]);
@@ -230,6 +242,13 @@ internal sealed class StepReader : IDisposable
 
     private void DecodeChunk(ChunkLayout chunk, Span<byte> destination)
     {
+        // The manifest check already refused these; a second guard keeps a slice below from throwing
+        // ArgumentOutOfRangeException, which would not be reported as corruption.
+        if (chunk.StoredLength <= Lz4Frame.MinFrameOverhead || (ulong)chunk.RawLength > Lz4Frame.MaxContentLength(chunk.StoredLength))
+        {
+            throw new InvalidDataException($"the chunk at offset {chunk.Offset} declares {chunk.RawLength} raw bytes in a frame of {chunk.StoredLength} bytes");
+        }
+
         if (chunk.StoredLength == Lz4Frame.StoredFrameLength(chunk.RawLength) && TryReadStored(chunk, destination))
         {
             return;

@@ -87,10 +87,7 @@ internal static class StepWriter
                         var t = inFlight.Dequeue();
                         try
                         {
-                            if (t.GetAwaiter().GetResult().Buffer is { } buffer)
-                            {
-                                Buffers.Return(buffer);
-                            }
+                            Buffers.Return(t.GetAwaiter().GetResult().Buffer);
                         }
                         catch (Exception)
                         {
@@ -149,22 +146,29 @@ internal static class StepWriter
         XXH64.DigestOf(manifestFile).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// Compresses one chunk into a pooled frame buffer, or, when a probe of its first bytes shows they
-    /// do not compress, only checksums it: such a chunk is written as a stored frame straight from the
-    /// tensor, sparing LZ4's attempt and a copy of the bytes.
+    /// Copies one chunk out of the tensor, then compresses the copy into a pooled frame buffer, or, when
+    /// a probe of its first bytes shows they do not compress, keeps the copy to write as a stored frame.
+    /// Every later step — probing, compressing, checksumming, writing — reads the copy, never the
+    /// caller's array again: a caller that changes the array during a synchronous save then gets a
+    /// step holding some mix of old and new values, but one whose checksums match the bytes written.
     /// </summary>
     private static Frame Compress(Chunk chunk)
     {
-        var raw = chunk.Source.Bytes(chunk.Offset, chunk.Length);
-        if (chunk.Filter == ChunkFilter.None && LooksIncompressible(raw))
-        {
-            return new Frame(null, Lz4Frame.StoredFrameLength(chunk.Length), XXH32.DigestOf(raw));
-        }
-
-        var buffer = Buffers.Rent(Lz4Frame.MaxFrameLength(chunk.Length));
+        var copy = Buffers.Rent(chunk.Length);
+        byte[]? buffer = null;
         byte[]? shuffled = null;
         try
         {
+            chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(copy);
+            ReadOnlySpan<byte> raw = copy.AsSpan(0, chunk.Length);
+            if (chunk.Filter == ChunkFilter.None && LooksIncompressible(raw))
+            {
+                var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length), XXH32.DigestOf(raw), IsStoredCopy: true);
+                copy = null;
+                return stored;
+            }
+
+            buffer = Buffers.Rent(Lz4Frame.MaxFrameLength(chunk.Length));
             if (chunk.Filter == ChunkFilter.Shuffle)
             {
                 shuffled = Buffers.Rent(chunk.Length);
@@ -172,47 +176,46 @@ internal static class StepWriter
                 raw = shuffled.AsSpan(0, chunk.Length);
             }
 
-            return new Frame(buffer, Lz4Frame.Encode(raw, buffer), 0);
-        }
-        catch
-        {
-            Buffers.Return(buffer);
-            throw;
+            var frame = new Frame(buffer, Lz4Frame.Encode(raw, buffer), 0, IsStoredCopy: false);
+            buffer = null;
+            return frame;
         }
         finally
         {
-            if (shuffled is not null)
+            foreach (var pooled in new[] { copy, buffer, shuffled })
             {
-                Buffers.Return(shuffled);
+                if (pooled is not null)
+                {
+                    Buffers.Return(pooled);
+                }
             }
         }
     }
 
-    /// <summary>Appends a chunk's frame to the data file; returns its length.</summary>
     /// <summary>Appends a chunk's frame; returns its length and its content checksum (the frame's last four bytes).</summary>
     private static (int Length, uint Checksum) WriteFrame(FileStream data, Chunk chunk, Frame frame)
     {
-        if (frame.Buffer is { } buffer)
+        try
         {
-            try
+            if (!frame.IsStoredCopy)
             {
-                data.Write(buffer, 0, frame.Length);
-                return (frame.Length, BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(frame.Length - 4, 4)));
+                data.Write(frame.Buffer, 0, frame.Length);
+                return (frame.Length, BinaryPrimitives.ReadUInt32LittleEndian(frame.Buffer.AsSpan(frame.Length - 4, 4)));
             }
-            finally
-            {
-                Buffers.Return(buffer);
-            }
-        }
 
-        Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
-        Span<byte> trailer = stackalloc byte[Lz4Frame.StoredTrailerLength];
-        Lz4Frame.WriteStoredPrefix(prefix, chunk.Length);
-        Lz4Frame.WriteStoredTrailer(trailer, frame.StoredChecksum);
-        data.Write(prefix);
-        data.Write(chunk.Source.Bytes(chunk.Offset, chunk.Length));
-        data.Write(trailer);
-        return (frame.Length, frame.StoredChecksum);
+            Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
+            Span<byte> trailer = stackalloc byte[Lz4Frame.StoredTrailerLength];
+            Lz4Frame.WriteStoredPrefix(prefix, chunk.Length);
+            Lz4Frame.WriteStoredTrailer(trailer, frame.StoredChecksum);
+            data.Write(prefix);
+            data.Write(frame.Buffer, 0, chunk.Length);
+            data.Write(trailer);
+            return (frame.Length, frame.StoredChecksum);
+        }
+        finally
+        {
+            Buffers.Return(frame.Buffer);
+        }
     }
 
     /// <summary>
@@ -311,8 +314,11 @@ internal static class StepWriter
         Shuffle,
     }
 
-    /// <summary>A compressed frame in a pooled buffer, or (no buffer) a chunk to store raw with its checksum.</summary>
-    private readonly record struct Frame(byte[]? Buffer, int Length, uint StoredChecksum);
+    /// <summary>
+    /// A compressed frame in a pooled buffer, or (<paramref name="IsStoredCopy"/>) a private copy of a
+    /// chunk to write as a stored frame with the checksum computed from that same copy.
+    /// </summary>
+    private readonly record struct Frame(byte[] Buffer, int Length, uint StoredChecksum, bool IsStoredCopy);
 
     private readonly record struct Chunk(int Tensor, TensorSource Source, long Offset, int Length, ChunkFilter Filter);
 }

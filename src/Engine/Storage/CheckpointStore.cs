@@ -254,6 +254,11 @@ internal sealed class CheckpointStore
         {
             return new StepVerification(Directory, step, 0, [new ItemProblem(e.Item, e.Problem)]);
         }
+        catch (UnsupportedFormatVersionException e)
+        {
+            // This engine cannot check the step; saying so is a finding, not a failure of the whole run.
+            return new StepVerification(Directory, step, 0, [new ItemProblem(StepFormat.ManifestFile, e.Message)]);
+        }
 
         using (reader)
         {
@@ -416,7 +421,9 @@ internal sealed class CheckpointStore
 
     private List<CheckpointInfo> RemoveSteps(StepIndex index, RetentionPolicy policy, long? protectedStep, bool dryRun)
     {
-        var doomed = RetentionPlanner.StepsToRemove(index.All(), r => (r.Step, r.CreatedUtc, r.Pinned), policy, DateTimeOffset.UtcNow, protectedStep);
+        // A step of a newer format is left alone: this engine cannot tell what deleting it would lose.
+        var doomed = RetentionPlanner.StepsToRemove(index.All(), r => (r.Step, r.CreatedUtc, r.Pinned), policy, DateTimeOffset.UtcNow, protectedStep)
+            .Where(r => !Recovery.IsNewerFormat(_folders, r.Step)).ToList();
         if (!dryRun && doomed.Count > 0)
         {
             StepCommit.Remove(_folders, index, doomed);
@@ -593,6 +600,10 @@ internal sealed class CheckpointStore
         catch (Exception e) when (e is InvalidDataException or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
         {
             throw new CorruptCheckpointException(Directory, step, item ?? ItemOf(e), e.Message, e);
+        }
+        catch (NewerFormatException e)
+        {
+            throw new UnsupportedFormatVersionException(Directory, step, (int)Math.Min(e.Version, int.MaxValue), StepFormat.Version, e.UnknownFeatures);
         }
     }
 

@@ -144,6 +144,10 @@ internal static class Recovery
                 var read = Read(folders, folders.StepPath(step), step);
                 manifest = read.Manifest;
                 valid.Add(step);
+                if (manifest.NewerFormat is { } newer)
+                {
+                    problems.Add($"step {step}: {newer.Message}; it is kept and listed, and a newer DataraxCkpt restores it");
+                }
                 if (!rows.TryGetValue(step, out var row) || row.ManifestHash != read.ManifestHash || row.SaveId != manifest.SaveId)
                 {
                     added.Add(step);
@@ -187,7 +191,8 @@ internal static class Recovery
     public static FolderRead Read(StepFolders folders, string folder, long step)
     {
         using var files = folders.OpenStep(folder);
-        var manifest = StepReader.ParseManifestFile(files.ManifestFile, files.DataLength);
+        // A step of a newer format is read as far as its header, so it is indexed and kept, never dropped.
+        var manifest = StepReader.ParseManifestFile(files.ManifestFile, files.DataLength, allowNewer: true);
         if (manifest.Step != step)
         {
             manifest.Dispose();
@@ -206,6 +211,20 @@ internal static class Recovery
     /// </summary>
     internal static bool IsUnreadableFolder(Exception e) => e is InvalidDataException or IOException or UnauthorizedAccessException
         or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException;
+
+    /// <summary>True when a step folder holds a step of a newer format, which retention must leave alone.</summary>
+    public static bool IsNewerFormat(StepFolders folders, long step)
+    {
+        if (TryRead(folders, folders.StepPath(step), step) is not { } read)
+        {
+            return false;
+        }
+
+        using (read.Manifest)
+        {
+            return read.Manifest.NewerFormat is not null;
+        }
+    }
 
     private static FolderRead? TryRead(StepFolders folders, string folder, long step)
     {
@@ -226,3 +245,4 @@ internal static class Recovery
         index.CommitStep(row, m.Items, item => item.TensorIndex >= 0 ? m.Tensors[item.TensorIndex].StoredLength : 0, intentToClear);
     }
 }
+

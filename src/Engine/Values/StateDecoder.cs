@@ -19,6 +19,12 @@ internal sealed class StateDecoder
 
     private readonly TensorLoader _loadTensor;
 
+    /// <summary>
+    /// Tensors already decoded, by index: a tensor referenced many times (tied weights, or a hostile
+    /// manifest repeating one index) is loaded and allocated once and restored as one shared object.
+    /// </summary>
+    private readonly Dictionary<int, (Type Container, object Value)> _tensors = new();
+
     public StateDecoder(TensorLoader loadTensor) => _loadTensor = loadTensor;
 
     /// <summary>Decodes a whole tree.</summary>
@@ -145,7 +151,15 @@ internal sealed class StateDecoder
             case "tensor":
                 var containerType = ResolveType(Text(node, "ct", itemName), itemName);
                 var index = node.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(itemName, "tensor index missing");
-                return _loadTensor(index, containerType, itemName.Length == 0 ? ItemNames.RootLeaf : itemName);
+                if (_tensors.TryGetValue(index, out var loaded))
+                {
+                    return loaded.Container == containerType ? loaded.Value
+                        : throw Bad(itemName, $"tensor {index} is referenced as two container types ({loaded.Container.Name} and {containerType.Name})");
+                }
+
+                var tensor = _loadTensor(index, containerType, itemName.Length == 0 ? ItemNames.RootLeaf : itemName);
+                _tensors.Add(index, (containerType, tensor));
+                return tensor;
             case "psobject":
                 var obj = new StateObject();
                 foreach (var pair in Pairs(Member(node, "p", itemName), itemName))

@@ -35,6 +35,9 @@ internal sealed class StateEncoder
 
     private readonly HashSet<object> _onPath = new(ReferenceEqualityComparer.Instance);
     private readonly List<TensorSource> _tensors = new();
+
+    /// <summary>Tensor index of every array or tensor already stored: a second reference to one is stored as the same index.</summary>
+    private readonly Dictionary<object, int> _tensorIndex = new(ReferenceEqualityComparer.Instance);
     private readonly List<StoredItem> _items = new();
     private readonly bool _allowTensors;
     private long _size;
@@ -135,8 +138,11 @@ internal sealed class StateEncoder
 
         if (TypeCodes.IsTensorType(type, out var tensorElement))
         {
-            var (data, shape) = TensorInterop.Flatten(value, tensorElement);
-            WriteTensor(w, new TensorSource(data, tensorElement, shape, TypeCodes.TryGetCode(type)!), valuePath, itemName);
+            WriteTensor(w, value, () =>
+            {
+                var (data, shape) = TensorInterop.Flatten(value, tensorElement);
+                return new TensorSource(data, tensorElement, shape, TypeCodes.TryGetCode(type)!);
+            }, valuePath, itemName);
             return;
         }
 
@@ -163,13 +169,16 @@ internal sealed class StateEncoder
         var element = type.GetElementType()!;
         if (TypeCodes.IsTensorElement(element))
         {
-            var shape = new long[array.Rank];
-            for (var i = 0; i < shape.Length; i++)
+            WriteTensor(w, array, () =>
             {
-                shape[i] = array.GetLongLength(i);
-            }
+                var shape = new long[array.Rank];
+                for (var i = 0; i < shape.Length; i++)
+                {
+                    shape[i] = array.GetLongLength(i);
+                }
 
-            WriteTensor(w, new TensorSource(array, element, shape, TypeCodes.TryGetCode(type)!), valuePath, itemName);
+                return new TensorSource(array, element, shape, TypeCodes.TryGetCode(type)!);
+            }, valuePath, itemName);
             return;
         }
 
@@ -271,21 +280,34 @@ internal sealed class StateEncoder
         _onPath.Remove(dictionary);
     }
 
-    private void WriteTensor(Utf8JsonWriter w, TensorSource tensor, string valuePath, string itemName)
+    /// <summary>
+    /// Writes a tensor node. The same array or tensor object met again (tied weights) is stored once: its
+    /// node refers to the first one's index, so the reader restores one object referenced twice. Each
+    /// reference is still an item of its own; the state's size counts the bytes once.
+    /// </summary>
+    private void WriteTensor(Utf8JsonWriter w, object owner, Func<TensorSource> source, string valuePath, string itemName)
     {
         if (!_allowTensors)
         {
             throw new UnsupportedValueException(valuePath, "arrays and tensors are not allowed in metadata; put them in the state");
         }
 
+        if (!_tensorIndex.TryGetValue(owner, out var index))
+        {
+            var created = source();
+            index = _tensors.Count;
+            _tensors.Add(created);
+            _tensorIndex.Add(owner, index);
+            _size += created.ByteLength;
+        }
+
+        var tensor = _tensors[index];
         w.WriteStartObject();
         w.WriteString("t", "tensor");
         w.WriteString("ct", tensor.ContainerCode);
-        w.WriteNumber("i", _tensors.Count);
+        w.WriteNumber("i", index);
         w.WriteEndObject();
-        _items.Add(new StoredItem(Name(itemName), "tensor", tensor.DType, tensor.Shape, tensor.ByteLength, _tensors.Count));
-        _size += tensor.ByteLength;
-        _tensors.Add(tensor);
+        _items.Add(new StoredItem(Name(itemName), "tensor", tensor.DType, tensor.Shape, tensor.ByteLength, index));
     }
 
     private void Enter(object container, string valuePath)

@@ -1,0 +1,124 @@
+using System.Text.Json.Nodes;
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Format;
+
+/// <summary>A step written by a newer format is refused with both versions named and is never unlisted or deleted.</summary>
+public sealed class FormatVersionTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly CheckpointHandler _handler = new();
+    private readonly string _ck;
+
+    public FormatVersionTests() => _ck = _dir.Sub("checkpoints");
+
+    public void Dispose()
+    {
+        _handler.Dispose();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public void Restoring_a_step_of_a_newer_version_names_both_versions()
+    {
+        SaveSteps(1, 2);
+        StepFiles.Plant(_ck, 2, m => m["version"] = 2);
+
+        var e = Assert.Throws<UnsupportedFormatVersionException>(() => _handler.Restore(_ck, 2));
+
+        Assert.Equal("UnsupportedFormatVersion", e.ErrorId);
+        Assert.Equal(2, e.StepVersion);
+        Assert.Equal(1, e.SupportedVersion);
+        Assert.Equal(2, e.Step);
+        Assert.Contains("version 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("version 1", e.Message, StringComparison.Ordinal);
+        Assert.NotNull(_handler.Restore(_ck, 1));
+        var verification = _handler.Verify(_ck, 2);
+        Assert.False(verification.Ok);
+        Assert.Contains("version 2", verification.Problems.Single().Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_step_requiring_an_unknown_feature_is_refused_naming_the_feature()
+    {
+        SaveSteps(1);
+        StepFiles.Plant(_ck, 1, m => m["requires"] = new JsonArray("dtype-f8e4m3"));
+
+        var e = Assert.Throws<UnsupportedFormatVersionException>(() => _handler.Restore(_ck, 1));
+
+        Assert.Equal(["dtype-f8e4m3"], e.UnknownFeatures);
+        Assert.Contains("dtype-f8e4m3", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Optional_features_and_unknown_fields_are_ignored()
+    {
+        SaveSteps(1);
+        StepFiles.Plant(_ck, 1, m =>
+        {
+            m["optional"] = new JsonArray("hint-something-new");
+            m["somethingNew"] = new JsonObject { ["x"] = 1 };
+        });
+
+        var restored = (Dictionary<string, object?>)_handler.Restore(_ck, 1)!;
+        Assert.Equal(1, restored["n"]);
+    }
+
+    [Fact]
+    public void A_newer_step_stays_listed_when_the_index_is_rebuilt_or_repaired()
+    {
+        SaveSteps(1, 2);
+        StepFiles.Plant(_ck, 2, m => m["version"] = 2, keepIndex: false);
+
+        Assert.Equal([1L, 2L], _handler.ListCheckpoints(_ck).Select(c => c.Step));
+        var report = _handler.RepairIndex(_ck);
+        Assert.Empty(report.RowsRemoved);
+        Assert.Contains(report.Problems, p => p.Contains("step 2", StringComparison.Ordinal) && p.Contains("version 2", StringComparison.Ordinal));
+        Assert.Equal([1L, 2L], _handler.ListCheckpoints(_ck).Select(c => c.Step));
+        Assert.True(Directory.Exists(Path.Combine(_ck, "2")));
+        Assert.Throws<UnsupportedFormatVersionException>(() => _handler.Restore(_ck, 2));
+    }
+
+    [Fact]
+    public void Repair_with_the_index_in_place_keeps_a_newer_step()
+    {
+        SaveSteps(1, 2);
+        StepFiles.Plant(_ck, 2, m => m["version"] = 2);
+
+        var report = _handler.RepairIndex(_ck);
+
+        Assert.Empty(report.RowsRemoved);
+        Assert.Equal([1L, 2L], _handler.ListCheckpoints(_ck).Select(c => c.Step));
+        Assert.True(Directory.Exists(Path.Combine(_ck, "2")));
+    }
+
+    [Fact]
+    public void Retention_leaves_a_newer_step_alone()
+    {
+        SaveSteps(1, 2, 3);
+        StepFiles.Plant(_ck, 1, m => m["version"] = 2);
+
+        var removed = _handler.Prune(_ck, new RetentionPolicy { Keep = 1 });
+
+        Assert.Equal([2L], removed.Select(c => c.Step));
+        Assert.Equal([1L, 3L], _handler.ListCheckpoints(_ck).Select(c => c.Step));
+        Assert.True(Directory.Exists(Path.Combine(_ck, "1")));
+    }
+
+    [Fact]
+    public void A_lower_version_is_refused_as_corrupt()
+    {
+        SaveSteps(1);
+        StepFiles.Plant(_ck, 1, m => m["version"] = 0);
+
+        Assert.Throws<CorruptCheckpointException>(() => _handler.Restore(_ck, 1));
+    }
+
+    private void SaveSteps(params long[] steps)
+    {
+        foreach (var step in steps)
+        {
+            _handler.Save(_ck, new Dictionary<string, object?> { ["n"] = 1, ["w"] = new float[] { step } }, step: step);
+        }
+    }
+}
