@@ -63,6 +63,37 @@ function Invoke-FreshPwsh {
     if ($LASTEXITCODE -ne 0) { throw "pwsh $($args -join ' ') failed with exit code $LASTEXITCODE." }
 }
 
+# The runtime identifiers pwsh 7.4+ runs on; SQLite's native library ships for these only.
+$SupportedRids = @('win-x64', 'win-x86', 'win-arm64', 'linux-x64', 'linux-arm64', 'linux-arm', 'linux-musl-x64', 'linux-musl-arm64', 'osx-x64', 'osx-arm64')
+
+function Edit-EngineDeps {
+    # Rewrites the engine's deps.json to match what lib/ ships: no DataraxCkpt.Types (it loads from the
+    # module root) and native assets only for $SupportedRids, whose other runtimes/<rid> folders go.
+    param([string] $DepsPath, [string] $Lib)
+    $deps = Get-Content -Raw -LiteralPath $DepsPath | ConvertFrom-Json -AsHashtable
+    foreach ($target in $deps.targets.Values) {
+        foreach ($key in @($target.Keys)) {
+            if ($key -like 'DataraxCkpt.Types/*') { $target.Remove($key); continue }
+            $library = $target[$key]
+            if ($library.ContainsKey('dependencies')) { $library.dependencies.Remove('DataraxCkpt.Types') }
+            if ($library.ContainsKey('runtimeTargets')) {
+                foreach ($asset in @($library.runtimeTargets.Keys)) {
+                    if ($library.runtimeTargets[$asset].rid -notin $SupportedRids) { $library.runtimeTargets.Remove($asset) }
+                }
+            }
+        }
+    }
+    foreach ($key in @($deps.libraries.Keys)) {
+        if ($key -like 'DataraxCkpt.Types/*') { $deps.libraries.Remove($key) }
+    }
+    $deps | ConvertTo-Json -Depth 64 | Set-Content -LiteralPath $DepsPath -Encoding utf8NoBOM
+
+    $runtimes = Join-Path $Lib 'runtimes'
+    foreach ($ridFolder in Get-ChildItem -LiteralPath $runtimes -Directory) {
+        if ($ridFolder.Name -notin $SupportedRids) { Remove-Item -LiteralPath $ridFolder.FullName -Recurse -Force }
+    }
+}
+
 function Invoke-Build {
     Invoke-Dotnet tool restore
     Invoke-Dotnet build (Join-Path $RepoRoot 'src/Cmdlets/DataraxCkpt.Cmdlets.csproj') -c $Configuration --nologo --verbosity quiet
@@ -73,10 +104,16 @@ function Invoke-Build {
     # private load context needs to find SQLite's native library.
     Invoke-Dotnet publish (Join-Path $RepoRoot 'src/Engine/DataraxCkpt.Engine.csproj') -c $Configuration -o $lib --nologo --verbosity quiet
 
+    # The user-facing types load in the default context from the module root (RequiredAssemblies), so
+    # they leave lib/ and the engine's deps.json: one copy, shared by scripts, cmdlets and engine.
+    Remove-Item -Path (Join-Path $lib 'DataraxCkpt.Types.*')
+    Edit-EngineDeps -DepsPath (Join-Path $lib 'DataraxCkpt.Engine.deps.json') -Lib $lib
+
     $cmdletsBin = Join-Path $RepoRoot "src/Cmdlets/bin/$Configuration/net8.0"
-    foreach ($file in 'DataraxCkpt.Cmdlets.dll', 'DataraxCkpt.Cmdlets.pdb') {
+    foreach ($file in 'DataraxCkpt.Cmdlets.dll', 'DataraxCkpt.Cmdlets.pdb', 'DataraxCkpt.Types.dll', 'DataraxCkpt.Types.pdb', 'DataraxCkpt.Types.xml') {
         Copy-Item -LiteralPath (Join-Path $cmdletsBin $file) -Destination $ModuleRoot
     }
+    Copy-Item -LiteralPath (Join-Path $RepoRoot 'LICENSE') -Destination $ModuleRoot
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'DataraxCkpt.psd1') -Destination $ModuleRoot
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'src/Cmdlets/Formats/DataraxCkpt.format.ps1xml') -Destination $ModuleRoot
 
@@ -88,6 +125,9 @@ function Invoke-Build {
 
     if (Test-Path (Join-Path $ModuleRoot 'DataraxCkpt.Engine.dll')) {
         throw 'The engine must live only in lib/ (see docs/architecture.md); the module root holds a copy.'
+    }
+    if (Test-Path (Join-Path $lib 'DataraxCkpt.Types.dll')) {
+        throw 'DataraxCkpt.Types must live only in the module root (see docs/architecture.md); lib/ holds a copy.'
     }
     Write-Host "Module laid out in $ModuleRoot"
 }
