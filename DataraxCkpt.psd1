@@ -25,6 +25,7 @@
     'Unlock-Checkpoint'
     'Repair-CheckpointIndex'
     'New-PrngKey'
+    'Copy-Checkpoint'
   )
   FunctionsToExport    = @()
   AliasesToExport      = @()
