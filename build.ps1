@@ -17,13 +17,15 @@
       Bench    Build, then bench/run-all.ps1: every scenario against its baselines (raw file I/O, the lz4
                tool, numpy/torch when installed); prints a table and rewrites docs/benchmarks.md.
       Soak     tests/soak.ps1: the reliability suites with many more kills, load time and fuzz cases.
+      Package  Build, then publishes the module with Publish-PSResource to the local folder repository
+               out/repository (DataraxCkpt.<version>.nupkg), installable with Install-PSResource.
 
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Soak')]
+    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Soak', 'Package')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -38,6 +40,7 @@ $ModuleRoot = Join-Path $RepoRoot 'out/DataraxCkpt'
 $ResultsRoot = Join-Path $RepoRoot 'out/TestResults'
 $ToolPackages = Join-Path $RepoRoot 'tools/packages'
 $PesterManifest = Join-Path $ToolPackages 'pester/5.7.1/tools/Pester.psd1'
+$PackageRoot = Join-Path $RepoRoot 'out/repository'
 
 function Invoke-Dotnet {
     # Native failures do not throw in pwsh 7.4; a build step that failed must stop the build.
@@ -215,6 +218,34 @@ function Invoke-Bench {
     Invoke-FreshPwsh -File (Join-Path $RepoRoot 'bench/run-all.ps1') -ModulePath $ModuleRoot
 }
 
+function Invoke-Package {
+    # PSResourceGet (shipped with pwsh) publishes only to a registered repository. The registration is
+    # made in a fresh pwsh whose per-user data folder is a temporary one, so the user's own repository
+    # list is never touched.
+    Invoke-Build
+    if (Test-Path $PackageRoot) { Remove-Item -LiteralPath $PackageRoot -Recurse -Force }
+    New-Item -ItemType Directory -Path $PackageRoot | Out-Null
+    $userData = Join-Path ([IO.Path]::GetTempPath()) ('dxckpt-package-' + [guid]::NewGuid().ToString('N'))
+    $saved = @{ XDG_DATA_HOME = $env:XDG_DATA_HOME; LOCALAPPDATA = $env:LOCALAPPDATA }
+    $env:XDG_DATA_HOME = $userData
+    $env:LOCALAPPDATA = $userData
+    try {
+        Invoke-FreshPwsh -Command @"
+`$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name DataraxCkptBuild -Uri '$PackageRoot' -Trusted
+Publish-PSResource -Path '$ModuleRoot' -Repository DataraxCkptBuild
+"@
+    }
+    finally {
+        $env:XDG_DATA_HOME = $saved.XDG_DATA_HOME
+        $env:LOCALAPPDATA = $saved.LOCALAPPDATA
+        Remove-Item -LiteralPath $userData -Recurse -Force -ErrorAction Ignore
+    }
+    $package = Get-ChildItem -LiteralPath $PackageRoot -Filter 'DataraxCkpt.*.nupkg'
+    if (-not $package) { throw "Publish-PSResource wrote no DataraxCkpt package to $PackageRoot." }
+    Write-Host "Package written: $($package.FullName)"
+}
+
 function Invoke-Soak {
     # The reliability suites of tests/Unit/Reliability with many more kills, load time and fuzz cases.
     Invoke-FreshPwsh -File (Join-Path $RepoRoot 'tests/soak.ps1')
@@ -228,6 +259,7 @@ try {
         'Example' { Invoke-Example }
         'Bench' { Invoke-Bench }
         'Soak' { Invoke-Soak }
+        'Package' { Invoke-Package }
     }
 }
 finally {
