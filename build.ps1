@@ -17,13 +17,15 @@
       Bench    Build, then bench/run-all.ps1: every scenario against its baselines (raw file I/O, the lz4
                tool, numpy/torch when installed); prints a table and rewrites docs/benchmarks.md.
       Soak     tests/soak.ps1: the reliability suites with many more kills, load time and fuzz cases.
+      Package  Build, then publishes the module with Publish-PSResource to the local folder repository
+               out/repository (DataraxCkpt.<version>.nupkg), installable with Install-PSResource.
 
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Soak')]
+    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Soak', 'Package')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -38,6 +40,7 @@ $ModuleRoot = Join-Path $RepoRoot 'out/DataraxCkpt'
 $ResultsRoot = Join-Path $RepoRoot 'out/TestResults'
 $ToolPackages = Join-Path $RepoRoot 'tools/packages'
 $PesterManifest = Join-Path $ToolPackages 'pester/5.7.1/tools/Pester.psd1'
+$PackageRoot = Join-Path $RepoRoot 'out/repository'
 
 function Invoke-Dotnet {
     # Native failures do not throw in pwsh 7.4; a build step that failed must stop the build.
@@ -63,6 +66,37 @@ function Invoke-FreshPwsh {
     if ($LASTEXITCODE -ne 0) { throw "pwsh $($args -join ' ') failed with exit code $LASTEXITCODE." }
 }
 
+# The runtime identifiers pwsh 7.4+ runs on; SQLite's native library ships for these only.
+$SupportedRids = @('win-x64', 'win-x86', 'win-arm64', 'linux-x64', 'linux-arm64', 'linux-arm', 'linux-musl-x64', 'linux-musl-arm64', 'osx-x64', 'osx-arm64')
+
+function Edit-EngineDeps {
+    # Rewrites the engine's deps.json to match what lib/ ships: no DataraxCkpt.Types (it loads from the
+    # module root) and native assets only for $SupportedRids, whose other runtimes/<rid> folders go.
+    param([string] $DepsPath, [string] $Lib)
+    $deps = Get-Content -Raw -LiteralPath $DepsPath | ConvertFrom-Json -AsHashtable
+    foreach ($target in $deps.targets.Values) {
+        foreach ($key in @($target.Keys)) {
+            if ($key -like 'DataraxCkpt.Types/*') { $target.Remove($key); continue }
+            $library = $target[$key]
+            if ($library.ContainsKey('dependencies')) { $library.dependencies.Remove('DataraxCkpt.Types') }
+            if ($library.ContainsKey('runtimeTargets')) {
+                foreach ($asset in @($library.runtimeTargets.Keys)) {
+                    if ($library.runtimeTargets[$asset].rid -notin $SupportedRids) { $library.runtimeTargets.Remove($asset) }
+                }
+            }
+        }
+    }
+    foreach ($key in @($deps.libraries.Keys)) {
+        if ($key -like 'DataraxCkpt.Types/*') { $deps.libraries.Remove($key) }
+    }
+    $deps | ConvertTo-Json -Depth 64 | Set-Content -LiteralPath $DepsPath -Encoding utf8NoBOM
+
+    $runtimes = Join-Path $Lib 'runtimes'
+    foreach ($ridFolder in Get-ChildItem -LiteralPath $runtimes -Directory) {
+        if ($ridFolder.Name -notin $SupportedRids) { Remove-Item -LiteralPath $ridFolder.FullName -Recurse -Force }
+    }
+}
+
 function Invoke-Build {
     Invoke-Dotnet tool restore
     Invoke-Dotnet build (Join-Path $RepoRoot 'src/Cmdlets/DataraxCkpt.Cmdlets.csproj') -c $Configuration --nologo --verbosity quiet
@@ -73,10 +107,16 @@ function Invoke-Build {
     # private load context needs to find SQLite's native library.
     Invoke-Dotnet publish (Join-Path $RepoRoot 'src/Engine/DataraxCkpt.Engine.csproj') -c $Configuration -o $lib --nologo --verbosity quiet
 
+    # The user-facing types load in the default context from the module root (RequiredAssemblies), so
+    # they leave lib/ and the engine's deps.json: one copy, shared by scripts, cmdlets and engine.
+    Remove-Item -Path (Join-Path $lib 'DataraxCkpt.Types.*')
+    Edit-EngineDeps -DepsPath (Join-Path $lib 'DataraxCkpt.Engine.deps.json') -Lib $lib
+
     $cmdletsBin = Join-Path $RepoRoot "src/Cmdlets/bin/$Configuration/net8.0"
-    foreach ($file in 'DataraxCkpt.Cmdlets.dll', 'DataraxCkpt.Cmdlets.pdb') {
+    foreach ($file in 'DataraxCkpt.Cmdlets.dll', 'DataraxCkpt.Cmdlets.pdb', 'DataraxCkpt.Types.dll', 'DataraxCkpt.Types.pdb', 'DataraxCkpt.Types.xml') {
         Copy-Item -LiteralPath (Join-Path $cmdletsBin $file) -Destination $ModuleRoot
     }
+    Copy-Item -LiteralPath (Join-Path $RepoRoot 'LICENSE') -Destination $ModuleRoot
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'DataraxCkpt.psd1') -Destination $ModuleRoot
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'src/Cmdlets/Formats/DataraxCkpt.format.ps1xml') -Destination $ModuleRoot
 
@@ -88,6 +128,9 @@ function Invoke-Build {
 
     if (Test-Path (Join-Path $ModuleRoot 'DataraxCkpt.Engine.dll')) {
         throw 'The engine must live only in lib/ (see docs/architecture.md); the module root holds a copy.'
+    }
+    if (Test-Path (Join-Path $lib 'DataraxCkpt.Types.dll')) {
+        throw 'DataraxCkpt.Types must live only in the module root (see docs/architecture.md); lib/ holds a copy.'
     }
     Write-Host "Module laid out in $ModuleRoot"
 }
@@ -193,6 +236,34 @@ function Invoke-Bench {
     Invoke-FreshPwsh -File (Join-Path $RepoRoot 'bench/run-all.ps1') -ModulePath $ModuleRoot
 }
 
+function Invoke-Package {
+    # PSResourceGet (shipped with pwsh) publishes only to a registered repository. The registration is
+    # made in a fresh pwsh whose per-user data folder is a temporary one, so the user's own repository
+    # list is never touched.
+    Invoke-Build
+    if (Test-Path $PackageRoot) { Remove-Item -LiteralPath $PackageRoot -Recurse -Force }
+    New-Item -ItemType Directory -Path $PackageRoot | Out-Null
+    $userData = Join-Path ([IO.Path]::GetTempPath()) ('dxckpt-package-' + [guid]::NewGuid().ToString('N'))
+    $saved = @{ XDG_DATA_HOME = $env:XDG_DATA_HOME; LOCALAPPDATA = $env:LOCALAPPDATA }
+    $env:XDG_DATA_HOME = $userData
+    $env:LOCALAPPDATA = $userData
+    try {
+        Invoke-FreshPwsh -Command @"
+`$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name DataraxCkptBuild -Uri '$PackageRoot' -Trusted
+Publish-PSResource -Path '$ModuleRoot' -Repository DataraxCkptBuild
+"@
+    }
+    finally {
+        $env:XDG_DATA_HOME = $saved.XDG_DATA_HOME
+        $env:LOCALAPPDATA = $saved.LOCALAPPDATA
+        Remove-Item -LiteralPath $userData -Recurse -Force -ErrorAction Ignore
+    }
+    $package = Get-ChildItem -LiteralPath $PackageRoot -Filter 'DataraxCkpt.*.nupkg'
+    if (-not $package) { throw "Publish-PSResource wrote no DataraxCkpt package to $PackageRoot." }
+    Write-Host "Package written: $($package.FullName)"
+}
+
 function Invoke-Soak {
     # The reliability suites of tests/Unit/Reliability with many more kills, load time and fuzz cases.
     Invoke-FreshPwsh -File (Join-Path $RepoRoot 'tests/soak.ps1')
@@ -206,6 +277,7 @@ try {
         'Example' { Invoke-Example }
         'Bench' { Invoke-Bench }
         'Soak' { Invoke-Soak }
+        'Package' { Invoke-Package }
     }
 }
 finally {

@@ -57,9 +57,11 @@ public sealed class CheckpointHandler : IDisposable
     /// <param name="overwrite">Replace the step atomically when it exists.</param>
     /// <param name="metadata">User metadata stored with the step (never mixed with the state's keys).</param>
     /// <exception cref="UnsupportedValueException">A value cannot be stored; nothing was written.</exception>
+    /// <param name="cancellationToken">Stops the save between chunks; the store is left as a failed save leaves it (nothing listed, the staging folder removed).</param>
     /// <exception cref="StepExistsException">The step exists and <paramref name="overwrite"/> is false.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the step was published.</exception>
     public CheckpointInfo Save(string directory, object? target, long? step = null, int? keep = null, bool overwrite = false,
-        IReadOnlyDictionary<string, object?>? metadata = null)
+        IReadOnlyDictionary<string, object?>? metadata = null, CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
         RaiseBackgroundFailure();
@@ -73,7 +75,7 @@ public sealed class CheckpointHandler : IDisposable
         if (!_options.Async)
         {
             using var reservation = store.Reserve(step, overwrite);
-            return store.Complete(reservation, state, keep, ProgressReporter("Save", store.Directory, reservation.Step, state.Size));
+            return store.Complete(reservation, state, keep, ProgressReporter("Save", store.Directory, reservation.Step, state.Size), cancellationToken: cancellationToken);
         }
 
         // Asynchronous: copy what the caller may still change, take the step number now, write later.
@@ -93,7 +95,7 @@ public sealed class CheckpointHandler : IDisposable
                 {
                     try
                     {
-                        store.Complete(reserved, state, keep, null);
+                        store.Complete(reserved, state, keep, null, cancellationToken: cancellationToken);
                     }
                     catch (Exception e)
                     {
@@ -114,10 +116,10 @@ public sealed class CheckpointHandler : IDisposable
     /// <exception cref="NoCheckpointsException">The directory holds no step.</exception>
     /// <exception cref="StepNotFoundException">The step does not exist.</exception>
     /// <exception cref="CorruptCheckpointException">Stored bytes failed a check.</exception>
-    public object? Restore(string directory, long? step = null)
+    public object? Restore(string directory, long? step = null, CancellationToken cancellationToken = default)
     {
         var store = ReadStore(directory);
-        return Restore(store, step, null);
+        return Restore(store, step, null, "Restore", cancellationToken);
     }
 
     /// <summary>
@@ -125,20 +127,21 @@ public sealed class CheckpointHandler : IDisposable
     /// <c>*</c> and <c>?</c>; names as <see cref="GetItems"/> lists them). Only those leaves' bytes are
     /// read. Returns an ordered dictionary from item name to value.
     /// </summary>
-    public object? Restore(string directory, long? step, IReadOnlyCollection<string> itemPatterns)
+    public object? Restore(string directory, long? step, IReadOnlyCollection<string> itemPatterns, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(itemPatterns);
-        return Restore(ReadStore(directory), step, itemPatterns);
+        return Restore(ReadStore(directory), step, itemPatterns, "Restore", cancellationToken);
     }
 
-    private object? Restore(CheckpointStore store, long? step, IReadOnlyCollection<string>? patterns)
+    private object? Restore(CheckpointStore store, long? step, IReadOnlyCollection<string>? patterns, string operation,
+        CancellationToken cancellationToken)
     {
         Action<long>? onBytes = null;
         return store.Restore(step, patterns, b => onBytes?.Invoke(b), (chosen, total) =>
         {
             _options.Log?.Invoke($"Restoring step {chosen} from '{store.Directory}' ({total} tensor bytes).");
-            onBytes = ProgressReporter("Restore", store.Directory, chosen, total);
-        });
+            onBytes = ProgressReporter(operation, store.Directory, chosen, total);
+        }, cancellationToken);
     }
 
     /// <summary>Restores a step into <paramref name="target"/> through <see cref="ICheckpointable.SetState"/> and returns it.</summary>
@@ -201,10 +204,10 @@ public sealed class CheckpointHandler : IDisposable
     /// always stay. With <paramref name="dryRun"/>, returns exactly what a real run would remove and
     /// removes nothing.
     /// </summary>
-    public IReadOnlyList<CheckpointInfo> Prune(string directory, RetentionPolicy policy, bool dryRun = false)
+    public IReadOnlyList<CheckpointInfo> Prune(string directory, RetentionPolicy policy, bool dryRun = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        return ReadStore(directory).Prune(policy, dryRun);
+        return ReadStore(directory).Prune(policy, dryRun, cancellationToken);
     }
 
     /// <summary>Removes one step and returns its record. A pinned step is removed only with <paramref name="force"/>.</summary>
@@ -216,7 +219,8 @@ public sealed class CheckpointHandler : IDisposable
     public CheckpointInfo SetPinned(string directory, long step, bool pinned) => ReadStore(directory).SetPinned(step, pinned);
 
     /// <summary>Decodes every stored piece of a step and checks its checksum; reports each failure with its item.</summary>
-    public StepVerification Verify(string directory, long step) => ReadStore(directory).Verify(step);
+    public StepVerification Verify(string directory, long step, CancellationToken cancellationToken = default) =>
+        ReadStore(directory).Verify(step, cancellationToken);
 
     /// <summary>Leaves added, removed or changed from <paramref name="stepBefore"/> to <paramref name="stepAfter"/>.</summary>
     public IReadOnlyList<ItemDifference> Compare(string directory, long stepBefore, long stepAfter) =>
@@ -226,7 +230,68 @@ public sealed class CheckpointHandler : IDisposable
     /// Rebuilds the index from the step folders (moving a damaged index aside) and sweeps leftovers of
     /// interrupted work. With <paramref name="dryRun"/>, reports what it would do and changes nothing.
     /// </summary>
-    public RepairReport RepairIndex(string directory, bool dryRun = false) => ReadStore(directory).Repair(dryRun);
+    public RepairReport RepairIndex(string directory, bool dryRun = false, CancellationToken cancellationToken = default) =>
+        ReadStore(directory).Repair(dryRun, cancellationToken);
+
+    /// <summary>
+    /// Copies steps from the checkpoint location <paramref name="from"/> to <paramref name="to"/>. Each step
+    /// is read back in full with every checksum checked, then saved on the destination exactly as a save
+    /// commits (staging, fsync, rename, index), with the same step number, metadata and creation time. A
+    /// step that fails verification is refused before anything is written for it at the destination.
+    /// Steps are copied in the order given and one at a time: when one fails, those before it stay copied.
+    /// </summary>
+    /// <param name="from">The source checkpoint directory.</param>
+    /// <param name="to">The destination checkpoint directory (created when missing).</param>
+    /// <param name="steps">The steps to copy; null copies every committed step of the source.</param>
+    /// <param name="overwrite">Replace a step that exists at the destination (atomically, as a save would).</param>
+    /// <param name="keepPins">Pin the copy of a pinned source step (false: copies are unpinned, unless they replace a pinned step).</param>
+    /// <param name="cancellationToken">Stops the copy between chunks; the step being written is not published.</param>
+    /// <returns>The destination's records of the copied steps.</returns>
+    /// <exception cref="CheckpointDirectoryNotFoundException"><paramref name="from"/> does not exist.</exception>
+    /// <exception cref="StepNotFoundException">A requested step is not committed at the source.</exception>
+    /// <exception cref="CorruptCheckpointException">A source step fails verification; it was not copied.</exception>
+    /// <exception cref="StepExistsException">The step exists at the destination and <paramref name="overwrite"/> is false.</exception>
+    public IReadOnlyList<CheckpointInfo> Copy(string from, string to, IEnumerable<long>? steps = null, bool overwrite = false,
+        bool keepPins = true, CancellationToken cancellationToken = default)
+    {
+        var source = ReadStore(from);
+        var destination = Store(to);
+        if (string.Equals(source.Directory.TrimEnd(Path.DirectorySeparatorChar), destination.Directory.TrimEnd(Path.DirectorySeparatorChar),
+            OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"A checkpoint directory cannot be copied onto itself ('{source.Directory}'). Choose another destination.", nameof(to));
+        }
+
+        if (!Directory.Exists(source.Directory))
+        {
+            throw new CheckpointDirectoryNotFoundException(source.Directory);
+        }
+
+        var copied = new List<CheckpointInfo>();
+        foreach (var step in (steps ?? source.Steps()).ToList())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            copied.Add(CopyStep(source, destination, step, overwrite, keepPins, cancellationToken));
+        }
+
+        return copied;
+    }
+
+    private CheckpointInfo CopyStep(CheckpointStore source, CheckpointStore destination, long step, bool overwrite, bool keepPins,
+        CancellationToken cancellationToken)
+    {
+        // Only the store's own operations: the source is read and verified as a restore reads it, the
+        // destination written as a save writes it, so a location that is not a local folder copies alike.
+        var info = source.Get(step);
+        var metadata = source.RestoreMetadata(step);
+        var state = Restore(source, step, null, "Copy (read)", cancellationToken);
+        var encoded = StateEncoder.Encode(state, metadata);
+        _options.Log?.Invoke($"Copying step {step} from '{source.Directory}' to '{destination.Directory}' ({encoded.Size} bytes of state, verified).");
+        using var reservation = destination.Reserve(step, overwrite);
+        return destination.Complete(reservation, encoded, keep: null,
+            ProgressReporter("Copy", destination.Directory, step, encoded.Size),
+            pin: keepPins && info.Pinned, createdUtc: info.CreatedUtc, cancellationToken: cancellationToken);
+    }
 
     /// <summary>Blocks until every background save has finished; raises the first background failure.</summary>
     public void WaitUntilFinished()

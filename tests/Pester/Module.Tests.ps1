@@ -5,7 +5,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
     Import-Module $ModuleManifest -Force
     $ExpectedCmdlets = @('Compare-Checkpoint', 'Get-Checkpoint', 'Get-CheckpointItem', 'Get-CheckpointStep', 'Lock-Checkpoint',
-        'Remove-Checkpoint', 'Repair-CheckpointIndex', 'Restore-Checkpoint', 'Save-Checkpoint', 'Test-Checkpoint', 'Unlock-Checkpoint', 'New-PrngKey')
+        'Remove-Checkpoint', 'Repair-CheckpointIndex', 'Restore-Checkpoint', 'Save-Checkpoint', 'Test-Checkpoint', 'Unlock-Checkpoint', 'New-PrngKey', 'Copy-Checkpoint')
 }
 
 AfterAll {

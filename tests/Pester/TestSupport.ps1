@@ -46,10 +46,13 @@ function Invoke-FreshPwsh {
 }
 
 function Get-EngineType([string] $Name) {
-    # Engine types live in the module's private load context, so PowerShell cannot name them as
-    # [DataraxCkpt.X]; tests reach them through that context's assembly.
-    $engine = [System.Runtime.Loader.AssemblyLoadContext]::All.Assemblies |
-        Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Engine' } | Select-Object -First 1
-    if (-not $engine) { throw 'The engine is not loaded yet; call any DataraxCkpt cmdlet first.' }
-    $engine.GetType($Name, $true)
+    # Engine internals live in the module's private load context, so PowerShell cannot name them as
+    # [DataraxCkpt.X]; tests reach them through that context's assembly. The user-facing types
+    # (DataraxCkpt.Types, default context) are found the same way.
+    $assemblies = [System.Runtime.Loader.AssemblyLoadContext]::All.Assemblies |
+        Where-Object { $_.GetName().Name -in 'DataraxCkpt.Types', 'DataraxCkpt.Engine' }
+    if (-not ($assemblies | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Engine' })) { throw 'The engine is not loaded yet; call any DataraxCkpt cmdlet first.' }
+    $type = $assemblies | ForEach-Object { $_.GetType($Name, $false) } | Where-Object { $_ } | Select-Object -First 1
+    if (-not $type) { throw "Type '$Name' is in neither DataraxCkpt.Types nor DataraxCkpt.Engine." }
+    $type
 }

@@ -20,7 +20,7 @@ public sealed class RepairCheckpointIndexCommand : DirectoryCommandBase
                 $"Rebuild the index of '{directory}'?", "Repair-CheckpointIndex", out var reason);
             if (go || reason == ShouldProcessReason.WhatIf)
             {
-                TryEngine(() => WriteObject(Handler.RepairIndex(directory, dryRun: !go)), directory);
+                TryEngine(() => WriteObject(Handler.RepairIndex(directory, dryRun: !go, StopToken)), directory);
             }
         }
     }

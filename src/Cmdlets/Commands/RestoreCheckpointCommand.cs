@@ -45,8 +45,8 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
                 object? restored = MetadataOnly
                     ? Handler.RestoreMetadata(directory, Step)
                     : Item is null
-                        ? Handler.Restore(directory, Step)
-                        : Handler.Restore(directory, Step, Item);
+                        ? Handler.Restore(directory, Step, StopToken)
+                        : Handler.Restore(directory, Step, Item, StopToken);
                 WriteObject(StateFromEngine.Convert(restored), enumerateCollection: false);
             }, directory);
         }

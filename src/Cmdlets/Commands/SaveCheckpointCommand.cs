@@ -90,7 +90,7 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
         var metadata = MetadataForEngine(Metadata);
         TryEngine(() =>
         {
-            var saved = Handler.Save(directory, target, step, Keep, Overwrite.IsPresent, metadata);
+            var saved = Handler.Save(directory, target, step, Keep, Overwrite.IsPresent, metadata, StopToken);
             WriteVerbose($"Saved step {saved.Step} to '{saved.Directory}'.");
             if (PassThru)
             {

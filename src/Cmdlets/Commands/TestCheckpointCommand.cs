@@ -38,7 +38,7 @@ public sealed class TestCheckpointCommand : DirectoryCommandBase
                     foreach (var step in Step ?? Handler.GetCheckpointSteps(directory))
                     {
                         _anyChecked = true;
-                        _allOk &= Handler.Verify(directory, step).Ok;
+                        _allOk &= Handler.Verify(directory, step, StopToken).Ok;
                     }
                 }
                 catch (CheckpointException)
@@ -55,10 +55,14 @@ public sealed class TestCheckpointCommand : DirectoryCommandBase
                 continue;
             }
 
-            foreach (var step in steps)
+            for (var i = 0; i < steps.Count; i++)
             {
-                TryEngine(() => WriteObject(Handler.Verify(directory, step)), directory);
+                var step = steps[i];
+                ReportStep("Test checkpoint", directory, step, i, steps.Count);
+                TryEngine(() => WriteObject(Handler.Verify(directory, step, StopToken)), directory);
             }
+
+            CompleteSteps();
         }
     }
 

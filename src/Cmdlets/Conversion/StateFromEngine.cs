@@ -1,14 +1,16 @@
 using System.Collections;
 using System.Collections.Specialized;
 using System.Management.Automation;
+using DataraxCkpt.Values;
 
 namespace DataraxCkpt.Commands.Conversion;
 
 /// <summary>
 /// Converts a restored engine value into what a PowerShell user expects: <see cref="StateObject"/>
 /// becomes PSCustomObject and the engine's generic dictionaries (state written from C#) become
-/// ordered dictionaries, recursively. Hashtable, OrderedDictionary, object[], numeric arrays, tensors
-/// and keys come back as they are, with their contents converted in place.
+/// ordered dictionaries, recursively. Hashtable, OrderedDictionary, object[], numeric arrays
+/// and keys come back as they are, with their contents converted in place; a tensor becomes a .NET
+/// array of its shape.
 /// </summary>
 internal sealed class StateFromEngine
 {
@@ -100,7 +102,9 @@ internal sealed class StateFromEngine
             }
 
             default:
-                return value;
+                // A Tensor<T> (state written from C#) cannot be named in a script, since its assembly
+                // loads privately; it comes back as a .NET array of its shape (docs/cmdlets.md).
+                return TensorArrays.TryToArray(value, out var shaped) ? shaped : value;
         }
     }
 

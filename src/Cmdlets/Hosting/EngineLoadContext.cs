@@ -7,10 +7,15 @@ namespace DataraxCkpt.Commands.Hosting;
 /// The private load context of the engine and all its dependencies (SQLite, LZ4, tensors).
 /// pwsh ignores a module's deps.json, so the native e_sqlite3 would never be found and another
 /// module's copy of Microsoft.Data.Sqlite could be picked instead of ours; resolving through the
-/// engine's own deps.json fixes both.
+/// engine's own deps.json fixes both. DataraxCkpt.Types is the one module assembly that does not load
+/// here: it defers to the default context, so that scripts, the cmdlets and the engine share one copy
+/// of the user-facing types.
 /// </summary>
 internal sealed class EngineLoadContext : AssemblyLoadContext
 {
+    /// <summary>The assembly of the user-facing types, shared with the default context.</summary>
+    internal const string SharedTypesAssemblyName = "DataraxCkpt.Types";
+
     private readonly AssemblyDependencyResolver _resolver;
 
     /// <summary>Creates the context for the engine at <paramref name="engineAssemblyPath"/>.</summary>
@@ -29,6 +34,13 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
     {
         // Only what the engine's deps.json lists loads here; framework assemblies come from the
         // default context (returning null falls back to it), so types like Hashtable stay shared.
+        // The user-facing types must be the default context's copy too, or a script's
+        // [DataraxCkpt.PrngKey] would be a different type from the one the engine reads.
+        if (string.Equals(assemblyName.Name, SharedTypesAssemblyName, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
         var path = _resolver.ResolveAssemblyToPath(assemblyName);
         return path is null ? null : LoadFromAssemblyPath(path);
     }

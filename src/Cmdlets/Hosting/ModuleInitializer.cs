@@ -6,7 +6,9 @@ namespace DataraxCkpt.Commands.Hosting;
 
 /// <summary>
 /// Runs when the module is imported and removed. It teaches the default load context to find
-/// DataraxCkpt.Engine — and only that assembly — in the module's private <see cref="EngineLoadContext"/>.
+/// DataraxCkpt.Engine — and only that assembly — in the module's private <see cref="EngineLoadContext"/>,
+/// and DataraxCkpt.Types beside the root module (the manifest's RequiredAssemblies normally loads it
+/// first; this covers a session that imports the root module's dll directly).
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
@@ -31,6 +33,12 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
 
     private static Assembly? ResolveEngine(AssemblyLoadContext defaultContext, AssemblyName assemblyName)
     {
+        if (string.Equals(assemblyName.Name, EngineLoadContext.SharedTypesAssemblyName, StringComparison.Ordinal))
+        {
+            var typesPath = Path.Combine(ModuleFolder(), EngineLoadContext.SharedTypesAssemblyName + ".dll");
+            return File.Exists(typesPath) ? defaultContext.LoadFromAssemblyPath(typesPath) : null;
+        }
+
         if (!string.Equals(assemblyName.Name, EngineAssemblyName, StringComparison.Ordinal))
         {
             return null;
@@ -40,11 +48,13 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
         return context.LoadFromAssemblyName(assemblyName);
     }
 
+    private static string ModuleFolder() =>
+        Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)
+            ?? throw new InvalidOperationException("The DataraxCkpt module's folder cannot be determined.");
+
     private static EngineLoadContext CreateContext()
     {
-        var moduleFolder = Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)
-            ?? throw new InvalidOperationException("The DataraxCkpt module's folder cannot be determined.");
-        var enginePath = Path.Combine(moduleFolder, "lib", EngineAssemblyName + ".dll");
+        var enginePath = Path.Combine(ModuleFolder(), "lib", EngineAssemblyName + ".dll");
         if (!File.Exists(enginePath))
         {
             throw new FileNotFoundException(

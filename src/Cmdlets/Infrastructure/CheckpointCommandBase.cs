@@ -25,7 +25,13 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     private volatile bool _inEngineCall;
     private volatile bool _stopRequested;
 
+    // Cancelled by StopProcessing (Ctrl+C); engine calls take its token and stop between chunks or steps.
+    private readonly CancellationTokenSource _stop = new();
+
     /// <summary>The engine handler of this invocation.</summary>
+    /// <summary>Cancelled when the user stops the pipeline (Ctrl+C); pass it to every long engine call.</summary>
+    private protected CancellationToken StopToken => _stop.Token;
+
     private protected CheckpointHandler Handler =>
         (CheckpointHandler?)_handler ?? throw new InvalidOperationException("The checkpoint handler is not open.");
 
@@ -54,6 +60,15 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         // Ctrl+C arrives on another thread. Closing the handler under a running save would pull resources
         // from under it, so a call in flight closes the handler itself when it returns (see TryEngine).
         _stopRequested = true;
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The command already finished.
+        }
+
         if (!_inEngineCall)
         {
             CloseHandler();
@@ -64,6 +79,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     public void Dispose()
     {
         CloseHandler();
+        _stop.Dispose();
         GC.SuppressFinalize(this);
     }
 
@@ -89,11 +105,22 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <returns>True when the call succeeded.</returns>
     private protected bool TryEngine(Action call, object? target)
     {
+        if (_stopRequested)
+        {
+            // Between steps of a multi-step command: stop before starting the next one.
+            throw new PipelineStoppedException();
+        }
+
         _inEngineCall = true;
         try
         {
             call();
             return true;
+        }
+        catch (OperationCanceledException) when (_stopRequested)
+        {
+            // The engine stopped at a chunk or step boundary and left the store as a crash would.
+            throw new PipelineStoppedException();
         }
         catch (Exception ex) when (CheckpointErrorRecords.IsReportable(ex))
         {
@@ -120,6 +147,13 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// the session's current location, never the process's. A directory that does not exist yet resolves
     /// to its full path, so that the engine can create it (save) or report it missing (restore).
     /// </summary>
+    /// <summary>Shows "activity: step i+1 of count" for commands that work through several steps.</summary>
+    private protected void ReportStep(string activity, string directory, long step, int index, int count) =>
+        _progress?.ReportStep(activity, directory, step, index, count);
+
+    /// <summary>Completes the step progress of <see cref="ReportStep"/>.</summary>
+    private protected void CompleteSteps() => _progress?.CompleteSteps();
+
     private protected IReadOnlyList<string> ResolveDirectories(string[]? paths, string[]? literalPaths)
     {
         var result = new List<string>();

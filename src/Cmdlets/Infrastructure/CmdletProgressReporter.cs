@@ -20,6 +20,8 @@ internal sealed class CmdletProgressReporter : IProgress<CheckpointProgress>
     private readonly Stopwatch _sinceStart = new();
     private TimeSpan _lastShown;
     private ProgressRecord? _shown;
+    private readonly Stopwatch _sinceStepShown = new();
+    private ProgressRecord? _stepShown;
 
     /// <summary>Creates a reporter writing through <paramref name="cmdlet"/>.</summary>
     public CmdletProgressReporter(Cmdlet cmdlet, int activityId)
@@ -52,11 +54,54 @@ internal sealed class CmdletProgressReporter : IProgress<CheckpointProgress>
         _shown = new ProgressRecord(_activityId, $"{value.Operation} checkpoint step {value.Step}", $"{value.Directory}: {value.BytesDone:N0} of {value.BytesTotal:N0} bytes")
         {
             PercentComplete = percent,
+            ParentActivityId = _stepShown?.ActivityId ?? -1,
         };
         _cmdlet.WriteProgress(_shown);
     }
 
     /// <summary>Clears the bar of the operation that just ended, and restarts the clock for the next.</summary>
+    /// <summary>
+    /// Reports where a command that works through several steps is ("Test checkpoint: step 3 of 40"), as a
+    /// parent of the byte progress. Shown from the first step when there are two or more, then at most
+    /// every 200 ms, and always for the last.
+    /// </summary>
+    public void ReportStep(string activity, string directory, long step, int index, int count)
+    {
+        if (count < 2 || Environment.CurrentManagedThreadId != _pipelineThreadId)
+        {
+            return;
+        }
+
+        if (_stepShown is not null && index != count - 1 && _sinceStepShown.Elapsed < MinInterval)
+        {
+            return;
+        }
+
+        _sinceStepShown.Restart();
+        _stepShown = new ProgressRecord(StepActivityId, $"{activity}: step {index + 1} of {count}", $"{directory}: step {step}")
+        {
+            PercentComplete = (int)((long)index * 100 / count),
+        };
+        _cmdlet.WriteProgress(_stepShown);
+    }
+
+    /// <summary>Completes the step progress bar, if one is shown.</summary>
+    public void CompleteSteps()
+    {
+        if (_stepShown is not null && Environment.CurrentManagedThreadId == _pipelineThreadId)
+        {
+            _stepShown.RecordType = ProgressRecordType.Completed;
+            _stepShown.PercentComplete = 100;
+            _cmdlet.WriteProgress(_stepShown);
+        }
+
+        _stepShown = null;
+        _sinceStepShown.Reset();
+    }
+
+    // A second activity of the same command, so the step bar and the byte bar show together.
+    private int StepActivityId => _activityId ^ 0x2A5A_5A5A;
+
     public void Complete()
     {
         if (_shown is not null && Environment.CurrentManagedThreadId == _pipelineThreadId)

@@ -114,7 +114,7 @@ internal sealed class StepReader : IDisposable
     }
 
     /// <summary>Decodes every chunk of every tensor and reports each one that fails.</summary>
-    public List<ItemProblem> VerifyAll()
+    public List<ItemProblem> VerifyAll(CancellationToken cancellationToken = default)
     {
         var problems = new ConcurrentBag<ItemProblem>();
         var names = new string[Manifest.Tensors.Count];
@@ -127,7 +127,7 @@ internal sealed class StepReader : IDisposable
         }
 
         var work = Manifest.Tensors.SelectMany((t, i) => t.Chunks.Select(c => (Tensor: i, Chunk: c))).ToArray();
-        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, w =>
+        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, w =>
         {
             var scratch = Buffers.Rent(w.Chunk.RawLength);
             try

@@ -111,14 +111,22 @@ internal sealed class CheckpointStore
     }
 
     /// <summary>Writes the reserved step, publishes it atomically, then applies retention.</summary>
-    public CheckpointInfo Complete(Reservation reservation, EncodedState state, int? keep, Action<long>? onBytesWritten)
+    public CheckpointInfo Complete(Reservation reservation, EncodedState state, int? keep, Action<long>? onBytesWritten,
+        bool pin = false, DateTimeOffset? createdUtc = null, CancellationToken cancellationToken = default)
     {
-        var created = DateTimeOffset.UtcNow;
+        var created = createdUtc ?? DateTimeOffset.UtcNow;
         WrittenStep written;
         try
         {
             Log($"Writing step {reservation.Step}: {state.Items.Count} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
-            written = StepWriter.Write(reservation.Staging, reservation.Step, reservation.SaveId, created, state, onBytesWritten);
+            // Checked after each chunk: a cancelled save ends as a failed one, before anything is published.
+            cancellationToken.ThrowIfCancellationRequested();
+            written = StepWriter.Write(reservation.Staging, reservation.Step, reservation.SaveId, created, state, bytes =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                onBytesWritten?.Invoke(bytes);
+            });
+            cancellationToken.ThrowIfCancellationRequested();
         }
         catch
         {
@@ -138,10 +146,10 @@ internal sealed class CheckpointStore
                 throw new StepExistsException(Directory, reservation.Step);
             }
 
-            row = row with { Pinned = existing?.Pinned ?? false };
+            row = row with { Pinned = pin || (existing?.Pinned ?? false) };
             if (row.Pinned)
             {
-                // An overwrite keeps the pin; the marker travels inside the new folder.
+                // An overwrite keeps the pin (a copy may bring one); the marker travels inside the new folder.
                 File.Create(Path.Combine(reservation.Staging.Path, StepFormat.PinnedMarker)).Dispose();
             }
 
@@ -223,12 +231,20 @@ internal sealed class CheckpointStore
     }
 
     /// <summary>Restores a step: the whole state, or only the leaves matching <paramref name="patterns"/>.</summary>
-    public object? Restore(long? step, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead, Action<long, long>? onStart)
+    public object? Restore(long? step, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead, Action<long, long>? onStart,
+        CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         using var reader = OpenReader(step, out var chosen);
         var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
         onStart?.Invoke(chosen, total);
-        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.LoadTensor(index, type, item, onBytesRead)));
+        // Checked after each chunk (or batch of chunks) is decoded.
+        Action<long> onBytes = bytes =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            onBytesRead?.Invoke(bytes);
+        };
+        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.LoadTensor(index, type, item, onBytes)));
         return CorruptOnFailure(chosen, null, () => patterns is null
             ? decoder.Decode(reader.Manifest.State)
             : decoder.DecodeMatching(reader.Manifest.State, patterns));
@@ -243,8 +259,9 @@ internal sealed class CheckpointStore
     }
 
     /// <summary>Decodes every chunk of a step against its checksums.</summary>
-    public StepVerification Verify(long step)
+    public StepVerification Verify(long step, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         StepReader reader;
         try
         {
@@ -262,7 +279,7 @@ internal sealed class CheckpointStore
 
         using (reader)
         {
-            var problems = reader.VerifyAll();
+            var problems = reader.VerifyAll(cancellationToken);
             return new StepVerification(Directory, step, reader.Manifest.Items.Count, problems);
         }
     }
@@ -317,8 +334,9 @@ internal sealed class CheckpointStore
 
     // ----- change -----
 
-    public List<CheckpointInfo> Prune(RetentionPolicy policy, bool dryRun)
+    public List<CheckpointInfo> Prune(RetentionPolicy policy, bool dryRun, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         RetentionPlanner.Validate(policy);
         if (!System.IO.Directory.Exists(Directory))
         {
@@ -327,6 +345,8 @@ internal sealed class CheckpointStore
 
         using var dirLock = Lock(exclusive: true);
         using var index = OpenIndexForWrite();
+        // The removal itself is one transaction: the last point to stop is before it starts.
+        cancellationToken.ThrowIfCancellationRequested();
         return RemoveSteps(index, policy, protectedStep: null, dryRun);
     }
 
@@ -371,8 +391,9 @@ internal sealed class CheckpointStore
         return ToInfo(row with { Pinned = pinned });
     }
 
-    public RepairReport Repair(bool dryRun)
+    public RepairReport Repair(bool dryRun, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         if (!System.IO.Directory.Exists(Directory))
         {
             throw new CheckpointDirectoryNotFoundException(Directory);

@@ -1,10 +1,10 @@
 namespace DataraxCkpt;
 
-/// <summary>Settings of a <see cref="CheckpointHandler"/>.</summary>
+/// <summary>Settings of a <c>CheckpointHandler</c>.</summary>
 public sealed class CheckpointOptions
 {
     /// <summary>
-    /// When true, <see cref="CheckpointHandler.Save"/> returns once the state has been copied and the
+    /// When true, <c>CheckpointHandler.Save</c> returns once the state has been copied and the
     /// write, commit and retention run in the background, one save at a time, in order.
     /// </summary>
     public bool Async { get; init; }

@@ -1,0 +1,81 @@
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests;
+
+/// <summary>A cancelled operation stops between chunks or steps and leaves the store as a crash would.</summary>
+public sealed class CancellationTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly string _ck;
+
+    public CancellationTests() => _ck = _dir.Sub("ck");
+
+    public void Dispose() => _dir.Dispose();
+
+    // 48 MiB of floats: twelve 4 MiB chunks, so there is a "between chunks" to stop at.
+    private static Dictionary<string, object?> Big() => new() { ["w"] = new float[12 << 20] };
+
+    private sealed class CancelAfter(CancellationTokenSource source, long bytes) : IProgress<CheckpointProgress>
+    {
+        public void Report(CheckpointProgress value)
+        {
+            if (value.BytesDone >= bytes)
+            {
+                source.Cancel();
+            }
+        }
+    }
+
+    [Fact]
+    public void A_save_cancelled_mid_write_lists_nothing_and_leaves_no_staging_folder()
+    {
+        using var cancel = new CancellationTokenSource();
+        using var handler = new CheckpointHandler(new CheckpointOptions { Progress = new CancelAfter(cancel, 4 << 20) });
+        using (var first = new CheckpointHandler())
+        {
+            first.Save(_ck, new Dictionary<string, object?> { ["a"] = 1 }, step: 1);
+        }
+
+        Assert.ThrowsAny<OperationCanceledException>(() => handler.Save(_ck, Big(), step: 2, cancellationToken: cancel.Token));
+
+        Assert.Equal([1L], handler.GetCheckpointSteps(_ck));
+        Assert.False(Directory.Exists(Path.Combine(_ck, "2")));
+        var staging = Path.Combine(_ck, ".staging");
+        Assert.True(!Directory.Exists(staging) || Directory.GetFileSystemEntries(staging).Length == 0);
+        // The step number is free again: the next save takes it.
+        Assert.Equal(2, handler.Save(_ck, new Dictionary<string, object?> { ["a"] = 2 }).Step);
+    }
+
+    [Fact]
+    public void A_restore_cancelled_mid_read_throws_and_leaves_the_step_intact()
+    {
+        using (var writer = new CheckpointHandler())
+        {
+            writer.Save(_ck, Big(), step: 1);
+        }
+
+        using var cancel = new CancellationTokenSource();
+        using var handler = new CheckpointHandler(new CheckpointOptions { Progress = new CancelAfter(cancel, 1) });
+
+        Assert.ThrowsAny<OperationCanceledException>(() => handler.Restore(_ck, 1, cancel.Token));
+
+        using var check = new CheckpointHandler();
+        Assert.True(check.Verify(_ck, 1).Ok);
+    }
+
+    [Fact]
+    public void Verify_prune_and_repair_stop_before_they_start_when_already_cancelled()
+    {
+        using var handler = new CheckpointHandler();
+        handler.Save(_ck, new Dictionary<string, object?> { ["a"] = 1 }, step: 1);
+        handler.Save(_ck, new Dictionary<string, object?> { ["a"] = 2 }, step: 2);
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => handler.Verify(_ck, 1, cancel.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => handler.Prune(_ck, new RetentionPolicy { Keep = 1 }, cancellationToken: cancel.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => handler.RepairIndex(_ck, cancellationToken: cancel.Token));
+
+        Assert.Equal([1L, 2L], handler.GetCheckpointSteps(_ck));
+    }
+}
