@@ -14,7 +14,8 @@ namespace DataraxCkpt.Format;
 /// The format reader: opens a step's files, checks the manifest against the index and against the
 /// data file, and decodes tensors straight into their destination arrays, chunks in parallel, each
 /// chunk's checksum verified. Every check that fails raises <see cref="InvalidDataException"/>
-/// naming what failed; nothing unchecked is allocated or returned.
+/// naming what failed; nothing unchecked is allocated or returned. A step of a newer format raises
+/// <see cref="NewerFormatException"/> instead: it is not corrupt, only unreadable here.
 /// </summary>
 internal sealed class StepReader : IDisposable
 {
