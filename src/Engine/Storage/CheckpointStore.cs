@@ -252,9 +252,15 @@ internal sealed class CheckpointStore
 
     private StepReader OpenReader(long? step, out long chosen, bool recovered)
     {
+        // A lost index is rebuilt before the shared lock is taken: holding it, this process would wait
+        // for itself to release it before the rebuild's exclusive lock could be granted.
+        using (OpenIndexForRead())
+        {
+        }
+
         bool interrupted;
         using (Lock(exclusive: false))
-        using (var index = OpenIndexForRead())
+        using (var index = OpenIndexUnderSharedLock())
         {
             chosen = step ?? index.Latest() ?? throw new NoCheckpointsException(Directory);
             var row = index.Get(chosen) ?? throw new StepNotFoundException(Directory, chosen, index.Steps());
@@ -475,6 +481,22 @@ internal sealed class CheckpointStore
         }
 
         return StepIndex.Open(Directory, create: false);
+    }
+
+    /// <summary>
+    /// Opens the index while this process holds the shared lock, which rules out rebuilding it on disk
+    /// (that needs the exclusive lock). Should it have been lost since it was checked, the step folders
+    /// are read into an index in memory instead: no writer can change them while the lock is held.
+    /// </summary>
+    private StepIndex OpenIndexUnderSharedLock()
+    {
+        if (!IndexLost())
+        {
+            return StepIndex.Open(Directory, create: false);
+        }
+
+        Log($"The index of '{Directory}' is missing; reading the step folders instead.");
+        return InMemoryIndex.FromStepFolders(_folders);
     }
 
     /// <summary>True when an index exists, rebuilding a lost one from the step folders first.</summary>
