@@ -72,8 +72,7 @@ public sealed class CheckpointHandler : IDisposable
         }
 
         var reserved = store.Reserve(step, overwrite);
-        var info = new CheckpointInfo(reserved.Step, Path.Combine(store.Directory, reserved.Step.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            store.Directory, DateTimeOffset.UtcNow, state.Size, 0, state.Items.Count, metadata ?? new Dictionary<string, object?>(), pinned: false);
+        var info = store.Expected(reserved, state);
         lock (_gate)
         {
             _tail = _tail.ContinueWith(_ =>

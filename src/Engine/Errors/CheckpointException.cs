@@ -153,3 +153,30 @@ public sealed class StepPinnedException : CheckpointException
     {
     }
 }
+
+/// <summary>
+/// A save was committed (the step is durable, listed and restorable) but the retention that runs after
+/// it failed. <see cref="Checkpoint"/> is the committed record; <see cref="Exception.InnerException"/>
+/// is why retention failed. Callers treat the save as done and the retention as not run.
+/// </summary>
+public sealed class RetentionFailedException : CheckpointException
+{
+    /// <summary>Creates the exception for a committed <paramref name="checkpoint"/>.</summary>
+    public RetentionFailedException(CheckpointInfo checkpoint, int keep, Exception failure)
+        : base("RetentionFailed",
+            $"Step {checkpoint?.Step} was saved and committed in '{checkpoint?.Directory}', but retention (keep {keep}) failed afterwards: "
+            + $"{failure?.Message.TrimEnd('.')}. The step is safe; no step was removed that is still listed. Fix the cause and prune again (Remove-Checkpoint -Keep {keep}).",
+            checkpoint?.Directory, checkpoint?.Step, failure)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(failure);
+        Checkpoint = checkpoint;
+        Keep = keep;
+    }
+
+    /// <summary>The committed step's record, as stored.</summary>
+    public CheckpointInfo Checkpoint { get; }
+
+    /// <summary>The number of steps the failed retention was to keep.</summary>
+    public int Keep { get; }
+}

@@ -18,6 +18,12 @@ internal sealed class Reservation : IDisposable
 
     public required StagingArea Staging { get; init; }
 
+    /// <summary>The step's creation time, taken when it is reserved, so an async save's record says what is stored.</summary>
+    public DateTimeOffset CreatedUtc { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>For an overwrite, whether the step it replaces was pinned when reserved (the commit keeps the pin).</summary>
+    public bool ReplacesPinned { get; init; }
+
     public void Dispose() => Staging.Dispose();
 }
 
@@ -68,6 +74,8 @@ internal sealed class CheckpointStore
             throw new StepExistsException(Directory, chosen);
         }
 
+        var replacesPinned = overwrite && index.Get(chosen) is { Pinned: true };
+
         var staging = _folders.CreateStaging(chosen, saveId);
         try
         {
@@ -80,13 +88,26 @@ internal sealed class CheckpointStore
         }
 
         Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
-        return new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging };
+        return new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging, ReplacesPinned = replacesPinned };
     }
 
-    /// <summary>Writes the reserved step, publishes it atomically, then applies retention.</summary>
+    /// <summary>
+    /// The record a save of <paramref name="state"/> under <paramref name="reservation"/> will commit, before
+    /// it is written (an async save returns it): stored size is not known yet (0), and the pin is the
+    /// replaced step's at reservation time.
+    /// </summary>
+    public CheckpointInfo Expected(Reservation reservation, EncodedState state) => ToInfo(new StepRow(reservation.Step, reservation.SaveId,
+        new DateTimeOffset(reservation.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.Items.Count,
+        System.Text.Encoding.UTF8.GetString(state.MetadataNode), string.Empty, reservation.ReplacesPinned));
+
+    /// <summary>
+    /// Writes the reserved step, publishes it atomically, then applies retention. A retention failure does
+    /// not undo the committed step: it is raised as <see cref="RetentionFailedException"/> carrying the record.
+    /// </summary>
     public CheckpointInfo Complete(Reservation reservation, EncodedState state, int? keep, Action<long>? onBytesWritten)
     {
-        var created = DateTimeOffset.UtcNow;
+        // The index keeps ticks: the record must carry the same instant the index returns.
+        var created = new DateTimeOffset(reservation.CreatedUtc.UtcTicks, TimeSpan.Zero);
         WrittenStep written;
         try
         {
@@ -101,6 +122,7 @@ internal sealed class CheckpointStore
 
         var row = new StepRow(reservation.Step, reservation.SaveId, created, state.Size, written.StoredSize, state.Items.Count,
             System.Text.Encoding.UTF8.GetString(state.MetadataNode), written.ManifestHash, Pinned: false);
+        Exception? retentionFailure = null;
         using (Lock(exclusive: true))
         using (var index = OpenIndexForWrite())
         {
@@ -123,11 +145,20 @@ internal sealed class CheckpointStore
             Log($"Published step {reservation.Step} ({state.Size} bytes of state, {written.StoredSize} bytes stored){(existing is null ? string.Empty : ", replacing the previous version")}.");
             if (keep is not null)
             {
-                RemoveSteps(index, new RetentionPolicy { Keep = keep }, protectedStep: reservation.Step, dryRun: false);
+                try
+                {
+                    RemoveSteps(index, new RetentionPolicy { Keep = keep }, protectedStep: reservation.Step, dryRun: false);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or TimeoutException
+                    or InvalidOperationException or System.Data.Common.DbException)
+                {
+                    // The step is committed: the caller must learn that, and that retention did not run.
+                    retentionFailure = e;
+                }
             }
         }
 
-        return ToInfo(row);
+        return retentionFailure is null ? ToInfo(row) : throw new RetentionFailedException(ToInfo(row), keep!.Value, retentionFailure);
     }
 
     private void Abandon(Reservation reservation)
