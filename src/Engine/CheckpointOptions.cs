@@ -9,6 +9,20 @@ public sealed class CheckpointOptions
     /// </summary>
     public bool Async { get; init; }
 
+    /// <summary>
+    /// Asynchronous saves only: how many saves may be pending (queued or being written) at once. Each holds
+    /// a copy of its state, so this bounds the memory async saving takes; a <see cref="CheckpointHandler.Save"/>
+    /// beyond it waits until a pending save finishes. At least 1; default 2 (one being written, one queued).
+    /// </summary>
+    public int MaxPendingSaves { get; init; } = 2;
+
+    /// <summary>
+    /// Asynchronous saves only: how many bytes of state the pending saves may hold together, or null for no
+    /// byte limit (the default; <see cref="MaxPendingSaves"/> still applies). A save that would go beyond it
+    /// waits; a save larger than the limit on its own goes once nothing else is pending. At least 1.
+    /// </summary>
+    public long? MaxPendingBytes { get; init; }
+
     /// <summary>Receives one line per notable action (staging, publishing, removing); for -Verbose.</summary>
     public Action<string>? Log { get; init; }
 

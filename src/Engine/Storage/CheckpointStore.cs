@@ -161,7 +161,8 @@ internal sealed class CheckpointStore
         return retentionFailure is null ? ToInfo(row) : throw new RetentionFailedException(ToInfo(row), keep!.Value, retentionFailure);
     }
 
-    private void Abandon(Reservation reservation)
+    /// <summary>Clears a reservation's intent (best effort): the save will not be written.</summary>
+    public void Abandon(Reservation reservation)
     {
         try
         {
