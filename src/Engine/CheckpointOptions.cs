@@ -31,6 +31,9 @@ public sealed class CheckpointOptions
 
     /// <summary>How long to wait for another process's lock on the directory before failing.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Test seam: makes the engine's opens fail as in a directory that may only be read.</summary>
+    internal Storage.SimulatedDenial SimulatedDenial { get; init; }
 }
 
 /// <summary>Progress of a save or restore in bytes of state.</summary>

@@ -37,12 +37,14 @@ internal sealed class CheckpointStore
 {
     private readonly StepFolders _folders;
     private readonly CheckpointOptions _options;
+    private readonly FileSystemAccess _access;
 
     public CheckpointStore(string directory, CheckpointOptions options)
     {
         Directory = directory;
         _folders = new StepFolders(directory);
         _options = options;
+        _access = new FileSystemAccess(options.SimulatedDenial);
     }
 
     public string Directory { get; }
@@ -183,35 +185,20 @@ internal sealed class CheckpointStore
 
     public List<long> Steps()
     {
-        if (!System.IO.Directory.Exists(Directory) || !EnsureIndex())
-        {
-            return new List<long>();
-        }
-
-        using var index = StepIndex.Open(Directory, create: false);
-        return index.Steps();
+        using var index = TryOpenIndexForRead();
+        return index?.Steps() ?? new List<long>();
     }
 
     public long? Latest()
     {
-        if (!System.IO.Directory.Exists(Directory) || !EnsureIndex())
-        {
-            return null;
-        }
-
-        using var index = StepIndex.Open(Directory, create: false);
-        return index.Latest();
+        using var index = TryOpenIndexForRead();
+        return index?.Latest();
     }
 
     public List<CheckpointInfo> List()
     {
-        if (!System.IO.Directory.Exists(Directory) || !EnsureIndex())
-        {
-            return new List<CheckpointInfo>();
-        }
-
-        using var index = StepIndex.Open(Directory, create: false);
-        return index.All().Select(ToInfo).ToList();
+        using var index = TryOpenIndexForRead();
+        return index?.All().Select(ToInfo).ToList() ?? new List<CheckpointInfo>();
     }
 
     public CheckpointInfo Get(long step)
@@ -286,8 +273,12 @@ internal sealed class CheckpointStore
     {
         // A lost index is rebuilt before the shared lock is taken: holding it, this process would wait
         // for itself to release it before the rebuild's exclusive lock could be granted.
-        using (OpenIndexForRead())
+        var writable = ThrowIfMissing();
+        if (writable)
         {
+            using (OpenIndexForRead())
+            {
+            }
         }
 
         bool interrupted;
@@ -304,7 +295,8 @@ internal sealed class CheckpointStore
             catch (CorruptCheckpointException)
             {
                 // A writer that died inside a commit leaves an intent; finishing it is not corruption.
-                interrupted = !recovered && index.Intents().Any(i => i.Step == c);
+                // Finishing it needs write access; a directory that may only be read reports the corruption.
+                interrupted = !recovered && writable && index.Intents().Any(i => i.Step == c);
                 if (!interrupted)
                 {
                     throw;
@@ -442,7 +434,7 @@ internal sealed class CheckpointStore
 
     // ----- index and lock -----
 
-    private DirectoryLock Lock(bool exclusive) => DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout);
+    private DirectoryLock Lock(bool exclusive) => DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout, _access);
 
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
@@ -502,17 +494,8 @@ internal sealed class CheckpointStore
 
     private StepIndex OpenIndexForRead()
     {
-        if (!System.IO.Directory.Exists(Directory))
-        {
-            throw new CheckpointDirectoryNotFoundException(Directory);
-        }
-
-        if (!EnsureIndex())
-        {
-            throw new NoCheckpointsException(Directory);
-        }
-
-        return StepIndex.Open(Directory, create: false);
+        _ = ThrowIfMissing();
+        return TryOpenIndexForRead() ?? throw new NoCheckpointsException(Directory);
     }
 
     /// <summary>
@@ -522,34 +505,71 @@ internal sealed class CheckpointStore
     /// </summary>
     private StepIndex OpenIndexUnderSharedLock()
     {
-        if (!IndexLost())
+        if (!IndexLost() && OpenExistingIndex() is { } index)
         {
-            return StepIndex.Open(Directory, create: false);
+            return index;
         }
 
-        Log($"The index of '{Directory}' is missing; reading the step folders instead.");
+        Log($"The index of '{Directory}' is missing or cannot be opened read-only; reading the step folders instead.");
         return InMemoryIndex.FromStepFolders(_folders);
     }
 
-    /// <summary>True when an index exists, rebuilding a lost one from the step folders first.</summary>
-    private bool EnsureIndex()
+    /// <summary>The directory exists (else DirectoryNotFound); returns whether this process may write in it.</summary>
+    private bool ThrowIfMissing()
     {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            throw new CheckpointDirectoryNotFoundException(Directory);
+        }
+
+        return _access.CanWrite(Directory);
+    }
+
+    /// <summary>
+    /// Opens the index for a reader, or null when the directory is missing or holds neither an index nor a
+    /// step folder. A lost index is rebuilt on disk where this process may write, and read from the step
+    /// folders into memory where it may not (a read-only mount, a snapshot): readers never write there.
+    /// </summary>
+    private StepIndex? TryOpenIndexForRead()
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return null;
+        }
+
+        var writable = _access.CanWrite(Directory);
         if (!IndexLost())
         {
-            return true;
+            if (OpenExistingIndex(writable) is { } index)
+            {
+                return index;
+            }
+        }
+        else if (_folders.ListStepFolders().Count == 0)
+        {
+            return null;
+        }
+        else if (writable)
+        {
+            using (Lock(exclusive: true))
+            using (OpenIndexForWrite())
+            {
+            }
+
+            return StepIndex.Open(Directory, create: false);
         }
 
-        if (_folders.ListStepFolders().Count == 0)
+        Log($"The index of '{Directory}' is missing or cannot be opened read-only, and the directory may only be read; reading the step folders instead.");
+        using (Lock(exclusive: false))
         {
-            return false;
-        }
-
-        using (Lock(exclusive: true))
-        using (OpenIndexForWrite())
-        {
-            return true;
+            return InMemoryIndex.FromStepFolders(_folders);
         }
     }
+
+    /// <summary>Opens the existing index: read-write where this process may write, else read-only (null when SQLite cannot).</summary>
+    private StepIndex? OpenExistingIndex() => OpenExistingIndex(_access.CanWrite(Directory));
+
+    private StepIndex? OpenExistingIndex(bool writable) => writable ? StepIndex.Open(Directory, create: false) : StepIndex.OpenReadOnly(Directory);
 
     /// <summary>
     /// True when the index file is missing, or empty with no write-ahead log: SQLite would open an empty

@@ -1,0 +1,83 @@
+using System.Runtime.InteropServices;
+
+namespace DataraxCkpt.Storage;
+
+/// <summary>
+/// Test seam: opens the engine makes fail as they would in a directory that may only be read, whoever
+/// runs the tests (root ignores file modes, and not every machine may mount file systems).
+/// </summary>
+internal enum SimulatedDenial
+{
+    /// <summary>No simulation: the real file system answers.</summary>
+    None,
+
+    /// <summary>Every open that creates or writes fails with EROFS, as on a read-only mount.</summary>
+    ReadOnlyFileSystem,
+
+    /// <summary>Every open that creates or writes fails with EACCES, as in a directory the user may only read.</summary>
+    AccessDenied,
+
+    /// <summary>Opening <c>.lock</c> at all fails with EACCES, as for a lock file the user may not read.</summary>
+    LockFileUnreadable,
+}
+
+/// <summary>
+/// What the engine may do in a checkpoint directory: whether it may write there (readers of a directory
+/// that may only be read never write: no index rebuild on disk, no recovery, no lock file created), and
+/// the one place where <see cref="SimulatedDenial"/> makes opens fail.
+/// </summary>
+internal sealed partial class FileSystemAccess
+{
+    private const int WOk = 2;
+    private const int ErrorReadOnlyFileSystem = 30; // EROFS, Linux and macOS
+
+    private readonly SimulatedDenial _denial;
+
+    public FileSystemAccess(SimulatedDenial denial) => _denial = denial;
+
+    /// <summary>Real access, no simulation.</summary>
+    public static FileSystemAccess Real { get; } = new(SimulatedDenial.None);
+
+    /// <summary>True when this process may create and change entries in <paramref name="directory"/>.</summary>
+    public bool CanWrite(string directory)
+    {
+        if (_denial is SimulatedDenial.ReadOnlyFileSystem or SimulatedDenial.AccessDenied)
+        {
+            return false;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            // No access(2): Windows ACLs are checked by opening. A directory whose read-only attribute is set
+            // is still writable there, so the lock file's open (which fails with access denied) decides.
+            return true;
+        }
+
+        return Access(directory, WOk) == 0;
+    }
+
+    /// <summary>Throws what the operating system would for an open of <paramref name="path"/> that creates or writes.</summary>
+    public void BeforeOpenForWrite(string path)
+    {
+        switch (_denial)
+        {
+            case SimulatedDenial.ReadOnlyFileSystem:
+                throw new IOException($"Read-only file system : '{path}'", ErrorReadOnlyFileSystem);
+            case SimulatedDenial.AccessDenied:
+            case SimulatedDenial.LockFileUnreadable:
+                throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.");
+        }
+    }
+
+    /// <summary>Throws what the operating system would for an open of <paramref name="path"/> that only reads.</summary>
+    public void BeforeOpenForRead(string path)
+    {
+        if (_denial == SimulatedDenial.LockFileUnreadable)
+        {
+            throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Access(string path, int mode);
+}
