@@ -32,6 +32,18 @@ public sealed class CheckpointOptions
     /// <summary>How long to wait for another process's lock on the directory before failing.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Allows checkpoint directories on network file systems (NFS, SMB/CIFS), which are refused by default
+    /// with <see cref="UnsupportedFileSystemException"/>: the directory lock does not exclude other hosts
+    /// there and SQLite's write-ahead log is not supported on them (docs/guarantees.md). Set it only when a
+    /// single process on a single host uses the directory at a time. Defaults to true when the environment
+    /// variable <c>DATARAXCKPT_ALLOW_NETWORK_FS</c> is <c>1</c> (so module users can opt in).
+    /// </summary>
+    public bool AllowNetworkFileSystem { get; init; } = Environment.GetEnvironmentVariable("DATARAXCKPT_ALLOW_NETWORK_FS") == "1";
+
+    /// <summary>Test seam: the file-system type (Linux statfs magic) to report instead of the real one.</summary>
+    internal long? SimulatedFileSystemType { get; init; }
+
     /// <summary>Test seam: makes the engine's opens fail as in a directory that may only be read.</summary>
     internal Storage.SimulatedDenial SimulatedDenial { get; init; }
 }

@@ -180,3 +180,23 @@ public sealed class RetentionFailedException : CheckpointException
     /// <summary>The number of steps the failed retention was to keep.</summary>
     public int Keep { get; }
 }
+
+/// <summary>
+/// The checkpoint directory is on a file system the engine cannot keep its guarantees on (a network file
+/// system: NFS, SMB, CIFS), and <see cref="CheckpointOptions.AllowNetworkFileSystem"/> is not set.
+/// </summary>
+public sealed class UnsupportedFileSystemException : CheckpointException
+{
+    /// <summary>Creates the exception for <paramref name="directory"/> on <paramref name="fileSystem"/>.</summary>
+    public UnsupportedFileSystemException(string directory, string fileSystem)
+        : base("UnsupportedFileSystem",
+            $"Checkpoint directory '{directory}' is on a network file system ({fileSystem}). Its directory lock does not exclude other hosts and SQLite's write-ahead log is not supported there, so concurrent use could lose steps. "
+            + "Use a local directory (copy checkpoints to the share afterwards), or, if only one process on one host uses it at a time, set CheckpointOptions.AllowNetworkFileSystem (or the environment variable DATARAXCKPT_ALLOW_NETWORK_FS=1).",
+            directory, null)
+    {
+        FileSystem = fileSystem;
+    }
+
+    /// <summary>The file system found, e.g. <c>NFS</c>.</summary>
+    public string FileSystem { get; }
+}

@@ -38,13 +38,14 @@ internal sealed class CheckpointStore
     private readonly StepFolders _folders;
     private readonly CheckpointOptions _options;
     private readonly FileSystemAccess _access;
+    private bool _fileSystemChecked;
 
     public CheckpointStore(string directory, CheckpointOptions options)
     {
         Directory = directory;
         _folders = new StepFolders(directory);
         _options = options;
-        _access = new FileSystemAccess(options.SimulatedDenial);
+        _access = new FileSystemAccess(options.SimulatedDenial, options.SimulatedFileSystemType);
     }
 
     public string Directory { get; }
@@ -61,6 +62,7 @@ internal sealed class CheckpointStore
             throw new ArgumentOutOfRangeException(nameof(step), step, "Step numbers are zero or more.");
         }
 
+        ThrowIfNetworkFileSystem();
         System.IO.Directory.CreateDirectory(Directory);
         var saveId = Guid.NewGuid().ToString("N");
         using var dirLock = Lock(exclusive: true);
@@ -434,7 +436,27 @@ internal sealed class CheckpointStore
 
     // ----- index and lock -----
 
-    private DirectoryLock Lock(bool exclusive) => DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout, _access);
+    private DirectoryLock Lock(bool exclusive)
+    {
+        ThrowIfNetworkFileSystem();
+        return DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout, _access);
+    }
+
+    /// <summary>Refuses a directory on NFS/SMB/CIFS (unless allowed): neither flock nor SQLite's WAL is safe there.</summary>
+    private void ThrowIfNetworkFileSystem()
+    {
+        if (_fileSystemChecked)
+        {
+            return;
+        }
+
+        if (!_options.AllowNetworkFileSystem && _access.NetworkFileSystem(Directory) is { } network)
+        {
+            throw new UnsupportedFileSystemException(Directory, network);
+        }
+
+        _fileSystemChecked = true;
+    }
 
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
@@ -537,6 +559,7 @@ internal sealed class CheckpointStore
             return null;
         }
 
+        ThrowIfNetworkFileSystem();
         var writable = _access.CanWrite(Directory);
         if (!IndexLost())
         {

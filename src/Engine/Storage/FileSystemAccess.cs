@@ -32,8 +32,13 @@ internal sealed partial class FileSystemAccess
     private const int ErrorReadOnlyFileSystem = 30; // EROFS, Linux and macOS
 
     private readonly SimulatedDenial _denial;
+    private readonly long? _simulatedType;
 
-    public FileSystemAccess(SimulatedDenial denial) => _denial = denial;
+    public FileSystemAccess(SimulatedDenial denial, long? simulatedType = null)
+    {
+        _denial = denial;
+        _simulatedType = simulatedType;
+    }
 
     /// <summary>Real access, no simulation.</summary>
     public static FileSystemAccess Real { get; } = new(SimulatedDenial.None);
@@ -77,6 +82,49 @@ internal sealed partial class FileSystemAccess
             throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.");
         }
     }
+
+    /// <summary>
+    /// The network file system <paramref name="directory"/> (or its nearest existing ancestor) is on — NFS,
+    /// SMB or CIFS — or null for a local one. Linux reads statfs's f_type; elsewhere null (documented).
+    /// </summary>
+    public string? NetworkFileSystem(string directory)
+    {
+        var type = _simulatedType ?? FileSystemType(directory);
+        return type is long t ? (uint)t switch
+        {
+            0x6969 => "NFS",
+            0x517B => "SMB",
+            0xFE534D42 => "SMB2",
+            0xFF534D42 => "CIFS",
+            _ => null,
+        } : null;
+    }
+
+    private static unsafe long? FileSystemType(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        var path = directory;
+        while (!System.IO.Directory.Exists(path) && Path.GetDirectoryName(path) is { } parent)
+        {
+            path = parent;
+        }
+
+        // struct statfs starts with f_type (a long): 120 bytes on 64-bit Linux; 256 leaves room for any ABI.
+        var buffer = stackalloc byte[256];
+        if (StatFs(path, buffer) != 0)
+        {
+            return null;
+        }
+
+        return IntPtr.Size == 8 ? *(long*)buffer : *(int*)buffer;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statfs", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static unsafe partial int StatFs(string path, byte* buffer);
 
     [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Access(string path, int mode);
