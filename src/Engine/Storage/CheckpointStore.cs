@@ -276,7 +276,7 @@ internal sealed class CheckpointStore
         // A lost index is rebuilt before the shared lock is taken: holding it, this process would wait
         // for itself to release it before the rebuild's exclusive lock could be granted.
         var writable = ThrowIfMissing();
-        if (writable)
+        if (writable && IndexLost())
         {
             using (OpenIndexForRead())
             {
@@ -532,7 +532,7 @@ internal sealed class CheckpointStore
             return index;
         }
 
-        Log($"The index of '{Directory}' is missing or cannot be opened read-only; reading the step folders instead.");
+        // Not logged: no user callback runs while the directory is locked.
         return InMemoryIndex.FromStepFolders(_folders);
     }
 
