@@ -22,8 +22,10 @@ public sealed class CheckpointHandler : IDisposable
     private readonly CheckpointOptions _options;
     private readonly bool _portableRename;
     private readonly object _gate = new();
+    private readonly List<Exception> _backgroundFailures = new();
     private Task _tail = Task.CompletedTask;
-    private Exception? _backgroundFailure;
+    private int _pendingSaves;
+    private long _pendingBytes;
     private bool _closed;
 
     /// <summary>Creates a handler with default options (synchronous saves).</summary>
@@ -42,8 +44,26 @@ public sealed class CheckpointHandler : IDisposable
     internal CheckpointHandler(CheckpointOptions options, bool portableRename)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPendingSaves, 1, nameof(options));
+        if (options.MaxPendingBytes is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxPendingBytes, "MaxPendingBytes must be at least 1, or null for no byte limit.");
+        }
+
         _options = options;
         _portableRename = portableRename;
+    }
+
+    /// <summary>Asynchronous saves queued or being written (for tests).</summary>
+    internal int PendingSaves
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pendingSaves;
+            }
+        }
     }
 
     /// <summary>
@@ -78,38 +98,99 @@ public sealed class CheckpointHandler : IDisposable
             return store.Complete(reservation, state, keep, ProgressReporter("Save", store.Directory, reservation.Step, state.Size), cancellationToken: cancellationToken);
         }
 
-        // Asynchronous: copy what the caller may still change, take the step number now, write later.
-        foreach (var tensor in state.Tensors)
+        // Asynchronous: wait for room in the queue, copy what the caller may still change, take the step
+        // number now, write later.
+        var size = state.Size;
+        TakeQueueSlot(size);
+        Reservation reserved;
+        try
         {
-            tensor.Detach();
+            foreach (var tensor in state.Tensors)
+            {
+                tensor.Detach();
+            }
+
+            reserved = store.Reserve(step, overwrite);
+        }
+        catch
+        {
+            ReleaseQueueSlot(size);
+            throw;
         }
 
-        var reserved = store.Reserve(step, overwrite);
-        var info = new CheckpointInfo(reserved.Step, Path.Combine(store.Directory, reserved.Step.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            store.Directory, DateTimeOffset.UtcNow, state.Size, 0, state.Items.Count, metadata ?? new Dictionary<string, object?>(), pinned: false);
+        var info = store.Expected(reserved, state);
         lock (_gate)
         {
-            _tail = _tail.ContinueWith(_ =>
+            if (!_closed)
             {
-                using (reserved)
-                {
-                    try
-                    {
-                        store.Complete(reserved, state, keep, null, cancellationToken: cancellationToken);
-                    }
-                    catch (Exception e)
-                    {
-                        lock (_gate)
-                        {
-                            _backgroundFailure ??= e;
-                        }
-                    }
-                }
-            }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                _tail = _tail.ContinueWith(_ => CompleteInBackground(store, reserved, state, keep, cancellationToken), CancellationToken.None,
+                    TaskContinuationOptions.None, TaskScheduler.Default);
+                return info;
+            }
         }
 
-        return info;
+        // Close ran while this save was being reserved: it has returned, so nothing may run after it.
+        ReleaseQueueSlot(size);
+        store.Abandon(reserved);
+        reserved.Dispose();
+        throw ClosedDuringSave(reserved.Step);
     }
+
+    private void CompleteInBackground(CheckpointStore store, Reservation reserved, EncodedState state, int? keep, CancellationToken cancellationToken)
+    {
+        try
+        {
+            store.Complete(reserved, state, keep, null, cancellationToken: cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // Every failure is kept, in order, until a call raises them.
+            lock (_gate)
+            {
+                _backgroundFailures.Add(e);
+            }
+        }
+        finally
+        {
+            reserved.Dispose();
+            ReleaseQueueSlot(state.Size);
+        }
+    }
+
+    /// <summary>Waits until the queue has room for a save of <paramref name="size"/> bytes, then counts it as pending.</summary>
+    private void TakeQueueSlot(long size)
+    {
+        lock (_gate)
+        {
+            // A save larger than the byte limit on its own goes once the queue is empty; it could never fit otherwise.
+            while (!_closed && _pendingSaves > 0
+                && (_pendingSaves >= _options.MaxPendingSaves || (_options.MaxPendingBytes is long limit && _pendingBytes + size > limit)))
+            {
+                Monitor.Wait(_gate);
+            }
+
+            if (_closed)
+            {
+                throw ClosedDuringSave(null);
+            }
+
+            _pendingSaves++;
+            _pendingBytes += size;
+        }
+    }
+
+    private void ReleaseQueueSlot(long size)
+    {
+        lock (_gate)
+        {
+            _pendingSaves--;
+            _pendingBytes -= size;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private ObjectDisposedException ClosedDuringSave(long? step) => new(nameof(CheckpointHandler),
+        $"The checkpoint handler was closed while this save of {(step is long s ? $"step {s}" : "a step")} was starting; it was not saved. Save before closing the handler.");
 
     /// <summary>Restores a step (latest when omitted), with the .NET types it was saved with.</summary>
     /// <exception cref="CheckpointDirectoryNotFoundException">The directory does not exist.</exception>
@@ -293,22 +374,33 @@ public sealed class CheckpointHandler : IDisposable
             pin: keepPins && info.Pinned, createdUtc: info.CreatedUtc, cancellationToken: cancellationToken);
     }
 
-    /// <summary>Blocks until every background save has finished; raises the first background failure.</summary>
+    /// <summary>
+    /// Blocks until every background save has finished; raises what failed since the last call: the one
+    /// failure as it was thrown, or an <see cref="AggregateException"/> holding every failure in order.
+    /// </summary>
     public void WaitUntilFinished()
     {
         WaitForPending();
         RaiseBackgroundFailure();
     }
 
-    /// <summary>Waits for pending saves, raises a background failure, and closes the handler.</summary>
+    /// <summary>
+    /// Closes the handler, waits for pending saves and raises their failures. A save that has not been
+    /// queued when Close starts is refused (<see cref="ObjectDisposedException"/>), never run afterwards.
+    /// </summary>
     public void Close()
     {
-        if (_closed)
+        lock (_gate)
         {
-            return;
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            Monitor.PulseAll(_gate);
         }
 
-        _closed = true;
         WaitUntilFinished();
     }
 
@@ -321,11 +413,12 @@ public sealed class CheckpointHandler : IDisposable
         return new CheckpointStore(Path.GetFullPath(directory), _options, _portableRename);
     }
 
-    /// <summary>Reads and changes other than saves first wait for pending background saves.</summary>
+    /// <summary>Reads and changes other than saves first wait for pending background saves and raise their failures.</summary>
     private CheckpointStore ReadStore(string directory)
     {
         ThrowIfClosed();
         WaitForPending();
+        RaiseBackgroundFailure();
         return Store(directory);
     }
 
@@ -342,20 +435,31 @@ public sealed class CheckpointHandler : IDisposable
 
     private void RaiseBackgroundFailure()
     {
-        Exception? failure;
+        Exception[] failures;
         lock (_gate)
         {
-            failure = _backgroundFailure;
-            _backgroundFailure = null;
+            failures = _backgroundFailures.ToArray();
+            _backgroundFailures.Clear();
         }
 
-        if (failure is not null)
+        if (failures.Length == 1)
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failures[0]).Throw();
+        }
+
+        if (failures.Length > 1)
+        {
+            throw new AggregateException($"{failures.Length} background saves failed; each inner exception says which step and why.", failures);
         }
     }
 
-    private void ThrowIfClosed() => ObjectDisposedException.ThrowIf(_closed, this);
+    private void ThrowIfClosed()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+        }
+    }
 
     private Action<long>? ProgressReporter(string operation, string directory, long step, long total)
     {

@@ -9,6 +9,20 @@ public sealed class CheckpointOptions
     /// </summary>
     public bool Async { get; init; }
 
+    /// <summary>
+    /// Asynchronous saves only: how many saves may be pending (queued or being written) at once. Each holds
+    /// a copy of its state, so this bounds the memory async saving takes; a <c>CheckpointHandler.Save</c>
+    /// beyond it waits until a pending save finishes. At least 1; default 2 (one being written, one queued).
+    /// </summary>
+    public int MaxPendingSaves { get; init; } = 2;
+
+    /// <summary>
+    /// Asynchronous saves only: how many bytes of state the pending saves may hold together, or null for no
+    /// byte limit (the default; <see cref="MaxPendingSaves"/> still applies). A save that would go beyond it
+    /// waits; a save larger than the limit on its own goes once nothing else is pending. At least 1.
+    /// </summary>
+    public long? MaxPendingBytes { get; init; }
+
     /// <summary>Receives one line per notable action (staging, publishing, removing); for -Verbose.</summary>
     public Action<string>? Log { get; init; }
 
@@ -17,6 +31,21 @@ public sealed class CheckpointOptions
 
     /// <summary>How long to wait for another process's lock on the directory before failing.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Allows checkpoint directories on network file systems (NFS, SMB/CIFS), which are refused by default
+    /// with <see cref="UnsupportedFileSystemException"/>: the directory lock does not exclude other hosts
+    /// there and SQLite's write-ahead log is not supported on them (docs/guarantees.md). Set it only when a
+    /// single process on a single host uses the directory at a time. Defaults to true when the environment
+    /// variable <c>DATARAXCKPT_ALLOW_NETWORK_FS</c> is <c>1</c> (so module users can opt in).
+    /// </summary>
+    public bool AllowNetworkFileSystem { get; init; } = Environment.GetEnvironmentVariable("DATARAXCKPT_ALLOW_NETWORK_FS") == "1";
+
+    /// <summary>Test seam: the file-system type (Linux statfs magic) to report instead of the real one.</summary>
+    internal long? SimulatedFileSystemType { get; init; }
+
+    /// <summary>Test seam: makes the engine's opens fail as in a directory that may only be read.</summary>
+    internal Storage.SimulatedDenial SimulatedDenial { get; init; }
 }
 
 /// <summary>Progress of a save or restore in bytes of state.</summary>

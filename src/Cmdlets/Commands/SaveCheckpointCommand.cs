@@ -90,7 +90,18 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
         var metadata = MetadataForEngine(Metadata);
         TryEngine(() =>
         {
-            var saved = Handler.Save(directory, target, step, Keep, Overwrite.IsPresent, metadata, StopToken);
+            CheckpointInfo saved;
+            try
+            {
+                saved = Handler.Save(directory, target, step, Keep, Overwrite.IsPresent, metadata, StopToken);
+            }
+            catch (RetentionFailedException e)
+            {
+                // The step is committed: the save succeeded, only the retention after it did not run.
+                saved = e.Checkpoint;
+                WriteWarning(e.Message);
+            }
+
             WriteVerbose($"Saved step {saved.Step} to '{saved.Directory}'.");
             if (PassThru)
             {

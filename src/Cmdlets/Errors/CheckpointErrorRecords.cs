@@ -39,6 +39,8 @@ internal static class CheckpointErrorRecords
         "IncompatibleState" => ErrorCategory.InvalidData,
         "StepPinned" => ErrorCategory.PermissionDenied,
         "LockTimeout" => ErrorCategory.ResourceBusy,
+        "UnsupportedFileSystem" => ErrorCategory.NotEnabled,
+        "RetentionFailed" => ErrorCategory.WriteError,
         _ => ErrorCategory.NotSpecified,
     };
 

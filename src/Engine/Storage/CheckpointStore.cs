@@ -18,6 +18,12 @@ internal sealed class Reservation : IDisposable
 
     public required StagingArea Staging { get; init; }
 
+    /// <summary>The step's creation time, taken when it is reserved, so an async save's record says what is stored.</summary>
+    public DateTimeOffset CreatedUtc { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>For an overwrite, whether the step it replaces was pinned when reserved (the commit keeps the pin).</summary>
+    public bool ReplacesPinned { get; init; }
+
     public void Dispose() => Staging.Dispose();
 }
 
@@ -31,6 +37,8 @@ internal sealed class CheckpointStore
 {
     private readonly StepFolders _folders;
     private readonly CheckpointOptions _options;
+    private readonly FileSystemAccess _access;
+    private bool _fileSystemChecked;
 
     /// <param name="directory">The checkpoint directory (a full path).</param>
     /// <param name="options">The handler's options.</param>
@@ -40,6 +48,7 @@ internal sealed class CheckpointStore
         Directory = directory;
         _folders = new StepFolders(directory, portableRename);
         _options = options;
+        _access = new FileSystemAccess(options.SimulatedDenial, options.SimulatedFileSystemType);
     }
 
     public string Directory { get; }
@@ -56,6 +65,7 @@ internal sealed class CheckpointStore
             throw new ArgumentOutOfRangeException(nameof(step), step, "Step numbers are zero or more.");
         }
 
+        ThrowIfNetworkFileSystem();
         System.IO.Directory.CreateDirectory(Directory);
         var saveId = Guid.NewGuid().ToString("N");
         using var dirLock = Lock(exclusive: true);
@@ -71,6 +81,8 @@ internal sealed class CheckpointStore
             throw new StepExistsException(Directory, chosen);
         }
 
+        var replacesPinned = overwrite && index.Get(chosen) is { Pinned: true };
+
         var staging = _folders.CreateStaging(chosen, saveId);
         try
         {
@@ -83,7 +95,7 @@ internal sealed class CheckpointStore
         }
 
         Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
-        return new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging };
+        return new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging, ReplacesPinned = replacesPinned };
     }
 
     /// <summary>
@@ -110,11 +122,24 @@ internal sealed class CheckpointStore
         return highest is { } h ? h + 1 : 0;
     }
 
-    /// <summary>Writes the reserved step, publishes it atomically, then applies retention.</summary>
+    /// <summary>
+    /// The record a save of <paramref name="state"/> under <paramref name="reservation"/> will commit, before
+    /// it is written (an async save returns it): stored size is not known yet (0), and the pin is the
+    /// replaced step's at reservation time.
+    /// </summary>
+    public CheckpointInfo Expected(Reservation reservation, EncodedState state) => ToInfo(new StepRow(reservation.Step, reservation.SaveId,
+        new DateTimeOffset(reservation.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.Items.Count,
+        System.Text.Encoding.UTF8.GetString(state.MetadataNode), string.Empty, reservation.ReplacesPinned));
+
+    /// <summary>
+    /// Writes the reserved step, publishes it atomically, then applies retention. A retention failure does
+    /// not undo the committed step: it is raised as <see cref="RetentionFailedException"/> carrying the record.
+    /// </summary>
     public CheckpointInfo Complete(Reservation reservation, EncodedState state, int? keep, Action<long>? onBytesWritten,
         bool pin = false, DateTimeOffset? createdUtc = null, CancellationToken cancellationToken = default)
     {
-        var created = createdUtc ?? DateTimeOffset.UtcNow;
+        // The index keeps ticks: the record must carry the same instant the index returns.
+        var created = new DateTimeOffset((createdUtc ?? reservation.CreatedUtc).UtcTicks, TimeSpan.Zero);
         WrittenStep written;
         try
         {
@@ -136,6 +161,7 @@ internal sealed class CheckpointStore
 
         var row = new StepRow(reservation.Step, reservation.SaveId, created, state.Size, written.StoredSize, state.Items.Count,
             System.Text.Encoding.UTF8.GetString(state.MetadataNode), written.ManifestHash, Pinned: false);
+        Exception? retentionFailure = null;
         using (Lock(exclusive: true))
         using (var index = OpenIndexForWrite())
         {
@@ -158,14 +184,24 @@ internal sealed class CheckpointStore
             Log($"Published step {reservation.Step} ({state.Size} bytes of state, {written.StoredSize} bytes stored){(existing is null ? string.Empty : ", replacing the previous version")}.");
             if (keep is not null)
             {
-                RemoveSteps(index, new RetentionPolicy { Keep = keep }, protectedStep: reservation.Step, dryRun: false);
+                try
+                {
+                    RemoveSteps(index, new RetentionPolicy { Keep = keep }, protectedStep: reservation.Step, dryRun: false);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or TimeoutException
+                    or InvalidOperationException or System.Data.Common.DbException)
+                {
+                    // The step is committed: the caller must learn that, and that retention did not run.
+                    retentionFailure = e;
+                }
             }
         }
 
-        return ToInfo(row);
+        return retentionFailure is null ? ToInfo(row) : throw new RetentionFailedException(ToInfo(row), keep!.Value, retentionFailure);
     }
 
-    private void Abandon(Reservation reservation)
+    /// <summary>Clears a reservation's intent (best effort): the save will not be written.</summary>
+    public void Abandon(Reservation reservation)
     {
         try
         {
@@ -186,35 +222,20 @@ internal sealed class CheckpointStore
 
     public List<long> Steps()
     {
-        if (!System.IO.Directory.Exists(Directory) || !EnsureIndex())
-        {
-            return new List<long>();
-        }
-
-        using var index = StepIndex.Open(Directory, create: false);
-        return index.Steps();
+        using var index = TryOpenIndexForRead();
+        return index?.Steps() ?? new List<long>();
     }
 
     public long? Latest()
     {
-        if (!System.IO.Directory.Exists(Directory) || !EnsureIndex())
-        {
-            return null;
-        }
-
-        using var index = StepIndex.Open(Directory, create: false);
-        return index.Latest();
+        using var index = TryOpenIndexForRead();
+        return index?.Latest();
     }
 
     public List<CheckpointInfo> List()
     {
-        if (!System.IO.Directory.Exists(Directory) || !EnsureIndex())
-        {
-            return new List<CheckpointInfo>();
-        }
-
-        using var index = StepIndex.Open(Directory, create: false);
-        return index.All().Select(ToInfo).ToList();
+        using var index = TryOpenIndexForRead();
+        return index?.All().Select(ToInfo).ToList() ?? new List<CheckpointInfo>();
     }
 
     public CheckpointInfo Get(long step)
@@ -301,9 +322,19 @@ internal sealed class CheckpointStore
 
     private StepReader OpenReader(long? step, out long chosen, bool recovered)
     {
+        // A lost index is rebuilt before the shared lock is taken: holding it, this process would wait
+        // for itself to release it before the rebuild's exclusive lock could be granted.
+        var writable = ThrowIfMissing();
+        if (writable && IndexLost())
+        {
+            using (OpenIndexForRead())
+            {
+            }
+        }
+
         bool interrupted;
         using (Lock(exclusive: false))
-        using (var index = OpenIndexForRead())
+        using (var index = OpenIndexUnderSharedLock())
         {
             chosen = step ?? index.Latest() ?? throw new NoCheckpointsException(Directory);
             var row = index.Get(chosen) ?? throw new StepNotFoundException(Directory, chosen, index.Steps());
@@ -315,7 +346,8 @@ internal sealed class CheckpointStore
             catch (CorruptCheckpointException)
             {
                 // A writer that died inside a commit leaves an intent; finishing it is not corruption.
-                interrupted = !recovered && index.Intents().Any(i => i.Step == c);
+                // Finishing it needs write access; a directory that may only be read reports the corruption.
+                interrupted = !recovered && writable && index.Intents().Any(i => i.Step == c);
                 if (!interrupted)
                 {
                     throw;
@@ -459,7 +491,27 @@ internal sealed class CheckpointStore
 
     // ----- index and lock -----
 
-    private DirectoryLock Lock(bool exclusive) => DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout);
+    private DirectoryLock Lock(bool exclusive)
+    {
+        ThrowIfNetworkFileSystem();
+        return DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout, _access);
+    }
+
+    /// <summary>Refuses a directory on NFS/SMB/CIFS (unless allowed): neither flock nor SQLite's WAL is safe there.</summary>
+    private void ThrowIfNetworkFileSystem()
+    {
+        if (_fileSystemChecked)
+        {
+            return;
+        }
+
+        if (!_options.AllowNetworkFileSystem && _access.NetworkFileSystem(Directory) is { } network)
+        {
+            throw new UnsupportedFileSystemException(Directory, network);
+        }
+
+        _fileSystemChecked = true;
+    }
 
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
@@ -522,38 +574,83 @@ internal sealed class CheckpointStore
 
     private StepIndex OpenIndexForRead()
     {
+        _ = ThrowIfMissing();
+        return TryOpenIndexForRead() ?? throw new NoCheckpointsException(Directory);
+    }
+
+    /// <summary>
+    /// Opens the index while this process holds the shared lock, which rules out rebuilding it on disk
+    /// (that needs the exclusive lock). Should it have been lost since it was checked, the step folders
+    /// are read into an index in memory instead: no writer can change them while the lock is held.
+    /// </summary>
+    private StepIndex OpenIndexUnderSharedLock()
+    {
+        if (!IndexLost() && OpenExistingIndex() is { } index)
+        {
+            return index;
+        }
+
+        // Not logged: no user callback runs while the directory is locked.
+        return InMemoryIndex.FromStepFolders(_folders);
+    }
+
+    /// <summary>The directory exists (else DirectoryNotFound); returns whether this process may write in it.</summary>
+    private bool ThrowIfMissing()
+    {
         if (!System.IO.Directory.Exists(Directory))
         {
             throw new CheckpointDirectoryNotFoundException(Directory);
         }
 
-        if (!EnsureIndex())
-        {
-            throw new NoCheckpointsException(Directory);
-        }
-
-        return StepIndex.Open(Directory, create: false);
+        return _access.CanWrite(Directory);
     }
 
-    /// <summary>True when an index exists, rebuilding a lost one from the step folders first.</summary>
-    private bool EnsureIndex()
+    /// <summary>
+    /// Opens the index for a reader, or null when the directory is missing or holds neither an index nor a
+    /// step folder. A lost index is rebuilt on disk where this process may write, and read from the step
+    /// folders into memory where it may not (a read-only mount, a snapshot): readers never write there.
+    /// </summary>
+    private StepIndex? TryOpenIndexForRead()
     {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return null;
+        }
+
+        ThrowIfNetworkFileSystem();
+        var writable = _access.CanWrite(Directory);
         if (!IndexLost())
         {
-            return true;
+            if (OpenExistingIndex(writable) is { } index)
+            {
+                return index;
+            }
+        }
+        else if (_folders.ListStepFolders().Count == 0)
+        {
+            return null;
+        }
+        else if (writable)
+        {
+            using (Lock(exclusive: true))
+            using (OpenIndexForWrite())
+            {
+            }
+
+            return StepIndex.Open(Directory, create: false);
         }
 
-        if (_folders.ListStepFolders().Count == 0)
+        Log($"The index of '{Directory}' is missing or cannot be opened read-only, and the directory may only be read; reading the step folders instead.");
+        using (Lock(exclusive: false))
         {
-            return false;
-        }
-
-        using (Lock(exclusive: true))
-        using (OpenIndexForWrite())
-        {
-            return true;
+            return InMemoryIndex.FromStepFolders(_folders);
         }
     }
+
+    /// <summary>Opens the existing index: read-write where this process may write, else read-only (null when SQLite cannot).</summary>
+    private StepIndex? OpenExistingIndex() => OpenExistingIndex(_access.CanWrite(Directory));
+
+    private StepIndex? OpenExistingIndex(bool writable) => writable ? StepIndex.Open(Directory, create: false) : StepIndex.OpenReadOnly(Directory);
 
     /// <summary>
     /// True when the index file is missing, or empty with no write-ahead log: SQLite would open an empty

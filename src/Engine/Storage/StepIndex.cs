@@ -80,6 +80,67 @@ internal sealed class StepIndex : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens the index of a directory this process may only read, without writing anything there. With no
+    /// write-ahead log the file alone is the whole index, so it is opened immutable (SQLite then creates no
+    /// shared-memory file and takes no file lock); with a log, read-only, which needs its shared-memory file.
+    /// Null when it cannot be read that way (a log without shared memory that may not be created, or no
+    /// schema): the caller reads the step folders instead.
+    /// </summary>
+    public static StepIndex? OpenReadOnly(string directory)
+    {
+        var path = PathOf(directory);
+        if (!File.Exists(path + "-wal"))
+        {
+            var uri = new Uri(path).AbsoluteUri + "?immutable=1";
+            return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = uri, Mode = SqliteOpenMode.ReadOnly, Pooling = false });
+        }
+
+        try
+        {
+            return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false });
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is 14 or 8)
+        {
+            // SQLITE_CANTOPEN / SQLITE_READONLY: the log's shared memory is missing and may not be created.
+            return null;
+        }
+    }
+
+    private static StepIndex? OpenReadOnlyFile(string directory, SqliteConnectionStringBuilder builder)
+    {
+        var connection = new SqliteConnection(builder.ToString());
+        var index = new StepIndex(directory, connection);
+        try
+        {
+            var version = index.Guard(() =>
+            {
+                connection.Open();
+                return Convert.ToInt64(index.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
+            });
+            if (version > SchemaVersion)
+            {
+                throw new CorruptCheckpointException(directory, null, FileName,
+                    $"index schema version {version} is newer than this engine reads ({SchemaVersion}); upgrade DataraxCkpt");
+            }
+
+            if (version == 0)
+            {
+                connection.Dispose();
+                return null;
+            }
+
+            // Reading a table is what first touches the log and shared memory: fail here, not in a caller.
+            _ = index.Scalar("SELECT count(*) FROM intents;");
+            return index;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
     private void CreateSchema()
     {
         Execute("PRAGMA journal_mode = WAL;");

@@ -183,3 +183,50 @@ public sealed class UnsupportedFormatVersionException : CheckpointException
     /// <summary>Required features the step lists that this engine does not know; empty when only the version is newer.</summary>
     public IReadOnlyList<string> UnknownFeatures { get; }
 }
+
+/// <summary>
+/// A save was committed (the step is durable, listed and restorable) but the retention that runs after
+/// it failed. <see cref="Checkpoint"/> is the committed record; <see cref="Exception.InnerException"/>
+/// is why retention failed. Callers treat the save as done and the retention as not run.
+/// </summary>
+public sealed class RetentionFailedException : CheckpointException
+{
+    /// <summary>Creates the exception for a committed <paramref name="checkpoint"/>.</summary>
+    public RetentionFailedException(CheckpointInfo checkpoint, int keep, Exception failure)
+        : base("RetentionFailed",
+            $"Step {checkpoint?.Step} was saved and committed in '{checkpoint?.Directory}', but retention (keep {keep}) failed afterwards: "
+            + $"{failure?.Message.TrimEnd('.')}. The step is safe; no step was removed that is still listed. Fix the cause and prune again (Remove-Checkpoint -Keep {keep}).",
+            checkpoint?.Directory, checkpoint?.Step, failure)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(failure);
+        Checkpoint = checkpoint;
+        Keep = keep;
+    }
+
+    /// <summary>The committed step's record, as stored.</summary>
+    public CheckpointInfo Checkpoint { get; }
+
+    /// <summary>The number of steps the failed retention was to keep.</summary>
+    public int Keep { get; }
+}
+
+/// <summary>
+/// The checkpoint directory is on a file system the engine cannot keep its guarantees on (a network file
+/// system: NFS, SMB, CIFS), and <see cref="CheckpointOptions.AllowNetworkFileSystem"/> is not set.
+/// </summary>
+public sealed class UnsupportedFileSystemException : CheckpointException
+{
+    /// <summary>Creates the exception for <paramref name="directory"/> on <paramref name="fileSystem"/>.</summary>
+    public UnsupportedFileSystemException(string directory, string fileSystem)
+        : base("UnsupportedFileSystem",
+            $"Checkpoint directory '{directory}' is on a network file system ({fileSystem}). Its directory lock does not exclude other hosts and SQLite's write-ahead log is not supported there, so concurrent use could lose steps. "
+            + "Use a local directory (copy checkpoints to the share afterwards), or, if only one process on one host uses it at a time, set CheckpointOptions.AllowNetworkFileSystem (or the environment variable DATARAXCKPT_ALLOW_NETWORK_FS=1).",
+            directory, null)
+    {
+        FileSystem = fileSystem;
+    }
+
+    /// <summary>The file system found, e.g. <c>NFS</c>.</summary>
+    public string FileSystem { get; }
+}
