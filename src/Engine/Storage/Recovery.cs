@@ -158,6 +158,13 @@ internal static class Recovery
                     index.SetPinned(step, folders.IsPinned(step));
                 }
             }
+            catch (Exception e) when (IsTransient(e) && rows.ContainsKey(step))
+            {
+                // Permission denied, an I/O error: the folder may be fine. Dropping its row on a passing
+                // failure would unlist a good step (and let retention forget a pin); keep it as it is.
+                valid.Add(step);
+                problems.Add($"step {step}: could not be read ({e.Message}); its row was kept, run repair again once the folder is readable");
+            }
             catch (Exception e) when (IsUnreadableFolder(e))
             {
                 problems.Add($"step {step}: {e.Message}; the folder was left in place and is not listed");
@@ -195,7 +202,7 @@ internal static class Recovery
         }
 
         return new FolderRead(manifest, StepWriter.ManifestHashOf(files.ManifestFile), files.DataLength + files.ManifestFile.Length,
-            File.Exists(Path.Combine(folder, StepFormat.PinnedMarker)));
+            StepFolders.HasPinnedMarker(folder));
     }
 
     /// <summary>
@@ -206,6 +213,13 @@ internal static class Recovery
     /// </summary>
     internal static bool IsUnreadableFolder(Exception e) => e is InvalidDataException or IOException or UnauthorizedAccessException
         or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException;
+
+    /// <summary>
+    /// Failures of reading, not of content: EACCES, EIO and the like. A missing file, a folder gone, a
+    /// short read of a truncated file are answers about the folder, not transient.
+    /// </summary>
+    internal static bool IsTransient(Exception e) => e is UnauthorizedAccessException
+        || (e is IOException && e is not EndOfStreamException and not FileNotFoundException and not DirectoryNotFoundException);
 
     private static FolderRead? TryRead(StepFolders folders, string folder, long step)
     {
