@@ -64,6 +64,7 @@ internal static partial class DurableIo
     /// <summary>Flushes a directory's entries to disk. No-op on Windows, whose renames are write-through instead (<see cref="MoveDirectory"/>).</summary>
     public static void FsyncDirectory(string path)
     {
+        Faults.FaultInjector.Hit("fsync.directory");
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
         {
             return;
