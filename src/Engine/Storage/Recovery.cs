@@ -40,51 +40,67 @@ internal static class Recovery
                 }
 
                 var published = TryRead(folders, folders.StepPath(intent.Step), intent.Step);
-                if (published is { } p && p.Manifest.SaveId == intent.SaveId)
+                FolderRead? staged = null;
+                try
                 {
-                    actions.Add($"indexed step {intent.Step}, published by a save that stopped before its index commit");
-                    if (!dryRun)
+                    if (published is { } p && p.Manifest.SaveId == intent.SaveId)
                     {
-                        // The rename that published it must be durable before the row says it is there.
-                        DurableIo.FsyncDirectory(folders.Directory);
-                        Index(index, p, intentToClear: intent.SaveId);
-                    }
-                }
-                else if (published is null && !folders.StepExists(intent.Step) && index.Get(intent.Step) is not null
-                    && TryRead(folders, folders.StagingPath(intent.Staging), intent.Step) is { } staged && staged.Manifest.SaveId == intent.SaveId)
-                {
-                    // Interrupted between the two renames of an overwrite where no atomic exchange exists:
-                    // the step is indexed but its folder is gone, so the staged version must go in.
-                    actions.Add($"published step {intent.Step}, interrupted in the middle of an overwrite");
-                    if (!dryRun)
-                    {
-                        staged.Manifest.Dispose();
-                        folders.Publish(folders.StagingPath(intent.Staging), intent.Step);
-                        var again = TryRead(folders, folders.StepPath(intent.Step), intent.Step)!.Value;
-                        Index(index, again, intentToClear: intent.SaveId);
-                    }
-                }
-                else
-                {
-                    actions.Add($"rolled back an unfinished save of step {intent.Step}");
-                    if (!folders.StepExists(intent.Step) && Directory.Exists(folders.DisplacedPath(intent.Staging)))
-                    {
-                        // An overwrite failed between its two renames and its new version is gone: the old
-                        // version is where the intent says it was parked; it goes back under the number.
-                        actions.Add($"restored the previous version of step {intent.Step}, displaced by an overwrite that did not finish");
+                        actions.Add($"indexed step {intent.Step}, published by a save that stopped before its index commit");
                         if (!dryRun)
                         {
-                            folders.RestoreDisplaced(intent.Staging, intent.Step);
+                            // The rename that published it must be durable before the row says it is there.
+                            DurableIo.FsyncDirectory(folders.Directory);
+                            Index(index, p, intentToClear: intent.SaveId);
                         }
                     }
-
-                    if (!dryRun)
+                    else if (published is null && !folders.StepExists(intent.Step) && index.Get(intent.Step) is not null
+                        && (staged = TryRead(folders, folders.StagingPath(intent.Staging), intent.Step)) is { } complete && complete.Manifest.SaveId == intent.SaveId)
                     {
-                        index.RemoveIntent(intent.SaveId);
+                        // Interrupted between the two renames of an overwrite where no atomic exchange exists:
+                        // the step is indexed but its folder is gone, so the staged version must go in.
+                        actions.Add($"published step {intent.Step}, interrupted in the middle of an overwrite");
+                        if (!dryRun)
+                        {
+                            complete.Manifest.Dispose();
+                            staged = null;
+                            folders.Publish(folders.StagingPath(intent.Staging), intent.Step);
+                            var again = Read(folders, folders.StepPath(intent.Step), intent.Step);
+                            try
+                            {
+                                DurableIo.FsyncDirectory(folders.Directory);
+                                Index(index, again, intentToClear: intent.SaveId);
+                            }
+                            finally
+                            {
+                                again.Manifest.Dispose();
+                            }
+                        }
+                    }
+                    else
+                    {
+                        actions.Add($"rolled back an unfinished save of step {intent.Step}");
+                        if (!folders.StepExists(intent.Step) && Directory.Exists(folders.DisplacedPath(intent.Staging)))
+                        {
+                            // An overwrite failed between its two renames and its new version is gone: the old
+                            // version is where the intent says it was parked; it goes back under the number.
+                            actions.Add($"restored the previous version of step {intent.Step}, displaced by an overwrite that did not finish");
+                            if (!dryRun)
+                            {
+                                folders.RestoreDisplaced(intent.Staging, intent.Step);
+                            }
+                        }
+
+                        if (!dryRun)
+                        {
+                            index.RemoveIntent(intent.SaveId);
+                        }
                     }
                 }
-
-                published?.Manifest.Dispose();
+                finally
+                {
+                    published?.Manifest.Dispose();
+                    staged?.Manifest.Dispose();
+                }
             }
             else if (intent.Op == "delete")
             {

@@ -46,9 +46,18 @@ internal sealed class StepFolders
         EnsureOwnFolder(StagingRoot);
         var name = StagingName(step, saveId);
         var owner = new FileStream(Path.Combine(StagingRoot, name + ".lock"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1);
-        var path = Path.Combine(StagingRoot, name);
-        System.IO.Directory.CreateDirectory(path);
-        return new StagingArea(path, name, owner);
+        try
+        {
+            var path = Path.Combine(StagingRoot, name);
+            System.IO.Directory.CreateDirectory(path);
+            return new StagingArea(path, name, owner);
+        }
+        catch
+        {
+            // A leaked owner handle would keep the lock taken, so the leftover could never be swept.
+            owner.Dispose();
+            throw;
+        }
     }
 
     /// <exception cref="InvalidDataException">The save id is not 32 lower-case hex digits.</exception>
