@@ -123,9 +123,19 @@ internal static class Recovery
 
         var live = index.Intents().Where(i => i.Staging is not null && IsWellFormed(i)).Select(i => i.Staging!).ToHashSet(StringComparer.Ordinal);
         actions.AddRange(folders.SweepStaging(dryRun, keep: live.Contains).Select(s => $"removed leftover {s}"));
-        var parked = index.Intents().Where(i => i.Op == "save" && IsWellFormed(i)).Select(i => i.Staging + StepFolders.DisplacedSuffix).ToHashSet(StringComparer.Ordinal);
-        actions.AddRange(folders.SweepTrash(dryRun, keep: parked.Contains).Select(s => $"removed leftover {s}"));
+        actions.AddRange(folders.SweepTrash(dryRun, keep: ParkedByUnsettledSaves(index)).Select(s => $"removed leftover {s}"));
         return actions;
+    }
+
+    /// <summary>
+    /// Trash entries a sweep must keep: old versions parked by two-rename overwrites whose save intent is
+    /// still recorded (its owner may still be failing, or recovery has yet to restore or drop them).
+    /// </summary>
+    internal static Func<string, bool> ParkedByUnsettledSaves(StepIndex index)
+    {
+        var parked = index.Intents().Where(i => i.Op == "save" && IsWellFormed(i))
+            .Select(i => i.Staging + StepFolders.DisplacedSuffix).ToHashSet(StringComparer.Ordinal);
+        return parked.Contains;
     }
 
     /// <summary>
