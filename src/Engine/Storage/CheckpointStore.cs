@@ -39,6 +39,9 @@ internal sealed class CheckpointStore
     private readonly CheckpointOptions _options;
     private readonly FileSystemAccess _access;
     private bool _fileSystemChecked;
+    private readonly object _logGate = new();
+    private readonly List<string> _heldMessages = [];
+    private int _locksHeld;
 
     /// <param name="directory">The checkpoint directory (a full path).</param>
     /// <param name="options">The handler's options.</param>
@@ -53,7 +56,73 @@ internal sealed class CheckpointStore
 
     public string Directory { get; }
 
-    private void Log(string message) => _options.Log?.Invoke(message);
+    /// <summary>
+    /// Reports a notable action. Never under the directory lock: a callback that blocks, or that uses
+    /// the directory itself, would hold up every other process or wait on its own lock. Messages
+    /// raised while the lock is held are kept, in order, and delivered once it is released.
+    /// </summary>
+    private void Log(string message)
+    {
+        if (_options.Log is null)
+        {
+            return;
+        }
+
+        lock (_logGate)
+        {
+            if (_locksHeld > 0)
+            {
+                _heldMessages.Add(message);
+                return;
+            }
+        }
+
+        _options.Log(message);
+    }
+
+    private void LockReleased()
+    {
+        List<string>? deliver = null;
+        lock (_logGate)
+        {
+            _locksHeld--;
+            if (_locksHeld == 0 && _heldMessages.Count > 0)
+            {
+                deliver = [.. _heldMessages];
+                _heldMessages.Clear();
+            }
+        }
+
+        foreach (var message in deliver ?? [])
+        {
+            _options.Log?.Invoke(message);
+        }
+    }
+
+    /// <summary>The directory lock as this store holds it: releasing it delivers the log messages kept meanwhile.</summary>
+    private sealed class HeldLock : IDisposable
+    {
+        private readonly CheckpointStore _store;
+        private DirectoryLock? _lock;
+
+        public HeldLock(CheckpointStore store, DirectoryLock directoryLock)
+        {
+            _store = store;
+            _lock = directoryLock;
+        }
+
+        public void Dispose()
+        {
+            var held = Interlocked.Exchange(ref _lock, null);
+            if (held is null)
+            {
+                return;
+            }
+
+            held.Dispose();
+            _store.LockReleased();
+        }
+    }
 
     // ----- save -----
 
@@ -175,8 +244,10 @@ internal sealed class CheckpointStore
             row = row with { Pinned = pin || (existing?.Pinned ?? false) };
             if (row.Pinned)
             {
-                // An overwrite keeps the pin (a copy may bring one); the marker travels inside the new folder.
-                File.Create(Path.Combine(reservation.Staging.Path, StepFormat.PinnedMarker)).Dispose();
+                // An overwrite keeps the pin; the marker travels inside the new folder, durable before
+                // the folder is published (repair trusts it), so the folder is flushed again.
+                StepFolders.WritePinnedMarker(reservation.Staging.Path);
+                reservation.Staging.SyncFolder();
             }
 
             StepCommit.Publish(_folders, index, reservation.Staging, row, state.Items,
@@ -355,7 +426,7 @@ internal sealed class CheckpointStore
             }
         }
 
-        _options.Log?.Invoke($"Step {chosen} in '{Directory}' was left mid-commit by an interrupted process; finishing that first.");
+        Log($"Step {chosen} in '{Directory}' was left mid-commit by an interrupted process; finishing that first.");
         using (Lock(exclusive: true))
         using (OpenIndexForWrite())
         {
@@ -440,12 +511,14 @@ internal sealed class CheckpointStore
         }
 
         StepIndex index;
+        List<Intent> carried = [];
         try
         {
             index = StepIndex.Open(Directory, create: !dryRun || File.Exists(StepIndex.PathOf(Directory)));
             var damage = index.IntegrityCheck();
             if (damage.Count > 0)
             {
+                carried = ReadableIntents(index);
                 index.Dispose();
                 throw new CorruptCheckpointException(Directory, null, StepIndex.FileName, string.Join("; ", damage.Take(3)));
             }
@@ -454,7 +527,7 @@ internal sealed class CheckpointStore
         {
             SetIndexAside();
             FaultInjector.Hit("repair.after-index-aside");
-            var rebuilt = RebuildIndex();
+            var rebuilt = RebuildIndex(carried);
             Log($"Rebuilt the index of '{Directory}': {rebuilt.StepsIndexed.Count} steps listed.");
             return rebuilt;
         }
@@ -491,10 +564,16 @@ internal sealed class CheckpointStore
 
     // ----- index and lock -----
 
-    private DirectoryLock Lock(bool exclusive)
+    private HeldLock Lock(bool exclusive)
     {
         ThrowIfNetworkFileSystem();
-        return DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout, _access);
+        var directoryLock = DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout, _access);
+        lock (_logGate)
+        {
+            _locksHeld++;
+        }
+
+        return new HeldLock(this, directoryLock);
     }
 
     /// <summary>Refuses a directory on NFS/SMB/CIFS (unless allowed): neither flock nor SQLite's WAL is safe there.</summary>
@@ -549,7 +628,9 @@ internal sealed class CheckpointStore
     /// Builds a complete index from the step folders in a file beside the real one and renames it into
     /// place, so a crash during a rebuild never leaves a partial index that looks whole. Lock held.
     /// </summary>
-    private RepairReport RebuildIndex()
+    /// <param name="carried">Intents read from the damaged index: a removal in progress must be finished,
+    /// not undone by listing its folder again, and a live save keeps its reservation.</param>
+    private RepairReport RebuildIndex(IReadOnlyList<Intent>? carried = null)
     {
         var final = StepIndex.PathOf(Directory);
         var temp = final + ".rebuild";
@@ -561,15 +642,33 @@ internal sealed class CheckpointStore
         RepairReport report;
         using (var fresh = StepIndex.OpenFile(Directory, temp, create: true))
         {
+            foreach (var intent in carried ?? [])
+            {
+                fresh.AddIntent(intent);
+            }
+
             report = Recovery.Reconcile(_folders, fresh, dryRun: false);
         }
 
         FaultInjector.Hit("repair.before-index-rename");
         // Never rename the fresh index beside a write-ahead log it did not write.
         SetIndexAside();
-        File.Move(temp, final, overwrite: false);
+        DurableIo.MoveFile(temp, final, replace: false);
         DurableIo.FsyncDirectory(Directory);
         return report;
+    }
+
+    /// <summary>The well-formed intents a damaged index still yields; none when they cannot be read.</summary>
+    private static List<Intent> ReadableIntents(StepIndex damaged)
+    {
+        try
+        {
+            return damaged.Intents().Where(Recovery.IsWellFormed).ToList();
+        }
+        catch (Exception e) when (e is CorruptCheckpointException or IOException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            return [];
+        }
     }
 
     private StepIndex OpenIndexForRead()
@@ -679,7 +778,7 @@ internal sealed class CheckpointStore
             var path = StepIndex.PathOf(Directory) + suffix;
             if (File.Exists(path))
             {
-                File.Move(path, $"{StepIndex.PathOf(Directory)}.damaged-{stamp}{suffix}");
+                DurableIo.MoveFile(path, $"{StepIndex.PathOf(Directory)}.damaged-{stamp}{suffix}", replace: false);
                 moved = true;
             }
         }

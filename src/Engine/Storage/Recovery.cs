@@ -40,51 +40,67 @@ internal static class Recovery
                 }
 
                 var published = TryRead(folders, folders.StepPath(intent.Step), intent.Step);
-                if (published is { } p && p.Manifest.SaveId == intent.SaveId)
+                FolderRead? staged = null;
+                try
                 {
-                    actions.Add($"indexed step {intent.Step}, published by a save that stopped before its index commit");
-                    if (!dryRun)
+                    if (published is { } p && p.Manifest.SaveId == intent.SaveId)
                     {
-                        // The rename that published it must be durable before the row says it is there.
-                        DurableIo.FsyncDirectory(folders.Directory);
-                        Index(index, p, intentToClear: intent.SaveId);
-                    }
-                }
-                else if (published is null && !folders.StepExists(intent.Step) && index.Get(intent.Step) is not null
-                    && TryRead(folders, folders.StagingPath(intent.Staging), intent.Step) is { } staged && staged.Manifest.SaveId == intent.SaveId)
-                {
-                    // Interrupted between the two renames of an overwrite where no atomic exchange exists:
-                    // the step is indexed but its folder is gone, so the staged version must go in.
-                    actions.Add($"published step {intent.Step}, interrupted in the middle of an overwrite");
-                    if (!dryRun)
-                    {
-                        staged.Manifest.Dispose();
-                        folders.Publish(folders.StagingPath(intent.Staging), intent.Step);
-                        var again = TryRead(folders, folders.StepPath(intent.Step), intent.Step)!.Value;
-                        Index(index, again, intentToClear: intent.SaveId);
-                    }
-                }
-                else
-                {
-                    actions.Add($"rolled back an unfinished save of step {intent.Step}");
-                    if (!folders.StepExists(intent.Step) && Directory.Exists(folders.DisplacedPath(intent.Staging)))
-                    {
-                        // An overwrite failed between its two renames and its new version is gone: the old
-                        // version is where the intent says it was parked; it goes back under the number.
-                        actions.Add($"restored the previous version of step {intent.Step}, displaced by an overwrite that did not finish");
+                        actions.Add($"indexed step {intent.Step}, published by a save that stopped before its index commit");
                         if (!dryRun)
                         {
-                            folders.RestoreDisplaced(intent.Staging, intent.Step);
+                            // The rename that published it must be durable before the row says it is there.
+                            DurableIo.FsyncDirectory(folders.Directory);
+                            Index(index, p, intentToClear: intent.SaveId);
                         }
                     }
-
-                    if (!dryRun)
+                    else if (published is null && !folders.StepExists(intent.Step) && index.Get(intent.Step) is not null
+                        && (staged = TryRead(folders, folders.StagingPath(intent.Staging), intent.Step)) is { } complete && complete.Manifest.SaveId == intent.SaveId)
                     {
-                        index.RemoveIntent(intent.SaveId);
+                        // Interrupted between the two renames of an overwrite where no atomic exchange exists:
+                        // the step is indexed but its folder is gone, so the staged version must go in.
+                        actions.Add($"published step {intent.Step}, interrupted in the middle of an overwrite");
+                        if (!dryRun)
+                        {
+                            complete.Manifest.Dispose();
+                            staged = null;
+                            folders.Publish(folders.StagingPath(intent.Staging), intent.Step);
+                            var again = Read(folders, folders.StepPath(intent.Step), intent.Step);
+                            try
+                            {
+                                DurableIo.FsyncDirectory(folders.Directory);
+                                Index(index, again, intentToClear: intent.SaveId);
+                            }
+                            finally
+                            {
+                                again.Manifest.Dispose();
+                            }
+                        }
+                    }
+                    else
+                    {
+                        actions.Add($"rolled back an unfinished save of step {intent.Step}");
+                        if (!folders.StepExists(intent.Step) && Directory.Exists(folders.DisplacedPath(intent.Staging)))
+                        {
+                            // An overwrite failed between its two renames and its new version is gone: the old
+                            // version is where the intent says it was parked; it goes back under the number.
+                            actions.Add($"restored the previous version of step {intent.Step}, displaced by an overwrite that did not finish");
+                            if (!dryRun)
+                            {
+                                folders.RestoreDisplaced(intent.Staging, intent.Step);
+                            }
+                        }
+
+                        if (!dryRun)
+                        {
+                            index.RemoveIntent(intent.SaveId);
+                        }
                     }
                 }
-
-                published?.Manifest.Dispose();
+                finally
+                {
+                    published?.Manifest.Dispose();
+                    staged?.Manifest.Dispose();
+                }
             }
             else if (intent.Op == "delete")
             {
@@ -107,9 +123,19 @@ internal static class Recovery
 
         var live = index.Intents().Where(i => i.Staging is not null && IsWellFormed(i)).Select(i => i.Staging!).ToHashSet(StringComparer.Ordinal);
         actions.AddRange(folders.SweepStaging(dryRun, keep: live.Contains).Select(s => $"removed leftover {s}"));
-        var parked = index.Intents().Where(i => i.Op == "save" && IsWellFormed(i)).Select(i => i.Staging + StepFolders.DisplacedSuffix).ToHashSet(StringComparer.Ordinal);
-        actions.AddRange(folders.SweepTrash(dryRun, keep: parked.Contains).Select(s => $"removed leftover {s}"));
+        actions.AddRange(folders.SweepTrash(dryRun, keep: ParkedByUnsettledSaves(index)).Select(s => $"removed leftover {s}"));
         return actions;
+    }
+
+    /// <summary>
+    /// Trash entries a sweep must keep: old versions parked by two-rename overwrites whose save intent is
+    /// still recorded (its owner may still be failing, or recovery has yet to restore or drop them).
+    /// </summary>
+    internal static Func<string, bool> ParkedByUnsettledSaves(StepIndex index)
+    {
+        var parked = index.Intents().Where(i => i.Op == "save" && IsWellFormed(i))
+            .Select(i => i.Staging + StepFolders.DisplacedSuffix).ToHashSet(StringComparer.Ordinal);
+        return parked.Contains;
     }
 
     /// <summary>
@@ -162,6 +188,13 @@ internal static class Recovery
                     index.SetPinned(step, folders.IsPinned(step));
                 }
             }
+            catch (Exception e) when (IsTransient(e) && rows.ContainsKey(step))
+            {
+                // Permission denied, an I/O error: the folder may be fine. Dropping its row on a passing
+                // failure would unlist a good step (and let retention forget a pin); keep it as it is.
+                valid.Add(step);
+                problems.Add($"step {step}: could not be read ({e.Message}); its row was kept, run repair again once the folder is readable");
+            }
             catch (Exception e) when (IsUnreadableFolder(e))
             {
                 problems.Add($"step {step}: {e.Message}; the folder was left in place and is not listed");
@@ -200,7 +233,7 @@ internal static class Recovery
         }
 
         return new FolderRead(manifest, StepWriter.ManifestHashOf(files.ManifestFile), files.DataLength + files.ManifestFile.Length,
-            File.Exists(Path.Combine(folder, StepFormat.PinnedMarker)));
+            StepFolders.HasPinnedMarker(folder));
     }
 
     /// <summary>
@@ -225,6 +258,13 @@ internal static class Recovery
             return read.Manifest.NewerFormat is not null;
         }
     }
+
+    /// <summary>
+    /// Failures of reading, not of content: EACCES, EIO and the like. A missing file, a folder gone, a
+    /// short read of a truncated file are answers about the folder, not transient.
+    /// </summary>
+    internal static bool IsTransient(Exception e) => e is UnauthorizedAccessException
+        || (e is IOException && e is not EndOfStreamException and not FileNotFoundException and not DirectoryNotFoundException);
 
     private static FolderRead? TryRead(StepFolders folders, string folder, long step)
     {

@@ -80,7 +80,7 @@ internal static class StepCommit
 
         DurableIo.FsyncDirectory(folders.Directory);
         FaultInjector.Hit("remove.after-trash");
-        folders.SweepTrash(dryRun: false);
+        folders.SweepTrash(dryRun: false, keep: Recovery.ParkedByUnsettledSaves(index));
         index.RemoveIntents(rows.Select(r => r.SaveId));
     }
 }

@@ -46,9 +46,18 @@ internal sealed class StepFolders
         EnsureOwnFolder(StagingRoot);
         var name = StagingName(step, saveId);
         var owner = new FileStream(Path.Combine(StagingRoot, name + ".lock"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1);
-        var path = Path.Combine(StagingRoot, name);
-        System.IO.Directory.CreateDirectory(path);
-        return new StagingArea(path, name, owner);
+        try
+        {
+            var path = Path.Combine(StagingRoot, name);
+            System.IO.Directory.CreateDirectory(path);
+            return new StagingArea(path, name, owner);
+        }
+        catch
+        {
+            // A leaked owner handle would keep the lock taken, so the leftover could never be swept.
+            owner.Dispose();
+            throw;
+        }
     }
 
     /// <exception cref="InvalidDataException">The save id is not 32 lower-case hex digits.</exception>
@@ -98,7 +107,7 @@ internal sealed class StepFolders
         string? displaced = null;
         if (!System.IO.Directory.Exists(target))
         {
-            System.IO.Directory.Move(stagingPath, target);
+            DurableIo.MoveDirectory(stagingPath, target);
         }
         else if (!PortableRename && DurableIo.TryExchange(stagingPath, target))
         {
@@ -109,11 +118,11 @@ internal sealed class StepFolders
             displaced = DisplacedPath(Path.GetFileName(stagingPath));
             EnsureOwnFolder(TrashRoot);
             FaultInjector.Hit("publish.rename");
-            System.IO.Directory.Move(target, displaced);
+            DurableIo.MoveDirectory(target, displaced);
             try
             {
                 FaultInjector.Hit("publish.rename");
-                System.IO.Directory.Move(stagingPath, target);
+                DurableIo.MoveDirectory(stagingPath, target);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -156,7 +165,7 @@ internal sealed class StepFolders
         try
         {
             FaultInjector.Hit("publish.rename");
-            System.IO.Directory.Move(displaced, target);
+            DurableIo.MoveDirectory(displaced, target);
             DurableIo.FsyncDirectory(Directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -177,7 +186,7 @@ internal sealed class StepFolders
             return false;
         }
 
-        System.IO.Directory.Move(displaced, StepPath(step));
+        DurableIo.MoveDirectory(displaced, StepPath(step));
         DurableIo.FsyncDirectory(Directory);
         return true;
     }
@@ -198,10 +207,10 @@ internal sealed class StepFolders
         }
         else
         {
-            System.IO.Directory.Move(target, stagingPath);
+            DurableIo.MoveDirectory(target, stagingPath);
             if (displaced is not null)
             {
-                System.IO.Directory.Move(displaced, target);
+                DurableIo.MoveDirectory(displaced, target);
             }
         }
 
@@ -218,7 +227,7 @@ internal sealed class StepFolders
             System.IO.Directory.Delete(destination, recursive: true);
         }
 
-        System.IO.Directory.Move(StepPath(step), destination);
+        DurableIo.MoveDirectory(StepPath(step), destination);
         if (flush)
         {
             DurableIo.FsyncDirectory(Directory);
@@ -347,6 +356,7 @@ internal sealed class StepFolders
     /// <exception cref="InvalidDataException">A file is missing, a link, or of an impossible size.</exception>
     public StepFiles OpenStep(string folder)
     {
+        FaultInjector.Hit("step.open");
         var dir = new DirectoryInfo(folder);
         if (!dir.Exists)
         {
@@ -375,25 +385,53 @@ internal sealed class StepFolders
         return File.ReadAllBytes(info.FullName);
     }
 
-    public bool IsPinned(long step) => File.Exists(Path.Combine(StepPath(step), StepFormat.PinnedMarker));
+    public bool IsPinned(long step) => HasPinnedMarker(StepPath(step));
+
+    /// <summary>True when the folder holds a PINNED marker that is a regular file; a planted link pins nothing.</summary>
+    public static bool HasPinnedMarker(string folder)
+    {
+        var info = new FileInfo(Path.Combine(folder, StepFormat.PinnedMarker));
+        return info.Exists && info.LinkTarget is null;
+    }
 
     /// <summary>Records the pin inside the step folder too, so a rebuilt index keeps it.</summary>
     public void SetPinnedMarker(long step, bool pinned)
     {
-        var marker = Path.Combine(StepPath(step), StepFormat.PinnedMarker);
+        var folder = StepPath(step);
         if (pinned)
         {
-            using (var f = new FileStream(marker, FileMode.Create, FileAccess.Write))
-            {
-                f.Flush(flushToDisk: true);
-            }
+            WritePinnedMarker(folder);
         }
         else
+        {
+            File.Delete(Path.Combine(folder, StepFormat.PinnedMarker)); // unlinks a link, never its target
+        }
+
+        DurableIo.FsyncDirectory(folder);
+    }
+
+    /// <summary>
+    /// Creates the PINNED marker as a new regular file and flushes it (the caller flushes the folder). A
+    /// link planted at its name is removed, never followed: creation is exclusive (O_CREAT|O_EXCL), so
+    /// it cannot open, truncate or create anything the link points at.
+    /// </summary>
+    public static void WritePinnedMarker(string folder)
+    {
+        var marker = Path.Combine(folder, StepFormat.PinnedMarker);
+        if (new FileInfo(marker).LinkTarget is not null)
         {
             File.Delete(marker);
         }
 
-        DurableIo.FsyncDirectory(StepPath(step));
+        try
+        {
+            using var f = new FileStream(marker, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
+            DurableIo.FlushFile(f);
+        }
+        catch (IOException) when (HasPinnedMarker(folder))
+        {
+            // Already pinned: a regular marker is there.
+        }
     }
 
     private static FileInfo CheckedFile(string folder, string name)

@@ -70,6 +70,11 @@ internal sealed class StepIndex : IDisposable
                 }
 
                 index.Execute("PRAGMA synchronous = FULL;");
+                if (OperatingSystem.IsMacOS())
+                {
+                    // fsync on macOS stops at the drive's cache; SQLite then uses F_FULLFSYNC, commits and checkpoints alike.
+                    index.Execute("PRAGMA fullfsync = ON; PRAGMA checkpoint_fullfsync = ON;");
+                }
             });
             return index;
         }
