@@ -18,7 +18,7 @@ internal static class CrashStateExplorer
 {
     /// <summary>Distinct crash states checked per operation: CI's bounded sample unless <c>DATARAXCKPT_CRASH_STATES</c> raises it (tests/soak.ps1 does).</summary>
     public static int Budget => int.TryParse(Environment.GetEnvironmentVariable("DATARAXCKPT_CRASH_STATES"), NumberStyles.Integer,
-        CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 40;
+        CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 30;
 
     /// <summary>Seeded random subsets per crash point, on top of the systematic states.</summary>
     public const int RandomPerPrefix = 2;
@@ -31,7 +31,7 @@ internal static class CrashStateExplorer
         scenario.Prepare(dir);
         var pre = FsImage.Read(dir);
 
-        var lines = TraceRecorder.Record(Path.Combine(work, "trace.txt"), scenario.Arguments(dir));
+        var lines = TraceRecorder.Record(Path.Combine(work, "trace.txt"), scenario.TwoRenames, scenario.Arguments(dir));
         var ops = TraceParser.Parse(dir, pre, lines);
         if (ops.Count == 0)
         {
@@ -102,7 +102,7 @@ internal static class CrashStateExplorer
         var left = StateMaterialiser.Build(pre, killed, _ => true);
         var dir = Path.Combine(work, "killed");
         left.WriteTo(dir);
-        var lines = TraceRecorder.Record(Path.Combine(work, "recovery-trace.txt"), CrashScenario.RecoveryCommand.Select(a => a == "{dir}" ? dir : a).ToArray());
+        var lines = TraceRecorder.Record(Path.Combine(work, "recovery-trace.txt"), scenario.TwoRenames, CrashScenario.RecoveryCommand.Select(a => a == "{dir}" ? dir : a).ToArray());
         var recovery = TraceParser.Parse(dir, left, lines);
         var combined = killed.Concat(recovery.Select(op => op with { Seq = killed.Count + op.Seq, Syscall = "recovery: " + op.Syscall })).ToList();
         if (StateMaterialiser.Build(pre, combined, _ => true).TreeHash() != FsImage.Read(dir).TreeHash())
