@@ -88,7 +88,7 @@ internal sealed class CrashScenario
     ];
 
     /// <summary>The first rename of a two-rename overwrite: the old folder into the trash.</summary>
-    private static bool IsMoveAside(FsOp op) => op.Kind == FsOpKind.Rename && op.Name2.EndsWith(".old", StringComparison.Ordinal);
+    public static bool IsMoveAside(FsOp op) => op.Kind == FsOpKind.Rename && op.Name2.EndsWith(".old", StringComparison.Ordinal);
 
     /// <summary>The rename (or exchange) that moves a staged step under its number in the checkpoint directory.</summary>
     private static bool IsPublishingRename(FsOp op) =>

@@ -23,7 +23,12 @@ internal static class CrashStateExplorer
     /// <summary>Seeded random subsets per crash point, on top of the systematic states.</summary>
     public const int RandomPerPrefix = 2;
 
-    public static ExplorationResult Explore(CrashScenario scenario, string work, int budget, int seed)
+    /// <param name="scenario">The operation.</param>
+    /// <param name="work">An empty scratch folder.</param>
+    /// <param name="budget">Distinct states to check at most.</param>
+    /// <param name="seed">Seed of the generator's random choices.</param>
+    /// <param name="crashAfter">When set, only crashes right after the first call this matches are explored.</param>
+    public static ExplorationResult Explore(CrashScenario scenario, string work, int budget, int seed, Func<FsOp, bool>? crashAfter = null)
     {
         var dir = Path.Combine(work, "ck");
         Directory.CreateDirectory(dir);
@@ -59,7 +64,13 @@ internal static class CrashStateExplorer
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var failures = new List<string>();
         var candidates = 0;
-        foreach (var state in CrashStateGenerator.Generate(ops, seed, RandomPerPrefix))
+        var only = crashAfter is null ? -1 : ops.FindIndex(op => crashAfter(op)) + 1;
+        if (only == 0)
+        {
+            throw new InvalidOperationException($"the {scenario.Name} trace has no call to crash after");
+        }
+
+        foreach (var state in CrashStateGenerator.Generate(ops, seed, RandomPerPrefix).Where(s => only < 0 || s.Prefix == only))
         {
             candidates++;
             var image = CrashStateGenerator.Image(pre, ops, state);
