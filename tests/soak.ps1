@@ -22,7 +22,7 @@ param(
     [ValidateRange(1, 86400)] [int] $LoadSeconds = 600,
     # Manifest fuzzer cases; the frame-reader fuzzer runs twice as many (CI: 2,000).
     [ValidateRange(1, 100000000)] [int] $FuzzCases = 100000,
-    # Distinct crash states checked per operation by the crash-state explorer (CI: 40); the default
+    # Distinct crash states checked per operation by the crash-state explorer (CI: 30); the default
     # explores every state the generator yields.
     [ValidateRange(1, 100000000)] [int] $CrashStates = 1000000,
     # Seed of every random choice; a failure reproduces with the same seed.

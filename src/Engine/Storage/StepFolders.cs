@@ -529,8 +529,16 @@ internal sealed class StagingArea : IDisposable
     public FileStream CreateFile(string name, int bufferSize) =>
         new(System.IO.Path.Combine(Path, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize, FileOptions.None);
 
-    /// <summary>Flushes the staging folder's entries, after its files were flushed.</summary>
-    public void SyncFolder() => DurableIo.FsyncDirectory(Path);
+    /// <summary>
+    /// Flushes the staging folder's entries, after its files were flushed, then the folder's own entry in
+    /// <c>.staging</c>: an overwrite without an atomic exchange moves the old version aside before the
+    /// staged one goes in, and a power loss between them must still find the staged folder.
+    /// </summary>
+    public void SyncFolder()
+    {
+        DurableIo.FsyncDirectory(Path);
+        DurableIo.FsyncDirectory(System.IO.Path.GetDirectoryName(Path)!);
+    }
 
     /// <summary>Releases the owner lock; deletes whatever is still at the staging path (an unpublished or displaced step).</summary>
     public void Dispose()

@@ -23,8 +23,9 @@ internal sealed class CrashScenario
     private const int Seed = 11;
 
     private CrashScenario(string name, long[] seeded, string[] command, IReadOnlyList<StepVersion> after, bool damagedIndexBefore = false,
-        Func<FsOp, bool>? killAfter = null)
+        Func<FsOp, bool>? killAfter = null, bool twoRenames = false)
     {
+        TwoRenames = twoRenames;
         Name = name;
         Seeded = seeded;
         Command = command;
@@ -56,6 +57,13 @@ internal sealed class CrashScenario
     /// </summary>
     public Func<FsOp, bool>? KillAfter { get; }
 
+    /// <summary>
+    /// The operation runs with every <c>renameat2</c> failing with EINVAL (strace fault injection), as on
+    /// NFS or FUSE, so an overwrite takes the portable path: the old folder to the trash, then the new
+    /// one in, two renames.
+    /// </summary>
+    public bool TwoRenames { get; }
+
     /// <summary>A write that removes nothing, so only recovery changes the directory.</summary>
     public static string[] RecoveryCommand { get; } = ["prune", "{dir}", "1000000"];
 
@@ -73,7 +81,14 @@ internal sealed class CrashScenario
             [new(1, Seed, true), new(2, Seed, false), new(3, Seed, false)], killAfter: IsPublishingRename),
         new("overwrite killed after its exchange, recovered", [1, 2], ["overwrite", "{dir}", "2", "99", Size(StepVersion.Tensors), Size(StepVersion.Floats)],
             [new(1, Seed, true), new(2, 99, false)], killAfter: IsPublishingRename),
+        new("overwrite, two renames", [1, 2], ["overwrite", "{dir}", "1", "99", Size(StepVersion.Tensors), Size(StepVersion.Floats)],
+            [new(1, 99, true), new(2, Seed, false)], twoRenames: true),
+        new("overwrite killed between its two renames, recovered", [1, 2], ["overwrite", "{dir}", "2", "99", Size(StepVersion.Tensors), Size(StepVersion.Floats)],
+            [new(1, Seed, true), new(2, 99, false)], killAfter: IsMoveAside, twoRenames: true),
     ];
+
+    /// <summary>The first rename of a two-rename overwrite: the old folder into the trash.</summary>
+    public static bool IsMoveAside(FsOp op) => op.Kind == FsOpKind.Rename && op.Name2.EndsWith(".old", StringComparison.Ordinal);
 
     /// <summary>The rename (or exchange) that moves a staged step under its number in the checkpoint directory.</summary>
     private static bool IsPublishingRename(FsOp op) =>

@@ -18,12 +18,17 @@ internal static class CrashStateExplorer
 {
     /// <summary>Distinct crash states checked per operation: CI's bounded sample unless <c>DATARAXCKPT_CRASH_STATES</c> raises it (tests/soak.ps1 does).</summary>
     public static int Budget => int.TryParse(Environment.GetEnvironmentVariable("DATARAXCKPT_CRASH_STATES"), NumberStyles.Integer,
-        CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 40;
+        CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 30;
 
     /// <summary>Seeded random subsets per crash point, on top of the systematic states.</summary>
     public const int RandomPerPrefix = 2;
 
-    public static ExplorationResult Explore(CrashScenario scenario, string work, int budget, int seed)
+    /// <param name="scenario">The operation.</param>
+    /// <param name="work">An empty scratch folder.</param>
+    /// <param name="budget">Distinct states to check at most.</param>
+    /// <param name="seed">Seed of the generator's random choices.</param>
+    /// <param name="crashAfter">When set, only crashes right after the first call this matches are explored.</param>
+    public static ExplorationResult Explore(CrashScenario scenario, string work, int budget, int seed, Func<FsOp, bool>? crashAfter = null)
     {
         var dir = Path.Combine(work, "ck");
         Directory.CreateDirectory(dir);
@@ -31,7 +36,7 @@ internal static class CrashStateExplorer
         scenario.Prepare(dir);
         var pre = FsImage.Read(dir);
 
-        var lines = TraceRecorder.Record(Path.Combine(work, "trace.txt"), scenario.Arguments(dir));
+        var lines = TraceRecorder.Record(Path.Combine(work, "trace.txt"), scenario.TwoRenames, scenario.Arguments(dir));
         var ops = TraceParser.Parse(dir, pre, lines);
         if (ops.Count == 0)
         {
@@ -59,7 +64,13 @@ internal static class CrashStateExplorer
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var failures = new List<string>();
         var candidates = 0;
-        foreach (var state in CrashStateGenerator.Generate(ops, seed, RandomPerPrefix))
+        var only = crashAfter is null ? -1 : ops.FindIndex(op => crashAfter(op)) + 1;
+        if (only == 0)
+        {
+            throw new InvalidOperationException($"the {scenario.Name} trace has no call to crash after");
+        }
+
+        foreach (var state in CrashStateGenerator.Generate(ops, seed, RandomPerPrefix).Where(s => only < 0 || s.Prefix == only))
         {
             candidates++;
             var image = CrashStateGenerator.Image(pre, ops, state);
@@ -102,7 +113,7 @@ internal static class CrashStateExplorer
         var left = StateMaterialiser.Build(pre, killed, _ => true);
         var dir = Path.Combine(work, "killed");
         left.WriteTo(dir);
-        var lines = TraceRecorder.Record(Path.Combine(work, "recovery-trace.txt"), CrashScenario.RecoveryCommand.Select(a => a == "{dir}" ? dir : a).ToArray());
+        var lines = TraceRecorder.Record(Path.Combine(work, "recovery-trace.txt"), scenario.TwoRenames, CrashScenario.RecoveryCommand.Select(a => a == "{dir}" ? dir : a).ToArray());
         var recovery = TraceParser.Parse(dir, left, lines);
         var combined = killed.Concat(recovery.Select(op => op with { Seq = killed.Count + op.Seq, Syscall = "recovery: " + op.Syscall })).ToList();
         if (StateMaterialiser.Build(pre, combined, _ => true).TreeHash() != FsImage.Read(dir).TreeHash())

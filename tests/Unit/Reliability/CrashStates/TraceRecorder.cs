@@ -34,8 +34,11 @@ internal static class TraceRecorder
         return null;
     }
 
-    /// <summary>Runs the harness with <paramref name="args"/> under strace; returns the trace's lines.</summary>
-    public static string[] Record(string traceFile, params string[] args)
+    /// <summary>
+    /// Runs the harness with <paramref name="args"/> under strace; returns the trace's lines. With
+    /// <paramref name="failExchange"/>, strace makes every renameat2 fail with EINVAL (as NFS or FUSE do).
+    /// </summary>
+    public static string[] Record(string traceFile, bool failExchange, params string[] args)
     {
         var strace = FindStrace() ?? throw new InvalidOperationException("strace is not installed (apt-get install strace)");
         var psi = new ProcessStartInfo(strace) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -43,6 +46,12 @@ internal static class TraceRecorder
             "-e", "signal=none", "-e", "trace=" + TracedCalls, "-o", traceFile, "--", "dotnet", Harness.DllPath })
         {
             psi.ArgumentList.Add(a);
+        }
+
+        if (failExchange)
+        {
+            psi.ArgumentList.Insert(psi.ArgumentList.IndexOf("--"), "-e");
+            psi.ArgumentList.Insert(psi.ArgumentList.IndexOf("--"), "inject=renameat2:error=EINVAL");
         }
 
         foreach (var a in args)
