@@ -32,6 +32,7 @@ public sealed class CheckpointHandler : IDisposable
     public CheckpointHandler(CheckpointOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        Values.HostByteOrder.EnsureLittleEndian(BitConverter.IsLittleEndian);
         _options = options;
     }
 
