@@ -83,7 +83,13 @@ internal sealed class StateEncoder
         }
 
         var metadataNode = meta.EncodeRoot(metadataCopy, "metadata");
-        var bound = ManifestBound(stateNode, metadataNode, state._items, state._tensors);
+        var bound = ManifestBound(stateNode, metadataNode, state._items, state._tensors, exactNames: false);
+        if (bound > maxManifestBytes)
+        {
+            // Names were counted at their worst (six bytes a character); count them as they will be written.
+            bound = ManifestBound(stateNode, metadataNode, state._items, state._tensors, exactNames: true);
+        }
+
         if (bound > maxManifestBytes)
         {
             throw new UnsupportedValueException("state",
@@ -382,7 +388,7 @@ internal sealed class StateEncoder
     /// An upper bound of the manifest ManifestCodec will write for this state, so that a state whose
     /// manifest a reader would refuse is refused here, before any byte is written.
     /// </summary>
-    private static long ManifestBound(byte[] stateNode, byte[] metadataNode, List<StoredItem> items, List<TensorSource> tensors)
+    private static long ManifestBound(byte[] stateNode, byte[] metadataNode, List<StoredItem> items, List<TensorSource> tensors, bool exactNames)
     {
         long bound = HeaderBound + stateNode.Length + metadataNode.Length;
         foreach (var t in tensors)
@@ -393,7 +399,8 @@ internal sealed class StateEncoder
 
         foreach (var item in items)
         {
-            bound += JsonEncodedText.Encode(item.Name).EncodedUtf8Bytes.Length + 2 + 64 + 21L * (item.Shape?.Length ?? 0);
+            var name = exactNames ? JsonEncodedText.Encode(item.Name).EncodedUtf8Bytes.Length : 6L * item.Name.Length;
+            bound += name + 2 + 64 + 21L * (item.Shape?.Length ?? 0);
         }
 
         return bound;
