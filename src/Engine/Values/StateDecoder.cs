@@ -171,10 +171,10 @@ internal sealed class StateDecoder
                 return dict;
             case "arraylist":
                 var arrayList = new ArrayList();
-                var index2 = 0;
+                var position = 0;
                 foreach (var child in Items(node, itemName).EnumerateArray())
                 {
-                    arrayList.Add(Read(child, ItemNames.Join(itemName, (index2++).ToString(CultureInfo.InvariantCulture)), depth + 1));
+                    arrayList.Add(Read(child, ItemNames.Join(itemName, (position++).ToString(CultureInfo.InvariantCulture)), depth + 1));
                 }
 
                 return arrayList;
