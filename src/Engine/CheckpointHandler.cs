@@ -50,6 +50,7 @@ public sealed class CheckpointHandler : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPendingBytes, "MaxPendingBytes must be at least 1, or null for no byte limit.");
         }
 
+        Values.HostByteOrder.EnsureLittleEndian(BitConverter.IsLittleEndian);
         _options = options;
         _portableRename = portableRename;
     }

@@ -87,7 +87,7 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
         }
 
         var target = StateToEngine.Convert(InputObject);
-        var metadata = MetadataForEngine(Metadata);
+        var metadata = StateToEngine.ConvertMetadata(Metadata);
         TryEngine(() =>
         {
             CheckpointInfo saved;
@@ -108,22 +108,5 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
                 WriteObject(saved);
             }
         }, InputObject);
-    }
-
-    private static Dictionary<string, object?>? MetadataForEngine(IDictionary? metadata)
-    {
-        if (metadata is null)
-        {
-            return null;
-        }
-
-        var result = new Dictionary<string, object?>(metadata.Count, StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in metadata)
-        {
-            var key = entry.Key is PSObject pso ? pso.BaseObject : entry.Key;
-            result[System.Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty] = StateToEngine.Convert(entry.Value);
-        }
-
-        return result;
     }
 }

@@ -69,7 +69,9 @@ internal sealed class StateFromEngine
 
             case IDictionary generic when value.GetType().IsGenericType:
             {
-                var result = new OrderedDictionary(generic.Count);
+                // The dictionary's own comparer: an ordinal (case-sensitive) dictionary from C# may hold
+                // keys that differ only by case, which a case-insensitive one could not; an ignore-case one stays so.
+                var result = new OrderedDictionary(generic.Count, DictionaryComparers.Of(generic));
                 _converted.Add(value, result);
                 foreach (DictionaryEntry entry in generic)
                 {

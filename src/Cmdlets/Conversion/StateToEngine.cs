@@ -20,6 +20,29 @@ internal sealed class StateToEngine
     /// <summary>Converts one state for one save.</summary>
     public static object? Convert(object? state) => new StateToEngine().ToEngine(state);
 
+    /// <summary>
+    /// Converts <c>-Metadata</c> into the engine's string-keyed dictionary. It keeps the source's key
+    /// comparer (case-insensitive for <c>@{}</c>), so restored metadata answers <c>.Description</c> and
+    /// <c>.description</c> alike; other dictionaries get the ordinal comparer.
+    /// </summary>
+    public static Dictionary<string, object?>? ConvertMetadata(IDictionary? metadata)
+    {
+        if (metadata is null)
+        {
+            return null;
+        }
+
+        var comparer = DictionaryComparers.Of(metadata) as StringComparer ?? StringComparer.Ordinal;
+        var result = new Dictionary<string, object?>(metadata.Count, comparer);
+        foreach (DictionaryEntry entry in metadata)
+        {
+            var key = entry.Key is PSObject pso ? pso.BaseObject : entry.Key;
+            result[System.Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty] = Convert(entry.Value);
+        }
+
+        return result;
+    }
+
     private object? ToEngine(object? value)
     {
         if (value is null)
@@ -40,15 +63,16 @@ internal sealed class StateToEngine
 
         return value switch
         {
-            Hashtable table => Memoized(table, () => new Hashtable(table.Count), target => FillDictionary((IDictionary)target, table)),
-            OrderedDictionary ordered => Memoized(ordered, () => new OrderedDictionary(ordered.Count), target => FillDictionary((IDictionary)target, ordered)),
+            // Copies keep the source's key comparer: @{} and [ordered] are case-insensitive, and the engine records it.
+            Hashtable table => Memoized(table, () => new Hashtable(table.Count, DictionaryComparers.Of(table)), target => FillDictionary((IDictionary)target, table)),
+            OrderedDictionary ordered => Memoized(ordered, () => new OrderedDictionary(ordered.Count, DictionaryComparers.Of(ordered)), target => FillDictionary((IDictionary)target, ordered)),
             object?[] array when array.GetType() == typeof(object[]) => Memoized(array, () => new object?[array.Length], target => FillArray((object?[])target, array)),
             ArrayList list => Memoized(list, () => new ArrayList(list.Count), target => FillList((IList)target, list)),
             List<object?> list => Memoized(list, () => new List<object?>(list.Count), target => FillList((IList)target, list)),
             List<PSObject> list => Memoized(list, () => new List<object?>(list.Count), target => FillList((IList)target, list)),
             // A generic dictionary keeps its type (the engine records it); values assigned from PowerShell may be PSObjects.
             IDictionary generic when IsGenericDictionary(generic) =>
-                Memoized(generic, () => Activator.CreateInstance(generic.GetType())!, target => FillDictionary((IDictionary)target, generic)),
+                Memoized(generic, () => Activator.CreateInstance(generic.GetType(), DictionaryComparers.GenericOf(generic))!, target => FillDictionary((IDictionary)target, generic)),
             _ => value,
         };
     }

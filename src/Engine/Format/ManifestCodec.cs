@@ -115,7 +115,7 @@ internal static class ManifestCodec
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 2 * StateEncoder.MaxDepth + 16 });
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
         }
         catch (JsonException e)
         {
@@ -297,7 +297,8 @@ internal static class ManifestCodec
         foreach (var d in shapeElement.EnumerateArray())
         {
             var dim = d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out var v) ? v : -1;
-            if (dim < 0 || dim > int.MaxValue)
+            // .NET refuses (with OutOfMemoryException) any dimension above Array.MaxLength, even of an empty array.
+            if (dim < 0 || dim > Array.MaxLength)
             {
                 throw new InvalidDataException($"tensor {index} has an invalid dimension {d.GetRawText()}");
             }

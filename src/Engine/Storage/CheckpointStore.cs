@@ -798,7 +798,7 @@ internal sealed class CheckpointStore
     {
         try
         {
-            using var doc = JsonDocument.Parse(row.MetadataJson);
+            using var doc = JsonDocument.Parse(row.MetadataJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
             var decoded = new StateDecoder((_, _, item) => throw new InvalidDataException($"metadata item '{item}' refers to a tensor")).Decode(doc.RootElement);
             return decoded as IReadOnlyDictionary<string, object?> ?? throw new InvalidDataException("metadata is not a dictionary");
         }

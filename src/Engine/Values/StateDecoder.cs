@@ -63,17 +63,18 @@ internal sealed class StateDecoder
     {
         if (node.TryGetProperty("e", out var entries))
         {
+            var mixedKeys = ItemNames.HasMixedKeys(node.GetProperty("t").GetString()!);
             foreach (var pair in Pairs(entries, itemName))
             {
                 var key = ReadDictionaryKey(pair[0], itemName);
-                yield return (ItemNames.Join(itemName, ItemNames.Escape(ItemNames.KeySegment(key))), pair[1]);
+                yield return (ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys)), pair[1]);
             }
         }
         else if (node.TryGetProperty("p", out var props))
         {
             foreach (var pair in Pairs(props, itemName))
             {
-                yield return (ItemNames.Join(itemName, ItemNames.Escape(pair[0].GetString() ?? string.Empty)), pair[1]);
+                yield return (ItemNames.Join(itemName, ItemNames.Escape(ReadPropertyName(pair[0], itemName))), pair[1]);
             }
         }
         else
@@ -123,7 +124,7 @@ internal sealed class StateDecoder
             case "nuint": return checked((nuint)ulong.Parse(Text(node, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture));
             case "bigint":
                 var digits = Text(node, "v", itemName);
-                return digits.Length > 100_000 ? throw Bad(itemName, "integer is too long") : BigInteger.Parse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+                return digits.Length > StateEncoder.MaxBigIntegerDigits ? throw Bad(itemName, "integer is too long") : BigInteger.Parse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
             case "f16": return BitConverter.UInt16BitsToHalf(ushort.Parse(Text(node, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
             case "f32": return BitConverter.UInt32BitsToSingle(uint.Parse(Text(node, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
             case "f64": return BitConverter.UInt64BitsToDouble(ulong.Parse(Text(node, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
@@ -157,14 +158,14 @@ internal sealed class StateDecoder
                         : throw Bad(itemName, $"tensor {index} is referenced as two container types ({loaded.Container.Name} and {containerType.Name})");
                 }
 
-                var tensor = _loadTensor(index, containerType, itemName.Length == 0 ? ItemNames.RootLeaf : itemName);
+                var tensor = BooleanBytes.Normalise(_loadTensor(index, containerType, itemName.Length == 0 ? ItemNames.RootLeaf : itemName));
                 _tensors.Add(index, (containerType, tensor));
                 return tensor;
             case "psobject":
                 var obj = new StateObject();
                 foreach (var pair in Pairs(Member(node, "p", itemName), itemName))
                 {
-                    var name = pair[0].ValueKind == JsonValueKind.String ? pair[0].GetString()! : throw Bad(itemName, "property name is not a string");
+                    var name = ReadPropertyName(pair[0], itemName);
                     try
                     {
                         obj.Add(name, Read(pair[1], ItemNames.Join(itemName, ItemNames.Escape(name)), depth + 1));
@@ -178,9 +179,19 @@ internal sealed class StateDecoder
                 return obj;
             case "hashtable":
             case "ordered":
-                IDictionary dict = code == "hashtable" ? new Hashtable() : new OrderedDictionary();
-                FillDictionary(dict, node, itemName, depth);
+                var keyComparer = ReadComparer(node, itemName);
+                IDictionary dict = code == "hashtable" ? new Hashtable(keyComparer) : new OrderedDictionary(keyComparer);
+                FillDictionary(dict, node, code, itemName, depth);
                 return dict;
+            case "arraylist":
+                var arrayList = new ArrayList();
+                var position = 0;
+                foreach (var child in Items(node, itemName).EnumerateArray())
+                {
+                    arrayList.Add(Read(child, ItemNames.Join(itemName, (position++).ToString(CultureInfo.InvariantCulture)), depth + 1));
+                }
+
+                return arrayList;
         }
 
         var type = ResolveType(code, itemName);
@@ -214,21 +225,36 @@ internal sealed class StateDecoder
 
         if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>))
         {
-            var dict = (IDictionary)Activator.CreateInstance(type)!;
-            FillDictionary(dict, node, itemName, depth);
+            var keyComparer = ReadComparer(node, itemName);
+            IDictionary dict;
+            if (keyComparer is null)
+            {
+                dict = (IDictionary)Activator.CreateInstance(type)!;
+            }
+            else if (type.GetGenericArguments()[0] == typeof(string))
+            {
+                dict = (IDictionary)type.GetConstructor([typeof(IEqualityComparer<string>)])!.Invoke([keyComparer]);
+            }
+            else
+            {
+                throw Bad(itemName, "a key comparer is recorded for a dictionary whose keys are not strings");
+            }
+
+            FillDictionary(dict, node, code, itemName, depth);
             return dict;
         }
 
         throw Bad(itemName, $"node type '{code}' cannot stand here");
     }
 
-    private void FillDictionary(IDictionary dict, JsonElement node, string itemName, int depth)
+    private void FillDictionary(IDictionary dict, JsonElement node, string code, string itemName, int depth)
     {
         var args = dict.GetType().IsGenericType ? dict.GetType().GetGenericArguments() : null;
+        var mixedKeys = ItemNames.HasMixedKeys(code);
         foreach (var pair in Pairs(Member(node, "e", itemName), itemName))
         {
             var key = ReadDictionaryKey(pair[0], itemName);
-            var childName = ItemNames.Join(itemName, ItemNames.Escape(ItemNames.KeySegment(key)));
+            var childName = ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys));
             var value = Read(pair[1], childName, depth + 1);
             try
             {
@@ -243,14 +269,41 @@ internal sealed class StateDecoder
             }
             catch (ArgumentException)
             {
-                throw Bad(itemName, $"duplicate key '{ItemNames.KeySegment(key)}'");
+                throw Bad(itemName, $"duplicate key '{ItemNames.KeySegment(key, mixedKeys)}'");
             }
         }
     }
 
+    /// <summary>The optional <c>cmp</c> field of a dictionary node: its key comparer, or null for the default.</summary>
+    private static StringComparer? ReadComparer(JsonElement node, string itemName)
+    {
+        if (!node.TryGetProperty("cmp", out var cmp))
+        {
+            return null;
+        }
+
+        try
+        {
+            return cmp.ValueKind == JsonValueKind.String ? KeyComparers.Resolve(cmp.GetString()!) : throw Bad(itemName, "the key comparer is not a string");
+        }
+        catch (FormatException e)
+        {
+            throw Bad(itemName, e.Message);
+        }
+    }
+
+    /// <summary>A property name: a JSON string, or a <c>str</c> node for a name with lone surrogates.</summary>
+    private static string ReadPropertyName(JsonElement nameNode, string itemName) => nameNode.ValueKind switch
+    {
+        JsonValueKind.String => nameNode.GetString()!,
+        JsonValueKind.Object when nameNode.TryGetProperty("t", out var t) && t.ValueEquals("str") => ReadRawString(nameNode, itemName),
+        _ => throw Bad(itemName, "property name is not a string"),
+    };
+
     private static object ReadDictionaryKey(JsonElement keyNode, string itemName) => keyNode.ValueKind switch
     {
         JsonValueKind.String => keyNode.GetString()!,
+        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.ValueEquals("str") => ReadRawString(keyNode, itemName),
         JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is "i8" or "u8" or "i16" or "u16" or "i32" or "u32" =>
             ReadSmallInt(keyNode, t.GetString()!, itemName),
         JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is "i64" =>
@@ -349,7 +402,7 @@ internal sealed class StateDecoder
     {
         if (value is null)
         {
-            return target.IsValueType ? throw Bad(itemName, $"null where a {target.Name} is required") : null;
+            return target.IsValueType && Nullable.GetUnderlyingType(target) is null ? throw Bad(itemName, $"null where a {target.Name} is required") : null;
         }
 
         return target.IsInstanceOfType(value) ? value : throw Bad(itemName, $"a {value.GetType().Name} where a {target.Name} is required");

@@ -30,8 +30,26 @@ internal sealed class EncodedState
 /// </summary>
 internal sealed class StateEncoder
 {
-    /// <summary>Deepest nesting of containers accepted; deeper trees are refused rather than overflow the stack.</summary>
+    /// <summary>
+    /// Deepest nesting of containers (dictionaries, objects, lists, arrays) accepted, the same at save and
+    /// at restore; deeper trees are refused rather than overflow the stack (docs/format.md §6).
+    /// </summary>
     public const int MaxDepth = 200;
+
+    /// <summary>
+    /// JSON depth a state node of <see cref="MaxDepth"/> containers may reach: a dictionary costs three
+    /// levels (node, entries, pair), a key or leaf node one more, and the manifest wraps the node.
+    /// </summary>
+    public const int MaxJsonDepth = 3 * MaxDepth + 16;
+
+    /// <summary>Longest decimal text of a <c>bigint</c> (sign included) that the reader accepts.</summary>
+    public const int MaxBigIntegerDigits = 100_000;
+
+    /// <summary>Upper bound of the JSON of one chunk entry: four numbers of at most 20 digits, brackets, commas.</summary>
+    private const int ChunkEntryBound = 4 * 20 + 8;
+
+    /// <summary>Upper bound of the manifest's fixed fields (format, version, step, saveId, dates, sizes).</summary>
+    private const int HeaderBound = 1024;
 
     private readonly HashSet<object> _onPath = new(ReferenceEqualityComparer.Instance);
     private readonly List<TensorSource> _tensors = new();
@@ -46,12 +64,19 @@ internal sealed class StateEncoder
 
     /// <summary>Encodes a state and its metadata.</summary>
     /// <exception cref="UnsupportedValueException">A value cannot be stored.</exception>
-    public static EncodedState Encode(object? target, IReadOnlyDictionary<string, object?>? metadata)
+    public static EncodedState Encode(object? target, IReadOnlyDictionary<string, object?>? metadata) =>
+        Encode(target, metadata, DataraxCkpt.Format.StepFormat.MaxManifestBytes);
+
+    /// <summary>Encodes a state and its metadata, refusing a manifest that could exceed <paramref name="maxManifestBytes"/>.</summary>
+    /// <exception cref="UnsupportedValueException">A value cannot be stored.</exception>
+    internal static EncodedState Encode(object? target, IReadOnlyDictionary<string, object?>? metadata, long maxManifestBytes)
     {
         var state = new StateEncoder(allowTensors: true);
         var stateNode = state.EncodeRoot(target, "state");
         var meta = new StateEncoder(allowTensors: false);
-        var metadataCopy = new Dictionary<string, object?>(StringComparer.Ordinal);
+
+        // The copy keeps the caller's key comparer, so case-insensitive metadata stays case-insensitive.
+        var metadataCopy = new Dictionary<string, object?>(metadata is Dictionary<string, object?> typed ? typed.Comparer : StringComparer.Ordinal);
         if (metadata is not null)
         {
             foreach (var pair in metadata)
@@ -61,6 +86,19 @@ internal sealed class StateEncoder
         }
 
         var metadataNode = meta.EncodeRoot(metadataCopy, "metadata");
+        var bound = ManifestBound(stateNode, metadataNode, state._items, state._tensors, exactNames: false);
+        if (bound > maxManifestBytes)
+        {
+            // Names were counted at their worst (six bytes a character); count them as they will be written.
+            bound = ManifestBound(stateNode, metadataNode, state._items, state._tensors, exactNames: true);
+        }
+
+        if (bound > maxManifestBytes)
+        {
+            throw new UnsupportedValueException("state",
+                $"its manifest could reach {bound} bytes, beyond the format's limit of {maxManifestBytes} bytes that a reader accepts; store long text or many small values as arrays (tensors), or split the state");
+        }
+
         return new EncodedState
         {
             StateNode = stateNode,
@@ -74,7 +112,7 @@ internal sealed class StateEncoder
     private byte[] EncodeRoot(object? value, string rootPath)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false, Indented = false, MaxDepth = 2 * MaxDepth + 8 }))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false, Indented = false, MaxDepth = MaxJsonDepth }))
         {
             Write(writer, value, rootPath, string.Empty, 0);
         }
@@ -118,7 +156,7 @@ internal sealed class StateEncoder
                 foreach (var p in obj)
                 {
                     w.WriteStartArray();
-                    w.WriteStringValue(p.Key);
+                    WriteString(w, p.Key);
                     Write(w, p.Value, ItemNames.ValuePathOf(valuePath, p.Key), ItemNames.Join(itemName, ItemNames.Escape(p.Key)), depth + 1);
                     w.WriteEndArray();
                 }
@@ -130,6 +168,11 @@ internal sealed class StateEncoder
         }
 
         var type = value.GetType();
+        if (value is BigInteger big && big.ToString(CultureInfo.InvariantCulture).Length > MaxBigIntegerDigits)
+        {
+            throw new UnsupportedValueException(valuePath, $"the integer has more than {MaxBigIntegerDigits} decimal digits, which a reader refuses");
+        }
+
         if (WriteScalar(w, value, type))
         {
             Leaf(itemName, "scalar", TypeCodes.TryGetCode(type), null, ScalarSize(value));
@@ -138,6 +181,7 @@ internal sealed class StateEncoder
 
         if (TypeCodes.IsTensorType(type, out var tensorElement))
         {
+            CheckElementCount(TensorInterop.ShapeOf(value, tensorElement), valuePath);
             WriteTensor(w, value, () =>
             {
                 var (data, shape) = TensorInterop.Flatten(value, tensorElement);
@@ -154,9 +198,16 @@ internal sealed class StateEncoder
 
         if (value is IList list)
         {
+            // Only lists that restore as their own type: List<T> of a storable T, and ArrayList. Any other
+            // list (ReadOnlyCollection, ImmutableArray, Collection<T>…) would come back as something else.
             var code = TypeCodes.TryGetCode(type);
-            var listCode = code is not null && code.StartsWith("list<", StringComparison.Ordinal) ? code : "any[]";
-            WriteSequence(w, list, listCode, valuePath, itemName, depth);
+            if (code is null || !(code.StartsWith("list<", StringComparison.Ordinal) || code == "arraylist"))
+            {
+                throw new UnsupportedValueException(valuePath,
+                    $"lists of type {type.FullName} are not supported (they would restore as another type); store a List<T>, an array or an ArrayList");
+            }
+
+            WriteSequence(w, list, code, valuePath, itemName, depth);
             return;
         }
 
@@ -167,18 +218,25 @@ internal sealed class StateEncoder
     {
         var type = array.GetType();
         var element = type.GetElementType()!;
+        for (var i = 0; i < array.Rank; i++)
+        {
+            if (array.GetLowerBound(i) != 0)
+            {
+                throw new UnsupportedValueException(valuePath,
+                    $"arrays whose indices do not start at 0 are not supported (dimension {i} starts at {array.GetLowerBound(i)}); copy it into an ordinary array");
+            }
+        }
+
         if (TypeCodes.IsTensorElement(element))
         {
-            WriteTensor(w, array, () =>
+            var shape = new long[array.Rank];
+            for (var i = 0; i < shape.Length; i++)
             {
-                var shape = new long[array.Rank];
-                for (var i = 0; i < shape.Length; i++)
-                {
-                    shape[i] = array.GetLongLength(i);
-                }
+                shape[i] = array.GetLongLength(i);
+            }
 
-                return new TensorSource(array, element, shape, TypeCodes.TryGetCode(type)!);
-            }, valuePath, itemName);
+            CheckElementCount(shape, valuePath);
+            WriteTensor(w, array, () => new TensorSource(array, element, shape, TypeCodes.TryGetCode(type)!), valuePath, itemName);
             return;
         }
 
@@ -236,14 +294,28 @@ internal sealed class StateEncoder
     private void WriteDictionary(Utf8JsonWriter w, IDictionary dictionary, Type type, string valuePath, string itemName, int depth)
     {
         // Hashtable and OrderedDictionary keep their kind; a generic Dictionary keeps its key and value
-        // types; any other dictionary is stored as an ordered dictionary (its enumeration order kept).
+        // types; each keeps its key comparer. Any other dictionary (sorted, concurrent, read-only…) is
+        // refused: it would come back as another type, with other ordering or equality.
         var code = type == typeof(Hashtable) ? "hashtable"
             : type == typeof(OrderedDictionary) ? "ordered"
             : TypeCodes.TryGetCode(type) is { } c && c.StartsWith("dict<", StringComparison.Ordinal) ? c
-            : "ordered";
+            : throw new UnsupportedValueException(valuePath,
+                $"dictionaries of type {type.FullName} are not supported (they would restore as another type); store a Dictionary<K,V>, a Hashtable or an OrderedDictionary");
+        if (!KeyComparers.TryGetCode(dictionary, out var comparer))
+        {
+            throw new UnsupportedValueException(valuePath,
+                $"the dictionary's key comparer ({KeyComparers.Describe(dictionary)}) is not supported; use the default comparer or StringComparer.Ordinal, OrdinalIgnoreCase, InvariantCulture(IgnoreCase) or CurrentCulture(IgnoreCase)");
+        }
+
+        var mixedKeys = ItemNames.HasMixedKeys(code);
         Enter(dictionary, valuePath);
         w.WriteStartObject();
         w.WriteString("t", code);
+        if (comparer is not null)
+        {
+            w.WriteString("cmp", comparer);
+        }
+
         w.WriteStartArray("e");
         var e = dictionary.GetEnumerator();
         try
@@ -266,7 +338,7 @@ internal sealed class StateEncoder
                         throw new UnsupportedValueException(childPath, $"dictionary keys must be strings or integers, not {key.GetType().FullName}");
                 }
 
-                Write(w, entry.Value, childPath, ItemNames.Join(itemName, ItemNames.Escape(ItemNames.KeySegment(key))), depth + 1);
+                Write(w, entry.Value, childPath, ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys)), depth + 1);
                 w.WriteEndArray();
             }
         }
@@ -308,6 +380,49 @@ internal sealed class StateEncoder
         w.WriteNumber("i", index);
         w.WriteEndObject();
         _items.Add(new StoredItem(Name(itemName), "tensor", tensor.DType, tensor.Shape, tensor.ByteLength, index));
+    }
+
+    /// <summary>The reader allocates only arrays .NET can make: at most Array.MaxLength elements, and so many per dimension.</summary>
+    private static void CheckElementCount(long[] shape, string valuePath)
+    {
+        long elements = 1;
+        foreach (var d in shape)
+        {
+            if (d > Array.MaxLength)
+            {
+                throw new UnsupportedValueException(valuePath, $"a dimension of {d} exceeds the limit of {Array.MaxLength} that a reader can allocate");
+            }
+
+            elements = elements == 0 || d == 0 ? 0 : elements > Array.MaxLength / d ? long.MaxValue : elements * d;
+        }
+
+        if (elements > Array.MaxLength)
+        {
+            throw new UnsupportedValueException(valuePath,
+                $"the array has {(elements == long.MaxValue ? "more than " + Array.MaxLength : elements.ToString(CultureInfo.InvariantCulture))} elements; a checkpoint array holds at most {Array.MaxLength} (a reader cannot allocate more); split it");
+        }
+    }
+
+    /// <summary>
+    /// An upper bound of the manifest ManifestCodec will write for this state, so that a state whose
+    /// manifest a reader would refuse is refused here, before any byte is written.
+    /// </summary>
+    private static long ManifestBound(byte[] stateNode, byte[] metadataNode, List<StoredItem> items, List<TensorSource> tensors, bool exactNames)
+    {
+        long bound = HeaderBound + stateNode.Length + metadataNode.Length;
+        foreach (var t in tensors)
+        {
+            var chunks = (t.ByteLength + DataraxCkpt.Format.Lz4Frame.BlockSize - 1) / DataraxCkpt.Format.Lz4Frame.BlockSize;
+            bound += 64 + 21L * t.Shape.Length + chunks * ChunkEntryBound;
+        }
+
+        foreach (var item in items)
+        {
+            var name = exactNames ? JsonEncodedText.Encode(item.Name).EncodedUtf8Bytes.Length : 6L * item.Name.Length;
+            bound += name + 2 + 64 + 21L * (item.Shape?.Length ?? 0);
+        }
+
+        return bound;
     }
 
     private void Enter(object container, string valuePath)

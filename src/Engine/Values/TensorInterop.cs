@@ -12,6 +12,11 @@ internal static class TensorInterop
 {
     private static readonly ConcurrentDictionary<Type, Func<object, (Array Data, long[] Shape)>> Flatteners = new();
     private static readonly ConcurrentDictionary<Type, Func<Array, long[], object>> Builders = new();
+    private static readonly ConcurrentDictionary<Type, Func<object, long[]>> Shapes = new();
+
+    /// <summary>A tensor's shape, without copying its elements.</summary>
+    public static long[] ShapeOf(object tensor, Type elementType) =>
+        Shapes.GetOrAdd(elementType, static t => Bind(nameof(ShapeTyped), t).CreateDelegate<Func<object, long[]>>())(tensor);
 
     /// <summary>Copies a tensor's elements (row-major) into a new 1-D array and returns its shape.</summary>
     public static (Array Data, long[] Shape) Flatten(object tensor, Type elementType) =>
@@ -23,6 +28,18 @@ internal static class TensorInterop
 
     private static MethodInfo Bind(string name, Type t) =>
         typeof(TensorInterop).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(t);
+
+    private static long[] ShapeTyped<T>(object tensor)
+    {
+        var lengths = ((Tensor<T>)tensor).Lengths;
+        var shape = new long[lengths.Length];
+        for (var i = 0; i < shape.Length; i++)
+        {
+            shape[i] = lengths[i];
+        }
+
+        return shape;
+    }
 
     private static (Array, long[]) FlattenTyped<T>(object tensor)
     {

@@ -9,7 +9,7 @@ namespace DataraxCkpt.Values;
 /// The fixed set of .NET types a checkpoint may name, and their codes in the manifest.
 /// Restoring instantiates only types this class resolves: a code in a file can never name an
 /// arbitrary type. Codes compose: <c>f32[]</c> (array), <c>dict&lt;str,any&gt;</c>, <c>list&lt;i64&gt;</c>,
-/// <c>tensor&lt;f32&gt;</c>.
+/// <c>tensor&lt;f32&gt;</c>, <c>i32?</c> (a nullable scalar), <c>arraylist</c>.
 /// </summary>
 internal static class TypeCodes
 {
@@ -47,6 +47,7 @@ internal static class TypeCodes
         [typeof(Hashtable)] = "hashtable",
         [typeof(OrderedDictionary)] = "ordered",
         [typeof(StateObject)] = "psobject",
+        [typeof(ArrayList)] = "arraylist",
     };
 
     private static readonly Dictionary<string, Type> TypesByCode = LeafCodes.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
@@ -110,6 +111,11 @@ internal static class TypeCodes
             return code;
         }
 
+        if (Nullable.GetUnderlyingType(type) is { } underlying)
+        {
+            return IsNullableScalar(underlying) ? LeafCodes[underlying] + "?" : null;
+        }
+
         if (type.IsSZArray)
         {
             var inner = TryGetCode(type.GetElementType()!, depth + 1);
@@ -150,6 +156,10 @@ internal static class TypeCodes
 
         return null;
     }
+
+    /// <summary>Value types that may be stored as <c>T?</c> (nullable): the scalar leaves of the fixed set.</summary>
+    private static bool IsNullableScalar(Type type) =>
+        type.IsValueType && LeafCodes.ContainsKey(type);
 
     /// <summary>Types allowed as dictionary keys: strings and integers.</summary>
     public static bool IsKeyType(Type type) =>
@@ -208,6 +218,17 @@ internal static class TypeCodes
         else if (!TypesByCode.TryGetValue(name, out type!))
         {
             throw new FormatException($"unknown type code '{Truncate(code)}'");
+        }
+
+        if (pos < code.Length && code[pos] == '?')
+        {
+            pos++;
+            if (!IsNullableScalar(type))
+            {
+                throw new FormatException($"type code '{Truncate(code)}' makes a non-scalar type nullable");
+            }
+
+            type = typeof(Nullable<>).MakeGenericType(type);
         }
 
         while (pos < code.Length && code[pos] == '[')

@@ -168,7 +168,7 @@ internal static class ConformanceSamples
             case IDictionary dict:
                 foreach (DictionaryEntry e in dict)
                 {
-                    Walk(e.Value, ItemNames.Join(name, ItemNames.Escape(ItemNames.KeySegment(e.Key))), seen);
+                    Walk(e.Value, ItemNames.Join(name, ItemNames.KeySegment(e.Key, mixedKeys: dict is Hashtable or System.Collections.Specialized.OrderedDictionary || dict.GetType().GetGenericArguments() is [var k, _] && k == typeof(object))), seen);
                 }
 
                 return;

@@ -1,0 +1,30 @@
+using System.Collections;
+using System.Collections.Specialized;
+using System.Reflection;
+
+namespace DataraxCkpt.Commands.Conversion;
+
+/// <summary>
+/// Reads the key comparer of a PowerShell dictionary, so that a converted copy keeps it: <c>@{}</c> and
+/// <c>[ordered]@{}</c> are case-insensitive, and the engine records the comparer with the step.
+/// Hashtable shows its comparer only to subclasses and OrderedDictionary not at all, hence reflection.
+/// </summary>
+internal static class DictionaryComparers
+{
+    private static readonly PropertyInfo? HashtableComparer =
+        typeof(Hashtable).GetProperty("EqualityComparer", BindingFlags.NonPublic | BindingFlags.Instance);
+
+    private static readonly FieldInfo? OrderedComparer =
+        typeof(OrderedDictionary).GetField("_comparer", BindingFlags.NonPublic | BindingFlags.Instance);
+
+    /// <summary>The comparer of a Hashtable, OrderedDictionary or generic dictionary; null for the default.</summary>
+    public static IEqualityComparer? Of(IDictionary dictionary) => dictionary switch
+    {
+        Hashtable table => HashtableComparer?.GetValue(table) as IEqualityComparer,
+        OrderedDictionary ordered => OrderedComparer?.GetValue(ordered) as IEqualityComparer,
+        _ => dictionary.GetType().GetProperty("Comparer")?.GetValue(dictionary) as IEqualityComparer,
+    };
+
+    /// <summary>The comparer of a generic dictionary, as the generic type its constructor takes.</summary>
+    public static object? GenericOf(IDictionary dictionary) => dictionary.GetType().GetProperty("Comparer")?.GetValue(dictionary);
+}

@@ -1,0 +1,115 @@
+using System.Collections;
+using System.Collections.Specialized;
+using System.Reflection;
+
+namespace DataraxCkpt.Values;
+
+/// <summary>
+/// The key comparers a dictionary may carry into a checkpoint, and their codes in the manifest's
+/// optional <c>cmp</c> field (docs/format.md §6). A dictionary with its kind's default comparer has no
+/// <c>cmp</c>; any comparer outside this set (a custom class, a specific culture) is refused at save,
+/// because restoring it with another comparer would change which keys are equal.
+/// </summary>
+internal static class KeyComparers
+{
+    // Hashtable exposes its comparer only to subclasses, OrderedDictionary not at all; both fields exist
+    // in every .NET since Core 3.0. A runtime without them fails the comparer tests loudly.
+    private static readonly PropertyInfo? HashtableComparer =
+        typeof(Hashtable).GetProperty("EqualityComparer", BindingFlags.NonPublic | BindingFlags.Instance);
+
+    private static readonly FieldInfo? OrderedComparer =
+        typeof(OrderedDictionary).GetField("_comparer", BindingFlags.NonPublic | BindingFlags.Instance);
+
+    /// <summary>
+    /// The code of a dictionary's comparer: null for its kind's default (no <c>cmp</c> field).
+    /// </summary>
+    /// <param name="dictionary">A Hashtable, OrderedDictionary or Dictionary&lt;K,V&gt;.</param>
+    /// <param name="code">The comparer's code, or null for the default.</param>
+    /// <returns>False when the comparer cannot be stored.</returns>
+    public static bool TryGetCode(IDictionary dictionary, out string? code)
+    {
+        var comparer = ComparerOf(dictionary);
+        code = null;
+        if (comparer is null)
+        {
+            return true;
+        }
+
+        var type = dictionary.GetType();
+        if (type.IsGenericType)
+        {
+            var keyType = type.GetGenericArguments()[0];
+            var defaultComparer = typeof(EqualityComparer<>).MakeGenericType(keyType).GetProperty("Default")!.GetValue(null);
+            if (ReferenceEquals(comparer, defaultComparer) || Equals(comparer, defaultComparer))
+            {
+                return true;
+            }
+
+            if (keyType != typeof(string))
+            {
+                return false;
+            }
+        }
+
+        code = CodeOf(comparer);
+        return code is not null;
+    }
+
+    /// <summary>A short description of a comparer for error messages.</summary>
+    public static string Describe(IDictionary dictionary) => ComparerOf(dictionary)?.GetType().FullName ?? "default";
+
+    /// <summary>The comparer a code stands for.</summary>
+    /// <exception cref="FormatException">The code is not one of the fixed set.</exception>
+    public static StringComparer Resolve(string code) => code switch
+    {
+        "ordinal" => StringComparer.Ordinal,
+        "ordinal-ic" => StringComparer.OrdinalIgnoreCase,
+        "invariant" => StringComparer.InvariantCulture,
+        "invariant-ic" => StringComparer.InvariantCultureIgnoreCase,
+        "current" => StringComparer.CurrentCulture,
+        "current-ic" => StringComparer.CurrentCultureIgnoreCase,
+        _ => throw new FormatException($"unknown key comparer '{(code.Length <= 32 ? code : code[..32] + "…")}'"),
+    };
+
+    private static string? CodeOf(object comparer)
+    {
+        // Invariant before current: where the current culture is the invariant one the two are equal, and
+        // the culture-independent record restores the same way on every machine.
+        if (comparer.Equals(StringComparer.Ordinal))
+        {
+            return "ordinal";
+        }
+
+        if (comparer.Equals(StringComparer.OrdinalIgnoreCase))
+        {
+            return "ordinal-ic";
+        }
+
+        if (comparer.Equals(StringComparer.InvariantCulture))
+        {
+            return "invariant";
+        }
+
+        if (comparer.Equals(StringComparer.InvariantCultureIgnoreCase))
+        {
+            return "invariant-ic";
+        }
+
+        if (comparer.Equals(StringComparer.CurrentCulture))
+        {
+            return "current";
+        }
+
+        return comparer.Equals(StringComparer.CurrentCultureIgnoreCase) ? "current-ic" : null;
+    }
+
+    private static object? ComparerOf(IDictionary dictionary) => dictionary switch
+    {
+        Hashtable table => (HashtableComparer ?? throw Missing("Hashtable")).GetValue(table),
+        OrderedDictionary ordered => (OrderedComparer ?? throw Missing("OrderedDictionary")).GetValue(ordered),
+        _ => dictionary.GetType().GetProperty("Comparer")?.GetValue(dictionary),
+    };
+
+    private static InvalidOperationException Missing(string type) =>
+        new($"This .NET runtime does not expose the key comparer of {type}; DataraxCkpt cannot tell whether its keys are case-sensitive.");
+}
