@@ -186,15 +186,23 @@ public sealed class CheckpointHandler : IDisposable
     public IReadOnlyList<CheckpointItemInfo> GetItems(string directory, long step) => ReadStore(directory).Items(step);
 
     /// <summary>
-    /// Removes the committed steps the policy does not keep and returns them, ascending. Pinned steps
-    /// always stay. With <paramref name="dryRun"/>, returns exactly what a real run would remove and
-    /// removes nothing.
+    /// Removes the committed steps the policy does not keep and returns them, ascending. Pinned steps and
+    /// the newest committed step always stay (only <see cref="Remove"/> removes those). A folder that is
+    /// not a checkpoint directory (no index, no step folders) is left untouched and nothing is returned.
+    /// With <paramref name="dryRun"/>, returns exactly what a real run would remove, removes nothing and
+    /// opens nothing for writing (no lock file, no index is created).
     /// </summary>
     public IReadOnlyList<CheckpointInfo> Prune(string directory, RetentionPolicy policy, bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(policy);
         return ReadStore(directory).Prune(policy, dryRun);
     }
+
+    /// <summary>
+    /// True when <paramref name="directory"/> exists and holds an index or step folders. Reads only: nothing
+    /// is created or locked, so callers can skip folders that are not checkpoint directories untouched.
+    /// </summary>
+    public bool IsCheckpointDirectory(string directory) => ReadStore(directory).IsCheckpointDirectory();
 
     /// <summary>Removes one step and returns its record. A pinned step is removed only with <paramref name="force"/>.</summary>
     /// <exception cref="StepPinnedException">The step is pinned and <paramref name="force"/> is false.</exception>

@@ -121,9 +121,11 @@ internal sealed class CheckpointStore
             StepCommit.Publish(_folders, index, reservation.Staging.Path, row, state.Items,
                 item => item.TensorIndex >= 0 ? written.Tensors[item.TensorIndex].StoredLength : 0);
             Log($"Published step {reservation.Step} ({state.Size} bytes of state, {written.StoredSize} bytes stored){(existing is null ? string.Empty : ", replacing the previous version")}.");
-            if (keep is not null)
+            if (keep is int count)
             {
-                RemoveSteps(index, new RetentionPolicy { Keep = keep }, protectedStep: reservation.Step, dryRun: false);
+                // keep: 0 on a save means "only the step just written": the protected step and the newest
+                // committed step always survive, so it is the same as Keep = 1, which a policy accepts.
+                RemoveSteps(index, new RetentionPolicy { Keep = Math.Max(count, 1) }, protectedStep: reservation.Step, dryRun: false);
             }
         }
 
@@ -287,15 +289,64 @@ internal sealed class CheckpointStore
 
     public List<CheckpointInfo> Prune(RetentionPolicy policy, bool dryRun)
     {
-        RetentionPlanner.Validate(policy);
         if (!System.IO.Directory.Exists(Directory))
         {
             throw new CheckpointDirectoryNotFoundException(Directory);
         }
 
+        if (!IsCheckpointDirectory())
+        {
+            // Retention must not turn a stray folder (logs, tensorboard) into a store by creating a lock and index in it.
+            Log($"'{Directory}' is not a checkpoint directory (no index, no step folders); nothing to prune.");
+            return new List<CheckpointInfo>();
+        }
+
+        if (dryRun)
+        {
+            return PlanPrune(policy);
+        }
+
         using var dirLock = Lock(exclusive: true);
         using var index = OpenIndexForWrite();
-        return RemoveSteps(index, policy, protectedStep: null, dryRun);
+        return RemoveSteps(index, policy, protectedStep: null, dryRun: false);
+    }
+
+    /// <summary>
+    /// True when the folder holds an index or step folders. Reads only: creates no lock and no index.
+    /// </summary>
+    public bool IsCheckpointDirectory() =>
+        System.IO.Directory.Exists(Directory) && (File.Exists(StepIndex.PathOf(Directory)) || _folders.ListStepFolders().Count > 0);
+
+    /// <summary>
+    /// A prune's plan without writing anything: no lock file, no index created, no interrupted work finished.
+    /// A lost index is reconciled from the step folders in memory, as a dry-run repair does.
+    /// </summary>
+    private List<CheckpointInfo> PlanPrune(RetentionPolicy policy)
+    {
+        if (IndexLost())
+        {
+            using var scratch = StepIndex.OpenFile(Directory, ":memory:", create: true);
+            foreach (var step in _folders.ListStepFolders())
+            {
+                try
+                {
+                    var read = Recovery.Read(_folders, _folders.StepPath(step), step);
+                    using (read.Manifest)
+                    {
+                        Recovery.Index(scratch, read, intentToClear: null);
+                    }
+                }
+                catch (Exception e) when (Recovery.IsUnreadableFolder(e))
+                {
+                    // A rebuild would not list this folder either, so a real prune would not see it.
+                }
+            }
+
+            return RemoveSteps(scratch, policy, protectedStep: null, dryRun: true);
+        }
+
+        using var index = StepIndex.Open(Directory, create: false);
+        return RemoveSteps(index, policy, protectedStep: null, dryRun: true);
     }
 
     public CheckpointInfo Remove(long step, bool force, bool dryRun)
