@@ -204,6 +204,12 @@ public sealed class CheckpointHandler : IDisposable
     /// </summary>
     public bool IsCheckpointDirectory(string directory) => ReadStore(directory).IsCheckpointDirectory();
 
+    /// <summary>
+    /// The committed steps, ascending, read without writing anything: no lock file, and a lost index is read
+    /// from the step folders in memory instead of being rebuilt. For dry runs; empty when there is no store.
+    /// </summary>
+    public IReadOnlyList<long> PeekCheckpointSteps(string directory) => ReadStore(directory).PeekSteps();
+
     /// <summary>Removes one step and returns its record. A pinned step is removed only with <paramref name="force"/>.</summary>
     /// <exception cref="StepPinnedException">The step is pinned and <paramref name="force"/> is false.</exception>
     public CheckpointInfo Remove(string directory, long step, bool force = false, bool dryRun = false) =>

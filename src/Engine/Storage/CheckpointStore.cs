@@ -321,7 +321,13 @@ internal sealed class CheckpointStore
     /// A prune's plan without writing anything: no lock file, no index created, no interrupted work finished.
     /// A lost index is reconciled from the step folders in memory, as a dry-run repair does.
     /// </summary>
-    private List<CheckpointInfo> PlanPrune(RetentionPolicy policy)
+    private List<CheckpointInfo> PlanPrune(RetentionPolicy policy) =>
+        WithReadOnlyIndex(index => RemoveSteps(index, policy, protectedStep: null, dryRun: true));
+
+    /// <summary>The committed steps, read without writing anything (see <see cref="PlanPrune"/>); empty for a folder that is not a store.</summary>
+    public List<long> PeekSteps() => IsCheckpointDirectory() ? WithReadOnlyIndex(index => index.Steps()) : new List<long>();
+
+    private T WithReadOnlyIndex<T>(Func<StepIndex, T> query)
     {
         if (IndexLost())
         {
@@ -342,11 +348,11 @@ internal sealed class CheckpointStore
                 }
             }
 
-            return RemoveSteps(scratch, policy, protectedStep: null, dryRun: true);
+            return query(scratch);
         }
 
         using var index = StepIndex.Open(Directory, create: false);
-        return RemoveSteps(index, policy, protectedStep: null, dryRun: true);
+        return query(index);
     }
 
     public CheckpointInfo Remove(long step, bool force, bool dryRun)
