@@ -39,6 +39,7 @@ Describe 'Examples' {
     }
 
     It 'retention-job survives one bad folder: the error is reported, the other runs are pruned, the exit code is 1' {
+        Import-Module $ModuleManifest -Force
         $runs = Join-Path $TestDrive ('runs-' + [guid]::NewGuid().ToString('N'))
         foreach ($run in 'a', 'c') {
             foreach ($step in 0, 50, 100, 150) { @{ s = $step } | Save-Checkpoint (Join-Path $runs $run) -Step $step }
