@@ -120,27 +120,34 @@ Save-Checkpoint ./ck3 -InputObject ([float[]](1, 2, 3))
 }
 
 Describe 'Output you can match up (item 6)' {
-    It 'each restored state carries PSCheckpointStep and PSCheckpointDirectory, and a re-save leaves them out' {
+    It 'with -IncludeInfo each restored state carries PSCheckpointStep and PSCheckpointDirectory, and a re-save leaves them out' {
         $a = New-Store 'mark-a' 1, 2
         $b = New-Store 'mark-b' 7
-        $states = @(Get-Checkpoint $a, $b | Restore-Checkpoint)
+        $states = @(Get-Checkpoint $a, $b | Restore-Checkpoint -IncludeInfo)
         $states.Count | Should -Be 3
         $states | ForEach-Object { $_.PSCheckpointStep | Should -Be $_.step }
         ($states | Where-Object PSCheckpointStep -EQ 7).PSCheckpointDirectory | Should -Be $b
 
         $obj = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'mark-obj')
         [pscustomobject]@{ lr = 0.1 } | Save-Checkpoint $obj.FullName -Step 1
-        $restored = Restore-Checkpoint $obj.FullName
+        $restored = Restore-Checkpoint $obj.FullName -IncludeInfo
         $restored.PSCheckpointStep | Should -Be 1
         $restored | Save-Checkpoint $obj.FullName -Step 2
         (Get-CheckpointItem $obj.FullName -Step 2).Name | Should -Be @('lr')
+    }
+
+    It 'without -IncludeInfo a restored state is exactly what was saved' {
+        $dir = Join-Path $TestDrive 'unmarked'
+        [pscustomobject]@{ b = 1; a = 2 } | Save-Checkpoint $dir
+        (Restore-Checkpoint $dir).PSObject.Properties.Name | Should -Be @('b', 'a')
+        (Restore-Checkpoint $dir | ConvertTo-Json -Compress) | Should -Be '{"b":1,"a":2}'
     }
 
     It "'./ck' | Get-Checkpoint and Get-CheckpointStep ./ck | Restore-Checkpoint -Path ./ck bind" {
         $out = Invoke-Fresh @'
 foreach ($s in 1, 2) { @{ s = $s } | Save-Checkpoint ./ck -Step $s }
 "get=$(('./ck' | Get-Checkpoint).Step -join ',')"
-"restore=$((Get-CheckpointStep ./ck | Restore-Checkpoint -Path ./ck | ForEach-Object { "$($_.s)@$($_.PSCheckpointStep)" }) -join ',')"
+"restore=$((Get-CheckpointStep ./ck | Restore-Checkpoint -Path ./ck -IncludeInfo | ForEach-Object { "$($_.s)@$($_.PSCheckpointStep)" }) -join ',')"
 "records=$((Get-Checkpoint ./ck -Step 1 | Restore-Checkpoint).s)"
 '@
         $out | Should -Contain 'get=1,2'

@@ -7,8 +7,8 @@ namespace DataraxCkpt.Commands;
 /// <summary>
 /// <para type="synopsis">Restores a checkpoint step's state (the latest step unless -Step is given).</para>
 /// <para type="description">Hashtable, ordered dictionary and PSCustomObject states come back as they were saved;
-/// numeric arrays and tensors keep their .NET types and shapes. Each restored state carries PSCheckpointStep and
-/// PSCheckpointDirectory note properties, so output over several steps or directories can be matched up.</para>
+/// numeric arrays and tensors keep their .NET types and shapes. With -IncludeInfo, each restored state carries
+/// PSCheckpointStep and PSCheckpointDirectory note properties, so output over several steps or directories can be matched up.</para>
 /// </summary>
 [Cmdlet(VerbsData.Restore, "Checkpoint", DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Base + "Restore-Checkpoint.md")]
 [OutputType(typeof(System.Collections.Hashtable), typeof(System.Collections.Specialized.OrderedDictionary), typeof(PSObject))]
@@ -26,6 +26,13 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ItemNameCompleter))]
     public string[]? Item { get; set; }
+
+    /// <summary>
+    /// Mark each restored state with PSCheckpointStep and PSCheckpointDirectory note properties, to match up output
+    /// over several steps or directories. Opt-in because the marks travel with the state into ConvertTo-Json and Format-List.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter IncludeInfo { get; set; }
 
     /// <summary>Return only the step's metadata.</summary>
     [Parameter]
@@ -50,13 +57,15 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
         {
             TryEngine(() =>
             {
-                long? chosen = Step ?? Handler.LatestStep(directory);
+                // The step is resolved here only when it is reported; otherwise the engine picks the latest itself.
+                long? chosen = IncludeInfo ? Step ?? Handler.LatestStep(directory) : Step;
                 object? restored = MetadataOnly
                     ? Handler.RestoreMetadata(directory, chosen)
                     : Item is null
                         ? Handler.Restore(directory, chosen)
                         : Handler.Restore(directory, chosen, Item);
-                WriteObject(Mark(StateFromEngine.Convert(restored), chosen, directory), enumerateCollection: false);
+                var state = StateFromEngine.Convert(restored);
+                WriteObject(IncludeInfo ? Mark(state, chosen, directory) : state, enumerateCollection: false);
             }, directory);
         }
     }
