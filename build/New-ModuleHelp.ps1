@@ -10,6 +10,8 @@
 
         # Verb-Noun
         ## SYNOPSIS / ## DESCRIPTION / ## NOTES   free text
+        ## INPUTS / ## OUTPUTS   blocks separated by blank lines: a type name line, then its text
+        ## RELATED LINKS   "- Name" lines (the cmdlet's HelpUri comes first, for Get-Help -Online)
         ## PARAMETERS   then one "### -Name" per parameter, free text below it
         ## EXAMPLES     then one "### Title" per example: a ```powershell fence, then remarks
 #>
@@ -74,7 +76,19 @@ function Write-Paragraphs([System.Xml.XmlWriter] $Writer, [string] $Text) {
     }
 }
 
-function Write-ParameterElement([System.Xml.XmlWriter] $Writer, $Parameter, $SetData, [string] $Description) {
+function Get-DefaultValue($Cmdlet, $Parameter) {
+    # The value a fresh instance of the cmdlet holds: what the parameter is when it is not given.
+    $property = $Cmdlet.ImplementingType.GetProperty($Parameter.Name)
+    if (-not $property) { return $(if ($Parameter.ParameterType -eq [switch]) { 'False' } else { 'None' }) }   # -WhatIf, -Confirm
+    $value = $property.GetValue([Activator]::CreateInstance($Cmdlet.ImplementingType))
+    if ($null -eq $value) { return 'None' }
+    if ($value -is [System.Management.Automation.SwitchParameter]) { return "$($value.IsPresent)" }
+    if ($value -is [Array]) { return $(if ($value.Length) { $value -join ', ' } else { 'None' }) }
+    if ($value -is [string] -and $value -eq '') { return 'None' }
+    "$value"
+}
+
+function Write-ParameterElement([System.Xml.XmlWriter] $Writer, $Parameter, $SetData, [string] $Description, [string] $Default = 'None') {
     $Writer.WriteStartElement('command', 'parameter', $command)
     $isSwitch = $Parameter.ParameterType -eq [switch]
     # Nullable parameters (optional numbers) read as their value type, as users type them.
@@ -83,7 +97,9 @@ function Write-ParameterElement([System.Xml.XmlWriter] $Writer, $Parameter, $Set
     $Writer.WriteAttributeString('position', $(if ($SetData.Position -ge 0) { "$($SetData.Position)" } else { 'named' }))
     $pipeline = @(if ($SetData.ValueFromPipeline) { 'ByValue' }; if ($SetData.ValueFromPipelineByPropertyName) { 'ByPropertyName' })
     $Writer.WriteAttributeString('pipelineInput', $(if ($pipeline) { "True ($($pipeline -join ', '))" } else { 'False' }))
-    $Writer.WriteAttributeString('globbing', $(if ($Parameter.Name -eq 'Path') { 'true' } else { 'false' }))
+    # Wildcards are claimed only where the cmdlet says it expands them ([SupportsWildcards]).
+    $globbing = [bool]($Parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] })
+    $Writer.WriteAttributeString('globbing', $globbing.ToString().ToLowerInvariant())
     $Writer.WriteAttributeString('aliases', $(if ($Parameter.Aliases.Count) { $Parameter.Aliases -join ', ' } else { 'none' }))
     $Writer.WriteElementString('name', $maml, $Parameter.Name)
     if ($null -ne $Description) {
@@ -96,7 +112,7 @@ function Write-ParameterElement([System.Xml.XmlWriter] $Writer, $Parameter, $Set
         $Writer.WriteEndElement()
     }
     $Writer.WriteStartElement('dev', 'type', $dev); $Writer.WriteElementString('name', $maml, $type.FullName); $Writer.WriteEndElement()
-    $Writer.WriteElementString('defaultValue', $dev, 'None')
+    $Writer.WriteElementString('defaultValue', $dev, $Default)
     $Writer.WriteEndElement()
 }
 
@@ -154,14 +170,37 @@ try {
         foreach ($parameter in $cmdlet.Parameters.Values | Where-Object { $_.Name -notin $commonParameters }) {
             $text = if ($help.Parameters.Contains($parameter.Name)) { $help.Parameters[$parameter.Name] } else { $shouldProcessText[$parameter.Name] }
             $setData = $parameter.ParameterSets.Values | Sort-Object { -[int]$_.IsMandatory } | Select-Object -First 1
-            Write-ParameterElement $writer $parameter $setData $text
+            Write-ParameterElement $writer $parameter $setData $text (Get-DefaultValue $cmdlet $parameter)
         }
         $writer.WriteEndElement()
 
+        # INPUTS: the help source's text when it has one, else what the pipeline parameters accept.
+        $writer.WriteStartElement('command', 'inputTypes', $command)
+        if ($help.Sections['INPUTS']) {
+            foreach ($block in ($help.Sections['INPUTS'] -split '\r?\n\s*\r?\n')) {
+                $lines = @($block -split '\r?\n')
+                $writer.WriteStartElement('command', 'inputType', $command)
+                $writer.WriteStartElement('dev', 'type', $dev); $writer.WriteElementString('name', $maml, $lines[0].Trim()); $writer.WriteEndElement()
+                $writer.WriteStartElement('maml', 'description', $maml); Write-Paragraphs $writer (($lines | Select-Object -Skip 1) -join "`n"); $writer.WriteEndElement()
+                $writer.WriteEndElement()
+            }
+        }
+        else { $problems.Add("$($cmdlet.Name): no INPUTS") }
+        $writer.WriteEndElement()
+
+        # OUTPUTS: the cmdlet's declared output types, each with the help source's text for it.
+        $outputsText = @{}
+        foreach ($block in (($help.Sections['OUTPUTS'] ?? '') -split '\r?\n\s*\r?\n')) {
+            $lines = @($block -split '\r?\n')
+            if ($lines[0].Trim()) { $outputsText[$lines[0].Trim()] = ($lines | Select-Object -Skip 1) -join "`n" }
+        }
         $writer.WriteStartElement('command', 'returnValues', $command)
         foreach ($output in $cmdlet.OutputType) {
             $writer.WriteStartElement('command', 'returnValue', $command)
             $writer.WriteStartElement('dev', 'type', $dev); $writer.WriteElementString('name', $maml, $output.Name); $writer.WriteEndElement()
+            if ($outputsText[$output.Name]) {
+                $writer.WriteStartElement('maml', 'description', $maml); Write-Paragraphs $writer $outputsText[$output.Name]; $writer.WriteEndElement()
+            }
             $writer.WriteEndElement()
         }
         $writer.WriteEndElement()
@@ -181,6 +220,26 @@ try {
             $writer.WriteElementString('code', $dev, $example.Code)
             $writer.WriteStartElement('dev', 'remarks', $dev); Write-Paragraphs $writer $example.Remarks; $writer.WriteEndElement()
             $writer.WriteEndElement()
+        }
+        $writer.WriteEndElement()
+
+        # RELATED LINKS: the online page first (Get-Help -Online opens the first link's URI), then the
+        # help source's "- Name" lines.
+        $writer.WriteStartElement('command', 'relatedLinks', $command)
+        if ($cmdlet.HelpUri) {
+            $writer.WriteStartElement('maml', 'navigationLink', $maml)
+            $writer.WriteElementString('linkText', $maml, 'Online Version:')
+            $writer.WriteElementString('uri', $maml, $cmdlet.HelpUri)
+            $writer.WriteEndElement()
+        }
+        else { $problems.Add("$($cmdlet.Name): no HelpUri") }
+        foreach ($line in (($help.Sections['RELATED LINKS'] ?? '') -split '\r?\n')) {
+            if ($line -match '^\s*-\s*(.+?)\s*$') {
+                $writer.WriteStartElement('maml', 'navigationLink', $maml)
+                $writer.WriteElementString('linkText', $maml, $Matches[1])
+                $writer.WriteElementString('uri', $maml, '')
+                $writer.WriteEndElement()
+            }
         }
         $writer.WriteEndElement()
         $writer.WriteEndElement()

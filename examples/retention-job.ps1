@@ -5,10 +5,12 @@
     JSON-lines log of every step removed.
 
 .DESCRIPTION
-    Each folder under -RunsRoot is a checkpoint directory. The job keeps the -Keep highest steps of each run,
-    every multiple of -KeepEvery, and everything newer than -KeepNewerThan; pinned steps always survive. It first
-    lists what would go (-WhatIf), then removes it and appends one JSON object per removed step to -LogPath.
-    One failing run folder does not stop the others; the exit code is 1 when any failed.
+    Each checkpoint directory under -RunsRoot is pruned with Remove-Checkpoint's own rules: the -Keep highest
+    steps of each run, every multiple of -KeepEvery, and everything newer than -OlderThan; pinned steps and each
+    run's newest step always survive. Folders that are not checkpoint directories are skipped untouched. The job
+    first lists what would go (-WhatIf, with sizes), then removes it and appends one JSON object per removed step
+    to -LogPath. One failing run folder does not stop the others: its error is reported, the job goes on, and the
+    exit code is 1 when any folder failed.
 
     Schedule it (adjust paths):
 
@@ -35,15 +37,28 @@
 .PARAMETER RunsRoot
     Folder whose subfolders are checkpoint directories. Omitted: a demonstration folder with three runs is made.
 
+.PARAMETER Keep
+    Remove-Checkpoint -Keep: keep this many highest steps of each run (1 or more).
+
+.PARAMETER KeepEvery
+    Remove-Checkpoint -KeepEvery: keep every step whose number is a multiple of this.
+
+.PARAMETER OlderThan
+    Remove-Checkpoint -OlderThan: remove only steps committed longer ago than this; omitted, age keeps nothing.
+
+.PARAMETER LockTimeout
+    Remove-Checkpoint -LockTimeout: how long to wait for a trainer's lock on a run before that run fails.
+
 .EXAMPLE
-    ./examples/retention-job.ps1 -RunsRoot /data/runs -Keep 5 -KeepEvery 10000 -LogPath ./retention.jsonl
+    ./examples/retention-job.ps1 -RunsRoot /data/runs -Keep 5 -KeepEvery 10000 -OlderThan (New-TimeSpan -Days 7) -LogPath ./retention.jsonl
 #>
 param(
     [string] $ModuleRoot = (Join-Path $PSScriptRoot '../out/DataraxCkpt'),
     [string] $RunsRoot,
     [int] $Keep = 3,
     [long] $KeepEvery = 100,
-    [timespan] $KeepNewerThan = [timespan]::Zero,
+    [Nullable[timespan]] $OlderThan,
+    [timespan] $LockTimeout = [timespan]::FromSeconds(30),
     [string] $LogPath = './retention.jsonl'
 )
 
@@ -59,34 +74,41 @@ if ($demo) {
         }
     }
     Lock-Checkpoint (Join-Path $RunsRoot 'run-b') -Step 50   # a pinned "best" step survives every rule
+    $null = New-Item -ItemType Directory -Path (Join-Path $RunsRoot 'tensorboard')   # not a checkpoint directory: skipped
 }
 
-$rules = @{ Keep = $Keep; KeepEvery = $KeepEvery }
-if ($KeepNewerThan -gt [timespan]::Zero) { $rules.OlderThan = $KeepNewerThan }
+# The same parameter names as Remove-Checkpoint, splatted as they are.
+$rules = @{ Keep = $Keep; KeepEvery = $KeepEvery; LockTimeout = $LockTimeout }
+if ($null -ne $OlderThan) { $rules.OlderThan = $OlderThan }
 
 try {
-    # 1. Dry run: exactly what the real run will remove, nothing touched.
-    $planned = Get-ChildItem -LiteralPath $RunsRoot -Directory | Remove-Checkpoint @rules -WhatIf -PassThru
-    "Dry run: $(@($planned).Count) steps would be removed"
-    $planned | Group-Object Directory | ForEach-Object { "  $($_.Name): $($_.Group.Step -join ', ')" }
+    # 1. Dry run: exactly what the real run will remove (each step with its size), nothing touched.
+    #    A failing folder is reported and the others go on (-ErrorAction Continue), here and below.
+    $dryFailures = $null
+    $plans = Get-ChildItem -LiteralPath $RunsRoot -Directory |
+        Remove-Checkpoint @rules -WhatIf -PassThru -ErrorVariable dryFailures -ErrorAction Continue
+    "Dry run: $(($plans | Measure-Object -Property { $_.Removed.Count } -Sum).Sum) steps would be removed"
+    foreach ($plan in $plans) { "  $(Split-Path -Leaf $plan.Directory): $($plan.Removed.Step -join ', ') ($($plan.BytesFreed) bytes)" }
 
-    # 2. Real run, logging each removed step as one JSON line.
+    # 2. Real run, logging each removed step as one JSON line; one summary per run folder.
     $failures = $null
-    $removed = Get-ChildItem -LiteralPath $RunsRoot -Directory |
-        Remove-Checkpoint @rules -PassThru -ErrorVariable failures -ErrorAction Continue
-    foreach ($info in $removed) {
-        [ordered]@{
-            time       = [DateTimeOffset]::UtcNow.ToString('o')
-            directory  = $info.Directory
-            step       = $info.Step
-            created    = $info.CreatedUtc.ToString('o')
-            storedSize = $info.StoredSize
-        } | ConvertTo-Json -Compress | Add-Content -LiteralPath $LogPath
+    $summaries = Get-ChildItem -LiteralPath $RunsRoot -Directory |
+        Remove-Checkpoint @rules -PassThru -Confirm:$false -ErrorVariable failures -ErrorAction Continue
+    foreach ($summary in $summaries) {
+        foreach ($info in $summary.Removed) {
+            [ordered]@{
+                time       = [DateTimeOffset]::UtcNow.ToString('o')
+                directory  = $info.Directory
+                step       = $info.Step
+                created    = $info.CreatedUtc.ToString('o')
+                storedSize = $info.StoredSize
+            } | ConvertTo-Json -Compress | Add-Content -LiteralPath $LogPath
+        }
+        "  $(Split-Path -Leaf $summary.Directory): removed $($summary.Removed.Count), kept $($summary.Kept -join ', '), freed $($summary.BytesFreed) bytes"
     }
-    "Removed $(@($removed).Count) steps; log: $LogPath"
-    Get-ChildItem -LiteralPath $RunsRoot -Directory | ForEach-Object { "  $($_.Name) keeps: $((Get-CheckpointStep -LiteralPath $_.FullName) -join ', ')" }
+    "Removed $(($summaries | Measure-Object -Property { $_.Removed.Count } -Sum).Sum) steps; log: $LogPath"
     if ($failures) {
-        $failures | ForEach-Object { "FAILED: $($_.FullyQualifiedErrorId): $($_.Exception.Message)" }
+        $failures | ForEach-Object { "FAILED: $($_.TargetObject): $($_.FullyQualifiedErrorId): $($_.Exception.Message)" }
         exit 1
     }
 }

@@ -282,15 +282,29 @@ public sealed class CheckpointHandler : IDisposable
     public IReadOnlyList<CheckpointItemInfo> GetItems(string directory, long step) => ReadStore(directory).Items(step);
 
     /// <summary>
-    /// Removes the committed steps the policy does not keep and returns them, ascending. Pinned steps
-    /// always stay. With <paramref name="dryRun"/>, returns exactly what a real run would remove and
-    /// removes nothing.
+    /// Removes the committed steps the policy does not keep and returns them, ascending. Pinned steps and
+    /// the newest committed step always stay (only <see cref="Remove"/> removes those). A folder that is
+    /// not a checkpoint directory (no index, no step folders) is left untouched and nothing is returned.
+    /// With <paramref name="dryRun"/>, returns exactly what a real run would remove, removes nothing and
+    /// opens nothing for writing (no lock file, no index is created).
     /// </summary>
     public IReadOnlyList<CheckpointInfo> Prune(string directory, RetentionPolicy policy, bool dryRun = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
         return ReadStore(directory).Prune(policy, dryRun, cancellationToken);
     }
+
+    /// <summary>
+    /// True when <paramref name="directory"/> exists and holds an index or step folders. Reads only: nothing
+    /// is created or locked, so callers can skip folders that are not checkpoint directories untouched.
+    /// </summary>
+    public bool IsCheckpointDirectory(string directory) => ReadStore(directory).IsCheckpointDirectory();
+
+    /// <summary>
+    /// The committed steps, ascending, read without writing anything: no lock file, and a lost index is read
+    /// from the step folders in memory instead of being rebuilt. For dry runs; empty when there is no store.
+    /// </summary>
+    public IReadOnlyList<long> PeekCheckpointSteps(string directory) => ReadStore(directory).PeekSteps();
 
     /// <summary>Removes one step and returns its record. A pinned step is removed only with <paramref name="force"/>.</summary>
     /// <exception cref="StepPinnedException">The step is pinned and <paramref name="force"/> is false.</exception>

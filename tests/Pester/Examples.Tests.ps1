@@ -31,10 +31,31 @@ Describe 'Examples' {
         $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
         $text = $result.Output -join "`n"
         $text | Should -Match 'Dry run: 5 steps would be removed'
-        $text | Should -Match 'run-b keeps: 0, 50, 100, 200, 250, 300'
+        $text | Should -Match 'run-b: removed 1, kept 0, 50, 100, 200, 250, 300'
+        $text | Should -Not -Match 'tensorboard'
         $log = @(Get-Content -LiteralPath (Join-Path $work.FullName 'retention.jsonl') | ForEach-Object { $_ | ConvertFrom-Json })
         $log.Count | Should -Be 5
         ($log.step | Sort-Object) | Should -Be @(50, 50, 150, 150, 150)
+    }
+
+    It 'retention-job survives one bad folder: the error is reported, the other runs are pruned, the exit code is 1' {
+        Import-Module $ModuleManifest -Force
+        $runs = Join-Path $TestDrive ('runs-' + [guid]::NewGuid().ToString('N'))
+        foreach ($run in 'a', 'c') {
+            foreach ($step in 0, 50, 100, 150) { @{ s = $step } | Save-Checkpoint (Join-Path $runs $run) -Step $step }
+        }
+        # 'b' claims to be a checkpoint directory, but its index is not a database.
+        $bad = New-Item -ItemType Directory -Path (Join-Path $runs 'b')
+        Set-Content -LiteralPath (Join-Path $bad.FullName 'index.sqlite') -Value ('not a database ' * 100)
+        $work = New-Item -ItemType Directory -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+        $result = Invoke-FreshPwsh -WorkingDirectory $work.FullName -Script "& '$(Join-Path $RepoRoot 'examples/retention-job.ps1')' -ModuleRoot '$ModuleRoot' -RunsRoot '$runs' -Keep 1 -KeepEvery 100; exit `$LASTEXITCODE"
+        $result.ExitCode | Should -Be 1 -Because ($result.Output -join "`n")
+        $text = $result.Output -join "`n"
+        $text | Should -Match 'FAILED: .*b'
+        $text | Should -Match 'a: removed 1, kept 0, 100, 150'
+        $text | Should -Match 'c: removed 1, kept 0, 100, 150'
+        Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(0, 100, 150)
+        Get-CheckpointStep (Join-Path $runs 'c') | Should -Be @(0, 100, 150)
     }
 
     It 'inspect shows items, differences and integrity' {

@@ -43,9 +43,57 @@ Describe 'Help of <Name>' -ForEach $cmdlets {
     }
 }
 
+Describe 'Help of <Name> for Get-Help -Online, INPUTS, OUTPUTS and links' -ForEach $cmdlets {
+    BeforeAll {
+        $help = Get-Help $Name -Full
+    }
+
+    It 'opens its page in the repository docs online (the first related link is the HelpUri)' {
+        $uri = (Get-Command $Name).HelpUri
+        $uri | Should -Match "/docs/help/$Name\.md$"
+        Join-Path $RepoRoot "docs/help/$Name.md" | Should -Exist
+        @($help.relatedLinks.navigationLink)[0].uri | Should -Be $uri
+        @($help.relatedLinks.navigationLink).Count | Should -BeGreaterThan 1 -Because 'related cmdlets are linked'
+    }
+
+    It 'has INPUTS and OUTPUTS sections' {
+        @($help.inputTypes.inputType.type.name | Where-Object { $_ }).Count | Should -BeGreaterThan 0
+        @($help.returnValues.returnValue.type.name | Where-Object { $_ }).Count | Should -BeGreaterThan 0
+    }
+
+    It 'claims wildcard support only where the cmdlet expands wildcards' {
+        foreach ($parameter in (Get-Command $Name).Parameters.Values) {
+            $claims = (Get-Help $Name -Parameter $parameter.Name -ErrorAction Ignore).globbing
+            if ($null -eq $claims) { continue }
+            $expands = [bool]($parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] })
+            "$claims" | Should -Be $expands.ToString().ToLowerInvariant() -Because "-$($parameter.Name) of $Name"
+        }
+    }
+}
+
+Describe 'Help states defaults and wildcards truthfully' {
+    It '-Item and -Name accept wildcards; -LiteralPath does not' {
+        (Get-Help Restore-Checkpoint -Parameter Item).globbing | Should -Be 'true'
+        (Get-Help Get-CheckpointItem -Parameter Name).globbing | Should -Be 'true'
+        (Get-Help Restore-Checkpoint -Parameter LiteralPath).globbing | Should -Be 'false'
+    }
+
+    It 'default values are filled from the cmdlets themselves' {
+        (Get-Help Remove-Checkpoint -Parameter LockTimeout).defaultValue | Should -Be '00:01:00'
+        (Get-Help Remove-Checkpoint -Parameter LargeRemovalThreshold).defaultValue | Should -Be '100'
+        (Get-Help Remove-Checkpoint -Parameter Keep).defaultValue | Should -Be 'None'
+    }
+}
+
 Describe 'about_DataraxCkpt' {
     It 'is shipped and found by Get-Help' {
         Join-Path $ModuleRoot 'en-US/about_DataraxCkpt.help.txt' | Should -Exist
         (Get-Help about_DataraxCkpt | Out-String) | Should -Match 'SHORT DESCRIPTION'
+    }
+
+    It 'covers retention recipes' {
+        $text = Get-Help about_DataraxCkpt | Out-String
+        $text | Should -Match 'RETENTION RECIPES'
+        $text | Should -Match ([regex]::Escape('Get-Checkpoint ./ck | Remove-Checkpoint'))
     }
 }

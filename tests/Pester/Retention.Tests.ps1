@@ -16,16 +16,17 @@ AfterAll {
 }
 
 Describe 'Remove-Checkpoint by rules' {
-    It '-Keep N keeps the N highest steps and -PassThru emits what was removed' {
+    It '-Keep N keeps the N highest steps and -PassThru summarises what was removed' {
         $dir = New-Store 'keep' 1, 2, 3, 4, 5
-        $removed = Remove-Checkpoint $dir -Keep 2 -PassThru
-        $removed.Step | Sort-Object | Should -Be @(1, 2, 3)
+        $summary = Remove-Checkpoint $dir -Keep 2 -PassThru -WarningAction SilentlyContinue
+        $summary.Removed.Step | Sort-Object | Should -Be @(1, 2, 3)
+        $summary.Kept | Should -Be @(4, 5)
         Get-CheckpointStep $dir | Should -Be @(4, 5)
     }
 
     It '-KeepEvery K also keeps multiples of K (a step survives if any rule keeps it)' {
         $dir = New-Store 'every' 0, 5, 10, 15, 20, 25
-        Remove-Checkpoint $dir -Keep 1 -KeepEvery 10
+        Remove-Checkpoint $dir -Keep 1 -KeepEvery 10 -WarningAction SilentlyContinue
         Get-CheckpointStep $dir | Should -Be @(0, 10, 20, 25)
     }
 
@@ -35,7 +36,7 @@ Describe 'Remove-Checkpoint by rules' {
         Get-CheckpointStep $dir | Should -Be @(1, 2)
         Start-Sleep -Milliseconds 1200
         Remove-Checkpoint $dir -OlderThan ([timespan]::FromMilliseconds(500))
-        Get-CheckpointStep $dir | Should -BeNullOrEmpty
+        Get-CheckpointStep $dir | Should -Be @(2) -Because 'the newest committed step survives every rule'
     }
 
     It 'without any rule refuses to guess' {
@@ -49,11 +50,11 @@ Describe 'Remove-Checkpoint -WhatIf' {
     It 'lists exactly what a real run removes and touches nothing' {
         $dir = New-Store 'whatif' 1, 2, 3, 4
         $before = Get-ChildItem -LiteralPath $dir -Recurse | ForEach-Object { "$($_.FullName)|$($_.Length)|$($_.LastWriteTimeUtc.Ticks)" }
-        $planned = Remove-Checkpoint $dir -Keep 1 -WhatIf -PassThru
+        $planned = (Remove-Checkpoint $dir -Keep 1 -WhatIf -PassThru -WarningAction SilentlyContinue).Removed
         $after = Get-ChildItem -LiteralPath $dir -Recurse | ForEach-Object { "$($_.FullName)|$($_.Length)|$($_.LastWriteTimeUtc.Ticks)" }
         $after | Should -Be $before
         Get-CheckpointStep $dir | Should -Be @(1, 2, 3, 4)
-        $removed = Remove-Checkpoint $dir -Keep 1 -PassThru
+        $removed = (Remove-Checkpoint $dir -Keep 1 -PassThru -WarningAction SilentlyContinue).Removed
         ($removed.Step | Sort-Object) | Should -Be ($planned.Step | Sort-Object)
     }
 
@@ -98,7 +99,7 @@ Describe 'Pipelines' {
         foreach ($run in 'a', 'b') {
             foreach ($step in 1..4) { @{ s = $step } | Save-Checkpoint (Join-Path $runs $run) -Step $step }
         }
-        Get-ChildItem -LiteralPath $runs -Directory | Remove-Checkpoint -Keep 2
+        Get-ChildItem -LiteralPath $runs -Directory | Remove-Checkpoint -Keep 2 -WarningAction SilentlyContinue
         Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(3, 4)
         Get-CheckpointStep (Join-Path $runs 'b') | Should -Be @(3, 4)
     }
@@ -114,10 +115,11 @@ Describe 'Pipelines' {
             Get-Item -LiteralPath (Join-Path $runs 'c')
         )
         $errors = $null
-        $removed = $inputs | Remove-Checkpoint -Keep 1 -PassThru -ErrorVariable errors -ErrorAction SilentlyContinue
+        $summaries = $inputs | Remove-Checkpoint -Keep 1 -PassThru -ErrorVariable errors -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
         Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(3)
         Get-CheckpointStep (Join-Path $runs 'c') | Should -Be @(3)
-        @($removed).Count | Should -Be 4
+        @($summaries).Count | Should -Be 2
+        @($summaries.Removed).Count | Should -Be 4
         $errors.Count | Should -Be 1
         $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RemoveCheckpointCommand'
     }

@@ -186,8 +186,12 @@ public sealed class HandlerTests : IDisposable
     {
         _handler.Save(_ck, State(0), step: 0);
         _handler.Save(_ck, State(1), step: 1);
-        Assert.Empty(_handler.Prune(_ck, new RetentionPolicy { Keep = 0, KeepNewerThan = TimeSpan.FromHours(1) }));
-        Assert.Equal(2, _handler.Prune(_ck, new RetentionPolicy { Keep = 0, KeepNewerThan = TimeSpan.Zero }).Count);
+        Assert.Empty(_handler.Prune(_ck, new RetentionPolicy { KeepNewerThan = TimeSpan.FromHours(1) }));
+        Thread.Sleep(50);
+
+        // Both steps are older than 1 ms; the newest committed step survives every rule.
+        Assert.Single(_handler.Prune(_ck, new RetentionPolicy { KeepNewerThan = TimeSpan.FromMilliseconds(1) }));
+        Assert.Equal(new long[] { 1 }, _handler.GetCheckpointSteps(_ck));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace DataraxCkpt.Commands;
 /// <para type="description">For tensors of equal shape and dtype, the largest absolute element difference is given.
 /// The difference step defaults to the latest.</para>
 /// </summary>
-[Cmdlet(VerbsData.Compare, "Checkpoint", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsData.Compare, "Checkpoint", DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Base + "Compare-Checkpoint.md")]
 [OutputType("DataraxCkpt.ItemDifference")]
 public sealed class CompareCheckpointCommand : DirectoryCommandBase
 {
@@ -27,7 +27,7 @@ public sealed class CompareCheckpointCommand : DirectoryCommandBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))
         {
             TryEngine(() =>
             {

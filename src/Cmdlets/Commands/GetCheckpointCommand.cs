@@ -7,12 +7,12 @@ namespace DataraxCkpt.Commands;
 /// <para type="synopsis">Gets the records of committed checkpoint steps: step, time, sizes, item count, metadata, pinned.</para>
 /// <para type="description">The records pipe into Restore-Checkpoint and Remove-Checkpoint, which bind their Directory and Step.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "Checkpoint", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.Get, "Checkpoint", DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Base + "Get-Checkpoint.md")]
 [OutputType("DataraxCkpt.CheckpointInfo")]
 public sealed class GetCheckpointCommand : DirectoryCommandBase
 {
-    /// <summary>Only these steps; each missing step is reported as an error.</summary>
-    [Parameter(Position = 1)]
+    /// <summary>Only these steps; each missing step is reported as an error. Bound from piped step numbers or the Step of piped records.</summary>
+    [Parameter(Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, long.MaxValue)]
     [ArgumentCompleter(typeof(StepCompleter))]
     public long[]? Step { get; set; }
@@ -20,7 +20,7 @@ public sealed class GetCheckpointCommand : DirectoryCommandBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))
         {
             if (Step is null)
             {

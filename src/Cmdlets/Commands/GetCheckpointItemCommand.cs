@@ -7,7 +7,7 @@ namespace DataraxCkpt.Commands;
 /// <para type="synopsis">Lists the leaves of a checkpoint step (name, kind, dtype, shape, sizes) from the index, without decompressing anything.</para>
 /// <para type="description">The latest step unless -Step is given; -Name filters leaf names such as <c>params/*/kernel</c> with wildcards.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "CheckpointItem", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.Get, "CheckpointItem", DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Base + "Get-CheckpointItem.md")]
 [OutputType("DataraxCkpt.CheckpointItemInfo")]
 public sealed class GetCheckpointItemCommand : DirectoryCommandBase
 {
@@ -20,6 +20,7 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
     /// <summary>Only leaves whose names match one of these wildcards.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(ItemNameCompleter))]
     public string[]? Name { get; set; }
 
@@ -27,7 +28,7 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
     protected override void ProcessRecord()
     {
         var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.CultureInvariant)).ToList();
-        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))
         {
             TryEngine(() =>
             {

@@ -7,7 +7,7 @@ namespace DataraxCkpt.Commands;
 /// <para type="synopsis">Lists the committed step numbers of a checkpoint directory, ascending, or only the latest.</para>
 /// <para type="description">A missing or empty directory yields nothing, so <c>if (Get-CheckpointStep ./ck)</c> tells whether there is anything to restore.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "CheckpointStep", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.Get, "CheckpointStep", DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Base + "Get-CheckpointStep.md")]
 [OutputType(typeof(long))]
 public sealed class GetCheckpointStepCommand : DirectoryCommandBase
 {

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using DataraxCkpt.Commands.Infrastructure;
 
 namespace DataraxCkpt.Commands;
 
@@ -7,7 +8,7 @@ namespace DataraxCkpt.Commands;
 /// <para type="description">The key type lives in the module's private load context, so PowerShell cannot name it;
 /// this cmdlet is how a script makes keys to put into a checkpoint state.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.New, "PrngKey")]
+[Cmdlet(VerbsCommon.New, "PrngKey", HelpUri = HelpLinks.Base + "New-PrngKey.md")]
 [OutputType("DataraxCkpt.PrngKey", "DataraxCkpt.PrngKey[]")]
 public sealed class NewPrngKeyCommand : PSCmdlet
 {

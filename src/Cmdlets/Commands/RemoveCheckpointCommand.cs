@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Management.Automation;
 using DataraxCkpt.Commands.Errors;
 using DataraxCkpt.Commands.Infrastructure;
@@ -6,23 +7,29 @@ namespace DataraxCkpt.Commands;
 
 /// <summary>
 /// <para type="synopsis">Removes checkpoint steps by retention rules (-Keep, -KeepEvery, -OlderThan) or by number (-Step).</para>
-/// <para type="description">A step survives when any rule keeps it; pinned steps survive every rule, and -Step
-/// removes a pinned step only with -Force. -WhatIf lists exactly the steps a real run removes and touches nothing.</para>
+/// <para type="description">A step survives when any rule keeps it; pinned steps and the newest committed step survive
+/// every rule. Only -Step (or piped records) removes the newest step, and -Step removes a pinned step only with -Force.
+/// Rules that keep nothing (-Keep 0, -KeepEvery 0, a zero or negative -OlderThan) are refused. -WhatIf lists exactly
+/// the steps a real run removes, with their sizes, and opens nothing for writing.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "Checkpoint", DefaultParameterSetName = LiteralPathStepSet,
-    SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-[OutputType("DataraxCkpt.CheckpointInfo")]
+    SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Base + "Remove-Checkpoint.md")]
+[OutputType("DataraxCkpt.RetentionSummary", "DataraxCkpt.CheckpointInfo")]
 public sealed class RemoveCheckpointCommand : CheckpointCommandBase
 {
     private const string PathPolicySet = "PathPolicy";
     private const string LiteralPathPolicySet = "LiteralPathPolicy";
     private const string PathStepSet = "PathStep";
     private const string LiteralPathStepSet = "LiteralPathStep";
+    private const string RemoveAllAdvice = "To remove every step on purpose, remove them by number: Get-Checkpoint <dir> | Remove-Checkpoint.";
+
+    private bool _pathOnCommandLine;
 
     /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathPolicySet)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathStepSet)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     public string[] Path { get; set; } = Array.Empty<string>();
 
     /// <summary>The checkpoint directory, taken literally; bound from the Directory of piped checkpoint records or the PSPath of piped folders.</summary>
@@ -32,26 +39,33 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
-    /// <summary>Keep this many highest steps.</summary>
+    /// <summary>Keep this many highest steps (1 or more).</summary>
     [Parameter(ParameterSetName = PathPolicySet)]
     [Parameter(ParameterSetName = LiteralPathPolicySet)]
-    [ValidateRange(0, int.MaxValue)]
     public int? Keep { get; set; }
 
-    /// <summary>Keep every step whose number is a multiple of this.</summary>
+    /// <summary>Keep every step whose number is a multiple of this (1 or more).</summary>
     [Parameter(ParameterSetName = PathPolicySet)]
     [Parameter(ParameterSetName = LiteralPathPolicySet)]
-    [ValidateRange(1, long.MaxValue)]
     public long? KeepEvery { get; set; }
 
-    /// <summary>Remove steps committed longer ago than this (steps newer than it are kept).</summary>
+    /// <summary>Remove steps committed longer ago than this (steps newer than it are kept); more than zero.</summary>
     [Parameter(ParameterSetName = PathPolicySet)]
     [Parameter(ParameterSetName = LiteralPathPolicySet)]
     public TimeSpan? OlderThan { get; set; }
 
-    /// <summary>Remove exactly these steps.</summary>
+    /// <summary>A rule run removing more steps than this from one directory warns (as one removing more than half does).</summary>
+    [Parameter(ParameterSetName = PathPolicySet)]
+    [Parameter(ParameterSetName = LiteralPathPolicySet)]
+    [ValidateRange(1, int.MaxValue)]
+    public int LargeRemovalThreshold { get; set; } = 100;
+
+    /// <summary>
+    /// Remove exactly these steps. Optional in the -LiteralPath set only so that piped folders without a rule get
+    /// NoRetentionRule instead of a binding error per folder (or a prompt); an empty -Step is refused the same way.
+    /// </summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathStepSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathStepSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = LiteralPathStepSet, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, long.MaxValue)]
     [ArgumentCompleter(typeof(StepCompleter))]
     public long[] Step { get; set; } = Array.Empty<long>();
@@ -61,21 +75,33 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     [Parameter(ParameterSetName = LiteralPathStepSet)]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>Emit the record of each removed step (with -WhatIf, of each step a real run would remove).</summary>
+    /// <summary>
+    /// With rules: emit one summary per directory (removed records, kept steps, bytes freed; under -WhatIf, the plan).
+    /// With -Step: emit the record of each removed step.
+    /// </summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
+
+    /// <summary>How long to wait for another process's lock on a directory; a number is seconds. Default 60 s.</summary>
+    [Parameter]
+    [SecondsOrTimeSpan]
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     private bool ByStep => ParameterSetName is PathStepSet or LiteralPathStepSet;
 
     /// <inheritdoc />
+    private protected override TimeSpan? LockTimeoutSetting => LockTimeout;
+
+    /// <inheritdoc />
     protected override void BeginProcessing()
     {
-        if (!ByStep && Keep is null && KeepEvery is null && OlderThan is null)
+        if (!ByStep)
         {
-            ThrowTerminatingError(CheckpointErrorRecords.Module("NoRetentionRule", ErrorCategory.InvalidArgument,
-                "Say which steps to remove: -Keep, -KeepEvery and/or -OlderThan, or -Step.", null));
+            ValidateRules();
         }
 
+        // Parameters bound by now came from the command line; piped folders bind later, per record.
+        _pathOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Path)) || MyInvocation.BoundParameters.ContainsKey(nameof(LiteralPath));
         base.BeginProcessing();
     }
 
@@ -86,50 +112,153 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         {
             if (ByStep)
             {
+                if (Step.Length == 0)
+                {
+                    ThrowArgumentError("NoRetentionRule", $"Say which steps to remove from '{directory}': -Keep, -KeepEvery and/or -OlderThan, or -Step (piped checkpoint records carry their Step).", nameof(Step));
+                }
+
                 foreach (var step in Step)
                 {
                     // The dry run reports exactly what the real removal would (a missing or pinned step).
                     CheckpointInfo? planned = null;
-                    if (TryEngine(() => planned = Handler.Remove(directory, step, Force.IsPresent, dryRun: true), directory))
+                    if (TryEngine(() => planned = Handler.Remove(directory, step, Force.IsPresent, dryRun: true), directory) && RemoveOne(planned!, Force.IsPresent) is { } removed && PassThru)
                     {
-                        RemoveOne(planned!, force: Force.IsPresent);
+                        WriteObject(removed);
                     }
                 }
             }
             else
             {
-                var policy = new RetentionPolicy { Keep = Keep, KeepEvery = KeepEvery, KeepNewerThan = OlderThan };
-                IReadOnlyList<CheckpointInfo> planned = Array.Empty<CheckpointInfo>();
-                if (TryEngine(() => planned = Handler.Prune(directory, policy, dryRun: true), directory))
-                {
-                    foreach (var info in planned)
-                    {
-                        RemoveOne(info, force: false);
-                    }
-                }
+                PruneDirectory(directory);
             }
         }
     }
 
-    private void RemoveOne(CheckpointInfo planned, bool force)
+    private void ValidateRules()
     {
-        var description = $"Remove checkpoint step {planned.Step} from '{planned.Directory}'.";
-        var question = $"Remove checkpoint step {planned.Step} from '{planned.Directory}'?";
-        if (ShouldProcess(description, question, "Remove-Checkpoint", out var reason))
+        if (Keep is null && KeepEvery is null && OlderThan is null)
         {
-            TryEngine(() =>
-            {
-                var removed = Handler.Remove(planned.Directory, planned.Step, force);
-                WriteVerbose($"Removed step {removed.Step} from '{removed.Directory}'.");
-                if (PassThru)
-                {
-                    WriteObject(removed);
-                }
-            }, planned.Directory);
+            ThrowArgumentError("NoRetentionRule", "Say which steps to remove: -Keep, -KeepEvery and/or -OlderThan, or -Step.", null);
         }
-        else if (reason == ShouldProcessReason.WhatIf && PassThru)
+
+        // An unset variable reads as 0 (-Keep ([int]$env:KEEP)); a cleanup job must never turn that into "remove everything".
+        if (Keep is < 1)
         {
-            WriteObject(planned);
+            ThrowArgumentError("RetentionRuleKeepsNothing", $"-Keep {Keep} keeps no step; -Keep must be 1 or more. {RemoveAllAdvice}", nameof(Keep));
+        }
+
+        if (KeepEvery is < 1)
+        {
+            ThrowArgumentError("RetentionRuleKeepsNothing", $"-KeepEvery {KeepEvery} names no multiple to keep; -KeepEvery must be 1 or more. {RemoveAllAdvice}", nameof(KeepEvery));
+        }
+
+        if (OlderThan is { } span && span <= TimeSpan.Zero)
+        {
+            ThrowArgumentError("RetentionRuleKeepsNothing", $"-OlderThan {span} keeps no step by age; give a span of more than zero, such as (New-TimeSpan -Days 7). {RemoveAllAdvice}", nameof(OlderThan));
         }
     }
+
+    private void PruneDirectory(string directory)
+    {
+        if (ExistingDirectories(new[] { directory }).Count == 0)
+        {
+            return;
+        }
+
+        var isCheckpointDirectory = false;
+        if (!TryEngine(() => isCheckpointDirectory = Handler.IsCheckpointDirectory(directory), directory))
+        {
+            return;
+        }
+
+        if (!isCheckpointDirectory)
+        {
+            NotACheckpointDirectory(directory);
+            return;
+        }
+
+        var policy = new RetentionPolicy { Keep = Keep, KeepEvery = KeepEvery, KeepNewerThan = OlderThan };
+        IReadOnlyList<CheckpointInfo> planned = Array.Empty<CheckpointInfo>();
+        IReadOnlyList<long> before = Array.Empty<long>();
+        if (!TryEngine(() => planned = Handler.Prune(directory, policy, dryRun: true), directory)
+            || !TryEngine(() => before = Handler.PeekCheckpointSteps(directory), directory))
+        {
+            return;
+        }
+
+        var whatIf = false;
+        var large = planned.Count > 0 && (planned.Count * 2 > before.Count || planned.Count > LargeRemovalThreshold);
+        if (large)
+        {
+            // Said once per directory, before anything goes: in -WhatIf output, in a job's log, and in the summary.
+            WriteWarning($"Removing {planned.Count} of {before.Count} steps from '{directory}' ({(planned.Count * 2 > before.Count ? "more than half" : $"more than -LargeRemovalThreshold {LargeRemovalThreshold}")}). The newest step ({before.Max()}) and pinned steps stay.");
+        }
+
+        var removed = new List<CheckpointInfo>();
+        foreach (var info in planned)
+        {
+            if (RemoveOne(info, force: false, dryRunReason: r => whatIf |= r == ShouldProcessReason.WhatIf) is { } done)
+            {
+                removed.Add(done);
+            }
+        }
+
+        var gone = removed.Select(r => r.Step).ToHashSet();
+        var kept = before.Where(s => !gone.Contains(s)).ToArray();
+        var freed = removed.Sum(r => r.StoredSize);
+        WriteVerbose(whatIf
+            ? $"'{directory}': would remove {removed.Count} steps ({Size(freed)}) and keep {kept.Length}."
+            : $"'{directory}': removed {removed.Count} steps ({Size(freed)} freed), kept {kept.Length}.");
+        if (PassThru)
+        {
+            var summary = new PSObject();
+            summary.TypeNames.Insert(0, "DataraxCkpt.RetentionSummary");
+            summary.Properties.Add(new PSNoteProperty("Directory", directory));
+            summary.Properties.Add(new PSNoteProperty("Removed", removed.ToArray()));
+            summary.Properties.Add(new PSNoteProperty("Kept", kept));
+            summary.Properties.Add(new PSNoteProperty("BytesFreed", freed));
+            summary.Properties.Add(new PSNoteProperty("LargeRemoval", large));
+            summary.Properties.Add(new PSNoteProperty("WhatIf", whatIf));
+            WriteObject(summary);
+        }
+    }
+
+    private void NotACheckpointDirectory(string directory)
+    {
+        var message = $"'{directory}' is not a checkpoint directory (no index, no step folders); retention left it untouched.";
+        if (_pathOnCommandLine)
+        {
+            WriteError(CheckpointErrorRecords.Module("NotACheckpointDirectory", ErrorCategory.InvalidArgument,
+                message + " Check the path.", directory));
+        }
+        else
+        {
+            WriteVerbose($"Skipped {message}");
+        }
+    }
+
+    /// <summary>Removes one planned step after ShouldProcess; the removed record, the planned one under -WhatIf, or null.</summary>
+    private CheckpointInfo? RemoveOne(CheckpointInfo planned, bool force, Action<ShouldProcessReason>? dryRunReason = null)
+    {
+        var description = $"Remove checkpoint step {planned.Step} ({Size(planned.StoredSize)}, committed {planned.CreatedUtc.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}) from '{planned.Directory}'.";
+        var question = $"Remove checkpoint step {planned.Step} ({Size(planned.StoredSize)}) from '{planned.Directory}'?";
+        if (ShouldProcess(description, question, "Remove-Checkpoint", out var reason))
+        {
+            // The engine logs the removal itself (-Verbose); logging it here too would print every line twice.
+            CheckpointInfo? removed = null;
+            TryEngine(() => removed = Handler.Remove(planned.Directory, planned.Step, force), planned.Directory);
+            return removed;
+        }
+
+        dryRunReason?.Invoke(reason);
+        return reason == ShouldProcessReason.WhatIf ? planned : null;
+    }
+
+    private static string Size(long bytes) => bytes switch
+    {
+        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.0} GiB"),
+        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB"),
+        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 10):0.0} KiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes"),
+    };
 }

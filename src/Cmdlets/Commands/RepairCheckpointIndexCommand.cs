@@ -7,10 +7,18 @@ namespace DataraxCkpt.Commands;
 /// <para type="synopsis">Rebuilds a checkpoint directory's index from its self-describing step folders and sweeps leftovers of interrupted work.</para>
 /// <para type="description">With -WhatIf, reports what a repair would do (a dry run) and changes nothing.</para>
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Repair, "CheckpointIndex", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsDiagnostic.Repair, "CheckpointIndex", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Base + "Repair-CheckpointIndex.md")]
 [OutputType("DataraxCkpt.RepairReport")]
 public sealed class RepairCheckpointIndexCommand : DirectoryCommandBase
 {
+    /// <summary>How long to wait for another process's lock on the directory; a number is seconds. Default 60 s.</summary>
+    [Parameter]
+    [SecondsOrTimeSpan]
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <inheritdoc />
+    private protected override TimeSpan? LockTimeoutSetting => LockTimeout;
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {

@@ -7,14 +7,15 @@ namespace DataraxCkpt.Commands;
 /// <summary>
 /// <para type="synopsis">Restores a checkpoint step's state (the latest step unless -Step is given).</para>
 /// <para type="description">Hashtable, ordered dictionary and PSCustomObject states come back as they were saved;
-/// numeric arrays and tensors keep their .NET types and shapes.</para>
+/// numeric arrays and tensors keep their .NET types and shapes. With -IncludeInfo, each restored state carries
+/// PSCheckpointStep and PSCheckpointDirectory note properties, so output over several steps or directories can be matched up.</para>
 /// </summary>
-[Cmdlet(VerbsData.Restore, "Checkpoint", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsData.Restore, "Checkpoint", DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Base + "Restore-Checkpoint.md")]
 [OutputType(typeof(System.Collections.Hashtable), typeof(System.Collections.Specialized.OrderedDictionary), typeof(PSObject))]
 public sealed class RestoreCheckpointCommand : DirectoryCommandBase
 {
-    /// <summary>The step to restore; the latest when omitted.</summary>
-    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The step to restore; the latest when omitted. Bound from piped step numbers or the Step of piped records.</summary>
+    [Parameter(Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, long.MaxValue)]
     [ArgumentCompleter(typeof(StepCompleter))]
     public long? Step { get; set; }
@@ -22,33 +23,64 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
     /// <summary>Restore only the leaves whose names (such as <c>params/*/kernel</c>) match one of these wildcards.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(ItemNameCompleter))]
     public string[]? Item { get; set; }
+
+    /// <summary>
+    /// Mark each restored state with PSCheckpointStep and PSCheckpointDirectory note properties, to match up output
+    /// over several steps or directories. Opt-in because the marks travel with the state into ConvertTo-Json and Format-List.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter IncludeInfo { get; set; }
 
     /// <summary>Return only the step's metadata.</summary>
     [Parameter]
     public SwitchParameter MetadataOnly { get; set; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    protected override void BeginProcessing()
     {
+        // Separate parameter sets would make every piped restore ambiguous between them, so the conflict is checked here.
         if (MetadataOnly && Item is not null)
         {
-            ThrowTerminatingError(Errors.CheckpointErrorRecords.Module("MetadataOnlyWithItem", ErrorCategory.InvalidArgument,
-                "-MetadataOnly and -Item cannot be used together: metadata has no items.", null));
+            ThrowArgumentError("MetadataOnlyWithItem", "-MetadataOnly and -Item cannot be used together: metadata has no items. Drop -Item to get the metadata, or -MetadataOnly to restore the items.", nameof(Item));
         }
 
-        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        base.BeginProcessing();
+    }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))
         {
             TryEngine(() =>
             {
+                // The step is resolved here only when it is reported; otherwise the engine picks the latest itself.
+                long? chosen = IncludeInfo ? Step ?? Handler.LatestStep(directory) : Step;
                 object? restored = MetadataOnly
-                    ? Handler.RestoreMetadata(directory, Step)
+                    ? Handler.RestoreMetadata(directory, chosen)
                     : Item is null
-                        ? Handler.Restore(directory, Step, StopToken)
-                        : Handler.Restore(directory, Step, Item, StopToken);
-                WriteObject(StateFromEngine.Convert(restored), enumerateCollection: false);
+                        ? Handler.Restore(directory, chosen, StopToken)
+                        : Handler.Restore(directory, chosen, Item, StopToken);
+                var state = StateFromEngine.Convert(restored);
+                WriteObject(IncludeInfo ? Mark(state, chosen, directory) : state, enumerateCollection: false);
             }, directory);
         }
+    }
+
+    // The marks live on the PSObject wrapper (on a PSCustomObject, beside its properties); Save-Checkpoint leaves them out.
+    private static object? Mark(object? state, long? step, string directory)
+    {
+        if (state is null)
+        {
+            return null;
+        }
+
+        var wrapped = PSObject.AsPSObject(state);
+        wrapped.Properties.Add(new PSNoteProperty(RestoreMarks.Step, step));
+        wrapped.Properties.Add(new PSNoteProperty(RestoreMarks.Directory, directory));
+        return wrapped;
     }
 }

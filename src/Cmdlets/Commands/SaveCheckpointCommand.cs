@@ -9,12 +9,13 @@ namespace DataraxCkpt.Commands;
 /// <para type="synopsis">Saves a state (hashtable, ordered dictionary, PSCustomObject, arrays, tensors) as a checkpoint step.</para>
 /// <para type="description">Each object piped in becomes one step; several inputs become consecutive steps.</para>
 /// </summary>
-[Cmdlet(VerbsData.Save, "Checkpoint", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsData.Save, "Checkpoint", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpLinks.Base + "Save-Checkpoint.md")]
 [OutputType("DataraxCkpt.CheckpointInfo")]
 public sealed class SaveCheckpointCommand : CheckpointCommandBase
 {
     private string? _directory;
     private long _inputIndex;
+    private bool _inputFromPipeline;
 
     /// <summary>The checkpoint directory (created when missing). Wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
@@ -54,12 +55,22 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>How long to wait for another process's lock on the directory; a number is seconds. Default 60 s.</summary>
+    [Parameter]
+    [SecondsOrTimeSpan]
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <inheritdoc />
+    private protected override TimeSpan? LockTimeoutSetting => LockTimeout;
+
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
         base.BeginProcessing();
-        var directories = ParameterSetName == LiteralPathSet
-            ? ResolveDirectories(null, new[] { LiteralPath })
+        // A folder that does not exist yet is named, not matched: ./run[1] is where the save goes.
+        var literal = ParameterSetName == LiteralPathSet || !SessionState.InvokeProvider.Item.Exists(Path);
+        var directories = literal
+            ? ResolveDirectories(null, new[] { ParameterSetName == LiteralPathSet ? LiteralPath : Path })
             : ResolveDirectories(new[] { Path }, null);
         if (directories.Count != 1)
         {
@@ -71,12 +82,23 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
         }
 
         _directory = directories[0];
+        _inputFromPipeline = !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject));
     }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
         var directory = _directory!;
+        if (_inputFromPipeline && IsLeaf(InputObject))
+        {
+            // PowerShell unrolls a piped array, so [float[]](1,2,3) | Save-Checkpoint would save three one-number steps.
+            WriteError(new ErrorRecord(
+                new PSArgumentException("A single value arrived from the pipeline, where each input becomes one whole step; a piped array arrives one element at a time. " +
+                    "To save an array or a value as a step, pass it with -InputObject $a, or pipe it wrapped: ,$a | Save-Checkpoint <dir>. To save several values, pipe a hashtable: @{ a = $a } | Save-Checkpoint <dir>.", nameof(InputObject)),
+                "PipedLeafValue", ErrorCategory.InvalidArgument, InputObject));
+            return;
+        }
+
         long? step = Step is long first ? first + _inputIndex : null;
         _inputIndex++;
 
@@ -86,7 +108,7 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
             return;
         }
 
-        var target = StateToEngine.Convert(InputObject);
+        var target = StateToEngine.Convert(WithoutRestoreMarks(InputObject));
         var metadata = StateToEngine.ConvertMetadata(Metadata);
         TryEngine(() =>
         {
@@ -108,5 +130,45 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
                 WriteObject(saved);
             }
         }, InputObject);
+    }
+
+    /// <summary>
+    /// True for a single value that is a leaf of a state rather than a state: a number, string, boolean, date.
+    /// PowerShell unrolls a piped array into such values; an array that arrives whole was wrapped on purpose
+    /// (<c>,$a | Save-Checkpoint</c>) and is saved as it is, as are dictionaries and objects with properties.
+    /// </summary>
+    private static bool IsLeaf(object? input)
+    {
+        var value = input is PSObject pso ? pso.BaseObject : input;
+        return value switch
+        {
+            null => false,
+            IDictionary => false,
+            PSCustomObject => false,
+            string or bool or char or DateTime or DateTimeOffset or TimeSpan or Guid or decimal => true,
+            _ when value.GetType().IsPrimitive || value.GetType().IsEnum => true,
+            _ => false,
+        };
+    }
+
+    // Restore-Checkpoint marks a PSCustomObject state with PSCheckpointStep/PSCheckpointDirectory; they describe
+    // where it came from, not the state, so a re-save leaves them out.
+    private static object? WithoutRestoreMarks(object? input)
+    {
+        if (input is not PSObject { BaseObject: PSCustomObject } pso || pso.Properties[RestoreMarks.Step] is null)
+        {
+            return input;
+        }
+
+        var copy = new PSObject();
+        foreach (var property in pso.Properties)
+        {
+            if (property.Name is not (RestoreMarks.Step or RestoreMarks.Directory))
+            {
+                copy.Properties.Add(new PSNoteProperty(property.Name, property.Value));
+            }
+        }
+
+        return copy;
     }
 }

@@ -8,7 +8,7 @@ namespace DataraxCkpt.Commands;
 /// <para type="description">Emits one result per step with the problems found per item; -Quiet returns a single
 /// True when every chosen step of every directory is intact, otherwise False.</para>
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "Checkpoint", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsDiagnostic.Test, "Checkpoint", DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Base + "Test-Checkpoint.md")]
 [OutputType("DataraxCkpt.StepVerification", "System.Boolean")]
 public sealed class TestCheckpointCommand : DirectoryCommandBase
 {
@@ -28,7 +28,10 @@ public sealed class TestCheckpointCommand : DirectoryCommandBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        foreach (var directory in ResolveDirectories(Path, LiteralPath))
+        // -Quiet answers with False for a missing directory (as Test-Path does); otherwise a typo is an error,
+        // never an empty result that reads as "nothing is damaged".
+        var directories = ResolveDirectories(Path, LiteralPath);
+        foreach (var directory in Quiet ? directories : ExistingDirectories(directories))
         {
             if (Quiet)
             {

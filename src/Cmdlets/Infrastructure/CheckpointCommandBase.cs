@@ -42,7 +42,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         _log = new CmdletVerboseLog(this);
         try
         {
-            _handler = OpenHandler(_progress, _log);
+            _handler = OpenHandler(_progress, _log, LockTimeoutSetting);
         }
         catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException or TypeInitializationException)
         {
@@ -86,8 +86,39 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     // Kept out of BeginProcessing so that a missing engine surfaces as an exception we can catch
     // (the JIT resolves engine types when it compiles the method that names them).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static object OpenHandler(CmdletProgressReporter progress, CmdletVerboseLog log) =>
-        new CheckpointHandler(new CheckpointOptions { Log = log.Write, Progress = progress });
+    private static object OpenHandler(CmdletProgressReporter progress, CmdletVerboseLog log, TimeSpan? lockTimeout) =>
+        new CheckpointHandler(lockTimeout is { } timeout
+            ? new CheckpointOptions { Log = log.Write, Progress = progress, LockTimeout = timeout }
+            : new CheckpointOptions { Log = log.Write, Progress = progress });
+
+    /// <summary>The -LockTimeout of cmdlets that write; null keeps the engine's default.</summary>
+    private protected virtual TimeSpan? LockTimeoutSetting => null;
+
+    /// <summary>
+    /// Reports each directory that does not exist as ObjectNotFound (as Get-Item does) and returns the rest,
+    /// so that a mistyped path is never read as "no checkpoints". Existence is asked of the provider.
+    /// </summary>
+    private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories)
+    {
+        var result = new List<string>(directories.Count);
+        foreach (var directory in directories)
+        {
+            if (SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
+            {
+                result.Add(directory);
+            }
+            else
+            {
+                WriteError(CheckpointErrorRecords.From(new CheckpointDirectoryNotFoundException(directory), directory));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Stops the command with an argument error: a PSArgumentException, category InvalidArgument.</summary>
+    private protected void ThrowArgumentError(string errorId, string message, string? parameterName) =>
+        ThrowTerminatingError(new ErrorRecord(new PSArgumentException(message, parameterName ?? string.Empty), errorId, ErrorCategory.InvalidArgument, null));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CloseHandler()

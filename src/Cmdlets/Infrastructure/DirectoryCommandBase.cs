@@ -9,9 +9,11 @@ namespace DataraxCkpt.Commands.Infrastructure;
 /// </summary>
 public abstract class DirectoryCommandBase : CheckpointCommandBase
 {
-    /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    /// <summary>The checkpoint directory. Wildcards are expanded; piped strings bind here (<c>'./ck' | Get-Checkpoint</c>).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [PipedDirectory]
     public string[] Path { get; set; } = Array.Empty<string>();
 
     /// <summary>The checkpoint directory, taken literally; bound from the Directory (or PSPath) of piped objects.</summary>

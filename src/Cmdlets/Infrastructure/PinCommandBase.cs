@@ -15,6 +15,14 @@ public abstract class PinCommandBase : DirectoryCommandBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>How long to wait for another process's lock on the directory; a number is seconds. Default 60 s.</summary>
+    [Parameter]
+    [SecondsOrTimeSpan]
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <inheritdoc />
+    private protected override TimeSpan? LockTimeoutSetting => LockTimeout;
+
     /// <summary>True to pin, false to unpin.</summary>
     protected abstract bool Pinned { get; }
 

@@ -3,47 +3,31 @@ namespace DataraxCkpt.Retention;
 /// <summary>
 /// The retention rules: given the committed steps and a policy, which steps a prune removes.
 /// A step survives when any rule keeps it — among the <c>Keep</c> highest step numbers, a multiple
-/// of <c>KeepEvery</c>, committed within <c>KeepNewerThan</c>, pinned, or the step the same save
-/// just wrote. A policy with no rule removes nothing.
+/// of <c>KeepEvery</c>, committed within <c>KeepNewerThan</c>, pinned, the step the same save just
+/// wrote, or the newest committed step. A policy with no rule removes nothing.
 /// </summary>
 internal static class RetentionPlanner
 {
-    /// <summary>Throws when a rule's number makes no sense, before anything is removed.</summary>
-    public static void Validate(RetentionPolicy policy)
-    {
-        if (policy.Keep is < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(policy), policy.Keep, "Keep must be zero or more.");
-        }
-
-        if (policy.KeepEvery is <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(policy), policy.KeepEvery, "KeepEvery must be one or more.");
-        }
-
-        if (policy.KeepNewerThan is { } span && span < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(policy), span, "KeepNewerThan must not be negative.");
-        }
-    }
-
     /// <summary>The steps to remove, ascending.</summary>
     /// <param name="committed">Every committed step, in any order.</param>
     /// <param name="describe">Reads a step's number, commit time and pin.</param>
-    /// <param name="policy">The rules.</param>
+    /// <param name="policy">The rules (their values were checked when the policy was built).</param>
     /// <param name="now">The time KeepNewerThan counts back from.</param>
     /// <param name="protectedStep">A step that must survive whatever the rules say (the one just saved).</param>
     public static List<T> StepsToRemove<T>(IReadOnlyList<T> committed, Func<T, (long Step, DateTimeOffset CreatedUtc, bool Pinned)> describe,
         RetentionPolicy policy, DateTimeOffset now, long? protectedStep)
     {
-        Validate(policy);
-        if (policy.KeepsEverything)
+        if (policy.KeepsEverything || committed.Count == 0)
         {
             return new List<T>();
         }
 
         var described = committed.Select(c => (Item: c, Info: describe(c))).OrderBy(c => c.Info.Step).ToList();
-        var newest = new HashSet<long>();
+
+        // The newest committed step is what a resume restores; no rule, however written, may take it.
+        // Only removing it by number does.
+        var newestStep = described[^1].Info.Step;
+        var newest = new HashSet<long> { newestStep };
         if (policy.Keep is { } keep)
         {
             foreach (var c in described.AsEnumerable().Reverse().Take(keep))

@@ -253,11 +253,13 @@ internal sealed class CheckpointStore
             StepCommit.Publish(_folders, index, reservation.Staging, row, state.Items,
                 item => item.TensorIndex >= 0 ? written.Tensors[item.TensorIndex].StoredLength : 0);
             Log($"Published step {reservation.Step} ({state.Size} bytes of state, {written.StoredSize} bytes stored){(existing is null ? string.Empty : ", replacing the previous version")}.");
-            if (keep is not null)
+            if (keep is int count)
             {
+                // keep: 0 on a save means "only the step just written": the protected step and the newest
+                // committed step always survive, so it is the same as Keep = 1, which a policy accepts.
                 try
                 {
-                    RemoveSteps(index, new RetentionPolicy { Keep = keep }, protectedStep: reservation.Step, dryRun: false);
+                    RemoveSteps(index, new RetentionPolicy { Keep = Math.Max(count, 1) }, protectedStep: reservation.Step, dryRun: false);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or TimeoutException
                     or InvalidOperationException or System.Data.Common.DbException)
@@ -440,17 +442,73 @@ internal sealed class CheckpointStore
     public List<CheckpointInfo> Prune(RetentionPolicy policy, bool dryRun, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        RetentionPlanner.Validate(policy);
         if (!System.IO.Directory.Exists(Directory))
         {
             throw new CheckpointDirectoryNotFoundException(Directory);
+        }
+
+        if (!IsCheckpointDirectory())
+        {
+            // Retention must not turn a stray folder (logs, tensorboard) into a store by creating a lock and index in it.
+            Log($"'{Directory}' is not a checkpoint directory (no index, no step folders); nothing to prune.");
+            return new List<CheckpointInfo>();
+        }
+
+        if (dryRun)
+        {
+            return PlanPrune(policy);
         }
 
         using var dirLock = Lock(exclusive: true);
         using var index = OpenIndexForWrite();
         // The removal itself is one transaction: the last point to stop is before it starts.
         cancellationToken.ThrowIfCancellationRequested();
-        return RemoveSteps(index, policy, protectedStep: null, dryRun);
+        return RemoveSteps(index, policy, protectedStep: null, dryRun: false);
+    }
+
+    /// <summary>
+    /// True when the folder holds an index or step folders. Reads only: creates no lock and no index.
+    /// </summary>
+    public bool IsCheckpointDirectory() =>
+        System.IO.Directory.Exists(Directory) && (File.Exists(StepIndex.PathOf(Directory)) || _folders.ListStepFolders().Count > 0);
+
+    /// <summary>
+    /// A prune's plan without writing anything: no lock file, no index created, no interrupted work finished.
+    /// A lost index is reconciled from the step folders in memory, as a dry-run repair does.
+    /// </summary>
+    private List<CheckpointInfo> PlanPrune(RetentionPolicy policy) =>
+        WithReadOnlyIndex(index => RemoveSteps(index, policy, protectedStep: null, dryRun: true));
+
+    /// <summary>The committed steps, read without writing anything (see <see cref="PlanPrune"/>); empty for a folder that is not a store.</summary>
+    public List<long> PeekSteps() => IsCheckpointDirectory() ? WithReadOnlyIndex(index => index.Steps()) : new List<long>();
+
+    private T WithReadOnlyIndex<T>(Func<StepIndex, T> query)
+    {
+        if (IndexLost())
+        {
+            using var scratch = StepIndex.OpenFile(Directory, ":memory:", create: true);
+            foreach (var step in _folders.ListStepFolders())
+            {
+                try
+                {
+                    var read = Recovery.Read(_folders, _folders.StepPath(step), step);
+                    using (read.Manifest)
+                    {
+                        Recovery.Index(scratch, read, intentToClear: null);
+                    }
+                }
+                catch (Exception e) when (Recovery.IsUnreadableFolder(e))
+                {
+                    // A rebuild would not list this folder either, so a real prune would not see it.
+                }
+            }
+
+            return query(scratch);
+        }
+
+        // Read-only (immutable where no log exists): a dry run creates no -wal or -shm either.
+        using var index = StepIndex.OpenReadOnly(Directory) ?? throw new NoCheckpointsException(Directory);
+        return query(index);
     }
 
     public CheckpointInfo Remove(long step, bool force, bool dryRun)

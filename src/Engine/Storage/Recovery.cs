@@ -278,7 +278,7 @@ internal static class Recovery
         }
     }
 
-    private static void Index(StepIndex index, FolderRead read, string? intentToClear)
+    internal static void Index(StepIndex index, FolderRead read, string? intentToClear)
     {
         var m = read.Manifest;
         var row = new StepRow(m.Step, m.SaveId, m.CreatedUtc, m.Size, read.StoredSize, m.Items.Count, m.MetadataJson, read.ManifestHash, read.Pinned);
