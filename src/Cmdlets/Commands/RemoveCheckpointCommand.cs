@@ -100,12 +100,15 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
             {
                 var policy = new RetentionPolicy { Keep = Keep, KeepEvery = KeepEvery, KeepNewerThan = OlderThan };
                 IReadOnlyList<CheckpointInfo> planned = Array.Empty<CheckpointInfo>();
-                if (TryEngine(() => planned = Handler.Prune(directory, policy, dryRun: true), directory))
+                if (TryEngine(() => planned = Handler.Prune(directory, policy, dryRun: true, StopToken), directory))
                 {
-                    foreach (var info in planned)
+                    for (var i = 0; i < planned.Count; i++)
                     {
-                        RemoveOne(info, force: false);
+                        ReportStep("Remove checkpoint", directory, planned[i].Step, i, planned.Count);
+                        RemoveOne(planned[i], force: false);
                     }
+
+                    CompleteSteps();
                 }
             }
         }
