@@ -76,7 +76,7 @@ Install-PSResource -Name DataraxCkpt -Repository DataraxCkptTest -Scope CurrentU
 'key=' + [DataraxCkpt.PrngKey]::Create(1)
 "@
         $result.Output | Should -Contain 'installed under data folder=True'
-        @(Get-ChildItem -LiteralPath $UserData -Recurse -Filter 'PSResourceRepository.xml').Count | Should -Be 1
+        @(Get-ChildItem -LiteralPath $UserData -Recurse -Force -Filter 'PSResourceRepository.xml').Count | Should -Be 1
         $result.Output | Should -Contain 'installed version=0.1.0'
         $result.Output | Should -Contain 'loaded from=True'
         $result.Output | Should -Contain 'key=PrngKey(threefry2x32: [0, 1])'
