@@ -244,6 +244,9 @@ function Invoke-Package {
     if (Test-Path $PackageRoot) { Remove-Item -LiteralPath $PackageRoot -Recurse -Force }
     New-Item -ItemType Directory -Path $PackageRoot | Out-Null
     $userData = Join-Path ([IO.Path]::GetTempPath()) ('dxckpt-package-' + [guid]::NewGuid().ToString('N'))
+    # It must exist: .NET answers an empty per-user data folder for a missing one, and PSResourceGet would
+    # then keep its repository list in the working folder.
+    New-Item -ItemType Directory -Path $userData | Out-Null
     $saved = @{ XDG_DATA_HOME = $env:XDG_DATA_HOME; LOCALAPPDATA = $env:LOCALAPPDATA }
     $env:XDG_DATA_HOME = $userData
     $env:LOCALAPPDATA = $userData

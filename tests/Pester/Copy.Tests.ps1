@@ -140,16 +140,3 @@ Describe 'Copy-Checkpoint' {
         $steps[-1].RecordType | Should -Be 'Completed'
     }
 }
-
-Describe 'Test-Checkpoint progress over several steps' {
-    It 'shows "step i of n" and completes the bar' {
-        $dir = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
-        foreach ($step in 1..4) { @{ s = $step } | Save-Checkpoint -LiteralPath $dir -Step $step }
-        $run = Invoke-WithProgress { param($d) Test-Checkpoint -LiteralPath $d } @($dir)
-        $run.Output.Count | Should -Be 4
-        $steps = @($run.Progress | Where-Object Activity -like 'Test checkpoint: step*')
-        $steps[0].Activity | Should -Be 'Test checkpoint: step 1 of 4'
-        $steps.Activity | Should -Contain 'Test checkpoint: step 4 of 4'
-        $steps[-1].RecordType | Should -Be 'Completed'
-    }
-}

@@ -14,6 +14,9 @@ BeforeAll {
         HOME = $UserData; USERPROFILE = $UserData
         XDG_DATA_HOME = (Join-Path $UserData '.local/share'); LOCALAPPDATA = (Join-Path $UserData 'AppData/Local')
     }
+    # They must exist: .NET answers an empty per-user data folder for a missing one, and PSResourceGet
+    # would then keep its repository list in the working folder, shared between runs.
+    New-Item -ItemType Directory -Path $FreshUser.XDG_DATA_HOME, $FreshUser.LOCALAPPDATA | Out-Null
     # The package of the module under test, published as build.ps1 -Task Package does (a fresh pwsh whose
     # per-user data folder is temporary, so no real repository list is touched).
     $publish = Invoke-FreshPwsh -Environment $FreshUser -Script @"
@@ -73,6 +76,7 @@ Install-PSResource -Name DataraxCkpt -Repository DataraxCkptTest -Scope CurrentU
 'key=' + [DataraxCkpt.PrngKey]::Create(1)
 "@
         $result.Output | Should -Contain 'installed under data folder=True'
+        @(Get-ChildItem -LiteralPath $UserData -Recurse -Force -Filter 'PSResourceRepository.xml').Count | Should -Be 1
         $result.Output | Should -Contain 'installed version=0.1.0'
         $result.Output | Should -Contain 'loaded from=True'
         $result.Output | Should -Contain 'key=PrngKey(threefry2x32: [0, 1])'

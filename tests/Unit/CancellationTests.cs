@@ -78,4 +78,32 @@ public sealed class CancellationTests : IDisposable
 
         Assert.Equal([1L, 2L], handler.GetCheckpointSteps(_ck));
     }
+
+    [Fact]
+    public void A_log_callback_that_throws_while_a_step_is_reserved_leaves_no_staging_folder()
+    {
+        // PowerShell's WriteVerbose throws once the pipeline is stopping; the engine must not leak the
+        // staging folder (and its in-process owner lock) when a callback throws.
+        var options = new CheckpointOptions
+        {
+            Log = line =>
+            {
+                if (line.StartsWith("Reserved step", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException("the pipeline is stopping");
+                }
+            },
+        };
+        using (var handler = new CheckpointHandler(options))
+        {
+            Assert.Throws<InvalidOperationException>(() => handler.Save(_ck, new Dictionary<string, object?> { ["a"] = 1 }, step: 3));
+        }
+
+        var staging = Path.Combine(_ck, ".staging");
+        Assert.True(!Directory.Exists(staging) || Directory.GetFileSystemEntries(staging).Length == 0,
+            "left in .staging: " + string.Join(", ", Directory.Exists(staging) ? Directory.GetFileSystemEntries(staging) : []));
+        using var check = new CheckpointHandler();
+        Assert.Empty(check.GetCheckpointSteps(_ck));
+        Assert.Equal(3, check.Save(_ck, new Dictionary<string, object?> { ["a"] = 2 }, step: 3).Step);
+    }
 }

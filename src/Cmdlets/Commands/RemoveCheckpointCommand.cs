@@ -180,7 +180,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         var policy = new RetentionPolicy { Keep = Keep, KeepEvery = KeepEvery, KeepNewerThan = OlderThan };
         IReadOnlyList<CheckpointInfo> planned = Array.Empty<CheckpointInfo>();
         IReadOnlyList<long> before = Array.Empty<long>();
-        if (!TryEngine(() => planned = Handler.Prune(directory, policy, dryRun: true), directory)
+        if (!TryEngine(() => planned = Handler.Prune(directory, policy, dryRun: true, StopToken), directory)
             || !TryEngine(() => before = Handler.PeekCheckpointSteps(directory), directory))
         {
             return;
@@ -195,13 +195,16 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         }
 
         var removed = new List<CheckpointInfo>();
-        foreach (var info in planned)
+        for (var i = 0; i < planned.Count; i++)
         {
-            if (RemoveOne(info, force: false, dryRunReason: r => whatIf |= r == ShouldProcessReason.WhatIf) is { } done)
+            ReportStep("Remove checkpoint", directory, planned[i].Step, i, planned.Count);
+            if (RemoveOne(planned[i], force: false, dryRunReason: r => whatIf |= r == ShouldProcessReason.WhatIf) is { } done)
             {
                 removed.Add(done);
             }
         }
+
+        CompleteSteps();
 
         var gone = removed.Select(r => r.Step).ToHashSet();
         var kept = before.Where(s => !gone.Contains(s)).ToArray();

@@ -155,6 +155,9 @@ internal sealed class CheckpointStore
         var staging = _folders.CreateStaging(chosen, saveId);
         try
         {
+            // Logged before the intent is recorded: a log callback that throws (PowerShell's WriteVerbose
+            // does once the pipeline is stopping) must not leave a reservation nobody will dispose.
+            Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
             index.AddIntent(new Intent(saveId, "save", chosen, staging.Name));
         }
         catch
@@ -163,7 +166,6 @@ internal sealed class CheckpointStore
             throw;
         }
 
-        Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
         return new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging, ReplacesPinned = replacesPinned };
     }
 
