@@ -9,7 +9,8 @@ namespace DataraxCkpt.Commands;
 /// <para type="description">Each step is read back in full with every checksum checked, then committed on the
 /// destination exactly as a save commits it, with its step number, metadata, creation time and pin.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Copy, "Checkpoint", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsCommon.Copy, "Checkpoint", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low,
+    HelpUri = HelpLinks.Base + "Copy-Checkpoint.md")]
 [OutputType("DataraxCkpt.CheckpointInfo")]
 public sealed class CopyCheckpointCommand : DirectoryCommandBase
 {
