@@ -20,6 +20,8 @@ param(
     # Target names of build/mutation-targets.json to run now (default: all).
     [string[]] $Only,
     [ValidateRange(1, 16)] [int] $Concurrency = 1,
+    # Re-read the reports of earlier runs in out/mutation/<name> instead of running Stryker again.
+    [switch] $FromReports,
     # Where scores are kept between runs (committed, so the doc can be re-rendered and checked).
     [string] $ScoresPath = (Join-Path $PSScriptRoot 'mutation-scores.json')
 )
@@ -44,10 +46,15 @@ if (Test-Path -LiteralPath $ScoresPath) {
 
 $work = Join-Path $repo 'out/mutation'
 $copy = Join-Path $work 'src'
-if (Test-Path -LiteralPath $copy) { Remove-Item -LiteralPath $copy -Recurse -Force }
-$null = New-Item -ItemType Directory -Force -Path $copy
+function Save-Scores {
+    # After every target, so an interrupted run keeps the scores it finished.
+    @{ files = @($scores.Values) } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $ScoresPath
+}
+if ($FromReports) { $copy = $null }
+elseif (Test-Path -LiteralPath $copy) { Remove-Item -LiteralPath $copy -Recurse -Force }
+if ($copy) { $null = New-Item -ItemType Directory -Force -Path $copy }
 # The tracked sources only (no bin/obj/out), so the copy builds exactly what is committed plus local edits.
-foreach ($file in (& git -C $repo ls-files --cached --others --exclude-standard)) {
+foreach ($file in $(if ($copy) { & git -C $repo ls-files --cached --others --exclude-standard })) {
     $from = Join-Path $repo $file
     if (-not (Test-Path -LiteralPath $from -PathType Leaf)) { continue }
     $to = Join-Path $copy $file
@@ -58,6 +65,9 @@ foreach ($file in (& git -C $repo ls-files --cached --others --exclude-standard)
 $failures = @()
 foreach ($t in $targets) {
     $out = Join-Path $work $t.name
+    $started = Get-Date
+    $code = 0
+    if (-not $FromReports) {
     if (Test-Path -LiteralPath $out) { Remove-Item -LiteralPath $out -Recurse -Force }
     $config = Join-Path $work "$($t.name).stryker-config.json"
     @{
@@ -74,13 +84,13 @@ foreach ($t in $targets) {
         }
     } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $config
     Write-Host "==> Mutating $($t.file) against: $($t.filter)"
-    $started = Get-Date
     Push-Location -LiteralPath (Join-Path $copy 'tests/Unit')
     try {
         & dotnet tool run dotnet-stryker --config-file $config --output $out
         $code = $LASTEXITCODE
     }
     finally { Pop-Location }
+    }
     $report = Get-ChildItem -LiteralPath $out -Recurse -Filter 'mutation-report.json' -ErrorAction Ignore | Select-Object -First 1
     if ($code -ne 0 -or -not $report) {
         $failures += "$($t.name) (stryker exit $code)"
@@ -109,14 +119,15 @@ foreach ($t in $targets) {
         survived  = $counts.Survived
         noCoverage = $counts.NoCoverage
         compileErrors = $counts.CompileError
-        date      = $started.ToUniversalTime().ToString('yyyy-MM-dd')
-        minutes   = [math]::Round(((Get-Date) - $started).TotalMinutes, 1)
+        date      = $report.LastWriteTimeUtc.ToString('yyyy-MM-dd')
+        minutes   = if ($FromReports) { $null } else { [math]::Round(((Get-Date) - $started).TotalMinutes, 1) }
         filter    = $t.filter
         survivors = $survivors
     }
+    Save-Scores
     Write-Host ("FIGURE mutation | {0} | {1}% ({2} killed, {3} timeout, {4} survived, {5} no coverage)" -f $t.file, $scores[$t.name].score, $counts.Killed, $counts.Timeout, $counts.Survived, $counts.NoCoverage)
 }
 
-@{ files = @($scores.Values) } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $ScoresPath
+Save-Scores
 & (Join-Path $PSScriptRoot 'Update-GuaranteeFigures.ps1')
 if ($failures) { throw "Mutation run failed for: $($failures -join ', ')" }
