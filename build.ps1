@@ -11,8 +11,14 @@
                the module root; help (MAML and about topic, from docs/help/*.md) in en-US/; the engine and all
                its dependencies (managed and native) in lib/.
       Test     Build, then the xunit tests (tests/Unit) and the Pester tests (tests/Pester) in a fresh pwsh
-               against out/DataraxCkpt (installs Debian's strace first when missing: the crash-state explorer needs it). Ends with the line "N passed, N failed"; exits non-zero on any
-               failure or when either runner did not run.
+               against out/DataraxCkpt (installing the lz4 tool and strace first when missing: the lz4 interop test and the crash-state explorer need them). Ends with the line
+               "N passed, N failed, N skipped"; exits non-zero on a failure, on a runner's non-zero exit code
+               or incomplete outcome, when fewer tests ran than tests/test-floor.json requires, and (when
+               CI=true) on a skip not allowed there. Every FIGURE line goes to out/figures.txt.
+      Figures  Renders the last test run's out/figures.txt into docs/guarantees.md and keeps it as
+               docs/figures/guarantees.txt (commit both; a Pester test checks they agree).
+      Mutate   Stryker.NET over the files of build/mutation-targets.json (-Mutate names a subset), each
+               against the tests that cover it; scores into build/mutation-scores.json and docs/guarantees.md.
       Example  Build, then runs every examples/*.ps1 in a fresh pwsh, each in a new temporary folder.
       Bench    Build, then bench/run-all.ps1: every scenario against its baselines (raw file I/O, the lz4
                tool, numpy/torch when installed); prints a table and rewrites docs/benchmarks.md.
@@ -25,8 +31,11 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Soak', 'Package')]
+    [ValidateSet('Build', 'Test', 'Figures', 'Mutate', 'Example', 'Bench', 'Soak', 'Package')]
     [string] $Task = 'Build',
+
+    # For -Task Mutate: the targets of build/mutation-targets.json to run (default: all of them).
+    [string[]] $Mutate,
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release'
@@ -41,6 +50,8 @@ $ResultsRoot = Join-Path $RepoRoot 'out/TestResults'
 $ToolPackages = Join-Path $RepoRoot 'tools/packages'
 $PesterManifest = Join-Path $ToolPackages 'pester/5.7.1/tools/Pester.psd1'
 $PackageRoot = Join-Path $RepoRoot 'out/repository'
+$FloorPath = Join-Path $RepoRoot 'tests/test-floor.json'
+$FiguresPath = Join-Path $RepoRoot 'out/figures.txt'
 
 function Invoke-Dotnet {
     # Native failures do not throw in pwsh 7.4; a build step that failed must stop the build.
@@ -158,18 +169,51 @@ function Install-Strace {
     }
 }
 
+function Install-TestPrerequisites {
+    # The lz4 interop test needs the reference lz4 tool; without it the test reports a skip (which CI
+    # refuses), so install it once here rather than let the suite run without it.
+    if (Get-Command lz4 -CommandType Application -ErrorAction Ignore) { return }
+    if (-not (Get-Command apt-get -CommandType Application -ErrorAction Ignore)) {
+        Write-Warning 'The lz4 tool is missing and apt-get is not available: the lz4 interop test will be skipped.'
+        return
+    }
+    $sudo = if ((& id -u) -eq '0') { @() } elseif (Get-Command sudo -ErrorAction Ignore) { @('sudo', '-n') } else { $null }
+    if ($null -eq $sudo) {
+        Write-Warning 'The lz4 tool is missing and this user cannot run apt-get: the lz4 interop test will be skipped.'
+        return
+    }
+    Write-Host 'Installing the lz4 tool (apt-get) for the lz4 interop test'
+    $run = { param([string[]] $Command) $all = @($sudo) + $Command; & $all[0] @($all | Select-Object -Skip 1) | Out-Host; $LASTEXITCODE }
+    $code = & $run @('apt-get', 'install', '-y', '-qq', 'lz4')
+    if ($code -ne 0) {
+        # A fresh image has no package lists yet.
+        $null = & $run @('apt-get', 'update', '-qq')
+        $code = & $run @('apt-get', 'install', '-y', '-qq', 'lz4')
+    }
+    if ($code -ne 0) { Write-Warning "apt-get install lz4 failed (exit $code): the lz4 interop test will be skipped." }
+}
+
 function Invoke-UnitTests {
-    # Returns @{ Passed; Failed; Ran } read from the TRX file, not from console text.
+    # Counts come from the TRX file, and the run is only trusted when dotnet test also exited 0 and the
+    # TRX says the run Completed: a test host that crashed after N passes leaves "N passed, 0 failed"
+    # in the counters but an Aborted/Failed outcome and a non-zero exit code.
     $trxName = 'unit.trx'
     $trxPath = Join-Path $ResultsRoot $trxName
     Remove-Item -LiteralPath $trxPath -ErrorAction Ignore
     & dotnet test (Join-Path $RepoRoot 'tests/Unit') -c $Configuration --nologo --logger "trx;LogFileName=$trxName" --results-directory $ResultsRoot | Out-Host
-    if (-not (Test-Path $trxPath)) {
-        return @{ Passed = 0; Failed = 0; Ran = $false }
-    }
-    $counters = ([xml](Get-Content -Raw -LiteralPath $trxPath)).TestRun.ResultSummary.Counters
-    $failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-    return @{ Passed = [int]$counters.passed; Failed = $failed; Ran = ([int]$counters.executed -gt 0) }
+    $exitCode = $LASTEXITCODE
+    $result = @{ Runner = 'xunit'; Passed = 0; Failed = 0; Skipped = @(); ExitCode = $exitCode; Outcome = 'NoResults' }
+    if (-not (Test-Path $trxPath)) { return $result }
+    $trx = [xml](Get-Content -Raw -LiteralPath $trxPath)
+    $summary = $trx.TestRun.ResultSummary
+    $counters = $summary.Counters
+    $result.Outcome = [string]$summary.outcome
+    $result.Passed = [int]$counters.passed
+    $result.Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    $ns = @{ t = 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010' }
+    $result.Skipped = @(Select-Xml -Xml $trx -XPath '//t:UnitTestResult[@outcome!="Passed" and @outcome!="Failed"]' -Namespace $ns |
+        ForEach-Object { [pscustomobject]@{ Name = $_.Node.testName; Outcome = $_.Node.outcome } })
+    return $result
 }
 
 function Invoke-PesterTests {
@@ -180,33 +224,77 @@ function Invoke-PesterTests {
     $runner = Join-Path $RepoRoot 'build/Invoke-PesterRun.ps1'
     & dotnet pwsh -NoProfile -NonInteractive -File $runner -PesterManifest $PesterManifest -ModuleRoot $ModuleRoot `
         -TestPath (Join-Path $RepoRoot 'tests/Pester') -CountsPath $countsPath | Out-Host
-    if (-not (Test-Path $countsPath)) {
-        return @{ Passed = 0; Failed = 0; Ran = $false }
-    }
+    $exitCode = $LASTEXITCODE
+    $result = @{ Runner = 'Pester'; Passed = 0; Failed = 0; Skipped = @(); ExitCode = $exitCode; Outcome = 'NoResults' }
+    if (-not (Test-Path $countsPath)) { return $result }
     $counts = Get-Content -Raw -LiteralPath $countsPath | ConvertFrom-Json
-    return @{ Passed = [int]$counts.Passed; Failed = [int]$counts.Failed; Ran = ([int]$counts.Total -gt 0) }
+    $result.Outcome = [string]$counts.Result
+    $result.Passed = [int]$counts.Passed
+    $result.Failed = [int]$counts.Failed
+    $result.Skipped = @($counts.NotPassed | Where-Object { $_ })
+    return $result
+}
+
+function Get-RunProblems($Run, [int] $Floor, [string[]] $AllowedSkips, [bool] $IsCi) {
+    # Every way a runner can report less than a full, trustworthy run.
+    $problems = @()
+    $expectedOutcome = if ($Run.Runner -eq 'xunit') { 'Completed' } else { 'Passed' }
+    if ($Run.ExitCode -ne 0) { $problems += "$($Run.Runner) exited with code $($Run.ExitCode)" }
+    if ($Run.Outcome -ne $expectedOutcome -and -not ($Run.Runner -eq 'xunit' -and $Run.Outcome -eq 'Failed' -and $Run.Failed -gt 0)) {
+        $problems += "$($Run.Runner) run outcome is '$($Run.Outcome)', not '$expectedOutcome'"
+    }
+    $ran = $Run.Passed + $Run.Failed
+    if ($ran -lt $Floor) { $problems += "$($Run.Runner): only $ran tests ran, fewer than the floor of $Floor in tests/test-floor.json" }
+    foreach ($skip in $Run.Skipped) {
+        $allowed = $AllowedSkips | Where-Object { $skip.Name -like "$_*" }
+        Write-Host "SKIPPED ($($Run.Runner), $($skip.Outcome)$(if ($allowed) { ', allowed' })): $($skip.Name)"
+        if ($IsCi -and -not $allowed) { $problems += "$($Run.Runner): required test '$($skip.Name)' did not pass ($($skip.Outcome)) under CI=true" }
+    }
+    return $problems
 }
 
 function Invoke-Test {
     Invoke-Build
     Restore-TestTools
     Install-Strace
+    Install-TestPrerequisites
     New-Item -ItemType Directory -Force -Path $ResultsRoot | Out-Null
     $env:DATARAXCKPT_MODULE = $ModuleRoot
     $env:DATARAXCKPT_TOOLS = $ToolPackages
+    # Every test that prints a FIGURE line also appends it here; `-Task Figures` renders it into the docs.
+    Remove-Item -LiteralPath $FiguresPath -ErrorAction Ignore
+    $env:DATARAXCKPT_FIGURES_FILE = $FiguresPath
 
+    $floor = Get-Content -Raw -LiteralPath $FloorPath | ConvertFrom-Json
+    $isCi = $env:CI -eq 'true'
     $unit = Invoke-UnitTests
     $pester = Invoke-PesterTests
 
+    $problems = @(Get-RunProblems $unit $floor.xunit @($floor.allowedSkips.xunit) $isCi) +
+        @(Get-RunProblems $pester $floor.pester @($floor.allowedSkips.pester) $isCi)
     $passed = $unit.Passed + $pester.Passed
     $failed = $unit.Failed + $pester.Failed
-    $problems = @()
-    if (-not $unit.Ran) { $problems += 'the xunit tests did not run' }
-    if (-not $pester.Ran) { $problems += 'the Pester tests did not run' }
-    Write-Host "xunit: $($unit.Passed) passed, $($unit.Failed) failed; Pester: $($pester.Passed) passed, $($pester.Failed) failed"
+    $skipped = $unit.Skipped.Count + $pester.Skipped.Count
+    Write-Host "xunit: $($unit.Passed) passed, $($unit.Failed) failed, $($unit.Skipped.Count) skipped (exit $($unit.ExitCode), $($unit.Outcome)); Pester: $($pester.Passed) passed, $($pester.Failed) failed, $($pester.Skipped.Count) skipped (exit $($pester.ExitCode), $($pester.Outcome))"
+    if (Test-Path -LiteralPath $FiguresPath) {
+        Add-Content -LiteralPath $FiguresPath -Value ("FIGURE run | whole suite | xunit {0} passed, {1} failed, {2} skipped; Pester {3} passed, {4} failed, {5} skipped; {6:yyyy-MM-dd}" -f
+            $unit.Passed, $unit.Failed, $unit.Skipped.Count, $pester.Passed, $pester.Failed, $pester.Skipped.Count, (Get-Date).ToUniversalTime())
+        Write-Host "Figures of this run: $FiguresPath (render them into docs/guarantees.md with -Task Figures)"
+    }
     foreach ($problem in $problems) { Write-Host "ERROR: $problem" }
-    Write-Host "$passed passed, $failed failed"
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
     if ($failed -gt 0 -or $problems) { exit 1 }
+}
+
+function Invoke-Figures {
+    if (-not (Test-Path -LiteralPath $FiguresPath)) { throw "No figures yet: run -Task Test first (it writes $FiguresPath)." }
+    Invoke-FreshPwsh -File (Join-Path $RepoRoot 'build/Update-GuaranteeFigures.ps1') -FiguresPath $FiguresPath
+}
+
+function Invoke-Mutate {
+    $arguments = @('-File', (Join-Path $RepoRoot 'build/Invoke-Mutation.ps1'))
+    if ($Mutate) { $arguments += @('-Only', ($Mutate -join ',')) }
+    Invoke-FreshPwsh @arguments
 }
 
 function Invoke-Example {
@@ -277,6 +365,8 @@ try {
     switch ($Task) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
+        'Figures' { Invoke-Figures }
+        'Mutate' { Invoke-Mutate }
         'Example' { Invoke-Example }
         'Bench' { Invoke-Bench }
         'Soak' { Invoke-Soak }

@@ -26,10 +26,19 @@ $env:NO_COLOR = '1'
 $result = Invoke-Pester -Configuration $configuration
 # Containers that failed to load (a broken BeforeAll, a syntax error) count as failures.
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+# Skipped, Inconclusive and NotRun tests are listed by name so that build.ps1 can show them and, under
+# CI=true, fail on any that tests/test-floor.json does not allow.
+$notPassed = @(foreach ($test in $result.Tests) {
+    if ($test.Result -in 'Skipped', 'Inconclusive', 'NotRun') {
+        [ordered]@{ Name = $test.ExpandedPath; Outcome = $test.Result }
+    }
+})
 [ordered]@{
-    Passed  = $result.PassedCount
-    Failed  = $failed
-    Skipped = $result.SkippedCount
-    Total   = $result.TotalCount
-} | ConvertTo-Json | Set-Content -LiteralPath $CountsPath
+    Result    = $result.Result
+    Passed    = $result.PassedCount
+    Failed    = $failed
+    Skipped   = $notPassed.Count
+    Total     = $result.TotalCount
+    NotPassed = $notPassed
+} | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $CountsPath
 exit ([int]($failed -gt 0 -or $result.TotalCount -eq 0))

@@ -57,6 +57,9 @@ try
             // loop <dir> <first> <count> <seed> [megabytes]: saves steps first..first+count-1 with a
             // small keep, as a trainer would; the random-kill tests SIGKILL it at arbitrary instants.
             var megabytes = args.Length > 5 ? (int)Arg(5) : 1;
+            // The parent times its kill from this line, so that a kill during .NET start-up is not
+            // counted as a kill of the saving loop.
+            Console.WriteLine("started");
             for (var s = Arg(2); s < Arg(2) + Arg(3); s++)
             {
                 handler.Save(dir, HarnessState.Create(s, (int)Arg(4), megabytes), step: s, keep: 3);

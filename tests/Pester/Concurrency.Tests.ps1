@@ -127,7 +127,10 @@ Describe 'Concurrency with pwsh and C# processes' {
         }
         Test-Checkpoint -LiteralPath $dir -Quiet | Should -BeTrue
         $pwshOps = (Get-Content -LiteralPath (Join-Path $journal 'ps0.ops'), (Join-Path $journal 'ps1.ops') | Measure-Object -Sum).Sum
-        Write-Host ("FIGURE guarantee 5 | pwsh and C# load | {0} s, 2 pwsh + 3 C# processes, {1} pwsh operations, {2} contested steps with one winner each, {3} surviving steps exact, 0 unexpected errors" -f
-            $seconds, $pwshOps, $outcomes.Count, $listed.Count)
+        $figure = "FIGURE guarantee 5 | pwsh and C# load | {0} s, 2 pwsh + 3 C# processes, {1} pwsh operations, {2} contested steps with one winner each, {3} surviving steps exact, 0 unexpected errors" -f
+            $seconds, $pwshOps, $outcomes.Count, $listed.Count
+        Write-Host $figure
+        # build.ps1 -Task Test collects every figure of the run in one file (docs/guarantees.md renders it).
+        if ($env:DATARAXCKPT_FIGURES_FILE) { Add-Content -LiteralPath $env:DATARAXCKPT_FIGURES_FILE -Value $figure }
     }
 }

@@ -21,6 +21,112 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
     Import-Module $ModuleManifest -Force
 
+    # What each example must print or leave behind, against the fixture above (kernel[0,0] = step number).
+    $script:ExampleChecks = @{
+        'Compare-Checkpoint | What changed between step 100 and the latest step' = { param($o)
+            # The second step omitted: the latest step (4200) is compared.
+            $o.Count | Should -Be 1
+            $o[0].Name | Should -Be 'params/linear/kernel'
+            $o[0].Change | Should -Be 'Changed'
+            $o[0].MaxAbsDifference | Should -Be 4100 }
+        'Compare-Checkpoint | Only the tensors that moved by more than 0.1' = { param($o)
+            $o.Count | Should -Be 1
+            $o[0].Name | Should -Be 'params/linear/kernel'
+            $o[0].MaxAbsDifference | Should -Be 100 }
+        'Get-Checkpoint | Show every step with its metadata' = { param($o)
+            $o.Step | Should -Be @(10, 20, 50, 100, 200, 4200)
+            $o | ForEach-Object { $_.Metadata['description'] | Should -Be "step $($_.Step)" } }
+        'Get-Checkpoint | Remove every step below 100' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Get-CheckpointStep ./ck | Should -Be @(100, 200, 4200) }
+        'Get-CheckpointItem | What is in the latest step' = { param($o)
+            $o.Step | Sort-Object -Unique | Should -Be 4200
+            $o.Name | Sort-Object | Should -Be @('params/linear/kernel', 'position') }
+        'Get-CheckpointItem | Only the kernels of step 100' = { param($o)
+            $o.Count | Should -Be 1
+            $o[0].Step | Should -Be 100
+            $o[0].Name | Should -Be 'params/linear/kernel'
+            @($o[0].Shape) | Should -Be @(8, 4) }
+        'Get-CheckpointStep | List the steps and the latest step' = { param($o)
+            $o | Should -Be @(10, 20, 50, 100, 200, 4200, 4200) }
+        'Get-CheckpointStep | Restore only when there is something to restore' = { param($o)
+            $o | Should -BeNullOrEmpty }
+        'Lock-Checkpoint | Keep the best step forever' = { param($o)
+            $o | Should -BeNullOrEmpty
+            (Get-Checkpoint ./ck | Where-Object Pinned).Step | Should -Be 4200 }
+        'Lock-Checkpoint | Pin every step that has a release tag in its metadata' = { param($o)
+            $o.Count | Should -Be 1
+            $o[0].Step | Should -Be 4200
+            $o[0].Pinned | Should -BeTrue
+            (Get-Checkpoint ./ck | Where-Object Pinned).Step | Should -Be 4200 }
+        'New-PrngKey | The guide''s PRNG state, saved and restored' = { param($o)
+            # JAX: jax.random.key_data(jax.random.key(42)) is [0, 42].
+            $o | Should -Be @(0, 42)
+            (Restore-Checkpoint ./keys).split_keys.Count | Should -Be 4 }
+        'New-PrngKey | A per-epoch key' = { param($o)
+            $o.Count | Should -Be 1
+            @($o[0].KeyData).Count | Should -Be 2
+            ($o[0].KeyData -join ',') | Should -Not -Be ((New-PrngKey 7).KeyData -join ',')
+            ($o[0].KeyData -join ',') | Should -Be ((New-PrngKey 7 -FoldIn 3).KeyData -join ',') }
+        'Remove-Checkpoint | See what a retention run would remove, then run it' = { param($o)
+            # Keep the 5 highest; no multiple of 1000 among the steps: only step 10 goes.
+            @($o | Where-Object { $_.PSObject.Properties['Step'] }).Step | Sort-Object -Unique | Should -Be 10
+            Get-CheckpointStep ./ck | Should -Be @(20, 50, 100, 200, 4200) }
+        'Remove-Checkpoint | Prune every run folder' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Get-CheckpointStep ./runs/a | Should -Be @(3, 4, 5, 6, 7)
+            Get-CheckpointStep ./runs/b | Should -Be @(3, 4, 5, 6, 7) }
+        'Remove-Checkpoint | Remove steps older than a week, or chosen steps' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Get-CheckpointStep ./ck | Should -Be @(50, 100, 200, 4200) }
+        'Repair-CheckpointIndex | See what a repair would do, then repair' = { param($o)
+            $o.Count | Should -Be 2
+            $o[0].DryRun | Should -BeTrue
+            $o[1].DryRun | Should -BeFalse
+            foreach ($report in $o) { @($report.StepsIndexed) | Should -Be @(10, 20, 50, 100, 200, 4200) } }
+        'Repair-CheckpointIndex | Repair every run folder' = { param($o)
+            $o.Count | Should -Be 2
+            foreach ($report in $o) { @($report.StepsIndexed) | Should -Be @(1..7) } }
+        'Restore-Checkpoint | Restore the latest step' = { param($o)
+            $o | Should -Be @(42) }
+        'Restore-Checkpoint | Restore a chosen step through the pipeline' = { param($o)
+            $o.Count | Should -Be 1
+            $o[0].params.linear.kernel[0, 0] | Should -Be 50
+            $o[0].position | Should -Be 42 }
+        'Restore-Checkpoint | Restore only some leaves, or only the metadata' = { param($o)
+            $o.Count | Should -Be 2
+            # -Item returns the matching leaves by name, and nothing else.
+            @($o[0].Keys) | Should -Be @('params/linear/kernel')
+            $o[0]['params/linear/kernel'][0, 0] | Should -Be 4200
+            $o[1] | Should -Be 'step 4200' }
+        'Save-Checkpoint | Save a training state as step 100, keeping the last five' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Get-CheckpointStep ./ck | Should -Be 100
+            (Get-Checkpoint ./ck -Step 100).Metadata['description'] | Should -Be 'Training checkpoint'
+            $state = Restore-Checkpoint ./ck
+            $state.position | Should -Be 42
+            $state.epoch | Should -Be 5
+            $state.w.GetLength(1) | Should -Be 10 }
+        'Save-Checkpoint | Save several states as consecutive steps' = { param($o)
+            $o.Step | Should -Be @(0, 1, 2)
+            (Restore-Checkpoint ./ck -Step 2).v | Should -Be 3 }
+        'Save-Checkpoint | Replace a step' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Get-CheckpointStep ./ck | Should -Be 1
+            (Restore-Checkpoint ./ck -Step 1).v | Should -Be 2 }
+        'Test-Checkpoint | Verify every step' = { param($o)
+            $o.Step | Should -Be @(10, 20, 50, 100, 200, 4200)
+            $o | ForEach-Object { $_.Ok | Should -BeTrue } }
+        'Test-Checkpoint | Fail a job when anything is damaged' = { param($o)
+            $o | Should -BeNullOrEmpty }
+        'Unlock-Checkpoint | Unpin a step' = { param($o)
+            $o | Should -BeNullOrEmpty
+            (Get-Checkpoint ./ck | Where-Object Pinned).Step | Should -Be 200 }
+        'Unlock-Checkpoint | Unpin every pinned step' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Get-Checkpoint ./ck | Where-Object Pinned | Should -BeNullOrEmpty }
+    }
+
     function New-ExampleFixture([string] $Root, [bool] $Empty) {
         New-Item -ItemType Directory -Path $Root | Out-Null
         if ($Empty) { return }
@@ -43,13 +149,20 @@ AfterAll {
 }
 
 Describe 'Help example of <Cmdlet>: <Title>' -ForEach $examples {
-    It 'runs without error' {
+    It 'runs without error and does what its title says' {
         $root = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
         New-ExampleFixture $root ($Cmdlet -eq 'Save-Checkpoint')
+        $key = "$Cmdlet | $Title"
+        $ExampleChecks.ContainsKey($key) | Should -BeTrue -Because "every help example needs its expected output in HelpExamples.Tests.ps1 ('$key')"
         Push-Location -LiteralPath $root
         try {
+            # Unpinning examples need something pinned first.
+            if ($Cmdlet -eq 'Unlock-Checkpoint') { Lock-Checkpoint ./ck -Step 200; Lock-Checkpoint ./ck -Step 4200 }
             $ErrorActionPreference = 'Stop'
-            $null = & ([scriptblock]::Create($Code)) 3>$null
+            $output = @(& ([scriptblock]::Create($Code)) 3>$null)
+            $ErrorActionPreference = 'Continue'
+            # Each check reads the example's output and, where the example changes the store, the store.
+            & $ExampleChecks[$key] $output
         }
         finally {
             $ErrorActionPreference = 'Continue'

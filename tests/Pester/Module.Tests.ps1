@@ -107,9 +107,19 @@ Remove-Item -LiteralPath `$dir -Recurse -Force
         $result = Invoke-FreshPwsh -Environment @{ HOME = $null } -Script @"
 `$ErrorActionPreference = 'Stop'
 Import-Module '$ModuleManifest'
-Restore-Checkpoint -LiteralPath (Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N')))
+'imported ' + (Get-Module DataraxCkpt).Name
+`$dir = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
+@{ w = [float[]] (1.5, 2.5); note = 'home unset' } | Save-Checkpoint -LiteralPath `$dir -Step 7
+`$back = Restore-Checkpoint -LiteralPath `$dir -Step 7
+'restored ' + (`$back.w -join ',') + ' ' + `$back.note
+Remove-Item -LiteralPath `$dir -Recurse -Force
+try { Restore-Checkpoint -LiteralPath (Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))) }
+catch { 'error ' + `$_.FullyQualifiedErrorId; throw }
 'not reached'
 "@
+        $result.Output | Should -Contain 'imported DataraxCkpt'
+        $result.Output | Should -Contain 'restored 1.5,2.5 home unset'
+        @($result.Output | Where-Object { $_ -like 'error *' }) | Should -Be @('error DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand')
         $result.Output | Should -Not -Contain 'not reached'
         $result.ExitCode | Should -Not -Be 0
     }

@@ -133,13 +133,39 @@ Describe 'Repair-CheckpointIndex' {
     It '-WhatIf reports a dry run and changes nothing' {
         $dir = Join-Path $TestDrive 'repair-dry'
         foreach ($step in 1, 2) { @{ s = $step } | Save-Checkpoint $dir -Step $step }
-        $before = Get-ChildItem -LiteralPath $dir -Recurse -File | Where-Object Name -NotLike 'index.sqlite*' |
-            ForEach-Object { "$($_.FullName)|$($_.Length)|$($_.LastWriteTimeUtc.Ticks)" }
+        # Every file, the index files included, by content: a dry run must not write the index either.
+        $snapshot = { Get-ChildItem -LiteralPath $dir -Recurse -File | Sort-Object FullName |
+            ForEach-Object { "$($_.FullName)|$($_.Length)|$((Get-FileHash -LiteralPath $_.FullName -Algorithm SHA256).Hash)" } }
+        $before = & $snapshot
+        ($before -join "`n") | Should -Match 'index\.sqlite\|'
         $dry = Repair-CheckpointIndex $dir -WhatIf
         $dry.DryRun | Should -BeTrue
         @($dry.StepsIndexed) | Should -Be @(1, 2)
-        Get-ChildItem -LiteralPath $dir -Recurse -File | Where-Object Name -NotLike 'index.sqlite*' |
-            ForEach-Object { "$($_.FullName)|$($_.Length)|$($_.LastWriteTimeUtc.Ticks)" } | Should -Be $before
+        & $snapshot | Should -Be $before
+    }
+
+    It 'repairs a corrupt (not deleted) index; -WhatIf first leaves the corrupt bytes as they were' {
+        $dir = Join-Path $TestDrive 'repair-corrupt'
+        foreach ($step in 1, 2, 3) { @{ s = $step } | Save-Checkpoint $dir -Step $step }
+        Lock-Checkpoint $dir 2
+        $index = Join-Path $dir 'index.sqlite'
+        Get-ChildItem -LiteralPath $dir -Filter 'index.sqlite-*' | Remove-Item
+        $junk = [byte[]]::new(4096); [Random]::new(5).NextBytes($junk)
+        $stream = [IO.File]::OpenWrite($index); try { $stream.Write($junk, 0, $junk.Length) } finally { $stream.Dispose() }
+        $corruptHash = (Get-FileHash -LiteralPath $index).Hash
+
+        $dry = Repair-CheckpointIndex $dir -WhatIf -ErrorAction Stop
+        $dry.DryRun | Should -BeTrue
+        @($dry.StepsIndexed) | Should -Be @(1, 2, 3)
+        (Get-FileHash -LiteralPath $index).Hash | Should -Be $corruptHash
+
+        $report = Repair-CheckpointIndex $dir -ErrorAction Stop
+        $report.DryRun | Should -BeFalse
+        @($report.StepsIndexed) | Should -Be @(1, 2, 3)
+        Get-CheckpointStep $dir | Should -Be @(1, 2, 3)
+        (Restore-Checkpoint $dir -Step 3).s | Should -Be 3
+        (Get-Checkpoint $dir -Step 2).Pinned | Should -BeTrue
+        Test-Checkpoint $dir -Quiet | Should -BeTrue
     }
 
     It '-WhatIf on a directory whose index was deleted reports what a repair would add' {

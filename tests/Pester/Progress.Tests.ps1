@@ -46,7 +46,8 @@ Describe 'Progress' {
         $length | Should -Be 1900000000
         $restoreRecords = @($run.Progress | Where-Object Activity -like 'Restore checkpoint step 1*')
         if ($seconds -lt 1.2) {
-            Set-ItResult -Inconclusive -Because "the restore took only $seconds s on this machine, too quick to show progress"
+            # A skip, counted and listed by build.ps1 (allowed in tests/test-floor.json), never a pass.
+            Set-ItResult -Skipped -Because "the restore took only $seconds s on this machine, too quick to show progress"
             return
         }
         @($restoreRecords | Where-Object RecordType -eq 'Processing').Count | Should -BeGreaterThan 0

@@ -41,7 +41,7 @@ Describe 'Remove-Checkpoint by rules' {
 
     It 'without any rule refuses to guess' {
         $dir = New-Store 'norule' 1
-        { Remove-Checkpoint $dir -ErrorAction Stop } | Should -Throw
+        { Remove-Checkpoint $dir -ErrorAction Stop } | Should -Throw -ErrorId 'NoRetentionRule,DataraxCkpt.Commands.RemoveCheckpointCommand'
         Get-CheckpointStep $dir | Should -Be @(1)
     }
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
+using DataraxCkpt.Tests.Reliability;
 using DataraxCkpt.Tests.Support;
+using Xunit.Abstractions;
 
 namespace DataraxCkpt.Tests;
 
@@ -9,13 +11,19 @@ namespace DataraxCkpt.Tests;
 /// no partial step listed, the interrupted step whole or absent, and no leftovers after its next write.
 /// Saves and overwrites run on both rename paths: the Linux exchange and the two renames of Windows/NFS.
 /// </summary>
+[Collection(HeavyReliabilityCollection.Name)]
 public sealed class CrashTests : IDisposable
 {
     private const int Seed = 11;
     private readonly TempDirectory _dir = new();
     private readonly string _ck;
+    private readonly ITestOutputHelper _output;
 
-    public CrashTests() => _ck = _dir.Sub("ck");
+    public CrashTests(ITestOutputHelper output)
+    {
+        _ck = _dir.Sub("ck");
+        _output = output;
+    }
 
     public void Dispose() => _dir.Dispose();
 
@@ -108,6 +116,7 @@ public sealed class CrashTests : IDisposable
         }
 
         AssertNoLeftovers();
+        StoreAssert.Figure(_output, 1, "SIGKILL at a named save point", $"{point}: survived, step 3 {(newStepSurvives ? "whole" : "absent")}, no leftovers");
     }
 
     [Theory]
@@ -139,9 +148,49 @@ public sealed class CrashTests : IDisposable
         using (var next = Storage.PortableOverwriteTests.Handler(portableRename))
         {
             next.Save(_ck, HarnessState.Create(5, Seed, 1), step: 5);
+            Assert.Equal(new long[] { 1, 2, 5 }, next.GetCheckpointSteps(_ck));
+
+            // The next write settles the interrupted overwrite for good: the version a reader saw
+            // first is the one that stays (a recovery that rolled a completed exchange back, or
+            // forward an incomplete one, would change step 2 here).
+            AssertRestoresExactly(next, _ck, 2, newVersionSurvives ? 99 : Seed, newVersionSurvives ? 4 : 2);
+            AssertRestoresExactly(next, _ck, 1, Seed, 2);
+            Assert.True(next.Verify(_ck, 2).Ok, "step 2 fails verification after the interrupted overwrite was settled");
         }
 
         AssertNoLeftovers();
+        StoreAssert.Figure(_output, 3, "SIGKILL at a named overwrite point", $"{point}: survived, step 2 {(newVersionSurvives ? "new" : "old")} version whole before and after the next write");
+    }
+
+    [Theory]
+    [InlineData("remove.before-unpublish", true)]
+    [InlineData("remove.after-unpublish", false)]
+    [InlineData("remove.folder-trashed@1", false)]
+    [InlineData("remove.after-trash", false)]
+    public void Kill_during_a_remove_leaves_the_step_whole_or_gone_and_the_next_write_finishes_it(string point, bool stepSurvives)
+    {
+        Seeded(1, 2, 3);
+        AssertKilled(Harness.Run(point, "remove", _ck, "2"));
+        using (var reader = new CheckpointHandler())
+        {
+            var listed = reader.GetCheckpointSteps(_ck);
+            Assert.Equal(stepSurvives ? new long[] { 1, 2, 3 } : new long[] { 1, 3 }, listed);
+            foreach (var step in listed)
+            {
+                AssertRestoresExactly(reader, _ck, step, Seed, 2);
+            }
+        }
+
+        using (var next = new CheckpointHandler())
+        {
+            next.Save(_ck, HarnessState.Create(4, Seed, 1), step: 4);
+            Assert.Equal(stepSurvives ? new long[] { 1, 2, 3, 4 } : new long[] { 1, 3, 4 }, next.GetCheckpointSteps(_ck));
+            AssertRestoresExactly(next, _ck, 1, Seed, 2);
+            AssertRestoresExactly(next, _ck, 3, Seed, 2);
+        }
+
+        AssertNoLeftovers();
+        StoreAssert.Figure(_output, 4, "SIGKILL at a named remove point", $"{point}: survived, step 2 {(stepSurvives ? "whole" : "gone")}, no leftovers");
     }
 
     [Theory]
@@ -172,6 +221,7 @@ public sealed class CrashTests : IDisposable
         }
 
         AssertNoLeftovers();
+        StoreAssert.Figure(_output, 4, "SIGKILL at a named prune point", $"{point}: survived, every listed step exact, next prune completed");
     }
 
     [Fact]
@@ -183,6 +233,7 @@ public sealed class CrashTests : IDisposable
         AssertRestoresExactly(h, _ck, 1, Seed, 2);
         h.RepairIndex(_ck);
         Assert.True(h.GetCheckpoint(_ck, 1).Pinned);
+        StoreAssert.Figure(_output, 4, "SIGKILL at a named pin point", "pin.after-marker: survived, step exact, pin settled by repair");
     }
 
     [Theory]
@@ -202,6 +253,7 @@ public sealed class CrashTests : IDisposable
         using var h = new CheckpointHandler();
         Assert.Equal(new long[] { 1, 2, 3 }, h.GetCheckpointSteps(_ck));
         AssertRestoresExactly(h, _ck, 2, Seed, 2);
+        StoreAssert.Figure(_output, 6, "SIGKILL at a named repair point", $"{point}: survived, index lists exactly the 3 steps");
     }
 
     [Fact]
@@ -211,14 +263,22 @@ public sealed class CrashTests : IDisposable
         using var child = Harness.Start(null, "save", _ck, "2", "5", "1024");
         var data = Path.Combine(_ck, ".staging");
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        // Kill once a good part of the tensor file is on disk, i.e. truly mid-write.
+        // Kill once a good part of the tensor file is on disk and still growing, i.e. truly mid-write.
+        long Written() => Directory.Exists(data)
+            ? Directory.GetFiles(data, "tensors.lz4", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length)
+            : 0;
+        long firstSeen = 0, atKill = 0;
         while (DateTime.UtcNow < deadline && !child.HasExited)
         {
-            var written = Directory.Exists(data)
-                ? Directory.GetFiles(data, "tensors.lz4", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length)
-                : 0;
+            var written = Written();
+            if (firstSeen == 0 && written > 0)
+            {
+                firstSeen = written;
+            }
+
             if (written > 200L << 20)
             {
+                atKill = written;
                 break;
             }
 
@@ -228,11 +288,16 @@ public sealed class CrashTests : IDisposable
         Assert.False(child.HasExited, "the 1 GiB save finished before it could be killed");
         child.Kill();
         child.WaitForExit();
+        Assert.True(atKill > 200L << 20, $"the kill did not land mid-write: {atKill} bytes of tensor data were on disk after 2 minutes");
+        Assert.True(atKill > firstSeen, $"the tensor file did not grow before the kill (first seen {firstSeen} bytes, at the kill {atKill})");
+        Assert.True(atKill < 1L << 30, $"the tensor file was already complete ({atKill} bytes) when the child was killed");
 
         using var h = new CheckpointHandler();
         Assert.Equal(new long[] { 1 }, h.GetCheckpointSteps(_ck));
         AssertRestoresExactly(h, _ck, 1, Seed, 2);
         h.Save(_ck, HarnessState.Create(3, Seed, 1), step: 3);
+        Assert.Equal(new long[] { 1, 3 }, h.GetCheckpointSteps(_ck));
         AssertNoLeftovers();
+        StoreAssert.Figure(_output, 1, "SIGKILL mid-way through a 1 GiB save", $"killed with {atKill >> 20} MiB of tensor data on disk (grew from {firstSeen >> 20} MiB): survived, step 1 exact, no leftovers");
     }
 }

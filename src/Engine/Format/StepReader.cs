@@ -92,6 +92,21 @@ internal sealed class StepReader : IDisposable
     /// <summary>Loads tensor <paramref name="index"/> as <paramref name="containerType"/> (an array type or Tensor&lt;T&gt;).</summary>
     public object LoadTensor(int index, Type containerType, string itemName, Action<long>? onBytesRead)
     {
+        var (layout, elementType, isTensor) = CheckTensorReference(index, containerType, itemName);
+        var array = isTensor || layout.Shape.Length <= 1
+            ? NewVector(elementType, checked((int)(layout.RawLength / TypeCodes.ElementSize(elementType))))
+            : Array.CreateInstance(elementType, layout.Shape.Select(d => checked((int)d)).ToArray());
+        DecodeInto(layout, array, itemName, onBytesRead);
+        return isTensor ? TensorInterop.Build(array, layout.Shape, elementType) : array;
+    }
+
+    /// <summary>
+    /// The checks LoadTensor makes before reading any byte: the tensor exists and fits the declared
+    /// container. Verify runs them for every tensor node without loading the data again.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The reference or the container does not fit.</exception>
+    public (TensorLayout Layout, Type ElementType, bool IsTensor) CheckTensorReference(int index, Type containerType, string itemName)
+    {
         if ((uint)index >= (uint)Manifest.Tensors.Count)
         {
             throw new InvalidDataException($"item '{itemName}' refers to tensor {index}, which the manifest does not have");
@@ -107,11 +122,7 @@ internal sealed class StepReader : IDisposable
             throw new InvalidDataException($"item '{itemName}' declares container {containerType.Name} for a {layout.DType} tensor of rank {layout.Shape.Length}");
         }
 
-        var array = isTensor || layout.Shape.Length <= 1
-            ? NewVector(elementType, checked((int)(layout.RawLength / TypeCodes.ElementSize(elementType))))
-            : Array.CreateInstance(elementType, layout.Shape.Select(d => checked((int)d)).ToArray());
-        DecodeInto(layout, array, itemName, onBytesRead);
-        return isTensor ? TensorInterop.Build(array, layout.Shape, elementType) : array;
+        return (layout, elementType, isTensor);
     }
 
     /// <summary>Decodes every chunk of every tensor and reports each one that fails.</summary>

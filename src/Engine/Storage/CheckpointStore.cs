@@ -376,6 +376,22 @@ internal sealed class CheckpointStore
         using (reader)
         {
             var problems = reader.VerifyAll(cancellationToken);
+            // The state tree is checked too, without loading tensor data: a type code Restore would refuse
+            // (a .NET type name, a rank beyond the limit) must not pass Verify.
+            try
+            {
+                var tree = new StateDecoder((i, t, n) =>
+                {
+                    reader.CheckTensorReference(i, t, n);
+                    return VerifiedTensor;
+                });
+                CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.State));
+            }
+            catch (CorruptCheckpointException e)
+            {
+                problems.Add(new ItemProblem(e.Item, e.Problem));
+            }
+
             return new StepVerification(Directory, step, reader.Manifest.Items.Count, problems);
         }
     }
@@ -883,6 +899,9 @@ internal sealed class CheckpointStore
             throw new UnsupportedFormatVersionException(Directory, step, (int)Math.Min(e.Version, int.MaxValue), StepFormat.Version, e.UnknownFeatures);
         }
     }
+
+    /// <summary>Stands for a tensor while Verify decodes a state tree; its bytes were checked by VerifyAll.</summary>
+    private static readonly object VerifiedTensor = new();
 
     /// <summary>The item reported when a step's folder itself is missing or is not a real folder.</summary>
     internal const string StepFolderItem = "(step folder)";

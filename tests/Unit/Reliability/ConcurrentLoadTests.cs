@@ -15,6 +15,7 @@ namespace DataraxCkpt.Tests.Reliability;
 /// StepExists on contested steps, and no reader may have seen mixed or partial data.
 /// </summary>
 [Trait("Category", "Reliability")]
+[Collection(HeavyReliabilityCollection.Name)]
 public sealed class ConcurrentLoadTests : IDisposable
 {
     private const int Tensors = 2;

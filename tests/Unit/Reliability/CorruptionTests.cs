@@ -132,7 +132,7 @@ public sealed class CorruptionTests : IDisposable
     [Fact]
     public void Every_damage_to_a_step_file_is_reported_with_step_and_item_and_the_other_steps_stay_exact()
     {
-        int injected = 0, restoreDetected = 0, verifyDetected = 0;
+        int injected = 0, restoreDetected = 0, verifyDetected = 0, unlistedByRepair = 0, stillReportedAfterRepair = 0;
         var failures = new List<string>();
         var n = 0;
         foreach (var damage in StepDamages())
@@ -159,7 +159,8 @@ public sealed class CorruptionTests : IDisposable
             try
             {
                 var v = h.Verify(ck, 2);
-                if (!v.Ok && v.Problems.All(p => !string.IsNullOrEmpty(p.Item)))
+                // "Not ok" must come with at least one problem, and every problem must name its item.
+                if (!v.Ok && v.Step == 2 && v.Problems.Count > 0 && v.Problems.All(p => !string.IsNullOrEmpty(p.Item)))
                 {
                     verifyDetected++;
                 }
@@ -184,11 +185,39 @@ public sealed class CorruptionTests : IDisposable
             Assert.Subset(Committed.ToHashSet(), listed.ToHashSet());
             Assert.Contains(1L, listed);
             Assert.Contains(3L, listed);
+            Assert.Equal(listed, report.StepsIndexed);
             StoreAssert.RestoresExactly(h, ck, 1, Seed, 2);
+            StoreAssert.RestoresExactly(h, ck, 3, Seed, 2);
+
+            // The damaged step's fate: repair either takes it out of the listing (and says so), or it
+            // stays listed and is still refused and reported; it never comes back as data.
+            if (!listed.Contains(2))
+            {
+                if (report.RowsRemoved.Contains(2) || report.Problems.Any(p => p.Contains('2', StringComparison.Ordinal)))
+                {
+                    unlistedByRepair++;
+                }
+                else
+                {
+                    failures.Add($"{damage.Name}: repair unlisted step 2 without reporting it (rows removed [{string.Join(",", report.RowsRemoved)}], problems [{string.Join("; ", report.Problems)}])");
+                }
+            }
+            else
+            {
+                var after = Record.Exception(() => h.Restore(ck, 2));
+                if (after is CorruptCheckpointException { Step: 2 } && !h.Verify(ck, 2).Ok)
+                {
+                    stillReportedAfterRepair++;
+                }
+                else
+                {
+                    failures.Add($"{damage.Name}: after repair step 2 is listed and Restore gave {after?.GetType().Name ?? "data"}");
+                }
+            }
         }
 
         StoreAssert.Figure(_output, 6, "step file corruption (tensors.lz4, manifest.json.lz4, step folder)",
-            $"injected {injected}, detected by Restore with step+item {restoreDetected}, reported by Verify {verifyDetected}");
+            $"injected {injected}, detected by Restore with step+item {restoreDetected}, reported by Verify {verifyDetected}; after RepairIndex unlisted and reported {unlistedByRepair}, still listed and still refused {stillReportedAfterRepair}");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
@@ -247,13 +276,15 @@ public sealed class CorruptionTests : IDisposable
     }
 
     private const string RowDeleted = "row: step 2 deleted";
+    private const string IndexDeleted = "index deleted";
+    private const string IndexEmptied = "index emptied";
 
     /// <summary>Damage to the index; the expected listing is what readers may see before a repair (null: must fail).</summary>
     private static IEnumerable<(string Name, Action<string> Apply)> IndexDamages()
     {
         string I(string ck) => Path.Combine(ck, "index.sqlite");
-        yield return ("index deleted", ck => File.Delete(I(ck)));
-        yield return ("index emptied", ck => Truncate(I(ck), 0));
+        yield return (IndexDeleted, ck => File.Delete(I(ck)));
+        yield return (IndexEmptied, ck => Truncate(I(ck), 0));
         yield return ("index truncated to one page", ck => Truncate(I(ck), 4096));
         yield return ("index truncated by half", ck => Truncate(I(ck), new FileInfo(I(ck)).Length / 2));
         yield return ("index header junk", ck => Overwrite(I(ck), 0, 100, 1));
@@ -290,7 +321,12 @@ public sealed class CorruptionTests : IDisposable
             injected++;
             using var h = new CheckpointHandler();
             var outcome = ReadEverything(h, ck);
-            if (outcome.StartsWith("detected", StringComparison.Ordinal))
+            if (name is IndexDeleted or IndexEmptied && outcome != "exact")
+            {
+                // docs/guarantees.md: a deleted or emptied index is rebuilt from the folders, not reported.
+                failures.Add($"{name}: must be rebuilt with exact data, got {outcome}");
+            }
+            else if (outcome.StartsWith("detected", StringComparison.Ordinal))
             {
                 detected++;
             }

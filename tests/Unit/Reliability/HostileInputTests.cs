@@ -54,7 +54,9 @@ public sealed class HostileInputTests : IDisposable
         ["nested"] = new Dictionary<string, object?> { ["a"] = new Dictionary<string, object?> { ["b"] = new[] { 1, 2, 3 } } },
     };
 
-    private sealed record Case(string Name, Action<JsonObject> Mutate, Func<object?, bool>? Accept = null, long Bound = AllocationBound);
+    /// <param name="Accept">For legal content: true when the restored state is exactly what the manifest says.</param>
+    /// <param name="ItemName">For a renamed item: the name GetItems must list after a repair re-reads the manifest.</param>
+    private sealed record Case(string Name, Action<JsonObject> Mutate, Func<object?, bool>? Accept = null, long Bound = AllocationBound, string? ItemName = null);
 
     /// <summary>
     /// A manifest of a million list entries (~5 MB of JSON) legitimately decodes to a million-element
@@ -92,7 +94,34 @@ public sealed class HostileInputTests : IDisposable
         return node;
     }
 
-    private static bool HasKey(object? restored, string key) => restored is Dictionary<string, object?> d && d.ContainsKey(key) && d["name"] as string == "rich";
+    /// <summary>
+    /// True when <paramref name="restored"/> is exactly the saved rich state with <paramref name="change"/>
+    /// applied (keys added or replaced by what the crafted manifest legally says), value by value.
+    /// </summary>
+    private static bool IsRich(object? restored, Action<Dictionary<string, object?>>? change = null)
+    {
+        var expected = RichState();
+        change?.Invoke(expected);
+        return StateComparer.FirstDifference(expected, restored) is null;
+    }
+
+    private static object? Nested(int depth)
+    {
+        object? node = 1;
+        for (var i = 0; i < depth; i++)
+        {
+            node = new List<object?> { node };
+        }
+
+        return node;
+    }
+
+    private static float[] ChunksSwapped(float[] w)
+    {
+        // The first chunk holds 4 MiB of floats; the manifest now lists the second chunk first.
+        const int first = (4 << 20) / sizeof(float);
+        return w[first..].Concat(w[..first]).ToArray();
+    }
 
     private static IEnumerable<Case> Cases()
     {
@@ -118,10 +147,10 @@ public sealed class HostileInputTests : IDisposable
             var first = chunks[0]!.DeepClone();
             chunks[0] = chunks[1]!.DeepClone();
             chunks[1] = first;
-        }, d => HasKey(d, "w"));
+        }, d => IsRich(d, e => e["w"] = ChunksSwapped((float[])e["w"]!)));
         yield return new("dataLength of 10^18", r => r["dataLength"] = 1_000_000_000_000_000_000L);
         yield return new("dataLength negative", r => r["dataLength"] = -1);
-        yield return new("size field negative", r => r["size"] = -1, d => HasKey(d, "w"));
+        yield return new("size field negative", r => r["size"] = -1, d => IsRich(d));
 
         // Types and versions.
         yield return new("unknown dtype f128", r => Tensor(r, "w")["dtype"] = "f128");
@@ -156,22 +185,22 @@ public sealed class HostileInputTests : IDisposable
         yield return new("duplicate dictionary keys", r => AddEntry(r, "name", "again"));
         yield return new("state that is a JSON number", r => r["state"] = 12);
         yield return new("state missing", r => r.Remove("state"));
-        yield return new("metadata of the wrong kind", r => r["metadata"] = new JsonArray(1), d => HasKey(d, "w"));
+        yield return new("metadata of the wrong kind", r => r["metadata"] = new JsonArray(1), d => IsRich(d));
 
         // Trees and strings.
-        yield return new("tree nested 150 deep (allowed)", r => AddEntry(r, "deep", Nest(150)), d => HasKey(d, "deep"));
+        yield return new("tree nested 150 deep (allowed)", r => AddEntry(r, "deep", Nest(150)), d => IsRich(d, e => e["deep"] = Nested(150)));
         yield return new("tree nested 201 deep (beyond the limit)", r => AddEntry(r, "deep", Nest(201)));
         yield return new("tree nested 5000 deep (beyond the JSON depth)", r => AddEntry(r, "deep", "@@deep@@"));
         yield return new("20 MB string", r => AddEntry(r, "giant", new string('x', 20_000_000)),
-            d => d is Dictionary<string, object?> s && (s["giant"] as string)?.Length == 20_000_000, 8L * 20_000_000 + AllocationBound);
+            d => IsRich(d, e => e["giant"] = new string('x', 20_000_000)), 8L * 20_000_000 + AllocationBound);
         yield return new("a million-entry list", r => AddEntry(r, "many", new JsonObject { ["t"] = "list<any>", ["i"] = new JsonArray(new JsonNode?[1_000_000]) }),
-            d => HasKey(d, "many"), ManyBound);
+            d => IsRich(d, e => e["many"] = Enumerable.Repeat<object?>(null, 1_000_000).ToList()), ManyBound);
 
         // Names: data, never paths.
         foreach (var key in new[] { "..", "../../outside/victim", "/etc/passwd", "a\0b", "C:\\Windows\\System32", "\\\\server\\share", "~0~1/..", "CON", "nul:" })
         {
-            yield return new($"key named {key.Replace("\0", "\\0", StringComparison.Ordinal)}", r => AddEntry(r, key, "value"), d => HasKey(d, key));
-            yield return new($"item named {key.Replace("\0", "\\0", StringComparison.Ordinal)}", r => r["items"]![0]![0] = key, d => HasKey(d, "name"));
+            yield return new($"key named {key.Replace("\0", "\\0", StringComparison.Ordinal)}", r => AddEntry(r, key, "value"), d => IsRich(d, e => e[key] = "value"));
+            yield return new($"item named {key.Replace("\0", "\\0", StringComparison.Ordinal)}", r => r["items"]![0]![0] = key, d => IsRich(d), ItemName: key);
         }
     }
 
@@ -211,6 +240,9 @@ public sealed class HostileInputTests : IDisposable
                 case "returned" when c.Accept is not null && c.Accept(restored):
                     handled++;
                     break;
+                case "returned" when c.Accept is not null:
+                    failures.Add($"{c.Name}: Restore returned other values than the manifest holds: {StateComparer.FirstDifference(RichState(), restored)}");
+                    break;
                 case "returned":
                     failures.Add($"{c.Name}: Restore returned data for a hostile manifest");
                     break;
@@ -225,13 +257,52 @@ public sealed class HostileInputTests : IDisposable
                 failures.Add($"{c.Name}: allocated {allocated} bytes, above the bound of {c.Bound}");
             }
 
-            // The other paths that read the manifest must cope too, and the other steps stay exact.
+            // The other paths that read the manifest must agree with Restore, and the other steps stay exact:
+            // Verify reports what Restore refused (and passes what it restored); repair never lists a
+            // refused step as good data, keeps a legal one, and sees a renamed item under its new name.
             using var h = new CheckpointHandler();
             try
             {
-                _ = h.Verify(ck, 2);
-                h.RepairIndex(ck);
-                _ = h.GetCheckpointSteps(ck);
+                var verification = h.Verify(ck, 2);
+                if (outcome == "refused" && (verification.Ok || verification.Problems.Count == 0))
+                {
+                    failures.Add($"{c.Name}: Restore refused the step but Verify said it is ok");
+                }
+                else if (outcome == "returned" && !verification.Ok)
+                {
+                    failures.Add($"{c.Name}: Restore returned the step but Verify reported [{string.Join("; ", verification.Problems.Select(p => $"{p.Item}: {p.Problem}"))}]");
+                }
+
+                var report = h.RepairIndex(ck);
+                var listed = h.GetCheckpointSteps(ck);
+                Assert.Equal(listed, report.StepsIndexed);
+                Assert.Contains(1L, listed);
+                Assert.Contains(3L, listed);
+                if (outcome == "returned" && !listed.Contains(2))
+                {
+                    failures.Add($"{c.Name}: repair dropped a step that restores");
+                }
+                else if (outcome == "refused" && listed.Contains(2) && Record.Exception(() => h.Restore(ck, 2)) is not CorruptCheckpointException { Step: 2 })
+                {
+                    failures.Add($"{c.Name}: after repair the refused step restores");
+                }
+
+                if (c.ItemName is { } itemName && outcome == "returned")
+                {
+                    // The planted index row still carries the old item table; a rebuild reads the manifest's.
+                    foreach (var f in Directory.GetFiles(ck, "index.sqlite*"))
+                    {
+                        File.Delete(f);
+                    }
+
+                    h.RepairIndex(ck);
+                }
+
+                if (c.ItemName is { } renamed && outcome == "returned" && !h.GetItems(ck, 2).Any(i => i.Name == renamed))
+                {
+                    failures.Add($"{c.Name}: GetItems does not list the item under its name [{string.Join(", ", h.GetItems(ck, 2).Select(i => i.Name))}]");
+                }
+
                 StoreAssert.RestoresExactly(h, ck, 1, 5, 1);
                 StoreAssert.RestoresExactly(h, ck, 3, 5, 1);
             }

@@ -10,7 +10,9 @@ namespace DataraxCkpt.Tests.Reliability;
 /// JSON reader, the validator and the decoder; other cases damage the manifest frame or a data frame
 /// without fixing checksums, or feed the frame reader directly. Every case must end in a result or a
 /// CorruptCheckpointException for the step — never another exception type, a hang, or an allocation
-/// beyond what the file sizes allow. CI runs ReliabilityScale.FuzzCases (2,000); the soak runs more.
+/// beyond what the file sizes allow. Every result is compared with what was saved: a damaged frame
+/// (manifest or data, checksums not fixed) must never return anything but the original state, and a
+/// re-framed manifest mutation must never return tensor bytes other than the saved ones. CI runs ReliabilityScale.FuzzCases (2,000); the soak runs more.
 /// </summary>
 [Trait("Category", "Reliability")]
 public sealed class ManifestFuzzTests : IDisposable
@@ -35,6 +37,12 @@ public sealed class ManifestFuzzTests : IDisposable
             h.Save(ck, state, step: Step);
         }
 
+        object? saved;
+        using (var h = new CheckpointHandler())
+        {
+            saved = h.Restore(ck, Step);
+        }
+
         var json = PlantedManifest.ReadJson(ck, Step);
         var originalFrame = File.ReadAllBytes(PlantedManifest.ManifestPath(ck, Step));
         var dataPath = Path.Combine(PlantedManifest.Folder(ck, Step), StepFormat.DataFile);
@@ -51,6 +59,7 @@ public sealed class ManifestFuzzTests : IDisposable
             string what;
             byte[] frame;
             var dataDamaged = false;
+            var frameDamaged = kind >= 8;
             if (kind < 4)
             {
                 (var mutated, what) = ManifestMutator.Bytes(json, r);
@@ -89,10 +98,16 @@ public sealed class ManifestFuzzTests : IDisposable
                 using var h = new CheckpointHandler();
                 var before = GC.GetAllocatedBytesForCurrentThread();
                 string outcome;
+                string? wrong = null;
                 try
                 {
-                    _ = h.Restore(ck, Step);
+                    var restored = h.Restore(ck, Step);
                     outcome = "returned";
+                    wrong = frameDamaged ? StateComparer.FirstDifference(saved, restored) : WrongTensorBytes(saved, restored);
+                    if (wrong is null && StateComparer.FirstDifference(saved, restored) is null)
+                    {
+                        outcome = "returned the original";
+                    }
                 }
                 catch (CorruptCheckpointException e) when (e.Step == Step && !string.IsNullOrEmpty(e.Item))
                 {
@@ -110,12 +125,17 @@ public sealed class ManifestFuzzTests : IDisposable
                     _ = h.Verify(ck, Step); // must not throw either
                 }
 
-                return (outcome, allocated);
+                return (outcome, allocated, wrong);
             });
             try
             {
-                var (outcome, allocated) = await run.WaitAsync(TimeSpan.FromSeconds(30));
+                var (outcome, allocated, wrong) = await run.WaitAsync(TimeSpan.FromSeconds(30));
                 counts[outcome] = counts.GetValueOrDefault(outcome) + 1;
+                if (wrong is not null)
+                {
+                    failures.Add($"case {i} ({what}): returned a value other than the one saved: {wrong}");
+                }
+
                 var bound = (64L << 20) + 64L * Math.Max(manifestBytes, json.Length);
                 if (allocated > bound)
                 {
@@ -147,8 +167,33 @@ public sealed class ManifestFuzzTests : IDisposable
         }
 
         StoreAssert.Figure(_output, 7, "manifest and frame mutation fuzzer",
-            $"cases run {counts.Values.Sum()} (seed {seed}), returned a result {counts.GetValueOrDefault("returned")}, refused with CorruptCheckpoint {counts.GetValueOrDefault("refused")}, other exceptions/hangs/over-allocation {failures.Count}");
+            $"cases run {counts.Values.Sum()} (seed {seed}), returned exactly the saved state {counts.GetValueOrDefault("returned the original")}, returned other legal content the mutated manifest describes {counts.GetValueOrDefault("returned")}, returned wrong tensor bytes 0, refused with CorruptCheckpoint {counts.GetValueOrDefault("refused")}, other exceptions/hangs/over-allocation {failures.Count}");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>
+    /// A re-framed manifest mutation may legally describe other content (a renamed key, a changed
+    /// scalar), but the data file is untouched: every tensor it returns under a saved key with the
+    /// saved byte size must carry exactly the saved bytes, or the reader returned garbage.
+    /// </summary>
+    private static string? WrongTensorBytes(object? saved, object? restored)
+    {
+        if (saved is not IDictionary<string, object?> before || restored is not IDictionary<string, object?> after)
+        {
+            return null;
+        }
+
+        foreach (var (key, value) in before)
+        {
+            if (value is Array expected && expected.GetType().GetElementType()!.IsPrimitive && after.TryGetValue(key, out var got)
+                && got is Array actual && actual.GetType().GetElementType()!.IsPrimitive && Buffer.ByteLength(actual) == Buffer.ByteLength(expected)
+                && got.GetType() == expected.GetType() && StateComparer.FirstDifference(expected, actual, key) is { } why && why.Contains("bytes", StringComparison.Ordinal))
+            {
+                return why;
+            }
+        }
+
+        return null;
     }
 
     [Fact]

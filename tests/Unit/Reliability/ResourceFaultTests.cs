@@ -12,6 +12,7 @@ namespace DataraxCkpt.Tests.Reliability;
 /// was, and nothing may be left behind after the next operation.
 /// </summary>
 [Trait("Category", "Reliability")]
+[Collection(HeavyReliabilityCollection.Name)]
 public sealed class ResourceFaultTests : IDisposable
 {
     private const int Seed = 31;
@@ -68,17 +69,14 @@ public sealed class ResourceFaultTests : IDisposable
         AssertStoreAsItWas(ck, 2, Seed);
     }
 
-    [Fact]
+    [SkippableFact]
     public void A_save_that_does_not_fit_a_real_small_file_system_fails_and_leaves_the_store_as_it_was()
     {
         var mountPoint = _dir.Sub("small-fs");
         Directory.CreateDirectory(mountPoint);
-        if (!TryRun("mount", $"-t tmpfs -o size=16m tmpfs {mountPoint}", out var why))
-        {
-            // Not root, or no mount permission in this container: the injected faults above still run.
-            _output.WriteLine($"SKIPPED real small file system: mount is not permitted here ({why})");
-            return;
-        }
+        // Not root, or no mount permission in this container: reported as a skip (the injected faults
+        // above still run); tests/test-floor.json allows this one skip, so CI shows it without failing.
+        Skip.IfNot(TryRun("mount", $"-t tmpfs -o size=16m tmpfs {mountPoint}", out var why), $"mount of a 16 MiB tmpfs is not permitted here ({why})");
 
         try
         {
