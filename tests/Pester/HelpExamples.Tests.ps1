@@ -69,9 +69,41 @@ BeforeAll {
             ($o[0].KeyData -join ',') | Should -Not -Be ((New-PrngKey 7).KeyData -join ',')
             ($o[0].KeyData -join ',') | Should -Be ((New-PrngKey 7 -FoldIn 3).KeyData -join ',') }
         'Remove-Checkpoint | See what a retention run would remove, then run it' = { param($o)
-            # Keep the 5 highest; no multiple of 1000 among the steps: only step 10 goes.
-            @($o | Where-Object { $_.PSObject.Properties['Step'] }).Step | Sort-Object -Unique | Should -Be 10
+            # Keep the 5 highest; no multiple of 1000 among the steps: only step 10 goes. -WhatIf emits
+            # nothing; the real run's -PassThru emits one summary for the directory.
+            $summaries = @($o | Where-Object { $_.PSObject.Properties['Removed'] })
+            $summaries.Count | Should -Be 1
+            @($summaries[0].Removed.Step) | Should -Be @(10)
+            $summaries[0].BytesFreed | Should -BeGreaterThan 0
             Get-CheckpointStep ./ck | Should -Be @(20, 50, 100, 200, 4200) }
+        'Remove-Checkpoint | Remove every step on purpose' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Get-CheckpointStep ./ck | Should -BeNullOrEmpty }
+        'Remove-Checkpoint | A scheduled job that reports what it freed' = { param($o)
+            # A table: one row per run folder, steps 1 and 2 removed from each.
+            $text = $o | Out-String
+            $text | Should -Match 'BytesFreed'
+            ([regex]::Matches($text, '(?m)^\S*runs\S*\s+1,2\s')).Count | Should -Be 2
+            Get-CheckpointStep ./runs/a | Should -Be @(3, 4, 5, 6, 7)
+            Get-CheckpointStep ./runs/b | Should -Be @(3, 4, 5, 6, 7) }
+        'Copy-Checkpoint | Archive the latest step' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Get-CheckpointStep ./archive | Should -Be 4200
+            (Restore-Checkpoint ./archive).params.linear.kernel[0, 0] | Should -Be 4200 }
+        'Copy-Checkpoint | Copy the steps tagged for release, with their pins and metadata' = { param($o)
+            $o.Step | Should -Be 4200
+            Get-CheckpointStep ./releases | Should -Be 4200
+            (Get-Checkpoint ./releases).Metadata['release'] | Should -Be 'v1' }
+        'Copy-Checkpoint | See what a move of a whole run would copy' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Test-Path ./moved | Should -BeFalse }
+        'Copy-Checkpoint | Refresh an archive, replacing steps it already has, without their pins' = { param($o)
+            $o | Should -BeNullOrEmpty
+            Get-CheckpointStep ./archive | Should -Be @(10, 20)
+            Get-Checkpoint ./archive | Where-Object Pinned | Should -BeNullOrEmpty }
+        'Restore-Checkpoint | Restore several steps and tell them apart' = { param($o)
+            $o.PSCheckpointStep | Should -Be @(10, 20, 50, 100, 200, 4200)
+            $o.position | Sort-Object -Unique | Should -Be 42 }
         'Remove-Checkpoint | Prune every run folder' = { param($o)
             $o | Should -BeNullOrEmpty
             Get-CheckpointStep ./runs/a | Should -Be @(3, 4, 5, 6, 7)

@@ -22,7 +22,7 @@ public sealed class RetentionPlannerTests
     public void Keep_removes_all_but_the_highest_step_numbers_in_ascending_order_whatever_the_input_order()
     {
         Assert.Equal(new long[] { 1, 2, 3 }, Remove(Steps(5, 3, 1, 4, 2), new RetentionPolicy { Keep = 2 }));
-        Assert.Equal(new long[] { 1, 2, 3, 4, 5 }, Remove(Steps(5, 3, 1, 4, 2), new RetentionPolicy { Keep = 0 }));
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, Remove(Steps(5, 3, 1, 4, 2), new RetentionPolicy { Keep = 1 }));
         Assert.Empty(Remove(Steps(5, 3, 1), new RetentionPolicy { Keep = 3 }));
     }
 
@@ -37,7 +37,7 @@ public sealed class RetentionPlannerTests
     {
         var steps = new List<Step> { new(1, Now.AddDays(-9), Pinned: true), new(2, Now.AddDays(-9)), new(3, Now) };
         Assert.Equal(new long[] { 2 }, Remove(steps, new RetentionPolicy { Keep = 1 }));
-        Assert.Equal(new long[] { 2, 3 }, Remove(steps, new RetentionPolicy { Keep = 0 }));
+        Assert.Equal(new long[] { 2 }, Remove(steps, new RetentionPolicy { KeepNewerThan = TimeSpan.FromMinutes(1) }));
     }
 
     [Fact]
@@ -58,27 +58,29 @@ public sealed class RetentionPlannerTests
     {
         var steps = new List<Step> { new(1, Now.AddHours(-3)), new(2, Now.AddHours(-2)), new(3, Now.AddMinutes(-119)) };
         Assert.Equal(new long[] { 1, 2 }, Remove(steps, new RetentionPolicy { KeepNewerThan = TimeSpan.FromHours(2) }));
-        Assert.Equal(new long[] { 1, 2, 3 }, Remove(steps, new RetentionPolicy { KeepNewerThan = TimeSpan.Zero }));
+        // The newest step survives although it is older than the span.
+        Assert.Equal(new long[] { 1, 2 }, Remove(steps, new RetentionPolicy { KeepNewerThan = TimeSpan.FromMinutes(1) }));
     }
 
     [Theory]
-    [InlineData(-1, null, null, "Keep must be zero or more.")]
-    [InlineData(null, 0L, null, "KeepEvery must be one or more.")]
-    [InlineData(null, -5L, null, "KeepEvery must be one or more.")]
-    [InlineData(null, null, -1.0, "KeepNewerThan must not be negative.")]
-    public void A_policy_with_a_meaningless_number_is_refused_before_planning(int? keep, long? every, double? newerThanSeconds, string message)
+    [InlineData(-1, null, null, "Keep", "Keep must be 1 or more")]
+    [InlineData(0, null, null, "Keep", "Keep must be 1 or more")]
+    [InlineData(null, 0L, null, "KeepEvery", "KeepEvery must be 1 or more")]
+    [InlineData(null, -5L, null, "KeepEvery", "KeepEvery must be 1 or more")]
+    [InlineData(null, null, 0.0, "KeepNewerThan", "KeepNewerThan must be more than zero")]
+    [InlineData(null, null, -1.0, "KeepNewerThan", "KeepNewerThan must be more than zero")]
+    public void A_rule_that_would_keep_nothing_is_refused_when_the_policy_is_made(int? keep, long? every, double? newerThanSeconds, string parameter, string message)
     {
-        var policy = new RetentionPolicy { Keep = keep, KeepEvery = every, KeepNewerThan = newerThanSeconds is { } s ? TimeSpan.FromSeconds(s) : null };
-        var validate = Assert.Throws<ArgumentOutOfRangeException>(() => RetentionPlanner.Validate(policy));
-        Assert.Equal("policy", validate.ParamName);
-        Assert.StartsWith(message, validate.Message, StringComparison.Ordinal);
-        var plan = Assert.Throws<ArgumentOutOfRangeException>(() => Remove(Steps(1, 2), policy));
-        Assert.StartsWith(message, plan.Message, StringComparison.Ordinal);
+        var refused = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new RetentionPolicy { Keep = keep, KeepEvery = every, KeepNewerThan = newerThanSeconds is { } s ? TimeSpan.FromSeconds(s) : null });
+        Assert.Equal(parameter, refused.ParamName);
+        Assert.StartsWith(message, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Remove-Checkpoint", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Zero_keep_and_a_zero_span_are_valid_rules()
+    public void The_newest_step_survives_a_rule_set_that_keeps_nothing_else()
     {
-        RetentionPlanner.Validate(new RetentionPolicy { Keep = 0, KeepEvery = 1, KeepNewerThan = TimeSpan.Zero });
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, Remove(Steps(1, 2, 3, 4, 5), new RetentionPolicy { KeepEvery = 1000 }));
     }
 }
