@@ -34,6 +34,8 @@ internal static class CrashStateExplorer
         Directory.CreateDirectory(dir);
         dir = Path.GetFullPath(new DirectoryInfo(dir).FullName);
         scenario.Prepare(dir);
+        using var readers = new ReaderHolds();
+        readers.Hold(scenario, dir);
         var pre = FsImage.Read(dir);
 
         var lines = TraceRecorder.Record(Path.Combine(work, "trace.txt"), scenario.TwoRenames, scenario.Arguments(dir));
@@ -42,6 +44,8 @@ internal static class CrashStateExplorer
         {
             throw new InvalidOperationException($"no file-system call under '{dir}' was recorded (is the path behind a link?)");
         }
+
+        RequireNoWalCreated(scenario, ops);
 
         var replayed = StateMaterialiser.Build(pre, ops, _ => true);
         var actual = FsImage.Read(dir);
@@ -53,7 +57,8 @@ internal static class CrashStateExplorer
 
         if (scenario.KillAfter is { } killAfter)
         {
-            (ops, dir) = KillAndRecover(scenario, work, pre, ops, killAfter);
+            (ops, dir) = KillAndRecover(scenario, work, pre, ops, killAfter, readers);
+            RequireNoWalCreated(scenario, ops);
         }
 
         if (!AfterHolds(dir, scenario) || CrashInvariantChecker.Check(dir, scenario) is not null)
@@ -101,7 +106,8 @@ internal static class CrashStateExplorer
     /// next writer's recovery, recorded on the directory the killed process left (everything it wrote is
     /// visible to the next process, but only what it fsynced is durable; the generator tracks that).
     /// </summary>
-    private static (List<FsOp> Ops, string Dir) KillAndRecover(CrashScenario scenario, string work, FsImage pre, List<FsOp> ops, Func<FsOp, bool> killAfter)
+    private static (List<FsOp> Ops, string Dir) KillAndRecover(CrashScenario scenario, string work, FsImage pre, List<FsOp> ops, Func<FsOp, bool> killAfter,
+        ReaderHolds readers)
     {
         var at = ops.FindIndex(op => killAfter(op));
         if (at < 0)
@@ -113,6 +119,7 @@ internal static class CrashStateExplorer
         var left = StateMaterialiser.Build(pre, killed, _ => true);
         var dir = Path.Combine(work, "killed");
         left.WriteTo(dir);
+        readers.Hold(scenario, dir);
         var lines = TraceRecorder.Record(Path.Combine(work, "recovery-trace.txt"), scenario.TwoRenames, CrashScenario.RecoveryCommand.Select(a => a == "{dir}" ? dir : a).ToArray());
         var recovery = TraceParser.Parse(dir, left, lines);
         var combined = killed.Concat(recovery.Select(op => op with { Seq = killed.Count + op.Seq, Syscall = "recovery: " + op.Syscall })).ToList();
@@ -122,6 +129,40 @@ internal static class CrashStateExplorer
         }
 
         return (combined, dir);
+    }
+
+    /// <summary>
+    /// A scenario whose reader holds the index must not see SQLite create the WAL (and fsync the
+    /// directory after it): if it did, the reader did not keep the WAL and the scenario proves nothing more.
+    /// </summary>
+    private static void RequireNoWalCreated(CrashScenario scenario, IReadOnlyList<FsOp> ops)
+    {
+        if (scenario.ReaderHoldsIndex && ops.FirstOrDefault(op => op.Kind == FsOpKind.Create && op.Name == "index.sqlite-wal") is { } created)
+        {
+            throw new InvalidOperationException($"the {scenario.Name} trace creates the WAL ({created}) although a reader held the index open");
+        }
+    }
+
+    /// <summary>The readers a scenario keeps open on its directories until the exploration ends.</summary>
+    private sealed class ReaderHolds : IDisposable
+    {
+        private readonly List<IndexReaderHold> _held = new();
+
+        public void Hold(CrashScenario scenario, string dir)
+        {
+            if (scenario.ReaderHoldsIndex)
+            {
+                _held.Add(IndexReaderHold.Open(dir));
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var reader in _held)
+            {
+                reader.Dispose();
+            }
+        }
     }
 
     /// <summary>The uninterrupted operation must end in the scenario's state after (checked once more, independently of the phases).</summary>
