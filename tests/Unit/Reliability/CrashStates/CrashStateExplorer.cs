@@ -66,7 +66,7 @@ internal static class CrashStateExplorer
             throw new InvalidOperationException($"the uninterrupted {scenario.Name} itself does not leave the expected state: {CrashInvariantChecker.Check(dir, scenario)}");
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var explored = 0;
         var failures = new List<string>();
         var candidates = 0;
         var only = crashAfter is null ? -1 : ops.FindIndex(op => crashAfter(op)) + 1;
@@ -75,16 +75,10 @@ internal static class CrashStateExplorer
             throw new InvalidOperationException($"the {scenario.Name} trace has no call to crash after");
         }
 
-        foreach (var state in CrashStateGenerator.Generate(ops, seed, RandomPerPrefix).Where(s => only < 0 || s.Prefix == only))
+        foreach (var (state, image) in CrashStateGenerator.Distinct(pre, ops, seed, budget, s => only < 0 || s.Prefix == only, () => candidates++))
         {
-            candidates++;
-            var image = CrashStateGenerator.Image(pre, ops, state);
-            if (!seen.Add(image.TreeHash()))
-            {
-                continue;
-            }
-
-            var scratch = Path.Combine(work, "state-" + seen.Count.ToString(CultureInfo.InvariantCulture));
+            explored++;
+            var scratch = Path.Combine(work, "state-" + explored.ToString(CultureInfo.InvariantCulture));
             image.WriteTo(scratch);
             if (CrashInvariantChecker.Check(scratch, scenario) is { } failure)
             {
@@ -92,13 +86,9 @@ internal static class CrashStateExplorer
             }
 
             Directory.Delete(scratch, recursive: true);
-            if (seen.Count >= budget)
-            {
-                break;
-            }
         }
 
-        return new ExplorationResult(scenario.Name, ops, candidates, seen.Count, failures);
+        return new ExplorationResult(scenario.Name, ops, candidates, explored, failures);
     }
 
     /// <summary>
