@@ -23,9 +23,10 @@ internal sealed class CrashScenario
     private const int Seed = 11;
 
     private CrashScenario(string name, long[] seeded, string[] command, IReadOnlyList<StepVersion> after, bool damagedIndexBefore = false,
-        Func<FsOp, bool>? killAfter = null, bool twoRenames = false)
+        Func<FsOp, bool>? killAfter = null, bool twoRenames = false, bool readerHoldsIndex = false)
     {
         TwoRenames = twoRenames;
+        ReaderHoldsIndex = readerHoldsIndex;
         Name = name;
         Seeded = seeded;
         Command = command;
@@ -64,6 +65,13 @@ internal sealed class CrashScenario
     /// </summary>
     public bool TwoRenames { get; }
 
+    /// <summary>
+    /// Another process keeps the index open for reading throughout (see <see cref="IndexReaderHold"/>),
+    /// so SQLite neither deletes nor re-creates <c>index.sqlite-wal</c> and its directory fsync after
+    /// creating one cannot stand in for a directory fsync the engine left out.
+    /// </summary>
+    public bool ReaderHoldsIndex { get; }
+
     /// <summary>A write that removes nothing, so only recovery changes the directory.</summary>
     public static string[] RecoveryCommand { get; } = ["prune", "{dir}", "1000000"];
 
@@ -85,6 +93,10 @@ internal sealed class CrashScenario
             [new(1, 99, true), new(2, Seed, false)], twoRenames: true),
         new("overwrite killed between its two renames, recovered", [1, 2], ["overwrite", "{dir}", "2", "99", Size(StepVersion.Tensors), Size(StepVersion.Floats)],
             [new(1, Seed, true), new(2, 99, false)], killAfter: IsMoveAside, twoRenames: true),
+        new("save while a reader holds the index", [1, 2], ["save", "{dir}", "3", "11", Size(StepVersion.Tensors), Size(StepVersion.Floats)],
+            [new(1, Seed, true), new(2, Seed, false), new(3, Seed, false)], readerHoldsIndex: true),
+        new("save killed after its rename, recovered while a reader holds the index", [1, 2], ["save", "{dir}", "3", "11", Size(StepVersion.Tensors), Size(StepVersion.Floats)],
+            [new(1, Seed, true), new(2, Seed, false), new(3, Seed, false)], killAfter: IsPublishingRename, readerHoldsIndex: true),
     ];
 
     /// <summary>The first rename of a two-rename overwrite: the old folder into the trash.</summary>

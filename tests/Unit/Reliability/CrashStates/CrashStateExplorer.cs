@@ -34,6 +34,8 @@ internal static class CrashStateExplorer
         Directory.CreateDirectory(dir);
         dir = Path.GetFullPath(new DirectoryInfo(dir).FullName);
         scenario.Prepare(dir);
+        using var readers = new ReaderHolds();
+        readers.Hold(scenario, dir);
         var pre = FsImage.Read(dir);
 
         var lines = TraceRecorder.Record(Path.Combine(work, "trace.txt"), scenario.TwoRenames, scenario.Arguments(dir));
@@ -42,6 +44,8 @@ internal static class CrashStateExplorer
         {
             throw new InvalidOperationException($"no file-system call under '{dir}' was recorded (is the path behind a link?)");
         }
+
+        RequireNoWalCreated(scenario, ops);
 
         var replayed = StateMaterialiser.Build(pre, ops, _ => true);
         var actual = FsImage.Read(dir);
@@ -53,7 +57,8 @@ internal static class CrashStateExplorer
 
         if (scenario.KillAfter is { } killAfter)
         {
-            (ops, dir) = KillAndRecover(scenario, work, pre, ops, killAfter);
+            (ops, dir) = KillAndRecover(scenario, work, pre, ops, killAfter, readers);
+            RequireNoWalCreated(scenario, ops);
         }
 
         if (!AfterHolds(dir, scenario) || CrashInvariantChecker.Check(dir, scenario) is not null)
@@ -61,7 +66,7 @@ internal static class CrashStateExplorer
             throw new InvalidOperationException($"the uninterrupted {scenario.Name} itself does not leave the expected state: {CrashInvariantChecker.Check(dir, scenario)}");
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var explored = 0;
         var failures = new List<string>();
         var candidates = 0;
         var only = crashAfter is null ? -1 : ops.FindIndex(op => crashAfter(op)) + 1;
@@ -70,16 +75,10 @@ internal static class CrashStateExplorer
             throw new InvalidOperationException($"the {scenario.Name} trace has no call to crash after");
         }
 
-        foreach (var state in CrashStateGenerator.Generate(ops, seed, RandomPerPrefix).Where(s => only < 0 || s.Prefix == only))
+        foreach (var (state, image) in CrashStateGenerator.Distinct(pre, ops, seed, budget, s => only < 0 || s.Prefix == only, () => candidates++))
         {
-            candidates++;
-            var image = CrashStateGenerator.Image(pre, ops, state);
-            if (!seen.Add(image.TreeHash()))
-            {
-                continue;
-            }
-
-            var scratch = Path.Combine(work, "state-" + seen.Count.ToString(CultureInfo.InvariantCulture));
+            explored++;
+            var scratch = Path.Combine(work, "state-" + explored.ToString(CultureInfo.InvariantCulture));
             image.WriteTo(scratch);
             if (CrashInvariantChecker.Check(scratch, scenario) is { } failure)
             {
@@ -87,13 +86,9 @@ internal static class CrashStateExplorer
             }
 
             Directory.Delete(scratch, recursive: true);
-            if (seen.Count >= budget)
-            {
-                break;
-            }
         }
 
-        return new ExplorationResult(scenario.Name, ops, candidates, seen.Count, failures);
+        return new ExplorationResult(scenario.Name, ops, candidates, explored, failures);
     }
 
     /// <summary>
@@ -101,7 +96,8 @@ internal static class CrashStateExplorer
     /// next writer's recovery, recorded on the directory the killed process left (everything it wrote is
     /// visible to the next process, but only what it fsynced is durable; the generator tracks that).
     /// </summary>
-    private static (List<FsOp> Ops, string Dir) KillAndRecover(CrashScenario scenario, string work, FsImage pre, List<FsOp> ops, Func<FsOp, bool> killAfter)
+    private static (List<FsOp> Ops, string Dir) KillAndRecover(CrashScenario scenario, string work, FsImage pre, List<FsOp> ops, Func<FsOp, bool> killAfter,
+        ReaderHolds readers)
     {
         var at = ops.FindIndex(op => killAfter(op));
         if (at < 0)
@@ -113,6 +109,7 @@ internal static class CrashStateExplorer
         var left = StateMaterialiser.Build(pre, killed, _ => true);
         var dir = Path.Combine(work, "killed");
         left.WriteTo(dir);
+        readers.Hold(scenario, dir);
         var lines = TraceRecorder.Record(Path.Combine(work, "recovery-trace.txt"), scenario.TwoRenames, CrashScenario.RecoveryCommand.Select(a => a == "{dir}" ? dir : a).ToArray());
         var recovery = TraceParser.Parse(dir, left, lines);
         var combined = killed.Concat(recovery.Select(op => op with { Seq = killed.Count + op.Seq, Syscall = "recovery: " + op.Syscall })).ToList();
@@ -122,6 +119,40 @@ internal static class CrashStateExplorer
         }
 
         return (combined, dir);
+    }
+
+    /// <summary>
+    /// A scenario whose reader holds the index must not see SQLite create the WAL (and fsync the
+    /// directory after it): if it did, the reader did not keep the WAL and the scenario proves nothing more.
+    /// </summary>
+    private static void RequireNoWalCreated(CrashScenario scenario, IReadOnlyList<FsOp> ops)
+    {
+        if (scenario.ReaderHoldsIndex && ops.FirstOrDefault(op => op.Kind == FsOpKind.Create && op.Name == "index.sqlite-wal") is { } created)
+        {
+            throw new InvalidOperationException($"the {scenario.Name} trace creates the WAL ({created}) although a reader held the index open");
+        }
+    }
+
+    /// <summary>The readers a scenario keeps open on its directories until the exploration ends.</summary>
+    private sealed class ReaderHolds : IDisposable
+    {
+        private readonly List<IndexReaderHold> _held = new();
+
+        public void Hold(CrashScenario scenario, string dir)
+        {
+            if (scenario.ReaderHoldsIndex)
+            {
+                _held.Add(IndexReaderHold.Open(dir));
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var reader in _held)
+            {
+                reader.Dispose();
+            }
+        }
     }
 
     /// <summary>The uninterrupted operation must end in the scenario's state after (checked once more, independently of the phases).</summary>

@@ -13,7 +13,10 @@ public sealed class CrashStateModelTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private (FsImage Pre, List<FsOp> Ops) Publish(bool syncDirectoryAfterRename)
+    private (FsImage Pre, List<FsOp> Ops) Publish(bool syncDirectoryAfterRename) => Publish(syncDirectoryAfterRename ? string.Empty : null);
+
+    /// <param name="syncAfterRename">The directory fsynced after the rename, relative to the root ("" the root itself), or null for none.</param>
+    private (FsImage Pre, List<FsOp> Ops) Publish(string? syncAfterRename)
     {
         var root = _dir.Sub("ck");
         Directory.CreateDirectory(Path.Combine(root, ".staging"));
@@ -31,10 +34,11 @@ public sealed class CrashStateModelTests : IDisposable
             $"100 rename(\"{root}/.staging/s\", \"{root}/3\") = 0",
             $"100 unlink(\"{root}/missing\") = -1 ENOENT (No such file or directory)",
         };
-        if (syncDirectoryAfterRename)
+        if (syncAfterRename is not null)
         {
-            lines.Add($"100 openat(AT_FDCWD</tmp>, \"{root}\", O_RDONLY|O_DIRECTORY) = 8<{root}>");
-            lines.Add($"100 fsync(8<{root}>) = 0");
+            var synced = syncAfterRename.Length == 0 ? root : $"{root}/{syncAfterRename}";
+            lines.Add($"100 openat(AT_FDCWD</tmp>, \"{synced}\", O_RDONLY|O_DIRECTORY) = 8<{synced}>");
+            lines.Add($"100 fsync(8<{synced}>) = 0");
         }
 
         return (pre, TraceParser.Parse(root, pre, lines));
@@ -60,6 +64,62 @@ public sealed class CrashStateModelTests : IDisposable
         var renameLost = CrashStateGenerator.Image(pre, ops, new CrashState("one lost", ops.Count, new HashSet<int> { 5 }));
         Assert.Null(renameLost.Resolve("3"));
         Assert.Equal(new byte[] { (byte)'a', (byte)'b', 0, 10 }, renameLost[renameLost.Resolve(".staging/s/data")!.Value].Content);
+    }
+
+    /// <summary>
+    /// POSIX makes a renamed entry durable only by an fsync of the directory it was renamed into; an
+    /// fsync of the directory it left (which ext4 happens to commit in the same journal transaction)
+    /// proves nothing on other file systems. The model once accepted either, so an engine that fsynced
+    /// the staging area instead of the checkpoint directory after publishing would have passed.
+    /// </summary>
+    [Fact]
+    public void A_rename_is_not_durable_when_only_the_directory_it_left_is_fsynced()
+    {
+        var (pre, ops) = Publish(syncAfterRename: ".staging");
+        Assert.Equal(FsOpKind.Sync, ops[^1].Kind);
+        var rename = ops.Single(o => o.Kind == FsOpKind.Rename).Seq;
+        Assert.Equal(ops.Count, CrashStateGenerator.DurableAt(ops)[rename]);
+        Assert.Contains(CrashStateGenerator.Generate(ops, seed: 1, randomPerPrefix: 2), s => s.Prefix == ops.Count && s.Lost.Contains(rename));
+
+        var renameLost = CrashStateGenerator.Image(pre, ops, new CrashState("one lost", ops.Count, new HashSet<int> { rename }));
+        Assert.Null(renameLost.Resolve("3"));
+        Assert.Null(renameLost.Resolve(".staging/s"));
+    }
+
+    /// <summary>
+    /// The other half of the same rule: once the directory a rename left is fsynced, the old entry is gone
+    /// for good, so a crash state may lose the new entry but never bring the old one back. (Without this,
+    /// the stricter rule above showed a removed step's folder back in place after the engine had fsynced
+    /// its removal, a state no file system produces.)
+    /// </summary>
+    [Fact]
+    public void A_rename_out_of_an_fsynced_directory_never_comes_back_to_it()
+    {
+        var (pre, ops) = Publish(syncAfterRename: ".staging");
+        var rename = ops.Single(o => o.Kind == FsOpKind.Rename).Seq;
+        foreach (var state in CrashStateGenerator.Generate(ops, seed: 1, randomPerPrefix: 4).Where(s => s.Prefix == ops.Count))
+        {
+            var image = CrashStateGenerator.Image(pre, ops, state);
+            Assert.True(image.Resolve(".staging/s") is null, $"{state.Kind} (lost {string.Join(",", state.Lost)}) kept the entry the rename #{rename} removed");
+        }
+    }
+
+    /// <summary>
+    /// The states where everything not yet fsynced is lost are the ones that catch a missing fsync (each
+    /// breakage tried on the engine failed first in one of them); a budget smaller than their number
+    /// must not leave any out, and every state checked must be a different tree.
+    /// </summary>
+    [Fact]
+    public void Every_distinct_synced_only_state_is_checked_even_when_the_budget_is_smaller()
+    {
+        var (pre, ops) = Publish(syncDirectoryAfterRename: true);
+        var syncedOnly = CrashStateGenerator.Generate(ops, seed: 1, randomPerPrefix: 0).Where(s => s.Kind == "synced only")
+            .Select(s => CrashStateGenerator.Image(pre, ops, s).TreeHash()).ToHashSet();
+        Assert.True(syncedOnly.Count > 1, $"the fixed trace has only {syncedOnly.Count} distinct synced-only states");
+
+        var sampled = CrashStateGenerator.Distinct(pre, ops, seed: 1, budget: 1, _ => true).Select(s => s.Image.TreeHash()).ToList();
+        Assert.Equal(sampled.Count, sampled.Distinct().Count());
+        Assert.Superset(syncedOnly, sampled.ToHashSet());
     }
 
     [Fact]

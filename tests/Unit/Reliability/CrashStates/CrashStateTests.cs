@@ -34,6 +34,8 @@ public sealed class CrashStateTests : IDisposable
     [InlineData("overwrite killed after its exchange, recovered")]
     [InlineData("overwrite, two renames")]
     [InlineData("overwrite killed between its two renames, recovered")]
+    [InlineData("save while a reader holds the index")]
+    [InlineData("save killed after its rename, recovered while a reader holds the index")]
     public void Every_crash_state_of_an_operation_recovers_to_the_state_before_or_after_it(string operation)
     {
         Assert.True(TraceRecorder.FindStrace() is not null,

@@ -68,8 +68,11 @@ internal sealed record FsOp(int Seq, FsOpKind Kind, string Syscall)
     public bool IsEntryOp => Kind is FsOpKind.Create or FsOpKind.Mkdir or FsOpKind.Remove or FsOpKind.Rename or FsOpKind.Exchange or FsOpKind.Link;
 
     /// <summary>
-    /// The inodes whose fsync makes this operation durable: the file for data, the directory (either
-    /// directory for a rename or exchange, which a journaling file system commits as one transaction).
+    /// The inodes whose fsync makes this operation durable: the file for data, the directory for a new
+    /// or removed entry, the destination directory for a rename or a link (POSIX promises nothing for an
+    /// fsync of the directory a rename left, although ext4 commits both sides in one journal
+    /// transaction), and either directory for an exchange (a simplification: the engine exchanges only
+    /// with a step folder in the checkpoint directory, which it fsyncs at once).
     /// </summary>
     public IEnumerable<int> DurableThrough()
     {
@@ -78,11 +81,11 @@ internal sealed record FsOp(int Seq, FsOpKind Kind, string Syscall)
             case FsOpKind.Write or FsOpKind.Truncate:
                 yield return Inode;
                 break;
-            case FsOpKind.Rename or FsOpKind.Exchange:
+            case FsOpKind.Exchange:
                 yield return Inode;
                 yield return Inode2;
                 break;
-            case FsOpKind.Link:
+            case FsOpKind.Rename or FsOpKind.Link:
                 yield return Inode2;
                 break;
             case FsOpKind.Sync:

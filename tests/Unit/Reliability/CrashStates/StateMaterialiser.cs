@@ -8,14 +8,28 @@ namespace DataraxCkpt.Tests.Reliability.CrashStates;
 /// </summary>
 internal static class StateMaterialiser
 {
-    public static FsImage Build(FsImage pre, IReadOnlyList<FsOp> ops, Func<FsOp, bool> kept)
+    /// <param name="pre">The state before the operations.</param>
+    /// <param name="ops">The operations, in trace order.</param>
+    /// <param name="kept">Whether an operation reached the disk.</param>
+    /// <param name="removalOnly">For an operation that did not: whether its removal of the old entry did (a rename whose source directory was fsynced).</param>
+    public static FsImage Build(FsImage pre, IReadOnlyList<FsOp> ops, Func<FsOp, bool> kept, Func<FsOp, bool>? removalOnly = null)
     {
         var image = pre.Clone();
         foreach (var op in ops)
         {
-            if (op.Kind != FsOpKind.Sync && kept(op))
+            if (op.Kind == FsOpKind.Sync)
+            {
+                continue;
+            }
+
+            if (kept(op))
             {
                 Apply(image, op);
+            }
+            else if (op.Kind == FsOpKind.Rename && removalOnly?.Invoke(op) == true
+                && Dir(image, op.Inode).Entries.TryGetValue(op.Name, out var moved) && moved == op.Target)
+            {
+                Dir(image, op.Inode).Entries.Remove(op.Name);
             }
         }
 
