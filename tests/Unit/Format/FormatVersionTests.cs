@@ -114,6 +114,44 @@ public sealed class FormatVersionTests : IDisposable
         Assert.Throws<CorruptCheckpointException>(() => _handler.Restore(_ck, 1));
     }
 
+    [Fact]
+    public void A_newer_step_whose_feature_lists_are_not_version_1_arrays_is_kept_by_repair_and_refused_as_newer()
+    {
+        // docs/format.md §4 promises only the header fields keep their meaning in a later version; a
+        // version 2 is free to give 'requires' and 'optional' another shape.
+        SaveSteps(1, 2);
+        StepFiles.Plant(_ck, 2, m =>
+        {
+            m["version"] = 2;
+            m["requires"] = new JsonObject { ["dtype-f8e4m3"] = new JsonObject { ["since"] = 2 } };
+            m["optional"] = 7;
+        });
+
+        var report = _handler.RepairIndex(_ck);
+
+        Assert.Empty(report.RowsRemoved);
+        Assert.Equal([1L, 2L], _handler.ListCheckpoints(_ck).Select(c => c.Step));
+        var e = Assert.Throws<UnsupportedFormatVersionException>(() => _handler.Restore(_ck, 2));
+        Assert.Equal(2, e.StepVersion);
+    }
+
+    [Fact]
+    public void Retention_leaves_a_newer_step_alone_whatever_shape_its_feature_lists_have()
+    {
+        SaveSteps(1, 2, 3);
+        StepFiles.Plant(_ck, 1, m =>
+        {
+            m["version"] = 2;
+            m["requires"] = "dtype-f8e4m3";
+        });
+
+        var removed = _handler.Prune(_ck, new RetentionPolicy { Keep = 1 });
+
+        Assert.Equal([2L], removed.Select(c => c.Step));
+        Assert.True(Directory.Exists(Path.Combine(_ck, "1")));
+        Assert.Equal([1L, 3L], _handler.ListCheckpoints(_ck).Select(c => c.Step));
+    }
+
     private void SaveSteps(params long[] steps)
     {
         foreach (var step in steps)
