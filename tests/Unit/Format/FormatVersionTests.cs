@@ -152,6 +152,31 @@ public sealed class FormatVersionTests : IDisposable
         Assert.Equal([1L, 3L], _handler.ListCheckpoints(_ck).Select(c => c.Step));
     }
 
+    [Fact]
+    public void A_step_requiring_a_hundred_thousand_unknown_features_is_refused_with_a_short_message_naming_each_once()
+    {
+        SaveSteps(1);
+        StepFiles.Plant(_ck, 1, m =>
+        {
+            var features = new JsonArray();
+            for (var i = 0; i < 100_000; i++)
+            {
+                features.Add($"feature-{i % 50_000:D6}");
+            }
+
+            m["requires"] = features;
+        });
+
+        var e = Assert.Throws<UnsupportedFormatVersionException>(() => _handler.Restore(_ck, 1));
+
+        Assert.Equal(50_000, e.UnknownFeatures.Count);
+        Assert.Equal(50_000, e.UnknownFeatures.Distinct(StringComparer.Ordinal).Count());
+        Assert.Contains("feature-000000", e.Message, StringComparison.Ordinal);
+        Assert.True(e.Message.Length < 2_000, $"the message is {e.Message.Length} characters long");
+        var problem = _handler.Verify(_ck, 1).Problems.Single().Problem;
+        Assert.True(problem.Length < 2_000, $"the verification problem is {problem.Length} characters long");
+    }
+
     private void SaveSteps(params long[] steps)
     {
         foreach (var step in steps)
