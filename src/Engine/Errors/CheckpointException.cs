@@ -165,7 +165,7 @@ public sealed class UnsupportedFormatVersionException : CheckpointException
     public UnsupportedFormatVersionException(string directory, long step, int stepVersion, int supportedVersion, IReadOnlyList<string> unknownFeatures)
         : base("UnsupportedFormatVersion",
             $"Checkpoint step {step} in '{directory}' was written by format version {stepVersion}"
-            + (unknownFeatures.Count == 0 ? string.Empty : $" with features this engine does not know ({string.Join(", ", unknownFeatures)})")
+            + (unknownFeatures.Count == 0 ? string.Empty : $" with features this engine does not know ({FeatureText(unknownFeatures)})")
             + $"; this DataraxCkpt reads format version {supportedVersion}. Upgrade DataraxCkpt to restore it; the step is kept as it is.",
             directory, step)
     {
@@ -182,4 +182,16 @@ public sealed class UnsupportedFormatVersionException : CheckpointException
 
     /// <summary>Required features the step lists that this engine does not know; empty when only the version is newer.</summary>
     public IReadOnlyList<string> UnknownFeatures { get; }
+
+    /// <summary>
+    /// The features for a message: a manifest may list any number of any length, so the message names
+    /// the first few, each cut short, and counts the rest.
+    /// </summary>
+    internal static string FeatureText(IReadOnlyList<string> features)
+    {
+        const int Shown = 5;
+        const int Longest = 64;
+        var names = features.Take(Shown).Select(f => f.Length <= Longest ? f : f[..Longest] + "…");
+        return string.Join(", ", names) + (features.Count > Shown ? $" and {features.Count - Shown} more" : string.Empty);
+    }
 }

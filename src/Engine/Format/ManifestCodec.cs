@@ -149,7 +149,7 @@ internal static class ManifestCodec
         // Only the header fields keep their meaning across versions (docs/format.md §4): a newer step's
         // feature lists may have another shape, and must not make it look corrupt.
         var unknownFeatures = version > StepFormat.Version ? []
-            : FeatureList(root, "requires").Where(f => !StepFormat.KnownFeatures.Contains(f)).ToList();
+            : FeatureList(root, "requires").Where(f => !StepFormat.KnownFeatures.Contains(f)).Distinct(StringComparer.Ordinal).ToList();
         if (version <= StepFormat.Version)
         {
             FeatureList(root, "optional");
