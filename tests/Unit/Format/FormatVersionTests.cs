@@ -177,6 +177,31 @@ public sealed class FormatVersionTests : IDisposable
         Assert.True(problem.Length < 2_000, $"the verification problem is {problem.Length} characters long");
     }
 
+    [Fact]
+    public void An_index_of_a_newer_schema_is_refused_as_a_newer_format_and_repair_leaves_it_in_place()
+    {
+        SaveSteps(1);
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_ck, "index.sqlite")};Pooling=False"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "PRAGMA user_version = 2";
+            cmd.ExecuteNonQuery();
+        }
+
+        var listed = Assert.Throws<UnsupportedFormatVersionException>(() => _handler.ListCheckpoints(_ck));
+        Assert.Equal("UnsupportedFormatVersion", listed.ErrorId);
+        Assert.Equal(2, listed.StepVersion);
+        Assert.Equal(1, listed.SupportedVersion);
+        Assert.Null(listed.Step);
+        Assert.Contains("index schema version 2", listed.Message, StringComparison.Ordinal);
+        Assert.Throws<UnsupportedFormatVersionException>(() => _handler.Save(_ck, new Dictionary<string, object?> { ["n"] = 2 }, step: 2));
+        Assert.Throws<UnsupportedFormatVersionException>(() => _handler.RepairIndex(_ck));
+        Assert.True(File.Exists(Path.Combine(_ck, "index.sqlite")));
+        Assert.Empty(Directory.GetFiles(_ck, "index.sqlite.damaged*"));
+        Assert.False(Directory.Exists(Path.Combine(_ck, "2")));
+    }
+
     private void SaveSteps(params long[] steps)
     {
         foreach (var step in steps)
