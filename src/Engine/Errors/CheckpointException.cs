@@ -174,7 +174,22 @@ public sealed class UnsupportedFormatVersionException : CheckpointException
         UnknownFeatures = unknownFeatures;
     }
 
-    /// <summary>The format version the step's manifest declares.</summary>
+    /// <summary>
+    /// Creates the exception for a directory whose index was written by a newer schema version: the
+    /// index is not damaged, so it must not be set aside and rebuilt by this engine.
+    /// </summary>
+    public UnsupportedFormatVersionException(string directory, int indexVersion, int supportedVersion)
+        : base("UnsupportedFormatVersion",
+            $"The index of checkpoint directory '{directory}' was written with index schema version {indexVersion}; this DataraxCkpt reads "
+            + $"index schema version {supportedVersion}. Upgrade DataraxCkpt to use this directory; the index and every step are kept as they are.",
+            directory, null)
+    {
+        StepVersion = indexVersion;
+        SupportedVersion = supportedVersion;
+        UnknownFeatures = [];
+    }
+
+    /// <summary>The format version the step's manifest declares (for an index, its schema version).</summary>
     public int StepVersion { get; }
 
     /// <summary>The highest format version this engine reads.</summary>
