@@ -202,6 +202,30 @@ public sealed class FormatVersionTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_ck, "2")));
     }
 
+    [Theory]
+    [InlineData("2026-11-30T15:20:00.0000000Z", true)]
+    [InlineData("2026-11-30T15:20Z", true)]
+    [InlineData("2026-11-30T17:20:00+02:00", true)]
+    [InlineData("2026-11-30T15:20:00", true)]
+    [InlineData("20261130T152000Z", false)]
+    [InlineData("2026-W48-1T15:20:00Z", false)]
+    [InlineData("2026-334T15:20:00Z", false)]
+    public void CreatedUtc_is_read_in_the_forms_docs_format_md_states(string createdUtc, bool accepted)
+    {
+        SaveSteps(1);
+        StepFiles.Plant(_ck, 1, m => m["createdUtc"] = createdUtc);
+
+        if (accepted)
+        {
+            Assert.Equal(1, ((Dictionary<string, object?>)_handler.Restore(_ck, 1)!)["n"]);
+        }
+        else
+        {
+            var e = Assert.Throws<CorruptCheckpointException>(() => _handler.Restore(_ck, 1));
+            Assert.Contains("createdUtc", e.Message, StringComparison.Ordinal);
+        }
+    }
+
     private void SaveSteps(params long[] steps)
     {
         foreach (var step in steps)
