@@ -147,8 +147,15 @@ internal static class ManifestCodec
             throw new InvalidDataException($"format version {version} does not exist (versions start at 1)");
         }
 
-        var unknownFeatures = FeatureList(root, "requires").Where(f => !StepFormat.KnownFeatures.Contains(f)).ToList();
-        FeatureList(root, "optional");
+        // Only the header fields keep their meaning across versions (docs/format.md §4): a newer step's
+        // feature lists may have another shape, and must not make it look corrupt.
+        var unknownFeatures = version > StepFormat.Version ? []
+            : FeatureList(root, "requires").Where(f => !StepFormat.KnownFeatures.Contains(f)).Distinct(StringComparer.Ordinal).ToList();
+        if (version <= StepFormat.Version)
+        {
+            FeatureList(root, "optional");
+        }
+
         var step = GetLong(root, "step");
         if (version > StepFormat.Version || unknownFeatures.Count > 0)
         {

@@ -94,7 +94,7 @@ internal sealed class NewerFormatException : Exception
 {
     public NewerFormatException(long version, IReadOnlyList<string> unknownFeatures)
         : base($"the step was written by format version {version}"
-            + (unknownFeatures.Count == 0 ? string.Empty : $" and requires features this engine does not know ({string.Join(", ", unknownFeatures)})")
+            + (unknownFeatures.Count == 0 ? string.Empty : $" and requires features this engine does not know ({UnsupportedFormatVersionException.FeatureText(unknownFeatures)})")
             + $"; this engine reads format version {StepFormat.Version}")
     {
         Version = version;

@@ -65,8 +65,8 @@ internal sealed class StepIndex : IDisposable
                 }
                 else if (version > SchemaVersion)
                 {
-                    throw new CorruptCheckpointException(directory, null, FileName,
-                        $"index schema version {version} is newer than this engine reads ({SchemaVersion}); upgrade DataraxCkpt");
+                    // Not damage: repair must not set a newer engine's index aside (docs/format.md §4).
+                    throw new UnsupportedFormatVersionException(directory, (int)Math.Min(version, int.MaxValue), SchemaVersion);
                 }
 
                 index.Execute("PRAGMA synchronous = FULL;");

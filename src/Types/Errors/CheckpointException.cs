@@ -165,7 +165,7 @@ public sealed class UnsupportedFormatVersionException : CheckpointException
     public UnsupportedFormatVersionException(string directory, long step, int stepVersion, int supportedVersion, IReadOnlyList<string> unknownFeatures)
         : base("UnsupportedFormatVersion",
             $"Checkpoint step {step} in '{directory}' was written by format version {stepVersion}"
-            + (unknownFeatures.Count == 0 ? string.Empty : $" with features this engine does not know ({string.Join(", ", unknownFeatures)})")
+            + (unknownFeatures.Count == 0 ? string.Empty : $" with features this engine does not know ({FeatureText(unknownFeatures)})")
             + $"; this DataraxCkpt reads format version {supportedVersion}. Upgrade DataraxCkpt to restore it; the step is kept as it is.",
             directory, step)
     {
@@ -174,7 +174,22 @@ public sealed class UnsupportedFormatVersionException : CheckpointException
         UnknownFeatures = unknownFeatures;
     }
 
-    /// <summary>The format version the step's manifest declares.</summary>
+    /// <summary>
+    /// Creates the exception for a directory whose index was written by a newer schema version: the
+    /// index is not damaged, so it must not be set aside and rebuilt by this engine.
+    /// </summary>
+    public UnsupportedFormatVersionException(string directory, int indexVersion, int supportedVersion)
+        : base("UnsupportedFormatVersion",
+            $"The index of checkpoint directory '{directory}' was written with index schema version {indexVersion}; this DataraxCkpt reads "
+            + $"index schema version {supportedVersion}. Upgrade DataraxCkpt to use this directory; the index and every step are kept as they are.",
+            directory, null)
+    {
+        StepVersion = indexVersion;
+        SupportedVersion = supportedVersion;
+        UnknownFeatures = [];
+    }
+
+    /// <summary>The format version the step's manifest declares (for an index, its schema version).</summary>
     public int StepVersion { get; }
 
     /// <summary>The highest format version this engine reads.</summary>
@@ -182,6 +197,18 @@ public sealed class UnsupportedFormatVersionException : CheckpointException
 
     /// <summary>Required features the step lists that this engine does not know; empty when only the version is newer.</summary>
     public IReadOnlyList<string> UnknownFeatures { get; }
+
+    /// <summary>
+    /// The features for a message: a manifest may list any number of any length, so the message names
+    /// the first few, each cut short, and counts the rest.
+    /// </summary>
+    internal static string FeatureText(IReadOnlyList<string> features)
+    {
+        const int Shown = 5;
+        const int Longest = 64;
+        var names = features.Take(Shown).Select(f => f.Length <= Longest ? f : f[..Longest] + "…");
+        return string.Join(", ", names) + (features.Count > Shown ? $" and {features.Count - Shown} more" : string.Empty);
+    }
 }
 
 /// <summary>
