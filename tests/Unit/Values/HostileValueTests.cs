@@ -50,4 +50,39 @@ public sealed class HostileValueTests : IDisposable
             CultureInfo.CurrentCulture = saved;
         }
     }
+
+    private string LegacyCopy(string name)
+    {
+        var source = Path.Combine(AppContext.BaseDirectory, "Values", "LegacySteps", name);
+        var dir = _dir.Sub(name);
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(dir, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        return dir;
+    }
+
+    /// <summary>
+    /// Steps written before the item-name grammar changed (integer key 1 named "1", the empty key "."): their
+    /// stored names, which Get-CheckpointItem lists, must still select leaves, and Compare must see a
+    /// changed value — not look it up under a name the new grammar no longer produces and report nothing.
+    /// </summary>
+    [Fact]
+    public void A_step_written_before_the_name_grammar_restores_and_compares_by_its_stored_names()
+    {
+        var dir = LegacyCopy("names-5d94c78");
+        Assert.Equal(["layers/1", "layers/0", "."], _handler.GetItems(dir, 0).Select(i => i.Name));
+
+        var partial = (System.Collections.Specialized.OrderedDictionary)_handler.Restore(dir, 0, ["layers/0"])!;
+        Assert.Equal(1.5, Assert.Single(partial.Values.Cast<object>()));
+        var top = (System.Collections.Specialized.OrderedDictionary)_handler.Restore(dir, 0, ["."])!;
+        Assert.Equal(7.0, Assert.Single(top.Values.Cast<object>()));
+
+        var difference = Assert.Single(_handler.Compare(dir, 0, 1));
+        Assert.Equal("layers/1", difference.Name);
+        Assert.Equal("Changed", difference.Change);
+    }
 }
