@@ -204,7 +204,7 @@ internal sealed class CheckpointStore
         var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.LoadTensor(index, type, item, onBytesRead)));
         return CorruptOnFailure(chosen, null, () => patterns is null
             ? decoder.Decode(reader.Manifest.State)
-            : decoder.DecodeMatching(reader.Manifest.State, patterns));
+            : decoder.DecodeMatching(reader.Manifest.State, patterns, reader.Manifest.Items.Select(i => i.Name).ToList()));
     }
 
     public IReadOnlyDictionary<string, object?> RestoreMetadata(long? step)
@@ -243,8 +243,8 @@ internal sealed class CheckpointStore
         var all = new[] { "*" };
         var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
         var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));
-        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all)),
-            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all)),
+        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all, a.Manifest.Items.Select(i => i.Name).ToList())),
+            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all, b.Manifest.Items.Select(i => i.Name).ToList())),
             a.Manifest.Items, b.Manifest.Items);
     }
 
