@@ -85,4 +85,25 @@ public sealed class HostileValueTests : IDisposable
         Assert.Equal("layers/1", difference.Name);
         Assert.Equal("Changed", difference.Change);
     }
+
+    /// <summary>
+    /// Before the grammar, <c>{"": {"x": 1}, "x": 2}</c> stored two items named "x": Compare threw a raw
+    /// ArgumentException and a partial restore silently kept one. Such a step's leaves take the names the
+    /// grammar derives (~e/x and x), so each can be selected and compared.
+    /// </summary>
+    [Fact]
+    public void A_step_written_before_the_name_grammar_with_two_leaves_of_one_name_restores_and_compares_each()
+    {
+        var dir = LegacyCopy("dupnames-5d94c78");
+        Assert.Equal(["x", "x"], _handler.GetItems(dir, 0).Select(i => i.Name));
+
+        var difference = Assert.Single(_handler.Compare(dir, 0, 1));
+        Assert.Equal("x", difference.Name);
+        Assert.Equal(1.0, difference.MaxAbsDifference);
+
+        var top = (System.Collections.Specialized.OrderedDictionary)_handler.Restore(dir, 0, ["x"])!;
+        Assert.Equal(2.0, Assert.Single(top.Values.Cast<object>()));
+        var nested = (System.Collections.Specialized.OrderedDictionary)_handler.Restore(dir, 0, ["~e/x"])!;
+        Assert.Equal(1.0, Assert.Single(nested.Values.Cast<object>()));
+    }
 }
