@@ -87,9 +87,9 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
         }
 
         var target = StateToEngine.Convert(InputObject);
-        var metadata = StateToEngine.ConvertMetadata(Metadata);
         TryEngine(() =>
         {
+            var metadata = StateToEngine.ConvertMetadata(Metadata);
             var saved = Handler.Save(directory, target, step, Keep, Overwrite.IsPresent, metadata);
             WriteVerbose($"Saved step {saved.Step} to '{saved.Directory}'.");
             if (PassThru)
