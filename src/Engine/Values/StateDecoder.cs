@@ -42,6 +42,40 @@ internal sealed class StateDecoder
         return result;
     }
 
+    /// <summary>
+    /// The items of a step under the names its leaves are selected and compared by: the stored names, or,
+    /// where a step written before the item-name grammar stored one name for two leaves (<c>{"": {"x": 1},
+    /// "x": 2}</c>), the names the grammar derives (<c>~e/x</c>, <c>x</c>), so each leaf stays reachable.
+    /// </summary>
+    public IReadOnlyList<StoredItem> ItemsByUsableName(JsonElement state, IReadOnlyList<StoredItem> stored)
+    {
+        if (stored.Select(i => i.Name).Distinct(StringComparer.Ordinal).Count() == stored.Count)
+        {
+            return stored;
+        }
+
+        var derived = new List<string>(stored.Count);
+        LeafNames(state, string.Empty, 0, derived);
+        return derived.Count == stored.Count && derived.Distinct(StringComparer.Ordinal).Count() == derived.Count
+            ? stored.Select((item, k) => item with { Name = derived[k] }).ToList()
+            : stored;
+    }
+
+    private void LeafNames(JsonElement node, string itemName, int depth, List<string> names)
+    {
+        CheckDepth(depth, itemName);
+        if (!IsContainer(node))
+        {
+            names.Add(itemName.Length == 0 ? ItemNames.RootLeaf : itemName);
+            return;
+        }
+
+        foreach (var (name, child) in Children(node, itemName))
+        {
+            LeafNames(child, name, depth + 1, names);
+        }
+    }
+
     private int CountLeaves(JsonElement node, int depth)
     {
         CheckDepth(depth, string.Empty);
