@@ -47,3 +47,15 @@ try {
         $out | Should -Contain 'steps=0'
     }
 }
+
+Describe 'Get-CheckpointItem -Name and Restore-Checkpoint -Item read a pattern alike' {
+    It 'a name with brackets (w[0]) is found by both, where * and ? are the only wildcards' {
+        $out = Invoke-Scenario @'
+@{ 'w[0]' = 1; w0 = 2 } | Save-Checkpoint $ck
+'items=' + (@(Get-CheckpointItem $ck -Name 'w[0]' | ForEach-Object Name) -join ',')
+'restored=' + (@((Restore-Checkpoint $ck -Item 'w[0]').Keys) -join ',')
+'@
+        $out | Should -Contain 'restored=w[0]'
+        $out | Should -Contain 'items=w[0]'
+    }
+}
