@@ -26,7 +26,9 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.CultureInvariant)).ToList();
+        // The item-name grammar's wildcards are * and ? only (docs/format.md §5.3), as Restore-Checkpoint -Item
+        // matches them: brackets and backticks are literal, so 'w[0]' lists the item w[0], never w0.
+        var patterns = Name?.Select(n => new WildcardPattern(LiteralBrackets(n), WildcardOptions.CultureInvariant)).ToList();
         foreach (var directory in ResolveDirectories(Path, LiteralPath))
         {
             TryEngine(() =>
@@ -42,4 +44,7 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
             }, directory);
         }
     }
+
+    private static string LiteralBrackets(string pattern) =>
+        pattern.Replace("`", "``", StringComparison.Ordinal).Replace("[", "`[", StringComparison.Ordinal).Replace("]", "`]", StringComparison.Ordinal);
 }
