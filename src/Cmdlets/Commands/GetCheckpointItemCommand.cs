@@ -27,7 +27,9 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.CultureInvariant)).ToList();
+        // The item-name grammar's wildcards are * and ? only (docs/format.md §6.3), as Restore-Checkpoint -Item
+        // matches them: brackets and backticks are literal, so 'w[0]' lists the item w[0], never w0.
+        var patterns = Name?.Select(n => new WildcardPattern(LiteralBrackets(n), WildcardOptions.CultureInvariant)).ToList();
         foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))
         {
             TryEngine(() =>
@@ -43,4 +45,7 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
             }, directory);
         }
     }
+
+    private static string LiteralBrackets(string pattern) =>
+        pattern.Replace("`", "``", StringComparison.Ordinal).Replace("[", "`[", StringComparison.Ordinal).Replace("]", "`]", StringComparison.Ordinal);
 }

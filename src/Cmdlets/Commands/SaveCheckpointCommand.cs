@@ -109,9 +109,9 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
         }
 
         var target = StateToEngine.Convert(WithoutRestoreMarks(InputObject));
-        var metadata = StateToEngine.ConvertMetadata(Metadata);
         TryEngine(() =>
         {
+            var metadata = StateToEngine.ConvertMetadata(Metadata);
             CheckpointInfo saved;
             try
             {

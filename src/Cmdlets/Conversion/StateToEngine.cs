@@ -25,6 +25,7 @@ internal sealed class StateToEngine
     /// comparer (case-insensitive for <c>@{}</c>), so restored metadata answers <c>.Description</c> and
     /// <c>.description</c> alike; other dictionaries get the ordinal comparer.
     /// </summary>
+    /// <exception cref="UnsupportedValueException">Two keys have the same text (1 and '1').</exception>
     public static Dictionary<string, object?>? ConvertMetadata(IDictionary? metadata)
     {
         if (metadata is null)
@@ -37,7 +38,14 @@ internal sealed class StateToEngine
         foreach (DictionaryEntry entry in metadata)
         {
             var key = entry.Key is PSObject pso ? pso.BaseObject : entry.Key;
-            result[System.Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty] = Convert(entry.Value);
+            var text = System.Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+
+            // Metadata keys are strings: two keys with one text (1 and '1') would keep one value silently.
+            if (!result.TryAdd(text, Convert(entry.Value)))
+            {
+                throw new UnsupportedValueException("metadata[" + text + "]",
+                    $"two metadata keys ({key.GetType().Name} {text} and another) become the same text key '{text}'; metadata keys are strings, so rename one");
+            }
         }
 
         return result;

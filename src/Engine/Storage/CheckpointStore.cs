@@ -343,7 +343,7 @@ internal sealed class CheckpointStore
         var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.LoadTensor(index, type, item, onBytes)));
         return CorruptOnFailure(chosen, null, () => patterns is null
             ? decoder.Decode(reader.Manifest.State)
-            : decoder.DecodeMatching(reader.Manifest.State, patterns));
+            : decoder.DecodeMatching(reader.Manifest.State, patterns, decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items).Select(i => i.Name).ToList()));
     }
 
     public IReadOnlyDictionary<string, object?> RestoreMetadata(long? step)
@@ -404,9 +404,11 @@ internal sealed class CheckpointStore
         var all = new[] { "*" };
         var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
         var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));
-        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all)),
-            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all)),
-            a.Manifest.Items, b.Manifest.Items);
+        var itemsA = CorruptOnFailure(before, null, () => da.ItemsByUsableName(a.Manifest.State, a.Manifest.Items));
+        var itemsB = CorruptOnFailure(after, null, () => db.ItemsByUsableName(b.Manifest.State, b.Manifest.Items));
+        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all, itemsA.Select(i => i.Name).ToList())),
+            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all, itemsB.Select(i => i.Name).ToList())),
+            itemsA, itemsB);
     }
 
     private StepReader OpenReader(long? step, out long chosen) => OpenReader(step, out chosen, recovered: false);

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Collections.Specialized;
+using System.Globalization;
 using System.Reflection;
 
 namespace DataraxCkpt.Values;
@@ -59,9 +60,11 @@ internal static class KeyComparers
     public static string Describe(IDictionary dictionary) => ComparerOf(dictionary)?.GetType().FullName ?? "default";
 
     /// <summary>The comparer a code stands for.</summary>
-    /// <exception cref="FormatException">The code is not one of the fixed set.</exception>
+    /// <exception cref="FormatException">The code is not one of the fixed set, or names a culture this machine does not have.</exception>
     public static StringComparer Resolve(string code) => code switch
     {
+        _ when code.StartsWith("current:", StringComparison.Ordinal) => OfCulture(code["current:".Length..], ignoreCase: false),
+        _ when code.StartsWith("current-ic:", StringComparison.Ordinal) => OfCulture(code["current-ic:".Length..], ignoreCase: true),
         "ordinal" => StringComparer.Ordinal,
         "ordinal-ic" => StringComparer.OrdinalIgnoreCase,
         "invariant" => StringComparer.InvariantCulture,
@@ -95,12 +98,28 @@ internal static class KeyComparers
             return "invariant-ic";
         }
 
+        // The saving culture is recorded with a current-culture comparer: under another culture different
+        // keys may be equal ("i" and "İ" under tr-TR ignore-case), and the step would not restore.
+        var culture = CultureInfo.CurrentCulture.Name;
         if (comparer.Equals(StringComparer.CurrentCulture))
         {
-            return "current";
+            return "current:" + culture;
         }
 
-        return comparer.Equals(StringComparer.CurrentCultureIgnoreCase) ? "current-ic" : null;
+        return comparer.Equals(StringComparer.CurrentCultureIgnoreCase) ? "current-ic:" + culture : null;
+    }
+
+    private static StringComparer OfCulture(string name, bool ignoreCase)
+    {
+        try
+        {
+            return StringComparer.Create(CultureInfo.GetCultureInfo(name, predefinedOnly: true), ignoreCase);
+        }
+        catch (CultureNotFoundException)
+        {
+            throw new FormatException(
+                $"the key comparer's culture '{(name.Length <= 32 ? name : name[..32] + "…")}' is not available on this machine (is .NET running in globalization-invariant mode?); restore the step where that culture exists");
+        }
     }
 
     private static object? ComparerOf(IDictionary dictionary) => dictionary switch

@@ -31,28 +31,95 @@ internal sealed class StateDecoder
     public object? Decode(JsonElement node) => Read(node, string.Empty, 0);
 
     /// <summary>Decodes only the leaves whose names match a pattern, into an ordered name → value map.</summary>
-    public OrderedDictionary DecodeMatching(JsonElement node, IReadOnlyCollection<string> patterns)
+    /// <param name="node">The state node.</param>
+    /// <param name="patterns">Wildcard patterns of the leaves wanted.</param>
+    /// <param name="storedNames">
+    /// The names the manifest lists for its leaves, in leaf order. A step written before the item-name
+    /// grammar changed (docs/format.md §6.3) stores other names than the decoder would make; its leaves keep
+    /// the stored names, which are the ones Get-CheckpointItem lists and Compare matches. Ignored when their
+    /// number differs from the number of leaves.
+    /// </param>
+    public OrderedDictionary DecodeMatching(JsonElement node, IReadOnlyCollection<string> patterns, IReadOnlyList<string>? storedNames = null)
     {
         var result = new OrderedDictionary(StringComparer.Ordinal);
-        Collect(node, string.Empty, patterns, result, 0);
+        var names = storedNames is not null && CountLeaves(node, 0) == storedNames.Count ? storedNames : null;
+        var leaf = 0;
+        Collect(node, string.Empty, patterns, result, 0, names, ref leaf);
         return result;
     }
 
-    private void Collect(JsonElement node, string itemName, IReadOnlyCollection<string> patterns, OrderedDictionary result, int depth)
+    /// <summary>
+    /// The items of a step under the names its leaves are selected and compared by: the stored names, or,
+    /// where a step written before the item-name grammar stored one name for two leaves (<c>{"": {"x": 1},
+    /// "x": 2}</c>), the names the grammar derives (<c>~e/x</c>, <c>x</c>), so each leaf stays reachable.
+    /// </summary>
+    public IReadOnlyList<StoredItem> ItemsByUsableName(JsonElement state, IReadOnlyList<StoredItem> stored)
+    {
+        if (stored.Select(i => i.Name).Distinct(StringComparer.Ordinal).Count() == stored.Count)
+        {
+            return stored;
+        }
+
+        var derived = new List<string>(stored.Count);
+        LeafNames(state, string.Empty, 0, derived);
+        return derived.Count == stored.Count && derived.Distinct(StringComparer.Ordinal).Count() == derived.Count
+            ? stored.Select((item, k) => item with { Name = derived[k] }).ToList()
+            : stored;
+    }
+
+    private void LeafNames(JsonElement node, string itemName, int depth, List<string> names)
     {
         CheckDepth(depth, itemName);
+        if (!IsContainer(node))
+        {
+            names.Add(itemName.Length == 0 ? ItemNames.RootLeaf : itemName);
+            return;
+        }
+
+        foreach (var (name, child) in Children(node, itemName))
+        {
+            LeafNames(child, name, depth + 1, names);
+        }
+    }
+
+    private int CountLeaves(JsonElement node, int depth)
+    {
+        CheckDepth(depth, string.Empty);
+        if (!IsContainer(node))
+        {
+            return 1;
+        }
+
+        var count = 0;
+        foreach (var (_, child) in Children(node, string.Empty))
+        {
+            count += CountLeaves(child, depth + 1);
+        }
+
+        return count;
+    }
+
+    private static bool IsContainer(JsonElement node)
+    {
         var code = node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t", out var t) ? t.GetString() : null;
-        if (code is not null && (node.TryGetProperty("e", out _) || node.TryGetProperty("p", out _) || (node.TryGetProperty("i", out var items) && items.ValueKind == JsonValueKind.Array && code != "key[]")))
+        return code is not null && (node.TryGetProperty("e", out _) || node.TryGetProperty("p", out _) || (node.TryGetProperty("i", out var items) && items.ValueKind == JsonValueKind.Array && code != "key[]"));
+    }
+
+    private void Collect(JsonElement node, string itemName, IReadOnlyCollection<string> patterns, OrderedDictionary result, int depth, IReadOnlyList<string>? storedNames, ref int leaf)
+    {
+        CheckDepth(depth, itemName);
+        if (IsContainer(node))
         {
             foreach (var (name, child) in Children(node, itemName))
             {
-                Collect(child, name, patterns, result, depth + 1);
+                Collect(child, name, patterns, result, depth + 1, storedNames, ref leaf);
             }
 
             return;
         }
 
-        var leafName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
+        var leafName = storedNames is not null ? storedNames[leaf] : itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
+        leaf++;
         if (patterns.Any(p => ItemNames.Matches(leafName, p)))
         {
             result[leafName] = Read(node, itemName, depth);
