@@ -1,0 +1,127 @@
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Storage;
+
+/// <summary>
+/// A hostile review of issue 9's recovery: a disk that fails while recovery reads, a directory whose
+/// own folders are links planted by someone else, a kill at every new fault point followed by more
+/// writers. Step 2 must always restore its old or its new version, nothing outside the checkpoint
+/// directory may change, and no parked version may be left behind.
+/// </summary>
+public sealed class RecoveryAttackTests : IDisposable
+{
+    private const int Seed = 11;
+    private readonly TempDirectory _parent = new();
+    private readonly string _ck;
+
+    public RecoveryAttackTests() => _ck = _parent.Sub("ck");
+
+    public void Dispose() => _parent.Dispose();
+
+    private static CheckpointHandler Handler(bool portable) => PortableOverwriteTests.Handler(portable);
+
+    private void Seeded(bool portable, params long[] steps)
+    {
+        using var h = Handler(portable);
+        foreach (var s in steps)
+        {
+            h.Save(_ck, HarnessState.Create(s, Seed, 2), step: s);
+        }
+    }
+
+    private static bool RestoresAs(CheckpointHandler h, string ck, long step, int seed, int tensors)
+    {
+        var expected = HarnessState.Create(step, seed, tensors);
+        var actual = (Dictionary<string, object?>)h.Restore(ck, step)!;
+        return expected.Keys.Order().SequenceEqual(actual.Keys.Order()) && expected.All(kv => kv.Value is float[] f
+            ? f.AsSpan().SequenceEqual((float[])actual[kv.Key]!)
+            : Equals(kv.Value, actual[kv.Key]));
+    }
+
+    private int VersionsInOwnFolders() => new[] { ".staging", ".trash" }.Select(f => Path.Combine(_ck, f)).Where(Directory.Exists)
+        .SelectMany(Directory.GetDirectories).Count();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_transient_read_error_while_recovery_reads_a_published_overwrite_never_leaves_the_step_unrestorable(bool portable)
+    {
+        Seeded(portable, 1, 2);
+        // Killed after the new version went in, before its row: the intent must be rolled forward.
+        Assert.Equal(Harness.Killed, Harness.Run("commit.after-rename", PortableOverwriteTests.HarnessArgs(portable, "overwrite", _ck, "2", "99", "4")).ExitCode);
+
+        // The next writer's recovery meets an I/O error reading step 2 (its first step.open): a passing
+        // failure says nothing about the folder, so the intent must not be settled on it.
+        var other = Harness.Run("step.open=ioerror", PortableOverwriteTests.HarnessArgs(portable, "prune", _ck, "100"));
+        Assert.True(other.ExitCode is 0 or 4, other.Output);
+
+        using var h = Handler(portable);
+        Assert.Equal(new long[] { 1, 2 }, h.GetCheckpointSteps(_ck));
+        Assert.True(RestoresAs(h, _ck, 2, 99, 4) || RestoresAs(h, _ck, 2, Seed, 2), "step 2 restores neither its old nor its new version");
+    }
+
+    [Theory]
+    [InlineData(".staging")]
+    [InlineData(".trash")]
+    public void Recovery_never_works_through_an_own_folder_that_is_a_link_out_of_the_directory(string ownFolder)
+    {
+        Seeded(true, 1, 2);
+        // A portable overwrite killed between its two renames: the intent names .staging/2-<id> and .trash/2-<id>.old.
+        Assert.Equal(Harness.Killed, Harness.Run("publish.rename@2", PortableOverwriteTests.HarnessArgs(true, "overwrite", _ck, "2", "99", "4")).ExitCode);
+
+        // Someone moves the engine's folder out and leaves a link in its place (a restore tool, a hostile author).
+        var elsewhere = _parent.Sub("elsewhere");
+        Directory.Move(Path.Combine(_ck, ownFolder), elsewhere);
+        Directory.CreateSymbolicLink(Path.Combine(_ck, ownFolder), elsewhere);
+        var before = OutsideSnapshot.Take(_parent.Path, _ck);
+
+        using (var h = Handler(true))
+        {
+            _ = h.GetCheckpointSteps(_ck);
+            h.Prune(_ck, new RetentionPolicy { Keep = 100 });
+        }
+
+        Assert.Equal(before, OutsideSnapshot.Take(_parent.Path, _ck));
+    }
+
+    /// <summary>Kills the harness at each new fault point, then lets another process overwrite, prune and repair.</summary>
+    [Theory]
+    [InlineData(false, "fsync.directory@1")]
+    [InlineData(false, "fsync.directory@2")]
+    [InlineData(false, "fsync.directory@3")]
+    [InlineData(false, "fsync.directory@4")]
+    [InlineData(false, "fsync.directory@5")]
+    [InlineData(false, "publish.before-flush")]
+    [InlineData(false, "commit.after-rename")]
+    [InlineData(false, "commit.after-index")]
+    [InlineData(true, "publish.rename@1")]
+    [InlineData(true, "publish.rename@2")]
+    [InlineData(true, "fsync.directory@1")]
+    [InlineData(true, "fsync.directory@2")]
+    [InlineData(true, "fsync.directory@3")]
+    [InlineData(true, "fsync.directory@4")]
+    [InlineData(true, "fsync.directory@5")]
+    [InlineData(true, "publish.before-flush")]
+    [InlineData(true, "commit.after-rename")]
+    [InlineData(true, "commit.after-index")]
+    public void A_killed_overwrite_followed_by_another_overwrite_a_prune_and_a_repair_keeps_one_whole_version(bool portable, string point)
+    {
+        Seeded(portable, 1, 2);
+        _ = Harness.Run(point, PortableOverwriteTests.HarnessArgs(portable, "overwrite", _ck, "2", "99", "4"));
+
+        // A second process overwrites the same step before anything else ran recovery; it may be killed too.
+        _ = Harness.Run(point, PortableOverwriteTests.HarnessArgs(portable, "overwrite", _ck, "2", "77", "3"));
+        Assert.Equal(0, Harness.Run(null, PortableOverwriteTests.HarnessArgs(portable, "prune", _ck, "100")).ExitCode);
+        Assert.Equal(0, Harness.Run(null, PortableOverwriteTests.HarnessArgs(portable, "repair", _ck)).ExitCode);
+
+        using (var h = Handler(portable))
+        {
+            Assert.Equal(new long[] { 1, 2 }, h.GetCheckpointSteps(_ck));
+            Assert.True(RestoresAs(h, _ck, 2, 77, 3) || RestoresAs(h, _ck, 2, 99, 4) || RestoresAs(h, _ck, 2, Seed, 2),
+                "step 2 restores none of its versions");
+            Assert.True(RestoresAs(h, _ck, 1, Seed, 2));
+        }
+
+        Assert.Equal(0, VersionsInOwnFolders());
+    }
+}
