@@ -461,6 +461,17 @@ internal sealed class StepFolders
         System.IO.Directory.CreateDirectory(path);
     }
 
+    /// <summary>
+    /// Removes links standing where .staging or .trash belongs (unless a dry run), before anything builds a
+    /// path through them. True when both are now real folders or absent (a dry run leaves links in place).
+    /// </summary>
+    public bool DropOwnFolderLinks(bool dryRun)
+    {
+        var stagingLinked = DropIfLink(StagingRoot, dryRun);
+        var trashLinked = DropIfLink(TrashRoot, dryRun);
+        return !dryRun || (!stagingLinked && !trashLinked);
+    }
+
     /// <summary>Removes (unless a dry run) a link standing where an own folder belongs; true when it was one.</summary>
     private static bool DropIfLink(string path, bool dryRun)
     {
