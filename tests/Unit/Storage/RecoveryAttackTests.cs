@@ -84,6 +84,30 @@ public sealed class RecoveryAttackTests : IDisposable
         Assert.Equal(before, OutsideSnapshot.Take(_parent.Path, _ck));
     }
 
+    private void DeleteIndex()
+    {
+        foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
+        {
+            File.Delete(Path.Combine(_ck, "index.sqlite" + suffix));
+        }
+    }
+
+    [Theory]
+    [InlineData(new long[] { 1, 2 })]
+    [InlineData(new long[] { 2 })]
+    public void A_lost_index_after_a_portable_overwrite_was_killed_between_its_renames_keeps_the_step(long[] seeded)
+    {
+        Seeded(true, seeded);
+        Assert.Equal(Harness.Killed, Harness.Run("publish.rename@2", PortableOverwriteTests.HarnessArgs(true, "overwrite", _ck, "2", "99", "4")).ExitCode);
+        // The directory is copied without its index, or the index is lost: no intent says where step 2 went.
+        DeleteIndex();
+
+        using var h = Handler(true);
+        h.Save(_ck, HarnessState.Create(3, Seed, 1), step: 3);
+        Assert.Equal([.. seeded, 3], h.GetCheckpointSteps(_ck));
+        Assert.True(RestoresAs(h, _ck, 2, 99, 4) || RestoresAs(h, _ck, 2, Seed, 2), "step 2 restores neither its old nor its new version");
+    }
+
     /// <summary>Kills the harness at each new fault point, then lets another process overwrite, prune and repair.</summary>
     [Theory]
     [InlineData(false, "fsync.directory@1")]
