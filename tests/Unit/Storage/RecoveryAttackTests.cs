@@ -108,6 +108,44 @@ public sealed class RecoveryAttackTests : IDisposable
         Assert.True(RestoresAs(h, _ck, 2, 99, 4) || RestoresAs(h, _ck, 2, Seed, 2), "step 2 restores neither its old nor its new version");
     }
 
+    [Theory]
+    [InlineData(".lock")]
+    [InlineData("..lock")]
+    public void A_stray_lock_file_without_a_name_in_the_staging_folder_blocks_neither_saves_nor_repair(string stray)
+    {
+        Seeded(false, 1);
+        Directory.CreateDirectory(Path.Combine(_ck, ".staging"));
+        File.WriteAllText(Path.Combine(_ck, ".staging", stray), string.Empty);
+
+        using var h = Handler(false);
+        h.Save(_ck, HarnessState.Create(2, Seed, 1), step: 2);
+        Assert.Empty(h.RepairIndex(_ck).Problems);
+        Assert.Equal(new long[] { 1, 2 }, h.GetCheckpointSteps(_ck));
+    }
+
+    [Fact]
+    public void Pruning_and_repairing_steps_whose_folders_are_links_out_of_the_directory_deletes_nothing_outside()
+    {
+        Seeded(true, 1, 2, 3);
+        foreach (var step in new[] { "1", "2" })
+        {
+            var moved = _parent.Sub("moved-" + step);
+            Directory.Move(Path.Combine(_ck, step), moved);
+            Directory.CreateSymbolicLink(Path.Combine(_ck, step), moved);
+        }
+
+        var before = OutsideSnapshot.Take(_parent.Path, _ck);
+        using (var h = Handler(true))
+        {
+            h.Prune(_ck, new RetentionPolicy { Keep = 2 });
+            _ = h.RepairIndex(_ck);
+            h.Save(_ck, HarnessState.Create(3, 5, 1), step: 3, overwrite: true);
+            Assert.Equal(new long[] { 3 }, h.GetCheckpointSteps(_ck));
+        }
+
+        Assert.Equal(before, OutsideSnapshot.Take(_parent.Path, _ck));
+    }
+
     /// <summary>Kills the harness at each new fault point, then lets another process overwrite, prune and repair.</summary>
     [Theory]
     [InlineData(false, "fsync.directory@1")]
