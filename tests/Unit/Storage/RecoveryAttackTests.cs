@@ -146,6 +146,43 @@ public sealed class RecoveryAttackTests : IDisposable
         Assert.Equal(before, OutsideSnapshot.Take(_parent.Path, _ck));
     }
 
+    public static TheoryData<bool, string, string> KillsDuringRecovery()
+    {
+        var data = new TheoryData<bool, string, string>();
+        foreach (var (portable, first) in new[] { (true, "publish.rename@2"), (true, "commit.after-rename"), (false, "commit.after-rename") })
+        {
+            foreach (var second in new[] { "step.open@1", "step.open@2", "fsync.directory@1", "fsync.directory@2", "commit.after-rename",
+                "step.open=ioerror@1+", "fsync.directory=ioerror@1", "publish.rename=ioerror@2+" })
+            {
+                data.Add(portable, first, second);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>An overwrite killed, then the next writer killed or failing inside its recovery (or its own overwrite), then prune and repair.</summary>
+    [Theory]
+    [MemberData(nameof(KillsDuringRecovery))]
+    public void A_writer_killed_while_recovering_a_killed_overwrite_never_loses_the_step(bool portable, string first, string second)
+    {
+        Seeded(portable, 1, 2);
+        Assert.Equal(Harness.Killed, Harness.Run(first, PortableOverwriteTests.HarnessArgs(portable, "overwrite", _ck, "2", "99", "4")).ExitCode);
+        _ = Harness.Run(second, PortableOverwriteTests.HarnessArgs(portable, "overwrite", _ck, "2", "77", "3"));
+        _ = Harness.Run(second, PortableOverwriteTests.HarnessArgs(portable, "prune", _ck, "1"));
+        Assert.Equal(0, Harness.Run(null, PortableOverwriteTests.HarnessArgs(portable, "repair", _ck)).ExitCode);
+
+        using (var h = Handler(portable))
+        {
+            var steps = h.GetCheckpointSteps(_ck);
+            Assert.Contains(2L, steps);
+            Assert.True(RestoresAs(h, _ck, 2, 77, 3) || RestoresAs(h, _ck, 2, 99, 4) || RestoresAs(h, _ck, 2, Seed, 2),
+                "step 2 restores none of its versions");
+        }
+
+        Assert.Equal(0, VersionsInOwnFolders());
+    }
+
     /// <summary>Kills the harness at each new fault point, then lets another process overwrite, prune and repair.</summary>
     [Theory]
     [InlineData(false, "fsync.directory@1")]
