@@ -678,6 +678,7 @@ internal sealed class CheckpointStore
             // Whatever is left of the lost index goes aside first, its -wal and -shm included: SQLite
             // would replay a stale write-ahead log into any new index of the same name.
             SetIndexAside();
+            RestoreOrphanedSteps([]);
             if (_folders.ListStepFolders().Count > 0)
             {
                 Log($"The index of '{Directory}' is missing or empty; rebuilding it from the step folders.");
@@ -717,6 +718,7 @@ internal sealed class CheckpointStore
             File.Delete(temp + suffix);
         }
 
+        RestoreOrphanedSteps(carried ?? []);
         RepairReport report;
         using (var fresh = StepIndex.OpenFile(Directory, temp, create: true))
         {
@@ -734,6 +736,16 @@ internal sealed class CheckpointStore
         DurableIo.MoveFile(temp, final, replace: false);
         DurableIo.FsyncDirectory(Directory);
         return report;
+    }
+
+    /// <summary>Before a rebuild: old versions parked by overwrites whose intents are lost go back under their numbers.</summary>
+    private void RestoreOrphanedSteps(IReadOnlyList<Intent> known)
+    {
+        var named = known.Where(i => i.Staging is not null).Select(i => i.Staging!).ToHashSet(StringComparer.Ordinal);
+        foreach (var step in _folders.RestoreOrphanedDisplaced(named.Contains))
+        {
+            Log($"Put back step {step} of '{Directory}', parked by an overwrite that did not finish and whose record was lost.");
+        }
     }
 
     /// <summary>The well-formed intents a damaged index still yields; none when they cannot be read.</summary>

@@ -17,6 +17,9 @@ internal static class Recovery
     public static List<string> FinishInterrupted(StepFolders folders, StepIndex index, bool dryRun = false)
     {
         var actions = new List<string>();
+        // A link standing where .staging or .trash belongs would make every path an intent names lead
+        // out of the directory (lock files created there, folders moved in from there): drop it first.
+        var ownFoldersReal = folders.DropOwnFolderLinks(dryRun);
         foreach (var intent in index.Intents())
         {
             if (!IsWellFormed(intent))
@@ -34,12 +37,20 @@ internal static class Recovery
 
             if (intent.Op == "save")
             {
-                if (intent.Staging is null || !folders.IsStagingAbandoned(intent.Staging))
+                if (intent.Staging is null || !ownFoldersReal || !folders.IsStagingAbandoned(intent.Staging))
                 {
                     continue;
                 }
 
-                var published = TryRead(folders, folders.StepPath(intent.Step), intent.Step);
+                var published = TryRead(folders, folders.StepPath(intent.Step), intent.Step, out var unreadable);
+                if (unreadable)
+                {
+                    // EIO, EACCES: the folder may hold the new version. Settling the intent now would roll
+                    // back a published save (its row stays the old one) and sweep the only other version.
+                    actions.Add($"left the unfinished save of step {intent.Step} for later: its folder could not be read");
+                    continue;
+                }
+
                 FolderRead? staged = null;
                 try
                 {
@@ -107,13 +118,20 @@ internal static class Recovery
                 actions.Add($"finished removing step {intent.Step}");
                 if (!dryRun)
                 {
-                    if (TryRead(folders, folders.StepPath(intent.Step), intent.Step) is { } doomed)
+                    if (TryRead(folders, folders.StepPath(intent.Step), intent.Step, out var unreadable) is { } doomed)
                     {
                         doomed.Manifest.Dispose();
                         if (doomed.Manifest.SaveId == intent.SaveId)
                         {
                             folders.MoveToTrash(intent.Step, intent.SaveId);
                         }
+                    }
+
+                    if (unreadable)
+                    {
+                        // The folder may still be the removed step's: keep the intent, or repair lists it again.
+                        actions[^1] = $"left the removal of step {intent.Step} for later: its folder could not be read";
+                        continue;
                     }
 
                     index.RemoveIntent(intent.SaveId);
@@ -266,14 +284,23 @@ internal static class Recovery
     internal static bool IsTransient(Exception e) => e is UnauthorizedAccessException
         || (e is IOException && e is not EndOfStreamException and not FileNotFoundException and not DirectoryNotFoundException);
 
-    private static FolderRead? TryRead(StepFolders folders, string folder, long step)
+    private static FolderRead? TryRead(StepFolders folders, string folder, long step) => TryRead(folders, folder, step, out _);
+
+    /// <param name="folders">The directory's folders.</param>
+    /// <param name="folder">The folder to read.</param>
+    /// <param name="step">The step it must hold.</param>
+    /// <param name="unreadable">True when the read failed for a transient reason (<see cref="IsTransient"/>):
+    /// null then says nothing about what the folder holds.</param>
+    private static FolderRead? TryRead(StepFolders folders, string folder, long step, out bool unreadable)
     {
+        unreadable = false;
         try
         {
             return Read(folders, folder, step);
         }
         catch (Exception e) when (IsUnreadableFolder(e))
         {
+            unreadable = IsTransient(e);
             return null;
         }
     }

@@ -192,6 +192,33 @@ internal sealed class StepFolders
     }
 
     /// <summary>
+    /// Index rebuild (the intents are lost): puts back under its number every old version a two-rename
+    /// overwrite parked in the trash whose step folder is missing and which no known intent names. Without
+    /// its intent, nothing else says where that step went, and the trash sweep would delete it.
+    /// </summary>
+    /// <param name="named">True for a staging name some intent still carries (recovery settles those).</param>
+    /// <returns>The steps put back.</returns>
+    public List<long> RestoreOrphanedDisplaced(Func<string, bool> named)
+    {
+        var restored = new List<long>();
+        if (!System.IO.Directory.Exists(TrashRoot) || DropIfLink(TrashRoot, dryRun: false))
+        {
+            return restored;
+        }
+
+        foreach (var entry in System.IO.Directory.EnumerateDirectories(TrashRoot, "*" + DisplacedSuffix).Order(StringComparer.Ordinal))
+        {
+            var stagingName = Path.GetFileName(entry)[..^DisplacedSuffix.Length];
+            if (StoredNames.TryParseStagingName(stagingName, out var step, out _) && !named(stagingName) && RestoreDisplaced(stagingName, step))
+            {
+                restored.Add(step);
+            }
+        }
+
+        return restored;
+    }
+
+    /// <summary>
     /// Reverses <see cref="Publish"/> after the index refused the step: the new folder goes back to the
     /// staging path (to be deleted with it) and the displaced folder, if any, back under the number.
     /// </summary>
@@ -459,6 +486,17 @@ internal sealed class StepFolders
     {
         DropIfLink(path, dryRun: false);
         System.IO.Directory.CreateDirectory(path);
+    }
+
+    /// <summary>
+    /// Removes links standing where .staging or .trash belongs (unless a dry run), before anything builds a
+    /// path through them. True when both are now real folders or absent (a dry run leaves links in place).
+    /// </summary>
+    public bool DropOwnFolderLinks(bool dryRun)
+    {
+        var stagingLinked = DropIfLink(StagingRoot, dryRun);
+        var trashLinked = DropIfLink(TrashRoot, dryRun);
+        return !dryRun || (!stagingLinked && !trashLinked);
     }
 
     /// <summary>Removes (unless a dry run) a link standing where an own folder belongs; true when it was one.</summary>
