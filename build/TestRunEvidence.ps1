@@ -3,7 +3,7 @@
 # fabricated TRX and count files, so a harness that could report a false pass fails there.
 
 function Read-UnitTestRun([string] $TrxPath, [int] $ExitCode) {
-    $result = @{ Runner = 'xunit'; Passed = 0; Failed = 0; Skipped = @(); ExitCode = $ExitCode; Outcome = 'NoResults' }
+    $result = @{ Runner = 'xunit'; Passed = 0; Failed = 0; Skipped = @(); ExitCode = $ExitCode; Outcome = 'NoResults'; RunErrors = @() }
     if (-not (Test-Path $TrxPath)) { return $result }
     # A TRX cut off by a dying runner is a failed run like any other, not an exception that would end
     # the task before the Pester tests ran and before the closing line.
@@ -17,6 +17,9 @@ function Read-UnitTestRun([string] $TrxPath, [int] $ExitCode) {
     $ns = @{ t = 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010' }
     $result.Skipped = @(Select-Xml -Xml $trx -XPath '//t:UnitTestResult[@outcome!="Passed" and @outcome!="Failed"]' -Namespace $ns |
         ForEach-Object { [pscustomobject]@{ Name = $_.Node.testName; Outcome = $_.Node.outcome } })
+    # Why vstest aborted the run ("Test host process crashed : ..."), first line of each, to say so at the end.
+    $result.RunErrors = @(Select-Xml -Xml $trx -XPath '//t:RunInfo[@outcome="Error"]/t:Text' -Namespace $ns |
+        ForEach-Object { ($_.Node.InnerText -split "\r?\n")[0] })
     return $result
 }
 
@@ -71,6 +74,7 @@ function Get-RunProblems($Run, [int] $Floor, [string[]] $AllowedSkips, [bool] $I
     $problems = @()
     $expectedOutcome = if ($Run.Runner -eq 'xunit') { 'Completed' } else { 'Passed' }
     if ($Run.ExitCode -ne 0) { $problems += "$($Run.Runner) exited with code $($Run.ExitCode)" }
+    if ($Run.ContainsKey('RunErrors')) { foreach ($e in $Run.RunErrors) { $problems += "$($Run.Runner) run error: $e" } }
     if ($Run.Outcome -ne $expectedOutcome -and -not ($Run.Runner -eq 'xunit' -and $Run.Outcome -eq 'Failed' -and $Run.Failed -gt 0)) {
         $problems += "$($Run.Runner) run outcome is '$($Run.Outcome)', not '$expectedOutcome'"
     }

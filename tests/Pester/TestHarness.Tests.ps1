@@ -72,6 +72,18 @@ Describe 'build.ps1 -Task Test verdict' {
         $run.Lines[-1] | Should -BeExactly '17 passed, 0 failed, 0 skipped'
     }
 
+    It 'fails the TRX of a real test host crash (Environment.FailFast in a test; tests/Pester/Fixtures/crashed-host.trx) and says why' {
+        # Written by dotnet test 10 / xunit 2.9.3 when a test called Environment.FailFast: exit code 1,
+        # outcome Failed, every counter 0, the reason in a RunInfo.
+        $unit = Read-UnitTestRun (Join-Path $PSScriptRoot 'Fixtures/crashed-host.trx') 1
+        $unit.Outcome | Should -Be 'Failed'
+        $run = Complete $unit (Get-GoodPester) (New-Floor $GoodFloor)
+        $run.ExitCode | Should -Be 1
+        $run.Lines | Should -Contain 'ERROR: xunit run error: The active test run was aborted. Reason: Test host process crashed : Process terminated.'
+        $run.Lines | Should -Contain 'ERROR: xunit: only 0 tests ran, fewer than the floor of 10 in tests/test-floor.json'
+        $run.Lines[-1] | Should -BeExactly '5 passed, 0 failed, 0 skipped'
+    }
+
     It 'fails a TRX whose outcome is <outcome> even when the counters all passed and the exit code is 0' -ForEach @(
         @{ outcome = 'Aborted' }, @{ outcome = 'Failed' }, @{ outcome = 'Error' }, @{ outcome = '' }
     ) {
