@@ -53,6 +53,8 @@ $PackageRoot = Join-Path $RepoRoot 'out/repository'
 $FloorPath = Join-Path $RepoRoot 'tests/test-floor.json'
 $FiguresPath = Join-Path $RepoRoot 'out/figures.txt'
 
+. (Join-Path $RepoRoot 'build/TestRunEvidence.ps1')
+
 function Invoke-Dotnet {
     # Native failures do not throw in pwsh 7.4; a build step that failed must stop the build.
     # A simple function (no [Parameter]) so that dotnet switches such as -v are not taken as -Verbose.
@@ -195,25 +197,12 @@ function Install-TestPrerequisites {
 
 function Invoke-UnitTests {
     # Counts come from the TRX file, and the run is only trusted when dotnet test also exited 0 and the
-    # TRX says the run Completed: a test host that crashed after N passes leaves "N passed, 0 failed"
-    # in the counters but an Aborted/Failed outcome and a non-zero exit code.
+    # TRX says the run Completed (see build/TestRunEvidence.ps1).
     $trxName = 'unit.trx'
     $trxPath = Join-Path $ResultsRoot $trxName
     Remove-Item -LiteralPath $trxPath -ErrorAction Ignore
     & dotnet test (Join-Path $RepoRoot 'tests/Unit') -c $Configuration --nologo --logger "trx;LogFileName=$trxName" --results-directory $ResultsRoot | Out-Host
-    $exitCode = $LASTEXITCODE
-    $result = @{ Runner = 'xunit'; Passed = 0; Failed = 0; Skipped = @(); ExitCode = $exitCode; Outcome = 'NoResults' }
-    if (-not (Test-Path $trxPath)) { return $result }
-    $trx = [xml](Get-Content -Raw -LiteralPath $trxPath)
-    $summary = $trx.TestRun.ResultSummary
-    $counters = $summary.Counters
-    $result.Outcome = [string]$summary.outcome
-    $result.Passed = [int]$counters.passed
-    $result.Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-    $ns = @{ t = 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010' }
-    $result.Skipped = @(Select-Xml -Xml $trx -XPath '//t:UnitTestResult[@outcome!="Passed" and @outcome!="Failed"]' -Namespace $ns |
-        ForEach-Object { [pscustomobject]@{ Name = $_.Node.testName; Outcome = $_.Node.outcome } })
-    return $result
+    return Read-UnitTestRun $trxPath $LASTEXITCODE
 }
 
 function Invoke-PesterTests {
@@ -224,33 +213,7 @@ function Invoke-PesterTests {
     $runner = Join-Path $RepoRoot 'build/Invoke-PesterRun.ps1'
     & dotnet pwsh -NoProfile -NonInteractive -File $runner -PesterManifest $PesterManifest -ModuleRoot $ModuleRoot `
         -TestPath (Join-Path $RepoRoot 'tests/Pester') -CountsPath $countsPath | Out-Host
-    $exitCode = $LASTEXITCODE
-    $result = @{ Runner = 'Pester'; Passed = 0; Failed = 0; Skipped = @(); ExitCode = $exitCode; Outcome = 'NoResults' }
-    if (-not (Test-Path $countsPath)) { return $result }
-    $counts = Get-Content -Raw -LiteralPath $countsPath | ConvertFrom-Json
-    $result.Outcome = [string]$counts.Result
-    $result.Passed = [int]$counts.Passed
-    $result.Failed = [int]$counts.Failed
-    $result.Skipped = @($counts.NotPassed | Where-Object { $_ })
-    return $result
-}
-
-function Get-RunProblems($Run, [int] $Floor, [string[]] $AllowedSkips, [bool] $IsCi) {
-    # Every way a runner can report less than a full, trustworthy run.
-    $problems = @()
-    $expectedOutcome = if ($Run.Runner -eq 'xunit') { 'Completed' } else { 'Passed' }
-    if ($Run.ExitCode -ne 0) { $problems += "$($Run.Runner) exited with code $($Run.ExitCode)" }
-    if ($Run.Outcome -ne $expectedOutcome -and -not ($Run.Runner -eq 'xunit' -and $Run.Outcome -eq 'Failed' -and $Run.Failed -gt 0)) {
-        $problems += "$($Run.Runner) run outcome is '$($Run.Outcome)', not '$expectedOutcome'"
-    }
-    $ran = $Run.Passed + $Run.Failed
-    if ($ran -lt $Floor) { $problems += "$($Run.Runner): only $ran tests ran, fewer than the floor of $Floor in tests/test-floor.json" }
-    foreach ($skip in $Run.Skipped) {
-        $allowed = $AllowedSkips | Where-Object { $skip.Name -like "$_*" }
-        Write-Host "SKIPPED ($($Run.Runner), $($skip.Outcome)$(if ($allowed) { ', allowed' })): $($skip.Name)"
-        if ($IsCi -and -not $allowed) { $problems += "$($Run.Runner): required test '$($skip.Name)' did not pass ($($skip.Outcome)) under CI=true" }
-    }
-    return $problems
+    return Read-PesterRun $countsPath $LASTEXITCODE
 }
 
 function Invoke-Test {
@@ -265,25 +228,10 @@ function Invoke-Test {
     Remove-Item -LiteralPath $FiguresPath -ErrorAction Ignore
     $env:DATARAXCKPT_FIGURES_FILE = $FiguresPath
 
-    $floor = Get-Content -Raw -LiteralPath $FloorPath | ConvertFrom-Json
     $isCi = $env:CI -eq 'true'
     $unit = Invoke-UnitTests
     $pester = Invoke-PesterTests
-
-    $problems = @(Get-RunProblems $unit $floor.xunit @($floor.allowedSkips.xunit) $isCi) +
-        @(Get-RunProblems $pester $floor.pester @($floor.allowedSkips.pester) $isCi)
-    $passed = $unit.Passed + $pester.Passed
-    $failed = $unit.Failed + $pester.Failed
-    $skipped = $unit.Skipped.Count + $pester.Skipped.Count
-    Write-Host "xunit: $($unit.Passed) passed, $($unit.Failed) failed, $($unit.Skipped.Count) skipped (exit $($unit.ExitCode), $($unit.Outcome)); Pester: $($pester.Passed) passed, $($pester.Failed) failed, $($pester.Skipped.Count) skipped (exit $($pester.ExitCode), $($pester.Outcome))"
-    if (Test-Path -LiteralPath $FiguresPath) {
-        Add-Content -LiteralPath $FiguresPath -Value ("FIGURE run | whole suite | xunit {0} passed, {1} failed, {2} skipped; Pester {3} passed, {4} failed, {5} skipped; {6:yyyy-MM-dd}" -f
-            $unit.Passed, $unit.Failed, $unit.Skipped.Count, $pester.Passed, $pester.Failed, $pester.Skipped.Count, (Get-Date).ToUniversalTime())
-        Write-Host "Figures of this run: $FiguresPath (render them into docs/guarantees.md with -Task Figures)"
-    }
-    foreach ($problem in $problems) { Write-Host "ERROR: $problem" }
-    Write-Host "$passed passed, $failed failed, $skipped skipped"
-    if ($failed -gt 0 -or $problems) { exit 1 }
+    exit (Complete-TestRun $unit $pester $FloorPath $isCi $FiguresPath)
 }
 
 function Invoke-Figures {

@@ -6,7 +6,9 @@
     Builds bench/DataraxCkpt.Bench in Release, runs each scenario in its own process (each against its
     baselines in the same run, alternating, medians of several repetitions), runs the module scenario
     (bench/module-bench.ps1) when a built module is found, then renders docs/benchmarks.md from the
-    scenarios' JSON results plus the hand-written analysis in bench/analysis.md.
+    scenarios' JSON results plus the analysis in bench/analysis.md, whose figures are placeholders filled
+    from the same results ({{target:GOAL}}, {{row:SCENARIO:ROW}}) and whose explanations of missed
+    targets appear only for the targets this run missed ({{missed-targets}}).
     Self-sufficient: `build.ps1 -Task Bench` only needs to call it.
 .PARAMETER Scenarios
     Scenarios to run (default: a, b, c, d, f; e runs when a module is found).
@@ -24,14 +26,19 @@ param(
     [string] $ModulePath,
     [string] $Output,
     # Render docs/benchmarks.md again from the last run's results in out/bench, without running anything.
-    [switch] $RenderOnly
+    [switch] $RenderOnly,
+    # Where the results are kept (default out/bench).
+    [string] $ResultsPath,
+    # The analysis to render after the figures (default bench/analysis.md).
+    [string] $AnalysisPath
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $root = Split-Path -Parent $PSScriptRoot
 if (-not $Output) { $Output = Join-Path $root 'docs/benchmarks.md' }
-$results = Join-Path $root 'out/bench'
+$results = if ($ResultsPath) { $ResultsPath } else { Join-Path $root 'out/bench' }
+if (-not $AnalysisPath) { $AnalysisPath = Join-Path $PSScriptRoot 'analysis.md' }
 New-Item -ItemType Directory -Force -Path $results | Out-Null
 
 $runsFile = Join-Path $results 'runs.json'
@@ -72,11 +79,15 @@ $runs | ConvertTo-Json | Set-Content -Path $runsFile -Encoding utf8NoBOM
 $moduleJson = Join-Path $results 'e.json'
 
 # ----- render -----
+. (Join-Path $PSScriptRoot 'BenchAnalysis.ps1')
+
 $inv = [Globalization.CultureInfo]::InvariantCulture
 function Format-Number([double] $value, [string] $format) { $value.ToString($format, $inv) }
 $cpu = (Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', ''
 $memGiB = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)
 $lines = [Collections.Generic.List[string]]::new()
+# Every target and row of this run, for the analysis's placeholders.
+$allTargets = [Collections.Generic.List[object]]::new()
 $lines.Add('# DataraxCkpt benchmarks')
 $lines.Add('')
 $lines.Add('Written by `bench/run-all.ps1` (`build.ps1 -Task Bench`); do not edit the figures by hand.')
@@ -96,6 +107,7 @@ foreach ($s in $runs.Keys) {
     }
 
     $r = Get-Content $run.Json -Raw | ConvertFrom-Json
+    foreach ($t in $r.Targets) { $allTargets.Add($t) }
     $lines.Add("## ($($r.Scenario)) $($r.Title)")
     $lines.Add('')
     $lines.Add("Median of $($r.Repetitions) repetitions; run took $(Format-Number $run.Seconds 'F0') s; load average $($run.LoadBefore) before, $($run.LoadAfter) after.")
@@ -142,6 +154,7 @@ if (Test-Path $moduleJson) {
         $lines.Add("Module: ``$($e.Module)``; medians of $($e.Repetitions) repetitions (Import-Module: each in a fresh pwsh).")
         $lines.Add('')
         $lines.Add("- Import-Module in a fresh pwsh: $(Format-Number $e.ImportSeconds 'F3') s — **$(if ($e.ImportSeconds -lt 0.5) { 'MET' } else { 'MISSED' })** (target under 0.5 s)")
+        $allTargets.Add([pscustomobject]@{ Goal = '(e) Import-Module in a fresh pwsh under 0.5 s'; Measured = "$(Format-Number $e.ImportSeconds 'F3') s"; Met = $e.ImportSeconds -lt 0.5 })
         $lines.Add("- Get-Checkpoint on a $($e.Steps)-step store in a warm session: $(Format-Number ($e.GetCheckpointSeconds * 1000) 'F1') ms")
     }
 } else {
@@ -149,7 +162,9 @@ if (Test-Path $moduleJson) {
 }
 
 $lines.Add('')
-$analysis = Join-Path $PSScriptRoot 'analysis.md'
-if (Test-Path $analysis) { $lines.AddRange([string[]](Get-Content $analysis)) }
+if (Test-Path -LiteralPath $AnalysisPath) {
+    $lines.Add($AnalysisMarker)
+    $lines.Add((Format-Analysis (Get-Content -Raw -LiteralPath $AnalysisPath) $allTargets))
+}
 Set-Content -Path $Output -Value $lines -Encoding utf8NoBOM
 Write-Host "Wrote $Output"

@@ -1,0 +1,127 @@
+# How build.ps1 -Task Test judges a run: reading the runners' results, the committed floor, and the
+# closing line. Dot-sourced by build.ps1; tests/Pester/TestHarness.Tests.ps1 runs these functions on
+# fabricated TRX and count files, so a harness that could report a false pass fails there.
+
+function Read-UnitTestRun([string] $TrxPath, [int] $ExitCode) {
+    $result = @{ Runner = 'xunit'; Passed = 0; Failed = 0; Skipped = @(); ExitCode = $ExitCode; Outcome = 'NoResults'; RunErrors = @() }
+    if (-not (Test-Path $TrxPath)) { return $result }
+    # A TRX cut off by a dying runner is a failed run like any other, not an exception that would end
+    # the task before the Pester tests ran and before the closing line.
+    try { $trx = [xml](Get-Content -Raw -LiteralPath $TrxPath) }
+    catch { $result.Outcome = "Unreadable TRX ($($_.Exception.Message))"; return $result }
+    $summary = $trx.TestRun.ResultSummary
+    $counters = $summary.Counters
+    $result.Outcome = [string]$summary.outcome
+    $result.Passed = [int]$counters.passed
+    $result.Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    $ns = @{ t = 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010' }
+    $result.Skipped = @(Select-Xml -Xml $trx -XPath '//t:UnitTestResult[@outcome!="Passed" and @outcome!="Failed"]' -Namespace $ns |
+        ForEach-Object { [pscustomobject]@{ Name = $_.Node.testName; Outcome = $_.Node.outcome } })
+    # Why vstest aborted the run ("Test host process crashed : ..."), first line of each, to say so at the end.
+    $result.RunErrors = @(Select-Xml -Xml $trx -XPath '//t:RunInfo[@outcome="Error"]/t:Text' -Namespace $ns |
+        ForEach-Object { ($_.Node.InnerText -split "\r?\n")[0] })
+    return $result
+}
+
+function Read-PesterRun([string] $CountsPath, [int] $ExitCode) {
+    $result = @{ Runner = 'Pester'; Passed = 0; Failed = 0; Skipped = @(); ExitCode = $ExitCode; Outcome = 'NoResults' }
+    if (-not (Test-Path $CountsPath)) { return $result }
+    try { $counts = Get-Content -Raw -LiteralPath $CountsPath | ConvertFrom-Json }
+    catch { $result.Outcome = "Unreadable counts ($($_.Exception.Message))"; return $result }
+    $result.Outcome = [string]$counts.Result
+    $result.Passed = [int]$counts.Passed
+    $result.Failed = [int]$counts.Failed
+    $result.Skipped = @($counts.NotPassed | Where-Object { $_ })
+    return $result
+}
+
+function Read-TestFloor([string] $Path) {
+    # The floor guards against a runner that silently loses tests, so a floor that is missing, null, 0
+    # or not a number, or an allow-list entry that would match every test, must fail the run rather
+    # than switch the guard off.
+    $name = 'tests/test-floor.json'
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) { throw "$name is missing ($Path): the run cannot be judged without its floors." }
+    try { $floor = Get-Content -Raw -LiteralPath $Path | ConvertFrom-Json -AsHashtable }
+    catch { throw "$name is not valid JSON: $($_.Exception.Message)" }
+    if ($floor -isnot [hashtable]) { throw "$name must hold a JSON object." }
+    $checked = @{ AllowedSkips = @{} }
+    $reasons = if ($floor['reasons'] -is [hashtable]) { $floor['reasons'] } else { @{} }
+    foreach ($runner in 'xunit', 'pester') {
+        $value = $floor[$runner]
+        if (-not ($value -is [int] -or $value -is [long]) -or $value -lt 1) {
+            throw "$name`: '$runner' must be a whole number of tests of at least 1 (found '$value'); raise it to just below the last full run."
+        }
+        $checked[$runner] = [int]$value
+        # Assigned, not taken from an if expression, which would unroll a one-name list into a string.
+        $allowed = 'absent'
+        if ($floor['allowedSkips'] -is [hashtable] -and $floor['allowedSkips'].ContainsKey($runner)) { $allowed = $floor['allowedSkips'][$runner] }
+        if ($allowed -isnot [array]) { throw "$name`: allowedSkips.$runner must be a list of test names (found '$allowed'); use [] for none." }
+        foreach ($entry in $allowed) {
+            if ($entry -isnot [string] -or [string]::IsNullOrWhiteSpace($entry) -or $entry.Contains('*')) {
+                throw "$name`: allowedSkips.$runner holds '$entry', which would allow more than one named test to be skipped; list test names."
+            }
+            if (-not ($reasons.ContainsKey($entry) -and $reasons[$entry] -is [string] -and $reasons[$entry].Trim())) {
+                throw "$name`: allowedSkips.$runner entry '$entry' has no reason under 'reasons'."
+            }
+        }
+        $checked.AllowedSkips[$runner] = [string[]]@($allowed)
+    }
+    return [pscustomobject]@{ xunit = $checked.xunit; pester = $checked.pester; allowedSkips = [pscustomobject]$checked.AllowedSkips }
+}
+
+function Get-RunProblems($Run, [int] $Floor, [string[]] $AllowedSkips, [bool] $IsCi) {
+    # Every way a runner can report less than a full, trustworthy run.
+    $problems = @()
+    $expectedOutcome = if ($Run.Runner -eq 'xunit') { 'Completed' } else { 'Passed' }
+    if ($Run.ExitCode -ne 0) { $problems += "$($Run.Runner) exited with code $($Run.ExitCode)" }
+    if ($Run.ContainsKey('RunErrors')) { foreach ($e in $Run.RunErrors) { $problems += "$($Run.Runner) run error: $e" } }
+    if ($Run.Outcome -ne $expectedOutcome -and -not ($Run.Runner -eq 'xunit' -and $Run.Outcome -eq 'Failed' -and $Run.Failed -gt 0)) {
+        $problems += "$($Run.Runner) run outcome is '$($Run.Outcome)', not '$expectedOutcome'"
+    }
+    $ran = $Run.Passed + $Run.Failed
+    if ($ran -lt $Floor) { $problems += "$($Run.Runner): only $ran tests ran, fewer than the floor of $Floor in tests/test-floor.json" }
+    foreach ($skip in $Run.Skipped) {
+        # A prefix (a theory's name without its arguments), compared literally: '[' in a name is no wildcard.
+        $allowed = $AllowedSkips | Where-Object { ([string]$skip.Name).StartsWith($_, [StringComparison]::Ordinal) }
+        Write-Host "SKIPPED ($($Run.Runner), $($skip.Outcome)$(if ($allowed) { ', allowed' })): $($skip.Name)"
+        if ($IsCi -and -not $allowed) { $problems += "$($Run.Runner): required test '$($skip.Name)' did not pass ($($skip.Outcome)) under CI=true" }
+    }
+    return $problems
+}
+
+function Complete-TestRun($Unit, $Pester, [string] $FloorPath, [bool] $IsCi, [string] $FiguresPath) {
+    # Judges both runs, prints the summary and, last and whatever happened, the closing line
+    # "N passed, N failed, N skipped" (the only line of that form, for CI's parser); returns the exit code.
+    $problems = @()
+    try {
+        $floor = Read-TestFloor $FloorPath
+        $problems += @(Get-RunProblems $Unit $floor.xunit $floor.allowedSkips.xunit $IsCi) +
+            @(Get-RunProblems $Pester $floor.pester $floor.allowedSkips.pester $IsCi)
+    }
+    catch {
+        $problems += "$($_.Exception.Message)"
+        # Still judge and list everything else, with no skip allowed.
+        $problems += @(Get-RunProblems $Unit 0 @() $IsCi) + @(Get-RunProblems $Pester 0 @() $IsCi)
+    }
+    $passed = $Unit.Passed + $Pester.Passed
+    $failed = $Unit.Failed + $Pester.Failed
+    $skipped = $Unit.Skipped.Count + $Pester.Skipped.Count
+    $failing = $failed -gt 0 -or $problems.Count -gt 0
+    foreach ($run in $Unit, $Pester) {
+        Write-Host "$($run.Runner): passed $($run.Passed), failed $($run.Failed), skipped $($run.Skipped.Count), exit code $($run.ExitCode), outcome $($run.Outcome)"
+    }
+    if ($FiguresPath -and (Test-Path -LiteralPath $FiguresPath)) {
+        if ($failing) {
+            # No 'FIGURE run' line: -Task Figures refuses to render the figures of a failed or incomplete run.
+            Write-Host "Figures of this run: $FiguresPath (not renderable: the run failed)"
+        }
+        else {
+            Add-Content -LiteralPath $FiguresPath -Value ("FIGURE run | whole suite | xunit {0} passed, {1} failed, {2} skipped; Pester {3} passed, {4} failed, {5} skipped; {6:yyyy-MM-dd}" -f
+                $Unit.Passed, $Unit.Failed, $Unit.Skipped.Count, $Pester.Passed, $Pester.Failed, $Pester.Skipped.Count, (Get-Date).ToUniversalTime())
+            Write-Host "Figures of this run: $FiguresPath (render them into docs/guarantees.md with -Task Figures)"
+        }
+    }
+    foreach ($problem in $problems) { Write-Host "ERROR: $problem" }
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
+    return [int]$failing
+}
