@@ -155,8 +155,6 @@ internal sealed class CheckpointStore
         var staging = _folders.CreateStaging(chosen, saveId);
         try
         {
-            // Logged before the intent is recorded: a log callback that throws (PowerShell's WriteVerbose
-            // does once the pipeline is stopping) must not leave a reservation nobody will dispose.
             Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
             index.AddIntent(new Intent(saveId, "save", chosen, staging.Name));
         }
@@ -166,7 +164,22 @@ internal sealed class CheckpointStore
             throw;
         }
 
-        return new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging, ReplacesPinned = replacesPinned };
+        var reservation = new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging, ReplacesPinned = replacesPinned };
+        try
+        {
+            // Releasing the lock delivers the log lines kept while it was held; a callback that throws then
+            // (PowerShell's WriteVerbose once the pipeline is stopping) must not strand this reservation.
+            index.Dispose();
+            dirLock.Dispose();
+        }
+        catch
+        {
+            reservation.Dispose();
+            Abandon(reservation);
+            throw;
+        }
+
+        return reservation;
     }
 
     /// <summary>
