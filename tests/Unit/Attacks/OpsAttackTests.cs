@@ -1,0 +1,85 @@
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Attacks;
+
+/// <summary>Hostile review of the issue 9 operations change: dead ends and hangs a user could hit.</summary>
+public sealed class OpsAttackTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly string _ck;
+
+    public OpsAttackTests() => _ck = _dir.Sub("ck");
+
+    public void Dispose() => _dir.Dispose();
+
+    private static Dictionary<string, object?> State(int v) => new() { ["v"] = v, ["w"] = new float[] { v, v } };
+
+    [Fact]
+    public void Saves_keep_working_while_a_failed_retention_cannot_finish_removing_its_steps()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, State(1), step: 1);
+        h.Save(_ck, State(2), step: 2);
+        File.WriteAllText(Path.Combine(_ck, ".trash"), "in the way");
+        Assert.Throws<RetentionFailedException>(() => h.Save(_ck, State(3), step: 3, keep: 1));
+
+        // The cause is still there: a training loop must still be able to save its next checkpoints.
+        h.Save(_ck, State(4), step: 4);
+        h.Save(_ck, State(5));
+        Assert.Equal(new long[] { 3, 4, 5 }, h.GetCheckpointSteps(_ck));
+        Assert.Equal(5, ((Dictionary<string, object?>)h.Restore(_ck)!)["v"]);
+
+        // Once the cause is gone, the removal finishes and nothing that is listed was lost.
+        File.Delete(Path.Combine(_ck, ".trash"));
+        h.Save(_ck, State(6), step: 6);
+        Assert.Equal(new long[] { 3, 4, 5, 6 }, h.GetCheckpointSteps(_ck));
+        Assert.False(Directory.Exists(Path.Combine(_ck, "1")));
+        Assert.False(Directory.Exists(Path.Combine(_ck, "2")));
+    }
+
+    [Fact]
+    public async Task A_log_callback_that_lists_the_directory_during_an_async_save_does_not_hang()
+    {
+        CheckpointHandler? h = null;
+        var listed = new List<int>();
+        void OnLog(string line)
+        {
+            if (line.StartsWith("Published step", StringComparison.Ordinal))
+            {
+                listed.Add(h!.GetCheckpointSteps(_ck).Count);
+            }
+        }
+
+        h = new CheckpointHandler(new CheckpointOptions { Async = true, Log = OnLog });
+        var run = Task.Run(() =>
+        {
+            h.Save(_ck, State(1), step: 1);
+            h.WaitUntilFinished();
+        });
+        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30)));
+        Assert.True(finished == run, "a log callback that reads the directory deadlocked the async save");
+        await run;
+        Assert.Single(listed);
+        h.Dispose();
+    }
+
+    [Fact]
+    public void A_log_callback_that_restores_during_a_save_does_not_wait_for_its_own_lock()
+    {
+        CheckpointHandler? h = null;
+        var restored = new List<object?>();
+        void OnLog(string line)
+        {
+            if (line.StartsWith("Published step 2", StringComparison.Ordinal))
+            {
+                restored.Add(((Dictionary<string, object?>)h!.Restore(_ck, step: 1)!)["v"]);
+            }
+        }
+
+        h = new CheckpointHandler(new CheckpointOptions { Log = OnLog, LockTimeout = TimeSpan.FromSeconds(5) });
+        h.Save(_ck, State(1), step: 1);
+        h.Save(_ck, State(2), step: 2);
+        Assert.Equal(new object?[] { 1 }, restored);
+        h.Dispose();
+    }
+}
