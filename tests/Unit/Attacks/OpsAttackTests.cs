@@ -38,6 +38,27 @@ public sealed class OpsAttackTests : IDisposable
     }
 
     [Fact]
+    public void A_repair_while_a_removal_cannot_finish_never_lists_a_step_whose_folder_is_then_removed()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, State(1), step: 1);
+        File.WriteAllText(Path.Combine(_ck, ".trash"), "in the way");
+        Assert.Throws<RetentionFailedException>(() => h.Save(_ck, State(2), step: 2, keep: 1));
+        h.RepairIndex(_ck);
+
+        File.Delete(Path.Combine(_ck, ".trash"));
+        h.Save(_ck, State(3), step: 3);
+
+        // Whatever is listed restores: repair must not list a step whose removal then completes.
+        foreach (var step in h.GetCheckpointSteps(_ck))
+        {
+            Assert.Equal((int)step, ((Dictionary<string, object?>)h.Restore(_ck, step: step)!)["v"]);
+        }
+
+        Assert.Equal(new long[] { 2, 3 }, h.GetCheckpointSteps(_ck));
+    }
+
+    [Fact]
     public async Task A_log_callback_that_lists_the_directory_during_an_async_save_does_not_hang()
     {
         CheckpointHandler? h = null;
