@@ -22,6 +22,9 @@ public sealed class CheckpointHandler : IDisposable
     private readonly CheckpointOptions _options;
     private readonly object _gate = new();
     private readonly List<Exception> _backgroundFailures = new();
+
+    /// <summary>Set while this flow runs a background save: a Log callback there that calls the handler must not wait for itself.</summary>
+    private readonly AsyncLocal<bool> _inBackgroundSave = new();
     private Task _tail = Task.CompletedTask;
     private int _pendingSaves;
     private long _pendingBytes;
@@ -125,6 +128,7 @@ public sealed class CheckpointHandler : IDisposable
 
     private void CompleteInBackground(CheckpointStore store, Reservation reserved, EncodedState state, int? keep)
     {
+        _inBackgroundSave.Value = true;
         try
         {
             store.Complete(reserved, state, keep, null);
@@ -150,7 +154,9 @@ public sealed class CheckpointHandler : IDisposable
         lock (_gate)
         {
             // A save larger than the byte limit on its own goes once the queue is empty; it could never fit otherwise.
-            while (!_closed && _pendingSaves > 0
+            // A save from a Log callback of a background save is not made to wait: the save it would wait
+            // for is the one running that callback.
+            while (!_closed && _pendingSaves > 0 && !_inBackgroundSave.Value
                 && (_pendingSaves >= _options.MaxPendingSaves || (_options.MaxPendingBytes is long limit && _pendingBytes + size > limit)))
             {
                 Monitor.Wait(_gate);
@@ -348,6 +354,13 @@ public sealed class CheckpointHandler : IDisposable
 
     private void WaitForPending()
     {
+        if (_inBackgroundSave.Value)
+        {
+            // Called from a Log callback of a background save: waiting would wait for that save itself.
+            // It reads the store as it is now, without the saves queued after this one.
+            return;
+        }
+
         Task tail;
         lock (_gate)
         {

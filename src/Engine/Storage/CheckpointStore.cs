@@ -38,7 +38,9 @@ internal sealed class CheckpointStore
     private readonly StepFolders _folders;
     private readonly CheckpointOptions _options;
     private readonly FileSystemAccess _access;
+    private readonly List<string> _deferredLog = new();
     private bool _fileSystemChecked;
+    private int _locksHeld;
 
     public CheckpointStore(string directory, CheckpointOptions options)
     {
@@ -50,7 +52,64 @@ internal sealed class CheckpointStore
 
     public string Directory { get; }
 
-    private void Log(string message) => _options.Log?.Invoke(message);
+    /// <summary>
+    /// Passes a line to the user's callback, or, while this store holds the directory lock, keeps it until
+    /// the lock is released: a callback that calls back into the engine (a restore, a listing) would
+    /// otherwise wait for this process's own lock.
+    /// </summary>
+    private void Log(string message)
+    {
+        if (_options.Log is null)
+        {
+            return;
+        }
+
+        if (_locksHeld > 0)
+        {
+            _deferredLog.Add(message);
+            return;
+        }
+
+        _options.Log(message);
+    }
+
+    private void ReleaseLock(DirectoryLock held)
+    {
+        held.Dispose();
+        if (--_locksHeld > 0 || _deferredLog.Count == 0)
+        {
+            return;
+        }
+
+        var lines = _deferredLog.ToArray();
+        _deferredLog.Clear();
+        foreach (var line in lines)
+        {
+            Log(line);
+        }
+    }
+
+    /// <summary>The directory lock as this store holds it: releasing it passes on the log lines kept meanwhile.</summary>
+    private sealed class HeldLock : IDisposable
+    {
+        private readonly CheckpointStore _store;
+        private DirectoryLock? _lock;
+
+        public HeldLock(CheckpointStore store, DirectoryLock held)
+        {
+            _store = store;
+            _lock = held;
+        }
+
+        public void Dispose()
+        {
+            if (_lock is { } held)
+            {
+                _lock = null;
+                _store.ReleaseLock(held);
+            }
+        }
+    }
 
     // ----- save -----
 
@@ -436,10 +495,12 @@ internal sealed class CheckpointStore
 
     // ----- index and lock -----
 
-    private DirectoryLock Lock(bool exclusive)
+    private HeldLock Lock(bool exclusive)
     {
         ThrowIfNetworkFileSystem();
-        return DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout, _access);
+        var held = DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout, _access);
+        _locksHeld++;
+        return new HeldLock(this, held);
     }
 
     /// <summary>Refuses a directory on NFS/SMB/CIFS (unless allowed): neither flock nor SQLite's WAL is safe there.</summary>
