@@ -1,3 +1,4 @@
+using DataraxCkpt.Storage;
 using DataraxCkpt.Tests.Support;
 
 namespace DataraxCkpt.Tests.Attacks;
@@ -102,5 +103,94 @@ public sealed class OpsAttackTests : IDisposable
         h.Save(_ck, State(2), step: 2);
         Assert.Equal(new object?[] { 1 }, restored);
         h.Dispose();
+    }
+    [Fact]
+    public async Task A_reader_that_may_only_read_lists_and_restores_correctly_while_a_writer_saves_and_prunes()
+    {
+        using (var seed = new CheckpointHandler())
+        {
+            seed.Save(_ck, State(0), step: 0);
+        }
+
+        using var writer = new CheckpointHandler();
+        using var reader = new CheckpointHandler(new CheckpointOptions { SimulatedDenial = SimulatedDenial.AccessDenied });
+        var writing = Task.Run(() =>
+        {
+            for (var i = 1; i <= 150; i++)
+            {
+                writer.Save(_ck, State(i), step: i, keep: 2);
+            }
+        });
+
+        var failures = new List<string>();
+        var reads = 0;
+        while (!writing.IsCompleted)
+        {
+            try
+            {
+                var steps = reader.GetCheckpointSteps(_ck);
+                Assert.NotEmpty(steps);
+                var latest = steps[^1];
+                try
+                {
+                    Assert.Equal((int)latest, ((Dictionary<string, object?>)reader.Restore(_ck, step: latest)!)["v"]);
+                }
+                catch (StepNotFoundException)
+                {
+                    // Pruned between the listing and the restore: a clear answer, not garbage.
+                }
+
+                reads++;
+            }
+            catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+            {
+                failures.Add($"{e.GetType().Name}: {e.Message}");
+            }
+        }
+
+        await writing;
+        Assert.True(reads > 0, "the reader never ran while the writer was saving");
+        Assert.Empty(failures);
+    }
+    [Fact]
+    public async Task A_reader_that_may_only_read_lists_a_large_index_correctly_while_a_writer_grows_it()
+    {
+        using var writer = new CheckpointHandler();
+        using var reader = new CheckpointHandler(new CheckpointOptions { SimulatedDenial = SimulatedDenial.AccessDenied });
+        var note = new string('n', 3000);
+        for (var i = 0; i < 50; i++)
+        {
+            writer.Save(_ck, State(i), step: i, metadata: new Dictionary<string, object?> { ["note"] = note + i });
+        }
+
+        var writing = Task.Run(() =>
+        {
+            for (var i = 50; i < 250; i++)
+            {
+                writer.Save(_ck, State(i), step: i, metadata: new Dictionary<string, object?> { ["note"] = note + i });
+            }
+        });
+
+        var failures = new List<string>();
+        var last = 0;
+        while (!writing.IsCompleted)
+        {
+            try
+            {
+                var listed = reader.ListCheckpoints(_ck);
+                var steps = listed.Select(c => c.Step).ToList();
+                Assert.Equal(Enumerable.Range(0, steps.Count).Select(i => (long)i), steps);
+                Assert.True(steps.Count >= last, $"the listing went back from {last} to {steps.Count} steps");
+                Assert.All(listed, c => Assert.Equal(note + c.Step, c.Metadata["note"]));
+                last = steps.Count;
+            }
+            catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+            {
+                failures.Add($"{e.GetType().Name}: {e.Message}");
+            }
+        }
+
+        await writing;
+        Assert.Empty(failures);
     }
 }
