@@ -193,4 +193,85 @@ public sealed class OpsAttackTests : IDisposable
         await writing;
         Assert.Empty(failures);
     }
+    [Fact]
+    public async Task Close_racing_saves_from_many_threads_keeps_exactly_the_saves_that_returned_a_record()
+    {
+        var h = new CheckpointHandler(new CheckpointOptions { Async = true, MaxPendingSaves = 2 });
+        var returned = new System.Collections.Concurrent.ConcurrentBag<long>();
+        var refused = 0;
+        var other = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        using var go = new ManualResetEventSlim();
+        var savers = Enumerable.Range(0, 6).Select(t => Task.Run(() =>
+        {
+            go.Wait();
+            for (var i = 0; i < 40; i++)
+            {
+                try
+                {
+                    returned.Add(h.Save(_ck, State((t * 100) + i)).Step);
+                }
+                catch (ObjectDisposedException)
+                {
+                    Interlocked.Increment(ref refused);
+                    return;
+                }
+                catch (Exception e)
+                {
+                    other.Add(e);
+                    return;
+                }
+            }
+        })).ToArray();
+
+        go.Set();
+        await Task.Delay(300);
+        var closing = Task.Run(h.Close);
+        var all = Task.WhenAll(savers.Append(closing));
+        Assert.True(await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(60))) == all, "Close racing saves hung");
+        Assert.Empty(other);
+
+        using var check = new CheckpointHandler();
+        var listed = check.GetCheckpointSteps(_ck);
+        Assert.Equal(returned.Order(), listed);
+        Assert.Equal(listed.Count, listed.Distinct().Count());
+        foreach (var step in listed)
+        {
+            Assert.NotNull(check.Restore(_ck, step: step));
+        }
+
+        // No refused save left a reservation behind that blocks the step numbers after the last one.
+        check.Save(_ck, State(-1));
+        Assert.Equal(listed.Count + 1, check.GetCheckpointSteps(_ck).Count);
+    }
+    [Fact]
+    public async Task An_async_save_after_a_background_retention_failure_is_saved_and_never_reported_with_that_failure()
+    {
+        using (var seed = new CheckpointHandler())
+        {
+            seed.Save(_ck, State(1), step: 1);
+        }
+
+        File.WriteAllText(Path.Combine(_ck, ".trash"), "in the way");
+        using var h = new CheckpointHandler(new CheckpointOptions { Async = true });
+        h.Save(_ck, State(2), step: 2, keep: 1);
+        while (h.PendingSaves > 0)
+        {
+            await Task.Delay(10);
+        }
+
+        // A caller told "RetentionFailed: the step was saved" treats its save as done: it must be.
+        try
+        {
+            h.Save(_ck, State(3), step: 3);
+        }
+        catch (RetentionFailedException e)
+        {
+            Assert.Equal(3, e.Checkpoint.Step);
+        }
+
+        var failure = Record.Exception(h.WaitUntilFinished);
+        Assert.Contains(3L, h.GetCheckpointSteps(_ck));
+        var retention = Assert.IsType<RetentionFailedException>(failure);
+        Assert.Equal(2, retention.Checkpoint.Step);
+    }
 }
