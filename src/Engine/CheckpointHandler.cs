@@ -74,7 +74,7 @@ public sealed class CheckpointHandler : IDisposable
         IReadOnlyDictionary<string, object?>? metadata = null)
     {
         ThrowIfClosed();
-        RaiseBackgroundFailure();
+        RaiseBackgroundFailure(includeRetention: false);
         if (keep is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(keep), keep, "keep must be zero or more.");
@@ -348,7 +348,7 @@ public sealed class CheckpointHandler : IDisposable
     {
         ThrowIfClosed();
         WaitForPending();
-        RaiseBackgroundFailure();
+        RaiseBackgroundFailure(includeRetention: false);
         return Store(directory);
     }
 
@@ -370,13 +370,19 @@ public sealed class CheckpointHandler : IDisposable
         tail.GetAwaiter().GetResult();
     }
 
-    private void RaiseBackgroundFailure()
+    /// <summary>
+    /// Raises the background failures kept so far. A retention failure is raised only by
+    /// WaitUntilFinished and Close (<paramref name="includeRetention"/>): its step is committed and the
+    /// store is usable, and raising it from another call would read as that call's own outcome (a Save
+    /// told "RetentionFailed: step N was saved" would be taken as done although it never ran).
+    /// </summary>
+    private void RaiseBackgroundFailure(bool includeRetention = true)
     {
         Exception[] failures;
         lock (_gate)
         {
-            failures = _backgroundFailures.ToArray();
-            _backgroundFailures.Clear();
+            failures = _backgroundFailures.Where(f => includeRetention || f is not RetentionFailedException).ToArray();
+            _backgroundFailures.RemoveAll(f => includeRetention || f is not RetentionFailedException);
         }
 
         if (failures.Length == 1)
