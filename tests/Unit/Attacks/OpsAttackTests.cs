@@ -157,7 +157,7 @@ public sealed class OpsAttackTests : IDisposable
     {
         using var writer = new CheckpointHandler();
         using var reader = new CheckpointHandler(new CheckpointOptions { SimulatedDenial = SimulatedDenial.AccessDenied });
-        var note = new string('n', 3000);
+        var note = new string('n', 8000);
         for (var i = 0; i < 50; i++)
         {
             writer.Save(_ck, State(i), step: i, metadata: new Dictionary<string, object?> { ["note"] = note + i });
@@ -165,7 +165,7 @@ public sealed class OpsAttackTests : IDisposable
 
         var writing = Task.Run(() =>
         {
-            for (var i = 50; i < 250; i++)
+            for (var i = 50; i < 400; i++)
             {
                 writer.Save(_ck, State(i), step: i, metadata: new Dictionary<string, object?> { ["note"] = note + i });
             }
