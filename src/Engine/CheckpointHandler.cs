@@ -23,6 +23,9 @@ public sealed class CheckpointHandler : IDisposable
     private readonly bool _portableRename;
     private readonly object _gate = new();
     private readonly List<Exception> _backgroundFailures = new();
+
+    /// <summary>Set while this flow runs a background save: a Log callback there that calls the handler must not wait for itself.</summary>
+    private readonly AsyncLocal<bool> _inBackgroundSave = new();
     private Task _tail = Task.CompletedTask;
     private int _pendingSaves;
     private long _pendingBytes;
@@ -85,7 +88,7 @@ public sealed class CheckpointHandler : IDisposable
         IReadOnlyDictionary<string, object?>? metadata = null, CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
-        RaiseBackgroundFailure();
+        RaiseBackgroundFailure(includeRetention: false);
         if (keep is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(keep), keep, "keep must be zero or more.");
@@ -139,6 +142,7 @@ public sealed class CheckpointHandler : IDisposable
 
     private void CompleteInBackground(CheckpointStore store, Reservation reserved, EncodedState state, int? keep, CancellationToken cancellationToken)
     {
+        _inBackgroundSave.Value = true;
         try
         {
             store.Complete(reserved, state, keep, null, cancellationToken: cancellationToken);
@@ -164,7 +168,9 @@ public sealed class CheckpointHandler : IDisposable
         lock (_gate)
         {
             // A save larger than the byte limit on its own goes once the queue is empty; it could never fit otherwise.
-            while (!_closed && _pendingSaves > 0
+            // A save from a Log callback of a background save is not made to wait: the save it would wait
+            // for is the one running that callback.
+            while (!_closed && _pendingSaves > 0 && !_inBackgroundSave.Value
                 && (_pendingSaves >= _options.MaxPendingSaves || (_options.MaxPendingBytes is long limit && _pendingBytes + size > limit)))
             {
                 Monitor.Wait(_gate);
@@ -433,12 +439,19 @@ public sealed class CheckpointHandler : IDisposable
     {
         ThrowIfClosed();
         WaitForPending();
-        RaiseBackgroundFailure();
+        RaiseBackgroundFailure(includeRetention: false);
         return Store(directory);
     }
 
     private void WaitForPending()
     {
+        if (_inBackgroundSave.Value)
+        {
+            // Called from a Log callback of a background save: waiting would wait for that save itself.
+            // It reads the store as it is now, without the saves queued after this one.
+            return;
+        }
+
         Task tail;
         lock (_gate)
         {
@@ -448,13 +461,19 @@ public sealed class CheckpointHandler : IDisposable
         tail.GetAwaiter().GetResult();
     }
 
-    private void RaiseBackgroundFailure()
+    /// <summary>
+    /// Raises the background failures kept so far. A retention failure is raised only by
+    /// WaitUntilFinished and Close (<paramref name="includeRetention"/>): its step is committed and the
+    /// store is usable, and raising it from another call would read as that call's own outcome (a Save
+    /// told "RetentionFailed: step N was saved" would be taken as done although it never ran).
+    /// </summary>
+    private void RaiseBackgroundFailure(bool includeRetention = true)
     {
         Exception[] failures;
         lock (_gate)
         {
-            failures = _backgroundFailures.ToArray();
-            _backgroundFailures.Clear();
+            failures = _backgroundFailures.Where(f => includeRetention || f is not RetentionFailedException).ToArray();
+            _backgroundFailures.RemoveAll(f => includeRetention || f is not RetentionFailedException);
         }
 
         if (failures.Length == 1)

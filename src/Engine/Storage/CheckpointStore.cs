@@ -823,9 +823,20 @@ internal sealed class CheckpointStore
         var writable = _access.CanWrite(Directory);
         if (!IndexLost())
         {
-            if (OpenExistingIndex(writable) is { } index)
+            if (writable)
             {
-                return index;
+                return StepIndex.Open(Directory, create: false);
+            }
+
+            // Opened read-only, SQLite takes no lock that keeps a writer (another user's process) from
+            // checkpointing into the file while it is read: read it under the directory's shared lock, into memory.
+            using (Lock(exclusive: false))
+            using (var readOnly = StepIndex.OpenReadOnly(Directory))
+            {
+                if (readOnly?.CopyToMemory() is { } copy)
+                {
+                    return copy;
+                }
             }
         }
         else if (_folders.ListStepFolders().Count == 0)

@@ -115,13 +115,19 @@ internal static class Recovery
             }
             else if (intent.Op == "delete")
             {
-                actions.Add($"finished removing step {intent.Step}");
-                if (!dryRun)
+                if (dryRun)
+                {
+                    actions.Add($"finished removing step {intent.Step}");
+                    continue;
+                }
+
+                try
                 {
                     if (TryRead(folders, folders.StepPath(intent.Step), intent.Step, out var unreadable) is { } doomed)
                     {
                         doomed.Manifest.Dispose();
-                        if (doomed.Manifest.SaveId == intent.SaveId)
+                        // A step listed again under the same save (an older engine's repair) is kept, never emptied.
+                        if (doomed.Manifest.SaveId == intent.SaveId && index.Get(intent.Step)?.SaveId != intent.SaveId)
                         {
                             folders.MoveToTrash(intent.Step, intent.SaveId);
                         }
@@ -130,12 +136,20 @@ internal static class Recovery
                     if (unreadable)
                     {
                         // The folder may still be the removed step's: keep the intent, or repair lists it again.
-                        actions[^1] = $"left the removal of step {intent.Step} for later: its folder could not be read";
+                        actions.Add($"left the removal of step {intent.Step} for later: its folder could not be read");
                         continue;
                     }
-
-                    index.RemoveIntent(intent.SaveId);
                 }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The step is already unlisted; only its folder is left. Failing here would fail every
+                    // later save and prune until the cause is gone, so the intent stays and the next writer retries.
+                    actions.Add($"could not finish removing step {intent.Step} ({e.Message.TrimEnd('.')}); its folder stays, unlisted, and the next write retries");
+                    continue;
+                }
+
+                actions.Add($"finished removing step {intent.Step}");
+                index.RemoveIntent(intent.SaveId);
             }
         }
 
@@ -176,6 +190,9 @@ internal static class Recovery
         var leftovers = FinishInterrupted(folders, index, dryRun).Where(a => a.StartsWith("removed leftover ", StringComparison.Ordinal))
             .Select(a => a["removed leftover ".Length..]).ToList();
         var rows = index.All().ToDictionary(r => r.Step);
+
+        // A removal that could not finish leaves its folder and intent: the folder is on its way out, not a step to list.
+        var removing = index.Intents().Where(i => i.Op == "delete").Select(i => (i.Step, i.SaveId)).ToHashSet();
         var added = new List<long>();
         var removed = new List<long>();
         var problems = new List<string>();
@@ -187,6 +204,12 @@ internal static class Recovery
             {
                 var read = Read(folders, folders.StepPath(step), step);
                 manifest = read.Manifest;
+                if (removing.Contains((step, manifest.SaveId)))
+                {
+                    problems.Add($"step {step}: its removal has not finished (the folder could not be moved to {StepFolders.TrashFolder}); it is not listed, and the next write retries the removal");
+                    continue;
+                }
+
                 valid.Add(step);
                 if (manifest.NewerFormat is { } newer)
                 {

@@ -112,6 +112,27 @@ internal sealed class StepIndex : IDisposable
         }
     }
 
+    /// <summary>A copy of this index in memory, for a reader to use after it releases the directory lock.</summary>
+    public StepIndex CopyToMemory()
+    {
+        var memory = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = ":memory:", Pooling = false }.ToString());
+        try
+        {
+            Guard(() =>
+            {
+                memory.Open();
+                _connection.BackupDatabase(memory);
+                return 0;
+            });
+            return new StepIndex(_directory, memory);
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
+    }
+
     private static StepIndex? OpenReadOnlyFile(string directory, SqliteConnectionStringBuilder builder)
     {
         var connection = new SqliteConnection(builder.ToString());
