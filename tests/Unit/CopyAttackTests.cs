@@ -67,6 +67,33 @@ public sealed class CopyAttackTests : IDisposable
         Assert.True(copies > 20, $"only {copies} copies ran; the race was not exercised");
     }
 
+    [Fact]
+    public void A_destination_inside_the_source_is_refused_so_a_later_save_cannot_replace_it()
+    {
+        _handler.Save(_from, new Dictionary<string, object?> { ["a"] = 1L }, step: 1);
+        var inside = Path.Combine(_from, "5");
+
+        var e = Assert.Throws<ArgumentException>(() => _handler.Copy(_from, inside));
+
+        Assert.Contains("inside", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(inside));
+    }
+
+    [Fact]
+    public void A_source_inside_the_destination_is_refused_so_the_copy_cannot_replace_the_source()
+    {
+        // The source is the destination's folder "1": copying its step 1 with overwrite would publish
+        // the destination's step 1 over the folder that holds the whole source, step 2 included.
+        var source = Path.Combine(_to, "1");
+        _handler.Save(source, new Dictionary<string, object?> { ["a"] = 1L }, step: 1);
+        _handler.Save(source, new Dictionary<string, object?> { ["a"] = 2L }, step: 2);
+
+        var e = Assert.Throws<ArgumentException>(() => _handler.Copy(source, _to, [1], overwrite: true));
+
+        Assert.Contains("inside", e.Message, StringComparison.Ordinal);
+        Assert.Equal([1L, 2L], _handler.GetCheckpointSteps(source));
+    }
+
     [UnixFact]
     public void A_symbolic_link_to_the_source_is_refused_as_a_copy_onto_itself()
     {
