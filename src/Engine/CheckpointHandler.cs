@@ -254,10 +254,19 @@ public sealed class CheckpointHandler : IDisposable
         var source = ReadStore(from);
         var destination = Store(to);
         // Compared with links resolved: a symbolic link to the source (or a linked parent) is the source.
-        if (string.Equals(PhysicalPath.Resolve(source.Directory), PhysicalPath.Resolve(destination.Directory),
-            OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))
+        var comparison = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+        var fromPath = PhysicalPath.Resolve(source.Directory);
+        var toPath = PhysicalPath.Resolve(destination.Directory);
+        if (string.Equals(fromPath, toPath, comparison))
         {
             throw new ArgumentException($"A checkpoint directory cannot be copied onto itself ('{source.Directory}'). Choose another destination.", nameof(to));
+        }
+
+        // Nested, one directory's step folders can be the other directory: a save or copy of that step
+        // number would replace a whole checkpoint directory.
+        if (toPath.StartsWith(fromPath + Path.DirectorySeparatorChar, comparison) || fromPath.StartsWith(toPath + Path.DirectorySeparatorChar, comparison))
+        {
+            throw new ArgumentException($"Cannot copy between nested checkpoint directories: '{destination.Directory}' and '{source.Directory}' lie one inside the other. Choose a destination outside the source and not containing it.", nameof(to));
         }
 
         if (!Directory.Exists(source.Directory))
