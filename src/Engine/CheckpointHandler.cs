@@ -89,6 +89,8 @@ public sealed class CheckpointHandler : IDisposable
     {
         ThrowIfClosed();
         RaiseBackgroundFailure(includeRetention: false);
+        // Before anything is reserved: an async save would otherwise return as if queued.
+        cancellationToken.ThrowIfCancellationRequested();
         if (keep is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(keep), keep, "keep must be zero or more.");
@@ -146,6 +148,12 @@ public sealed class CheckpointHandler : IDisposable
         try
         {
             store.Complete(reserved, state, keep, null, cancellationToken: cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller cancelled this save: nothing was published, and it is not a failure to raise on
+            // the next, unrelated call.
+            _options.Log?.Invoke($"Background save of step {reserved.Step} to '{store.Directory}' was cancelled; nothing was published.");
         }
         catch (Exception e)
         {
@@ -358,10 +366,20 @@ public sealed class CheckpointHandler : IDisposable
     {
         var source = ReadStore(from);
         var destination = Store(to);
-        if (string.Equals(source.Directory.TrimEnd(Path.DirectorySeparatorChar), destination.Directory.TrimEnd(Path.DirectorySeparatorChar),
-            OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))
+        // Compared with links resolved: a symbolic link to the source (or a linked parent) is the source.
+        var comparison = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+        var fromPath = PhysicalPath.Resolve(source.Directory);
+        var toPath = PhysicalPath.Resolve(destination.Directory);
+        if (string.Equals(fromPath, toPath, comparison))
         {
             throw new ArgumentException($"A checkpoint directory cannot be copied onto itself ('{source.Directory}'). Choose another destination.", nameof(to));
+        }
+
+        // Nested, one directory's step folders can be the other directory: a save or copy of that step
+        // number would replace a whole checkpoint directory.
+        if (toPath.StartsWith(fromPath + Path.DirectorySeparatorChar, comparison) || fromPath.StartsWith(toPath + Path.DirectorySeparatorChar, comparison))
+        {
+            throw new ArgumentException($"Cannot copy between nested checkpoint directories: '{destination.Directory}' and '{source.Directory}' lie one inside the other. Choose a destination outside the source and not containing it.", nameof(to));
         }
 
         if (!Directory.Exists(source.Directory))
@@ -384,10 +402,14 @@ public sealed class CheckpointHandler : IDisposable
     {
         // Only the store's own operations: the source is read and verified as a restore reads it, the
         // destination written as a save writes it, so a location that is not a local folder copies alike.
-        var info = source.Get(step);
-        var metadata = source.RestoreMetadata(step);
-        var state = Restore(source, step, null, "Copy (read)", cancellationToken);
-        var encoded = StateEncoder.Encode(state, metadata);
+        // Record, metadata and state from one read: another process may overwrite the source step meanwhile.
+        Action<long>? onBytes = null;
+        var (info, state) = source.ReadForCopy(step, b => onBytes?.Invoke(b), (chosen, total) =>
+        {
+            _options.Log?.Invoke($"Restoring step {chosen} from '{source.Directory}' ({total} tensor bytes).");
+            onBytes = ProgressReporter("Copy (read)", source.Directory, chosen, total);
+        }, cancellationToken);
+        var encoded = StateEncoder.Encode(state, info.Metadata);
         _options.Log?.Invoke($"Copying step {step} from '{source.Directory}' to '{destination.Directory}' ({encoded.Size} bytes of state, verified).");
         using var reservation = destination.Reserve(step, overwrite);
         return destination.Complete(reservation, encoded, keep: null,

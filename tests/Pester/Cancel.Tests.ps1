@@ -5,10 +5,17 @@ BeforeAll {
     Import-Module $ModuleManifest -Force
 
     function Start-InRunspace([string] $Script, [object[]] $Arguments) {
-        $ps = [powershell]::Create()
-        $null = $ps.AddScript("Import-Module '$ModuleManifest'").AddStatement().AddScript($Script)
+        # The module is imported when the runspace opens, so the script is one statement: stopping a
+        # multi-statement (batch) invocation and disposing it lets pwsh run the next statement on a
+        # closed runspace, an unhandled exception that ends the whole test process.
+        $iss = [initialsessionstate]::CreateDefault2()
+        $iss.ImportPSModule([string[]] @($ModuleManifest))
+        $rs = [runspacefactory]::CreateRunspace($iss)
+        $rs.Open()
+        $ps = [powershell]::Create($rs)
+        $null = $ps.AddScript($Script)
         foreach ($a in $Arguments) { $null = $ps.AddArgument($a) }
-        [pscustomobject]@{ PowerShell = $ps; Async = $ps.BeginInvoke() }
+        [pscustomobject]@{ PowerShell = $ps; Runspace = $rs; Async = $ps.BeginInvoke() }
     }
 
     function Wait-Until([scriptblock] $Condition, [int] $Seconds = 60) {
@@ -45,6 +52,7 @@ $bytes = [byte[]]::new(600MB)
         }
         finally {
             $run.PowerShell.Dispose()
+            $run.Runspace.Dispose()
         }
 
         Get-CheckpointStep -LiteralPath $dir | Should -Be @(1)
@@ -71,6 +79,7 @@ $null = Restore-Checkpoint -LiteralPath $d
         }
         finally {
             $run.PowerShell.Dispose()
+            $run.Runspace.Dispose()
         }
         [GC]::Collect()
         if ($state -eq 'Completed') {

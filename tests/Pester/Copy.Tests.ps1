@@ -132,6 +132,22 @@ Describe 'Copy-Checkpoint' {
         $e3[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
     }
 
+    It 'refuses a link to the source, and a source inside the destination, as CopyOntoItself, leaving the source whole' {
+        if ($IsWindows) { Set-ItResult -Skipped -Because 'creating a directory symbolic link needs a privilege on Windows'; return }
+        $link = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        $null = New-Item -ItemType SymbolicLink -Path $link -Target $from
+        Copy-Checkpoint -LiteralPath $from -Destination $link -Overwrite -ErrorVariable e1 -ErrorAction SilentlyContinue
+        $e1[0].FullyQualifiedErrorId | Should -Be 'CopyOntoItself,DataraxCkpt.Commands.CopyCheckpointCommand'
+        $e1[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+
+        # The source is the destination's folder "10": copying its step 10 would replace the whole source.
+        $inner = Join-Path $to '10'
+        Copy-Checkpoint -LiteralPath $from -Destination $inner -Step 10, 20
+        Copy-Checkpoint -LiteralPath $inner -Destination $to -Step 10 -Overwrite -ErrorVariable e2 -ErrorAction SilentlyContinue
+        $e2[0].FullyQualifiedErrorId | Should -Be 'CopyOntoItself,DataraxCkpt.Commands.CopyCheckpointCommand'
+        Get-CheckpointStep -LiteralPath $inner | Should -Be @(10, 20)
+    }
+
     It 'shows "step i of n" progress while copying several steps, completed at the end' {
         $run = Invoke-WithProgress { param($f, $t) Copy-Checkpoint -LiteralPath $f -Destination $t } @($from, $to)
         $steps = @($run.Progress | Where-Object Activity -like 'Copy checkpoint: step*')

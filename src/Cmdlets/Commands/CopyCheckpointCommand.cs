@@ -88,7 +88,20 @@ public sealed class CopyCheckpointCommand : DirectoryCommandBase
 
                 TryEngine(() =>
                 {
-                    var copied = Handler.Copy(source, destination, new[] { step }, Overwrite.IsPresent, keepPins: !NoPin.IsPresent, StopToken);
+                    IReadOnlyList<DataraxCkpt.CheckpointInfo> copied;
+                    try
+                    {
+                        copied = Handler.Copy(source, destination, new[] { step }, Overwrite.IsPresent, keepPins: !NoPin.IsPresent, StopToken);
+                    }
+                    catch (ArgumentException e) when (e.ParamName == "to")
+                    {
+                        // The engine resolves links and refuses nested directories, which a comparison of
+                        // the paths as typed cannot see; the error is the same as for identical paths.
+                        WriteError(CheckpointErrorRecords.Module("CopyOntoItself", ErrorCategory.InvalidArgument,
+                            e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), source));
+                        return;
+                    }
+
                     WriteVerbose($"Copied step {step} from '{source}' to '{destination}'.");
                     if (PassThru)
                     {

@@ -344,7 +344,25 @@ internal sealed class CheckpointStore
         CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var reader = OpenReader(step, out var chosen);
+        using var reader = OpenReader(step, out var chosen, out _, recovered: false);
+        return Decode(reader, chosen, patterns, onBytesRead, onStart, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads one step whole for a copy: its record, metadata and state all come from the one version the
+    /// index listed when the step folder was opened, so an overwrite or removal racing the read cannot mix two.
+    /// </summary>
+    public (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var reader = OpenReader(step, out var chosen, out var row, recovered: false);
+        return (ToInfo(row), Decode(reader, chosen, null, onBytesRead, onStart, cancellationToken));
+    }
+
+    private object? Decode(StepReader reader, long chosen, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead,
+        Action<long, long>? onStart, CancellationToken cancellationToken)
+    {
         var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
         onStart?.Invoke(chosen, total);
         // Checked after each chunk (or batch of chunks) is decoded.
@@ -424,9 +442,10 @@ internal sealed class CheckpointStore
             itemsA, itemsB);
     }
 
-    private StepReader OpenReader(long? step, out long chosen) => OpenReader(step, out chosen, recovered: false);
+    private StepReader OpenReader(long? step, out long chosen) => OpenReader(step, out chosen, out _, recovered: false);
 
-    private StepReader OpenReader(long? step, out long chosen, bool recovered)
+    // The row is read under the same shared lock as the folder is opened, so both are one version.
+    private StepReader OpenReader(long? step, out long chosen, out StepRow row, bool recovered)
     {
         // A lost index is rebuilt before the shared lock is taken: holding it, this process would wait
         // for itself to release it before the rebuild's exclusive lock could be granted.
@@ -443,11 +462,12 @@ internal sealed class CheckpointStore
         using (var index = OpenIndexUnderSharedLock())
         {
             chosen = step ?? index.Latest() ?? throw new NoCheckpointsException(Directory);
-            var row = index.Get(chosen) ?? throw new StepNotFoundException(Directory, chosen, index.Steps());
+            var found = index.Get(chosen) ?? throw new StepNotFoundException(Directory, chosen, index.Steps());
+            row = found;
             var c = chosen;
             try
             {
-                return CorruptOnFailure(chosen, null, () => StepReader.Open(_folders, _folders.StepPath(c), c, row.ManifestHash));
+                return CorruptOnFailure(chosen, null, () => StepReader.Open(_folders, _folders.StepPath(c), c, found.ManifestHash));
             }
             catch (CorruptCheckpointException)
             {
@@ -467,7 +487,7 @@ internal sealed class CheckpointStore
         {
         }
 
-        return OpenReader(chosen, out chosen, recovered: true);
+        return OpenReader(chosen, out chosen, out row, recovered: true);
     }
 
     // ----- change -----
