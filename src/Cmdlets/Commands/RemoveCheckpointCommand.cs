@@ -49,9 +49,10 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     [Parameter(ParameterSetName = LiteralPathPolicySet)]
     public long? KeepEvery { get; set; }
 
-    /// <summary>Remove steps committed longer ago than this (steps newer than it are kept); more than zero.</summary>
+    /// <summary>Remove steps committed longer ago than this (steps newer than it are kept); more than zero, with a unit: (New-TimeSpan -Days 7) or '7.00:00:00' (a plain number is refused).</summary>
     [Parameter(ParameterSetName = PathPolicySet)]
     [Parameter(ParameterSetName = LiteralPathPolicySet)]
+    [TimeSpanWithUnit]
     public TimeSpan? OlderThan { get; set; }
 
     /// <summary>A rule run removing more steps than this from one directory warns (as one removing more than half does).</summary>
