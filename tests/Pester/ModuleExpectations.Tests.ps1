@@ -67,6 +67,32 @@ Remove-Checkpoint (Join-Path $root 'logs') -Keep 2 -ErrorVariable e -ErrorAction
     }
 }
 
+Describe 'Removal by number touches nothing but checkpoint directories either (item 2)' {
+    It 'Remove-Checkpoint -Step on a folder that is not a checkpoint directory is NotACheckpointDirectory and leaves it untouched<WhatIf>' -ForEach @(
+        @{ WhatIf = ' (-WhatIf)'; Switch = '-WhatIf' }
+        @{ WhatIf = ''; Switch = '-Confirm:$false' }
+    ) {
+        $out = Invoke-Fresh @"
+`$tb = New-Item -ItemType Directory -Path (Join-Path `$root 'tensorboard')
+Set-Content -LiteralPath (Join-Path `$tb.FullName 'events.out') -Value 'x'
+Get-ChildItem -LiteralPath `$root -Directory | Remove-Checkpoint -Step 5 $Switch -ErrorVariable e -ErrorAction SilentlyContinue
+"id=`$(`$e[0].FullyQualifiedErrorId)"
+"files=`$((Get-ChildItem -Force -LiteralPath `$tb.FullName).Name -join ',')"
+"@
+        $out | Should -Contain 'id=NotACheckpointDirectory,DataraxCkpt.Commands.RemoveCheckpointCommand'
+        $out | Should -Contain 'files=events.out'
+    }
+
+    It 'Remove-Checkpoint -Step -WhatIf over a store whose index was lost creates no lock and no index' {
+        $dir = New-Store 'lost-index-step' 1, 2, 3
+        Get-ChildItem -LiteralPath $dir -Force -File | Where-Object Name -match '^(index\.sqlite|\.lock)' | Remove-Item -Force
+        $before = Get-Tree $dir
+        $out = Invoke-Fresh "Remove-Checkpoint -LiteralPath '$dir' -Step 1 -WhatIf -PassThru | ForEach-Object { 'planned=' + `$_.Step }"
+        $out | Should -Contain 'planned=1'
+        Get-Tree $dir | Should -Be $before
+    }
+}
+
 Describe 'A missing directory is an error for every cmdlet that reads (item 3)' {
     It '<Command> ./typo is DirectoryNotFound / ObjectNotFound' -ForEach @(
         @{ Command = 'Get-Checkpoint'; Line = 'Get-Checkpoint ./typo' }
