@@ -118,6 +118,13 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
                     ThrowArgumentError("NoRetentionRule", $"Say which steps to remove from '{directory}': -Keep, -KeepEvery and/or -OlderThan, or -Step (piped checkpoint records carry their Step).", nameof(Step));
                 }
 
+                // As for rules: a folder that is not a checkpoint directory is reported and left untouched, since
+                // even a lookup by number would otherwise create a lock and an index in it.
+                if (!IsCheckpointDirectoryOrReport(directory, alwaysError: true))
+                {
+                    continue;
+                }
+
                 foreach (var step in Step)
                 {
                     // The dry run reports exactly what the real removal would (a missing or pinned step).
@@ -161,20 +168,8 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
 
     private void PruneDirectory(string directory)
     {
-        if (ExistingDirectories(new[] { directory }).Count == 0)
+        if (!IsCheckpointDirectoryOrReport(directory, alwaysError: false))
         {
-            return;
-        }
-
-        var isCheckpointDirectory = false;
-        if (!TryEngine(() => isCheckpointDirectory = Handler.IsCheckpointDirectory(directory), directory))
-        {
-            return;
-        }
-
-        if (!isCheckpointDirectory)
-        {
-            NotACheckpointDirectory(directory);
             return;
         }
 
@@ -224,10 +219,35 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         }
     }
 
-    private void NotACheckpointDirectory(string directory)
+    /// <summary>
+    /// True for an existing checkpoint directory. Otherwise reports it (a missing one as not found; one that is not a
+    /// checkpoint directory as an error when named on the command line or <paramref name="alwaysError"/>, else verbose).
+    /// </summary>
+    private bool IsCheckpointDirectoryOrReport(string directory, bool alwaysError)
     {
-        var message = $"'{directory}' is not a checkpoint directory (no index, no step folders); retention left it untouched.";
-        if (_pathOnCommandLine)
+        if (ExistingDirectories(new[] { directory }).Count == 0)
+        {
+            return false;
+        }
+
+        var isCheckpointDirectory = false;
+        if (!TryEngine(() => isCheckpointDirectory = Handler.IsCheckpointDirectory(directory), directory))
+        {
+            return false;
+        }
+
+        if (!isCheckpointDirectory)
+        {
+            NotACheckpointDirectory(directory, alwaysError);
+        }
+
+        return isCheckpointDirectory;
+    }
+
+    private void NotACheckpointDirectory(string directory, bool alwaysError)
+    {
+        var message = $"'{directory}' is not a checkpoint directory (no index, no step folders); Remove-Checkpoint left it untouched.";
+        if (_pathOnCommandLine || alwaysError)
         {
             WriteError(CheckpointErrorRecords.Module("NotACheckpointDirectory", ErrorCategory.InvalidArgument,
                 message + " Check the path.", directory));
