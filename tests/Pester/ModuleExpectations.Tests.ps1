@@ -93,6 +93,22 @@ Get-ChildItem -LiteralPath `$root -Directory | Remove-Checkpoint -Step 5 $Switch
     }
 }
 
+Describe 'Piped records with a rule prune their directory once (item 7)' {
+    It 'a directory''s records piped to Remove-Checkpoint -Keep 2 <Mode> give one summary with each step once' -ForEach @(
+        @{ Mode = '-WhatIf'; Switch = '-WhatIf' }
+        @{ Mode = '-Confirm:$false'; Switch = '-Confirm:$false' }
+    ) {
+        $dir = New-Store ('piped-records-' + [guid]::NewGuid().ToString('N')) 1, 2, 3, 4
+        $out = Invoke-Fresh @"
+`$s = Get-Checkpoint '$dir' | Remove-Checkpoint -Keep 2 -PassThru $Switch -WarningAction SilentlyContinue
+"summaries=`$(@(`$s).Count)"
+"removed=`$((`$s | ForEach-Object { `$_.Removed.Step }) -join ',')"
+"@
+        $out | Should -Contain 'summaries=1'
+        $out | Should -Contain 'removed=1,2'
+    }
+}
+
 Describe 'A missing directory is an error for every cmdlet that reads (item 3)' {
     It '<Command> ./typo is DirectoryNotFound / ObjectNotFound' -ForEach @(
         @{ Command = 'Get-Checkpoint'; Line = 'Get-Checkpoint ./typo' }
