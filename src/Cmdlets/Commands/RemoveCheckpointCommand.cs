@@ -25,6 +25,9 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
 
     private bool _pathOnCommandLine;
 
+    // Piped records of one directory each bind its Directory; the rules apply to the directory once per run.
+    private readonly HashSet<string> _pruned = new(StringComparer.Ordinal);
+
     /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathPolicySet)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathStepSet)]
@@ -135,7 +138,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
                     }
                 }
             }
-            else
+            else if (_pruned.Add(directory))
             {
                 PruneDirectory(directory);
             }
