@@ -247,6 +247,20 @@ Describe 'Retention reports (item 7)' {
     }
 }
 
+Describe 'A negative -LockTimeout is refused (item 7)' {
+    It '-LockTimeout <Value> is refused before anything is touched' -ForEach @(
+        @{ Value = '-1' }
+        @{ Value = '(New-TimeSpan -Seconds -5)' }
+        @{ Value = "'-1'" }
+    ) {
+        $dir = New-Store ('negative-wait-' + [guid]::NewGuid().ToString('N')) 1, 2
+        $out = Invoke-Fresh "try { Remove-Checkpoint '$dir' -Step 1 -LockTimeout $Value -Confirm:`$false -ErrorAction Stop; 'ran' } catch { `"id=`$(`$_.FullyQualifiedErrorId)`"; `"message=`$(`$_.Exception.Message)`" }"
+        $out | Should -Contain 'id=ParameterArgumentTransformationError,DataraxCkpt.Commands.RemoveCheckpointCommand'
+        ($out -match '^message=') | Should -Match 'zero or more'
+        Get-CheckpointStep $dir | Should -Be @(1, 2)
+    }
+}
+
 Describe 'Argument errors and parameter sets (item 10)' {
     It 'NoRetentionRule and MetadataOnlyWithItem are PSArgumentExceptions, category InvalidArgument' {
         $out = Invoke-Fresh @'
