@@ -44,10 +44,12 @@
     Remove-Checkpoint -KeepEvery: keep every step whose number is a multiple of this.
 
 .PARAMETER OlderThan
-    Remove-Checkpoint -OlderThan: remove only steps committed longer ago than this; omitted, age keeps nothing.
+    Remove-Checkpoint -OlderThan: remove only steps committed longer ago than this, with a unit ((New-TimeSpan -Days 7)
+    or '7.00:00:00'; a plain number is refused); omitted, age keeps nothing.
 
 .PARAMETER LockTimeout
-    Remove-Checkpoint -LockTimeout: how long to wait for a trainer's lock on a run before that run fails.
+    Remove-Checkpoint -LockTimeout: how long to wait for a trainer's lock on a run before that run fails; a number is
+    seconds (default 30).
 
 .EXAMPLE
     ./examples/retention-job.ps1 -RunsRoot /data/runs -Keep 5 -KeepEvery 10000 -OlderThan (New-TimeSpan -Days 7) -LogPath ./retention.jsonl
@@ -57,8 +59,10 @@ param(
     [string] $RunsRoot,
     [int] $Keep = 3,
     [long] $KeepEvery = 100,
-    [Nullable[timespan]] $OlderThan,
-    [timespan] $LockTimeout = [timespan]::FromSeconds(30),
+    # Untyped on purpose: a [timespan] parameter would turn -OlderThan 7 or -LockTimeout 120 into ticks before
+    # Remove-Checkpoint could refuse the first or read the second as seconds.
+    $OlderThan,
+    $LockTimeout = 30,
     [string] $LogPath = './retention.jsonl'
 )
 

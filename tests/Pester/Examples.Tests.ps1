@@ -58,6 +58,43 @@ Describe 'Examples' {
         Get-CheckpointStep (Join-Path $runs 'c') | Should -Be @(0, 100, 150)
     }
 
+    It 'retention-job -OlderThan 7 (no unit) is refused: exit code 1, nothing removed' {
+        Import-Module $ModuleManifest -Force
+        $runs = Join-Path $TestDrive ('runs-' + [guid]::NewGuid().ToString('N'))
+        foreach ($step in 0, 50, 100, 150) { @{ s = $step } | Save-Checkpoint (Join-Path $runs 'a') -Step $step }
+        $work = New-Item -ItemType Directory -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+        $result = Invoke-FreshPwsh -WorkingDirectory $work.FullName -Script "& '$(Join-Path $RepoRoot 'examples/retention-job.ps1')' -ModuleRoot '$ModuleRoot' -RunsRoot '$runs' -Keep 1 -KeepEvery 1000 -OlderThan 7; exit `$LASTEXITCODE"
+        $result.ExitCode | Should -Not -Be 0 -Because ($result.Output -join "`n")
+        ($result.Output -join "`n") | Should -Match 'New-TimeSpan -Days 7'
+        Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(0, 50, 100, 150)
+    }
+
+    It 'retention-job -LockTimeout 120 is seconds, as for Remove-Checkpoint: it waits out a trainer holding the lock' {
+        Import-Module $ModuleManifest -Force
+        $runs = Join-Path $TestDrive ('runs-' + [guid]::NewGuid().ToString('N'))
+        $dir = Join-Path $runs 'a'
+        foreach ($step in 0, 50, 100, 150) { @{ s = $step } | Save-Checkpoint $dir -Step $step }
+        # Another process holds the directory lock for a few seconds, as a trainer's save would.
+        $holder = Start-Job -ScriptBlock {
+            param($lock)
+            $stream = [IO.FileStream]::new($lock, 'OpenOrCreate', 'ReadWrite', 'None')
+            Start-Sleep -Seconds 25   # longer than the job takes to start and reach its real run
+            $stream.Dispose()
+        } -ArgumentList (Join-Path $dir '.lock')
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while ([DateTime]::UtcNow -lt $deadline) {
+                try { ([IO.FileStream]::new((Join-Path $dir '.lock'), 'OpenOrCreate', 'ReadWrite', 'None')).Dispose(); Start-Sleep -Milliseconds 100 }
+                catch [IO.IOException] { break }
+            }
+            $work = New-Item -ItemType Directory -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+            $result = Invoke-FreshPwsh -WorkingDirectory $work.FullName -Script "& '$(Join-Path $RepoRoot 'examples/retention-job.ps1')' -ModuleRoot '$ModuleRoot' -RunsRoot '$runs' -Keep 1 -KeepEvery 100 -LockTimeout 120; exit `$LASTEXITCODE"
+        }
+        finally { $holder | Wait-Job | Remove-Job -Force }
+        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
+        Get-CheckpointStep $dir | Should -Be @(0, 100, 150)
+    }
+
     It 'inspect shows items, differences and integrity' {
         $result = Invoke-FreshPwsh -Script "& '$(Join-Path $RepoRoot 'examples/inspect.ps1')' -ModuleRoot '$ModuleRoot'; exit `$LASTEXITCODE"
         $text = $result.Output -join "`n"

@@ -67,6 +67,48 @@ Remove-Checkpoint (Join-Path $root 'logs') -Keep 2 -ErrorVariable e -ErrorAction
     }
 }
 
+Describe 'Removal by number touches nothing but checkpoint directories either (item 2)' {
+    It 'Remove-Checkpoint -Step on a folder that is not a checkpoint directory is NotACheckpointDirectory and leaves it untouched<WhatIf>' -ForEach @(
+        @{ WhatIf = ' (-WhatIf)'; Switch = '-WhatIf' }
+        @{ WhatIf = ''; Switch = '-Confirm:$false' }
+    ) {
+        $out = Invoke-Fresh @"
+`$tb = New-Item -ItemType Directory -Path (Join-Path `$root 'tensorboard')
+Set-Content -LiteralPath (Join-Path `$tb.FullName 'events.out') -Value 'x'
+Get-ChildItem -LiteralPath `$root -Directory | Remove-Checkpoint -Step 5 $Switch -ErrorVariable e -ErrorAction SilentlyContinue
+"id=`$(`$e[0].FullyQualifiedErrorId)"
+"files=`$((Get-ChildItem -Force -LiteralPath `$tb.FullName).Name -join ',')"
+"@
+        $out | Should -Contain 'id=NotACheckpointDirectory,DataraxCkpt.Commands.RemoveCheckpointCommand'
+        $out | Should -Contain 'files=events.out'
+    }
+
+    It 'Remove-Checkpoint -Step -WhatIf over a store whose index was lost creates no lock and no index' {
+        $dir = New-Store 'lost-index-step' 1, 2, 3
+        Get-ChildItem -LiteralPath $dir -Force -File | Where-Object Name -match '^(index\.sqlite|\.lock)' | Remove-Item -Force
+        $before = Get-Tree $dir
+        $out = Invoke-Fresh "Remove-Checkpoint -LiteralPath '$dir' -Step 1 -WhatIf -PassThru | ForEach-Object { 'planned=' + `$_.Step }"
+        $out | Should -Contain 'planned=1'
+        Get-Tree $dir | Should -Be $before
+    }
+}
+
+Describe 'Piped records with a rule prune their directory once (item 7)' {
+    It 'a directory''s records piped to Remove-Checkpoint -Keep 2 <Mode> give one summary with each step once' -ForEach @(
+        @{ Mode = '-WhatIf'; Switch = '-WhatIf' }
+        @{ Mode = '-Confirm:$false'; Switch = '-Confirm:$false' }
+    ) {
+        $dir = New-Store ('piped-records-' + [guid]::NewGuid().ToString('N')) 1, 2, 3, 4
+        $out = Invoke-Fresh @"
+`$s = Get-Checkpoint '$dir' | Remove-Checkpoint -Keep 2 -PassThru $Switch -WarningAction SilentlyContinue
+"summaries=`$(@(`$s).Count)"
+"removed=`$((`$s | ForEach-Object { `$_.Removed.Step }) -join ',')"
+"@
+        $out | Should -Contain 'summaries=1'
+        $out | Should -Contain 'removed=1,2'
+    }
+}
+
 Describe 'A missing directory is an error for every cmdlet that reads (item 3)' {
     It '<Command> ./typo is DirectoryNotFound / ObjectNotFound' -ForEach @(
         @{ Command = 'Get-Checkpoint'; Line = 'Get-Checkpoint ./typo' }
@@ -202,6 +244,20 @@ Describe 'Retention reports (item 7)' {
         $ms = @($out -match '^ms=\d+$')
         $ms.Count | Should -Be 1 -Because ($out -join "`n")
         [int]($ms[0] -replace 'ms=') | Should -BeLessThan 30000 -Because 'the engine default would wait 60 s' 
+    }
+}
+
+Describe 'A negative -LockTimeout is refused (item 7)' {
+    It '-LockTimeout <Value> is refused before anything is touched' -ForEach @(
+        @{ Value = '-1' }
+        @{ Value = '(New-TimeSpan -Seconds -5)' }
+        @{ Value = "'-1'" }
+    ) {
+        $dir = New-Store ('negative-wait-' + [guid]::NewGuid().ToString('N')) 1, 2
+        $out = Invoke-Fresh "try { Remove-Checkpoint '$dir' -Step 1 -LockTimeout $Value -Confirm:`$false -ErrorAction Stop; 'ran' } catch { `"id=`$(`$_.FullyQualifiedErrorId)`"; `"message=`$(`$_.Exception.Message)`" }"
+        $out | Should -Contain 'id=ParameterArgumentTransformationError,DataraxCkpt.Commands.RemoveCheckpointCommand'
+        ($out -match '^message=') | Should -Match 'zero or more'
+        Get-CheckpointStep $dir | Should -Be @(1, 2)
     }
 }
 

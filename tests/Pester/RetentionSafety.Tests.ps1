@@ -56,6 +56,48 @@ catch { "id=$($_.FullyQualifiedErrorId)"; "category=$($_.CategoryInfo.Category)"
     }
 }
 
+Describe 'An age without a unit is refused' {
+    # PowerShell converts a number to a TimeSpan as ticks: -OlderThan 7 (meant as 7 days, or read from
+    # [int]$env:MAX_AGE_DAYS) would be 700 ns and remove every step but the newest.
+    It '-OlderThan <Value> (a bare number) is refused with what to write instead, and removes nothing' -ForEach @(
+        @{ Value = '7' }
+        @{ Value = '86400' }
+        @{ Value = '([int]"30")' }
+        @{ Value = '0.5' }
+    ) {
+        $dir = New-Store ('unitless' + [guid]::NewGuid().ToString('N')) 1, 2, 3
+        $result = Invoke-Job $dir "try { Remove-Checkpoint `$dir -OlderThan $Value -Confirm:`$false -ErrorAction Stop; 'ran' } catch { `"id=`$(`$_.FullyQualifiedErrorId)`"; `"message=`$(`$_.Exception.Message)`" }"
+        $result.Output | Should -Contain 'id=ParameterArgumentTransformationError,DataraxCkpt.Commands.RemoveCheckpointCommand'
+        ($result.Output -match '^message=') | Should -Match ([regex]::Escape('New-TimeSpan -Days'))
+        $result.Output | Should -Not -Contain 'ran'
+        Get-CheckpointStep $dir | Should -Be @(1, 2, 3)
+    }
+
+    It '-OlderThan <Value> still means what it says' -ForEach @(
+        @{ Value = '(New-TimeSpan -Days 7)' }
+        @{ Value = "'7.00:00:00'" }
+    ) {
+        $dir = New-Store ('withunit' + [guid]::NewGuid().ToString('N')) 1, 2, 3
+        $result = Invoke-Job $dir "Remove-Checkpoint `$dir -OlderThan $Value -Confirm:`$false -ErrorAction Stop; 'ran'"
+        $result.Output | Should -Contain 'ran'
+        Get-CheckpointStep $dir | Should -Be @(1, 2, 3)
+    }
+}
+
+Describe '-LockTimeout ([timespan]::MaxValue) waits as long as it takes' {
+    It '<Command> with the largest timeout works on a free directory' -ForEach @(
+        @{ Command = 'Remove-Checkpoint $dir -Step 1 -Confirm:$false'; Left = @(2, 3) }
+        @{ Command = 'Remove-Checkpoint $dir -Keep 1 -Confirm:$false'; Left = @(3) }
+        @{ Command = 'Lock-Checkpoint $dir -Step 2'; Left = @(1, 2, 3) }
+    ) {
+        $dir = New-Store ('maxwait' + [guid]::NewGuid().ToString('N')) 1, 2, 3
+        $result = Invoke-Job $dir "try { $Command -LockTimeout ([timespan]::MaxValue) -ErrorAction Stop; 'ran' } catch { `"id=`$(`$_.FullyQualifiedErrorId)`"; `"message=`$(`$_.Exception.Message)`" }"
+        $result.Output | Should -Contain 'ran'
+        $result.Output -match '^id=' | Should -BeNullOrEmpty
+        Get-CheckpointStep $dir | Should -Be $Left
+    }
+}
+
 Describe 'The newest committed step survives every rule' {
     It 'a rule set that would keep nothing leaves the newest step' {
         $dir = New-Store 'keeps-nothing' 1, 2, 3, 4

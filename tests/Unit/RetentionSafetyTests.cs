@@ -133,4 +133,27 @@ public sealed class RetentionSafetyTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_ck, "index.sqlite")));
         Assert.False(File.Exists(Path.Combine(_ck, ".lock")));
     }
+
+    [Fact]
+    public void A_dry_run_Remove_creates_no_lock_or_index_in_a_stray_folder_or_a_store_whose_index_is_lost()
+    {
+        var stray = _dir.Sub("tensorboard");
+        Directory.CreateDirectory(stray);
+        File.WriteAllText(Path.Combine(stray, "events.out"), "x");
+        Assert.Throws<StepNotFoundException>(() => _handler.Remove(stray, 5, dryRun: true));
+        Assert.Equal(new[] { "events.out" }, Directory.GetFileSystemEntries(stray).Select(Path.GetFileName));
+
+        SaveSteps(1, 2, 3);
+        _handler.SetPinned(_ck, 2, true);
+        foreach (var file in Directory.GetFiles(_ck).Where(f => Path.GetFileName(f).StartsWith("index.sqlite", StringComparison.Ordinal) || Path.GetFileName(f) == ".lock"))
+        {
+            File.Delete(file);
+        }
+
+        Assert.Equal(1, _handler.Remove(_ck, 1, dryRun: true).Step);
+        Assert.Throws<StepPinnedException>(() => _handler.Remove(_ck, 2, dryRun: true));
+        Assert.Throws<StepNotFoundException>(() => _handler.Remove(_ck, 9, dryRun: true));
+        Assert.False(File.Exists(Path.Combine(_ck, "index.sqlite")));
+        Assert.False(File.Exists(Path.Combine(_ck, ".lock")));
+    }
 }

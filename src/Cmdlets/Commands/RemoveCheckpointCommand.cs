@@ -25,6 +25,9 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
 
     private bool _pathOnCommandLine;
 
+    // Piped records of one directory each bind its Directory; the rules apply to the directory once per run.
+    private readonly HashSet<string> _pruned = new(StringComparer.Ordinal);
+
     /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathPolicySet)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathStepSet)]
@@ -49,9 +52,10 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     [Parameter(ParameterSetName = LiteralPathPolicySet)]
     public long? KeepEvery { get; set; }
 
-    /// <summary>Remove steps committed longer ago than this (steps newer than it are kept); more than zero.</summary>
+    /// <summary>Remove steps committed longer ago than this (steps newer than it are kept); more than zero, with a unit: (New-TimeSpan -Days 7) or '7.00:00:00' (a plain number is refused).</summary>
     [Parameter(ParameterSetName = PathPolicySet)]
     [Parameter(ParameterSetName = LiteralPathPolicySet)]
+    [TimeSpanWithUnit]
     public TimeSpan? OlderThan { get; set; }
 
     /// <summary>A rule run removing more steps than this from one directory warns (as one removing more than half does).</summary>
@@ -117,6 +121,13 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
                     ThrowArgumentError("NoRetentionRule", $"Say which steps to remove from '{directory}': -Keep, -KeepEvery and/or -OlderThan, or -Step (piped checkpoint records carry their Step).", nameof(Step));
                 }
 
+                // As for rules: a folder that is not a checkpoint directory is reported and left untouched, since
+                // even a lookup by number would otherwise create a lock and an index in it.
+                if (!IsCheckpointDirectoryOrReport(directory, alwaysError: true))
+                {
+                    continue;
+                }
+
                 foreach (var step in Step)
                 {
                     // The dry run reports exactly what the real removal would (a missing or pinned step).
@@ -127,7 +138,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
                     }
                 }
             }
-            else
+            else if (_pruned.Add(directory))
             {
                 PruneDirectory(directory);
             }
@@ -160,20 +171,8 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
 
     private void PruneDirectory(string directory)
     {
-        if (ExistingDirectories(new[] { directory }).Count == 0)
+        if (!IsCheckpointDirectoryOrReport(directory, alwaysError: false))
         {
-            return;
-        }
-
-        var isCheckpointDirectory = false;
-        if (!TryEngine(() => isCheckpointDirectory = Handler.IsCheckpointDirectory(directory), directory))
-        {
-            return;
-        }
-
-        if (!isCheckpointDirectory)
-        {
-            NotACheckpointDirectory(directory);
             return;
         }
 
@@ -226,10 +225,35 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         }
     }
 
-    private void NotACheckpointDirectory(string directory)
+    /// <summary>
+    /// True for an existing checkpoint directory. Otherwise reports it (a missing one as not found; one that is not a
+    /// checkpoint directory as an error when named on the command line or <paramref name="alwaysError"/>, else verbose).
+    /// </summary>
+    private bool IsCheckpointDirectoryOrReport(string directory, bool alwaysError)
     {
-        var message = $"'{directory}' is not a checkpoint directory (no index, no step folders); retention left it untouched.";
-        if (_pathOnCommandLine)
+        if (ExistingDirectories(new[] { directory }).Count == 0)
+        {
+            return false;
+        }
+
+        var isCheckpointDirectory = false;
+        if (!TryEngine(() => isCheckpointDirectory = Handler.IsCheckpointDirectory(directory), directory))
+        {
+            return false;
+        }
+
+        if (!isCheckpointDirectory)
+        {
+            NotACheckpointDirectory(directory, alwaysError);
+        }
+
+        return isCheckpointDirectory;
+    }
+
+    private void NotACheckpointDirectory(string directory, bool alwaysError)
+    {
+        var message = $"'{directory}' is not a checkpoint directory (no index, no step folders); Remove-Checkpoint left it untouched.";
+        if (_pathOnCommandLine || alwaysError)
         {
             WriteError(CheckpointErrorRecords.Module("NotACheckpointDirectory", ErrorCategory.InvalidArgument,
                 message + " Check the path.", directory));

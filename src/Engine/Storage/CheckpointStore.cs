@@ -571,14 +571,15 @@ internal sealed class CheckpointStore
             throw new CheckpointDirectoryNotFoundException(Directory);
         }
 
-        using var dirLock = Lock(exclusive: true);
-        using var index = OpenIndexForWrite();
-        var row = index.Get(step) ?? throw new StepNotFoundException(Directory, step, index.Steps());
-        if (row.Pinned && !force)
+        if (dryRun)
         {
-            throw new StepPinnedException(Directory, step);
+            // A plan writes nothing: no lock file, no index created or rebuilt, no interrupted work finished.
+            return WithReadOnlyIndex(index => ToInfo(RowToRemove(index, step, force)));
         }
 
+        using var dirLock = Lock(exclusive: true);
+        using var index = OpenIndexForWrite();
+        var row = RowToRemove(index, step, force);
         if (!dryRun)
         {
             StepCommit.Remove(_folders, index, [row]);
@@ -586,6 +587,12 @@ internal sealed class CheckpointStore
         }
 
         return ToInfo(row);
+    }
+
+    private StepRow RowToRemove(StepIndex index, long step, bool force)
+    {
+        var row = index.Get(step) ?? throw new StepNotFoundException(Directory, step, index.Steps());
+        return row.Pinned && !force ? throw new StepPinnedException(Directory, step) : row;
     }
 
     public CheckpointInfo SetPinned(long step, bool pinned)

@@ -29,7 +29,9 @@ internal sealed class DirectoryLock : IDisposable
     public static DirectoryLock Acquire(string directory, bool exclusive, TimeSpan timeout, FileSystemAccess access)
     {
         var path = Path.Combine(directory, FileName);
-        var deadline = DateTime.UtcNow + timeout;
+        // TimeSpan.MaxValue (and anything past the calendar's end) means "wait as long as it takes", not an overflow.
+        var now = DateTime.UtcNow;
+        var deadline = timeout >= DateTime.MaxValue - now ? DateTime.MaxValue : now + timeout;
         var delay = 1;
         while (true)
         {
