@@ -20,21 +20,6 @@ BeforeAll {
         [Buffer]::BlockCopy($Floats, 0, $raw, 0, $raw.Length)
         [Convert]::ToBase64String($raw)
     }
-
-    function Invoke-WithProgress([scriptblock] $Script, [object[]] $Arguments) {
-        $ps = [powershell]::Create()
-        try {
-            $null = $ps.AddScript("Import-Module '$ModuleManifest'; `$ProgressPreference = 'Continue'").AddStatement()
-            $null = $ps.AddScript($Script.ToString())
-            foreach ($a in $Arguments) { $null = $ps.AddArgument($a) }
-            $output = $ps.Invoke()
-            if ($ps.Streams.Error.Count -gt 0) { throw $ps.Streams.Error[0] }
-            [pscustomobject]@{ Output = $output; Progress = @($ps.Streams.Progress) }
-        }
-        finally {
-            $ps.Dispose()
-        }
-    }
 }
 
 AfterAll {

@@ -3,22 +3,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
     Import-Module $ModuleManifest -Force
-
-    function Invoke-WithProgress([scriptblock] $Script, [object[]] $Arguments) {
-        # A nested PowerShell keeps every progress record in its Progress stream, where a test can read them.
-        $ps = [powershell]::Create()
-        try {
-            $null = $ps.AddScript("Import-Module '$ModuleManifest'; `$ProgressPreference = 'Continue'").AddStatement()
-            $null = $ps.AddScript($Script.ToString())
-            foreach ($a in $Arguments) { $null = $ps.AddArgument($a) }
-            $output = $ps.Invoke()
-            if ($ps.Streams.Error.Count -gt 0) { throw $ps.Streams.Error[0] }
-            [pscustomobject]@{ Output = $output; Progress = @($ps.Streams.Progress) }
-        }
-        finally {
-            $ps.Dispose()
-        }
-    }
 }
 
 AfterAll {

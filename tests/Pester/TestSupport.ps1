@@ -56,3 +56,19 @@ function Get-EngineType([string] $Name) {
     if (-not $type) { throw "Type '$Name' is in neither DataraxCkpt.Types nor DataraxCkpt.Engine." }
     $type
 }
+
+function Invoke-WithProgress([scriptblock] $Script, [object[]] $Arguments) {
+    # A nested PowerShell keeps every progress record in its Progress stream, where a test can read them.
+    $ps = [powershell]::Create()
+    try {
+        $null = $ps.AddScript("Import-Module '$ModuleManifest'; `$ProgressPreference = 'Continue'").AddStatement()
+        $null = $ps.AddScript($Script.ToString())
+        foreach ($a in $Arguments) { $null = $ps.AddArgument($a) }
+        $output = $ps.Invoke()
+        if ($ps.Streams.Error.Count -gt 0) { throw $ps.Streams.Error[0] }
+        [pscustomobject]@{ Output = $output; Progress = @($ps.Streams.Progress) }
+    }
+    finally {
+        $ps.Dispose()
+    }
+}
