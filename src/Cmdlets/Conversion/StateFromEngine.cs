@@ -48,9 +48,27 @@ internal sealed class StateFromEngine
             case Hashtable table:
             {
                 _converted.Add(value, table);
-                foreach (var key in table.Keys.Cast<object>().ToList())
+
+                // Values are written back only where the conversion replaced them: a restored hashtable of
+                // numbers, strings and hashtables is already what PowerShell wants, and each write would hash its key again.
+                List<KeyValuePair<object, object?>>? replaced = null;
+                var enumerator = table.GetEnumerator();
+                while (enumerator.MoveNext())
                 {
-                    table[key] = FromEngine(table[key]);
+                    var item = enumerator.Value;
+                    var converted = FromEngine(item);
+                    if (!ReferenceEquals(converted, item))
+                    {
+                        (replaced ??= new List<KeyValuePair<object, object?>>()).Add(new(enumerator.Key, converted));
+                    }
+                }
+
+                if (replaced is not null)
+                {
+                    foreach (var pair in replaced)
+                    {
+                        table[pair.Key] = pair.Value;
+                    }
                 }
 
                 return table;
@@ -61,7 +79,12 @@ internal sealed class StateFromEngine
                 _converted.Add(value, ordered);
                 for (var i = 0; i < ordered.Count; i++)
                 {
-                    ordered[i] = FromEngine(ordered[i]);
+                    var item = ordered[i];
+                    var converted = FromEngine(item);
+                    if (!ReferenceEquals(converted, item))
+                    {
+                        ordered[i] = converted;
+                    }
                 }
 
                 return ordered;
@@ -86,7 +109,11 @@ internal sealed class StateFromEngine
                 _converted.Add(value, array);
                 for (var i = 0; i < array.Length; i++)
                 {
-                    array[i] = FromEngine(array[i]);
+                    var item = array[i];
+                    if (item is not null && item is not string && !item.GetType().IsPrimitive)
+                    {
+                        array[i] = FromEngine(item);
+                    }
                 }
 
                 return array;
@@ -97,7 +124,12 @@ internal sealed class StateFromEngine
                 _converted.Add(value, list);
                 for (var i = 0; i < list.Count; i++)
                 {
-                    list[i] = FromEngine(list[i]);
+                    var item = list[i];
+                    var converted = FromEngine(item);
+                    if (!ReferenceEquals(converted, item))
+                    {
+                        list[i] = converted;
+                    }
                 }
 
                 return list;

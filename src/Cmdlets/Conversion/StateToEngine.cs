@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 using System.Collections.Specialized;
 using System.Management.Automation;
@@ -6,16 +7,27 @@ namespace DataraxCkpt.Commands.Conversion;
 
 /// <summary>
 /// Converts a PowerShell state into the engine's neutral values before a save: PSObject wrappers are
-/// removed, PSCustomObject becomes <see cref="StateObject"/> (property order kept), and containers are
-/// rebuilt around converted values. Everything else goes to the engine as is, which accepts or refuses it.
+/// removed, PSCustomObject becomes <see cref="StateObject"/> (property order kept), and containers whose
+/// contents change are rebuilt around converted values. Everything else goes to the engine as is, which
+/// accepts or refuses it.
 /// </summary>
 /// <remarks>
-/// Each source container is converted once (memoized by reference), so a cyclic PowerShell graph
-/// becomes an equally cyclic converted graph, which the engine refuses with an error naming the path.
+/// <para>One pass, no copy where none is needed: a Hashtable, OrderedDictionary, object[], ArrayList,
+/// List&lt;object&gt; or Dictionary&lt;,&gt; whose keys and values all come out of the conversion
+/// unchanged (numbers, strings, unwrapped containers that themselves needed nothing) goes to the engine
+/// as the user's own instance. The engine only reads it during the save, so the result is the same as a
+/// copy's, minus rehashing every key: for a hashtable of 100,000 numbers that copy was most of the
+/// module's own save time. A subclass of those types is still copied into the plain type, as before.</para>
+/// <para>Each source container is converted once (memoized by reference), so shared references stay
+/// shared and a cyclic PowerShell graph becomes an equally cyclic converted graph, which the engine
+/// refuses with an error naming the path. A container met again while its own contents are still being
+/// converted (a cycle) gets its copy at that moment, so the cycle closes over the copy.</para>
 /// </remarks>
 internal sealed class StateToEngine
 {
-    private readonly Dictionary<object, object> _converted = new(ReferenceEqualityComparer.Instance);
+    // Source container -> its converted form; null while its contents are being converted and no cycle
+    // has asked for it yet (then the source itself may still be the result).
+    private readonly Dictionary<object, object?> _converted = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Converts one state for one save.</summary>
     public static object? Convert(object? state) => new StateToEngine().ToEngine(state);
@@ -53,9 +65,10 @@ internal sealed class StateToEngine
 
     private object? ToEngine(object? value)
     {
-        if (value is null)
+        // Most leaves of a state: nothing to look up.
+        if (value is null || value is string || value.GetType().IsPrimitive)
         {
-            return null;
+            return value;
         }
 
         if (value is PSObject pso)
@@ -63,7 +76,7 @@ internal sealed class StateToEngine
             if (pso.BaseObject is PSCustomObject)
             {
                 // PSCustomObject's base object is one shared instance; the wrapper is the identity.
-                return Memoized(pso, () => new StateObject(), target => FillObject((StateObject)target, pso));
+                return ConvertObject(pso);
             }
 
             value = pso.BaseObject;
@@ -71,16 +84,15 @@ internal sealed class StateToEngine
 
         return value switch
         {
-            // Copies keep the source's key comparer: @{} and [ordered] are case-insensitive, and the engine records it.
-            Hashtable table => Memoized(table, () => new Hashtable(table.Count, DictionaryComparers.Of(table)), target => FillDictionary((IDictionary)target, table)),
-            OrderedDictionary ordered => Memoized(ordered, () => new OrderedDictionary(ordered.Count, DictionaryComparers.Of(ordered)), target => FillDictionary((IDictionary)target, ordered)),
-            object?[] array when array.GetType() == typeof(object[]) => Memoized(array, () => new object?[array.Length], target => FillArray((object?[])target, array)),
-            ArrayList list => Memoized(list, () => new ArrayList(list.Count), target => FillList((IList)target, list)),
-            List<object?> list => Memoized(list, () => new List<object?>(list.Count), target => FillList((IList)target, list)),
-            List<PSObject> list => Memoized(list, () => new List<object?>(list.Count), target => FillList((IList)target, list)),
+            Hashtable table => ConvertDictionary(table, table.GetType() == typeof(Hashtable)),
+            OrderedDictionary ordered => ConvertDictionary(ordered, ordered.GetType() == typeof(OrderedDictionary)),
+            object?[] array when array.GetType() == typeof(object[]) => ConvertList(array, keepsType: true),
+            ArrayList list => ConvertList(list, list.GetType() == typeof(ArrayList)),
+            List<object?> list => ConvertList(list, keepsType: true),
+            // Becomes a List<object>: the engine has no PSObject.
+            List<PSObject> list => ConvertList(list, keepsType: false),
             // A generic dictionary keeps its type (the engine records it); values assigned from PowerShell may be PSObjects.
-            IDictionary generic when IsGenericDictionary(generic) =>
-                Memoized(generic, () => Activator.CreateInstance(generic.GetType(), DictionaryComparers.GenericOf(generic))!, target => FillDictionary((IDictionary)target, generic)),
+            IDictionary generic when IsGenericDictionary(generic) => ConvertDictionary(generic, keepsType: true),
             _ => value,
         };
     }
@@ -91,21 +103,51 @@ internal sealed class StateToEngine
         return type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>);
     }
 
-    private object Memoized(object source, Func<object> create, Action<object> fill)
+    /// <summary>An empty copy of a container, of the type and key comparer the engine is to see.</summary>
+    private static object NewCopy(object source) => source switch
     {
-        if (_converted.TryGetValue(source, out var done))
+        // Copies keep the source's key comparer: @{} and [ordered] are case-insensitive, and the engine records it.
+        Hashtable table => new Hashtable(table.Count, DictionaryComparers.Of(table)),
+        OrderedDictionary ordered => new OrderedDictionary(ordered.Count, DictionaryComparers.Of(ordered)),
+        object?[] array => new object?[array.Length],
+        ArrayList list => new ArrayList(list.Count),
+        IList list => new List<object?>(list.Count),
+        IDictionary generic => Activator.CreateInstance(generic.GetType(), DictionaryComparers.GenericOf(generic))!,
+        _ => throw new InvalidOperationException($"No copy for a {source.GetType().FullName}."),
+    };
+
+    /// <summary>
+    /// Starts converting a container: true with its known result when it was converted already (or is
+    /// being converted: a cycle, which gets the copy now); false after registering it as in progress.
+    /// </summary>
+    private bool TryGetConverted(object source, out object result)
+    {
+        if (_converted.TryGetValue(source, out var known))
         {
-            return done;
+            if (known is null)
+            {
+                known = NewCopy(source);
+                _converted[source] = known;
+            }
+
+            result = known;
+            return true;
         }
 
-        var target = create();
-        _converted.Add(source, target);
-        fill(target);
-        return target;
+        _converted.Add(source, null);
+        result = source;
+        return false;
     }
 
-    private void FillObject(StateObject target, PSObject source)
+    private object ConvertObject(PSObject source)
     {
+        if (_converted.TryGetValue(source, out var known))
+        {
+            return known!;
+        }
+
+        var target = new StateObject();
+        _converted.Add(source, target);
         foreach (var property in source.Properties)
         {
             if (property.IsGettable)
@@ -113,30 +155,111 @@ internal sealed class StateToEngine
                 target.Add(property.Name, ToEngine(property.Value));
             }
         }
+
+        return target;
     }
 
-    private void FillDictionary(IDictionary target, IDictionary source)
+    private object ConvertDictionary(IDictionary source, bool keepsType)
     {
-        foreach (DictionaryEntry entry in source)
+        if (TryGetConverted(source, out var known))
         {
-            var key = entry.Key is PSObject keyObject ? keyObject.BaseObject : entry.Key;
-            target.Add(key, ToEngine(entry.Value));
+            return known;
+        }
+
+        var count = source.Count;
+        var entries = ArrayPool<DictionaryEntry>.Shared.Rent(count);
+        try
+        {
+            var changed = !keepsType;
+            var n = 0;
+            // The dictionary enumerator's Key and Value, not foreach's boxed DictionaryEntry per entry.
+            var enumerator = source.GetEnumerator();
+            while (enumerator.MoveNext())
+            {
+                var sourceKey = enumerator.Key;
+                var sourceValue = enumerator.Value;
+                var key = sourceKey is PSObject keyObject ? keyObject.BaseObject : sourceKey;
+                var value = ToEngine(sourceValue);
+                changed |= !ReferenceEquals(key, sourceKey) || !ReferenceEquals(value, sourceValue);
+                entries[n++] = new DictionaryEntry(key, value);
+            }
+
+            return Finish(source, changed, target =>
+            {
+                var copy = (IDictionary)target;
+                for (var i = 0; i < n; i++)
+                {
+                    copy.Add(entries[i].Key, entries[i].Value);
+                }
+            });
+        }
+        finally
+        {
+            ArrayPool<DictionaryEntry>.Shared.Return(entries, clearArray: true);
         }
     }
 
-    private void FillArray(object?[] target, object?[] source)
+    private object ConvertList(IList source, bool keepsType)
     {
-        for (var i = 0; i < source.Length; i++)
+        if (TryGetConverted(source, out var known))
         {
-            target[i] = ToEngine(source[i]);
+            return known;
+        }
+
+        var count = source.Count;
+        var items = ArrayPool<object?>.Shared.Rent(count);
+        try
+        {
+            var changed = !keepsType;
+            for (var i = 0; i < count; i++)
+            {
+                var item = source[i];
+                var value = ToEngine(item);
+                changed |= !ReferenceEquals(value, item);
+                items[i] = value;
+            }
+
+            return Finish(source, changed, target =>
+            {
+                if (target is object?[] array)
+                {
+                    Array.Copy(items, array, count);
+                    return;
+                }
+
+                var copy = (IList)target;
+                for (var i = 0; i < count; i++)
+                {
+                    copy.Add(items[i]);
+                }
+            });
+        }
+        finally
+        {
+            ArrayPool<object?>.Shared.Return(items, clearArray: true);
         }
     }
 
-    private void FillList(IList target, IList source)
+    /// <summary>
+    /// Ends a container's conversion: the source itself when nothing in it changed and no cycle asked for
+    /// its copy; otherwise the copy (made now, or earlier by the cycle), filled with the converted contents.
+    /// </summary>
+    private object Finish(object source, bool changed, Action<object> fill)
     {
-        foreach (var item in source)
+        var target = _converted[source];
+        if (target is null && !changed)
         {
-            target.Add(ToEngine(item));
+            _converted[source] = source;
+            return source;
         }
+
+        if (target is null)
+        {
+            target = NewCopy(source);
+            _converted[source] = target;
+        }
+
+        fill(target);
+        return target;
     }
 }
