@@ -1,19 +1,26 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    Scenario (e): Import-Module time of the DataraxCkpt module in a fresh pwsh, and Get-Checkpoint on a
-    10,000-step store in a warm session. Skips with a note when the module is not built.
+    Scenario (e): Import-Module time of the DataraxCkpt module in a fresh pwsh, Get-Checkpoint on a
+    10,000-step store in a warm session, and Save-/Restore-Checkpoint against JSON and CLIXML on four
+    state shapes (bench/module-states.ps1, in one fresh pwsh). Skips with a note when the module is not built.
 .PARAMETER ModulePath
     The module manifest (.psd1) or its folder; searched under out/ and src/ when omitted.
 .PARAMETER OutFile
     JSON result for bench/run-all.ps1.
+.PARAMETER StateRepetitions
+    Repetitions of the state-shape comparison (medians of these).
+.PARAMETER StateScale
+    Size factor of the state shapes (1 = the sizes of issue 15); 0 leaves the comparison out.
 #>
 [CmdletBinding()]
 param(
     [string] $ModulePath,
     [string] $OutFile,
     [int] $Repetitions = 5,
-    [int] $Steps = 10000
+    [int] $Steps = 10000,
+    [int] $StateRepetitions = 3,
+    [double] $StateScale = 1.0
 )
 
 $ErrorActionPreference = 'Stop'
@@ -21,7 +28,7 @@ Set-StrictMode -Version Latest
 $root = Split-Path -Parent $PSScriptRoot
 
 function Write-Result([hashtable] $result) {
-    $json = $result | ConvertTo-Json
+    $json = $result | ConvertTo-Json -Depth 6
     if ($OutFile) { Set-Content -Path $OutFile -Value $json -Encoding utf8NoBOM }
     Write-Output $json
 }
@@ -73,6 +80,20 @@ finally {
     Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $work
 }
 
+# The state shapes, in one fresh pwsh of their own: the module against JSON and CLIXML in the same process.
+$states = $null
+if ($StateScale -gt 0) {
+    $statesFile = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-states-$PID.json"
+    try {
+        & $pwsh @pwshArgs -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'module-states.ps1') -ModulePath $ModulePath -OutFile $statesFile -Repetitions $StateRepetitions -Scale $StateScale | Out-Null
+        if ($LASTEXITCODE -ne 0 -or -not (Test-Path $statesFile)) { throw "bench/module-states.ps1 failed ($LASTEXITCODE)" }
+        $states = Get-Content -Raw -LiteralPath $statesFile | ConvertFrom-Json
+    }
+    finally {
+        Remove-Item -Force -ErrorAction SilentlyContinue $statesFile
+    }
+}
+
 $sorted = $imports | Sort-Object
 Write-Result @{
     Module = $ModulePath
@@ -80,4 +101,5 @@ Write-Result @{
     Steps = $Steps
     ImportSeconds = $sorted[[int][math]::Floor($sorted.Count / 2)]
     GetCheckpointSeconds = $get
+    States = $states
 }

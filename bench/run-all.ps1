@@ -30,7 +30,11 @@ param(
     # Where the results are kept (default out/bench).
     [string] $ResultsPath,
     # The analysis to render after the figures (default bench/analysis.md).
-    [string] $AnalysisPath
+    [string] $AnalysisPath,
+    # Size factor of the module's state-shape comparison (1 = issue 15's sizes; 0 leaves it out).
+    [double] $ModuleStateScale = 1.0,
+    # Repetitions of the module's state-shape comparison.
+    [int] $ModuleStateRepetitions = 3
 )
 
 $ErrorActionPreference = 'Stop'
@@ -70,7 +74,7 @@ foreach ($s in $Scenarios) {
 
 $moduleJson = Join-Path $results 'e.json'
 Remove-Item -Force -ErrorAction SilentlyContinue $moduleJson
-$moduleArgs = @{ OutFile = $moduleJson }
+$moduleArgs = @{ OutFile = $moduleJson; StateScale = $ModuleStateScale; StateRepetitions = $ModuleStateRepetitions }
 if ($ModulePath) { $moduleArgs.ModulePath = $ModulePath }
 & (Join-Path $PSScriptRoot 'module-bench.ps1') @moduleArgs
 $runs | ConvertTo-Json | Set-Content -Path $runsFile -Encoding utf8NoBOM
@@ -156,6 +160,31 @@ if (Test-Path $moduleJson) {
         $lines.Add("- Import-Module in a fresh pwsh: $(Format-Number $e.ImportSeconds 'F3') s — **$(if ($e.ImportSeconds -lt 0.5) { 'MET' } else { 'MISSED' })** (target under 0.5 s)")
         $allTargets.Add([pscustomobject]@{ Goal = '(e) Import-Module in a fresh pwsh under 0.5 s'; Measured = "$(Format-Number $e.ImportSeconds 'F3') s"; Met = $e.ImportSeconds -lt 0.5 })
         $lines.Add("- Get-Checkpoint on a $($e.Steps)-step store in a warm session: $(Format-Number ($e.GetCheckpointSeconds * 1000) 'F1') ms")
+        if ($e.PSObject.Properties['States'] -and $e.States) {
+            # Issue 15: the module against what a pwsh user would use instead, on the same states in one pwsh.
+            $st = $e.States
+            $lines.Add('')
+            $lines.Add('### Save-Checkpoint and Restore-Checkpoint against JSON and CLIXML, by state shape')
+            $lines.Add('')
+            $lines.Add("``bench/module-states.ps1``, in one fresh pwsh: each repetition runs the module, JSON and CLIXML in a rotated order, each a save then a restore of the same state; medians of $($st.Repetitions) (a baseline over its time budget runs once: see the notes); state size factor $($st.Scale); load average $($st.LoadBefore) before, $($st.LoadAfter) after. The module saves into an existing checkpoint directory, one new step per repetition. Ratio = the other way's time / the module's (above 1: the module is faster).")
+            $lines.Add('')
+            $lines.Add('| state | operation | median | runs | module vs this | stored | peak RSS growth |')
+            $lines.Add('|---|---|---:|---:|---:|---:|---:|')
+            foreach ($row in $st.Rows) {
+                $ratio = if ($null -eq $row.Ratio) { '' } else { (Format-Number $row.Ratio 'F2') + '×' }
+                $peak = if ($row.MaxPeakGrowthBytes -lt 0) { 'n/a' } else { (Format-Number ($row.MaxPeakGrowthBytes / 1MB) 'F1') + ' MiB' }
+                $lines.Add("| $($row.StateTitle) | $($row.Operation) with $($row.Name.Replace('|', '\|')) | $(Format-Number ($row.MedianSeconds * 1000) 'F1') ms | $($row.Runs) | $ratio | $(if ($null -eq $row.StoredBytes) { '' } else { (Format-Number ($row.StoredBytes / 1MB) 'F2') + ' MB' }) | $peak |")
+            }
+
+            $lines.Add('')
+            foreach ($t in $st.Targets) {
+                $mark = if ($null -eq $t.Met) { 'NOT JUDGED' } elseif ($t.Met) { 'MET' } else { 'MISSED' }
+                $lines.Add("- **$mark** $($t.Goal): $($t.Measured)")
+                $allTargets.Add($t)
+            }
+
+            foreach ($n in $st.Notes) { $lines.Add("- note: $n") }
+        }
     }
 } else {
     $lines.Add('Not run: bench/module-bench.ps1 wrote no result.')

@@ -1,0 +1,274 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Scenario (e), state shapes (issue 15): Save-Checkpoint and Restore-Checkpoint against what a pwsh user
+    would use instead (ConvertTo-Json | Set-Content, Get-Content -Raw | ConvertFrom-Json -AsHashtable,
+    Export-Clixml, Import-Clixml) on the same states, in this one pwsh process.
+.DESCRIPTION
+    States: a hashtable of 100,000 ints; 2,000 nested configs (name, lr, tags array, bool); 4 arrays of
+    256k doubles; 8 arrays of 1M floats. Each repetition runs the three ways in a rotated order, and each
+    way's save then restore; figures are medians. A baseline whose first run takes longer than
+    -BaselineBudgetSeconds is not repeated (its row says so), which bounds the run on the large arrays.
+    Per operation: the time, the stored bytes, and the growth of the process's peak RSS (VmHWM, reset
+    through /proc/self/clear_refs before the operation) over its RSS just before it; the largest over
+    the repetitions. Prints the result as JSON, and writes it to -OutFile.
+.PARAMETER ModulePath
+    The module manifest (.psd1) to import.
+.PARAMETER Scale
+    Multiplies every state's size (1 = the sizes above); tests use a small scale.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [string] $OutFile,
+    [int] $Repetitions = 3,
+    [double] $Scale = 1.0,
+    [double] $BaselineBudgetSeconds = 30
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+Import-Module $ModulePath
+$inv = [Globalization.CultureInfo]::InvariantCulture
+$work = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-states-$PID"
+New-Item -ItemType Directory -Force -Path $work | Out-Null
+
+function Get-Size([int] $n) { [math]::Max(1, [int][math]::Round($n * $Scale)) }
+function Get-SizeText([int] $n) { (Get-Size $n).ToString('N0', $inv) }
+
+# ----- the states -----
+function New-IntsState {
+    $n = Get-Size 100000
+    $state = @{}
+    for ($i = 0; $i -lt $n; $i++) { $state["k$i"] = $i }
+    $state
+}
+
+function New-ConfigsState {
+    $n = Get-Size 2000
+    $state = @{}
+    for ($i = 0; $i -lt $n; $i++) {
+        $state["layer$i"] = @{ name = "layer$i"; lr = 0.001 * ($i + 1); tags = @('conv', "block$($i % 10)", 'trainable'); enabled = ($i % 3 -ne 0) }
+    }
+    $state
+}
+
+# Fills arrays in C# speed: a PowerShell loop over 8M floats would dominate the run.
+Add-Type -TypeDefinition @'
+public static class DxckBenchFill {
+    public static void Doubles(double[] a, int seed) { var r = new System.Random(seed); for (int i = 0; i < a.Length; i++) a[i] = r.NextDouble() * 2 - 1; }
+    public static void Floats(float[] a, int seed) { var r = new System.Random(seed); for (int i = 0; i < a.Length; i++) a[i] = (float)(r.NextDouble() * 2 - 1); }
+}
+'@
+
+function New-DoublesState {
+    $state = @{}
+    for ($a = 0; $a -lt 4; $a++) { $x = [double[]]::new((Get-Size 262144)); [DxckBenchFill]::Doubles($x, $a); $state["w$a"] = $x }
+    $state
+}
+
+function New-FloatsState {
+    $state = @{}
+    for ($a = 0; $a -lt 8; $a++) { $x = [float[]]::new((Get-Size 1048576)); [DxckBenchFill]::Floats($x, $a); $state["w$a"] = $x }
+    $state
+}
+
+$states = @(
+    [pscustomobject]@{ Key = 'ints'; Title = "hashtable of $(Get-SizeText 100000) ints"; Make = ${function:New-IntsState} }
+    [pscustomobject]@{ Key = 'configs'; Title = "$(Get-SizeText 2000) nested configs (name, lr, tags array, bool)"; Make = ${function:New-ConfigsState} }
+    [pscustomobject]@{ Key = 'doubles'; Title = "4 arrays of $(Get-SizeText 262144) doubles"; Make = ${function:New-DoublesState} }
+    [pscustomobject]@{ Key = 'floats'; Title = "8 arrays of $(Get-SizeText 1048576) floats"; Make = ${function:New-FloatsState} }
+)
+
+# ----- measuring -----
+function Get-Status([string] $field) {
+    foreach ($line in [IO.File]::ReadAllLines('/proc/self/status')) {
+        if ($line.StartsWith($field + ':', [StringComparison]::Ordinal)) { return [long](($line -replace '\D', '')) * 1024 }
+    }
+    -1
+}
+
+function Measure-Operation([scriptblock] $Operation) {
+    # Peak RSS growth over the RSS just before: resetting VmHWM (clear_refs 5) makes it start from now.
+    $canReset = $true
+    try { [IO.File]::WriteAllText('/proc/self/clear_refs', '5') } catch { $canReset = $false }
+    $before = Get-Status 'VmRSS'
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    $result = & $Operation
+    $seconds = $clock.Elapsed.TotalSeconds
+    $peak = if ($canReset) { [math]::Max(0, (Get-Status 'VmHWM') - $before) } else { -1 }
+    [pscustomobject]@{ Seconds = $seconds; PeakGrowth = $peak; Result = $result }
+}
+
+function Get-StoredBytes([string] $path) {
+    if (Test-Path -LiteralPath $path -PathType Leaf) { return (Get-Item -LiteralPath $path).Length }
+    [long](Get-ChildItem -LiteralPath $path -Recurse -File | Measure-Object -Property Length -Sum).Sum
+}
+
+function Get-Median([double[]] $values) {
+    $sorted = [double[]]$values.Clone(); [Array]::Sort($sorted)
+    $sorted[[int][math]::Floor(($sorted.Length - 1) / 2)]
+}
+
+# The three ways; each saves a state to a place of its own and restores it from there.
+$ways = [ordered]@{
+    module = @{
+        Save = { param($state, $place, $rep) Save-Checkpoint -LiteralPath $place -InputObject $state -Step $rep }
+        Restore = { param($place, $rep) Restore-Checkpoint -LiteralPath $place -Step $rep }
+        Stored = { param($place, $rep) Get-StoredBytes (Join-Path $place "$rep") }
+        SaveName = 'Save-Checkpoint'; RestoreName = 'Restore-Checkpoint'
+    }
+    json = @{
+        Save = { param($state, $place, $rep) $state | ConvertTo-Json -Depth 100 -Compress:$false | Set-Content -LiteralPath $place -Encoding utf8NoBOM }
+        Restore = { param($place, $rep) Get-Content -Raw -LiteralPath $place | ConvertFrom-Json -AsHashtable }
+        Stored = { param($place, $rep) Get-StoredBytes $place }
+        SaveName = 'ConvertTo-Json -Depth 100 | Set-Content'; RestoreName = 'Get-Content -Raw | ConvertFrom-Json -AsHashtable'
+    }
+    clixml = @{
+        Save = { param($state, $place, $rep) Export-Clixml -LiteralPath $place -InputObject $state -Depth 100 }
+        Restore = { param($place, $rep) Import-Clixml -LiteralPath $place }
+        Stored = { param($place, $rep) Get-StoredBytes $place }
+        SaveName = 'Export-Clixml -Depth 100'; RestoreName = 'Import-Clixml'
+    }
+}
+
+# The profile of a module save and restore, part by part (issue 15 asks where the time goes): the
+# module's conversions and the engine's calls, each alone, on the same state. What the cmdlets take
+# beyond their sum is parameter binding, path resolution, opening the store and writing the output.
+function Measure-Parts($state, [string] $dir) {
+    $cmdlets = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
+    $engine = [Runtime.Loader.AssemblyLoadContext]::All.Assemblies | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Engine' } | Select-Object -First 1
+    $static = [Reflection.BindingFlags]'Public,Static'
+    $toEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $static)
+    $fromEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateFromEngine', $true).GetMethod('Convert', $static)
+    $handler = [Activator]::CreateInstance($engine.GetType('DataraxCkpt.CheckpointHandler', $true))
+    $parts = [ordered]@{ toEngine = [Collections.Generic.List[double]]::new(); save = [Collections.Generic.List[double]]::new(); restore = [Collections.Generic.List[double]]::new(); fromEngine = [Collections.Generic.List[double]]::new() }
+    try {
+        for ($rep = 1; $rep -le $Repetitions; $rep++) {
+            $step = [long](1000 + $rep)
+            [GC]::Collect()
+            $clock = [Diagnostics.Stopwatch]::StartNew(); $converted = $toEngine.Invoke($null, [object[]]@(, $state)); $parts.toEngine.Add($clock.Elapsed.TotalSeconds)
+            [GC]::Collect()
+            $clock = [Diagnostics.Stopwatch]::StartNew(); $null = $handler.Save($dir, $converted, $step, $null, $false, $null, [Threading.CancellationToken]::None); $parts.save.Add($clock.Elapsed.TotalSeconds)
+            $converted = $null
+            [GC]::Collect()
+            $clock = [Diagnostics.Stopwatch]::StartNew(); $restored = $handler.Restore($dir, $step, [Threading.CancellationToken]::None); $parts.restore.Add($clock.Elapsed.TotalSeconds)
+            $clock = [Diagnostics.Stopwatch]::StartNew(); $null = $fromEngine.Invoke($null, [object[]]@(, $restored)); $parts.fromEngine.Add($clock.Elapsed.TotalSeconds)
+            $restored = $null
+        }
+    }
+    finally {
+        $handler.Dispose()
+    }
+
+    $names = @{
+        toEngine = @('Save', 'the module''s conversion alone (StateToEngine)')
+        save = @('Save', 'the engine alone (CheckpointHandler.Save)')
+        restore = @('Restore', 'the engine alone (CheckpointHandler.Restore)')
+        fromEngine = @('Restore', 'the module''s conversion alone (StateFromEngine)')
+    }
+    foreach ($key in $parts.Keys) {
+        [pscustomobject]@{
+            State = $s.Key; StateTitle = $s.Title; Way = 'part'; Operation = $names[$key][0]; Name = $names[$key][1]
+            Runs = $parts[$key].Count; MedianSeconds = Get-Median $parts[$key].ToArray(); Ratio = $null; StoredBytes = $null; MaxPeakGrowthBytes = -1
+        }
+    }
+}
+
+$rows = [Collections.Generic.List[object]]::new()
+$targets = [Collections.Generic.List[object]]::new()
+$notes = [Collections.Generic.List[string]]::new()
+$loadBefore = (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -join ' '
+
+try {
+    foreach ($s in $states) {
+        $state = & $s.Make
+        $dir = Join-Path $work $s.Key
+        # An existing store, as a user saving step after step has: its creation is not part of a save.
+        Save-Checkpoint -LiteralPath $dir -InputObject @{ warm = 1 } -Step 0
+        $times = @{}; $peaks = @{}; $stored = @{}; $skipped = @{}
+        foreach ($w in $ways.Keys) { foreach ($op in 'Save', 'Restore') { $times["$w.$op"] = [Collections.Generic.List[double]]::new(); $peaks["$w.$op"] = [long]-1 } }
+        $order = @($ways.Keys)
+        for ($rep = 1; $rep -le $Repetitions; $rep++) {
+            # Rotated each repetition, so no way always runs first (cold) or right after another's garbage.
+            $rotated = for ($k = 0; $k -lt $order.Count; $k++) { $order[($k + $rep - 1) % $order.Count] }
+            foreach ($w in $rotated) {
+                if ($skipped[$w]) { continue }
+                $way = $ways[$w]
+                $place = if ($w -eq 'module') { $dir } else { Join-Path $work "$($s.Key).$w" }
+                [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+                $save = Measure-Operation { & $way.Save $state $place $rep }
+                $stored[$w] = & $way.Stored $place $rep
+                [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+                $restore = Measure-Operation { & $way.Restore $place $rep }
+                $restore.Result = $null
+                $times["$w.Save"].Add($save.Seconds); $times["$w.Restore"].Add($restore.Seconds)
+                $peaks["$w.Save"] = [math]::Max($peaks["$w.Save"], $save.PeakGrowth)
+                $peaks["$w.Restore"] = [math]::Max($peaks["$w.Restore"], $restore.PeakGrowth)
+                if ($w -ne 'module' -and $rep -eq 1 -and $save.Seconds + $restore.Seconds -gt $BaselineBudgetSeconds) {
+                    $skipped[$w] = $true
+                    $notes.Add("$($s.Title): $($way.SaveName) and $($way.RestoreName) took $(($save.Seconds + $restore.Seconds).ToString('F1', $inv)) s in the first repetition (over the $BaselineBudgetSeconds s budget), so they ran once; their figures are that one run.")
+                }
+            }
+        }
+
+        $median = @{}
+        foreach ($key in $times.Keys) { $median[$key] = Get-Median $times[$key].ToArray() }
+        foreach ($w in $ways.Keys) {
+            foreach ($op in 'Save', 'Restore') {
+                $rows.Add([pscustomobject]@{
+                    State = $s.Key; StateTitle = $s.Title; Way = $w; Operation = $op
+                    Name = $ways[$w]["$($op)Name"]
+                    Runs = $times["$w.$op"].Count
+                    MedianSeconds = $median["$w.$op"]
+                    # Baseline time / module time: above 1, the module is faster.
+                    Ratio = if ($w -eq 'module') { $null } else { $median["$w.$op"] / $median["module.$op"] }
+                    StoredBytes = $stored[$w]
+                    MaxPeakGrowthBytes = $peaks["$w.$op"]
+                })
+            }
+        }
+
+        if ($s.Key -in 'ints', 'configs') { foreach ($part in (Measure-Parts $state $dir)) { $rows.Add($part) } }
+
+        $jsonSave = $median['json.Save'] / $median['module.Save']; $jsonRestore = $median['json.Restore'] / $median['module.Restore']
+        $clixSave = $median['clixml.Save'] / $median['module.Save']; $clixRestore = $median['clixml.Restore'] / $median['module.Restore']
+        $f = { param($x) $x.ToString('F2', $inv) + '×' }
+        if ($s.Key -in 'ints', 'configs') {
+            $targets.Add([pscustomobject]@{ Goal = "(e) $($s.Title): Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content"; Measured = "$(& $f $jsonSave) ($(($median['module.Save'] * 1000).ToString('F0', $inv)) ms vs $(($median['json.Save'] * 1000).ToString('F0', $inv)) ms)"; Met = $jsonSave -ge 1.0 })
+            $targets.Add([pscustomobject]@{ Goal = "(e) $($s.Title): Restore-Checkpoint ≥ 1.0× Get-Content | ConvertFrom-Json -AsHashtable"; Measured = "$(& $f $jsonRestore) ($(($median['module.Restore'] * 1000).ToString('F0', $inv)) ms vs $(($median['json.Restore'] * 1000).ToString('F0', $inv)) ms)"; Met = $jsonRestore -ge 1.0 })
+        }
+        if ($s.Key -eq 'ints') {
+            $peak = $peaks['module.Save']; $text = $stored['json']
+            $targets.Add([pscustomobject]@{ Goal = "(e) $($s.Title): peak memory of Save-Checkpoint ≤ 3× the JSON text size"; Measured = "$(($peak / 1MB).ToString('F0', $inv)) MiB peak RSS growth, JSON text $(($text / 1MB).ToString('F1', $inv)) MiB ($(($peak / [math]::Max(1, $text)).ToString('F1', $inv))×)"; Met = if ($peak -lt 0) { $null } else { $peak -le 3 * $text } })
+        }
+        if ($s.Key -eq 'doubles') {
+            $lead = [math]::Min($jsonSave, $jsonRestore)
+            $targets.Add([pscustomobject]@{ Goal = "(e) $($s.Title): tensors keep their lead, save and restore ≥ 10× ConvertTo-/ConvertFrom-Json"; Measured = "save $(& $f $jsonSave), restore $(& $f $jsonRestore)"; Met = $lead -ge 10 })
+        }
+        if ($s.Key -eq 'floats') {
+            $lead = [math]::Min($clixSave, $clixRestore)
+            $targets.Add([pscustomobject]@{ Goal = "(e) $($s.Title): tensors keep their lead, save and restore ≥ 10× Export-/Import-Clixml"; Measured = "save $(& $f $clixSave), restore $(& $f $clixRestore)"; Met = $lead -ge 10 })
+        }
+
+        $state = $null
+        Remove-Item -Recurse -Force -LiteralPath $dir -ErrorAction SilentlyContinue
+        Get-ChildItem -LiteralPath $work -Filter "$($s.Key).*" | Remove-Item -Force -ErrorAction SilentlyContinue
+    }
+}
+finally {
+    Remove-Item -Recurse -Force -LiteralPath $work -ErrorAction SilentlyContinue
+}
+
+$result = [ordered]@{
+    Repetitions = $Repetitions
+    Scale = $Scale
+    LoadBefore = $loadBefore
+    LoadAfter = (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -join ' '
+    Rows = $rows
+    Targets = $targets
+    Notes = $notes
+}
+$json = $result | ConvertTo-Json -Depth 5
+if ($OutFile) { Set-Content -LiteralPath $OutFile -Value $json -Encoding utf8NoBOM }
+$json
