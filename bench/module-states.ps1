@@ -14,6 +14,8 @@
     the repetitions. Prints the result as JSON, and writes it to -OutFile.
 .PARAMETER ModulePath
     The module manifest (.psd1) to import.
+.PARAMETER BaselineBudgetSeconds
+    A baseline whose first save and restore together take longer runs only once.
 .PARAMETER Scale
     Multiplies every state's size (1 = the sizes above); tests use a small scale.
 #>
@@ -23,7 +25,9 @@ param(
     [string] $OutFile,
     [int] $Repetitions = 3,
     [double] $Scale = 1.0,
-    [double] $BaselineBudgetSeconds = 30
+    [double] $BaselineBudgetSeconds = 30,
+    # Which states to run (ints, configs, doubles, floats); all by default.
+    [string[]] $States = @('ints', 'configs', 'doubles', 'floats')
 )
 
 $ErrorActionPreference = 'Stop'
@@ -73,7 +77,7 @@ function New-FloatsState {
     $state
 }
 
-$states = @(
+$allStates = @(
     [pscustomobject]@{ Key = 'ints'; Title = "hashtable of $(Get-SizeText 100000) ints"; Make = ${function:New-IntsState} }
     [pscustomobject]@{ Key = 'configs'; Title = "$(Get-SizeText 2000) nested configs (name, lr, tags array, bool)"; Make = ${function:New-ConfigsState} }
     [pscustomobject]@{ Key = 'doubles'; Title = "4 arrays of $(Get-SizeText 262144) doubles"; Make = ${function:New-DoublesState} }
@@ -181,7 +185,7 @@ $notes = [Collections.Generic.List[string]]::new()
 $loadBefore = (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -join ' '
 
 try {
-    foreach ($s in $states) {
+    foreach ($s in @($allStates | Where-Object { $_.Key -in $States })) {
         $state = & $s.Make
         $dir = Join-Path $work $s.Key
         # An existing store, as a user saving step after step has: its creation is not part of a save.
