@@ -1,0 +1,74 @@
+# Issue 15's benchmark scenario: bench/module-states.ps1 compares Save-/Restore-Checkpoint with JSON and
+# CLIXML on the four state shapes, and bench/run-all.ps1 renders its rows and Target lines into
+# docs/benchmarks.md, where the analysis reads them back.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+    . (Join-Path $RepoRoot 'bench/BenchAnalysis.ps1')
+}
+
+Describe 'bench/module-states.ps1' {
+    It 'measures every way on every state at a tiny scale, in one process, with the issue''s targets' {
+        $out = Join-Path $TestDrive 'states.json'
+        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+        $script = Join-Path $RepoRoot 'bench/module-states.ps1'
+        if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') {
+            & ([Environment]::ProcessPath) $pwshDll -NoProfile -NonInteractive -File $script -ModulePath $ModuleManifest -OutFile $out -Repetitions 1 -Scale 0.002 | Out-Null
+        }
+        else {
+            & ([Environment]::ProcessPath) -NoProfile -NonInteractive -File $script -ModulePath $ModuleManifest -OutFile $out -Repetitions 1 -Scale 0.002 | Out-Null
+        }
+        $LASTEXITCODE | Should -Be 0
+        $result = Get-Content -Raw -LiteralPath $out | ConvertFrom-Json
+        foreach ($state in 'ints', 'configs', 'doubles', 'floats') {
+            foreach ($way in 'module', 'json', 'clixml') {
+                foreach ($op in 'Save', 'Restore') {
+                    $row = @($result.Rows | Where-Object { $_.State -eq $state -and $_.Way -eq $way -and $_.Operation -eq $op })
+                    $row.Count | Should -Be 1 -Because "$state $way $op"
+                    $row[0].MedianSeconds | Should -BeGreaterThan 0
+                    $row[0].StoredBytes | Should -BeGreaterThan 0
+                    if ($way -eq 'module') { $row[0].Ratio | Should -BeNullOrEmpty } else { $row[0].Ratio | Should -BeGreaterThan 0 }
+                }
+            }
+        }
+        @($result.Rows | Where-Object { $_.Way -eq 'part' -and $_.State -eq 'ints' }).Count | Should -Be 4
+        $goals = @($result.Targets.Goal)
+        $goals | Should -Contain '(e) hashtable of 200 ints: Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content'
+        $goals | Should -Contain '(e) 4 nested configs (name, lr, tags array, bool): Restore-Checkpoint ≥ 1.0× Get-Content | ConvertFrom-Json -AsHashtable'
+        @($result.Targets | Where-Object { $_.Goal -like '*tensors keep their lead*' }).Count | Should -Be 2
+    }
+}
+
+Describe 'bench/run-all.ps1 renders scenario (e)''s state shapes' {
+    It 'writes the rows with the module''s ratio and the Target lines that the analysis reads back' {
+        $results = Join-Path $TestDrive 'results'
+        $null = New-Item -ItemType Directory -Force -Path $results
+        '{}' | Set-Content -LiteralPath (Join-Path $results 'runs.json')
+        @{
+            Module = 'fabricated'; Repetitions = 5; Steps = 10; ImportSeconds = 0.2; GetCheckpointSeconds = 0.01
+            States = @{
+                Repetitions = 3; Scale = 1; LoadBefore = '0 0 0'; LoadAfter = '0 0 0'; Notes = @('fabricated note')
+                Rows = @(
+                    @{ State = 'ints'; StateTitle = 'hashtable of 100,000 ints'; Way = 'module'; Operation = 'Save'; Name = 'Save-Checkpoint'; Runs = 3; MedianSeconds = 0.2; Ratio = $null; StoredBytes = 2MB; MaxPeakGrowthBytes = 4MB }
+                    @{ State = 'ints'; StateTitle = 'hashtable of 100,000 ints'; Way = 'json'; Operation = 'Save'; Name = 'ConvertTo-Json -Depth 100 | Set-Content'; Runs = 3; MedianSeconds = 0.3; Ratio = 1.5; StoredBytes = 2MB; MaxPeakGrowthBytes = 1MB }
+                    @{ State = 'ints'; StateTitle = 'hashtable of 100,000 ints'; Way = 'part'; Operation = 'Save'; Name = 'the engine alone (CheckpointHandler.Save)'; Runs = 3; MedianSeconds = 0.15; Ratio = $null; StoredBytes = $null; MaxPeakGrowthBytes = -1 }
+                )
+                Targets = @(
+                    @{ Goal = '(e) hashtable of 100,000 ints: Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content'; Measured = '1.50× (200 ms vs 300 ms)'; Met = $true }
+                    @{ Goal = '(e) hashtable of 100,000 ints: Restore-Checkpoint ≥ 1.0× Get-Content | ConvertFrom-Json -AsHashtable'; Measured = '0.80× (fabricated)'; Met = $false }
+                )
+            }
+        } | ConvertTo-Json -Depth 6 | Set-Content -LiteralPath (Join-Path $results 'e.json')
+        $out = Join-Path $results 'benchmarks.md'
+        $null = & (Join-Path $RepoRoot 'bench/run-all.ps1') -RenderOnly -ResultsPath $results -Output $out 6>&1
+        $doc = Get-Content -Raw -LiteralPath $out
+        $doc | Should -BeLike '*| hashtable of 100,000 ints | Save with ConvertTo-Json -Depth 100 \| Set-Content | 300.0 ms | 3 | 1.50× | 2.00 MB | 1.0 MiB |*'
+        $doc | Should -BeLike '*| hashtable of 100,000 ints | Save with the engine alone (CheckpointHandler.Save) | 150.0 ms | 3 |  |  | n/a |*'
+        $doc | Should -BeLike '*- **MET** (e) hashtable of 100,000 ints: Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content: 1.50× (200 ms vs 300 ms)*'
+        $doc | Should -BeLike '*- note: fabricated note*'
+        $targets = @(Read-BenchTargets $doc)
+        ($targets | Where-Object { $_.Goal -like '(e) hashtable of 100,000 ints: Restore*' }).Met | Should -BeFalse
+        # The missed target's explanation from bench/analysis.md is rendered with the run's figure.
+        $doc | Should -BeLike '*Restore-Checkpoint of 100,000 ints against JSON (0.80× (fabricated))*'
+    }
+}
