@@ -15,6 +15,9 @@
                "N passed, N failed, N skipped"; exits non-zero on a failure, on a runner's non-zero exit code
                or incomplete outcome, when fewer tests ran than tests/test-floor.json requires, and (when
                CI=true) on a skip not allowed there. Every FIGURE line goes to out/figures.txt.
+               Test, Example and Bench run with Azurite (build/Azurite.ps1): npm ci of the version pinned in
+               build/azurite into tools/azurite, its blob service on a free loopback port with a temporary
+               location, its connection string in DATARAXCKPT_TEST_AZURITE; stopped and deleted afterwards.
       Figures  Renders the last test run's out/figures.txt into docs/guarantees.md and keeps it as
                docs/figures/guarantees.txt (commit both; a Pester test checks they agree).
       Mutate   Stryker.NET over the files of build/mutation-targets.json (-Mutate names a subset), each
@@ -54,6 +57,9 @@ $FloorPath = Join-Path $RepoRoot 'tests/test-floor.json'
 $FiguresPath = Join-Path $RepoRoot 'out/figures.txt'
 
 . (Join-Path $RepoRoot 'build/TestRunEvidence.ps1')
+. (Join-Path $RepoRoot 'build/Azurite.ps1')
+$AzuriteSource = Join-Path $RepoRoot 'build/azurite'
+$AzuriteRoot = Join-Path $RepoRoot 'tools/azurite'
 
 function Invoke-Dotnet {
     # Native failures do not throw in pwsh 7.4; a build step that failed must stop the build.
@@ -229,9 +235,13 @@ function Invoke-Test {
     $env:DATARAXCKPT_FIGURES_FILE = $FiguresPath
 
     $isCi = $env:CI -eq 'true'
-    $unit = Invoke-UnitTests
-    $pester = Invoke-PesterTests
-    exit (Complete-TestRun $unit $pester $FloorPath $isCi $FiguresPath)
+    # The tests of remote locations run against Azurite, up for both runners and stopped after them.
+    $code = Invoke-WithAzurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot -Task {
+        $unit = Invoke-UnitTests
+        $pester = Invoke-PesterTests
+        Complete-TestRun $unit $pester $FloorPath $isCi $FiguresPath
+    }
+    exit $code
 }
 
 function Invoke-Figures {
@@ -248,6 +258,12 @@ function Invoke-Mutate {
 function Invoke-Example {
     Invoke-Build
     $pwsh = Get-FreshPwsh
+    $failures = Invoke-WithAzurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot -Task { Invoke-Examples $pwsh }
+    if ($failures -gt 0) { exit 1 }
+}
+
+function Invoke-Examples($pwsh) {
+    # Every example in a fresh pwsh and a new temporary folder; returns how many failed.
     $failures = 0
     foreach ($example in Get-ChildItem -LiteralPath (Join-Path $RepoRoot 'examples') -Filter '*.ps1' | Sort-Object Name) {
         $workDir = Join-Path ([IO.Path]::GetTempPath()) ("dxckpt-example-" + [guid]::NewGuid().ToString('N'))
@@ -255,7 +271,7 @@ function Invoke-Example {
         Write-Host "==> $($example.Name) (in $workDir)"
         Push-Location -LiteralPath $workDir
         try {
-            & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $example.FullName -ModuleRoot $ModuleRoot
+            & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $example.FullName -ModuleRoot $ModuleRoot | Out-Host
             if ($LASTEXITCODE -ne 0) { $failures++; Write-Host "FAILED: $($example.Name) exited with $LASTEXITCODE" }
         }
         finally {
@@ -263,13 +279,15 @@ function Invoke-Example {
             Remove-Item -LiteralPath $workDir -Recurse -Force -ErrorAction Ignore
         }
     }
-    if ($failures -gt 0) { exit 1 }
+    return $failures
 }
 
 function Invoke-Bench {
     # Every scenario of docs/benchmarks.md against its baselines, with the module built for scenario (e).
     Invoke-Build
-    Invoke-FreshPwsh -File (Join-Path $RepoRoot 'bench/run-all.ps1') -ModulePath $ModuleRoot
+    Invoke-WithAzurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot -Task {
+        Invoke-FreshPwsh -File (Join-Path $RepoRoot 'bench/run-all.ps1') -ModulePath $ModuleRoot
+    }
 }
 
 function Invoke-Package {
