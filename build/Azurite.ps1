@@ -128,18 +128,20 @@ function Stop-Azurite {
 }
 
 function Invoke-WithAzurite {
-    # Runs $Task with Azurite up and DATARAXCKPT_TEST_AZURITE set; stops it whatever happens. The task's own
-    # result (its return value or exception) passes through.
+    # Runs $Task with Azurite up and DATARAXCKPT_TEST_AZURITE set (the task gets Start-Azurite's handle as its
+    # argument); stops it whatever happens. The task's own result (its return value or exception) passes through.
     param([Parameter(Mandatory)] [string] $SourceRoot, [Parameter(Mandatory)] [string] $InstallRoot, [Parameter(Mandatory)] [scriptblock] $Task)
     Install-Azurite -SourceRoot $SourceRoot -InstallRoot $InstallRoot
     $handle = Start-Azurite -InstallRoot $InstallRoot
     $saved = [Environment]::GetEnvironmentVariable($AzuriteVariable)
     [Environment]::SetEnvironmentVariable($AzuriteVariable, $handle.ConnectionString)
     try {
-        & $Task
+        & $Task $handle
     }
     finally {
-        [Environment]::SetEnvironmentVariable($AzuriteVariable, $saved)
+        # Unset again when it was unset (pwsh would pass $null to .NET as an empty string).
+        if ($null -eq $saved) { Remove-Item -LiteralPath "env:$AzuriteVariable" -ErrorAction Ignore }
+        else { Set-Item -LiteralPath "env:$AzuriteVariable" -Value $saved }
         Stop-Azurite $handle
     }
 }
