@@ -8,7 +8,7 @@ $AzuriteVariable = 'DATARAXCKPT_TEST_AZURITE'
 
 # Azurite's well-known development account (public, documented by Microsoft; not a secret).
 $AzuriteAccount = 'devstoreaccount1'
-$AzuriteKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTrBtfQqNxfHNA8='
+$AzuriteKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
 function Install-Azurite {
     # npm ci from the committed package.json + package-lock.json; again only when the lock changed since the

@@ -207,7 +207,8 @@ Describe 'Remote errors' {
                 $err = $null
                 & $command -Path $location -ErrorVariable err -ErrorAction SilentlyContinue
                 $err.Count | Should -Be 1 -Because "$command $location"
-                $err[0].FullyQualifiedErrorId | Should -BeExactly ($local[0].FullyQualifiedErrorId -replace 'GetCheckpointCommand', ($command -replace '-', '') + 'Command') -Because "$command $location"
+                $commandClass = ($command -replace '-', '') + 'Command'
+                $err[0].FullyQualifiedErrorId | Should -BeExactly "DirectoryNotFound,DataraxCkpt.Commands.$commandClass" -Because "$command $location"
                 $err[0].CategoryInfo.Category | Should -Be $local[0].CategoryInfo.Category
                 $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
             }

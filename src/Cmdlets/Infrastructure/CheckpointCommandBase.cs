@@ -96,16 +96,32 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
     /// <summary>
     /// Reports each directory that does not exist as ObjectNotFound (as Get-Item does) and returns the rest,
-    /// so that a mistyped path is never read as "no checkpoints". Existence is asked of the provider.
+    /// so that a mistyped path is never read as "no checkpoints". Existence is asked of the provider, or of
+    /// the store for a remote location.
     /// </summary>
     private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories)
     {
         var result = new List<string>(directories.Count);
         foreach (var directory in directories)
         {
-            // A remote store has no provider item: the engine reports a missing container or prefix with the
-            // same DirectoryNotFound error as a missing folder.
-            if (CheckpointLocation.IsRemote(directory) || SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
+            if (CheckpointLocation.IsRemote(directory))
+            {
+                // No provider item: the store answers (one listing request). A container or prefix with no blob
+                // is a missing directory, reported with the same error, since listing it would read as empty.
+                var exists = false;
+                if (TryEngine(() => exists = Handler.IsCheckpointDirectory(directory), directory))
+                {
+                    if (exists)
+                    {
+                        result.Add(directory);
+                    }
+                    else
+                    {
+                        WriteError(CheckpointErrorRecords.From(new CheckpointDirectoryNotFoundException(Shown(directory)), directory));
+                    }
+                }
+            }
+            else if (SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
             {
                 result.Add(directory);
             }
