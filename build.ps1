@@ -258,7 +258,18 @@ function Invoke-Mutate {
 function Invoke-Example {
     Invoke-Build
     $pwsh = Get-FreshPwsh
-    $failures = Invoke-WithAzurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot -Task { Invoke-Examples $pwsh }
+    # examples/remote-store.ps1 reaches Azurite as a user reaches an account: through the connection string.
+    $saved = $env:AZURE_STORAGE_CONNECTION_STRING
+    try {
+        $failures = Invoke-WithAzurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot -Task {
+            $env:AZURE_STORAGE_CONNECTION_STRING = $env:DATARAXCKPT_TEST_AZURITE
+            Invoke-Examples $pwsh
+        }
+    }
+    finally {
+        if ($null -eq $saved) { Remove-Item -LiteralPath env:AZURE_STORAGE_CONNECTION_STRING -ErrorAction Ignore }
+        else { $env:AZURE_STORAGE_CONNECTION_STRING = $saved }
+    }
     if ($failures -gt 0) { exit 1 }
 }
 
