@@ -156,11 +156,22 @@ public sealed class AzuriteFixture : IDisposable
         throw new InvalidOperationException($"Azurite did not listen on 127.0.0.1:{_port} within 60 s.");
     }
 
-    /// <summary>Stops this fixture's Azurite (the restart test); its data stays for <see cref="Start"/>.</summary>
+    /// <summary>
+    /// Stops this fixture's Azurite (the restart test) as an operator would (SIGTERM, so it saves its
+    /// metadata; a SIGKILL loses the emulator's recent writes, which a real service never does); its data
+    /// stays for <see cref="Start"/>.
+    /// </summary>
     public void Stop()
     {
         if (_azurite is { } p)
         {
+            if (!p.HasExited && !OperatingSystem.IsWindows())
+            {
+                using var term = Process.Start("kill", ["-s", "TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                term.WaitForExit();
+                p.WaitForExit(15_000);
+            }
+
             if (!p.HasExited)
             {
                 p.Kill(entireProcessTree: true);
