@@ -7,6 +7,7 @@ using Azure.Core;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using DataraxCkpt.Faults;
 using DataraxCkpt.Format;
 using DataraxCkpt.Retention;
 using DataraxCkpt.Values;
@@ -305,6 +306,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             Encoding.UTF8.GetString(state.MetadataNode), written.ManifestHash, pin);
         var dataLength = sink.LengthOf(StepFormat.DataFile);
         Committed? replaced;
+        FaultInjector.Hit("blob.before-commit");
         try
         {
             replaced = Commit(row, dataLength, r.Overwrite, pin, out row);

@@ -20,7 +20,7 @@ internal sealed class BlobLocation
     public const string AccountVariable = "AZURE_STORAGE_ACCOUNT";
 
     private const string DevelopmentAccount = "devstoreaccount1";
-    private const string DevelopmentKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTrBtfQqNxfHNA8=";
+    private const string DevelopmentKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly Func<BlobClientOptions, BlobServiceClient> _connect;
 
