@@ -213,6 +213,8 @@ Describe 'Remote errors' {
                 $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
             }
             Test-Checkpoint -Path $location -Quiet | Should -BeFalse
+            # As for a missing folder: Get-CheckpointStep answers with no step.
+            Get-CheckpointStep -Path $location -ErrorAction Stop | Should -BeNullOrEmpty
         }
         Get-CheckpointStep -Path $existing | Should -Be @(1)
     }
