@@ -178,7 +178,7 @@ $remoteJson = if ($runs.Contains('g')) { $runs['g'].Json } else { $null }
 if ($remoteJson -and (Test-Path $remoteJson) -and (Test-Path $objectStore)) {
     $g = Get-Content $remoteJson -Raw | ConvertFrom-Json
     $block = [Collections.Generic.List[string]]::new()
-    $block.Add("From ``build.ps1 -Task Bench`` on $([DateTime]::UtcNow.ToString('yyyy-MM-dd', $inv)), commit $(& git -C $root rev-parse --short HEAD 2>$null): $($g.Title), median of $($g.Repetitions); the full table is in docs/benchmarks.md, scenario (g).")
+    $block.Add("From the bench run (``bench/run-all.ps1``, scenario (g)) on $([DateTime]::UtcNow.ToString('yyyy-MM-dd', $inv)), commit $(& git -C $root rev-parse --short HEAD 2>$null): $($g.Title), median of $($g.Repetitions); the full table is in docs/benchmarks.md, scenario (g).")
     $block.Add('')
     foreach ($row in $g.Rows) { $block.Add("- $($row.Name): $(Format-Number ($row.MedianSeconds * 1000) 'F0') ms ($(Format-Number $row.MegabytesPerSecond 'F0') MB/s)") }
     foreach ($t in $g.Targets) { $block.Add("- $(if ($null -eq $t.Met) { 'NOT JUDGED' } elseif ($t.Met) { 'MET' } else { 'MISSED' }) $($t.Goal): $($t.Measured)") }
