@@ -87,6 +87,9 @@ function Invoke-FreshPwsh {
 
 # The runtime identifiers pwsh 7.4+ runs on; SQLite's native library ships for these only.
 $SupportedRids = @('win-x64', 'win-x86', 'win-arm64', 'linux-x64', 'linux-arm64', 'linux-arm', 'linux-musl-x64', 'linux-musl-arm64', 'osx-x64', 'osx-arm64')
+# Portable RIDs of those: managed per-OS assets (the Azure SDK's System.Security.Cryptography.ProtectedData
+# for Windows under runtimes/win/lib) must stay, or Windows would load the throwing reference assembly.
+$KeptRids = $SupportedRids + @('win', 'unix', 'linux', 'osx')
 
 function Edit-EngineDeps {
     # Rewrites the engine's deps.json to match what lib/ ships: no DataraxCkpt.Types (it loads from the
@@ -100,7 +103,7 @@ function Edit-EngineDeps {
             if ($library.ContainsKey('dependencies')) { $library.dependencies.Remove('DataraxCkpt.Types') }
             if ($library.ContainsKey('runtimeTargets')) {
                 foreach ($asset in @($library.runtimeTargets.Keys)) {
-                    if ($library.runtimeTargets[$asset].rid -notin $SupportedRids) { $library.runtimeTargets.Remove($asset) }
+                    if ($library.runtimeTargets[$asset].rid -notin $KeptRids) { $library.runtimeTargets.Remove($asset) }
                 }
             }
         }
@@ -112,7 +115,7 @@ function Edit-EngineDeps {
 
     $runtimes = Join-Path $Lib 'runtimes'
     foreach ($ridFolder in Get-ChildItem -LiteralPath $runtimes -Directory) {
-        if ($ridFolder.Name -notin $SupportedRids) { Remove-Item -LiteralPath $ridFolder.FullName -Recurse -Force }
+        if ($ridFolder.Name -notin $KeptRids) { Remove-Item -LiteralPath $ridFolder.FullName -Recurse -Force }
     }
 }
 

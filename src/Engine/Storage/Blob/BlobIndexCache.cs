@@ -53,31 +53,25 @@ internal sealed class BlobIndexCache
         return StepIndex.Open(Folder, create: true);
     }
 
-    /// <summary>Makes the cached rows exactly the listed ones (a changed pin updated, a replaced save's items dropped).</summary>
+    /// <summary>
+    /// Brings the cached rows in line with a listing: rows of steps no longer listed, or listed as another
+    /// save, are dropped, and pins are updated. Listed steps not cached yet are added when their items are
+    /// first read (a listing writes nothing for them, so listing 10,000 new steps costs no cache writes).
+    /// </summary>
     public void Refresh(IReadOnlyList<StepRow> listed)
     {
         using var index = Open();
-        var cached = index.All().ToDictionary(r => r.Step);
-        var live = listed.Select(r => r.Step).ToHashSet();
-        foreach (var row in cached.Values.Where(r => !live.Contains(r.Step)))
+        var live = listed.ToDictionary(r => r.Step);
+        foreach (var row in index.All())
         {
-            index.DropStep(row.Step);
-        }
-
-        foreach (var row in listed)
-        {
-            if (cached.TryGetValue(row.Step, out var old) && old.SaveId == row.SaveId && old.ManifestHash == row.ManifestHash)
+            if (!live.TryGetValue(row.Step, out var now) || now.SaveId != row.SaveId || now.ManifestHash != row.ManifestHash)
             {
-                if (old.Pinned != row.Pinned)
-                {
-                    index.SetPinned(row.Step, row.Pinned);
-                }
-
-                continue;
+                index.DropStep(row.Step);
             }
-
-            // Items come later, from the manifest, the first time they are asked for.
-            index.CommitStep(row, [], _ => 0, intentToClear: null);
+            else if (now.Pinned != row.Pinned)
+            {
+                index.SetPinned(row.Step, now.Pinned);
+            }
         }
     }
 
