@@ -15,6 +15,9 @@
                "N passed, N failed, N skipped"; exits non-zero on a failure, on a runner's non-zero exit code
                or incomplete outcome, when fewer tests ran than tests/test-floor.json requires, and (when
                CI=true) on a skip not allowed there. Every FIGURE line goes to out/figures.txt.
+               Test, Example and Bench run with Azurite (build/Azurite.ps1): npm ci of the version pinned in
+               build/azurite into tools/azurite, its blob service on a free loopback port with a temporary
+               location, its connection string in DATARAXCKPT_TEST_AZURITE; stopped and deleted afterwards.
       Figures  Renders the last test run's out/figures.txt into docs/guarantees.md and keeps it as
                docs/figures/guarantees.txt (commit both; a Pester test checks they agree).
       Mutate   Stryker.NET over the files of build/mutation-targets.json (-Mutate names a subset), each
@@ -54,6 +57,9 @@ $FloorPath = Join-Path $RepoRoot 'tests/test-floor.json'
 $FiguresPath = Join-Path $RepoRoot 'out/figures.txt'
 
 . (Join-Path $RepoRoot 'build/TestRunEvidence.ps1')
+. (Join-Path $RepoRoot 'build/Azurite.ps1')
+$AzuriteSource = Join-Path $RepoRoot 'build/azurite'
+$AzuriteRoot = Join-Path $RepoRoot 'tools/azurite'
 
 function Invoke-Dotnet {
     # Native failures do not throw in pwsh 7.4; a build step that failed must stop the build.
@@ -81,6 +87,9 @@ function Invoke-FreshPwsh {
 
 # The runtime identifiers pwsh 7.4+ runs on; SQLite's native library ships for these only.
 $SupportedRids = @('win-x64', 'win-x86', 'win-arm64', 'linux-x64', 'linux-arm64', 'linux-arm', 'linux-musl-x64', 'linux-musl-arm64', 'osx-x64', 'osx-arm64')
+# Portable RIDs of those: managed per-OS assets (the Azure SDK's System.Security.Cryptography.ProtectedData
+# for Windows under runtimes/win/lib) must stay, or Windows would load the throwing reference assembly.
+$KeptRids = $SupportedRids + @('win', 'unix', 'linux', 'osx')
 
 function Edit-EngineDeps {
     # Rewrites the engine's deps.json to match what lib/ ships: no DataraxCkpt.Types (it loads from the
@@ -94,7 +103,7 @@ function Edit-EngineDeps {
             if ($library.ContainsKey('dependencies')) { $library.dependencies.Remove('DataraxCkpt.Types') }
             if ($library.ContainsKey('runtimeTargets')) {
                 foreach ($asset in @($library.runtimeTargets.Keys)) {
-                    if ($library.runtimeTargets[$asset].rid -notin $SupportedRids) { $library.runtimeTargets.Remove($asset) }
+                    if ($library.runtimeTargets[$asset].rid -notin $KeptRids) { $library.runtimeTargets.Remove($asset) }
                 }
             }
         }
@@ -106,7 +115,7 @@ function Edit-EngineDeps {
 
     $runtimes = Join-Path $Lib 'runtimes'
     foreach ($ridFolder in Get-ChildItem -LiteralPath $runtimes -Directory) {
-        if ($ridFolder.Name -notin $SupportedRids) { Remove-Item -LiteralPath $ridFolder.FullName -Recurse -Force }
+        if ($ridFolder.Name -notin $KeptRids) { Remove-Item -LiteralPath $ridFolder.FullName -Recurse -Force }
     }
 }
 
@@ -229,9 +238,13 @@ function Invoke-Test {
     $env:DATARAXCKPT_FIGURES_FILE = $FiguresPath
 
     $isCi = $env:CI -eq 'true'
-    $unit = Invoke-UnitTests
-    $pester = Invoke-PesterTests
-    exit (Complete-TestRun $unit $pester $FloorPath $isCi $FiguresPath)
+    # The tests of remote locations run against Azurite, up for both runners and stopped after them.
+    $code = Invoke-WithAzurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot -Task {
+        $unit = Invoke-UnitTests
+        $pester = Invoke-PesterTests
+        Complete-TestRun $unit $pester $FloorPath $isCi $FiguresPath
+    }
+    exit $code
 }
 
 function Invoke-Figures {
@@ -248,6 +261,23 @@ function Invoke-Mutate {
 function Invoke-Example {
     Invoke-Build
     $pwsh = Get-FreshPwsh
+    # examples/remote-store.ps1 reaches Azurite as a user reaches an account: through the connection string.
+    $saved = $env:AZURE_STORAGE_CONNECTION_STRING
+    try {
+        $failures = Invoke-WithAzurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot -Task {
+            $env:AZURE_STORAGE_CONNECTION_STRING = $env:DATARAXCKPT_TEST_AZURITE
+            Invoke-Examples $pwsh
+        }
+    }
+    finally {
+        if ($null -eq $saved) { Remove-Item -LiteralPath env:AZURE_STORAGE_CONNECTION_STRING -ErrorAction Ignore }
+        else { $env:AZURE_STORAGE_CONNECTION_STRING = $saved }
+    }
+    if ($failures -gt 0) { exit 1 }
+}
+
+function Invoke-Examples($pwsh) {
+    # Every example in a fresh pwsh and a new temporary folder; returns how many failed.
     $failures = 0
     foreach ($example in Get-ChildItem -LiteralPath (Join-Path $RepoRoot 'examples') -Filter '*.ps1' | Sort-Object Name) {
         $workDir = Join-Path ([IO.Path]::GetTempPath()) ("dxckpt-example-" + [guid]::NewGuid().ToString('N'))
@@ -255,7 +285,7 @@ function Invoke-Example {
         Write-Host "==> $($example.Name) (in $workDir)"
         Push-Location -LiteralPath $workDir
         try {
-            & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $example.FullName -ModuleRoot $ModuleRoot
+            & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $example.FullName -ModuleRoot $ModuleRoot | Out-Host
             if ($LASTEXITCODE -ne 0) { $failures++; Write-Host "FAILED: $($example.Name) exited with $LASTEXITCODE" }
         }
         finally {
@@ -263,13 +293,15 @@ function Invoke-Example {
             Remove-Item -LiteralPath $workDir -Recurse -Force -ErrorAction Ignore
         }
     }
-    if ($failures -gt 0) { exit 1 }
+    return $failures
 }
 
 function Invoke-Bench {
     # Every scenario of docs/benchmarks.md against its baselines, with the module built for scenario (e).
     Invoke-Build
-    Invoke-FreshPwsh -File (Join-Path $RepoRoot 'bench/run-all.ps1') -ModulePath $ModuleRoot
+    Invoke-WithAzurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot -Task {
+        Invoke-FreshPwsh -File (Join-Path $RepoRoot 'bench/run-all.ps1') -ModulePath $ModuleRoot
+    }
 }
 
 function Invoke-Package {

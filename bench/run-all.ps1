@@ -11,7 +11,8 @@
     targets appear only for the targets this run missed ({{missed-targets}}).
     Self-sufficient: `build.ps1 -Task Bench` only needs to call it.
 .PARAMETER Scenarios
-    Scenarios to run (default: a, b, c, d, f; e runs when a module is found).
+    Scenarios to run (default: a, b, c, d, f, g; e runs when a module is found). (g) needs Azurite's connection
+    string in DATARAXCKPT_TEST_AZURITE (build.ps1 -Task Bench starts it); DATARAXCKPT_BENCH_REMOTE_MIB sets its size.
 .PARAMETER Repetitions
     Repetitions per scenario; the defaults fit the whole run in about ten minutes on two cores.
 .PARAMETER ModulePath
@@ -21,8 +22,8 @@
 #>
 [CmdletBinding()]
 param(
-    [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f'),
-    [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3 },
+    [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f', 'g'),
+    [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3; g = 3 },
     [string] $ModulePath,
     [string] $Output,
     # Render docs/benchmarks.md again from the last run's results in out/bench, without running anything.
@@ -131,7 +132,7 @@ foreach ($s in $runs.Keys) {
         $ms = Format-Number ($row.MedianSeconds * 1000) 'F1'
         $peak = if ($row.MaxPeakGrowthBytes -lt 0) { 'n/a' } else { (Format-Number ($row.MaxPeakGrowthBytes / 1MB) 'F0') + ' MiB' }
         if (-not $hasBytes) { $lines.Add("| $($row.Name) | $ms ms | $peak |"); continue }
-        $isRestore = $row.Name -match 'read|load|restore|decompress|until durable|returns'
+        $isRestore = $row.Name -match 'read|load|restore|decompress|until durable|returns' -and $row.Name -notmatch 'Upload'
         $mine = if ($isRestore) { $engine['restore'] } else { $engine['save'] }
         $vs = if ($row.Name -like 'DataraxCkpt*' -or -not $mine) { '' } else { (Format-Number ($row.MedianSeconds / $mine.MedianSeconds) 'F2') + '×' }
         $stored = if ($null -ne $row.StoredBytes) { Format-Number ($row.StoredBytes / $row.StateBytes) 'F3' } else { '' }
@@ -197,3 +198,25 @@ if (Test-Path -LiteralPath $AnalysisPath) {
 }
 Set-Content -Path $Output -Value $lines -Encoding utf8NoBOM
 Write-Host "Wrote $Output"
+
+# The remote scenario's figures also go where users read about costs: docs/object-store.md, between its
+# <!-- figures:bench-remote --> markers, whenever this run has them (a run sized by DATARAXCKPT_BENCH_REMOTE_MIB
+# says its size in the title and a note).
+$objectStore = Join-Path $root 'docs/object-store.md'
+$remoteJson = if ($runs.Contains('g')) { $runs['g'].Json } else { $null }
+if ($remoteJson -and (Test-Path $remoteJson) -and (Test-Path $objectStore)) {
+    $g = Get-Content $remoteJson -Raw | ConvertFrom-Json
+    $block = [Collections.Generic.List[string]]::new()
+    $block.Add("From the bench run (``bench/run-all.ps1``, scenario (g)) on $([DateTime]::UtcNow.ToString('yyyy-MM-dd', $inv)), commit $(& git -C $root rev-parse --short HEAD 2>$null): $($g.Title), median of $($g.Repetitions); the full table is in docs/benchmarks.md, scenario (g).")
+    $block.Add('')
+    foreach ($row in $g.Rows) { $block.Add("- $($row.Name): $(Format-Number ($row.MedianSeconds * 1000) 'F0') ms ($(Format-Number $row.MegabytesPerSecond 'F0') MB/s)") }
+    foreach ($t in $g.Targets) { $block.Add("- $(if ($null -eq $t.Met) { 'NOT JUDGED' } elseif ($t.Met) { 'MET' } else { 'MISSED' }) $($t.Goal): $($t.Measured)") }
+    foreach ($n in $g.Notes) { $block.Add("- $n") }
+    $text = Get-Content -Raw -LiteralPath $objectStore
+    $pattern = '(?s)(<!-- figures:bench-remote -->\r?\n).*?(<!-- /figures:bench-remote -->)'
+    if ($text -match $pattern) {
+        $text = [regex]::Replace($text, $pattern, { param($m) $m.Groups[1].Value + ($block -join "`n") + "`n" + $m.Groups[2].Value })
+        Set-Content -LiteralPath $objectStore -Value $text -NoNewline -Encoding utf8NoBOM
+        Write-Host "Wrote the remote figures into $objectStore"
+    }
+}

@@ -108,7 +108,7 @@ public sealed class CheckpointHandler : IDisposable
         // number now, write later.
         var size = state.Size;
         TakeQueueSlot(size);
-        Reservation reserved;
+        IStepReservation reserved;
         try
         {
             foreach (var tensor in state.Tensors)
@@ -142,7 +142,7 @@ public sealed class CheckpointHandler : IDisposable
         throw ClosedDuringSave(reserved.Step);
     }
 
-    private void CompleteInBackground(CheckpointStore store, Reservation reserved, EncodedState state, int? keep, CancellationToken cancellationToken)
+    private void CompleteInBackground(ICheckpointStore store, IStepReservation reserved, EncodedState state, int? keep, CancellationToken cancellationToken)
     {
         _inBackgroundSave.Value = true;
         try
@@ -229,7 +229,7 @@ public sealed class CheckpointHandler : IDisposable
         return Restore(ReadStore(directory), step, itemPatterns, "Restore", cancellationToken);
     }
 
-    private object? Restore(CheckpointStore store, long? step, IReadOnlyCollection<string>? patterns, string operation,
+    private object? Restore(ICheckpointStore store, long? step, IReadOnlyCollection<string>? patterns, string operation,
         CancellationToken cancellationToken)
     {
         Action<long>? onBytes = null;
@@ -366,27 +366,16 @@ public sealed class CheckpointHandler : IDisposable
     {
         var source = ReadStore(from);
         var destination = Store(to);
-        // Compared with links resolved: a symbolic link to the source (or a linked parent) is the source.
-        var comparison = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
-        var fromPath = PhysicalPath.Resolve(source.Directory);
-        var toPath = PhysicalPath.Resolve(destination.Directory);
-        if (string.Equals(fromPath, toPath, comparison))
+        if (source is CheckpointStore && destination is CheckpointStore)
         {
-            throw new ArgumentException($"A checkpoint directory cannot be copied onto itself ('{source.Directory}'). Choose another destination.", nameof(to));
+            ThrowIfSameOrNestedDirectories(source, destination);
+        }
+        else if (string.Equals(source.Directory, destination.Directory, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"A checkpoint location cannot be copied onto itself ('{source.Directory}'). Choose another destination.", nameof(to));
         }
 
-        // Nested, one directory's step folders can be the other directory: a save or copy of that step
-        // number would replace a whole checkpoint directory.
-        if (toPath.StartsWith(fromPath + Path.DirectorySeparatorChar, comparison) || fromPath.StartsWith(toPath + Path.DirectorySeparatorChar, comparison))
-        {
-            throw new ArgumentException($"Cannot copy between nested checkpoint directories: '{destination.Directory}' and '{source.Directory}' lie one inside the other. Choose a destination outside the source and not containing it.", nameof(to));
-        }
-
-        if (!Directory.Exists(source.Directory))
-        {
-            throw new CheckpointDirectoryNotFoundException(source.Directory);
-        }
-
+        source.ThrowIfMissing();
         var copied = new List<CheckpointInfo>();
         foreach (var step in (steps ?? source.Steps()).ToList())
         {
@@ -397,7 +386,26 @@ public sealed class CheckpointHandler : IDisposable
         return copied;
     }
 
-    private CheckpointInfo CopyStep(CheckpointStore source, CheckpointStore destination, long step, bool overwrite, bool keepPins,
+    private static void ThrowIfSameOrNestedDirectories(ICheckpointStore source, ICheckpointStore to)
+    {
+        // Compared with links resolved: a symbolic link to the source (or a linked parent) is the source.
+        var comparison = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+        var fromPath = PhysicalPath.Resolve(source.Directory);
+        var toPath = PhysicalPath.Resolve(to.Directory);
+        if (string.Equals(fromPath, toPath, comparison))
+        {
+            throw new ArgumentException($"A checkpoint directory cannot be copied onto itself ('{source.Directory}'). Choose another destination.", nameof(to));
+        }
+
+        // Nested, one directory's step folders can be the other directory: a save or copy of that step
+        // number would replace a whole checkpoint directory.
+        if (toPath.StartsWith(fromPath + Path.DirectorySeparatorChar, comparison) || fromPath.StartsWith(toPath + Path.DirectorySeparatorChar, comparison))
+        {
+            throw new ArgumentException($"Cannot copy between nested checkpoint directories: '{to.Directory}' and '{source.Directory}' lie one inside the other. Choose a destination outside the source and not containing it.", nameof(to));
+        }
+    }
+
+    private CheckpointInfo CopyStep(ICheckpointStore source, ICheckpointStore destination, long step, bool overwrite, bool keepPins,
         CancellationToken cancellationToken)
     {
         // Only the store's own operations: the source is read and verified as a restore reads it, the
@@ -450,14 +458,23 @@ public sealed class CheckpointHandler : IDisposable
     /// <inheritdoc />
     public void Dispose() => Close();
 
-    private CheckpointStore Store(string directory)
+    /// <summary>Settings of remote (object-store) locations; tests replace them (short sweep grace, request hooks).</summary>
+    internal Storage.Blob.BlobSettings BlobSettings { get; init; } = Storage.Blob.BlobSettings.FromEnvironment();
+
+    /// <summary>The store of a location: an object store for <c>az://</c> and blob URLs, else a local directory.</summary>
+    private ICheckpointStore Store(string directory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        if (CheckpointLocation.IsRemote(directory))
+        {
+            return new Storage.Blob.BlobCheckpointStore(Storage.Blob.BlobLocation.Parse(directory), _options, BlobSettings);
+        }
+
         return new CheckpointStore(Path.GetFullPath(directory), _options, _portableRename);
     }
 
     /// <summary>Reads and changes other than saves first wait for pending background saves and raise their failures.</summary>
-    private CheckpointStore ReadStore(string directory)
+    private ICheckpointStore ReadStore(string directory)
     {
         ThrowIfClosed();
         WaitForPending();

@@ -7,13 +7,26 @@ BeforeDiscovery {
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+    # examples/remote-store.ps1 reaches Azurite as a user reaches an account: through the connection string.
+    $script:AzuriteEnvironment = @{ AZURE_STORAGE_CONNECTION_STRING = (Get-TestAzurite).ConnectionString; AZURE_STORAGE_ACCOUNT = $null }
 }
 
 Describe 'Examples' {
     It '<Name> runs without error' -ForEach $examples {
         $work = New-Item -ItemType Directory -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
-        $result = Invoke-FreshPwsh -WorkingDirectory $work.FullName -Script "& '$Path' -ModuleRoot '$ModuleRoot'; exit `$LASTEXITCODE"
+        $result = Invoke-FreshPwsh -WorkingDirectory $work.FullName -Environment $AzuriteEnvironment -Script "& '$Path' -ModuleRoot '$ModuleRoot'; exit `$LASTEXITCODE"
         $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
+    }
+
+    It 'remote-store copies up to Azurite, saves, lists and restores there, and copies back bit-exact' {
+        $result = Invoke-FreshPwsh -Environment $AzuriteEnvironment -Script "& '$(Join-Path $RepoRoot 'examples/remote-store.ps1')' -ModuleRoot '$ModuleRoot'; exit `$LASTEXITCODE"
+        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
+        $text = $result.Output -join "`n"
+        $text | Should -Match 'Remote steps: 100, 200, 300'
+        $text | Should -Match 'Restored position 300, epoch 6 from az://dataraxckpt-example-[0-9a-f]{12}/runs/run-1'
+        $text | Should -Match 'Verified: True'
+        $text | Should -Match 'Copied back bit-exact: True'
+        $text | Should -Match 'As expected: DirectoryNotFound,DataraxCkpt.Commands.GetCheckpointCommand'
     }
 
     It 'quickstart restores what it saved and prints the guide flow' {

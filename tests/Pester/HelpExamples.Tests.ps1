@@ -20,6 +20,9 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
     Import-Module $ModuleManifest -Force
+    # Examples on az://ckpts/... run against Azurite, each in a container of its own ($Remote in the checks).
+    $script:SavedConnection = $env:AZURE_STORAGE_CONNECTION_STRING
+    $env:AZURE_STORAGE_CONNECTION_STRING = (Get-TestAzurite).ConnectionString
 
     # What each example must print or leave behind, against the fixture above (kernel[0,0] = step number).
     $script:ExampleChecks = @{
@@ -36,6 +39,22 @@ BeforeAll {
         'Get-Checkpoint | Show every step with its metadata' = { param($o)
             $o.Step | Should -Be @(10, 20, 50, 100, 200, 4200)
             $o | ForEach-Object { $_.Metadata['description'] | Should -Be "step $($_.Step)" } }
+        'Get-Checkpoint | List the steps of a remote store and restore the latest one' = { param($o)
+            $o.Count | Should -Be 3
+            $o[0].Step, $o[1].Step | Should -Be @(50, 100)
+            $o[0].Directory | Should -Be "$Remote/runs/run-1"
+            $o[0].Metadata['description'] | Should -Be 'step 50'
+            $o[2] | Should -Be 42 }
+        'Copy-Checkpoint | Copy the local steps to Azure Blob storage and back' = { param($o)
+            $o.Step | Should -Be @(100, 4200)
+            $o[0].Directory | Should -Be (Join-Path $PWD 'from-blob')
+            Get-CheckpointStep "$Remote/runs/run-1" | Should -Be @(100, 4200)
+            (Restore-Checkpoint ./from-blob -Step 4200).params.linear.kernel[0, 0] | Should -Be 4200 }
+        'Save-Checkpoint | Save to Azure Blob storage' = { param($o)
+            $o.Count | Should -Be 1
+            $o[0].Step | Should -Be 0
+            $o[0].Directory | Should -Be "$Remote/runs/run-1"
+            (Restore-Checkpoint "$Remote/runs/run-1").w | Should -Be @(1, 2, 3) }
         'Get-Checkpoint | Remove every step below 100' = { param($o)
             $o | Should -BeNullOrEmpty
             Get-CheckpointStep ./ck | Should -Be @(100, 200, 4200) }
@@ -175,6 +194,7 @@ BeforeAll {
 
 AfterAll {
     Remove-Module DataraxCkpt -ErrorAction Ignore
+    $env:AZURE_STORAGE_CONNECTION_STRING = $SavedConnection
 }
 
 Describe 'Help example of <Cmdlet>: <Title>' -ForEach $examples {
@@ -188,7 +208,8 @@ Describe 'Help example of <Cmdlet>: <Title>' -ForEach $examples {
             # Unpinning examples need something pinned first.
             if ($Cmdlet -eq 'Unlock-Checkpoint') { Lock-Checkpoint ./ck -Step 200; Lock-Checkpoint ./ck -Step 4200 }
             $ErrorActionPreference = 'Stop'
-            $output = @(& ([scriptblock]::Create($Code)) 3>$null)
+            $script:Remote = 'az://dx' + [guid]::NewGuid().ToString('N')
+            $output = @(& ([scriptblock]::Create($Code.Replace('az://ckpts', $Remote))) 3>$null)
             $ErrorActionPreference = 'Continue'
             # Each check reads the example's output and, where the example changes the store, the store.
             & $ExampleChecks[$key] $output

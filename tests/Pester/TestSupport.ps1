@@ -72,3 +72,39 @@ function Invoke-WithProgress([scriptblock] $Script, [object[]] $Arguments) {
         $ps.Dispose()
     }
 }
+
+function Get-TestAzurite {
+    <#
+    The Azurite that build.ps1 started for this run (DATARAXCKPT_TEST_AZURITE, its connection string), as the
+    connection string, blob endpoint, account and key. Never a skip: without it the remote tests fail and say
+    how to start it.
+    #>
+    $connection = $env:DATARAXCKPT_TEST_AZURITE
+    if (-not $connection) {
+        throw 'DATARAXCKPT_TEST_AZURITE is not set: run the tests through ./build.ps1 -Task Test, which starts Azurite, or start it yourself: . ./build/Azurite.ps1; $a = Start-Azurite -InstallRoot tools/azurite; $env:DATARAXCKPT_TEST_AZURITE = $a.ConnectionString.'
+    }
+    $parts = @{}
+    foreach ($part in $connection -split ';' | Where-Object { $_ -match '=' }) {
+        $eq = $part.IndexOf('=')
+        $parts[$part.Substring(0, $eq)] = $part.Substring($eq + 1)
+    }
+    [pscustomobject]@{
+        ConnectionString = $connection
+        BlobEndpoint = $parts['BlobEndpoint'].TrimEnd('/')
+        Account = $parts['AccountName']
+        Key = $parts['AccountKey']
+    }
+}
+
+function New-AzuriteAccountSas {
+    # An account SAS for the blob service (read, add, create, write, delete, list; all resource types), signed
+    # with the account key as the storage service defines it, so that a test can use a SAS URL.
+    param([Parameter(Mandatory)] $Azurite, [string] $Permissions = 'racwdl')
+    $version = '2021-08-06'
+    $expiry = [DateTime]::UtcNow.AddHours(2).ToString('yyyy-MM-ddTHH:mm:ssZ', [Globalization.CultureInfo]::InvariantCulture)
+    $toSign = "$($Azurite.Account)`n$Permissions`nb`nsco`n`n$expiry`n`nhttps,http`n$version`n`n"
+    $hmac = [Security.Cryptography.HMACSHA256]::new([Convert]::FromBase64String($Azurite.Key))
+    try { $signature = [Convert]::ToBase64String($hmac.ComputeHash([Text.Encoding]::UTF8.GetBytes($toSign))) }
+    finally { $hmac.Dispose() }
+    "sv=$version&ss=b&srt=sco&sp=$Permissions&se=$([uri]::EscapeDataString($expiry))&spr=https,http&sig=$([uri]::EscapeDataString($signature))"
+}

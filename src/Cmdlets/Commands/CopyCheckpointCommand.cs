@@ -47,7 +47,7 @@ public sealed class CopyCheckpointCommand : DirectoryCommandBase
         if (destinations.Count != 1)
         {
             ThrowTerminatingError(CheckpointErrorRecords.Module("InvalidDestination", ErrorCategory.InvalidArgument,
-                $"'{Destination}' names no file-system directory to copy to. Give a folder path.", Destination));
+                $"'{Shown(Destination)}' names no file-system directory to copy to. Give a folder path.", Destination));
         }
 
         _destination = destinations[0];
@@ -62,7 +62,7 @@ public sealed class CopyCheckpointCommand : DirectoryCommandBase
             if (string.Equals(Trim(source), Trim(destination), OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))
             {
                 WriteError(CheckpointErrorRecords.Module("CopyOntoItself", ErrorCategory.InvalidArgument,
-                    $"Cannot copy checkpoint directory '{source}' onto itself. Choose another -Destination.", source));
+                    $"Cannot copy checkpoint directory '{Shown(source)}' onto itself. Choose another -Destination.", source));
                 continue;
             }
 
@@ -81,7 +81,7 @@ public sealed class CopyCheckpointCommand : DirectoryCommandBase
             {
                 var step = steps[i];
                 ReportStep("Copy checkpoint", source, step, i, steps.Count);
-                if (!ShouldProcess($"Step {step} from '{source}' to '{destination}'", Overwrite ? "Copy checkpoint (overwrite)" : "Copy checkpoint"))
+                if (!ShouldProcess($"Step {step} from '{Shown(source)}' to '{Shown(destination)}'", Overwrite ? "Copy checkpoint (overwrite)" : "Copy checkpoint"))
                 {
                     continue;
                 }
@@ -102,7 +102,7 @@ public sealed class CopyCheckpointCommand : DirectoryCommandBase
                         return;
                     }
 
-                    WriteVerbose($"Copied step {step} from '{source}' to '{destination}'.");
+                    WriteVerbose($"Copied step {step} from '{Shown(source)}' to '{Shown(destination)}'.");
                     if (PassThru)
                     {
                         WriteObject(copied[0]);

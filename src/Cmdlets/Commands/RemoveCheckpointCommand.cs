@@ -118,7 +118,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
             {
                 if (Step.Length == 0)
                 {
-                    ThrowArgumentError("NoRetentionRule", $"Say which steps to remove from '{directory}': -Keep, -KeepEvery and/or -OlderThan, or -Step (piped checkpoint records carry their Step).", nameof(Step));
+                    ThrowArgumentError("NoRetentionRule", $"Say which steps to remove from '{Shown(directory)}': -Keep, -KeepEvery and/or -OlderThan, or -Step (piped checkpoint records carry their Step).", nameof(Step));
                 }
 
                 // As for rules: a folder that is not a checkpoint directory is reported and left untouched, since
@@ -190,7 +190,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         if (large)
         {
             // Said once per directory, before anything goes: in -WhatIf output, in a job's log, and in the summary.
-            WriteWarning($"Removing {planned.Count} of {before.Count} steps from '{directory}' ({(planned.Count * 2 > before.Count ? "more than half" : $"more than -LargeRemovalThreshold {LargeRemovalThreshold}")}). The newest step ({before.Max()}) and pinned steps stay.");
+            WriteWarning($"Removing {planned.Count} of {before.Count} steps from '{Shown(directory)}' ({(planned.Count * 2 > before.Count ? "more than half" : $"more than -LargeRemovalThreshold {LargeRemovalThreshold}")}). The newest step ({before.Max()}) and pinned steps stay.");
         }
 
         var removed = new List<CheckpointInfo>();
@@ -209,8 +209,8 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         var kept = before.Where(s => !gone.Contains(s)).ToArray();
         var freed = removed.Sum(r => r.StoredSize);
         WriteVerbose(whatIf
-            ? $"'{directory}': would remove {removed.Count} steps ({Size(freed)}) and keep {kept.Length}."
-            : $"'{directory}': removed {removed.Count} steps ({Size(freed)} freed), kept {kept.Length}.");
+            ? $"'{Shown(directory)}': would remove {removed.Count} steps ({Size(freed)}) and keep {kept.Length}."
+            : $"'{Shown(directory)}': removed {removed.Count} steps ({Size(freed)} freed), kept {kept.Length}.");
         if (PassThru)
         {
             var summary = new PSObject();
@@ -252,7 +252,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
 
     private void NotACheckpointDirectory(string directory, bool alwaysError)
     {
-        var message = $"'{directory}' is not a checkpoint directory (no index, no step folders); Remove-Checkpoint left it untouched.";
+        var message = $"'{Shown(directory)}' is not a checkpoint directory (no index, no step folders); Remove-Checkpoint left it untouched.";
         if (_pathOnCommandLine || alwaysError)
         {
             WriteError(CheckpointErrorRecords.Module("NotACheckpointDirectory", ErrorCategory.InvalidArgument,
@@ -267,8 +267,8 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     /// <summary>Removes one planned step after ShouldProcess; the removed record, the planned one under -WhatIf, or null.</summary>
     private CheckpointInfo? RemoveOne(CheckpointInfo planned, bool force, Action<ShouldProcessReason>? dryRunReason = null)
     {
-        var description = $"Remove checkpoint step {planned.Step} ({Size(planned.StoredSize)}, committed {planned.CreatedUtc.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}) from '{planned.Directory}'.";
-        var question = $"Remove checkpoint step {planned.Step} ({Size(planned.StoredSize)}) from '{planned.Directory}'?";
+        var description = $"Remove checkpoint step {planned.Step} ({Size(planned.StoredSize)}, committed {planned.CreatedUtc.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}) from '{Shown(planned.Directory)}'.";
+        var question = $"Remove checkpoint step {planned.Step} ({Size(planned.StoredSize)}) from '{Shown(planned.Directory)}'?";
         if (ShouldProcess(description, question, "Remove-Checkpoint", out var reason))
         {
             // The engine logs the removal itself (-Verbose); logging it here too would print every line twice.

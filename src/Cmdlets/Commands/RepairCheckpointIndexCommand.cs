@@ -24,8 +24,8 @@ public sealed class RepairCheckpointIndexCommand : DirectoryCommandBase
     {
         foreach (var directory in ResolveDirectories(Path, LiteralPath))
         {
-            var go = ShouldProcess($"Rebuild the index of '{directory}' and remove leftovers of interrupted work.",
-                $"Rebuild the index of '{directory}'?", "Repair-CheckpointIndex", out var reason);
+            var go = ShouldProcess($"Rebuild the index of '{Shown(directory)}' and remove leftovers of interrupted work.",
+                $"Rebuild the index of '{Shown(directory)}'?", "Repair-CheckpointIndex", out var reason);
             if (go || reason == ShouldProcessReason.WhatIf)
             {
                 TryEngine(() => WriteObject(Handler.RepairIndex(directory, dryRun: !go, StopToken)), directory);

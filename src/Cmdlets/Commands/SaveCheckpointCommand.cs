@@ -68,7 +68,8 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
     {
         base.BeginProcessing();
         // A folder that does not exist yet is named, not matched: ./run[1] is where the save goes.
-        var literal = ParameterSetName == LiteralPathSet || !SessionState.InvokeProvider.Item.Exists(Path);
+        // A remote location is never asked of the provider (it would look for a drive named 'az').
+        var literal = ParameterSetName == LiteralPathSet || CheckpointLocation.IsRemote(Path) || !SessionState.InvokeProvider.Item.Exists(Path);
         var directories = literal
             ? ResolveDirectories(null, new[] { ParameterSetName == LiteralPathSet ? LiteralPath : Path })
             : ResolveDirectories(new[] { Path }, null);
@@ -102,7 +103,7 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
         long? step = Step is long first ? first + _inputIndex : null;
         _inputIndex++;
 
-        var what = step is long s ? $"Step {s} in '{directory}'" : $"Next step in '{directory}'";
+        var what = step is long s ? $"Step {s} in '{Shown(directory)}'" : $"Next step in '{Shown(directory)}'";
         if (!ShouldProcess(what, Overwrite ? "Save checkpoint (overwrite)" : "Save checkpoint"))
         {
             return;
@@ -124,7 +125,7 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
                 WriteWarning(e.Message);
             }
 
-            WriteVerbose($"Saved step {saved.Step} to '{saved.Directory}'.");
+            WriteVerbose($"Saved step {saved.Step} to '{Shown(saved.Directory)}'.");
             if (PassThru)
             {
                 WriteObject(saved);

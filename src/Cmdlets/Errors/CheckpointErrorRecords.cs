@@ -12,9 +12,11 @@ internal static class CheckpointErrorRecords
     /// <summary>The ErrorRecord for any exception the engine raised.</summary>
     public static ErrorRecord From(Exception exception, object? target)
     {
+        // The target shows in the error's category line; a remote URL's SAS must not.
+        target = target is string location ? Infrastructure.RemoteLocations.Shown(location) : target;
         return exception switch
         {
-            CheckpointException ce => new ErrorRecord(ce, ce.ErrorId, CategoryOf(ce.ErrorId), target ?? ce.Directory),
+            CheckpointException ce => new ErrorRecord(ce, ce.ErrorId, CategoryOf(ce.ErrorId), target ?? (ce.Directory is string d ? Infrastructure.RemoteLocations.Shown(d) : null)),
             ArgumentException ae => new ErrorRecord(ae, "InvalidArgument", ErrorCategory.InvalidArgument, target),
             UnauthorizedAccessException ue => new ErrorRecord(ue, "AccessDenied", ErrorCategory.PermissionDenied, target),
             TimeoutException te => new ErrorRecord(te, "LockTimeout", ErrorCategory.ResourceBusy, target),
@@ -46,7 +48,7 @@ internal static class CheckpointErrorRecords
 
     /// <summary>An ErrorRecord for a problem the module itself found (no engine exception).</summary>
     public static ErrorRecord Module(string errorId, ErrorCategory category, string message, object? target) =>
-        new(new InvalidOperationException(message), errorId, category, target);
+        new(new InvalidOperationException(message), errorId, category, target is string location ? Infrastructure.RemoteLocations.Shown(location) : target);
 
     /// <summary>True for the exceptions the cmdlets report as ErrorRecords rather than let escape.</summary>
     public static bool IsReportable(Exception exception) =>

@@ -96,14 +96,32 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
     /// <summary>
     /// Reports each directory that does not exist as ObjectNotFound (as Get-Item does) and returns the rest,
-    /// so that a mistyped path is never read as "no checkpoints". Existence is asked of the provider.
+    /// so that a mistyped path is never read as "no checkpoints". Existence is asked of the provider, or of
+    /// the store for a remote location.
     /// </summary>
     private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories)
     {
         var result = new List<string>(directories.Count);
         foreach (var directory in directories)
         {
-            if (SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
+            if (CheckpointLocation.IsRemote(directory))
+            {
+                // No provider item: the store answers (one listing request). A container or prefix with no blob
+                // is a missing directory, reported with the same error, since listing it would read as empty.
+                var exists = false;
+                if (TryEngine(() => exists = Handler.IsCheckpointDirectory(directory), directory))
+                {
+                    if (exists)
+                    {
+                        result.Add(directory);
+                    }
+                    else
+                    {
+                        WriteError(CheckpointErrorRecords.From(new CheckpointDirectoryNotFoundException(Shown(directory)), directory));
+                    }
+                }
+            }
+            else if (SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
             {
                 result.Add(directory);
             }
@@ -190,7 +208,11 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         var result = new List<string>();
         foreach (var literal in literalPaths ?? Array.Empty<string>())
         {
-            if (TryResolveUnresolved(literal, out var full))
+            if (CheckpointLocation.IsRemote(literal))
+            {
+                result.Add(RemoteLocation(literal));
+            }
+            else if (TryResolveUnresolved(literal, out var full))
             {
                 result.Add(full);
             }
@@ -198,7 +220,12 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
         foreach (var path in paths ?? Array.Empty<string>())
         {
-            if (WildcardPattern.ContainsWildcardCharacters(path))
+            if (CheckpointLocation.IsRemote(path))
+            {
+                // Blob names are not matched: '[' and '*' in a remote location are taken literally.
+                result.Add(RemoteLocation(path));
+            }
+            else if (WildcardPattern.ContainsWildcardCharacters(path))
             {
                 result.AddRange(ResolveWildcard(path));
             }
@@ -209,6 +236,29 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>A location as messages may show it: a remote URL without its SAS, a local path as it is.</summary>
+    private protected static string Shown(string location) => RemoteLocations.Shown(location);
+
+    /// <summary>
+    /// A remote location goes to the engine exactly as typed, never through the file-system provider. With no
+    /// credentials in the environment the command stops at once: every other location of the same command
+    /// would fail the same way, and the message says which variables to set (never a key or SAS).
+    /// </summary>
+    private string RemoteLocation(string location)
+    {
+        if (RemoteLocations.MissingCredentials(location) is string why)
+        {
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(why), "RemoteCredentialsMissing", ErrorCategory.AuthenticationError, Shown(location)));
+        }
+
+        if (LockTimeoutSetting is not null && MyInvocation.BoundParameters.ContainsKey("LockTimeout"))
+        {
+            WriteVerbose($"-LockTimeout has no effect on '{Shown(location)}': a remote store takes no lock to wait for (commits are conditional writes).");
+        }
+
+        return location;
     }
 
     private IEnumerable<string> ResolveWildcard(string path)

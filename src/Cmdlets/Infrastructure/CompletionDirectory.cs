@@ -19,8 +19,40 @@ internal static class CompletionDirectory
             return null;
         }
 
+        if (CheckpointLocation.IsRemote(path))
+        {
+            // Taken as typed, as the command will take it; the provider knows no 'az:' drive.
+            return path;
+        }
+
         var resolved = ScriptBlock.Create("$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0])").Invoke(path);
         return resolved.Count == 1 && resolved[0]?.BaseObject is string directory ? directory : null;
+    }
+
+    /// <summary>How long completion waits for a remote store before offering nothing.</summary>
+    public static readonly TimeSpan RemoteBudget = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Runs <paramref name="read"/> for completion. A local read runs as is; a remote one (which may list the
+    /// store or retry an unreachable endpoint) gets <see cref="RemoteBudget"/>, after which completion offers
+    /// nothing rather than freeze the prompt. Its failures read as "no suggestions" as well.
+    /// </summary>
+    public static IReadOnlyList<T> Read<T>(string directory, Func<IReadOnlyList<T>> read)
+    {
+        if (!CheckpointLocation.IsRemote(directory))
+        {
+            return read();
+        }
+
+        var task = Task.Run(read);
+        try
+        {
+            return task.Wait(RemoteBudget) ? task.Result : Array.Empty<T>();
+        }
+        catch (AggregateException)
+        {
+            return Array.Empty<T>();
+        }
     }
 
     /// <summary>The -Step on the command line, when there is exactly one.</summary>

@@ -22,23 +22,24 @@ public sealed class ItemNameCompleter : IArgumentCompleter
             }
 
             var typed = (wordToComplete ?? string.Empty).Trim('\'', '"');
-            return NamesOf(directory, CompletionDirectory.Step(fakeBoundParameters))
+            var step = CompletionDirectory.Step(fakeBoundParameters);
+            return CompletionDirectory.Read(directory, () => NamesOf(directory, step))
                 .Where(name => name.StartsWith(typed, StringComparison.Ordinal))
                 .Select(name => new CompletionResult(Quote(name), name, CompletionResultType.ParameterValue, name))
                 .ToList();
         }
-        catch (Exception ex) when (ex is RuntimeException or IOException or UnauthorizedAccessException or CheckpointException
+        catch (Exception ex) when (ex is RuntimeException or IOException or UnauthorizedAccessException or CheckpointException or ArgumentException
             or InvalidOperationException or System.Data.Common.DbException)
         {
             return Array.Empty<CompletionResult>();
         }
     }
 
-    private static IEnumerable<string> NamesOf(string directory, long? step)
+    private static IReadOnlyList<string> NamesOf(string directory, long? step)
     {
         using var handler = new CheckpointHandler();
         var chosen = step ?? handler.LatestStep(directory);
-        return chosen is long s ? handler.GetItems(directory, s).Select(i => i.Name).ToList() : Enumerable.Empty<string>();
+        return chosen is long s ? handler.GetItems(directory, s).Select(i => i.Name).ToList() : Array.Empty<string>();
     }
 
     // Item names hold '/', and may hold spaces or wildcard characters; quoted, they paste back literally.

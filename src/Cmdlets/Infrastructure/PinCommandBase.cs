@@ -33,7 +33,7 @@ public abstract class PinCommandBase : DirectoryCommandBase
         {
             foreach (var step in Step)
             {
-                if (!ShouldProcess($"Step {step} in '{directory}'", Pinned ? "Pin checkpoint" : "Unpin checkpoint"))
+                if (!ShouldProcess($"Step {step} in '{Shown(directory)}'", Pinned ? "Pin checkpoint" : "Unpin checkpoint"))
                 {
                     continue;
                 }

@@ -22,7 +22,7 @@ public sealed class PipedDirectoryAttribute : ArgumentTransformationAttribute
 
         var wrapped = PSObject.AsPSObject(inputData);
         return wrapped.Properties["Directory"]?.Value is string directory
-            ? WildcardPattern.Escape(directory)
+            ? (CheckpointLocation.IsRemote(directory) ? directory : WildcardPattern.Escape(directory))
             : inputData;
     }
 }

@@ -21,14 +21,14 @@ public sealed class StepCompleter : IArgumentCompleter
                 return Array.Empty<CompletionResult>();
             }
 
-            return StepsOf(directory)
+            return CompletionDirectory.Read(directory, () => StepsOf(directory))
                 .Select(step => step.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 .Where(text => text.StartsWith(wordToComplete ?? string.Empty, StringComparison.Ordinal))
                 .Reverse()
                 .Select(text => new CompletionResult(text, text, CompletionResultType.ParameterValue, $"Step {text}"))
                 .ToList();
         }
-        catch (Exception ex) when (ex is RuntimeException or IOException or UnauthorizedAccessException or CheckpointException
+        catch (Exception ex) when (ex is RuntimeException or IOException or UnauthorizedAccessException or CheckpointException or ArgumentException
             or InvalidOperationException or System.Data.Common.DbException)
         {
             // Completion must never surface errors; no suggestions is the honest answer.

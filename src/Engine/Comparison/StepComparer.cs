@@ -11,7 +11,7 @@ namespace DataraxCkpt;
 /// </summary>
 internal static class StepComparer
 {
-    public static List<ItemDifference> Compare(CheckpointStore store, long stepBefore, long stepAfter)
+    public static List<ItemDifference> Compare(ICheckpointStore store, long stepBefore, long stepAfter)
     {
         var (before, after, itemsBefore, itemsAfter) = store.ReadForCompare(stepBefore, stepAfter);
         var infoBefore = itemsBefore.ToDictionary(i => i.Name, StringComparer.Ordinal);

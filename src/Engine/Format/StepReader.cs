@@ -22,11 +22,11 @@ internal sealed class StepReader : IDisposable
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(Lz4Frame.MaxFrameLength(Lz4Frame.BlockSize), 64);
     private static readonly ConcurrentDictionary<Type, Func<int, Array>> UninitializedArrays = new();
 
-    private readonly StepFiles _files;
+    private readonly IStepData _data;
 
-    private StepReader(StepFiles files, StepManifest manifest)
+    private StepReader(IStepData data, StepManifest manifest)
     {
-        _files = files;
+        _data = data;
         Manifest = manifest;
     }
 
@@ -40,25 +40,31 @@ internal sealed class StepReader : IDisposable
     public static StepReader Open(StepFolders folders, string folder, long step, string? expectedManifestHash)
     {
         var files = folders.OpenStep(folder);
+        return Open(files.ManifestFile, new FileStepData(files), step, expectedManifestHash);
+    }
+
+    /// <summary>Opens and validates a step from its manifest bytes and a random-access source of its data (a file, a blob); takes ownership of <paramref name="data"/>.</summary>
+    public static StepReader Open(byte[] manifestFile, IStepData data, long step, string? expectedManifestHash)
+    {
         try
         {
-            if (expectedManifestHash is not null && StepWriter.ManifestHashOf(files.ManifestFile) != expectedManifestHash)
+            if (expectedManifestHash is not null && StepWriter.ManifestHashOf(manifestFile) != expectedManifestHash)
             {
                 throw new InvalidDataException("the index and the step's manifest disagree (the index or the step folder was altered or replaced)");
             }
 
-            var manifest = ParseManifestFile(files.ManifestFile, files.DataLength);
+            var manifest = ParseManifestFile(manifestFile, data.Length);
             if (manifest.Step != step)
             {
                 manifest.Dispose();
                 throw new InvalidDataException($"the folder holds step {manifest.Step}, not step {step} (was it copied from elsewhere?)");
             }
 
-            return new StepReader(files, manifest);
+            return new StepReader(data, manifest);
         }
         catch
         {
-            files.Dispose();
+            data.Dispose();
             throw;
         }
     }
@@ -313,20 +319,7 @@ internal sealed class StepReader : IDisposable
         }
     }
 
-    private void ReadExactly(Span<byte> target, long offset)
-    {
-        var read = 0;
-        while (read < target.Length)
-        {
-            var n = RandomAccess.Read(_files.Data, target[read..], offset + read);
-            if (n == 0)
-            {
-                throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {offset}");
-            }
-
-            read += n;
-        }
-    }
+    private void ReadExactly(Span<byte> target, long offset) => _data.ReadExactly(target, offset);
 
     private static Array NewVector(Type elementType, int length) =>
         UninitializedArrays.GetOrAdd(elementType, static t => typeof(StepReader)
@@ -339,6 +332,6 @@ internal sealed class StepReader : IDisposable
     public void Dispose()
     {
         Manifest.Dispose();
-        _files.Dispose();
+        _data.Dispose();
     }
 }

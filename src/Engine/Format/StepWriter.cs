@@ -40,7 +40,7 @@ internal static class StepWriter
 
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(Lz4Frame.MaxFrameLength(Lz4Frame.BlockSize), 64);
 
-    public static WrittenStep Write(StagingArea staging, long step, string saveId, DateTimeOffset createdUtc,
+    public static WrittenStep Write(IStepSink staging, long step, string saveId, DateTimeOffset createdUtc,
         EncodedState state, Action<long>? onBytesWritten)
     {
         var filters = ChooseFilters(state.Tensors);
@@ -97,7 +97,7 @@ internal static class StepWriter
                 }
 
                 FaultInjector.Hit("save.data.before-flush");
-                data.Flush(flushToDisk: true);
+                staging.Seal(data);
             }
         }
         finally
@@ -128,7 +128,7 @@ internal static class StepWriter
         using (var manifest = staging.CreateFile(StepFormat.ManifestFile, 0))
         {
             manifest.Write(frame, 0, frameLength);
-            manifest.Flush(flushToDisk: true);
+            staging.Seal(manifest);
         }
 
         FaultInjector.Hit("save.manifest.written");
@@ -193,7 +193,7 @@ internal static class StepWriter
     }
 
     /// <summary>Appends a chunk's frame; returns its length and its content checksum (the frame's last four bytes).</summary>
-    private static (int Length, uint Checksum) WriteFrame(FileStream data, Chunk chunk, Frame frame)
+    private static (int Length, uint Checksum) WriteFrame(Stream data, Chunk chunk, Frame frame)
     {
         try
         {

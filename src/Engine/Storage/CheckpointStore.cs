@@ -8,7 +8,7 @@ using DataraxCkpt.Values;
 namespace DataraxCkpt.Storage;
 
 /// <summary>A step number taken by a save that is still writing: its staging folder and intent.</summary>
-internal sealed class Reservation : IDisposable
+internal sealed class Reservation : IStepReservation
 {
     public required long Step { get; init; }
 
@@ -33,7 +33,7 @@ internal sealed class Reservation : IDisposable
 /// directory lock. Writers take the exclusive lock only around short critical sections (reserving a
 /// step, publishing it, removing steps); tensor bytes are written without holding it.
 /// </summary>
-internal sealed class CheckpointStore
+internal sealed class CheckpointStore : ICheckpointStore
 {
     private readonly StepFolders _folders;
     private readonly CheckpointOptions _options;
@@ -55,6 +55,24 @@ internal sealed class CheckpointStore
     }
 
     public string Directory { get; }
+
+    IStepReservation ICheckpointStore.Reserve(long? step, bool overwrite) => Reserve(step, overwrite);
+
+    CheckpointInfo ICheckpointStore.Expected(IStepReservation reservation, EncodedState state) => Expected((Reservation)reservation, state);
+
+    CheckpointInfo ICheckpointStore.Complete(IStepReservation reservation, EncodedState state, int? keep, Action<long>? onBytesWritten,
+        bool pin, DateTimeOffset? createdUtc, CancellationToken cancellationToken) =>
+        Complete((Reservation)reservation, state, keep, onBytesWritten, pin, createdUtc, cancellationToken);
+
+    void ICheckpointStore.Abandon(IStepReservation reservation) => Abandon((Reservation)reservation);
+
+    void ICheckpointStore.ThrowIfMissing()
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            throw new CheckpointDirectoryNotFoundException(Directory);
+        }
+    }
 
     /// <summary>
     /// Reports a notable action. Never under the directory lock: a callback that blocks, or that uses

@@ -542,7 +542,7 @@ internal sealed class StepFolders
 }
 
 /// <summary>A step being written in its staging folder, guarded by an owner lock that dies with the process.</summary>
-internal sealed class StagingArea : IDisposable
+internal sealed class StagingArea : IStepSink, IDisposable
 {
     private readonly FileStream _owner;
     private bool _keep;
@@ -566,6 +566,11 @@ internal sealed class StagingArea : IDisposable
 
     public FileStream CreateFile(string name, int bufferSize) =>
         new(System.IO.Path.Combine(Path, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize, FileOptions.None);
+
+    Stream IStepSink.CreateFile(string name, int bufferSize) => CreateFile(name, bufferSize);
+
+    /// <summary>A staged file is durable once flushed to disk.</summary>
+    void IStepSink.Seal(Stream file) => ((FileStream)file).Flush(flushToDisk: true);
 
     /// <summary>
     /// Flushes the staging folder's entries, after its files were flushed, then the folder's own entry in

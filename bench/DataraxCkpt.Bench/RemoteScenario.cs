@@ -1,0 +1,304 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using DataraxCkpt.Storage.Blob;
+
+namespace DataraxCkpt.Bench;
+
+/// <summary>
+/// Scenario (g): a remote location on Azurite (started by build.ps1, connection string in DATARAXCKPT_TEST_AZURITE).
+/// Save and restore of normal float32 tensors to az:// against the Azure SDK's own upload and download of the same
+/// bytes as one blob with the engine's transfer options; listing 10,000 remote steps with a warm and a cold index
+/// cache; the requests one save sends.
+/// </summary>
+internal static class RemoteScenario
+{
+    /// <summary>The Azurite connection string build.ps1 exports.</summary>
+    public const string AzuriteVariable = "DATARAXCKPT_TEST_AZURITE";
+
+    /// <summary>MiB of state to move (default 1024); smaller on a busy machine to prove the scenario runs.</summary>
+    public const string SizeVariable = "DATARAXCKPT_BENCH_REMOTE_MIB";
+
+    private const int TensorCount = 8;
+    private const int ListedSteps = 10_000;
+
+    public static ScenarioReport Run(int repetitions, string work)
+    {
+        var connection = Environment.GetEnvironmentVariable(AzuriteVariable);
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            throw new InvalidOperationException($"{AzuriteVariable} is not set: run the bench through build.ps1 -Task Bench, which starts Azurite.");
+        }
+
+        // The engine finds the account as users give it.
+        Environment.SetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING", connection);
+        var mib = int.TryParse(Environment.GetEnvironmentVariable(SizeVariable), NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) && m >= TensorCount ? m : 1024;
+        var elements = (int)((long)mib * (1 << 20) / TensorCount / sizeof(float));
+        var report = new ScenarioReport
+        {
+            Scenario = "g",
+            Title = string.Create(CultureInfo.InvariantCulture, $"{(mib % 1024 == 0 ? $"{mib / 1024} GiB" : $"{mib} MiB")} normal float32 to an az:// location on Azurite (8 × {mib / TensorCount} MiB)"),
+            Repetitions = repetitions,
+        };
+        if (mib != 1024)
+        {
+            report.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"size set by {SizeVariable}={mib} (the issue's figure is for 1024 MiB)"));
+        }
+
+        var tensors = StateData.Tensors(TensorCount, elements, bf16Like: false);
+        var bytes = StateData.TotalBytes(tensors);
+        var state = new Dictionary<string, object?>(StringComparer.Ordinal);
+        for (var i = 0; i < tensors.Length; i++)
+        {
+            state[$"layer{i}"] = tensors[i];
+        }
+
+        var settings = new BlobSettings { CacheDirectory = Path.Combine(work, "cache") };
+        var transfer = new StorageTransferOptions
+        {
+            // The engine's own block size and concurrency (BlobSettings defaults), so that both sides move the same way.
+            InitialTransferSize = settings.BlockSize,
+            MaximumTransferSize = settings.BlockSize,
+            MaximumConcurrency = settings.Concurrency,
+        };
+        report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"transfer options on both sides: {settings.BlockSize >> 20} MiB blocks/ranges, {settings.Concurrency} at once; Azurite 3.35.0 on 127.0.0.1 (in-memory metadata, blobs in a temporary folder) shares the 2 cores with the client"));
+
+        var service = new BlobServiceClient(connection);
+        var container = service.GetBlobContainerClient("bench-" + Guid.NewGuid().ToString("N")[..12]);
+        container.Create();
+        try
+        {
+            using var handler = new CheckpointHandler { BlobSettings = settings };
+            var location = $"az://{container.Name}/run";
+            var blob = container.GetBlobClient("sdk/one-blob.bin");
+            for (var rep = 0; rep < repetitions; rep++)
+            {
+                CheckpointInfo? info = null;
+                var save = report.Row("DataraxCkpt save", bytes);
+                save.Add(Measure.Run(() => info = handler.Save(location, state, step: rep)));
+                save.StoredBytes = info!.StoredSize;
+
+                report.Row("SDK BlobClient.UploadAsync (one blob)", bytes).Add(Measure.Run(() =>
+                {
+                    using var source = new ArraysStream(tensors);
+                    blob.UploadAsync(source, new BlobUploadOptions { TransferOptions = transfer }).GetAwaiter().GetResult();
+                }));
+
+                object? restored = null;
+                report.Row("DataraxCkpt restore", bytes).Add(Measure.Run(() => restored = handler.Restore(location, rep)));
+                if (rep == 0)
+                {
+                    CheckRestored(state, restored);
+                }
+
+                restored = null;
+                byte[]? downloaded = null;
+                report.Row("SDK BlobClient.DownloadToAsync (one blob, new buffer)", bytes).Add(Measure.Run(() =>
+                {
+                    // A new buffer each time, as a restore allocates new arrays: both pay the first touch.
+                    downloaded = GC.AllocateUninitializedArray<byte>(checked((int)Math.Min(bytes, Array.MaxLength)));
+                    using var destination = new MemoryStream(downloaded, writable: true);
+                    blob.DownloadToAsync(destination, new BlobDownloadToOptions { TransferOptions = transfer }).GetAwaiter().GetResult();
+                }));
+                downloaded = null;
+                handler.Remove(location, rep, force: true);
+            }
+
+            var saveRow = report.Find("DataraxCkpt save");
+            var restoreRow = report.Find("DataraxCkpt restore");
+            report.Targets.Add(Ratio.AtLeast("(g) remote save ≥ 0.9× the SDK's upload of the same bytes as one blob", saveRow, report.Find("SDK BlobClient.UploadAsync (one blob)"), 0.9));
+            report.Targets.Add(Ratio.AtLeast("(g) remote restore ≥ 0.9× the SDK's download of the same bytes as one blob", restoreRow, report.Find("SDK BlobClient.DownloadToAsync (one blob, new buffer)"), 0.9));
+
+            CountSaveRequests(report, location, state, bytes, work);
+            MeasureListing(report, container, repetitions, work);
+        }
+        finally
+        {
+            container.DeleteIfExists();
+        }
+
+        return report;
+    }
+
+    private static void CountSaveRequests(ScenarioReport report, string location, Dictionary<string, object?> state, long bytes, string work)
+    {
+        foreach (var (name, saved, size) in new[] { ("the state above", state, bytes), ("a 1 KiB state", Small(), 1024L) })
+        {
+            var log = new RequestCounter();
+            using var counted = new CheckpointHandler { BlobSettings = new BlobSettings { TestPolicy = log, CacheDirectory = Path.Combine(work, "cache-count") } };
+            var countLocation = location + "-count";
+            counted.Save(countLocation, saved, step: 1);
+            var save = log.Snapshot();
+            log.Clear();
+            counted.Save(countLocation, saved, step: 2);
+            var second = log.Snapshot();
+            log.Clear();
+            counted.Restore(countLocation, 2);
+            var restore = log.Snapshot();
+            counted.Remove(countLocation, 1, force: true);
+            counted.Remove(countLocation, 2, force: true);
+            report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+                $"requests per save of {name} ({size / 1048576.0:F1} MiB): first save into a new prefix {Describe(save)}; a later save {Describe(second)}; its restore {Describe(restore)}"));
+        }
+    }
+
+    private static void MeasureListing(ScenarioReport report, BlobContainerClient container, int repetitions, string work)
+    {
+        // 10,000 committed steps, made as the engine's own listing test makes them: one real save, then its commit
+        // record copied under 9,999 more step numbers (listing reads records, never the data they point to).
+        var location = $"az://{container.Name}/listing";
+        using (var writer = new CheckpointHandler { BlobSettings = new BlobSettings { CacheDirectory = Path.Combine(work, "cache-writer") } })
+        {
+            writer.Save(location, Small(), step: 0);
+        }
+
+        var record0 = container.GetBlobs(BlobTraits.Metadata, BlobStates.None, "listing/commits/", CancellationToken.None).Single();
+        var content = container.GetBlobClient(record0.Name).DownloadContent().Value.Content;
+        Parallel.For(1, ListedSteps, new ParallelOptions { MaxDegreeOfParallelism = 16 }, step =>
+        {
+            var metadata = new Dictionary<string, string>(record0.Metadata) { ["step"] = step.ToString(CultureInfo.InvariantCulture) };
+            container.GetBlobClient($"listing/commits/{step:D20}").Upload(content, new BlobUploadOptions { Metadata = metadata });
+        });
+
+        var cold = new List<double>();
+        var coldRequests = 0;
+        var warm = new List<double>();
+        var warmRequests = 0;
+        for (var rep = 0; rep < repetitions; rep++)
+        {
+            var log = new RequestCounter();
+            using var lister = new CheckpointHandler { BlobSettings = new BlobSettings { TestPolicy = log, CacheDirectory = Path.Combine(work, $"cache-list-{rep}") } };
+            var listed = 0;
+            cold.Add(Measure.Run(() => listed = lister.ListCheckpoints(location).Count).Seconds);
+            coldRequests = log.Total;
+            if (listed != ListedSteps)
+            {
+                throw new InvalidOperationException($"listed {listed} steps, expected {ListedSteps}");
+            }
+
+            log.Clear();
+            warm.Add(Measure.Run(() => listed = lister.ListCheckpoints(location).Count).Seconds);
+            warmRequests = log.Total;
+        }
+
+        var warmMedian = Measure.Median(warm);
+        var coldMedian = Measure.Median(cold);
+        report.Targets.Add(new Target("(g) listing 10,000 remote steps (Get-Checkpoint) with a warm cache ≤ 1 s",
+            string.Create(CultureInfo.InvariantCulture, $"{warmMedian * 1000:F0} ms, {warmRequests} requests"), warmMedian <= 1.0));
+        report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"listing 10,000 remote steps with a cold cache (new cache folder): {coldMedian * 1000:F0} ms, {coldRequests} requests (List Blobs pages of 5,000 records with their metadata; no manifest is read)"));
+    }
+
+    private static Dictionary<string, object?> Small() => new(StringComparer.Ordinal)
+    {
+        ["w"] = Enumerable.Range(0, 256).Select(i => (float)i).ToArray(),
+        ["epoch"] = 1L,
+    };
+
+    private static string Describe(IReadOnlyDictionary<string, int> counts) =>
+        $"{counts.Values.Sum()} ({string.Join(", ", counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Value} {c.Key}"))})";
+
+    private static void CheckRestored(Dictionary<string, object?> state, object? restored)
+    {
+        var back = (IDictionary<string, object?>)restored!;
+        foreach (var (key, value) in state)
+        {
+            if (!MemoryMarshal.AsBytes(((float[])value!).AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(((float[])back[key]!).AsSpan())))
+            {
+                throw new InvalidOperationException($"restored tensor '{key}' differs from the saved one");
+            }
+        }
+    }
+
+    /// <summary>Counts requests by kind (method plus the REST operation), as billed.</summary>
+    private sealed class RequestCounter : HttpPipelineSynchronousPolicy
+    {
+        private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
+
+        public int Total => _counts.Values.Sum();
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            var query = message.Request.Uri.Query;
+            var kind = query.Contains("comp=list", StringComparison.Ordinal) ? "List"
+                : query.Contains("comp=block&", StringComparison.Ordinal) || query.EndsWith("comp=block", StringComparison.Ordinal) ? "Put Block"
+                : query.Contains("comp=blocklist", StringComparison.Ordinal) ? "Put Block List"
+                : query.Contains("restype=container", StringComparison.Ordinal) ? $"{message.Request.Method} container"
+                : $"{message.Request.Method} blob";
+            _counts.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        }
+
+        public Dictionary<string, int> Snapshot() => new(_counts, StringComparer.Ordinal);
+
+        public void Clear() => _counts.Clear();
+    }
+
+    /// <summary>The tensors' bytes, one after another, as one seekable read-only stream (no copy of the state).</summary>
+    private sealed class ArraysStream : Stream
+    {
+        private readonly float[][] _arrays;
+        private readonly long _length;
+        private long _position;
+
+        public ArraysStream(float[][] arrays)
+        {
+            _arrays = arrays;
+            _length = StateData.TotalBytes(arrays);
+        }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => false;
+
+        public override long Length => _length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = Math.Clamp(value, 0, _length);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var done = 0;
+            while (done < buffer.Length && _position < _length)
+            {
+                var arrayBytes = (long)_arrays[0].Length * sizeof(float);
+                var index = (int)(_position / arrayBytes);
+                var within = (int)(_position % arrayBytes);
+                var source = MemoryMarshal.AsBytes(_arrays[index].AsSpan())[within..];
+                var n = Math.Min(source.Length, buffer.Length - done);
+                source[..n].CopyTo(buffer[done..]);
+                done += n;
+                _position += n;
+            }
+
+            return done;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            _ => _length + offset,
+        };
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,44 @@
+using DataraxCkpt.Storage;
+
+namespace DataraxCkpt.Format;
+
+/// <summary>
+/// Random access to a step's data (<c>tensors.lz4</c>), wherever it lives: the reader's one way to its
+/// bytes. Reads may run on several threads at once.
+/// </summary>
+internal interface IStepData : IDisposable
+{
+    /// <summary>The data's length in bytes.</summary>
+    long Length { get; }
+
+    /// <summary>Fills <paramref name="target"/> from <paramref name="offset"/>.</summary>
+    /// <exception cref="InvalidDataException">The data ends before <paramref name="target"/> is filled.</exception>
+    void ReadExactly(Span<byte> target, long offset);
+}
+
+/// <summary>A step's data file in a local step folder.</summary>
+internal sealed class FileStepData : IStepData
+{
+    private readonly StepFiles _files;
+
+    public FileStepData(StepFiles files) => _files = files;
+
+    public long Length => _files.DataLength;
+
+    public void ReadExactly(Span<byte> target, long offset)
+    {
+        var read = 0;
+        while (read < target.Length)
+        {
+            var n = RandomAccess.Read(_files.Data, target[read..], offset + read);
+            if (n == 0)
+            {
+                throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {offset}");
+            }
+
+            read += n;
+        }
+    }
+
+    public void Dispose() => _files.Dispose();
+}

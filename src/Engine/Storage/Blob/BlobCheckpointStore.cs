@@ -1,0 +1,796 @@
+using System.Collections.Specialized;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Azure.Core;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using DataraxCkpt.Faults;
+using DataraxCkpt.Format;
+using DataraxCkpt.Retention;
+using DataraxCkpt.Values;
+
+namespace DataraxCkpt.Storage.Blob;
+
+/// <summary>A step number a remote save holds: nothing is locked; the commit record's conditional create decides.</summary>
+internal sealed class BlobReservation : IStepReservation
+{
+    public required long Step { get; init; }
+
+    public required string SaveId { get; init; }
+
+    public required bool Overwrite { get; init; }
+
+    public bool ReplacesPinned { get; init; }
+
+    public DateTimeOffset CreatedUtc { get; } = DateTimeOffset.UtcNow;
+
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>
+/// A checkpoint store in Azure Blob storage (docs/object-store.md). Layout under the prefix:
+/// <c>data/&lt;step:D20&gt;-&lt;saveId&gt;/tensors.lz4</c> and <c>manifest.json.lz4</c>, written under a name
+/// unique to the save, and <c>commits/&lt;step:D20&gt;</c>, the commit record, created with
+/// <c>If-None-Match: *</c> (the commit point), replaced with <c>If-Match</c>. Its blob metadata carries what
+/// a listing shows, so listing needs only List Blobs pages. No lock is taken anywhere.
+/// </summary>
+internal sealed class BlobCheckpointStore : ICheckpointStore
+{
+    private const string CommitsFolder = "commits/";
+    private const string DataFolder = "data/";
+
+    /// <summary>Metadata JSON up to this length (base64) travels in the record's blob metadata; longer, in its content.</summary>
+    private const int InlineMetadataLimit = 4096;
+
+    private readonly BlobLocation _location;
+    private readonly CheckpointOptions _options;
+    private readonly BlobSettings _settings;
+    private readonly BlobContainerClient _container;
+    private readonly BlobIndexCache _cache;
+
+    public BlobCheckpointStore(BlobLocation location, CheckpointOptions options, BlobSettings settings)
+    {
+        _location = location;
+        _options = options;
+        _settings = settings;
+        var clientOptions = new BlobClientOptions();
+        clientOptions.Retry.Mode = RetryMode.Exponential;
+        clientOptions.Retry.MaxRetries = settings.MaxRetries;
+        clientOptions.Retry.Delay = settings.RetryDelay;
+        clientOptions.Retry.NetworkTimeout = settings.NetworkTimeout;
+        if (settings.TestPolicy is { } policy)
+        {
+            clientOptions.AddPolicy(policy, HttpPipelinePosition.PerRetry);
+        }
+
+        _container = location.Connect(clientOptions);
+        _cache = new BlobIndexCache(location, settings.CacheDirectory);
+    }
+
+    public string Directory => _location.Display;
+
+    private void Log(string message) => _options.Log?.Invoke(message);
+
+    private static string StepName(long step) => step.ToString("D20", CultureInfo.InvariantCulture);
+
+    private string RecordName(long step) => $"{_location.Prefix}{CommitsFolder}{StepName(step)}";
+
+    private string SaveFolder(long step, string saveId) => $"{_location.Prefix}{DataFolder}{StepName(step)}-{saveId}/";
+
+    private BlobClient Record(long step) => _container.GetBlobClient(RecordName(step));
+
+    // ----- records -----
+
+    /// <summary>A commit record as listed: the index row, the record's version, and its data blob's length.</summary>
+    private sealed record Committed(StepRow Row, ETag ETag, long DataLength, bool MetadataInline);
+
+    private static Dictionary<string, string> ToMetadata(StepRow row, long dataLength)
+    {
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["step"] = row.Step.ToString(CultureInfo.InvariantCulture),
+            ["saveid"] = row.SaveId,
+            ["created"] = row.CreatedUtc.UtcTicks.ToString(CultureInfo.InvariantCulture),
+            ["size"] = row.Size.ToString(CultureInfo.InvariantCulture),
+            ["stored"] = row.StoredSize.ToString(CultureInfo.InvariantCulture),
+            ["items"] = row.ItemCount.ToString(CultureInfo.InvariantCulture),
+            ["hash"] = row.ManifestHash,
+            ["datalength"] = dataLength.ToString(CultureInfo.InvariantCulture),
+            ["pinned"] = row.Pinned ? "true" : "false",
+            ["format"] = StepFormat.Version.ToString(CultureInfo.InvariantCulture),
+        };
+        var inline = Convert.ToBase64String(Encoding.UTF8.GetBytes(row.MetadataJson));
+        if (inline.Length <= InlineMetadataLimit)
+        {
+            meta["meta"] = inline;
+        }
+
+        return meta;
+    }
+
+    private Committed? FromMetadata(IDictionary<string, string> meta, ETag etag)
+    {
+        try
+        {
+            long L(string key) => long.Parse(meta[key], NumberStyles.Integer, CultureInfo.InvariantCulture);
+            var inline = meta.TryGetValue("meta", out var m);
+            var row = new StepRow(L("step"), meta["saveid"], new DateTimeOffset(L("created"), TimeSpan.Zero), L("size"), L("stored"),
+                checked((int)L("items")), inline ? Encoding.UTF8.GetString(Convert.FromBase64String(m!)) : string.Empty, meta["hash"],
+                meta.TryGetValue("pinned", out var p) && p == "true");
+            return new Committed(row, etag, L("datalength"), inline);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException)
+        {
+            Log($"Ignored a commit record in '{Directory}' with unreadable metadata ({e.Message}).");
+            return null;
+        }
+    }
+
+    /// <summary>Every commit record, ascending, from List Blobs pages alone; null when the container does not exist.</summary>
+    private List<Committed>? ListCommitted()
+    {
+        try
+        {
+            var found = new List<Committed>();
+            foreach (var item in _container.GetBlobs(BlobTraits.Metadata, BlobStates.None, _location.Prefix + CommitsFolder, CancellationToken.None))
+            {
+                if (FromMetadata(item.Metadata, item.Properties.ETag ?? default) is { } c && RecordName(c.Row.Step) == item.Name)
+                {
+                    found.Add(c);
+                }
+            }
+
+            return found.OrderBy(c => c.Row.Step).ToList();
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>One step's commit record (one HEAD request), or null when it is not committed.</summary>
+    private Committed? TryGetCommitted(long step)
+    {
+        try
+        {
+            var props = Record(step).GetProperties().Value;
+            return FromMetadata(props.Metadata, props.ETag);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    private Committed GetCommitted(long step)
+    {
+        if (TryGetCommitted(step) is { } c)
+        {
+            return c;
+        }
+
+        var listed = ListCommitted();
+        if (listed is null || (listed.Count == 0 && !PrefixExists()))
+        {
+            throw new CheckpointDirectoryNotFoundException(Directory);
+        }
+
+        throw new StepNotFoundException(Directory, step, listed.Select(r => r.Row.Step).ToList());
+    }
+
+    private Committed Latest(List<Committed>? listed)
+    {
+        if (listed is null || (listed.Count == 0 && !PrefixExists()))
+        {
+            throw new CheckpointDirectoryNotFoundException(Directory);
+        }
+
+        return listed.Count > 0 ? listed[^1] : throw new NoCheckpointsException(Directory);
+    }
+
+    private bool PrefixExists()
+    {
+        try
+        {
+            return _container.GetBlobs(BlobTraits.None, BlobStates.None, _location.Prefix, CancellationToken.None).AsPages(pageSizeHint: 1).FirstOrDefault()?.Values.Count > 0;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    public void ThrowIfMissing()
+    {
+        if (!PrefixExists())
+        {
+            throw new CheckpointDirectoryNotFoundException(Directory);
+        }
+    }
+
+    private string MetadataJsonOf(Committed c)
+    {
+        if (c.MetadataInline)
+        {
+            return c.Row.MetadataJson;
+        }
+
+        try
+        {
+            return Encoding.UTF8.GetString(Record(c.Row.Step).DownloadContent(new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = c.ETag } }).Value.Content.ToArray());
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Removed or replaced since it was listed: the caller's record is of a version that is gone.
+            throw new StepNotFoundException(Directory, c.Row.Step);
+        }
+    }
+
+    private CheckpointInfo ToInfo(Committed c) => new(c.Row.Step, $"{Directory}/{DataFolder}{StepName(c.Row.Step)}-{c.Row.SaveId}", Directory,
+        c.Row.CreatedUtc, c.Row.Size, c.Row.StoredSize, c.Row.ItemCount, () => DecodeMetadata(c.Row.Step, MetadataJsonOf(c)), c.Row.Pinned);
+
+    private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
+            var decoded = new StateDecoder((_, _, item) => throw new InvalidDataException($"metadata item '{item}' refers to a tensor")).Decode(doc.RootElement);
+            return decoded as IReadOnlyDictionary<string, object?> ?? throw new InvalidDataException("metadata is not a dictionary");
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or OverflowException or InvalidOperationException)
+        {
+            throw new CorruptCheckpointException(Directory, step, "metadata", e.Message, e);
+        }
+    }
+
+    // ----- save -----
+
+    public IStepReservation Reserve(long? step, bool overwrite)
+    {
+        if (step is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(step), step, "Step numbers are zero or more.");
+        }
+
+        // A save creates the container, as a local save creates its directory.
+        _container.CreateIfNotExists();
+        var chosen = step ?? (ListCommitted() is { Count: > 0 } listed ? checked(listed[^1].Row.Step + 1) : 0);
+        var existing = TryGetCommitted(chosen);
+        if (existing is not null && !overwrite)
+        {
+            throw new StepExistsException(Directory, chosen);
+        }
+
+        Log($"Reserved step {chosen} in '{Directory}' (no lock: the commit record's conditional create decides).");
+        return new BlobReservation { Step = chosen, SaveId = Guid.NewGuid().ToString("N"), Overwrite = overwrite, ReplacesPinned = existing?.Row.Pinned ?? false };
+    }
+
+    public CheckpointInfo Expected(IStepReservation reservation, EncodedState state)
+    {
+        var r = (BlobReservation)reservation;
+        var row = new StepRow(r.Step, r.SaveId, new DateTimeOffset(r.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.Items.Count,
+            Encoding.UTF8.GetString(state.MetadataNode), string.Empty, r.ReplacesPinned);
+        return ToInfo(new Committed(row, default, 0, MetadataInline: true));
+    }
+
+    public CheckpointInfo Complete(IStepReservation reservation, EncodedState state, int? keep, Action<long>? onBytesWritten,
+        bool pin = false, DateTimeOffset? createdUtc = null, CancellationToken cancellationToken = default)
+    {
+        var r = (BlobReservation)reservation;
+        var created = new DateTimeOffset((createdUtc ?? r.CreatedUtc).UtcTicks, TimeSpan.Zero);
+        var sink = new BlobStepSink(_container, SaveFolder(r.Step, r.SaveId), _settings, cancellationToken);
+        WrittenStep written;
+        try
+        {
+            Log($"Writing step {r.Step} to '{Directory}': {state.Items.Count} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
+            cancellationToken.ThrowIfCancellationRequested();
+            written = StepWriter.Write(sink, r.Step, r.SaveId, created, state, bytes =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                onBytesWritten?.Invoke(bytes);
+            });
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        catch
+        {
+            DeleteSave(r.Step, r.SaveId);
+            throw;
+        }
+
+        var row = new StepRow(r.Step, r.SaveId, created, state.Size, written.StoredSize, state.Items.Count,
+            Encoding.UTF8.GetString(state.MetadataNode), written.ManifestHash, pin);
+        var dataLength = sink.LengthOf(StepFormat.DataFile);
+        Committed? replaced;
+        FaultInjector.Hit("blob.before-commit");
+        try
+        {
+            replaced = Commit(row, dataLength, r.Overwrite, pin, out row);
+        }
+        catch
+        {
+            DeleteSave(r.Step, r.SaveId);
+            throw;
+        }
+
+        if (replaced is not null)
+        {
+            DeleteSave(r.Step, replaced.Row.SaveId);
+        }
+
+        var committed = new Committed(row, default, dataLength, MetadataInline: true);
+        Log($"Published step {r.Step} in '{Directory}' ({state.Size} bytes of state, {written.StoredSize} bytes stored){(replaced is null ? string.Empty : ", replacing the previous version")}.");
+        TryCache(row, state.Items, item => item.TensorIndex >= 0 ? written.Tensors[item.TensorIndex].StoredLength : 0);
+        Exception? retentionFailure = null;
+        if (keep is int count)
+        {
+            try
+            {
+                RemoveSteps(new RetentionPolicy { Keep = Math.Max(count, 1) }, protectedStep: r.Step, dryRun: false);
+            }
+            catch (Exception e) when (e is RequestFailedException or CheckpointException or IOException or InvalidOperationException)
+            {
+                retentionFailure = e;
+            }
+        }
+
+        SweepLeftovers(dryRun: false);
+        return retentionFailure is null ? ToInfo(committed) : throw new RetentionFailedException(ToInfo(committed), keep!.Value, retentionFailure);
+    }
+
+    /// <summary>
+    /// The commit point: creates the step's record only if none exists, or (overwrite) replaces exactly the
+    /// version read, keeping its pin. Returns the replaced version, whose blobs the caller deletes.
+    /// </summary>
+    private Committed? Commit(StepRow row, long dataLength, bool overwrite, bool pin, out StepRow committedRow)
+    {
+        var record = Record(row.Step);
+        while (true)
+        {
+            var existing = overwrite ? TryGetCommitted(row.Step) : null;
+            committedRow = row with { Pinned = pin || (existing?.Row.Pinned ?? false) };
+            var conditions = existing is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = existing.ETag };
+            try
+            {
+                record.Upload(BinaryData.FromString(committedRow.MetadataJson), new BlobUploadOptions
+                {
+                    Metadata = ToMetadata(committedRow, dataLength),
+                    Conditions = conditions,
+                });
+                return existing;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            {
+                if (!overwrite)
+                {
+                    throw new StepExistsException(Directory, row.Step);
+                }
+
+                // Another host committed, pinned or replaced the step meanwhile: read it again and retry.
+            }
+        }
+    }
+
+    public void Abandon(IStepReservation reservation)
+    {
+        // Nothing was uploaded before Complete; Complete deletes its own blobs when it fails.
+    }
+
+    private void DeleteSave(long step, string saveId)
+    {
+        foreach (var name in new[] { StepFormat.DataFile, StepFormat.ManifestFile })
+        {
+            try
+            {
+                _container.GetBlobClient(SaveFolder(step, saveId) + name).DeleteIfExists();
+            }
+            catch (RequestFailedException)
+            {
+                // Left for the sweep of a later writer.
+            }
+        }
+    }
+
+    private void TryCache(StepRow row, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf)
+    {
+        try
+        {
+            _cache.Put(row, items, storedSizeOf);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            // The cache is only a cache: the store is the truth.
+            Log($"The local index cache of '{Directory}' could not be updated ({e.Message}).");
+        }
+    }
+
+    /// <summary>
+    /// Deletes the blobs of saves that never committed (killed, failed) once older than the grace period.
+    /// Data blobs are listed before the commit records, so a save that commits between the two listings is
+    /// seen as committed; a save in progress has fresh blobs.
+    /// </summary>
+    private List<string> SweepLeftovers(bool dryRun)
+    {
+        var swept = new List<string>();
+        try
+        {
+            var folders = new Dictionary<string, List<BlobItem>>(StringComparer.Ordinal);
+            var dataPrefix = _location.Prefix + DataFolder;
+            foreach (var blob in _container.GetBlobs(BlobTraits.None, BlobStates.None, dataPrefix, CancellationToken.None))
+            {
+                var rest = blob.Name[dataPrefix.Length..];
+                var slash = rest.IndexOf('/', StringComparison.Ordinal);
+                var folder = slash < 0 ? rest : rest[..slash];
+                (folders.TryGetValue(folder, out var list) ? list : folders[folder] = []).Add(blob);
+            }
+
+            var committed = (ListCommitted() ?? []).Select(c => $"{StepName(c.Row.Step)}-{c.Row.SaveId}").ToHashSet(StringComparer.Ordinal);
+            var cutoff = DateTimeOffset.UtcNow - _settings.SweepGrace;
+            foreach (var (folder, blobs) in folders)
+            {
+                if (committed.Contains(folder) || blobs.Any(b => b.Properties.LastModified is not { } m || m > cutoff))
+                {
+                    continue;
+                }
+
+                swept.Add(DataFolder + folder);
+                if (!dryRun)
+                {
+                    foreach (var blob in blobs)
+                    {
+                        _container.GetBlobClient(blob.Name).DeleteIfExists();
+                    }
+
+                    Log($"Swept the leftovers of an uncommitted save in '{Directory}' ({DataFolder}{folder}).");
+                }
+            }
+        }
+        catch (RequestFailedException e)
+        {
+            Log($"Sweeping leftovers in '{Directory}' failed ({e.Status} {e.ErrorCode}); a later writer retries.");
+        }
+
+        return swept;
+    }
+
+    // ----- read -----
+
+    public List<long> Steps() => (ListCommitted() ?? []).Select(c => c.Row.Step).ToList();
+
+    public long? Latest() => ListCommitted() is { Count: > 0 } listed ? listed[^1].Row.Step : null;
+
+    public List<CheckpointInfo> List()
+    {
+        var listed = ListCommitted() ?? [];
+        RefreshCache(listed);
+        return listed.Select(ToInfo).ToList();
+    }
+
+    private void RefreshCache(List<Committed> listed)
+    {
+        try
+        {
+            _cache.Refresh(listed.Select(c => c.Row).ToList());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            Log($"The local index cache of '{Directory}' could not be refreshed ({e.Message}).");
+        }
+    }
+
+    public CheckpointInfo Get(long step) => ToInfo(GetCommitted(step));
+
+    public List<CheckpointItemInfo> Items(long step)
+    {
+        var c = GetCommitted(step);
+        List<CheckpointItemInfo>? cached = null;
+        try
+        {
+            cached = _cache.TryItems(c.Row);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            Log($"The local index cache of '{Directory}' could not be read ({e.Message}).");
+        }
+
+        if (cached is not null)
+        {
+            return cached;
+        }
+
+        using var reader = OpenReader(c, CancellationToken.None);
+        var manifest = reader.Manifest;
+        var row = c.Row with { MetadataJson = manifest.MetadataJson };
+        TryCache(row, manifest.Items, item => item.TensorIndex >= 0 ? manifest.Tensors[item.TensorIndex].StoredLength : 0);
+        return manifest.Items.Select(i => new CheckpointItemInfo(step, i.Name, i.Kind, i.DType, i.Shape, i.Size,
+            i.TensorIndex >= 0 ? manifest.Tensors[i.TensorIndex].StoredLength : 0)).ToList();
+    }
+
+    public IReadOnlyDictionary<string, object?> RestoreMetadata(long? step)
+    {
+        var c = step is long s ? GetCommitted(s) : Latest(ListCommitted());
+        return DecodeMetadata(c.Row.Step, MetadataJsonOf(c));
+    }
+
+    /// <summary>Opens a committed step: its manifest (checked against the hash its record names) and its data blob.</summary>
+    private StepReader OpenReader(Committed c, CancellationToken cancellationToken)
+    {
+        var folder = SaveFolder(c.Row.Step, c.Row.SaveId);
+        byte[] manifest;
+        try
+        {
+            manifest = _container.GetBlobClient(folder + StepFormat.ManifestFile).DownloadContent(cancellationToken).Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            if (TryGetCommitted(c.Row.Step) is not { } now || now.Row.SaveId != c.Row.SaveId)
+            {
+                throw new StepNotFoundException(Directory, c.Row.Step);
+            }
+
+            throw new CorruptCheckpointException(Directory, c.Row.Step, StepFormat.ManifestFile, "the manifest blob the commit record names is missing", e);
+        }
+
+        var data = new BlobStepData(_container.GetBlobClient(folder + StepFormat.DataFile), c.DataLength, cancellationToken);
+        return CorruptOnFailure(c.Row.Step, null, () => StepReader.Open(manifest, data, c.Row.Step, c.Row.ManifestHash));
+    }
+
+    public object? Restore(long? step, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead, Action<long, long>? onStart,
+        CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var c = step is long s ? GetCommitted(s) : Latest(ListCommitted());
+        using var reader = OpenReader(c, cancellationToken);
+        return Decode(reader, c.Row.Step, patterns, onBytesRead, onStart, cancellationToken);
+    }
+
+    public (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var c = GetCommitted(step);
+        using var reader = OpenReader(c, cancellationToken);
+        var info = new CheckpointInfo(c.Row.Step, ToInfo(c).Path, Directory, c.Row.CreatedUtc, c.Row.Size, c.Row.StoredSize, c.Row.ItemCount,
+            DecodeMetadata(c.Row.Step, reader.Manifest.MetadataJson), c.Row.Pinned);
+        return (info, Decode(reader, c.Row.Step, null, onBytesRead, onStart, cancellationToken));
+    }
+
+    private object? Decode(StepReader reader, long chosen, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead,
+        Action<long, long>? onStart, CancellationToken cancellationToken)
+    {
+        var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
+        onStart?.Invoke(chosen, total);
+        Action<long> onBytes = bytes =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            onBytesRead?.Invoke(bytes);
+        };
+        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.LoadTensor(index, type, item, onBytes)));
+        return CorruptOnFailure(chosen, null, () => patterns is null
+            ? decoder.Decode(reader.Manifest.State)
+            : decoder.DecodeMatching(reader.Manifest.State, patterns, decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items).Select(i => i.Name).ToList()));
+    }
+
+    /// <summary>Stands for a tensor while Verify decodes a state tree; its bytes were checked by VerifyAll.</summary>
+    private static readonly object VerifiedTensor = new();
+
+    public StepVerification Verify(long step, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var c = GetCommitted(step);
+        StepReader reader;
+        try
+        {
+            reader = OpenReader(c, cancellationToken);
+        }
+        catch (CorruptCheckpointException e)
+        {
+            return new StepVerification(Directory, step, 0, [new ItemProblem(e.Item, e.Problem)]);
+        }
+        catch (UnsupportedFormatVersionException e)
+        {
+            return new StepVerification(Directory, step, 0, [new ItemProblem(StepFormat.ManifestFile, e.Message)]);
+        }
+
+        using (reader)
+        {
+            var problems = reader.VerifyAll(cancellationToken);
+            try
+            {
+                var tree = new StateDecoder((i, t, n) =>
+                {
+                    reader.CheckTensorReference(i, t, n);
+                    return VerifiedTensor;
+                });
+                CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.State));
+            }
+            catch (CorruptCheckpointException e)
+            {
+                problems.Add(new ItemProblem(e.Item, e.Problem));
+            }
+
+            return new StepVerification(Directory, step, reader.Manifest.Items.Count, problems);
+        }
+    }
+
+    public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(long before, long after)
+    {
+        using var a = OpenReader(GetCommitted(before), CancellationToken.None);
+        using var b = OpenReader(GetCommitted(after), CancellationToken.None);
+        var all = new[] { "*" };
+        var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
+        var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));
+        var itemsA = CorruptOnFailure(before, null, () => da.ItemsByUsableName(a.Manifest.State, a.Manifest.Items));
+        var itemsB = CorruptOnFailure(after, null, () => db.ItemsByUsableName(b.Manifest.State, b.Manifest.Items));
+        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all, itemsA.Select(i => i.Name).ToList())),
+            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all, itemsB.Select(i => i.Name).ToList())),
+            itemsA, itemsB);
+    }
+
+    // ----- change -----
+
+    public List<CheckpointInfo> Prune(RetentionPolicy policy, bool dryRun, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfMissing();
+        return RemoveSteps(policy, protectedStep: null, dryRun);
+    }
+
+    /// <summary>
+    /// Plans with the same planner as a local directory, then deletes each doomed record only if it is
+    /// still the version planned with (If-Match): a step re-pinned or overwritten meanwhile stays.
+    /// </summary>
+    private List<CheckpointInfo> RemoveSteps(RetentionPolicy policy, long? protectedStep, bool dryRun)
+    {
+        var listed = ListCommitted() ?? [];
+        var doomed = RetentionPlanner.StepsToRemove(listed, c => (c.Row.Step, c.Row.CreatedUtc, c.Row.Pinned), policy, DateTimeOffset.UtcNow, protectedStep)
+            .Where(c => !IsNewerFormat(c)).ToList();
+        if (dryRun)
+        {
+            return doomed.Select(ToInfo).ToList();
+        }
+
+        var removed = new List<CheckpointInfo>();
+        foreach (var c in doomed)
+        {
+            if (TryDeleteRecord(c))
+            {
+                removed.Add(ToInfo(c));
+                Log($"Removed step {c.Row.Step} from '{Directory}' (retention).");
+            }
+        }
+
+        return removed;
+    }
+
+    private static bool IsNewerFormat(Committed c) => false;
+
+    /// <summary>Deletes a record if it is still the version <paramref name="c"/> was read as, then its blobs; false when it changed or went.</summary>
+    private bool TryDeleteRecord(Committed c)
+    {
+        try
+        {
+            Record(c.Row.Step).Delete(DeleteSnapshotsOption.None, new BlobRequestConditions { IfMatch = c.ETag });
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            return false;
+        }
+
+        DeleteSave(c.Row.Step, c.Row.SaveId);
+        return true;
+    }
+
+    public bool IsCheckpointDirectory() => PrefixExists();
+
+    public List<long> PeekSteps() => Steps();
+
+    public CheckpointInfo Remove(long step, bool force, bool dryRun)
+    {
+        while (true)
+        {
+            var c = GetCommitted(step);
+            if (c.Row.Pinned && !force)
+            {
+                throw new StepPinnedException(Directory, step);
+            }
+
+            if (dryRun)
+            {
+                return ToInfo(c);
+            }
+
+            var info = ToInfo(c);
+            if (TryDeleteRecord(c))
+            {
+                Log($"Removed step {step} from '{Directory}'.");
+                return info;
+            }
+
+            // Changed since it was read (re-pinned, overwritten) or removed: decide again on what is there now.
+        }
+    }
+
+    public CheckpointInfo SetPinned(long step, bool pinned)
+    {
+        while (true)
+        {
+            var c = GetCommitted(step);
+            var row = c.Row with { Pinned = pinned };
+            try
+            {
+                var metadata = ToMetadata(c.MetadataInline ? row : row with { MetadataJson = string.Empty }, c.DataLength);
+                if (!c.MetadataInline)
+                {
+                    metadata.Remove("meta");
+                }
+
+                Record(step).SetMetadata(metadata, new BlobRequestConditions { IfMatch = c.ETag });
+                Log($"{(pinned ? "Pinned" : "Unpinned")} step {step} in '{Directory}'.");
+                return ToInfo(c with { Row = row });
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                // Changed or removed meanwhile: read it again.
+            }
+        }
+    }
+
+    public RepairReport Repair(bool dryRun, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfMissing();
+        var swept = SweepLeftovers(dryRun);
+        var listed = ListCommitted() ?? [];
+        if (!dryRun)
+        {
+            try
+            {
+                _cache.Clear();
+            }
+            catch (IOException e)
+            {
+                Log($"The local index cache of '{Directory}' could not be deleted ({e.Message}).");
+            }
+
+            RefreshCache(listed);
+            Log($"Repaired the index cache of '{Directory}': {listed.Count} steps listed, {swept.Count} leftovers swept.");
+        }
+
+        var steps = listed.Select(c => c.Row.Step).ToList();
+        return new RepairReport(Directory, steps, [], [], swept, [], dryRun);
+    }
+
+    private T CorruptOnFailure<T>(long step, string? item, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
+        {
+            throw new CorruptCheckpointException(Directory, step, item ?? ItemOf(e), e.Message, e);
+        }
+        catch (NewerFormatException e)
+        {
+            throw new UnsupportedFormatVersionException(Directory, step, (int)Math.Min(e.Version, int.MaxValue), StepFormat.Version, e.UnknownFeatures);
+        }
+    }
+
+    private static string? ItemOf(Exception e)
+    {
+        var message = e.Message;
+        var at = message.IndexOf("item '", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return message.StartsWith(StepFormat.DataFile, StringComparison.Ordinal) ? StepFormat.DataFile : StepFormat.ManifestFile;
+        }
+
+        var end = message.IndexOf('\'', at + 6);
+        return end < 0 ? null : message[(at + 6)..end];
+    }
+}

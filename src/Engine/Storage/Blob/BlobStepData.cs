@@ -1,0 +1,67 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using DataraxCkpt.Format;
+
+namespace DataraxCkpt.Storage.Blob;
+
+/// <summary>
+/// A step's data blob read by ranged GETs straight into the reader's buffers (the destination arrays
+/// for chunks stored raw). The reader decodes chunks in parallel, so ranges are fetched in parallel.
+/// A data blob is never rewritten (its name is unique to its save), so a range is of the one version.
+/// </summary>
+internal sealed class BlobStepData : IStepData
+{
+    private readonly BlobClient _blob;
+    private readonly CancellationToken _cancellationToken;
+
+    public BlobStepData(BlobClient blob, long length, CancellationToken cancellationToken)
+    {
+        _blob = blob;
+        Length = length;
+        _cancellationToken = cancellationToken;
+    }
+
+    public long Length { get; }
+
+    public void ReadExactly(Span<byte> target, long offset)
+    {
+        if (target.Length == 0)
+        {
+            return;
+        }
+
+        if (offset + target.Length > Length)
+        {
+            throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {offset}");
+        }
+
+        try
+        {
+            var options = new BlobDownloadOptions
+            {
+                Range = new HttpRange(offset, target.Length),
+            };
+            using var response = _blob.DownloadStreaming(options, _cancellationToken).Value;
+            var read = 0;
+            while (read < target.Length)
+            {
+                var n = response.Content.Read(target[read..]);
+                if (n == 0)
+                {
+                    throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {offset}");
+                }
+
+                read += n;
+            }
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412 or 416)
+        {
+            throw new InvalidDataException($"{StepFormat.DataFile} of this step was removed or replaced while it was read ({e.ErrorCode ?? e.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)})", e);
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,67 @@
+using System.Collections.Specialized;
+using DataraxCkpt.Values;
+
+namespace DataraxCkpt.Storage;
+
+/// <summary>A step number a save holds while it writes: what the handler keeps between reserving and completing.</summary>
+internal interface IStepReservation : IDisposable
+{
+    long Step { get; }
+}
+
+/// <summary>
+/// Every operation the handler performs on one checkpoint location, wherever its bytes live: a local
+/// directory (<see cref="CheckpointStore"/>) or an object store (<see cref="Blob.BlobCheckpointStore"/>).
+/// An S3 backend is a third implementation; the handler and the cmdlets do not change.
+/// </summary>
+internal interface ICheckpointStore
+{
+    /// <summary>The location as users name it (a full path, or a remote location without credentials).</summary>
+    string Directory { get; }
+
+    IStepReservation Reserve(long? step, bool overwrite);
+
+    CheckpointInfo Expected(IStepReservation reservation, EncodedState state);
+
+    CheckpointInfo Complete(IStepReservation reservation, EncodedState state, int? keep, Action<long>? onBytesWritten,
+        bool pin = false, DateTimeOffset? createdUtc = null, CancellationToken cancellationToken = default);
+
+    void Abandon(IStepReservation reservation);
+
+    object? Restore(long? step, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead, Action<long, long>? onStart,
+        CancellationToken cancellationToken = default);
+
+    (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
+        CancellationToken cancellationToken);
+
+    IReadOnlyDictionary<string, object?> RestoreMetadata(long? step);
+
+    List<long> Steps();
+
+    long? Latest();
+
+    List<CheckpointInfo> List();
+
+    CheckpointInfo Get(long step);
+
+    List<CheckpointItemInfo> Items(long step);
+
+    List<CheckpointInfo> Prune(RetentionPolicy policy, bool dryRun, CancellationToken cancellationToken = default);
+
+    bool IsCheckpointDirectory();
+
+    List<long> PeekSteps();
+
+    CheckpointInfo Remove(long step, bool force, bool dryRun);
+
+    CheckpointInfo SetPinned(long step, bool pinned);
+
+    StepVerification Verify(long step, CancellationToken cancellationToken = default);
+
+    (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(long before, long after);
+
+    RepairReport Repair(bool dryRun, CancellationToken cancellationToken = default);
+
+    /// <summary>Raises <see cref="CheckpointDirectoryNotFoundException"/> when the location does not exist.</summary>
+    void ThrowIfMissing();
+}

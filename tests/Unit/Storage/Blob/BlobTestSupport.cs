@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Storage.Blobs;
+using DataraxCkpt.Storage.Blob;
+
+namespace DataraxCkpt.Tests.Storage.Blob;
+
+/// <summary>Records every request a handler sends (method, path, query) for request-count assertions.</summary>
+internal sealed class RequestLog : HttpPipelineSynchronousPolicy
+{
+    public ConcurrentQueue<string> Requests { get; } = new();
+
+    public override void OnSendingRequest(HttpMessage message) =>
+        Requests.Enqueue($"{message.Request.Method} {message.Request.Uri.Path}{message.Request.Uri.Query}");
+
+    public int Count(Func<string, bool> match) => Requests.Count(match);
+}
+
+/// <summary>Fails requests that match with a transport error (as a dropped connection does), a given number of times.</summary>
+internal sealed class FaultPolicy : HttpPipelinePolicy
+{
+    private readonly Func<HttpMessage, bool> _match;
+    private int _remaining;
+
+    public FaultPolicy(Func<HttpMessage, bool> match, int times)
+    {
+        _match = match;
+        _remaining = times;
+    }
+
+    public int Injected { get; private set; }
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        Fail(message);
+        ProcessNext(message, pipeline);
+    }
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        Fail(message);
+        await ProcessNextAsync(message, pipeline);
+    }
+
+    private void Fail(HttpMessage message)
+    {
+        if (_match(message) && Interlocked.Decrement(ref _remaining) >= 0)
+        {
+            Injected++;
+            throw new IOException("injected transport fault (test)");
+        }
+    }
+}
+
+internal static class BlobTest
+{
+    /// <summary>A handler whose remote stores use <paramref name="settings"/> (short sweep grace, request hooks).</summary>
+    public static CheckpointHandler Handler(BlobSettings? settings = null, CheckpointOptions? options = null) =>
+        new(options ?? new CheckpointOptions()) { BlobSettings = settings ?? new BlobSettings { RetryDelay = TimeSpan.FromMilliseconds(50) } };
+
+    /// <summary>The container of an az:// location, for looking at the raw blobs.</summary>
+    public static BlobContainerClient Container(string location)
+    {
+        var parsed = BlobLocation.Parse(location);
+        return parsed.Connect(new BlobClientOptions());
+    }
+
+    public static List<string> BlobNames(string location) =>
+        Container(location).GetBlobs(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, null, CancellationToken.None)
+            .Select(b => b.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
+
+    public static Dictionary<string, object?> State(int seed, int floats = 1000) => new()
+    {
+        ["w"] = Enumerable.Range(0, floats).Select(i => (float)Math.Sin(i * 0.01 + seed)).ToArray(),
+        ["b"] = Enumerable.Range(0, 16).Select(i => (double)(i + seed)).ToArray(),
+        ["position"] = (long)seed,
+        ["name"] = $"state {seed}",
+    };
+}
