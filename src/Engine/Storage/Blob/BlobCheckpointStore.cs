@@ -44,6 +44,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private const string CommitsFolder = "commits/";
     private const string DataFolder = "data/";
 
+    /// <summary>A blob whose last-modified time is when a writer last swept leftovers.</summary>
+    private const string SweepMarker = "last-sweep";
+
     /// <summary>Metadata JSON up to this length (base64) travels in the record's blob metadata; longer, in its content.</summary>
     private const int InlineMetadataLimit = 4096;
 
@@ -338,7 +341,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
         }
 
-        SweepLeftovers(dryRun: false);
+        SweepLeftoversWhenDue();
         return retentionFailure is null ? ToInfo(committed) : throw new RetentionFailedException(ToInfo(committed), keep!.Value, retentionFailure);
     }
 
@@ -406,6 +409,43 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             // The cache is only a cache: the store is the truth.
             Log($"The local index cache of '{Directory}' could not be updated ({e.Message}).");
         }
+    }
+
+    /// <summary>
+    /// Sweeps after a save at most about once per grace period per store: a marker blob's last-modified time
+    /// says when the last sweep ran (one HEAD per save instead of listing every data blob of the store).
+    /// </summary>
+    private void SweepLeftoversWhenDue()
+    {
+        var marker = _container.GetBlobClient(_location.Prefix + SweepMarker);
+        try
+        {
+            var last = marker.GetProperties().Value.LastModified;
+            if (DateTimeOffset.UtcNow - last < _settings.SweepGrace)
+            {
+                return;
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // Never swept: sweep now.
+        }
+        catch (RequestFailedException e)
+        {
+            Log($"Could not read when '{Directory}' was last swept ({e.Status} {e.ErrorCode}); a later writer retries.");
+            return;
+        }
+
+        try
+        {
+            marker.Upload(BinaryData.FromString(DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)), overwrite: true);
+        }
+        catch (RequestFailedException e)
+        {
+            Log($"Could not mark the sweep of '{Directory}' ({e.Status} {e.ErrorCode}).");
+        }
+
+        SweepLeftovers(dryRun: false);
     }
 
     /// <summary>
