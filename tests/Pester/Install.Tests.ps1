@@ -44,8 +44,11 @@ Describe 'Installing the published package' {
         $names | Should -Contain 'LICENSE'
         $names | Should -Contain 'DataraxCkpt.Types.dll'
         $names | Should -Contain 'lib/DataraxCkpt.Engine.dll'
-        $rids = $names | Where-Object { $_ -match '^lib/runtimes/([^/]+)/' } | ForEach-Object { ($_ -split '/')[2] } | Sort-Object -Unique
+        $rids = $names | Where-Object { $_ -match '^lib/runtimes/([^/]+)/native/' } | ForEach-Object { ($_ -split '/')[2] } | Sort-Object -Unique
         $rids | Should -Be @('linux-arm', 'linux-arm64', 'linux-musl-arm64', 'linux-musl-x64', 'linux-x64', 'osx-arm64', 'osx-x64', 'win-arm64', 'win-x64', 'win-x86')
+        # Managed per-OS assemblies (the Azure SDK's ProtectedData for Windows) ship under the portable RID only.
+        $managed = $names | Where-Object { $_ -match '^lib/runtimes/([^/]+)/lib/' } | ForEach-Object { ($_ -split '/')[2] } | Sort-Object -Unique
+        $managed | Should -Be @('win')
         $nuspec | Should -Match '<projectUrl>https://'
         $nuspec | Should -Match '<licenseUrl>https://'
         $nuspec | Should -Match '<releaseNotes>.+</releaseNotes>'

@@ -123,7 +123,7 @@ public sealed class AzuriteFixture : IDisposable
     {
         var psi = new ProcessStartInfo(AzuriteBlob()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "--blobHost", "127.0.0.1", "--blobPort", _port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--location", _data.Sub("azurite"), "--skipApiVersionCheck", "--loose", "--silent" })
+            "--location", _data.Sub("azurite"), "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry" })
         {
             psi.ArgumentList.Add(a);
         }

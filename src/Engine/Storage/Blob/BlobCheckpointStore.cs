@@ -44,6 +44,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private const string CommitsFolder = "commits/";
     private const string DataFolder = "data/";
 
+    /// <summary>A blob whose last-modified time is when a writer last swept leftovers.</summary>
+    private const string SweepMarker = "last-sweep";
+
     /// <summary>Metadata JSON up to this length (base64) travels in the record's blob metadata; longer, in its content.</summary>
     private const int InlineMetadataLimit = 4096;
 
@@ -87,7 +90,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     // ----- records -----
 
     /// <summary>A commit record as listed: the index row, the record's version, and its data blob's length.</summary>
-    private sealed record Committed(StepRow Row, ETag ETag, long DataLength, bool MetadataInline);
+    private sealed record Committed(StepRow Row, ETag ETag, long DataLength, bool MetadataInline, long Format = StepFormat.Version);
 
     private static Dictionary<string, string> ToMetadata(StepRow row, long dataLength)
     {
@@ -122,7 +125,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             var row = new StepRow(L("step"), meta["saveid"], new DateTimeOffset(L("created"), TimeSpan.Zero), L("size"), L("stored"),
                 checked((int)L("items")), inline ? Encoding.UTF8.GetString(Convert.FromBase64String(m!)) : string.Empty, meta["hash"],
                 meta.TryGetValue("pinned", out var p) && p == "true");
-            return new Committed(row, etag, L("datalength"), inline);
+            return new Committed(row, etag, L("datalength"), inline, meta.ContainsKey("format") ? L("format") : StepFormat.Version);
         }
         catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException)
         {
@@ -338,7 +341,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
         }
 
-        SweepLeftovers(dryRun: false);
+        SweepLeftoversWhenDue();
         return retentionFailure is null ? ToInfo(committed) : throw new RetentionFailedException(ToInfo(committed), keep!.Value, retentionFailure);
     }
 
@@ -406,6 +409,43 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             // The cache is only a cache: the store is the truth.
             Log($"The local index cache of '{Directory}' could not be updated ({e.Message}).");
         }
+    }
+
+    /// <summary>
+    /// Sweeps after a save at most about once per grace period per store: a marker blob's last-modified time
+    /// says when the last sweep ran (one HEAD per save instead of listing every data blob of the store).
+    /// </summary>
+    private void SweepLeftoversWhenDue()
+    {
+        var marker = _container.GetBlobClient(_location.Prefix + SweepMarker);
+        try
+        {
+            var last = marker.GetProperties().Value.LastModified;
+            if (DateTimeOffset.UtcNow - last < _settings.SweepGrace)
+            {
+                return;
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // Never swept: sweep now.
+        }
+        catch (RequestFailedException e)
+        {
+            Log($"Could not read when '{Directory}' was last swept ({e.Status} {e.ErrorCode}); a later writer retries.");
+            return;
+        }
+
+        try
+        {
+            marker.Upload(BinaryData.FromString(DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)), overwrite: true);
+        }
+        catch (RequestFailedException e)
+        {
+            Log($"Could not mark the sweep of '{Directory}' ({e.Status} {e.ErrorCode}).");
+        }
+
+        SweepLeftovers(dryRun: false);
     }
 
     /// <summary>
@@ -543,20 +583,57 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var c = step is long s ? GetCommitted(s) : Latest(ListCommitted());
-        using var reader = OpenReader(c, cancellationToken);
-        return Decode(reader, c.Row.Step, patterns, onBytesRead, onStart, cancellationToken);
+        return ReadCurrent(step, c =>
+        {
+            using var reader = OpenReader(c, cancellationToken);
+            return Decode(reader, c.Row.Step, patterns, onBytesRead, onStart, cancellationToken);
+        });
     }
 
     public (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var c = GetCommitted(step);
-        using var reader = OpenReader(c, cancellationToken);
-        var info = new CheckpointInfo(c.Row.Step, ToInfo(c).Path, Directory, c.Row.CreatedUtc, c.Row.Size, c.Row.StoredSize, c.Row.ItemCount,
-            DecodeMetadata(c.Row.Step, reader.Manifest.MetadataJson), c.Row.Pinned);
-        return (info, Decode(reader, c.Row.Step, null, onBytesRead, onStart, cancellationToken));
+        return ReadCurrent(step, c =>
+        {
+            using var reader = OpenReader(c, cancellationToken);
+            var info = new CheckpointInfo(c.Row.Step, ToInfo(c).Path, Directory, c.Row.CreatedUtc, c.Row.Size, c.Row.StoredSize, c.Row.ItemCount,
+                DecodeMetadata(c.Row.Step, reader.Manifest.MetadataJson), c.Row.Pinned);
+            return (info, Decode(reader, c.Row.Step, null, onBytesRead, onStart, cancellationToken));
+        });
+    }
+
+    /// <summary>
+    /// Reads the committed version of a step (latest when null). Nothing is locked remotely, so another host
+    /// may remove or overwrite the step while it is read: its data blob then vanishes, and the read starts
+    /// again from the step's current record (an overwrite), or reports the step gone (a removal), never a
+    /// mix of versions and never a false corruption report.
+    /// </summary>
+    private T ReadCurrent<T>(long? step, Func<Committed, T> read)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var c = step is long s ? GetCommitted(s) : Latest(ListCommitted());
+            try
+            {
+                return read(c);
+            }
+            catch (CorruptCheckpointException e) when (Vanished(e) && attempt < 3)
+            {
+                if (TryGetCommitted(c.Row.Step) is not { } now)
+                {
+                    throw new StepNotFoundException(Directory, c.Row.Step);
+                }
+
+                if (now.Row.SaveId == c.Row.SaveId)
+                {
+                    // Still the same save, yet its data is gone: that is damage, not a race.
+                    throw;
+                }
+
+                Log($"Step {c.Row.Step} in '{Directory}' was replaced while it was read; reading the new version.");
+            }
+        }
     }
 
     private object? Decode(StepReader reader, long chosen, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead,
@@ -667,7 +744,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         return removed;
     }
 
-    private static bool IsNewerFormat(Committed c) => false;
+    /// <summary>A step of a newer format is left alone by retention: this engine cannot tell what deleting it would lose.</summary>
+    private static bool IsNewerFormat(Committed c) => c.Format > StepFormat.Version;
 
     /// <summary>Deletes a record if it is still the version <paramref name="c"/> was read as, then its blobs; false when it changed or went.</summary>
     private bool TryDeleteRecord(Committed c)
@@ -763,6 +841,19 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
         var steps = listed.Select(c => c.Row.Step).ToList();
         return new RepairReport(Directory, steps, [], [], swept, [], dryRun);
+    }
+
+    private static bool Vanished(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is StepDataVanishedException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private T CorruptOnFailure<T>(long step, string? item, Func<T> read)

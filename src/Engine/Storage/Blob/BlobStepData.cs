@@ -57,11 +57,24 @@ internal sealed class BlobStepData : IStepData
         }
         catch (RequestFailedException e) when (e.Status is 404 or 412 or 416)
         {
-            throw new InvalidDataException($"{StepFormat.DataFile} of this step was removed or replaced while it was read ({e.ErrorCode ?? e.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)})", e);
+            var message = $"{StepFormat.DataFile} of this step was removed or replaced while it was read ({e.ErrorCode ?? e.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
+            throw new InvalidDataException(message, new StepDataVanishedException(message, e));
         }
     }
 
     public void Dispose()
+    {
+    }
+}
+
+/// <summary>
+/// Marks (as the inner exception of the reader's InvalidDataException) a data blob that went away under a
+/// reader because another host removed or overwrote the step: the store reads the step again from its
+/// current commit record instead of reporting corruption.
+/// </summary>
+internal sealed class StepDataVanishedException : Exception
+{
+    public StepDataVanishedException(string message, Exception inner) : base(message, inner)
     {
     }
 }

@@ -66,9 +66,10 @@ internal static class BlobTest
         return parsed.Connect(new BlobClientOptions());
     }
 
+    /// <summary>The blobs of steps (commit records, data and manifests), without the sweep marker.</summary>
     public static List<string> BlobNames(string location) =>
         Container(location).GetBlobs(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, null, CancellationToken.None)
-            .Select(b => b.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
+            .Select(b => b.Name).Where(n => !n.EndsWith("/last-sweep", StringComparison.Ordinal)).OrderBy(n => n, StringComparer.Ordinal).ToList();
 
     public static Dictionary<string, object?> State(int seed, int floats = 1000) => new()
     {
