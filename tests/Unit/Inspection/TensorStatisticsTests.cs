@@ -64,6 +64,26 @@ public sealed class TensorStatisticsTests : IDisposable
     }
 
     [Fact]
+    public void The_deviation_of_values_far_from_zero_does_not_cancel()
+    {
+        // Σx² − (Σx)²/n would lose every digit here; the expected value is exact: sqrt(2/3).
+        var values = Enumerable.Range(0, 3000).Select(i => 1e9 + (i % 3) + 1).ToArray();
+        var s = StatsOf(values);
+        Assert.Equal(1e9 + 2, s.Mean);
+        Assert.Equal(Math.Sqrt(2.0 / 3), s.StandardDeviation!.Value, 6);
+    }
+
+    [Fact]
+    public void Finite_values_whose_sum_overflows_are_still_counted_as_finite()
+    {
+        var s = StatsOf(new[] { double.MaxValue, double.MaxValue, 1.0 });
+        Assert.True(s.IsFinite);
+        Assert.Equal(1.0, s.Min);
+        Assert.Equal(double.MaxValue, s.Max);
+        Assert.Equal(double.PositiveInfinity, s.Mean);
+    }
+
+    [Fact]
     public void An_all_NaN_tensor_has_no_min_max_mean_or_deviation_and_a_zero_norm()
     {
         var s = StatsOf(new[] { float.NaN, float.NaN, float.NaN });
