@@ -81,7 +81,7 @@ internal struct ChunkDifference
                 vqa += a * a;
                 vabs += abs;
                 vq += d * d;
-                vmax = Vector.Max(vmax, abs);
+                vmax = Vector.ConditionalSelect(Vector.GreaterThan(abs, vmax), abs, vmax);
                 vsame -= Vector.Equals(d, Vector<double>.Zero);
             }
 
