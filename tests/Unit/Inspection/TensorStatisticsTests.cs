@@ -268,6 +268,16 @@ public sealed class TensorStatisticsTests : IDisposable
     }
 
     [Fact]
+    public void Statistics_after_an_overwrite_describe_the_new_values()
+    {
+        Assert.True(StatsOf(new[] { 1f, 2f }).IsFinite);
+        var after = StatsOf(new[] { float.NaN, 5f, 7f });
+        Assert.Equal(3, after.Count);
+        Assert.Equal(1, after.NaNCount);
+        Assert.Equal(6.0, after.Mean);
+    }
+
+    [Fact]
     public void A_missing_step_or_directory_raises_the_engine_errors()
     {
         _handler.Save(_ck, new Dictionary<string, object?> { ["t"] = new[] { 1f } }, step: 1);
