@@ -22,8 +22,8 @@
 #>
 [CmdletBinding()]
 param(
-    [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f', 'g'),
-    [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3; g = 3 },
+    [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f', 'g', 'i'),
+    [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3; g = 3; i = 3 },
     [string] $ModulePath,
     [string] $Output,
     # Render docs/benchmarks.md again from the last run's results in out/bench, without running anything.

@@ -1,0 +1,258 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace DataraxCkpt.Inspection;
+
+/// <summary>
+/// Statistics of a run of elements (a block, a chunk, a whole tensor). Partial results are merged in
+/// element order, so a tensor's result is the same however many cores computed it: counts add, sums are
+/// compensated, and the variance is merged with Chan's formula from each part's mean and sum of squared
+/// deviations (each block's computed in two passes), which stays accurate where <c>Σx² − (Σx)²/n</c> cancels.
+/// Minimum and maximum are kept over the finite elements; the infinity counts supply ±∞ at the end.
+/// </summary>
+internal struct ChunkStatistics
+{
+    public long Count;
+    public long NaNCount;
+    public long PositiveInfinityCount;
+    public long NegativeInfinityCount;
+    public long ZeroCount;
+
+    /// <summary>Finite elements: the ones in the sums, the mean and the variance.</summary>
+    public long FiniteCount;
+    public CompensatedSum Sum;
+    public CompensatedSum SumOfSquares;
+    public double Mean;
+    public double SquaredDeviations;
+    public double FiniteMin;
+    public double FiniteMax;
+
+    /// <summary>
+    /// Adds a block of widened values that may hold NaN or ±∞. One fused SIMD pass gathers every sum; a
+    /// finite total proves the block holds no NaN or infinity (either makes the sum NaN or infinite), so
+    /// only a block that does is passed over again, counting them and compacting the finite values.
+    /// </summary>
+    /// <param name="values">The values; overwritten.</param>
+    /// <param name="scratch">At least as long as <paramref name="values"/>.</param>
+    public void AddBlock(Span<double> values, Span<double> scratch)
+    {
+        if (TryAddFinite(values))
+        {
+            return;
+        }
+
+        var nonFinite = default(ChunkStatistics);
+        var finite = 0;
+        foreach (var v in values)
+        {
+            if (double.IsNaN(v))
+            {
+                nonFinite.NaNCount++;
+            }
+            else if (double.IsPositiveInfinity(v))
+            {
+                nonFinite.PositiveInfinityCount++;
+            }
+            else if (double.IsNegativeInfinity(v))
+            {
+                nonFinite.NegativeInfinityCount++;
+            }
+            else
+            {
+                scratch[finite++] = v;
+            }
+        }
+
+        nonFinite.Count = values.Length - finite;
+        if (finite > 0 && !TryAddFinite(scratch[..finite]))
+        {
+            // Finite values whose sum overflows (f64 near its limit): the sums are what they are.
+            AddFinite(scratch[..finite], values);
+        }
+
+        Merge(nonFinite);
+    }
+
+    /// <summary>
+    /// One pass over a block: Σx, Σx², min, max, zeros, and Σd, Σd² of d = x − x₀ (the block's first
+    /// value), from which the block's squared deviations follow as Σd² − (Σd)²/n. Shifting by a value of
+    /// the block keeps that difference from cancelling (a constant block gives exactly 0). False, adding
+    /// nothing, when the sum is not finite.
+    /// </summary>
+    private bool TryAddFinite(ReadOnlySpan<double> values)
+    {
+        var n = values.Length;
+        if (n == 0)
+        {
+            return true;
+        }
+
+        var shift = values[0];
+        double sum = 0, squares = 0, shifted = 0, shiftedSquares = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+        long zeros = 0;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
+        {
+            var vs = Vector<double>.Zero;
+            var vq = Vector<double>.Zero;
+            var vd = Vector<double>.Zero;
+            var vdq = Vector<double>.Zero;
+            var vmin = new Vector<double>(double.PositiveInfinity);
+            var vmax = new Vector<double>(double.NegativeInfinity);
+            var vz = Vector<long>.Zero;
+            var vk = new Vector<double>(shift);
+            for (; i <= n - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                var v = new Vector<double>(values[i..]);
+                var d = v - vk;
+                vs += v;
+                vq += v * v;
+                vd += d;
+                vdq += d * d;
+                // A plain compare and select: Vector.Min/Max carry IEEE NaN and −0 rules, not needed here
+                // (a NaN fails the sum check below) and several times slower on newer runtimes.
+                vmin = Vector.ConditionalSelect(Vector.LessThan(v, vmin), v, vmin);
+                vmax = Vector.ConditionalSelect(Vector.GreaterThan(v, vmax), v, vmax);
+                vz -= Vector.Equals(v, Vector<double>.Zero);
+            }
+
+            sum = Vector.Sum(vs);
+            squares = Vector.Sum(vq);
+            shifted = Vector.Sum(vd);
+            shiftedSquares = Vector.Sum(vdq);
+            zeros = Vector.Sum(vz);
+            for (var lane = 0; lane < Vector<double>.Count; lane++)
+            {
+                min = Math.Min(min, vmin[lane]);
+                max = Math.Max(max, vmax[lane]);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            var v = values[i];
+            var d = v - shift;
+            sum += v;
+            squares += v * v;
+            shifted += d;
+            shiftedSquares += d * d;
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+            zeros += v == 0 ? 1 : 0;
+        }
+
+        if (!double.IsFinite(sum) || !double.IsFinite(shiftedSquares))
+        {
+            return false;
+        }
+
+        var block = default(ChunkStatistics);
+        block.Count = n;
+        block.FiniteCount = n;
+        block.Sum.Add(sum);
+        block.SumOfSquares.Add(squares);
+        block.Mean = shift + shifted / n;
+        block.SquaredDeviations = Math.Max(0, shiftedSquares - shifted * shifted / n);
+        block.FiniteMin = min;
+        block.FiniteMax = max;
+        block.ZeroCount = zeros;
+        Merge(block);
+        return true;
+    }
+
+    /// <summary>Adds a block of finite values in two passes (mean, then squared deviations): the path for sums that overflow.</summary>
+    /// <param name="values">The values, all finite.</param>
+    /// <param name="scratch">At least as long as <paramref name="values"/>.</param>
+    private void AddFinite(ReadOnlySpan<double> values, Span<double> scratch)
+    {
+        var block = default(ChunkStatistics);
+        var n = values.Length;
+        var sum = TensorPrimitives.Sum(values);
+        var mean = sum / n;
+        var deviations = scratch[..n];
+        TensorPrimitives.Subtract(values, mean, deviations);
+        block.Count = n;
+        block.FiniteCount = n;
+        block.Sum.Add(sum);
+        block.SumOfSquares.Add(TensorPrimitives.SumOfSquares(values));
+        block.Mean = mean;
+        block.SquaredDeviations = TensorPrimitives.SumOfSquares(deviations);
+        block.FiniteMin = TensorPrimitives.Min(values);
+        block.FiniteMax = TensorPrimitives.Max(values);
+        block.ZeroCount = CountZeros(values);
+        Merge(block);
+    }
+
+    /// <summary>Appends <paramref name="other"/>, which covers the elements right after these.</summary>
+    public void Merge(in ChunkStatistics other)
+    {
+        if (other.FiniteCount > 0)
+        {
+            if (FiniteCount == 0)
+            {
+                Mean = other.Mean;
+                SquaredDeviations = other.SquaredDeviations;
+                FiniteMin = other.FiniteMin;
+                FiniteMax = other.FiniteMax;
+            }
+            else
+            {
+                // Chan, Golub and LeVeque's pairwise update.
+                double na = FiniteCount, nb = other.FiniteCount, n = na + nb;
+                var delta = other.Mean - Mean;
+                Mean += delta * (nb / n);
+                SquaredDeviations += other.SquaredDeviations + delta * delta * (na * nb / n);
+                FiniteMin = Math.Min(FiniteMin, other.FiniteMin);
+                FiniteMax = Math.Max(FiniteMax, other.FiniteMax);
+            }
+
+            Sum.Add(other.Sum);
+            SumOfSquares.Add(other.SumOfSquares);
+            FiniteCount += other.FiniteCount;
+        }
+
+        Count += other.Count;
+        NaNCount += other.NaNCount;
+        PositiveInfinityCount += other.PositiveInfinityCount;
+        NegativeInfinityCount += other.NegativeInfinityCount;
+        ZeroCount += other.ZeroCount;
+    }
+
+    public readonly TensorStatistics ToResult(long step, string item, string dtype, long[] shape)
+    {
+        var hasFinite = FiniteCount > 0;
+        double? min = NegativeInfinityCount > 0 ? double.NegativeInfinity : hasFinite ? FiniteMin : PositiveInfinityCount > 0 ? double.PositiveInfinity : null;
+        double? max = PositiveInfinityCount > 0 ? double.PositiveInfinity : hasFinite ? FiniteMax : NegativeInfinityCount > 0 ? double.NegativeInfinity : null;
+        double? mean = hasFinite ? Sum.Value / FiniteCount : null;
+        double? deviation = hasFinite ? Math.Sqrt(Math.Max(0, SquaredDeviations) / FiniteCount) : null;
+        return new TensorStatistics(step, item, dtype, shape, Count, NaNCount, PositiveInfinityCount, NegativeInfinityCount, ZeroCount,
+            min, max, mean, deviation, Math.Sqrt(SumOfSquares.Value));
+    }
+
+    internal static long CountZeros(ReadOnlySpan<double> values)
+    {
+        long count = 0;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<double>.Count)
+        {
+            var lanes = Vector<long>.Zero;
+            for (; i <= values.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                // Equal lanes are all ones (−1): subtracting counts them; −0.0 == 0.0 here.
+                lanes -= Vector.Equals(new Vector<double>(values[i..]), Vector<double>.Zero);
+            }
+
+            count = Vector.Sum(lanes);
+        }
+
+        for (; i < values.Length; i++)
+        {
+            if (values[i] == 0)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+}
