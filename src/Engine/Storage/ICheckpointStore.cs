@@ -1,4 +1,5 @@
 using System.Collections.Specialized;
+using DataraxCkpt.Format;
 using DataraxCkpt.Values;
 
 namespace DataraxCkpt.Storage;
@@ -35,6 +36,9 @@ internal interface ICheckpointStore
         CancellationToken cancellationToken);
 
     IReadOnlyDictionary<string, object?> RestoreMetadata(long? step);
+
+    /// <summary>Runs <paramref name="read"/> over an open reader of a committed step (statistics, numeric diffs).</summary>
+    T ReadStep<T>(long step, Func<StepReader, T> read, CancellationToken cancellationToken);
 
     List<long> Steps();
 

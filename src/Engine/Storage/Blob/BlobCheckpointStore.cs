@@ -333,7 +333,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             try
             {
-                RemoveSteps(new RetentionPolicy { Keep = Math.Max(count, 1) }, protectedStep: r.Step, dryRun: false);
+                RemoveSteps(new RetentionPolicy { Keep = Math.Max(count, 1) }, protectedStep: r.Step, dryRun: false, CancellationToken.None);
             }
             catch (Exception e) when (e is RequestFailedException or CheckpointException or IOException or InvalidOperationException)
             {
@@ -590,6 +590,16 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         });
     }
 
+    public T ReadStep<T>(long step, Func<StepReader, T> read, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ReadCurrent(step, c =>
+        {
+            using var reader = OpenReader(c, cancellationToken);
+            return CorruptOnFailure(c.Row.Step, null, () => read(reader));
+        });
+    }
+
     public (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
         CancellationToken cancellationToken)
     {
@@ -714,17 +724,20 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfMissing();
-        return RemoveSteps(policy, protectedStep: null, dryRun);
+        return RemoveSteps(policy, protectedStep: null, dryRun, cancellationToken);
     }
 
     /// <summary>
     /// Plans with the same planner as a local directory, then deletes each doomed record only if it is
     /// still the version planned with (If-Match): a step re-pinned or overwritten meanwhile stays.
     /// </summary>
-    private List<CheckpointInfo> RemoveSteps(RetentionPolicy policy, long? protectedStep, bool dryRun)
+    private List<CheckpointInfo> RemoveSteps(RetentionPolicy policy, long? protectedStep, bool dryRun,
+        CancellationToken cancellationToken = default)
     {
         var listed = ListCommitted() ?? [];
-        var doomed = RetentionPlanner.StepsToRemove(listed, c => (c.Row.Step, c.Row.CreatedUtc, c.Row.Pinned), policy, DateTimeOffset.UtcNow, protectedStep)
+        var finite = new Dictionary<long, bool>();
+        var doomed = RetentionPlanner.StepsToRemove(listed, c => (c.Row.Step, c.Row.CreatedUtc, c.Row.Pinned), policy, DateTimeOffset.UtcNow, protectedStep,
+                c => finite.TryGetValue(c.Row.Step, out var known) ? known : finite[c.Row.Step] = IsFinite(c, cancellationToken))
             .Where(c => !IsNewerFormat(c)).ToList();
         if (dryRun)
         {
@@ -854,6 +867,24 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Whether every float tensor of a committed step is free of NaN and ±∞, for KeepFinite. A step that
+    /// cannot be read (corrupt, gone, newer format) is not finite: it is no step to resume from.
+    /// </summary>
+    private bool IsFinite(Committed c, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var reader = OpenReader(c, cancellationToken);
+            return Inspection.TensorStatisticsCalculator.IsFinite(reader, cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidDataException or CheckpointException or FormatException or OverflowException or KeyNotFoundException)
+        {
+            Log($"Step {c.Row.Step} in '{Directory}' could not be read to check it is finite ({e.Message}); KeepFinite does not count it.");
+            return false;
+        }
     }
 
     private T CorruptOnFailure<T>(long step, string? item, Func<T> read)
