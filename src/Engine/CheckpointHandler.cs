@@ -337,6 +337,48 @@ public sealed class CheckpointHandler : IDisposable
         StepComparer.Compare(ReadStore(directory), stepBefore, stepAfter);
 
     /// <summary>
+    /// Statistics of every tensor leaf of a step (count, NaN and infinity counts, zero count, min, max, mean,
+    /// standard deviation, L2 norm; see <see cref="TensorStatistics"/> for the rules), in item order. The
+    /// tensors are streamed chunk by chunk, never restored whole, with every checksum checked.
+    /// </summary>
+    /// <param name="directory">The checkpoint directory.</param>
+    /// <param name="step">The committed step.</param>
+    /// <param name="itemPatterns">Wildcard patterns (<c>*</c>, <c>?</c>) of the leaves wanted, as for a partial
+    /// <see cref="Restore(string, long?, IReadOnlyCollection{string}, CancellationToken)"/>; null for every tensor leaf.
+    /// Leaves that are not tensors are skipped; no match gives an empty list.</param>
+    /// <param name="cancellationToken">Stops between chunks.</param>
+    /// <exception cref="CheckpointDirectoryNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="StepNotFoundException">The step does not exist.</exception>
+    /// <exception cref="CorruptCheckpointException">Stored bytes failed a check.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IReadOnlyList<TensorStatistics> GetStatistics(string directory, long step, IReadOnlyCollection<string>? itemPatterns = null,
+        CancellationToken cancellationToken = default) =>
+        ReadStore(directory).ReadStep(step, reader => Inspection.TensorStatisticsCalculator.Compute(reader, step, itemPatterns, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Element-wise differences of the tensor leaves present in both steps with the same dtype and shape
+    /// (max and mean |a − b|, relative L2 change, number of elements that differ; see
+    /// <see cref="TensorDifference"/> for the rules), ordered by item name. Leaves that differ in dtype or
+    /// shape, or exist in one step only, are skipped: <see cref="Compare"/> reports those. Both steps are
+    /// streamed chunk by chunk, never restored whole.
+    /// </summary>
+    /// <param name="directory">The checkpoint directory.</param>
+    /// <param name="stepBefore">The step compared from (a in ‖a − b‖ / ‖a‖).</param>
+    /// <param name="stepAfter">The step compared to.</param>
+    /// <param name="itemPatterns">Wildcard patterns of the leaves wanted, as for a partial restore; null for all.</param>
+    /// <param name="cancellationToken">Stops between chunks.</param>
+    /// <exception cref="StepNotFoundException">A step does not exist.</exception>
+    /// <exception cref="CorruptCheckpointException">Stored bytes failed a check.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IReadOnlyList<TensorDifference> CompareNumeric(string directory, long stepBefore, long stepAfter, IReadOnlyCollection<string>? itemPatterns = null,
+        CancellationToken cancellationToken = default)
+    {
+        var store = ReadStore(directory);
+        return store.ReadStep(stepBefore, a => store.ReadStep(stepAfter,
+            b => Inspection.NumericDiff.Compare(a, stepBefore, b, stepAfter, itemPatterns, cancellationToken), cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
     /// Rebuilds the index from the step folders (moving a damaged index aside) and sweeps leftovers of
     /// interrupted work. With <paramref name="dryRun"/>, reports what it would do and changes nothing.
     /// </summary>

@@ -236,6 +236,36 @@ internal sealed class StepReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Decodes one chunk of one tensor into <paramref name="destination"/> (exactly the chunk's raw length),
+    /// checksum-checked and un-shuffled: the way streaming readers (statistics, numeric diffs) see a tensor
+    /// a chunk at a time without materialising it. Thread-safe, as the data file is read positionally.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The chunk fails a check.</exception>
+    public void DecodeChunkInto(int tensorIndex, int chunkIndex, Span<byte> destination)
+    {
+        var layout = Manifest.Tensors[tensorIndex];
+        var chunk = layout.Chunks[chunkIndex];
+        if (destination.Length != chunk.RawLength)
+        {
+            throw new ArgumentException($"the destination holds {destination.Length} bytes; the chunk decodes to {chunk.RawLength}", nameof(destination));
+        }
+
+        var elementSize = layout.Filter == "shuffle" ? TypeCodes.ElementSize(TypeCodes.TryResolveDType(layout.DType)!) : 0;
+        if (elementSize == 0)
+        {
+            DecodeChunk(chunk, destination);
+        }
+        else if (ByteShuffle.Supports(elementSize))
+        {
+            DecodeShuffledChunk(chunk, destination, elementSize);
+        }
+        else
+        {
+            throw new InvalidDataException($"the shuffle filter is not defined for {layout.DType}");
+        }
+    }
+
     /// <summary>Shuffled bytes are decoded into a pooled chunk-sized scratch, then unshuffled into place.</summary>
     private void DecodeShuffledChunk(ChunkLayout chunk, Span<byte> destination, int elementSize)
     {

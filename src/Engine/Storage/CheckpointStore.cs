@@ -427,6 +427,17 @@ internal sealed class CheckpointStore
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="read"/> over a committed step opened as a restore opens it (same checks, same
+    /// version); stored bytes that fail a check raise <see cref="CorruptCheckpointException"/> naming the item.
+    /// </summary>
+    public T ReadStep<T>(long step, Func<StepReader, T> read, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var reader = OpenReader(step, out _);
+        return CorruptOnFailure(step, null, () => read(reader));
+    }
+
     /// <summary>Every leaf of two steps as name → value, for comparison.</summary>
     public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(long before, long after)
     {

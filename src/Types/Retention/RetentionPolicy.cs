@@ -51,6 +51,16 @@ public sealed record RetentionPolicy
             : value;
     }
 
+    /// <summary>
+    /// Count only finite steps for <see cref="Keep"/> and <see cref="KeepEvery"/>: a step is finite when no
+    /// element of any of its floating-point tensors is NaN or ±∞ (a step without float tensors is finite).
+    /// <c>Keep = 5</c> then keeps the five newest finite steps, and <c>KeepEvery</c> only the finite multiples;
+    /// a non-finite step that no other rule keeps is removed. A step that cannot be read (corrupt) does not
+    /// count as finite. Pinned steps, the newest committed step and steps within <see cref="KeepNewerThan"/>
+    /// still always survive, finite or not. Not a rule of its own: with no other rule set nothing is removed.
+    /// </summary>
+    public bool KeepFinite { get; init; }
+
     /// <summary>True when no rule is set, so that nothing would be removed.</summary>
     public bool KeepsEverything => Keep is null && KeepEvery is null && KeepNewerThan is null;
 }
