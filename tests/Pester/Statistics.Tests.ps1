@@ -111,13 +111,13 @@ AfterAll {
 
 Describe 'Get-CheckpointItem -Statistics' {
     It 'gives the exact statistics of float32, float64, float16, integer and bool tensors, with NaN, ±Inf, -0.0 and empty tensors' {
-        $run = Invoke-Fresh ($StatisticsStore + @'
+        $run = Invoke-Fresh ($StatisticsStore + "`n" + @'
 Get-CheckpointItem (Join-Path $root 'ck') -Statistics | Export-Clixml (Join-Path $root 'out.xml') -Depth 4
 '@)
         $run.ExitCode | Should -Be 0 -Because ($run.Output -join "`n")
-        $statistics = Import-FreshOutput $run
+        $statistics = @(Import-FreshOutput $run)
         # Only tensors: the scalar lr and the string name have no statistics.
-        @($statistics.Item | Sort-Object) | Should -Be @($StatisticsValues.Keys | Sort-Object)
+        @($statistics | ForEach-Object Item | Sort-Object) | Should -Be @($StatisticsValues.Keys | Sort-Object)
         $dtypes = @{ finite = 'f32'; special = 'f32'; allnan = 'f64'; empty = 'f32'; half = 'f16'; halfspecial = 'f16'; ints = 'i32'; longs = 'i64'; flags = 'bool'; bytes = 'u8'; 'params/inner/w' = 'f32' }
         foreach ($s in $statistics) {
             $s.Step | Should -Be 7
@@ -131,10 +131,10 @@ Get-CheckpointItem (Join-Path $root 'ck') -Statistics | Export-Clixml (Join-Path
 
     It 'states the documented values outright: -0.0 is a zero, NaN is skipped by Min/Max, ±Inf are not averaged' {
         # The same facts as above, written out, so that a wrong helper cannot hide a wrong engine.
-        $run = Invoke-Fresh ($StatisticsStore + @'
+        $run = Invoke-Fresh ($StatisticsStore + "`n" + @'
 Get-CheckpointItem (Join-Path $root 'ck') -Statistics -Item finite, special, allnan, empty, flags | Export-Clixml (Join-Path $root 'out.xml') -Depth 4
 '@)
-        $statistics = Import-FreshOutput $run
+        $statistics = @(Import-FreshOutput $run)
         $finite = $statistics | Where-Object Item -EQ 'finite'
         $finite.ZeroCount | Should -Be 2
         $finite.Min | Should -Be -2
@@ -166,12 +166,12 @@ Get-CheckpointItem (Join-Path $root 'ck') -Statistics -Item finite, special, all
     }
 
     It 'reads only the items that -Item (or -Name) matches, with * and ? and literal brackets' {
-        $run = Invoke-Fresh ($StatisticsStore + @'
+        $run = Invoke-Fresh ($StatisticsStore + "`n" + @'
 $a = @(Get-CheckpointItem (Join-Path $root 'ck') -Statistics -Item 'params/*', 'f?nite')
 $b = @(Get-CheckpointItem (Join-Path $root 'ck') -Statistics -Name 'half*')
 $c = @(Get-CheckpointItem (Join-Path $root 'ck') -Statistics -Item 'fin[i]te')
-"a=$(($a.Item | Sort-Object) -join ',')"
-"b=$(($b.Item | Sort-Object) -join ',')"
+"a=$(($a | ForEach-Object Item | Sort-Object) -join ',')"
+"b=$(($b.Name | Sort-Object) -join ',')"   # Name: the alias of Item that enumerates over an array
 "c=$($c.Count)"
 '@)
         $run.Output | Should -Contain 'a=finite,params/inner/w'
@@ -187,14 +187,14 @@ foreach ($step in 10, 20, 30) {
 }
 Get-Checkpoint $dir | Get-CheckpointItem -Statistics -Item 'params/*' | Export-Clixml (Join-Path $root 'out.xml') -Depth 4
 '@
-        $series = Import-FreshOutput $run
+        $series = @(Import-FreshOutput $run)
         $series.Count | Should -Be 6
         $w = @($series | Where-Object Item -EQ 'params/w')
         $w.Step | Should -Be @(10, 20, 30)
         $w.L2Norm | Should -Be @(20, 40, 60)       # sqrt(4 step^2)
         $w.Mean | Should -Be @(10, 20, 30)
         ($series | Where-Object Item -EQ 'params/b').L2Norm | ForEach-Object { Assert-Close $_ ([math]::Sqrt(2)) 'params/b.L2Norm' }
-        $series.Item | Should -Not -Contain 'opt'
+        @($series | ForEach-Object Item) | Should -Not -Contain 'opt'
     }
 
     It 'a 1500-element tensor of 1.0 has mean exactly 1 and standard deviation exactly 0' {
@@ -203,7 +203,7 @@ $ones = [float[]]::new(1500); [Array]::Fill($ones, [float]1)
 @{ ones = $ones } | Save-Checkpoint (Join-Path $root 'ck') -Step 1
 Get-CheckpointItem (Join-Path $root 'ck') -Statistics | Export-Clixml (Join-Path $root 'out.xml') -Depth 4
 '@
-        $s = Import-FreshOutput $run
+        $s = @(Import-FreshOutput $run)
         $s.Count | Should -Be 1
         $s[0].Count | Should -Be 1500
         $s[0].Mean | Should -BeExactly 1
@@ -212,7 +212,7 @@ Get-CheckpointItem (Join-Path $root 'ck') -Statistics | Export-Clixml (Join-Path
     }
 
     It 'keeps raw numbers in the properties: ConvertTo-Json writes numbers, Where-Object compares numbers' {
-        $run = Invoke-Fresh ($StatisticsStore + @'
+        $run = Invoke-Fresh ($StatisticsStore + "`n" + @'
 Get-CheckpointItem (Join-Path $root 'ck') -Statistics -Item finite | ConvertTo-Json -Compress
 "big=$(@(Get-CheckpointItem (Join-Path $root 'ck') -Statistics | Where-Object Max -gt 100 | ForEach-Object Item | Sort-Object) -join ',')"
 '@)
@@ -225,11 +225,11 @@ Get-CheckpointItem (Join-Path $root 'ck') -Statistics -Item finite | ConvertTo-J
         $json | Should -Match '"Shape":\[2,4\]'
         $json | Should -Match '"IsFinite":true'
         # +Inf is more than 100; null (no Min/Max) is not.
-        $run.Output | Should -Contain 'big=bytes,half,special'
+        $run.Output | Should -Contain 'big=bytes,half,halfspecial,special'
     }
 
     It 'shows a table with NaN and Inf columns, counts with K/M units and compact numbers' {
-        $run = Invoke-Fresh ($StatisticsStore + @'
+        $run = Invoke-Fresh ($StatisticsStore + "`n" + @'
 $big = [float[]]::new(1500); $big[0] = [float]::NaN; $big[1] = 123456.789
 $many = [byte[]]::new(2500000)
 @{ big = $big; many = $many } | Save-Checkpoint (Join-Path $root 'ck') -Step 8
@@ -247,7 +247,7 @@ Get-CheckpointItem (Join-Path $root 'ck') -Step 8 -Statistics | Sort-Object Item
     }
 
     It 'reports a missing step as StepNotFound and a missing directory as DirectoryNotFound' {
-        $run = Invoke-Fresh ($StatisticsStore + @'
+        $run = Invoke-Fresh ($StatisticsStore + "`n" + @'
 $ErrorActionPreference = 'Continue'
 Get-CheckpointItem (Join-Path $root 'ck') -Step 99 -Statistics -ErrorVariable e -ErrorAction SilentlyContinue
 "a=$($e[0].FullyQualifiedErrorId)|$($e[0].CategoryInfo.Category)"
@@ -282,23 +282,23 @@ $dir = Join-Path $root 'ck'
     }
 
     It 'fails a step whose float tensors hold NaN or Inf and names each such item with its counts' {
-        $run = Invoke-Fresh ($FiniteStore + @'
+        $run = Invoke-Fresh ($FiniteStore + "`n" + @'
 Test-Checkpoint $dir -Finite | Export-Clixml (Join-Path $root 'out.xml') -Depth 4
 '@)
-        $results = Import-FreshOutput $run
+        $results = @(Import-FreshOutput $run)
         $results.Step | Should -Be @(1, 2, 3, 4)
         $results.Ok | Should -Be @($true, $false, $true, $false)
         $two = $results | Where-Object Step -EQ 2
-        @($two.Problems.Item | Sort-Object) | Should -Be @('b', 'w')
+        @($two.Problems | ForEach-Object Item | Sort-Object) | Should -Be @('b', 'w')
         ($two.Problems | Where-Object Item -EQ 'w').Problem | Should -BeExactly 'not finite: 2 NaN of 4 elements'
         ($two.Problems | Where-Object Item -EQ 'b').Problem | Should -BeExactly 'not finite: 1 -Inf of 2 elements'
         $four = $results | Where-Object Step -EQ 4
-        @($four.Problems.Item) | Should -Be @('h')
+        @($four.Problems | ForEach-Object Item) | Should -Be @('h')
         $four.Problems[0].Problem | Should -BeExactly 'not finite: 1 +Inf of 2 elements'
     }
 
     It 'without -Finite, the same steps pass: NaN is a value, not damage' {
-        $run = Invoke-Fresh ($FiniteStore + @'
+        $run = Invoke-Fresh ($FiniteStore + "`n" + @'
 "ok=$((Test-Checkpoint $dir).Ok -join ',')"
 "quiet=$(Test-Checkpoint $dir -Quiet)"
 '@)
@@ -307,7 +307,7 @@ Test-Checkpoint $dir -Finite | Export-Clixml (Join-Path $root 'out.xml') -Depth 
     }
 
     It '-Finite -Quiet is one bool, and an unattended job can turn it into an exit code' {
-        $run = Invoke-Fresh ($FiniteStore + @'
+        $run = Invoke-Fresh ($FiniteStore + "`n" + @'
 "finite13=$(Test-Checkpoint $dir -Step 1, 3 -Finite -Quiet)"
 "finite2=$(Test-Checkpoint $dir -Step 2 -Finite -Quiet)"
 if (-not (Test-Checkpoint $dir -Finite -Quiet)) { exit 3 }
@@ -318,7 +318,7 @@ if (-not (Test-Checkpoint $dir -Finite -Quiet)) { exit 3 }
     }
 
     It 'says in -Verbose which items of which step are not finite' {
-        $run = Invoke-Fresh ($FiniteStore + @'
+        $run = Invoke-Fresh ($FiniteStore + "`n" + @'
 Test-Checkpoint $dir -Step 2 -Finite -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { "v: $($_.Message)" }
 '@)
         ($run.Output -join "`n") | Should -Match 'v: Step 2 of .* is not finite: .*w \(not finite: 2 NaN of 4 elements\)'
@@ -338,7 +338,7 @@ foreach ($step in 1..8) {
     }
 
     It '-Keep 2 -KeepFinite keeps the two newest finite steps, and the newest step survives though not finite' {
-        $run = Invoke-Fresh ($DivergedRun + @'
+        $run = Invoke-Fresh ($DivergedRun + "`n" + @'
 $summary = Remove-Checkpoint $dir -Keep 2 -KeepFinite -PassThru -WarningAction SilentlyContinue
 "removed=$($summary.Removed.Step -join ',')"
 "kept=$($summary.Kept -join ',')"
@@ -351,7 +351,7 @@ $summary = Remove-Checkpoint $dir -Keep 2 -KeepFinite -PassThru -WarningAction S
     }
 
     It 'without -KeepFinite, -Keep 2 keeps the two newest steps, NaN or not' {
-        $run = Invoke-Fresh ($DivergedRun + @'
+        $run = Invoke-Fresh ($DivergedRun + "`n" + @'
 Remove-Checkpoint $dir -Keep 2 -WarningAction SilentlyContinue
 "steps=$((Get-CheckpointStep $dir) -join ',')"
 '@)
@@ -359,7 +359,7 @@ Remove-Checkpoint $dir -Keep 2 -WarningAction SilentlyContinue
     }
 
     It '-KeepEvery 2 -KeepFinite keeps only the finite multiples, and the newest step' {
-        $run = Invoke-Fresh ($DivergedRun + @'
+        $run = Invoke-Fresh ($DivergedRun + "`n" + @'
 Remove-Checkpoint $dir -KeepEvery 2 -KeepFinite -WarningAction SilentlyContinue
 "steps=$((Get-CheckpointStep $dir) -join ',')"
 '@)
@@ -367,7 +367,7 @@ Remove-Checkpoint $dir -KeepEvery 2 -KeepFinite -WarningAction SilentlyContinue
     }
 
     It '-WhatIf plans the same removal and removes nothing; unattended runs never prompt' {
-        $run = Invoke-Fresh ($DivergedRun + @'
+        $run = Invoke-Fresh ($DivergedRun + "`n" + @'
 $plan = Remove-Checkpoint $dir -Keep 5 -KeepFinite -WhatIf -PassThru -WarningAction SilentlyContinue
 "planned=$($plan.Removed.Step -join ',')"
 "steps=$((Get-CheckpointStep $dir) -join ',')"
@@ -383,7 +383,7 @@ Remove-Checkpoint $dir -Keep 5 -KeepFinite -Confirm:$false -WarningAction Silent
     }
 
     It '-KeepFinite without -Keep or -KeepEvery is refused with KeepFiniteWithoutKeep, and nothing is removed' {
-        $run = Invoke-Fresh ($DivergedRun + @'
+        $run = Invoke-Fresh ($DivergedRun + "`n" + @'
 try { Remove-Checkpoint $dir -KeepFinite -OlderThan (New-TimeSpan -Days 1) } catch { "a=$($_.FullyQualifiedErrorId)|$($_.CategoryInfo.Category)|$($_.Exception.GetType().Name)" }
 try { Remove-Checkpoint $dir -KeepFinite } catch { "b=$($_.FullyQualifiedErrorId)" }
 try { Remove-Checkpoint $dir -Step 1 -KeepFinite } catch { "c=$($_.FullyQualifiedErrorId)" }
@@ -421,11 +421,11 @@ $dir = Join-Path $root 'ck'
     }
 
     It 'gives exact differences for tensors of equal shape and dtype, and leaves out the others' {
-        $run = Invoke-Fresh ($TwoSteps + @'
+        $run = Invoke-Fresh ($TwoSteps + "`n" + @'
 Compare-Checkpoint $dir 1 2 -Numeric | Export-Clixml (Join-Path $root 'out.xml') -Depth 4
 '@)
-        $differences = Import-FreshOutput $run
-        @($differences.Item | Sort-Object) | Should -Be @('b', 'h', 'n', 'w', 'z')
+        $differences = @(Import-FreshOutput $run)
+        @($differences | ForEach-Object Item | Sort-Object) | Should -Be @('b', 'h', 'n', 'w', 'z')
         foreach ($d in $differences) {
             $d.StepBefore | Should -Be 1
             $d.StepAfter | Should -Be 2
@@ -456,16 +456,16 @@ Compare-Checkpoint $dir 1 2 -Numeric | Export-Clixml (Join-Path $root 'out.xml')
     }
 
     It 'sorts by RelativeChange: the tensors that moved most come first' {
-        $run = Invoke-Fresh ($TwoSteps + @'
-"order=$((Compare-Checkpoint $dir 1 2 -Numeric -Item w, n, b, h | Sort-Object RelativeChange -Descending | Select-Object -First 3).Item -join ',')"
+        $run = Invoke-Fresh ($TwoSteps + "`n" + @'
+"order=$((Compare-Checkpoint $dir 1 2 -Numeric -Item w, n, b, h | Sort-Object RelativeChange -Descending | Select-Object -First 3).Name -join ',')"
 '@)
         # h: 0.5/1 = 0.5; w: sqrt(4.25/30) = 0.376; n: 6/sqrt(500) = 0.268; b: 0.
         $run.Output | Should -Contain 'order=h,w,n'
     }
 
     It '-Item limits both comparisons to the matching leaves' {
-        $run = Invoke-Fresh ($TwoSteps + @'
-"numeric=$(@(Compare-Checkpoint $dir 1 2 -Numeric -Item 'w', '?').Item | Sort-Object) -join ',')"
+        $run = Invoke-Fresh ($TwoSteps + "`n" + @'
+"numeric=$((Compare-Checkpoint $dir 1 2 -Numeric -Item 'w', '?' | ForEach-Object Item | Sort-Object) -join ',')"
 "structural=$((Compare-Checkpoint $dir 1 2 -Item 'e*', 's' | ForEach-Object Name | Sort-Object) -join ',')"
 '@)
         $run.Output | Should -Contain 'numeric=b,h,n,w,z'
@@ -473,7 +473,7 @@ Compare-Checkpoint $dir 1 2 -Numeric | Export-Clixml (Join-Path $root 'out.xml')
     }
 
     It 'shows a table with the steps, counts and compact numbers' {
-        $run = Invoke-Fresh ($TwoSteps + @'
+        $run = Invoke-Fresh ($TwoSteps + "`n" + @'
 Compare-Checkpoint $dir 1 2 -Numeric -Item w | Format-Table | Out-String -Width 200
 '@)
         $lines = @($run.Output | Where-Object { $_ -match '\S' })
@@ -482,7 +482,7 @@ Compare-Checkpoint $dir 1 2 -Numeric -Item w | Format-Table | Out-String -Width 
     }
 
     It 'reports a missing step as StepNotFound' {
-        $run = Invoke-Fresh ($TwoSteps + @'
+        $run = Invoke-Fresh ($TwoSteps + "`n" + @'
 $ErrorActionPreference = 'Continue'
 Compare-Checkpoint $dir 1 9 -Numeric -ErrorVariable e -ErrorAction SilentlyContinue
 "a=$($e[0].FullyQualifiedErrorId)|$($e[0].CategoryInfo.Category)"
