@@ -4,7 +4,9 @@ namespace DataraxCkpt.Retention;
 /// The retention rules: given the committed steps and a policy, which steps a prune removes.
 /// A step survives when any rule keeps it — among the <c>Keep</c> highest step numbers, a multiple
 /// of <c>KeepEvery</c>, committed within <c>KeepNewerThan</c>, pinned, the step the same save just
-/// wrote, or the newest committed step. A policy with no rule removes nothing.
+/// wrote, or the newest committed step. A policy with no rule removes nothing. With <c>KeepFinite</c>,
+/// <c>Keep</c> and <c>KeepEvery</c> count only steps the caller reports finite; the other rules are unchanged.
+/// Pure: finiteness is an input, asked only for the steps whose fate depends on it.
 /// </summary>
 internal static class RetentionPlanner
 {
@@ -14,9 +16,16 @@ internal static class RetentionPlanner
     /// <param name="policy">The rules (their values were checked when the policy was built).</param>
     /// <param name="now">The time KeepNewerThan counts back from.</param>
     /// <param name="protectedStep">A step that must survive whatever the rules say (the one just saved).</param>
+    /// <param name="isFinite">Whether a step's float tensors are all finite; required when the policy sets <c>KeepFinite</c>.</param>
     public static List<T> StepsToRemove<T>(IReadOnlyList<T> committed, Func<T, (long Step, DateTimeOffset CreatedUtc, bool Pinned)> describe,
-        RetentionPolicy policy, DateTimeOffset now, long? protectedStep)
+        RetentionPolicy policy, DateTimeOffset now, long? protectedStep, Func<T, bool>? isFinite = null)
     {
+        if (policy.KeepFinite && isFinite is null)
+        {
+            throw new ArgumentNullException(nameof(isFinite), "A KeepFinite policy needs each step's finiteness.");
+        }
+
+        Func<T, bool> counts = policy.KeepFinite ? isFinite! : static _ => true;
         if (policy.KeepsEverything || committed.Count == 0)
         {
             return new List<T>();
@@ -30,9 +39,19 @@ internal static class RetentionPlanner
         var newest = new HashSet<long> { newestStep };
         if (policy.Keep is { } keep)
         {
-            foreach (var c in described.AsEnumerable().Reverse().Take(keep))
+            var kept = 0;
+            foreach (var c in described.AsEnumerable().Reverse())
             {
-                newest.Add(c.Info.Step);
+                if (kept == keep)
+                {
+                    break;
+                }
+
+                if (counts(c.Item))
+                {
+                    newest.Add(c.Info.Step);
+                    kept++;
+                }
             }
         }
 
@@ -40,8 +59,8 @@ internal static class RetentionPlanner
             .Where(c => !(c.Info.Pinned
                 || c.Info.Step == protectedStep
                 || newest.Contains(c.Info.Step)
-                || (policy.KeepEvery is { } every && c.Info.Step % every == 0)
-                || (policy.KeepNewerThan is { } span && now - c.Info.CreatedUtc < span)))
+                || (policy.KeepNewerThan is { } span && now - c.Info.CreatedUtc < span)
+                || (policy.KeepEvery is { } every && c.Info.Step % every == 0 && counts(c.Item))))
             .Select(c => c.Item)
             .ToList();
     }

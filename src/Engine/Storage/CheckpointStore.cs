@@ -274,7 +274,7 @@ internal sealed class CheckpointStore
                 // committed step always survive, so it is the same as Keep = 1, which a policy accepts.
                 try
                 {
-                    RemoveSteps(index, new RetentionPolicy { Keep = Math.Max(count, 1) }, protectedStep: reservation.Step, dryRun: false);
+                    RemoveSteps(index, new RetentionPolicy { Keep = Math.Max(count, 1) }, protectedStep: reservation.Step, dryRun: false, CancellationToken.None);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or TimeoutException
                     or InvalidOperationException or System.Data.Common.DbException)
@@ -520,14 +520,14 @@ internal sealed class CheckpointStore
 
         if (dryRun)
         {
-            return PlanPrune(policy);
+            return PlanPrune(policy, cancellationToken);
         }
 
         using var dirLock = Lock(exclusive: true);
         using var index = OpenIndexForWrite();
         // The removal itself is one transaction: the last point to stop is before it starts.
         cancellationToken.ThrowIfCancellationRequested();
-        return RemoveSteps(index, policy, protectedStep: null, dryRun: false);
+        return RemoveSteps(index, policy, protectedStep: null, dryRun: false, cancellationToken);
     }
 
     /// <summary>
@@ -540,8 +540,8 @@ internal sealed class CheckpointStore
     /// A prune's plan without writing anything: no lock file, no index created, no interrupted work finished.
     /// A lost index is reconciled from the step folders in memory, as a dry-run repair does.
     /// </summary>
-    private List<CheckpointInfo> PlanPrune(RetentionPolicy policy) =>
-        WithReadOnlyIndex(index => RemoveSteps(index, policy, protectedStep: null, dryRun: true));
+    private List<CheckpointInfo> PlanPrune(RetentionPolicy policy, CancellationToken cancellationToken) =>
+        WithReadOnlyIndex(index => RemoveSteps(index, policy, protectedStep: null, dryRun: true, cancellationToken));
 
     /// <summary>The committed steps, read without writing anything (see <see cref="PlanPrune"/>); empty for a folder that is not a store.</summary>
     public List<long> PeekSteps() => IsCheckpointDirectory() ? WithReadOnlyIndex(index => index.Steps()) : new List<long>();
@@ -674,10 +674,13 @@ internal sealed class CheckpointStore
         }
     }
 
-    private List<CheckpointInfo> RemoveSteps(StepIndex index, RetentionPolicy policy, long? protectedStep, bool dryRun)
+    private List<CheckpointInfo> RemoveSteps(StepIndex index, RetentionPolicy policy, long? protectedStep, bool dryRun,
+        CancellationToken cancellationToken = default)
     {
         // A step of a newer format is left alone: this engine cannot tell what deleting it would lose.
-        var doomed = RetentionPlanner.StepsToRemove(index.All(), r => (r.Step, r.CreatedUtc, r.Pinned), policy, DateTimeOffset.UtcNow, protectedStep)
+        var finite = new Dictionary<long, bool>();
+        var doomed = RetentionPlanner.StepsToRemove(index.All(), r => (r.Step, r.CreatedUtc, r.Pinned), policy, DateTimeOffset.UtcNow, protectedStep,
+                r => finite.TryGetValue(r.Step, out var known) ? known : finite[r.Step] = IsFinite(r, cancellationToken))
             .Where(r => !Recovery.IsNewerFormat(_folders, r.Step)).ToList();
         if (!dryRun && doomed.Count > 0)
         {
@@ -689,6 +692,26 @@ internal sealed class CheckpointStore
         }
 
         return doomed.Select(ToInfo).ToList();
+    }
+
+    /// <summary>
+    /// Whether every float tensor of a committed step is free of NaN and ±∞, for KeepFinite. The caller
+    /// holds the exclusive lock (or plans a dry run, which reads as a restore would), so the folder is read
+    /// directly, checked against the manifest hash the index recorded. A step that cannot be read is not
+    /// finite: it is no step to resume from.
+    /// </summary>
+    private bool IsFinite(StepRow row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var reader = StepReader.Open(_folders, _folders.StepPath(row.Step), row.Step, row.ManifestHash);
+            return Inspection.TensorStatisticsCalculator.IsFinite(reader, cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidDataException or NewerFormatException or FormatException or OverflowException or KeyNotFoundException)
+        {
+            Log($"Step {row.Step} in '{Directory}' could not be read to check it is finite ({e.Message}); KeepFinite does not count it.");
+            return false;
+        }
     }
 
     // ----- index and lock -----
