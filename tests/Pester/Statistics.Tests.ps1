@@ -331,7 +331,8 @@ Describe 'Remove-Checkpoint -KeepFinite' {
         $script:DivergedRun = @'
 $dir = Join-Path $root 'run'
 foreach ($step in 1..8) {
-    $w = if ($step -in 3, 6, 7, 8) { [float[]]@($step, [float]::NaN) } else { [float[]]@($step, 1) }
+    # The comma keeps each array whole: a statement's output would unroll it into an object[] (no tensor).
+    $w = if ($step -in 3, 6, 7, 8) { , [float[]]@($step, [float]::NaN) } else { , [float[]]@($step, 1) }
     [ordered]@{ w = $w; n = [int[]]@($step) } | Save-Checkpoint $dir -Step $step
 }
 '@
