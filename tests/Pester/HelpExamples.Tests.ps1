@@ -227,12 +227,10 @@ BeforeAll {
         }
         # A training run that diverged: params/w is finite up to step 3, holds NaN at 4, NaN and +Inf at 5.
         foreach ($step in 1..5) {
-            # The commas keep each array whole: a statement's output would unroll it into an object[] (no tensor).
-            $w = switch ($step) {
-                4 { , [float[]]@(4, [float]::NaN, 2, 0) }
-                5 { , [float[]]@([float]::NaN, [float]::PositiveInfinity, [float]::NaN, 0) }
-                default { , [float[]]@($step, -$step, 0.5 * $step, 0) }
-            }
+            # Assigned in each branch: a statement's output would unroll the array into an object[] (no tensor).
+            if ($step -eq 4) { $w = [float[]]@(4, [float]::NaN, 2, 0) }
+            elseif ($step -eq 5) { $w = [float[]]@([float]::NaN, [float]::PositiveInfinity, [float]::NaN, 0) }
+            else { $w = [float[]]@($step, -$step, (0.5 * $step), 0) }
             [ordered]@{ params = [ordered]@{ w = $w }; loss = 1.0 / $step } | Save-Checkpoint (Join-Path $Root 'train') -Step $step
         }
     }
