@@ -2,7 +2,7 @@ using System.Globalization;
 using DataraxCkpt;
 using DataraxCkpt.Bench;
 
-// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f> [--reps N] [--work DIR] [--out FILE.json]
+// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|i> [--reps N] [--work DIR] [--out FILE.json]
 // Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
 if (args.Length == 3 && args[0] == "store")
 {
@@ -11,9 +11,9 @@ if (args.Length == 3 && args[0] == "store")
     return 0;
 }
 
-if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f"))
+if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f" or "i"))
 {
-    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f> [--reps N] [--work DIR] [--out FILE.json]");
+    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|i> [--reps N] [--work DIR] [--out FILE.json]");
     return 2;
 }
 
@@ -76,6 +76,7 @@ try
         "b" => TensorScenario.Run("b", bf16Like: true, reps ?? 5, work),
         "c" => SmallLeavesScenario.Run(reps ?? 5, work),
         "d" => IndexScenario.Run(reps ?? 5, work),
+        "i" => InspectionScenario.Run(reps ?? 3, work),
         _ => AsyncScenario.Run(reps ?? 5, work),
     };
     report.Print(Console.Out);

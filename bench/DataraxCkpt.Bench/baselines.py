@@ -80,6 +80,42 @@ def load_leaves(cmd):
     return {}
 
 
+tensors2 = []
+
+
+def load_tensors2(cmd):
+    global tensors2
+    raw = np.fromfile(cmd["path"], dtype=np.float32)
+    tensors2 = [a.copy() for a in np.split(raw, cmd["count"])]
+    del raw
+    return {}
+
+
+def stats_of(a):
+    finite = a[np.isfinite(a)]
+    return {"count": int(a.size), "nan": int(np.isnan(a).sum()), "posinf": int(np.isposinf(a).sum()),
+            "neginf": int(np.isneginf(a).sum()), "zero": int((a == 0).sum()),
+            "min": float(np.nanmin(a)), "max": float(np.nanmax(a)), "mean": float(finite.mean(dtype=np.float64)),
+            "std": float(finite.std(dtype=np.float64)), "l2": float(np.linalg.norm(finite.astype(np.float64)))}
+
+
+def diff_of(a, b):
+    d = np.abs(a.astype(np.float64) - b)
+    return {"different": int((a != b).sum()), "max": float(d.max()), "mean": float(d.mean()),
+            "relative": float(np.linalg.norm(d) / np.linalg.norm(a.astype(np.float64)))}
+
+
+def np_stats(cmd):
+    result = timed(lambda: [stats_of(a) for a in tensors])
+    with open(os.path.join("/tmp", "dxck-bench-np-figures.json"), "w") as f:
+        json.dump({"stats": stats_of(tensors[0]), "diff": diff_of(tensors[0], tensors2[0]) if tensors2 else None}, f)
+    return result
+
+
+def np_diff(cmd):
+    return timed(lambda: [diff_of(a, b) for a, b in zip(tensors, tensors2)])
+
+
 def np_save(cmd):
     d = cmd["dir"]
     os.makedirs(d, exist_ok=True)
@@ -119,7 +155,7 @@ def torch_load(cmd):
     return timed(lambda: torch.load(cmd["path"]))
 
 
-OPS = {f.__name__: f for f in [load_tensors, load_leaves, np_save, np_load, np_savez, np_load_npz, torch_save, torch_load]}
+OPS = {f.__name__: f for f in [load_tensors, load_tensors2, np_stats, np_diff, load_leaves, np_save, np_load, np_savez, np_load_npz, torch_save, torch_load]}
 
 print(json.dumps({"numpy": np.__version__ if np else None, "torch": torch.__version__ if torch else None}), flush=True)
 for line in sys.stdin:

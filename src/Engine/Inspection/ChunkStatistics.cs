@@ -28,17 +28,16 @@ internal struct ChunkStatistics
     public double FiniteMax;
 
     /// <summary>
-    /// Adds a block of widened values that may hold NaN or ±∞: a finite sum proves there is none (any
-    /// NaN or infinity makes the sum NaN or infinite), so the common case costs one pass more than the
-    /// statistics themselves; otherwise the non-finite values are counted and the finite ones compacted.
+    /// Adds a block of widened values that may hold NaN or ±∞. One fused SIMD pass gathers every sum; a
+    /// finite total proves the block holds no NaN or infinity (either makes the sum NaN or infinite), so
+    /// only a block that does is passed over again, counting them and compacting the finite values.
     /// </summary>
     /// <param name="values">The values; overwritten.</param>
     /// <param name="scratch">At least as long as <paramref name="values"/>.</param>
     public void AddBlock(Span<double> values, Span<double> scratch)
     {
-        if (double.IsFinite(TensorPrimitives.Sum(values)))
+        if (TryAddFinite(values))
         {
-            AddFinite(values, scratch);
             return;
         }
 
@@ -65,20 +64,107 @@ internal struct ChunkStatistics
         }
 
         nonFinite.Count = values.Length - finite;
-        AddFinite(scratch[..finite], values);
+        if (finite > 0 && !TryAddFinite(scratch[..finite]))
+        {
+            // Finite values whose sum overflows (f64 near its limit): the sums are what they are.
+            AddFinite(scratch[..finite], values);
+        }
+
         Merge(nonFinite);
     }
 
-    /// <summary>Adds a block of finite values (in element order after everything added so far).</summary>
-    /// <param name="values">The values, all finite.</param>
-    /// <param name="scratch">At least as long as <paramref name="values"/>.</param>
-    public void AddFinite(ReadOnlySpan<double> values, Span<double> scratch)
+    /// <summary>
+    /// One pass over a block: Σx, Σx², min, max, zeros, and Σd, Σd² of d = x − x₀ (the block's first
+    /// value), from which the block's squared deviations follow as Σd² − (Σd)²/n. Shifting by a value of
+    /// the block keeps that difference from cancelling (a constant block gives exactly 0). False, adding
+    /// nothing, when the sum is not finite.
+    /// </summary>
+    private bool TryAddFinite(ReadOnlySpan<double> values)
     {
-        if (values.IsEmpty)
+        var n = values.Length;
+        if (n == 0)
         {
-            return;
+            return true;
         }
 
+        var shift = values[0];
+        double sum = 0, squares = 0, shifted = 0, shiftedSquares = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+        long zeros = 0;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
+        {
+            var vs = Vector<double>.Zero;
+            var vq = Vector<double>.Zero;
+            var vd = Vector<double>.Zero;
+            var vdq = Vector<double>.Zero;
+            var vmin = new Vector<double>(double.PositiveInfinity);
+            var vmax = new Vector<double>(double.NegativeInfinity);
+            var vz = Vector<long>.Zero;
+            var vk = new Vector<double>(shift);
+            for (; i <= n - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                var v = new Vector<double>(values[i..]);
+                var d = v - vk;
+                vs += v;
+                vq += v * v;
+                vd += d;
+                vdq += d * d;
+                // A plain compare and select: Vector.Min/Max carry IEEE NaN and −0 rules, not needed here
+                // (a NaN fails the sum check below) and several times slower on newer runtimes.
+                vmin = Vector.ConditionalSelect(Vector.LessThan(v, vmin), v, vmin);
+                vmax = Vector.ConditionalSelect(Vector.GreaterThan(v, vmax), v, vmax);
+                vz -= Vector.Equals(v, Vector<double>.Zero);
+            }
+
+            sum = Vector.Sum(vs);
+            squares = Vector.Sum(vq);
+            shifted = Vector.Sum(vd);
+            shiftedSquares = Vector.Sum(vdq);
+            zeros = Vector.Sum(vz);
+            for (var lane = 0; lane < Vector<double>.Count; lane++)
+            {
+                min = Math.Min(min, vmin[lane]);
+                max = Math.Max(max, vmax[lane]);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            var v = values[i];
+            var d = v - shift;
+            sum += v;
+            squares += v * v;
+            shifted += d;
+            shiftedSquares += d * d;
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+            zeros += v == 0 ? 1 : 0;
+        }
+
+        if (!double.IsFinite(sum) || !double.IsFinite(shiftedSquares))
+        {
+            return false;
+        }
+
+        var block = default(ChunkStatistics);
+        block.Count = n;
+        block.FiniteCount = n;
+        block.Sum.Add(sum);
+        block.SumOfSquares.Add(squares);
+        block.Mean = shift + shifted / n;
+        block.SquaredDeviations = Math.Max(0, shiftedSquares - shifted * shifted / n);
+        block.FiniteMin = min;
+        block.FiniteMax = max;
+        block.ZeroCount = zeros;
+        Merge(block);
+        return true;
+    }
+
+    /// <summary>Adds a block of finite values in two passes (mean, then squared deviations): the path for sums that overflow.</summary>
+    /// <param name="values">The values, all finite.</param>
+    /// <param name="scratch">At least as long as <paramref name="values"/>.</param>
+    private void AddFinite(ReadOnlySpan<double> values, Span<double> scratch)
+    {
         var block = default(ChunkStatistics);
         var n = values.Length;
         var sum = TensorPrimitives.Sum(values);

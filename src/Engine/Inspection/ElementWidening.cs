@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using DataraxCkpt.Values;
@@ -28,13 +29,33 @@ internal sealed class ElementWidening
     /// <summary>True for f16, f32 and f64: the dtypes whose elements can be NaN or ±∞.</summary>
     public bool IsFloatingPoint { get; }
 
+    /// <summary>float32, the common case, widened by SIMD lanes.</summary>
+    private static void WidenSingles(ReadOnlySpan<float> source, Span<double> destination)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(source[i..]), out var low, out var high);
+                low.CopyTo(destination[i..]);
+                high.CopyTo(destination[(i + Vector<double>.Count)..]);
+            }
+        }
+
+        for (; i < source.Length; i++)
+        {
+            destination[i] = source[i];
+        }
+    }
+
     /// <summary>Widens <c>destination.Length</c> elements from <paramref name="raw"/> (exactly that many elements' bytes).</summary>
     public void Widen(ReadOnlySpan<byte> raw, Span<double> destination)
     {
         var t = _elementType;
         if (t == typeof(float))
         {
-            TensorPrimitives.ConvertTruncating<float, double>(MemoryMarshal.Cast<byte, float>(raw), destination);
+            WidenSingles(MemoryMarshal.Cast<byte, float>(raw), destination);
         }
         else if (t == typeof(double))
         {

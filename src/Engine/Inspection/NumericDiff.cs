@@ -77,7 +77,6 @@ internal static class NumericDiff
         var bytesB = ChunkedTensor.Buffers.Rent(length);
         var a = ArrayPool<double>.Shared.Rent(ElementWidening.BlockLength);
         var b = ArrayPool<double>.Shared.Rent(ElementWidening.BlockLength);
-        var scratch = ArrayPool<double>.Shared.Rent(ElementWidening.BlockLength);
         try
         {
             var rawA = bytesA.AsSpan(0, length);
@@ -91,14 +90,13 @@ internal static class NumericDiff
                 var n = Math.Min(ElementWidening.BlockLength, elements - first);
                 before.Widening.Widen(rawA.Slice(first * size, n * size), a.AsSpan(0, n));
                 after.Widening.Widen(rawB.Slice(first * size, n * size), b.AsSpan(0, n));
-                result.AddBlock(a.AsSpan(0, n), b.AsSpan(0, n), scratch);
+                result.AddBlock(a.AsSpan(0, n), b.AsSpan(0, n));
             }
 
             return result;
         }
         finally
         {
-            ArrayPool<double>.Shared.Return(scratch);
             ArrayPool<double>.Shared.Return(b);
             ArrayPool<double>.Shared.Return(a);
             ChunkedTensor.Buffers.Return(bytesB);

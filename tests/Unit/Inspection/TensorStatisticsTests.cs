@@ -64,6 +64,26 @@ public sealed class TensorStatisticsTests : IDisposable
     }
 
     [Fact]
+    public void The_deviation_of_values_far_from_zero_does_not_cancel()
+    {
+        // Σx² − (Σx)²/n would lose every digit here; the expected value is exact: sqrt(2/3).
+        var values = Enumerable.Range(0, 3000).Select(i => 1e9 + (i % 3) + 1).ToArray();
+        var s = StatsOf(values);
+        Assert.Equal(1e9 + 2, s.Mean);
+        Assert.Equal(Math.Sqrt(2.0 / 3), s.StandardDeviation!.Value, 6);
+    }
+
+    [Fact]
+    public void Finite_values_whose_sum_overflows_are_still_counted_as_finite()
+    {
+        var s = StatsOf(new[] { double.MaxValue, double.MaxValue, 1.0 });
+        Assert.True(s.IsFinite);
+        Assert.Equal(1.0, s.Min);
+        Assert.Equal(double.MaxValue, s.Max);
+        Assert.Equal(double.PositiveInfinity, s.Mean);
+    }
+
+    [Fact]
     public void An_all_NaN_tensor_has_no_min_max_mean_or_deviation_and_a_zero_norm()
     {
         var s = StatsOf(new[] { float.NaN, float.NaN, float.NaN });
@@ -245,6 +265,16 @@ public sealed class TensorStatisticsTests : IDisposable
         Assert.Equal(new[] { "params/w", "params/tied", "params/b" }, selected.Select(s => s.Item));
         Assert.Equal(1.5, selected[1].Mean);
         Assert.Empty(_handler.GetStatistics(_ck, 7, ["opt/lr", "nothing*"]));
+    }
+
+    [Fact]
+    public void Statistics_after_an_overwrite_describe_the_new_values()
+    {
+        Assert.True(StatsOf(new[] { 1f, 2f }).IsFinite);
+        var after = StatsOf(new[] { float.NaN, 5f, 7f });
+        Assert.Equal(3, after.Count);
+        Assert.Equal(1, after.NaNCount);
+        Assert.Equal(6.0, after.Mean);
     }
 
     [Fact]
