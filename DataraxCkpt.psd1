@@ -12,6 +12,7 @@
   # default context so scripts can name them; the engine and its dependencies stay private (lib/).
   RequiredAssemblies   = @('DataraxCkpt.Types.dll')
   FormatsToProcess     = @('DataraxCkpt.format.ps1xml')
+  TypesToProcess       = @('DataraxCkpt.types.ps1xml')
   CmdletsToExport      = @(
     'Save-Checkpoint'
     'Restore-Checkpoint'

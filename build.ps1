@@ -141,6 +141,7 @@ function Invoke-Build {
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'LICENSE') -Destination $ModuleRoot
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'DataraxCkpt.psd1') -Destination $ModuleRoot
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'src/Cmdlets/Formats/DataraxCkpt.format.ps1xml') -Destination $ModuleRoot
+    Copy-Item -LiteralPath (Join-Path $RepoRoot 'src/Cmdlets/Formats/DataraxCkpt.types.ps1xml') -Destination $ModuleRoot
 
     # Help is generated in a fresh pwsh from docs/help/*.md and the built cmdlets' own metadata.
     $pwsh = Get-FreshPwsh

@@ -115,4 +115,21 @@ Describe 'Examples' {
         $text | Should -Match 'What changed from step 100 to step 200'
         $text | Should -Match 'Every step is intact.'
     }
+
+    It 'inspect-training finds the first NaN step and its items, and draws the norm as a sparkline' {
+        $result = Invoke-FreshPwsh -Script "& '$(Join-Path $RepoRoot 'examples/inspect-training.ps1')' -ModuleRoot '$ModuleRoot'; exit `$LASTEXITCODE"
+        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
+        $text = $result.Output -join "`n"
+        # The demo run: steps 10..100; step 90 holds one NaN in the kernel and one +Inf in the bias; 100 is all NaN.
+        $text | Should -Match 'First non-finite step: 90\b'
+        $text | Should -Match 'params/dense/kernel: 1 NaN, 0 \+Inf, 0 -Inf of 128'
+        $text | Should -Match 'params/dense/bias: 0 NaN, 1 \+Inf, 0 -Inf of 8'
+        $text | Should -Match 'Non-finite steps: 90, 100'
+        $text | Should -Match 'Finite steps: 10, 20, 30, 40, 50, 60, 70, 80'
+        $text | Should -Match 'Test-Checkpoint -Finite -Quiet: False'
+        $text | Should -Match 'would keep: 60, 70, 80, 100'
+        # Norms scale as 1, 1.1, 1.2, 1.35, 1.5, 1.8, 2.4, 4.0 (then NaN): blocks round((s-1)/3*7), × for NaN.
+        $text | Should -Match 'params/dense/kernel L2 norm: ▁▁▁▂▂▃▄█××'
+        $text | Should -Match 'What moved most from step 10 to step 80'
+    }
 }

@@ -1,5 +1,6 @@
 # Every example in the cmdlets' help runs, against a fixture store laid out like the examples assume:
-# ./ck with steps 10, 20, 50, 100, 200, 4200 (params/linear/kernel, metadata) and ./runs/a, ./runs/b.
+# ./ck with steps 10, 20, 50, 100, 200, 4200 (params/linear/kernel, metadata) and ./runs/a, ./runs/b; ./train with
+# steps 1..5 whose params/w went NaN at step 4 (and +Inf at step 5).
 
 BeforeDiscovery {
     $sources = Join-Path $PSScriptRoot '../../docs/help'
@@ -32,6 +33,23 @@ BeforeAll {
             $o[0].Name | Should -Be 'params/linear/kernel'
             $o[0].Change | Should -Be 'Changed'
             $o[0].MaxAbsDifference | Should -Be 4100 }
+        'Compare-Checkpoint | Which tensors moved most' = { param($o)
+            # kernel[0,0]: 100 -> 200, the other 31 elements 0: one element differs by 100.
+            $o | ForEach-Object { $_.GetType().FullName | Should -Be 'DataraxCkpt.TensorDifference' }
+            $o[0].Item | Should -BeExactly 'params/linear/kernel'
+            $o[0].StepBefore | Should -Be 100
+            $o[0].StepAfter | Should -Be 200
+            $o[0].Count | Should -Be 32
+            $o[0].DifferentCount | Should -Be 1
+            $o[0].MaxAbsoluteDifference | Should -Be 100
+            [math]::Abs($o[0].MeanAbsoluteDifference - 100 / 32) | Should -BeLessThan 1e-12
+            [math]::Abs($o[0].RelativeChange - 1) | Should -BeLessThan 1e-12 }
+        'Compare-Checkpoint | How far the parameters moved, as numbers' = { param($o)
+            $o.Count | Should -Be 1
+            $o[0].Item | Should -BeExactly 'params/linear/kernel'
+            $o[0].DifferentCount | Should -Be 1
+            $o[0].MaxAbsoluteDifference | Should -Be 4190
+            [math]::Abs($o[0].RelativeChange - 419) | Should -BeLessThan 1e-9 }
         'Compare-Checkpoint | Only the tensors that moved by more than 0.1' = { param($o)
             $o.Count | Should -Be 1
             $o[0].Name | Should -Be 'params/linear/kernel'
@@ -66,6 +84,34 @@ BeforeAll {
             $o[0].Step | Should -Be 100
             $o[0].Name | Should -Be 'params/linear/kernel'
             @($o[0].Shape) | Should -Be @(8, 4) }
+        'Get-CheckpointItem | Statistics of the parameters over every step' = { param($o)
+            # kernel: 8x4 zeros with kernel[0,0] = step, so max = L2 = step, mean = step/32, 31 zeros.
+            $o.Count | Should -Be 6
+            $o.Step | Should -Be @(10, 20, 50, 100, 200, 4200)
+            $o | ForEach-Object {
+                $_.Item | Should -BeExactly 'params/linear/kernel'
+                $_.DType | Should -Be 'f32'
+                $_.Count | Should -Be 32
+                $_.ZeroCount | Should -Be 31
+                $_.NaNCount | Should -Be 0
+                $_.Min | Should -Be 0
+                $_.Max | Should -Be $_.Step
+                [math]::Abs($_.Mean - $_.Step / 32) | Should -BeLessThan 1e-9
+                [math]::Abs($_.L2Norm - $_.Step) | Should -BeLessThan 1e-9
+                $_.IsFinite | Should -BeTrue } }
+        'Get-CheckpointItem | Find the first step that went NaN' = { param($o)
+            $o.Count | Should -Be 1
+            $o[0].Step | Should -Be 4
+            $o[0].Item | Should -BeExactly 'params/w'
+            $o[0].NaNCount | Should -Be 1
+            $o[0].PositiveInfinityCount | Should -Be 0 }
+        'Get-CheckpointItem | Statistics as JSON for another tool' = { param($o)
+            $o.Count | Should -Be 1
+            $o[0] | Should -Match '"Count":32[,}]'
+            $o[0] | Should -Match '"Max":4200(\.0)?[,}]'
+            $json = $o[0] | ConvertFrom-Json
+            $json.Item | Should -BeExactly 'params/linear/kernel'
+            [math]::Abs($json.L2Norm - 4200) | Should -BeLessThan 1e-9 }
         'Get-CheckpointStep | List the steps and the latest step' = { param($o)
             $o | Should -Be @(10, 20, 50, 100, 200, 4200, 4200) }
         'Get-CheckpointStep | Restore only when there is something to restore' = { param($o)
@@ -95,6 +141,10 @@ BeforeAll {
             @($summaries[0].Removed.Step) | Should -Be @(10)
             $summaries[0].BytesFreed | Should -BeGreaterThan 0
             Get-CheckpointStep ./ck | Should -Be @(20, 50, 100, 200, 4200) }
+        'Remove-Checkpoint | Keep the last good steps of a run that went NaN' = { param($o)
+            # Finite: 1, 2, 3; step 4 holds NaN, step 5 (the newest) NaN and +Inf.
+            $o | Should -Be 'removed 1,4; kept 2,3,5'
+            Get-CheckpointStep ./train | Should -Be @(2, 3, 5) }
         'Remove-Checkpoint | Remove every step on purpose' = { param($o)
             $o | Should -BeNullOrEmpty
             Get-CheckpointStep ./ck | Should -BeNullOrEmpty }
@@ -165,6 +215,11 @@ BeforeAll {
         'Test-Checkpoint | Verify every step' = { param($o)
             $o.Step | Should -Be @(10, 20, 50, 100, 200, 4200)
             $o | ForEach-Object { $_.Ok | Should -BeTrue } }
+        'Test-Checkpoint | Which steps hold NaN or infinity' = { param($o)
+            $o | Should -Be @('4: params/w', '5: params/w') }
+        'Test-Checkpoint | Prune only when the latest step is intact and finite' = { param($o)
+            $o | Should -Be 'Step 5 is damaged or not finite; nothing removed'
+            Get-CheckpointStep ./train | Should -Be @(1, 2, 3, 4, 5) }
         'Test-Checkpoint | Fail a job when anything is damaged' = { param($o)
             $o | Should -BeNullOrEmpty }
         'Unlock-Checkpoint | Unpin a step' = { param($o)
@@ -188,6 +243,14 @@ BeforeAll {
         }
         foreach ($run in 'a', 'b') {
             foreach ($step in 1..7) { @{ s = $step } | Save-Checkpoint (Join-Path $Root "runs/$run") -Step $step }
+        }
+        # A training run that diverged: params/w is finite up to step 3, holds NaN at 4, NaN and +Inf at 5.
+        foreach ($step in 1..5) {
+            # Assigned in each branch: a statement's output would unroll the array into an object[] (no tensor).
+            if ($step -eq 4) { $w = [float[]]@(4, [float]::NaN, 2, 0) }
+            elseif ($step -eq 5) { $w = [float[]]@([float]::NaN, [float]::PositiveInfinity, [float]::NaN, 0) }
+            else { $w = [float[]]@($step, -$step, (0.5 * $step), 0) }
+            [ordered]@{ params = [ordered]@{ w = $w }; loss = 1.0 / $step } | Save-Checkpoint (Join-Path $Root 'train') -Step $step
         }
     }
 }

@@ -4,11 +4,12 @@ using DataraxCkpt.Commands.Infrastructure;
 namespace DataraxCkpt.Commands;
 
 /// <summary>
-/// <para type="synopsis">Lists the leaves of a checkpoint step (name, kind, dtype, shape, sizes) from the index, without decompressing anything.</para>
-/// <para type="description">The latest step unless -Step is given; -Name filters leaf names such as <c>params/*/kernel</c> with wildcards.</para>
+/// <para type="synopsis">Lists the leaves of a checkpoint step (name, kind, dtype, shape, sizes) from the index, without decompressing anything; with -Statistics, the numbers inside each tensor.</para>
+/// <para type="description">The latest step unless -Step is given; -Name (alias -Item) filters leaf names such as <c>params/*/kernel</c> with wildcards.
+/// -Statistics reads the tensors chunk by chunk and emits count, NaN and infinity counts, zeros, min, max, mean, standard deviation and L2 norm per tensor.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "CheckpointItem", DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Base + "Get-CheckpointItem.md")]
-[OutputType("DataraxCkpt.CheckpointItemInfo")]
+[OutputType("DataraxCkpt.CheckpointItemInfo", "DataraxCkpt.TensorStatistics")]
 public sealed class GetCheckpointItemCommand : DirectoryCommandBase
 {
     /// <summary>The step; the latest when omitted.</summary>
@@ -19,25 +20,37 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
 
     /// <summary>Only leaves whose names match one of these wildcards.</summary>
     [Parameter]
+    [Alias("Item")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ItemNameCompleter))]
     public string[]? Name { get; set; }
 
+    /// <summary>Read the tensors and emit their statistics (one DataraxCkpt.TensorStatistics per tensor) instead of the index records.</summary>
+    [Parameter]
+    public SwitchParameter Statistics { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        // The item-name grammar's wildcards are * and ? only (docs/format.md §6.3), as Restore-Checkpoint -Item
-        // matches them: brackets and backticks are literal, so 'w[0]' lists the item w[0], never w0.
-        var patterns = Name?.Select(n => new WildcardPattern(LiteralBrackets(n), WildcardOptions.CultureInvariant)).ToList();
+        var patterns = ItemNamePatterns.From(Name);
         foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))
         {
             TryEngine(() =>
             {
                 var step = Step ?? Handler.LatestStep(directory) ?? throw new NoCheckpointsException(directory);
+                if (Statistics)
+                {
+                    // The engine matches the same grammar and reads only the matching tensors' bytes.
+                    var statistics = Handler.GetStatistics(directory, step, Name, StopToken);
+                    WriteVerbose($"Statistics of {statistics.Count} tensor(s) of step {step} in '{directory}'.");
+                    WriteObject(statistics, enumerateCollection: true);
+                    return;
+                }
+
                 foreach (var item in Handler.GetItems(directory, step))
                 {
-                    if (patterns is null || patterns.Any(p => p.IsMatch(item.Name)))
+                    if (patterns is null || patterns.IsMatch(item.Name))
                     {
                         WriteObject(item);
                     }
@@ -45,7 +58,4 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
             }, directory);
         }
     }
-
-    private static string LiteralBrackets(string pattern) =>
-        pattern.Replace("`", "``", StringComparison.Ordinal).Replace("[", "`[", StringComparison.Ordinal).Replace("]", "`]", StringComparison.Ordinal);
 }

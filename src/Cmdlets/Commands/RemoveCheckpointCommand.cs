@@ -6,7 +6,7 @@ using DataraxCkpt.Commands.Infrastructure;
 namespace DataraxCkpt.Commands;
 
 /// <summary>
-/// <para type="synopsis">Removes checkpoint steps by retention rules (-Keep, -KeepEvery, -OlderThan) or by number (-Step).</para>
+/// <para type="synopsis">Removes checkpoint steps by retention rules (-Keep, -KeepFinite, -KeepEvery, -OlderThan) or by number (-Step).</para>
 /// <para type="description">A step survives when any rule keeps it; pinned steps and the newest committed step survive
 /// every rule. Only -Step (or piped records) removes the newest step, and -Step removes a pinned step only with -Force.
 /// Rules that keep nothing (-Keep 0, -KeepEvery 0, a zero or negative -OlderThan) are refused. -WhatIf lists exactly
@@ -46,6 +46,11 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     [Parameter(ParameterSetName = PathPolicySet)]
     [Parameter(ParameterSetName = LiteralPathPolicySet)]
     public int? Keep { get; set; }
+
+    /// <summary>With -Keep or -KeepEvery: count only finite steps (every float tensor free of NaN and infinities), so the -Keep newest finite steps stay.</summary>
+    [Parameter(ParameterSetName = PathPolicySet)]
+    [Parameter(ParameterSetName = LiteralPathPolicySet)]
+    public SwitchParameter KeepFinite { get; set; }
 
     /// <summary>Keep every step whose number is a multiple of this (1 or more).</summary>
     [Parameter(ParameterSetName = PathPolicySet)]
@@ -158,6 +163,12 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
             ThrowArgumentError("RetentionRuleKeepsNothing", $"-Keep {Keep} keeps no step; -Keep must be 1 or more. {RemoveAllAdvice}", nameof(Keep));
         }
 
+        // -KeepFinite only says which steps -Keep and -KeepEvery count; with neither it would change nothing, silently.
+        if (KeepFinite && Keep is null && KeepEvery is null)
+        {
+            ThrowArgumentError("KeepFiniteWithoutKeep", "-KeepFinite says which steps -Keep and -KeepEvery count (only steps whose float tensors hold no NaN or infinity); give -Keep or -KeepEvery too, such as -Keep 5 -KeepFinite.", nameof(KeepFinite));
+        }
+
         if (KeepEvery is < 1)
         {
             ThrowArgumentError("RetentionRuleKeepsNothing", $"-KeepEvery {KeepEvery} names no multiple to keep; -KeepEvery must be 1 or more. {RemoveAllAdvice}", nameof(KeepEvery));
@@ -176,7 +187,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
             return;
         }
 
-        var policy = new RetentionPolicy { Keep = Keep, KeepEvery = KeepEvery, KeepNewerThan = OlderThan };
+        var policy = new RetentionPolicy { Keep = Keep, KeepFinite = KeepFinite.IsPresent, KeepEvery = KeepEvery, KeepNewerThan = OlderThan };
         IReadOnlyList<CheckpointInfo> planned = Array.Empty<CheckpointInfo>();
         IReadOnlyList<long> before = Array.Empty<long>();
         if (!TryEngine(() => planned = Handler.Prune(directory, policy, dryRun: true, StopToken), directory)

@@ -4,9 +4,9 @@ using DataraxCkpt.Commands.Infrastructure;
 namespace DataraxCkpt.Commands;
 
 /// <summary>
-/// <para type="synopsis">Verifies every stored checksum of checkpoint steps (all steps unless -Step is given).</para>
+/// <para type="synopsis">Verifies every stored checksum of checkpoint steps (all steps unless -Step is given); with -Finite, also that no float tensor holds NaN or infinity.</para>
 /// <para type="description">Emits one result per step with the problems found per item; -Quiet returns a single
-/// True when every chosen step of every directory is intact, otherwise False.</para>
+/// True when every chosen step of every directory is intact (and, with -Finite, finite), otherwise False.</para>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "Checkpoint", DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Base + "Test-Checkpoint.md")]
 [OutputType("DataraxCkpt.StepVerification", "System.Boolean")]
@@ -25,6 +25,10 @@ public sealed class TestCheckpointCommand : DirectoryCommandBase
     [Parameter]
     public SwitchParameter Quiet { get; set; }
 
+    /// <summary>A step also fails when any float tensor holds NaN, +Inf or -Inf; the problems name those items.</summary>
+    [Parameter]
+    public SwitchParameter Finite { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -41,7 +45,7 @@ public sealed class TestCheckpointCommand : DirectoryCommandBase
                     foreach (var step in Step ?? Handler.GetCheckpointSteps(directory))
                     {
                         _anyChecked = true;
-                        _allOk &= Handler.Verify(directory, step, StopToken).Ok;
+                        _allOk &= Check(directory, step).Ok;
                     }
                 }
                 catch (CheckpointException)
@@ -62,11 +66,36 @@ public sealed class TestCheckpointCommand : DirectoryCommandBase
             {
                 var step = steps[i];
                 ReportStep("Test checkpoint", directory, step, i, steps.Count);
-                TryEngine(() => WriteObject(Handler.Verify(directory, step, StopToken)), directory);
+                TryEngine(() => WriteObject(Check(directory, step)), directory);
             }
 
             CompleteSteps();
         }
+    }
+
+    /// <summary>
+    /// Verifies the checksums of one step; with -Finite, a step whose bytes are intact is then read for NaN and
+    /// infinities (a damaged step already failed, and its numbers cannot be trusted).
+    /// </summary>
+    private StepVerification Check(string directory, long step)
+    {
+        var verification = Handler.Verify(directory, step, StopToken);
+        if (!Finite || !verification.Ok)
+        {
+            return verification;
+        }
+
+        var notFinite = Handler.GetStatistics(directory, step, null, StopToken)
+            .Where(s => !s.IsFinite)
+            .Select(s => new ItemProblem(s.Item, NotFiniteProblem.Describe(s)))
+            .ToList();
+        if (notFinite.Count == 0)
+        {
+            return verification;
+        }
+
+        WriteVerbose($"Step {step} of '{directory}' is not finite: {string.Join("; ", notFinite.Select(p => $"{p.Item} ({p.Problem})"))}.");
+        return new StepVerification(directory, step, verification.ItemsChecked, verification.Problems.Concat(notFinite).ToList());
     }
 
     /// <inheritdoc />

@@ -55,15 +55,16 @@ internal static class CompletionDirectory
         }
     }
 
-    /// <summary>The -Step on the command line, when there is exactly one.</summary>
+    /// <summary>The -Step (Compare-Checkpoint: -DifferenceStep) on the command line, when there is exactly one.</summary>
     public static long? Step(IDictionary fakeBoundParameters)
     {
-        if (!fakeBoundParameters.Contains("Step"))
+        var name = fakeBoundParameters.Contains("Step") ? "Step" : "DifferenceStep";
+        if (!fakeBoundParameters.Contains(name))
         {
             return null;
         }
 
-        var value = fakeBoundParameters["Step"] is PSObject pso ? pso.BaseObject : fakeBoundParameters["Step"];
+        var value = fakeBoundParameters[name] is PSObject pso ? pso.BaseObject : fakeBoundParameters[name];
         return LanguagePrimitives.TryConvertTo<long>(value, System.Globalization.CultureInfo.InvariantCulture, out var step) ? step : null;
     }
 
