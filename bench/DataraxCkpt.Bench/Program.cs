@@ -2,7 +2,7 @@ using System.Globalization;
 using DataraxCkpt;
 using DataraxCkpt.Bench;
 
-// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f> [--reps N] [--work DIR] [--out FILE.json]
+// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g> [--reps N] [--work DIR] [--out FILE.json]
 // Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
 if (args.Length == 3 && args[0] == "store")
 {
@@ -11,9 +11,9 @@ if (args.Length == 3 && args[0] == "store")
     return 0;
 }
 
-if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f"))
+if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f" or "g"))
 {
-    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f> [--reps N] [--work DIR] [--out FILE.json]");
+    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|g> [--reps N] [--work DIR] [--out FILE.json]");
     return 2;
 }
 
@@ -52,6 +52,10 @@ for (var i = 1; i < args.Length; i += 2)
         case "--work":
             work = args[i + 1];
             break;
+        case "--size":
+            // Scenario (g) at a smaller size, for a quick run on a loaded machine.
+            ScalarLeavesScenario.Ints = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            break;
         case "--out":
             output = args[i + 1];
             break;
@@ -76,6 +80,7 @@ try
         "b" => TensorScenario.Run("b", bf16Like: true, reps ?? 5, work),
         "c" => SmallLeavesScenario.Run(reps ?? 5, work),
         "d" => IndexScenario.Run(reps ?? 5, work),
+        "g" => ScalarLeavesScenario.Run(reps ?? 5, work),
         _ => AsyncScenario.Run(reps ?? 5, work),
     };
     report.Print(Console.Out);
