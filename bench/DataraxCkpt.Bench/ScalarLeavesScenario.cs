@@ -34,7 +34,7 @@ internal static class ScalarLeavesScenario
         }
 
         // Leaves of a config: name, lr, three tags, enabled.
-        Measure1(report, "100k ints", ints, Ints, repetitions, Path.Combine(work, "ints"));
+        Measure1(report, string.Create(CultureInfo.InvariantCulture, $"{Ints / 1000}k ints"), ints, Ints, repetitions, Path.Combine(work, "ints"));
         Measure1(report, "configs", configs, (Ints / 50) * 6, repetitions, Path.Combine(work, "configs"));
         return report;
     }
