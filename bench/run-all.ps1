@@ -21,7 +21,7 @@
 #>
 [CmdletBinding()]
 param(
-    [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f'),
+    [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f', 'g'),
     [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3 },
     [string] $ModulePath,
     [string] $Output,
