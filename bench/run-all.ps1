@@ -11,7 +11,7 @@
     targets appear only for the targets this run missed ({{missed-targets}}).
     Self-sufficient: `build.ps1 -Task Bench` only needs to call it.
 .PARAMETER Scenarios
-    Scenarios to run (default: a, b, c, d, f, g; e runs when a module is found). (g) needs Azurite's connection
+    Scenarios to run (default: a, b, c, d, f, g, h, i; e runs when a module is found). (g) needs Azurite's connection
     string in DATARAXCKPT_TEST_AZURITE (build.ps1 -Task Bench starts it); DATARAXCKPT_BENCH_REMOTE_MIB sets its size.
 .PARAMETER Repetitions
     Repetitions per scenario; the defaults fit the whole run in about ten minutes on two cores.
@@ -22,8 +22,8 @@
 #>
 [CmdletBinding()]
 param(
-    [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f', 'g', 'i'),
-    [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3; g = 3; i = 3 },
+    [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f', 'g', 'h', 'i'),
+    [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3; g = 3; h = 5; i = 3 },
     [string] $ModulePath,
     [string] $Output,
     # Render docs/benchmarks.md again from the last run's results in out/bench, without running anything.

@@ -2,7 +2,7 @@ using System.Globalization;
 using DataraxCkpt;
 using DataraxCkpt.Bench;
 
-// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g|i> [--reps N] [--work DIR] [--out FILE.json]
+// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json]
 // (g needs Azurite: DATARAXCKPT_TEST_AZURITE, which build.ps1 -Task Bench sets; DATARAXCKPT_BENCH_REMOTE_MIB sizes it.)
 // Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
 if (args.Length == 3 && args[0] == "store")
@@ -12,9 +12,9 @@ if (args.Length == 3 && args[0] == "store")
     return 0;
 }
 
-if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f" or "g" or "i"))
+if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f" or "g" or "h" or "i"))
 {
-    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|g|i> [--reps N] [--work DIR] [--out FILE.json]");
+    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json]");
     return 2;
 }
 
@@ -53,6 +53,10 @@ for (var i = 1; i < args.Length; i += 2)
         case "--work":
             work = args[i + 1];
             break;
+        case "--size":
+            // Scenario (g) at a smaller size, for a quick run on a loaded machine.
+            ScalarLeavesScenario.Ints = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            break;
         case "--out":
             output = args[i + 1];
             break;
@@ -79,6 +83,7 @@ try
         "d" => IndexScenario.Run(reps ?? 5, work),
         "g" => RemoteScenario.Run(reps ?? 3, work),
         "i" => InspectionScenario.Run(reps ?? 3, work),
+        "h" => ScalarLeavesScenario.Run(reps ?? 5, work),
         _ => AsyncScenario.Run(reps ?? 5, work),
     };
     report.Print(Console.Out);

@@ -26,8 +26,11 @@ internal sealed class WrittenStep
 /// </summary>
 internal static class StepWriter
 {
-    /// <summary>Chunks smaller than this are compressed inline; a task costs more than the work.</summary>
-    private const int InlineChunkLimit = 256 << 10;
+    /// <summary>
+    /// Raw bytes of small chunks compressed together by one task: a task per 1 KiB chunk costs more than
+    /// the work, and compressing them one by one on the writer thread left the other cores idle.
+    /// </summary>
+    private const int BatchBytes = 1 << 20;
 
     /// <summary>Bytes of a tensor's start compressed both ways to choose its filter.</summary>
     private const int SampleBytes = 64 << 10;
@@ -56,27 +59,41 @@ internal static class StepWriter
         {
             using (var data = staging.CreateFile(StepFormat.DataFile, 1 << 20))
             {
+                var batches = PlanBatches(chunks);
                 var window = Math.Max(2, Environment.ProcessorCount * 2);
-                var inFlight = new Queue<Task<Frame>>();
+                var inFlight = new Queue<Task<Frame[]>>();
                 var next = 0;
                 try
                 {
-                    for (var i = 0; i < chunks.Count; i++)
+                    for (var b = 0; b < batches.Count; b++)
                     {
-                        while (next < chunks.Count && next < i + window)
+                        while (next < batches.Count && next < b + window)
                         {
-                            var chunk = chunks[next++];
-                            inFlight.Enqueue(chunk.Length < InlineChunkLimit
-                                ? Task.FromResult(Compress(chunk))
-                                : Task.Run(() => Compress(chunk)));
+                            var (first, count) = batches[next++];
+                            inFlight.Enqueue(Task.Run(() => CompressBatch(chunks, first, count)));
                         }
 
-                        var (length, checksum) = WriteFrame(data, chunks[i], inFlight.Dequeue().GetAwaiter().GetResult());
-
-                        layouts[chunks[i].Tensor].Add(new ChunkLayout(dataLength, length, chunks[i].Length, checksum));
-                        dataLength += length;
-                        onBytesWritten?.Invoke(chunks[i].Length);
-                        FaultInjector.Hit("save.data.chunk-written");
+                        var frames = inFlight.Dequeue().GetAwaiter().GetResult();
+                        var start = batches[b].First;
+                        for (var k = 0; k < frames.Length; k++)
+                        {
+                            var chunk = chunks[start + k];
+                            var compressed = frames[k];
+                            frames[k] = default;
+                            try
+                            {
+                                var (length, checksum) = WriteFrame(data, chunk, compressed);
+                                layouts[chunk.Tensor].Add(new ChunkLayout(dataLength, length, chunk.Length, checksum));
+                                dataLength += length;
+                                onBytesWritten?.Invoke(chunk.Length);
+                                FaultInjector.Hit("save.data.chunk-written");
+                            }
+                            catch
+                            {
+                                ReturnFrames(frames);
+                                throw;
+                            }
+                        }
                     }
                 }
                 finally
@@ -87,7 +104,7 @@ internal static class StepWriter
                         var t = inFlight.Dequeue();
                         try
                         {
-                            Buffers.Return(t.GetAwaiter().GetResult().Buffer);
+                            ReturnFrames(t.GetAwaiter().GetResult());
                         }
                         catch (Exception)
                         {
@@ -190,6 +207,63 @@ internal static class StepWriter
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Groups the chunks into units of work in order: a chunk of <see cref="BatchBytes"/> or more alone,
+    /// smaller ones together up to about <see cref="BatchBytes"/>.
+    /// </summary>
+    private static List<(int First, int Count)> PlanBatches(List<Chunk> chunks)
+    {
+        var batches = new List<(int First, int Count)>();
+        var i = 0;
+        while (i < chunks.Count)
+        {
+            var first = i;
+            long bytes = chunks[i++].Length;
+            while (i < chunks.Count && bytes < BatchBytes && chunks[i].Length < BatchBytes)
+            {
+                bytes += chunks[i++].Length;
+            }
+
+            batches.Add((first, i - first));
+        }
+
+        return batches;
+    }
+
+    /// <summary>Compresses chunks [first, first + count) in order; on failure returns the buffers of those already done.</summary>
+    private static Frame[] CompressBatch(List<Chunk> chunks, int first, int count)
+    {
+        var frames = new Frame[count];
+        try
+        {
+            for (var k = 0; k < count; k++)
+            {
+                frames[k] = Compress(chunks[first + k]);
+            }
+
+            return frames;
+        }
+        catch
+        {
+            ReturnFrames(frames);
+            throw;
+        }
+    }
+
+    /// <summary>Gives back the pooled buffers of frames not written (a written frame's slot is cleared).</summary>
+    private static void ReturnFrames(Frame[] frames)
+    {
+        foreach (var frame in frames)
+        {
+            if (frame.Buffer is not null)
+            {
+                Buffers.Return(frame.Buffer);
+            }
+        }
+
+        Array.Clear(frames);
     }
 
     /// <summary>Appends a chunk's frame; returns its length and its content checksum (the frame's last four bytes).</summary>

@@ -26,6 +26,9 @@ internal sealed class StepIndex : IDisposable
     public const string FileName = "index.sqlite";
     private const int SchemaVersion = 1;
 
+    /// <summary>Item rows sent to SQLite in one statement.</summary>
+    private const int InsertBatch = 50_000;
+
     private readonly SqliteConnection _connection;
     private readonly string _directory;
 
@@ -248,18 +251,70 @@ internal sealed class StepIndex : IDisposable
 
     public List<CheckpointItemInfo> Items(long step) => Guard(() =>
     {
+        // Pages of rows as one JSON text each: reading 100,000 rows one by one through the data reader
+        // costs several times more than SQLite building the text and one parse of it.
         var items = new List<CheckpointItemInfo>();
-        using var cmd = Command("SELECT name, kind, dtype, shape, size, stored_size FROM items WHERE step = $s ORDER BY ordinal;");
+        using var cmd = Command("""
+            SELECT json_group_array(json_array(ordinal, name, kind, dtype, shape, size, stored_size)) FROM
+                (SELECT ordinal, name, kind, dtype, shape, size, stored_size FROM items
+                 WHERE step = $s AND ordinal >= $from ORDER BY ordinal LIMIT $page);
+            """);
         cmd.Parameters.AddWithValue("$s", step);
-        using var r = cmd.ExecuteReader();
-        while (r.Read())
+        var from = cmd.Parameters.Add("$from", SqliteType.Integer);
+        cmd.Parameters.AddWithValue("$page", InsertBatch);
+        long next = long.MinValue;
+        while (true)
         {
-            items.Add(new CheckpointItemInfo(step, r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2),
-                r.IsDBNull(3) ? null : ParseShape(r.GetString(3)), r.GetInt64(4), r.GetInt64(5)));
+            from.Value = next;
+            var text = cmd.ExecuteScalar() as string ?? "[]";
+            var count = ReadItemRows(step, System.Text.Encoding.UTF8.GetBytes(text), items, ref next);
+            if (count < InsertBatch)
+            {
+                return items;
+            }
+        }
+    });
+
+    /// <summary>Parses one page of item rows; returns how many it held and sets <paramref name="next"/> past the last ordinal.</summary>
+    private static int ReadItemRows(long step, byte[] json, List<CheckpointItemInfo> items, ref long next)
+    {
+        var r = new System.Text.Json.Utf8JsonReader(json);
+        Expect(ref r, System.Text.Json.JsonTokenType.StartArray);
+        var count = 0;
+        while (r.Read() && r.TokenType == System.Text.Json.JsonTokenType.StartArray)
+        {
+            var ordinal = Number(ref r);
+            var name = Text(ref r) ?? throw new FormatException($"an item of step {step} has no name");
+            var kind = Text(ref r) ?? throw new FormatException($"item '{name}' of step {step} has no kind");
+            var dtype = Text(ref r);
+            var shape = Text(ref r);
+            var size = Number(ref r);
+            var stored = Number(ref r);
+            Expect(ref r, System.Text.Json.JsonTokenType.EndArray);
+            items.Add(new CheckpointItemInfo(step, name, kind, dtype, shape is null ? null : ParseShape(shape), size, stored));
+            next = ordinal + 1;
+            count++;
         }
 
-        return items;
-    });
+        return count;
+    }
+
+    private static void Expect(ref System.Text.Json.Utf8JsonReader r, System.Text.Json.JsonTokenType type)
+    {
+        if (!r.Read() || r.TokenType != type)
+        {
+            throw new FormatException("an item row is malformed");
+        }
+    }
+
+    private static long Number(ref System.Text.Json.Utf8JsonReader r) =>
+        r.Read() && r.TokenType == System.Text.Json.JsonTokenType.Number && r.TryGetInt64(out var v) ? v : throw new FormatException("an item row holds a non-integer size or ordinal");
+
+    private static string? Text(ref System.Text.Json.Utf8JsonReader r) =>
+        !r.Read() ? throw new FormatException("an item row is cut short")
+        : r.TokenType == System.Text.Json.JsonTokenType.Null ? null
+        : r.TokenType == System.Text.Json.JsonTokenType.String ? r.GetString()
+        : throw new FormatException("an item row holds a non-text name, kind, dtype or shape");
 
     public List<Intent> Intents() => Guard(() =>
     {
@@ -322,31 +377,7 @@ internal sealed class StepIndex : IDisposable
             ins.ExecuteNonQuery();
         }
 
-        using (var item = Command("INSERT INTO items(step, ordinal, name, kind, dtype, shape, size, stored_size) VALUES ($s, $o, $name, $k, $d, $sh, $size, $stored);", tx))
-        {
-            var pStep = item.Parameters.Add("$s", SqliteType.Integer);
-            var pOrdinal = item.Parameters.Add("$o", SqliteType.Integer);
-            var pName = item.Parameters.Add("$name", SqliteType.Text);
-            var pKind = item.Parameters.Add("$k", SqliteType.Text);
-            var pDType = item.Parameters.Add("$d", SqliteType.Text);
-            var pShape = item.Parameters.Add("$sh", SqliteType.Text);
-            var pSize = item.Parameters.Add("$size", SqliteType.Integer);
-            var pStored = item.Parameters.Add("$stored", SqliteType.Integer);
-            item.Prepare();
-            pStep.Value = row.Step;
-            for (var i = 0; i < items.Count; i++)
-            {
-                var it = items[i];
-                pOrdinal.Value = i;
-                pName.Value = it.Name;
-                pKind.Value = it.Kind;
-                pDType.Value = (object?)it.DType ?? DBNull.Value;
-                pShape.Value = it.Shape is null ? DBNull.Value : string.Join(",", it.Shape);
-                pSize.Value = it.Size;
-                pStored.Value = storedSizeOf(it);
-                item.ExecuteNonQuery();
-            }
-        }
+        InsertItems(row.Step, items, storedSizeOf, tx);
 
         if (intentToClear is not null)
         {
@@ -438,6 +469,147 @@ internal sealed class StepIndex : IDisposable
 
         return problems;
     });
+
+    /// <summary>
+    /// Writes a step's item rows. The rows travel as one JSON array that SQLite unpacks itself
+    /// (<c>json_each</c>): one statement instead of one per leaf, whose managed binding and call
+    /// overhead was most of the cost of a save of many small leaves (docs/performance-notes.md). The rows
+    /// are the same as before, so every engine reads them alike.
+    /// </summary>
+    private void InsertItems(long step, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf, SqliteTransaction tx)
+    {
+        if (items.Count == 0)
+        {
+            return;
+        }
+
+        if (!AllNamesWellFormed(items))
+        {
+            // JSON cannot carry a lone surrogate (names of steps written before today's name grammar may hold one).
+            InsertItemsOneByOne(step, items, storedSizeOf, tx);
+            return;
+        }
+
+        // Batches keep each text far below SQLite's longest string (1e9 bytes), whatever the item count.
+        using var insert = Command("""
+            INSERT INTO items(step, ordinal, name, kind, dtype, shape, size, stored_size)
+            SELECT $s, $base + key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+                   json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]')
+            FROM json_each($rows);
+            """, tx);
+        insert.Parameters.AddWithValue("$s", step);
+        var pBase = insert.Parameters.Add("$base", SqliteType.Integer);
+        var pRows = insert.Parameters.Add("$rows", SqliteType.Text);
+        for (var start = 0; start < items.Count; start += InsertBatch)
+        {
+            pBase.Value = start;
+            pRows.Value = ItemRowsJson(items, start, Math.Min(items.Count, start + InsertBatch), storedSizeOf);
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Items [<paramref name="start"/>, <paramref name="end"/>) as a JSON array of [name, kind, dtype, shape, size, stored_size].</summary>
+    private static string ItemRowsJson(IReadOnlyList<StoredItem> items, int start, int end, Func<StoredItem, long> storedSizeOf)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>((end - start) * 48 + 16);
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions
+        {
+            SkipValidation = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }))
+        {
+            w.WriteStartArray();
+            for (var i = start; i < end; i++)
+            {
+                var it = items[i];
+                w.WriteStartArray();
+                w.WriteStringValue(it.Name);
+                w.WriteStringValue(it.Kind);
+                if (it.DType is null)
+                {
+                    w.WriteNullValue();
+                }
+                else
+                {
+                    w.WriteStringValue(it.DType);
+                }
+
+                if (it.Shape is null)
+                {
+                    w.WriteNullValue();
+                }
+                else
+                {
+                    w.WriteStringValue(string.Join(",", it.Shape));
+                }
+
+                w.WriteNumberValue(it.Size);
+                w.WriteNumberValue(storedSizeOf(it));
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private void InsertItemsOneByOne(long step, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf, SqliteTransaction tx)
+    {
+        using var item = Command("INSERT INTO items(step, ordinal, name, kind, dtype, shape, size, stored_size) VALUES ($s, $o, $name, $k, $d, $sh, $size, $stored);", tx);
+        var pStep = item.Parameters.Add("$s", SqliteType.Integer);
+        var pOrdinal = item.Parameters.Add("$o", SqliteType.Integer);
+        var pName = item.Parameters.Add("$name", SqliteType.Text);
+        var pKind = item.Parameters.Add("$k", SqliteType.Text);
+        var pDType = item.Parameters.Add("$d", SqliteType.Text);
+        var pShape = item.Parameters.Add("$sh", SqliteType.Text);
+        var pSize = item.Parameters.Add("$size", SqliteType.Integer);
+        var pStored = item.Parameters.Add("$stored", SqliteType.Integer);
+        item.Prepare();
+        pStep.Value = step;
+        for (var i = 0; i < items.Count; i++)
+        {
+            var it = items[i];
+            pOrdinal.Value = i;
+            pName.Value = it.Name;
+            pKind.Value = it.Kind;
+            pDType.Value = (object?)it.DType ?? DBNull.Value;
+            pShape.Value = it.Shape is null ? DBNull.Value : string.Join(",", it.Shape);
+            pSize.Value = it.Size;
+            pStored.Value = storedSizeOf(it);
+            item.ExecuteNonQuery();
+        }
+    }
+
+    private static bool AllNamesWellFormed(IReadOnlyList<StoredItem> items)
+    {
+        foreach (var it in items)
+        {
+            if (it.Name.AsSpan().ContainsAnyInRange('\uD800', '\uDFFF') && !IsWellFormedUtf16(it.Name))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsWellFormedUtf16(string s)
+    {
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(s[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>Reads a row; a save id of the wrong shape (it names the step's trash folder) is a malformed index.</summary>
     private static StepRow ReadRow(SqliteDataReader r)

@@ -1,0 +1,75 @@
+using System.Collections;
+using System.Globalization;
+
+namespace DataraxCkpt.Bench;
+
+/// <summary>
+/// Scenario (h): the engine's cost per scalar leaf (issue 15): a Hashtable of 100,000 ints and 2,000
+/// nested configs (name, lr, tags array, bool), saved and restored warm, reported in µs per leaf.
+/// </summary>
+internal static class ScalarLeavesScenario
+{
+    /// <summary>Leaves of the Hashtable of ints; <c>--size</c> scales it (and the configs by 1/50) for a quick run.</summary>
+    public static int Ints { get; set; } = 100_000;
+
+    public static ScenarioReport Run(int repetitions, string work)
+    {
+        var report = new ScenarioReport { Scenario = "h", Title = string.Create(CultureInfo.InvariantCulture, $"scalar leaves in the engine: Hashtable of {Ints:N0} ints, {Ints / 50:N0} nested configs"), Repetitions = repetitions };
+        var ints = new Hashtable(Ints);
+        for (var i = 0; i < Ints; i++)
+        {
+            ints[string.Create(CultureInfo.InvariantCulture, $"k{i}")] = i;
+        }
+
+        var configs = new Hashtable();
+        for (var i = 0; i < Ints / 50; i++)
+        {
+            configs[string.Create(CultureInfo.InvariantCulture, $"c{i}")] = new Hashtable
+            {
+                ["name"] = string.Create(CultureInfo.InvariantCulture, $"run-{i}"),
+                ["lr"] = 0.001 * i,
+                ["tags"] = new object?[] { "a", "b", "c" },
+                ["enabled"] = i % 2 == 0,
+            };
+        }
+
+        // Leaves of a config: name, lr, three tags, enabled.
+        Measure1(report, string.Create(CultureInfo.InvariantCulture, $"{Ints / 1000}k ints"), ints, Ints, repetitions, Path.Combine(work, "ints"));
+        Measure1(report, "configs", configs, (Ints / 50) * 6, repetitions, Path.Combine(work, "configs"));
+        return report;
+    }
+
+    private static void Measure1(ScenarioReport report, string label, object state, int leaves, int repetitions, string ck)
+    {
+        using var handler = new CheckpointHandler();
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(state).LongLength;
+
+        // One warm-up save and restore: the scenario measures the warm per-leaf cost, not JIT.
+        handler.Save(ck, state, step: 0);
+        handler.Restore(ck, 0);
+        for (var rep = 0; rep < repetitions; rep++)
+        {
+            var step = rep + 1;
+            report.Row($"{label} save", json).Add(Measure.Run(() => handler.Save(ck, state, step)));
+            report.Row($"{label} restore", json).Add(Measure.Run(() => handler.Restore(ck, step)));
+            report.Row($"{label} items", json).Add(Measure.Run(() =>
+            {
+                if (handler.GetItems(ck, step).Count < leaves)
+                {
+                    throw new InvalidOperationException($"step {step} lists fewer than {leaves} items");
+                }
+            }));
+        }
+
+        foreach (var op in new[] { "save", "restore" })
+        {
+            var row = report.Find($"{label} {op}")!;
+            var micros = row.MedianSeconds * 1e6 / leaves;
+            report.Targets.Add(new Target($"{label}: engine {op} ≤ 1 µs per leaf",
+                string.Create(CultureInfo.InvariantCulture, $"{micros:F2} µs per leaf ({leaves:N0} leaves in {row.MedianSeconds * 1000:F1} ms)"), micros <= 1.0));
+        }
+
+        var saveRow = report.Find($"{label} save")!;
+        report.Targets.Add(Ratio.PeakWithin($"{label}: peak memory of a save ≤ 3× the JSON text ({json:N0} bytes)", saveRow, 3 * json));
+    }
+}
