@@ -42,6 +42,7 @@ internal sealed class CheckpointStore
     private readonly object _logGate = new();
     private readonly List<string> _heldMessages = [];
     private int _locksHeld;
+    private readonly CheckpointListingContext _listing;
 
     /// <param name="directory">The checkpoint directory (a full path).</param>
     /// <param name="options">The handler's options.</param>
@@ -52,6 +53,7 @@ internal sealed class CheckpointStore
         _folders = new StepFolders(directory, portableRename);
         _options = options;
         _access = new FileSystemAccess(options.SimulatedDenial, options.SimulatedFileSystemType);
+        _listing = new CheckpointListingContext(directory, _folders.StepPath, DecodeMetadata);
     }
 
     public string Directory { get; }
@@ -320,10 +322,11 @@ internal sealed class CheckpointStore
         return index?.Latest();
     }
 
-    public List<CheckpointInfo> List()
+    /// <summary>Every step's record, or only the <paramref name="first"/> lowest or <paramref name="last"/> highest; ascending.</summary>
+    public List<CheckpointInfo> List(int? first = null, int? last = null)
     {
         using var index = TryOpenIndexForRead();
-        return index?.All().Select(ToInfo).ToList() ?? new List<CheckpointInfo>();
+        return index?.List(_listing, first, last) ?? new List<CheckpointInfo>();
     }
 
     public CheckpointInfo Get(long step)
@@ -935,17 +938,19 @@ internal sealed class CheckpointStore
     private CheckpointInfo ToInfo(StepRow row) => new(row.Step, _folders.StepPath(row.Step), Directory, row.CreatedUtc, row.Size,
         row.StoredSize, row.ItemCount, () => DecodeMetadata(row), row.Pinned);
 
-    private IReadOnlyDictionary<string, object?> DecodeMetadata(StepRow row)
+    private IReadOnlyDictionary<string, object?> DecodeMetadata(StepRow row) => DecodeMetadata(row.Step, row.MetadataJson);
+
+    private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string metadataJson)
     {
         try
         {
-            using var doc = JsonDocument.Parse(row.MetadataJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
+            using var doc = JsonDocument.Parse(metadataJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
             var decoded = new StateDecoder((_, _, item) => throw new InvalidDataException($"metadata item '{item}' refers to a tensor")).Decode(doc.RootElement);
             return decoded as IReadOnlyDictionary<string, object?> ?? throw new InvalidDataException("metadata is not a dictionary");
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or OverflowException or InvalidOperationException)
         {
-            throw new CorruptCheckpointException(Directory, row.Step, "metadata", e.Message, e);
+            throw new CorruptCheckpointException(Directory, step, "metadata", e.Message, e);
         }
     }
 
