@@ -36,6 +36,9 @@ BeforeAll {
         'Get-Checkpoint | Show every step with its metadata' = { param($o)
             $o.Step | Should -Be @(10, 20, 50, 100, 200, 4200)
             $o | ForEach-Object { $_.Metadata['description'] | Should -Be "step $($_.Step)" } }
+        "Get-Checkpoint | Get the latest step's record and the two before it" = { param($o)
+            $o.Step | Should -Be @(100, 200, 4200)
+            $o[-1].Metadata['release'] | Should -Be 'v1' }
         'Get-Checkpoint | Remove every step below 100' = { param($o)
             $o | Should -BeNullOrEmpty
             Get-CheckpointStep ./ck | Should -Be @(100, 200, 4200) }
