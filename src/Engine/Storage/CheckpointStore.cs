@@ -669,8 +669,13 @@ internal sealed class CheckpointStore
     private List<CheckpointInfo> RemoveSteps(StepIndex index, RetentionPolicy policy, long? protectedStep, bool dryRun)
     {
         // A step of a newer format is left alone: this engine cannot tell what deleting it would lose.
-        var doomed = RetentionPlanner.StepsToRemove(index.All(), r => (r.Step, r.CreatedUtc, r.Pinned), policy, DateTimeOffset.UtcNow, protectedStep)
-            .Where(r => !Recovery.IsNewerFormat(_folders, r.Step)).ToList();
+        // The rules read three columns of every row; only the steps they remove are read whole.
+        var planned = RetentionPlanner.StepsToRemove(index.RetentionFacts(), f => f, policy, DateTimeOffset.UtcNow, protectedStep);
+        // Many steps: one listing of the directory instead of a lookup per step (only a folder can be of a newer format).
+        var folders = planned.Count > 256 ? _folders.ListStepFolders().ToHashSet() : null;
+        bool HasFolder(long step) => folders?.Contains(step) ?? _folders.StepExists(step);
+        var doomed = index.Rows(planned.Select(f => f.Step).ToList())
+            .Where(r => !(HasFolder(r.Step) && Recovery.IsNewerFormat(_folders, r.Step))).ToList();
         if (!dryRun && doomed.Count > 0)
         {
             StepCommit.Remove(_folders, index, doomed);
