@@ -189,7 +189,8 @@ function Install-TestPrerequisites {
         Write-Warning 'The lz4 tool is missing and apt-get is not available: the lz4 interop test will be skipped.'
         return
     }
-    $sudo = if ((& id -u) -eq '0') { @() } elseif (Get-Command sudo -ErrorAction Ignore) { @('sudo', '-n') } else { $null }
+    # Not `$sudo = if (root) { @() }`: an empty array output by a statement assigns $null, and root was told it cannot run apt-get.
+    $sudo = if ((& id -u) -eq '0') { , @() } elseif (Get-Command sudo -ErrorAction Ignore) { @('sudo', '-n') } else { $null }
     if ($null -eq $sudo) {
         Write-Warning 'The lz4 tool is missing and this user cannot run apt-get: the lz4 interop test will be skipped.'
         return

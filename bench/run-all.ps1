@@ -52,6 +52,47 @@ if ($RenderOnly) {
     $runs = [ordered]@{}
     foreach ($p in $saved.PSObject.Properties) { $runs[$p.Name] = $p.Value }
 } else {
+# ----- preflight: what the baselines need, installed from Debian when missing -----
+# The bench runs numpy and torch in /usr/bin/python3 (never a pyenv or venv python that may shadow it on
+# PATH), and the lz4 tool. numpy and lz4 are installed with apt-get when missing; torch is only reported
+# (a multi-gigabyte install is not the bench's to make). Every outcome is written into the report.
+function Install-DebianPackage([string] $Package, [scriptblock] $Present) {
+    if (& $Present) { return "present" }
+    if (-not (Get-Command apt-get -CommandType Application -ErrorAction Ignore)) { return "missing, and apt-get is not available to install Debian's $Package" }
+    # (Not `$sudo = if (...) { @() }`: a statement that outputs an empty array assigns $null.)
+    $sudo = @()
+    if ((& id -u) -ne '0') {
+        if (-not (Get-Command sudo -CommandType Application -ErrorAction Ignore)) { return "missing, and this user cannot run apt-get to install Debian's $Package" }
+        $sudo = @('sudo', '-n')
+    }
+    Write-Host "Installing Debian's $Package (apt-get) for the bench's baselines"
+    $run = { param([string[]] $Command) $all = @($sudo) + @('env', 'DEBIAN_FRONTEND=noninteractive') + $Command; & $all[0] @($all | Select-Object -Skip 1) | Out-Host; $LASTEXITCODE }
+    $code = & $run @('apt-get', 'install', '-y', '-qq', $Package)
+    if ($code -ne 0) {
+        # A fresh image has no package lists yet.
+        $null = & $run @('apt-get', 'update', '-qq')
+        $code = & $run @('apt-get', 'install', '-y', '-qq', $Package)
+    }
+    if (& $Present) { return "installed Debian's $Package with apt-get" }
+    "missing: apt-get install $Package failed (exit $code)"
+}
+
+function Test-PythonImport([string] $Module) {
+    if (-not (Test-Path -LiteralPath '/usr/bin/python3')) { return $false }
+    & /usr/bin/python3 -c "import $Module" 2>$null
+    $LASTEXITCODE -eq 0
+}
+
+$numpy = Install-DebianPackage 'python3-numpy' { Test-PythonImport numpy }
+$lz4 = Install-DebianPackage 'lz4' { [bool](Get-Command lz4 -CommandType Application -ErrorAction Ignore) }
+$preflight = [ordered]@{
+    numpy = if ($numpy -like 'missing*') { "numpy baselines skipped: numpy does not import in /usr/bin/python3 ($numpy)" } else { "numpy in /usr/bin/python3: $numpy" }
+    torch = if (Test-PythonImport torch) { 'torch in /usr/bin/python3: present' } else { "torch baselines skipped: torch does not import in /usr/bin/python3 (the bench does not install it; Debian's python3-torch adds these rows)" }
+    lz4 = if ($lz4 -like 'missing*') { "lz4 tool baselines skipped: the lz4 tool is $lz4" } else { "lz4 tool: $lz4" }
+}
+$preflight | ConvertTo-Json | Set-Content -Path (Join-Path $results 'preflight.json') -Encoding utf8NoBOM
+foreach ($line in $preflight.Values) { Write-Host "Baselines: $line" }
+
 Write-Host 'Building the bench (Release)...'
 & dotnet build (Join-Path $PSScriptRoot 'DataraxCkpt.Bench/DataraxCkpt.Bench.csproj') -c Release --nologo -v quiet -o (Join-Path $results 'bin')
 if ($LASTEXITCODE -ne 0) { throw "bench build failed ($LASTEXITCODE)" }
@@ -101,6 +142,10 @@ $lines.Add("- Date: $([DateTime]::UtcNow.ToString('yyyy-MM-dd HH:mm', $inv)) UTC
 $lines.Add("- Machine: $([Environment]::ProcessorCount) cores ($cpu), $memGiB GiB RAM, $([Runtime.InteropServices.RuntimeInformation]::OSDescription)")
 $lines.Add("- Runtime: .NET $([Environment]::Version); each scenario is one process run; engine and baselines alternate inside it; figures are medians.")
 $lines.Add('- MB/s are of state bytes (10^6 bytes/s). Ratio = baseline time / engine time (above 1: the engine is faster).')
+$preflightFile = Join-Path $results 'preflight.json'
+if (Test-Path -LiteralPath $preflightFile) {
+    foreach ($p in (Get-Content $preflightFile -Raw | ConvertFrom-Json).PSObject.Properties) { $lines.Add("- Baselines: $($p.Value)") }
+}
 $lines.Add('- Peak RSS: growth of the process peak (VmHWM, reset through /proc/self/clear_refs before each operation) over its RSS just before the operation; the largest over all repetitions. n/a for child processes (lz4 tool).')
 $lines.Add('')
 

@@ -9,91 +9,141 @@ namespace DataraxCkpt.Bench;
 /// index and is the newest step); the other rows are copies of its index rows under lower step numbers,
 /// inserted straight into index.sqlite in one transaction — 100,000 real saves would take longer than
 /// the whole bench. Listing, latest and item listing only read the index, so they see exactly what real
-/// saves would leave; the copied steps have no folder, so prune removes their rows and skips the folder.
-/// Measured at 10,000 and at 100,000 steps, to see how the cost grows.
+/// saves would leave; the copied steps have no folder, so a prune of them is the index part of a prune
+/// (its rows, its intents, one listing of the directory). The folder part is timed on a small store of
+/// real saves. Measured at 10,000, 100,000 and 1,000,000 steps, to see how the cost grows.
 /// </summary>
 internal static class IndexScenario
 {
     private const long RealStep = 10_000_000;
     private const int ItemsPerStep = 3;
+    private const int Kept = 10;
+    private const int RealFolders = 200;
+    private static readonly int[] Sizes = [10_000, 100_000, 1_000_000];
 
-    // Prune removes each step with its own durable index transactions (the crash-safe removal protocol),
-    // so a prune of 100,000 steps takes minutes: it is timed at two smaller sizes and its growth judged.
-    private const int PruneSmall = 500;
-    private const int PruneLarge = 2_000;
+    private const string ListSteps = "list step numbers";
+    private const string ListRecords = "list records (ListCheckpoints)";
+    private const string LastRecords = "last 10 records (ListLastCheckpoints)";
+    private const string Latest = "latest";
+    private const string ItemListing = "item listing of one step";
+    private const string PruneFew = "prune removing 10 steps (index part)";
+    private const string PruneMost = "prune to 10 (index part)";
 
     public static ScenarioReport Run(int repetitions, string work)
     {
-        var report = new ScenarioReport { Scenario = "d", Title = "store with 10,000 and 100,000 steps", Repetitions = repetitions };
+        var report = new ScenarioReport { Scenario = "d", Title = "store with 10,000, 100,000 and 1,000,000 steps", Repetitions = repetitions };
         using var handler = new CheckpointHandler();
-        foreach (var steps in new[] { PruneSmall, PruneLarge, 10_000, 100_000 })
+        foreach (var steps in Sizes)
         {
-            var pruneOnly = steps is PruneSmall or PruneLarge;
             var dir = Path.Combine(work, $"store{steps}");
             var build = Stopwatch.StartNew();
             BuildStore(handler, dir, steps);
             report.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"built the {steps:N0}-step store in {build.Elapsed.TotalSeconds:F1} s (one real save + index rows copied in one transaction)"));
-            for (var rep = 0; rep < (pruneOnly ? 0 : repetitions); rep++)
+            for (var rep = 0; rep < repetitions; rep++)
             {
                 var listed = 0;
-                report.Row($"{steps:N0} steps: list step numbers", 0).Add(Measure.Run(() => listed = handler.GetCheckpointSteps(dir).Count));
+                report.Row($"{steps:N0} steps: {ListSteps}", 0).Add(Measure.Run(() => listed = handler.GetCheckpointSteps(dir).Count));
                 if (listed != steps)
                 {
                     throw new InvalidOperationException($"listed {listed} steps, expected {steps}");
                 }
 
-                report.Row($"{steps:N0} steps: list records (ListCheckpoints)", 0).Add(Measure.Run(() => handler.ListCheckpoints(dir)));
-                report.Row($"{steps:N0} steps: latest", 0).Add(Measure.Run(() => handler.LatestStep(dir)));
-                report.Row($"{steps:N0} steps: item listing of one step", 0).Add(Measure.Run(() => handler.GetItems(dir, RealStep)));
-            }
-
-            if (pruneOnly)
-            {
-                var pruned = 0;
-                report.Row($"{steps:N0} steps: prune to 5", 0).Add(Measure.Run(() => pruned = handler.Prune(dir, new RetentionPolicy { Keep = 5 }).Count));
-                if (handler.GetCheckpointSteps(dir).Count != 5)
+                report.Row($"{steps:N0} steps: {ListRecords}", 0).Add(Measure.Run(() => listed = handler.ListCheckpoints(dir).Count));
+                if (listed != steps)
                 {
-                    throw new InvalidOperationException("prune did not leave 5 steps");
+                    throw new InvalidOperationException($"listed {listed} records, expected {steps}");
                 }
 
-                report.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"prune at {steps:N0} steps removed {pruned:N0} steps (run once: it changes the store)"));
+                report.Row($"{steps:N0} steps: {LastRecords}", 0).Add(Measure.Run(() => handler.ListLastCheckpoints(dir, 10)));
+                report.Row($"{steps:N0} steps: {Latest}", 0).Add(Measure.Run(() => handler.LatestStep(dir)));
+                report.Row($"{steps:N0} steps: {ItemListing}", 0).Add(Measure.Run(() => handler.GetItems(dir, RealStep)));
+            }
+
+            if (steps >= 100_000)
+            {
+                // Each prune changes the store, so each is run once: first one that removes few steps, then one that removes nearly all.
+                var removed = 0;
+                report.Row($"{steps:N0} steps: {PruneFew}", 0).Add(Measure.Run(() => removed = handler.Prune(dir, new RetentionPolicy { Keep = steps - 10 }).Count));
+                ExpectRemoved(removed, 10);
+                report.Row($"{steps:N0} steps: {PruneMost}", 0).Add(Measure.Run(() => removed = handler.Prune(dir, new RetentionPolicy { Keep = Kept }).Count));
+                ExpectRemoved(removed, steps - 10 - Kept);
+                report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"prune at {steps:N0} steps (run once each, rows without folders): Keep={steps - 10:N0} removed 10 steps, then Keep={Kept} removed {removed:N0}"));
             }
 
             Directory.Delete(dir, recursive: true);
         }
 
-        foreach (var op in new[] { "list step numbers", "list records (ListCheckpoints)", "latest" })
+        PruneRealFolders(handler, work, report);
+        AddTargets(report);
+        return report;
+    }
+
+    /// <summary>The folder part of a prune: real saves, pruned to 10, against the same number of rows without folders.</summary>
+    private static void PruneRealFolders(CheckpointHandler handler, string work, ScenarioReport report)
+    {
+        var real = Path.Combine(work, "real");
+        for (var step = 0; step < RealFolders; step++)
+        {
+            handler.Save(real, new Dictionary<string, object?> { ["w"] = new float[16], ["epoch"] = step, ["name"] = "run" }, step: step);
+        }
+
+        var removed = 0;
+        var withFolders = Measure.Run(() => removed = handler.Prune(real, new RetentionPolicy { Keep = Kept }).Count);
+        ExpectRemoved(removed, RealFolders - Kept);
+        report.Row($"{RealFolders} real steps: prune to 10 (index and folders)", 0).Add(withFolders);
+
+        var rows = Path.Combine(work, "rows");
+        BuildStore(handler, rows, RealFolders);
+        var indexOnly = Measure.Run(() => removed = handler.Prune(rows, new RetentionPolicy { Keep = Kept }).Count);
+        ExpectRemoved(removed, RealFolders - Kept);
+        report.Row($"{RealFolders} steps: prune to 10 (index part)", 0).Add(indexOnly);
+
+        var perFolder = (withFolders.Seconds - indexOnly.Seconds) / (RealFolders - Kept);
+        report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"folder part of a prune (reading each removed step's manifest, moving its folder to the trash, deleting it): {perFolder * 1000:F2} ms a step here ({RealFolders - Kept} real steps, run once), so about {perFolder * 99_990:F0} s for the folders of 99,990 steps on top of the index part"));
+    }
+
+    private static void ExpectRemoved(int removed, int expected)
+    {
+        if (removed != expected)
+        {
+            throw new InvalidOperationException($"prune removed {removed} steps, expected {expected}");
+        }
+    }
+
+    private static void AddTargets(ScenarioReport report)
+    {
+        foreach (var op in new[] { ListSteps, ListRecords, LastRecords, Latest })
         {
             var row = report.Find($"100,000 steps: {op}");
             report.Targets.Add(row is null ? new Target($"(d) {op} under 50 ms at 100,000 steps", "not measured", null)
                 : new Target($"(d) {op} under 50 ms at 100,000 steps", string.Create(CultureInfo.InvariantCulture, $"{row.MedianSeconds * 1000:F1} ms"), row.MedianSeconds < 0.050));
         }
 
-        foreach (var (op, small, large) in new[]
+        foreach (var op in new[] { PruneFew, PruneMost })
         {
-            ("list step numbers", 10_000, 100_000), ("list records (ListCheckpoints)", 10_000, 100_000), ("latest", 10_000, 100_000),
-            ("item listing of one step", 10_000, 100_000), ("prune to 5", PruneSmall, PruneLarge),
-        })
+            var row = report.Find($"100,000 steps: {op}");
+            report.Targets.Add(row is null ? new Target($"(d) {op} at most 1 s at 100,000 steps", "not measured", null)
+                : new Target($"(d) {op} at most 1 s at 100,000 steps", string.Create(CultureInfo.InvariantCulture, $"{row.MedianSeconds:F2} s"), row.MedianSeconds <= 1.0));
+        }
+
+        foreach (var op in new[] { ListSteps, ListRecords, LastRecords, Latest, ItemListing, PruneFew, PruneMost })
         {
-            var a = report.Find($"{small:N0} steps: {op}");
-            var b = report.Find($"{large:N0} steps: {op}");
-            if (a is not null && b is not null)
+            for (var i = 0; i + 1 < Sizes.Length; i++)
             {
-                var factor = (double)large / small;
-                var growth = b.MedianSeconds / a.MedianSeconds;
-                // Linear growth is the step factor itself; a quarter more is allowed for noise.
-                report.Targets.Add(new Target(string.Create(CultureInfo.InvariantCulture, $"(d) {op}: cost grows at most linearly ({factor:F0}× the steps)"),
-                    string.Create(CultureInfo.InvariantCulture, $"{growth:F1}× the time ({a.MedianSeconds * 1000:F1} → {b.MedianSeconds * 1000:F1} ms)"), growth <= factor * 1.25));
+                var a = report.Find($"{Sizes[i]:N0} steps: {op}");
+                var b = report.Find($"{Sizes[i + 1]:N0} steps: {op}");
+                if (a is not null && b is not null)
+                {
+                    var factor = (double)Sizes[i + 1] / Sizes[i];
+                    var growth = b.MedianSeconds / a.MedianSeconds;
+                    // Linear growth is the step factor itself; a quarter more is allowed for noise.
+                    report.Targets.Add(new Target(string.Create(CultureInfo.InvariantCulture, $"(d) {op}: cost grows at most linearly from {Sizes[i]:N0} to {Sizes[i + 1]:N0} steps ({factor:F0}× the steps)"),
+                        string.Create(CultureInfo.InvariantCulture, $"{growth:F1}× the time ({a.MedianSeconds * 1000:F1} → {b.MedianSeconds * 1000:F1} ms)"), growth <= factor * 1.25));
+                }
             }
         }
-
-        if (report.Find($"{PruneLarge:N0} steps: prune to 5") is { } prune)
-        {
-            report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
-                $"prune to 5 at 100,000 steps was not run (it would take the whole bench budget); linear from {PruneLarge:N0} steps it would take about {prune.MedianSeconds / (PruneLarge - 5) * 99_995:F0} s"));
-        }
-
-        return report;
     }
 
     /// <summary>A store of <paramref name="steps"/> steps: one real save, the rest index rows copied from it.</summary>

@@ -288,6 +288,30 @@ public sealed class CheckpointHandler : IDisposable
     /// <summary>Every committed step with its record, ascending; empty for a missing directory.</summary>
     public IReadOnlyList<CheckpointInfo> ListCheckpoints(string directory) => ReadStore(directory).List();
 
+    /// <summary>
+    /// The records of the <paramref name="count"/> lowest committed steps, ascending (all of them when there
+    /// are fewer; empty for a missing directory). One index query that reads only those rows, however many
+    /// steps the directory holds.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    public IReadOnlyList<CheckpointInfo> ListFirstCheckpoints(string directory, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return ReadStore(directory).List(first: count);
+    }
+
+    /// <summary>
+    /// The records of the <paramref name="count"/> highest committed steps, ascending (all of them when there
+    /// are fewer; empty for a missing directory). One index query that reads only those rows, however many
+    /// steps the directory holds: <c>ListLastCheckpoints(dir, 1)</c> is the cheap way to the latest record.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    public IReadOnlyList<CheckpointInfo> ListLastCheckpoints(string directory, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return ReadStore(directory).List(last: count);
+    }
+
     /// <summary>One step's record.</summary>
     /// <exception cref="StepNotFoundException">The step does not exist.</exception>
     public CheckpointInfo GetCheckpoint(string directory, long step) => ReadStore(directory).Get(step);

@@ -73,6 +73,9 @@ BeforeAll {
             $o[0].Step | Should -Be 0
             $o[0].Directory | Should -Be "$Remote/runs/run-1"
             (Restore-Checkpoint "$Remote/runs/run-1").w | Should -Be @(1, 2, 3) }
+        "Get-Checkpoint | Get the latest step's record and the two before it" = { param($o)
+            $o.Step | Should -Be @(100, 200, 4200)
+            $o[-1].Metadata['release'] | Should -Be 'v1' }
         'Get-Checkpoint | Remove every step below 100' = { param($o)
             $o | Should -BeNullOrEmpty
             Get-CheckpointStep ./ck | Should -Be @(100, 200, 4200) }

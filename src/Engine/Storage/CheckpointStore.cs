@@ -42,6 +42,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     private readonly object _logGate = new();
     private readonly List<string> _heldMessages = [];
     private int _locksHeld;
+    private readonly CheckpointListingContext _listing;
 
     /// <param name="directory">The checkpoint directory (a full path).</param>
     /// <param name="options">The handler's options.</param>
@@ -52,6 +53,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         _folders = new StepFolders(directory, portableRename);
         _options = options;
         _access = new FileSystemAccess(options.SimulatedDenial, options.SimulatedFileSystemType);
+        _listing = new CheckpointListingContext(directory, _folders.StepPath, DecodeMetadata);
     }
 
     public string Directory { get; }
@@ -338,10 +340,11 @@ internal sealed class CheckpointStore : ICheckpointStore
         return index?.Latest();
     }
 
-    public List<CheckpointInfo> List()
+    /// <summary>Every step's record, or only the <paramref name="first"/> lowest or <paramref name="last"/> highest; ascending.</summary>
+    public List<CheckpointInfo> List(int? first = null, int? last = null)
     {
         using var index = TryOpenIndexForRead();
-        return index?.All().Select(ToInfo).ToList() ?? new List<CheckpointInfo>();
+        return index?.List(_listing, first, last) ?? new List<CheckpointInfo>();
     }
 
     public CheckpointInfo Get(long step)
@@ -696,10 +699,16 @@ internal sealed class CheckpointStore : ICheckpointStore
         CancellationToken cancellationToken = default)
     {
         // A step of a newer format is left alone: this engine cannot tell what deleting it would lose.
+        // The rules read three columns of every row; only the steps they remove are read whole (and, for
+        // KeepFinite, the steps whose finiteness decides).
         var finite = new Dictionary<long, bool>();
-        var doomed = RetentionPlanner.StepsToRemove(index.All(), r => (r.Step, r.CreatedUtc, r.Pinned), policy, DateTimeOffset.UtcNow, protectedStep,
-                r => finite.TryGetValue(r.Step, out var known) ? known : finite[r.Step] = IsFinite(r, cancellationToken))
-            .Where(r => !Recovery.IsNewerFormat(_folders, r.Step)).ToList();
+        var planned = RetentionPlanner.StepsToRemove(index.RetentionFacts(), f => f, policy, DateTimeOffset.UtcNow, protectedStep,
+            f => finite.TryGetValue(f.Step, out var known) ? known : finite[f.Step] = index.Get(f.Step) is { } row && IsFinite(row, cancellationToken));
+        // Many steps: one listing of the directory instead of a lookup per step (only a folder can be of a newer format).
+        var folders = planned.Count > 256 ? _folders.ListStepFolders().ToHashSet() : null;
+        bool HasFolder(long step) => folders?.Contains(step) ?? _folders.StepExists(step);
+        var doomed = index.Rows(planned.Select(f => f.Step).ToList())
+            .Where(r => !(HasFolder(r.Step) && Recovery.IsNewerFormat(_folders, r.Step))).ToList();
         if (!dryRun && doomed.Count > 0)
         {
             StepCommit.Remove(_folders, index, doomed);
@@ -987,17 +996,19 @@ internal sealed class CheckpointStore : ICheckpointStore
     private CheckpointInfo ToInfo(StepRow row) => new(row.Step, _folders.StepPath(row.Step), Directory, row.CreatedUtc, row.Size,
         row.StoredSize, row.ItemCount, () => DecodeMetadata(row), row.Pinned);
 
-    private IReadOnlyDictionary<string, object?> DecodeMetadata(StepRow row)
+    private IReadOnlyDictionary<string, object?> DecodeMetadata(StepRow row) => DecodeMetadata(row.Step, row.MetadataJson);
+
+    private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string metadataJson)
     {
         try
         {
-            using var doc = JsonDocument.Parse(row.MetadataJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
+            using var doc = JsonDocument.Parse(metadataJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
             var decoded = new StateDecoder((_, _, item) => throw new InvalidDataException($"metadata item '{item}' refers to a tensor")).Decode(doc.RootElement);
             return decoded as IReadOnlyDictionary<string, object?> ?? throw new InvalidDataException("metadata is not a dictionary");
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or OverflowException or InvalidOperationException)
         {
-            throw new CorruptCheckpointException(Directory, row.Step, "metadata", e.Message, e);
+            throw new CorruptCheckpointException(Directory, step, "metadata", e.Message, e);
         }
     }
 

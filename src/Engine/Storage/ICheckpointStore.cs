@@ -44,7 +44,9 @@ internal interface ICheckpointStore
 
     long? Latest();
 
-    List<CheckpointInfo> List();
+    /// <summary>Records of the committed steps in ascending order; with <paramref name="first"/> or
+    /// <paramref name="last"/>, only that many of the lowest or highest steps.</summary>
+    List<CheckpointInfo> List(int? first = null, int? last = null);
 
     CheckpointInfo Get(long step);
 

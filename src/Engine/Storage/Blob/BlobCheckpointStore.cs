@@ -503,11 +503,13 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
     public long? Latest() => ListCommitted() is { Count: > 0 } listed ? listed[^1].Row.Step : null;
 
-    public List<CheckpointInfo> List()
+    public List<CheckpointInfo> List(int? first = null, int? last = null)
     {
+        // Commit records list in step order (zero-padded names), so the cut is taken after one listing.
         var listed = ListCommitted() ?? [];
         RefreshCache(listed);
-        return listed.Select(ToInfo).ToList();
+        IEnumerable<Committed> chosen = first is int f ? listed.Take(f) : last is int l ? listed.Skip(Math.Max(0, listed.Count - l)) : listed;
+        return chosen.Select(ToInfo).ToList();
     }
 
     private void RefreshCache(List<Committed> listed)
