@@ -23,7 +23,7 @@ internal sealed class StepReader : IDisposable
     private static readonly ConcurrentDictionary<Type, Func<int, Array>> UninitializedArrays = new();
 
     /// <summary>Bytes decoded between two progress reports (and cancellation checks).</summary>
-    private const long BatchBytes = 64L << 20;
+    private const long BatchBytes = 32L << 20;
 
     /// <summary>Below this many bytes a batch is decoded on the calling thread.</summary>
     private const long ParallelBytes = 1L << 20;
