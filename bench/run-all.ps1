@@ -156,6 +156,18 @@ if (Test-Path $moduleJson) {
         $lines.Add("- Import-Module in a fresh pwsh: $(Format-Number $e.ImportSeconds 'F3') s — **$(if ($e.ImportSeconds -lt 0.5) { 'MET' } else { 'MISSED' })** (target under 0.5 s)")
         $allTargets.Add([pscustomobject]@{ Goal = '(e) Import-Module in a fresh pwsh under 0.5 s'; Measured = "$(Format-Number $e.ImportSeconds 'F3') s"; Met = $e.ImportSeconds -lt 0.5 })
         $lines.Add("- Get-Checkpoint on a $($e.Steps)-step store in a warm session: $(Format-Number ($e.GetCheckpointSeconds * 1000) 'F1') ms")
+        foreach ($r in @(if ($e.PSObject.Properties['Restores']) { $e.Restores })) {
+            # Same pwsh process, alternating order; ratio = raw time / cmdlet time (higher is better).
+            foreach ($pair in @(
+                @{ Goal = "(e) Restore-Checkpoint ≥ 0.85× a compiled raw read into new arrays ($($r.MiB) MiB)"; Engine = $r.Restore; Raw = $r.Raw; Floor = 0.85 },
+                @{ Goal = "(e) Restore-Checkpoint -Into ≥ 0.9× a compiled raw read into preallocated arrays ($($r.MiB) MiB)"; Engine = $r.RestoreInto; Raw = $r.RawInto; Floor = 0.9 })) {
+                $ratio = $pair.Raw / $pair.Engine
+                $measured = "$(Format-Number $ratio 'F2')× ($(Format-Number ($pair.Engine * 1000) 'F0') vs $(Format-Number ($pair.Raw * 1000) 'F0') ms)"
+                $met = $ratio -ge $pair.Floor
+                $lines.Add("- **$(if ($met) { 'MET' } else { 'MISSED' })** $($pair.Goal): $measured")
+                $allTargets.Add([pscustomobject]@{ Goal = $pair.Goal; Measured = $measured; Met = $met })
+            }
+        }
     }
 } else {
     $lines.Add('Not run: bench/module-bench.ps1 wrote no result.')
