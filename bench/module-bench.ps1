@@ -3,7 +3,13 @@
 .SYNOPSIS
     Scenario (e): Import-Module time of the DataraxCkpt module in a fresh pwsh, Get-Checkpoint on a
     10,000-step store in a warm session, and Save-/Restore-Checkpoint against JSON and CLIXML on four
-    state shapes (bench/module-states.ps1, in one fresh pwsh). Skips with a note when the module is not built.
+    state shapes (bench/module-states.ps1, in one fresh pwsh).
+    Then Restore-Checkpoint of 8 incompressible float32 arrays against a
+    compiled raw read of the same bytes invoked from the same pwsh process (into new arrays; and, for
+    Restore-Checkpoint -Into, into preallocated arrays), the two alternating which goes first.
+    Skips with a note when the module is not built.
+.PARAMETER RestoreMiB
+    State sizes of the restore comparison (default 256 and 1024 MiB; an empty list skips it).
 .PARAMETER ModulePath
     The module manifest (.psd1) or its folder; searched under out/ and src/ when omitted.
 .PARAMETER OutFile
@@ -20,7 +26,8 @@ param(
     [int] $Repetitions = 5,
     [int] $Steps = 10000,
     [int] $StateRepetitions = 3,
-    [double] $StateScale = 1.0
+    [double] $StateScale = 1.0,
+    [int[]] $RestoreMiB = @(256, 1024)
 )
 
 $ErrorActionPreference = 'Stop'
@@ -94,8 +101,98 @@ if ($StateScale -gt 0) {
     }
 }
 
+# Restore against a compiled raw read, in one pwsh process per size.
+$restoreScript = @'
+param([string] $ModulePath, [string] $Dir, [int] $MiB, [int] $Repetitions)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath
+Add-Type -TypeDefinition @"
+using System;
+using System.IO;
+using System.Runtime.InteropServices;
+public static class RawRead
+{
+    public static float[][] Random(int count, int elements)
+    {
+        var random = new System.Random(7);
+        var arrays = new float[count][];
+        for (var i = 0; i < count; i++) { arrays[i] = new float[elements]; for (var j = 0; j < elements; j++) arrays[i][j] = (float)(random.NextDouble() * 2 - 1); }
+        return arrays;
+    }
+    public static void Write(string path, float[][] arrays)
+    {
+        using var file = new FileStream(path, FileMode.Create);
+        foreach (var a in arrays) file.Write(MemoryMarshal.AsBytes(a.AsSpan()));
+    }
+    // What a compiled program does to read the bytes into new arrays: uninitialised allocation, then pread.
+    public static float[][] IntoNew(string path, int count, int elements)
+    {
+        var arrays = new float[count][];
+        using var handle = File.OpenHandle(path);
+        long offset = 0;
+        for (var i = 0; i < count; i++) { arrays[i] = GC.AllocateUninitializedArray<float>(elements); offset += Fill(handle, arrays[i], offset); }
+        return arrays;
+    }
+    public static void Into(string path, float[][] arrays)
+    {
+        using var handle = File.OpenHandle(path);
+        long offset = 0;
+        foreach (var a in arrays) offset += Fill(handle, a, offset);
+    }
+    static int Fill(Microsoft.Win32.SafeHandles.SafeFileHandle handle, float[] array, long offset)
+    {
+        var bytes = MemoryMarshal.AsBytes(array.AsSpan());
+        var done = 0;
+        while (done < bytes.Length) { var n = RandomAccess.Read(handle, bytes.Slice(done), offset + done); if (n == 0) throw new EndOfStreamException(); done += n; }
+        return bytes.Length;
+    }
+}
+"@
+$elements = [int]($MiB * 1MB / 4 / 8)
+$arrays = [RawRead]::Random(8, $elements)
+$state = @{}
+for ($i = 0; $i -lt 8; $i++) { $state["layer$i"] = $arrays[$i] }
+$ck = Join-Path $Dir 'ck'; $raw = Join-Path $Dir 'raw.bin'
+$state | Save-Checkpoint $ck -Step 1
+[RawRead]::Write($raw, $arrays)
+$into = @{}
+$pre = foreach ($i in 0..7) { $a = [float[]]::new($elements); [Array]::Fill($a, [float]1); $into["layer$i"] = $a; $a }
+$arrays = $null; $state = $null
+$t = @{ Raw = @(); Restore = @(); RawInto = @(); RestoreInto = @() }
+function Time([scriptblock] $op) { [GC]::Collect(); [GC]::WaitForPendingFinalizers(); $sw = [Diagnostics.Stopwatch]::StartNew(); $null = & $op; $sw.Elapsed.TotalSeconds }
+foreach ($rep in 1..$Repetitions) {
+    $order = if ($rep % 2) { 'Raw', 'Restore' } else { 'Restore', 'Raw' }
+    foreach ($o in $order) {
+        if ($o -eq 'Raw') { $t.Raw += Time { [RawRead]::IntoNew($raw, 8, $elements) } }
+        else { $t.Restore += Time { Restore-Checkpoint $ck -Step 1 } }
+    }
+    $order = if ($rep % 2) { 'RawInto', 'RestoreInto' } else { 'RestoreInto', 'RawInto' }
+    foreach ($o in $order) {
+        if ($o -eq 'RawInto') { $t.RawInto += Time { [RawRead]::Into($raw, $pre) } }
+        else { $t.RestoreInto += Time { Restore-Checkpoint $ck -Step 1 -Into $into } }
+    }
+}
+function Median($v) { $s = @($v | Sort-Object); $s[[int][math]::Floor($s.Count / 2)] }
+[pscustomobject]@{ MiB = $MiB; Raw = Median $t.Raw; Restore = Median $t.Restore; RawInto = Median $t.RawInto; RestoreInto = Median $t.RestoreInto } | ConvertTo-Json -Compress
+'@
+$restores = foreach ($mib in $RestoreMiB) {
+    $dir = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-e-restore-$PID"
+    New-Item -ItemType Directory -Force -Path $dir | Out-Null
+    $scriptFile = Join-Path $dir 'restore.ps1'
+    Set-Content -Path $scriptFile -Value $restoreScript -Encoding utf8NoBOM
+    try {
+        $out = & $pwsh @pwshArgs -NoProfile -NonInteractive -File $scriptFile $ModulePath $dir $mib $Repetitions
+        if ($LASTEXITCODE -ne 0) { throw "the restore comparison at $mib MiB failed: $out" }
+        $out | Select-Object -Last 1 | ConvertFrom-Json
+    }
+    finally {
+        Remove-Item -Recurse -Force -ErrorAction SilentlyContinue $dir
+    }
+}
+
 $sorted = $imports | Sort-Object
 Write-Result @{
+    Restores = @($restores)
     Module = $ModulePath
     Repetitions = $Repetitions
     Steps = $Steps

@@ -231,6 +231,18 @@ if (Test-Path $moduleJson) {
 
             foreach ($n in $st.Notes) { $lines.Add("- note: $n") }
         }
+        foreach ($r in @(if ($e.PSObject.Properties['Restores']) { $e.Restores })) {
+            # Same pwsh process, alternating order; ratio = raw time / cmdlet time (higher is better).
+            foreach ($pair in @(
+                @{ Goal = "(e) Restore-Checkpoint ≥ 0.85× a compiled raw read into new arrays ($($r.MiB) MiB)"; Engine = $r.Restore; Raw = $r.Raw; Floor = 0.85 },
+                @{ Goal = "(e) Restore-Checkpoint -Into ≥ 0.9× a compiled raw read into preallocated arrays ($($r.MiB) MiB)"; Engine = $r.RestoreInto; Raw = $r.RawInto; Floor = 0.9 })) {
+                $ratio = $pair.Raw / $pair.Engine
+                $measured = "$(Format-Number $ratio 'F2')× ($(Format-Number ($pair.Engine * 1000) 'F0') vs $(Format-Number ($pair.Raw * 1000) 'F0') ms)"
+                $met = $ratio -ge $pair.Floor
+                $lines.Add("- **$(if ($met) { 'MET' } else { 'MISSED' })** $($pair.Goal): $measured")
+                $allTargets.Add([pscustomobject]@{ Goal = $pair.Goal; Measured = $measured; Met = $met })
+            }
+        }
     }
 } else {
     $lines.Add('Not run: bench/module-bench.ps1 wrote no result.')

@@ -2,7 +2,7 @@ using System.Globalization;
 using DataraxCkpt;
 using DataraxCkpt.Bench;
 
-// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json]
+// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N (a, b: state size)] [--size N (h: ints)]
 // (g needs Azurite: DATARAXCKPT_TEST_AZURITE, which build.ps1 -Task Bench sets; DATARAXCKPT_BENCH_REMOTE_MIB sizes it.)
 // Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
 if (args.Length == 3 && args[0] == "store")
@@ -14,7 +14,7 @@ if (args.Length == 3 && args[0] == "store")
 
 if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f" or "g" or "h" or "i"))
 {
-    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json]");
+    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N] [--size N]");
     return 2;
 }
 
@@ -22,6 +22,7 @@ var scenario = args[0];
 int? reps = null;
 string? work = null;
 string? output = null;
+var mib = 1024;
 for (var i = 1; i < args.Length; i += 2)
 {
     if (args[i] == "--trace")
@@ -57,6 +58,9 @@ for (var i = 1; i < args.Length; i += 2)
             // Scenario (g) at a smaller size, for a quick run on a loaded machine.
             ScalarLeavesScenario.Ints = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             break;
+        case "--mib":
+            mib = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            break;
         case "--out":
             output = args[i + 1];
             break;
@@ -77,8 +81,8 @@ try
 {
     var report = scenario switch
     {
-        "a" => TensorScenario.Run("a", bf16Like: false, reps ?? 5, work),
-        "b" => TensorScenario.Run("b", bf16Like: true, reps ?? 5, work),
+        "a" => TensorScenario.Run("a", bf16Like: false, reps ?? 5, work, mib),
+        "b" => TensorScenario.Run("b", bf16Like: true, reps ?? 5, work, mib),
         "c" => SmallLeavesScenario.Run(reps ?? 5, work),
         "d" => IndexScenario.Run(reps ?? 5, work),
         "g" => RemoteScenario.Run(reps ?? 3, work),

@@ -1,8 +1,10 @@
 namespace DataraxCkpt.Bench;
 
 /// <summary>
-/// The disk's own speed for the same bytes: one FileStream write of every tensor then fsync, and one
-/// read of the file into a buffer allocated and touched beforehand.
+/// The disk's own speed for the same bytes: one FileStream write of every tensor then fsync; one read of
+/// the file into a buffer allocated and touched beforehand (what a restore into existing arrays is held
+/// to); and a read into newly allocated, uninitialised arrays of the tensors' sizes (what a restore that
+/// returns new arrays is held to: both pay the first touch of fresh memory).
 /// </summary>
 internal sealed class RawFileBaseline
 {
@@ -24,6 +26,35 @@ internal sealed class RawFileBaseline
         }
 
         file.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Reads the file into new arrays of <paramref name="lengths"/> float32 elements each, as a compiled program would.</summary>
+    public static float[][] ReadIntoNewArrays(string path, IReadOnlyList<int> lengths)
+    {
+        using var handle = File.OpenHandle(path);
+        var arrays = new float[lengths.Count][];
+        long offset = 0;
+        for (var i = 0; i < arrays.Length; i++)
+        {
+            var array = GC.AllocateUninitializedArray<float>(lengths[i]);
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(array.AsSpan());
+            var done = 0;
+            while (done < bytes.Length)
+            {
+                var n = RandomAccess.Read(handle, bytes[done..], offset + done);
+                if (n == 0)
+                {
+                    throw new EndOfStreamException($"{path} ends at {offset + done} bytes");
+                }
+
+                done += n;
+            }
+
+            offset += bytes.Length;
+            arrays[i] = array;
+        }
+
+        return arrays;
     }
 
     public void Read(string path)

@@ -250,6 +250,40 @@ public sealed class CheckpointHandler : IDisposable
         return target;
     }
 
+    /// <summary>
+    /// Restores a step (latest when omitted) into an existing state of the same shape: each stored tensor is
+    /// decoded straight into the array (or dense <c>Tensor&lt;T&gt;</c>) that <paramref name="template"/> holds at
+    /// the same place, so the arrays keep their identity; other values are replaced in their containers.
+    /// Every tensor's element type and shape is checked before anything is written.
+    /// </summary>
+    /// <remarks>
+    /// <para><paramref name="template"/> is a dictionary, <see cref="StateObject"/> or list as saved, or an
+    /// <see cref="ICheckpointable"/>, whose <see cref="ICheckpointable.GetState"/> is filled and handed back
+    /// to <see cref="ICheckpointable.SetState"/>. Items stored but missing from the template are added to their
+    /// container as newly restored values; items of the template the step lacks are left as they are.</para>
+    /// <para>If a chunk fails its checksum while decoding, the template's containers are unchanged but its arrays
+    /// may hold a mix of earlier and restored elements: restore again (another step) before using them.</para>
+    /// </remarks>
+    /// <returns><paramref name="template"/>.</returns>
+    /// <exception cref="IncompatibleStateException">A tensor's shape or element type, or a container, differs
+    /// from the template's (the exception names the item, what is stored and what the template holds); nothing was written.</exception>
+    /// <exception cref="CorruptCheckpointException">Stored bytes failed a check.</exception>
+    public T RestoreInto<T>(string directory, T template, long? step = null, CancellationToken cancellationToken = default) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        var store = ReadStore(directory);
+        var checkpointable = template as ICheckpointable;
+        object target = checkpointable is not null ? checkpointable.GetState() : template;
+        Action<long>? onBytes = null;
+        store.RestoreInto(step, target, b => onBytes?.Invoke(b), (chosen, total) =>
+        {
+            _options.Log?.Invoke($"Restoring step {chosen} from '{store.Directory}' into an existing state ({total} tensor bytes).");
+            onBytes = ProgressReporter("Restore", store.Directory, chosen, total);
+        }, cancellationToken);
+        checkpointable?.SetState((IDictionary<string, object?>)target);
+        return template;
+    }
+
     internal static IDictionary<string, object?> AsStateDictionary(object? restored)
     {
         switch (restored)

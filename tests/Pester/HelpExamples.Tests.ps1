@@ -188,6 +188,9 @@ BeforeAll {
         'Repair-CheckpointIndex | Repair every run folder' = { param($o)
             $o.Count | Should -Be 2
             foreach ($report in $o) { @($report.StepsIndexed) | Should -Be @(1..7) } }
+        'Restore-Checkpoint | Restore into the arrays a state already holds' = { param($o)
+            $o | Should -Be @($true, 7)
+            (Restore-Checkpoint ./resume).w[1023] | Should -Be 1024 }
         'Restore-Checkpoint | Restore the latest step' = { param($o)
             $o | Should -Be @(42) }
         'Restore-Checkpoint | Restore a chosen step through the pipeline' = { param($o)

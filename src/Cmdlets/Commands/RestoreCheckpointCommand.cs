@@ -34,6 +34,16 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
     [Parameter]
     public SwitchParameter IncludeInfo { get; set; }
 
+    /// <summary>
+    /// Restore into this state (as Restore-Checkpoint returned it, or built with the same shapes): every stored array is
+    /// decoded into the array the state holds at the same place, which keeps its identity; other values are replaced in
+    /// their hashtable, PSCustomObject or list. Every array's element type and shape is checked before anything is written.
+    /// The state is written to the pipeline.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNull]
+    public PSObject? Into { get; set; }
+
     /// <summary>Return only the step's metadata.</summary>
     [Parameter]
     public SwitchParameter MetadataOnly { get; set; }
@@ -45,6 +55,16 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
         if (MetadataOnly && Item is not null)
         {
             ThrowArgumentError("MetadataOnlyWithItem", "-MetadataOnly and -Item cannot be used together: metadata has no items. Drop -Item to get the metadata, or -MetadataOnly to restore the items.", nameof(Item));
+        }
+
+        if (Into is not null && (MetadataOnly || Item is not null))
+        {
+            ThrowArgumentError("IntoWithItemOrMetadata", "-Into restores a whole step into a state; it cannot be used with -Item or -MetadataOnly. Drop -Into, or restore the whole step.", nameof(Into));
+        }
+
+        if (Into is not null && Into.BaseObject is not (PSCustomObject or System.Collections.IDictionary or System.Collections.IList))
+        {
+            ThrowArgumentError("IntoNotAState", $"-Into takes the state to restore into: a hashtable, ordered dictionary, PSCustomObject or list as Restore-Checkpoint returns it, not a {Into.BaseObject.GetType().Name}.", nameof(Into));
         }
 
         base.BeginProcessing();
@@ -59,6 +79,15 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
             {
                 // The step is resolved here only when it is reported; otherwise the engine picks the latest itself.
                 long? chosen = IncludeInfo ? Step ?? Handler.LatestStep(directory) : Step;
+                if (Into is not null)
+                {
+                    var into = StateIntoTarget.Of(Into);
+                    Handler.RestoreInto(directory, into.EngineState, chosen, StopToken);
+                    into.WriteBack();
+                    WriteObject(IncludeInfo ? Mark(Into, chosen, directory) : Into, enumerateCollection: false);
+                    return;
+                }
+
                 object? restored = MetadataOnly
                     ? Handler.RestoreMetadata(directory, chosen)
                     : Item is null

@@ -33,6 +33,18 @@ internal sealed class StateToEngine
     public static object? Convert(object? state) => new StateToEngine().ToEngine(state);
 
     /// <summary>
+    /// Converts a state and also returns, for every container copy made, the PowerShell container it copies
+    /// (a PSCustomObject by its PSObject wrapper), so values set in the copies can be written back (Restore-Checkpoint -Into).
+    /// </summary>
+    public static object? Convert(object? state, out IReadOnlyDictionary<object, object> sources)
+    {
+        var converter = new StateToEngine();
+        var result = converter.ToEngine(state);
+        sources = converter._converted.ToDictionary(p => p.Value, p => p.Key, ReferenceEqualityComparer.Instance);
+        return result;
+    }
+
+    /// <summary>
     /// Converts <c>-Metadata</c> into the engine's string-keyed dictionary. It keeps the source's key
     /// comparer (case-insensitive for <c>@{}</c>), so restored metadata answers <c>.Description</c> and
     /// <c>.description</c> alike; other dictionaries get the ordinal comparer.

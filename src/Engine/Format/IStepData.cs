@@ -11,6 +11,12 @@ internal interface IStepData : IDisposable
     /// <summary>The data's length in bytes.</summary>
     long Length { get; }
 
+    /// <summary>
+    /// How many chunk reads to run at once: a local file is bound by the cores that decode, a remote blob
+    /// by the round trips of its ranged reads, which need many in flight to fill the link.
+    /// </summary>
+    int ReadParallelism { get; }
+
     /// <summary>Fills <paramref name="target"/> from <paramref name="offset"/>.</summary>
     /// <exception cref="InvalidDataException">The data ends before <paramref name="target"/> is filled.</exception>
     void ReadExactly(Span<byte> target, long offset);
@@ -24,6 +30,8 @@ internal sealed class FileStepData : IStepData
     public FileStepData(StepFiles files) => _files = files;
 
     public long Length => _files.DataLength;
+
+    public int ReadParallelism => Environment.ProcessorCount;
 
     public void ReadExactly(Span<byte> target, long offset)
     {

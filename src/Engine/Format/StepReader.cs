@@ -22,6 +22,12 @@ internal sealed class StepReader : IDisposable
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(Lz4Frame.MaxFrameLength(Lz4Frame.BlockSize), 64);
     private static readonly ConcurrentDictionary<Type, Func<int, Array>> UninitializedArrays = new();
 
+    /// <summary>Bytes decoded between two progress reports (and cancellation checks).</summary>
+    private const long BatchBytes = 32L << 20;
+
+    /// <summary>Below this many bytes a batch is decoded on the calling thread.</summary>
+    private const long ParallelBytes = 1L << 20;
+
     private readonly IStepData _data;
 
     private StepReader(IStepData data, StepManifest manifest)
@@ -98,13 +104,86 @@ internal sealed class StepReader : IDisposable
     /// <summary>Loads tensor <paramref name="index"/> as <paramref name="containerType"/> (an array type or Tensor&lt;T&gt;).</summary>
     public object LoadTensor(int index, Type containerType, string itemName, Action<long>? onBytesRead)
     {
+        var pending = new List<TensorDestination>(1);
+        var value = AllocateTensor(index, containerType, itemName, pending);
+        DecodeAll(pending, onBytesRead);
+        return value;
+    }
+
+    /// <summary>
+    /// Allocates tensor <paramref name="index"/> as <paramref name="containerType"/> without reading it and
+    /// adds its destination to <paramref name="pending"/>; the value holds no data until
+    /// <see cref="DecodeAll"/> has run over <paramref name="pending"/> (and must be dropped if it fails).
+    /// </summary>
+    public object AllocateTensor(int index, Type containerType, string itemName, List<TensorDestination> pending)
+    {
         var (layout, elementType, isTensor) = CheckTensorReference(index, containerType, itemName);
+        // Uninitialised where the runtime allows it (vectors): every byte is written by DecodeAll, and a
+        // failure drops the array unseen, so no caller ever sees its old contents.
         var array = isTensor || layout.Shape.Length <= 1
             ? NewVector(elementType, checked((int)(layout.RawLength / TypeCodes.ElementSize(elementType))))
             : Array.CreateInstance(elementType, layout.Shape.Select(d => checked((int)d)).ToArray());
-        DecodeInto(layout, array, itemName, onBytesRead);
+        pending.Add(TensorDestination.ForArray(layout, elementType, itemName, array));
         return isTensor ? TensorInterop.Build(array, layout.Shape, elementType) : array;
     }
+
+    /// <summary>
+    /// The destination for restoring tensor <paramref name="index"/> into <paramref name="target"/>, an
+    /// existing array or dense Tensor&lt;T&gt;, after checking that its element type and shape are the stored
+    /// ones. Nothing is written here.
+    /// </summary>
+    /// <exception cref="IncompatibleStateException">The target's element type or shape differs from the stored tensor's.</exception>
+    public TensorDestination DestinationIn(int index, object? target, string itemName)
+    {
+        if ((uint)index >= (uint)Manifest.Tensors.Count)
+        {
+            throw new InvalidDataException($"item '{itemName}' refers to tensor {index}, which the manifest does not have");
+        }
+
+        var layout = Manifest.Tensors[index];
+        var elementType = TypeCodes.TryResolveDType(layout.DType)!;
+        var stored = $"a {layout.DType} tensor of shape {ShapeText(layout.Shape)}";
+        var type = target?.GetType();
+        if (type is not null && TypeCodes.IsTensorType(type, out var tensorElement))
+        {
+            var shape = TensorInterop.ShapeOf(target!, tensorElement);
+            if (tensorElement != elementType || !SameShape(layout.Shape, shape))
+            {
+                throw new IncompatibleStateException(itemName, stored, $"a Tensor<{tensorElement.Name}> of shape {ShapeText(shape)}");
+            }
+
+            if (!TensorInterop.IsRowMajorDense(target!, tensorElement))
+            {
+                throw new IncompatibleStateException(itemName, stored, "a tensor whose elements are not dense and row-major (a slice or a broadcast view)");
+            }
+
+            return TensorDestination.ForTensor(layout, elementType, itemName, target!);
+        }
+
+        if (target is Array array)
+        {
+            var lengths = new long[array.Rank];
+            for (var d = 0; d < lengths.Length; d++)
+            {
+                lengths[d] = array.GetLength(d);
+            }
+
+            if (array.GetType().GetElementType() != elementType || !SameShape(layout.Shape, lengths))
+            {
+                throw new IncompatibleStateException(itemName, stored, $"a {array.GetType().GetElementType()!.Name}[{new string(',', array.Rank - 1)}] of shape {ShapeText(lengths)}");
+            }
+
+            return TensorDestination.ForArray(layout, elementType, itemName, array);
+        }
+
+        throw new IncompatibleStateException(itemName, stored, target is null ? "null" : $"a {type!.Name}");
+    }
+
+    // A rank-0 tensor is restored as a one-element vector, so that is the array it fits.
+    private static bool SameShape(long[] stored, long[] target) =>
+        stored.Length == 0 ? target.Length == 1 && target[0] == 1 : stored.AsSpan().SequenceEqual(target);
+
+    private static string ShapeText(long[] shape) => "[" + string.Join(", ", shape) + "]";
 
     /// <summary>
     /// The checks LoadTensor makes before reading any byte: the tensor exists and fits the declared
@@ -145,7 +224,7 @@ internal sealed class StepReader : IDisposable
         }
 
         var work = Manifest.Tensors.SelectMany((t, i) => t.Chunks.Select(c => (Tensor: i, Chunk: c))).ToArray();
-        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, w =>
+        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = _data.ReadParallelism, CancellationToken = cancellationToken }, w =>
         {
             var scratch = Buffers.Rent(w.Chunk.RawLength);
             try
@@ -164,81 +243,99 @@ internal sealed class StepReader : IDisposable
         return problems.OrderBy(p => p.Item, StringComparer.Ordinal).ToList();
     }
 
-    private void DecodeInto(TensorLayout layout, Array destination, string itemName, Action<long>? onBytesRead)
+    /// <summary>
+    /// Decodes every chunk of every destination's tensor, on all cores at once, then normalises restored bools.
+    /// Chunks go in batches of about <see cref="BatchBytes"/> so that progress and cancellation are reported on
+    /// the calling thread; a batch too small to be worth parallel work is decoded on the calling thread.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A chunk failed a check; the message names its item. Destinations
+    /// may then hold a mix of decoded and earlier bytes.</exception>
+    public void DecodeAll(IReadOnlyList<TensorDestination> destinations, Action<long>? onBytesRead)
     {
-        var offsets = new long[layout.Chunks.Length];
-        for (var i = 1; i < offsets.Length; i++)
+        var work = new List<(TensorDestination Destination, ChunkLayout Chunk, long At, int ElementSize)>();
+        foreach (var destination in destinations)
         {
-            offsets[i] = offsets[i - 1] + layout.Chunks[i - 1].RawLength;
+            var layout = destination.Layout;
+            var elementSize = layout.Filter == "shuffle" ? TypeCodes.ElementSize(destination.ElementType) : 0;
+            if (elementSize != 0 && !ByteShuffle.Supports(elementSize))
+            {
+                throw new InvalidDataException($"item '{destination.ItemName}': the shuffle filter is not defined for {layout.DType}");
+            }
+
+            long at = 0;
+            foreach (var chunk in layout.Chunks)
+            {
+                work.Add((destination, chunk, at, elementSize));
+                at += chunk.RawLength;
+            }
         }
 
-        var elementSize = layout.Filter == "shuffle" ? TypeCodes.ElementSize(TypeCodes.TryResolveDType(layout.DType)!) : 0;
-        if (elementSize != 0 && !ByteShuffle.Supports(elementSize))
+        // A batch holds enough chunks to keep every read in flight busy (remote data wants many at once).
+        var parallelism = _data.ReadParallelism;
+        var batchBytes = Math.Max(BatchBytes, parallelism * (long)Lz4Frame.BlockSize);
+        var start = 0;
+        while (start < work.Count)
         {
-            throw new InvalidDataException($"item '{itemName}': the shuffle filter is not defined for {layout.DType}");
+            var end = start;
+            long bytes = 0;
+            while (end < work.Count && (end == start || bytes < batchBytes))
+            {
+                bytes += work[end++].Chunk.RawLength;
+            }
+
+            if (bytes < ParallelBytes || end - start == 1)
+            {
+                // Small tensors are the common case in a big parameter tree: starting parallel work for a
+                // few small chunks costs more than decoding them.
+                for (var i = start; i < end; i++)
+                {
+                    DecodeWork(work[i].Destination, work[i].Chunk, work[i].At, work[i].ElementSize);
+                }
+            }
+            else
+            {
+                try
+                {
+                    Parallel.For(start, end, new ParallelOptions { MaxDegreeOfParallelism = parallelism },
+                        i => DecodeWork(work[i].Destination, work[i].Chunk, work[i].At, work[i].ElementSize));
+                }
+                catch (AggregateException e)
+                {
+                    ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
+                    throw;
+                }
+            }
+
+            onBytesRead?.Invoke(bytes);
+            start = end;
         }
 
-        if (layout.Chunks.Length == 1)
+        foreach (var destination in destinations)
         {
-            // Small tensors are the common case in a big parameter tree: starting parallel work for one
-            // chunk costs more than decoding it.
-            ref var first = ref MemoryMarshal.GetArrayDataReference(destination);
-            var target = MemoryMarshal.CreateSpan(ref first, layout.Chunks[0].RawLength);
-            try
+            if (destination.ElementType == typeof(bool))
             {
-                if (elementSize == 0)
-                {
-                    DecodeChunk(layout.Chunks[0], target);
-                }
-                else
-                {
-                    DecodeShuffledChunk(layout.Chunks[0], target, elementSize);
-                }
+                BooleanBytes.Normalise(MemoryMarshal.CreateSpan(ref destination.Start(), checked((int)destination.Layout.RawLength)));
             }
-            catch (InvalidDataException e)
-            {
-                throw new InvalidDataException($"item '{itemName}': {e.Message}", e);
-            }
-
-            onBytesRead?.Invoke(layout.Chunks[0].RawLength);
-            return;
         }
+    }
 
-        // Batches keep progress reports on the calling thread while every core decodes.
-        var batch = Math.Max(1, Environment.ProcessorCount * 4);
-        for (var start = 0; start < layout.Chunks.Length; start += batch)
+    private void DecodeWork(TensorDestination destination, ChunkLayout chunk, long at, int elementSize)
+    {
+        var target = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref destination.Start(), (nint)at), chunk.RawLength);
+        try
         {
-            var end = Math.Min(layout.Chunks.Length, start + batch);
-            try
+            if (elementSize == 0)
             {
-                Parallel.For(start, end, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
-                {
-                    var chunk = layout.Chunks[i];
-                    ref var first = ref MemoryMarshal.GetArrayDataReference(destination);
-                    var target = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref first, (nint)offsets[i]), chunk.RawLength);
-                    if (elementSize == 0)
-                    {
-                        DecodeChunk(chunk, target);
-                    }
-                    else
-                    {
-                        DecodeShuffledChunk(chunk, target, elementSize);
-                    }
-                });
+                DecodeChunk(chunk, target);
             }
-            catch (AggregateException e)
+            else
             {
-                var inner = e.Flatten().InnerExceptions[0];
-                if (inner is InvalidDataException bad)
-                {
-                    throw new InvalidDataException($"item '{itemName}': {bad.Message}", bad);
-                }
-
-                ExceptionDispatchInfo.Capture(inner).Throw();
-                throw;
+                DecodeShuffledChunk(chunk, target, elementSize);
             }
-
-            onBytesRead?.Invoke(offsets[end - 1] + layout.Chunks[end - 1].RawLength - offsets[start]);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"item '{destination.ItemName}': {e.Message}", e);
         }
     }
 

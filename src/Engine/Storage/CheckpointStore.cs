@@ -392,10 +392,47 @@ internal sealed class CheckpointStore : ICheckpointStore
             cancellationToken.ThrowIfCancellationRequested();
             onBytesRead?.Invoke(bytes);
         };
-        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.LoadTensor(index, type, item, onBytes)));
-        return CorruptOnFailure(chosen, null, () => patterns is null
+        // Tensors are allocated as the tree is decoded and all read afterwards in one parallel loop; on a
+        // failure the tree, with its unfilled arrays, is dropped unseen.
+        var pending = new List<TensorDestination>();
+        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.AllocateTensor(index, type, item, pending)));
+        var state = CorruptOnFailure(chosen, null, () => patterns is null
             ? decoder.Decode(reader.Manifest.State)
             : decoder.DecodeMatching(reader.Manifest.State, patterns, decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items).Select(i => i.Name).ToList()));
+        CorruptOnFailure(chosen, null, () =>
+        {
+            reader.DecodeAll(pending, onBytes);
+            return true;
+        });
+        return state;
+    }
+
+    /// <summary>
+    /// Restores a step into <paramref name="template"/> in place (<see cref="StateDecoder.PlanInto"/>): every
+    /// tensor is checked against the target's array first, then all are decoded straight into those arrays,
+    /// then the containers take the other restored values.
+    /// </summary>
+    public void RestoreInto(long? step, object template, Action<long>? onBytesRead, Action<long, long>? onStart, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var reader = OpenReader(step, out var chosen, out _, recovered: false);
+        var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
+        onStart?.Invoke(chosen, total);
+        Action<long> onBytes = bytes =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            onBytesRead?.Invoke(bytes);
+        };
+        var pending = new List<TensorDestination>();
+        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.AllocateTensor(index, type, item, pending)));
+        var plan = CorruptOnFailure(chosen, null, () => decoder.PlanInto(reader.Manifest.State, template,
+            (index, target, item) => CorruptOnFailure(chosen, item, () => reader.DestinationIn(index, target, item)), pending));
+        CorruptOnFailure(chosen, null, () =>
+        {
+            reader.DecodeAll(pending, onBytes);
+            return true;
+        });
+        plan.Apply();
     }
 
     public IReadOnlyDictionary<string, object?> RestoreMetadata(long? step)

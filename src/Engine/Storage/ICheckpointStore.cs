@@ -32,6 +32,9 @@ internal interface ICheckpointStore
     object? Restore(long? step, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead, Action<long, long>? onStart,
         CancellationToken cancellationToken = default);
 
+    /// <summary>Restores a step into <paramref name="template"/>'s own arrays and containers (every tensor checked first).</summary>
+    void RestoreInto(long? step, object template, Action<long>? onBytesRead, Action<long, long>? onStart, CancellationToken cancellationToken);
+
     (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
         CancellationToken cancellationToken);
 

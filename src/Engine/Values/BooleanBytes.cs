@@ -40,7 +40,8 @@ internal static class BooleanBytes
         return TensorInterop.Build(data, shape, typeof(bool));
     }
 
-    private static void Normalise(Span<byte> bytes)
+    /// <summary>Turns every non-zero byte into 1.</summary>
+    public static void Normalise(Span<byte> bytes)
     {
         var i = bytes.IndexOfAnyExceptInRange((byte)0, (byte)1);
         while (i >= 0)

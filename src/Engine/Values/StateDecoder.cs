@@ -12,7 +12,7 @@ namespace DataraxCkpt.Values;
 /// the fixed set in <see cref="TypeCodes"/> are created; any node that does not fit raises
 /// <see cref="InvalidDataException"/> naming the item.
 /// </summary>
-internal sealed class StateDecoder
+internal sealed partial class StateDecoder
 {
     /// <summary>Loads tensor <c>index</c> as an array or tensor of the given container type.</summary>
     public delegate object TensorLoader(int index, Type containerType, string itemName);
@@ -225,7 +225,8 @@ internal sealed class StateDecoder
                         : throw Bad(itemName, $"tensor {index} is referenced as two container types ({loaded.Container.Name} and {containerType.Name})");
                 }
 
-                var tensor = BooleanBytes.Normalise(_loadTensor(index, containerType, itemName.Length == 0 ? ItemNames.RootLeaf : itemName));
+                // The loader normalises restored bools (possibly after decoding them all at once).
+                var tensor = _loadTensor(index, containerType, itemName.Length == 0 ? ItemNames.RootLeaf : itemName);
                 _tensors.Add(index, (containerType, tensor));
                 return tensor;
             case "psobject":

@@ -182,11 +182,7 @@ internal sealed class StateEncoder
         if (TypeCodes.IsTensorType(type, out var tensorElement))
         {
             CheckElementCount(TensorInterop.ShapeOf(value, tensorElement), valuePath);
-            WriteTensor(w, value, () =>
-            {
-                var (data, shape) = TensorInterop.Flatten(value, tensorElement);
-                return new TensorSource(data, tensorElement, shape, TypeCodes.TryGetCode(type)!);
-            }, valuePath, itemName);
+            WriteTensor(w, value, () => TensorSource.FromTensor(value, tensorElement, TypeCodes.TryGetCode(type)!), valuePath, itemName);
             return;
         }
 

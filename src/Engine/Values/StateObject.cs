@@ -34,6 +34,27 @@ public sealed class StateObject : IEnumerable<KeyValuePair<string, object?>>
     public object? this[string name] =>
         _positions.TryGetValue(name, out var at) ? _properties[at].Value : throw new KeyNotFoundException($"No property '{name}'.");
 
+    /// <summary>Looks a property up by name.</summary>
+    internal bool TryGetValue(string name, out object? value)
+    {
+        var found = _positions.TryGetValue(name, out var at);
+        value = found ? _properties[at].Value : null;
+        return found;
+    }
+
+    /// <summary>Replaces a property's value where it stands, or adds the property at the end (restore into a state).</summary>
+    internal void Set(string name, object? value)
+    {
+        if (_positions.TryGetValue(name, out var at))
+        {
+            _properties[at] = new KeyValuePair<string, object?>(name, value);
+        }
+        else
+        {
+            Add(name, value);
+        }
+    }
+
     /// <inheritdoc />
     public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => _properties.GetEnumerator();
 

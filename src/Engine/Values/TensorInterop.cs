@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 
 namespace DataraxCkpt.Values;
 
@@ -13,6 +14,22 @@ internal static class TensorInterop
     private static readonly ConcurrentDictionary<Type, Func<object, (Array Data, long[] Shape)>> Flatteners = new();
     private static readonly ConcurrentDictionary<Type, Func<Array, long[], object>> Builders = new();
     private static readonly ConcurrentDictionary<Type, Func<object, long[]>> Shapes = new();
+    private static readonly ConcurrentDictionary<Type, Func<object, bool>> RowMajorChecks = new();
+    private static readonly ConcurrentDictionary<Type, DataStart> DataStarts = new();
+
+    /// <summary>The first byte of a tensor's elements.</summary>
+    public delegate ref byte DataStart(object tensor);
+
+    /// <summary>
+    /// True when the tensor's elements lie contiguous and row-major in its memory, so its bytes can be read
+    /// or written in place from <see cref="DataOf"/> (a sliced or broadcast tensor is not).
+    /// </summary>
+    public static bool IsRowMajorDense(object tensor, Type elementType) =>
+        RowMajorChecks.GetOrAdd(elementType, static t => Bind(nameof(IsRowMajorDenseTyped), t).CreateDelegate<Func<object, bool>>())(tensor);
+
+    /// <summary>The first byte of a row-major dense tensor's elements (see <see cref="IsRowMajorDense"/>).</summary>
+    public static ref byte DataOf(object tensor, Type elementType) =>
+        ref DataStarts.GetOrAdd(elementType, static t => Bind(nameof(DataOfTyped), t).CreateDelegate<DataStart>())(tensor);
 
     /// <summary>A tensor's shape, without copying its elements.</summary>
     public static long[] ShapeOf(object tensor, Type elementType) =>
@@ -40,6 +57,33 @@ internal static class TensorInterop
 
         return shape;
     }
+
+    private static bool IsRowMajorDenseTyped<T>(object tensor)
+    {
+        var typed = (Tensor<T>)tensor;
+        if (!typed.IsDense)
+        {
+            return false;
+        }
+
+        var lengths = typed.Lengths;
+        var strides = typed.Strides;
+        nint expected = 1;
+        for (var d = lengths.Length - 1; d >= 0; d--)
+        {
+            // A dimension of length 1 is never stepped over, so its stride does not matter.
+            if (lengths[d] != 1 && strides[d] != expected)
+            {
+                return false;
+            }
+
+            expected *= lengths[d];
+        }
+
+        return true;
+    }
+
+    private static ref byte DataOfTyped<T>(object tensor) => ref Unsafe.As<T, byte>(ref ((Tensor<T>)tensor).GetPinnableReference());
 
     private static (Array, long[]) FlattenTyped<T>(object tensor)
     {

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace DataraxCkpt.Values;
 
 /// <summary>
-/// A tensor to be written: the array that holds its elements (dense, row-major) plus its dtype,
+/// A tensor to be written: the array or dense Tensor&lt;T&gt; that holds its elements (row-major) plus its dtype,
 /// shape and byte length. Bytes are read in place, chunk by chunk, so that no copy of a large
 /// tensor is made on the synchronous save path. An asynchronous save detaches the tensor into
 /// pooled blocks instead, which the writer hands back once the step is written.
@@ -25,22 +25,49 @@ internal sealed class TensorSource
     // save repeats with the same sizes: keep up to 2 GiB of copy blocks for the next save.
     private static readonly ArrayPool<byte> CopyBlocks = ArrayPool<byte>.Create(CopyBlockSize, 512);
 
+    /// <summary>The caller's array or dense tensor; not read any more once the tensor is detached.</summary>
+    private readonly object _owner;
+
     private byte[][]? _blocks;
     private bool _released;
 
     public TensorSource(Array data, Type elementType, long[] shape, string containerCode)
+        : this(data, data.LongLength, elementType, shape, containerCode)
     {
-        Data = data;
+    }
+
+    private TensorSource(object owner, long elementCount, Type elementType, long[] shape, string containerCode)
+    {
+        _owner = owner;
         ElementType = elementType;
         Shape = shape;
         ContainerCode = containerCode;
         DType = TypeCodes.DTypeOf(elementType);
         ElementSize = TypeCodes.ElementSize(elementType);
-        ByteLength = data.LongLength * ElementSize;
+        ByteLength = elementCount * ElementSize;
     }
 
-    /// <summary>The caller's array; not read any more once the tensor is detached.</summary>
-    public Array Data { get; }
+    /// <summary>
+    /// A <c>Tensor&lt;T&gt;</c> to be written: read in place from its memory when its elements are dense and
+    /// row-major (the usual case); a slice or broadcast view is first copied out in row-major order.
+    /// </summary>
+    public static TensorSource FromTensor(object tensor, Type elementType, string containerCode)
+    {
+        if (TensorInterop.IsRowMajorDense(tensor, elementType))
+        {
+            var shape = TensorInterop.ShapeOf(tensor, elementType);
+            long count = 1;
+            foreach (var length in shape)
+            {
+                count *= length;
+            }
+
+            return new TensorSource(tensor, count, elementType, shape, containerCode);
+        }
+
+        var (data, flatShape) = TensorInterop.Flatten(tensor, elementType);
+        return new TensorSource(data, elementType, flatShape, containerCode);
+    }
 
     public Type ElementType { get; }
 
@@ -130,7 +157,7 @@ internal sealed class TensorSource
 
     private ReadOnlySpan<byte> ArrayBytes(long offset, int length)
     {
-        ref var start = ref MemoryMarshal.GetArrayDataReference(Data);
+        ref var start = ref _owner is Array array ? ref MemoryMarshal.GetArrayDataReference(array) : ref TensorInterop.DataOf(_owner, ElementType);
         return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref start, (nint)offset), length);
     }
 }

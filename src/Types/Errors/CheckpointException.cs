@@ -138,8 +138,34 @@ public sealed class IncompatibleStateException : CheckpointException
         DifferingFields = differingFields;
     }
 
+    /// <summary>
+    /// Creates the exception for a restore into an existing state (<c>RestoreInto</c>, <c>Restore-Checkpoint -Into</c>):
+    /// the stored item <paramref name="item"/> is <paramref name="expected"/> but the target holds <paramref name="found"/>
+    /// there. Raised before anything is written.
+    /// </summary>
+    public IncompatibleStateException(string item, string expected, string found)
+        : base("IncompatibleState",
+            $"The checkpoint does not fit the target state at item '{item}': the checkpoint holds {expected}, the target holds {found}. Nothing was restored. "
+            + "Restore into a state built with the same shapes and element types, or restore without a target to get new arrays.",
+            null, null)
+    {
+        DifferingFields = [item];
+        Item = item;
+        Expected = expected;
+        Found = found;
+    }
+
     /// <summary>Names of the fields that differ between the checkpoint and the target.</summary>
     public IReadOnlyList<string> DifferingFields { get; }
+
+    /// <summary>The stored item that does not fit, for a restore into an existing state; otherwise null.</summary>
+    public string? Item { get; }
+
+    /// <summary>What the checkpoint holds at <see cref="Item"/> (element type and shape), or null.</summary>
+    public string? Expected { get; }
+
+    /// <summary>What the target holds at <see cref="Item"/>, or null.</summary>
+    public string? Found { get; }
 }
 
 /// <summary>A pinned step was asked to be removed without force.</summary>

@@ -577,7 +577,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             throw new CorruptCheckpointException(Directory, c.Row.Step, StepFormat.ManifestFile, "the manifest blob the commit record names is missing", e);
         }
 
-        var data = new BlobStepData(_container.GetBlobClient(folder + StepFormat.DataFile), c.DataLength, cancellationToken);
+        var data = new BlobStepData(_container.GetBlobClient(folder + StepFormat.DataFile), c.DataLength,
+            Math.Max(_settings.Concurrency, 4 * Environment.ProcessorCount), cancellationToken);
         return CorruptOnFailure(c.Row.Step, null, () => StepReader.Open(manifest, data, c.Row.Step, c.Row.ManifestHash));
     }
 
@@ -589,6 +590,33 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             using var reader = OpenReader(c, cancellationToken);
             return Decode(reader, c.Row.Step, patterns, onBytesRead, onStart, cancellationToken);
+        });
+    }
+
+    public void RestoreInto(long? step, object template, Action<long>? onBytesRead, Action<long, long>? onStart, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ReadCurrent(step, c =>
+        {
+            using var reader = OpenReader(c, cancellationToken);
+            var chosen = c.Row.Step;
+            onStart?.Invoke(chosen, reader.Manifest.Tensors.Sum(t => t.RawLength));
+            Action<long> onBytes = bytes =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                onBytesRead?.Invoke(bytes);
+            };
+            var pending = new List<TensorDestination>();
+            var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.AllocateTensor(index, type, item, pending)));
+            var plan = CorruptOnFailure(chosen, null, () => decoder.PlanInto(reader.Manifest.State, template,
+                (index, target, item) => CorruptOnFailure(chosen, item, () => reader.DestinationIn(index, target, item)), pending));
+            CorruptOnFailure(chosen, null, () =>
+            {
+                reader.DecodeAll(pending, onBytes);
+                return true;
+            });
+            plan.Apply();
+            return true;
         });
     }
 

@@ -15,14 +15,17 @@ internal sealed class BlobStepData : IStepData
     private readonly BlobClient _blob;
     private readonly CancellationToken _cancellationToken;
 
-    public BlobStepData(BlobClient blob, long length, CancellationToken cancellationToken)
+    public BlobStepData(BlobClient blob, long length, int readParallelism, CancellationToken cancellationToken)
     {
         _blob = blob;
         Length = length;
+        ReadParallelism = Math.Max(1, readParallelism);
         _cancellationToken = cancellationToken;
     }
 
     public long Length { get; }
+
+    public int ReadParallelism { get; }
 
     public void ReadExactly(Span<byte> target, long offset)
     {

@@ -1,0 +1,150 @@
+using System.Collections;
+using System.Globalization;
+using System.Text.Json;
+using DataraxCkpt.Format;
+
+namespace DataraxCkpt.Values;
+
+/// <summary>
+/// Restore into an existing state: the stored tree is walked beside the target's containers, and every
+/// stored tensor is matched with the array (or dense Tensor&lt;T&gt;) the target holds at the same place.
+/// Nothing is written while planning, so a mismatch anywhere leaves the target as it was.
+/// </summary>
+internal sealed partial class StateDecoder
+{
+    /// <summary>Checks <paramref name="target"/> against stored tensor <c>index</c> and returns where to decode it.</summary>
+    public delegate TensorDestination TensorTarget(int index, object? target, string itemName);
+
+    /// <summary>
+    /// Plans a restore of <paramref name="node"/> into <paramref name="template"/>. Rules (docs/cmdlets.md,
+    /// "Restore into an existing state"): containers are matched by key, property name or position; a stored
+    /// tensor must meet an array or tensor of the same element type and shape (else
+    /// <see cref="IncompatibleStateException"/>), which is then filled in place; other stored values replace the
+    /// target's value in its container; stored items the target lacks are added as newly restored values; the
+    /// target's items the step lacks are left as they are. Tensor destinations are added to <paramref name="pending"/>;
+    /// the returned plan sets the containers' values once they are decoded.
+    /// </summary>
+    /// <exception cref="IncompatibleStateException">A container or tensor of the target does not fit the stored one.</exception>
+    public RestorePlan PlanInto(JsonElement node, object template, TensorTarget destinationIn, List<TensorDestination> pending)
+    {
+        var plan = new RestorePlan();
+        if (!IsContainer(node))
+        {
+            throw new IncompatibleStateException(ItemNames.RootLeaf, "a single value, not a container", Describe(template));
+        }
+
+        PlanContainer(node, template, string.Empty, 0, new IntoContext(destinationIn, pending, plan));
+        return plan;
+    }
+
+    private sealed record IntoContext(TensorTarget DestinationIn, List<TensorDestination> Pending, RestorePlan Plan)
+    {
+        /// <summary>Stored tensors already given a destination, with the object they go to: a tied tensor is read once per target.</summary>
+        public HashSet<(int, object)> Placed { get; } = new();
+    }
+
+    private void PlanContainer(JsonElement node, object target, string itemName, int depth, IntoContext context)
+    {
+        CheckDepth(depth, itemName);
+        var code = node.GetProperty("t").GetString()!;
+        var shownName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
+        if (node.TryGetProperty("e", out var entries))
+        {
+            if (target is not IDictionary dict)
+            {
+                throw new IncompatibleStateException(shownName, "a dictionary", Describe(target));
+            }
+
+            var valueType = dict.GetType().IsGenericType ? dict.GetType().GetGenericArguments()[^1] : typeof(object);
+            var mixedKeys = ItemNames.HasMixedKeys(code);
+            foreach (var pair in Pairs(entries, itemName))
+            {
+                var key = ReadDictionaryKey(pair[0], itemName);
+                var childName = ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys));
+                var exists = dict.Contains(key);
+                PlanChild(pair[1], exists, exists ? dict[key] : null, childName, depth, valueType, v => dict[key] = v, context);
+            }
+        }
+        else if (node.TryGetProperty("p", out var properties))
+        {
+            if (target is not StateObject obj)
+            {
+                throw new IncompatibleStateException(shownName, "an object with properties", Describe(target));
+            }
+
+            foreach (var pair in Pairs(properties, itemName))
+            {
+                var name = ReadPropertyName(pair[0], itemName);
+                var childName = ItemNames.Join(itemName, ItemNames.Escape(name));
+                var exists = obj.TryGetValue(name, out var current);
+                PlanChild(pair[1], exists, current, childName, depth, typeof(object), v => obj.Set(name, v), context);
+            }
+        }
+        else
+        {
+            var items = Items(node, itemName);
+            if (target is not IList list || target is Array { Rank: > 1 })
+            {
+                throw new IncompatibleStateException(shownName, $"a list of {items.GetArrayLength()} items", Describe(target));
+            }
+
+            if (list.Count != items.GetArrayLength())
+            {
+                throw new IncompatibleStateException(shownName, $"a list of {items.GetArrayLength()} items", $"a {target.GetType().Name} of {list.Count} items");
+            }
+
+            var elementType = target is Array array ? array.GetType().GetElementType()!
+                : target.GetType().IsGenericType ? target.GetType().GetGenericArguments()[0] : typeof(object);
+            var i = 0;
+            foreach (var child in items.EnumerateArray())
+            {
+                var position = i++;
+                PlanChild(child, true, list[position], ItemNames.Join(itemName, position.ToString(CultureInfo.InvariantCulture)), depth, elementType,
+                    v => list[position] = v, context);
+            }
+        }
+    }
+
+    private void PlanChild(JsonElement child, bool exists, object? current, string childName, int depth, Type slotType, Action<object?> set, IntoContext context)
+    {
+        if (exists && child.ValueKind == JsonValueKind.Object && child.TryGetProperty("t", out var t) && t.ValueEquals("tensor"))
+        {
+            var index = child.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(childName, "tensor index missing");
+            var destination = context.DestinationIn(index, current, childName);
+            if (context.Placed.Add((index, current!)))
+            {
+                context.Pending.Add(destination);
+            }
+
+            return;
+        }
+
+        if (exists && IsContainer(child))
+        {
+            if (current is null)
+            {
+                throw new IncompatibleStateException(childName, "a container", "null");
+            }
+
+            PlanContainer(child, current, childName, depth + 1, context);
+            return;
+        }
+
+        // A value the target lacks, or a plain value: decoded now (its tensors allocated and queued), set
+        // in its container only once every tensor is decoded.
+        var value = Read(child, childName, depth + 1);
+        if (value is null ? slotType.IsValueType && Nullable.GetUnderlyingType(slotType) is null : !slotType.IsInstanceOfType(value))
+        {
+            throw new IncompatibleStateException(childName, value is null ? "null" : $"a {value.GetType().Name}", $"a place that holds only {slotType.Name} values");
+        }
+
+        context.Plan.Add(() => set(value));
+    }
+
+    private static string Describe(object? value) => value switch
+    {
+        null => "null",
+        Array array => $"a {array.GetType().Name} of length {array.LongLength}",
+        _ => $"a {value.GetType().Name}",
+    };
+}
