@@ -20,6 +20,17 @@ internal interface IStepData : IDisposable
     /// <summary>Fills <paramref name="target"/> from <paramref name="offset"/>.</summary>
     /// <exception cref="InvalidDataException">The data ends before <paramref name="target"/> is filled.</exception>
     void ReadExactly(Span<byte> target, long offset);
+
+    /// <summary>
+    /// Fills three contiguous ranges from <paramref name="offset"/> on: a stored chunk's prefix, its bytes
+    /// (straight into their destination) and its trailer. A remote source makes this one request, not three.
+    /// </summary>
+    void ReadExactly(Span<byte> first, Span<byte> second, Span<byte> third, long offset)
+    {
+        ReadExactly(first, offset);
+        ReadExactly(second, offset + first.Length);
+        ReadExactly(third, offset + first.Length + second.Length);
+    }
 }
 
 /// <summary>A step's data file in a local step folder.</summary>

@@ -420,15 +420,15 @@ internal sealed class StepReader : IDisposable
     private bool TryReadStored(ChunkLayout chunk, Span<byte> destination)
     {
         Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
-        ReadExactly(prefix, chunk.Offset);
+        Span<byte> trailer = stackalloc byte[Lz4Frame.StoredTrailerLength];
+        // One read of the whole frame (one request remotely). The destination may be written before the
+        // prefix is judged: when it is no stored frame after all, the frame path below writes it again.
+        _data.ReadExactly(prefix, destination, trailer, chunk.Offset);
         if (!Lz4Frame.IsStoredFrame(prefix, chunk.StoredLength, destination.Length))
         {
             return false;
         }
 
-        ReadExactly(destination, chunk.Offset + Lz4Frame.StoredPrefixLength);
-        Span<byte> trailer = stackalloc byte[Lz4Frame.StoredTrailerLength];
-        ReadExactly(trailer, chunk.Offset + Lz4Frame.StoredPrefixLength + destination.Length);
         CheckBinding(chunk, trailer[^4..]);
         Lz4Frame.CheckStoredTrailer(trailer, destination);
         return true;

@@ -27,14 +27,17 @@ internal sealed class BlobStepData : IStepData
 
     public int ReadParallelism { get; }
 
-    public void ReadExactly(Span<byte> target, long offset)
+    public void ReadExactly(Span<byte> target, long offset) => ReadExactly(target, [], [], offset);
+
+    public void ReadExactly(Span<byte> first, Span<byte> second, Span<byte> third, long offset)
     {
-        if (target.Length == 0)
+        long total = (long)first.Length + second.Length + third.Length;
+        if (total == 0)
         {
             return;
         }
 
-        if (offset + target.Length > Length)
+        if (offset < 0 || offset + total > Length)
         {
             throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {offset}");
         }
@@ -43,25 +46,32 @@ internal sealed class BlobStepData : IStepData
         {
             var options = new BlobDownloadOptions
             {
-                Range = new HttpRange(offset, target.Length),
+                Range = new HttpRange(offset, total),
             };
             using var response = _blob.DownloadStreaming(options, _cancellationToken).Value;
-            var read = 0;
-            while (read < target.Length)
-            {
-                var n = response.Content.Read(target[read..]);
-                if (n == 0)
-                {
-                    throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {offset}");
-                }
-
-                read += n;
-            }
+            Fill(response.Content, first, offset);
+            Fill(response.Content, second, offset);
+            Fill(response.Content, third, offset);
         }
         catch (RequestFailedException e) when (e.Status is 404 or 412 or 416)
         {
             var message = $"{StepFormat.DataFile} of this step was removed or replaced while it was read ({e.ErrorCode ?? e.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
             throw new InvalidDataException(message, new StepDataVanishedException(message, e));
+        }
+    }
+
+    private static void Fill(Stream content, Span<byte> target, long offset)
+    {
+        var read = 0;
+        while (read < target.Length)
+        {
+            var n = content.Read(target[read..]);
+            if (n == 0)
+            {
+                throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {offset}");
+            }
+
+            read += n;
         }
     }
 
