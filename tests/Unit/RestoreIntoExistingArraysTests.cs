@@ -194,6 +194,38 @@ public sealed class RestoreIntoExistingArraysTests : IDisposable
         Assert.Equal(0, template["n"]);
     }
 
+    [Fact]
+    public void One_array_at_two_places_that_hold_different_stored_tensors_is_refused_and_left_as_it_was()
+    {
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["a"] = Random(4, 300_000), ["b"] = Random(5, 300_000), ["n"] = 5 }, step: 1);
+        var shared = new float[300_000];
+        Array.Fill(shared, 9f);
+        var template = new Dictionary<string, object?> { ["a"] = shared, ["b"] = shared, ["n"] = 0 };
+
+        var error = Assert.Throws<IncompatibleStateException>(() => _handler.RestoreInto(_dir.Path, template));
+
+        Assert.Equal("IncompatibleState", error.ErrorId);
+        Assert.Equal("b", error.Item);
+        Assert.Contains("'a'", error.Found, StringComparison.Ordinal);
+        Assert.All(shared, v => Assert.Equal(9f, v));
+        Assert.Equal(0, template["n"]);
+    }
+
+    [Fact]
+    public void One_array_at_two_places_that_hold_one_tied_stored_tensor_is_filled_once()
+    {
+        var saved = Random(6, 1000);
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["a"] = saved, ["b"] = saved }, step: 1);
+        var shared = new float[1000];
+        var template = new Dictionary<string, object?> { ["a"] = shared, ["b"] = shared };
+
+        _handler.RestoreInto(_dir.Path, template);
+
+        Assert.Same(shared, template["a"]);
+        Assert.Same(shared, template["b"]);
+        Assert.Equal(saved, shared);
+    }
+
     private static float[] Random(int seed, int length)
     {
         var random = new Random(seed);

@@ -39,8 +39,11 @@ internal sealed partial class StateDecoder
 
     private sealed record IntoContext(TensorTarget DestinationIn, List<TensorDestination> Pending, RestorePlan Plan)
     {
-        /// <summary>Stored tensors already given a destination, with the object they go to: a tied tensor is read once per target.</summary>
-        public HashSet<(int, object)> Placed { get; } = new();
+        /// <summary>
+        /// Target arrays and tensors already given a stored tensor, with its index and item: a tied tensor is
+        /// read once per target, and one target object cannot take two different stored tensors.
+        /// </summary>
+        public Dictionary<object, (int Index, string Item)> Placed { get; } = new(ReferenceEqualityComparer.Instance);
     }
 
     private void PlanContainer(JsonElement node, object target, string itemName, int depth, IntoContext context)
@@ -111,10 +114,21 @@ internal sealed partial class StateDecoder
         {
             var index = child.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(childName, "tensor index missing");
             var destination = context.DestinationIn(index, current, childName);
-            if (context.Placed.Add((index, current!)))
+            if (context.Placed.TryGetValue(current!, out var placed))
             {
-                context.Pending.Add(destination);
+                // The same array at two places whose stored tensors differ: decoding both into it would leave
+                // a mix of the two (chunks are decoded in parallel), so neither place could be right.
+                if (placed.Index != index)
+                {
+                    throw new IncompatibleStateException(childName, "a tensor of its own (the step stores different tensors here and at '" + placed.Item + "')",
+                        "the same array as item '" + placed.Item + "'");
+                }
+
+                return;
             }
+
+            context.Placed.Add(current!, (index, childName));
+            context.Pending.Add(destination);
 
             return;
         }
