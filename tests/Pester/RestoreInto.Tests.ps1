@@ -74,6 +74,20 @@ Describe 'Restore-Checkpoint -Into' {
         $state.opt.m | Should -Be @(4, 5)
     }
 
+    It 'adds a missing object as a PSCustomObject and a missing list as PowerShell values, into a state needing no conversion' {
+        $b = [double[]]::new(3)
+        $state = @{ b = $b }
+        Save-Checkpoint -LiteralPath $dir -InputObject @{ b = [double[]](1, 2, 3); opt = [pscustomobject]@{ lr = 0.5 }; tags = [System.Collections.Generic.List[object]]::new([object[]]('x', [pscustomobject]@{ k = 1 })) } -Step 2 -ErrorAction Stop
+
+        Restore-Checkpoint -LiteralPath $dir -Into $state -ErrorAction Stop | Out-Null
+
+        [object]::ReferenceEquals($state.b, $b) | Should -BeTrue
+        $state.opt.PSObject.BaseObject.GetType().FullName | Should -BeExactly 'System.Management.Automation.PSCustomObject'
+        $state.opt.lr | Should -Be 0.5
+        $state.tags[1].PSObject.BaseObject.GetType().FullName | Should -BeExactly 'System.Management.Automation.PSCustomObject'
+        ($state | ConvertTo-Json -Compress -Depth 5) | Should -Match '"lr":0.5'
+    }
+
     It 'leaves the containers unchanged when a chunk is damaged mid-restore' {
         $data = Get-ChildItem -LiteralPath $dir -Recurse -Filter 'tensors.lz4' | Select-Object -First 1
         $bytes = [IO.File]::ReadAllBytes($data.FullName)

@@ -29,18 +29,25 @@ internal sealed class StateToEngine
     // has asked for it yet (then the source itself may still be the result).
     private readonly Dictionary<object, object?> _converted = new(ReferenceEqualityComparer.Instance);
 
+    // Restore-Checkpoint -Into: the engine writes raw engine values (StateObject, List<object>) into the containers
+    // it is given, so every container must be a copy the module converts back, never the user's own instance.
+    private readonly bool _copyEveryContainer;
+
+    private StateToEngine(bool copyEveryContainer = false) => _copyEveryContainer = copyEveryContainer;
+
     /// <summary>Converts one state for one save.</summary>
     public static object? Convert(object? state) => new StateToEngine().ToEngine(state);
 
     /// <summary>
-    /// Converts a state and also returns, for every container copy made, the PowerShell container it copies
-    /// (a PSCustomObject by its PSObject wrapper), so values set in the copies can be written back (Restore-Checkpoint -Into).
+    /// Converts a state into copies of every container (none passed through) and also returns, for every copy,
+    /// the PowerShell container it copies (a PSCustomObject by its PSObject wrapper), so values set in the copies
+    /// can be converted and written back (Restore-Checkpoint -Into).
     /// </summary>
     public static object? Convert(object? state, out IReadOnlyDictionary<object, object> sources)
     {
-        var converter = new StateToEngine();
+        var converter = new StateToEngine(copyEveryContainer: true);
         var result = converter.ToEngine(state);
-        sources = converter._converted.ToDictionary(p => p.Value, p => p.Key, ReferenceEqualityComparer.Instance);
+        sources = converter._converted.ToDictionary(p => p.Value!, p => p.Key, ReferenceEqualityComparer.Instance);
         return result;
     }
 
@@ -259,7 +266,7 @@ internal sealed class StateToEngine
     private object Finish(object source, bool changed, Action<object> fill)
     {
         var target = _converted[source];
-        if (target is null && !changed)
+        if (target is null && !changed && !_copyEveryContainer)
         {
             _converted[source] = source;
             return source;
