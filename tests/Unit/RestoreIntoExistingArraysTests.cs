@@ -226,6 +226,33 @@ public sealed class RestoreIntoExistingArraysTests : IDisposable
         Assert.Equal(saved, shared);
     }
 
+    [Fact]
+    public void A_read_only_container_where_a_value_must_be_replaced_is_refused_before_any_array_is_written()
+    {
+        _handler.Save(_dir.Path, new Dictionary<string, object?>
+        {
+            ["a"] = Random(7, 1000),
+            ["inner"] = new Dictionary<string, object?> { ["n"] = 5 },
+            ["list"] = new List<object?> { 1, 2 },
+        }, step: 1);
+        var a = new float[1000];
+        Array.Fill(a, 9f);
+        var readOnlyInner = new System.Collections.ObjectModel.ReadOnlyDictionary<string, object?>(new Dictionary<string, object?> { ["n"] = 0 });
+        var template = new Dictionary<string, object?> { ["a"] = a, ["inner"] = readOnlyInner, ["list"] = new List<object?> { 0, 0 } };
+
+        var error = Assert.Throws<IncompatibleStateException>(() => _handler.RestoreInto(_dir.Path, template));
+
+        Assert.Equal("inner", error.Item);
+        Assert.All(a, v => Assert.Equal(9f, v));
+        Assert.Equal(0, readOnlyInner["n"]);
+
+        var readOnlyList = new List<object?> { 0, 0 }.AsReadOnly();
+        var second = new Dictionary<string, object?> { ["a"] = a, ["inner"] = new Dictionary<string, object?> { ["n"] = 0 }, ["list"] = readOnlyList };
+        var listError = Assert.Throws<IncompatibleStateException>(() => _handler.RestoreInto(_dir.Path, second));
+        Assert.Equal("list", listError.Item);
+        Assert.All(a, v => Assert.Equal(9f, v));
+    }
+
     private static float[] Random(int seed, int length)
     {
         var random = new Random(seed);

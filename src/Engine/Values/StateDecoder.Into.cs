@@ -65,7 +65,8 @@ internal sealed partial class StateDecoder
                 var key = ReadDictionaryKey(pair[0], itemName);
                 var childName = ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys));
                 var exists = dict.Contains(key);
-                PlanChild(pair[1], exists, exists ? dict[key] : null, childName, depth, valueType, v => dict[key] = v, context);
+                var slot = new Slot(exists ? dict[key] : null, valueType, dict.IsReadOnly || (!exists && dict.IsFixedSize) ? (dict, shownName) : null);
+                PlanChild(pair[1], exists, slot, childName, depth, v => dict[key] = v, context);
             }
         }
         else if (node.TryGetProperty("p", out var properties))
@@ -80,7 +81,7 @@ internal sealed partial class StateDecoder
                 var name = ReadPropertyName(pair[0], itemName);
                 var childName = ItemNames.Join(itemName, ItemNames.Escape(name));
                 var exists = obj.TryGetValue(name, out var current);
-                PlanChild(pair[1], exists, current, childName, depth, typeof(object), v => obj.Set(name, v), context);
+                PlanChild(pair[1], exists, new Slot(current, typeof(object), null), childName, depth, v => obj.Set(name, v), context);
             }
         }
         else
@@ -102,14 +103,22 @@ internal sealed partial class StateDecoder
             foreach (var child in items.EnumerateArray())
             {
                 var position = i++;
-                PlanChild(child, true, list[position], ItemNames.Join(itemName, position.ToString(CultureInfo.InvariantCulture)), depth, elementType,
-                    v => list[position] = v, context);
+                PlanChild(child, true, new Slot(list[position], elementType, list.IsReadOnly ? (list, shownName) : null),
+                    ItemNames.Join(itemName, position.ToString(CultureInfo.InvariantCulture)), depth, v => list[position] = v, context);
             }
         }
     }
 
-    private void PlanChild(JsonElement child, bool exists, object? current, string childName, int depth, Type slotType, Action<object?> set, IntoContext context)
+    /// <summary>
+    /// A place in a target container: its current value, the type of value it holds, and, when its container
+    /// cannot take a new value there (read-only, or fixed-size for a new key), that container and its item name.
+    /// </summary>
+    private readonly record struct Slot(object? Current, Type SlotType, (object Container, string Name)? Unwritable);
+
+    private void PlanChild(JsonElement child, bool exists, Slot slot, string childName, int depth, Action<object?> set, IntoContext context)
     {
+        var current = slot.Current;
+        var slotType = slot.SlotType;
         if (exists && child.ValueKind == JsonValueKind.Object && child.TryGetProperty("t", out var t) && t.ValueEquals("tensor"))
         {
             var index = child.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(childName, "tensor index missing");
@@ -150,6 +159,13 @@ internal sealed partial class StateDecoder
         if (value is null ? slotType.IsValueType && Nullable.GetUnderlyingType(slotType) is null : !slotType.IsInstanceOfType(value))
         {
             throw new IncompatibleStateException(childName, value is null ? "null" : $"a {value.GetType().Name}", $"a place that holds only {slotType.Name} values");
+        }
+
+        if (slot.Unwritable is var (container, containerName))
+        {
+            // Found now, not when the plan is applied after the arrays were already filled.
+            throw new IncompatibleStateException(containerName, "a container whose value '" + childName + "' can be set",
+                $"a {container.GetType().Name} that cannot take it (read-only, or fixed-size for a new key)");
         }
 
         context.Plan.Add(() => set(value));
