@@ -261,12 +261,13 @@ public sealed class CheckpointHandler : IDisposable
     /// <see cref="ICheckpointable"/>, whose <see cref="ICheckpointable.GetState"/> is filled and handed back
     /// to <see cref="ICheckpointable.SetState"/>. Items stored but missing from the template are added to their
     /// container as newly restored values; items of the template the step lacks are left as they are.</para>
-    /// <para>If a chunk fails its checksum while decoding, the template's containers are unchanged but its arrays
+    /// <para>If a chunk fails its checksum, or the restore is cancelled, while decoding, the template's containers are unchanged but its arrays
     /// may hold a mix of earlier and restored elements: restore again (another step) before using them.</para>
     /// </remarks>
     /// <returns><paramref name="template"/>.</returns>
     /// <exception cref="IncompatibleStateException">A tensor's shape or element type, or a container, differs
-    /// from the template's (the exception names the item, what is stored and what the template holds); nothing was written.</exception>
+    /// from the template's (the exception names the item, what is stored and what the template holds), one array of the template
+    /// sits where the step stores two different tensors, or a read-only container would have to take a value; nothing was written.</exception>
     /// <exception cref="CorruptCheckpointException">Stored bytes failed a check.</exception>
     public T RestoreInto<T>(string directory, T template, long? step = null, CancellationToken cancellationToken = default) where T : class
     {

@@ -64,6 +64,26 @@ public sealed class CancellationTests : IDisposable
     }
 
     [Fact]
+    public void A_restore_into_an_existing_state_cancelled_mid_read_throws_and_leaves_its_containers_unchanged()
+    {
+        using (var writer = new CheckpointHandler())
+        {
+            writer.Save(_ck, new Dictionary<string, object?> { ["w"] = new float[12 << 20], ["n"] = 5, ["added"] = "x" }, step: 1);
+        }
+
+        using var cancel = new CancellationTokenSource();
+        using var handler = new CheckpointHandler(new CheckpointOptions { Progress = new CancelAfter(cancel, 1) });
+        var w = new float[12 << 20];
+        var template = new Dictionary<string, object?> { ["w"] = w, ["n"] = 0 };
+
+        Assert.ThrowsAny<OperationCanceledException>(() => handler.RestoreInto(_ck, template, 1, cancel.Token));
+
+        Assert.Same(w, template["w"]);
+        Assert.Equal(0, template["n"]);
+        Assert.False(template.ContainsKey("added"));
+    }
+
+    [Fact]
     public void Verify_prune_and_repair_stop_before_they_start_when_already_cancelled()
     {
         using var handler = new CheckpointHandler();
