@@ -109,4 +109,13 @@ Describe 'Restore-Checkpoint -Into' {
         { Restore-Checkpoint -LiteralPath $dir -Into 42 -ErrorAction Stop } |
             Should -Throw -ErrorId 'IntoNotAState,DataraxCkpt.Commands.RestoreCheckpointCommand'
     }
+
+    It 'refuses a bare array or a typed list as -Into with IntoNotAState (they are no state container)' {
+        { Restore-Checkpoint -LiteralPath $dir -Into ([float[]]::new(2)) -ErrorAction Stop } |
+            Should -Throw -ErrorId 'IntoNotAState,DataraxCkpt.Commands.RestoreCheckpointCommand'
+        $typed = [System.Collections.Generic.List[float[]]]::new()
+        $typed.Add([float[]]::new(2))
+        { Restore-Checkpoint -LiteralPath $dir -Into $typed -ErrorAction Stop } |
+            Should -Throw -ErrorId 'IntoNotAState,DataraxCkpt.Commands.RestoreCheckpointCommand'
+    }
 }

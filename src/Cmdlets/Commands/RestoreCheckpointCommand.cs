@@ -62,9 +62,17 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
             ThrowArgumentError("IntoWithItemOrMetadata", "-Into restores a whole step into a state; it cannot be used with -Item or -MetadataOnly. Drop -Into, or restore the whole step.", nameof(Into));
         }
 
-        if (Into is not null && Into.BaseObject is not (PSCustomObject or System.Collections.IDictionary or System.Collections.IList))
+        if (Into is not null)
         {
-            ThrowArgumentError("IntoNotAState", $"-Into takes the state to restore into: a hashtable, ordered dictionary, PSCustomObject or list as Restore-Checkpoint returns it, not a {Into.BaseObject.GetType().Name}.", nameof(Into));
+            // Every IList passes a type test (a float[] too); only the conversion knows whether it is a state container.
+            try
+            {
+                _ = StateIntoTarget.Of(Into);
+            }
+            catch (ArgumentException e)
+            {
+                ThrowArgumentError("IntoNotAState", e.Message, nameof(Into));
+            }
         }
 
         base.BeginProcessing();
