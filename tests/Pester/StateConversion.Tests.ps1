@@ -10,7 +10,7 @@ BeforeAll {
 
     $cmdlets = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
     $flags = [Reflection.BindingFlags]'Public,Static'
-    $script:ToEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $flags)
+    $script:ToEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $flags, $null, [type[]]@([object]), $null)
     $script:FromEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateFromEngine', $true).GetMethod('Convert', $flags)
     function ConvertTo-EngineValue($State) { $a = [object[]]::new(1); $a[0] = $State; $ToEngine.Invoke($null, $a) }
     function ConvertFrom-EngineValue($Value) { $a = [object[]]::new(1); $a[0] = $Value; $FromEngine.Invoke($null, $a) }
