@@ -453,7 +453,19 @@ Compare-Checkpoint $dir 1 2 -Numeric | Export-Clixml (Join-Path $root 'out.xml')
         $z = $differences | Where-Object Item -EQ 'z'
         $z.DifferentCount | Should -Be 1
         [double]::IsNaN($z.MaxAbsoluteDifference) | Should -BeTrue
-        [double]::IsNaN($z.RelativeChange) | Should -BeTrue
+        $z.RelativeChange | Should -Be ([double]::PositiveInfinity)
+    }
+
+    It 'sorts a tensor that went NaN first: its RelativeChange is +Inf, not NaN (which Sort-Object puts last)' {
+        $run = Invoke-Fresh ($TwoSteps + "`n" + @'
+"first=$((Compare-Checkpoint $dir 1 2 -Numeric | Sort-Object RelativeChange -Descending | Select-Object -First 1).Item)"
+Compare-Checkpoint $dir 1 2 -Numeric -Item z | ConvertTo-Json -Compress
+'@)
+        $run.Output | Should -Contain 'first=z'
+        # As docs/inspection.md says: JSON has no NaN or infinity, so ConvertTo-Json writes strings.
+        $json = $run.Output | Where-Object { $_ -like '{*' }
+        $json | Should -Match '"MaxAbsoluteDifference":"NaN"'
+        $json | Should -Match '"RelativeChange":"Infinity"'
     }
 
     It 'sorts by RelativeChange: the tensors that moved most come first' {

@@ -138,9 +138,12 @@ internal struct ChunkDifference
         var mean = Count == 0 ? 0 : SumOfAbsoluteDifferences.Value / Count;
         var change = Math.Sqrt(SumOfSquaredDifferences.Value);
         var norm = Math.Sqrt(SumOfSquaresBefore.Value);
-        var relative = double.IsNaN(change) || double.IsNaN(norm) ? double.NaN
-            : norm == 0 ? (DifferentCount == 0 ? 0 : double.PositiveInfinity)
+        // Where IEEE arithmetic leaves the ratio undefined (an element NaN in one step, ∞/∞) the change is
+        // reported as +∞, not NaN: .NET (and so Sort-Object) orders NaN below every number, which would put
+        // the tensor that broke last in the documented "Sort-Object RelativeChange -Descending".
+        var relative = norm == 0 && !double.IsNaN(change) ? (DifferentCount == 0 ? 0 : double.PositiveInfinity)
             : change / norm;
+        relative = double.IsNaN(relative) ? double.PositiveInfinity : relative;
         return new TensorDifference(stepBefore, stepAfter, item, dtype, shape, Count, DifferentCount, MaxAbsoluteDifference, mean, relative);
     }
 }

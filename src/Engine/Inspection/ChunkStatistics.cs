@@ -88,12 +88,17 @@ internal struct ChunkStatistics
         }
 
         var shift = values[0];
+        // Σx is compensated inside the block too (Neumaier, per lane): with a plain block sum the mean
+        // would depend on where chunks and blocks end ([−2⁶³, −1, 0, 2⁶³] as one block sums to 0, as
+        // four chunks to −1), and the docs promise it does not.
+        var total = default(CompensatedSum);
         double sum = 0, squares = 0, shifted = 0, shiftedSquares = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
         long zeros = 0;
         var i = 0;
         if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
         {
             var vs = Vector<double>.Zero;
+            var vc = Vector<double>.Zero;
             var vq = Vector<double>.Zero;
             var vd = Vector<double>.Zero;
             var vdq = Vector<double>.Zero;
@@ -105,7 +110,9 @@ internal struct ChunkStatistics
             {
                 var v = new Vector<double>(values[i..]);
                 var d = v - vk;
-                vs += v;
+                var t = vs + v;
+                vc += Vector.ConditionalSelect(Vector.GreaterThanOrEqual(Vector.Abs(vs), Vector.Abs(v)), (vs - t) + v, (v - t) + vs);
+                vs = t;
                 vq += v * v;
                 vd += d;
                 vdq += d * d;
@@ -117,6 +124,16 @@ internal struct ChunkStatistics
             }
 
             sum = Vector.Sum(vs);
+            for (var lane = 0; lane < Vector<double>.Count; lane++)
+            {
+                total.Add(vs[lane]);
+            }
+
+            for (var lane = 0; lane < Vector<double>.Count; lane++)
+            {
+                total.Add(vc[lane]);
+            }
+
             squares = Vector.Sum(vq);
             shifted = Vector.Sum(vd);
             shiftedSquares = Vector.Sum(vdq);
@@ -133,6 +150,7 @@ internal struct ChunkStatistics
             var v = values[i];
             var d = v - shift;
             sum += v;
+            total.Add(v);
             squares += v * v;
             shifted += d;
             shiftedSquares += d * d;
@@ -149,7 +167,7 @@ internal struct ChunkStatistics
         var block = default(ChunkStatistics);
         block.Count = n;
         block.FiniteCount = n;
-        block.Sum.Add(sum);
+        block.Sum = total;
         block.SumOfSquares.Add(squares);
         block.Mean = shift + shifted / n;
         block.SquaredDeviations = Math.Max(0, shiftedSquares - shifted * shifted / n);

@@ -10,11 +10,13 @@ namespace DataraxCkpt;
 /// <para>Elements are compared as numbers (<c>f16</c> widened; bool as 0/1; <c>char</c> as its code unit),
 /// so +0.0 and −0.0 are equal. An element that is NaN in both steps counts as unchanged and takes no part
 /// in any sum (neither in ‖a − b‖ nor in ‖a‖). An element that is NaN in only one step counts as
-/// different and, as IEEE arithmetic has it, makes <see cref="MaxAbsoluteDifference"/>,
-/// <see cref="MeanAbsoluteDifference"/> and <see cref="RelativeChange"/> NaN. Equal infinities are
+/// different and, as IEEE arithmetic has it, makes <see cref="MaxAbsoluteDifference"/> and
+/// <see cref="MeanAbsoluteDifference"/> NaN; <see cref="RelativeChange"/> is then +∞ (a NaN would sort
+/// below every number and hide the tensor that broke). Equal infinities are
 /// unchanged (difference 0); any other pair with an infinity differs by +∞.</para>
 /// <para><see cref="RelativeChange"/> is ‖a − b‖₂ / ‖a‖₂ with a the tensor at <see cref="StepBefore"/>;
-/// when ‖a‖₂ is 0 it is 0 if the tensors are equal and +∞ otherwise. An empty tensor has every
+/// when ‖a‖₂ is 0 it is 0 if the tensors are equal and +∞ otherwise; where the ratio is undefined
+/// (NaN in one step, ∞/∞) it is +∞. An empty tensor has every
 /// difference 0.</para>
 /// </remarks>
 /// <param name="StepBefore">The step compared from (a).</param>

@@ -112,6 +112,25 @@ public sealed class KeepFiniteRetentionTests : IDisposable
         Assert.Equal(new long[] { 1, 3 }, _handler.GetCheckpointSteps(_ck));
     }
 
+    [Theory]
+    [InlineData("tensors.lz4")]
+    [InlineData("manifest.json.lz4")]
+    public void Prune_with_KeepFinite_treats_a_half_deleted_step_as_unreadable_in_the_dry_run_and_the_real_run(string missing)
+    {
+        Save(1, 1f);
+        Save(2, 2f);
+        Save(3, 3f);
+        File.Delete(Path.Combine(_ck, "2", missing));
+
+        var policy = new RetentionPolicy { Keep = 2, KeepFinite = true };
+        var planned = _handler.Prune(_ck, policy, dryRun: true).Select(c => c.Step).ToList();
+        var removed = _handler.Prune(_ck, policy).Select(c => c.Step).ToList();
+
+        Assert.Equal(new long[] { 2 }, removed);
+        Assert.Equal(planned, removed);
+        Assert.Equal(new long[] { 1, 3 }, _handler.GetCheckpointSteps(_ck));
+    }
+
     [Fact]
     public void KeepFinite_judges_an_overwritten_step_by_its_new_values()
     {

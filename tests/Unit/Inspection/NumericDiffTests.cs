@@ -64,7 +64,24 @@ public sealed class NumericDiffTests : IDisposable
         Assert.Equal(1, one.DifferentCount);
         Assert.True(double.IsNaN(one.MaxAbsoluteDifference));
         Assert.True(double.IsNaN(one.MeanAbsoluteDifference));
-        Assert.True(double.IsNaN(one.RelativeChange));
+        Assert.Equal(double.PositiveInfinity, one.RelativeChange);
+    }
+
+    [Fact]
+    public void A_tensor_that_went_NaN_has_an_infinite_relative_change_so_a_descending_sort_shows_it_first()
+    {
+        // The documented idiom is Sort-Object RelativeChange -Descending | Select -First 10; .NET orders NaN
+        // below every number, so a NaN relative change would put the tensor that broke last.
+        var broke = DiffOf(new[] { 1f, 2f, 3f }, new[] { 1f, float.NaN, 3f });
+        var recovered = DiffOf(new[] { 1f, float.NaN, 3f }, new[] { 1f, 2f, 3f });
+        var moved = DiffOf(new[] { 1f, 2f, 3f }, new[] { 100f, 2f, 3f });
+        var infinities = DiffOf(new[] { float.PositiveInfinity, 1f }, new[] { 1f, 1f });
+
+        Assert.Equal(double.PositiveInfinity, broke.RelativeChange);
+        Assert.Equal(double.PositiveInfinity, recovered.RelativeChange);
+        Assert.Equal(double.PositiveInfinity, infinities.RelativeChange);
+        var order = new[] { moved, broke }.OrderByDescending(d => d.RelativeChange).ToList();
+        Assert.Same(broke, order[0]);
     }
 
     [Fact]

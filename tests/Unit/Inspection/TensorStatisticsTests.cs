@@ -134,6 +134,50 @@ public sealed class TensorStatisticsTests : IDisposable
     }
 
     [Fact]
+    public void Subnormals_and_NaN_payloads_are_widened_exactly_in_every_float_dtype()
+    {
+        // Half: the smallest subnormal 2^-24, the largest subnormal (1023·2^-24), −65504, and a NaN with a payload.
+        var halfNaN = BitConverter.UInt16BitsToHalf(0xFE01);
+        var h = StatsOf(new[] { BitConverter.UInt16BitsToHalf(1), BitConverter.UInt16BitsToHalf(0x03FF), (Half)(-65504), halfNaN });
+        Assert.Equal(1, h.NaNCount);
+        Assert.Equal(-65504, h.Min);
+        Assert.Equal(1023 * Math.Pow(2, -24), h.Max);
+        Assert.Equal(((1024 * Math.Pow(2, -24)) - 65504) / 3, h.Mean);
+
+        // f32 subnormal and a signalling-style NaN payload; f64 subnormal (double.Epsilon) and a negative NaN.
+        var floatNaN = BitConverter.Int32BitsToSingle(unchecked((int)0xFF800001));
+        var f = StatsOf(new[] { float.Epsilon, -float.Epsilon * 3, floatNaN, -0f });
+        Assert.Equal(1, f.NaNCount);
+        Assert.Equal(-3 * (double)float.Epsilon, f.Min);
+        Assert.Equal((double)float.Epsilon, f.Max);
+        Assert.Equal(1, f.ZeroCount);
+        Assert.Equal(-2 * (double)float.Epsilon / 3, f.Mean);
+
+        var d = StatsOf(new[] { double.Epsilon, BitConverter.Int64BitsToDouble(unchecked((long)0xFFF0000000000002)), 2 * double.Epsilon });
+        Assert.Equal(1, d.NaNCount);
+        Assert.Equal(0, d.PositiveInfinityCount + d.NegativeInfinityCount);
+        Assert.Equal(double.Epsilon, d.Min);
+        Assert.Equal(2 * double.Epsilon, d.Max);
+        Assert.Equal(2, d.Count - d.NaNCount);
+    }
+
+    [Fact]
+    public void A_char_tensor_reads_as_its_code_units_and_a_one_element_tensor_has_deviation_zero()
+    {
+        var c = StatsOf(new[] { 'A', '\uFFFF', '\0' });
+        Assert.Equal(0, c.Min);
+        Assert.Equal(65535, c.Max);
+        Assert.Equal((65.0 + 65535) / 3, c.Mean);
+        Assert.Equal(1, c.ZeroCount);
+
+        var one = StatsOf(new[] { -3.5f });
+        Assert.Equal(1, one.Count);
+        Assert.Equal(-3.5, one.Mean);
+        Assert.Equal(0, one.StandardDeviation);
+        Assert.Equal(3.5, one.L2Norm);
+    }
+
+    [Fact]
     public void Integer_tensors_give_exact_statistics_and_no_NaN_or_infinity()
     {
         var s = StatsOf(new[] { 0, -5, 7, 0, int.MaxValue, int.MinValue });
