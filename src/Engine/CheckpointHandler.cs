@@ -384,6 +384,21 @@ public sealed class CheckpointHandler : IDisposable
     public CheckpointInfo Remove(string directory, long step, bool force = false, bool dryRun = false) =>
         ReadStore(directory).Remove(step, force, dryRun);
 
+    /// <summary>
+    /// Removes a step that a retention plan (<see cref="Prune"/> with <c>dryRun</c>) named, only if it is still
+    /// the version planned: a step overwritten, pinned or removed since, or one that has become the newest
+    /// committed step, stays. For callers that plan first and remove step by step (confirmation, progress),
+    /// where another process may change the store in between.
+    /// </summary>
+    /// <param name="directory">The checkpoint location the plan was made for (with its credentials, for a SAS URL).</param>
+    /// <param name="planned">A record from the plan.</param>
+    /// <returns>The removed record, or null when the step stays.</returns>
+    public CheckpointInfo? RemoveIfUnchanged(string directory, CheckpointInfo planned)
+    {
+        ArgumentNullException.ThrowIfNull(planned);
+        return ReadStore(directory).RemoveIfUnchanged(planned);
+    }
+
     /// <summary>Pins (or unpins) a step: pinned steps survive every retention rule.</summary>
     public CheckpointInfo SetPinned(string directory, long step, bool pinned) => ReadStore(directory).SetPinned(step, pinned);
 

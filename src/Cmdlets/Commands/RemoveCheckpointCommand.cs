@@ -208,7 +208,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         for (var i = 0; i < planned.Count; i++)
         {
             ReportStep("Remove checkpoint", directory, planned[i].Step, i, planned.Count);
-            if (RemoveOne(planned[i], force: false, dryRunReason: r => whatIf |= r == ShouldProcessReason.WhatIf) is { } done)
+            if (RemoveOne(planned[i], force: false, dryRunReason: r => whatIf |= r == ShouldProcessReason.WhatIf, planDirectory: directory) is { } done)
             {
                 removed.Add(done);
             }
@@ -276,7 +276,12 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     }
 
     /// <summary>Removes one planned step after ShouldProcess; the removed record, the planned one under -WhatIf, or null.</summary>
-    private CheckpointInfo? RemoveOne(CheckpointInfo planned, bool force, Action<ShouldProcessReason>? dryRunReason = null)
+    /// <remarks>
+    /// A step planned by a rule (<paramref name="planDirectory"/> set) is removed only if it is still the
+    /// version planned and not the newest step: another process may have overwritten, pinned or removed steps
+    /// since the plan, and a rule never removes what it did not judge.
+    /// </remarks>
+    private CheckpointInfo? RemoveOne(CheckpointInfo planned, bool force, Action<ShouldProcessReason>? dryRunReason = null, string? planDirectory = null)
     {
         var description = $"Remove checkpoint step {planned.Step} ({Size(planned.StoredSize)}, committed {planned.CreatedUtc.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}) from '{Shown(planned.Directory)}'.";
         var question = $"Remove checkpoint step {planned.Step} ({Size(planned.StoredSize)}) from '{Shown(planned.Directory)}'?";
@@ -284,7 +289,19 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         {
             // The engine logs the removal itself (-Verbose); logging it here too would print every line twice.
             CheckpointInfo? removed = null;
-            TryEngine(() => removed = Handler.Remove(planned.Directory, planned.Step, force), planned.Directory);
+            if (planDirectory is null)
+            {
+                TryEngine(() => removed = Handler.Remove(planned.Directory, planned.Step, force), planned.Directory);
+                return removed;
+            }
+
+            var kept = false;
+            TryEngine(() => kept = (removed = Handler.RemoveIfUnchanged(planDirectory, planned)) is null, planDirectory);
+            if (kept)
+            {
+                WriteWarning($"Step {planned.Step} in '{Shown(planDirectory)}' stays: it was overwritten, pinned or removed, or became the newest step, after the retention plan was made.");
+            }
+
             return removed;
         }
 

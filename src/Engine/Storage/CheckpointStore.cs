@@ -658,6 +658,32 @@ internal sealed class CheckpointStore : ICheckpointStore
         return ToInfo(row);
     }
 
+    public CheckpointInfo? RemoveIfUnchanged(CheckpointInfo planned)
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            throw new CheckpointDirectoryNotFoundException(Directory);
+        }
+
+        using var dirLock = Lock(exclusive: true);
+        using var index = OpenIndexForWrite();
+        var row = index.Get(planned.Step);
+        var keptBecause = row is null ? "it is gone"
+            : row.Pinned ? "it is pinned"
+            : row.CreatedUtc != planned.CreatedUtc || row.Size != planned.Size || row.StoredSize != planned.StoredSize ? "it was overwritten"
+            : index.Latest() == row.Step ? "it is now the newest step"
+            : null;
+        if (keptBecause is not null)
+        {
+            Log($"Kept step {planned.Step} in '{Directory}': {keptBecause} since the retention plan.");
+            return null;
+        }
+
+        StepCommit.Remove(_folders, index, [row!]);
+        Log($"Removed step {planned.Step} from '{Directory}' (retention).");
+        return ToInfo(row!);
+    }
+
     private StepRow RowToRemove(StepIndex index, long step, bool force)
     {
         var row = index.Get(step) ?? throw new StepNotFoundException(Directory, step, index.Steps());

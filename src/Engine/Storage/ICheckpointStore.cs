@@ -63,6 +63,12 @@ internal interface ICheckpointStore
 
     CheckpointInfo Remove(long step, bool force, bool dryRun);
 
+    /// <summary>
+    /// Removes the step a retention plan named, only if it is still that version (same commit time and
+    /// sizes), unpinned, and not the newest committed step; null when it stays.
+    /// </summary>
+    CheckpointInfo? RemoveIfUnchanged(CheckpointInfo planned);
+
     CheckpointInfo SetPinned(long step, bool pinned);
 
     StepVerification Verify(long step, CancellationToken cancellationToken = default);

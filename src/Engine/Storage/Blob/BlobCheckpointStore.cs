@@ -836,6 +836,25 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
     }
 
+    public CheckpointInfo? RemoveIfUnchanged(CheckpointInfo planned)
+    {
+        var c = TryGetCommitted(planned.Step);
+        var keptBecause = c is null ? "it is gone"
+            : c.Row.Pinned ? "it is pinned"
+            : c.Row.CreatedUtc != planned.CreatedUtc || c.Row.Size != planned.Size || c.Row.StoredSize != planned.StoredSize ? "it was overwritten"
+            : Latest(ListCommitted()).Row.Step == c.Row.Step ? "it is now the newest step"
+            : null;
+        // The delete is conditional on the record's ETag: a change after this check keeps the step too.
+        if (keptBecause is null && TryDeleteRecord(c!))
+        {
+            Log($"Removed step {planned.Step} from '{Directory}' (retention).");
+            return ToInfo(c!);
+        }
+
+        Log($"Kept step {planned.Step} in '{Directory}': {keptBecause ?? "it changed"} since the retention plan.");
+        return null;
+    }
+
     public CheckpointInfo SetPinned(long step, bool pinned)
     {
         while (true)
