@@ -143,7 +143,7 @@ function Measure-Parts($state, [string] $dir) {
     $cmdlets = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
     $engine = [Runtime.Loader.AssemblyLoadContext]::All.Assemblies | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Engine' } | Select-Object -First 1
     $static = [Reflection.BindingFlags]'Public,Static'
-    $toEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $static)
+    $toEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $static, $null, [type[]]@([object]), $null)
     $fromEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateFromEngine', $true).GetMethod('Convert', $static)
     $handler = [Activator]::CreateInstance($engine.GetType('DataraxCkpt.CheckpointHandler', $true))
     $parts = [ordered]@{ toEngine = [Collections.Generic.List[double]]::new(); save = [Collections.Generic.List[double]]::new(); restore = [Collections.Generic.List[double]]::new(); fromEngine = [Collections.Generic.List[double]]::new() }
