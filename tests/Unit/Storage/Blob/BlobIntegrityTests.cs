@@ -86,21 +86,22 @@ public sealed class BlobIntegrityTests
         Assert.Equal(new long[] { 1, 2 }, handler.GetCheckpointSteps(location));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task A_save_while_the_service_restarts_is_retried_or_fails_cleanly()
     {
-        Skip.IfNot(_azurite.OwnsAzurite, "build.ps1's Azurite (DATARAXCKPT_TEST_AZURITE) cannot be stopped from a test; the injected-fault tests cover retries there.");
-
-        var location = AzuriteFixture.NewLocation();
+        // An Azurite of its own, so that stopping it disturbs no other test and the test runs under build.ps1 too.
+        using var azurite = AzuriteFixture.StartPrivate();
+        Assert.True(azurite.OwnsAzurite);
+        var location = $"{azurite.BlobEndpoint}/{AzuriteFixture.NewLocation()["az://".Length..]}";
         using var handler = BlobTest.Handler(new BlobSettings { RetryDelay = TimeSpan.FromMilliseconds(500), MaxRetries = 6, BlockSize = 1 << 20 });
         handler.Save(location, BlobTest.State(1), step: 1);
         var state = BlobTest.State(2, floats: 8_000_000);
         var bounce = Task.Run(() =>
         {
             Thread.Sleep(300);
-            _azurite.Stop();
+            azurite.Stop();
             Thread.Sleep(1500);
-            _azurite.Start();
+            azurite.Start();
         });
         Exception? failure = null;
         try
