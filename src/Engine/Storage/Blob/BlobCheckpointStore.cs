@@ -55,6 +55,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private readonly BlobSettings _settings;
     private readonly BlobContainerClient _container;
     private readonly BlobIndexCache _cache;
+    private readonly StepDecoding _decoding;
 
     public BlobCheckpointStore(BlobLocation location, CheckpointOptions options, BlobSettings settings)
     {
@@ -73,6 +74,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
         _container = location.Connect(clientOptions);
         _cache = new BlobIndexCache(location, settings.CacheDirectory);
+        _decoding = new StepDecoding(location.Display);
     }
 
     public string Directory => _location.Display;
@@ -237,19 +239,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private CheckpointInfo ToInfo(Committed c) => new(c.Row.Step, $"{Directory}/{DataFolder}{StepName(c.Row.Step)}-{c.Row.SaveId}", Directory,
         c.Row.CreatedUtc, c.Row.Size, c.Row.StoredSize, c.Row.ItemCount, () => DecodeMetadata(c.Row.Step, MetadataJsonOf(c)), c.Row.Pinned);
 
-    private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string json)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
-            var decoded = new StateDecoder((_, _, item) => throw new InvalidDataException($"metadata item '{item}' refers to a tensor")).Decode(doc.RootElement);
-            return decoded as IReadOnlyDictionary<string, object?> ?? throw new InvalidDataException("metadata is not a dictionary");
-        }
-        catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or OverflowException or InvalidOperationException)
-        {
-            throw new CorruptCheckpointException(Directory, step, "metadata", e.Message, e);
-        }
-    }
+    private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string json) => _decoding.DecodeMetadata(step, json);
 
     // ----- save -----
 
@@ -637,75 +627,21 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     }
 
     private object? Decode(StepReader reader, long chosen, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead,
-        Action<long, long>? onStart, CancellationToken cancellationToken)
-    {
-        var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
-        onStart?.Invoke(chosen, total);
-        Action<long> onBytes = bytes =>
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            onBytesRead?.Invoke(bytes);
-        };
-        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.LoadTensor(index, type, item, onBytes)));
-        return CorruptOnFailure(chosen, null, () => patterns is null
-            ? decoder.Decode(reader.Manifest.State)
-            : decoder.DecodeMatching(reader.Manifest.State, patterns, decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items).Select(i => i.Name).ToList()));
-    }
-
-    /// <summary>Stands for a tensor while Verify decodes a state tree; its bytes were checked by VerifyAll.</summary>
-    private static readonly object VerifiedTensor = new();
+        Action<long, long>? onStart, CancellationToken cancellationToken) =>
+        _decoding.Decode(reader, chosen, patterns, onBytesRead, onStart, cancellationToken);
 
     public StepVerification Verify(long step, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var c = GetCommitted(step);
-        StepReader reader;
-        try
-        {
-            reader = OpenReader(c, cancellationToken);
-        }
-        catch (CorruptCheckpointException e)
-        {
-            return new StepVerification(Directory, step, 0, [new ItemProblem(e.Item, e.Problem)]);
-        }
-        catch (UnsupportedFormatVersionException e)
-        {
-            return new StepVerification(Directory, step, 0, [new ItemProblem(StepFormat.ManifestFile, e.Message)]);
-        }
-
-        using (reader)
-        {
-            var problems = reader.VerifyAll(cancellationToken);
-            try
-            {
-                var tree = new StateDecoder((i, t, n) =>
-                {
-                    reader.CheckTensorReference(i, t, n);
-                    return VerifiedTensor;
-                });
-                CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.State));
-            }
-            catch (CorruptCheckpointException e)
-            {
-                problems.Add(new ItemProblem(e.Item, e.Problem));
-            }
-
-            return new StepVerification(Directory, step, reader.Manifest.Items.Count, problems);
-        }
+        return _decoding.Verify(step, () => OpenReader(c, cancellationToken), cancellationToken);
     }
 
     public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(long before, long after)
     {
         using var a = OpenReader(GetCommitted(before), CancellationToken.None);
         using var b = OpenReader(GetCommitted(after), CancellationToken.None);
-        var all = new[] { "*" };
-        var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
-        var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));
-        var itemsA = CorruptOnFailure(before, null, () => da.ItemsByUsableName(a.Manifest.State, a.Manifest.Items));
-        var itemsB = CorruptOnFailure(after, null, () => db.ItemsByUsableName(b.Manifest.State, b.Manifest.Items));
-        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all, itemsA.Select(i => i.Name).ToList())),
-            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all, itemsB.Select(i => i.Name).ToList())),
-            itemsA, itemsB);
+        return _decoding.ReadForCompare(a, before, b, after);
     }
 
     // ----- change -----
@@ -856,32 +792,5 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         return false;
     }
 
-    private T CorruptOnFailure<T>(long step, string? item, Func<T> read)
-    {
-        try
-        {
-            return read();
-        }
-        catch (Exception e) when (e is InvalidDataException or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
-        {
-            throw new CorruptCheckpointException(Directory, step, item ?? ItemOf(e), e.Message, e);
-        }
-        catch (NewerFormatException e)
-        {
-            throw new UnsupportedFormatVersionException(Directory, step, (int)Math.Min(e.Version, int.MaxValue), StepFormat.Version, e.UnknownFeatures);
-        }
-    }
-
-    private static string? ItemOf(Exception e)
-    {
-        var message = e.Message;
-        var at = message.IndexOf("item '", StringComparison.Ordinal);
-        if (at < 0)
-        {
-            return message.StartsWith(StepFormat.DataFile, StringComparison.Ordinal) ? StepFormat.DataFile : StepFormat.ManifestFile;
-        }
-
-        var end = message.IndexOf('\'', at + 6);
-        return end < 0 ? null : message[(at + 6)..end];
-    }
+    private T CorruptOnFailure<T>(long step, string? item, Func<T> read) => _decoding.CorruptOnFailure(step, item, read);
 }
