@@ -124,7 +124,15 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             long L(string key) => long.Parse(meta[key], NumberStyles.Integer, CultureInfo.InvariantCulture);
             var inline = meta.TryGetValue("meta", out var m);
-            var row = new StepRow(L("step"), meta["saveid"], new DateTimeOffset(L("created"), TimeSpan.Zero), L("size"), L("stored"),
+            var saveId = meta["saveid"];
+            if (!IsSaveId(saveId))
+            {
+                // It becomes part of blob names (the save's folder, deleted with the step): a '/' or '..' in it
+                // would reach blobs outside this save, even outside this store.
+                throw new FormatException($"save id '{saveId}' is not letters, digits, '-' and '_'");
+            }
+
+            var row = new StepRow(L("step"), saveId, new DateTimeOffset(L("created"), TimeSpan.Zero), L("size"), L("stored"),
                 checked((int)L("items")), inline ? Encoding.UTF8.GetString(Convert.FromBase64String(m!)) : string.Empty, meta["hash"],
                 meta.TryGetValue("pinned", out var p) && p == "true");
             return new Committed(row, etag, L("datalength"), inline, meta.ContainsKey("format") ? L("format") : StepFormat.Version);
@@ -135,6 +143,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             return null;
         }
     }
+
+    /// <summary>A save id as saves make them (a GUID's hex digits); anything else in a record is refused.</summary>
+    private static bool IsSaveId(string saveId) =>
+        saveId.Length is > 0 and <= 64 && saveId.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_');
 
     /// <summary>Every commit record, ascending, from List Blobs pages alone; null when the container does not exist.</summary>
     private List<Committed>? ListCommitted()
@@ -164,7 +176,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         try
         {
             var props = Record(step).GetProperties().Value;
-            return FromMetadata(props.Metadata, props.ETag);
+            // A record whose metadata names another step is not this step (a listing skips it too).
+            return FromMetadata(props.Metadata, props.ETag) is { } c && c.Row.Step == step ? c : null;
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {

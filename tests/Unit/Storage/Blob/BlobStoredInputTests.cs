@@ -1,0 +1,58 @@
+using Azure.Storage.Blobs.Models;
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Storage.Blob;
+
+/// <summary>A commit record's metadata is input from whoever can write the container: it never names blobs outside its store.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class BlobStoredInputTests
+{
+    private static void Tamper(string location, string prefix, long step, Action<IDictionary<string, string>> change)
+    {
+        var record = BlobTest.Container(location).GetBlobClient($"{prefix}/commits/{step:D20}");
+        var metadata = new Dictionary<string, string>(record.GetProperties().Value.Metadata);
+        change(metadata);
+        record.SetMetadata(metadata);
+    }
+
+    [Fact]
+    public void A_save_id_with_dot_segments_never_makes_a_remove_delete_another_stores_blobs()
+    {
+        var container = AzuriteFixture.NewLocation()["az://".Length..].Split('/')[0];
+        var victim = $"az://{container}/victim";
+        var attacked = $"az://{container}/run";
+        using var handler = BlobTest.Handler();
+        var state = BlobTest.State(1);
+        handler.Save(victim, state, step: 1);
+        handler.Save(attacked, BlobTest.State(2), step: 1);
+        var victimFolder = BlobTest.BlobNames(victim).Single(n => n.StartsWith("victim/data/", StringComparison.Ordinal) && n.EndsWith("/tensors.lz4", StringComparison.Ordinal))
+            .Split('/')[2];
+
+        // From run/data/<step>-x/ three segments up is the container's root.
+        Tamper(attacked, "run", 1, m => m["saveid"] = $"x/../../../victim/data/{victimFolder}");
+        try
+        {
+            handler.Remove(attacked, 1, force: true);
+        }
+        catch (StepNotFoundException)
+        {
+            // Refusing the record is as good as removing it: what matters is the other store.
+        }
+
+        Assert.Contains(BlobTest.BlobNames(victim), n => n == $"victim/data/{victimFolder}/tensors.lz4");
+        Assert.True(handler.Verify(victim, 1).Ok);
+        Assert.Null(StateComparer.FirstDifference(state, handler.Restore(victim, 1)));
+    }
+
+    [Fact]
+    public void A_commit_record_whose_metadata_names_another_step_is_not_that_step()
+    {
+        var location = AzuriteFixture.NewLocation();
+        using var handler = BlobTest.Handler();
+        handler.Save(location, BlobTest.State(1), step: 1);
+        Tamper(location, "run", 1, m => m["step"] = "7");
+        Assert.Throws<StepNotFoundException>(() => handler.GetCheckpoint(location, 7));
+        var e = Record.Exception(() => handler.GetCheckpoint(location, 1));
+        Assert.True(e is StepNotFoundException, $"step 1 read as {(e is null ? "a step (of the number its metadata names)" : e.GetType().Name)}");
+    }
+}
