@@ -149,7 +149,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         saveId.Length is > 0 and <= 64 && saveId.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_');
 
     /// <summary>Every commit record, ascending, from List Blobs pages alone; null when the container does not exist.</summary>
-    private List<Committed>? ListCommitted()
+    private List<Committed>? ListCommitted(List<string>? unreadable = null)
     {
         try
         {
@@ -159,6 +159,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                 if (FromMetadata(item.Metadata, item.Properties.ETag ?? default) is { } c && RecordName(c.Row.Step) == item.Name)
                 {
                     found.Add(c);
+                }
+                else
+                {
+                    unreadable?.Add(item.Name[(_location.Prefix.Length + CommitsFolder.Length)..]);
                 }
             }
 
@@ -471,11 +475,15 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                 (folders.TryGetValue(folder, out var list) ? list : folders[folder] = []).Add(blob);
             }
 
-            var committed = (ListCommitted() ?? []).Select(c => $"{StepName(c.Row.Step)}-{c.Row.SaveId}").ToHashSet(StringComparer.Ordinal);
+            // A step whose record this engine cannot read (a newer engine's, or damaged) is still committed: none
+            // of its folders is a leftover.
+            var unreadable = new List<string>();
+            var committed = (ListCommitted(unreadable) ?? []).Select(c => $"{StepName(c.Row.Step)}-{c.Row.SaveId}").ToHashSet(StringComparer.Ordinal);
             var cutoff = DateTimeOffset.UtcNow - _settings.SweepGrace;
             foreach (var (folder, blobs) in folders)
             {
-                if (committed.Contains(folder) || blobs.Any(b => b.Properties.LastModified is not { } m || m > cutoff))
+                if (committed.Contains(folder) || unreadable.Any(name => folder.StartsWith(name + "-", StringComparison.Ordinal))
+                    || blobs.Any(b => b.Properties.LastModified is not { } m || m > cutoff))
                 {
                     continue;
                 }

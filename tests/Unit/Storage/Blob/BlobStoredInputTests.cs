@@ -1,4 +1,5 @@
 using Azure.Storage.Blobs.Models;
+using DataraxCkpt.Storage.Blob;
 using DataraxCkpt.Tests.Support;
 
 namespace DataraxCkpt.Tests.Storage.Blob;
@@ -54,5 +55,31 @@ public sealed class BlobStoredInputTests
         Assert.Throws<StepNotFoundException>(() => handler.GetCheckpoint(location, 7));
         var e = Record.Exception(() => handler.GetCheckpoint(location, 1));
         Assert.True(e is StepNotFoundException, $"step 1 read as {(e is null ? "a step (of the number its metadata names)" : e.GetType().Name)}");
+    }
+
+    [Fact]
+    public void A_sweep_never_deletes_the_blobs_of_a_step_whose_record_it_cannot_read()
+    {
+        // A record this engine cannot read (written by a newer one, or damaged) still commits its step: its
+        // blobs are not leftovers, and a sweep that took them would lose the step for every reader.
+        var location = AzuriteFixture.NewLocation();
+        using var handler = BlobTest.Handler();
+        var state = BlobTest.State(1);
+        handler.Save(location, state, step: 1);
+        string created = string.Empty;
+        Tamper(location, "run", 1, m =>
+        {
+            created = m["created"];
+            m.Remove("created");
+        });
+        using (var sweeping = BlobTest.Handler(new BlobSettings { SweepGrace = TimeSpan.Zero }))
+        {
+            var report = sweeping.RepairIndex(location);
+            Assert.Empty(report.LeftoversRemoved);
+        }
+
+        Tamper(location, "run", 1, m => m["created"] = created);
+        Assert.True(handler.Verify(location, 1).Ok);
+        Assert.Null(StateComparer.FirstDifference(state, handler.Restore(location, 1)));
     }
 }
