@@ -123,6 +123,14 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         try
         {
             long L(string key) => long.Parse(meta[key], NumberStyles.Integer, CultureInfo.InvariantCulture);
+
+            // Counts, sizes and times are never negative (a negative time is no date at all).
+            long N(string key)
+            {
+                var n = L(key);
+                return n >= 0 ? n : throw new FormatException($"'{key}' is negative ({n})");
+            }
+
             var inline = meta.TryGetValue("meta", out var m);
             var saveId = meta["saveid"];
             if (!IsSaveId(saveId))
@@ -132,12 +140,12 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                 throw new FormatException($"save id '{saveId}' is not letters, digits, '-' and '_'");
             }
 
-            var row = new StepRow(L("step"), saveId, new DateTimeOffset(L("created"), TimeSpan.Zero), L("size"), L("stored"),
-                checked((int)L("items")), inline ? Encoding.UTF8.GetString(Convert.FromBase64String(m!)) : string.Empty, meta["hash"],
+            var row = new StepRow(L("step"), saveId, new DateTimeOffset(N("created"), TimeSpan.Zero), N("size"), N("stored"),
+                checked((int)N("items")), inline ? Encoding.UTF8.GetString(Convert.FromBase64String(m!)) : string.Empty, meta["hash"],
                 meta.TryGetValue("pinned", out var p) && p == "true");
-            return new Committed(row, etag, L("datalength"), inline, meta.ContainsKey("format") ? L("format") : StepFormat.Version);
+            return new Committed(row, etag, N("datalength"), inline, meta.ContainsKey("format") ? L("format") : StepFormat.Version);
         }
-        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException)
+        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException or ArgumentOutOfRangeException)
         {
             Log($"Ignored a commit record in '{Directory}' with unreadable metadata ({e.Message}).");
             return null;

@@ -82,4 +82,23 @@ public sealed class BlobStoredInputTests
         Assert.True(handler.Verify(location, 1).Ok);
         Assert.Null(StateComparer.FirstDifference(state, handler.Restore(location, 1)));
     }
+
+    [Theory]
+    [InlineData("created", "-5")]
+    [InlineData("items", "-1")]
+    [InlineData("size", "-7")]
+    [InlineData("datalength", "-1")]
+    public void A_record_with_an_impossible_value_is_skipped_and_the_other_steps_still_list_prune_and_restore(string key, string value)
+    {
+        var location = AzuriteFixture.NewLocation();
+        using var handler = BlobTest.Handler();
+        handler.Save(location, BlobTest.State(1), step: 1);
+        var state = BlobTest.State(2);
+        handler.Save(location, state, step: 2);
+        Tamper(location, "run", 1, m => m[key] = value);
+        Assert.Equal(new long[] { 2 }, handler.ListCheckpoints(location).Select(i => i.Step));
+        Assert.Throws<StepNotFoundException>(() => handler.GetCheckpoint(location, 1));
+        Assert.Empty(handler.Prune(location, new RetentionPolicy { Keep = 1 }));
+        Assert.Null(StateComparer.FirstDifference(state, handler.Restore(location)));
+    }
 }
