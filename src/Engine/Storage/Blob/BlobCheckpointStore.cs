@@ -156,6 +156,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private static bool IsSaveId(string saveId) =>
         saveId.Length is > 0 and <= 64 && saveId.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_');
 
+    /// <summary>A save's folder name under data/: &lt;step:D20&gt;-&lt;saveId&gt;.</summary>
+    private static bool IsSaveFolder(string name) =>
+        name.Length > 21 && name[20] == '-' && name[..20].All(char.IsAsciiDigit) && IsSaveId(name[21..]);
+
     /// <summary>Every commit record, ascending, from List Blobs pages alone; null when the container does not exist.</summary>
     private List<Committed>? ListCommitted(List<string>? unreadable = null)
     {
@@ -479,7 +483,14 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             {
                 var rest = blob.Name[dataPrefix.Length..];
                 var slash = rest.IndexOf('/', StringComparison.Ordinal);
-                var folder = slash < 0 ? rest : rest[..slash];
+                if (slash < 0 || !IsSaveFolder(rest[..slash]) || rest[(slash + 1)..] is not (StepFormat.DataFile or StepFormat.ManifestFile))
+                {
+                    // Not a save's blob: another store nested under this one's data folder (az://c and
+                    // az://c/data), or someone else's. Only what this store writes is ever swept.
+                    continue;
+                }
+
+                var folder = rest[..slash];
                 (folders.TryGetValue(folder, out var list) ? list : folders[folder] = []).Add(blob);
             }
 

@@ -101,4 +101,24 @@ public sealed class BlobStoredInputTests
         Assert.Empty(handler.Prune(location, new RetentionPolicy { Keep = 1 }));
         Assert.Null(StateComparer.FirstDifference(state, handler.Restore(location)));
     }
+
+    [Fact]
+    public void A_sweep_of_a_store_never_deletes_a_store_nested_under_its_data_folder()
+    {
+        // az://c and az://c/data are two stores; the outer one's leftovers live under data/ too.
+        var container = AzuriteFixture.NewLocation()["az://".Length..].Split('/')[0];
+        var outer = $"az://{container}";
+        var nested = $"az://{container}/data";
+        using var handler = BlobTest.Handler();
+        var state = BlobTest.State(3);
+        handler.Save(nested, state, step: 1);
+        using (var sweeping = BlobTest.Handler(new BlobSettings { SweepGrace = TimeSpan.Zero }))
+        {
+            sweeping.Save(outer, BlobTest.State(4), step: 1);
+            Assert.Empty(sweeping.RepairIndex(outer).LeftoversRemoved);
+        }
+
+        Assert.Equal(new long[] { 1 }, handler.GetCheckpointSteps(nested));
+        Assert.Null(StateComparer.FirstDifference(state, handler.Restore(nested, 1)));
+    }
 }
