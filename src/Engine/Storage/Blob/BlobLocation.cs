@@ -160,6 +160,14 @@ internal sealed class BlobLocation
             throw new ArgumentException($"'{shown}' has an empty, '.' or '..' segment in its prefix '{prefix}'.", nameof(location));
         }
 
+        if (prefix.Split('/').Any(p => p.Length > 0 && (char.IsWhiteSpace(p[0]) || char.IsWhiteSpace(p[^1]))) || prefix.Any(char.IsControl))
+        {
+            // A pasted trailing space or newline would name another store than the one the user sees.
+            throw new ArgumentException(
+                $"'{shown.Trim()}' has a prefix segment with leading or trailing whitespace or control characters: write the prefix without them (blob names keep them, so it would be another store).",
+                nameof(location));
+        }
+
         // Blob names are at most 1024 characters, and the longest under the prefix adds
         // data/<20-digit step>-<32-digit save id>/manifest.json.lz4 (76 characters) to it.
         if (prefix.Length + 1 > MaxBlobName - LongestNameUnderPrefix)

@@ -26,4 +26,16 @@ public sealed class BlobLocationInputTests
         Assert.Contains("1024", e.Message, StringComparison.Ordinal);
         Assert.Equal(900, BlobLocation.Parse("az://ckpts/" + new string('p', 900)).Prefix.Length - 1);
     }
+
+    [Theory]
+    [InlineData("az://ckpts/run-1 ")]
+    [InlineData("az://ckpts/ run-1/x")]
+    [InlineData("az://ckpts/run-1\n")]
+    [InlineData("az://ckpts/run\u0000-1")]
+    public void A_prefix_with_stray_whitespace_or_control_characters_is_refused_not_a_new_store(string location)
+    {
+        // A pasted trailing space would otherwise save to another store ('run-1 ') than the one listed ('run-1').
+        var e = Assert.Throws<ArgumentException>(() => BlobLocation.Parse(System.Text.RegularExpressions.Regex.Unescape(location)));
+        Assert.Contains("whitespace or control characters", e.Message, StringComparison.Ordinal);
+    }
 }
