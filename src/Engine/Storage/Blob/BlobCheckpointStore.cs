@@ -392,6 +392,14 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     throw new StepExistsException(Directory, row.Step);
                 }
 
+                if (existing is null && TryGetCommitted(row.Step) is null && Record(row.Step).Exists().Value)
+                {
+                    // A record is there that this engine cannot read (a newer engine's, or damaged): retrying
+                    // would loop for ever, and replacing what cannot be read could lose a step.
+                    throw new CorruptCheckpointException(Directory, row.Step, "commit record",
+                        "the step's commit record cannot be read by this engine (written by a newer one, or its metadata was changed); overwrite or remove it with the engine that wrote it", e);
+                }
+
                 // Another host committed, pinned or replaced the step meanwhile: read it again and retry.
             }
         }

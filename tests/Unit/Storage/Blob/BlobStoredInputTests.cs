@@ -121,4 +121,21 @@ public sealed class BlobStoredInputTests
         Assert.Equal(new long[] { 1 }, handler.GetCheckpointSteps(nested));
         Assert.Null(StateComparer.FirstDifference(state, handler.Restore(nested, 1)));
     }
+
+    [Fact]
+    public async Task Overwriting_a_step_whose_record_cannot_be_read_fails_at_once_and_leaves_the_record()
+    {
+        var location = AzuriteFixture.NewLocation();
+        using var handler = BlobTest.Handler();
+        handler.Save(location, BlobTest.State(1), step: 1);
+        Tamper(location, "run", 1, m => m.Remove("created"));
+        var record = BlobTest.Container(location).GetBlobClient($"run/commits/{1:D20}");
+        var before = record.GetProperties().Value.ETag;
+        var save = Task.Run(() => handler.Save(location, BlobTest.State(2), step: 1, overwrite: true));
+        Assert.True(await Task.WhenAny(save, Task.Delay(TimeSpan.FromSeconds(60))) == save, "an overwrite of an unreadable record never ended");
+        var e = await Assert.ThrowsAsync<CorruptCheckpointException>(() => save);
+        Assert.Equal(1L, e.Step);
+        Assert.Equal(before, record.GetProperties().Value.ETag);
+        Assert.Single(BlobTest.BlobNames(location), n => n.EndsWith("/tensors.lz4", StringComparison.Ordinal));
+    }
 }
