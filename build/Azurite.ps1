@@ -72,7 +72,7 @@ function Start-Azurite {
     for ($attempt = 1; $attempt -le 3; $attempt++) {
         $port = Get-FreeLoopbackPort
         $start = [Diagnostics.ProcessStartInfo]::new($bin)
-        foreach ($argument in '--blobHost', '127.0.0.1', '--blobPort', "$port", '--location', $location, '--skipApiVersionCheck', '--loose', '--silent') {
+        foreach ($argument in '--blobHost', '127.0.0.1', '--blobPort', "$port", '--location', $location, '--skipApiVersionCheck', '--loose', '--silent', '--disableTelemetry') {
             $start.ArgumentList.Add($argument)
         }
         $start.UseShellExecute = $false

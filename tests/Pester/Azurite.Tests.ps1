@@ -33,6 +33,17 @@ Describe 'Invoke-WithAzurite' {
         Invoke-WithAzurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot -Task { 42 } | Select-Object -Last 1 | Should -Be 42
     }
 
+    It 'starts Azurite with telemetry disabled (3.35 otherwise tries to reach Application Insights)' {
+        Install-Azurite -SourceRoot $AzuriteSource -InstallRoot $AzuriteRoot | Out-Null
+        $handle = Start-Azurite -InstallRoot $AzuriteRoot
+        try {
+            $commandLine = (Get-Process -Id $handle.Process.Id).CommandLine
+            $commandLine | Should -Match '--blobPort'
+            $commandLine | Should -Match '(^|\s)--disableTelemetry(\s|$)'
+        }
+        finally { Stop-Azurite $handle }
+    }
+
     It 'fails with a clear message when node or npm is missing' {
         $saved = $env:PATH
         $env:PATH = Join-Path $TestDrive 'empty-path'

@@ -36,6 +36,7 @@ internal sealed class Reservation : IStepReservation
 internal sealed class CheckpointStore : ICheckpointStore
 {
     private readonly StepFolders _folders;
+    private readonly StepDecoding _decoding;
     private readonly CheckpointOptions _options;
     private readonly FileSystemAccess _access;
     private bool _fileSystemChecked;
@@ -50,6 +51,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     public CheckpointStore(string directory, CheckpointOptions options, bool portableRename = false)
     {
         Directory = directory;
+        _decoding = new StepDecoding(directory);
         _folders = new StepFolders(directory, portableRename);
         _options = options;
         _access = new FileSystemAccess(options.SimulatedDenial, options.SimulatedFileSystemType);
@@ -382,30 +384,8 @@ internal sealed class CheckpointStore : ICheckpointStore
     }
 
     private object? Decode(StepReader reader, long chosen, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead,
-        Action<long, long>? onStart, CancellationToken cancellationToken)
-    {
-        var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
-        onStart?.Invoke(chosen, total);
-        // Checked after each chunk (or batch of chunks) is decoded.
-        Action<long> onBytes = bytes =>
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            onBytesRead?.Invoke(bytes);
-        };
-        // Tensors are allocated as the tree is decoded and all read afterwards in one parallel loop; on a
-        // failure the tree, with its unfilled arrays, is dropped unseen.
-        var pending = new List<TensorDestination>();
-        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.AllocateTensor(index, type, item, pending)));
-        var state = CorruptOnFailure(chosen, null, () => patterns is null
-            ? decoder.Decode(reader.Manifest.State)
-            : decoder.DecodeMatching(reader.Manifest.State, patterns, decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items).Select(i => i.Name).ToList()));
-        CorruptOnFailure(chosen, null, () =>
-        {
-            reader.DecodeAll(pending, onBytes);
-            return true;
-        });
-        return state;
-    }
+        Action<long, long>? onStart, CancellationToken cancellationToken) =>
+        _decoding.Decode(reader, chosen, patterns, onBytesRead, onStart, cancellationToken);
 
     /// <summary>
     /// Restores a step into <paramref name="template"/> in place (<see cref="StateDecoder.PlanInto"/>): every
@@ -416,23 +396,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var reader = OpenReader(step, out var chosen, out _, recovered: false);
-        var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
-        onStart?.Invoke(chosen, total);
-        Action<long> onBytes = bytes =>
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            onBytesRead?.Invoke(bytes);
-        };
-        var pending = new List<TensorDestination>();
-        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.AllocateTensor(index, type, item, pending)));
-        var plan = CorruptOnFailure(chosen, null, () => decoder.PlanInto(reader.Manifest.State, template,
-            (index, target, item) => CorruptOnFailure(chosen, item, () => reader.DestinationIn(index, target, item)), pending));
-        CorruptOnFailure(chosen, null, () =>
-        {
-            reader.DecodeAll(pending, onBytes);
-            return true;
-        });
-        plan.Apply();
+        _decoding.DecodeInto(reader, chosen, template, onBytesRead, onStart, cancellationToken);
     }
 
     public IReadOnlyDictionary<string, object?> RestoreMetadata(long? step)
@@ -447,42 +411,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     public StepVerification Verify(long step, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        StepReader reader;
-        try
-        {
-            reader = OpenReader(step, out _);
-        }
-        catch (CorruptCheckpointException e)
-        {
-            return new StepVerification(Directory, step, 0, [new ItemProblem(e.Item, e.Problem)]);
-        }
-        catch (UnsupportedFormatVersionException e)
-        {
-            // This engine cannot check the step; saying so is a finding, not a failure of the whole run.
-            return new StepVerification(Directory, step, 0, [new ItemProblem(StepFormat.ManifestFile, e.Message)]);
-        }
-
-        using (reader)
-        {
-            var problems = reader.VerifyAll(cancellationToken);
-            // The state tree is checked too, without loading tensor data: a type code Restore would refuse
-            // (a .NET type name, a rank beyond the limit) must not pass Verify.
-            try
-            {
-                var tree = new StateDecoder((i, t, n) =>
-                {
-                    reader.CheckTensorReference(i, t, n);
-                    return VerifiedTensor;
-                });
-                CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.State));
-            }
-            catch (CorruptCheckpointException e)
-            {
-                problems.Add(new ItemProblem(e.Item, e.Problem));
-            }
-
-            return new StepVerification(Directory, step, reader.Manifest.Items.Count, problems);
-        }
+        return _decoding.Verify(step, () => OpenReader(step, out _), cancellationToken);
     }
 
     /// <summary>
@@ -501,14 +430,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         using var a = OpenReader(before, out _);
         using var b = OpenReader(after, out _);
-        var all = new[] { "*" };
-        var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
-        var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));
-        var itemsA = CorruptOnFailure(before, null, () => da.ItemsByUsableName(a.Manifest.State, a.Manifest.Items));
-        var itemsB = CorruptOnFailure(after, null, () => db.ItemsByUsableName(b.Manifest.State, b.Manifest.Items));
-        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all, itemsA.Select(i => i.Name).ToList())),
-            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all, itemsB.Select(i => i.Name).ToList())),
-            itemsA, itemsB);
+        return _decoding.ReadForCompare(a, before, b, after);
     }
 
     private StepReader OpenReader(long? step, out long chosen) => OpenReader(step, out chosen, out _, recovered: false);
@@ -1061,59 +983,10 @@ internal sealed class CheckpointStore : ICheckpointStore
 
     private IReadOnlyDictionary<string, object?> DecodeMetadata(StepRow row) => DecodeMetadata(row.Step, row.MetadataJson);
 
-    private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string metadataJson)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(metadataJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
-            var decoded = new StateDecoder((_, _, item) => throw new InvalidDataException($"metadata item '{item}' refers to a tensor")).Decode(doc.RootElement);
-            return decoded as IReadOnlyDictionary<string, object?> ?? throw new InvalidDataException("metadata is not a dictionary");
-        }
-        catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or OverflowException or InvalidOperationException)
-        {
-            throw new CorruptCheckpointException(Directory, step, "metadata", e.Message, e);
-        }
-    }
+    private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string metadataJson) => _decoding.DecodeMetadata(step, metadataJson);
 
-    private T CorruptOnFailure<T>(long step, string? item, Func<T> read)
-    {
-        try
-        {
-            return read();
-        }
-        catch (Exception e) when (e is InvalidDataException or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
-        {
-            throw new CorruptCheckpointException(Directory, step, item ?? ItemOf(e), e.Message, e);
-        }
-        catch (NewerFormatException e)
-        {
-            throw new UnsupportedFormatVersionException(Directory, step, (int)Math.Min(e.Version, int.MaxValue), StepFormat.Version, e.UnknownFeatures);
-        }
-    }
-
-    /// <summary>Stands for a tensor while Verify decodes a state tree; its bytes were checked by VerifyAll.</summary>
-    private static readonly object VerifiedTensor = new();
+    private T CorruptOnFailure<T>(long step, string? item, Func<T> read) => _decoding.CorruptOnFailure(step, item, read);
 
     /// <summary>The item reported when a step's folder itself is missing or is not a real folder.</summary>
-    internal const string StepFolderItem = "(step folder)";
-
-    private static string? ItemOf(Exception e)
-    {
-        var message = e.Message;
-        var at = message.IndexOf("item '", StringComparison.Ordinal);
-        if (at < 0)
-        {
-            // A whole-file or whole-folder failure still names where it is, so a report always carries an
-            // item: the data file, the step folder, or else the manifest (every other check reads it).
-            if (message.StartsWith(StepFormat.DataFile, StringComparison.Ordinal))
-            {
-                return StepFormat.DataFile;
-            }
-
-            return message.StartsWith("the step folder", StringComparison.Ordinal) ? StepFolderItem : StepFormat.ManifestFile;
-        }
-
-        var end = message.IndexOf('\'', at + 6);
-        return end < 0 ? null : message[(at + 6)..end];
-    }
+    internal const string StepFolderItem = StepDecoding.StepFolderItem;
 }

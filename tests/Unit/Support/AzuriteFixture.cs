@@ -24,10 +24,18 @@ public sealed class AzuriteFixture : IDisposable
     private int _port;
 
     public AzuriteFixture()
+        : this(Environment.GetEnvironmentVariable(ExternalVariable), shared: true)
+    {
+    }
+
+    private AzuriteFixture(string? external, bool shared)
     {
         CacheDirectory = _data.Sub("cache");
-        Environment.SetEnvironmentVariable(BlobIndexCache.CacheDirectoryVariable, CacheDirectory);
-        var external = Environment.GetEnvironmentVariable(ExternalVariable);
+        if (shared)
+        {
+            Environment.SetEnvironmentVariable(BlobIndexCache.CacheDirectoryVariable, CacheDirectory);
+        }
+
         if (!string.IsNullOrWhiteSpace(external))
         {
             ConnectionString = external;
@@ -41,8 +49,18 @@ public sealed class AzuriteFixture : IDisposable
             OwnsAzurite = true;
         }
 
-        Environment.SetEnvironmentVariable(BlobLocation.ConnectionStringVariable, ConnectionString);
+        if (shared)
+        {
+            Environment.SetEnvironmentVariable(BlobLocation.ConnectionStringVariable, ConnectionString);
+        }
     }
+
+    /// <summary>
+    /// An Azurite of the caller's own, always started by this fixture (even when build.ps1's is set), so a test
+    /// may stop and restart it; the process environment is left to the shared one. Reach it by its
+    /// <see cref="BlobEndpoint"/> URL: the development account's key is the same for every Azurite.
+    /// </summary>
+    public static AzuriteFixture StartPrivate() => new(external: null, shared: false);
 
     public string ConnectionString { get; }
 

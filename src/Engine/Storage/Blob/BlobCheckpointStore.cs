@@ -55,6 +55,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private readonly BlobSettings _settings;
     private readonly BlobContainerClient _container;
     private readonly BlobIndexCache _cache;
+    private readonly StepDecoding _decoding;
 
     public BlobCheckpointStore(BlobLocation location, CheckpointOptions options, BlobSettings settings)
     {
@@ -73,6 +74,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
         _container = location.Connect(clientOptions);
         _cache = new BlobIndexCache(location, settings.CacheDirectory);
+        _decoding = new StepDecoding(location.Display);
     }
 
     public string Directory => _location.Display;
@@ -121,21 +123,45 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         try
         {
             long L(string key) => long.Parse(meta[key], NumberStyles.Integer, CultureInfo.InvariantCulture);
+
+            // Counts, sizes and times are never negative (a negative time is no date at all).
+            long N(string key)
+            {
+                var n = L(key);
+                return n >= 0 ? n : throw new FormatException($"'{key}' is negative ({n})");
+            }
+
             var inline = meta.TryGetValue("meta", out var m);
-            var row = new StepRow(L("step"), meta["saveid"], new DateTimeOffset(L("created"), TimeSpan.Zero), L("size"), L("stored"),
-                checked((int)L("items")), inline ? Encoding.UTF8.GetString(Convert.FromBase64String(m!)) : string.Empty, meta["hash"],
+            var saveId = meta["saveid"];
+            if (!IsSaveId(saveId))
+            {
+                // It becomes part of blob names (the save's folder, deleted with the step): a '/' or '..' in it
+                // would reach blobs outside this save, even outside this store.
+                throw new FormatException($"save id '{saveId}' is not letters, digits, '-' and '_'");
+            }
+
+            var row = new StepRow(L("step"), saveId, new DateTimeOffset(N("created"), TimeSpan.Zero), N("size"), N("stored"),
+                checked((int)N("items")), inline ? Encoding.UTF8.GetString(Convert.FromBase64String(m!)) : string.Empty, meta["hash"],
                 meta.TryGetValue("pinned", out var p) && p == "true");
-            return new Committed(row, etag, L("datalength"), inline, meta.ContainsKey("format") ? L("format") : StepFormat.Version);
+            return new Committed(row, etag, N("datalength"), inline, meta.ContainsKey("format") ? L("format") : StepFormat.Version);
         }
-        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException)
+        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException or ArgumentOutOfRangeException)
         {
             Log($"Ignored a commit record in '{Directory}' with unreadable metadata ({e.Message}).");
             return null;
         }
     }
 
+    /// <summary>A save id as saves make them (a GUID's hex digits); anything else in a record is refused.</summary>
+    private static bool IsSaveId(string saveId) =>
+        saveId.Length is > 0 and <= 64 && saveId.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_');
+
+    /// <summary>A save's folder name under data/: &lt;step:D20&gt;-&lt;saveId&gt;.</summary>
+    private static bool IsSaveFolder(string name) =>
+        name.Length > 21 && name[20] == '-' && name[..20].All(char.IsAsciiDigit) && IsSaveId(name[21..]);
+
     /// <summary>Every commit record, ascending, from List Blobs pages alone; null when the container does not exist.</summary>
-    private List<Committed>? ListCommitted()
+    private List<Committed>? ListCommitted(List<string>? unreadable = null)
     {
         try
         {
@@ -145,6 +171,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                 if (FromMetadata(item.Metadata, item.Properties.ETag ?? default) is { } c && RecordName(c.Row.Step) == item.Name)
                 {
                     found.Add(c);
+                }
+                else
+                {
+                    unreadable?.Add(item.Name[(_location.Prefix.Length + CommitsFolder.Length)..]);
                 }
             }
 
@@ -162,7 +192,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         try
         {
             var props = Record(step).GetProperties().Value;
-            return FromMetadata(props.Metadata, props.ETag);
+            // A record whose metadata names another step is not this step (a listing skips it too).
+            return FromMetadata(props.Metadata, props.ETag) is { } c && c.Row.Step == step ? c : null;
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
@@ -237,19 +268,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private CheckpointInfo ToInfo(Committed c) => new(c.Row.Step, $"{Directory}/{DataFolder}{StepName(c.Row.Step)}-{c.Row.SaveId}", Directory,
         c.Row.CreatedUtc, c.Row.Size, c.Row.StoredSize, c.Row.ItemCount, () => DecodeMetadata(c.Row.Step, MetadataJsonOf(c)), c.Row.Pinned);
 
-    private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string json)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
-            var decoded = new StateDecoder((_, _, item) => throw new InvalidDataException($"metadata item '{item}' refers to a tensor")).Decode(doc.RootElement);
-            return decoded as IReadOnlyDictionary<string, object?> ?? throw new InvalidDataException("metadata is not a dictionary");
-        }
-        catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or OverflowException or InvalidOperationException)
-        {
-            throw new CorruptCheckpointException(Directory, step, "metadata", e.Message, e);
-        }
-    }
+    private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string json) => _decoding.DecodeMetadata(step, json);
 
     // ----- save -----
 
@@ -373,6 +392,14 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     throw new StepExistsException(Directory, row.Step);
                 }
 
+                if (existing is null && TryGetCommitted(row.Step) is null && Record(row.Step).Exists().Value)
+                {
+                    // A record is there that this engine cannot read (a newer engine's, or damaged): retrying
+                    // would loop for ever, and replacing what cannot be read could lose a step.
+                    throw new CorruptCheckpointException(Directory, row.Step, "commit record",
+                        "the step's commit record cannot be read by this engine (written by a newer one, or its metadata was changed); overwrite or remove it with the engine that wrote it", e);
+                }
+
                 // Another host committed, pinned or replaced the step meanwhile: read it again and retry.
             }
         }
@@ -464,15 +491,26 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             {
                 var rest = blob.Name[dataPrefix.Length..];
                 var slash = rest.IndexOf('/', StringComparison.Ordinal);
-                var folder = slash < 0 ? rest : rest[..slash];
+                if (slash < 0 || !IsSaveFolder(rest[..slash]) || rest[(slash + 1)..] is not (StepFormat.DataFile or StepFormat.ManifestFile))
+                {
+                    // Not a save's blob: another store nested under this one's data folder (az://c and
+                    // az://c/data), or someone else's. Only what this store writes is ever swept.
+                    continue;
+                }
+
+                var folder = rest[..slash];
                 (folders.TryGetValue(folder, out var list) ? list : folders[folder] = []).Add(blob);
             }
 
-            var committed = (ListCommitted() ?? []).Select(c => $"{StepName(c.Row.Step)}-{c.Row.SaveId}").ToHashSet(StringComparer.Ordinal);
+            // A step whose record this engine cannot read (a newer engine's, or damaged) is still committed: none
+            // of its folders is a leftover.
+            var unreadable = new List<string>();
+            var committed = (ListCommitted(unreadable) ?? []).Select(c => $"{StepName(c.Row.Step)}-{c.Row.SaveId}").ToHashSet(StringComparer.Ordinal);
             var cutoff = DateTimeOffset.UtcNow - _settings.SweepGrace;
             foreach (var (folder, blobs) in folders)
             {
-                if (committed.Contains(folder) || blobs.Any(b => b.Properties.LastModified is not { } m || m > cutoff))
+                if (committed.Contains(folder) || unreadable.Any(name => folder.StartsWith(name + "-", StringComparison.Ordinal))
+                    || blobs.Any(b => b.Properties.LastModified is not { } m || m > cutoff))
                 {
                     continue;
                 }
@@ -599,23 +637,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         ReadCurrent(step, c =>
         {
             using var reader = OpenReader(c, cancellationToken);
-            var chosen = c.Row.Step;
-            onStart?.Invoke(chosen, reader.Manifest.Tensors.Sum(t => t.RawLength));
-            Action<long> onBytes = bytes =>
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                onBytesRead?.Invoke(bytes);
-            };
-            var pending = new List<TensorDestination>();
-            var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.AllocateTensor(index, type, item, pending)));
-            var plan = CorruptOnFailure(chosen, null, () => decoder.PlanInto(reader.Manifest.State, template,
-                (index, target, item) => CorruptOnFailure(chosen, item, () => reader.DestinationIn(index, target, item)), pending));
-            CorruptOnFailure(chosen, null, () =>
-            {
-                reader.DecodeAll(pending, onBytes);
-                return true;
-            });
-            plan.Apply();
+            _decoding.DecodeInto(reader, c.Row.Step, template, onBytesRead, onStart, cancellationToken);
             return true;
         });
     }
@@ -677,75 +699,21 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     }
 
     private object? Decode(StepReader reader, long chosen, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead,
-        Action<long, long>? onStart, CancellationToken cancellationToken)
-    {
-        var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
-        onStart?.Invoke(chosen, total);
-        Action<long> onBytes = bytes =>
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            onBytesRead?.Invoke(bytes);
-        };
-        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.LoadTensor(index, type, item, onBytes)));
-        return CorruptOnFailure(chosen, null, () => patterns is null
-            ? decoder.Decode(reader.Manifest.State)
-            : decoder.DecodeMatching(reader.Manifest.State, patterns, decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items).Select(i => i.Name).ToList()));
-    }
-
-    /// <summary>Stands for a tensor while Verify decodes a state tree; its bytes were checked by VerifyAll.</summary>
-    private static readonly object VerifiedTensor = new();
+        Action<long, long>? onStart, CancellationToken cancellationToken) =>
+        _decoding.Decode(reader, chosen, patterns, onBytesRead, onStart, cancellationToken);
 
     public StepVerification Verify(long step, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var c = GetCommitted(step);
-        StepReader reader;
-        try
-        {
-            reader = OpenReader(c, cancellationToken);
-        }
-        catch (CorruptCheckpointException e)
-        {
-            return new StepVerification(Directory, step, 0, [new ItemProblem(e.Item, e.Problem)]);
-        }
-        catch (UnsupportedFormatVersionException e)
-        {
-            return new StepVerification(Directory, step, 0, [new ItemProblem(StepFormat.ManifestFile, e.Message)]);
-        }
-
-        using (reader)
-        {
-            var problems = reader.VerifyAll(cancellationToken);
-            try
-            {
-                var tree = new StateDecoder((i, t, n) =>
-                {
-                    reader.CheckTensorReference(i, t, n);
-                    return VerifiedTensor;
-                });
-                CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.State));
-            }
-            catch (CorruptCheckpointException e)
-            {
-                problems.Add(new ItemProblem(e.Item, e.Problem));
-            }
-
-            return new StepVerification(Directory, step, reader.Manifest.Items.Count, problems);
-        }
+        return _decoding.Verify(step, () => OpenReader(c, cancellationToken), cancellationToken);
     }
 
     public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(long before, long after)
     {
         using var a = OpenReader(GetCommitted(before), CancellationToken.None);
         using var b = OpenReader(GetCommitted(after), CancellationToken.None);
-        var all = new[] { "*" };
-        var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
-        var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));
-        var itemsA = CorruptOnFailure(before, null, () => da.ItemsByUsableName(a.Manifest.State, a.Manifest.Items));
-        var itemsB = CorruptOnFailure(after, null, () => db.ItemsByUsableName(b.Manifest.State, b.Manifest.Items));
-        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all, itemsA.Select(i => i.Name).ToList())),
-            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all, itemsB.Select(i => i.Name).ToList())),
-            itemsA, itemsB);
+        return _decoding.ReadForCompare(a, before, b, after);
     }
 
     // ----- change -----
@@ -936,32 +904,5 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
     }
 
-    private T CorruptOnFailure<T>(long step, string? item, Func<T> read)
-    {
-        try
-        {
-            return read();
-        }
-        catch (Exception e) when (e is InvalidDataException or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
-        {
-            throw new CorruptCheckpointException(Directory, step, item ?? ItemOf(e), e.Message, e);
-        }
-        catch (NewerFormatException e)
-        {
-            throw new UnsupportedFormatVersionException(Directory, step, (int)Math.Min(e.Version, int.MaxValue), StepFormat.Version, e.UnknownFeatures);
-        }
-    }
-
-    private static string? ItemOf(Exception e)
-    {
-        var message = e.Message;
-        var at = message.IndexOf("item '", StringComparison.Ordinal);
-        if (at < 0)
-        {
-            return message.StartsWith(StepFormat.DataFile, StringComparison.Ordinal) ? StepFormat.DataFile : StepFormat.ManifestFile;
-        }
-
-        var end = message.IndexOf('\'', at + 6);
-        return end < 0 ? null : message[(at + 6)..end];
-    }
+    private T CorruptOnFailure<T>(long step, string? item, Func<T> read) => _decoding.CorruptOnFailure(step, item, read);
 }

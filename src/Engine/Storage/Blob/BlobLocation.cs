@@ -20,6 +20,12 @@ internal sealed class BlobLocation
     public const string AccountVariable = "AZURE_STORAGE_ACCOUNT";
 
     private const string DevelopmentAccount = "devstoreaccount1";
+
+    /// <summary>The longest blob name the service accepts.</summary>
+    private const int MaxBlobName = 1024;
+
+    /// <summary>Characters the store's longest blob name adds to the prefix: data/&lt;D20&gt;-&lt;save id&gt;/manifest.json.lz4.</summary>
+    private const int LongestNameUnderPrefix = 76;
     private const string DevelopmentKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly Func<BlobClientOptions, BlobServiceClient> _connect;
@@ -53,6 +59,14 @@ internal sealed class BlobLocation
         var connectionString = Environment.GetEnvironmentVariable(ConnectionStringVariable);
         if (location.StartsWith("az://", StringComparison.OrdinalIgnoreCase))
         {
+            if (location.Contains('?', StringComparison.Ordinal))
+            {
+                // A pasted SAS would become part of the prefix, and so of every message showing the location.
+                throw new ArgumentException(
+                    $"'{Redact(location)}' has a query: az:// locations take their credentials from {ConnectionStringVariable} or {AccountVariable}; to use a SAS, write the location as https://<account>.blob.core.windows.net/<container>/<prefix>?<sas>.",
+                    nameof(location));
+            }
+
             var (container, prefix) = SplitPath(location, location["az://".Length..], location);
             var display = $"az://{container}/{prefix}".TrimEnd('/');
             if (!string.IsNullOrWhiteSpace(connectionString))
@@ -144,6 +158,23 @@ internal sealed class BlobLocation
         if (prefix.Length > 0 && prefix.Split('/').Any(p => p.Length == 0 || p is "." or ".."))
         {
             throw new ArgumentException($"'{shown}' has an empty, '.' or '..' segment in its prefix '{prefix}'.", nameof(location));
+        }
+
+        if (prefix.Split('/').Any(p => p.Length > 0 && (char.IsWhiteSpace(p[0]) || char.IsWhiteSpace(p[^1]))) || prefix.Any(char.IsControl))
+        {
+            // A pasted trailing space or newline would name another store than the one the user sees.
+            throw new ArgumentException(
+                $"'{shown.Trim()}' has a prefix segment with leading or trailing whitespace or control characters: write the prefix without them (blob names keep them, so it would be another store).",
+                nameof(location));
+        }
+
+        // Blob names are at most 1024 characters, and the longest under the prefix adds
+        // data/<20-digit step>-<32-digit save id>/manifest.json.lz4 (76 characters) to it.
+        if (prefix.Length + 1 > MaxBlobName - LongestNameUnderPrefix)
+        {
+            throw new ArgumentException(
+                $"'{shown}' has a prefix of {prefix.Length} characters: blob names are at most {MaxBlobName} characters and the store's longest adds {LongestNameUnderPrefix}, so use a prefix of at most {MaxBlobName - LongestNameUnderPrefix - 1}.",
+                nameof(location));
         }
 
         return (container, prefix.Length == 0 ? string.Empty : prefix + "/");

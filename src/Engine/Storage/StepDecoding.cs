@@ -1,0 +1,185 @@
+using System.Collections.Specialized;
+using System.Text.Json;
+using DataraxCkpt.Format;
+using DataraxCkpt.Values;
+
+namespace DataraxCkpt.Storage;
+
+/// <summary>
+/// Turns an opened step (a <see cref="StepReader"/>, local or remote) into state, metadata, a verification or
+/// a comparison, reporting what the reader finds wrong as <see cref="CorruptCheckpointException"/> naming the
+/// item. One copy for every store, so a local directory and a remote one report damage alike.
+/// </summary>
+internal sealed class StepDecoding
+{
+    /// <summary>The item reported when a step's folder itself is missing or is not a real folder.</summary>
+    internal const string StepFolderItem = "(step folder)";
+
+    /// <summary>Stands for a tensor while Verify decodes a state tree; its bytes were checked by VerifyAll.</summary>
+    private static readonly object VerifiedTensor = new();
+
+    private readonly string _directory;
+
+    /// <param name="directory">The store's location as errors show it.</param>
+    public StepDecoding(string directory) => _directory = directory;
+
+    /// <summary>The state of an opened step (the items matching <paramref name="patterns"/> when given).</summary>
+    public object? Decode(StepReader reader, long chosen, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead,
+        Action<long, long>? onStart, CancellationToken cancellationToken)
+    {
+        var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
+        onStart?.Invoke(chosen, total);
+        // Checked after each chunk (or batch of chunks) is decoded.
+        Action<long> onBytes = bytes =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            onBytesRead?.Invoke(bytes);
+        };
+        // Tensors are allocated as the tree is decoded and all read afterwards in one parallel loop; on a
+        // failure the tree, with its unfilled arrays, is dropped unseen.
+        var pending = new List<TensorDestination>();
+        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.AllocateTensor(index, type, item, pending)));
+        var state = CorruptOnFailure(chosen, null, () => patterns is null
+            ? decoder.Decode(reader.Manifest.State)
+            : decoder.DecodeMatching(reader.Manifest.State, patterns, decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items).Select(i => i.Name).ToList()));
+        CorruptOnFailure(chosen, null, () =>
+        {
+            reader.DecodeAll(pending, onBytes);
+            return true;
+        });
+        return state;
+    }
+
+    /// <summary>
+    /// Decodes an opened step into <paramref name="template"/> in place (<see cref="StateDecoder.PlanInto"/>):
+    /// every tensor is checked against the target's array first, then all are decoded straight into those
+    /// arrays, then the containers take the other restored values.
+    /// </summary>
+    public void DecodeInto(StepReader reader, long chosen, object template, Action<long>? onBytesRead, Action<long, long>? onStart,
+        CancellationToken cancellationToken)
+    {
+        onStart?.Invoke(chosen, reader.Manifest.Tensors.Sum(t => t.RawLength));
+        Action<long> onBytes = bytes =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            onBytesRead?.Invoke(bytes);
+        };
+        var pending = new List<TensorDestination>();
+        var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.AllocateTensor(index, type, item, pending)));
+        var plan = CorruptOnFailure(chosen, null, () => decoder.PlanInto(reader.Manifest.State, template,
+            (index, target, item) => CorruptOnFailure(chosen, item, () => reader.DestinationIn(index, target, item)), pending));
+        CorruptOnFailure(chosen, null, () =>
+        {
+            reader.DecodeAll(pending, onBytes);
+            return true;
+        });
+        plan.Apply();
+    }
+
+    /// <summary>A step's metadata dictionary from its stored JSON.</summary>
+    public IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
+            var decoded = new StateDecoder((_, _, item) => throw new InvalidDataException($"metadata item '{item}' refers to a tensor")).Decode(doc.RootElement);
+            return decoded as IReadOnlyDictionary<string, object?> ?? throw new InvalidDataException("metadata is not a dictionary");
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or OverflowException or InvalidOperationException)
+        {
+            throw new CorruptCheckpointException(_directory, step, "metadata", e.Message, e);
+        }
+    }
+
+    /// <summary>Decodes every chunk of a step against its checksums; a step that cannot be opened is one problem.</summary>
+    public StepVerification Verify(long step, Func<StepReader> open, CancellationToken cancellationToken)
+    {
+        StepReader reader;
+        try
+        {
+            reader = open();
+        }
+        catch (CorruptCheckpointException e)
+        {
+            return new StepVerification(_directory, step, 0, [new ItemProblem(e.Item, e.Problem)]);
+        }
+        catch (UnsupportedFormatVersionException e)
+        {
+            // This engine cannot check the step; saying so is a finding, not a failure of the whole run.
+            return new StepVerification(_directory, step, 0, [new ItemProblem(StepFormat.ManifestFile, e.Message)]);
+        }
+
+        using (reader)
+        {
+            var problems = reader.VerifyAll(cancellationToken);
+            // The state tree is checked too, without loading tensor data: a type code Restore would refuse
+            // (a .NET type name, a rank beyond the limit) must not pass Verify.
+            try
+            {
+                var tree = new StateDecoder((i, t, n) =>
+                {
+                    reader.CheckTensorReference(i, t, n);
+                    return VerifiedTensor;
+                });
+                CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.State));
+            }
+            catch (CorruptCheckpointException e)
+            {
+                problems.Add(new ItemProblem(e.Item, e.Problem));
+            }
+
+            return new StepVerification(_directory, step, reader.Manifest.Items.Count, problems);
+        }
+    }
+
+    /// <summary>Every leaf of two opened steps as name → value, for comparison.</summary>
+    public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(
+        StepReader a, long before, StepReader b, long after)
+    {
+        var all = new[] { "*" };
+        var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
+        var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));
+        var itemsA = CorruptOnFailure(before, null, () => da.ItemsByUsableName(a.Manifest.State, a.Manifest.Items));
+        var itemsB = CorruptOnFailure(after, null, () => db.ItemsByUsableName(b.Manifest.State, b.Manifest.Items));
+        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all, itemsA.Select(i => i.Name).ToList())),
+            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all, itemsB.Select(i => i.Name).ToList())),
+            itemsA, itemsB);
+    }
+
+    /// <summary>Runs a read of stored data, reporting what it finds malformed as corruption of the step (and item).</summary>
+    public T CorruptOnFailure<T>(long step, string? item, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
+        {
+            throw new CorruptCheckpointException(_directory, step, item ?? ItemOf(e), e.Message, e);
+        }
+        catch (NewerFormatException e)
+        {
+            throw new UnsupportedFormatVersionException(_directory, step, (int)Math.Min(e.Version, int.MaxValue), StepFormat.Version, e.UnknownFeatures);
+        }
+    }
+
+    private static string? ItemOf(Exception e)
+    {
+        var message = e.Message;
+        var at = message.IndexOf("item '", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            // A whole-file or whole-folder failure still names where it is, so a report always carries an
+            // item: the data file, the step folder, or else the manifest (every other check reads it).
+            if (message.StartsWith(StepFormat.DataFile, StringComparison.Ordinal))
+            {
+                return StepFormat.DataFile;
+            }
+
+            return message.StartsWith("the step folder", StringComparison.Ordinal) ? StepFolderItem : StepFormat.ManifestFile;
+        }
+
+        var end = message.IndexOf('\'', at + 6);
+        return end < 0 ? null : message[(at + 6)..end];
+    }
+}
