@@ -29,7 +29,10 @@ internal sealed class FaultPolicy : HttpPipelinePolicy
         _remaining = times;
     }
 
-    public int Injected { get; private set; }
+    private int _injected;
+
+    /// <summary>Faults injected so far (block uploads run in parallel: counted atomically).</summary>
+    public int Injected => Volatile.Read(ref _injected);
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
@@ -47,7 +50,7 @@ internal sealed class FaultPolicy : HttpPipelinePolicy
     {
         if (_match(message) && Interlocked.Decrement(ref _remaining) >= 0)
         {
-            Injected++;
+            Interlocked.Increment(ref _injected);
             throw new IOException("injected transport fault (test)");
         }
     }
