@@ -7,7 +7,10 @@ namespace DataraxCkpt.Tests.Values;
 /// <summary>
 /// A dense <see cref="Tensor{T}"/> is written from its own memory by a synchronous save (no whole copy),
 /// a slice is written in row-major order, and an asynchronous save still copies it before returning.
+/// The allocation count is process-wide, so the class runs alone, after the parallel classes: another
+/// test's allocations once pushed it over its bound in CI.
 /// </summary>
+[Collection(HeavyReliabilityCollection.Name)]
 public sealed class TensorSaveFromMemoryTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
