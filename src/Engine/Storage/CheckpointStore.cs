@@ -590,11 +590,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         using var dirLock = Lock(exclusive: true);
         using var index = OpenIndexForWrite();
         var row = index.Get(planned.Step);
-        var keptBecause = row is null ? "it is gone"
-            : row.Pinned ? "it is pinned"
-            : row.CreatedUtc != planned.CreatedUtc || row.Size != planned.Size || row.StoredSize != planned.StoredSize ? "it was overwritten"
-            : index.Latest() == row.Step ? "it is now the newest step"
-            : null;
+        var keptBecause = Retention.RetentionRecheck.ReasonToKeep(row, planned, index.Latest);
         if (keptBecause is not null)
         {
             Log($"Kept step {planned.Step} in '{Directory}': {keptBecause} since the retention plan.");
@@ -707,24 +703,12 @@ internal sealed class CheckpointStore : ICheckpointStore
     }
 
     /// <summary>
-    /// Whether every float tensor of a committed step is free of NaN and ±∞, for KeepFinite. The caller
-    /// holds the exclusive lock (or plans a dry run, which reads as a restore would), so the folder is read
-    /// directly, checked against the manifest hash the index recorded. A step that cannot be read is not
-    /// finite: it is no step to resume from.
+    /// Whether a committed step is finite, for KeepFinite. The caller holds the exclusive lock (or plans a dry
+    /// run, which reads as a restore would), so the folder is read directly, checked against the manifest hash
+    /// the index recorded.
     /// </summary>
-    private bool IsFinite(StepRow row, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var reader = StepReader.Open(_folders, _folders.StepPath(row.Step), row.Step, row.ManifestHash);
-            return Inspection.TensorStatisticsCalculator.IsFinite(reader, cancellationToken);
-        }
-        catch (Exception e) when (e is InvalidDataException or NewerFormatException or FormatException or OverflowException or KeyNotFoundException)
-        {
-            Log($"Step {row.Step} in '{Directory}' could not be read to check it is finite ({e.Message}); KeepFinite does not count it.");
-            return false;
-        }
-    }
+    private bool IsFinite(StepRow row, CancellationToken cancellationToken) =>
+        _decoding.IsFinite(row.Step, () => StepReader.Open(_folders, _folders.StepPath(row.Step), row.Step, row.ManifestHash), Log, cancellationToken);
 
     // ----- index and lock -----
 

@@ -182,4 +182,28 @@ internal sealed class StepDecoding
         var end = message.IndexOf('\'', at + 6);
         return end < 0 ? null : message[(at + 6)..end];
     }
+
+    /// <summary>
+    /// Whether every float tensor of a committed step is free of NaN and ±∞, for KeepFinite. A step that
+    /// cannot be read (corrupt, gone, of a newer format) is not finite: it is no step to resume from, so it is
+    /// logged and counted as not finite rather than failing the whole retention run.
+    /// </summary>
+    /// <param name="step">The step, as the log names it.</param>
+    /// <param name="open">Opens the step's reader, checked against what the store recorded.</param>
+    /// <param name="log">The store's log.</param>
+    /// <param name="cancellationToken">Stops the check between chunks.</param>
+    public bool IsFinite(long step, Func<StepReader> open, Action<string> log, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var reader = open();
+            return Inspection.TensorStatisticsCalculator.IsFinite(reader, cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidDataException or CheckpointException or NewerFormatException or FormatException or OverflowException
+                                       or KeyNotFoundException)
+        {
+            log($"Step {step} in '{_directory}' could not be read to check it is finite ({e.Message}); KeepFinite does not count it.");
+            return false;
+        }
+    }
 }

@@ -807,11 +807,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     public CheckpointInfo? RemoveIfUnchanged(CheckpointInfo planned)
     {
         var c = TryGetCommitted(planned.Step);
-        var keptBecause = c is null ? "it is gone"
-            : c.Row.Pinned ? "it is pinned"
-            : c.Row.CreatedUtc != planned.CreatedUtc || c.Row.Size != planned.Size || c.Row.StoredSize != planned.StoredSize ? "it was overwritten"
-            : Latest(ListCommitted()).Row.Step == c.Row.Step ? "it is now the newest step"
-            : null;
+        var keptBecause = Retention.RetentionRecheck.ReasonToKeep(c?.Row, planned, () => Latest(ListCommitted()).Row.Step);
         // The delete is conditional on the record's ETag: a change after this check keeps the step too.
         if (keptBecause is null && TryDeleteRecord(c!))
         {
@@ -886,23 +882,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         return false;
     }
 
-    /// <summary>
-    /// Whether every float tensor of a committed step is free of NaN and ±∞, for KeepFinite. A step that
-    /// cannot be read (corrupt, gone, newer format) is not finite: it is no step to resume from.
-    /// </summary>
-    private bool IsFinite(Committed c, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var reader = OpenReader(c, cancellationToken);
-            return Inspection.TensorStatisticsCalculator.IsFinite(reader, cancellationToken);
-        }
-        catch (Exception e) when (e is InvalidDataException or CheckpointException or FormatException or OverflowException or KeyNotFoundException)
-        {
-            Log($"Step {c.Row.Step} in '{Directory}' could not be read to check it is finite ({e.Message}); KeepFinite does not count it.");
-            return false;
-        }
-    }
+    /// <summary>Whether a committed step is finite, for KeepFinite.</summary>
+    private bool IsFinite(Committed c, CancellationToken cancellationToken) =>
+        _decoding.IsFinite(c.Row.Step, () => OpenReader(c, cancellationToken), Log, cancellationToken);
 
     private T CorruptOnFailure<T>(long step, string? item, Func<T> read) => _decoding.CorruptOnFailure(step, item, read);
 }
