@@ -86,13 +86,7 @@ internal sealed class StateEncoder
         }
 
         var metadataNode = meta.EncodeRoot(metadataCopy, "metadata");
-        var bound = ManifestBound(stateNode, metadataNode, state._items, state._tensors, exactNames: false);
-        if (bound > maxManifestBytes)
-        {
-            // Names were counted at their worst (six bytes a character); count them as they will be written.
-            bound = ManifestBound(stateNode, metadataNode, state._items, state._tensors, exactNames: true);
-        }
-
+        var bound = ManifestBound(stateNode, metadataNode, state._tensors);
         if (bound > maxManifestBytes)
         {
             throw new UnsupportedValueException("state",
@@ -403,19 +397,15 @@ internal sealed class StateEncoder
     /// An upper bound of the manifest ManifestCodec will write for this state, so that a state whose
     /// manifest a reader would refuse is refused here, before any byte is written.
     /// </summary>
-    private static long ManifestBound(byte[] stateNode, byte[] metadataNode, List<StoredItem> items, List<TensorSource> tensors, bool exactNames)
+    private static long ManifestBound(byte[] stateNode, byte[] metadataNode, List<TensorSource> tensors)
     {
+        // Items are not written (they are derived from the state node: items-from-state), so the
+        // manifest is the header, the tensor table and the two nodes.
         long bound = HeaderBound + stateNode.Length + metadataNode.Length;
         foreach (var t in tensors)
         {
             var chunks = (t.ByteLength + DataraxCkpt.Format.Lz4Frame.BlockSize - 1) / DataraxCkpt.Format.Lz4Frame.BlockSize;
             bound += 64 + 21L * t.Shape.Length + chunks * ChunkEntryBound;
-        }
-
-        foreach (var item in items)
-        {
-            var name = exactNames ? JsonEncodedText.Encode(item.Name).EncodedUtf8Bytes.Length : 6L * item.Name.Length;
-            bound += name + 2 + 64 + 21L * (item.Shape?.Length ?? 0);
         }
 
         return bound;

@@ -585,6 +585,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         using var reader = OpenReader(c, CancellationToken.None);
         var manifest = reader.Manifest;
         var row = c.Row with { MetadataJson = manifest.MetadataJson };
+        CorruptOnFailure(c.Row.Step, null, () => manifest.Items.Count);
         TryCache(row, manifest.Items, item => item.TensorIndex >= 0 ? manifest.Tensors[item.TensorIndex].StoredLength : 0);
         return manifest.Items.Select(i => new CheckpointItemInfo(step, i.Name, i.Kind, i.DType, i.Shape, i.Size,
             i.TensorIndex >= 0 ? manifest.Tensors[i.TensorIndex].StoredLength : 0)).ToList();
