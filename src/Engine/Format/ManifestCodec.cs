@@ -14,7 +14,7 @@ namespace DataraxCkpt.Format;
 /// </summary>
 internal static class ManifestCodec
 {
-    public static byte[] Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
+    public static ReadOnlyMemory<byte> Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
         IReadOnlyList<TensorLayout> tensors, long dataLength)
     {
         var buffer = new ArrayBufferWriter<byte>(state.StateNode.Length + state.MetadataNode.Length + tensors.Count * 128 + 4096);
@@ -62,13 +62,13 @@ internal static class ManifestCodec
 
             w.WriteEndArray();
             w.WritePropertyName("metadata");
-            w.WriteRawValue(state.MetadataNode, skipInputValidation: true);
+            w.WriteRawValue(state.MetadataNode.Span, skipInputValidation: true);
             w.WritePropertyName("state");
-            w.WriteRawValue(state.StateNode, skipInputValidation: true);
+            w.WriteRawValue(state.StateNode.Span, skipInputValidation: true);
             w.WriteEndObject();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return buffer.WrittenMemory;
     }
 
     /// <summary>Parses and validates a manifest.</summary>

@@ -11,9 +11,11 @@ namespace DataraxCkpt.Values;
 /// <summary>The result of encoding a state: its manifest node, its tensors and its leaves.</summary>
 internal sealed class EncodedState
 {
-    public required byte[] StateNode { get; init; }
+    /// <summary>The state node's JSON (the encoder's own buffer, not copied).</summary>
+    public required ReadOnlyMemory<byte> StateNode { get; init; }
 
-    public required byte[] MetadataNode { get; init; }
+    /// <summary>The metadata node's JSON.</summary>
+    public required ReadOnlyMemory<byte> MetadataNode { get; init; }
 
     public required IReadOnlyList<TensorSource> Tensors { get; init; }
 
@@ -110,7 +112,7 @@ internal sealed class StateEncoder
         };
     }
 
-    private byte[] EncodeRoot(object? value, string rootPath)
+    private ReadOnlyMemory<byte> EncodeRoot(object? value, string rootPath)
     {
         _rootPath = rootPath;
         var buffer = new ArrayBufferWriter<byte>(4096);
@@ -119,7 +121,8 @@ internal sealed class StateEncoder
             Write(writer, value, string.Empty, 0);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        // The buffer itself, not a copy: the state node of a state of many leaves is megabytes.
+        return buffer.WrittenMemory;
     }
 
     private void Write(Utf8JsonWriter w, object? value, string itemName, int depth)
@@ -410,7 +413,7 @@ internal sealed class StateEncoder
     /// An upper bound of the manifest ManifestCodec will write for this state, so that a state whose
     /// manifest a reader would refuse is refused here, before any byte is written.
     /// </summary>
-    private static long ManifestBound(byte[] stateNode, byte[] metadataNode, List<TensorSource> tensors)
+    private static long ManifestBound(ReadOnlyMemory<byte> stateNode, ReadOnlyMemory<byte> metadataNode, List<TensorSource> tensors)
     {
         // Items are not written (they are derived from the state node: items-from-state), so the
         // manifest is the header, the tensor table and the two nodes.
