@@ -14,15 +14,18 @@ namespace DataraxCkpt.Format;
 /// </summary>
 internal static class ManifestCodec
 {
-    public static byte[] Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
+    public static ReadOnlyMemory<byte> Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
         IReadOnlyList<TensorLayout> tensors, long dataLength)
     {
-        var buffer = new ArrayBufferWriter<byte>(state.StateNode.Length + state.Items.Count * 64 + 4096);
+        var buffer = new ArrayBufferWriter<byte>(state.StateNode.Length + state.MetadataNode.Length + tensors.Count * 128 + 4096);
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
         {
             w.WriteStartObject();
             w.WriteString("format", StepFormat.FormatName);
             w.WriteNumber("version", StepFormat.Version);
+            w.WriteStartArray("requires");
+            w.WriteStringValue(StepFormat.ItemsFromState);
+            w.WriteEndArray();
             w.WriteNumber("step", step);
             w.WriteString("saveId", saveId);
             w.WriteString("createdUtc", createdUtc.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
@@ -58,50 +61,14 @@ internal static class ManifestCodec
             }
 
             w.WriteEndArray();
-            w.WriteStartArray("items");
-            foreach (var item in state.Items)
-            {
-                w.WriteStartArray();
-                w.WriteStringValue(item.Name);
-                w.WriteStringValue(item.Kind);
-                if (item.DType is null)
-                {
-                    w.WriteNullValue();
-                }
-                else
-                {
-                    w.WriteStringValue(item.DType);
-                }
-
-                if (item.Shape is null)
-                {
-                    w.WriteNullValue();
-                }
-                else
-                {
-                    w.WriteStartArray();
-                    foreach (var d in item.Shape)
-                    {
-                        w.WriteNumberValue(d);
-                    }
-
-                    w.WriteEndArray();
-                }
-
-                w.WriteNumberValue(item.Size);
-                w.WriteNumberValue(item.TensorIndex);
-                w.WriteEndArray();
-            }
-
-            w.WriteEndArray();
             w.WritePropertyName("metadata");
-            w.WriteRawValue(state.MetadataNode, skipInputValidation: true);
+            w.WriteRawValue(state.MetadataNode.Span, skipInputValidation: true);
             w.WritePropertyName("state");
-            w.WriteRawValue(state.StateNode, skipInputValidation: true);
+            w.WriteRawValue(state.StateNode.Span, skipInputValidation: true);
             w.WriteEndObject();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return buffer.WrittenMemory;
     }
 
     /// <summary>Parses and validates a manifest.</summary>
@@ -149,8 +116,9 @@ internal static class ManifestCodec
 
         // Only the header fields keep their meaning across versions (docs/format.md §4): a newer step's
         // feature lists may have another shape, and must not make it look corrupt.
+        var required = version > StepFormat.Version ? [] : FeatureList(root, "requires");
         var unknownFeatures = version > StepFormat.Version ? []
-            : FeatureList(root, "requires").Where(f => !StepFormat.KnownFeatures.Contains(f)).Distinct(StringComparer.Ordinal).ToList();
+            : required.Where(f => !StepFormat.KnownFeatures.Contains(f)).Distinct(StringComparer.Ordinal).ToList();
         if (version <= StepFormat.Version)
         {
             FeatureList(root, "optional");
@@ -188,22 +156,36 @@ internal static class ManifestCodec
             {
                 tensors.Add(ParseTensor(t, dataLength, tensors.Count, ref dataEnd));
             }
-            catch (InvalidDataException e) when (NameOfTensor(root, tensors.Count) is { } name)
+            catch (InvalidDataException e) when (NameOfTensor(root, tensors.Count, required) is { } name)
             {
                 // Name the item the user knows rather than a position in the tensor table.
                 throw new InvalidDataException($"item '{name}': {e.Message}", e);
             }
         }
 
-        var items = new List<StoredItem>();
-        foreach (var i in GetArray(root, "items").EnumerateArray())
-        {
-            items.Add(ParseItem(i, tensors.Count));
-        }
-
         if (!root.TryGetProperty("state", out var state) || !root.TryGetProperty("metadata", out var metadata))
         {
             throw new InvalidDataException("manifest lacks its state or metadata");
+        }
+
+        List<StoredItem>? items = null;
+        if (required.Contains(StepFormat.ItemsFromState, StringComparer.Ordinal))
+        {
+            // One source of truth: a step that derives its items must not also list them, or a reader
+            // would have to choose between two lists that may disagree.
+            if (root.TryGetProperty("items", out _))
+            {
+                throw new InvalidDataException($"manifest requires '{StepFormat.ItemsFromState}' but also has an 'items' array");
+            }
+
+        }
+        else
+        {
+            items = new List<StoredItem>();
+            foreach (var i in GetArray(root, "items").EnumerateArray())
+            {
+                items.Add(ParseItem(i, tensors.Count));
+            }
         }
 
         // The save id names the step's staging and trash folders: anything but 32 hex digits could climb out.
@@ -221,7 +203,8 @@ internal static class ManifestCodec
             Size = GetLong(root, "size"),
             DataLength = dataLength,
             Tensors = tensors,
-            Items = items,
+            Items = items!,
+            DeriveItems = () => StateDecoder.DeriveItems(state, tensors),
             Document = doc,
             State = state,
             Metadata = metadata,
@@ -381,8 +364,13 @@ internal static class ManifestCodec
     }
 
     /// <summary>The first item that refers to tensor <paramref name="index"/>, or null; only used to word an error.</summary>
-    private static string? NameOfTensor(JsonElement root, int index)
+    private static string? NameOfTensor(JsonElement root, int index, List<string> required)
     {
+        if (required.Contains(StepFormat.ItemsFromState, StringComparer.Ordinal))
+        {
+            return root.TryGetProperty("state", out var state) ? StateDecoder.NameOfTensor(state, index) : null;
+        }
+
         if (!root.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
         {
             return null;

@@ -13,9 +13,16 @@ internal static class StepFormat
     /// Required features (the manifest's <c>requires</c> list) this engine implements. A writer lists a
     /// feature there only when the step uses it, so an additive change (a new dtype or filter) leaves
     /// every step that does not use it readable by older engines; a reader refuses a step that requires
-    /// a feature it does not know. Version 1 defines none: everything on docs/format.md is the base.
+    /// a feature it does not know.
     /// </summary>
-    public static readonly IReadOnlySet<string> KnownFeatures = new HashSet<string>(StringComparer.Ordinal);
+    public static readonly IReadOnlySet<string> KnownFeatures = new HashSet<string>(StringComparer.Ordinal) { ItemsFromState };
+
+    /// <summary>
+    /// The manifest has no <c>items</c> array: its items are derived from the state node and the tensor
+    /// table (docs/format.md §4). Every step this engine writes uses it; it halves the manifest of a
+    /// state of many small leaves, which otherwise lists each leaf twice.
+    /// </summary>
+    public const string ItemsFromState = "items-from-state";
     public const string ManifestFile = "manifest.json.lz4";
     public const string DataFile = "tensors.lz4";
     public const string PinnedMarker = "PINNED";
@@ -64,7 +71,25 @@ internal sealed class StepManifest : IDisposable
 
     public required IReadOnlyList<TensorLayout> Tensors { get; init; }
 
-    public required IReadOnlyList<StoredItem> Items { get; init; }
+    private IReadOnlyList<StoredItem>? _items;
+    private Func<IReadOnlyList<StoredItem>>? _deriveItems;
+
+    /// <summary>
+    /// The step's leaves in walk order. A step of the <c>items-from-state</c> feature derives them from
+    /// the state node on first use, so a whole-state restore, which never needs them, does not pay for them.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The state node is malformed (only when items are derived).</exception>
+    public IReadOnlyList<StoredItem> Items
+    {
+        get => _items ??= _deriveItems!();
+        init => _items = value;
+    }
+
+    /// <summary>Derives <see cref="Items"/> when the manifest does not list them.</summary>
+    public Func<IReadOnlyList<StoredItem>> DeriveItems
+    {
+        init => _deriveItems = value;
+    }
 
     /// <summary>The parsed JSON; <see cref="State"/> and <see cref="Metadata"/> point into it.</summary>
     public required JsonDocument Document { get; init; }

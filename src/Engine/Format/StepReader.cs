@@ -215,7 +215,18 @@ internal sealed class StepReader : IDisposable
     {
         var problems = new ConcurrentBag<ItemProblem>();
         var names = new string[Manifest.Tensors.Count];
-        foreach (var item in Manifest.Items)
+        IReadOnlyList<StoredItem> items;
+        try
+        {
+            items = Manifest.Items;
+        }
+        catch (InvalidDataException)
+        {
+            // A malformed state node is reported by the tree check; the chunks are still checked, by tensor number.
+            items = [];
+        }
+
+        foreach (var item in items)
         {
             if (item.TensorIndex >= 0)
             {

@@ -140,7 +140,7 @@ internal static class StepWriter
 
         var manifestJson = ManifestCodec.Write(step, saveId, createdUtc, state, tensors, dataLength);
         var frame = new byte[Lz4Frame.MaxFrameLength(manifestJson.Length)];
-        var frameLength = Lz4Frame.Encode(manifestJson, frame);
+        var frameLength = Lz4Frame.Encode(manifestJson.Span, frame);
         FaultInjector.Hit("save.manifest.before-write");
         using (var manifest = staging.CreateFile(StepFormat.ManifestFile, 0))
         {

@@ -235,7 +235,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// </summary>
     public CheckpointInfo Expected(Reservation reservation, EncodedState state) => ToInfo(new StepRow(reservation.Step, reservation.SaveId,
         new DateTimeOffset(reservation.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.Items.Count,
-        System.Text.Encoding.UTF8.GetString(state.MetadataNode), string.Empty, reservation.ReplacesPinned));
+        System.Text.Encoding.UTF8.GetString(state.MetadataNode.Span), string.Empty, reservation.ReplacesPinned));
 
     /// <summary>
     /// Writes the reserved step, publishes it atomically, then applies retention. A retention failure does
@@ -266,7 +266,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         var row = new StepRow(reservation.Step, reservation.SaveId, created, state.Size, written.StoredSize, state.Items.Count,
-            System.Text.Encoding.UTF8.GetString(state.MetadataNode), written.ManifestHash, Pinned: false);
+            System.Text.Encoding.UTF8.GetString(state.MetadataNode.Span), written.ManifestHash, Pinned: false);
         Exception? retentionFailure = null;
         using (Lock(exclusive: true))
         using (var index = OpenIndexForWrite())

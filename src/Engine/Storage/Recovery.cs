@@ -273,6 +273,18 @@ internal static class Recovery
             throw new InvalidDataException($"the folder holds step {manifest.Step}, not step {step} (was it copied from elsewhere?)");
         }
 
+        try
+        {
+            // Derived items (items-from-state) are read here, so a malformed state node makes the folder
+            // unreadable, as a malformed items list does, instead of failing the index rebuild later.
+            _ = manifest.Items.Count;
+        }
+        catch
+        {
+            manifest.Dispose();
+            throw;
+        }
+
         return new FolderRead(manifest, StepWriter.ManifestHashOf(files.ManifestFile), files.DataLength + files.ManifestFile.Length,
             StepFolders.HasPinnedMarker(folder));
     }

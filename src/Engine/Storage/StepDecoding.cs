@@ -128,7 +128,21 @@ internal sealed class StepDecoding
                 problems.Add(new ItemProblem(e.Item, e.Problem));
             }
 
-            return new StepVerification(_directory, step, reader.Manifest.Items.Count, problems);
+            var itemCount = 0;
+            try
+            {
+                itemCount = reader.Manifest.Items.Count;
+            }
+            catch (InvalidDataException e)
+            {
+                // Derived items: the state node the tree check above already reported (or a part of it only the derivation reads).
+                if (problems.Count == 0)
+                {
+                    problems.Add(new ItemProblem(StepFormat.ManifestFile, e.Message));
+                }
+            }
+
+            return new StepVerification(_directory, step, itemCount, problems);
         }
     }
 

@@ -11,9 +11,11 @@ namespace DataraxCkpt.Values;
 /// <summary>The result of encoding a state: its manifest node, its tensors and its leaves.</summary>
 internal sealed class EncodedState
 {
-    public required byte[] StateNode { get; init; }
+    /// <summary>The state node's JSON (the encoder's own buffer, not copied).</summary>
+    public required ReadOnlyMemory<byte> StateNode { get; init; }
 
-    public required byte[] MetadataNode { get; init; }
+    /// <summary>The metadata node's JSON.</summary>
+    public required ReadOnlyMemory<byte> MetadataNode { get; init; }
 
     public required IReadOnlyList<TensorSource> Tensors { get; init; }
 
@@ -58,6 +60,13 @@ internal sealed class StateEncoder
     private readonly Dictionary<object, int> _tensorIndex = new(ReferenceEqualityComparer.Instance);
     private readonly List<StoredItem> _items = new();
     private readonly bool _allowTensors;
+
+    /// <summary>
+    /// The keys and indices from the root to the value being written. The value path an error names
+    /// (<c>state.model.act_fn</c>) is built from it only when an error needs it, not for every leaf.
+    /// </summary>
+    private readonly List<PathSegment> _path = new();
+    private string _rootPath = "state";
     private long _size;
 
     private StateEncoder(bool allowTensors) => _allowTensors = allowTensors;
@@ -86,13 +95,7 @@ internal sealed class StateEncoder
         }
 
         var metadataNode = meta.EncodeRoot(metadataCopy, "metadata");
-        var bound = ManifestBound(stateNode, metadataNode, state._items, state._tensors, exactNames: false);
-        if (bound > maxManifestBytes)
-        {
-            // Names were counted at their worst (six bytes a character); count them as they will be written.
-            bound = ManifestBound(stateNode, metadataNode, state._items, state._tensors, exactNames: true);
-        }
-
+        var bound = ManifestBound(stateNode, metadataNode, state._tensors);
         if (bound > maxManifestBytes)
         {
             throw new UnsupportedValueException("state",
@@ -109,22 +112,24 @@ internal sealed class StateEncoder
         };
     }
 
-    private byte[] EncodeRoot(object? value, string rootPath)
+    private ReadOnlyMemory<byte> EncodeRoot(object? value, string rootPath)
     {
+        _rootPath = rootPath;
         var buffer = new ArrayBufferWriter<byte>(4096);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false, Indented = false, MaxDepth = MaxJsonDepth }))
         {
-            Write(writer, value, rootPath, string.Empty, 0);
+            Write(writer, value, string.Empty, 0);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        // The buffer itself, not a copy: the state node of a state of many leaves is megabytes.
+        return buffer.WrittenMemory;
     }
 
-    private void Write(Utf8JsonWriter w, object? value, string valuePath, string itemName, int depth)
+    private void Write(Utf8JsonWriter w, object? value, string itemName, int depth)
     {
         if (depth > MaxDepth)
         {
-            throw new UnsupportedValueException(valuePath, $"containers nest deeper than {MaxDepth} levels");
+            throw new UnsupportedValueException(ValuePath(), $"containers nest deeper than {MaxDepth} levels");
         }
 
         switch (value)
@@ -146,10 +151,10 @@ internal sealed class StateEncoder
                 Leaf(itemName, "key", key.Impl, null, 8);
                 return;
             case Array array:
-                WriteArray(w, array, valuePath, itemName, depth);
+                WriteArray(w, array, itemName, depth);
                 return;
             case StateObject obj:
-                Enter(obj, valuePath);
+                Enter(obj);
                 w.WriteStartObject();
                 w.WriteString("t", "psobject");
                 w.WriteStartArray("p");
@@ -157,7 +162,9 @@ internal sealed class StateEncoder
                 {
                     w.WriteStartArray();
                     WriteString(w, p.Key);
-                    Write(w, p.Value, ItemNames.ValuePathOf(valuePath, p.Key), ItemNames.Join(itemName, ItemNames.Escape(p.Key)), depth + 1);
+                    _path.Add(new PathSegment(p.Key, 0));
+                    Write(w, p.Value, ItemNames.Join(itemName, ItemNames.Escape(p.Key)), depth + 1);
+                    _path.RemoveAt(_path.Count - 1);
                     w.WriteEndArray();
                 }
 
@@ -170,7 +177,7 @@ internal sealed class StateEncoder
         var type = value.GetType();
         if (value is BigInteger big && big.ToString(CultureInfo.InvariantCulture).Length > MaxBigIntegerDigits)
         {
-            throw new UnsupportedValueException(valuePath, $"the integer has more than {MaxBigIntegerDigits} decimal digits, which a reader refuses");
+            throw new UnsupportedValueException(ValuePath(), $"the integer has more than {MaxBigIntegerDigits} decimal digits, which a reader refuses");
         }
 
         if (WriteScalar(w, value, type))
@@ -181,14 +188,14 @@ internal sealed class StateEncoder
 
         if (TypeCodes.IsTensorType(type, out var tensorElement))
         {
-            CheckElementCount(TensorInterop.ShapeOf(value, tensorElement), valuePath);
-            WriteTensor(w, value, () => TensorSource.FromTensor(value, tensorElement, TypeCodes.TryGetCode(type)!), valuePath, itemName);
+            CheckElementCount(TensorInterop.ShapeOf(value, tensorElement));
+            WriteTensor(w, value, () => TensorSource.FromTensor(value, tensorElement, TypeCodes.TryGetCode(type)!), itemName);
             return;
         }
 
         if (value is IDictionary dictionary)
         {
-            WriteDictionary(w, dictionary, type, valuePath, itemName, depth);
+            WriteDictionary(w, dictionary, type, itemName, depth);
             return;
         }
 
@@ -199,18 +206,18 @@ internal sealed class StateEncoder
             var code = TypeCodes.TryGetCode(type);
             if (code is null || !(code.StartsWith("list<", StringComparison.Ordinal) || code == "arraylist"))
             {
-                throw new UnsupportedValueException(valuePath,
+                throw new UnsupportedValueException(ValuePath(),
                     $"lists of type {type.FullName} are not supported (they would restore as another type); store a List<T>, an array or an ArrayList");
             }
 
-            WriteSequence(w, list, code, valuePath, itemName, depth);
+            WriteSequence(w, list, code, itemName, depth);
             return;
         }
 
-        throw new UnsupportedValueException(valuePath, $"values of type {type.FullName} are not supported");
+        throw new UnsupportedValueException(ValuePath(), $"values of type {type.FullName} are not supported");
     }
 
-    private void WriteArray(Utf8JsonWriter w, Array array, string valuePath, string itemName, int depth)
+    private void WriteArray(Utf8JsonWriter w, Array array, string itemName, int depth)
     {
         var type = array.GetType();
         var element = type.GetElementType()!;
@@ -218,7 +225,7 @@ internal sealed class StateEncoder
         {
             if (array.GetLowerBound(i) != 0)
             {
-                throw new UnsupportedValueException(valuePath,
+                throw new UnsupportedValueException(ValuePath(),
                     $"arrays whose indices do not start at 0 are not supported (dimension {i} starts at {array.GetLowerBound(i)}); copy it into an ordinary array");
             }
         }
@@ -231,19 +238,19 @@ internal sealed class StateEncoder
                 shape[i] = array.GetLongLength(i);
             }
 
-            CheckElementCount(shape, valuePath);
-            WriteTensor(w, array, () => new TensorSource(array, element, shape, TypeCodes.TryGetCode(type)!), valuePath, itemName);
+            CheckElementCount(shape);
+            WriteTensor(w, array, () => new TensorSource(array, element, shape, TypeCodes.TryGetCode(type)!), itemName);
             return;
         }
 
         if (array.Rank != 1 || !type.IsSZArray)
         {
-            throw new UnsupportedValueException(valuePath, $"multi-dimensional arrays of {element.FullName} are not supported; only numeric arrays may have more than one dimension");
+            throw new UnsupportedValueException(ValuePath(), $"multi-dimensional arrays of {element.FullName} are not supported; only numeric arrays may have more than one dimension");
         }
 
         if (element == typeof(PrngKey))
         {
-            Enter(array, valuePath);
+            Enter(array);
             w.WriteStartObject();
             w.WriteString("t", "key[]");
             w.WriteStartArray("i");
@@ -267,19 +274,21 @@ internal sealed class StateEncoder
         }
 
         var code = TypeCodes.TryGetCode(type)
-            ?? throw new UnsupportedValueException(valuePath, $"arrays of {element.FullName} are not supported");
-        WriteSequence(w, array, code, valuePath, itemName, depth);
+            ?? throw new UnsupportedValueException(ValuePath(), $"arrays of {element.FullName} are not supported");
+        WriteSequence(w, array, code, itemName, depth);
     }
 
-    private void WriteSequence(Utf8JsonWriter w, IList list, string code, string valuePath, string itemName, int depth)
+    private void WriteSequence(Utf8JsonWriter w, IList list, string code, string itemName, int depth)
     {
-        Enter(list, valuePath);
+        Enter(list);
         w.WriteStartObject();
         w.WriteString("t", code);
         w.WriteStartArray("i");
         for (var i = 0; i < list.Count; i++)
         {
-            Write(w, list[i], ItemNames.ValuePathOf(valuePath, i), ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1);
+            _path.Add(new PathSegment(null, i));
+            Write(w, list[i], ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1);
+            _path.RemoveAt(_path.Count - 1);
         }
 
         w.WriteEndArray();
@@ -287,7 +296,7 @@ internal sealed class StateEncoder
         _onPath.Remove(list);
     }
 
-    private void WriteDictionary(Utf8JsonWriter w, IDictionary dictionary, Type type, string valuePath, string itemName, int depth)
+    private void WriteDictionary(Utf8JsonWriter w, IDictionary dictionary, Type type, string itemName, int depth)
     {
         // Hashtable and OrderedDictionary keep their kind; a generic Dictionary keeps its key and value
         // types; each keeps its key comparer. Any other dictionary (sorted, concurrent, read-only…) is
@@ -295,16 +304,16 @@ internal sealed class StateEncoder
         var code = type == typeof(Hashtable) ? "hashtable"
             : type == typeof(OrderedDictionary) ? "ordered"
             : TypeCodes.TryGetCode(type) is { } c && c.StartsWith("dict<", StringComparison.Ordinal) ? c
-            : throw new UnsupportedValueException(valuePath,
+            : throw new UnsupportedValueException(ValuePath(),
                 $"dictionaries of type {type.FullName} are not supported (they would restore as another type); store a Dictionary<K,V>, a Hashtable or an OrderedDictionary");
         if (!KeyComparers.TryGetCode(dictionary, out var comparer))
         {
-            throw new UnsupportedValueException(valuePath,
+            throw new UnsupportedValueException(ValuePath(),
                 $"the dictionary's key comparer ({KeyComparers.Describe(dictionary)}) is not supported; use the default comparer or StringComparer.Ordinal, OrdinalIgnoreCase, InvariantCulture(IgnoreCase) or CurrentCulture(IgnoreCase)");
         }
 
         var mixedKeys = ItemNames.HasMixedKeys(code);
-        Enter(dictionary, valuePath);
+        Enter(dictionary);
         w.WriteStartObject();
         w.WriteString("t", code);
         if (comparer is not null)
@@ -320,7 +329,7 @@ internal sealed class StateEncoder
             {
                 var entry = e.Entry;
                 var key = entry.Key;
-                var childPath = ItemNames.ValuePathOf(valuePath, key);
+                _path.Add(new PathSegment(key, 0));
                 w.WriteStartArray();
                 switch (key)
                 {
@@ -331,10 +340,11 @@ internal sealed class StateEncoder
                         WriteScalar(w, key, key.GetType());
                         break;
                     default:
-                        throw new UnsupportedValueException(childPath, $"dictionary keys must be strings or integers, not {key.GetType().FullName}");
+                        throw new UnsupportedValueException(ValuePath(), $"dictionary keys must be strings or integers, not {key.GetType().FullName}");
                 }
 
-                Write(w, entry.Value, childPath, ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys)), depth + 1);
+                Write(w, entry.Value, ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys)), depth + 1);
+                _path.RemoveAt(_path.Count - 1);
                 w.WriteEndArray();
             }
         }
@@ -353,11 +363,11 @@ internal sealed class StateEncoder
     /// node refers to the first one's index, so the reader restores one object referenced twice. Each
     /// reference is still an item of its own; the state's size counts the bytes once.
     /// </summary>
-    private void WriteTensor(Utf8JsonWriter w, object owner, Func<TensorSource> source, string valuePath, string itemName)
+    private void WriteTensor(Utf8JsonWriter w, object owner, Func<TensorSource> source, string itemName)
     {
         if (!_allowTensors)
         {
-            throw new UnsupportedValueException(valuePath, "arrays and tensors are not allowed in metadata; put them in the state");
+            throw new UnsupportedValueException(ValuePath(), "arrays and tensors are not allowed in metadata; put them in the state");
         }
 
         if (!_tensorIndex.TryGetValue(owner, out var index))
@@ -379,14 +389,14 @@ internal sealed class StateEncoder
     }
 
     /// <summary>The reader allocates only arrays .NET can make: at most Array.MaxLength elements, and so many per dimension.</summary>
-    private static void CheckElementCount(long[] shape, string valuePath)
+    private void CheckElementCount(long[] shape)
     {
         long elements = 1;
         foreach (var d in shape)
         {
             if (d > Array.MaxLength)
             {
-                throw new UnsupportedValueException(valuePath, $"a dimension of {d} exceeds the limit of {Array.MaxLength} that a reader can allocate");
+                throw new UnsupportedValueException(ValuePath(), $"a dimension of {d} exceeds the limit of {Array.MaxLength} that a reader can allocate");
             }
 
             elements = elements == 0 || d == 0 ? 0 : elements > Array.MaxLength / d ? long.MaxValue : elements * d;
@@ -394,7 +404,7 @@ internal sealed class StateEncoder
 
         if (elements > Array.MaxLength)
         {
-            throw new UnsupportedValueException(valuePath,
+            throw new UnsupportedValueException(ValuePath(),
                 $"the array has {(elements == long.MaxValue ? "more than " + Array.MaxLength : elements.ToString(CultureInfo.InvariantCulture))} elements; a checkpoint array holds at most {Array.MaxLength} (a reader cannot allocate more); split it");
         }
     }
@@ -403,8 +413,10 @@ internal sealed class StateEncoder
     /// An upper bound of the manifest ManifestCodec will write for this state, so that a state whose
     /// manifest a reader would refuse is refused here, before any byte is written.
     /// </summary>
-    private static long ManifestBound(byte[] stateNode, byte[] metadataNode, List<StoredItem> items, List<TensorSource> tensors, bool exactNames)
+    private static long ManifestBound(ReadOnlyMemory<byte> stateNode, ReadOnlyMemory<byte> metadataNode, List<TensorSource> tensors)
     {
+        // Items are not written (they are derived from the state node: items-from-state), so the
+        // manifest is the header, the tensor table and the two nodes.
         long bound = HeaderBound + stateNode.Length + metadataNode.Length;
         foreach (var t in tensors)
         {
@@ -412,20 +424,29 @@ internal sealed class StateEncoder
             bound += 64 + 21L * t.Shape.Length + chunks * ChunkEntryBound;
         }
 
-        foreach (var item in items)
-        {
-            var name = exactNames ? JsonEncodedText.Encode(item.Name).EncodedUtf8Bytes.Length : 6L * item.Name.Length;
-            bound += name + 2 + 64 + 21L * (item.Shape?.Length ?? 0);
-        }
-
         return bound;
     }
 
-    private void Enter(object container, string valuePath)
+    /// <summary>The value path of the value being written, for an error message.</summary>
+    private string ValuePath()
+    {
+        var path = _rootPath;
+        foreach (var segment in _path)
+        {
+            path = segment.Key is null ? ItemNames.ValuePathOf(path, segment.Index) : ItemNames.ValuePathOf(path, segment.Key);
+        }
+
+        return path;
+    }
+
+    /// <summary>One step of a value path: a dictionary key or property name, or else a list index.</summary>
+    private readonly record struct PathSegment(object? Key, int Index);
+
+    private void Enter(object container)
     {
         if (!_onPath.Add(container))
         {
-            throw new UnsupportedValueException(valuePath, "the state refers back to itself (a cycle); checkpoint a tree, not a graph");
+            throw new UnsupportedValueException(ValuePath(), "the state refers back to itself (a cycle); checkpoint a tree, not a graph");
         }
     }
 

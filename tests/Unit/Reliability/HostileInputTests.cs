@@ -168,8 +168,15 @@ public sealed class HostileInputTests : IDisposable
         yield return new("tensor node pointing at tensor 99", r => Entry(r, "w")["i"] = 99);
         yield return new("tensor node pointing at tensor -1", r => Entry(r, "w")["i"] = -1);
         yield return new("tensor container of another dtype", r => Entry(r, "w")["ct"] = "f64[]");
-        yield return new("item entry pointing past the tensor table", r => r["items"]![0]![5] = 1000);
-        yield return new("item entry of the wrong shape", r => r["items"]![0] = new JsonArray(1, 2));
+        yield return new("item entry pointing past the tensor table", r => PlantedManifest.ToLegacy(r)["items"]![0]![5] = 1000);
+        yield return new("item entry of the wrong shape", r => PlantedManifest.ToLegacy(r)["items"]![0] = new JsonArray(1, 2));
+        yield return new("items-from-state with an items array as well", r => r["items"] = new JsonArray());
+        yield return new("items-from-state over a leaf of an unknown type", r => SetEntry(r, "name", new JsonObject { ["t"] = "hashtable" }));
+        yield return new("items-from-state over a leaf without a type", r => SetEntry(r, "name", new JsonObject { ["v"] = 1 }));
+        yield return new("items-from-state over a key[] without elements", r => SetEntry(r, "name", new JsonObject { ["t"] = "key[]", ["i"] = 3 }));
+        yield return new("items-from-state over a tensor node without a container type", r => ((JsonObject)Entry(r, "w")).Remove("ct"));
+        yield return new("requires as a string", r => r["requires"] = "items-from-state");
+        yield return new("old form without items", r => r.Remove("requires"));
         yield return new("datetime ticks beyond year 9999", r => Entry(r, "when")["ticks"] = "9999999999999999999");
         yield return new("datetime ticks negative", r => Entry(r, "when")["ticks"] = "-1");
         yield return new("datetime kind 7", r => Entry(r, "when")["kind"] = "7");
@@ -200,7 +207,7 @@ public sealed class HostileInputTests : IDisposable
         foreach (var key in new[] { "..", "../../outside/victim", "/etc/passwd", "a\0b", "C:\\Windows\\System32", "\\\\server\\share", "~0~1/..", "CON", "nul:" })
         {
             yield return new($"key named {key.Replace("\0", "\\0", StringComparison.Ordinal)}", r => AddEntry(r, key, "value"), d => IsRich(d, e => e[key] = "value"));
-            yield return new($"item named {key.Replace("\0", "\\0", StringComparison.Ordinal)}", r => r["items"]![0]![0] = key, d => IsRich(d), ItemName: key);
+            yield return new($"item named {key.Replace("\0", "\\0", StringComparison.Ordinal)}", r => PlantedManifest.ToLegacy(r)["items"]![0]![0] = key, d => IsRich(d), ItemName: key);
         }
     }
 

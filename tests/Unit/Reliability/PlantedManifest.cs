@@ -27,6 +27,44 @@ public static class PlantedManifest
 
     public static JsonObject ReadNode(string ck, long step) => (JsonObject)JsonNode.Parse(ReadJson(ck, step))!;
 
+    /// <summary>
+    /// Rewrites a manifest of the current writer (items derived from the state, feature
+    /// <c>items-from-state</c>) the way an engine before that feature wrote it: with the per-leaf
+    /// <c>items</c> array and no <c>requires</c>, so that tests of the old form can tamper with its items.
+    /// </summary>
+    public static JsonObject ToLegacy(JsonObject root)
+    {
+        var json = System.Text.Encoding.UTF8.GetBytes(root.ToJsonString());
+        using var manifest = ManifestCodec.Parse(json, root["dataLength"]!.GetValue<long>());
+        var items = new JsonArray();
+        foreach (var i in manifest.Items)
+        {
+            items.Add(new JsonArray(i.Name, i.Kind, i.DType, i.Shape is null ? null : new JsonArray(i.Shape.Select(d => (JsonNode?)d).ToArray()), i.Size, i.TensorIndex));
+        }
+
+        root.Remove("requires");
+        root.Remove("items");
+        var rebuilt = new JsonObject();
+        foreach (var (key, value) in root.ToList())
+        {
+            root.Remove(key);
+            if (key == "metadata")
+            {
+                rebuilt["items"] = items;
+            }
+
+            rebuilt[key] = value;
+        }
+
+        foreach (var (key, value) in rebuilt.ToList())
+        {
+            rebuilt.Remove(key);
+            root[key] = value;
+        }
+
+        return root;
+    }
+
     /// <summary>Frames <paramref name="json"/> with a valid checksum.</summary>
     public static byte[] Frame(ReadOnlySpan<byte> json)
     {

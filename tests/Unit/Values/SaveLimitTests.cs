@@ -56,7 +56,7 @@ public sealed class SaveLimitTests : IDisposable
         Assert.Equal("state", e.ValuePath);
         Assert.Contains("4096", e.Message, StringComparison.Ordinal);
         var fits = StateEncoder.Encode(state, null, maxManifestBytes: 64 * 1024);
-        Assert.NotEmpty(fits.StateNode);
+        Assert.False(fits.StateNode.IsEmpty);
     }
 
     [Fact]

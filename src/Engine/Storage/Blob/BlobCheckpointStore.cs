@@ -296,7 +296,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     {
         var r = (BlobReservation)reservation;
         var row = new StepRow(r.Step, r.SaveId, new DateTimeOffset(r.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.Items.Count,
-            Encoding.UTF8.GetString(state.MetadataNode), string.Empty, r.ReplacesPinned);
+            Encoding.UTF8.GetString(state.MetadataNode.Span), string.Empty, r.ReplacesPinned);
         return ToInfo(new Committed(row, default, 0, MetadataInline: true));
     }
 
@@ -325,7 +325,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
 
         var row = new StepRow(r.Step, r.SaveId, created, state.Size, written.StoredSize, state.Items.Count,
-            Encoding.UTF8.GetString(state.MetadataNode), written.ManifestHash, pin);
+            Encoding.UTF8.GetString(state.MetadataNode.Span), written.ManifestHash, pin);
         var dataLength = sink.LengthOf(StepFormat.DataFile);
         Committed? replaced;
         FaultInjector.Hit("blob.before-commit");
@@ -585,6 +585,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         using var reader = OpenReader(c, CancellationToken.None);
         var manifest = reader.Manifest;
         var row = c.Row with { MetadataJson = manifest.MetadataJson };
+        CorruptOnFailure(c.Row.Step, null, () => manifest.Items.Count);
         TryCache(row, manifest.Items, item => item.TensorIndex >= 0 ? manifest.Tensors[item.TensorIndex].StoredLength : 0);
         return manifest.Items.Select(i => new CheckpointItemInfo(step, i.Name, i.Kind, i.DType, i.Shape, i.Size,
             i.TensorIndex >= 0 ? manifest.Tensors[i.TensorIndex].StoredLength : 0)).ToList();

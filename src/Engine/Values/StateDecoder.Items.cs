@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text.Json;
+using DataraxCkpt.Format;
+
+namespace DataraxCkpt.Values;
+
+/// <summary>
+/// Derives a step's items from its state node (the <c>items-from-state</c> feature, docs/format.md §4):
+/// the leaves in walk order, named by the grammar of §6.3, with kind, dtype, shape and size from the
+/// table of §2.3 and tensor items from the tensor table. It yields exactly the list the encoder records
+/// for the same state, so the index, item selection and Compare see the same items either way.
+/// </summary>
+internal sealed partial class StateDecoder
+{
+    /// <summary>The items of a state node, in leaf order.</summary>
+    /// <exception cref="InvalidDataException">A node is malformed or refers outside the tensor table.</exception>
+    public static List<StoredItem> DeriveItems(JsonElement state, IReadOnlyList<TensorLayout> tensors)
+    {
+        var items = new List<StoredItem>();
+        var decoder = new StateDecoder((_, _, _) => throw new InvalidOperationException("item derivation loads no tensor"));
+        decoder.DeriveItems(state, string.Empty, 0, tensors, items);
+        return items;
+    }
+
+    /// <summary>The name of the first leaf that refers to tensor <paramref name="index"/>, or null; only used to word an error.</summary>
+    public static string? NameOfTensor(JsonElement state, int index)
+    {
+        try
+        {
+            var decoder = new StateDecoder((_, _, _) => throw new InvalidOperationException("naming loads no tensor"));
+            return decoder.FindTensor(state, string.Empty, 0, index);
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    private string? FindTensor(JsonElement node, string itemName, int depth, int index)
+    {
+        CheckDepth(depth, itemName);
+        if (IsContainer(node))
+        {
+            foreach (var (name, child) in Children(node, itemName))
+            {
+                if (FindTensor(child, name, depth + 1, index) is { } found)
+                {
+                    return found;
+                }
+            }
+
+            return null;
+        }
+
+        return node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t", out var t) && t.ValueEquals("tensor")
+            && node.TryGetProperty("i", out var i) && i.TryGetInt32(out var n) && n == index
+            ? (itemName.Length == 0 ? ItemNames.RootLeaf : itemName) : null;
+    }
+
+    private void DeriveItems(JsonElement node, string itemName, int depth, IReadOnlyList<TensorLayout> tensors, List<StoredItem> items)
+    {
+        CheckDepth(depth, itemName);
+        if (IsContainer(node))
+        {
+            foreach (var (name, child) in Children(node, itemName))
+            {
+                DeriveItems(child, name, depth + 1, tensors, items);
+            }
+
+            return;
+        }
+
+        var leafName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
+        switch (node.ValueKind)
+        {
+            case JsonValueKind.Null:
+                items.Add(new StoredItem(leafName, "null", null, null, 0, -1));
+                return;
+            case JsonValueKind.True or JsonValueKind.False:
+                items.Add(new StoredItem(leafName, "scalar", "bool", null, 1, -1));
+                return;
+            case JsonValueKind.String:
+                items.Add(new StoredItem(leafName, "string", "str", null, node.GetString()!.Length * 2L, -1));
+                return;
+            case JsonValueKind.Object:
+                break;
+            default:
+                throw Bad(itemName, $"unexpected JSON {node.ValueKind}");
+        }
+
+        var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
+        items.Add(code switch
+        {
+            "str" => new StoredItem(leafName, "string", "str", null, ReadRawString(node, itemName).Length * 2L, -1),
+            "key" => new StoredItem(leafName, "key", ReadKey(node, itemName).Impl, null, 8, -1),
+            "key[]" => Keys(node, leafName, itemName),
+            "tensor" => Tensor(node, leafName, itemName, tensors),
+            "bigint" => new StoredItem(leafName, "scalar", code, null, BigIntegerSize(node, itemName), -1),
+            _ => ScalarSize(code) is var size && size > 0
+                ? new StoredItem(leafName, "scalar", code, null, size, -1)
+                : throw Bad(itemName, $"node type '{Truncate(code)}' cannot stand here"),
+        });
+    }
+
+    private static StoredItem Keys(JsonElement node, string name, string itemName)
+    {
+        var count = Items(node, itemName).GetArrayLength();
+        return new StoredItem(name, "keys", PrngKey.Threefry2x32Impl, [count], count * 8L, -1);
+    }
+
+    private static StoredItem Tensor(JsonElement node, string name, string itemName, IReadOnlyList<TensorLayout> tensors)
+    {
+        Text(node, "ct", itemName);
+        var index = node.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var i) ? i : throw Bad(itemName, "tensor index missing");
+        if (index < 0 || index >= tensors.Count)
+        {
+            throw Bad(itemName, $"tensor index {index} is outside the tensor table ({tensors.Count} tensors)");
+        }
+
+        var layout = tensors[index];
+        return new StoredItem(name, "tensor", layout.DType, layout.Shape, layout.RawLength, index);
+    }
+
+    private static long BigIntegerSize(JsonElement node, string itemName)
+    {
+        var digits = Text(node, "v", itemName);
+        return digits.Length <= StateEncoder.MaxBigIntegerDigits
+            && BigInteger.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big)
+            ? big.GetByteCount() : throw Bad(itemName, "integer is malformed or too long");
+    }
+
+    /// <summary>The item size of a scalar code (docs/format.md §2.3), or 0 for a code that is not a scalar leaf.</summary>
+    private static long ScalarSize(string code) => code switch
+    {
+        "bool" or "i8" or "u8" => 1,
+        "i16" or "u16" or "char" or "f16" => 2,
+        "i32" or "u32" or "f32" => 4,
+        "i64" or "u64" or "nint" or "nuint" or "f64" or "datetime" or "timespan" => 8,
+        "dto" => 10,
+        "i128" or "u128" or "dec" or "guid" => 16,
+        _ => 0,
+    };
+
+    private static string Truncate(string s) => s.Length <= 32 ? s : s[..32] + "…";
+}
