@@ -23,6 +23,18 @@ internal static class ManifestCodec
             w.WriteStartObject();
             w.WriteString("format", StepFormat.FormatName);
             w.WriteNumber("version", StepFormat.Version);
+            if (state.Requires.Count > 0)
+            {
+                // Only a step that uses a feature names it, so every other step stays readable by older engines.
+                w.WriteStartArray("requires");
+                foreach (var feature in state.Requires)
+                {
+                    w.WriteStringValue(feature);
+                }
+
+                w.WriteEndArray();
+            }
+
             w.WriteNumber("step", step);
             w.WriteString("saveId", saveId);
             w.WriteString("createdUtc", createdUtc.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));

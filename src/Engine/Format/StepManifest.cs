@@ -13,9 +13,10 @@ internal static class StepFormat
     /// Required features (the manifest's <c>requires</c> list) this engine implements. A writer lists a
     /// feature there only when the step uses it, so an additive change (a new dtype or filter) leaves
     /// every step that does not use it readable by older engines; a reader refuses a step that requires
-    /// a feature it does not know. Version 1 defines none: everything on docs/format.md is the base.
+    /// a feature it does not know. Version 1 defines one, <c>list-tensors</c> (numeric lists stored as tensors,
+    /// docs/format.md §6.5); everything else on docs/format.md is the base.
     /// </summary>
-    public static readonly IReadOnlySet<string> KnownFeatures = new HashSet<string>(StringComparer.Ordinal);
+    public static readonly IReadOnlySet<string> KnownFeatures = new HashSet<string>(StringComparer.Ordinal) { ListTensors.Feature };
     public const string ManifestFile = "manifest.json.lz4";
     public const string DataFile = "tensors.lz4";
     public const string PinnedMarker = "PINNED";

@@ -21,6 +21,9 @@ internal sealed class EncodedState
 
     /// <summary>Bytes of state: tensor bytes plus the encoded size of every other leaf.</summary>
     public required long Size { get; init; }
+
+    /// <summary>Features the step uses that a reader must know (the manifest's <c>requires</c>, docs/format.md §4); usually none.</summary>
+    public IReadOnlyList<string> Requires { get; init; } = [];
 }
 
 /// <summary>
@@ -59,6 +62,9 @@ internal sealed class StateEncoder
     private readonly List<StoredItem> _items = new();
     private readonly bool _allowTensors;
     private long _size;
+
+    /// <summary>Set when a list is stored as a tensor, which older readers cannot restore (feature <see cref="ListTensors.Feature"/>).</summary>
+    private bool _usesListTensors;
 
     private StateEncoder(bool allowTensors) => _allowTensors = allowTensors;
 
@@ -106,6 +112,7 @@ internal sealed class StateEncoder
             Tensors = state._tensors,
             Items = state._items,
             Size = state._size,
+            Requires = state._usesListTensors ? [ListTensors.Feature] : [],
         };
     }
 
@@ -203,6 +210,11 @@ internal sealed class StateEncoder
                     $"lists of type {type.FullName} are not supported (they would restore as another type); store a List<T>, an array or an ArrayList");
             }
 
+            if (TryWriteListTensor(w, list, code, valuePath, itemName))
+            {
+                return;
+            }
+
             WriteSequence(w, list, code, valuePath, itemName, depth);
             return;
         }
@@ -268,7 +280,47 @@ internal sealed class StateEncoder
 
         var code = TypeCodes.TryGetCode(type)
             ?? throw new UnsupportedValueException(valuePath, $"arrays of {element.FullName} are not supported");
+        if (TryWriteListTensor(w, array, code, valuePath, itemName))
+        {
+            return;
+        }
+
         WriteSequence(w, array, code, valuePath, itemName, depth);
+    }
+
+    /// <summary>
+    /// Writes a numeric list as one tensor of shape [Count] (docs/format.md §6.5): a <c>List&lt;T&gt;</c> of a
+    /// tensor element type always, read in place; an <c>object[]</c>, <c>ArrayList</c> or <c>List&lt;object&gt;</c>
+    /// when it holds at least <see cref="ListTensors.BoxedThreshold"/> boxed values of one tensor element type,
+    /// unboxed into an array now (a later change to the list does not reach the step). False for any other list.
+    /// </summary>
+    private bool TryWriteListTensor(Utf8JsonWriter w, IList list, string code, string valuePath, string itemName)
+    {
+        if (!_allowTensors)
+        {
+            // Metadata holds no tensors; its lists stay element by element.
+            return false;
+        }
+
+        var type = list.GetType();
+        Func<TensorSource> source;
+        if (ListTensors.IsNumericList(type, out var element))
+        {
+            source = () => TensorSource.FromList(list, element, code);
+        }
+        else if (ListTensors.IsBoxedContainer(type) && ListTensors.HomogeneousElement(list) is { } boxed)
+        {
+            // Called only the first time this list is met (a second reference reuses its tensor).
+            source = () => new TensorSource(ListTensors.Unbox(list, boxed), boxed, [list.Count], code);
+        }
+        else
+        {
+            return false;
+        }
+
+        WriteTensor(w, list, source, valuePath, itemName);
+        _usesListTensors = true;
+        return true;
     }
 
     private void WriteSequence(Utf8JsonWriter w, IList list, string code, string valuePath, string itemName, int depth)
