@@ -20,10 +20,10 @@ internal static class ListTensors
     public const string Feature = "list-tensors";
 
     /// <summary>
-    /// Fewest boxed elements stored as a tensor. Below it a per-element node is cheaper: a tensor costs a
-    /// tensor-table entry and a chunk entry (about 100 bytes of manifest) plus an LZ4 frame, while an element
-    /// node costs about 70 bytes; from 16 elements on the tensor is smaller and faster to save and restore
-    /// (measured: bench/analysis.md, "Numeric lists").
+    /// Fewest boxed elements stored as a tensor. A tensor has a fixed cost (a tensor-table entry, a chunk
+    /// entry, an LZ4 frame): measured on stored steps it is repaid in bytes from about 20 elements on and is
+    /// within 3 % at 16, while saving an index row and item per element (docs/performance-notes.md, "Numeric lists").
+    /// Shorter lists are mostly settings and stay element by element.
     /// </summary>
     public const int BoxedThreshold = 16;
 
