@@ -169,6 +169,21 @@ public sealed class ListTensorTests : IDisposable
         Assert.Equal(["xs/0", "xs/1"], _handler.GetItems(_dir.Path, 1).Select(i => i.Name));
     }
 
+    [Theory]
+    [InlineData("{\"t\":\"tensor\",\"ct\":\"list<i32>\",\"i\":0}", "f64")]
+    [InlineData("{\"t\":\"tensor\",\"ct\":\"any[]\",\"i\":1}", "rank 2")]
+    public void A_list_container_that_does_not_fit_its_tensor_is_corrupt_naming_the_item(string node, string problem)
+    {
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["xs"] = new List<double> { 1, 2 }, ["m"] = new float[2, 2] }, step: 1);
+        StepFiles.Plant(_dir.Path, 1, m => m["state"]!["e"]![0]![1] = JsonNode.Parse(node));
+
+        var e = Assert.Throws<CorruptCheckpointException>(() => _handler.Restore(_dir.Path, 1));
+
+        Assert.Equal("xs", e.Item);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+        Assert.False(_handler.Verify(_dir.Path, 1).Ok);
+    }
+
     [Fact]
     public void RestoreInto_fills_a_List_of_the_same_count_in_place()
     {
