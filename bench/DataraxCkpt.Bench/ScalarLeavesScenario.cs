@@ -36,10 +36,24 @@ internal static class ScalarLeavesScenario
         // Leaves of a config: name, lr, three tags, enabled.
         Measure1(report, string.Create(CultureInfo.InvariantCulture, $"{Ints / 1000}k ints"), ints, Ints, repetitions, Path.Combine(work, "ints"));
         Measure1(report, "configs", configs, (Ints / 50) * 6, repetitions, Path.Combine(work, "configs"));
+
+        // Issue 17: numeric lists, as C# (List<double>) and as PowerShell hands them over (object[] of boxed
+        // ints, what 1..1000 is): Ints / 100 lists of 1,000 numbers, half of each kind. The per-leaf figure
+        // counts every number; a step lists one item per list (or, stored element by element, one per number).
+        var lists = new Hashtable();
+        for (var i = 0; i < Ints / 100; i++)
+        {
+            var key = string.Create(CultureInfo.InvariantCulture, $"l{i}");
+            lists[key] = i % 2 == 0
+                ? Enumerable.Range(0, 1000).Select(j => i + j * 0.5).ToList()
+                : Enumerable.Range(0, 1000).Select(j => (object)(i * 1000 + j)).ToArray();
+        }
+
+        Measure1(report, "numeric lists", lists, (Ints / 100) * 1000, repetitions, Path.Combine(work, "lists"), minItems: Ints / 100);
         return report;
     }
 
-    private static void Measure1(ScenarioReport report, string label, object state, int leaves, int repetitions, string ck)
+    private static void Measure1(ScenarioReport report, string label, object state, int leaves, int repetitions, string ck, int? minItems = null)
     {
         using var handler = new CheckpointHandler();
         var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(state).LongLength;
@@ -54,9 +68,9 @@ internal static class ScalarLeavesScenario
             report.Row($"{label} restore", json).Add(Measure.Run(() => handler.Restore(ck, step)));
             report.Row($"{label} items", json).Add(Measure.Run(() =>
             {
-                if (handler.GetItems(ck, step).Count < leaves)
+                if (handler.GetItems(ck, step).Count < (minItems ?? leaves))
                 {
-                    throw new InvalidOperationException($"step {step} lists fewer than {leaves} items");
+                    throw new InvalidOperationException($"step {step} lists fewer than {minItems ?? leaves} items");
                 }
             }));
         }

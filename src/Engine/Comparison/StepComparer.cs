@@ -42,7 +42,7 @@ internal static class StepComparer
                 continue;
             }
 
-            if (a is Array arrayA && b is Array arrayB)
+            if (AsTensorArray(a, item) is { } arrayA && AsTensorArray(b, item) is { } arrayB)
             {
                 if (!BitsEqual(arrayA, arrayB))
                 {
@@ -58,6 +58,19 @@ internal static class StepComparer
 
         return differences.OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>
+    /// A tensor leaf's elements as an array: the array itself, or the elements of a list stored as a tensor
+    /// (a List&lt;T&gt;, or an object[]/ArrayList/List&lt;object&gt; of boxed numbers, docs/format.md §6.5),
+    /// compared like an array of its dtype; null for any other value.
+    /// </summary>
+    private static Array? AsTensorArray(object? value, StoredItem item) => value switch
+    {
+        Array array when TypeCodes.IsTensorElement(array.GetType().GetElementType()!) => array,
+        IList list when item.Kind == "tensor" && item.DType is { } dtype && TypeCodes.TryResolveDType(dtype) is { } element => ListTensors.Unbox(list, element),
+        Array array => array,
+        _ => null,
+    };
 
     private static bool StructurallyEqual(object a, object b) =>
         a is PrngKey[] ka && b is PrngKey[] kb ? ka.SequenceEqual(kb) : false;

@@ -23,8 +23,15 @@ internal static class ManifestCodec
             w.WriteStartObject();
             w.WriteString("format", StepFormat.FormatName);
             w.WriteNumber("version", StepFormat.Version);
+            // Only a step that uses a feature names it, so every other step stays readable by older engines;
+            // every step this engine writes derives its items from the state.
             w.WriteStartArray("requires");
             w.WriteStringValue(StepFormat.ItemsFromState);
+            foreach (var feature in state.Requires)
+            {
+                w.WriteStringValue(feature);
+            }
+
             w.WriteEndArray();
             w.WriteNumber("step", step);
             w.WriteString("saveId", saveId);

@@ -13,9 +13,9 @@ internal static class StepFormat
     /// Required features (the manifest's <c>requires</c> list) this engine implements. A writer lists a
     /// feature there only when the step uses it, so an additive change (a new dtype or filter) leaves
     /// every step that does not use it readable by older engines; a reader refuses a step that requires
-    /// a feature it does not know.
+    /// a feature it does not know (docs/format.md §4 lists them).
     /// </summary>
-    public static readonly IReadOnlySet<string> KnownFeatures = new HashSet<string>(StringComparer.Ordinal) { ItemsFromState };
+    public static readonly IReadOnlySet<string> KnownFeatures = new HashSet<string>(StringComparer.Ordinal) { ItemsFromState, ListTensors.Feature };
 
     /// <summary>
     /// The manifest has no <c>items</c> array: its items are derived from the state node and the tensor

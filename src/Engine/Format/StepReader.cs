@@ -118,6 +118,24 @@ internal sealed class StepReader : IDisposable
     public object AllocateTensor(int index, Type containerType, string itemName, List<TensorDestination> pending)
     {
         var (layout, elementType, isTensor) = CheckTensorReference(index, containerType, itemName);
+        var count = checked((int)(layout.RawLength / TypeCodes.ElementSize(elementType)));
+        if (ListTensors.IsNumericList(containerType, out _))
+        {
+            // Written in place through the list's backing array; its Count is set up front.
+            var list = ListTensors.NewList(elementType, count);
+            pending.Add(TensorDestination.ForList(layout, elementType, itemName, list));
+            return list;
+        }
+
+        if (ListTensors.IsBoxedContainer(containerType))
+        {
+            // The elements are decoded into an array, then boxed into the container once every chunk is read.
+            var data = NewVector(elementType, count);
+            var boxed = ListTensors.NewBoxed(containerType, count);
+            pending.Add(TensorDestination.ForArray(layout, elementType, itemName, data, () => ListTensors.Box(data, boxed)));
+            return boxed;
+        }
+
         // Uninitialised where the runtime allows it (vectors): every byte is written by DecodeAll, and a
         // failure drops the array unseen, so no caller ever sees its old contents.
         var array = isTensor || layout.Shape.Length <= 1
@@ -160,6 +178,17 @@ internal sealed class StepReader : IDisposable
             return TensorDestination.ForTensor(layout, elementType, itemName, target!);
         }
 
+        if (target is System.Collections.IList list && ListTensors.IsNumericList(list.GetType(), out var listElement))
+        {
+            // Filled in place: the same element type and Count, a stored vector.
+            if (listElement != elementType || layout.Shape.Length != 1 || layout.Shape[0] != list.Count)
+            {
+                throw new IncompatibleStateException(itemName, stored, $"a List<{listElement.Name}> of {list.Count} elements");
+            }
+
+            return TensorDestination.ForList(layout, elementType, itemName, list);
+        }
+
         if (target is Array array)
         {
             var lengths = new long[array.Rank];
@@ -200,6 +229,17 @@ internal sealed class StepReader : IDisposable
         var layout = Manifest.Tensors[index];
         var elementType = TypeCodes.TryResolveDType(layout.DType)!;
         var isTensor = TypeCodes.IsTensorType(containerType, out var tensorElement);
+        if (ListTensors.IsNumericList(containerType, out var listElement) || ListTensors.IsBoxedContainer(containerType))
+        {
+            // A list is a vector (docs/format.md §6.5); a List<T> holds the stored dtype itself.
+            if (layout.Shape.Length != 1 || (listElement != typeof(void) && listElement != elementType))
+            {
+                throw new InvalidDataException($"item '{itemName}' declares container {TypeCodes.TryGetCode(containerType)} for a {layout.DType} tensor of rank {layout.Shape.Length}");
+            }
+
+            return (layout, elementType, false);
+        }
+
         if (isTensor ? tensorElement != elementType
             : !containerType.IsArray || containerType.GetElementType() != elementType || containerType.GetArrayRank() != Math.Max(1, layout.Shape.Length)
               || (layout.Shape.Length == 1) != containerType.IsSZArray)
@@ -327,6 +367,8 @@ internal sealed class StepReader : IDisposable
             {
                 BooleanBytes.Normalise(MemoryMarshal.CreateSpan(ref destination.Start(), checked((int)destination.Layout.RawLength)));
             }
+
+            destination.Complete?.Invoke();
         }
     }
 

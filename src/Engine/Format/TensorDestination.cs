@@ -12,19 +12,37 @@ internal sealed class TensorDestination
 {
     private readonly Array? _array;
     private readonly object? _tensor;
+    private readonly System.Collections.IList? _list;
 
-    private TensorDestination(TensorLayout layout, Type elementType, string itemName, Array? array, object? tensor)
+    private TensorDestination(TensorLayout layout, Type elementType, string itemName, Array? array, object? tensor,
+        System.Collections.IList? list = null, Action? complete = null)
     {
         Layout = layout;
         ElementType = elementType;
         ItemName = itemName;
         _array = array;
         _tensor = tensor;
+        _list = list;
+        Complete = complete;
     }
 
     /// <summary>Decodes into an array whose bytes are the tensor's (its length checked by the caller).</summary>
     public static TensorDestination ForArray(TensorLayout layout, Type elementType, string itemName, Array array) =>
         new(layout, elementType, itemName, array, null);
+
+    /// <summary>
+    /// Decodes into an array, then runs <paramref name="complete"/> once every destination is decoded (boxes the
+    /// elements into the object[], ArrayList or List&lt;object&gt; the tensor is restored as).
+    /// </summary>
+    public static TensorDestination ForArray(TensorLayout layout, Type elementType, string itemName, Array array, Action complete) =>
+        new(layout, elementType, itemName, array, null, null, complete);
+
+    /// <summary>Decodes into a numeric List&lt;T&gt;'s backing array in place (its Count checked by the caller).</summary>
+    public static TensorDestination ForList(TensorLayout layout, Type elementType, string itemName, System.Collections.IList list) =>
+        new(layout, elementType, itemName, null, null, list);
+
+    /// <summary>Runs after all chunks of a restore are decoded; null for most destinations.</summary>
+    public Action? Complete { get; }
 
     /// <summary>Decodes into a row-major dense tensor's memory (its shape checked by the caller).</summary>
     public static TensorDestination ForTensor(TensorLayout layout, Type elementType, string itemName, object tensor) =>
@@ -37,7 +55,13 @@ internal sealed class TensorDestination
     public string ItemName { get; }
 
     /// <summary>The first byte the tensor's raw bytes go to; <see cref="TensorLayout.RawLength"/> bytes follow.</summary>
-    public ref byte Start() => ref _array is not null
-        ? ref MemoryMarshal.GetArrayDataReference(_array)
-        : ref TensorInterop.DataOf(_tensor!, ElementType);
+    public ref byte Start()
+    {
+        if (_array is not null)
+        {
+            return ref MemoryMarshal.GetArrayDataReference(_array);
+        }
+
+        return ref _list is not null ? ref ListTensors.DataOf(_list, ElementType) : ref TensorInterop.DataOf(_tensor!, ElementType);
+    }
 }

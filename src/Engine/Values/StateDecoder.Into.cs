@@ -121,6 +121,12 @@ internal sealed partial class StateDecoder
         var slotType = slot.SlotType;
         if (exists && child.ValueKind == JsonValueKind.Object && child.TryGetProperty("t", out var t) && t.ValueEquals("tensor"))
         {
+            if (child.TryGetProperty("ct", out var ct) && ct.ValueKind == JsonValueKind.String && ListTensors.IsBoxedContainer(ResolveType(ct.GetString()!, childName)))
+            {
+                PlanBoxedInto(child, current, childName, depth, context);
+                return;
+            }
+
             var index = child.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(childName, "tensor index missing");
             var destination = context.DestinationIn(index, current, childName);
             if (context.Placed.TryGetValue(current!, out var placed))
@@ -169,6 +175,42 @@ internal sealed partial class StateDecoder
         }
 
         context.Plan.Add(() => set(value));
+    }
+
+    /// <summary>
+    /// A stored list of boxed numbers (a tensor restored as <c>object[]</c>, <c>ArrayList</c> or
+    /// <c>List&lt;object&gt;</c>, docs/format.md §6.5) meets the target's list: as for a list stored element by
+    /// element, the target must be a writable list of the same Count, whose elements are replaced once the
+    /// tensor is decoded; its slots must hold any object (the stored elements are boxed).
+    /// </summary>
+    private void PlanBoxedInto(JsonElement child, object? current, string childName, int depth, IntoContext context)
+    {
+        var stored = (IList)Read(child, childName, depth + 1)!;
+        var wanted = $"a list of {stored.Count} items";
+        if (current is not IList list || current is Array { Rank: > 1 })
+        {
+            throw new IncompatibleStateException(childName, wanted, Describe(current));
+        }
+
+        if (list.Count != stored.Count)
+        {
+            throw new IncompatibleStateException(childName, wanted, $"a {current.GetType().Name} of {list.Count} items");
+        }
+
+        var elementType = current is Array array ? array.GetType().GetElementType()!
+            : current.GetType().IsGenericType ? current.GetType().GetGenericArguments()[0] : typeof(object);
+        if (elementType != typeof(object) || list.IsReadOnly)
+        {
+            throw new IncompatibleStateException(childName, wanted + " of boxed numbers", $"a {current.GetType().Name} that cannot take them (read-only, or of {elementType.Name} elements)");
+        }
+
+        context.Plan.Add(() =>
+        {
+            for (var i = 0; i < stored.Count; i++)
+            {
+                list[i] = stored[i];
+            }
+        });
     }
 
     private static string Describe(object? value) => value switch

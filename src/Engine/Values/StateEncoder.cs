@@ -23,6 +23,9 @@ internal sealed class EncodedState
 
     /// <summary>Bytes of state: tensor bytes plus the encoded size of every other leaf.</summary>
     public required long Size { get; init; }
+
+    /// <summary>Features the step uses that a reader must know (the manifest's <c>requires</c>, docs/format.md §4); usually none.</summary>
+    public IReadOnlyList<string> Requires { get; init; } = [];
 }
 
 /// <summary>
@@ -69,6 +72,9 @@ internal sealed class StateEncoder
     private string _rootPath = "state";
     private long _size;
 
+    /// <summary>Set when a list is stored as a tensor, which older readers cannot restore (feature <see cref="ListTensors.Feature"/>).</summary>
+    private bool _usesListTensors;
+
     private StateEncoder(bool allowTensors) => _allowTensors = allowTensors;
 
     /// <summary>Encodes a state and its metadata.</summary>
@@ -109,6 +115,7 @@ internal sealed class StateEncoder
             Tensors = state._tensors,
             Items = state._items,
             Size = state._size,
+            Requires = state._usesListTensors ? [ListTensors.Feature] : [],
         };
     }
 
@@ -210,6 +217,11 @@ internal sealed class StateEncoder
                     $"lists of type {type.FullName} are not supported (they would restore as another type); store a List<T>, an array or an ArrayList");
             }
 
+            if (TryWriteListTensor(w, list, code, itemName))
+            {
+                return;
+            }
+
             WriteSequence(w, list, code, itemName, depth);
             return;
         }
@@ -275,7 +287,47 @@ internal sealed class StateEncoder
 
         var code = TypeCodes.TryGetCode(type)
             ?? throw new UnsupportedValueException(ValuePath(), $"arrays of {element.FullName} are not supported");
+        if (TryWriteListTensor(w, array, code, itemName))
+        {
+            return;
+        }
+
         WriteSequence(w, array, code, itemName, depth);
+    }
+
+    /// <summary>
+    /// Writes a numeric list as one tensor of shape [Count] (docs/format.md §6.5): a <c>List&lt;T&gt;</c> of a
+    /// tensor element type always, read in place; an <c>object[]</c>, <c>ArrayList</c> or <c>List&lt;object&gt;</c>
+    /// when it holds at least <see cref="ListTensors.BoxedThreshold"/> boxed values of one tensor element type,
+    /// unboxed into an array now (a later change to the list does not reach the step). False for any other list.
+    /// </summary>
+    private bool TryWriteListTensor(Utf8JsonWriter w, IList list, string code, string itemName)
+    {
+        if (!_allowTensors)
+        {
+            // Metadata holds no tensors; its lists stay element by element.
+            return false;
+        }
+
+        var type = list.GetType();
+        Func<TensorSource> source;
+        if (ListTensors.IsNumericList(type, out var element))
+        {
+            source = () => TensorSource.FromList(list, element, code);
+        }
+        else if (ListTensors.IsBoxedContainer(type) && ListTensors.HomogeneousElement(list) is { } boxed)
+        {
+            // Called only the first time this list is met (a second reference reuses its tensor).
+            source = () => new TensorSource(ListTensors.Unbox(list, boxed), boxed, [list.Count], code);
+        }
+        else
+        {
+            return false;
+        }
+
+        WriteTensor(w, list, source, itemName);
+        _usesListTensors = true;
+        return true;
     }
 
     private void WriteSequence(Utf8JsonWriter w, IList list, string code, string itemName, int depth)

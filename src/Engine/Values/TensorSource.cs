@@ -28,6 +28,9 @@ internal sealed class TensorSource
     /// <summary>The caller's array or dense tensor; not read any more once the tensor is detached.</summary>
     private readonly object _owner;
 
+    /// <summary>The owner when it is a numeric List&lt;T&gt;, whose backing array can change under the caller.</summary>
+    private readonly System.Collections.IList? _list;
+
     private byte[][]? _blocks;
     private bool _released;
 
@@ -39,6 +42,7 @@ internal sealed class TensorSource
     private TensorSource(object owner, long elementCount, Type elementType, long[] shape, string containerCode)
     {
         _owner = owner;
+        _list = ListTensors.IsNumericList(owner.GetType(), out _) ? (System.Collections.IList)owner : null;
         ElementType = elementType;
         Shape = shape;
         ContainerCode = containerCode;
@@ -46,6 +50,13 @@ internal sealed class TensorSource
         ElementSize = TypeCodes.ElementSize(elementType);
         ByteLength = elementCount * ElementSize;
     }
+
+    /// <summary>
+    /// A numeric <c>List&lt;T&gt;</c> to be written as a tensor of shape [Count]: read in place from its backing
+    /// array (<see cref="ListTensors.DataOf"/>), without a copy.
+    /// </summary>
+    public static TensorSource FromList(System.Collections.IList list, Type elementType, string containerCode) =>
+        new(list, list.Count, elementType, [list.Count], containerCode);
 
     /// <summary>
     /// A <c>Tensor&lt;T&gt;</c> to be written: read in place from its memory when its elements are dense and
@@ -157,6 +168,17 @@ internal sealed class TensorSource
 
     private ReadOnlySpan<byte> ArrayBytes(long offset, int length)
     {
+        if (_list is { } list)
+        {
+            // A list may have shrunk (or been reallocated) since it was encoded: read only what it holds now.
+            if ((long)list.Count * ElementSize < offset + length)
+            {
+                throw new InvalidOperationException($"a list of {ByteLength / ElementSize} elements was changed to {list.Count} elements while it was being saved");
+            }
+
+            return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref ListTensors.DataOf(list, ElementType), (nint)offset), length);
+        }
+
         ref var start = ref _owner is Array array ? ref MemoryMarshal.GetArrayDataReference(array) : ref TensorInterop.DataOf(_owner, ElementType);
         return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref start, (nint)offset), length);
     }

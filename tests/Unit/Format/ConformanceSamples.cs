@@ -38,6 +38,26 @@ internal static class ConformanceSamples
         mixed["again"] = new object?[] { shared, new List<string>(), new StateObject() };
         mixed["matrix"] = new float[2, 0];
         yield return (4, mixed, new Dictionary<string, object?> { ["sample"] = "items derived from the state" });
+        yield return (5, NumericLists(), new Dictionary<string, object?> { ["sample"] = "numeric lists as tensors" });
+    }
+
+    /// <summary>Step 5: numeric lists stored as tensors (docs/format.md §6.5, feature <c>list-tensors</c>).</summary>
+    private static Dictionary<string, object?> NumericLists()
+    {
+        var doubles = new List<double> { double.NaN, BitConverter.UInt64BitsToDouble(0x7FF8000000000123), -0.0, double.NegativeInfinity, 1.5, 1e300 };
+        return new Dictionary<string, object?>
+        {
+            ["f64"] = doubles,
+            ["i32"] = new List<int> { int.MinValue, -1, 0, int.MaxValue },
+            ["u8"] = new List<byte> { 0, 255 },
+            ["bool"] = new List<bool> { true, false, true },
+            ["empty"] = new List<float>(),
+            ["boxed_f64"] = Enumerable.Range(0, 20).Select(i => (object)(i * 0.5 - 3)).ToArray(),
+            ["boxed_i64"] = new ArrayList(Enumerable.Range(0, 16).Select(i => (object)(long.MaxValue - i)).ToArray()),
+            ["boxed_f32"] = Enumerable.Range(0, 17).Select(i => (object)(i == 0 ? -0.0f : i / 4f)).ToList(),
+            ["boxed_short"] = new object[] { 1, 2, 3 }, // below the threshold: element by element
+            ["boxed_mixed"] = Enumerable.Range(0, 20).Select(i => i == 7 ? (object)7L : i).ToArray(), // mixed types: element by element
+        };
     }
 
     /// <summary>
