@@ -52,9 +52,6 @@ internal sealed partial class StepIndex : IDisposable
         _version = version;
     }
 
-    /// <summary>The schema version this index is in (1 only when it was opened without upgrading).</summary>
-    public int Version => _version;
-
     public static string PathOf(string directory) => Path.Combine(directory, FileName);
 
     /// <summary>
