@@ -645,7 +645,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         List<Intent> carried = [];
         try
         {
-            index = StepIndex.Open(Directory, create: !dryRun || File.Exists(StepIndex.PathOf(Directory)));
+            index = StepIndex.Open(Directory, create: !dryRun || File.Exists(StepIndex.PathOf(Directory)), upgrade: !dryRun);
             var damage = index.IntegrityCheck();
             if (damage.Count > 0)
             {
@@ -756,7 +756,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             }
         }
 
-        var index = StepIndex.Open(Directory, create: true);
+        var index = StepIndex.Open(Directory, create: true, upgrade: true);
         try
         {
             foreach (var action in Recovery.FinishInterrupted(_folders, index))
@@ -882,7 +882,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             if (writable)
             {
-                return StepIndex.Open(Directory, create: false);
+                return StepIndex.Open(Directory, create: false, upgrade: false);
             }
 
             // Opened read-only, SQLite takes no lock that keeps a writer (another user's process) from
@@ -907,7 +907,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             {
             }
 
-            return StepIndex.Open(Directory, create: false);
+            return StepIndex.Open(Directory, create: false, upgrade: false);
         }
 
         Log($"The index of '{Directory}' is missing or cannot be opened read-only, and the directory may only be read; reading the step folders instead.");
@@ -920,7 +920,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Opens the existing index: read-write where this process may write, else read-only (null when SQLite cannot).</summary>
     private StepIndex? OpenExistingIndex() => OpenExistingIndex(_access.CanWrite(Directory));
 
-    private StepIndex? OpenExistingIndex(bool writable) => writable ? StepIndex.Open(Directory, create: false) : StepIndex.OpenReadOnly(Directory);
+    private StepIndex? OpenExistingIndex(bool writable) => writable ? StepIndex.Open(Directory, create: false, upgrade: false) : StepIndex.OpenReadOnly(Directory);
 
     /// <summary>
     /// True when the index file is missing, or empty with no write-ahead log: SQLite would open an empty

@@ -20,33 +20,50 @@ internal sealed record Intent(string SaveId, string Op, long Step, string? Stagi
 /// <summary>
 /// The SQLite index of a checkpoint directory (<c>index.sqlite</c>, WAL, synchronous=FULL): the
 /// committed steps, their leaves, and the intents of unfinished operations. A step is visible to
-/// readers exactly when its row is. SQLite's own corruption errors surface as
-/// <see cref="CorruptCheckpointException"/> naming the index.
+/// readers exactly when its row is. SQLite's own corruption errors, and an item list that does not
+/// decode, surface as <see cref="CorruptCheckpointException"/> naming the index.
 /// </summary>
-internal sealed class StepIndex : IDisposable
+/// <remarks>
+/// Schema version 2 keeps a step's leaves as one blob (<see cref="ItemListCodec"/>); version 1 kept a
+/// row per leaf. A version-1 index is read as it is, and upgraded (in one transaction) only when it is
+/// opened to be written with <c>upgrade</c> set: docs/format.md §4.
+/// </remarks>
+internal sealed partial class StepIndex : IDisposable
 {
     public const string FileName = "index.sqlite";
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
-    /// <summary>Item rows sent to SQLite in one statement.</summary>
-    private const int InsertBatch = 50_000;
+    /// <summary>The schema that kept one row per leaf in an <c>items</c> table.</summary>
+    private const int RowPerItemVersion = 1;
+
+    /// <summary>Item rows of a version-1 index read in one page.</summary>
+    private const int ItemRowPage = 50_000;
 
     private readonly SqliteConnection _connection;
     private readonly string _directory;
 
-    private StepIndex(string directory, SqliteConnection connection)
+    /// <summary>The schema version of this index: <see cref="SchemaVersion"/>, or 1 for an index opened without upgrading it.</summary>
+    private int _version;
+
+    private StepIndex(string directory, SqliteConnection connection, int version)
     {
         _directory = directory;
         _connection = connection;
+        _version = version;
     }
 
     public static string PathOf(string directory) => Path.Combine(directory, FileName);
 
-    /// <summary>Opens (and when <paramref name="create"/>, creates) the index of a directory.</summary>
-    public static StepIndex Open(string directory, bool create) => OpenFile(directory, PathOf(directory), create);
+    /// <summary>
+    /// Opens (and when <paramref name="create"/>, creates) the index of a directory. With
+    /// <paramref name="upgrade"/>, a version-1 index is upgraded to version 2 first (writers, under the
+    /// exclusive lock); without, it is read as version 1 and left as it is (readers and dry runs), so a
+    /// read never makes an index unreadable to an older engine.
+    /// </summary>
+    public static StepIndex Open(string directory, bool create, bool upgrade) => OpenFile(directory, PathOf(directory), create, upgrade);
 
     /// <summary>Opens an index file at <paramref name="path"/> (used to build a replacement index aside).</summary>
-    public static StepIndex OpenFile(string directory, string path, bool create)
+    public static StepIndex OpenFile(string directory, string path, bool create, bool upgrade = true)
     {
         var builder = new SqliteConnectionStringBuilder
         {
@@ -56,7 +73,7 @@ internal sealed class StepIndex : IDisposable
             DefaultTimeout = 60,
         };
         var connection = new SqliteConnection(builder.ToString());
-        var index = new StepIndex(directory, connection);
+        var index = new StepIndex(directory, connection, SchemaVersion);
         try
         {
             index.Guard(() =>
@@ -72,6 +89,15 @@ internal sealed class StepIndex : IDisposable
                 {
                     // Not damage: repair must not set a newer engine's index aside (docs/format.md §4).
                     throw new UnsupportedFormatVersionException(directory, (int)Math.Min(version, int.MaxValue), SchemaVersion);
+                }
+                else if (version == RowPerItemVersion && upgrade)
+                {
+                    index._version = RowPerItemVersion;
+                    index.Upgrade();
+                }
+                else
+                {
+                    index._version = (int)version;
                 }
 
                 index.Execute("PRAGMA synchronous = FULL;");
@@ -129,7 +155,7 @@ internal sealed class StepIndex : IDisposable
                 _connection.BackupDatabase(memory);
                 return 0;
             });
-            return new StepIndex(_directory, memory);
+            return new StepIndex(_directory, memory, _version);
         }
         catch
         {
@@ -141,7 +167,7 @@ internal sealed class StepIndex : IDisposable
     private static StepIndex? OpenReadOnlyFile(string directory, SqliteConnectionStringBuilder builder)
     {
         var connection = new SqliteConnection(builder.ToString());
-        var index = new StepIndex(directory, connection);
+        var index = new StepIndex(directory, connection, SchemaVersion);
         try
         {
             var version = index.Guard(() =>
@@ -160,6 +186,9 @@ internal sealed class StepIndex : IDisposable
                 connection.Dispose();
                 return null;
             }
+
+            // Read-only: a version-1 index is read as it is (its rows), never upgraded here.
+            index._version = (int)version;
 
             // Reading a table is what first touches the log and shared memory: fail here, not in a caller.
             _ = index.Scalar("SELECT count(*) FROM intents;");
@@ -187,16 +216,9 @@ internal sealed class StepIndex : IDisposable
                 metadata TEXT NOT NULL,
                 manifest_hash TEXT NOT NULL,
                 pinned INTEGER NOT NULL DEFAULT 0);
-            CREATE TABLE IF NOT EXISTS items(
-                step INTEGER NOT NULL,
-                ordinal INTEGER NOT NULL,
-                name TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                dtype TEXT,
-                shape TEXT,
-                size INTEGER NOT NULL,
-                stored_size INTEGER NOT NULL,
-                PRIMARY KEY(step, ordinal)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS step_items(
+                step INTEGER PRIMARY KEY,
+                items BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS intents(
                 save_id TEXT PRIMARY KEY,
                 op TEXT NOT NULL,
@@ -360,7 +382,61 @@ internal sealed class StepIndex : IDisposable
         return All().Where(r => wanted.Contains(r.Step)).ToList();
     }
 
-    public List<CheckpointItemInfo> Items(long step) => Guard(() =>
+    /// <summary>
+    /// The leaves of a step, in ordinal order, from the index alone (no manifest is read); empty for a
+    /// step without a row. An item list that does not decode, or holds another count than the step's
+    /// <c>item_count</c>, is index damage.
+    /// </summary>
+    public List<CheckpointItemInfo> Items(long step) => Guard(() => _version == RowPerItemVersion ? ItemRows(step) : ItemList(step));
+
+    /// <summary>A version-2 step's leaves: its one blob, decoded straight from SQLite's buffer.</summary>
+    private List<CheckpointItemInfo> ItemList(long step)
+    {
+        var db = _connection.Handle!;
+        _ = raw.sqlite3_busy_timeout(db, 60_000);
+        var rc = raw.sqlite3_prepare_v2(db, "SELECT s.item_count, i.items FROM steps s LEFT JOIN step_items i ON i.step = s.step WHERE s.step = ?1;", out var statement);
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        using (statement)
+        {
+            _ = raw.sqlite3_bind_int64(statement, 1, step);
+            rc = raw.sqlite3_step(statement);
+            if (rc == raw.SQLITE_DONE)
+            {
+                return [];
+            }
+
+            if (rc != raw.SQLITE_ROW)
+            {
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+
+            return DecodeItemList(step, statement, 0, 1);
+        }
+    }
+
+    /// <summary>Decodes the item count and blob columns of the current row; a missing or mistyped value is damage.</summary>
+    private static List<CheckpointItemInfo> DecodeItemList(long step, sqlite3_stmt statement, int countColumn, int blobColumn)
+    {
+        var count = raw.sqlite3_column_int64(statement, countColumn);
+        if (count is < 0 or > int.MaxValue)
+        {
+            throw new FormatException($"step {step} has an item count of {count}");
+        }
+
+        if (raw.sqlite3_column_type(statement, blobColumn) != raw.SQLITE_BLOB)
+        {
+            throw new FormatException($"step {step} has no item list");
+        }
+
+        return ItemListCodec.Decode(step, raw.sqlite3_column_blob(statement, blobColumn), (int)count);
+    }
+
+    /// <summary>A version-1 step's leaves, one row each (an index read without upgrading it).</summary>
+    private List<CheckpointItemInfo> ItemRows(long step)
     {
         // Pages of rows as one JSON text each: reading 100,000 rows one by one through the data reader
         // costs several times more than SQLite building the text and one parse of it.
@@ -372,19 +448,19 @@ internal sealed class StepIndex : IDisposable
             """);
         cmd.Parameters.AddWithValue("$s", step);
         var from = cmd.Parameters.Add("$from", SqliteType.Integer);
-        cmd.Parameters.AddWithValue("$page", InsertBatch);
+        cmd.Parameters.AddWithValue("$page", ItemRowPage);
         long next = long.MinValue;
         while (true)
         {
             from.Value = next;
             var text = cmd.ExecuteScalar() as string ?? "[]";
             var count = ReadItemRows(step, System.Text.Encoding.UTF8.GetBytes(text), items, ref next);
-            if (count < InsertBatch)
+            if (count < ItemRowPage)
             {
                 return items;
             }
         }
-    });
+    }
 
     /// <summary>Parses one page of item rows; returns how many it held and sets <paramref name="next"/> past the last ordinal.</summary>
     private static int ReadItemRows(long step, byte[] json, List<CheckpointItemInfo> items, ref long next)
@@ -467,8 +543,22 @@ internal sealed class StepIndex : IDisposable
     /// <summary>Publishes a step's row and leaves and clears its intent, in one transaction.</summary>
     public void CommitStep(StepRow row, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf, string? intentToClear) => Guard(() =>
     {
+        if (_version != SchemaVersion)
+        {
+            // Writers open the index with upgrade; a version-1 index reaching here is an engine bug.
+            throw new InvalidOperationException($"a version-{_version} index is written only after its upgrade to version {SchemaVersion}");
+        }
+
+        if (row.ItemCount != items.Count)
+        {
+            // Items() checks the list against item_count: a mismatch written here would read as damage.
+            throw new ArgumentException($"step {row.Step} is committed with item_count {row.ItemCount} but {items.Count} items", nameof(items));
+        }
+
+        // Encoded before the transaction, so the write lock is held only for the statements.
+        var itemList = ItemListCodec.Encode(items, storedSizeOf);
         using var tx = _connection.BeginTransaction();
-        using (var del = Command("DELETE FROM steps WHERE step = $s; DELETE FROM items WHERE step = $s;", tx))
+        using (var del = Command("DELETE FROM steps WHERE step = $s; DELETE FROM step_items WHERE step = $s;", tx))
         {
             del.Parameters.AddWithValue("$s", row.Step);
             del.ExecuteNonQuery();
@@ -488,7 +578,12 @@ internal sealed class StepIndex : IDisposable
             ins.ExecuteNonQuery();
         }
 
-        InsertItems(row.Step, items, storedSizeOf, tx);
+        using (var put = Command("INSERT INTO step_items(step, items) VALUES ($s, $items);", tx))
+        {
+            put.Parameters.AddWithValue("$s", row.Step);
+            put.Parameters.Add("$items", SqliteType.Blob).Value = itemList;
+            put.ExecuteNonQuery();
+        }
 
         if (intentToClear is not null)
         {
@@ -507,9 +602,9 @@ internal sealed class StepIndex : IDisposable
     public void UnpublishSteps(IReadOnlyList<StepRow> rows) => Guard(() =>
     {
         using var tx = _connection.BeginTransaction();
-        using var cmd = Command("""
+        using var cmd = Command($$"""
             DELETE FROM steps WHERE step IN (SELECT json_extract(value, '$[1]') FROM json_each($rows));
-            DELETE FROM items WHERE step IN (SELECT json_extract(value, '$[1]') FROM json_each($rows));
+            DELETE FROM {{ItemTable}} WHERE step IN (SELECT json_extract(value, '$[1]') FROM json_each($rows));
             INSERT OR REPLACE INTO intents(save_id, op, step, staging)
                 SELECT json_extract(value, '$[0]'), 'delete', json_extract(value, '$[1]'), NULL FROM json_each($rows) ORDER BY key;
             """, tx);
@@ -554,7 +649,7 @@ internal sealed class StepIndex : IDisposable
     /// <summary>Removes a row whose folder is gone (repair).</summary>
     public void DropStep(long step) => Guard(() =>
     {
-        using var del = Command("DELETE FROM steps WHERE step = $s; DELETE FROM items WHERE step = $s;");
+        using var del = Command($"DELETE FROM steps WHERE step = $s; DELETE FROM {ItemTable} WHERE step = $s;");
         del.Parameters.AddWithValue("$s", step);
         del.ExecuteNonQuery();
     });
@@ -593,149 +688,16 @@ internal sealed class StepIndex : IDisposable
             }
         }
 
+        if (_version == SchemaVersion)
+        {
+            CheckItemLists(problems);
+        }
+
         return problems;
     });
 
-    /// <summary>
-    /// Writes a step's item rows. The rows travel as one JSON array that SQLite unpacks itself
-    /// (<c>json_each</c>): one statement instead of one per leaf, whose managed binding and call
-    /// overhead was most of the cost of a save of many small leaves (docs/performance-notes.md). The rows
-    /// are the same as before, so every engine reads them alike.
-    /// </summary>
-    private void InsertItems(long step, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf, SqliteTransaction tx)
-    {
-        if (items.Count == 0)
-        {
-            return;
-        }
-
-        if (!AllNamesWellFormed(items))
-        {
-            // JSON cannot carry a lone surrogate (names of steps written before today's name grammar may hold one).
-            InsertItemsOneByOne(step, items, storedSizeOf, tx);
-            return;
-        }
-
-        // Batches keep each text far below SQLite's longest string (1e9 bytes), whatever the item count.
-        using var insert = Command("""
-            INSERT INTO items(step, ordinal, name, kind, dtype, shape, size, stored_size)
-            SELECT $s, $base + key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
-                   json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]')
-            FROM json_each($rows);
-            """, tx);
-        insert.Parameters.AddWithValue("$s", step);
-        var pBase = insert.Parameters.Add("$base", SqliteType.Integer);
-        var pRows = insert.Parameters.Add("$rows", SqliteType.Text);
-        for (var start = 0; start < items.Count; start += InsertBatch)
-        {
-            pBase.Value = start;
-            pRows.Value = ItemRowsJson(items, start, Math.Min(items.Count, start + InsertBatch), storedSizeOf);
-            insert.ExecuteNonQuery();
-        }
-    }
-
-    /// <summary>Items [<paramref name="start"/>, <paramref name="end"/>) as a JSON array of [name, kind, dtype, shape, size, stored_size].</summary>
-    private static string ItemRowsJson(IReadOnlyList<StoredItem> items, int start, int end, Func<StoredItem, long> storedSizeOf)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>((end - start) * 48 + 16);
-        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions
-        {
-            SkipValidation = true,
-            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        }))
-        {
-            w.WriteStartArray();
-            for (var i = start; i < end; i++)
-            {
-                var it = items[i];
-                w.WriteStartArray();
-                w.WriteStringValue(it.Name);
-                w.WriteStringValue(it.Kind);
-                if (it.DType is null)
-                {
-                    w.WriteNullValue();
-                }
-                else
-                {
-                    w.WriteStringValue(it.DType);
-                }
-
-                if (it.Shape is null)
-                {
-                    w.WriteNullValue();
-                }
-                else
-                {
-                    w.WriteStringValue(string.Join(",", it.Shape));
-                }
-
-                w.WriteNumberValue(it.Size);
-                w.WriteNumberValue(storedSizeOf(it));
-                w.WriteEndArray();
-            }
-
-            w.WriteEndArray();
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    private void InsertItemsOneByOne(long step, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf, SqliteTransaction tx)
-    {
-        using var item = Command("INSERT INTO items(step, ordinal, name, kind, dtype, shape, size, stored_size) VALUES ($s, $o, $name, $k, $d, $sh, $size, $stored);", tx);
-        var pStep = item.Parameters.Add("$s", SqliteType.Integer);
-        var pOrdinal = item.Parameters.Add("$o", SqliteType.Integer);
-        var pName = item.Parameters.Add("$name", SqliteType.Text);
-        var pKind = item.Parameters.Add("$k", SqliteType.Text);
-        var pDType = item.Parameters.Add("$d", SqliteType.Text);
-        var pShape = item.Parameters.Add("$sh", SqliteType.Text);
-        var pSize = item.Parameters.Add("$size", SqliteType.Integer);
-        var pStored = item.Parameters.Add("$stored", SqliteType.Integer);
-        item.Prepare();
-        pStep.Value = step;
-        for (var i = 0; i < items.Count; i++)
-        {
-            var it = items[i];
-            pOrdinal.Value = i;
-            pName.Value = it.Name;
-            pKind.Value = it.Kind;
-            pDType.Value = (object?)it.DType ?? DBNull.Value;
-            pShape.Value = it.Shape is null ? DBNull.Value : string.Join(",", it.Shape);
-            pSize.Value = it.Size;
-            pStored.Value = storedSizeOf(it);
-            item.ExecuteNonQuery();
-        }
-    }
-
-    private static bool AllNamesWellFormed(IReadOnlyList<StoredItem> items)
-    {
-        foreach (var it in items)
-        {
-            if (it.Name.AsSpan().ContainsAnyInRange('\uD800', '\uDFFF') && !IsWellFormedUtf16(it.Name))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool IsWellFormedUtf16(string s)
-    {
-        for (var i = 0; i < s.Length; i++)
-        {
-            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(s[i]))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>The table of a step's leaves in this index's schema (a version-1 index opened without upgrading keeps its rows).</summary>
+    private string ItemTable => _version == RowPerItemVersion ? "items" : "step_items";
 
     /// <summary>Reads a row; a save id of the wrong shape (it names the step's trash folder) is a malformed index.</summary>
     private static StepRow ReadRow(SqliteDataReader r)
@@ -767,9 +729,9 @@ internal sealed class StepIndex : IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    private object? Scalar(string sql)
+    private object? Scalar(string sql, SqliteTransaction? tx = null)
     {
-        using var cmd = Command(sql);
+        using var cmd = Command(sql, tx);
         return cmd.ExecuteScalar();
     }
 

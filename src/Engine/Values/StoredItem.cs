@@ -1,6 +1,6 @@
 namespace DataraxCkpt.Values;
 
-/// <summary>One leaf of an encoded state, as recorded in the index's items table.</summary>
+/// <summary>One leaf of an encoded state, as recorded in the index's item list of its step.</summary>
 /// <param name="Name">Slash-joined leaf path (see <see cref="ItemNames"/>).</param>
 /// <param name="Kind">tensor, scalar, string, key, keys or null.</param>
 /// <param name="DType">Type code of the value or tensor element.</param>

@@ -129,7 +129,7 @@ public sealed class SmallGapTests : IDisposable
             // A removal of step 2 that stopped after its unpublish transaction, then damage elsewhere.
             using var cmd = index.CreateCommand();
             cmd.CommandText = """
-                DELETE FROM steps WHERE step = 2; DELETE FROM items WHERE step = 2;
+                DELETE FROM steps WHERE step = 2; DELETE FROM step_items WHERE step = 2;
                 INSERT INTO intents(save_id, op, step, staging) VALUES ($id, 'delete', 2, NULL);
                 UPDATE steps SET save_id = 'damaged' WHERE step = 3;
                 """;

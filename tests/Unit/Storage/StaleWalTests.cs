@@ -36,7 +36,7 @@ public sealed class StaleWalTests : IDisposable
             using (var cmd = c.CreateCommand())
             {
                 // Rewrites the pages of every row into the WAL and keeps them there (no checkpoint).
-                cmd.CommandText = "PRAGMA wal_autocheckpoint = 0; UPDATE steps SET pinned = pinned + 1; UPDATE steps SET pinned = pinned - 1; UPDATE items SET size = size + 1; UPDATE items SET size = size - 1;";
+                cmd.CommandText = "PRAGMA wal_autocheckpoint = 0; UPDATE steps SET pinned = pinned + 1; UPDATE steps SET pinned = pinned - 1; UPDATE step_items SET step = step + 1000000; UPDATE step_items SET step = step - 1000000;";
                 cmd.ExecuteNonQuery();
             }
 

@@ -50,7 +50,7 @@ internal sealed class BlobIndexCache
     private StepIndex Open()
     {
         Directory.CreateDirectory(Folder);
-        return StepIndex.Open(Folder, create: true);
+        return StepIndex.Open(Folder, create: true, upgrade: true);
     }
 
     /// <summary>

@@ -1,0 +1,347 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Unicode;
+using K4os.Hash.xxHash;
+
+namespace DataraxCkpt.Storage;
+
+/// <summary>
+/// The binary item list of one step in an index of schema version 2 (<c>step_items.items</c>,
+/// docs/format.md §3.1): the fields a version-1 index kept as one row per leaf (name, kind, dtype,
+/// shape, size, stored size), in ordinal order, in one blob per step. One blob instead of 100,000 rows
+/// is what makes the index cost of a save of many small leaves a fraction of a microsecond per leaf.
+/// </summary>
+/// <remarks>
+/// Layout: a layout byte (1), the item count, a table of the distinct kind and dtype texts, the items,
+/// and an XXH64 of everything before it. Integers are unsigned LEB128 varints (a <c>long</c> as its
+/// two's-complement bits). The checksum makes a damaged blob an error instead of different items: a
+/// flipped byte in a name would otherwise still decode, as another name.
+/// </remarks>
+internal static class ItemListCodec
+{
+    /// <summary>The layout this engine writes and reads; any other first byte is damage (a new layout comes with a new index schema version).</summary>
+    public const byte Layout = 1;
+
+    /// <summary>Bytes of the trailing checksum.</summary>
+    private const int ChecksumLength = 8;
+
+    /// <summary>The fewest bytes an item takes (one per field), which bounds a count read from a damaged blob.</summary>
+    private const int SmallestItem = 6;
+
+    /// <summary>Encodes items as stored by a save: each one's stored size comes from <paramref name="storedSizeOf"/>.</summary>
+    public static byte[] Encode(IReadOnlyList<Values.StoredItem> items, Func<Values.StoredItem, long> storedSizeOf)
+    {
+        var writer = new Writer(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var it = items[i];
+            writer.Add(it.Name, it.Kind, it.DType, it.Shape, it.Size, storedSizeOf(it));
+        }
+
+        return writer.ToArray();
+    }
+
+    /// <summary>
+    /// The cheap half of <see cref="Decode"/>, for an integrity check over every step: length, checksum,
+    /// layout and count; throws <see cref="FormatException"/> like it. The checksum covers every byte the
+    /// writer produced, so a blob that passes holds what was written.
+    /// </summary>
+    public static void Check(long step, ReadOnlySpan<byte> blob, int expectedCount)
+    {
+        var body = VerifiedBody(step, blob);
+        var pos = 1;
+        ReadCount(step, body, ref pos, expectedCount);
+    }
+
+    /// <summary>
+    /// Decodes a step's blob. Anything that is not exactly a blob of <paramref name="expectedCount"/> items
+    /// (a wrong checksum, a cut, trailing bytes, an index out of range, text that is not UTF-8) throws
+    /// <see cref="FormatException"/>, which the index reports as damage.
+    /// </summary>
+    public static List<CheckpointItemInfo> Decode(long step, ReadOnlySpan<byte> blob, int expectedCount)
+    {
+        var body = VerifiedBody(step, blob);
+        var pos = 1;
+        var count = ReadCount(step, body, ref pos, expectedCount);
+
+        var tableCount = ReadVarint(body, ref pos, step);
+        if (tableCount > (ulong)(body.Length - pos))
+        {
+            throw new FormatException($"the item list of step {step} has a text table longer than itself");
+        }
+
+        var table = new string[(int)tableCount];
+        for (var t = 0; t < table.Length; t++)
+        {
+            table[t] = ReadUtf8(body, ref pos, Length(ReadVarint(body, ref pos, step), body.Length - pos, step), step);
+        }
+
+        var items = new List<CheckpointItemInfo>((int)count);
+        for (var i = 0; i < (int)count; i++)
+        {
+            var header = ReadVarint(body, ref pos, step);
+            string name;
+            if ((header & 1) == 0)
+            {
+                name = ReadUtf8(body, ref pos, Length(header >> 1, body.Length - pos, step), step);
+            }
+            else
+            {
+                var chars = Length(header >> 1, (body.Length - pos) / 2, step);
+                name = string.Create(chars, body.Slice(pos, chars * 2).ToArray(), static (span, bytes) =>
+                {
+                    for (var c = 0; c < span.Length; c++)
+                    {
+                        span[c] = (char)BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(c * 2));
+                    }
+                });
+                pos += chars * 2;
+            }
+
+            var kindCode = ReadVarint(body, ref pos, step);
+            var kind = kindCode < (ulong)table.Length ? table[(int)kindCode] : throw new FormatException($"the item list of step {step} names kind {kindCode} of {table.Length} texts");
+            var dtypeCode = Length(ReadVarint(body, ref pos, step), table.Length, step);
+            var dtype = dtypeCode == 0 ? null : table[dtypeCode - 1];
+            var shapeCode = Length(ReadVarint(body, ref pos, step), body.Length - pos + 1, step);
+            long[]? shape = null;
+            if (shapeCode > 0)
+            {
+                shape = shapeCode == 1 ? [] : new long[shapeCode - 1];
+                for (var d = 0; d < shape.Length; d++)
+                {
+                    shape[d] = (long)ReadVarint(body, ref pos, step);
+                }
+            }
+
+            var size = (long)ReadVarint(body, ref pos, step);
+            var stored = (long)ReadVarint(body, ref pos, step);
+            items.Add(new CheckpointItemInfo(step, name, kind, dtype, shape, size, stored));
+        }
+
+        if (pos != body.Length)
+        {
+            throw new FormatException($"the item list of step {step} has {body.Length - pos} bytes after its last item");
+        }
+
+        return items;
+    }
+
+    /// <summary>The blob without its checksum, once the checksum and the layout byte are right.</summary>
+    private static ReadOnlySpan<byte> VerifiedBody(long step, ReadOnlySpan<byte> blob)
+    {
+        if (blob.Length < 3 + ChecksumLength)
+        {
+            throw new FormatException($"the item list of step {step} is cut short ({blob.Length} bytes)");
+        }
+
+        var body = blob[..^ChecksumLength];
+        if (XXH64.DigestOf(body) != BinaryPrimitives.ReadUInt64LittleEndian(blob[^ChecksumLength..]))
+        {
+            throw new FormatException($"the item list of step {step} does not match its checksum");
+        }
+
+        return body[0] == Layout ? body : throw new FormatException($"the item list of step {step} has layout {body[0]}, not {Layout}");
+    }
+
+    private static ulong ReadCount(long step, ReadOnlySpan<byte> body, ref int pos, int expectedCount)
+    {
+        var count = ReadVarint(body, ref pos, step);
+        return count == (ulong)expectedCount && count <= (ulong)(body.Length / SmallestItem) ? count
+            : throw new FormatException($"the item list of step {step} holds {count} items, but the step has {expectedCount}");
+    }
+
+    /// <summary>A length or index read from the blob, refused when above <paramref name="max"/>.</summary>
+    private static int Length(ulong value, int max, long step) =>
+        value <= (ulong)Math.Max(max, 0) ? (int)value : throw new FormatException($"the item list of step {step} holds an out-of-range length or index ({value})");
+
+    private static string ReadUtf8(ReadOnlySpan<byte> body, ref int pos, int length, long step)
+    {
+        var bytes = body.Slice(pos, length);
+        if (!Utf8.IsValid(bytes))
+        {
+            throw new FormatException($"the item list of step {step} holds text that is not UTF-8");
+        }
+
+        pos += length;
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> body, ref int pos, long step)
+    {
+        ulong value = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (pos >= body.Length)
+            {
+                throw new FormatException($"the item list of step {step} is cut short");
+            }
+
+            var b = body[pos++];
+            if (shift == 63 && b > 1)
+            {
+                break;
+            }
+
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
+
+        throw new FormatException($"the item list of step {step} holds an integer longer than 64 bits");
+    }
+
+    /// <summary>Builds one blob item by item (a save's items, or the rows of a version-1 index being upgraded).</summary>
+    internal sealed class Writer
+    {
+        private readonly Dictionary<string, int> _textIndex = new(StringComparer.Ordinal);
+        private readonly List<string> _texts = [];
+        private byte[] _body;
+        private int _pos;
+        private int _count;
+
+        // Most items repeat the previous item's kind and dtype (often the very same string objects).
+        private string? _lastText;
+        private int _lastTextIndex;
+
+        public Writer(int expectedItems) => _body = new byte[Math.Max(64, expectedItems * 24)];
+
+        public int Count => _count;
+
+        public void Add(string name, string kind, string? dtype, long[]? shape, long size, long storedSize)
+        {
+            var rank = shape?.Length ?? 0;
+            Reserve(10 + (name.Length * 3) + (10 * 5) + (rank * 10));
+
+            // The name's length prefix comes first but is known only once encoded: encode after room for
+            // the longest prefix, then move the bytes down when the prefix is shorter.
+            var reserved = VarintLength((ulong)name.Length * 3 << 1);
+            var status = Utf8.FromUtf16(name, _body.AsSpan(_pos + reserved), out _, out var written, replaceInvalidSequences: false);
+            if (status == System.Buffers.OperationStatus.Done)
+            {
+                var prefix = VarintLength((ulong)written << 1);
+                if (prefix != reserved)
+                {
+                    _body.AsSpan(_pos + reserved, written).CopyTo(_body.AsSpan(_pos + prefix));
+                }
+
+                WriteVarint((ulong)written << 1);
+                _pos += written;
+            }
+            else
+            {
+                // A lone surrogate (names written before today's name grammar may hold one) has no UTF-8
+                // form: such a name is kept as its UTF-16 code units, so it reads back exactly.
+                WriteVarint(((ulong)name.Length << 1) | 1);
+                foreach (var c in name)
+                {
+                    BinaryPrimitives.WriteUInt16LittleEndian(_body.AsSpan(_pos), c);
+                    _pos += 2;
+                }
+            }
+
+            WriteVarint((ulong)TextIndex(kind));
+            WriteVarint(dtype is null ? 0UL : (ulong)TextIndex(dtype) + 1);
+            if (shape is null)
+            {
+                WriteVarint(0);
+            }
+            else
+            {
+                WriteVarint((ulong)rank + 1);
+                foreach (var d in shape)
+                {
+                    WriteVarint((ulong)d);
+                }
+            }
+
+            WriteVarint((ulong)size);
+            WriteVarint((ulong)storedSize);
+            _count++;
+        }
+
+        /// <summary>The finished blob: layout, count, text table, items, checksum.</summary>
+        public byte[] ToArray()
+        {
+            var head = new byte[20 + _texts.Sum(t => 10 + Encoding.UTF8.GetMaxByteCount(t.Length))];
+            var h = 0;
+            head[h++] = Layout;
+            h += PutVarint(head.AsSpan(h), (ulong)_count);
+            h += PutVarint(head.AsSpan(h), (ulong)_texts.Count);
+            foreach (var text in _texts)
+            {
+                var bytes = Encoding.UTF8.GetBytes(text);
+                h += PutVarint(head.AsSpan(h), (ulong)bytes.Length);
+                bytes.CopyTo(head.AsSpan(h));
+                h += bytes.Length;
+            }
+
+            var blob = new byte[h + _pos + ChecksumLength];
+            head.AsSpan(0, h).CopyTo(blob);
+            _body.AsSpan(0, _pos).CopyTo(blob.AsSpan(h));
+            BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(h + _pos), XXH64.DigestOf(blob.AsSpan(0, h + _pos)));
+            return blob;
+        }
+
+        private int TextIndex(string text)
+        {
+            if (ReferenceEquals(text, _lastText))
+            {
+                return _lastTextIndex;
+            }
+
+            if (!_textIndex.TryGetValue(text, out var index))
+            {
+                if (Utf8.FromUtf16(text, new byte[Encoding.UTF8.GetMaxByteCount(text.Length)], out _, out _, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
+                {
+                    // Kinds and dtypes are short codes from a fixed set; one that is not text is a bug upstream, not a name to keep.
+                    throw new ArgumentException($"the kind or dtype '{text}' is not well-formed text", nameof(text));
+                }
+
+                index = _texts.Count;
+                _textIndex.Add(text, index);
+                _texts.Add(text);
+            }
+
+            _lastText = text;
+            _lastTextIndex = index;
+            return index;
+        }
+
+        private void Reserve(int bytes)
+        {
+            if (_pos + bytes > _body.Length)
+            {
+                Array.Resize(ref _body, Math.Max(_body.Length * 2, _pos + bytes));
+            }
+        }
+
+        private void WriteVarint(ulong value) => _pos += PutVarint(_body.AsSpan(_pos), value);
+
+        private static int PutVarint(Span<byte> to, ulong value)
+        {
+            var n = 0;
+            while (value >= 0x80)
+            {
+                to[n++] = (byte)(value | 0x80);
+                value >>= 7;
+            }
+
+            to[n++] = (byte)value;
+            return n;
+        }
+
+        private static int VarintLength(ulong value)
+        {
+            var n = 1;
+            while (value >= 0x80)
+            {
+                value >>= 7;
+                n++;
+            }
+
+            return n;
+        }
+    }
+}
