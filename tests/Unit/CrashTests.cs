@@ -224,6 +224,52 @@ public sealed class CrashTests : IDisposable
         StoreAssert.Figure(_output, 4, "SIGKILL at a named prune point", $"{point}: survived, every listed step exact, next prune completed");
     }
 
+    [Theory]
+    [InlineData("remove.after-unpublish")]
+    [InlineData("remove.folder-trashed@150")]
+    [InlineData("remove.after-trash")]
+    public void Kill_during_a_prune_of_hundreds_of_steps_leaves_only_the_kept_steps_listed_and_the_next_write_finishes_it(string point)
+    {
+        // Past 256 steps a prune takes its bulk paths (one pass over the rows, one listing of the folders,
+        // intents cleared in one statement): 300 index rows without folders between real steps 1, 2 and 900, 901.
+        Seeded(1, 2, 900, 901);
+        using (var index = PlantedManifest.OpenIndex(_ck))
+        using (var cmd = index.CreateCommand())
+        {
+            cmd.CommandText = """
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 300)
+                INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                SELECT 100 + n.i, printf('%032x', 100 + n.i), s.created_utc, s.size, s.stored_size, s.item_count, s.metadata, s.manifest_hash, 0
+                FROM n, steps AS s WHERE s.step = 1;
+                """;
+            cmd.ExecuteNonQuery();
+        }
+
+        AssertKilled(Harness.Run(point, "prune", _ck, "2"));
+        using (var reader = new CheckpointHandler())
+        {
+            Assert.Equal(new long[] { 900, 901 }, reader.GetCheckpointSteps(_ck));
+            AssertRestoresExactly(reader, _ck, 901, Seed, 2);
+        }
+
+        using (var next = new CheckpointHandler())
+        {
+            next.Save(_ck, HarnessState.Create(902, Seed, 1), step: 902);
+            Assert.Equal(new long[] { 900, 901, 902 }, next.GetCheckpointSteps(_ck));
+            AssertRestoresExactly(next, _ck, 900, Seed, 2);
+        }
+
+        using (var index = PlantedManifest.OpenIndex(_ck))
+        using (var cmd = index.CreateCommand())
+        {
+            cmd.CommandText = "SELECT count(*) FROM intents;";
+            Assert.Equal(0L, (long)cmd.ExecuteScalar()!);
+        }
+
+        AssertNoLeftovers();
+        StoreAssert.Figure(_output, 4, "SIGKILL at a named prune point, 304 steps", $"{point}: survived, only the kept steps listed, next write finished the removal");
+    }
+
     [Fact]
     public void Kill_while_pinning_keeps_the_step_and_repair_settles_the_pin()
     {

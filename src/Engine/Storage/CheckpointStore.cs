@@ -404,7 +404,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         using var index = OpenIndexForRead();
         var chosen = step ?? index.Latest() ?? throw new NoCheckpointsException(Directory);
         var row = index.Get(chosen) ?? throw new StepNotFoundException(Directory, chosen, index.Steps());
-        return DecodeMetadata(row);
+        return DecodeMetadata(row.Step, row.MetadataJson);
     }
 
     /// <summary>Decodes every chunk of a step against its checksums.</summary>
@@ -693,9 +693,10 @@ internal sealed class CheckpointStore : ICheckpointStore
         if (!dryRun && doomed.Count > 0)
         {
             StepCommit.Remove(_folders, index, doomed);
-            foreach (var row in doomed)
+            // Without a log callback the 100,000 messages of a big prune are not even formatted.
+            for (var i = 0; _options.Log is not null && i < doomed.Count; i++)
             {
-                Log($"Removed step {row.Step} from '{Directory}' (retention).");
+                Log($"Removed step {doomed[i].Step} from '{Directory}' (retention).");
             }
         }
 
@@ -961,11 +962,10 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
     }
 
-    // Metadata is decoded on first access: listing many steps should not pay for metadata nobody reads.
-    private CheckpointInfo ToInfo(StepRow row) => new(row.Step, _folders.StepPath(row.Step), Directory, row.CreatedUtc, row.Size,
-        row.StoredSize, row.ItemCount, () => DecodeMetadata(row), row.Pinned);
-
-    private IReadOnlyDictionary<string, object?> DecodeMetadata(StepRow row) => DecodeMetadata(row.Step, row.MetadataJson);
+    // A record as a listing builds it: path and metadata are worked out on first read (a prune of 100,000
+    // steps returns 100,000 records, most never looked at). Every row's time is UTC (offset zero).
+    private CheckpointInfo ToInfo(StepRow row) => new(_listing, row.Step, row.CreatedUtc.UtcTicks, row.Size, row.StoredSize, row.ItemCount,
+        row.MetadataJson, row.Pinned);
 
     private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string metadataJson) => _decoding.DecodeMetadata(step, metadataJson);
 

@@ -165,7 +165,7 @@ internal static class Recovery
     /// </summary>
     internal static Func<string, bool> ParkedByUnsettledSaves(StepIndex index)
     {
-        var parked = index.Intents().Where(i => i.Op == "save" && IsWellFormed(i))
+        var parked = index.SaveIntents().Where(IsWellFormed)
             .Select(i => i.Staging + StepFolders.DisplacedSuffix).ToHashSet(StringComparer.Ordinal);
         return parked.Contains;
     }

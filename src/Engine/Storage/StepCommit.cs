@@ -68,9 +68,11 @@ internal static class StepCommit
         FaultInjector.Hit("remove.before-unpublish");
         index.UnpublishSteps(rows);
         FaultInjector.Hit("remove.after-unpublish");
+        // Many steps: one listing of the directory instead of a lookup per step.
+        var existing = rows.Count > 256 ? folders.ListStepFolders().ToHashSet() : null;
         foreach (var row in rows)
         {
-            if (folders.StepExists(row.Step))
+            if (existing?.Contains(row.Step) ?? folders.StepExists(row.Step))
             {
                 folders.MoveToTrash(row.Step, row.SaveId, flush: false);
             }
@@ -81,6 +83,6 @@ internal static class StepCommit
         DurableIo.FsyncDirectory(folders.Directory);
         FaultInjector.Hit("remove.after-trash");
         folders.SweepTrash(dryRun: false, keep: Recovery.ParkedByUnsettledSaves(index));
-        index.RemoveIntents(rows.Select(r => r.SaveId));
+        index.ClearRemovalIntents(rows);
     }
 }

@@ -290,7 +290,8 @@ internal sealed partial class StepIndex : IDisposable
         };
 
         // Straight through SQLite's own API: at 100,000 rows the per-column overhead of the ADO.NET reader
-        // is half the cost of a listing (docs/benchmarks.md, scenario d).
+        // is half the cost of a listing, and SQLitePCL's per-call handle marshalling much of the rest
+        // (docs/performance-notes.md, scenario d), so the columns are read by the statement's raw pointer.
         var db = _connection.Handle!;
         // The ADO.NET reader retries a busy database itself; here SQLite's busy handler does (as the writable connection's PRAGMA).
         _ = raw.sqlite3_busy_timeout(db, 60_000);
@@ -308,28 +309,35 @@ internal sealed partial class StepIndex : IDisposable
             }
 
             var infos = new List<CheckpointInfo>(Math.Min(first ?? last ?? 1024, 4096));
+            var pointer = SqliteColumns.Pointer(statement);
             // Most steps carry the same metadata text (often none): consecutive equal texts share one string.
             var previousText = Array.Empty<byte>();
             var previous = string.Empty;
             while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
             {
-                var step = raw.sqlite3_column_int64(statement, 0);
-                var itemCount = raw.sqlite3_column_int64(statement, 4);
+                var step = SqliteColumns.Int64(pointer, statement, 0);
+                var created = SqliteColumns.Int64(pointer, statement, 1);
+                var itemCount = SqliteColumns.Int64(pointer, statement, 4);
                 if (itemCount is < 0 or > int.MaxValue)
                 {
                     throw new FormatException($"step {step} has an item count of {itemCount}");
                 }
 
-                var text = raw.sqlite3_column_blob(statement, 6);
+                if ((ulong)created > (ulong)DateTime.MaxValue.Ticks)
+                {
+                    // The record keeps the ticks and builds its time on read: a bad value is reported here, as a whole row read would.
+                    throw new FormatException($"step {step} has a creation time of {created} ticks");
+                }
+
+                var text = SqliteColumns.Bytes(pointer, statement, 6);
                 if (!text.SequenceEqual(previousText))
                 {
                     previousText = text.ToArray();
                     previous = Encoding.UTF8.GetString(text);
                 }
 
-                infos.Add(new CheckpointInfo(context, step, new DateTimeOffset(raw.sqlite3_column_int64(statement, 1), TimeSpan.Zero),
-                    raw.sqlite3_column_int64(statement, 2), raw.sqlite3_column_int64(statement, 3), (int)itemCount, previous,
-                    raw.sqlite3_column_int64(statement, 5) != 0));
+                infos.Add(new CheckpointInfo(context, step, created, SqliteColumns.Int64(pointer, statement, 2), SqliteColumns.Int64(pointer, statement, 3),
+                    (int)itemCount, previous, SqliteColumns.Int64(pointer, statement, 5) != 0));
             }
 
             if (rc != raw.SQLITE_DONE)
@@ -355,10 +363,11 @@ internal sealed partial class StepIndex : IDisposable
 
         using (statement)
         {
+            var pointer = SqliteColumns.Pointer(statement);
             while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
             {
-                facts.Add((raw.sqlite3_column_int64(statement, 0), new DateTimeOffset(raw.sqlite3_column_int64(statement, 1), TimeSpan.Zero),
-                    raw.sqlite3_column_int64(statement, 2) != 0));
+                facts.Add((SqliteColumns.Int64(pointer, statement, 0), new DateTimeOffset(SqliteColumns.Int64(pointer, statement, 1), TimeSpan.Zero),
+                    SqliteColumns.Int64(pointer, statement, 2) != 0));
             }
 
             if (rc != raw.SQLITE_DONE)
@@ -379,7 +388,64 @@ internal sealed partial class StepIndex : IDisposable
         }
 
         var wanted = steps.ToHashSet();
-        return All().Where(r => wanted.Contains(r.Step)).ToList();
+        return Guard(() =>
+        {
+            // A prune of most of 100,000 steps reads them all: through SQLite's own API, as a listing does,
+            // with equal metadata texts shared; the rows are the ones Get returns.
+            var rows = new List<StepRow>(wanted.Count);
+            var db = _connection.Handle!;
+            _ = raw.sqlite3_busy_timeout(db, 60_000);
+            var rc = raw.sqlite3_prepare_v2(db, "SELECT step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM steps ORDER BY step;", out var statement);
+            if (rc != raw.SQLITE_OK)
+            {
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+
+            using (statement)
+            {
+                var pointer = SqliteColumns.Pointer(statement);
+                var previousText = Array.Empty<byte>();
+                var previous = string.Empty;
+                while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                {
+                    var step = SqliteColumns.Int64(pointer, statement, 0);
+                    if (!wanted.Contains(step))
+                    {
+                        continue;
+                    }
+
+                    var saveId = Encoding.UTF8.GetString(SqliteColumns.Bytes(pointer, statement, 1));
+                    if (!StoredNames.IsSaveId(saveId))
+                    {
+                        throw new FormatException($"step {step} has a save id that is not 32 lower-case hex digits");
+                    }
+
+                    var itemCount = SqliteColumns.Int64(pointer, statement, 5);
+                    if (itemCount is < int.MinValue or > int.MaxValue)
+                    {
+                        throw new FormatException($"step {step} has an item count of {itemCount}");
+                    }
+
+                    var text = SqliteColumns.Bytes(pointer, statement, 6);
+                    if (!text.SequenceEqual(previousText))
+                    {
+                        previousText = text.ToArray();
+                        previous = Encoding.UTF8.GetString(text);
+                    }
+
+                    rows.Add(new StepRow(step, saveId, new DateTimeOffset(SqliteColumns.Int64(pointer, statement, 2), TimeSpan.Zero),
+                        SqliteColumns.Int64(pointer, statement, 3), SqliteColumns.Int64(pointer, statement, 4), (int)itemCount, previous,
+                        Encoding.UTF8.GetString(SqliteColumns.Bytes(pointer, statement, 7)), SqliteColumns.Int64(pointer, statement, 8) != 0));
+                }
+
+                if (rc != raw.SQLITE_DONE)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, db);
+                }
+            }
+
+            return rows;
+        });
     }
 
     /// <summary>
@@ -516,6 +582,20 @@ internal sealed partial class StepIndex : IDisposable
         return intents;
     });
 
+    /// <summary>The save intents, in the order they were recorded (a prune's many delete intents are not read).</summary>
+    public List<Intent> SaveIntents() => Guard(() =>
+    {
+        var intents = new List<Intent>();
+        using var cmd = Command("SELECT save_id, op, step, staging FROM intents WHERE op = 'save' ORDER BY rowid;");
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            intents.Add(new Intent(r.GetString(0), r.GetString(1), r.GetInt64(2), r.IsDBNull(3) ? null : r.GetString(3)));
+        }
+
+        return intents;
+    });
+
     public bool HasLiveReservation(long step) => Guard(() =>
     {
         using var cmd = Command("SELECT count(*) FROM intents WHERE op = 'save' AND step = $s;");
@@ -596,38 +676,70 @@ internal sealed partial class StepIndex : IDisposable
     });
 
     /// <summary>
-    /// Unpublishes several steps and records a delete intent for each, in one transaction. The steps go in
-    /// as one JSON array, so removing 100,000 steps is three statements rather than 300,000.
+    /// Unpublishes several steps and records a delete intent for each, in one transaction. The step numbers
+    /// go in as one JSON array of numbers, unpacked once into a temporary keyed table that each set statement
+    /// reads, so removing 100,000 steps is a handful of statements rather than 300,000; each intent takes its
+    /// save id from the row it replaces, in step order (recovery's order).
     /// </summary>
     public void UnpublishSteps(IReadOnlyList<StepRow> rows) => Guard(() =>
     {
         using var tx = _connection.BeginTransaction();
         using var cmd = Command($$"""
-            DELETE FROM steps WHERE step IN (SELECT json_extract(value, '$[1]') FROM json_each($rows));
-            DELETE FROM {{ItemTable}} WHERE step IN (SELECT json_extract(value, '$[1]') FROM json_each($rows));
+            DROP TABLE IF EXISTS temp.removed_steps;
+            CREATE TEMP TABLE removed_steps(step INTEGER PRIMARY KEY);
+            INSERT OR IGNORE INTO temp.removed_steps(step) SELECT value FROM json_each($steps);
             INSERT OR REPLACE INTO intents(save_id, op, step, staging)
-                SELECT json_extract(value, '$[0]'), 'delete', json_extract(value, '$[1]'), NULL FROM json_each($rows) ORDER BY key;
+                SELECT save_id, 'delete', step, NULL FROM steps WHERE step IN temp.removed_steps ORDER BY step;
+            DELETE FROM steps WHERE step IN temp.removed_steps;
+            DELETE FROM {{ItemTable}} WHERE step IN temp.removed_steps;
+            DROP TABLE temp.removed_steps;
             """, tx);
-        cmd.Parameters.AddWithValue("$rows", JsonArray(rows, (w, row) =>
-        {
-            w.WriteStartArray();
-            w.WriteStringValue(row.SaveId);
-            w.WriteNumberValue(row.Step);
-            w.WriteEndArray();
-        }));
+        cmd.Parameters.AddWithValue("$steps", StepNumbersJson(rows));
         cmd.ExecuteNonQuery();
         tx.Commit();
     });
 
-    /// <summary>Clears several intents in one transaction (one statement).</summary>
-    public void RemoveIntents(IEnumerable<string> saveIds) => Guard(() =>
+    /// <summary>
+    /// Clears the delete intents <see cref="UnpublishSteps"/> recorded for <paramref name="rows"/>, in one
+    /// transaction. Called under the same hold of the directory lock, with nothing cleared since: when those
+    /// are all the intents the index holds (the usual case), the table is emptied in one step, which SQLite
+    /// does without visiting each row; otherwise they are deleted by save id.
+    /// </summary>
+    public void ClearRemovalIntents(IReadOnlyList<StepRow> rows) => Guard(() =>
     {
         using var tx = _connection.BeginTransaction();
+        var ids = rows.Select(r => r.SaveId).ToHashSet(StringComparer.Ordinal);
+        using (var count = Command("SELECT count(*), count(*) FILTER (WHERE op = 'delete') FROM intents;", tx))
+        using (var r = count.ExecuteReader())
+        {
+            r.Read();
+            if (r.GetInt64(0) == ids.Count && r.GetInt64(1) == ids.Count)
+            {
+                r.Close();
+                using var all = Command("DELETE FROM intents;", tx);
+                all.ExecuteNonQuery();
+                tx.Commit();
+                return;
+            }
+        }
+
         using var cmd = Command("DELETE FROM intents WHERE save_id IN (SELECT value FROM json_each($ids));", tx);
-        cmd.Parameters.AddWithValue("$ids", JsonArray(saveIds.ToList(), (w, id) => w.WriteStringValue(id)));
+        cmd.Parameters.AddWithValue("$ids", JsonArray(ids, (w, id) => w.WriteStringValue(id)));
         cmd.ExecuteNonQuery();
         tx.Commit();
     });
+
+    /// <summary>The step numbers of <paramref name="rows"/> as a JSON array.</summary>
+    private static string StepNumbersJson(IReadOnlyList<StepRow> rows)
+    {
+        var text = new StringBuilder(rows.Count * 8 + 2).Append('[');
+        for (var i = 0; i < rows.Count; i++)
+        {
+            _ = (i == 0 ? text : text.Append(',')).Append(rows[i].Step.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return text.Append(']').ToString();
+    }
 
     private static string JsonArray<T>(IReadOnlyCollection<T> values, Action<System.Text.Json.Utf8JsonWriter, T> write)
     {

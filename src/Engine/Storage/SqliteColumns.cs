@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+using SQLitePCL;
+
+namespace DataraxCkpt.Storage;
+
+/// <summary>
+/// Column reads of a stepping statement straight through the native SQLite library SQLitePCL loaded,
+/// by the statement's raw pointer. SQLitePCL's own calls marshal the statement's SafeHandle on every
+/// read (add a reference, release it); at 100,000 rows of seven columns that was about a quarter of a
+/// full listing (docs/performance-notes.md). The library is loaded by name from this assembly, which
+/// resolves exactly as SQLitePCL's provider does (same load context, same deps.json), so it is the
+/// same library; when it is not e_sqlite3, cannot be loaded or reports another version, SQLitePCL's
+/// calls are used instead.
+/// </summary>
+internal static unsafe class SqliteColumns
+{
+    private static readonly delegate* unmanaged[Cdecl]<IntPtr, int, long> ColumnInt64;
+    private static readonly delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr> ColumnBlob;
+    private static readonly delegate* unmanaged[Cdecl]<IntPtr, int, int> ColumnBytes;
+
+    static SqliteColumns()
+    {
+        try
+        {
+            if (!string.Equals(raw.GetNativeLibraryName(), "e_sqlite3", StringComparison.Ordinal)
+                || !NativeLibrary.TryLoad("e_sqlite3", typeof(SqliteColumns).Assembly, null, out var library)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_libversion_number", out var version)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_column_int64", out var int64)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_column_blob", out var blob)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_column_bytes", out var bytes)
+                || ((delegate* unmanaged[Cdecl]<int>)version)() != raw.sqlite3_libversion_number())
+            {
+                return;
+            }
+
+            ColumnInt64 = (delegate* unmanaged[Cdecl]<IntPtr, int, long>)int64;
+            ColumnBlob = (delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr>)blob;
+            ColumnBytes = (delegate* unmanaged[Cdecl]<IntPtr, int, int>)bytes;
+        }
+        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or InvalidOperationException)
+        {
+            // SQLitePCL's calls serve.
+        }
+    }
+
+    /// <summary>True when reads go straight to the native library (for tests).</summary>
+    internal static bool Direct => ColumnInt64 != null;
+
+    /// <summary>The raw pointer of a statement, for <see cref="Int64(IntPtr, sqlite3_stmt, int)"/> and <see cref="Bytes"/>.</summary>
+    public static IntPtr Pointer(sqlite3_stmt statement) => statement.DangerousGetHandle();
+
+    /// <summary>An integer column of the current row.</summary>
+    public static long Int64(IntPtr pointer, sqlite3_stmt statement, int column) =>
+        ColumnInt64 != null ? ColumnInt64(pointer, column) : raw.sqlite3_column_int64(statement, column);
+
+    /// <summary>A text or blob column of the current row, as bytes valid until the next step.</summary>
+    public static ReadOnlySpan<byte> Bytes(IntPtr pointer, sqlite3_stmt statement, int column)
+    {
+        if (ColumnBlob == null)
+        {
+            return raw.sqlite3_column_blob(statement, column);
+        }
+
+        // Blob first, then its length (SQLite's documented order: the length of the converted value).
+        var data = ColumnBlob(pointer, column);
+        var length = ColumnBytes(pointer, column);
+        return data == IntPtr.Zero ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>((void*)data, length);
+    }
+}

@@ -1,0 +1,180 @@
+using DataraxCkpt.Storage;
+using DataraxCkpt.Tests.Reliability;
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Storage;
+
+/// <summary>
+/// Prune and listing of a big index (issue 17, "Big indexes"): past 256 steps a prune reads the removed rows
+/// in one pass, records their delete intents from the rows themselves, lists the directory once instead of
+/// checking each folder, and empties the intents table in one statement when only its own intents are
+/// there. Whatever path it takes, it must remove exactly the planned steps and leave nothing behind.
+/// </summary>
+public sealed class BigPruneTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly string _ck;
+
+    public BigPruneTests() => _ck = _dir.Sub("ck");
+
+    public void Dispose() => _dir.Dispose();
+
+    private static Dictionary<string, object?> State(int v) => new() { ["v"] = v, ["w"] = new float[] { v, v + 1 } };
+
+    /// <summary>Copies step <paramref name="from"/>'s rows under step numbers <paramref name="first"/> … first+count-1 (rows without folders, as the bench's big store).</summary>
+    private void CopyRows(long from, long first, int count, bool pinned = false)
+    {
+        using var index = PlantedManifest.OpenIndex(_ck);
+        using var cmd = index.CreateCommand();
+        cmd.CommandText = """
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $count)
+            INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+            SELECT $first + n.i, printf('%032x', $first + n.i), s.created_utc - n.i, s.size, s.stored_size, s.item_count, s.metadata, s.manifest_hash, $pinned
+            FROM n, steps AS s WHERE s.step = $from;
+            INSERT INTO items(step, ordinal, name, kind, dtype, shape, size, stored_size)
+            SELECT $first + n.i, it.ordinal, it.name, it.kind, it.dtype, it.shape, it.size, it.stored_size
+            FROM (WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $count) SELECT i FROM n) AS n, items AS it WHERE it.step = $from;
+            """;
+        cmd.Parameters.AddWithValue("$count", count);
+        cmd.Parameters.AddWithValue("$first", first);
+        cmd.Parameters.AddWithValue("$from", from);
+        cmd.Parameters.AddWithValue("$pinned", pinned ? 1 : 0);
+        cmd.ExecuteNonQuery();
+    }
+
+    private long Count(string sql)
+    {
+        using var index = PlantedManifest.OpenIndex(_ck);
+        using var cmd = index.CreateCommand();
+        cmd.CommandText = sql;
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    [Fact]
+    public void A_prune_of_hundreds_of_steps_removes_exactly_the_planned_steps_and_keeps_pinned_and_newest()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, State(1), step: 1, metadata: new Dictionary<string, object?> { ["run"] = "a" });
+        h.Save(_ck, State(2), step: 2);
+        h.Save(_ck, State(3), step: 3000);
+        h.Save(_ck, State(4), step: 3001);
+        h.SetPinned(_ck, 2, pinned: true);
+        CopyRows(from: 1, first: 100, count: 600);
+        CopyRows(from: 1, first: 1000, count: 5, pinned: true);
+        var before = h.ListCheckpoints(_ck).ToDictionary(i => i.Step);
+        var plan = h.Prune(_ck, new RetentionPolicy { Keep = 3 }, dryRun: true).Select(i => i.Step).ToList();
+
+        var removed = h.Prune(_ck, new RetentionPolicy { Keep = 3 });
+
+        // Kept: the three highest (1004 is pinned and among them), every pinned step, nothing else.
+        var kept = new long[] { 2, 1000, 1001, 1002, 1003, 1004, 3000, 3001 };
+        Assert.Equal(kept, h.GetCheckpointSteps(_ck));
+        Assert.Equal(plan, removed.Select(i => i.Step));
+        Assert.Equal(before.Keys.Except(kept).Order(), removed.Select(i => i.Step));
+        Assert.Equal(601, removed.Count);
+        foreach (var info in removed)
+        {
+            var was = before[info.Step];
+            Assert.Equal((was.CreatedUtc, was.Size, was.StoredSize, was.ItemCount, was.Pinned, was.Path), (info.CreatedUtc, info.Size, info.StoredSize, info.ItemCount, info.Pinned, info.Path));
+            Assert.Equal("a", info.Metadata["run"]);
+        }
+
+        Assert.False(Directory.Exists(Path.Combine(_ck, "1")));
+        Assert.True(Directory.Exists(Path.Combine(_ck, "2")));
+        Assert.Equal(0, Count("SELECT count(*) FROM intents;"));
+        Assert.Equal(0, Count("SELECT count(*) FROM items WHERE step NOT IN (SELECT step FROM steps);"));
+        Assert.Equal(8, Count("SELECT count(DISTINCT step) FROM items;"));
+        Assert.True(h.Verify(_ck, 3001).Ok);
+    }
+
+    [Fact]
+    public void Clearing_a_prunes_intents_keeps_an_intent_the_prune_did_not_record()
+    {
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, State(1), step: 1);
+            h.Save(_ck, State(2), step: 2);
+        }
+
+        CopyRows(from: 1, first: 100, count: 300);
+        var saveId = new string('c', 32);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false);
+        index.AddIntent(new Intent(saveId, "save", 5000, StoredNames.StagingName(5000, saveId)));
+        var rows = index.Rows(Enumerable.Range(100, 300).Select(i => (long)i).ToList());
+        Assert.Equal(300, rows.Count);
+
+        index.UnpublishSteps(rows);
+        Assert.Equal(301, index.Intents().Count);
+        Assert.Equal(rows.Select(r => (r.SaveId, r.Step)), index.Intents().Where(i => i.Op == "delete").Select(i => (i.SaveId, i.Step)));
+        index.ClearRemovalIntents(rows);
+
+        var left = Assert.Single(index.Intents());
+        Assert.Equal((saveId, "save", 5000L), (left.SaveId, left.Op, left.Step));
+        Assert.Equal(new long[] { 1, 2 }, index.Steps());
+    }
+
+    [Fact]
+    public void Clearing_a_prunes_intents_when_they_are_all_there_is_empties_the_table()
+    {
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, State(1), step: 1);
+            h.Save(_ck, State(2), step: 2);
+        }
+
+        CopyRows(from: 1, first: 100, count: 300);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false);
+        var rows = index.Rows(Enumerable.Range(100, 300).Select(i => (long)i).ToList());
+
+        index.UnpublishSteps(rows);
+        index.ClearRemovalIntents(rows);
+
+        Assert.Empty(index.Intents());
+        Assert.Equal(new long[] { 1, 2 }, index.Steps());
+    }
+
+    [Fact]
+    public void A_listing_reports_a_creation_time_out_of_range_as_index_damage()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, State(1), step: 1);
+        h.Save(_ck, State(2), step: 2);
+        using (var index = PlantedManifest.OpenIndex(_ck))
+        using (var cmd = index.CreateCommand())
+        {
+            cmd.CommandText = "UPDATE steps SET created_utc = -5 WHERE step = 2;";
+            cmd.ExecuteNonQuery();
+        }
+
+        var e = Assert.Throws<CorruptCheckpointException>(() => h.ListCheckpoints(_ck));
+        Assert.Equal("index.sqlite", e.Item);
+        Assert.Contains("step 2", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_record_built_by_hand_keeps_its_time_offset_directory_path_and_metadata()
+    {
+        var created = new DateTimeOffset(2024, 5, 6, 7, 8, 9, TimeSpan.FromHours(5.5)).AddTicks(1234);
+        var metadata = new Dictionary<string, object?> { ["k"] = 1L };
+
+        var info = new CheckpointInfo(7, "/x/ck/7", "/x/ck", created, 10, 5, 2, metadata, pinned: true);
+
+        Assert.Equal(created, info.CreatedUtc);
+        Assert.Equal(created.Offset, info.CreatedUtc.Offset);
+        Assert.Equal(created.Ticks, info.CreatedUtc.Ticks);
+        Assert.Equal(("/x/ck/7", "/x/ck", 10L, 5L, 2, true), (info.Path, info.Directory, info.Size, info.StoredSize, info.ItemCount, info.Pinned));
+        Assert.Same(metadata, info.Metadata);
+        Assert.Throws<ArgumentNullException>(() => new CheckpointInfo(7, "/x/ck/7", "/x/ck", created, 10, 5, 2, (IReadOnlyDictionary<string, object?>)null!, pinned: false));
+    }
+
+    [Fact]
+    public void Column_reads_go_straight_to_the_native_library_sqlitepcl_loaded()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, State(1), step: 1);
+        _ = h.ListCheckpoints(_ck);
+
+        // Were the direct reads ever disabled on this platform, a listing would still be right but slower.
+        Assert.True(SqliteColumns.Direct);
+    }
+}
