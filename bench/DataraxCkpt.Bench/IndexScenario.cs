@@ -16,7 +16,6 @@ namespace DataraxCkpt.Bench;
 internal static class IndexScenario
 {
     private const long RealStep = 10_000_000;
-    private const int ItemsPerStep = 3;
     private const int Kept = 10;
     private const int RealFolders = 200;
     private static readonly int[] Sizes = [10_000, 100_000, 1_000_000];
@@ -178,13 +177,13 @@ internal static class IndexScenario
             items.Transaction = tx;
             items.CommandText = """
                 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $count)
-                INSERT INTO items(step, ordinal, name, kind, dtype, shape, size, stored_size)
-                SELECT n.i, it.ordinal, it.name, it.kind, it.dtype, it.shape, it.size, it.stored_size
-                FROM n, items AS it WHERE it.step = $real;
+                INSERT INTO step_items(step, items)
+                SELECT n.i, it.items
+                FROM n, step_items AS it WHERE it.step = $real;
                 """;
             items.Parameters.AddWithValue("$count", count);
             items.Parameters.AddWithValue("$real", RealStep);
-            if (items.ExecuteNonQuery() != count * ItemsPerStep)
+            if (items.ExecuteNonQuery() != count)
             {
                 throw new InvalidOperationException("the real step does not have the expected items");
             }

@@ -19,7 +19,18 @@ internal sealed partial class StateDecoder
     {
         var items = new List<StoredItem>();
         var decoder = new StateDecoder((_, _, _) => throw new InvalidOperationException("item derivation loads no tensor"));
-        decoder.DeriveItems(state, string.Empty, 0, tensors, items);
+        try
+        {
+            decoder.DeriveItems(state, string.Empty, 0, tensors, items);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException
+                                       or ArgumentException)
+        {
+            // A hostile node of the wrong JSON kind (a number where an object belongs, "-" as an integer) makes
+            // the JSON API throw these; every caller handles a malformed manifest as InvalidDataException.
+            throw new InvalidDataException($"the state node cannot be read for its items: {e.Message}", e);
+        }
+
         return items;
     }
 

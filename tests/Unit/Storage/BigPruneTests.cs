@@ -31,9 +31,9 @@ public sealed class BigPruneTests : IDisposable
             INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
             SELECT $first + n.i, printf('%032x', $first + n.i), s.created_utc - n.i, s.size, s.stored_size, s.item_count, s.metadata, s.manifest_hash, $pinned
             FROM n, steps AS s WHERE s.step = $from;
-            INSERT INTO items(step, ordinal, name, kind, dtype, shape, size, stored_size)
-            SELECT $first + n.i, it.ordinal, it.name, it.kind, it.dtype, it.shape, it.size, it.stored_size
-            FROM (WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $count) SELECT i FROM n) AS n, items AS it WHERE it.step = $from;
+            INSERT INTO step_items(step, items)
+            SELECT $first + n.i, it.items
+            FROM (WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $count) SELECT i FROM n) AS n, step_items AS it WHERE it.step = $from;
             """;
         cmd.Parameters.AddWithValue("$count", count);
         cmd.Parameters.AddWithValue("$first", first);
@@ -82,8 +82,8 @@ public sealed class BigPruneTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_ck, "1")));
         Assert.True(Directory.Exists(Path.Combine(_ck, "2")));
         Assert.Equal(0, Count("SELECT count(*) FROM intents;"));
-        Assert.Equal(0, Count("SELECT count(*) FROM items WHERE step NOT IN (SELECT step FROM steps);"));
-        Assert.Equal(8, Count("SELECT count(DISTINCT step) FROM items;"));
+        Assert.Equal(0, Count("SELECT count(*) FROM step_items WHERE step NOT IN (SELECT step FROM steps);"));
+        Assert.Equal(8, Count("SELECT count(*) FROM step_items;"));
         Assert.True(h.Verify(_ck, 3001).Ok);
     }
 
@@ -98,7 +98,7 @@ public sealed class BigPruneTests : IDisposable
 
         CopyRows(from: 1, first: 100, count: 300);
         var saveId = new string('c', 32);
-        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
         index.AddIntent(new Intent(saveId, "save", 5000, StoredNames.StagingName(5000, saveId)));
         var rows = index.Rows(Enumerable.Range(100, 300).Select(i => (long)i).ToList());
         Assert.Equal(300, rows.Count);
@@ -123,7 +123,7 @@ public sealed class BigPruneTests : IDisposable
         }
 
         CopyRows(from: 1, first: 100, count: 300);
-        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
         var rows = index.Rows(Enumerable.Range(100, 300).Select(i => (long)i).ToList());
 
         index.UnpublishSteps(rows);
