@@ -156,7 +156,9 @@ $ck = Join-Path $Dir 'ck'; $raw = Join-Path $Dir 'raw.bin'
 $state | Save-Checkpoint $ck -Step 1
 [RawRead]::Write($raw, $arrays)
 $into = @{}
-$pre = foreach ($i in 0..7) { $a = [float[]]::new($elements); [Array]::Fill($a, [float]1); $into["layer$i"] = $a; $a }
+# A float[][] from the start: an object[] passed to Into would be converted on every call, element by element.
+$pre = [float[][]]::new(8)
+foreach ($i in 0..7) { $a = [float[]]::new($elements); [Array]::Fill($a, [float]1); $into["layer$i"] = $a; $pre[$i] = $a }
 $arrays = $null; $state = $null
 $t = @{ Raw = @(); Restore = @(); RawInto = @(); RestoreInto = @() }
 function Time([scriptblock] $op) { [GC]::Collect(); [GC]::WaitForPendingFinalizers(); $sw = [Diagnostics.Stopwatch]::StartNew(); $null = & $op; $sw.Elapsed.TotalSeconds }

@@ -17,6 +17,13 @@ internal interface IStepData : IDisposable
     /// </summary>
     int ReadParallelism { get; }
 
+    /// <summary>
+    /// Stored chunks read one after another on one thread, a few at a time, so that their checksums can be
+    /// computed side by side (<see cref="XxHash32.AppendFour"/>): right for a local file, whose read costs
+    /// about its copy; wrong for a remote source, whose reads must all be in flight at once.
+    /// </summary>
+    int StoredChunksPerRead => 1;
+
     /// <summary>Fills <paramref name="target"/> from <paramref name="offset"/>.</summary>
     /// <exception cref="InvalidDataException">The data ends before <paramref name="target"/> is filled.</exception>
     void ReadExactly(Span<byte> target, long offset);
@@ -43,6 +50,8 @@ internal sealed class FileStepData : IStepData
     public long Length => _files.DataLength;
 
     public int ReadParallelism => Environment.ProcessorCount;
+
+    public int StoredChunksPerRead => 4;
 
     public void ReadExactly(Span<byte> target, long offset)
     {

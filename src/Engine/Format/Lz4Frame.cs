@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using K4os.Compression.LZ4;
-using K4os.Hash.xxHash;
 
 namespace DataraxCkpt.Format;
 
@@ -73,7 +72,7 @@ internal static class Lz4Frame
         }
 
         BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(frame[(pos + 4)..], XXH32.DigestOf(raw));
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[(pos + 4)..], XxHash32.DigestOf(raw));
         return pos + 8;
     }
 
@@ -128,12 +127,25 @@ internal static class Lz4Frame
     /// <exception cref="InvalidDataException">The end mark is missing or the checksum does not match.</exception>
     public static void CheckStoredTrailer(ReadOnlySpan<byte> trailer, ReadOnlySpan<byte> raw)
     {
+        CheckStoredEndMark(trailer);
+        CheckStoredChecksum(trailer, XxHash32.DigestOf(raw));
+    }
+
+    /// <summary>Checks that a stored frame's trailer starts with the end mark.</summary>
+    /// <exception cref="InvalidDataException">It does not: the frame claims more blocks.</exception>
+    public static void CheckStoredEndMark(ReadOnlySpan<byte> trailer)
+    {
         if (BinaryPrimitives.ReadUInt32LittleEndian(trailer) != 0)
         {
             throw new InvalidDataException("LZ4 frame has more blocks than its content size allows");
         }
+    }
 
-        if (BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]) != XXH32.DigestOf(raw))
+    /// <summary>Checks a stored frame's content checksum against <paramref name="digest"/>, the xxHash32 of the data read.</summary>
+    /// <exception cref="InvalidDataException">They differ.</exception>
+    public static void CheckStoredChecksum(ReadOnlySpan<byte> trailer, uint digest)
+    {
+        if (BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]) != digest)
         {
             throw new InvalidDataException("checksum mismatch: the stored bytes were altered");
         }
@@ -241,11 +253,11 @@ internal static class Lz4Frame
             throw new InvalidDataException(pos + 4 > frame.Length ? "LZ4 frame checksum is missing" : "LZ4 frame has bytes after its end");
         }
 
-        if (BinaryPrimitives.ReadUInt32LittleEndian(frame[pos..]) != XXH32.DigestOf(raw))
+        if (BinaryPrimitives.ReadUInt32LittleEndian(frame[pos..]) != XxHash32.DigestOf(raw))
         {
             throw new InvalidDataException("checksum mismatch: the stored bytes were altered");
         }
     }
 
-    private static byte HeaderChecksum(ReadOnlySpan<byte> descriptor) => (byte)((XXH32.DigestOf(descriptor) >> 8) & 0xFF);
+    private static byte HeaderChecksum(ReadOnlySpan<byte> descriptor) => (byte)((XxHash32.DigestOf(descriptor) >> 8) & 0xFF);
 }

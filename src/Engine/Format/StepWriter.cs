@@ -180,7 +180,7 @@ internal static class StepWriter
             ReadOnlySpan<byte> raw = copy.AsSpan(0, chunk.Length);
             if (chunk.Filter == ChunkFilter.None && LooksIncompressible(raw))
             {
-                var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length), XXH32.DigestOf(raw), IsStoredCopy: true);
+                var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length), XxHash32.DigestOf(raw), IsStoredCopy: true);
                 copy = null;
                 return stored;
             }
