@@ -322,10 +322,12 @@ internal sealed class StepReader : IDisposable
         }
 
         // A batch holds enough chunks to keep every read in flight busy (remote data wants many at once),
-        // and locally a few groups of stored chunks per core, so a core that is busy elsewhere delays little.
+        // and locally one group of stored chunks per core. Progress and cancellation are seen between
+        // batches, so a batch must stay well below a large restore: two groups per core made a 48 MiB
+        // restore one batch that a cancel could no longer stop mid-read.
         var parallelism = _data.ReadParallelism;
         var perGroup = Math.Clamp(_data.StoredChunksPerRead, 1, 4);
-        var batchBytes = Math.Max(BatchBytes, parallelism * (long)Lz4Frame.BlockSize * (perGroup == 1 ? 1 : 2 * perGroup));
+        var batchBytes = Math.Max(BatchBytes, parallelism * (long)Lz4Frame.BlockSize * perGroup);
         var groups = new List<(int First, int Count)>();
         var start = 0;
         while (start < work.Count)
