@@ -92,6 +92,23 @@ internal sealed partial class StepIndex
         _version = SchemaVersion;
     }
 
+    /// <summary>
+    /// Throws <see cref="CorruptCheckpointException"/> when the tables of schema <paramref name="version"/>
+    /// are not all there (a <c>user_version</c> set by hand or a torn copy): every later statement would
+    /// otherwise fail with SQLite's "no such table", which Repair-CheckpointIndex does not treat as damage.
+    /// </summary>
+    private void RequireTables(long version)
+    {
+        var itemTable = version == RowPerItemVersion ? "items" : "step_items";
+        var found = Convert.ToInt64(Scalar($"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('steps', 'intents', '{itemTable}');"),
+            CultureInfo.InvariantCulture);
+        if (found != 3)
+        {
+            throw new CorruptCheckpointException(_directory, null, FileName,
+                $"the index of schema version {version} lacks its steps, intents or {itemTable} table; run Repair-CheckpointIndex to rebuild it from the step folders");
+        }
+    }
+
     /// <summary>A text column of a version-1 item row; <paramref name="required"/> names a column that may not be NULL.</summary>
     private static string? Text(SqliteDataReader r, int column, long step, string? required) =>
         r.IsDBNull(column) ? (required is null ? null : throw new FormatException($"an item of step {step} has no {required}"))
