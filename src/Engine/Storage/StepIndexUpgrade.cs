@@ -29,7 +29,9 @@ internal sealed partial class StepIndex
             return;
         }
 
-        Execute("CREATE TABLE step_items(step INTEGER PRIMARY KEY, items BLOB NOT NULL);", tx);
+        // A version-1 index has no step_items table; one found here (a hand edit, or two engine versions
+        // creating a fresh remote-store cache at once) holds nothing this index stands behind.
+        Execute("DROP TABLE IF EXISTS step_items; CREATE TABLE step_items(step INTEGER PRIMARY KEY, items BLOB NOT NULL);", tx);
         using (var put = Command("INSERT INTO step_items(step, items) VALUES ($s, $items);", tx))
         using (var read = Command("""
             SELECT s.step, s.item_count, i.name, i.kind, i.dtype, i.shape, i.size, i.stored_size

@@ -75,6 +75,23 @@ public sealed class IndexUpgradeAttackTests : IDisposable
     }
 
     [Fact]
+    public void A_stray_step_items_table_in_a_version1_index_does_not_stop_the_upgrade_or_leak_into_it()
+    {
+        // A version-1 index never has this table (a torn fresh-cache race of two engine versions, a hand edit):
+        // its rows mean nothing; the upgrade builds the lists from the item rows alone.
+        SaveVersion1Index();
+        Execute("CREATE TABLE step_items(step INTEGER PRIMARY KEY, items BLOB NOT NULL); INSERT INTO step_items VALUES (1, x'01'), (7, x'02');");
+
+        using var h = new CheckpointHandler();
+        h.SetPinned(_ck, 1, true);
+        Assert.Equal(2L, Scalar("PRAGMA user_version;"));
+        Assert.Equal(["w", "lr", "note"], h.GetItems(_ck, 1).Select(i => i.Name));
+        Assert.Equal(2L, Scalar("SELECT count(*) FROM step_items;"));
+        Assert.Empty(h.RepairIndex(_ck).Problems);
+        Assert.Empty(Directory.GetFiles(_ck, "index.sqlite.damaged*"));
+    }
+
+    [Fact]
     public void Readers_and_dry_runs_leave_a_version1_index_byte_for_byte_as_it_was()
     {
         SaveVersion1Index();
