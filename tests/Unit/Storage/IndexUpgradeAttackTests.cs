@@ -92,6 +92,43 @@ public sealed class IndexUpgradeAttackTests : IDisposable
     }
 
     [Fact]
+    public void A_stale_version1_wal_beside_an_upgraded_index_is_damage_that_repair_rebuilds_from_the_folders()
+    {
+        SaveVersion1Index();
+        byte[] wal;
+        using (var c = Connect())
+        {
+            using (var cmd = c.CreateCommand())
+            {
+                cmd.CommandText = "PRAGMA wal_autocheckpoint = 0; UPDATE steps SET pinned = pinned + 1; UPDATE steps SET pinned = pinned - 1; UPDATE items SET ordinal = ordinal + 1000000; UPDATE items SET ordinal = ordinal - 1000000;";
+                cmd.ExecuteNonQuery();
+            }
+
+            wal = File.ReadAllBytes(IndexPath + "-wal");
+        }
+
+        SqliteConnection.ClearAllPools();
+        using (var writer = new CheckpointHandler())
+        {
+            writer.SetPinned(_ck, 1, true);
+            writer.Save(_ck, new OrderedDictionary { ["x"] = 1 }, step: 3);
+        }
+
+        SqliteConnection.ClearAllPools();
+        Assert.Equal(2L, Scalar("PRAGMA user_version;"));
+        File.Delete(IndexPath + "-shm");
+        File.WriteAllBytes(IndexPath + "-wal", wal);
+        using var h = new CheckpointHandler();
+        Assert.Throws<CorruptCheckpointException>(() => h.ListCheckpoints(_ck));
+        Assert.Throws<CorruptCheckpointException>(() => h.Save(_ck, new OrderedDictionary { ["y"] = 1 }, step: 4));
+        h.RepairIndex(_ck);
+        Assert.Equal(2L, Scalar("PRAGMA user_version;"));
+        Assert.Equal(["1p", "2", "3"], h.ListCheckpoints(_ck).Select(c => c.Step + (c.Pinned ? "p" : string.Empty)));
+        Assert.Equal(["w", "lr", "note"], h.GetItems(_ck, 1).Select(i => i.Name));
+        Assert.Equal(["x"], h.GetItems(_ck, 3).Select(i => i.Name));
+    }
+
+    [Fact]
     public void Readers_and_dry_runs_leave_a_version1_index_byte_for_byte_as_it_was()
     {
         SaveVersion1Index();
