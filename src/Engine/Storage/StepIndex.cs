@@ -473,7 +473,10 @@ internal sealed partial class StepIndex : IDisposable
             from.Value = next;
             var text = cmd.ExecuteScalar() as string ?? "[]";
             var count = ReadItemRows(step, System.Text.Encoding.UTF8.GetBytes(text), items, ref next);
-            if (count < ItemRowPage)
+
+            // next wraps to long.MinValue after a row at ordinal long.MaxValue: no row can follow it, and
+            // reading on would read the first page again, forever.
+            if (count < ItemRowPage || next == long.MinValue)
             {
                 return items;
             }

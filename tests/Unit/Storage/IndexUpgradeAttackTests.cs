@@ -129,6 +129,24 @@ public sealed class IndexUpgradeAttackTests : IDisposable
     }
 
     [Fact]
+    public async Task A_full_page_of_version1_rows_ending_at_the_largest_ordinal_reads_once_instead_of_looping()
+    {
+        // Rows are read in pages of 50,000 from one past the last ordinal; past long.MaxValue that wrapped
+        // to long.MinValue and read the same page again, forever, growing the list until memory ran out.
+        SaveVersion1Index();
+        Execute("""
+            DELETE FROM items WHERE step = 2;
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 49999)
+            INSERT INTO items SELECT 2, CASE WHEN i = 49999 THEN 9223372036854775807 ELSE i END, 'k' || i, 'scalar', 'i32', NULL, 4, 0 FROM n;
+            UPDATE steps SET item_count = 50000 WHERE step = 2;
+            """);
+
+        using var h = new CheckpointHandler();
+        var count = await Task.Run(() => h.GetItems(_ck, 2).Count).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(50_000, count);
+    }
+
+    [Fact]
     public void Readers_and_dry_runs_leave_a_version1_index_byte_for_byte_as_it_was()
     {
         SaveVersion1Index();
