@@ -92,11 +92,13 @@ internal sealed partial class StepIndex : IDisposable
                 }
                 else if (version == RowPerItemVersion && upgrade)
                 {
+                    index.RequireTables(version);
                     index._version = RowPerItemVersion;
                     index.Upgrade();
                 }
                 else
                 {
+                    index.RequireTables(version);
                     index._version = (int)version;
                 }
 
@@ -188,6 +190,7 @@ internal sealed partial class StepIndex : IDisposable
             }
 
             // Read-only: a version-1 index is read as it is (its rows), never upgraded here.
+            index.Guard(() => index.RequireTables(version));
             index._version = (int)version;
 
             // Reading a table is what first touches the log and shared memory: fail here, not in a caller.
@@ -501,9 +504,24 @@ internal sealed partial class StepIndex : IDisposable
         return ItemListCodec.Decode(step, raw.sqlite3_column_blob(statement, blobColumn), (int)count);
     }
 
-    /// <summary>A version-1 step's leaves, one row each (an index read without upgrading it).</summary>
+    /// <summary>
+    /// A version-1 step's leaves, one row each (an index read without upgrading it). Read in one read
+    /// transaction that first reads <c>user_version</c> again: another process may have upgraded the index
+    /// since this one opened it (the rows are then gone, and the step's item list holds them), and the
+    /// pages of one step must all come from one version of the index.
+    /// </summary>
     private List<CheckpointItemInfo> ItemRows(long step)
     {
+        using var tx = _connection.BeginTransaction(deferred: true);
+        var version = Convert.ToInt64(Scalar("PRAGMA user_version;", tx), CultureInfo.InvariantCulture);
+        if (version != RowPerItemVersion)
+        {
+            _version = version == SchemaVersion ? SchemaVersion
+                : version > SchemaVersion ? throw new UnsupportedFormatVersionException(_directory, (int)Math.Min(version, int.MaxValue), SchemaVersion)
+                : throw new FormatException($"the index's schema version changed to {version} while it was read");
+            return ItemList(step);
+        }
+
         // Pages of rows as one JSON text each: reading 100,000 rows one by one through the data reader
         // costs several times more than SQLite building the text and one parse of it.
         var items = new List<CheckpointItemInfo>();
@@ -511,7 +529,7 @@ internal sealed partial class StepIndex : IDisposable
             SELECT json_group_array(json_array(ordinal, name, kind, dtype, shape, size, stored_size)) FROM
                 (SELECT ordinal, name, kind, dtype, shape, size, stored_size FROM items
                  WHERE step = $s AND ordinal >= $from ORDER BY ordinal LIMIT $page);
-            """);
+            """, tx);
         cmd.Parameters.AddWithValue("$s", step);
         var from = cmd.Parameters.Add("$from", SqliteType.Integer);
         cmd.Parameters.AddWithValue("$page", ItemRowPage);
@@ -521,7 +539,10 @@ internal sealed partial class StepIndex : IDisposable
             from.Value = next;
             var text = cmd.ExecuteScalar() as string ?? "[]";
             var count = ReadItemRows(step, System.Text.Encoding.UTF8.GetBytes(text), items, ref next);
-            if (count < ItemRowPage)
+
+            // next wraps to long.MinValue after a row at ordinal long.MaxValue: no row can follow it, and
+            // reading on would read the first page again, forever.
+            if (count < ItemRowPage || next == long.MinValue)
             {
                 return items;
             }
@@ -824,8 +845,10 @@ internal sealed partial class StepIndex : IDisposable
             r.GetInt32(5), r.GetString(6), r.GetString(7), r.GetInt64(8) != 0);
     }
 
+    /// <summary>A version-1 shape text; one that is not 64-bit integers (an overflow included) is a malformed value, i.e. index damage.</summary>
     private static long[] ParseShape(string text) =>
-        text.Length == 0 ? [] : text.Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        text.Length == 0 ? [] : text.Split(',').Select(s => long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) ? d
+            : throw new FormatException($"an item's shape '{text}' is not a list of 64-bit dimensions")).ToArray();
 
     private SqliteCommand Command(string sql, SqliteTransaction? tx = null)
     {

@@ -29,7 +29,9 @@ internal sealed partial class StepIndex
             return;
         }
 
-        Execute("CREATE TABLE step_items(step INTEGER PRIMARY KEY, items BLOB NOT NULL);", tx);
+        // A version-1 index has no step_items table; one found here (a hand edit, or two engine versions
+        // creating a fresh remote-store cache at once) holds nothing this index stands behind.
+        Execute("DROP TABLE IF EXISTS step_items; CREATE TABLE step_items(step INTEGER PRIMARY KEY, items BLOB NOT NULL);", tx);
         using (var put = Command("INSERT INTO step_items(step, items) VALUES ($s, $items);", tx))
         using (var read = Command("""
             SELECT s.step, s.item_count, i.name, i.kind, i.dtype, i.shape, i.size, i.stored_size
@@ -90,6 +92,23 @@ internal sealed partial class StepIndex
         FaultInjector.Hit("index.upgrade.before-commit");
         tx.Commit();
         _version = SchemaVersion;
+    }
+
+    /// <summary>
+    /// Throws <see cref="CorruptCheckpointException"/> when the tables of schema <paramref name="version"/>
+    /// are not all there (a <c>user_version</c> set by hand or a torn copy): every later statement would
+    /// otherwise fail with SQLite's "no such table", which Repair-CheckpointIndex does not treat as damage.
+    /// </summary>
+    private void RequireTables(long version)
+    {
+        var itemTable = version == RowPerItemVersion ? "items" : "step_items";
+        var found = Convert.ToInt64(Scalar($"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('steps', 'intents', '{itemTable}');"),
+            CultureInfo.InvariantCulture);
+        if (found != 3)
+        {
+            throw new CorruptCheckpointException(_directory, null, FileName,
+                $"the index of schema version {version} lacks its steps, intents or {itemTable} table; run Repair-CheckpointIndex to rebuild it from the step folders");
+        }
     }
 
     /// <summary>A text column of a version-1 item row; <paramref name="required"/> names a column that may not be NULL.</summary>

@@ -92,6 +92,13 @@ internal sealed class BlobIndexCache
     /// <summary>Keeps a step's row and items as read from its verified manifest.</summary>
     public void Put(StepRow row, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf)
     {
+        if (row.ItemCount != items.Count)
+        {
+            // A commit record whose item count is not its manifest's (the record is anyone's input): the
+            // index refuses such a list, and TryItems would miss it anyway. Not cached; the store is the truth.
+            return;
+        }
+
         using var index = Open();
         index.CommitStep(row, items, storedSizeOf, intentToClear: null);
     }
