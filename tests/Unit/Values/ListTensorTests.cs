@@ -263,6 +263,25 @@ public sealed class ListTensorTests : IDisposable
     }
 
     [Fact]
+    public void Compare_reports_a_list_that_became_an_array_or_a_boxed_list_of_the_same_numbers_as_changed()
+    {
+        // Restored, the three are different types ($r.xs.GetType()); the same dtype, shape and bits must not hide that.
+        var xs = Enumerable.Range(0, 20).ToList();
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["xs"] = xs }, step: 1);
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["xs"] = xs.ToArray() }, step: 2);
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["xs"] = xs.Cast<object>().ToArray() }, step: 3);
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["xs"] = xs.Cast<object>().ToArray() }, step: 4);
+
+        foreach (var (from, to) in new[] { (1L, 2L), (1L, 3L), (2L, 3L) })
+        {
+            var changed = Assert.Single(_handler.Compare(_dir.Path, from, to));
+            Assert.Equal(("xs", "Changed", 0.0), (changed.Name, changed.Change, changed.MaxAbsDifference));
+        }
+
+        Assert.Empty(_handler.Compare(_dir.Path, 3, 4));
+    }
+
+    [Fact]
     public void Two_references_to_one_numeric_list_are_stored_once_and_restore_as_one_list()
     {
         var shared = new List<float> { 1, 2, 3 };
