@@ -304,6 +304,63 @@ public sealed class ListTensorTests : IDisposable
     }
 
     [Fact]
+    public void A_list_emptied_and_refilled_by_another_thread_while_it_is_read_yields_its_elements_torn_or_a_refusal_never_other_memory()
+    {
+        // Another thread Clear()s, TrimExcess()es (a new, empty backing array) and refills the list while a save
+        // reads it. A read may see old and new elements (as for an array) or be refused, but must never reach
+        // past the backing array it reads from: such bytes are other objects' memory, written into the step.
+        var values = Enumerable.Range(1, 4096).ToArray();
+        var list = new List<int>(values);
+        var source = DataraxCkpt.Values.TensorSource.FromList(list, typeof(int), "list<i32>");
+        var deadline = DateTime.UtcNow.AddSeconds(3);
+        var stop = false;
+        var mutator = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                list.Clear();
+                list.TrimExcess();
+                list.AddRange(values);
+            }
+        });
+        mutator.Start();
+        long reads = 0, refused = 0;
+        var foreign = new List<string>();
+        try
+        {
+            while (DateTime.UtcNow < deadline && foreign.Count == 0)
+            {
+                try
+                {
+                    var ints = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(source.Bytes(0, values.Length * 4).ToArray());
+                    reads++;
+                    for (var i = 0; i < ints.Length; i++)
+                    {
+                        // A fresh backing array holds zeros until AddRange copies the values in.
+                        if (ints[i] != values[i] && ints[i] != 0)
+                        {
+                            foreign.Add($"element {i} read as {ints[i]:x8}");
+                            break;
+                        }
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                    refused++;
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+            mutator.Join();
+        }
+
+        Assert.True(reads + refused > 100, $"the race was exercised ({reads} reads, {refused} refusals)");
+        Assert.Empty(foreign);
+    }
+
+    [Fact]
     public void Metadata_lists_stay_element_by_element()
     {
         _handler.Save(_dir.Path, new Dictionary<string, object?> { ["x"] = 1 }, step: 1,
