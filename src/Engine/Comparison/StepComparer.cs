@@ -44,7 +44,9 @@ internal static class StepComparer
 
             if (AsTensorArray(a, item) is { } arrayA && AsTensorArray(b, item) is { } arrayB)
             {
-                if (!BitsEqual(arrayA, arrayB))
+                // A List<T>, a T[] and an object[] of boxed T store the same dtype, shape and bits, but restore as
+                // different types: a change of container is a change even when every element is equal.
+                if (a!.GetType() != b!.GetType() || !BitsEqual(arrayA, arrayB))
                 {
                     differences.Add(new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, MaxAbsDifference(arrayA, arrayB)));
                 }

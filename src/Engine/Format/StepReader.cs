@@ -387,7 +387,7 @@ internal sealed class StepReader : IDisposable
         {
             if (destination.ElementType == typeof(bool))
             {
-                BooleanBytes.Normalise(MemoryMarshal.CreateSpan(ref destination.Start(), checked((int)destination.Layout.RawLength)));
+                BooleanBytes.Normalise(destination.Bytes(0, checked((int)destination.Layout.RawLength)));
             }
 
             destination.Complete?.Invoke();
@@ -481,7 +481,7 @@ internal sealed class StepReader : IDisposable
 
     private void DecodeWork(TensorDestination destination, ChunkLayout chunk, long at, int elementSize)
     {
-        var target = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref destination.Start(), (nint)at), chunk.RawLength);
+        var target = destination.Bytes(at, chunk.RawLength);
         try
         {
             if (elementSize == 0)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using DataraxCkpt.Values;
 
@@ -55,13 +56,33 @@ internal sealed class TensorDestination
     public string ItemName { get; }
 
     /// <summary>The first byte the tensor's raw bytes go to; <see cref="TensorLayout.RawLength"/> bytes follow.</summary>
-    public ref byte Start()
+    private ref byte Start()
     {
         if (_array is not null)
         {
             return ref MemoryMarshal.GetArrayDataReference(_array);
         }
 
-        return ref _list is not null ? ref ListTensors.DataOf(_list, ElementType) : ref TensorInterop.DataOf(_tensor!, ElementType);
+        return ref _list is not null ? ref ListStart(0) : ref TensorInterop.DataOf(_tensor!, ElementType);
+    }
+
+    /// <summary>
+    /// The <paramref name="length"/> bytes at <paramref name="at"/> where the tensor's raw bytes go. A restore-into
+    /// List&lt;T&gt; is the caller's own object, which another thread may resize meanwhile: its bytes are bounded by
+    /// the backing array they are written to, so that such a race fails rather than writing past it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The target list no longer holds that many elements.</exception>
+    public Span<byte> Bytes(long at, int length) =>
+        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref _list is not null ? ref ListStart(at + length) : ref Start(), (nint)at), length);
+
+    private ref byte ListStart(long bytesNeeded)
+    {
+        ref var start = ref ListTensors.DataOf(_list!, ElementType, out var count);
+        if ((long)count * TypeCodes.ElementSize(ElementType) < bytesNeeded)
+        {
+            throw new InvalidOperationException($"the list restored into item '{ItemName}' was changed to {count} elements while it was being restored");
+        }
+
+        return ref start;
     }
 }

@@ -70,15 +70,18 @@ internal static class ListTensors
         return type;
     }
 
-    /// <summary>The first byte of a numeric <c>List&lt;T&gt;</c>'s elements.</summary>
-    public delegate ref byte ListStart(IList list);
+    /// <summary>The first byte of a numeric <c>List&lt;T&gt;</c>'s elements and how many elements follow it.</summary>
+    public delegate ref byte ListStart(IList list, out int count);
 
     /// <summary>
-    /// The first byte of a numeric <c>List&lt;T&gt;</c>'s elements, in place (its backing array); Count × element
-    /// size bytes follow. Valid only while the list is not resized.
+    /// The first byte of a numeric <c>List&lt;T&gt;</c>'s elements, in place (its backing array), and
+    /// <paramref name="count"/>, the elements that array holds for the list now. Both come from one span, so
+    /// another thread resizing the list cannot pair a new, smaller array with an old Count: callers must stay
+    /// within <paramref name="count"/> elements, not the list's Count read before.
     /// </summary>
-    public static ref byte DataOf(IList list, Type elementType) =>
-        ref Starts.GetOrAdd(elementType, static t => Bind(nameof(DataOfTyped), t).CreateDelegate<ListStart>())(list);
+    /// <exception cref="InvalidOperationException">The list was resized by another thread while it was read.</exception>
+    public static ref byte DataOf(IList list, Type elementType, out int count) =>
+        ref Starts.GetOrAdd(elementType, static t => Bind(nameof(DataOfTyped), t).CreateDelegate<ListStart>())(list, out count);
 
     /// <summary>A new <c>List&lt;T&gt;</c> of <paramref name="count"/> elements whose values are yet to be written.</summary>
     public static IList NewList(Type elementType, int count) =>
@@ -145,7 +148,22 @@ internal static class ListTensors
     private static MethodInfo Bind(string name, Type t) =>
         typeof(ListTensors).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(t);
 
-    private static ref byte DataOfTyped<T>(IList list) => ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(CollectionsMarshal.AsSpan((List<T>)list)));
+    private static ref byte DataOfTyped<T>(IList list, out int count)
+    {
+        Span<T> span;
+        try
+        {
+            span = CollectionsMarshal.AsSpan((List<T>)list);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            // AsSpan read the backing array and the Count of two different moments (another thread resized it).
+            throw new InvalidOperationException("a list was resized by another thread while it was read", e);
+        }
+
+        count = span.Length;
+        return ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(span));
+    }
 
     private static IList NewListTyped<T>(int count)
     {

@@ -170,13 +170,15 @@ internal sealed class TensorSource
     {
         if (_list is { } list)
         {
-            // A list may have shrunk (or been reallocated) since it was encoded: read only what it holds now.
-            if ((long)list.Count * ElementSize < offset + length)
+            // A list may have shrunk (or been reallocated) since it was encoded: read only what its backing array
+            // holds now, measured on that same array (list.Count read apart from it may belong to another).
+            ref var first = ref ListTensors.DataOf(list, ElementType, out var count);
+            if ((long)count * ElementSize < offset + length)
             {
-                throw new InvalidOperationException($"a list of {ByteLength / ElementSize} elements was changed to {list.Count} elements while it was being saved");
+                throw new InvalidOperationException($"a list of {ByteLength / ElementSize} elements was changed to {count} elements while it was being saved");
             }
 
-            return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref ListTensors.DataOf(list, ElementType), (nint)offset), length);
+            return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref first, (nint)offset), length);
         }
 
         ref var start = ref _owner is Array array ? ref MemoryMarshal.GetArrayDataReference(array) : ref TensorInterop.DataOf(_owner, ElementType);

@@ -263,6 +263,25 @@ public sealed class ListTensorTests : IDisposable
     }
 
     [Fact]
+    public void Compare_reports_a_list_that_became_an_array_or_a_boxed_list_of_the_same_numbers_as_changed()
+    {
+        // Restored, the three are different types ($r.xs.GetType()); the same dtype, shape and bits must not hide that.
+        var xs = Enumerable.Range(0, 20).ToList();
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["xs"] = xs }, step: 1);
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["xs"] = xs.ToArray() }, step: 2);
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["xs"] = xs.Cast<object>().ToArray() }, step: 3);
+        _handler.Save(_dir.Path, new Dictionary<string, object?> { ["xs"] = xs.Cast<object>().ToArray() }, step: 4);
+
+        foreach (var (from, to) in new[] { (1L, 2L), (1L, 3L), (2L, 3L) })
+        {
+            var changed = Assert.Single(_handler.Compare(_dir.Path, from, to));
+            Assert.Equal(("xs", "Changed", 0.0), (changed.Name, changed.Change, changed.MaxAbsDifference));
+        }
+
+        Assert.Empty(_handler.Compare(_dir.Path, 3, 4));
+    }
+
+    [Fact]
     public void Two_references_to_one_numeric_list_are_stored_once_and_restore_as_one_list()
     {
         var shared = new List<float> { 1, 2, 3 };
@@ -282,6 +301,63 @@ public sealed class ListTensorTests : IDisposable
 
         Assert.Equal(16, source.Bytes(0, 16).Length);
         Assert.Throws<InvalidOperationException>(() => shrinking.Bytes(0, 16).ToArray());
+    }
+
+    [Fact]
+    public void A_list_emptied_and_refilled_by_another_thread_while_it_is_read_yields_its_elements_torn_or_a_refusal_never_other_memory()
+    {
+        // Another thread Clear()s, TrimExcess()es (a new, empty backing array) and refills the list while a save
+        // reads it. A read may see old and new elements (as for an array) or be refused, but must never reach
+        // past the backing array it reads from: such bytes are other objects' memory, written into the step.
+        var values = Enumerable.Range(1, 4096).ToArray();
+        var list = new List<int>(values);
+        var source = DataraxCkpt.Values.TensorSource.FromList(list, typeof(int), "list<i32>");
+        var deadline = DateTime.UtcNow.AddSeconds(3);
+        var stop = false;
+        var mutator = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                list.Clear();
+                list.TrimExcess();
+                list.AddRange(values);
+            }
+        });
+        mutator.Start();
+        long reads = 0, refused = 0;
+        var foreign = new List<string>();
+        try
+        {
+            while (DateTime.UtcNow < deadline && foreign.Count == 0)
+            {
+                try
+                {
+                    var ints = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(source.Bytes(0, values.Length * 4).ToArray());
+                    reads++;
+                    for (var i = 0; i < ints.Length; i++)
+                    {
+                        // A fresh backing array holds zeros until AddRange copies the values in.
+                        if (ints[i] != values[i] && ints[i] != 0)
+                        {
+                            foreign.Add($"element {i} read as {ints[i]:x8}");
+                            break;
+                        }
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                    refused++;
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+            mutator.Join();
+        }
+
+        Assert.True(reads + refused > 100, $"the race was exercised ({reads} reads, {refused} refusals)");
+        Assert.Empty(foreign);
     }
 
     [Fact]
