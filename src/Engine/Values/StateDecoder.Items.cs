@@ -19,7 +19,17 @@ internal sealed partial class StateDecoder
     {
         var items = new List<StoredItem>();
         var decoder = new StateDecoder((_, _, _) => throw new InvalidOperationException("item derivation loads no tensor"));
-        decoder.DeriveItems(state, string.Empty, 0, tensors, items);
+        try
+        {
+            decoder.DeriveItems(state, string.Empty, 0, tensors, items);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
+        {
+            // A JSON value of the wrong kind (a number where a string belongs…) is a malformed node like any
+            // other: every reader of Items (Verify, GetItems, the index rebuild) handles InvalidDataException.
+            throw new InvalidDataException($"the state node is malformed: {e.Message}", e);
+        }
+
         return items;
     }
 
