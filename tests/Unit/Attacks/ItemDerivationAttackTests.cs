@@ -237,4 +237,50 @@ public sealed class ItemDerivationAttackTests : IDisposable
         Assert.Contains(report.Problems, p => p.StartsWith("step 2:", StringComparison.Ordinal));
         Assert.Equal(2, _handler.GetItems(dir, 1).Count);
     }
+
+    public static TheoryData<string, string> BadValuePaths => new()
+    {
+        { "nested list", "state.a.b[3]" },
+        { "psobject property", "state.p['x y'][1]" },
+        { "integer keys", "state.h[7][0]" },
+        { "bad key", "state.h[" },
+        { "boxed list that is not a tensor", "state.l[16]" },
+        { "metadata", "metadata.m[0]" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadValuePaths))]
+    public void A_value_refused_at_save_is_named_by_its_value_path(string where, string path)
+    {
+        var bad = new Uri("http://x");
+        var ps = new StateObject();
+        ps.Add("x y", new object?[] { 1, bad });
+        var state = new Dictionary<string, object?> { ["ok"] = new float[] { 1 } };
+        Dictionary<string, object?>? metadata = null;
+        switch (where)
+        {
+            case "nested list":
+                state["a"] = new Hashtable { ["b"] = new List<object?> { 1, new int[] { 2 }, null, bad } };
+                break;
+            case "psobject property":
+                state["p"] = ps;
+                break;
+            case "integer keys":
+                state["h"] = new Hashtable { [7] = new object[] { bad } };
+                break;
+            case "bad key":
+                state["h"] = new Hashtable { [Guid.Empty] = 1 };
+                break;
+            case "boxed list that is not a tensor":
+                state["l"] = Enumerable.Range(0, 16).Select(i => (object)(double)i).Append(bad).ToArray();
+                break;
+            default:
+                metadata = new Dictionary<string, object?> { ["m"] = new object[] { bad } };
+                break;
+        }
+
+        var e = Assert.Throws<UnsupportedValueException>(() => _handler.Save(_dir.Sub("paths"), state, step: 1, metadata: metadata));
+        Assert.StartsWith(path, e.ValuePath, StringComparison.Ordinal);
+        Assert.Equal(where == "bad key" ? e.ValuePath : path, e.ValuePath);
+    }
 }
