@@ -283,4 +283,37 @@ public sealed class ItemDerivationAttackTests : IDisposable
         Assert.StartsWith(path, e.ValuePath, StringComparison.Ordinal);
         Assert.Equal(where == "bad key" ? e.ValuePath : path, e.ValuePath);
     }
+
+    /// <summary>A key of 2^20 characters over 1,025 leaves: names of just over 2^30 characters in all.</summary>
+    private static readonly string LongKey = new('k', 1 << 20);
+
+    [Fact]
+    public void A_small_manifest_whose_derived_names_would_fill_gigabytes_is_corrupt_for_items_and_verify()
+    {
+        var dir = _dir.Sub("names");
+        _handler.Save(dir, new Dictionary<string, object?> { ["w"] = new float[] { 1, 2 }, ["s"] = "x" }, step: 1);
+        _handler.Save(dir, new Dictionary<string, object?> { ["w"] = new float[] { 1, 3 }, ["s"] = "y" }, step: 2);
+        StepFiles.Plant(dir, 2, m =>
+        {
+            var leaves = new JsonArray(Enumerable.Repeat<JsonNode?>(null, 1025).ToArray());
+            m["state"]!["e"]!.AsArray().Add(new JsonArray(LongKey, new JsonObject { ["t"] = "any[]", ["i"] = leaves }));
+        });
+
+        // The manifest file stays small (LZ4 folds the long key), yet listing its items would hold 2 GiB of names.
+        Assert.True(new FileInfo(Path.Combine(dir, "2", StepFormat.ManifestFile)).Length < 64 * 1024);
+        Assert.Equal(2, Assert.Throws<CorruptCheckpointException>(() => _handler.Restore(dir, 2, ["w"])).Step);
+        Assert.False(_handler.Verify(dir, 2).Ok);
+        StepFiles.DropIndex(dir);
+        Assert.Contains(_handler.RepairIndex(dir).Problems, p => p.StartsWith("step 2:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_state_whose_item_names_exceed_the_readers_bound_is_refused_at_save()
+    {
+        var state = new Dictionary<string, object?> { [LongKey] = new object?[1025] };
+        var e = Assert.Throws<UnsupportedValueException>(() => _handler.Save(_dir.Sub("long"), state, step: 1));
+        Assert.Equal("state", e.ValuePath);
+        Assert.Contains("item names", e.Problem, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir.Sub("long"), "1")));
+    }
 }
