@@ -38,9 +38,10 @@ internal sealed partial class StateDecoder
     /// every key above its leaf, so without a bound a small manifest (one long key over many short leaves,
     /// which LZ4 shrinks to almost nothing) would make derivation hold gigabytes of names; an items array
     /// could not, as it had to spell each name out within the manifest's limit. The writer refuses a state
-    /// beyond it.
+    /// beyond it. 2^28 characters keep the names, at three UTF-8 bytes a character at worst, inside the
+    /// index's item-list blob, which SQLite caps at 10^9 bytes.
     /// </summary>
-    public const long MaxItemNameChars = StepFormat.MaxManifestBytes;
+    public const long MaxItemNameChars = 1L << 28;
 
     /// <summary>Characters of the item names derived so far (bounded by <see cref="MaxItemNameChars"/>).</summary>
     private long _derivedNameChars;

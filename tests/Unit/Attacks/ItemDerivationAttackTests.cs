@@ -284,7 +284,7 @@ public sealed class ItemDerivationAttackTests : IDisposable
         Assert.Equal(where == "bad key" ? e.ValuePath : path, e.ValuePath);
     }
 
-    /// <summary>A key of 2^20 characters over 1,025 leaves: names of just over 2^30 characters in all.</summary>
+    /// <summary>A key of 2^20 characters over 1,025 leaves: names of just over 2^30 characters in all (the bound is 2^28).</summary>
     private static readonly string LongKey = new('k', 1 << 20);
 
     [Fact]
@@ -315,5 +315,17 @@ public sealed class ItemDerivationAttackTests : IDisposable
         Assert.Equal("state", e.ValuePath);
         Assert.Contains("item names", e.Problem, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_dir.Sub("long"), "1")));
+    }
+
+    [Fact]
+    public void Item_names_just_within_the_bound_save_list_and_rebuild()
+    {
+        // 255 leaves under a 2^20-character key: just under 2^28 characters of names.
+        var dir = _dir.Sub("within");
+        var state = new Dictionary<string, object?> { [LongKey] = new object?[255] };
+        _handler.Save(dir, state, step: 1);
+        StepFiles.DropIndex(dir);
+        Assert.Equal(255, _handler.GetItems(dir, 1).Count);
+        Assert.True(_handler.Verify(dir, 1).Ok);
     }
 }
