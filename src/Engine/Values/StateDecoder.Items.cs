@@ -34,6 +34,19 @@ internal sealed partial class StateDecoder
         return items;
     }
 
+    /// <summary>
+    /// The most characters all derived item names may hold together (docs/format.md §6.4). A name repeats
+    /// every key above its leaf, so without a bound a small manifest (one long key over many short leaves,
+    /// which LZ4 shrinks to almost nothing) would make derivation hold gigabytes of names; an items array
+    /// could not, as it had to spell each name out within the manifest's limit. The writer refuses a state
+    /// beyond it. 2^28 characters keep the names, at three UTF-8 bytes a character at worst, inside the
+    /// index's item-list blob, which SQLite caps at 10^9 bytes.
+    /// </summary>
+    public const long MaxItemNameChars = 1L << 28;
+
+    /// <summary>Characters of the item names derived so far (bounded by <see cref="MaxItemNameChars"/>).</summary>
+    private long _derivedNameChars;
+
     /// <summary>The name of the first leaf that refers to tensor <paramref name="index"/>, or null; only used to word an error.</summary>
     public static string? NameOfTensor(JsonElement state, int index)
     {
@@ -83,6 +96,12 @@ internal sealed partial class StateDecoder
         }
 
         var leafName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
+        _derivedNameChars += leafName.Length;
+        if (_derivedNameChars > MaxItemNameChars)
+        {
+            throw Bad(Truncate(itemName), $"the item names derived from the state node exceed {MaxItemNameChars} characters in all");
+        }
+
         switch (node.ValueKind)
         {
             case JsonValueKind.Null:

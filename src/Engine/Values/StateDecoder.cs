@@ -101,7 +101,8 @@ internal sealed partial class StateDecoder
 
     private static bool IsContainer(JsonElement node)
     {
-        var code = node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t", out var t) ? t.GetString() : null;
+        // A type that is not a string is not a container: the leaf check then reports it as malformed.
+        var code = node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         return code is not null && (node.TryGetProperty("e", out _) || node.TryGetProperty("p", out _) || (node.TryGetProperty("i", out var items) && items.ValueKind == JsonValueKind.Array && code != "key[]"));
     }
 

@@ -108,6 +108,20 @@ internal sealed class StateEncoder
                 $"its manifest could reach {bound} bytes, beyond the format's limit of {maxManifestBytes} bytes that a reader accepts; store long text or many small values as arrays (tensors), or split the state");
         }
 
+        long nameChars = 0;
+        foreach (var item in state._items)
+        {
+            nameChars += item.Name.Length;
+        }
+
+        if (nameChars > StateDecoder.MaxItemNameChars)
+        {
+            // Readers derive the item names from the state node (items-from-state) and refuse a step whose
+            // names exceed this bound (docs/format.md §6.4): refuse it here, before anything is written.
+            throw new UnsupportedValueException("state",
+                $"its item names (every key above each leaf, repeated per leaf) hold {nameChars} characters, beyond the format's limit of {StateDecoder.MaxItemNameChars}; use shorter keys or fewer leaves under long ones");
+        }
+
         return new EncodedState
         {
             StateNode = stateNode,
