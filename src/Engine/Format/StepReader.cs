@@ -429,7 +429,7 @@ internal sealed class StepReader : IDisposable
         for (var k = 0; k < count; k++)
         {
             var (destination, chunk, at, _) = work[first + k];
-            var target = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref destination.Start(), (nint)at), chunk.RawLength);
+            var target = destination.Bytes(at, chunk.RawLength);
             var trailer = trailers.Slice(k * Lz4Frame.StoredTrailerLength, Lz4Frame.StoredTrailerLength);
             try
             {
