@@ -296,13 +296,8 @@ internal sealed partial class StepIndex : IDisposable
         // is half the cost of a listing, and SQLitePCL's per-call handle marshalling much of the rest
         // (docs/performance-notes.md, scenario d), so the columns are read by the statement's raw pointer.
         var db = _connection.Handle!;
-        // The ADO.NET reader retries a busy database itself; here SQLite's busy handler does (as the writable connection's PRAGMA).
-        _ = raw.sqlite3_busy_timeout(db, 60_000);
-        var rc = raw.sqlite3_prepare_v2(db, sql, out var statement);
-        if (rc != raw.SQLITE_OK)
-        {
-            SqliteException.ThrowExceptionForRC(rc, db);
-        }
+        var statement = PrepareRaw(db, sql);
+        int rc;
 
         using (statement)
         {
@@ -352,17 +347,30 @@ internal sealed partial class StepIndex : IDisposable
         }
     });
 
+    /// <summary>
+    /// Prepares <paramref name="sql"/> on SQLite's own API, for the reads that go around the ADO.NET reader
+    /// (listing, retention facts, item lists): the reader retries a busy database itself, so here SQLite's
+    /// busy handler does, with the writable connection's timeout.
+    /// </summary>
+    private static sqlite3_stmt PrepareRaw(sqlite3 db, string sql)
+    {
+        _ = raw.sqlite3_busy_timeout(db, 60_000);
+        var rc = raw.sqlite3_prepare_v2(db, sql, out var statement);
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        return statement;
+    }
+
     /// <summary>What retention decides on, for every step, ascending: number, commit time and pin (no text column is read).</summary>
     public List<(long Step, DateTimeOffset CreatedUtc, bool Pinned)> RetentionFacts() => Guard(() =>
     {
         var facts = new List<(long, DateTimeOffset, bool)>();
         var db = _connection.Handle!;
-        _ = raw.sqlite3_busy_timeout(db, 60_000);
-        var rc = raw.sqlite3_prepare_v2(db, "SELECT step, created_utc, pinned FROM steps ORDER BY step;", out var statement);
-        if (rc != raw.SQLITE_OK)
-        {
-            SqliteException.ThrowExceptionForRC(rc, db);
-        }
+        var statement = PrepareRaw(db, "SELECT step, created_utc, pinned FROM steps ORDER BY step;");
+        int rc;
 
         using (statement)
         {
@@ -397,12 +405,8 @@ internal sealed partial class StepIndex : IDisposable
             // with equal metadata texts shared; the rows are the ones Get returns.
             var rows = new List<StepRow>(wanted.Count);
             var db = _connection.Handle!;
-            _ = raw.sqlite3_busy_timeout(db, 60_000);
-            var rc = raw.sqlite3_prepare_v2(db, "SELECT step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM steps ORDER BY step;", out var statement);
-            if (rc != raw.SQLITE_OK)
-            {
-                SqliteException.ThrowExceptionForRC(rc, db);
-            }
+            var statement = PrepareRaw(db, "SELECT step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM steps ORDER BY step;");
+            int rc;
 
             using (statement)
             {
@@ -462,12 +466,8 @@ internal sealed partial class StepIndex : IDisposable
     private List<CheckpointItemInfo> ItemList(long step)
     {
         var db = _connection.Handle!;
-        _ = raw.sqlite3_busy_timeout(db, 60_000);
-        var rc = raw.sqlite3_prepare_v2(db, "SELECT s.item_count, i.items FROM steps s LEFT JOIN step_items i ON i.step = s.step WHERE s.step = ?1;", out var statement);
-        if (rc != raw.SQLITE_OK)
-        {
-            SqliteException.ThrowExceptionForRC(rc, db);
-        }
+        var statement = PrepareRaw(db, "SELECT s.item_count, i.items FROM steps s LEFT JOIN step_items i ON i.step = s.step WHERE s.step = ?1;");
+        int rc;
 
         using (statement)
         {

@@ -129,12 +129,8 @@ internal sealed partial class StepIndex
     private void CheckItemLists(List<string> problems)
     {
         var db = _connection.Handle!;
-        _ = raw.sqlite3_busy_timeout(db, 60_000);
-        var rc = raw.sqlite3_prepare_v2(db, "SELECT s.step, s.item_count, i.items FROM steps s LEFT JOIN step_items i ON i.step = s.step;", out var statement);
-        if (rc != raw.SQLITE_OK)
-        {
-            SqliteException.ThrowExceptionForRC(rc, db);
-        }
+        var statement = PrepareRaw(db, "SELECT s.step, s.item_count, i.items FROM steps s LEFT JOIN step_items i ON i.step = s.step;");
+        int rc;
 
         using (statement)
         {

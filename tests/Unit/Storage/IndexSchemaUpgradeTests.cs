@@ -236,26 +236,9 @@ public sealed class IndexSchemaUpgradeTests : IDisposable
     private (long Version, bool HasItemRows) SchemaOf() =>
         (Count("PRAGMA user_version;"), Count("SELECT count(*) FROM sqlite_master WHERE name = 'items';") == 1);
 
-    private long Count(string sql)
-    {
-        using var c = Connect();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
+    private long Count(string sql) => new IndexFile(IndexPath).Scalar(sql);
 
-    private void Execute(string sql)
-    {
-        using var c = Connect();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
+    private void Execute(string sql) => new IndexFile(IndexPath).Execute(sql);
 
-    private SqliteConnection Connect()
-    {
-        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = IndexPath, Pooling = false }.ToString());
-        c.Open();
-        return c;
-    }
+    private SqliteConnection Connect() => new IndexFile(IndexPath).Connect();
 }

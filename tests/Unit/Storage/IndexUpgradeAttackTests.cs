@@ -254,26 +254,9 @@ public sealed class IndexUpgradeAttackTests : IDisposable
         Assert.Equal(1L, Scalar("PRAGMA user_version;"));
     }
 
-    private long Scalar(string sql)
-    {
-        using var c = Connect();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
+    private long Scalar(string sql) => new IndexFile(IndexPath).Scalar(sql);
 
-    private void Execute(string sql)
-    {
-        using var c = Connect();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
+    private void Execute(string sql) => new IndexFile(IndexPath).Execute(sql);
 
-    private SqliteConnection Connect()
-    {
-        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = IndexPath, Pooling = false }.ToString());
-        c.Open();
-        return c;
-    }
+    private SqliteConnection Connect() => new IndexFile(IndexPath).Connect();
 }
