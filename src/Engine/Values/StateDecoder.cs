@@ -173,7 +173,7 @@ internal sealed partial class StateDecoder
                 throw Bad(itemName, $"unexpected JSON {node.ValueKind}");
         }
 
-        var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
+        var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? TypeCodeOf(t) : throw Bad(itemName, "node has no type");
         switch (code)
         {
             case "i8": return checked((sbyte)Int(node, itemName));
@@ -318,6 +318,17 @@ internal sealed partial class StateDecoder
 
         throw Bad(itemName, $"node type '{code}' cannot stand here");
     }
+
+    /// <summary>
+    /// A node's type code. The most frequent codes are matched in place and answered with a constant, which
+    /// spares one short string per leaf; any other code is read as text.
+    /// </summary>
+    private static string TypeCodeOf(JsonElement t) =>
+        t.ValueEquals("i32"u8) ? "i32"
+        : t.ValueEquals("f64"u8) ? "f64"
+        : t.ValueEquals("i64"u8) ? "i64"
+        : t.ValueEquals("hashtable"u8) ? "hashtable"
+        : t.GetString()!;
 
     private void FillDictionary(IDictionary dict, JsonElement node, string code, ItemPath itemName, int depth)
     {
