@@ -532,7 +532,7 @@ internal sealed partial class StateDecoder
         node.TryGetProperty(name, out var v) ? v : throw Bad(itemName, $"field '{name}' is missing");
 
     private static long Int(JsonElement node, ItemPath itemName) =>
-        node.TryGetProperty("v", out var v) && v.TryGetInt64(out var i) ? i : throw Bad(itemName, "integer value is missing");
+        node.TryGetProperty("v", out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var i) ? i : throw Bad(itemName, "integer value is missing");
 
     private static long Ticks(JsonElement node, ItemPath itemName) =>
         long.TryParse(Text(node, "ticks", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) ? t : throw Bad(itemName, "ticks are malformed");
