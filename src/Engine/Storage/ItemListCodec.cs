@@ -201,9 +201,10 @@ internal static class ItemListCodec
         private int _pos;
         private int _count;
 
-        // Most items repeat the previous item's kind and dtype (often the very same string objects).
-        private string? _lastText;
-        private int _lastTextIndex;
+        // Most items repeat the previous item's kind and dtype (often the very same string objects): one
+        // slot for each, since a slot shared by both missed on every call (kind, dtype, kind, ...).
+        private TextSlot _lastKind;
+        private TextSlot _lastDType;
 
         public Writer(int expectedItems) => _body = new byte[Math.Max(64, expectedItems * 24)];
 
@@ -241,8 +242,8 @@ internal static class ItemListCodec
                 }
             }
 
-            WriteVarint((ulong)TextIndex(kind));
-            WriteVarint(dtype is null ? 0UL : (ulong)TextIndex(dtype) + 1);
+            WriteVarint((ulong)TextIndex(kind, ref _lastKind));
+            WriteVarint(dtype is null ? 0UL : (ulong)TextIndex(dtype, ref _lastDType) + 1);
             if (shape is null)
             {
                 WriteVarint(0);
@@ -284,11 +285,11 @@ internal static class ItemListCodec
             return blob;
         }
 
-        private int TextIndex(string text)
+        private int TextIndex(string text, ref TextSlot last)
         {
-            if (ReferenceEquals(text, _lastText))
+            if (ReferenceEquals(text, last.Text))
             {
-                return _lastTextIndex;
+                return last.Index;
             }
 
             if (!_textIndex.TryGetValue(text, out var index))
@@ -304,10 +305,12 @@ internal static class ItemListCodec
                 _texts.Add(text);
             }
 
-            _lastText = text;
-            _lastTextIndex = index;
+            last = new TextSlot(text, index);
             return index;
         }
+
+        /// <summary>A text of the table and its index, remembered from the previous item.</summary>
+        private readonly record struct TextSlot(string? Text, int Index);
 
         private void Reserve(int bytes)
         {

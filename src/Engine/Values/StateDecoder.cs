@@ -28,7 +28,7 @@ internal sealed partial class StateDecoder
     public StateDecoder(TensorLoader loadTensor) => _loadTensor = loadTensor;
 
     /// <summary>Decodes a whole tree.</summary>
-    public object? Decode(JsonElement node) => Read(node, string.Empty, 0);
+    public object? Decode(JsonElement node) => Read(node, ItemPath.Root, 0);
 
     /// <summary>Decodes only the leaves whose names match a pattern, into an ordered name → value map.</summary>
     /// <param name="node">The state node.</param>
@@ -155,7 +155,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private object? Read(JsonElement node, string itemName, int depth)
+    private object? Read(JsonElement node, ItemPath itemName, int depth)
     {
         CheckDepth(depth, itemName);
         switch (node.ValueKind)
@@ -174,7 +174,7 @@ internal sealed partial class StateDecoder
                 throw Bad(itemName, $"unexpected JSON {node.ValueKind}");
         }
 
-        var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
+        var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? TypeCodeOf(t) : throw Bad(itemName, "node has no type");
         switch (code)
         {
             case "i8": return checked((sbyte)Int(node, itemName));
@@ -227,17 +227,18 @@ internal sealed partial class StateDecoder
                 }
 
                 // The loader normalises restored bools (possibly after decoding them all at once).
-                var tensor = _loadTensor(index, containerType, itemName.Length == 0 ? ItemNames.RootLeaf : itemName);
+                var tensor = _loadTensor(index, containerType, itemName.Name.Length == 0 ? ItemNames.RootLeaf : itemName.Name);
                 _tensors.Add(index, (containerType, tensor));
                 return tensor;
             case "psobject":
                 var obj = new StateObject();
+                var owner = itemName.AsParent();
                 foreach (var pair in Pairs(Member(node, "p", itemName), itemName))
                 {
                     var name = ReadPropertyName(pair[0], itemName);
                     try
                     {
-                        obj.Add(name, Read(pair[1], ItemNames.Join(itemName, ItemNames.Escape(name)), depth + 1));
+                        obj.Add(name, Read(pair[1], owner.Property(name), depth + 1));
                     }
                     catch (ArgumentException e)
                     {
@@ -254,10 +255,11 @@ internal sealed partial class StateDecoder
                 return dict;
             case "arraylist":
                 var arrayList = new ArrayList();
+                var elements = itemName.AsParent();
                 var position = 0;
                 foreach (var child in Items(node, itemName).EnumerateArray())
                 {
-                    arrayList.Add(Read(child, ItemNames.Join(itemName, (position++).ToString(CultureInfo.InvariantCulture)), depth + 1));
+                    arrayList.Add(Read(child, elements.Position(position++), depth + 1));
                 }
 
                 return arrayList;
@@ -268,10 +270,11 @@ internal sealed partial class StateDecoder
         {
             var items = Items(node, itemName);
             var array = Array.CreateInstance(type.GetElementType()!, items.GetArrayLength());
+            var parent = itemName.AsParent();
             var i = 0;
             foreach (var child in items.EnumerateArray())
             {
-                array.SetValue(Convert(Read(child, ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1), type.GetElementType()!, itemName), i);
+                array.SetValue(Convert(Read(child, parent.Position(i), depth + 1), type.GetElementType()!, itemName), i);
                 i++;
             }
 
@@ -282,10 +285,11 @@ internal sealed partial class StateDecoder
         {
             var list = (IList)Activator.CreateInstance(type)!;
             var element = type.GetGenericArguments()[0];
+            var parent = itemName.AsParent();
             var i = 0;
             foreach (var child in Items(node, itemName).EnumerateArray())
             {
-                list.Add(Convert(Read(child, ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1), element, itemName));
+                list.Add(Convert(Read(child, parent.Position(i), depth + 1), element, itemName));
                 i++;
             }
 
@@ -316,14 +320,26 @@ internal sealed partial class StateDecoder
         throw Bad(itemName, $"node type '{code}' cannot stand here");
     }
 
-    private void FillDictionary(IDictionary dict, JsonElement node, string code, string itemName, int depth)
+    /// <summary>
+    /// A node's type code. The most frequent codes are matched in place and answered with a constant, which
+    /// spares one short string per leaf; any other code is read as text.
+    /// </summary>
+    private static string TypeCodeOf(JsonElement t) =>
+        t.ValueEquals("i32"u8) ? "i32"
+        : t.ValueEquals("f64"u8) ? "f64"
+        : t.ValueEquals("i64"u8) ? "i64"
+        : t.ValueEquals("hashtable"u8) ? "hashtable"
+        : t.GetString()!;
+
+    private void FillDictionary(IDictionary dict, JsonElement node, string code, ItemPath itemName, int depth)
     {
         var args = dict.GetType().IsGenericType ? dict.GetType().GetGenericArguments() : null;
         var mixedKeys = ItemNames.HasMixedKeys(code);
+        var parent = itemName.AsParent();
         foreach (var pair in Pairs(Member(node, "e", itemName), itemName))
         {
             var key = ReadDictionaryKey(pair[0], itemName);
-            var childName = ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys));
+            var childName = parent.Key(key, mixedKeys);
             var value = Read(pair[1], childName, depth + 1);
             try
             {
@@ -344,7 +360,7 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>The optional <c>cmp</c> field of a dictionary node: its key comparer, or null for the default.</summary>
-    private static StringComparer? ReadComparer(JsonElement node, string itemName)
+    private static StringComparer? ReadComparer(JsonElement node, ItemPath itemName)
     {
         if (!node.TryGetProperty("cmp", out var cmp))
         {
@@ -362,14 +378,14 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>A property name: a JSON string, or a <c>str</c> node for a name with lone surrogates.</summary>
-    private static string ReadPropertyName(JsonElement nameNode, string itemName) => nameNode.ValueKind switch
+    private static string ReadPropertyName(JsonElement nameNode, ItemPath itemName) => nameNode.ValueKind switch
     {
         JsonValueKind.String => nameNode.GetString()!,
         JsonValueKind.Object when nameNode.TryGetProperty("t", out var t) && t.ValueEquals("str") => ReadRawString(nameNode, itemName),
         _ => throw Bad(itemName, "property name is not a string"),
     };
 
-    private static object ReadDictionaryKey(JsonElement keyNode, string itemName) => keyNode.ValueKind switch
+    private static object ReadDictionaryKey(JsonElement keyNode, ItemPath itemName) => keyNode.ValueKind switch
     {
         JsonValueKind.String => keyNode.GetString()!,
         JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.ValueEquals("str") => ReadRawString(keyNode, itemName),
@@ -382,7 +398,7 @@ internal sealed partial class StateDecoder
         _ => throw Bad(itemName, "dictionary key is neither a string nor an integer"),
     };
 
-    private static object ReadSmallInt(JsonElement node, string code, string itemName)
+    private static object ReadSmallInt(JsonElement node, string code, ItemPath itemName)
     {
         var v = Int(node, itemName);
         return code switch
@@ -396,7 +412,7 @@ internal sealed partial class StateDecoder
         };
     }
 
-    private static PrngKey ReadKey(JsonElement node, string itemName)
+    private static PrngKey ReadKey(JsonElement node, ItemPath itemName)
     {
         var impl = Text(node, "impl", itemName);
         var data = Member(node, "data", itemName);
@@ -415,7 +431,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static decimal ReadDecimal(JsonElement node, string itemName)
+    private static decimal ReadDecimal(JsonElement node, ItemPath itemName)
     {
         var b = Member(node, "b", itemName);
         if (b.ValueKind != JsonValueKind.Array || b.GetArrayLength() != 4)
@@ -439,7 +455,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static string ReadRawString(JsonElement node, string itemName)
+    private static string ReadRawString(JsonElement node, ItemPath itemName)
     {
         var bytes = node.TryGetProperty("b", out var b) && b.TryGetBytesFromBase64(out var raw) ? raw : throw Bad(itemName, "string bytes are malformed");
         if (bytes.Length % 2 != 0)
@@ -455,7 +471,7 @@ internal sealed partial class StateDecoder
     /// range is corrupt data, so the caller gets the corrupt-checkpoint error naming the item rather
     /// than an ArgumentOutOfRangeException that says nothing of the step.
     /// </summary>
-    private static T InRange<T>(string itemName, Func<T> build)
+    private static T InRange<T>(ItemPath itemName, Func<T> build)
     {
         try
         {
@@ -467,7 +483,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static object? Convert(object? value, Type target, string itemName)
+    private static object? Convert(object? value, Type target, ItemPath itemName)
     {
         if (value is null)
         {
@@ -477,7 +493,7 @@ internal sealed partial class StateDecoder
         return target.IsInstanceOfType(value) ? value : throw Bad(itemName, $"a {value.GetType().Name} where a {target.Name} is required");
     }
 
-    private static Type ResolveType(string code, string itemName)
+    private static Type ResolveType(string code, ItemPath itemName)
     {
         try
         {
@@ -489,7 +505,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static IEnumerable<JsonElement> Pairs(JsonElement array, string itemName)
+    private static IEnumerable<JsonElement> Pairs(JsonElement array, ItemPath itemName)
     {
         if (array.ValueKind != JsonValueKind.Array)
         {
@@ -507,22 +523,22 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static JsonElement Items(JsonElement node, string itemName)
+    private static JsonElement Items(JsonElement node, ItemPath itemName)
     {
         var items = Member(node, "i", itemName);
         return items.ValueKind == JsonValueKind.Array ? items : throw Bad(itemName, "items are not an array");
     }
 
-    private static JsonElement Member(JsonElement node, string name, string itemName) =>
+    private static JsonElement Member(JsonElement node, string name, ItemPath itemName) =>
         node.TryGetProperty(name, out var v) ? v : throw Bad(itemName, $"field '{name}' is missing");
 
-    private static long Int(JsonElement node, string itemName) =>
-        node.TryGetProperty("v", out var v) && v.TryGetInt64(out var i) ? i : throw Bad(itemName, "integer value is missing");
+    private static long Int(JsonElement node, ItemPath itemName) =>
+        node.TryGetProperty("v", out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var i) ? i : throw Bad(itemName, "integer value is missing");
 
-    private static long Ticks(JsonElement node, string itemName) =>
+    private static long Ticks(JsonElement node, ItemPath itemName) =>
         long.TryParse(Text(node, "ticks", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) ? t : throw Bad(itemName, "ticks are malformed");
 
-    private static string Text(JsonElement node, string name, string itemName)
+    private static string Text(JsonElement node, string name, ItemPath itemName)
     {
         var v = Member(node, name, itemName);
         return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Bad(itemName, $"field '{name}' is not a string");
@@ -535,6 +551,16 @@ internal sealed partial class StateDecoder
             throw Bad(itemName, $"containers nest deeper than {StateEncoder.MaxDepth} levels");
         }
     }
+
+    private static void CheckDepth(int depth, ItemPath itemName)
+    {
+        if (depth > StateEncoder.MaxDepth)
+        {
+            throw Bad(itemName, $"containers nest deeper than {StateEncoder.MaxDepth} levels");
+        }
+    }
+
+    private static InvalidDataException Bad(ItemPath itemName, string problem) => Bad(itemName.Name, problem);
 
     private static InvalidDataException Bad(string itemName, string problem) =>
         new(itemName.Length == 0 ? problem : $"{problem} (item '{itemName}')");
