@@ -321,11 +321,8 @@ internal sealed partial class StepIndex : IDisposable
                     throw new FormatException($"step {step} has an item count of {itemCount}");
                 }
 
-                if ((ulong)created > (ulong)DateTime.MaxValue.Ticks)
-                {
-                    // The record keeps the ticks and builds its time on read: a bad value is reported here, as a whole row read would.
-                    throw new FormatException($"step {step} has a creation time of {created} ticks");
-                }
+                // The record keeps the ticks and builds its time on read: a bad value is reported here, as a whole row read would.
+                _ = CreatedAt(step, created);
 
                 var text = SqliteColumns.Bytes(pointer, statement, 6);
                 if (!text.SequenceEqual(previousText))
@@ -364,6 +361,15 @@ internal sealed partial class StepIndex : IDisposable
         return statement;
     }
 
+    /// <summary>
+    /// A step's commit time from its stored UTC ticks. Out of range is index damage (FormatException, which
+    /// <see cref="Guard{T}"/> reports as such) for every reader: listing, retention and prune alike.
+    /// </summary>
+    private static DateTimeOffset CreatedAt(long step, long ticks) =>
+        (ulong)ticks <= (ulong)DateTime.MaxValue.Ticks
+            ? new DateTimeOffset(ticks, TimeSpan.Zero)
+            : throw new FormatException($"step {step} has a creation time of {ticks} ticks");
+
     /// <summary>What retention decides on, for every step, ascending: number, commit time and pin (no text column is read).</summary>
     public List<(long Step, DateTimeOffset CreatedUtc, bool Pinned)> RetentionFacts() => Guard(() =>
     {
@@ -377,7 +383,8 @@ internal sealed partial class StepIndex : IDisposable
             var pointer = SqliteColumns.Pointer(statement);
             while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
             {
-                facts.Add((SqliteColumns.Int64(pointer, statement, 0), new DateTimeOffset(SqliteColumns.Int64(pointer, statement, 1), TimeSpan.Zero),
+                var factStep = SqliteColumns.Int64(pointer, statement, 0);
+                facts.Add((factStep, CreatedAt(factStep, SqliteColumns.Int64(pointer, statement, 1)),
                     SqliteColumns.Int64(pointer, statement, 2) != 0));
             }
 
@@ -428,7 +435,7 @@ internal sealed partial class StepIndex : IDisposable
                     }
 
                     var itemCount = SqliteColumns.Int64(pointer, statement, 5);
-                    if (itemCount is < int.MinValue or > int.MaxValue)
+                    if (itemCount is < 0 or > int.MaxValue)
                     {
                         throw new FormatException($"step {step} has an item count of {itemCount}");
                     }
@@ -440,7 +447,7 @@ internal sealed partial class StepIndex : IDisposable
                         previous = Encoding.UTF8.GetString(text);
                     }
 
-                    rows.Add(new StepRow(step, saveId, new DateTimeOffset(SqliteColumns.Int64(pointer, statement, 2), TimeSpan.Zero),
+                    rows.Add(new StepRow(step, saveId, CreatedAt(step, SqliteColumns.Int64(pointer, statement, 2)),
                         SqliteColumns.Int64(pointer, statement, 3), SqliteColumns.Int64(pointer, statement, 4), (int)itemCount, previous,
                         Encoding.UTF8.GetString(SqliteColumns.Bytes(pointer, statement, 7)), SqliteColumns.Int64(pointer, statement, 8) != 0));
                 }

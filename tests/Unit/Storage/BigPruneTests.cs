@@ -134,6 +134,27 @@ public sealed class BigPruneTests : IDisposable
     }
 
     [Fact]
+    public void A_prune_reports_a_creation_time_out_of_range_as_index_damage_and_removes_nothing()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, State(1), step: 1);
+        h.Save(_ck, State(2), step: 2);
+        h.Save(_ck, State(3), step: 3);
+        using (var index = PlantedManifest.OpenIndex(_ck))
+        using (var cmd = index.CreateCommand())
+        {
+            cmd.CommandText = "UPDATE steps SET created_utc = -5 WHERE step = 2;";
+            cmd.ExecuteNonQuery();
+        }
+
+        var e = Assert.Throws<CorruptCheckpointException>(() => h.Prune(_ck, new RetentionPolicy { Keep = 1 }));
+        Assert.Equal("index.sqlite", e.Item);
+        Assert.Contains("step 2", e.Message, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(Path.Combine(_ck, "1")));
+        Assert.True(Directory.Exists(Path.Combine(_ck, "2")));
+    }
+
+    [Fact]
     public void A_listing_reports_a_creation_time_out_of_range_as_index_damage()
     {
         using var h = new CheckpointHandler();
