@@ -46,6 +46,9 @@ public sealed class CheckpointOptions
 
     /// <summary>Test seam: makes the engine's opens fail as in a directory that may only be read.</summary>
     internal Storage.SimulatedDenial SimulatedDenial { get; init; }
+
+    /// <summary>Test seam: the largest item list a local save may need in the index (SQLite's largest value, its default SQLITE_MAX_LENGTH).</summary>
+    internal long MaxItemListBytes { get; init; } = 1_000_000_000;
 }
 
 /// <summary>Progress of a save or restore in bytes of state.</summary>

@@ -327,10 +327,10 @@ internal static class ManifestCodec
                 throw new InvalidDataException($"tensor {index} has a malformed chunk entry");
             }
 
-            var offset = c[0].TryGetInt64(out var o) ? o : -1;
-            var stored = c[1].TryGetInt32(out var s) ? s : -1;
-            var rawLength = c[2].TryGetInt32(out var r) ? r : -1;
-            if (!c[3].TryGetUInt32(out var checksum))
+            var offset = IsNumber(c[0]) && c[0].TryGetInt64(out var o) ? o : -1;
+            var stored = IsNumber(c[1]) && c[1].TryGetInt32(out var s) ? s : -1;
+            var rawLength = IsNumber(c[2]) && c[2].TryGetInt32(out var r) ? r : -1;
+            if (!IsNumber(c[3]) || !c[3].TryGetUInt32(out var checksum))
             {
                 throw new InvalidDataException($"tensor {index} has a chunk without a valid checksum");
             }
@@ -386,7 +386,7 @@ internal static class ManifestCodec
         foreach (var i in items.EnumerateArray())
         {
             if (i.ValueKind == JsonValueKind.Array && i.GetArrayLength() == 6 && i[0].ValueKind == JsonValueKind.String
-                && i[5].TryGetInt32(out var t) && t == index)
+                && IsNumber(i[5]) && i[5].TryGetInt32(out var t) && t == index)
             {
                 return i[0].GetString();
             }
@@ -405,17 +405,20 @@ internal static class ManifestCodec
         long[]? shape = null;
         if (i[3].ValueKind == JsonValueKind.Array)
         {
-            shape = i[3].EnumerateArray().Select(d => d.TryGetInt64(out var v) ? v : -1).ToArray();
+            shape = i[3].EnumerateArray().Select(d => !IsNumber(d)
+                ? throw new InvalidDataException($"manifest has an item entry with a dimension that is not a number ({Truncate(d.GetRawText())})")
+                : d.TryGetInt64(out var v) ? v : -1).ToArray();
         }
 
-        var tensorIndex = i[5].TryGetInt32(out var ti) ? ti : -2;
+        var tensorIndex = IsNumber(i[5]) && i[5].TryGetInt32(out var ti) ? ti : -2;
         if (tensorIndex < -1 || tensorIndex >= tensorCount || i[0].ValueKind != JsonValueKind.String || i[1].ValueKind != JsonValueKind.String)
         {
             throw new InvalidDataException("manifest has an item entry that refers outside the tensor table");
         }
 
         return new StoredItem(i[0].GetString()!, i[1].GetString()!, i[2].ValueKind == JsonValueKind.String ? i[2].GetString() : null,
-            shape, i[4].TryGetInt64(out var size) ? size : 0, tensorIndex);
+            shape, !IsNumber(i[4]) ? throw new InvalidDataException($"manifest has an item entry with a size that is not a number ({Truncate(i[4].GetRawText())})")
+                : i[4].TryGetInt64(out var size) ? size : 0, tensorIndex);
     }
 
     private static string GetString(JsonElement e, string name) =>
@@ -423,6 +426,9 @@ internal static class ManifestCodec
 
     private static long GetLong(JsonElement e, string name) =>
         e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt64(out var v) ? v : throw new InvalidDataException($"manifest field '{name}' is missing or not an integer");
+
+    // TryGetInt32 and its kin throw InvalidOperationException on a string, bool or null: check the kind first.
+    private static bool IsNumber(JsonElement e) => e.ValueKind == JsonValueKind.Number;
 
     private static JsonElement GetArray(JsonElement e, string name) =>
         e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Array ? p : throw new InvalidDataException($"manifest field '{name}' is missing or not an array");

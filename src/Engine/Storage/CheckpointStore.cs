@@ -249,6 +249,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         WrittenStep written;
         try
         {
+            // Before any file of the step: a list the index cannot hold would fail only at the commit.
+            ItemListLimit.Check(state.Items, _options.MaxItemListBytes);
             Log($"Writing step {reservation.Step}: {state.Items.Count} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
             // Checked after each chunk: a cancelled save ends as a failed one, before anything is published.
             cancellationToken.ThrowIfCancellationRequested();

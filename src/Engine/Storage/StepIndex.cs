@@ -707,25 +707,77 @@ internal sealed partial class StepIndex : IDisposable
     /// Unpublishes several steps and records a delete intent for each, in one transaction. The step numbers
     /// go in as one JSON array of numbers, unpacked once into a temporary keyed table that each set statement
     /// reads, so removing 100,000 steps is a handful of statements rather than 300,000; each intent takes its
-    /// save id from the row it replaces, in step order (recovery's order).
+    /// save id from the row it replaces, in step order (recovery's order). An intent is keyed by save id:
+    /// a removal never replaces another operation's intent (a pending save's, whose staging folder would be
+    /// orphaned, or another step's removal). A damaged or crafted index where a removed row's save id is
+    /// already an intent's, or two removed rows share one, is refused whole, as index damage, before
+    /// anything changes; only the very same removal's intent (same id and step, left by an older engine's
+    /// repair that listed the step again) is taken over.
     /// </summary>
     public void UnpublishSteps(IReadOnlyList<StepRow> rows) => Guard(() =>
     {
         using var tx = _connection.BeginTransaction();
-        using var cmd = Command($$"""
+        using (var prepare = Command("""
             DROP TABLE IF EXISTS temp.removed_steps;
             CREATE TEMP TABLE removed_steps(step INTEGER PRIMARY KEY);
             INSERT OR IGNORE INTO temp.removed_steps(step) SELECT value FROM json_each($steps);
-            INSERT OR REPLACE INTO intents(save_id, op, step, staging)
-                SELECT save_id, 'delete', step, NULL FROM steps WHERE step IN temp.removed_steps ORDER BY step;
+            DELETE FROM intents WHERE op = 'delete' AND step IN temp.removed_steps
+                AND save_id = (SELECT s.save_id FROM steps AS s WHERE s.step = intents.step);
+            """, tx))
+        {
+            prepare.Parameters.AddWithValue("$steps", StepNumbersJson(rows));
+            prepare.ExecuteNonQuery();
+        }
+
+        try
+        {
+            // A plain insert: the primary key refuses any collision, at no cost when there is none.
+            Execute("""
+                INSERT INTO intents(save_id, op, step, staging)
+                    SELECT save_id, 'delete', step, NULL FROM steps WHERE step IN temp.removed_steps ORDER BY step;
+                """, tx);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            var problem = RemovalCollision(tx);
+            tx.Rollback();
+            throw new CorruptCheckpointException(_directory, null, FileName,
+                $"{problem}; nothing was removed. Let a running save finish, then run Repair-CheckpointIndex to rebuild the index from the step folders", e);
+        }
+
+        Execute($"""
             DELETE FROM steps WHERE step IN temp.removed_steps;
-            DELETE FROM {{ItemTable}} WHERE step IN temp.removed_steps;
+            DELETE FROM {ItemTable} WHERE step IN temp.removed_steps;
             DROP TABLE temp.removed_steps;
             """, tx);
-        cmd.Parameters.AddWithValue("$steps", StepNumbersJson(rows));
-        cmd.ExecuteNonQuery();
         tx.Commit();
     });
+
+    /// <summary>Describes why a removal's intents collide with recorded ones (read only on that failure).</summary>
+    private string RemovalCollision(SqliteTransaction tx)
+    {
+        using (var other = Command("""
+            SELECT s.step, s.save_id, i.op, i.step FROM steps AS s JOIN intents AS i ON i.save_id = s.save_id
+            WHERE s.step IN temp.removed_steps ORDER BY s.step LIMIT 1;
+            """, tx))
+        using (var r = other.ExecuteReader())
+        {
+            if (r.Read())
+            {
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"step {r.GetInt64(0)} has save id {r.GetString(1)}, which is also the id of an unfinished {(r.GetString(2) == "save" ? "save" : "operation")} of step {r.GetInt64(3)}");
+            }
+        }
+
+        using var twin = Command("""
+            SELECT min(step), max(step), save_id FROM steps WHERE step IN temp.removed_steps
+            GROUP BY save_id HAVING count(*) > 1 LIMIT 1;
+            """, tx);
+        using var t = twin.ExecuteReader();
+        return t.Read()
+            ? string.Create(CultureInfo.InvariantCulture, $"steps {t.GetInt64(0)} and {t.GetInt64(1)} share the save id {t.GetString(2)}")
+            : "a removed step's save id is already the id of a recorded operation";
+    }
 
     /// <summary>
     /// Clears the delete intents <see cref="UnpublishSteps"/> recorded for <paramref name="rows"/>, in one
@@ -751,8 +803,14 @@ internal sealed partial class StepIndex : IDisposable
             }
         }
 
-        using var cmd = Command("DELETE FROM intents WHERE save_id IN (SELECT value FROM json_each($ids));", tx);
+        // Only this removal's own intents: a delete naming one of these rows' steps and save ids, never
+        // another operation's intent that happens to carry the same id.
+        using var cmd = Command("""
+            DELETE FROM intents WHERE op = 'delete' AND step IN (SELECT value FROM json_each($steps))
+                AND save_id IN (SELECT value FROM json_each($ids));
+            """, tx);
         cmd.Parameters.AddWithValue("$ids", JsonArray(ids, (w, id) => w.WriteStringValue(id)));
+        cmd.Parameters.AddWithValue("$steps", StepNumbersJson(rows));
         cmd.ExecuteNonQuery();
         tx.Commit();
     });

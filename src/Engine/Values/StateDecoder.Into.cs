@@ -127,7 +127,7 @@ internal sealed partial class StateDecoder
                 return;
             }
 
-            var index = child.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(childName, "tensor index missing");
+            var index = child.TryGetProperty("i", out var ti) && ti.ValueKind == JsonValueKind.Number && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(childName, "tensor index missing");
             var destination = context.DestinationIn(index, current, childName);
             if (context.Placed.TryGetValue(current!, out var placed))
             {

@@ -78,7 +78,7 @@ internal sealed partial class StateDecoder
         }
 
         return node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t", out var t) && t.ValueEquals("tensor")
-            && node.TryGetProperty("i", out var i) && i.TryGetInt32(out var n) && n == index
+            && node.TryGetProperty("i", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt32(out var n) && n == index
             ? (itemName.Length == 0 ? ItemNames.RootLeaf : itemName) : null;
     }
 
@@ -142,7 +142,7 @@ internal sealed partial class StateDecoder
     private static StoredItem Tensor(JsonElement node, string name, string itemName, IReadOnlyList<TensorLayout> tensors)
     {
         Text(node, "ct", itemName);
-        var index = node.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var i) ? i : throw Bad(itemName, "tensor index missing");
+        var index = node.TryGetProperty("i", out var ti) && ti.ValueKind == JsonValueKind.Number && ti.TryGetInt32(out var i) ? i : throw Bad(itemName, "tensor index missing");
         if (index < 0 || index >= tensors.Count)
         {
             throw Bad(itemName, $"tensor index {index} is outside the tensor table ({tensors.Count} tensors)");

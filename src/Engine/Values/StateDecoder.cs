@@ -202,7 +202,7 @@ internal sealed partial class StateDecoder
                 var kind = Enum.TryParse<DateTimeKind>(Text(node, "kind", itemName), out var k) && Enum.IsDefined(k) ? k : throw Bad(itemName, "unknown DateTime kind");
                 return InRange(itemName, () => new DateTime(Ticks(node, itemName), kind));
             case "dto":
-                var offset = node.TryGetProperty("offsetMinutes", out var om) && om.TryGetInt32(out var m) ? m : throw Bad(itemName, "offset missing");
+                var offset = node.TryGetProperty("offsetMinutes", out var om) && om.ValueKind == JsonValueKind.Number && om.TryGetInt32(out var m) ? m : throw Bad(itemName, "offset missing");
                 return InRange(itemName, () => new DateTimeOffset(Ticks(node, itemName), TimeSpan.FromMinutes(offset)));
             case "timespan": return new TimeSpan(Ticks(node, itemName));
             case "guid": return Guid.ParseExact(Text(node, "v", itemName), "D");
@@ -219,7 +219,7 @@ internal sealed partial class StateDecoder
                 return keys;
             case "tensor":
                 var containerType = ResolveType(Text(node, "ct", itemName), itemName);
-                var index = node.TryGetProperty("i", out var ti) && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(itemName, "tensor index missing");
+                var index = node.TryGetProperty("i", out var ti) && ti.ValueKind == JsonValueKind.Number && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(itemName, "tensor index missing");
                 if (_tensors.TryGetValue(index, out var loaded))
                 {
                     return loaded.Container == containerType ? loaded.Value
@@ -416,7 +416,7 @@ internal sealed partial class StateDecoder
     {
         var impl = Text(node, "impl", itemName);
         var data = Member(node, "data", itemName);
-        if (data.ValueKind != JsonValueKind.Array || data.GetArrayLength() != 2 || !data[0].TryGetUInt32(out var a) || !data[1].TryGetUInt32(out var b))
+        if (data.ValueKind != JsonValueKind.Array || data.GetArrayLength() != 2 || data[0].ValueKind != JsonValueKind.Number || data[1].ValueKind != JsonValueKind.Number || !data[0].TryGetUInt32(out var a) || !data[1].TryGetUInt32(out var b))
         {
             throw Bad(itemName, "PRNG key data is not two uint32 words");
         }
@@ -442,7 +442,7 @@ internal sealed partial class StateDecoder
         Span<int> bits = stackalloc int[4];
         for (var i = 0; i < 4; i++)
         {
-            bits[i] = b[i].TryGetUInt32(out var v) ? unchecked((int)v) : throw Bad(itemName, "decimal bits are malformed");
+            bits[i] = b[i].ValueKind == JsonValueKind.Number && b[i].TryGetUInt32(out var v) ? unchecked((int)v) : throw Bad(itemName, "decimal bits are malformed");
         }
 
         try
@@ -457,7 +457,7 @@ internal sealed partial class StateDecoder
 
     private static string ReadRawString(JsonElement node, ItemPath itemName)
     {
-        var bytes = node.TryGetProperty("b", out var b) && b.TryGetBytesFromBase64(out var raw) ? raw : throw Bad(itemName, "string bytes are malformed");
+        var bytes = node.TryGetProperty("b", out var b) && b.ValueKind == JsonValueKind.String && b.TryGetBytesFromBase64(out var raw) ? raw : throw Bad(itemName, "string bytes are malformed");
         if (bytes.Length % 2 != 0)
         {
             throw Bad(itemName, "UTF-16 string has an odd byte count");
