@@ -12,6 +12,12 @@ if (args.Length == 3 && args[0] == "store")
     return 0;
 }
 
+if (args.Length == 2 && args[0] == "csample")
+{
+    // A fixed mixed state saved as step 1 in DIR, to compare two builds' data files byte for byte.
+    return SmallLeavesProfile.SaveSample(args[1]);
+}
+
 if (args.Length >= 1 && args[0] == "cprofile")
 {
     // Profile of one (c) save by phase: DataraxCkpt.Bench cprofile [REPS] [WORK]

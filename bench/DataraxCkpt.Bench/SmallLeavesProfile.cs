@@ -44,6 +44,30 @@ internal static class SmallLeavesProfile
         return 0;
     }
 
+    /// <summary>
+    /// Saves a fixed mixed state (the (c) leaves, small bf16-like tensors that shuffle, a few large ones) as
+    /// step 1 in <paramref name="directory"/>: two builds' <c>tensors.lz4</c> can then be compared byte for byte.
+    /// </summary>
+    public static int SaveSample(string directory)
+    {
+        var state = SmallLeavesScenario.BuildState(StateData.Tensors(SmallLeavesScenario.TensorLeaves, SmallLeavesScenario.Elements, bf16Like: false), out _);
+        var small = StateData.Tensors(3_000, 2_000, bf16Like: true);
+        for (var i = 0; i < small.Length; i++)
+        {
+            state[$"small{i:D4}"] = i % 2 == 0 ? small[i] : small[i].AsSpan(0, 1 + (i % 700)).ToArray();
+        }
+
+        var large = StateData.Tensors(3, 3_000_001, bf16Like: true);
+        for (var i = 0; i < large.Length; i++)
+        {
+            state[$"large{i}"] = large[i];
+        }
+
+        using var handler = new CheckpointHandler();
+        handler.Save(directory, state, step: 1);
+        return 0;
+    }
+
     /// <summary>Each step of the per-tensor pipeline alone, over every tensor of (c), on this thread.</summary>
     private static void PerTensor(float[][] tensors, string folder)
     {

@@ -195,43 +195,47 @@ internal static class StepWriter
     /// Every later step — probing, compressing, checksumming, writing — reads the copy, never the
     /// caller's array again: a caller that changes the array during a synchronous save then gets a
     /// step holding some mix of old and new values, but one whose checksums match the bytes written.
+    /// A shuffled chunk's copy is its shuffled bytes: the shuffle reads the array once, and a plain copy
+    /// first would only add a pass over 4 MiB and a 4 MiB buffer per chunk in flight.
     /// </summary>
     private static Frame Compress(Chunk chunk)
     {
-        var copy = Buffers.Rent(chunk.Length);
+        byte[]? copy = null;
         byte[]? buffer = null;
-        byte[]? shuffled = null;
         try
         {
-            chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(copy);
-            ReadOnlySpan<byte> raw = copy.AsSpan(0, chunk.Length);
-            if (chunk.Filter == ChunkFilter.None && LooksIncompressible(raw))
+            copy = Buffers.Rent(chunk.Length);
+            ReadOnlySpan<byte> content = copy.AsSpan(0, chunk.Length);
+            if (chunk.Filter == ChunkFilter.Shuffle)
             {
-                var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length), XxHash32.DigestOf(raw), IsStoredCopy: true);
-                copy = null;
-                return stored;
+                ByteShuffle.Shuffle(chunk.Source.Bytes(chunk.Offset, chunk.Length), copy.AsSpan(0, chunk.Length), chunk.Source.ElementSize);
+            }
+            else
+            {
+                chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(copy);
+                if (LooksIncompressible(content))
+                {
+                    var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length), XxHash32.DigestOf(content), IsStoredCopy: true);
+                    copy = null;
+                    return stored;
+                }
             }
 
             buffer = Buffers.Rent(Lz4Frame.MaxFrameLength(chunk.Length));
-            if (chunk.Filter == ChunkFilter.Shuffle)
-            {
-                shuffled = Buffers.Rent(chunk.Length);
-                ByteShuffle.Shuffle(raw, shuffled.AsSpan(0, chunk.Length), chunk.Source.ElementSize);
-                raw = shuffled.AsSpan(0, chunk.Length);
-            }
-
-            var frame = new Frame(buffer, Lz4Frame.Encode(raw, buffer), 0, IsStoredCopy: false);
+            var frame = new Frame(buffer, Lz4Frame.Encode(content, buffer), 0, IsStoredCopy: false);
             buffer = null;
             return frame;
         }
         finally
         {
-            foreach (var pooled in new[] { copy, buffer, shuffled })
+            if (copy is not null)
             {
-                if (pooled is not null)
-                {
-                    Buffers.Return(pooled);
-                }
+                Buffers.Return(copy);
+            }
+
+            if (buffer is not null)
+            {
+                Buffers.Return(buffer);
             }
         }
     }
@@ -317,25 +321,27 @@ internal static class StepWriter
             {
                 var chunk = chunks[first + k];
                 var raw = copy.AsSpan(0, chunk.Length);
-                chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(raw);
+                var filtered = shuffled.AsSpan(0, chunk.Length);
                 var frame = packed.AsSpan(pos);
                 var body = frame[Lz4Frame.SingleBlockOffset..];
                 var filter = filters[chunk.Tensor];
                 int length;
-                if (filter == ChunkFilter.None)
+                if (filter == ChunkFilter.Shuffle)
                 {
-                    length = Lz4Frame.CompleteSingleBlock(frame, raw, LooksIncompressible(raw) ? 0 : LZ4Codec.Encode(raw, body));
+                    // The shuffled bytes are the private copy here, as in Compress.
+                    ByteShuffle.Shuffle(chunk.Source.Bytes(chunk.Offset, chunk.Length), filtered, chunk.Source.ElementSize);
+                    length = Lz4Frame.CompleteSingleBlock(frame, filtered, LZ4Codec.Encode(filtered, body));
                 }
                 else
                 {
-                    var filtered = shuffled.AsSpan(0, chunk.Length);
-                    ByteShuffle.Shuffle(raw, filtered, chunk.Source.ElementSize);
-                    if (filter == ChunkFilter.Shuffle)
+                    chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(raw);
+                    if (filter == ChunkFilter.None)
                     {
-                        length = Lz4Frame.CompleteSingleBlock(frame, filtered, LZ4Codec.Encode(filtered, body));
+                        length = Lz4Frame.CompleteSingleBlock(frame, raw, LooksIncompressible(raw) ? 0 : LZ4Codec.Encode(raw, body));
                     }
                     else
                     {
+                        ByteShuffle.Shuffle(raw, filtered, chunk.Source.ElementSize);
                         var plain = LZ4Codec.Encode(raw, body);
                         var withShuffle = LZ4Codec.Encode(filtered, trial);
                         if (ShufflePays(plain, withShuffle, chunk.Length))
