@@ -60,6 +60,7 @@ internal static class StepWriter
         {
             using (var data = staging.CreateFile(StepFormat.DataFile, 1 << 20))
             {
+                var writeback = new EarlyWriteback(data);
                 var batches = PlanBatches(chunks);
                 var window = Math.Max(2, Environment.ProcessorCount * 2);
                 var inFlight = new Queue<Task<BatchOutput>>();
@@ -98,6 +99,7 @@ internal static class StepWriter
                                 FaultInjector.Hit("save.data.chunk-written");
                             }
 
+                            writeback.Written(dataLength);
                             continue;
                         }
 
@@ -121,6 +123,8 @@ internal static class StepWriter
                                 throw;
                             }
                         }
+
+                        writeback.Written(dataLength);
                     }
                 }
                 finally
