@@ -12,6 +12,27 @@ if (args.Length == 3 && args[0] == "store")
     return 0;
 }
 
+if (args.Length == 2 && args[0] == "csample")
+{
+    // A fixed mixed state saved as step 1 in DIR, to compare two builds' data files byte for byte.
+    return SmallLeavesProfile.SaveSample(args[1]);
+}
+
+if (args.Length >= 1 && args[0] == "cprofile")
+{
+    // Profile of one (c) save by phase: DataraxCkpt.Bench cprofile [REPS] [WORK]
+    var profileWork = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "dxck-cprofile");
+    Directory.CreateDirectory(profileWork);
+    try
+    {
+        return SmallLeavesProfile.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3, profileWork);
+    }
+    finally
+    {
+        Directory.Delete(profileWork, recursive: true);
+    }
+}
+
 if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f" or "g" or "h" or "i"))
 {
     Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N] [--size N]");

@@ -9,8 +9,8 @@ namespace DataraxCkpt.Bench;
 /// </summary>
 internal static class SmallLeavesScenario
 {
-    private const int TensorLeaves = 16_000;
-    private const int Elements = 256;
+    internal const int TensorLeaves = 16_000;
+    internal const int Elements = 256;
     private const int Scalars = 2_000;
     private const int Strings = 2_000;
 
@@ -70,7 +70,7 @@ internal static class SmallLeavesScenario
         return report;
     }
 
-    private static Dictionary<string, object?> BuildState(float[][] tensors, out long bytes)
+    internal static Dictionary<string, object?> BuildState(float[][] tensors, out long bytes)
     {
         var blocks = new Dictionary<string, object?>(StringComparer.Ordinal);
         bytes = 0;

@@ -76,6 +76,48 @@ internal static class Lz4Frame
         return pos + 8;
     }
 
+    /// <summary>Where a one-block frame's block data starts: after the header and the block word.</summary>
+    public const int SingleBlockOffset = HeaderLength + 4;
+
+    /// <summary>
+    /// Completes a frame of one block whose LZ4 encoding of <paramref name="content"/> (1 byte to 4 MiB) the
+    /// caller already put at <see cref="SingleBlockOffset"/> in <paramref name="frame"/>: writes the header,
+    /// the block word, the end mark and the checksum, and returns the frame's length. When
+    /// <paramref name="encoded"/> is not a gain (0 or less, or not shorter than the content) the content is
+    /// copied there as a stored block. The result is byte for byte what <see cref="Encode"/> makes of the
+    /// same content, which lets a writer try two encodings of a small chunk and keep one without encoding it
+    /// a third time.
+    /// </summary>
+    public static int CompleteSingleBlock(Span<byte> frame, ReadOnlySpan<byte> content, int encoded)
+    {
+        if (content.Length == 0 || content.Length > BlockSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(content), content.Length, "A one-block frame holds 1 byte to 4 MiB.");
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
+        frame[4] = Flags;
+        frame[5] = BlockDescriptor;
+        BinaryPrimitives.WriteUInt64LittleEndian(frame[6..], (ulong)content.Length);
+        frame[14] = HeaderChecksum(frame[4..14]);
+        int pos;
+        if (encoded <= 0 || encoded >= content.Length)
+        {
+            content.CopyTo(frame[SingleBlockOffset..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(frame[HeaderLength..], (uint)content.Length | RawBlockBit);
+            pos = SingleBlockOffset + content.Length;
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(frame[HeaderLength..], (uint)encoded);
+            pos = SingleBlockOffset + encoded;
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[(pos + 4)..], XxHash32.DigestOf(content));
+        return pos + 8;
+    }
+
     /// <summary>Bytes before the data of a frame that holds its content as one stored (raw) block: header and block word.</summary>
     public const int StoredPrefixLength = HeaderLength + 4;
 

@@ -48,10 +48,11 @@ internal static class StepWriter
     {
         var filters = ChooseFilters(state.Tensors);
         var chunks = PlanChunks(state.Tensors, filters);
-        var layouts = new List<ChunkLayout>[state.Tensors.Count];
+        var layouts = new ChunkLayout[state.Tensors.Count][];
         for (var i = 0; i < layouts.Length; i++)
         {
-            layouts[i] = new List<ChunkLayout>();
+            var count = (state.Tensors[i].ByteLength + Lz4Frame.BlockSize - 1) / Lz4Frame.BlockSize;
+            layouts[i] = count == 0 ? [] : new ChunkLayout[count];
         }
 
         long dataLength = 0;
@@ -59,9 +60,10 @@ internal static class StepWriter
         {
             using (var data = staging.CreateFile(StepFormat.DataFile, 1 << 20))
             {
+                var writeback = new EarlyWriteback(data);
                 var batches = PlanBatches(chunks);
                 var window = Math.Max(2, Environment.ProcessorCount * 2);
-                var inFlight = new Queue<Task<Frame[]>>();
+                var inFlight = new Queue<Task<BatchOutput>>();
                 var next = 0;
                 try
                 {
@@ -70,11 +72,38 @@ internal static class StepWriter
                         while (next < batches.Count && next < b + window)
                         {
                             var (first, count) = batches[next++];
-                            inFlight.Enqueue(Task.Run(() => CompressBatch(chunks, first, count)));
+                            inFlight.Enqueue(Task.Run(() => CompressBatch(chunks, filters, first, count)));
                         }
 
-                        var frames = inFlight.Dequeue().GetAwaiter().GetResult();
+                        var output = inFlight.Dequeue().GetAwaiter().GetResult();
                         var start = batches[b].First;
+                        if (output.Packed is { } packed)
+                        {
+                            // Small chunks: their frames lie end to end in one buffer, written with one call.
+                            try
+                            {
+                                data.Write(packed, 0, output.PackedLength);
+                            }
+                            finally
+                            {
+                                Buffers.Return(packed);
+                            }
+
+                            for (var k = 0; k < output.Sizes.Length; k++)
+                            {
+                                var chunk = chunks[start + k];
+                                var (length, checksum) = output.Sizes[k];
+                                layouts[chunk.Tensor][chunk.Index] = new ChunkLayout(dataLength, length, chunk.Length, checksum);
+                                dataLength += length;
+                                onBytesWritten?.Invoke(chunk.Length);
+                                FaultInjector.Hit("save.data.chunk-written");
+                            }
+
+                            writeback.Written(dataLength);
+                            continue;
+                        }
+
+                        var frames = output.Frames!;
                         for (var k = 0; k < frames.Length; k++)
                         {
                             var chunk = chunks[start + k];
@@ -83,7 +112,7 @@ internal static class StepWriter
                             try
                             {
                                 var (length, checksum) = WriteFrame(data, chunk, compressed);
-                                layouts[chunk.Tensor].Add(new ChunkLayout(dataLength, length, chunk.Length, checksum));
+                                layouts[chunk.Tensor][chunk.Index] = new ChunkLayout(dataLength, length, chunk.Length, checksum);
                                 dataLength += length;
                                 onBytesWritten?.Invoke(chunk.Length);
                                 FaultInjector.Hit("save.data.chunk-written");
@@ -94,6 +123,8 @@ internal static class StepWriter
                                 throw;
                             }
                         }
+
+                        writeback.Written(dataLength);
                     }
                 }
                 finally
@@ -104,7 +135,7 @@ internal static class StepWriter
                         var t = inFlight.Dequeue();
                         try
                         {
-                            ReturnFrames(t.GetAwaiter().GetResult());
+                            ReturnBatch(t.GetAwaiter().GetResult());
                         }
                         catch (Exception)
                         {
@@ -134,7 +165,7 @@ internal static class StepWriter
                 DType = state.Tensors[i].DType,
                 Shape = state.Tensors[i].Shape,
                 Filter = filters[i] == ChunkFilter.Shuffle ? "shuffle" : "none",
-                Chunks = layouts[i].ToArray(),
+                Chunks = layouts[i],
             };
         }
 
@@ -168,43 +199,47 @@ internal static class StepWriter
     /// Every later step — probing, compressing, checksumming, writing — reads the copy, never the
     /// caller's array again: a caller that changes the array during a synchronous save then gets a
     /// step holding some mix of old and new values, but one whose checksums match the bytes written.
+    /// A shuffled chunk's copy is its shuffled bytes: the shuffle reads the array once, and a plain copy
+    /// first would only add a pass over 4 MiB and a 4 MiB buffer per chunk in flight.
     /// </summary>
     private static Frame Compress(Chunk chunk)
     {
-        var copy = Buffers.Rent(chunk.Length);
+        byte[]? copy = null;
         byte[]? buffer = null;
-        byte[]? shuffled = null;
         try
         {
-            chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(copy);
-            ReadOnlySpan<byte> raw = copy.AsSpan(0, chunk.Length);
-            if (chunk.Filter == ChunkFilter.None && LooksIncompressible(raw))
+            copy = Buffers.Rent(chunk.Length);
+            ReadOnlySpan<byte> content = copy.AsSpan(0, chunk.Length);
+            if (chunk.Filter == ChunkFilter.Shuffle)
             {
-                var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length), XxHash32.DigestOf(raw), IsStoredCopy: true);
-                copy = null;
-                return stored;
+                ByteShuffle.Shuffle(chunk.Source.Bytes(chunk.Offset, chunk.Length), copy.AsSpan(0, chunk.Length), chunk.Source.ElementSize);
+            }
+            else
+            {
+                chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(copy);
+                if (LooksIncompressible(content))
+                {
+                    var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length), XxHash32.DigestOf(content), IsStoredCopy: true);
+                    copy = null;
+                    return stored;
+                }
             }
 
             buffer = Buffers.Rent(Lz4Frame.MaxFrameLength(chunk.Length));
-            if (chunk.Filter == ChunkFilter.Shuffle)
-            {
-                shuffled = Buffers.Rent(chunk.Length);
-                ByteShuffle.Shuffle(raw, shuffled.AsSpan(0, chunk.Length), chunk.Source.ElementSize);
-                raw = shuffled.AsSpan(0, chunk.Length);
-            }
-
-            var frame = new Frame(buffer, Lz4Frame.Encode(raw, buffer), 0, IsStoredCopy: false);
+            var frame = new Frame(buffer, Lz4Frame.Encode(content, buffer), 0, IsStoredCopy: false);
             buffer = null;
             return frame;
         }
         finally
         {
-            foreach (var pooled in new[] { copy, buffer, shuffled })
+            if (copy is not null)
             {
-                if (pooled is not null)
-                {
-                    Buffers.Return(pooled);
-                }
+                Buffers.Return(copy);
+            }
+
+            if (buffer is not null)
+            {
+                Buffers.Return(buffer);
             }
         }
     }
@@ -232,9 +267,17 @@ internal static class StepWriter
         return batches;
     }
 
-    /// <summary>Compresses chunks [first, first + count) in order; on failure returns the buffers of those already done.</summary>
-    private static Frame[] CompressBatch(List<Chunk> chunks, int first, int count)
+    /// <summary>
+    /// Compresses chunks [first, first + count) in order: small chunks into one buffer of frames end to end,
+    /// a chunk of <see cref="BatchBytes"/> or more into its own frame. On failure returns the buffers taken.
+    /// </summary>
+    private static BatchOutput CompressBatch(List<Chunk> chunks, ChunkFilter[] filters, int first, int count)
     {
+        if (chunks[first].Length < BatchBytes)
+        {
+            return CompressPacked(chunks, filters, first, count);
+        }
+
         var frames = new Frame[count];
         try
         {
@@ -243,12 +286,114 @@ internal static class StepWriter
                 frames[k] = Compress(chunks[first + k]);
             }
 
-            return frames;
+            return new BatchOutput(frames, null, 0, []);
         }
         catch
         {
             ReturnFrames(frames);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Frames of small chunks, end to end in one pooled buffer, with each frame's length and checksum. A
+    /// chunk is first copied out of its tensor (every later step reads the copy, as in <see cref="Compress"/>).
+    /// A tensor small enough to be its own filter sample (<see cref="FilterDecidedByChunk"/>) is compressed
+    /// both ways here and keeps the better encoding by the rule <see cref="ChooseFilter"/> applies: the same
+    /// bytes the sample and a third encoding would give, without the separate pass over every tiny tensor.
+    /// </summary>
+    private static BatchOutput CompressPacked(List<Chunk> chunks, ChunkFilter[] filters, int first, int count)
+    {
+        var capacity = 0L;
+        var largest = 0;
+        for (var k = 0; k < count; k++)
+        {
+            var length = chunks[first + k].Length;
+            capacity += Lz4Frame.MaxFrameLength(length);
+            largest = Math.Max(largest, length);
+        }
+
+        var packed = Buffers.Rent(checked((int)capacity));
+        var copy = Buffers.Rent(largest);
+        var shuffled = Buffers.Rent(largest);
+        var trial = Buffers.Rent(LZ4Codec.MaximumOutputSize(largest));
+        var sizes = new (int Length, uint Checksum)[count];
+        try
+        {
+            var pos = 0;
+            for (var k = 0; k < count; k++)
+            {
+                var chunk = chunks[first + k];
+                var raw = copy.AsSpan(0, chunk.Length);
+                var filtered = shuffled.AsSpan(0, chunk.Length);
+                var frame = packed.AsSpan(pos);
+                var body = frame[Lz4Frame.SingleBlockOffset..];
+                var filter = filters[chunk.Tensor];
+                int length;
+                if (filter == ChunkFilter.Shuffle)
+                {
+                    // The shuffled bytes are the private copy here, as in Compress.
+                    ByteShuffle.Shuffle(chunk.Source.Bytes(chunk.Offset, chunk.Length), filtered, chunk.Source.ElementSize);
+                    length = Lz4Frame.CompleteSingleBlock(frame, filtered, LZ4Codec.Encode(filtered, body));
+                }
+                else
+                {
+                    chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(raw);
+                    if (filter == ChunkFilter.None)
+                    {
+                        length = Lz4Frame.CompleteSingleBlock(frame, raw, LooksIncompressible(raw) ? 0 : LZ4Codec.Encode(raw, body));
+                    }
+                    else
+                    {
+                        ByteShuffle.Shuffle(raw, filtered, chunk.Source.ElementSize);
+                        var plain = LZ4Codec.Encode(raw, body);
+                        var withShuffle = LZ4Codec.Encode(filtered, trial);
+                        if (ShufflePays(plain, withShuffle, chunk.Length))
+                        {
+                            trial.AsSpan(0, withShuffle).CopyTo(body);
+                            filters[chunk.Tensor] = ChunkFilter.Shuffle;
+                            length = Lz4Frame.CompleteSingleBlock(frame, filtered, withShuffle);
+                        }
+                        else
+                        {
+                            filters[chunk.Tensor] = ChunkFilter.None;
+                            length = Lz4Frame.CompleteSingleBlock(frame, raw, plain);
+                        }
+                    }
+                }
+
+                sizes[k] = (length, BinaryPrimitives.ReadUInt32LittleEndian(frame.Slice(length - 4, 4)));
+                pos += length;
+            }
+
+            var output = new BatchOutput(null, packed, pos, sizes);
+            packed = null;
+            return output;
+        }
+        finally
+        {
+            if (packed is not null)
+            {
+                Buffers.Return(packed);
+            }
+
+            Buffers.Return(copy);
+            Buffers.Return(shuffled);
+            Buffers.Return(trial);
+        }
+    }
+
+    /// <summary>Gives back the pooled buffers of a batch that will not be written.</summary>
+    private static void ReturnBatch(BatchOutput output)
+    {
+        if (output.Packed is not null)
+        {
+            Buffers.Return(output.Packed);
+        }
+
+        if (output.Frames is not null)
+        {
+            ReturnFrames(output.Frames);
         }
     }
 
@@ -318,33 +463,50 @@ internal static class StepWriter
     /// <summary>
     /// Picks each tensor's filter from a sample of its first bytes compressed both ways: shuffle only
     /// when it saves a clear margin, because it costs a pass over the bytes on save and on restore.
-    /// Tensors are sampled in parallel; a 64 KiB sample costs far less than the chunks it decides.
+    /// Tensors are sampled in parallel; a 64 KiB sample costs far less than the chunks it decides. A tensor
+    /// no larger than the sample is left <see cref="ChunkFilter.Undecided"/>: its chunk decides.
     /// </summary>
     private static ChunkFilter[] ChooseFilters(IReadOnlyList<TensorSource> tensors)
     {
         var filters = new ChunkFilter[tensors.Count];
-        if (tensors.Count < 16)
+        var sampled = new List<int>();
+        for (var i = 0; i < filters.Length; i++)
         {
-            for (var i = 0; i < filters.Length; i++)
+            var source = tensors[i];
+            if (!ByteShuffle.Supports(source.ElementSize) || source.ByteLength < MinShuffleBytes)
+            {
+                filters[i] = ChunkFilter.None;
+            }
+            else if (FilterDecidedByChunk(source))
+            {
+                // The whole tensor is the sample: its one chunk is compressed both ways by the batch that holds it.
+                filters[i] = ChunkFilter.Undecided;
+            }
+            else
+            {
+                sampled.Add(i);
+            }
+        }
+
+        if (sampled.Count < 16)
+        {
+            foreach (var i in sampled)
             {
                 filters[i] = ChooseFilter(tensors[i]);
             }
         }
         else
         {
-            Parallel.For(0, tensors.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            Parallel.ForEach(sampled, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
                 i => filters[i] = ChooseFilter(tensors[i]));
         }
 
         return filters;
     }
 
+    /// <summary>The filter of a tensor larger than <see cref="SampleBytes"/>, from a sample of its start.</summary>
     private static ChunkFilter ChooseFilter(TensorSource source)
     {
-        if (!ByteShuffle.Supports(source.ElementSize) || source.ByteLength < MinShuffleBytes)
-        {
-            return ChunkFilter.None;
-        }
 
         var length = (int)Math.Min(SampleBytes, source.ByteLength);
         var sample = source.Bytes(0, length);
@@ -352,13 +514,10 @@ internal static class StepWriter
         var shuffled = Buffers.Rent(length);
         try
         {
-            // A block that does not compress is stored raw, so its cost is its length.
             var plain = LZ4Codec.Encode(sample, output);
-            plain = plain <= 0 ? length : Math.Min(plain, length);
             ByteShuffle.Shuffle(sample, shuffled.AsSpan(0, length), source.ElementSize);
             var filtered = LZ4Codec.Encode(shuffled.AsSpan(0, length), output);
-            filtered = filtered <= 0 ? length : Math.Min(filtered, length);
-            return filtered * 10L <= plain * 9L ? ChunkFilter.Shuffle : ChunkFilter.None;
+            return ShufflePays(plain, filtered, length) ? ChunkFilter.Shuffle : ChunkFilter.None;
         }
         finally
         {
@@ -367,15 +526,33 @@ internal static class StepWriter
         }
     }
 
+    /// <summary>
+    /// True for a tensor that is wholly its own filter sample (at most <see cref="SampleBytes"/>, so one
+    /// chunk): the sample would compress the same bytes both ways that the chunk's compression then repeats.
+    /// </summary>
+    private static bool FilterDecidedByChunk(TensorSource source) => source.ByteLength <= SampleBytes;
+
+    /// <summary>
+    /// The filter rule: shuffle when its encoding is at least 10% smaller. A block that does not compress
+    /// (encoded length 0 or less, or not below the raw length) is stored raw, so its cost is its length.
+    /// </summary>
+    private static bool ShufflePays(int plain, int filtered, int length)
+    {
+        long plainCost = plain <= 0 ? length : Math.Min(plain, length);
+        long filteredCost = filtered <= 0 ? length : Math.Min(filtered, length);
+        return filteredCost * 10L <= plainCost * 9L;
+    }
+
     private static List<Chunk> PlanChunks(IReadOnlyList<TensorSource> tensors, ChunkFilter[] filters)
     {
         var chunks = new List<Chunk>();
         for (var t = 0; t < tensors.Count; t++)
         {
             var source = tensors[t];
+            var index = 0;
             for (long offset = 0; offset < source.ByteLength; offset += Lz4Frame.BlockSize)
             {
-                chunks.Add(new Chunk(t, source, offset, (int)Math.Min(Lz4Frame.BlockSize, source.ByteLength - offset), filters[t]));
+                chunks.Add(new Chunk(t, index++, source, offset, (int)Math.Min(Lz4Frame.BlockSize, source.ByteLength - offset), filters[t]));
             }
         }
 
@@ -386,6 +563,9 @@ internal static class StepWriter
     {
         None,
         Shuffle,
+
+        /// <summary>Chosen while the tensor's one chunk is compressed (<see cref="FilterDecidedByChunk"/>).</summary>
+        Undecided,
     }
 
     /// <summary>
@@ -394,5 +574,9 @@ internal static class StepWriter
     /// </summary>
     private readonly record struct Frame(byte[] Buffer, int Length, uint StoredChecksum, bool IsStoredCopy);
 
-    private readonly record struct Chunk(int Tensor, TensorSource Source, long Offset, int Length, ChunkFilter Filter);
+    /// <summary>The output of one unit of work: <paramref name="Frames"/>, or frames packed end to end with their sizes.</summary>
+    private readonly record struct BatchOutput(Frame[]? Frames, byte[]? Packed, int PackedLength, (int Length, uint Checksum)[] Sizes);
+
+    /// <summary>A tensor's <paramref name="Index"/>-th chunk. <paramref name="Filter"/> is the plan's; small chunks read the decided one.</summary>
+    private readonly record struct Chunk(int Tensor, int Index, TensorSource Source, long Offset, int Length, ChunkFilter Filter);
 }
