@@ -19,7 +19,19 @@ internal sealed class EncodedState
 
     public required IReadOnlyList<TensorSource> Tensors { get; init; }
 
-    public required IReadOnlyList<StoredItem> Items { get; init; }
+    /// <summary>
+    /// The index's item list of the step, written during the encoder's walk (one record per leaf was
+    /// the largest part of a save's garbage); tensor items get their stored sizes once the data is written.
+    /// </summary>
+    public required DataraxCkpt.Storage.ItemListCodec.Writer ItemList { get; init; }
+
+    /// <summary>Leaves of the state: the step's item count.</summary>
+    public int ItemCount => ItemList.Count;
+
+    /// <summary>The leaves as records, decoded from <see cref="ItemList"/> on first use (tests, the remote store's cache).</summary>
+    public IReadOnlyList<StoredItem> Items => _items ??= ItemList.ToStoredItems();
+
+    private List<StoredItem>? _items;
 
     /// <summary>Bytes of state: tensor bytes plus the encoded size of every other leaf.</summary>
     public required long Size { get; init; }
@@ -61,7 +73,8 @@ internal sealed class StateEncoder
 
     /// <summary>Tensor index of every array or tensor already stored: a second reference to one is stored as the same index.</summary>
     private readonly Dictionary<object, int> _tensorIndex = new(ReferenceEqualityComparer.Instance);
-    private readonly List<StoredItem> _items = new();
+    /// <summary>The step's item list, built leaf by leaf during the walk (none for metadata, which has no items).</summary>
+    private readonly DataraxCkpt.Storage.ItemListCodec.Writer? _items;
     private readonly bool _allowTensors;
 
     /// <summary>
@@ -75,7 +88,11 @@ internal sealed class StateEncoder
     /// <summary>Set when a list is stored as a tensor, which older readers cannot restore (feature <see cref="ListTensors.Feature"/>).</summary>
     private bool _usesListTensors;
 
-    private StateEncoder(bool allowTensors) => _allowTensors = allowTensors;
+    private StateEncoder(bool allowTensors)
+    {
+        _allowTensors = allowTensors;
+        _items = allowTensors ? new DataraxCkpt.Storage.ItemListCodec.Writer(256) : null;
+    }
 
     /// <summary>Encodes a state and its metadata.</summary>
     /// <exception cref="UnsupportedValueException">A value cannot be stored.</exception>
@@ -108,12 +125,7 @@ internal sealed class StateEncoder
                 $"its manifest could reach {bound} bytes, beyond the format's limit of {maxManifestBytes} bytes that a reader accepts; store long text or many small values as arrays (tensors), or split the state");
         }
 
-        long nameChars = 0;
-        foreach (var item in state._items)
-        {
-            nameChars += item.Name.Length;
-        }
-
+        var nameChars = state._items!.NameChars;
         if (nameChars > StateDecoder.MaxItemNameChars)
         {
             // Readers derive the item names from the state node (items-from-state) and refuse a step whose
@@ -127,7 +139,7 @@ internal sealed class StateEncoder
             StateNode = stateNode,
             MetadataNode = metadataNode,
             Tensors = state._tensors,
-            Items = state._items,
+            ItemList = state._items,
             Size = state._size,
             Requires = state._usesListTensors ? [ListTensors.Feature] : [],
         };
@@ -451,7 +463,7 @@ internal sealed class StateEncoder
         w.WriteString("ct", tensor.ContainerCode);
         w.WriteNumber("i", index);
         w.WriteEndObject();
-        _items.Add(new StoredItem(Name(itemName), "tensor", tensor.DType, tensor.Shape, tensor.ByteLength, index));
+        _items?.AddTensor(Name(itemName), "tensor", tensor.DType, tensor.Shape, tensor.ByteLength, index);
     }
 
     /// <summary>The reader allocates only arrays .NET can make: at most Array.MaxLength elements, and so many per dimension.</summary>
@@ -518,7 +530,7 @@ internal sealed class StateEncoder
 
     private void Leaf(string itemName, string kind, string? dtype, long[]? shape, long size)
     {
-        _items.Add(new StoredItem(Name(itemName), kind, dtype, shape, size, -1));
+        _items?.Add(Name(itemName), kind, dtype, shape, size, 0);
         _size += size;
     }
 
