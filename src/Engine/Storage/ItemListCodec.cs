@@ -212,7 +212,34 @@ internal static class ItemListCodec
         /// </summary>
         private readonly List<PendingSize> _pending = [];
 
+        /// <summary>Whether <see cref="_body"/> is rented from <see cref="System.Buffers.ArrayPool{T}.Shared"/>.</summary>
+        private readonly bool _pooled;
+
         public Writer(int expectedItems) => _body = new byte[Math.Max(64, expectedItems * 24)];
+
+        /// <summary>
+        /// A writer whose body is rented (a save's list, built during the encoder's walk: the next save
+        /// reuses its memory); <see cref="Release"/> gives it back.
+        /// </summary>
+        public Writer(int expectedItems, bool pooled)
+        {
+            _pooled = pooled;
+            _body = pooled ? System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(64, expectedItems * 24)) : new byte[Math.Max(64, expectedItems * 24)];
+        }
+
+        /// <summary>Gives a rented body back; the writer must not be used afterwards.</summary>
+        public void Release()
+        {
+            if (_pooled && _body.Length > 0)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(_body);
+            }
+
+            _body = [];
+            _released = true;
+        }
+
+        private bool _released;
 
         public int Count => _count;
 
@@ -262,6 +289,7 @@ internal static class ItemListCodec
 
         private void AddFields(string name, string kind, string? dtype, long[]? shape, long size)
         {
+            ObjectDisposedException.ThrowIf(_released, this);
             NameChars += name.Length;
             var rank = shape?.Length ?? 0;
             Reserve(10 + (name.Length * 3) + (10 * 5) + (rank * 10));
@@ -321,6 +349,8 @@ internal static class ItemListCodec
         /// </summary>
         public byte[] ToArray(Func<int, long> storedLengthOfTensor)
         {
+            // A released body is gone: finishing it would make a list of the right count and no items.
+            ObjectDisposedException.ThrowIf(_released, this);
             var head = new byte[20 + _texts.Sum(t => 10 + Encoding.UTF8.GetMaxByteCount(t.Length))];
             var h = 0;
             head[h++] = Layout;
@@ -393,7 +423,17 @@ internal static class ItemListCodec
         {
             if (_pos + bytes > _body.Length)
             {
-                Array.Resize(ref _body, Math.Max(_body.Length * 2, _pos + bytes));
+                var size = Math.Max(_body.Length * 2, _pos + bytes);
+                if (!_pooled)
+                {
+                    Array.Resize(ref _body, size);
+                    return;
+                }
+
+                var grown = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+                _body.AsSpan(0, _pos).CopyTo(grown);
+                System.Buffers.ArrayPool<byte>.Shared.Return(_body);
+                _body = grown;
             }
         }
 

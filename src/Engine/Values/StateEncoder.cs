@@ -14,6 +14,12 @@ internal sealed class EncodedState
     /// <summary>The state node's JSON (the encoder's own buffer, not copied).</summary>
     public required ReadOnlyMemory<byte> StateNode { get; init; }
 
+    /// <summary>
+    /// The pooled buffer holding <see cref="StateNode"/>, with room before it for the manifest's header;
+    /// null when the node is in an ordinary array.
+    /// </summary>
+    public PooledBufferWriter? StateBuffer { get; init; }
+
     /// <summary>The metadata node's JSON.</summary>
     public required ReadOnlyMemory<byte> MetadataNode { get; init; }
 
@@ -32,6 +38,16 @@ internal sealed class EncodedState
     public IReadOnlyList<StoredItem> Items => _items ??= ItemList.ToStoredItems();
 
     private List<StoredItem>? _items;
+
+    /// <summary>
+    /// Gives the state node's and the item list's pooled buffers back once the save is over (written or
+    /// failed): nothing may read <see cref="StateNode"/> or <see cref="ItemList"/> afterwards. Not calling it is safe; the buffer is then collected.
+    /// </summary>
+    public void Release()
+    {
+        StateBuffer?.Release();
+        ItemList.Release();
+    }
 
     /// <summary>Bytes of state: tensor bytes plus the encoded size of every other leaf.</summary>
     public required long Size { get; init; }
@@ -65,6 +81,13 @@ internal sealed class StateEncoder
     /// <summary>Upper bound of the JSON of one chunk entry: four numbers of at most 20 digits, brackets, commas.</summary>
     private const int ChunkEntryBound = 4 * 20 + 8;
 
+    /// <summary>
+    /// Bytes kept free before the state node for the manifest's header, tensor table and metadata, so
+    /// the manifest is written around the node in place (enough for about a hundred small tensors; a
+    /// larger header makes the manifest a copy, as before).
+    /// </summary>
+    private const int ManifestHeadroom = 16 * 1024;
+
     /// <summary>Upper bound of the manifest's fixed fields (format, version, step, saveId, dates, sizes).</summary>
     private const int HeaderBound = 1024;
 
@@ -91,7 +114,7 @@ internal sealed class StateEncoder
     private StateEncoder(bool allowTensors)
     {
         _allowTensors = allowTensors;
-        _items = allowTensors ? new DataraxCkpt.Storage.ItemListCodec.Writer(256) : null;
+        _items = allowTensors ? new DataraxCkpt.Storage.ItemListCodec.Writer(256, pooled: true) : null;
     }
 
     /// <summary>Encodes a state and its metadata.</summary>
@@ -104,7 +127,24 @@ internal sealed class StateEncoder
     internal static EncodedState Encode(object? target, IReadOnlyDictionary<string, object?>? metadata, long maxManifestBytes)
     {
         var state = new StateEncoder(allowTensors: true);
-        var stateNode = state.EncodeRoot(target, "state");
+        var stateBuffer = new PooledBufferWriter(ManifestHeadroom, 4096);
+        try
+        {
+            return Encode(state, stateBuffer, target, metadata, maxManifestBytes);
+        }
+        catch
+        {
+            stateBuffer.Release();
+            state._items!.Release();
+            throw;
+        }
+    }
+
+    private static EncodedState Encode(StateEncoder state, PooledBufferWriter stateBuffer, object? target,
+        IReadOnlyDictionary<string, object?>? metadata, long maxManifestBytes)
+    {
+        state.EncodeRoot(target, "state", stateBuffer);
+        var stateNode = stateBuffer.WrittenMemory;
         var meta = new StateEncoder(allowTensors: false);
 
         // The copy keeps the caller's key comparer, so case-insensitive metadata stays case-insensitive.
@@ -117,7 +157,9 @@ internal sealed class StateEncoder
             }
         }
 
-        var metadataNode = meta.EncodeRoot(metadataCopy, "metadata");
+        var metadataBuffer = new ArrayBufferWriter<byte>(256);
+        meta.EncodeRoot(metadataCopy, "metadata", metadataBuffer);
+        var metadataNode = metadataBuffer.WrittenMemory;
         var bound = ManifestBound(stateNode, metadataNode, state._tensors);
         if (bound > maxManifestBytes)
         {
@@ -137,6 +179,7 @@ internal sealed class StateEncoder
         return new EncodedState
         {
             StateNode = stateNode,
+            StateBuffer = stateBuffer,
             MetadataNode = metadataNode,
             Tensors = state._tensors,
             ItemList = state._items,
@@ -145,17 +188,12 @@ internal sealed class StateEncoder
         };
     }
 
-    private ReadOnlyMemory<byte> EncodeRoot(object? value, string rootPath)
+    /// <summary>Writes the node of <paramref name="value"/> into <paramref name="buffer"/>; the manifest takes the buffer itself, not a copy.</summary>
+    private void EncodeRoot(object? value, string rootPath, IBufferWriter<byte> buffer)
     {
         _rootPath = rootPath;
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false, Indented = false, MaxDepth = MaxJsonDepth }))
-        {
-            Write(writer, value, string.Empty, 0);
-        }
-
-        // The buffer itself, not a copy: the state node of a state of many leaves is megabytes.
-        return buffer.WrittenMemory;
+        using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false, Indented = false, MaxDepth = MaxJsonDepth });
+        Write(writer, value, string.Empty, 0);
     }
 
     private void Write(Utf8JsonWriter w, object? value, string itemName, int depth)
