@@ -100,8 +100,16 @@ public sealed class CheckpointHandler : IDisposable
         var store = Store(directory);
         if (!_options.Async)
         {
-            using var reservation = store.Reserve(step, overwrite);
-            return store.Complete(reservation, state, keep, ProgressReporter("Save", store.Directory, reservation.Step, state.Size), cancellationToken: cancellationToken);
+            try
+            {
+                using var reservation = store.Reserve(step, overwrite);
+                return store.Complete(reservation, state, keep, ProgressReporter("Save", store.Directory, reservation.Step, state.Size), cancellationToken: cancellationToken);
+            }
+            finally
+            {
+                // The state node's pooled buffer goes back for the next save.
+                state.Release();
+            }
         }
 
         // Asynchronous: wait for room in the queue, copy what the caller may still change, take the step
@@ -166,6 +174,8 @@ public sealed class CheckpointHandler : IDisposable
         finally
         {
             reserved.Dispose();
+            // The state node's pooled buffer goes back for the next save.
+            state.Release();
             ReleaseQueueSlot(state.Size);
         }
     }
@@ -535,10 +545,17 @@ public sealed class CheckpointHandler : IDisposable
         }, cancellationToken);
         var encoded = StateEncoder.Encode(state, info.Metadata);
         _options.Log?.Invoke($"Copying step {step} from '{source.Directory}' to '{destination.Directory}' ({encoded.Size} bytes of state, verified).");
-        using var reservation = destination.Reserve(step, overwrite);
-        return destination.Complete(reservation, encoded, keep: null,
-            ProgressReporter("Copy", destination.Directory, step, encoded.Size),
-            pin: keepPins && info.Pinned, createdUtc: info.CreatedUtc, cancellationToken: cancellationToken);
+        try
+        {
+            using var reservation = destination.Reserve(step, overwrite);
+            return destination.Complete(reservation, encoded, keep: null,
+                ProgressReporter("Copy", destination.Directory, step, encoded.Size),
+                pin: keepPins && info.Pinned, createdUtc: info.CreatedUtc, cancellationToken: cancellationToken);
+        }
+        finally
+        {
+            encoded.Release();
+        }
     }
 
     /// <summary>

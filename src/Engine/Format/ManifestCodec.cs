@@ -14,10 +14,34 @@ namespace DataraxCkpt.Format;
 /// </summary>
 internal static class ManifestCodec
 {
+    /// <summary>
+    /// The manifest's JSON. Everything before the state node (header, tensor table, metadata) is written
+    /// first; when it fits in the room the encoder kept before the state node, it is placed there and the
+    /// closing brace after it, so the manifest is the encoder's buffer, not a copy of megabytes (valid
+    /// until <see cref="EncodedState.Release"/>). Otherwise the three parts are copied into a new array.
+    /// The bytes are the same either way.
+    /// </summary>
     public static ReadOnlyMemory<byte> Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
         IReadOnlyList<TensorLayout> tensors, long dataLength)
     {
-        var buffer = new ArrayBufferWriter<byte>(state.StateNode.Length + state.MetadataNode.Length + tensors.Count * 128 + 4096);
+        var head = WriteHead(step, saveId, createdUtc, state, tensors, dataLength);
+        if (state.StateBuffer is { } inPlace && inPlace.TryFrame(head.Span, "}"u8, out var framed))
+        {
+            return framed;
+        }
+
+        var manifest = new byte[head.Length + state.StateNode.Length + 1];
+        head.Span.CopyTo(manifest);
+        state.StateNode.Span.CopyTo(manifest.AsSpan(head.Length));
+        manifest[^1] = (byte)'}';
+        return manifest;
+    }
+
+    /// <summary>The manifest up to and including <c>"state":</c>, the state node's property name.</summary>
+    private static ReadOnlyMemory<byte> WriteHead(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
+        IReadOnlyList<TensorLayout> tensors, long dataLength)
+    {
+        var buffer = new ArrayBufferWriter<byte>(state.MetadataNode.Length + tensors.Count * 128 + 1024);
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
         {
             w.WriteStartObject();
@@ -71,8 +95,6 @@ internal static class ManifestCodec
             w.WritePropertyName("metadata");
             w.WriteRawValue(state.MetadataNode.Span, skipInputValidation: true);
             w.WritePropertyName("state");
-            w.WriteRawValue(state.StateNode.Span, skipInputValidation: true);
-            w.WriteEndObject();
         }
 
         return buffer.WrittenMemory;

@@ -170,23 +170,31 @@ internal static class StepWriter
         }
 
         var manifestJson = ManifestCodec.Write(step, saveId, createdUtc, state, tensors, dataLength);
-        var frame = new byte[Lz4Frame.MaxFrameLength(manifestJson.Length)];
-        var frameLength = Lz4Frame.Encode(manifestJson.Span, frame);
-        FaultInjector.Hit("save.manifest.before-write");
-        using (var manifest = staging.CreateFile(StepFormat.ManifestFile, 0))
+        // Rented: a manifest of many small leaves is megabytes, and the next save reuses the same frame.
+        var frame = ArrayPool<byte>.Shared.Rent(Lz4Frame.MaxFrameLength(manifestJson.Length));
+        try
         {
-            manifest.Write(frame, 0, frameLength);
-            staging.Seal(manifest);
-        }
+            var frameLength = Lz4Frame.Encode(manifestJson.Span, frame);
+            FaultInjector.Hit("save.manifest.before-write");
+            using (var manifest = staging.CreateFile(StepFormat.ManifestFile, 0))
+            {
+                manifest.Write(frame, 0, frameLength);
+                staging.Seal(manifest);
+            }
 
-        FaultInjector.Hit("save.manifest.written");
-        staging.SyncFolder();
-        return new WrittenStep
+            FaultInjector.Hit("save.manifest.written");
+            staging.SyncFolder();
+            return new WrittenStep
+            {
+                Tensors = tensors,
+                StoredSize = dataLength + frameLength,
+                ManifestHash = ManifestHashOf(frame.AsSpan(0, frameLength)),
+            };
+        }
+        finally
         {
-            Tensors = tensors,
-            StoredSize = dataLength + frameLength,
-            ManifestHash = ManifestHashOf(frame.AsSpan(0, frameLength)),
-        };
+            ArrayPool<byte>.Shared.Return(frame);
+        }
     }
 
     /// <summary>The hash the index keeps of a manifest file, to detect an index and a step that disagree.</summary>

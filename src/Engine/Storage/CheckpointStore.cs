@@ -234,7 +234,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// replaced step's at reservation time.
     /// </summary>
     public CheckpointInfo Expected(Reservation reservation, EncodedState state) => ToInfo(new StepRow(reservation.Step, reservation.SaveId,
-        new DateTimeOffset(reservation.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.Items.Count,
+        new DateTimeOffset(reservation.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.ItemCount,
         System.Text.Encoding.UTF8.GetString(state.MetadataNode.Span), string.Empty, reservation.ReplacesPinned));
 
     /// <summary>
@@ -250,8 +250,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         try
         {
             // Before any file of the step: a list the index cannot hold would fail only at the commit.
-            ItemListLimit.Check(state.Items, _options.MaxItemListBytes);
-            Log($"Writing step {reservation.Step}: {state.Items.Count} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
+            ItemListLimit.Check(state.ItemList, _options.MaxItemListBytes);
+            Log($"Writing step {reservation.Step}: {state.ItemCount} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
             // Checked after each chunk: a cancelled save ends as a failed one, before anything is published.
             cancellationToken.ThrowIfCancellationRequested();
             written = StepWriter.Write(reservation.Staging, reservation.Step, reservation.SaveId, created, state, bytes =>
@@ -267,8 +267,12 @@ internal sealed class CheckpointStore : ICheckpointStore
             throw;
         }
 
-        var row = new StepRow(reservation.Step, reservation.SaveId, created, state.Size, written.StoredSize, state.Items.Count,
+        var row = new StepRow(reservation.Step, reservation.SaveId, created, state.Size, written.StoredSize, state.ItemCount,
             System.Text.Encoding.UTF8.GetString(state.MetadataNode.Span), written.ManifestHash, Pinned: false);
+
+        // The item list was written during the encoder's walk; only the tensors' stored sizes are added
+        // now, before the lock, so the lock is held for the rename and the transaction alone.
+        var itemList = state.ItemList.ToArray(t => written.Tensors[t].StoredLength);
         Exception? retentionFailure = null;
         using (Lock(exclusive: true))
         using (var index = OpenIndexForWrite())
@@ -289,8 +293,7 @@ internal sealed class CheckpointStore : ICheckpointStore
                 reservation.Staging.SyncFolder();
             }
 
-            StepCommit.Publish(_folders, index, reservation.Staging, row, state.Items,
-                item => item.TensorIndex >= 0 ? written.Tensors[item.TensorIndex].StoredLength : 0);
+            StepCommit.Publish(_folders, index, reservation.Staging, row, itemList, state.ItemCount);
             Log($"Published step {reservation.Step} ({state.Size} bytes of state, {written.StoredSize} bytes stored){(existing is null ? string.Empty : ", replacing the previous version")}.");
             if (keep is int count)
             {

@@ -206,12 +206,91 @@ internal static class ItemListCodec
         private TextSlot _lastKind;
         private TextSlot _lastDType;
 
+        /// <summary>
+        /// Items whose stored size is known only once the step's data file is written (tensors): where
+        /// the field goes in the body, which item it is and which tensor it is. In item order.
+        /// </summary>
+        private readonly List<PendingSize> _pending = [];
+
+        /// <summary>Whether <see cref="_body"/> is rented from <see cref="System.Buffers.ArrayPool{T}.Shared"/>.</summary>
+        private readonly bool _pooled;
+
         public Writer(int expectedItems) => _body = new byte[Math.Max(64, expectedItems * 24)];
+
+        /// <summary>
+        /// A writer whose body is rented (a save's list, built during the encoder's walk: the next save
+        /// reuses its memory); <see cref="Release"/> gives it back.
+        /// </summary>
+        public Writer(int expectedItems, bool pooled)
+        {
+            _pooled = pooled;
+            _body = pooled ? System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(64, expectedItems * 24)) : new byte[Math.Max(64, expectedItems * 24)];
+        }
+
+        /// <summary>Gives a rented body back; the writer must not be used afterwards.</summary>
+        public void Release()
+        {
+            if (_pooled && _body.Length > 0)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(_body);
+            }
+
+            _body = [];
+            _released = true;
+        }
+
+        private bool _released;
 
         public int Count => _count;
 
+        /// <summary>Characters of every name added so far (a bound the format sets, docs/format.md §6.4).</summary>
+        public long NameChars { get; private set; }
+
         public void Add(string name, string kind, string? dtype, long[]? shape, long size, long storedSize)
         {
+            AddFields(name, kind, dtype, shape, size);
+            WriteVarint((ulong)storedSize);
+            _count++;
+        }
+
+        /// <summary>
+        /// Adds a tensor's item whose stored size is not known yet: <see cref="ToArray(Func{int, long})"/>
+        /// writes the stored length of tensor <paramref name="tensorIndex"/> in its place.
+        /// </summary>
+        public void AddTensor(string name, string kind, string? dtype, long[]? shape, long size, int tensorIndex)
+        {
+            AddFields(name, kind, dtype, shape, size);
+            _pending.Add(new PendingSize(_pos, _count, tensorIndex));
+            _count++;
+        }
+
+        /// <summary>
+        /// The items as records (item order; a tensor's item carries its tensor index, any other -1), for
+        /// callers that still take a list: tests, and the remote store's cache.
+        /// </summary>
+        public List<Values.StoredItem> ToStoredItems()
+        {
+            var decoded = Decode(0, ToArray(static _ => 0), _count);
+            var tensorOf = new Dictionary<int, int>(_pending.Count);
+            foreach (var p in _pending)
+            {
+                tensorOf[p.Item] = p.TensorIndex;
+            }
+
+            var items = new List<Values.StoredItem>(decoded.Count);
+            for (var i = 0; i < decoded.Count; i++)
+            {
+                var d = decoded[i];
+                items.Add(new Values.StoredItem(d.Name, d.Kind, d.DType, d.Shape?.ToArray(), d.Size, tensorOf.GetValueOrDefault(i, -1)));
+            }
+
+            return items;
+        }
+
+        private void AddFields(string name, string kind, string? dtype, long[]? shape, long size)
+        {
+            ObjectDisposedException.ThrowIf(_released, this);
+            NameChars += name.Length;
             var rank = shape?.Length ?? 0;
             Reserve(10 + (name.Length * 3) + (10 * 5) + (rank * 10));
 
@@ -258,13 +337,20 @@ internal static class ItemListCodec
             }
 
             WriteVarint((ulong)size);
-            WriteVarint((ulong)storedSize);
-            _count++;
         }
 
         /// <summary>The finished blob: layout, count, text table, items, checksum.</summary>
-        public byte[] ToArray()
+        public byte[] ToArray() => _pending.Count == 0 ? ToArray(static _ => 0)
+            : throw new InvalidOperationException("the list holds tensor items whose stored size is not known yet");
+
+        /// <summary>
+        /// The finished blob, each tensor item's stored size taken from <paramref name="storedLengthOfTensor"/>
+        /// (by tensor index): layout, count, text table, items, checksum.
+        /// </summary>
+        public byte[] ToArray(Func<int, long> storedLengthOfTensor)
         {
+            // A released body is gone: finishing it would make a list of the right count and no items.
+            ObjectDisposedException.ThrowIf(_released, this);
             var head = new byte[20 + _texts.Sum(t => 10 + Encoding.UTF8.GetMaxByteCount(t.Length))];
             var h = 0;
             head[h++] = Layout;
@@ -278,12 +364,33 @@ internal static class ItemListCodec
                 h += bytes.Length;
             }
 
-            var blob = new byte[h + _pos + ChecksumLength];
+            // Each pending stored size is one varint spliced in where its item ends.
+            var extra = 0;
+            foreach (var p in _pending)
+            {
+                extra += VarintLength((ulong)storedLengthOfTensor(p.TensorIndex));
+            }
+
+            var length = h + _pos + extra;
+            var blob = new byte[length + ChecksumLength];
             head.AsSpan(0, h).CopyTo(blob);
-            _body.AsSpan(0, _pos).CopyTo(blob.AsSpan(h));
-            BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(h + _pos), XXH64.DigestOf(blob.AsSpan(0, h + _pos)));
+            var to = h;
+            var from = 0;
+            foreach (var p in _pending)
+            {
+                _body.AsSpan(from, p.Position - from).CopyTo(blob.AsSpan(to));
+                to += p.Position - from;
+                from = p.Position;
+                to += PutVarint(blob.AsSpan(to), (ulong)storedLengthOfTensor(p.TensorIndex));
+            }
+
+            _body.AsSpan(from, _pos - from).CopyTo(blob.AsSpan(to));
+            BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(length), XXH64.DigestOf(blob.AsSpan(0, length)));
             return blob;
         }
+
+        /// <summary>A tensor item's stored size still to write: its place in the body, its ordinal, its tensor.</summary>
+        private readonly record struct PendingSize(int Position, int Item, int TensorIndex);
 
         private int TextIndex(string text, ref TextSlot last)
         {
@@ -316,7 +423,17 @@ internal static class ItemListCodec
         {
             if (_pos + bytes > _body.Length)
             {
-                Array.Resize(ref _body, Math.Max(_body.Length * 2, _pos + bytes));
+                var size = Math.Max(_body.Length * 2, _pos + bytes);
+                if (!_pooled)
+                {
+                    Array.Resize(ref _body, size);
+                    return;
+                }
+
+                var grown = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+                _body.AsSpan(0, _pos).CopyTo(grown);
+                System.Buffers.ArrayPool<byte>.Shared.Return(_body);
+                _body = grown;
             }
         }
 

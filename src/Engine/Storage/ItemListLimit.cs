@@ -23,13 +23,10 @@ internal static class ItemListLimit
     private const long PerItem = 6;
 
     /// <exception cref="UnsupportedValueException">The list cannot fit in <paramref name="limitBytes"/>.</exception>
-    public static void Check(IReadOnlyList<StoredItem> items, long limitBytes)
+    public static void Check(ItemListCodec.Writer items, long limitBytes)
     {
-        var bound = Frame;
-        for (var i = 0; i < items.Count; i++)
-        {
-            bound += PerItem + items[i].Name.Length;
-        }
+        // The encoder's writer already counts the items and their names' characters during its walk.
+        var bound = Frame + (PerItem * items.Count) + items.NameChars;
 
         if (bound > limitBytes)
         {

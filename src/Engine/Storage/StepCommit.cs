@@ -14,7 +14,7 @@ namespace DataraxCkpt.Storage;
 internal static class StepCommit
 {
     public static void Publish(StepFolders folders, StepIndex index, StagingArea staging, StepRow row,
-        IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf)
+        byte[] itemList, int itemCount)
     {
         var stagingPath = staging.Path;
         FaultInjector.Hit("commit.before-rename");
@@ -22,7 +22,7 @@ internal static class StepCommit
         try
         {
             FaultInjector.Hit("commit.after-rename");
-            index.CommitStep(row, items, storedSizeOf, intentToClear: row.SaveId);
+            index.CommitStep(row, itemList, itemCount, intentToClear: row.SaveId);
         }
         catch (Exception e) when (e is IOException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
         {

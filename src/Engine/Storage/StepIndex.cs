@@ -649,14 +649,8 @@ internal sealed partial class StepIndex : IDisposable
     });
 
     /// <summary>Publishes a step's row and leaves and clears its intent, in one transaction.</summary>
-    public void CommitStep(StepRow row, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf, string? intentToClear) => Guard(() =>
+    public void CommitStep(StepRow row, IReadOnlyList<StoredItem> items, Func<StoredItem, long> storedSizeOf, string? intentToClear)
     {
-        if (_version != SchemaVersion)
-        {
-            // Writers open the index with upgrade; a version-1 index reaching here is an engine bug.
-            throw new InvalidOperationException($"a version-{_version} index is written only after its upgrade to version {SchemaVersion}");
-        }
-
         if (row.ItemCount != items.Count)
         {
             // Items() checks the list against item_count: a mismatch written here would read as damage.
@@ -664,7 +658,27 @@ internal sealed partial class StepIndex : IDisposable
         }
 
         // Encoded before the transaction, so the write lock is held only for the statements.
-        var itemList = ItemListCodec.Encode(items, storedSizeOf);
+        CommitStep(row, ItemListCodec.Encode(items, storedSizeOf), items.Count, intentToClear);
+    }
+
+    /// <summary>
+    /// Publishes a step's row and its already encoded item list (<see cref="ItemListCodec"/>, of
+    /// <paramref name="itemCount"/> items) and clears its intent, in one transaction.
+    /// </summary>
+    public void CommitStep(StepRow row, byte[] itemList, int itemCount, string? intentToClear) => Guard(() =>
+    {
+        if (_version != SchemaVersion)
+        {
+            // Writers open the index with upgrade; a version-1 index reaching here is an engine bug.
+            throw new InvalidOperationException($"a version-{_version} index is written only after its upgrade to version {SchemaVersion}");
+        }
+
+        if (row.ItemCount != itemCount)
+        {
+            // Items() checks the list against item_count: a mismatch written here would read as damage.
+            throw new ArgumentException($"step {row.Step} is committed with item_count {row.ItemCount} but {itemCount} items", nameof(itemCount));
+        }
+
         using var tx = _connection.BeginTransaction();
         using (var del = Command("DELETE FROM steps WHERE step = $s; DELETE FROM step_items WHERE step = $s;", tx))
         {

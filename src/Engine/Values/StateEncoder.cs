@@ -14,12 +14,40 @@ internal sealed class EncodedState
     /// <summary>The state node's JSON (the encoder's own buffer, not copied).</summary>
     public required ReadOnlyMemory<byte> StateNode { get; init; }
 
+    /// <summary>
+    /// The pooled buffer holding <see cref="StateNode"/>, with room before it for the manifest's header;
+    /// null when the node is in an ordinary array.
+    /// </summary>
+    public PooledBufferWriter? StateBuffer { get; init; }
+
     /// <summary>The metadata node's JSON.</summary>
     public required ReadOnlyMemory<byte> MetadataNode { get; init; }
 
     public required IReadOnlyList<TensorSource> Tensors { get; init; }
 
-    public required IReadOnlyList<StoredItem> Items { get; init; }
+    /// <summary>
+    /// The index's item list of the step, written during the encoder's walk (one record per leaf was
+    /// the largest part of a save's garbage); tensor items get their stored sizes once the data is written.
+    /// </summary>
+    public required DataraxCkpt.Storage.ItemListCodec.Writer ItemList { get; init; }
+
+    /// <summary>Leaves of the state: the step's item count.</summary>
+    public int ItemCount => ItemList.Count;
+
+    /// <summary>The leaves as records, decoded from <see cref="ItemList"/> on first use (tests, the remote store's cache).</summary>
+    public IReadOnlyList<StoredItem> Items => _items ??= ItemList.ToStoredItems();
+
+    private List<StoredItem>? _items;
+
+    /// <summary>
+    /// Gives the state node's and the item list's pooled buffers back once the save is over (written or
+    /// failed): nothing may read <see cref="StateNode"/> or <see cref="ItemList"/> afterwards. Not calling it is safe; the buffer is then collected.
+    /// </summary>
+    public void Release()
+    {
+        StateBuffer?.Release();
+        ItemList.Release();
+    }
 
     /// <summary>Bytes of state: tensor bytes plus the encoded size of every other leaf.</summary>
     public required long Size { get; init; }
@@ -53,6 +81,13 @@ internal sealed class StateEncoder
     /// <summary>Upper bound of the JSON of one chunk entry: four numbers of at most 20 digits, brackets, commas.</summary>
     private const int ChunkEntryBound = 4 * 20 + 8;
 
+    /// <summary>
+    /// Bytes kept free before the state node for the manifest's header, tensor table and metadata, so
+    /// the manifest is written around the node in place (enough for about a hundred small tensors; a
+    /// larger header makes the manifest a copy, as before).
+    /// </summary>
+    private const int ManifestHeadroom = 16 * 1024;
+
     /// <summary>Upper bound of the manifest's fixed fields (format, version, step, saveId, dates, sizes).</summary>
     private const int HeaderBound = 1024;
 
@@ -61,7 +96,8 @@ internal sealed class StateEncoder
 
     /// <summary>Tensor index of every array or tensor already stored: a second reference to one is stored as the same index.</summary>
     private readonly Dictionary<object, int> _tensorIndex = new(ReferenceEqualityComparer.Instance);
-    private readonly List<StoredItem> _items = new();
+    /// <summary>The step's item list, built leaf by leaf during the walk (none for metadata, which has no items).</summary>
+    private readonly DataraxCkpt.Storage.ItemListCodec.Writer? _items;
     private readonly bool _allowTensors;
 
     /// <summary>
@@ -75,7 +111,11 @@ internal sealed class StateEncoder
     /// <summary>Set when a list is stored as a tensor, which older readers cannot restore (feature <see cref="ListTensors.Feature"/>).</summary>
     private bool _usesListTensors;
 
-    private StateEncoder(bool allowTensors) => _allowTensors = allowTensors;
+    private StateEncoder(bool allowTensors)
+    {
+        _allowTensors = allowTensors;
+        _items = allowTensors ? new DataraxCkpt.Storage.ItemListCodec.Writer(256, pooled: true) : null;
+    }
 
     /// <summary>Encodes a state and its metadata.</summary>
     /// <exception cref="UnsupportedValueException">A value cannot be stored.</exception>
@@ -87,7 +127,24 @@ internal sealed class StateEncoder
     internal static EncodedState Encode(object? target, IReadOnlyDictionary<string, object?>? metadata, long maxManifestBytes)
     {
         var state = new StateEncoder(allowTensors: true);
-        var stateNode = state.EncodeRoot(target, "state");
+        var stateBuffer = new PooledBufferWriter(ManifestHeadroom, 4096);
+        try
+        {
+            return Encode(state, stateBuffer, target, metadata, maxManifestBytes);
+        }
+        catch
+        {
+            stateBuffer.Release();
+            state._items!.Release();
+            throw;
+        }
+    }
+
+    private static EncodedState Encode(StateEncoder state, PooledBufferWriter stateBuffer, object? target,
+        IReadOnlyDictionary<string, object?>? metadata, long maxManifestBytes)
+    {
+        state.EncodeRoot(target, "state", stateBuffer);
+        var stateNode = stateBuffer.WrittenMemory;
         var meta = new StateEncoder(allowTensors: false);
 
         // The copy keeps the caller's key comparer, so case-insensitive metadata stays case-insensitive.
@@ -100,7 +157,9 @@ internal sealed class StateEncoder
             }
         }
 
-        var metadataNode = meta.EncodeRoot(metadataCopy, "metadata");
+        var metadataBuffer = new ArrayBufferWriter<byte>(256);
+        meta.EncodeRoot(metadataCopy, "metadata", metadataBuffer);
+        var metadataNode = metadataBuffer.WrittenMemory;
         var bound = ManifestBound(stateNode, metadataNode, state._tensors);
         if (bound > maxManifestBytes)
         {
@@ -108,12 +167,7 @@ internal sealed class StateEncoder
                 $"its manifest could reach {bound} bytes, beyond the format's limit of {maxManifestBytes} bytes that a reader accepts; store long text or many small values as arrays (tensors), or split the state");
         }
 
-        long nameChars = 0;
-        foreach (var item in state._items)
-        {
-            nameChars += item.Name.Length;
-        }
-
+        var nameChars = state._items!.NameChars;
         if (nameChars > StateDecoder.MaxItemNameChars)
         {
             // Readers derive the item names from the state node (items-from-state) and refuse a step whose
@@ -125,25 +179,21 @@ internal sealed class StateEncoder
         return new EncodedState
         {
             StateNode = stateNode,
+            StateBuffer = stateBuffer,
             MetadataNode = metadataNode,
             Tensors = state._tensors,
-            Items = state._items,
+            ItemList = state._items,
             Size = state._size,
             Requires = state._usesListTensors ? [ListTensors.Feature] : [],
         };
     }
 
-    private ReadOnlyMemory<byte> EncodeRoot(object? value, string rootPath)
+    /// <summary>Writes the node of <paramref name="value"/> into <paramref name="buffer"/>; the manifest takes the buffer itself, not a copy.</summary>
+    private void EncodeRoot(object? value, string rootPath, IBufferWriter<byte> buffer)
     {
         _rootPath = rootPath;
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false, Indented = false, MaxDepth = MaxJsonDepth }))
-        {
-            Write(writer, value, string.Empty, 0);
-        }
-
-        // The buffer itself, not a copy: the state node of a state of many leaves is megabytes.
-        return buffer.WrittenMemory;
+        using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false, Indented = false, MaxDepth = MaxJsonDepth });
+        Write(writer, value, string.Empty, 0);
     }
 
     private void Write(Utf8JsonWriter w, object? value, string itemName, int depth)
@@ -451,7 +501,7 @@ internal sealed class StateEncoder
         w.WriteString("ct", tensor.ContainerCode);
         w.WriteNumber("i", index);
         w.WriteEndObject();
-        _items.Add(new StoredItem(Name(itemName), "tensor", tensor.DType, tensor.Shape, tensor.ByteLength, index));
+        _items?.AddTensor(Name(itemName), "tensor", tensor.DType, tensor.Shape, tensor.ByteLength, index);
     }
 
     /// <summary>The reader allocates only arrays .NET can make: at most Array.MaxLength elements, and so many per dimension.</summary>
@@ -518,7 +568,7 @@ internal sealed class StateEncoder
 
     private void Leaf(string itemName, string kind, string? dtype, long[]? shape, long size)
     {
-        _items.Add(new StoredItem(Name(itemName), kind, dtype, shape, size, -1));
+        _items?.Add(Name(itemName), kind, dtype, shape, size, 0);
         _size += size;
     }
 

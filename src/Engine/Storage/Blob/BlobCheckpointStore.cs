@@ -295,7 +295,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     public CheckpointInfo Expected(IStepReservation reservation, EncodedState state)
     {
         var r = (BlobReservation)reservation;
-        var row = new StepRow(r.Step, r.SaveId, new DateTimeOffset(r.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.Items.Count,
+        var row = new StepRow(r.Step, r.SaveId, new DateTimeOffset(r.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.ItemCount,
             Encoding.UTF8.GetString(state.MetadataNode.Span), string.Empty, r.ReplacesPinned);
         return ToInfo(new Committed(row, default, 0, MetadataInline: true));
     }
@@ -309,7 +309,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         WrittenStep written;
         try
         {
-            Log($"Writing step {r.Step} to '{Directory}': {state.Items.Count} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
+            Log($"Writing step {r.Step} to '{Directory}': {state.ItemCount} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
             cancellationToken.ThrowIfCancellationRequested();
             written = StepWriter.Write(sink, r.Step, r.SaveId, created, state, bytes =>
             {
@@ -324,7 +324,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             throw;
         }
 
-        var row = new StepRow(r.Step, r.SaveId, created, state.Size, written.StoredSize, state.Items.Count,
+        var row = new StepRow(r.Step, r.SaveId, created, state.Size, written.StoredSize, state.ItemCount,
             Encoding.UTF8.GetString(state.MetadataNode.Span), written.ManifestHash, pin);
         var dataLength = sink.LengthOf(StepFormat.DataFile);
         Committed? replaced;
