@@ -290,6 +290,21 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private static bool SameVersion(ETag a, ETag b) =>
         string.Equals(a.ToString().Trim('"'), b.ToString().Trim('"'), StringComparison.Ordinal) && a.ToString().Length > 0;
 
+    /// <summary>
+    /// Puts a record this host just wrote, with the ETag the store answered, into the cached records (when there
+    /// are any), so that the next listing takes it from the cache instead of reading it again. Parsed as a listing
+    /// parses it; the store still decides: a later write by anyone changes the ETag and the cached copy is unused.
+    /// </summary>
+    private void RememberRecord(IDictionary<string, string> metadata, ETag etag)
+    {
+        var records = LoadRecords();
+        if (records.Count > 0 && FromMetadata(metadata, etag) is { } c)
+        {
+            records[c.Row.Step] = c;
+            StoreRecords(records.Values.ToList());
+        }
+    }
+
     private Dictionary<long, Committed> LoadRecords()
     {
         try
@@ -410,10 +425,21 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             throw new ArgumentOutOfRangeException(nameof(step), step, "Step numbers are zero or more.");
         }
 
-        // A save creates the container, as a local save creates its directory.
-        _container.CreateIfNotExists();
-        var chosen = step ?? (ListCommitted() is { Count: > 0 } listed ? checked(listed[^1].Row.Step + 1) : 0);
-        var existing = TryGetCommitted(chosen);
+        // A save creates the container, as a local save creates its directory; meanwhile the step is looked up
+        // (a container that is not there yet has no step: a listing or HEAD before it is created says so too).
+        var create = Task.Run(() => _container.CreateIfNotExists());
+        Committed? existing;
+        long chosen;
+        try
+        {
+            chosen = step ?? (ListCommitted() is { Count: > 0 } listed ? checked(listed[^1].Row.Step + 1) : 0);
+            existing = TryGetCommitted(chosen);
+        }
+        finally
+        {
+            // The container's failure first: it is the more basic one (and the task is always observed).
+            create.GetAwaiter().GetResult();
+        }
         if (existing is not null && !overwrite)
         {
             throw new StepExistsException(Directory, chosen);
@@ -451,6 +477,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
         catch
         {
+            sink.WaitForCommits();
             DeleteSave(r.Step, r.SaveId);
             throw;
         }
@@ -509,11 +536,13 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             var conditions = existing is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = existing.ETag };
             try
             {
-                record.Upload(BinaryData.FromString(committedRow.MetadataJson), new BlobUploadOptions
+                var metadata = ToMetadata(committedRow, dataLength);
+                var uploaded = record.Upload(BinaryData.FromString(committedRow.MetadataJson), new BlobUploadOptions
                 {
-                    Metadata = ToMetadata(committedRow, dataLength),
+                    Metadata = metadata,
                     Conditions = conditions,
                 });
+                RememberRecord(metadata, uploaded.Value.ETag);
                 return existing;
             }
             catch (RequestFailedException e) when (e.Status is 409 or 412)
@@ -965,7 +994,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     metadata.Remove("meta");
                 }
 
-                Record(step).SetMetadata(metadata, new BlobRequestConditions { IfMatch = c.ETag });
+                var set = Record(step).SetMetadata(metadata, new BlobRequestConditions { IfMatch = c.ETag });
+                RememberRecord(metadata, set.Value.ETag);
                 Log($"{(pinned ? "Pinned" : "Unpinned")} step {step} in '{Directory}'.");
                 return ToInfo(c with { Row = row });
             }
