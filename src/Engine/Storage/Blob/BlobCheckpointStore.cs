@@ -55,6 +55,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private readonly BlobSettings _settings;
     private readonly BlobContainerClient _container;
     private readonly BlobIndexCache _cache;
+    private readonly BlobRecordCache _records;
     private readonly StepDecoding _decoding;
 
     public BlobCheckpointStore(BlobLocation location, CheckpointOptions options, BlobSettings settings)
@@ -74,6 +75,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
         _container = location.Connect(clientOptions);
         _cache = new BlobIndexCache(location, settings.CacheDirectory);
+        _records = new BlobRecordCache(_cache.Folder);
         _decoding = new StepDecoding(location.Display);
     }
 
@@ -90,9 +92,6 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private BlobClient Record(long step) => _container.GetBlobClient(RecordName(step));
 
     // ----- records -----
-
-    /// <summary>A commit record as listed: the index row, the record's version, and its data blob's length.</summary>
-    private sealed record Committed(StepRow Row, ETag ETag, long DataLength, bool MetadataInline, long Format = StepFormat.Version);
 
     private static Dictionary<string, string> ToMetadata(StepRow row, long dataLength)
     {
@@ -160,22 +159,26 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private static bool IsSaveFolder(string name) =>
         name.Length > 21 && name[20] == '-' && name[..20].All(char.IsAsciiDigit) && IsSaveId(name[21..]);
 
-    /// <summary>Every commit record, ascending, from List Blobs pages alone; null when the container does not exist.</summary>
+    /// <summary>
+    /// Every commit record, ascending, from List Blobs pages; null when the container does not exist. With the
+    /// commit records of an earlier listing cached, the pages carry names and ETags only (a third less work for
+    /// the store than with metadata) and a record's metadata is read again (HEAD) only when its name is new or its
+    /// ETag changed; without them, or when that would take many HEADs, the pages carry the metadata.
+    /// </summary>
     private List<Committed>? ListCommitted(List<string>? unreadable = null)
     {
         try
         {
-            var found = new List<Committed>();
-            foreach (var item in _container.GetBlobs(BlobTraits.Metadata, BlobStates.None, _location.Prefix + CommitsFolder, CancellationToken.None))
+            var cached = LoadRecords();
+            var found = cached.Count > 0 ? ListAgainstCache(cached, unreadable) : null;
+            if (found is null)
             {
-                if (FromMetadata(item.Metadata, item.Properties.ETag ?? default) is { } c && RecordName(c.Row.Step) == item.Name)
-                {
-                    found.Add(c);
-                }
-                else
-                {
-                    unreadable?.Add(item.Name[(_location.Prefix.Length + CommitsFolder.Length)..]);
-                }
+                found = ListWithMetadata(unreadable);
+                StoreRecords(found);
+            }
+            else if (found.Count != cached.Count || found.Any(c => !ReferenceEquals(cached.GetValueOrDefault(c.Row.Step), c)))
+            {
+                StoreRecords(found);
             }
 
             return found.OrderBy(c => c.Row.Step).ToList();
@@ -183,6 +186,149 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         catch (RequestFailedException e) when (e.Status == 404)
         {
             return null;
+        }
+    }
+
+    /// <summary>Every record with its metadata, from List Blobs pages alone.</summary>
+    private List<Committed> ListWithMetadata(List<string>? unreadable)
+    {
+        var found = new List<Committed>();
+        foreach (var item in _container.GetBlobs(BlobTraits.Metadata, BlobStates.None, _location.Prefix + CommitsFolder, CancellationToken.None))
+        {
+            if (FromMetadata(item.Metadata, item.Properties.ETag ?? default) is { } c && RecordName(c.Row.Step) == item.Name)
+            {
+                found.Add(c);
+            }
+            else
+            {
+                unreadable?.Add(item.Name[(_location.Prefix.Length + CommitsFolder.Length)..]);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Lists names and ETags only, takes each record whose name and ETag the cache holds from the cache and
+    /// reads the others' metadata with one HEAD each; null when more than <see cref="MaxRecordReads"/> need reading.
+    /// </summary>
+    private List<Committed>? ListAgainstCache(Dictionary<long, Committed> cached, List<string>? unreadable)
+    {
+        var found = new List<Committed>();
+        var unknown = new List<(string Name, long? Step)>();
+        var folderLength = _location.Prefix.Length + CommitsFolder.Length;
+        foreach (var item in _container.GetBlobs(BlobTraits.None, BlobStates.None, _location.Prefix + CommitsFolder, CancellationToken.None))
+        {
+            var rest = item.Name[folderLength..];
+            long? step = rest.Length == 20 && rest.All(char.IsAsciiDigit) && long.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : null;
+            if (step is long known && cached.TryGetValue(known, out var c) && item.Properties.ETag is { } etag && SameVersion(c.ETag, etag))
+            {
+                found.Add(c);
+            }
+            else
+            {
+                unknown.Add((item.Name, step));
+                if (unknown.Count > MaxRecordReads)
+                {
+                    return null;
+                }
+            }
+        }
+
+        // HEADs in parallel; their answers are read on this thread (FromMetadata logs, and a caller's log may
+        // not be thread-safe). A name that is no record name is unreadable however its metadata reads.
+        var heads = new BlobProperties?[unknown.Count];
+        try
+        {
+            Parallel.For(0, unknown.Count, new ParallelOptions { MaxDegreeOfParallelism = _settings.Concurrency }, i =>
+                heads[i] = unknown[i].Step is null ? null : HeadRecord(unknown[i].Name));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+
+        for (var i = 0; i < unknown.Count; i++)
+        {
+            var (name, step) = unknown[i];
+            if (step is not null && heads[i] is null)
+            {
+                // Removed after the listing: not listed, as if the listing had come a moment later.
+                continue;
+            }
+
+            if (step is long number && FromMetadata(heads[i]!.Metadata, heads[i]!.ETag) is { } c && c.Row.Step == number)
+            {
+                found.Add(c);
+            }
+            else
+            {
+                unreadable?.Add(name[folderLength..]);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Records whose metadata a listing reads one HEAD each; more, and the listing is made again with metadata.</summary>
+    private const int MaxRecordReads = 32;
+
+    /// <summary>One listed record's properties and metadata (HEAD), or null when it went since the listing.</summary>
+    private BlobProperties? HeadRecord(string name)
+    {
+        try
+        {
+            return _container.GetBlobClient(name).GetProperties().Value;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Two ETags of one blob, as a listing (unquoted) or a response header (quoted) gives them.</summary>
+    private static bool SameVersion(ETag a, ETag b) =>
+        string.Equals(a.ToString().Trim('"'), b.ToString().Trim('"'), StringComparison.Ordinal) && a.ToString().Length > 0;
+
+    /// <summary>
+    /// Puts a record this host just wrote, with the ETag the store answered, into the cached records (when there
+    /// are any), so that the next listing takes it from the cache instead of reading it again. Parsed as a listing
+    /// parses it; the store still decides: a later write by anyone changes the ETag and the cached copy is unused.
+    /// </summary>
+    private void RememberRecord(IDictionary<string, string> metadata, ETag etag)
+    {
+        var records = LoadRecords();
+        if (records.Count > 0 && FromMetadata(metadata, etag) is { } c)
+        {
+            records[c.Row.Step] = c;
+            StoreRecords(records.Values.ToList());
+        }
+    }
+
+    private Dictionary<long, Committed> LoadRecords()
+    {
+        try
+        {
+            var records = _records.Load();
+            // The cache is the user's own file, yet a save id becomes part of blob names deleted with the step.
+            return records.Values.All(c => IsSaveId(c.Row.SaveId)) ? records : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log($"The cached commit records of '{Directory}' could not be read ({e.Message}); listing with metadata.");
+            return [];
+        }
+    }
+
+    private void StoreRecords(List<Committed> records)
+    {
+        try
+        {
+            _records.Store(records);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log($"The cached commit records of '{Directory}' could not be written ({e.Message}).");
         }
     }
 
@@ -279,10 +425,21 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             throw new ArgumentOutOfRangeException(nameof(step), step, "Step numbers are zero or more.");
         }
 
-        // A save creates the container, as a local save creates its directory.
-        _container.CreateIfNotExists();
-        var chosen = step ?? (ListCommitted() is { Count: > 0 } listed ? checked(listed[^1].Row.Step + 1) : 0);
-        var existing = TryGetCommitted(chosen);
+        // A save creates the container, as a local save creates its directory; meanwhile the step is looked up
+        // (a container that is not there yet has no step: a listing or HEAD before it is created says so too).
+        var create = Task.Run(() => _container.CreateIfNotExists());
+        Committed? existing;
+        long chosen;
+        try
+        {
+            chosen = step ?? (ListCommitted() is { Count: > 0 } listed ? checked(listed[^1].Row.Step + 1) : 0);
+            existing = TryGetCommitted(chosen);
+        }
+        finally
+        {
+            // The container's failure first: it is the more basic one (and the task is always observed).
+            create.GetAwaiter().GetResult();
+        }
         if (existing is not null && !overwrite)
         {
             throw new StepExistsException(Directory, chosen);
@@ -320,6 +477,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
         catch
         {
+            sink.WaitForCommits();
             DeleteSave(r.Step, r.SaveId);
             throw;
         }
@@ -378,11 +536,13 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             var conditions = existing is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = existing.ETag };
             try
             {
-                record.Upload(BinaryData.FromString(committedRow.MetadataJson), new BlobUploadOptions
+                var metadata = ToMetadata(committedRow, dataLength);
+                var uploaded = record.Upload(BinaryData.FromString(committedRow.MetadataJson), new BlobUploadOptions
                 {
-                    Metadata = ToMetadata(committedRow, dataLength),
+                    Metadata = metadata,
                     Conditions = conditions,
                 });
+                RememberRecord(metadata, uploaded.Value.ETag);
                 return existing;
             }
             catch (RequestFailedException e) when (e.Status is 409 or 412)
@@ -834,7 +994,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     metadata.Remove("meta");
                 }
 
-                Record(step).SetMetadata(metadata, new BlobRequestConditions { IfMatch = c.ETag });
+                var set = Record(step).SetMetadata(metadata, new BlobRequestConditions { IfMatch = c.ETag });
+                RememberRecord(metadata, set.Value.ETag);
                 Log($"{(pinned ? "Pinned" : "Unpinned")} step {step} in '{Directory}'.");
                 return ToInfo(c with { Row = row });
             }
@@ -856,6 +1017,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             try
             {
                 _cache.Clear();
+                _records.Clear();
             }
             catch (IOException e)
             {

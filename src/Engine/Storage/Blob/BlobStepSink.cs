@@ -12,6 +12,7 @@ internal sealed class BlobStepSink : IStepSink
     private readonly BlobSettings _settings;
     private readonly CancellationToken _cancellationToken;
     private readonly Dictionary<string, long> _lengths = new(StringComparer.Ordinal);
+    private readonly List<Task> _pending = [];
 
     public BlobStepSink(BlobContainerClient container, string folder, BlobSettings settings, CancellationToken cancellationToken)
     {
@@ -24,15 +25,37 @@ internal sealed class BlobStepSink : IStepSink
     public Stream CreateFile(string name, int bufferSize) =>
         new NamedUpload(name, new BlockUploadStream(_container.GetBlockBlobClient(_folder + name), _settings, _cancellationToken));
 
+    /// <summary>
+    /// Starts the file's commit and returns: the data blob's last blocks and block list go up while the writer
+    /// uploads the manifest. <see cref="SyncFolder"/> waits for every commit, so nothing is committed on a
+    /// blob that is not there yet.
+    /// </summary>
     public void Seal(Stream file)
     {
         var upload = (NamedUpload)file;
-        upload.Inner.Flush();
+        _pending.Add(upload.Inner.CommitAsync());
         _lengths[upload.Name] = upload.Inner.Length;
     }
 
+    /// <summary>Waits for every file's commit; the first failure is thrown as it came.</summary>
     public void SyncFolder()
     {
+        var pending = _pending.ToArray();
+        _pending.Clear();
+        Task.WhenAll(pending).GetAwaiter().GetResult();
+    }
+
+    /// <summary>After a failed write: waits for commits still running (ignoring their failures), so a cleanup after it sees their blobs.</summary>
+    public void WaitForCommits()
+    {
+        try
+        {
+            SyncFolder();
+        }
+        catch (Exception e) when (e is Azure.RequestFailedException or IOException or OperationCanceledException or AggregateException)
+        {
+            // The write already failed; this commit's failure adds nothing.
+        }
     }
 
     /// <summary>The length of a sealed file.</summary>

@@ -8,8 +8,9 @@ namespace DataraxCkpt.Storage.Blob;
 /// <summary>
 /// A write-only stream into a new block blob: bytes are cut into blocks staged in parallel (up to
 /// <see cref="BlobSettings.Concurrency"/> at once) while the writer goes on; <see cref="Flush"/> waits for
-/// them and commits the block list, creating the blob only if it does not exist. Disposed unflushed, the
-/// blob is never created (staged blocks expire on their own).
+/// them and commits the block list, creating the blob only if it does not exist (<see cref="CommitAsync"/> lets
+/// that run while the writer goes on to the next file). Disposed uncommitted, the blob is never created (staged
+/// blocks expire on their own).
 /// </summary>
 internal sealed class BlockUploadStream : Stream
 {
@@ -22,6 +23,7 @@ internal sealed class BlockUploadStream : Stream
     private int _filled;
     private long _length;
     private bool _committed;
+    private Task? _commit;
 
     public BlockUploadStream(BlockBlobClient blob, BlobSettings settings, CancellationToken cancellationToken)
     {
@@ -100,18 +102,58 @@ internal sealed class BlockUploadStream : Stream
     }
 
     /// <summary>Uploads what is buffered, waits for every block and commits the blob (once).</summary>
-    public override void Flush()
+    public override void Flush() => CommitAsync().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Stages what is buffered and returns the commit, which finishes in the background: it waits for the staged
+    /// blocks and commits the block list, creating the blob only if it does not exist. A file that fits in one
+    /// block is created by one Put Blob instead (one request and one round trip fewer). Once called, the stream
+    /// takes no more bytes.
+    /// </summary>
+    public Task CommitAsync()
     {
-        if (_committed)
+        if (_commit is not null)
         {
-            return;
+            return _commit;
+        }
+
+        _committed = true;
+        var conditions = new BlobRequestConditions { IfNoneMatch = ETag.All };
+        if (_blockIds.Count == 0)
+        {
+            var buffer = _buffer;
+            var length = _filled;
+            _buffer = null;
+            _filled = 0;
+            return _commit = UploadWhole(buffer, length, conditions);
         }
 
         StageBuffer();
-        Task.WhenAll(_inFlight).GetAwaiter().GetResult();
+        var blocks = _inFlight.ToArray();
         _inFlight.Clear();
-        _blob.CommitBlockList(_blockIds, new CommitBlockListOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, _cancellationToken);
-        _committed = true;
+        return _commit = CommitBlocks(blocks, conditions);
+    }
+
+    private async Task UploadWhole(byte[]? buffer, int length, BlobRequestConditions conditions)
+    {
+        try
+        {
+            using var content = new MemoryStream(buffer ?? [], 0, length, writable: false);
+            await _blob.UploadAsync(content, new BlobUploadOptions { Conditions = conditions }, _cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private async Task CommitBlocks(Task[] blocks, BlobRequestConditions conditions)
+    {
+        await Task.WhenAll(blocks).ConfigureAwait(false);
+        await _blob.CommitBlockListAsync(_blockIds, new CommitBlockListOptions { Conditions = conditions }, _cancellationToken).ConfigureAwait(false);
     }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
@@ -124,13 +166,17 @@ internal sealed class BlockUploadStream : Stream
     {
         if (disposing)
         {
-            try
+            // Once committing, the commit owns the staged blocks (its caller waits for it).
+            if (_commit is null)
             {
-                Task.WhenAll(_inFlight).Wait();
-            }
-            catch (AggregateException)
-            {
-                // Unflushed: the blob is abandoned; the failure that stopped the writer is already raised.
+                try
+                {
+                    Task.WhenAll(_inFlight).Wait();
+                }
+                catch (AggregateException)
+                {
+                    // Unflushed: the blob is abandoned; the failure that stopped the writer is already raised.
+                }
             }
 
             if (_buffer is not null)

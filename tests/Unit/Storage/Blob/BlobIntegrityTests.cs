@@ -156,7 +156,10 @@ public sealed class BlobIntegrityTests
         Assert.Equal(10_000, listed.Count);
         Assert.Equal(Enumerable.Range(0, 10_000).Select(i => (long)i), listed.Select(i => i.Step));
         Assert.All(listed.Take(3), i => Assert.Equal(1L, Convert.ToInt64(i.Metadata["epoch"], System.Globalization.CultureInfo.InvariantCulture)));
-        Assert.Equal(2, log.Requests.Count);
+        // Two pages with metadata; the lister shares the writer's cache folder, whose cached records (step 0 only)
+        // first send it to a names-only page, given up as soon as more than 32 records need reading.
+        Assert.InRange(log.Requests.Count, 2, 3);
+        Assert.Equal(2, log.Count(r => r.Contains("include=metadata", StringComparison.OrdinalIgnoreCase)));
         Assert.All(log.Requests, r => Assert.Contains("comp=list", r, StringComparison.Ordinal));
         Console.WriteLine($"listing 10,000 remote steps: {watch.ElapsedMilliseconds} ms, {log.Requests.Count} requests");
 
@@ -177,7 +180,11 @@ public sealed class BlobIntegrityTests
 
         var withMetadata = Median(() => container.GetBlobs(BlobTraits.Metadata, BlobStates.None, "run/commits/", CancellationToken.None).Count());
         var withoutMetadata = Median(() => container.GetBlobs(BlobTraits.None, BlobStates.None, "run/commits/", CancellationToken.None).Count());
+        log.Requests.Clear();
         var warm = Median(() => lister.ListCheckpoints(location).Count);
+        // Warm: the two pages carry names and ETags only, every record's metadata comes from the cache.
+        Assert.Equal(6, log.Requests.Count);
+        Assert.DoesNotContain(log.Requests, r => r.Contains("include=metadata", StringComparison.OrdinalIgnoreCase) || !r.Contains("comp=list", StringComparison.Ordinal));
         Console.WriteLine($"listing 10,000 remote steps, median of 3: SDK GetBlobs with metadata {withMetadata:F0} ms, without metadata {withoutMetadata:F0} ms; ListCheckpoints with a warm cache {warm:F0} ms");
     }
 
