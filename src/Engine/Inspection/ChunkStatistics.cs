@@ -115,7 +115,10 @@ internal struct ChunkStatistics
                 var v = Vector.LoadUnsafe(ref start, (nuint)i);
                 var d = v - vk;
                 var t = vs + v;
-                vc += Vector.ConditionalSelect(Vector.GreaterThanOrEqual(Vector.Abs(vs), Vector.Abs(v)), (vs - t) + v, (v - t) + vs);
+                // Knuth's TwoSum: the exact rounding error of vs + v, as Neumaier's branch gives it
+                // (both are exact, so the result is the same bit for bit) in 6 operations instead of 10.
+                var vt = t - vs;
+                vc += (vs - (t - vt)) + (v - vt);
                 vs = t;
                 vq += v * v;
                 vd += d;
