@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using DataraxCkpt.Format;
 using DataraxCkpt.Values;
 
@@ -149,8 +150,15 @@ internal static class TensorStatisticsCalculator
             {
                 var n = Math.Min(ElementWidening.BlockLength, elements - first);
                 var block = values.AsSpan(0, n);
-                widening.Widen(raw.Slice(first * size, n * size), block);
-                result.AddBlock(block, scratch);
+                if (widening.IsSingle)
+                {
+                    result.AddSingles(MemoryMarshal.Cast<byte, float>(raw.Slice(first * size, n * size)), block, scratch);
+                }
+                else
+                {
+                    widening.Widen(raw.Slice(first * size, n * size), block);
+                    result.AddBlock(block, scratch);
+                }
             }
 
             return result;

@@ -224,4 +224,31 @@ public sealed class GroupedStoredChunkTests : IDisposable
         Assert.True(data.ChunkReads >= 1);
         Assert.True(data.ChunkReads < 16, $"{data.ChunkReads} of 16 chunks read after the cancel");
     }
+
+    [Theory]
+    [InlineData(6157, false)]
+    [InlineData(2048 + 7, true)]
+    [InlineData(3, false)]
+    public void Float32_statistics_are_bit_for_bit_those_of_the_same_values_stored_as_float64(int length, bool withNaN)
+    {
+        // The float32 path widens in registers; the float64 path reads doubles: the same additions in the
+        // same order must give the same bits (lengths leave a half vector and a scalar tail).
+        var singles = Noise(length, 10);
+        if (withNaN)
+        {
+            singles[100] = float.NaN;
+            singles[^1] = float.PositiveInfinity;
+        }
+
+        var doubles = singles.Select(v => (double)v).ToArray();
+        _handler.Save(_ck, new Dictionary<string, object?> { ["f32"] = singles, ["f64"] = doubles }, step: 1);
+        var stats = _handler.GetStatistics(_ck, 1).ToDictionary(x => x.Item);
+        var (f, d) = (stats["f32"], stats["f64"]);
+        Assert.Equal((d.Count, d.NaNCount, d.PositiveInfinityCount, d.ZeroCount), (f.Count, f.NaNCount, f.PositiveInfinityCount, f.ZeroCount));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(d.Mean!.Value), BitConverter.DoubleToInt64Bits(f.Mean!.Value));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(d.StandardDeviation!.Value), BitConverter.DoubleToInt64Bits(f.StandardDeviation!.Value));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(d.L2Norm!.Value), BitConverter.DoubleToInt64Bits(f.L2Norm!.Value));
+        Assert.Equal(d.Min, f.Min);
+        Assert.Equal(d.Max, f.Max);
+    }
 }
