@@ -395,7 +395,7 @@ internal sealed class StepReader : IDisposable
     }
 
     // A chunk whose frame length is that of one stored block, not shuffled: read straight into place.
-    private static bool IsStoredCandidate(ChunkLayout chunk, int elementSize) =>
+    internal static bool IsStoredCandidate(ChunkLayout chunk, int elementSize) =>
         elementSize == 0 && chunk.RawLength > 0 && chunk.RawLength <= Lz4Frame.BlockSize && chunk.StoredLength == Lz4Frame.StoredFrameLength(chunk.RawLength);
 
     private void DecodeGroup(List<(TensorDestination Destination, ChunkLayout Chunk, long At, int ElementSize)> work, int first, int count)
@@ -410,34 +410,53 @@ internal sealed class StepReader : IDisposable
         }
     }
 
-    /// <summary>
-    /// Reads up to four stored chunks straight into their destinations, then verifies their checksums side by
-    /// side (<see cref="XxHash32.AppendFour"/>, several times the speed of one hash after another). Every chunk
-    /// is checked before DecodeAll returns; a chunk whose frame turns out not to be one stored block is decoded
-    /// on its own, as <see cref="DecodeWork"/> always does.
-    /// </summary>
     private void DecodeStoredGroup(List<(TensorDestination Destination, ChunkLayout Chunk, long At, int ElementSize)> work, int first, int count)
     {
+        var group = default(StoredChunkGroup);
+        for (var k = 0; k < count; k++)
+        {
+            var (destination, chunk, at, _) = work[first + k];
+            group.Add(this, chunk, destination.Bytes(at, chunk.RawLength), destination.ItemName);
+        }
+
+        ReadStoredGroup(ref group);
+    }
+
+    /// <summary>How many stored chunks one thread should read as a group (1 to 4): see <see cref="IStepData.StoredChunksPerRead"/>.</summary>
+    public int StoredChunksPerRead => Math.Clamp(_data.StoredChunksPerRead, 1, StoredChunkGroup.Capacity);
+
+    /// <summary>
+    /// Reads up to four stored chunks (of one step or of several) straight into their targets, then verifies
+    /// their checksums side by side (<see cref="XxHash32.AppendFour"/>, several times the speed of one hash
+    /// after another). Every chunk is checked before this returns; a chunk whose frame turns out not to be one
+    /// stored block is decoded on its own, as <see cref="DecodeWork"/> always does. Restore and inspection
+    /// both read stored chunks here.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A chunk fails a check; the message names its item. Targets may
+    /// then hold a mix of read and earlier bytes.</exception>
+    public static void ReadStoredGroup(scoped ref StoredChunkGroup group)
+    {
         Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
-        Span<byte> trailers = stackalloc byte[4 * Lz4Frame.StoredTrailerLength];
-        Span<bool> hashed = stackalloc bool[4];
+        Span<byte> trailers = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredTrailerLength];
+        Span<bool> hashed = stackalloc bool[StoredChunkGroup.Capacity];
         var h0 = new XxHash32(0);
         var h1 = new XxHash32(0);
         var h2 = new XxHash32(0);
         var h3 = new XxHash32(0);
         ReadOnlySpan<byte> d0 = default, d1 = default, d2 = default, d3 = default;
-        for (var k = 0; k < count; k++)
+        for (var k = 0; k < group.Count; k++)
         {
-            var (destination, chunk, at, _) = work[first + k];
-            var target = destination.Bytes(at, chunk.RawLength);
+            var reader = group.Reader(k);
+            var chunk = group.Chunk(k);
+            var target = group.Target(k);
             var trailer = trailers.Slice(k * Lz4Frame.StoredTrailerLength, Lz4Frame.StoredTrailerLength);
             try
             {
-                _data.ReadExactly(prefix, target, trailer, chunk.Offset);
+                reader._data.ReadExactly(prefix, target, trailer, chunk.Offset);
                 if (!Lz4Frame.IsStoredFrame(prefix, chunk.StoredLength, chunk.RawLength))
                 {
-                    // Not one stored block after all: the frame path writes the destination again.
-                    DecodeChunk(chunk, target);
+                    // Not one stored block after all: the frame path writes the target again.
+                    reader.DecodeChunk(chunk, target);
                     continue;
                 }
 
@@ -446,7 +465,7 @@ internal sealed class StepReader : IDisposable
             }
             catch (InvalidDataException e)
             {
-                throw new InvalidDataException($"item '{destination.ItemName}': {e.Message}", e);
+                throw new InvalidDataException($"item '{group.ItemName(k)}': {e.Message}", e);
             }
 
             hashed[k] = true;
@@ -460,7 +479,7 @@ internal sealed class StepReader : IDisposable
         }
 
         XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3, d0, d1, d2, d3);
-        for (var k = 0; k < count; k++)
+        for (var k = 0; k < group.Count; k++)
         {
             if (!hashed[k])
             {
@@ -474,7 +493,7 @@ internal sealed class StepReader : IDisposable
             }
             catch (InvalidDataException e)
             {
-                throw new InvalidDataException($"item '{work[first + k].Destination.ItemName}': {e.Message}", e);
+                throw new InvalidDataException($"item '{group.ItemName(k)}': {e.Message}", e);
             }
         }
     }

@@ -54,6 +54,18 @@ internal sealed class ChunkedTensor
     /// <summary>Byte ranges of whole elements, in order, covering the tensor.</summary>
     public (long Start, int Length)[] Units { get; }
 
+    /// <summary>
+    /// True when unit <paramref name="unit"/> is exactly its chunk and that chunk is one stored (incompressible,
+    /// unshuffled) block: such units are read in groups, straight into their buffers, checksums side by side.
+    /// </summary>
+    public bool IsStoredUnit(int unit) =>
+        Units[unit].Start == _chunkStarts[unit] && Units[unit].Length == Layout.Chunks[unit].RawLength
+        && StepReader.IsStoredCandidate(Layout.Chunks[unit], Layout.Filter == "shuffle" ? Widening.ElementSize : 0);
+
+    /// <summary>Adds stored unit <paramref name="unit"/> (see <see cref="IsStoredUnit"/>) to a group read into <paramref name="target"/>.</summary>
+    public void AddTo(ref StoredChunkGroup group, int unit, Span<byte> target) =>
+        group.Add(_reader, Layout.Chunks[unit], target, ItemName);
+
     /// <summary>Reads bytes <c>[start, start + destination.Length)</c> of the tensor.</summary>
     /// <exception cref="InvalidDataException">A chunk fails a check; the message names the item.</exception>
     public void Read(long start, Span<byte> destination)

@@ -29,6 +29,9 @@ internal sealed class ElementWidening
     /// <summary>True for f16, f32 and f64: the dtypes whose elements can be NaN or ±∞.</summary>
     public bool IsFloatingPoint { get; }
 
+    /// <summary>True for f32, the common case, which the statistics widen in registers.</summary>
+    public bool IsSingle => _elementType == typeof(float);
+
     /// <summary>float32, the common case, widened by SIMD lanes.</summary>
     private static void WidenSingles(ReadOnlySpan<float> source, Span<double> destination)
     {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using DataraxCkpt.Format;
 using DataraxCkpt.Values;
 
@@ -11,9 +12,6 @@ namespace DataraxCkpt.Inspection;
 /// </summary>
 internal static class TensorStatisticsCalculator
 {
-    /// <summary>Chunk buffers one worker may hold at once: its unit, and the reader's frame and shuffle scratch.</summary>
-    private const long BytesPerWorker = 3L * Lz4Frame.BlockSize;
-
     /// <summary>The statistics of every tensor leaf matching <paramref name="patterns"/> (all when null), in item order.</summary>
     public static List<TensorStatistics> Compute(StepReader reader, long step, IReadOnlyCollection<string>? patterns, CancellationToken cancellationToken)
     {
@@ -27,7 +25,7 @@ internal static class TensorStatisticsCalculator
             }
         }
 
-        var merged = Summarise(tensors.Values.ToList(), cancellationToken);
+        var merged = Summarise(tensors.Values.ToList(), reader.StoredChunksPerRead, cancellationToken);
         return items.Select(item =>
         {
             var layout = reader.Manifest.Tensors[item.TensorIndex];
@@ -48,14 +46,29 @@ internal static class TensorStatisticsCalculator
             .ToList();
     }
 
-    private static Dictionary<int, ChunkStatistics> Summarise(List<ChunkedTensor> tensors, CancellationToken cancellationToken)
+    private static Dictionary<int, ChunkStatistics> Summarise(List<ChunkedTensor> tensors, int storedPerRead, CancellationToken cancellationToken)
     {
-        var work = tensors.SelectMany((t, ti) => t.Units.Select(u => (Tensor: ti, Unit: u))).ToArray();
+        var work = tensors.SelectMany((t, ti) => t.Units.Select((_, u) => (Tensor: ti, Unit: u))).ToArray();
         var partial = new ChunkStatistics[work.Length];
-        ChunkWork.Run(work.Length, BytesPerWorker, k =>
+        // Stored chunks go in groups, read straight into pooled buffers and hashed side by side, as restore
+        // reads them; each worker holds a group's buffers and, for a chunk that needs decoding, its frame
+        // and shuffle scratch.
+        var perGroup = ChunkWork.GroupSize(storedPerRead, 1, 2);
+        var groups = ChunkWork.Groups(work.Length, perGroup, k => tensors[work[k].Tensor].IsStoredUnit(work[k].Unit));
+        ChunkWork.Run(groups.Count, (perGroup + 2L) * Lz4Frame.BlockSize, g =>
         {
             cancellationToken.ThrowIfCancellationRequested();
-            partial[k] = OfUnit(tensors[work[k].Tensor], work[k].Unit.Start, work[k].Unit.Length);
+            var (first, count, stored) = groups[g];
+            if (stored)
+            {
+                OfStoredGroup(tensors, work, first, count, partial);
+            }
+            else
+            {
+                var tensor = tensors[work[first].Tensor];
+                var (start, length) = tensor.Units[work[first].Unit];
+                partial[first] = OfUnit(tensor, start, length);
+            }
         }, cancellationToken);
 
         var merged = tensors.ToDictionary(t => t.TensorIndex, _ => default(ChunkStatistics));
@@ -70,29 +83,82 @@ internal static class TensorStatisticsCalculator
         return merged;
     }
 
+    private static void OfStoredGroup(List<ChunkedTensor> tensors, (int Tensor, int Unit)[] work, int first, int count, ChunkStatistics[] partial)
+    {
+        var buffers = new byte[count][];
+        try
+        {
+            var group = default(StoredChunkGroup);
+            for (var k = 0; k < count; k++)
+            {
+                var tensor = tensors[work[first + k].Tensor];
+                var length = tensor.Units[work[first + k].Unit].Length;
+                buffers[k] = ChunkedTensor.Buffers.Rent(length);
+                tensor.AddTo(ref group, work[first + k].Unit, buffers[k].AsSpan(0, length));
+            }
+
+            StepReader.ReadStoredGroup(ref group);
+            for (var k = 0; k < count; k++)
+            {
+                var tensor = tensors[work[first + k].Tensor];
+                partial[first + k] = OfBytes(tensor.Widening, buffers[k].AsSpan(0, tensor.Units[work[first + k].Unit].Length));
+            }
+        }
+        finally
+        {
+            foreach (var buffer in buffers)
+            {
+                if (buffer is not null)
+                {
+                    ChunkedTensor.Buffers.Return(buffer);
+                }
+            }
+        }
+    }
+
     private static ChunkStatistics OfUnit(ChunkedTensor tensor, long start, int length)
     {
-        var result = default(ChunkStatistics);
         if (length == 0)
         {
-            return result;
+            return default;
         }
 
         var bytes = ChunkedTensor.Buffers.Rent(length);
-        var values = ArrayPool<double>.Shared.Rent(ElementWidening.BlockLength);
-        var scratch = ArrayPool<double>.Shared.Rent(ElementWidening.BlockLength);
         try
         {
             var raw = bytes.AsSpan(0, length);
             tensor.Read(start, raw);
-            var size = tensor.Widening.ElementSize;
-            var elements = length / size;
+            return OfBytes(tensor.Widening, raw);
+        }
+        finally
+        {
+            ChunkedTensor.Buffers.Return(bytes);
+        }
+    }
+
+    /// <summary>The statistics of a run of whole elements' bytes, widened a block at a time.</summary>
+    private static ChunkStatistics OfBytes(ElementWidening widening, ReadOnlySpan<byte> raw)
+    {
+        var result = default(ChunkStatistics);
+        var values = ArrayPool<double>.Shared.Rent(ElementWidening.BlockLength);
+        var scratch = ArrayPool<double>.Shared.Rent(ElementWidening.BlockLength);
+        try
+        {
+            var size = widening.ElementSize;
+            var elements = raw.Length / size;
             for (var first = 0; first < elements; first += ElementWidening.BlockLength)
             {
                 var n = Math.Min(ElementWidening.BlockLength, elements - first);
                 var block = values.AsSpan(0, n);
-                tensor.Widening.Widen(raw.Slice(first * size, n * size), block);
-                result.AddBlock(block, scratch);
+                if (widening.IsSingle)
+                {
+                    result.AddSingles(MemoryMarshal.Cast<byte, float>(raw.Slice(first * size, n * size)), block, scratch);
+                }
+                else
+                {
+                    widening.Widen(raw.Slice(first * size, n * size), block);
+                    result.AddBlock(block, scratch);
+                }
             }
 
             return result;
@@ -101,7 +167,6 @@ internal static class TensorStatisticsCalculator
         {
             ArrayPool<double>.Shared.Return(scratch);
             ArrayPool<double>.Shared.Return(values);
-            ChunkedTensor.Buffers.Return(bytes);
         }
     }
 }
