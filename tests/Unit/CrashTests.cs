@@ -36,9 +36,9 @@ public sealed class CrashTests : IDisposable
         }
     }
 
-    private static void AssertRestoresExactly(CheckpointHandler h, string dir, long step, int seed, int megabytes)
+    private static void AssertRestoresExactly(CheckpointHandler h, string dir, long step, int seed, int megabytes, int floatsPerTensor = HarnessState.MebibyteOfFloats)
     {
-        var expected = HarnessState.Create(step, seed, megabytes);
+        var expected = HarnessState.Create(step, seed, megabytes, floatsPerTensor);
         var actual = (Dictionary<string, object?>)h.Restore(dir, step)!;
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         foreach (var (key, value) in expected)
@@ -117,6 +117,30 @@ public sealed class CrashTests : IDisposable
 
         AssertNoLeftovers();
         StoreAssert.Figure(_output, 1, "SIGKILL at a named save point", $"{point}: survived, step 3 {(newStepSurvives ? "whole" : "absent")}, no leftovers");
+    }
+
+    [Theory]
+    [InlineData("save.data.chunk-written@40")]
+    [InlineData("save.data.chunk-written@300")]
+    [InlineData("save.data.before-flush")]
+    public void Kill_during_a_save_of_small_tensors_packed_into_batches_leaves_the_store_as_before(string point)
+    {
+        // 600 tensors of 4000 bytes: about three batches whose frames are packed into one buffer and written
+        // with one call (the 1 MiB tensors of the other cases never take that path). Hit 40 lies after the
+        // first packed write, hit 300 after the second.
+        Seeded(1, 2);
+        AssertKilled(Harness.Run(point, "save", _ck, "3", Seed.ToString(CultureInfo.InvariantCulture), "600", "1000"));
+
+        using (var next = new CheckpointHandler())
+        {
+            Assert.Equal(new long[] { 1, 2 }, next.GetCheckpointSteps(_ck));
+            AssertRestoresExactly(next, _ck, 1, Seed, 2);
+            AssertRestoresExactly(next, _ck, 2, Seed, 2);
+            next.Save(_ck, HarnessState.Create(3, Seed, 600, 1000), step: 3);
+            AssertRestoresExactly(next, _ck, 3, Seed, 600, 1000);
+        }
+
+        AssertNoLeftovers();
     }
 
     [Theory]

@@ -99,14 +99,27 @@ internal static class ByteShuffle
     private static void CopyTrailing(ReadOnlySpan<byte> source, Span<byte> destination, int from) =>
         source[from..].CopyTo(destination[from..]);
 
+    /// <summary>
+    /// The scalar shuffle reads each element with one load, then scatters its bytes: the save shuffles
+    /// straight from the caller's array, and a byte-by-byte read of an element the caller changes
+    /// meanwhile could store bytes of the old and the new value together, a value never written.
+    /// </summary>
     private static unsafe void ShuffleScalar(byte* src, byte* dst, int n, int from, int s)
     {
         for (var i = from; i < n; i++)
         {
             var element = src + ((nint)i * s);
+            var value = s switch
+            {
+                2 => Unsafe.ReadUnaligned<ushort>(element),
+                4 => Unsafe.ReadUnaligned<uint>(element),
+                _ => Unsafe.ReadUnaligned<ulong>(element),
+            };
+
             for (var j = 0; j < s; j++)
             {
-                dst[((nint)j * n) + i] = element[j];
+                // Byte j in memory order, whatever the host's byte order.
+                dst[((nint)j * n) + i] = BitConverter.IsLittleEndian ? (byte)(value >> (8 * j)) : (byte)(value >> (8 * (s - 1 - j)));
             }
         }
     }

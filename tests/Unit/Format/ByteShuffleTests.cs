@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DataraxCkpt.Format;
 
 namespace DataraxCkpt.Tests.Format;
@@ -62,6 +63,63 @@ public sealed class ByteShuffleTests
         ByteShuffle.Shuffle(raw, shuffled, 4);
 
         Assert.Equal(new byte[] { 0x10, 0x20, 0x30, 0x11, 0x21, 0x31, 0x12, 0x22, 0x32, 0x13, 0x23, 0x33, 0xEE, 0xFF }, shuffled);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void Shuffle_reads_each_element_whole_so_a_writer_changing_the_array_cannot_tear_an_element(int elementSize)
+    {
+        // The save shuffles straight from the caller's array, which a synchronous save lets the caller change:
+        // each stored element must then be a value the caller wrote (old or new), never bytes of both. Fifteen
+        // elements are all left to the scalar loop (the vector loops take groups of 16 with whole-element loads).
+        const int n = 15;
+        var words = new ulong[((n * elementSize) + 7) / 8];
+        var shuffled = new byte[n * elementSize];
+        using var stop = new CancellationTokenSource();
+        var writer = new Thread(() =>
+        {
+            var bytes = MemoryMarshal.AsBytes(words.AsSpan());
+            var all = false;
+            while (!stop.IsCancellationRequested)
+            {
+                all = !all;
+                for (var i = 0; i < n; i++)
+                {
+                    // One store per element, as a caller assigning array[i] does.
+                    switch (elementSize)
+                    {
+                        case 2: Volatile.Write(ref MemoryMarshal.Cast<byte, ushort>(bytes)[i], all ? ushort.MaxValue : (ushort)0); break;
+                        case 4: Volatile.Write(ref MemoryMarshal.Cast<byte, uint>(bytes)[i], all ? uint.MaxValue : 0u); break;
+                        default: Volatile.Write(ref MemoryMarshal.Cast<byte, ulong>(bytes)[i], all ? ulong.MaxValue : 0ul); break;
+                    }
+                }
+            }
+        });
+        writer.Start();
+
+        try
+        {
+            var source = MemoryMarshal.AsBytes(words.AsSpan())[..(n * elementSize)];
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            while (watch.Elapsed < TimeSpan.FromSeconds(3))
+            {
+                ByteShuffle.Shuffle(source, shuffled, elementSize);
+                for (var i = 0; i < n; i++)
+                {
+                    for (var j = 1; j < elementSize; j++)
+                    {
+                        Assert.True(shuffled[(j * n) + i] == shuffled[i], $"element {i} was stored with bytes of two different values");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            writer.Join();
+        }
     }
 
     [Theory]
