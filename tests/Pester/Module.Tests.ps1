@@ -83,6 +83,34 @@ foreach (`$name in 'DataraxCkpt.Engine', 'Microsoft.Data.Sqlite') {
         $result.ExitCode | Should -Be 0
     }
 
+    It 'takes System.Text.Json from the framework when the framework''s copy is at least the one the module ships, and its own copy otherwise' {
+        $shipped = [Reflection.AssemblyName]::GetAssemblyName((Join-Path (Split-Path -Parent $ModuleManifest) 'lib/System.Text.Json.dll')).Version
+        $result = Invoke-FreshPwsh -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+`$dir = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
+@{ a = 1; b = @{ c = 'x' } } | Save-Checkpoint -LiteralPath `$dir -Step 1
+'c=' + (Restore-Checkpoint -LiteralPath `$dir).b.c
+Remove-Item -LiteralPath `$dir -Recurse -Force
+'framework=' + [System.Text.Json.JsonDocument].Assembly.GetName().Version
+foreach (`$c in [System.Runtime.Loader.AssemblyLoadContext]::All) {
+    foreach (`$a in `$c.Assemblies) { if (`$a.GetName().Name -eq 'System.Text.Json') { 'json in ' + `$c.Name } }
+}
+"@
+        $result.ExitCode | Should -Be 0
+        $result.Output | Should -Contain 'c=x'
+        $framework = [version](($result.Output | Where-Object { $_ -like 'framework=*' }) -replace '^framework=')
+        $contexts = @($result.Output | Where-Object { $_ -like 'json in *' })
+        if ($framework -ge $shipped) {
+            # The precompiled framework copy, once: the engine's JSON code is not JIT-compiled a second time.
+            $contexts | Should -Be @('json in Default')
+        }
+        else {
+            # pwsh 7.4 on .NET 8: the engine needs the newer copy it ships, in its own context.
+            $contexts | Should -Contain 'json in DataraxCkpt.Engine'
+        }
+    }
+
     It 'works where another version of Microsoft.Data.Sqlite was loaded first' {
         $other = Join-Path $ToolPackages 'microsoft.data.sqlite.core/8.0.30/lib/net8.0/Microsoft.Data.Sqlite.dll'
         $other | Should -Exist
