@@ -51,6 +51,43 @@ Describe 'The module folder layout' {
     }
 }
 
+Describe 'ReadyToRun code in the module (precompiled for the building machine)' {
+    BeforeAll {
+        function Test-ReadyToRun([string] $Path) {
+            # A ReadyToRun image points its CLR header's ManagedNativeHeader at the ReadyToRun header; an
+            # IL-only assembly leaves that directory empty. The IL stays in both (CodeSize of the methods).
+            $stream = [IO.File]::OpenRead($Path)
+            try {
+                $pe = [Reflection.PortableExecutable.PEReader]::new($stream)
+                $pe.HasMetadata | Should -BeTrue -Because "$Path is a managed assembly"
+                return $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0
+            } finally { $stream.Dispose() }
+        }
+    }
+
+    It 'precompiles the cmdlet assembly, the user types, the engine and its packages' {
+        foreach ($file in 'DataraxCkpt.Cmdlets.dll', 'DataraxCkpt.Types.dll', 'lib/DataraxCkpt.Engine.dll',
+            'lib/Microsoft.Data.Sqlite.dll', 'lib/SQLitePCLRaw.core.dll', 'lib/K4os.Compression.LZ4.dll', 'lib/System.IO.Hashing.dll') {
+            Test-ReadyToRun (Join-Path $ModuleRoot $file) | Should -BeTrue -Because "$file should carry ReadyToRun code"
+        }
+    }
+
+    It 'leaves IL-only a package whose assembly differs per runtime (ProtectedData has a Windows build)' {
+        Test-ReadyToRun (Join-Path $ModuleRoot 'lib/System.Security.Cryptography.ProtectedData.dll') | Should -BeFalse
+    }
+
+    It 'keeps the portable layout: a RID-neutral deps.json and native SQLite for every supported runtime under lib/runtimes' {
+        $deps = Get-Content -Raw -LiteralPath (Join-Path $ModuleRoot 'lib/DataraxCkpt.Engine.deps.json') | ConvertFrom-Json -AsHashtable
+        $deps.runtimeTarget.name | Should -Be '.NETCoreApp,Version=v8.0'
+        @($deps.targets.Keys) | Should -Be @('.NETCoreApp,Version=v8.0')
+        Get-ChildItem -LiteralPath (Join-Path $ModuleRoot 'lib') -File | Where-Object Name -Match '^(lib)?e_sqlite3\.(so|dylib|dll)$' |
+            Should -BeNullOrEmpty -Because 'a RID-specific publish would flatten the native library into lib/'
+        foreach ($native in 'win-x64/native/e_sqlite3.dll', 'linux-x64/native/libe_sqlite3.so', 'linux-arm64/native/libe_sqlite3.so', 'osx-arm64/native/libe_sqlite3.dylib') {
+            Join-Path $ModuleRoot "lib/runtimes/$native" | Should -Exist
+        }
+    }
+}
+
 Describe 'Importing in a fresh pwsh' {
     It 'saves and restores with the native SQLite library found' {
         $result = Invoke-FreshPwsh -Script @"
