@@ -9,7 +9,8 @@
 
       Build    lays the module out in out/DataraxCkpt: the manifest, DataraxCkpt.Cmdlets.dll and its views in
                the module root; help (MAML and about topic, from docs/help/*.md) in en-US/; the engine and all
-               its dependencies (managed and native) in lib/.
+               its dependencies (managed and native) in lib/. The managed assemblies get ReadyToRun code for
+               this machine's RID and runtime (Add-ReadyToRunCode); elsewhere they run from their IL.
       Test     Build, then the xunit tests (tests/Unit) and the Pester tests (tests/Pester) in a fresh pwsh
                against out/DataraxCkpt (installing the lz4 tool and strace first when missing: the lz4 interop test and the crash-state explorer need them). Ends with the line
                "N passed, N failed, N skipped"; exits non-zero on a failure, on a runner's non-zero exit code
