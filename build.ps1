@@ -9,7 +9,8 @@
 
       Build    lays the module out in out/DataraxCkpt: the manifest, DataraxCkpt.Cmdlets.dll and its views in
                the module root; help (MAML and about topic, from docs/help/*.md) in en-US/; the engine and all
-               its dependencies (managed and native) in lib/.
+               its dependencies (managed and native) in lib/. The managed assemblies get ReadyToRun code for
+               this machine's RID and runtime (Add-ReadyToRunCode); elsewhere they run from their IL.
       Test     Build, then the xunit tests (tests/Unit) and the Pester tests (tests/Pester) in a fresh pwsh
                against out/DataraxCkpt (installing the lz4 tool and strace first when missing: the lz4 interop test and the crash-state explorer need them). Ends with the line
                "N passed, N failed, N skipped"; exits non-zero on a failure, on a runner's non-zero exit code
@@ -119,6 +120,86 @@ function Edit-EngineDeps {
     }
 }
 
+function Get-BuildRid {
+    # The portable runtime identifier of the building machine (linux-x64, win-arm64, ...): ReadyToRun code
+    # is compiled for one OS and architecture. RuntimeInformation.RuntimeIdentifier may name a distro
+    # (ubuntu.24.04-x64) on source-built runtimes, so the RID is composed from the OS and architecture.
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' }
+          elseif ([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier -like '*musl*') { 'linux-musl' }
+          else { 'linux' }
+    $arch = [Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant()
+    $rid = "$os-$arch"
+    if ($rid -in $SupportedRids) { return $rid }
+    return $null
+}
+
+function Add-ReadyToRunCode {
+    # Adds ReadyToRun code to the module's managed assemblies (the cmdlet and user-type assemblies in the
+    # root, the engine and its packages in lib/), so that the first calls in a process do not pay the JIT
+    # (docs/performance-notes.md, round 5). The code is compiled for the building machine's RID and for
+    # the runtime this build runs on: the runtime uses ReadyToRun code only when the image's format major
+    # version is one it supports, and .NET 10 ignores what the .NET 8 compiler (the one the SDK uses for
+    # a net8.0 publish) emits. So the compiler is crossgen2 of the running runtime's major version,
+    # against the running shared framework. ReadyToRun images keep their IL: on another OS, architecture
+    # or runtime version the runtime ignores the native code and JIT-compiles the IL as before, so the
+    # module stays portable and pwsh 7.4 (.NET 8) still loads it
+    # (https://learn.microsoft.com/dotnet/core/deploying/ready-to-run). Files are compiled in place:
+    # lib/'s deps.json and its runtimes/<rid>/native SQLite libraries stay those of the portable publish.
+    param([string] $Lib)
+    $rid = Get-BuildRid
+    if (-not $rid) {
+        Write-Warning "No ReadyToRun code: this machine's runtime is not one of $($SupportedRids -join ', ')."
+        return
+    }
+    $major = [Environment]::Version.Major
+    $compilerProject = Join-Path $RepoRoot 'build/readytorun/ReadyToRunCompiler.csproj'
+    Invoke-Dotnet restore $compilerProject "-p:CompilerFramework=net$major.0" -r $rid --nologo --verbosity quiet
+    $exe = if ($IsWindows) { 'crossgen2.exe' } else { 'crossgen2' }
+    $crossgen = Get-ChildItem -Path (Join-Path (Get-NuGetPackagesRoot) "microsoft.netcore.app.crossgen2.$rid/$major.*/tools/$exe") |
+        Sort-Object { [version] $_.Directory.Parent.Name } | Select-Object -Last 1
+    if (-not $crossgen) { throw "The restore of $compilerProject brought no crossgen2 for .NET $major ($rid)." }
+
+    # A package with RID-specific managed assets (runtimes/win/lib for ProtectedData) loads another file
+    # on some platforms: it keeps its IL. The cmdlet assembly compiles against PowerShellStandard (a
+    # compile-only package) and the engine; crossgen2 needs every referenced assembly, or it skips the
+    # methods whose signatures name a missing type.
+    $deps = Get-Content -Raw -LiteralPath (Join-Path $Lib 'DataraxCkpt.Engine.deps.json') | ConvertFrom-Json -AsHashtable
+    $ridSpecific = [Collections.Generic.HashSet[string]]::new([StringComparer]::OrdinalIgnoreCase)
+    foreach ($target in $deps.targets.Values) {
+        foreach ($library in $target.Values) {
+            if ($library.ContainsKey('runtimeTargets') -and $library.ContainsKey('runtime') -and
+                @($library.runtimeTargets.Values | Where-Object assetType -EQ 'runtime').Count -gt 0) {
+                foreach ($asset in $library.runtime.Keys) { [void] $ridSpecific.Add([IO.Path]::GetFileName($asset)) }
+            }
+        }
+    }
+    $sma = Get-ChildItem -Path (Join-Path (Get-NuGetPackagesRoot) 'powershellstandard.library/*/lib/netstandard2.0/System.Management.Automation.dll') |
+        Select-Object -Last 1
+    $framework = [Runtime.InteropServices.RuntimeEnvironment]::GetRuntimeDirectory()
+    $os, $arch = ($rid -replace '^linux-musl', 'linux') -split '-', 2
+    if ($os -eq 'win') { $os = 'windows' }
+    $references = @("-r:$(Join-Path $framework '*.dll')", "-r:$(Join-Path $Lib '*.dll')",
+        "-r:$(Join-Path $ModuleRoot 'DataraxCkpt.Types.dll')", "-r:$($sma.FullName)")
+    $inputs = @(Get-ChildItem -LiteralPath $Lib -Filter '*.dll' -File | Where-Object { -not $ridSpecific.Contains($_.Name) }) +
+        @(Get-Item -LiteralPath (Join-Path $ModuleRoot 'DataraxCkpt.Cmdlets.dll'), (Join-Path $ModuleRoot 'DataraxCkpt.Types.dll'))
+    $work = Join-Path $RepoRoot 'out/r2r'
+    if (Test-Path $work) { Remove-Item -LiteralPath $work -Recurse -Force }
+    New-Item -ItemType Directory -Path $work | Out-Null
+    foreach ($assembly in $inputs) {
+        $compiled = Join-Path $work $assembly.Name
+        $output = & $crossgen.FullName $assembly.FullName -o $compiled "--targetos:$os" "--targetarch:$arch" -O @references 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "crossgen2 failed on $($assembly.Name): $($output -join "`n")" }
+        Move-Item -LiteralPath $compiled -Destination $assembly.FullName -Force
+    }
+    Remove-Item -LiteralPath $work -Recurse -Force
+    Write-Host "ReadyToRun code for $rid, .NET $major, added to $($inputs.Count) assemblies."
+}
+
+function Get-NuGetPackagesRoot {
+    if ($env:NUGET_PACKAGES) { return $env:NUGET_PACKAGES }
+    return Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages'
+}
+
 function Invoke-Build {
     Invoke-Dotnet tool restore
     Invoke-Dotnet build (Join-Path $RepoRoot 'src/Cmdlets/DataraxCkpt.Cmdlets.csproj') -c $Configuration --nologo --verbosity quiet
@@ -142,6 +223,7 @@ function Invoke-Build {
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'DataraxCkpt.psd1') -Destination $ModuleRoot
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'src/Cmdlets/Formats/DataraxCkpt.format.ps1xml') -Destination $ModuleRoot
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'src/Cmdlets/Formats/DataraxCkpt.types.ps1xml') -Destination $ModuleRoot
+    Add-ReadyToRunCode -Lib $lib
 
     # Help is generated in a fresh pwsh from docs/help/*.md and the built cmdlets' own metadata.
     $pwsh = Get-FreshPwsh

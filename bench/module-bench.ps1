@@ -18,6 +18,9 @@
     Repetitions of the state-shape comparison (medians of these).
 .PARAMETER StateScale
     Size factor of the state shapes (1 = the sizes of issue 15); 0 leaves the comparison out.
+.PARAMETER BenchProgram
+    The built bench program (DataraxCkpt.Bench.dll) that builds the 10,000-step store; bench/run-all.ps1 passes
+    the one it built under its -ResultsPath. Omitted: out/bench/bin, built there first when missing.
 #>
 [CmdletBinding()]
 param(
@@ -27,7 +30,8 @@ param(
     [int] $Steps = 10000,
     [int] $StateRepetitions = 3,
     [double] $StateScale = 1.0,
-    [int[]] $RestoreMiB = @(256, 1024)
+    [int[]] $RestoreMiB = @(256, 1024),
+    [string] $BenchProgram
 )
 
 $ErrorActionPreference = 'Stop'
@@ -54,6 +58,14 @@ if ((Get-Item $ModulePath).PSIsContainer) {
     $ModulePath = (Get-ChildItem -Path $ModulePath -Filter '*.psd1' | Select-Object -First 1).FullName
 }
 
+# The bench program run-all.ps1 built (it follows its -ResultsPath); alone, the default build output, built when missing.
+$bench = if ($BenchProgram) { $BenchProgram } else { Join-Path $root 'out/bench/bin/DataraxCkpt.Bench.dll' }
+if (-not (Test-Path -LiteralPath $bench -PathType Leaf)) {
+    if ($BenchProgram) { throw "the bench program '$BenchProgram' does not exist" }
+    & dotnet build (Join-Path $PSScriptRoot 'DataraxCkpt.Bench/DataraxCkpt.Bench.csproj') -c Release --nologo -v quiet -o (Split-Path -Parent $bench)
+    if ($LASTEXITCODE -ne 0) { throw "building the bench program failed ($LASTEXITCODE)" }
+}
+
 # The same pwsh as this one: an installed executable, or the tool's pwsh.dll run by dotnet.
 if (Test-Path (Join-Path $PSHOME 'pwsh') -PathType Leaf) { $pwsh = Join-Path $PSHOME 'pwsh'; $pwshArgs = @() }
 else { $pwsh = 'dotnet'; $pwshArgs = @(Join-Path $PSHOME 'pwsh.dll') }
@@ -69,7 +81,6 @@ $imports = foreach ($i in 1..$Repetitions) {
 
 # A 10,000-step store built the way scenario (d) builds it, then Get-Checkpoint in one warm session.
 $work = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-e-$PID"
-$bench = Join-Path $root 'out/bench/bin/DataraxCkpt.Bench.dll'
 & dotnet $bench store (Join-Path $work 'store') $Steps
 if ($LASTEXITCODE -ne 0) { throw 'building the store failed' }
 try {

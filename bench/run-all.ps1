@@ -116,7 +116,8 @@ foreach ($s in $Scenarios) {
 
 $moduleJson = Join-Path $results 'e.json'
 Remove-Item -Force -ErrorAction SilentlyContinue $moduleJson
-$moduleArgs = @{ OutFile = $moduleJson; StateScale = $ModuleStateScale; StateRepetitions = $ModuleStateRepetitions }
+# The bench program built above, under the results path (module-bench.ps1 would otherwise look in out/bench/bin).
+$moduleArgs = @{ OutFile = $moduleJson; StateScale = $ModuleStateScale; StateRepetitions = $ModuleStateRepetitions; BenchProgram = $exe }
 if ($ModulePath) { $moduleArgs.ModulePath = $ModulePath }
 & (Join-Path $PSScriptRoot 'module-bench.ps1') @moduleArgs
 $runs | ConvertTo-Json | Set-Content -Path $runsFile -Encoding utf8NoBOM

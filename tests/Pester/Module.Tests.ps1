@@ -51,6 +51,43 @@ Describe 'The module folder layout' {
     }
 }
 
+Describe 'ReadyToRun code in the module (precompiled for the building machine)' {
+    BeforeAll {
+        function Test-ReadyToRun([string] $Path) {
+            # A ReadyToRun image points its CLR header's ManagedNativeHeader at the ReadyToRun header; an
+            # IL-only assembly leaves that directory empty. The IL stays in both (CodeSize of the methods).
+            $stream = [IO.File]::OpenRead($Path)
+            try {
+                $pe = [Reflection.PortableExecutable.PEReader]::new($stream)
+                $pe.HasMetadata | Should -BeTrue -Because "$Path is a managed assembly"
+                return $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0
+            } finally { $stream.Dispose() }
+        }
+    }
+
+    It 'precompiles the cmdlet assembly, the user types, the engine and its packages' {
+        foreach ($file in 'DataraxCkpt.Cmdlets.dll', 'DataraxCkpt.Types.dll', 'lib/DataraxCkpt.Engine.dll',
+            'lib/Microsoft.Data.Sqlite.dll', 'lib/SQLitePCLRaw.core.dll', 'lib/K4os.Compression.LZ4.dll', 'lib/System.IO.Hashing.dll') {
+            Test-ReadyToRun (Join-Path $ModuleRoot $file) | Should -BeTrue -Because "$file should carry ReadyToRun code"
+        }
+    }
+
+    It 'leaves IL-only a package whose assembly differs per runtime (ProtectedData has a Windows build)' {
+        Test-ReadyToRun (Join-Path $ModuleRoot 'lib/System.Security.Cryptography.ProtectedData.dll') | Should -BeFalse
+    }
+
+    It 'keeps the portable layout: a RID-neutral deps.json and native SQLite for every supported runtime under lib/runtimes' {
+        $deps = Get-Content -Raw -LiteralPath (Join-Path $ModuleRoot 'lib/DataraxCkpt.Engine.deps.json') | ConvertFrom-Json -AsHashtable
+        $deps.runtimeTarget.name | Should -Be '.NETCoreApp,Version=v8.0'
+        @($deps.targets.Keys) | Should -Be @('.NETCoreApp,Version=v8.0')
+        Get-ChildItem -LiteralPath (Join-Path $ModuleRoot 'lib') -File | Where-Object Name -Match '^(lib)?e_sqlite3\.(so|dylib|dll)$' |
+            Should -BeNullOrEmpty -Because 'a RID-specific publish would flatten the native library into lib/'
+        foreach ($native in 'win-x64/native/e_sqlite3.dll', 'linux-x64/native/libe_sqlite3.so', 'linux-arm64/native/libe_sqlite3.so', 'osx-arm64/native/libe_sqlite3.dylib') {
+            Join-Path $ModuleRoot "lib/runtimes/$native" | Should -Exist
+        }
+    }
+}
+
 Describe 'Importing in a fresh pwsh' {
     It 'saves and restores with the native SQLite library found' {
         $result = Invoke-FreshPwsh -Script @"
@@ -81,6 +118,34 @@ foreach (`$name in 'DataraxCkpt.Engine', 'Microsoft.Data.Sqlite') {
         $result.Output | Should -Contain 'DataraxCkpt.Engine=DataraxCkpt.Engine'
         $result.Output | Should -Contain 'Microsoft.Data.Sqlite=DataraxCkpt.Engine'
         $result.ExitCode | Should -Be 0
+    }
+
+    It 'takes System.Text.Json from the framework when the framework''s copy is at least the one the module ships, and its own copy otherwise' {
+        $shipped = [Reflection.AssemblyName]::GetAssemblyName((Join-Path (Split-Path -Parent $ModuleManifest) 'lib/System.Text.Json.dll')).Version
+        $result = Invoke-FreshPwsh -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+`$dir = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
+@{ a = 1; b = @{ c = 'x' } } | Save-Checkpoint -LiteralPath `$dir -Step 1
+'c=' + (Restore-Checkpoint -LiteralPath `$dir).b.c
+Remove-Item -LiteralPath `$dir -Recurse -Force
+'framework=' + [System.Text.Json.JsonDocument].Assembly.GetName().Version
+foreach (`$c in [System.Runtime.Loader.AssemblyLoadContext]::All) {
+    foreach (`$a in `$c.Assemblies) { if (`$a.GetName().Name -eq 'System.Text.Json') { 'json in ' + `$c.Name } }
+}
+"@
+        $result.ExitCode | Should -Be 0
+        $result.Output | Should -Contain 'c=x'
+        $framework = [version](($result.Output | Where-Object { $_ -like 'framework=*' }) -replace '^framework=')
+        $contexts = @($result.Output | Where-Object { $_ -like 'json in *' })
+        if ($framework -ge $shipped) {
+            # The precompiled framework copy, once: the engine's JSON code is not JIT-compiled a second time.
+            $contexts | Should -Be @('json in Default')
+        }
+        else {
+            # pwsh 7.4 on .NET 8: the engine needs the newer copy it ships, in its own context.
+            $contexts | Should -Contain 'json in DataraxCkpt.Engine'
+        }
     }
 
     It 'works where another version of Microsoft.Data.Sqlite was loaded first' {

@@ -72,3 +72,27 @@ Describe 'bench/run-all.ps1 renders scenario (e)''s state shapes' {
         $doc | Should -BeLike '*Restore-Checkpoint of 100,000 ints against JSON (0.80× (fabricated))*'
     }
 }
+
+Describe 'bench/module-bench.ps1' {
+    It 'runs the bench program it is given (run-all.ps1''s, under -ResultsPath), not out/bench/bin, and stops plainly when that program is missing' {
+        $missing = Join-Path $TestDrive 'results/bin/DataraxCkpt.Bench.dll'
+        $script = Join-Path $RepoRoot 'bench/module-bench.ps1'
+        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+        $runner = @(if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { $pwshDll })
+        $out = & ([Environment]::ProcessPath) @runner -NoProfile -NonInteractive -File $script -ModulePath $ModuleManifest -BenchProgram $missing -StateScale 0 2>&1
+        $LASTEXITCODE | Should -Not -Be 0
+        # The error view wraps long lines; the phrases are checked apart.
+        $text = $out | Out-String
+        $text | Should -Match 'the bench program'
+        $text | Should -Match 'does not exist'
+        $text | Should -Not -Match 'building the store failed'
+        Test-Path -LiteralPath (Split-Path -Parent $missing) | Should -BeFalse -Because 'a missing program that was named is reported, not built'
+
+    }
+
+    It 'is handed the bench program that run-all.ps1 built in its results folder' {
+        $runAll = Get-Content -Raw -LiteralPath (Join-Path $RepoRoot 'bench/run-all.ps1')
+        $runAll | Should -Match '\$exe = Join-Path \$results ''bin/DataraxCkpt\.Bench\.dll'''
+        $runAll | Should -Match 'BenchProgram = \$exe'
+    }
+}

@@ -41,6 +41,14 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
             return null;
         }
 
+        // A framework assembly the module also ships (System.Text.Json for pwsh 7.4) comes from the framework
+        // when the framework's copy is new enough: precompiled, it spares the JIT work of every first save
+        // and restore in a session (docs/performance-notes.md, round 4).
+        if (FrameworkAssemblies.Provides(assemblyName))
+        {
+            return null;
+        }
+
         var path = _resolver.ResolveAssemblyToPath(assemblyName);
         return path is null ? null : LoadFromAssemblyPath(path);
     }
