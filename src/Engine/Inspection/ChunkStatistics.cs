@@ -12,7 +12,7 @@ namespace DataraxCkpt.Inspection;
 /// deviations (each block's computed in two passes), which stays accurate where <c>Σx² − (Σx)²/n</c> cancels.
 /// Minimum and maximum are kept over the finite elements; the infinity counts supply ±∞ at the end.
 /// </summary>
-internal struct ChunkStatistics
+internal partial struct ChunkStatistics
 {
     public long Count;
     public long NaNCount;
@@ -45,16 +45,16 @@ internal struct ChunkStatistics
     }
 
     /// <summary>
-    /// Adds a block of float32 values as <see cref="AddBlock"/> adds them widened: the finite pass widens
-    /// in registers (no double buffer written and read back) in the same element order, so the result is
-    /// the same bit for bit; a block holding NaN or ±∞ is widened into <paramref name="values"/> and passed over again.
+    /// Adds a block of float32 values: on x86 with AVX2 and FMA by the float32 lane kernel
+    /// (<see cref="TryAddFiniteSingles"/>), elsewhere as <see cref="AddBlock"/> adds them widened; a block
+    /// holding NaN or ±∞ is widened into <paramref name="values"/> and passed over again.
     /// </summary>
     /// <param name="singles">The values.</param>
     /// <param name="values">As long as <paramref name="singles"/>; overwritten.</param>
     /// <param name="scratch">At least as long as <paramref name="singles"/>.</param>
     public void AddSingles(ReadOnlySpan<float> singles, Span<double> values, Span<double> scratch)
     {
-        if (!TryAddFinite(default, singles))
+        if (!(SinglesKernelSupported ? TryAddFiniteSingles(singles) : TryAddFinite(default, singles)))
         {
             for (var i = 0; i < singles.Length; i++)
             {

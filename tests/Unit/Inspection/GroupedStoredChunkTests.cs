@@ -229,10 +229,11 @@ public sealed class GroupedStoredChunkTests : IDisposable
     [InlineData(6157, false)]
     [InlineData(2048 + 7, true)]
     [InlineData(3, false)]
-    public void Float32_statistics_are_bit_for_bit_those_of_the_same_values_stored_as_float64(int length, bool withNaN)
+    public void Float32_statistics_match_those_of_the_same_values_stored_as_float64(int length, bool withNaN)
     {
-        // The float32 path widens in registers; the float64 path reads doubles: the same additions in the
-        // same order must give the same bits (lengths leave a half vector and a scalar tail).
+        // The float32 path has its own kernel (min/max/zeros in float lanes, block-pairwise double sums);
+        // the float64 path compensates every addition: counts, min and max are equal, the sums agree far
+        // below float32 resolution (lengths leave a partial vector and a scalar tail).
         var singles = Noise(length, 10);
         if (withNaN)
         {
@@ -245,9 +246,9 @@ public sealed class GroupedStoredChunkTests : IDisposable
         var stats = _handler.GetStatistics(_ck, 1).ToDictionary(x => x.Item);
         var (f, d) = (stats["f32"], stats["f64"]);
         Assert.Equal((d.Count, d.NaNCount, d.PositiveInfinityCount, d.ZeroCount), (f.Count, f.NaNCount, f.PositiveInfinityCount, f.ZeroCount));
-        Assert.Equal(BitConverter.DoubleToInt64Bits(d.Mean!.Value), BitConverter.DoubleToInt64Bits(f.Mean!.Value));
-        Assert.Equal(BitConverter.DoubleToInt64Bits(d.StandardDeviation!.Value), BitConverter.DoubleToInt64Bits(f.StandardDeviation!.Value));
-        Assert.Equal(BitConverter.DoubleToInt64Bits(d.L2Norm!.Value), BitConverter.DoubleToInt64Bits(f.L2Norm!.Value));
+        Assert.Equal(d.Mean!.Value, f.Mean!.Value, 1e-13 * Math.Abs(d.Mean.Value));
+        Assert.Equal(d.StandardDeviation!.Value, f.StandardDeviation!.Value, 1e-13 * d.StandardDeviation.Value);
+        Assert.Equal(d.L2Norm!.Value, f.L2Norm!.Value, 1e-13 * d.L2Norm.Value);
         Assert.Equal(d.Min, f.Min);
         Assert.Equal(d.Max, f.Max);
     }
