@@ -129,4 +129,19 @@ public sealed class RemovalIntentTests : IDisposable
         Assert.Equal(new long[] { 3 }, h.GetCheckpointSteps(_ck));
         Assert.Equal(new Dictionary<string, object?> { ["v"] = 3 }, h.Restore(_ck, 3));
     }
+
+    [Fact]
+    public void A_dry_run_prune_without_an_index_plans_what_the_rebuilt_index_removes_when_two_folders_share_a_save_id()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
+        var id1 = PlantedStep.ReadManifest(_ck, 1)["saveId"]!.GetValue<string>();
+        PlantedStep.Plant(_ck, 2, m => m["saveId"] = id1, keepIndex: false);
+
+        var planned = h.Prune(_ck, new RetentionPolicy { Keep = 1 }, dryRun: true);
+        var removed = h.Prune(_ck, new RetentionPolicy { Keep = 1 });
+
+        Assert.Equal(new long[] { 1 }, planned.Select(r => r.Step));
+        Assert.Equal(new long[] { 1 }, removed.Select(r => r.Step));
+    }
 }
