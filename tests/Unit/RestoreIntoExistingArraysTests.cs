@@ -253,6 +253,29 @@ public sealed class RestoreIntoExistingArraysTests : IDisposable
         Assert.All(a, v => Assert.Equal(9f, v));
     }
 
+    [Fact]
+    public void A_dictionary_whose_keys_are_of_another_type_is_refused_before_any_array_is_written()
+    {
+        // Saved with integer keys, restored into a template whose dictionary takes only strings: the key
+        // cannot go in, which must be found while planning, not when the plan is applied after the arrays.
+        _handler.Save(_dir.Path, new Dictionary<string, object?>
+        {
+            ["a"] = Random(7, 1000),
+            ["byId"] = new Dictionary<int, string> { [1] = "one" },
+        }, step: 1);
+        var a = new float[1000];
+        Array.Fill(a, 9f);
+        var byName = new Dictionary<string, string> { ["1"] = "kept" };
+        var template = new Dictionary<string, object?> { ["a"] = a, ["byId"] = byName };
+
+        var error = Assert.Throws<IncompatibleStateException>(() => _handler.RestoreInto(_dir.Path, template));
+
+        Assert.Equal("byId", error.Item);
+        Assert.Contains("Int32 key", error.Message, StringComparison.Ordinal);
+        Assert.All(a, v => Assert.Equal(9f, v));
+        Assert.Equal(new Dictionary<string, string> { ["1"] = "kept" }, byName);
+    }
+
     private static float[] Random(int seed, int length)
     {
         var random = new Random(seed);

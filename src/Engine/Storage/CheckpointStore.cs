@@ -536,6 +536,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         if (IndexLost())
         {
             using var scratch = StepIndex.OpenFile(Directory, ":memory:", create: true);
+            var listedIds = new HashSet<string>(StringComparer.Ordinal);
             foreach (var step in _folders.ListStepFolders())
             {
                 try
@@ -543,7 +544,11 @@ internal sealed class CheckpointStore : ICheckpointStore
                     var read = Recovery.Read(_folders, _folders.StepPath(step), step);
                     using (read.Manifest)
                     {
-                        Recovery.Index(scratch, read, intentToClear: null);
+                        // A later folder carrying a listed step's save id is not listed by a rebuild either.
+                        if (listedIds.Add(read.Manifest.SaveId))
+                        {
+                            Recovery.Index(scratch, read, intentToClear: null);
+                        }
                     }
                 }
                 catch (Exception e) when (Recovery.IsUnreadableFolder(e))

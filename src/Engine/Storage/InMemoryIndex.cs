@@ -14,6 +14,7 @@ internal static class InMemoryIndex
         var index = StepIndex.OpenFile(folders.Directory, ":memory:", create: true);
         try
         {
+            var listedIds = new HashSet<string>(StringComparer.Ordinal);
             foreach (var step in folders.ListStepFolders())
             {
                 Recovery.FolderRead read;
@@ -30,6 +31,12 @@ internal static class InMemoryIndex
                 using (read.Manifest)
                 {
                     var m = read.Manifest;
+                    if (!listedIds.Add(m.SaveId))
+                    {
+                        // A later folder carrying a listed step's save id: repair leaves it unlisted too.
+                        continue;
+                    }
+
                     var row = new StepRow(m.Step, m.SaveId, m.CreatedUtc, m.Size, read.StoredSize, m.Items.Count, m.MetadataJson, read.ManifestHash, read.Pinned);
                     index.CommitStep(row, m.Items, item => item.TensorIndex >= 0 ? m.Tensors[item.TensorIndex].StoredLength : 0, intentToClear: null);
                 }

@@ -197,6 +197,10 @@ internal static class Recovery
         var removed = new List<long>();
         var problems = new List<string>();
         var valid = new List<long>();
+        // A save id names one save, and a removal's intent is keyed by it: two listed steps with one id
+        // (a folder copied and renumbered, or planted) would make every removal of both refuse. The first
+        // folder in step order keeps the id; a later one is left in place, unlisted, as a problem.
+        var listedIds = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var step in folders.ListStepFolders())
         {
             StepManifest? manifest = null;
@@ -207,6 +211,12 @@ internal static class Recovery
                 if (removing.Contains((step, manifest.SaveId)))
                 {
                     problems.Add($"step {step}: its removal has not finished (the folder could not be moved to {StepFolders.TrashFolder}); it is not listed, and the next write retries the removal");
+                    continue;
+                }
+
+                if (!listedIds.TryAdd(manifest.SaveId, step))
+                {
+                    problems.Add($"step {step}: its save id {manifest.SaveId} is also step {listedIds[manifest.SaveId]}'s (was the folder copied?); the folder was left in place and is not listed");
                     continue;
                 }
 

@@ -60,9 +60,18 @@ internal sealed partial class StateDecoder
 
             var valueType = dict.GetType().IsGenericType ? dict.GetType().GetGenericArguments()[^1] : typeof(object);
             var mixedKeys = ItemNames.HasMixedKeys(code);
+            // A typed dictionary throws ArgumentException for a key of another type only when the plan is
+            // applied, after the arrays were filled: its key type is checked here, with the value's.
+            var keyType = dict.GetType().GetInterfaces().FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>))
+                ?.GetGenericArguments()[0] ?? typeof(object);
             foreach (var pair in Pairs(entries, itemName))
             {
                 var key = ReadDictionaryKey(pair[0], itemName);
+                if (!keyType.IsInstanceOfType(key))
+                {
+                    throw new IncompatibleStateException(shownName, $"a {key.GetType().Name} key", $"a {dict.GetType().Name} whose keys are {keyType.Name}");
+                }
+
                 var childName = ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys));
                 var exists = dict.Contains(key);
                 var slot = new Slot(exists ? dict[key] : null, valueType, dict.IsReadOnly || (!exists && dict.IsFixedSize) ? (dict, shownName) : null);

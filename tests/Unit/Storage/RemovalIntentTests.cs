@@ -1,4 +1,5 @@
 using DataraxCkpt.Storage;
+using PlantedStep = DataraxCkpt.Tests.Format.StepFiles;
 using DataraxCkpt.Tests.Support;
 
 namespace DataraxCkpt.Tests.Storage;
@@ -106,5 +107,41 @@ public sealed class RemovalIntentTests : IDisposable
         index.ClearRemovalIntents([one, two]);
 
         Assert.Equal([save], index.Intents());
+    }
+
+    [Fact]
+    public void A_step_folder_carrying_another_steps_save_id_is_left_unlisted_by_repair_so_pruning_works_again()
+    {
+        // A folder copied and renumbered (or planted): two folders, one save id. Listed together, every
+        // removal of both is refused as a collision; repair, which that error points to, must resolve it.
+        using var h = new CheckpointHandler();
+        h.Save(_ck, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
+        var id1 = PlantedStep.ReadManifest(_ck, 1)["saveId"]!.GetValue<string>();
+        PlantedStep.Plant(_ck, 2, m => m["saveId"] = id1, keepIndex: false);
+
+        var report = h.RepairIndex(_ck);
+
+        Assert.Equal(new long[] { 1, 3 }, report.StepsIndexed);
+        Assert.Contains(report.Problems, p => p.StartsWith($"step 2: its save id {id1} is also step 1's", StringComparison.Ordinal));
+        Assert.True(Directory.Exists(Path.Combine(_ck, "2")));
+        var removed = h.Prune(_ck, new RetentionPolicy { Keep = 1 });
+        Assert.Equal(new long[] { 1 }, removed.Select(r => r.Step));
+        Assert.Equal(new long[] { 3 }, h.GetCheckpointSteps(_ck));
+        Assert.Equal(new Dictionary<string, object?> { ["v"] = 3 }, h.Restore(_ck, 3));
+    }
+
+    [Fact]
+    public void A_dry_run_prune_without_an_index_plans_what_the_rebuilt_index_removes_when_two_folders_share_a_save_id()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
+        var id1 = PlantedStep.ReadManifest(_ck, 1)["saveId"]!.GetValue<string>();
+        PlantedStep.Plant(_ck, 2, m => m["saveId"] = id1, keepIndex: false);
+
+        var planned = h.Prune(_ck, new RetentionPolicy { Keep = 1 }, dryRun: true);
+        var removed = h.Prune(_ck, new RetentionPolicy { Keep = 1 });
+
+        Assert.Equal(new long[] { 1 }, planned.Select(r => r.Step));
+        Assert.Equal(new long[] { 1 }, removed.Select(r => r.Step));
     }
 }
