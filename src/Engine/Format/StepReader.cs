@@ -465,7 +465,7 @@ internal sealed class StepReader : IDisposable
             }
             catch (InvalidDataException e)
             {
-                throw new InvalidDataException($"item '{group.ItemName(k)}': {e.Message}", e);
+                throw StepOfFailure.Create(group.Reader(k).Manifest.Step, $"item '{group.ItemName(k)}': {e.Message}", e);
             }
 
             hashed[k] = true;
@@ -493,7 +493,7 @@ internal sealed class StepReader : IDisposable
             }
             catch (InvalidDataException e)
             {
-                throw new InvalidDataException($"item '{group.ItemName(k)}': {e.Message}", e);
+                throw StepOfFailure.Create(group.Reader(k).Manifest.Step, $"item '{group.ItemName(k)}': {e.Message}", e);
             }
         }
     }

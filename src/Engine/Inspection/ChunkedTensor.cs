@@ -76,7 +76,7 @@ internal sealed class ChunkedTensor
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"item '{ItemName}': {e.Message}", e);
+            throw StepOfFailure.Create(_reader.Manifest.Step, $"item '{ItemName}': {e.Message}", e);
         }
     }
 

@@ -169,7 +169,8 @@ internal sealed class StepDecoding
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
         {
-            throw new CorruptCheckpointException(_directory, step, item ?? ItemOf(e), e.Message, e);
+            // A diff reads the earlier step inside the later one's read: a failure names its own step.
+            throw new CorruptCheckpointException(_directory, StepOfFailure.StepOf(e) ?? step, item ?? ItemOf(e), e.Message, e);
         }
         catch (NewerFormatException e)
         {

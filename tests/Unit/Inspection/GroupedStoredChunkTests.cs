@@ -182,6 +182,49 @@ public sealed class GroupedStoredChunkTests : IDisposable
         Assert.Equal(2, e.Step);
     }
 
+    [Fact]
+    public void A_damaged_stored_chunk_in_the_earlier_step_of_a_diff_names_that_step()
+    {
+        // The pair's lanes come from two steps; the damaged lane is step 1's, read inside step 2's read.
+        var first = Noise(2 * ChunkFloats, 7);
+        var second = Noise(2 * ChunkFloats, 9);
+        _handler.Save(_ck, new Dictionary<string, object?> { ["first"] = first, ["second"] = second }, step: 1);
+        _handler.Save(_ck, new Dictionary<string, object?> { ["first"] = first, ["second"] = second }, step: 2);
+        DamageFirstChunkOf(1, 1);
+
+        var e = Assert.Throws<CorruptCheckpointException>(() => _handler.CompareNumeric(_ck, 1, 2));
+        Assert.Equal("second", e.Item);
+        Assert.Equal(1, e.Step);
+    }
+
+    [Fact]
+    public void A_damaged_compressed_chunk_in_the_earlier_step_of_a_diff_names_that_step()
+    {
+        // Compressible values: the unit is read one chunk at a time (not grouped), still inside step 2's read.
+        var zeros = new float[100_000];
+        _handler.Save(_ck, new Dictionary<string, object?> { ["z"] = zeros }, step: 1);
+        _handler.Save(_ck, new Dictionary<string, object?> { ["z"] = new float[100_000] }, step: 2);
+        long at;
+        using (var manifest = OpenManifest(1))
+        {
+            var chunk = manifest.Tensors[0].Chunks[0];
+            Assert.NotEqual(Lz4Frame.StoredFrameLength(chunk.RawLength), chunk.StoredLength);
+            at = chunk.Offset + (chunk.StoredLength / 2);
+        }
+
+        using (var file = File.Open(Path.Combine(_ck, "1", StepFormat.DataFile), FileMode.Open))
+        {
+            file.Position = at;
+            var old = file.ReadByte();
+            file.Position = at;
+            file.WriteByte((byte)(old ^ 0x5A));
+        }
+
+        var e = Assert.Throws<CorruptCheckpointException>(() => _handler.CompareNumeric(_ck, 1, 2));
+        Assert.Equal("z", e.Item);
+        Assert.Equal(1, e.Step);
+    }
+
     /// <summary>A step's data in memory that cancels a token on its first chunk read and counts the reads.</summary>
     private sealed class CancellingData(byte[] bytes, CancellationTokenSource cancel) : IStepData
     {
