@@ -547,6 +547,16 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
             catch (RequestFailedException e) when (e.Status is 409 or 412)
             {
+                // The SDK retries a write whose answer was lost (a dropped connection after the store took it):
+                // the retry's condition then fails against this save's own record. Reported as a conflict, the
+                // caller would delete the data that committed record points to.
+                if (TryGetCommitted(row.Step) is { } now && now.Row.SaveId == row.SaveId)
+                {
+                    // (Its metadata JSON may not travel inline: only the pin, which another host may have set since, is taken.)
+                    committedRow = committedRow with { Pinned = now.Row.Pinned };
+                    return existing;
+                }
+
                 if (!overwrite)
                 {
                     throw new StepExistsException(Directory, row.Step);
