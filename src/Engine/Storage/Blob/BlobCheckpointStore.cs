@@ -165,11 +165,16 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     /// the store than with metadata) and a record's metadata is read again (HEAD) only when its name is new or its
     /// ETag changed; without them, or when that would take many HEADs, the pages carry the metadata.
     /// </summary>
-    private List<Committed>? ListCommitted(List<string>? unreadable = null)
+    /// <param name="unreadable">Receives the names of records whose metadata cannot be read.</param>
+    /// <param name="fromStore">
+    /// List with metadata whatever is cached (and cache that): for the sweep, which deletes every data blob
+    /// no listed record names, and repair, which rebuilds the cache; neither may rest on a local file.
+    /// </param>
+    private List<Committed>? ListCommitted(List<string>? unreadable = null, bool fromStore = false)
     {
         try
         {
-            var cached = LoadRecords();
+            var cached = fromStore ? [] : LoadRecords();
             var found = cached.Count > 0 ? ListAgainstCache(cached, unreadable) : null;
             if (found is null)
             {
@@ -547,6 +552,16 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
             catch (RequestFailedException e) when (e.Status is 409 or 412)
             {
+                // The SDK retries a write whose answer was lost (a dropped connection after the store took it):
+                // the retry's condition then fails against this save's own record. Reported as a conflict, the
+                // caller would delete the data that committed record points to.
+                if (TryGetCommitted(row.Step) is { } now && now.Row.SaveId == row.SaveId)
+                {
+                    // (Its metadata JSON may not travel inline: only the pin, which another host may have set since, is taken.)
+                    committedRow = committedRow with { Pinned = now.Row.Pinned };
+                    return existing;
+                }
+
                 if (!overwrite)
                 {
                     throw new StepExistsException(Directory, row.Step);
@@ -665,7 +680,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             // A step whose record this engine cannot read (a newer engine's, or damaged) is still committed: none
             // of its folders is a leftover.
             var unreadable = new List<string>();
-            var committed = (ListCommitted(unreadable) ?? []).Select(c => $"{StepName(c.Row.Step)}-{c.Row.SaveId}").ToHashSet(StringComparer.Ordinal);
+            var committed = (ListCommitted(unreadable, fromStore: true) ?? []).Select(c => $"{StepName(c.Row.Step)}-{c.Row.SaveId}").ToHashSet(StringComparer.Ordinal);
             var cutoff = DateTimeOffset.UtcNow - _settings.SweepGrace;
             foreach (var (folder, blobs) in folders)
             {
@@ -1011,7 +1026,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfMissing();
         var swept = SweepLeftovers(dryRun);
-        var listed = ListCommitted() ?? [];
+        var listed = ListCommitted(fromStore: true) ?? [];
         if (!dryRun)
         {
             try

@@ -23,6 +23,9 @@ internal sealed class BlobRecordCache
     private const int HeaderLength = 12;
     private const int ChecksumLength = 8;
 
+    /// <summary>The fewest bytes one record takes: six longs, an int, two booleans and a one-byte length for each of four strings.</summary>
+    private const int MinRecordLength = (8 * 6) + 4 + 2 + 4;
+
     public BlobRecordCache(string folder)
     {
         Folder = folder;
@@ -115,8 +118,15 @@ internal sealed class BlobRecordCache
         try
         {
             using var reader = new BinaryReader(new MemoryStream(bytes, HeaderLength, bytes.Length - HeaderLength - ChecksumLength, writable: false), Encoding.UTF8);
+            // The count is the file's word, not the bytes': a 20-byte file claiming 2^31 records must not size
+            // a dictionary for a million of them (32 MB) before the first record fails to read.
             var count = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
-            var records = new Dictionary<long, Committed>(Math.Clamp(count, 0, 1 << 20));
+            if (count < 0 || count > (bytes.Length - HeaderLength - ChecksumLength) / MinRecordLength)
+            {
+                return null;
+            }
+
+            var records = new Dictionary<long, Committed>(count);
             for (var i = 0; i < count; i++)
             {
                 var step = reader.ReadInt64();

@@ -52,9 +52,10 @@ internal sealed class BlobStepSink : IStepSink
         {
             SyncFolder();
         }
-        catch (Exception e) when (e is Azure.RequestFailedException or IOException or OperationCanceledException or AggregateException)
+        catch (Exception)
         {
-            // The write already failed; this commit's failure adds nothing.
+            // The write already failed and its failure is on its way to the caller; this commit's failure, of
+            // whatever type (a credential's, the SDK's own), must neither replace it nor stop the cleanup after it.
         }
     }
 

@@ -226,4 +226,27 @@ public sealed class BlobListingCacheTests : IDisposable
         Assert.Empty(Heads(log));
         Assert.Single(log.Requests, WithMetadata);
     }
+
+    [Fact]
+    public void Repair_and_its_sweep_read_the_store_not_a_cache_file_that_names_another_save()
+    {
+        // A cache file with a valid checksum (XXH64 is no secret) whose record for step 1 names another save
+        // under the record's true ETag: hand-edited, or written by a buggy engine. Repair is what a user runs
+        // when the cache is suspect; its sweep deletes every data blob no listed record names.
+        var location = AzuriteFixture.NewLocation();
+        var state = BlobTest.State(1);
+        using var host = BlobTest.Handler(new BlobSettings { CacheDirectory = _dir.Sub("host"), SweepGrace = TimeSpan.Zero });
+        host.Save(location, state, step: 1);
+        host.ListCheckpoints(location);
+        var file = Assert.Single(Directory.GetFiles(_dir.Sub("host"), BlobRecordCache.FileName, SearchOption.AllDirectories));
+        var records = BlobRecordCache.Decode(File.ReadAllBytes(file))!;
+        records[1] = records[1] with { Row = records[1].Row with { SaveId = Guid.NewGuid().ToString("N") } };
+        File.WriteAllBytes(file, BlobRecordCache.Encode(records.Values.ToList()));
+
+        host.RepairIndex(location);
+
+        Assert.Null(StateComparer.FirstDifference(state, host.Restore(location, 1)));
+        using var other = BlobTest.Handler();
+        Assert.Equal(Describe(other.ListCheckpoints(location)), Describe(host.ListCheckpoints(location)));
+    }
 }

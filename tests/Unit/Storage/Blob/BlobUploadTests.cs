@@ -54,3 +54,59 @@ public sealed class BlobUploadTests
         Assert.True(handler.Verify(location, 1).Ok);
     }
 }
+
+/// <summary>
+/// A save that fails while its data blob's commit still runs in the background: whatever that commit then
+/// throws, the save reports its own failure and deletes its blobs.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class BlobBackgroundCommitFailureTests
+{
+    /// <summary>Throws the exception <c>fault</c> gives for a request (none: sent), every time.</summary>
+    private sealed class ThrowingPolicy(Func<Azure.Core.HttpMessage, Exception?> fault) : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        public override void OnSendingRequest(Azure.Core.HttpMessage message)
+        {
+            if (fault(message) is { } e)
+            {
+                throw e;
+            }
+        }
+    }
+
+    [Fact]
+    public void A_manifest_failure_while_the_data_commit_fails_otherwise_is_reported_and_leaves_no_blob()
+    {
+        var location = AzuriteFixture.NewLocation();
+        using (var good = BlobTest.Handler())
+        {
+            good.Save(location, BlobTest.State(1), step: 1);
+        }
+
+        var before = BlobTest.BlobNames(location);
+        // The data blob's block list fails with an exception no transfer failure looks like, after a moment (so
+        // the writer is in the manifest by then); the manifest's second block waits (one block at a time) for
+        // its first, which fails: the writer stops mid-manifest while the data commit still runs.
+        var policy = new ThrowingPolicy(m =>
+        {
+            var path = m.Request.Uri.Path;
+            var query = m.Request.Uri.Query;
+            if (path.EndsWith("/tensors.lz4", StringComparison.Ordinal) && query.Contains("comp=blocklist", StringComparison.Ordinal))
+            {
+                Thread.Sleep(500);
+                return new InvalidOperationException("data commit (test)");
+            }
+
+            return path.EndsWith("/manifest.json.lz4", StringComparison.Ordinal) && query.Contains("comp=block&", StringComparison.Ordinal)
+                ? new IOException("manifest block (test)")
+                : null;
+        });
+        using (var failing = BlobTest.Handler(new BlobSettings { TestPolicy = policy, MaxRetries = 0, BlockSize = 64, Concurrency = 1 }))
+        {
+            var e = Assert.ThrowsAny<Exception>(() => failing.Save(location, BlobTest.State(2), step: 2));
+            Assert.IsNotType<InvalidOperationException>(e);
+        }
+
+        Assert.Equal(before, BlobTest.BlobNames(location));
+    }
+}

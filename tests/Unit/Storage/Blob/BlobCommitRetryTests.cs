@@ -1,0 +1,94 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using DataraxCkpt.Storage.Blob;
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Storage.Blob;
+
+/// <summary>
+/// The commit record's write reaches the store but its answer is lost (a dropped connection after the
+/// request went through): the SDK sends it again, and the conditional write then fails against the very
+/// record this save wrote. The save must recognise its own record, not report a conflict and delete the
+/// data its committed record points to.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class BlobCommitRetryTests
+{
+    /// <summary>Lets a matching request reach the store, then drops its response, a given number of times.</summary>
+    private sealed class LostResponsePolicy : HttpPipelinePolicy
+    {
+        private readonly Func<HttpMessage, bool> _match;
+        private int _remaining;
+
+        public LostResponsePolicy(Func<HttpMessage, bool> match, int times)
+        {
+            _match = match;
+            _remaining = times;
+        }
+
+        public int Lost { get; private set; }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            ProcessNext(message, pipeline);
+            Drop(message);
+        }
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            await ProcessNextAsync(message, pipeline);
+            Drop(message);
+        }
+
+        private void Drop(HttpMessage message)
+        {
+            if (message.Response.Status is >= 200 and < 300 && _match(message) && Interlocked.Decrement(ref _remaining) >= 0)
+            {
+                Lost++;
+                throw new IOException("injected lost response (test)");
+            }
+        }
+    }
+
+    private static bool IsRecordWrite(HttpMessage m, long step) =>
+        m.Request.Method == RequestMethod.Put && m.Request.Uri.Path.EndsWith($"/commits/{step:D20}", StringComparison.Ordinal);
+
+    [Fact]
+    public void A_save_whose_commit_record_answer_is_lost_and_retried_keeps_its_step_and_data()
+    {
+        var location = AzuriteFixture.NewLocation();
+        var lost = new LostResponsePolicy(m => IsRecordWrite(m, 1), times: 1);
+        var state = BlobTest.State(1);
+        using (var handler = BlobTest.Handler(new BlobSettings { TestPolicy = lost, RetryDelay = TimeSpan.FromMilliseconds(10) }))
+        {
+            handler.Save(location, state, step: 1);
+        }
+
+        Assert.Equal(1, lost.Lost);
+        using var reader = BlobTest.Handler();
+        Assert.Equal(new long[] { 1 }, reader.GetCheckpointSteps(location));
+        Assert.Null(StateComparer.FirstDifference(state, reader.Restore(location, 1)));
+    }
+
+    [Fact]
+    public void An_overwrite_whose_commit_record_answer_is_lost_and_retried_keeps_the_new_version_and_its_data()
+    {
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(1), step: 1);
+        }
+
+        var lost = new LostResponsePolicy(m => IsRecordWrite(m, 1), times: 1);
+        var state = BlobTest.State(2);
+        using (var handler = BlobTest.Handler(new BlobSettings { TestPolicy = lost, RetryDelay = TimeSpan.FromMilliseconds(10) }))
+        {
+            handler.Save(location, state, step: 1, overwrite: true);
+        }
+
+        Assert.Equal(1, lost.Lost);
+        using var reader = BlobTest.Handler();
+        Assert.Equal(new long[] { 1 }, reader.GetCheckpointSteps(location));
+        Assert.Null(StateComparer.FirstDifference(state, reader.Restore(location, 1)));
+    }
+}
