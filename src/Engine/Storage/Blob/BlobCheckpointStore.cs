@@ -908,7 +908,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private List<CheckpointInfo> RemoveSteps(RetentionPolicy policy, long? protectedStep, bool dryRun,
         CancellationToken cancellationToken = default)
     {
-        var listed = ListCommitted() ?? [];
+        // A prune deletes, so it plans on the store's records with their metadata (pins, creation times),
+        // never on the local cache of them: a cache file can be stale or edited (docs/object-store.md).
+        var listed = ListCommitted(fromStore: true) ?? [];
         var finite = new Dictionary<long, bool>();
         var doomed = RetentionPlanner.StepsToRemove(listed, c => (c.Row.Step, c.Row.CreatedUtc, c.Row.Pinned), policy, DateTimeOffset.UtcNow, protectedStep,
                 c => finite.TryGetValue(c.Row.Step, out var known) ? known : finite[c.Row.Step] = IsFinite(c, cancellationToken))

@@ -249,4 +249,30 @@ public sealed class BlobListingCacheTests : IDisposable
         using var other = BlobTest.Handler();
         Assert.Equal(Describe(other.ListCheckpoints(location)), Describe(host.ListCheckpoints(location)));
     }
+
+    [Fact]
+    public void A_prune_reads_pins_from_the_store_not_from_a_cache_file_that_says_unpinned()
+    {
+        // A prune deletes: it must decide on the store's records, never on a cache file a user or a buggy
+        // engine edited (here step 1 is pinned in the store and unpinned in the cache, under its true ETag).
+        var location = AzuriteFixture.NewLocation();
+        using var host = BlobTest.Handler(new BlobSettings { CacheDirectory = _dir.Sub("host") });
+        host.Save(location, BlobTest.State(1), step: 1);
+        host.SetPinned(location, 1, pinned: true);
+        host.Save(location, BlobTest.State(2), step: 2);
+        host.Save(location, BlobTest.State(3), step: 3);
+        host.ListCheckpoints(location);
+        var file = Assert.Single(Directory.GetFiles(_dir.Sub("host"), BlobRecordCache.FileName, SearchOption.AllDirectories));
+        var records = BlobRecordCache.Decode(File.ReadAllBytes(file))!;
+        Assert.True(records[1].Row.Pinned);
+        records[1] = records[1] with { Row = records[1].Row with { Pinned = false } };
+        File.WriteAllBytes(file, BlobRecordCache.Encode(records.Values.ToList()));
+
+        var planned = host.Prune(location, new RetentionPolicy { Keep = 1 }, dryRun: true);
+        var removed = host.Prune(location, new RetentionPolicy { Keep = 1 });
+
+        Assert.Equal([2L], planned.Select(c => c.Step));
+        Assert.Equal([2L], removed.Select(c => c.Step));
+        Assert.Equal([1L, 3L], host.GetCheckpointSteps(location));
+    }
 }
