@@ -18,7 +18,8 @@ internal static class ManifestCodec
     /// The manifest's JSON. Everything before the state node (header, tensor table, metadata) is written
     /// first; when it fits in the room the encoder kept before the state node, it is placed there and the
     /// closing brace after it, so the manifest is the encoder's buffer, not a copy of megabytes (valid
-    /// until <see cref="EncodedState.Release"/>). Otherwise the three parts are copied into a new array.
+    /// until <see cref="EncodedState.Release"/>). Otherwise (no room for the header, or none for the brace) the
+    /// three parts are copied into a new array.
     /// The bytes are the same either way.
     /// </summary>
     public static ReadOnlyMemory<byte> Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,

@@ -33,18 +33,20 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
 
     /// <summary>
     /// The written bytes with <paramref name="prefix"/> copied right before them and <paramref name="suffix"/>
-    /// right after, in place; false (nothing changed) when the prefix is longer than the headroom.
+    /// right after, in place; false (nothing changed) when the prefix is longer than the headroom or the
+    /// suffix does not fit after the written bytes.
     /// </summary>
     public bool TryFrame(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> suffix, out ReadOnlyMemory<byte> framed)
     {
-        if (prefix.Length > _headroom)
+        // Never grown here: the written bytes were handed out (the state's node) and stay in use until
+        // Release; growing would give their array back to the pool while they are still read.
+        var buffer = Buffer;
+        if (prefix.Length > _headroom || buffer.Length - _end < suffix.Length)
         {
             framed = default;
             return false;
         }
 
-        Reserve(suffix.Length);
-        var buffer = Buffer;
         var start = _headroom - prefix.Length;
         prefix.CopyTo(buffer.AsSpan(start));
         suffix.CopyTo(buffer.AsSpan(_end));

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Collections;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using DataraxCkpt.Format;
@@ -148,5 +150,67 @@ public sealed class InPlaceManifestTests : IDisposable
 
         writer.Release();
         Assert.Throws<ObjectDisposedException>(() => writer.GetSpan(1));
+    }
+
+    [Fact]
+    public void A_state_node_that_fills_its_rented_array_stays_readable_after_the_in_place_manifest()
+    {
+        // A node ending on its array's last byte leaves no room for the manifest's closing brace: framing it
+        // in place must not move the node to a larger array and give the old one, still the state's node, back.
+        // The last leaf sits under many closing brackets: each needs one byte, so the writer can end on the array's last byte.
+        object deep = 1;
+        for (var d = 0; d < 40; d++)
+        {
+            deep = new ArrayList { deep };
+        }
+
+        EncodedState? full = null;
+        for (var n = 300; n < 1500 && full is null; n++)
+        {
+            for (var pad = 0; pad < 40 && full is null; pad++)
+            {
+                var state = new Dictionary<string, object?> { ["p"] = new string('x', pad) };
+                for (var i = 0; i < n; i++)
+                {
+                    state["k" + i] = i;
+                }
+
+                state["deep"] = deep;
+                var e = StateEncoder.Encode(state, null);
+                Assert.True(MemoryMarshal.TryGetArray(e.StateNode, out var seg));
+                var slack = seg.Array!.Length - (seg.Offset + seg.Count);
+                if (slack == 0)
+                {
+                    full = e;
+                }
+                else
+                {
+                    e.Release();
+                    if (slack > 200 && pad == 0)
+                    {
+                        n += slack / 40;
+                    }
+                }
+            }
+        }
+
+        Assert.NotNull(full);
+        var before = full!.StateNode.ToArray();
+        MemoryMarshal.TryGetArray(full.StateNode, out var old);
+        var manifest = ManifestCodec.Write(1, SaveId, DateTimeOffset.UnixEpoch, full, [], 0);
+
+        // Whatever the pool hands out next (another save on this thread) may be written over.
+        var other = ArrayPool<byte>.Shared.Rent(old.Array!.Length);
+        other.AsSpan().Fill((byte)'#');
+        try
+        {
+            Assert.Equal(Encoding.UTF8.GetString(before), Encoding.UTF8.GetString(full.StateNode.Span));
+            Assert.EndsWith(Encoding.UTF8.GetString(before) + "}", Encoding.UTF8.GetString(manifest.Span));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(other);
+            full.Release();
+        }
     }
 }
