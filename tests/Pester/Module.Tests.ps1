@@ -88,6 +88,33 @@ Describe 'ReadyToRun code in the module (precompiled for the building machine)' 
     }
 }
 
+Describe 'Which copy of a framework assembly the engine takes' {
+    BeforeAll {
+        $type = (Get-Command Save-Checkpoint).ImplementingType.Assembly.GetType('DataraxCkpt.Commands.Hosting.FrameworkAssemblies', $true)
+        $prefers = $type.GetMethod('Prefers', [Reflection.BindingFlags] 'Static, NonPublic, Public')
+        function Test-Prefers($Framework, $FrameworkFile, $Requested, $ShippedFile) {
+            $prefers.Invoke($null, @([version] $Framework, [version] $FrameworkFile, [version] $Requested, [version] $ShippedFile))
+        }
+    }
+
+    It 'keeps the shipped copy of a later servicing release than the framework''s, though both have the same assembly version' {
+        # System.Text.Json 8.0.4 (CVE-2024-30105) is 8.0.0.0 like the .NET 8.0.0 framework's unfixed copy.
+        Test-Prefers '8.0.0.0' '8.0.23.53103' '8.0.0.0' '8.0.424.16909' | Should -BeFalse
+        Test-Prefers '10.0.0.0' '10.0.25.52411' '10.0.0.0' '10.0.926.27113' | Should -BeFalse
+    }
+
+    It 'takes the framework''s copy when it is at least the shipped servicing release and the referenced version' {
+        Test-Prefers '10.0.0.0' '10.0.1226.42308' '10.0.0.0' '10.0.926.27113' | Should -BeTrue
+        Test-Prefers '10.0.0.0' '10.0.926.27113' '10.0.0.0' '10.0.926.27113' | Should -BeTrue
+        Test-Prefers '10.0.0.0' '10.0.1226.42308' '8.0.0.0' $null | Should -BeTrue -Because 'a reference the module ships no copy of is the framework''s to serve'
+    }
+
+    It 'keeps the shipped copy when the framework''s is older than the reference (pwsh 7.4 on .NET 8) or its file version is unknown' {
+        Test-Prefers '8.0.0.0' '8.0.1125.51716' '10.0.0.0' '10.0.926.27113' | Should -BeFalse
+        Test-Prefers '10.0.0.0' $null '10.0.0.0' '10.0.926.27113' | Should -BeFalse
+    }
+}
+
 Describe 'Importing in a fresh pwsh' {
     It 'saves and restores with the native SQLite library found' {
         $result = Invoke-FreshPwsh -Script @"
@@ -121,7 +148,9 @@ foreach (`$name in 'DataraxCkpt.Engine', 'Microsoft.Data.Sqlite') {
     }
 
     It 'takes System.Text.Json from the framework when the framework''s copy is at least the one the module ships, and its own copy otherwise' {
-        $shipped = [Reflection.AssemblyName]::GetAssemblyName((Join-Path (Split-Path -Parent $ModuleManifest) 'lib/System.Text.Json.dll')).Version
+        $shippedPath = Join-Path (Split-Path -Parent $ModuleManifest) 'lib/System.Text.Json.dll'
+        $shipped = [Reflection.AssemblyName]::GetAssemblyName($shippedPath).Version
+        $shippedFile = [version] (Get-Item -LiteralPath $shippedPath).VersionInfo.FileVersion
         $result = Invoke-FreshPwsh -Script @"
 `$ErrorActionPreference = 'Stop'
 Import-Module '$ModuleManifest'
@@ -130,6 +159,7 @@ Import-Module '$ModuleManifest'
 'c=' + (Restore-Checkpoint -LiteralPath `$dir).b.c
 Remove-Item -LiteralPath `$dir -Recurse -Force
 'framework=' + [System.Text.Json.JsonDocument].Assembly.GetName().Version
+'frameworkfile=' + (Get-Item -LiteralPath ([System.Text.Json.JsonDocument].Assembly.Location)).VersionInfo.FileVersion
 foreach (`$c in [System.Runtime.Loader.AssemblyLoadContext]::All) {
     foreach (`$a in `$c.Assemblies) { if (`$a.GetName().Name -eq 'System.Text.Json') { 'json in ' + `$c.Name } }
 }
@@ -137,13 +167,15 @@ foreach (`$c in [System.Runtime.Loader.AssemblyLoadContext]::All) {
         $result.ExitCode | Should -Be 0
         $result.Output | Should -Contain 'c=x'
         $framework = [version](($result.Output | Where-Object { $_ -like 'framework=*' }) -replace '^framework=')
+        $frameworkFile = [version](($result.Output | Where-Object { $_ -like 'frameworkfile=*' }) -replace '^frameworkfile=')
         $contexts = @($result.Output | Where-Object { $_ -like 'json in *' })
-        if ($framework -ge $shipped) {
+        if ($framework -ge $shipped -and $frameworkFile -ge $shippedFile) {
             # The precompiled framework copy, once: the engine's JSON code is not JIT-compiled a second time.
             $contexts | Should -Be @('json in Default')
         }
         else {
-            # pwsh 7.4 on .NET 8: the engine needs the newer copy it ships, in its own context.
+            # pwsh 7.4 on .NET 8, or a framework of an earlier servicing release: the engine needs the newer
+            # copy it ships, in its own context.
             $contexts | Should -Contain 'json in DataraxCkpt.Engine'
         }
     }

@@ -42,14 +42,14 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
         }
 
         // A framework assembly the module also ships (System.Text.Json for pwsh 7.4) comes from the framework
-        // when the framework's copy is new enough: precompiled, it spares the JIT work of every first save
-        // and restore in a session (docs/performance-notes.md, round 4).
-        if (FrameworkAssemblies.Provides(assemblyName))
+        // when the framework's copy is new enough (version and servicing release): precompiled, it spares the
+        // JIT work of every first save and restore in a session (docs/performance-notes.md, round 4).
+        var path = _resolver.ResolveAssemblyToPath(assemblyName);
+        if (FrameworkAssemblies.Provides(assemblyName, path))
         {
             return null;
         }
 
-        var path = _resolver.ResolveAssemblyToPath(assemblyName);
         return path is null ? null : LoadFromAssemblyPath(path);
     }
 
