@@ -63,17 +63,46 @@ Describe 'ReadyToRun code in the module (precompiled for the building machine)' 
                 return $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0
             } finally { $stream.Dispose() }
         }
+        # The folder the engine's context takes precompiled images from on this machine (ReadyToRunImages).
+        $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+        $arch = [Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()
+        $script:Precompiled = Join-Path $ModuleRoot "lib/readytorun/$os-$arch-net$([Environment]::Version.Major)"
     }
 
-    It 'precompiles the cmdlet assembly, the user types, the engine and its packages' {
-        foreach ($file in 'DataraxCkpt.Cmdlets.dll', 'DataraxCkpt.Types.dll', 'lib/DataraxCkpt.Engine.dll',
-            'lib/Microsoft.Data.Sqlite.dll', 'lib/SQLitePCLRaw.core.dll', 'lib/K4os.Compression.LZ4.dll', 'lib/System.IO.Hashing.dll') {
-            Test-ReadyToRun (Join-Path $ModuleRoot $file) | Should -BeTrue -Because "$file should carry ReadyToRun code"
+    It 'precompiles the engine and its packages into the folder of this machine''s runtime' {
+        foreach ($file in 'DataraxCkpt.Engine.dll', 'Microsoft.Data.Sqlite.dll', 'SQLitePCLRaw.core.dll', 'K4os.Compression.LZ4.dll', 'System.IO.Hashing.dll') {
+            Test-ReadyToRun (Join-Path $Precompiled $file) | Should -BeTrue -Because "$file should carry ReadyToRun code"
         }
     }
 
-    It 'leaves IL-only a package whose assembly differs per runtime (ProtectedData has a Windows build)' {
-        Test-ReadyToRun (Join-Path $ModuleRoot 'lib/System.Security.Cryptography.ProtectedData.dll') | Should -BeFalse
+    It 'keeps every assembly pwsh or another machine loads platform-neutral: a ReadyToRun image of another OS or architecture does not load at all' {
+        # A runtime refuses a ReadyToRun image compiled for another OS or architecture (BadImageFormatException),
+        # so the module root and lib/ (what pwsh, and the engine on another machine, load) stay IL-only.
+        $loaded = Get-ChildItem -LiteralPath $ModuleRoot -Recurse -File -Filter '*.dll' |
+            Where-Object { -not $_.FullName.StartsWith((Join-Path $ModuleRoot 'lib/readytorun')) -and $_.FullName -notmatch '[\\/]native[\\/]' }
+        $loaded.Count | Should -BeGreaterThan 30
+        foreach ($file in $loaded) {
+            Test-ReadyToRun $file.FullName | Should -BeFalse -Because "$($file.FullName) is loaded on every OS and architecture"
+        }
+    }
+
+    It 'leaves out of the precompiled folder a package whose assembly differs per runtime (ProtectedData has a Windows build)' {
+        Join-Path $Precompiled 'System.Security.Cryptography.ProtectedData.dll' | Should -Not -Exist
+    }
+
+    It 'loads the engine''s precompiled images in a fresh pwsh' {
+        $result = Invoke-FreshPwsh -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+`$dir = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
+@{ a = 1 } | Save-Checkpoint -LiteralPath `$dir -Step 1
+'a=' + (Restore-Checkpoint -LiteralPath `$dir).a
+Remove-Item -LiteralPath `$dir -Recurse -Force
+foreach (`$a in [AppDomain]::CurrentDomain.GetAssemblies()) { if (`$a.GetName().Name -in 'DataraxCkpt.Engine', 'K4os.Compression.LZ4') { 'at ' + `$a.Location } }
+"@
+        $result.ExitCode | Should -Be 0
+        $result.Output | Should -Contain 'a=1'
+        $result.Output | Should -Contain ('at ' + (Join-Path $Precompiled 'DataraxCkpt.Engine.dll'))
     }
 
     It 'keeps the portable layout: a RID-neutral deps.json and native SQLite for every supported runtime under lib/runtimes' {

@@ -50,7 +50,15 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
             return null;
         }
 
-        return path is null ? null : LoadFromAssemblyPath(path);
+        if (path is null)
+        {
+            return null;
+        }
+
+        // The copy build.ps1 precompiled for this OS, architecture and runtime version, when there is one;
+        // there is no falling back after a failed load (the context remembers the failure for the name), so
+        // the folder is chosen by the same three things the image was compiled for.
+        return LoadFromAssemblyPath(ReadyToRunImages.For(path) ?? path);
     }
 
     /// <inheritdoc />
