@@ -9,8 +9,9 @@
 
       Build    lays the module out in out/DataraxCkpt: the manifest, DataraxCkpt.Cmdlets.dll and its views in
                the module root; help (MAML and about topic, from docs/help/*.md) in en-US/; the engine and all
-               its dependencies (managed and native) in lib/. The managed assemblies get ReadyToRun code for
-               this machine's RID and runtime (Add-ReadyToRunCode); elsewhere they run from their IL.
+               its dependencies (managed and native) in lib/, all IL-only, and ReadyToRun copies of lib/'s
+               assemblies for this machine's RID and runtime in lib/readytorun/<rid>-net<major>, which the
+               engine loads on a matching runtime (Add-ReadyToRunCode); elsewhere it runs from lib/'s IL.
       Test     Build, then the xunit tests (tests/Unit) and the Pester tests (tests/Pester) in a fresh pwsh
                against out/DataraxCkpt (installing the lz4 tool and strace first when missing: the lz4 interop test and the crash-state explorer need them). Ends with the line
                "N passed, N failed, N skipped"; exits non-zero on a failure, on a runner's non-zero exit code
@@ -127,24 +128,26 @@ function Get-BuildRid {
     $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' }
           elseif ([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier -like '*musl*') { 'linux-musl' }
           else { 'linux' }
-    $arch = [Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant()
+    # The process's architecture: ReadyToRun code runs in this runtime (an x64 pwsh emulated on arm64 is x64).
+    $arch = [Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()
     $rid = "$os-$arch"
     if ($rid -in $SupportedRids) { return $rid }
     return $null
 }
 
 function Add-ReadyToRunCode {
-    # Adds ReadyToRun code to the module's managed assemblies (the cmdlet and user-type assemblies in the
-    # root, the engine and its packages in lib/), so that the first calls in a process do not pay the JIT
+    # Adds ReadyToRun copies of the engine and its packages (lib/), so that the first calls in a process
+    # do not pay the JIT
     # (docs/performance-notes.md, round 5). The code is compiled for the building machine's RID and for
     # the runtime this build runs on: the runtime uses ReadyToRun code only when the image's format major
     # version is one it supports, and .NET 10 ignores what the .NET 8 compiler (the one the SDK uses for
     # a net8.0 publish) emits. So the compiler is crossgen2 of the running runtime's major version,
-    # against the running shared framework. ReadyToRun images keep their IL: on another OS, architecture
-    # or runtime version the runtime ignores the native code and JIT-compiles the IL as before, so the
-    # module stays portable and pwsh 7.4 (.NET 8) still loads it
-    # (https://learn.microsoft.com/dotnet/core/deploying/ready-to-run). Files are compiled in place:
-    # lib/'s deps.json and its runtimes/<rid>/native SQLite libraries stay those of the portable publish.
+    # against the running shared framework. A runtime refuses to load a ReadyToRun image compiled for
+    # another OS or architecture (BadImageFormatException, not a fallback to its IL), so the images go to
+    # lib/readytorun/<rid>-net<major>, which the engine's load context prefers on a matching runtime
+    # (ReadyToRunImages); the module root and lib/ stay IL-only, and the module folder and its package
+    # load on every supported runtime. The cmdlet and user-type assemblies, which pwsh loads by path,
+    # stay IL. lib/'s deps.json and its runtimes/<rid>/native SQLite libraries stay those of the portable publish.
     param([string] $Lib)
     $rid = Get-BuildRid
     if (-not $rid) {
@@ -180,19 +183,15 @@ function Add-ReadyToRunCode {
     if ($os -eq 'win') { $os = 'windows' }
     $references = @("-r:$(Join-Path $framework '*.dll')", "-r:$(Join-Path $Lib '*.dll')",
         "-r:$(Join-Path $ModuleRoot 'DataraxCkpt.Types.dll')", "-r:$($sma.FullName)")
-    $inputs = @(Get-ChildItem -LiteralPath $Lib -Filter '*.dll' -File | Where-Object { -not $ridSpecific.Contains($_.Name) }) +
-        @(Get-Item -LiteralPath (Join-Path $ModuleRoot 'DataraxCkpt.Cmdlets.dll'), (Join-Path $ModuleRoot 'DataraxCkpt.Types.dll'))
-    $work = Join-Path $RepoRoot 'out/r2r'
-    if (Test-Path $work) { Remove-Item -LiteralPath $work -Recurse -Force }
-    New-Item -ItemType Directory -Path $work | Out-Null
+    $inputs = @(Get-ChildItem -LiteralPath $Lib -Filter '*.dll' -File | Where-Object { -not $ridSpecific.Contains($_.Name) })
+    # Named for what the images target (ReadyToRunImages): glibc and musl Linux share crossgen2's linux target.
+    $target = Join-Path $Lib "readytorun/$($rid -replace '^linux-musl', 'linux')-net$major"
+    New-Item -ItemType Directory -Path $target -Force | Out-Null
     foreach ($assembly in $inputs) {
-        $compiled = Join-Path $work $assembly.Name
-        $output = & $crossgen.FullName $assembly.FullName -o $compiled "--targetos:$os" "--targetarch:$arch" -O @references 2>&1
+        $output = & $crossgen.FullName $assembly.FullName -o (Join-Path $target $assembly.Name) "--targetos:$os" "--targetarch:$arch" -O @references 2>&1
         if ($LASTEXITCODE -ne 0) { throw "crossgen2 failed on $($assembly.Name): $($output -join "`n")" }
-        Move-Item -LiteralPath $compiled -Destination $assembly.FullName -Force
     }
-    Remove-Item -LiteralPath $work -Recurse -Force
-    Write-Host "ReadyToRun code for $rid, .NET $major, added to $($inputs.Count) assemblies."
+    Write-Host "ReadyToRun code for $rid, .NET $major, of $($inputs.Count) assemblies in $target."
 }
 
 function Get-NuGetPackagesRoot {

@@ -63,17 +63,46 @@ Describe 'ReadyToRun code in the module (precompiled for the building machine)' 
                 return $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0
             } finally { $stream.Dispose() }
         }
+        # The folder the engine's context takes precompiled images from on this machine (ReadyToRunImages).
+        $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+        $arch = [Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()
+        $script:Precompiled = Join-Path $ModuleRoot "lib/readytorun/$os-$arch-net$([Environment]::Version.Major)"
     }
 
-    It 'precompiles the cmdlet assembly, the user types, the engine and its packages' {
-        foreach ($file in 'DataraxCkpt.Cmdlets.dll', 'DataraxCkpt.Types.dll', 'lib/DataraxCkpt.Engine.dll',
-            'lib/Microsoft.Data.Sqlite.dll', 'lib/SQLitePCLRaw.core.dll', 'lib/K4os.Compression.LZ4.dll', 'lib/System.IO.Hashing.dll') {
-            Test-ReadyToRun (Join-Path $ModuleRoot $file) | Should -BeTrue -Because "$file should carry ReadyToRun code"
+    It 'precompiles the engine and its packages into the folder of this machine''s runtime' {
+        foreach ($file in 'DataraxCkpt.Engine.dll', 'Microsoft.Data.Sqlite.dll', 'SQLitePCLRaw.core.dll', 'K4os.Compression.LZ4.dll', 'System.IO.Hashing.dll') {
+            Test-ReadyToRun (Join-Path $Precompiled $file) | Should -BeTrue -Because "$file should carry ReadyToRun code"
         }
     }
 
-    It 'leaves IL-only a package whose assembly differs per runtime (ProtectedData has a Windows build)' {
-        Test-ReadyToRun (Join-Path $ModuleRoot 'lib/System.Security.Cryptography.ProtectedData.dll') | Should -BeFalse
+    It 'keeps every assembly pwsh or another machine loads platform-neutral: a ReadyToRun image of another OS or architecture does not load at all' {
+        # A runtime refuses a ReadyToRun image compiled for another OS or architecture (BadImageFormatException),
+        # so the module root and lib/ (what pwsh, and the engine on another machine, load) stay IL-only.
+        $loaded = Get-ChildItem -LiteralPath $ModuleRoot -Recurse -File -Filter '*.dll' |
+            Where-Object { -not $_.FullName.StartsWith((Join-Path $ModuleRoot 'lib/readytorun')) -and $_.FullName -notmatch '[\\/]native[\\/]' }
+        $loaded.Count | Should -BeGreaterThan 30
+        foreach ($file in $loaded) {
+            Test-ReadyToRun $file.FullName | Should -BeFalse -Because "$($file.FullName) is loaded on every OS and architecture"
+        }
+    }
+
+    It 'leaves out of the precompiled folder a package whose assembly differs per runtime (ProtectedData has a Windows build)' {
+        Join-Path $Precompiled 'System.Security.Cryptography.ProtectedData.dll' | Should -Not -Exist
+    }
+
+    It 'loads the engine''s precompiled images in a fresh pwsh' {
+        $result = Invoke-FreshPwsh -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+`$dir = Join-Path ([IO.Path]::GetTempPath()) ([guid]::NewGuid().ToString('N'))
+@{ a = 1 } | Save-Checkpoint -LiteralPath `$dir -Step 1
+'a=' + (Restore-Checkpoint -LiteralPath `$dir).a
+Remove-Item -LiteralPath `$dir -Recurse -Force
+foreach (`$a in [AppDomain]::CurrentDomain.GetAssemblies()) { if (`$a.GetName().Name -in 'DataraxCkpt.Engine', 'K4os.Compression.LZ4') { 'at ' + `$a.Location } }
+"@
+        $result.ExitCode | Should -Be 0
+        $result.Output | Should -Contain 'a=1'
+        $result.Output | Should -Contain ('at ' + (Join-Path $Precompiled 'DataraxCkpt.Engine.dll'))
     }
 
     It 'keeps the portable layout: a RID-neutral deps.json and native SQLite for every supported runtime under lib/runtimes' {
@@ -85,6 +114,33 @@ Describe 'ReadyToRun code in the module (precompiled for the building machine)' 
         foreach ($native in 'win-x64/native/e_sqlite3.dll', 'linux-x64/native/libe_sqlite3.so', 'linux-arm64/native/libe_sqlite3.so', 'osx-arm64/native/libe_sqlite3.dylib') {
             Join-Path $ModuleRoot "lib/runtimes/$native" | Should -Exist
         }
+    }
+}
+
+Describe 'Which copy of a framework assembly the engine takes' {
+    BeforeAll {
+        $type = (Get-Command Save-Checkpoint).ImplementingType.Assembly.GetType('DataraxCkpt.Commands.Hosting.FrameworkAssemblies', $true)
+        $prefers = $type.GetMethod('Prefers', [Reflection.BindingFlags] 'Static, NonPublic, Public')
+        function Test-Prefers($Framework, $FrameworkFile, $Requested, $ShippedFile) {
+            $prefers.Invoke($null, @([version] $Framework, [version] $FrameworkFile, [version] $Requested, [version] $ShippedFile))
+        }
+    }
+
+    It 'keeps the shipped copy of a later servicing release than the framework''s, though both have the same assembly version' {
+        # System.Text.Json 8.0.4 (CVE-2024-30105) is 8.0.0.0 like the .NET 8.0.0 framework's unfixed copy.
+        Test-Prefers '8.0.0.0' '8.0.23.53103' '8.0.0.0' '8.0.424.16909' | Should -BeFalse
+        Test-Prefers '10.0.0.0' '10.0.25.52411' '10.0.0.0' '10.0.926.27113' | Should -BeFalse
+    }
+
+    It 'takes the framework''s copy when it is at least the shipped servicing release and the referenced version' {
+        Test-Prefers '10.0.0.0' '10.0.1226.42308' '10.0.0.0' '10.0.926.27113' | Should -BeTrue
+        Test-Prefers '10.0.0.0' '10.0.926.27113' '10.0.0.0' '10.0.926.27113' | Should -BeTrue
+        Test-Prefers '10.0.0.0' '10.0.1226.42308' '8.0.0.0' $null | Should -BeTrue -Because 'a reference the module ships no copy of is the framework''s to serve'
+    }
+
+    It 'keeps the shipped copy when the framework''s is older than the reference (pwsh 7.4 on .NET 8) or its file version is unknown' {
+        Test-Prefers '8.0.0.0' '8.0.1125.51716' '10.0.0.0' '10.0.926.27113' | Should -BeFalse
+        Test-Prefers '10.0.0.0' $null '10.0.0.0' '10.0.926.27113' | Should -BeFalse
     }
 }
 
@@ -121,7 +177,9 @@ foreach (`$name in 'DataraxCkpt.Engine', 'Microsoft.Data.Sqlite') {
     }
 
     It 'takes System.Text.Json from the framework when the framework''s copy is at least the one the module ships, and its own copy otherwise' {
-        $shipped = [Reflection.AssemblyName]::GetAssemblyName((Join-Path (Split-Path -Parent $ModuleManifest) 'lib/System.Text.Json.dll')).Version
+        $shippedPath = Join-Path (Split-Path -Parent $ModuleManifest) 'lib/System.Text.Json.dll'
+        $shipped = [Reflection.AssemblyName]::GetAssemblyName($shippedPath).Version
+        $shippedFile = [version] (Get-Item -LiteralPath $shippedPath).VersionInfo.FileVersion
         $result = Invoke-FreshPwsh -Script @"
 `$ErrorActionPreference = 'Stop'
 Import-Module '$ModuleManifest'
@@ -130,6 +188,7 @@ Import-Module '$ModuleManifest'
 'c=' + (Restore-Checkpoint -LiteralPath `$dir).b.c
 Remove-Item -LiteralPath `$dir -Recurse -Force
 'framework=' + [System.Text.Json.JsonDocument].Assembly.GetName().Version
+'frameworkfile=' + (Get-Item -LiteralPath ([System.Text.Json.JsonDocument].Assembly.Location)).VersionInfo.FileVersion
 foreach (`$c in [System.Runtime.Loader.AssemblyLoadContext]::All) {
     foreach (`$a in `$c.Assemblies) { if (`$a.GetName().Name -eq 'System.Text.Json') { 'json in ' + `$c.Name } }
 }
@@ -137,13 +196,15 @@ foreach (`$c in [System.Runtime.Loader.AssemblyLoadContext]::All) {
         $result.ExitCode | Should -Be 0
         $result.Output | Should -Contain 'c=x'
         $framework = [version](($result.Output | Where-Object { $_ -like 'framework=*' }) -replace '^framework=')
+        $frameworkFile = [version](($result.Output | Where-Object { $_ -like 'frameworkfile=*' }) -replace '^frameworkfile=')
         $contexts = @($result.Output | Where-Object { $_ -like 'json in *' })
-        if ($framework -ge $shipped) {
+        if ($framework -ge $shipped -and $frameworkFile -ge $shippedFile) {
             # The precompiled framework copy, once: the engine's JSON code is not JIT-compiled a second time.
             $contexts | Should -Be @('json in Default')
         }
         else {
-            # pwsh 7.4 on .NET 8: the engine needs the newer copy it ships, in its own context.
+            # pwsh 7.4 on .NET 8, or a framework of an earlier servicing release: the engine needs the newer
+            # copy it ships, in its own context.
             $contexts | Should -Contain 'json in DataraxCkpt.Engine'
         }
     }

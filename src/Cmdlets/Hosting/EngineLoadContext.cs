@@ -42,15 +42,23 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
         }
 
         // A framework assembly the module also ships (System.Text.Json for pwsh 7.4) comes from the framework
-        // when the framework's copy is new enough: precompiled, it spares the JIT work of every first save
-        // and restore in a session (docs/performance-notes.md, round 4).
-        if (FrameworkAssemblies.Provides(assemblyName))
+        // when the framework's copy is new enough (version and servicing release): precompiled, it spares the
+        // JIT work of every first save and restore in a session (docs/performance-notes.md, round 4).
+        var path = _resolver.ResolveAssemblyToPath(assemblyName);
+        if (FrameworkAssemblies.Provides(assemblyName, path))
         {
             return null;
         }
 
-        var path = _resolver.ResolveAssemblyToPath(assemblyName);
-        return path is null ? null : LoadFromAssemblyPath(path);
+        if (path is null)
+        {
+            return null;
+        }
+
+        // The copy build.ps1 precompiled for this OS, architecture and runtime version, when there is one;
+        // there is no falling back after a failed load (the context remembers the failure for the name), so
+        // the folder is chosen by the same three things the image was compiled for.
+        return LoadFromAssemblyPath(ReadyToRunImages.For(path) ?? path);
     }
 
     /// <inheritdoc />
