@@ -206,6 +206,16 @@ internal partial struct ChunkStatistics
             zeros += v == 0 ? 1 : 0;
         }
 
+        return TryMergeFiniteBlock(n, shift, sum, total, squares, shifted, shiftedSquares, min, max, zeros);
+    }
+
+    /// <summary>
+    /// Merges one block of finite values from its sums (both kernels end their blocks here); false when a
+    /// sum overflowed, so the caller takes the slower path that handles it.
+    /// </summary>
+    private bool TryMergeFiniteBlock(int n, double shift, double sum, CompensatedSum total, double squares, double shifted,
+        double shiftedSquares, double min, double max, long zeros)
+    {
         if (!double.IsFinite(sum) || !double.IsFinite(shiftedSquares))
         {
             return false;

@@ -99,23 +99,7 @@ internal partial struct ChunkStatistics
             zeros += v == 0 ? 1 : 0;
         }
 
-        if (!double.IsFinite(sum) || !double.IsFinite(shiftedSquares))
-        {
-            return false;
-        }
-
-        var block = default(ChunkStatistics);
-        block.Count = n;
-        block.FiniteCount = n;
-        block.Sum = total;
-        block.SumOfSquares.Add(squares);
-        block.Mean = shift + shifted / n;
-        block.SquaredDeviations = Math.Max(0, shiftedSquares - shifted * shifted / n);
-        block.FiniteMin = min;
-        block.FiniteMax = max;
-        block.ZeroCount = zeros;
-        Merge(block);
-        return true;
+        return TryMergeFiniteBlock(n, shift, sum, total, squares, shifted, shiftedSquares, min, max, zeros);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
