@@ -35,6 +35,10 @@ public static class Harness
         }
 
         psi.Environment["DATARAXCKPT_FAULT"] = fault ?? string.Empty;
+        // A child killed with SIGKILL cannot remove the runtime's diagnostic pipes (clr-debug-pipe-*,
+        // dotnet-diagnostic-*) from the temp folder; thousands of crash runs left ~10,000 of them there,
+        // which slowed every PowerShell path lookup in /tmp to milliseconds. The children need no debugger.
+        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
         return Process.Start(psi)!;
     }
 
