@@ -8,8 +8,9 @@ namespace DataraxCkpt.Format;
 /// (Linux <c>sync_file_range</c> with <c>SYNC_FILE_RANGE_WRITE</c>: start write-out, wait for nothing).
 /// Without it the dirty pages of a step sit in the page cache until the final fsync, which then writes
 /// them all while every core waits; with it that fsync finds most of them written. Only a hint: it
-/// changes no byte and no guarantee (the fsync still decides durability), so any failure is ignored and
-/// other systems and streams that are not local files do nothing.
+/// changes no byte and no guarantee (the fsync still decides durability), so any failure is ignored;
+/// other systems and streams that are not files do nothing (a file on a network mount gets the hint too,
+/// which costs it nothing since nothing waits).
 /// </summary>
 internal sealed partial class EarlyWriteback
 {
@@ -38,7 +39,8 @@ internal sealed partial class EarlyWriteback
             return;
         }
 
-        // Bytes still in the stream's buffer are simply not dirty yet; the next call covers them.
+        // Bytes still in the stream's buffer are not dirty yet, so the kernel skips them, and the next call
+        // starts after them: they are left to the final fsync, which only costs a little of the overlap.
         _ = SyncFileRange(_handle, _started, length - _started, SyncFileRangeWrite);
         _started = length;
     }
