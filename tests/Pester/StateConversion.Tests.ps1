@@ -57,6 +57,33 @@ Describe 'Save: containers that need no conversion are not copied' {
         $inner['w'] -is [psobject] | Should -BeTrue
     }
 
+    It 'a wrapped value after many plain entries makes a copy holding every entry, each converted' {
+        # The conversion buffers entries only from the first one that changes; the ones before it are taken again.
+        $state = @{}
+        for ($i = 0; $i -lt 200; $i++) { $state["k$i"] = $i }
+        $state['wrapped'] = [psobject]7
+        $converted = ConvertTo-EngineValue $state
+        [object]::ReferenceEquals($converted, $state) | Should -BeFalse
+        $converted.Count | Should -Be 201
+        for ($i = 0; $i -lt 200; $i++) { $converted["k$i"] | Should -Be $i }
+        $converted['wrapped'] -is [psobject] | Should -BeFalse
+        $converted['wrapped'] | Should -Be 7
+    }
+
+    It 'a wrapped item at the end of an array and of an ArrayList makes copies with every item in order' {
+        $array = [object[]]@(1, 'two', 3.5, [psobject]4)
+        $list = [Collections.ArrayList]@('a', 'b', [psobject]'c')
+        $converted = ConvertTo-EngineValue @{ a = $array; l = $list }
+        [object]::ReferenceEquals($converted['a'], $array) | Should -BeFalse
+        $converted['a'].GetType() | Should -Be ([object[]])
+        for ($i = 0; $i -lt 4; $i++) { $converted['a'][$i] -is [psobject] | Should -BeFalse }
+        $converted['a'][0] | Should -Be 1
+        $converted['a'][1] | Should -BeExactly 'two'
+        $converted['a'][3] | Should -Be 4
+        $converted['l'].GetType() | Should -Be ([Collections.ArrayList])
+        ($converted['l'] -join ',') | Should -BeExactly 'a,b,c'
+    }
+
     It 'a copy keeps the case-insensitive comparer of @{}' {
         $converted = ConvertTo-EngineValue @{ Lr = [psobject]1 }
         $converted['LR'] | Should -Be 1

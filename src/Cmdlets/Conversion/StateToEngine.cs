@@ -185,11 +185,14 @@ internal sealed class StateToEngine
             return known;
         }
 
+        // Converted entries are buffered only from the first entry that changes, unless a copy is certain from the
+        // start: a hashtable of 100,000 numbers goes to the engine as it is, and renting a buffer for its entries
+        // only to drop them kept 2 MiB more in the pool for the rest of the process.
         var count = source.Count;
-        var entries = ArrayPool<DictionaryEntry>.Shared.Rent(count);
+        var changed = !keepsType;
+        var entries = changed || _copyEveryContainer ? ArrayPool<DictionaryEntry>.Shared.Rent(count) : null;
         try
         {
-            var changed = !keepsType;
             var n = 0;
             // The dictionary enumerator's Key and Value, not foreach's boxed DictionaryEntry per entry.
             var enumerator = source.GetEnumerator();
@@ -199,22 +202,61 @@ internal sealed class StateToEngine
                 var sourceValue = enumerator.Value;
                 var key = sourceKey is PSObject keyObject ? keyObject.BaseObject : sourceKey;
                 var value = ToEngine(sourceValue);
-                changed |= !ReferenceEquals(key, sourceKey) || !ReferenceEquals(value, sourceValue);
-                entries[n++] = new DictionaryEntry(key, value);
+                if (!ReferenceEquals(key, sourceKey) || !ReferenceEquals(value, sourceValue))
+                {
+                    changed = true;
+                    if (entries is null)
+                    {
+                        // The entries before this one came out as they were: take them again from the source, in
+                        // the same order (nothing changed the dictionary, or its enumerator would have thrown).
+                        entries = ArrayPool<DictionaryEntry>.Shared.Rent(count);
+                        var again = source.GetEnumerator();
+                        for (var i = 0; i < n && again.MoveNext(); i++)
+                        {
+                            entries[i] = new DictionaryEntry(again.Key, again.Value);
+                        }
+                    }
+                }
+
+                if (entries is not null)
+                {
+                    entries[n] = new DictionaryEntry(key, value);
+                }
+
+                n++;
             }
 
-            return Finish(source, changed, target =>
+            if (KeepsSource(source, changed, out var target))
             {
-                var copy = (IDictionary)target;
-                for (var i = 0; i < n; i++)
+                return source;
+            }
+
+            var copy = (IDictionary)target;
+            if (entries is null)
+            {
+                // Nothing changed, but a cycle through this dictionary asked for its copy: the source's own entries.
+                var e = source.GetEnumerator();
+                while (e.MoveNext())
                 {
-                    copy.Add(entries[i].Key, entries[i].Value);
+                    copy.Add(e.Key, e.Value);
                 }
-            });
+
+                return copy;
+            }
+
+            for (var i = 0; i < n; i++)
+            {
+                copy.Add(entries[i].Key, entries[i].Value);
+            }
+
+            return copy;
         }
         finally
         {
-            ArrayPool<DictionaryEntry>.Shared.Return(entries, clearArray: true);
+            if (entries is not null)
+            {
+                ArrayPool<DictionaryEntry>.Shared.Return(entries, clearArray: true);
+            }
         }
     }
 
@@ -225,60 +267,103 @@ internal sealed class StateToEngine
             return known;
         }
 
+        // As for dictionaries: items are buffered only from the first one that changes, unless a copy is certain.
         var count = source.Count;
-        var items = ArrayPool<object?>.Shared.Rent(count);
+        var changed = !keepsType;
+        var items = changed || _copyEveryContainer ? ArrayPool<object?>.Shared.Rent(count) : null;
         try
         {
-            var changed = !keepsType;
             for (var i = 0; i < count; i++)
             {
                 var item = source[i];
                 var value = ToEngine(item);
-                changed |= !ReferenceEquals(value, item);
-                items[i] = value;
+                if (!ReferenceEquals(value, item))
+                {
+                    changed = true;
+                    if (items is null)
+                    {
+                        // The items before this one came out as they were.
+                        items = ArrayPool<object?>.Shared.Rent(count);
+                        for (var j = 0; j < i; j++)
+                        {
+                            items[j] = source[j];
+                        }
+                    }
+                }
+
+                if (items is not null)
+                {
+                    items[i] = value;
+                }
             }
 
-            return Finish(source, changed, target =>
+            if (KeepsSource(source, changed, out var target))
             {
-                if (target is object?[] array)
-                {
-                    Array.Copy(items, array, count);
-                    return;
-                }
+                return source;
+            }
 
-                var copy = (IList)target;
+            if (items is null)
+            {
+                // Nothing changed, but a cycle through this list asked for its copy: the source's own items.
                 for (var i = 0; i < count; i++)
                 {
-                    copy.Add(items[i]);
+                    SetItem(target, i, source[i]);
                 }
-            });
+
+                return target;
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                SetItem(target, i, items[i]);
+            }
+
+            return target;
         }
         finally
         {
-            ArrayPool<object?>.Shared.Return(items, clearArray: true);
+            if (items is not null)
+            {
+                ArrayPool<object?>.Shared.Return(items, clearArray: true);
+            }
+        }
+    }
+
+    /// <summary>Puts item <paramref name="index"/> of a copy: an array's slot, or the next item of a list (filled in order).</summary>
+    private static void SetItem(object copy, int index, object? value)
+    {
+        if (copy is object?[] array)
+        {
+            array[index] = value;
+        }
+        else
+        {
+            ((IList)copy).Add(value);
         }
     }
 
     /// <summary>
-    /// Ends a container's conversion: the source itself when nothing in it changed and no cycle asked for
-    /// its copy; otherwise the copy (made now, or earlier by the cycle), filled with the converted contents.
+    /// Ends a container's conversion: true (the source itself is the result) when nothing in it changed and no
+    /// cycle asked for its copy; otherwise false with the copy (made now, or earlier by the cycle) to fill with
+    /// the converted contents.
     /// </summary>
-    private object Finish(object source, bool changed, Action<object> fill)
+    private bool KeepsSource(object source, bool changed, out object target)
     {
-        var target = _converted[source];
-        if (target is null && !changed && !_copyEveryContainer)
+        var known = _converted[source];
+        if (known is null && !changed && !_copyEveryContainer)
         {
             _converted[source] = source;
-            return source;
+            target = source;
+            return true;
         }
 
-        if (target is null)
+        if (known is null)
         {
-            target = NewCopy(source);
-            _converted[source] = target;
+            known = NewCopy(source);
+            _converted[source] = known;
         }
 
-        fill(target);
-        return target;
+        target = known;
+        return false;
     }
 }

@@ -23,7 +23,7 @@ internal static class ItemNames
             return "~e";
         }
 
-        if (segment.AsSpan().IndexOfAny('~', '/') < 0 && segment.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
+        if (!SurrogateSearch.NeedsNameEscape(segment))
         {
             return segment;
         }

@@ -111,11 +111,25 @@ internal sealed class StateEncoder
     /// <summary>Set when a list is stored as a tensor, which older readers cannot restore (feature <see cref="ListTensors.Feature"/>).</summary>
     private bool _usesListTensors;
 
-    private StateEncoder(bool allowTensors)
+    private StateEncoder(bool allowTensors, int expectedItems = 256)
     {
         _allowTensors = allowTensors;
-        _items = allowTensors ? new DataraxCkpt.Storage.ItemListCodec.Writer(256, pooled: true) : null;
+        _items = allowTensors ? new DataraxCkpt.Storage.ItemListCodec.Writer(expectedItems, pooled: true) : null;
     }
+
+    /// <summary>Bytes of state node a leaf of a flat container takes at least: <c>["k12345",{"t":"i32","v":12345}],</c> is 32.</summary>
+    private const int NodeBytesPerEntry = 32;
+
+    /// <summary>The largest first size of the state node's buffer (and of the item list's, in items) taken from the root's count.</summary>
+    private const int MaxPresize = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Entries of the root container (a state's leaves are at least that many), to size the first buffers: growing a
+    /// pooled buffer by doubling from a few KiB rents every size on the way and copies the bytes each time, so the first
+    /// save of 100,000 leaves in a process touched about twice its state node's size (docs/performance-notes.md, round 8).
+    /// A rented array's unwritten pages are never touched, so a guess too large costs no resident memory.
+    /// </summary>
+    private static int RootEntries(object? target) => target is ICollection collection ? Math.Min(collection.Count, MaxPresize / NodeBytesPerEntry) : 0;
 
     /// <summary>Encodes a state and its metadata.</summary>
     /// <exception cref="UnsupportedValueException">A value cannot be stored.</exception>
@@ -126,8 +140,9 @@ internal sealed class StateEncoder
     /// <exception cref="UnsupportedValueException">A value cannot be stored.</exception>
     internal static EncodedState Encode(object? target, IReadOnlyDictionary<string, object?>? metadata, long maxManifestBytes)
     {
-        var state = new StateEncoder(allowTensors: true);
-        var stateBuffer = new PooledBufferWriter(ManifestHeadroom, 4096);
+        var entries = RootEntries(target);
+        var state = new StateEncoder(allowTensors: true, expectedItems: Math.Max(256, entries));
+        var stateBuffer = new PooledBufferWriter(ManifestHeadroom, Math.Max(4096, entries * NodeBytesPerEntry));
         try
         {
             return Encode(state, stateBuffer, target, metadata, maxManifestBytes);
@@ -259,8 +274,7 @@ internal sealed class StateEncoder
 
         if (TypeCodes.IsTensorType(type, out var tensorElement))
         {
-            CheckElementCount(TensorInterop.ShapeOf(value, tensorElement));
-            WriteTensor(w, value, () => TensorSource.FromTensor(value, tensorElement, TypeCodes.TryGetCode(type)!), itemName);
+            WriteTensorObject(w, value, type, tensorElement, itemName);
             return;
         }
 
@@ -293,6 +307,26 @@ internal sealed class StateEncoder
         throw new UnsupportedValueException(ValuePath(), $"values of type {type.FullName} are not supported");
     }
 
+    // The lambdas that create a tensor's source live in methods of their own (this one, ArraySource,
+    // ListSource, BoxedListSource): a lambda in Write, WriteArray or TryWriteListTensor would capture their
+    // parameters, and C# allocates the closure of captured parameters as the method starts, so every leaf
+    // or list of every save paid 40 bytes for a closure that only a tensor uses.
+    private void WriteTensorObject(Utf8JsonWriter w, object value, Type type, Type element, string itemName)
+    {
+        CheckElementCount(TensorInterop.ShapeOf(value, element));
+        WriteTensor(w, value, () => TensorSource.FromTensor(value, element, TypeCodes.TryGetCode(type)!), itemName);
+    }
+
+    private static Func<TensorSource> ArraySource(Array array, Type element, long[] shape, string code) =>
+        () => new TensorSource(array, element, shape, code);
+
+    private static Func<TensorSource> ListSource(IList list, Type element, string code) =>
+        () => TensorSource.FromList(list, element, code);
+
+    // Called only the first time this list is met (a second reference reuses its tensor).
+    private static Func<TensorSource> BoxedListSource(IList list, Type boxed, string code) =>
+        () => new TensorSource(ListTensors.Unbox(list, boxed), boxed, [list.Count], code);
+
     private void WriteArray(Utf8JsonWriter w, Array array, string itemName, int depth)
     {
         var type = array.GetType();
@@ -315,7 +349,7 @@ internal sealed class StateEncoder
             }
 
             CheckElementCount(shape);
-            WriteTensor(w, array, () => new TensorSource(array, element, shape, TypeCodes.TryGetCode(type)!), itemName);
+            WriteTensor(w, array, ArraySource(array, element, shape, TypeCodes.TryGetCode(type)!), itemName);
             return;
         }
 
@@ -377,12 +411,11 @@ internal sealed class StateEncoder
         Func<TensorSource> source;
         if (ListTensors.IsNumericList(type, out var element))
         {
-            source = () => TensorSource.FromList(list, element, code);
+            source = ListSource(list, element, code);
         }
         else if (ListTensors.IsBoxedContainer(type) && ListTensors.HomogeneousElement(list) is { } boxed)
         {
-            // Called only the first time this list is met (a second reference reuses its tensor).
-            source = () => new TensorSource(ListTensors.Unbox(list, boxed), boxed, [list.Count], code);
+            source = BoxedListSource(list, boxed, code);
         }
         else
         {
@@ -607,7 +640,7 @@ internal sealed class StateEncoder
     private static bool IsWellFormed(string s)
     {
         var span = s.AsSpan();
-        var i = span.IndexOfAnyInRange('\uD800', '\uDFFF');
+        var i = SurrogateSearch.IndexOfSurrogate(span);
         while (i >= 0 && i < span.Length)
         {
             if (!char.IsHighSurrogate(span[i]) || i + 1 >= span.Length || !char.IsLowSurrogate(span[i + 1]))
@@ -616,7 +649,7 @@ internal sealed class StateEncoder
             }
 
             i += 2;
-            var next = span[i..].IndexOfAnyInRange('\uD800', '\uDFFF');
+            var next = SurrogateSearch.IndexOfSurrogate(span[i..]);
             i = next < 0 ? -1 : i + next;
         }
 
@@ -646,20 +679,27 @@ internal sealed class StateEncoder
                 w.WriteNumber("v", value is char ch ? ch : Convert.ToInt64(value, CultureInfo.InvariantCulture));
                 w.WriteEndObject();
                 return true;
-            case long or ulong or Int128 or UInt128 or nint or nuint or BigInteger:
+            case long or ulong or Int128 or UInt128 or nint or nuint:
                 w.WriteStartObject();
                 w.WriteString("t", code);
-                w.WriteString("v", ((IFormattable)value).ToString(null, CultureInfo.InvariantCulture));
+                WriteFormatted(w, "v", (ISpanFormattable)value, default);
+                w.WriteEndObject();
+                return true;
+            case BigInteger big:
+                // Up to MaxBigIntegerDigits digits: too long for the stack.
+                w.WriteStartObject();
+                w.WriteString("t", code);
+                w.WriteString("v", big.ToString(CultureInfo.InvariantCulture));
                 w.WriteEndObject();
                 return true;
             case Half h:
-                WriteBits(w, "f16", BitConverter.HalfToUInt16Bits(h).ToString("x4", CultureInfo.InvariantCulture));
+                WriteBits(w, "f16", BitConverter.HalfToUInt16Bits(h), "x4");
                 return true;
             case float f:
-                WriteBits(w, "f32", BitConverter.SingleToUInt32Bits(f).ToString("x8", CultureInfo.InvariantCulture));
+                WriteBits(w, "f32", BitConverter.SingleToUInt32Bits(f), "x8");
                 return true;
             case double d:
-                WriteBits(w, "f64", BitConverter.DoubleToUInt64Bits(d).ToString("x16", CultureInfo.InvariantCulture));
+                WriteBits(w, "f64", BitConverter.DoubleToUInt64Bits(d), "x16");
                 return true;
             case decimal m:
                 w.WriteStartObject();
@@ -706,11 +746,29 @@ internal sealed class StateEncoder
         }
     }
 
-    private static void WriteBits(Utf8JsonWriter w, string code, string hex)
+    private static void WriteBits<T>(Utf8JsonWriter w, string code, T bits, string format)
+        where T : ISpanFormattable
     {
         w.WriteStartObject();
         w.WriteString("t", code);
-        w.WriteString("b", hex);
+        WriteFormatted(w, "b", bits, format);
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes a number's invariant text as a string property, formatted on the stack: a string per number
+    /// was most of what a save of many longs or doubles allocated (an lr of every config, say).
+    /// </summary>
+    private static void WriteFormatted<T>(Utf8JsonWriter w, string property, T value, ReadOnlySpan<char> format)
+        where T : ISpanFormattable
+    {
+        // 40 digits and a sign hold any Int128 or UInt128; 16 hex digits any bit pattern written here.
+        Span<char> text = stackalloc char[48];
+        if (!value.TryFormat(text, out var length, format, CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException($"the text of a {typeof(T).Name} did not fit in {text.Length} characters");
+        }
+
+        w.WriteString(property, text[..length]);
     }
 }

@@ -169,11 +169,15 @@ public sealed class InPlaceManifestTests : IDisposable
         {
             for (var pad = 0; pad < 40 && full is null; pad++)
             {
-                var state = new Dictionary<string, object?> { ["p"] = new string('x', pad) };
+                // The leaves sit one level down: the encoder sizes its first buffer from the root's count, and
+                // this search needs the buffer sizes of a small root (4 KiB doubling).
+                var leaves = new Dictionary<string, object?>();
                 for (var i = 0; i < n; i++)
                 {
-                    state["k" + i] = i;
+                    leaves["k" + i] = i;
                 }
+
+                var state = new Dictionary<string, object?> { ["p"] = new string('x', pad), ["leaves"] = leaves };
 
                 state["deep"] = deep;
                 var e = StateEncoder.Encode(state, null);
