@@ -124,12 +124,24 @@ internal sealed class StateEncoder
     private const int MaxPresize = 16 * 1024 * 1024;
 
     /// <summary>
-    /// Entries of the root container (a state's leaves are at least that many), to size the first buffers: growing a
+    /// Entries of the root dictionary (a state's leaves are at least that many), to size the first buffers: growing a
     /// pooled buffer by doubling from a few KiB rents every size on the way and copies the bytes each time, so the first
     /// save of 100,000 leaves in a process touched about twice its state node's size (docs/performance-notes.md, round 8).
-    /// A rented array's unwritten pages are never touched, so a guess too large costs no resident memory.
+    /// A rented array's unwritten pages are never touched, so a guess too large costs no resident memory; it is still
+    /// committed heap, kept in the shared pool.
     /// </summary>
-    private static int RootEntries(object? target) => target is ICollection collection ? Math.Min(collection.Count, MaxPresize / NodeBytesPerEntry) : 0;
+    /// <remarks>
+    /// Only a dictionary of a type the encoder stores, read through its own (non-overridable) Count: a root array or
+    /// list is usually one tensor, whose node is a few dozen bytes whatever its length (a float[] of 600,000 rented
+    /// 48 MiB), and a collection the encoder refuses must be refused naming its type, not fail in its Count.
+    /// </remarks>
+    private static int RootEntries(object? target)
+    {
+        var type = target?.GetType();
+        var stored = type == typeof(Hashtable) || type == typeof(OrderedDictionary)
+            || (type is { IsGenericType: true } && type.GetGenericTypeDefinition() == typeof(Dictionary<,>));
+        return stored ? Math.Min(((ICollection)target!).Count, MaxPresize / NodeBytesPerEntry) : 0;
+    }
 
     /// <summary>Encodes a state and its metadata.</summary>
     /// <exception cref="UnsupportedValueException">A value cannot be stored.</exception>
