@@ -84,6 +84,42 @@ Describe 'Save: containers that need no conversion are not copied' {
         ($converted['l'] -join ',') | Should -BeExactly 'a,b,c'
     }
 
+    It 'an item that user code replaced while the array was walked is converted, never handed over raw' {
+        # A ScriptProperty's getter runs during the conversion; here it puts a wrapped hashtable in a slot already
+        # walked. The entries before the first change are read again when the copy starts (found by the attack on
+        # the module save path: the raw PSObject reached the engine and the save was refused).
+        $script:walked = [object[]]::new(3)
+        $walked[0] = 'first'
+        $walked[1] = 2
+        $o = [pscustomobject]@{ a = 1 }
+        $o | Add-Member -MemberType ScriptProperty -Name touch -Value { $script:walked[0] = [psobject]@{ inner = [psobject]5 }; 'got' }
+        $walked[2] = $o
+        $converted = ConvertTo-EngineValue @{ a = $walked }
+        $first = $converted['a'][0]
+        $first -is [psobject] | Should -BeFalse
+        $first['inner'] -is [psobject] | Should -BeFalse
+        $first['inner'] | Should -Be 5
+        $converted['a'][1] | Should -Be 2
+        $converted['a'][2].GetType().Name | Should -Be 'StateObject'
+    }
+
+    It 'a Dictionary whose earlier entry user code removed or replaced during the walk gives a consistent copy' {
+        # Dictionary<,> lets a value be replaced or a key removed without failing the walk's enumerator.
+        $script:dict = [Collections.Generic.Dictionary[string, object]]::new()
+        $dict['k0'] = 'zero'
+        $dict['k1'] = 'one'
+        $o = [pscustomobject]@{ a = 1 }
+        $o | Add-Member -MemberType ScriptProperty -Name touch -Value { $null = $script:dict.Remove('k0'); $script:dict['k1'] = [psobject]@{ x = [psobject]1 }; 'got' }
+        $dict['k2'] = $o
+        $converted = ConvertTo-EngineValue @{ d = $dict }
+        $d = $converted['d']
+        $d.GetType() | Should -Be ([Collections.Generic.Dictionary[string, object]])
+        ($d.Keys | Sort-Object) -join ',' | Should -BeExactly 'k1,k2'
+        $d['k1'] -is [psobject] | Should -BeFalse
+        $d['k1']['x'] -is [psobject] | Should -BeFalse
+        $d['k2'].GetType().Name | Should -Be 'StateObject'
+    }
+
     It 'a copy keeps the case-insensitive comparer of @{}' {
         $converted = ConvertTo-EngineValue @{ Lr = [psobject]1 }
         $converted['LR'] | Should -Be 1

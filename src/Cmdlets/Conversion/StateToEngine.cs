@@ -207,14 +207,16 @@ internal sealed class StateToEngine
                     changed = true;
                     if (entries is null)
                     {
-                        // The entries before this one came out as they were: take them again from the source, in
-                        // the same order (nothing changed the dictionary, or its enumerator would have thrown).
-                        entries = ArrayPool<DictionaryEntry>.Shared.Rent(count);
-                        var again = source.GetEnumerator();
-                        for (var i = 0; i < n && again.MoveNext(); i++)
-                        {
-                            entries[i] = new DictionaryEntry(again.Key, again.Value);
-                        }
+                        // The first entry that changes: walk the dictionary again from its start, buffering. The
+                        // entries before this one are converted again, not merely read again: they came out as they
+                        // were (containers are memoized), unless user code run by this conversion (a ScriptProperty's
+                        // getter) replaced or removed one meanwhile, which a Dictionary<,>'s enumerator does not
+                        // notice; the new value is then converted like any other and never reaches the engine raw,
+                        // and a removed entry is not taken twice (found by the attack on the module save path).
+                        entries = ArrayPool<DictionaryEntry>.Shared.Rent(Math.Max(count, source.Count));
+                        enumerator = source.GetEnumerator();
+                        n = 0;
+                        continue;
                     }
                 }
 
@@ -282,12 +284,11 @@ internal sealed class StateToEngine
                     changed = true;
                     if (items is null)
                     {
-                        // The items before this one came out as they were.
+                        // As for dictionaries: from the first item that changes, the list is walked again from its
+                        // start, buffering, so that an earlier item user code replaced meanwhile is converted too.
                         items = ArrayPool<object?>.Shared.Rent(count);
-                        for (var j = 0; j < i; j++)
-                        {
-                            items[j] = source[j];
-                        }
+                        i = -1;
+                        continue;
                     }
                 }
 
