@@ -18,9 +18,10 @@ internal interface IStepData : IDisposable
     int ReadParallelism { get; }
 
     /// <summary>
-    /// Stored chunks read one after another on one thread, a few at a time, so that their checksums can be
-    /// computed side by side (<see cref="XxHash32.AppendFour"/>): right for a local file, whose read costs
-    /// about its copy; wrong for a remote source, whose reads must all be in flight at once.
+    /// Stored chunks read by one thread as a group, so that their checksums can be computed side by side
+    /// (<see cref="XxHash32.AppendFour"/>) and, where they lie end to end, fetched together
+    /// (<see cref="ReadStoredFrames"/>): a local file, whose read costs about its copy, takes four; a remote
+    /// source as many as fill one of its ranged reads.
     /// </summary>
     int StoredChunksPerRead => 1;
 
@@ -37,6 +38,27 @@ internal interface IStepData : IDisposable
         ReadExactly(first, offset);
         ReadExactly(second, offset + first.Length);
         ReadExactly(third, offset + first.Length + second.Length);
+    }
+
+    /// <summary>
+    /// Fills the frames of chunks [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>)
+    /// of <paramref name="group"/>, which belong to this data and lie end to end from the first one's offset:
+    /// chunk k's prefix into <paramref name="prefixes"/> at k × <see cref="Lz4Frame.StoredPrefixLength"/>, its
+    /// bytes into its target, its trailer into <paramref name="trailers"/> at k × <see cref="Lz4Frame.StoredTrailerLength"/>.
+    /// Nothing is checked here; the caller verifies every chunk. A remote source fetches a run in as few ranged
+    /// reads as its range size allows, not one per chunk.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The data ends before the last frame is filled.</exception>
+    void ReadStoredFrames(scoped ref StoredChunkGroup group, int first, int count, scoped Span<byte> prefixes, scoped Span<byte> trailers)
+    {
+        for (var k = first; k < first + count; k++)
+        {
+            ReadExactly(
+                prefixes.Slice(k * Lz4Frame.StoredPrefixLength, Lz4Frame.StoredPrefixLength),
+                group.Target(k),
+                trailers.Slice(k * Lz4Frame.StoredTrailerLength, Lz4Frame.StoredTrailerLength),
+                group.Chunk(k).Offset);
+        }
     }
 }
 

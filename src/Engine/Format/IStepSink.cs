@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace DataraxCkpt.Format;
 
 /// <summary>
@@ -8,6 +10,24 @@ internal interface IStepSink
 {
     /// <summary>Creates a new file of the step for writing.</summary>
     Stream CreateFile(string name, int bufferSize);
+
+    /// <summary>
+    /// Appends the first <paramref name="length"/> bytes of <paramref name="buffer"/>, rented from
+    /// <paramref name="pool"/>, to <paramref name="file"/> and takes the buffer: it goes back to the pool once
+    /// written (also when this throws), so the caller must not touch it again. A local file writes it at once; an
+    /// upload keeps it until the blocks holding it are sent, instead of copying it into a block buffer.
+    /// </summary>
+    void WriteRented(Stream file, byte[] buffer, int length, ArrayPool<byte> pool)
+    {
+        try
+        {
+            file.Write(buffer, 0, length);
+        }
+        finally
+        {
+            pool.Return(buffer);
+        }
+    }
 
     /// <summary>Makes everything written to <paramref name="file"/> durable (fsync; a blob's block list committed).</summary>
     void Seal(Stream file);

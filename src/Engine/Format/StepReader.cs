@@ -436,7 +436,7 @@ internal sealed class StepReader : IDisposable
     /// then hold a mix of read and earlier bytes.</exception>
     public static void ReadStoredGroup(scoped ref StoredChunkGroup group)
     {
-        Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
+        Span<byte> prefixes = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredPrefixLength];
         Span<byte> trailers = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredTrailerLength];
         Span<bool> hashed = stackalloc bool[StoredChunkGroup.Capacity];
         var h0 = new XxHash32(0);
@@ -444,38 +444,60 @@ internal sealed class StepReader : IDisposable
         var h2 = new XxHash32(0);
         var h3 = new XxHash32(0);
         ReadOnlySpan<byte> d0 = default, d1 = default, d2 = default, d3 = default;
-        for (var k = 0; k < group.Count; k++)
+        for (var first = 0; first < group.Count;)
         {
-            var reader = group.Reader(k);
-            var chunk = group.Chunk(k);
-            var target = group.Target(k);
-            var trailer = trailers.Slice(k * Lz4Frame.StoredTrailerLength, Lz4Frame.StoredTrailerLength);
+            // A run of the group's chunks that lie end to end in one step's data is handed to its source as one
+            // read: a remote source fetches it in block-sized ranges instead of one request per chunk.
+            var reader = group.Reader(first);
+            var run = 1;
+            while (first + run < group.Count && group.Reader(first + run) == reader
+                && group.Chunk(first + run - 1).Offset + Lz4Frame.StoredFrameLength(group.Target(first + run - 1).Length) == group.Chunk(first + run).Offset)
+            {
+                run++;
+            }
+
             try
             {
-                reader._data.ReadExactly(prefix, target, trailer, chunk.Offset);
-                if (!Lz4Frame.IsStoredFrame(prefix, chunk.StoredLength, chunk.RawLength))
-                {
-                    // Not one stored block after all: the frame path writes the target again.
-                    reader.DecodeChunk(chunk, target);
-                    continue;
-                }
-
-                CheckBinding(chunk, trailer[^4..]);
-                Lz4Frame.CheckStoredEndMark(trailer);
+                reader._data.ReadStoredFrames(ref group, first, run, prefixes, trailers);
             }
             catch (InvalidDataException e)
             {
-                throw StepOfFailure.Create(group.Reader(k).Manifest.Step, $"item '{group.ItemName(k)}': {e.Message}", e);
+                throw StepOfFailure.Create(reader.Manifest.Step, $"item '{group.ItemName(first)}': {e.Message}", e);
             }
 
-            hashed[k] = true;
-            switch (k)
+            for (var k = first; k < first + run; k++)
             {
-                case 0: d0 = target; break;
-                case 1: d1 = target; break;
-                case 2: d2 = target; break;
-                default: d3 = target; break;
+                var chunk = group.Chunk(k);
+                var target = group.Target(k);
+                var trailer = trailers.Slice(k * Lz4Frame.StoredTrailerLength, Lz4Frame.StoredTrailerLength);
+                try
+                {
+                    if (!Lz4Frame.IsStoredFrame(prefixes.Slice(k * Lz4Frame.StoredPrefixLength, Lz4Frame.StoredPrefixLength), chunk.StoredLength, chunk.RawLength))
+                    {
+                        // Not one stored block after all: the frame path writes the target again.
+                        reader.DecodeChunk(chunk, target);
+                        continue;
+                    }
+
+                    CheckBinding(chunk, trailer[^4..]);
+                    Lz4Frame.CheckStoredEndMark(trailer);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw StepOfFailure.Create(reader.Manifest.Step, $"item '{group.ItemName(k)}': {e.Message}", e);
+                }
+
+                hashed[k] = true;
+                switch (k)
+                {
+                    case 0: d0 = target; break;
+                    case 1: d1 = target; break;
+                    case 2: d2 = target; break;
+                    default: d3 = target; break;
+                }
             }
+
+            first += run;
         }
 
         XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3, d0, d1, d2, d3);

@@ -79,15 +79,9 @@ internal static class StepWriter
                         var start = batches[b].First;
                         if (output.Packed is { } packed)
                         {
-                            // Small chunks: their frames lie end to end in one buffer, written with one call.
-                            try
-                            {
-                                data.Write(packed, 0, output.PackedLength);
-                            }
-                            finally
-                            {
-                                Buffers.Return(packed);
-                            }
+                            // Small chunks: their frames lie end to end in one buffer, written with one call
+                            // (the sink takes the buffer).
+                            staging.WriteRented(data, packed, output.PackedLength, Buffers);
 
                             for (var k = 0; k < output.Sizes.Length; k++)
                             {
@@ -111,7 +105,7 @@ internal static class StepWriter
                             frames[k] = default;
                             try
                             {
-                                var (length, checksum) = WriteFrame(data, chunk, compressed);
+                                var (length, checksum) = WriteFrame(staging, data, compressed);
                                 layouts[chunk.Tensor][chunk.Index] = new ChunkLayout(dataLength, length, chunk.Length, checksum);
                                 dataLength += length;
                                 onBytesWritten?.Invoke(chunk.Length);
@@ -203,7 +197,8 @@ internal static class StepWriter
 
     /// <summary>
     /// Copies one chunk out of the tensor, then compresses the copy into a pooled frame buffer, or, when
-    /// a probe of its first bytes shows they do not compress, keeps the copy to write as a stored frame.
+    /// a probe of its first bytes shows they do not compress, frames the copy in place as a stored frame (the
+    /// copy leaves room for the frame's prefix and trailer, so the frame is one buffer the sink can take whole).
     /// Every later step — probing, compressing, checksumming, writing — reads the copy, never the
     /// caller's array again: a caller that changes the array during a synchronous save then gets a
     /// step holding some mix of old and new values, but one whose checksums match the bytes written.
@@ -216,25 +211,27 @@ internal static class StepWriter
         byte[]? buffer = null;
         try
         {
-            copy = Buffers.Rent(chunk.Length);
-            ReadOnlySpan<byte> content = copy.AsSpan(0, chunk.Length);
+            copy = Buffers.Rent(Lz4Frame.StoredFrameLength(chunk.Length));
+            var raw = copy.AsSpan(Lz4Frame.StoredPrefixLength, chunk.Length);
             if (chunk.Filter == ChunkFilter.Shuffle)
             {
-                ByteShuffle.Shuffle(chunk.Source.Bytes(chunk.Offset, chunk.Length), copy.AsSpan(0, chunk.Length), chunk.Source.ElementSize);
+                ByteShuffle.Shuffle(chunk.Source.Bytes(chunk.Offset, chunk.Length), raw, chunk.Source.ElementSize);
             }
             else
             {
-                chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(copy);
-                if (LooksIncompressible(content))
+                chunk.Source.Bytes(chunk.Offset, chunk.Length).CopyTo(raw);
+                if (LooksIncompressible(raw))
                 {
-                    var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length), XxHash32.DigestOf(content), IsStoredCopy: true);
+                    Lz4Frame.WriteStoredPrefix(copy.AsSpan(0, Lz4Frame.StoredPrefixLength), chunk.Length);
+                    Lz4Frame.WriteStoredTrailer(copy.AsSpan(Lz4Frame.StoredPrefixLength + chunk.Length, Lz4Frame.StoredTrailerLength), XxHash32.DigestOf(raw));
+                    var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length));
                     copy = null;
                     return stored;
                 }
             }
 
             buffer = Buffers.Rent(Lz4Frame.MaxFrameLength(chunk.Length));
-            var frame = new Frame(buffer, Lz4Frame.Encode(content, buffer), 0, IsStoredCopy: false);
+            var frame = new Frame(buffer, Lz4Frame.Encode(raw, buffer));
             buffer = null;
             return frame;
         }
@@ -419,30 +416,15 @@ internal static class StepWriter
         Array.Clear(frames);
     }
 
-    /// <summary>Appends a chunk's frame; returns its length and its content checksum (the frame's last four bytes).</summary>
-    private static (int Length, uint Checksum) WriteFrame(Stream data, Chunk chunk, Frame frame)
+    /// <summary>
+    /// Appends a chunk's frame and hands its buffer to the sink; returns its length and its content checksum
+    /// (the frame's last four bytes, read before the buffer is handed over).
+    /// </summary>
+    private static (int Length, uint Checksum) WriteFrame(IStepSink staging, Stream data, Frame frame)
     {
-        try
-        {
-            if (!frame.IsStoredCopy)
-            {
-                data.Write(frame.Buffer, 0, frame.Length);
-                return (frame.Length, BinaryPrimitives.ReadUInt32LittleEndian(frame.Buffer.AsSpan(frame.Length - 4, 4)));
-            }
-
-            Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
-            Span<byte> trailer = stackalloc byte[Lz4Frame.StoredTrailerLength];
-            Lz4Frame.WriteStoredPrefix(prefix, chunk.Length);
-            Lz4Frame.WriteStoredTrailer(trailer, frame.StoredChecksum);
-            data.Write(prefix);
-            data.Write(frame.Buffer, 0, chunk.Length);
-            data.Write(trailer);
-            return (frame.Length, frame.StoredChecksum);
-        }
-        finally
-        {
-            Buffers.Return(frame.Buffer);
-        }
+        var checksum = BinaryPrimitives.ReadUInt32LittleEndian(frame.Buffer.AsSpan(frame.Length - 4, 4));
+        staging.WriteRented(data, frame.Buffer, frame.Length, Buffers);
+        return (frame.Length, checksum);
     }
 
     /// <summary>
@@ -577,10 +559,10 @@ internal static class StepWriter
     }
 
     /// <summary>
-    /// A compressed frame in a pooled buffer, or (<paramref name="IsStoredCopy"/>) a private copy of a
-    /// chunk to write as a stored frame with the checksum computed from that same copy.
+    /// A chunk's whole frame in a pooled buffer: compressed, or the chunk's private copy framed as a stored frame
+    /// with the checksum computed from that same copy.
     /// </summary>
-    private readonly record struct Frame(byte[] Buffer, int Length, uint StoredChecksum, bool IsStoredCopy);
+    private readonly record struct Frame(byte[] Buffer, int Length);
 
     /// <summary>The output of one unit of work: <paramref name="Frames"/>, or frames packed end to end with their sizes.</summary>
     private readonly record struct BatchOutput(Frame[]? Frames, byte[]? Packed, int PackedLength, (int Length, uint Checksum)[] Sizes);

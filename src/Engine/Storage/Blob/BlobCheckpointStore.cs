@@ -792,7 +792,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
 
         var data = new BlobStepData(_container.GetBlobClient(folder + StepFormat.DataFile), c.DataLength,
-            Math.Max(_settings.Concurrency, 4 * Environment.ProcessorCount), cancellationToken);
+            Math.Max(_settings.Concurrency, 4 * Environment.ProcessorCount), _settings.BlockSize, cancellationToken);
         return CorruptOnFailure(c.Row.Step, null, () => StepReader.Open(manifest, data, c.Row.Step, c.Row.ManifestHash));
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
 using DataraxCkpt.Format;
@@ -24,6 +25,10 @@ internal sealed class BlobStepSink : IStepSink
 
     public Stream CreateFile(string name, int bufferSize) =>
         new NamedUpload(name, new BlockUploadStream(_container.GetBlockBlobClient(_folder + name), _settings, _cancellationToken));
+
+    /// <summary>The writer's frame buffer becomes part of the upload's blocks: no copy into a block buffer.</summary>
+    public void WriteRented(Stream file, byte[] buffer, int length, ArrayPool<byte> pool) =>
+        ((NamedUpload)file).Inner.WriteRented(buffer, length, pool);
 
     /// <summary>
     /// Starts the file's commit and returns: the data blob's last blocks and block list go up while the writer

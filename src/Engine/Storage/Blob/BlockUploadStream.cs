@@ -11,15 +11,22 @@ namespace DataraxCkpt.Storage.Blob;
 /// them and commits the block list, creating the blob only if it does not exist (<see cref="CommitAsync"/> lets
 /// that run while the writer goes on to the next file). Disposed uncommitted, the blob is never created (staged
 /// blocks expire on their own).
+/// A block is a list of slices of pooled buffers (<see cref="UploadSegments"/>): the writer's own frame buffers,
+/// taken by <see cref="WriteRented"/> without a copy, or buffers that <see cref="Write(ReadOnlySpan{byte})"/> copies
+/// into. Each buffer goes back to its pool once every block holding a slice of it is sent.
 /// </summary>
 internal sealed class BlockUploadStream : Stream
 {
+    /// <summary>Least bytes of a buffer that copied writes go into (the manifest, a writer's small writes).</summary>
+    private const int MinCopyBuffer = 64 << 10;
+
     private readonly BlockBlobClient _blob;
     private readonly BlobSettings _settings;
     private readonly CancellationToken _cancellationToken;
     private readonly List<string> _blockIds = [];
     private readonly List<Task> _inFlight = [];
-    private byte[]? _buffer;
+    private List<UploadSegment> _block = [];
+    private LentBuffer? _copy;
     private int _filled;
     private long _length;
     private bool _committed;
@@ -53,22 +60,80 @@ internal sealed class BlockUploadStream : Stream
         ObjectDisposedException.ThrowIf(_committed, this);
         while (buffer.Length > 0)
         {
-            _buffer ??= ArrayPool<byte>.Shared.Rent(_settings.BlockSize);
-            var n = Math.Min(buffer.Length, _settings.BlockSize - _filled);
-            buffer[..n].CopyTo(_buffer.AsSpan(_filled));
-            _filled += n;
-            _length += n;
-            buffer = buffer[n..];
-            if (_filled == _settings.BlockSize)
+            if (_copy is null || _copy.Used == _copy.Array.Length)
             {
-                StageBuffer();
+                _copy?.Release();
+                _copy = null;
+                var size = Math.Min(_settings.BlockSize, Math.Max(MinCopyBuffer, buffer.Length));
+                _copy = new LentBuffer(ArrayPool<byte>.Shared.Rent(size), ArrayPool<byte>.Shared);
             }
+
+            var n = Math.Min(buffer.Length, Math.Min(_copy.Array.Length - _copy.Used, _settings.BlockSize - _filled));
+            buffer[..n].CopyTo(_copy.Array.AsSpan(_copy.Used));
+            var at = _copy.Used;
+            _copy.Used += n;
+            buffer = buffer[n..];
+            Append(_copy, at, n);
         }
     }
 
-    private void StageBuffer()
+    /// <summary>
+    /// Appends <paramref name="length"/> bytes of <paramref name="buffer"/>, rented from <paramref name="pool"/>,
+    /// without copying them: the buffer is the upload's from here on (also when this throws) and goes back to
+    /// <paramref name="pool"/> once the blocks holding it are sent. The caller must not touch it again.
+    /// </summary>
+    public void WriteRented(byte[] buffer, int length, ArrayPool<byte> pool)
     {
-        if (_buffer is null || _filled == 0)
+        var lent = new LentBuffer(buffer, pool);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_committed, this);
+            for (var offset = 0; offset < length;)
+            {
+                var n = Math.Min(length - offset, _settings.BlockSize - _filled);
+                Append(lent, offset, n);
+                offset += n;
+            }
+        }
+        finally
+        {
+            // This call's own reference: the blocks holding slices keep theirs.
+            lent.Release();
+        }
+    }
+
+    private void Append(LentBuffer lent, int offset, int count)
+    {
+        if (_block.Count > 0 && _block[^1].Buffer == lent && _block[^1].Offset + _block[^1].Count == offset)
+        {
+            _block[^1] = _block[^1] with { Count = _block[^1].Count + count };
+        }
+        else
+        {
+            lent.AddReference();
+            _block.Add(new UploadSegment(lent, offset, count));
+        }
+
+        _filled += count;
+        _length += count;
+        if (_filled == _settings.BlockSize)
+        {
+            StageBlock();
+        }
+    }
+
+    /// <summary>Takes the block being filled (its segments' references with it).</summary>
+    private List<UploadSegment> TakeBlock()
+    {
+        var block = _block;
+        _block = [];
+        _filled = 0;
+        return block;
+    }
+
+    private void StageBlock()
+    {
+        if (_filled == 0)
         {
             return;
         }
@@ -76,29 +141,34 @@ internal sealed class BlockUploadStream : Stream
         // Block ids are equal-length base64 strings, numbered in order.
         var id = Convert.ToBase64String(BitConverter.GetBytes((long)_blockIds.Count));
         _blockIds.Add(id);
-        var buffer = _buffer;
-        var length = _filled;
-        _buffer = null;
-        _filled = 0;
-        while (_inFlight.Count >= _settings.Concurrency)
+        var block = TakeBlock();
+        try
         {
-            var done = Task.WhenAny(_inFlight).GetAwaiter().GetResult();
-            _inFlight.Remove(done);
-            done.GetAwaiter().GetResult();
+            while (_inFlight.Count >= _settings.Concurrency)
+            {
+                var done = Task.WhenAny(_inFlight).GetAwaiter().GetResult();
+                _inFlight.Remove(done);
+                done.GetAwaiter().GetResult();
+            }
+        }
+        catch
+        {
+            UploadSegments.Release(block);
+            throw;
         }
 
         _inFlight.Add(Task.Run(async () =>
         {
             try
             {
-                using var content = new MemoryStream(buffer, 0, length, writable: false);
+                using var content = new UploadSegments(block);
                 await _blob.StageBlockAsync(id, content, new BlockBlobStageBlockOptions(), _cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                UploadSegments.Release(block);
             }
-        }, _cancellationToken));
+        }, CancellationToken.None));
     }
 
     /// <summary>Uploads what is buffered, waits for every block and commits the blob (once).</summary>
@@ -118,35 +188,31 @@ internal sealed class BlockUploadStream : Stream
         }
 
         _committed = true;
+        // The copy buffer's own reference: slices of it in blocks keep it until they are sent.
+        _copy?.Release();
+        _copy = null;
         var conditions = new BlobRequestConditions { IfNoneMatch = ETag.All };
         if (_blockIds.Count == 0)
         {
-            var buffer = _buffer;
-            var length = _filled;
-            _buffer = null;
-            _filled = 0;
-            return _commit = UploadWhole(buffer, length, conditions);
+            return _commit = UploadWhole(TakeBlock(), conditions);
         }
 
-        StageBuffer();
+        StageBlock();
         var blocks = _inFlight.ToArray();
         _inFlight.Clear();
         return _commit = CommitBlocks(blocks, conditions);
     }
 
-    private async Task UploadWhole(byte[]? buffer, int length, BlobRequestConditions conditions)
+    private async Task UploadWhole(List<UploadSegment> block, BlobRequestConditions conditions)
     {
         try
         {
-            using var content = new MemoryStream(buffer ?? [], 0, length, writable: false);
+            using var content = new UploadSegments(block);
             await _blob.UploadAsync(content, new BlobUploadOptions { Conditions = conditions }, _cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            UploadSegments.Release(block);
         }
     }
 
@@ -179,11 +245,9 @@ internal sealed class BlockUploadStream : Stream
                 }
             }
 
-            if (_buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = null;
-            }
+            UploadSegments.Release(TakeBlock());
+            _copy?.Release();
+            _copy = null;
         }
 
         base.Dispose(disposing);

@@ -15,11 +15,14 @@ public sealed class BlobReadRaceTests
         public void Report(CheckpointProgress value) => _report(value);
     }
 
-    /// <summary>Many 4 MiB chunks, so a restore reports progress several times before it ends.</summary>
+    /// <summary>
+    /// Many 4 MiB chunks, so a restore reports progress before it ends: a remote restore reports once per batch of
+    /// 64 MiB (eight ranged GETs of two chunks in flight), so 120 MB is two batches.
+    /// </summary>
     private static Dictionary<string, object?> Large(int seed)
     {
         var random = new Random(seed);
-        var w = new float[12_000_000];
+        var w = new float[30_000_000];
         for (var i = 0; i < w.Length; i++)
         {
             w[i] = (float)random.NextDouble();

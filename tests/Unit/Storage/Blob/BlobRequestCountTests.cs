@@ -35,7 +35,7 @@ public sealed class BlobRequestCountTests
         var itemsCold = Measure("items (another host, cold cache)", () => other.GetItems(location, 3));
         var itemsWarm = Measure("items (warm cache)", () => other.GetItems(location, 3));
         var restore = Measure("restore latest (small state)", () => handler.Restore(location));
-        // 40 MiB incompressible: ten 4 MiB chunks stored raw, each one ranged GET (prefix, bytes and trailer together).
+        // 40 MiB incompressible: ten 4 MiB chunks stored raw, two to a ranged GET of 8 MiB (frames end to end).
         var restoreBig = Measure("restore 40 MiB step", () => handler.Restore(location, 3));
         var pin = Measure("pin", () => handler.SetPinned(location, 4, true));
         var remove = Measure("remove (forced, pinned)", () => handler.Remove(location, 4, force: true));
@@ -49,7 +49,7 @@ public sealed class BlobRequestCountTests
         Assert.Equal(2, itemsCold);
         Assert.Equal(1, itemsWarm);
         Assert.InRange(restore, 1, 12);
-        Assert.InRange(restoreBig, 10, 10 + 3);
+        Assert.InRange(restoreBig, 5, 5 + 3);
         Assert.Equal(2, pin);
         Assert.InRange(remove, 2, 4);
     }
