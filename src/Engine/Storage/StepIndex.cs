@@ -77,7 +77,8 @@ internal sealed partial class StepIndex : IDisposable
             DefaultTimeout = 60,
         };
         var connection = new SqliteConnection(builder.ToString());
-        var index = new StepIndex(directory, connection, SchemaVersion, path);
+        // An index built in memory (from the step folders) has no file a second connection could open.
+        var index = new StepIndex(directory, connection, SchemaVersion, path == ":memory:" ? null : path);
         try
         {
             index.Guard(() =>
