@@ -174,7 +174,19 @@ internal sealed partial class StateDecoder
                 throw Bad(itemName, $"unexpected JSON {node.ValueKind}");
         }
 
-        var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? TypeCodeOf(t) : throw Bad(itemName, "node has no type");
+        // Property names as UTF-8 literals: the string overloads transcode the name on every call, once a leaf.
+        if (!node.TryGetProperty("t"u8, out var t) || t.ValueKind != JsonValueKind.String)
+        {
+            throw Bad(itemName, "node has no type");
+        }
+
+        if (t.ValueEquals("i32"u8))
+        {
+            // The commonest leaf, answered before the switch over every type code.
+            return checked((int)Int(node, itemName));
+        }
+
+        var code = TypeCodeOf(t);
         switch (code)
         {
             case "i8": return checked((sbyte)Int(node, itemName));
@@ -554,7 +566,7 @@ internal sealed partial class StateDecoder
         node.TryGetProperty(name, out var v) ? v : throw Bad(itemName, $"field '{name}' is missing");
 
     private static long Int(JsonElement node, ItemPath itemName) =>
-        node.TryGetProperty("v", out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var i) ? i : throw Bad(itemName, "integer value is missing");
+        node.TryGetProperty("v"u8, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var i) ? i : throw Bad(itemName, "integer value is missing");
 
     private static long Ticks(JsonElement node, ItemPath itemName) =>
         long.TryParse(Text(node, "ticks", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) ? t : throw Bad(itemName, "ticks are malformed");
