@@ -92,6 +92,18 @@ public sealed class ListingScanConnectionTests : IDisposable
     }
 
     [Fact]
+    public void A_full_listing_of_an_index_whose_file_was_removed_while_open_reads_the_open_index()
+    {
+        SaveSteps(7, 8, 9);
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        File.Delete(StepIndex.PathOf(_ck));
+
+        // The scan connection may not create a file: it fails to open, and the index's own connection serves.
+        Assert.Equal([7L, 8L, 9L], index.List(Context(_ck)).Select(i => i.Step));
+        Assert.False(File.Exists(StepIndex.PathOf(_ck)));
+    }
+
+    [Fact]
     public void A_full_listing_of_an_index_copied_into_memory_reads_the_copy()
     {
         SaveSteps(4, 5);
