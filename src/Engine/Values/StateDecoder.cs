@@ -330,14 +330,20 @@ internal sealed partial class StateDecoder
         throw Bad(itemName, $"node type '{code}' cannot stand here");
     }
 
+    /// <summary>Most entries a dictionary is created for before any of them has been read (<see cref="EntryCount"/>).</summary>
+    private const int MaxPresizedEntries = 1 << 17;
+
     /// <summary>
     /// The number of entries a dictionary node lists (0 when it has no entry array: filling it then reports
-    /// that). A dictionary is created at this size, so 100,000 entries are inserted without the table
-    /// growing and rehashing a dozen times, and without the large arrays each growth left behind. The
-    /// count is of elements the manifest holds, so it asks no more memory than the manifest's own size.
+    /// that), at most <see cref="MaxPresizedEntries"/>. A dictionary is created at this size, so 100,000
+    /// entries are inserted without the table growing and rehashing a dozen times, and without the large
+    /// arrays each growth left behind. The count is of elements not yet checked: a hostile array of
+    /// millions of <c>0</c> (a few KiB once compressed) would otherwise cost a table of 30 bytes per
+    /// element, several times the parsed document, before its first element is refused; past the cap the
+    /// table grows as valid entries arrive.
     /// </summary>
     private static int EntryCount(JsonElement node) =>
-        node.TryGetProperty("e", out var entries) && entries.ValueKind == JsonValueKind.Array ? entries.GetArrayLength() : 0;
+        node.TryGetProperty("e"u8, out var entries) && entries.ValueKind == JsonValueKind.Array ? Math.Min(entries.GetArrayLength(), MaxPresizedEntries) : 0;
 
     /// <summary>
     /// A node's type code. The most frequent codes are matched in place and answered with a constant, which

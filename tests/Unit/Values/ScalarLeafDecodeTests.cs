@@ -123,4 +123,32 @@ public sealed class ScalarLeafDecodeTests : IDisposable
         Assert.Equal(Leaves, table.Count);
         Assert.True(perLeaf < 140, $"{perLeaf:F0} bytes allocated per leaf");
     }
+    /// <summary>
+    /// A dictionary is presized from the length of its entry array, but that array is not yet checked: a
+    /// hostile manifest of a few KiB on disk (millions of <c>0</c> elements compress to almost nothing) must
+    /// not make a restore or a verify allocate a table of hundreds of MB before the first entry is refused
+    /// (found by the attack on the index branch).
+    /// </summary>
+    [Theory]
+    [InlineData("hashtable")]
+    [InlineData("ordered")]
+    [InlineData("dict<str,i32>")]
+    public void An_entry_array_of_millions_of_non_pairs_is_refused_without_a_table_of_its_length(string type)
+    {
+        const int Elements = 4_000_000;
+        var json = new StringBuilder($$"""{"t":"{{type}}","e":[0""", 2 * Elements + 32);
+        for (var i = 1; i < Elements; i++)
+        {
+            json.Append(",0");
+        }
+
+        using var doc = JsonDocument.Parse(json.Append("]}").ToString());
+        var decoder = Decoder();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => decoder.Decode(doc.RootElement));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.StartsWith("entry is not a [key, value] pair", e.Message, StringComparison.Ordinal);
+        Assert.True(allocated < 16L << 20, $"{allocated >> 20} MiB allocated before the first entry was refused");
+    }
 }
