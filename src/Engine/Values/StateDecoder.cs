@@ -183,19 +183,19 @@ internal sealed partial class StateDecoder
         if (t.ValueEquals("i32"u8))
         {
             // The commonest leaf, answered before the switch over every type code.
-            return checked((int)Int(node, itemName));
+            return (int)IntIn(node, itemName, int.MinValue, int.MaxValue, "i32");
         }
 
         var code = TypeCodeOf(t);
         switch (code)
         {
-            case "i8": return checked((sbyte)Int(node, itemName));
-            case "u8": return checked((byte)Int(node, itemName));
-            case "i16": return checked((short)Int(node, itemName));
-            case "u16": return checked((ushort)Int(node, itemName));
-            case "i32": return checked((int)Int(node, itemName));
-            case "u32": return checked((uint)Int(node, itemName));
-            case "char": return (char)checked((ushort)Int(node, itemName));
+            case "i8": return (sbyte)IntIn(node, itemName, sbyte.MinValue, sbyte.MaxValue, code);
+            case "u8": return (byte)IntIn(node, itemName, byte.MinValue, byte.MaxValue, code);
+            case "i16": return (short)IntIn(node, itemName, short.MinValue, short.MaxValue, code);
+            case "u16": return (ushort)IntIn(node, itemName, ushort.MinValue, ushort.MaxValue, code);
+            case "i32": return (int)IntIn(node, itemName, int.MinValue, int.MaxValue, code);
+            case "u32": return (uint)IntIn(node, itemName, uint.MinValue, uint.MaxValue, code);
+            case "char": return (char)IntIn(node, itemName, char.MinValue, char.MaxValue, code);
             case "i64": return long.Parse(Text(node, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
             case "u64": return ulong.Parse(Text(node, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture);
             case "i128": return Int128.Parse(Text(node, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
@@ -573,6 +573,13 @@ internal sealed partial class StateDecoder
 
     private static long Int(JsonElement node, ItemPath itemName) =>
         node.TryGetProperty("v"u8, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var i) ? i : throw Bad(itemName, "integer value is missing");
+
+    /// <summary>An integer leaf's value, which must lie in [<paramref name="min"/>, <paramref name="max"/>]: out of range is corrupt data naming the leaf.</summary>
+    private static long IntIn(JsonElement node, ItemPath itemName, long min, long max, string code)
+    {
+        var value = Int(node, itemName);
+        return value >= min && value <= max ? value : throw Bad(itemName, string.Create(CultureInfo.InvariantCulture, $"{code} value {value} is out of range"));
+    }
 
     private static long Ticks(JsonElement node, ItemPath itemName) =>
         long.TryParse(Text(node, "ticks", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) ? t : throw Bad(itemName, "ticks are malformed");

@@ -151,4 +151,33 @@ public sealed class ScalarLeafDecodeTests : IDisposable
         Assert.StartsWith("entry is not a [key, value] pair", e.Message, StringComparison.Ordinal);
         Assert.True(allocated < 16L << 20, $"{allocated >> 20} MiB allocated before the first entry was refused");
     }
+    /// <summary>
+    /// An integer leaf whose stored value does not fit its type is corrupt data naming the leaf, on the i32
+    /// fast path as in the switch, not an OverflowException that names nothing (found by the attack on the
+    /// index branch).
+    /// </summary>
+    [Theory]
+    [InlineData("i32", "2147483648")]
+    [InlineData("i32", "-2147483649")]
+    [InlineData("i8", "128")]
+    [InlineData("u8", "-1")]
+    [InlineData("u16", "65536")]
+    [InlineData("u32", "4294967296")]
+    [InlineData("char", "-1")]
+    public void An_integer_leaf_out_of_its_range_is_corrupt_data_naming_its_item(string type, string value)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Decode($$"""{"t":"hashtable","e":[["n",{"t":"{{type}}","v":{{value}}}]]}"""));
+        Assert.Equal($"{type} value {value} is out of range (item 'n')", e.Message);
+    }
+
+    [Theory]
+    [InlineData("1.0")]
+    [InlineData("1e3")]
+    [InlineData("\"5\"")]
+    [InlineData("true")]
+    public void An_i32_leaf_that_is_not_an_integer_literal_is_corrupt_data_naming_its_item(string value)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Decode($$"""{"t":"hashtable","e":[["n",{"t":"i32","v":{{value}}}]]}"""));
+        Assert.Equal("integer value is missing (item 'n')", e.Message);
+    }
 }
