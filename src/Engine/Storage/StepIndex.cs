@@ -376,15 +376,18 @@ internal sealed partial class StepIndex : IDisposable
     /// the index's own connection, with the same busy timeout; it writes nothing. Null, and the index's
     /// own connection serves, when there is no plain file (a copy in memory, a read-only open), or when
     /// it cannot be opened or the file no longer has this index's schema version (replaced meanwhile).
+    /// It is opened read-only: should the file be swapped (Repair) between its open of the database and of
+    /// the log, a read-only connection can at worst list what it read, and its close can never checkpoint
+    /// a log into a file or delete a log, which a read-write last connection would.
     /// </summary>
-    private sqlite3? OpenScanConnection()
+    internal sqlite3? OpenScanConnection()
     {
         if (_file is null)
         {
             return null;
         }
 
-        var rc = raw.sqlite3_open_v2(_file, out var db, raw.SQLITE_OPEN_READWRITE | raw.SQLITE_OPEN_NOMUTEX, null);
+        var rc = raw.sqlite3_open_v2(_file, out var db, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null);
         if (rc == raw.SQLITE_OK && ScanVersion(db) == _version)
         {
             return db;

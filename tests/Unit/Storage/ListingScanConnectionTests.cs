@@ -33,6 +33,19 @@ public sealed class ListingScanConnectionTests : IDisposable
         new(ck, step => Path.Combine(ck, step.ToString(System.Globalization.CultureInfo.InvariantCulture)), (_, _) => new Dictionary<string, object?>());
 
     [Fact]
+    public void A_full_listing_of_an_index_file_reads_through_a_read_only_connection_of_its_own()
+    {
+        SaveSteps(1, 2);
+        using var index = StepIndex.Open(_ck, create: false, upgrade: true);
+        using var scan = index.OpenScanConnection();
+
+        // Not the fallback: the scan connection opens, and it can never write (so its close can never
+        // checkpoint a log into a file that was swapped under it, nor delete a log).
+        Assert.NotNull(scan);
+        Assert.Equal(1, SQLitePCL.raw.sqlite3_db_readonly(scan, "main"));
+    }
+
+    [Fact]
     public void A_full_listing_sees_committed_rows_and_not_a_writers_open_transaction()
     {
         SaveSteps(1, 2, 3);
