@@ -88,17 +88,25 @@ internal sealed class StepReader : IDisposable
             throw new InvalidDataException($"manifest claims {size} bytes, beyond the limit of {StepFormat.MaxManifestBytes}");
         }
 
-        var json = new byte[size];
+        // A pooled buffer, which the manifest returns when it is disposed; on an error it is left to the collector.
+        var json = System.Buffers.ArrayPool<byte>.Shared.Rent((int)size);
+        var text = json.AsMemory(0, (int)size);
         try
         {
-            Lz4Frame.Decode(manifestFile, json);
+            Lz4Frame.Decode(manifestFile, text.Span);
         }
         catch (InvalidDataException e)
         {
             throw new InvalidDataException($"{StepFormat.ManifestFile}: {e.Message}", e);
         }
 
-        return ManifestCodec.Parse(json, dataLength, allowNewer);
+        var manifest = ManifestCodec.Parse(text, dataLength, allowNewer);
+        if (json.Length > 0)
+        {
+            manifest.ReturnOnDispose(json);
+        }
+
+        return manifest;
     }
 
     /// <summary>Loads tensor <paramref name="index"/> as <paramref name="containerType"/> (an array type or Tensor&lt;T&gt;).</summary>

@@ -1,0 +1,129 @@
+using DataraxCkpt.Storage;
+using DataraxCkpt.Tests.Reliability;
+using DataraxCkpt.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace DataraxCkpt.Tests.Storage;
+
+/// <summary>
+/// A full listing steps its rows on a second connection of its own to the index file, opened without
+/// SQLite's connection mutex (issue 17 (d)). It must see exactly what the index's own connection would:
+/// committed rows only, while a writer holds its transaction open; and when the file at the index's path
+/// is no longer of the index's schema version, the index's own connection serves instead.
+/// </summary>
+public sealed class ListingScanConnectionTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly string _ck;
+
+    public ListingScanConnectionTests() => _ck = _dir.Sub("ck");
+
+    public void Dispose() => _dir.Dispose();
+
+    private void SaveSteps(params long[] steps)
+    {
+        using var h = new CheckpointHandler();
+        foreach (var step in steps)
+        {
+            h.Save(_ck, new Dictionary<string, object?> { ["v"] = (int)step }, step: step);
+        }
+    }
+
+    private static CheckpointListingContext Context(string ck) =>
+        new(ck, step => Path.Combine(ck, step.ToString(System.Globalization.CultureInfo.InvariantCulture)), (_, _) => new Dictionary<string, object?>());
+
+    [Fact]
+    public void A_full_listing_of_an_index_file_reads_through_a_read_only_connection_of_its_own()
+    {
+        SaveSteps(1, 2);
+        using var index = StepIndex.Open(_ck, create: false, upgrade: true);
+        using var scan = index.OpenScanConnection();
+
+        // Not the fallback: the scan connection opens, and it can never write (so its close can never
+        // checkpoint a log into a file that was swapped under it, nor delete a log).
+        Assert.NotNull(scan);
+        Assert.Equal(1, SQLitePCL.raw.sqlite3_db_readonly(scan, "main"));
+    }
+
+    [Fact]
+    public void A_full_listing_sees_committed_rows_and_not_a_writers_open_transaction()
+    {
+        SaveSteps(1, 2, 3);
+        using var h = new CheckpointHandler();
+        using (var writer = PlantedManifest.OpenIndex(_ck))
+        {
+            using var tx = writer.BeginTransaction();
+            using (var cmd = writer.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = """
+                    INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                    SELECT 99, printf('%032x', 99), created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM steps WHERE step = 1;
+                    """;
+                cmd.ExecuteNonQuery();
+            }
+
+            Assert.Equal([1L, 2L, 3L], h.ListCheckpoints(_ck).Select(i => i.Step));
+            tx.Commit();
+        }
+
+        Assert.Equal([1L, 2L, 3L, 99L], h.ListCheckpoints(_ck).Select(i => i.Step));
+        Assert.Equal(h.ListLastCheckpoints(_ck, 4).Select(i => i.Step), h.ListCheckpoints(_ck).Select(i => i.Step));
+    }
+
+    [Fact]
+    public void A_full_listing_of_an_index_whose_file_was_replaced_by_another_schema_version_reads_the_open_index()
+    {
+        SaveSteps(1, 2, 3);
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+
+        // The replacement: a copy of the index with one more row, of a schema version this index was not opened at.
+        var other = _dir.Sub("other.sqlite");
+        using (var source = PlantedManifest.OpenIndex(_ck))
+        using (var vacuum = source.CreateCommand())
+        {
+            vacuum.CommandText = "VACUUM INTO $path;";
+            vacuum.Parameters.AddWithValue("$path", other);
+            vacuum.ExecuteNonQuery();
+        }
+
+        using (var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = other, Pooling = false }.ToString()))
+        {
+            copy.Open();
+            using var cmd = copy.CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                SELECT 50, printf('%032x', 50), created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM steps WHERE step = 1;
+                PRAGMA user_version = 7;
+                """;
+            cmd.ExecuteNonQuery();
+        }
+
+        File.Move(other, StepIndex.PathOf(_ck), overwrite: true);
+
+        Assert.Equal([1L, 2L, 3L], index.List(Context(_ck)).Select(i => i.Step));
+    }
+
+    [Fact]
+    public void A_full_listing_of_an_index_whose_file_was_removed_while_open_reads_the_open_index()
+    {
+        SaveSteps(7, 8, 9);
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        File.Delete(StepIndex.PathOf(_ck));
+
+        // The scan connection may not create a file: it fails to open, and the index's own connection serves.
+        Assert.Equal([7L, 8L, 9L], index.List(Context(_ck)).Select(i => i.Step));
+        Assert.False(File.Exists(StepIndex.PathOf(_ck)));
+    }
+
+    [Fact]
+    public void A_full_listing_of_an_index_copied_into_memory_reads_the_copy()
+    {
+        SaveSteps(4, 5);
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        using var memory = index.CopyToMemory();
+        File.Delete(StepIndex.PathOf(_ck));
+
+        Assert.Equal([4L, 5L], memory.List(Context(_ck)).Select(i => i.Step));
+    }
+}
