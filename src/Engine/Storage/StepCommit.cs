@@ -14,7 +14,7 @@ namespace DataraxCkpt.Storage;
 internal static class StepCommit
 {
     public static void Publish(StepFolders folders, StepIndex index, StagingArea staging, StepRow row,
-        byte[] itemList, int itemCount)
+        ItemListCodec.Writer itemList, Func<int, long> storedLengthOfTensor)
     {
         var stagingPath = staging.Path;
         FaultInjector.Hit("commit.before-rename");
@@ -22,7 +22,7 @@ internal static class StepCommit
         try
         {
             FaultInjector.Hit("commit.after-rename");
-            index.CommitStep(row, itemList, itemCount, intentToClear: row.SaveId);
+            index.CommitStep(row, itemList, storedLengthOfTensor, intentToClear: row.SaveId);
         }
         catch (Exception e) when (e is IOException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
         {
