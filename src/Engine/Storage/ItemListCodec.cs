@@ -381,6 +381,8 @@ internal static class ItemListCodec
             var hash = new XXH64();
             var head = Head(out var h);
             Put(destination, hash, head.AsSpan(0, h));
+            // The list half in its row (a zeroed blob being filled in place, transaction not committed).
+            Faults.FaultInjector.Hit("commit.item-list.partly-written");
             var from = 0;
             Span<byte> varint = stackalloc byte[10];
             foreach (var p in _pending)
