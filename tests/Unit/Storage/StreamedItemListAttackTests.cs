@@ -64,4 +64,29 @@ public sealed class StreamedItemListAttackTests : IDisposable
         Assert.Equal(saved, RawList(7));
         Assert.Equal(items, h.GetItems(_ck, 7).Select(i => (i.Name, i.Kind, i.DType, i.Size, i.StoredSize)).ToList());
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void An_empty_a_one_item_and_a_null_state_commit_lists_that_read_back_and_match_repair(int kind)
+    {
+        using var h = new CheckpointHandler();
+        object? state = kind switch
+        {
+            0 => new OrderedDictionary(),
+            1 => new OrderedDictionary { ["only"] = new float[] { 7 } },
+            _ => null,
+        };
+        h.Save(_ck, state, step: 3);
+        var saved = RawList(3);
+        var items = h.GetItems(_ck, 3).Select(i => (i.Name, i.Kind, i.DType, i.Size, i.StoredSize)).ToList();
+        Assert.True(h.Verify(_ck, 3).Ok);
+
+        File.Delete(Path.Combine(_ck, "index.sqlite"));
+        h.RepairIndex(_ck);
+
+        Assert.Equal(saved, RawList(3));
+        Assert.Equal(items, h.GetItems(_ck, 3).Select(i => (i.Name, i.Kind, i.DType, i.Size, i.StoredSize)).ToList());
+    }
 }
