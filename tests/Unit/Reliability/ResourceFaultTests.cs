@@ -51,6 +51,21 @@ public sealed class ResourceFaultTests : IDisposable
     }
 
     [Theory]
+    [InlineData("commit.after-rename")]
+    [InlineData("commit.item-list.partly-written")]
+    public void An_unexpected_error_after_the_folder_is_published_fails_the_save_and_no_later_write_brings_it_back(string point)
+    {
+        var ck = _dir.Sub("ck");
+        Seed2(ck);
+        var run = Harness.Run($"{point}=bug", "save", ck, "3", Seed.ToString(CultureInfo.InvariantCulture), "8");
+        Assert.True(run.ExitCode == 5, $"expected the save to fail with the injected error, got exit {run.ExitCode}: {run.Output}");
+        Assert.Contains("Injected unexpected error", run.Output, StringComparison.Ordinal);
+
+        // The caller was told step 3 failed: neither the listing nor the next write's recovery may show it.
+        AssertStoreAsItWas(ck, 2, Seed);
+    }
+
+    [Theory]
     [InlineData("save.data.chunk-written@2", "diskfull", false)]
     [InlineData("save.data.chunk-written@2", "diskfull", true)]
     [InlineData("commit.before-rename", "ioerror", false)]
