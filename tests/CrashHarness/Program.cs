@@ -83,6 +83,12 @@ catch (IOException e)
     Console.Error.WriteLine($"IOException: {e.Message}");
     return 4;
 }
+catch (InvalidOperationException e)
+{
+    // An error of a kind the engine does not expect (the fault action 'bug').
+    Console.Error.WriteLine($"InvalidOperationException: {e.Message}");
+    return 5;
+}
 
 Console.WriteLine("done");
 return 0;

@@ -86,6 +86,8 @@ public sealed class CrashTests : IDisposable
     [InlineData("commit.before-rename", false, true)]
     [InlineData("commit.after-rename", true, false)]
     [InlineData("commit.after-rename", true, true)]
+    [InlineData("commit.item-list.partly-written", true, false)]
+    [InlineData("commit.item-list.partly-written", true, true)]
     [InlineData("commit.after-index", true, false)]
     [InlineData("commit.after-index", true, true)]
     public void Kill_during_a_save_leaves_the_store_as_before_or_with_the_whole_new_step(string point, bool newStepSurvives, bool portableRename)
@@ -150,6 +152,8 @@ public sealed class CrashTests : IDisposable
     [InlineData("commit.before-rename", false, true)]
     [InlineData("commit.after-rename", true, false)]
     [InlineData("commit.after-rename", true, true)]
+    [InlineData("commit.item-list.partly-written", true, false)]
+    [InlineData("commit.item-list.partly-written", true, true)]
     [InlineData("commit.after-index", true, false)]
     [InlineData("commit.after-index", true, true)]
     [InlineData("publish.rename@1", false, true)]

@@ -7,7 +7,8 @@ namespace DataraxCkpt.Faults;
 /// The fault-injection seam for crash and resource-fault tests. Off unless the environment variable
 /// <c>DATARAXCKPT_FAULT</c> is set when the process starts, as <c>point</c> or <c>point=action</c>
 /// (<c>kill</c>: SIGKILL this process, the default; <c>ioerror</c>: throw an I/O error;
-/// <c>diskfull</c>: throw the error a full disk gives), optionally <c>@N</c> to act on the N-th hit or
+/// <c>diskfull</c>: throw the error a full disk gives; <c>bug</c>: throw an
+/// <see cref="InvalidOperationException"/>, an error of none of the kinds the engine expects), optionally <c>@N</c> to act on the N-th hit or
 /// <c>@N+</c> on the N-th and every later one (an error that persists, e.g. a rename and its undo).
 /// Named points are listed in docs/guarantees.md. With the variable unset each hit is one static read.
 /// </summary>
@@ -66,6 +67,8 @@ internal static partial class FaultInjector
                 throw new IOException($"Injected I/O error at '{point}'.");
             case "diskfull":
                 throw new IOException($"No space left on device (injected at '{point}').", unchecked((int)0x80070070));
+            case "bug":
+                throw new InvalidOperationException($"Injected unexpected error at '{point}'.");
             default:
                 if (OperatingSystem.IsWindows())
                 {

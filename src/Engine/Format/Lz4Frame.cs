@@ -76,6 +76,70 @@ internal static class Lz4Frame
         return pos + 8;
     }
 
+    /// <summary>
+    /// Writes the frame <see cref="Encode"/> makes of <paramref name="raw"/> to <paramref name="destination"/>
+    /// block by block, each block compressed into one small rented buffer and written before the next: the
+    /// whole compressed frame is never held (a manifest of millions of leaves is tens of megabytes). One
+    /// write per block: the header goes out with the first block, the end mark and checksum with the last.
+    /// Every byte written is also fed to <paramref name="fileHash"/>. Returns the frame's length.
+    /// </summary>
+    public static long EncodeTo(ReadOnlySpan<byte> raw, Stream destination, K4os.Hash.xxHash.XXH64 fileHash, LZ4Level level = LZ4Level.L00_FAST)
+    {
+        var largestBlock = Math.Min(raw.Length, BlockSize);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(HeaderLength + 4 + LZ4Codec.MaximumOutputSize(largestBlock) + 8);
+        try
+        {
+            var frame = buffer.AsSpan();
+            BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
+            frame[4] = Flags;
+            frame[5] = BlockDescriptor;
+            BinaryPrimitives.WriteUInt64LittleEndian(frame[6..], (ulong)raw.Length);
+            frame[14] = HeaderChecksum(frame[4..14]);
+            var pos = HeaderLength;
+            long written = 0;
+            for (var start = 0; start < raw.Length; start += BlockSize)
+            {
+                var block = raw.Slice(start, Math.Min(BlockSize, raw.Length - start));
+                var body = frame[(pos + 4)..];
+                var encoded = LZ4Codec.Encode(block, body, level);
+                if (encoded <= 0 || encoded >= block.Length)
+                {
+                    // Incompressible data is stored as it is, which the format allows per block.
+                    block.CopyTo(body);
+                    BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)block.Length | RawBlockBit);
+                    pos += 4 + block.Length;
+                }
+                else
+                {
+                    BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)encoded);
+                    pos += 4 + encoded;
+                }
+
+                if (start + block.Length < raw.Length)
+                {
+                    Put(frame[..pos]);
+                    pos = 0;
+                }
+            }
+
+            BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(frame[(pos + 4)..], XxHash32.DigestOf(raw));
+            Put(frame[..(pos + 8)]);
+            return written;
+
+            void Put(ReadOnlySpan<byte> bytes)
+            {
+                fileHash.Update(bytes);
+                destination.Write(bytes);
+                written += bytes.Length;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>Where a one-block frame's block data starts: after the header and the block word.</summary>
     public const int SingleBlockOffset = HeaderLength + 4;
 

@@ -164,36 +164,30 @@ internal static class StepWriter
         }
 
         var manifestJson = ManifestCodec.Write(step, saveId, createdUtc, state, tensors, dataLength);
-        // Rented: a manifest of many small leaves is megabytes, and the next save reuses the same frame.
-        var frame = ArrayPool<byte>.Shared.Rent(Lz4Frame.MaxFrameLength(manifestJson.Length));
-        try
+        FaultInjector.Hit("save.manifest.before-write");
+        long frameLength;
+        var fileHash = new XXH64();
+        using (var manifest = staging.CreateFile(StepFormat.ManifestFile, 0))
         {
-            var frameLength = Lz4Frame.Encode(manifestJson.Span, frame);
-            FaultInjector.Hit("save.manifest.before-write");
-            using (var manifest = staging.CreateFile(StepFormat.ManifestFile, 0))
-            {
-                manifest.Write(frame, 0, frameLength);
-                staging.Seal(manifest);
-            }
+            // Compressed and written a block at a time: the frame is not held whole next to the manifest.
+            frameLength = Lz4Frame.EncodeTo(manifestJson.Span, manifest, fileHash);
+            staging.Seal(manifest);
+        }
 
-            FaultInjector.Hit("save.manifest.written");
-            staging.SyncFolder();
-            return new WrittenStep
-            {
-                Tensors = tensors,
-                StoredSize = dataLength + frameLength,
-                ManifestHash = ManifestHashOf(frame.AsSpan(0, frameLength)),
-            };
-        }
-        finally
+        FaultInjector.Hit("save.manifest.written");
+        staging.SyncFolder();
+        return new WrittenStep
         {
-            ArrayPool<byte>.Shared.Return(frame);
-        }
+            Tensors = tensors,
+            StoredSize = dataLength + frameLength,
+            ManifestHash = FormatManifestHash(fileHash.Digest()),
+        };
     }
 
     /// <summary>The hash the index keeps of a manifest file, to detect an index and a step that disagree.</summary>
-    public static string ManifestHashOf(ReadOnlySpan<byte> manifestFile) =>
-        XXH64.DigestOf(manifestFile).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+    public static string ManifestHashOf(ReadOnlySpan<byte> manifestFile) => FormatManifestHash(XXH64.DigestOf(manifestFile));
+
+    private static string FormatManifestHash(ulong digest) => digest.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Copies one chunk out of the tensor, then compresses the copy into a pooled frame buffer, or, when

@@ -270,9 +270,9 @@ internal sealed class CheckpointStore : ICheckpointStore
         var row = new StepRow(reservation.Step, reservation.SaveId, created, state.Size, written.StoredSize, state.ItemCount,
             System.Text.Encoding.UTF8.GetString(state.MetadataNode.Span), written.ManifestHash, Pinned: false);
 
-        // The item list was written during the encoder's walk; only the tensors' stored sizes are added
-        // now, before the lock, so the lock is held for the rename and the transaction alone.
-        var itemList = state.ItemList.ToArray(t => written.Tensors[t].StoredLength);
+        // The item list was written during the encoder's walk; the transaction finishes it into the index
+        // (the tensors' stored sizes spliced in) from the writer's buffer, without a copy of it here.
+        Func<int, long> storedLengthOfTensor = t => written.Tensors[t].StoredLength;
         Exception? retentionFailure = null;
         using (Lock(exclusive: true))
         using (var index = OpenIndexForWrite())
@@ -293,7 +293,7 @@ internal sealed class CheckpointStore : ICheckpointStore
                 reservation.Staging.SyncFolder();
             }
 
-            StepCommit.Publish(_folders, index, reservation.Staging, row, itemList, state.ItemCount);
+            StepCommit.Publish(_folders, index, reservation.Staging, row, state.ItemList, storedLengthOfTensor);
             Log($"Published step {reservation.Step} ({state.Size} bytes of state, {written.StoredSize} bytes stored){(existing is null ? string.Empty : ", replacing the previous version")}.");
             if (keep is int count)
             {

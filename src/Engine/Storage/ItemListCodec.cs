@@ -349,8 +349,65 @@ internal static class ItemListCodec
         /// </summary>
         public byte[] ToArray(Func<int, long> storedLengthOfTensor)
         {
+            var blob = new byte[FinishedLength(storedLengthOfTensor)];
+            using var stream = new MemoryStream(blob);
+            WriteFinished(stream, storedLengthOfTensor);
+            return blob;
+        }
+
+        /// <summary>Length of the finished blob (<see cref="WriteFinished"/>), checksum included.</summary>
+        public int FinishedLength(Func<int, long> storedLengthOfTensor)
+        {
+            ObjectDisposedException.ThrowIf(_released, this);
+            var extra = 0;
+            foreach (var p in _pending)
+            {
+                extra += VarintLength((ulong)storedLengthOfTensor(p.TensorIndex));
+            }
+
+            _ = Head(out var h);
+            return checked(h + _pos + extra + ChecksumLength);
+        }
+
+        /// <summary>
+        /// Writes the finished blob (the bytes of <see cref="ToArray(Func{int, long})"/>) to
+        /// <paramref name="destination"/> piece by piece, from the writer's own body: a save's list goes into
+        /// the index without a second copy of it in memory.
+        /// </summary>
+        public void WriteFinished(Stream destination, Func<int, long> storedLengthOfTensor)
+        {
             // A released body is gone: finishing it would make a list of the right count and no items.
             ObjectDisposedException.ThrowIf(_released, this);
+            var hash = new XXH64();
+            var head = Head(out var h);
+            Put(destination, hash, head.AsSpan(0, h));
+            // The list half in its row (a zeroed blob being filled in place, transaction not committed).
+            Faults.FaultInjector.Hit("commit.item-list.partly-written");
+            var from = 0;
+            Span<byte> varint = stackalloc byte[10];
+            foreach (var p in _pending)
+            {
+                // Each pending stored size is one varint spliced in where its item ends.
+                Put(destination, hash, _body.AsSpan(from, p.Position - from));
+                from = p.Position;
+                Put(destination, hash, varint[..PutVarint(varint, (ulong)storedLengthOfTensor(p.TensorIndex))]);
+            }
+
+            Put(destination, hash, _body.AsSpan(from, _pos - from));
+            Span<byte> checksum = stackalloc byte[ChecksumLength];
+            BinaryPrimitives.WriteUInt64LittleEndian(checksum, hash.Digest());
+            destination.Write(checksum);
+        }
+
+        private static void Put(Stream destination, XXH64 hash, ReadOnlySpan<byte> bytes)
+        {
+            hash.Update(bytes);
+            destination.Write(bytes);
+        }
+
+        /// <summary>The blob's head in a new array: layout, count, text table; <paramref name="length"/> bytes of it used.</summary>
+        private byte[] Head(out int length)
+        {
             var head = new byte[20 + _texts.Sum(t => 10 + Encoding.UTF8.GetMaxByteCount(t.Length))];
             var h = 0;
             head[h++] = Layout;
@@ -364,29 +421,8 @@ internal static class ItemListCodec
                 h += bytes.Length;
             }
 
-            // Each pending stored size is one varint spliced in where its item ends.
-            var extra = 0;
-            foreach (var p in _pending)
-            {
-                extra += VarintLength((ulong)storedLengthOfTensor(p.TensorIndex));
-            }
-
-            var length = h + _pos + extra;
-            var blob = new byte[length + ChecksumLength];
-            head.AsSpan(0, h).CopyTo(blob);
-            var to = h;
-            var from = 0;
-            foreach (var p in _pending)
-            {
-                _body.AsSpan(from, p.Position - from).CopyTo(blob.AsSpan(to));
-                to += p.Position - from;
-                from = p.Position;
-                to += PutVarint(blob.AsSpan(to), (ulong)storedLengthOfTensor(p.TensorIndex));
-            }
-
-            _body.AsSpan(from, _pos - from).CopyTo(blob.AsSpan(to));
-            BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(length), XXH64.DigestOf(blob.AsSpan(0, length)));
-            return blob;
+            length = h;
+            return head;
         }
 
         /// <summary>A tensor item's stored size still to write: its place in the body, its ordinal, its tensor.</summary>

@@ -14,7 +14,7 @@ namespace DataraxCkpt.Storage;
 internal static class StepCommit
 {
     public static void Publish(StepFolders folders, StepIndex index, StagingArea staging, StepRow row,
-        byte[] itemList, int itemCount)
+        ItemListCodec.Writer itemList, Func<int, long> storedLengthOfTensor)
     {
         var stagingPath = staging.Path;
         FaultInjector.Hit("commit.before-rename");
@@ -22,11 +22,12 @@ internal static class StepCommit
         try
         {
             FaultInjector.Hit("commit.after-rename");
-            index.CommitStep(row, itemList, itemCount, intentToClear: row.SaveId);
+            index.CommitStep(row, itemList, storedLengthOfTensor, intentToClear: row.SaveId);
         }
-        catch (Exception e) when (e is IOException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
+        catch
         {
-            // The save is failing (full disk, I/O error) after its folder went in. Left there, recovery
+            // The save is failing after its folder went in (full disk, I/O error, or an error of a kind
+            // nobody expected: any of them reaches the caller as a failed save). Left there, recovery
             // would roll it forward on the next write and a save the caller saw fail would appear. Put
             // the previous state back; if even that fails, the intent remains for recovery to settle.
             try

@@ -28,7 +28,7 @@ public sealed class ResourceFaultTests : IDisposable
         var data = new TheoryData<string, string>();
         foreach (var action in new[] { "ioerror", "diskfull" })
         {
-            foreach (var point in new[] { "save.data.chunk-written@2", "save.data.before-flush", "save.manifest.before-write", "save.manifest.written", "commit.before-rename", "commit.after-rename" })
+            foreach (var point in new[] { "save.data.chunk-written@2", "save.data.before-flush", "save.manifest.before-write", "save.manifest.written", "commit.before-rename", "commit.after-rename", "commit.item-list.partly-written" })
             {
                 data.Add(point, action);
             }
@@ -48,6 +48,21 @@ public sealed class ResourceFaultTests : IDisposable
         AssertFailedClearly(run, action);
         AssertStoreAsItWas(ck, 2, Seed);
         StoreAssert.Figure(_output, 1, "resource fault during save", $"{point} {action}: failed clearly, store unchanged, no leftovers");
+    }
+
+    [Theory]
+    [InlineData("commit.after-rename")]
+    [InlineData("commit.item-list.partly-written")]
+    public void An_unexpected_error_after_the_folder_is_published_fails_the_save_and_no_later_write_brings_it_back(string point)
+    {
+        var ck = _dir.Sub("ck");
+        Seed2(ck);
+        var run = Harness.Run($"{point}=bug", "save", ck, "3", Seed.ToString(CultureInfo.InvariantCulture), "8");
+        Assert.True(run.ExitCode == 5, $"expected the save to fail with the injected error, got exit {run.ExitCode}: {run.Output}");
+        Assert.Contains("Injected unexpected error", run.Output, StringComparison.Ordinal);
+
+        // The caller was told step 3 failed: neither the listing nor the next write's recovery may show it.
+        AssertStoreAsItWas(ck, 2, Seed);
     }
 
     [Theory]

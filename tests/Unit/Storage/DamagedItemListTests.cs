@@ -24,6 +24,10 @@ public sealed class DamagedItemListTests : IDisposable
     [InlineData("UPDATE step_items SET items = zeroblob(0) WHERE step = 2;")]
     [InlineData("UPDATE step_items SET items = randomblob(length(items)) WHERE step = 2;")]
     [InlineData("UPDATE step_items SET items = substr(items, 1, 20) || x'ff' || substr(items, 22) WHERE step = 2;")]
+    // A row whose zeroed blob was never filled, or filled only in part (the streamed commit's failure modes).
+    [InlineData("UPDATE step_items SET items = zeroblob(length(items)) WHERE step = 2;")]
+    [InlineData("UPDATE step_items SET items = substr(items, 1, 40) || zeroblob(length(items) - 40) WHERE step = 2;")]
+    [InlineData("UPDATE step_items SET items = substr(items, 1, length(items) - 8) || zeroblob(8) WHERE step = 2;")]
     [InlineData("UPDATE step_items SET items = 'not a blob' WHERE step = 2;")]
     [InlineData("DELETE FROM step_items WHERE step = 2;")]
     [InlineData("UPDATE step_items SET items = (SELECT items FROM step_items WHERE step = 1) WHERE step = 2;")]

@@ -1,0 +1,89 @@
+using DataraxCkpt.Storage;
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Storage;
+
+/// <summary>
+/// A save's item list goes into the index from the list writer's own buffer (issue 15: no finished copy
+/// and no copy in SQLite's binding): the bytes are those of the finished blob, the list reads back
+/// exactly, and a list that fails while being written leaves no row behind.
+/// </summary>
+public sealed class StreamedItemListCommitTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static ItemListCodec.Writer SampleWriter(int leaves)
+    {
+        var writer = new ItemListCodec.Writer(leaves);
+        for (var i = 0; i < leaves; i++)
+        {
+            if (i % 1000 == 7)
+            {
+                writer.AddTensor("t/" + i, "tensor", "f32", [i, 3], 12L * i, i / 1000);
+            }
+            else
+            {
+                writer.Add("k" + i, "scalar", i % 2 == 0 ? "i32" : "f64", null, 4, 0);
+            }
+        }
+
+        return writer;
+    }
+
+    private static long StoredLength(int tensor) => 1000L + (tensor * 100_003L);
+
+    private static StepRow Row(long step, int items) =>
+        new(step, new string('a', 32), DateTimeOffset.UnixEpoch, 8, 100, items, "{}", new string('0', 16), Pinned: false);
+
+    [Fact]
+    public void WriteFinished_writes_the_bytes_of_ToArray_with_tensor_sizes_spliced_in_and_FinishedLength_counts_them()
+    {
+        var writer = SampleWriter(5_000);
+        var whole = writer.ToArray(StoredLength);
+        using var streamed = new MemoryStream();
+        writer.WriteFinished(streamed, StoredLength);
+
+        Assert.Equal(whole.Length, writer.FinishedLength(StoredLength));
+        Assert.Equal(whole, streamed.ToArray());
+        ItemListCodec.Check(1, whole, 5_000);
+    }
+
+    [Fact]
+    public void A_list_committed_from_its_writer_reads_back_as_the_same_list_committed_as_a_blob()
+    {
+        Directory.CreateDirectory(_dir.Sub("ix"));
+        using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
+        var writer = SampleWriter(20_000);
+        index.CommitStep(Row(1, 20_000), writer.ToArray(StoredLength), 20_000, intentToClear: null);
+        index.CommitStep(Row(2, 20_000), writer, StoredLength, intentToClear: null);
+
+        var asBlob = index.Items(1);
+        var streamed = index.Items(2);
+        Assert.Equal(20_000, streamed.Count);
+        Assert.Equal(asBlob.Select(i => (i.Name, i.Kind, i.DType, i.Size, i.StoredSize)), streamed.Select(i => (i.Name, i.Kind, i.DType, i.Size, i.StoredSize)));
+        Assert.Equal(asBlob.Select(i => i.Shape is null ? "-" : string.Join(',', i.Shape)), streamed.Select(i => i.Shape is null ? "-" : string.Join(',', i.Shape)));
+        Assert.Equal(StoredLength(19), streamed[19_007].StoredSize);
+    }
+
+    [Fact]
+    public void A_list_that_fails_while_written_into_its_row_leaves_neither_the_step_nor_its_items()
+    {
+        Directory.CreateDirectory(_dir.Sub("ix"));
+        using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
+        var writer = SampleWriter(3_000);
+        var calls = 0;
+
+        // Three tensor items: FinishedLength asks for three sizes, then the write fails at its second,
+        // after the row's zeroed blob exists and part of the list is in it.
+        long FailingLength(int tensor) => ++calls == 5 ? throw new IOException("simulated failure mid-list") : StoredLength(tensor);
+
+        Assert.ThrowsAny<Exception>(() => index.CommitStep(Row(4, 3_000), writer, FailingLength, intentToClear: null));
+        Assert.Equal(5, calls);
+        Assert.Null(index.Get(4));
+
+        index.CommitStep(Row(4, 3_000), writer, StoredLength, intentToClear: null);
+        Assert.Equal(3_000, index.Items(4).Count);
+    }
+}
