@@ -162,26 +162,39 @@ internal struct XxHash32
     /// Adds one span to each of four hashes at once. One xxHash32 is a chain of dependent multiplies
     /// (about 2 bytes a cycle however it is written); four hashes of different data are independent, so
     /// their stripes go through the vector unit side by side, each hash's four lanes in one Vector128,
-    /// and the core overlaps the four chains. Each span may have its own length: the stripes all four
-    /// share are hashed together, the rest of each on its own. The results equal four <see cref="Append"/> calls.
+    /// and the core overlaps the four chains. Each span may have its own length: the stripes all non-empty
+    /// spans share are hashed together, the rest of each on its own. An empty span leaves its hash as it
+    /// is and does not hold the others back (a group of fewer than four chunks, or chunks of different
+    /// lengths read piece by piece, still hashes side by side). The results equal four <see cref="Append"/> calls.
     /// </summary>
     public static void AppendFour(ref XxHash32 a, ref XxHash32 b, ref XxHash32 c, ref XxHash32 d,
         ReadOnlySpan<byte> da, ReadOnlySpan<byte> db, ReadOnlySpan<byte> dc, ReadOnlySpan<byte> dd)
     {
-        if (Vector128.IsHardwareAccelerated && a._pendingLength == 0 && b._pendingLength == 0 && c._pendingLength == 0 && d._pendingLength == 0)
+        if (Vector128.IsHardwareAccelerated)
         {
-            var common = Math.Min(Math.Min(da.Length, db.Length), Math.Min(dc.Length, dd.Length)) & ~15;
-            if (common > 0)
+            var common = int.MaxValue;
+            var aligned = true;
+            ReadOnlySpan<byte> some = default;
+            Consider(ref common, ref aligned, ref some, in a, da);
+            Consider(ref common, ref aligned, ref some, in b, db);
+            Consider(ref common, ref aligned, ref some, in c, dc);
+            Consider(ref common, ref aligned, ref some, in d, dd);
+            common &= ~15;
+            if (aligned && common > 0 && common != (int.MaxValue & ~15))
             {
-                StripesFour(ref a, ref b, ref c, ref d, da, db, dc, dd, common);
-                a._total += common;
-                b._total += common;
-                c._total += common;
-                d._total += common;
-                da = da[common..];
-                db = db[common..];
-                dc = dc[common..];
-                dd = dd[common..];
+                // An idle lane hashes another lane's bytes into a state that is then dropped: the vector
+                // step costs the same with four live lanes as with one.
+                var idle = new XxHash32(0);
+                ref var ra = ref da.IsEmpty ? ref idle : ref a;
+                ref var rb = ref db.IsEmpty ? ref idle : ref b;
+                ref var rc = ref dc.IsEmpty ? ref idle : ref c;
+                ref var rd = ref dd.IsEmpty ? ref idle : ref d;
+                StripesFour(ref ra, ref rb, ref rc, ref rd,
+                    da.IsEmpty ? some : da, db.IsEmpty ? some : db, dc.IsEmpty ? some : dc, dd.IsEmpty ? some : dd, common);
+                Consumed(ref a, ref da, common);
+                Consumed(ref b, ref db, common);
+                Consumed(ref c, ref dc, common);
+                Consumed(ref d, ref dd, common);
             }
         }
 
@@ -189,6 +202,28 @@ internal struct XxHash32
         b.Append(db);
         c.Append(dc);
         d.Append(dd);
+    }
+
+    // A lane with data bounds the stripes hashed side by side, and must have no partial stripe pending.
+    private static void Consider(ref int common, ref bool aligned, ref ReadOnlySpan<byte> some, in XxHash32 hash, ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        common = Math.Min(common, data.Length);
+        aligned &= hash._pendingLength == 0;
+        some = data;
+    }
+
+    private static void Consumed(ref XxHash32 hash, ref ReadOnlySpan<byte> data, int common)
+    {
+        if (!data.IsEmpty)
+        {
+            hash._total += common;
+            data = data[common..];
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -127,6 +127,28 @@ public sealed class XxHash32Tests
         Assert.Equal(XXH32.DigestOf(other.AsSpan(0, 1 << 20)), h[3].Digest());
     }
 
+    [Fact]
+    public void Four_hashes_fed_in_rounds_of_pieces_where_some_run_out_early_equal_the_reference()
+    {
+        // Chunks of a group read piece by piece: a shorter chunk's lane gets no data in the later rounds,
+        // and must neither change nor stop the others from being hashed side by side.
+        var lengths = new[] { 10_000, 4_096, 0, 9_999 };
+        var h = new[] { new XxHash32(0), new XxHash32(0), new XxHash32(0), new XxHash32(0) };
+        const int piece = 1_024;
+        for (var at = 0; at < lengths.Max(); at += piece)
+        {
+            var parts = Enumerable.Range(0, 4).Select(k => at < lengths[k] ? (Start: k * 11 + at, Length: Math.Min(piece, lengths[k] - at)) : (Start: 0, Length: 0)).ToArray();
+            XxHash32.AppendFour(ref h[0], ref h[1], ref h[2], ref h[3],
+                Data.AsSpan(parts[0].Start, parts[0].Length), Data.AsSpan(parts[1].Start, parts[1].Length),
+                Data.AsSpan(parts[2].Start, parts[2].Length), Data.AsSpan(parts[3].Start, parts[3].Length));
+        }
+
+        for (var k = 0; k < 4; k++)
+        {
+            Assert.Equal(XXH32.DigestOf(Data.AsSpan(k * 11, lengths[k])), h[k].Digest());
+        }
+    }
+
     private static byte[] MakeData(int length)
     {
         var data = new byte[length];
