@@ -24,14 +24,6 @@ internal interface IStepData : IDisposable
     /// </summary>
     int StoredChunksPerRead => 1;
 
-    /// <summary>
-    /// The bytes of a stored chunk read at a time before they are hashed, or 0 to read each chunk whole
-    /// first. A local file reads in pieces small enough that a group's pieces are still in the core's L2
-    /// cache when they are hashed (a whole group of four 4 MiB chunks is four times that cache, so its hash
-    /// read every byte again from memory); a remote source reads each chunk in one request.
-    /// </summary>
-    int ReadPieceBytes => 0;
-
     /// <summary>Fills <paramref name="target"/> from <paramref name="offset"/>.</summary>
     /// <exception cref="InvalidDataException">The data ends before <paramref name="target"/> is filled.</exception>
     void ReadExactly(Span<byte> target, long offset);
@@ -60,9 +52,6 @@ internal sealed class FileStepData : IStepData
     public int ReadParallelism => Environment.ProcessorCount;
 
     public int StoredChunksPerRead => 4;
-
-    // Four lanes of 256 KiB: 1 MiB a round, half of one core's L2 here, so the hash reads it from cache.
-    public int ReadPieceBytes => 256 << 10;
 
     public void ReadExactly(Span<byte> target, long offset)
     {

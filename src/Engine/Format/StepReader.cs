@@ -400,8 +400,7 @@ internal sealed class StepReader : IDisposable
 
     private void DecodeGroup(List<(TensorDestination Destination, ChunkLayout Chunk, long At, int ElementSize)> work, int first, int count)
     {
-        // A lone stored chunk of a local file is read in pieces too, so its hash finds the bytes in cache.
-        if (count == 1 && !(_data.ReadPieceBytes > 0 && IsStoredCandidate(work[first].Chunk, work[first].ElementSize)))
+        if (count == 1)
         {
             DecodeWork(work[first].Destination, work[first].Chunk, work[first].At, work[first].ElementSize);
         }
@@ -427,13 +426,11 @@ internal sealed class StepReader : IDisposable
     public int StoredChunksPerRead => Math.Clamp(_data.StoredChunksPerRead, 1, StoredChunkGroup.Capacity);
 
     /// <summary>
-    /// Reads up to four stored chunks (of one step or of several) straight into their targets and verifies
+    /// Reads up to four stored chunks (of one step or of several) straight into their targets, then verifies
     /// their checksums side by side (<see cref="XxHash32.AppendFour"/>, several times the speed of one hash
-    /// after another). Each frame's prefix and trailer are read and checked first; then, where the data is
-    /// local (<see cref="IStepData.ReadPieceBytes"/>), the chunks are read a piece of each at a time and each
-    /// round of pieces hashed while it is still in cache, else each chunk is read whole. Every chunk is
-    /// checked before this returns; a chunk whose frame turns out not to be one stored block is decoded on
-    /// its own, as <see cref="DecodeWork"/> always does. Restore and inspection both read stored chunks here.
+    /// after another). Every chunk is checked before this returns; a chunk whose frame turns out not to be one
+    /// stored block is decoded on its own, as <see cref="DecodeWork"/> always does. Restore and inspection
+    /// both read stored chunks here.
     /// </summary>
     /// <exception cref="InvalidDataException">A chunk fails a check; the message names its item. Targets may
     /// then hold a mix of read and earlier bytes.</exception>
@@ -442,19 +439,11 @@ internal sealed class StepReader : IDisposable
         Span<byte> prefix = stackalloc byte[Lz4Frame.StoredPrefixLength];
         Span<byte> trailers = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredTrailerLength];
         Span<bool> hashed = stackalloc bool[StoredChunkGroup.Capacity];
-        var piece = int.MaxValue;
-        for (var k = 0; k < group.Count; k++)
-        {
-            var pieceBytes = group.Reader(k)._data.ReadPieceBytes;
-            piece = pieceBytes > 0 ? Math.Min(piece, pieceBytes) : 0;
-            if (piece == 0)
-            {
-                break;
-            }
-        }
-
-        var whole = piece == 0;
-        var longest = 0;
+        var h0 = new XxHash32(0);
+        var h1 = new XxHash32(0);
+        var h2 = new XxHash32(0);
+        var h3 = new XxHash32(0);
+        ReadOnlySpan<byte> d0 = default, d1 = default, d2 = default, d3 = default;
         for (var k = 0; k < group.Count; k++)
         {
             var reader = group.Reader(k);
@@ -463,26 +452,12 @@ internal sealed class StepReader : IDisposable
             var trailer = trailers.Slice(k * Lz4Frame.StoredTrailerLength, Lz4Frame.StoredTrailerLength);
             try
             {
-                if (whole)
-                {
-                    // One read of the whole frame (one request remotely).
-                    reader._data.ReadExactly(prefix, target, trailer, chunk.Offset);
-                }
-                else
-                {
-                    reader._data.ReadExactly(prefix, chunk.Offset);
-                }
-
+                reader._data.ReadExactly(prefix, target, trailer, chunk.Offset);
                 if (!Lz4Frame.IsStoredFrame(prefix, chunk.StoredLength, chunk.RawLength))
                 {
                     // Not one stored block after all: the frame path writes the target again.
                     reader.DecodeChunk(chunk, target);
                     continue;
-                }
-
-                if (!whole)
-                {
-                    reader._data.ReadExactly(trailer, chunk.Offset + Lz4Frame.StoredPrefixLength + chunk.RawLength);
                 }
 
                 CheckBinding(chunk, trailer[^4..]);
@@ -494,50 +469,16 @@ internal sealed class StepReader : IDisposable
             }
 
             hashed[k] = true;
-            longest = Math.Max(longest, chunk.RawLength);
-        }
-
-        var h0 = new XxHash32(0);
-        var h1 = new XxHash32(0);
-        var h2 = new XxHash32(0);
-        var h3 = new XxHash32(0);
-        var step = whole ? longest : piece;
-        for (var at = 0; at < longest; at += step)
-        {
-            ReadOnlySpan<byte> d0 = default, d1 = default, d2 = default, d3 = default;
-            for (var k = 0; k < group.Count; k++)
+            switch (k)
             {
-                var target = group.Target(k);
-                if (!hashed[k] || at >= target.Length)
-                {
-                    continue;
-                }
-
-                var part = target.Slice(at, Math.Min(step, target.Length - at));
-                if (!whole)
-                {
-                    try
-                    {
-                        group.Reader(k)._data.ReadExactly(part, group.Chunk(k).Offset + Lz4Frame.StoredPrefixLength + at);
-                    }
-                    catch (InvalidDataException e)
-                    {
-                        throw StepOfFailure.Create(group.Reader(k).Manifest.Step, $"item '{group.ItemName(k)}': {e.Message}", e);
-                    }
-                }
-
-                switch (k)
-                {
-                    case 0: d0 = part; break;
-                    case 1: d1 = part; break;
-                    case 2: d2 = part; break;
-                    default: d3 = part; break;
-                }
+                case 0: d0 = target; break;
+                case 1: d1 = target; break;
+                case 2: d2 = target; break;
+                default: d3 = target; break;
             }
-
-            XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3, d0, d1, d2, d3);
         }
 
+        XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3, d0, d1, d2, d3);
         for (var k = 0; k < group.Count; k++)
         {
             if (!hashed[k])
