@@ -25,7 +25,10 @@ internal sealed class StepReader : IDisposable
     /// <summary>Bytes decoded between two progress reports (fewer only at the end).</summary>
     private const long ReportBytes = 16L << 20;
 
-    /// <summary>Below this many bytes a restore is decoded on the calling thread.</summary>
+    /// <summary>Bytes of one batch of a source read one chunk per group (remote data); see DecodeAll.</summary>
+    private const long BatchBytes = 32L << 20;
+
+    /// <summary>Below this many bytes a restore (or a batch) is decoded on the calling thread.</summary>
     private const long ParallelBytes = 1L << 20;
 
     private readonly IStepData _data;
@@ -298,7 +301,8 @@ internal sealed class StepReader : IDisposable
     /// Decodes every chunk of every destination's tensor, on all cores at once, then normalises restored bools.
     /// The chunks form one queue of groups (consecutive stored chunks go together, so one thread reads them and
     /// hashes them side by side); the calling thread and up to <see cref="IStepData.ReadParallelism"/> − 1 pool
-    /// threads each take the next group as they finish the last, so a late thread never holds up the others.
+    /// threads each take the next group as they finish the last, so a late thread never holds up the others
+    /// (remote data, one chunk per group, goes in batches of such queues: see the comment inside).
     /// Progress is reported, and <paramref name="onBytesRead"/>'s exceptions raised, on the calling thread as
     /// groups complete; every thread checks <paramref name="cancellationToken"/> before it starts a group. A
     /// restore too small to be worth parallel work is decoded on the calling thread.
@@ -330,7 +334,6 @@ internal sealed class StepReader : IDisposable
         // group, so that every read in flight is its own request.
         var perGroup = Math.Clamp(_data.StoredChunksPerRead, 1, StoredChunkGroup.Capacity);
         var groups = new List<ChunkRun>();
-        long total = 0;
         for (var i = 0; i < work.Count;)
         {
             var count = 1;
@@ -349,20 +352,37 @@ internal sealed class StepReader : IDisposable
             }
 
             groups.Add(new ChunkRun(i, count, bytes));
-            total += bytes;
             i += count;
         }
 
-        var threads = Math.Min(_data.ReadParallelism, groups.Count);
-        if (total < ParallelBytes || threads <= 1)
+        // A source read one chunk per group (remote data, many requests in flight) still goes in batches with
+        // a wait at the end of each: a progress callback between two batches runs while no read is in flight,
+        // and the reads after it see the store as it then is (a step removed or replaced by another host during
+        // the callback is found by them, and read again whole). Local data is one queue: no thread waits for another.
+        var batchBytes = perGroup == 1 ? Math.Max(BatchBytes, _data.ReadParallelism * (long)Lz4Frame.BlockSize) : long.MaxValue;
+        for (var start = 0; start < groups.Count;)
         {
-            // Small tensors are the common case in a big parameter tree: starting parallel work for a few
-            // small chunks costs more than decoding them.
-            DecodeInOrder(work, groups, onBytesRead, cancellationToken);
-        }
-        else
-        {
-            new ChunkQueue(this, work, groups, cancellationToken).Run(threads, onBytesRead);
+            var end = start;
+            long bytes = 0;
+            while (end < groups.Count && (end == start || bytes < batchBytes))
+            {
+                bytes += groups[end++].Bytes;
+            }
+
+            var batch = start == 0 && end == groups.Count ? groups : groups.GetRange(start, end - start);
+            var threads = Math.Min(_data.ReadParallelism, batch.Count);
+            if (bytes < ParallelBytes || threads <= 1)
+            {
+                // Small tensors are the common case in a big parameter tree: starting parallel work for a few
+                // small chunks costs more than decoding them.
+                DecodeInOrder(work, batch, onBytesRead, cancellationToken);
+            }
+            else
+            {
+                new ChunkQueue(this, work, batch, cancellationToken).Run(threads, onBytesRead);
+            }
+
+            start = end;
         }
 
         foreach (var destination in destinations)
