@@ -22,10 +22,13 @@ internal sealed class StepReader : IDisposable
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(Lz4Frame.MaxFrameLength(Lz4Frame.BlockSize), 64);
     private static readonly ConcurrentDictionary<Type, Func<int, Array>> UninitializedArrays = new();
 
-    /// <summary>Bytes decoded between two progress reports (and cancellation checks).</summary>
+    /// <summary>Bytes decoded between two progress reports (fewer only at the end).</summary>
+    private const long ReportBytes = 16L << 20;
+
+    /// <summary>Bytes of one batch of a source read one chunk per group (remote data); see DecodeAll.</summary>
     private const long BatchBytes = 32L << 20;
 
-    /// <summary>Below this many bytes a batch is decoded on the calling thread.</summary>
+    /// <summary>Below this many bytes a restore (or a batch) is decoded on the calling thread.</summary>
     private const long ParallelBytes = 1L << 20;
 
     private readonly IStepData _data;
@@ -304,12 +307,18 @@ internal sealed class StepReader : IDisposable
 
     /// <summary>
     /// Decodes every chunk of every destination's tensor, on all cores at once, then normalises restored bools.
-    /// Chunks go in batches of about <see cref="BatchBytes"/> so that progress and cancellation are reported on
-    /// the calling thread; a batch too small to be worth parallel work is decoded on the calling thread.
+    /// The chunks form one queue of groups (consecutive stored chunks go together, so one thread reads them and
+    /// hashes them side by side); the calling thread and up to <see cref="IStepData.ReadParallelism"/> − 1 pool
+    /// threads each take the next group as they finish the last, so a late thread never holds up the others
+    /// (remote data, one chunk per group, goes in batches of such queues: see the comment inside).
+    /// Progress is reported, and <paramref name="onBytesRead"/>'s exceptions raised, on the calling thread as
+    /// groups complete; every thread checks <paramref name="cancellationToken"/> before it starts a group. A
+    /// restore too small to be worth parallel work is decoded on the calling thread.
     /// </summary>
     /// <exception cref="InvalidDataException">A chunk failed a check; the message names its item. Destinations
-    /// may then hold a mix of decoded and earlier bytes.</exception>
-    public void DecodeAll(IReadOnlyList<TensorDestination> destinations, Action<long>? onBytesRead)
+    /// may then hold a mix of decoded and earlier bytes. No thread writes into them once this has returned or thrown.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the last group.</exception>
+    public void DecodeAll(IReadOnlyList<TensorDestination> destinations, Action<long>? onBytesRead, CancellationToken cancellationToken = default)
     {
         var work = new List<(TensorDestination Destination, ChunkLayout Chunk, long At, int ElementSize)>();
         foreach (var destination in destinations)
@@ -329,65 +338,58 @@ internal sealed class StepReader : IDisposable
             }
         }
 
-        // A batch holds enough chunks to keep every read in flight busy (remote data wants many at once),
-        // and locally one group of stored chunks per core. Progress and cancellation are seen between
-        // batches, so a batch must stay well below a large restore: two groups per core made a 48 MiB
-        // restore one batch that a cancel could no longer stop mid-read.
-        var parallelism = _data.ReadParallelism;
-        var perGroup = Math.Clamp(_data.StoredChunksPerRead, 1, 4);
-        var batchBytes = Math.Max(BatchBytes, parallelism * (long)Lz4Frame.BlockSize * perGroup);
-        var groups = new List<(int First, int Count)>();
-        var start = 0;
-        while (start < work.Count)
+        // Locally up to four consecutive stored chunks per group (hashed side by side); remotely one chunk per
+        // group, so that every read in flight is its own request.
+        var perGroup = Math.Clamp(_data.StoredChunksPerRead, 1, StoredChunkGroup.Capacity);
+        var groups = new List<ChunkRun>();
+        for (var i = 0; i < work.Count;)
+        {
+            var count = 1;
+            if (IsStoredCandidate(work[i].Chunk, work[i].ElementSize))
+            {
+                while (count < perGroup && i + count < work.Count && IsStoredCandidate(work[i + count].Chunk, work[i + count].ElementSize))
+                {
+                    count++;
+                }
+            }
+
+            long bytes = 0;
+            for (var k = i; k < i + count; k++)
+            {
+                bytes += work[k].Chunk.RawLength;
+            }
+
+            groups.Add(new ChunkRun(i, count, bytes));
+            i += count;
+        }
+
+        // A source read one chunk per group (remote data, many requests in flight) still goes in batches with
+        // a wait at the end of each: a progress callback between two batches runs while no read is in flight,
+        // and the reads after it see the store as it then is (a step removed or replaced by another host during
+        // the callback is found by them, and read again whole). Local data is one queue: no thread waits for another.
+        var batchBytes = perGroup == 1 ? Math.Max(BatchBytes, _data.ReadParallelism * (long)Lz4Frame.BlockSize) : long.MaxValue;
+        for (var start = 0; start < groups.Count;)
         {
             var end = start;
             long bytes = 0;
-            while (end < work.Count && (end == start || bytes < batchBytes))
+            while (end < groups.Count && (end == start || bytes < batchBytes))
             {
-                bytes += work[end++].Chunk.RawLength;
+                bytes += groups[end++].Bytes;
             }
 
-            // Consecutive stored chunks go together, so one thread reads them and hashes them side by side.
-            groups.Clear();
-            for (var i = start; i < end;)
+            var batch = start == 0 && end == groups.Count ? groups : groups.GetRange(start, end - start);
+            var threads = Math.Min(_data.ReadParallelism, batch.Count);
+            if (bytes < ParallelBytes || threads <= 1)
             {
-                var count = 1;
-                if (IsStoredCandidate(work[i].Chunk, work[i].ElementSize))
-                {
-                    while (count < perGroup && i + count < end && IsStoredCandidate(work[i + count].Chunk, work[i + count].ElementSize))
-                    {
-                        count++;
-                    }
-                }
-
-                groups.Add((i, count));
-                i += count;
-            }
-
-            if (bytes < ParallelBytes || groups.Count == 1)
-            {
-                // Small tensors are the common case in a big parameter tree: starting parallel work for a
-                // few small chunks costs more than decoding them.
-                foreach (var group in groups)
-                {
-                    DecodeGroup(work, group.First, group.Count);
-                }
+                // Small tensors are the common case in a big parameter tree: starting parallel work for a few
+                // small chunks costs more than decoding them.
+                DecodeInOrder(work, batch, onBytesRead, cancellationToken);
             }
             else
             {
-                try
-                {
-                    Parallel.For(0, groups.Count, new ParallelOptions { MaxDegreeOfParallelism = parallelism },
-                        g => DecodeGroup(work, groups[g].First, groups[g].Count));
-                }
-                catch (AggregateException e)
-                {
-                    ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
-                    throw;
-                }
+                new ChunkQueue(this, work, batch, cancellationToken).Run(threads, onBytesRead);
             }
 
-            onBytesRead?.Invoke(bytes);
             start = end;
         }
 
@@ -399,6 +401,177 @@ internal sealed class StepReader : IDisposable
             }
 
             destination.Complete?.Invoke();
+        }
+    }
+
+    /// <summary>Consecutive entries of DecodeAll's work list decoded by one thread, and their raw bytes.</summary>
+    private readonly record struct ChunkRun(int First, int Count, long Bytes);
+
+    private void DecodeInOrder(List<(TensorDestination Destination, ChunkLayout Chunk, long At, int ElementSize)> work, List<ChunkRun> groups,
+        Action<long>? onBytesRead, CancellationToken cancellationToken)
+    {
+        long pending = 0;
+        for (var g = 0; g < groups.Count; g++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            DecodeGroup(work, groups[g].First, groups[g].Count);
+            pending += groups[g].Bytes;
+            if (pending >= ReportBytes || g == groups.Count - 1)
+            {
+                onBytesRead?.Invoke(pending);
+                pending = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// DecodeAll's parallel part: a queue of chunk groups that the calling thread and pool threads take from
+    /// one at a time. The calling thread also reports the bytes the others post and, on the first failure
+    /// (a chunk's, the progress callback's, a cancellation), stops the queue and waits until no thread is
+    /// inside a group before it throws, so nothing writes into a destination after DecodeAll has returned.
+    /// </summary>
+    private sealed class ChunkQueue
+    {
+        private readonly StepReader _reader;
+        private readonly List<(TensorDestination Destination, ChunkLayout Chunk, long At, int ElementSize)> _work;
+        private readonly List<ChunkRun> _groups;
+        private readonly CancellationToken _cancellationToken;
+        // Released once per group taken from the queue, whether decoded or skipped after a failure.
+        private readonly SemaphoreSlim _finished = new(0);
+        private int _next;
+        private long _doneBytes;
+        private volatile bool _stop;
+        private ExceptionDispatchInfo? _failure;
+
+        public ChunkQueue(StepReader reader, List<(TensorDestination Destination, ChunkLayout Chunk, long At, int ElementSize)> work,
+            List<ChunkRun> groups, CancellationToken cancellationToken)
+        {
+            _reader = reader;
+            _work = work;
+            _groups = groups;
+            _cancellationToken = cancellationToken;
+        }
+
+        public void Run(int threads, Action<long>? onBytesRead)
+        {
+            for (var t = 1; t < threads; t++)
+            {
+                // A pool thread that starts only after the queue is empty (a busy pool) takes nothing and ends.
+                ThreadPool.UnsafeQueueUserWorkItem(static queue => queue.Work(), this, preferLocal: false);
+            }
+
+            long reported = 0;
+            long unreported = 0;
+            var seen = 0;
+            // The calling thread decodes too (a pool with no thread free still finishes), reporting between groups.
+            while (!_stop && TakeAndDecode())
+            {
+                seen += Drain(ref unreported);
+                Report(onBytesRead, ref unreported, ref reported, seen == _groups.Count);
+            }
+
+            // The queue is empty (or stopped): every group taken before the stop is decoded or skipped by its
+            // taker; wait for those still running, reporting as they finish.
+            var taken = StopTaking();
+            while (seen < taken)
+            {
+                _finished.Wait();
+                seen += 1 + Drain(ref unreported);
+                if (!_stop)
+                {
+                    Report(onBytesRead, ref unreported, ref reported, seen == _groups.Count);
+                }
+            }
+
+            _failure?.Throw();
+            if (_stop)
+            {
+                // Stopped without a failure recorded: only a cancellation skips groups.
+                _cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+
+        private void Report(Action<long>? onBytesRead, ref long unreported, ref long reported, bool last)
+        {
+            if (unreported == 0 || (unreported < ReportBytes && !last))
+            {
+                return;
+            }
+
+            try
+            {
+                onBytesRead?.Invoke(unreported);
+                reported += unreported;
+                unreported = 0;
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+            }
+        }
+
+        // Counts the completions posted so far (without waiting) and moves their bytes to the caller's count.
+        private int Drain(ref long unreported)
+        {
+            var count = 0;
+            while (_finished.Wait(0))
+            {
+                count++;
+            }
+
+            unreported += Interlocked.Exchange(ref _doneBytes, 0);
+            return count;
+        }
+
+        // How many groups were taken from the queue; none is taken after this.
+        private int StopTaking() => Math.Min(Interlocked.Exchange(ref _next, _groups.Count), _groups.Count);
+
+        private void Work()
+        {
+            while (!_stop && TakeAndDecode())
+            {
+            }
+        }
+
+        // Takes the next group and decodes it (or skips it once the queue is stopping); false when none is left.
+        private bool TakeAndDecode()
+        {
+            var g = Interlocked.Increment(ref _next) - 1;
+            if (g >= _groups.Count)
+            {
+                return false;
+            }
+
+            try
+            {
+                if (_cancellationToken.IsCancellationRequested)
+                {
+                    _stop = true;
+                }
+
+                if (!_stop)
+                {
+                    _reader.DecodeGroup(_work, _groups[g].First, _groups[g].Count);
+                    Interlocked.Add(ref _doneBytes, _groups[g].Bytes);
+                }
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+            }
+            finally
+            {
+                _finished.Release();
+            }
+
+            return true;
+        }
+
+        private void Fail(Exception e)
+        {
+            // The first failure is the one reported (as Parallel.For's first inner exception was); the others stop.
+            Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
+            _stop = true;
         }
     }
 

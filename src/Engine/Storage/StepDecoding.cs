@@ -29,7 +29,7 @@ internal sealed class StepDecoding
     {
         var total = reader.Manifest.Tensors.Sum(t => t.RawLength);
         onStart?.Invoke(chosen, total);
-        // Checked after each chunk (or batch of chunks) is decoded.
+        // Checked at each progress report; DecodeAll's threads also check the token before each group of chunks.
         Action<long> onBytes = bytes =>
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -44,7 +44,7 @@ internal sealed class StepDecoding
             : decoder.DecodeMatching(reader.Manifest.State, patterns, decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items).Select(i => i.Name).ToList()));
         CorruptOnFailure(chosen, null, () =>
         {
-            reader.DecodeAll(pending, onBytes);
+            reader.DecodeAll(pending, onBytes, cancellationToken);
             return true;
         });
         return state;
@@ -70,7 +70,7 @@ internal sealed class StepDecoding
             (index, target, item) => CorruptOnFailure(chosen, item, () => reader.DestinationIn(index, target, item)), pending));
         CorruptOnFailure(chosen, null, () =>
         {
-            reader.DecodeAll(pending, onBytes);
+            reader.DecodeAll(pending, onBytes, cancellationToken);
             return true;
         });
         plan.Apply();

@@ -127,6 +127,68 @@ public sealed class XxHash32Tests
         Assert.Equal(XXH32.DigestOf(other.AsSpan(0, 1 << 20)), h[3].Digest());
     }
 
+    [Fact]
+    public void Four_hashes_fed_in_rounds_of_pieces_where_some_run_out_early_equal_the_reference()
+    {
+        // Chunks of a group read piece by piece: a shorter chunk's lane gets no data in the later rounds,
+        // and must neither change nor stop the others from being hashed side by side.
+        var lengths = new[] { 10_000, 4_096, 0, 9_999 };
+        var h = new[] { new XxHash32(0), new XxHash32(0), new XxHash32(0), new XxHash32(0) };
+        const int piece = 1_024;
+        for (var at = 0; at < lengths.Max(); at += piece)
+        {
+            var parts = Enumerable.Range(0, 4).Select(k => at < lengths[k] ? (Start: k * 11 + at, Length: Math.Min(piece, lengths[k] - at)) : (Start: 0, Length: 0)).ToArray();
+            XxHash32.AppendFour(ref h[0], ref h[1], ref h[2], ref h[3],
+                Data.AsSpan(parts[0].Start, parts[0].Length), Data.AsSpan(parts[1].Start, parts[1].Length),
+                Data.AsSpan(parts[2].Start, parts[2].Length), Data.AsSpan(parts[3].Start, parts[3].Length));
+        }
+
+        for (var k = 0; k < 4; k++)
+        {
+            Assert.Equal(XXH32.DigestOf(Data.AsSpan(k * 11, lengths[k])), h[k].Digest());
+        }
+    }
+
+    [Fact]
+    public void Four_spans_of_uneven_lengths_in_one_call_equal_the_reference_whichever_runs_out_first()
+    {
+        // The side-by-side part continues with the spans that have stripes left: a 1 MiB + 13 tail chunk,
+        // a 3 MiB one and a few bytes (less than a stripe) beside a 4 MiB one.
+        var chunk = MakeData(4 << 20);
+        var spans = new[] { (Start: 0, Length: (1 << 20) + 13), (Start: 5, Length: (4 << 20) - 5), (Start: 3, Length: 3 << 20), (Start: 100, Length: 5) };
+        var h = new[] { new XxHash32(0), new XxHash32(0), new XxHash32(0), new XxHash32(0) };
+
+        XxHash32.AppendFour(ref h[0], ref h[1], ref h[2], ref h[3],
+            chunk.AsSpan(spans[0].Start, spans[0].Length), chunk.AsSpan(spans[1].Start, spans[1].Length),
+            chunk.AsSpan(spans[2].Start, spans[2].Length), chunk.AsSpan(spans[3].Start, spans[3].Length));
+
+        Assert.Equal(XXH32.DigestOf(chunk.AsSpan(0, (1 << 20) + 13)), h[0].Digest());
+        Assert.Equal(XXH32.DigestOf(chunk.AsSpan(5, (4 << 20) - 5)), h[1].Digest());
+        Assert.Equal(XXH32.DigestOf(chunk.AsSpan(3, 3 << 20)), h[2].Digest());
+        Assert.Equal(XXH32.DigestOf(chunk.AsSpan(100, 5)), h[3].Digest());
+    }
+
+    [Fact]
+    public void Two_and_three_spans_beside_empty_ones_equal_the_reference_and_leave_the_empty_hashes_unchanged()
+    {
+        var chunk = MakeData((2 << 20) + 7);
+        var empty = new XxHash32(0);
+        var h = new[] { new XxHash32(0), new XxHash32(0), new XxHash32(0), new XxHash32(0) };
+
+        XxHash32.AppendFour(ref h[0], ref h[1], ref h[2], ref h[3], chunk, default, chunk.AsSpan(1), default);
+        Assert.Equal(XXH32.DigestOf(chunk), h[0].Digest());
+        Assert.Equal(empty.Digest(), h[1].Digest());
+        Assert.Equal(XXH32.DigestOf(chunk.AsSpan(1)), h[2].Digest());
+        Assert.Equal(empty.Digest(), h[3].Digest());
+
+        var g = new[] { new XxHash32(0), new XxHash32(0), new XxHash32(0), new XxHash32(0) };
+        XxHash32.AppendFour(ref g[0], ref g[1], ref g[2], ref g[3], default, chunk.AsSpan(0, 1 << 20), chunk.AsSpan(7), chunk.AsSpan(2));
+        Assert.Equal(empty.Digest(), g[0].Digest());
+        Assert.Equal(XXH32.DigestOf(chunk.AsSpan(0, 1 << 20)), g[1].Digest());
+        Assert.Equal(XXH32.DigestOf(chunk.AsSpan(7)), g[2].Digest());
+        Assert.Equal(XXH32.DigestOf(chunk.AsSpan(2)), g[3].Digest());
+    }
+
     private static byte[] MakeData(int length)
     {
         var data = new byte[length];
