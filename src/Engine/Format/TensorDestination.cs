@@ -55,6 +55,12 @@ internal sealed class TensorDestination
 
     public string ItemName { get; }
 
+    /// <summary>
+    /// The address of the first byte the tensor's raw bytes go to. A garbage collection may move the memory
+    /// afterwards: only addresses read with no collection in between can be compared (<see cref="SharedMemoryCheck"/>).
+    /// </summary>
+    public nint Address() => Unsafe.ByteOffset(ref Unsafe.NullRef<byte>(), ref Start());
+
     /// <summary>The first byte the tensor's raw bytes go to; <see cref="TensorLayout.RawLength"/> bytes follow.</summary>
     private ref byte Start()
     {

@@ -24,7 +24,8 @@ internal sealed partial class StateDecoder
     /// target's items the step lacks are left as they are. Tensor destinations are added to <paramref name="pending"/>;
     /// the returned plan sets the containers' values once they are decoded.
     /// </summary>
-    /// <exception cref="IncompatibleStateException">A container or tensor of the target does not fit the stored one.</exception>
+    /// <exception cref="IncompatibleStateException">A container or tensor of the target does not fit the stored one, or
+    /// two places of the target share memory (one array, or an array and a tensor over it) where different tensors are stored.</exception>
     public RestorePlan PlanInto(JsonElement node, object template, TensorTarget destinationIn, List<TensorDestination> pending)
     {
         var plan = new RestorePlan();
@@ -33,7 +34,11 @@ internal sealed partial class StateDecoder
             throw new IncompatibleStateException(ItemNames.RootLeaf, "a single value, not a container", Describe(template));
         }
 
+        var first = pending.Count;
         PlanContainer(node, template, string.Empty, 0, new IntoContext(destinationIn, pending, plan));
+        // Placed below catches one object at two places; different objects over the same memory (an array and a
+        // tensor over it) are found by where their bytes lie, once every destination is known.
+        SharedMemoryCheck.Check(pending, first);
         return plan;
     }
 

@@ -83,7 +83,9 @@ internal static class TensorInterop
         return true;
     }
 
-    private static ref byte DataOfTyped<T>(object tensor) => ref Unsafe.As<T, byte>(ref ((Tensor<T>)tensor).GetPinnableReference());
+    // Tensor<T>.GetPinnableReference returns the wrapped array's first element even for a tensor that starts
+    // further in (Tensor.Create(array, start, ...) or a slice); its TensorSpan's starts at the tensor's own first element.
+    private static ref byte DataOfTyped<T>(object tensor) => ref Unsafe.As<T, byte>(ref ((Tensor<T>)tensor).AsTensorSpan().GetPinnableReference());
 
     private static (Array, long[]) FlattenTyped<T>(object tensor)
     {
