@@ -641,6 +641,22 @@ internal sealed class StepReader : IDisposable
             {
                 reader._data.ReadStoredFrames(ref group, first, run, prefixes, trailers);
             }
+            catch (InvalidDataException) when (run > 1)
+            {
+                // The run failed somewhere: read its chunks again one at a time, so the error names the chunk
+                // whose bytes are missing, not the first of the run. Should every chunk read now, go on.
+                for (var k = first; k < first + run; k++)
+                {
+                    try
+                    {
+                        reader._data.ReadStoredFrames(ref group, k, 1, prefixes, trailers);
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        throw StepOfFailure.Create(reader.Manifest.Step, $"item '{group.ItemName(k)}': {e.Message}", e);
+                    }
+                }
+            }
             catch (InvalidDataException e)
             {
                 throw StepOfFailure.Create(reader.Manifest.Step, $"item '{group.ItemName(first)}': {e.Message}", e);
