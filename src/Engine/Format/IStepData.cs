@@ -25,6 +25,14 @@ internal interface IStepData : IDisposable
     /// </summary>
     int StoredChunksPerRead => 1;
 
+    /// <summary>
+    /// Whether a restore reads this data in batches with a pause between them. Data another host can remove
+    /// or replace while it is read (a remote store, which has no lock) is: a progress callback between two
+    /// batches runs while no read is in flight, and the reads after it see the store as it then is. A local
+    /// file, read under the directory's lock, is one queue that no thread waits in.
+    /// </summary>
+    bool ReadsInBatches => false;
+
     /// <summary>Fills <paramref name="target"/> from <paramref name="offset"/>.</summary>
     /// <exception cref="InvalidDataException">The data ends before <paramref name="target"/> is filled.</exception>
     void ReadExactly(Span<byte> target, long offset);

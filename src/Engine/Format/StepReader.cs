@@ -363,11 +363,12 @@ internal sealed class StepReader : IDisposable
             i += count;
         }
 
-        // A source read one chunk per group (remote data, many requests in flight) still goes in batches with
-        // a wait at the end of each: a progress callback between two batches runs while no read is in flight,
+        // Remote data (many requests in flight, no lock against another host) still goes in batches with a
+        // wait at the end of each: a progress callback between two batches runs while no read is in flight,
         // and the reads after it see the store as it then is (a step removed or replaced by another host during
-        // the callback is found by them, and read again whole). Local data is one queue: no thread waits for another.
-        var batchBytes = perGroup == 1 ? Math.Max(BatchBytes, _data.ReadParallelism * (long)Lz4Frame.BlockSize) : long.MaxValue;
+        // the callback is found by them, and read again whole). A batch keeps every read in flight busy (a group is
+        // one ranged read). Local data is one queue: no thread waits for another.
+        var batchBytes = _data.ReadsInBatches ? Math.Max(BatchBytes, _data.ReadParallelism * (long)Lz4Frame.BlockSize * perGroup) : long.MaxValue;
         for (var start = 0; start < groups.Count;)
         {
             var end = start;

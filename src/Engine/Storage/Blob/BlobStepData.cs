@@ -41,6 +41,8 @@ internal sealed class BlobStepData : IStepData
     /// small stored chunks pair up too): one group is one GET, and the reader keeps a group per read in flight.
     /// Larger groups would read their ranges one after another on one thread and halve the GETs in flight.
     /// </summary>
+    public bool ReadsInBatches => true;
+
     public int StoredChunksPerRead => Math.Clamp(_rangeBytes / Lz4Frame.BlockSize, 2, StoredChunkGroup.Capacity);
 
     public void ReadExactly(Span<byte> target, long offset) => ReadExactly(target, [], [], offset);
