@@ -46,34 +46,43 @@ internal static class Lz4Frame
     /// <summary>Encodes <paramref name="raw"/> as one frame into <paramref name="frame"/>; returns its length.</summary>
     public static int Encode(ReadOnlySpan<byte> raw, Span<byte> frame, LZ4Level level = LZ4Level.L00_FAST)
     {
-        BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
-        frame[4] = Flags;
-        frame[5] = BlockDescriptor;
-        BinaryPrimitives.WriteUInt64LittleEndian(frame[6..], (ulong)raw.Length);
-        frame[14] = HeaderChecksum(frame[4..14]);
-        var pos = HeaderLength;
+        var pos = WriteHeader(frame, raw.Length);
         for (var start = 0; start < raw.Length; start += BlockSize)
         {
-            var block = raw.Slice(start, Math.Min(BlockSize, raw.Length - start));
-            var body = frame[(pos + 4)..];
-            var encoded = LZ4Codec.Encode(block, body, level);
-            if (encoded <= 0 || encoded >= block.Length)
-            {
-                // Incompressible data is stored as it is, which the format allows per block.
-                block.CopyTo(body);
-                BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)block.Length | RawBlockBit);
-                pos += 4 + block.Length;
-            }
-            else
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)encoded);
-                pos += 4 + encoded;
-            }
+            pos = WriteBlock(raw.Slice(start, Math.Min(BlockSize, raw.Length - start)), frame, pos, level);
         }
 
         BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], 0);
         BinaryPrimitives.WriteUInt32LittleEndian(frame[(pos + 4)..], XxHash32.DigestOf(raw));
         return pos + 8;
+    }
+
+    /// <summary>Writes the frame header for <paramref name="rawLength"/> content bytes; returns its length.</summary>
+    private static int WriteHeader(Span<byte> frame, int rawLength)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
+        frame[4] = Flags;
+        frame[5] = BlockDescriptor;
+        BinaryPrimitives.WriteUInt64LittleEndian(frame[6..], (ulong)rawLength);
+        frame[14] = HeaderChecksum(frame[4..14]);
+        return HeaderLength;
+    }
+
+    /// <summary>Writes one block (its size word and bytes) at <paramref name="pos"/>; returns the position after it.</summary>
+    private static int WriteBlock(ReadOnlySpan<byte> block, Span<byte> frame, int pos, LZ4Level level)
+    {
+        var body = frame[(pos + 4)..];
+        var encoded = LZ4Codec.Encode(block, body, level);
+        if (encoded <= 0 || encoded >= block.Length)
+        {
+            // Incompressible data is stored as it is, which the format allows per block.
+            block.CopyTo(body);
+            BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)block.Length | RawBlockBit);
+            return pos + 4 + block.Length;
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)encoded);
+        return pos + 4 + encoded;
     }
 
     /// <summary>
@@ -90,31 +99,12 @@ internal static class Lz4Frame
         try
         {
             var frame = buffer.AsSpan();
-            BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
-            frame[4] = Flags;
-            frame[5] = BlockDescriptor;
-            BinaryPrimitives.WriteUInt64LittleEndian(frame[6..], (ulong)raw.Length);
-            frame[14] = HeaderChecksum(frame[4..14]);
-            var pos = HeaderLength;
+            var pos = WriteHeader(frame, raw.Length);
             long written = 0;
             for (var start = 0; start < raw.Length; start += BlockSize)
             {
                 var block = raw.Slice(start, Math.Min(BlockSize, raw.Length - start));
-                var body = frame[(pos + 4)..];
-                var encoded = LZ4Codec.Encode(block, body, level);
-                if (encoded <= 0 || encoded >= block.Length)
-                {
-                    // Incompressible data is stored as it is, which the format allows per block.
-                    block.CopyTo(body);
-                    BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)block.Length | RawBlockBit);
-                    pos += 4 + block.Length;
-                }
-                else
-                {
-                    BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)encoded);
-                    pos += 4 + encoded;
-                }
-
+                pos = WriteBlock(block, frame, pos, level);
                 if (start + block.Length < raw.Length)
                 {
                     Put(frame[..pos]);
