@@ -120,6 +120,21 @@ Describe 'build.ps1 -Task Test verdict' {
         $run.Lines | Should -Contain 'ERROR: xunit: only 9 tests ran, fewer than the floor of 10 in tests/test-floor.json'
     }
 
+    It 'counts an allowed skip toward the floor, so a machine where an allowed test skips still meets it' {
+        # The CI run of stop 21 failed this way: the floor was met only when the allowed tests passed.
+        $trx = New-Trx (Join-Path $TestDrive 'allowed-skip.trx') -Outcome 'Completed' -Passed 9 -Skipped 'Allowed.Test'
+        $run = Complete (Read-UnitTestRun $trx 0) (Get-GoodPester) (New-Floor $GoodFloor) -IsCi $true
+        $run.ExitCode | Should -Be 0 -Because ($run.Lines -join "`n")
+        $run.Lines[-1] | Should -BeExactly '14 passed, 0 failed, 1 skipped'
+    }
+
+    It 'does not count a skip that is not allowed toward the floor' {
+        $trx = New-Trx (Join-Path $TestDrive 'required-skip.trx') -Outcome 'Completed' -Passed 9 -Skipped 'Required.Test'
+        $run = Complete (Read-UnitTestRun $trx 0) (Get-GoodPester) (New-Floor $GoodFloor) -IsCi $false
+        $run.ExitCode | Should -Be 1
+        $run.Lines | Should -Contain 'ERROR: xunit: only 9 tests ran, fewer than the floor of 10 in tests/test-floor.json'
+    }
+
     It 'counts and lists skips; under CI=true only the allowed ones pass' {
         $trx = New-Trx (Join-Path $TestDrive 'skips.trx') -Outcome 'Completed' -Passed 10 -Skipped 'Allowed.Test', 'Required.Test'
         $unit = Read-UnitTestRun $trx 0
