@@ -8,7 +8,9 @@ namespace DataraxCkpt.Faults;
 /// <c>DATARAXCKPT_FAULT</c> is set when the process starts, as <c>point</c> or <c>point=action</c>
 /// (<c>kill</c>: SIGKILL this process, the default; <c>ioerror</c>: throw an I/O error;
 /// <c>diskfull</c>: throw the error a full disk gives; <c>bug</c>: throw an
-/// <see cref="InvalidOperationException"/>, an error of none of the kinds the engine expects), optionally <c>@N</c> to act on the N-th hit or
+/// <see cref="InvalidOperationException"/>, an error of none of the kinds the engine expects; <c>delay</c> or <c>delay:MS</c>:
+/// sleep MS milliseconds, default 100, one hit at a time across threads, so that tests can stop or watch
+/// long work at a known pace on a machine of any speed), optionally <c>@N</c> to act on the N-th hit or
 /// <c>@N+</c> on the N-th and every later one (an error that persists, e.g. a rename and its undo).
 /// Named points are listed in docs/guarantees.md. With the variable unset each hit is one static read.
 /// </summary>
@@ -20,6 +22,8 @@ internal static partial class FaultInjector
     private static readonly string Action = "kill";
     private static readonly int TriggerOn = 1;
     private static readonly bool Persistent;
+    // Delays are taken one at a time so that N hits cost N delays whatever the number of cores.
+    private static readonly object DelayGate = new();
     private static int _hits;
 
     static FaultInjector()
@@ -69,6 +73,12 @@ internal static partial class FaultInjector
                 throw new IOException($"No space left on device (injected at '{point}').", unchecked((int)0x80070070));
             case "bug":
                 throw new InvalidOperationException($"Injected unexpected error at '{point}'.");
+            case "delay":
+                Delay(100);
+                break;
+            case var delay when delay.StartsWith("delay:", StringComparison.Ordinal):
+                Delay(int.Parse(delay.AsSpan(6), System.Globalization.CultureInfo.InvariantCulture));
+                break;
             default:
                 if (OperatingSystem.IsWindows())
                 {
@@ -78,6 +88,14 @@ internal static partial class FaultInjector
                 _ = Kill(Environment.ProcessId, 9);
                 Thread.Sleep(Timeout.Infinite);
                 break;
+        }
+    }
+
+    private static void Delay(int milliseconds)
+    {
+        lock (DelayGate)
+        {
+            Thread.Sleep(milliseconds);
         }
     }
 

@@ -5,6 +5,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
+using DataraxCkpt.Faults;
 using DataraxCkpt.Storage;
 using DataraxCkpt.Values;
 
@@ -461,14 +462,13 @@ internal sealed class StepReader : IDisposable
                 ThreadPool.UnsafeQueueUserWorkItem(static queue => queue.Work(), this, preferLocal: false);
             }
 
-            long reported = 0;
             long unreported = 0;
             var seen = 0;
             // The calling thread decodes too (a pool with no thread free still finishes), reporting between groups.
             while (!_stop && TakeAndDecode())
             {
                 seen += Drain(ref unreported);
-                Report(onBytesRead, ref unreported, ref reported, seen == _groups.Count);
+                Report(onBytesRead, ref unreported, seen == _groups.Count);
             }
 
             // The queue is empty (or stopped): every group taken before the stop is decoded or skipped by its
@@ -480,7 +480,7 @@ internal sealed class StepReader : IDisposable
                 seen += 1 + Drain(ref unreported);
                 if (!_stop)
                 {
-                    Report(onBytesRead, ref unreported, ref reported, seen == _groups.Count);
+                    Report(onBytesRead, ref unreported, seen == _groups.Count);
                 }
             }
 
@@ -492,7 +492,7 @@ internal sealed class StepReader : IDisposable
             }
         }
 
-        private void Report(Action<long>? onBytesRead, ref long unreported, ref long reported, bool last)
+        private void Report(Action<long>? onBytesRead, ref long unreported, bool last)
         {
             if (unreported == 0 || (unreported < ReportBytes && !last))
             {
@@ -502,7 +502,6 @@ internal sealed class StepReader : IDisposable
             try
             {
                 onBytesRead?.Invoke(unreported);
-                reported += unreported;
                 unreported = 0;
             }
             catch (Exception e)
@@ -589,6 +588,11 @@ internal sealed class StepReader : IDisposable
         else
         {
             DecodeStoredGroup(work, first, count);
+        }
+
+        for (var k = 0; k < count; k++)
+        {
+            FaultInjector.Hit("restore.chunk-decoded");
         }
     }
 
