@@ -33,15 +33,6 @@ internal interface IStepData : IDisposable
     /// </summary>
     bool ReadsInBatches => false;
 
-    /// <summary>
-    /// Bytes of a stored chunk read at a time when a group's chunks are hashed while each piece is still in
-    /// the core's cache (<see cref="StepReader.ReadStoredGroup"/>), or 0 to read every frame whole first. A
-    /// local file, where a read is a copy from the page cache, reads in pieces: hashing the bytes the copy
-    /// just wrote runs at cache speed instead of fetching 16 MiB again from memory. A remote source does
-    /// not: each piece would be a request.
-    /// </summary>
-    int StoredReadPiece => 0;
-
     /// <summary>Fills <paramref name="target"/> from <paramref name="offset"/>.</summary>
     /// <exception cref="InvalidDataException">The data ends before <paramref name="target"/> is filled.</exception>
     void ReadExactly(Span<byte> target, long offset);
@@ -91,9 +82,6 @@ internal sealed class FileStepData : IStepData
     public int ReadParallelism => Environment.ProcessorCount;
 
     public int StoredChunksPerRead => 4;
-
-    // Four pieces of 256 KiB (one per chunk of a group) fit the 1-2 MiB L2 cache of a core with room to spare.
-    public int StoredReadPiece => 256 << 10;
 
     public void ReadExactly(Span<byte> target, long offset)
     {

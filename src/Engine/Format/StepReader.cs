@@ -622,13 +622,6 @@ internal sealed class StepReader : IDisposable
     /// then hold a mix of read and earlier bytes.</exception>
     public static void ReadStoredGroup(scoped ref StoredChunkGroup group)
     {
-        var piece = PieceOf(ref group);
-        if (piece > 0)
-        {
-            ReadStoredGroupInPieces(ref group, piece);
-            return;
-        }
-
         Span<byte> prefixes = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredPrefixLength];
         Span<byte> trailers = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredTrailerLength];
         Span<bool> hashed = stackalloc bool[StoredChunkGroup.Capacity];
@@ -710,122 +703,6 @@ internal sealed class StepReader : IDisposable
         }
 
         XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3, d0, d1, d2, d3);
-        for (var k = 0; k < group.Count; k++)
-        {
-            if (!hashed[k])
-            {
-                continue;
-            }
-
-            var digest = k switch { 0 => h0.Digest(), 1 => h1.Digest(), 2 => h2.Digest(), _ => h3.Digest() };
-            try
-            {
-                Lz4Frame.CheckStoredChecksum(trailers.Slice(k * Lz4Frame.StoredTrailerLength, Lz4Frame.StoredTrailerLength), digest);
-            }
-            catch (InvalidDataException e)
-            {
-                throw StepOfFailure.Create(group.Reader(k).Manifest.Step, $"item '{group.ItemName(k)}': {e.Message}", e);
-            }
-        }
-    }
-
-    /// <summary>The piece size every chunk of <paramref name="group"/> is read in (<see cref="IStepData.StoredReadPiece"/>), or 0 to read frames whole.</summary>
-    private static int PieceOf(scoped ref StoredChunkGroup group)
-    {
-        var piece = group.Reader(0)._data.StoredReadPiece;
-        for (var k = 1; k < group.Count && piece > 0; k++)
-        {
-            if (group.Reader(k)._data.StoredReadPiece != piece)
-            {
-                piece = 0;
-            }
-        }
-
-        // A piece that is not whole stripes would leave a hash with a partial stripe pending between pieces,
-        // which AppendFour does not take side by side.
-        return piece > 0 && piece % 16 == 0 ? piece : 0;
-    }
-
-    /// <summary>
-    /// <see cref="ReadStoredGroup"/> for data read a piece at a time (a local file): every chunk's frame
-    /// prefix and trailer first (checked as the whole-frame path checks them: a chunk that is not one
-    /// stored block is decoded on its own), then the chunks' bytes a piece of each at a time straight into
-    /// their targets, each piece hashed side by side right after its read, while it is still in cache.
-    /// Every byte is still checked against its chunk's checksum before this returns.
-    /// </summary>
-    private static void ReadStoredGroupInPieces(scoped ref StoredChunkGroup group, int piece)
-    {
-        Span<byte> prefixes = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredPrefixLength];
-        Span<byte> trailers = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredTrailerLength];
-        Span<bool> hashed = stackalloc bool[StoredChunkGroup.Capacity];
-        var longest = 0;
-        for (var k = 0; k < group.Count; k++)
-        {
-            var reader = group.Reader(k);
-            var chunk = group.Chunk(k);
-            var target = group.Target(k);
-            var prefix = prefixes.Slice(k * Lz4Frame.StoredPrefixLength, Lz4Frame.StoredPrefixLength);
-            var trailer = trailers.Slice(k * Lz4Frame.StoredTrailerLength, Lz4Frame.StoredTrailerLength);
-            try
-            {
-                reader._data.ReadExactly(prefix, chunk.Offset);
-                reader._data.ReadExactly(trailer, chunk.Offset + Lz4Frame.StoredPrefixLength + target.Length);
-                if (!Lz4Frame.IsStoredFrame(prefix, chunk.StoredLength, chunk.RawLength))
-                {
-                    // Not one stored block after all: the frame path reads and checks it whole.
-                    reader.DecodeChunk(chunk, target);
-                    continue;
-                }
-
-                CheckBinding(chunk, trailer[^4..]);
-                Lz4Frame.CheckStoredEndMark(trailer);
-            }
-            catch (InvalidDataException e)
-            {
-                throw StepOfFailure.Create(reader.Manifest.Step, $"item '{group.ItemName(k)}': {e.Message}", e);
-            }
-
-            hashed[k] = true;
-            longest = Math.Max(longest, target.Length);
-        }
-
-        var h0 = new XxHash32(0);
-        var h1 = new XxHash32(0);
-        var h2 = new XxHash32(0);
-        var h3 = new XxHash32(0);
-        for (var at = 0; at < longest; at += piece)
-        {
-            ReadOnlySpan<byte> d0 = default, d1 = default, d2 = default, d3 = default;
-            for (var k = 0; k < group.Count; k++)
-            {
-                var target = group.Target(k);
-                if (!hashed[k] || at >= target.Length)
-                {
-                    continue;
-                }
-
-                var part = target.Slice(at, Math.Min(piece, target.Length - at));
-                try
-                {
-                    group.Reader(k)._data.ReadExactly(part, group.Chunk(k).Offset + Lz4Frame.StoredPrefixLength + at);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw StepOfFailure.Create(group.Reader(k).Manifest.Step, $"item '{group.ItemName(k)}': {e.Message}", e);
-                }
-
-                switch (k)
-                {
-                    case 0: d0 = part; break;
-                    case 1: d1 = part; break;
-                    case 2: d2 = part; break;
-                    default: d3 = part; break;
-                }
-            }
-
-            XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3, d0, d1, d2, d3);
-        }
-
         for (var k = 0; k < group.Count; k++)
         {
             if (!hashed[k])
