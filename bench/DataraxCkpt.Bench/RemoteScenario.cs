@@ -278,7 +278,7 @@ internal static class RemoteScenario
         public void Add(RequestCounter log, ServerCpu? server, Func<int> list)
         {
             log.Clear();
-            var process = System.Diagnostics.Process.GetCurrentProcess();
+            using var process = System.Diagnostics.Process.GetCurrentProcess();
             var count = 0;
             double clientBefore = 0, serverBefore = 0, clientAfter = 0, serverAfter = 0;
             Wall.Add(Measure.Run(() =>
