@@ -573,6 +573,12 @@ internal sealed class StagingArea : IStepSink, IDisposable
     void IStepSink.Seal(Stream file) => ((FileStream)file).Flush(flushToDisk: true);
 
     /// <summary>
+    /// The fsync runs on a pool thread: the data file's flush (a journal commit even for the empty file of a
+    /// state without tensors) then overlaps the encoding and writing of the manifest instead of preceding it.
+    /// </summary>
+    Task IStepSink.StartSeal(Stream file) => Task.Run(() => ((FileStream)file).Flush(flushToDisk: true));
+
+    /// <summary>
     /// Flushes the staging folder's entries, after its files were flushed, then the folder's own entry in
     /// <c>.staging</c>: an overwrite without an atomic exchange moves the old version aside before the
     /// staged one goes in, and a power loss between them must still find the staged folder.
