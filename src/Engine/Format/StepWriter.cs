@@ -75,7 +75,8 @@ internal static class StepWriter
                         while (next < batches.Count && next < b + window)
                         {
                             var (first, count) = batches[next++];
-                            inFlight.Enqueue(Task.Run(() => CompressBatch(chunks, filters, first, count)));
+                            // A batch no pool thread took by the time the writer needs it is compressed by the writer.
+                            inFlight.Enqueue(PoolOrWaiter.Run(() => CompressBatch(chunks, filters, first, count)));
                         }
 
                         var output = inFlight.Dequeue().GetAwaiter().GetResult();

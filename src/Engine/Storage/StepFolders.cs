@@ -575,8 +575,10 @@ internal sealed class StagingArea : IStepSink, IDisposable
     /// <summary>
     /// The fsync runs on a pool thread: the data file's flush (a journal commit even for the empty file of a
     /// state without tensors) then overlaps the encoding and writing of the manifest instead of preceding it.
+    /// If no pool thread has started it when the writer waits for it, the writer runs it itself: a save does
+    /// not depend on a free pool thread (a state without tensors uses none otherwise).
     /// </summary>
-    Task IStepSink.StartSeal(Stream file) => Task.Run(() => ((FileStream)file).Flush(flushToDisk: true));
+    Task IStepSink.StartSeal(Stream file) => PoolOrWaiter.Run(() => ((FileStream)file).Flush(flushToDisk: true));
 
     /// <summary>
     /// Flushes the staging folder's entries, after its files were flushed, then the folder's own entry in
