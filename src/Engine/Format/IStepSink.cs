@@ -32,6 +32,18 @@ internal interface IStepSink
     /// <summary>Makes everything written to <paramref name="file"/> durable (fsync; a blob's block list committed).</summary>
     void Seal(Stream file);
 
+    /// <summary>
+    /// Starts <see cref="Seal"/> of <paramref name="file"/> so that the writer can build and write the step's
+    /// other file meanwhile; the file is durable when the task completes, and the caller waits for it before
+    /// the folder is synced (nothing is published before). The caller must not touch the file until then. By
+    /// default the seal runs at once on the calling thread (a blob's block list commit keeps its order).
+    /// </summary>
+    Task StartSeal(Stream file)
+    {
+        Seal(file);
+        return Task.CompletedTask;
+    }
+
     /// <summary>Makes the files' names durable (a folder fsync; nothing for blobs).</summary>
     void SyncFolder();
 }

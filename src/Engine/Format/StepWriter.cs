@@ -56,10 +56,13 @@ internal static class StepWriter
         }
 
         long dataLength = 0;
+        Stream? data = null;
+        Task? dataSealed = null;
         try
         {
-            using (var data = staging.CreateFile(StepFormat.DataFile, 1 << 20))
+            try
             {
+                data = staging.CreateFile(StepFormat.DataFile, 1 << 20);
                 var writeback = new EarlyWriteback(data);
                 var batches = PlanBatches(chunks);
                 var window = Math.Max(2, Environment.ProcessorCount * 2);
@@ -72,7 +75,8 @@ internal static class StepWriter
                         while (next < batches.Count && next < b + window)
                         {
                             var (first, count) = batches[next++];
-                            inFlight.Enqueue(Task.Run(() => CompressBatch(chunks, filters, first, count)));
+                            // A batch no pool thread took by the time the writer needs it is compressed by the writer.
+                            inFlight.Enqueue(PoolOrWaiter.Run(() => CompressBatch(chunks, filters, first, count)));
                         }
 
                         var output = inFlight.Dequeue().GetAwaiter().GetResult();
@@ -139,18 +143,44 @@ internal static class StepWriter
                 }
 
                 FaultInjector.Hit("save.data.before-flush");
-                staging.Seal(data);
+                // The data file's fsync overlaps the manifest's encoding and writing below; both files are
+                // durable before the folder is synced, as before (the wait is in the finally below).
+                dataSealed = staging.StartSeal(data);
             }
+            finally
+            {
+                // Every chunk is on disk or abandoned: a detached copy is no longer needed.
+                foreach (var tensor in state.Tensors)
+                {
+                    tensor.ReleaseCopy();
+                }
+            }
+
+            return WriteManifest(staging, step, saveId, createdUtc, state, layouts, filters, dataLength, ref dataSealed);
         }
         finally
         {
-            // Every chunk is on disk or abandoned: a detached copy is no longer needed.
-            foreach (var tensor in state.Tensors)
+            // A failure before the seal was awaited (the manifest's write, a fault point) still waits for it:
+            // the file must not be closed under a running fsync. Its own error then loses to the first one.
+            if (dataSealed is not null)
             {
-                tensor.ReleaseCopy();
+                try
+                {
+                    dataSealed.GetAwaiter().GetResult();
+                }
+                catch (Exception)
+                {
+                    // The save is already failing with the exception on its way to the caller.
+                }
             }
-        }
 
+            data?.Dispose();
+        }
+    }
+
+    private static WrittenStep WriteManifest(IStepSink staging, long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
+        ChunkLayout[][] layouts, ChunkFilter[] filters, long dataLength, ref Task? dataSealed)
+    {
         var tensors = new TensorLayout[state.Tensors.Count];
         for (var i = 0; i < tensors.Length; i++)
         {
@@ -174,6 +204,10 @@ internal static class StepWriter
             staging.Seal(manifest);
         }
 
+        // Both files durable before their names are: the data file's fsync ends here (its failure fails the save).
+        var sealing = dataSealed!;
+        dataSealed = null;
+        sealing.GetAwaiter().GetResult();
         FaultInjector.Hit("save.manifest.written");
         staging.SyncFolder();
         return new WrittenStep

@@ -573,6 +573,14 @@ internal sealed class StagingArea : IStepSink, IDisposable
     void IStepSink.Seal(Stream file) => ((FileStream)file).Flush(flushToDisk: true);
 
     /// <summary>
+    /// The fsync runs on a pool thread: the data file's flush (a journal commit even for the empty file of a
+    /// state without tensors) then overlaps the encoding and writing of the manifest instead of preceding it.
+    /// If no pool thread has started it when the writer waits for it, the writer runs it itself: a save does
+    /// not depend on a free pool thread (a state without tensors uses none otherwise).
+    /// </summary>
+    Task IStepSink.StartSeal(Stream file) => PoolOrWaiter.Run(() => ((FileStream)file).Flush(flushToDisk: true));
+
+    /// <summary>
     /// Flushes the staging folder's entries, after its files were flushed, then the folder's own entry in
     /// <c>.staging</c>: an overwrite without an atomic exchange moves the old version aside before the
     /// staged one goes in, and a power loss between them must still find the staged folder.
