@@ -15,9 +15,10 @@ namespace DataraxCkpt.Storage;
 /// <remarks>
 /// The column reads are called without the runtime's managed-to-native transition
 /// (<c>SuppressGCTransition</c>): each only returns a value or a pointer already held in the statement's
-/// current row (no lock with NOMUTEX, no I/O, no callback into managed code: none is registered), so it
-/// is far shorter than the transition, which at 700,000 reads a listing of 100,000 steps was about a
-/// sixth of its CPU. <see cref="Step"/> keeps the transition: a step reads pages and may wait on a busy
+/// current row (no I/O, no callback into managed code: none is registered; on a NOMUTEX scan connection
+/// no lock, on an index's own connection its mutex, which only the one thread using that index, opened
+/// and disposed within one operation, ever takes), so it is far shorter than the transition (800,000 reads in a listing of 100,000 steps; docs/performance-notes.md,
+/// round 13). <see cref="Step"/> keeps the transition: a step reads pages and may wait on a busy
 /// database.
 /// </remarks>
 internal static unsafe class SqliteColumns

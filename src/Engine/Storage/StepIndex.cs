@@ -330,7 +330,7 @@ internal sealed partial class StepIndex : IDisposable
                 }
 
                 // The record keeps the ticks and builds its time on read: a bad value is reported here, as a whole row read would.
-                _ = CreatedAt(step, created);
+                CheckCreated(step, created);
 
                 var text = SqliteColumns.Bytes(pointer, statement, 6);
                 if (!text.SequenceEqual(previousText))
@@ -390,21 +390,15 @@ internal sealed partial class StepIndex : IDisposable
         var rc = raw.sqlite3_open_v2(_file, out var db, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null);
         if (rc == raw.SQLITE_OK && ScanVersion(db) == _version)
         {
-            // The scan reads the file's pages in place from a mapping instead of copying each into a page
-            // cache that a connection used once starts empty (one pread and 4 KiB copy a page, most of the
-            // kernel time of a listing). Safe here: the connection is read-only, so nothing can write
-            // through the mapping, and pages a writer has newer copies of are still read from the log.
-            // Without a mapping (the library or system refuses one) the scan reads as before.
-            _ = raw.sqlite3_exec(db, ScanMmapPragma);
+            // No mmap_size here, though a mapping would save the kernel's copy of each page (about a tenth
+            // of a listing): a read error on a mapped page is a SIGBUS that ends the process, where pread
+            // gives SQLite an error this index reports (docs/performance-notes.md, round 13).
             return db;
         }
 
         db.Dispose();
         return null;
     }
-
-    /// <summary>The mapping a scan connection may use: beyond the index of a million steps (about 240 MiB); address space only.</summary>
-    private const string ScanMmapPragma = "PRAGMA mmap_size = 1073741824;";
 
     /// <summary>The schema version of a scan connection's file; -1 when it cannot be read.</summary>
     private static long ScanVersion(sqlite3 db)
@@ -426,10 +420,24 @@ internal sealed partial class StepIndex : IDisposable
     /// A step's commit time from its stored UTC ticks. Out of range is index damage (FormatException, which
     /// <see cref="Guard{T}"/> reports as such) for every reader: listing, retention and prune alike.
     /// </summary>
-    private static DateTimeOffset CreatedAt(long step, long ticks) =>
-        (ulong)ticks <= (ulong)DateTime.MaxValue.Ticks
-            ? new DateTimeOffset(ticks, TimeSpan.Zero)
-            : throw new FormatException($"step {step} has a creation time of {ticks} ticks");
+    private static DateTimeOffset CreatedAt(long step, long ticks)
+    {
+        CheckCreated(step, ticks);
+        return new DateTimeOffset(ticks, TimeSpan.Zero);
+    }
+
+    /// <summary>The range check of <see cref="CreatedAt"/> alone, for a listed record, which keeps the ticks and builds its time on read.</summary>
+    private static void CheckCreated(long step, long ticks)
+    {
+        if ((ulong)ticks > (ulong)DateTime.MaxValue.Ticks)
+        {
+            ThrowCreated(step, ticks);
+        }
+    }
+
+    /// <summary>Out of line, so that <see cref="CheckCreated"/> is inlined into the listing's loop.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowCreated(long step, long ticks) => throw new FormatException($"step {step} has a creation time of {ticks} ticks");
 
     /// <summary>What retention decides on, for every step, ascending: number, commit time and pin (no text column is read).</summary>
     public List<(long Step, DateTimeOffset CreatedUtc, bool Pinned)> RetentionFacts() => Guard(() =>

@@ -128,28 +128,11 @@ public sealed class ListingScanConnectionTests : IDisposable
     }
 
     [Fact]
-    public void A_full_listings_scan_connection_reads_the_index_file_through_a_mapping()
-    {
-        SaveSteps(1, 2);
-        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
-        using var scan = index.OpenScanConnection();
-        Assert.NotNull(scan);
-
-        // The pages are read in place (no pread and copy per page into a page cache the scan starts empty).
-        Assert.Equal(SQLitePCL.raw.SQLITE_OK, SQLitePCL.raw.sqlite3_prepare_v2(scan, "PRAGMA mmap_size;", out var statement));
-        using (statement)
-        {
-            Assert.Equal(SQLitePCL.raw.SQLITE_ROW, SQLitePCL.raw.sqlite3_step(statement));
-            Assert.True(SQLitePCL.raw.sqlite3_column_int64(statement, 0) >= 256L << 20);
-        }
-    }
-
-    [Fact]
     public async Task Full_listings_racing_commits_removals_and_a_shrinking_vacuum_each_see_whole_committed_groups_only()
     {
         // 4,000 rows of base steps (below 1,000,000) that never change, then groups of 500 rows, each
         // inserted in one transaction and removed in another, with the log checkpointed into the file and
-        // the file shrunk by VACUUM in between: the pages under a listing's mapping are rewritten and cut.
+        // the file shrunk by VACUUM in between: the pages under a listing's scan are rewritten and cut.
         SaveSteps(1);
         const int Base = 4_000;
         const int Group = 500;
