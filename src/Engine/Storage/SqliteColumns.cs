@@ -26,6 +26,7 @@ internal static unsafe class SqliteColumns
     private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, long> ColumnInt64;
     private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, IntPtr> ColumnBlob;
     private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int> ColumnBytes;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int> ColumnType;
     private static readonly delegate* unmanaged[Cdecl]<IntPtr, int> StepRaw;
 
     static SqliteColumns()
@@ -38,6 +39,7 @@ internal static unsafe class SqliteColumns
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_int64", out var int64)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_blob", out var blob)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_bytes", out var bytes)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_column_type", out var type)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_step", out var step)
                 || ((delegate* unmanaged[Cdecl]<int>)version)() != raw.sqlite3_libversion_number())
             {
@@ -47,6 +49,7 @@ internal static unsafe class SqliteColumns
             ColumnInt64 = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, long>)int64;
             ColumnBlob = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, IntPtr>)blob;
             ColumnBytes = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int>)bytes;
+            ColumnType = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int>)type;
             StepRaw = (delegate* unmanaged[Cdecl]<IntPtr, int>)step;
         }
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or InvalidOperationException)
@@ -67,6 +70,13 @@ internal static unsafe class SqliteColumns
     /// </summary>
     public static int Step(IntPtr pointer, sqlite3_stmt statement) =>
         StepRaw != null ? StepRaw(pointer) : raw.sqlite3_step(statement);
+
+    /// <summary>
+    /// The stored type of a column of the current row (<c>SQLITE_INTEGER</c>, <c>SQLITE_NULL</c>, ...), read
+    /// before any conversion: the other reads convert silently (NULL and 'yesterday' read as 0).
+    /// </summary>
+    public static int Type(IntPtr pointer, sqlite3_stmt statement, int column) =>
+        ColumnType != null ? ColumnType(pointer, column) : raw.sqlite3_column_type(statement, column);
 
     /// <summary>An integer column of the current row.</summary>
     public static long Int64(IntPtr pointer, sqlite3_stmt statement, int column) =>

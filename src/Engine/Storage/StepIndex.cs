@@ -322,6 +322,7 @@ internal sealed partial class StepIndex : IDisposable
             while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
             {
                 var step = SqliteColumns.Int64(pointer, statement, 0);
+                CheckTypes(pointer, statement, step, ListedIntegers, 6);
                 var created = SqliteColumns.Int64(pointer, statement, 1);
                 var itemCount = SqliteColumns.Int64(pointer, statement, 4);
                 if (itemCount is < 0 or > int.MaxValue)
@@ -416,6 +417,55 @@ internal sealed partial class StepIndex : IDisposable
         }
     }
 
+    /// <summary>The integer columns of a listing's query (created_utc, size, stored_size, item_count, pinned).</summary>
+    private static readonly int[] ListedIntegers = [1, 2, 3, 4, 5];
+
+    /// <summary>The integer columns of the retention facts' query (created_utc, pinned).</summary>
+    private static readonly int[] RetentionIntegers = [1, 2];
+
+    /// <summary>The integer columns of a whole row's query (created_utc, size, stored_size, item_count, pinned).</summary>
+    private static readonly int[] RowIntegers = [2, 3, 4, 5, 8];
+
+    /// <summary>The text columns of a whole row's query (save_id, metadata, manifest_hash).</summary>
+    private static readonly int[] RowTexts = [1, 6, 7];
+
+    private static readonly string[] TypeNames = ["?", "an integer", "a real", "text", "a blob", "NULL"];
+
+    /// <summary>
+    /// A row's stored types, before SQLite's column reads convert them: an integer column holding anything
+    /// else (NULL, text, a real), or a text column holding NULL, is index damage (FormatException), as the
+    /// ADO.NET reader of a single record finds it. A silent conversion would list a commit time of year 1
+    /// and let retention remove the step as ancient.
+    /// </summary>
+    private static void CheckTypes(IntPtr pointer, sqlite3_stmt statement, long step, int[] integers, int text, int[]? texts = null)
+    {
+        foreach (var column in integers)
+        {
+            var type = SqliteColumns.Type(pointer, statement, column);
+            if (type != raw.SQLITE_INTEGER)
+            {
+                ThrowMistyped(step, raw.sqlite3_column_name(statement, column).utf8_to_string(), type);
+            }
+        }
+
+        if (text >= 0 && SqliteColumns.Type(pointer, statement, text) == raw.SQLITE_NULL)
+        {
+            ThrowMistyped(step, raw.sqlite3_column_name(statement, text).utf8_to_string(), raw.SQLITE_NULL);
+        }
+
+        foreach (var column in texts ?? [])
+        {
+            if (SqliteColumns.Type(pointer, statement, column) == raw.SQLITE_NULL)
+            {
+                ThrowMistyped(step, raw.sqlite3_column_name(statement, column).utf8_to_string(), raw.SQLITE_NULL);
+            }
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowMistyped(long step, string column, int type) =>
+        throw new FormatException($"step {step} has {(type is > 0 and < 6 ? TypeNames[type] : "an unknown value")} as its {column}");
+
     /// <summary>
     /// A step's commit time from its stored UTC ticks. Out of range is index damage (FormatException, which
     /// <see cref="Guard{T}"/> reports as such) for every reader: listing, retention and prune alike.
@@ -453,6 +503,7 @@ internal sealed partial class StepIndex : IDisposable
             while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
             {
                 var factStep = SqliteColumns.Int64(pointer, statement, 0);
+                CheckTypes(pointer, statement, factStep, RetentionIntegers, -1);
                 facts.Add((factStep, CreatedAt(factStep, SqliteColumns.Int64(pointer, statement, 1)),
                     SqliteColumns.Int64(pointer, statement, 2) != 0));
             }
@@ -497,6 +548,7 @@ internal sealed partial class StepIndex : IDisposable
                         continue;
                     }
 
+                    CheckTypes(pointer, statement, step, RowIntegers, -1, RowTexts);
                     var saveId = Encoding.UTF8.GetString(SqliteColumns.Bytes(pointer, statement, 1));
                     if (!StoredNames.IsSaveId(saveId))
                     {
@@ -993,6 +1045,18 @@ internal sealed partial class StepIndex : IDisposable
             }
         }
 
+        // A value of the wrong type (integrity_check finds NULLs, not text in an integer column) fails
+        // every read of its row: the rebuild replaces it from the step folder.
+        using var typed = Command("""
+            SELECT step FROM steps WHERE typeof(created_utc) <> 'integer' OR typeof(size) <> 'integer' OR typeof(stored_size) <> 'integer'
+                OR typeof(item_count) <> 'integer' OR typeof(pinned) <> 'integer' OR metadata IS NULL OR manifest_hash IS NULL LIMIT 100;
+            """);
+        using var mistyped = typed.ExecuteReader();
+        while (mistyped.Read())
+        {
+            problems.Add($"step {mistyped.GetInt64(0)} has a value of the wrong type");
+        }
+
         if (_version == SchemaVersion)
         {
             CheckItemLists(problems);
@@ -1007,14 +1071,39 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>Reads a row; a save id of the wrong shape (it names the step's trash folder) is a malformed index.</summary>
     private static StepRow ReadRow(SqliteDataReader r)
     {
+        // As a listing checks them: a value of the wrong type is index damage (the reader would convert
+        // text to 0, or fail on NULL with an error that names no index).
+        var step = r.GetInt64(0);
+        foreach (var column in new[] { 2, 3, 4, 5, 8 })
+        {
+            if (r.GetValue(column) is not long)
+            {
+                throw new FormatException($"step {step} has {(r.IsDBNull(column) ? "NULL" : "a " + r.GetValue(column).GetType().Name + " value")} as its {r.GetName(column)}");
+            }
+        }
+
+        foreach (var column in new[] { 1, 6, 7 })
+        {
+            if (r.IsDBNull(column))
+            {
+                throw new FormatException($"step {step} has NULL as its {r.GetName(column)}");
+            }
+        }
+
         var saveId = r.GetString(1);
         if (!StoredNames.IsSaveId(saveId))
         {
             throw new FormatException($"step {r.GetInt64(0)} has a save id that is not 32 lower-case hex digits");
         }
 
-        return new(r.GetInt64(0), saveId, new DateTimeOffset(r.GetInt64(2), TimeSpan.Zero), r.GetInt64(3), r.GetInt64(4),
-            r.GetInt32(5), r.GetString(6), r.GetString(7), r.GetInt64(8) != 0);
+        var itemCount = r.GetInt64(5);
+        if (itemCount is < 0 or > int.MaxValue)
+        {
+            throw new FormatException($"step {step} has an item count of {itemCount}");
+        }
+
+        return new(step, saveId, CreatedAt(step, r.GetInt64(2)), r.GetInt64(3), r.GetInt64(4),
+            (int)itemCount, r.GetString(6), r.GetString(7), r.GetInt64(8) != 0);
     }
 
     /// <summary>A version-1 shape text; one that is not 64-bit integers (an overflow included) is a malformed value, i.e. index damage.</summary>
