@@ -893,7 +893,20 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             if (writable)
             {
-                return StepIndex.Open(Directory, create: false, upgrade: false);
+                try
+                {
+                    return StepIndex.Open(Directory, create: false, upgrade: false);
+                }
+                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+                {
+                    // Readers take no lock: a repair in another process (which holds the exclusive lock)
+                    // may have been moving the index file aside, or its replacement in, under this open.
+                    // Once the shared lock is granted no repair runs; a second failure is the index's own.
+                    using (Lock(exclusive: false))
+                    {
+                        return StepIndex.Open(Directory, create: false, upgrade: false);
+                    }
+                }
             }
 
             // Opened read-only, SQLite takes no lock that keeps a writer (another user's process) from
@@ -960,8 +973,16 @@ internal sealed class CheckpointStore : ICheckpointStore
             var path = StepIndex.PathOf(Directory) + suffix;
             if (File.Exists(path))
             {
-                DurableIo.MoveFile(path, $"{StepIndex.PathOf(Directory)}.damaged-{stamp}{suffix}", replace: false);
-                moved = true;
+                try
+                {
+                    DurableIo.MoveFile(path, $"{StepIndex.PathOf(Directory)}.damaged-{stamp}{suffix}", replace: false);
+                    moved = true;
+                }
+                catch (FileNotFoundException) when (suffix.Length > 0 && !File.Exists(path))
+                {
+                    // A reader's connection (readers take no lock), closing as the last one, deleted its log
+                    // or shared memory after it was found: nothing is left there to set aside.
+                }
             }
         }
 
