@@ -9,8 +9,8 @@ namespace DataraxCkpt.Storage;
 /// read (add a reference, release it); at 100,000 rows of seven columns that was about a quarter of a
 /// full listing (docs/performance-notes.md). The library is loaded by name from this assembly, which
 /// resolves exactly as SQLitePCL's provider does (same load context, same deps.json), so it is the
-/// same library; when it is not e_sqlite3, cannot be loaded or reports another version, SQLitePCL's
-/// calls are used instead.
+/// same library (checked: <see cref="IsSqlitePclLibrary"/>); when it is not e_sqlite3, cannot be loaded
+/// or is another copy, SQLitePCL's calls are used instead.
 /// </summary>
 /// <remarks>
 /// The column reads are called without the runtime's managed-to-native transition
@@ -35,13 +35,12 @@ internal static unsafe class SqliteColumns
         {
             if (!string.Equals(raw.GetNativeLibraryName(), "e_sqlite3", StringComparison.Ordinal)
                 || !NativeLibrary.TryLoad("e_sqlite3", typeof(SqliteColumns).Assembly, null, out var library)
-                || !NativeLibrary.TryGetExport(library, "sqlite3_libversion_number", out var version)
+                || !IsSqlitePclLibrary(library)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_int64", out var int64)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_blob", out var blob)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_bytes", out var bytes)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_type", out var type)
-                || !NativeLibrary.TryGetExport(library, "sqlite3_step", out var step)
-                || ((delegate* unmanaged[Cdecl]<int>)version)() != raw.sqlite3_libversion_number())
+                || !NativeLibrary.TryGetExport(library, "sqlite3_step", out var step))
             {
                 return;
             }
@@ -55,6 +54,26 @@ internal static unsafe class SqliteColumns
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or InvalidOperationException)
         {
             // SQLitePCL's calls serve.
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="library"/> is the very SQLite library SQLitePCL calls, not merely one of the
+    /// same version: another module in the process may have loaded SQLitePCL with the e_sqlite3 of its own
+    /// folder, and a second copy, never initialized, has no mutex methods and no allocator (a call on a
+    /// connection with a mutex would end the process). Both return the address of the library's one
+    /// version string: SQLitePCL's answer points at it, without a copy.
+    /// </summary>
+    internal static bool IsSqlitePclLibrary(IntPtr library)
+    {
+        if (!NativeLibrary.TryGetExport(library, "sqlite3_libversion", out var version))
+        {
+            return false;
+        }
+
+        fixed (byte* pcl = raw.sqlite3_libversion())
+        {
+            return pcl != null && (IntPtr)pcl == ((delegate* unmanaged[Cdecl]<IntPtr>)version)();
         }
     }
 
