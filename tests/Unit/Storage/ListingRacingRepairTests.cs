@@ -79,7 +79,7 @@ public sealed class ListingRacingRepairTests : IDisposable
                 }
                 catch (Exception e)
                 {
-                    errors.Add("list: " + e.GetType().Name + ": " + e.Message);
+                    errors.Add("list: " + e);
                 }
 
                 listings++;
