@@ -893,7 +893,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             if (writable)
             {
-                return StepIndex.Open(Directory, create: false, upgrade: false);
+                return OpenUnlockedForRead();
             }
 
             // Opened read-only, SQLite takes no lock that keeps a writer (another user's process) from
@@ -918,13 +918,34 @@ internal sealed class CheckpointStore : ICheckpointStore
             {
             }
 
-            return StepIndex.Open(Directory, create: false, upgrade: false);
+            return OpenUnlockedForRead();
         }
 
         Log($"The index of '{Directory}' is missing or cannot be opened read-only, and the directory may only be read; reading the step folders instead.");
         using (Lock(exclusive: false))
         {
             return InMemoryIndex.FromStepFolders(_folders);
+        }
+    }
+
+    /// <summary>
+    /// Opens the index of a writable directory for a reader, which takes no lock. A repair in another
+    /// process (which holds the exclusive lock) may be moving the index file aside, or its replacement in,
+    /// under this open: a failure is retried once the shared lock is granted, when no repair runs; a second
+    /// failure is the index's own.
+    /// </summary>
+    private StepIndex OpenUnlockedForRead()
+    {
+        try
+        {
+            return StepIndex.Open(Directory, create: false, upgrade: false);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            using (Lock(exclusive: false))
+            {
+                return StepIndex.Open(Directory, create: false, upgrade: false);
+            }
         }
     }
 
@@ -960,8 +981,16 @@ internal sealed class CheckpointStore : ICheckpointStore
             var path = StepIndex.PathOf(Directory) + suffix;
             if (File.Exists(path))
             {
-                DurableIo.MoveFile(path, $"{StepIndex.PathOf(Directory)}.damaged-{stamp}{suffix}", replace: false);
-                moved = true;
+                try
+                {
+                    DurableIo.MoveFile(path, $"{StepIndex.PathOf(Directory)}.damaged-{stamp}{suffix}", replace: false);
+                    moved = true;
+                }
+                catch (FileNotFoundException) when (suffix.Length > 0 && !File.Exists(path))
+                {
+                    // A reader's connection (readers take no lock), closing as the last one, deleted its log
+                    // or shared memory after it was found: nothing is left there to set aside.
+                }
             }
         }
 

@@ -9,14 +9,25 @@ namespace DataraxCkpt.Storage;
 /// read (add a reference, release it); at 100,000 rows of seven columns that was about a quarter of a
 /// full listing (docs/performance-notes.md). The library is loaded by name from this assembly, which
 /// resolves exactly as SQLitePCL's provider does (same load context, same deps.json), so it is the
-/// same library; when it is not e_sqlite3, cannot be loaded or reports another version, SQLitePCL's
-/// calls are used instead.
+/// same library (checked: <see cref="IsSqlitePclLibrary"/>); when it is not e_sqlite3, cannot be loaded
+/// or is another copy, SQLitePCL's calls are used instead.
 /// </summary>
+/// <remarks>
+/// The column reads are called without the runtime's managed-to-native transition
+/// (<c>SuppressGCTransition</c>): each only returns a value or a pointer already held in the statement's
+/// current row (no I/O, no callback into managed code: none is registered; on a NOMUTEX scan connection
+/// no lock, on an index's own connection its mutex, which only the one thread using that index, opened
+/// and disposed within one operation, ever takes), so it is far shorter than the transition (800,000 reads in a listing of 100,000 steps; docs/performance-notes.md,
+/// round 13). <see cref="Step"/> keeps the transition: a step reads pages and may wait on a busy
+/// database.
+/// </remarks>
 internal static unsafe class SqliteColumns
 {
-    private static readonly delegate* unmanaged[Cdecl]<IntPtr, int, long> ColumnInt64;
-    private static readonly delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr> ColumnBlob;
-    private static readonly delegate* unmanaged[Cdecl]<IntPtr, int, int> ColumnBytes;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, long> ColumnInt64;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, IntPtr> ColumnBlob;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int> ColumnBytes;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int> ColumnType;
+    private static readonly delegate* unmanaged[Cdecl]<IntPtr, int> StepRaw;
 
     static SqliteColumns()
     {
@@ -24,22 +35,45 @@ internal static unsafe class SqliteColumns
         {
             if (!string.Equals(raw.GetNativeLibraryName(), "e_sqlite3", StringComparison.Ordinal)
                 || !NativeLibrary.TryLoad("e_sqlite3", typeof(SqliteColumns).Assembly, null, out var library)
-                || !NativeLibrary.TryGetExport(library, "sqlite3_libversion_number", out var version)
+                || !IsSqlitePclLibrary(library)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_int64", out var int64)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_blob", out var blob)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_bytes", out var bytes)
-                || ((delegate* unmanaged[Cdecl]<int>)version)() != raw.sqlite3_libversion_number())
+                || !NativeLibrary.TryGetExport(library, "sqlite3_column_type", out var type)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_step", out var step))
             {
                 return;
             }
 
-            ColumnInt64 = (delegate* unmanaged[Cdecl]<IntPtr, int, long>)int64;
-            ColumnBlob = (delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr>)blob;
-            ColumnBytes = (delegate* unmanaged[Cdecl]<IntPtr, int, int>)bytes;
+            ColumnInt64 = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, long>)int64;
+            ColumnBlob = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, IntPtr>)blob;
+            ColumnBytes = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int>)bytes;
+            ColumnType = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int>)type;
+            StepRaw = (delegate* unmanaged[Cdecl]<IntPtr, int>)step;
         }
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or InvalidOperationException)
         {
             // SQLitePCL's calls serve.
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="library"/> is the very SQLite library SQLitePCL calls, not merely one of the
+    /// same version: another module in the process may have loaded SQLitePCL with the e_sqlite3 of its own
+    /// folder, and a second copy, never initialized, has no mutex methods and no allocator (a call on a
+    /// connection with a mutex would end the process). Both return the address of the library's one
+    /// version string: SQLitePCL's answer points at it, without a copy.
+    /// </summary>
+    internal static bool IsSqlitePclLibrary(IntPtr library)
+    {
+        if (!NativeLibrary.TryGetExport(library, "sqlite3_libversion", out var version))
+        {
+            return false;
+        }
+
+        fixed (byte* pcl = raw.sqlite3_libversion())
+        {
+            return pcl != null && (IntPtr)pcl == ((delegate* unmanaged[Cdecl]<IntPtr>)version)();
         }
     }
 
@@ -48,6 +82,20 @@ internal static unsafe class SqliteColumns
 
     /// <summary>The raw pointer of a statement, for <see cref="Int64(IntPtr, sqlite3_stmt, int)"/> and <see cref="Bytes"/>.</summary>
     public static IntPtr Pointer(sqlite3_stmt statement) => statement.DangerousGetHandle();
+
+    /// <summary>
+    /// Steps the statement (<c>sqlite3_step</c>) by its raw pointer, without SQLitePCL's reference count on
+    /// the handle for each call: the caller holds the statement (a <c>using</c>) for the whole loop.
+    /// </summary>
+    public static int Step(IntPtr pointer, sqlite3_stmt statement) =>
+        StepRaw != null ? StepRaw(pointer) : raw.sqlite3_step(statement);
+
+    /// <summary>
+    /// The stored type of a column of the current row (<c>SQLITE_INTEGER</c>, <c>SQLITE_NULL</c>, ...), read
+    /// before any conversion: the other reads convert silently (NULL and 'yesterday' read as 0).
+    /// </summary>
+    public static int Type(IntPtr pointer, sqlite3_stmt statement, int column) =>
+        ColumnType != null ? ColumnType(pointer, column) : raw.sqlite3_column_type(statement, column);
 
     /// <summary>An integer column of the current row.</summary>
     public static long Int64(IntPtr pointer, sqlite3_stmt statement, int column) =>

@@ -319,9 +319,10 @@ internal sealed partial class StepIndex : IDisposable
             // Most steps carry the same metadata text (often none): consecutive equal texts share one string.
             var previousText = Array.Empty<byte>();
             var previous = string.Empty;
-            while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
             {
                 var step = SqliteColumns.Int64(pointer, statement, 0);
+                CheckTypes(pointer, statement, step, ListedIntegers, 6);
                 var created = SqliteColumns.Int64(pointer, statement, 1);
                 var itemCount = SqliteColumns.Int64(pointer, statement, 4);
                 if (itemCount is < 0 or > int.MaxValue)
@@ -330,7 +331,7 @@ internal sealed partial class StepIndex : IDisposable
                 }
 
                 // The record keeps the ticks and builds its time on read: a bad value is reported here, as a whole row read would.
-                _ = CreatedAt(step, created);
+                CheckCreated(step, created);
 
                 var text = SqliteColumns.Bytes(pointer, statement, 6);
                 if (!text.SequenceEqual(previousText))
@@ -390,6 +391,9 @@ internal sealed partial class StepIndex : IDisposable
         var rc = raw.sqlite3_open_v2(_file, out var db, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null);
         if (rc == raw.SQLITE_OK && ScanVersion(db) == _version)
         {
+            // No mmap_size here, though a mapping would save the kernel's copy of each page (about a tenth
+            // of a listing): a read error on a mapped page is a SIGBUS that ends the process, where pread
+            // gives SQLite an error this index reports (docs/performance-notes.md, round 13).
             return db;
         }
 
@@ -413,14 +417,77 @@ internal sealed partial class StepIndex : IDisposable
         }
     }
 
+    /// <summary>The integer columns of a listing's query (created_utc, size, stored_size, item_count, pinned).</summary>
+    private static readonly int[] ListedIntegers = [1, 2, 3, 4, 5];
+
+    /// <summary>The integer columns of the retention facts' query (created_utc, pinned).</summary>
+    private static readonly int[] RetentionIntegers = [1, 2];
+
+    /// <summary>The integer columns of a whole row's query (created_utc, size, stored_size, item_count, pinned).</summary>
+    private static readonly int[] RowIntegers = [2, 3, 4, 5, 8];
+
+    /// <summary>The text columns of a whole row's query (save_id, metadata, manifest_hash).</summary>
+    private static readonly int[] RowTexts = [1, 6, 7];
+
+    private static readonly string[] TypeNames = ["?", "an integer", "a real", "text", "a blob", "NULL"];
+
+    /// <summary>
+    /// A row's stored types, before SQLite's column reads convert them: an integer column holding anything
+    /// else (NULL, text, a real), or a text column holding NULL, is index damage (FormatException), as the
+    /// ADO.NET reader of a single record finds it. A silent conversion would list a commit time of year 1
+    /// and let retention remove the step as ancient.
+    /// </summary>
+    private static void CheckTypes(IntPtr pointer, sqlite3_stmt statement, long step, int[] integers, int text, int[]? texts = null)
+    {
+        foreach (var column in integers)
+        {
+            var type = SqliteColumns.Type(pointer, statement, column);
+            if (type != raw.SQLITE_INTEGER)
+            {
+                ThrowMistyped(step, raw.sqlite3_column_name(statement, column).utf8_to_string(), type);
+            }
+        }
+
+        if (text >= 0 && SqliteColumns.Type(pointer, statement, text) == raw.SQLITE_NULL)
+        {
+            ThrowMistyped(step, raw.sqlite3_column_name(statement, text).utf8_to_string(), raw.SQLITE_NULL);
+        }
+
+        foreach (var column in texts ?? [])
+        {
+            if (SqliteColumns.Type(pointer, statement, column) == raw.SQLITE_NULL)
+            {
+                ThrowMistyped(step, raw.sqlite3_column_name(statement, column).utf8_to_string(), raw.SQLITE_NULL);
+            }
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowMistyped(long step, string column, int type) =>
+        throw new FormatException($"step {step} has {(type is > 0 and < 6 ? TypeNames[type] : "an unknown value")} as its {column}");
+
     /// <summary>
     /// A step's commit time from its stored UTC ticks. Out of range is index damage (FormatException, which
     /// <see cref="Guard{T}"/> reports as such) for every reader: listing, retention and prune alike.
     /// </summary>
-    private static DateTimeOffset CreatedAt(long step, long ticks) =>
-        (ulong)ticks <= (ulong)DateTime.MaxValue.Ticks
-            ? new DateTimeOffset(ticks, TimeSpan.Zero)
-            : throw new FormatException($"step {step} has a creation time of {ticks} ticks");
+    private static DateTimeOffset CreatedAt(long step, long ticks)
+    {
+        CheckCreated(step, ticks);
+        return new DateTimeOffset(ticks, TimeSpan.Zero);
+    }
+
+    /// <summary>The range check of <see cref="CreatedAt"/> alone, for a listed record, which keeps the ticks and builds its time on read.</summary>
+    private static void CheckCreated(long step, long ticks)
+    {
+        if ((ulong)ticks > (ulong)DateTime.MaxValue.Ticks)
+        {
+            ThrowCreated(step, ticks);
+        }
+    }
+
+    /// <summary>Out of line, so that <see cref="CheckCreated"/> is inlined into the listing's loop.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowCreated(long step, long ticks) => throw new FormatException($"step {step} has a creation time of {ticks} ticks");
 
     /// <summary>What retention decides on, for every step, ascending: number, commit time and pin (no text column is read).</summary>
     public List<(long Step, DateTimeOffset CreatedUtc, bool Pinned)> RetentionFacts() => Guard(() =>
@@ -433,9 +500,10 @@ internal sealed partial class StepIndex : IDisposable
         using (statement)
         {
             var pointer = SqliteColumns.Pointer(statement);
-            while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
             {
                 var factStep = SqliteColumns.Int64(pointer, statement, 0);
+                CheckTypes(pointer, statement, factStep, RetentionIntegers, -1);
                 facts.Add((factStep, CreatedAt(factStep, SqliteColumns.Int64(pointer, statement, 1)),
                     SqliteColumns.Int64(pointer, statement, 2) != 0));
             }
@@ -472,7 +540,7 @@ internal sealed partial class StepIndex : IDisposable
                 var pointer = SqliteColumns.Pointer(statement);
                 var previousText = Array.Empty<byte>();
                 var previous = string.Empty;
-                while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
                 {
                     var step = SqliteColumns.Int64(pointer, statement, 0);
                     if (!wanted.Contains(step))
@@ -480,6 +548,7 @@ internal sealed partial class StepIndex : IDisposable
                         continue;
                     }
 
+                    CheckTypes(pointer, statement, step, RowIntegers, -1, RowTexts);
                     var saveId = Encoding.UTF8.GetString(SqliteColumns.Bytes(pointer, statement, 1));
                     if (!StoredNames.IsSaveId(saveId))
                     {
@@ -976,6 +1045,18 @@ internal sealed partial class StepIndex : IDisposable
             }
         }
 
+        // A value of the wrong type (integrity_check finds NULLs, not text in an integer column) fails
+        // every read of its row: the rebuild replaces it from the step folder.
+        using var typed = Command("""
+            SELECT step FROM steps WHERE typeof(created_utc) <> 'integer' OR typeof(size) <> 'integer' OR typeof(stored_size) <> 'integer'
+                OR typeof(item_count) <> 'integer' OR typeof(pinned) <> 'integer' OR metadata IS NULL OR manifest_hash IS NULL LIMIT 100;
+            """);
+        using var mistyped = typed.ExecuteReader();
+        while (mistyped.Read())
+        {
+            problems.Add($"step {mistyped.GetInt64(0)} has a value of the wrong type");
+        }
+
         if (_version == SchemaVersion)
         {
             CheckItemLists(problems);
@@ -990,14 +1071,39 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>Reads a row; a save id of the wrong shape (it names the step's trash folder) is a malformed index.</summary>
     private static StepRow ReadRow(SqliteDataReader r)
     {
+        // As a listing checks them: a value of the wrong type is index damage (the reader would convert
+        // text to 0, or fail on NULL with an error that names no index).
+        var step = r.GetInt64(0);
+        foreach (var column in new[] { 2, 3, 4, 5, 8 })
+        {
+            if (r.GetValue(column) is not long)
+            {
+                throw new FormatException($"step {step} has {(r.IsDBNull(column) ? "NULL" : "a " + r.GetValue(column).GetType().Name + " value")} as its {r.GetName(column)}");
+            }
+        }
+
+        foreach (var column in new[] { 1, 6, 7 })
+        {
+            if (r.IsDBNull(column))
+            {
+                throw new FormatException($"step {step} has NULL as its {r.GetName(column)}");
+            }
+        }
+
         var saveId = r.GetString(1);
         if (!StoredNames.IsSaveId(saveId))
         {
             throw new FormatException($"step {r.GetInt64(0)} has a save id that is not 32 lower-case hex digits");
         }
 
-        return new(r.GetInt64(0), saveId, new DateTimeOffset(r.GetInt64(2), TimeSpan.Zero), r.GetInt64(3), r.GetInt64(4),
-            r.GetInt32(5), r.GetString(6), r.GetString(7), r.GetInt64(8) != 0);
+        var itemCount = r.GetInt64(5);
+        if (itemCount is < 0 or > int.MaxValue)
+        {
+            throw new FormatException($"step {step} has an item count of {itemCount}");
+        }
+
+        return new(step, saveId, CreatedAt(step, r.GetInt64(2)), r.GetInt64(3), r.GetInt64(4),
+            (int)itemCount, r.GetString(6), r.GetString(7), r.GetInt64(8) != 0);
     }
 
     /// <summary>A version-1 shape text; one that is not 64-bit integers (an overflow included) is a malformed value, i.e. index damage.</summary>

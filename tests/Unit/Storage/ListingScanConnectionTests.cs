@@ -126,4 +126,69 @@ public sealed class ListingScanConnectionTests : IDisposable
 
         Assert.Equal([4L, 5L], memory.List(Context(_ck)).Select(i => i.Step));
     }
+
+    [Fact]
+    public async Task Full_listings_racing_commits_removals_and_a_shrinking_vacuum_each_see_whole_committed_groups_only()
+    {
+        // 4,000 rows of base steps (below 1,000,000) that never change, then groups of 500 rows, each
+        // inserted in one transaction and removed in another, with the log checkpointed into the file and
+        // the file shrunk by VACUUM in between: the pages under a listing's scan are rewritten and cut.
+        SaveSteps(1);
+        const int Base = 4_000;
+        const int Group = 500;
+        using (var setup = PlantedManifest.OpenIndex(_ck))
+        using (var cmd = setup.CreateCommand())
+        {
+            cmd.CommandText = $"""
+                WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < {Base})
+                INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                SELECT i, printf('%032x', i), created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM n, steps WHERE step = 1;
+                """;
+            cmd.ExecuteNonQuery();
+        }
+
+        using var stop = new CancellationTokenSource();
+        var writes = 0;
+        var writer = Task.Run(() =>
+        {
+            using var connection = PlantedManifest.OpenIndex(_ck);
+            for (var g = 1; !stop.IsCancellationRequested; g++)
+            {
+                Exec(connection, $"""
+                    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {Group - 1})
+                    INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                    SELECT {g} * 1000000 + i, printf('%032x', {g} * 1000000 + i), created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM n, steps WHERE step = 1;
+                    """);
+                Exec(connection, $"DELETE FROM steps WHERE step >= {g - 1} * 1000000 AND step < {g} * 1000000 AND {g} > 1;");
+                Exec(connection, g % 4 == 0 ? "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);" : "PRAGMA wal_checkpoint(PASSIVE);");
+                writes++;
+            }
+        });
+
+        try
+        {
+            using var h = new CheckpointHandler();
+            for (var listing = 0; listing < 60 || Volatile.Read(ref writes) < 8; listing++)
+            {
+                var steps = h.ListCheckpoints(_ck).Select(i => i.Step).ToList();
+                Assert.Equal(Enumerable.Range(1, Base).Select(i => (long)i), steps.Take(Base));
+                var groups = steps.Skip(Base).GroupBy(s => s / 1_000_000).ToList();
+                Assert.All(groups, group => Assert.Equal(Enumerable.Range(0, Group).Select(i => group.Key * 1_000_000 + i), group));
+                Assert.InRange(groups.Count, 0, 2);
+                Assert.False(writer.IsFaulted, writer.Exception?.ToString());
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await writer;
+        }
+    }
+
+    private static void Exec(SqliteConnection connection, string sql)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
 }
