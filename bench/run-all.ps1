@@ -47,7 +47,12 @@ if (-not $AnalysisPath) { $AnalysisPath = Join-Path $PSScriptRoot 'analysis.md' 
 New-Item -ItemType Directory -Force -Path $results | Out-Null
 
 $runsFile = Join-Path $results 'runs.json'
+# When and on what the figures were measured, kept with them, so that rendering them again later does not
+# stamp them with the date and commit of the render.
+$runInfoFile = Join-Path $results 'run-info.json'
 if ($RenderOnly) {
+    $runInfo = if (Test-Path -LiteralPath $runInfoFile) { Get-Content -Raw -LiteralPath $runInfoFile | ConvertFrom-Json }
+        else { [pscustomobject]@{ Date = 'not recorded by this run'; Commit = 'not recorded by this run' } }
     $saved = Get-Content $runsFile -Raw | ConvertFrom-Json
     $runs = [ordered]@{}
     foreach ($p in $saved.PSObject.Properties) { $runs[$p.Name] = $p.Value }
@@ -100,6 +105,10 @@ $exe = Join-Path $results 'bin/DataraxCkpt.Bench.dll'
 
 function Get-Load { (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -join ' ' }
 
+$commit = & git -C $root rev-parse --short HEAD 2>$null
+if (& git -C $root status --porcelain --untracked-files=no 2>$null) { $commit = "$commit with uncommitted changes" }
+$runInfo = [pscustomobject]@{ Date = [DateTime]::UtcNow.ToString('yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture); Commit = $commit }
+$runInfo | ConvertTo-Json | Set-Content -LiteralPath $runInfoFile -Encoding utf8NoBOM
 $runs = [ordered]@{}
 foreach ($s in $Scenarios) {
     $json = Join-Path $results "$s.json"
@@ -139,7 +148,7 @@ $lines.Add('# DataraxCkpt benchmarks')
 $lines.Add('')
 $lines.Add('Written by `bench/run-all.ps1` (`build.ps1 -Task Bench`); do not edit the figures by hand.')
 $lines.Add('')
-$lines.Add("- Date: $([DateTime]::UtcNow.ToString('yyyy-MM-dd HH:mm', $inv)) UTC; commit $(& git -C $root rev-parse --short HEAD 2>$null)")
+$lines.Add("- Date: $($runInfo.Date)$(if ($runInfo.Date -match '^\d') { ' UTC' }); commit $($runInfo.Commit)")
 $lines.Add("- Machine: $([Environment]::ProcessorCount) cores ($cpu), $memGiB GiB RAM, $([Runtime.InteropServices.RuntimeInformation]::OSDescription)")
 $lines.Add("- Runtime: .NET $([Environment]::Version); each scenario is one process run; engine and baselines alternate inside it; figures are medians.")
 $lines.Add('- MB/s are of state bytes (10^6 bytes/s). Ratio = baseline time / engine time (above 1: the engine is faster).')
@@ -265,7 +274,7 @@ $remoteJson = if ($runs.Contains('g')) { $runs['g'].Json } else { $null }
 if ($remoteJson -and (Test-Path $remoteJson) -and (Test-Path $objectStore)) {
     $g = Get-Content $remoteJson -Raw | ConvertFrom-Json
     $block = [Collections.Generic.List[string]]::new()
-    $block.Add("From the bench run (``bench/run-all.ps1``, scenario (g)) on $([DateTime]::UtcNow.ToString('yyyy-MM-dd', $inv)), commit $(& git -C $root rev-parse --short HEAD 2>$null): $($g.Title), median of $($g.Repetitions); the full table is in docs/benchmarks.md, scenario (g).")
+    $block.Add("From the bench run (``bench/run-all.ps1``, scenario (g)) on $(if ($runInfo.Date -match '^\d{4}-\d\d-\d\d') { $Matches[0] } else { $runInfo.Date }), commit $($runInfo.Commit): $($g.Title), median of $($g.Repetitions); the full table is in docs/benchmarks.md, scenario (g).")
     $block.Add('')
     foreach ($row in $g.Rows) { $block.Add("- $($row.Name): $(Format-Number ($row.MedianSeconds * 1000) 'F0') ms ($(Format-Number $row.MegabytesPerSecond 'F0') MB/s)") }
     foreach ($t in $g.Targets) { $block.Add("- $(if ($null -eq $t.Met) { 'NOT JUDGED' } elseif ($t.Met) { 'MET' } else { 'MISSED' }) $($t.Goal): $($t.Measured)") }

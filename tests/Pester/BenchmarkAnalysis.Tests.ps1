@@ -46,6 +46,20 @@ Describe 'docs/benchmarks.md analysis' {
         $analysis | Should -BeLike '*(a) save at not measured in this run*'
     }
 
+    It 'rendered again, names the date and commit of the run that measured, not of the render' {
+        $results = Join-Path $TestDrive 'results-True'
+        $null = New-Item -ItemType Directory -Force -Path $results
+        @{ Date = '2020-01-02 03:04'; Commit = 'abc1234' } | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $results 'run-info.json')
+        $doc = Invoke-Render -SaveMet $true
+        $doc | Should -BeLike '*- Date: 2020-01-02 03:04 UTC; commit abc1234*'
+    }
+
+    It 'rendered from results that do not record their run, says so instead of naming the current commit' {
+        Remove-Item -LiteralPath (Join-Path $TestDrive 'results-False/run-info.json') -ErrorAction Ignore
+        $doc = Invoke-Render -SaveMet $false
+        $doc | Should -BeLike '*- Date: not recorded by this run; commit not recorded by this run*'
+    }
+
     It 'refuses a placeholder it does not know' {
         { Format-Analysis "text {{targte:(c) save}}" @() } | Should -Throw '*placeholder this script does not know: {{targte:(c) save}}*'
     }
