@@ -244,9 +244,9 @@ public sealed class ChunkQueueTests : IDisposable
             Assert.ThrowsAny<OperationCanceledException>(() => reader.DecodeAll(pending, null, cancel.Token));
 
             // Each of the two threads finishes the group of four it is in (at most three more reads each) and
-            // takes no other: 54 chunks are never read.
+            // takes no other. How many chunks were read before the trigger is the scheduler's business (a thread
+            // preempted inside the trigger's group lets the other read on), so only the reads after it are bounded.
             Assert.InRange(data.ReadsAfterTrigger, 0, 6);
-            Assert.InRange(data.Reads, 12, 16);
         }
     }
 
@@ -263,10 +263,11 @@ public sealed class ChunkQueueTests : IDisposable
             var e = Assert.Throws<InvalidDataException>(() => reader.DecodeAll(pending, reported.Add));
 
             Assert.Equal("item 'tensor 9': tensors.lz4 ends before the chunk (simulated)", e.Message);
-            // The other thread ends the group it is in and possibly one it took as the failure was raised:
-            // most of the 64 chunks are never read, and what was reported is whole groups only.
+            // The other thread ends the group it is in and possibly one it took as the failure was raised, and
+            // what was reported is whole groups only. How many chunks were read before the failure depends on
+            // the scheduler (the CI run of session 7 read 32 under load: the failing thread was preempted inside
+            // its group while the other read on), so only the reads after it are bounded.
             Assert.InRange(data.ReadsAfterTrigger, 0, 8);
-            Assert.True(data.Reads <= 20, $"{data.Reads} reads");
             Assert.All(reported, b => Assert.Equal(0, b % (4L << 20)));
         }
     }
