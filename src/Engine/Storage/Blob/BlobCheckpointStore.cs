@@ -496,10 +496,36 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             replaced = Commit(row, dataLength, r.Overwrite, pin, out row);
         }
-        catch
+        catch (Exception e) when (e is StepExistsException or CorruptCheckpointException or OperationCanceledException)
         {
+            // The store answered: this save's record is not there.
             DeleteSave(r.Step, r.SaveId);
             throw;
+        }
+        catch (Exception e)
+        {
+            // The outcome is unknown (a write whose answer was lost and whose retries all failed in transport may
+            // have committed): the data is deleted only when the store says the step's record is not this save's.
+            Committed? now;
+            try
+            {
+                now = TryGetCommitted(r.Step);
+            }
+            catch (Exception check) when (check is RequestFailedException or IOException or AggregateException)
+            {
+                Log($"Could not tell whether step {r.Step} in '{Directory}' committed ({check.Message}); its blobs are left for the sweep.");
+                throw new IOException($"Could not commit step {r.Step} in '{Directory}', and could not tell whether its commit record was written ({e.Message}); run Get-Checkpoint to see whether it was.", e);
+            }
+
+            if (now is null || now.Row.SaveId != r.SaveId)
+            {
+                DeleteSave(r.Step, r.SaveId);
+                throw;
+            }
+
+            Log($"The commit of step {r.Step} in '{Directory}' failed in transport ({e.Message}) but its record is there: the step is committed.");
+            replaced = null;
+            row = row with { Pinned = now.Row.Pinned };
         }
 
         if (replaced is not null)
