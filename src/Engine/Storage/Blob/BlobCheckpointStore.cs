@@ -432,7 +432,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
         // A save creates the container, as a local save creates its directory; meanwhile the step is looked up
         // (a container that is not there yet has no step: a listing or HEAD before it is created says so too).
-        var create = Task.Run(() => _container.CreateIfNotExists());
+        var create = Task.Run(CreateContainerIfAllowed);
         Committed? existing;
         long chosen;
         try
@@ -452,6 +452,23 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
         Log($"Reserved step {chosen} in '{Directory}' (no lock: the commit record's conditional create decides).");
         return new BlobReservation { Step = chosen, SaveId = Guid.NewGuid().ToString("N"), Overwrite = overwrite, ReplacesPinned = existing?.Row.Pinned ?? false };
+    }
+
+    /// <summary>
+    /// Creates the container when it is missing. A SAS for the container itself (the usual one) cannot create
+    /// containers and is refused (403) even when the container exists: that is no reason to refuse the save,
+    /// whose writes then fail naming the container if it really is missing.
+    /// </summary>
+    private void CreateContainerIfAllowed()
+    {
+        try
+        {
+            _container.CreateIfNotExists();
+        }
+        catch (RequestFailedException e) when (e.Status == 403)
+        {
+            Log($"Could not create or check the container of '{Directory}' with these credentials ({e.ErrorCode}); saving into it as it is.");
+        }
     }
 
     public CheckpointInfo Expected(IStepReservation reservation, EncodedState state)
