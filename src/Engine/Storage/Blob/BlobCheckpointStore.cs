@@ -980,14 +980,30 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private static bool IsNewerFormat(Committed c) => c.Format > StepFormat.Version;
 
     /// <summary>Deletes a record if it is still the version <paramref name="c"/> was read as, then its blobs; false when it changed or went.</summary>
-    private bool TryDeleteRecord(Committed c)
+    private bool TryDeleteRecord(Committed c) => TryDeleteRecord(c, out _);
+
+    /// <param name="c">The record as read.</param>
+    /// <param name="gone">
+    /// The record was not there when the delete was answered: removed by another host, or by this very
+    /// delete when its first answer was lost and the SDK's retry found nothing. Either way no record names that
+    /// save any more, so its blobs are deleted too.
+    /// </param>
+    private bool TryDeleteRecord(Committed c, out bool gone)
     {
+        gone = false;
         try
         {
             Record(c.Row.Step).Delete(DeleteSnapshotsOption.None, new BlobRequestConditions { IfMatch = c.ETag });
         }
         catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
+            // A conditional delete of a record that is not there is answered 404 or 412 (the store's choice).
+            gone = e.Status == 404 || !Record(c.Row.Step).Exists().Value;
+            if (gone)
+            {
+                DeleteSave(c.Row.Step, c.Row.SaveId);
+            }
+
             return false;
         }
 
@@ -1015,9 +1031,17 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
 
             var info = ToInfo(c);
-            if (TryDeleteRecord(c))
+            if (TryDeleteRecord(c, out var gone))
             {
                 Log($"Removed step {step} from '{Directory}'.");
+                return info;
+            }
+
+            if (gone)
+            {
+                // The version read is gone (this delete's lost answer, or another host's removal): the step asked
+                // to be removed is removed, not "not found".
+                Log($"Removed step {step} from '{Directory}' (its record was gone when the delete was answered).");
                 return info;
             }
 

@@ -167,4 +167,28 @@ public sealed class BlobCommitRetryTests
             Assert.True(reader.Verify(location, 1).Ok);
         }
     }
+
+    [Fact]
+    public void A_remove_whose_delete_answer_is_lost_and_retried_reports_the_step_removed_and_leaves_no_blobs()
+    {
+        // Found by the attack on the remote backend: the SDK's retry of the delete found no record (404), so the
+        // remove that had removed the step reported it "not found" and left its data blobs behind.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(1), step: 1);
+            first.Save(location, BlobTest.State(2), step: 2);
+        }
+
+        var lost = new LostResponsePolicy(m => m.Request.Method == RequestMethod.Delete && m.Request.Uri.Path.EndsWith($"/commits/{1:D20}", StringComparison.Ordinal), times: 1);
+        using (var handler = BlobTest.Handler(new BlobSettings { TestPolicy = lost, RetryDelay = TimeSpan.FromMilliseconds(10) }))
+        {
+            Assert.Equal(1, handler.Remove(location, 1).Step);
+        }
+
+        Assert.Equal(1, lost.Lost);
+        using var reader = BlobTest.Handler();
+        Assert.Equal(new long[] { 2 }, reader.GetCheckpointSteps(location));
+        Assert.DoesNotContain(BlobTest.BlobNames(location), n => n.Contains($"/{1:D20}", StringComparison.Ordinal));
+    }
 }
