@@ -432,7 +432,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
         // A save creates the container, as a local save creates its directory; meanwhile the step is looked up
         // (a container that is not there yet has no step: a listing or HEAD before it is created says so too).
-        var create = Task.Run(() => _container.CreateIfNotExists());
+        var create = Task.Run(CreateContainerIfAllowed);
         Committed? existing;
         long chosen;
         try
@@ -452,6 +452,23 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
         Log($"Reserved step {chosen} in '{Directory}' (no lock: the commit record's conditional create decides).");
         return new BlobReservation { Step = chosen, SaveId = Guid.NewGuid().ToString("N"), Overwrite = overwrite, ReplacesPinned = existing?.Row.Pinned ?? false };
+    }
+
+    /// <summary>
+    /// Creates the container when it is missing. A SAS for the container itself (the usual one) cannot create
+    /// containers and is refused (403) even when the container exists: that is no reason to refuse the save,
+    /// whose writes then fail naming the container if it really is missing.
+    /// </summary>
+    private void CreateContainerIfAllowed()
+    {
+        try
+        {
+            _container.CreateIfNotExists();
+        }
+        catch (RequestFailedException e) when (e.Status == 403)
+        {
+            Log($"Could not create or check the container of '{Directory}' with these credentials ({e.ErrorCode}); saving into it as it is.");
+        }
     }
 
     public CheckpointInfo Expected(IStepReservation reservation, EncodedState state)
@@ -496,10 +513,36 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             replaced = Commit(row, dataLength, r.Overwrite, pin, out row);
         }
-        catch
+        catch (Exception e) when (e is StepExistsException or CorruptCheckpointException or OperationCanceledException)
         {
+            // The store answered: this save's record is not there.
             DeleteSave(r.Step, r.SaveId);
             throw;
+        }
+        catch (Exception e)
+        {
+            // The outcome is unknown (a write whose answer was lost and whose retries all failed in transport may
+            // have committed): the data is deleted only when the store says the step's record is not this save's.
+            Committed? now;
+            try
+            {
+                now = TryGetCommitted(r.Step);
+            }
+            catch (Exception check) when (check is RequestFailedException or IOException or AggregateException)
+            {
+                Log($"Could not tell whether step {r.Step} in '{Directory}' committed ({check.Message}); its blobs are left for the sweep.");
+                throw new IOException($"Could not commit step {r.Step} in '{Directory}', and could not tell whether its commit record was written ({e.Message}); run Get-Checkpoint to see whether it was.", e);
+            }
+
+            if (now is null || now.Row.SaveId != r.SaveId)
+            {
+                DeleteSave(r.Step, r.SaveId);
+                throw;
+            }
+
+            Log($"The commit of step {r.Step} in '{Directory}' failed in transport ({e.Message}) but its record is there: the step is committed.");
+            replaced = null;
+            row = row with { Pinned = now.Row.Pinned };
         }
 
         if (replaced is not null)
@@ -937,14 +980,30 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     private static bool IsNewerFormat(Committed c) => c.Format > StepFormat.Version;
 
     /// <summary>Deletes a record if it is still the version <paramref name="c"/> was read as, then its blobs; false when it changed or went.</summary>
-    private bool TryDeleteRecord(Committed c)
+    private bool TryDeleteRecord(Committed c) => TryDeleteRecord(c, out _);
+
+    /// <param name="c">The record as read.</param>
+    /// <param name="gone">
+    /// The record was not there when the delete was answered: removed by another host, or by this very
+    /// delete when its first answer was lost and the SDK's retry found nothing. Either way no record names that
+    /// save any more, so its blobs are deleted too.
+    /// </param>
+    private bool TryDeleteRecord(Committed c, out bool gone)
     {
+        gone = false;
         try
         {
             Record(c.Row.Step).Delete(DeleteSnapshotsOption.None, new BlobRequestConditions { IfMatch = c.ETag });
         }
         catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
+            // A conditional delete of a record that is not there is answered 404 or 412 (the store's choice).
+            gone = e.Status == 404 || !Record(c.Row.Step).Exists().Value;
+            if (gone)
+            {
+                DeleteSave(c.Row.Step, c.Row.SaveId);
+            }
+
             return false;
         }
 
@@ -972,9 +1031,17 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
 
             var info = ToInfo(c);
-            if (TryDeleteRecord(c))
+            if (TryDeleteRecord(c, out var gone))
             {
                 Log($"Removed step {step} from '{Directory}'.");
+                return info;
+            }
+
+            if (gone)
+            {
+                // The version read is gone (this delete's lost answer, or another host's removal): the step asked
+                // to be removed is removed, not "not found".
+                Log($"Removed step {step} from '{Directory}' (its record was gone when the delete was answered).");
                 return info;
             }
 

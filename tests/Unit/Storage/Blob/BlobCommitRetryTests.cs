@@ -50,6 +50,51 @@ public sealed class BlobCommitRetryTests
         }
     }
 
+    /// <summary>Lets the first matching request through and drops its answer, then fails every later one before it is sent (the network went down).</summary>
+    private sealed class LostThenDownPolicy(Func<HttpMessage, bool> match) : HttpPipelinePolicy
+    {
+        private int _seen;
+
+        public int Seen => Volatile.Read(ref _seen);
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var first = Before(message);
+            ProcessNext(message, pipeline);
+            After(first);
+        }
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var first = Before(message);
+            await ProcessNextAsync(message, pipeline);
+            After(first);
+        }
+
+        private bool Before(HttpMessage message)
+        {
+            if (!match(message))
+            {
+                return false;
+            }
+
+            if (Interlocked.Increment(ref _seen) == 1)
+            {
+                return true;
+            }
+
+            throw new IOException("injected network outage (test)");
+        }
+
+        private static void After(bool first)
+        {
+            if (first)
+            {
+                throw new IOException("injected lost response (test)");
+            }
+        }
+    }
+
     private static bool IsRecordWrite(HttpMessage m, long step) =>
         m.Request.Method == RequestMethod.Put && m.Request.Uri.Path.EndsWith($"/commits/{step:D20}", StringComparison.Ordinal);
 
@@ -90,5 +135,60 @@ public sealed class BlobCommitRetryTests
         using var reader = BlobTest.Handler();
         Assert.Equal(new long[] { 1 }, reader.GetCheckpointSteps(location));
         Assert.Null(StateComparer.FirstDifference(state, reader.Restore(location, 1)));
+    }
+
+    [Fact]
+    public void A_save_whose_commit_record_went_through_but_whose_retries_all_fail_never_deletes_the_data_of_that_committed_record()
+    {
+        // Found by the attack on the remote backend: the record's first write reached the store, its answer
+        // was lost and every retry failed in transport (no 409/412 to recognise): the save failed and deleted
+        // its data blobs, leaving a listed step whose data is gone.
+        var location = AzuriteFixture.NewLocation();
+        var policy = new LostThenDownPolicy(m => IsRecordWrite(m, 1));
+        var state = BlobTest.State(1);
+        using (var handler = BlobTest.Handler(new BlobSettings { TestPolicy = policy, MaxRetries = 2, RetryDelay = TimeSpan.FromMilliseconds(10) }))
+        {
+            try
+            {
+                handler.Save(location, state, step: 1);
+            }
+            catch (Exception)
+            {
+                // Failing is fine (the outcome is unknown to the saver); losing the committed step's data is not.
+            }
+        }
+
+        Assert.True(policy.Seen >= 2);
+        using var reader = BlobTest.Handler();
+        var steps = reader.GetCheckpointSteps(location);
+        if (steps.Contains(1))
+        {
+            Assert.Null(StateComparer.FirstDifference(state, reader.Restore(location, 1)));
+            Assert.True(reader.Verify(location, 1).Ok);
+        }
+    }
+
+    [Fact]
+    public void A_remove_whose_delete_answer_is_lost_and_retried_reports_the_step_removed_and_leaves_no_blobs()
+    {
+        // Found by the attack on the remote backend: the SDK's retry of the delete found no record (404), so the
+        // remove that had removed the step reported it "not found" and left its data blobs behind.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(1), step: 1);
+            first.Save(location, BlobTest.State(2), step: 2);
+        }
+
+        var lost = new LostResponsePolicy(m => m.Request.Method == RequestMethod.Delete && m.Request.Uri.Path.EndsWith($"/commits/{1:D20}", StringComparison.Ordinal), times: 1);
+        using (var handler = BlobTest.Handler(new BlobSettings { TestPolicy = lost, RetryDelay = TimeSpan.FromMilliseconds(10) }))
+        {
+            Assert.Equal(1, handler.Remove(location, 1).Step);
+        }
+
+        Assert.Equal(1, lost.Lost);
+        using var reader = BlobTest.Handler();
+        Assert.Equal(new long[] { 2 }, reader.GetCheckpointSteps(location));
+        Assert.DoesNotContain(BlobTest.BlobNames(location), n => n.Contains($"/{1:D20}", StringComparison.Ordinal));
     }
 }
