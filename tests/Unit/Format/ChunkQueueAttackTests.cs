@@ -210,14 +210,15 @@ public sealed class ChunkQueueAttackTests : IDisposable
         var state = SaveFloats(SixtyFour());
         using var cancel = new CancellationTokenSource();
         using var handler = new CheckpointHandler(new CheckpointOptions { Progress = new Reporter(_ => { }) });
-        // Cancel at a report in the second half that is not the final one: the reports are about 16 MiB apart
-        // (more when the other thread posted while this one decoded), so the window is 32 MiB wide.
+        // Cancel at the first report that is not the final one: the reports are about 16 MiB apart (more when the
+        // other thread posted while this one decoded; a window of the second half only was skipped under load in
+        // the final CI run of session 7, and the restore returned without having been cancelled).
         var total = state.Values.Sum(v => ((float[])v!).Length * 4L);
         using var cancelling = new CheckpointHandler(new CheckpointOptions
         {
             Progress = new Reporter(p =>
             {
-                if (p.Operation == "Restore" && p.BytesDone >= total / 2 && p.BytesDone < total)
+                if (p.Operation == "Restore" && p.BytesDone < total)
                 {
                     cancel.Cancel();
                 }

@@ -243,10 +243,11 @@ public sealed class ChunkQueueTests : IDisposable
 
             Assert.ThrowsAny<OperationCanceledException>(() => reader.DecodeAll(pending, null, cancel.Token));
 
-            // Each of the two threads finishes the group of four it is in (at most three more reads each) and
-            // takes no other. How many chunks were read before the trigger is the scheduler's business (a thread
-            // preempted inside the trigger's group lets the other read on), so only the reads after it are bounded.
-            Assert.InRange(data.ReadsAfterTrigger, 0, 6);
+            // The cancelling thread finishes its group (at most three more reads); the other finishes the group it
+            // is in, or reads a whole group of four that it checked the token for just before the cancel (the
+            // final CI run of session 7 saw 7 under load), and takes no other. How many chunks were read before
+            // the trigger is the scheduler's business, so only the reads after it are bounded.
+            Assert.InRange(data.ReadsAfterTrigger, 0, 7);
         }
     }
 
