@@ -513,9 +513,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             replaced = Commit(row, dataLength, r.Overwrite, pin, out row);
         }
-        catch (Exception e) when (e is StepExistsException or CorruptCheckpointException or OperationCanceledException)
+        catch (Exception e) when (e is StepExistsException or CorruptCheckpointException)
         {
-            // The store answered: this save's record is not there.
+            // The store answered: this save's record is not there. (A cancellation here is the client's timeout, not
+            // the caller's: the commit is not given the caller's token, so it is an unknown outcome, below.)
             DeleteSave(r.Step, r.SaveId);
             throw;
         }
@@ -528,7 +529,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             {
                 now = TryGetCommitted(r.Step);
             }
-            catch (Exception check) when (check is RequestFailedException or IOException or AggregateException)
+            catch (Exception check) when (check is RequestFailedException or IOException or AggregateException or OperationCanceledException)
             {
                 Log($"Could not tell whether step {r.Step} in '{Directory}' committed ({check.Message}); its blobs are left for the sweep.");
                 throw new IOException($"Could not commit step {r.Step} in '{Directory}', and could not tell whether its commit record was written ({e.Message}); run Get-Checkpoint to see whether it was.", e);

@@ -168,6 +168,52 @@ public sealed class BlobCommitRetryTests
         }
     }
 
+    /// <summary>Lets matching requests reach the store, then reports a client timeout instead of the answer.</summary>
+    private sealed class TimeoutAfterWritePolicy(Func<HttpMessage, bool> match) : HttpPipelinePolicy
+    {
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            ProcessNext(message, pipeline);
+            if (match(message))
+            {
+                throw new TaskCanceledException("The operation was cancelled because it exceeded the client's timeout (simulated).");
+            }
+        }
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            await ProcessNextAsync(message, pipeline);
+            if (match(message))
+            {
+                throw new TaskCanceledException("The operation was cancelled because it exceeded the client's timeout (simulated).");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_save_whose_commit_record_was_written_but_whose_answer_timed_out_never_deletes_the_data_of_that_committed_record()
+    {
+        // Found by the last attack of session 7: a client timeout is an OperationCanceledException, which the
+        // save took for "the store answered, no record" and deleted its data under a record that was there.
+        var location = AzuriteFixture.NewLocation();
+        var state = BlobTest.State(1);
+        using (var handler = BlobTest.Handler(new BlobSettings { TestPolicy = new TimeoutAfterWritePolicy(m => IsRecordWrite(m, 1)), MaxRetries = 0 }))
+        {
+            try
+            {
+                handler.Save(location, state, step: 1);
+            }
+            catch (Exception)
+            {
+                // Failing is fine (the outcome is unknown to the saver); losing the committed step's data is not.
+            }
+        }
+
+        using var reader = BlobTest.Handler();
+        Assert.Contains(1L, reader.GetCheckpointSteps(location));
+        Assert.Null(StateComparer.FirstDifference(state, reader.Restore(location, 1)));
+    }
+
     [Fact]
     public void A_remove_whose_delete_answer_is_lost_and_retried_reports_the_step_removed_and_leaves_no_blobs()
     {
