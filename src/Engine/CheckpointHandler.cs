@@ -600,7 +600,7 @@ public sealed class CheckpointHandler : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         if (CheckpointLocation.IsRemote(directory))
         {
-            return new Storage.Blob.BlobCheckpointStore(Storage.Blob.BlobLocation.Parse(directory), _options, BlobSettings);
+            return new Storage.Blob.AccessDeniedReportingStore(new Storage.Blob.BlobCheckpointStore(Storage.Blob.BlobLocation.Parse(directory), _options, BlobSettings));
         }
 
         return new CheckpointStore(Path.GetFullPath(directory), _options, _portableRename);

@@ -43,6 +43,7 @@ internal static class CheckpointErrorRecords
         "LockTimeout" => ErrorCategory.ResourceBusy,
         "UnsupportedFileSystem" => ErrorCategory.NotEnabled,
         "RetentionFailed" => ErrorCategory.WriteError,
+        "AccessDenied" => ErrorCategory.PermissionDenied,
         _ => ErrorCategory.NotSpecified,
     };
 

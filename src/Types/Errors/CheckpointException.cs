@@ -283,3 +283,41 @@ public sealed class UnsupportedFileSystemException : CheckpointException
     /// <summary>The file system found, e.g. <c>NFS</c>.</summary>
     public string FileSystem { get; }
 }
+
+/// <summary>
+/// A remote store refused a request for lack of rights (HTTP 403): a SAS without the right the operation needs, an
+/// identity without a data role, or credentials the store did not accept. The message names the location, what
+/// was refused and which SAS right or Azure role to grant. Error id <c>AccessDenied</c>, as for a local directory
+/// the process may not write.
+/// </summary>
+public sealed class StoreAccessDeniedException : CheckpointException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="location">The location as shown to users (never with a SAS).</param>
+    /// <param name="operation"><c>list</c>, <c>read</c>, <c>write</c> or <c>delete</c>.</param>
+    /// <param name="item">The refused blob under the location (e.g. <c>commits/…</c>), or null for a listing.</param>
+    /// <param name="cause">The store's answer, e.g. <c>403 AuthorizationPermissionMismatch</c>.</param>
+    /// <param name="remedy">What to grant or fix.</param>
+    /// <param name="inner">The store's error.</param>
+    public StoreAccessDeniedException(string location, string operation, string? item, string cause, string remedy, Exception? inner = null)
+        : base("AccessDenied",
+            $"Access denied to checkpoint location '{location}': the store refused to {Verb(operation)}"
+            + (item is null ? string.Empty : $" '{item}'") + $" ({cause}). {remedy}",
+            location, null, inner)
+    {
+        Operation = operation;
+        Item = item;
+    }
+
+    /// <summary>What was refused: <c>list</c>, <c>read</c>, <c>write</c> or <c>delete</c> (named as a SAS's rights are).</summary>
+    public string Operation { get; }
+
+    /// <summary>The refused blob under the location, or null for a listing.</summary>
+    public string? Item { get; }
+
+    private static string Verb(string operation) => operation switch
+    {
+        "list" => "list its blobs",
+        _ => operation,
+    };
+}

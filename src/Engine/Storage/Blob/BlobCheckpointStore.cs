@@ -68,6 +68,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         clientOptions.Retry.MaxRetries = settings.MaxRetries;
         clientOptions.Retry.Delay = settings.RetryDelay;
         clientOptions.Retry.NetworkTimeout = settings.NetworkTimeout;
+        clientOptions.AddPolicy(RefusedRequestPolicy.Instance, HttpPipelinePosition.PerCall);
         if (settings.TestPolicy is { } policy)
         {
             clientOptions.AddPolicy(policy, HttpPipelinePosition.PerRetry);
@@ -80,6 +81,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     }
 
     public string Directory => _location.Display;
+
+    /// <summary>Where the store is (for errors that name it).</summary>
+    public BlobLocation Location => _location;
 
     private void Log(string message) => _options.Log?.Invoke(message);
 
@@ -414,6 +418,11 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             // Removed or replaced since it was listed: the caller's record is of a version that is gone.
             throw new StepNotFoundException(Directory, c.Row.Step);
         }
+        catch (RefusedRequestException e)
+        {
+            // Read when a record's Metadata is first used, after the call that listed it returned.
+            throw e.ToAccessDenied(_location);
+        }
     }
 
     private CheckpointInfo ToInfo(Committed c) => new(c.Row.Step, $"{Directory}/{DataFolder}{StepName(c.Row.Step)}-{c.Row.SaveId}", Directory,
@@ -563,7 +572,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
             catch (Exception e) when (e is RequestFailedException or CheckpointException or IOException or InvalidOperationException)
             {
-                retentionFailure = e;
+                retentionFailure = e is RefusedRequestException refused ? refused.ToAccessDenied(_location) : e;
             }
         }
 
