@@ -6,7 +6,7 @@ namespace DataraxCkpt.Storage.Blob;
 
 /// <summary>
 /// The local SQLite index of one remote store (a <see cref="StepIndex"/> file under the user's cache
-/// folder, keyed by account, container and prefix). Never trusted over the store: rows are matched to the
+/// folder, keyed by the container's endpoint URL and the prefix). Never trusted over the store: rows are matched to the
 /// listing by save id, a listing refreshes them, and deleting the cache loses nothing. It saves manifest
 /// downloads: a step's items are read from its manifest once and kept here.
 /// </summary>
@@ -17,11 +17,23 @@ internal sealed class BlobIndexCache
 
     public BlobIndexCache(BlobLocation location, string? cacheDirectory)
     {
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{location.Account}/{location.Container}/{location.Prefix}")))[..24].ToLowerInvariant();
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(KeyOf(location))))[..24].ToLowerInvariant();
         Folder = Path.Combine(cacheDirectory ?? Root(), "blob", key);
     }
 
     public string Folder { get; }
+
+    /// <summary>
+    /// What names the store: its container's endpoint URL (scheme, host, port, account; a SAS is never part of it)
+    /// and its prefix. The endpoint matters: two emulators, or accounts of one name on two clouds, with the same
+    /// container and prefix are different stores and must not share a cache. (Caches keyed by account, container
+    /// and prefix alone, before, are simply not found again.) No request is made: the client is only built.
+    /// </summary>
+    private static string KeyOf(BlobLocation location)
+    {
+        var container = location.Connect(new Azure.Storage.Blobs.BlobClientOptions()).Uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        return $"{container}/{location.Prefix}";
+    }
 
     /// <summary>The platform cache folder: $XDG_CACHE_HOME or ~/.cache, ~/Library/Caches, %LOCALAPPDATA%\DataraxCkpt\Cache.</summary>
     public static string Root()
