@@ -48,8 +48,9 @@ New-Item -ItemType Directory -Force -Path $results | Out-Null
 
 $runsFile = Join-Path $results 'runs.json'
 # When and on what the figures were measured, kept with them, so that rendering them again later does not
-# stamp them with the date and commit of the render.
-$runInfoFile = Join-Path $results 'run-info.json'
+# stamp them with the date and commit of the render (bench/BenchRunRecord.ps1).
+. (Join-Path $PSScriptRoot 'BenchRunRecord.ps1')
+$runInfoFile = Join-Path $results $RunInfoName
 if ($RenderOnly) {
     $runInfo = if (Test-Path -LiteralPath $runInfoFile) { Get-Content -Raw -LiteralPath $runInfoFile | ConvertFrom-Json }
         else { [pscustomobject]@{ Date = 'not recorded by this run'; Commit = 'not recorded by this run' } }
@@ -105,10 +106,9 @@ $exe = Join-Path $results 'bin/DataraxCkpt.Bench.dll'
 
 function Get-Load { (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -join ' ' }
 
-$commit = & git -C $root rev-parse --short HEAD 2>$null
-if (& git -C $root status --porcelain --untracked-files=no 2>$null) { $commit = "$commit with uncommitted changes" }
-$runInfo = [pscustomobject]@{ Date = [DateTime]::UtcNow.ToString('yyyy-MM-dd HH:mm', [Globalization.CultureInfo]::InvariantCulture); Commit = $commit }
-$runInfo | ConvertTo-Json | Set-Content -LiteralPath $runInfoFile -Encoding utf8NoBOM
+# Taken now (what is built and measured), written with the results at the end.
+$runInfo = Get-BenchRunInfo $root
+Clear-BenchRunRecord $results
 $runs = [ordered]@{}
 foreach ($s in $Scenarios) {
     $json = Join-Path $results "$s.json"
@@ -129,7 +129,7 @@ Remove-Item -Force -ErrorAction SilentlyContinue $moduleJson
 $moduleArgs = @{ OutFile = $moduleJson; StateScale = $ModuleStateScale; StateRepetitions = $ModuleStateRepetitions; BenchProgram = $exe }
 if ($ModulePath) { $moduleArgs.ModulePath = $ModulePath }
 & (Join-Path $PSScriptRoot 'module-bench.ps1') @moduleArgs
-$runs | ConvertTo-Json | Set-Content -Path $runsFile -Encoding utf8NoBOM
+Write-BenchRunRecord $results $runs $runInfo
 }
 
 $moduleJson = Join-Path $results 'e.json'

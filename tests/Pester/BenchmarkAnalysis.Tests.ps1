@@ -5,6 +5,7 @@
 BeforeAll {
     $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
     . (Join-Path $Repo 'bench/BenchAnalysis.ps1')
+    . (Join-Path $Repo 'bench/BenchRunRecord.ps1')
     $script:Analysis = Get-Content -Raw -LiteralPath (Join-Path $Repo 'bench/analysis.md')
 
     # A fabricated run of scenario (c) only, rendered by the real script without running anything.
@@ -71,5 +72,58 @@ Describe 'docs/benchmarks.md analysis' {
         $targets = @(Read-BenchTargets $doc)
         $targets.Count | Should -BeGreaterThan 10
         $parts[1].Trim() | Should -BeExactly (Format-Analysis $Analysis $targets).Trim()
+    }
+}
+
+# run-all.ps1 wrote run-info.json before the scenarios ran: an interrupted run followed by -RenderOnly labelled the
+# previous run's figures with the new commit. And its dirty-tree check ignored untracked files.
+Describe 'the bench run record (run-info.json)' {
+    It 'is removed by run-all.ps1 before any scenario runs and written with runs.json after every scenario and the module bench' {
+        $ast = [Management.Automation.Language.Parser]::ParseFile((Join-Path $Repo 'bench/run-all.ps1'), [ref] $null, [ref] $null)
+        $commands = $ast.FindAll({ param($n) $n -is [Management.Automation.Language.CommandAst] }, $true)
+        $at = { param([string] $Name) @($commands | Where-Object { $_.GetCommandName() -eq $Name } | ForEach-Object { $_.Extent.StartOffset }) }
+        $clear = & $at 'Clear-BenchRunRecord'
+        $write = & $at 'Write-BenchRunRecord'
+        $clear.Count | Should -Be 1
+        $write.Count | Should -Be 1
+        $scenarioLoop = $ast.Find({ param($n) $n -is [Management.Automation.Language.ForEachStatementAst] -and $n.Condition.Extent.Text -eq '$Scenarios' }, $true)
+        $scenarioLoop | Should -Not -BeNullOrEmpty
+        $clear[0] | Should -BeLessThan $scenarioLoop.Extent.StartOffset
+        $write[0] | Should -BeGreaterThan $scenarioLoop.Extent.EndOffset
+        $moduleBench = $commands | Where-Object { $_.Extent.Text -like "*module-bench.ps1*" } | Select-Object -First 1
+        $write[0] | Should -BeGreaterThan $moduleBench.Extent.EndOffset
+        # Nothing else writes the record or runs.json.
+        $ast.Extent.Text | Should -Not -Match 'Set-Content[^\r\n]*(runInfoFile|runsFile)'
+    }
+
+    It 'after an interrupted run (record cleared, no new one written), renders as not recorded instead of naming the new commit' {
+        $results = Join-Path $TestDrive 'results-False'
+        $null = Invoke-Render -SaveMet $false
+        Write-BenchRunRecord $results ([ordered]@{ c = (Get-Content -Raw (Join-Path $results 'runs.json') | ConvertFrom-Json).c }) ([pscustomobject]@{ Date = '2021-05-06 07:08'; Commit = 'old1234' })
+        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $results -Output (Join-Path $results 'b1.md') 6>&1
+        Get-Content -Raw (Join-Path $results 'b1.md') | Should -BeLike '*- Date: 2021-05-06 07:08 UTC; commit old1234*'
+        Clear-BenchRunRecord $results
+        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $results -Output (Join-Path $results 'b2.md') 6>&1
+        Get-Content -Raw (Join-Path $results 'b2.md') | Should -BeLike '*- Date: not recorded by this run; commit not recorded by this run*'
+    }
+
+    It 'marks the commit with uncommitted changes and with untracked files, each named' {
+        $repo = Join-Path $TestDrive 'repo'
+        $null = New-Item -ItemType Directory -Path $repo
+        & git -C $repo init -q
+        Set-Content -LiteralPath (Join-Path $repo 'a.txt') -Value 'a'
+        Set-Content -LiteralPath (Join-Path $repo '.gitignore') -Value 'out/'
+        & git -C $repo add a.txt .gitignore
+        & git -C $repo -c user.name=bench -c user.email=bench@example.invalid commit -q -m first
+        $head = (& git -C $repo rev-parse --short HEAD)
+        (Get-BenchRunInfo $repo).Commit | Should -BeExactly $head
+        $null = New-Item -ItemType Directory -Path (Join-Path $repo 'out')
+        Set-Content -LiteralPath (Join-Path $repo 'out/ignored.txt') -Value 'x'
+        (Get-BenchRunInfo $repo).Commit | Should -BeExactly $head -Because 'ignored files are not part of the build'
+        Set-Content -LiteralPath (Join-Path $repo 'new.cs') -Value 'new'
+        (Get-BenchRunInfo $repo).Commit | Should -BeExactly "$head with 1 untracked file"
+        Set-Content -LiteralPath (Join-Path $repo 'a.txt') -Value 'changed'
+        (Get-BenchRunInfo $repo).Commit | Should -BeExactly "$head with uncommitted changes and 1 untracked file"
+        (Get-BenchRunInfo $repo).Date | Should -Match '^\d{4}-\d\d-\d\d \d\d:\d\d$'
     }
 }
