@@ -40,5 +40,7 @@ $notPassed = @(foreach ($test in $result.Tests) {
     Skipped   = $notPassed.Count
     Total     = $result.TotalCount
     NotPassed = $notPassed
+    # Every test's name, so that build.ps1 can check that each allowed skip names exactly one test.
+    Names     = @($result.Tests | ForEach-Object { $_.ExpandedPath })
 } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $CountsPath
 exit ([int]($failed -gt 0 -or $result.TotalCount -eq 0))

@@ -17,6 +17,8 @@ function Read-UnitTestRun([string] $TrxPath, [int] $ExitCode) {
     $ns = @{ t = 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010' }
     $result.Skipped = @(Select-Xml -Xml $trx -XPath '//t:UnitTestResult[@outcome!="Passed" and @outcome!="Failed"]' -Namespace $ns |
         ForEach-Object { [pscustomobject]@{ Name = $_.Node.testName; Outcome = $_.Node.outcome } })
+    # Every test's name, passed or not, to check that each allowed skip names exactly one of them.
+    $result.Names = @(Select-Xml -Xml $trx -XPath '//t:UnitTestResult' -Namespace $ns | ForEach-Object { [string]$_.Node.testName })
     # Why vstest aborted the run ("Test host process crashed : ..."), first line of each, to say so at the end.
     $result.RunErrors = @(Select-Xml -Xml $trx -XPath '//t:RunInfo[@outcome="Error"]/t:Text' -Namespace $ns |
         ForEach-Object { ($_.Node.InnerText -split "\r?\n")[0] })
@@ -32,7 +34,33 @@ function Read-PesterRun([string] $CountsPath, [int] $ExitCode) {
     $result.Passed = [int]$counts.Passed
     $result.Failed = [int]$counts.Failed
     $result.Skipped = @($counts.NotPassed | Where-Object { $_ })
+    if ($counts.PSObject.Properties['Names']) { $result.Names = @($counts.Names | Where-Object { $_ }) }
     return $result
+}
+
+function Test-SkipAllowed([string] $Runner, [string] $Name, [string] $Entry) {
+    # An allowed skip names one test: its full name (a theory case's display name with its arguments, a Pester
+    # test's expanded path), or a theory's method name, which allows its cases: 'Ns.Class.Method(x: 1)'. Never a
+    # shorter prefix: 'DataraxCkpt.Tests.' with a reason would allow every skip under CI. Compared literally.
+    if ($Name -ceq $Entry) { return $true }
+    $Runner -eq 'xunit' -and $Name.StartsWith("$Entry(", [StringComparison]::Ordinal) -and $Name.EndsWith(')')
+}
+
+function Get-AllowListProblems($Run, [string[]] $AllowedSkips) {
+    # An entry that is no test's full name yet begins the names of tests that ran is a prefix: refused, naming the
+    # entry (it allows none of them; without this, the run would only say that those tests were not allowed to skip).
+    $names = @($Run.Skipped | ForEach-Object { [string]$_.Name })
+    if ($Run.ContainsKey('Names')) { $names += @($Run.Names) }
+    $names = @($names | Where-Object { $_ } | Sort-Object -Unique)
+    $runner = if ($Run.Runner -eq 'xunit') { 'xunit' } else { 'pester' }
+    foreach ($entry in $AllowedSkips) {
+        if (@($names | Where-Object { Test-SkipAllowed $Run.Runner $_ $entry }).Count -gt 0) { continue }
+        $begun = @($names | Where-Object { $_.StartsWith($entry, [StringComparison]::Ordinal) })
+        if ($begun.Count -gt 0) {
+            $shown = ($begun | Select-Object -First 3) -join "', '"
+            "tests/test-floor.json: allowedSkips.$runner entry '$entry' names no test: it begins the names of $($begun.Count) $(if ($begun.Count -eq 1) { 'test' } else { 'tests' }) that ran ('$shown'$(if ($begun.Count -gt 3) { ', …' })); an allowed skip names exactly one test (its full name, or a theory's method name)"
+        }
+    }
 }
 
 function Read-TestFloor([string] $Path) {
@@ -81,9 +109,9 @@ function Get-RunProblems($Run, [int] $Floor, [string[]] $AllowedSkips, [bool] $I
     # An allowed skip counts toward the floor: the test is there and was judged, and the floor is taken from a
     # run in which it may have passed or skipped.
     $ran = $Run.Passed + $Run.Failed
+    $problems += @(Get-AllowListProblems $Run $AllowedSkips)
     foreach ($skip in $Run.Skipped) {
-        # A prefix (a theory's name without its arguments), compared literally: '[' in a name is no wildcard.
-        $allowed = $AllowedSkips | Where-Object { ([string]$skip.Name).StartsWith($_, [StringComparison]::Ordinal) }
+        $allowed = $AllowedSkips | Where-Object { Test-SkipAllowed $Run.Runner ([string]$skip.Name) $_ }
         Write-Host "SKIPPED ($($Run.Runner), $($skip.Outcome)$(if ($allowed) { ', allowed' })): $($skip.Name)"
         if ($allowed) { $ran++ }
         elseif ($IsCi) { $problems += "$($Run.Runner): required test '$($skip.Name)' did not pass ($($skip.Outcome)) under CI=true" }

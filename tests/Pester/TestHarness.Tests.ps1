@@ -8,8 +8,10 @@ BeforeAll {
     . (Join-Path $Repo 'build/TestRunEvidence.ps1')
     $script:ClosingPattern = '\d+ passed, \d+ failed, \d+ skipped'
 
-    function script:New-Trx([string] $Path, [string] $Outcome, [int] $Passed, [int] $Failed = 0, [string[]] $Skipped = @()) {
-        $results = foreach ($name in $Skipped) { "<UnitTestResult testName=`"$name`" outcome=`"NotExecuted`" />" }
+    function script:New-Trx([string] $Path, [string] $Outcome, [int] $Passed, [int] $Failed = 0, [string[]] $Skipped = @(), [string[]] $PassedNames = @()) {
+        # Names escaped as vstest writes them (a theory's string arguments are quoted).
+        $results = @(foreach ($name in $PassedNames) { "<UnitTestResult testName=`"$([Security.SecurityElement]::Escape($name))`" outcome=`"Passed`" />" }) +
+            @(foreach ($name in $Skipped) { "<UnitTestResult testName=`"$([Security.SecurityElement]::Escape($name))`" outcome=`"NotExecuted`" />" })
         @"
 <?xml version="1.0" encoding="utf-8"?>
 <TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">
@@ -148,6 +150,35 @@ Describe 'build.ps1 -Task Test verdict' {
         $ci.Lines | Should -Contain "ERROR: xunit: required test 'Required.Test' did not pass (NotExecuted) under CI=true"
         @($ci.Lines | Where-Object { $_ -like 'ERROR:*Allowed.Test*' }) | Should -BeNullOrEmpty
         $ci.Lines[-1] | Should -BeExactly '15 passed, 0 failed, 2 skipped'
+    }
+
+    # tests/test-floor.json's allowedSkips were matched as prefixes: 'DataraxCkpt.Tests.' with a reason allowed every skip under CI.
+    It 'refuses an allowed skip that is a prefix of test names (<case>), naming the entry, and allows none of the skips it begins' -ForEach @(
+        @{ case = 'a namespace'; entry = 'Ns.' }
+        @{ case = 'a truncated method name'; entry = 'Ns.Class.Skips_on_small' }
+    ) {
+        $floor = New-Floor ('{ "xunit": 3, "pester": 5, "allowedSkips": { "xunit": [ "' + $entry + '" ], "pester": [] }, "reasons": { "' + $entry + '": "fabricated" } }')
+        $trx = New-Trx (Join-Path $TestDrive "prefix-$($entry.Length).trx") -Outcome 'Completed' -Passed 3 -PassedNames 'Ns.Class.A', 'Ns.Class.B', 'Ns.Other.C' -Skipped 'Ns.Class.Skips_on_small_machines'
+        $run = Complete (Read-UnitTestRun $trx 0) (Get-GoodPester) $floor -IsCi $true
+        $run.ExitCode | Should -Be 1
+        @($run.Lines | Where-Object { $_ -like "ERROR: tests/test-floor.json: allowedSkips.xunit entry '$entry' names no test: it begins the names of * that ran*" }).Count | Should -Be 1
+        $run.Lines | Should -Contain "ERROR: xunit: required test 'Ns.Class.Skips_on_small_machines' did not pass (NotExecuted) under CI=true"
+        $run.Lines | Should -Contain 'SKIPPED (xunit, NotExecuted): Ns.Class.Skips_on_small_machines'
+    }
+
+    It 'allows a skip named by its full name, a theory case by its display name, and every case of a theory by its method name' {
+        $floor = New-Floor ('{ "xunit": 5, "pester": 5, "allowedSkips": { "xunit": [ "Ns.Class.Fact_that_skips", "Ns.Class.Theory(x: 1)", "Ns.Class.Other_theory" ], "pester": [] }, ' +
+            '"reasons": { "Ns.Class.Fact_that_skips": "f", "Ns.Class.Theory(x: 1)": "f", "Ns.Class.Other_theory": "f" } }')
+        $skipped = 'Ns.Class.Fact_that_skips', 'Ns.Class.Theory(x: 1)', 'Ns.Class.Other_theory(y: "a")', 'Ns.Class.Other_theory(y: "b")'
+        $trx = New-Trx (Join-Path $TestDrive 'full-names.trx') -Outcome 'Completed' -Passed 2 -PassedNames 'Ns.Class.Theory(x: 2)', 'Ns.Class.Fact_that_skips_too' -Skipped $skipped
+        $run = Complete (Read-UnitTestRun $trx 0) (Get-GoodPester) $floor -IsCi $true
+        $run.ExitCode | Should -Be 0 -Because ($run.Lines -join "`n")
+        @($run.Lines | Where-Object { $_ -like 'SKIPPED (xunit, NotExecuted, allowed): *' }).Count | Should -Be 4
+        # The theory's other case is not allowed by the one case's display name.
+        $trx = New-Trx (Join-Path $TestDrive 'other-case.trx') -Outcome 'Completed' -Passed 1 -PassedNames 'Ns.Class.Theory(x: 1)' -Skipped 'Ns.Class.Theory(x: 2)'
+        $other = Complete (Read-UnitTestRun $trx 0) (Get-GoodPester) (New-Floor '{ "xunit": 1, "pester": 5, "allowedSkips": { "xunit": [ "Ns.Class.Theory(x: 1)" ], "pester": [] }, "reasons": { "Ns.Class.Theory(x: 1)": "f" } }') -IsCi $true
+        $other.ExitCode | Should -Be 1
+        $other.Lines | Should -Contain "ERROR: xunit: required test 'Ns.Class.Theory(x: 2)' did not pass (NotExecuted) under CI=true"
     }
 
     It 'writes the run figure line only for a clean run, so -Task Figures cannot render a failed one' {
