@@ -75,7 +75,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
 
         _container = location.Connect(clientOptions);
-        _cache = new BlobIndexCache(location, settings.CacheDirectory);
+        _cache = new BlobIndexCache(location, settings.CacheDirectory, _container.Uri);
         _records = new BlobRecordCache(_cache.Folder);
         _decoding = new StepDecoding(location.Display);
     }
@@ -517,10 +517,11 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             Encoding.UTF8.GetString(state.MetadataNode.Span), written.ManifestHash, pin);
         var dataLength = sink.LengthOf(StepFormat.DataFile);
         Committed? replaced;
+        Committed? replacing = null;
         FaultInjector.Hit("blob.before-commit");
         try
         {
-            replaced = Commit(row, dataLength, r.Overwrite, pin, out row);
+            replaced = Commit(row, dataLength, r.Overwrite, pin, ref replacing, out row);
         }
         catch (Exception e) when (e is StepExistsException or CorruptCheckpointException)
         {
@@ -551,7 +552,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
 
             Log($"The commit of step {r.Step} in '{Directory}' failed in transport ({e.Message}) but its record is there: the step is committed.");
-            replaced = null;
+            // The write whose answer was lost is the last one tried (every earlier one was answered: refused), so an
+            // overwrite replaced the version that write was conditional on: its blobs go now, not to the sweep.
+            replaced = replacing is not null && replacing.Row.SaveId != r.SaveId ? replacing : null;
             row = row with { Pinned = now.Row.Pinned };
         }
 
@@ -582,14 +585,17 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
     /// <summary>
     /// The commit point: creates the step's record only if none exists, or (overwrite) replaces exactly the
-    /// version read, keeping its pin. Returns the replaced version, whose blobs the caller deletes.
+    /// version read, keeping its pin. Returns the replaced version, whose blobs the caller deletes. <c>replacing</c>
+    /// is set before each write to the version it replaces (null: a create): when a write's outcome is unknown (it
+    /// throws) and the store then shows this save's record, that version is the one it replaced.
     /// </summary>
-    private Committed? Commit(StepRow row, long dataLength, bool overwrite, bool pin, out StepRow committedRow)
+    private Committed? Commit(StepRow row, long dataLength, bool overwrite, bool pin, ref Committed? replacing, out StepRow committedRow)
     {
         var record = Record(row.Step);
         while (true)
         {
             var existing = overwrite ? TryGetCommitted(row.Step) : null;
+            replacing = existing;
             committedRow = row with { Pinned = pin || (existing?.Row.Pinned ?? false) };
             var conditions = existing is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = existing.ETag };
             try

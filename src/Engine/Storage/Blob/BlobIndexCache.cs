@@ -15,9 +15,12 @@ internal sealed class BlobIndexCache
     /// <summary>Environment variable: the cache folder instead of the platform's (tests use it).</summary>
     public const string CacheDirectoryVariable = "DATARAXCKPT_CACHE_DIR";
 
-    public BlobIndexCache(BlobLocation location, string? cacheDirectory)
+    /// <param name="location">The store.</param>
+    /// <param name="cacheDirectory">The cache root instead of the platform's.</param>
+    /// <param name="containerUri">The store's container URL when a client was already built for it (saves building another).</param>
+    public BlobIndexCache(BlobLocation location, string? cacheDirectory, Uri? containerUri = null)
     {
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(KeyOf(location))))[..24].ToLowerInvariant();
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(KeyOf(location, containerUri))))[..24].ToLowerInvariant();
         Folder = Path.Combine(cacheDirectory ?? Root(), "blob", key);
     }
 
@@ -27,11 +30,12 @@ internal sealed class BlobIndexCache
     /// What names the store: its container's endpoint URL (scheme, host, port, account; a SAS is never part of it)
     /// and its prefix. The endpoint matters: two emulators, or accounts of one name on two clouds, with the same
     /// container and prefix are different stores and must not share a cache. (Caches keyed by account, container
-    /// and prefix alone, before, are simply not found again.) No request is made: the client is only built.
+    /// and prefix alone, before, are simply not found again.) No request is made: at most a client is built.
     /// </summary>
-    private static string KeyOf(BlobLocation location)
+    private static string KeyOf(BlobLocation location, Uri? containerUri)
     {
-        var container = location.Connect(new Azure.Storage.Blobs.BlobClientOptions()).Uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        var uri = containerUri ?? location.Connect(new Azure.Storage.Blobs.BlobClientOptions()).Uri;
+        var container = uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         return $"{container}/{location.Prefix}";
     }
 

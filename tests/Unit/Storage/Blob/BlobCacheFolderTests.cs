@@ -30,5 +30,8 @@ public sealed class BlobCacheFolderTests
         var first = FolderOf("https://acct.blob.core.windows.net/ckpts/run?sv=2024-01-01&sp=r&sig=a", dir.Path);
         Assert.Equal(first, FolderOf("https://ACCT.blob.core.windows.net/ckpts/run/?sv=2024-01-01&sp=rl&sig=b", dir.Path));
         Assert.NotEqual(first, FolderOf("https://acct.blob.core.windows.net/ckpts/other?sv=2024-01-01&sig=a", dir.Path));
+        // The store passes the URL of the client it already built: the same folder.
+        var location = BlobLocation.Parse("https://acct.blob.core.windows.net/ckpts/run?sv=2024-01-01&sig=a");
+        Assert.Equal(first, new BlobIndexCache(location, dir.Path, location.Connect(new Azure.Storage.Blobs.BlobClientOptions()).Uri).Folder);
     }
 }

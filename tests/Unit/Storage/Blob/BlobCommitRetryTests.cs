@@ -215,6 +215,35 @@ public sealed class BlobCommitRetryTests
     }
 
     [Fact]
+    public void An_overwrite_whose_record_replacement_went_through_but_whose_answer_timed_out_deletes_the_replaced_version_s_blobs()
+    {
+        // The save found its own record after the unknown outcome and reported the step committed, but left the
+        // replaced version's data and manifest to the leftover sweep (an hour later by default).
+        var location = AzuriteFixture.NewLocation();
+        static string FolderOf(CheckpointInfo info) => info.Path[(info.Path.IndexOf("/data/", StringComparison.Ordinal) + 1)..] + "/";
+        string oldFolder;
+        using (var first = BlobTest.Handler())
+        {
+            oldFolder = FolderOf(first.Save(location, BlobTest.State(1), step: 1));
+        }
+
+        Assert.Contains(BlobTest.BlobNames(location), n => n.Contains(oldFolder, StringComparison.Ordinal));
+        var state = BlobTest.State(2);
+        CheckpointInfo saved;
+        using (var handler = BlobTest.Handler(new BlobSettings { TestPolicy = new TimeoutAfterWritePolicy(m => IsRecordWrite(m, 1)), MaxRetries = 0 }))
+        {
+            saved = handler.Save(location, state, step: 1, overwrite: true);
+        }
+
+        using var reader = BlobTest.Handler();
+        Assert.Equal(new long[] { 1 }, reader.GetCheckpointSteps(location));
+        Assert.Null(StateComparer.FirstDifference(state, reader.Restore(location, 1)));
+        var names = BlobTest.BlobNames(location);
+        Assert.DoesNotContain(names, n => n.Contains(oldFolder, StringComparison.Ordinal));
+        Assert.Equal(2, names.Count(n => n.Contains(FolderOf(saved), StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void A_remove_whose_delete_answer_is_lost_and_retried_reports_the_step_removed_and_leaves_no_blobs()
     {
         // Found by the attack on the remote backend: the SDK's retry of the delete found no record (404), so the
