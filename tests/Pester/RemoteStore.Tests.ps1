@@ -193,6 +193,24 @@ Restore-Checkpoint -LiteralPath '$url' -Step 99 -ErrorAction Continue 2>&1 | For
 }
 
 Describe 'Remote errors' {
+    It 'reports a SAS without the list right as AccessDenied (PermissionDenied), naming the location and the right' {
+        $container = New-Container
+        New-State 1 | Save-Checkpoint -Path "az://$container/p" -Step 1
+        $shown = "$($Azurite.BlobEndpoint)/$container/p"
+        foreach ($case in @(
+                @{ Permissions = 'racwd'; Command = { param($url) Get-CheckpointStep -LiteralPath $url -ErrorVariable err -ErrorAction SilentlyContinue; $err }; Class = 'GetCheckpointStepCommand'; Right = 'the list (l) right' }
+                @{ Permissions = 'acwdl'; Command = { param($url) Restore-Checkpoint -LiteralPath $url -Step 1 -ErrorVariable err -ErrorAction SilentlyContinue; $err }; Class = 'RestoreCheckpointCommand'; Right = 'the read (r) right' })) {
+            $url = "$shown`?$(New-AzuriteAccountSas -Azurite $Azurite -Permissions $case.Permissions)"
+            $err = @(& $case.Command $url)
+            $err.Count | Should -Be 1 -Because $case.Class
+            $err[0].FullyQualifiedErrorId | Should -BeExactly "AccessDenied,DataraxCkpt.Commands.$($case.Class)"
+            $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+            $err[0].Exception.Message | Should -BeLike "*'$shown'*$($case.Right)*"
+            "$($err[0].CategoryInfo) $($err[0])" | Should -Not -BeLike '*sig=*'
+        }
+        Get-CheckpointStep -Path "az://$container/p" | Should -Be @(1)
+    }
+
     It 'reports a missing container and a missing prefix with the same error as a missing directory' {
         $missingDir = Join-Path $TestDrive 'no-such-dir'
         $local = $null
