@@ -69,6 +69,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         clientOptions.Retry.Delay = settings.RetryDelay;
         clientOptions.Retry.NetworkTimeout = settings.NetworkTimeout;
         clientOptions.AddPolicy(RefusedRequestPolicy.Instance, HttpPipelinePosition.PerCall);
+        clientOptions.AddPolicy(SendCountPolicy.Instance, HttpPipelinePosition.PerRetry);
         if (settings.TestPolicy is { } policy)
         {
             clientOptions.AddPolicy(policy, HttpPipelinePosition.PerRetry);
@@ -598,14 +599,20 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             replacing = existing;
             committedRow = row with { Pinned = pin || (existing?.Row.Pinned ?? false) };
             var conditions = existing is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = existing.ETag };
+            var sends = new System.Runtime.CompilerServices.StrongBox<int>();
             try
             {
                 var metadata = ToMetadata(committedRow, dataLength);
-                var uploaded = record.Upload(BinaryData.FromString(committedRow.MetadataJson), new BlobUploadOptions
+                Response<BlobContentInfo> uploaded;
+                using (SendCountPolicy.Scope(sends))
                 {
-                    Metadata = metadata,
-                    Conditions = conditions,
-                });
+                    uploaded = record.Upload(BinaryData.FromString(committedRow.MetadataJson), new BlobUploadOptions
+                    {
+                        Metadata = metadata,
+                        Conditions = conditions,
+                    });
+                }
+
                 RememberRecord(metadata, uploaded.Value.ETag);
                 return existing;
             }
@@ -624,6 +631,16 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                 if (!overwrite)
                 {
                     throw new StepExistsException(Directory, row.Step);
+                }
+
+                if (sends.Value > 1)
+                {
+                    // Found by the attack on the polish round: a try before the refused one may have landed (its
+                    // answer was lost) and been replaced since by another host's overwrite, which deletes the blobs
+                    // of the version it replaced: this save's. Writing this save's record again would list a step
+                    // whose data is gone. The other host's version stands; this save fails (the caller deletes
+                    // what is left of its blobs, the record being another's).
+                    throw new IOException($"Could not overwrite step {row.Step} in '{Directory}': another host overwrote it while this save's commit was being retried (an answer was lost), so this save's version may have been committed and replaced already. The step holds the other host's version; save again to replace it.", e);
                 }
 
                 if (existing is null && TryGetCommitted(row.Step) is null && Record(row.Step).Exists().Value)
