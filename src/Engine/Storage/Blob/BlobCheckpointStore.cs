@@ -621,7 +621,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                 // The SDK retries a write whose answer was lost (a dropped connection after the store took it):
                 // the retry's condition then fails against this save's own record. Reported as a conflict, the
                 // caller would delete the data that committed record points to.
-                if (TryGetCommitted(row.Step) is { } now && now.Row.SaveId == row.SaveId)
+                var now = TryGetCommitted(row.Step);
+                if (now is not null && now.Row.SaveId == row.SaveId)
                 {
                     // (Its metadata JSON may not travel inline: only the pin, which another host may have set since, is taken.)
                     committedRow = committedRow with { Pinned = now.Row.Pinned };
@@ -633,13 +634,14 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     throw new StepExistsException(Directory, row.Step);
                 }
 
-                if (sends.Value > 1)
+                if (sends.Value > 1 && (existing is null || now is null || now.Row.SaveId != existing.Row.SaveId))
                 {
                     // Found by the attack on the polish round: a try before the refused one may have landed (its
                     // answer was lost) and been replaced since by another host's overwrite, which deletes the blobs
                     // of the version it replaced: this save's. Writing this save's record again would list a step
                     // whose data is gone. The other host's version stands; this save fails (the caller deletes
-                    // what is left of its blobs, the record being another's).
+                    // what is left of its blobs, the record being another's). The version this write replaced,
+                    // still there (pinned or unpinned since: same save id), proves that no try landed.
                     throw new IOException($"Could not overwrite step {row.Step} in '{Directory}': another host overwrote it while this save's commit was being retried (an answer was lost), so this save's version may have been committed and replaced already. The step holds the other host's version; save again to replace it.", e);
                 }
 

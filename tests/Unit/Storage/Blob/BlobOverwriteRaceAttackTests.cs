@@ -80,4 +80,62 @@ public sealed class BlobOverwriteRaceAttackTests
         Assert.True(StateComparer.FirstDifference(state, restored) is null || StateComparer.FirstDifference(other, restored) is null);
         Assert.True(reader.Verify(location, 1).Ok);
     }
+
+    /// <summary>Fails the first matching request before it is sent (runs <c>meanwhile</c> first): it cannot have landed.</summary>
+    private sealed class DownBeforeSendPolicy(Func<HttpMessage, bool> match, Action meanwhile) : HttpPipelinePolicy
+    {
+        private int _seen;
+
+        public int Seen => Volatile.Read(ref _seen);
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Before(message);
+            ProcessNext(message, pipeline);
+        }
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Before(message);
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        private void Before(HttpMessage message)
+        {
+            if (match(message) && Interlocked.Increment(ref _seen) == 1)
+            {
+                meanwhile();
+                throw new IOException("injected transport fault before sending (test)");
+            }
+        }
+    }
+
+    [Fact]
+    public void An_overwrite_retried_after_a_transport_fault_while_another_host_pinned_the_step_still_replaces_it_keeping_the_pin()
+    {
+        // The retry's condition fails on the pin (same version, new ETag): this save's record never landed, so it
+        // reads the step again and replaces it, as without the fault.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(1), step: 1);
+        }
+
+        var policy = new DownBeforeSendPolicy(m => IsRecordWrite(m, 1), () =>
+        {
+            using var host2 = BlobTest.Handler();
+            host2.SetPinned(location, 1, true);
+        });
+        var state = BlobTest.State(2);
+        using (var handler = BlobTest.Handler(new BlobSettings { TestPolicy = policy, RetryDelay = TimeSpan.FromMilliseconds(10) }))
+        {
+            handler.Save(location, state, step: 1, overwrite: true);
+        }
+
+        Assert.True(policy.Seen >= 2);
+        using var reader = BlobTest.Handler();
+        Assert.Equal(new long[] { 1 }, reader.GetCheckpointSteps(location));
+        Assert.Null(StateComparer.FirstDifference(state, reader.Restore(location, 1)));
+        Assert.True(reader.GetCheckpoint(location, 1).Pinned);
+    }
 }
