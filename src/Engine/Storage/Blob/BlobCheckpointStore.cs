@@ -542,6 +542,15 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
             catch (Exception check) when (check is RequestFailedException or IOException or AggregateException or OperationCanceledException)
             {
+                if (e is RefusedRequestException && check is RefusedRequestException)
+                {
+                    // Found by the attack on the polish round: credentials refused at the record (a SAS that expired
+                    // mid-save) and again at the check were reported as "could not tell", not as access denied. The
+                    // refusal is raised (the caller names the location and the right); the blobs are left for the sweep.
+                    Log($"Step {r.Step} in '{Directory}' was refused at its commit record and at the check ({check.Message}); its blobs are left for the sweep.");
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
+                }
+
                 Log($"Could not tell whether step {r.Step} in '{Directory}' committed ({check.Message}); its blobs are left for the sweep.");
                 throw new IOException($"Could not commit step {r.Step} in '{Directory}', and could not tell whether its commit record was written ({e.Message}); run Get-Checkpoint to see whether it was.", e);
             }
