@@ -122,4 +122,27 @@ public sealed class Float32KernelFuzzAttackTests(ITestOutputHelper output) : IDi
         foreach (var p in problems) output.WriteLine(p);
         Assert.Empty(problems);
     }
+
+    [Fact]
+    public void Integer_valued_tensors_give_the_same_mean_and_norm_bit_for_bit_on_every_path()
+    {
+        // inspection.md: integers add exactly, so the sums, and from them the mean and norm, cannot depend on the lanes.
+        var r = new Random(99);
+        foreach (var length in new[] { 1, 15, 16, 17, 2047, 2048, 2049, 4113, 100_000 })
+        {
+            var v = Enumerable.Range(0, length).Select(_ => (float)r.Next(-1000, 1001)).ToArray();
+            v[0] = 1;
+            var s = new[] { Stats(v, 0), Stats(v, 1), Stats(v, 2) };
+            var exact = v.Sum(x => (long)x) / (double)length;
+            foreach (var x in s)
+            {
+                Assert.Equal(exact, x.Mean);
+                Assert.Equal(s[2].L2Norm, x.L2Norm);
+                Assert.Equal(s[2].ZeroCount, x.ZeroCount);
+            }
+
+            var ones = Enumerable.Repeat(1f, length).ToArray();
+            Assert.All(new[] { Stats(ones, 0), Stats(ones, 1) }, x => Assert.Equal((1.0, 0.0), (x.Mean, x.StandardDeviation)));
+        }
+    }
 }
