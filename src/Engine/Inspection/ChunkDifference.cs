@@ -7,7 +7,7 @@ namespace DataraxCkpt.Inspection;
 /// Element-wise differences of a run of elements of two tensors, merged in element order like
 /// <see cref="ChunkStatistics"/>. The NaN and infinity rules are those of <see cref="TensorDifference"/>.
 /// </summary>
-internal struct ChunkDifference
+internal partial struct ChunkDifference
 {
     public long Count;
     public long DifferentCount;

@@ -45,7 +45,8 @@ internal partial struct ChunkStatistics
     }
 
     /// <summary>
-    /// Adds a block of float32 values: on x86 with AVX2 and FMA by the float32 lane kernel
+    /// Adds a block of float32 values: on x86 with AVX-512 by the 512-bit float32 lane kernel
+    /// (<see cref="TryAddFiniteSingles512"/>), with AVX2 and FMA by the 256-bit one
     /// (<see cref="TryAddFiniteSingles"/>), elsewhere as <see cref="AddBlock"/> adds them widened; a block
     /// holding NaN or ±∞ is widened into <paramref name="values"/> and passed over again.
     /// </summary>
@@ -54,7 +55,7 @@ internal partial struct ChunkStatistics
     /// <param name="scratch">At least as long as <paramref name="singles"/>.</param>
     public void AddSingles(ReadOnlySpan<float> singles, Span<double> values, Span<double> scratch)
     {
-        if (!(SinglesKernelSupported ? TryAddFiniteSingles(singles) : TryAddFinite(default, singles)))
+        if (!(SimdPaths.Use512 ? TryAddFiniteSingles512(singles) : SinglesKernelSupported ? TryAddFiniteSingles(singles) : TryAddFinite(default, singles)))
         {
             for (var i = 0; i < singles.Length; i++)
             {

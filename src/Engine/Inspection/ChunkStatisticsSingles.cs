@@ -12,7 +12,7 @@ namespace DataraxCkpt.Inspection;
 internal partial struct ChunkStatistics
 {
     /// <summary>The float32 kernel needs 256-bit float and integer vectors and fused multiply-add.</summary>
-    private static bool SinglesKernelSupported => Avx2.IsSupported && Fma.IsSupported;
+    private static bool SinglesKernelSupported => SimdPaths.Use256;
 
     /// <summary>
     /// One pass over a block of float32 (at most <see cref="ElementWidening.BlockLength"/> values, so each

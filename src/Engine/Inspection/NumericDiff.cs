@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using DataraxCkpt.Format;
 
 namespace DataraxCkpt.Inspection;
@@ -140,7 +141,7 @@ internal static class NumericDiff
         }
     }
 
-    /// <summary>The differences of two runs of whole elements' bytes (as long), widened a block at a time.</summary>
+    /// <summary>The differences of two runs of whole elements' bytes (as long), a block at a time: float32 pairs by the float32 kernels, other dtypes widened.</summary>
     private static ChunkDifference OfBytes(ElementWidening before, ElementWidening after, ReadOnlySpan<byte> rawA, ReadOnlySpan<byte> rawB)
     {
         var result = default(ChunkDifference);
@@ -153,6 +154,14 @@ internal static class NumericDiff
             for (var first = 0; first < elements; first += ElementWidening.BlockLength)
             {
                 var n = Math.Min(ElementWidening.BlockLength, elements - first);
+                if (before.IsSingle)
+                {
+                    // Pairs share dtype and shape (Compare skips the others), so both sides are float32 here.
+                    result.AddSingles(MemoryMarshal.Cast<byte, float>(rawA.Slice(first * size, n * size)),
+                        MemoryMarshal.Cast<byte, float>(rawB.Slice(first * size, n * size)), a, b);
+                    continue;
+                }
+
                 before.Widen(rawA.Slice(first * size, n * size), a.AsSpan(0, n));
                 after.Widen(rawB.Slice(first * size, n * size), b.AsSpan(0, n));
                 result.AddBlock(a.AsSpan(0, n), b.AsSpan(0, n));
