@@ -180,7 +180,7 @@ internal static class ManifestCodec
             }
         }
 
-        // Anything after the root object (a second value) is refused here, as a document refuses it.
+        // A second value after the root object makes the reader throw here, as a document refuses it.
         if (reader.Read())
         {
             throw new InvalidDataException("manifest has data after its root object");

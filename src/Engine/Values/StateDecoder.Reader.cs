@@ -64,7 +64,7 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>Where a field's value lies in the JSON: <c>Start</c> of its first token, <c>Length</c> to its end.</summary>
-    private readonly record struct Span(int Start, int Length)
+    private readonly record struct FieldAt(int Start, int Length)
     {
         public bool Found => Length > 0;
     }
@@ -72,25 +72,25 @@ internal sealed partial class StateDecoder
     /// <summary>The fields of one node the decoder knows, each found at most once.</summary>
     private ref struct NodeFields
     {
-        public Span T;
-        public Span V;
-        public Span B;
-        public Span Kind;
-        public Span Ticks;
-        public Span OffsetMinutes;
-        public Span Impl;
-        public Span Data;
-        public Span Ct;
-        public Span I;
-        public Span Cmp;
-        public Span E;
-        public Span P;
+        public FieldAt T;
+        public FieldAt V;
+        public FieldAt B;
+        public FieldAt Kind;
+        public FieldAt Ticks;
+        public FieldAt OffsetMinutes;
+        public FieldAt Impl;
+        public FieldAt Data;
+        public FieldAt Ct;
+        public FieldAt I;
+        public FieldAt Cmp;
+        public FieldAt E;
+        public FieldAt P;
 
         /// <summary>An <c>i32</c> leaf's value, read as it was met (the commonest leaf skips a second reader).</summary>
         public long VInt;
         public bool VIsInt;
 
-        public readonly Span Of(Field field) => field switch
+        public readonly FieldAt Of(Field field) => field switch
         {
             Field.E => E,
             Field.P => P,
@@ -276,7 +276,7 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>Records where a field's value lies and moves past it; a field met twice makes the node corrupt.</summary>
-    private static void Remember(ref Span slot, ref Utf8JsonReader r, ItemPath itemName, string name)
+    private static void Remember(ref FieldAt slot, ref Utf8JsonReader r, ItemPath itemName, string name)
     {
         if (slot.Found)
         {
@@ -285,7 +285,7 @@ internal sealed partial class StateDecoder
 
         var start = (int)r.TokenStartIndex;
         r.Skip();
-        slot = new Span(start, (int)r.BytesConsumed - start);
+        slot = new FieldAt(start, (int)r.BytesConsumed - start);
     }
 
     /// <summary>
@@ -300,7 +300,7 @@ internal sealed partial class StateDecoder
         : r.GetString()!;
 
     /// <summary>A reader at a remembered field's value.</summary>
-    private static Utf8JsonReader At(ReadOnlySpan<byte> json, Span field)
+    private static Utf8JsonReader At(ReadOnlySpan<byte> json, FieldAt field)
     {
         var r = new Utf8JsonReader(json.Slice(field.Start, field.Length), ReaderOptions);
         r.Read();
@@ -874,7 +874,7 @@ internal sealed partial class StateDecoder
         {
             if (n == 4 || b.TokenType != JsonTokenType.Number || !b.TryGetUInt32(out var v))
             {
-                // A fifth element, or one that is not a uint32 (a nested array is skipped by neither: both malformed).
+                // A fifth element, or one that is not a uint32 number (a nested array included).
                 throw Bad(itemName, "decimal bits are malformed");
             }
 
@@ -949,7 +949,7 @@ internal sealed partial class StateDecoder
     private static long Ticks(ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName) =>
         long.TryParse(Text(json, f.Ticks, "ticks", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) ? t : throw Bad(itemName, "ticks are malformed");
 
-    private static string Text(ReadOnlySpan<byte> json, Span field, string name, ItemPath itemName)
+    private static string Text(ReadOnlySpan<byte> json, FieldAt field, string name, ItemPath itemName)
     {
         if (!field.Found)
         {
