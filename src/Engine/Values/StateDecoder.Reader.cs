@@ -130,7 +130,8 @@ internal sealed partial class StateDecoder
             r.Read();
             if (field is Field.E or Field.P or Field.I && code is not null && ChildField(code, itemName) == field)
             {
-                if (children is not null)
+                // Twice after the type, or once before it as a value that is no array (remembered) and again here.
+                if (children is not null || f.Of(field).Found)
                 {
                     throw Bad(itemName, $"node has field '{NameOf(field)}' twice");
                 }

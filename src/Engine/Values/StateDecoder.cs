@@ -126,6 +126,7 @@ internal sealed partial class StateDecoder
 
     private IEnumerable<(string Name, JsonElement Child)> Children(JsonElement node, string itemName)
     {
+        CheckContainerFields(node, itemName);
         if (node.TryGetProperty("e", out var entries))
         {
             var mixedKeys = ItemNames.HasMixedKeys(node.GetProperty("t").GetString()!);
@@ -288,6 +289,49 @@ internal sealed partial class StateDecoder
         if (depth > StateEncoder.MaxDepth)
         {
             throw Bad(itemName, $"containers nest deeper than {StateEncoder.MaxDepth} levels");
+        }
+    }
+
+    /// <summary>
+    /// The two node rules the one-pass reader checks (docs/format.md §2.4), checked on a container the structure
+    /// walks look up by name: no field twice (a document would silently take the last one) and no child array
+    /// before the type. Without it a selection, a restore into a state or a comparison would take a value from a
+    /// node that a whole restore refuses as corrupt.
+    /// </summary>
+    private static void CheckContainerFields(JsonElement node, string itemName)
+    {
+        var code = node.TryGetProperty("t"u8, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : null;
+        var child = Field.Other;
+        if (code is not null)
+        {
+            try
+            {
+                child = ChildField(code, ItemPath.Root);
+            }
+            catch (InvalidDataException)
+            {
+                // An unknown type: the walk reports it where it reads the node.
+            }
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var typeSeen = false;
+        foreach (var field in node.EnumerateObject())
+        {
+            var name = field.Name;
+            if (name is "t" or "v" or "b" or "e" or "p" or "i" or "ct" or "cmp" or "kind" or "ticks" or "offsetMinutes" or "impl" or "data" && !seen.Add(name))
+            {
+                throw Bad(itemName, $"node has field '{name}' twice");
+            }
+
+            if (name == "t")
+            {
+                typeSeen = true;
+            }
+            else if (!typeSeen && child != Field.Other && name == NameOf(child) && field.Value.ValueKind is JsonValueKind.Array or JsonValueKind.Object)
+            {
+                throw Bad(itemName, $"field '{name}' comes before the node's type 't'");
+            }
         }
     }
 

@@ -182,6 +182,25 @@ public sealed class StateReaderTests : IDisposable
         Assert.Single(handler.GetItems(ck, 1));
     }
 
+    [Theory]
+    [InlineData("""{"t":"hashtable","e":[["a",{"t":"i32","v":1}]],"e":[["a",{"t":"i32","v":2}]]}}""", "node has field 'e' twice")]
+    [InlineData("""{"t":"hashtable","e":[["a",{"t":"i32","v":1}]],"\u0065":[["a",{"t":"i32","v":2}]]}}""", "node has field 'e' twice")]
+    [InlineData("""{"e":[["a",{"t":"i32","v":2}]],"t":"hashtable"}}""", "field 'e' comes before the node's type 't'")]
+    [InlineData("""{"t":"hashtable","e":[["a",{"t":"i32","v":1}]],"cmp":"ordinal","cmp":"ordinal-ic"}}""", "node has field 'cmp' twice")]
+    [InlineData("""{"e":5,"t":"hashtable","e":[["a",{"t":"i32","v":2}]]}}""", "node has field 'e' twice")]
+    public void A_container_that_a_whole_restore_refuses_is_corrupt_for_selection_restore_into_and_compare_too(string state, string problem)
+    {
+        // (found by the attack on the one-pass state reader: these paths walk a document, which took the last field)
+        using var handler = new CheckpointHandler();
+        var ck = _dir.Sub("ck");
+        handler.Save(ck, new Hashtable { ["a"] = 1 }, step: 1);
+        PlantState(ck, 1, state);
+        Assert.Contains(problem, Assert.Throws<CorruptCheckpointException>(() => handler.Restore(ck, 1)).Message, StringComparison.Ordinal);
+        Assert.Contains(problem, Assert.Throws<CorruptCheckpointException>(() => handler.Restore(ck, 1, ["*"])).Message, StringComparison.Ordinal);
+        Assert.Contains(problem, Assert.Throws<CorruptCheckpointException>(() => handler.RestoreInto(ck, new Hashtable { ["a"] = 0 }, 1)).Message, StringComparison.Ordinal);
+        Assert.Contains(problem, Assert.Throws<CorruptCheckpointException>(() => handler.Compare(ck, 1, 1)).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Every_scalar_type_restores_bit_exact_through_the_reader()
     {
