@@ -110,9 +110,10 @@ internal static class ManifestCodec
     public static StepManifest Parse(ReadOnlyMemory<byte> json, long dataFileLength, bool allowNewer = false)
     {
         JsonDocument doc;
+        ReadOnlyMemory<byte> stateJson;
         try
         {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
+            (doc, stateJson) = ParseApartFromState(json);
         }
         catch (JsonException e)
         {
@@ -121,7 +122,7 @@ internal static class ManifestCodec
 
         try
         {
-            return Validate(doc, dataFileLength, allowNewer);
+            return Validate(doc, stateJson, dataFileLength, allowNewer);
         }
         catch
         {
@@ -130,7 +131,66 @@ internal static class ManifestCodec
         }
     }
 
-    private static StepManifest Validate(JsonDocument doc, long dataFileLength, bool allowNewer)
+    private static readonly JsonReaderOptions ManifestReaderOptions = new() { MaxDepth = StateEncoder.MaxJsonDepth };
+
+    /// <summary>
+    /// Reads the whole manifest once with a <see cref="Utf8JsonReader"/> (every JSON rule and the depth limit, as a
+    /// document would check them) and builds a document of everything but the state node, which stands there as
+    /// <c>null</c>: the state node, megabytes for 100,000 scalar leaves, is decoded later straight from its bytes
+    /// (<see cref="StepManifest.StateJson"/>) instead of being indexed into a document first. A root that is not an
+    /// object is parsed whole, so the header check names it as before.
+    /// </summary>
+    private static (JsonDocument Document, ReadOnlyMemory<byte> State) ParseApartFromState(ReadOnlyMemory<byte> json)
+    {
+        var span = json.Span;
+        var reader = new Utf8JsonReader(span, ManifestReaderOptions);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return (JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth }), default);
+        }
+
+        var state = default(ReadOnlyMemory<byte>);
+        // The other fields' bytes, copied as they stand (duplicates too: the document keeps the last, as it always did).
+        var rest = new ArrayBufferWriter<byte>(4096);
+        rest.Write("{"u8);
+        var first = true;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var nameStart = (int)reader.TokenStartIndex;
+            var isState = reader.ValueTextEquals("state"u8);
+            reader.Read();
+            var valueStart = (int)reader.TokenStartIndex;
+            reader.Skip();
+            var end = (int)reader.BytesConsumed;
+            if (!first)
+            {
+                rest.Write(","u8);
+            }
+
+            first = false;
+            if (isState)
+            {
+                state = json[valueStart..end];
+                rest.Write(span[nameStart..valueStart]);
+                rest.Write("null"u8);
+            }
+            else
+            {
+                rest.Write(span[nameStart..end]);
+            }
+        }
+
+        // A second value after the root object makes the reader throw here, as a document refuses it.
+        if (reader.Read())
+        {
+            throw new InvalidDataException("manifest has data after its root object");
+        }
+
+        rest.Write("}"u8);
+        return (JsonDocument.Parse(rest.WrittenMemory, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth }), state);
+    }
+
+    private static StepManifest Validate(JsonDocument doc, ReadOnlyMemory<byte> stateJson, long dataFileLength, bool allowNewer)
     {
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object || GetString(root, "format") != StepFormat.FormatName)
@@ -186,14 +246,14 @@ internal static class ManifestCodec
             {
                 tensors.Add(ParseTensor(t, dataLength, tensors.Count, ref dataEnd));
             }
-            catch (InvalidDataException e) when (NameOfTensor(root, tensors.Count, required) is { } name)
+            catch (InvalidDataException e) when (NameOfTensor(root, stateJson, tensors.Count, required) is { } name)
             {
                 // Name the item the user knows rather than a position in the tensor table.
                 throw new InvalidDataException($"item '{name}': {e.Message}", e);
             }
         }
 
-        if (!root.TryGetProperty("state", out var state) || !root.TryGetProperty("metadata", out var metadata))
+        if (!root.TryGetProperty("state", out _) || !root.TryGetProperty("metadata", out var metadata))
         {
             throw new InvalidDataException("manifest lacks its state or metadata");
         }
@@ -234,9 +294,9 @@ internal static class ManifestCodec
             DataLength = dataLength,
             Tensors = tensors,
             Items = items!,
-            DeriveItems = () => StateDecoder.DeriveItems(state, tensors),
+            ItemsFromState = items is null,
             Document = doc,
-            State = state,
+            StateJson = stateJson,
             Metadata = metadata,
         };
     }
@@ -263,7 +323,7 @@ internal static class ManifestCodec
             Tensors = [],
             Items = [],
             Document = doc,
-            State = default,
+            StateJson = default,
             Metadata = metadata,
             NewerFormat = newer,
         };
@@ -394,11 +454,17 @@ internal static class ManifestCodec
     }
 
     /// <summary>The first item that refers to tensor <paramref name="index"/>, or null; only used to word an error.</summary>
-    private static string? NameOfTensor(JsonElement root, int index, List<string> required)
+    private static string? NameOfTensor(JsonElement root, ReadOnlyMemory<byte> stateJson, int index, List<string> required)
     {
         if (required.Contains(StepFormat.ItemsFromState, StringComparer.Ordinal))
         {
-            return root.TryGetProperty("state", out var state) ? StateDecoder.NameOfTensor(state, index) : null;
+            if (stateJson.IsEmpty)
+            {
+                return null;
+            }
+
+            using var state = JsonDocument.Parse(stateJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
+            return StateDecoder.NameOfTensor(state.RootElement, index);
         }
 
         if (!root.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)

@@ -72,7 +72,6 @@ internal sealed class StepManifest : IDisposable
     public required IReadOnlyList<TensorLayout> Tensors { get; init; }
 
     private IReadOnlyList<StoredItem>? _items;
-    private Func<IReadOnlyList<StoredItem>>? _deriveItems;
 
     /// <summary>
     /// The step's leaves in walk order. A step of the <c>items-from-state</c> feature derives them from
@@ -81,20 +80,44 @@ internal sealed class StepManifest : IDisposable
     /// <exception cref="InvalidDataException">The state node is malformed (only when items are derived).</exception>
     public IReadOnlyList<StoredItem> Items
     {
-        get => _items ??= _deriveItems!();
+        get => _items ??= ItemsFromState ? StateDecoder.DeriveItems(State, Tensors) : [];
         init => _items = value;
     }
 
-    /// <summary>Derives <see cref="Items"/> when the manifest does not list them.</summary>
-    public Func<IReadOnlyList<StoredItem>> DeriveItems
-    {
-        init => _deriveItems = value;
-    }
+    /// <summary>The manifest lists no items: <see cref="Items"/> are derived from the state node.</summary>
+    public bool ItemsFromState { get; init; }
 
-    /// <summary>The parsed JSON; <see cref="State"/> and <see cref="Metadata"/> point into it.</summary>
+    /// <summary>
+    /// The manifest's JSON apart from the state node (which stands there as <c>null</c>); <see cref="Metadata"/>
+    /// points into it.
+    /// </summary>
     public required JsonDocument Document { get; init; }
 
-    public required JsonElement State { get; init; }
+    /// <summary>
+    /// The state node's JSON, within the manifest's bytes (checked as JSON when the manifest was parsed). A
+    /// whole-state restore decodes it from here in one pass (<see cref="StateDecoder.Decode(ReadOnlyMemory{byte})"/>).
+    /// </summary>
+    public required ReadOnlyMemory<byte> StateJson { get; init; }
+
+    private JsonDocument? _state;
+
+    /// <summary>
+    /// The state node as a parsed document, built on first use: only the walks that look nodes up by structure
+    /// (items, selection, restore into a state, comparison) need it, not a whole-state restore.
+    /// </summary>
+    public JsonElement State
+    {
+        get
+        {
+            if (StateJson.IsEmpty)
+            {
+                return default;
+            }
+
+            var state = LazyInitializer.EnsureInitialized(ref _state, () => JsonDocument.Parse(StateJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth }));
+            return state.RootElement;
+        }
+    }
 
     public required JsonElement Metadata { get; init; }
 
@@ -108,19 +131,21 @@ internal sealed class StepManifest : IDisposable
     /// <summary>The metadata node as raw JSON, as the index stores it.</summary>
     public string MetadataJson => Metadata.GetRawText();
 
-    /// <summary>The pooled buffer the JSON was decoded into, returned to the pool on <see cref="Dispose"/>.</summary>
+    /// <summary>The pooled buffer the JSON was decoded into (<see cref="StateJson"/> lies in it), returned to the pool on <see cref="Dispose"/>.</summary>
     private byte[]? _pooledJson;
 
     /// <summary>
-    /// Hands this manifest the pooled buffer its <see cref="Document"/> was parsed from, to return once the
-    /// document is disposed (a document refuses every read after that, so no element can see the buffer
-    /// reused). A manifest of a few MiB (100,000 scalar leaves) then costs no large array per restore.
+    /// Hands this manifest the pooled buffer its JSON was decoded into (<see cref="StateJson"/> and the lazily
+    /// parsed <see cref="State"/> lie in it), to return once the manifest is disposed: its owner (the step
+    /// reader) decodes nothing after that. A manifest of a few MiB (100,000 scalar leaves) then costs no large
+    /// array per restore.
     /// </summary>
     public void ReturnOnDispose(byte[] pooledJson) => _pooledJson = pooledJson;
 
     public void Dispose()
     {
         Document.Dispose();
+        Interlocked.Exchange(ref _state, null)?.Dispose();
         // Exchanged, so a second Dispose cannot return the buffer twice.
         if (Interlocked.Exchange(ref _pooledJson, null) is { } json)
         {

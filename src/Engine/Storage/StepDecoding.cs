@@ -40,7 +40,7 @@ internal sealed class StepDecoding
         var pending = new List<TensorDestination>();
         var decoder = new StateDecoder((index, type, item) => CorruptOnFailure(chosen, item, () => reader.AllocateTensor(index, type, item, pending)));
         var state = CorruptOnFailure(chosen, null, () => patterns is null
-            ? decoder.Decode(reader.Manifest.State)
+            ? decoder.Decode(reader.Manifest.StateJson)
             : decoder.DecodeMatching(reader.Manifest.State, patterns, decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items).Select(i => i.Name).ToList()));
         CorruptOnFailure(chosen, null, () =>
         {
@@ -121,7 +121,7 @@ internal sealed class StepDecoding
                     reader.CheckTensorReference(i, t, n);
                     return VerifiedTensor;
                 });
-                CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.State));
+                CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.StateJson));
             }
             catch (CorruptCheckpointException e)
             {

@@ -54,6 +54,7 @@ internal sealed partial class StateDecoder
     private void PlanContainer(JsonElement node, object target, string itemName, int depth, IntoContext context)
     {
         CheckDepth(depth, itemName);
+        CheckContainerFields(node, itemName);
         var code = node.GetProperty("t").GetString()!;
         var shownName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
         if (node.TryGetProperty("e", out var entries))
