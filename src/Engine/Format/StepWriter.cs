@@ -439,9 +439,20 @@ internal static class StepWriter
                         var withShuffle = LZ4Codec.Encode(filtered, trial);
                         if (ShufflePays(plain, withShuffle, chunk.Length))
                         {
-                            trial.AsSpan(0, withShuffle).CopyTo(body);
-                            filters[chunk.Tensor] = ChunkFilter.Shuffle;
-                            length = Lz4Frame.CompleteSingleBlock(frame, filtered, withShuffle);
+                            // As for a sampled tensor, the shuffled chunk's planes are packed where that pays; the plain
+                            // copy is no longer needed and takes the packed planes.
+                            var packedLength = PlanePacking.Pack(filtered, raw, chunk.Source.ElementSize);
+                            filters[chunk.Tensor] = ChunkFilter.Planes;
+                            if (packedLength > 0)
+                            {
+                                planesPacked = true;
+                                length = Lz4Frame.CompleteSingleBlock(frame, raw[..packedLength], LZ4Codec.Encode(raw[..packedLength], body));
+                            }
+                            else
+                            {
+                                trial.AsSpan(0, withShuffle).CopyTo(body);
+                                length = Lz4Frame.CompleteSingleBlock(frame, filtered, withShuffle);
+                            }
                         }
                         else
                         {

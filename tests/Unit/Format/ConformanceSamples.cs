@@ -39,6 +39,26 @@ internal static class ConformanceSamples
         mixed["matrix"] = new float[2, 0];
         yield return (4, mixed, new Dictionary<string, object?> { ["sample"] = "items derived from the state" });
         yield return (5, NumericLists(), new Dictionary<string, object?> { ["sample"] = "numeric lists as tensors" });
+        yield return (6, PackedPlanes(), new Dictionary<string, object?> { ["sample"] = "packed byte planes" });
+    }
+
+    /// <summary>
+    /// Step 6: the <c>planes</c> filter (docs/format.md §2.2, feature <c>planes-filter</c>): bf16-like floats
+    /// (normal values, low 16 bits zero), an odd count; the sign/exponent plane is packed with escapes (one at
+    /// the last element), the other planes are stored as they are.
+    /// </summary>
+    private static Dictionary<string, object?> PackedPlanes()
+    {
+        var rng = new Random(66);
+        var values = new float[1_001];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var normal = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            values[i] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits((float)normal) & unchecked((int)0xFFFF0000));
+        }
+
+        values[^1] = 1e-30f; // an exponent no other element has: an escape at the last element
+        return new Dictionary<string, object?> { ["w"] = values };
     }
 
     /// <summary>Step 5: numeric lists stored as tensors (docs/format.md §6.5, feature <c>list-tensors</c>).</summary>
