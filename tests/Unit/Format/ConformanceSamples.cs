@@ -57,7 +57,13 @@ internal static class ConformanceSamples
             values[i] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits((float)normal) & unchecked((int)0xFFFF0000));
         }
 
-        values[^1] = 1e-30f; // an exponent no other element has: an escape at the last element
+        // Exponents no other element has, twice each: the table's last free slots take the lowest of them (ties go
+        // to the lowest byte value; the writer's sample counts the last element twice), the rest are escaped, the
+        // last element's among them.
+        values[^7] = values[^6] = 1e-37f;
+        values[^5] = values[^4] = 1e-35f;
+        values[^3] = values[^2] = 1e-33f;
+        values[^1] = 1e-30f;
         return new Dictionary<string, object?> { ["w"] = values };
     }
 
