@@ -389,7 +389,7 @@ internal static class ManifestCodec
 
             if ((ulong)rawLength > contentFactor * Lz4Frame.MaxContentLength(stored))
             {
-                throw new InvalidDataException($"tensor {index} has a chunk declaring {rawLength} raw bytes from {stored} stored bytes, beyond LZ4's 255:1 limit");
+                throw new InvalidDataException($"tensor {index} has a chunk declaring {rawLength} raw bytes from {stored} stored bytes, beyond {(contentFactor == 1 ? "LZ4's 255:1 limit" : $"the {PlanePacking.Filter} filter's 510:1 limit")}");
             }
 
             if (offset < dataEnd)

@@ -56,3 +56,32 @@ public sealed class PlanesConformanceAttackTests
         Assert.True(lastIsEscape, "the last element is not an escape");
     }
 }
+
+/// <summary>The 510:1 bound of a planes chunk: a claim beyond it is refused naming that bound, not LZ4's 255:1.</summary>
+public sealed class PlanesBoundAttackTests : IDisposable
+{
+    private readonly DataraxCkpt.Tests.Support.TempDirectory _dir = new();
+    private readonly CheckpointHandler _handler = new();
+
+    public void Dispose()
+    {
+        _handler.Dispose();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public void A_planes_chunk_beyond_510_to_1_is_refused_naming_the_bound()
+    {
+        var ck = _dir.Sub("c");
+        _handler.Save(ck, new Dictionary<string, object?> { ["w"] = PlanesFilterTests.Bf16Like(100_000, seed: 3) }, step: 1);
+        StepFiles.Plant(ck, 1, m =>
+        {
+            var chunk = m["tensors"]![0]!["chunks"]![0]!.AsArray();
+            chunk[1] = 28 + 700; // 510 * 701 = 357,510 < 400,000 raw bytes
+        });
+
+        var e = Assert.Throws<CorruptCheckpointException>(() => _handler.Restore(ck));
+
+        Assert.Contains("510:1", e.Message);
+    }
+}
