@@ -286,7 +286,23 @@ internal sealed class StepReader : IDisposable
             }
         }
 
-        var work = Manifest.Tensors.SelectMany((t, i) => t.Chunks.Select(c => (Tensor: i, Chunk: c, Filter: FilterCode(t)))).ToArray();
+        // A filter not defined for the tensor's dtype (a hostile manifest) is that tensor's problem, reported like a
+        // failing chunk; its chunks cannot be decoded and are left out.
+        var filterCodes = new int?[Manifest.Tensors.Count];
+        for (var i = 0; i < filterCodes.Length; i++)
+        {
+            try
+            {
+                filterCodes[i] = FilterCode(Manifest.Tensors[i]);
+            }
+            catch (InvalidDataException e)
+            {
+                problems.Add(new ItemProblem(names[i] ?? $"tensor {i}", e.Message));
+            }
+        }
+
+        var work = Manifest.Tensors.SelectMany((t, i) => filterCodes[i] is { } code ? t.Chunks.Select(c => (Tensor: i, Chunk: c, Filter: code)) : [])
+            .ToArray();
         Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = _data.ReadParallelism, CancellationToken = cancellationToken }, w =>
         {
             var scratch = Buffers.Rent(w.Chunk.RawLength);
