@@ -22,10 +22,11 @@ internal static class ManifestCodec
     /// three parts are copied into a new array.
     /// The bytes are the same either way.
     /// </summary>
+    /// Features the tensor table's filters require (<paramref name="filterFeatures"/>) follow the state's own in <c>requires</c>.
     public static ReadOnlyMemory<byte> Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
-        IReadOnlyList<TensorLayout> tensors, long dataLength)
+        IReadOnlyList<TensorLayout> tensors, long dataLength, IReadOnlyList<string>? filterFeatures = null)
     {
-        var head = WriteHead(step, saveId, createdUtc, state, tensors, dataLength);
+        var head = WriteHead(step, saveId, createdUtc, state, tensors, dataLength, filterFeatures ?? []);
         if (state.StateBuffer is { } inPlace && inPlace.TryFrame(head.Span, "}"u8, out var framed))
         {
             return framed;
@@ -40,7 +41,7 @@ internal static class ManifestCodec
 
     /// <summary>The manifest up to and including <c>"state":</c>, the state node's property name.</summary>
     private static ReadOnlyMemory<byte> WriteHead(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
-        IReadOnlyList<TensorLayout> tensors, long dataLength)
+        IReadOnlyList<TensorLayout> tensors, long dataLength, IReadOnlyList<string> filterFeatures)
     {
         var buffer = new ArrayBufferWriter<byte>(state.MetadataNode.Length + tensors.Count * 128 + 1024);
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
@@ -53,6 +54,11 @@ internal static class ManifestCodec
             w.WriteStartArray("requires");
             w.WriteStringValue(StepFormat.ItemsFromState);
             foreach (var feature in state.Requires)
+            {
+                w.WriteStringValue(feature);
+            }
+
+            foreach (var feature in filterFeatures)
             {
                 w.WriteStringValue(feature);
             }
@@ -244,7 +250,7 @@ internal static class ManifestCodec
         {
             try
             {
-                tensors.Add(ParseTensor(t, dataLength, tensors.Count, ref dataEnd));
+                tensors.Add(ParseTensor(t, dataLength, tensors.Count, ref dataEnd, required.Contains(PlanePacking.Feature, StringComparer.Ordinal)));
             }
             catch (InvalidDataException e) when (NameOfTensor(root, stateJson, tensors.Count, required) is { } name)
             {
@@ -359,8 +365,9 @@ internal static class ManifestCodec
     /// <param name="dataLength">Length of the data file.</param>
     /// <param name="index">Position in the tensor table, for messages.</param>
     /// <param name="dataEnd">End of the previous chunk: chunks are laid out in order and never overlap, so
-    /// the bytes a step declares are bounded by its data file (255:1 at most, LZ4's own limit).</param>
-    private static TensorLayout ParseTensor(JsonElement t, long dataLength, int index, ref long dataEnd)
+    /// the bytes a step declares are bounded by its data file (255:1 at most, LZ4's own limit; 510:1 for packed planes).</param>
+    /// <param name="planesRequired">The manifest lists the feature of the <c>planes</c> filter in <c>requires</c>.</param>
+    private static TensorLayout ParseTensor(JsonElement t, long dataLength, int index, ref long dataEnd, bool planesRequired)
     {
         var dtype = GetString(t, "dtype");
         var elementType = TypeCodes.TryResolveDType(dtype)
@@ -396,10 +403,21 @@ internal static class ManifestCodec
         }
 
         var filter = GetString(t, "filter");
-        if (filter is not ("none" or "shuffle"))
+        if (filter is not ("none" or "shuffle" or PlanePacking.Filter))
         {
             throw new InvalidDataException($"tensor {index} has unknown filter '{Truncate(filter)}'");
         }
+
+        // A step using the planes filter must say so (docs/format.md §4): without the feature listed, an older
+        // engine would call the step corrupt instead of newer.
+        if (filter == PlanePacking.Filter && !planesRequired)
+        {
+            throw new InvalidDataException($"tensor {index} uses the '{PlanePacking.Filter}' filter, but the manifest does not require '{PlanePacking.Feature}'");
+        }
+
+        // Packed planes hold at least half the chunk's bytes (each plane at least ⌈n/2⌉), so a chunk may hold up to
+        // twice what its frame content can (docs/format.md §2.2).
+        var contentFactor = filter == PlanePacking.Filter ? 2UL : 1UL;
 
         var chunks = new List<ChunkLayout>();
         long raw = 0;
@@ -429,9 +447,9 @@ internal static class ManifestCodec
                 throw new InvalidDataException($"tensor {index} has a chunk of {stored} stored bytes, shorter than the smallest frame that holds data ({Lz4Frame.MinFrameOverhead + 1} bytes)");
             }
 
-            if ((ulong)rawLength > Lz4Frame.MaxContentLength(stored))
+            if ((ulong)rawLength > contentFactor * Lz4Frame.MaxContentLength(stored))
             {
-                throw new InvalidDataException($"tensor {index} has a chunk declaring {rawLength} raw bytes from {stored} stored bytes, beyond LZ4's 255:1 limit");
+                throw new InvalidDataException($"tensor {index} has a chunk declaring {rawLength} raw bytes from {stored} stored bytes, beyond {(contentFactor == 1 ? "LZ4's 255:1 limit" : $"the {PlanePacking.Filter} filter's 510:1 limit")}");
             }
 
             if (offset < dataEnd)

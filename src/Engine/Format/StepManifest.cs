@@ -15,7 +15,7 @@ internal static class StepFormat
     /// every step that does not use it readable by older engines; a reader refuses a step that requires
     /// a feature it does not know (docs/format.md §4 lists them).
     /// </summary>
-    public static readonly IReadOnlySet<string> KnownFeatures = new HashSet<string>(StringComparer.Ordinal) { ItemsFromState, ListTensors.Feature };
+    public static readonly IReadOnlySet<string> KnownFeatures = new HashSet<string>(StringComparer.Ordinal) { ItemsFromState, ListTensors.Feature, PlanePacking.Feature };
 
     /// <summary>
     /// The manifest has no <c>items</c> array: its items are derived from the state node and the tensor
@@ -46,7 +46,7 @@ internal sealed class TensorLayout
 
     public required long[] Shape { get; init; }
 
-    /// <summary>Filter applied to each chunk before compression: <c>none</c> or <c>shuffle</c>.</summary>
+    /// <summary>Filter applied to each chunk before compression: <c>none</c>, <c>shuffle</c> or <c>planes</c>.</summary>
     public required string Filter { get; init; }
 
     public required ChunkLayout[] Chunks { get; init; }

@@ -286,13 +286,29 @@ internal sealed class StepReader : IDisposable
             }
         }
 
-        var work = Manifest.Tensors.SelectMany((t, i) => t.Chunks.Select(c => (Tensor: i, Chunk: c))).ToArray();
+        // A filter not defined for the tensor's dtype (a hostile manifest) is that tensor's problem, reported like a
+        // failing chunk; its chunks cannot be decoded and are left out.
+        var filterCodes = new int?[Manifest.Tensors.Count];
+        for (var i = 0; i < filterCodes.Length; i++)
+        {
+            try
+            {
+                filterCodes[i] = FilterCode(Manifest.Tensors[i]);
+            }
+            catch (InvalidDataException e)
+            {
+                problems.Add(new ItemProblem(names[i] ?? $"tensor {i}", e.Message));
+            }
+        }
+
+        var work = Manifest.Tensors.SelectMany((t, i) => filterCodes[i] is { } code ? t.Chunks.Select(c => (Tensor: i, Chunk: c, Filter: code)) : [])
+            .ToArray();
         Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = _data.ReadParallelism, CancellationToken = cancellationToken }, w =>
         {
             var scratch = Buffers.Rent(w.Chunk.RawLength);
             try
             {
-                DecodeChunk(w.Chunk, scratch.AsSpan(0, w.Chunk.RawLength));
+                DecodeFiltered(w.Chunk, scratch.AsSpan(0, w.Chunk.RawLength), w.Filter);
             }
             catch (InvalidDataException e)
             {
@@ -325,10 +341,14 @@ internal sealed class StepReader : IDisposable
         foreach (var destination in destinations)
         {
             var layout = destination.Layout;
-            var elementSize = layout.Filter == "shuffle" ? TypeCodes.ElementSize(destination.ElementType) : 0;
-            if (elementSize != 0 && !ByteShuffle.Supports(elementSize))
+            int elementSize;
+            try
             {
-                throw new InvalidDataException($"item '{destination.ItemName}': the shuffle filter is not defined for {layout.DType}");
+                elementSize = FilterCode(layout);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"item '{destination.ItemName}': {e.Message}", e);
             }
 
             long at = 0;
@@ -727,14 +747,7 @@ internal sealed class StepReader : IDisposable
         var target = destination.Bytes(at, chunk.RawLength);
         try
         {
-            if (elementSize == 0)
-            {
-                DecodeChunk(chunk, target);
-            }
-            else
-            {
-                DecodeShuffledChunk(chunk, target, elementSize);
-            }
+            DecodeFiltered(chunk, target, elementSize);
         }
         catch (InvalidDataException e)
         {
@@ -757,18 +770,113 @@ internal sealed class StepReader : IDisposable
             throw new ArgumentException($"the destination holds {destination.Length} bytes; the chunk decodes to {chunk.RawLength}", nameof(destination));
         }
 
-        var elementSize = layout.Filter == "shuffle" ? TypeCodes.ElementSize(TypeCodes.TryResolveDType(layout.DType)!) : 0;
-        if (elementSize == 0)
+        DecodeFiltered(chunk, destination, FilterCode(layout));
+    }
+
+    /// <summary>
+    /// A tensor's filter as DecodeAll's work list carries it: 0 for <c>none</c>, the element size for
+    /// <c>shuffle</c>, minus the element size for <c>planes</c>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The filter is not defined for the tensor's dtype.</exception>
+    internal static int FilterCode(TensorLayout layout)
+    {
+        if (layout.Filter == "none")
+        {
+            return 0;
+        }
+
+        var elementSize = TypeCodes.ElementSize(TypeCodes.TryResolveDType(layout.DType)!);
+        if (!ByteShuffle.Supports(elementSize))
+        {
+            throw new InvalidDataException($"the {layout.Filter} filter is not defined for {layout.DType}");
+        }
+
+        return layout.Filter == PlanePacking.Filter ? -elementSize : elementSize;
+    }
+
+    /// <summary>Decodes one chunk and undoes its filter (<see cref="FilterCode"/>) into <paramref name="destination"/>.</summary>
+    private void DecodeFiltered(ChunkLayout chunk, Span<byte> destination, int filterCode)
+    {
+        if (filterCode == 0)
         {
             DecodeChunk(chunk, destination);
         }
-        else if (ByteShuffle.Supports(elementSize))
+        else if (filterCode > 0)
         {
-            DecodeShuffledChunk(chunk, destination, elementSize);
+            DecodeShuffledChunk(chunk, destination, filterCode);
         }
         else
         {
-            throw new InvalidDataException($"the shuffle filter is not defined for {layout.DType}");
+            DecodePlanesChunk(chunk, destination, -filterCode);
+        }
+    }
+
+    /// <summary>
+    /// A chunk of the <c>planes</c> filter: its frame holds either the plain shuffled bytes (content as long as the
+    /// chunk) or packed planes (shorter), which are unpacked, every length and count checked, then unshuffled.
+    /// </summary>
+    private void DecodePlanesChunk(ChunkLayout chunk, Span<byte> destination, int elementSize)
+    {
+        if (chunk.StoredLength <= Lz4Frame.MinFrameOverhead || (ulong)chunk.RawLength > 2 * Lz4Frame.MaxContentLength(chunk.StoredLength))
+        {
+            throw new InvalidDataException($"the chunk at offset {chunk.Offset} declares {chunk.RawLength} raw bytes in a frame of {chunk.StoredLength} bytes");
+        }
+
+        var scratch = Buffers.Rent(chunk.RawLength);
+        byte[]? frame = null;
+        byte[]? content = null;
+        try
+        {
+            var shuffled = scratch.AsSpan(0, chunk.RawLength);
+            if (chunk.StoredLength == Lz4Frame.StoredFrameLength(chunk.RawLength) && TryReadStored(chunk, shuffled))
+            {
+                ByteShuffle.Unshuffle(shuffled, destination, elementSize);
+                return;
+            }
+
+            frame = Buffers.Rent(chunk.StoredLength);
+            var span = frame.AsSpan(0, chunk.StoredLength);
+            ReadExactly(span, chunk.Offset);
+            CheckBinding(chunk, span[^4..]);
+            var size = Lz4Frame.ReadContentSize(span);
+            if (size > chunk.RawLength)
+            {
+                throw new InvalidDataException($"the chunk at offset {chunk.Offset} holds {size} bytes of packed planes for {chunk.RawLength} raw bytes");
+            }
+
+            if (size == chunk.RawLength)
+            {
+                Lz4Frame.Decode(span, shuffled);
+            }
+            else
+            {
+                content = Buffers.Rent((int)size);
+                var packed = content.AsSpan(0, (int)size);
+                Lz4Frame.Decode(span, packed);
+                try
+                {
+                    PlanePacking.Unpack(packed, shuffled, elementSize);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new InvalidDataException($"the chunk at offset {chunk.Offset}: {e.Message}", e);
+                }
+            }
+
+            ByteShuffle.Unshuffle(shuffled, destination, elementSize);
+        }
+        finally
+        {
+            Buffers.Return(scratch);
+            if (frame is not null)
+            {
+                Buffers.Return(frame);
+            }
+
+            if (content is not null)
+            {
+                Buffers.Return(content);
+            }
         }
     }
 

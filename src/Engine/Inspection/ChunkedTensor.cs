@@ -60,7 +60,7 @@ internal sealed class ChunkedTensor
     /// </summary>
     public bool IsStoredUnit(int unit) =>
         Units[unit].Start == _chunkStarts[unit] && Units[unit].Length == Layout.Chunks[unit].RawLength
-        && StepReader.IsStoredCandidate(Layout.Chunks[unit], Layout.Filter == "shuffle" ? Widening.ElementSize : 0);
+        && StepReader.IsStoredCandidate(Layout.Chunks[unit], Layout.Filter == "none" ? 0 : Widening.ElementSize);
 
     /// <summary>Adds stored unit <paramref name="unit"/> (see <see cref="IsStoredUnit"/>) to a group read into <paramref name="target"/>.</summary>
     public void AddTo(ref StoredChunkGroup group, int unit, Span<byte> target) =>

@@ -39,6 +39,32 @@ internal static class ConformanceSamples
         mixed["matrix"] = new float[2, 0];
         yield return (4, mixed, new Dictionary<string, object?> { ["sample"] = "items derived from the state" });
         yield return (5, NumericLists(), new Dictionary<string, object?> { ["sample"] = "numeric lists as tensors" });
+        yield return (6, PackedPlanes(), new Dictionary<string, object?> { ["sample"] = "packed byte planes" });
+    }
+
+    /// <summary>
+    /// Step 6: the <c>planes</c> filter (docs/format.md §2.2, feature <c>planes-filter</c>): bf16-like floats
+    /// (normal values, low 16 bits zero), an odd count; the sign/exponent plane is packed with escapes (one at
+    /// the last element), the other planes are stored as they are.
+    /// </summary>
+    private static Dictionary<string, object?> PackedPlanes()
+    {
+        var rng = new Random(66);
+        var values = new float[1_001];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var normal = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            values[i] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits((float)normal) & unchecked((int)0xFFFF0000));
+        }
+
+        // Exponents no other element has, twice each: the table's last free slots take the lowest of them (ties go
+        // to the lowest byte value; the writer's sample counts the last element twice), the rest are escaped, the
+        // last element's among them.
+        values[^7] = values[^6] = 1e-37f;
+        values[^5] = values[^4] = 1e-35f;
+        values[^3] = values[^2] = 1e-33f;
+        values[^1] = 1e-30f;
+        return new Dictionary<string, object?> { ["w"] = values };
     }
 
     /// <summary>Step 5: numeric lists stored as tensors (docs/format.md §6.5, feature <c>list-tensors</c>).</summary>

@@ -49,8 +49,9 @@ public sealed class MisalignedChunkTests : IDisposable
         foreach (var length in rawLengths)
         {
             var content = raw.AsSpan(at, length).ToArray();
-            if (filter == "shuffle")
+            if (filter != "none")
             {
+                // A planes chunk may also hold its plain shuffled bytes (docs/format.md §2.2).
                 content = Shuffle(content, size);
             }
 
