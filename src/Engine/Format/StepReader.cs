@@ -158,6 +158,29 @@ internal sealed class StepReader : IDisposable
     }
 
     /// <summary>
+    /// An empty value of the type <see cref="AllocateTensor"/> would return for tensor <paramref name="index"/>,
+    /// after the same checks, for Verify's decode of the state tree (the bytes are VerifyAll's to check). It is of
+    /// the restored type because a typed list (List&lt;float[]&gt;) takes only its element type: a stand-in of any
+    /// other type would have a valid step reported damaged, and users delete steps Verify calls damaged.
+    /// </summary>
+    public object StandIn(int index, Type containerType, string itemName)
+    {
+        var (layout, elementType, isTensor) = CheckTensorReference(index, containerType, itemName);
+        if (ListTensors.IsNumericList(containerType, out _))
+        {
+            return ListTensors.NewList(elementType, 0);
+        }
+
+        if (ListTensors.IsBoxedContainer(containerType))
+        {
+            return ListTensors.NewBoxed(containerType, 0);
+        }
+
+        var array = isTensor || layout.Shape.Length <= 1 ? Array.CreateInstance(elementType, 0) : Array.CreateInstance(elementType, new int[layout.Shape.Length]);
+        return isTensor ? TensorInterop.Build(array, [0], elementType) : array;
+    }
+
+    /// <summary>
     /// The destination for restoring tensor <paramref name="index"/> into <paramref name="target"/>, an
     /// existing array or dense Tensor&lt;T&gt;, after checking that its element type and shape are the stored
     /// ones. Nothing is written here.

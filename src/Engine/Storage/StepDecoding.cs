@@ -15,9 +15,6 @@ internal sealed class StepDecoding
     /// <summary>The item reported when a step's folder itself is missing or is not a real folder.</summary>
     internal const string StepFolderItem = "(step folder)";
 
-    /// <summary>Stands for a tensor while Verify decodes a state tree; its bytes were checked by VerifyAll.</summary>
-    private static readonly object VerifiedTensor = new();
-
     private readonly string _directory;
 
     /// <param name="directory">The store's location as errors show it.</param>
@@ -116,11 +113,7 @@ internal sealed class StepDecoding
             // (a .NET type name, a rank beyond the limit) must not pass Verify.
             try
             {
-                var tree = new StateDecoder((i, t, n) =>
-                {
-                    reader.CheckTensorReference(i, t, n);
-                    return VerifiedTensor;
-                });
+                var tree = new StateDecoder(reader.StandIn);
                 CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.StateJson));
             }
             catch (CorruptCheckpointException e)

@@ -1,0 +1,96 @@
+using System.Collections;
+using System.Text;
+using DataraxCkpt.Format;
+using DataraxCkpt.Tests.Reliability;
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Values;
+
+/// <summary>
+/// Verify and Compare over values the restore reads without trouble (typed lists of tensors, arrays of PRNG
+/// keys) and over a step whose hashtable repeats a key (found by the attack on the one-pass state reader):
+/// Verify never calls a valid step damaged, Compare answers or reports the step corrupt like Restore does.
+/// </summary>
+public sealed class VerifyAndCompareEdgeTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly CheckpointHandler _handler = new();
+
+    public void Dispose()
+    {
+        _handler.Dispose();
+        _dir.Dispose();
+    }
+
+    private static void PlantState(string ck, long step, string state)
+    {
+        var json = Encoding.UTF8.GetString(PlantedManifest.ReadJson(ck, step));
+        var at = json.LastIndexOf("\"state\":", StringComparison.Ordinal);
+        PlantedManifest.PlantFile(ck, step, PlantedManifest.Frame(Encoding.UTF8.GetBytes(json[..(at + 8)] + state)));
+    }
+
+    private static void FlipFirstChunkOf(string ck, long step, string itemName)
+    {
+        var folder = PlantedManifest.Folder(ck, step);
+        var dataPath = Path.Combine(folder, StepFormat.DataFile);
+        using var manifest = StepReader.ParseManifestFile(File.ReadAllBytes(Path.Combine(folder, StepFormat.ManifestFile)), new FileInfo(dataPath).Length);
+        var index = manifest.Items.Single(i => i.Name == itemName).TensorIndex;
+        var chunk = manifest.Tensors[index].Chunks[0];
+        using var f = new FileStream(dataPath, FileMode.Open, FileAccess.ReadWrite);
+        f.Position = chunk.Offset + (chunk.StoredLength / 2);
+        var b = f.ReadByte();
+        f.Position = chunk.Offset + (chunk.StoredLength / 2);
+        f.WriteByte((byte)(b ^ 0x5A));
+    }
+
+    public static TheoryData<string, object> TypedListsOfTensors() => new()
+    {
+        { "List<float[]>", new List<float[]> { new float[] { 1, 2 }, Array.Empty<float>() } },
+        { "List<List<double>>", new List<List<double>> { new() { 1 }, new() } },
+        { "List<double[,]>", new List<double[,]> { new double[,] { { 1, 2 }, { 3, 4 } } } },
+    };
+
+    [Theory]
+    [MemberData(nameof(TypedListsOfTensors))]
+    public void Verify_finds_no_problem_in_a_valid_step_holding_a_typed_list_of_tensors(string name, object list)
+    {
+        var ck = _dir.Sub("ck");
+        _handler.Save(ck, new Hashtable { ["lt"] = list }, step: 1);
+        Assert.NotNull(_handler.Restore(ck, 1));
+
+        var v = _handler.Verify(ck, 1);
+
+        Assert.True(v.Ok, $"{name}: " + string.Join("; ", v.Problems.Select(p => $"{p.Item}: {p.Problem}")));
+    }
+
+    [Fact]
+    public void Verify_reports_a_damaged_tensor_inside_a_typed_list()
+    {
+        var ck = _dir.Sub("ck");
+        var data = Enumerable.Range(0, 4096).Select(i => (float)Math.Sin(i)).ToArray();
+        _handler.Save(ck, new Hashtable { ["lt"] = new List<float[]> { new float[] { 1, 2 }, data } }, step: 1);
+        FlipFirstChunkOf(ck, 1, "lt/1");
+
+        var v = _handler.Verify(ck, 1);
+
+        Assert.False(v.Ok);
+        Assert.Contains(v.Problems, p => p.Item == "lt/1");
+    }
+
+    [Fact]
+    public void Verify_reports_a_typed_list_element_whose_tensor_reference_the_manifest_lacks()
+    {
+        var ck = _dir.Sub("ck");
+        _handler.Save(ck, new Hashtable { ["lt"] = new List<float[]> { new float[] { 1, 2 } } }, step: 1);
+        var json = Encoding.UTF8.GetString(PlantedManifest.ReadJson(ck, 1));
+        var at = json.LastIndexOf("\"state\":", StringComparison.Ordinal);
+        var state = json[(at + 8)..];
+        Assert.Contains("\"i\":0", state, StringComparison.Ordinal);
+        PlantState(ck, 1, state.Replace("\"i\":0", "\"i\":99", StringComparison.Ordinal));
+        Assert.Throws<CorruptCheckpointException>(() => _handler.Restore(ck, 1));
+
+        var v = _handler.Verify(ck, 1);
+
+        Assert.False(v.Ok);
+    }
+}
