@@ -70,12 +70,15 @@ internal static class StepComparer
     {
         Array array when TypeCodes.IsTensorElement(array.GetType().GetElementType()!) => array,
         IList list when item.Kind == "tensor" && item.DType is { } dtype && TypeCodes.TryResolveDType(dtype) is { } element => ListTensors.Unbox(list, element),
-        Array array => array,
         _ => null,
     };
 
+    /// <summary>
+    /// Whether two leaf arrays of elements that are no tensor dtype (PRNG keys, nulls among them) hold equal
+    /// elements: they have no bits to compare, so element equality decides, as for a scalar leaf.
+    /// </summary>
     private static bool StructurallyEqual(object a, object b) =>
-        a is PrngKey[] ka && b is PrngKey[] kb ? ka.SequenceEqual(kb) : false;
+        a.GetType() == b.GetType() && a is Array ea && b is Array eb && ea.Cast<object?>().SequenceEqual(eb.Cast<object?>());
 
     private static bool IsNumber(object? v) => v is sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal or Half;
 

@@ -93,4 +93,20 @@ public sealed class VerifyAndCompareEdgeTests : IDisposable
 
         Assert.False(v.Ok);
     }
+
+    [Fact]
+    public void Compare_reports_arrays_of_PRNG_keys_as_equal_or_changed()
+    {
+        var ck = _dir.Sub("ck");
+        PrngKey Key(uint a) => new(PrngKey.Threefry2x32Impl, [a, 2u]);
+        _handler.Save(ck, new Hashtable { ["keys"] = new PrngKey?[] { null, Key(1) }, ["same"] = new[] { Key(3) } }, step: 1);
+        _handler.Save(ck, new Hashtable { ["keys"] = new PrngKey?[] { null, Key(2) }, ["same"] = new[] { Key(3) } }, step: 2);
+
+        var differences = _handler.Compare(ck, 1, 2);
+
+        var changed = Assert.Single(differences);
+        Assert.Equal("keys", changed.Name);
+        Assert.Equal("Changed", changed.Change);
+        Assert.Empty(_handler.Compare(ck, 1, 1));
+    }
 }
