@@ -146,11 +146,30 @@ internal sealed class StepDecoding
         var all = new[] { "*" };
         var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
         var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));
-        var itemsA = CorruptOnFailure(before, null, () => da.ItemsByUsableName(a.Manifest.State, a.Manifest.Items));
-        var itemsB = CorruptOnFailure(after, null, () => db.ItemsByUsableName(b.Manifest.State, b.Manifest.Items));
+        var itemsA = CorruptOnFailure(before, null, () => Unique(da.ItemsByUsableName(a.Manifest.State, a.Manifest.Items)));
+        var itemsB = CorruptOnFailure(after, null, () => Unique(db.ItemsByUsableName(b.Manifest.State, b.Manifest.Items)));
         return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all, itemsA.Select(i => i.Name).ToList())),
             CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all, itemsB.Select(i => i.Name).ToList())),
             itemsA, itemsB);
+    }
+
+    /// <summary>
+    /// The items of a step, checked to name each leaf once. Names the grammar derives are unique for any state a
+    /// save can write, so a name left twice is a dictionary node repeating a key (a planted manifest), which a
+    /// restore refuses as corruption of the step; a comparison, matching leaves by name, refuses it alike.
+    /// </summary>
+    private static IReadOnlyList<StoredItem> Unique(IReadOnlyList<StoredItem> items)
+    {
+        var seen = new HashSet<string>(items.Count, StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            if (!seen.Add(item.Name))
+            {
+                throw new InvalidDataException($"item '{item.Name}' names two leaves (a dictionary repeats a key)");
+            }
+        }
+
+        return items;
     }
 
     /// <summary>Runs a read of stored data, reporting what it finds malformed as corruption of the step (and item).</summary>

@@ -109,4 +109,21 @@ public sealed class VerifyAndCompareEdgeTests : IDisposable
         Assert.Equal("Changed", changed.Change);
         Assert.Empty(_handler.Compare(ck, 1, 1));
     }
+
+    [Fact]
+    public void Compare_of_a_step_whose_hashtable_repeats_a_key_is_corruption_of_that_step_as_for_restore()
+    {
+        var ck = _dir.Sub("ck");
+        _handler.Save(ck, new Hashtable { ["a"] = 1 }, step: 1);
+        _handler.Save(ck, new Hashtable { ["a"] = 1 }, step: 2);
+        PlantState(ck, 2, """{"t":"hashtable","e":[["a",{"t":"i32","v":1}],["a",{"t":"i32","v":2}]]}}""");
+        var restore = Assert.Throws<CorruptCheckpointException>(() => _handler.Restore(ck, 2));
+        Assert.Equal(2, restore.Step);
+
+        var forward = Assert.Throws<CorruptCheckpointException>(() => _handler.Compare(ck, 1, 2));
+        var backward = Assert.Throws<CorruptCheckpointException>(() => _handler.Compare(ck, 2, 1));
+
+        Assert.Equal(2, forward.Step);
+        Assert.Equal(2, backward.Step);
+    }
 }
