@@ -979,17 +979,24 @@ internal sealed class CheckpointStore : ICheckpointStore
         foreach (var suffix in new[] { "-wal", "-shm", string.Empty })
         {
             var path = StepIndex.PathOf(Directory) + suffix;
-            if (File.Exists(path))
+            // A reader's connection (readers take no lock) may delete its log or shared memory as the last one to
+            // close, and a reader opening next may create them again (empty: readers write no frames) between a
+            // failed move and the next look. So a vanished -wal or -shm is looked for again, a few times.
+            for (var attempt = 1; File.Exists(path); attempt++)
             {
                 try
                 {
                     DurableIo.MoveFile(path, $"{StepIndex.PathOf(Directory)}.damaged-{stamp}{suffix}", replace: false);
                     moved = true;
+                    break;
                 }
-                catch (FileNotFoundException) when (suffix.Length > 0 && !File.Exists(path))
+                catch (FileNotFoundException) when (suffix.Length > 0 && attempt < 4)
                 {
-                    // A reader's connection (readers take no lock), closing as the last one, deleted its log
-                    // or shared memory after it was found: nothing is left there to set aside.
+                }
+                catch (FileNotFoundException) when (suffix.Length > 0)
+                {
+                    // Still coming and going after four tries: what readers keep re-creating holds no frames.
+                    break;
                 }
             }
         }
