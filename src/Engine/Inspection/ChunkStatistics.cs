@@ -211,6 +211,29 @@ internal partial struct ChunkStatistics
     }
 
     /// <summary>
+    /// The float32 kernels' end of a block: adds the elements past the last whole vector to the sums one by
+    /// one, then merges the block (<see cref="TryMergeFiniteBlock"/>).
+    /// </summary>
+    private bool TryMergeSinglesBlock(ReadOnlySpan<float> tail, int n, double shift, double sum, CompensatedSum total,
+        double squares, double shifted, double shiftedSquares, double min, double max, long zeros)
+    {
+        foreach (double v in tail)
+        {
+            var d = v - shift;
+            sum += v;
+            total.Add(v);
+            squares += v * v;
+            shifted += d;
+            shiftedSquares += d * d;
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+            zeros += v == 0 ? 1 : 0;
+        }
+
+        return TryMergeFiniteBlock(n, shift, sum, total, squares, shifted, shiftedSquares, min, max, zeros);
+    }
+
+    /// <summary>
     /// Merges one block of finite values from its sums (both kernels end their blocks here); false when a
     /// sum overflowed, so the caller takes the slower path that handles it.
     /// </summary>

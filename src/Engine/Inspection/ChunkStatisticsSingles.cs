@@ -85,21 +85,7 @@ internal partial struct ChunkStatistics
             max = Math.Max(max, vmax.GetElement(lane));
         }
 
-        for (; i < n; i++)
-        {
-            double v = singles[i];
-            var d = v - shift;
-            sum += v;
-            total.Add(v);
-            squares += v * v;
-            shifted += d;
-            shiftedSquares += d * d;
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-            zeros += v == 0 ? 1 : 0;
-        }
-
-        return TryMergeFiniteBlock(n, shift, sum, total, squares, shifted, shiftedSquares, min, max, zeros);
+        return TryMergeSinglesBlock(singles[i..], n, shift, sum, total, squares, shifted, shiftedSquares, min, max, zeros);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -95,21 +95,7 @@ internal partial struct ChunkStatistics
         // After the vectors are reduced: vectors live across a call are spilled at every write in the loop.
         // A NaN makes vminAbs NaN, not zero; that block fails the sum check and is counted elsewhere.
         var zeros = Vector512.EqualsAny(vminAbs, Vector512<float>.Zero) ? CountZeros512(singles[..i]) : 0L;
-        for (; i < n; i++)
-        {
-            double v = singles[i];
-            var d = v - shift;
-            sum += v;
-            total.Add(v);
-            squares += v * v;
-            shifted += d;
-            shiftedSquares += d * d;
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-            zeros += v == 0 ? 1 : 0;
-        }
-
-        return TryMergeFiniteBlock(n, shift, sum, total, squares, shifted, shiftedSquares, min, max, zeros);
+        return TryMergeSinglesBlock(singles[i..], n, shift, sum, total, squares, shifted, shiftedSquares, min, max, zeros);
     }
 
     /// <summary>The ±0.0 among whole vectors of float32 (a block's length rounded down to 16).</summary>
