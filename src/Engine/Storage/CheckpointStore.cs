@@ -655,7 +655,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         List<Intent> carried = [];
         try
         {
-            index = StepIndex.Open(Directory, create: !dryRun || File.Exists(StepIndex.PathOf(Directory)), upgrade: !dryRun);
+            // A dry run writes nothing: an index without a schema version is reported as one a repair would rebuild.
+            index = StepIndex.Open(Directory, create: !dryRun, upgrade: !dryRun);
             var damage = index.IntegrityCheck();
             if (damage.Count > 0)
             {
@@ -809,11 +810,17 @@ internal sealed class CheckpointStore : ICheckpointStore
             }
 
             report = Recovery.Reconcile(_folders, fresh, dryRun: false);
+            // The main file alone is renamed in: it must hold every page (its log is not taken along).
+            fresh.CheckpointAll();
         }
 
         FaultInjector.Hit("repair.before-index-rename");
         // Never rename the fresh index beside a write-ahead log it did not write.
         SetIndexAside();
+        FaultInjector.Hit("repair.before-index-move-in");
+        // The last look: a reader that opened the old index before it was moved aside opens its -wal and -shm
+        // by path on its first query, so they can appear again after SetIndexAside looked.
+        MoveLogsAside(DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture));
         DurableIo.MoveFile(temp, final, replace: false);
         DurableIo.FsyncDirectory(Directory);
         return report;
@@ -940,8 +947,10 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             return StepIndex.Open(Directory, create: false, upgrade: false);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or CorruptCheckpointException)
         {
+            // CorruptCheckpointException included: a writer creating the index (exclusive lock) commits a first
+            // page with no schema before the schema itself, which reads as damage until it is done.
             using (Lock(exclusive: false))
             {
                 return StepIndex.Open(Directory, create: false, upgrade: false);
@@ -970,42 +979,99 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>
     /// Moves the index and its -wal and -shm aside under one timestamp. The -wal and -shm go first: a
     /// crash between the moves must never leave a stale write-ahead log beside an index it would be
-    /// replayed into (a main file alone is opened as it is; a log alone is harmless once renamed).
+    /// replayed into (a main file alone is opened as it is; a log alone is harmless once renamed). Once the
+    /// main file is gone no reader can open it, but one that opened it before may still create its -wal and
+    /// -shm by path on its first query: they are looked for again after it.
     /// </summary>
     private void SetIndexAside()
     {
         var stamp = DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
-        var moved = false;
-        foreach (var suffix in new[] { "-wal", "-shm", string.Empty })
+        var moved = MoveLogsAside(stamp);
+        var main = StepIndex.PathOf(Directory);
+        if (File.Exists(main))
         {
-            var path = StepIndex.PathOf(Directory) + suffix;
-            // A reader's connection (readers take no lock) may delete its log or shared memory as the last one to
-            // close, and a reader opening next may create them again (empty: readers write no frames) between a
-            // failed move and the next look. So a vanished -wal or -shm is looked for again, a few times.
-            for (var attempt = 1; File.Exists(path); attempt++)
-            {
-                try
-                {
-                    DurableIo.MoveFile(path, $"{StepIndex.PathOf(Directory)}.damaged-{stamp}{suffix}", replace: false);
-                    moved = true;
-                    break;
-                }
-                catch (FileNotFoundException) when (suffix.Length > 0 && attempt < 4)
-                {
-                }
-                catch (FileNotFoundException) when (suffix.Length > 0)
-                {
-                    // Still coming and going after four tries: what readers keep re-creating holds no frames.
-                    break;
-                }
-            }
+            DurableIo.MoveFile(main, $"{main}.damaged-{stamp}", replace: false);
+            moved = true;
         }
 
+        moved |= MoveLogsAside(stamp);
         if (moved)
         {
             DurableIo.FsyncDirectory(Directory);
             Log($"Moved the damaged index of '{Directory}' aside (index.sqlite.damaged-{stamp}).");
         }
+    }
+
+    /// <summary>Looks for a -wal or -shm beside the index this many times before giving up on them.</summary>
+    private const int LogLooks = 5;
+
+    /// <summary>The size of a write-ahead log's header: a shorter log holds no frame, and SQLite replays nothing from it.</summary>
+    private const int WalHeaderSize = 32;
+
+    /// <summary>
+    /// Moves whatever -wal and -shm lie beside the index path aside (named after <paramref name="stamp"/>), looking
+    /// again until a look finds none: a reader's connection (readers take no lock) may delete its log or shared
+    /// memory as the last one to close, and a reader that opened the old main file may create them again by path.
+    /// Returns whether anything was moved.
+    /// </summary>
+    /// <exception cref="IOException">After <see cref="LogLooks"/> looks a log with frames is still there: SQLite would
+    /// replay it into any index renamed in beside it (all its steps unlisted), so the caller must not rename one in.</exception>
+    private bool MoveLogsAside(string stamp)
+    {
+        var main = StepIndex.PathOf(Directory);
+        var moved = false;
+        for (var look = 1; look <= LogLooks; look++)
+        {
+            var seen = false;
+            foreach (var suffix in new[] { "-wal", "-shm" })
+            {
+                var path = main + suffix;
+                if (!File.Exists(path))
+                {
+                    continue;
+                }
+
+                seen = true;
+                try
+                {
+                    DurableIo.MoveFile(path, FreeAsideName(main, stamp, suffix), replace: false);
+                    moved = true;
+                }
+                catch (FileNotFoundException)
+                {
+                    // Deleted by a reader's last close between the look and the move: look again.
+                }
+            }
+
+            if (!seen)
+            {
+                return moved;
+            }
+        }
+
+        var wal = new FileInfo(main + "-wal");
+        if (wal.Exists && wal.Length >= WalHeaderSize)
+        {
+            throw new IOException($"A write-ahead log with frames ({wal.Length} bytes) kept appearing beside the index of '{Directory}' "
+                + $"after {LogLooks} attempts to move it aside: another process is writing it. No index was renamed in beside it; "
+                + "stop that process and run Repair-CheckpointIndex again.");
+        }
+
+        Log($"A -wal or -shm kept appearing beside the index of '{Directory}' after {LogLooks} attempts to move it aside "
+            + $"(readers opening and closing the old index); left in place: it holds no frames ({(wal.Exists ? wal.Length : 0)} bytes of log).");
+        return moved;
+    }
+
+    /// <summary>A name beside the index for a file set aside, free at the time of the call.</summary>
+    private static string FreeAsideName(string main, string stamp, string suffix)
+    {
+        var name = $"{main}.damaged-{stamp}{suffix}";
+        for (var n = 2; File.Exists(name); n++)
+        {
+            name = $"{main}.damaged-{stamp}-{n}{suffix}";
+        }
+
+        return name;
     }
 
     // A record as a listing builds it: path and metadata are worked out on first read (a prune of 100,000

@@ -62,7 +62,8 @@ internal sealed partial class StepIndex : IDisposable
     /// Opens (and when <paramref name="create"/>, creates) the index of a directory. With
     /// <paramref name="upgrade"/>, a version-1 index is upgraded to version 2 first (writers, under the
     /// exclusive lock); without, it is read as version 1 and left as it is (readers and dry runs), so a
-    /// read never makes an index unreadable to an older engine.
+    /// read never makes an index unreadable to an older engine. Without <paramref name="create"/> nothing is
+    /// written: an index with no schema version (user_version 0) throws <see cref="CorruptCheckpointException"/>.
     /// </summary>
     public static StepIndex Open(string directory, bool create, bool upgrade) => OpenFile(directory, PathOf(directory), create, upgrade);
 
@@ -86,6 +87,17 @@ internal sealed partial class StepIndex : IDisposable
                 connection.Open();
                 index.Execute("PRAGMA busy_timeout = 60000;");
                 var version = Convert.ToInt64(index.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
+                if (version == 0 && !create)
+                {
+                    // Readers and dry runs never write. A file without a schema version is either an index a
+                    // writer is creating under the exclusive lock (switching to WAL commits a first page with no
+                    // tables and version 0 before the schema's own commit) or damage: both read as damage here,
+                    // and a reader that took no lock retries under the shared lock, when no creation can be under way.
+                    throw new CorruptCheckpointException(directory, null, FileName, index.HasTables()
+                        ? "the index has tables but no schema version (user_version 0); run Repair-CheckpointIndex to rebuild it from the step folders"
+                        : "the index holds no schema (an index being created, or an emptied file); run Repair-CheckpointIndex to rebuild it from the step folders");
+                }
+
                 if (version == 0)
                 {
                     index.CreateSchema();
@@ -208,6 +220,25 @@ internal sealed partial class StepIndex : IDisposable
             throw;
         }
     }
+
+    /// <summary>Whether the file holds any table, view or index at all (reads the schema table only).</summary>
+    private bool HasTables() => Convert.ToInt64(Scalar("SELECT count(*) FROM sqlite_master;"), CultureInfo.InvariantCulture) > 0;
+
+    /// <summary>
+    /// Copies every committed page from the write-ahead log into the main file and empties the log, or throws:
+    /// a rebuilt index is renamed in as its main file alone, so nothing of it may be left in its log.
+    /// </summary>
+    /// <exception cref="IOException">The log could not be checkpointed completely.</exception>
+    public void CheckpointAll() => Guard(() =>
+    {
+        using var cmd = Command("PRAGMA wal_checkpoint(TRUNCATE);");
+        using var r = cmd.ExecuteReader();
+        // One row: busy (1 when a reader or writer kept it from finishing), frames in the log, frames checkpointed.
+        if (!r.Read() || r.GetInt64(0) != 0 || r.GetInt64(1) != r.GetInt64(2))
+        {
+            throw new IOException($"The rebuilt index of '{_directory}' could not be checkpointed into its main file; nothing was renamed in. Run Repair-CheckpointIndex again.");
+        }
+    });
 
     private void CreateSchema()
     {
