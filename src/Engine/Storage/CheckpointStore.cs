@@ -39,29 +39,11 @@ internal sealed class Reservation : IStepReservation
     {
         try
         {
-            ReleaseIndex(TakeIndex());
+            TakeIndex()?.Dispose();
         }
         finally
         {
             Staging.Dispose();
-        }
-    }
-
-    /// <summary>Closes a kept connection: as the last one, it checkpoints and deletes the log, unless its file was moved aside meanwhile.</summary>
-    public static void ReleaseIndex(StepIndex? index)
-    {
-        if (index is null)
-        {
-            return;
-        }
-
-        if (index.Moved)
-        {
-            index.DisposeMoved();
-        }
-        else
-        {
-            index.Dispose();
         }
     }
 }
@@ -859,9 +841,12 @@ internal sealed class CheckpointStore : ICheckpointStore
             return OpenIndexForWrite();
         }
 
+        // A moved file refuses writes (SQLITE_READONLY_DBMOVED): the index at the path is the one to commit
+        // to. Closing the moved connection is safe: SQLite skips the checkpoint at the close of a moved
+        // database, so it leaves the log and shared memory at the path, which belong to the new index.
         if (kept.Moved || IndexLost())
         {
-            Reservation.ReleaseIndex(kept);
+            kept.Dispose();
             return OpenIndexForWrite();
         }
 

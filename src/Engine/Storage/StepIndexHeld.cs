@@ -17,15 +17,4 @@ internal sealed partial class StepIndex
 
     /// <summary>Whether the file under this connection is no longer the one at the index's path (true when it cannot be told).</summary>
     public bool Moved => SqliteFileControl.HasMoved(_connection) is not false;
-
-    /// <summary>
-    /// Closes a connection whose file was moved (<see cref="Moved"/>): its close must not delete the
-    /// write-ahead log and shared memory at the index's path, which now belong to the index that replaced
-    /// it (its own log stays beside nothing; the moved file is a repair's damaged copy).
-    /// </summary>
-    public void DisposeMoved()
-    {
-        _ = SqliteFileControl.KeepLogAtClose(_connection);
-        _connection.Dispose();
-    }
 }
