@@ -24,12 +24,10 @@ internal sealed class Reservation : IStepReservation
     /// <summary>For an overwrite, whether the step it replaces was pinned when reserved (the commit keeps the pin).</summary>
     public bool ReplacesPinned { get; init; }
 
+    /// <summary>The index connection the reservation was made on, kept for the commit; null when not kept or taken.</summary>
     private StepIndex? _index;
 
-    /// <summary>
-    /// The index connection the reservation was made on, kept for the commit (one open and one
-    /// checkpoint of the log per save); null when it was not kept or was taken.
-    /// </summary>
+    /// <summary>Keeps the reservation's index connection for the commit (one open and one checkpoint of the log per save); the reservation closes it if nobody takes it.</summary>
     public void KeepIndex(StepIndex index) => _index = index;
 
     /// <summary>The kept index connection, now the caller's to dispose; null when none is kept.</summary>
