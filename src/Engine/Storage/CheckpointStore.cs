@@ -24,7 +24,26 @@ internal sealed class Reservation : IStepReservation
     /// <summary>For an overwrite, whether the step it replaces was pinned when reserved (the commit keeps the pin).</summary>
     public bool ReplacesPinned { get; init; }
 
-    public void Dispose() => Staging.Dispose();
+    /// <summary>The index connection the reservation was made on, kept for the commit; null when not kept or taken.</summary>
+    private StepIndex? _index;
+
+    /// <summary>Keeps the reservation's index connection for the commit (one open and one checkpoint of the log per save); the reservation closes it if nobody takes it.</summary>
+    public void KeepIndex(StepIndex index) => _index = index;
+
+    /// <summary>The kept index connection, now the caller's to dispose; null when none is kept.</summary>
+    public StepIndex? TakeIndex() => Interlocked.Exchange(ref _index, null);
+
+    public void Dispose()
+    {
+        try
+        {
+            TakeIndex()?.Dispose();
+        }
+        finally
+        {
+            Staging.Dispose();
+        }
+    }
 }
 
 /// <summary>
@@ -160,48 +179,71 @@ internal sealed class CheckpointStore : ICheckpointStore
         System.IO.Directory.CreateDirectory(Directory);
         var saveId = Guid.NewGuid().ToString("N");
         using var dirLock = Lock(exclusive: true);
-        using var index = OpenIndexForWrite();
-        var chosen = step ?? NextStep(index);
-        if (!overwrite && (index.Get(chosen) is not null || index.HasLiveReservation(chosen)))
-        {
-            throw new StepExistsException(Directory, chosen);
-        }
-
-        if (!overwrite && _folders.StepExists(chosen))
-        {
-            throw new StepExistsException(Directory, chosen);
-        }
-
-        var replacesPinned = overwrite && index.Get(chosen) is { Pinned: true };
-
-        var staging = _folders.CreateStaging(chosen, saveId);
+        var index = OpenIndexForWrite();
+        var kept = false;
         try
         {
-            Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
-            index.AddIntent(new Intent(saveId, "save", chosen, staging.Name));
-        }
-        catch
-        {
-            staging.Dispose();
-            throw;
-        }
+            var chosen = step ?? NextStep(index);
+            if (!overwrite && (index.Get(chosen) is not null || index.HasLiveReservation(chosen)))
+            {
+                throw new StepExistsException(Directory, chosen);
+            }
 
-        var reservation = new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging, ReplacesPinned = replacesPinned };
-        try
-        {
-            // Releasing the lock delivers the log lines kept while it was held; a callback that throws then
-            // (PowerShell's WriteVerbose once the pipeline is stopping) must not strand this reservation.
-            index.Dispose();
-            dirLock.Dispose();
-        }
-        catch
-        {
-            reservation.Dispose();
-            Abandon(reservation);
-            throw;
-        }
+            if (!overwrite && _folders.StepExists(chosen))
+            {
+                throw new StepExistsException(Directory, chosen);
+            }
 
-        return reservation;
+            var replacesPinned = overwrite && index.Get(chosen) is { Pinned: true };
+
+            var staging = _folders.CreateStaging(chosen, saveId);
+            try
+            {
+                Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
+                index.AddIntent(new Intent(saveId, "save", chosen, staging.Name));
+            }
+            catch
+            {
+                staging.Dispose();
+                throw;
+            }
+
+            var reservation = new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging, ReplacesPinned = replacesPinned };
+            // From here the connection is the reservation's (kept) or closed below, never closed twice.
+            kept = true;
+            try
+            {
+                // The connection stays open for the commit where SQLite can tell later whether a repair moved
+                // the file meanwhile: one open, and one checkpoint and deletion of the log (at the commit's
+                // close), per save. Releasing the lock delivers the log lines kept while it was held; a callback
+                // that throws then (PowerShell's WriteVerbose once the pipeline is stopping) must not strand this reservation.
+                if (index.CanBeKept)
+                {
+                    reservation.KeepIndex(index);
+                }
+                else
+                {
+                    index.Dispose();
+                }
+
+                dirLock.Dispose();
+            }
+            catch
+            {
+                reservation.Dispose();
+                Abandon(reservation);
+                throw;
+            }
+
+            return reservation;
+        }
+        finally
+        {
+            if (!kept)
+            {
+                index.Dispose();
+            }
+        }
     }
 
     /// <summary>
@@ -275,7 +317,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         Func<int, long> storedLengthOfTensor = t => written.Tensors[t].StoredLength;
         Exception? retentionFailure = null;
         using (Lock(exclusive: true))
-        using (var index = OpenIndexForWrite())
+        using (var index = OpenIndexForCommit(reservation))
         {
             var existing = index.Get(reservation.Step);
             if (existing is not null && !reservation.Overwrite)
@@ -321,7 +363,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         try
         {
             using (Lock(exclusive: true))
-            using (var index = OpenIndexForWrite())
+            using (var index = OpenIndexForCommit(reservation))
             {
                 index.RemoveIntent(reservation.SaveId);
             }
@@ -781,6 +823,44 @@ internal sealed class CheckpointStore : ICheckpointStore
         catch
         {
             index.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The index for a reservation's commit or abandonment (lock held): the connection the reservation
+    /// kept, when its file is still the index (no repair moved it aside or replaced it while the lock was
+    /// released), with interrupted work finished as at every writer's open; otherwise a new open.
+    /// </summary>
+    private StepIndex OpenIndexForCommit(Reservation reservation)
+    {
+        var kept = reservation.TakeIndex();
+        if (kept is null)
+        {
+            return OpenIndexForWrite();
+        }
+
+        // A moved file refuses writes (SQLITE_READONLY_DBMOVED): the index at the path is the one to commit
+        // to. Closing the moved connection is safe: SQLite skips the checkpoint at the close of a moved
+        // database, so it leaves the log and shared memory at the path, which belong to the new index.
+        if (kept.Moved || IndexLost())
+        {
+            kept.Dispose();
+            return OpenIndexForWrite();
+        }
+
+        try
+        {
+            foreach (var action in Recovery.FinishInterrupted(_folders, kept))
+            {
+                Log($"Recovery: {action}.");
+            }
+
+            return kept;
+        }
+        catch
+        {
+            kept.Dispose();
             throw;
         }
     }
