@@ -659,11 +659,14 @@ internal sealed class StepReader : IDisposable
     /// their checksums side by side (<see cref="XxHash32.AppendFour"/>, several times the speed of one hash
     /// after another). Every chunk is checked before this returns; a chunk whose frame turns out not to be one
     /// stored block is decoded on its own, as <see cref="DecodeWork"/> always does. Restore and inspection
-    /// both read stored chunks here.
+    /// both read stored chunks here. An <paramref name="observer"/> is handed each chunk's bytes a slice at a
+    /// time as they are hashed (all of a chunk at once when it had to be decoded as a frame, which checks it
+    /// first); the checks are the same and all made before this returns, and the observer learns of a
+    /// failure only by the exception (see <see cref="IStoredSliceObserver"/>).
     /// </summary>
     /// <exception cref="InvalidDataException">A chunk fails a check; the message names its item. Targets may
     /// then hold a mix of read and earlier bytes.</exception>
-    public static void ReadStoredGroup(scoped ref StoredChunkGroup group)
+    public static void ReadStoredGroup(scoped ref StoredChunkGroup group, IStoredSliceObserver? observer = null)
     {
         Span<byte> prefixes = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredPrefixLength];
         Span<byte> trailers = stackalloc byte[StoredChunkGroup.Capacity * Lz4Frame.StoredTrailerLength];
@@ -745,7 +748,44 @@ internal sealed class StepReader : IDisposable
             first += run;
         }
 
-        XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3, d0, d1, d2, d3);
+        if (observer is null)
+        {
+            XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3, d0, d1, d2, d3);
+        }
+        else
+        {
+            // Slice by slice, each hashed then observed while in cache. A slice length that is a multiple
+            // of 16 leaves no partial stripe pending before a chunk's last slice, so the digests equal
+            // those of one AppendFour over whole chunks.
+            var size = observer.SliceLength;
+            if (size <= 0 || size % 16 != 0)
+            {
+                throw new ArgumentException($"a slice of {size} bytes is not a positive multiple of 16", nameof(observer));
+            }
+
+            var longest = 0;
+            for (var k = 0; k < group.Count; k++)
+            {
+                longest = Math.Max(longest, group.Target(k).Length);
+            }
+
+            for (var next = 0L; next < longest; next += size)
+            {
+                var at = (int)next;
+                XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3, SliceOf(d0, at, size), SliceOf(d1, at, size), SliceOf(d2, at, size), SliceOf(d3, at, size));
+                for (var k = 0; k < group.Count; k++)
+                {
+                    // A chunk decoded as a frame was not hashed here (its target is not among d0..d3): the
+                    // frame path checked it, and the observer sees it all the same.
+                    var slice = SliceOf(group.Target(k), at, size);
+                    if (!slice.IsEmpty)
+                    {
+                        observer.Observe(k, at, slice);
+                    }
+                }
+            }
+        }
+
         for (var k = 0; k < group.Count; k++)
         {
             if (!hashed[k])
@@ -764,6 +804,9 @@ internal sealed class StepReader : IDisposable
             }
         }
     }
+
+    private static ReadOnlySpan<byte> SliceOf(ReadOnlySpan<byte> data, int at, int size) =>
+        at >= data.Length ? default : data.Slice(at, Math.Min(size, data.Length - at));
 
     private void DecodeWork(TensorDestination destination, ChunkLayout chunk, long at, int elementSize)
     {

@@ -66,6 +66,35 @@ internal partial struct ChunkStatistics
         }
     }
 
+    /// <summary>
+    /// Adds a run of whole elements' raw bytes, a block of <see cref="ElementWidening.BlockLength"/> elements at
+    /// a time from its start. A run that is a whole number of blocks ends where the next begins, so adding a
+    /// chunk's bytes in such runs adds the same blocks in the same order as adding them at once.
+    /// </summary>
+    /// <param name="widening">The elements' dtype.</param>
+    /// <param name="raw">The bytes: a whole number of elements.</param>
+    /// <param name="values">At least <see cref="ElementWidening.BlockLength"/> long; overwritten.</param>
+    /// <param name="scratch">At least <see cref="ElementWidening.BlockLength"/> long; overwritten.</param>
+    public void AddBytes(ElementWidening widening, ReadOnlySpan<byte> raw, Span<double> values, Span<double> scratch)
+    {
+        var size = widening.ElementSize;
+        var elements = raw.Length / size;
+        for (var first = 0; first < elements; first += ElementWidening.BlockLength)
+        {
+            var n = Math.Min(ElementWidening.BlockLength, elements - first);
+            var block = values[..n];
+            if (widening.IsSingle)
+            {
+                AddSingles(MemoryMarshal.Cast<byte, float>(raw.Slice(first * size, n * size)), block, scratch);
+            }
+            else
+            {
+                widening.Widen(raw.Slice(first * size, n * size), block);
+                AddBlock(block, scratch);
+            }
+        }
+    }
+
     private void AddNonFinite(Span<double> values, Span<double> scratch)
     {
         var nonFinite = default(ChunkStatistics);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using DataraxCkpt.Format;
 using DataraxCkpt.Values;
 
@@ -86,22 +85,26 @@ internal static class TensorStatisticsCalculator
     private static void OfStoredGroup(List<ChunkedTensor> tensors, (int Tensor, int Unit)[] work, int first, int count, ChunkStatistics[] partial)
     {
         var buffers = new byte[count][];
+        var widenings = new ElementWidening[count];
         try
         {
             var group = default(StoredChunkGroup);
             for (var k = 0; k < count; k++)
             {
                 var tensor = tensors[work[first + k].Tensor];
+                widenings[k] = tensor.Widening;
                 var length = tensor.Units[work[first + k].Unit].Length;
                 buffers[k] = ChunkedTensor.Buffers.Rent(length);
                 tensor.AddTo(ref group, work[first + k].Unit, buffers[k].AsSpan(0, length));
             }
 
-            StepReader.ReadStoredGroup(ref group);
+            // The kernel runs on each slice as it is hashed (in cache); its sums are kept only once every
+            // checksum of the group has been checked, which ReadStoredGroup does before it returns.
+            using var statistics = new HashedSliceStatistics(widenings);
+            StepReader.ReadStoredGroup(ref group, statistics);
             for (var k = 0; k < count; k++)
             {
-                var tensor = tensors[work[first + k].Tensor];
-                partial[first + k] = OfBytes(tensor.Widening, buffers[k].AsSpan(0, tensor.Units[work[first + k].Unit].Length));
+                partial[first + k] = statistics.Result(k);
             }
         }
         finally
@@ -137,30 +140,14 @@ internal static class TensorStatisticsCalculator
     }
 
     /// <summary>The statistics of a run of whole elements' bytes, widened a block at a time.</summary>
-    private static ChunkStatistics OfBytes(ElementWidening widening, ReadOnlySpan<byte> raw)
+    internal static ChunkStatistics OfBytes(ElementWidening widening, ReadOnlySpan<byte> raw)
     {
         var result = default(ChunkStatistics);
         var values = ArrayPool<double>.Shared.Rent(ElementWidening.BlockLength);
         var scratch = ArrayPool<double>.Shared.Rent(ElementWidening.BlockLength);
         try
         {
-            var size = widening.ElementSize;
-            var elements = raw.Length / size;
-            for (var first = 0; first < elements; first += ElementWidening.BlockLength)
-            {
-                var n = Math.Min(ElementWidening.BlockLength, elements - first);
-                var block = values.AsSpan(0, n);
-                if (widening.IsSingle)
-                {
-                    result.AddSingles(MemoryMarshal.Cast<byte, float>(raw.Slice(first * size, n * size)), block, scratch);
-                }
-                else
-                {
-                    widening.Widen(raw.Slice(first * size, n * size), block);
-                    result.AddBlock(block, scratch);
-                }
-            }
-
+            result.AddBytes(widening, raw, values, scratch);
             return result;
         }
         finally
