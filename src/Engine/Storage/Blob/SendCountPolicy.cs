@@ -1,5 +1,4 @@
 using System.Net.Http;
-using System.Net.Sockets;
 using Azure.Core;
 using Azure.Core.Pipeline;
 
@@ -86,17 +85,18 @@ internal sealed class SendCountPolicy : HttpPipelinePolicy
         return false;
     }
 
-    /// <summary>The connection could not be made (refused, name not resolved, TLS failed): no byte of the request left.</summary>
+    /// <summary>
+    /// The connection could not be made (refused, name not resolved, TLS failed): no byte of the request left. Only
+    /// the handler's own word for it counts (it sets these categories on a failure to connect); a socket's error
+    /// code alone does not say when it happened: found by the attack on remote2h, an established connection whose
+    /// route is lost after the request left fails with "no route to host" or "network unreachable" (even "refused",
+    /// from an ICMP error) under the stream's IOException, and that try may have landed.
+    /// </summary>
     private static bool NeverConnected(Exception e)
     {
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
         {
             if (inner is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError })
-            {
-                return true;
-            }
-
-            if (inner is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.HostUnreachable or SocketError.NetworkUnreachable })
             {
                 return true;
             }

@@ -19,8 +19,18 @@ public sealed class BlobTwoHostRaceTests
     private static bool IsRecord(HttpMessage m, RequestMethod method, long step) =>
         m.Request.Method == method && m.Request.Uri.Path.EndsWith($"/commits/{step:D20}", StringComparison.Ordinal);
 
+    /// <summary>
+    /// What the SDK's transport (SocketsHttpHandler) throws when an established connection fails after the request
+    /// left, its route gone (EHOSTUNREACH/ENETUNREACH reported by the kernel once the retransmissions time out):
+    /// "An error occurred while sending the request", over the stream's IOException, over the socket's error.
+    /// </summary>
+    private static Func<Exception> RouteLostAfterSend(System.Net.Sockets.SocketError error) => () =>
+        new RequestFailedException("An error occurred while sending the request. (injected, test)",
+            new System.Net.Http.HttpRequestException(System.Net.Http.HttpRequestError.Unknown, "An error occurred while sending the request.",
+                new IOException("Unable to read data from the transport connection: No route to host.", new System.Net.Sockets.SocketException((int)error))));
+
     /// <summary>Lets the first matching request reach the store, runs <c>meanwhile</c>, then drops the answer.</summary>
-    private sealed class LandedThenMeanwhileLostPolicy(Func<HttpMessage, bool> match, Action meanwhile) : HttpPipelinePolicy
+    private sealed class LandedThenMeanwhileLostPolicy(Func<HttpMessage, bool> match, Action meanwhile, Func<Exception>? lost = null) : HttpPipelinePolicy
     {
         private int _seen;
 
@@ -43,7 +53,7 @@ public sealed class BlobTwoHostRaceTests
             if (match(message) && Interlocked.Increment(ref _seen) == 1 && message.Response.Status is >= 200 and < 300)
             {
                 meanwhile();
-                throw new IOException("injected lost response (test)");
+                throw lost?.Invoke() ?? new IOException("injected lost response (test)");
             }
         }
     }
@@ -53,7 +63,7 @@ public sealed class BlobTwoHostRaceTests
     /// <c>meanwhile</c>, and reports the client's timeout. <see cref="Land"/> later delivers the very write held
     /// back (the same metadata, content and condition) as the store would receive a delayed request.
     /// </summary>
-    private sealed class DelayedRecordWritePolicy(Func<HttpMessage, bool> match, Action? meanwhile = null) : HttpPipelinePolicy
+    private sealed class DelayedRecordWritePolicy(Func<HttpMessage, bool> match, Action? meanwhile = null, Func<Exception>? lost = null) : HttpPipelinePolicy
     {
         private int _seen;
         private Dictionary<string, string>? _metadata;
@@ -103,7 +113,7 @@ public sealed class BlobTwoHostRaceTests
             message.Request.Content?.WriteTo(body, CancellationToken.None);
             _content = body.ToArray();
             meanwhile?.Invoke();
-            throw new TaskCanceledException("The operation was cancelled because it exceeded the client's timeout (simulated; the request is still on its way).");
+            throw lost?.Invoke() ?? new TaskCanceledException("The operation was cancelled because it exceeded the client's timeout (simulated; the request is still on its way).");
         }
 
         /// <summary>Delivers the held write now; true when the store applied it, false when it failed its condition.</summary>
@@ -268,5 +278,50 @@ public sealed class BlobTwoHostRaceTests
         }
 
         Assert.Empty(SaveFolders(location, 2));
+    }
+
+    [Theory]
+    [InlineData(System.Net.Sockets.SocketError.HostUnreachable)]
+    [InlineData(System.Net.Sockets.SocketError.NetworkUnreachable)]
+    public void A_remove_whose_landed_delete_lost_its_route_before_the_answer_never_deletes_the_step_another_host_saved_before_the_retry(
+        System.Net.Sockets.SocketError error)
+    {
+        // Found by the attack on remote2h: an established connection that loses its route after the request left
+        // fails with a SocketException of HostUnreachable/NetworkUnreachable under the stream's IOException. It was
+        // taken for "never connected" (not counted as unknown), so the retry's refusal was re-decided and the
+        // remove deleted the other host's newer save.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(1), step: 1);
+        }
+
+        var newer = BlobTest.State(2);
+        var policy = new LandedThenMeanwhileLostPolicy(m => IsRecord(m, RequestMethod.Delete, 1), () =>
+        {
+            using var host2 = BlobTest.Handler();
+            host2.Save(location, newer, step: 1);
+        }, RouteLostAfterSend(error));
+        using (var remover = BlobTest.Handler(Faulty(policy)))
+        {
+            Assert.Equal(1, remover.Remove(location, 1).Step);
+        }
+
+        AssertListedAndWhole(location, 1, newer);
+    }
+
+    [Fact]
+    public void A_save_whose_record_create_lost_its_route_after_it_left_and_lands_late_lists_a_step_whose_data_is_there()
+    {
+        var location = AzuriteFixture.NewLocation();
+        var policy = new DelayedRecordWritePolicy(m => IsRecord(m, RequestMethod.Put, 1), lost: RouteLostAfterSend(System.Net.Sockets.SocketError.HostUnreachable));
+        var state = BlobTest.State(1);
+        using (var saver = BlobTest.Handler(Faulty(policy, maxRetries: 0)))
+        {
+            Assert.ThrowsAny<Exception>(() => saver.Save(location, state, step: 1));
+        }
+
+        Assert.True(policy.Land(location));
+        AssertListedAndWhole(location, 1, state);
     }
 }
