@@ -519,16 +519,17 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         var dataLength = sink.LengthOf(StepFormat.DataFile);
         Committed? replaced;
         Committed? replacing = null;
+        var unanswered = new UnansweredRecordWrites();
         FaultInjector.Hit("blob.before-commit");
         try
         {
-            replaced = Commit(row, dataLength, r.Overwrite, pin, ref replacing, out row);
+            replaced = Commit(row, dataLength, r.Overwrite, pin, unanswered, ref replacing, out row);
         }
         catch (Exception e) when (e is StepExistsException or CorruptCheckpointException)
         {
             // The store answered: this save's record is not there. (A cancellation here is the client's timeout, not
             // the caller's: the commit is not given the caller's token, so it is an unknown outcome, below.)
-            DeleteSave(r.Step, r.SaveId);
+            DeleteFailedSave(r, unanswered);
             throw;
         }
         catch (Exception e)
@@ -557,7 +558,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
             if (now is null || now.Row.SaveId != r.SaveId)
             {
-                DeleteSave(r.Step, r.SaveId);
+                DeleteFailedSave(r, unanswered);
                 throw;
             }
 
@@ -597,9 +598,11 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     /// The commit point: creates the step's record only if none exists, or (overwrite) replaces exactly the
     /// version read, keeping its pin. Returns the replaced version, whose blobs the caller deletes. <c>replacing</c>
     /// is set before each write to the version it replaces (null: a create): when a write's outcome is unknown (it
-    /// throws) and the store then shows this save's record, that version is the one it replaced.
+    /// throws) and the store then shows this save's record, that version is the one it replaced. <c>unanswered</c>
+    /// receives the condition of each write with a try whose fate the store never told (it may still land).
     /// </summary>
-    private Committed? Commit(StepRow row, long dataLength, bool overwrite, bool pin, ref Committed? replacing, out StepRow committedRow)
+    private Committed? Commit(StepRow row, long dataLength, bool overwrite, bool pin, UnansweredRecordWrites unanswered, ref Committed? replacing,
+        out StepRow committedRow)
     {
         var record = Record(row.Step);
         while (true)
@@ -608,7 +611,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             replacing = existing;
             committedRow = row with { Pinned = pin || (existing?.Row.Pinned ?? false) };
             var conditions = existing is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = existing.ETag };
-            var sends = new System.Runtime.CompilerServices.StrongBox<int>();
+            var sends = new SendTally();
             try
             {
                 var metadata = ToMetadata(committedRow, dataLength);
@@ -643,7 +646,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     throw new StepExistsException(Directory, row.Step);
                 }
 
-                if (sends.Value > 1 && (existing is null || now is null || now.Row.SaveId != existing.Row.SaveId))
+                if (sends.AnyUnknown && (existing is null || now is null || now.Row.SaveId != existing.Row.SaveId))
                 {
                     // Found by the attack on the polish round: a try before the refused one may have landed (its
                     // answer was lost) and been replaced since by another host's overwrite, which deletes the blobs
@@ -664,6 +667,91 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
                 // Another host committed, pinned or replaced the step meanwhile: read it again and retry.
             }
+            finally
+            {
+                // Noted whether or not the last try was answered: an earlier try may be the one still on its way.
+                if (sends.AnyUnknown)
+                {
+                    unanswered.Add(existing?.ETag);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes the blobs of a save that did not commit, unless one of its record writes whose fate is unknown could
+    /// still land late and list them: a create can land whenever the step has no record (now, or after any later
+    /// removal), so its blobs are left to the sweep, which takes them only past its grace period; a replacement can
+    /// land only on the version it was conditional on, so that version is first given a new ETag (its metadata
+    /// written again, unchanged, with <c>If-Match</c>), after which the late write fails its condition for ever.
+    /// </summary>
+    private void DeleteFailedSave(BlobReservation r, UnansweredRecordWrites unanswered)
+    {
+        if (!unanswered.Any)
+        {
+            DeleteSave(r.Step, r.SaveId);
+            return;
+        }
+
+        if (unanswered.AnyCreate)
+        {
+            Log($"A create of step {r.Step}'s commit record in '{Directory}' may still land (its answer never came); the save's blobs are left for the sweep.");
+            return;
+        }
+
+        foreach (var etag in unanswered.Replaced.Distinct())
+        {
+            if (!Fence(r.Step, etag))
+            {
+                Log($"Could not fence a late replacement of step {r.Step}'s commit record in '{Directory}'; the save's blobs are left for the sweep.");
+                return;
+            }
+        }
+
+        try
+        {
+            if (TryGetCommitted(r.Step) is { } now && now.Row.SaveId == r.SaveId)
+            {
+                // The late write landed before the fence: the step is committed after all; its blobs are its data.
+                Log($"Step {r.Step}'s commit record in '{Directory}' landed late: the step is committed with this save's data.");
+                return;
+            }
+        }
+        catch (Exception e) when (e is RequestFailedException or IOException or OperationCanceledException)
+        {
+            Log($"Could not read step {r.Step}'s commit record in '{Directory}' after fencing ({e.Message}); the save's blobs are left for the sweep.");
+            return;
+        }
+
+        DeleteSave(r.Step, r.SaveId);
+    }
+
+    /// <summary>
+    /// Makes sure the step's record no longer has the ETag <paramref name="etag"/>, so that a write conditional on it
+    /// (If-Match) can never land: when it still has it, its metadata is written again unchanged with If-Match (a
+    /// new ETag, the same record). False when the store could not be asked.
+    /// </summary>
+    private bool Fence(long step, ETag etag)
+    {
+        try
+        {
+            var props = Record(step).GetProperties().Value;
+            if (SameVersion(props.ETag, etag))
+            {
+                Record(step).SetMetadata(props.Metadata, new BlobRequestConditions { IfMatch = etag });
+                Log($"Gave step {step}'s commit record in '{Directory}' a new version so that a late write of a failed save cannot replace it.");
+            }
+
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Gone, or changed meanwhile: either way it no longer has that ETag, and never will again.
+            return true;
+        }
+        catch (Exception e) when (e is RequestFailedException or IOException or OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -1028,21 +1116,31 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
     /// <param name="c">The record as read.</param>
     /// <param name="gone">
-    /// The record was not there when the delete was answered: removed by another host, or by this very
-    /// delete when its first answer was lost and the SDK's retry found nothing. Either way no record names that
-    /// save any more, so its blobs are deleted too.
+    /// The version read is gone: its record was not there when the delete was answered (removed by another host,
+    /// or by this very delete when its first answer was lost and the SDK's retry found nothing), or an earlier try
+    /// of this delete may have landed and another host has saved the step anew since. Either way no record names
+    /// that save any more, so its blobs are deleted too; a newer save's record is never touched.
     /// </param>
     private bool TryDeleteRecord(Committed c, out bool gone)
     {
         gone = false;
+        var tally = new SendTally();
         try
         {
-            Record(c.Row.Step).Delete(DeleteSnapshotsOption.None, new BlobRequestConditions { IfMatch = c.ETag });
+            using (SendCountPolicy.Scope(tally))
+            {
+                Record(c.Row.Step).Delete(DeleteSnapshotsOption.None, new BlobRequestConditions { IfMatch = c.ETag });
+            }
         }
         catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
             // A conditional delete of a record that is not there is answered 404 or 412 (the store's choice).
-            gone = e.Status == 404 || !Record(c.Row.Step).Exists().Value;
+            // Found by the attack on the remote backend (session 8): when a try whose answer was lost had deleted
+            // the record and another host saved the step again before the SDK's retry, the retry failed its
+            // condition on the new record and the caller (a remove) decided again and deleted that newer save.
+            // A record of another save after such a try is not the version this delete was for: it stays.
+            var now = e.Status == 404 ? null : HeadRecord(RecordName(c.Row.Step));
+            gone = now is null || (tally.AnyUnknown && !(now.Metadata.TryGetValue("saveid", out var id) && id == c.Row.SaveId));
             if (gone)
             {
                 DeleteSave(c.Row.Step, c.Row.SaveId);
@@ -1084,12 +1182,14 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             if (gone)
             {
                 // The version read is gone (this delete's lost answer, or another host's removal): the step asked
-                // to be removed is removed, not "not found".
-                Log($"Removed step {step} from '{Directory}' (its record was gone when the delete was answered).");
+                // to be removed is removed, not "not found". A newer save of the step made after a try of this
+                // delete may have landed is another host's step and is left as it is.
+                Log($"Removed step {step} from '{Directory}' (the version read was gone when the delete was answered).");
                 return info;
             }
 
-            // Changed since it was read (re-pinned, overwritten) or removed: decide again on what is there now.
+            // Changed since it was read (re-pinned, or overwritten before this delete's only try): decide again on
+            // what is there now.
         }
     }
 

@@ -21,13 +21,23 @@ internal sealed class RequestLog : HttpPipelineSynchronousPolicy
 internal sealed class FaultPolicy : HttpPipelinePolicy
 {
     private readonly Func<HttpMessage, bool> _match;
+    private readonly Func<Exception> _fault;
     private int _remaining;
 
-    public FaultPolicy(Func<HttpMessage, bool> match, int times)
+    /// <param name="match">The requests to fail.</param>
+    /// <param name="times">How many of them.</param>
+    /// <param name="fault">What each fails with; by default an IOException, which may have come after the request left.</param>
+    public FaultPolicy(Func<HttpMessage, bool> match, int times, Func<Exception>? fault = null)
     {
         _match = match;
         _remaining = times;
+        _fault = fault ?? (() => new IOException("injected transport fault (test)"));
     }
+
+    /// <summary>What the SDK's transport throws when no connection could be made (refused): the request never left.</summary>
+    public static Exception ConnectionRefused() =>
+        new Azure.RequestFailedException("injected connection refused (test)",
+            new System.Net.Http.HttpRequestException(System.Net.Http.HttpRequestError.ConnectionError, "Connection refused (injected)"));
 
     private int _injected;
 
@@ -51,7 +61,7 @@ internal sealed class FaultPolicy : HttpPipelinePolicy
         if (_match(message) && Interlocked.Decrement(ref _remaining) >= 0)
         {
             Interlocked.Increment(ref _injected);
-            throw new IOException("injected transport fault (test)");
+            throw _fault();
         }
     }
 }
