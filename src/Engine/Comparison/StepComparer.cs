@@ -51,9 +51,9 @@ internal static class StepComparer
                     differences.Add(new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, MaxAbsDifference(arrayA, arrayB)));
                 }
             }
-            else if (!Equals(a, b) && !(a is IEnumerable && b is IEnumerable && StructurallyEqual(a, b)))
+            else if (!LeafEqual(a, b))
             {
-                double? delta = IsNumber(a) && IsNumber(b) ? Math.Abs(Convert.ToDouble(a, System.Globalization.CultureInfo.InvariantCulture) - Convert.ToDouble(b, System.Globalization.CultureInfo.InvariantCulture)) : null;
+                double? delta = IsNumber(a) && IsNumber(b) ? Math.Abs(ToDouble(a!) - ToDouble(b!)) : null;
                 differences.Add(new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, delta));
             }
         }
@@ -69,18 +69,67 @@ internal static class StepComparer
     private static Array? AsTensorArray(object? value, StoredItem item) => value switch
     {
         Array array when TypeCodes.IsTensorElement(array.GetType().GetElementType()!) => array,
+        // A Tensor<T> is compared through a row-major copy of its elements: its own Equals is reference equality.
+        not null when TypeCodes.IsTensorType(value.GetType(), out var tensorElement) => TensorInterop.Flatten(value, tensorElement).Data,
         IList list when item.Kind == "tensor" && item.DType is { } dtype && TypeCodes.TryResolveDType(dtype) is { } element => ListTensors.Unbox(list, element),
         _ => null,
     };
 
     /// <summary>
-    /// Whether two leaf arrays of elements that are no tensor dtype (PRNG keys, nulls among them) hold equal
-    /// elements: they have no bits to compare, so element equality decides, as for a scalar leaf.
+    /// Whether two leaves that are no tensor restore as the same value: the same .NET type and the same stored
+    /// representation. <see cref="object.Equals(object?)"/> is not enough: it calls 0.0 and −0.0 equal, any two
+    /// NaNs equal, 1.5m and 1.50m equal, a UTC and an unspecified DateTime of the same ticks equal and two
+    /// DateTimeOffsets of one instant in different offsets equal, yet each restores as a different value.
+    /// Leaf arrays of elements that are no tensor dtype (PRNG keys, nulls among them) compare element by element.
     /// </summary>
-    private static bool StructurallyEqual(object a, object b) =>
-        a.GetType() == b.GetType() && a is Array ea && b is Array eb && ea.Cast<object?>().SequenceEqual(eb.Cast<object?>());
+    private static bool LeafEqual(object? a, object? b)
+    {
+        if (a is null || b is null)
+        {
+            return a is null && b is null;
+        }
 
-    private static bool IsNumber(object? v) => v is sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal or Half;
+        if (a.GetType() != b.GetType())
+        {
+            return false;
+        }
+
+        return a switch
+        {
+            double x => BitConverter.DoubleToUInt64Bits(x) == BitConverter.DoubleToUInt64Bits((double)b),
+            float x => BitConverter.SingleToUInt32Bits(x) == BitConverter.SingleToUInt32Bits((float)b),
+            Half x => BitConverter.HalfToUInt16Bits(x) == BitConverter.HalfToUInt16Bits((Half)b),
+            decimal x => decimal.GetBits(x).AsSpan().SequenceEqual(decimal.GetBits((decimal)b)),
+            DateTime x => x.Ticks == ((DateTime)b).Ticks && x.Kind == ((DateTime)b).Kind,
+            DateTimeOffset x => x.Ticks == ((DateTimeOffset)b).Ticks && x.Offset == ((DateTimeOffset)b).Offset,
+            Array x => ElementsEqual(x, (Array)b),
+            _ => a.Equals(b),
+        };
+    }
+
+    private static bool ElementsEqual(Array a, Array b)
+    {
+        if (a.LongLength != b.LongLength)
+        {
+            return false;
+        }
+
+        var ea = a.GetEnumerator();
+        var eb = b.GetEnumerator();
+        while (ea.MoveNext() && eb.MoveNext())
+        {
+            if (!LeafEqual(ea.Current, eb.Current))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsNumber(object? v) =>
+        v is sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal or Half or Int128 or UInt128 or nint or nuint
+            or System.Numerics.BigInteger;
 
     private static bool BitsEqual(Array a, Array b)
     {
@@ -130,5 +179,15 @@ internal static class StepComparer
         return max;
     }
 
-    private static double ToDouble(object v) => v is Half h ? (double)h : Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>A number as a double; Half, the 128-bit and native integers and BigInteger are not IConvertible.</summary>
+    private static double ToDouble(object v) => v switch
+    {
+        Half h => (double)h,
+        Int128 i => (double)i,
+        UInt128 u => (double)u,
+        nint n => n,
+        nuint n => n,
+        System.Numerics.BigInteger big => (double)big,
+        _ => Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture),
+    };
 }

@@ -113,8 +113,7 @@ internal sealed class StepDecoding
             // (a .NET type name, a rank beyond the limit) must not pass Verify.
             try
             {
-                var tree = new StateDecoder(reader.StandIn);
-                CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.StateJson));
+                CheckTree(reader, step);
             }
             catch (CorruptCheckpointException e)
             {
@@ -139,10 +138,32 @@ internal sealed class StepDecoding
         }
     }
 
-    /// <summary>Every leaf of two opened steps as name → value, for comparison.</summary>
+    /// <summary>
+    /// Decodes a step's whole state tree as a restore does, with empty stand-ins for its tensors (no tensor data
+    /// is read): every container built with its type and key comparer, every tensor reference checked against its
+    /// container type. What a restore would refuse here raises the same <see cref="CorruptCheckpointException"/>.
+    /// </summary>
+    private void CheckTree(StepReader reader, long step)
+    {
+        var tree = new StateDecoder((index, type, item) => CorruptOnFailure(step, item, () => reader.StandIn(index, type, item)));
+        CorruptOnFailure(step, null, () => tree.Decode(reader.Manifest.StateJson));
+    }
+
+    /// <summary>
+    /// Every leaf of two opened steps as name → value, for comparison. Each step's tree is first checked as a
+    /// restore decodes it (<see cref="CheckTree"/>): the leaves are then read by name, which never builds the
+    /// typed containers, so without the check a step a restore refuses (a typed list whose element type no
+    /// longer fits its tensors, a case-insensitive dictionary repeating a key in another case) would be compared.
+    /// </summary>
     public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(
         StepReader a, long before, StepReader b, long after)
     {
+        CheckTree(a, before);
+        if (after != before)
+        {
+            CheckTree(b, after);
+        }
+
         var all = new[] { "*" };
         var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
         var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));

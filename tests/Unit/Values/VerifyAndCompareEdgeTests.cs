@@ -126,4 +126,55 @@ public sealed class VerifyAndCompareEdgeTests : IDisposable
         Assert.Equal(2, forward.Step);
         Assert.Equal(2, backward.Step);
     }
+
+    private static void Plant(string ck, long step, string from, string to)
+    {
+        var json = Encoding.UTF8.GetString(PlantedManifest.ReadJson(ck, step));
+        Assert.Contains(from, json, StringComparison.Ordinal);
+        PlantedManifest.PlantFile(ck, step, PlantedManifest.Frame(Encoding.UTF8.GetBytes(json.Replace(from, to, StringComparison.Ordinal))));
+    }
+
+    private static Hashtable TypedLists() => new()
+    {
+        ["l"] = new List<float[]> { new float[] { 1, 2 } },
+        ["m"] = new List<double[,]> { new double[,] { { 1 } } },
+    };
+
+    private static Hashtable CaseInsensitive() => new(StringComparer.OrdinalIgnoreCase) { ["a"] = 1, ["b"] = 2 };
+
+    /// <summary>
+    /// Plantings a restore refuses while every leaf still reads by name: a typed list whose element type no
+    /// longer fits its tensors' containers, and a case-insensitive hashtable given a second key differing only
+    /// in case (found by the attack on Compare, which decoded leaves by name and so reported the step unchanged,
+    /// or as one leaf added and one removed).
+    /// </summary>
+    public static TheoryData<string, bool, string, string> PlantingsRestoreRefuses() => new()
+    {
+        { "list<f32[]> made list<f64[]>", false, "list\\u003Cf32[]", "list\\u003Cf64[]" },
+        { "list<f32[]> made list<f32[,]>", false, "list\\u003Cf32[]", "list\\u003Cf32[,]" },
+        { "list<f64[,]> made list<f64[,,]>", false, "list\\u003Cf64[,]", "list\\u003Cf64[,,]" },
+        { "list<f32[]> made list<list<f32>>", false, "list\\u003Cf32[]\\u003E", "list\\u003Clist\\u003Cf32\\u003E\\u003E" },
+        { "element container f32[] made list<f32>", false, "\"ct\":\"f32[]\"", "\"ct\":\"list\\u003Cf32\\u003E\"" },
+        { "case-insensitive keys a and A", true, "[\"b\",", "[\"A\"," },
+    };
+
+    [Theory]
+    [MemberData(nameof(PlantingsRestoreRefuses))]
+    public void Compare_refuses_a_step_restore_refuses_with_the_same_corruption_naming_that_step(string name, bool caseInsensitive, string from, string to)
+    {
+        var ck = _dir.Sub("ck");
+        _handler.Save(ck, caseInsensitive ? CaseInsensitive() : TypedLists(), step: 1);
+        _handler.Save(ck, caseInsensitive ? CaseInsensitive() : TypedLists(), step: 2);
+        Plant(ck, 2, from, to);
+        var restore = Assert.Throws<CorruptCheckpointException>(() => _handler.Restore(ck, 2));
+        Assert.Equal(2, restore.Step);
+
+        foreach (var (before, after) in new[] { (1L, 2L), (2L, 1L), (2L, 2L) })
+        {
+            var compare = Assert.Throws<CorruptCheckpointException>(() => _handler.Compare(ck, before, after));
+
+            Assert.True(compare.Step == 2 && compare.Item == restore.Item && compare.Problem == restore.Problem,
+                $"{name}, {before} vs {after}: step {compare.Step}, item '{compare.Item}': {compare.Problem}; restore: item '{restore.Item}': {restore.Problem}");
+        }
+    }
 }
