@@ -275,4 +275,28 @@ public sealed class HashedSliceStatisticsAttackTests : IDisposable
 
     private static byte[] Bytes(Array array) =>
         MemoryMarshal.CreateReadOnlySpan(ref MemoryMarshal.GetArrayDataReference(array), array.Length * Marshal.SizeOf(array.GetType().GetElementType() == typeof(bool) ? typeof(byte) : array.GetType().GetElementType()! == typeof(char) ? typeof(ushort) : array.GetType().GetElementType()!)).ToArray();
+
+    [Fact]
+    public void Statistics_cancelled_midway_throw_and_leave_nothing_for_the_next_call()
+    {
+        _handler.Save(_ck, State(), step: 1);
+        var alone = Dump(_handler.GetStatistics(_ck, 1));
+        var cancelled = 0;
+        for (var delay = 1; delay <= 64; delay *= 4)
+        {
+            using var source = new CancellationTokenSource(TimeSpan.FromMilliseconds(delay));
+            try
+            {
+                Assert.Equal(alone, Dump(_handler.GetStatistics(_ck, 1, cancellationToken: source.Token)));
+            }
+            catch (OperationCanceledException)
+            {
+                cancelled++;
+            }
+
+            Assert.Equal(alone, Dump(_handler.GetStatistics(_ck, 1)));
+        }
+
+        Assert.True(cancelled > 0, "no call was cancelled");
+    }
 }
