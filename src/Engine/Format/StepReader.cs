@@ -660,9 +660,9 @@ internal sealed class StepReader : IDisposable
     /// after another). Every chunk is checked before this returns; a chunk whose frame turns out not to be one
     /// stored block is decoded on its own, as <see cref="DecodeWork"/> always does. Restore and inspection
     /// both read stored chunks here. An <paramref name="observer"/> is handed each chunk's bytes a slice at a
-    /// time as they are hashed (all of a chunk at once when it had to be decoded as a frame, which checks it
-    /// first); the checks are the same and all made before this returns, and the observer learns of a
-    /// failure only by the exception (see <see cref="IStoredSliceObserver"/>).
+    /// time as they are hashed (a chunk that had to be decoded as a frame is checked by that decode first,
+    /// then handed over in slices all the same); the checks are the same and all made before this returns,
+    /// and the observer learns of a failure only by the exception (see <see cref="IStoredSliceObserver"/>).
     /// </summary>
     /// <exception cref="InvalidDataException">A chunk fails a check; the message names its item. Targets may
     /// then hold a mix of read and earlier bytes.</exception>
