@@ -1214,6 +1214,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             var c = GetCommitted(step);
             var row = c.Row with { Pinned = pinned };
+            var tally = new SendTally();
             try
             {
                 var metadata = ToMetadata(c.MetadataInline ? row : row with { MetadataJson = string.Empty }, c.DataLength);
@@ -1222,13 +1223,30 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     metadata.Remove("meta");
                 }
 
-                var set = Record(step).SetMetadata(metadata, new BlobRequestConditions { IfMatch = c.ETag });
+                Response<BlobInfo> set;
+                using (SendCountPolicy.Scope(tally))
+                {
+                    set = Record(step).SetMetadata(metadata, new BlobRequestConditions { IfMatch = c.ETag });
+                }
+
                 RememberRecord(metadata, set.Value.ETag);
                 Log($"{(pinned ? "Pinned" : "Unpinned")} step {step} in '{Directory}'.");
                 return ToInfo(c with { Row = row });
             }
             catch (RequestFailedException e) when (e.Status is 404 or 412)
             {
+                // Found by the attack on remote2h: an unpin whose try landed with its answer lost, then another host
+                // replaced the step (and pinned its version) before the SDK's retry, decided again and unpinned the
+                // other host's version, which a prune could then delete. The version read is gone: the unpin was for
+                // it, and another save's pin is never taken away. (A pin decides again: pinning the newer version
+                // too keeps more, never less.)
+                if (!pinned && tally.AnyUnknown && (e.Status == 404 || HeadRecord(RecordName(step)) is not { } now
+                    || !(now.Metadata.TryGetValue("saveid", out var id) && id == c.Row.SaveId)))
+                {
+                    Log($"Unpinned step {step} in '{Directory}' (the version read was replaced or removed while the unpin was retried; the step as it is now keeps its pin).");
+                    return ToInfo(c with { Row = row });
+                }
+
                 // Changed or removed meanwhile: read it again.
             }
         }

@@ -324,4 +324,40 @@ public sealed class BlobTwoHostRaceTests
         Assert.True(policy.Land(location));
         AssertListedAndWhole(location, 1, state);
     }
+
+    [Fact]
+    public void An_unpin_whose_write_landed_but_whose_answer_was_lost_never_unpins_the_step_another_host_saved_and_pinned_before_the_retry()
+    {
+        // Found by the attack on remote2h: the same race as the remove's. The unpin's first try landed (answer lost),
+        // another host replaced the step and pinned its new version, the retry's If-Match failed and the unpin
+        // decided again on what was there now: it unpinned the other host's version, which a prune then deleted.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(1), step: 1);
+            first.SetPinned(location, 1, pinned: true);
+            first.Save(location, BlobTest.State(2), step: 2);
+        }
+
+        var newer = BlobTest.State(3);
+        var policy = new LandedThenMeanwhileLostPolicy(m => IsRecord(m, RequestMethod.Put, 1) && m.Request.Uri.Query.Contains("comp=metadata", StringComparison.Ordinal), () =>
+        {
+            using var host2 = BlobTest.Handler();
+            host2.Save(location, newer, step: 1, overwrite: true);
+            host2.SetPinned(location, 1, pinned: true);
+        });
+        using (var unpinner = BlobTest.Handler(Faulty(policy)))
+        {
+            Assert.False(unpinner.SetPinned(location, 1, pinned: false).Pinned);
+        }
+
+        Assert.True(policy.Seen >= 2);
+        using (var pruner = BlobTest.Handler())
+        {
+            Assert.True(pruner.ListCheckpoints(location).Single(c => c.Step == 1).Pinned);
+            pruner.Prune(location, new RetentionPolicy { Keep = 1 });
+        }
+
+        AssertListedAndWhole(location, 1, newer);
+    }
 }
