@@ -717,7 +717,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                 return;
             }
         }
-        catch (Exception e) when (e is RequestFailedException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is RequestFailedException or IOException or AggregateException or OperationCanceledException)
         {
             Log($"Could not read step {r.Step}'s commit record in '{Directory}' after fencing ({e.Message}); the save's blobs are left for the sweep.");
             return;
@@ -749,7 +749,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             // Gone, or changed meanwhile: either way it no longer has that ETag, and never will again.
             return true;
         }
-        catch (Exception e) when (e is RequestFailedException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is RequestFailedException or IOException or AggregateException or OperationCanceledException)
         {
             return false;
         }
@@ -768,9 +768,12 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             {
                 _container.GetBlobClient(SaveFolder(step, saveId) + name).DeleteIfExists();
             }
-            catch (RequestFailedException)
+            catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
             {
-                // Left for the sweep of a later writer.
+                // Left for the sweep of a later writer. (Found by the attack on remote2h: a network failing through every
+                // retry ends in the SDK's AggregateException, or its timeout's cancellation; escaping, it failed a save
+                // that had committed, in place of the error that was being raised, or a remove that had removed.)
+                Log($"Could not delete {SaveFolder(step, saveId)}{name} in '{Directory}' ({e.Message}); it is left for the sweep.");
             }
         }
     }
@@ -1214,6 +1217,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             var c = GetCommitted(step);
             var row = c.Row with { Pinned = pinned };
+            var tally = new SendTally();
             try
             {
                 var metadata = ToMetadata(c.MetadataInline ? row : row with { MetadataJson = string.Empty }, c.DataLength);
@@ -1222,13 +1226,30 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     metadata.Remove("meta");
                 }
 
-                var set = Record(step).SetMetadata(metadata, new BlobRequestConditions { IfMatch = c.ETag });
+                Response<BlobInfo> set;
+                using (SendCountPolicy.Scope(tally))
+                {
+                    set = Record(step).SetMetadata(metadata, new BlobRequestConditions { IfMatch = c.ETag });
+                }
+
                 RememberRecord(metadata, set.Value.ETag);
                 Log($"{(pinned ? "Pinned" : "Unpinned")} step {step} in '{Directory}'.");
                 return ToInfo(c with { Row = row });
             }
             catch (RequestFailedException e) when (e.Status is 404 or 412)
             {
+                // Found by the attack on remote2h: an unpin whose try landed with its answer lost, then another host
+                // replaced the step (and pinned its version) before the SDK's retry, decided again and unpinned the
+                // other host's version, which a prune could then delete. The version read is gone: the unpin was for
+                // it, and another save's pin is never taken away. (A pin decides again: pinning the newer version
+                // too keeps more, never less.)
+                if (!pinned && tally.AnyUnknown && (e.Status == 404 || HeadRecord(RecordName(step)) is not { } now
+                    || !(now.Metadata.TryGetValue("saveid", out var id) && id == c.Row.SaveId)))
+                {
+                    Log($"Unpinned step {step} in '{Directory}' (the version read was replaced or removed while the unpin was retried; the step as it is now keeps its pin).");
+                    return ToInfo(c with { Row = row });
+                }
+
                 // Changed or removed meanwhile: read it again.
             }
         }

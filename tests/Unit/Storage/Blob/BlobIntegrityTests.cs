@@ -217,4 +217,31 @@ public sealed class BlobIntegrityTests
         Assert.Equal(["only"], fresh.GetItems(location, 1).Select(i => i.Name));
         Assert.Equal(new long[] { 1 }, fresh.GetCheckpointSteps(location));
     }
+
+    [Fact]
+    public void An_overwrite_whose_replaced_blobs_cannot_be_deleted_reports_the_committed_step_and_leaves_them_to_the_sweep()
+    {
+        // Found by the attack on remote2h: the delete of the replaced version's blobs caught only RequestFailedException,
+        // so a network failing through every retry (the SDK's AggregateException) failed a save that had committed.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(1), step: 1);
+        }
+
+        var oldFolder = BlobTest.BlobNames(location).Single(n => n.Contains("/data/", StringComparison.Ordinal) && n.EndsWith("/manifest.json.lz4", StringComparison.Ordinal));
+        oldFolder = oldFolder[..oldFolder.LastIndexOf('/')];
+        var fault = new FaultPolicy(m => m.Request.Method.ToString() == "DELETE" && Uri.UnescapeDataString(m.Request.Uri.Path).Contains(oldFolder, StringComparison.Ordinal), times: 1000);
+        var newer = BlobTest.State(2);
+        using (var saver = BlobTest.Handler(new BlobSettings { TestPolicy = fault, MaxRetries = 1, RetryDelay = TimeSpan.FromMilliseconds(10) }))
+        {
+            Assert.Equal(1, saver.Save(location, newer, step: 1, overwrite: true).Step);
+        }
+
+        Assert.True(fault.Injected > 0);
+        using var reader = BlobTest.Handler();
+        Assert.Null(StateComparer.FirstDifference(newer, reader.Restore(location, 1)));
+        using var sweeper = BlobTest.Handler(new BlobSettings { SweepGrace = TimeSpan.Zero });
+        Assert.Single(sweeper.RepairIndex(location).LeftoversRemoved);
+    }
 }

@@ -324,4 +324,92 @@ public sealed class BlobTwoHostRaceTests
         Assert.True(policy.Land(location));
         AssertListedAndWhole(location, 1, state);
     }
+
+    [Fact]
+    public void An_unpin_whose_write_landed_but_whose_answer_was_lost_never_unpins_the_step_another_host_saved_and_pinned_before_the_retry()
+    {
+        // Found by the attack on remote2h: the same race as the remove's. The unpin's first try landed (answer lost),
+        // another host replaced the step and pinned its new version, the retry's If-Match failed and the unpin
+        // decided again on what was there now: it unpinned the other host's version, which a prune then deleted.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(1), step: 1);
+            first.SetPinned(location, 1, pinned: true);
+            first.Save(location, BlobTest.State(2), step: 2);
+        }
+
+        var newer = BlobTest.State(3);
+        var policy = new LandedThenMeanwhileLostPolicy(m => IsRecord(m, RequestMethod.Put, 1) && m.Request.Uri.Query.Contains("comp=metadata", StringComparison.Ordinal), () =>
+        {
+            using var host2 = BlobTest.Handler();
+            host2.Save(location, newer, step: 1, overwrite: true);
+            host2.SetPinned(location, 1, pinned: true);
+        });
+        using (var unpinner = BlobTest.Handler(Faulty(policy)))
+        {
+            Assert.False(unpinner.SetPinned(location, 1, pinned: false).Pinned);
+        }
+
+        Assert.True(policy.Seen >= 2);
+        using (var pruner = BlobTest.Handler())
+        {
+            Assert.True(pruner.ListCheckpoints(location).Single(c => c.Step == 1).Pinned);
+            pruner.Prune(location, new RetentionPolicy { Keep = 1 });
+        }
+
+        AssertListedAndWhole(location, 1, newer);
+    }
+
+    /// <summary>Delivers a held record write just before the <c>nth</c> request matching <c>trigger</c> after it was held.</summary>
+    private sealed class LandBeforePolicy(DelayedRecordWritePolicy held, Func<HttpMessage, bool> trigger, int nth, string location) : HttpPipelinePolicy
+    {
+        private int _seen;
+
+        public bool? Landed { get; private set; }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Before(message);
+            held.Process(message, pipeline);
+        }
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Before(message);
+            await held.ProcessAsync(message, pipeline);
+        }
+
+        private void Before(HttpMessage message)
+        {
+            if (held.IfMatch && trigger(message) && ++_seen == nth)
+            {
+                Landed = held.Land(location);
+            }
+        }
+    }
+
+    [Fact]
+    public void An_overwrite_whose_delayed_record_replacement_lands_just_before_the_fence_is_committed_with_its_data()
+    {
+        // docs/object-store.md, "Two hosts": the fenced save reads the record once more; its own (the late write
+        // landed between the check and the fence), the step is committed and none of its blobs is deleted.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(1), step: 1);
+        }
+
+        var held = new DelayedRecordWritePolicy(m => IsRecord(m, RequestMethod.Put, 1));
+        // After the held write: the first HEAD of the record is the unknown-outcome check, the second the fence's read.
+        var policy = new LandBeforePolicy(held, m => IsRecord(m, RequestMethod.Head, 1), nth: 2, location);
+        var newer = BlobTest.State(2);
+        using (var saver = BlobTest.Handler(Faulty(policy, maxRetries: 0)))
+        {
+            Assert.ThrowsAny<Exception>(() => saver.Save(location, newer, step: 1, overwrite: true));
+        }
+
+        Assert.True(policy.Landed);
+        AssertListedAndWhole(location, 1, newer);
+    }
 }
