@@ -1163,5 +1163,15 @@ internal sealed partial class StepIndex : IDisposable
         }
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        try
+        {
+            CheckpointBeforeClose();
+        }
+        finally
+        {
+            _connection.Dispose();
+        }
+    }
 }
