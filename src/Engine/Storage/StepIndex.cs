@@ -1194,5 +1194,15 @@ internal sealed partial class StepIndex : IDisposable
         }
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        try
+        {
+            CheckpointBeforeClose();
+        }
+        finally
+        {
+            _connection.Dispose();
+        }
+    }
 }

@@ -17,4 +17,32 @@ internal sealed partial class StepIndex
 
     /// <summary>Whether the file under this connection is no longer the one at the index's path (true when it cannot be told).</summary>
     public bool Moved => SqliteFileControl.HasMoved(_connection) is not false;
+
+    /// <summary>
+    /// Copies the log into index.sqlite before this connection closes. SQLite does so only at the last close,
+    /// and a save keeps its connection open while it writes: every other writer's close would leave its
+    /// commit (a step saved, a step removed) in the log alone, and a copy of index.sqlite alone would list
+    /// a removed step and miss a saved one. Passive: it waits for nobody, and a connection idle between
+    /// its reservation and its commit holds no snapshot that stops it. Not on a moved file (its log is not
+    /// the index's), nor where that cannot be told (the last close still checkpoints there).
+    /// </summary>
+    private void CheckpointBeforeClose()
+    {
+        if (_file is null || _connection.State != System.Data.ConnectionState.Open || SqliteFileControl.HasMoved(_connection) is not false)
+        {
+            return;
+        }
+
+        try
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            command.ExecuteNonQuery();
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            // Busy (another checkpoint runs) or an I/O error: the commits stay in the log, durable, and
+            // the last close or the next checkpoint copies them.
+        }
+    }
 }
