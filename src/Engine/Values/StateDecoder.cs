@@ -96,11 +96,41 @@ internal sealed partial class StateDecoder
         return count;
     }
 
-    private static bool IsContainer(JsonElement node)
+    private static bool IsContainer(JsonElement node) => ChildArrayOf(node) is not null;
+
+    /// <summary>
+    /// The field holding a container node's children ("e", "p" or "i"), or null for a leaf. Decided as the
+    /// one-pass reader a restore uses decides it: by the node's type, never by which fields are present, so a
+    /// leaf node that also carries a child array (a planted manifest) is the leaf a restore gives to item
+    /// listing, selection and Compare too, not a container of the children it carries. A type that is not a
+    /// string, or no known type, is no container: the leaf check then reports it as malformed.
+    /// </summary>
+    private static string? ChildArrayOf(JsonElement node)
     {
-        // A type that is not a string is not a container: the leaf check then reports it as malformed.
-        var code = node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        return code is not null && (node.TryGetProperty("e", out _) || node.TryGetProperty("p", out _) || (node.TryGetProperty("i", out var items) && items.ValueKind == JsonValueKind.Array && code != "key[]"));
+        if (node.ValueKind != JsonValueKind.Object || !node.TryGetProperty("t"u8, out var t) || t.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        var code = t.GetString()!;
+        Field field;
+        try
+        {
+            field = ChildField(code, ItemPath.Root);
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+
+        // A key[] reads its keys from "i" but is one leaf (docs/format.md §6.3).
+        if (field == Field.Other || code == "key[]")
+        {
+            return null;
+        }
+
+        var name = NameOf(field);
+        return node.TryGetProperty(name, out _) ? name : null;
     }
 
     private void Collect(JsonElement node, string itemName, IReadOnlyCollection<string> patterns, OrderedDictionary result, int depth, IReadOnlyList<string>? storedNames, ref int leaf)
@@ -127,18 +157,19 @@ internal sealed partial class StateDecoder
     private IEnumerable<(string Name, JsonElement Child)> Children(JsonElement node, string itemName)
     {
         CheckContainerFields(node, itemName);
-        if (node.TryGetProperty("e", out var entries))
+        var field = ChildArrayOf(node);
+        if (field == "e")
         {
             var mixedKeys = ItemNames.HasMixedKeys(node.GetProperty("t").GetString()!);
-            foreach (var pair in Pairs(entries, itemName))
+            foreach (var pair in Pairs(node.GetProperty("e"), itemName))
             {
                 var key = ReadDictionaryKey(pair[0], itemName);
                 yield return (ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys)), pair[1]);
             }
         }
-        else if (node.TryGetProperty("p", out var props))
+        else if (field == "p")
         {
-            foreach (var pair in Pairs(props, itemName))
+            foreach (var pair in Pairs(node.GetProperty("p"), itemName))
             {
                 yield return (ItemNames.Join(itemName, ItemNames.Escape(ReadPropertyName(pair[0], itemName))), pair[1]);
             }
@@ -146,7 +177,7 @@ internal sealed partial class StateDecoder
         else
         {
             var i = 0;
-            foreach (var child in node.GetProperty("i").EnumerateArray())
+            foreach (var child in Items(node, itemName).EnumerateArray())
             {
                 yield return (ItemNames.Join(itemName, (i++).ToString(CultureInfo.InvariantCulture)), child);
             }

@@ -1,3 +1,4 @@
+using System.Collections.Specialized;
 using System.Collections;
 using System.Text;
 using DataraxCkpt.Format;
@@ -176,5 +177,45 @@ public sealed class VerifyAndCompareEdgeTests : IDisposable
             Assert.True(compare.Step == 2 && compare.Item == restore.Item && compare.Problem == restore.Problem,
                 $"{name}, {before} vs {after}: step {compare.Step}, item '{compare.Item}': {compare.Problem}; restore: item '{restore.Item}': {restore.Problem}");
         }
+    }
+
+    /// <summary>
+    /// A leaf node that also carries a child array (<c>{"t":"i32","v":99,"e":[...]}</c>, a planted manifest): a
+    /// restore reads it as the leaf its type says (the one-pass reader decides by type), so Compare, item
+    /// listing and selection must see that leaf too, not the children (found by the attack on Compare: the
+    /// name walk decided by the presence of the field, saw <c>a/b</c> unchanged where a restore gives a = 99).
+    /// </summary>
+    [Theory]
+    [InlineData("e", "[[\"b\",{\"t\":\"i32\",\"v\":2}]]")]
+    [InlineData("p", "[[\"b\",{\"t\":\"i32\",\"v\":2}]]")]
+    [InlineData("i", "[{\"t\":\"i32\",\"v\":2}]")]
+    public void Compare_and_items_read_a_leaf_node_carrying_a_child_array_as_the_leaf_a_restore_gives(string field, string children)
+    {
+        var ck = _dir.Sub("ck");
+        var inner = field == "i" ? (object)new ArrayList { 2 } : new Hashtable { ["b"] = 2 };
+        _handler.Save(ck, new Hashtable { ["a"] = inner }, step: 1);
+        _handler.Save(ck, new Hashtable { ["a"] = 1 }, step: 2);
+        PlantState(ck, 2, "{\"t\":\"hashtable\",\"e\":[[\"a\",{\"t\":\"i32\",\"v\":99,\"" + field + "\":" + children + "}]]}}");
+
+        object? restored;
+        try
+        {
+            restored = ((Hashtable)_handler.Restore(ck, 2)!)["a"];
+        }
+        catch (CorruptCheckpointException restore)
+        {
+            // Refused as corrupt: Compare must refuse it alike.
+            var compare = Assert.Throws<CorruptCheckpointException>(() => _handler.Compare(ck, 1, 2));
+            Assert.Equal(2, compare.Step);
+            Assert.Equal(restore.Problem, compare.Problem);
+            return;
+        }
+
+        Assert.Equal(99, restored);
+        var differences = _handler.Compare(ck, 1, 2);
+        Assert.Contains(differences, d => d.Name == "a" && d.Change == "Added");
+        Assert.Empty(_handler.Compare(ck, 2, 2));
+        Assert.Equal(new[] { "a" }, _handler.GetItems(ck, 2).Select(i => i.Name));
+        Assert.Equal(99, _handler.Restore(ck, 2, ["a"]) is OrderedDictionary partial ? partial["a"] : null);
     }
 }
