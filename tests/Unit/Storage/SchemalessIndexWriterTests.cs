@@ -56,10 +56,11 @@ public sealed class SchemalessIndexWriterTests : IDisposable
     }
 
     [Theory]
-    [InlineData("save")]
-    [InlineData("prune")]
-    [InlineData("repair")]
-    public void A_writer_beside_a_schemaless_index_never_sweeps_the_version_an_interrupted_overwrite_parked(string writer)
+    [InlineData("save", false)]
+    [InlineData("prune", false)]
+    [InlineData("repair", false)]
+    [InlineData("repair", true)]
+    public void A_writer_beside_a_schemaless_or_missing_index_never_sweeps_the_version_an_interrupted_overwrite_parked(string writer, bool missing)
     {
         using (var h = PortableOverwriteTests.Handler(true))
         {
@@ -71,6 +72,10 @@ public sealed class SchemalessIndexWriterTests : IDisposable
         Assert.Equal(Harness.Killed, Harness.Run("publish.rename@2", PortableOverwriteTests.HarnessArgs(true, "overwrite", _ck, "2", "99", "4")).ExitCode);
         Assert.False(Directory.Exists(Path.Combine(_ck, "2")), "the harness did not stop between the two renames");
         FirstPageOnly();
+        if (missing)
+        {
+            File.Delete(IndexPath);
+        }
 
         using (var h = PortableOverwriteTests.Handler(true))
         {
