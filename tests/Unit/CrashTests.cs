@@ -314,6 +314,7 @@ public sealed class CrashTests : IDisposable
     [InlineData("repair.after-index-aside")]
     [InlineData("repair.step-indexed@2")]
     [InlineData("repair.before-index-rename")]
+    [InlineData("repair.before-index-move-in")]
     public void Kill_during_an_index_rebuild_never_leaves_a_partial_index(string point)
     {
         Seeded(1, 2, 3);

@@ -693,6 +693,13 @@ internal sealed class CheckpointStore : ICheckpointStore
             return Recovery.Reconcile(_folders, scratch, dryRun: true);
         }
 
+        if (!dryRun && (IndexLost() || StepIndex.IsUnversioned(Directory)))
+        {
+            // Not reconciled in place: an index created here would record no intent, and the sweep of the
+            // reconcile would delete what an interrupted overwrite parked in .trash. The rebuild puts it back first.
+            return SetAsideAndRebuild([]);
+        }
+
         StepIndex index;
         List<Intent> carried = [];
         try
@@ -709,11 +716,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
         catch (CorruptCheckpointException) when (!dryRun)
         {
-            SetIndexAside();
-            FaultInjector.Hit("repair.after-index-aside");
-            var rebuilt = RebuildIndex(carried);
-            Log($"Rebuilt the index of '{Directory}': {rebuilt.StepsIndexed.Count} steps listed.");
-            return rebuilt;
+            return SetAsideAndRebuild(carried);
         }
         catch (CorruptCheckpointException)
         {
@@ -727,6 +730,16 @@ internal sealed class CheckpointStore : ICheckpointStore
             Log($"Repaired the index of '{Directory}': {report.StepsIndexed.Count} steps listed, {report.StepsAdded.Count} added, {report.RowsRemoved.Count} rows removed, {report.LeftoversRemoved.Count} leftovers swept.");
             return report;
         }
+    }
+
+    /// <summary>Repair's rebuild: the index (and its logs) go aside, a new one is built from the step folders and renamed in.</summary>
+    private RepairReport SetAsideAndRebuild(IReadOnlyList<Intent> carried)
+    {
+        SetIndexAside();
+        FaultInjector.Hit("repair.after-index-aside");
+        var rebuilt = RebuildIndex(carried);
+        Log($"Rebuilt the index of '{Directory}': {rebuilt.StepsIndexed.Count} steps listed.");
+        return rebuilt;
     }
 
     private List<CheckpointInfo> RemoveSteps(StepIndex index, RetentionPolicy policy, long? protectedStep, bool dryRun,
@@ -797,7 +810,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
     {
-        if (IndexLost())
+        if (IndexLost() || IndexUnversioned())
         {
             // Whatever is left of the lost index goes aside first, its -wal and -shm included: SQLite
             // would replay a stale write-ahead log into any new index of the same name.
@@ -1054,6 +1067,24 @@ internal sealed class CheckpointStore : ICheckpointStore
         var path = StepIndex.PathOf(Directory);
         var info = new FileInfo(path);
         return !info.Exists || (info.Length == 0 && !File.Exists(path + "-wal"));
+    }
+
+    /// <summary>
+    /// True when the index file exists but has no schema version (user_version 0): a creation killed between its
+    /// first page and its schema commit, or a foreign or emptied file. A writer (exclusive lock held, so no creation
+    /// is under way) must not create the schema in it and go on: every step folder would be unlisted, and with no
+    /// intent recorded the sweep that follows would delete what an interrupted overwrite parked in .trash. It is
+    /// set aside and rebuilt from the step folders instead, as repair does. Opening it writes nothing.
+    /// </summary>
+    private bool IndexUnversioned()
+    {
+        if (!StepIndex.IsUnversioned(Directory))
+        {
+            return false;
+        }
+
+        Log($"The index of '{Directory}' has no schema version (user_version 0); setting it aside and rebuilding it from the step folders.");
+        return true;
     }
 
     /// <summary>

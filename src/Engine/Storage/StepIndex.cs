@@ -221,6 +221,51 @@ internal sealed partial class StepIndex : IDisposable
         }
     }
 
+    /// <summary>The offset of the user_version field in an SQLite database header (4 bytes, big-endian).</summary>
+    private const int UserVersionOffset = 60;
+
+    /// <summary>
+    /// Whether the index file of a directory exists and reads with schema version 0 (SQLite's user_version). Writes
+    /// nothing. The main file's header is read first: a version there is the index's unless a write-ahead log rewrites
+    /// page 1, so only a header reading 0 (a new index whose schema is still in its log, or no schema at all) is opened.
+    /// A file SQLite cannot open is not reported here (false): opening it reports its damage.
+    /// </summary>
+    public static bool IsUnversioned(string directory)
+    {
+        var path = PathOf(directory);
+        Span<byte> header = stackalloc byte[UserVersionOffset + 4];
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+            if (file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) == header.Length
+                && System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[UserVersionOffset..]) != 0)
+            {
+                return false;
+            }
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
+        try
+        {
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "PRAGMA user_version;";
+            return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) == 0;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+        finally
+        {
+            connection.Dispose();
+        }
+    }
+
     /// <summary>Whether the file holds any table, view or index at all (reads the schema table only).</summary>
     private bool HasTables() => Convert.ToInt64(Scalar("SELECT count(*) FROM sqlite_master;"), CultureInfo.InvariantCulture) > 0;
 

@@ -89,10 +89,13 @@ public sealed class CorruptCheckpointException : CheckpointException
 {
     /// <summary>Creates the exception.</summary>
     public CorruptCheckpointException(string directory, long? step, string? item, string problem, Exception? inner = null)
-        : base("CorruptCheckpoint",
-            $"Checkpoint step {(step?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?")} in '{directory}' is corrupt"
-            + (item is null ? string.Empty : $" (item '{item}')")
-            + $": {problem}. Restore another step, or run Repair-CheckpointIndex / Test-Checkpoint to inspect the store.",
+        : base("CorruptCheckpoint", step is null
+            // No step: the store itself (its index) failed; "step ?" and "restore another step" would send the reader astray.
+            ? $"The checkpoint directory '{directory}' is damaged" + (item is null ? string.Empty : $" (its '{item}')")
+                + $": {problem}. Run Repair-CheckpointIndex on '{directory}' to rebuild its index from the step folders."
+            : $"Checkpoint step {step.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)} in '{directory}' is corrupt"
+                + (item is null ? string.Empty : $" (item '{item}')")
+                + $": {problem}. Restore another step, or run Repair-CheckpointIndex / Test-Checkpoint to inspect the store.",
             directory, step, inner)
     {
         Item = item;
