@@ -311,6 +311,7 @@ public sealed class CrashTests : IDisposable
     }
 
     [Theory]
+    [InlineData("repair.after-index-main-aside")]
     [InlineData("repair.after-index-aside")]
     [InlineData("repair.step-indexed@2")]
     [InlineData("repair.before-index-rename")]

@@ -1088,21 +1088,31 @@ internal sealed class CheckpointStore : ICheckpointStore
     }
 
     /// <summary>
-    /// Moves the index and its -wal and -shm aside under one timestamp. The -wal and -shm go first: a
-    /// crash between the moves must never leave a stale write-ahead log beside an index it would be
-    /// replayed into (a main file alone is opened as it is; a log alone is harmless once renamed). Once the
-    /// main file is gone no reader can open it, but one that opened it before may still create its -wal and
-    /// -shm by path on its first query: they are looked for again after it.
+    /// Moves the index and its -wal and -shm aside under one timestamp. The main file goes first: connections
+    /// opened before (a save's kept connection, a reader's; neither holds the lock) keep the log and shared
+    /// memory they opened, and SQLite decides whether to checkpoint and delete the log BY PATH at their close
+    /// from SQLITE_FCNTL_HAS_MOVED, which looks at the main file only. Were the logs moved first, a repair killed
+    /// before the main file moved would leave the index in place without its logs: old connections would see
+    /// "not moved", commit into a log set aside, checkpoint stale frames into the main file, and the last one
+    /// to close would delete the new -wal other writers committed to. With the main file gone, every old
+    /// connection sees it moved (no checkpoint, no deletion at close), and a crash before the logs moved
+    /// leaves a lost index (<see cref="IndexLost"/>) whose orphaned logs every path that creates an index sets
+    /// aside first (<see cref="OpenIndexForWrite"/>, <see cref="Repair"/>, <see cref="RebuildIndex"/>). The
+    /// logs are looked for repeatedly: a connection that opened the main file before may still create its
+    /// -wal and -shm by path on its first query.
     /// </summary>
     private void SetIndexAside()
     {
         var stamp = DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
-        var moved = MoveLogsAside(stamp);
+        var moved = false;
         var main = StepIndex.PathOf(Directory);
         if (File.Exists(main))
         {
             DurableIo.MoveFile(main, $"{main}.damaged-{stamp}", replace: false);
             moved = true;
+            // Durable before the logs move: a crash must never find the logs gone and the main file back.
+            DurableIo.FsyncDirectory(Directory);
+            FaultInjector.Hit("repair.after-index-main-aside");
         }
 
         moved |= MoveLogsAside(stamp);

@@ -4,7 +4,10 @@ namespace DataraxCkpt.Storage;
 /// An index connection kept by a save from its reservation to its commit (<see cref="Reservation"/>), so
 /// a save opens the index once and its last close checkpoints and deletes the write-ahead log once. The
 /// directory lock is not held in between, so another process may repair the index meanwhile (move it
-/// aside and rename a rebuilt one in): the commit checks the file first and reopens when it was moved.
+/// aside and rename a rebuilt one in): the commit checks the file first and reopens when it was moved. The
+/// check looks at the main file only, which is why a repair moves the main file aside before its logs
+/// (<c>CheckpointStore.SetIndexAside</c>): killed between the two, it leaves no main file this connection would
+/// take for the index while its log lies aside.
 /// </summary>
 internal sealed partial class StepIndex
 {

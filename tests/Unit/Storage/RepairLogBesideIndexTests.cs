@@ -92,6 +92,27 @@ public sealed class RepairLogBesideIndexTests : IDisposable
         Assert.Equal(new long[] { 1, 2, 3 }, h.GetCheckpointSteps(_ck));
     }
 
+    [Fact]
+    public void A_repair_of_a_lost_index_sets_the_orphaned_log_aside_before_creating_the_new_index()
+    {
+        Seed();
+        var wal = ForeignWal();
+        SqliteConnection.ClearAllPools();
+        // What a repair killed after moving the main file aside leaves: no main file, a log with frames at the path.
+        File.Move(IndexPath, IndexPath + ".damaged-test");
+        File.Delete(IndexPath + "-shm");
+        File.WriteAllBytes(IndexPath + "-wal", wal);
+
+        using var h = new CheckpointHandler();
+        h.RepairIndex(_ck);
+        SqliteConnection.ClearAllPools();
+        Assert.Equal(new long[] { 1, 2, 3 }, h.GetCheckpointSteps(_ck));
+        Assert.Contains(Directory.GetFiles(_ck, "index.sqlite.damaged-*-wal"), f => File.ReadAllBytes(f).SequenceEqual(wal));
+        // Nothing of the stale log was replayed into the new index (before: its table was there).
+        Assert.Equal(0L, new IndexFile(IndexPath).Scalar("SELECT count(*) FROM sqlite_master WHERE name = 't';"));
+        Assert.Empty(h.RepairIndex(_ck, dryRun: true).Problems);
+    }
+
     private static bool Pause()
     {
         Thread.Sleep(300);
