@@ -126,7 +126,8 @@ public sealed class RepairLogBesideIndexTests : IDisposable
         new IndexFile(IndexPath).Execute("UPDATE steps SET save_id = 'bad' WHERE step = 2;"); // repair rebuilds and swaps the file
 
         // A reader that opened the old main file before the repair moved it, and queries only after: SQLite then
-        // opens (creates) -wal and -shm by path beside the rebuilt index, and deletes them by path at its last close.
+        // opens (creates) -wal and -shm by path beside the rebuilt index. Its file was moved, so its close deletes nothing:
+        // the rebuilt index's own last connection (the listing below) checkpoints and deletes them.
         using var stale = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = IndexPath, Pooling = false }.ToString());
         stale.Open();
         using (var h = new CheckpointHandler())
@@ -148,7 +149,8 @@ public sealed class RepairLogBesideIndexTests : IDisposable
             Assert.Equal(new long[] { 1, 2, 3 }, h.GetCheckpointSteps(_ck));
         }
 
-        stale.Close(); // the last connection of the old file: checkpoints its own log and deletes -wal and -shm by path
+        Assert.False(File.Exists(IndexPath + "-wal"), "the rebuilt index's last connection left its log");
+        stale.Close(); // the old file moved (SQLITE_FCNTL_HAS_MOVED): no checkpoint, no deletion by path
         Assert.False(File.Exists(IndexPath + "-wal"));
 
         // The rebuilt index was whole in its main file when renamed in: nothing was lost with its log.
@@ -164,5 +166,81 @@ public sealed class RepairLogBesideIndexTests : IDisposable
             Assert.Equal(new long[] { 1, 2, 3, 4 }, h.GetCheckpointSteps(_ck));
             Assert.Empty(h.RepairIndex(_ck, dryRun: true).Problems);
         }
+    }
+
+    [Fact]
+    public void A_reader_of_the_old_index_closing_last_leaves_the_log_a_writer_of_the_rebuilt_index_committed_to()
+    {
+        Seed();
+        new IndexFile(IndexPath).Execute("UPDATE steps SET save_id = 'bad' WHERE step = 2;"); // repair rebuilds and swaps the file
+
+        // Opened on the old main file before the repair moved it; its first query comes after the rebuilt index is in.
+        using var stale = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = IndexPath, Pooling = false }.ToString());
+        stale.Open();
+        using (var h = new CheckpointHandler())
+        {
+            h.RepairIndex(_ck);
+        }
+
+        using var staleQuery = stale.CreateCommand();
+        staleQuery.CommandText = "SELECT count(*) FROM steps;";
+        Assert.Equal(3L, (long)staleQuery.ExecuteScalar()!);
+        Assert.True(File.Exists(IndexPath + "-wal"), "the stale reader did not open a log beside the rebuilt index");
+
+        // A writer of the rebuilt index commits into the log and stays connected (a kill before its close leaves
+        // its commit in the log alone).
+        using var writer = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = IndexPath, Pooling = false }.ToString());
+        writer.Open();
+        using (var cmd = writer.CreateCommand())
+        {
+            cmd.CommandText = "UPDATE steps SET pinned = 1 WHERE step = 3;";
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+
+        var log = File.ReadAllBytes(IndexPath + "-wal");
+        Assert.True(log.Length > 32, "the writer's commit is not in the log");
+
+        // The stale reader closes: its file was moved (SQLITE_FCNTL_HAS_MOVED compares the path's inode), so SQLite
+        // neither checkpoints into the old file nor deletes -wal or -shm by path.
+        stale.Close();
+        Assert.True(File.Exists(IndexPath + "-shm"), "the stale reader's close deleted the rebuilt index's shared memory");
+        Assert.Equal(log, File.ReadAllBytes(IndexPath + "-wal"));
+
+        // What a kill of the writer now would leave: the main file and its log, the commit in the log alone.
+        var copy = Directory.CreateDirectory(_dir.Sub("copy")).FullName;
+        File.Copy(IndexPath, Path.Combine(copy, StepIndex.FileName));
+        File.Copy(IndexPath + "-wal", Path.Combine(copy, StepIndex.FileName + "-wal"));
+        Assert.Equal(1L, new IndexFile(Path.Combine(copy, StepIndex.FileName)).Scalar("SELECT pinned FROM steps WHERE step = 3;"));
+        writer.Close();
+        SqliteConnection.ClearAllPools();
+        using (var h = new CheckpointHandler())
+        {
+            Assert.Equal(new long[] { 1, 2, 3 }, h.GetCheckpointSteps(_ck));
+            Assert.Empty(h.RepairIndex(_ck, dryRun: true).Problems);
+        }
+    }
+
+    [Fact]
+    public void A_reader_of_the_old_index_closing_alone_after_the_repair_deletes_no_log_by_path()
+    {
+        Seed();
+        new IndexFile(IndexPath).Execute("UPDATE steps SET save_id = 'bad' WHERE step = 2;");
+        using var stale = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = IndexPath, Pooling = false }.ToString());
+        stale.Open();
+        using (var h = new CheckpointHandler())
+        {
+            h.RepairIndex(_ck);
+        }
+
+        using (var cmd = stale.CreateCommand())
+        {
+            cmd.CommandText = "SELECT count(*) FROM steps;";
+            Assert.Equal(3L, (long)cmd.ExecuteScalar()!);
+        }
+
+        Assert.True(File.Exists(IndexPath + "-wal"), "the stale reader did not open a log beside the rebuilt index");
+        stale.Close(); // the only connection of either file, but its file was moved: no checkpoint, no deletion
+        Assert.True(File.Exists(IndexPath + "-wal"), "the stale reader's close deleted the log at the path");
+        Assert.True(File.Exists(IndexPath + "-shm"), "the stale reader's close deleted the shared memory at the path");
     }
 }
