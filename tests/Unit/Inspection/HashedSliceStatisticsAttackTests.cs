@@ -282,9 +282,16 @@ public sealed class HashedSliceStatisticsAttackTests : IDisposable
         _handler.Save(_ck, State(), step: 1);
         var alone = Dump(_handler.GetStatistics(_ck, 1));
         var cancelled = 0;
-        for (var delay = 1; delay <= 64; delay *= 4)
+        // Delay 0 cancels before the call, so at least one call is refused on every machine; the timed ones
+        // land midway only where the call is slow enough (an idle machine can finish it inside 64 ms).
+        foreach (var delay in new[] { 0, 1, 4, 16, 64 })
         {
-            using var source = new CancellationTokenSource(TimeSpan.FromMilliseconds(delay));
+            using var source = delay == 0 ? new CancellationTokenSource() : new CancellationTokenSource(TimeSpan.FromMilliseconds(delay));
+            if (delay == 0)
+            {
+                source.Cancel();
+            }
+
             try
             {
                 Assert.Equal(alone, Dump(_handler.GetStatistics(_ck, 1, cancellationToken: source.Token)));
