@@ -7,19 +7,21 @@ using DataraxCkpt.Tests.Support;
 namespace DataraxCkpt.Tests.Inspection;
 
 /// <summary>
-/// Statistics of a local step read their stored groups a piece at a time into one reused buffer
-/// (<see cref="StoredGroupPieces"/>). These pin that the figures are those of each chunk decoded alone and
-/// summed whole, bit for bit, over many tensors of odd sizes (groups spanning tensors, lengths at piece and
-/// slice edges), empty and one-element tensors, NaN, ±∞ and ±0 counts, min and max; and that a damaged
-/// chunk anywhere in a group yields no figures.
+/// Statistics of a step read its stored chunks in groups of up to four, hashed and summed slice by slice
+/// (<see cref="HashedSliceStatistics"/>); a group may span several tensors. These pin that the figures are
+/// those of each chunk decoded alone and summed whole, bit for bit, over many tensors of odd sizes (groups
+/// spanning tensors, lengths at slice edges and one element past them), empty and one-element tensors,
+/// NaN, ±∞ and ±0 counts, min and max; and that a damaged chunk anywhere in a group yields no figures.
 /// </summary>
-public sealed class PiecewiseStatisticsTests : IDisposable
+public sealed class ManyTensorStatisticsTests : IDisposable
 {
+    private const int TwoSlices = 2 * HashedSliceStatistics.SliceBytes;
+
     private readonly TempDirectory _dir = new();
     private readonly CheckpointHandler _handler = new();
     private readonly string _ck;
 
-    public PiecewiseStatisticsTests() => _ck = _dir.Sub("ck");
+    public ManyTensorStatisticsTests() => _ck = _dir.Sub("ck");
 
     public void Dispose()
     {
@@ -31,7 +33,7 @@ public sealed class PiecewiseStatisticsTests : IDisposable
     {
         var random = new Random(23);
         var state = new Dictionary<string, object?>();
-        int[] lengths = [0, 1, (StoredGroupPieces.PieceBytes / 4) - 1, StoredGroupPieces.PieceBytes / 4, (StoredGroupPieces.PieceBytes / 4) + 1,
+        int[] lengths = [0, 1, (TwoSlices / 4) - 1, TwoSlices / 4, (TwoSlices / 4) + 1,
             (Lz4Frame.BlockSize / 4) + 7, 3, (2 * Lz4Frame.BlockSize / 4) - 5, 100_003, 12_289, 1];
         for (var t = 0; t < lengths.Length; t++)
         {
@@ -104,9 +106,9 @@ public sealed class PiecewiseStatisticsTests : IDisposable
 
     [Theory]
     [InlineData("t03", 0)]
-    [InlineData("t05", StoredGroupPieces.PieceBytes)]
+    [InlineData("t05", TwoSlices)]
     [InlineData("t07", Lz4Frame.BlockSize - 1)]
-    public void A_damaged_byte_in_any_piece_yields_no_figures_and_names_the_item(string item, int where)
+    public void A_damaged_byte_in_any_slice_of_a_group_yields_no_figures_and_names_the_item(string item, int where)
     {
         SaveManyTensors();
         long at;
