@@ -33,6 +33,22 @@ if (args.Length >= 1 && args[0] == "cprofile")
     }
 }
 
+if (args.Length >= 1 && args[0] == "gprofile")
+{
+    // CPU of one (g) save against the SDK's upload, client and Azurite: DataraxCkpt.Bench gprofile [REPS] [MIB]
+    var profileWork = Path.Combine(Path.GetTempPath(), "dxck-gprofile-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+    Directory.CreateDirectory(profileWork);
+    try
+    {
+        return RemoteSaveProfile.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 6,
+            args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 512, profileWork);
+    }
+    finally
+    {
+        Directory.Delete(profileWork, recursive: true);
+    }
+}
+
 if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f" or "g" or "h" or "i"))
 {
     Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N] [--size N]");

@@ -344,7 +344,7 @@ internal static class RemoteScenario
     }
 
     /// <summary>The tensors' bytes, one after another, as one seekable read-only stream (no copy of the state).</summary>
-    private sealed class ArraysStream : Stream
+    internal sealed class ArraysStream : Stream
     {
         private readonly float[][] _arrays;
         private readonly long _length;

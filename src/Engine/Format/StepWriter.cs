@@ -38,6 +38,13 @@ internal static class StepWriter
     /// <summary>Bytes of a chunk's start compressed to tell whether the chunk compresses at all.</summary>
     private const int ProbeBytes = 64 << 10;
 
+    /// <summary>
+    /// Large unfiltered chunks one task takes together: those stored raw (full-mantissa floats) are checksummed
+    /// side by side (<see cref="XxHash32.AppendFour"/>), where one hash at a time is a chain of dependent
+    /// multiplies that cost more CPU than the chunk's copy.
+    /// </summary>
+    private const int StoredGroup = 4;
+
     /// <summary>Below this a tensor's frame is mostly header; shuffling cannot pay for itself.</summary>
     private const int MinShuffleBytes = 256;
 
@@ -69,21 +76,26 @@ internal static class StepWriter
                 data = staging.CreateFile(StepFormat.DataFile, 1 << 20);
                 var writeback = new EarlyWriteback(data);
                 var batches = PlanBatches(chunks);
+                // The window counts large chunks (a group of them weighs its count) and packed batches (one each),
+                // and always lets two batches run, so that two cores have work when groups exceed it.
                 var window = Math.Max(2, Environment.ProcessorCount * 2);
                 var inFlight = new Queue<Task<BatchOutput>>();
+                var weight = 0;
                 var next = 0;
                 try
                 {
                     for (var b = 0; b < batches.Count; b++)
                     {
-                        while (next < batches.Count && next < b + window)
+                        while (next < batches.Count && (inFlight.Count < 2 || weight + WeightOf(chunks, batches[next]) <= window))
                         {
                             var (first, count) = batches[next++];
+                            weight += WeightOf(chunks, (first, count));
                             // A batch no pool thread took by the time the writer needs it is compressed by the writer.
                             inFlight.Enqueue(PoolOrWaiter.Run(() => CompressBatch(chunks, filters, first, count)));
                         }
 
                         var output = inFlight.Dequeue().GetAwaiter().GetResult();
+                        weight -= WeightOf(chunks, batches[b]);
                         var start = batches[b].First;
                         if (output.Packed is { } packed)
                         {
@@ -241,7 +253,12 @@ internal static class StepWriter
     /// A shuffled chunk's copy is its shuffled bytes: the shuffle reads the array once, and a plain copy
     /// first would only add a pass over 4 MiB and a 4 MiB buffer per chunk in flight.
     /// </summary>
-    private static Frame Compress(Chunk chunk)
+    /// <remarks>
+    /// With <paramref name="checksumLater"/>, a stored frame comes back without its checksum
+    /// (<see cref="Frame.ChecksumPending"/>): the batch computes it with those of the other stored chunks
+    /// (<see cref="CompleteStoredFrames"/>) before any frame of the batch leaves it.
+    /// </remarks>
+    private static Frame Compress(Chunk chunk, bool checksumLater = false)
     {
         byte[]? copy = null;
         byte[]? buffer = null;
@@ -263,8 +280,12 @@ internal static class StepWriter
                 if (LooksIncompressible(raw))
                 {
                     Lz4Frame.WriteStoredPrefix(copy.AsSpan(0, Lz4Frame.StoredPrefixLength), chunk.Length);
-                    Lz4Frame.WriteStoredTrailer(copy.AsSpan(Lz4Frame.StoredPrefixLength + chunk.Length, Lz4Frame.StoredTrailerLength), XxHash32.DigestOf(raw));
-                    var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length));
+                    if (!checksumLater)
+                    {
+                        Lz4Frame.WriteStoredTrailer(copy.AsSpan(Lz4Frame.StoredPrefixLength + chunk.Length, Lz4Frame.StoredTrailerLength), XxHash32.DigestOf(raw));
+                    }
+
+                    var stored = new Frame(copy, Lz4Frame.StoredFrameLength(chunk.Length), ChecksumPending: checksumLater);
                     copy = null;
                     return stored;
                 }
@@ -321,8 +342,9 @@ internal static class StepWriter
     }
 
     /// <summary>
-    /// Groups the chunks into units of work in order: a chunk of <see cref="BatchBytes"/> or more alone,
-    /// smaller ones together up to about <see cref="BatchBytes"/>.
+    /// Groups the chunks into units of work in order: up to <see cref="StoredGroup"/> consecutive unfiltered
+    /// chunks of <see cref="BatchBytes"/> or more together, any other chunk of that size alone, smaller ones
+    /// together up to about <see cref="BatchBytes"/>.
     /// </summary>
     private static List<(int First, int Count)> PlanBatches(List<Chunk> chunks)
     {
@@ -332,6 +354,17 @@ internal static class StepWriter
         {
             var first = i;
             long bytes = chunks[i++].Length;
+            if (bytes >= BatchBytes)
+            {
+                while (i < chunks.Count && i - first < StoredGroup && IsGroupable(chunks[first]) && IsGroupable(chunks[i]))
+                {
+                    i++;
+                }
+
+                batches.Add((first, i - first));
+                continue;
+            }
+
             while (i < chunks.Count && bytes < BatchBytes && chunks[i].Length < BatchBytes)
             {
                 bytes += chunks[i++].Length;
@@ -343,9 +376,17 @@ internal static class StepWriter
         return batches;
     }
 
+    /// <summary>A large chunk with no filter: likely a stored frame (see <see cref="StoredGroup"/>).</summary>
+    private static bool IsGroupable(Chunk chunk) => chunk.Length >= BatchBytes && chunk.Filter == ChunkFilter.None;
+
+    /// <summary>What a batch weighs in the writer's window: its chunks when they are large (each its own buffer), else one.</summary>
+    private static int WeightOf(List<Chunk> chunks, (int First, int Count) batch) =>
+        chunks[batch.First].Length >= BatchBytes ? batch.Count : 1;
+
     /// <summary>
     /// Compresses chunks [first, first + count) in order: small chunks into one buffer of frames end to end,
-    /// a chunk of <see cref="BatchBytes"/> or more into its own frame. On failure returns the buffers taken.
+    /// a chunk of <see cref="BatchBytes"/> or more into its own frame (the stored ones of a group checksummed
+    /// side by side). On failure returns the buffers taken.
     /// </summary>
     private static BatchOutput CompressBatch(List<Chunk> chunks, ChunkFilter[] filters, int first, int count)
     {
@@ -359,9 +400,10 @@ internal static class StepWriter
         {
             for (var k = 0; k < count; k++)
             {
-                frames[k] = Compress(chunks[first + k]);
+                frames[k] = Compress(chunks[first + k], checksumLater: count > 1);
             }
 
+            CompleteStoredFrames(frames);
             return new BatchOutput(frames, null, 0, []);
         }
         catch
@@ -369,6 +411,55 @@ internal static class StepWriter
             ReturnFrames(frames);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Writes the checksums of the stored frames that <see cref="Compress"/> left without one, four side by side:
+    /// each is the xxHash32 of the frame's content, as <see cref="XxHash32.DigestOf"/> gives it.
+    /// </summary>
+    private static void CompleteStoredFrames(Frame[] frames)
+    {
+        Span<int> group = stackalloc int[StoredGroup];
+        var k = 0;
+        while (k < frames.Length)
+        {
+            var n = 0;
+            for (; k < frames.Length && n < StoredGroup; k++)
+            {
+                if (frames[k].ChecksumPending)
+                {
+                    group[n++] = k;
+                }
+            }
+
+            if (n == 0)
+            {
+                return;
+            }
+
+            XxHash32 h0 = new(0), h1 = new(0), h2 = new(0), h3 = new(0);
+            XxHash32.AppendFour(ref h0, ref h1, ref h2, ref h3,
+                StoredContent(frames, group, n, 0), StoredContent(frames, group, n, 1), StoredContent(frames, group, n, 2), StoredContent(frames, group, n, 3));
+            Span<uint> digests = [h0.Digest(), h1.Digest(), h2.Digest(), h3.Digest()];
+            for (var j = 0; j < n; j++)
+            {
+                ref var frame = ref frames[group[j]];
+                Lz4Frame.WriteStoredTrailer(frame.Buffer.AsSpan(frame.Length - Lz4Frame.StoredTrailerLength, Lz4Frame.StoredTrailerLength), digests[j]);
+                frame = frame with { ChecksumPending = false };
+            }
+        }
+    }
+
+    /// <summary>The content of the <paramref name="j"/>-th stored frame of a group, or nothing past its end.</summary>
+    private static ReadOnlySpan<byte> StoredContent(Frame[] frames, ReadOnlySpan<int> group, int n, int j)
+    {
+        if (j >= n)
+        {
+            return default;
+        }
+
+        var frame = frames[group[j]];
+        return frame.Buffer.AsSpan(Lz4Frame.StoredPrefixLength, frame.Length - Lz4Frame.StoredPrefixLength - Lz4Frame.StoredTrailerLength);
     }
 
     /// <summary>
@@ -517,6 +608,12 @@ internal static class StepWriter
     /// </summary>
     private static (int Length, uint Checksum) WriteFrame(IStepSink staging, Stream data, Frame frame)
     {
+        if (frame.ChecksumPending)
+        {
+            // A stored frame whose trailer was never written would be a step no reader accepts.
+            throw new InvalidOperationException("A stored frame reached the sink without its checksum.");
+        }
+
         var checksum = BinaryPrimitives.ReadUInt32LittleEndian(frame.Buffer.AsSpan(frame.Length - 4, 4));
         staging.WriteRented(data, frame.Buffer, frame.Length, Buffers);
         return (frame.Length, checksum);
@@ -662,9 +759,10 @@ internal static class StepWriter
 
     /// <summary>
     /// A chunk's whole frame in a pooled buffer: compressed, or the chunk's private copy framed as a stored frame
-    /// with the checksum computed from that same copy.
+    /// with the checksum computed from that same copy (<paramref name="ChecksumPending"/> until its batch has
+    /// computed it).
     /// </summary>
-    private readonly record struct Frame(byte[] Buffer, int Length, bool PlanesPacked = false);
+    private readonly record struct Frame(byte[] Buffer, int Length, bool PlanesPacked = false, bool ChecksumPending = false);
 
     /// <summary>The output of one unit of work: <paramref name="Frames"/>, or frames packed end to end with their sizes.</summary>
     private readonly record struct BatchOutput(Frame[]? Frames, byte[]? Packed, int PackedLength, (int Length, uint Checksum, bool PlanesPacked)[] Sizes);
