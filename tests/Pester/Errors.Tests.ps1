@@ -23,6 +23,35 @@ Describe 'Error identities' {
         $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
+    It 'a missing directory, or a file where the directory should be, is DirectoryNotFound / ObjectNotFound for every form of restore, and nothing is output' {
+        # Restore-Checkpoint leaves a local directory's existence to the engine's own check (round 28): each form
+        # of restore must still refuse a missing one the same way.
+        $missing = Join-Path $TestDrive 'missing-forms'
+        $file = Join-Path $TestDrive 'a-file'
+        Set-Content -LiteralPath $file -Value 'not a checkpoint directory'
+        $forms = @(
+            @{ Name = 'plain'; Extra = @{} }
+            @{ Name = 'Step'; Extra = @{ Step = 1 } }
+            @{ Name = 'IncludeInfo'; Extra = @{ IncludeInfo = $true } }
+            @{ Name = 'Item'; Extra = @{ Item = 'a' } }
+            @{ Name = 'MetadataOnly'; Extra = @{ MetadataOnly = $true } }
+            @{ Name = 'Into'; Extra = @{ Into = @{ a = 0 } } }
+        )
+        foreach ($place in $missing, $file) {
+            foreach ($form in $forms) {
+                $errors = $null
+                $extra = $form.Extra
+                $out = @(Restore-Checkpoint -LiteralPath $place @extra -ErrorVariable errors -ErrorAction SilentlyContinue)
+                $out.Count | Should -Be 0 -Because "$($form.Name) on $place"
+                $errors.Count | Should -Be 1 -Because "$($form.Name) on $place"
+                $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand' -Because "$($form.Name) on $place"
+                $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+                $errors[0].TargetObject | Should -Be $place
+            }
+        }
+        Test-Path -LiteralPath $missing | Should -BeFalse -Because 'a restore never creates the directory'
+    }
+
     It 'an empty directory is NoCheckpoints / ObjectNotFound' {
         $empty = (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'empty')).FullName
         $errors = $null

@@ -99,7 +99,15 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// so that a mistyped path is never read as "no checkpoints". Existence is asked of the provider, or of
     /// the store for a remote location.
     /// </summary>
-    private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories)
+    /// <param name="directories">Resolved directories (<see cref="ResolveDirectories"/>).</param>
+    /// <param name="engineReportsMissingLocal">
+    /// The command's engine call itself refuses a missing local directory with
+    /// <see cref="CheckpointDirectoryNotFoundException"/> (which <see cref="TryEngine"/> reports as this method
+    /// would): local directories are then passed on unasked, since the provider's answer costs about 2 ms of
+    /// CPU per call, as much as a small restore (docs/performance-notes.md, round 28). Remote locations are
+    /// still asked of the store, where a prefix with no blob must read as missing, not empty.
+    /// </param>
+    private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories, bool engineReportsMissingLocal = false)
     {
         var result = new List<string>(directories.Count);
         foreach (var directory in directories)
@@ -121,7 +129,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
                     }
                 }
             }
-            else if (SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
+            else if (engineReportsMissingLocal || SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
             {
                 result.Add(directory);
             }
