@@ -56,6 +56,23 @@ Import-Module '$ModuleManifest'
         $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
     }
 
+    It 'Save-Checkpoint -Path saves to a plain path whether or not it exists, into the one directory a wildcard matches, and refuses a wildcard matching two' {
+        # A path without wildcard characters is resolved without asking the provider (round 28); a wildcard still is.
+        $plain = Join-Path $TestDrive 'save-plain'
+        @{ a = 1 } | Save-Checkpoint $plain -Step 1
+        @{ a = 2 } | Save-Checkpoint $plain -Step 2
+        (Get-CheckpointStep -LiteralPath $plain) | Should -Be @(1, 2)
+        $one = Join-Path $TestDrive 'save-one-x'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath $one -Step 1
+        @{ a = 3 } | Save-Checkpoint (Join-Path $TestDrive 'save-one-*') -Step 2
+        (Get-CheckpointStep -LiteralPath $one) | Should -Be @(1, 2)
+        Test-Path -LiteralPath (Join-Path $TestDrive 'save-one-*') | Should -BeFalse -Because 'a matching wildcard is not taken as a name'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath (Join-Path $TestDrive 'save-two-a') -Step 1
+        @{ a = 1 } | Save-Checkpoint -LiteralPath (Join-Path $TestDrive 'save-two-b') -Step 1
+        { @{ a = 1 } | Save-Checkpoint (Join-Path $TestDrive 'save-two-*') -Step 2 } | Should -Throw -ErrorId 'AmbiguousPath,DataraxCkpt.Commands.SaveCheckpointCommand'
+        Get-CheckpointStep -LiteralPath (Join-Path $TestDrive 'save-two-a') | Should -Be 1
+    }
+
     It 'CheckpointInfo.Directory is the checkpoint directory and Path the step folder' {
         $dir = Join-Path $TestDrive 'info'
         $info = @{ a = 1 } | Save-Checkpoint $dir -Step 3 -PassThru
