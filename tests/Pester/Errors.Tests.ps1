@@ -52,6 +52,23 @@ Describe 'Error identities' {
         Test-Path -LiteralPath $missing | Should -BeFalse -Because 'a restore never creates the directory'
     }
 
+    It 'Save-Checkpoint -Path on an unknown drive or provider stops with DriveNotFound / ProviderNotFound, ObjectNotFound, as the provider raised it' {
+        # Found by the attack on modsave: a path without wildcard characters is no longer asked of the provider, and
+        # C:\ckpt on Linux (or nodrive:/x, Foo::bar) had become AmbiguousPath / InvalidArgument.
+        $cases = @(
+            @{ Path = 'dxckNoSuchDrive:/ckpt'; Id = 'DriveNotFound'; Target = 'dxckNoSuchDrive' }
+            @{ Path = 'DxckNoSuchProvider::ckpt'; Id = 'ProviderNotFound'; Target = 'DxckNoSuchProvider' }
+        )
+        foreach ($case in $cases) {
+            $caught = $null
+            try { @{ a = 1 } | Save-Checkpoint -Path $case.Path -Step 1 -ErrorAction SilentlyContinue } catch { $caught = $_ }
+            $caught | Should -Not -BeNullOrEmpty -Because $case.Path
+            $caught.FullyQualifiedErrorId | Should -BeExactly "$($case.Id),DataraxCkpt.Commands.SaveCheckpointCommand" -Because $case.Path
+            $caught.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $caught.TargetObject | Should -Be $case.Target
+        }
+    }
+
     It 'an empty directory is NoCheckpoints / ObjectNotFound' {
         $empty = (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'empty')).FullName
         $errors = $null

@@ -73,6 +73,14 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
         // about 2 ms of CPU per save (docs/performance-notes.md, round 28).
         var literal = ParameterSetName == LiteralPathSet || CheckpointLocation.IsRemote(Path)
             || !WildcardPattern.ContainsWildcardCharacters(Path) || !SessionState.InvokeProvider.Item.Exists(Path);
+        if (ParameterSetName == PathSet && !CheckpointLocation.IsRemote(Path) && !WildcardPattern.ContainsWildcardCharacters(Path))
+        {
+            // The provider's Exists used to raise an unknown drive or provider (C:\ckpt on Linux, Foo::bar) as this
+            // command's DriveNotFound / ProviderNotFound error, and resolving the path raises the same exceptions:
+            // uncaught here, they stop the save as before instead of reading as "no file-system directory".
+            _ = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path, out _, out _);
+        }
+
         var directories = literal
             ? ResolveDirectories(null, new[] { ParameterSetName == LiteralPathSet ? LiteralPath : Path })
             : ResolveDirectories(new[] { Path }, null);

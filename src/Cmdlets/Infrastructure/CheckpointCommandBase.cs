@@ -105,7 +105,8 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <see cref="CheckpointDirectoryNotFoundException"/> (which <see cref="TryEngine"/> reports as this method
     /// would): local directories are then passed on unasked, since the provider's answer costs about 2 ms of
     /// CPU per call, as much as a small restore (docs/performance-notes.md, round 28). Remote locations are
-    /// still asked of the store, where a prefix with no blob must read as missing, not empty.
+    /// still asked of the store, where a prefix with no blob must read as missing, not empty; and so is the provider
+    /// for a local path that is not fully qualified.
     /// </param>
     private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories, bool engineReportsMissingLocal = false)
     {
@@ -129,7 +130,10 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
                     }
                 }
             }
-            else if (engineReportsMissingLocal || SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
+            // Only a full path is left to the engine: the provider leaves some paths unqualified (\\server\share on Linux),
+            // and the engine would take those relative to the process's current directory, never the session's.
+            else if ((engineReportsMissingLocal && System.IO.Path.IsPathFullyQualified(directory))
+                || SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
             {
                 result.Add(directory);
             }
