@@ -7,7 +7,8 @@
 .DESCRIPTION
     States: a hashtable of 100,000 ints; 2,000 nested configs (name, lr, tags array, bool); 4 arrays of
     256k doubles; 8 arrays of 1M floats. Each way first saves and restores each state once, timed on rows
-    of their own ("its first call in this pwsh") and kept out of the medians; then each repetition runs the
+    of their own ("its first call in this pwsh" for the first state, "its first call on this state" for the later
+    ones, which run warm from the earlier states) and kept out of the medians; then each repetition runs the
     three ways in a rotated order, and each way's save then restore; figures are medians. A baseline whose
     first call takes longer than -BaselineBudgetSeconds is not repeated (its row says so), which bounds the
     run on the large arrays.
@@ -187,6 +188,7 @@ $rows = [Collections.Generic.List[object]]::new()
 $targets = [Collections.Generic.List[object]]::new()
 $notes = [Collections.Generic.List[string]]::new()
 $loadBefore = (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -join ' '
+$statesRun = 0
 
 try {
     foreach ($s in @($allStates | Where-Object { $_.Key -in $States })) {
@@ -263,12 +265,15 @@ try {
             foreach ($op in 'Save', 'Restore') {
                 $rows.Add([pscustomobject]@{
                     State = $s.Key; StateTitle = $s.Title; Way = 'first'; Operation = $op
-                    Name = "$($ways[$w]["$($op)Name"]), its first call in this pwsh (not in the medians)"
+                    # Only the first state's are the process's first calls: by the next state every way has run already.
+                    Name = if ($statesRun -eq 0) { "$($ways[$w]["$($op)Name"]), its first call in this pwsh (not in the medians)" }
+                        else { "$($ways[$w]["$($op)Name"]), its first call on this state, after the earlier states in this pwsh (not in the medians)" }
                     Runs = 1; MedianSeconds = $first["$w.$op"]; Ratio = $null; StoredBytes = $null; MaxPeakGrowthBytes = -1
                 })
             }
         }
 
+        $statesRun++
         if ($s.Key -in 'ints', 'configs') { foreach ($part in (Measure-Parts $state $dir)) { $rows.Add($part) } }
 
         $jsonSave = $median['json.Save'] / $median['module.Save']; $jsonRestore = $median['json.Restore'] / $median['module.Restore']

@@ -37,7 +37,10 @@ Describe 'bench/module-states.ps1' {
             foreach ($row in $first) {
                 $row.Runs | Should -Be 1
                 $row.MedianSeconds | Should -BeGreaterThan 0
-                $row.Name | Should -BeLike '*its first call in this pwsh*'
+                # Found by the attack on modsave: only the first state's rows are the process's first calls; by the
+                # second state every way has run already, and its row must not claim a cold process.
+                if ($state -eq 'ints') { $row.Name | Should -BeLike '*its first call in this pwsh*' }
+                else { $row.Name | Should -Not -BeLike '*its first call in this pwsh*' -Because "$state runs after ints in the same pwsh"; $row.Name | Should -BeLike '*its first call on this state*' }
             }
             @($first | Where-Object { $_.Name -like 'Save-Checkpoint,*' }).Count | Should -Be 1
         }
