@@ -69,6 +69,22 @@ Describe 'Error identities' {
         }
     }
 
+    It 'with -ErrorAction Stop, a missing directory among several stops Restore-Checkpoint before any is restored, -Into state untouched' {
+        # Found by the attack on modsave: leaving existence to the engine made Restore-Checkpoint good,missing -ErrorAction Stop
+        # restore good (and write it into the -Into state) before stopping on missing; every path used to be checked first.
+        $good = Join-Path $TestDrive 'stop-good'
+        @{ a = 5 } | Save-Checkpoint -LiteralPath $good -Step 1
+        $missing = Join-Path $TestDrive 'stop-missing'
+        $seen = [Collections.Generic.List[object]]::new()
+        { Restore-Checkpoint -LiteralPath $good, $missing -ErrorAction Stop | ForEach-Object { $seen.Add($_) } } |
+            Should -Throw -ErrorId 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
+        $seen.Count | Should -Be 0
+        $state = @{ a = 0 }
+        { Restore-Checkpoint -LiteralPath $good, $missing -Into $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
+        $state.a | Should -Be 0
+    }
+
     It 'an empty directory is NoCheckpoints / ObjectNotFound' {
         $empty = (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'empty')).FullName
         $errors = $null
