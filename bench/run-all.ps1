@@ -222,7 +222,7 @@ if (Test-Path $moduleJson) {
             $lines.Add('')
             $lines.Add('### Save-Checkpoint and Restore-Checkpoint against JSON and CLIXML, by state shape')
             $lines.Add('')
-            $lines.Add("``bench/module-states.ps1``, in one fresh pwsh: each repetition runs the module, JSON and CLIXML in a rotated order, each a save then a restore of the same state; medians of $($st.Repetitions) (a baseline over its time budget runs once: see the notes); state size factor $($st.Scale); load average $($st.LoadBefore) before, $($st.LoadAfter) after. The module saves into an existing checkpoint directory, one new step per repetition. Ratio = the other way's time / the module's (above 1: the module is faster).")
+            $lines.Add("``bench/module-states.ps1``, in one fresh pwsh: each way saves and restores each state once first (rows ""its first call"", not in the medians; only the first state's are the process's first calls), then each repetition runs the module, JSON and CLIXML in a rotated order, each a save then a restore of the same state; medians of $($st.Repetitions) (a baseline over its time budget runs once: see the notes); state size factor $($st.Scale); load average $($st.LoadBefore) before, $($st.LoadAfter) after. The module saves into an existing checkpoint directory, one new step per repetition. Ratio = the other way's time / the module's (above 1: the module is faster).")
             $lines.Add('')
             $lines.Add('| state | operation | median | runs | module vs this | stored | peak RSS growth |')
             $lines.Add('|---|---|---:|---:|---:|---:|---:|')

@@ -23,6 +23,68 @@ Describe 'Error identities' {
         $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
+    It 'a missing directory, or a file where the directory should be, is DirectoryNotFound / ObjectNotFound for every form of restore, and nothing is output' {
+        # Restore-Checkpoint leaves a local directory's existence to the engine's own check (round 28): each form
+        # of restore must still refuse a missing one the same way.
+        $missing = Join-Path $TestDrive 'missing-forms'
+        $file = Join-Path $TestDrive 'a-file'
+        Set-Content -LiteralPath $file -Value 'not a checkpoint directory'
+        $forms = @(
+            @{ Name = 'plain'; Extra = @{} }
+            @{ Name = 'Step'; Extra = @{ Step = 1 } }
+            @{ Name = 'IncludeInfo'; Extra = @{ IncludeInfo = $true } }
+            @{ Name = 'Item'; Extra = @{ Item = 'a' } }
+            @{ Name = 'MetadataOnly'; Extra = @{ MetadataOnly = $true } }
+            @{ Name = 'Into'; Extra = @{ Into = @{ a = 0 } } }
+        )
+        foreach ($place in $missing, $file) {
+            foreach ($form in $forms) {
+                $errors = $null
+                $extra = $form.Extra
+                $out = @(Restore-Checkpoint -LiteralPath $place @extra -ErrorVariable errors -ErrorAction SilentlyContinue)
+                $out.Count | Should -Be 0 -Because "$($form.Name) on $place"
+                $errors.Count | Should -Be 1 -Because "$($form.Name) on $place"
+                $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand' -Because "$($form.Name) on $place"
+                $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+                $errors[0].TargetObject | Should -Be $place
+            }
+        }
+        Test-Path -LiteralPath $missing | Should -BeFalse -Because 'a restore never creates the directory'
+    }
+
+    It 'Save-Checkpoint -Path on an unknown drive or provider stops with DriveNotFound / ProviderNotFound, ObjectNotFound, as the provider raised it' {
+        # Found by the attack on modsave: a path without wildcard characters is no longer asked of the provider, and
+        # C:\ckpt on Linux (or nodrive:/x, Foo::bar) had become AmbiguousPath / InvalidArgument.
+        $cases = @(
+            @{ Path = 'dxckNoSuchDrive:/ckpt'; Id = 'DriveNotFound'; Target = 'dxckNoSuchDrive' }
+            @{ Path = 'DxckNoSuchProvider::ckpt'; Id = 'ProviderNotFound'; Target = 'DxckNoSuchProvider' }
+        )
+        foreach ($case in $cases) {
+            $caught = $null
+            try { @{ a = 1 } | Save-Checkpoint -Path $case.Path -Step 1 -ErrorAction SilentlyContinue } catch { $caught = $_ }
+            $caught | Should -Not -BeNullOrEmpty -Because $case.Path
+            $caught.FullyQualifiedErrorId | Should -BeExactly "$($case.Id),DataraxCkpt.Commands.SaveCheckpointCommand" -Because $case.Path
+            $caught.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $caught.TargetObject | Should -Be $case.Target
+        }
+    }
+
+    It 'with -ErrorAction Stop, a missing directory among several stops Restore-Checkpoint before any is restored, -Into state untouched' {
+        # Found by the attack on modsave: leaving existence to the engine made Restore-Checkpoint good,missing -ErrorAction Stop
+        # restore good (and write it into the -Into state) before stopping on missing; every path used to be checked first.
+        $good = Join-Path $TestDrive 'stop-good'
+        @{ a = 5 } | Save-Checkpoint -LiteralPath $good -Step 1
+        $missing = Join-Path $TestDrive 'stop-missing'
+        $seen = [Collections.Generic.List[object]]::new()
+        { Restore-Checkpoint -LiteralPath $good, $missing -ErrorAction Stop | ForEach-Object { $seen.Add($_) } } |
+            Should -Throw -ErrorId 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
+        $seen.Count | Should -Be 0
+        $state = @{ a = 0 }
+        { Restore-Checkpoint -LiteralPath $good, $missing -Into $state -ErrorAction Stop } |
+            Should -Throw -ErrorId 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand'
+        $state.a | Should -Be 0
+    }
+
     It 'an empty directory is NoCheckpoints / ObjectNotFound' {
         $empty = (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'empty')).FullName
         $errors = $null

@@ -30,6 +30,19 @@ Describe 'bench/module-states.ps1' {
                     if ($way -eq 'module') { $row[0].Ratio | Should -BeNullOrEmpty } else { $row[0].Ratio | Should -BeGreaterThan 0 }
                 }
             }
+
+            # Each way's first call in the process is timed on a row of its own, outside the medians.
+            $first = @($result.Rows | Where-Object { $_.State -eq $state -and $_.Way -eq 'first' })
+            $first.Count | Should -Be 6 -Because "${state}: a first save and restore of each of the three ways"
+            foreach ($row in $first) {
+                $row.Runs | Should -Be 1
+                $row.MedianSeconds | Should -BeGreaterThan 0
+                # Found by the attack on modsave: only the first state's rows are the process's first calls; by the
+                # second state every way has run already, and its row must not claim a cold process.
+                if ($state -eq 'ints') { $row.Name | Should -BeLike '*its first call in this pwsh*' }
+                else { $row.Name | Should -Not -BeLike '*its first call in this pwsh*' -Because "$state runs after ints in the same pwsh"; $row.Name | Should -BeLike '*its first call on this state*' }
+            }
+            @($first | Where-Object { $_.Name -like 'Save-Checkpoint,*' }).Count | Should -Be 1
         }
         @($result.Rows | Where-Object { $_.Way -eq 'part' -and $_.State -eq 'ints' }).Count | Should -Be 4
         $goals = @($result.Targets.Goal)

@@ -99,7 +99,16 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// so that a mistyped path is never read as "no checkpoints". Existence is asked of the provider, or of
     /// the store for a remote location.
     /// </summary>
-    private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories)
+    /// <param name="directories">Resolved directories (<see cref="ResolveDirectories"/>).</param>
+    /// <param name="engineReportsMissingLocal">
+    /// The command's engine call itself refuses a missing local directory with
+    /// <see cref="CheckpointDirectoryNotFoundException"/> (which <see cref="TryEngine"/> reports as this method
+    /// would): local directories are then passed on unasked, since the provider's answer costs about 2 ms of
+    /// CPU per call, as much as a small restore (docs/performance-notes.md, round 28). Remote locations are
+    /// still asked of the store, where a prefix with no blob must read as missing, not empty; and so is the provider
+    /// for a local path that is not fully qualified, and for every directory when there are several.
+    /// </param>
+    private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories, bool engineReportsMissingLocal = false)
     {
         var result = new List<string>(directories.Count);
         foreach (var directory in directories)
@@ -121,7 +130,12 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
                     }
                 }
             }
-            else if (SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
+            // Only a single full path is left to the engine: the provider leaves some paths unqualified (\\server\share
+            // on Linux), which the engine would take relative to the process's current directory, never the session's;
+            // and of several directories every one is checked before any is restored, so that -ErrorAction Stop on a
+            // mistyped one stops the command before it writes anything to the pipeline or into an -Into state.
+            else if ((engineReportsMissingLocal && directories.Count == 1 && System.IO.Path.IsPathFullyQualified(directory))
+                || SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
             {
                 result.Add(directory);
             }
