@@ -494,6 +494,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     {
         var r = (BlobReservation)reservation;
         var created = new DateTimeOffset((createdUtc ?? r.CreatedUtc).UtcTicks, TimeSpan.Zero);
+        // The clock of the blobs' age starts before any of them is sent (see UncommittedBlobs).
+        var blobs = new UncommittedBlobs(_container, SaveFolder(r.Step, r.SaveId), _settings.SweepGrace);
         var sink = new BlobStepSink(_container, SaveFolder(r.Step, r.SaveId), _settings, cancellationToken);
         WrittenStep written;
         try
@@ -523,7 +525,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         FaultInjector.Hit("blob.before-commit");
         try
         {
-            replaced = Commit(row, dataLength, r.Overwrite, pin, unanswered, ref replacing, out row);
+            replaced = Commit(row, dataLength, r.Overwrite, pin, blobs, unanswered, ref replacing, out row);
         }
         catch (Exception e) when (e is StepExistsException or CorruptCheckpointException)
         {
@@ -600,9 +602,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     /// is set before each write to the version it replaces (null: a create): when a write's outcome is unknown (it
     /// throws) and the store then shows this save's record, that version is the one it replaced. <c>unanswered</c>
     /// receives the condition of each write with a try whose fate the store never told (it may still land).
+    /// <c>blobs</c> refreshes the save's blobs before a write when they may be near the sweep's grace period.
     /// </summary>
-    private Committed? Commit(StepRow row, long dataLength, bool overwrite, bool pin, UnansweredRecordWrites unanswered, ref Committed? replacing,
-        out StepRow committedRow)
+    private Committed? Commit(StepRow row, long dataLength, bool overwrite, bool pin, UncommittedBlobs blobs, UnansweredRecordWrites unanswered,
+        ref Committed? replacing, out StepRow committedRow)
     {
         var record = Record(row.Step);
         while (true)
@@ -611,6 +614,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             replacing = existing;
             committedRow = row with { Pinned = pin || (existing?.Row.Pinned ?? false) };
             var conditions = existing is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = existing.ETag };
+
+            // Right before every record write (an overwrite may write more than once): a record must never name
+            // blobs another host's sweep took while this save stalled.
+            blobs.RefreshIfOld(Directory, row.Step, Log);
             var sends = new SendTally();
             try
             {
@@ -868,24 +875,65 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     continue;
                 }
 
-                swept.Add(DataFolder + folder);
-                if (!dryRun)
+                if (dryRun)
                 {
-                    foreach (var blob in blobs)
-                    {
-                        _container.GetBlobClient(blob.Name).DeleteIfExists();
-                    }
-
+                    swept.Add(DataFolder + folder);
+                }
+                else if (DeleteListed(blobs))
+                {
+                    swept.Add(DataFolder + folder);
                     Log($"Swept the leftovers of an uncommitted save in '{Directory}' ({DataFolder}{folder}).");
+                }
+                else
+                {
+                    Log($"Kept {DataFolder}{folder} in '{Directory}': a blob of it was written since the sweep listed it (a stalled save refreshing its blobs before its commit record).");
                 }
             }
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
-            Log($"Sweeping leftovers in '{Directory}' failed ({e.Status} {e.ErrorCode}); a later writer retries.");
+            // A sweep that stops part-way leaves a folder no record names, which nothing lists (a record is only ever
+            // written by a save, after both its blobs): the next sweep takes the rest. Found by the sweep round: a
+            // transport failure through every retry (the SDK's AggregateException) escaped and failed the save that
+            // had just committed.
+            Log($"Sweeping leftovers in '{Directory}' failed ({e.Message}); a later writer retries.");
         }
 
         return swept;
+    }
+
+    /// <summary>
+    /// Deletes each blob only if it still has the ETag it was listed with (<c>If-Match</c>): a blob written since (a
+    /// stalled save's refresh before its record, see <see cref="UncommittedBlobs"/>) is not the leftover judged old,
+    /// and stays. True when every blob is gone.
+    /// </summary>
+    private bool DeleteListed(List<BlobItem> blobs)
+    {
+        var all = true;
+        foreach (var blob in blobs)
+        {
+            if (blob.Properties.ETag is not { } listed)
+            {
+                // No version to hold the delete to (a listing always gives one): not deleted.
+                all = false;
+                continue;
+            }
+
+            try
+            {
+                _container.GetBlobClient(blob.Name).Delete(DeleteSnapshotsOption.None, new BlobRequestConditions { IfMatch = listed });
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // Gone already (another sweep, or this delete's earlier try whose answer was lost).
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                all = false;
+            }
+        }
+
+        return all;
     }
 
     // ----- read -----

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Globalization;
+using Azure;
+using Azure.Storage.Blobs;
+using DataraxCkpt.Format;
+
+namespace DataraxCkpt.Storage.Blob;
+
+/// <summary>
+/// A save's data and manifest blobs between their upload and the commit record, kept out of another host's leftover
+/// sweep. The sweep takes a folder no record names once every blob in it is older than its grace period (by
+/// last-modified) and deletes each blob only if it still has the ETag it listed. So before its record a save whose
+/// blobs may be older than a quarter of the grace period writes their metadata again (a new ETag and last-modified):
+/// a sweep that listed them before fails its conditional delete and keeps them, one that lists them after sees them
+/// fresh, and a blob already deleted answers 404, and the save fails instead of publishing a step without data
+/// (docs/object-store.md, "Leftovers"). A save that takes less than a quarter of the grace period sends nothing more.
+/// </summary>
+internal sealed class UncommittedBlobs
+{
+    private readonly BlobClient[] _blobs;
+    private readonly TimeSpan _refreshAfter;
+    private readonly TimeSpan _grace;
+
+    /// <summary>A moment, on this host's monotonic clock, before every blob of the save was last modified.</summary>
+    private long _notBefore;
+
+    /// <summary>Starts the clock: made before the save sends any blob, so no blob of it is older than this.</summary>
+    public UncommittedBlobs(BlobContainerClient container, string folder, TimeSpan grace)
+    {
+        _blobs = [container.GetBlobClient(folder + StepFormat.DataFile), container.GetBlobClient(folder + StepFormat.ManifestFile)];
+        _grace = grace;
+        _refreshAfter = grace / 4;
+        _notBefore = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>
+    /// Called right before each commit record write: when the save's blobs may be older than a quarter of the grace
+    /// period, writes their metadata again. The metadata write is unconditional: only this save ever writes these
+    /// names (each once, with <c>If-None-Match: *</c>) and a sweep only deletes, so a blob that is there is this
+    /// save's own, and one that is not answers 404 (Set Blob Metadata never creates a blob).
+    /// </summary>
+    /// <exception cref="IOException">A blob is gone: another host's sweep took it while the save stalled; nothing may be published.</exception>
+    public void RefreshIfOld(string directory, long step, Action<string> log)
+    {
+        var age = Stopwatch.GetElapsedTime(_notBefore);
+        if (age < _refreshAfter)
+        {
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var stamp = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["refreshed"] = DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var blob in _blobs)
+        {
+            try
+            {
+                blob.SetMetadata(stamp);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                throw new IOException(
+                    $"Could not commit step {step} in '{directory}': the save's {blob.Name[(blob.Name.LastIndexOf('/') + 1)..]} blob was swept by another writer "
+                    + $"while the save stalled for {age.TotalSeconds:0.#} s before its commit record (the leftover sweep's grace period is {_grace.TotalSeconds:0.#} s). "
+                    + "Nothing was committed; save again.", e);
+            }
+        }
+
+        _notBefore = started;
+        log($"Refreshed the blobs of step {step}'s save in '{directory}' before its commit record ({age.TotalSeconds:0.#} s since they were written, "
+            + $"a quarter of the sweep's grace period is {_refreshAfter.TotalSeconds:0.#} s), so that no other writer's sweep takes them.");
+    }
+}
