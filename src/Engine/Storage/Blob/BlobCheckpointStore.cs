@@ -817,9 +817,11 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             // Never swept: sweep now.
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
-            Log($"Could not read when '{Directory}' was last swept ({e.Status} {e.ErrorCode}); a later writer retries.");
+            // Runs after the save committed: no failure here may turn that success into an error (a network gone
+            // through every retry ends in the SDK's AggregateException).
+            Log($"Could not read when '{Directory}' was last swept ({e.Message}); a later writer retries.");
             return;
         }
 
@@ -827,9 +829,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             marker.Upload(BinaryData.FromString(DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)), overwrite: true);
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
-            Log($"Could not mark the sweep of '{Directory}' ({e.Status} {e.ErrorCode}).");
+            Log($"Could not mark the sweep of '{Directory}' ({e.Message}).");
         }
 
         SweepLeftovers(dryRun: false);

@@ -11,8 +11,10 @@ internal sealed record BlobSettings
 
     /// <summary>
     /// Uncommitted blobs (a killed or failed save's) older than this, by last-modified time, are deleted by
-    /// later writers. A save in progress keeps its blobs fresh, so it must take longer than this between
-    /// committing its data blob and its commit record to be swept (never seen at the default hour).
+    /// later writers. A save older than a quarter of this at its record write refreshes its blobs first
+    /// (<see cref="UncommittedBlobs"/>), so only a record write landing more than three quarters of this after
+    /// that check can find them swept (docs/object-store.md, "Leftovers"). Every host of a store should use
+    /// the same value.
     /// </summary>
     public TimeSpan SweepGrace { get; init; } = TimeSpan.FromHours(1);
 

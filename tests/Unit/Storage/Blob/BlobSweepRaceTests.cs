@@ -269,6 +269,21 @@ public sealed class BlobSweepRaceTests
     }
 
     [Fact]
+    public void A_save_whose_sweep_marker_cannot_be_reached_through_every_retry_still_reports_its_committed_step()
+    {
+        var location = AzuriteFixture.NewLocation();
+        var state = BlobTest.State(1);
+        var fault = new FaultPolicy(m => m.Request.Uri.Path.EndsWith("/last-sweep", StringComparison.Ordinal), 100);
+        using (var saver = BlobTest.Handler(Host(fault, maxRetries: 0)))
+        {
+            Assert.Equal(1, saver.Save(location, state, step: 1).Step);
+        }
+
+        Assert.True(fault.Injected >= 1);
+        AssertListedAndWhole(location, 1, state);
+    }
+
+    [Fact]
     public void A_sweep_keeps_a_leftover_blob_changed_after_it_was_listed()
     {
         // The sweep deletes only the version of a blob it listed (If-Match on its ETag): one written since, by the
