@@ -495,7 +495,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         var r = (BlobReservation)reservation;
         var created = new DateTimeOffset((createdUtc ?? r.CreatedUtc).UtcTicks, TimeSpan.Zero);
         // The clock of the blobs' age starts before any of them is sent (see UncommittedBlobs).
-        var blobs = new UncommittedBlobs(_container, SaveFolder(r.Step, r.SaveId), _settings.SweepGrace);
+        var blobs = new UncommittedBlobs(_container, SaveFolder(r.Step, r.SaveId), _settings.SweepGrace, _settings.Clock);
         var sink = new BlobStepSink(_container, SaveFolder(r.Step, r.SaveId), _settings, cancellationToken);
         WrittenStep written;
         try

@@ -36,6 +36,12 @@ internal sealed record BlobSettings
     /// <summary>Tests: a policy added to every request (count requests, inject faults).</summary>
     public HttpPipelinePolicy? TestPolicy { get; init; }
 
+    /// <summary>
+    /// The host's clocks: a save measures its blobs' age on both the monotonic and the wall clock
+    /// (<see cref="UncommittedBlobs"/>). Tests put a machine to sleep through it.
+    /// </summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
     /// <summary>Tests: where the local index cache lives instead of the platform cache folder.</summary>
     public string? CacheDirectory { get; init; }
 

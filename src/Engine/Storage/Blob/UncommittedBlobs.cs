@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Azure;
 using Azure.Storage.Blobs;
@@ -20,17 +19,23 @@ internal sealed class UncommittedBlobs
     private readonly BlobClient[] _blobs;
     private readonly TimeSpan _refreshAfter;
     private readonly TimeSpan _grace;
+    private readonly TimeProvider _clock;
 
     /// <summary>A moment, on this host's monotonic clock, before every blob of the save was last modified.</summary>
     private long _notBefore;
 
+    /// <summary>The same moment on this host's wall clock.</summary>
+    private DateTimeOffset _notBeforeWall;
+
     /// <summary>Starts the clock: made before the save sends any blob, so no blob of it is older than this.</summary>
-    public UncommittedBlobs(BlobContainerClient container, string folder, TimeSpan grace)
+    public UncommittedBlobs(BlobContainerClient container, string folder, TimeSpan grace, TimeProvider clock)
     {
         _blobs = [container.GetBlobClient(folder + StepFormat.DataFile), container.GetBlobClient(folder + StepFormat.ManifestFile)];
         _grace = grace;
         _refreshAfter = grace / 4;
-        _notBefore = Stopwatch.GetTimestamp();
+        _clock = clock;
+        _notBefore = clock.GetTimestamp();
+        _notBeforeWall = clock.GetUtcNow();
     }
 
     /// <summary>
@@ -42,13 +47,20 @@ internal sealed class UncommittedBlobs
     /// <exception cref="IOException">A blob is gone: another host's sweep took it while the save stalled; nothing may be published.</exception>
     public void RefreshIfOld(string directory, long step, Action<string> log)
     {
-        var age = Stopwatch.GetElapsedTime(_notBefore);
+        // The longer of the two clocks' measures. The monotonic clock (Stopwatch) stops while the machine is
+        // suspended (CLOCK_MONOTONIC on Linux), exactly the stall this guards against, while the sweep of another
+        // host counts that time; the wall clock counts it but can be stepped back (NTP). Found by the attack on sweep:
+        // a save that slept past the grace period measured seconds, sent no refresh and published swept blobs.
+        var monotonic = _clock.GetElapsedTime(_notBefore);
+        var wall = _clock.GetUtcNow() - _notBeforeWall;
+        var age = wall > monotonic ? wall : monotonic;
         if (age < _refreshAfter)
         {
             return;
         }
 
-        var started = Stopwatch.GetTimestamp();
+        var started = _clock.GetTimestamp();
+        var startedWall = _clock.GetUtcNow();
         var stamp = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["refreshed"] = DateTimeOffset.UtcNow.UtcTicks.ToString(CultureInfo.InvariantCulture),
@@ -69,6 +81,7 @@ internal sealed class UncommittedBlobs
         }
 
         _notBefore = started;
+        _notBeforeWall = startedWall;
         log($"Refreshed the blobs of step {step}'s save in '{directory}' before its commit record ({age.TotalSeconds:0.#} s since they were written, "
             + $"a quarter of the sweep's grace period is {_refreshAfter.TotalSeconds:0.#} s), so that no other writer's sweep takes them.");
     }

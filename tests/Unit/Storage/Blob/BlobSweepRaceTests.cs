@@ -137,6 +137,59 @@ public sealed class BlobSweepRaceTests
         Assert.Empty(SaveBlobs(location, 1));
     }
 
+    /// <summary>
+    /// A host's clocks when the whole machine is suspended (laptop sleep, a paused VM): its monotonic clock (what
+    /// <see cref="System.Diagnostics.Stopwatch"/> reads: CLOCK_MONOTONIC on Linux, which stops in suspend) does not
+    /// count the time asleep, its wall clock does.
+    /// </summary>
+    private sealed class SuspendingClock : TimeProvider
+    {
+        private long _asleep;
+
+        public override long GetTimestamp() => base.GetTimestamp() - Interlocked.Read(ref _asleep);
+
+        /// <summary>Runs <c>meanwhile</c> as if the machine slept through it.</summary>
+        public void Sleep(Action meanwhile)
+        {
+            var start = base.GetTimestamp();
+            meanwhile();
+            Interlocked.Add(ref _asleep, base.GetTimestamp() - start);
+        }
+    }
+
+    [Fact]
+    public void A_save_whose_machine_slept_past_the_grace_period_while_another_host_swept_its_blobs_fails_and_publishes_nothing()
+    {
+        // Found by the attack on sweep: the save measured its blobs' age on the monotonic clock only, which does not
+        // advance while the machine is suspended. Asleep past the grace period after its manifest went up, it woke
+        // "seconds" later by that clock, sent no refresh, wrote its record over blobs host 2 had swept and reported
+        // success: a listed step without data.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(0), step: 0);
+        }
+
+        var clock = new SuspendingClock();
+        var swept = 0;
+        var sleep = new HookPolicy(IsManifestUpload, after: () => clock.Sleep(() =>
+        {
+            Thread.Sleep(Stall);
+            using var host2 = BlobTest.Handler(Host());
+            swept = host2.RepairIndex(location).LeftoversRemoved.Count;
+        }));
+        using (var saver = BlobTest.Handler(Host(sleep) with { Clock = clock }))
+        {
+            var e = Assert.ThrowsAny<Exception>(() => saver.Save(location, BlobTest.State(1), step: 1));
+            Assert.Contains("swept", e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, swept);
+        using var reader = BlobTest.Handler();
+        Assert.Equal(new long[] { 0 }, reader.GetCheckpointSteps(location));
+        Assert.Empty(SaveBlobs(location, 1));
+    }
+
     [Fact]
     public async Task A_sweep_that_listed_a_stalled_saves_blobs_before_the_save_refreshed_them_deletes_nothing_and_the_save_commits_whole()
     {
