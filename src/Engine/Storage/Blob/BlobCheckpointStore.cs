@@ -849,7 +849,14 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             var folders = new Dictionary<string, List<BlobItem>>(StringComparer.Ordinal);
             var dataPrefix = _location.Prefix + DataFolder;
-            foreach (var blob in _container.GetBlobs(BlobTraits.None, BlobStates.None, dataPrefix, CancellationToken.None))
+            DateTimeOffset? storeNow = null;
+            foreach (var blob in _container.GetBlobs(BlobTraits.None, BlobStates.None, dataPrefix, CancellationToken.None).AsPages()
+                .SelectMany(page =>
+                {
+                    // The store's time when the listing began, by the clock its last-modified times come from.
+                    storeNow ??= page.GetRawResponse().Headers.Date;
+                    return page.Values;
+                }))
             {
                 var rest = blob.Name[dataPrefix.Length..];
                 var slash = rest.IndexOf('/', StringComparison.Ordinal);
@@ -868,7 +875,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             // of its folders is a leftover.
             var unreadable = new List<string>();
             var committed = (ListCommitted(unreadable, fromStore: true) ?? []).Select(c => $"{StepName(c.Row.Step)}-{c.Row.SaveId}").ToHashSet(StringComparer.Ordinal);
-            var cutoff = DateTimeOffset.UtcNow - _settings.SweepGrace;
+            // Ages judged by the store's clock, never this host's: found by the attack on sweep, a host whose clock ran
+            // ahead by the grace period took the fresh blobs of a save about to commit. (No page, no blob to judge.)
+            var cutoff = (storeNow ?? _settings.Clock.GetUtcNow()) - _settings.SweepGrace;
             foreach (var (folder, blobs) in folders)
             {
                 if (committed.Contains(folder) || unreadable.Any(name => folder.StartsWith(name + "-", StringComparison.Ordinal))

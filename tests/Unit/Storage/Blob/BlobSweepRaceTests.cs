@@ -190,6 +190,49 @@ public sealed class BlobSweepRaceTests
         Assert.Empty(SaveBlobs(location, 1));
     }
 
+    /// <summary>A host whose wall clock runs ahead of the store's.</summary>
+    private sealed class LeadingClock(TimeSpan lead) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + lead;
+    }
+
+    [Fact]
+    public async Task A_sweep_by_a_host_whose_clock_runs_ahead_keeps_the_fresh_blobs_of_a_save_about_to_commit()
+    {
+        // Found by the attack on sweep: the sweep judged the store's last-modified times by its own clock. A host an
+        // hour ahead (grace 2 s here) took the seconds-old blobs of a fast save between its manifest and its record
+        // (no refresh: the save was young), and the save then published a step without data and reported success.
+        var location = AzuriteFixture.NewLocation();
+        using (var first = BlobTest.Handler())
+        {
+            first.Save(location, BlobTest.State(0), step: 0);
+        }
+
+        using var atRecord = new ManualResetEventSlim();
+        using var go = new ManualResetEventSlim();
+        var saverPolicy = new HookPolicy(m => IsRecordWrite(m, 1), before: () =>
+        {
+            atRecord.Set();
+            Assert.True(go.Wait(Patience));
+        });
+        var state = BlobTest.State(1);
+        using var saver = BlobTest.Handler(Host(saverPolicy));
+        var save = Task.Run(() => saver.Save(location, state, step: 1));
+        Assert.True(atRecord.Wait(Patience));
+        try
+        {
+            using var host2 = BlobTest.Handler(Host() with { Clock = new LeadingClock(TimeSpan.FromHours(1)) });
+            Assert.Empty(host2.RepairIndex(location).LeftoversRemoved);
+        }
+        finally
+        {
+            go.Set();
+        }
+
+        Assert.Equal(1, (await save).Step);
+        AssertListedAndWhole(location, 1, state);
+    }
+
     [Fact]
     public async Task A_sweep_that_listed_a_stalled_saves_blobs_before_the_save_refreshed_them_deletes_nothing_and_the_save_commits_whole()
     {
