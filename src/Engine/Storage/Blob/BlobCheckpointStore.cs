@@ -494,6 +494,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     {
         var r = (BlobReservation)reservation;
         var created = new DateTimeOffset((createdUtc ?? r.CreatedUtc).UtcTicks, TimeSpan.Zero);
+        // The clock of the blobs' age starts before any of them is sent (see UncommittedBlobs).
+        var blobs = new UncommittedBlobs(_container, SaveFolder(r.Step, r.SaveId), _settings.SweepGrace, _settings.Clock);
         var sink = new BlobStepSink(_container, SaveFolder(r.Step, r.SaveId), _settings, cancellationToken);
         WrittenStep written;
         try
@@ -523,7 +525,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         FaultInjector.Hit("blob.before-commit");
         try
         {
-            replaced = Commit(row, dataLength, r.Overwrite, pin, unanswered, ref replacing, out row);
+            replaced = Commit(row, dataLength, r.Overwrite, pin, blobs, unanswered, ref replacing, out row);
         }
         catch (Exception e) when (e is StepExistsException or CorruptCheckpointException)
         {
@@ -600,9 +602,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     /// is set before each write to the version it replaces (null: a create): when a write's outcome is unknown (it
     /// throws) and the store then shows this save's record, that version is the one it replaced. <c>unanswered</c>
     /// receives the condition of each write with a try whose fate the store never told (it may still land).
+    /// <c>blobs</c> refreshes the save's blobs before a write when they may be near the sweep's grace period.
     /// </summary>
-    private Committed? Commit(StepRow row, long dataLength, bool overwrite, bool pin, UnansweredRecordWrites unanswered, ref Committed? replacing,
-        out StepRow committedRow)
+    private Committed? Commit(StepRow row, long dataLength, bool overwrite, bool pin, UncommittedBlobs blobs, UnansweredRecordWrites unanswered,
+        ref Committed? replacing, out StepRow committedRow)
     {
         var record = Record(row.Step);
         while (true)
@@ -611,6 +614,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             replacing = existing;
             committedRow = row with { Pinned = pin || (existing?.Row.Pinned ?? false) };
             var conditions = existing is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = existing.ETag };
+
+            // Right before every record write (an overwrite may write more than once): a record must never name
+            // blobs another host's sweep took while this save stalled.
+            blobs.RefreshIfOld(Directory, row.Step, Log);
             var sends = new SendTally();
             try
             {
@@ -810,9 +817,11 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             // Never swept: sweep now.
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
-            Log($"Could not read when '{Directory}' was last swept ({e.Status} {e.ErrorCode}); a later writer retries.");
+            // Runs after the save committed: no failure here may turn that success into an error (a network gone
+            // through every retry ends in the SDK's AggregateException).
+            Log($"Could not read when '{Directory}' was last swept ({e.Message}); a later writer retries.");
             return;
         }
 
@@ -820,9 +829,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             marker.Upload(BinaryData.FromString(DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)), overwrite: true);
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
-            Log($"Could not mark the sweep of '{Directory}' ({e.Status} {e.ErrorCode}).");
+            Log($"Could not mark the sweep of '{Directory}' ({e.Message}).");
         }
 
         SweepLeftovers(dryRun: false);
@@ -840,7 +849,14 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             var folders = new Dictionary<string, List<BlobItem>>(StringComparer.Ordinal);
             var dataPrefix = _location.Prefix + DataFolder;
-            foreach (var blob in _container.GetBlobs(BlobTraits.None, BlobStates.None, dataPrefix, CancellationToken.None))
+            DateTimeOffset? storeNow = null;
+            foreach (var blob in _container.GetBlobs(BlobTraits.None, BlobStates.None, dataPrefix, CancellationToken.None).AsPages()
+                .SelectMany(page =>
+                {
+                    // The store's time when the listing began, by the clock its last-modified times come from.
+                    storeNow ??= page.GetRawResponse().Headers.Date;
+                    return page.Values;
+                }))
             {
                 var rest = blob.Name[dataPrefix.Length..];
                 var slash = rest.IndexOf('/', StringComparison.Ordinal);
@@ -859,7 +875,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             // of its folders is a leftover.
             var unreadable = new List<string>();
             var committed = (ListCommitted(unreadable, fromStore: true) ?? []).Select(c => $"{StepName(c.Row.Step)}-{c.Row.SaveId}").ToHashSet(StringComparer.Ordinal);
-            var cutoff = DateTimeOffset.UtcNow - _settings.SweepGrace;
+            // Ages judged by the store's clock, never this host's: found by the attack on sweep, a host whose clock ran
+            // ahead by the grace period took the fresh blobs of a save about to commit. (No page, no blob to judge.)
+            var cutoff = (storeNow ?? _settings.Clock.GetUtcNow()) - _settings.SweepGrace;
             foreach (var (folder, blobs) in folders)
             {
                 if (committed.Contains(folder) || unreadable.Any(name => folder.StartsWith(name + "-", StringComparison.Ordinal))
@@ -868,24 +886,65 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                     continue;
                 }
 
-                swept.Add(DataFolder + folder);
-                if (!dryRun)
+                if (dryRun)
                 {
-                    foreach (var blob in blobs)
-                    {
-                        _container.GetBlobClient(blob.Name).DeleteIfExists();
-                    }
-
+                    swept.Add(DataFolder + folder);
+                }
+                else if (DeleteListed(blobs))
+                {
+                    swept.Add(DataFolder + folder);
                     Log($"Swept the leftovers of an uncommitted save in '{Directory}' ({DataFolder}{folder}).");
+                }
+                else
+                {
+                    Log($"Kept {DataFolder}{folder} in '{Directory}': a blob of it was written since the sweep listed it (a stalled save refreshing its blobs before its commit record).");
                 }
             }
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
-            Log($"Sweeping leftovers in '{Directory}' failed ({e.Status} {e.ErrorCode}); a later writer retries.");
+            // A sweep that stops part-way leaves a folder no record names, which nothing lists (a record is only ever
+            // written by a save, after both its blobs): the next sweep takes the rest. Found by the sweep round: a
+            // transport failure through every retry (the SDK's AggregateException) escaped and failed the save that
+            // had just committed.
+            Log($"Sweeping leftovers in '{Directory}' failed ({e.Message}); a later writer retries.");
         }
 
         return swept;
+    }
+
+    /// <summary>
+    /// Deletes each blob only if it still has the ETag it was listed with (<c>If-Match</c>): a blob written since (a
+    /// stalled save's refresh before its record, see <see cref="UncommittedBlobs"/>) is not the leftover judged old,
+    /// and stays. True when every blob is gone.
+    /// </summary>
+    private bool DeleteListed(List<BlobItem> blobs)
+    {
+        var all = true;
+        foreach (var blob in blobs)
+        {
+            if (blob.Properties.ETag is not { } listed)
+            {
+                // No version to hold the delete to (a listing always gives one): not deleted.
+                all = false;
+                continue;
+            }
+
+            try
+            {
+                _container.GetBlobClient(blob.Name).Delete(DeleteSnapshotsOption.None, new BlobRequestConditions { IfMatch = listed });
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // Gone already (another sweep, or this delete's earlier try whose answer was lost).
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                all = false;
+            }
+        }
+
+        return all;
     }
 
     // ----- read -----
