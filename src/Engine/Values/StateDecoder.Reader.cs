@@ -21,7 +21,10 @@ internal sealed partial class StateDecoder
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = StateEncoder.MaxJsonDepth };
 
-    /// <summary>Decodes a whole tree from its JSON (the state node's bytes, already checked to be valid JSON).</summary>
+    /// <summary>
+    /// Decodes a whole tree from its JSON (the state node's bytes, whose end the open found by its brackets only):
+    /// the reader checks every JSON rule as it goes, so bad JSON anywhere in the node fails the decode.
+    /// </summary>
     /// <exception cref="InvalidDataException">A node is malformed.</exception>
     public object? Decode(ReadOnlyMemory<byte> json) => Decode(json.Span);
 
@@ -42,7 +45,7 @@ internal sealed partial class StateDecoder
         }
         catch (JsonException e)
         {
-            // Open checked the whole manifest; only a node decoded apart from it can get here.
+            // The open found the node's end by its brackets only; this reader is what checks its JSON.
             throw new InvalidDataException($"the state node is not valid JSON ({e.Message})", e);
         }
     }
