@@ -149,7 +149,9 @@ internal static class ManifestCodec
     /// by its brackets and quotes alone (and refuses one that is cut off or nests too deep), and every reader of
     /// <see cref="StepManifest.StateJson"/> checks it fully as it reads it (the decoder's reader, or the document
     /// of <see cref="StepManifest.State"/>). Tokenizing it here as well was a whole pass over megabytes for a
-    /// restore that tokenizes it again at once (round 27 of docs/performance-notes.md).
+    /// restore that tokenizes it again at once (round 27 of docs/performance-notes.md). Where no reader of the node
+    /// would run (a step listing its items, a step of a newer format, a node a second state field replaces), the
+    /// open still tokenizes it (<see cref="CheckStateJson"/>).
     /// </summary>
     private static (JsonDocument Document, ReadOnlyMemory<byte> State) ParseApartFromState(ReadOnlyMemory<byte> json)
     {
@@ -205,6 +207,13 @@ internal static class ManifestCodec
             first = false;
             if (isState)
             {
+                if (tail is not null)
+                {
+                    // A second state field replaces the node passed by its extent, which no reader would then
+                    // check: the manifest holding it is checked here, as the tokenizer checked it before.
+                    CheckStateJson(state.Span);
+                }
+
                 state = tail is null ? json[valueStart..end] : span[valueStart..end].ToArray();
                 rest.Write(span[nameStart..valueStart]);
                 rest.Write("null"u8);
@@ -281,6 +290,35 @@ internal static class ManifestCodec
         throw new JsonException(inString ? "the state node ends inside a string" : "the state node ends before its brackets close");
     }
 
+    /// <summary>
+    /// Tokenizes a state node whose end <see cref="StateExtent"/> found, for a step where no reader of the node
+    /// would check it: a step that lists its items (an index rebuild and an item listing read only the list), a
+    /// step of a newer format (listed and kept from its header alone), a node a later state field replaces.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The node is not valid JSON.</exception>
+    private static void CheckStateJson(ReadOnlySpan<byte> state)
+    {
+        if (state.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(state, ManifestReaderOptions);
+            reader.Read();
+            reader.Skip();
+            if (reader.Read())
+            {
+                throw new JsonException("data after the node");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"the state node is not valid JSON ({e.Message})", e);
+        }
+    }
+
     private static StepManifest Validate(JsonDocument doc, ReadOnlyMemory<byte> stateJson, long dataFileLength, bool allowNewer)
     {
         var root = doc.RootElement;
@@ -308,6 +346,8 @@ internal static class ManifestCodec
         var step = GetLong(root, "step");
         if (version > StepFormat.Version || unknownFeatures.Count > 0)
         {
+            // Kept and listed from its header alone: its state node is checked as JSON here, or nothing would.
+            CheckStateJson(stateJson.Span);
             var newer = new NewerFormatException(version, unknownFeatures);
             if (!allowNewer)
             {
@@ -367,6 +407,10 @@ internal static class ManifestCodec
             {
                 items.Add(ParseItem(i, tensors.Count));
             }
+
+            // Its items are read from the list, so an index rebuild or an item listing never reads the state
+            // node: it is checked as JSON here, as the open checked every step's before round 27.
+            CheckStateJson(stateJson.Span);
         }
 
         // The save id names the step's staging and trash folders: anything but 32 hex digits could climb out.
