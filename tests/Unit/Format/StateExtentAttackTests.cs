@@ -31,11 +31,12 @@ public sealed class StateExtentAttackTests : IDisposable
         return json[..(at + 8)] + state + "}";
     }
 
-    private string SavedStep(float[]? tensor = null)
+    /// <summary>Steps 1 and 2 of <c>{a: n}</c> (and a tensor <c>w</c> when asked): the planted nodes below differ from step 1's only in their JSON.</summary>
+    private string SavedStep(bool withTensor = true)
     {
         var ck = _dir.Sub("ck");
-        _handler.Save(ck, new Hashtable { ["a"] = 1, ["w"] = tensor ?? [1f, 2f] }, step: 1);
-        _handler.Save(ck, new Hashtable { ["a"] = 2, ["w"] = tensor ?? [1f, 2f] }, step: 2);
+        _handler.Save(ck, withTensor ? new Hashtable { ["a"] = 1, ["w"] = new[] { 1f, 2f } } : new Hashtable { ["a"] = 1 }, step: 1);
+        _handler.Save(ck, new Hashtable { ["a"] = 2, ["w"] = new[] { 1f, 2f } }, step: 2);
         return ck;
     }
 
@@ -110,7 +111,7 @@ public sealed class StateExtentAttackTests : IDisposable
     [MemberData(nameof(BadNodes))]
     public void A_state_node_that_is_not_json_is_corrupt_for_every_consumer_and_names_the_step(string node)
     {
-        var ck = SavedStep();
+        var ck = SavedStep(withTensor: false);
         var json = Encoding.UTF8.GetString(PlantedManifest.ReadJson(ck, 1));
         PlantedManifest.PlantFile(ck, 1, PlantedManifest.Frame(Encoding.UTF8.GetBytes(WithState(json, node))));
 
@@ -122,7 +123,7 @@ public sealed class StateExtentAttackTests : IDisposable
 
         Corrupt(() => _handler.Restore(ck, 1));
         Corrupt(() => _handler.Restore(ck, 1, ["a"]));
-        Corrupt(() => _handler.RestoreInto(ck, new Hashtable { ["a"] = 0, ["w"] = new float[2] }, 1));
+        Corrupt(() => _handler.RestoreInto(ck, new Hashtable { ["a"] = 0 }, 1));
         Corrupt(() => _handler.Compare(ck, 1, 2));
         Corrupt(() => _handler.Compare(ck, 2, 1));
         Corrupt(() => _handler.GetStatistics(ck, 1));
@@ -133,9 +134,23 @@ public sealed class StateExtentAttackTests : IDisposable
     }
 
     [Fact]
+    public void The_valid_node_the_bad_ones_are_made_from_restores_lists_and_verifies()
+    {
+        var ck = SavedStep(withTensor: false);
+        var json = Encoding.UTF8.GetString(PlantedManifest.ReadJson(ck, 1));
+        PlantedManifest.PlantFile(ck, 1, PlantedManifest.Frame(Encoding.UTF8.GetBytes(WithState(json, """{"t":"hashtable","e":[["a",{"t":"i32","v":7}]]}"""))));
+
+        Assert.Equal(7, Assert.IsType<Hashtable>(_handler.Restore(ck, 1))["a"]);
+        Assert.Empty(_handler.CompareNumeric(ck, 1, 2));
+        Assert.True(_handler.Verify(ck, 1).Ok);
+        StepFiles.DropIndex(ck);
+        Assert.Equal([1L, 2L], _handler.ListCheckpoints(ck).Select(c => c.Step));
+    }
+
+    [Fact]
     public void A_state_node_with_invalid_utf8_is_corrupt_for_every_consumer()
     {
-        var ck = SavedStep();
+        var ck = SavedStep(withTensor: false);
         var json = PlantedManifest.ReadJson(ck, 1);
         var text = Encoding.UTF8.GetString(json);
         var at = text.LastIndexOf("\"state\":", StringComparison.Ordinal);
@@ -153,5 +168,7 @@ public sealed class StateExtentAttackTests : IDisposable
         Corrupt(() => _handler.Restore(ck, 1, ["a"]));
         Corrupt(() => _handler.Compare(ck, 1, 2));
         Assert.False(_handler.Verify(ck, 1).Ok);
+        StepFiles.DropIndex(ck);
+        Assert.Equal([2L], _handler.ListCheckpoints(ck).Select(c => c.Step));
     }
 }
