@@ -171,4 +171,35 @@ public sealed class StateExtentAttackTests : IDisposable
         StepFiles.DropIndex(ck);
         Assert.Equal([2L], _handler.ListCheckpoints(ck).Select(c => c.Step));
     }
+
+    [Theory]
+    [InlineData(62)]
+    [InlineData(63)]
+    [InlineData(64)]
+    [InlineData(65)]
+    public void A_state_node_nesting_about_the_limit_is_corrupt_naming_the_step_for_every_consumer(int levels)
+    {
+        var ck = SavedStep(withTensor: false);
+        var json = Encoding.UTF8.GetString(PlantedManifest.ReadJson(ck, 1));
+        // The node's object and the entry array are two levels, the entry list a third: the rest is an array nest.
+        var inner = levels - 3;
+        PlantedManifest.PlantFile(ck, 1, PlantedManifest.Frame(Encoding.UTF8.GetBytes(
+            WithState(json, "{\"t\":\"hashtable\",\"e\":[[\"a\"," + new string('[', inner) + new string(']', inner) + "]]}"))));
+
+        void Corrupt(Action act)
+        {
+            var e = Assert.Throws<CorruptCheckpointException>(act);
+            Assert.Equal(1L, e.Step);
+        }
+
+        Corrupt(() => _handler.Restore(ck, 1));
+        Corrupt(() => _handler.Restore(ck, 1, ["a"]));
+        Corrupt(() => _handler.RestoreInto(ck, new Hashtable { ["a"] = 0 }, 1));
+        Corrupt(() => _handler.Compare(ck, 2, 1));
+        Corrupt(() => _handler.CompareNumeric(ck, 1, 2));
+        Corrupt(() => _handler.GetStatistics(ck, 1));
+        Assert.False(_handler.Verify(ck, 1).Ok);
+        StepFiles.DropIndex(ck);
+        Assert.Equal([2L], _handler.ListCheckpoints(ck).Select(c => c.Step));
+    }
 }
