@@ -140,11 +140,18 @@ internal static class ManifestCodec
     private static readonly JsonReaderOptions ManifestReaderOptions = new() { MaxDepth = StateEncoder.MaxJsonDepth };
 
     /// <summary>
-    /// Reads the whole manifest once with a <see cref="Utf8JsonReader"/> (every JSON rule and the depth limit, as a
+    /// Reads the manifest once with a <see cref="Utf8JsonReader"/> (every JSON rule and the depth limit, as a
     /// document would check them) and builds a document of everything but the state node, which stands there as
     /// <c>null</c>: the state node, megabytes for 100,000 scalar leaves, is decoded later straight from its bytes
     /// (<see cref="StepManifest.StateJson"/>) instead of being indexed into a document first. A root that is not an
     /// object is parsed whole, so the header check names it as before.
+    /// A state node that is an object or an array is not tokenized here: <see cref="StateExtent"/> finds its end
+    /// by its brackets and quotes alone (and refuses one that is cut off or nests too deep), and every reader of
+    /// <see cref="StepManifest.StateJson"/> checks it fully as it reads it (the decoder's reader, or the document
+    /// of <see cref="StepManifest.State"/>). Tokenizing it here as well was a whole pass over megabytes for a
+    /// restore that tokenizes it again at once (round 27 of docs/performance-notes.md). Where no reader of the node
+    /// would run (a step listing its items, a step of a newer format, a node a second state field replaces), the
+    /// open still tokenizes it (<see cref="CheckStateJson"/>).
     /// </summary>
     private static (JsonDocument Document, ReadOnlyMemory<byte> State) ParseApartFromState(ReadOnlyMemory<byte> json)
     {
@@ -160,12 +167,36 @@ internal static class ManifestCodec
         var rest = new ArrayBufferWriter<byte>(4096);
         rest.Write("{"u8);
         var first = true;
+        // After a state node passed by its extent, the reader goes on over a copy of what follows it, put behind
+        // "{" "state" ":" null, so that it sees the same object it would have seen in the manifest itself.
+        byte[]? tail = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var nameStart = (int)reader.TokenStartIndex;
             var isState = reader.ValueTextEquals("state"u8);
             reader.Read();
             var valueStart = (int)reader.TokenStartIndex;
+            if (isState && tail is null && reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                var stateEnd = valueStart + StateExtent(span[valueStart..], StateEncoder.MaxJsonDepth - 1);
+                state = json[valueStart..stateEnd];
+                if (!first)
+                {
+                    rest.Write(","u8);
+                }
+
+                first = false;
+                rest.Write(span[nameStart..valueStart]);
+                rest.Write("null"u8);
+                tail = [.. "{\"state\":null"u8, .. span[stateEnd..]];
+                span = tail;
+                reader = new Utf8JsonReader(span, ManifestReaderOptions);
+                reader.Read();
+                reader.Read();
+                reader.Read();
+                continue;
+            }
+
             reader.Skip();
             var end = (int)reader.BytesConsumed;
             if (!first)
@@ -176,7 +207,14 @@ internal static class ManifestCodec
             first = false;
             if (isState)
             {
-                state = json[valueStart..end];
+                if (tail is not null)
+                {
+                    // A second state field replaces the node passed by its extent, which no reader would then
+                    // check: the manifest holding it is checked here, as the tokenizer checked it before.
+                    CheckStateJson(state.Span);
+                }
+
+                state = tail is null ? json[valueStart..end] : span[valueStart..end].ToArray();
                 rest.Write(span[nameStart..valueStart]);
                 rest.Write("null"u8);
             }
@@ -194,6 +232,91 @@ internal static class ManifestCodec
 
         rest.Write("}"u8);
         return (JsonDocument.Parse(rest.WrittenMemory, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth }), state);
+    }
+
+    /// <summary>
+    /// The length of the object or array at the start of <paramref name="value"/>, found by its brackets alone
+    /// (outside strings, whose escapes are honoured): not a check of its JSON, which its readers make as they read
+    /// it. A value cut off before its end, or nesting deeper than <paramref name="maxNesting"/> levels (itself the
+    /// first; the manifest's root object is one more level, so the caller passes the manifest's limit less one), is refused as the tokenizer refused it.
+    /// </summary>
+    /// <exception cref="JsonException">The value ends before its brackets close, or nests too deep.</exception>
+    internal static int StateExtent(ReadOnlySpan<byte> value, int maxNesting)
+    {
+        // One plain loop over the bytes: in a state node of small leaves a quote or bracket comes every few bytes,
+        // so a vectorised search for the next one costs more per call than it saves (measured, round 27).
+        var depth = 0;
+        var inString = false;
+        for (var at = 0; at < value.Length; at++)
+        {
+            var b = value[at];
+            if (inString)
+            {
+                if (b == (byte)'"')
+                {
+                    inString = false;
+                }
+                else if (b == (byte)'\\')
+                {
+                    // UTF-8 continuation bytes are never a quote or a backslash, so the escaped byte is skipped whole.
+                    at++;
+                }
+
+                continue;
+            }
+
+            switch (b)
+            {
+                case (byte)'"':
+                    inString = true;
+                    break;
+                case (byte)'[' or (byte)'{':
+                    if (++depth > maxNesting)
+                    {
+                        throw new JsonException($"the state node nests deeper than the manifest's limit of {StateEncoder.MaxJsonDepth} levels");
+                    }
+
+                    break;
+                case (byte)']' or (byte)'}':
+                    if (--depth == 0)
+                    {
+                        return at + 1;
+                    }
+
+                    break;
+            }
+        }
+
+        throw new JsonException(inString ? "the state node ends inside a string" : "the state node ends before its brackets close");
+    }
+
+    /// <summary>
+    /// Tokenizes a state node whose end <see cref="StateExtent"/> found, for a step where no reader of the node
+    /// would check it: a step that lists its items (an index rebuild and an item listing read only the list), a
+    /// step of a newer format (listed and kept from its header alone), a node a later state field replaces.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The node is not valid JSON.</exception>
+    private static void CheckStateJson(ReadOnlySpan<byte> state)
+    {
+        if (state.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(state, ManifestReaderOptions);
+            reader.Read();
+            reader.Skip();
+            if (reader.Read())
+            {
+                throw new JsonException("data after the node");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"the state node is not valid JSON ({e.Message})", e);
+        }
     }
 
     private static StepManifest Validate(JsonDocument doc, ReadOnlyMemory<byte> stateJson, long dataFileLength, bool allowNewer)
@@ -223,6 +346,8 @@ internal static class ManifestCodec
         var step = GetLong(root, "step");
         if (version > StepFormat.Version || unknownFeatures.Count > 0)
         {
+            // Kept and listed from its header alone: its state node is checked as JSON here, or nothing would.
+            CheckStateJson(stateJson.Span);
             var newer = new NewerFormatException(version, unknownFeatures);
             if (!allowNewer)
             {
@@ -282,6 +407,10 @@ internal static class ManifestCodec
             {
                 items.Add(ParseItem(i, tensors.Count));
             }
+
+            // Its items are read from the list, so an index rebuild or an item listing never reads the state
+            // node: it is checked as JSON here, as the open checked every step's before round 27.
+            CheckStateJson(stateJson.Span);
         }
 
         // The save id names the step's staging and trash folders: anything but 32 hex digits could climb out.

@@ -94,8 +94,10 @@ internal sealed class StepManifest : IDisposable
     public required JsonDocument Document { get; init; }
 
     /// <summary>
-    /// The state node's JSON, within the manifest's bytes (checked as JSON when the manifest was parsed). A
-    /// whole-state restore decodes it from here in one pass (<see cref="StateDecoder.Decode(ReadOnlyMemory{byte})"/>).
+    /// The state node's JSON, within the manifest's bytes. Parsing the manifest found its end by its brackets
+    /// only (<see cref="ManifestCodec.StateExtent"/>): whoever reads it checks its JSON as it reads, as the
+    /// decoder's reader and <see cref="State"/> do. A whole-state restore decodes it from here in one pass
+    /// (<see cref="StateDecoder.Decode(ReadOnlyMemory{byte})"/>).
     /// </summary>
     public required ReadOnlyMemory<byte> StateJson { get; init; }
 
@@ -105,6 +107,7 @@ internal sealed class StepManifest : IDisposable
     /// The state node as a parsed document, built on first use: only the walks that look nodes up by structure
     /// (items, selection, restore into a state, comparison) need it, not a whole-state restore.
     /// </summary>
+    /// <exception cref="InvalidDataException">The state node is not valid JSON.</exception>
     public JsonElement State
     {
         get
@@ -114,8 +117,21 @@ internal sealed class StepManifest : IDisposable
                 return default;
             }
 
-            var state = LazyInitializer.EnsureInitialized(ref _state, () => JsonDocument.Parse(StateJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth }));
+            var state = LazyInitializer.EnsureInitialized(ref _state, ParseState);
             return state.RootElement;
+        }
+    }
+
+    private JsonDocument ParseState()
+    {
+        try
+        {
+            return JsonDocument.Parse(StateJson, new JsonDocumentOptions { MaxDepth = StateEncoder.MaxJsonDepth });
+        }
+        catch (JsonException e)
+        {
+            // The open found the node's end only; its JSON is checked here, where it is first read.
+            throw new InvalidDataException($"the state node is not valid JSON ({e.Message})", e);
         }
     }
 

@@ -40,7 +40,19 @@ internal static class TensorStatisticsCalculator
     internal static List<StoredItem> TensorItems(StepReader reader, IReadOnlyCollection<string>? patterns)
     {
         var decoder = new StateDecoder((_, _, item) => throw new InvalidOperationException($"item '{item}': no tensor is loaded while listing items"));
-        return decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items)
+        IReadOnlyList<StoredItem> items;
+        try
+        {
+            items = decoder.ItemsByUsableName(reader.Manifest.State, reader.Manifest.Items);
+        }
+        catch (Exception e) when ((e is InvalidDataException or FormatException or OverflowException or InvalidOperationException or KeyNotFoundException
+                                       or IndexOutOfRangeException) && StepOfFailure.StepOf(e) is null)
+        {
+            // A numeric diff lists the earlier step's items inside the later step's read: the failure names its own step.
+            throw StepOfFailure.Create(reader.Manifest.Step, e.Message, e);
+        }
+
+        return items
             .Where(i => i.Kind == "tensor" && i.TensorIndex >= 0 && (patterns is null || patterns.Any(p => ItemNames.Matches(i.Name, p))))
             .ToList();
     }

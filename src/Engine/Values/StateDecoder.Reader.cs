@@ -21,7 +21,10 @@ internal sealed partial class StateDecoder
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = StateEncoder.MaxJsonDepth };
 
-    /// <summary>Decodes a whole tree from its JSON (the state node's bytes, already checked to be valid JSON).</summary>
+    /// <summary>
+    /// Decodes a whole tree from its JSON (the state node's bytes, whose end the open found by its brackets only):
+    /// the reader checks every JSON rule as it goes, so bad JSON anywhere in the node fails the decode.
+    /// </summary>
     /// <exception cref="InvalidDataException">A node is malformed.</exception>
     public object? Decode(ReadOnlyMemory<byte> json) => Decode(json.Span);
 
@@ -42,7 +45,7 @@ internal sealed partial class StateDecoder
         }
         catch (JsonException e)
         {
-            // Open checked the whole manifest; only a node decoded apart from it can get here.
+            // The open found the node's end by its brackets only; this reader is what checks its JSON.
             throw new InvalidDataException($"the state node is not valid JSON ({e.Message})", e);
         }
     }
@@ -556,7 +559,7 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>A container whose child array was read, completed with the fields that may follow it (its comparer).</summary>
-    private static object Finish(Gathered children, string code, ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName)
+    private static object Finish(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         if (children.Done is { } done)
         {
@@ -573,7 +576,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static object Build(Gathered children, string code, ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName)
+    private static object Build(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         switch (code)
         {
@@ -672,7 +675,7 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>The optional <c>cmp</c> field of a dictionary node: its key comparer, or null for the default.</summary>
-    private static StringComparer? ReadComparer(ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName)
+    private static StringComparer? ReadComparer(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         if (!f.Cmp.Found)
         {
@@ -691,7 +694,7 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>A leaf node (an object without a child array), from the fields remembered while passing it.</summary>
-    private object? ReadLeaf(string code, ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName)
+    private object? ReadLeaf(string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         if (code == "i32")
         {
@@ -827,7 +830,7 @@ internal sealed partial class StateDecoder
         throw Bad(itemName, "property name is not a string");
     }
 
-    private static PrngKey ReadKey(ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName)
+    private static PrngKey ReadKey(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         var impl = Text(json, f.Impl, "impl", itemName);
         if (!f.Data.Found)
@@ -856,7 +859,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static decimal ReadDecimal(ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName)
+    private static decimal ReadDecimal(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         if (!f.B.Found)
         {
@@ -897,7 +900,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static string ReadRawString(ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName)
+    private static string ReadRawString(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         var bytes = f.B.Found && At(json, f.B) is var b && b.TokenType == JsonTokenType.String && b.TryGetBytesFromBase64(out var raw) ? raw : throw Bad(itemName, "string bytes are malformed");
         if (bytes.Length % 2 != 0)
@@ -911,7 +914,7 @@ internal sealed partial class StateDecoder
     // A DateTime or DateTimeOffset constructor range-checks its parts (ticks, offsets): a stored value out
     // of range is corrupt data, so the caller gets the corrupt-checkpoint error naming the item rather than
     // an ArgumentOutOfRangeException that says nothing of the step.
-    private static DateTime ReadDateTime(ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName)
+    private static DateTime ReadDateTime(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         var kind = Enum.TryParse<DateTimeKind>(Text(json, f.Kind, "kind", itemName), out var k) && Enum.IsDefined(k) ? k : throw Bad(itemName, "unknown DateTime kind");
         try
@@ -924,7 +927,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static DateTimeOffset ReadDateTimeOffset(ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName)
+    private static DateTimeOffset ReadDateTimeOffset(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         var offset = f.OffsetMinutes.Found && At(json, f.OffsetMinutes) is var om && om.TokenType == JsonTokenType.Number && om.TryGetInt32(out var m) ? m : throw Bad(itemName, "offset missing");
         try
@@ -937,17 +940,17 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static long Int(NodeFields f, ItemPath itemName) =>
+    private static long Int(in NodeFields f, ItemPath itemName) =>
         f.VIsInt ? f.VInt : throw Bad(itemName, "integer value is missing");
 
     /// <summary>An integer leaf's value, which must lie in [<paramref name="min"/>, <paramref name="max"/>]: out of range is corrupt data naming the leaf.</summary>
-    private static long IntIn(NodeFields f, ItemPath itemName, long min, long max, string code)
+    private static long IntIn(in NodeFields f, ItemPath itemName, long min, long max, string code)
     {
         var value = Int(f, itemName);
         return value >= min && value <= max ? value : throw Bad(itemName, string.Create(CultureInfo.InvariantCulture, $"{code} value {value} is out of range"));
     }
 
-    private static long Ticks(ReadOnlySpan<byte> json, NodeFields f, ItemPath itemName) =>
+    private static long Ticks(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName) =>
         long.TryParse(Text(json, f.Ticks, "ticks", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) ? t : throw Bad(itemName, "ticks are malformed");
 
     private static string Text(ReadOnlySpan<byte> json, FieldAt field, string name, ItemPath itemName)
