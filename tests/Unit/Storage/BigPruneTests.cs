@@ -88,6 +88,83 @@ public sealed class BigPruneTests : IDisposable
     }
 
     [Fact]
+    public void A_prune_of_ten_thousand_steps_returns_the_exact_records_leaves_the_kept_listing_bit_exact_and_restores_the_page_cache()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, State(1), step: 1, metadata: new Dictionary<string, object?> { ["run"] = "a" });
+        h.Save(_ck, State(2), step: 50_000);
+        h.Save(_ck, State(3), step: 50_001);
+        CopyRows(from: 1, first: 100, count: StepIndex.LargeRemoval + 50);
+        CopyRows(from: 1, first: 40_000, count: 3, pinned: true);
+        var before = h.ListCheckpoints(_ck).ToDictionary(i => i.Step);
+        var keptBefore = before.Values.Where(i => i.Step is >= 40_000).Select(Describe).ToList();
+
+        var removed = h.Prune(_ck, new RetentionPolicy { Keep = 2 });
+
+        Assert.Equal(StepIndex.LargeRemoval + 51, removed.Count);
+        Assert.Equal(before.Keys.Where(s => s < 40_000).Order(), removed.Select(i => i.Step));
+        foreach (var info in removed)
+        {
+            Assert.Equal(Describe(before[info.Step]), Describe(info));
+        }
+
+        Assert.Equal(keptBefore, h.ListCheckpoints(_ck).Select(Describe));
+        Assert.Equal(0, Count("SELECT count(*) FROM intents;"));
+        Assert.Equal(5, Count("SELECT count(*) FROM step_items;"));
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        var rows = index.Rows(Enumerable.Range(40_000, 3).Select(i => (long)i).ToList());
+        Assert.Equal(3, rows.Count);
+
+        static string Describe(CheckpointInfo i) => string.Join('|', i.Step, i.CreatedUtc.UtcTicks, i.CreatedUtc.Offset, i.Size, i.StoredSize, i.ItemCount,
+            i.Pinned, i.Path, System.Text.Json.JsonSerializer.Serialize(i.Metadata));
+    }
+
+    [Fact]
+    public void A_large_removal_puts_the_connections_page_cache_back_after_its_transaction()
+    {
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, State(1), step: 1);
+            h.Save(_ck, State(2), step: 2);
+        }
+
+        CopyRows(from: 1, first: 100, count: StepIndex.LargeRemoval);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        var rows = index.Rows(Enumerable.Range(100, StepIndex.LargeRemoval).Select(i => (long)i).ToList());
+        var before = index.CacheSizes();
+
+        index.UnpublishSteps(rows);
+        index.ClearRemovalIntents(rows);
+
+        Assert.Equal(new long[] { 1, 2 }, index.Steps());
+        Assert.Equal(before, index.CacheSizes());
+        Assert.Equal(-2000L, before.Main);
+    }
+
+    [Fact]
+    public void A_removed_rows_save_id_is_the_stored_text_exactly()
+    {
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, State(1), step: 1);
+        }
+
+        CopyRows(from: 1, first: 100, count: 300);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        var many = index.Rows(Enumerable.Range(1, 400).Select(i => (long)i).ToList());
+        var few = index.Rows([1L, 100L, 399L]);
+
+        Assert.Equal(301, many.Count);
+        Assert.All(many, r => Assert.Equal(index.Get(r.Step)!.SaveId, r.SaveId));
+        Assert.Equal(few, many.Where(r => r.Step is 1 or 100 or 399));
+        Assert.Equal("0000000000000000000000000000018f", many[^1].SaveId);
+        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId("0000000000000000000000000000018F"));
+        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId("18f"));
+        Assert.Null(RemovedRow.TryParseSaveId("000000000000000000000000000001-f"u8));
+        Assert.Equal(UInt128.MaxValue, RemovedRow.ParseSaveId(new string('f', 32)));
+    }
+
+    [Fact]
     public void Clearing_a_prunes_intents_keeps_an_intent_the_prune_did_not_record()
     {
         using (var h = new CheckpointHandler())
