@@ -971,9 +971,24 @@ internal sealed partial class StepIndex : IDisposable
         }
         finally
         {
-            Execute(string.Create(CultureInfo.InvariantCulture, $"PRAGMA main.cache_size = {main}; PRAGMA temp.cache_size = {temp};"));
+            Execute(string.Create(CultureInfo.InvariantCulture,
+                $"PRAGMA main.cache_size = {CacheToPutBack(main)}; PRAGMA temp.cache_size = {CacheToPutBack(temp)};"));
         }
     });
+
+    /// <summary>SQLite's page cache for a schema nothing set one for (SQLITE_DEFAULT_CACHE_SIZE: 2000 KiB).</summary>
+    private const long DefaultCache = -2000;
+
+    /// <summary>
+    /// The cache_size to set back: SQLite reports 0 for a schema whose cache was never set (the temporary
+    /// schema until a pragma names it), while that schema's pages use the default. Setting 0 back would
+    /// leave it no cache at all, so a later temporary table of the connection spills every page to a file.
+    /// </summary>
+    private static long CacheToPutBack(object? read)
+    {
+        var size = Convert.ToInt64(read, CultureInfo.InvariantCulture);
+        return size == 0 ? DefaultCache : size;
+    }
 
     /// <summary>The page cache sizes of the main and temporary schemas (SQLite's units), for tests.</summary>
     internal (long Main, long Temp) CacheSizes() => Guard(() =>
