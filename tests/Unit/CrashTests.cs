@@ -301,6 +301,7 @@ public sealed class CrashTests : IDisposable
     [Theory]
     [InlineData("remove.before-unpublish", true)]
     [InlineData("remove.after-unpublish", false)]
+    [InlineData("remove.folder-trashed@5000", false)]
     [InlineData("remove.after-trash", false)]
     public void Kill_during_a_prune_of_ten_thousand_steps_with_its_bigger_page_cache_leaves_all_or_only_the_kept_steps_listed(string point, bool allListed)
     {

@@ -187,6 +187,46 @@ public sealed class BigPruneTests : IDisposable
     }
 
     [Fact]
+    public void A_prune_of_ten_thousand_steps_with_random_save_ids_trashes_exactly_the_removed_folders_including_overwritten_steps()
+    {
+        // Real folders (random save ids, two overwritten) among 10,500 rows with random save ids: the removed
+        // folders go through the trash by the save id rebuilt from its 128-bit value; pinned and newest stay whole.
+        using var h = new CheckpointHandler();
+        for (var s = 1; s <= 8; s++)
+        {
+            h.Save(_ck, State(s), step: s);
+        }
+        h.Save(_ck, State(30), step: 3, overwrite: true);
+        h.Save(_ck, State(40), step: 4, overwrite: true);
+        h.SetPinned(_ck, 5, true);
+        h.Save(_ck, State(90000), step: 90_000);
+        h.Save(_ck, State(90001), step: 90_001);
+        using (var index = PlantedManifest.OpenIndex(_ck))
+        using (var cmd = index.CreateCommand())
+        {
+            cmd.CommandText = """
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 10500)
+                INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                SELECT 100 + n.i, lower(hex(randomblob(16))), s.created_utc, s.size, s.stored_size, s.item_count, s.metadata, s.manifest_hash, 0
+                FROM n, steps AS s WHERE s.step = 1;
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        var removed = h.Prune(_ck, new RetentionPolicy { Keep = 2 });
+        Assert.Equal(10_500 + 7, removed.Count);
+        Assert.Equal(new long[] { 5, 90_000, 90_001 }, h.GetCheckpointSteps(_ck));
+        var names = Directory.EnumerateFileSystemEntries(_ck).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(new[] { "5", "90000", "90001" }, names.Where(n => !n!.StartsWith("index", StringComparison.Ordinal) && !n!.StartsWith('.')));
+        foreach (var d in Directory.EnumerateDirectories(_ck, ".*"))
+        {
+            Assert.Empty(Directory.EnumerateFileSystemEntries(d));
+        }
+        Assert.True(h.Verify(_ck, 5).Ok);
+        Assert.True(h.Verify(_ck, 90_000).Ok);
+        Assert.True(h.Verify(_ck, 90_001).Ok);
+    }
+
+    [Fact]
     public void A_removed_rows_save_id_is_the_stored_text_exactly()
     {
         using (var h = new CheckpointHandler())
