@@ -298,6 +298,64 @@ public sealed class CrashTests : IDisposable
         StoreAssert.Figure(_output, 4, "SIGKILL at a named prune point, 304 steps", $"{point}: survived, only the kept steps listed, next write finished the removal");
     }
 
+    [Theory]
+    [InlineData("remove.before-unpublish", true)]
+    [InlineData("remove.after-unpublish", false)]
+    [InlineData("remove.folder-trashed@5000", false)]
+    [InlineData("remove.after-trash", false)]
+    public void Kill_during_a_prune_of_ten_thousand_steps_with_its_bigger_page_cache_leaves_all_or_only_the_kept_steps_listed(string point, bool allListed)
+    {
+        // From StepIndex.LargeRemoval steps on, the removal's transaction runs with a 64 MiB page cache:
+        // a kill before it commits leaves every step listed, after it only the kept ones, and the next write finishes it.
+        const int Copied = DataraxCkpt.Storage.StepIndex.LargeRemoval + 300;
+        Seeded(1, 2, 20_000, 20_001);
+        using (var index = PlantedManifest.OpenIndex(_ck))
+        using (var cmd = index.CreateCommand())
+        {
+            cmd.CommandText = """
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $count)
+                INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                SELECT 100 + n.i, printf('%032x', 100 + n.i), s.created_utc, s.size, s.stored_size, s.item_count, s.metadata, s.manifest_hash, 0
+                FROM n, steps AS s WHERE s.step = 1;
+                """;
+            cmd.Parameters.AddWithValue("$count", Copied);
+            cmd.ExecuteNonQuery();
+        }
+
+        List<long> before;
+        using (var reader = new CheckpointHandler())
+        {
+            before = reader.GetCheckpointSteps(_ck).ToList();
+        }
+
+        AssertKilled(Harness.Run(point, "prune", _ck, "2"));
+        using (var reader = new CheckpointHandler())
+        {
+            Assert.Equal(allListed ? before : [20_000, 20_001], reader.GetCheckpointSteps(_ck));
+            AssertRestoresExactly(reader, _ck, 20_001, Seed, 2);
+        }
+
+        using (var next = new CheckpointHandler())
+        {
+            next.Save(_ck, HarnessState.Create(20_002, Seed, 1), step: 20_002);
+            Assert.Equal(allListed ? [.. before, 20_002] : new long[] { 20_000, 20_001, 20_002 }, next.GetCheckpointSteps(_ck));
+            // Killed before its transaction, the prune removed nothing; run again, it removes what it planned.
+            Assert.Equal(allListed ? Copied + 2 : 0, next.Prune(_ck, new RetentionPolicy { Keep = 3 }).Count);
+            Assert.Equal(new long[] { 20_000, 20_001, 20_002 }, next.GetCheckpointSteps(_ck));
+            AssertRestoresExactly(next, _ck, 20_000, Seed, 2);
+        }
+
+        using (var index = PlantedManifest.OpenIndex(_ck))
+        using (var cmd = index.CreateCommand())
+        {
+            cmd.CommandText = "SELECT count(*) FROM intents;";
+            Assert.Equal(0L, (long)cmd.ExecuteScalar()!);
+        }
+
+        AssertNoLeftovers();
+        StoreAssert.Figure(_output, 4, $"SIGKILL at a named prune point, {Copied + 4} steps", $"{point}: survived, all or only the kept steps listed, next write finished the removal");
+    }
+
     [Fact]
     public void Kill_while_pinning_keeps_the_step_and_repair_settles_the_pin()
     {

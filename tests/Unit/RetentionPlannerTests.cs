@@ -83,4 +83,36 @@ public sealed class RetentionPlannerTests
     {
         Assert.Equal(new long[] { 1, 2, 3, 4 }, Remove(Steps(1, 2, 3, 4, 5), new RetentionPolicy { KeepEvery = 1000 }));
     }
+    [Fact]
+    public void Steps_listed_in_ascending_order_get_the_same_plan_as_the_same_steps_in_any_order()
+    {
+        // Ascending input (a local index) takes a path without a sorted copy; every rule must decide the same.
+        var random = new Random(17);
+        for (var trial = 0; trial < 300; trial++)
+        {
+            var numbers = Enumerable.Range(0, random.Next(1, 60)).Select(_ => (long)random.Next(0, 200)).Distinct().Order().ToList();
+            var ascending = numbers.Select(n => new Step(n, Now.AddMinutes(-random.Next(0, 120)), Pinned: random.Next(8) == 0)).ToList();
+            var shuffled = ascending.OrderBy(_ => random.Next()).ToList();
+            var finite = ascending.Where(_ => random.Next(4) != 0).Select(s => s.Number).ToHashSet();
+            var policy = new RetentionPolicy
+            {
+                Keep = random.Next(3) == 0 ? null : random.Next(1, 10),
+                KeepEvery = random.Next(3) == 0 ? random.Next(1, 7) : null,
+                KeepNewerThan = random.Next(3) == 0 ? TimeSpan.FromMinutes(random.Next(1, 90)) : null,
+                KeepFinite = random.Next(2) == 0,
+            };
+            long? protectedStep = random.Next(3) == 0 ? numbers[random.Next(numbers.Count)] : null;
+            var askedAscending = new List<long>();
+            var askedShuffled = new List<long>();
+
+            var a = RetentionPlanner.StepsToRemove(ascending, s => (s.Number, s.CreatedUtc, s.Pinned), policy, Now, protectedStep,
+                s => { askedAscending.Add(s.Number); return finite.Contains(s.Number); });
+            var b = RetentionPlanner.StepsToRemove(shuffled, s => (s.Number, s.CreatedUtc, s.Pinned), policy, Now, protectedStep,
+                s => { askedShuffled.Add(s.Number); return finite.Contains(s.Number); });
+
+            Assert.Equal(b, a);
+            Assert.Equal(askedShuffled, askedAscending);
+            Assert.True(a.Select(s => s.Number).SequenceEqual(a.Select(s => s.Number).Order()));
+        }
+    }
 }

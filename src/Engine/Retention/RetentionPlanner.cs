@@ -31,7 +31,20 @@ internal static class RetentionPlanner
             return new List<T>();
         }
 
-        var described = committed.Select(c => (Item: c, Info: describe(c))).OrderBy(c => c.Info.Step).ToList();
+        var infos = new (long Step, DateTimeOffset CreatedUtc, bool Pinned)[committed.Count];
+        var ascending = true;
+        for (var i = 0; i < infos.Length; i++)
+        {
+            infos[i] = describe(committed[i]);
+            ascending &= i == 0 || infos[i].Step > infos[i - 1].Step;
+        }
+
+        if (ascending)
+        {
+            return StepsToRemoveAscending(committed, infos, policy, now, protectedStep, counts);
+        }
+
+        var described = committed.Select((c, i) => (Item: c, Info: infos[i])).OrderBy(c => c.Info.Step).ToList();
 
         // The newest committed step is what a resume restores; no rule, however written, may take it.
         // Only removing it by number does.
@@ -63,5 +76,46 @@ internal static class RetentionPlanner
                 || (policy.KeepEvery is { } every && c.Info.Step % every == 0 && counts(c.Item))))
             .Select(c => c.Item)
             .ToList();
+    }
+
+    /// <summary>
+    /// The same rules, asked in the same order, for steps already strictly ascending (a local index lists
+    /// them so): no sorted copy and no set of kept numbers, a mark per position instead. A prune of a million
+    /// steps allocated about 260 MB here through the general path. Each number appears once, so a position
+    /// marked kept is exactly a number in the general path's set.
+    /// </summary>
+    private static List<T> StepsToRemoveAscending<T>(IReadOnlyList<T> committed, (long Step, DateTimeOffset CreatedUtc, bool Pinned)[] infos,
+        RetentionPolicy policy, DateTimeOffset now, long? protectedStep, Func<T, bool> counts)
+    {
+        var newest = new bool[infos.Length];
+        newest[^1] = true;
+        if (policy.Keep is { } keep)
+        {
+            var kept = 0;
+            for (var i = infos.Length - 1; i >= 0 && kept != keep; i--)
+            {
+                if (counts(committed[i]))
+                {
+                    newest[i] = true;
+                    kept++;
+                }
+            }
+        }
+
+        var removed = new List<T>();
+        for (var i = 0; i < infos.Length; i++)
+        {
+            var info = infos[i];
+            if (!(info.Pinned
+                || info.Step == protectedStep
+                || newest[i]
+                || (policy.KeepNewerThan is { } span && now - info.CreatedUtc < span)
+                || (policy.KeepEvery is { } every && info.Step % every == 0 && counts(committed[i]))))
+            {
+                removed.Add(committed[i]);
+            }
+        }
+
+        return removed;
     }
 }

@@ -625,7 +625,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         var row = RowToRemove(index, step, force);
         if (!dryRun)
         {
-            StepCommit.Remove(_folders, index, [row]);
+            StepCommit.Remove(_folders, index, [RemovedRow.Of(row)]);
             Log($"Removed step {step} from '{Directory}'.");
         }
 
@@ -649,7 +649,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             return null;
         }
 
-        StepCommit.Remove(_folders, index, [row!]);
+        StepCommit.Remove(_folders, index, [RemovedRow.Of(row!)]);
         Log($"Removed step {planned.Step} from '{Directory}' (retention).");
         return ToInfo(row!);
     }
@@ -754,8 +754,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         // Many steps: one listing of the directory instead of a lookup per step (only a folder can be of a newer format).
         var folders = planned.Count > 256 ? _folders.ListStepFolders().ToHashSet() : null;
         bool HasFolder(long step) => folders?.Contains(step) ?? _folders.StepExists(step);
-        var doomed = index.Rows(planned.Select(f => f.Step).ToList())
-            .Where(r => !(HasFolder(r.Step) && Recovery.IsNewerFormat(_folders, r.Step))).ToList();
+        var doomed = index.Rows(planned.Select(f => f.Step).ToList());
+        doomed.RemoveAll(r => HasFolder(r.Step) && Recovery.IsNewerFormat(_folders, r.Step));
         if (!dryRun && doomed.Count > 0)
         {
             StepCommit.Remove(_folders, index, doomed);
@@ -766,7 +766,13 @@ internal sealed class CheckpointStore : ICheckpointStore
             }
         }
 
-        return doomed.Select(ToInfo).ToList();
+        var removed = new List<CheckpointInfo>(doomed.Count);
+        foreach (var row in doomed)
+        {
+            removed.Add(ToInfo(row));
+        }
+
+        return removed;
     }
 
     /// <summary>
@@ -1198,6 +1204,9 @@ internal sealed class CheckpointStore : ICheckpointStore
     // A record as a listing builds it: path and metadata are worked out on first read (a prune of 100,000
     // steps returns 100,000 records, most never looked at). Every row's time is UTC (offset zero).
     private CheckpointInfo ToInfo(StepRow row) => new(_listing, row.Step, row.CreatedUtc.UtcTicks, row.Size, row.StoredSize, row.ItemCount,
+        row.MetadataJson, row.Pinned);
+
+    private CheckpointInfo ToInfo(RemovedRow row) => new(_listing, row.Step, row.CreatedUtc.UtcTicks, row.Size, row.StoredSize, row.ItemCount,
         row.MetadataJson, row.Pinned);
 
     private IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string metadataJson) => _decoding.DecodeMetadata(step, metadataJson);

@@ -59,7 +59,7 @@ internal static class StepCommit
     /// and are deleted, and one more transaction clears the intents. A crash after the first transaction
     /// leaves intents that recovery completes; before it, nothing has changed.
     /// </summary>
-    public static void Remove(StepFolders folders, StepIndex index, IReadOnlyList<StepRow> rows)
+    public static void Remove(StepFolders folders, StepIndex index, IReadOnlyList<RemovedRow> rows)
     {
         if (rows.Count == 0)
         {

@@ -593,20 +593,23 @@ internal sealed partial class StepIndex : IDisposable
         return facts;
     });
 
-    /// <summary>The rows of <paramref name="steps"/> that exist, ascending: a few are looked up one by one, many read in one pass.</summary>
-    public List<StepRow> Rows(IReadOnlyCollection<long> steps)
+    /// <summary>
+    /// The rows of <paramref name="steps"/> that exist, ascending, as a removal holds them: a few are looked up
+    /// one by one, many read in one pass (the manifest hash is checked for its type but not read).
+    /// </summary>
+    public List<RemovedRow> Rows(IReadOnlyCollection<long> steps)
     {
         if (steps.Count <= 256)
         {
-            return steps.Order().Select(Get).OfType<StepRow>().ToList();
+            return steps.Order().Select(Get).OfType<StepRow>().Select(RemovedRow.Of).ToList();
         }
 
         var wanted = steps.ToHashSet();
         return Guard(() =>
         {
             // A prune of most of 100,000 steps reads them all: through SQLite's own API, as a listing does,
-            // with equal metadata texts shared; the rows are the ones Get returns.
-            var rows = new List<StepRow>(wanted.Count);
+            // with equal metadata texts shared; the rows hold what Get returns but the manifest hash.
+            var rows = new List<RemovedRow>(wanted.Count);
             var db = _connection.Handle!;
             var statement = PrepareRaw(db, "SELECT step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM steps ORDER BY step;");
             int rc;
@@ -625,11 +628,8 @@ internal sealed partial class StepIndex : IDisposable
                     }
 
                     CheckTypes(pointer, statement, step, RowIntegers, -1, RowTexts);
-                    var saveId = Encoding.UTF8.GetString(SqliteColumns.Bytes(pointer, statement, 1));
-                    if (!StoredNames.IsSaveId(saveId))
-                    {
-                        throw new FormatException($"step {step} has a save id that is not 32 lower-case hex digits");
-                    }
+                    var saveId = RemovedRow.TryParseSaveId(SqliteColumns.Bytes(pointer, statement, 1))
+                        ?? throw new FormatException($"step {step} has a save id that is not 32 lower-case hex digits");
 
                     var itemCount = SqliteColumns.Int64(pointer, statement, 5);
                     if (itemCount is < 0 or > int.MaxValue)
@@ -644,9 +644,9 @@ internal sealed partial class StepIndex : IDisposable
                         previous = Encoding.UTF8.GetString(text);
                     }
 
-                    rows.Add(new StepRow(step, saveId, CreatedAt(step, SqliteColumns.Int64(pointer, statement, 2)),
+                    rows.Add(new RemovedRow(step, saveId, CreatedAt(step, SqliteColumns.Int64(pointer, statement, 2)),
                         SqliteColumns.Int64(pointer, statement, 3), SqliteColumns.Int64(pointer, statement, 4), (int)itemCount, previous,
-                        Encoding.UTF8.GetString(SqliteColumns.Bytes(pointer, statement, 7)), SqliteColumns.Int64(pointer, statement, 8) != 0));
+                        SqliteColumns.Int64(pointer, statement, 8) != 0));
                 }
 
                 if (rc != raw.SQLITE_DONE)
@@ -949,7 +949,59 @@ internal sealed partial class StepIndex : IDisposable
     /// anything changes; only the very same removal's intent (same id and step, left by an older engine's
     /// repair that listed the step again) is taken over.
     /// </summary>
-    public void UnpublishSteps(IReadOnlyList<StepRow> rows) => Guard(() =>
+    public void UnpublishSteps(IReadOnlyList<RemovedRow> rows) => Guard(() =>
+    {
+        if (rows.Count < LargeRemoval)
+        {
+            Unpublish(rows);
+            return;
+        }
+
+        // A removal of many steps rewrites every page of both tables and fills the intents table: with
+        // SQLite's default 2 MiB cache its dirty pages spill to the log mid-transaction, where they are
+        // written again and looked up in a log index that grows with them (superlinear). A bigger cache
+        // for this transaction only (main and temporary schema) keeps them in memory until the commit,
+        // which writes and syncs the log exactly as before: durability does not depend on the cache.
+        var main = Scalar("PRAGMA main.cache_size;");
+        var temp = Scalar("PRAGMA temp.cache_size;");
+        Execute(LargeRemovalCache);
+        try
+        {
+            Unpublish(rows);
+        }
+        finally
+        {
+            Execute(string.Create(CultureInfo.InvariantCulture,
+                $"PRAGMA main.cache_size = {CacheToPutBack(main)}; PRAGMA temp.cache_size = {CacheToPutBack(temp)};"));
+        }
+    });
+
+    /// <summary>SQLite's page cache for a schema nothing set one for (SQLITE_DEFAULT_CACHE_SIZE: 2000 KiB).</summary>
+    private const long DefaultCache = -2000;
+
+    /// <summary>
+    /// The cache_size to set back: SQLite reports 0 for a schema whose cache was never set (the temporary
+    /// schema until a pragma names it), while that schema's pages use the default. Setting 0 back would
+    /// leave it no cache at all, so a later temporary table of the connection spills every page to a file.
+    /// </summary>
+    private static long CacheToPutBack(object? read)
+    {
+        var size = Convert.ToInt64(read, CultureInfo.InvariantCulture);
+        return size == 0 ? DefaultCache : size;
+    }
+
+    /// <summary>The page cache sizes of the main and temporary schemas (SQLite's units), for tests.</summary>
+    internal (long Main, long Temp) CacheSizes() => Guard(() =>
+        (Convert.ToInt64(Scalar("PRAGMA main.cache_size;"), CultureInfo.InvariantCulture),
+         Convert.ToInt64(Scalar("PRAGMA temp.cache_size;"), CultureInfo.InvariantCulture)));
+
+    /// <summary>From this many removed steps on, the removal's transaction runs with a bigger page cache.</summary>
+    internal const int LargeRemoval = 10_000;
+
+    /// <summary>The page cache of a large removal's transaction: 64 MiB for each schema (negative: KiB, as SQLite reads it).</summary>
+    private const string LargeRemovalCache = "PRAGMA main.cache_size = -65536; PRAGMA temp.cache_size = -65536;";
+
+    private void Unpublish(IReadOnlyList<RemovedRow> rows)
     {
         using var tx = _connection.BeginTransaction();
         using (var prepare = Command("""
@@ -986,7 +1038,7 @@ internal sealed partial class StepIndex : IDisposable
             DROP TABLE temp.removed_steps;
             """, tx);
         tx.Commit();
-    });
+    }
 
     /// <summary>Describes why a removal's intents collide with recorded ones (read only on that failure).</summary>
     private string RemovalCollision(SqliteTransaction tx)
@@ -1020,15 +1072,15 @@ internal sealed partial class StepIndex : IDisposable
     /// are all the intents the index holds (the usual case), the table is emptied in one step, which SQLite
     /// does without visiting each row; otherwise they are deleted by save id.
     /// </summary>
-    public void ClearRemovalIntents(IReadOnlyList<StepRow> rows) => Guard(() =>
+    public void ClearRemovalIntents(IReadOnlyList<RemovedRow> rows) => Guard(() =>
     {
         using var tx = _connection.BeginTransaction();
-        var ids = rows.Select(r => r.SaveId).ToHashSet(StringComparer.Ordinal);
+        var distinct = DistinctSaveIds(rows);
         using (var count = Command("SELECT count(*), count(*) FILTER (WHERE op = 'delete') FROM intents;", tx))
         using (var r = count.ExecuteReader())
         {
             r.Read();
-            if (r.GetInt64(0) == ids.Count && r.GetInt64(1) == ids.Count)
+            if (r.GetInt64(0) == distinct && r.GetInt64(1) == distinct)
             {
                 r.Close();
                 using var all = Command("DELETE FROM intents;", tx);
@@ -1044,14 +1096,34 @@ internal sealed partial class StepIndex : IDisposable
             DELETE FROM intents WHERE op = 'delete' AND step IN (SELECT value FROM json_each($steps))
                 AND save_id IN (SELECT value FROM json_each($ids));
             """, tx);
+        var ids = rows.Select(r => r.SaveId).ToHashSet(StringComparer.Ordinal);
         cmd.Parameters.AddWithValue("$ids", JsonArray(ids, (w, id) => w.WriteStringValue(id)));
         cmd.Parameters.AddWithValue("$steps", StepNumbersJson(rows));
         cmd.ExecuteNonQuery();
         tx.Commit();
     });
 
+    /// <summary>How many distinct save ids <paramref name="rows"/> hold (sorted values, no set of a million entries).</summary>
+    private static int DistinctSaveIds(IReadOnlyList<RemovedRow> rows)
+    {
+        var values = new UInt128[rows.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = rows[i].SaveIdValue;
+        }
+
+        Array.Sort(values);
+        var distinct = values.Length == 0 ? 0 : 1;
+        for (var i = 1; i < values.Length; i++)
+        {
+            distinct += values[i] != values[i - 1] ? 1 : 0;
+        }
+
+        return distinct;
+    }
+
     /// <summary>The step numbers of <paramref name="rows"/> as a JSON array.</summary>
-    private static string StepNumbersJson(IReadOnlyList<StepRow> rows)
+    private static string StepNumbersJson(IReadOnlyList<RemovedRow> rows)
     {
         var text = new StringBuilder(rows.Count * 8 + 2).Append('[');
         for (var i = 0; i < rows.Count; i++)

@@ -88,6 +88,168 @@ public sealed class BigPruneTests : IDisposable
     }
 
     [Fact]
+    public void A_prune_of_ten_thousand_steps_returns_the_exact_records_leaves_the_kept_listing_bit_exact_and_restores_the_page_cache()
+    {
+        using var h = new CheckpointHandler();
+        h.Save(_ck, State(1), step: 1, metadata: new Dictionary<string, object?> { ["run"] = "a" });
+        h.Save(_ck, State(2), step: 50_000);
+        h.Save(_ck, State(3), step: 50_001);
+        CopyRows(from: 1, first: 100, count: StepIndex.LargeRemoval + 50);
+        CopyRows(from: 1, first: 40_000, count: 3, pinned: true);
+        var before = h.ListCheckpoints(_ck).ToDictionary(i => i.Step);
+        var keptBefore = before.Values.Where(i => i.Step is >= 40_000).Select(Describe).ToList();
+
+        var removed = h.Prune(_ck, new RetentionPolicy { Keep = 2 });
+
+        Assert.Equal(StepIndex.LargeRemoval + 51, removed.Count);
+        Assert.Equal(before.Keys.Where(s => s < 40_000).Order(), removed.Select(i => i.Step));
+        foreach (var info in removed)
+        {
+            Assert.Equal(Describe(before[info.Step]), Describe(info));
+        }
+
+        Assert.Equal(keptBefore, h.ListCheckpoints(_ck).Select(Describe));
+        Assert.Equal(0, Count("SELECT count(*) FROM intents;"));
+        Assert.Equal(5, Count("SELECT count(*) FROM step_items;"));
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        var rows = index.Rows(Enumerable.Range(40_000, 3).Select(i => (long)i).ToList());
+        Assert.Equal(3, rows.Count);
+
+        static string Describe(CheckpointInfo i) => string.Join('|', i.Step, i.CreatedUtc.UtcTicks, i.CreatedUtc.Offset, i.Size, i.StoredSize, i.ItemCount,
+            i.Pinned, i.Path, System.Text.Json.JsonSerializer.Serialize(i.Metadata));
+    }
+
+    [Fact]
+    public void A_large_removal_puts_the_connections_page_cache_back_after_its_transaction()
+    {
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, State(1), step: 1);
+            h.Save(_ck, State(2), step: 2);
+        }
+
+        CopyRows(from: 1, first: 100, count: StepIndex.LargeRemoval);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        var rows = index.Rows(Enumerable.Range(100, StepIndex.LargeRemoval).Select(i => (long)i).ToList());
+        var before = index.CacheSizes();
+
+        index.UnpublishSteps(rows);
+        index.ClearRemovalIntents(rows);
+
+        Assert.Equal(new long[] { 1, 2 }, index.Steps());
+        // The temporary schema reads 0 (never set) before; what it used then, the default, is set back.
+        Assert.Equal((before.Main, before.Temp == 0 ? -2000L : before.Temp), index.CacheSizes());
+        Assert.Equal(-2000L, before.Main);
+    }
+
+    [Fact]
+    public void After_a_large_removal_temporary_tables_on_the_same_connection_get_the_page_cache_a_fresh_connection_has()
+    {
+        // SQLite reports temp.cache_size as 0 until something sets it (the temporary database then uses its
+        // default, 2000 KiB). Putting back the 0 read before the removal left the temporary schema with no cache
+        // at all: every later temporary table of that connection spilled each page to a file.
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, State(1), step: 1);
+            h.Save(_ck, State(2), step: 2);
+        }
+
+        CopyRows(from: 1, first: 100, count: StepIndex.LargeRemoval);
+        using var fresh = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        index.UnpublishSteps(index.Rows(Enumerable.Range(100, StepIndex.LargeRemoval).Select(i => (long)i).ToList()));
+
+        var freshUse = TemporaryTableCacheUse(fresh);
+        Assert.True(freshUse > 1_000_000, $"a fresh connection cached {freshUse} bytes of a temporary table");
+        Assert.InRange(TemporaryTableCacheUse(index), freshUse / 2, freshUse * 2);
+        Assert.Equal(new long[] { 1, 2 }, index.Steps());
+    }
+
+    /// <summary>The bytes of page cache a connection holds for a 20,000-row temporary table built in one transaction.</summary>
+    private static long TemporaryTableCacheUse(StepIndex index)
+    {
+        var connection = (Microsoft.Data.Sqlite.SqliteConnection)typeof(StepIndex)
+            .GetField("_connection", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(index)!;
+        using var tx = connection.BeginTransaction();
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT count(*) FROM steps;";
+        cmd.ExecuteScalar();
+        _ = SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_USED, out var before, out _, 0);
+        cmd.CommandText = """
+            CREATE TEMP TABLE probe(x TEXT);
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 20000) INSERT INTO temp.probe SELECT printf('%064d', i) FROM n;
+            """;
+        cmd.ExecuteNonQuery();
+        _ = SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_USED, out var during, out _, 0);
+        tx.Rollback();
+        return during - before;
+    }
+
+    [Fact]
+    public void A_prune_of_ten_thousand_steps_with_random_save_ids_trashes_exactly_the_removed_folders_including_overwritten_steps()
+    {
+        // Real folders (random save ids, two overwritten) among 10,500 rows with random save ids: the removed
+        // folders go through the trash by the save id rebuilt from its 128-bit value; pinned and newest stay whole.
+        using var h = new CheckpointHandler();
+        for (var s = 1; s <= 8; s++)
+        {
+            h.Save(_ck, State(s), step: s);
+        }
+        h.Save(_ck, State(30), step: 3, overwrite: true);
+        h.Save(_ck, State(40), step: 4, overwrite: true);
+        h.SetPinned(_ck, 5, true);
+        h.Save(_ck, State(90000), step: 90_000);
+        h.Save(_ck, State(90001), step: 90_001);
+        using (var index = PlantedManifest.OpenIndex(_ck))
+        using (var cmd = index.CreateCommand())
+        {
+            cmd.CommandText = """
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 10500)
+                INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                SELECT 100 + n.i, lower(hex(randomblob(16))), s.created_utc, s.size, s.stored_size, s.item_count, s.metadata, s.manifest_hash, 0
+                FROM n, steps AS s WHERE s.step = 1;
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        var removed = h.Prune(_ck, new RetentionPolicy { Keep = 2 });
+        Assert.Equal(10_500 + 7, removed.Count);
+        Assert.Equal(new long[] { 5, 90_000, 90_001 }, h.GetCheckpointSteps(_ck));
+        var names = Directory.EnumerateFileSystemEntries(_ck).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(new[] { "5", "90000", "90001" }, names.Where(n => !n!.StartsWith("index", StringComparison.Ordinal) && !n!.StartsWith('.')));
+        foreach (var d in Directory.EnumerateDirectories(_ck, ".*"))
+        {
+            Assert.Empty(Directory.EnumerateFileSystemEntries(d));
+        }
+        Assert.True(h.Verify(_ck, 5).Ok);
+        Assert.True(h.Verify(_ck, 90_000).Ok);
+        Assert.True(h.Verify(_ck, 90_001).Ok);
+    }
+
+    [Fact]
+    public void A_removed_rows_save_id_is_the_stored_text_exactly()
+    {
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, State(1), step: 1);
+        }
+
+        CopyRows(from: 1, first: 100, count: 300);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        var many = index.Rows(Enumerable.Range(1, 400).Select(i => (long)i).ToList());
+        var few = index.Rows([1L, 100L, 399L]);
+
+        Assert.Equal(301, many.Count);
+        Assert.All(many, r => Assert.Equal(index.Get(r.Step)!.SaveId, r.SaveId));
+        Assert.Equal(few, many.Where(r => r.Step is 1 or 100 or 399));
+        Assert.Equal("0000000000000000000000000000018f", many[^1].SaveId);
+        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId("0000000000000000000000000000018F"));
+        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId("18f"));
+        Assert.Null(RemovedRow.TryParseSaveId("000000000000000000000000000001-f"u8));
+        Assert.Equal(UInt128.MaxValue, RemovedRow.ParseSaveId(new string('f', 32)));
+    }
+
+    [Fact]
     public void Clearing_a_prunes_intents_keeps_an_intent_the_prune_did_not_record()
     {
         using (var h = new CheckpointHandler())

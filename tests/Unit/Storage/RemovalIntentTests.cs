@@ -35,7 +35,7 @@ public sealed class RemovalIntentTests : IDisposable
         var save = PendingSave(row.SaveId, 9);
         index.AddIntent(save);
 
-        var e = Assert.Throws<CorruptCheckpointException>(() => index.UnpublishSteps([row]));
+        var e = Assert.Throws<CorruptCheckpointException>(() => index.UnpublishSteps([RemovedRow.Of(row)]));
 
         Assert.Contains($"step 1 has save id {row.SaveId}, which is also the id of an unfinished save of step 9", e.Message, StringComparison.Ordinal);
         Assert.Equal([save], index.Intents());
@@ -71,7 +71,7 @@ public sealed class RemovalIntentTests : IDisposable
         var other = new Intent(row.SaveId, "delete", 7, null);
         index.AddIntent(other);
 
-        _ = Assert.Throws<CorruptCheckpointException>(() => index.UnpublishSteps([row]));
+        _ = Assert.Throws<CorruptCheckpointException>(() => index.UnpublishSteps([RemovedRow.Of(row)]));
 
         Assert.Equal([other], index.Intents());
         Assert.Equal(new long[] { 1, 2 }, index.Steps());
@@ -85,9 +85,9 @@ public sealed class RemovalIntentTests : IDisposable
         var row = index.Get(1)!;
         index.AddIntent(new Intent(row.SaveId, "delete", 1, null));
 
-        index.UnpublishSteps([row]);
+        index.UnpublishSteps([RemovedRow.Of(row)]);
         Assert.Equal([new Intent(row.SaveId, "delete", 1, null)], index.Intents());
-        index.ClearRemovalIntents([row]);
+        index.ClearRemovalIntents([RemovedRow.Of(row)]);
 
         Assert.Empty(index.Intents());
         Assert.Equal(new long[] { 2 }, index.Steps());
@@ -99,12 +99,12 @@ public sealed class RemovalIntentTests : IDisposable
         using var index = StepIndex.Open(_ck, create: false, upgrade: true);
         var one = index.Get(1)!;
         var two = index.Get(2)!;
-        index.UnpublishSteps([two]);
+        index.UnpublishSteps([RemovedRow.Of(two)]);
         var save = PendingSave(one.SaveId, 9);
         index.AddIntent(save);
 
         // Step 1's row carries the save's id; clearing must take only delete intents of the removed steps.
-        index.ClearRemovalIntents([one, two]);
+        index.ClearRemovalIntents([RemovedRow.Of(one), RemovedRow.Of(two)]);
 
         Assert.Equal([save], index.Intents());
     }
