@@ -78,7 +78,7 @@ internal static class StepWriter
                 var batches = PlanBatches(chunks);
                 // The window counts large chunks (a group of them weighs its count) and packed batches (one each),
                 // and always lets two batches run, so that two cores have work when groups exceed it.
-                var window = Math.Max(2, Environment.ProcessorCount * 2);
+                var window = WindowFor(Environment.ProcessorCount);
                 var inFlight = new Queue<Task<BatchOutput>>();
                 var weight = 0;
                 var next = 0;
@@ -348,6 +348,7 @@ internal static class StepWriter
     /// </summary>
     private static List<(int First, int Count)> PlanBatches(List<Chunk> chunks)
     {
+        var groupSize = GroupSizeFor(Environment.ProcessorCount);
         var batches = new List<(int First, int Count)>();
         var i = 0;
         while (i < chunks.Count)
@@ -356,7 +357,7 @@ internal static class StepWriter
             long bytes = chunks[i++].Length;
             if (bytes >= BatchBytes)
             {
-                while (i < chunks.Count && i - first < StoredGroup && IsGroupable(chunks[first]) && IsGroupable(chunks[i]))
+                while (i < chunks.Count && i - first < groupSize && IsGroupable(chunks[first]) && IsGroupable(chunks[i]))
                 {
                     i++;
                 }
@@ -375,6 +376,17 @@ internal static class StepWriter
 
         return batches;
     }
+
+    /// <summary>The writer's window in large chunks for a machine of <paramref name="processorCount"/> cores.</summary>
+    internal static int WindowFor(int processorCount) => Math.Max(2, processorCount * 2);
+
+    /// <summary>
+    /// How many consecutive large unfiltered chunks one task takes. A group runs on one thread, so grouping is used
+    /// only where the window still gives every core a task (two cores: two groups of four); with more cores a group
+    /// would leave cores idle whenever its chunks compress (found by the final review of session 10).
+    /// </summary>
+    internal static int GroupSizeFor(int processorCount) =>
+        Math.Max(2, WindowFor(processorCount) / StoredGroup) >= processorCount ? StoredGroup : 1;
 
     /// <summary>A large chunk with no filter: likely a stored frame (see <see cref="StoredGroup"/>).</summary>
     private static bool IsGroupable(Chunk chunk) => chunk.Length >= BatchBytes && chunk.Filter == ChunkFilter.None;

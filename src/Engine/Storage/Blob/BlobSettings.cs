@@ -21,7 +21,7 @@ internal sealed record BlobSettings
     /// <summary>
     /// The shortest grace period a user may set: three quarters of it outlast one commit record write through every
     /// try (each up to <see cref="NetworkTimeout"/>, with the SDK's waits of at most a minute between them), the
-    /// longest a record can land after its save's refresh check (<see cref="UncommittedBlobs"/>). About 21 minutes
+    /// longest a record can land after its save's refresh check (<see cref="UncommittedBlobs"/>). 20 minutes
     /// at the defaults.
     /// </summary>
     public TimeSpan ShortestSafeGrace => ((MaxRetries + 1) * NetworkTimeout + MaxRetries * TimeSpan.FromMinutes(1)) * 4 / 3;
