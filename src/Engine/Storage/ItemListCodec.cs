@@ -246,7 +246,14 @@ internal static class ItemListCodec
         /// <summary>Characters of every name added so far (a bound the format sets, docs/format.md §6.4).</summary>
         public long NameChars { get; private set; }
 
-        public void Add(string name, string kind, string? dtype, long[]? shape, long size, long storedSize)
+        public void Add(string name, string kind, string? dtype, long[]? shape, long size, long storedSize) =>
+            Add(name.AsSpan(), kind, dtype, shape, size, storedSize);
+
+        /// <summary>
+        /// Adds an item whose name is a span (the encoder's plain leaves compose "parent/key" in a buffer of
+        /// their own rather than allocate a string per leaf).
+        /// </summary>
+        public void Add(ReadOnlySpan<char> name, string kind, string? dtype, long[]? shape, long size, long storedSize)
         {
             AddFields(name, kind, dtype, shape, size);
             WriteVarint((ulong)storedSize);
@@ -287,7 +294,7 @@ internal static class ItemListCodec
             return items;
         }
 
-        private void AddFields(string name, string kind, string? dtype, long[]? shape, long size)
+        private void AddFields(ReadOnlySpan<char> name, string kind, string? dtype, long[]? shape, long size)
         {
             ObjectDisposedException.ThrowIf(_released, this);
             NameChars += name.Length;

@@ -447,8 +447,14 @@ internal sealed class StateEncoder
         w.WriteStartArray("i");
         for (var i = 0; i < list.Count; i++)
         {
+            var element = list[i];
+            if (depth < MaxDepth && TryWritePlainElement(w, element, itemName, i))
+            {
+                continue;
+            }
+
             _path.Add(new PathSegment(null, i));
-            Write(w, list[i], ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1);
+            Write(w, element, ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1);
             _path.RemoveAt(_path.Count - 1);
         }
 
@@ -490,6 +496,11 @@ internal sealed class StateEncoder
             {
                 var entry = e.Entry;
                 var key = entry.Key;
+                if (depth < MaxDepth && key is string plainKey && TryWritePlainEntry(w, plainKey, entry.Value, itemName))
+                {
+                    continue;
+                }
+
                 _path.Add(new PathSegment(key, 0));
                 w.WriteStartArray();
                 switch (key)
@@ -517,6 +528,195 @@ internal sealed class StateEncoder
         w.WriteEndArray();
         w.WriteEndObject();
         _onPath.Remove(dictionary);
+    }
+
+    /// <summary>Longest key or string leaf (in characters) that the plain path writes; longer ones take the general path.</summary>
+    private const int PlainMaxChars = 64;
+
+    /// <summary>Room for <c>["key",leaf]</c> on the stack: a plain key and a plain leaf (a string or the longest scalar node) plus brackets.</summary>
+    private const int PlainMaxBytes = (2 * PlainMaxChars) + 64;
+
+    private const string ScalarKind = "scalar";
+    private const string StringKind = "string";
+    private static readonly string BoolCode = TypeCodes.TryGetCode(typeof(bool))!;
+    private static readonly string Int32Code = TypeCodes.TryGetCode(typeof(int))!;
+    private static readonly string Int64Code = TypeCodes.TryGetCode(typeof(long))!;
+    private static readonly string Float64Code = TypeCodes.TryGetCode(typeof(double))!;
+    private const string StringCode = "str";
+
+    /// <summary>Item name of a plain leaf: "parent/segment" composed here, not allocated per leaf.</summary>
+    private char[] _nameChars = new char[128];
+
+    /// <summary>
+    /// Writes a dictionary entry whose key and value are both plain (see <see cref="IsPlainText"/> and
+    /// <see cref="TryWritePlainLeaf"/>) as one raw JSON value, the same bytes the general path writes token by
+    /// token (<c>["k1",{"t":"i32","v":1}]</c>): the general path made about nine writer calls, two transcodings
+    /// and three character scans of the key per leaf, most of the walk's CPU in a state of many small leaves
+    /// (docs/performance-notes.md, round 31). False, with nothing written, for anything else.
+    /// </summary>
+    private bool TryWritePlainEntry(Utf8JsonWriter w, string key, object? value, string parentName)
+    {
+        if (key.Length == 0 || key.Length > PlainMaxChars || !IsPlainText(key))
+        {
+            // An empty key is named "~e"; other keys may need JSON escapes or item-name escapes.
+            return false;
+        }
+
+        Span<byte> json = stackalloc byte[PlainMaxBytes];
+        json[0] = (byte)'[';
+        var n = 1 + Quote(key, json[1..]);
+        json[n++] = (byte)',';
+        if (!TryWritePlainLeaf(value, json[n..], out var written, out var kind, out var dtype, out var size))
+        {
+            return false;
+        }
+
+        n += written;
+        json[n++] = (byte)']';
+        w.WriteRawValue(json[..n], skipInputValidation: true);
+        PlainLeaf(ChildName(parentName, key), kind, dtype, size);
+        return true;
+    }
+
+    /// <summary>Writes a list or array element that is a plain leaf as one raw JSON value; false, with nothing written, otherwise.</summary>
+    private bool TryWritePlainElement(Utf8JsonWriter w, object? value, string parentName, int index)
+    {
+        Span<byte> json = stackalloc byte[PlainMaxBytes];
+        if (!TryWritePlainLeaf(value, json, out var written, out var kind, out var dtype, out var size))
+        {
+            return false;
+        }
+
+        w.WriteRawValue(json[..written], skipInputValidation: true);
+        Span<char> digits = stackalloc char[11];
+        index.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
+        PlainLeaf(ChildName(parentName, digits[..length]), kind, dtype, size);
+        return true;
+    }
+
+    /// <summary>
+    /// The node of a leaf of the commonest types (int, long, double, bool, a plain string), in the exact bytes
+    /// <see cref="WriteScalar"/>, <see cref="Utf8JsonWriter.WriteBooleanValue"/> and <see cref="WriteString"/>
+    /// write for it; false for any other value. <paramref name="json"/> holds at least 2 × PlainMaxChars + 32 bytes.
+    /// </summary>
+    private static bool TryWritePlainLeaf(object? value, Span<byte> json, out int written, out string kind, out string dtype, out long size)
+    {
+        kind = ScalarKind;
+        switch (value)
+        {
+            case int i:
+                written = Append(json, 0, "{\"t\":\"i32\",\"v\":"u8);
+                written += Format(i, json[written..], default);
+                json[written++] = (byte)'}';
+                dtype = Int32Code;
+                size = 4;
+                return true;
+            case long l:
+                written = Append(json, 0, "{\"t\":\"i64\",\"v\":\""u8);
+                written += Format(l, json[written..], default);
+                written = Append(json, written, "\"}"u8);
+                dtype = Int64Code;
+                size = 8;
+                return true;
+            case double d:
+                written = Append(json, 0, "{\"t\":\"f64\",\"b\":\""u8);
+                written += Format(BitConverter.DoubleToUInt64Bits(d), json[written..], "x16");
+                written = Append(json, written, "\"}"u8);
+                dtype = Float64Code;
+                size = 8;
+                return true;
+            case bool b:
+                written = Append(json, 0, b ? "true"u8 : "false"u8);
+                dtype = BoolCode;
+                size = 1;
+                return true;
+            case string s when s.Length <= PlainMaxChars && IsPlainText(s):
+                written = Quote(s, json);
+                kind = StringKind;
+                dtype = StringCode;
+                size = s.Length * 2L;
+                return true;
+            default:
+                written = 0;
+                dtype = string.Empty;
+                size = 0;
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// True when every character of <paramref name="text"/> is an ASCII letter, digit, space or one of <c>- _ . : ,</c>:
+    /// text the writer's default encoder copies as it is (no JSON escape; it escapes <c>" \ &lt; &gt; &amp; ' + `</c>,
+    /// controls and everything beyond ASCII) and that an item name keeps as it is (no <c>~</c> or <c>/</c>, no surrogate).
+    /// </summary>
+    internal static bool IsPlainText(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (!((uint)((c | 0x20) - 'a') <= 'z' - 'a' || (uint)(c - '0') <= 9 || c is ' ' or '-' or '_' or '.' or ':' or ','))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes <c>"text"</c> (plain ASCII, see <see cref="IsPlainText"/>) as bytes; returns the bytes written.</summary>
+    private static int Quote(string text, Span<byte> json)
+    {
+        json[0] = (byte)'"';
+        for (var i = 0; i < text.Length; i++)
+        {
+            json[i + 1] = (byte)text[i];
+        }
+
+        json[text.Length + 1] = (byte)'"';
+        return text.Length + 2;
+    }
+
+    private static int Append(Span<byte> json, int at, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(json[at..]);
+        return at + bytes.Length;
+    }
+
+    /// <summary>A number's invariant UTF-8 text, straight into the node (no string, no transcoding).</summary>
+    private static int Format<T>(T value, Span<byte> json, ReadOnlySpan<char> format)
+        where T : IUtf8SpanFormattable
+    {
+        if (!value.TryFormat(json, out var length, format, CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException($"the text of a {typeof(T).Name} did not fit in {json.Length} bytes");
+        }
+
+        return length;
+    }
+
+    /// <summary>The item name of a child: the segment alone under the root, else "parent/segment" in a reused buffer (valid until the next call).</summary>
+    private ReadOnlySpan<char> ChildName(string parent, ReadOnlySpan<char> segment)
+    {
+        if (parent.Length == 0)
+        {
+            return segment;
+        }
+
+        var length = parent.Length + 1 + segment.Length;
+        if (_nameChars.Length < length)
+        {
+            _nameChars = new char[Math.Max(length, _nameChars.Length * 2)];
+        }
+
+        parent.CopyTo(_nameChars);
+        _nameChars[parent.Length] = '/';
+        segment.CopyTo(_nameChars.AsSpan(parent.Length + 1));
+        return _nameChars.AsSpan(0, length);
+    }
+
+    private void PlainLeaf(ReadOnlySpan<char> name, string kind, string dtype, long size)
+    {
+        _items?.Add(name, kind, dtype, null, size, 0);
+        _size += size;
     }
 
     /// <summary>
