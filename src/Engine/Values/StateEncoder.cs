@@ -548,23 +548,31 @@ internal sealed class StateEncoder
     private char[] _nameChars = new char[128];
 
     /// <summary>
-    /// Writes a dictionary entry whose key and value are both plain (see <see cref="IsPlainText"/> and
+    /// Writes a dictionary entry whose key and value are both plain (see <see cref="IsPlainChar"/> and
     /// <see cref="TryWritePlainLeaf"/>) as one raw JSON value, the same bytes the general path writes token by
     /// token (<c>["k1",{"t":"i32","v":1}]</c>): the general path made about nine writer calls, two transcodings
     /// and three character scans of the key per leaf, most of the walk's CPU in a state of many small leaves
     /// (docs/performance-notes.md, round 31). False, with nothing written, for anything else.
     /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit] // only the bytes written are handed on
     private bool TryWritePlainEntry(Utf8JsonWriter w, string key, object? value, string parentName)
     {
-        if (key.Length == 0 || key.Length > PlainMaxChars || !IsPlainText(key))
+        if (key.Length == 0 || key.Length > PlainMaxChars)
         {
-            // An empty key is named "~e"; other keys may need JSON escapes or item-name escapes.
+            // An empty key is named "~e"; a long one does not fit on the stack.
             return false;
         }
 
         Span<byte> json = stackalloc byte[PlainMaxBytes];
         json[0] = (byte)'[';
-        var n = 1 + Quote(key, json[1..]);
+        var quoted = TryQuotePlain(key, json[1..]);
+        if (quoted < 0)
+        {
+            // The key needs a JSON escape or an item-name escape, or is not ASCII.
+            return false;
+        }
+
+        var n = 1 + quoted;
         json[n++] = (byte)',';
         if (!TryWritePlainLeaf(value, json[n..], out var written, out var kind, out var dtype, out var size))
         {
@@ -579,6 +587,7 @@ internal sealed class StateEncoder
     }
 
     /// <summary>Writes a list or array element that is a plain leaf as one raw JSON value; false, with nothing written, otherwise.</summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit] // only the bytes written are handed on
     private bool TryWritePlainElement(Utf8JsonWriter w, object? value, string parentName, int index)
     {
         Span<byte> json = stackalloc byte[PlainMaxBytes];
@@ -630,8 +639,8 @@ internal sealed class StateEncoder
                 dtype = BoolCode;
                 size = 1;
                 return true;
-            case string s when s.Length <= PlainMaxChars && IsPlainText(s):
-                written = Quote(s, json);
+            case string s when s.Length <= PlainMaxChars && TryQuotePlain(s, json) is var quoted and >= 0:
+                written = quoted;
                 kind = StringKind;
                 dtype = StringCode;
                 size = s.Length * 2L;
@@ -645,30 +654,29 @@ internal sealed class StateEncoder
     }
 
     /// <summary>
-    /// True when every character of <paramref name="text"/> is an ASCII letter, digit, space or one of <c>- _ . : ,</c>:
-    /// text the writer's default encoder copies as it is (no JSON escape; it escapes <c>" \ &lt; &gt; &amp; ' + `</c>,
+    /// True when <paramref name="c"/> is an ASCII letter, digit, space or one of <c>- _ . : ,</c>: text of only
+    /// such characters is plain, text the writer's default encoder copies as it is (no JSON escape; it escapes <c>" \ &lt; &gt; &amp; ' + `</c>,
     /// controls and everything beyond ASCII) and that an item name keeps as it is (no <c>~</c> or <c>/</c>, no surrogate).
     /// </summary>
-    internal static bool IsPlainText(ReadOnlySpan<char> text)
-    {
-        foreach (var c in text)
-        {
-            if (!((uint)((c | 0x20) - 'a') <= 'z' - 'a' || (uint)(c - '0') <= 9 || c is ' ' or '-' or '_' or '.' or ':' or ','))
-            {
-                return false;
-            }
-        }
+    private static bool IsPlainChar(char c) =>
+        (uint)((c | 0x20) - 'a') <= 'z' - 'a' || (uint)(c - '0') <= 9 || c is ' ' or '-' or '_' or '.' or ':' or ',';
 
-        return true;
-    }
-
-    /// <summary>Writes <c>"text"</c> (plain ASCII, see <see cref="IsPlainText"/>) as bytes; returns the bytes written.</summary>
-    private static int Quote(string text, Span<byte> json)
+    /// <summary>
+    /// Writes <c>"text"</c> as bytes when <paramref name="text"/> is plain (see <see cref="IsPlainChar"/>) and returns
+    /// the bytes written; -1 otherwise (what was written is then garbage the caller drops). One pass: check and copy.
+    /// </summary>
+    private static int TryQuotePlain(string text, Span<byte> json)
     {
         json[0] = (byte)'"';
         for (var i = 0; i < text.Length; i++)
         {
-            json[i + 1] = (byte)text[i];
+            var c = text[i];
+            if (!IsPlainChar(c))
+            {
+                return -1;
+            }
+
+            json[i + 1] = (byte)c;
         }
 
         json[text.Length + 1] = (byte)'"';
