@@ -606,7 +606,7 @@ internal sealed class StateEncoder
     /// <summary>
     /// The node of a leaf of the commonest types (int, long, double, bool, a plain string), in the exact bytes
     /// <see cref="WriteScalar"/>, <see cref="Utf8JsonWriter.WriteBooleanValue"/> and <see cref="WriteString"/>
-    /// write for it; false for any other value. <paramref name="json"/> holds at least 2 × PlainMaxChars + 32 bytes.
+    /// write for it; false for any other value. <paramref name="json"/> has room for PlainMaxChars + 2 bytes (a quoted string; the longest scalar node, a long, is 39).
     /// </summary>
     private static bool TryWritePlainLeaf(object? value, Span<byte> json, out int written, out string kind, out string dtype, out long size)
     {
