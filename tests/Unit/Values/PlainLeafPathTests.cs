@@ -231,4 +231,38 @@ public sealed class PlainLeafPathTests
         Assert.Contains("flags/6", names);
         Assert.Contains("nested/inner/deep/1", names);
     }
+
+    [Fact]
+    public void Plain_leaves_under_parents_longer_than_the_name_buffer_and_beside_shorter_siblings_get_their_own_full_names()
+    {
+        // The plain path composes "parent/key" in one reused buffer (128 characters at first): a long parent
+        // makes it grow, and a shorter name after a longer one must not keep the longer one's tail.
+        var longParent = new string('p', 64);
+        var deep = new Hashtable();
+        var chain = deep;
+        var expected = new List<string>();
+        var prefix = "top";
+        for (var level = 0; level < 10; level++)
+        {
+            var next = new Hashtable();
+            chain[longParent + level] = new object?[] { 1, "s", new Hashtable { ["k"] = 2L }, next };
+            prefix += "/" + longParent + level;
+            expected.Add(prefix + "/0");
+            expected.Add(prefix + "/1");
+            expected.Add(prefix + "/2/k");
+            prefix += "/3";
+            chain = next;
+        }
+
+        chain["z"] = true;
+        expected.Add(prefix + "/z");
+        var state = new Dictionary<string, object?>(StringComparer.Ordinal) { ["top"] = deep, ["a"] = 1, ["bb"] = "x" };
+        expected.Add("a");
+        expected.Add("bb");
+
+        var (_, names) = Encode(state);
+
+        Assert.Equal(expected, names);
+        Assert.True(expected[^3].Length > 4 * 128, "the deepest name is several times the buffer's first size");
+    }
 }
