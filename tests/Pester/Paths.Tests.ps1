@@ -139,6 +139,20 @@ Import-Module '$ModuleManifest'
         (Get-Checkpoint -LiteralPath ([IO.Path]::Combine($processDir.FullName, '\\dxck-no-server\share\unc-ck'))).Pinned | Should -BeFalse -Because 'Lock-Checkpoint did not pin the step there'
     }
 
+    It 'tab completion of -Step on a UNC path outside Windows offers nothing from the process directory' -Skip:$IsWindows {
+        $processDir = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'unc-complete-process')
+        $unc = '\\dxck-no-server\share\complete-ck'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath ([IO.Path]::Combine($processDir.FullName, $unc)) -Step 7
+        $saved = [Environment]::CurrentDirectory
+        try {
+            [Environment]::CurrentDirectory = $processDir.FullName
+            $line = "Restore-Checkpoint -LiteralPath '$unc' -Step "
+            $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        }
+        finally { [Environment]::CurrentDirectory = $saved }
+        $completion.CompletionMatches.CompletionText | Should -Not -Contain '7'
+    }
+
     It 'a relative path after Set-Location into a New-PSDrive drive resolves against that location for every command, never the process directory' {
         $root = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'psdrive-root')
         $processDir = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'psdrive-process')

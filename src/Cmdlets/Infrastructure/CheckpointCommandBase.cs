@@ -99,9 +99,9 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// returns the rest, so that a mistyped path is never read as "no checkpoints". Existence is asked of the
     /// engine, the same check its reads make (a local folder; a remote container or prefix with at least one
     /// blob): the provider's answer cost about 2 ms of CPU per directory, as much as a small restore
-    /// (docs/performance-notes.md, rounds 28 and 31). Every directory is checked before the caller reads any, so
-    /// that -ErrorAction Stop on a mistyped one stops the command before it writes to the pipeline or into an
-    /// -Into state.
+    /// (docs/performance-notes.md, round 28, and session 11's paths section). Every directory is checked before
+    /// the caller reads any, so that -ErrorAction Stop on a mistyped one stops the command before it writes to
+    /// the pipeline or into an -Into state.
     /// </summary>
     /// <param name="directories">Resolved directories (<see cref="ResolveDirectories"/>): full paths or remote locations.</param>
     private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories)

@@ -26,7 +26,9 @@ internal static class CompletionDirectory
         }
 
         var resolved = ScriptBlock.Create("$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0])").Invoke(path);
-        return resolved.Count == 1 && resolved[0]?.BaseObject is string directory ? directory : null;
+        // Only a full path, as the command itself requires: the provider leaves \\server\share unqualified outside
+        // Windows, and the engine would read (or rebuild the index of) a folder of that name in the process's directory.
+        return resolved.Count == 1 && resolved[0]?.BaseObject is string directory && System.IO.Path.IsPathFullyQualified(directory) ? directory : null;
     }
 
     /// <summary>How long completion waits for a remote store before offering nothing.</summary>
