@@ -218,6 +218,51 @@ Import-Module '$ModuleManifest'
         Test-Path Variable:dxckSaveTarget | Should -BeFalse
     }
 
+    It 'a provider-qualified relative path (FileSystem::run) is InvalidPath naming it, not a UNC error, and nothing is written anywhere' {
+        # Found by the attack on paths: the provider leaves FileSystem::run as 'run' (not relative to the location), and the
+        # branch refused it as UncPathNotSupported, telling the user to mount a network share it never named.
+        $processDir = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'fsq-process')
+        $location = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'fsq-location')
+        $saved = [Environment]::CurrentDirectory
+        Push-Location -LiteralPath $location.FullName
+        try {
+            [Environment]::CurrentDirectory = $processDir.FullName
+            $caught = $null
+            try { @{ a = 1 } | Save-Checkpoint -Path 'FileSystem::fsq-run' -Step 1 } catch { $caught = $_ }
+            $caught.FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.SaveCheckpointCommand'
+            $caught.TargetObject | Should -Be 'FileSystem::fsq-run'
+            $caught.Exception.Message | Should -BeLike "*'FileSystem::fsq-run'*full path*"
+            $caught.Exception.Message | Should -Not -BeLike '*UNC*'
+            $errors = $null
+            Get-CheckpointStep -LiteralPath 'FileSystem::fsq-run' -ErrorVariable errors -ErrorAction SilentlyContinue
+            $errors[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.GetCheckpointStepCommand'
+        }
+        finally {
+            [Environment]::CurrentDirectory = $saved
+            Pop-Location
+        }
+        @(Get-ChildItem -LiteralPath $processDir.FullName -Force).Count | Should -Be 0
+        @(Get-ChildItem -LiteralPath $location.FullName -Force).Count | Should -Be 0
+    }
+
+    It 'a wildcard path that cannot be matched (unknown drive, provider-qualified relative) is a non-terminating InvalidPath for readers, as without a wildcard: the other paths are still read' {
+        # Found by the attack on paths: Get-Checkpoint good, 'nosuchdrive:/ck*' stopped the whole command with DriveNotFound
+        # (and FileSystem::ck* with a bare ArgumentException), where 'nosuchdrive:/ck' is one InvalidPath error.
+        $good = Join-Path $TestDrive 'wild-invalid-good'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath $good -Step 3
+        foreach ($bad in 'dxckNoSuchDrive:/ck*', 'FileSystem::ck*') {
+            $errors = $null
+            $caught = $null
+            $steps = $null
+            try { $steps = Get-CheckpointStep -Path $good, $bad -ErrorVariable errors -ErrorAction SilentlyContinue } catch { $caught = $_ }
+            $caught | Should -BeNullOrEmpty -Because $bad
+            $steps | Should -Be @(3) -Because $bad
+            @($errors).Count | Should -Be 1 -Because $bad
+            $errors[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.GetCheckpointStepCommand' -Because $bad
+            $errors[0].TargetObject | Should -Be $bad
+        }
+    }
+
     It 'CheckpointInfo.Directory is the checkpoint directory and Path the step folder' {
         $dir = Join-Path $TestDrive 'info'
         $info = @{ a = 1 } | Save-Checkpoint $dir -Step 3 -PassThru

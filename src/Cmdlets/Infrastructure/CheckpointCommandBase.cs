@@ -305,7 +305,32 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
         // The engine takes a path that is not fully qualified relative to the process's current directory, never
         // the session's location; only a full path may reach it (a drive rooted at \\server\share on Linux leaves one).
-        return System.IO.Path.IsPathFullyQualified(full) ? full : UncPathNotSupported(path, stop);
+        return System.IO.Path.IsPathFullyQualified(full) ? full : NotAFullPath(path, full, stop);
+    }
+
+    /// <summary>
+    /// Reports a path the provider left unqualified: a network path (a drive rooted at \\server\share outside
+    /// Windows) is UncPathNotSupported; anything else (FileSystem::run, which the provider does not take relative to
+    /// the current location) is InvalidPath, since telling the user to mount a share they never named misleads.
+    /// </summary>
+    private string? NotAFullPath(string path, string resolved, bool stop)
+    {
+        if (resolved.StartsWith(@"\\", StringComparison.Ordinal) || resolved.StartsWith("//", StringComparison.Ordinal))
+        {
+            return UncPathNotSupported(path, stop);
+        }
+
+        var record = CheckpointErrorRecords.Module("InvalidPath", ErrorCategory.InvalidArgument,
+            $"'{path}' resolves to '{resolved}', which is not a full path: a provider-qualified path (FileSystem::...) is not " +
+            "taken relative to the current location, so nothing was read or written. Give a full path, or a path relative to " +
+            "the current location without the provider name (./run).", path);
+        if (stop)
+        {
+            ThrowTerminatingError(record);
+        }
+
+        WriteError(record);
+        return null;
     }
 
     /// <summary>
@@ -338,8 +363,37 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             WriteError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path));
             return null;
         }
+        catch (Exception ex) when ((!stop && ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException)
+            || ex is ArgumentException)
+        {
+            // As ResolveNamed reports the same path without a wildcard: one error for this path, the others are still read
+            // (a save stops on the provider's DriveNotFound / ProviderNotFound as raised, and on this InvalidPath).
+            var record = new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path);
+            if (stop)
+            {
+                ThrowTerminatingError(record);
+            }
 
-        return IsFileSystem(provider, path, stop) ? resolved : null;
+            WriteError(record);
+            return null;
+        }
+
+        if (!IsFileSystem(provider, path, stop))
+        {
+            return null;
+        }
+
+        // Only full paths reach the engine (see ResolveNamed); a match the provider leaves unqualified is reported.
+        foreach (var match in resolved)
+        {
+            if (!System.IO.Path.IsPathFullyQualified(match))
+            {
+                _ = NotAFullPath(path, match, stop);
+                return null;
+            }
+        }
+
+        return resolved;
     }
 
     /// <summary>
