@@ -139,6 +139,34 @@ Import-Module '$ModuleManifest'
         (Get-Checkpoint -LiteralPath ([IO.Path]::Combine($processDir.FullName, '\\dxck-no-server\share\unc-ck'))).Pinned | Should -BeFalse -Because 'Lock-Checkpoint did not pin the step there'
     }
 
+    It 'a UNC path written with forward slashes (//server/share) outside Windows is UncPathNotSupported too, and nothing is written on the local disk' -Skip:$IsWindows {
+        # Found by the attack on paths: \\server\share was refused, but //server/share (the same share on Windows, the same
+        # path to the provider on Linux) went to the engine as /server/share and Save-Checkpoint created it on the local disk.
+        $unc = '//dxck-no-server/share/fwd-ck'
+        $caught = $null
+        try { @{ a = 1 } | Save-Checkpoint -Path $unc -Step 1 } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeExactly 'UncPathNotSupported,DataraxCkpt.Commands.SaveCheckpointCommand'
+        $caught.TargetObject | Should -Be $unc
+        $caught = $null
+        try { @{ a = 1 } | Save-Checkpoint -LiteralPath $unc -Step 1 } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeExactly 'UncPathNotSupported,DataraxCkpt.Commands.SaveCheckpointCommand'
+        foreach ($path in $unc, '//dxck-no-server/share/fwd-*', 'FileSystem:://dxck-no-server/share/fwd-ck') {
+            $errors = $null
+            Get-CheckpointStep -Path $path -ErrorVariable errors -ErrorAction SilentlyContinue
+            $errors[0].FullyQualifiedErrorId | Should -BeExactly 'UncPathNotSupported,DataraxCkpt.Commands.GetCheckpointStepCommand' -Because $path
+        }
+        Test-Path -LiteralPath '/dxck-no-server' | Should -BeFalse -Because 'nothing is created on the local disk'
+        # Three or more leading slashes are one on every system: a local path, saved as before.
+        $local = '//' + (Join-Path $TestDrive 'three-slashes')
+        @{ a = 1 } | Save-Checkpoint -Path $local -Step 5
+        Get-CheckpointStep -LiteralPath (Join-Path $TestDrive 'three-slashes') | Should -Be @(5)
+        # Tab completion does not read the local folder either (//tmp/... is /tmp/... to .NET on Linux).
+        $line = "Restore-Checkpoint -LiteralPath '/$(Join-Path $TestDrive 'three-slashes')' -Step "
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Not -Contain '5'
+        $line = "Restore-Checkpoint -LiteralPath '$(Join-Path $TestDrive 'three-slashes')' -Step "
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain '5'
+    }
+
     It 'tab completion of -Step on a UNC path outside Windows offers nothing from the process directory' -Skip:$IsWindows {
         $processDir = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'unc-complete-process')
         $unc = '\\dxck-no-server\share\complete-ck'

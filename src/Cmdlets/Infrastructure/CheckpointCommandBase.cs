@@ -397,10 +397,11 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     }
 
     /// <summary>
-    /// A Windows network path (<c>\\server\share</c>, also <c>\\?\</c> and <c>\\.\</c>, or provider-qualified) typed
-    /// where the file system has no such paths: a share is reached there through the folder it is mounted on.
+    /// A Windows network path (<c>\\server\share</c> or <c>//server/share</c>, also <c>\\?\</c> and <c>\\.\</c>, or
+    /// provider-qualified) typed where the file system has no such paths: a share is reached there through the folder it
+    /// is mounted on. Three or more leading slashes are the root on every system, a local path.
     /// </summary>
-    private static bool IsUncOutsideWindows(string path)
+    internal static bool IsUncOutsideWindows(string path)
     {
         if (OperatingSystem.IsWindows())
         {
@@ -415,7 +416,12 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             span = span[(qualifier + 2)..];
         }
 
-        return span.StartsWith(@"\\", StringComparison.Ordinal);
+        // The provider takes / and \ alike on Linux, and Windows reads //server/share as the share \\server\share: both
+        // spellings (and mixed ones) name a share the user means, never /server/share on the local disk.
+        return span.Length >= 2 && IsSeparator(span[0]) && IsSeparator(span[1])
+            && (span[0] == '\\' || span[1] == '\\' || span.Length == 2 || !IsSeparator(span[2]));
+
+        static bool IsSeparator(char c) => c is '/' or '\\';
     }
 
     private string? UncPathNotSupported(string path, bool stop)

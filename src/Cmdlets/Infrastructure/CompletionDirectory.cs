@@ -25,6 +25,12 @@ internal static class CompletionDirectory
             return path;
         }
 
+        if (CheckpointCommandBase.IsUncOutsideWindows(path))
+        {
+            // As the command refuses it (UncPathNotSupported): //server/share is a full path to .NET on Linux, /server/share.
+            return null;
+        }
+
         var resolved = ScriptBlock.Create("$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0])").Invoke(path);
         // Only a full path, as the command itself requires: the provider leaves \\server\share unqualified outside
         // Windows, and the engine would read (or rebuild the index of) a folder of that name in the process's directory.
