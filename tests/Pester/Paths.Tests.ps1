@@ -291,6 +291,32 @@ Import-Module '$ModuleManifest'
         }
     }
 
+    It 'a -Path escaped with backticks names the folder it escapes: piped records of run[1] reach run[1] for every command, and Save-Checkpoint -Path ''run`[1`]'' saves there' {
+        # Found by the attack on paths: a piped record binds -Path as WildcardPattern.Escape(Directory) ('run`[1`]'), and a
+        # -Path with no unescaped wildcard was taken as a name with its backticks: Get-Checkpoint -LiteralPath 'run[1]' |
+        # Restore-Checkpoint (also Lock-, Compare-, Copy-Checkpoint) was DirectoryNotFound for 'run`[1`]'.
+        $work = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'escaped')
+        Push-Location -LiteralPath $work.FullName
+        try {
+            @{ a = 'brackets' } | Save-Checkpoint -LiteralPath 'run[1]' -Step 1
+            @{ a = 'plain' } | Save-Checkpoint -LiteralPath 'run1' -Step 1
+            @{ a = 'tick' } | Save-Checkpoint -LiteralPath 'r`un' -Step 1
+            (Get-Checkpoint -LiteralPath 'run[1]' | Restore-Checkpoint).a | Should -Be 'brackets'
+            (Get-Checkpoint -LiteralPath 'r`un' | Restore-Checkpoint).a | Should -Be 'tick'
+            $errors = $null
+            $null = Get-Checkpoint -LiteralPath 'run[1]' | Compare-Checkpoint -ReferenceStep 1 -ErrorVariable errors -ErrorAction SilentlyContinue
+            @($errors).Count | Should -Be 0 -Because 'Compare-Checkpoint reads the piped run[1]'
+            Get-Checkpoint -LiteralPath 'run[1]' | Lock-Checkpoint
+            (Get-Checkpoint -LiteralPath 'run[1]').Pinned | Should -BeTrue
+            (Get-Checkpoint -LiteralPath 'run1').Pinned | Should -BeFalse
+            (Restore-Checkpoint -Path 'run`[1`]').a | Should -Be 'brackets'
+            @{ a = 'second' } | Save-Checkpoint -Path 'run`[1`]' -Step 2
+            Get-CheckpointStep -LiteralPath 'run[1]' | Should -Be @(1, 2)
+            Test-Path -LiteralPath 'run`[1`]' | Should -BeFalse -Because 'the backticks escape, they are not part of the name'
+        }
+        finally { Pop-Location }
+    }
+
     It 'CheckpointInfo.Directory is the checkpoint directory and Path the step folder' {
         $dir = Join-Path $TestDrive 'info'
         $info = @{ a = 1 } | Save-Checkpoint $dir -Step 3 -PassThru

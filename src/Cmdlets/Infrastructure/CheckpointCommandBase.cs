@@ -204,8 +204,9 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         {
             if (CheckpointLocation.IsRemote(path) || !WildcardPattern.ContainsWildcardCharacters(path))
             {
-                // Blob names are not matched: '[' and '*' in a remote location are taken literally.
-                if (ResolveNamed(path, stop: false) is string full)
+                // Blob names are not matched: '[' and '*' in a remote location are taken literally. A local -Path is a
+                // pattern even without wildcards: its backticks escape ('run`[1`]', as piped records bind) and are no part of the name.
+                if (ResolveNamed(path, stop: false, pattern: true) is string full)
                 {
                     result.Add(full);
                 }
@@ -241,7 +242,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             return matches[0];
         }
 
-        return ResolveNamed(path, stop: true)!;
+        return ResolveNamed(path, stop: true, pattern: !literal)!;
     }
 
     /// <summary>A location as messages may show it: a remote URL without its SAS, a local path as it is.</summary>
@@ -273,12 +274,20 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <paramref name="stop"/>, the report stops the command (the provider's DriveNotFound / ProviderNotFound
     /// records as the provider raised them).
     /// </summary>
-    private string? ResolveNamed(string path, bool stop)
+    /// <param name="path">The path as typed; errors name it.</param>
+    /// <param name="stop">Problems stop the command.</param>
+    /// <param name="pattern">
+    /// A local -Path: backticks escape the next character (<c>run`[1`]</c> is the folder run[1], as for Get-Item -Path),
+    /// so the name is the unescaped path; -LiteralPath keeps every character.
+    /// </param>
+    private string? ResolveNamed(string path, bool stop, bool pattern = false)
     {
         if (CheckpointLocation.IsRemote(path))
         {
             return RemoteLocation(path);
         }
+
+        var named = pattern && path.Contains('`', StringComparison.Ordinal) ? WildcardPattern.Unescape(path) : path;
 
         if (IsUncOutsideWindows(path))
         {
@@ -290,7 +299,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         ProviderInfo provider;
         try
         {
-            full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
+            full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(named, out provider, out _);
         }
         catch (Exception ex) when (!stop && ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException or ArgumentException)
         {
