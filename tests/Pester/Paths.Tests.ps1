@@ -313,6 +313,8 @@ Import-Module '$ModuleManifest'
             @{ a = 'second' } | Save-Checkpoint -Path 'run`[1`]' -Step 2
             Get-CheckpointStep -LiteralPath 'run[1]' | Should -Be @(1, 2)
             Test-Path -LiteralPath 'run`[1`]' | Should -BeFalse -Because 'the backticks escape, they are not part of the name'
+            $line = "Restore-Checkpoint -Path 'run``[1``]' -Step "
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain '2' -Because 'completion reads run[1] as the command does'
         }
         finally { Pop-Location }
     }

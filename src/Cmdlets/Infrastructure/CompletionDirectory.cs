@@ -13,10 +13,17 @@ internal static class CompletionDirectory
     /// <summary>The full directory path, or null when the command line names none (or several).</summary>
     public static string? From(IDictionary fakeBoundParameters)
     {
-        var path = First(fakeBoundParameters, "LiteralPath") ?? First(fakeBoundParameters, "Path");
+        var literal = First(fakeBoundParameters, "LiteralPath");
+        var path = literal ?? First(fakeBoundParameters, "Path");
         if (path is null)
         {
             return null;
+        }
+
+        if (literal is null && !CheckpointLocation.IsRemote(path) && path.Contains('`', StringComparison.Ordinal) && !WildcardPattern.ContainsWildcardCharacters(path))
+        {
+            // As the command takes it: a -Path's backticks escape ('run`[1`]' is run[1]).
+            path = WildcardPattern.Unescape(path);
         }
 
         if (CheckpointLocation.IsRemote(path))
