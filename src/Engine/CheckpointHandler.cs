@@ -384,6 +384,14 @@ public sealed class CheckpointHandler : IDisposable
     public bool IsCheckpointDirectory(string directory) => ReadStore(directory).IsCheckpointDirectory();
 
     /// <summary>
+    /// Raises <see cref="CheckpointDirectoryNotFoundException"/> when <paramref name="directory"/> does not exist
+    /// (a remote location: when its container or prefix holds no blob), the check every read makes itself. Reads
+    /// only. Lets a caller with several directories refuse a missing one before it reads any.
+    /// </summary>
+    /// <exception cref="CheckpointDirectoryNotFoundException">The directory does not exist.</exception>
+    public void ThrowIfMissing(string directory) => ReadStore(directory).ThrowIfMissing();
+
+    /// <summary>
     /// The committed steps, ascending, read without writing anything: no lock file, and a lost index is read
     /// from the step folders in memory instead of being rebuilt. For dry runs; empty when there is no store.
     /// </summary>

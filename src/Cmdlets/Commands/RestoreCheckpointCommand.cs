@@ -81,9 +81,7 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        // Every restore below (also -Into, -Item, -MetadataOnly, and -IncludeInfo's latest step) opens the index
-        // through the engine, which refuses a missing local directory itself: no provider round first.
-        foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath), engineReportsMissingLocal: true))
+        foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))
         {
             TryEngine(() =>
             {

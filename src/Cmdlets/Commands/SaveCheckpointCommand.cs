@@ -67,33 +67,9 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
     protected override void BeginProcessing()
     {
         base.BeginProcessing();
-        // A folder that does not exist yet is named, not matched: ./run[1] is where the save goes.
-        // A remote location is never asked of the provider (it would look for a drive named 'az'), and neither is
-        // a path without wildcard characters: both ways resolve it the same, and the provider's answer costs
-        // about 2 ms of CPU per save (docs/performance-notes.md, round 28).
-        var literal = ParameterSetName == LiteralPathSet || CheckpointLocation.IsRemote(Path)
-            || !WildcardPattern.ContainsWildcardCharacters(Path) || !SessionState.InvokeProvider.Item.Exists(Path);
-        if (ParameterSetName == PathSet && !CheckpointLocation.IsRemote(Path) && !WildcardPattern.ContainsWildcardCharacters(Path))
-        {
-            // The provider's Exists used to raise an unknown drive or provider (C:\ckpt on Linux, Foo::bar) as this
-            // command's DriveNotFound / ProviderNotFound error, and resolving the path raises the same exceptions:
-            // uncaught here, they stop the save as before instead of reading as "no file-system directory".
-            _ = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path, out _, out _);
-        }
-
-        var directories = literal
-            ? ResolveDirectories(null, new[] { ParameterSetName == LiteralPathSet ? LiteralPath : Path })
-            : ResolveDirectories(new[] { Path }, null);
-        if (directories.Count != 1)
-        {
-            ThrowTerminatingError(Errors.CheckpointErrorRecords.Module("AmbiguousPath", ErrorCategory.InvalidArgument,
-                directories.Count == 0
-                    ? $"'{Path}{LiteralPath}' names no file-system directory to save to."
-                    : $"'{Path}' matches {directories.Count} directories; a save needs exactly one.",
-                Path + LiteralPath));
-        }
-
-        _directory = directories[0];
+        // Resolved once through the provider: a folder that does not exist yet is named, not matched (./run[1] is
+        // where the save goes); a wildcard is asked of the provider only when the path has wildcard characters.
+        _directory = ParameterSetName == LiteralPathSet ? ResolveDestination(LiteralPath, literal: true) : ResolveDestination(Path, literal: false);
         _inputFromPipeline = !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject));
     }
 

@@ -28,10 +28,10 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     // Cancelled by StopProcessing (Ctrl+C); engine calls take its token and stop between chunks or steps.
     private readonly CancellationTokenSource _stop = new();
 
-    /// <summary>The engine handler of this invocation.</summary>
     /// <summary>Cancelled when the user stops the pipeline (Ctrl+C); pass it to every long engine call.</summary>
     private protected CancellationToken StopToken => _stop.Token;
 
+    /// <summary>The engine handler of this invocation.</summary>
     private protected CheckpointHandler Handler =>
         (CheckpointHandler?)_handler ?? throw new InvalidOperationException("The checkpoint handler is not open.");
 
@@ -95,53 +95,23 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     private protected virtual TimeSpan? LockTimeoutSetting => null;
 
     /// <summary>
-    /// Reports each directory that does not exist as ObjectNotFound (as Get-Item does) and returns the rest,
-    /// so that a mistyped path is never read as "no checkpoints". Existence is asked of the provider, or of
-    /// the store for a remote location.
+    /// Reports each directory that does not exist as DirectoryNotFound / ObjectNotFound (as Get-Item does) and
+    /// returns the rest, so that a mistyped path is never read as "no checkpoints". Existence is asked of the
+    /// engine, the same check its reads make (a local folder; a remote container or prefix with at least one
+    /// blob): the provider's answer cost about 2 ms of CPU per directory, as much as a small restore
+    /// (docs/performance-notes.md, round 28, and session 11's paths section). Every directory is checked before
+    /// the caller reads any, so that -ErrorAction Stop on a mistyped one stops the command before it writes to
+    /// the pipeline or into an -Into state.
     /// </summary>
-    /// <param name="directories">Resolved directories (<see cref="ResolveDirectories"/>).</param>
-    /// <param name="engineReportsMissingLocal">
-    /// The command's engine call itself refuses a missing local directory with
-    /// <see cref="CheckpointDirectoryNotFoundException"/> (which <see cref="TryEngine"/> reports as this method
-    /// would): local directories are then passed on unasked, since the provider's answer costs about 2 ms of
-    /// CPU per call, as much as a small restore (docs/performance-notes.md, round 28). Remote locations are
-    /// still asked of the store, where a prefix with no blob must read as missing, not empty; and so is the provider
-    /// for a local path that is not fully qualified, and for every directory when there are several.
-    /// </param>
-    private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories, bool engineReportsMissingLocal = false)
+    /// <param name="directories">Resolved directories (<see cref="ResolveDirectories"/>): full paths or remote locations.</param>
+    private protected IReadOnlyList<string> ExistingDirectories(IReadOnlyList<string> directories)
     {
         var result = new List<string>(directories.Count);
         foreach (var directory in directories)
         {
-            if (CheckpointLocation.IsRemote(directory))
-            {
-                // No provider item: the store answers (one listing request). A container or prefix with no blob
-                // is a missing directory, reported with the same error, since listing it would read as empty.
-                var exists = false;
-                if (TryEngine(() => exists = Handler.IsCheckpointDirectory(directory), directory))
-                {
-                    if (exists)
-                    {
-                        result.Add(directory);
-                    }
-                    else
-                    {
-                        WriteError(CheckpointErrorRecords.From(new CheckpointDirectoryNotFoundException(Shown(directory)), directory));
-                    }
-                }
-            }
-            // Only a single full path is left to the engine: the provider leaves some paths unqualified (\\server\share
-            // on Linux), which the engine would take relative to the process's current directory, never the session's;
-            // and of several directories every one is checked before any is restored, so that -ErrorAction Stop on a
-            // mistyped one stops the command before it writes anything to the pipeline or into an -Into state.
-            else if ((engineReportsMissingLocal && directories.Count == 1 && System.IO.Path.IsPathFullyQualified(directory))
-                || SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(directory)))
+            if (TryEngine(() => Handler.ThrowIfMissing(directory), directory))
             {
                 result.Add(directory);
-            }
-            else
-            {
-                WriteError(CheckpointErrorRecords.From(new CheckpointDirectoryNotFoundException(directory), directory));
             }
         }
 
@@ -205,11 +175,6 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>
-    /// The file-system directories named by -Path (wildcards expanded) or -LiteralPath, resolved against
-    /// the session's current location, never the process's. A directory that does not exist yet resolves
-    /// to its full path, so that the engine can create it (save) or report it missing (restore).
-    /// </summary>
     /// <summary>Shows "activity: step i+1 of count" for commands that work through several steps.</summary>
     private protected void ReportStep(string activity, string directory, long step, int index, int count) =>
         _progress?.ReportStep(activity, directory, step, index, count);
@@ -217,16 +182,19 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <summary>Completes the step progress of <see cref="ReportStep"/>.</summary>
     private protected void CompleteSteps() => _progress?.CompleteSteps();
 
+    /// <summary>
+    /// The directories named by -Path (wildcards expanded) or -LiteralPath, each resolved once through the
+    /// session's provider, against the session's current location, never the process's: full file-system paths,
+    /// or remote locations as typed. A path that does not resolve to one is reported (InvalidPath,
+    /// NotAFileSystemPath, UncPathNotSupported, PathNotFound) and left out. A directory that does not exist yet
+    /// resolves to its full path; whether it must exist is the command's call (<see cref="ExistingDirectories"/>).
+    /// </summary>
     private protected IReadOnlyList<string> ResolveDirectories(string[]? paths, string[]? literalPaths)
     {
         var result = new List<string>();
         foreach (var literal in literalPaths ?? Array.Empty<string>())
         {
-            if (CheckpointLocation.IsRemote(literal))
-            {
-                result.Add(RemoteLocation(literal));
-            }
-            else if (TryResolveUnresolved(literal, out var full))
+            if (ResolveNamed(literal, stop: false) is string full)
             {
                 result.Add(full);
             }
@@ -234,22 +202,47 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
         foreach (var path in paths ?? Array.Empty<string>())
         {
-            if (CheckpointLocation.IsRemote(path))
+            if (CheckpointLocation.IsRemote(path) || !WildcardPattern.ContainsWildcardCharacters(path))
             {
-                // Blob names are not matched: '[' and '*' in a remote location are taken literally.
-                result.Add(RemoteLocation(path));
+                // Blob names are not matched: '[' and '*' in a remote location are taken literally. A local -Path is a
+                // pattern even without wildcards: its backticks escape ('run`[1`]', as piped records bind) and are no part of the name.
+                if (ResolveNamed(path, stop: false, pattern: true) is string full)
+                {
+                    result.Add(full);
+                }
             }
-            else if (WildcardPattern.ContainsWildcardCharacters(path))
+            else if (ResolveMatches(path, stop: false) is { } matches)
             {
-                result.AddRange(ResolveWildcard(path));
-            }
-            else if (TryResolveUnresolved(path, out var full))
-            {
-                result.Add(full);
+                result.AddRange(matches);
             }
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The one directory a command writes to (Save-Checkpoint), resolved once through the provider like
+    /// <see cref="ResolveDirectories"/>, with one difference: a wildcard that matches no existing item names a
+    /// folder still to be created (<c>./run[1]</c>), and every problem stops the command, since it has nothing else
+    /// to do. Several matches are AmbiguousPath.
+    /// </summary>
+    /// <param name="path">The path as typed.</param>
+    /// <param name="literal">-LiteralPath: wildcard characters are part of the name.</param>
+    private protected string ResolveDestination(string path, bool literal)
+    {
+        if (!literal && !CheckpointLocation.IsRemote(path) && WildcardPattern.ContainsWildcardCharacters(path)
+            && ResolveMatches(path, stop: true) is { Count: > 0 } matches)
+        {
+            if (matches.Count > 1)
+            {
+                ThrowTerminatingError(CheckpointErrorRecords.Module("AmbiguousPath", ErrorCategory.InvalidArgument,
+                    $"'{path}' matches {matches.Count} directories; a save needs exactly one.", path));
+            }
+
+            return matches[0];
+        }
+
+        return ResolveNamed(path, stop: true, pattern: !literal)!;
     }
 
     /// <summary>A location as messages may show it: a remote URL without its SAS, a local path as it is.</summary>
@@ -275,8 +268,94 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         return location;
     }
 
-    private IEnumerable<string> ResolveWildcard(string path)
+    /// <summary>
+    /// One path taken as a name: a remote location as typed, else the provider's path for it (one call, which
+    /// reads nothing from the disk). Null after reporting a path that names no local full path; with
+    /// <paramref name="stop"/>, the report stops the command (the provider's DriveNotFound / ProviderNotFound
+    /// records as the provider raised them).
+    /// </summary>
+    /// <param name="path">The path as typed; errors name it.</param>
+    /// <param name="stop">Problems stop the command.</param>
+    /// <param name="pattern">
+    /// A local -Path: backticks escape the next character (<c>run`[1`]</c> is the folder run[1], as for Get-Item -Path),
+    /// so the name is the unescaped path; -LiteralPath keeps every character.
+    /// </param>
+    private string? ResolveNamed(string path, bool stop, bool pattern = false)
     {
+        if (CheckpointLocation.IsRemote(path))
+        {
+            return RemoteLocation(path);
+        }
+
+        var named = pattern && path.Contains('`', StringComparison.Ordinal) ? WildcardPattern.Unescape(path) : path;
+
+        if (IsUncOutsideWindows(path))
+        {
+            // Asked first: the provider would take it for /server/share (New-Item creates that) or leave it as it is.
+            return UncPathNotSupported(path, stop);
+        }
+
+        string full;
+        ProviderInfo provider;
+        try
+        {
+            full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(named, out provider, out _);
+        }
+        catch (Exception ex) when (!stop && ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException or ArgumentException)
+        {
+            WriteError(new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path));
+            return null;
+        }
+
+        if (!IsFileSystem(provider, path, stop))
+        {
+            return null;
+        }
+
+        // The engine takes a path that is not fully qualified relative to the process's current directory, never
+        // the session's location; only a full path may reach it (a drive rooted at \\server\share on Linux leaves one).
+        return System.IO.Path.IsPathFullyQualified(full) ? full : NotAFullPath(path, full, stop);
+    }
+
+    /// <summary>
+    /// Reports a path the provider left unqualified: a network path (a drive rooted at \\server\share outside
+    /// Windows) is UncPathNotSupported; anything else (FileSystem::run, which the provider does not take relative to
+    /// the current location) is InvalidPath, since telling the user to mount a share they never named misleads.
+    /// </summary>
+    private string? NotAFullPath(string path, string resolved, bool stop)
+    {
+        if (resolved.StartsWith(@"\\", StringComparison.Ordinal) || resolved.StartsWith("//", StringComparison.Ordinal))
+        {
+            return UncPathNotSupported(path, stop);
+        }
+
+        var record = CheckpointErrorRecords.Module("InvalidPath", ErrorCategory.InvalidArgument,
+            $"'{path}' resolves to '{resolved}', which is not a full path: a provider-qualified path (FileSystem::...) is not " +
+            "taken relative to the current location, so nothing was read or written. Give a full path, or a path relative to " +
+            "the current location without the provider name (./run).", path);
+        if (stop)
+        {
+            ThrowTerminatingError(record);
+        }
+
+        WriteError(record);
+        return null;
+    }
+
+    /// <summary>
+    /// The existing file-system items a wildcard path matches (one provider call); none is an empty list, as for
+    /// Get-Item. Null after reporting a path that cannot be matched (a parent folder that does not exist is
+    /// PathNotFound, except with <paramref name="stop"/>, where it is a folder still to be created: empty).
+    /// </summary>
+    private IReadOnlyList<string>? ResolveMatches(string path, bool stop)
+    {
+        if (IsUncOutsideWindows(path))
+        {
+            // The provider matches \\server\share\* against /server/share on Linux.
+            _ = UncPathNotSupported(path, stop);
+            return null;
+        }
+
         Collection<string> resolved;
         ProviderInfo provider;
         try
@@ -285,42 +364,105 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
         catch (ItemNotFoundException ex)
         {
+            if (stop)
+            {
+                return Array.Empty<string>();
+            }
+
             WriteError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path));
-            return Array.Empty<string>();
+            return null;
+        }
+        catch (Exception ex) when ((!stop && ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException)
+            || ex is ArgumentException)
+        {
+            // As ResolveNamed reports the same path without a wildcard: one error for this path, the others are still read
+            // (a save stops on the provider's DriveNotFound / ProviderNotFound as raised, and on this InvalidPath).
+            var record = new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path);
+            if (stop)
+            {
+                ThrowTerminatingError(record);
+            }
+
+            WriteError(record);
+            return null;
         }
 
-        if (!IsFileSystem(provider, path))
+        if (!IsFileSystem(provider, path, stop))
         {
-            return Array.Empty<string>();
+            return null;
+        }
+
+        // Only full paths reach the engine (see ResolveNamed); a match the provider leaves unqualified is reported.
+        foreach (var match in resolved)
+        {
+            if (!System.IO.Path.IsPathFullyQualified(match))
+            {
+                _ = NotAFullPath(path, match, stop);
+                return null;
+            }
         }
 
         return resolved;
     }
 
-    private bool TryResolveUnresolved(string path, out string full)
+    /// <summary>
+    /// A Windows network path (<c>\\server\share</c> or <c>//server/share</c>, also <c>\\?\</c> and <c>\\.\</c>, or
+    /// provider-qualified) typed where the file system has no such paths: a share is reached there through the folder it
+    /// is mounted on. Three or more leading slashes are the root on every system, a local path.
+    /// </summary>
+    internal static bool IsUncOutsideWindows(string path)
     {
-        full = string.Empty;
-        try
+        if (OperatingSystem.IsWindows())
         {
-            full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
-            return IsFileSystem(provider, path);
-        }
-        catch (Exception ex) when (ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException or ArgumentException)
-        {
-            WriteError(new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path));
             return false;
         }
+
+        // FileSystem::\\server\share (also Microsoft.PowerShell.Core\FileSystem::) is the same path; another provider's is not a file path.
+        var span = path.AsSpan();
+        var qualifier = span.IndexOf("::", StringComparison.Ordinal);
+        if (qualifier >= 0 && span[..qualifier].EndsWith("FileSystem", StringComparison.OrdinalIgnoreCase))
+        {
+            span = span[(qualifier + 2)..];
+        }
+
+        // The provider takes / and \ alike on Linux, and Windows reads //server/share as the share \\server\share: both
+        // spellings (and mixed ones) name a share the user means, never /server/share on the local disk.
+        return span.Length >= 2 && IsSeparator(span[0]) && IsSeparator(span[1])
+            && (span[0] == '\\' || span[1] == '\\' || span.Length == 2 || !IsSeparator(span[2]));
+
+        static bool IsSeparator(char c) => c is '/' or '\\';
     }
 
-    private bool IsFileSystem(ProviderInfo provider, string path)
+    private string? UncPathNotSupported(string path, bool stop)
+    {
+        var record = CheckpointErrorRecords.Module("UncPathNotSupported", ErrorCategory.InvalidArgument,
+            $"'{path}' is a Windows network (UNC) path; on Linux and macOS it names no network share, so nothing was read or written. " +
+            "Mount the share and give the folder it is mounted on (for example, after 'mount -t cifs //server/share /mnt/share', " +
+            "use /mnt/share/...), or run the command on Windows.", path);
+        if (stop)
+        {
+            ThrowTerminatingError(record);
+        }
+
+        WriteError(record);
+        return null;
+    }
+
+    private bool IsFileSystem(ProviderInfo provider, string path, bool stop)
     {
         if (string.Equals(provider.Name, "FileSystem", StringComparison.OrdinalIgnoreCase))
         {
             return true;
         }
 
-        WriteError(CheckpointErrorRecords.Module("NotAFileSystemPath", ErrorCategory.InvalidArgument,
-            $"'{path}' is a {provider.Name} path; checkpoint directories live in the file system.", path));
+        var record = CheckpointErrorRecords.Module("NotAFileSystemPath", ErrorCategory.InvalidArgument,
+            $"'{path}' is a {provider.Name} path; checkpoint directories live in the file system.", path);
+        if (stop)
+        {
+            ThrowTerminatingError(record);
+        }
+
+        WriteError(record);
         return false;
     }
 }

@@ -13,10 +13,17 @@ internal static class CompletionDirectory
     /// <summary>The full directory path, or null when the command line names none (or several).</summary>
     public static string? From(IDictionary fakeBoundParameters)
     {
-        var path = First(fakeBoundParameters, "LiteralPath") ?? First(fakeBoundParameters, "Path");
+        var literal = First(fakeBoundParameters, "LiteralPath");
+        var path = literal ?? First(fakeBoundParameters, "Path");
         if (path is null)
         {
             return null;
+        }
+
+        if (literal is null && !CheckpointLocation.IsRemote(path) && path.Contains('`', StringComparison.Ordinal) && !WildcardPattern.ContainsWildcardCharacters(path))
+        {
+            // As the command takes it: a -Path's backticks escape ('run`[1`]' is run[1]).
+            path = WildcardPattern.Unescape(path);
         }
 
         if (CheckpointLocation.IsRemote(path))
@@ -25,8 +32,16 @@ internal static class CompletionDirectory
             return path;
         }
 
+        if (CheckpointCommandBase.IsUncOutsideWindows(path))
+        {
+            // As the command refuses it (UncPathNotSupported): //server/share is a full path to .NET on Linux, /server/share.
+            return null;
+        }
+
         var resolved = ScriptBlock.Create("$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0])").Invoke(path);
-        return resolved.Count == 1 && resolved[0]?.BaseObject is string directory ? directory : null;
+        // Only a full path, as the command itself requires: the provider leaves \\server\share unqualified outside
+        // Windows, and the engine would read (or rebuild the index of) a folder of that name in the process's directory.
+        return resolved.Count == 1 && resolved[0]?.BaseObject is string directory && System.IO.Path.IsPathFullyQualified(directory) ? directory : null;
     }
 
     /// <summary>How long completion waits for a remote store before offering nothing.</summary>
