@@ -95,6 +95,12 @@ internal sealed partial class StateDecoder
             return;
         }
 
+        items.Add(DeriveLeaf(node, itemName, tensors));
+    }
+
+    /// <summary>The item of a leaf node (not a container), named by the grammar; counts its name against <see cref="MaxItemNameChars"/>.</summary>
+    private StoredItem DeriveLeaf(JsonElement node, string itemName, IReadOnlyList<TensorLayout> tensors)
+    {
         var leafName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
         _derivedNameChars += leafName.Length;
         if (_derivedNameChars > MaxItemNameChars)
@@ -105,14 +111,11 @@ internal sealed partial class StateDecoder
         switch (node.ValueKind)
         {
             case JsonValueKind.Null:
-                items.Add(new StoredItem(leafName, "null", null, null, 0, -1));
-                return;
+                return new StoredItem(leafName, "null", null, null, 0, -1);
             case JsonValueKind.True or JsonValueKind.False:
-                items.Add(new StoredItem(leafName, "scalar", "bool", null, 1, -1));
-                return;
+                return new StoredItem(leafName, "scalar", "bool", null, 1, -1);
             case JsonValueKind.String:
-                items.Add(new StoredItem(leafName, "string", "str", null, node.GetString()!.Length * 2L, -1));
-                return;
+                return new StoredItem(leafName, "string", "str", null, node.GetString()!.Length * 2L, -1);
             case JsonValueKind.Object:
                 break;
             default:
@@ -120,7 +123,7 @@ internal sealed partial class StateDecoder
         }
 
         var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
-        items.Add(code switch
+        return code switch
         {
             "str" => new StoredItem(leafName, "string", "str", null, ReadRawString(node, itemName).Length * 2L, -1),
             "key" => new StoredItem(leafName, "key", ReadKey(node, itemName).Impl, null, 8, -1),
@@ -130,7 +133,7 @@ internal sealed partial class StateDecoder
             _ => ScalarSize(code) is var size && size > 0
                 ? new StoredItem(leafName, "scalar", code, null, size, -1)
                 : throw Bad(itemName, $"node type '{Truncate(code)}' cannot stand here"),
-        });
+        };
     }
 
     private static StoredItem Keys(JsonElement node, string name, string itemName)
