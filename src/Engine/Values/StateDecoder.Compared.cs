@@ -67,20 +67,20 @@ internal sealed partial class StateDecoder
     private void Gather(JsonElement node, string itemName, string oldName, int depth, CompareWalk walk)
     {
         CheckDepth(depth, itemName);
-        var field = ChildArrayOf(node);
+        var code = TypeOf(node);
+        var field = ChildArrayOf(node, code);
         if (field is null)
         {
-            GatherLeaf(node, itemName, oldName, depth, walk);
+            GatherLeaf(node, itemName, oldName, depth, code, walk);
             return;
         }
 
         CheckContainerFields(node, itemName);
-        var code = node.GetProperty("t"u8).GetString()!;
         var legacy = walk.Listed is not null;
         var children = 0;
         if (field == "e")
         {
-            var mixedKeys = ItemNames.HasMixedKeys(code);
+            var mixedKeys = ItemNames.HasMixedKeys(code!);
             foreach (var pair in Pairs(node.GetProperty("e"u8), itemName))
             {
                 var key = ReadDictionaryKey(pair[0], itemName);
@@ -110,7 +110,7 @@ internal sealed partial class StateDecoder
         }
 
         var containerName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
-        var type = node.TryGetProperty("cmp"u8, out var cmp) && cmp.ValueKind == JsonValueKind.String ? $"{code}[{cmp.GetString()}]" : code;
+        var type = node.TryGetProperty("cmp"u8, out var cmp) && cmp.ValueKind == JsonValueKind.String ? $"{code}[{cmp.GetString()}]" : code!;
         if (!walk.Step.ContainerIndex.TryAdd(containerName, walk.Step.Containers.Count))
         {
             throw new InvalidDataException($"item '{containerName}' names two containers (a dictionary repeats a key)");
@@ -119,9 +119,9 @@ internal sealed partial class StateDecoder
         walk.Step.Containers.Add(new ComparedContainer(containerName, type, children == 0));
     }
 
-    private void GatherLeaf(JsonElement node, string itemName, string oldName, int depth, CompareWalk walk)
+    private void GatherLeaf(JsonElement node, string itemName, string oldName, int depth, string? code, CompareWalk walk)
     {
-        var item = DeriveLeaf(node, itemName, walk.Tensors);
+        var item = DeriveLeaf(node, itemName, walk.Tensors, code);
         var leaves = walk.Step.Leaves;
         if (walk.Listed is { } listed)
         {

@@ -99,7 +99,11 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>The item of a leaf node (not a container), named by the grammar; counts its name against <see cref="MaxItemNameChars"/>.</summary>
-    private StoredItem DeriveLeaf(JsonElement node, string itemName, IReadOnlyList<TensorLayout> tensors)
+    /// <param name="node">The leaf node.</param>
+    /// <param name="itemName">Its path.</param>
+    /// <param name="tensors">The tensor table.</param>
+    /// <param name="code">The node's type code when the caller read it already (<see cref="TypeOf"/>), so it is not read twice.</param>
+    private StoredItem DeriveLeaf(JsonElement node, string itemName, IReadOnlyList<TensorLayout> tensors, string? code = null)
     {
         var leafName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
         _derivedNameChars += leafName.Length;
@@ -122,7 +126,7 @@ internal sealed partial class StateDecoder
                 throw Bad(itemName, $"unexpected JSON {node.ValueKind}");
         }
 
-        var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
+        code ??= node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
         return code switch
         {
             "str" => new StoredItem(leafName, "string", "str", null, ReadRawString(node, itemName).Length * 2L, -1),
