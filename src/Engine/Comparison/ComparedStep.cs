@@ -15,7 +15,12 @@ internal readonly record struct ComparedLeaf(StoredItem Item, object? Value);
 /// <param name="Name">The container's path (<c>.</c> for the state itself).</param>
 /// <param name="Type">Its type code, with the key comparer in brackets when the node records one (<c>hashtable[ordinal-ic]</c>).</param>
 /// <param name="Empty">It has no children.</param>
-internal readonly record struct ComparedContainer(string Name, string Type, bool Empty);
+/// <param name="Order">
+/// The paths of its children in stored order for a container whose order a restore keeps and a user sees (an
+/// <c>ordered</c> dictionary, a <c>psobject</c>); null for the others (a hashtable has no order, a list's order is
+/// in its children's paths).
+/// </param>
+internal readonly record struct ComparedContainer(string Name, string Type, bool Empty, IReadOnlyList<string>? Order = null);
 
 /// <summary>
 /// Everything of one step <see cref="StepComparer"/> compares, gathered in one walk of its state node: the leaves in
@@ -37,4 +42,49 @@ internal sealed class ComparedStep
     public List<ComparedContainer> Containers { get; } = [];
 
     public Dictionary<string, int> ContainerIndex { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Every path that has a leaf or container of this step beneath it (built on first use).</summary>
+    private HashSet<string>? _ancestors;
+
+    /// <summary>
+    /// Whether a leaf or another container of this step lies beneath the container <paramref name="name"/>, by the
+    /// names compared. Under today's names every container with children has one; a step that lists its items by
+    /// the grammar before may name the leaves under a key <c>""</c> as if the key were not there (<c>{"": {"x": 1}}</c>
+    /// lists <c>x</c>), so its container shows in no name and must be reported itself.
+    /// </summary>
+    public bool HasNamesBeneath(string name)
+    {
+        if (name == ItemNames.RootLeaf)
+        {
+            return Leaves.Count + Containers.Count > 1;
+        }
+
+        if (_ancestors is null)
+        {
+            _ancestors = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var leaf in Leaves)
+            {
+                AddAncestors(leaf.Item.Name);
+            }
+
+            foreach (var container in Containers)
+            {
+                AddAncestors(container.Name);
+            }
+        }
+
+        return _ancestors.Contains(name);
+    }
+
+    private void AddAncestors(string name)
+    {
+        for (var slash = name.LastIndexOf('/'); slash > 0; slash = name.LastIndexOf('/', slash - 1))
+        {
+            if (!_ancestors!.Add(name[..slash]))
+            {
+                // Its own ancestors were added with it.
+                return;
+            }
+        }
+    }
 }

@@ -84,9 +84,11 @@ internal static class StepComparer
         other.ContainerIndex.TryGetValue(name, out var at) && !step.ContainerIndex.ContainsKey(name) ? other.Containers[at] : null;
 
     /// <summary>
-    /// Containers of one path in both steps whose type or key comparer differ, and empty containers present in one
-    /// step only (a container with children shows in its leaves). A container whose path is a leaf in the other step
-    /// was reported with the leaves.
+    /// Containers of one path in both steps whose type or key comparer differ, or (an ordered dictionary, a psobject)
+    /// whose common children came in another order, and containers present in one step only that no name of theirs
+    /// shows: an empty container, or one whose leaves a step listing its items by the grammar before today's named
+    /// as if it were not there. A container whose path is a leaf in the other step only was reported with the leaves;
+    /// one whose path is a leaf in both (a listed name that is also a container's) is a change of kind here.
     /// </summary>
     private static void CompareContainers(ComparedStep before, ComparedStep after, List<ItemDifference> differences)
     {
@@ -94,26 +96,80 @@ internal static class StepComparer
         {
             if (after.ContainerIndex.TryGetValue(container.Name, out var at))
             {
-                var type = after.Containers[at].Type;
-                if (!string.Equals(container.Type, type, StringComparison.Ordinal))
+                var other = after.Containers[at];
+                if (!string.Equals(container.Type, other.Type, StringComparison.Ordinal) || !SameOrder(container.Order, other.Order))
                 {
-                    differences.Add(new ItemDifference(container.Name, "Changed", container.Type, type, null, null, null));
+                    differences.Add(new ItemDifference(container.Name, "Changed", container.Type, other.Type, null, null, null));
                 }
             }
-            else if (container.Empty && !(after.LeafIndex.ContainsKey(container.Name) && !before.LeafIndex.ContainsKey(container.Name)))
+            else if (OneSided(container, before, after) is { } change)
             {
-                differences.Add(new ItemDifference(container.Name, "Removed", container.Type, null, null, null, null));
+                differences.Add(change == "Changed"
+                    ? new ItemDifference(container.Name, change, container.Type, LeafType(after, container.Name), null, LeafShape(after, container.Name), null)
+                    : new ItemDifference(container.Name, "Removed", container.Type, null, null, null, null));
             }
         }
 
         foreach (var container in after.Containers)
         {
-            if (container.Empty && !before.ContainerIndex.ContainsKey(container.Name)
-                && !(before.LeafIndex.ContainsKey(container.Name) && !after.LeafIndex.ContainsKey(container.Name)))
+            if (!before.ContainerIndex.ContainsKey(container.Name) && OneSided(container, after, before) is { } change)
             {
-                differences.Add(new ItemDifference(container.Name, "Added", null, container.Type, null, null, null));
+                differences.Add(change == "Changed"
+                    ? new ItemDifference(container.Name, change, LeafType(before, container.Name), container.Type, LeafShape(before, container.Name), null, null)
+                    : new ItemDifference(container.Name, "Added", null, container.Type, null, null, null));
             }
         }
+    }
+
+    /// <summary>
+    /// How a container of <paramref name="step"/> whose path is no container in <paramref name="other"/> is reported:
+    /// "Changed" when the path is a leaf in both steps (the leaf loop compared the leaves and saw no change of kind),
+    /// "Gone" when nothing of it shows in a name, or null when the leaves already report it.
+    /// </summary>
+    private static string? OneSided(ComparedContainer container, ComparedStep step, ComparedStep other)
+    {
+        if (other.LeafIndex.ContainsKey(container.Name))
+        {
+            return step.LeafIndex.ContainsKey(container.Name) ? "Changed" : null;
+        }
+
+        return container.Empty || !step.HasNamesBeneath(container.Name) ? "Gone" : null;
+    }
+
+    private static string? LeafType(ComparedStep step, string name) => step.Leaves[step.LeafIndex[name]].Item.DType;
+
+    private static long[]? LeafShape(ComparedStep step, string name) => step.Leaves[step.LeafIndex[name]].Item.Shape;
+
+    /// <summary>Whether the children both containers hold come in the same order (true where a container keeps none).</summary>
+    private static bool SameOrder(IReadOnlyList<string>? a, IReadOnlyList<string>? b)
+    {
+        if (a is null || b is null)
+        {
+            return true;
+        }
+
+        var inB = new HashSet<string>(b, StringComparer.Ordinal);
+        var inA = new HashSet<string>(a, StringComparer.Ordinal);
+        var j = 0;
+        foreach (var name in a)
+        {
+            if (!inB.Contains(name))
+            {
+                continue;
+            }
+
+            while (!inA.Contains(b[j]))
+            {
+                j++;
+            }
+
+            if (!string.Equals(name, b[j++], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

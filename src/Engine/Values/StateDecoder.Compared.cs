@@ -78,6 +78,9 @@ internal sealed partial class StateDecoder
         CheckContainerFields(node, itemName);
         var legacy = walk.Listed is not null;
         var children = 0;
+
+        // An ordered dictionary and a psobject restore their children in stored order, which no name shows.
+        var order = code is "ordered" or "psobject" ? new List<string>() : null;
         if (field == "e")
         {
             var mixedKeys = ItemNames.HasMixedKeys(code!);
@@ -85,7 +88,9 @@ internal sealed partial class StateDecoder
             {
                 var key = ReadDictionaryKey(pair[0], itemName);
                 var old = legacy ? ItemNames.Join(oldName, LegacyEscape(key as string ?? System.Convert.ToString(key, CultureInfo.InvariantCulture)!)) : string.Empty;
-                Gather(pair[1], ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys)), old, depth + 1, walk);
+                var childName = ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys));
+                order?.Add(childName);
+                Gather(pair[1], childName, old, depth + 1, walk);
                 children++;
             }
         }
@@ -95,7 +100,9 @@ internal sealed partial class StateDecoder
             {
                 var name = ReadPropertyName(pair[0], itemName);
                 var old = legacy ? ItemNames.Join(oldName, LegacyEscape(name)) : string.Empty;
-                Gather(pair[1], ItemNames.Join(itemName, ItemNames.Escape(name)), old, depth + 1, walk);
+                var childName = ItemNames.Join(itemName, ItemNames.Escape(name));
+                order?.Add(childName);
+                Gather(pair[1], childName, old, depth + 1, walk);
                 children++;
             }
         }
@@ -116,7 +123,7 @@ internal sealed partial class StateDecoder
             throw new InvalidDataException($"item '{containerName}' names two containers (a dictionary repeats a key)");
         }
 
-        walk.Step.Containers.Add(new ComparedContainer(containerName, type, children == 0));
+        walk.Step.Containers.Add(new ComparedContainer(containerName, type, children == 0, order is { Count: > 1 } ? order : null));
     }
 
     private void GatherLeaf(JsonElement node, string itemName, string oldName, int depth, string? code, CompareWalk walk)
