@@ -120,6 +120,21 @@ internal sealed class StepDecoding
                 problems.Add(new ItemProblem(e.Item, e.Problem));
             }
 
+            // A listed items array that disagrees with the state node (names exchanged, another length) makes
+            // Compare refuse the step; Verify, which Compare's error points to, must report it too.
+            if (problems.Count == 0 && !reader.Manifest.ItemsFromState)
+            {
+                try
+                {
+                    var names = new StateDecoder((_, _, _) => throw new InvalidOperationException("a name check loads no tensor"));
+                    CorruptOnFailure(step, null, () => names.CompareNodes(reader.Manifest.State, reader.Manifest.Tensors, reader.Manifest.Items, readValues: false));
+                }
+                catch (CorruptCheckpointException e)
+                {
+                    problems.Add(new ItemProblem(e.Item, e.Problem));
+                }
+            }
+
             var itemCount = 0;
             try
             {

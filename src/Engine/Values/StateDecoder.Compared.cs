@@ -20,10 +20,11 @@ internal sealed partial class StateDecoder
     /// the leaf at its place, so two names exchanged between the list and the state node (which would compare each
     /// leaf under the other's name) make the step corrupt, as does a list of another length than the leaves.
     /// </param>
+    /// <param name="readValues">Whether to read each leaf's value (false: Verify checks only the names, the values stay null).</param>
     /// <exception cref="InvalidDataException">A node is malformed, the items list disagrees with the state node, or a name repeats.</exception>
-    public ComparedStep CompareNodes(JsonElement state, IReadOnlyList<TensorLayout> tensors, IReadOnlyList<StoredItem>? listed)
+    public ComparedStep CompareNodes(JsonElement state, IReadOnlyList<TensorLayout> tensors, IReadOnlyList<StoredItem>? listed, bool readValues = true)
     {
-        var walk = new CompareWalk(new ComparedStep(listed?.Count ?? 16), tensors, listed);
+        var walk = new CompareWalk(new ComparedStep(listed?.Count ?? 16), tensors, listed) { ReadValues = readValues };
         try
         {
             Gather(state, string.Empty, string.Empty, 0, walk);
@@ -50,6 +51,8 @@ internal sealed partial class StateDecoder
         public IReadOnlyList<TensorLayout> Tensors { get; } = tensors;
 
         public IReadOnlyList<StoredItem>? Listed { get; } = listed;
+
+        public bool ReadValues { get; init; } = true;
 
         /// <summary>
         /// Whether leaves keep their listed names: yes unless two repeat (a step written before the grammar stored
@@ -153,7 +156,7 @@ internal sealed partial class StateDecoder
             throw new InvalidDataException($"item '{item.Name}' names two leaves (a dictionary repeats a key)");
         }
 
-        leaves.Add(new ComparedLeaf(item, Read(node, itemName, depth)));
+        leaves.Add(new ComparedLeaf(item, walk.ReadValues ? Read(node, itemName, depth) : null));
     }
 
     /// <summary>

@@ -188,6 +188,10 @@ public sealed class CompareContainerTests : IDisposable
         var e = Assert.Throws<CorruptCheckpointException>(() => _handler.Compare(ck, 1, 2));
         Assert.Equal(2, e.Step);
         Assert.Contains("items list", e.Problem, StringComparison.Ordinal);
+
+        // Test-Checkpoint, which the error points to, reports what Compare refuses (found by the attack on compare).
+        Assert.True(_handler.Verify(ck, 1).Ok);
+        Assert.Contains("items list", Assert.Single(_handler.Verify(ck, 2).Problems).Problem, StringComparison.Ordinal);
         Assert.Equal(2, Assert.Throws<CorruptCheckpointException>(() => _handler.Compare(ck, 2, 1)).Step);
     }
 
@@ -200,6 +204,7 @@ public sealed class CompareContainerTests : IDisposable
         ToLegacy(ck, 2, items => items.RemoveAt(1));
 
         Assert.Equal(2, Assert.Throws<CorruptCheckpointException>(() => _handler.Compare(ck, 1, 2)).Step);
+        Assert.Contains("items list", Assert.Single(_handler.Verify(ck, 2).Problems).Problem, StringComparison.Ordinal);
     }
 
     [Fact]
