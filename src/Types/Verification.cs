@@ -71,7 +71,10 @@ public sealed class RepairReport
     public bool DryRun { get; }
 }
 
-/// <summary>How one leaf differs between two steps.</summary>
+/// <summary>
+/// How one leaf differs between two steps, or one container whose change no leaf shows (its type or key comparer,
+/// a leaf in the other step, or an empty container present in one step only; its type code is the DType).
+/// </summary>
 public sealed class ItemDifference
 {
     /// <summary>Creates a record.</summary>
@@ -87,7 +90,7 @@ public sealed class ItemDifference
         MaxAbsDifference = maxAbsDifference;
     }
 
-    /// <summary>Leaf path.</summary>
+    /// <summary>Leaf path, or a container's path (<c>.</c> for the state itself).</summary>
     public string Name { get; }
 
     /// <summary><c>Added</c>, <c>Removed</c> or <c>Changed</c>.</summary>

@@ -73,6 +73,20 @@ Describe 'Compare-Checkpoint' {
         $kernel.Change | Should -Be 'Changed'
         $kernel.MaxAbsDifference | Should -Be 2.5
     }
+
+    It 'reports a container whose type changed and an empty container added, and the table shows both types' {
+        $dir = Join-Path $TestDrive 'compare-containers'
+        [ordered]@{ opt = @{ lr = 1 }; step = 1 } | Save-Checkpoint $dir -Step 1
+        [ordered]@{ opt = [ordered]@{ lr = 1 }; step = 1; cache = [ordered]@{} } | Save-Checkpoint $dir -Step 2
+        $differences = @(Compare-Checkpoint $dir 1 2)
+        $differences.Name | Should -Be @('cache', 'opt')
+        $opt = $differences | Where-Object Name -EQ 'opt'
+        $opt.Change | Should -Be 'Changed'
+        $opt.DTypeBefore | Should -Match '^hashtable'
+        $opt.DTypeAfter | Should -Match '^ordered'
+        ($differences | Where-Object Name -EQ 'cache').Change | Should -Be 'Added'
+        ($differences | Format-Table | Out-String) | Should -Match 'opt\s+Changed\s+hashtable\S* -> ordered'
+    }
 }
 
 Describe 'Test-Checkpoint' {

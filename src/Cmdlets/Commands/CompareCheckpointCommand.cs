@@ -6,6 +6,8 @@ namespace DataraxCkpt.Commands;
 /// <summary>
 /// <para type="synopsis">Shows which leaves were added, removed or changed between two steps of a checkpoint directory; with -Numeric, how far each tensor moved.</para>
 /// <para type="description">For tensors of equal shape and dtype, the largest absolute element difference is given.
+/// A container whose type or key comparer changed, that became a leaf (or a leaf that became a container), or an empty
+/// container that appeared or went is reported on its own path with its type code as DType (e.g. hashtable -> ordered).
 /// The difference step defaults to the latest. -Numeric reads both steps' tensors chunk by chunk and emits, per tensor
 /// of equal shape and dtype, the largest and mean absolute difference, the relative L2 change and the count of elements that differ.</para>
 /// </summary>

@@ -7,58 +7,169 @@ namespace DataraxCkpt;
 /// <summary>
 /// What changed between two steps, leaf by leaf: leaves added, removed, or changed (in type, shape or
 /// value). For numeric tensors and scalars of equal type and shape it also gives the largest absolute
-/// element difference. Leaves equal in type, shape and bits are not reported.
+/// element difference. Leaves equal in type, shape and bits are not reported. Containers are reported where a
+/// restore would give a different container yet no leaf shows it: a container whose type or key comparer changed,
+/// a path that is a container in one step and a leaf in the other, and an empty container added or removed.
 /// </summary>
 internal static class StepComparer
 {
     public static List<ItemDifference> Compare(ICheckpointStore store, long stepBefore, long stepAfter)
     {
-        var (before, after, itemsBefore, itemsAfter) = store.ReadForCompare(stepBefore, stepAfter);
-        var infoBefore = itemsBefore.ToDictionary(i => i.Name, StringComparer.Ordinal);
-        var infoAfter = itemsAfter.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var (before, after) = store.ReadForCompare(stepBefore, stepAfter);
         var differences = new List<ItemDifference>();
-        foreach (var item in itemsBefore)
+        foreach (var (item, _) in before.Leaves)
         {
-            if (!infoAfter.ContainsKey(item.Name))
+            if (!after.LeafIndex.ContainsKey(item.Name))
             {
-                differences.Add(new ItemDifference(item.Name, "Removed", item.DType, null, item.Shape, null, null));
+                differences.Add(ContainerAt(after, before, item.Name) is { } container
+                    ? new ItemDifference(item.Name, "Changed", item.DType, container.Type, item.Shape, null, null)
+                    : new ItemDifference(item.Name, "Removed", item.DType, null, item.Shape, null, null));
             }
         }
 
-        foreach (var item in itemsAfter)
+        foreach (var (item, b) in after.Leaves)
         {
-            if (!infoBefore.TryGetValue(item.Name, out var old))
+            if (!before.LeafIndex.TryGetValue(item.Name, out var at))
             {
-                differences.Add(new ItemDifference(item.Name, "Added", null, item.DType, null, item.Shape, null));
+                differences.Add(ContainerAt(before, after, item.Name) is { } container
+                    ? new ItemDifference(item.Name, "Changed", container.Type, item.DType, null, item.Shape, null)
+                    : new ItemDifference(item.Name, "Added", null, item.DType, null, item.Shape, null));
                 continue;
             }
 
-            var a = before[item.Name];
-            var b = after[item.Name];
-            var sameShape = (old.Shape ?? []).SequenceEqual(item.Shape ?? []);
-            if (old.DType != item.DType || old.Kind != item.Kind || !sameShape)
+            var (old, a) = before.Leaves[at];
+            if (LeafDifference(old, a, item, b) is { } difference)
             {
-                differences.Add(new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, null));
-                continue;
+                differences.Add(difference);
             }
+        }
 
-            if (AsTensorArray(a, item) is { } arrayA && AsTensorArray(b, item) is { } arrayB)
+        CompareContainers(before, after, differences);
+        return differences.OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The difference of a leaf present in both steps, or null when both restore as the same value.</summary>
+    private static ItemDifference? LeafDifference(StoredItem old, object? a, StoredItem item, object? b)
+    {
+        if (old.DType != item.DType || old.Kind != item.Kind || !SameShape(old.Shape, item.Shape))
+        {
+            return new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, null);
+        }
+
+        if (AsTensorArray(a, item) is { } arrayA && AsTensorArray(b, item) is { } arrayB)
+        {
+            // A List<T>, a T[] and an object[] of boxed T store the same dtype, shape and bits, but restore as
+            // different types: a change of container is a change even when every element is equal.
+            return a!.GetType() != b!.GetType() || !BitsEqual(arrayA, arrayB)
+                ? new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, MaxAbsDifference(arrayA, arrayB))
+                : null;
+        }
+
+        if (LeafEqual(a, b))
+        {
+            return null;
+        }
+
+        double? delta = IsNumber(a) && IsNumber(b) ? Math.Abs(ToDouble(a!) - ToDouble(b!)) : null;
+        return new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, delta);
+    }
+
+    private static bool SameShape(long[]? a, long[]? b) => (a ?? []).AsSpan().SequenceEqual(b ?? []);
+
+    /// <summary>
+    /// The container <paramref name="other"/> holds at a path that is a leaf in <paramref name="step"/>, or null; a path
+    /// <paramref name="step"/> also names as a container (only a step written before today's names can) is no change of kind.
+    /// </summary>
+    private static ComparedContainer? ContainerAt(ComparedStep other, ComparedStep step, string name) =>
+        other.ContainerIndex.TryGetValue(name, out var at) && !step.ContainerIndex.ContainsKey(name) ? other.Containers[at] : null;
+
+    /// <summary>
+    /// Containers of one path in both steps whose type or key comparer differ, or (an ordered dictionary, a psobject)
+    /// whose common children came in another order, and containers present in one step only that no name of theirs
+    /// shows: an empty container, or one whose leaves a step listing its items by the grammar before today's named
+    /// as if it were not there. A container whose path is a leaf in the other step only was reported with the leaves;
+    /// one whose path is a leaf in both (a listed name that is also a container's) is a change of kind here.
+    /// </summary>
+    private static void CompareContainers(ComparedStep before, ComparedStep after, List<ItemDifference> differences)
+    {
+        foreach (var container in before.Containers)
+        {
+            if (after.ContainerIndex.TryGetValue(container.Name, out var at))
             {
-                // A List<T>, a T[] and an object[] of boxed T store the same dtype, shape and bits, but restore as
-                // different types: a change of container is a change even when every element is equal.
-                if (a!.GetType() != b!.GetType() || !BitsEqual(arrayA, arrayB))
+                var other = after.Containers[at];
+                if (!string.Equals(container.Type, other.Type, StringComparison.Ordinal) || !SameOrder(container.Order, other.Order))
                 {
-                    differences.Add(new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, MaxAbsDifference(arrayA, arrayB)));
+                    differences.Add(new ItemDifference(container.Name, "Changed", container.Type, other.Type, null, null, null));
                 }
             }
-            else if (!LeafEqual(a, b))
+            else if (OneSided(container, before, after) is { } change)
             {
-                double? delta = IsNumber(a) && IsNumber(b) ? Math.Abs(ToDouble(a!) - ToDouble(b!)) : null;
-                differences.Add(new ItemDifference(item.Name, "Changed", old.DType, item.DType, old.Shape, item.Shape, delta));
+                differences.Add(change == "Changed"
+                    ? new ItemDifference(container.Name, change, container.Type, LeafType(after, container.Name), null, LeafShape(after, container.Name), null)
+                    : new ItemDifference(container.Name, "Removed", container.Type, null, null, null, null));
             }
         }
 
-        return differences.OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
+        foreach (var container in after.Containers)
+        {
+            if (!before.ContainerIndex.ContainsKey(container.Name) && OneSided(container, after, before) is { } change)
+            {
+                differences.Add(change == "Changed"
+                    ? new ItemDifference(container.Name, change, LeafType(before, container.Name), container.Type, LeafShape(before, container.Name), null, null)
+                    : new ItemDifference(container.Name, "Added", null, container.Type, null, null, null));
+            }
+        }
+    }
+
+    /// <summary>
+    /// How a container of <paramref name="step"/> whose path is no container in <paramref name="other"/> is reported:
+    /// "Changed" when the path is a leaf in both steps (the leaf loop compared the leaves and saw no change of kind),
+    /// "Gone" when nothing of it shows in a name, or null when the leaves already report it.
+    /// </summary>
+    private static string? OneSided(ComparedContainer container, ComparedStep step, ComparedStep other)
+    {
+        if (other.LeafIndex.ContainsKey(container.Name))
+        {
+            return step.LeafIndex.ContainsKey(container.Name) ? "Changed" : null;
+        }
+
+        return container.Empty || !step.HasNamesBeneath(container.Name) ? "Gone" : null;
+    }
+
+    private static string? LeafType(ComparedStep step, string name) => step.Leaves[step.LeafIndex[name]].Item.DType;
+
+    private static long[]? LeafShape(ComparedStep step, string name) => step.Leaves[step.LeafIndex[name]].Item.Shape;
+
+    /// <summary>Whether the children both containers hold come in the same order (true where a container keeps none).</summary>
+    private static bool SameOrder(IReadOnlyList<string>? a, IReadOnlyList<string>? b)
+    {
+        if (a is null || b is null)
+        {
+            return true;
+        }
+
+        var inB = new HashSet<string>(b, StringComparer.Ordinal);
+        var inA = new HashSet<string>(a, StringComparer.Ordinal);
+        var j = 0;
+        foreach (var name in a)
+        {
+            if (!inB.Contains(name))
+            {
+                continue;
+            }
+
+            while (!inA.Contains(b[j]))
+            {
+                j++;
+            }
+
+            if (!string.Equals(name, b[j++], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

@@ -472,8 +472,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         return CorruptOnFailure(step, null, () => read(reader));
     }
 
-    /// <summary>Every leaf of two steps as name → value, for comparison.</summary>
-    public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(long before, long after)
+    /// <summary>The leaves and containers of two steps, for comparison.</summary>
+    public (ComparedStep Before, ComparedStep After) ReadForCompare(long before, long after)
     {
         using var a = OpenReader(before, out _);
         using var b = OpenReader(after, out _);

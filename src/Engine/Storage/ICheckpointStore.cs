@@ -73,7 +73,7 @@ internal interface ICheckpointStore
 
     StepVerification Verify(long step, CancellationToken cancellationToken = default);
 
-    (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(long before, long after);
+    (ComparedStep Before, ComparedStep After) ReadForCompare(long before, long after);
 
     RepairReport Repair(bool dryRun, CancellationToken cancellationToken = default);
 

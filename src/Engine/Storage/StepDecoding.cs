@@ -120,6 +120,21 @@ internal sealed class StepDecoding
                 problems.Add(new ItemProblem(e.Item, e.Problem));
             }
 
+            // A listed items array that disagrees with the state node (names exchanged, another length) makes
+            // Compare refuse the step; Verify, which Compare's error points to, must report it too.
+            if (problems.Count == 0 && !reader.Manifest.ItemsFromState)
+            {
+                try
+                {
+                    var names = new StateDecoder((_, _, _) => throw new InvalidOperationException("a name check loads no tensor"));
+                    CorruptOnFailure(step, null, () => names.CompareNodes(reader.Manifest.State, reader.Manifest.Tensors, reader.Manifest.Items, readValues: false));
+                }
+                catch (CorruptCheckpointException e)
+                {
+                    problems.Add(new ItemProblem(e.Item, e.Problem));
+                }
+            }
+
             var itemCount = 0;
             try
             {
@@ -150,13 +165,13 @@ internal sealed class StepDecoding
     }
 
     /// <summary>
-    /// Every leaf of two opened steps as name → value, for comparison. Each step's tree is first checked as a
-    /// restore decodes it (<see cref="CheckTree"/>): the leaves are then read by name, which never builds the
-    /// typed containers, so without the check a step a restore refuses (a typed list whose element type no
-    /// longer fits its tensors, a case-insensitive dictionary repeating a key in another case) would be compared.
+    /// The leaves (name, item, value) and containers of two opened steps, for comparison. Each step's tree is first
+    /// checked as a restore decodes it (<see cref="CheckTree"/>): the leaves are then gathered by a walk of the
+    /// parsed node, which never builds the typed containers, so without the check a step a restore refuses (a typed
+    /// list whose element type no longer fits its tensors, a case-insensitive dictionary repeating a key in another
+    /// case) would be compared.
     /// </summary>
-    public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(
-        StepReader a, long before, StepReader b, long after)
+    public (ComparedStep Before, ComparedStep After) ReadForCompare(StepReader a, long before, StepReader b, long after)
     {
         CheckTree(a, before);
         if (after != before)
@@ -164,33 +179,14 @@ internal sealed class StepDecoding
             CheckTree(b, after);
         }
 
-        var all = new[] { "*" };
-        var da = new StateDecoder((i, t, n) => CorruptOnFailure(before, n, () => a.LoadTensor(i, t, n, null)));
-        var db = new StateDecoder((i, t, n) => CorruptOnFailure(after, n, () => b.LoadTensor(i, t, n, null)));
-        var itemsA = CorruptOnFailure(before, null, () => Unique(da.ItemsByUsableName(a.Manifest.State, a.Manifest.Items)));
-        var itemsB = CorruptOnFailure(after, null, () => Unique(db.ItemsByUsableName(b.Manifest.State, b.Manifest.Items)));
-        return (CorruptOnFailure(before, null, () => da.DecodeMatching(a.Manifest.State, all, itemsA.Select(i => i.Name).ToList())),
-            CorruptOnFailure(after, null, () => db.DecodeMatching(b.Manifest.State, all, itemsB.Select(i => i.Name).ToList())),
-            itemsA, itemsB);
+        return (Gather(a, before), Gather(b, after));
     }
 
-    /// <summary>
-    /// The items of a step, checked to name each leaf once. Names the grammar derives are unique for any state a
-    /// save can write, so a name left twice is a dictionary node repeating a key (a planted manifest), which a
-    /// restore refuses as corruption of the step; a comparison, matching leaves by name, refuses it alike.
-    /// </summary>
-    private static IReadOnlyList<StoredItem> Unique(IReadOnlyList<StoredItem> items)
+    private ComparedStep Gather(StepReader reader, long step)
     {
-        var seen = new HashSet<string>(items.Count, StringComparer.Ordinal);
-        foreach (var item in items)
-        {
-            if (!seen.Add(item.Name))
-            {
-                throw new InvalidDataException($"item '{item.Name}' names two leaves (a dictionary repeats a key)");
-            }
-        }
-
-        return items;
+        var decoder = new StateDecoder((i, t, n) => CorruptOnFailure(step, n, () => reader.LoadTensor(i, t, n, null)));
+        var manifest = reader.Manifest;
+        return CorruptOnFailure(step, null, () => decoder.CompareNodes(manifest.State, manifest.Tensors, manifest.ItemsFromState ? null : manifest.Items));
     }
 
     /// <summary>Runs a read of stored data, reporting what it finds malformed as corruption of the step (and item).</summary>

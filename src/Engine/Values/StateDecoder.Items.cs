@@ -95,6 +95,16 @@ internal sealed partial class StateDecoder
             return;
         }
 
+        items.Add(DeriveLeaf(node, itemName, tensors));
+    }
+
+    /// <summary>The item of a leaf node (not a container), named by the grammar; counts its name against <see cref="MaxItemNameChars"/>.</summary>
+    /// <param name="node">The leaf node.</param>
+    /// <param name="itemName">Its path.</param>
+    /// <param name="tensors">The tensor table.</param>
+    /// <param name="code">The node's type code when the caller read it already (<see cref="TypeOf"/>), so it is not read twice.</param>
+    private StoredItem DeriveLeaf(JsonElement node, string itemName, IReadOnlyList<TensorLayout> tensors, string? code = null)
+    {
         var leafName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
         _derivedNameChars += leafName.Length;
         if (_derivedNameChars > MaxItemNameChars)
@@ -105,22 +115,19 @@ internal sealed partial class StateDecoder
         switch (node.ValueKind)
         {
             case JsonValueKind.Null:
-                items.Add(new StoredItem(leafName, "null", null, null, 0, -1));
-                return;
+                return new StoredItem(leafName, "null", null, null, 0, -1);
             case JsonValueKind.True or JsonValueKind.False:
-                items.Add(new StoredItem(leafName, "scalar", "bool", null, 1, -1));
-                return;
+                return new StoredItem(leafName, "scalar", "bool", null, 1, -1);
             case JsonValueKind.String:
-                items.Add(new StoredItem(leafName, "string", "str", null, node.GetString()!.Length * 2L, -1));
-                return;
+                return new StoredItem(leafName, "string", "str", null, node.GetString()!.Length * 2L, -1);
             case JsonValueKind.Object:
                 break;
             default:
                 throw Bad(itemName, $"unexpected JSON {node.ValueKind}");
         }
 
-        var code = node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
-        items.Add(code switch
+        code ??= node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
+        return code switch
         {
             "str" => new StoredItem(leafName, "string", "str", null, ReadRawString(node, itemName).Length * 2L, -1),
             "key" => new StoredItem(leafName, "key", ReadKey(node, itemName).Impl, null, 8, -1),
@@ -130,7 +137,7 @@ internal sealed partial class StateDecoder
             _ => ScalarSize(code) is var size && size > 0
                 ? new StoredItem(leafName, "scalar", code, null, size, -1)
                 : throw Bad(itemName, $"node type '{Truncate(code)}' cannot stand here"),
-        });
+        };
     }
 
     private static StoredItem Keys(JsonElement node, string name, string itemName)

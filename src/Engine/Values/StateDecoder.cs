@@ -105,14 +105,20 @@ internal sealed partial class StateDecoder
     /// listing, selection and Compare too, not a container of the children it carries. A type that is not a
     /// string, or no known type, is no container: the leaf check then reports it as malformed.
     /// </summary>
-    private static string? ChildArrayOf(JsonElement node)
+    private static string? ChildArrayOf(JsonElement node) => ChildArrayOf(node, TypeOf(node));
+
+    /// <summary>A node's type code (its <c>t</c> field when that is a string), or null.</summary>
+    private static string? TypeOf(JsonElement node) =>
+        node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t"u8, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+
+    /// <summary><see cref="ChildArrayOf(JsonElement)"/> of a node whose type code (<see cref="TypeOf"/>) was read already.</summary>
+    private static string? ChildArrayOf(JsonElement node, string? code)
     {
-        if (node.ValueKind != JsonValueKind.Object || !node.TryGetProperty("t"u8, out var t) || t.ValueKind != JsonValueKind.String)
+        if (code is null)
         {
             return null;
         }
 
-        var code = t.GetString()!;
         Field field;
         try
         {

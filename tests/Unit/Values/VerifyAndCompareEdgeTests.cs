@@ -213,7 +213,8 @@ public sealed class VerifyAndCompareEdgeTests : IDisposable
 
         Assert.Equal(99, restored);
         var differences = _handler.Compare(ck, 1, 2);
-        Assert.Contains(differences, d => d.Name == "a" && d.Change == "Added");
+        // The path was a container in step 1 and is a leaf in step 2: one change of kind, from the container's type to the leaf's.
+        Assert.Contains(differences, d => d.Name == "a" && d.Change == "Changed" && d.DTypeBefore == (field == "i" ? "arraylist" : "hashtable") && d.DTypeAfter == "i32");
         Assert.Empty(_handler.Compare(ck, 2, 2));
         Assert.Equal(new[] { "a" }, _handler.GetItems(ck, 2).Select(i => i.Name));
         Assert.Equal(99, _handler.Restore(ck, 2, ["a"]) is OrderedDictionary partial ? partial["a"] : null);

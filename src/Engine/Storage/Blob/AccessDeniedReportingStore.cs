@@ -88,7 +88,7 @@ internal sealed class AccessDeniedReportingStore : ICheckpointStore
 
     public StepVerification Verify(long step, CancellationToken cancellationToken = default) => Guard(() => _inner.Verify(step, cancellationToken));
 
-    public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(long before, long after) =>
+    public (ComparedStep Before, ComparedStep After) ReadForCompare(long before, long after) =>
         Guard(() => _inner.ReadForCompare(before, after));
 
     public RepairReport Repair(bool dryRun, CancellationToken cancellationToken = default) => Guard(() => _inner.Repair(dryRun, cancellationToken));

@@ -1122,7 +1122,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         return _decoding.Verify(step, () => OpenReader(c, cancellationToken), cancellationToken);
     }
 
-    public (OrderedDictionary Before, OrderedDictionary After, IReadOnlyList<StoredItem> ItemsBefore, IReadOnlyList<StoredItem> ItemsAfter) ReadForCompare(long before, long after)
+    public (ComparedStep Before, ComparedStep After) ReadForCompare(long before, long after)
     {
         using var a = OpenReader(GetCommitted(before), CancellationToken.None);
         using var b = OpenReader(GetCommitted(after), CancellationToken.None);
