@@ -628,8 +628,7 @@ internal sealed partial class StepIndex : IDisposable
                     }
 
                     CheckTypes(pointer, statement, step, RowIntegers, -1, RowTexts);
-                    var saveId = RemovedRow.TryParseSaveId(SqliteColumns.Bytes(pointer, statement, 1))
-                        ?? throw new FormatException($"step {step} has a save id that is not 32 lower-case hex digits");
+                    var saveId = RemovedRow.ParseSaveId(step, SqliteColumns.Bytes(pointer, statement, 1));
 
                     var itemCount = SqliteColumns.Int64(pointer, statement, 5);
                     if (itemCount is < 0 or > int.MaxValue)

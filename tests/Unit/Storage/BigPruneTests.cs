@@ -243,10 +243,10 @@ public sealed class BigPruneTests : IDisposable
         Assert.All(many, r => Assert.Equal(index.Get(r.Step)!.SaveId, r.SaveId));
         Assert.Equal(few, many.Where(r => r.Step is 1 or 100 or 399));
         Assert.Equal("0000000000000000000000000000018f", many[^1].SaveId);
-        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId("0000000000000000000000000000018F"));
-        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId("18f"));
-        Assert.Null(RemovedRow.TryParseSaveId("000000000000000000000000000001-f"u8));
-        Assert.Equal(UInt128.MaxValue, RemovedRow.ParseSaveId(new string('f', 32)));
+        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId(1, "0000000000000000000000000000018F".AsSpan()));
+        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId(1, "18f".AsSpan()));
+        Assert.False(RemovedRow.TryParseSaveId("000000000000000000000000000001-f"u8, out _));
+        Assert.Equal(UInt128.MaxValue, RemovedRow.ParseSaveId(1, new string('f', 32).AsSpan()));
     }
 
     [Fact]
