@@ -115,4 +115,109 @@ public sealed class RetentionPlannerTests
             Assert.True(a.Select(s => s.Number).SequenceEqual(a.Select(s => s.Number).Order()));
         }
     }
+
+    /// <summary>
+    /// The rules as docs/retention.md states them, written out with a set of kept numbers (the planner's general
+    /// path before session 11): a step survives when any rule keeps its number or it.
+    /// </summary>
+    private static List<Step> Expected(IReadOnlyList<Step> steps, RetentionPolicy policy, long? protectedStep, Func<Step, bool> counts)
+    {
+        if (policy.KeepsEverything || steps.Count == 0)
+        {
+            return [];
+        }
+
+        var byNumber = steps.OrderBy(s => s.Number).ToList();
+        var keptNumbers = new HashSet<long> { byNumber[^1].Number };
+        if (policy.Keep is int keep)
+        {
+            keptNumbers.UnionWith(byNumber.AsEnumerable().Reverse().Where(counts).Take(keep).Select(s => s.Number));
+        }
+
+        return byNumber.Where(s => !(s.Pinned
+            || s.Number == protectedStep
+            || keptNumbers.Contains(s.Number)
+            || (policy.KeepNewerThan is { } span && Now - s.CreatedUtc < span)
+            || (policy.KeepEvery is { } every && s.Number % every == 0 && counts(s)))).ToList();
+    }
+
+    public static TheoryData<int?, long?, int?, bool> EveryRuleCombination()
+    {
+        var data = new TheoryData<int?, long?, int?, bool>();
+        foreach (var keep in new int?[] { null, 1, 2, 5 })
+        {
+            foreach (var every in new long?[] { null, 1, 3 })
+            {
+                foreach (var newerThanMinutes in new int?[] { null, 45 })
+                {
+                    foreach (var finite in new[] { false, true })
+                    {
+                        data.Add(keep, every, newerThanMinutes, finite);
+                    }
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryRuleCombination))]
+    public void Every_rule_combination_removes_exactly_what_the_rules_say_from_ascending_and_shuffled_input_alike(
+        int? keep, long? every, int? newerThanMinutes, bool keepFinite)
+    {
+        // One predicate now serves both orders (the shuffled input is sorted, then planned as an ascending one), so
+        // each is checked against the rules written out independently, not only against the other.
+        var policy = new RetentionPolicy
+        {
+            Keep = keep,
+            KeepEvery = every,
+            KeepNewerThan = newerThanMinutes is int m ? TimeSpan.FromMinutes(m) : null,
+            KeepFinite = keepFinite,
+        };
+        var random = new Random((((keep ?? 0) * 10) + (int)(every ?? 0)) * 1000 + (newerThanMinutes ?? 0) * 2 + (keepFinite ? 1 : 0));
+        var removedSomething = false;
+        for (var trial = 0; trial < 60; trial++)
+        {
+            var numbers = Enumerable.Range(0, random.Next(1, 40)).Select(_ => (long)random.Next(0, 100)).Distinct().Order().ToList();
+            var ascending = numbers.Select(n => new Step(n, Now.AddMinutes(-random.Next(0, 90)), Pinned: random.Next(10) == 0)).ToList();
+            var shuffled = ascending.OrderBy(_ => random.Next()).ToList();
+            var finite = ascending.Where(_ => random.Next(3) != 0).ToHashSet();
+            long? protectedStep = random.Next(3) == 0 ? numbers[random.Next(numbers.Count)] : null;
+
+            var expected = Expected(ascending, policy, protectedStep, keepFinite ? finite.Contains : _ => true);
+            var fromAscending = RetentionPlanner.StepsToRemove(ascending, s => (s.Number, s.CreatedUtc, s.Pinned), policy, Now, protectedStep, finite.Contains);
+            var fromShuffled = RetentionPlanner.StepsToRemove(shuffled, s => (s.Number, s.CreatedUtc, s.Pinned), policy, Now, protectedStep, finite.Contains);
+
+            Assert.Equal(expected, fromAscending);
+            Assert.Equal(expected, fromShuffled);
+            Assert.DoesNotContain(ascending[^1], fromAscending);
+            removedSomething |= expected.Count > 0;
+        }
+
+        // Each combination that can remove a step really removed some in a trial, so the equalities above were not all
+        // empty (KeepEvery = 1 counting every step keeps them all).
+        Assert.Equal(!policy.KeepsEverything && !(every == 1 && !keepFinite), removedSomething);
+    }
+
+    [Fact]
+    public void A_number_listed_twice_is_kept_or_removed_whole_whatever_the_order()
+    {
+        // No store lists a number twice; should one, a rule that keeps the number keeps every entry of it (as the
+        // set of kept numbers did), and the plan does not depend on where the twins stand.
+        var a = new Step(5, Now.AddHours(-5));
+        var b = new Step(5, Now.AddHours(-6));
+        var steps = new List<Step> { new(7, Now.AddHours(-1)), a, new(3, Now.AddHours(-7)), b, new(7, Now.AddHours(-2)), new(1, Now.AddHours(-9)) };
+        var keepTwo = new RetentionPolicy { Keep = 2 };
+
+        // Keep = 2 counts entries: both 7s fill it, so the 5s go; Keep = 3 reaches one 5, which keeps both.
+        Assert.Equal(new long[] { 1, 3, 5, 5 }, RetentionPlanner.StepsToRemove(steps, s => (s.Number, s.CreatedUtc, s.Pinned), keepTwo, Now, null).Select(s => s.Number));
+        var keptThree = RetentionPlanner.StepsToRemove(steps, s => (s.Number, s.CreatedUtc, s.Pinned), new RetentionPolicy { Keep = 3 }, Now, null);
+        Assert.Equal(new long[] { 1, 3 }, keptThree.Select(s => s.Number));
+        foreach (var order in new[] { steps, steps.AsEnumerable().Reverse().ToList(), steps.OrderBy(s => s.CreatedUtc).ToList() })
+        {
+            var plan = RetentionPlanner.StepsToRemove(order, s => (s.Number, s.CreatedUtc, s.Pinned), new RetentionPolicy { Keep = 3 }, Now, null);
+            Assert.Equal(Expected(order, new RetentionPolicy { Keep = 3 }, null, _ => true), plan);
+        }
+    }
 }

@@ -315,7 +315,7 @@ internal static class ManifestCodec
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"the state node is not valid JSON ({e.Message})", e);
+            throw StateNodeErrors.NotJson(e);
         }
     }
 

@@ -131,7 +131,7 @@ internal sealed class StepManifest : IDisposable
         catch (JsonException e)
         {
             // The open found the node's end only; its JSON is checked here, where it is first read.
-            throw new InvalidDataException($"the state node is not valid JSON ({e.Message})", e);
+            throw StateNodeErrors.NotJson(e);
         }
     }
 

@@ -38,13 +38,6 @@ internal static class StepWriter
     /// <summary>Bytes of a chunk's start compressed to tell whether the chunk compresses at all.</summary>
     private const int ProbeBytes = 64 << 10;
 
-    /// <summary>
-    /// Large unfiltered chunks one task takes together: those stored raw (full-mantissa floats) are checksummed
-    /// side by side (<see cref="XxHash32.AppendFour"/>), where one hash at a time is a chain of dependent
-    /// multiplies that cost more CPU than the chunk's copy.
-    /// </summary>
-    private const int StoredGroup = 4;
-
     /// <summary>Below this a tensor's frame is mostly header; shuffling cannot pay for itself.</summary>
     private const int MinShuffleBytes = 256;
 
@@ -342,7 +335,7 @@ internal static class StepWriter
     }
 
     /// <summary>
-    /// Groups the chunks into units of work in order: up to <see cref="StoredGroup"/> consecutive unfiltered
+    /// Groups the chunks into units of work in order: up to <see cref="StoredChunkGroup.Capacity"/> consecutive unfiltered
     /// chunks of <see cref="BatchBytes"/> or more together, any other chunk of that size alone, smaller ones
     /// together up to about <see cref="BatchBytes"/>.
     /// </summary>
@@ -386,9 +379,14 @@ internal static class StepWriter
     /// would leave cores idle whenever its chunks compress (found by the final review of session 10).
     /// </summary>
     internal static int GroupSizeFor(int processorCount) =>
-        Math.Max(2, WindowFor(processorCount) / StoredGroup) >= processorCount ? StoredGroup : 1;
+        Math.Max(2, WindowFor(processorCount) / StoredChunkGroup.Capacity) >= processorCount ? StoredChunkGroup.Capacity : 1;
 
-    /// <summary>A large chunk with no filter: likely a stored frame (see <see cref="StoredGroup"/>).</summary>
+    /// <summary>
+    /// A large chunk with no filter: likely a stored frame. Up to <see cref="StoredChunkGroup.Capacity"/> of them go
+    /// to one task together, so that those stored raw (full-mantissa floats) are checksummed side by side
+    /// (<see cref="XxHash32.AppendFour"/>), where one hash at a time is a chain of dependent multiplies that cost more
+    /// CPU than the chunk's copy; the reader verifies groups of the same size (one constant, the hash's lanes).
+    /// </summary>
     private static bool IsGroupable(Chunk chunk) => chunk.Length >= BatchBytes && chunk.Filter == ChunkFilter.None;
 
     /// <summary>What a batch weighs in the writer's window: its chunks when they are large (each its own buffer), else one.</summary>
@@ -431,12 +429,12 @@ internal static class StepWriter
     /// </summary>
     private static void CompleteStoredFrames(Frame[] frames)
     {
-        Span<int> group = stackalloc int[StoredGroup];
+        Span<int> group = stackalloc int[StoredChunkGroup.Capacity];
         var k = 0;
         while (k < frames.Length)
         {
             var n = 0;
-            for (; k < frames.Length && n < StoredGroup; k++)
+            for (; k < frames.Length && n < StoredChunkGroup.Capacity; k++)
             {
                 if (frames[k].ChecksumPending)
                 {

@@ -41,50 +41,36 @@ internal static class RetentionPlanner
 
         if (ascending)
         {
-            return StepsToRemoveAscending(committed, infos, policy, now, protectedStep, counts);
+            return StepsToRemoveInOrder(committed, infos, policy, now, protectedStep, counts);
         }
 
-        var described = committed.Select((c, i) => (Item: c, Info: infos[i])).OrderBy(c => c.Info.Step).ToList();
-
-        // The newest committed step is what a resume restores; no rule, however written, may take it.
-        // Only removing it by number does.
-        var newestStep = described[^1].Info.Step;
-        var newest = new HashSet<long> { newestStep };
-        if (policy.Keep is { } keep)
+        // Any other order is sorted first (stable: equal numbers keep their input order) and planned by the same
+        // rules: one predicate, so the two orders cannot drift apart.
+        var order = new int[infos.Length];
+        for (var i = 0; i < order.Length; i++)
         {
-            var kept = 0;
-            foreach (var c in described.AsEnumerable().Reverse())
-            {
-                if (kept == keep)
-                {
-                    break;
-                }
-
-                if (counts(c.Item))
-                {
-                    newest.Add(c.Info.Step);
-                    kept++;
-                }
-            }
+            order[i] = i;
         }
 
-        return described
-            .Where(c => !(c.Info.Pinned
-                || c.Info.Step == protectedStep
-                || newest.Contains(c.Info.Step)
-                || (policy.KeepNewerThan is { } span && now - c.Info.CreatedUtc < span)
-                || (policy.KeepEvery is { } every && c.Info.Step % every == 0 && counts(c.Item))))
-            .Select(c => c.Item)
-            .ToList();
+        Array.Sort(order, (a, b) => infos[a].Step != infos[b].Step ? infos[a].Step.CompareTo(infos[b].Step) : a.CompareTo(b));
+        var sorted = new T[order.Length];
+        var sortedInfos = new (long Step, DateTimeOffset CreatedUtc, bool Pinned)[order.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            sorted[i] = committed[order[i]];
+            sortedInfos[i] = infos[order[i]];
+        }
+
+        return StepsToRemoveInOrder(sorted, sortedInfos, policy, now, protectedStep, counts);
     }
 
     /// <summary>
-    /// The same rules, asked in the same order, for steps already strictly ascending (a local index lists
-    /// them so): no sorted copy and no set of kept numbers, a mark per position instead. A prune of a million
-    /// steps allocated about 260 MB here through the general path. Each number appears once, so a position
-    /// marked kept is exactly a number in the general path's set.
+    /// The rules, for steps in ascending order of number (a local index lists them so; any other input is sorted
+    /// first): no set of kept numbers, a mark per position instead. A prune of a million steps allocated about
+    /// 260 MB through a set. Kept is decided per number: a number that appears more than once (no store lists
+    /// one twice, but a plan must not depend on that) is kept whole when any of its entries is marked.
     /// </summary>
-    private static List<T> StepsToRemoveAscending<T>(IReadOnlyList<T> committed, (long Step, DateTimeOffset CreatedUtc, bool Pinned)[] infos,
+    private static List<T> StepsToRemoveInOrder<T>(IReadOnlyList<T> committed, (long Step, DateTimeOffset CreatedUtc, bool Pinned)[] infos,
         RetentionPolicy policy, DateTimeOffset now, long? protectedStep, Func<T, bool> counts)
     {
         var newest = new bool[infos.Length];
@@ -100,6 +86,17 @@ internal static class RetentionPlanner
                     kept++;
                 }
             }
+        }
+
+        // The newest number and those Keep marks stand for every entry of theirs.
+        for (var i = infos.Length - 2; i >= 0; i--)
+        {
+            newest[i] |= newest[i + 1] && infos[i].Step == infos[i + 1].Step;
+        }
+
+        for (var i = 1; i < infos.Length; i++)
+        {
+            newest[i] |= newest[i - 1] && infos[i].Step == infos[i - 1].Step;
         }
 
         var removed = new List<T>();

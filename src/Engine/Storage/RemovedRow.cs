@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace DataraxCkpt.Storage;
 
@@ -26,61 +27,68 @@ internal readonly record struct RemovedRow(long Step, UInt128 SaveIdValue, DateT
 
     /// <summary>The removal's view of a row read whole.</summary>
     /// <exception cref="FormatException">The row's save id is not 32 lower-case hex digits (the index's readers refuse such a row first).</exception>
-    public static RemovedRow Of(StepRow row) => new(row.Step, ParseSaveId(row.SaveId), row.CreatedUtc, row.Size, row.StoredSize,
+    public static RemovedRow Of(StepRow row) => new(row.Step, ParseSaveId(row.Step, row.SaveId.AsSpan()), row.CreatedUtc, row.Size, row.StoredSize,
         row.ItemCount, row.MetadataJson, row.Pinned);
 
-    /// <summary>The value of a stored save id, which must be exactly 32 lower-case hex digits.</summary>
-    /// <exception cref="FormatException">It is not.</exception>
-    public static UInt128 ParseSaveId(ReadOnlySpan<char> saveId)
+    /// <summary>
+    /// The value of step <paramref name="step"/>'s stored save id, as text (<see cref="char"/>) or as the index
+    /// returns it (UTF-8 <see cref="byte"/>s), which must be exactly 32 lower-case hex digits.
+    /// </summary>
+    /// <exception cref="FormatException">It is not; the message names the step and the value.</exception>
+    public static UInt128 ParseSaveId<T>(long step, ReadOnlySpan<T> saveId)
+        where T : unmanaged, IBinaryInteger<T> =>
+        TryParseSaveId(saveId, out var value)
+            ? value
+            : throw new FormatException(string.Create(CultureInfo.InvariantCulture,
+                $"step {step} has a save id that is not 32 lower-case hex digits: '{Shown(saveId)}'"));
+
+    /// <summary>
+    /// The one reader of the save id grammar (exactly <see cref="StoredNames.SaveIdLength"/> digits of
+    /// <c>0-9a-f</c>, nothing else: upper case is refused, as <see cref="StoredNames.IsSaveId"/> refuses it), over
+    /// characters or UTF-8 bytes alike: an ASCII digit has the same code in both.
+    /// </summary>
+    public static bool TryParseSaveId<T>(ReadOnlySpan<T> saveId, out UInt128 value)
+        where T : unmanaged, IBinaryInteger<T>
     {
-        var value = UInt128.Zero;
+        value = UInt128.Zero;
         if (saveId.Length != StoredNames.SaveIdLength)
         {
-            throw new FormatException("a save id is not 32 lower-case hex digits");
+            return false;
         }
 
-        foreach (var c in saveId)
+        var parsed = UInt128.Zero;
+        foreach (var unit in saveId)
         {
-            var digit = c switch
-            {
-                >= '0' and <= '9' => c - '0',
-                >= 'a' and <= 'f' => c - 'a' + 10,
-                _ => throw new FormatException("a save id is not 32 lower-case hex digits"),
-            };
-            value = (value << 4) | (uint)digit;
-        }
-
-        return value;
-    }
-
-    /// <summary>The value of a stored save id read as UTF-8 bytes, or null when it is not exactly 32 lower-case hex digits.</summary>
-    public static UInt128? TryParseSaveId(ReadOnlySpan<byte> saveId)
-    {
-        if (saveId.Length != StoredNames.SaveIdLength)
-        {
-            return null;
-        }
-
-        var value = UInt128.Zero;
-        foreach (var c in saveId)
-        {
-            int digit;
-            if (c is >= (byte)'0' and <= (byte)'9')
+            // Read as a code unit: a char or byte above 'f' (or a byte of a multi-byte UTF-8 sequence) is no digit.
+            var c = uint.CreateTruncating(unit);
+            uint digit;
+            if (c - '0' <= 9)
             {
                 digit = c - '0';
             }
-            else if (c is >= (byte)'a' and <= (byte)'f')
+            else if (c - 'a' <= 5)
             {
                 digit = c - 'a' + 10;
             }
             else
             {
-                return null;
+                return false;
             }
 
-            value = (value << 4) | (uint)digit;
+            parsed = (parsed << 4) | digit;
         }
 
-        return value;
+        value = parsed;
+        return true;
+    }
+
+    /// <summary>A bad save id as a message shows it: its text (bytes as UTF-8), cut after 64 characters.</summary>
+    private static string Shown<T>(ReadOnlySpan<T> saveId)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        var text = typeof(T) == typeof(byte)
+            ? System.Text.Encoding.UTF8.GetString(System.Runtime.InteropServices.MemoryMarshal.AsBytes(saveId))
+            : new string(System.Runtime.InteropServices.MemoryMarshal.Cast<T, char>(saveId));
+        return text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "...");
     }
 }

@@ -628,8 +628,7 @@ internal sealed partial class StepIndex : IDisposable
                     }
 
                     CheckTypes(pointer, statement, step, RowIntegers, -1, RowTexts);
-                    var saveId = RemovedRow.TryParseSaveId(SqliteColumns.Bytes(pointer, statement, 1))
-                        ?? throw new FormatException($"step {step} has a save id that is not 32 lower-case hex digits");
+                    var saveId = RemovedRow.ParseSaveId(step, SqliteColumns.Bytes(pointer, statement, 1));
 
                     var itemCount = SqliteColumns.Int64(pointer, statement, 5);
                     if (itemCount is < 0 or > int.MaxValue)
@@ -964,17 +963,40 @@ internal sealed partial class StepIndex : IDisposable
         // which writes and syncs the log exactly as before: durability does not depend on the cache.
         var main = Scalar("PRAGMA main.cache_size;");
         var temp = Scalar("PRAGMA temp.cache_size;");
+        var putBack = string.Create(CultureInfo.InvariantCulture,
+            $"PRAGMA main.cache_size = {CacheToPutBack(main)}; PRAGMA temp.cache_size = {CacheToPutBack(temp)};");
         Execute(LargeRemovalCache);
         try
         {
             Unpublish(rows);
         }
-        finally
+        catch
         {
-            Execute(string.Create(CultureInfo.InvariantCulture,
-                $"PRAGMA main.cache_size = {CacheToPutBack(main)}; PRAGMA temp.cache_size = {CacheToPutBack(temp)};"));
+            // Not a finally: a failure to put the cache back (the same broken connection, a full disk) must not
+            // replace the removal's own error, which says what went wrong with the steps.
+            PutBackAfterFailure(putBack);
+            throw;
         }
+
+        Execute(putBack);
     });
+
+    /// <summary>
+    /// Puts the page cache back after a failed removal (its transaction already rolled back), for
+    /// <see cref="UnpublishSteps"/>, ignoring a failure to: a bigger cache left on the connection costs memory
+    /// only, never correctness, and the caller is to see the removal's error, not this one.
+    /// </summary>
+    private void PutBackAfterFailure(string putBack)
+    {
+        try
+        {
+            Execute(putBack);
+        }
+        catch (Exception e) when (e is SqliteException or InvalidOperationException)
+        {
+            // InvalidOperationException: the connection was closed (or disposed) by the failure.
+        }
+    }
 
     /// <summary>SQLite's page cache for a schema nothing set one for (SQLITE_DEFAULT_CACHE_SIZE: 2000 KiB).</summary>
     private const long DefaultCache = -2000;

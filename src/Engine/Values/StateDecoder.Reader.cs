@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using DataraxCkpt.Format;
 
 namespace DataraxCkpt.Values;
 
@@ -46,7 +47,7 @@ internal sealed partial class StateDecoder
         catch (JsonException e)
         {
             // The open found the node's end by its brackets only; this reader is what checks its JSON.
-            throw new InvalidDataException($"the state node is not valid JSON ({e.Message})", e);
+            throw StateNodeErrors.NotJson(e);
         }
     }
 

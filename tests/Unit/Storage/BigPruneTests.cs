@@ -143,6 +143,64 @@ public sealed class BigPruneTests : IDisposable
     }
 
     [Fact]
+    public void A_large_removal_that_fails_reports_its_own_error_and_puts_the_page_cache_back_or_leaves_it_when_it_cannot()
+    {
+        // The cache was put back in a finally: when that failed as well (the same broken connection, a full disk),
+        // its error replaced the removal's, which is the one that says what happened to the steps.
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, State(1), step: 1);
+            h.Save(_ck, State(2), step: 2);
+        }
+
+        CopyRows(from: 1, first: 100, count: StepIndex.LargeRemoval);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        var rows = index.Rows(Enumerable.Range(100, StepIndex.LargeRemoval).Select(i => (long)i).ToList());
+        var listed = index.Steps().Count;
+        var connection = (Microsoft.Data.Sqlite.SqliteConnection)typeof(StepIndex)
+            .GetField("_connection", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(index)!;
+        using (var trigger = connection.CreateCommand())
+        {
+            // The removal's transaction fails at its last statement (after its intents went in), as a failing disk would.
+            trigger.CommandText = "CREATE TEMP TRIGGER fail_unpublish BEFORE DELETE ON main.steps BEGIN SELECT RAISE(ABORT, 'injected removal failure (test)'); END;";
+            trigger.ExecuteNonQuery();
+        }
+
+        // Only the putting back of the cache is refused (any cache_size set but the large removal's own).
+        SQLitePCL.strdelegate_authorizer refuseCacheBack = (_, action, name, value, _, _) =>
+            action == SQLitePCL.raw.SQLITE_PRAGMA && name == "cache_size" && value is not null && value != "-65536" ? SQLitePCL.raw.SQLITE_DENY : SQLitePCL.raw.SQLITE_OK;
+        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, refuseCacheBack, null);
+        var failed = Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => index.UnpublishSteps(rows));
+        Assert.Contains("injected removal failure (test)", failed.Message, StringComparison.Ordinal);
+        Assert.Equal(listed, index.Steps().Count);
+        Assert.Equal((-65536L, -65536L), index.CacheSizes());
+
+        // With the cache allowed back (and set back by hand), a failed removal puts it back as a successful one does.
+        SQLitePCL.strdelegate_authorizer allowAll = (_, _, _, _, _, _) => SQLitePCL.raw.SQLITE_OK;
+        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, allowAll, null);
+        using (var reset = connection.CreateCommand())
+        {
+            reset.CommandText = "PRAGMA main.cache_size = -2000; PRAGMA temp.cache_size = -2000;";
+            reset.ExecuteNonQuery();
+        }
+
+        failed = Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => index.UnpublishSteps(rows));
+        Assert.Contains("injected removal failure (test)", failed.Message, StringComparison.Ordinal);
+        Assert.Equal((-2000L, -2000L), index.CacheSizes());
+        Assert.Equal(listed, index.Steps().Count);
+
+        using (var drop = connection.CreateCommand())
+        {
+            drop.CommandText = "DROP TRIGGER temp.fail_unpublish;";
+            drop.ExecuteNonQuery();
+        }
+
+        index.UnpublishSteps(rows);
+        index.ClearRemovalIntents(rows);
+        Assert.Equal(new long[] { 1, 2 }, index.Steps());
+    }
+
+    [Fact]
     public void After_a_large_removal_temporary_tables_on_the_same_connection_get_the_page_cache_a_fresh_connection_has()
     {
         // SQLite reports temp.cache_size as 0 until something sets it (the temporary database then uses its
@@ -243,10 +301,10 @@ public sealed class BigPruneTests : IDisposable
         Assert.All(many, r => Assert.Equal(index.Get(r.Step)!.SaveId, r.SaveId));
         Assert.Equal(few, many.Where(r => r.Step is 1 or 100 or 399));
         Assert.Equal("0000000000000000000000000000018f", many[^1].SaveId);
-        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId("0000000000000000000000000000018F"));
-        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId("18f"));
-        Assert.Null(RemovedRow.TryParseSaveId("000000000000000000000000000001-f"u8));
-        Assert.Equal(UInt128.MaxValue, RemovedRow.ParseSaveId(new string('f', 32)));
+        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId(1, "0000000000000000000000000000018F".AsSpan()));
+        Assert.Throws<FormatException>(() => RemovedRow.ParseSaveId(1, "18f".AsSpan()));
+        Assert.False(RemovedRow.TryParseSaveId("000000000000000000000000000001-f"u8, out _));
+        Assert.Equal(UInt128.MaxValue, RemovedRow.ParseSaveId(1, new string('f', 32).AsSpan()));
     }
 
     [Fact]

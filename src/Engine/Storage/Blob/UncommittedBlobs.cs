@@ -44,7 +44,8 @@ internal sealed class UncommittedBlobs
     /// names (each once, with <c>If-None-Match: *</c>) and a sweep only deletes, so a blob that is there is this
     /// save's own, and one that is not answers 404 (Set Blob Metadata never creates a blob).
     /// </summary>
-    /// <exception cref="IOException">A blob is gone: another host's sweep took it while the save stalled; nothing may be published.</exception>
+    /// <exception cref="IOException">A blob is gone: another host's sweep took it while the save stalled; nothing may be published.
+    /// Or the refresh failed otherwise (through every retry): the message names the step and the location, the SDK's exception is inside.</exception>
     public void RefreshIfOld(string directory, long step, Action<string> log)
     {
         // The longer of the two clocks' measures. The monotonic clock (Stopwatch) stops while the machine is
@@ -74,9 +75,19 @@ internal sealed class UncommittedBlobs
             catch (RequestFailedException e) when (e.Status == 404)
             {
                 throw new IOException(
-                    $"Could not commit step {step} in '{directory}': the save's {blob.Name[(blob.Name.LastIndexOf('/') + 1)..]} blob was swept by another writer "
+                    $"Could not commit step {step} in '{directory}': the save's {FileName(blob)} blob was swept by another writer "
                     + $"while the save stalled for {age.TotalSeconds:0.#} s before its commit record (the leftover sweep's grace period is {_grace.TotalSeconds:0.#} s). "
                     + "Nothing was committed; save again.", e);
+            }
+            catch (Exception e) when (e is AggregateException or RequestFailedException && !IsRefusal(e))
+            {
+                // Through every retry (the SDK's AggregateException of its tries) or answered with another error: the
+                // bare SDK exception named neither the step nor the location. A refusal (403) goes on as it is, so that
+                // the caller names the right to grant (AccessDeniedReportingStore).
+                throw new IOException(
+                    $"Could not commit step {step} in '{directory}': refreshing the save's {FileName(blob)} blob before its commit record "
+                    + $"failed ({LastTry(e)}), so its commit record was not sent. Check that the store can be reached and save again; "
+                    + "the save's blobs are removed, or left to the leftover sweep.", e);
             }
         }
 
@@ -84,5 +95,18 @@ internal sealed class UncommittedBlobs
         _notBeforeWall = startedWall;
         log($"Refreshed the blobs of step {step}'s save in '{directory}' before its commit record ({age.TotalSeconds:0.#} s since they were written, "
             + $"a quarter of the sweep's grace period is {_refreshAfter.TotalSeconds:0.#} s), so that no other writer's sweep takes them.");
+    }
+
+    private static string FileName(BlobClient blob) => blob.Name[(blob.Name.LastIndexOf('/') + 1)..];
+
+    private static bool IsRefusal(Exception e) =>
+        e is RefusedRequestException || (e is AggregateException a && a.InnerExceptions.Count > 0 && a.InnerExceptions[0] is RefusedRequestException);
+
+    /// <summary>What went wrong at the last try of a retried request (the SDK lists every try), its first line (a store's answer goes on with its headers).</summary>
+    private static string LastTry(Exception e)
+    {
+        var message = (e is AggregateException { InnerExceptions.Count: > 0 } a ? a.InnerExceptions[^1] : e).Message;
+        var end = message.IndexOfAny(['\r', '\n']);
+        return (end < 0 ? message : message[..end]).TrimEnd('.');
     }
 }

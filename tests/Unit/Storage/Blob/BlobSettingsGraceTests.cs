@@ -51,4 +51,16 @@ public sealed class BlobSettingsGraceTests
     [InlineData("NaN")]
     public void No_number_or_a_negative_one_keeps_the_default_hour(string? seconds) =>
         Assert.Equal(TimeSpan.FromHours(1), BlobSettings.WithGrace(seconds).SweepGrace);
+
+    [Fact]
+    public void The_shortest_safe_grace_period_at_the_defaults_is_twenty_minutes()
+    {
+        // docs/object-store.md and the sweep docs promise 20 minutes (1200 s) at the defaults: six tries of a record
+        // write at 100 s each and five waits of at most a minute between them (900 s), as three quarters of the floor.
+        var defaults = new BlobSettings();
+        Assert.Equal(TimeSpan.FromSeconds(1200), defaults.ShortestSafeGrace);
+        Assert.Equal(TimeSpan.FromSeconds(1200), BlobSettings.WithGrace("1199").SweepGrace);
+        Assert.Equal(TimeSpan.FromSeconds(1200), BlobSettings.WithGrace("1200").SweepGrace);
+        Assert.Equal(TimeSpan.FromSeconds(1201), BlobSettings.WithGrace("1201").SweepGrace);
+    }
 }

@@ -306,6 +306,28 @@ public sealed class BlobSweepRaceTests
     }
 
     [Fact]
+    public void A_refresh_failing_through_every_retry_fails_the_save_naming_the_step_and_location_and_publishes_nothing()
+    {
+        // It surfaced as the SDK's bare AggregateException ("Retry failed after 3 tries"), naming neither.
+        var location = AzuriteFixture.NewLocation();
+        var faults = new FaultPolicy(IsMetadataWrite, times: 1000);
+        var policy = new Policies(new HookPolicy(IsManifestUpload, after: () => Thread.Sleep(Grace / 2)), faults);
+        using (var saver = BlobTest.Handler(Host(policy, maxRetries: 2)))
+        {
+            var e = Assert.Throws<IOException>(() => saver.Save(location, BlobTest.State(1), step: 1));
+            Assert.StartsWith($"Could not commit step 1 in '{location}': refreshing the save's ", e.Message, StringComparison.Ordinal);
+            Assert.Contains("injected transport fault (test)", e.Message, StringComparison.Ordinal);
+            Assert.Contains("save again", e.Message, StringComparison.Ordinal);
+            var tries = Assert.IsType<AggregateException>(e.InnerException);
+            Assert.Equal(3, tries.InnerExceptions.Count);
+            Assert.Equal(3, faults.Injected);
+        }
+
+        using var reader = BlobTest.Handler();
+        Assert.Empty(reader.GetCheckpointSteps(location));
+    }
+
+    [Fact]
     public void A_fast_save_sends_no_refresh()
     {
         var location = AzuriteFixture.NewLocation();
