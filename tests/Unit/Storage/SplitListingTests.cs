@@ -1,0 +1,272 @@
+using System.Globalization;
+using DataraxCkpt.Storage;
+using DataraxCkpt.Tests.Reliability;
+using DataraxCkpt.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace DataraxCkpt.Tests.Storage;
+
+/// <summary>
+/// A full listing of a wide step range is read in two halves on two connections of one committed state
+/// (issue 17 (d); docs/performance-notes.md, round 31). It must list exactly what one connection lists, at
+/// every size around the split's threshold, and a listing racing commits must never mix two states: a commit
+/// between the two connections' reads is seen by both halves or by neither.
+/// </summary>
+public sealed class SplitListingTests : IDisposable
+{
+    private const long Threshold = 16;
+    private readonly TempDirectory _dir = new();
+    private readonly string _ck;
+
+    public SplitListingTests() => _ck = _dir.Sub("ck");
+
+    public void Dispose() => _dir.Dispose();
+
+    private static CheckpointListingContext Context(string ck) =>
+        new(ck, step => Path.Combine(ck, step.ToString(CultureInfo.InvariantCulture)), (_, _) => new Dictionary<string, object?>());
+
+    /// <summary>One real step 1 (metadata, item count), its row copied under <paramref name="steps"/> with varied sizes, times, pins and metadata.</summary>
+    private void BuildIndex(IEnumerable<long> steps)
+    {
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, new Dictionary<string, object?> { ["v"] = 1, ["w"] = new float[3] }, step: 1, metadata: new Dictionary<string, object?> { ["loss"] = 0.5 });
+        }
+
+        using var c = PlantedManifest.OpenIndex(_ck);
+        using var tx = c.BeginTransaction();
+        foreach (var step in steps.Where(s => s != 1))
+        {
+            using var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                SELECT $s, printf('%032x', $s), created_utc + $s, size + $s, stored_size + 2 * $s, item_count, CASE WHEN $s % 3 = 0 THEN '{"n":' || $s || '}' ELSE metadata END, manifest_hash, $s % 5 = 0 FROM steps WHERE step = 1;
+                """;
+            cmd.Parameters.AddWithValue("$s", step);
+            cmd.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+    }
+
+    private static void Exec(SqliteConnection connection, string sql)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private static string Describe(CheckpointInfo i) =>
+        string.Create(CultureInfo.InvariantCulture, $"{i.Step} {i.CreatedUtc.UtcTicks} {i.Size} {i.StoredSize} {i.ItemCount} {i.Pinned} {string.Join(",", i.Metadata.Select(m => $"{m.Key}={m.Value}"))} {i.Path}");
+
+    public static TheoryData<int, int, bool> Shapes() => new()
+    {
+        // rows, gap between step numbers, rows removed after insertion
+        { 1, 1, false },
+        { (int)Threshold - 1, 1, false },
+        { (int)Threshold, 1, false },
+        { (int)Threshold + 1, 1, false },
+        { (int)Threshold + 2, 1, false },
+        { 3, 9, false },
+        { 40, 7, false },
+        { 41, 1, true },
+        { 1000, 3, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void A_listing_read_in_two_halves_equals_the_listing_of_one_connection(int rows, int gap, bool removeSome)
+    {
+        BuildIndex(Enumerable.Range(0, rows).Select(i => 1 + ((long)i * gap)));
+        if (removeSome)
+        {
+            using var c = PlantedManifest.OpenIndex(_ck);
+            Exec(c, "DELETE FROM steps WHERE step % 4 = 2 OR step BETWEEN 20 AND 30;");
+        }
+
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        var one = index.List(Context(_ck), null, null, long.MaxValue).Select(Describe).ToList();
+        var splitsBefore = StepIndex.SplitListings;
+        var halves = index.List(Context(_ck), null, null, Threshold).Select(Describe).ToList();
+
+        Assert.Equal(one, halves);
+        var span = index.Steps() is { Count: > 0 } steps ? steps[^1] - steps[0] : -1;
+        if (span >= Threshold && Environment.ProcessorCount > 1)
+        {
+            // The split was taken (other tests may add to the count meanwhile, never subtract).
+            Assert.True(StepIndex.SplitListings > splitsBefore, "the listing was not read in two halves");
+        }
+    }
+
+    [Fact]
+    public void A_listing_of_an_index_without_steps_is_empty_read_either_way()
+    {
+        BuildIndex([]);
+        using (var c = PlantedManifest.OpenIndex(_ck))
+        {
+            Exec(c, "DELETE FROM steps;");
+        }
+
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        Assert.Empty(index.List(Context(_ck), null, null, 0));
+        Assert.Empty(index.List(Context(_ck), null, null, long.MaxValue));
+    }
+
+    [Fact]
+    public void A_listing_while_another_connection_keeps_the_log_written_shares_its_snapshot_and_still_lists_everything()
+    {
+        // A second reader keeps the log's content (a committed transaction in it), so the listing takes the snapshot path.
+        BuildIndex(Enumerable.Range(1, 100).Select(i => (long)i));
+        using var writer = PlantedManifest.OpenIndex(_ck);
+        Exec(writer, "UPDATE steps SET size = size + 1 WHERE step = 50;");
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        var splitsBefore = StepIndex.SplitListings;
+        var listed = index.List(Context(_ck), null, null, Threshold);
+
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), listed.Select(i => i.Step));
+        Assert.Equal(index.List(Context(_ck), null, null, long.MaxValue).Select(Describe), listed.Select(Describe));
+        if (Environment.ProcessorCount > 1)
+        {
+            Assert.True(StepIndex.SplitListings > splitsBefore, "the listing was not read in two halves");
+        }
+    }
+
+    [Fact]
+    public async Task Listings_racing_transactions_that_move_a_group_between_the_halves_never_show_two_states()
+    {
+        // Every committed state holds the base rows 1..2,000, a sentinel at 10,000,000 (the halves meet near
+        // 5,000,000) and exactly one group of 300 rows: in the lower half (1,000,000...) after an even commit,
+        // in the upper one (6,000,000...) after an odd one. Each commit moves the group in one transaction. A
+        // listing whose halves read two different states shows both groups or none.
+        const int Base = 2_000;
+        const int Group = 300;
+        BuildIndex(Enumerable.Range(1, Base).Select(i => (long)i).Append(10_000_000));
+        const string Insert = """
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {1})
+            INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+            SELECT {0} + i, printf('%032x', {0} + i), created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned FROM n, steps WHERE step = 1;
+            """;
+        using (var setup = PlantedManifest.OpenIndex(_ck))
+        {
+            Exec(setup, string.Format(CultureInfo.InvariantCulture, Insert, 1_000_000, Group - 1));
+        }
+
+        using var stop = new CancellationTokenSource();
+        var writes = 0;
+        var writer = Task.Run(() =>
+        {
+            for (var g = 1; !stop.IsCancellationRequested; g++)
+            {
+                // A connection per commit, as the engine's writers have: when it is the last one to close, the log is
+                // checkpointed and deleted, so listings also start on a fresh, unwritten log.
+                using var connection = PlantedManifest.OpenIndex(_ck);
+                var (from, to) = g % 2 == 1 ? (1_000_000, 6_000_000) : (6_000_000, 1_000_000);
+                using (var tx = connection.BeginTransaction())
+                {
+                    using var move = connection.CreateCommand();
+                    move.Transaction = tx;
+                    move.CommandText = string.Create(CultureInfo.InvariantCulture, $"DELETE FROM steps WHERE step >= {from} AND step < {from + Group};")
+                        + string.Format(CultureInfo.InvariantCulture, Insert, to, Group - 1);
+                    move.ExecuteNonQuery();
+                    tx.Commit();
+                }
+
+                if (g % 7 == 0)
+                {
+                    Exec(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
+                }
+
+                Interlocked.Increment(ref writes);
+            }
+        });
+
+        try
+        {
+            using var h = new CheckpointHandler();
+            var splitsBefore = StepIndex.SplitListings;
+            for (var listing = 0; listing < 150 || Volatile.Read(ref writes) < 20; listing++)
+            {
+                var steps = h.ListCheckpoints(_ck).Select(i => i.Step).ToList();
+                Assert.Equal(Enumerable.Range(1, Base).Select(i => (long)i), steps.Take(Base));
+                Assert.Equal(10_000_000L, steps[^1]);
+                var group = steps.Skip(Base).SkipLast(1).ToList();
+                Assert.True(group.Count == Group, $"listing {listing} shows {group.Count} grouped rows, not one group of {Group}: two states mixed");
+                Assert.Equal(Enumerable.Range(0, Group).Select(i => group[0] + i), group);
+                Assert.Contains(group[0], new long[] { 1_000_000, 6_000_000 });
+                Assert.False(writer.IsFaulted, writer.Exception?.ToString());
+            }
+
+            if (Environment.ProcessorCount > 1)
+            {
+                Assert.True(StepIndex.SplitListings > splitsBefore, "no listing was read in two halves");
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await writer;
+        }
+    }
+
+    [Fact]
+    public async Task Listings_racing_real_saves_and_prunes_show_whole_records_of_one_committed_window()
+    {
+        // Pinned base rows 1..9,000 (kept by every prune) make the range wide enough to split at the engine's own
+        // threshold; the writer saves the next step and prunes to the newest two unpinned ones, each through the
+        // handler. Every committed state holds the base and a run of one to three consecutive saved steps.
+        BuildIndex([]);
+        using (var c = PlantedManifest.OpenIndex(_ck))
+        {
+            Exec(c, """
+                WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 9000)
+                INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                SELECT i, printf('%032x', i), created_utc, size, stored_size, item_count, metadata, manifest_hash, 1 FROM n, steps WHERE step = 1;
+                UPDATE steps SET pinned = 1 WHERE step = 1;
+                """);
+        }
+
+        using var stop = new CancellationTokenSource();
+        var saved = 0L;
+        var writer = Task.Run(() =>
+        {
+            using var w = new CheckpointHandler();
+            for (var step = 20_000L; !stop.IsCancellationRequested; step++)
+            {
+                w.Save(_ck, new Dictionary<string, object?> { ["v"] = (int)step }, step: step, metadata: new Dictionary<string, object?> { ["s"] = step });
+                Volatile.Write(ref saved, step);
+                w.Prune(_ck, new RetentionPolicy { Keep = 2 });
+            }
+        });
+
+        try
+        {
+            using var h = new CheckpointHandler();
+            var splitsBefore = StepIndex.SplitListings;
+            for (var listing = 0; listing < 60 || Volatile.Read(ref saved) < 20_010; listing++)
+            {
+                var savedBefore = Volatile.Read(ref saved);
+                var infos = h.ListCheckpoints(_ck);
+                var steps = infos.Select(i => i.Step).ToList();
+                Assert.Equal(Enumerable.Range(1, 9000).Select(i => (long)i), steps.Take(9000));
+                var window = infos.Skip(9000).ToList();
+                Assert.InRange(window.Count, savedBefore == 0 ? 0 : 1, 3);
+                Assert.Equal(Enumerable.Range(0, window.Count).Select(i => window[0].Step + i), window.Select(i => i.Step));
+                // Pruned before the listing began: a step two or more below the newest save then is never listed.
+                Assert.All(window, i => Assert.True(savedBefore == 0 || i.Step >= savedBefore - 2, $"step {i.Step} was pruned before the listing began (saved {savedBefore})"));
+                Assert.All(window, i => Assert.Equal(i.Step, Convert.ToInt64(i.Metadata["s"], CultureInfo.InvariantCulture)));
+                Assert.False(writer.IsFaulted, writer.Exception?.ToString());
+            }
+
+            if (Environment.ProcessorCount > 1)
+            {
+                Assert.True(StepIndex.SplitListings > splitsBefore, "no listing was read in two halves");
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await writer;
+        }
+    }
+}
