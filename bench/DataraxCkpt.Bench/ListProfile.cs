@@ -7,7 +7,8 @@ namespace DataraxCkpt.Bench;
 /// <summary>
 /// A full listing of a store read on one connection against the same listing read in two halves on two
 /// connections of one snapshot (docs/performance-notes.md, round 31), alternating in one process: wall time
-/// and the process's CPU time per listing, medians. DataraxCkpt.Bench listprofile DIR [REPS]
+/// and the process's CPU time per listing, and the listing's own thread's CPU time (in two halves, the other half runs
+/// on a second thread: on idle cores the wall time is the longer of the two), medians. DataraxCkpt.Bench listprofile DIR [REPS]
 /// (DIR built by <c>DataraxCkpt.Bench store DIR STEPS</c>).
 /// </summary>
 internal static class ListProfile
@@ -19,6 +20,7 @@ internal static class ListProfile
         var modes = new (string Name, long SplitFrom)[] { ("one connection", long.MaxValue), ("two halves", StepIndex.SplitListingFrom) };
         var wall = modes.Select(_ => new List<double>()).ToArray();
         var cpu = modes.Select(_ => new List<double>()).ToArray();
+        var own = modes.Select(_ => new List<double>()).ToArray();
         var expected = -1;
         using var process = Process.GetCurrentProcess();
         for (var rep = -2; rep < repetitions; rep++)
@@ -31,6 +33,7 @@ internal static class ListProfile
                 GC.WaitForPendingFinalizers();
                 process.Refresh();
                 var cpuBefore = process.TotalProcessorTime;
+                var threadBefore = SmallLeavesProfile.ThreadCpu();
                 var clock = Stopwatch.StartNew();
                 int count;
                 using (var index = StepIndex.Open(directory, create: false, upgrade: false))
@@ -39,6 +42,7 @@ internal static class ListProfile
                 }
 
                 var elapsed = clock.Elapsed.TotalMilliseconds;
+                var thread = (SmallLeavesProfile.ThreadCpu() - threadBefore).TotalMilliseconds;
                 process.Refresh();
                 var used = (process.TotalProcessorTime - cpuBefore).TotalMilliseconds;
                 if (expected >= 0 && count != expected)
@@ -51,6 +55,7 @@ internal static class ListProfile
                 {
                     wall[mode].Add(elapsed);
                     cpu[mode].Add(used);
+                    own[mode].Add(thread);
                 }
             }
         }
@@ -59,7 +64,7 @@ internal static class ListProfile
         for (var m = 0; m < modes.Length; m++)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{modes[m].Name,-15} wall median {Median(wall[m]):F1} ms (min {wall[m].Min():F1}), process CPU median {Median(cpu[m]):F1} ms (min {cpu[m].Min():F1})"));
+                $"{modes[m].Name,-15} wall median {Median(wall[m]):F1} ms (min {wall[m].Min():F1}), process CPU median {Median(cpu[m]):F1} ms (min {cpu[m].Min():F1}), listing thread CPU median {Median(own[m]):F1} ms (min {own[m].Min():F1})"));
         }
 
         return 0;

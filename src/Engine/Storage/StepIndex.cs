@@ -369,8 +369,8 @@ internal sealed partial class StepIndex : IDisposable
     private const string ListedColumns = "step, created_utc, size, stored_size, item_count, pinned, metadata";
 
     /// <summary>
-    /// <see cref="List(CheckpointListingContext, int?, int?)"/>, with the span of step numbers from which a full
-    /// listing is read in two halves on two connections (<see cref="ListInHalves"/>; tests lower it).
+    /// <see cref="List(CheckpointListingContext, int?, int?)"/>, with the number of rows from which a full
+    /// listing is read from both ends on two connections (<see cref="ListInHalves"/>; tests lower it).
     /// </summary>
     internal List<CheckpointInfo> List(CheckpointListingContext context, int? first, int? last, long splitFrom) => Guard(() =>
     {
@@ -403,8 +403,12 @@ internal sealed partial class StepIndex : IDisposable
         return ReadRecords(db, statement, context, Math.Min(first ?? last ?? 1024, 4096));
     });
 
-    /// <summary>Steps a prepared listing statement to its end, each row one record.</summary>
-    private static List<CheckpointInfo> ReadRecords(sqlite3 db, sqlite3_stmt statement, CheckpointListingContext context, int capacity)
+    /// <summary>
+    /// Steps a prepared listing statement to its end, each row one record; with <paramref name="meeting"/>, only
+    /// until the rows meet those the other end's connection took (<see cref="ListInHalves"/>).
+    /// </summary>
+    private static List<CheckpointInfo> ReadRecords(sqlite3 db, sqlite3_stmt statement, CheckpointListingContext context, int capacity,
+        Meeting? meeting = null, bool fromTop = false)
     {
         int rc;
         var infos = new List<CheckpointInfo>(capacity);
@@ -415,6 +419,11 @@ internal sealed partial class StepIndex : IDisposable
         while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
         {
             var step = SqliteColumns.Int64(pointer, statement, 0);
+            if (meeting is not null && !meeting.Take(step, fromTop, infos.Count))
+            {
+                return infos;
+            }
+
             CheckTypes(pointer, statement, step, ListedIntegers, 6);
             var created = SqliteColumns.Int64(pointer, statement, 1);
             var itemCount = SqliteColumns.Int64(pointer, statement, 4);

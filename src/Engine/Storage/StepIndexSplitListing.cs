@@ -1,116 +1,125 @@
 using System.Runtime.ExceptionServices;
-using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
 namespace DataraxCkpt.Storage;
 
 /// <summary>
-/// A full listing of a large index read in two halves of its step range at once, on two connections
-/// that read one and the same snapshot of the index (issue 17 (d); docs/performance-notes.md, round 31).
+/// A full listing of a large index read from both ends at once, on two connections that read one and the
+/// same committed state of the index (issue 17 (d); docs/performance-notes.md, round 31).
 /// </summary>
 /// <remarks>
 /// Stepping SQLite's rows is the whole cost of a listing of 100,000 steps, and one connection steps them on
-/// one core. The second half is stepped on a second read-only connection whose read transaction is opened
-/// on the first one's snapshot (<c>sqlite3_snapshot_get</c> / <c>sqlite3_snapshot_open</c>, which the
-/// bundled e_sqlite3 is built with): both see exactly the same committed state, so a save or prune that
-/// commits meanwhile is seen by neither half, never by one of them. The first connection's read
-/// transaction stays open until both halves are read, so no checkpoint can restart the log under the
-/// snapshot. Wherever the snapshot cannot be shared (no log: the file is not in WAL mode; the log was
-/// restarted before the second connection opened it; the file was replaced meanwhile; any other error of
-/// the two calls), the first connection reads the whole range itself, still in its one transaction.
+/// one core. Once the listing's connection has read <see cref="SplitListingFrom"/> rows, a second read-only
+/// connection, on a pool thread, steps the rows from the highest step down, its read transaction opened on the
+/// first one's snapshot (<c>sqlite3_snapshot_get</c> / <c>sqlite3_snapshot_open</c>, which the bundled
+/// e_sqlite3 is built with), or on a log nothing was written to since the first one began (below). Both see
+/// exactly the same committed state, so a save or prune that commits meanwhile is seen by neither, never by
+/// one of them. The two stop where their rows meet, wherever the gaps in the step numbers put that, and the
+/// first connection's read transaction stays open until both are done, so no checkpoint can restart the log
+/// under the snapshot. Wherever the state cannot be shared (the file is not in WAL mode, the log was written
+/// or restarted in between, the file was replaced, any error of the two calls), the first connection reads
+/// every row itself, in its one transaction.
 /// </remarks>
 internal sealed partial class StepIndex
 {
     /// <summary>
-    /// The span of step numbers (highest minus lowest) from which a full listing is read in two halves. Below,
-    /// a listing takes a few milliseconds at most and the second connection's open (reading the schema and the
-    /// log's index) and hand-off would be a larger share of it than it saves.
+    /// The rows a full listing reads on one connection before a second one starts from the other end. A store
+    /// with fewer is listed in about a millisecond, less than the second connection's open (reading the schema
+    /// and the log's index) and hand-off would save.
     /// </summary>
-    internal const long SplitListingFrom = 8_192;
+    internal const long SplitListingFrom = 4_096;
 
-    /// <summary>Full listings of this process read in two halves so far (tests check that the split was taken).</summary>
+    /// <summary>Full listings of this process that started a second connection so far (tests check that the split was taken).</summary>
     private static long _splitListings;
 
-    /// <summary>How many full listings of this process were read in two halves.</summary>
+    /// <summary>How many full listings of this process started a second connection.</summary>
     internal static long SplitListings => Interlocked.Read(ref _splitListings);
 
     /// <summary>
     /// Every record, ascending, read on <paramref name="scan"/> (a NOMUTEX read-only connection of this call)
-    /// within one read transaction; the upper half of a step span of at least <paramref name="splitFrom"/>
-    /// on a second connection in the same snapshot, on another thread, when the machine has a second core.
+    /// within one read transaction; from <paramref name="splitFrom"/> rows on, the rows from the top down on a
+    /// second connection in the same state, on another thread, when the machine has a second core.
     /// </summary>
     private List<CheckpointInfo> ListInHalves(sqlite3 scan, CheckpointListingContext context, long splitFrom)
     {
         _ = raw.sqlite3_busy_timeout(scan, 60_000);
-        ExecRaw(scan, "BEGIN;");
-
-        // Both bounds by the rowid (each subquery one seek), which also opens the read transaction the snapshot is taken of.
-        long lowest = 0, highest = -1;
-        using (var bounds = PrepareRaw(scan, "SELECT (SELECT min(step) FROM steps), (SELECT max(step) FROM steps);"))
+        var rc = raw.sqlite3_exec(scan, "BEGIN;");
+        if (rc != raw.SQLITE_OK)
         {
-            var rc = raw.sqlite3_step(bounds);
-            if (rc != raw.SQLITE_ROW)
-            {
-                SqliteException.ThrowExceptionForRC(rc, scan);
-            }
-
-            if (raw.sqlite3_column_type(bounds, 0) == raw.SQLITE_INTEGER && raw.sqlite3_column_type(bounds, 1) == raw.SQLITE_INTEGER)
-            {
-                lowest = raw.sqlite3_column_int64(bounds, 0);
-                highest = raw.sqlite3_column_int64(bounds, 1);
-            }
+            Microsoft.Data.Sqlite.SqliteException.ThrowExceptionForRC(rc, scan);
         }
 
-        using var upper = Environment.ProcessorCount > 1 && highest >= lowest && (ulong)(highest - lowest) >= (ulong)splitFrom
-            ? OpenInSnapshotOf(scan)
-            : null;
-        if (upper is null)
+        var meeting = new Meeting(splitFrom);
+        if (Environment.ProcessorCount > 1)
         {
-            return Records(scan, context, long.MinValue, long.MaxValue);
+            meeting.StartWith(() => StartFromTop(scan, context));
         }
 
-        // The halves split the span of step numbers (gaps in the numbers make them uneven; either half may be empty).
-        var middle = lowest + (long)((ulong)(highest - lowest) / 2) + 1;
-        Interlocked.Increment(ref _splitListings);
-        var half = new UpperHalf(() => Records(upper, context, middle, long.MaxValue));
-        ThreadPool.UnsafeQueueUserWorkItem(static h => h.Run(), half, preferLocal: false);
         List<CheckpointInfo> records;
         try
         {
-            records = Records(scan, context, long.MinValue, middle - 1);
+            using var statement = PrepareRaw(scan, $"SELECT {ListedColumns} FROM steps ORDER BY step;");
+            records = ReadRecords(scan, statement, context, 1024, meeting);
         }
         finally
         {
-            // The upper connection is disposed on return: its half must be over (run here if no thread took it yet).
-            half.RunOrWait();
+            // The second connection is used by its thread until its rows end: this connection's transaction must outlast it.
+            meeting.Finish();
         }
 
-        records.AddRange(half.Result());
+        // The rows from the top, descending: those above the last one read here, ascending.
+        var fromTop = meeting.FromTop();
+        var highest = records.Count > 0 ? records[^1].Step : long.MinValue;
+        for (var i = fromTop.Count - 1; i >= 0; i--)
+        {
+            if (fromTop[i].Step > highest)
+            {
+                records.Add(fromTop[i]);
+            }
+        }
+
         return records;
+
+        // On the listing's thread, with its statement between two rows: the state to share is taken here, the rest runs on the pool.
+        Func<List<CheckpointInfo>>? StartFromTop(sqlite3 first, CheckpointListingContext listing)
+        {
+            if (!IsWal(first))
+            {
+                return null;
+            }
+
+            var taken = raw.sqlite3_snapshot_get(first, "main", out var snapshot);
+            Interlocked.Increment(ref _splitListings);
+            return () =>
+            {
+                using var second = OpenInStateOf(taken == raw.SQLITE_OK ? snapshot : null);
+                if (second is null)
+                {
+                    return [];
+                }
+
+                using var statement = PrepareRaw(second, $"SELECT {ListedColumns} FROM steps ORDER BY step DESC;");
+                return ReadRecords(second, statement, listing, 1024, meeting, fromTop: true);
+            };
+        }
     }
 
     /// <summary>
-    /// A second scan connection with a read transaction open on the same committed state as <paramref name="scan"/>'s;
-    /// null when that cannot be made sure of (the caller then reads everything on <paramref name="scan"/>).
+    /// A second scan connection with a read transaction open on the same committed state as the listing's
+    /// first connection: on its <paramref name="snapshot"/>, or, when SQLite had none to take, on the same
+    /// never-written log. Null when neither holds (the first connection then reads every row). Disposes the snapshot.
     /// </summary>
     /// <remarks>
     /// SQLite takes no snapshot of a log no transaction was ever written to since it was created (the usual case
-    /// here: the last connection to close checkpoints and deletes the log, and a listing opens a fresh one). Then
-    /// <paramref name="scan"/> reads the main file alone and, while its read transaction lasts, no checkpoint may
-    /// write to that file; the second connection begins its read and checks the log is still unwritten (it still
-    /// has no snapshot to take): then no transaction committed in between, and both read the same unchanged file.
-    /// A commit in between writes the log first, so the second connection's snapshot exists and the split is not
-    /// made.
+    /// here: the last connection to close checkpoints and deletes the log, and a listing opens a fresh one). The
+    /// first connection then reads the main file alone and, while its read transaction lasts, no checkpoint may
+    /// write to that file; the second connection begins its read and checks that the log is still unwritten (it
+    /// has no snapshot to take either): then no transaction committed in between, and both read the same file.
+    /// A commit in between writes the log first, so the second connection has a snapshot and is not used.
     /// </remarks>
-    private sqlite3? OpenInSnapshotOf(sqlite3 scan)
+    private sqlite3? OpenInStateOf(sqlite3_snapshot? snapshot)
     {
-        if (!IsWal(scan))
-        {
-            return null;
-        }
-
-        var taken = raw.sqlite3_snapshot_get(scan, "main", out var snapshot);
-        try
+        using (snapshot)
         {
             var second = OpenScanConnection();
             if (second is null)
@@ -119,7 +128,7 @@ internal sealed partial class StepIndex
             }
 
             if (raw.sqlite3_exec(second, "BEGIN;") == raw.SQLITE_OK
-                && (taken == raw.SQLITE_OK
+                && (snapshot is not null
                     ? raw.sqlite3_snapshot_open(second, "main", snapshot) == raw.SQLITE_OK
                     : raw.sqlite3_exec(second, "SELECT 1 FROM steps LIMIT 1;") == raw.SQLITE_OK && !HasSnapshot(second)))
             {
@@ -128,10 +137,6 @@ internal sealed partial class StepIndex
 
             second.Dispose();
             return null;
-        }
-        finally
-        {
-            snapshot?.Dispose();
         }
     }
 
@@ -151,37 +156,68 @@ internal sealed partial class StepIndex
         return rc == raw.SQLITE_OK;
     }
 
-    /// <summary>The records of the steps from <paramref name="from"/> to <paramref name="to"/>, ascending, on <paramref name="db"/>.</summary>
-    private static List<CheckpointInfo> Records(sqlite3 db, CheckpointListingContext context, long from, long to)
-    {
-        using var statement = PrepareRaw(db, $"SELECT {ListedColumns} FROM steps WHERE step BETWEEN ?1 AND ?2 ORDER BY step;");
-        _ = raw.sqlite3_bind_int64(statement, 1, from);
-        _ = raw.sqlite3_bind_int64(statement, 2, to);
-        return ReadRecords(db, statement, context, 1024);
-    }
-
-    private static void ExecRaw(sqlite3 db, string sql)
-    {
-        var rc = raw.sqlite3_exec(db, sql);
-        if (rc != raw.SQLITE_OK)
-        {
-            SqliteException.ThrowExceptionForRC(rc, db);
-        }
-    }
-
     /// <summary>
-    /// The upper half's read, run by whichever thread claims it first: a pool thread, or the listing's own
-    /// thread once its half is done (so a busy thread pool delays nothing and can never leave the listing waiting).
+    /// Where the rows read from the bottom (the listing's thread) and from the top (a pool thread) meet. Each end
+    /// publishes the last step it took and stops at the first row the other end already passed: every row is
+    /// taken by at least one end (a row both took at the same moment is dropped from the top's list when merged).
     /// </summary>
-    private sealed class UpperHalf(Func<List<CheckpointInfo>> read)
+    private sealed class Meeting(long startAt)
     {
         private readonly object _gate = new();
+        private long _low = long.MinValue;
+        private long _high = long.MaxValue;
+        private Func<Func<List<CheckpointInfo>>?>? _start;
+        private Func<List<CheckpointInfo>>? _fromTop;
         private bool _claimed;
-        private bool _done;
+        private bool _done = true;
         private List<CheckpointInfo>? _records;
         private ExceptionDispatchInfo? _failure;
 
-        public void Run()
+        /// <summary>What the bottom's end calls at its <c>startAt</c>-th row: the top's read, or null when it cannot be shared.</summary>
+        public void StartWith(Func<Func<List<CheckpointInfo>>?> start) => _start = start;
+
+        /// <summary>Whether the end's next row, <paramref name="step"/>, is still its to take (it was not passed by the other end).</summary>
+        public bool Take(long step, bool fromTop, int taken)
+        {
+            if (fromTop)
+            {
+                if (step <= Volatile.Read(ref _low))
+                {
+                    return false;
+                }
+
+                Volatile.Write(ref _high, step);
+                return true;
+            }
+
+            if (taken == startAt && _start is { } start)
+            {
+                _start = null;
+                Begin(start());
+            }
+
+            if (step >= Volatile.Read(ref _high))
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _low, step);
+            return true;
+        }
+
+        private void Begin(Func<List<CheckpointInfo>>? fromTop)
+        {
+            if (fromTop is null)
+            {
+                return;
+            }
+
+            _fromTop = fromTop;
+            _done = false;
+            ThreadPool.UnsafeQueueUserWorkItem(static m => m.Run(), this, preferLocal: false);
+        }
+
+        private void Run()
         {
             lock (_gate)
             {
@@ -197,7 +233,7 @@ internal sealed partial class StepIndex
             ExceptionDispatchInfo? failure = null;
             try
             {
-                records = read();
+                records = _fromTop!();
             }
             catch (Exception e)
             {
@@ -213,11 +249,20 @@ internal sealed partial class StepIndex
             }
         }
 
-        public void RunOrWait()
+        /// <summary>
+        /// Waits for the top's rows to end. When no pool thread took them up yet, they are not read at all: the
+        /// bottom's rows never stopped (nothing from the top was taken), so they are every row.
+        /// </summary>
+        public void Finish()
         {
-            Run();
             lock (_gate)
             {
+                if (!_claimed)
+                {
+                    _claimed = true;
+                    _done = true;
+                }
+
                 while (!_done)
                 {
                     Monitor.Wait(_gate);
@@ -225,11 +270,11 @@ internal sealed partial class StepIndex
             }
         }
 
-        /// <summary>The half's records, or its error rethrown on the listing's thread (where the index reports it).</summary>
-        public List<CheckpointInfo> Result()
+        /// <summary>The rows taken from the top, descending, or that end's error, rethrown on the listing's thread (where the index reports it).</summary>
+        public List<CheckpointInfo> FromTop()
         {
             _failure?.Throw();
-            return _records!;
+            return _records ?? [];
         }
     }
 }
