@@ -6,7 +6,7 @@ namespace DataraxCkpt.Bench;
 
 /// <summary>
 /// A full listing of a store read on one connection against the same listing read in two halves on two
-/// connections of one snapshot (docs/performance-notes.md, round 31), alternating in one process: wall time
+/// connections of one snapshot (docs/performance-notes.md, round 31 (session 11, list2)), alternating in one process: wall time
 /// and the process's CPU time per listing, and the listing's own thread's CPU time (in two halves, the other half runs
 /// on a second thread: on idle cores the wall time is the longer of the two), medians. DataraxCkpt.Bench listprofile DIR [REPS]
 /// (DIR built by <c>DataraxCkpt.Bench store DIR STEPS</c>).

@@ -5,7 +5,7 @@ namespace DataraxCkpt.Storage;
 
 /// <summary>
 /// A full listing of a large index read from both ends at once, on two connections that read one and the
-/// same committed state of the index (issue 17 (d); docs/performance-notes.md, round 31).
+/// same committed state of the index (issue 17 (d); docs/performance-notes.md, round 31 (session 11, list2)).
 /// </summary>
 /// <remarks>
 /// Stepping SQLite's rows is the whole cost of a listing of 100,000 steps, and one connection steps them on

@@ -8,7 +8,7 @@ namespace DataraxCkpt.Tests.Storage;
 
 /// <summary>
 /// A full listing of many rows is read from both ends on two connections of one committed state (issue 17 (d);
-/// docs/performance-notes.md, round 31). It must list exactly what one connection lists, at every size around
+/// docs/performance-notes.md, round 31 (session 11, list2)). It must list exactly what one connection lists, at every size around
 /// the split's threshold, and a listing racing commits must never mix two states: a commit between the two
 /// connections' reads is seen by both ends or by neither.
 /// </summary>
