@@ -69,10 +69,12 @@ internal sealed partial class StepIndex
 
         // The rows from the top, descending: those above the last one read here, ascending.
         var fromTop = meeting.FromTop();
-        var highest = records.Count > 0 ? records[^1].Step : long.MinValue;
+        // (Every row of the top's when the bottom took none: a row at long.MinValue is above no row read here.)
+        var any = records.Count > 0;
+        var highest = any ? records[^1].Step : long.MinValue;
         for (var i = fromTop.Count - 1; i >= 0; i--)
         {
-            if (fromTop[i].Step > highest)
+            if (!any || fromTop[i].Step > highest)
             {
                 records.Add(fromTop[i]);
             }
@@ -166,6 +168,11 @@ internal sealed partial class StepIndex
         private readonly object _gate = new();
         private long _low = long.MinValue;
         private long _high = long.MaxValue;
+
+        // Whether each end took a row yet: until then its bound is no row at all, not long.MinValue/MaxValue,
+        // which are steps a row can have (a row at long.MaxValue was otherwise never taken by the bottom's end).
+        private bool _lowTaken;
+        private bool _highTaken;
         private Func<Func<List<CheckpointInfo>>?>? _start;
         private Func<List<CheckpointInfo>>? _fromTop;
         private bool _claimed;
@@ -181,12 +188,13 @@ internal sealed partial class StepIndex
         {
             if (fromTop)
             {
-                if (step <= Volatile.Read(ref _low))
+                if (Volatile.Read(ref _lowTaken) && step <= Volatile.Read(ref _low))
                 {
                     return false;
                 }
 
                 Volatile.Write(ref _high, step);
+                Volatile.Write(ref _highTaken, true);
                 return true;
             }
 
@@ -196,12 +204,13 @@ internal sealed partial class StepIndex
                 Begin(start());
             }
 
-            if (step >= Volatile.Read(ref _high))
+            if (Volatile.Read(ref _highTaken) && step >= Volatile.Read(ref _high))
             {
                 return false;
             }
 
             Volatile.Write(ref _low, step);
+            Volatile.Write(ref _lowTaken, true);
             return true;
         }
 

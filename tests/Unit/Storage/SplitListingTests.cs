@@ -99,6 +99,35 @@ public sealed class SplitListingTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData((int)Threshold - 1)]
+    [InlineData((int)Threshold)]
+    [InlineData((int)Threshold + 1)]
+    [InlineData(100)]
+    public void A_full_listing_shows_the_steps_at_both_ends_of_the_step_range(int rows)
+    {
+        // (found by the attack on the split listing) The meeting point started at long.MaxValue: a row at step
+        // long.MaxValue counted as passed by the top's end even when that end never read it, and was left out.
+        BuildIndex(Enumerable.Range(0, rows - 2).Select(i => (long)i * 1_000));
+        using (var c = PlantedManifest.OpenIndex(_ck))
+        {
+            Exec(c, """
+                INSERT INTO steps(step, save_id, created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned)
+                SELECT s.v, printf('%032x', s.v), created_utc, size, stored_size, item_count, metadata, manifest_hash, pinned
+                FROM steps, (SELECT -9223372036854775808 AS v UNION ALL SELECT 9223372036854775807) AS s WHERE step = 1;
+                """);
+        }
+
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        var limited = index.List(Context(_ck), int.MaxValue, null).Select(Describe).ToList();
+        Assert.Equal(rows + 1, limited.Count);
+        Assert.Equal(limited, index.List(Context(_ck), null, null, long.MaxValue).Select(Describe));
+        Assert.Equal(limited, index.List(Context(_ck), null, null, Threshold).Select(Describe));
+        Assert.Equal(limited, index.List(Context(_ck), null, null, 0).Select(Describe));
+        Assert.Equal(limited, index.List(Context(_ck)).Select(Describe));
+    }
+
     [Fact]
     public void A_listing_of_an_index_without_steps_is_empty_read_either_way()
     {
