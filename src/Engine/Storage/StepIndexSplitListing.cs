@@ -94,7 +94,7 @@ internal sealed partial class StepIndex
             Interlocked.Increment(ref _splitListings);
             return () =>
             {
-                using var second = OpenInStateOf(taken == raw.SQLITE_OK ? snapshot : null);
+                using var second = OpenInStateOf(first, taken == raw.SQLITE_OK ? snapshot : null);
                 if (second is null)
                 {
                     return [];
@@ -117,9 +117,11 @@ internal sealed partial class StepIndex
     /// first connection then reads the main file alone and, while its read transaction lasts, no checkpoint may
     /// write to that file; the second connection begins its read and checks that the log is still unwritten (it
     /// has no snapshot to take either): then no transaction committed in between, and both read the same file.
-    /// A commit in between writes the log first, so the second connection has a snapshot and is not used.
+    /// A commit in between writes the log first, so the second connection has a snapshot and is not used. A file
+    /// renamed over the path in between (a repair's rebuilt index) has an unwritten log too: both connections
+    /// must still have the file the path names (<see cref="IsAtPath"/>).
     /// </remarks>
-    private sqlite3? OpenInStateOf(sqlite3_snapshot? snapshot)
+    internal sqlite3? OpenInStateOf(sqlite3 first, sqlite3_snapshot? snapshot)
     {
         using (snapshot)
         {
@@ -132,7 +134,8 @@ internal sealed partial class StepIndex
             if (raw.sqlite3_exec(second, "BEGIN;") == raw.SQLITE_OK
                 && (snapshot is not null
                     ? raw.sqlite3_snapshot_open(second, "main", snapshot) == raw.SQLITE_OK
-                    : raw.sqlite3_exec(second, "SELECT 1 FROM steps LIMIT 1;") == raw.SQLITE_OK && !HasSnapshot(second)))
+                    : raw.sqlite3_exec(second, "SELECT 1 FROM steps LIMIT 1;") == raw.SQLITE_OK && !HasSnapshot(second))
+                && IsAtPath(first) && IsAtPath(second))
             {
                 return second;
             }
@@ -141,6 +144,20 @@ internal sealed partial class StepIndex
             return null;
         }
     }
+
+    /// <summary>
+    /// Whether the connection's open file is still the one the index's path names (found by the attack on the
+    /// split listing): the second connection opens the path anew, and a file renamed over it (Repair renames a
+    /// rebuilt index in, its log unwritten too) would otherwise be read as the first one's state. Checked once
+    /// both read transactions began: both files are then the one at the path, so the same file. Where SQLite
+    /// cannot tell, no: except on Windows, where a file SQLite holds open cannot be renamed over.
+    /// </summary>
+    private static bool IsAtPath(sqlite3 db) => SqliteFileControl.HasMoved(db) switch
+    {
+        false => true,
+        true => false,
+        null => OperatingSystem.IsWindows(),
+    };
 
     /// <summary>Whether the connection reads its file through a write-ahead log (only then do readers never hold writers back).</summary>
     private static bool IsWal(sqlite3 db)

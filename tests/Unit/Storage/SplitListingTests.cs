@@ -129,6 +129,45 @@ public sealed class SplitListingTests : IDisposable
     }
 
     [Fact]
+    public void A_second_connection_is_not_used_when_the_index_file_was_replaced_after_the_first_one_opened()
+    {
+        // (found by the attack on the split listing) On a never-written log there is no snapshot to share: the
+        // second connection was used whenever its own log was unwritten too, which a rebuilt index renamed in
+        // between the two opens (Repair) also has, so the two ends read two different files.
+        if (OperatingSystem.IsWindows())
+        {
+            return; // an open SQLite file cannot be renamed over there
+        }
+
+        BuildIndex(Enumerable.Range(1, 100).Select(i => (long)i));
+        var other = _dir.Sub("other");
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(other, new Dictionary<string, object?> { ["v"] = 1 }, step: 500);
+        }
+
+        var file = Path.Combine(_ck, "index.sqlite");
+        Assert.False(File.Exists(file + "-wal"), "the test needs a never-written log");
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        using var first = index.OpenScanConnection();
+        Assert.NotNull(first);
+        Assert.Equal(SQLitePCL.raw.SQLITE_OK, SQLitePCL.raw.sqlite3_exec(first, "BEGIN; SELECT 1 FROM steps LIMIT 1;"));
+        Assert.NotEqual(SQLitePCL.raw.SQLITE_OK, SQLitePCL.raw.sqlite3_snapshot_get(first, "main", out var none));
+        none?.Dispose();
+
+        // Unreplaced, the second connection shares the first one's state ...
+        using (var same = index.OpenInStateOf(first, null))
+        {
+            Assert.NotNull(same);
+        }
+
+        // ... replaced (as Repair renames a rebuilt index in), it must not.
+        File.Move(Path.Combine(other, "index.sqlite"), file, overwrite: true);
+        using var second = index.OpenInStateOf(first, null);
+        Assert.Null(second);
+    }
+
+    [Fact]
     public void A_listing_of_an_index_without_steps_is_empty_read_either_way()
     {
         BuildIndex([]);
