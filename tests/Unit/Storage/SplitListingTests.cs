@@ -168,6 +168,43 @@ public sealed class SplitListingTests : IDisposable
     }
 
     [Fact]
+    public void A_damaged_page_among_the_highest_steps_fails_the_listing_read_from_both_ends()
+    {
+        // The top's end reads the damaged page first: its error must reach the caller, not a shorter listing.
+        BuildIndex(Enumerable.Range(1, 3000).Select(i => (long)i));
+        int pageSize;
+        using (var c = PlantedManifest.OpenIndex(_ck))
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA page_size;";
+            pageSize = Convert.ToInt32(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+
+        // The rows went in ascending in one transaction: the last table leaf page of the file holds the highest steps.
+        var file = Path.Combine(_ck, "index.sqlite");
+        var bytes = File.ReadAllBytes(file);
+        var page = Enumerable.Range(1, (bytes.Length / pageSize) - 1).Last(p => bytes[(long)p * pageSize] == 0x0D);
+        using (var f = new FileStream(file, FileMode.Open, FileAccess.Write))
+        {
+            f.Position = ((long)page * pageSize) + 8;
+            f.Write(Enumerable.Repeat((byte)0xEE, 64).ToArray());
+        }
+
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        Assert.Throws<CorruptCheckpointException>(() => index.List(Context(_ck), null, null, long.MaxValue));
+        var splitsBefore = StepIndex.SplitListings;
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Throws<CorruptCheckpointException>(() => index.List(Context(_ck), null, null, Threshold));
+        }
+
+        if (Environment.ProcessorCount > 1)
+        {
+            Assert.True(StepIndex.SplitListings > splitsBefore, "the listing was not read from both ends");
+        }
+    }
+
+    [Fact]
     public void A_listing_of_an_index_without_steps_is_empty_read_either_way()
     {
         BuildIndex([]);
