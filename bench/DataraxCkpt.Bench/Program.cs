@@ -5,11 +5,18 @@ using DataraxCkpt.Bench;
 // One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N (a, b: state size)] [--size N (h: ints)]
 // (g needs Azurite: DATARAXCKPT_TEST_AZURITE, which build.ps1 -Task Bench sets; DATARAXCKPT_BENCH_REMOTE_MIB sizes it.)
 // Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
+// Or: DataraxCkpt.Bench listprofile DIR [REPS] — a full listing of that store on one connection against two halves (scenario d).
 if (args.Length == 3 && args[0] == "store")
 {
     using var handler = new CheckpointHandler();
     IndexScenario.BuildStore(handler, args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
     return 0;
+}
+
+if (args.Length is 2 or 3 && args[0] == "listprofile")
+{
+    // A full listing on one connection against two halves of one snapshot: DataraxCkpt.Bench listprofile DIR [REPS]
+    return ListProfile.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 25);
 }
 
 if (args.Length == 2 && args[0] == "csample")

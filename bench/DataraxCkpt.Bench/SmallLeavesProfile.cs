@@ -154,7 +154,7 @@ internal static class SmallLeavesProfile
             $"{name,-50} {clock.Elapsed.TotalMilliseconds,8:F1} {thread.TotalMilliseconds,15:F1} {cpu.TotalMilliseconds,16:F1}"));
     }
 
-    private static TimeSpan ThreadCpu()
+    internal static TimeSpan ThreadCpu()
     {
         if (ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var ts) != 0)
         {

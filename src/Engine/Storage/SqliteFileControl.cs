@@ -40,9 +40,12 @@ internal static unsafe class SqliteFileControl
     /// it was opened (SQLite compares the open file with what its path names now); null when that cannot
     /// be told (no direct library, or a VFS without the control), which callers treat as moved.
     /// </summary>
-    public static bool? HasMoved(SqliteConnection connection)
+    public static bool? HasMoved(SqliteConnection connection) => connection.Handle is { } handle ? HasMoved(handle) : null;
+
+    /// <summary><see cref="HasMoved(SqliteConnection)"/> for a connection opened on SQLite's own API.</summary>
+    public static bool? HasMoved(sqlite3 handle)
     {
-        if (FileControl == null || connection.Handle is not { } handle)
+        if (FileControl == null)
         {
             return null;
         }

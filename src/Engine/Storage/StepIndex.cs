@@ -362,14 +362,23 @@ internal sealed partial class StepIndex : IDisposable
     /// <paramref name="last"/> highest, each in one query. Only the columns a record shows are read, and each
     /// row becomes its record directly; the metadata text stays undecoded until the record's Metadata is read.
     /// </summary>
-    public List<CheckpointInfo> List(CheckpointListingContext context, int? first = null, int? last = null) => Guard(() =>
+    public List<CheckpointInfo> List(CheckpointListingContext context, int? first = null, int? last = null) =>
+        List(context, first, last, SplitListingFrom);
+
+    /// <summary>The columns a listed record shows, in the order <see cref="ReadRecords"/> reads them.</summary>
+    private const string ListedColumns = "step, created_utc, size, stored_size, item_count, pinned, metadata";
+
+    /// <summary>
+    /// <see cref="List(CheckpointListingContext, int?, int?)"/>, with the number of rows from which a full
+    /// listing is read from both ends on two connections (<see cref="ListInHalves"/>; tests lower it).
+    /// </summary>
+    internal List<CheckpointInfo> List(CheckpointListingContext context, int? first, int? last, long splitFrom) => Guard(() =>
     {
-        const string Columns = "step, created_utc, size, stored_size, item_count, pinned, metadata";
         var sql = (first, last) switch
         {
-            (int, null) => $"SELECT {Columns} FROM steps ORDER BY step LIMIT ?1;",
-            (null, int) => $"SELECT * FROM (SELECT {Columns} FROM steps ORDER BY step DESC LIMIT ?1) ORDER BY step;",
-            (null, null) => $"SELECT {Columns} FROM steps ORDER BY step;",
+            (int, null) => $"SELECT {ListedColumns} FROM steps ORDER BY step LIMIT ?1;",
+            (null, int) => $"SELECT * FROM (SELECT {ListedColumns} FROM steps ORDER BY step DESC LIMIT ?1) ORDER BY step;",
+            (null, null) => $"SELECT {ListedColumns} FROM steps ORDER BY step;",
             _ => throw new ArgumentException("list either the first or the last steps, not both"),
         };
 
@@ -379,55 +388,71 @@ internal sealed partial class StepIndex : IDisposable
         // A whole listing steps every row on a connection of its own without SQLite's connection mutex,
         // which every step and column read otherwise takes and releases (a fifth of the listing's CPU).
         using var scan = first is null && last is null ? OpenScanConnection() : null;
-        var db = scan ?? _connection.Handle!;
-        var statement = PrepareRaw(db, sql);
-        int rc;
-
-        using (statement)
+        if (scan is not null)
         {
-            if ((first ?? last) is int limit)
-            {
-                _ = raw.sqlite3_bind_int64(statement, 1, limit);
-            }
-
-            var infos = new List<CheckpointInfo>(Math.Min(first ?? last ?? 1024, 4096));
-            var pointer = SqliteColumns.Pointer(statement);
-            // Most steps carry the same metadata text (often none): consecutive equal texts share one string.
-            var previousText = Array.Empty<byte>();
-            var previous = string.Empty;
-            while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
-            {
-                var step = SqliteColumns.Int64(pointer, statement, 0);
-                CheckTypes(pointer, statement, step, ListedIntegers, 6);
-                var created = SqliteColumns.Int64(pointer, statement, 1);
-                var itemCount = SqliteColumns.Int64(pointer, statement, 4);
-                if (itemCount is < 0 or > int.MaxValue)
-                {
-                    throw new FormatException($"step {step} has an item count of {itemCount}");
-                }
-
-                // The record keeps the ticks and builds its time on read: a bad value is reported here, as a whole row read would.
-                CheckCreated(step, created);
-
-                var text = SqliteColumns.Bytes(pointer, statement, 6);
-                if (!text.SequenceEqual(previousText))
-                {
-                    previousText = text.ToArray();
-                    previous = Encoding.UTF8.GetString(text);
-                }
-
-                infos.Add(new CheckpointInfo(context, step, created, SqliteColumns.Int64(pointer, statement, 2), SqliteColumns.Int64(pointer, statement, 3),
-                    (int)itemCount, previous, SqliteColumns.Int64(pointer, statement, 5) != 0));
-            }
-
-            if (rc != raw.SQLITE_DONE)
-            {
-                SqliteException.ThrowExceptionForRC(rc, db);
-            }
-
-            return infos;
+            return ListInHalves(scan, context, splitFrom);
         }
+
+        var db = _connection.Handle!;
+        using var statement = PrepareRaw(db, sql);
+        if ((first ?? last) is int limit)
+        {
+            _ = raw.sqlite3_bind_int64(statement, 1, limit);
+        }
+
+        return ReadRecords(db, statement, context, Math.Min(first ?? last ?? 1024, 4096));
     });
+
+    /// <summary>
+    /// Steps a prepared listing statement to its end, each row one record; with <paramref name="meeting"/>, only
+    /// until the rows meet those the other end's connection took (<see cref="ListInHalves"/>).
+    /// </summary>
+    private static List<CheckpointInfo> ReadRecords(sqlite3 db, sqlite3_stmt statement, CheckpointListingContext context, int capacity,
+        Meeting? meeting = null, bool fromTop = false)
+    {
+        int rc;
+        var infos = new List<CheckpointInfo>(capacity);
+        var pointer = SqliteColumns.Pointer(statement);
+        // Most steps carry the same metadata text (often none): consecutive equal texts share one string.
+        var previousText = Array.Empty<byte>();
+        var previous = string.Empty;
+        while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
+        {
+            var step = SqliteColumns.Int64(pointer, statement, 0);
+            if (meeting is not null && !meeting.Take(step, fromTop, infos.Count))
+            {
+                return infos;
+            }
+
+            CheckTypes(pointer, statement, step, ListedIntegers, 6);
+            var created = SqliteColumns.Int64(pointer, statement, 1);
+            var itemCount = SqliteColumns.Int64(pointer, statement, 4);
+            if (itemCount is < 0 or > int.MaxValue)
+            {
+                throw new FormatException($"step {step} has an item count of {itemCount}");
+            }
+
+            // The record keeps the ticks and builds its time on read: a bad value is reported here, as a whole row read would.
+            CheckCreated(step, created);
+
+            var text = SqliteColumns.Bytes(pointer, statement, 6);
+            if (!text.SequenceEqual(previousText))
+            {
+                previousText = text.ToArray();
+                previous = Encoding.UTF8.GetString(text);
+            }
+
+            infos.Add(new CheckpointInfo(context, step, created, SqliteColumns.Int64(pointer, statement, 2), SqliteColumns.Int64(pointer, statement, 3),
+                (int)itemCount, previous, SqliteColumns.Int64(pointer, statement, 5) != 0));
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        return infos;
+    }
 
     /// <summary>
     /// Prepares <paramref name="sql"/> on SQLite's own API, for the reads that go around the ADO.NET reader
