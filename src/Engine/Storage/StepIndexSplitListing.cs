@@ -91,6 +91,11 @@ internal sealed partial class StepIndex
             }
 
             var taken = raw.sqlite3_snapshot_get(first, "main", out var snapshot);
+            if (taken == raw.SQLITE_OK)
+            {
+                meeting.Hold(snapshot);
+            }
+
             Interlocked.Increment(ref _splitListings);
             return () =>
             {
@@ -196,6 +201,13 @@ internal sealed partial class StepIndex
         private bool _done = true;
         private List<CheckpointInfo>? _records;
         private ExceptionDispatchInfo? _failure;
+        private IDisposable? _held;
+
+        /// <summary>
+        /// What the top's read owns until it runs (the snapshot it opens on): freed by <see cref="Finish"/> when no
+        /// pool thread took the read up, instead of waiting for a finalizer (found by the attack on the split listing).
+        /// </summary>
+        public void Hold(IDisposable held) => _held = held;
 
         /// <summary>What the bottom's end calls at its <c>startAt</c>-th row: the top's read, or null when it cannot be shared.</summary>
         public void StartWith(Func<Func<List<CheckpointInfo>>?> start) => _start = start;
@@ -287,6 +299,7 @@ internal sealed partial class StepIndex
                 {
                     _claimed = true;
                     _done = true;
+                    _held?.Dispose();
                 }
 
                 while (!_done)
