@@ -999,19 +999,20 @@ internal sealed partial class StepIndex : IDisposable
         {
             // Not a finally: a failure to put the cache back (the same broken connection, a full disk) must not
             // replace the removal's own error, which says what went wrong with the steps.
-            PutBackAfterFailure(putBack);
+            PutCacheBack(putBack);
             throw;
         }
 
-        Execute(putBack);
+        // Also ignored after a removal that committed: reporting it as failed would be false (found by the final review).
+        PutCacheBack(putBack);
     });
 
     /// <summary>
-    /// Puts the page cache back after a failed removal (its transaction already rolled back), for
+    /// Puts the page cache back after a removal, committed or failed (its transaction then rolled back), for
     /// <see cref="UnpublishSteps"/>, ignoring a failure to: a bigger cache left on the connection costs memory
-    /// only, never correctness, and the caller is to see the removal's error, not this one.
+    /// only, never correctness; the caller is to see the removal's own outcome, not this one.
     /// </summary>
-    private void PutBackAfterFailure(string putBack)
+    private void PutCacheBack(string putBack)
     {
         try
         {

@@ -32,6 +32,9 @@ internal sealed partial class StepIndex
     /// <summary>Full listings of this process that started a second connection so far (tests check that the split was taken).</summary>
     private static long _splitListings;
 
+    /// <summary>Run on the pool thread right before a full listing's second connection opens (tests replace the index file there).</summary>
+    internal Action? BeforeSecondConnectionOpens { get; set; }
+
     /// <summary>How many full listings of this process started a second connection.</summary>
     internal static long SplitListings => Interlocked.Read(ref _splitListings);
 
@@ -67,8 +70,24 @@ internal sealed partial class StepIndex
             meeting.Finish();
         }
 
-        // The rows from the top, descending: those above the last one read here, ascending.
         var fromTop = meeting.FromTop();
+        if (fromTop.Count > 0 && !IsAtPath(scan))
+        {
+            // The second connection checked its own file on its thread; this one's is checked here, on the thread that
+            // owns it (a NOMUTEX connection), after the other began: a file renamed over the path in between (Repair)
+            // means the top's rows may be another file's. They are dropped, and this connection reads the rest of its own.
+            fromTop = [];
+            var above = records.Count > 0 ? " WHERE step > ?1" : string.Empty;
+            using var rest = PrepareRaw(scan, $"SELECT {ListedColumns} FROM steps{above} ORDER BY step;");
+            if (records.Count > 0)
+            {
+                _ = raw.sqlite3_bind_int64(rest, 1, records[^1].Step);
+            }
+
+            records.AddRange(ReadRecords(scan, rest, context, 1024));
+        }
+
+        // The rows from the top, descending: those above the last one read here, ascending.
         // (Every row of the top's when the bottom took none: a row at long.MinValue is above no row read here.)
         var any = records.Count > 0;
         var highest = any ? records[^1].Step : long.MinValue;
@@ -99,7 +118,8 @@ internal sealed partial class StepIndex
             Interlocked.Increment(ref _splitListings);
             return () =>
             {
-                using var second = OpenInStateOf(first, taken == raw.SQLITE_OK ? snapshot : null);
+                BeforeSecondConnectionOpens?.Invoke();
+                using var second = OpenSecondInStateOf(taken == raw.SQLITE_OK ? snapshot : null);
                 if (second is null)
                 {
                     return [];
@@ -128,6 +148,23 @@ internal sealed partial class StepIndex
     /// </remarks>
     internal sqlite3? OpenInStateOf(sqlite3 first, sqlite3_snapshot? snapshot)
     {
+        var second = OpenSecondInStateOf(snapshot);
+        if (second is not null && !IsAtPath(first))
+        {
+            second.Dispose();
+            return null;
+        }
+
+        return second;
+    }
+
+    /// <summary>
+    /// <see cref="OpenInStateOf"/> without the first connection's own check, for the pool thread: the first
+    /// connection is opened without SQLite's mutex and is stepped by the listing's thread meanwhile, so only that
+    /// thread may ask it whether its file moved, after this returned (found by the final review).
+    /// </summary>
+    private sqlite3? OpenSecondInStateOf(sqlite3_snapshot? snapshot)
+    {
         using (snapshot)
         {
             var second = OpenScanConnection();
@@ -140,7 +177,7 @@ internal sealed partial class StepIndex
                 && (snapshot is not null
                     ? raw.sqlite3_snapshot_open(second, "main", snapshot) == raw.SQLITE_OK
                     : raw.sqlite3_exec(second, "SELECT 1 FROM steps LIMIT 1;") == raw.SQLITE_OK && !HasSnapshot(second))
-                && IsAtPath(first) && IsAtPath(second))
+                && IsAtPath(second))
             {
                 return second;
             }

@@ -201,6 +201,33 @@ public sealed class BigPruneTests : IDisposable
     }
 
     [Fact]
+    public void A_large_removal_that_committed_is_not_reported_as_failed_when_the_page_cache_cannot_be_put_back()
+    {
+        // Putting the cache back threw after the removal had committed: the caller was told the removal failed (found by the final review).
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(_ck, State(1), step: 1);
+            h.Save(_ck, State(2), step: 2);
+        }
+
+        CopyRows(from: 1, first: 100, count: StepIndex.LargeRemoval);
+        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        var rows = index.Rows(Enumerable.Range(100, StepIndex.LargeRemoval).Select(i => (long)i).ToList());
+        var connection = (Microsoft.Data.Sqlite.SqliteConnection)typeof(StepIndex)
+            .GetField("_connection", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(index)!;
+        SQLitePCL.strdelegate_authorizer refuseCacheBack = (_, action, name, value, _, _) =>
+            action == SQLitePCL.raw.SQLITE_PRAGMA && name == "cache_size" && value is not null && value != "-65536" ? SQLitePCL.raw.SQLITE_DENY : SQLitePCL.raw.SQLITE_OK;
+        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, refuseCacheBack, null);
+
+        index.UnpublishSteps(rows);
+
+        SQLitePCL.strdelegate_authorizer allowAll = (_, _, _, _, _, _) => SQLitePCL.raw.SQLITE_OK;
+        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, allowAll, null);
+        index.ClearRemovalIntents(rows);
+        Assert.Equal(new long[] { 1, 2 }, index.Steps());
+    }
+
+    [Fact]
     public void After_a_large_removal_temporary_tables_on_the_same_connection_get_the_page_cache_a_fresh_connection_has()
     {
         // SQLite reports temp.cache_size as 0 until something sets it (the temporary database then uses its

@@ -168,6 +168,48 @@ public sealed class SplitListingTests : IDisposable
     }
 
     [Fact]
+    public void A_listing_whose_index_file_is_replaced_before_its_second_connection_opens_lists_only_the_first_files_rows()
+    {
+        // (found by the final review) The first connection's file was checked from the pool thread, while the listing's
+        // thread stepped it: a NOMUTEX connection used by two threads. It is now checked on the listing's thread once the
+        // top's rows are in; a file renamed over the path before the second connection opened drops the top's rows.
+        const int rows = 60_000;
+        BuildIndex(Enumerable.Range(1, rows).Select(i => (long)i));
+        var other = _dir.Sub("other");
+        Directory.CreateDirectory(other);
+        var file = Path.Combine(_ck, "index.sqlite");
+        Assert.False(File.Exists(file + "-wal"), "the test needs a never-written log");
+        File.Copy(file, Path.Combine(other, "index.sqlite"));
+        using (var c = PlantedManifest.OpenIndex(other))
+        {
+            Exec(c, "UPDATE steps SET step = step + 10000000;");
+        }
+
+        using var index = StepIndex.Open(_ck, create: false, upgrade: false);
+        var expected = index.List(Context(_ck), null, null, long.MaxValue).Select(Describe).ToList();
+        Assert.Equal(rows, expected.Count);
+        var replaced = 0;
+        index.BeforeSecondConnectionOpens = () =>
+        {
+            if (replaced == 0)
+            {
+                File.Move(Path.Combine(other, "index.sqlite"), file, overwrite: true);
+                replaced++;
+            }
+        };
+
+        // The top's end runs only when a pool thread takes it up before the bottom's rows end: tried until it did.
+        List<string> listed = [];
+        for (var attempt = 0; attempt < 50 && replaced == 0; attempt++)
+        {
+            listed = index.List(Context(_ck), null, null, Threshold).Select(Describe).ToList();
+        }
+
+        Assert.True(replaced == 1, "the listing's second connection never started");
+        Assert.Equal(expected, listed);
+    }
+
+    [Fact]
     public void A_damaged_page_among_the_highest_steps_fails_the_listing_read_from_both_ends()
     {
         // The top's end reads the damaged page first: its error must reach the caller, not a shorter listing.

@@ -99,8 +99,9 @@ internal sealed class UncommittedBlobs
 
     private static string FileName(BlobClient blob) => blob.Name[(blob.Name.LastIndexOf('/') + 1)..];
 
+    // The SDK stops retrying at a refusal, so it is the last try, after any transport failures before it (found by the final review).
     private static bool IsRefusal(Exception e) =>
-        e is RefusedRequestException || (e is AggregateException a && a.InnerExceptions.Count > 0 && a.InnerExceptions[0] is RefusedRequestException);
+        e is RefusedRequestException || (e is AggregateException a && a.InnerExceptions.Any(i => i is RefusedRequestException));
 
     /// <summary>What went wrong at the last try of a retried request (the SDK lists every try), its first line (a store's answer goes on with its headers).</summary>
     private static string LastTry(Exception e)
