@@ -78,6 +78,8 @@ Import-Module '$ModuleManifest'
         # full path, and the engine took it relative to the process current directory: Save-Checkpoint wrote a folder named
         # '\\server\share\x' there, Get-CheckpointStep, Lock-Checkpoint and Repair-CheckpointIndex read it. (New-Item takes
         # the same path for /server/share/x: neither is the network share the user meant.)
+        # The readers' errors are non-terminating: under the test run's ErrorActionPreference Stop they would stop the call.
+        $ErrorActionPreference = 'Continue'
         $processDir = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'unc-process')
         $location = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'unc-location')
         $source = Join-Path $TestDrive 'unc-src'
