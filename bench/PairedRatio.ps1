@@ -14,9 +14,11 @@ function Get-BenchQuantile([double[]] $Sorted, [double] $Q) {
 }
 
 function Get-PairedRatio([double[]] $EngineSeconds, [double[]] $BaselineSeconds) {
-    # $EngineSeconds[i] and $BaselineSeconds[i] ran next to each other; $null when there is no pair.
+    # $EngineSeconds[i] and $BaselineSeconds[i] ran next to each other; $null when there is no pair or a time is not a
+    # positive finite number (a zero engine time would read as an infinitely fast engine): such a comparison is not judged.
     if ($EngineSeconds.Length -ne $BaselineSeconds.Length) { throw "$($EngineSeconds.Length) engine times against $($BaselineSeconds.Length) baseline times: the pairs do not match" }
     if ($EngineSeconds.Length -eq 0) { return $null }
+    foreach ($x in @($EngineSeconds) + @($BaselineSeconds)) { if (-not ([double]::IsFinite($x) -and $x -gt 0)) { return $null } }
     $ratios = [double[]]::new($EngineSeconds.Length)
     for ($i = 0; $i -lt $ratios.Length; $i++) { $ratios[$i] = $BaselineSeconds[$i] / $EngineSeconds[$i] }
     $sorted = [double[]]$ratios.Clone(); [Array]::Sort($sorted)
@@ -34,4 +36,10 @@ function Format-PairedRatio($Paired) {
     $inv = [Globalization.CultureInfo]::InvariantCulture
     $f = { param([double] $x) $x.ToString('F2', $inv) }
     "$(& $f $Paired.Median)× median of $($Paired.Count) paired ratios (IQR $(& $f $Paired.LowerQuartile)–$(& $f $Paired.UpperQuartile), range $(& $f $Paired.Min)–$(& $f $Paired.Max))"
+}
+
+function Get-PairedRatioProblem([double[]] $EngineSeconds, [double[]] $BaselineSeconds) {
+    # Why Get-PairedRatio gives nothing, as the target line says it (the C# PairedAtLeast's words).
+    $why = if ($EngineSeconds.Length -eq 0) { 'no measured pairs' } else { 'a time that is not a positive finite number' }
+    "not judged: $why ($($EngineSeconds.Length) engine and $($BaselineSeconds.Length) baseline times)"
 }

@@ -172,7 +172,23 @@ $lines.Add("- Date: $($runInfo.Date)$(if ($runInfo.Date -match '^\d') { ' UTC' }
 $lines.Add("- Machine: $([Environment]::ProcessorCount) cores ($cpu), $memGiB GiB RAM, $([Runtime.InteropServices.RuntimeInformation]::OSDescription)")
 $lines.Add("- Runtime: .NET $([Environment]::Version); each scenario is one process run; engine and baselines alternate inside it; figures are medians.")
 $lines.Add('- MB/s are of state bytes (10^6 bytes/s). Ratio = baseline time / engine time (above 1: the engine is faster).')
+# Results of runs before paired measurement (RenderOnly of an older results folder) were judged on ratios of medians:
+# the header says how these results were judged, not how the current bench would judge them.
+$pairedResults = @(foreach ($s in $runs.Keys) {
+    $json = $runs[$s].Json
+    if ($json -and (Test-Path -LiteralPath $json)) { $j = Get-Content -Raw -LiteralPath $json | ConvertFrom-Json; if ($j.PSObject.Properties['Pairs'] -and $j.Pairs -gt 0) { $s } }
+})
+if (Test-Path $moduleJson) {
+    $ej = Get-Content -Raw -LiteralPath $moduleJson | ConvertFrom-Json
+    $restoreResults = @(if ($ej.PSObject.Properties['Restores']) { $ej.Restores })
+    if (@($restoreResults | Where-Object { $_ -and $_.PSObject.Properties['Pairs'] }).Count -gt 0 -or
+        ($ej.PSObject.Properties['States'] -and $ej.States -and $ej.States.PSObject.Properties['PairedRepetitions'])) { $pairedResults += 'e' }
+}
+if ($pairedResults.Count -eq 0) {
+    $lines.Add('- How ratio targets are judged: on the ratio of the two rows'' medians (these results predate paired measurement: a target line without an IQR and a range is such a ratio).')
+} else {
 $lines.Add('- How ratio targets are judged: where both operations are cheap (well under a second each: the restores against raw reads in (a), (b) and (e), statistics and numeric diff against restores in (i), Save-/Restore-Checkpoint against JSON on the ints and configs states of (e)), the two run as pairs adjacent in time, which goes first alternating (A B, B A, ...), after one unmeasured pair (first calls, first touch of fresh memory; its times are in a note); each pair''s ratio compares two runs that saw the same load, and the target is judged on the **median of the per-pair ratios**. Its line gives that median, the interquartile range (IQR) and range of the per-pair ratios and how many pairs, then the two rows'' medians. Expensive rows (GiB saves with fsync, numpy, lz4, the remote scenario) keep a few repetitions and their targets the ratio of the two rows'' medians. The (h) per-leaf targets give the median of their repetitions with the same spread. The table''s "engine vs this" column is always the ratio of row medians.')
+}
 if ($runInfo.PSObject.Properties['Quiet'] -and $runInfo.Quiet) {
     $q = $runInfo.Quiet
     $lines.Add("- Machine load before the run: $(if ($q.TimeoutSeconds -le 0) { 'no wait asked' } elseif ($q.Reached) { "quiet reached after $(Format-Number $q.WaitedSeconds 'F0') s" } else { "quiet NOT reached within $($q.TimeoutSeconds) s; the run went ahead" }) (wait until the 1-minute load average is below $(Format-Number $q.Threshold 'F1'), checked every $($q.IntervalSeconds) s); load averages (1, 5, 15 min) $($q.LoadAtStart) when the wait began, $($q.LoadAtEnd) when the first scenario started.")
@@ -183,7 +199,7 @@ $preflightFile = Join-Path $results 'preflight.json'
 if (Test-Path -LiteralPath $preflightFile) {
     foreach ($p in (Get-Content $preflightFile -Raw | ConvertFrom-Json).PSObject.Properties) { $lines.Add("- Baselines: $($p.Value)") }
 }
-$lines.Add('- Peak RSS: growth of the process peak (VmHWM, reset through /proc/self/clear_refs before each operation) over its RSS just before the operation; the largest over all repetitions. n/a for child processes (lz4 tool).')
+$lines.Add('- Peak RSS: growth of the process peak (VmHWM, reset through /proc/self/clear_refs before each operation) over its RSS just before the operation; the largest over all repetitions (where paired rows have an unmeasured first call, that call''s peak included: it is the first restore a user makes). n/a for child processes (lz4 tool).')
 $lines.Add('')
 
 foreach ($s in $runs.Keys) {
@@ -205,7 +221,6 @@ foreach ($s in $runs.Keys) {
     foreach ($row in $r.Rows) {
         if ($row.Name -like 'DataraxCkpt save*' -and -not $engine['save']) { $engine.save = $row }
         if ($row.Name -like 'DataraxCkpt restore*' -and -not $engine['restore']) { $engine.restore = $row }
-        if ($row.Name -eq 'DataraxCkpt restore into existing arrays') { $engine.into = $row }
     }
     $hasBytes = @($r.Rows | Where-Object { $_.StateBytes -gt 0 }).Count -gt 0
     if ($hasBytes) {
@@ -221,7 +236,10 @@ foreach ($s in $runs.Keys) {
         $peak = if ($row.MaxPeakGrowthBytes -lt 0) { 'n/a' } else { (Format-Number ($row.MaxPeakGrowthBytes / 1MB) 'F0') + ' MiB' }
         if (-not $hasBytes) { $lines.Add("| $($row.Name) | $ms ms | $peak |"); continue }
         $isRestore = $row.Name -match 'read|load|restore|decompress|until durable|returns' -and $row.Name -notmatch 'Upload'
-        $mine = if ($row.Name -eq 'raw read into preallocated buffer' -and $engine['into']) { $engine['into'] } elseif ($isRestore) { $engine['restore'] } else { $engine['save'] }
+        # A baseline held by a target to an engine row other than the first restore is compared with that row.
+        $heldTo = @{ 'raw read into preallocated buffer' = 'DataraxCkpt restore into existing arrays'; 'numpy statistics on restored arrays' = 'DataraxCkpt statistics'; 'numpy numeric diff on restored arrays' = 'DataraxCkpt numeric diff' }
+        $heldRow = if ($heldTo.ContainsKey($row.Name)) { @($r.Rows | Where-Object { $_.Name -eq $heldTo[$row.Name] }) | Select-Object -First 1 }
+        $mine = if ($heldRow) { $heldRow } elseif ($isRestore) { $engine['restore'] } else { $engine['save'] }
         $vs = if ($row.Name -like 'DataraxCkpt*' -or -not $mine) { '' } else { (Format-Number ($row.MedianSeconds / $mine.MedianSeconds) 'F2') + '×' }
         $stored = if ($null -ne $row.StoredBytes) { Format-Number ($row.StoredBytes / $row.StateBytes) 'F3' } else { '' }
         $lines.Add("| $($row.Name) | $ms ms | $(Format-Number $row.MegabytesPerSecond 'F0') | $vs | $stored | $peak |")
@@ -282,15 +300,22 @@ if (Test-Path $moduleJson) {
                 @{ Goal = "(e) Restore-Checkpoint ≥ 0.85× a compiled raw read into new arrays ($($r.MiB) MiB)"; Engine = $r.Restore; Raw = $r.Raw; Floor = 0.85 },
                 @{ Goal = "(e) Restore-Checkpoint -Into ≥ 0.9× a compiled raw read into preallocated arrays ($($r.MiB) MiB)"; Engine = $r.RestoreInto; Raw = $r.RawInto; Floor = 0.9 })) {
                 if ($paired) {
-                    $p = Get-PairedRatio ([double[]]@($pair.Engine)) ([double[]]@($pair.Raw))
-                    $ratio = $p.Median
-                    $measured = "$(Format-PairedRatio $p); row medians $(Format-Number ((Get-BenchQuantile ([double[]]@($pair.Engine | Sort-Object)) 0.5) * 1000) 'F0') vs $(Format-Number ((Get-BenchQuantile ([double[]]@($pair.Raw | Sort-Object)) 0.5) * 1000) 'F0') ms"
+                    $engineTimes = [double[]]@($pair.Engine); $rawTimes = [double[]]@($pair.Raw)
+                    $p = Get-PairedRatio $engineTimes $rawTimes
+                    if ($null -eq $p) {
+                        # No measured pairs, or a time that cannot be a measurement: said so, not judged.
+                        $measured = Get-PairedRatioProblem $engineTimes $rawTimes
+                        $met = $null
+                    } else {
+                        $measured = "$(Format-PairedRatio $p); row medians $(Format-Number ((Get-BenchQuantile ([double[]]@($engineTimes | Sort-Object)) 0.5) * 1000) 'F0') vs $(Format-Number ((Get-BenchQuantile ([double[]]@($rawTimes | Sort-Object)) 0.5) * 1000) 'F0') ms"
+                        $met = $p.Median -ge $pair.Floor
+                    }
                 } else {
                     $ratio = $pair.Raw / $pair.Engine
                     $measured = "$(Format-Number $ratio 'F2')× ($(Format-Number ($pair.Engine * 1000) 'F0') vs $(Format-Number ($pair.Raw * 1000) 'F0') ms)"
+                    $met = $ratio -ge $pair.Floor
                 }
-                $met = $ratio -ge $pair.Floor
-                $lines.Add("- **$(if ($met) { 'MET' } else { 'MISSED' })** $($pair.Goal): $measured")
+                $lines.Add("- **$(if ($null -eq $met) { 'NOT JUDGED' } elseif ($met) { 'MET' } else { 'MISSED' })** $($pair.Goal): $measured")
                 $allTargets.Add([pscustomobject]@{ Goal = $pair.Goal; Measured = $measured; Met = $met })
             }
             if ($paired) {

@@ -37,7 +37,11 @@ internal sealed class PairedRatio
 
     public double Max { get; }
 
-    /// <summary>The per-pair ratios of <paramref name="engineSeconds"/>[i] and <paramref name="baselineSeconds"/>[i]; null when there is no pair.</summary>
+    /// <summary>
+    /// The per-pair ratios of <paramref name="engineSeconds"/>[i] and <paramref name="baselineSeconds"/>[i]; null when
+    /// there is no pair or a time is not a positive finite number (a zero engine time would read as an infinitely
+    /// fast engine and sort as the best pair; a NaN sorts first): such a comparison is not judged.
+    /// </summary>
     public static PairedRatio? Of(IReadOnlyList<double> engineSeconds, IReadOnlyList<double> baselineSeconds)
     {
         ArgumentNullException.ThrowIfNull(engineSeconds);
@@ -47,7 +51,7 @@ internal sealed class PairedRatio
             throw new ArgumentException($"{engineSeconds.Count} engine times against {baselineSeconds.Count} baseline times: the pairs do not match", nameof(baselineSeconds));
         }
 
-        if (engineSeconds.Count == 0)
+        if (engineSeconds.Count == 0 || !engineSeconds.Concat(baselineSeconds).All(s => double.IsFinite(s) && s > 0))
         {
             return null;
         }

@@ -35,7 +35,13 @@ internal static class Ratio
             return new Target(goal, $"not judged: {(baseline is null ? "baseline" : "engine")} not measured", null);
         }
 
-        var paired = PairedRatio.Of(engine.Seconds, baseline.Seconds)!;
+        var paired = PairedRatio.Of(engine.Seconds, baseline.Seconds);
+        if (paired is null)
+        {
+            return new Target(goal, string.Create(CultureInfo.InvariantCulture,
+                $"not judged: {(engine.Seconds.Count == 0 ? "no measured pairs" : "a time that is not a positive finite number")} ({engine.Seconds.Count} engine and {baseline.Seconds.Count} baseline times)"), null);
+        }
+
         var measured = string.Create(CultureInfo.InvariantCulture,
             $"{paired.Describe()}; row medians {engine.MegabytesPerSecond:F0} vs {baseline.MegabytesPerSecond:F0} MB/s; {(paired.Median >= atLeast ? "meets" : "misses")} {atLeast:F2}× by {Math.Abs(paired.Median / atLeast - 1) * 100:F0}%");
         return new Target(goal, measured, paired.Median >= atLeast);

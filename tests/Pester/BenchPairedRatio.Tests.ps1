@@ -44,6 +44,14 @@ Describe 'the paired ratio (bench/PairedRatio.ps1)' {
         $p.UpperQuartile | Should -Be 3.25
     }
 
+    It 'gives nothing for a time that is zero, negative or not finite (found by the attack on the bench method)' {
+        # A zero engine time would read as an infinitely fast engine and sort as the best pair.
+        Get-PairedRatio ([double[]](0, 0, 1)) ([double[]](1, 1, 0.5)) | Should -BeNullOrEmpty
+        Get-PairedRatio ([double[]](1, 1, 1)) ([double[]](1, [double]::NaN, 1)) | Should -BeNullOrEmpty
+        Get-PairedRatio ([double[]](1, [double]::PositiveInfinity, 1)) ([double[]](1, 1, 1)) | Should -BeNullOrEmpty
+        Get-PairedRatio ([double[]](1, 1, 1)) ([double[]](1, -1, 1)) | Should -BeNullOrEmpty
+    }
+
     It 'refuses times that do not pair up and gives nothing for no pairs' {
         { Get-PairedRatio ([double[]](1, 2)) ([double[]](1)) } | Should -Throw '*the pairs do not match*'
         Get-PairedRatio ([double[]]@()) ([double[]]@()) | Should -BeNullOrEmpty
@@ -95,9 +103,24 @@ Describe 'bench/run-all.ps1 renders paired ratio targets and the run''s conditio
         $doc | Should -BeLike '*- **MET** (e) Restore-Checkpoint ≥ 0.85× a compiled raw read into new arrays (1024 MiB): 1.34× (207 vs 278 ms)*'
     }
 
+    It 'does not judge a module restore comparison without measured pairs or with a zero time (found by the attack on the bench method)' {
+        $doc = Invoke-RenderModule @{ MiB = 256; Pairs = 0; Restore = @(); Raw = @(); RestoreInto = @(); RawInto = @(); First = @{ Restore = 0.5; Raw = 0.4; RestoreInto = 0.3; RawInto = 0.2 } }
+        $doc | Should -BeLike '*- **NOT JUDGED** (e) Restore-Checkpoint ≥ 0.85× a compiled raw read into new arrays (256 MiB): not judged: no measured pairs*'
+        $doc | Should -Not -BeLike '*MISSED** (e) Restore-Checkpoint*'
+        $doc = Invoke-RenderModule @{ MiB = 256; Pairs = 3; Restore = @(0.0, 0.0, 1.0); Raw = @(1.0, 1.0, 0.5); RestoreInto = @(1.0, 1.0, 1.0); RawInto = @(1.0, 1.0, 1.0); First = @{ Restore = 0.5; Raw = 0.4; RestoreInto = 0.3; RawInto = 0.2 } }
+        $doc | Should -BeLike '*- **NOT JUDGED** (e) Restore-Checkpoint ≥ 0.85× a compiled raw read into new arrays (256 MiB): not judged: a time that is not a positive finite number*'
+        $doc | Should -BeLike '*- **MET** (e) Restore-Checkpoint -Into ≥ 0.9× a compiled raw read into preallocated arrays (256 MiB): 1.00× median of 3 paired ratios*'
+    }
+
+    It 'does not claim paired judging in the header when it renders results of earlier runs (found by the attack on the bench method)' {
+        $doc = Invoke-RenderModule @{ MiB = 1024; Raw = 0.278; Restore = 0.207; RawInto = 0.221; RestoreInto = 0.220 }
+        $doc | Should -Not -BeLike '*median of the per-pair ratios*'
+        $doc | Should -BeLike '*- How ratio targets are judged: on the ratio of the two rows'' medians (these results predate paired measurement*'
+    }
+
     It 'says in the header how ratios are judged and whether the machine was quiet' {
         $info = @{ Date = '2026-12-02 05:00'; Commit = 'abc1234'; Quiet = @{ Reached = $false; WaitedSeconds = 300; Threshold = 1.5; TimeoutSeconds = 300; IntervalSeconds = 5; LoadAtStart = '3.10 2.00 14.00'; LoadAtEnd = '2.20 2.10 12.00' } }
-        $doc = Invoke-RenderModule @{ MiB = 1024; Raw = 0.278; Restore = 0.207; RawInto = 0.221; RestoreInto = 0.220 } $info
+        $doc = Invoke-RenderModule @{ MiB = 1024; Pairs = 1; Raw = @(0.278); Restore = @(0.207); RawInto = @(0.221); RestoreInto = @(0.220); First = @{ Restore = 0.5; Raw = 0.4; RestoreInto = 0.3; RawInto = 0.2 } } $info
         $doc | Should -BeLike '*- How ratio targets are judged:*median of the per-pair ratios*'
         $doc | Should -BeLike '*- Machine load before the run: quiet NOT reached within 300 s; the run went ahead (wait until the 1-minute load average is below 1.5, checked every 5 s); load averages (1, 5, 15 min) 3.10 2.00 14.00 when the wait began, 2.20 2.10 12.00 when the first scenario started.*'
         $info.Quiet.Reached = $true; $info.Quiet.WaitedSeconds = 45
@@ -127,5 +150,29 @@ Describe 'bench/run-all.ps1 renders paired ratio targets and the run''s conditio
         # Each baseline row's "engine vs this" is against the engine row it is held to (was: the last restore row for all).
         $doc | Should -BeLike '*| raw read into new arrays | 300.0 ms | 3000 | 1.50× |*'
         $doc | Should -BeLike '*| raw read into preallocated buffer | 200.0 ms | 5000 | 0.80× |*'
+    }
+
+    It 'holds (i)''s numpy rows in "engine vs this" to the inspection they compare with, not to a restore (found by the attack on the bench method)' {
+        $results = Join-Path $TestDrive 'scenario-i'
+        $null = New-Item -ItemType Directory -Force -Path $results
+        $json = Join-Path $results 'i.json'
+        @{
+            Scenario = 'i'; Title = 'fabricated'; Repetitions = 3; Pairs = 11; Notes = @()
+            Rows = @(
+                @{ Name = 'DataraxCkpt restore of the same step'; MedianSeconds = 0.2; MegabytesPerSecond = 5000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+                @{ Name = 'DataraxCkpt statistics'; MedianSeconds = 0.4; MegabytesPerSecond = 2500; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+                @{ Name = 'DataraxCkpt restore of both steps'; MedianSeconds = 0.6; MegabytesPerSecond = 3300; StateBytes = 2GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+                @{ Name = 'DataraxCkpt numeric diff'; MedianSeconds = 0.5; MegabytesPerSecond = 4000; StateBytes = 2GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+                @{ Name = 'numpy statistics on restored arrays'; MedianSeconds = 7.5; MegabytesPerSecond = 143; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+                @{ Name = 'numpy numeric diff on restored arrays'; MedianSeconds = 5.0; MegabytesPerSecond = 400; StateBytes = 2GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+            )
+            Targets = @()
+        } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $json
+        @{ i = @{ Exit = 0; Seconds = 1; LoadBefore = '0 0 0'; LoadAfter = '0 0 0'; Json = $json } } | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $results 'runs.json')
+        $out = Join-Path $results 'benchmarks.md'
+        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $results -Output $out -AnalysisPath (Join-Path $results 'none.md') 6>&1
+        $doc = Get-Content -Raw -LiteralPath $out
+        $doc | Should -BeLike '*| numpy statistics on restored arrays | 7500.0 ms | 143 | 18.75× |*'
+        $doc | Should -BeLike '*| numpy numeric diff on restored arrays | 5000.0 ms | 400 | 10.00× |*'
     }
 }

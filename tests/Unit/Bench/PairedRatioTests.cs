@@ -91,6 +91,43 @@ public sealed class PairedRatioTests
         Assert.Null(Ratio.PairedAtLeast("(i) statistics ≥ 0.8× restore of the same step", engine, null, 0.8).Met);
     }
 
+    [Fact]
+    public void A_pair_with_a_zero_or_non_finite_time_gives_no_ratio_and_its_target_is_not_judged()
+    {
+        // A zero engine time would read as an infinitely fast engine (and sort as the best pair); a NaN as no figure.
+        Assert.Null(PairedRatio.Of([0, 0, 1], [1, 1, 0.5]));
+        Assert.Null(PairedRatio.Of([1, 1, 1], [1, double.NaN, 1]));
+        Assert.Null(PairedRatio.Of([1, double.PositiveInfinity, 1], [1, 1, 1]));
+        Assert.Null(PairedRatio.Of([1, 1, 1], [1, -1, 1]));
+
+        var target = Ratio.PairedAtLeast("(a) restore ≥ 0.85× raw read into new arrays", Row("DataraxCkpt restore", 0, 0, 1), Row("raw read into new arrays", 1, 1, 0.5), 0.85);
+        Assert.Null(target.Met);
+        Assert.StartsWith("not judged", target.Measured, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_paired_target_over_rows_without_measured_pairs_is_not_judged()
+    {
+        var target = Ratio.PairedAtLeast("(i) statistics ≥ 0.8× restore of the same step", Row("DataraxCkpt statistics"), Row("DataraxCkpt restore of the same step"), 0.8);
+
+        Assert.Null(target.Met);
+        Assert.StartsWith("not judged", target.Measured, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unmeasured_first_call_stays_out_of_the_times_but_its_peak_memory_counts()
+    {
+        // The first restore pays the first touch of the destination arrays: kept out of the timing, but it is the restore a
+        // user sees, so the peak RSS targets and the table's peak column hold it (they did before the pairs had a warm-up).
+        var row = Row("DataraxCkpt restore", 0.3, 0.2, 0.25);
+        row.AddUnmeasured(new Sample(0.9, 300L << 20));
+
+        Assert.Equal(3, row.Seconds.Count);
+        Assert.Equal(0.25, row.MedianSeconds, 12);
+        Assert.Equal(300L << 20, row.MaxPeakGrowthBytes);
+        Assert.False(Ratio.PeakWithin("(a) restore peak RSS ≤ 64 MiB", row, 64L << 20).Met);
+    }
+
     private static ResultRow Row(string name, params double[] seconds)
     {
         var row = new ResultRow { Name = name, StateBytes = 1 << 20 };
