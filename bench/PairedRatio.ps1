@@ -39,7 +39,8 @@ function Format-PairedRatio($Paired) {
 }
 
 function Get-PairedRatioProblem([double[]] $EngineSeconds, [double[]] $BaselineSeconds) {
-    # Why Get-PairedRatio gives nothing, as the target line says it (the C# PairedAtLeast's words).
+    # Why Get-PairedRatio gives nothing, as the target line says it (the C# PairedAtLeast's words; no colon: the doc's
+    # target lines are parsed on it).
     $why = if ($EngineSeconds.Length -eq 0) { 'no measured pairs' } else { 'a time that is not a positive finite number' }
-    "not judged: $why ($($EngineSeconds.Length) engine and $($BaselineSeconds.Length) baseline times)"
+    "not judged, $why ($($EngineSeconds.Length) engine and $($BaselineSeconds.Length) baseline times)"
 }

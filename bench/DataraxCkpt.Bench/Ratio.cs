@@ -39,7 +39,7 @@ internal static class Ratio
         if (paired is null)
         {
             return new Target(goal, string.Create(CultureInfo.InvariantCulture,
-                $"not judged: {(engine.Seconds.Count == 0 ? "no measured pairs" : "a time that is not a positive finite number")} ({engine.Seconds.Count} engine and {baseline.Seconds.Count} baseline times)"), null);
+                $"not judged, {(engine.Seconds.Count == 0 ? "no measured pairs" : "a time that is not a positive finite number")} ({engine.Seconds.Count} engine and {baseline.Seconds.Count} baseline times)"), null);
         }
 
         var measured = string.Create(CultureInfo.InvariantCulture,

@@ -103,6 +103,7 @@ public sealed class PairedRatioTests
         var target = Ratio.PairedAtLeast("(a) restore ≥ 0.85× raw read into new arrays", Row("DataraxCkpt restore", 0, 0, 1), Row("raw read into new arrays", 1, 1, 0.5), 0.85);
         Assert.Null(target.Met);
         Assert.StartsWith("not judged", target.Measured, StringComparison.Ordinal);
+        Assert.DoesNotContain(":", target.Measured, StringComparison.Ordinal);
     }
 
     [Fact]
