@@ -78,6 +78,11 @@ Describe 'waiting for a quiet machine (bench/BenchQuiet.ps1)' {
         $script:slept | Should -Be 20
     }
 
+    It 'takes a load average equal to the threshold as not quiet (below, as the header says)' {
+        $q = Wait-BenchQuiet -Threshold 1.5 -TimeoutSeconds 5 -IntervalSeconds 5 -Read { '1.50 1.00 1.00' } -Sleep { param($s) } 6>$null
+        $q.Reached | Should -BeFalse
+    }
+
     It 'does not wait on a quiet machine, nor when no wait is asked' {
         $script:slept = 0
         (Wait-BenchQuiet -Threshold 1.5 -TimeoutSeconds 300 -Read { '0.40 0.30 0.20' } -Sleep { param($s) $script:slept += $s }).Reached | Should -BeTrue
