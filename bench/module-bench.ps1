@@ -6,8 +6,11 @@
     state shapes (bench/module-states.ps1, in one fresh pwsh).
     Then Restore-Checkpoint of 8 incompressible float32 arrays against a
     compiled raw read of the same bytes invoked from the same pwsh process (into new arrays; and, for
-    Restore-Checkpoint -Into, into preallocated arrays), the two alternating which goes first.
+    Restore-Checkpoint -Into, into preallocated arrays), as -RestorePairs pairs adjacent in time, the two
+    alternating which goes first, after one unmeasured pair; every pair's times go into the result.
     Skips with a note when the module is not built.
+.PARAMETER RestorePairs
+    Measured pairs of each restore comparison (default 11); bench/run-all.ps1 judges on the median of the per-pair ratios.
 .PARAMETER RestoreMiB
     State sizes of the restore comparison (default 256 and 1024 MiB; an empty list skips it).
 .PARAMETER ModulePath
@@ -31,6 +34,8 @@ param(
     [int] $StateRepetitions = 3,
     [double] $StateScale = 1.0,
     [int[]] $RestoreMiB = @(256, 1024),
+    # Measured pairs of each restore comparison (after one unmeasured pair); the targets take the median of the per-pair ratios.
+    [int] $RestorePairs = 11,
     [string] $BenchProgram
 )
 
@@ -114,7 +119,7 @@ if ($StateScale -gt 0) {
 
 # Restore against a compiled raw read, in one pwsh process per size.
 $restoreScript = @'
-param([string] $ModulePath, [string] $Dir, [int] $MiB, [int] $Repetitions)
+param([string] $ModulePath, [string] $Dir, [int] $MiB, [int] $Pairs)
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 Add-Type -TypeDefinition @"
@@ -173,20 +178,27 @@ foreach ($i in 0..7) { $a = [float[]]::new($elements); [Array]::Fill($a, [float]
 $arrays = $null; $state = $null
 $t = @{ Raw = @(); Restore = @(); RawInto = @(); RestoreInto = @() }
 function Time([scriptblock] $op) { [GC]::Collect(); [GC]::WaitForPendingFinalizers(); $sw = [Diagnostics.Stopwatch]::StartNew(); $null = & $op; $sw.Elapsed.TotalSeconds }
-foreach ($rep in 1..$Repetitions) {
-    $order = if ($rep % 2) { 'Raw', 'Restore' } else { 'Restore', 'Raw' }
+# One unmeasured pair of each first (the cmdlets' first calls in this pwsh and the first touch of fresh memory),
+# then $Pairs measured pairs, adjacent in time, which side goes first alternating (A B, B A, ...): the targets
+# take the median of the per-pair ratios (bench/run-all.ps1).
+$first = [ordered]@{
+    Restore = Time { Restore-Checkpoint $ck -Step 1 }; Raw = Time { [RawRead]::IntoNew($raw, 8, $elements) }
+    RestoreInto = Time { Restore-Checkpoint $ck -Step 1 -Into $into }; RawInto = Time { [RawRead]::Into($raw, $pre) }
+}
+for ($pair = 0; $pair -lt $Pairs; $pair++) {
+    $order = if ($pair % 2) { 'Raw', 'Restore' } else { 'Restore', 'Raw' }
     foreach ($o in $order) {
         if ($o -eq 'Raw') { $t.Raw += Time { [RawRead]::IntoNew($raw, 8, $elements) } }
         else { $t.Restore += Time { Restore-Checkpoint $ck -Step 1 } }
     }
-    $order = if ($rep % 2) { 'RawInto', 'RestoreInto' } else { 'RestoreInto', 'RawInto' }
+    $order = if ($pair % 2) { 'RawInto', 'RestoreInto' } else { 'RestoreInto', 'RawInto' }
     foreach ($o in $order) {
         if ($o -eq 'RawInto') { $t.RawInto += Time { [RawRead]::Into($raw, $pre) } }
         else { $t.RestoreInto += Time { Restore-Checkpoint $ck -Step 1 -Into $into } }
     }
 }
-function Median($v) { $s = @($v | Sort-Object); $s[[int][math]::Floor($s.Count / 2)] }
-[pscustomobject]@{ MiB = $MiB; Raw = Median $t.Raw; Restore = Median $t.Restore; RawInto = Median $t.RawInto; RestoreInto = Median $t.RestoreInto } | ConvertTo-Json -Compress
+# Every measured pair's times (index i of one list ran next to index i of the other) and the unmeasured first pair.
+[pscustomobject]@{ MiB = $MiB; Pairs = $Pairs; Raw = $t.Raw; Restore = $t.Restore; RawInto = $t.RawInto; RestoreInto = $t.RestoreInto; First = $first } | ConvertTo-Json -Compress
 '@
 $restores = foreach ($mib in $RestoreMiB) {
     $dir = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-e-restore-$PID"
@@ -194,7 +206,7 @@ $restores = foreach ($mib in $RestoreMiB) {
     $scriptFile = Join-Path $dir 'restore.ps1'
     Set-Content -Path $scriptFile -Value $restoreScript -Encoding utf8NoBOM
     try {
-        $out = & $pwsh @pwshArgs -NoProfile -NonInteractive -File $scriptFile $ModulePath $dir $mib $Repetitions
+        $out = & $pwsh @pwshArgs -NoProfile -NonInteractive -File $scriptFile $ModulePath $dir $mib $RestorePairs
         if ($LASTEXITCODE -ne 0) { throw "the restore comparison at $mib MiB failed: $out" }
         $out | Select-Object -Last 1 | ConvertFrom-Json
     }
@@ -203,7 +215,7 @@ $restores = foreach ($mib in $RestoreMiB) {
     }
 }
 
-$sorted = $imports | Sort-Object
+$sorted = @($imports | Sort-Object)
 Write-Result @{
     Restores = @($restores)
     Module = $ModulePath

@@ -9,7 +9,10 @@
     256k doubles; 8 arrays of 1M floats. Each way first saves and restores each state once, timed on rows
     of their own ("its first call in this pwsh" for the first state, "its first call on this state" for the later
     ones, which run warm from the earlier states) and kept out of the medians; then each repetition runs the
-    three ways in a rotated order, and each way's save then restore; figures are medians. A baseline whose
+    three ways, each way's save then restore; figures are medians. The ints and configs states (their targets
+    are module-vs-JSON ratios of millisecond operations) run -PairedRepetitions repetitions with the module
+    and JSON next to each other, which goes first alternating (A B, B A, B A, A B), and their targets take the
+    median of the per-repetition ratios, with the spread; the array states run -Repetitions in a rotated order. A baseline whose
     first call takes longer than -BaselineBudgetSeconds is not repeated (its row says so), which bounds the
     run on the large arrays.
     Per operation: the time, the stored bytes, and the growth of the process's peak RSS (VmHWM, reset
@@ -27,6 +30,9 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $OutFile,
     [int] $Repetitions = 3,
+    # Repetitions of the states whose targets are module-vs-JSON ratios of operations taking milliseconds (ints,
+    # configs): many, judged on the median of per-repetition ratios.
+    [int] $PairedRepetitions = 11,
     [double] $Scale = 1.0,
     [double] $BaselineBudgetSeconds = 30,
     # Which states to run (ints, configs, doubles, floats); all by default.
@@ -36,6 +42,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 Import-Module $ModulePath
+. (Join-Path $PSScriptRoot 'PairedRatio.ps1')
 $inv = [Globalization.CultureInfo]::InvariantCulture
 $work = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-states-$PID"
 New-Item -ItemType Directory -Force -Path $work | Out-Null
@@ -189,6 +196,7 @@ $targets = [Collections.Generic.List[object]]::new()
 $notes = [Collections.Generic.List[string]]::new()
 $loadBefore = (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -join ' '
 $statesRun = 0
+$pairedStates = @('ints', 'configs')
 
 try {
     foreach ($s in @($allStates | Where-Object { $_.Key -in $States })) {
@@ -225,9 +233,15 @@ try {
             }
         }
 
-        for ($rep = 1; $rep -le $Repetitions; $rep++) {
-            # Rotated each repetition, so no way always runs first (cold) or right after another's garbage.
-            $rotated = for ($k = 0; $k -lt $order.Count; $k++) { $order[($k + $rep - 1) % $order.Count] }
+        # The states judged on module-vs-JSON ratios (milliseconds an operation) run many repetitions, the module and
+        # JSON next to each other in each, which of the two goes first alternating A B, B A, B A, A B (CLIXML first or
+        # last): each repetition's ratio compares runs that saw the same load, and the target takes their median.
+        $paired = $s.Key -in $pairedStates
+        $stateReps = if ($paired) { $PairedRepetitions } else { $Repetitions }
+        for ($rep = 1; $rep -le $stateReps; $rep++) {
+            # Otherwise rotated each repetition, so no way always runs first (cold) or right after another's garbage.
+            $rotated = if ($paired) { @(@('module', 'json', 'clixml'), @('clixml', 'json', 'module'), @('json', 'module', 'clixml'), @('clixml', 'module', 'json'))[($rep - 1) % 4] }
+                else { for ($k = 0; $k -lt $order.Count; $k++) { $order[($k + $rep - 1) % $order.Count] } }
             foreach ($w in $rotated) {
                 if ($skipped[$w]) { continue }
                 $way = $ways[$w]
@@ -279,9 +293,19 @@ try {
         $jsonSave = $median['json.Save'] / $median['module.Save']; $jsonRestore = $median['json.Restore'] / $median['module.Restore']
         $clixSave = $median['clixml.Save'] / $median['module.Save']; $clixRestore = $median['clixml.Restore'] / $median['module.Restore']
         $f = { param($x) $x.ToString('F2', $inv) + '×' }
-        if ($s.Key -in 'ints', 'configs') {
-            $targets.Add([pscustomobject]@{ Goal = "(e) $($s.Title): Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content"; Measured = "$(& $f $jsonSave) ($(($median['module.Save'] * 1000).ToString('F0', $inv)) ms vs $(($median['json.Save'] * 1000).ToString('F0', $inv)) ms)"; Met = $jsonSave -ge 1.0 })
-            $targets.Add([pscustomobject]@{ Goal = "(e) $($s.Title): Restore-Checkpoint ≥ 1.0× Get-Content | ConvertFrom-Json -AsHashtable"; Measured = "$(& $f $jsonRestore) ($(($median['module.Restore'] * 1000).ToString('F0', $inv)) ms vs $(($median['json.Restore'] * 1000).ToString('F0', $inv)) ms)"; Met = $jsonRestore -ge 1.0 })
+        if ($paired) {
+            foreach ($op in 'Save', 'Restore') {
+                $goal = if ($op -eq 'Save') { "(e) $($s.Title): Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content" } else { "(e) $($s.Title): Restore-Checkpoint ≥ 1.0× Get-Content | ConvertFrom-Json -AsHashtable" }
+                $medians = "$(($median["module.$op"] * 1000).ToString('F0', $inv)) ms vs $(($median["json.$op"] * 1000).ToString('F0', $inv)) ms"
+                if ($times["module.$op"].Count -eq $times["json.$op"].Count) {
+                    $p = Get-PairedRatio $times["module.$op"].ToArray() $times["json.$op"].ToArray()
+                    $targets.Add([pscustomobject]@{ Goal = $goal; Measured = "$(Format-PairedRatio $p); row medians $medians"; Met = $p.Median -ge 1.0 })
+                } else {
+                    # JSON over its time budget ran once: no pairs, the ratio of the medians (the notes say so).
+                    $ratio = $median["json.$op"] / $median["module.$op"]
+                    $targets.Add([pscustomobject]@{ Goal = $goal; Measured = "$(& $f $ratio) ($medians; JSON ran once)"; Met = $ratio -ge 1.0 })
+                }
+            }
         }
         if ($s.Key -eq 'ints') {
             $peak = $peaks['module.Save']; $text = $stored['json']
@@ -307,6 +331,8 @@ finally {
 
 $result = [ordered]@{
     Repetitions = $Repetitions
+    PairedRepetitions = $PairedRepetitions
+    PairedStates = $pairedStates
     Scale = $Scale
     LoadBefore = $loadBefore
     LoadAfter = (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -join ' '

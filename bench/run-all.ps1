@@ -14,7 +14,16 @@
     Scenarios to run (default: a, b, c, d, f, g, h, i; e runs when a module is found). (g) needs Azurite's connection
     string in DATARAXCKPT_TEST_AZURITE (build.ps1 -Task Bench starts it); DATARAXCKPT_BENCH_REMOTE_MIB sets its size.
 .PARAMETER Repetitions
-    Repetitions per scenario; the defaults fit the whole run in about ten minutes on two cores.
+    Repetitions per scenario (in (a), (b), (i): of the saves and the external baselines; their cheap
+    engine-vs-baseline comparisons run -Pairs measured pairs); the defaults fit the whole run in about a
+    quarter of an hour on two idle cores.
+.PARAMETER Pairs
+    Measured pairs of each cheap comparison of (a), (b) and (i), judged on the median of the per-pair ratios.
+.PARAMETER QuietLoad
+    Before the first scenario, the run waits until the 1-minute load average is below this (checked every
+    5 s, at most -QuietWaitSeconds); the report's header says whether it was reached and the load averages.
+.PARAMETER QuietWaitSeconds
+    The longest wait for a quiet machine (0: no wait).
 .PARAMETER ModulePath
     Path of the built DataraxCkpt PowerShell module (.psd1) for scenario (e); searched under out/ when omitted.
 .PARAMETER Output
@@ -23,7 +32,10 @@
 [CmdletBinding()]
 param(
     [string[]] $Scenarios = @('a', 'b', 'c', 'd', 'f', 'g', 'h', 'i'),
-    [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3; g = 3; h = 5; i = 3 },
+    [hashtable] $Repetitions = @{ a = 3; b = 3; c = 3; d = 5; f = 3; g = 3; h = 21; i = 3 },
+    [int] $Pairs = 11,
+    [double] $QuietLoad = 1.5,
+    [int] $QuietWaitSeconds = 300,
     [string] $ModulePath,
     [string] $Output,
     # Render docs/benchmarks.md again from the last run's results in out/bench, without running anything.
@@ -50,6 +62,7 @@ $runsFile = Join-Path $results 'runs.json'
 # When and on what the figures were measured, kept with them, so that rendering them again later does not
 # stamp them with the date and commit of the render (bench/BenchRunRecord.ps1).
 . (Join-Path $PSScriptRoot 'BenchRunRecord.ps1')
+. (Join-Path $PSScriptRoot 'BenchQuiet.ps1')
 $runInfoFile = Join-Path $results $RunInfoName
 if ($RenderOnly) {
     $runInfo = if (Test-Path -LiteralPath $runInfoFile) { Get-Content -Raw -LiteralPath $runInfoFile | ConvertFrom-Json }
@@ -106,8 +119,13 @@ $exe = Join-Path $results 'bin/DataraxCkpt.Bench.dll'
 
 function Get-Load { (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -join ' ' }
 
+# A machine busy with other work (a CI run just before, another build) moves every figure: wait until it is
+# quiet, for a bounded time, and say in the report whether it was.
+$quiet = Wait-BenchQuiet -Threshold $QuietLoad -TimeoutSeconds $QuietWaitSeconds -Read { Get-Load }
+
 # Taken now (what is built and measured), written with the results at the end.
 $runInfo = Get-BenchRunInfo $root
+$runInfo | Add-Member -NotePropertyName Quiet -NotePropertyValue $quiet
 Clear-BenchRunRecord $results
 $runs = [ordered]@{}
 foreach ($s in $Scenarios) {
@@ -117,7 +135,8 @@ foreach ($s in $Scenarios) {
     $loadBefore = Get-Load
     $clock = [Diagnostics.Stopwatch]::StartNew()
     Write-Host "Scenario ($s), $reps repetitions (load average $loadBefore)..."
-    & dotnet $exe $s --reps $reps --out $json
+    $pairArgs = if ($s -in 'a', 'b', 'i') { @('--pairs', $Pairs) } else { @() }
+    & dotnet $exe $s --reps $reps @pairArgs --out $json
     $exit = $LASTEXITCODE
     $runs[$s] = [pscustomobject]@{ Exit = $exit; Seconds = $clock.Elapsed.TotalSeconds; LoadBefore = $loadBefore; LoadAfter = Get-Load; Json = $json }
     if ($exit -ne 0) { Write-Warning "scenario ($s) failed with exit code $exit" }
@@ -136,6 +155,7 @@ $moduleJson = Join-Path $results 'e.json'
 
 # ----- render -----
 . (Join-Path $PSScriptRoot 'BenchAnalysis.ps1')
+. (Join-Path $PSScriptRoot 'PairedRatio.ps1')
 
 $inv = [Globalization.CultureInfo]::InvariantCulture
 function Format-Number([double] $value, [string] $format) { $value.ToString($format, $inv) }
@@ -152,11 +172,34 @@ $lines.Add("- Date: $($runInfo.Date)$(if ($runInfo.Date -match '^\d') { ' UTC' }
 $lines.Add("- Machine: $([Environment]::ProcessorCount) cores ($cpu), $memGiB GiB RAM, $([Runtime.InteropServices.RuntimeInformation]::OSDescription)")
 $lines.Add("- Runtime: .NET $([Environment]::Version); each scenario is one process run; engine and baselines alternate inside it; figures are medians.")
 $lines.Add('- MB/s are of state bytes (10^6 bytes/s). Ratio = baseline time / engine time (above 1: the engine is faster).')
+# Results of runs before paired measurement (RenderOnly of an older results folder) were judged on ratios of medians:
+# the header says how these results were judged, not how the current bench would judge them.
+$pairedResults = @(foreach ($s in $runs.Keys) {
+    $json = $runs[$s].Json
+    if ($json -and (Test-Path -LiteralPath $json)) { $j = Get-Content -Raw -LiteralPath $json | ConvertFrom-Json; if ($j.PSObject.Properties['Pairs'] -and $j.Pairs -gt 0) { $s } }
+})
+if (Test-Path $moduleJson) {
+    $ej = Get-Content -Raw -LiteralPath $moduleJson | ConvertFrom-Json
+    $restoreResults = @(if ($ej.PSObject.Properties['Restores']) { $ej.Restores })
+    if (@($restoreResults | Where-Object { $_ -and $_.PSObject.Properties['Pairs'] }).Count -gt 0 -or
+        ($ej.PSObject.Properties['States'] -and $ej.States -and $ej.States.PSObject.Properties['PairedRepetitions'])) { $pairedResults += 'e' }
+}
+if ($pairedResults.Count -eq 0) {
+    $lines.Add('- How ratio targets are judged: on the ratio of the two rows'' medians (these results predate paired measurement: a target line without an IQR and a range is such a ratio).')
+} else {
+$lines.Add('- How ratio targets are judged: where both operations are cheap (well under a second each: the restores against raw reads in (a), (b) and (e), statistics and numeric diff against restores in (i), Save-/Restore-Checkpoint against JSON on the ints and configs states of (e)), the two run as pairs adjacent in time, which goes first alternating (A B, B A, ...), after one unmeasured pair (first calls, first touch of fresh memory; its times are in a note); each pair''s ratio compares two runs that saw the same load, and the target is judged on the **median of the per-pair ratios**. Its line gives that median, the interquartile range (IQR) and range of the per-pair ratios and how many pairs, then the two rows'' medians. Expensive rows (GiB saves with fsync, numpy, lz4, the remote scenario) keep a few repetitions and their targets the ratio of the two rows'' medians. The (h) per-leaf targets give the median of their repetitions with the same spread. The table''s "engine vs this" column is always the ratio of row medians.')
+}
+if ($runInfo.PSObject.Properties['Quiet'] -and $runInfo.Quiet) {
+    $q = $runInfo.Quiet
+    $lines.Add("- Machine load before the run: $(if ($q.TimeoutSeconds -le 0) { 'no wait asked' } elseif ($q.Reached) { "quiet reached after $(Format-Number $q.WaitedSeconds 'F0') s" } else { "quiet NOT reached within $($q.TimeoutSeconds) s; the run went ahead" }) (wait until the 1-minute load average is below $(Format-Number $q.Threshold 'F1'), checked every $($q.IntervalSeconds) s); load averages (1, 5, 15 min) $($q.LoadAtStart) when the wait began, $($q.LoadAtEnd) when the first scenario started.")
+} else {
+    $lines.Add('- Machine load before the run: not recorded by this run (no wait for a quiet machine).')
+}
 $preflightFile = Join-Path $results 'preflight.json'
 if (Test-Path -LiteralPath $preflightFile) {
     foreach ($p in (Get-Content $preflightFile -Raw | ConvertFrom-Json).PSObject.Properties) { $lines.Add("- Baselines: $($p.Value)") }
 }
-$lines.Add('- Peak RSS: growth of the process peak (VmHWM, reset through /proc/self/clear_refs before each operation) over its RSS just before the operation; the largest over all repetitions. n/a for child processes (lz4 tool).')
+$lines.Add('- Peak RSS: growth of the process peak (VmHWM, reset through /proc/self/clear_refs before each operation) over its RSS just before the operation; the largest over all repetitions (where paired rows have an unmeasured first call, that call''s peak included: it is the first restore a user makes). n/a for child processes (lz4 tool).')
 $lines.Add('')
 
 foreach ($s in $runs.Keys) {
@@ -170,10 +213,15 @@ foreach ($s in $runs.Keys) {
     foreach ($t in $r.Targets) { $allTargets.Add($t) }
     $lines.Add("## ($($r.Scenario)) $($r.Title)")
     $lines.Add('')
-    $lines.Add("Median of $($r.Repetitions) repetitions; run took $(Format-Number $run.Seconds 'F0') s; load average $($run.LoadBefore) before, $($run.LoadAfter) after.")
+    $pairsText = if ($r.PSObject.Properties['Pairs'] -and $r.Pairs -gt 0) { " (saves and external baselines); the restore$(if ($r.Scenario -eq 'i') { ' and inspection' }) rows: medians of $($r.Pairs) measured pairs" } else { '' }
+    $lines.Add("Median of $($r.Repetitions) repetitions$pairsText; run took $(Format-Number $run.Seconds 'F0') s; load average $($run.LoadBefore) before, $($run.LoadAfter) after.")
     $lines.Add('')
     $engine = @{}
-    foreach ($row in $r.Rows) { if ($row.Name -like 'DataraxCkpt save*') { $engine.save = $row }; if ($row.Name -like 'DataraxCkpt restore*') { $engine.restore = $row } }
+    # The first engine save and restore rows (a later "restore into existing arrays" row is held to the preallocated read only).
+    foreach ($row in $r.Rows) {
+        if ($row.Name -like 'DataraxCkpt save*' -and -not $engine['save']) { $engine.save = $row }
+        if ($row.Name -like 'DataraxCkpt restore*' -and -not $engine['restore']) { $engine.restore = $row }
+    }
     $hasBytes = @($r.Rows | Where-Object { $_.StateBytes -gt 0 }).Count -gt 0
     if ($hasBytes) {
         $lines.Add('| operation | median | MB/s | engine vs this | stored/raw | peak RSS growth |')
@@ -188,7 +236,10 @@ foreach ($s in $runs.Keys) {
         $peak = if ($row.MaxPeakGrowthBytes -lt 0) { 'n/a' } else { (Format-Number ($row.MaxPeakGrowthBytes / 1MB) 'F0') + ' MiB' }
         if (-not $hasBytes) { $lines.Add("| $($row.Name) | $ms ms | $peak |"); continue }
         $isRestore = $row.Name -match 'read|load|restore|decompress|until durable|returns' -and $row.Name -notmatch 'Upload'
-        $mine = if ($isRestore) { $engine['restore'] } else { $engine['save'] }
+        # A baseline held by a target to an engine row other than the first restore is compared with that row.
+        $heldTo = @{ 'raw read into preallocated buffer' = 'DataraxCkpt restore into existing arrays'; 'numpy statistics on restored arrays' = 'DataraxCkpt statistics'; 'numpy numeric diff on restored arrays' = 'DataraxCkpt numeric diff' }
+        $heldRow = if ($heldTo.ContainsKey($row.Name)) { @($r.Rows | Where-Object { $_.Name -eq $heldTo[$row.Name] }) | Select-Object -First 1 }
+        $mine = if ($heldRow) { $heldRow } elseif ($isRestore) { $engine['restore'] } else { $engine['save'] }
         $vs = if ($row.Name -like 'DataraxCkpt*' -or -not $mine) { '' } else { (Format-Number ($row.MedianSeconds / $mine.MedianSeconds) 'F2') + '×' }
         $stored = if ($null -ne $row.StoredBytes) { Format-Number ($row.StoredBytes / $row.StateBytes) 'F3' } else { '' }
         $lines.Add("| $($row.Name) | $ms ms | $(Format-Number $row.MegabytesPerSecond 'F0') | $vs | $stored | $peak |")
@@ -222,7 +273,7 @@ if (Test-Path $moduleJson) {
             $lines.Add('')
             $lines.Add('### Save-Checkpoint and Restore-Checkpoint against JSON and CLIXML, by state shape')
             $lines.Add('')
-            $lines.Add("``bench/module-states.ps1``, in one fresh pwsh: each way saves and restores each state once first (rows ""its first call"", not in the medians; only the first state's are the process's first calls), then each repetition runs the module, JSON and CLIXML in a rotated order, each a save then a restore of the same state; medians of $($st.Repetitions) (a baseline over its time budget runs once: see the notes); state size factor $($st.Scale); load average $($st.LoadBefore) before, $($st.LoadAfter) after. The module saves into an existing checkpoint directory, one new step per repetition. Ratio = the other way's time / the module's (above 1: the module is faster).")
+            $lines.Add("``bench/module-states.ps1``, in one fresh pwsh: each way saves and restores each state once first (rows ""its first call"", not in the medians; only the first state's are the process's first calls), then each repetition runs the module, JSON and CLIXML, each a save then a restore of the same state; medians of $($st.Repetitions) in a rotated order$(if ($st.PSObject.Properties['PairedRepetitions']) { ", except $(@($st.PairedStates) -join ' and ') (targets: module-vs-JSON ratios of millisecond operations): $($st.PairedRepetitions) repetitions with the module and JSON next to each other, which goes first alternating, the targets judged on the median of the per-repetition ratios" }) (a baseline over its time budget runs once: see the notes); state size factor $($st.Scale); load average $($st.LoadBefore) before, $($st.LoadAfter) after. The module saves into an existing checkpoint directory, one new step per repetition. Ratio = the other way's time / the module's (above 1: the module is faster).")
             $lines.Add('')
             $lines.Add('| state | operation | median | runs | module vs this | stored | peak RSS growth |')
             $lines.Add('|---|---|---:|---:|---:|---:|---:|')
@@ -242,15 +293,34 @@ if (Test-Path $moduleJson) {
             foreach ($n in $st.Notes) { $lines.Add("- note: $n") }
         }
         foreach ($r in @(if ($e.PSObject.Properties['Restores']) { $e.Restores })) {
-            # Same pwsh process, alternating order; ratio = raw time / cmdlet time (higher is better).
+            # Same pwsh process; ratio = raw time / cmdlet time (higher is better). Results with every pair's times
+            # (a Pairs field) are judged on the median of the per-pair ratios; older ones held one median per side.
+            $paired = [bool]$r.PSObject.Properties['Pairs']
             foreach ($pair in @(
                 @{ Goal = "(e) Restore-Checkpoint ≥ 0.85× a compiled raw read into new arrays ($($r.MiB) MiB)"; Engine = $r.Restore; Raw = $r.Raw; Floor = 0.85 },
                 @{ Goal = "(e) Restore-Checkpoint -Into ≥ 0.9× a compiled raw read into preallocated arrays ($($r.MiB) MiB)"; Engine = $r.RestoreInto; Raw = $r.RawInto; Floor = 0.9 })) {
-                $ratio = $pair.Raw / $pair.Engine
-                $measured = "$(Format-Number $ratio 'F2')× ($(Format-Number ($pair.Engine * 1000) 'F0') vs $(Format-Number ($pair.Raw * 1000) 'F0') ms)"
-                $met = $ratio -ge $pair.Floor
-                $lines.Add("- **$(if ($met) { 'MET' } else { 'MISSED' })** $($pair.Goal): $measured")
+                if ($paired) {
+                    $engineTimes = [double[]]@($pair.Engine); $rawTimes = [double[]]@($pair.Raw)
+                    $p = Get-PairedRatio $engineTimes $rawTimes
+                    if ($null -eq $p) {
+                        # No measured pairs, or a time that cannot be a measurement: said so, not judged.
+                        $measured = Get-PairedRatioProblem $engineTimes $rawTimes
+                        $met = $null
+                    } else {
+                        $measured = "$(Format-PairedRatio $p); row medians $(Format-Number ((Get-BenchQuantile ([double[]]@($engineTimes | Sort-Object)) 0.5) * 1000) 'F0') vs $(Format-Number ((Get-BenchQuantile ([double[]]@($rawTimes | Sort-Object)) 0.5) * 1000) 'F0') ms"
+                        $met = $p.Median -ge $pair.Floor
+                    }
+                } else {
+                    $ratio = $pair.Raw / $pair.Engine
+                    $measured = "$(Format-Number $ratio 'F2')× ($(Format-Number ($pair.Engine * 1000) 'F0') vs $(Format-Number ($pair.Raw * 1000) 'F0') ms)"
+                    $met = $ratio -ge $pair.Floor
+                }
+                $lines.Add("- **$(if ($null -eq $met) { 'NOT JUDGED' } elseif ($met) { 'MET' } else { 'MISSED' })** $($pair.Goal): $measured")
                 $allTargets.Add([pscustomobject]@{ Goal = $pair.Goal; Measured = $measured; Met = $met })
+            }
+            if ($paired) {
+                $fp = $r.First
+                $lines.Add("- note: restores at $($r.MiB) MiB: $($r.Pairs) measured pairs per comparison (the cmdlet first in every other pair), after one unmeasured pair (s): Restore-Checkpoint $(Format-Number $fp.Restore 'F3'), raw read into new arrays $(Format-Number $fp.Raw 'F3'), Restore-Checkpoint -Into $(Format-Number $fp.RestoreInto 'F3'), raw read into preallocated arrays $(Format-Number $fp.RawInto 'F3')")
             }
         }
     }

@@ -13,7 +13,7 @@ internal static class InspectionScenario
     private const int TensorCount = 8;
     public const string SizeVariable = "DATARAXCKPT_BENCH_INSPECT_MIB";
 
-    public static ScenarioReport Run(int repetitions, string work)
+    public static ScenarioReport Run(int repetitions, string work, int pairs = TensorScenario.DefaultPairs)
     {
         var mib = int.TryParse(Environment.GetEnvironmentVariable(SizeVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m >= 8 ? m : 1024;
         var elements = (int)((long)mib * 1024 * 1024 / sizeof(float) / TensorCount);
@@ -22,6 +22,7 @@ internal static class InspectionScenario
             Scenario = "i",
             Title = $"statistics and numeric diff over {mib} MiB of normal float32 ({TensorCount} tensors)",
             Repetitions = repetitions,
+            Pairs = pairs,
         };
         if (mib != 1024)
         {
@@ -58,19 +59,76 @@ internal static class InspectionScenario
 
         IReadOnlyList<TensorStatistics>? stats = null;
         IReadOnlyList<TensorDifference>? diff = null;
+        object? restored = null;
+        void Restore() => restored = handler.Restore(ck, 1);
+        void Statistics() => stats = handler.GetStatistics(ck, 1);
+        void RestoreBoth()
+        {
+            restored = handler.Restore(ck, 1);
+            restored = handler.Restore(ck, 2);
+        }
+
+        void Diff() => diff = handler.CompareNumeric(ck, 1, 2);
+
+        // One unmeasured pair of each first (JIT, first touch of the restore's fresh arrays), then the measured
+        // pairs, adjacent in time, which side goes first alternating: the targets take the median of the
+        // per-pair ratios.
+        // As in the measured pairs, the restored arrays are let go after each restore: held, they stayed resident under
+        // the next first calls (and a first restore of both steps ran with the same step's arrays still referenced).
+        var first = new Sample[4];
+        first[0] = Measure.Run(Restore);
+        restored = null;
+        first[1] = Measure.Run(Statistics);
+        first[2] = Measure.Run(RestoreBoth);
+        restored = null;
+        first[3] = Measure.Run(Diff);
+        foreach (var name in new[] { "DataraxCkpt restore of the same step", "DataraxCkpt statistics", "DataraxCkpt restore of both steps", "DataraxCkpt numeric diff" })
+        {
+            report.Row(name, name.Contains("both", StringComparison.Ordinal) || name.Contains("diff", StringComparison.Ordinal) ? 2 * bytes : bytes);
+        }
+
+        // Kept out of the times, not out of the peaks: the peak RSS targets hold each operation's first call too.
+        report.Row("DataraxCkpt restore of the same step", bytes).AddUnmeasured(first[0]);
+        report.Row("DataraxCkpt statistics", bytes).AddUnmeasured(first[1]);
+        report.Row("DataraxCkpt restore of both steps", 2 * bytes).AddUnmeasured(first[2]);
+        report.Row("DataraxCkpt numeric diff", 2 * bytes).AddUnmeasured(first[3]);
+
+        for (var pair = 0; pair < pairs; pair++)
+        {
+            var engineFirst = pair % 2 == 0;
+            for (var side = 0; side < 2; side++)
+            {
+                if ((side == 0) == engineFirst)
+                {
+                    report.Row("DataraxCkpt statistics", bytes).Add(Measure.Run(Statistics));
+                }
+                else
+                {
+                    report.Row("DataraxCkpt restore of the same step", bytes).Add(Measure.Run(Restore));
+                    restored = null;
+                }
+            }
+
+            for (var side = 0; side < 2; side++)
+            {
+                if ((side == 0) == engineFirst)
+                {
+                    report.Row("DataraxCkpt numeric diff", 2 * bytes).Add(Measure.Run(Diff));
+                }
+                else
+                {
+                    report.Row("DataraxCkpt restore of both steps", 2 * bytes).Add(Measure.Run(RestoreBoth));
+                    restored = null;
+                }
+            }
+        }
+
+        report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"engine rows: {pairs} measured pairs per comparison (the engine's inspection first in every other pair), after one unmeasured call of each (its peak RSS counts in the rows' peaks) (s): restore {first[0].Seconds:F3}, statistics {first[1].Seconds:F3}, restore of both steps {first[2].Seconds:F3}, numeric diff {first[3].Seconds:F3}"));
+
+        // numpy (seconds a call): a few repetitions, medians; its targets are ratios of medians.
         for (var rep = 0; rep < repetitions; rep++)
         {
-            object? restored = null;
-            report.Row("DataraxCkpt restore of the same step", bytes).Add(Measure.Run(() => restored = handler.Restore(ck, 1)));
-            restored = null;
-            report.Row("DataraxCkpt statistics", bytes).Add(Measure.Run(() => stats = handler.GetStatistics(ck, 1)));
-            report.Row("DataraxCkpt restore of both steps", 2 * bytes).Add(Measure.Run(() =>
-            {
-                restored = handler.Restore(ck, 1);
-                restored = handler.Restore(ck, 2);
-            }));
-            restored = null;
-            report.Row("DataraxCkpt numeric diff", 2 * bytes).Add(Measure.Run(() => diff = handler.CompareNumeric(ck, 1, 2)));
             if (python.Call("np_stats") is Sample npStats)
             {
                 report.Row("numpy statistics on restored arrays", bytes).Add(npStats);
@@ -85,8 +143,8 @@ internal static class InspectionScenario
         CheckFigures(report, stats!, diff!);
         var statsRow = report.Find("DataraxCkpt statistics");
         var diffRow = report.Find("DataraxCkpt numeric diff");
-        report.Targets.Add(Ratio.AtLeast("(i) statistics ≥ 0.8× restore of the same step", statsRow, report.Find("DataraxCkpt restore of the same step"), 0.8));
-        report.Targets.Add(Ratio.AtLeast("(i) numeric diff ≥ 0.8× restoring both steps", diffRow, report.Find("DataraxCkpt restore of both steps"), 0.8));
+        report.Targets.Add(Ratio.PairedAtLeast("(i) statistics ≥ 0.8× restore of the same step", statsRow, report.Find("DataraxCkpt restore of the same step"), 0.8));
+        report.Targets.Add(Ratio.PairedAtLeast("(i) numeric diff ≥ 0.8× restoring both steps", diffRow, report.Find("DataraxCkpt restore of both steps"), 0.8));
         report.Targets.Add(Ratio.AtLeast("(i) statistics faster than numpy on restored arrays", statsRow, report.Find("numpy statistics on restored arrays"), 1.0));
         report.Targets.Add(Ratio.AtLeast("(i) numeric diff faster than numpy on restored arrays", diffRow, report.Find("numpy numeric diff on restored arrays"), 1.0));
         report.Targets.Add(Ratio.PeakWithin("(i) statistics peak RSS growth ≤ 64 MiB", statsRow, 64L << 20));

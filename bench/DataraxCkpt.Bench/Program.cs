@@ -2,7 +2,7 @@ using System.Globalization;
 using DataraxCkpt;
 using DataraxCkpt.Bench;
 
-// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N (a, b: state size)] [--size N (h: ints)]
+// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N (a, b: state size)] [--pairs N (a, b, i: measured pairs)] [--size N (h: ints)]
 // (g needs Azurite: DATARAXCKPT_TEST_AZURITE, which build.ps1 -Task Bench sets; DATARAXCKPT_BENCH_REMOTE_MIB sizes it.)
 // Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
 // Or: DataraxCkpt.Bench listprofile DIR [REPS] — a full listing of that store on one connection against two halves (scenario d).
@@ -58,7 +58,7 @@ if (args.Length >= 1 && args[0] == "gprofile")
 
 if (args.Length == 0 || args[0] is not ("a" or "b" or "c" or "d" or "f" or "g" or "h" or "i"))
 {
-    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N] [--size N]");
+    Console.Error.WriteLine("usage: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N] [--pairs N] [--size N]");
     return 2;
 }
 
@@ -67,6 +67,7 @@ int? reps = null;
 string? work = null;
 string? output = null;
 var mib = 1024;
+var pairs = TensorScenario.DefaultPairs;
 for (var i = 1; i < args.Length; i += 2)
 {
     if (args[i] == "--trace")
@@ -102,6 +103,10 @@ for (var i = 1; i < args.Length; i += 2)
             // Scenario (g) at a smaller size, for a quick run on a loaded machine.
             ScalarLeavesScenario.Ints = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             break;
+        case "--pairs":
+            // (a), (b), (i): measured pairs of each cheap comparison judged on per-pair ratios.
+            pairs = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            break;
         case "--mib":
             mib = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             break;
@@ -125,12 +130,12 @@ try
 {
     var report = scenario switch
     {
-        "a" => TensorScenario.Run("a", bf16Like: false, reps ?? 5, work, mib),
-        "b" => TensorScenario.Run("b", bf16Like: true, reps ?? 5, work, mib),
+        "a" => TensorScenario.Run("a", bf16Like: false, reps ?? 5, work, mib, pairs),
+        "b" => TensorScenario.Run("b", bf16Like: true, reps ?? 5, work, mib, pairs),
         "c" => SmallLeavesScenario.Run(reps ?? 5, work),
         "d" => IndexScenario.Run(reps ?? 5, work),
         "g" => RemoteScenario.Run(reps ?? 3, work),
-        "i" => InspectionScenario.Run(reps ?? 3, work),
+        "i" => InspectionScenario.Run(reps ?? 3, work, pairs),
         "h" => ScalarLeavesScenario.Run(reps ?? 5, work),
         _ => AsyncScenario.Run(reps ?? 5, work),
     };

@@ -23,9 +23,19 @@ internal sealed class ResultRow
         PeakGrowthBytes.Add(sample.PeakGrowthBytes);
     }
 
+    /// <summary>
+    /// A run kept out of the timing (the unmeasured first call before measured pairs: JIT, first touch of fresh
+    /// memory). Its peak still counts in <see cref="MaxPeakGrowthBytes"/>: it is the call a user makes first, and
+    /// the peak RSS targets held it before the pairs had a warm-up.
+    /// </summary>
+    public void AddUnmeasured(Sample sample) => UnmeasuredPeakGrowthBytes.Add(sample.PeakGrowthBytes);
+
+    public List<long> UnmeasuredPeakGrowthBytes { get; } = [];
+
     public double MedianSeconds => Measure.Median(Seconds);
 
     public double MegabytesPerSecond => StateBytes / 1e6 / MedianSeconds;
 
-    public long MaxPeakGrowthBytes => PeakGrowthBytes.Count == 0 ? 0 : PeakGrowthBytes.Max();
+    /// <summary>The largest peak growth over every run, the unmeasured first one included.</summary>
+    public long MaxPeakGrowthBytes => PeakGrowthBytes.Concat(UnmeasuredPeakGrowthBytes).DefaultIfEmpty(0).Max();
 }

@@ -11,6 +11,9 @@ internal sealed class ScenarioReport
 
     public required int Repetitions { get; init; }
 
+    /// <summary>Measured pairs of each cheap comparison judged on per-pair ratios (0: none; its rows are medians of <see cref="Repetitions"/>).</summary>
+    public int Pairs { get; init; }
+
     public List<ResultRow> Rows { get; } = [];
 
     public List<Target> Targets { get; } = [];
@@ -44,14 +47,14 @@ internal sealed class ScenarioReport
             r.StoredBytes,
             r.Note,
         });
-        var json = JsonSerializer.Serialize(new { Scenario, Title, Repetitions, Rows = rows, Targets, Notes },
+        var json = JsonSerializer.Serialize(new { Scenario, Title, Repetitions, Pairs, Rows = rows, Targets, Notes },
             new JsonSerializerOptions { WriteIndented = true });
         File.WriteAllText(path, json);
     }
 
     public void Print(TextWriter output)
     {
-        output.WriteLine($"== ({Scenario}) {Title}: median of {Repetitions}");
+        output.WriteLine($"== ({Scenario}) {Title}: median of {Repetitions}{(Pairs > 0 ? $"; {Pairs} measured pairs for the paired comparisons" : string.Empty)}");
         foreach (var r in Rows.Where(r => r.Seconds.Count > 0))
         {
             output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,

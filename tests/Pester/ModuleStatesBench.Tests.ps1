@@ -13,10 +13,10 @@ Describe 'bench/module-states.ps1' {
         $pwshDll = Join-Path $PSHOME 'pwsh.dll'
         $script = Join-Path $RepoRoot 'bench/module-states.ps1'
         if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') {
-            & ([Environment]::ProcessPath) $pwshDll -NoProfile -NonInteractive -File $script -ModulePath $ModuleManifest -OutFile $out -Repetitions 1 -Scale 0.002 | Out-Null
+            & ([Environment]::ProcessPath) $pwshDll -NoProfile -NonInteractive -File $script -ModulePath $ModuleManifest -OutFile $out -Repetitions 1 -PairedRepetitions 3 -Scale 0.002 | Out-Null
         }
         else {
-            & ([Environment]::ProcessPath) -NoProfile -NonInteractive -File $script -ModulePath $ModuleManifest -OutFile $out -Repetitions 1 -Scale 0.002 | Out-Null
+            & ([Environment]::ProcessPath) -NoProfile -NonInteractive -File $script -ModulePath $ModuleManifest -OutFile $out -Repetitions 1 -PairedRepetitions 3 -Scale 0.002 | Out-Null
         }
         $LASTEXITCODE | Should -Be 0
         $result = Get-Content -Raw -LiteralPath $out | ConvertFrom-Json
@@ -49,6 +49,14 @@ Describe 'bench/module-states.ps1' {
         $goals | Should -Contain '(e) hashtable of 200 ints: Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content'
         $goals | Should -Contain '(e) 4 nested configs (name, lr, tags array, bool): Restore-Checkpoint ≥ 1.0× Get-Content | ConvertFrom-Json -AsHashtable'
         @($result.Targets | Where-Object { $_.Goal -like '*tensors keep their lead*' }).Count | Should -Be 2
+        # Session 12: the module-vs-JSON targets of the millisecond states are judged on the median of per-repetition
+        # ratios (module and JSON next to each other), with the spread, over -PairedRepetitions; the array states keep -Repetitions.
+        foreach ($target in @($result.Targets | Where-Object { $_.Goal -like '*≥ 1.0× *Json*' })) {
+            $target.Measured | Should -Match '^\d+\.\d\d× median of 3 paired ratios \(IQR \d+\.\d\d–\d+\.\d\d, range \d+\.\d\d–\d+\.\d\d\); row medians \d+ ms vs \d+ ms$'
+        }
+        @($result.Targets | Where-Object { $_.Goal -like '*≥ 1.0× *Json*' }).Count | Should -Be 4
+        foreach ($state in 'ints', 'configs') { @($result.Rows | Where-Object { $_.State -eq $state -and $_.Way -in 'module', 'json', 'clixml' }).Runs | Should -Be @(3, 3, 3, 3, 3, 3) }
+        foreach ($state in 'doubles', 'floats') { @($result.Rows | Where-Object { $_.State -eq $state -and $_.Way -in 'module', 'json', 'clixml' }).Runs | Should -Be @(1, 1, 1, 1, 1, 1) }
     }
 }
 
