@@ -327,4 +327,183 @@ Import-Module '$ModuleManifest'
         $info.Directory | Should -Be $dir
         $info.Path | Should -Be (Join-Path $dir '3')
     }
+
+    It 'tab completion and the commands resolve the same inputs alike: backticks, wildcards, UNC in both slash forms, remote locations, relative and FileSystem::-qualified paths, NUL' {
+        # One resolver serves both (CheckpointPathResolver). Before it, completion took a -Path holding wildcards as a name
+        # (run[1] completed the steps of the folder run[1], which the command, matching run1, never reads; pla* completed nothing).
+        # Each row: the steps the command reads (Get-Checkpoint) and completion offers (-Step) must both be Steps.
+        $ErrorActionPreference = 'Continue'
+        $work = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'agree')
+        $processDir = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'agree-process')
+        @{ a = 1 } | Save-Checkpoint -LiteralPath (Join-Path $work.FullName 'run[1]') -Step 2
+        @{ a = 1 } | Save-Checkpoint -LiteralPath (Join-Path $work.FullName 'plain') -Step 3
+        @{ a = 1 } | Save-Checkpoint -LiteralPath (Join-Path $work.FullName 'r`un') -Step 4
+        # Where a wrong resolution would look: the process directory.
+        @{ a = 1 } | Save-Checkpoint -LiteralPath (Join-Path $processDir.FullName 'plain') -Step 9
+        $rows = @(
+            @{ P = 'LiteralPath'; In = 'run[1]'; Steps = @(2) }
+            @{ P = 'Path'; In = 'run`[1`]'; Steps = @(2) }
+            @{ P = 'Path'; In = 'run[1]'; Steps = @() }
+            @{ P = 'Path'; In = 'pla*'; Steps = @(3) }
+            # The provider's globbing unescapes once before matching, as for Get-Item: r``u* is r`u* (matches run[1]), r````u* matches r`un.
+            @{ P = 'Path'; In = 'r``u*'; Steps = @(2) }
+            @{ P = 'Path'; In = 'r````u*'; Steps = @(4) }
+            @{ P = 'Path'; In = 'r``un'; Steps = @(4) }
+            @{ P = 'LiteralPath'; In = 'r`un'; Steps = @(4) }
+            @{ P = 'Path'; In = './plain'; Steps = @(3) }
+            @{ P = 'LiteralPath'; In = 'plain'; Steps = @(3) }
+            @{ P = 'LiteralPath'; In = "FileSystem::$(Join-Path $work.FullName 'plain')"; Steps = @(3) }
+            @{ P = 'Path'; In = 'FileSystem::plain'; Steps = @(); Id = 'InvalidPath' }
+            @{ P = 'LiteralPath'; In = "pl$([char]0)ain"; Steps = @(); Id = 'InvalidPath' }
+            @{ P = 'Path'; In = "pl$([char]0)ain"; Steps = @(); Id = 'InvalidPath' }
+        )
+        if (-not $IsWindows) {
+            $rows += @(
+                @{ P = 'LiteralPath'; In = '\\dxck-no-server\share\plain'; Steps = @(); Id = 'UncPathNotSupported' }
+                @{ P = 'Path'; In = '//dxck-no-server/share/plain'; Steps = @(); Id = 'UncPathNotSupported' }
+                @{ P = 'Path'; In = '//dxck-no-server/share/pla*'; Steps = @(); Id = 'UncPathNotSupported' }
+                @{ P = 'Path'; In = '\\dxck-no-server\share\run`[1`]'; Steps = @(); Id = 'UncPathNotSupported' }
+            )
+        }
+        $savedConnection = $env:AZURE_STORAGE_CONNECTION_STRING
+        $savedAccount = $env:AZURE_STORAGE_ACCOUNT
+        $env:AZURE_STORAGE_CONNECTION_STRING = $null
+        $env:AZURE_STORAGE_ACCOUNT = $null
+        $rows += @{ P = 'Path'; In = 'az://dxck-agree/plain*'; Steps = @(); Id = 'RemoteCredentialsMissing' }
+        $saved = [Environment]::CurrentDirectory
+        Push-Location -LiteralPath $work.FullName
+        try {
+            [Environment]::CurrentDirectory = $processDir.FullName
+            foreach ($row in $rows) {
+                $because = "-$($row.P) '$($row.In -replace "`0", '\0')'"
+                $errors = @()
+                $read = @()
+                $caught = $null
+                $parameters = @{ $row.P = $row.In }
+                try { $read = @(Get-Checkpoint @parameters -ErrorVariable errors -ErrorAction SilentlyContinue) } catch { $caught = $_ }
+                @($read.Step) | Should -Be $row.Steps -Because "the command reads $because"
+                $quoted = "'" + ($row.In -replace "'", "''") + "'"
+                $line = "Restore-Checkpoint -$($row.P) $quoted -Step "
+                $offered = @((TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText)
+                $offered | Should -Be @($row.Steps | ForEach-Object { "$_" }) -Because "completion agrees on $because"
+                if ($row.Id) {
+                    $record = if ($caught) { $caught } else { $errors[0] }
+                    $record.FullyQualifiedErrorId | Should -BeExactly "$($row.Id),DataraxCkpt.Commands.GetCheckpointCommand" -Because $because
+                }
+                else {
+                    $caught | Should -BeNullOrEmpty -Because $because
+                    @($errors).Count | Should -Be 0 -Because $because
+                }
+            }
+        }
+        finally {
+            [Environment]::CurrentDirectory = $saved
+            Pop-Location
+            $env:AZURE_STORAGE_CONNECTION_STRING = $savedConnection
+            $env:AZURE_STORAGE_ACCOUNT = $savedAccount
+        }
+    }
+
+    It 'a path holding a NUL character is InvalidPath naming the path (NUL shown as `0) for Save-Checkpoint (stops) and every reader (non-terminating: the other paths are still read)' {
+        # Was the engine's bare "Null character in path. (Parameter 'path')", InvalidArgument, without the path.
+        $bad = "ck$([char]0)x"
+        $shown = 'ck`0x'
+        $caught = $null
+        try { @{ a = 1 } | Save-Checkpoint -Path $bad -Step 1 -ErrorAction SilentlyContinue } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.SaveCheckpointCommand'
+        $caught.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $caught.Exception.Message | Should -BeLike "*'$([WildcardPattern]::Escape($shown))'*NUL*Remove*"
+        $caught = $null
+        try { @{ a = 1 } | Save-Checkpoint -LiteralPath $bad -Step 1 -ErrorAction SilentlyContinue } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.SaveCheckpointCommand'
+        $good = Join-Path $TestDrive 'nul-good'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath $good -Step 1
+        $readers = @(
+            @{ Command = 'Restore-Checkpoint'; Extra = @{} }
+            @{ Command = 'Get-Checkpoint'; Extra = @{} }
+            @{ Command = 'Get-CheckpointStep'; Extra = @{} }
+            @{ Command = 'Get-CheckpointItem'; Extra = @{} }
+            @{ Command = 'Test-Checkpoint'; Extra = @{} }
+            @{ Command = 'Compare-Checkpoint'; Extra = @{ ReferenceStep = 1 } }
+            @{ Command = 'Remove-Checkpoint'; Extra = @{ Keep = 1; Confirm = $false } }
+            @{ Command = 'Lock-Checkpoint'; Extra = @{ Step = 1 } }
+            @{ Command = 'Repair-CheckpointIndex'; Extra = @{} }
+        )
+        foreach ($reader in $readers) {
+            foreach ($parameter in 'Path', 'LiteralPath') {
+                $extra = $reader.Extra
+                $errors = $null
+                $caught = $null
+                $because = "$($reader.Command) -$parameter"
+                $arguments = @{ $parameter = @($bad, $good) }
+                try { $null = & $reader.Command @arguments @extra -ErrorVariable errors -ErrorAction SilentlyContinue } catch { $caught = $_ }
+                $caught | Should -BeNullOrEmpty -Because "$because goes on to the good path"
+                @($errors).Count | Should -Be 1 -Because $because
+                $errors[0].FullyQualifiedErrorId | Should -BeExactly "InvalidPath,DataraxCkpt.Commands.$($reader.Command -replace '-', '')Command" -Because $because
+                $errors[0].Exception.Message | Should -BeLike "*'$([WildcardPattern]::Escape($shown))'*" -Because $because
+                $errors[0].TargetObject | Should -Be $shown -Because $because
+            }
+        }
+        Unlock-Checkpoint -LiteralPath $good -Step 1
+    }
+
+    It 'Copy-Checkpoint -Destination on a UNC path outside Windows (both slash forms) stops with one error, UncPathNotSupported, nothing copied' -Skip:$IsWindows {
+        # Was two errors: UncPathNotSupported, then InvalidDestination for the same destination. Under ErrorActionPreference Stop
+        # (the test run's) the first, non-terminating, stopped the command and hid the second; users see both with Continue.
+        $ErrorActionPreference = 'Continue'
+        $source = Join-Path $TestDrive 'copy-unc-src'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath $source -Step 1
+        foreach ($destination in '\\dxck-no-server\share\copy', '//dxck-no-server/share/copy') {
+            $records = $null
+            try { Copy-Checkpoint -LiteralPath $source -Destination $destination -ErrorVariable records } catch { $null = $_ }
+            # -ErrorVariable holds a terminating error as the exception that carries it.
+            $records = @($records | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $_ } else { $_.ErrorRecord } })
+            $records.Count | Should -Be 1 -Because $destination
+            $records[0].FullyQualifiedErrorId | Should -BeExactly 'UncPathNotSupported,DataraxCkpt.Commands.CopyCheckpointCommand' -Because $destination
+            $records[0].TargetObject | Should -Be $destination
+        }
+        Test-Path -LiteralPath '/dxck-no-server' | Should -BeFalse
+    }
+
+    It 'a file where a checkpoint directory is expected is NotADirectory naming it, for every reader, non-terminating: Get-ChildItem | Get-Checkpoint still reads the directories after it' {
+        # Was DirectoryNotFound, "does not exist", for a file that exists.
+        $root = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'files-among')
+        @{ a = 1 } | Save-Checkpoint -LiteralPath (Join-Path $root.FullName 'a-ck') -Step 1
+        $file = Join-Path $root.FullName 'b-notes.txt'
+        'notes' | Set-Content -LiteralPath $file
+        @{ a = 1 } | Save-Checkpoint -LiteralPath (Join-Path $root.FullName 'c-ck') -Step 2
+        $errors = $null
+        $read = @(Get-ChildItem -LiteralPath $root.FullName | Get-Checkpoint -ErrorVariable errors -ErrorAction SilentlyContinue)
+        $read.Step | Should -Be @(1, 2) -Because 'the directories before and after the file are read'
+        @($errors).Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'NotADirectory,DataraxCkpt.Commands.GetCheckpointCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $errors[0].TargetObject | Should -Be $file
+        $errors[0].Exception.Message | Should -BeLike "*'$file'*file*not a checkpoint directory*"
+        $good = Join-Path $root.FullName 'a-ck'
+        $readers = @(
+            @{ Command = 'Restore-Checkpoint'; Extra = @{} }
+            @{ Command = 'Get-Checkpoint'; Extra = @{} }
+            @{ Command = 'Get-CheckpointStep'; Extra = @{} }
+            @{ Command = 'Get-CheckpointItem'; Extra = @{} }
+            @{ Command = 'Test-Checkpoint'; Extra = @{} }
+            @{ Command = 'Compare-Checkpoint'; Extra = @{ ReferenceStep = 1 } }
+            @{ Command = 'Remove-Checkpoint'; Extra = @{ Keep = 1; Confirm = $false } }
+            @{ Command = 'Remove-Checkpoint'; Extra = @{ Step = 1; WhatIf = $true } }
+            @{ Command = 'Lock-Checkpoint'; Extra = @{ Step = 1 } }
+            @{ Command = 'Copy-Checkpoint'; Extra = @{ Destination = (Join-Path $TestDrive 'files-among-copy') } }
+            @{ Command = 'Repair-CheckpointIndex'; Extra = @{} }
+        )
+        foreach ($reader in $readers) {
+            $extra = $reader.Extra
+            $errors = $null
+            $because = "$($reader.Command) $($extra.Keys)"
+            $null = & $reader.Command -LiteralPath $file, $good @extra -ErrorVariable errors -ErrorAction SilentlyContinue
+            @($errors).Count | Should -Be 1 -Because $because
+            $errors[0].FullyQualifiedErrorId | Should -BeExactly "NotADirectory,DataraxCkpt.Commands.$($reader.Command -replace '-', '')Command" -Because $because
+            $errors[0].TargetObject | Should -Be $file -Because $because
+        }
+        Unlock-Checkpoint -LiteralPath $good -Step 1
+        Get-Content -LiteralPath $file | Should -Be 'notes' -Because 'the file is left as it was'
+    }
 }
