@@ -53,6 +53,13 @@ internal static class CompletionDirectory
         }
 
         var texts = output.Select(o => o?.BaseObject as string ?? string.Empty).ToList();
+        if (texts.Count == 0)
+        {
+            // Nothing came back at all: no provider the resolver would accept.
+            providerName = string.Empty;
+            return texts;
+        }
+
         providerName = texts[^1];
         texts.RemoveAt(texts.Count - 1);
         return texts;
