@@ -485,6 +485,7 @@ Import-Module '$ModuleManifest'
             @{ Command = 'Restore-Checkpoint'; Extra = @{} }
             @{ Command = 'Get-Checkpoint'; Extra = @{} }
             @{ Command = 'Get-CheckpointStep'; Extra = @{} }
+            @{ Command = 'Get-CheckpointStep'; Extra = @{ Latest = $true } }
             @{ Command = 'Get-CheckpointItem'; Extra = @{} }
             @{ Command = 'Test-Checkpoint'; Extra = @{} }
             @{ Command = 'Compare-Checkpoint'; Extra = @{ ReferenceStep = 1 } }
