@@ -507,4 +507,34 @@ Import-Module '$ModuleManifest'
         Unlock-Checkpoint -LiteralPath $good -Step 1
         Get-Content -LiteralPath $file | Should -Be 'notes' -Because 'the file is left as it was'
     }
+
+    It 'a symbolic link to a missing folder, or a link loop, is DirectoryNotFound (not "is a file"), and Get-CheckpointStep answers nothing for it; a link to a file is NotADirectory' -Skip:$IsWindows {
+        # The provider says a dangling link exists and is no container; what it names does not exist, as the engine says.
+        $root = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'links')
+        $dangling = Join-Path $root.FullName 'dangling'
+        $loop = Join-Path $root.FullName 'loop'
+        $toFile = Join-Path $root.FullName 'to-file'
+        $file = Join-Path $root.FullName 'notes.txt'
+        'notes' | Set-Content -LiteralPath $file
+        $null = New-Item -ItemType SymbolicLink -Path $dangling -Target (Join-Path $root.FullName 'not-yet-created')
+        $null = New-Item -ItemType SymbolicLink -Path $toFile -Target $file
+        ln -s $loop $loop
+        foreach ($link in $dangling, $loop) {
+            $errors = $null
+            $null = Get-Checkpoint -LiteralPath $link -ErrorVariable errors -ErrorAction SilentlyContinue
+            @($errors).Count | Should -Be 1 -Because $link
+            $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.GetCheckpointCommand' -Because $link
+            $errors[0].TargetObject | Should -Be $link
+            $errors = $null
+            @(Get-CheckpointStep -LiteralPath $link -ErrorVariable errors -ErrorAction Stop).Count | Should -Be 0 -Because "a missing directory holds no step ($link)"
+            @(Get-CheckpointStep -LiteralPath $link -Latest -ErrorAction Stop).Count | Should -Be 0
+        }
+        $errors = $null
+        $null = Get-Checkpoint -LiteralPath $toFile -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'NotADirectory,DataraxCkpt.Commands.GetCheckpointCommand'
+        $errors = $null
+        $null = Get-CheckpointStep -LiteralPath "$file/" -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'NotADirectory,DataraxCkpt.Commands.GetCheckpointStepCommand' -Because 'a trailing slash still names the file'
+        Test-Path -LiteralPath (Join-Path $root.FullName 'not-yet-created') | Should -BeFalse -Because 'nothing is created through the link'
+    }
 }

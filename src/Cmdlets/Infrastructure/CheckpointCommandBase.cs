@@ -191,24 +191,28 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     }
 
     /// <summary>
-    /// True for an existing local file. Asked of the provider only after the engine found no directory there, so a
-    /// read of an existing directory costs no provider call (about 2 ms of CPU each, see <see cref="ExistingDirectories"/>).
+    /// True for an existing local file (a symbolic link followed to one too). Asked only after the engine found no
+    /// directory there, so a read of an existing directory pays nothing. The path is the resolver's full file-system
+    /// path, so the file system is asked directly, following links: the provider asked about a link's own entry, and so
+    /// answered "a file" for a link to a folder not yet created (or a link loop), which names nothing that exists.
     /// </summary>
-    private bool IsFile(string path)
+    private static bool IsFile(string path)
     {
         if (CheckpointLocation.IsRemote(path))
         {
             return false;
         }
 
+        // A trailing separator still names the file ('notes.txt/'); the file system would find nothing there.
         try
         {
-            return SessionState.InvokeProvider.Item.Exists(path, force: true, literalPath: true)
-                && !SessionState.InvokeProvider.Item.IsContainer(WildcardPattern.Escape(path));
+            // FileInfo.Exists is false for a directory, but true for a link whatever it points to: a link counts only
+            // when its final target is a file. A loop throws; an error is unknown: the engine's DirectoryNotFound stands.
+            var info = new FileInfo(path.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar));
+            return info.Exists && (info.LinkTarget is null || info.ResolveLinkTarget(returnFinalTarget: true) is { Exists: true });
         }
-        catch (Exception ex) when (ex is RuntimeException or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            // Unknown: the engine's DirectoryNotFound stands.
             return false;
         }
     }
