@@ -537,4 +537,32 @@ Import-Module '$ModuleManifest'
         $errors[0].FullyQualifiedErrorId | Should -BeExactly 'NotADirectory,DataraxCkpt.Commands.GetCheckpointStepCommand' -Because 'a trailing slash still names the file'
         Test-Path -LiteralPath (Join-Path $root.FullName 'not-yet-created') | Should -BeFalse -Because 'nothing is created through the link'
     }
+
+    It 'Save-Checkpoint and Copy-Checkpoint -Destination into an existing file stop with one NotADirectory naming it (not an IOError per step or per piped state), and the file is left as it was' {
+        $root = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'into-file')
+        $file = Join-Path $root.FullName 'notes.txt'
+        'notes' | Set-Content -LiteralPath $file
+        $source = Join-Path $root.FullName 'ck'
+        1..3 | ForEach-Object { @{ a = $_ } | Save-Checkpoint -LiteralPath $source -Step $_ }
+        $cases = @(
+            @{ Command = 'CopyCheckpoint'; Run = { Copy-Checkpoint -LiteralPath $source -Destination $file -ErrorAction Continue } }
+            @{ Command = 'CopyCheckpoint'; Run = { Copy-Checkpoint -LiteralPath $source -Destination $file -Overwrite -ErrorAction Continue } }
+            @{ Command = 'SaveCheckpoint'; Run = { @{ a = 1 }, @{ a = 2 }, @{ a = 3 } | Save-Checkpoint -LiteralPath $file -ErrorAction Continue } }
+            @{ Command = 'SaveCheckpoint'; Run = { @{ a = 1 } | Save-Checkpoint -Path $file -Step 1 -Overwrite -ErrorAction Continue } }
+            @{ Command = 'SaveCheckpoint'; Run = { @{ a = 1 } | Save-Checkpoint -Path (Join-Path $root.FullName 'notes.tx?') -ErrorAction Continue } }
+        )
+        foreach ($case in $cases) {
+            $records = [System.Collections.Generic.List[object]]::new()
+            $thrown = $null
+            try { & $case.Run 2>&1 | ForEach-Object { $records.Add($_) } } catch { $thrown = $_ }
+            @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }).Count | Should -Be 0 -Because "one error only, the one that stops $($case.Run)"
+            $thrown | Should -Not -BeNullOrEmpty -Because "$($case.Run) stops: it has nowhere to write"
+            $thrown.FullyQualifiedErrorId | Should -BeExactly "NotADirectory,DataraxCkpt.Commands.$($case.Command)Command" -Because "$($case.Run)"
+            $thrown.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $thrown.TargetObject | Should -Be $file
+            $thrown.Exception.Message | Should -BeLike "*'$file'*is a file*"
+            Get-Content -LiteralPath $file | Should -Be 'notes' -Because 'the file is left as it was'
+        }
+        Get-CheckpointStep -LiteralPath $source | Should -Be @(1, 2, 3)
+    }
 }

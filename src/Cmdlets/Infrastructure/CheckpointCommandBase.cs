@@ -283,12 +283,26 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
                 if (matches.Count == 1)
                 {
-                    return matches[0];
+                    return NotAFile(matches[0]);
                 }
             }
         }
 
-        return Accepted(CheckpointPathResolver.Named(path, escaped: !literal, ProviderPath), stop: true)[0];
+        return NotAFile(Accepted(CheckpointPathResolver.Named(path, escaped: !literal, ProviderPath), stop: true)[0]);
+
+        // An existing file cannot hold steps: one error that says so, before anything is written (the engine would
+        // fail once per step or piped state, "already exists"). One stat per command, not per step.
+        string NotAFile(string destination)
+        {
+            if (IsFile(destination))
+            {
+                Report(CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
+                    $"'{destination}' is a file, not a directory to write checkpoints to; nothing was written and the file is left as it was. " +
+                    "Give a folder path (a folder that does not exist yet is created).", destination), stop: true);
+            }
+
+            return destination;
+        }
     }
 
     /// <summary>A location as messages may show it: a remote URL without its SAS, a local path as it is.</summary>
