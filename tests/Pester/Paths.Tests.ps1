@@ -565,4 +565,47 @@ Import-Module '$ModuleManifest'
         }
         Get-CheckpointStep -LiteralPath $source | Should -Be @(1, 2, 3)
     }
+
+    It 'a provider-qualified relative wildcard (FileSystem::runs/*) is InvalidPath whatever the process directory holds: readers and Remove-Checkpoint -Keep report it (non-terminating) instead of reading nothing, Save-Checkpoint stops, completion offers nothing' {
+        # It matched against the process directory: nothing there was a silent empty read (a retention job that never
+        # prunes), a match there was InvalidPath; FileSystem::runs/a (no wildcard) is always InvalidPath.
+        $processDir = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'fsqw-process')
+        $location = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'fsqw-location')
+        1..3 | ForEach-Object { @{ a = $_ } | Save-Checkpoint -LiteralPath (Join-Path $location.FullName 'runs/a') -Step $_ }
+        $good = Join-Path $TestDrive 'fsqw-good'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath $good -Step 5
+        $saved = [Environment]::CurrentDirectory
+        Push-Location -LiteralPath $location.FullName
+        try {
+            [Environment]::CurrentDirectory = $processDir.FullName
+            foreach ($bad in 'FileSystem::runs/*', 'FileSystem::runs/[ab]', 'Microsoft.PowerShell.Core\FileSystem::./runs/a*', 'FileSystem::nope/*') {
+                $errors = $null
+                $steps = Get-CheckpointStep -Path $bad, $good -ErrorVariable errors -ErrorAction SilentlyContinue
+                $steps | Should -Be @(5) -Because "the other path is still read ($bad)"
+                @($errors).Count | Should -Be 1 -Because $bad
+                $errors[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.GetCheckpointStepCommand' -Because $bad
+                $errors[0].TargetObject | Should -Be $bad
+                $errors[0].Exception.Message | Should -BeLike '*not a full path*' -Because $bad
+                $errors = $null
+                Remove-Checkpoint -Path $bad -Keep 1 -Confirm:$false -ErrorVariable errors -ErrorAction SilentlyContinue
+                $errors[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.RemoveCheckpointCommand' -Because $bad
+                $caught = $null
+                try { @{ a = 1 } | Save-Checkpoint -Path $bad -Step 9 } catch { $caught = $_ }
+                $caught.FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.SaveCheckpointCommand' -Because $bad
+                $line = "Get-Checkpoint -Path '$bad' -Step "
+                (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | Should -BeNullOrEmpty -Because $bad
+            }
+            # The same wildcard when the process directory holds a match: the same error, not another one.
+            [Environment]::CurrentDirectory = $location.FullName
+            $errors = $null
+            Get-CheckpointStep -Path 'FileSystem::runs/*' -ErrorVariable errors -ErrorAction SilentlyContinue
+            $errors[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.GetCheckpointStepCommand'
+        }
+        finally {
+            [Environment]::CurrentDirectory = $saved
+            Pop-Location
+        }
+        Get-CheckpointStep -LiteralPath (Join-Path $location.FullName 'runs/a') | Should -Be @(1, 2, 3) -Because 'nothing was pruned'
+        @(Get-ChildItem -LiteralPath $processDir.FullName -Force).Count | Should -Be 0
+    }
 }

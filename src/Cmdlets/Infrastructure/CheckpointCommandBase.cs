@@ -250,7 +250,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             // Blob names are not matched: '[' and '*' in a remote location are taken literally. A local -Path is a pattern
             // even without wildcards: its backticks escape ('run`[1`]', as piped records bind) and are no part of the name.
             var resolution = CheckpointPathResolver.IsPattern(path)
-                ? CheckpointPathResolver.Matches(path, ProviderMatches)
+                ? CheckpointPathResolver.Matches(path, ProviderMatches, ProviderPath)
                 : CheckpointPathResolver.Named(path, escaped: true, ProviderPath);
             result.AddRange(Accepted(resolution, stop: false));
         }
@@ -270,7 +270,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     {
         if (!literal && CheckpointPathResolver.IsPattern(path))
         {
-            var resolution = CheckpointPathResolver.Matches(path, ProviderMatches);
+            var resolution = CheckpointPathResolver.Matches(path, ProviderMatches, ProviderPath);
             if (resolution.Failure != PathFailure.PathNotFound)
             {
                 // A parent folder that does not exist is a folder still to be created, as a wildcard matching nothing.

@@ -73,12 +73,15 @@ internal static class CheckpointPathResolver
 
     /// <summary>
     /// The existing file-system items a wildcard path matches (one provider call); none is an empty list, as for Get-Item.
-    /// A parent folder that does not exist is <see cref="PathFailure.PathNotFound"/>.
+    /// A parent folder that does not exist is <see cref="PathFailure.PathNotFound"/>. When nothing matched, the pattern
+    /// itself is asked of <paramref name="unresolved"/> (a second call, reading nothing): a pattern that names no full path
+    /// (FileSystem::runs/*, matched against the process's directory, never the location) is refused as a name would be.
     /// </summary>
-    public static PathResolution Matches(string path, ResolvedProviderPaths provider)
+    public static PathResolution Matches(string path, ResolvedProviderPaths provider, UnresolvedProviderPath unresolved)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(provider);
+        ArgumentNullException.ThrowIfNull(unresolved);
         if (NulCharacter(path) is { } refused)
         {
             return refused;
@@ -98,7 +101,8 @@ internal static class CheckpointPathResolver
         }
         catch (ItemNotFoundException ex)
         {
-            return new PathResolution(Array.Empty<string>(), new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path), isRemote: false, PathFailure.PathNotFound);
+            return NotAFullPattern(path, unresolved)
+                ?? new PathResolution(Array.Empty<string>(), new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path), isRemote: false, PathFailure.PathNotFound);
         }
         catch (Exception ex) when (IsProviderRefusal(ex))
         {
@@ -119,7 +123,24 @@ internal static class CheckpointPathResolver
             }
         }
 
-        return PathResolution.Local(resolved);
+        return resolved.Count == 0 && NotAFullPattern(path, unresolved) is { } notFullPattern ? notFullPattern : PathResolution.Local(resolved);
+    }
+
+    /// <summary>
+    /// The refusal of a pattern that names no full path, or null. Only a file-system pattern is asked (another provider's
+    /// is reported by the match); a provider that refuses the pattern as a name leaves the match's answer standing.
+    /// </summary>
+    private static PathResolution? NotAFullPattern(string path, UnresolvedProviderPath unresolved)
+    {
+        try
+        {
+            var full = unresolved(path, out var providerName);
+            return NotFileSystem(providerName, path) is null ? FullPath(path, full) : null;
+        }
+        catch (Exception ex) when (IsProviderRefusal(ex))
+        {
+            return null;
+        }
     }
 
     /// <summary>

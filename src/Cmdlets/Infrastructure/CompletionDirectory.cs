@@ -26,7 +26,7 @@ internal static class CompletionDirectory
         }
 
         var resolution = literal is null && CheckpointPathResolver.IsPattern(path)
-            ? CheckpointPathResolver.Matches(path, ProviderMatches)
+            ? CheckpointPathResolver.Matches(path, ProviderMatches, ProviderPath)
             : CheckpointPathResolver.Named(path, escaped: literal is null, ProviderPath);
         return resolution.Locations.Count == 1 ? resolution.Locations[0] : null;
     }
