@@ -608,4 +608,40 @@ Import-Module '$ModuleManifest'
         Get-CheckpointStep -LiteralPath (Join-Path $location.FullName 'runs/a') | Should -Be @(1, 2, 3) -Because 'nothing was pruned'
         @(Get-ChildItem -LiteralPath $processDir.FullName -Force).Count | Should -Be 0
     }
+
+    It '~ with no home folder (cron without HOME) is one non-terminating InvalidPath per path for readers, the other paths still read; Save-Checkpoint stops with InvalidPath; nothing written' {
+        # The provider throws PSInvalidOperationException ("Home location for this provider is not set"), which stopped
+        # every reader outright, the good paths after it unread.
+        $good = Join-Path $TestDrive 'nohome-good'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath $good -Step 6
+        $provider = Get-PSProvider FileSystem
+        $savedHome = $provider.Home
+        $provider.Home = $null
+        try {
+            foreach ($reader in 'Get-CheckpointStep', 'Get-Checkpoint', 'Test-Checkpoint') {
+                $errors = $null
+                $caught = $null
+                $read = $null
+                try { $read = & $reader -Path '~/nohome-ck', $good -ErrorVariable errors -ErrorAction SilentlyContinue } catch { $caught = $_ }
+                $caught | Should -BeNullOrEmpty -Because $reader
+                $read | Should -Not -BeNullOrEmpty -Because "$reader reads the good path after it"
+                @($errors).Count | Should -Be 1 -Because $reader
+                $errors[0].FullyQualifiedErrorId | Should -BeExactly "InvalidPath,DataraxCkpt.Commands.$($reader -replace '-', '')Command"
+                $errors[0].TargetObject | Should -Be '~/nohome-ck'
+                $errors[0].Exception.Message | Should -BeLike '*Home*'
+            }
+            $errors = $null
+            Get-CheckpointStep -LiteralPath '~/nohome-ck' -ErrorVariable errors -ErrorAction SilentlyContinue
+            $errors[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.GetCheckpointStepCommand'
+            $caught = $null
+            try { @{ a = 1 } | Save-Checkpoint -Path '~/nohome-ck' -Step 1 } catch { $caught = $_ }
+            $caught.FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.SaveCheckpointCommand'
+            $caught.TargetObject | Should -Be '~/nohome-ck'
+            $line = "Get-Checkpoint -Path '~/nohome-ck' -Step "
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | Should -BeNullOrEmpty
+        }
+        finally { $provider.Home = $savedHome }
+        Join-Path $PWD '~' | Should -Not -Exist
+        Join-Path ([Environment]::CurrentDirectory) '~' | Should -Not -Exist
+    }
 }

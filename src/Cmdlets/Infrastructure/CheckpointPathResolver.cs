@@ -174,9 +174,11 @@ internal static class CheckpointPathResolver
     /// <summary>A path as an error message may show it: a NUL character as PowerShell writes it, <c>`0</c>.</summary>
     public static string Visible(string path) => path.Replace("\0", "`0", StringComparison.Ordinal);
 
-    // What the provider raises for a path it cannot take (unknown drive or provider, a form it does not support, bad characters).
+    // What the provider raises for a path it cannot take (unknown drive or provider, a form it does not support, bad
+    // characters, '~' with no home folder: PSInvalidOperationException, as in a cron job without HOME).
     private static bool IsProviderRefusal(Exception ex) =>
-        ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException or ArgumentException;
+        ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException or ArgumentException
+            or PSInvalidOperationException;
 
     private static PathResolution? NulCharacter(string path)
     {
