@@ -644,4 +644,33 @@ Import-Module '$ModuleManifest'
         Join-Path $PWD '~' | Should -Not -Exist
         Join-Path ([Environment]::CurrentDirectory) '~' | Should -Not -Exist
     }
+
+    It 'Save-Checkpoint and Copy-Checkpoint -Destination on a symbolic link to a missing folder (or a link loop) stop with one NotADirectory naming the link and its target, nothing created, the link left as it was' -Skip:$IsWindows {
+        # The engine failed once per piped state or copied step with "The file ... already exists", naming no link.
+        $root = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'dest-links')
+        $target = Join-Path $root.FullName 'not-yet'
+        $dangling = Join-Path $root.FullName 'dangling'
+        $loop = Join-Path $root.FullName 'loop'
+        $null = New-Item -ItemType SymbolicLink -Path $dangling -Target $target
+        ln -s $loop $loop
+        $source = Join-Path $root.FullName 'ck'
+        1..2 | ForEach-Object { @{ a = $_ } | Save-Checkpoint -LiteralPath $source -Step $_ }
+        foreach ($link in $dangling, $loop) {
+            $cases = @(
+                @{ Command = 'SaveCheckpoint'; Run = { @{ a = 1 }, @{ a = 2 } | Save-Checkpoint -LiteralPath $link -ErrorAction Continue } }
+                @{ Command = 'CopyCheckpoint'; Run = { Copy-Checkpoint -LiteralPath $source -Destination $link -ErrorAction Continue } }
+            )
+            foreach ($case in $cases) {
+                $records = [System.Collections.Generic.List[object]]::new()
+                $thrown = $null
+                try { & $case.Run 2>&1 | ForEach-Object { $records.Add($_) } } catch { $thrown = $_ }
+                @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }).Count | Should -Be 0 -Because "one error only ($link)"
+                $thrown.FullyQualifiedErrorId | Should -BeExactly "NotADirectory,DataraxCkpt.Commands.$($case.Command)Command" -Because "$link $($case.Run)"
+                $thrown.TargetObject | Should -Be $link
+                $thrown.Exception.Message | Should -BeLike "*'$link'*symbolic link*"
+            }
+        }
+        $target | Should -Not -Exist
+        (Get-Item -LiteralPath $dangling -Force).LinkTarget | Should -Be $target
+    }
 }

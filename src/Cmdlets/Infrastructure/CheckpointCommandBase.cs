@@ -301,7 +301,51 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
                     "Give a folder path (a folder that does not exist yet is created).", destination), stop: true);
             }
 
+            if (BrokenLinkTarget(destination) is { } target)
+            {
+                // No folder can be created there (the link is in the way), and none is created through it.
+                Report(CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
+                    $"'{destination}' is a symbolic link to '{target}', which does not exist (or is a loop of links); nothing was written " +
+                    "and the link is left as it was. Create the folder it points to, or give another folder path.", destination), stop: true);
+            }
+
             return destination;
+        }
+    }
+
+    /// <summary>
+    /// The target of <paramref name="path"/> when it is a local symbolic link that leads to nothing (a missing target, or
+    /// a loop); null otherwise, and for an error (the engine's own failure stands).
+    /// </summary>
+    private static string? BrokenLinkTarget(string path)
+    {
+        if (CheckpointLocation.IsRemote(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            var info = new FileInfo(path.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar));
+            if (info.LinkTarget is not { } target)
+            {
+                return null;
+            }
+
+            try
+            {
+                var final = info.ResolveLinkTarget(returnFinalTarget: true);
+                return final is null || final.Exists || Directory.Exists(final.FullName) ? null : target;
+            }
+            catch (IOException)
+            {
+                // Too many levels of links: a loop.
+                return target;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return null;
         }
     }
 
