@@ -23,7 +23,7 @@ Describe 'Error identities' {
         $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
-    It 'a missing directory, or a file where the directory should be, is DirectoryNotFound / ObjectNotFound for every form of restore, and nothing is output' {
+    It 'a missing directory is DirectoryNotFound / ObjectNotFound, and a file where the directory should be NotADirectory / InvalidArgument, for every form of restore, and nothing is output' {
         # Restore-Checkpoint leaves a local directory's existence to the engine's own check (round 28): each form
         # of restore must still refuse a missing one the same way.
         $missing = Join-Path $TestDrive 'missing-forms'
@@ -37,6 +37,8 @@ Describe 'Error identities' {
             @{ Name = 'MetadataOnly'; Extra = @{ MetadataOnly = $true } }
             @{ Name = 'Into'; Extra = @{ Into = @{ a = 0 } } }
         )
+        # A file was DirectoryNotFound too ("does not exist"); it exists, and the error now says it is a file.
+        $expected = @{ $missing = @('DirectoryNotFound', 'ObjectNotFound'); $file = @('NotADirectory', 'InvalidArgument') }
         foreach ($place in $missing, $file) {
             foreach ($form in $forms) {
                 $errors = $null
@@ -44,8 +46,8 @@ Describe 'Error identities' {
                 $out = @(Restore-Checkpoint -LiteralPath $place @extra -ErrorVariable errors -ErrorAction SilentlyContinue)
                 $out.Count | Should -Be 0 -Because "$($form.Name) on $place"
                 $errors.Count | Should -Be 1 -Because "$($form.Name) on $place"
-                $errors[0].FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RestoreCheckpointCommand' -Because "$($form.Name) on $place"
-                $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+                $errors[0].FullyQualifiedErrorId | Should -BeExactly "$($expected[$place][0]),DataraxCkpt.Commands.RestoreCheckpointCommand" -Because "$($form.Name) on $place"
+                $errors[0].CategoryInfo.Category | Should -Be $expected[$place][1]
                 $errors[0].TargetObject | Should -Be $place
             }
         }

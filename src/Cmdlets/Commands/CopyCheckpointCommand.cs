@@ -43,14 +43,8 @@ public sealed class CopyCheckpointCommand : DirectoryCommandBase
     protected override void BeginProcessing()
     {
         base.BeginProcessing();
-        var destinations = ResolveDirectories(null, new[] { Destination });
-        if (destinations.Count != 1)
-        {
-            ThrowTerminatingError(CheckpointErrorRecords.Module("InvalidDestination", ErrorCategory.InvalidArgument,
-                $"'{Shown(Destination)}' names no file-system directory to copy to. Give a folder path.", Destination));
-        }
-
-        _destination = destinations[0];
+        // Resolved as a save resolves its directory: a path that names none stops the copy with the one error that says why.
+        _destination = ResolveDestination(Destination, literal: true);
     }
 
     /// <inheritdoc />

@@ -22,16 +22,25 @@ public sealed class GetCheckpointStepCommand : DirectoryCommandBase
         {
             TryEngine(() =>
             {
+                // Nothing is the answer for a missing directory; for a file, say that it is one.
                 if (Latest)
                 {
                     if (Handler.LatestStep(directory) is long latest)
                     {
                         WriteObject(latest);
                     }
+                    else
+                    {
+                        ReportIfFile(directory);
+                    }
+                }
+                else if (Handler.GetCheckpointSteps(directory) is { Count: > 0 } steps)
+                {
+                    WriteObject(steps, enumerateCollection: true);
                 }
                 else
                 {
-                    WriteObject(Handler.GetCheckpointSteps(directory), enumerateCollection: true);
+                    ReportIfFile(directory);
                 }
             }, directory);
         }

@@ -157,7 +157,10 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
         catch (Exception ex) when (CheckpointErrorRecords.IsReportable(ex))
         {
-            WriteError(CheckpointErrorRecords.From(ex, target));
+            // "Does not exist" is wrong for a file (Get-ChildItem | Get-Checkpoint passes files along with folders).
+            WriteError(ex is CheckpointDirectoryNotFoundException && target is string path && IsFile(path)
+                ? NotADirectory(path)
+                : CheckpointErrorRecords.From(ex, target));
             return false;
         }
         finally
@@ -175,6 +178,50 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// Reports <paramref name="directory"/> as NotADirectory when it is an existing local file, for commands that read a
+    /// missing directory as empty (Get-CheckpointStep) and so hear no DirectoryNotFound from the engine.
+    /// </summary>
+    private protected void ReportIfFile(string directory)
+    {
+        if (IsFile(directory))
+        {
+            WriteError(NotADirectory(directory));
+        }
+    }
+
+    /// <summary>
+    /// True for an existing local file (a symbolic link followed to one too). Asked only after the engine found no
+    /// directory there, so a read of an existing directory pays nothing. The path is the resolver's full file-system
+    /// path, so the file system is asked directly, following links: the provider asked about a link's own entry, and so
+    /// answered "a file" for a link to a folder not yet created (or a link loop), which names nothing that exists.
+    /// </summary>
+    private static bool IsFile(string path)
+    {
+        if (CheckpointLocation.IsRemote(path))
+        {
+            return false;
+        }
+
+        // A trailing separator still names the file ('notes.txt/'); the file system would find nothing there.
+        try
+        {
+            // FileInfo.Exists is false for a directory, but true for a link whatever it points to: a link counts only
+            // when its final target is a file. A loop throws; an error is unknown: the engine's DirectoryNotFound stands.
+            var info = new FileInfo(path.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar));
+            return info.Exists && (info.LinkTarget is null || info.ResolveLinkTarget(returnFinalTarget: true) is { Exists: true });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return false;
+        }
+    }
+
+    private static ErrorRecord NotADirectory(string path) =>
+        CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
+            $"'{path}' is a file, not a checkpoint directory; nothing was read from it. Give the folder a checkpoint was saved to " +
+            "(Save-Checkpoint -Path), or pass only folders along (Get-ChildItem -Directory).", path);
+
     /// <summary>Shows "activity: step i+1 of count" for commands that work through several steps.</summary>
     private protected void ReportStep(string activity, string directory, long step, int index, int count) =>
         _progress?.ReportStep(activity, directory, step, index, count);
@@ -184,76 +231,173 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
     /// <summary>
     /// The directories named by -Path (wildcards expanded) or -LiteralPath, each resolved once through the
-    /// session's provider, against the session's current location, never the process's: full file-system paths,
-    /// or remote locations as typed. A path that does not resolve to one is reported (InvalidPath,
-    /// NotAFileSystemPath, UncPathNotSupported, PathNotFound) and left out. A directory that does not exist yet
-    /// resolves to its full path; whether it must exist is the command's call (<see cref="ExistingDirectories"/>).
+    /// session's provider (<see cref="CheckpointPathResolver"/>, as tab completion resolves them), against the session's
+    /// current location, never the process's: full file-system paths, or remote locations as typed. A path that does not
+    /// resolve to one is reported (InvalidPath, NotAFileSystemPath, UncPathNotSupported, PathNotFound) and left out. A
+    /// directory that does not exist yet resolves to its full path; whether it must exist is the command's call
+    /// (<see cref="ExistingDirectories"/>).
     /// </summary>
     private protected IReadOnlyList<string> ResolveDirectories(string[]? paths, string[]? literalPaths)
     {
         var result = new List<string>();
         foreach (var literal in literalPaths ?? Array.Empty<string>())
         {
-            if (ResolveNamed(literal, stop: false) is string full)
-            {
-                result.Add(full);
-            }
+            result.AddRange(Accepted(CheckpointPathResolver.Named(literal, escaped: false, ProviderPath), stop: false));
         }
 
         foreach (var path in paths ?? Array.Empty<string>())
         {
-            if (CheckpointLocation.IsRemote(path) || !WildcardPattern.ContainsWildcardCharacters(path))
-            {
-                // Blob names are not matched: '[' and '*' in a remote location are taken literally. A local -Path is a
-                // pattern even without wildcards: its backticks escape ('run`[1`]', as piped records bind) and are no part of the name.
-                if (ResolveNamed(path, stop: false, pattern: true) is string full)
-                {
-                    result.Add(full);
-                }
-            }
-            else if (ResolveMatches(path, stop: false) is { } matches)
-            {
-                result.AddRange(matches);
-            }
+            // Blob names are not matched: '[' and '*' in a remote location are taken literally. A local -Path is a pattern
+            // even without wildcards: its backticks escape ('run`[1`]', as piped records bind) and are no part of the name.
+            var resolution = CheckpointPathResolver.IsPattern(path)
+                ? CheckpointPathResolver.Matches(path, ProviderMatches, ProviderPath)
+                : CheckpointPathResolver.Named(path, escaped: true, ProviderPath);
+            result.AddRange(Accepted(resolution, stop: false));
         }
 
         return result;
     }
 
     /// <summary>
-    /// The one directory a command writes to (Save-Checkpoint), resolved once through the provider like
-    /// <see cref="ResolveDirectories"/>, with one difference: a wildcard that matches no existing item names a
-    /// folder still to be created (<c>./run[1]</c>), and every problem stops the command, since it has nothing else
-    /// to do. Several matches are AmbiguousPath.
+    /// The one directory a command writes to (Save-Checkpoint, Copy-Checkpoint -Destination), resolved once through the
+    /// provider like <see cref="ResolveDirectories"/>, with one difference: a wildcard that matches no existing item
+    /// names a folder still to be created (<c>./run[1]</c>), and every problem stops the command, since it has nothing
+    /// else to do. Several matches are AmbiguousPath.
     /// </summary>
     /// <param name="path">The path as typed.</param>
     /// <param name="literal">-LiteralPath: wildcard characters are part of the name.</param>
     private protected string ResolveDestination(string path, bool literal)
     {
-        if (!literal && !CheckpointLocation.IsRemote(path) && WildcardPattern.ContainsWildcardCharacters(path)
-            && ResolveMatches(path, stop: true) is { Count: > 0 } matches)
+        if (!literal && CheckpointPathResolver.IsPattern(path))
         {
-            if (matches.Count > 1)
+            var resolution = CheckpointPathResolver.Matches(path, ProviderMatches, ProviderPath);
+            if (resolution.Failure != PathFailure.PathNotFound)
             {
-                ThrowTerminatingError(CheckpointErrorRecords.Module("AmbiguousPath", ErrorCategory.InvalidArgument,
-                    $"'{path}' matches {matches.Count} directories; a save needs exactly one.", path));
-            }
+                // A parent folder that does not exist is a folder still to be created, as a wildcard matching nothing.
+                var matches = Accepted(resolution, stop: true);
+                if (matches.Count > 1)
+                {
+                    Report(CheckpointErrorRecords.Module("AmbiguousPath", ErrorCategory.InvalidArgument,
+                        $"'{path}' matches {matches.Count} directories; a save needs exactly one.", path), stop: true);
+                }
 
-            return matches[0];
+                if (matches.Count == 1)
+                {
+                    return NotAFile(matches[0]);
+                }
+            }
         }
 
-        return ResolveNamed(path, stop: true, pattern: !literal)!;
+        return NotAFile(Accepted(CheckpointPathResolver.Named(path, escaped: !literal, ProviderPath), stop: true)[0]);
+
+        // An existing file cannot hold steps: one error that says so, before anything is written (the engine would
+        // fail once per step or piped state, "already exists"). One stat per command, not per step.
+        string NotAFile(string destination)
+        {
+            if (IsFile(destination))
+            {
+                Report(CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
+                    $"'{destination}' is a file, not a directory to write checkpoints to; nothing was written and the file is left as it was. " +
+                    "Give a folder path (a folder that does not exist yet is created).", destination), stop: true);
+            }
+
+            if (BrokenLinkTarget(destination) is { } target)
+            {
+                // No folder can be created there (the link is in the way), and none is created through it.
+                Report(CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
+                    $"'{destination}' is a symbolic link to '{target}', which does not exist (or is a loop of links); nothing was written " +
+                    "and the link is left as it was. Create the folder it points to, or give another folder path.", destination), stop: true);
+            }
+
+            return destination;
+        }
+    }
+
+    /// <summary>
+    /// The target of <paramref name="path"/> when it is a local symbolic link that leads to nothing (a missing target, or
+    /// a loop); null otherwise, and for an error (the engine's own failure stands).
+    /// </summary>
+    private static string? BrokenLinkTarget(string path)
+    {
+        if (CheckpointLocation.IsRemote(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            var info = new FileInfo(path.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar));
+            if (info.LinkTarget is not { } target)
+            {
+                return null;
+            }
+
+            try
+            {
+                var final = info.ResolveLinkTarget(returnFinalTarget: true);
+                return final is null || final.Exists || Directory.Exists(final.FullName) ? null : target;
+            }
+            catch (IOException)
+            {
+                // Too many levels of links: a loop.
+                return target;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A location as messages may show it: a remote URL without its SAS, a local path as it is.</summary>
     private protected static string Shown(string location) => RemoteLocations.Shown(location);
 
     /// <summary>
+    /// Writes <paramref name="record"/> as a non-terminating error, or stops the command with it when
+    /// <paramref name="stop"/> (a save, which has nothing else to do).
+    /// </summary>
+    private protected void Report(ErrorRecord record, bool stop)
+    {
+        if (stop)
+        {
+            ThrowTerminatingError(record);
+        }
+
+        WriteError(record);
+    }
+
+    /// <summary>
+    /// The locations of a resolution, after reporting why there are none: the resolver's error, or, for a remote
+    /// location, missing credentials. With <paramref name="stop"/>, an unknown drive or provider stops the command with
+    /// the provider's own DriveNotFound / ProviderNotFound record, as the provider raised it.
+    /// </summary>
+    private IReadOnlyList<string> Accepted(PathResolution resolution, bool stop)
+    {
+        if (resolution.Error is { } error)
+        {
+            if (stop && resolution.Failure == PathFailure.ProviderRefused && error.Exception is RuntimeException or NotSupportedException)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error.Exception);
+            }
+
+            Report(error, stop);
+            return Array.Empty<string>();
+        }
+
+        if (resolution.IsRemote)
+        {
+            RemoteLocation(resolution.Locations[0]);
+        }
+
+        return resolution.Locations;
+    }
+
+    /// <summary>
     /// A remote location goes to the engine exactly as typed, never through the file-system provider. With no
     /// credentials in the environment the command stops at once: every other location of the same command
     /// would fail the same way, and the message says which variables to set (never a key or SAS).
     /// </summary>
-    private string RemoteLocation(string location)
+    private void RemoteLocation(string location)
     {
         if (RemoteLocations.MissingCredentials(location) is string why)
         {
@@ -264,205 +408,20 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         {
             WriteVerbose($"-LockTimeout has no effect on '{Shown(location)}': a remote store takes no lock to wait for (commits are conditional writes).");
         }
-
-        return location;
     }
 
-    /// <summary>
-    /// One path taken as a name: a remote location as typed, else the provider's path for it (one call, which
-    /// reads nothing from the disk). Null after reporting a path that names no local full path; with
-    /// <paramref name="stop"/>, the report stops the command (the provider's DriveNotFound / ProviderNotFound
-    /// records as the provider raised them).
-    /// </summary>
-    /// <param name="path">The path as typed; errors name it.</param>
-    /// <param name="stop">Problems stop the command.</param>
-    /// <param name="pattern">
-    /// A local -Path: backticks escape the next character (<c>run`[1`]</c> is the folder run[1], as for Get-Item -Path),
-    /// so the name is the unescaped path; -LiteralPath keeps every character.
-    /// </param>
-    private string? ResolveNamed(string path, bool stop, bool pattern = false)
+    // The session's provider, as the resolver asks it (one call each, reading nothing from the disk for a name).
+    private string ProviderPath(string name, out string providerName)
     {
-        if (CheckpointLocation.IsRemote(path))
-        {
-            return RemoteLocation(path);
-        }
-
-        var named = pattern && path.Contains('`', StringComparison.Ordinal) ? WildcardPattern.Unescape(path) : path;
-
-        if (IsUncOutsideWindows(path))
-        {
-            // Asked first: the provider would take it for /server/share (New-Item creates that) or leave it as it is.
-            return UncPathNotSupported(path, stop);
-        }
-
-        string full;
-        ProviderInfo provider;
-        try
-        {
-            full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(named, out provider, out _);
-        }
-        catch (Exception ex) when (!stop && ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException or ArgumentException)
-        {
-            WriteError(new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path));
-            return null;
-        }
-
-        if (!IsFileSystem(provider, path, stop))
-        {
-            return null;
-        }
-
-        // The engine takes a path that is not fully qualified relative to the process's current directory, never
-        // the session's location; only a full path may reach it (a drive rooted at \\server\share on Linux leaves one).
-        return System.IO.Path.IsPathFullyQualified(full) ? full : NotAFullPath(path, full, stop);
+        var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(name, out var provider, out _);
+        providerName = provider.Name;
+        return full;
     }
 
-    /// <summary>
-    /// Reports a path the provider left unqualified: a network path (a drive rooted at \\server\share outside
-    /// Windows) is UncPathNotSupported; anything else (FileSystem::run, which the provider does not take relative to
-    /// the current location) is InvalidPath, since telling the user to mount a share they never named misleads.
-    /// </summary>
-    private string? NotAFullPath(string path, string resolved, bool stop)
+    private Collection<string> ProviderMatches(string pattern, out string providerName)
     {
-        if (resolved.StartsWith(@"\\", StringComparison.Ordinal) || resolved.StartsWith("//", StringComparison.Ordinal))
-        {
-            return UncPathNotSupported(path, stop);
-        }
-
-        var record = CheckpointErrorRecords.Module("InvalidPath", ErrorCategory.InvalidArgument,
-            $"'{path}' resolves to '{resolved}', which is not a full path: a provider-qualified path (FileSystem::...) is not " +
-            "taken relative to the current location, so nothing was read or written. Give a full path, or a path relative to " +
-            "the current location without the provider name (./run).", path);
-        if (stop)
-        {
-            ThrowTerminatingError(record);
-        }
-
-        WriteError(record);
-        return null;
-    }
-
-    /// <summary>
-    /// The existing file-system items a wildcard path matches (one provider call); none is an empty list, as for
-    /// Get-Item. Null after reporting a path that cannot be matched (a parent folder that does not exist is
-    /// PathNotFound, except with <paramref name="stop"/>, where it is a folder still to be created: empty).
-    /// </summary>
-    private IReadOnlyList<string>? ResolveMatches(string path, bool stop)
-    {
-        if (IsUncOutsideWindows(path))
-        {
-            // The provider matches \\server\share\* against /server/share on Linux.
-            _ = UncPathNotSupported(path, stop);
-            return null;
-        }
-
-        Collection<string> resolved;
-        ProviderInfo provider;
-        try
-        {
-            resolved = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out provider);
-        }
-        catch (ItemNotFoundException ex)
-        {
-            if (stop)
-            {
-                return Array.Empty<string>();
-            }
-
-            WriteError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path));
-            return null;
-        }
-        catch (Exception ex) when ((!stop && ex is ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or NotSupportedException)
-            || ex is ArgumentException)
-        {
-            // As ResolveNamed reports the same path without a wildcard: one error for this path, the others are still read
-            // (a save stops on the provider's DriveNotFound / ProviderNotFound as raised, and on this InvalidPath).
-            var record = new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path);
-            if (stop)
-            {
-                ThrowTerminatingError(record);
-            }
-
-            WriteError(record);
-            return null;
-        }
-
-        if (!IsFileSystem(provider, path, stop))
-        {
-            return null;
-        }
-
-        // Only full paths reach the engine (see ResolveNamed); a match the provider leaves unqualified is reported.
-        foreach (var match in resolved)
-        {
-            if (!System.IO.Path.IsPathFullyQualified(match))
-            {
-                _ = NotAFullPath(path, match, stop);
-                return null;
-            }
-        }
-
-        return resolved;
-    }
-
-    /// <summary>
-    /// A Windows network path (<c>\\server\share</c> or <c>//server/share</c>, also <c>\\?\</c> and <c>\\.\</c>, or
-    /// provider-qualified) typed where the file system has no such paths: a share is reached there through the folder it
-    /// is mounted on. Three or more leading slashes are the root on every system, a local path.
-    /// </summary>
-    internal static bool IsUncOutsideWindows(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return false;
-        }
-
-        // FileSystem::\\server\share (also Microsoft.PowerShell.Core\FileSystem::) is the same path; another provider's is not a file path.
-        var span = path.AsSpan();
-        var qualifier = span.IndexOf("::", StringComparison.Ordinal);
-        if (qualifier >= 0 && span[..qualifier].EndsWith("FileSystem", StringComparison.OrdinalIgnoreCase))
-        {
-            span = span[(qualifier + 2)..];
-        }
-
-        // The provider takes / and \ alike on Linux, and Windows reads //server/share as the share \\server\share: both
-        // spellings (and mixed ones) name a share the user means, never /server/share on the local disk.
-        return span.Length >= 2 && IsSeparator(span[0]) && IsSeparator(span[1])
-            && (span[0] == '\\' || span[1] == '\\' || span.Length == 2 || !IsSeparator(span[2]));
-
-        static bool IsSeparator(char c) => c is '/' or '\\';
-    }
-
-    private string? UncPathNotSupported(string path, bool stop)
-    {
-        var record = CheckpointErrorRecords.Module("UncPathNotSupported", ErrorCategory.InvalidArgument,
-            $"'{path}' is a Windows network (UNC) path; on Linux and macOS it names no network share, so nothing was read or written. " +
-            "Mount the share and give the folder it is mounted on (for example, after 'mount -t cifs //server/share /mnt/share', " +
-            "use /mnt/share/...), or run the command on Windows.", path);
-        if (stop)
-        {
-            ThrowTerminatingError(record);
-        }
-
-        WriteError(record);
-        return null;
-    }
-
-    private bool IsFileSystem(ProviderInfo provider, string path, bool stop)
-    {
-        if (string.Equals(provider.Name, "FileSystem", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-
-        var record = CheckpointErrorRecords.Module("NotAFileSystemPath", ErrorCategory.InvalidArgument,
-            $"'{path}' is a {provider.Name} path; checkpoint directories live in the file system.", path);
-        if (stop)
-        {
-            ThrowTerminatingError(record);
-        }
-
-        WriteError(record);
-        return false;
+        var matches = SessionState.Path.GetResolvedProviderPathFromPSPath(pattern, out var provider);
+        providerName = provider.Name;
+        return matches;
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Collections.ObjectModel;
 using System.Management.Automation;
 
 namespace DataraxCkpt.Commands.Infrastructure;
@@ -10,7 +11,11 @@ namespace DataraxCkpt.Commands.Infrastructure;
 /// </summary>
 internal static class CompletionDirectory
 {
-    /// <summary>The full directory path, or null when the command line names none (or several).</summary>
+    /// <summary>
+    /// The full directory path (or remote location), or null when the command line names none, or several (a wildcard
+    /// matching more than one), or a path the command would refuse. Resolved by <see cref="CheckpointPathResolver"/>,
+    /// exactly as the command resolves it.
+    /// </summary>
     public static string? From(IDictionary fakeBoundParameters)
     {
         var literal = First(fakeBoundParameters, "LiteralPath");
@@ -20,29 +25,49 @@ internal static class CompletionDirectory
             return null;
         }
 
-        if (literal is null && !CheckpointLocation.IsRemote(path) && path.Contains('`', StringComparison.Ordinal) && !WildcardPattern.ContainsWildcardCharacters(path))
-        {
-            // As the command takes it: a -Path's backticks escape ('run`[1`]' is run[1]).
-            path = WildcardPattern.Unescape(path);
-        }
-
-        if (CheckpointLocation.IsRemote(path))
-        {
-            // Taken as typed, as the command will take it; the provider knows no 'az:' drive.
-            return path;
-        }
-
-        if (CheckpointCommandBase.IsUncOutsideWindows(path))
-        {
-            // As the command refuses it (UncPathNotSupported): //server/share is a full path to .NET on Linux, /server/share.
-            return null;
-        }
-
-        var resolved = ScriptBlock.Create("$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0])").Invoke(path);
-        // Only a full path, as the command itself requires: the provider leaves \\server\share unqualified outside
-        // Windows, and the engine would read (or rebuild the index of) a folder of that name in the process's directory.
-        return resolved.Count == 1 && resolved[0]?.BaseObject is string directory && System.IO.Path.IsPathFullyQualified(directory) ? directory : null;
+        var resolution = literal is null && CheckpointPathResolver.IsPattern(path)
+            ? CheckpointPathResolver.Matches(path, ProviderMatches, ProviderPath)
+            : CheckpointPathResolver.Named(path, escaped: literal is null, ProviderPath);
+        return resolution.Locations.Count == 1 ? resolution.Locations[0] : null;
     }
+
+    // The session's provider through a script block: completion runs on the session's pipeline thread but has no cmdlet.
+    private static string ProviderPath(string name, out string providerName) =>
+        Provider("$p = $null; $d = $null; $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0], [ref]$p, [ref]$d); $p.Name", name, out providerName)[0];
+
+    private static Collection<string> ProviderMatches(string pattern, out string providerName) =>
+        new(Provider("$p = $null; $ExecutionContext.SessionState.Path.GetResolvedProviderPathFromPSPath($args[0], [ref]$p); $p.Name", pattern, out providerName));
+
+    // The script's output is the path(s), then the provider's name. The provider's exceptions reach the resolver as raised.
+    private static List<string> Provider(string script, string path, out string providerName)
+    {
+        Collection<PSObject> output;
+        try
+        {
+            output = ScriptBlock.Create(script).Invoke(path);
+        }
+        catch (RuntimeException ex) when (Raised(ex) is { } raised)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(raised);
+            throw;
+        }
+
+        var texts = output.Select(o => o?.BaseObject as string ?? string.Empty).ToList();
+        if (texts.Count == 0)
+        {
+            // Nothing came back at all: no provider the resolver would accept.
+            providerName = string.Empty;
+            return texts;
+        }
+
+        providerName = texts[^1];
+        texts.RemoveAt(texts.Count - 1);
+        return texts;
+    }
+
+    // A method called from a script block throws MethodInvocationException around the provider's exception.
+    private static Exception? Raised(Exception ex) =>
+        ex is MethodInvocationException { InnerException: { } inner } ? inner : ex.InnerException is MethodInvocationException { InnerException: { } nested } ? nested : null;
 
     /// <summary>How long completion waits for a remote store before offering nothing.</summary>
     public static readonly TimeSpan RemoteBudget = TimeSpan.FromSeconds(3);

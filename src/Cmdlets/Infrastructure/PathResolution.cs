@@ -1,0 +1,57 @@
+using System.Management.Automation;
+
+namespace DataraxCkpt.Commands.Infrastructure;
+
+/// <summary>Why a path resolved to nothing, where the caller treats causes differently.</summary>
+internal enum PathFailure
+{
+    /// <summary>Resolved, or refused for a reason every caller reports alike.</summary>
+    None,
+
+    /// <summary>The provider raised an exception for the path (unknown drive or provider, unsupported form).</summary>
+    ProviderRefused,
+
+    /// <summary>A wildcard's parent folder does not exist.</summary>
+    PathNotFound,
+}
+
+/// <summary>
+/// What <see cref="CheckpointPathResolver"/> made of one path: the locations it names (none, one, or a wildcard's
+/// matches), or the error that says why it names none. Completion only asks for the locations; a command reports the error.
+/// </summary>
+internal sealed class PathResolution
+{
+    /// <summary>Creates a resolution; see the factory methods.</summary>
+    public PathResolution(IReadOnlyList<string> locations, ErrorRecord? error, bool isRemote, PathFailure failure)
+    {
+        Locations = locations;
+        Error = error;
+        IsRemote = isRemote;
+        Failure = failure;
+    }
+
+    /// <summary>Full file-system paths, or one remote location as typed; empty when refused (or a wildcard matched nothing).</summary>
+    public IReadOnlyList<string> Locations { get; }
+
+    /// <summary>Why the path names no location, naming it; null when it resolved.</summary>
+    public ErrorRecord? Error { get; }
+
+    /// <summary>The one location is remote: taken as typed, never through the provider.</summary>
+    public bool IsRemote { get; }
+
+    /// <summary>Which refusal this is, where callers differ.</summary>
+    public PathFailure Failure { get; }
+
+    /// <summary>A remote location, as typed.</summary>
+    public static PathResolution Remote(string location) => new(new[] { location }, null, isRemote: true, PathFailure.None);
+
+    /// <summary>Full file-system paths.</summary>
+    public static PathResolution Local(IReadOnlyList<string> paths) => new(paths, null, isRemote: false, PathFailure.None);
+
+    /// <summary>A path refused with <paramref name="error"/>.</summary>
+    public static PathResolution Refused(ErrorRecord error) => new(Array.Empty<string>(), error, isRemote: false, PathFailure.None);
+
+    /// <summary>The provider's exception for <paramref name="path"/>, reported as InvalidPath when the command goes on.</summary>
+    public static PathResolution ProviderRefused(Exception exception, string path) =>
+        new(Array.Empty<string>(), new ErrorRecord(exception, "InvalidPath", ErrorCategory.InvalidArgument, path), isRemote: false, PathFailure.ProviderRefused);
+}
