@@ -84,7 +84,7 @@ internal static class StepComparer
         other.ContainerIndex.TryGetValue(name, out var at) && !step.ContainerIndex.ContainsKey(name) ? other.Containers[at] : null;
 
     /// <summary>
-    /// Containers of one path in both steps whose type or key comparer differ, or (an ordered dictionary, a psobject)
+    /// Containers of one path in both steps whose type or key comparer differ, or (an ordered dictionary, a psobject, a dict)
     /// whose common children came in another order, and containers present in one step only that no name of theirs
     /// shows: an empty container, or one whose leaves a step listing its items by the grammar before today's named
     /// as if it were not there. A container whose path is a leaf in the other step only was reported with the leaves;
