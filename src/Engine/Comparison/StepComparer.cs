@@ -148,6 +148,12 @@ internal static class StepComparer
             return true;
         }
 
+        // The common case, the same children in the same order, needs no sets (a dictionary of 100,000 entries built two of 100,000 names).
+        if (a.Count == b.Count && SameSequence(a, b))
+        {
+            return true;
+        }
+
         var inB = new HashSet<string>(b, StringComparer.Ordinal);
         var inA = new HashSet<string>(a, StringComparer.Ordinal);
         var j = 0;
@@ -164,6 +170,19 @@ internal static class StepComparer
             }
 
             if (!string.Equals(name, b[j++], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SameSequence(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    {
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!string.Equals(a[i], b[i], StringComparison.Ordinal))
             {
                 return false;
             }
