@@ -168,7 +168,10 @@ internal sealed partial class StateDecoder
         leaves.Add(new ComparedLeaf(item, walk.ReadValues ? Read(node, itemName, depth) : null));
     }
 
-    private static bool SameShape(long[]? a, long[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
+    // As Compare holds shapes (StepComparer.SameShape): no shape and an empty one are the same, so a list giving a
+    // scalar the shape [] cannot make Compare wrong and is no reason to call a restorable step corrupt (found by the
+    // attack on enginedebts).
+    private static bool SameShape(long[]? a, long[]? b) => (a ?? []).AsSpan().SequenceEqual(b ?? []);
 
     /// <summary>A leaf's kind, dtype and shape as an error names them: <c>tensor f32 [3]</c>.</summary>
     private static string Described(StoredItem item) =>

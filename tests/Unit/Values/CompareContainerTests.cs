@@ -241,6 +241,25 @@ public sealed class CompareContainerTests : IDisposable
         Assert.Null(StateComparer.FirstDifference(state, _handler.Restore(ck, 2)));
     }
 
+    [Theory]
+    [InlineData("a", "[]")] // a scalar listed with an empty shape instead of null
+    [InlineData("s", "[]")] // a string likewise
+    public void A_legacy_step_listing_an_empty_shape_for_no_shape_is_not_corrupt(string leaf, string listed)
+    {
+        // Compare holds an empty shape and no shape the same (LeafDifference's SameShape), so
+        // a list giving one for the other cannot make Compare wrong: Verify (cron jobs alarm on it) must not call the step
+        // corrupt, nor Compare refuse it (found by the attack on enginedebts).
+        var ck = _dir.Sub("listed-empty-shape-" + leaf);
+        var state = new OrderedDictionary { ["a"] = 1, ["s"] = "x", ["t"] = new float[] { 1, 2 } };
+        _handler.Save(ck, state, step: 1);
+        _handler.Save(ck, state, step: 2);
+        ToLegacy(ck, 2, items => items.Single(i => i![0]!.GetValue<string>() == leaf)![3] = JsonNode.Parse(listed));
+
+        Assert.True(_handler.Verify(ck, 2).Ok, string.Join("; ", _handler.Verify(ck, 2).Problems.Select(p => p.Problem)));
+        Assert.Empty(_handler.Compare(ck, 1, 2));
+        Assert.Empty(_handler.Compare(ck, 2, 1));
+    }
+
     [Fact]
     public void A_legacy_step_listing_names_of_the_grammar_before_today_compares_by_those_names()
     {
