@@ -17,8 +17,8 @@ internal readonly record struct ComparedLeaf(StoredItem Item, object? Value);
 /// <param name="Empty">It has no children.</param>
 /// <param name="Order">
 /// The paths of its children in stored order for a container whose order a restore keeps and a user sees (an
-/// <c>ordered</c> dictionary, a <c>psobject</c>); null for the others (a hashtable has no order, a list's order is
-/// in its children's paths).
+/// <c>ordered</c> dictionary, a <c>psobject</c>, a <c>dict&lt;K,V&gt;</c>, which enumerates its entries in the order a
+/// restore adds them); null for the others (a hashtable has no order, a list's order is in its children's paths).
 /// </param>
 internal readonly record struct ComparedContainer(string Name, string Type, bool Empty, IReadOnlyList<string>? Order = null);
 

@@ -490,6 +490,12 @@ internal sealed partial class StepIndex : IDisposable
         }
 
         var rc = raw.sqlite3_open_v2(_file, out var db, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null);
+        if (rc == raw.SQLITE_OK)
+        {
+            // Set once, here: every read of this connection (its schema version below, a listing's BEGIN and rows) waits out a busy file.
+            _ = raw.sqlite3_busy_timeout(db, 60_000);
+        }
+
         if (rc == raw.SQLITE_OK && ScanVersion(db) == _version)
         {
             // No mmap_size here, though a mapping would save the kernel's copy of each page (about a tenth
@@ -505,7 +511,6 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>The schema version of a scan connection's file; -1 when it cannot be read.</summary>
     private static long ScanVersion(sqlite3 db)
     {
-        _ = raw.sqlite3_busy_timeout(db, 60_000);
         if (raw.sqlite3_prepare_v2(db, "PRAGMA user_version;", out var statement) != raw.SQLITE_OK)
         {
             statement.Dispose();

@@ -45,7 +45,7 @@ internal sealed partial class StepIndex
     /// </summary>
     private List<CheckpointInfo> ListInHalves(sqlite3 scan, CheckpointListingContext context, long splitFrom)
     {
-        _ = raw.sqlite3_busy_timeout(scan, 60_000);
+        // The connection's busy timeout was set where it was opened (OpenScanConnection).
         var rc = raw.sqlite3_exec(scan, "BEGIN;");
         if (rc != raw.SQLITE_OK)
         {

@@ -82,8 +82,9 @@ internal sealed partial class StateDecoder
         var legacy = walk.Listed is not null;
         var children = 0;
 
-        // An ordered dictionary and a psobject restore their children in stored order, which no name shows.
-        var order = code is "ordered" or "psobject" ? new List<string>() : null;
+        // An ordered dictionary, a psobject and a Dictionary<K,V> restore their children in stored order (the last
+        // enumerates in the order its entries were added), which no name shows. A hashtable enumerates by its keys' hashes.
+        var order = code is "ordered" or "psobject" || code?.StartsWith("dict<", StringComparison.Ordinal) == true ? new List<string>() : null;
         if (field == "e")
         {
             var mixedKeys = ItemNames.HasMixedKeys(code!);
@@ -147,6 +148,14 @@ internal sealed partial class StateDecoder
                 throw Bad(item.Name, $"the manifest's items list names leaf {leaves.Count} '{stored.Name}', which the state node names '{item.Name}' (the items list and the state node disagree)");
             }
 
+            // Compare shows the listed kind, dtype and shape, so they must be what a restore gives the leaf: a list
+            // saying i64 where the node restores an i32 would make equal steps differ, or hide a change.
+            if (!string.Equals(stored.Kind, item.Kind, StringComparison.Ordinal) || !string.Equals(stored.DType, item.DType, StringComparison.Ordinal)
+                || !SameShape(stored.Shape, item.Shape))
+            {
+                throw Bad(item.Name, $"the manifest's items list gives leaf {leaves.Count} '{stored.Name}' as {Described(stored)}, which the state node stores as {Described(item)} (the items list and the state node disagree)");
+            }
+
             // The listed entry is what the index and Get-CheckpointItem show for this leaf: compare by it.
             item = walk.ListedNames ? stored : stored with { Name = item.Name };
         }
@@ -158,6 +167,15 @@ internal sealed partial class StateDecoder
 
         leaves.Add(new ComparedLeaf(item, walk.ReadValues ? Read(node, itemName, depth) : null));
     }
+
+    // As Compare holds shapes (StepComparer.SameShape): no shape and an empty one are the same, so a list giving a
+    // scalar the shape [] cannot make Compare wrong and is no reason to call a restorable step corrupt (found by the
+    // attack on enginedebts).
+    private static bool SameShape(long[]? a, long[]? b) => (a ?? []).AsSpan().SequenceEqual(b ?? []);
+
+    /// <summary>A leaf's kind, dtype and shape as an error names them: <c>tensor f32 [3]</c>.</summary>
+    private static string Described(StoredItem item) =>
+        $"{item.Kind} {item.DType ?? "(no dtype)"}{(item.Shape is null ? string.Empty : " [" + string.Join(',', item.Shape) + "]")}";
 
     /// <summary>
     /// A segment as item names wrote it before today's grammar (docs/format.md §6.3): only '~' → '~0' and '/' → '~1';

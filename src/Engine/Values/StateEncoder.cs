@@ -238,11 +238,11 @@ internal sealed class StateEncoder
                 return;
             case string s:
                 WriteString(w, s);
-                Leaf(itemName, "string", "str", null, s.Length * 2L);
+                Leaf(itemName, StringKind, StringCode, null, s.Length * 2L);
                 return;
             case bool b:
                 w.WriteBooleanValue(b);
-                Leaf(itemName, "scalar", "bool", null, 1);
+                Leaf(itemName, ScalarKind, BoolCode, null, 1);
                 return;
             case PrngKey key:
                 WriteKey(w, key);
@@ -542,7 +542,7 @@ internal sealed class StateEncoder
     private static readonly string Int32Code = TypeCodes.TryGetCode(typeof(int))!;
     private static readonly string Int64Code = TypeCodes.TryGetCode(typeof(long))!;
     private static readonly string Float64Code = TypeCodes.TryGetCode(typeof(double))!;
-    private const string StringCode = "str";
+    private static readonly string StringCode = TypeCodes.TryGetCode(typeof(string))!;
 
     /// <summary>Item name of a plain leaf: "parent/segment" composed here, not allocated per leaf.</summary>
     private char[] _nameChars = new char[128];
@@ -852,7 +852,7 @@ internal sealed class StateEncoder
 
         // A lone surrogate is not Unicode, so JSON cannot carry it; keep the exact UTF-16 units instead.
         w.WriteStartObject();
-        w.WriteString("t", "str");
+        w.WriteString("t", StringCode);
         w.WriteBase64String("b", MemoryMarshal.AsBytes(s.AsSpan()));
         w.WriteEndObject();
     }

@@ -142,11 +142,12 @@ public sealed class BigPruneTests : IDisposable
         Assert.Equal(-2000L, before.Main);
     }
 
-    [Fact]
-    public void A_large_removal_that_fails_reports_its_own_error_and_puts_the_page_cache_back_or_leaves_it_when_it_cannot()
+    /// <summary>
+    /// Two saved steps and <see cref="StepIndex.LargeRemoval"/> copied rows from step 100 on, the index open, the copied
+    /// rows read for a large removal, and the index's own connection (for a trigger or an authorizer on it).
+    /// </summary>
+    private StepIndex OpenWithLargeRemoval(out List<RemovedRow> rows, out Microsoft.Data.Sqlite.SqliteConnection connection)
     {
-        // The cache was put back in a finally: when that failed as well (the same broken connection, a full disk),
-        // its error replaced the removal's, which is the one that says what happened to the steps.
         using (var h = new CheckpointHandler())
         {
             h.Save(_ck, State(1), step: 1);
@@ -154,11 +155,34 @@ public sealed class BigPruneTests : IDisposable
         }
 
         CopyRows(from: 1, first: 100, count: StepIndex.LargeRemoval);
-        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
-        var rows = index.Rows(Enumerable.Range(100, StepIndex.LargeRemoval).Select(i => (long)i).ToList());
-        var listed = index.Steps().Count;
-        var connection = (Microsoft.Data.Sqlite.SqliteConnection)typeof(StepIndex)
+        var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
+        rows = index.Rows(Enumerable.Range(100, StepIndex.LargeRemoval).Select(i => (long)i).ToList());
+        connection = (Microsoft.Data.Sqlite.SqliteConnection)typeof(StepIndex)
             .GetField("_connection", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(index)!;
+        return index;
+    }
+
+    /// <summary>Refuses only the putting back of the page cache (any cache_size set but the large removal's own).</summary>
+    private static void RefuseCacheBack(Microsoft.Data.Sqlite.SqliteConnection connection)
+    {
+        SQLitePCL.strdelegate_authorizer refuseCacheBack = (_, action, name, value, _, _) =>
+            action == SQLitePCL.raw.SQLITE_PRAGMA && name == "cache_size" && value is not null && value != "-65536" ? SQLitePCL.raw.SQLITE_DENY : SQLitePCL.raw.SQLITE_OK;
+        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, refuseCacheBack, null);
+    }
+
+    private static void AllowAll(Microsoft.Data.Sqlite.SqliteConnection connection)
+    {
+        SQLitePCL.strdelegate_authorizer allowAll = (_, _, _, _, _, _) => SQLitePCL.raw.SQLITE_OK;
+        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, allowAll, null);
+    }
+
+    [Fact]
+    public void A_large_removal_that_fails_reports_its_own_error_and_puts_the_page_cache_back_or_leaves_it_when_it_cannot()
+    {
+        // The cache was put back in a finally: when that failed as well (the same broken connection, a full disk),
+        // its error replaced the removal's, which is the one that says what happened to the steps.
+        using var index = OpenWithLargeRemoval(out var rows, out var connection);
+        var listed = index.Steps().Count;
         using (var trigger = connection.CreateCommand())
         {
             // The removal's transaction fails at its last statement (after its intents went in), as a failing disk would.
@@ -167,17 +191,14 @@ public sealed class BigPruneTests : IDisposable
         }
 
         // Only the putting back of the cache is refused (any cache_size set but the large removal's own).
-        SQLitePCL.strdelegate_authorizer refuseCacheBack = (_, action, name, value, _, _) =>
-            action == SQLitePCL.raw.SQLITE_PRAGMA && name == "cache_size" && value is not null && value != "-65536" ? SQLitePCL.raw.SQLITE_DENY : SQLitePCL.raw.SQLITE_OK;
-        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, refuseCacheBack, null);
+        RefuseCacheBack(connection);
         var failed = Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => index.UnpublishSteps(rows));
         Assert.Contains("injected removal failure (test)", failed.Message, StringComparison.Ordinal);
         Assert.Equal(listed, index.Steps().Count);
         Assert.Equal((-65536L, -65536L), index.CacheSizes());
 
         // With the cache allowed back (and set back by hand), a failed removal puts it back as a successful one does.
-        SQLitePCL.strdelegate_authorizer allowAll = (_, _, _, _, _, _) => SQLitePCL.raw.SQLITE_OK;
-        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, allowAll, null);
+        AllowAll(connection);
         using (var reset = connection.CreateCommand())
         {
             reset.CommandText = "PRAGMA main.cache_size = -2000; PRAGMA temp.cache_size = -2000;";
@@ -204,25 +225,12 @@ public sealed class BigPruneTests : IDisposable
     public void A_large_removal_that_committed_is_not_reported_as_failed_when_the_page_cache_cannot_be_put_back()
     {
         // Putting the cache back threw after the removal had committed: the caller was told the removal failed (found by the final review).
-        using (var h = new CheckpointHandler())
-        {
-            h.Save(_ck, State(1), step: 1);
-            h.Save(_ck, State(2), step: 2);
-        }
-
-        CopyRows(from: 1, first: 100, count: StepIndex.LargeRemoval);
-        using var index = StepIndex.Open(Path.GetFullPath(_ck), create: false, upgrade: true);
-        var rows = index.Rows(Enumerable.Range(100, StepIndex.LargeRemoval).Select(i => (long)i).ToList());
-        var connection = (Microsoft.Data.Sqlite.SqliteConnection)typeof(StepIndex)
-            .GetField("_connection", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(index)!;
-        SQLitePCL.strdelegate_authorizer refuseCacheBack = (_, action, name, value, _, _) =>
-            action == SQLitePCL.raw.SQLITE_PRAGMA && name == "cache_size" && value is not null && value != "-65536" ? SQLitePCL.raw.SQLITE_DENY : SQLitePCL.raw.SQLITE_OK;
-        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, refuseCacheBack, null);
+        using var index = OpenWithLargeRemoval(out var rows, out var connection);
+        RefuseCacheBack(connection);
 
         index.UnpublishSteps(rows);
 
-        SQLitePCL.strdelegate_authorizer allowAll = (_, _, _, _, _, _) => SQLitePCL.raw.SQLITE_OK;
-        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, allowAll, null);
+        AllowAll(connection);
         index.ClearRemovalIntents(rows);
         Assert.Equal(new long[] { 1, 2 }, index.Steps());
     }

@@ -46,6 +46,23 @@ public sealed class ListingScanConnectionTests : IDisposable
     }
 
     [Fact]
+    public void A_scan_connection_waits_out_a_busy_file_from_its_open_with_the_index_connections_timeout()
+    {
+        // Set once where it is opened (the split listing set it again on a connection that had it).
+        SaveSteps(1);
+        using var index = StepIndex.Open(_ck, create: false, upgrade: true);
+        using var scan = index.OpenScanConnection();
+
+        Assert.NotNull(scan);
+        Assert.Equal(SQLitePCL.raw.SQLITE_OK, SQLitePCL.raw.sqlite3_prepare_v2(scan, "PRAGMA busy_timeout;", out var statement));
+        using (statement)
+        {
+            Assert.Equal(SQLitePCL.raw.SQLITE_ROW, SQLitePCL.raw.sqlite3_step(statement));
+            Assert.Equal(60_000, SQLitePCL.raw.sqlite3_column_int(statement, 0));
+        }
+    }
+
+    [Fact]
     public void A_full_listing_sees_committed_rows_and_not_a_writers_open_transaction()
     {
         SaveSteps(1, 2, 3);

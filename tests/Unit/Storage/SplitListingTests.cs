@@ -299,39 +299,37 @@ public sealed class SplitListingTests : IDisposable
             Exec(setup, string.Format(CultureInfo.InvariantCulture, Insert, 1_000_000, Group - 1));
         }
 
-        using var stop = new CancellationTokenSource();
         var writes = 0;
-        var writer = Task.Run(() =>
-        {
-            for (var g = 1; !stop.IsCancellationRequested; g++)
+        await RaceListings(
+            stopped =>
             {
-                // A connection per commit, as the engine's writers have: when it is the last one to close, the log is
-                // checkpointed and deleted, so listings also start on a fresh, unwritten log.
-                using var connection = PlantedManifest.OpenIndex(_ck);
-                var (from, to) = g % 2 == 1 ? (1_000_000, 6_000_000) : (6_000_000, 1_000_000);
-                using (var tx = connection.BeginTransaction())
+                for (var g = 1; !stopped(); g++)
                 {
-                    using var move = connection.CreateCommand();
-                    move.Transaction = tx;
-                    move.CommandText = string.Create(CultureInfo.InvariantCulture, $"DELETE FROM steps WHERE step >= {from} AND step < {from + Group};")
-                        + string.Format(CultureInfo.InvariantCulture, Insert, to, Group - 1);
-                    move.ExecuteNonQuery();
-                    tx.Commit();
+                    // A connection per commit, as the engine's writers have: when it is the last one to close, the log is
+                    // checkpointed and deleted, so listings also start on a fresh, unwritten log.
+                    using var connection = PlantedManifest.OpenIndex(_ck);
+                    var (from, to) = g % 2 == 1 ? (1_000_000, 6_000_000) : (6_000_000, 1_000_000);
+                    using (var tx = connection.BeginTransaction())
+                    {
+                        using var move = connection.CreateCommand();
+                        move.Transaction = tx;
+                        move.CommandText = string.Create(CultureInfo.InvariantCulture, $"DELETE FROM steps WHERE step >= {from} AND step < {from + Group};")
+                            + string.Format(CultureInfo.InvariantCulture, Insert, to, Group - 1);
+                        move.ExecuteNonQuery();
+                        tx.Commit();
+                    }
+
+                    if (g % 7 == 0)
+                    {
+                        Exec(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
+                    }
+
+                    Interlocked.Increment(ref writes);
                 }
-
-                if (g % 7 == 0)
-                {
-                    Exec(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
-                }
-
-                Interlocked.Increment(ref writes);
-            }
-        });
-
-        try
-        {
-            var splitsBefore = StepIndex.SplitListings;
-            for (var listing = 0; listing < 300 || Volatile.Read(ref writes) < 30; listing++)
+            },
+            listings: 300,
+            wroteEnough: () => Volatile.Read(ref writes) >= 30,
+            checkListing: listing =>
             {
                 List<long> steps;
                 using (var index = StepIndex.Open(_ck, create: false, upgrade: false))
@@ -345,19 +343,7 @@ public sealed class SplitListingTests : IDisposable
                 Assert.True(group.Count == Group, $"listing {listing} shows {group.Count} grouped rows, not one group of {Group}: two states mixed");
                 Assert.Equal(Enumerable.Range(0, Group).Select(i => group[0] + i), group);
                 Assert.Contains(group[0], new long[] { 1_000_000, 6_000_000 });
-                Assert.False(writer.IsFaulted, writer.Exception?.ToString());
-            }
-
-            if (Environment.ProcessorCount > 1)
-            {
-                Assert.True(StepIndex.SplitListings > splitsBefore, "no listing was read from both ends");
-            }
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await writer;
-        }
+            });
     }
 
     [Fact]
@@ -376,24 +362,22 @@ public sealed class SplitListingTests : IDisposable
                 """);
         }
 
-        using var stop = new CancellationTokenSource();
         var saved = 0L;
-        var writer = Task.Run(() =>
-        {
-            using var w = new CheckpointHandler();
-            for (var step = 20_000L; !stop.IsCancellationRequested; step++)
+        using var h = new CheckpointHandler();
+        await RaceListings(
+            stopped =>
             {
-                w.Save(_ck, new Dictionary<string, object?> { ["v"] = (int)step }, step: step, metadata: new Dictionary<string, object?> { ["s"] = step });
-                Volatile.Write(ref saved, step);
-                w.Prune(_ck, new RetentionPolicy { Keep = 2 });
-            }
-        });
-
-        try
-        {
-            using var h = new CheckpointHandler();
-            var splitsBefore = StepIndex.SplitListings;
-            for (var listing = 0; listing < 60 || Volatile.Read(ref saved) < 20_010; listing++)
+                using var w = new CheckpointHandler();
+                for (var step = 20_000L; !stopped(); step++)
+                {
+                    w.Save(_ck, new Dictionary<string, object?> { ["v"] = (int)step }, step: step, metadata: new Dictionary<string, object?> { ["s"] = step });
+                    Volatile.Write(ref saved, step);
+                    w.Prune(_ck, new RetentionPolicy { Keep = 2 });
+                }
+            },
+            listings: 60,
+            wroteEnough: () => Volatile.Read(ref saved) >= 20_010,
+            checkListing: _ =>
             {
                 var savedBefore = Volatile.Read(ref saved);
                 var infos = h.ListCheckpoints(_ck);
@@ -405,6 +389,24 @@ public sealed class SplitListingTests : IDisposable
                 // Pruned before the listing began: a step two or more below the newest save then is never listed.
                 Assert.All(window, i => Assert.True(savedBefore == 0 || i.Step >= savedBefore - 2, $"step {i.Step} was pruned before the listing began (saved {savedBefore})"));
                 Assert.All(window, i => Assert.Equal(i.Step, Convert.ToInt64(i.Metadata["s"], CultureInfo.InvariantCulture)));
+            });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> on a pool thread until the listings are done (it asks whether they are), and <paramref name="checkListing"/> (given the
+    /// listing's number) at least <paramref name="listings"/> times and on until <paramref name="wroteEnough"/>; after each listing
+    /// the writer must not have failed, and with a second core at least one listing must have been read from both ends.
+    /// </summary>
+    private static async Task RaceListings(Action<Func<bool>> write, int listings, Func<bool> wroteEnough, Action<int> checkListing)
+    {
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() => write(() => stop.IsCancellationRequested));
+        try
+        {
+            var splitsBefore = StepIndex.SplitListings;
+            for (var listing = 0; listing < listings || !wroteEnough(); listing++)
+            {
+                checkListing(listing);
                 Assert.False(writer.IsFaulted, writer.Exception?.ToString());
             }
 

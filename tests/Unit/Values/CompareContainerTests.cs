@@ -207,6 +207,59 @@ public sealed class CompareContainerTests : IDisposable
         Assert.Contains("items list", Assert.Single(_handler.Verify(ck, 2).Problems).Problem, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("b", 1, "\"tensor\"")] // kind
+    [InlineData("b", 2, "\"i64\"")] // dtype
+    [InlineData("t", 3, "[4]")] // shape
+    [InlineData("t", 3, "null")] // a tensor listed without a shape
+    [InlineData("t", 2, "\"f64\"")]
+    public void A_legacy_step_whose_items_list_gives_a_leaf_another_kind_dtype_or_shape_than_its_state_node_is_corrupt_naming_the_leaf(
+        string leaf, int field, string listed)
+    {
+        // Compare took the kind, dtype and shape of a legacy step's leaves from its items list, unchecked: a list that
+        // said i64 for a leaf that restores as i32 made two equal steps differ (or, the other way round, hid a change).
+        var ck = _dir.Sub("listed-" + field + "-" + leaf + listed.Length);
+        var state = new OrderedDictionary { ["a"] = 1, ["b"] = 2, ["t"] = new float[] { 1, 2, 3 } };
+        _handler.Save(ck, state, step: 1);
+        _handler.Save(ck, state, step: 2);
+        ToLegacy(ck, 1);
+        Assert.Empty(_handler.Compare(ck, 1, 2));
+
+        ToLegacy(ck, 2, items => items.Single(i => i![0]!.GetValue<string>() == leaf)![field] = JsonNode.Parse(listed));
+
+        var e = Assert.Throws<CorruptCheckpointException>(() => _handler.Compare(ck, 1, 2));
+        Assert.Equal(2, e.Step);
+        Assert.Contains("items list", e.Problem, StringComparison.Ordinal);
+        Assert.Contains($"(item '{leaf}')", e.Problem, StringComparison.Ordinal);
+        Assert.Equal(2, Assert.Throws<CorruptCheckpointException>(() => _handler.Compare(ck, 2, 1)).Step);
+
+        // Test-Checkpoint, which the error points to, reports it too; the step still restores from its state node.
+        Assert.True(_handler.Verify(ck, 1).Ok);
+        var problem = Assert.Single(_handler.Verify(ck, 2).Problems).Problem;
+        Assert.Contains("items list", problem, StringComparison.Ordinal);
+        Assert.Contains($"(item '{leaf}')", problem, StringComparison.Ordinal);
+        Assert.Null(StateComparer.FirstDifference(state, _handler.Restore(ck, 2)));
+    }
+
+    [Theory]
+    [InlineData("a", "[]")] // a scalar listed with an empty shape instead of null
+    [InlineData("s", "[]")] // a string likewise
+    public void A_legacy_step_listing_an_empty_shape_for_no_shape_is_not_corrupt(string leaf, string listed)
+    {
+        // Compare holds an empty shape and no shape the same (LeafDifference's SameShape), so
+        // a list giving one for the other cannot make Compare wrong: Verify (cron jobs alarm on it) must not call the step
+        // corrupt, nor Compare refuse it (found by the attack on enginedebts).
+        var ck = _dir.Sub("listed-empty-shape-" + leaf);
+        var state = new OrderedDictionary { ["a"] = 1, ["s"] = "x", ["t"] = new float[] { 1, 2 } };
+        _handler.Save(ck, state, step: 1);
+        _handler.Save(ck, state, step: 2);
+        ToLegacy(ck, 2, items => items.Single(i => i![0]!.GetValue<string>() == leaf)![3] = JsonNode.Parse(listed));
+
+        Assert.True(_handler.Verify(ck, 2).Ok, string.Join("; ", _handler.Verify(ck, 2).Problems.Select(p => p.Problem)));
+        Assert.Empty(_handler.Compare(ck, 1, 2));
+        Assert.Empty(_handler.Compare(ck, 2, 1));
+    }
+
     [Fact]
     public void A_legacy_step_listing_names_of_the_grammar_before_today_compares_by_those_names()
     {

@@ -93,6 +93,35 @@ public sealed class CompareOrderAndLegacyTests : IDisposable
     }
 
     [Fact]
+    public void A_generic_dictionary_whose_keys_came_in_another_order_is_Changed_on_its_path_as_its_restore_enumerates_them()
+    {
+        // A Dictionary<K,V> restores its entries in stored order, which its enumeration (and PowerShell's display) shows.
+        var ck = Saved(
+            new Hashtable { ["d"] = new Dictionary<string, int> { ["a"] = 1, ["b"] = 2 }, ["k"] = new Dictionary<int, string> { [1] = "x", [2] = "y" } },
+            new Hashtable { ["d"] = new Dictionary<string, int> { ["b"] = 2, ["a"] = 1 }, ["k"] = new Dictionary<int, string> { [1] = "x", [2] = "y" } },
+            new Hashtable { ["d"] = new Dictionary<string, int> { ["b"] = 2, ["a"] = 1 }, ["k"] = new Dictionary<int, string> { [2] = "y", [1] = "x" } });
+        Assert.Equal(new[] { "a", "b" }, ((Dictionary<string, int>)((Hashtable)_handler.Restore(ck, 1)!)["d"]!).Keys);
+        Assert.Equal(new[] { "b", "a" }, ((Dictionary<string, int>)((Hashtable)_handler.Restore(ck, 2)!)["d"]!).Keys);
+
+        var d = Assert.Single(_handler.Compare(ck, 1, 2));
+        Assert.Equal(("d", "Changed", "dict<str,i32>", "dict<str,i32>"), (d.Name, d.Change, d.DTypeBefore, d.DTypeAfter));
+        Assert.Equal("k", Assert.Single(_handler.Compare(ck, 2, 3)).Name);
+        Assert.Empty(_handler.Compare(ck, 2, 2));
+    }
+
+    [Fact]
+    public void A_generic_dictionary_as_the_state_reordered_is_Changed_on_the_root_path_and_one_in_the_same_order_is_equal()
+    {
+        var ck = Saved(
+            new Dictionary<string, object?> { ["x"] = 1, ["y"] = 2 },
+            new Dictionary<string, object?> { ["y"] = 2, ["x"] = 1 },
+            new Dictionary<string, object?> { ["y"] = 2, ["x"] = 1 });
+
+        Assert.Equal(".", Assert.Single(_handler.Compare(ck, 1, 2)).Name);
+        Assert.Empty(_handler.Compare(ck, 2, 3));
+    }
+
+    [Fact]
     public void A_hashtable_has_no_order_to_compare()
     {
         var ck = Saved(new Hashtable { ["a"] = 1, ["b"] = 2, ["c"] = 3 }, new Hashtable { ["c"] = 3, ["b"] = 2, ["a"] = 1 });

@@ -99,8 +99,13 @@ internal sealed class UncommittedBlobs
 
     private static string FileName(BlobClient blob) => blob.Name[(blob.Name.LastIndexOf('/') + 1)..];
 
-    // The SDK stops retrying at a refusal, so it is the last try, after any transport failures before it (found by the final review).
-    private static bool IsRefusal(Exception e) =>
+    /// <summary>
+    /// Whether a refresh's failure is a refusal (403), which goes on as it is: a bare refusal, or the SDK's
+    /// <see cref="AggregateException"/> of its tries when any try was refused, whichever it was (found by the final
+    /// review of session 11). Today the SDK stops retrying at a refusal, so it is the last try, after any transport
+    /// failures; the check does not rest on that order, so a refusal is never reported as the store unreachable.
+    /// </summary>
+    internal static bool IsRefusal(Exception e) =>
         e is RefusedRequestException || (e is AggregateException a && a.InnerExceptions.Any(i => i is RefusedRequestException));
 
     /// <summary>What went wrong at the last try of a retried request (the SDK lists every try), its first line (a store's answer goes on with its headers).</summary>
