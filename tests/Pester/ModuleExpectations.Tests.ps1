@@ -46,6 +46,21 @@ Describe 'Retention touches nothing but checkpoint directories (item 2)' {
         Get-CheckpointStep (Join-Path $runs 'run1') | Should -Be @(3, 4)
     }
 
+    It 'piped files among the runs (Get-ChildItem without -Directory) are skipped untouched with a -Verbose line, and a job under ErrorAction Stop prunes the runs without halting' {
+        $runs = Join-Path $TestDrive 'runs-with-files'
+        foreach ($step in 1..4) { @{ s = $step } | Save-Checkpoint (Join-Path $runs 'run1') -Step $step }
+        foreach ($step in 1..3) { @{ s = $step } | Save-Checkpoint (Join-Path $runs 'zrun2') -Step $step }
+        Set-Content -LiteralPath (Join-Path $runs 'README.md') -Value 'notes'
+        Set-Content -LiteralPath (Join-Path $runs 'a-first.txt') -Value 'sorted before the runs'
+
+        $verbose = Get-ChildItem -LiteralPath $runs | Remove-Checkpoint -Keep 2 -ErrorAction Stop -Verbose -WarningAction SilentlyContinue 4>&1 | ForEach-Object { "$_" }
+        ($verbose -match 'README\.md.*a file, not a checkpoint directory') | Should -Not -BeNullOrEmpty
+        Get-CheckpointStep (Join-Path $runs 'run1') | Should -Be @(3, 4)
+        Get-CheckpointStep (Join-Path $runs 'zrun2') | Should -Be @(2, 3)
+        Get-Content -LiteralPath (Join-Path $runs 'README.md') | Should -Be 'notes'
+        Get-Content -LiteralPath (Join-Path $runs 'a-first.txt') | Should -Be 'sorted before the runs'
+    }
+
     It 'naming such a folder with -Path is a NotACheckpointDirectory error' {
         $out = Invoke-Fresh @'
 $null = New-Item -ItemType Directory -Path (Join-Path $root 'logs')

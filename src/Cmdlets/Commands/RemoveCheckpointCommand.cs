@@ -238,10 +238,19 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
 
     /// <summary>
     /// True for an existing checkpoint directory. Otherwise reports it (a missing one as not found; one that is not a
-    /// checkpoint directory as an error when named on the command line or <paramref name="alwaysError"/>, else verbose).
+    /// checkpoint directory, or a piped file, as an error when named on the command line or <paramref name="alwaysError"/>, else
+    /// verbose).
     /// </summary>
     private bool IsCheckpointDirectoryOrReport(string directory, bool alwaysError)
     {
+        if (!_pathOnCommandLine && !alwaysError && IsFile(directory))
+        {
+            // Get-ChildItem ./runs | Remove-Checkpoint -Keep 3 passes a stray README along with the runs: an unattended job
+            // under ErrorAction Stop must not halt on it, any more than on a folder that holds no checkpoint.
+            WriteVerbose($"Skipped '{Shown(directory)}': a file, not a checkpoint directory; Remove-Checkpoint left it untouched.");
+            return false;
+        }
+
         if (ExistingDirectories(new[] { directory }).Count == 0)
         {
             return false;

@@ -196,7 +196,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// path, so the file system is asked directly, following links: the provider asked about a link's own entry, and so
     /// answered "a file" for a link to a folder not yet created (or a link loop), which names nothing that exists.
     /// </summary>
-    private static bool IsFile(string path)
+    private protected static bool IsFile(string path)
     {
         if (CheckpointLocation.IsRemote(path))
         {
