@@ -629,6 +629,8 @@ Import-Module '$ModuleManifest'
                 $errors[0].FullyQualifiedErrorId | Should -BeExactly "InvalidPath,DataraxCkpt.Commands.$($reader -replace '-', '')Command"
                 $errors[0].TargetObject | Should -Be '~/nohome-ck'
                 $errors[0].Exception.Message | Should -BeLike '*Home*'
+                # The provider's message names no path: the record's message does, for a job's log with several paths.
+                "$($errors[0])" | Should -BeLike "'~/nohome-ck':*Home*" -Because $reader
             }
             $errors = $null
             Get-CheckpointStep -LiteralPath '~/nohome-ck' -ErrorVariable errors -ErrorAction SilentlyContinue

@@ -243,7 +243,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     /// </summary>
     private bool IsCheckpointDirectoryOrReport(string directory, bool alwaysError)
     {
-        if (!_pathOnCommandLine && !alwaysError && IsFile(directory))
+        if (!_pathOnCommandLine && !alwaysError && LocalPathProbe.IsFile(directory))
         {
             // Get-ChildItem ./runs | Remove-Checkpoint -Keep 3 passes a stray README along with the runs: an unattended job
             // under ErrorAction Stop must not halt on it, any more than on a folder that holds no checkpoint.

@@ -158,7 +158,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         catch (Exception ex) when (CheckpointErrorRecords.IsReportable(ex))
         {
             // "Does not exist" is wrong for a file (Get-ChildItem | Get-Checkpoint passes files along with folders).
-            WriteError(ex is CheckpointDirectoryNotFoundException && target is string path && IsFile(path)
+            WriteError(ex is CheckpointDirectoryNotFoundException && target is string path && LocalPathProbe.IsFile(path)
                 ? NotADirectory(path)
                 : CheckpointErrorRecords.From(ex, target));
             return false;
@@ -184,36 +184,9 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// </summary>
     private protected void ReportIfFile(string directory)
     {
-        if (IsFile(directory))
+        if (LocalPathProbe.IsFile(directory))
         {
             WriteError(NotADirectory(directory));
-        }
-    }
-
-    /// <summary>
-    /// True for an existing local file (a symbolic link followed to one too). Asked only after the engine found no
-    /// directory there, so a read of an existing directory pays nothing. The path is the resolver's full file-system
-    /// path, so the file system is asked directly, following links: the provider asked about a link's own entry, and so
-    /// answered "a file" for a link to a folder not yet created (or a link loop), which names nothing that exists.
-    /// </summary>
-    private protected static bool IsFile(string path)
-    {
-        if (CheckpointLocation.IsRemote(path))
-        {
-            return false;
-        }
-
-        // A trailing separator still names the file ('notes.txt/'); the file system would find nothing there.
-        try
-        {
-            // FileInfo.Exists is false for a directory, but true for a link whatever it points to: a link counts only
-            // when its final target is a file. A loop throws; an error is unknown: the engine's DirectoryNotFound stands.
-            var info = new FileInfo(path.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar));
-            return info.Exists && (info.LinkTarget is null || info.ResolveLinkTarget(returnFinalTarget: true) is { Exists: true });
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            return false;
         }
     }
 
@@ -294,14 +267,14 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         // fail once per step or piped state, "already exists"). One stat per command, not per step.
         string NotAFile(string destination)
         {
-            if (IsFile(destination))
+            if (LocalPathProbe.IsFile(destination))
             {
                 Report(CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
                     $"'{destination}' is a file, not a directory to write checkpoints to; nothing was written and the file is left as it was. " +
                     "Give a folder path (a folder that does not exist yet is created).", destination), stop: true);
             }
 
-            if (BrokenLinkTarget(destination) is { } target)
+            if (LocalPathProbe.BrokenLinkTarget(destination) is { } target)
             {
                 // No folder can be created there (the link is in the way), and none is created through it.
                 Report(CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
@@ -310,42 +283,6 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             }
 
             return destination;
-        }
-    }
-
-    /// <summary>
-    /// The target of <paramref name="path"/> when it is a local symbolic link that leads to nothing (a missing target, or
-    /// a loop); null otherwise, and for an error (the engine's own failure stands).
-    /// </summary>
-    private static string? BrokenLinkTarget(string path)
-    {
-        if (CheckpointLocation.IsRemote(path))
-        {
-            return null;
-        }
-
-        try
-        {
-            var info = new FileInfo(path.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar));
-            if (info.LinkTarget is not { } target)
-            {
-                return null;
-            }
-
-            try
-            {
-                var final = info.ResolveLinkTarget(returnFinalTarget: true);
-                return final is null || final.Exists || Directory.Exists(final.FullName) ? null : target;
-            }
-            catch (IOException)
-            {
-                // Too many levels of links: a loop.
-                return target;
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            return null;
         }
     }
 

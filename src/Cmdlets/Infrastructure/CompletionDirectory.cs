@@ -32,8 +32,12 @@ internal static class CompletionDirectory
     }
 
     // The session's provider through a script block: completion runs on the session's pipeline thread but has no cmdlet.
-    private static string ProviderPath(string name, out string providerName) =>
-        Provider("$p = $null; $d = $null; $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0], [ref]$p, [ref]$d); $p.Name", name, out providerName)[0];
+    private static string ProviderPath(string name, out string providerName)
+    {
+        // No output at all (no provider name either) is refused by the resolver as no file-system path.
+        var paths = Provider("$p = $null; $d = $null; $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0], [ref]$p, [ref]$d); $p.Name", name, out providerName);
+        return paths.Count > 0 ? paths[0] : string.Empty;
+    }
 
     private static Collection<string> ProviderMatches(string pattern, out string providerName) =>
         new(Provider("$p = $null; $ExecutionContext.SessionState.Path.GetResolvedProviderPathFromPSPath($args[0], [ref]$p); $p.Name", pattern, out providerName));

@@ -2,19 +2,6 @@ using System.Management.Automation;
 
 namespace DataraxCkpt.Commands.Infrastructure;
 
-/// <summary>Why a path resolved to nothing, where the caller treats causes differently.</summary>
-internal enum PathFailure
-{
-    /// <summary>Resolved, or refused for a reason every caller reports alike.</summary>
-    None,
-
-    /// <summary>The provider raised an exception for the path (unknown drive or provider, unsupported form).</summary>
-    ProviderRefused,
-
-    /// <summary>A wildcard's parent folder does not exist.</summary>
-    PathNotFound,
-}
-
 /// <summary>
 /// What <see cref="CheckpointPathResolver"/> made of one path: the locations it names (none, one, or a wildcard's
 /// matches), or the error that says why it names none. Completion only asks for the locations; a command reports the error.
@@ -52,6 +39,14 @@ internal sealed class PathResolution
     public static PathResolution Refused(ErrorRecord error) => new(Array.Empty<string>(), error, isRemote: false, PathFailure.None);
 
     /// <summary>The provider's exception for <paramref name="path"/>, reported as InvalidPath when the command goes on.</summary>
-    public static PathResolution ProviderRefused(Exception exception, string path) =>
-        new(Array.Empty<string>(), new ErrorRecord(exception, "InvalidPath", ErrorCategory.InvalidArgument, path), isRemote: false, PathFailure.ProviderRefused);
+    public static PathResolution ProviderRefused(Exception exception, string path)
+    {
+        // The provider's own message often names no path ("Home location for this provider is not set"); a job's log
+        // with several paths must say which one. The exception stays the provider's, for scripts that catch its type.
+        var record = new ErrorRecord(exception, "InvalidPath", ErrorCategory.InvalidArgument, path)
+        {
+            ErrorDetails = new ErrorDetails($"'{path}': {exception.Message}"),
+        };
+        return new(Array.Empty<string>(), record, isRemote: false, PathFailure.ProviderRefused);
+    }
 }

@@ -39,6 +39,10 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>Item rows of a version-1 index read in one page.</summary>
     private const int ItemRowPage = 50_000;
 
+    // How long any connection of the index waits out another's lock before SQLITE_BUSY: a save's commit or a prune's
+    // transaction may hold it for seconds on a slow disk, and a reader or writer that gave up would fail the user's call.
+    private const int BusyTimeoutMs = 60_000;
+
     private readonly SqliteConnection _connection;
     private readonly string _directory;
 
@@ -85,7 +89,7 @@ internal sealed partial class StepIndex : IDisposable
             index.Guard(() =>
             {
                 connection.Open();
-                index.Execute("PRAGMA busy_timeout = 60000;");
+                index.Execute("PRAGMA busy_timeout = " + BusyTimeoutMs.ToString(CultureInfo.InvariantCulture) + ";");
                 var version = Convert.ToInt64(index.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
                 if (version == 0 && !create)
                 {
@@ -461,7 +465,7 @@ internal sealed partial class StepIndex : IDisposable
     /// </summary>
     private static sqlite3_stmt PrepareRaw(sqlite3 db, string sql)
     {
-        _ = raw.sqlite3_busy_timeout(db, 60_000);
+        _ = raw.sqlite3_busy_timeout(db, BusyTimeoutMs);
         var rc = raw.sqlite3_prepare_v2(db, sql, out var statement);
         if (rc != raw.SQLITE_OK)
         {
@@ -492,8 +496,9 @@ internal sealed partial class StepIndex : IDisposable
         var rc = raw.sqlite3_open_v2(_file, out var db, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null);
         if (rc == raw.SQLITE_OK)
         {
-            // Set once, here: every read of this connection (its schema version below, a listing's BEGIN and rows) waits out a busy file.
-            _ = raw.sqlite3_busy_timeout(db, 60_000);
+            // Set at the open, so that this connection's first reads (its schema version below, a listing's BEGIN) wait out a
+            // busy file too, not only the statements PrepareRaw prepares (which set it again, as for the writable connection).
+            _ = raw.sqlite3_busy_timeout(db, BusyTimeoutMs);
         }
 
         if (rc == raw.SQLITE_OK && ScanVersion(db) == _version)
