@@ -61,6 +61,20 @@ Describe 'Retention touches nothing but checkpoint directories (item 2)' {
         Get-Content -LiteralPath (Join-Path $runs 'a-first.txt') | Should -Be 'sorted before the runs'
     }
 
+    It 'a piped symbolic link to a folder not there now is skipped with a -Verbose line, and a job under ErrorAction Stop still prunes the runs after it' -Skip:$IsWindows {
+        $runs = Join-Path $TestDrive 'runs-with-dangling-link'
+        $null = New-Item -ItemType Directory -Path $runs
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $runs 'a-scratch') -Target (Join-Path $TestDrive 'scratch-not-created')
+        foreach ($step in 1..4) { @{ s = $step } | Save-Checkpoint (Join-Path $runs 'run1') -Step $step }
+
+        # Sorted by name, the dangling link comes before the run it would have stopped the job short of.
+        $verbose = Get-ChildItem -LiteralPath $runs | Sort-Object Name | Remove-Checkpoint -Keep 2 -ErrorAction Stop -Verbose -WarningAction SilentlyContinue 4>&1 | ForEach-Object { "$_" }
+        ($verbose -match 'a-scratch.*symbolic link.*does not exist') | Should -Not -BeNullOrEmpty
+        Get-CheckpointStep (Join-Path $runs 'run1') | Should -Be @(3, 4)
+        (Get-Item -LiteralPath (Join-Path $runs 'a-scratch') -Force).LinkTarget | Should -Be (Join-Path $TestDrive 'scratch-not-created')
+        Join-Path $TestDrive 'scratch-not-created' | Should -Not -Exist
+    }
+
     It 'naming such a folder with -Path is a NotACheckpointDirectory error' {
         $out = Invoke-Fresh @'
 $null = New-Item -ItemType Directory -Path (Join-Path $root 'logs')

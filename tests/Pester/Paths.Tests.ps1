@@ -609,6 +609,18 @@ Import-Module '$ModuleManifest'
         @(Get-ChildItem -LiteralPath $processDir.FullName -Force).Count | Should -Be 0
     }
 
+    It 'a mistyped Azure URL that reaches the file-system provider is InvalidPath whose message and target show no SAS signature' {
+        foreach ($typed in 'https:/acct.blob.core.windows.net/c/ck?sv=2020-08-04&sig=SECRETSIG', ' https://acct.blob.core.windows.net/c/ck?sv=2020-08-04&sig=SECRETSIG') {
+            $errors = $null
+            $null = Get-CheckpointStep -LiteralPath $typed -ErrorVariable errors -ErrorAction SilentlyContinue
+            @($errors).Count | Should -Be 1 -Because $typed
+            $errors[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.GetCheckpointStepCommand' -Because $typed
+            "$($errors[0])" | Should -Not -BeLike '*SECRETSIG*' -Because $typed
+            "$($errors[0].TargetObject)" | Should -Not -BeLike '*SECRETSIG*' -Because $typed
+            ($errors[0] | Out-String) | Should -Not -BeLike '*SECRETSIG*' -Because $typed
+        }
+    }
+
     It '~ with no home folder (cron without HOME) is one non-terminating InvalidPath per path for readers, the other paths still read; Save-Checkpoint stops with InvalidPath; nothing written' {
         # The provider throws PSInvalidOperationException ("Home location for this provider is not set"), which stopped
         # every reader outright, the good paths after it unread.

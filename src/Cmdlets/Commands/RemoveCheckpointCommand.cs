@@ -243,12 +243,22 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     /// </summary>
     private bool IsCheckpointDirectoryOrReport(string directory, bool alwaysError)
     {
-        if (!_pathOnCommandLine && !alwaysError && LocalPathProbe.IsFile(directory))
+        if (!_pathOnCommandLine && !alwaysError)
         {
-            // Get-ChildItem ./runs | Remove-Checkpoint -Keep 3 passes a stray README along with the runs: an unattended job
-            // under ErrorAction Stop must not halt on it, any more than on a folder that holds no checkpoint.
-            WriteVerbose($"Skipped '{Shown(directory)}': a file, not a checkpoint directory; Remove-Checkpoint left it untouched.");
-            return false;
+            // Get-ChildItem ./runs | Remove-Checkpoint -Keep 3 passes a stray README, or a link to a scratch folder not
+            // there now, along with the runs: an unattended job under ErrorAction Stop must not halt on either, any more
+            // than on a folder that holds no checkpoint.
+            if (LocalPathProbe.IsFile(directory))
+            {
+                WriteVerbose($"Skipped '{Shown(directory)}': a file, not a checkpoint directory; Remove-Checkpoint left it untouched.");
+                return false;
+            }
+
+            if (LocalPathProbe.BrokenLinkTarget(directory) is { } target)
+            {
+                WriteVerbose($"Skipped '{Shown(directory)}': a symbolic link to '{target}', which does not exist; Remove-Checkpoint left it untouched.");
+                return false;
+            }
         }
 
         if (ExistingDirectories(new[] { directory }).Count == 0)

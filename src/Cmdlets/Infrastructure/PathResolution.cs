@@ -43,9 +43,10 @@ internal sealed class PathResolution
     {
         // The provider's own message often names no path ("Home location for this provider is not set"); a job's log
         // with several paths must say which one. The exception stays the provider's, for scripts that catch its type.
-        var record = new ErrorRecord(exception, "InvalidPath", ErrorCategory.InvalidArgument, path)
+        var shown = RemoteLocations.Redacted(path);
+        var record = new ErrorRecord(exception, "InvalidPath", ErrorCategory.InvalidArgument, shown)
         {
-            ErrorDetails = new ErrorDetails($"'{path}': {exception.Message}"),
+            ErrorDetails = new ErrorDetails($"'{shown}': {exception.Message}"),
         };
         return new(Array.Empty<string>(), record, isRemote: false, PathFailure.ProviderRefused);
     }

@@ -27,6 +27,22 @@ internal static class RemoteLocations
     }
 
     /// <summary>
+    /// Any path as an error may show it: <see cref="Shown"/> for a remote location, and for a string that only looks like
+    /// one (a mistyped URL: 'https:/acct…', a leading space) whose query holds a SAS signature, the query redacted too:
+    /// such a string reaches the file-system provider, and its refusal must not print the token into a job's log.
+    /// </summary>
+    public static string Redacted(string path)
+    {
+        if (CheckpointLocation.IsRemote(path))
+        {
+            return Shown(path);
+        }
+
+        var query = path.IndexOf('?', StringComparison.Ordinal);
+        return query >= 0 && path.IndexOf("sig=", query, StringComparison.OrdinalIgnoreCase) >= 0 ? path[..query] + "?<redacted>" : path;
+    }
+
+    /// <summary>
     /// Why the environment holds no credentials for <paramref name="location"/>, or null when it may have some.
     /// <c>az://</c> needs the account from one of the two variables; an <c>http://</c> URL (an emulator) needs a
     /// SAS or the connection string, since Azure.Identity signs in over https only. An <c>https://</c> URL
