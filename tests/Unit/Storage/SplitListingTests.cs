@@ -198,11 +198,22 @@ public sealed class SplitListingTests : IDisposable
             }
         };
 
-        // The top's end runs only when a pool thread takes it up before the bottom's rows end: tried until it did.
+        // The top's end runs only when a pool thread takes it up before the bottom's rows end: tried until it did. In a
+        // full test run the other tests' blocking work can hold every pool thread for seconds (a CI run saw no start in
+        // 50 tries), so the pool may add threads at once while this test waits for one; the old minimum is restored.
         List<string> listed = [];
-        for (var attempt = 0; attempt < 50 && replaced == 0; attempt++)
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, Environment.ProcessorCount + 32), completionPorts);
+        try
         {
-            listed = index.List(Context(_ck), null, null, Threshold).Select(Describe).ToList();
+            for (var attempt = 0; attempt < 200 && replaced == 0; attempt++)
+            {
+                listed = index.List(Context(_ck), null, null, Threshold).Select(Describe).ToList();
+            }
+        }
+        finally
+        {
+            ThreadPool.SetMinThreads(workers, completionPorts);
         }
 
         Assert.True(replaced == 1, "the listing's second connection never started");
