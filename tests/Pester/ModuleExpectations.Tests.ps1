@@ -99,6 +99,33 @@ Describe 'Retention touches nothing but checkpoint directories (item 2)' {
         Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(5)
     }
 
+    It 'a piped folder that is missing for any other reason (a typo in a record, a disk that is gone) is DirectoryNotFound, not skipped; the runs around it are pruned' {
+        # Only a folder inside a directory this run removed steps from may vanish under the job; any other missing folder is
+        # the user's mistake or a lost mount, and a retention job must not do nothing about it without a word, forever.
+        $runs = Join-Path $TestDrive 'runs-typo'
+        foreach ($run in 'a', 'c') { foreach ($step in 1..3) { @{ s = $step } | Save-Checkpoint (Join-Path $runs $run) -Step $step } }
+        $typo = Join-Path $runs 'b-typo'
+        $gone = Join-Path $TestDrive 'unmounted-disk/runs/x'
+        $inputs = @(
+            [pscustomobject]@{ Directory = (Join-Path $runs 'a') }
+            [pscustomobject]@{ Directory = $typo }
+            [pscustomobject]@{ PSPath = $gone }
+            [pscustomobject]@{ Directory = (Join-Path $runs 'c') }
+        )
+        $errors = $null
+        $summaries = $inputs | Remove-Checkpoint -Keep 1 -PassThru -ErrorVariable errors -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(3)
+        Get-CheckpointStep (Join-Path $runs 'c') | Should -Be @(3)
+        @($summaries).Count | Should -Be 2
+        @($errors.FullyQualifiedErrorId | Sort-Object -Unique) | Should -Be @('DirectoryNotFound,DataraxCkpt.Commands.RemoveCheckpointCommand')
+        @($errors.TargetObject) | Should -Be @($typo, $gone)
+
+        $caught = $null
+        try { [pscustomobject]@{ Directory = $typo } | Remove-Checkpoint -Keep 1 -ErrorAction Stop } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RemoveCheckpointCommand'
+        $typo | Should -Not -Exist
+    }
+
     It 'a missing folder named on the command line (not piped) is still DirectoryNotFound, with rules or -Step' {
         $missing = Join-Path $TestDrive 'never-saved'
         foreach ($remove in { Remove-Checkpoint -LiteralPath $missing -Keep 1 -ErrorAction Stop }, { Remove-Checkpoint -Path $missing -Keep 1 -ErrorAction Stop },

@@ -26,6 +26,9 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     // Piped records of one directory each bind its Directory; the rules apply to the directory once per run.
     private readonly HashSet<string> _pruned = new(StringComparer.Ordinal);
 
+    // Directories this run removed steps from: a piped folder inside one of them that is now missing was removed by it.
+    private readonly List<string> _removedFrom = new();
+
     /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathPolicySet)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathStepSet)]
@@ -211,6 +214,10 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         }
 
         CompleteSteps();
+        if (!whatIf && removed.Count > 0)
+        {
+            _removedFrom.Add(directory);
+        }
 
         var gone = removed.Select(r => r.Step).ToHashSet();
         var kept = before.Where(s => !gone.Contains(s)).ToArray();
@@ -231,6 +238,11 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
             WriteObject(summary);
         }
     }
+
+    /// <inheritdoc />
+    private protected override bool RemovedEarlierInThisRun(string path) =>
+        _removedFrom.Exists(d => path.Length > d.Length && path.StartsWith(d, StringComparison.Ordinal)
+            && (path[d.Length] is '/' or '\\' || d.EndsWith('/') || d.EndsWith('\\')));
 
     /// <summary>
     /// True for an existing checkpoint directory. Otherwise reports it, or, for a path that came from the pipeline when

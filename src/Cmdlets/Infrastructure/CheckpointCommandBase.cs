@@ -154,12 +154,28 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             // Why it is skipped is asked only now: a folder that exists costs the one engine call, as before.
             var why = LocalPathProbe.IsFile(directory) ? "a file, not a checkpoint directory"
                 : LocalPathProbe.BrokenLinkTarget(directory) is { } target ? $"a symbolic link to '{Shown(target)}', which does not exist"
-                : "no such folder exists (now): a folder removed earlier in this run, such as a step folder of a directory pruned before it";
+                : RemovedEarlierInThisRun(directory) ? "no such folder exists (now): it lay in a directory this run removed steps from earlier"
+                : null;
+            if (why is null)
+            {
+                // A folder missing for any other reason (a typo in a piped record, a disk or mount that is gone, a remote
+                // prefix holding no blob) is what the user meant to clean up: skipped quietly, a retention job would do
+                // nothing forever without a word. Reported as DirectoryNotFound, as any other command reports it.
+                TryEngine(() => Handler.ThrowIfMissing(directory), directory);
+                return false;
+            }
+
             WriteVerbose($"Skipped '{Shown(directory)}': {why}; {MyInvocation.MyCommand.Name} left it untouched.");
         }
 
         return !missing;
     }
+
+    /// <summary>
+    /// True when <paramref name="path"/> lies inside a directory this invocation removed steps from (a step folder of a
+    /// run pruned before it arrived): the one reason a piped folder may be missing that is no mistake of the user's.
+    /// </summary>
+    private protected virtual bool RemovedEarlierInThisRun(string path) => false;
 
     private bool IsMissing(string directory)
     {
