@@ -685,6 +685,35 @@ Import-Module '$ModuleManifest'
         Get-CheckpointStep -LiteralPath $typedPaths[-1] | Should -Be @(1) -Because 'the last command removed the saved step 2'
     }
 
+    It 'a mistyped Azure URL whose signature is percent-encoded (%73ig=, s%69g=, %53%49%47=, which the storage service decodes to sig=) shows no signature either' {
+        # Found by the attack on the redaction: only a literal 'sig=' was redacted, so '&%73ig=…' printed the working
+        # signature in every refusal (message, target, "$_", the exception's message).
+        $commands = @(
+            { param($p) Get-Checkpoint -LiteralPath $p }
+            { param($p) Get-CheckpointStep -Path $p }
+            { param($p) Test-Checkpoint -LiteralPath $p }
+            { param($p) Remove-Checkpoint -LiteralPath $p -Keep 1 -Confirm:$false }
+            { param($p) [pscustomobject]@{ Directory = $p } | Remove-Checkpoint -Keep 1 -Confirm:$false }
+            { param($p) Copy-Checkpoint -LiteralPath $p -Destination (Join-Path $TestDrive 'pct-copy') }
+        )
+        foreach ($encoded in '%73ig=', 's%69g=', '%53%49%47=', 'si%67=') {
+            foreach ($typed in "https:/acct.blob.core.windows.net/c/ck?sv=2020-08-04&${encoded}SECRETSIG", (Join-Path $TestDrive "pct-missing/c?sv=2020-08-04&${encoded}SECRETSIG")) {
+                $seen = 0
+                foreach ($command in $commands) {
+                    $records = [Collections.Generic.List[object]]::new()
+                    try { & $command $typed 2>&1 3>&1 4>&1 | ForEach-Object { $records.Add($_) } } catch { $records.Add($_) }
+                    foreach ($record in $records | Where-Object { $_ -is [Management.Automation.ErrorRecord] }) {
+                        $seen++
+                        foreach ($text in "$record", $record.Exception.Message, "$($record.TargetObject)", "$($record.ErrorDetails)", ($record | Out-String)) {
+                            $text | Should -Not -BeLike '*SECRETSIG*' -Because "$command with '$typed'"
+                        }
+                    }
+                }
+                $seen | Should -Be $commands.Count -Because "each command refuses '$typed'"
+            }
+        }
+    }
+
     It '~ with no home folder (cron without HOME) is one non-terminating InvalidPath per path for readers, the other paths still read; Save-Checkpoint stops with InvalidPath; nothing written' {
         # The provider throws PSInvalidOperationException ("Home location for this provider is not set"), which stopped
         # every reader outright, the good paths after it unread.

@@ -28,10 +28,18 @@ internal static partial class RemoteLocations
     public static string Shown(string location)
     {
         var query = location.IndexOf('?', StringComparison.Ordinal);
-        return query >= 0 && (CheckpointLocation.IsRemote(location) || location.IndexOf("sig=", query, StringComparison.OrdinalIgnoreCase) >= 0)
+        return query >= 0 && (CheckpointLocation.IsRemote(location) || HoldsSignature(location.AsSpan(query)))
             ? location[..query] + "?<redacted>"
             : location;
     }
+
+    /// <summary>
+    /// A query holds a SAS signature: <c>sig=</c> in any case, also percent-encoded (<c>%73ig=</c>, <c>s%69g=</c>,
+    /// <c>%53%49%47=</c>), which the storage service decodes to the same parameter.
+    /// </summary>
+    private static bool HoldsSignature(ReadOnlySpan<char> query) =>
+        query.Contains("sig=", StringComparison.OrdinalIgnoreCase)
+        || (query.Contains('%') && Uri.UnescapeDataString(query.ToString()).Contains("sig=", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Text that quotes a path it was not handed as one (a provider's exception message, an engine log line) with every
@@ -39,10 +47,10 @@ internal static partial class RemoteLocations
     /// from a <c>?</c> to the next quote or white space.
     /// </summary>
     public static string Scrubbed(string text) =>
-        text.Contains("sig=", StringComparison.OrdinalIgnoreCase) ? SignedQuery().Replace(text, "?<redacted>") : text;
+        text.Contains('?') && HoldsSignature(text) ? Query().Replace(text, m => HoldsSignature(m.ValueSpan) ? "?<redacted>" : m.Value) : text;
 
-    [GeneratedRegex(@"\?[^\s'""]*?sig=[^\s'""]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex SignedQuery();
+    [GeneratedRegex(@"\?[^\s'""]*", RegexOptions.CultureInvariant)]
+    private static partial Regex Query();
 
     /// <summary>
     /// Why the environment holds no credentials for <paramref name="location"/>, or null when it may have some.
