@@ -18,8 +18,24 @@ BeforeAll {
         if ($RunInfo) { $RunInfo | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $results 'run-info.json') }
         @{ Module = 'fabricated'; Repetitions = 5; Steps = 10; ImportSeconds = 0.2; GetCheckpointSeconds = 0.01; States = $null; Restores = @($Restore) } |
             ConvertTo-Json -Depth 6 | Set-Content -LiteralPath (Join-Path $results 'e.json')
-        $out = Join-Path $results 'benchmarks.md'
-        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $results -Output $out -AnalysisPath (Join-Path $results 'none.md') 6>&1
+        Invoke-Render $results
+    }
+
+    # A fabricated scenario result (3 repetitions, 11 measured pairs, these rows, no targets), rendered the same way.
+    function script:Invoke-RenderScenario([string] $Scenario, [hashtable[]] $Rows) {
+        $results = Join-Path $TestDrive "scenario-$Scenario"
+        $null = New-Item -ItemType Directory -Force -Path $results
+        $json = Join-Path $results "$Scenario.json"
+        @{ Scenario = $Scenario; Title = 'fabricated'; Repetitions = 3; Pairs = 11; Notes = @(); Rows = $Rows; Targets = @() } |
+            ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $json
+        @{ $Scenario = @{ Exit = 0; Seconds = 1; LoadBefore = '0 0 0'; LoadAfter = '0 0 0'; Json = $json } } | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $results 'runs.json')
+        Invoke-Render $results
+    }
+
+    # Renders the results in $Results with the real script (-RenderOnly: nothing runs); returns benchmarks.md.
+    function script:Invoke-Render([string] $Results) {
+        $out = Join-Path $Results 'benchmarks.md'
+        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $Results -Output $out -AnalysisPath (Join-Path $Results 'none.md') 6>&1
         Get-Content -Raw -LiteralPath $out
     }
 }
@@ -138,23 +154,12 @@ Describe 'bench/run-all.ps1 renders paired ratio targets and the run''s conditio
     }
 
     It 'says in a scenario''s line how many measured pairs its paired rows hold' {
-        $results = Join-Path $TestDrive 'scenario-a'
-        $null = New-Item -ItemType Directory -Force -Path $results
-        $json = Join-Path $results 'a.json'
-        @{
-            Scenario = 'a'; Title = 'fabricated'; Repetitions = 3; Pairs = 11; Notes = @()
-            Rows = @(
-                @{ Name = 'raw read into new arrays'; MedianSeconds = 0.3; MegabytesPerSecond = 3000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 1GB }
-                @{ Name = 'DataraxCkpt restore'; MedianSeconds = 0.2; MegabytesPerSecond = 5000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 1GB }
-                @{ Name = 'raw read into preallocated buffer'; MedianSeconds = 0.2; MegabytesPerSecond = 5000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
-                @{ Name = 'DataraxCkpt restore into existing arrays'; MedianSeconds = 0.25; MegabytesPerSecond = 4000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
-            )
-            Targets = @()
-        } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $json
-        @{ a = @{ Exit = 0; Seconds = 1; LoadBefore = '0 0 0'; LoadAfter = '0 0 0'; Json = $json } } | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $results 'runs.json')
-        $out = Join-Path $results 'benchmarks.md'
-        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $results -Output $out -AnalysisPath (Join-Path $results 'none.md') 6>&1
-        $doc = Get-Content -Raw -LiteralPath $out
+        $doc = Invoke-RenderScenario 'a' @(
+            @{ Name = 'raw read into new arrays'; MedianSeconds = 0.3; MegabytesPerSecond = 3000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 1GB }
+            @{ Name = 'DataraxCkpt restore'; MedianSeconds = 0.2; MegabytesPerSecond = 5000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 1GB }
+            @{ Name = 'raw read into preallocated buffer'; MedianSeconds = 0.2; MegabytesPerSecond = 5000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'DataraxCkpt restore into existing arrays'; MedianSeconds = 0.25; MegabytesPerSecond = 4000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+        )
         $doc | Should -BeLike '*Median of 3 repetitions (saves and external baselines); the restore rows: medians of 11 measured pairs; run took*'
         # Each baseline row's "engine vs this" is against the engine row it is held to (was: the last restore row for all).
         $doc | Should -BeLike '*| raw read into new arrays | 300.0 ms | 3000 | 1.50× |*'
@@ -162,25 +167,14 @@ Describe 'bench/run-all.ps1 renders paired ratio targets and the run''s conditio
     }
 
     It 'holds (i)''s numpy rows in "engine vs this" to the inspection they compare with, not to a restore (found by the attack on the bench method)' {
-        $results = Join-Path $TestDrive 'scenario-i'
-        $null = New-Item -ItemType Directory -Force -Path $results
-        $json = Join-Path $results 'i.json'
-        @{
-            Scenario = 'i'; Title = 'fabricated'; Repetitions = 3; Pairs = 11; Notes = @()
-            Rows = @(
-                @{ Name = 'DataraxCkpt restore of the same step'; MedianSeconds = 0.2; MegabytesPerSecond = 5000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
-                @{ Name = 'DataraxCkpt statistics'; MedianSeconds = 0.4; MegabytesPerSecond = 2500; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
-                @{ Name = 'DataraxCkpt restore of both steps'; MedianSeconds = 0.6; MegabytesPerSecond = 3300; StateBytes = 2GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
-                @{ Name = 'DataraxCkpt numeric diff'; MedianSeconds = 0.5; MegabytesPerSecond = 4000; StateBytes = 2GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
-                @{ Name = 'numpy statistics on restored arrays'; MedianSeconds = 7.5; MegabytesPerSecond = 143; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
-                @{ Name = 'numpy numeric diff on restored arrays'; MedianSeconds = 5.0; MegabytesPerSecond = 400; StateBytes = 2GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
-            )
-            Targets = @()
-        } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $json
-        @{ i = @{ Exit = 0; Seconds = 1; LoadBefore = '0 0 0'; LoadAfter = '0 0 0'; Json = $json } } | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $results 'runs.json')
-        $out = Join-Path $results 'benchmarks.md'
-        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $results -Output $out -AnalysisPath (Join-Path $results 'none.md') 6>&1
-        $doc = Get-Content -Raw -LiteralPath $out
+        $doc = Invoke-RenderScenario 'i' @(
+            @{ Name = 'DataraxCkpt restore of the same step'; MedianSeconds = 0.2; MegabytesPerSecond = 5000; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'DataraxCkpt statistics'; MedianSeconds = 0.4; MegabytesPerSecond = 2500; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'DataraxCkpt restore of both steps'; MedianSeconds = 0.6; MegabytesPerSecond = 3300; StateBytes = 2GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'DataraxCkpt numeric diff'; MedianSeconds = 0.5; MegabytesPerSecond = 4000; StateBytes = 2GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'numpy statistics on restored arrays'; MedianSeconds = 7.5; MegabytesPerSecond = 143; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'numpy numeric diff on restored arrays'; MedianSeconds = 5.0; MegabytesPerSecond = 400; StateBytes = 2GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+        )
         $doc | Should -BeLike '*| numpy statistics on restored arrays | 7500.0 ms | 143 | 18.75× |*'
         $doc | Should -BeLike '*| numpy numeric diff on restored arrays | 5000.0 ms | 400 | 10.00× |*'
     }

@@ -75,6 +75,68 @@ Describe 'Retention touches nothing but checkpoint directories (item 2)' {
         Join-Path $TestDrive 'scratch-not-created' | Should -Not -Exist
     }
 
+    It 'a step folder pruned earlier in the same run that arrives later as piped input is skipped with a -Verbose line, and a job under ErrorAction Stop prunes every run; -WhatIf still plans every run and removes nothing' {
+        # Get-ChildItem -Recurse -Directory lists each run's step folders; sorted (or gathered first), they arrive after their
+        # run was pruned, gone: DirectoryNotFound stopped the job before the runs after them.
+        $runs = Join-Path $TestDrive 'runs-recursed'
+        foreach ($run in 'a', 'b') { foreach ($step in 1..3) { @{ s = $step } | Save-Checkpoint (Join-Path $runs $run) -Step $step } }
+
+        $plan = Get-ChildItem -LiteralPath $runs -Recurse -Directory | Sort-Object FullName | Remove-Checkpoint -Keep 1 -WhatIf -PassThru -ErrorAction Stop -WarningAction SilentlyContinue
+        @($plan | Where-Object { $_.PSObject.TypeNames -contains 'DataraxCkpt.RetentionSummary' }).Count | Should -Be 2
+        Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(1, 2, 3)
+        Get-CheckpointStep (Join-Path $runs 'b') | Should -Be @(1, 2, 3)
+
+        $verbose = Get-ChildItem -LiteralPath $runs -Recurse -Directory | Sort-Object FullName |
+            Remove-Checkpoint -Keep 1 -ErrorAction Stop -Verbose -WarningAction SilentlyContinue 4>&1 | ForEach-Object { "$_" }
+        Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(3)
+        Get-CheckpointStep (Join-Path $runs 'b') | Should -Be @(3)
+        $skipped = [regex]::Escape((Join-Path $runs 'a' '1'))
+        ($verbose -match "Skipped '$skipped'.*no such folder") | Should -Not -BeNullOrEmpty
+
+        # As the pipeline streams it, unsorted: the same outcome.
+        foreach ($step in 4..5) { @{ s = $step } | Save-Checkpoint (Join-Path $runs 'a') -Step $step }
+        Get-ChildItem -LiteralPath $runs -Recurse -Directory | Remove-Checkpoint -Keep 1 -ErrorAction Stop -WarningAction SilentlyContinue
+        Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(5)
+    }
+
+    It 'a piped folder that is missing for any other reason (a typo in a record, a disk that is gone) is DirectoryNotFound, not skipped; the runs around it are pruned' {
+        # Only a folder inside a directory this run removed steps from may vanish under the job; any other missing folder is
+        # the user's mistake or a lost mount, and a retention job must not do nothing about it without a word, forever.
+        $runs = Join-Path $TestDrive 'runs-typo'
+        foreach ($run in 'a', 'c') { foreach ($step in 1..3) { @{ s = $step } | Save-Checkpoint (Join-Path $runs $run) -Step $step } }
+        $typo = Join-Path $runs 'b-typo'
+        $gone = Join-Path $TestDrive 'unmounted-disk/runs/x'
+        $inputs = @(
+            [pscustomobject]@{ Directory = (Join-Path $runs 'a') }
+            [pscustomobject]@{ Directory = $typo }
+            [pscustomobject]@{ PSPath = $gone }
+            [pscustomobject]@{ Directory = (Join-Path $runs 'c') }
+        )
+        $errors = $null
+        $summaries = $inputs | Remove-Checkpoint -Keep 1 -PassThru -ErrorVariable errors -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        Get-CheckpointStep (Join-Path $runs 'a') | Should -Be @(3)
+        Get-CheckpointStep (Join-Path $runs 'c') | Should -Be @(3)
+        @($summaries).Count | Should -Be 2
+        @($errors.FullyQualifiedErrorId | Sort-Object -Unique) | Should -Be @('DirectoryNotFound,DataraxCkpt.Commands.RemoveCheckpointCommand')
+        @($errors.TargetObject) | Should -Be @($typo, $gone)
+
+        $caught = $null
+        try { [pscustomobject]@{ Directory = $typo } | Remove-Checkpoint -Keep 1 -ErrorAction Stop } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RemoveCheckpointCommand'
+        $typo | Should -Not -Exist
+    }
+
+    It 'a missing folder named on the command line (not piped) is still DirectoryNotFound, with rules or -Step' {
+        $missing = Join-Path $TestDrive 'never-saved'
+        foreach ($remove in { Remove-Checkpoint -LiteralPath $missing -Keep 1 -ErrorAction Stop }, { Remove-Checkpoint -Path $missing -Keep 1 -ErrorAction Stop },
+            { Remove-Checkpoint -LiteralPath $missing -Step 1 -Confirm:$false -ErrorAction Stop }) {
+            $caught = $null
+            try { & $remove } catch { $caught = $_ }
+            $caught.FullyQualifiedErrorId | Should -BeExactly 'DirectoryNotFound,DataraxCkpt.Commands.RemoveCheckpointCommand' -Because "$remove"
+        }
+        $missing | Should -Not -Exist
+    }
+
     It 'naming such a folder with -Path is a NotACheckpointDirectory error' {
         $out = Invoke-Fresh @'
 $null = New-Item -ItemType Directory -Path (Join-Path $root 'logs')

@@ -3,6 +3,22 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
     Import-Module $ModuleManifest -Force
+
+    # Runs $Body with the session's location at $SessionLocation and the process's current directory (against which the
+    # engine, and the provider for FileSystem::relative, would take a relative path) at $ProcessDirectory; both are put
+    # back after. $Body is dot-sourced, so it sees the test's variables: the parameter names differ from theirs.
+    function script:Invoke-InLocationAndProcessDirectory([string] $SessionLocation, [string] $ProcessDirectory, [scriptblock] $Body) {
+        $savedProcessDirectory = [Environment]::CurrentDirectory
+        Push-Location -LiteralPath $SessionLocation
+        try {
+            [Environment]::CurrentDirectory = $ProcessDirectory
+            . $Body
+        }
+        finally {
+            [Environment]::CurrentDirectory = $savedProcessDirectory
+            Pop-Location
+        }
+    }
 }
 
 AfterAll {
@@ -253,10 +269,7 @@ Import-Module '$ModuleManifest'
         # branch refused it as UncPathNotSupported, telling the user to mount a network share it never named.
         $processDir = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'fsq-process')
         $location = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'fsq-location')
-        $saved = [Environment]::CurrentDirectory
-        Push-Location -LiteralPath $location.FullName
-        try {
-            [Environment]::CurrentDirectory = $processDir.FullName
+        Invoke-InLocationAndProcessDirectory $location.FullName $processDir.FullName {
             $caught = $null
             try { @{ a = 1 } | Save-Checkpoint -Path 'FileSystem::fsq-run' -Step 1 } catch { $caught = $_ }
             $caught.FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.SaveCheckpointCommand'
@@ -266,10 +279,6 @@ Import-Module '$ModuleManifest'
             $errors = $null
             Get-CheckpointStep -LiteralPath 'FileSystem::fsq-run' -ErrorVariable errors -ErrorAction SilentlyContinue
             $errors[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.GetCheckpointStepCommand'
-        }
-        finally {
-            [Environment]::CurrentDirectory = $saved
-            Pop-Location
         }
         @(Get-ChildItem -LiteralPath $processDir.FullName -Force).Count | Should -Be 0
         @(Get-ChildItem -LiteralPath $location.FullName -Force).Count | Should -Be 0
@@ -574,10 +583,7 @@ Import-Module '$ModuleManifest'
         1..3 | ForEach-Object { @{ a = $_ } | Save-Checkpoint -LiteralPath (Join-Path $location.FullName 'runs/a') -Step $_ }
         $good = Join-Path $TestDrive 'fsqw-good'
         @{ a = 1 } | Save-Checkpoint -LiteralPath $good -Step 5
-        $saved = [Environment]::CurrentDirectory
-        Push-Location -LiteralPath $location.FullName
-        try {
-            [Environment]::CurrentDirectory = $processDir.FullName
+        Invoke-InLocationAndProcessDirectory $location.FullName $processDir.FullName {
             foreach ($bad in 'FileSystem::runs/*', 'FileSystem::runs/[ab]', 'Microsoft.PowerShell.Core\FileSystem::./runs/a*', 'FileSystem::nope/*') {
                 $errors = $null
                 $steps = Get-CheckpointStep -Path $bad, $good -ErrorVariable errors -ErrorAction SilentlyContinue
@@ -601,10 +607,6 @@ Import-Module '$ModuleManifest'
             Get-CheckpointStep -Path 'FileSystem::runs/*' -ErrorVariable errors -ErrorAction SilentlyContinue
             $errors[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidPath,DataraxCkpt.Commands.GetCheckpointStepCommand'
         }
-        finally {
-            [Environment]::CurrentDirectory = $saved
-            Pop-Location
-        }
         Get-CheckpointStep -LiteralPath (Join-Path $location.FullName 'runs/a') | Should -Be @(1, 2, 3) -Because 'nothing was pruned'
         @(Get-ChildItem -LiteralPath $processDir.FullName -Force).Count | Should -Be 0
     }
@@ -618,6 +620,97 @@ Import-Module '$ModuleManifest'
             "$($errors[0])" | Should -Not -BeLike '*SECRETSIG*' -Because $typed
             "$($errors[0].TargetObject)" | Should -Not -BeLike '*SECRETSIG*' -Because $typed
             ($errors[0] | Out-String) | Should -Not -BeLike '*SECRETSIG*' -Because $typed
+        }
+    }
+
+    It 'no error (message, target, "$_"), warning or -Verbose line of any command shows the SAS signature of a mistyped Azure URL: a refused drive, not a full path, UNC, another provider, a missing folder or wildcard parent, a file, a folder saved under that name' {
+        # Found by the review of the redaction: RemoteLocations.Shown redacted only what IsRemote recognised, so every
+        # refusal but the provider's printed a mistyped URL's signature (InvalidPath, UncPathNotSupported, NotADirectory,
+        # DirectoryNotFound, PathNotFound's target, the engine's -Verbose lines). 'SIG=' in capitals: the rule ignores case.
+        $good = Join-Path $TestDrive 'sig-good'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath $good -Step 1
+        $query = '?sv=2020-08-04&SIG=SECRETSIG'
+        $file = Join-Path $TestDrive 'sig-file?sv=2020-08-04&sig=SECRETSIG'
+        Set-Content -LiteralPath $file -Value 'x'
+        $typedPaths = @(
+            "https:/acct.blob.core.windows.net/c/ck$query"
+            " https://acct.blob.core.windows.net/c/ck$query"
+            "FileSystem::https:/acct.blob.core.windows.net/c/ck$query"
+            "//acct.blob.core.windows.net/c/ck$query"
+            "Variable:acct$query"
+            $file
+            (Join-Path $TestDrive "sig-missing/c$query")
+        )
+        # Copy and Save come last: they create the local folder of the last path, whose later messages are checked too.
+        $commands = @(
+            { param($p) Get-Checkpoint -LiteralPath $p }
+            { param($p) Get-Checkpoint -Path $p }
+            { param($p) Get-CheckpointStep -LiteralPath $p }
+            { param($p) Get-CheckpointItem -LiteralPath $p }
+            { param($p) Test-Checkpoint -LiteralPath $p }
+            { param($p) Compare-Checkpoint -LiteralPath $p -ReferenceStep 1 }
+            { param($p) Restore-Checkpoint -LiteralPath $p }
+            { param($p) Remove-Checkpoint -LiteralPath $p -Keep 1 -Confirm:$false }
+            { param($p) Remove-Checkpoint -LiteralPath $p -Step 1 -Confirm:$false }
+            { param($p) Get-Item -LiteralPath $p -Force -ErrorAction Ignore | Remove-Checkpoint -Keep 1 -Confirm:$false }
+            { param($p) Lock-Checkpoint -LiteralPath $p -Step 1 }
+            { param($p) Unlock-Checkpoint -LiteralPath $p -Step 1 }
+            { param($p) Repair-CheckpointIndex -LiteralPath $p -Confirm:$false }
+            { param($p) Copy-Checkpoint -LiteralPath $p -Destination (Join-Path $TestDrive 'sig-copy') }
+            { param($p) Copy-Checkpoint -LiteralPath $good -Destination $p -Confirm:$false }
+            { param($p) @{ a = 2 } | Save-Checkpoint -LiteralPath $p -Step 2 }
+            { param($p) Get-Checkpoint -LiteralPath $p -Step 2 | Remove-Checkpoint -Confirm:$false }
+        )
+        $VerbosePreference = 'Continue'
+        foreach ($typed in $typedPaths) {
+            $errors = 0
+            $verbose = 0
+            foreach ($command in $commands) {
+                $records = [Collections.Generic.List[object]]::new()
+                try { & $command $typed 2>&1 3>&1 4>&1 | ForEach-Object { $records.Add($_) } } catch { $records.Add($_) }
+                foreach ($record in $records) {
+                    $shown = switch ($record) {
+                        { $_ -is [Management.Automation.ErrorRecord] } {
+                            $errors++
+                            "$record"; $record.Exception.Message; "$($record.TargetObject)"; "$($record.ErrorDetails)"; ($record | Out-String)
+                        }
+                        { $_ -is [Management.Automation.InformationalRecord] } { $verbose++; $record.Message }
+                    }
+                    foreach ($text in $shown) { $text | Should -Not -BeLike '*SECRETSIG*' -Because "$command with '$typed'" }
+                }
+            }
+            $errors | Should -BeGreaterThan 5 -Because "most commands refuse '$typed'"
+        }
+        $verbose | Should -BeGreaterThan 0 -Because 'the save to the folder named so logs its steps'
+        Get-CheckpointStep -LiteralPath $typedPaths[-1] | Should -Be @(1) -Because 'the last command removed the saved step 2'
+    }
+
+    It 'a mistyped Azure URL whose signature is percent-encoded (%73ig=, s%69g=, %53%49%47=, which the storage service decodes to sig=) shows no signature either' {
+        # Found by the attack on the redaction: only a literal 'sig=' was redacted, so '&%73ig=…' printed the working
+        # signature in every refusal (message, target, "$_", the exception's message).
+        $commands = @(
+            { param($p) Get-Checkpoint -LiteralPath $p }
+            { param($p) Get-CheckpointStep -Path $p }
+            { param($p) Test-Checkpoint -LiteralPath $p }
+            { param($p) Remove-Checkpoint -LiteralPath $p -Keep 1 -Confirm:$false }
+            { param($p) [pscustomobject]@{ Directory = $p } | Remove-Checkpoint -Keep 1 -Confirm:$false }
+            { param($p) Copy-Checkpoint -LiteralPath $p -Destination (Join-Path $TestDrive 'pct-copy') }
+        )
+        foreach ($encoded in '%73ig=', 's%69g=', '%53%49%47=', 'si%67=') {
+            foreach ($typed in "https:/acct.blob.core.windows.net/c/ck?sv=2020-08-04&${encoded}SECRETSIG", (Join-Path $TestDrive "pct-missing/c?sv=2020-08-04&${encoded}SECRETSIG")) {
+                $seen = 0
+                foreach ($command in $commands) {
+                    $records = [Collections.Generic.List[object]]::new()
+                    try { & $command $typed 2>&1 3>&1 4>&1 | ForEach-Object { $records.Add($_) } } catch { $records.Add($_) }
+                    foreach ($record in $records | Where-Object { $_ -is [Management.Automation.ErrorRecord] }) {
+                        $seen++
+                        foreach ($text in "$record", $record.Exception.Message, "$($record.TargetObject)", "$($record.ErrorDetails)", ($record | Out-String)) {
+                            $text | Should -Not -BeLike '*SECRETSIG*' -Because "$command with '$typed'"
+                        }
+                    }
+                }
+                $seen | Should -Be $commands.Count -Because "each command refuses '$typed'"
+            }
         }
     }
 

@@ -50,7 +50,7 @@ public sealed class CompareCheckpointCommand : DirectoryCommandBase
                 if (Numeric)
                 {
                     var differences = Handler.CompareNumeric(directory, ReferenceStep, after, Item, StopToken);
-                    WriteVerbose($"Compared the numbers of {differences.Count} tensor(s) of steps {ReferenceStep} and {after} in '{directory}'.");
+                    WriteVerbose($"Compared the numbers of {differences.Count} tensor(s) of steps {ReferenceStep} and {after} in '{Shown(directory)}'.");
                     WriteObject(differences, enumerateCollection: true);
                     return;
                 }

@@ -43,7 +43,7 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
                 {
                     // The engine matches the same grammar and reads only the matching tensors' bytes.
                     var statistics = Handler.GetStatistics(directory, step, Name, StopToken);
-                    WriteVerbose($"Statistics of {statistics.Count} tensor(s) of step {step} in '{directory}'.");
+                    WriteVerbose($"Statistics of {statistics.Count} tensor(s) of step {step} in '{Shown(directory)}'.");
                     WriteObject(statistics, enumerateCollection: true);
                     return;
                 }

@@ -23,10 +23,11 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     private const string LiteralPathStepSet = "LiteralPathStep";
     private const string RemoveAllAdvice = "To remove every step on purpose, remove them by number: Get-Checkpoint <dir> | Remove-Checkpoint.";
 
-    private bool _pathOnCommandLine;
-
     // Piped records of one directory each bind its Directory; the rules apply to the directory once per run.
     private readonly HashSet<string> _pruned = new(StringComparer.Ordinal);
+
+    // Directories this run removed steps from: a piped folder inside one of them that is now missing was removed by it.
+    private readonly List<string> _removedFrom = new();
 
     /// <summary>The checkpoint directory. Wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathPolicySet)]
@@ -109,8 +110,6 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
             ValidateRules();
         }
 
-        // Parameters bound by now came from the command line; piped folders bind later, per record.
-        _pathOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Path)) || MyInvocation.BoundParameters.ContainsKey(nameof(LiteralPath));
         base.BeginProcessing();
     }
 
@@ -215,6 +214,10 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         }
 
         CompleteSteps();
+        if (!whatIf && removed.Count > 0)
+        {
+            _removedFrom.Add(directory);
+        }
 
         var gone = removed.Select(r => r.Step).ToHashSet();
         var kept = before.Where(s => !gone.Contains(s)).ToArray();
@@ -236,32 +239,19 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
         }
     }
 
+    /// <inheritdoc />
+    private protected override bool RemovedEarlierInThisRun(string path) =>
+        _removedFrom.Exists(d => path.Length > d.Length && path.StartsWith(d, StringComparison.Ordinal)
+            && (path[d.Length] is '/' or '\\' || d.EndsWith('/') || d.EndsWith('\\')));
+
     /// <summary>
-    /// True for an existing checkpoint directory. Otherwise reports it (a missing one as not found; one that is not a
-    /// checkpoint directory, or a piped file, as an error when named on the command line or <paramref name="alwaysError"/>, else
-    /// verbose).
+    /// True for an existing checkpoint directory. Otherwise reports it, or, for a path that came from the pipeline when
+    /// rules are given (not <paramref name="alwaysError"/>), skips it with a -Verbose line: a folder holding no checkpoint
+    /// here, a path that names no folder by the base class's rule (<see cref="CheckpointCommandBase.IsExistingDirectory"/>).
     /// </summary>
     private bool IsCheckpointDirectoryOrReport(string directory, bool alwaysError)
     {
-        if (!_pathOnCommandLine && !alwaysError)
-        {
-            // Get-ChildItem ./runs | Remove-Checkpoint -Keep 3 passes a stray README, or a link to a scratch folder not
-            // there now, along with the runs: an unattended job under ErrorAction Stop must not halt on either, any more
-            // than on a folder that holds no checkpoint.
-            if (LocalPathProbe.IsFile(directory))
-            {
-                WriteVerbose($"Skipped '{Shown(directory)}': a file, not a checkpoint directory; Remove-Checkpoint left it untouched.");
-                return false;
-            }
-
-            if (LocalPathProbe.BrokenLinkTarget(directory) is { } target)
-            {
-                WriteVerbose($"Skipped '{Shown(directory)}': a symbolic link to '{target}', which does not exist; Remove-Checkpoint left it untouched.");
-                return false;
-            }
-        }
-
-        if (ExistingDirectories(new[] { directory }).Count == 0)
+        if (!IsExistingDirectory(directory, skipPiped: !alwaysError))
         {
             return false;
         }
@@ -283,7 +273,7 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     private void NotACheckpointDirectory(string directory, bool alwaysError)
     {
         var message = $"'{Shown(directory)}' is not a checkpoint directory (no index, no step folders); Remove-Checkpoint left it untouched.";
-        if (_pathOnCommandLine || alwaysError)
+        if (!PathsFromPipeline || alwaysError)
         {
             WriteError(CheckpointErrorRecords.Module("NotACheckpointDirectory", ErrorCategory.InvalidArgument,
                 message + " Check the path.", directory));

@@ -94,7 +94,7 @@ public sealed class TestCheckpointCommand : DirectoryCommandBase
             return verification;
         }
 
-        WriteVerbose($"Step {step} of '{directory}' is not finite: {string.Join("; ", notFinite.Select(p => $"{p.Item} ({p.Problem})"))}.");
+        WriteVerbose($"Step {step} of '{Shown(directory)}' is not finite: {string.Join("; ", notFinite.Select(p => $"{p.Item} ({p.Problem})"))}.");
         return new StepVerification(directory, step, verification.ItemsChecked, verification.Problems.Concat(notFinite).ToList());
     }
 

@@ -14,7 +14,25 @@ internal static class CheckpointErrorRecords
     {
         // The target shows in the error's category line; a remote URL's SAS must not.
         target = target is string location ? Infrastructure.RemoteLocations.Shown(location) : target;
-        return exception switch
+        if (exception is CheckpointDirectoryNotFoundException { Directory: { } missing } && Infrastructure.RemoteLocations.Shown(missing) is var shown && shown != missing)
+        {
+            // A mistyped SAS URL taken for a local folder ('./acct…/c?sv=…&sig=…'): the engine's message quotes it whole.
+            exception = new CheckpointDirectoryNotFoundException(shown);
+        }
+
+        var record = Record(exception, target);
+        var message = Infrastructure.RemoteLocations.Scrubbed(exception.Message);
+        if (message != exception.Message)
+        {
+            // Any other engine message that quotes such a path: what the error shows ("$_", the log) holds no signature.
+            record.ErrorDetails = new ErrorDetails(message);
+        }
+
+        return record;
+    }
+
+    private static ErrorRecord Record(Exception exception, object? target) =>
+        exception switch
         {
             CheckpointException ce => new ErrorRecord(ce, ce.ErrorId, CategoryOf(ce.ErrorId), target ?? (ce.Directory is string d ? Infrastructure.RemoteLocations.Shown(d) : null)),
             ArgumentException ae => new ErrorRecord(ae, "InvalidArgument", ErrorCategory.InvalidArgument, target),
@@ -26,7 +44,6 @@ internal static class CheckpointErrorRecords
             IOException io => new ErrorRecord(io, "IOError", ErrorCategory.WriteError, target),
             _ => new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target),
         };
-    }
 
     /// <summary>The category that fits an engine error id; unknown ids fall to NotSpecified.</summary>
     public static ErrorCategory CategoryOf(string errorId) => errorId switch

@@ -31,6 +31,13 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <summary>Cancelled when the user stops the pipeline (Ctrl+C); pass it to every long engine call.</summary>
     private protected CancellationToken StopToken => _stop.Token;
 
+    /// <summary>
+    /// No -Path or -LiteralPath was given on the command line: the paths this invocation works on came from the pipeline
+    /// (<c>Get-ChildItem ./runs | Remove-Checkpoint -Keep 3</c>), where files, links and folders pruned earlier in the
+    /// same run pass along with checkpoint directories (see <see cref="IsExistingDirectory"/>).
+    /// </summary>
+    private protected bool PathsFromPipeline { get; private set; }
+
     /// <summary>The engine handler of this invocation.</summary>
     private protected CheckpointHandler Handler =>
         (CheckpointHandler?)_handler ?? throw new InvalidOperationException("The checkpoint handler is not open.");
@@ -38,6 +45,8 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
+        // Parameters bound by now came from the command line; piped paths bind later, per record.
+        PathsFromPipeline = !MyInvocation.BoundParameters.ContainsKey("Path") && !MyInvocation.BoundParameters.ContainsKey("LiteralPath");
         _progress = new CmdletProgressReporter(this, activityId: GetHashCode() & 0x7FFFFFFF);
         _log = new CmdletVerboseLog(this);
         try
@@ -109,13 +118,76 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         var result = new List<string>(directories.Count);
         foreach (var directory in directories)
         {
-            if (TryEngine(() => Handler.ThrowIfMissing(directory), directory))
+            if (IsExistingDirectory(directory, skipPiped: false))
             {
                 result.Add(directory);
             }
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// True when <paramref name="directory"/> exists (asked of the engine, as <see cref="ExistingDirectories"/> asks).
+    /// Otherwise the one rule for a path that names no checkpoint directory (a file, a link to nothing, or a folder that
+    /// no longer exists, such as a step folder of a directory pruned earlier in the same run,
+    /// <c>Get-ChildItem ./runs -Recurse -Directory | Sort-Object FullName | Remove-Checkpoint -Keep 1</c>): a path that came from the pipeline is
+    /// skipped with a -Verbose line when <paramref name="skipPiped"/> (a command that skips piped folders holding no
+    /// checkpoint, so that an unattended job under ErrorAction Stop does not halt on any of them); any other is reported,
+    /// NotADirectory for a file and DirectoryNotFound else, so that a path the user named is never read as "nothing to do".
+    /// </summary>
+    private protected bool IsExistingDirectory(string directory, bool skipPiped)
+    {
+        if (!skipPiped || !PathsFromPipeline)
+        {
+            return TryEngine(() => Handler.ThrowIfMissing(directory), directory);
+        }
+
+        var missing = false;
+        if (!TryEngine(() => missing = IsMissing(directory), directory))
+        {
+            return false;
+        }
+
+        if (missing)
+        {
+            // Why it is skipped is asked only now: a folder that exists costs the one engine call, as before.
+            var why = LocalPathProbe.IsFile(directory) ? "a file, not a checkpoint directory"
+                : LocalPathProbe.BrokenLinkTarget(directory) is { } target ? $"a symbolic link to '{Shown(target)}', which does not exist"
+                : RemovedEarlierInThisRun(directory) ? "no such folder exists (now): it lay in a directory this run removed steps from earlier"
+                : null;
+            if (why is null)
+            {
+                // A folder missing for any other reason (a typo in a piped record, a disk or mount that is gone, a remote
+                // prefix holding no blob) is what the user meant to clean up: skipped quietly, a retention job would do
+                // nothing forever without a word. Reported as DirectoryNotFound, as any other command reports it.
+                TryEngine(() => Handler.ThrowIfMissing(directory), directory);
+                return false;
+            }
+
+            WriteVerbose($"Skipped '{Shown(directory)}': {why}; {MyInvocation.MyCommand.Name} left it untouched.");
+        }
+
+        return !missing;
+    }
+
+    /// <summary>
+    /// True when <paramref name="path"/> lies inside a directory this invocation removed steps from (a step folder of a
+    /// run pruned before it arrived): the one reason a piped folder may be missing that is no mistake of the user's.
+    /// </summary>
+    private protected virtual bool RemovedEarlierInThisRun(string path) => false;
+
+    private bool IsMissing(string directory)
+    {
+        try
+        {
+            Handler.ThrowIfMissing(directory);
+            return false;
+        }
+        catch (CheckpointDirectoryNotFoundException)
+        {
+            return true;
+        }
     }
 
     /// <summary>Stops the command with an argument error: a PSArgumentException, category InvalidArgument.</summary>
@@ -192,12 +264,12 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
     private static ErrorRecord NotADirectory(string path) =>
         CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
-            $"'{path}' is a file, not a checkpoint directory; nothing was read from it. Give the folder a checkpoint was saved to " +
+            $"'{Shown(path)}' is a file, not a checkpoint directory; nothing was read from it. Give the folder a checkpoint was saved to " +
             "(Save-Checkpoint -Path), or pass only folders along (Get-ChildItem -Directory).", path);
 
     /// <summary>Shows "activity: step i+1 of count" for commands that work through several steps.</summary>
     private protected void ReportStep(string activity, string directory, long step, int index, int count) =>
-        _progress?.ReportStep(activity, directory, step, index, count);
+        _progress?.ReportStep(activity, Shown(directory), step, index, count);
 
     /// <summary>Completes the step progress of <see cref="ReportStep"/>.</summary>
     private protected void CompleteSteps() => _progress?.CompleteSteps();
@@ -251,7 +323,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
                 if (matches.Count > 1)
                 {
                     Report(CheckpointErrorRecords.Module("AmbiguousPath", ErrorCategory.InvalidArgument,
-                        $"'{path}' matches {matches.Count} directories; a save needs exactly one.", path), stop: true);
+                        $"'{Shown(path)}' matches {matches.Count} directories; a save needs exactly one.", path), stop: true);
                 }
 
                 if (matches.Count == 1)
@@ -270,7 +342,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             if (LocalPathProbe.IsFile(destination))
             {
                 Report(CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
-                    $"'{destination}' is a file, not a directory to write checkpoints to; nothing was written and the file is left as it was. " +
+                    $"'{Shown(destination)}' is a file, not a directory to write checkpoints to; nothing was written and the file is left as it was. " +
                     "Give a folder path (a folder that does not exist yet is created).", destination), stop: true);
             }
 
@@ -278,7 +350,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             {
                 // No folder can be created there (the link is in the way), and none is created through it.
                 Report(CheckpointErrorRecords.Module("NotADirectory", ErrorCategory.InvalidArgument,
-                    $"'{destination}' is a symbolic link to '{target}', which does not exist (or is a loop of links); nothing was written " +
+                    $"'{Shown(destination)}' is a symbolic link to '{Shown(target)}', which does not exist (or is a loop of links); nothing was written " +
                     "and the link is left as it was. Create the folder it points to, or give another folder path.", destination), stop: true);
             }
 

@@ -101,8 +101,7 @@ internal static class CheckpointPathResolver
         }
         catch (ItemNotFoundException ex)
         {
-            return NotAFullPattern(path, unresolved)
-                ?? new PathResolution(Array.Empty<string>(), new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path), isRemote: false, PathFailure.PathNotFound);
+            return NotAFullPattern(path, unresolved) ?? PathResolution.NotFound(ex, path);
         }
         catch (Exception ex) when (IsProviderRefusal(ex))
         {
@@ -196,7 +195,7 @@ internal static class CheckpointPathResolver
 
     private static PathResolution UncPathNotSupported(string path) =>
         PathResolution.Refused(CheckpointErrorRecords.Module("UncPathNotSupported", ErrorCategory.InvalidArgument,
-            $"'{path}' is a Windows network (UNC) path; on Linux and macOS it names no network share, so nothing was read or written. " +
+            $"'{RemoteLocations.Shown(path)}' is a Windows network (UNC) path; on Linux and macOS it names no network share, so nothing was read or written. " +
             "Mount the share and give the folder it is mounted on (for example, after 'mount -t cifs //server/share /mnt/share', " +
             "use /mnt/share/...), or run the command on Windows.", path));
 
@@ -204,7 +203,7 @@ internal static class CheckpointPathResolver
         string.Equals(providerName, "FileSystem", StringComparison.OrdinalIgnoreCase)
             ? null
             : PathResolution.Refused(CheckpointErrorRecords.Module("NotAFileSystemPath", ErrorCategory.InvalidArgument,
-                $"'{path}' is a {providerName} path; checkpoint directories live in the file system.", path));
+                $"'{RemoteLocations.Shown(path)}' is a {providerName} path; checkpoint directories live in the file system.", path));
 
     /// <summary>
     /// Null for a full path. The engine takes a path that is not fully qualified relative to the process's current
@@ -226,7 +225,7 @@ internal static class CheckpointPathResolver
         }
 
         return PathResolution.Refused(CheckpointErrorRecords.Module("InvalidPath", ErrorCategory.InvalidArgument,
-            $"'{path}' resolves to '{resolved}', which is not a full path: a provider-qualified path (FileSystem::...) is not " +
+            $"'{RemoteLocations.Shown(path)}' resolves to '{RemoteLocations.Shown(resolved)}', which is not a full path: a provider-qualified path (FileSystem::...) is not " +
             "taken relative to the current location, so nothing was read or written. Give a full path, or a path relative to " +
             "the current location without the provider name (./run).", path));
     }

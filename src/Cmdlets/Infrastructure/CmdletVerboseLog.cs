@@ -6,7 +6,8 @@ namespace DataraxCkpt.Commands.Infrastructure;
 /// <summary>
 /// Narrates the engine's log lines with Write-Verbose. Lines logged on another thread (a background
 /// save) are queued and written at the next <see cref="Flush"/> on the pipeline thread, since a
-/// cmdlet may write only from its own thread.
+/// cmdlet may write only from its own thread. The engine quotes local paths as given, so a mistyped SAS URL that became
+/// a local path would print its signature: each line goes through <see cref="RemoteLocations.Scrubbed"/>.
 /// </summary>
 internal sealed class CmdletVerboseLog
 {
@@ -23,7 +24,7 @@ internal sealed class CmdletVerboseLog
         if (Environment.CurrentManagedThreadId == _pipelineThreadId)
         {
             Flush();
-            _cmdlet.WriteVerbose(line);
+            _cmdlet.WriteVerbose(RemoteLocations.Scrubbed(line));
         }
         else
         {
@@ -36,7 +37,7 @@ internal sealed class CmdletVerboseLog
     {
         while (_pending.TryDequeue(out var line))
         {
-            _cmdlet.WriteVerbose(line);
+            _cmdlet.WriteVerbose(RemoteLocations.Scrubbed(line));
         }
     }
 }

@@ -43,11 +43,21 @@ internal sealed class PathResolution
     {
         // The provider's own message often names no path ("Home location for this provider is not set"); a job's log
         // with several paths must say which one. The exception stays the provider's, for scripts that catch its type.
-        var shown = RemoteLocations.Redacted(path);
+        var shown = RemoteLocations.Shown(path);
         var record = new ErrorRecord(exception, "InvalidPath", ErrorCategory.InvalidArgument, shown)
         {
-            ErrorDetails = new ErrorDetails($"'{shown}': {exception.Message}"),
+            ErrorDetails = new ErrorDetails($"'{shown}': {RemoteLocations.Scrubbed(exception.Message)}"),
         };
         return new(Array.Empty<string>(), record, isRemote: false, PathFailure.ProviderRefused);
+    }
+
+    /// <summary>A wildcard path whose parent folder does not exist: the provider's exception, its message without a SAS signature.</summary>
+    public static PathResolution NotFound(ItemNotFoundException exception, string path)
+    {
+        // The provider quotes the path as typed ("Cannot find path '…?sv=…&sig=…'"): a mistyped SAS URL must not reach a log,
+        // so the exception is a new one of the same type without the original (whose message would still hold it).
+        var message = RemoteLocations.Scrubbed(exception.Message);
+        var shown = message == exception.Message ? exception : new ItemNotFoundException(message);
+        return new(Array.Empty<string>(), new ErrorRecord(shown, "PathNotFound", ErrorCategory.ObjectNotFound, RemoteLocations.Shown(path)), isRemote: false, PathFailure.PathNotFound);
     }
 }

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace DataraxCkpt.Commands.Infrastructure;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace DataraxCkpt.Commands.Infrastructure;
 /// The engine parses and connects; these checks exist so that a missing credential is one clear error with a
 /// stable id, found before any request.
 /// </summary>
-internal static class RemoteLocations
+internal static partial class RemoteLocations
 {
     /// <summary>The environment variable holding a storage connection string.</summary>
     public const string ConnectionStringVariable = "AZURE_STORAGE_CONNECTION_STRING";
@@ -14,33 +16,41 @@ internal static class RemoteLocations
     /// <summary>The environment variable naming the storage account used with Azure.Identity.</summary>
     public const string AccountVariable = "AZURE_STORAGE_ACCOUNT";
 
-    /// <summary>The location as messages may show it: a URL's query (a SAS) is replaced by <c>?&lt;redacted&gt;</c>.</summary>
+    /// <summary>
+    /// Any path or location as messages, error targets and -Verbose lines may show it: from its first <c>?</c> on, the
+    /// query is replaced by <c>?&lt;redacted&gt;</c> for a remote location (a SAS), and for any other string whose query
+    /// holds <c>sig=</c> (any case). That second case is a mistyped URL the cmdlets do not take for remote ('https:/acct…',
+    /// a leading space, 'FileSystem::https:/…'): it reaches the file-system provider as a path, and no refusal of it may
+    /// print the SAS signature into a job's log. A local path with no <c>?</c>, or whose part after the <c>?</c> holds no
+    /// <c>sig=</c>, is shown as it is: '?' and 'sig=' are legal in file names, and a path a message cannot be matched
+    /// against misleads.
+    /// </summary>
     public static string Shown(string location)
     {
-        if (!CheckpointLocation.IsRemote(location))
-        {
-            return location;
-        }
-
         var query = location.IndexOf('?', StringComparison.Ordinal);
-        return query < 0 ? location : location[..query] + "?<redacted>";
+        return query >= 0 && (CheckpointLocation.IsRemote(location) || HoldsSignature(location.AsSpan(query)))
+            ? location[..query] + "?<redacted>"
+            : location;
     }
 
     /// <summary>
-    /// Any path as an error may show it: <see cref="Shown"/> for a remote location, and for a string that only looks like
-    /// one (a mistyped URL: 'https:/acct…', a leading space) whose query holds a SAS signature, the query redacted too:
-    /// such a string reaches the file-system provider, and its refusal must not print the token into a job's log.
+    /// A query holds a SAS signature: <c>sig=</c> in any case, also percent-encoded (<c>%73ig=</c>, <c>s%69g=</c>,
+    /// <c>%53%49%47=</c>), which the storage service decodes to the same parameter.
     /// </summary>
-    public static string Redacted(string path)
-    {
-        if (CheckpointLocation.IsRemote(path))
-        {
-            return Shown(path);
-        }
+    private static bool HoldsSignature(ReadOnlySpan<char> query) =>
+        query.Contains("sig=", StringComparison.OrdinalIgnoreCase)
+        || (query.Contains('%') && Uri.UnescapeDataString(query.ToString()).Contains("sig=", StringComparison.OrdinalIgnoreCase));
 
-        var query = path.IndexOf('?', StringComparison.Ordinal);
-        return query >= 0 && path.IndexOf("sig=", query, StringComparison.OrdinalIgnoreCase) >= 0 ? path[..query] + "?<redacted>" : path;
-    }
+    /// <summary>
+    /// Text that quotes a path it was not handed as one (a provider's exception message, an engine log line) with every
+    /// query that holds <c>sig=</c> replaced by <c>?&lt;redacted&gt;</c>, by the rule of <see cref="Shown"/>: a query runs
+    /// from a <c>?</c> to the next quote or white space.
+    /// </summary>
+    public static string Scrubbed(string text) =>
+        text.Contains('?') && HoldsSignature(text) ? Query().Replace(text, m => HoldsSignature(m.ValueSpan) ? "?<redacted>" : m.Value) : text;
+
+    [GeneratedRegex(@"\?[^\s'""]*", RegexOptions.CultureInvariant)]
+    private static partial Regex Query();
 
     /// <summary>
     /// Why the environment holds no credentials for <paramref name="location"/>, or null when it may have some.

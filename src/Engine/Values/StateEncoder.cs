@@ -538,11 +538,11 @@ internal sealed class StateEncoder
 
     private const string ScalarKind = "scalar";
     private const string StringKind = "string";
-    private static readonly string BoolCode = TypeCodes.TryGetCode(typeof(bool))!;
-    private static readonly string Int32Code = TypeCodes.TryGetCode(typeof(int))!;
-    private static readonly string Int64Code = TypeCodes.TryGetCode(typeof(long))!;
-    private static readonly string Float64Code = TypeCodes.TryGetCode(typeof(double))!;
-    private static readonly string StringCode = TypeCodes.TryGetCode(typeof(string))!;
+    private const string BoolCode = TypeCodes.Bool;
+    private const string Int32Code = TypeCodes.Int32;
+    private const string Int64Code = TypeCodes.Int64;
+    private const string Float64Code = TypeCodes.Double;
+    private const string StringCode = TypeCodes.String;
 
     /// <summary>Item name of a plain leaf: "parent/segment" composed here, not allocated per leaf.</summary>
     private char[] _nameChars = new char[128];

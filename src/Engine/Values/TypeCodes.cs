@@ -13,41 +13,134 @@ namespace DataraxCkpt.Values;
 /// </summary>
 internal static class TypeCodes
 {
+    // The codes of the leaf types, as written into manifests: the table below and the encoder's fast path name the
+    // same constants, so that the bytes of a code have one source.
+
+    /// <summary>The code of <see cref="bool"/>.</summary>
+    public const string Bool = "bool";
+
+    /// <summary>The code of <see cref="sbyte"/>.</summary>
+    public const string SByte = "i8";
+
+    /// <summary>The code of <see cref="byte"/>.</summary>
+    public const string Byte = "u8";
+
+    /// <summary>The code of <see cref="short"/>.</summary>
+    public const string Int16 = "i16";
+
+    /// <summary>The code of <see cref="ushort"/>.</summary>
+    public const string UInt16 = "u16";
+
+    /// <summary>The code of <see cref="int"/>.</summary>
+    public const string Int32 = "i32";
+
+    /// <summary>The code of <see cref="uint"/>.</summary>
+    public const string UInt32 = "u32";
+
+    /// <summary>The code of <see cref="long"/>.</summary>
+    public const string Int64 = "i64";
+
+    /// <summary>The code of <see cref="ulong"/>.</summary>
+    public const string UInt64 = "u64";
+
+    /// <summary>The code of <see cref="Int128"/>.</summary>
+    public const string Int128 = "i128";
+
+    /// <summary>The code of <see cref="UInt128"/>.</summary>
+    public const string UInt128 = "u128";
+
+    /// <summary>The code of <see cref="nint"/>.</summary>
+    public const string NInt = "nint";
+
+    /// <summary>The code of <see cref="nuint"/>.</summary>
+    public const string NUInt = "nuint";
+
+    /// <summary>The code of <see cref="BigInteger"/>.</summary>
+    public const string BigInteger = "bigint";
+
+    /// <summary>The code of <see cref="Half"/>.</summary>
+    public const string Half = "f16";
+
+    /// <summary>The code of <see cref="float"/>.</summary>
+    public const string Single = "f32";
+
+    /// <summary>The code of <see cref="double"/>.</summary>
+    public const string Double = "f64";
+
+    /// <summary>The code of <see cref="decimal"/>.</summary>
+    public const string Decimal = "dec";
+
+    /// <summary>The code of <see cref="char"/>.</summary>
+    public const string Char = "char";
+
+    /// <summary>The code of <see cref="string"/>.</summary>
+    public const string String = "str";
+
+    /// <summary>The code of <see cref="DateTime"/>.</summary>
+    public const string DateTime = "datetime";
+
+    /// <summary>The code of <see cref="DateTimeOffset"/>.</summary>
+    public const string DateTimeOffset = "dto";
+
+    /// <summary>The code of <see cref="TimeSpan"/>.</summary>
+    public const string TimeSpan = "timespan";
+
+    /// <summary>The code of <see cref="Guid"/>.</summary>
+    public const string Guid = "guid";
+
+    /// <summary>The code of <see cref="PrngKey"/>.</summary>
+    public const string PrngKey = "key";
+
+    /// <summary>The code of <see cref="object"/>.</summary>
+    public const string Any = "any";
+
+    /// <summary>The code of <see cref="Hashtable"/>.</summary>
+    public const string Hashtable = "hashtable";
+
+    /// <summary>The code of <see cref="OrderedDictionary"/>.</summary>
+    public const string Ordered = "ordered";
+
+    /// <summary>The code of <see cref="StateObject"/>.</summary>
+    public const string PSObject = "psobject";
+
+    /// <summary>The code of <see cref="ArrayList"/>.</summary>
+    public const string ArrayList = "arraylist";
+
     /// <summary>Deepest composition a code may have (e.g. <c>f32[][][]</c>); bounds the parser.</summary>
     private const int MaxCodeDepth = 16;
 
     private static readonly Dictionary<Type, string> LeafCodes = new()
     {
-        [typeof(bool)] = "bool",
-        [typeof(sbyte)] = "i8",
-        [typeof(byte)] = "u8",
-        [typeof(short)] = "i16",
-        [typeof(ushort)] = "u16",
-        [typeof(int)] = "i32",
-        [typeof(uint)] = "u32",
-        [typeof(long)] = "i64",
-        [typeof(ulong)] = "u64",
-        [typeof(Int128)] = "i128",
-        [typeof(UInt128)] = "u128",
-        [typeof(nint)] = "nint",
-        [typeof(nuint)] = "nuint",
-        [typeof(BigInteger)] = "bigint",
-        [typeof(Half)] = "f16",
-        [typeof(float)] = "f32",
-        [typeof(double)] = "f64",
-        [typeof(decimal)] = "dec",
-        [typeof(char)] = "char",
-        [typeof(string)] = "str",
-        [typeof(DateTime)] = "datetime",
-        [typeof(DateTimeOffset)] = "dto",
-        [typeof(TimeSpan)] = "timespan",
-        [typeof(Guid)] = "guid",
-        [typeof(PrngKey)] = "key",
-        [typeof(object)] = "any",
-        [typeof(Hashtable)] = "hashtable",
-        [typeof(OrderedDictionary)] = "ordered",
-        [typeof(StateObject)] = "psobject",
-        [typeof(ArrayList)] = "arraylist",
+        [typeof(bool)] = Bool,
+        [typeof(sbyte)] = SByte,
+        [typeof(byte)] = Byte,
+        [typeof(short)] = Int16,
+        [typeof(ushort)] = UInt16,
+        [typeof(int)] = Int32,
+        [typeof(uint)] = UInt32,
+        [typeof(long)] = Int64,
+        [typeof(ulong)] = UInt64,
+        [typeof(Int128)] = Int128,
+        [typeof(UInt128)] = UInt128,
+        [typeof(nint)] = NInt,
+        [typeof(nuint)] = NUInt,
+        [typeof(BigInteger)] = BigInteger,
+        [typeof(Half)] = Half,
+        [typeof(float)] = Single,
+        [typeof(double)] = Double,
+        [typeof(decimal)] = Decimal,
+        [typeof(char)] = Char,
+        [typeof(string)] = String,
+        [typeof(DateTime)] = DateTime,
+        [typeof(DateTimeOffset)] = DateTimeOffset,
+        [typeof(TimeSpan)] = TimeSpan,
+        [typeof(Guid)] = Guid,
+        [typeof(PrngKey)] = PrngKey,
+        [typeof(object)] = Any,
+        [typeof(Hashtable)] = Hashtable,
+        [typeof(OrderedDictionary)] = Ordered,
+        [typeof(StateObject)] = PSObject,
+        [typeof(ArrayList)] = ArrayList,
     };
 
     private static readonly Dictionary<string, Type> TypesByCode = LeafCodes.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
