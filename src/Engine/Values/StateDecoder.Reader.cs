@@ -267,7 +267,7 @@ internal sealed partial class StateDecoder
                 return Field.E;
             case "psobject":
                 return Field.P;
-            case "arraylist" or "key[]":
+            case "arraylist" or "key[]" or "any[]":
                 return Field.I;
             case "i8" or "u8" or "i16" or "u16" or "i32" or "u32" or "char" or "i64" or "u64" or "i128" or "u128" or "nint" or "nuint" or "bigint"
                 or "f16" or "f32" or "f64" or "dec" or "str" or "datetime" or "dto" or "timespan" or "guid" or "key" or "tensor":
@@ -302,6 +302,8 @@ internal sealed partial class StateDecoder
         : r.ValueTextEquals("f64"u8) ? "f64"
         : r.ValueTextEquals("i64"u8) ? "i64"
         : r.ValueTextEquals("hashtable"u8) ? "hashtable"
+        : r.ValueTextEquals("str"u8) ? "str"
+        : r.ValueTextEquals("any[]"u8) ? "any[]"
         : r.GetString()!;
 
     /// <summary>A reader at a remembered field's value.</summary>
@@ -720,9 +722,9 @@ internal sealed partial class StateDecoder
             case "bigint":
                 var digits = Text(json, f.V, "v", itemName);
                 return digits.Length > StateEncoder.MaxBigIntegerDigits ? throw Bad(itemName, "integer is too long") : BigInteger.Parse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            case "f16": return BitConverter.UInt16BitsToHalf(ushort.Parse(Text(json, f.B, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
-            case "f32": return BitConverter.UInt32BitsToSingle(uint.Parse(Text(json, f.B, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
-            case "f64": return BitConverter.UInt64BitsToDouble(ulong.Parse(Text(json, f.B, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
+            case "f16": return BitConverter.UInt16BitsToHalf(checked((ushort)Bits(json, f, itemName, ushort.MaxValue)));
+            case "f32": return BitConverter.UInt32BitsToSingle(checked((uint)Bits(json, f, itemName, uint.MaxValue)));
+            case "f64": return BitConverter.UInt64BitsToDouble(Bits(json, f, itemName, ulong.MaxValue));
             case "dec": return ReadDecimal(json, f, itemName);
             case "str": return ReadRawString(json, f, itemName);
             case "datetime": return ReadDateTime(json, f, itemName);
@@ -949,6 +951,31 @@ internal sealed partial class StateDecoder
     {
         var value = Int(f, itemName);
         return value >= min && value <= max ? value : throw Bad(itemName, string.Create(CultureInfo.InvariantCulture, $"{code} value {value} is out of range"));
+    }
+
+    /// <summary>
+    /// A float leaf's bits, the hexadecimal string <c>b</c>, at most <paramref name="max"/>. The writer's plain
+    /// string is parsed from its UTF-8 bytes where it stands (no reader, no string: the configs' one float a
+    /// config, round 41); an escaped string, or bytes that do not parse, take the text path, which parses the
+    /// same way and throws what it always threw.
+    /// </summary>
+    private static ulong Bits(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName, ulong max)
+    {
+        if (f.B.Found && f.B.Length >= 2 && json[f.B.Start] == (byte)'"' && json[f.B.Start + f.B.Length - 1] == (byte)'"')
+        {
+            // A string token whose end quote the reader found; a backslash means escapes, left to the text path.
+            var digits = json.Slice(f.B.Start + 1, f.B.Length - 2);
+            if (digits.IndexOf((byte)'\\') < 0
+                && ulong.TryParse(digits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var fast) && fast <= max)
+            {
+                return fast;
+            }
+        }
+
+        var text = Text(json, f.B, "b", itemName);
+        return max == ushort.MaxValue ? ushort.Parse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
+            : max == uint.MaxValue ? uint.Parse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
+            : ulong.Parse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
     }
 
     private static long Ticks(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName) =>

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Collections.Concurrent;
 using System.Collections.Specialized;
 using System.Globalization;
 using System.Numerics;
@@ -265,16 +266,40 @@ internal sealed partial class StateDecoder
         return target.IsInstanceOfType(value) ? value : throw Bad(itemName, $"a {value.GetType().Name} where a {target.Name} is required");
     }
 
+    /// <summary>Most codes a process remembers resolved (a hostile manifest of many distinct codes cannot grow the cache past it).</summary>
+    private const int MaxResolvedCodes = 256;
+
+    /// <summary>
+    /// Codes already resolved: a code is parsed into a type (a substring, then a lookup or a constructed generic
+    /// or array type) at every node that has it, up to three times a node (its child field, its children, its
+    /// container), so a state of many <c>any[]</c> arrays spent a few percent of its restore there (round 41).
+    /// A code's type never changes; codes that fail are not remembered and fail the same way every time.
+    /// </summary>
+    private static readonly ConcurrentDictionary<string, Type> ResolvedCodes = new(StringComparer.Ordinal);
+
     private static Type ResolveType(string code, ItemPath itemName)
     {
+        if (ResolvedCodes.TryGetValue(code, out var known))
+        {
+            return known;
+        }
+
+        Type type;
         try
         {
-            return TypeCodes.Resolve(code);
+            type = TypeCodes.Resolve(code);
         }
         catch (FormatException e)
         {
             throw Bad(itemName, e.Message);
         }
+
+        if (ResolvedCodes.Count < MaxResolvedCodes)
+        {
+            ResolvedCodes.TryAdd(code, type);
+        }
+
+        return type;
     }
 
     private static IEnumerable<JsonElement> Pairs(JsonElement array, ItemPath itemName)
