@@ -132,7 +132,7 @@ internal sealed partial class StateDecoder
         {
             var field = FieldOf(ref r);
             r.Read();
-            if (field is Field.E or Field.P or Field.I && code is not null && ChildField(code, itemName) == field)
+            if (field is Field.E or Field.P or Field.I && code is not null && ChildField(code, itemName, _resolvedCodes) == field)
             {
                 // Twice after the type, or once before it as a value that is no array (remembered) and again here.
                 if (children is not null || f.Of(field).Found)
@@ -175,7 +175,7 @@ internal sealed partial class StateDecoder
             throw Bad(itemName, "node has no type");
         }
 
-        if (children is null && (f.E.Found || f.P.Found || f.I.Found) && ChildField(code, itemName) is var wanted and not Field.Other
+        if (children is null && (f.E.Found || f.P.Found || f.I.Found) && ChildField(code, itemName, _resolvedCodes) is var wanted and not Field.Other
             && f.Of(wanted) is { Found: true } early)
         {
             // A child array met before the type: decoding it would mean reading it twice (and its own children
@@ -258,8 +258,9 @@ internal sealed partial class StateDecoder
     /// <summary>
     /// The child array a node of type <paramref name="code"/> reads (<see cref="Field.Other"/> for a leaf). A code
     /// outside the fixed names is resolved as a type: one that is not in the fixed set is corrupt either way.
+    /// <paramref name="resolved"/> is the decoder's own remembered codes, or null where no decoder's are at hand.
     /// </summary>
-    private static Field ChildField(string code, ItemPath itemName)
+    private static Field ChildField(string code, ItemPath itemName, Dictionary<string, Type>? resolved)
     {
         switch (code)
         {
@@ -274,7 +275,7 @@ internal sealed partial class StateDecoder
                 return Field.Other;
         }
 
-        var type = ResolveType(code, itemName);
+        var type = ResolveType(code, itemName, resolved);
         return type.IsArray || (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>)) ? Field.I
             : type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>) ? Field.E
             : Field.Other;
@@ -402,7 +403,7 @@ internal sealed partial class StateDecoder
                 return ReadElements(ref r, json, itemName, depth);
         }
 
-        return ChildField(code, itemName) == Field.E ? ReadEntries(ref r, json, code, itemName, depth) : ReadElements(ref r, json, itemName, depth);
+        return ChildField(code, itemName, _resolvedCodes) == Field.E ? ReadEntries(ref r, json, code, itemName, depth) : ReadElements(ref r, json, itemName, depth);
     }
 
     private Gathered ReadEntries(ref Utf8JsonReader r, ReadOnlySpan<byte> json, string code, ItemPath itemName, int depth)
@@ -562,7 +563,7 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>A container whose child array was read, completed with the fields that may follow it (its comparer).</summary>
-    private static object Finish(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
+    private object Finish(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         if (children.Done is { } done)
         {
@@ -579,7 +580,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static object Build(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
+    private object Build(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         switch (code)
         {

@@ -89,10 +89,17 @@ public sealed class RestoreFastPathTests : IDisposable
         Assert.Equal(message, e.Message);
     }
 
-    [Fact]
-    public void Every_container_code_restores_its_type_before_and_after_the_remembered_codes_are_full()
+    private static StateDecoder NewDecoder() => new((_, _, item) => throw new InvalidOperationException($"no tensor expected, asked for '{item}'"));
+
+    private static object? Decode(StateDecoder decoder, string stateJson)
     {
-        // More distinct codes than the decoder remembers (256): the ones past the bound resolve as the first did.
+        using var doc = JsonDocument.Parse(stateJson);
+        return decoder.Decode(doc.RootElement);
+    }
+
+    /// <summary>More distinct container codes than a decoder remembers (256).</summary>
+    private static List<(string Code, string Field)> ManyCodes()
+    {
         var elements = new[] { "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "f32", "f64", "str", "any" };
         var codes = new List<(string Code, string Field)>();
         foreach (var e in elements)
@@ -107,26 +114,90 @@ public sealed class RestoreFastPathTests : IDisposable
             }
         }
 
-        Assert.True(codes.Count > 256);
+        return codes;
+    }
+
+    [Fact]
+    public void Every_container_code_restores_its_type_before_and_after_the_remembered_codes_are_full()
+    {
+        // One decoder (one restore) meets more distinct codes than it remembers: the ones past the bound resolve
+        // as the first did, and the decoder's memory stops at the bound.
+        var codes = ManyCodes();
+        Assert.True(codes.Count > StateDecoder.MaxResolvedCodes);
+        var decoder = NewDecoder();
         for (var pass = 0; pass < 2; pass++)
         {
             foreach (var (code, field) in codes)
             {
-                var value = Decode($$"""{"t":"{{code}}","{{field}}":[]}""");
+                var value = Decode(decoder, $$"""{"t":"{{code}}","{{field}}":[]}""");
                 Assert.NotNull(value);
                 Assert.Equal(TypeCodes.Resolve(code), value.GetType());
                 Assert.Empty((IEnumerable)value);
             }
+
+            Assert.Equal(StateDecoder.MaxResolvedCodes, decoder.ResolvedCodeCount);
         }
     }
 
     [Fact]
     public void An_unknown_code_is_refused_the_same_way_every_time()
     {
-        var first = Assert.Throws<InvalidDataException>(() => Decode("""{"t":"nosuch[]","i":[]}"""));
-        var second = Assert.Throws<InvalidDataException>(() => Decode("""{"t":"nosuch[]","i":[]}"""));
+        var decoder = NewDecoder();
+        var first = Assert.Throws<InvalidDataException>(() => Decode(decoder, """{"t":"nosuch[]","i":[]}"""));
+        var second = Assert.Throws<InvalidDataException>(() => Decode(decoder, """{"t":"nosuch[]","i":[]}"""));
         Assert.Equal(first.Message, second.Message);
         Assert.Contains("nosuch[]", first.Message, StringComparison.Ordinal);
+        Assert.Equal(0, decoder.ResolvedCodeCount);
+    }
+
+    [Fact]
+    public void Remembered_codes_belong_to_one_decoder_and_no_static_state_holds_them()
+    {
+        // The project allows no mutable static beyond the module's one-time load setup (found by the attack on
+        // the restore's read side): the codes a restore resolved are its own, gone with it, never another's.
+        var first = NewDecoder();
+        Assert.IsType<object?[]>(Decode(first, """{"t":"any[]","i":[{"t":"list<i64>","i":[]}]}"""));
+        Assert.True(first.ResolvedCodeCount > 0);
+        Assert.Equal(0, NewDecoder().ResolvedCodeCount);
+
+        var statics = typeof(StateDecoder).GetFields(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
+            .Where(f => !f.IsLiteral)
+            .ToList();
+        Assert.All(statics, f =>
+        {
+            Assert.True(f.IsInitOnly, $"static field {f.Name} is writable");
+            Assert.False(typeof(IEnumerable).IsAssignableFrom(f.FieldType), $"static field {f.Name} is a collection ({f.FieldType.Name})");
+        });
+    }
+
+    [Fact]
+    public void Concurrent_restores_each_resolve_their_own_codes()
+    {
+        // Decoders on many threads at once, each over the codes in its own order: every value has its code's type.
+        var codes = ManyCodes();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, worker =>
+        {
+            var decoder = NewDecoder();
+            var mine = codes.OrderBy(c => (c.Code.GetHashCode(StringComparison.Ordinal) * (worker + 1)) & 0x7FFFFFFF).ToList();
+            for (var pass = 0; pass < 3; pass++)
+            {
+                foreach (var (code, field) in mine)
+                {
+                    var value = Decode(decoder, $$"""{"t":"{{code}}","{{field}}":[]}""");
+                    if (value?.GetType() != TypeCodes.Resolve(code))
+                    {
+                        failures.Add($"{code}: {value?.GetType()}");
+                    }
+                }
+            }
+
+            if (decoder.ResolvedCodeCount != StateDecoder.MaxResolvedCodes)
+            {
+                failures.Add($"worker {worker} remembers {decoder.ResolvedCodeCount} codes");
+            }
+        });
+        Assert.Empty(failures);
     }
 
     [Fact]
