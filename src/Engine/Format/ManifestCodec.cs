@@ -1,5 +1,9 @@
 using System.Buffers;
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using DataraxCkpt.Storage;
 using DataraxCkpt.Values;
@@ -243,51 +247,86 @@ internal static class ManifestCodec
     /// <exception cref="JsonException">The value ends before its brackets close, or nests too deep.</exception>
     internal static int StateExtent(ReadOnlySpan<byte> value, int maxNesting)
     {
-        // One plain loop over the bytes: in a state node of small leaves a quote or bracket comes every few bytes,
-        // so a vectorised search for the next one costs more per call than it saves (measured, round 27).
         var depth = 0;
         var inString = false;
-        for (var at = 0; at < value.Length; at++)
+
+        // The first byte not yet passed over: past a backslash inside a string it is two bytes on (the escaped
+        // byte is skipped whole; UTF-8 continuation bytes are never a quote or a backslash).
+        var next = 0;
+        var block = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            var b = value[at];
-            if (inString)
+            // 32 bytes at a time: a mask of the bytes that can matter (quote, backslash, brackets) and a visit to
+            // each, in order. A plain loop paid a branch on every byte; the state node of small leaves has one of
+            // these every three or four bytes (round 27 found a search for the next one no faster, as it paid a
+            // call per byte found; round 41: the mask visits them all at the cost of one bit each).
+            ref var first = ref MemoryMarshal.GetReference(value);
+            for (; block + Vector256<byte>.Count <= value.Length; block += Vector256<byte>.Count)
             {
-                if (b == (byte)'"')
+                var bytes = Vector256.LoadUnsafe(ref first, (nuint)block);
+                var folded = bytes | Vector256.Create((byte)0x20); // '[' and ']' differ from '{' and '}' in this bit only
+                var mask = (Vector256.Equals(bytes, Vector256.Create((byte)'"'))
+                    | Vector256.Equals(bytes, Vector256.Create((byte)'\\'))
+                    | Vector256.Equals(folded, Vector256.Create((byte)'{'))
+                    | Vector256.Equals(folded, Vector256.Create((byte)'}'))).ExtractMostSignificantBits();
+                while (mask != 0)
                 {
-                    inString = false;
-                }
-                else if (b == (byte)'\\')
-                {
-                    // UTF-8 continuation bytes are never a quote or a backslash, so the escaped byte is skipped whole.
-                    at++;
-                }
-
-                continue;
-            }
-
-            switch (b)
-            {
-                case (byte)'"':
-                    inString = true;
-                    break;
-                case (byte)'[' or (byte)'{':
-                    if (++depth > maxNesting)
-                    {
-                        throw new JsonException($"the state node nests deeper than the manifest's limit of {StateEncoder.MaxJsonDepth} levels");
-                    }
-
-                    break;
-                case (byte)']' or (byte)'}':
-                    if (--depth == 0)
+                    var at = block + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    if (at >= next && Step(value[at], at, ref depth, ref inString, ref next, maxNesting))
                     {
                         return at + 1;
                     }
+                }
+            }
+        }
 
-                    break;
+        for (var at = Math.Max(block, next); at < value.Length; at++)
+        {
+            if (at >= next && Step(value[at], at, ref depth, ref inString, ref next, maxNesting))
+            {
+                return at + 1;
             }
         }
 
         throw new JsonException(inString ? "the state node ends inside a string" : "the state node ends before its brackets close");
+    }
+
+    /// <summary>One byte of <see cref="StateExtent"/>'s scan; true where the outermost bracket closes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Step(byte b, int at, ref int depth, ref bool inString, ref int next, int maxNesting)
+    {
+        if (inString)
+        {
+            if (b == (byte)'"')
+            {
+                inString = false;
+            }
+            else if (b == (byte)'\\')
+            {
+                next = at + 2;
+            }
+
+            return false;
+        }
+
+        switch (b)
+        {
+            case (byte)'"':
+                inString = true;
+                break;
+            case (byte)'[' or (byte)'{':
+                if (++depth > maxNesting)
+                {
+                    throw new JsonException($"the state node nests deeper than the manifest's limit of {StateEncoder.MaxJsonDepth} levels");
+                }
+
+                break;
+            case (byte)']' or (byte)'}':
+                return --depth == 0;
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -132,7 +132,7 @@ internal sealed partial class StateDecoder
         {
             var field = FieldOf(ref r);
             r.Read();
-            if (field is Field.E or Field.P or Field.I && code is not null && ChildField(code, itemName) == field)
+            if (field is Field.E or Field.P or Field.I && code is not null && ChildField(code, itemName, _resolvedCodes) == field)
             {
                 // Twice after the type, or once before it as a value that is no array (remembered) and again here.
                 if (children is not null || f.Of(field).Found)
@@ -175,7 +175,7 @@ internal sealed partial class StateDecoder
             throw Bad(itemName, "node has no type");
         }
 
-        if (children is null && (f.E.Found || f.P.Found || f.I.Found) && ChildField(code, itemName) is var wanted and not Field.Other
+        if (children is null && (f.E.Found || f.P.Found || f.I.Found) && ChildField(code, itemName, _resolvedCodes) is var wanted and not Field.Other
             && f.Of(wanted) is { Found: true } early)
         {
             // A child array met before the type: decoding it would mean reading it twice (and its own children
@@ -258,8 +258,9 @@ internal sealed partial class StateDecoder
     /// <summary>
     /// The child array a node of type <paramref name="code"/> reads (<see cref="Field.Other"/> for a leaf). A code
     /// outside the fixed names is resolved as a type: one that is not in the fixed set is corrupt either way.
+    /// <paramref name="resolved"/> is the decoder's own remembered codes, or null where no decoder's are at hand.
     /// </summary>
-    private static Field ChildField(string code, ItemPath itemName)
+    private static Field ChildField(string code, ItemPath itemName, Dictionary<string, Type>? resolved)
     {
         switch (code)
         {
@@ -267,14 +268,14 @@ internal sealed partial class StateDecoder
                 return Field.E;
             case "psobject":
                 return Field.P;
-            case "arraylist" or "key[]":
+            case "arraylist" or "key[]" or "any[]":
                 return Field.I;
             case "i8" or "u8" or "i16" or "u16" or "i32" or "u32" or "char" or "i64" or "u64" or "i128" or "u128" or "nint" or "nuint" or "bigint"
                 or "f16" or "f32" or "f64" or "dec" or "str" or "datetime" or "dto" or "timespan" or "guid" or "key" or "tensor":
                 return Field.Other;
         }
 
-        var type = ResolveType(code, itemName);
+        var type = ResolveType(code, itemName, resolved);
         return type.IsArray || (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>)) ? Field.I
             : type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>) ? Field.E
             : Field.Other;
@@ -302,6 +303,8 @@ internal sealed partial class StateDecoder
         : r.ValueTextEquals("f64"u8) ? "f64"
         : r.ValueTextEquals("i64"u8) ? "i64"
         : r.ValueTextEquals("hashtable"u8) ? "hashtable"
+        : r.ValueTextEquals("str"u8) ? "str"
+        : r.ValueTextEquals("any[]"u8) ? "any[]"
         : r.GetString()!;
 
     /// <summary>A reader at a remembered field's value.</summary>
@@ -400,7 +403,7 @@ internal sealed partial class StateDecoder
                 return ReadElements(ref r, json, itemName, depth);
         }
 
-        return ChildField(code, itemName) == Field.E ? ReadEntries(ref r, json, code, itemName, depth) : ReadElements(ref r, json, itemName, depth);
+        return ChildField(code, itemName, _resolvedCodes) == Field.E ? ReadEntries(ref r, json, code, itemName, depth) : ReadElements(ref r, json, itemName, depth);
     }
 
     private Gathered ReadEntries(ref Utf8JsonReader r, ReadOnlySpan<byte> json, string code, ItemPath itemName, int depth)
@@ -560,7 +563,7 @@ internal sealed partial class StateDecoder
     }
 
     /// <summary>A container whose child array was read, completed with the fields that may follow it (its comparer).</summary>
-    private static object Finish(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
+    private object Finish(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         if (children.Done is { } done)
         {
@@ -577,7 +580,7 @@ internal sealed partial class StateDecoder
         }
     }
 
-    private static object Build(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
+    private object Build(Gathered children, string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
         switch (code)
         {
@@ -720,9 +723,9 @@ internal sealed partial class StateDecoder
             case "bigint":
                 var digits = Text(json, f.V, "v", itemName);
                 return digits.Length > StateEncoder.MaxBigIntegerDigits ? throw Bad(itemName, "integer is too long") : BigInteger.Parse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            case "f16": return BitConverter.UInt16BitsToHalf(ushort.Parse(Text(json, f.B, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
-            case "f32": return BitConverter.UInt32BitsToSingle(uint.Parse(Text(json, f.B, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
-            case "f64": return BitConverter.UInt64BitsToDouble(ulong.Parse(Text(json, f.B, "b", itemName), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
+            case "f16": return BitConverter.UInt16BitsToHalf(checked((ushort)Bits(json, f, itemName, ushort.MaxValue)));
+            case "f32": return BitConverter.UInt32BitsToSingle(checked((uint)Bits(json, f, itemName, uint.MaxValue)));
+            case "f64": return BitConverter.UInt64BitsToDouble(Bits(json, f, itemName, ulong.MaxValue));
             case "dec": return ReadDecimal(json, f, itemName);
             case "str": return ReadRawString(json, f, itemName);
             case "datetime": return ReadDateTime(json, f, itemName);
@@ -949,6 +952,31 @@ internal sealed partial class StateDecoder
     {
         var value = Int(f, itemName);
         return value >= min && value <= max ? value : throw Bad(itemName, string.Create(CultureInfo.InvariantCulture, $"{code} value {value} is out of range"));
+    }
+
+    /// <summary>
+    /// A float leaf's bits, the hexadecimal string <c>b</c>, at most <paramref name="max"/>. The writer's plain
+    /// string is parsed from its UTF-8 bytes where it stands (no reader, no string: the configs' one float a
+    /// config, round 41); an escaped string, or bytes that do not parse, take the text path, which parses the
+    /// same way and throws what it always threw.
+    /// </summary>
+    private static ulong Bits(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName, ulong max)
+    {
+        if (f.B.Found && f.B.Length >= 2 && json[f.B.Start] == (byte)'"' && json[f.B.Start + f.B.Length - 1] == (byte)'"')
+        {
+            // A string token whose end quote the reader found; a backslash means escapes, left to the text path.
+            var digits = json.Slice(f.B.Start + 1, f.B.Length - 2);
+            if (digits.IndexOf((byte)'\\') < 0
+                && ulong.TryParse(digits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var fast) && fast <= max)
+            {
+                return fast;
+            }
+        }
+
+        var text = Text(json, f.B, "b", itemName);
+        return max == ushort.MaxValue ? ushort.Parse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
+            : max == uint.MaxValue ? uint.Parse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
+            : ulong.Parse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
     }
 
     private static long Ticks(ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName) =>

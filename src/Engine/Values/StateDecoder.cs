@@ -122,7 +122,7 @@ internal sealed partial class StateDecoder
         Field field;
         try
         {
-            field = ChildField(code, ItemPath.Root);
+            field = ChildField(code, ItemPath.Root, null);
         }
         catch (InvalidDataException)
         {
@@ -265,16 +265,48 @@ internal sealed partial class StateDecoder
         return target.IsInstanceOfType(value) ? value : throw Bad(itemName, $"a {value.GetType().Name} where a {target.Name} is required");
     }
 
-    private static Type ResolveType(string code, ItemPath itemName)
+    /// <summary>Most codes one decoder remembers resolved (a hostile manifest of many distinct codes cannot grow its cache past it).</summary>
+    internal const int MaxResolvedCodes = 256;
+
+    /// <summary>
+    /// Codes this decoder has resolved: a code is parsed into a type (a substring, then a lookup or a constructed
+    /// generic or array type) at every node that has it, up to three times a node (its child field, its children,
+    /// its container), so a state of many <c>any[]</c> arrays spent a few percent of its restore there (round 41).
+    /// Owned by one decoder, that is one decode on one thread (as <see cref="_tensors"/> is): no state outlives
+    /// the restore or is shared between restores. Codes that fail are not remembered and fail the same way every time.
+    /// </summary>
+    private readonly Dictionary<string, Type> _resolvedCodes = new(StringComparer.Ordinal);
+
+    /// <summary>How many codes this decoder remembers (for tests of the bound).</summary>
+    internal int ResolvedCodeCount => _resolvedCodes.Count;
+
+    /// <summary>A code's type, remembered by this decoder.</summary>
+    private Type ResolveType(string code, ItemPath itemName) => ResolveType(code, itemName, _resolvedCodes);
+
+    /// <summary>A code's type, looked up in and added to <paramref name="resolved"/> when one is given (bounded).</summary>
+    private static Type ResolveType(string code, ItemPath itemName, Dictionary<string, Type>? resolved)
     {
+        if (resolved is not null && resolved.TryGetValue(code, out var known))
+        {
+            return known;
+        }
+
+        Type type;
         try
         {
-            return TypeCodes.Resolve(code);
+            type = TypeCodes.Resolve(code);
         }
         catch (FormatException e)
         {
             throw Bad(itemName, e.Message);
         }
+
+        if (resolved is not null && resolved.Count < MaxResolvedCodes)
+        {
+            resolved.TryAdd(code, type);
+        }
+
+        return type;
     }
 
     private static IEnumerable<JsonElement> Pairs(JsonElement array, ItemPath itemName)
@@ -343,7 +375,7 @@ internal sealed partial class StateDecoder
         {
             try
             {
-                child = ChildField(code, ItemPath.Root);
+                child = ChildField(code, ItemPath.Root, null);
             }
             catch (InvalidDataException)
             {

@@ -1,0 +1,148 @@
+using System.Text;
+using System.Text.Json;
+using DataraxCkpt.Format;
+using DataraxCkpt.Values;
+
+namespace DataraxCkpt.Tests.Format;
+
+/// <summary>
+/// The state node's end is found 32 bytes at a time (round 41 of docs/performance-notes.md): a mask of the quotes,
+/// backslashes and brackets in each block, visited in order. These tests hold it to the byte-at-a-time scan it
+/// replaced (kept here as the oracle) where the blocks make a difference: a backslash as a block's last byte (its
+/// escaped byte in the next block), brackets and quotes at block edges, a node shorter than a block, the depth
+/// limit crossed inside a block, and a node cut off inside a string or between brackets.
+/// </summary>
+public sealed class StateExtentBlockTests
+{
+    private const int Nesting = StateEncoder.MaxJsonDepth - 1;
+
+    /// <summary>The byte-at-a-time scan of round 27: the end, or the message of its refusal.</summary>
+    private static string Oracle(ReadOnlySpan<byte> value, int maxNesting)
+    {
+        var depth = 0;
+        var inString = false;
+        for (var at = 0; at < value.Length; at++)
+        {
+            var b = value[at];
+            if (inString)
+            {
+                if (b == (byte)'"')
+                {
+                    inString = false;
+                }
+                else if (b == (byte)'\\')
+                {
+                    at++;
+                }
+
+                continue;
+            }
+
+            switch (b)
+            {
+                case (byte)'"':
+                    inString = true;
+                    break;
+                case (byte)'[' or (byte)'{':
+                    if (++depth > maxNesting)
+                    {
+                        return "deep";
+                    }
+
+                    break;
+                case (byte)']' or (byte)'}':
+                    if (--depth == 0)
+                    {
+                        return (at + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    }
+
+                    break;
+            }
+        }
+
+        return inString ? "in string" : "open";
+    }
+
+    private static string Scan(byte[] value, int maxNesting)
+    {
+        try
+        {
+            return ManifestCodec.StateExtent(value, maxNesting).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (JsonException e)
+        {
+            return e.Message.Contains("nests deeper", StringComparison.Ordinal) ? "deep"
+                : e.Message.Contains("inside a string", StringComparison.Ordinal) ? "in string"
+                : "open";
+        }
+    }
+
+    [Fact]
+    public void A_backslash_at_every_position_of_a_block_skips_the_byte_after_it_as_the_byte_scan_did()
+    {
+        // A string whose escaped quote falls on every offset of the first two blocks, the backslash at a block's
+        // last byte included: the escaped quote must not end the string, or the ']' inside it would close the node.
+        for (var pad = 0; pad < 70; pad++)
+        {
+            var node = Encoding.UTF8.GetBytes("[\"" + new string('x', pad) + "\\\"]\\\\\",1]" + ",\"after\"]");
+            var expected = Oracle(node, Nesting);
+            Assert.Equal(expected, Scan(node, Nesting));
+            Assert.Equal(pad + 11, int.Parse(expected, System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public void Brackets_and_quotes_on_block_edges_end_the_node_where_the_byte_scan_ended_it()
+    {
+        for (var pad = 0; pad < 70; pad++)
+        {
+            foreach (var inner in new[] { "{}", "[[]]", "\"\"", "\"{\"", "{\"a\":[\"]\"]}", "\"\\\\\"" })
+            {
+                var node = Encoding.UTF8.GetBytes("[" + new string(' ', pad) + inner + "]" + "]]}\"");
+                Assert.Equal(Oracle(node, Nesting), Scan(node, Nesting));
+            }
+        }
+    }
+
+    [Fact]
+    public void Random_nodes_of_quotes_backslashes_and_brackets_end_or_fail_as_the_byte_scan_did()
+    {
+        // Bytes drawn mostly from the ones the mask picks out, non-ASCII ones included (they are never picked).
+        var alphabet = "\"\\[]{}ab,: \u00e9\u4e2d"u8.ToArray();
+        var random = new Random(41);
+        for (var n = 0; n < 20000; n++)
+        {
+            var length = random.Next(1, 200);
+            var node = new byte[length];
+            node[0] = random.Next(2) == 0 ? (byte)'[' : (byte)'{';
+            for (var i = 1; i < length; i++)
+            {
+                node[i] = alphabet[random.Next(alphabet.Length)];
+            }
+
+            var maxNesting = random.Next(1, 8);
+            Assert.Equal(Oracle(node, maxNesting), Scan(node, maxNesting));
+        }
+    }
+
+    [Fact]
+    public void The_depth_limit_is_refused_at_the_bracket_that_crosses_it_inside_a_block()
+    {
+        var atLimit = Encoding.UTF8.GetBytes(new string('[', Nesting) + new string(']', Nesting));
+        Assert.Equal(atLimit.Length, ManifestCodec.StateExtent(atLimit, Nesting));
+
+        var past = Encoding.UTF8.GetBytes(new string('[', Nesting + 1) + new string(']', Nesting + 1));
+        var e = Assert.Throws<JsonException>(() => ManifestCodec.StateExtent(past, Nesting));
+        Assert.Contains("nests deeper", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_long_node_cut_off_inside_a_string_or_between_brackets_is_refused_with_the_same_message()
+    {
+        var inString = Encoding.UTF8.GetBytes("[\"" + new string('x', 100) + "\\\"");
+        Assert.Equal("the state node ends inside a string", Assert.Throws<JsonException>(() => ManifestCodec.StateExtent(inString, Nesting)).Message);
+
+        var open = Encoding.UTF8.GetBytes("[" + string.Concat(Enumerable.Repeat("{\"a\":[1]},", 20)));
+        Assert.Equal("the state node ends before its brackets close", Assert.Throws<JsonException>(() => ManifestCodec.StateExtent(open, Nesting)).Message);
+    }
+}
