@@ -497,6 +497,9 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         // The clock of the blobs' age starts before any of them is sent (see UncommittedBlobs).
         var blobs = new UncommittedBlobs(_container, SaveFolder(r.Step, r.SaveId), _settings.SweepGrace, _settings.Clock);
         var sink = new BlobStepSink(_container, SaveFolder(r.Step, r.SaveId), _settings, cancellationToken);
+        // When the store was last swept is read while the blobs go up: the answer is needed only after the commit,
+        // and waiting for it there put one more round trip at the end of every save.
+        var lastSweep = LastSweepAsync();
         WrittenStep written;
         try
         {
@@ -592,7 +595,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
         }
 
-        SweepLeftoversWhenDue();
+        SweepLeftoversWhenDue(lastSweep.GetAwaiter().GetResult());
         return retentionFailure is null ? ToInfo(committed) : throw new RetentionFailedException(ToInfo(committed), keep!.Value, retentionFailure);
     }
 
@@ -799,32 +802,43 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     }
 
     /// <summary>
-    /// Sweeps after a save at most about once per grace period per store: a marker blob's last-modified time
-    /// says when the last sweep ran (one HEAD per save instead of listing every data blob of the store).
+    /// When the store was last swept: the <c>last-sweep</c> marker's last-modified time, <see cref="DateTimeOffset.MinValue"/>
+    /// when it never was, null when the marker could not be read (logged). Never throws: a save reads it while its blobs go
+    /// up, and no failure here may fail the save.
     /// </summary>
-    private void SweepLeftoversWhenDue()
+    private async Task<DateTimeOffset?> LastSweepAsync()
     {
-        var marker = _container.GetBlobClient(_location.Prefix + SweepMarker);
         try
         {
-            var last = marker.GetProperties().Value.LastModified;
-            if (DateTimeOffset.UtcNow - last < _settings.SweepGrace)
-            {
-                return;
-            }
+            var properties = await _container.GetBlobClient(_location.Prefix + SweepMarker).GetPropertiesAsync().ConfigureAwait(false);
+            return properties.Value.LastModified;
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            // Never swept: sweep now.
+            return DateTimeOffset.MinValue;
         }
         catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
-            // Runs after the save committed: no failure here may turn that success into an error (a network gone
-            // through every retry ends in the SDK's AggregateException).
+            // A network gone through every retry ends in the SDK's AggregateException.
             Log($"Could not read when '{Directory}' was last swept ({e.Message}); a later writer retries.");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Sweeps after a save at most about once per grace period per store: a marker blob's last-modified time
+    /// (<paramref name="lastSweep"/>, read by <see cref="LastSweepAsync"/> during the save) says when the last sweep ran
+    /// (one HEAD per save instead of listing every data blob of the store). Runs only after the save committed.
+    /// </summary>
+    private void SweepLeftoversWhenDue(DateTimeOffset? lastSweep)
+    {
+        // Unknown (the marker could not be read): a later writer retries; swept within the grace period: not due.
+        if (lastSweep is not { } last || DateTimeOffset.UtcNow - last < _settings.SweepGrace)
+        {
             return;
         }
 
+        var marker = _container.GetBlobClient(_location.Prefix + SweepMarker);
         try
         {
             marker.Upload(BinaryData.FromString(DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)), overwrite: true);
