@@ -499,7 +499,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         var sink = new BlobStepSink(_container, SaveFolder(r.Step, r.SaveId), _settings, cancellationToken);
         // When the store was last swept is read while the blobs go up: the answer is needed only after the commit,
         // and waiting for it there put one more round trip at the end of every save.
-        var lastSweep = LastSweepAsync();
+        // The caller's token ends the HEAD with a save cancelled mid-upload (no request left running after it returns).
+        var lastSweep = LastSweepAsync(cancellationToken);
         WrittenStep written;
         try
         {
@@ -802,20 +803,20 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     }
 
     /// <summary>
-    /// When the store was last swept: the <c>last-sweep</c> marker's last-modified time, <see cref="DateTimeOffset.MinValue"/>
-    /// when it never was, null when the marker could not be read (logged). Never throws: a save reads it while its blobs go
-    /// up, and no failure here may fail the save.
+    /// When the store was last swept: the <c>last-sweep</c> marker's last-modified time and ETag (<see cref="DateTimeOffset.MinValue"/>
+    /// and no ETag when it never was), null when the marker could not be read (logged). Never throws: a save reads it while its
+    /// blobs go up, and no failure here may fail the save.
     /// </summary>
-    private async Task<DateTimeOffset?> LastSweepAsync()
+    private async Task<SweepMark?> LastSweepAsync(CancellationToken cancellationToken)
     {
         try
         {
-            var properties = await _container.GetBlobClient(_location.Prefix + SweepMarker).GetPropertiesAsync().ConfigureAwait(false);
-            return properties.Value.LastModified;
+            var properties = await _container.GetBlobClient(_location.Prefix + SweepMarker).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new SweepMark(properties.Value.LastModified, properties.Value.ETag);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            return DateTimeOffset.MinValue;
+            return new SweepMark(DateTimeOffset.MinValue, null);
         }
         catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
@@ -825,15 +826,26 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
     }
 
+    /// <summary>The sweep marker as a save read it: when, and its version (null: there was none).</summary>
+    private readonly record struct SweepMark(DateTimeOffset When, ETag? ETag);
+
     /// <summary>
     /// Sweeps after a save at most about once per grace period per store: a marker blob's last-modified time
     /// (<paramref name="lastSweep"/>, read by <see cref="LastSweepAsync"/> during the save) says when the last sweep ran
     /// (one HEAD per save instead of listing every data blob of the store). Runs only after the save committed.
     /// </summary>
-    private void SweepLeftoversWhenDue(DateTimeOffset? lastSweep)
+    /// <remarks>
+    /// Found by the attack on remote13: the marker is read before the save's blobs go up, so it may be as old as the
+    /// upload is long; another host that swept meanwhile (its marker newer than this read) was not seen, and every save
+    /// whose upload spanned another host's sweep swept again. The marker is now written only if it is still the version
+    /// read (<c>If-Match</c>, or <c>If-None-Match: *</c> when there was none): a writer that finds it changed leaves the
+    /// sweep to the one that changed it (no request more than before; a marker write whose answer was lost and whose
+    /// retry is refused skips one sweep, which the next writer past the grace period runs).
+    /// </remarks>
+    private void SweepLeftoversWhenDue(SweepMark? lastSweep)
     {
         // Unknown (the marker could not be read): a later writer retries; swept within the grace period: not due.
-        if (lastSweep is not { } last || DateTimeOffset.UtcNow - last < _settings.SweepGrace)
+        if (lastSweep is not { } mark || DateTimeOffset.UtcNow - mark.When < _settings.SweepGrace)
         {
             return;
         }
@@ -841,7 +853,13 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         var marker = _container.GetBlobClient(_location.Prefix + SweepMarker);
         try
         {
-            marker.Upload(BinaryData.FromString(DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)), overwrite: true);
+            var conditions = mark.ETag is { } read ? new BlobRequestConditions { IfMatch = read } : new BlobRequestConditions { IfNoneMatch = ETag.All };
+            marker.Upload(BinaryData.FromString(DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)), new BlobUploadOptions { Conditions = conditions });
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            Log($"'{Directory}' was swept by another writer since this save read when it was last swept; not sweeping again.");
+            return;
         }
         catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
