@@ -14,7 +14,7 @@ namespace DataraxCkpt.Storage.Blob;
 /// A block is a list of slices of pooled buffers (<see cref="UploadSegments"/>): the writer's own frame buffers,
 /// taken by <see cref="WriteRented"/> without a copy, or buffers that <see cref="Write(ReadOnlySpan{byte})"/> copies
 /// into. Each buffer goes back to its pool once every block holding a slice of it is sent.
-/// A full block is staged only once a byte after it arrives (<see cref="_held"/>): a tail of at most
+/// A full block is staged only once more than <see cref="MergeLimit"/> bytes after it arrive (<see cref="_held"/>): a tail of at most
 /// <see cref="MergeLimit"/> bytes then goes up in the last full block instead of a request of its own (a data blob
 /// of whole 4 MiB chunks is a little longer than whole blocks: its frames' prefixes and trailers), and a file of
 /// one block and such a tail is one Put Blob.
@@ -31,7 +31,7 @@ internal sealed class BlockUploadStream : Stream
     private readonly List<Task> _inFlight = [];
     private List<UploadSegment> _block = [];
 
-    /// <summary>A full block not staged yet: no byte after it has arrived, so it may still take a small tail.</summary>
+    /// <summary>A full block not staged yet: no more than <see cref="MergeLimit"/> bytes after it have arrived, so it may still take them as its tail.</summary>
     private List<UploadSegment>? _held;
     private LentBuffer? _copy;
     private int _filled;
@@ -123,15 +123,17 @@ internal sealed class BlockUploadStream : Stream
 
         _filled += count;
         _length += count;
+        // The block held before this one has more bytes after it than it may take: it goes up as it is, now, not once
+        // the next block is full (found by the attack on remote13: each held block waited for a whole block more, one
+        // block more of buffers kept and each Put Block started a block's writing later than before the change).
+        if (_held is { } previous && _filled > MergeLimit)
+        {
+            _held = null;
+            StageBlock(previous);
+        }
+
         if (_filled == _settings.BlockSize)
         {
-            // The block held before this one has bytes after it now: it is not the last, so it goes up as it is.
-            if (_held is { } previous)
-            {
-                _held = null;
-                StageBlock(previous);
-            }
-
             _held = TakeBlock();
         }
     }
