@@ -126,6 +126,78 @@ public sealed class BlobSweepMarkerStaleReadAttackTests
         Assert.Null(StateComparer.FirstDifference(BlobTest.State(1), reader.Restore(location, 1)));
     }
 
+    [Fact]
+    public async Task A_save_cancelled_while_the_marker_read_is_in_flight_leaves_no_request_running()
+    {
+        // Found by the attack on remote13: the marker's HEAD was sent without the save's token; a save cancelled mid-upload
+        // returned while it ran on (through every retry on a network gone), its answer thrown away.
+        var location = AzuriteFixture.NewLocation();
+        var slowHead = new SlowMarkerHeadPolicy(TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource();
+        var stopAtData = new CancelAtPolicy(m => m.Request.Method == RequestMethod.Put && m.Request.Uri.Path.EndsWith("/tensors.lz4", StringComparison.Ordinal), cts);
+        using var host = BlobTest.Handler(new BlobSettings { SweepGrace = Grace, TestPolicy = new Policies(slowHead, stopAtData), MaxRetries = 0 });
+        var state = new Dictionary<string, object?> { ["w"] = new byte[3 << 20] };
+        new Random(1).NextBytes((byte[])state["w"]!);
+
+        Assert.ThrowsAny<OperationCanceledException>(() => host.Save(location, state, step: 1, cancellationToken: cts.Token));
+        var returned = DateTime.UtcNow;
+
+        Assert.True(await Task.WhenAny(slowHead.Finished.Task, Task.Delay(TimeSpan.FromSeconds(10))) == slowHead.Finished.Task,
+            "the marker's HEAD was still running 10 s after the cancelled save returned");
+        Assert.True(await slowHead.Finished.Task < returned.AddSeconds(10));
+        using var reader = BlobTest.Handler();
+        Assert.Empty(reader.GetCheckpointSteps(location));
+    }
+
+    /// <summary>Holds each HEAD of the sweep marker for a while (or until its request is cancelled); says when it ended.</summary>
+    private sealed class SlowMarkerHeadPolicy(TimeSpan delay) : HttpPipelinePolicy
+    {
+        public TaskCompletionSource<DateTime> Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) => ProcessNext(message, pipeline);
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (message.Request.Method == RequestMethod.Head && message.Request.Uri.Path.EndsWith("/last-sweep", StringComparison.Ordinal))
+            {
+                try
+                {
+                    await Task.Delay(delay, message.CancellationToken);
+                }
+                finally
+                {
+                    Finished.TrySetResult(DateTime.UtcNow);
+                }
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
+    }
+
+    /// <summary>Cancels the save when the first matching request is sent.</summary>
+    private sealed class CancelAtPolicy(Func<HttpMessage, bool> match, CancellationTokenSource cts) : HttpPipelinePolicy
+    {
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Hit(message);
+            ProcessNext(message, pipeline);
+        }
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Hit(message);
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        private void Hit(HttpMessage message)
+        {
+            if (match(message))
+            {
+                cts.Cancel();
+            }
+        }
+    }
+
     /// <summary>Sets an event once a HEAD of the sweep marker was answered.</summary>
     private sealed class HeadSeenPolicy(ManualResetEventSlim seen) : HttpPipelinePolicy
     {
