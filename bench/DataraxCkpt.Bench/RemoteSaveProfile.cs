@@ -11,7 +11,8 @@ namespace DataraxCkpt.Bench;
 /// Profile of scenario (g)'s save against the SDK's one-blob upload by CPU, not wall time (the machine may be
 /// shared): per repetition, in alternating order, the client's CPU (this process) and Azurite's (its node
 /// process, <see cref="ServerCpu"/>) for one engine save and one SDK upload of the same bytes, then medians.
-/// <c>DataraxCkpt.Bench gprofile [REPS] [MIB]</c>; needs DATARAXCKPT_TEST_AZURITE.
+/// <c>DataraxCkpt.Bench gprofile [REPS] [MIB]</c>; needs DATARAXCKPT_TEST_AZURITE. With GPROFILE_TIMELINE set, each
+/// save and upload also prints its requests' timeline (<see cref="RequestTimeline"/>: the same policy on both sides).
 /// </summary>
 internal static class RemoteSaveProfile
 {
@@ -27,7 +28,8 @@ internal static class RemoteSaveProfile
             state[$"layer{i}"] = tensors[i];
         }
 
-        var settings = new BlobSettings { CacheDirectory = Path.Combine(work, "cache") };
+        var timeline = new RequestTimeline();
+        var settings = new BlobSettings { CacheDirectory = Path.Combine(work, "cache"), TestPolicy = timeline };
         var transfer = new StorageTransferOptions
         {
             InitialTransferSize = settings.BlockSize,
@@ -35,7 +37,9 @@ internal static class RemoteSaveProfile
             MaximumConcurrency = settings.Concurrency,
         };
         var server = ServerCpu.PortOf(connection) is int port ? ServerCpu.ForBlobPort(port) : null;
-        var container = new BlobServiceClient(connection).GetBlobContainerClient("gprof-" + Guid.NewGuid().ToString("N")[..12]);
+        var sdkOptions = new BlobClientOptions();
+        sdkOptions.AddPolicy(timeline, Azure.Core.HttpPipelinePosition.PerRetry);
+        var container = new BlobServiceClient(connection, sdkOptions).GetBlobContainerClient("gprof-" + Guid.NewGuid().ToString("N")[..12]);
         container.Create();
         var engine = new Cost();
         var sdk = new Cost();
@@ -45,12 +49,25 @@ internal static class RemoteSaveProfile
             var location = $"az://{container.Name}/run";
             var blob = container.GetBlobClient("sdk/one-blob.bin");
             CheckpointInfo? info = null;
-            void Save(int step) => engine.Add(server, () => info = handler.Save(location, state, step: step));
-            void Upload() => sdk.Add(server, () =>
+            void Save(int step)
             {
-                using var source = new RemoteScenario.ArraysStream(tensors);
-                blob.UploadAsync(source, new BlobUploadOptions { TransferOptions = transfer }).GetAwaiter().GetResult();
-            });
+                timeline.Start();
+                var w = Stopwatch.StartNew();
+                engine.Add(server, () => info = handler.Save(location, state, step: step));
+                PrintTimeline("engine", timeline, w);
+            }
+
+            void Upload()
+            {
+                timeline.Start();
+                var w = Stopwatch.StartNew();
+                sdk.Add(server, () =>
+                {
+                    using var source = new RemoteScenario.ArraysStream(tensors);
+                    blob.UploadAsync(source, new BlobUploadOptions { TransferOptions = transfer }).GetAwaiter().GetResult();
+                });
+                PrintTimeline("sdk", timeline, w);
+            }
 
             // One of each first, unmeasured: JIT and connection warm-up.
             handler.Save(location, state, step: 1000);
@@ -81,6 +98,14 @@ internal static class RemoteSaveProfile
         finally
         {
             container.DeleteIfExists();
+        }
+    }
+
+    private static void PrintTimeline(string side, RequestTimeline timeline, Stopwatch watch)
+    {
+        if (Environment.GetEnvironmentVariable("GPROFILE_TIMELINE") is not null)
+        {
+            Console.WriteLine($"  {side,-7} {timeline.Describe(watch.Elapsed.TotalMilliseconds)}");
         }
     }
 

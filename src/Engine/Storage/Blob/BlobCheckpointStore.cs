@@ -497,6 +497,10 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         // The clock of the blobs' age starts before any of them is sent (see UncommittedBlobs).
         var blobs = new UncommittedBlobs(_container, SaveFolder(r.Step, r.SaveId), _settings.SweepGrace, _settings.Clock);
         var sink = new BlobStepSink(_container, SaveFolder(r.Step, r.SaveId), _settings, cancellationToken);
+        // When the store was last swept is read while the blobs go up: the answer is needed only after the commit,
+        // and waiting for it there put one more round trip at the end of every save.
+        // The caller's token ends the HEAD with a save cancelled mid-upload (no request left running after it returns).
+        var lastSweep = LastSweepAsync(cancellationToken);
         WrittenStep written;
         try
         {
@@ -592,7 +596,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
             }
         }
 
-        SweepLeftoversWhenDue();
+        SweepLeftoversWhenDue(lastSweep.GetAwaiter().GetResult());
         return retentionFailure is null ? ToInfo(committed) : throw new RetentionFailedException(ToInfo(committed), keep!.Value, retentionFailure);
     }
 
@@ -799,35 +803,63 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     }
 
     /// <summary>
-    /// Sweeps after a save at most about once per grace period per store: a marker blob's last-modified time
-    /// says when the last sweep ran (one HEAD per save instead of listing every data blob of the store).
+    /// When the store was last swept: the <c>last-sweep</c> marker's last-modified time and ETag (<see cref="DateTimeOffset.MinValue"/>
+    /// and no ETag when it never was), null when the marker could not be read (logged). Never throws: a save reads it while its
+    /// blobs go up, and no failure here may fail the save.
     /// </summary>
-    private void SweepLeftoversWhenDue()
+    private async Task<SweepMark?> LastSweepAsync(CancellationToken cancellationToken)
     {
-        var marker = _container.GetBlobClient(_location.Prefix + SweepMarker);
         try
         {
-            var last = marker.GetProperties().Value.LastModified;
-            if (DateTimeOffset.UtcNow - last < _settings.SweepGrace)
-            {
-                return;
-            }
+            var properties = await _container.GetBlobClient(_location.Prefix + SweepMarker).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new SweepMark(properties.Value.LastModified, properties.Value.ETag);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            // Never swept: sweep now.
+            return new SweepMark(DateTimeOffset.MinValue, null);
         }
         catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
-            // Runs after the save committed: no failure here may turn that success into an error (a network gone
-            // through every retry ends in the SDK's AggregateException).
+            // A network gone through every retry ends in the SDK's AggregateException.
             Log($"Could not read when '{Directory}' was last swept ({e.Message}); a later writer retries.");
+            return null;
+        }
+    }
+
+    /// <summary>The sweep marker as a save read it: when, and its version (null: there was none).</summary>
+    private readonly record struct SweepMark(DateTimeOffset When, ETag? ETag);
+
+    /// <summary>
+    /// Sweeps after a save at most about once per grace period per store: a marker blob's last-modified time
+    /// (<paramref name="lastSweep"/>, read by <see cref="LastSweepAsync"/> during the save) says when the last sweep ran
+    /// (one HEAD per save instead of listing every data blob of the store). Runs only after the save committed.
+    /// </summary>
+    /// <remarks>
+    /// Found by the attack on remote13: the marker is read before the save's blobs go up, so it may be as old as the
+    /// upload is long; another host that swept meanwhile (its marker newer than this read) was not seen, and every save
+    /// whose upload spanned another host's sweep swept again. The marker is now written only if it is still the version
+    /// read (<c>If-Match</c>, or <c>If-None-Match: *</c> when there was none): a writer that finds it changed leaves the
+    /// sweep to the one that changed it (no request more than before; a marker write whose answer was lost and whose
+    /// retry is refused skips one sweep, which the next writer past the grace period runs).
+    /// </remarks>
+    private void SweepLeftoversWhenDue(SweepMark? lastSweep)
+    {
+        // Unknown (the marker could not be read): a later writer retries; swept within the grace period: not due.
+        if (lastSweep is not { } mark || DateTimeOffset.UtcNow - mark.When < _settings.SweepGrace)
+        {
             return;
         }
 
+        var marker = _container.GetBlobClient(_location.Prefix + SweepMarker);
         try
         {
-            marker.Upload(BinaryData.FromString(DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)), overwrite: true);
+            var conditions = mark.ETag is { } read ? new BlobRequestConditions { IfMatch = read } : new BlobRequestConditions { IfNoneMatch = ETag.All };
+            marker.Upload(BinaryData.FromString(DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)), new BlobUploadOptions { Conditions = conditions });
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            Log($"'{Directory}' was swept by another writer since this save read when it was last swept; not sweeping again.");
+            return;
         }
         catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
