@@ -27,6 +27,32 @@ internal sealed class Reservation : IStepReservation
     /// <summary>The index connection the reservation was made on, kept for the commit; null when not kept or taken.</summary>
     private StepIndex? _index;
 
+    /// <summary>The commit of the save's intent, running beside the staging writes; null once joined (or never started).</summary>
+    private Task? _intent;
+
+    /// <summary>Records the intent's commit, still running on another thread (it holds the directory lock and the index until done).</summary>
+    internal void IntentCommitting(Task commit) => _intent = commit;
+
+    /// <summary>
+    /// Waits for the intent's commit: after it the intent is durable, the directory lock released and the kept
+    /// connection (if any) here. Rethrows its failure once; a second call returns at once.
+    /// </summary>
+    public void AwaitReserved() => Interlocked.Exchange(ref _intent, null)?.GetAwaiter().GetResult();
+
+    /// <summary>Waits for the intent's commit and ignores its failure (the save is being abandoned anyway).</summary>
+    internal void AwaitIntentQuietly()
+    {
+        try
+        {
+            AwaitReserved();
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or CheckpointException or UnauthorizedAccessException
+            or InvalidOperationException or System.Data.Common.DbException)
+        {
+            // Reported by the path that joined it first, or the save is failing for another reason already.
+        }
+    }
+
     /// <summary>Keeps the reservation's index connection for the commit (one open and one checkpoint of the log per save); the reservation closes it if nobody takes it.</summary>
     public void KeepIndex(StepIndex index) => _index = index;
 
@@ -37,6 +63,8 @@ internal sealed class Reservation : IStepReservation
     {
         try
         {
+            // Neither the connection nor the staging folder may go while the intent's commit still uses them.
+            AwaitIntentQuietly();
             TakeIndex()?.Dispose();
         }
         finally
@@ -178,8 +206,19 @@ internal sealed class CheckpointStore : ICheckpointStore
         ThrowIfNetworkFileSystem();
         System.IO.Directory.CreateDirectory(Directory);
         var saveId = Guid.NewGuid().ToString("N");
-        using var dirLock = Lock(exclusive: true);
-        var index = OpenIndexForWrite();
+        // Not a using: on success the lock is released by the intent's commit (CommitIntent), not here.
+        var dirLock = Lock(exclusive: true);
+        StepIndex index;
+        try
+        {
+            index = OpenIndexForWrite();
+        }
+        catch
+        {
+            dirLock.Dispose();
+            throw;
+        }
+
         var kept = false;
         try
         {
@@ -196,45 +235,24 @@ internal sealed class CheckpointStore : ICheckpointStore
 
             var replacesPinned = overwrite && index.Get(chosen) is { Pinned: true };
 
-            var staging = _folders.CreateStaging(chosen, saveId);
-            try
+            var reservation = new Reservation
             {
-                Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
-                index.AddIntent(new Intent(saveId, "save", chosen, staging.Name));
-            }
-            catch
-            {
-                staging.Dispose();
-                throw;
-            }
-
-            var reservation = new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging, ReplacesPinned = replacesPinned };
-            // From here the connection is the reservation's (kept) or closed below, never closed twice.
+                Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = _folders.CreateStaging(chosen, saveId), ReplacesPinned = replacesPinned,
+            };
+            // From here the connection and the lock are the intent commit's, which keeps or closes them.
             kept = true;
-            try
-            {
-                // The connection stays open for the commit where SQLite can tell later whether a repair moved
-                // the file meanwhile: one open, and one checkpoint and deletion of the log (at the commit's
-                // close), per save. Releasing the lock delivers the log lines kept while it was held; a callback
-                // that throws then (PowerShell's WriteVerbose once the pipeline is stopping) must not strand this reservation.
-                if (index.CanBeKept)
-                {
-                    reservation.KeepIndex(index);
-                }
-                else
-                {
-                    index.Dispose();
-                }
-
-                dirLock.Dispose();
-            }
-            catch
-            {
-                reservation.Dispose();
-                Abandon(reservation);
-                throw;
-            }
-
+            var intent = new Intent(saveId, "save", chosen, reservation.Staging.Name);
+            Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{reservation.Staging.Name}).");
+            var held = dirLock;
+            // The intent's commit (SQLite's fsyncs of a new log, its directory and the commit) runs on another
+            // thread while the caller writes and flushes the staging files: its waits overlap theirs instead of
+            // preceding them. Safe because nothing durable depends on the intent until the publish, and the
+            // commit joins it before renaming anything (docs/guarantees.md, "The save's intent and its staging
+            // files"): a staging folder left without a durable intent by a crash is swept like any other whose
+            // owner is gone. The lock is held until the intent is committed, as before, so no other writer
+            // reserves this number or runs recovery in between. If no pool thread starts it first, the commit
+            // runs on the thread that waits for it, after the staging files: still before the publish.
+            reservation.IntentCommitting(PoolOrWaiter.Run(() => CommitIntent(reservation, index, held, intent)));
             return reservation;
         }
         finally
@@ -242,7 +260,48 @@ internal sealed class CheckpointStore : ICheckpointStore
             if (!kept)
             {
                 index.Dispose();
+                dirLock.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// Commits a reservation's intent, then hands the connection to the reservation (or closes it) and releases
+    /// the directory lock taken by <see cref="Reserve"/>. On failure the connection is closed and the lock released.
+    /// </summary>
+    private static void CommitIntent(Reservation reservation, StepIndex index, IDisposable dirLock, Intent intent)
+    {
+        try
+        {
+            try
+            {
+                FaultInjector.Hit("save.intent.before-commit");
+                index.AddIntent(intent);
+                FaultInjector.Hit("save.intent.committed");
+            }
+            catch
+            {
+                index.Dispose();
+                throw;
+            }
+
+            // The connection stays open for the commit where SQLite can tell later whether a repair moved
+            // the file meanwhile: one open, and one checkpoint and deletion of the log (at the commit's
+            // close), per save.
+            if (index.CanBeKept)
+            {
+                reservation.KeepIndex(index);
+            }
+            else
+            {
+                index.Dispose();
+            }
+        }
+        finally
+        {
+            // Releasing the lock delivers the log lines kept while it was held, here on this thread (a cmdlet's
+            // log queues lines from other threads for its own).
+            dirLock.Dispose();
         }
     }
 
@@ -302,6 +361,9 @@ internal sealed class CheckpointStore : ICheckpointStore
                 onBytesWritten?.Invoke(bytes);
             });
             cancellationToken.ThrowIfCancellationRequested();
+            // The intent, committed beside the writes, must be durable before the publish renames anything:
+            // recovery finds a published folder (or an overwrite's parked old version) only through it.
+            reservation.AwaitReserved();
         }
         catch
         {
@@ -360,6 +422,8 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Clears a reservation's intent (best effort): the save will not be written.</summary>
     public void Abandon(Reservation reservation)
     {
+        // The intent's commit holds the directory lock until it ends: taking the lock before it would wait on ourselves.
+        reservation.AwaitIntentQuietly();
         try
         {
             using (Lock(exclusive: true))
