@@ -362,7 +362,8 @@ internal sealed class CheckpointStore : ICheckpointStore
             });
             cancellationToken.ThrowIfCancellationRequested();
             // The intent, committed beside the writes, must be durable before the publish renames anything:
-            // recovery finds a published folder (or an overwrite's parked old version) only through it.
+            // recovery finds a published folder (or an overwrite's parked old version) only through it. The
+            // directory lock the commit holds would order them too; the join is what makes its failure this save's.
             reservation.AwaitReserved();
         }
         catch
