@@ -30,14 +30,40 @@ internal sealed class Reservation : IStepReservation
     /// <summary>The commit of the save's intent, running beside the staging writes; null once joined (or never started).</summary>
     private Task? _intent;
 
+    /// <summary>Delivers, on the joining thread, the log lines kept while the intent's commit held the directory lock.</summary>
+    private Action? _joined;
+
     /// <summary>Records the intent's commit, still running on another thread (it holds the directory lock and the index until done).</summary>
-    internal void IntentCommitting(Task commit) => _intent = commit;
+    internal void IntentCommitting(Task commit, Action joined)
+    {
+        _joined = joined;
+        _intent = commit;
+    }
 
     /// <summary>
     /// Waits for the intent's commit: after it the intent is durable, the directory lock released and the kept
-    /// connection (if any) here. Rethrows its failure once; a second call returns at once.
+    /// connection (if any) here. Rethrows its failure once; a second call returns at once. The log lines kept
+    /// while the commit held the lock are delivered here, on the caller's thread: never from the pool thread
+    /// inside the task the save joins (a callback that waits for the saving thread, a lock it holds or a
+    /// UI's Invoke, would wait for ever on a save that waits for it; found by the attack on the intent overlap).
     /// </summary>
-    public void AwaitReserved() => Interlocked.Exchange(ref _intent, null)?.GetAwaiter().GetResult();
+    public void AwaitReserved()
+    {
+        var intent = Interlocked.Exchange(ref _intent, null);
+        if (intent is null)
+        {
+            return;
+        }
+
+        try
+        {
+            intent.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            _joined?.Invoke();
+        }
+    }
 
     /// <summary>Waits for the intent's commit and ignores its failure (the save is being abandoned anyway).</summary>
     internal void AwaitIntentQuietly()
@@ -65,11 +91,17 @@ internal sealed class Reservation : IStepReservation
         {
             // Neither the connection nor the staging folder may go while the intent's commit still uses them.
             AwaitIntentQuietly();
-            TakeIndex()?.Dispose();
         }
         finally
         {
-            Staging.Dispose();
+            try
+            {
+                TakeIndex()?.Dispose();
+            }
+            finally
+            {
+                Staging.Dispose();
+            }
         }
     }
 }
@@ -137,6 +169,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             return;
         }
 
+        List<string>? deliver = null;
         lock (_logGate)
         {
             if (_locksHeld > 0)
@@ -144,17 +177,47 @@ internal sealed class CheckpointStore : ICheckpointStore
                 _heldMessages.Add(message);
                 return;
             }
+
+            if (_heldMessages.Count > 0)
+            {
+                // Lines kept by a lock released without delivery (an intent's commit) go first, in order.
+                _heldMessages.Add(message);
+                deliver = [.. _heldMessages];
+                _heldMessages.Clear();
+            }
         }
 
-        _options.Log(message);
+        if (deliver is null)
+        {
+            _options.Log(message);
+            return;
+        }
+
+        foreach (var line in deliver)
+        {
+            _options.Log?.Invoke(line);
+        }
     }
 
-    private void LockReleased()
+    private void LockReleased(bool deliver = true)
+    {
+        lock (_logGate)
+        {
+            _locksHeld--;
+        }
+
+        if (deliver)
+        {
+            DeliverHeldMessages();
+        }
+    }
+
+    /// <summary>Delivers the log lines kept while a lock was held, once no lock of this store is held.</summary>
+    private void DeliverHeldMessages()
     {
         List<string>? deliver = null;
         lock (_logGate)
         {
-            _locksHeld--;
             if (_locksHeld == 0 && _heldMessages.Count > 0)
             {
                 deliver = [.. _heldMessages];
@@ -180,7 +243,12 @@ internal sealed class CheckpointStore : ICheckpointStore
             _lock = directoryLock;
         }
 
-        public void Dispose()
+        public void Dispose() => Release(deliver: true);
+
+        /// <summary>Releases the lock and keeps its log lines for the next delivery on another thread (<see cref="DeliverHeldMessages"/>).</summary>
+        public void ReleaseWithoutDelivery() => Release(deliver: false);
+
+        private void Release(bool deliver)
         {
             var held = Interlocked.Exchange(ref _lock, null);
             if (held is null)
@@ -189,7 +257,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             }
 
             held.Dispose();
-            _store.LockReleased();
+            _store.LockReleased(deliver);
         }
     }
 
@@ -252,7 +320,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             // owner is gone. The lock is held until the intent is committed, as before, so no other writer
             // reserves this number or runs recovery in between. If no pool thread starts it first, the commit
             // runs on the thread that waits for it, after the staging files: still before the publish.
-            reservation.IntentCommitting(PoolOrWaiter.Run(() => CommitIntent(reservation, index, held, intent)));
+            reservation.IntentCommitting(PoolOrWaiter.Run(() => CommitIntent(reservation, index, held, intent)), DeliverHeldMessages);
             return reservation;
         }
         finally
@@ -269,7 +337,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// Commits a reservation's intent, then hands the connection to the reservation (or closes it) and releases
     /// the directory lock taken by <see cref="Reserve"/>. On failure the connection is closed and the lock released.
     /// </summary>
-    private static void CommitIntent(Reservation reservation, StepIndex index, IDisposable dirLock, Intent intent)
+    private static void CommitIntent(Reservation reservation, StepIndex index, HeldLock dirLock, Intent intent)
     {
         try
         {
@@ -299,9 +367,9 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
         finally
         {
-            // Releasing the lock delivers the log lines kept while it was held, here on this thread (a cmdlet's
-            // log queues lines from other threads for its own).
-            dirLock.Dispose();
+            // The log lines kept while the lock was held are not delivered here: no caller callback runs on this
+            // thread, inside the task the save joins. The joining thread delivers them (Reservation.AwaitReserved).
+            dirLock.ReleaseWithoutDelivery();
         }
     }
 
