@@ -43,8 +43,8 @@ internal sealed class Reservation : IStepReservation
     /// <summary>
     /// Waits for the intent's commit: after it the intent is durable, the directory lock released and the kept
     /// connection (if any) here. Rethrows its failure once; a second call returns at once. The log lines kept
-    /// while the commit held the lock are delivered here, on the caller's thread: never from the pool thread
-    /// inside the task the save joins (a callback that waits for the saving thread, a lock it holds or a
+    /// while the commit held the lock are delivered here, on the caller's thread: never from the thread that
+    /// commits, inside the task the save joins (a callback that waits for the saving thread, a lock it holds or a
     /// UI's Invoke, would wait for ever on a save that waits for it; found by the attack on the intent overlap).
     /// </summary>
     public void AwaitReserved()
@@ -318,9 +318,13 @@ internal sealed class CheckpointStore : ICheckpointStore
             // commit joins it before renaming anything (docs/guarantees.md, "The save's intent and its staging
             // files"): a staging folder left without a durable intent by a crash is swept like any other whose
             // owner is gone. The lock is held until the intent is committed, as before, so no other writer
-            // reserves this number or runs recovery in between. If no pool thread starts it first, the commit
-            // runs on the thread that waits for it, after the staging files: still before the publish.
-            reservation.IntentCommitting(PoolOrWaiter.Run(() => CommitIntent(reservation, index, held, intent)), DeliverHeldMessages);
+            // reserves this number or runs recovery in between. It runs on a thread of its own, not the pool's:
+            // queued behind a busy pool's work it started only when the save joined it, after the staging files,
+            // so the exclusive lock was held across the whole tensor write (every other process's restore, list
+            // or save waited, and timed out on a large save; found by the attack on the intent overlap). A thread
+            // costs tens of microseconds, the commit's three fsyncs milliseconds.
+            reservation.IntentCommitting(Task.Factory.StartNew(() => CommitIntent(reservation, index, held, intent), CancellationToken.None,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach | TaskCreationOptions.HideScheduler, TaskScheduler.Default), DeliverHeldMessages);
             return reservation;
         }
         finally

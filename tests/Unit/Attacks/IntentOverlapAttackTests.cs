@@ -1,3 +1,4 @@
+using DataraxCkpt.Storage;
 using DataraxCkpt.Tests.Support;
 
 namespace DataraxCkpt.Tests.Attacks;
@@ -6,6 +7,7 @@ namespace DataraxCkpt.Tests.Attacks;
 /// Hostile review of the overlapped intent commit (a save's intent commits on a pool thread beside its staging
 /// writes, docs/guarantees.md §1): what a caller's callbacks see and wait on.
 /// </summary>
+[Collection(HeavyReliabilityCollection.Name)]
 public sealed class IntentOverlapAttackTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -64,5 +66,79 @@ public sealed class IntentOverlapAttackTests : IDisposable
         }
 
         Assert.Equal(new long[] { 2 }, h.GetCheckpointSteps(_ck));
+    }
+
+    private sealed class ProbingProgress : IProgress<CheckpointProgress>
+    {
+        private readonly string _dir;
+
+        public ProbingProgress(string dir) => _dir = dir;
+
+        /// <summary>Whether another reader found the directory locked while the save wrote its first chunk; null before.</summary>
+        public bool? LockedWhileWriting { get; private set; }
+
+        public void Report(CheckpointProgress value)
+        {
+            if (LockedWhileWriting is not null)
+            {
+                return;
+            }
+
+            try
+            {
+                // What another process's restore or list does: a shared lock, here with a short timeout.
+                DirectoryLock.Acquire(_dir, exclusive: false, TimeSpan.FromSeconds(3)).Dispose();
+                LockedWhileWriting = false;
+            }
+            catch (TimeoutException)
+            {
+                LockedWhileWriting = true;
+            }
+        }
+    }
+
+    [Fact]
+    public void A_save_on_a_busy_thread_pool_does_not_hold_the_directory_lock_while_it_writes_its_tensors()
+    {
+        // The intent's commit was queued to the thread pool, holding the exclusive directory lock until it ran.
+        // On a busy pool (every thread taken by the caller's own work, as a data loader or a web server does) it
+        // ran only when the save joined it, after the staging writes: the lock was held across the whole tensor
+        // write, which the store promises never to do, and every other process's restore, list or save waited
+        // for it (and failed after its LockTimeout, 60 s by default, on a large save).
+        using (var seed = new CheckpointHandler())
+        {
+            seed.Save(_ck, State(0), step: 0);
+        }
+
+        var probe = new ProbingProgress(_ck);
+        using var h = new CheckpointHandler(new CheckpointOptions { Progress = probe });
+        var big = new Dictionary<string, object?> { ["w"] = Enumerable.Range(0, 4 << 20).Select(i => (float)i).ToArray() };
+        using var release = new ManualResetEventSlim();
+        var blockers = Enumerable.Range(0, 40).Select(_ => Task.Run(() => release.Wait(TimeSpan.FromSeconds(60)))).ToArray();
+        Exception? failure = null;
+        try
+        {
+            var saving = new Thread(() =>
+            {
+                try
+                {
+                    h.Save(_ck, big, step: 1);
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                }
+            });
+            saving.Start();
+            Assert.True(saving.Join(TimeSpan.FromSeconds(60)), "the save did not finish");
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        Assert.Null(failure);
+        Assert.False(probe.LockedWhileWriting ?? true, "the directory stayed locked while the save wrote its tensors");
+        Assert.Equal(new long[] { 0, 1 }, h.GetCheckpointSteps(_ck));
     }
 }
