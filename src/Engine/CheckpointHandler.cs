@@ -132,6 +132,20 @@ public sealed class CheckpointHandler : IDisposable
             throw;
         }
 
+        try
+        {
+            // The call returns a queued save: a number that could not be taken (the intent's commit failed)
+            // is this call's failure, not a background one raised later.
+            reserved.AwaitReserved();
+        }
+        catch
+        {
+            ReleaseQueueSlot(size);
+            store.Abandon(reserved);
+            reserved.Dispose();
+            throw;
+        }
+
         var info = store.Expected(reserved, state);
         lock (_gate)
         {

@@ -15,7 +15,7 @@ if (args.Length > 0 && args[0] == "--portable-rename")
 
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: [--portable-rename] <save|overwrite|prune|remove|pin|repair|loop|worker> <dir> [args]");
+    Console.Error.WriteLine("usage: [--portable-rename] <save|save-async|overwrite|prune|remove|pin|repair|loop|worker> <dir> [args]");
     return 2;
 }
 
@@ -37,6 +37,15 @@ try
     {
         case "save":
             handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4), Floats()), step: Arg(2));
+            break;
+        case "save-async":
+            // The same save through an asynchronous handler: what its Save call raises, and what its close raises.
+            using (var queued = new CheckpointHandler(new CheckpointOptions { Async = true }))
+            {
+                queued.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4), Floats()), step: Arg(2));
+                Console.WriteLine("queued");
+            }
+
             break;
         case "overwrite":
             handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4), Floats()), step: Arg(2), overwrite: true);

@@ -27,6 +27,58 @@ internal sealed class Reservation : IStepReservation
     /// <summary>The index connection the reservation was made on, kept for the commit; null when not kept or taken.</summary>
     private StepIndex? _index;
 
+    /// <summary>The commit of the save's intent, running beside the staging writes; null once joined (or never started).</summary>
+    private Task? _intent;
+
+    /// <summary>Delivers, on the joining thread, the log lines kept while the intent's commit held the directory lock.</summary>
+    private Action? _joined;
+
+    /// <summary>Records the intent's commit, still running on another thread (it holds the directory lock and the index until done).</summary>
+    internal void IntentCommitting(Task commit, Action joined)
+    {
+        _joined = joined;
+        _intent = commit;
+    }
+
+    /// <summary>
+    /// Waits for the intent's commit: after it the intent is durable, the directory lock released and the kept
+    /// connection (if any) here. Rethrows its failure once; a second call returns at once. The log lines kept
+    /// while the commit held the lock are delivered here, on the caller's thread: never from the thread that
+    /// commits, inside the task the save joins (a callback that waits for the saving thread, a lock it holds or a
+    /// UI's Invoke, would wait for ever on a save that waits for it; found by the attack on the intent overlap).
+    /// </summary>
+    public void AwaitReserved()
+    {
+        var intent = Interlocked.Exchange(ref _intent, null);
+        if (intent is null)
+        {
+            return;
+        }
+
+        try
+        {
+            intent.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            _joined?.Invoke();
+        }
+    }
+
+    /// <summary>Waits for the intent's commit and ignores its failure (the save is being abandoned anyway).</summary>
+    internal void AwaitIntentQuietly()
+    {
+        try
+        {
+            AwaitReserved();
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or CheckpointException or UnauthorizedAccessException
+            or InvalidOperationException or System.Data.Common.DbException)
+        {
+            // Reported by the path that joined it first, or the save is failing for another reason already.
+        }
+    }
+
     /// <summary>Keeps the reservation's index connection for the commit (one open and one checkpoint of the log per save); the reservation closes it if nobody takes it.</summary>
     public void KeepIndex(StepIndex index) => _index = index;
 
@@ -37,11 +89,19 @@ internal sealed class Reservation : IStepReservation
     {
         try
         {
-            TakeIndex()?.Dispose();
+            // Neither the connection nor the staging folder may go while the intent's commit still uses them.
+            AwaitIntentQuietly();
         }
         finally
         {
-            Staging.Dispose();
+            try
+            {
+                TakeIndex()?.Dispose();
+            }
+            finally
+            {
+                Staging.Dispose();
+            }
         }
     }
 }
@@ -109,6 +169,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             return;
         }
 
+        List<string>? deliver = null;
         lock (_logGate)
         {
             if (_locksHeld > 0)
@@ -116,17 +177,47 @@ internal sealed class CheckpointStore : ICheckpointStore
                 _heldMessages.Add(message);
                 return;
             }
+
+            if (_heldMessages.Count > 0)
+            {
+                // Lines kept by a lock released without delivery (an intent's commit) go first, in order.
+                _heldMessages.Add(message);
+                deliver = [.. _heldMessages];
+                _heldMessages.Clear();
+            }
         }
 
-        _options.Log(message);
+        if (deliver is null)
+        {
+            _options.Log(message);
+            return;
+        }
+
+        foreach (var line in deliver)
+        {
+            _options.Log?.Invoke(line);
+        }
     }
 
-    private void LockReleased()
+    private void LockReleased(bool deliver = true)
+    {
+        lock (_logGate)
+        {
+            _locksHeld--;
+        }
+
+        if (deliver)
+        {
+            DeliverHeldMessages();
+        }
+    }
+
+    /// <summary>Delivers the log lines kept while a lock was held, once no lock of this store is held.</summary>
+    private void DeliverHeldMessages()
     {
         List<string>? deliver = null;
         lock (_logGate)
         {
-            _locksHeld--;
             if (_locksHeld == 0 && _heldMessages.Count > 0)
             {
                 deliver = [.. _heldMessages];
@@ -152,7 +243,12 @@ internal sealed class CheckpointStore : ICheckpointStore
             _lock = directoryLock;
         }
 
-        public void Dispose()
+        public void Dispose() => Release(deliver: true);
+
+        /// <summary>Releases the lock and keeps its log lines for the next delivery on another thread (<see cref="DeliverHeldMessages"/>).</summary>
+        public void ReleaseWithoutDelivery() => Release(deliver: false);
+
+        private void Release(bool deliver)
         {
             var held = Interlocked.Exchange(ref _lock, null);
             if (held is null)
@@ -161,7 +257,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             }
 
             held.Dispose();
-            _store.LockReleased();
+            _store.LockReleased(deliver);
         }
     }
 
@@ -178,8 +274,19 @@ internal sealed class CheckpointStore : ICheckpointStore
         ThrowIfNetworkFileSystem();
         System.IO.Directory.CreateDirectory(Directory);
         var saveId = Guid.NewGuid().ToString("N");
-        using var dirLock = Lock(exclusive: true);
-        var index = OpenIndexForWrite();
+        // Not a using: on success the lock is released by the intent's commit (CommitIntent), not here.
+        var dirLock = Lock(exclusive: true);
+        StepIndex index;
+        try
+        {
+            index = OpenIndexForWrite();
+        }
+        catch
+        {
+            dirLock.Dispose();
+            throw;
+        }
+
         var kept = false;
         try
         {
@@ -196,45 +303,28 @@ internal sealed class CheckpointStore : ICheckpointStore
 
             var replacesPinned = overwrite && index.Get(chosen) is { Pinned: true };
 
-            var staging = _folders.CreateStaging(chosen, saveId);
-            try
+            var reservation = new Reservation
             {
-                Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{staging.Name}).");
-                index.AddIntent(new Intent(saveId, "save", chosen, staging.Name));
-            }
-            catch
-            {
-                staging.Dispose();
-                throw;
-            }
-
-            var reservation = new Reservation { Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = staging, ReplacesPinned = replacesPinned };
-            // From here the connection is the reservation's (kept) or closed below, never closed twice.
+                Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = _folders.CreateStaging(chosen, saveId), ReplacesPinned = replacesPinned,
+            };
+            // From here the connection and the lock are the intent commit's, which keeps or closes them.
             kept = true;
-            try
-            {
-                // The connection stays open for the commit where SQLite can tell later whether a repair moved
-                // the file meanwhile: one open, and one checkpoint and deletion of the log (at the commit's
-                // close), per save. Releasing the lock delivers the log lines kept while it was held; a callback
-                // that throws then (PowerShell's WriteVerbose once the pipeline is stopping) must not strand this reservation.
-                if (index.CanBeKept)
-                {
-                    reservation.KeepIndex(index);
-                }
-                else
-                {
-                    index.Dispose();
-                }
-
-                dirLock.Dispose();
-            }
-            catch
-            {
-                reservation.Dispose();
-                Abandon(reservation);
-                throw;
-            }
-
+            var intent = new Intent(saveId, "save", chosen, reservation.Staging.Name);
+            Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{reservation.Staging.Name}).");
+            var held = dirLock;
+            // The intent's commit (SQLite's fsyncs of a new log, its directory and the commit) runs on another
+            // thread while the caller writes and flushes the staging files: its waits overlap theirs instead of
+            // preceding them. Safe because nothing durable depends on the intent until the publish, and the
+            // commit joins it before renaming anything (docs/guarantees.md, "The save's intent and its staging
+            // files"): a staging folder left without a durable intent by a crash is swept like any other whose
+            // owner is gone. The lock is held until the intent is committed, as before, so no other writer
+            // reserves this number or runs recovery in between. It runs on a thread of its own, not the pool's:
+            // queued behind a busy pool's work it started only when the save joined it, after the staging files,
+            // so the exclusive lock was held across the whole tensor write (every other process's restore, list
+            // or save waited, and timed out on a large save; found by the attack on the intent overlap). A thread
+            // costs tens of microseconds, the commit's three fsyncs milliseconds.
+            reservation.IntentCommitting(Task.Factory.StartNew(() => CommitIntent(reservation, index, held, intent), CancellationToken.None,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach | TaskCreationOptions.HideScheduler, TaskScheduler.Default), DeliverHeldMessages);
             return reservation;
         }
         finally
@@ -242,7 +332,48 @@ internal sealed class CheckpointStore : ICheckpointStore
             if (!kept)
             {
                 index.Dispose();
+                dirLock.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// Commits a reservation's intent, then hands the connection to the reservation (or closes it) and releases
+    /// the directory lock taken by <see cref="Reserve"/>. On failure the connection is closed and the lock released.
+    /// </summary>
+    private static void CommitIntent(Reservation reservation, StepIndex index, HeldLock dirLock, Intent intent)
+    {
+        try
+        {
+            try
+            {
+                FaultInjector.Hit("save.intent.before-commit");
+                index.AddIntent(intent);
+                FaultInjector.Hit("save.intent.committed");
+            }
+            catch
+            {
+                index.Dispose();
+                throw;
+            }
+
+            // The connection stays open for the commit where SQLite can tell later whether a repair moved
+            // the file meanwhile: one open, and one checkpoint and deletion of the log (at the commit's
+            // close), per save.
+            if (index.CanBeKept)
+            {
+                reservation.KeepIndex(index);
+            }
+            else
+            {
+                index.Dispose();
+            }
+        }
+        finally
+        {
+            // The log lines kept while the lock was held are not delivered here: no caller callback runs on this
+            // thread, inside the task the save joins. The joining thread delivers them (Reservation.AwaitReserved).
+            dirLock.ReleaseWithoutDelivery();
         }
     }
 
@@ -302,6 +433,10 @@ internal sealed class CheckpointStore : ICheckpointStore
                 onBytesWritten?.Invoke(bytes);
             });
             cancellationToken.ThrowIfCancellationRequested();
+            // The intent, committed beside the writes, must be durable before the publish renames anything:
+            // recovery finds a published folder (or an overwrite's parked old version) only through it. The
+            // directory lock the commit holds would order them too; the join is what makes its failure this save's.
+            reservation.AwaitReserved();
         }
         catch
         {
@@ -360,6 +495,8 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Clears a reservation's intent (best effort): the save will not be written.</summary>
     public void Abandon(Reservation reservation)
     {
+        // The intent's commit holds the directory lock until it ends: taking the lock before it would wait on ourselves.
+        reservation.AwaitIntentQuietly();
         try
         {
             using (Lock(exclusive: true))

@@ -8,6 +8,14 @@ namespace DataraxCkpt.Storage;
 internal interface IStepReservation : IDisposable
 {
     long Step { get; }
+
+    /// <summary>
+    /// Waits until the number is durably taken and raises the failure if it was not: a local save commits its
+    /// intent beside its first writes, and the commit joins it itself; a store that takes the number at once returns.
+    /// </summary>
+    void AwaitReserved()
+    {
+    }
 }
 
 /// <summary>
