@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using DataraxCkpt.Format;
+using DataraxCkpt.Tests.Support;
 using DataraxCkpt.Values;
 
 namespace DataraxCkpt.Tests.Attacks;
@@ -92,64 +93,6 @@ public sealed class RestoreReadSideAttackTests
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches.Take(20)));
     }
 
-    private static string Oracle(ReadOnlySpan<byte> value, int maxNesting)
-    {
-        var depth = 0;
-        var inString = false;
-        for (var at = 0; at < value.Length; at++)
-        {
-            var b = value[at];
-            if (inString)
-            {
-                if (b == (byte)'"')
-                {
-                    inString = false;
-                }
-                else if (b == (byte)'\\')
-                {
-                    at++;
-                }
-
-                continue;
-            }
-
-            switch (b)
-            {
-                case (byte)'"':
-                    inString = true;
-                    break;
-                case (byte)'[' or (byte)'{':
-                    if (++depth > maxNesting)
-                    {
-                        return "deep";
-                    }
-
-                    break;
-                case (byte)']' or (byte)'}':
-                    if (--depth == 0)
-                    {
-                        return (at + 1).ToString(CultureInfo.InvariantCulture);
-                    }
-
-                    break;
-            }
-        }
-
-        return inString ? "in string" : "open";
-    }
-
-    private static string Scan(byte[] value, int maxNesting)
-    {
-        try
-        {
-            return ManifestCodec.StateExtent(value, maxNesting).ToString(CultureInfo.InvariantCulture);
-        }
-        catch (JsonException e)
-        {
-            return e.Message.Contains("nests deeper", StringComparison.Ordinal) ? "deep" : e.Message.Contains("inside a string", StringComparison.Ordinal) ? "in string" : e.Message == "the state node ends before its brackets close" ? "open" : "??" + e.Message;
-        }
-    }
-
     [Fact]
     public void Extent_fuzz_dense_and_long()
     {
@@ -173,8 +116,8 @@ public sealed class RestoreReadSideAttackTests
             }
 
             var maxNesting = random.Next(1, 70);
-            var o = Oracle(node, maxNesting);
-            var s = Scan(node, maxNesting);
+            var o = StateExtentOracle.ByteScan(node, maxNesting);
+            var s = StateExtentOracle.BlockScan(node, maxNesting);
             if (o != s)
             {
                 Assert.Fail($"{Convert.ToHexString(node)} nesting {maxNesting}: oracle {o} scan {s}");
@@ -192,11 +135,11 @@ public sealed class RestoreReadSideAttackTests
                 foreach (var after in new[] { "\"]", "]\"]", "x\"]", "\u00e9\"]" })
                 {
                     var node = Encoding.UTF8.GetBytes("[\"" + new string('a', pad) + new string('\\', run) + after + "\"]]");
-                    Assert.Equal(Oracle(node, 5), Scan(node, 5));
+                    Assert.Equal(StateExtentOracle.ByteScan(node, 5), StateExtentOracle.BlockScan(node, 5));
                     for (var cutAt = 1; cutAt < node.Length; cutAt++)
                     {
                         var cut = node.AsSpan(0, cutAt).ToArray();
-                        Assert.Equal(Oracle(cut, 5), Scan(cut, 5));
+                        Assert.Equal(StateExtentOracle.ByteScan(cut, 5), StateExtentOracle.BlockScan(cut, 5));
                     }
                 }
             }

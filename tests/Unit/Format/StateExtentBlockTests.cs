@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using DataraxCkpt.Format;
+using DataraxCkpt.Tests.Support;
 using DataraxCkpt.Values;
 
 namespace DataraxCkpt.Tests.Format;
@@ -16,67 +17,6 @@ public sealed class StateExtentBlockTests
 {
     private const int Nesting = StateEncoder.MaxJsonDepth - 1;
 
-    /// <summary>The byte-at-a-time scan of round 27: the end, or the message of its refusal.</summary>
-    private static string Oracle(ReadOnlySpan<byte> value, int maxNesting)
-    {
-        var depth = 0;
-        var inString = false;
-        for (var at = 0; at < value.Length; at++)
-        {
-            var b = value[at];
-            if (inString)
-            {
-                if (b == (byte)'"')
-                {
-                    inString = false;
-                }
-                else if (b == (byte)'\\')
-                {
-                    at++;
-                }
-
-                continue;
-            }
-
-            switch (b)
-            {
-                case (byte)'"':
-                    inString = true;
-                    break;
-                case (byte)'[' or (byte)'{':
-                    if (++depth > maxNesting)
-                    {
-                        return "deep";
-                    }
-
-                    break;
-                case (byte)']' or (byte)'}':
-                    if (--depth == 0)
-                    {
-                        return (at + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    }
-
-                    break;
-            }
-        }
-
-        return inString ? "in string" : "open";
-    }
-
-    private static string Scan(byte[] value, int maxNesting)
-    {
-        try
-        {
-            return ManifestCodec.StateExtent(value, maxNesting).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (JsonException e)
-        {
-            return e.Message.Contains("nests deeper", StringComparison.Ordinal) ? "deep"
-                : e.Message.Contains("inside a string", StringComparison.Ordinal) ? "in string"
-                : "open";
-        }
-    }
-
     [Fact]
     public void A_backslash_at_every_position_of_a_block_skips_the_byte_after_it_as_the_byte_scan_did()
     {
@@ -85,8 +25,8 @@ public sealed class StateExtentBlockTests
         for (var pad = 0; pad < 70; pad++)
         {
             var node = Encoding.UTF8.GetBytes("[\"" + new string('x', pad) + "\\\"]\\\\\",1]" + ",\"after\"]");
-            var expected = Oracle(node, Nesting);
-            Assert.Equal(expected, Scan(node, Nesting));
+            var expected = StateExtentOracle.ByteScan(node, Nesting);
+            Assert.Equal(expected, StateExtentOracle.BlockScan(node, Nesting));
             Assert.Equal(pad + 11, int.Parse(expected, System.Globalization.CultureInfo.InvariantCulture));
         }
     }
@@ -99,7 +39,7 @@ public sealed class StateExtentBlockTests
             foreach (var inner in new[] { "{}", "[[]]", "\"\"", "\"{\"", "{\"a\":[\"]\"]}", "\"\\\\\"" })
             {
                 var node = Encoding.UTF8.GetBytes("[" + new string(' ', pad) + inner + "]" + "]]}\"");
-                Assert.Equal(Oracle(node, Nesting), Scan(node, Nesting));
+                Assert.Equal(StateExtentOracle.ByteScan(node, Nesting), StateExtentOracle.BlockScan(node, Nesting));
             }
         }
     }
@@ -121,7 +61,7 @@ public sealed class StateExtentBlockTests
             }
 
             var maxNesting = random.Next(1, 8);
-            Assert.Equal(Oracle(node, maxNesting), Scan(node, maxNesting));
+            Assert.Equal(StateExtentOracle.ByteScan(node, maxNesting), StateExtentOracle.BlockScan(node, maxNesting));
         }
     }
 
