@@ -288,6 +288,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         var kept = false;
+        Reservation? reservation = null;
         try
         {
             var chosen = step ?? NextStep(index);
@@ -303,12 +304,10 @@ internal sealed class CheckpointStore : ICheckpointStore
 
             var replacesPinned = overwrite && index.Get(chosen) is { Pinned: true };
 
-            var reservation = new Reservation
+            reservation = new Reservation
             {
                 Step = chosen, SaveId = saveId, Overwrite = overwrite, Staging = _folders.CreateStaging(chosen, saveId), ReplacesPinned = replacesPinned,
             };
-            // From here the connection and the lock are the intent commit's, which keeps or closes them.
-            kept = true;
             var intent = new Intent(saveId, "save", chosen, reservation.Staging.Name);
             Log($"Reserved step {chosen} in '{Directory}' (staging {StepFolders.StagingFolder}/{reservation.Staging.Name}).");
             var held = dirLock;
@@ -323,14 +322,22 @@ internal sealed class CheckpointStore : ICheckpointStore
             // so the exclusive lock was held across the whole tensor write (every other process's restore, list
             // or save waited, and timed out on a large save; found by the attack on the intent overlap). A thread
             // costs tens of microseconds, the commit's three fsyncs milliseconds.
-            reservation.IntentCommitting(Task.Factory.StartNew(() => CommitIntent(reservation, index, held, intent), CancellationToken.None,
-                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach | TaskCreationOptions.HideScheduler, TaskScheduler.Default), DeliverHeldMessages);
+            FaultInjector.Hit("save.intent.before-start");
+            var committing = reservation;
+            var commit = Task.Factory.StartNew(() => CommitIntent(committing, index, held, intent), CancellationToken.None,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach | TaskCreationOptions.HideScheduler, TaskScheduler.Default);
+            // From here the connection and the lock are the intent commit's, which keeps or closes them. Not before:
+            // a thread that cannot start (out of memory, a container's process limit) left the exclusive lock, the
+            // connection and the staging folder held until a finalizer ran (found by the final review of session 13).
+            kept = true;
+            reservation.IntentCommitting(commit, DeliverHeldMessages);
             return reservation;
         }
         finally
         {
             if (!kept)
             {
+                reservation?.Staging.Dispose();
                 index.Dispose();
                 dirLock.Dispose();
             }
@@ -495,8 +502,30 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Clears a reservation's intent (best effort): the save will not be written.</summary>
     public void Abandon(Reservation reservation)
     {
-        // The intent's commit holds the directory lock until it ends: taking the lock before it would wait on ourselves.
-        reservation.AwaitIntentQuietly();
+        try
+        {
+            // The intent's commit holds the directory lock until it ends: taking the lock before it would wait on ourselves.
+            // Inside the try: joining delivers the log lines kept while the commit held the lock, and a callback that
+            // throws then (WriteVerbose of a stopping pipeline) must neither skip the intent's removal nor replace the
+            // save's own error (found by the final review of session 13).
+            try
+            {
+                reservation.AwaitIntentQuietly();
+            }
+            finally
+            {
+                RemoveIntentOf(reservation);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever failed here, the caller must see the save's own error, not this one.
+        }
+    }
+
+    /// <summary>Clears an abandoned save's intent under the directory lock; on failure the next writer rolls it back.</summary>
+    private void RemoveIntentOf(Reservation reservation)
+    {
         try
         {
             using (Lock(exclusive: true))

@@ -68,6 +68,71 @@ public sealed class IntentOverlapAttackTests : IDisposable
         Assert.Equal(new long[] { 2 }, h.GetCheckpointSteps(_ck));
     }
 
+    [Fact]
+    public void A_log_callback_that_throws_while_a_failed_save_is_abandoned_neither_hides_the_saves_error_nor_leaves_its_intent()
+    {
+        // Found by the final review of session 13: Abandon joined the intent's commit outside its try, and joining
+        // delivers the lines kept while the commit held the lock; a callback throwing then (PowerShell's WriteVerbose
+        // once the pipeline stops) skipped the intent's removal and replaced the save's own error with its own.
+        using (var seed = new CheckpointHandler())
+        {
+            seed.Save(_ck, State(0), step: 0);
+        }
+
+        var index = new IndexFile(Path.Combine(_ck, "index.sqlite"));
+        using var blocker = index.Connect();
+        using (var begin = blocker.CreateCommand())
+        {
+            // Another writer's transaction holds the intent's commit back (SQLite's busy wait), so the save fails
+            // while the commit still holds the directory lock and its "Reserved" line is still kept.
+            begin.CommandText = "BEGIN IMMEDIATE";
+            begin.ExecuteNonQuery();
+        }
+
+        using var cts = new CancellationTokenSource();
+        var release = new Timer(_ =>
+        {
+            using var end = blocker.CreateCommand();
+            end.CommandText = "COMMIT";
+            end.ExecuteNonQuery();
+        });
+        using (release)
+        {
+            var progress = new CancelOnFirstReport(cts, () => release.Change(TimeSpan.FromMilliseconds(500), Timeout.InfiniteTimeSpan));
+            using var h = new CheckpointHandler(new CheckpointOptions
+            {
+                Progress = progress,
+                Log = line => _ = line.StartsWith("Reserved", StringComparison.Ordinal) ? throw new NotSupportedException("the log is gone") : 0,
+            });
+            var big = new Dictionary<string, object?> { ["w"] = Enumerable.Range(0, 4 << 20).Select(i => (float)i).ToArray() };
+
+            Assert.ThrowsAny<OperationCanceledException>(() => h.Save(_ck, big, step: 1, cancellationToken: cts.Token));
+            Assert.True(progress.Cancelled, "the save was not cancelled while it wrote");
+        }
+
+        Assert.Equal(0, index.Scalar("SELECT count(*) FROM intents"));
+        using var next = new CheckpointHandler();
+        Assert.Equal(new long[] { 0 }, next.GetCheckpointSteps(_ck));
+    }
+
+    /// <summary>Cancels the save at its first progress report, then runs <c>then</c>.</summary>
+    private sealed class CancelOnFirstReport(CancellationTokenSource cts, Action then) : IProgress<CheckpointProgress>
+    {
+        public bool Cancelled { get; private set; }
+
+        public void Report(CheckpointProgress value)
+        {
+            if (Cancelled)
+            {
+                return;
+            }
+
+            Cancelled = true;
+            cts.Cancel();
+            then();
+        }
+    }
+
     private sealed class ProbingProgress : IProgress<CheckpointProgress>
     {
         private readonly string _dir;

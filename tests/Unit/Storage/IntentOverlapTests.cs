@@ -133,6 +133,7 @@ public sealed class IntentOverlapTests : IDisposable
     [InlineData("save.intent.before-commit=ioerror")]
     [InlineData("save.intent.before-commit=diskfull")]
     [InlineData("save.intent.committed=ioerror")]
+    [InlineData("save.intent.before-start=ioerror")]
     public void A_failed_intent_commit_fails_the_save_and_leaves_no_staging_folder(string fault)
     {
         Seeded(false, 1, 2);

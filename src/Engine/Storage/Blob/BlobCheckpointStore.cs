@@ -499,105 +499,121 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         var sink = new BlobStepSink(_container, SaveFolder(r.Step, r.SaveId), _settings, cancellationToken);
         // When the store was last swept is read while the blobs go up: the answer is needed only after the commit,
         // and waiting for it there put one more round trip at the end of every save.
-        // The caller's token ends the HEAD with a save cancelled mid-upload (no request left running after it returns).
-        var lastSweep = LastSweepAsync(cancellationToken);
-        WrittenStep written;
+        // The caller's token ends the HEAD with a save cancelled mid-upload, and a save that fails any other way
+        // cancels and joins it before it throws: no request is left running after Save returns (found by the final
+        // review of session 13: only a cancellation was covered).
+        using var sweepRead = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var lastSweep = LastSweepAsync(sweepRead.Token);
         try
         {
-            Log($"Writing step {r.Step} to '{Directory}': {state.ItemCount} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
-            cancellationToken.ThrowIfCancellationRequested();
-            written = StepWriter.Write(sink, r.Step, r.SaveId, created, state, bytes =>
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                onBytesWritten?.Invoke(bytes);
-            });
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-        catch
-        {
-            sink.WaitForCommits();
-            DeleteSave(r.Step, r.SaveId);
-            throw;
-        }
-
-        var row = new StepRow(r.Step, r.SaveId, created, state.Size, written.StoredSize, state.ItemCount,
-            Encoding.UTF8.GetString(state.MetadataNode.Span), written.ManifestHash, pin);
-        var dataLength = sink.LengthOf(StepFormat.DataFile);
-        Committed? replaced;
-        Committed? replacing = null;
-        var unanswered = new UnansweredRecordWrites();
-        FaultInjector.Hit("blob.before-commit");
-        try
-        {
-            replaced = Commit(row, dataLength, r.Overwrite, pin, blobs, unanswered, ref replacing, out row);
-        }
-        catch (Exception e) when (e is StepExistsException or CorruptCheckpointException)
-        {
-            // The store answered: this save's record is not there. (A cancellation here is the client's timeout, not
-            // the caller's: the commit is not given the caller's token, so it is an unknown outcome, below.)
-            DeleteFailedSave(r, unanswered);
-            throw;
-        }
-        catch (Exception e)
-        {
-            // The outcome is unknown (a write whose answer was lost and whose retries all failed in transport may
-            // have committed): the data is deleted only when the store says the step's record is not this save's.
-            Committed? now;
+            WrittenStep written;
             try
             {
-                now = TryGetCommitted(r.Step);
-            }
-            catch (Exception check) when (check is RequestFailedException or IOException or AggregateException or OperationCanceledException)
-            {
-                if (e is RefusedRequestException && check is RefusedRequestException)
+                Log($"Writing step {r.Step} to '{Directory}': {state.ItemCount} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
+                cancellationToken.ThrowIfCancellationRequested();
+                written = StepWriter.Write(sink, r.Step, r.SaveId, created, state, bytes =>
                 {
-                    // Found by the attack on the polish round: credentials refused at the record (a SAS that expired
-                    // mid-save) and again at the check were reported as "could not tell", not as access denied. The
-                    // refusal is raised (the caller names the location and the right); the blobs are left for the sweep.
-                    Log($"Step {r.Step} in '{Directory}' was refused at its commit record and at the check ({check.Message}); its blobs are left for the sweep.");
-                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
-                }
-
-                Log($"Could not tell whether step {r.Step} in '{Directory}' committed ({check.Message}); its blobs are left for the sweep.");
-                throw new IOException($"Could not commit step {r.Step} in '{Directory}', and could not tell whether its commit record was written ({e.Message}); run Get-Checkpoint to see whether it was.", e);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    onBytesWritten?.Invoke(bytes);
+                });
+                cancellationToken.ThrowIfCancellationRequested();
             }
-
-            if (now is null || now.Row.SaveId != r.SaveId)
+            catch
             {
-                DeleteFailedSave(r, unanswered);
+                sink.WaitForCommits();
+                DeleteSave(r.Step, r.SaveId);
                 throw;
             }
 
-            Log($"The commit of step {r.Step} in '{Directory}' failed in transport ({e.Message}) but its record is there: the step is committed.");
-            // The write whose answer was lost is the last one tried (every earlier one was answered: refused), so an
-            // overwrite replaced the version that write was conditional on: its blobs go now, not to the sweep.
-            replaced = replacing is not null && replacing.Row.SaveId != r.SaveId ? replacing : null;
-            row = row with { Pinned = now.Row.Pinned };
-        }
-
-        if (replaced is not null)
-        {
-            DeleteSave(r.Step, replaced.Row.SaveId);
-        }
-
-        var committed = new Committed(row, default, dataLength, MetadataInline: true);
-        Log($"Published step {r.Step} in '{Directory}' ({state.Size} bytes of state, {written.StoredSize} bytes stored){(replaced is null ? string.Empty : ", replacing the previous version")}.");
-        TryCache(row, state.Items, item => item.TensorIndex >= 0 ? written.Tensors[item.TensorIndex].StoredLength : 0);
-        Exception? retentionFailure = null;
-        if (keep is int count)
-        {
+            var row = new StepRow(r.Step, r.SaveId, created, state.Size, written.StoredSize, state.ItemCount,
+                Encoding.UTF8.GetString(state.MetadataNode.Span), written.ManifestHash, pin);
+            var dataLength = sink.LengthOf(StepFormat.DataFile);
+            Committed? replaced;
+            Committed? replacing = null;
+            var unanswered = new UnansweredRecordWrites();
+            FaultInjector.Hit("blob.before-commit");
             try
             {
-                RemoveSteps(new RetentionPolicy { Keep = Math.Max(count, 1) }, protectedStep: r.Step, dryRun: false, CancellationToken.None);
+                replaced = Commit(row, dataLength, r.Overwrite, pin, blobs, unanswered, ref replacing, out row);
             }
-            catch (Exception e) when (e is RequestFailedException or CheckpointException or IOException or InvalidOperationException)
+            catch (Exception e) when (e is StepExistsException or CorruptCheckpointException)
             {
-                retentionFailure = e is RefusedRequestException refused ? refused.ToAccessDenied(_location) : e;
+                // The store answered: this save's record is not there. (A cancellation here is the client's timeout, not
+                // the caller's: the commit is not given the caller's token, so it is an unknown outcome, below.)
+                DeleteFailedSave(r, unanswered);
+                throw;
+            }
+            catch (Exception e)
+            {
+                // The outcome is unknown (a write whose answer was lost and whose retries all failed in transport may
+                // have committed): the data is deleted only when the store says the step's record is not this save's.
+                Committed? now;
+                try
+                {
+                    now = TryGetCommitted(r.Step);
+                }
+                catch (Exception check) when (check is RequestFailedException or IOException or AggregateException or OperationCanceledException)
+                {
+                    if (e is RefusedRequestException && check is RefusedRequestException)
+                    {
+                        // Found by the attack on the polish round: credentials refused at the record (a SAS that expired
+                        // mid-save) and again at the check were reported as "could not tell", not as access denied. The
+                        // refusal is raised (the caller names the location and the right); the blobs are left for the sweep.
+                        Log($"Step {r.Step} in '{Directory}' was refused at its commit record and at the check ({check.Message}); its blobs are left for the sweep.");
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
+                    }
+
+                    Log($"Could not tell whether step {r.Step} in '{Directory}' committed ({check.Message}); its blobs are left for the sweep.");
+                    throw new IOException($"Could not commit step {r.Step} in '{Directory}', and could not tell whether its commit record was written ({e.Message}); run Get-Checkpoint to see whether it was.", e);
+                }
+
+                if (now is null || now.Row.SaveId != r.SaveId)
+                {
+                    DeleteFailedSave(r, unanswered);
+                    throw;
+                }
+
+                Log($"The commit of step {r.Step} in '{Directory}' failed in transport ({e.Message}) but its record is there: the step is committed.");
+                // The write whose answer was lost is the last one tried (every earlier one was answered: refused), so an
+                // overwrite replaced the version that write was conditional on: its blobs go now, not to the sweep.
+                replaced = replacing is not null && replacing.Row.SaveId != r.SaveId ? replacing : null;
+                row = row with { Pinned = now.Row.Pinned };
+            }
+
+            if (replaced is not null)
+            {
+                DeleteSave(r.Step, replaced.Row.SaveId);
+            }
+
+            var committed = new Committed(row, default, dataLength, MetadataInline: true);
+            Log($"Published step {r.Step} in '{Directory}' ({state.Size} bytes of state, {written.StoredSize} bytes stored){(replaced is null ? string.Empty : ", replacing the previous version")}.");
+            TryCache(row, state.Items, item => item.TensorIndex >= 0 ? written.Tensors[item.TensorIndex].StoredLength : 0);
+            Exception? retentionFailure = null;
+            if (keep is int count)
+            {
+                try
+                {
+                    RemoveSteps(new RetentionPolicy { Keep = Math.Max(count, 1) }, protectedStep: r.Step, dryRun: false, CancellationToken.None);
+                }
+                catch (Exception e) when (e is RequestFailedException or CheckpointException or IOException or InvalidOperationException)
+                {
+                    retentionFailure = e is RefusedRequestException refused ? refused.ToAccessDenied(_location) : e;
+                }
+            }
+
+            SweepLeftoversWhenDue(lastSweep.GetAwaiter().GetResult());
+            return retentionFailure is null ? ToInfo(committed) : throw new RetentionFailedException(ToInfo(committed), keep!.Value, retentionFailure);
+        }
+        finally
+        {
+            if (!lastSweep.IsCompleted)
+            {
+                sweepRead.Cancel();
+                // LastSweepAsync answers a cancellation as "unknown"; only a fault of another kind is left, and the
+                // save's own outcome is what the caller sees.
+                ((IAsyncResult)lastSweep).AsyncWaitHandle.WaitOne();
             }
         }
-
-        SweepLeftoversWhenDue(lastSweep.GetAwaiter().GetResult());
-        return retentionFailure is null ? ToInfo(committed) : throw new RetentionFailedException(ToInfo(committed), keep!.Value, retentionFailure);
     }
 
     /// <summary>
@@ -807,24 +823,28 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     /// and no ETag when it never was), null when the marker could not be read (logged). Never throws: a save reads it while its
     /// blobs go up, and no failure here may fail the save.
     /// </summary>
-    private async Task<SweepMark?> LastSweepAsync(CancellationToken cancellationToken)
+    private async Task<SweepRead> LastSweepAsync(CancellationToken cancellationToken)
     {
         try
         {
             var properties = await _container.GetBlobClient(_location.Prefix + SweepMarker).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return new SweepMark(properties.Value.LastModified, properties.Value.ETag);
+            return new SweepRead(new SweepMark(properties.Value.LastModified, properties.Value.ETag), null);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            return new SweepMark(DateTimeOffset.MinValue, null);
+            return new SweepRead(new SweepMark(DateTimeOffset.MinValue, null), null);
         }
         catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
         {
-            // A network gone through every retry ends in the SDK's AggregateException.
-            Log($"Could not read when '{Directory}' was last swept ({e.Message}); a later writer retries.");
-            return null;
+            // A network gone through every retry ends in the SDK's AggregateException. Not logged here: this runs on a
+            // pool thread while the saving thread waits for it, and a log callback that waits for the saving thread
+            // (a lock held around Save, a UI's Invoke) would wait for ever (found by the final review of session 13).
+            return new SweepRead(null, e.Message);
         }
     }
+
+    /// <summary>What the read of the sweep marker found: the marker (null: unknown), or why it could not be read.</summary>
+    private readonly record struct SweepRead(SweepMark? Mark, string? Failure);
 
     /// <summary>The sweep marker as a save read it: when, and its version (null: there was none).</summary>
     private readonly record struct SweepMark(DateTimeOffset When, ETag? ETag);
@@ -842,10 +862,15 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
     /// sweep to the one that changed it (no request more than before; a marker write whose answer was lost and whose
     /// retry is refused skips one sweep, which the next writer past the grace period runs).
     /// </remarks>
-    private void SweepLeftoversWhenDue(SweepMark? lastSweep)
+    private void SweepLeftoversWhenDue(SweepRead lastSweep)
     {
+        if (lastSweep.Failure is { } failure)
+        {
+            Log($"Could not read when '{Directory}' was last swept ({failure}); a later writer retries.");
+        }
+
         // Unknown (the marker could not be read): a later writer retries; swept within the grace period: not due.
-        if (lastSweep is not { } mark || DateTimeOffset.UtcNow - mark.When < _settings.SweepGrace)
+        if (lastSweep.Mark is not { } mark || DateTimeOffset.UtcNow - mark.When < _settings.SweepGrace)
         {
             return;
         }

@@ -149,6 +149,28 @@ public sealed class BlobSweepMarkerStaleReadAttackTests
         Assert.Empty(reader.GetCheckpointSteps(location));
     }
 
+    [Fact]
+    public async Task A_save_that_fails_while_the_marker_read_is_in_flight_leaves_no_request_running()
+    {
+        // Found by the final review of session 13: only a cancelled save ended the marker's HEAD; a save whose upload
+        // failed (or whose commit was refused) threw while the HEAD ran on through its retries, its answer thrown away.
+        var location = AzuriteFixture.NewLocation();
+        var slowHead = new SlowMarkerHeadPolicy(TimeSpan.FromSeconds(30));
+        var failData = new FaultPolicy(m => m.Request.Method == RequestMethod.Put && m.Request.Uri.Path.EndsWith("/tensors.lz4", StringComparison.Ordinal), times: 1000);
+        using var host = BlobTest.Handler(new BlobSettings { SweepGrace = Grace, TestPolicy = new Policies(slowHead, failData), MaxRetries = 0 });
+        var state = new Dictionary<string, object?> { ["w"] = new byte[3 << 20] };
+        new Random(2).NextBytes((byte[])state["w"]!);
+
+        Assert.ThrowsAny<Exception>(() => host.Save(location, state, step: 1));
+        var returned = DateTime.UtcNow;
+
+        Assert.True(await Task.WhenAny(slowHead.Finished.Task, Task.Delay(TimeSpan.FromSeconds(10))) == slowHead.Finished.Task,
+            "the marker's HEAD was still running 10 s after the failed save returned");
+        Assert.True(await slowHead.Finished.Task < returned.AddSeconds(10));
+        using var reader = BlobTest.Handler();
+        Assert.Empty(reader.GetCheckpointSteps(location));
+    }
+
     /// <summary>Holds each HEAD of the sweep marker for a while (or until its request is cancelled); says when it ended.</summary>
     private sealed class SlowMarkerHeadPolicy(TimeSpan delay) : HttpPipelinePolicy
     {
