@@ -820,7 +820,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
 
     /// <summary>
     /// When the store was last swept: the <c>last-sweep</c> marker's last-modified time and ETag (<see cref="DateTimeOffset.MinValue"/>
-    /// and no ETag when it never was), null when the marker could not be read (logged). Never throws: a save reads it while its
+    /// and no ETag when it never was), or why the marker could not be read (logged by the saving thread). Never throws: a save reads it while its
     /// blobs go up, and no failure here may fail the save.
     /// </summary>
     private async Task<SweepRead> LastSweepAsync(CancellationToken cancellationToken)
@@ -834,9 +834,12 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             return new SweepRead(new SweepMark(DateTimeOffset.MinValue, null), null);
         }
-        catch (Exception e) when (e is RequestFailedException or AggregateException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A network gone through every retry ends in the SDK's AggregateException. Not logged here: this runs on a
+            // A network gone through every retry ends in the SDK's AggregateException; a credential that cannot get a
+            // token ends in Azure.Identity's AuthenticationFailedException, no RequestFailedException: caught too, or
+            // it reached the saving thread after the commit record and reported a committed step as a failed save
+            // (found by the attack on the final review of session 13). Not logged here: this runs on a
             // pool thread while the saving thread waits for it, and a log callback that waits for the saving thread
             // (a lock held around Save, a UI's Invoke) would wait for ever (found by the final review of session 13).
             return new SweepRead(null, e.Message);

@@ -58,4 +58,25 @@ public sealed class BlobSweepMarkerReadTests
         Assert.Equal(Environment.CurrentManagedThreadId, line.Thread);
         Assert.DoesNotContain(BlobTest.Container(location).GetBlobs().Select(b => b.Name), n => n.EndsWith("/last-sweep", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void A_marker_read_whose_credential_fails_does_not_fail_a_committed_save()
+    {
+        // Found by the attack on the final review of session 13: the marker's HEAD "never throws", but it caught only
+        // the SDK's transport and status errors; a credential that fails to refresh its token on that one request
+        // (DefaultAzureCredential's AuthenticationFailedException, not a RequestFailedException) reached the saving
+        // thread after the commit record: a committed step was reported as a failed save.
+        var location = AzuriteFixture.NewLocation();
+        var fault = new FaultPolicy(m => m.Request.Method.ToString() == "HEAD" && m.Request.Uri.Path.EndsWith("/last-sweep", StringComparison.Ordinal), times: 1000,
+            fault: () => new Azure.Identity.AuthenticationFailedException("injected token refresh failure (test)"));
+        var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var handler = BlobTest.Handler(new BlobSettings { TestPolicy = fault, MaxRetries = 1, RetryDelay = TimeSpan.FromMilliseconds(10) },
+            new CheckpointOptions { Log = messages.Enqueue });
+
+        var info = handler.Save(location, BlobTest.State(1), step: 1);
+
+        Assert.Equal(1, info.Step);
+        Assert.Equal(new long[] { 1 }, handler.GetCheckpointSteps(location));
+        Assert.Contains(messages, m => m.Contains("last swept", StringComparison.Ordinal) && m.Contains("injected token refresh failure", StringComparison.Ordinal));
+    }
 }
