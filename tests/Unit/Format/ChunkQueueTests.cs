@@ -113,7 +113,19 @@ public sealed class ChunkQueueTests : IDisposable
 
         var reports = recorder.Reports.Where(r => r.Report.Operation == "Restore" && r.Report.BytesDone > 0).ToList();
         var total = state.Values.OfType<Array>().Sum(a => a.Length == 0 ? 0L : Buffer.ByteLength(a));
-        Assert.True(reports.Count >= 3, $"{reports.Count} reports for {total} bytes");
+        // How many reports there are depends on the scheduler: while the calling thread decodes a group of its own,
+        // the pool threads may finish all the rest, and it then reports their bytes at once. What holds on every
+        // schedule: no report but the last carries less than the 16 MiB step (no flood of tiny reports), so there
+        // are at most total / 16 MiB + 1 of them.
+        const long step = 16L << 20;
+        Assert.NotEmpty(reports);
+        Assert.True(reports.Count <= total / step + 1, $"{reports.Count} reports for {total} bytes");
+        for (var i = 0; i < reports.Count - 1; i++)
+        {
+            var size = reports[i].Report.BytesDone - (i == 0 ? 0 : reports[i - 1].Report.BytesDone);
+            Assert.True(size >= step, $"report {i} carries {size} bytes, less than the 16 MiB step");
+        }
+
         Assert.All(reports, r => Assert.Equal(caller, r.Thread));
         Assert.All(reports, r => Assert.Equal(total, r.Report.BytesTotal));
         for (var i = 1; i < reports.Count; i++)
