@@ -216,12 +216,18 @@ public sealed class BlobSweepRaceTests
             Assert.True(go.Wait(Patience));
         });
         var state = BlobTest.State(1);
-        using var saver = BlobTest.Handler(Host(saverPolicy));
+        // The save's blobs must still be young by the store's clock when the sweep lists them. With the class's 2 s
+        // grace they were not always: between their upload and the sweep's listing lie the hand-over to this thread,
+        // a new handler and the sweep's first requests, which a loaded machine (a CI run on two cores) can stretch
+        // past 2 s, and the sweep then rightly took them. A minute cannot pass there; the host's lead of an hour
+        // still puts the blobs far past it by the host's own clock, which is what a sweep must not judge by.
+        var fresh = TimeSpan.FromMinutes(1);
+        using var saver = BlobTest.Handler(Host(saverPolicy) with { SweepGrace = fresh });
         var save = Task.Run(() => saver.Save(location, state, step: 1));
         Assert.True(atRecord.Wait(Patience));
         try
         {
-            using var host2 = BlobTest.Handler(Host() with { Clock = new LeadingClock(TimeSpan.FromHours(1)) });
+            using var host2 = BlobTest.Handler(Host() with { Clock = new LeadingClock(TimeSpan.FromHours(1)), SweepGrace = fresh });
             Assert.Empty(host2.RepairIndex(location).LeftoversRemoved);
         }
         finally
