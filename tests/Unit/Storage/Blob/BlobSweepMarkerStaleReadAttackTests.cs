@@ -14,7 +14,10 @@ namespace DataraxCkpt.Tests.Storage.Blob;
 [Collection(AzuriteCollection.Name)]
 public sealed class BlobSweepMarkerStaleReadAttackTests
 {
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(4);
+    // Host A's blobs must stay younger than this through host B's whole save and sweep, or B rightly sweeps them and
+    // A's save fails: at 4 s a loaded machine (a CI run on two cores) could take longer. What the tests check does not
+    // depend on its length: whether A sweeps again is decided by the marker's version (If-Match), not by time.
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(20);
 
     private static bool IsMarker(string request, string method) =>
         request.StartsWith(method + " ", StringComparison.Ordinal) && request.Split('?')[0].EndsWith("/last-sweep", StringComparison.Ordinal);
