@@ -4,8 +4,8 @@ using DataraxCkpt.Tests.Support;
 namespace DataraxCkpt.Tests.Attacks;
 
 /// <summary>
-/// Hostile review of the overlapped intent commit (a save's intent commits on a pool thread beside its staging
-/// writes, docs/guarantees.md §1): what a caller's callbacks see and wait on.
+/// Hostile review of the overlapped intent commit (a save's intent commits on a thread of its own beside its staging
+/// writes, docs/guarantees.md §1; it ran on a pool thread when these attacks were written): what a caller's callbacks see and wait on.
 /// </summary>
 [Collection(HeavyReliabilityCollection.Name)]
 public sealed class IntentOverlapAttackTests : IDisposable
@@ -25,8 +25,8 @@ public sealed class IntentOverlapAttackTests : IDisposable
         // A log that takes a lock the caller holds around its save (a training loop's state lock, or a UI that
         // marshals each line to the calling thread as Dispatcher.Invoke does). Every line of a synchronous save
         // came on the calling thread before the overlap; the line kept while the intent's commit held the
-        // directory lock was then delivered from the pool thread that commits it, inside the task the save
-        // joins before its publish: the pool thread waited for the caller's lock, the caller for the pool thread.
+        // directory lock was then delivered from the thread that commits it, inside the task the save
+        // joins before its publish: that thread waited for the caller's lock, the caller for that thread.
         var gate = new object();
         var threads = new HashSet<int>();
         var lines = new List<string>();
