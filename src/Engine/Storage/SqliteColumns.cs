@@ -32,6 +32,7 @@ internal static unsafe class SqliteColumns
     private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int> ValueType;
     private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, long> ValueInt64;
     private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr> ValueBlob;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr> ValueText;
     private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int> ValueBytes;
 
     static SqliteColumns()
@@ -50,6 +51,7 @@ internal static unsafe class SqliteColumns
                 || !NativeLibrary.TryGetExport(library, "sqlite3_value_type", out var valueType)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_value_int64", out var valueInt64)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_value_blob", out var valueBlob)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_value_text", out var valueText)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_value_bytes", out var valueBytes))
             {
                 return;
@@ -64,6 +66,7 @@ internal static unsafe class SqliteColumns
             ValueType = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int>)valueType;
             ValueInt64 = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, long>)valueInt64;
             ValueBlob = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr>)valueBlob;
+            ValueText = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr>)valueText;
             ValueBytes = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int>)valueBytes;
         }
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or InvalidOperationException)
@@ -140,18 +143,27 @@ internal static unsafe class SqliteColumns
     /// <summary>
     /// A text or blob column of the current row, as bytes valid until the next step, and its stored <paramref name="type"/>
     /// (read before the bytes, which convert a NULL to none), from one look-up of the column as <see cref="Int64(IntPtr, sqlite3_stmt, int, out int)"/>.
+    /// Text is UTF-8 whatever the file's encoding: an index made by another tool may be UTF-16, whose stored bytes a
+    /// blob read gives as they are (every listed step's metadata was then reported as corrupt; found by the attack on
+    /// list14). The text read converts such a value to UTF-8 in place, and returns a UTF-8 one as it is.
     /// </summary>
     public static ReadOnlySpan<byte> Bytes(IntPtr pointer, sqlite3_stmt statement, int column, out int type)
     {
         if (ColumnValue == null)
         {
             type = raw.sqlite3_column_type(statement, column);
+            if (type == raw.SQLITE_TEXT)
+            {
+                // Converts the value to UTF-8 in place: the blob read below then gives those bytes.
+                _ = raw.sqlite3_column_text(statement, column);
+            }
+
             return raw.sqlite3_column_blob(statement, column);
         }
 
         var value = ColumnValue(pointer, column);
         type = ValueType(value);
-        var data = ValueBlob(value);
+        var data = type == raw.SQLITE_TEXT ? ValueText(value) : ValueBlob(value);
         var length = ValueBytes(value);
         return data == IntPtr.Zero ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>((void*)data, length);
     }

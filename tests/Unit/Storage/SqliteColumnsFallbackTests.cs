@@ -115,4 +115,20 @@ public sealed class SqliteColumnsFallbackTests : IDisposable
         Assert.Contains("all: ", direct.Outcome, StringComparison.Ordinal);
         Assert.Equal(direct.Outcome, fallback.Outcome);
     }
+
+    [Fact]
+    public void SQLitePCLs_calls_list_a_UTF16_index_as_the_direct_reads_do()
+    {
+        Build();
+        Utf16IndexListingTests.MakeUtf16(_ck, _dir.Sub("copy"));
+
+        var direct = List(_ck, copied: false);
+        var fallback = List(_ck, copied: true);
+
+        Assert.Equal("direct=False", fallback.Direct);
+        // Step 1's metadata decoded (the copied rows' {"n":..} of every third step is not the engine's format in either index).
+        Assert.StartsWith("all: 1 ", direct.Outcome, StringComparison.Ordinal);
+        Assert.Contains("[loss=0.5]", direct.Outcome.Split('\n')[0].Split(" | ")[0], StringComparison.Ordinal);
+        Assert.Equal(direct.Outcome, fallback.Outcome);
+    }
 }

@@ -24,11 +24,11 @@ public sealed class Utf16IndexListingTests : IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    /// <summary>Rewrites the index of <paramref name="ck"/> as a UTF-16 database: the same schema, rows and version.</summary>
-    private void MakeUtf16(string ck)
+    /// <summary>Rewrites the index of <paramref name="ck"/> as a UTF-16 database: the same schema, rows and version (built in <paramref name="scratch"/>).</summary>
+    internal static void MakeUtf16(string ck, string scratch)
     {
         var index = Path.Combine(ck, "index.sqlite");
-        var copy = Path.Combine(_dir.Sub("copy"), "index.sqlite");
+        var copy = Path.Combine(scratch, "index.sqlite");
         Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
         using (var src = new SqliteConnection($"Data Source={index};Pooling=False"))
         using (var dst = new SqliteConnection($"Data Source={copy};Pooling=False"))
@@ -97,7 +97,7 @@ public sealed class Utf16IndexListingTests : IDisposable
             h.Save(ck, new Dictionary<string, object?> { ["v"] = 3 }, step: 3, metadata: new Dictionary<string, object?> { ["loss"] = 0.25 });
         }
 
-        MakeUtf16(ck);
+        MakeUtf16(ck, _dir.Sub("copy"));
         using var handler = new CheckpointHandler();
         var single = new[] { 1L, 2L, 3L }.Select(s => Describe(handler.GetCheckpoint(ck, s))).ToList();
         Assert.Equal("1 loss=0.5,name=é€😀", single[0]);
