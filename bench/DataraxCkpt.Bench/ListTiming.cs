@@ -17,6 +17,13 @@ internal static class ListTiming
 
     public static int Run(string directory, int repetitions)
     {
+        if (repetitions < 1 || !Directory.Exists(directory))
+        {
+            // A timing of "0 records" from a mistyped folder, or medians of no repetition, would read as a measurement.
+            Console.Error.WriteLine($"listtime: need an existing checkpoint directory and at least one repetition (got '{directory}', {repetitions})");
+            return 2;
+        }
+
         using var handler = new CheckpointHandler();
         using var process = Process.GetCurrentProcess();
         var wall = new List<double>();

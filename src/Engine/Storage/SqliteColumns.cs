@@ -124,8 +124,12 @@ internal static unsafe class SqliteColumns
     /// look-up of the column: each <c>sqlite3_column_*</c> call finds the column's value anew and checks the connection's
     /// allocation state on the way out (about a sixth of a full listing's CPU for 13 calls a row; docs/performance-notes.md,
     /// round 44), while <c>sqlite3_value_type</c> and <c>sqlite3_value_int64</c> read the value <c>sqlite3_column_value</c>
-    /// found once, with the same conversions. That value is SQLite's "unprotected" one: read here only, by the one thread
-    /// stepping the statement, before its next step.
+    /// found once, with the same conversions. That value is SQLite's "unprotected" one, which SQLite's documentation
+    /// (c3ref/value) allows only as an argument of <c>sqlite3_result_value</c>, <c>sqlite3_bind_value</c> or
+    /// <c>sqlite3_value_dup</c>: the rule is about the connection's mutex, and a scan connection is opened without one
+    /// and stepped by one thread, which reads the value before its next step. What the rule's route would also give and
+    /// this one does not: an out-of-memory in a type conversion is not recorded on the connection (a conversion of a
+    /// non-text metadata value to text, some twenty bytes, failing for want of memory).
     /// </summary>
     public static long Int64(IntPtr pointer, sqlite3_stmt statement, int column, out int type)
     {

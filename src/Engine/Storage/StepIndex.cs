@@ -518,14 +518,16 @@ internal sealed partial class StepIndex : IDisposable
             // Set at the open, so that this connection's first reads (its schema version below, a listing's BEGIN) wait out a
             // busy file too, not only the statements PrepareRaw prepares (which set it again, as for the writable connection).
             _ = raw.sqlite3_busy_timeout(db, BusyTimeoutMs);
-
-            // A scan reads each page once: a small page cache is reused while hot in the processor's cache, where
-            // SQLite's default (2 MiB) was filled with fresh memory on every listing and freed at its close.
-            _ = raw.sqlite3_exec(db, ScanCacheSize);
         }
 
         if (rc == raw.SQLITE_OK && ScanVersion(db) == _version)
         {
+            // A scan reads each page once: a small page cache is reused while hot in the processor's cache, where
+            // SQLite's default (2 MiB) was filled with fresh memory on every listing and freed at its close. Set only
+            // once the version is read: the pragma reads the schema, so on a busy file it would wait out the busy
+            // timeout once more before the version check did.
+            _ = raw.sqlite3_exec(db, ScanCacheSize);
+
             // No mmap_size here, though a mapping would save the kernel's copy of each page (about a tenth
             // of a listing): a read error on a mapped page is a SIGBUS that ends the process, where pread
             // gives SQLite an error this index reports (docs/performance-notes.md, round 13).
