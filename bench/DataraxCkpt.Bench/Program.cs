@@ -6,6 +6,7 @@ using DataraxCkpt.Bench;
 // (g needs Azurite: DATARAXCKPT_TEST_AZURITE, which build.ps1 -Task Bench sets; DATARAXCKPT_BENCH_REMOTE_MIB sizes it.)
 // Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
 // Or: DataraxCkpt.Bench listprofile DIR [REPS] — a full listing of that store on one connection against two halves (scenario d).
+// Or: DataraxCkpt.Bench listtime DIR [REPS] — the bench's (d) ListCheckpoints alone: wall, CPU, allocation, peak (for alternating two builds).
 if (args.Length == 3 && args[0] == "store")
 {
     using var handler = new CheckpointHandler();
@@ -17,6 +18,12 @@ if (args.Length is 2 or 3 && args[0] == "listprofile")
 {
     // A full listing on one connection against two halves of one snapshot: DataraxCkpt.Bench listprofile DIR [REPS]
     return ListProfile.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 25);
+}
+
+if (args.Length is 2 or 3 && args[0] == "listtime")
+{
+    // The bench's (d) full listing alone, for alternating two builds: DataraxCkpt.Bench listtime DIR [REPS]
+    return ListTiming.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 25);
 }
 
 if (args.Length == 2 && args[0] == "csample")

@@ -13,6 +13,42 @@ if (args.Length > 0 && args[0] == "--portable-rename")
     args = args[1..];
 }
 
+// --copied-sqlite first: SQLitePCL opens its connections with a copy of "e_sqlite3" and the engine's own load of the
+// name finds the original (two modules' copies in one process), so its column reads take SQLitePCL's
+// calls instead of the native library's (the fallback of SqliteColumns, which no test process can reach otherwise).
+if (args.Length > 0 && args[0] == "--copied-sqlite")
+{
+    var name = OperatingSystem.IsWindows() ? "e_sqlite3.dll" : OperatingSystem.IsMacOS() ? "libe_sqlite3.dylib" : "libe_sqlite3.so";
+    var original = Directory.EnumerateFiles(AppContext.BaseDirectory, name, SearchOption.AllDirectories)
+        .FirstOrDefault(f => f.Contains(System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier, StringComparison.Ordinal))
+        ?? Directory.EnumerateFiles(AppContext.BaseDirectory, name, SearchOption.AllDirectories).First();
+    var copyFolder = Directory.CreateTempSubdirectory("dxck-sqlite-copy-");
+    var copy = Path.Combine(copyFolder.FullName, name);
+    File.Copy(original, copy);
+    // SQLitePCL's provider opens the copy; the engine's own load of the name then finds the original.
+    System.Runtime.InteropServices.NativeLibrary.SetDllImportResolver(typeof(SQLitePCL.SQLite3Provider_e_sqlite3).Assembly,
+        (library, _, _) =>
+        {
+            if (library != "e_sqlite3")
+            {
+                return IntPtr.Zero;
+            }
+
+            var handle = System.Runtime.InteropServices.NativeLibrary.Load(copy);
+            try
+            {
+                copyFolder.Delete(recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Windows keeps a loaded library's file: left in the temp folder.
+            }
+
+            return handle;
+        });
+    args = args[1..];
+}
+
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: [--portable-rename] <save|save-async|overwrite|prune|remove|pin|repair|loop|worker> <dir> [args]");
@@ -58,6 +94,17 @@ try
             break;
         case "pin":
             handler.SetPinned(dir, Arg(2), true);
+            break;
+        case "list":
+            // list <dir>: every listing's outcome, one line each (the records, or the error), and whether the column
+            // reads went to the native library directly.
+            Console.WriteLine("all: " + HarnessListing.Outcome(() => handler.ListCheckpoints(dir)));
+            Console.WriteLine("last: " + HarnessListing.Outcome(() => handler.ListLastCheckpoints(dir, 5)));
+            Console.WriteLine("first: " + HarnessListing.Outcome(() => handler.ListFirstCheckpoints(dir, 5)));
+            // Read after the listings: the reads' path is chosen once SQLitePCL is set up (at the first connection).
+            var direct = typeof(CheckpointHandler).Assembly.GetType("DataraxCkpt.Storage.SqliteColumns", true)!
+                .GetProperty("Direct", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null);
+            Console.WriteLine($"direct={direct}");
             break;
         case "repair":
             handler.RepairIndex(dir);

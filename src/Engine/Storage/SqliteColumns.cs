@@ -28,6 +28,12 @@ internal static unsafe class SqliteColumns
     private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int> ColumnBytes;
     private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int> ColumnType;
     private static readonly delegate* unmanaged[Cdecl]<IntPtr, int> StepRaw;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, IntPtr> ColumnValue;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int> ValueType;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, long> ValueInt64;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr> ValueBlob;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr> ValueText;
+    private static readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int> ValueBytes;
 
     static SqliteColumns()
     {
@@ -40,7 +46,13 @@ internal static unsafe class SqliteColumns
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_blob", out var blob)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_bytes", out var bytes)
                 || !NativeLibrary.TryGetExport(library, "sqlite3_column_type", out var type)
-                || !NativeLibrary.TryGetExport(library, "sqlite3_step", out var step))
+                || !NativeLibrary.TryGetExport(library, "sqlite3_step", out var step)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_column_value", out var value)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_value_type", out var valueType)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_value_int64", out var valueInt64)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_value_blob", out var valueBlob)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_value_text", out var valueText)
+                || !NativeLibrary.TryGetExport(library, "sqlite3_value_bytes", out var valueBytes))
             {
                 return;
             }
@@ -50,6 +62,12 @@ internal static unsafe class SqliteColumns
             ColumnBytes = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int>)bytes;
             ColumnType = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, int>)type;
             StepRaw = (delegate* unmanaged[Cdecl]<IntPtr, int>)step;
+            ColumnValue = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int, IntPtr>)value;
+            ValueType = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int>)valueType;
+            ValueInt64 = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, long>)valueInt64;
+            ValueBlob = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr>)valueBlob;
+            ValueText = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr>)valueText;
+            ValueBytes = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int>)valueBytes;
         }
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or InvalidOperationException)
         {
@@ -80,7 +98,7 @@ internal static unsafe class SqliteColumns
     /// <summary>True when reads go straight to the native library (for tests).</summary>
     internal static bool Direct => ColumnInt64 != null;
 
-    /// <summary>The raw pointer of a statement, for <see cref="Int64(IntPtr, sqlite3_stmt, int)"/> and <see cref="Bytes"/>.</summary>
+    /// <summary>The raw pointer of a statement, for <see cref="Int64(IntPtr, sqlite3_stmt, int)"/> and <see cref="Bytes(IntPtr, sqlite3_stmt, int)"/>.</summary>
     public static IntPtr Pointer(sqlite3_stmt statement) => statement.DangerousGetHandle();
 
     /// <summary>
@@ -100,6 +118,59 @@ internal static unsafe class SqliteColumns
     /// <summary>An integer column of the current row.</summary>
     public static long Int64(IntPtr pointer, sqlite3_stmt statement, int column) =>
         ColumnInt64 != null ? ColumnInt64(pointer, column) : raw.sqlite3_column_int64(statement, column);
+
+    /// <summary>
+    /// An integer column of the current row and its stored <paramref name="type"/> (as <see cref="Type"/>), from one
+    /// look-up of the column: each <c>sqlite3_column_*</c> call finds the column's value anew and checks the connection's
+    /// allocation state on the way out (about a sixth of a full listing's CPU for 13 calls a row; docs/performance-notes.md,
+    /// round 44), while <c>sqlite3_value_type</c> and <c>sqlite3_value_int64</c> read the value <c>sqlite3_column_value</c>
+    /// found once, with the same conversions. That value is SQLite's "unprotected" one, which SQLite's documentation
+    /// (c3ref/value) allows only as an argument of <c>sqlite3_result_value</c>, <c>sqlite3_bind_value</c> or
+    /// <c>sqlite3_value_dup</c>: the rule is about the connection's mutex, and a scan connection is opened without one
+    /// and stepped by one thread, which reads the value before its next step. What the rule's route would also give and
+    /// this one does not: an out-of-memory in a type conversion is not recorded on the connection (a conversion of a
+    /// non-text metadata value to text, some twenty bytes, failing for want of memory).
+    /// </summary>
+    public static long Int64(IntPtr pointer, sqlite3_stmt statement, int column, out int type)
+    {
+        if (ColumnValue == null)
+        {
+            type = raw.sqlite3_column_type(statement, column);
+            return raw.sqlite3_column_int64(statement, column);
+        }
+
+        var value = ColumnValue(pointer, column);
+        type = ValueType(value);
+        return ValueInt64(value);
+    }
+
+    /// <summary>
+    /// A text or blob column of the current row, as bytes valid until the next step, and its stored <paramref name="type"/>
+    /// (read before the bytes, which convert a NULL to none), from one look-up of the column as <see cref="Int64(IntPtr, sqlite3_stmt, int, out int)"/>.
+    /// Text is UTF-8 whatever the file's encoding: an index made by another tool may be UTF-16, whose stored bytes a
+    /// blob read gives as they are (every listed step's metadata was then reported as corrupt; found by the attack on
+    /// list14). The text read converts such a value to UTF-8 in place, and returns a UTF-8 one as it is.
+    /// </summary>
+    public static ReadOnlySpan<byte> Bytes(IntPtr pointer, sqlite3_stmt statement, int column, out int type)
+    {
+        if (ColumnValue == null)
+        {
+            type = raw.sqlite3_column_type(statement, column);
+            if (type == raw.SQLITE_TEXT)
+            {
+                // Converts the value to UTF-8 in place: the blob read below then gives those bytes.
+                _ = raw.sqlite3_column_text(statement, column);
+            }
+
+            return raw.sqlite3_column_blob(statement, column);
+        }
+
+        var value = ColumnValue(pointer, column);
+        type = ValueType(value);
+        var data = type == raw.SQLITE_TEXT ? ValueText(value) : ValueBlob(value);
+        var length = ValueBytes(value);
+        return data == IntPtr.Zero ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>((void*)data, length);
+    }
 
     /// <summary>A text or blob column of the current row, as bytes valid until the next step.</summary>
     public static ReadOnlySpan<byte> Bytes(IntPtr pointer, sqlite3_stmt statement, int column)

@@ -428,9 +428,18 @@ internal sealed partial class StepIndex : IDisposable
                 return infos;
             }
 
-            CheckTypes(pointer, statement, step, ListedIntegers, 6);
-            var created = SqliteColumns.Int64(pointer, statement, 1);
-            var itemCount = SqliteColumns.Int64(pointer, statement, 4);
+            // Each column's stored type is checked as it is read, in column order (as CheckTypes checks a row).
+            var created = ListedInteger(pointer, statement, step, 1);
+            var size = ListedInteger(pointer, statement, step, 2);
+            var storedSize = ListedInteger(pointer, statement, step, 3);
+            var itemCount = ListedInteger(pointer, statement, step, 4);
+            var pinned = ListedInteger(pointer, statement, step, 5);
+            var text = SqliteColumns.Bytes(pointer, statement, 6, out var textType);
+            if (textType == raw.SQLITE_NULL)
+            {
+                ThrowMistyped(step, raw.sqlite3_column_name(statement, 6).utf8_to_string(), raw.SQLITE_NULL);
+            }
+
             if (itemCount is < 0 or > int.MaxValue)
             {
                 throw new FormatException($"step {step} has an item count of {itemCount}");
@@ -439,15 +448,13 @@ internal sealed partial class StepIndex : IDisposable
             // The record keeps the ticks and builds its time on read: a bad value is reported here, as a whole row read would.
             CheckCreated(step, created);
 
-            var text = SqliteColumns.Bytes(pointer, statement, 6);
             if (!text.SequenceEqual(previousText))
             {
                 previousText = text.ToArray();
                 previous = Encoding.UTF8.GetString(text);
             }
 
-            infos.Add(new CheckpointInfo(context, step, created, SqliteColumns.Int64(pointer, statement, 2), SqliteColumns.Int64(pointer, statement, 3),
-                (int)itemCount, previous, SqliteColumns.Int64(pointer, statement, 5) != 0));
+            infos.Add(new CheckpointInfo(context, step, created, size, storedSize, (int)itemCount, previous, pinned != 0));
         }
 
         if (rc != raw.SQLITE_DONE)
@@ -456,6 +463,18 @@ internal sealed partial class StepIndex : IDisposable
         }
 
         return infos;
+    }
+
+    /// <summary>An integer column of a listed row; any other stored type is index damage, reported as <see cref="CheckTypes"/> reports it.</summary>
+    private static long ListedInteger(IntPtr pointer, sqlite3_stmt statement, long step, int column)
+    {
+        var value = SqliteColumns.Int64(pointer, statement, column, out var type);
+        if (type != raw.SQLITE_INTEGER)
+        {
+            ThrowMistyped(step, raw.sqlite3_column_name(statement, column).utf8_to_string(), type);
+        }
+
+        return value;
     }
 
     /// <summary>
@@ -503,6 +522,12 @@ internal sealed partial class StepIndex : IDisposable
 
         if (rc == raw.SQLITE_OK && ScanVersion(db) == _version)
         {
+            // A scan reads each page once: a small page cache is reused while hot in the processor's cache, where
+            // SQLite's default (2 MiB) was filled with fresh memory on every listing and freed at its close. Set only
+            // once the version is read: the pragma reads the schema, so on a busy file it would wait out the busy
+            // timeout once more before the version check did.
+            _ = raw.sqlite3_exec(db, ScanCacheSize);
+
             // No mmap_size here, though a mapping would save the kernel's copy of each page (about a tenth
             // of a listing): a read error on a mapped page is a SIGBUS that ends the process, where pread
             // gives SQLite an error this index reports (docs/performance-notes.md, round 13).
@@ -512,6 +537,9 @@ internal sealed partial class StepIndex : IDisposable
         db.Dispose();
         return null;
     }
+
+    /// <summary>The page cache of a scan connection, in pages (docs/performance-notes.md, round 44).</summary>
+    private const string ScanCacheSize = "PRAGMA cache_size = 32;";
 
     /// <summary>The schema version of a scan connection's file; -1 when it cannot be read.</summary>
     private static long ScanVersion(sqlite3 db)
@@ -527,9 +555,6 @@ internal sealed partial class StepIndex : IDisposable
             return raw.sqlite3_step(statement) == raw.SQLITE_ROW ? raw.sqlite3_column_int64(statement, 0) : -1;
         }
     }
-
-    /// <summary>The integer columns of a listing's query (created_utc, size, stored_size, item_count, pinned).</summary>
-    private static readonly int[] ListedIntegers = [1, 2, 3, 4, 5];
 
     /// <summary>The integer columns of the retention facts' query (created_utc, pinned).</summary>
     private static readonly int[] RetentionIntegers = [1, 2];
