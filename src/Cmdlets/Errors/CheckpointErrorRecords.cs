@@ -14,10 +14,12 @@ internal static class CheckpointErrorRecords
     {
         // The target shows in the error's category line; a remote URL's SAS must not.
         target = target is string location ? Infrastructure.RemoteLocations.Shown(location) : target;
-        if (exception is CheckpointDirectoryNotFoundException { Directory: { } missing } && Infrastructure.RemoteLocations.Shown(missing) is var shown && shown != missing)
+        if (exception is CheckpointException checkpoint)
         {
-            // A mistyped SAS URL taken for a local folder ('./acct…/c?sv=…&sig=…'): the engine's message quotes it whole.
-            exception = new CheckpointDirectoryNotFoundException(shown);
+            // A mistyped SAS URL taken for a local folder ('./acct…/c?sv=…&sig=…'), or a folder named so: the engine's
+            // exception quotes it whole in its message, its Directory and its inner exceptions, and the user sees that
+            // object ($_.Exception, Get-Error), not only the record's message.
+            exception = checkpoint.Redacted(Infrastructure.RemoteLocations.Shown, Infrastructure.RemoteLocations.Scrubbed);
         }
 
         var record = Record(exception, target);
