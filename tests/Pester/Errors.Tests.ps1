@@ -252,6 +252,31 @@ Describe 'Engine errors on a folder whose name holds a SAS signature' -Skip:$IsW
         }
     }
 
+    It 'an engine error that is no checkpoint error (<type>) shows no signature, in the record or in what a catch sees, and keeps its type' -ForEach @(
+        @{ type = 'System.IO.IOException'; id = 'IOError' }
+    ) {
+        # Found by the attack on debts14: only CheckpointExceptions were redacted; an IOException quoting the folder
+        # (its step folder's name taken by a file) kept the signature in $_.Exception.Message and ToString().
+        $blocked = Join-Path $dir '7'
+        Set-Content -LiteralPath $blocked -Value 'in the way'
+        try {
+            $caught = $null
+            try { @{ a = 7 } | Save-Checkpoint -LiteralPath $dir -Step 7 -ErrorAction Stop } catch { $caught = $_ }
+            $caught | Should -Not -BeNullOrEmpty
+            $caught.FullyQualifiedErrorId | Should -BeLike "$id,DataraxCkpt.Commands.*"
+            $caught.Exception.GetType().FullName | Should -BeExactly $type
+            $caught.Exception.Message | Should -BeLike '*?<redacted>*'
+            $texts = @(Get-ShownTexts $caught)
+            foreach ($text in $texts) {
+                $text | Should -Not -BeLike '*SECRETSIG*'
+                $text | Should -Not -BeLike '*sig=*'
+            }
+        }
+        finally {
+            Remove-Item -LiteralPath $blocked -Force
+        }
+    }
+
     It 'the warning of a retention that failed after the commit shows no signature' {
         Set-Content -LiteralPath (Join-Path $dir '.trash') -Value 'in the way'
         try {
