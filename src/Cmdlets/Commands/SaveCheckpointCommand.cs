@@ -117,7 +117,7 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
             {
                 WriteObject(saved);
             }
-        }, InputObject);
+        }, InputObject, directory);
     }
 
     /// <summary>

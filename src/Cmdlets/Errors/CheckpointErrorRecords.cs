@@ -10,16 +10,20 @@ namespace DataraxCkpt.Commands.Errors;
 internal static class CheckpointErrorRecords
 {
     /// <summary>The ErrorRecord for any exception the engine raised.</summary>
-    public static ErrorRecord From(Exception exception, object? target)
+    /// <param name="exception">The engine's exception.</param>
+    /// <param name="target">The record's target object (a location, or the input a save was given).</param>
+    /// <param name="location">The location the call worked on, when <paramref name="target"/> is not it.</param>
+    public static ErrorRecord From(Exception exception, object? target, string? location = null)
     {
         // The target shows in the error's category line; a remote URL's SAS must not.
-        target = target is string location ? Infrastructure.RemoteLocations.Shown(location) : target;
+        var raw = location ?? target as string;
+        target = target is string typed ? Infrastructure.RemoteLocations.Shown(typed) : target;
         // A mistyped SAS URL taken for a local folder ('./acct…/c?sv=…&sig=…'), or a folder named so: the engine's
         // exception quotes it whole in its message, its Directory and its inner exceptions, and the user sees that
         // object ($_.Exception, Get-Error, what a catch gets), not only the record's message. That holds for any
         // engine failure, not only a CheckpointException: an IOException ("Cannot create '…?sig=…/7'") quotes it too.
         var original = exception;
-        exception = Redacted(exception);
+        exception = Redacted(exception, raw);
         var record = Record(original, exception, target);
         var message = Infrastructure.RemoteLocations.Scrubbed(exception.Message);
         if (message != exception.Message)
@@ -55,15 +59,21 @@ internal static class CheckpointErrorRecords
     /// InvalidOperationException, NotSupportedException), with the scrubbed message, the same HResult, Data and stack
     /// trace, or, for any other type (a SqliteException, whose constructors are not the BCL's), a stand-in naming it.
     /// </summary>
-    internal static Exception Redacted(Exception exception)
+    /// <param name="exception">The engine's exception.</param>
+    /// <param name="location">The location the command worked on, when known: quoted whole in a message (a path under it
+    /// included), it is replaced by its shown form first, so that what follows it ('/7', a file name) stays.</param>
+    internal static Exception Redacted(Exception exception, string? location = null)
     {
         if (exception is CheckpointException checkpoint)
         {
             return checkpoint.Redacted(Infrastructure.RemoteLocations.Shown, Infrastructure.RemoteLocations.Scrubbed);
         }
 
-        static string Text(string? text) => text is null ? string.Empty : Infrastructure.RemoteLocations.Scrubbed(text);
-        var inner = exception.InnerException is { } i ? Redacted(i) : null;
+        var shownLocation = location is null ? null : Infrastructure.RemoteLocations.Shown(location);
+        string Text(string? text) => text is null
+            ? string.Empty
+            : Infrastructure.RemoteLocations.Scrubbed(shownLocation is null || shownLocation == location ? text : text.Replace(location!, shownLocation, StringComparison.Ordinal));
+        var inner = exception.InnerException is { } i ? Redacted(i, location) : null;
         var message = Text(exception.Message);
         var fileName = (exception as FileNotFoundException)?.FileName;
         if (message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || Text(fileName) == fileName))
