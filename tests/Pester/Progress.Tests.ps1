@@ -58,7 +58,7 @@ if (`$ps.Streams.Error.Count -gt 0) { throw `$ps.Streams.Error[0] }
         [Random]::new(7).NextBytes($bytes)
         @{ blob = $bytes } | Save-Checkpoint -LiteralPath $dir -Step 1
         $bytes = $null
-        $run = Invoke-FreshPwsh -Environment @{ DATARAXCKPT_FAULT = 'restore.chunk-decoded=delay:100@1+' } -Script @"
+        $run = Invoke-FreshPwsh -Environment @{ DATARAXCKPT_FAULT = 'restore.chunk-decoded=delay:500@1+' } -Script @"
 `$ErrorActionPreference = 'Stop'
 `$ps = [powershell]::Create()
 `$null = `$ps.AddScript("Import-Module '$ModuleManifest'; ```$ProgressPreference = 'Continue'").AddStatement()
