@@ -278,6 +278,20 @@ Describe 'Engine errors on a folder whose name holds a SAS signature' -Skip:$IsW
         }
     }
 
+    It 'a copy into a folder nested in the source (CopyOntoItself from the engine) shows no signature' {
+        # Found by the attack on debts14: the engine's refusal of nested folders quotes both paths, and the cmdlet
+        # passed its message on as it was.
+        $nested = Join-Path $dir 'sub'
+        $caught = $null
+        try { Copy-Checkpoint -LiteralPath $dir -Destination $nested -ErrorAction Stop } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.FullyQualifiedErrorId | Should -BeLike 'CopyOntoItself,DataraxCkpt.Commands.*'
+        $caught.Exception.Message | Should -BeLike '*run?<redacted>/sub*'
+        foreach ($text in @(Get-ShownTexts $caught)) {
+            $text | Should -Not -BeLike '*SECRETSIG*'
+        }
+    }
+
     It 'the warning of a retention that failed after the commit shows no signature' {
         Set-Content -LiteralPath (Join-Path $dir '.trash') -Value 'in the way'
         try {
