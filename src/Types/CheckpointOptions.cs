@@ -23,7 +23,12 @@ public sealed class CheckpointOptions
     /// </summary>
     public long? MaxPendingBytes { get; init; }
 
-    /// <summary>Receives one line per notable action (staging, publishing, removing); for -Verbose.</summary>
+    /// <summary>
+    /// Receives one line per notable action (staging, publishing, removing); for -Verbose. Never called under the
+    /// directory lock: lines raised while it is held are delivered once it is released. When the callback throws while
+    /// an operation is failing (a reservation refused with <see cref="StepExistsException"/>, a save being abandoned),
+    /// the operation's own error is raised and the callback's is dropped.
+    /// </summary>
     public Action<string>? Log { get; init; }
 
     /// <summary>Receives progress of long saves and restores, on the calling thread.</summary>

@@ -91,8 +91,14 @@ public sealed class CopyCheckpointCommand : DirectoryCommandBase
                     {
                         // The engine resolves links and refuses nested directories, which a comparison of
                         // the paths as typed cannot see; the error is the same as for identical paths.
+                        // Its message quotes both paths (the engine's, after links): each by its shown form, the source first (a
+                        // destination inside it keeps its '/sub'), then any
+                        // other quoted query holding a SAS signature scrubbed, as for every engine error.
+                        var refusal = e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal)
+                            .Replace(source, Shown(source), StringComparison.Ordinal)
+                            .Replace(destination, Shown(destination), StringComparison.Ordinal);
                         WriteError(CheckpointErrorRecords.Module("CopyOntoItself", ErrorCategory.InvalidArgument,
-                            e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), source));
+                            RemoteLocations.Scrubbed(refusal), source));
                         return;
                     }
 

@@ -109,7 +109,7 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
             {
                 // The step is committed: the save succeeded, only the retention after it did not run.
                 saved = e.Checkpoint;
-                WriteWarning(e.Message);
+                WriteWarning(e.Redacted(RemoteLocations.Shown, RemoteLocations.Scrubbed).Message);
             }
 
             WriteVerbose($"Saved step {saved.Step} to '{Shown(saved.Directory)}'.");
@@ -117,7 +117,7 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
             {
                 WriteObject(saved);
             }
-        }, InputObject);
+        }, InputObject, directory);
     }
 
     /// <summary>

@@ -10,17 +10,21 @@ namespace DataraxCkpt.Commands.Errors;
 internal static class CheckpointErrorRecords
 {
     /// <summary>The ErrorRecord for any exception the engine raised.</summary>
-    public static ErrorRecord From(Exception exception, object? target)
+    /// <param name="exception">The engine's exception.</param>
+    /// <param name="target">The record's target object (a location, or the input a save was given).</param>
+    /// <param name="location">The location the call worked on, when <paramref name="target"/> is not it.</param>
+    public static ErrorRecord From(Exception exception, object? target, string? location = null)
     {
         // The target shows in the error's category line; a remote URL's SAS must not.
-        target = target is string location ? Infrastructure.RemoteLocations.Shown(location) : target;
-        if (exception is CheckpointDirectoryNotFoundException { Directory: { } missing } && Infrastructure.RemoteLocations.Shown(missing) is var shown && shown != missing)
-        {
-            // A mistyped SAS URL taken for a local folder ('./acct…/c?sv=…&sig=…'): the engine's message quotes it whole.
-            exception = new CheckpointDirectoryNotFoundException(shown);
-        }
-
-        var record = Record(exception, target);
+        var raw = location ?? target as string;
+        target = target is string typed ? Infrastructure.RemoteLocations.Shown(typed) : target;
+        // A mistyped SAS URL taken for a local folder ('./acct…/c?sv=…&sig=…'), or a folder named so: the engine's
+        // exception quotes it whole in its message, its Directory and its inner exceptions, and the user sees that
+        // object ($_.Exception, Get-Error, what a catch gets), not only the record's message. That holds for any
+        // engine failure, not only a CheckpointException: an IOException ("Cannot create '…?sig=…/7'") quotes it too.
+        var original = exception;
+        exception = Redacted(exception, raw);
+        var record = Record(original, exception, target);
         var message = Infrastructure.RemoteLocations.Scrubbed(exception.Message);
         if (message != exception.Message)
         {
@@ -31,19 +35,93 @@ internal static class CheckpointErrorRecords
         return record;
     }
 
-    private static ErrorRecord Record(Exception exception, object? target) =>
-        exception switch
+    // The id and category follow the engine's exception (original); the record carries the one that may be shown.
+    private static ErrorRecord Record(Exception original, Exception shown, object? target) =>
+        original switch
         {
-            CheckpointException ce => new ErrorRecord(ce, ce.ErrorId, CategoryOf(ce.ErrorId), target ?? (ce.Directory is string d ? Infrastructure.RemoteLocations.Shown(d) : null)),
-            ArgumentException ae => new ErrorRecord(ae, "InvalidArgument", ErrorCategory.InvalidArgument, target),
-            UnauthorizedAccessException ue => new ErrorRecord(ue, "AccessDenied", ErrorCategory.PermissionDenied, target),
-            TimeoutException te => new ErrorRecord(te, "LockTimeout", ErrorCategory.ResourceBusy, target),
-            InvalidOperationException ie => new ErrorRecord(ie, "InvalidOperation", ErrorCategory.InvalidOperation, target),
+            CheckpointException => shown is CheckpointException ce
+                ? new ErrorRecord(ce, ce.ErrorId, CategoryOf(ce.ErrorId), target ?? (ce.Directory is string d ? Infrastructure.RemoteLocations.Shown(d) : null))
+                : new ErrorRecord(shown, shown.GetType().Name, ErrorCategory.NotSpecified, target),
+            ArgumentException => new ErrorRecord(shown, "InvalidArgument", ErrorCategory.InvalidArgument, target),
+            UnauthorizedAccessException => new ErrorRecord(shown, "AccessDenied", ErrorCategory.PermissionDenied, target),
+            TimeoutException => new ErrorRecord(shown, "LockTimeout", ErrorCategory.ResourceBusy, target),
+            InvalidOperationException => new ErrorRecord(shown, "InvalidOperation", ErrorCategory.InvalidOperation, target),
             // The engine should wrap these; until it does, an index that cannot be opened is still one store's failure.
-            System.Data.Common.DbException de => new ErrorRecord(de, "IndexUnavailable", ErrorCategory.ResourceUnavailable, target),
-            IOException io => new ErrorRecord(io, "IOError", ErrorCategory.WriteError, target),
-            _ => new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target),
+            System.Data.Common.DbException => new ErrorRecord(shown, "IndexUnavailable", ErrorCategory.ResourceUnavailable, target),
+            IOException => new ErrorRecord(shown, "IOError", ErrorCategory.WriteError, target),
+            _ => new ErrorRecord(shown, original.GetType().Name, ErrorCategory.NotSpecified, target),
         };
+
+    /// <summary>
+    /// <paramref name="exception"/> as it may be shown: itself when none of its texts (message, inner exceptions,
+    /// a FileNotFoundException's file name) holds a SAS signature; otherwise a copy of the same type for the engine's
+    /// usual failures (IOException and its file-system kinds, UnauthorizedAccessException, TimeoutException,
+    /// InvalidOperationException, NotSupportedException), with the scrubbed message, the same HResult, Data and stack
+    /// trace, or, for any other type (a SqliteException, whose constructors are not the BCL's), a stand-in naming it.
+    /// </summary>
+    /// <param name="exception">The engine's exception.</param>
+    /// <param name="location">The location the command worked on, when known: quoted whole in a message (a path under it
+    /// included), it is replaced by its shown form first, so that what follows it ('/7', a file name) stays.</param>
+    internal static Exception Redacted(Exception exception, string? location = null)
+    {
+        if (exception is CheckpointException checkpoint)
+        {
+            return checkpoint.Redacted(Infrastructure.RemoteLocations.Shown, Infrastructure.RemoteLocations.Scrubbed);
+        }
+
+        var shownLocation = location is null ? null : Infrastructure.RemoteLocations.Shown(location);
+        string Text(string? text) => text is null
+            ? string.Empty
+            : Infrastructure.RemoteLocations.Scrubbed(shownLocation is null || shownLocation == location ? text : text.Replace(location!, shownLocation, StringComparison.Ordinal));
+        var inner = exception.InnerException is { } i ? Redacted(i, location) : null;
+        var message = Text(exception.Message);
+        var fileName = (exception as FileNotFoundException)?.FileName;
+        if (message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || Text(fileName) == fileName))
+        {
+            return exception;
+        }
+
+        Exception copy = exception.GetType() switch
+        {
+            var t when t == typeof(IOException) => new IOException(message, inner),
+            var t when t == typeof(FileNotFoundException) => new FileNotFoundException(message, fileName is null ? null : Text(fileName), inner),
+            var t when t == typeof(DirectoryNotFoundException) => new DirectoryNotFoundException(message, inner),
+            var t when t == typeof(PathTooLongException) => new PathTooLongException(message, inner),
+            var t when t == typeof(EndOfStreamException) => new EndOfStreamException(message, inner),
+            var t when t == typeof(UnauthorizedAccessException) => new UnauthorizedAccessException(message, inner),
+            var t when t == typeof(TimeoutException) => new TimeoutException(message, inner),
+            var t when t == typeof(InvalidOperationException) => new InvalidOperationException(message, inner),
+            var t when t == typeof(NotSupportedException) => new NotSupportedException(message, inner),
+            var t => new RedactedEngineException(t.FullName ?? t.Name, message, inner),
+        };
+        copy.HResult = exception.HResult;
+        foreach (System.Collections.DictionaryEntry entry in exception.Data)
+        {
+            copy.Data[entry.Key] = entry.Value is string text ? Text(text) : entry.Value;
+        }
+
+        return exception.StackTrace is { } trace ? System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
+    }
+
+    /// <summary>Stands in for an engine exception of another type whose message quoted a SAS signature.</summary>
+    private sealed class RedactedEngineException : Exception
+    {
+        public RedactedEngineException(string originalType, string message, Exception? inner)
+            : base(message, inner)
+        {
+            OriginalType = originalType;
+        }
+
+        /// <summary>The full name of the exception this one stands in for.</summary>
+        public string OriginalType { get; }
+
+        public override string ToString()
+        {
+            var text = base.ToString();
+            var own = GetType().FullName!;
+            return text.StartsWith(own, StringComparison.Ordinal) ? OriginalType + " (redacted)" + text[own.Length..] : text;
+        }
+    }
 
     /// <summary>The category that fits an engine error id; unknown ids fall to NotSpecified.</summary>
     public static ErrorCategory CategoryOf(string errorId) => errorId switch

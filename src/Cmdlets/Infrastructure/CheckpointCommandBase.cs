@@ -208,7 +208,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// pipeline item does not stop the rest; -ErrorAction Stop makes them terminating as usual.
     /// </summary>
     /// <returns>True when the call succeeded.</returns>
-    private protected bool TryEngine(Action call, object? target)
+    private protected bool TryEngine(Action call, object? target, string? location = null)
     {
         if (_stopRequested)
         {
@@ -232,7 +232,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             // "Does not exist" is wrong for a file (Get-ChildItem | Get-Checkpoint passes files along with folders).
             WriteError(ex is CheckpointDirectoryNotFoundException && target is string path && LocalPathProbe.IsFile(path)
                 ? NotADirectory(path)
-                : CheckpointErrorRecords.From(ex, target));
+                : CheckpointErrorRecords.From(ex, target, location));
             return false;
         }
         finally

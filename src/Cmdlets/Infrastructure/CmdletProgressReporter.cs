@@ -51,7 +51,7 @@ internal sealed class CmdletProgressReporter : IProgress<CheckpointProgress>
 
         _lastShown = elapsed;
         var percent = value.BytesTotal > 0 ? (int)Math.Clamp(value.BytesDone * 100 / value.BytesTotal, 0, 100) : -1;
-        _shown = new ProgressRecord(_activityId, $"{value.Operation} checkpoint step {value.Step}", $"{value.Directory}: {value.BytesDone:N0} of {value.BytesTotal:N0} bytes")
+        _shown = new ProgressRecord(_activityId, $"{value.Operation} checkpoint step {value.Step}", $"{RemoteLocations.Shown(value.Directory)}: {value.BytesDone:N0} of {value.BytesTotal:N0} bytes")
         {
             PercentComplete = percent,
             ParentActivityId = _stepShown?.ActivityId ?? -1,

@@ -149,7 +149,7 @@ internal static class ManifestCodec
     /// <c>null</c>: the state node, megabytes for 100,000 scalar leaves, is decoded later straight from its bytes
     /// (<see cref="StepManifest.StateJson"/>) instead of being indexed into a document first. A root that is not an
     /// object is parsed whole, so the header check names it as before.
-    /// A state node that is an object or an array is not tokenized here: <see cref="StateExtent"/> finds its end
+    /// A state node that is an object or an array is not tokenized here: <see cref="StateExtent(ReadOnlySpan{byte}, int)"/> finds its end
     /// by its brackets and quotes alone (and refuses one that is cut off or nests too deep), and every reader of
     /// <see cref="StepManifest.StateJson"/> checks it fully as it reads it (the decoder's reader, or the document
     /// of <see cref="StepManifest.State"/>). Tokenizing it here as well was a whole pass over megabytes for a
@@ -245,7 +245,17 @@ internal static class ManifestCodec
     /// first; the manifest's root object is one more level, so the caller passes the manifest's limit less one), is refused as the tokenizer refused it.
     /// </summary>
     /// <exception cref="JsonException">The value ends before its brackets close, or nests too deep.</exception>
-    internal static int StateExtent(ReadOnlySpan<byte> value, int maxNesting)
+    internal static int StateExtent(ReadOnlySpan<byte> value, int maxNesting) =>
+        StateExtent(value, maxNesting, Vector256.IsHardwareAccelerated ? StateScan.Vector256 : StateScan.Bytes);
+
+    /// <summary>
+    /// <see cref="StateExtent(ReadOnlySpan{byte}, int)"/> by the path <paramref name="scan"/> names, so that tests hold
+    /// each path to the byte scan on any machine that can run it (the production choice above runs only one of them
+    /// per machine: a test of it alone could not fail where Vector256 is not accelerated). The path is chosen once per
+    /// call; the loops are those production runs.
+    /// </summary>
+    /// <exception cref="JsonException">The value ends before its brackets close, or nests too deep.</exception>
+    internal static int StateExtent(ReadOnlySpan<byte> value, int maxNesting, StateScan scan)
     {
         var depth = 0;
         var inString = false;
@@ -254,7 +264,7 @@ internal static class ManifestCodec
         // byte is skipped whole; UTF-8 continuation bytes are never a quote or a backslash).
         var next = 0;
         var block = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (scan == StateScan.Vector256)
         {
             // 32 bytes at a time: a mask of the bytes that can matter (quote, backslash, brackets) and a visit to
             // each, in order. A plain loop paid a branch on every byte; the state node of small leaves has one of
@@ -280,6 +290,30 @@ internal static class ManifestCodec
                 }
             }
         }
+        else if (scan == StateScan.Vector128)
+        {
+            // The same mask over 16 bytes: not chosen by production (which takes Vector256 or the byte loop), kept so
+            // that the block logic is tested at a second block size on every machine with 128-bit vectors (ARM64).
+            ref var first = ref MemoryMarshal.GetReference(value);
+            for (; block + Vector128<byte>.Count <= value.Length; block += Vector128<byte>.Count)
+            {
+                var bytes = Vector128.LoadUnsafe(ref first, (nuint)block);
+                var folded = bytes | Vector128.Create((byte)0x20);
+                var mask = (Vector128.Equals(bytes, Vector128.Create((byte)'"'))
+                    | Vector128.Equals(bytes, Vector128.Create((byte)'\\'))
+                    | Vector128.Equals(folded, Vector128.Create((byte)'{'))
+                    | Vector128.Equals(folded, Vector128.Create((byte)'}'))).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    var at = block + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    if (at >= next && Step(value[at], at, ref depth, ref inString, ref next, maxNesting))
+                    {
+                        return at + 1;
+                    }
+                }
+            }
+        }
 
         for (var at = Math.Max(block, next); at < value.Length; at++)
         {
@@ -292,7 +326,7 @@ internal static class ManifestCodec
         throw new JsonException(inString ? "the state node ends inside a string" : "the state node ends before its brackets close");
     }
 
-    /// <summary>One byte of <see cref="StateExtent"/>'s scan; true where the outermost bracket closes.</summary>
+    /// <summary>One byte of <see cref="StateExtent(ReadOnlySpan{byte}, int)"/>'s scan; true where the outermost bracket closes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Step(byte b, int at, ref int depth, ref bool inString, ref int next, int maxNesting)
     {
@@ -330,7 +364,7 @@ internal static class ManifestCodec
     }
 
     /// <summary>
-    /// Tokenizes a state node whose end <see cref="StateExtent"/> found, for a step where no reader of the node
+    /// Tokenizes a state node whose end <see cref="StateExtent(ReadOnlySpan{byte}, int)"/> found, for a step where no reader of the node
     /// would check it: a step that lists its items (an index rebuild and an item listing read only the list), a
     /// step of a newer format (listed and kept from its header alone), a node a later state field replaces.
     /// </summary>

@@ -4,7 +4,7 @@ namespace DataraxCkpt.Format;
 
 /// <summary>
 /// The error of a state node that is not valid JSON, made in one place: the open finds the node's end by its
-/// brackets alone (<see cref="ManifestCodec.StateExtent"/>), so its JSON is checked by whichever reader comes
+/// brackets alone (<see cref="ManifestCodec.StateExtent(System.ReadOnlySpan{byte}, int)"/>), so its JSON is checked by whichever reader comes
 /// first (the decoder's reader, the document of <see cref="StepManifest.State"/>, or the open itself where no
 /// reader would run). Each must refuse it the same way: one exception type, one message, the tokenizer's
 /// exception kept inside.

@@ -95,7 +95,7 @@ internal sealed class StepManifest : IDisposable
 
     /// <summary>
     /// The state node's JSON, within the manifest's bytes. Parsing the manifest found its end by its brackets
-    /// only (<see cref="ManifestCodec.StateExtent"/>): whoever reads it checks its JSON as it reads, as the
+    /// only (<see cref="ManifestCodec.StateExtent(System.ReadOnlySpan{byte}, int)"/>): whoever reads it checks its JSON as it reads, as the
     /// decoder's reader and <see cref="State"/> do. A whole-state restore decodes it from here in one pass
     /// (<see cref="StateDecoder.Decode(ReadOnlyMemory{byte})"/>).
     /// </summary>

@@ -283,7 +283,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
         catch
         {
-            dirLock.Dispose();
+            ReleaseAfterFailure(dirLock);
             throw;
         }
 
@@ -339,8 +339,26 @@ internal sealed class CheckpointStore : ICheckpointStore
             {
                 reservation?.Staging.Dispose();
                 index.Dispose();
-                dirLock.Dispose();
+                ReleaseAfterFailure(dirLock);
             }
+        }
+    }
+
+    /// <summary>
+    /// Releases the lock of a reservation that failed, delivering the log lines kept while it was held. A log callback
+    /// that throws then (WriteVerbose of a stopping pipeline) must not replace the reservation's own error
+    /// (StepExists, a failed intent thread): as in <see cref="Abandon"/>, the save's error wins and the callback's is
+    /// dropped. The lock itself is released before any callback runs.
+    /// </summary>
+    private static void ReleaseAfterFailure(HeldLock dirLock)
+    {
+        try
+        {
+            dirLock.Dispose();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever failed here, the caller must see the reservation's own error, not this one.
         }
     }
 

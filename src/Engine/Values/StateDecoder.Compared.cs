@@ -84,7 +84,7 @@ internal sealed partial class StateDecoder
 
         // An ordered dictionary, a psobject and a Dictionary<K,V> restore their children in stored order (the last
         // enumerates in the order its entries were added), which no name shows. A hashtable enumerates by its keys' hashes.
-        var order = code is "ordered" or "psobject" || code?.StartsWith("dict<", StringComparison.Ordinal) == true ? new List<string>() : null;
+        var order = code is TypeCodes.Ordered or TypeCodes.PSObject || code?.StartsWith(TypeCodes.Dict + "<", StringComparison.Ordinal) == true ? new List<string>() : null;
         if (field == "e")
         {
             var mixedKeys = ItemNames.HasMixedKeys(code!);

@@ -134,7 +134,7 @@ internal sealed partial class StateDecoder
     {
         var current = slot.Current;
         var slotType = slot.SlotType;
-        if (exists && child.ValueKind == JsonValueKind.Object && child.TryGetProperty("t", out var t) && t.ValueEquals("tensor"))
+        if (exists && child.ValueKind == JsonValueKind.Object && child.TryGetProperty("t", out var t) && t.ValueEquals(TypeCodes.Tensor))
         {
             if (child.TryGetProperty("ct", out var ct) && ct.ValueKind == JsonValueKind.String && ListTensors.IsBoxedContainer(ResolveType(ct.GetString()!, childName)))
             {

@@ -77,7 +77,7 @@ internal sealed partial class StateDecoder
             return null;
         }
 
-        return node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t", out var t) && t.ValueEquals("tensor")
+        return node.ValueKind == JsonValueKind.Object && node.TryGetProperty("t", out var t) && t.ValueEquals(TypeCodes.Tensor)
             && node.TryGetProperty("i", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt32(out var n) && n == index
             ? (itemName.Length == 0 ? ItemNames.RootLeaf : itemName) : null;
     }
@@ -129,11 +129,11 @@ internal sealed partial class StateDecoder
         code ??= node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
         return code switch
         {
-            "str" => new StoredItem(leafName, "string", "str", null, ReadRawString(node, itemName).Length * 2L, -1),
-            "key" => new StoredItem(leafName, "key", ReadKey(node, itemName).Impl, null, 8, -1),
-            "key[]" => Keys(node, leafName, itemName),
-            "tensor" => Tensor(node, leafName, itemName, tensors),
-            "bigint" => new StoredItem(leafName, "scalar", code, null, BigIntegerSize(node, itemName), -1),
+            TypeCodes.String => new StoredItem(leafName, "string", "str", null, ReadRawString(node, itemName).Length * 2L, -1),
+            TypeCodes.PrngKey => new StoredItem(leafName, "key", ReadKey(node, itemName).Impl, null, 8, -1),
+            TypeCodes.KeyArray => Keys(node, leafName, itemName),
+            TypeCodes.Tensor => Tensor(node, leafName, itemName, tensors),
+            TypeCodes.BigInteger => new StoredItem(leafName, "scalar", code, null, BigIntegerSize(node, itemName), -1),
             _ => ScalarSize(code) is var size && size > 0
                 ? new StoredItem(leafName, "scalar", code, null, size, -1)
                 : throw Bad(itemName, $"node type '{Truncate(code)}' cannot stand here"),
@@ -170,12 +170,12 @@ internal sealed partial class StateDecoder
     /// <summary>The item size of a scalar code (docs/format.md §2.3), or 0 for a code that is not a scalar leaf.</summary>
     private static long ScalarSize(string code) => code switch
     {
-        "bool" or "i8" or "u8" => 1,
-        "i16" or "u16" or "char" or "f16" => 2,
-        "i32" or "u32" or "f32" => 4,
-        "i64" or "u64" or "nint" or "nuint" or "f64" or "datetime" or "timespan" => 8,
-        "dto" => 10,
-        "i128" or "u128" or "dec" or "guid" => 16,
+        TypeCodes.Bool or TypeCodes.SByte or TypeCodes.Byte => 1,
+        TypeCodes.Int16 or TypeCodes.UInt16 or TypeCodes.Char or TypeCodes.Half => 2,
+        TypeCodes.Int32 or TypeCodes.UInt32 or TypeCodes.Single => 4,
+        TypeCodes.Int64 or TypeCodes.UInt64 or TypeCodes.NInt or TypeCodes.NUInt or TypeCodes.Double or TypeCodes.DateTime or TypeCodes.TimeSpan => 8,
+        TypeCodes.DateTimeOffset => 10,
+        TypeCodes.Int128 or TypeCodes.UInt128 or TypeCodes.Decimal or TypeCodes.Guid => 16,
         _ => 0,
     };
 

@@ -264,14 +264,16 @@ internal sealed partial class StateDecoder
     {
         switch (code)
         {
-            case "hashtable" or "ordered":
+            case TypeCodes.Hashtable or TypeCodes.Ordered:
                 return Field.E;
-            case "psobject":
+            case TypeCodes.PSObject:
                 return Field.P;
-            case "arraylist" or "key[]" or "any[]":
+            case TypeCodes.ArrayList or TypeCodes.KeyArray or TypeCodes.AnyArray:
                 return Field.I;
-            case "i8" or "u8" or "i16" or "u16" or "i32" or "u32" or "char" or "i64" or "u64" or "i128" or "u128" or "nint" or "nuint" or "bigint"
-                or "f16" or "f32" or "f64" or "dec" or "str" or "datetime" or "dto" or "timespan" or "guid" or "key" or "tensor":
+            case TypeCodes.SByte or TypeCodes.Byte or TypeCodes.Int16 or TypeCodes.UInt16 or TypeCodes.Int32 or TypeCodes.UInt32 or TypeCodes.Char
+                or TypeCodes.Int64 or TypeCodes.UInt64 or TypeCodes.Int128 or TypeCodes.UInt128 or TypeCodes.NInt or TypeCodes.NUInt or TypeCodes.BigInteger
+                or TypeCodes.Half or TypeCodes.Single or TypeCodes.Double or TypeCodes.Decimal or TypeCodes.String or TypeCodes.DateTime
+                or TypeCodes.DateTimeOffset or TypeCodes.TimeSpan or TypeCodes.Guid or TypeCodes.PrngKey or TypeCodes.Tensor:
                 return Field.Other;
         }
 
@@ -299,12 +301,12 @@ internal sealed partial class StateDecoder
     /// short string per leaf; any other code is read as text.
     /// </summary>
     private static string CodeOf(ref Utf8JsonReader r) =>
-        r.ValueTextEquals("i32"u8) ? "i32"
-        : r.ValueTextEquals("f64"u8) ? "f64"
-        : r.ValueTextEquals("i64"u8) ? "i64"
-        : r.ValueTextEquals("hashtable"u8) ? "hashtable"
-        : r.ValueTextEquals("str"u8) ? "str"
-        : r.ValueTextEquals("any[]"u8) ? "any[]"
+        r.ValueTextEquals("i32"u8) ? TypeCodes.Int32
+        : r.ValueTextEquals("f64"u8) ? TypeCodes.Double
+        : r.ValueTextEquals("i64"u8) ? TypeCodes.Int64
+        : r.ValueTextEquals("hashtable"u8) ? TypeCodes.Hashtable
+        : r.ValueTextEquals("str"u8) ? TypeCodes.String
+        : r.ValueTextEquals("any[]"u8) ? TypeCodes.AnyArray
         : r.GetString()!;
 
     /// <summary>A reader at a remembered field's value.</summary>
@@ -393,13 +395,13 @@ internal sealed partial class StateDecoder
     {
         switch (code)
         {
-            case "psobject":
+            case TypeCodes.PSObject:
                 return new Gathered { Done = ReadProperties(ref r, json, itemName, depth) };
-            case "key[]":
+            case TypeCodes.KeyArray:
                 return new Gathered { Done = ReadKeys(ref r, json, itemName) };
-            case "hashtable" or "ordered":
+            case TypeCodes.Hashtable or TypeCodes.Ordered:
                 return ReadEntries(ref r, json, code, itemName, depth);
-            case "arraylist":
+            case TypeCodes.ArrayList:
                 return ReadElements(ref r, json, itemName, depth);
         }
 
@@ -584,15 +586,15 @@ internal sealed partial class StateDecoder
     {
         switch (code)
         {
-            case "hashtable" or "ordered":
+            case TypeCodes.Hashtable or TypeCodes.Ordered:
             {
                 var keyComparer = ReadComparer(json, f, itemName);
-                IDictionary dict = code == "hashtable" ? new Hashtable(children.Count, keyComparer) : new OrderedDictionary(children.Count, keyComparer);
+                IDictionary dict = code == TypeCodes.Hashtable ? new Hashtable(children.Count, keyComparer) : new OrderedDictionary(children.Count, keyComparer);
                 Fill(dict, children.Pairs, null, code, itemName);
                 return dict;
             }
 
-            case "arraylist":
+            case TypeCodes.ArrayList:
             {
                 var list = new ArrayList(children.Count);
                 foreach (var item in children.Items)
@@ -700,7 +702,7 @@ internal sealed partial class StateDecoder
     /// <summary>A leaf node (an object without a child array), from the fields remembered while passing it.</summary>
     private object? ReadLeaf(string code, ReadOnlySpan<byte> json, in NodeFields f, ItemPath itemName)
     {
-        if (code == "i32")
+        if (code == TypeCodes.Int32)
         {
             // The commonest leaf, answered before the switch over every type code.
             return (int)IntIn(f, itemName, int.MinValue, int.MaxValue, code);
@@ -708,40 +710,40 @@ internal sealed partial class StateDecoder
 
         switch (code)
         {
-            case "i8": return (sbyte)IntIn(f, itemName, sbyte.MinValue, sbyte.MaxValue, code);
-            case "u8": return (byte)IntIn(f, itemName, byte.MinValue, byte.MaxValue, code);
-            case "i16": return (short)IntIn(f, itemName, short.MinValue, short.MaxValue, code);
-            case "u16": return (ushort)IntIn(f, itemName, ushort.MinValue, ushort.MaxValue, code);
-            case "u32": return (uint)IntIn(f, itemName, uint.MinValue, uint.MaxValue, code);
-            case "char": return (char)IntIn(f, itemName, char.MinValue, char.MaxValue, code);
-            case "i64": return long.Parse(Text(json, f.V, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            case "u64": return ulong.Parse(Text(json, f.V, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture);
-            case "i128": return Int128.Parse(Text(json, f.V, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            case "u128": return UInt128.Parse(Text(json, f.V, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture);
-            case "nint": return checked((nint)long.Parse(Text(json, f.V, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
-            case "nuint": return checked((nuint)ulong.Parse(Text(json, f.V, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture));
-            case "bigint":
+            case TypeCodes.SByte: return (sbyte)IntIn(f, itemName, sbyte.MinValue, sbyte.MaxValue, code);
+            case TypeCodes.Byte: return (byte)IntIn(f, itemName, byte.MinValue, byte.MaxValue, code);
+            case TypeCodes.Int16: return (short)IntIn(f, itemName, short.MinValue, short.MaxValue, code);
+            case TypeCodes.UInt16: return (ushort)IntIn(f, itemName, ushort.MinValue, ushort.MaxValue, code);
+            case TypeCodes.UInt32: return (uint)IntIn(f, itemName, uint.MinValue, uint.MaxValue, code);
+            case TypeCodes.Char: return (char)IntIn(f, itemName, char.MinValue, char.MaxValue, code);
+            case TypeCodes.Int64: return long.Parse(Text(json, f.V, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            case TypeCodes.UInt64: return ulong.Parse(Text(json, f.V, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture);
+            case TypeCodes.Int128: return Int128.Parse(Text(json, f.V, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            case TypeCodes.UInt128: return UInt128.Parse(Text(json, f.V, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture);
+            case TypeCodes.NInt: return checked((nint)long.Parse(Text(json, f.V, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
+            case TypeCodes.NUInt: return checked((nuint)ulong.Parse(Text(json, f.V, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture));
+            case TypeCodes.BigInteger:
                 var digits = Text(json, f.V, "v", itemName);
                 return digits.Length > StateEncoder.MaxBigIntegerDigits ? throw Bad(itemName, "integer is too long") : BigInteger.Parse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            case "f16": return BitConverter.UInt16BitsToHalf(checked((ushort)Bits(json, f, itemName, ushort.MaxValue)));
-            case "f32": return BitConverter.UInt32BitsToSingle(checked((uint)Bits(json, f, itemName, uint.MaxValue)));
-            case "f64": return BitConverter.UInt64BitsToDouble(Bits(json, f, itemName, ulong.MaxValue));
-            case "dec": return ReadDecimal(json, f, itemName);
-            case "str": return ReadRawString(json, f, itemName);
-            case "datetime": return ReadDateTime(json, f, itemName);
-            case "dto": return ReadDateTimeOffset(json, f, itemName);
-            case "timespan": return new TimeSpan(Ticks(json, f, itemName));
-            case "guid": return Guid.ParseExact(Text(json, f.V, "v", itemName), "D");
-            case "key": return ReadKey(json, f, itemName);
-            case "hashtable" or "ordered":
+            case TypeCodes.Half: return BitConverter.UInt16BitsToHalf(checked((ushort)Bits(json, f, itemName, ushort.MaxValue)));
+            case TypeCodes.Single: return BitConverter.UInt32BitsToSingle(checked((uint)Bits(json, f, itemName, uint.MaxValue)));
+            case TypeCodes.Double: return BitConverter.UInt64BitsToDouble(Bits(json, f, itemName, ulong.MaxValue));
+            case TypeCodes.Decimal: return ReadDecimal(json, f, itemName);
+            case TypeCodes.String: return ReadRawString(json, f, itemName);
+            case TypeCodes.DateTime: return ReadDateTime(json, f, itemName);
+            case TypeCodes.DateTimeOffset: return ReadDateTimeOffset(json, f, itemName);
+            case TypeCodes.TimeSpan: return new TimeSpan(Ticks(json, f, itemName));
+            case TypeCodes.Guid: return Guid.ParseExact(Text(json, f.V, "v", itemName), "D");
+            case TypeCodes.PrngKey: return ReadKey(json, f, itemName);
+            case TypeCodes.Hashtable or TypeCodes.Ordered:
                 // The comparer is checked before the missing entries, as when the node was read whole.
                 ReadComparer(json, f, itemName);
                 throw Bad(itemName, "field 'e' is missing");
-            case "psobject":
+            case TypeCodes.PSObject:
                 throw Bad(itemName, "field 'p' is missing");
-            case "arraylist" or "key[]":
+            case TypeCodes.ArrayList or TypeCodes.KeyArray:
                 throw Bad(itemName, "field 'i' is missing");
-            case "tensor":
+            case TypeCodes.Tensor:
                 var containerType = ResolveType(Text(json, f.Ct, "ct", itemName), itemName);
                 var index = f.I.Found && At(json, f.I) is var ti && ti.TokenType == JsonTokenType.Number && ti.TryGetInt32(out var tIndex) ? tIndex : throw Bad(itemName, "tensor index missing");
                 if (_tensors.TryGetValue(index, out var loaded))
@@ -792,20 +794,20 @@ internal sealed partial class StateDecoder
                 var code = t.GetString()!;
                 switch (code)
                 {
-                    case "i8" or "u8" or "i16" or "u16" or "i32" or "u32":
+                    case TypeCodes.SByte or TypeCodes.Byte or TypeCodes.Int16 or TypeCodes.UInt16 or TypeCodes.Int32 or TypeCodes.UInt32:
                         var v = Int(f, itemName);
                         return code switch
                         {
-                            "i8" => checked((sbyte)v),
-                            "u8" => checked((byte)v),
-                            "i16" => checked((short)v),
-                            "u16" => checked((ushort)v),
-                            "i32" => checked((int)v),
+                            TypeCodes.SByte => checked((sbyte)v),
+                            TypeCodes.Byte => checked((byte)v),
+                            TypeCodes.Int16 => checked((short)v),
+                            TypeCodes.UInt16 => checked((ushort)v),
+                            TypeCodes.Int32 => checked((int)v),
                             _ => checked((uint)v),
                         };
-                    case "i64":
+                    case TypeCodes.Int64:
                         return long.Parse(Text(json, f.V, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-                    case "u64":
+                    case TypeCodes.UInt64:
                         return ulong.Parse(Text(json, f.V, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture);
                 }
             }

@@ -130,7 +130,7 @@ internal sealed partial class StateDecoder
         }
 
         // A key[] reads its keys from "i" but is one leaf (docs/format.md §6.3).
-        if (field == Field.Other || code == "key[]")
+        if (field == Field.Other || code == TypeCodes.KeyArray)
         {
             return null;
         }
@@ -194,19 +194,19 @@ internal sealed partial class StateDecoder
     private static string ReadPropertyName(JsonElement nameNode, ItemPath itemName) => nameNode.ValueKind switch
     {
         JsonValueKind.String => nameNode.GetString()!,
-        JsonValueKind.Object when nameNode.TryGetProperty("t", out var t) && t.ValueEquals("str") => ReadRawString(nameNode, itemName),
+        JsonValueKind.Object when nameNode.TryGetProperty("t", out var t) && t.ValueEquals(TypeCodes.String) => ReadRawString(nameNode, itemName),
         _ => throw Bad(itemName, "property name is not a string"),
     };
 
     private static object ReadDictionaryKey(JsonElement keyNode, ItemPath itemName) => keyNode.ValueKind switch
     {
         JsonValueKind.String => keyNode.GetString()!,
-        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.ValueEquals("str") => ReadRawString(keyNode, itemName),
-        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is "i8" or "u8" or "i16" or "u16" or "i32" or "u32" =>
+        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.ValueEquals(TypeCodes.String) => ReadRawString(keyNode, itemName),
+        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is TypeCodes.SByte or TypeCodes.Byte or TypeCodes.Int16 or TypeCodes.UInt16 or TypeCodes.Int32 or TypeCodes.UInt32 =>
             ReadSmallInt(keyNode, t.GetString()!, itemName),
-        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is "i64" =>
+        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is TypeCodes.Int64 =>
             long.Parse(Text(keyNode, "v", itemName), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture),
-        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is "u64" =>
+        JsonValueKind.Object when keyNode.TryGetProperty("t", out var t) && t.GetString() is TypeCodes.UInt64 =>
             ulong.Parse(Text(keyNode, "v", itemName), NumberStyles.None, CultureInfo.InvariantCulture),
         _ => throw Bad(itemName, "dictionary key is neither a string nor an integer"),
     };
@@ -216,11 +216,11 @@ internal sealed partial class StateDecoder
         var v = Int(node, itemName);
         return code switch
         {
-            "i8" => checked((sbyte)v),
-            "u8" => checked((byte)v),
-            "i16" => checked((short)v),
-            "u16" => checked((ushort)v),
-            "i32" => checked((int)v),
+            TypeCodes.SByte => checked((sbyte)v),
+            TypeCodes.Byte => checked((byte)v),
+            TypeCodes.Int16 => checked((short)v),
+            TypeCodes.UInt16 => checked((ushort)v),
+            TypeCodes.Int32 => checked((int)v),
             _ => checked((uint)v),
         };
     }

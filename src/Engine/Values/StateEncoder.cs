@@ -254,7 +254,7 @@ internal sealed class StateEncoder
             case StateObject obj:
                 Enter(obj);
                 w.WriteStartObject();
-                w.WriteString("t", "psobject");
+                w.WriteString("t", TypeCodes.PSObject);
                 w.WriteStartArray("p");
                 foreach (var p in obj)
                 {
@@ -301,7 +301,7 @@ internal sealed class StateEncoder
             // Only lists that restore as their own type: List<T> of a storable T, and ArrayList. Any other
             // list (ReadOnlyCollection, ImmutableArray, Collection<T>…) would come back as something else.
             var code = TypeCodes.TryGetCode(type);
-            if (code is null || !(code.StartsWith("list<", StringComparison.Ordinal) || code == "arraylist"))
+            if (code is null || !(code.StartsWith(TypeCodes.List + "<", StringComparison.Ordinal) || code == TypeCodes.ArrayList))
             {
                 throw new UnsupportedValueException(ValuePath(),
                     $"lists of type {type.FullName} are not supported (they would restore as another type); store a List<T>, an array or an ArrayList");
@@ -374,7 +374,7 @@ internal sealed class StateEncoder
         {
             Enter(array);
             w.WriteStartObject();
-            w.WriteString("t", "key[]");
+            w.WriteString("t", TypeCodes.KeyArray);
             w.WriteStartArray("i");
             foreach (PrngKey? k in array)
             {
@@ -468,9 +468,9 @@ internal sealed class StateEncoder
         // Hashtable and OrderedDictionary keep their kind; a generic Dictionary keeps its key and value
         // types; each keeps its key comparer. Any other dictionary (sorted, concurrent, read-only…) is
         // refused: it would come back as another type, with other ordering or equality.
-        var code = type == typeof(Hashtable) ? "hashtable"
-            : type == typeof(OrderedDictionary) ? "ordered"
-            : TypeCodes.TryGetCode(type) is { } c && c.StartsWith("dict<", StringComparison.Ordinal) ? c
+        var code = type == typeof(Hashtable) ? TypeCodes.Hashtable
+            : type == typeof(OrderedDictionary) ? TypeCodes.Ordered
+            : TypeCodes.TryGetCode(type) is { } c && c.StartsWith(TypeCodes.Dict + "<", StringComparison.Ordinal) ? c
             : throw new UnsupportedValueException(ValuePath(),
                 $"dictionaries of type {type.FullName} are not supported (they would restore as another type); store a Dictionary<K,V>, a Hashtable or an OrderedDictionary");
         if (!KeyComparers.TryGetCode(dictionary, out var comparer))
@@ -750,7 +750,7 @@ internal sealed class StateEncoder
 
         var tensor = _tensors[index];
         w.WriteStartObject();
-        w.WriteString("t", "tensor");
+        w.WriteString("t", TypeCodes.Tensor);
         w.WriteString("ct", tensor.ContainerCode);
         w.WriteNumber("i", index);
         w.WriteEndObject();
@@ -830,7 +830,7 @@ internal sealed class StateEncoder
     private static void WriteKey(Utf8JsonWriter w, PrngKey key)
     {
         w.WriteStartObject();
-        w.WriteString("t", "key");
+        w.WriteString("t", TypeCodes.PrngKey);
         w.WriteString("impl", key.Impl);
         w.WriteStartArray("data");
         foreach (var word in key.KeyDataSpan)
@@ -913,17 +913,17 @@ internal sealed class StateEncoder
                 w.WriteEndObject();
                 return true;
             case Half h:
-                WriteBits(w, "f16", BitConverter.HalfToUInt16Bits(h), "x4");
+                WriteBits(w, TypeCodes.Half, BitConverter.HalfToUInt16Bits(h), "x4");
                 return true;
             case float f:
-                WriteBits(w, "f32", BitConverter.SingleToUInt32Bits(f), "x8");
+                WriteBits(w, TypeCodes.Single, BitConverter.SingleToUInt32Bits(f), "x8");
                 return true;
             case double d:
-                WriteBits(w, "f64", BitConverter.DoubleToUInt64Bits(d), "x16");
+                WriteBits(w, TypeCodes.Double, BitConverter.DoubleToUInt64Bits(d), "x16");
                 return true;
             case decimal m:
                 w.WriteStartObject();
-                w.WriteString("t", "dec");
+                w.WriteString("t", TypeCodes.Decimal);
                 w.WriteStartArray("b");
                 Span<int> bits = stackalloc int[4];
                 decimal.GetBits(m, bits);
@@ -937,27 +937,27 @@ internal sealed class StateEncoder
                 return true;
             case DateTime dt:
                 w.WriteStartObject();
-                w.WriteString("t", "datetime");
+                w.WriteString("t", TypeCodes.DateTime);
                 w.WriteString("ticks", dt.Ticks.ToString(CultureInfo.InvariantCulture));
                 w.WriteString("kind", dt.Kind.ToString());
                 w.WriteEndObject();
                 return true;
             case DateTimeOffset dto:
                 w.WriteStartObject();
-                w.WriteString("t", "dto");
+                w.WriteString("t", TypeCodes.DateTimeOffset);
                 w.WriteString("ticks", dto.Ticks.ToString(CultureInfo.InvariantCulture));
                 w.WriteNumber("offsetMinutes", (int)dto.Offset.TotalMinutes);
                 w.WriteEndObject();
                 return true;
             case TimeSpan ts:
                 w.WriteStartObject();
-                w.WriteString("t", "timespan");
+                w.WriteString("t", TypeCodes.TimeSpan);
                 w.WriteString("ticks", ts.Ticks.ToString(CultureInfo.InvariantCulture));
                 w.WriteEndObject();
                 return true;
             case Guid g:
                 w.WriteStartObject();
-                w.WriteString("t", "guid");
+                w.WriteString("t", TypeCodes.Guid);
                 w.WriteString("v", g.ToString("D"));
                 w.WriteEndObject();
                 return true;

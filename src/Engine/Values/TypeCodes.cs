@@ -106,6 +106,27 @@ internal static class TypeCodes
     /// <summary>The code of <see cref="ArrayList"/>.</summary>
     public const string ArrayList = "arraylist";
 
+    // The codes of composed and node-only types, as written into manifests (docs/format.md §2.2): the encoder and the
+    // decoder name these constants, so that the bytes of a code have one source.
+
+    /// <summary>What an array code adds to its element's code (<c>f32[]</c>, <c>any[]</c>).</summary>
+    public const string ArraySuffix = "[]";
+
+    /// <summary>The code of <see cref="object"/>[] (a PowerShell array).</summary>
+    public const string AnyArray = Any + ArraySuffix;
+
+    /// <summary>The code of a <see cref="PrngKey"/>[] node, whose keys are its children (field <c>i</c>).</summary>
+    public const string KeyArray = PrngKey + ArraySuffix;
+
+    /// <summary>The code of a tensor node (its data in the tensor table), and the head of <c>tensor&lt;T&gt;</c>.</summary>
+    public const string Tensor = "tensor";
+
+    /// <summary>The head of <c>list&lt;T&gt;</c>, a <see cref="List{T}"/>.</summary>
+    public const string List = "list";
+
+    /// <summary>The head of <c>dict&lt;K,V&gt;</c>, a <see cref="Dictionary{TKey, TValue}"/>.</summary>
+    public const string Dict = "dict";
+
     /// <summary>Deepest composition a code may have (e.g. <c>f32[][][]</c>); bounds the parser.</summary>
     private const int MaxCodeDepth = 16;
 
@@ -212,7 +233,7 @@ internal static class TypeCodes
         if (type.IsSZArray)
         {
             var inner = TryGetCode(type.GetElementType()!, depth + 1);
-            return inner is null ? null : inner + "[]";
+            return inner is null ? null : inner + ArraySuffix;
         }
 
         if (type.IsArray)
@@ -233,18 +254,18 @@ internal static class TypeCodes
         {
             var k = IsKeyType(args[0]) ? TryGetCode(args[0], depth + 1) : null;
             var v = TryGetCode(args[1], depth + 1);
-            return k is null || v is null ? null : $"dict<{k},{v}>";
+            return k is null || v is null ? null : $"{Dict}<{k},{v}>";
         }
 
         if (definition == typeof(List<>))
         {
             var e = TryGetCode(args[0], depth + 1);
-            return e is null ? null : $"list<{e}>";
+            return e is null ? null : $"{List}<{e}>";
         }
 
         if (definition == typeof(Tensor<>) && IsTensorElement(args[0]))
         {
-            return $"tensor<{LeafCodes[args[0]]}>";
+            return $"{Tensor}<{LeafCodes[args[0]]}>";
         }
 
         return null;
@@ -302,9 +323,9 @@ internal static class TypeCodes
             Expect(code, ref pos, '>');
             type = (name, second) switch
             {
-                ("dict", not null) when IsKeyType(first) && TryGetCode(second) is not null => typeof(Dictionary<,>).MakeGenericType(first, second),
-                ("list", null) => typeof(List<>).MakeGenericType(first),
-                ("tensor", null) when IsTensorElement(first) => typeof(Tensor<>).MakeGenericType(first),
+                (Dict, not null) when IsKeyType(first) && TryGetCode(second) is not null => typeof(Dictionary<,>).MakeGenericType(first, second),
+                (List, null) => typeof(List<>).MakeGenericType(first),
+                (Tensor, null) when IsTensorElement(first) => typeof(Tensor<>).MakeGenericType(first),
                 _ => throw new FormatException($"unknown type code '{Truncate(code)}'"),
             };
         }

@@ -23,11 +23,112 @@ public abstract class CheckpointException : Exception
 
     /// <summary>The step concerned, when there is one.</summary>
     public long? Step { get; }
+
+    /// <summary>
+    /// This exception as it may be shown to a user when a location must not be shown whole (a SAS URL's signature, a
+    /// local folder whose name holds one): a copy of the same type and error id, built again on
+    /// <paramref name="showLocation"/>(<see cref="Directory"/>), with every other text it carries (a problem, an item,
+    /// the inner exceptions' messages) passed through <paramref name="scrubText"/>, and the original stack trace kept.
+    /// Returns this exception itself when nothing it holds would change.
+    /// </summary>
+    /// <param name="showLocation">Turns a whole location into the form that may be shown.</param>
+    /// <param name="scrubText">Turns a text that may quote a location anywhere into the form that may be shown.</param>
+    public CheckpointException Redacted(Func<string, string> showLocation, Func<string, string> scrubText)
+    {
+        ArgumentNullException.ThrowIfNull(showLocation);
+        ArgumentNullException.ThrowIfNull(scrubText);
+        var raw = Directory;
+        var shown = raw is null ? null : showLocation(raw);
+
+        // A text may quote the directory with characters scrubText cannot tell from the end of a query (a space).
+        string Text(string text) => scrubText(raw is null || shown == raw ? text : text.Replace(raw, shown, StringComparison.Ordinal));
+
+        var inner = RedactedInner(InnerException, showLocation, Text);
+        var copy = RebuiltOn(shown, Text, inner);
+        if (copy.Message == Message && copy.Directory == Directory && ReferenceEquals(inner, InnerException))
+        {
+            return this;
+        }
+
+        copy.HResult = HResult;
+        foreach (System.Collections.DictionaryEntry entry in Data)
+        {
+            copy.Data[entry.Key] = entry.Value is string text ? Text(text) : entry.Value;
+        }
+
+        return StackTrace is { } trace ? (CheckpointException)System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
+    }
+
+    /// <summary>
+    /// A new exception of this exception's type carrying the same facts, with <paramref name="directory"/> as its
+    /// directory, every other text passed through <paramref name="text"/>, and <paramref name="inner"/> as its inner
+    /// exception. Each subtype builds itself again with its own constructor, so the message follows from its facts.
+    /// </summary>
+    private protected abstract CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner);
+
+    /// <summary>
+    /// <paramref name="inner"/> with no text that <paramref name="text"/> would change: a checkpoint exception redacted
+    /// by its own rule, an aggregate by its parts, and any other exception whose text would change replaced by a plain
+    /// one that names its type and carries its redacted message (its own type's constructors are not known).
+    /// </summary>
+    private static Exception? RedactedInner(Exception? inner, Func<string, string> showLocation, Func<string, string> text)
+    {
+        switch (inner)
+        {
+            case null:
+                return null;
+            case CheckpointException checkpoint:
+                return checkpoint.Redacted(showLocation, text);
+            case AggregateException aggregate:
+                var parts = aggregate.InnerExceptions.Select(e => RedactedInner(e, showLocation, text)!).ToList();
+                // An aggregate's Message ends with its parts' messages, which its constructor appends again.
+                var own = aggregate.Message;
+                var appended = string.Concat(aggregate.InnerExceptions.Select(e => $" ({e.Message})"));
+                own = own.EndsWith(appended, StringComparison.Ordinal) ? own[..^appended.Length] : own;
+                return parts.Zip(aggregate.InnerExceptions).All(p => ReferenceEquals(p.First, p.Second)) && text(own) == own
+                    ? aggregate
+                    : new AggregateException(text(own), parts);
+            default:
+                var deeper = RedactedInner(inner.InnerException, showLocation, text);
+                var message = text(inner.Message);
+                return message == inner.Message && ReferenceEquals(deeper, inner.InnerException)
+                    ? inner
+                    : new RedactedInnerException(inner.GetType().FullName ?? inner.GetType().Name, message, deeper) { HResult = inner.HResult };
+        }
+    }
+}
+
+/// <summary>
+/// Stands in for an inner exception whose message quoted a location that may not be shown (see
+/// <see cref="CheckpointException.Redacted"/>): the same message, redacted, and the original type's name, which
+/// <see cref="ToString"/> shows where an exception's type name stands.
+/// </summary>
+internal sealed class RedactedInnerException : Exception
+{
+    public RedactedInnerException(string originalType, string message, Exception? inner)
+        : base(message, inner)
+    {
+        OriginalType = originalType;
+    }
+
+    /// <summary>The full name of the exception this one stands in for.</summary>
+    public string OriginalType { get; }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        var text = base.ToString();
+        var own = GetType().FullName!;
+        return text.StartsWith(own, StringComparison.Ordinal) ? OriginalType + " (redacted)" + text[own.Length..] : text;
+    }
 }
 
 /// <summary>The checkpoint directory does not exist.</summary>
 public sealed class CheckpointDirectoryNotFoundException : CheckpointException
 {
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new CheckpointDirectoryNotFoundException(directory!);
+
     /// <summary>Creates the exception for <paramref name="directory"/>.</summary>
     public CheckpointDirectoryNotFoundException(string directory)
         : base("DirectoryNotFound",
@@ -40,6 +141,9 @@ public sealed class CheckpointDirectoryNotFoundException : CheckpointException
 /// <summary>The directory exists but holds no committed checkpoint.</summary>
 public sealed class NoCheckpointsException : CheckpointException
 {
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new NoCheckpointsException(directory!);
+
     /// <summary>Creates the exception for <paramref name="directory"/>.</summary>
     public NoCheckpointsException(string directory)
         : base("NoCheckpoints",
@@ -52,12 +156,18 @@ public sealed class NoCheckpointsException : CheckpointException
 /// <summary>The requested step is not committed in the directory.</summary>
 public sealed class StepNotFoundException : CheckpointException
 {
+    private readonly IReadOnlyList<long>? _available;
+
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new StepNotFoundException(directory!, Step!.Value, _available);
+
     /// <summary>Creates the exception.</summary>
     public StepNotFoundException(string directory, long step, IReadOnlyList<long>? available = null)
         : base("StepNotFound",
             $"Step {step} does not exist in checkpoint directory '{directory}'." + Available(available),
             directory, step)
     {
+        _available = available;
     }
 
     private static string Available(IReadOnlyList<long>? steps)
@@ -75,6 +185,9 @@ public sealed class StepNotFoundException : CheckpointException
 /// <summary>A save targeted a step that is already committed and overwrite was not asked for.</summary>
 public sealed class StepExistsException : CheckpointException
 {
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new StepExistsException(directory!, Step!.Value);
+
     /// <summary>Creates the exception.</summary>
     public StepExistsException(string directory, long step)
         : base("StepExists",
@@ -87,6 +200,9 @@ public sealed class StepExistsException : CheckpointException
 /// <summary>Stored bytes failed a check: checksum, length, structure or index agreement.</summary>
 public sealed class CorruptCheckpointException : CheckpointException
 {
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new CorruptCheckpointException(directory!, Step, Item is null ? null : text(Item), text(Problem), inner);
+
     /// <summary>Creates the exception.</summary>
     public CorruptCheckpointException(string directory, long? step, string? item, string problem, Exception? inner = null)
         : base("CorruptCheckpoint", step is null
@@ -112,6 +228,9 @@ public sealed class CorruptCheckpointException : CheckpointException
 /// <summary>A value in the state cannot be stored. Raised before anything is written.</summary>
 public sealed class UnsupportedValueException : CheckpointException
 {
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new UnsupportedValueException(text(ValuePath), text(Problem));
+
     /// <summary>Creates the exception.</summary>
     public UnsupportedValueException(string valuePath, string problem)
         : base("UnsupportedValue",
@@ -132,6 +251,14 @@ public sealed class UnsupportedValueException : CheckpointException
 /// <summary>A restored state does not fit the object it is restored into.</summary>
 public sealed class IncompatibleStateException : CheckpointException
 {
+    private readonly string? _what;
+    private readonly string? _detail;
+
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        _what is null
+            ? new IncompatibleStateException(text(Item!), text(Expected!), text(Found!))
+            : new IncompatibleStateException(text(_what), DifferingFields.Select(text).ToList(), text(_detail!));
+
     /// <summary>Creates the exception.</summary>
     public IncompatibleStateException(string what, IReadOnlyList<string> differingFields, string detail)
         : base("IncompatibleState",
@@ -139,6 +266,8 @@ public sealed class IncompatibleStateException : CheckpointException
             null, null)
     {
         DifferingFields = differingFields;
+        _what = what;
+        _detail = detail;
     }
 
     /// <summary>
@@ -174,6 +303,9 @@ public sealed class IncompatibleStateException : CheckpointException
 /// <summary>A pinned step was asked to be removed without force.</summary>
 public sealed class StepPinnedException : CheckpointException
 {
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new StepPinnedException(directory!, Step!.Value);
+
     /// <summary>Creates the exception.</summary>
     public StepPinnedException(string directory, long step)
         : base("StepPinned",
@@ -190,6 +322,11 @@ public sealed class StepPinnedException : CheckpointException
 /// </summary>
 public sealed class UnsupportedFormatVersionException : CheckpointException
 {
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        Step is long step
+            ? new UnsupportedFormatVersionException(directory!, step, StepVersion, SupportedVersion, UnknownFeatures.Select(text).ToList())
+            : new UnsupportedFormatVersionException(directory!, StepVersion, SupportedVersion);
+
     /// <summary>Creates the exception.</summary>
     public UnsupportedFormatVersionException(string directory, long step, int stepVersion, int supportedVersion, IReadOnlyList<string> unknownFeatures)
         : base("UnsupportedFormatVersion",
@@ -247,6 +384,13 @@ public sealed class UnsupportedFormatVersionException : CheckpointException
 /// </summary>
 public sealed class RetentionFailedException : CheckpointException
 {
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner)
+    {
+        var c = Checkpoint;
+        var shown = new CheckpointInfo(c.Step, text(c.Path), directory!, c.CreatedUtc, c.Size, c.StoredSize, c.ItemCount, () => c.Metadata, c.Pinned);
+        return new RetentionFailedException(shown, Keep, inner!);
+    }
+
     /// <summary>Creates the exception for a committed <paramref name="checkpoint"/>.</summary>
     public RetentionFailedException(CheckpointInfo checkpoint, int keep, Exception failure)
         : base("RetentionFailed",
@@ -273,6 +417,9 @@ public sealed class RetentionFailedException : CheckpointException
 /// </summary>
 public sealed class UnsupportedFileSystemException : CheckpointException
 {
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new UnsupportedFileSystemException(directory!, FileSystem);
+
     /// <summary>Creates the exception for <paramref name="directory"/> on <paramref name="fileSystem"/>.</summary>
     public UnsupportedFileSystemException(string directory, string fileSystem)
         : base("UnsupportedFileSystem",
@@ -295,6 +442,12 @@ public sealed class UnsupportedFileSystemException : CheckpointException
 /// </summary>
 public sealed class StoreAccessDeniedException : CheckpointException
 {
+    private readonly string _cause;
+    private readonly string _remedy;
+
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new StoreAccessDeniedException(directory!, Operation, Item is null ? null : text(Item), text(_cause), text(_remedy), inner);
+
     /// <summary>Creates the exception.</summary>
     /// <param name="location">The location as shown to users (never with a SAS).</param>
     /// <param name="operation"><c>list</c>, <c>read</c>, <c>write</c> or <c>delete</c>.</param>
@@ -310,6 +463,8 @@ public sealed class StoreAccessDeniedException : CheckpointException
     {
         Operation = operation;
         Item = item;
+        _cause = cause;
+        _remedy = remedy;
     }
 
     /// <summary>What was refused: <c>list</c>, <c>read</c>, <c>write</c> or <c>delete</c> (named as a SAS's rights are).</summary>

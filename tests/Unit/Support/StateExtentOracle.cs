@@ -6,7 +6,7 @@ namespace DataraxCkpt.Tests.Support;
 
 /// <summary>
 /// The state node's end as the byte-at-a-time scan of round 27 found it, kept as the oracle that the 32-byte scan of
-/// round 41 (<see cref="ManifestCodec.StateExtent"/>) is held to, and that scan's answer in the same words: the end,
+/// round 41 (<see cref="ManifestCodec.StateExtent(System.ReadOnlySpan{byte}, int)"/>) is held to, and that scan's answer in the same words: the end,
 /// or which refusal ("deep", "in string", "open").
 /// </summary>
 internal static class StateExtentOracle
@@ -59,11 +59,27 @@ internal static class StateExtentOracle
     }
 
     /// <summary>The engine's scan, its refusals named as <see cref="ByteScan"/> names them (anything else prefixed "??").</summary>
-    public static string BlockScan(byte[] value, int maxNesting)
+    public static string BlockScan(byte[] value, int maxNesting) => Named(() => ManifestCodec.StateExtent(value, maxNesting));
+
+    /// <summary>The engine's scan by the path <paramref name="scan"/>, its answer named as <see cref="BlockScan(byte[], int)"/> names it.</summary>
+    public static string BlockScan(byte[] value, int maxNesting, StateScan scan) => Named(() => ManifestCodec.StateExtent(value, maxNesting, scan));
+
+    /// <summary>
+    /// Whether this machine runs <paramref name="scan"/> in hardware; a path it does not is reported skipped, not passed
+    /// (run in software it would still compute the same lanes, but it is not the code that machine would run).
+    /// </summary>
+    public static bool Runs(StateScan scan) => scan switch
+    {
+        StateScan.Vector256 => System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated,
+        StateScan.Vector128 => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
+        _ => true,
+    };
+
+    private static string Named(Func<int> scan)
     {
         try
         {
-            return ManifestCodec.StateExtent(value, maxNesting).ToString(CultureInfo.InvariantCulture);
+            return scan().ToString(CultureInfo.InvariantCulture);
         }
         catch (JsonException e)
         {

@@ -54,4 +54,54 @@ public sealed class TypeCodeConstantTests
         Assert.Equal(constant, TypeCodes.TryGetCode(type));
         Assert.Equal(type, TypeCodes.Resolve(constant));
     }
+
+    /// <summary>
+    /// The codes of composed and node-only types (no leaf of the table): each constant as docs/format.md spells it in the
+    /// node table (§2.2), and, where it names a type, the type the table composes with it.
+    /// </summary>
+    public static TheoryData<string, string, string> ComposedCodes => new()
+    {
+        { TypeCodes.AnyArray, "any[]", "`any[]`" },
+        { TypeCodes.KeyArray, "key[]", "{\"t\":\"key[]\"" },
+        { TypeCodes.Tensor, "tensor", "{\"t\":\"tensor\"" },
+        { TypeCodes.List, "list", "`list<i32>`" },
+        { TypeCodes.Dict, "dict", "`dict<i32,str>`" },
+        { TypeCodes.ArraySuffix, "[]", "`str[]`" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ComposedCodes))]
+    public void Each_composed_constant_is_spelled_as_docs_format_md_stores_it(string constant, string written, string inFormatDoc)
+    {
+        Assert.Equal(written, constant);
+        Assert.Contains(inFormatDoc, FormatDoc.Value, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_composed_constants_compose_the_types_the_table_writes_and_resolves()
+    {
+        Assert.Equal(TypeCodes.AnyArray, TypeCodes.TryGetCode(typeof(object[])));
+        Assert.Equal(typeof(object[]), TypeCodes.Resolve(TypeCodes.AnyArray));
+        Assert.Equal(TypeCodes.KeyArray, TypeCodes.TryGetCode(typeof(PrngKey[])));
+        Assert.Equal($"{TypeCodes.List}<{TypeCodes.Int32}>", TypeCodes.TryGetCode(typeof(List<int>)));
+        Assert.Equal(typeof(List<int>), TypeCodes.Resolve($"{TypeCodes.List}<{TypeCodes.Int32}>"));
+        Assert.Equal($"{TypeCodes.Dict}<{TypeCodes.Int32},{TypeCodes.String}>", TypeCodes.TryGetCode(typeof(Dictionary<int, string>)));
+        Assert.Equal(typeof(Dictionary<int, string>), TypeCodes.Resolve($"{TypeCodes.Dict}<{TypeCodes.Int32},{TypeCodes.String}>"));
+        Assert.Equal(typeof(System.Numerics.Tensors.Tensor<float>), TypeCodes.Resolve($"{TypeCodes.Tensor}<{TypeCodes.Single}>"));
+        Assert.Equal(TypeCodes.Single + TypeCodes.ArraySuffix, TypeCodes.TryGetCode(typeof(float[])));
+    }
+
+    private static readonly Lazy<string> FormatDoc = new(() =>
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var path = Path.Combine(dir.FullName, "docs", "format.md");
+            if (File.Exists(path))
+            {
+                return File.ReadAllText(path);
+            }
+        }
+
+        throw new FileNotFoundException("docs/format.md not found above the test's folder");
+    });
 }

@@ -552,8 +552,11 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
                 {
                     now = TryGetCommitted(r.Step);
                 }
-                catch (Exception check) when (check is RequestFailedException or IOException or AggregateException or OperationCanceledException)
+                catch (Exception check) when (check is not OutOfMemoryException)
                 {
+                    // Any failure of the check, not only the SDK's: a credential that cannot get a token ends in
+                    // Azure.Identity's AuthenticationFailedException, no RequestFailedException, which replaced the
+                    // commit's own error and hid that the step may be committed (as the sweep marker's read, 0573a7c).
                     if (e is RefusedRequestException && check is RefusedRequestException)
                     {
                         // Found by the attack on the polish round: credentials refused at the record (a SAS that expired

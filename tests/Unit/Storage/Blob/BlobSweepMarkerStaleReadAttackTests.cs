@@ -55,26 +55,6 @@ public sealed class BlobSweepMarkerStaleReadAttackTests
         }
     }
 
-    /// <summary>Several policies in order (BlobSettings takes one).</summary>
-    private sealed class Policies(params HttpPipelinePolicy[] policies) : HttpPipelinePolicy
-    {
-        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            var all = new HttpPipelinePolicy[policies.Length + pipeline.Length];
-            policies.CopyTo(all, 0);
-            pipeline.CopyTo(all.AsMemory(policies.Length));
-            ProcessNext(message, all);
-        }
-
-        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            var all = new HttpPipelinePolicy[policies.Length + pipeline.Length];
-            policies.CopyTo(all, 0);
-            pipeline.CopyTo(all.AsMemory(policies.Length));
-            return ProcessNextAsync(message, all);
-        }
-    }
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

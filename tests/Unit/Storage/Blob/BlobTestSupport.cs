@@ -66,6 +66,26 @@ internal sealed class FaultPolicy : HttpPipelinePolicy
     }
 }
 
+/// <summary>Several policies in order, first to last (BlobSettings takes one).</summary>
+internal sealed class Policies(params HttpPipelinePolicy[] policies) : HttpPipelinePolicy
+{
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        var all = new HttpPipelinePolicy[policies.Length + pipeline.Length];
+        policies.CopyTo(all, 0);
+        pipeline.CopyTo(all.AsMemory(policies.Length));
+        ProcessNext(message, all);
+    }
+
+    public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        var all = new HttpPipelinePolicy[policies.Length + pipeline.Length];
+        policies.CopyTo(all, 0);
+        pipeline.CopyTo(all.AsMemory(policies.Length));
+        return ProcessNextAsync(message, all);
+    }
+}
+
 internal static class BlobTest
 {
     /// <summary>A handler whose remote stores use <paramref name="settings"/> (short sweep grace, request hooks).</summary>
