@@ -151,7 +151,7 @@ internal sealed partial class StepIndex : IDisposable
         var path = PathOf(directory);
         if (!File.Exists(path + "-wal"))
         {
-            var uri = new Uri(path).AbsoluteUri + "?immutable=1";
+            var uri = SqliteFileUri.Of(Path.GetFullPath(path)) + "?immutable=1";
             return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = uri, Mode = SqliteOpenMode.ReadOnly, Pooling = false });
         }
 
