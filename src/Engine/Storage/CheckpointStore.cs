@@ -1059,7 +1059,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     private RepairReport RebuildIndex(IReadOnlyList<Intent>? carried = null)
     {
         var final = StepIndex.PathOf(Directory);
-        var temp = final + ".rebuild";
+        var temp = final + StepIndex.RebuildSuffix;
         foreach (var suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
         {
             File.Delete(temp + suffix);

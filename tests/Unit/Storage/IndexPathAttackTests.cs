@@ -167,17 +167,43 @@ public sealed class IndexPathAttackTests : IDisposable
         }
     }
 
-    [Fact(Skip = "Pre-existing, not this change: SQLite's unix VFS takes paths of at most 512 bytes (MAX_PATHNAME), so a directory whose index path passes 504 bytes cannot be saved into; Save throws a bare SqliteException 'unable to open database file' (SQLITE_CANTOPEN) that names no directory, though Linux allows 4096-byte paths. Needs a documented limit and an error naming the directory, or opening relative to the directory.")]
-    public void A_directory_deeper_than_sqlites_path_limit_saves_or_fails_naming_the_directory()
+    [Fact]
+    public void A_directory_deeper_than_sqlites_path_limit_is_refused_naming_the_directory_and_one_at_the_limit_saves()
     {
-        var ck = _dir.Path;
-        while (ck.Length < 600)
+        // SQLite's Unix VFS opens paths of at most 512 bytes: a deeper directory got a bare "unable to open database
+        // file" naming nothing, though Linux takes 4096-byte paths.
+        string Deep(string root, int bytes)
         {
-            ck = Path.Combine(ck, new string('d', 60));
+            var ck = root;
+            while (ck.Length < bytes - 61)
+            {
+                ck = Path.Combine(ck, new string('d', 60));
+            }
+
+            return Path.Combine(ck, new string('e', bytes - ck.Length - 1));
         }
 
         using var writer = new CheckpointHandler();
-        writer.Save(ck, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
-        Assert.Equal(new long[] { 1 }, writer.GetCheckpointSteps(ck));
+        var atLimit = Deep(_dir.Sub("a"), StepIndex.LongestDirectoryPath);
+        Assert.Equal(StepIndex.LongestDirectoryPath, System.Text.Encoding.UTF8.GetByteCount(atLimit));
+        writer.Save(atLimit, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
+        writer.Save(atLimit, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
+        Assert.Equal(new long[] { 1, 2 }, writer.GetCheckpointSteps(atLimit));
+        Assert.Equal(new long[] { 1 }, writer.Prune(atLimit, new RetentionPolicy { Keep = 1 }, dryRun: true).Select(c => c.Step));
+
+        // The index lost: the repair builds its replacement beside it, under a longer name, and must open that too.
+        foreach (var file in Directory.GetFiles(atLimit, StepIndex.FileName + "*"))
+        {
+            File.Delete(file);
+        }
+
+        writer.RepairIndex(atLimit);
+        Assert.Equal(new long[] { 1, 2 }, writer.GetCheckpointSteps(atLimit));
+        Assert.Equal(2, ((Dictionary<string, object?>)writer.Restore(atLimit, step: 2)!)["v"]);
+
+        var tooDeep = Deep(_dir.Sub("b"), StepIndex.LongestDirectoryPath + 1);
+        var e = Assert.Throws<PathTooLongException>(() => writer.Save(tooDeep, new Dictionary<string, object?> { ["v"] = 1 }, step: 1));
+        Assert.Contains(tooDeep, e.Message, StringComparison.Ordinal);
+        Assert.Contains("at most", e.Message, StringComparison.Ordinal);
     }
 }
