@@ -272,6 +272,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         ThrowIfNetworkFileSystem();
+        // Before the folder and its lock file exist: a directory whose index SQLite cannot open gets nothing written.
+        StepIndex.RefuseLongerThanSqliteOpens(Directory);
         System.IO.Directory.CreateDirectory(Directory);
         var saveId = Guid.NewGuid().ToString("N");
         // Not a using: on success the lock is released by the intent's commit (CommitIntent), not here.

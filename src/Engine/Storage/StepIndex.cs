@@ -81,9 +81,9 @@ internal sealed partial class StepIndex : IDisposable
     /// </summary>
     /// <exception cref="PathTooLongException">The directory's path is longer than <see cref="LongestDirectoryPath"/> bytes
     /// (not on Windows, whose VFS has a limit of its own).</exception>
-    private static void RefuseLongerThanSqliteOpens(string directory, string path)
+    internal static void RefuseLongerThanSqliteOpens(string directory)
     {
-        if (OperatingSystem.IsWindows() || path == ":memory:")
+        if (OperatingSystem.IsWindows())
         {
             return;
         }
@@ -108,7 +108,11 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>Opens an index file at <paramref name="path"/> (used to build a replacement index aside).</summary>
     public static StepIndex OpenFile(string directory, string path, bool create, bool upgrade = true)
     {
-        RefuseLongerThanSqliteOpens(directory, path);
+        if (path != ":memory:")
+        {
+            RefuseLongerThanSqliteOpens(directory);
+        }
+
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -183,8 +187,8 @@ internal sealed partial class StepIndex : IDisposable
     /// </summary>
     public static StepIndex? OpenReadOnly(string directory)
     {
+        RefuseLongerThanSqliteOpens(directory);
         var path = PathOf(directory);
-        RefuseLongerThanSqliteOpens(directory, path);
         if (!File.Exists(path + "-wal"))
         {
             var uri = SqliteFileUri.Of(Path.GetFullPath(path)) + "?immutable=1";

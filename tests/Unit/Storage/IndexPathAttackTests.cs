@@ -205,5 +205,6 @@ public sealed class IndexPathAttackTests : IDisposable
         var e = Assert.Throws<PathTooLongException>(() => writer.Save(tooDeep, new Dictionary<string, object?> { ["v"] = 1 }, step: 1));
         Assert.Contains(tooDeep, e.Message, StringComparison.Ordinal);
         Assert.Contains("at most", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.Exists(tooDeep) ? Directory.GetFileSystemEntries(tooDeep, "*", SearchOption.AllDirectories) : []);
     }
 }
