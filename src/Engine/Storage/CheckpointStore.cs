@@ -272,6 +272,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         ThrowIfNetworkFileSystem();
+        // Before the folder and its lock file exist: a directory whose index SQLite cannot open gets nothing written.
+        StepIndex.RefuseLongerThanSqliteOpens(Directory);
         System.IO.Directory.CreateDirectory(Directory);
         var saveId = Guid.NewGuid().ToString("N");
         // Not a using: on success the lock is released by the intent's commit (CommitIntent), not here.
@@ -1077,7 +1079,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     private RepairReport RebuildIndex(IReadOnlyList<Intent>? carried = null)
     {
         var final = StepIndex.PathOf(Directory);
-        var temp = final + ".rebuild";
+        var temp = final + StepIndex.RebuildSuffix;
         foreach (var suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
         {
             File.Delete(temp + suffix);

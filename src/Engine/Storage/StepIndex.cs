@@ -62,6 +62,40 @@ internal sealed partial class StepIndex : IDisposable
 
     public static string PathOf(string directory) => Path.Combine(directory, FileName);
 
+    /// <summary>The suffix of the index a repair builds beside the damaged one before it renames it into place.</summary>
+    public const string RebuildSuffix = ".rebuild";
+
+    /// <summary>
+    /// The longest file path, in bytes of UTF-8, that SQLite's Unix VFS opens (its MAX_PATHNAME, 512), less the
+    /// longest suffix it appends for a file of its own (<c>-journal</c>).
+    /// </summary>
+    internal const int LongestSqlitePath = 512 - 8;
+
+    /// <summary>The longest directory path, in bytes of UTF-8, whose index and repair copy SQLite can open.</summary>
+    internal static int LongestDirectoryPath => LongestSqlitePath - (1 + FileName.Length + RebuildSuffix.Length);
+
+    /// <summary>
+    /// Refuses a directory whose index SQLite could not open on this system, or not rebuild beside itself, naming the
+    /// directory and the limit: SQLite's answer is a bare "unable to open database file" that names nothing, though the
+    /// file system takes paths eight times longer. Checked for every open, so a directory that saves can also be repaired.
+    /// </summary>
+    /// <exception cref="PathTooLongException">The directory's path is longer than <see cref="LongestDirectoryPath"/> bytes
+    /// (not on Windows, whose VFS has a limit of its own).</exception>
+    internal static void RefuseLongerThanSqliteOpens(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(directory).TrimEnd('/'));
+        if (bytes > LongestDirectoryPath)
+        {
+            throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
+                $"The checkpoint directory '{directory}' is too deep for its index: its path is {bytes} bytes, and SQLite opens '{FileName}' and a repair's '{FileName}{RebuildSuffix}' there only under {LongestDirectoryPath + 1} bytes. Use a directory whose path is at most {LongestDirectoryPath} bytes long (a shorter path, or a symbolic link to this one)."));
+        }
+    }
+
     /// <summary>
     /// Opens (and when <paramref name="create"/>, creates) the index of a directory. With
     /// <paramref name="upgrade"/>, a version-1 index is upgraded to version 2 first (writers, under the
@@ -74,6 +108,11 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>Opens an index file at <paramref name="path"/> (used to build a replacement index aside).</summary>
     public static StepIndex OpenFile(string directory, string path, bool create, bool upgrade = true)
     {
+        if (path != ":memory:")
+        {
+            RefuseLongerThanSqliteOpens(directory);
+        }
+
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -148,10 +187,11 @@ internal sealed partial class StepIndex : IDisposable
     /// </summary>
     public static StepIndex? OpenReadOnly(string directory)
     {
+        RefuseLongerThanSqliteOpens(directory);
         var path = PathOf(directory);
         if (!File.Exists(path + "-wal"))
         {
-            var uri = new Uri(path).AbsoluteUri + "?immutable=1";
+            var uri = SqliteFileUri.Of(Path.GetFullPath(path)) + "?immutable=1";
             return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = uri, Mode = SqliteOpenMode.ReadOnly, Pooling = false });
         }
 

@@ -1,0 +1,210 @@
+using DataraxCkpt.Storage;
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Storage;
+
+/// <summary>
+/// Folder names with characters that mean something to a connection string, a URI or a terminal (quotes,
+/// separators, control characters, lone surrogates, backslashes, wildcards), and a path longer than SQLite's
+/// own pathname limit: every open of the index (writable, read-only immutable, dry run) reads this folder's index.
+/// </summary>
+public sealed class IndexPathAttackTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    public static TheoryData<string> Names => new()
+    {
+        "semi;Mode=ReadWriteCreate",
+        "semi;Data Source=x",
+        "q'uote",
+        "d\"q",
+        "new\nline",
+        "ctl\u0001\u001f\u007f",
+        "back\\slash%41",
+        "file:x",
+        "file:x?immutable=0",
+        "[br]ack*?",
+        "%",
+        "%%4",
+        "%zz",
+        "~tilde",
+        "a\uD800b",
+        "emoji\U0001F600",
+        "tab\tx",
+        "plus+amp&eq=",
+        ":memory:",
+        "|DataDirectory|x",
+    };
+
+    private string Store(string name)
+    {
+        var ck = Path.Combine(_dir.Path, name);
+        using var writer = new CheckpointHandler();
+        writer.Save(ck, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
+        writer.Save(ck, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
+        writer.Save(ck, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
+        Assert.True(File.Exists(Path.Combine(ck, "index.sqlite")));
+        return ck;
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Dry_run_and_peek(string name)
+    {
+        var ck = Store(name);
+        using var h = new CheckpointHandler();
+        Assert.Equal(new long[] { 1, 2, 3 }, h.PeekCheckpointSteps(ck));
+        Assert.Equal(new long[] { 1, 2 }, h.Prune(ck, new RetentionPolicy { Keep = 1 }, dryRun: true).Select(c => c.Step).Order());
+        Assert.Equal(new long[] { 1, 2, 3 }, h.GetCheckpointSteps(ck));
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Read_only(string name)
+    {
+        var ck = Store(name);
+        using var h = new CheckpointHandler(new CheckpointOptions { SimulatedDenial = SimulatedDenial.ReadOnlyFileSystem });
+        Assert.Equal(new long[] { 1, 2, 3 }, h.GetCheckpointSteps(ck));
+        Assert.Equal(2, ((Dictionary<string, object?>)h.Restore(ck, step: 2)!)["v"]);
+        Assert.Equal(1, h.Remove(ck, 1, dryRun: true).Step);
+    }
+
+    [Theory]
+    [InlineData('d')]
+    [InlineData('\u00fc')]
+    [InlineData('%')]
+    public void Long_path_near_sqlites_limit(char fill)
+    {
+        var saved = new List<int>();
+        for (var bytes = 470; bytes <= 520; bytes++)
+        {
+            var prefix = _dir.Path + "/L" + bytes + "_";
+            var ck = prefix;
+            while (System.Text.Encoding.UTF8.GetByteCount(ck + "/index.sqlite") < bytes)
+            {
+                ck += ck.Length - ck.LastIndexOf('/') > 80 ? '/' : System.Text.Encoding.UTF8.GetByteCount(ck + "/index.sqlite") + System.Text.Encoding.UTF8.GetByteCount(fill.ToString()) <= bytes ? fill : 'd';
+            }
+
+            try
+            {
+                using var writer = new CheckpointHandler();
+                writer.Save(ck, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
+                writer.Save(ck, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
+            }
+            catch (Exception e)
+            {
+                Console.WriteLine($"fill {fill}: {bytes} bytes: {e.GetType().Name}: {e.Message}");
+                continue;
+            }
+
+            saved.Add(bytes);
+            using var h = new CheckpointHandler();
+            Assert.Equal(new long[] { 1, 2 }, h.PeekCheckpointSteps(ck));
+            Assert.Equal(new long[] { 1 }, h.Prune(ck, new RetentionPolicy { Keep = 1 }, dryRun: true).Select(c => c.Step));
+            using var ro = new CheckpointHandler(new CheckpointOptions { SimulatedDenial = SimulatedDenial.ReadOnlyFileSystem });
+            Assert.Equal(new long[] { 1, 2 }, ro.GetCheckpointSteps(ck));
+        }
+
+        Assert.NotEmpty(saved);
+        Console.WriteLine($"fill {fill}: saved up to {saved.Max()} bytes");
+    }
+
+    [Fact]
+    public void Relative_folder_named_like_a_uri()
+    {
+        var cwd = Environment.CurrentDirectory;
+        try
+        {
+            Environment.CurrentDirectory = _dir.Path;
+            foreach (var name in new[] { "file:rel", "file:rel2?mode=memory" })
+            {
+                using (var writer = new CheckpointHandler())
+                {
+                    writer.Save(name, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
+                    writer.Save(name, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
+                }
+
+                Assert.True(File.Exists(Path.Combine(_dir.Path, name, "index.sqlite")));
+                using var h = new CheckpointHandler();
+                Assert.Equal(new long[] { 1, 2 }, h.PeekCheckpointSteps(name));
+                Assert.Equal(new long[] { 1 }, h.Prune(name, new RetentionPolicy { Keep = 1 }, dryRun: true).Select(c => c.Step));
+                using var ro = new CheckpointHandler(new CheckpointOptions { SimulatedDenial = SimulatedDenial.ReadOnlyFileSystem });
+                Assert.Equal(new long[] { 1, 2 }, ro.GetCheckpointSteps(name));
+            }
+        }
+        finally
+        {
+            Environment.CurrentDirectory = cwd;
+        }
+    }
+
+    [Fact]
+    public void A_folder_reached_through_a_link_whose_names_hold_escapes()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var real = Store("real%41x");
+        Store("realAx");
+        using (var writer = new CheckpointHandler())
+        {
+            writer.Save(Path.Combine(_dir.Path, "realAx"), new Dictionary<string, object?> { ["v"] = 70 }, step: 70);
+        }
+
+        foreach (var link in new[] { "lnk%41", "plain", "q?#%" })
+        {
+            var ck = Path.Combine(_dir.Path, link);
+            File.CreateSymbolicLink(ck, link == "plain" ? real : "real%41x");
+            using var h = new CheckpointHandler();
+            Assert.Equal(new long[] { 1, 2, 3 }, h.PeekCheckpointSteps(ck));
+            Assert.Equal(new long[] { 1, 2 }, h.Prune(ck, new RetentionPolicy { Keep = 1 }, dryRun: true).Select(c => c.Step).Order());
+            using var ro = new CheckpointHandler(new CheckpointOptions { SimulatedDenial = SimulatedDenial.ReadOnlyFileSystem });
+            Assert.Equal(new long[] { 1, 2, 3 }, ro.GetCheckpointSteps(ck));
+        }
+    }
+
+    [Fact]
+    public void A_directory_deeper_than_sqlites_path_limit_is_refused_naming_the_directory_and_one_at_the_limit_saves()
+    {
+        // SQLite's Unix VFS opens paths of at most 512 bytes: a deeper directory got a bare "unable to open database
+        // file" naming nothing, though Linux takes 4096-byte paths.
+        string Deep(string root, int bytes)
+        {
+            var ck = root;
+            while (ck.Length < bytes - 61)
+            {
+                ck = Path.Combine(ck, new string('d', 60));
+            }
+
+            return Path.Combine(ck, new string('e', bytes - ck.Length - 1));
+        }
+
+        using var writer = new CheckpointHandler();
+        var atLimit = Deep(_dir.Sub("a"), StepIndex.LongestDirectoryPath);
+        Assert.Equal(StepIndex.LongestDirectoryPath, System.Text.Encoding.UTF8.GetByteCount(atLimit));
+        writer.Save(atLimit, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
+        writer.Save(atLimit, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
+        Assert.Equal(new long[] { 1, 2 }, writer.GetCheckpointSteps(atLimit));
+        Assert.Equal(new long[] { 1 }, writer.Prune(atLimit, new RetentionPolicy { Keep = 1 }, dryRun: true).Select(c => c.Step));
+
+        // The index lost: the repair builds its replacement beside it, under a longer name, and must open that too.
+        foreach (var file in Directory.GetFiles(atLimit, StepIndex.FileName + "*"))
+        {
+            File.Delete(file);
+        }
+
+        writer.RepairIndex(atLimit);
+        Assert.Equal(new long[] { 1, 2 }, writer.GetCheckpointSteps(atLimit));
+        Assert.Equal(2, ((Dictionary<string, object?>)writer.Restore(atLimit, step: 2)!)["v"]);
+
+        var tooDeep = Deep(_dir.Sub("b"), StepIndex.LongestDirectoryPath + 1);
+        var e = Assert.Throws<PathTooLongException>(() => writer.Save(tooDeep, new Dictionary<string, object?> { ["v"] = 1 }, step: 1));
+        Assert.Contains(tooDeep, e.Message, StringComparison.Ordinal);
+        Assert.Contains("at most", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.Exists(tooDeep) ? Directory.GetFileSystemEntries(tooDeep, "*", SearchOption.AllDirectories) : []);
+    }
+}
