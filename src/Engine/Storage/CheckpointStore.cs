@@ -272,8 +272,12 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         ThrowIfNetworkFileSystem();
-        // Before the folder and its lock file exist: a directory whose index SQLite cannot open gets nothing written.
-        StepIndex.RefuseLongerThanSqliteOpens(Directory);
+        if (!File.Exists(StepIndex.PathOf(Directory)))
+        {
+            // Before the folder and its lock file exist: a new store SQLite could not index or repair gets nothing written.
+            StepIndex.RefuseNewStoreTooDeep(Directory);
+        }
+
         System.IO.Directory.CreateDirectory(Directory);
         var saveId = Guid.NewGuid().ToString("N");
         // Not a using: on success the lock is released by the intent's commit (CommitIntent), not here.

@@ -75,24 +75,35 @@ internal sealed partial class StepIndex : IDisposable
     internal static int LongestDirectoryPath => LongestSqlitePath - (1 + FileName.Length + RebuildSuffix.Length);
 
     /// <summary>
-    /// Refuses a directory whose index SQLite could not open on this system, or not rebuild beside itself, naming the
-    /// directory and the limit: SQLite's answer is a bare "unable to open database file" that names nothing, though the
-    /// file system takes paths eight times longer. Checked for every open, so a directory that saves can also be repaired.
+    /// Refuses a new store in a directory whose index SQLite could not open, or not rebuild beside itself (a repair's
+    /// <c>index.sqlite.rebuild</c>), before anything is written there: so every store made from now on can be repaired.
+    /// A store that exists already is not refused here; only a file SQLite cannot open is (<see cref="RefuseLongerThanSqliteOpens"/>).
     /// </summary>
     /// <exception cref="PathTooLongException">The directory's path is longer than <see cref="LongestDirectoryPath"/> bytes
     /// (not on Windows, whose VFS has a limit of its own).</exception>
-    internal static void RefuseLongerThanSqliteOpens(string directory)
+    internal static void RefuseNewStoreTooDeep(string directory)
     {
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
-
-        var bytes = System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(directory).TrimEnd('/'));
-        if (bytes > LongestDirectoryPath)
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        if (!OperatingSystem.IsWindows() && bytes > LongestDirectoryPath)
         {
             throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
-                $"The checkpoint directory '{directory}' is too deep for its index: its path is {bytes} bytes, and SQLite opens '{FileName}' and a repair's '{FileName}{RebuildSuffix}' there only under {LongestDirectoryPath + 1} bytes. Use a directory whose path is at most {LongestDirectoryPath} bytes long (a shorter path, or a symbolic link to this one)."));
+                $"The checkpoint directory '{directory}' is too deep for a new store: its path is {bytes} bytes, and SQLite opens its '{FileName}' and a repair's '{FileName}{RebuildSuffix}' only when the directory's path is at most {LongestDirectoryPath} bytes. Use a shorter path, or a symbolic link with a shorter path to this directory."));
+        }
+    }
+
+    /// <summary>
+    /// Refuses to open an index file SQLite cannot open on this system, naming the directory, the file and the limit:
+    /// SQLite's answer is a bare "unable to open database file" that names nothing, though the file system takes paths
+    /// eight times longer.
+    /// </summary>
+    /// <exception cref="PathTooLongException">The file's path is longer than <see cref="LongestSqlitePath"/> bytes (not on Windows).</exception>
+    private static void RefuseLongerThanSqliteOpens(string directory, string path)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(path));
+        if (!OperatingSystem.IsWindows() && bytes > LongestSqlitePath)
+        {
+            throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
+                $"The checkpoint directory '{directory}' is too deep for SQLite: '{Path.GetFileName(path)}' there is a path of {bytes} bytes, and SQLite opens paths of at most {LongestSqlitePath} bytes here. Move the directory to a path of at most {LongestDirectoryPath} bytes, or open it through a symbolic link with a shorter path."));
         }
     }
 
@@ -110,7 +121,7 @@ internal sealed partial class StepIndex : IDisposable
     {
         if (path != ":memory:")
         {
-            RefuseLongerThanSqliteOpens(directory);
+            RefuseLongerThanSqliteOpens(directory, path);
         }
 
         var builder = new SqliteConnectionStringBuilder
@@ -187,8 +198,8 @@ internal sealed partial class StepIndex : IDisposable
     /// </summary>
     public static StepIndex? OpenReadOnly(string directory)
     {
-        RefuseLongerThanSqliteOpens(directory);
         var path = PathOf(directory);
+        RefuseLongerThanSqliteOpens(directory, path);
         if (!File.Exists(path + "-wal"))
         {
             var uri = SqliteFileUri.Of(Path.GetFullPath(path)) + "?immutable=1";

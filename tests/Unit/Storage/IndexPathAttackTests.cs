@@ -167,22 +167,22 @@ public sealed class IndexPathAttackTests : IDisposable
         }
     }
 
+    private static string Deep(string root, int bytes)
+    {
+        var ck = root;
+        while (ck.Length < bytes - 61)
+        {
+            ck = Path.Combine(ck, new string('d', 60));
+        }
+
+        return Path.Combine(ck, new string('e', bytes - ck.Length - 1));
+    }
+
     [Fact]
-    public void A_directory_deeper_than_sqlites_path_limit_is_refused_naming_the_directory_and_one_at_the_limit_saves()
+    public void A_new_store_too_deep_for_sqlite_is_refused_naming_the_directory_and_one_at_the_limit_saves_and_repairs()
     {
         // SQLite's Unix VFS opens paths of at most 512 bytes: a deeper directory got a bare "unable to open database
         // file" naming nothing, though Linux takes 4096-byte paths.
-        string Deep(string root, int bytes)
-        {
-            var ck = root;
-            while (ck.Length < bytes - 61)
-            {
-                ck = Path.Combine(ck, new string('d', 60));
-            }
-
-            return Path.Combine(ck, new string('e', bytes - ck.Length - 1));
-        }
-
         using var writer = new CheckpointHandler();
         var atLimit = Deep(_dir.Sub("a"), StepIndex.LongestDirectoryPath);
         Assert.Equal(StepIndex.LongestDirectoryPath, System.Text.Encoding.UTF8.GetByteCount(atLimit));
@@ -192,11 +192,7 @@ public sealed class IndexPathAttackTests : IDisposable
         Assert.Equal(new long[] { 1 }, writer.Prune(atLimit, new RetentionPolicy { Keep = 1 }, dryRun: true).Select(c => c.Step));
 
         // The index lost: the repair builds its replacement beside it, under a longer name, and must open that too.
-        foreach (var file in Directory.GetFiles(atLimit, StepIndex.FileName + "*"))
-        {
-            File.Delete(file);
-        }
-
+        DeleteIndex(atLimit);
         writer.RepairIndex(atLimit);
         Assert.Equal(new long[] { 1, 2 }, writer.GetCheckpointSteps(atLimit));
         Assert.Equal(2, ((Dictionary<string, object?>)writer.Restore(atLimit, step: 2)!)["v"]);
@@ -206,5 +202,41 @@ public sealed class IndexPathAttackTests : IDisposable
         Assert.Contains(tooDeep, e.Message, StringComparison.Ordinal);
         Assert.Contains("at most", e.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.Exists(tooDeep) ? Directory.GetFileSystemEntries(tooDeep, "*", SearchOption.AllDirectories) : []);
+    }
+
+    [Fact]
+    public void A_store_moved_deeper_than_a_new_one_may_be_still_lists_restores_and_saves_and_its_repair_names_the_limit()
+    {
+        // Made before the limit, or moved there: its index opens, so nothing it holds may become unreadable; only the
+        // repair's longer file name cannot be opened, and that is said plainly.
+        using var writer = new CheckpointHandler();
+        var shallow = _dir.Sub("s");
+        writer.Save(shallow, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
+        var deep = Deep(_dir.Sub("m"), StepIndex.LongestDirectoryPath + 5);
+        Directory.CreateDirectory(Path.GetDirectoryName(deep)!);
+        Directory.Move(shallow, deep);
+
+        writer.Save(deep, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
+        Assert.Equal(new long[] { 1, 2 }, writer.ListCheckpoints(deep).Select(c => c.Step));
+        Assert.Equal(1, ((Dictionary<string, object?>)writer.Restore(deep, step: 1)!)["v"]);
+        Assert.Equal(new long[] { 1 }, writer.Prune(deep, new RetentionPolicy { Keep = 1 }, dryRun: true).Select(c => c.Step));
+        using (var readOnly = new CheckpointHandler(new CheckpointOptions { SimulatedDenial = SimulatedDenial.ReadOnlyFileSystem }))
+        {
+            Assert.Equal(new long[] { 1, 2 }, readOnly.GetCheckpointSteps(deep));
+        }
+
+        DeleteIndex(deep);
+        var e = Assert.Throws<PathTooLongException>(() => writer.RepairIndex(deep));
+        Assert.Contains(deep, e.Message, StringComparison.Ordinal);
+        Assert.Contains(StepIndex.FileName + StepIndex.RebuildSuffix, e.Message, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(Path.Combine(deep, "1")) || Directory.GetDirectories(deep).Length >= 2, "the step folders are still there");
+    }
+
+    private static void DeleteIndex(string directory)
+    {
+        foreach (var file in Directory.GetFiles(directory, StepIndex.FileName + "*"))
+        {
+            File.Delete(file);
+        }
     }
 }
