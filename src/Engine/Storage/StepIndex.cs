@@ -83,13 +83,24 @@ internal sealed partial class StepIndex : IDisposable
     /// (not on Windows, whose VFS has a limit of its own).</exception>
     internal static void RefuseNewStoreTooDeep(string directory)
     {
-        var bytes = System.Text.Encoding.UTF8.GetByteCount(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
-        if (!OperatingSystem.IsWindows() && bytes > LongestDirectoryPath)
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        // SQLite takes the path as given only up to its limit, then resolves every symbolic link in it and opens that:
+        // both must fit.
+        var physical = PhysicalPath.Resolve(directory);
+        var bytes = Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))), System.Text.Encoding.UTF8.GetByteCount(physical));
+        if (bytes > LongestDirectoryPath)
         {
             throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
-                $"The checkpoint directory '{directory}' is too deep for a new store: its path is {bytes} bytes, and SQLite opens its '{FileName}' and a repair's '{FileName}{RebuildSuffix}' only when the directory's path is at most {LongestDirectoryPath} bytes. Use a shorter path, or a symbolic link with a shorter path to this directory."));
+                $"The checkpoint directory '{directory}' is too deep for a new store: its path{Resolved(directory, physical)} is {bytes} bytes, and SQLite opens its '{FileName}' and a repair's '{FileName}{RebuildSuffix}' only when the directory's path is at most {LongestDirectoryPath} bytes. Use a directory with a shorter path (a symbolic link does not help: SQLite opens the path it points to)."));
         }
     }
+
+    private static string Resolved(string typed, string physical) =>
+        physical == Path.TrimEndingDirectorySeparator(Path.GetFullPath(typed)) ? string.Empty : $" (links resolved: '{physical}')";
 
     /// <summary>
     /// Refuses to open an index file SQLite cannot open on this system, naming the directory, the file and the limit:
@@ -99,11 +110,17 @@ internal sealed partial class StepIndex : IDisposable
     /// <exception cref="PathTooLongException">The file's path is longer than <see cref="LongestSqlitePath"/> bytes (not on Windows).</exception>
     private static void RefuseLongerThanSqliteOpens(string directory, string path)
     {
-        var bytes = System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(path));
-        if (!OperatingSystem.IsWindows() && bytes > LongestSqlitePath)
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var physical = PhysicalPath.Resolve(path);
+        var bytes = Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(path)), System.Text.Encoding.UTF8.GetByteCount(physical));
+        if (bytes > LongestSqlitePath)
         {
             throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
-                $"The checkpoint directory '{directory}' is too deep for SQLite: '{Path.GetFileName(path)}' there is a path of {bytes} bytes, and SQLite opens paths of at most {LongestSqlitePath} bytes here. Move the directory to a path of at most {LongestDirectoryPath} bytes, or open it through a symbolic link with a shorter path."));
+                $"The checkpoint directory '{directory}' is too deep for SQLite: '{Path.GetFileName(path)}' there is a path{Resolved(path, physical)} of {bytes} bytes, and SQLite opens paths of at most {LongestSqlitePath} bytes here. Move the directory to a path of at most {LongestDirectoryPath} bytes (a symbolic link does not help: SQLite opens the path it points to)."));
         }
     }
 

@@ -232,6 +232,32 @@ public sealed class IndexPathAttackTests : IDisposable
         Assert.True(Directory.Exists(Path.Combine(deep, "1")) || Directory.GetDirectories(deep).Length >= 2, "the step folders are still there");
     }
 
+    [Fact]
+    public void A_short_link_to_a_directory_too_deep_for_sqlite_is_refused_as_the_directory_it_points_to()
+    {
+        // SQLite resolves links before it opens a file, so the length that counts is the linked-to path's: a short link
+        // to a deep folder passed a check of the typed path and then failed with a bare 'unable to open database file'.
+        var real = Deep(_dir.Sub("r"), 600);
+        Directory.CreateDirectory(real);
+        var link = Path.Combine(_dir.Path, "s");
+        Directory.CreateSymbolicLink(link, real);
+        using var writer = new CheckpointHandler();
+        var e = Assert.Throws<PathTooLongException>(() => writer.Save(link, new Dictionary<string, object?> { ["v"] = 1 }, step: 1));
+        Assert.Contains(link, e.Message, StringComparison.Ordinal);
+        Assert.Contains(real, e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(real));
+
+        // A typed path too long for SQLite whose links resolve to a short folder: SQLite refuses the typed path before it
+        // resolves anything, so it is refused as clearly, with nothing written where it points.
+        var shortReal = _dir.Sub("short");
+        Directory.CreateDirectory(shortReal);
+        var longLink = Deep(_dir.Sub("l"), StepIndex.LongestSqlitePath + 20);
+        Directory.CreateDirectory(Path.GetDirectoryName(longLink)!);
+        Directory.CreateSymbolicLink(longLink, shortReal);
+        Assert.Throws<PathTooLongException>(() => writer.Save(longLink, new Dictionary<string, object?> { ["v"] = 2 }, step: 2));
+        Assert.Empty(Directory.GetFileSystemEntries(shortReal));
+    }
+
     private static void DeleteIndex(string directory)
     {
         foreach (var file in Directory.GetFiles(directory, StepIndex.FileName + "*"))
