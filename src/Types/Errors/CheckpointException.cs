@@ -44,7 +44,7 @@ public abstract class CheckpointException : Exception
         string Text(string text) => scrubText(raw is null || shown == raw ? text : text.Replace(raw, shown, StringComparison.Ordinal));
 
         var inner = RedactedInner(InnerException, showLocation, Text);
-        var copy = RebuiltOn(shown, Text, inner);
+        var copy = RebuiltOn(shown, Text, inner) ?? new RedactedCheckpointException(this, shown, Text(Message), inner);
         if (copy.Message == Message && copy.Directory == Directory && ReferenceEquals(inner, InnerException))
         {
             return this;
@@ -63,8 +63,10 @@ public abstract class CheckpointException : Exception
     /// A new exception of this exception's type carrying the same facts, with <paramref name="directory"/> as its
     /// directory, every other text passed through <paramref name="text"/>, and <paramref name="inner"/> as its inner
     /// exception. Each subtype builds itself again with its own constructor, so the message follows from its facts.
+    /// Null for a subtype defined outside this library (it cannot override this): it is then shown as a stand-in of
+    /// the same error id, directory shown, step and redacted message.
     /// </summary>
-    private protected abstract CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner);
+    private protected virtual CheckpointException? RebuiltOn(string? directory, Func<string, string> text, Exception? inner) => null;
 
     /// <summary>
     /// <paramref name="inner"/> with no text that <paramref name="text"/> would change: a checkpoint exception redacted
@@ -98,6 +100,36 @@ public abstract class CheckpointException : Exception
     }
 }
 
+/// <summary>The text of a stand-in exception, with the original type's name where its own would stand.</summary>
+internal static class StandInText
+{
+    public static string Of(Exception standIn, string text, string originalType)
+    {
+        var own = standIn.GetType().FullName!;
+        return text.StartsWith(own, StringComparison.Ordinal) ? originalType + " (redacted)" + text[own.Length..] : text;
+    }
+}
+
+/// <summary>
+/// Stands in for a checkpoint exception of a type defined outside this library whose texts quoted a location that may
+/// not be shown (see <see cref="CheckpointException.Redacted"/>): the same error id and step, the shown directory and
+/// the redacted message; <see cref="ToString"/> names the original type.
+/// </summary>
+internal sealed class RedactedCheckpointException : CheckpointException
+{
+    public RedactedCheckpointException(CheckpointException original, string? directory, string message, Exception? inner)
+        : base(original.ErrorId, message, directory, original.Step, inner)
+    {
+        OriginalType = original.GetType().FullName ?? original.GetType().Name;
+    }
+
+    /// <summary>The full name of the exception this one stands in for.</summary>
+    public string OriginalType { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => StandInText.Of(this, base.ToString(), OriginalType);
+}
+
 /// <summary>
 /// Stands in for an inner exception whose message quoted a location that may not be shown (see
 /// <see cref="CheckpointException.Redacted"/>): the same message, redacted, and the original type's name, which
@@ -115,12 +147,7 @@ internal sealed class RedactedInnerException : Exception
     public string OriginalType { get; }
 
     /// <inheritdoc />
-    public override string ToString()
-    {
-        var text = base.ToString();
-        var own = GetType().FullName!;
-        return text.StartsWith(own, StringComparison.Ordinal) ? OriginalType + " (redacted)" + text[own.Length..] : text;
-    }
+    public override string ToString() => StandInText.Of(this, base.ToString(), OriginalType);
 }
 
 /// <summary>The checkpoint directory does not exist.</summary>

@@ -128,4 +128,29 @@ public sealed class RedactedExceptionTests
             }
         }
     }
+    /// <summary>A checkpoint exception a program defines for itself (the base's constructor is protected).</summary>
+    private sealed class ProgramDefinedException : CheckpointException
+    {
+        public ProgramDefinedException(string directory)
+            : base("ProgramDefined", $"could not finish '{directory}'", directory, 5)
+        {
+        }
+    }
+
+    [Fact]
+    public void A_checkpoint_exception_a_program_defines_is_shown_as_a_stand_in_with_its_id_step_and_no_secret()
+    {
+        // The per-type rebuild is an override only this library can write; a subtype from outside must still redact.
+        var original = new ProgramDefinedException(Raw);
+        var shown = original.Redacted(ShowLocation, Scrub);
+        Assert.NotSame(original, shown);
+        Assert.Equal("ProgramDefined", shown.ErrorId);
+        Assert.Equal(5, shown.Step);
+        Assert.Equal(Shown, shown.Directory);
+        Assert.DoesNotContain(Secret, shown.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, shown.ToString(), StringComparison.Ordinal);
+        Assert.StartsWith(typeof(ProgramDefinedException).FullName + " (redacted)", shown.ToString(), StringComparison.Ordinal);
+        var plain = new ProgramDefinedException("/runs/plain");
+        Assert.Same(plain, plain.Redacted(ShowLocation, Scrub));
+    }
 }
