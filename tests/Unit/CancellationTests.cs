@@ -84,6 +84,28 @@ public sealed class CancellationTests : IDisposable
     }
 
     [Fact]
+    public void A_restore_cancelled_at_its_last_progress_report_throws_and_leaves_the_template_unchanged()
+    {
+        // One small tensor: one group, one progress report, which is also the last. A cancellation asked for there came
+        // after every byte was read, and the restore returned (or filled the template) as if it had not been asked; a
+        // parallel restore whose pool read everything while the calling thread decoded its own group did the same.
+        using (var writer = new CheckpointHandler())
+        {
+            writer.Save(_ck, new Dictionary<string, object?> { ["w"] = new float[1000], ["n"] = 5 }, step: 1);
+        }
+
+        using var cancel = new CancellationTokenSource();
+        using var handler = new CheckpointHandler(new CheckpointOptions { Progress = new CancelAfter(cancel, 1) });
+        Assert.ThrowsAny<OperationCanceledException>(() => handler.Restore(_ck, 1, cancel.Token));
+
+        using var cancelInto = new CancellationTokenSource();
+        using var intoHandler = new CheckpointHandler(new CheckpointOptions { Progress = new CancelAfter(cancelInto, 1) });
+        var template = new Dictionary<string, object?> { ["w"] = new float[1000], ["n"] = 0 };
+        Assert.ThrowsAny<OperationCanceledException>(() => intoHandler.RestoreInto(_ck, template, 1, cancelInto.Token));
+        Assert.Equal(0, template["n"]);
+    }
+
+    [Fact]
     public void Verify_prune_and_repair_stop_before_they_start_when_already_cancelled()
     {
         using var handler = new CheckpointHandler();

@@ -44,6 +44,9 @@ internal sealed class StepDecoding
             reader.DecodeAll(pending, onBytes, cancellationToken);
             return true;
         });
+        // A cancellation asked for during the last progress report (the pool may have read everything while the calling
+        // thread decoded its own group, so the first report is also the last) still stops the restore before it returns.
+        cancellationToken.ThrowIfCancellationRequested();
         return state;
     }
 
@@ -70,6 +73,8 @@ internal sealed class StepDecoding
             reader.DecodeAll(pending, onBytes, cancellationToken);
             return true;
         });
+        // Before the containers change: a cancellation asked for during the last progress report leaves them as they were.
+        cancellationToken.ThrowIfCancellationRequested();
         plan.Apply();
     }
 

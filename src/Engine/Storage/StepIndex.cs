@@ -77,7 +77,7 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>
     /// Refuses a new store in a directory whose index SQLite could not open, or not rebuild beside itself (a repair's
     /// <c>index.sqlite.rebuild</c>), before anything is written there: so every store made from now on can be repaired.
-    /// A store that exists already is not refused here; only a file SQLite cannot open is (<see cref="RefuseLongerThanSqliteOpens"/>).
+    /// A store that exists already is not refused here; a file SQLite cannot open is explained when its open fails (<see cref="OpenOrExplainLength"/>).
     /// </summary>
     /// <exception cref="PathTooLongException">The directory's path is longer than <see cref="LongestDirectoryPath"/> bytes
     /// (not on Windows, whose VFS has a limit of its own).</exception>
@@ -103,25 +103,30 @@ internal sealed partial class StepIndex : IDisposable
         physical == Path.TrimEndingDirectorySeparator(Path.GetFullPath(typed)) ? string.Empty : $" (links resolved: '{physical}')";
 
     /// <summary>
-    /// Refuses to open an index file SQLite cannot open on this system, naming the directory, the file and the limit:
-    /// SQLite's answer is a bare "unable to open database file" that names nothing, though the file system takes paths
-    /// eight times longer.
+    /// Opens <paramref name="connection"/>; when SQLite cannot open the file (SQLITE_CANTOPEN) and its path, as given or
+    /// with its links resolved, is longer than SQLite opens here, says so, naming the directory, the file and the limit:
+    /// SQLite's own answer is a bare "unable to open database file" that names nothing, though the file system takes
+    /// paths eight times longer. Measured only after a failure, so an open that works is never refused nor slowed.
     /// </summary>
-    /// <exception cref="PathTooLongException">The file's path is longer than <see cref="LongestSqlitePath"/> bytes (not on Windows).</exception>
-    private static void RefuseLongerThanSqliteOpens(string directory, string path)
+    /// <exception cref="PathTooLongException">The open failed and the path is longer than <see cref="LongestSqlitePath"/> bytes.</exception>
+    private static void OpenOrExplainLength(SqliteConnection connection, string directory, string path)
     {
-        if (OperatingSystem.IsWindows())
+        try
         {
-            return;
+            connection.Open();
         }
-
-        var physical = PhysicalPath.Resolve(path);
-        var bytes = Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(path)), System.Text.Encoding.UTF8.GetByteCount(physical));
-        if (bytes > LongestSqlitePath)
+        catch (SqliteException e) when (e.SqliteErrorCode == 14 && !OperatingSystem.IsWindows()
+            && LongestOf(path) is var (bytes, physical) && bytes > LongestSqlitePath)
         {
             throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
-                $"The checkpoint directory '{directory}' is too deep for SQLite: '{Path.GetFileName(path)}' there is a path{Resolved(path, physical)} of {bytes} bytes, and SQLite opens paths of at most {LongestSqlitePath} bytes here. Move the directory to a path of at most {LongestDirectoryPath} bytes (a symbolic link does not help: SQLite opens the path it points to)."));
+                $"The checkpoint directory '{directory}' is too deep for SQLite: '{Path.GetFileName(path)}' there is a path{Resolved(path, physical)} of {bytes} bytes, and SQLite opens paths of at most {LongestSqlitePath} bytes here. Move the directory to a path of at most {LongestDirectoryPath} bytes (a symbolic link does not help: SQLite opens the path it points to)."), e);
         }
+    }
+
+    private static (int Bytes, string Physical) LongestOf(string path)
+    {
+        var physical = PhysicalPath.Resolve(path);
+        return (Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(path)), System.Text.Encoding.UTF8.GetByteCount(physical)), physical);
     }
 
     /// <summary>
@@ -136,11 +141,6 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>Opens an index file at <paramref name="path"/> (used to build a replacement index aside).</summary>
     public static StepIndex OpenFile(string directory, string path, bool create, bool upgrade = true)
     {
-        if (path != ":memory:")
-        {
-            RefuseLongerThanSqliteOpens(directory, path);
-        }
-
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -155,7 +155,7 @@ internal sealed partial class StepIndex : IDisposable
         {
             index.Guard(() =>
             {
-                connection.Open();
+                OpenOrExplainLength(connection, directory, path);
                 index.Execute("PRAGMA busy_timeout = " + BusyTimeoutMs.ToString(CultureInfo.InvariantCulture) + ";");
                 var version = Convert.ToInt64(index.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
                 if (version == 0 && !create)
@@ -216,11 +216,10 @@ internal sealed partial class StepIndex : IDisposable
     public static StepIndex? OpenReadOnly(string directory)
     {
         var path = PathOf(directory);
-        RefuseLongerThanSqliteOpens(directory, path);
         if (!File.Exists(path + "-wal"))
         {
             var uri = SqliteFileUri.Of(Path.GetFullPath(path)) + "?immutable=1";
-            return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = uri, Mode = SqliteOpenMode.ReadOnly, Pooling = false });
+            return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = uri, Mode = SqliteOpenMode.ReadOnly, Pooling = false }, path);
         }
 
         try
@@ -255,7 +254,7 @@ internal sealed partial class StepIndex : IDisposable
         }
     }
 
-    private static StepIndex? OpenReadOnlyFile(string directory, SqliteConnectionStringBuilder builder)
+    private static StepIndex? OpenReadOnlyFile(string directory, SqliteConnectionStringBuilder builder, string? explainPath = null)
     {
         var connection = new SqliteConnection(builder.ToString());
         var index = new StepIndex(directory, connection, SchemaVersion, null);
@@ -263,7 +262,15 @@ internal sealed partial class StepIndex : IDisposable
         {
             var version = index.Guard(() =>
             {
-                connection.Open();
+                if (explainPath is null)
+                {
+                    connection.Open();
+                }
+                else
+                {
+                    OpenOrExplainLength(connection, directory, explainPath);
+                }
+
                 return Convert.ToInt64(index.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
             });
             if (version > SchemaVersion)
