@@ -42,5 +42,15 @@ $notPassed = @(foreach ($test in $result.Tests) {
     NotPassed = $notPassed
     # Every test's name, so that build.ps1 can check that each allowed skip names exactly one test.
     Names     = @($result.Tests | ForEach-Object { $_.ExpandedPath })
+    # Why each failed test, block or file failed, for the end of build.ps1's log.
+    Failures  = @(foreach ($failed in @($result.Failed) + @($result.FailedBlocks) + @($result.FailedContainers)) {
+        if (-not $failed) { continue }
+        $name = if ($failed.PSObject.Properties['ExpandedPath']) { $failed.ExpandedPath } elseif ($failed.PSObject.Properties['Item']) { "$($failed.Item)" } else { "$failed" }
+        [ordered]@{
+            Name    = $name
+            Message = (@($failed.ErrorRecord) | ForEach-Object { "$_" }) -join [Environment]::NewLine
+            Stack   = (@($failed.ErrorRecord) | ForEach-Object { $_.ScriptStackTrace } | Select-Object -First 1) -join ''
+        }
+    })
 } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $CountsPath
 exit ([int]($failed -gt 0 -or $result.TotalCount -eq 0))

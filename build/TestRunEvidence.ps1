@@ -22,7 +22,46 @@ function Read-UnitTestRun([string] $TrxPath, [int] $ExitCode) {
     # Why vstest aborted the run ("Test host process crashed : ..."), first line of each, to say so at the end.
     $result.RunErrors = @(Select-Xml -Xml $trx -XPath '//t:RunInfo[@outcome="Error"]/t:Text' -Namespace $ns |
         ForEach-Object { ($_.Node.InnerText -split "\r?\n")[0] })
+    # Why each failed test failed, so that the end of the log (all a CI record may keep) says it.
+    $manager = New-TrxNamespaceManager $trx
+    $result.Failures = @(Select-Xml -Xml $trx -XPath '//t:UnitTestResult[@outcome="Failed"]' -Namespace $ns | ForEach-Object {
+        $output = $_.Node.SelectSingleNode('t:Output', $manager)
+        [pscustomobject]@{
+            Name    = [string]$_.Node.testName
+            Message = if ($output) { [string]$output.ErrorInfo.Message } else { '' }
+            Stack   = if ($output) { [string]$output.ErrorInfo.StackTrace } else { '' }
+            Output  = if ($output) { [string]$output.StdOut } else { '' }
+        }
+    })
     return $result
+}
+
+function New-TrxNamespaceManager([xml] $Trx) {
+    $manager = [System.Xml.XmlNamespaceManager]::new($Trx.NameTable)
+    $manager.AddNamespace('t', 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010')
+    # The comma keeps PowerShell from enumerating the manager (it is IEnumerable) into its prefixes.
+    return , $manager
+}
+
+function Format-TestFailure($Run, [int] $MaxTests = 5) {
+    # The failed tests of one runner with their messages, cut to a size a log tail keeps: the message's
+    # first lines, the stack's first frames and the last lines the test wrote.
+    if (-not $Run.ContainsKey('Failures')) { return }
+    $failures = @($Run.Failures)
+    foreach ($failure in ($failures | Select-Object -First $MaxTests)) {
+        "FAILED ($($Run.Runner)): $($failure.Name)"
+        foreach ($part in @(
+                @{ Label = 'message'; Text = $failure.Message; Take = 'First'; Lines = 20 },
+                @{ Label = 'stack'; Text = $failure.Stack; Take = 'First'; Lines = 8 },
+                @{ Label = 'output (last lines)'; Text = $failure.Output; Take = 'Last'; Lines = 15 })) {
+            $lines = @(([string]$part.Text).TrimEnd() -split '\r?\n' | Where-Object { $_ -ne '' })
+            if ($lines.Count -eq 0) { continue }
+            $kept = if ($part.Take -eq 'First') { $lines | Select-Object -First $part.Lines } else { $lines | Select-Object -Last $part.Lines }
+            "  $($part.Label):"
+            foreach ($line in $kept) { '    ' + $(if ($line.Length -gt 400) { $line.Substring(0, 400) + ' …' } else { $line }) }
+        }
+    }
+    if ($failures.Count -gt $MaxTests) { "… and $($failures.Count - $MaxTests) more failed $($Run.Runner) tests (the full log above lists them)" }
 }
 
 function Read-PesterRun([string] $CountsPath, [int] $ExitCode) {
@@ -34,6 +73,10 @@ function Read-PesterRun([string] $CountsPath, [int] $ExitCode) {
     $result.Passed = [int]$counts.Passed
     $result.Failed = [int]$counts.Failed
     $result.Skipped = @($counts.NotPassed | Where-Object { $_ })
+    if ($counts.PSObject.Properties['Failures']) {
+        $result.Failures = @($counts.Failures | Where-Object { $_ } | ForEach-Object {
+            [pscustomobject]@{ Name = [string]$_.Name; Message = [string]$_.Message; Stack = [string]$_.Stack; Output = '' } })
+    }
     if ($counts.PSObject.Properties['Names']) { $result.Names = @($counts.Names | Where-Object { $_ }) }
     return $result
 }
@@ -152,6 +195,7 @@ function Complete-TestRun($Unit, $Pester, [string] $FloorPath, [bool] $IsCi, [st
             Write-Host "Figures of this run: $FiguresPath (render them into docs/guarantees.md with -Task Figures)"
         }
     }
+    foreach ($run in $Unit, $Pester) { foreach ($line in @(Format-TestFailure $run)) { Write-Host $line } }
     foreach ($problem in $problems) { Write-Host "ERROR: $problem" }
     Write-Host "$passed passed, $failed failed, $skipped skipped"
     return [int]$failing

@@ -105,6 +105,44 @@ Describe 'build.ps1 -Task Test verdict' {
         $run.Lines[-1] | Should -Match "^$ClosingPattern$"
     }
 
+    It 'ends the log with each failed test, its message, its first stack frames and its last output lines, before the closing line' {
+        # A CI record may keep only the end of the log: the reason a test failed must be there, not only its name.
+        $output = (1..40 | ForEach-Object { "explored state $_" }) -join "`n"
+        $trx = Join-Path $TestDrive 'failed-test.trx'
+        @"
+<?xml version="1.0" encoding="utf-8"?>
+<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">
+  <Results><UnitTestResult testName="Ns.Class.Passes" outcome="Passed" /><UnitTestResult testName="Ns.Class.Theory(operation: &quot;save&quot;)" outcome="Failed"><Output><StdOut>$output</StdOut><ErrorInfo><Message>1 of 30 crash states broke guarantee 2
+first: save: crash after fsync</Message><StackTrace>   at Ns.Class.Theory(String operation) in /src/Class.cs:line 9
+   at Frame2
+   at Frame3
+   at Frame4
+   at Frame5
+   at Frame6
+   at Frame7
+   at Frame8
+   at Frame9-not-shown</StackTrace></ErrorInfo></Output></UnitTestResult></Results>
+  <ResultSummary outcome="Failed">
+    <Counters total="12" executed="12" passed="11" failed="1" error="0" timeout="0" aborted="0" inconclusive="0" notExecuted="0" />
+  </ResultSummary>
+</TestRun>
+"@ | Set-Content -LiteralPath $trx
+        $unit = Read-UnitTestRun $trx 1
+        $run = Complete $unit (Get-GoodPester) (New-Floor $GoodFloor)
+        $run.ExitCode | Should -Be 1
+        $run.Lines[-1] | Should -BeExactly '16 passed, 1 failed, 0 skipped'
+        $at = [array]::IndexOf($run.Lines, 'FAILED (xunit): Ns.Class.Theory(operation: "save")')
+        $at | Should -BeGreaterThan -1
+        $shown = $run.Lines[$at..($run.Lines.Count - 1)]
+        $shown | Should -Contain '    1 of 30 crash states broke guarantee 2'
+        $shown | Should -Contain '    first: save: crash after fsync'
+        @($shown | Where-Object { $_.Trim() -eq 'at Frame8' }).Count | Should -Be 1
+        @($shown | Where-Object { $_ -like '*Frame9-not-shown*' }).Count | Should -Be 0
+        $shown | Should -Contain '    explored state 40'
+        $shown | Should -Not -Contain '    explored state 25'
+        @($run.Lines | Where-Object { $_ -like 'FAILED (xunit): Ns.Class.Passes*' }).Count | Should -Be 0
+    }
+
     It 'fails when the TRX or the Pester counts were never written' {
         $unit = Read-UnitTestRun (Join-Path $TestDrive 'absent.trx') 0
         $pester = Read-PesterRun (Join-Path $TestDrive 'absent.json') 0
@@ -262,6 +300,20 @@ Describe 'S' {
         $run.ExitCode | Should -Be 1
         @($run.Lines | Where-Object { $_ -like "ERROR: Pester: required test 'S.*' did not pass*" }).Count | Should -Be 3
         $run.Lines[-1] | Should -BeExactly '11 passed, 0 failed, 3 skipped'
+    }
+
+    It 'writes why a test and a file failed into the counts, and the verdict shows it' {
+        $folder = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'failing')
+        Set-Content -LiteralPath (Join-Path $folder 'Fails.Tests.ps1') -Value "Describe 'F' { It 'compares' { 'restored 3 steps' | Should -Be 'restored 4 steps' } }"
+        Set-Content -LiteralPath (Join-Path $folder 'Broken.Tests.ps1') -Value "Describe 'b' { It 'never parses' { 1 | Should -Be 1 "
+        $pester = Invoke-Runner $folder
+        $pester.ExitCode | Should -Be 1
+        $run = Complete (Get-GoodUnit) $pester (New-Floor $GoodFloor)
+        $run.ExitCode | Should -Be 1
+        $run.Lines | Should -Contain 'FAILED (Pester): F.compares'
+        @($run.Lines | Where-Object { $_ -like '*restored 4 steps*' }).Count | Should -BeGreaterThan 0
+        @($run.Lines | Where-Object { $_ -like 'FAILED (Pester): *Broken.Tests.ps1*' }).Count | Should -Be 1
+        $run.Lines[-1] | Should -Match "^$ClosingPattern$"
     }
 
     It 'fails a run whose process ends before writing its counts (a test calling [Environment]::Exit(0))' {
