@@ -176,8 +176,7 @@ public sealed class IntentOverlapAttackTests : IDisposable
             seed.Save(_ck, State(0), step: 0);
         }
 
-        // The pool is starved for real, as OverlappedSealStarvationTests does it: its maximum lowered to its minimum and
-        // every thread blocked. Forty Task.Run blockers (as this test had) did not keep a pool item from starting on
+        // The pool is starved for real (StarvedThreadPool): its maximum lowered to its minimum and every thread blocked. Forty Task.Run blockers (as this test had) did not keep a pool item from starting on
         // this runtime: with the commit put back on the pool (PoolOrWaiter) the test passed, 2 runs of 2. On a starved
         // pool the commit queued there can start only when the save joins it, after every staging write, so the probe
         // finds the lock held however long it waits: its timeout can be generous (the commit's own fsyncs may take
@@ -185,26 +184,9 @@ public sealed class IntentOverlapAttackTests : IDisposable
         var probe = new ProbingProgress(_ck);
         using var h = new CheckpointHandler(new CheckpointOptions { Progress = probe });
         var big = new Dictionary<string, object?> { ["w"] = Enumerable.Range(0, 4 << 20).Select(i => (float)i).ToArray() };
-        ThreadPool.GetMaxThreads(out var maxWorkers, out var maxIo);
-        ThreadPool.GetMinThreads(out var minWorkers, out _);
-        // Not disposed: a blocker may start only after the test.
-        var release = new ManualResetEventSlim();
-        var started = new CountdownEvent(minWorkers);
         Exception? failure = null;
-        try
+        using (StarvedThreadPool.Start(blockFor: TimeSpan.FromSeconds(120)))
         {
-            Assert.True(ThreadPool.SetMaxThreads(minWorkers, maxIo), "could not lower the pool's maximum");
-            for (var i = 0; i < minWorkers; i++)
-            {
-                ThreadPool.QueueUserWorkItem(_ =>
-                {
-                    started.Signal();
-                    release.Wait(TimeSpan.FromSeconds(120));
-                });
-            }
-
-            // Either every pool thread the maximum allows is now blocked, or the pool was already full.
-            _ = started.Wait(TimeSpan.FromSeconds(5));
             var saving = new Thread(() =>
             {
                 try
@@ -218,11 +200,6 @@ public sealed class IntentOverlapAttackTests : IDisposable
             });
             saving.Start();
             Assert.True(saving.Join(TimeSpan.FromSeconds(90)), "the save did not finish");
-        }
-        finally
-        {
-            ThreadPool.SetMaxThreads(maxWorkers, maxIo);
-            release.Set();
         }
 
         Assert.Null(failure);

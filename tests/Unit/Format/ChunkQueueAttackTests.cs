@@ -337,28 +337,10 @@ public sealed class ChunkQueueStarvationTests : IDisposable
         var ck = Path.GetFullPath(_dir.Sub("ck"));
         var state = ChunkQueueAttackTests.SaveSixtyFour(ck);
         var (reader, readsNow, pending, arrays) = ChunkQueueAttackTests.OpenFor(ck, parallelism: 4);
-        ThreadPool.GetMaxThreads(out var maxWorkers, out var maxIo);
-        ThreadPool.GetMinThreads(out var minWorkers, out _);
-        // Not disposed: a blocker may start only after the test.
-        var release = new ManualResetEventSlim();
-        var started = new CountdownEvent(minWorkers);
-        var finished = new CountdownEvent(minWorkers);
+        var starved = StarvedThreadPool.Start(blockFor: TimeSpan.FromSeconds(60));
         Exception? failure = null;
         try
         {
-            Assert.True(ThreadPool.SetMaxThreads(minWorkers, maxIo), "could not lower the pool's maximum");
-            for (var i = 0; i < minWorkers; i++)
-            {
-                ThreadPool.QueueUserWorkItem(_ =>
-                {
-                    started.Signal();
-                    release.Wait(TimeSpan.FromSeconds(60));
-                    finished.Signal();
-                });
-            }
-
-            // Either every pool thread the maximum allows is now blocked, or the pool was already full.
-            _ = started.Wait(TimeSpan.FromSeconds(5));
             var decoder = new Thread(() =>
             {
                 try
@@ -376,9 +358,8 @@ public sealed class ChunkQueueStarvationTests : IDisposable
             var reads = readsNow();
             Assert.Equal(64, reads);
 
-            ThreadPool.SetMaxThreads(maxWorkers, maxIo);
-            release.Set();
-            _ = finished.Wait(TimeSpan.FromSeconds(30));
+            starved.Release();
+            _ = starved.WaitForBlockersToReturn(TimeSpan.FromSeconds(30));
             Thread.Sleep(300);
             // The three pool items DecodeAll queued ran only now: they found the queue empty.
             Assert.Equal(reads, readsNow());
@@ -389,8 +370,7 @@ public sealed class ChunkQueueStarvationTests : IDisposable
         }
         finally
         {
-            ThreadPool.SetMaxThreads(maxWorkers, maxIo);
-            release.Set();
+            starved.Release();
             reader.Dispose();
         }
     }

@@ -40,26 +40,9 @@ public sealed class OverlappedSealStarvationTests : IDisposable
         var ck = Path.GetFullPath(_dir.Sub("ck"));
         using var handler = new CheckpointHandler();
         handler.Save(ck, new Hashtable { ["epoch"] = 1 }, step: 1); // the store exists: only the save is timed below
-        ThreadPool.GetMaxThreads(out var maxWorkers, out var maxIo);
-        ThreadPool.GetMinThreads(out var minWorkers, out _);
-        // Not disposed: a blocker may start only after the test.
-        var release = new ManualResetEventSlim();
-        var started = new CountdownEvent(minWorkers);
         Exception? failure = null;
-        try
+        using (StarvedThreadPool.Start(blockFor: TimeSpan.FromSeconds(60)))
         {
-            Assert.True(ThreadPool.SetMaxThreads(minWorkers, maxIo), "could not lower the pool's maximum");
-            for (var i = 0; i < minWorkers; i++)
-            {
-                ThreadPool.QueueUserWorkItem(_ =>
-                {
-                    started.Signal();
-                    release.Wait(TimeSpan.FromSeconds(60));
-                });
-            }
-
-            // Either every pool thread the maximum allows is now blocked, or the pool was already full.
-            _ = started.Wait(TimeSpan.FromSeconds(5));
             var saver = new Thread(() =>
             {
                 try
@@ -74,11 +57,6 @@ public sealed class OverlappedSealStarvationTests : IDisposable
             saver.Start();
             Assert.True(saver.Join(TimeSpan.FromSeconds(20)), "the save did not finish on a starved pool");
             Assert.Null(failure);
-        }
-        finally
-        {
-            ThreadPool.SetMaxThreads(maxWorkers, maxIo);
-            release.Set();
         }
 
         var restored = (IDictionary)handler.Restore(ck, 2)!;
