@@ -44,6 +44,52 @@ public sealed class CrashStateModelTests : IDisposable
         return (pre, TraceParser.Parse(root, pre, lines));
     }
 
+    /// <summary>
+    /// The kernel frees a descriptor as its close begins, so another thread's open may return the same number
+    /// before strace prints the close's return. The parser dropped the descriptor when the close returned, which
+    /// then forgot the new file: its write and fsync were left out of the model, a fsynced tensor file counted as
+    /// lost in crash states, and the explorer blamed the engine (a CrashStateTests failure in CI under load).
+    /// </summary>
+    [Fact]
+    public void A_descriptor_reused_by_another_thread_while_its_close_was_unfinished_keeps_the_new_files_writes_and_fsync()
+    {
+        var root = _dir.Sub("ck");
+        Directory.CreateDirectory(root);
+        File.WriteAllBytes(Path.Combine(root, "index.sqlite-wal"), [1, 2, 3]);
+        var pre = FsImage.Read(root);
+        var lines = new List<string>
+        {
+            $"100 openat(AT_FDCWD</tmp>, \"{root}/index.sqlite-wal\", O_RDWR|O_CLOEXEC, 0644) = 17<{root}/index.sqlite-wal>",
+            $"100 close(17<{root}/index.sqlite-wal> <unfinished ...>",
+            $"101 openat(AT_FDCWD</tmp>, \"{root}/tensors.lz4\", O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0666) = 17<{root}/tensors.lz4>",
+            "100 <... close resumed>) = 0",
+            $"101 pwrite64(17<{root}/tensors.lz4>, \"xyz\", 3, 0) = 3",
+            $"101 fsync(17<{root}/tensors.lz4>) = 0",
+        };
+
+        var ops = TraceParser.Parse(root, pre, lines);
+
+        Assert.Equal([FsOpKind.Create, FsOpKind.Write, FsOpKind.Sync], ops.Select(o => o.Kind));
+        Assert.Equal("xyz"u8.ToArray(), ops[1].Data);
+        Assert.Equal(ops[0].Target, ops[1].Inode);
+        Assert.Equal(ops[0].Target, ops[2].Inode);
+    }
+
+    [Fact]
+    public void A_write_or_fsync_on_a_descriptor_inside_the_directory_that_the_parser_never_saw_opened_is_an_error_not_a_silent_gap()
+    {
+        var root = _dir.Sub("ck");
+        Directory.CreateDirectory(root);
+        File.WriteAllBytes(Path.Combine(root, "data"), [1]);
+        var pre = FsImage.Read(root);
+
+        var write = Assert.Throws<InvalidDataException>(() => TraceParser.Parse(root, pre, [$"100 pwrite64(9<{root}/data>, \"x\", 1, 0) = 1"]));
+        Assert.Contains($"9<{root}/data>", write.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidDataException>(() => TraceParser.Parse(root, pre, [$"100 fsync(9<{root}/data>) = 0"]));
+        // A descriptor outside the directory is none of the model's business.
+        Assert.Empty(TraceParser.Parse(root, pre, ["100 fsync(9</elsewhere/data>) = 0", "100 write(1<pipe:[42]>, \"x\", 1) = 1"]));
+    }
+
     [Fact]
     public void The_parser_keeps_only_calls_inside_the_directory_and_decodes_the_written_bytes()
     {

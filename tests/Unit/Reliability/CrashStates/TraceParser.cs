@@ -57,16 +57,25 @@ internal sealed class TraceParser
         var pid = raw[..space];
         var line = raw[(space + 1)..].TrimStart();
         const string Unfinished = " <unfinished ...>";
+        const string Close = "close(";
         if (line.EndsWith(Unfinished, StringComparison.Ordinal))
         {
-            _unfinished[pid] = line[..^Unfinished.Length];
+            var started = line[..^Unfinished.Length];
+            if (started.StartsWith(Close, StringComparison.Ordinal))
+            {
+                // The kernel frees the descriptor as the close begins, so another thread's open may return the same
+                // number before this close returns: forgetting it at the return would forget that thread's file.
+                _fds.Remove(Fd(started[Close.Length..]));
+            }
+
+            _unfinished[pid] = started;
             return;
         }
 
         if (line.StartsWith("<... ", StringComparison.Ordinal))
         {
             var resumed = line.IndexOf(" resumed>", StringComparison.Ordinal);
-            if (resumed < 0 || !_unfinished.Remove(pid, out var head))
+            if (resumed < 0 || !_unfinished.Remove(pid, out var head) || head.StartsWith(Close, StringComparison.Ordinal))
             {
                 return;
             }
@@ -132,14 +141,14 @@ internal sealed class TraceParser
                 WriteAt(a[0], long.Parse(a[3], CultureInfo.InvariantCulture), Iov(a[1]), ret);
                 break;
             case "lseek":
-                if (_fds.TryGetValue(Fd(a[0]), out var sought))
+                if (Tracked(a[0]) is { } sought)
                 {
                     sought.Position = ret;
                 }
 
                 break;
             case "ftruncate":
-                if (_fds.TryGetValue(Fd(a[0]), out var cut))
+                if (Tracked(a[0]) is { } cut)
                 {
                     Emit(new FsOp(0, FsOpKind.Truncate, $"ftruncate({cut.Path}, {a[1]})") { Inode = cut.Inode, Length = long.Parse(a[1], CultureInfo.InvariantCulture) });
                 }
@@ -153,7 +162,7 @@ internal sealed class TraceParser
 
                 break;
             case "fallocate":
-                if (_fds.TryGetValue(Fd(a[0]), out var grown) && a[1] == "0")
+                if (Tracked(a[0]) is { } grown && a[1] == "0")
                 {
                     var end = long.Parse(a[2], CultureInfo.InvariantCulture) + long.Parse(a[3], CultureInfo.InvariantCulture);
                     if (end > _live[grown.Inode].Content.Length)
@@ -164,7 +173,7 @@ internal sealed class TraceParser
 
                 break;
             case "fsync" or "fdatasync":
-                if (_fds.TryGetValue(Fd(a[0]), out var synced))
+                if (Tracked(a[0]) is { } synced)
                 {
                     Emit(new FsOp(0, FsOpKind.Sync, $"{name}({Show(synced.Path)})") { Inode = synced.Inode });
                 }
@@ -249,7 +258,7 @@ internal sealed class TraceParser
 
     private void WriteAt(string fdArg, long? offset, byte[] data, long written)
     {
-        if (!_fds.TryGetValue(Fd(fdArg), out var file))
+        if (Tracked(fdArg) is not { } file)
         {
             return;
         }
@@ -272,6 +281,32 @@ internal sealed class TraceParser
             Offset = at,
             Data = bytes,
         });
+    }
+
+    /// <summary>
+    /// The open file a descriptor argument names, or null for one outside the directory. A descriptor whose path
+    /// (strace's -y annotation) is inside the directory but which the parser does not know is an error: the model
+    /// would silently leave its write or fsync out and blame the engine for the crash states that follow.
+    /// </summary>
+    private OpenFile? Tracked(string fdArg)
+    {
+        if (_fds.TryGetValue(Fd(fdArg), out var file))
+        {
+            return file;
+        }
+
+        var lt = fdArg.IndexOf('<', StringComparison.Ordinal);
+        if (lt >= 0 && fdArg.EndsWith('>'))
+        {
+            var path = fdArg[(lt + 1)..^1];
+            // SQLite's -shm file is left out of the model on purpose (FsImage.IsVolatile).
+            if ((path == _root || path.StartsWith(_root + "/", StringComparison.Ordinal)) && !FsImage.IsVolatile(path))
+            {
+                throw new InvalidDataException($"the trace uses descriptor {fdArg}, inside the traced directory, which the parser does not know of: the crash model would leave the call out");
+            }
+        }
+
+        return null;
     }
 
     private void Move(string? from, string? to, string flags)
