@@ -112,7 +112,12 @@ internal static class CrashStateExplorer
         readers.Hold(scenario, dir);
         var lines = TraceRecorder.Record(Path.Combine(work, "recovery-trace.txt"), scenario.TwoRenames, CrashScenario.RecoveryCommand.Select(a => a == "{dir}" ? dir : a).ToArray());
         var recovery = TraceParser.Parse(dir, left, lines);
-        var combined = killed.Concat(recovery.Select(op => op with { Seq = killed.Count + op.Seq, Syscall = "recovery: " + op.Syscall })).ToList();
+        var combined = killed.Concat(recovery.Select(op => op with
+        {
+            Seq = killed.Count + op.Seq,
+            CoversBefore = op.CoversBefore < 0 ? -1 : killed.Count + op.CoversBefore,
+            Syscall = "recovery: " + op.Syscall,
+        })).ToList();
         if (StateMaterialiser.Build(pre, combined, _ => true).TreeHash() != FsImage.Read(dir).TreeHash())
         {
             throw new InvalidOperationException("replaying the killed operation and the recovery does not give the directory the recovery left");

@@ -33,7 +33,7 @@ internal static class CrashStateGenerator
             var through = ops[i].DurableThrough().ToHashSet();
             for (var j = i + 1; j < ops.Count; j++)
             {
-                if (ops[j].Kind == FsOpKind.Sync && through.Contains(ops[j].Inode))
+                if (ops[j].Covers(i) && through.Contains(ops[j].Inode))
                 {
                     at[i] = j;
                     break;
@@ -139,7 +139,7 @@ internal static class CrashStateGenerator
 
             for (var j = i + 1; j < ops.Count; j++)
             {
-                if (ops[j].Kind == FsOpKind.Sync && ops[j].Inode == ops[i].Inode)
+                if (ops[j].Covers(i) && ops[j].Inode == ops[i].Inode)
                 {
                     at[i] = j;
                     break;

@@ -65,6 +65,15 @@ internal sealed record FsOp(int Seq, FsOpKind Kind, string Syscall)
 
     public long Length { get; init; }
 
+    /// <summary>
+    /// For a sync that strace showed unfinished: the number of operations that had returned when it began; only those
+    /// are made durable by it (what another thread finished while it ran may or may not be). -1: every earlier operation.
+    /// </summary>
+    public int CoversBefore { get; init; } = -1;
+
+    /// <summary>Whether this sync makes the operation at <paramref name="seq"/> (earlier in the trace) durable, as far as timing goes.</summary>
+    public bool Covers(int seq) => Kind == FsOpKind.Sync && seq < Seq && (CoversBefore < 0 || seq < CoversBefore);
+
     public bool IsEntryOp => Kind is FsOpKind.Create or FsOpKind.Mkdir or FsOpKind.Remove or FsOpKind.Rename or FsOpKind.Exchange or FsOpKind.Link;
 
     /// <summary>

@@ -16,8 +16,12 @@ internal sealed class TraceParser
     private readonly string _root;
     private readonly FsImage _live;
     private readonly Dictionary<int, OpenFile> _fds = new();
-    private readonly Dictionary<string, string> _unfinished = new(StringComparer.Ordinal);
+    /// <summary>Each thread's call strace printed as unfinished: its head, and how many operations had been emitted when it began.</summary>
+    private readonly Dictionary<string, (string Head, int StartedAt)> _unfinished = new(StringComparer.Ordinal);
     private readonly List<FsOp> _ops = new();
+
+    /// <summary>For the call being applied: the number of operations emitted before it began (its unfinished line), or -1 when it began where it returned.</summary>
+    private int _startedAt = -1;
 
     private TraceParser(string root, FsImage pre)
     {
@@ -68,19 +72,37 @@ internal sealed class TraceParser
                 _fds.Remove(Fd(started[Close.Length..]));
             }
 
-            _unfinished[pid] = started;
+            if (_unfinished.TryGetValue(pid, out var pending))
+            {
+                // strace prints a thread's return before its next call: a second head means a return went missing.
+                throw new InvalidDataException($"thread {pid} began '{Head(started)}' while its '{Head(pending.Head)}' had not returned in the trace: the model cannot tell whether that call happened");
+            }
+
+            _unfinished[pid] = (started, _ops.Count);
             return;
         }
 
         if (line.StartsWith("<... ", StringComparison.Ordinal))
         {
             var resumed = line.IndexOf(" resumed>", StringComparison.Ordinal);
-            if (resumed < 0 || !_unfinished.Remove(pid, out var head) || head.StartsWith(Close, StringComparison.Ordinal))
+            if (resumed < 0 || !_unfinished.Remove(pid, out var pending))
             {
                 return;
             }
 
-            line = head + line[(resumed + " resumed>".Length)..];
+            var resumedName = line["<... ".Length..resumed];
+            if (resumedName != Head(pending.Head))
+            {
+                throw new InvalidDataException($"thread {pid} resumed '{resumedName}' while its unfinished call was '{Head(pending.Head)}': the trace lost a return, and the model cannot tell which call happened");
+            }
+
+            if (pending.Head.StartsWith(Close, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            line = pending.Head + line[(resumed + " resumed>".Length)..];
+            _startedAt = pending.StartedAt;
         }
 
         var open = line.IndexOf('(', StringComparison.Ordinal);
@@ -109,7 +131,21 @@ internal sealed class TraceParser
             return;
         }
 
-        Call(name, args, ret);
+        try
+        {
+            Call(name, args, ret);
+        }
+        finally
+        {
+            _startedAt = -1;
+        }
+    }
+
+    /// <summary>The call name of a line's head ("fsync" of "fsync(5&lt;/a&gt;").</summary>
+    private static string Head(string head)
+    {
+        var open = head.IndexOf('(', StringComparison.Ordinal);
+        return open < 0 ? head : head[..open];
     }
 
     private void Call(string name, List<string> a, long ret)
@@ -175,7 +211,8 @@ internal sealed class TraceParser
             case "fsync" or "fdatasync":
                 if (Tracked(a[0]) is { } synced)
                 {
-                    Emit(new FsOp(0, FsOpKind.Sync, $"{name}({Show(synced.Path)})") { Inode = synced.Inode });
+                    // An fsync covers what had returned before it began, not what another thread finished while it ran.
+                    Emit(new FsOp(0, FsOpKind.Sync, $"{name}({Show(synced.Path)})") { Inode = synced.Inode, CoversBefore = _startedAt });
                 }
 
                 break;
@@ -227,6 +264,9 @@ internal sealed class TraceParser
     {
         if (path is null)
         {
+            // A file outside the directory (or the -shm) now has this number; a close the trace did not show
+            // (dup2, close_range) must not leave the number charged to a file inside.
+            _fds.Remove(fd);
             return;
         }
 
@@ -299,6 +339,13 @@ internal sealed class TraceParser
         if (lt >= 0 && fdArg.EndsWith('>'))
         {
             var path = fdArg[(lt + 1)..^1];
+            const string Deleted = " (deleted)";
+            if (path.EndsWith(Deleted, StringComparison.Ordinal))
+            {
+                // strace -y marks a descriptor whose file was unlinked.
+                path = path[..^Deleted.Length];
+            }
+
             // SQLite's -shm file is left out of the model on purpose (FsImage.IsVolatile).
             if ((path == _root || path.StartsWith(_root + "/", StringComparison.Ordinal)) && !FsImage.IsVolatile(path))
             {
