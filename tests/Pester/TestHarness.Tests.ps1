@@ -143,6 +143,31 @@ first: save: crash after fsync</Message><StackTrace>   at Ns.Class.Theory(String
         @($run.Lines | Where-Object { $_ -like 'FAILED (xunit): Ns.Class.Passes*' }).Count | Should -Be 0
     }
 
+    It 'reads failed tests that wrote no output or no stack trace under build.ps1''s strict mode, and still ends with the closing line' {
+        # build.ps1 runs with Set-StrictMode -Version 3.0: reading a TRX element that is not there (a failed test
+        # with no StdOut, the usual case; an ErrorInfo without StackTrace) threw, ending the task before the Pester
+        # run and before the closing line.
+        $trx = Join-Path $TestDrive 'failed-no-output.trx'
+        @"
+<?xml version="1.0" encoding="utf-8"?>
+<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">
+  <Results><UnitTestResult testName="Ns.Class.Passes" outcome="Passed" /><UnitTestResult testName="Ns.Class.NoOutput" outcome="Failed"><Output><ErrorInfo><Message>Assert.Equal() Failure &lt;3&gt; &amp; more</Message><StackTrace>   at Ns.Class.NoOutput()</StackTrace></ErrorInfo></Output></UnitTestResult><UnitTestResult testName="Ns.Class.NoStack" outcome="Failed"><Output><StdOut>said something</StdOut><ErrorInfo><Message><![CDATA[in <CDATA>]]></Message></ErrorInfo></Output></UnitTestResult><UnitTestResult testName="Ns.Class.OnlyOutput" outcome="Failed"><Output><StdOut>only output</StdOut></Output></UnitTestResult></Results>
+  <ResultSummary outcome="Failed">
+    <Counters total="4" executed="4" passed="1" failed="3" error="0" timeout="0" aborted="0" inconclusive="0" notExecuted="0" />
+  </ResultSummary>
+</TestRun>
+"@ | Set-Content -LiteralPath $trx
+        $unit = & { Set-StrictMode -Version 3.0; Read-UnitTestRun $trx 1 }
+        $run = & { Set-StrictMode -Version 3.0; Complete $unit (Get-GoodPester) (New-Floor $GoodFloor) }
+        $run.ExitCode | Should -Be 1
+        $run.Lines[-1] | Should -BeExactly '6 passed, 3 failed, 0 skipped'
+        $run.Lines | Should -Contain 'FAILED (xunit): Ns.Class.NoOutput'
+        $run.Lines | Should -Contain '    Assert.Equal() Failure <3> & more'
+        $run.Lines | Should -Contain '    in <CDATA>'
+        $run.Lines | Should -Contain '    said something'
+        $run.Lines | Should -Contain 'FAILED (xunit): Ns.Class.OnlyOutput'
+    }
+
     It 'fails when the TRX or the Pester counts were never written' {
         $unit = Read-UnitTestRun (Join-Path $TestDrive 'absent.trx') 0
         $pester = Read-PesterRun (Join-Path $TestDrive 'absent.json') 0
