@@ -23,14 +23,16 @@ function Read-UnitTestRun([string] $TrxPath, [int] $ExitCode) {
     $result.RunErrors = @(Select-Xml -Xml $trx -XPath '//t:RunInfo[@outcome="Error"]/t:Text' -Namespace $ns |
         ForEach-Object { ($_.Node.InnerText -split "\r?\n")[0] })
     # Why each failed test failed, so that the end of the log (all a CI record may keep) says it.
+    # Read by XPath, not by PowerShell's XML properties: under build.ps1's strict mode a missing element (a failed
+    # test that wrote no output, an error without a stack trace) throws, and the run would end without its closing line.
     $manager = New-TrxNamespaceManager $trx
+    $text = { param($node, [string] $path) $found = $node.SelectSingleNode($path, $manager); if ($found) { $found.InnerText } else { '' } }
     $result.Failures = @(Select-Xml -Xml $trx -XPath '//t:UnitTestResult[@outcome="Failed"]' -Namespace $ns | ForEach-Object {
-        $output = $_.Node.SelectSingleNode('t:Output', $manager)
         [pscustomobject]@{
-            Name    = [string]$_.Node.testName
-            Message = if ($output) { [string]$output.ErrorInfo.Message } else { '' }
-            Stack   = if ($output) { [string]$output.ErrorInfo.StackTrace } else { '' }
-            Output  = if ($output) { [string]$output.StdOut } else { '' }
+            Name    = $_.Node.GetAttribute('testName')
+            Message = & $text $_.Node 't:Output/t:ErrorInfo/t:Message'
+            Stack   = & $text $_.Node 't:Output/t:ErrorInfo/t:StackTrace'
+            Output  = & $text $_.Node 't:Output/t:StdOut'
         }
     })
     return $result
@@ -195,7 +197,11 @@ function Complete-TestRun($Unit, $Pester, [string] $FloorPath, [bool] $IsCi, [st
             Write-Host "Figures of this run: $FiguresPath (render them into docs/guarantees.md with -Task Figures)"
         }
     }
-    foreach ($run in $Unit, $Pester) { foreach ($line in @(Format-TestFailure $run)) { Write-Host $line } }
+    foreach ($run in $Unit, $Pester) {
+        # Why tests failed is help for the reader; nothing in it may keep the verdict and the closing line from printing.
+        try { foreach ($line in @(Format-TestFailure $run)) { Write-Host $line } }
+        catch { Write-Host "(the failed $($run.Runner) tests' messages could not be shown: $($_.Exception.Message))" }
+    }
     foreach ($problem in $problems) { Write-Host "ERROR: $problem" }
     Write-Host "$passed passed, $failed failed, $skipped skipped"
     return [int]$failing
