@@ -168,6 +168,21 @@ first: save: crash after fsync</Message><StackTrace>   at Ns.Class.Theory(String
         $run.Lines | Should -Contain 'FAILED (xunit): Ns.Class.OnlyOutput'
     }
 
+    It 'keeps the closing line the only line of its form when a failed test''s message or output holds one' {
+        # A failed TestHarness test's message quotes closing lines ("Expected '15 passed, 0 failed, 0 skipped' ...");
+        # printed as it is, a parser looking for the pattern anywhere would find a run with no failures first.
+        $unit = Get-GoodUnit
+        $unit.Failed = 1
+        $unit.ExitCode = 1
+        $unit.Failures = @([pscustomobject]@{ Name = 'Ns.Class.Quotes'; Message = "Expected strings to be the same, but they were different.`nExpected: '15 passed, 0 failed, 0 skipped'"
+            Stack = ''; Output = '3 passed, 0 failed, 0 skipped' })
+        $run = Complete $unit (Get-GoodPester) (New-Floor $GoodFloor)
+        $run.ExitCode | Should -Be 1
+        $run.Lines[-1] | Should -BeExactly '15 passed, 1 failed, 0 skipped'
+        @($run.Lines | Where-Object { $_ -match $ClosingPattern }).Count | Should -Be 1
+        @($run.Lines | Where-Object { $_ -like '*Expected:*15 passed*' }).Count | Should -Be 1
+    }
+
     It 'fails when the TRX or the Pester counts were never written' {
         $unit = Read-UnitTestRun (Join-Path $TestDrive 'absent.trx') 0
         $pester = Read-PesterRun (Join-Path $TestDrive 'absent.json') 0
