@@ -60,7 +60,11 @@ function Format-TestFailure($Run, [int] $MaxTests = 5) {
             if ($lines.Count -eq 0) { continue }
             $kept = if ($part.Take -eq 'First') { $lines | Select-Object -First $part.Lines } else { $lines | Select-Object -Last $part.Lines }
             "  $($part.Label):"
-            foreach ($line in $kept) { '    ' + $(if ($line.Length -gt 400) { $line.Substring(0, 400) + ' …' } else { $line }) }
+            foreach ($line in $kept) {
+                $line = if ($line.Length -gt 400) { $line.Substring(0, 400) + ' …' } else { $line }
+                # The closing line must stay the only line of its form: a quoted one loses its commas.
+                '    ' + ($line -replace '(\d+) passed, (\d+) failed, (\d+) skipped', '$1 passed; $2 failed; $3 skipped')
+            }
         }
     }
     if ($failures.Count -gt $MaxTests) { "… and $($failures.Count - $MaxTests) more failed $($Run.Runner) tests (the full log above lists them)" }
