@@ -192,6 +192,35 @@ public sealed class CrashStateModelTests : IDisposable
         Assert.Empty(ops);
     }
 
+    /// <summary>
+    /// A write or fsync holds the file it began on: another thread may close that descriptor and an open may get the
+    /// number back before strace prints the call's return. The parser looked the descriptor up at the return, so the
+    /// fsync of one file was charged to the other (the first counted as never synced, the second as synced).
+    /// </summary>
+    [Fact]
+    public void A_write_or_fsync_is_charged_to_the_file_its_descriptor_named_when_it_began()
+    {
+        var root = _dir.Sub("ck");
+        Directory.CreateDirectory(root);
+        File.WriteAllBytes(Path.Combine(root, "a"), [1]);
+        var pre = FsImage.Read(root);
+        var ops = TraceParser.Parse(root, pre,
+        [
+            $"100 openat(AT_FDCWD</tmp>, \"{root}/a\", O_RDWR|O_CLOEXEC) = 5<{root}/a>",
+            $"100 pwrite64(5<{root}/a>, \"xy\", 2, 0 <unfinished ...>",
+            $"101 fsync(5<{root}/a> <unfinished ...>",
+            $"102 close(5<{root}/a>) = 0",
+            $"102 openat(AT_FDCWD</tmp>, \"{root}/b\", O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0666) = 5<{root}/b>",
+            "100 <... pwrite64 resumed>) = 2",
+            "101 <... fsync resumed>) = 0",
+        ]);
+
+        Assert.Equal([FsOpKind.Create, FsOpKind.Write, FsOpKind.Sync], ops.Select(o => o.Kind));
+        var a = pre.Resolve("a")!.Value;
+        Assert.Equal(a, ops[1].Inode);
+        Assert.Equal(a, ops[2].Inode);
+    }
+
     [Fact]
     public void The_parser_keeps_only_calls_inside_the_directory_and_decodes_the_written_bytes()
     {
