@@ -17,7 +17,23 @@ internal sealed class TraceParser
     private readonly FsImage _live;
     private readonly Dictionary<int, OpenFile> _fds = new();
     /// <summary>Each thread's call strace printed as unfinished: its head, and how many operations had been emitted when it began.</summary>
-    private readonly Dictionary<string, (string Head, int StartedAt)> _unfinished = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Each thread's call strace printed as unfinished: its head, how many operations had been emitted when it began,
+    /// and for a call on a descriptor the open file the descriptor named then (a write or fsync holds its file even if
+    /// another thread closes the number and an open gets it back before the return is printed).
+    /// </summary>
+    private readonly Dictionary<string, (string Head, int StartedAt, bool OnDescriptor, OpenFile? File)> _unfinished = new(StringComparer.Ordinal);
+
+    /// <summary>Calls whose first argument is a descriptor the parser looks up.</summary>
+    private static readonly HashSet<string> DescriptorCalls = new(StringComparer.Ordinal)
+    {
+        "write", "pwrite64", "writev", "pwritev", "pwritev2", "lseek", "ftruncate", "fallocate", "fsync", "fdatasync",
+    };
+
+    /// <summary>For a resumed call on a descriptor: whether <see cref="_startedFile"/> holds what the descriptor named when it began.</summary>
+    private bool _startedOnDescriptor;
+
+    private OpenFile? _startedFile;
     private readonly List<FsOp> _ops = new();
 
     /// <summary>For the call being applied: the number of operations emitted before it began (its unfinished line), or -1 when it began where it returned.</summary>
@@ -78,7 +94,9 @@ internal sealed class TraceParser
                 throw new InvalidDataException($"thread {pid} began '{Head(started)}' while its '{Head(pending.Head)}' had not returned in the trace: the model cannot tell whether that call happened");
             }
 
-            _unfinished[pid] = (started, _ops.Count);
+            var onDescriptor = DescriptorCalls.Contains(Head(started));
+            var file = onDescriptor && _fds.TryGetValue(Fd(started[(started.IndexOf('(', StringComparison.Ordinal) + 1)..]), out var named) ? named : null;
+            _unfinished[pid] = (started, _ops.Count, onDescriptor, file);
             return;
         }
 
@@ -103,6 +121,8 @@ internal sealed class TraceParser
 
             line = pending.Head + line[(resumed + " resumed>".Length)..];
             _startedAt = pending.StartedAt;
+            _startedOnDescriptor = pending.OnDescriptor;
+            _startedFile = pending.File;
         }
 
         var open = line.IndexOf('(', StringComparison.Ordinal);
@@ -138,6 +158,8 @@ internal sealed class TraceParser
         finally
         {
             _startedAt = -1;
+            _startedOnDescriptor = false;
+            _startedFile = null;
         }
     }
 
@@ -330,7 +352,9 @@ internal sealed class TraceParser
     /// </summary>
     private OpenFile? Tracked(string fdArg)
     {
-        if (_fds.TryGetValue(Fd(fdArg), out var file))
+        // A call strace showed unfinished uses the file its descriptor named when it began.
+        var file = _startedOnDescriptor ? _startedFile : _fds.GetValueOrDefault(Fd(fdArg));
+        if (file is not null)
         {
             return file;
         }
