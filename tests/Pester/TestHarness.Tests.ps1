@@ -174,7 +174,7 @@ first: save: crash after fsync</Message><StackTrace>   at Ns.Class.Theory(String
         $unit = Get-GoodUnit
         $unit.Failed = 1
         $unit.ExitCode = 1
-        $unit.Failures = @([pscustomobject]@{ Name = 'Ns.Class.Quotes'; Message = "Expected strings to be the same, but they were different.`nExpected: '15 passed, 0 failed, 0 skipped'"
+        $unit.Failures = @([pscustomobject]@{ Name = 'Ns.Class.Quotes(line: "2 passed, 1 failed, 0 skipped")'; Message = "Expected strings to be the same, but they were different.`nExpected: '15 passed, 0 failed, 0 skipped'"
             Stack = ''; Output = '3 passed, 0 failed, 0 skipped' })
         $run = Complete $unit (Get-GoodPester) (New-Floor $GoodFloor)
         $run.ExitCode | Should -Be 1
