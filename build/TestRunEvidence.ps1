@@ -45,13 +45,18 @@ function New-TrxNamespaceManager([xml] $Trx) {
     return , $manager
 }
 
+function Hide-ClosingForm([string] $Line) {
+    # The closing line must stay the only line of its form: one quoted in a test's name, message or output loses its commas.
+    $Line -replace '(\d+) passed, (\d+) failed, (\d+) skipped', '$1 passed; $2 failed; $3 skipped'
+}
+
 function Format-TestFailure($Run, [int] $MaxTests = 5) {
     # The failed tests of one runner with their messages, cut to a size a log tail keeps: the message's
     # first lines, the stack's first frames and the last lines the test wrote.
     if (-not $Run.ContainsKey('Failures')) { return }
     $failures = @($Run.Failures)
     foreach ($failure in ($failures | Select-Object -First $MaxTests)) {
-        "FAILED ($($Run.Runner)): $($failure.Name)"
+        Hide-ClosingForm "FAILED ($($Run.Runner)): $($failure.Name)"
         foreach ($part in @(
                 @{ Label = 'message'; Text = $failure.Message; Take = 'First'; Lines = 20 },
                 @{ Label = 'stack'; Text = $failure.Stack; Take = 'First'; Lines = 8 },
@@ -62,8 +67,7 @@ function Format-TestFailure($Run, [int] $MaxTests = 5) {
             "  $($part.Label):"
             foreach ($line in $kept) {
                 $line = if ($line.Length -gt 400) { $line.Substring(0, 400) + ' …' } else { $line }
-                # The closing line must stay the only line of its form: a quoted one loses its commas.
-                '    ' + ($line -replace '(\d+) passed, (\d+) failed, (\d+) skipped', '$1 passed; $2 failed; $3 skipped')
+                Hide-ClosingForm ('    ' + $line)
             }
         }
     }
