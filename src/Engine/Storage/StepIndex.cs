@@ -398,23 +398,6 @@ internal sealed partial class StepIndex : IDisposable
         tx.Commit();
     }
 
-    public List<long> Steps() => Guard(() =>
-    {
-        // One row with every step number: reading 100,000 rows one by one costs more than parsing them.
-        var steps = new List<long>();
-        var all = Scalar(StepNumbersSql) as string;
-        var rest = (all ?? string.Empty).AsSpan();
-        while (!rest.IsEmpty)
-        {
-            var comma = rest.IndexOf(',');
-            var text = comma < 0 ? rest : rest[..comma];
-            steps.Add(long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture));
-            rest = comma < 0 ? ReadOnlySpan<char>.Empty : rest[(comma + 1)..];
-        }
-
-        return steps;
-    });
-
     public long? Latest() => Guard(() => Scalar("SELECT max(step) FROM steps;") is long l ? l : (long?)null);
 
     /// <summary>The highest committed or reserved step, or null when there is none.</summary>

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace DataraxCkpt.Storage;
 
@@ -16,11 +18,38 @@ internal sealed partial class StepIndex
     private const string StepNumberIndexSql = "CREATE INDEX IF NOT EXISTS " + StepNumberIndex + " ON steps(step);";
 
     /// <summary>
-    /// Every step number, ascending, as one comma-separated text. Not bound to the index by name (no <c>INDEXED BY</c>):
-    /// SQLite scans <see cref="StepNumberIndex"/> as a covering index where it exists, being narrower than the table,
-    /// and the table itself in an index written before it (opened read-only, immutable or in a dry run, which add nothing).
+    /// Every step number, ascending. Not bound to the index by name (no <c>INDEXED BY</c>): SQLite scans
+    /// <see cref="StepNumberIndex"/> as a covering index where it exists, being narrower than the table, and the table
+    /// itself in an index written before it (opened read-only, immutable or in a dry run, which add nothing).
     /// </summary>
-    internal const string StepNumbersSql = "SELECT group_concat(step, ',') FROM (SELECT step FROM steps ORDER BY step);";
+    internal const string StepNumbersSql = "SELECT step FROM steps ORDER BY step;";
+
+    /// <summary>
+    /// Every step number, ascending, a row at a time by the statement's raw pointer (<see cref="SqliteColumns"/>). One
+    /// row of all the numbers joined by <c>group_concat</c> (and parsed back) cost more per step the more steps there
+    /// were: SQLite builds that text by repeated reallocation, 590 KB at 100,000 steps, past the processor's caches
+    /// (docs/performance-notes.md, round 45).
+    /// </summary>
+    public List<long> Steps() => Guard(() =>
+    {
+        var steps = new List<long>();
+        var db = _connection.Handle!;
+        using var statement = PrepareRaw(db, StepNumbersSql);
+        var pointer = SqliteColumns.Pointer(statement);
+        int rc;
+        while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
+        {
+            // The rowid: always an integer.
+            steps.Add(SqliteColumns.Int64(pointer, statement, 0));
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        return steps;
+    });
 
     /// <summary>
     /// Adds <see cref="StepNumberIndex"/> to a version-2 index written before it existed, in a transaction of its own,
