@@ -56,17 +56,35 @@ internal sealed partial class StepIndex
     /// begun immediately so that two writers opening at once build it once. Nothing changes for a reader: the schema
     /// version stays 2, and an older engine reads and writes the index as before (SQLite maintains the index for it).
     /// </summary>
+    /// <remarks>
+    /// The index only speeds a listing up, so nothing is refused for want of it: where its name is taken by another
+    /// schema object (a table or view made by hand, which CREATE INDEX would refuse with an error no repair clears:
+    /// repair finds such an index sound), or where the disk is full (SQLITE_FULL, which would fail the very prune or
+    /// removal run to free space), the open goes on without it; the query then scans <c>steps</c>, and a later writer
+    /// adds it once the name or space is free.
+    /// </remarks>
     private void AddStepNumberIndex()
     {
-        if (HasStepNumberIndex())
+        if (StepNumberIndexNameTaken())
         {
             return;
         }
 
-        using var tx = _connection.BeginTransaction(deferred: false);
-        Execute(StepNumberIndexSql, tx);
-        tx.Commit();
+        try
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            Execute(StepNumberIndexSql, tx);
+            tx.Commit();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == raw.SQLITE_FULL)
+        {
+            // Rolled back (by SQLite or the transaction's disposal): the index is as it was, without steps_by_step.
+        }
     }
+
+    /// <summary>Whether any schema object (the step-number index, or a table or view made by hand) has the name <see cref="StepNumberIndex"/>.</summary>
+    private bool StepNumberIndexNameTaken() =>
+        Convert.ToInt64(Scalar($"SELECT count(*) FROM sqlite_master WHERE name = '{StepNumberIndex}' COLLATE NOCASE;"), CultureInfo.InvariantCulture) > 0;
 
     /// <summary>Whether <see cref="StepNumberIndex"/> exists (reads the schema table only).</summary>
     internal bool HasStepNumberIndex() => Guard(() =>
