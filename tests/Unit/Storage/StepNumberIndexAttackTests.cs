@@ -150,6 +150,43 @@ public sealed class StepNumberIndexAttackTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The step numbers are read a row at a time: a damaged page met part way through must fail the listing (as the
+    /// one group_concat row did), never end it early as though the steps after it did not exist.
+    /// </summary>
+    [Fact]
+    public void A_damaged_page_of_the_step_number_index_fails_the_listing_instead_of_shortening_it()
+    {
+        using (var h = new CheckpointHandler())
+        {
+            SaveSteps(h, 1, 2);
+        }
+
+        Index.Execute("""
+            WITH RECURSIVE n(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+            INSERT INTO steps SELECT n.i, s.save_id, s.created_utc, s.size, s.stored_size, s.item_count, s.metadata, s.manifest_hash, s.pinned FROM n, steps s WHERE s.step = 2;
+            PRAGMA wal_checkpoint(TRUNCATE);
+            """);
+        var pageSize = (int)Index.Scalar("PRAGMA page_size;");
+        var root = Index.Scalar($"SELECT rootpage FROM sqlite_master WHERE name = '{StepIndex.StepNumberIndex}';");
+        using (var file = new FileStream(Index.Path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            // The root is an interior page (type 2); its right-most child, at offset 8, is the index's last leaf.
+            var header = new byte[12];
+            file.Position = (root - 1) * pageSize;
+            file.ReadExactly(header);
+            Assert.Equal(2, header[0]);
+            var lastLeaf = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(8));
+            file.Position = (lastLeaf - 1) * pageSize;
+            file.Write(Enumerable.Repeat((byte)0xFF, pageSize).ToArray());
+        }
+
+        using var fresh = new CheckpointHandler();
+        var listed = Record.Exception(() => fresh.GetCheckpointSteps(_ck));
+        _output.WriteLine(listed?.Message ?? "listed without error");
+        Assert.IsType<CorruptCheckpointException>(listed);
+    }
+
     private static bool TryRun(string file, string arguments, out string why)
     {
         using var p = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardError = true, RedirectStandardOutput = true })!;
