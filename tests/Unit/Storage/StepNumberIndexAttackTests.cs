@@ -141,7 +141,7 @@ public sealed class StepNumberIndexAttackTests : IDisposable
                 // Space again: the next write adds the index.
                 h.SetPinned(ck, 2, true);
                 Assert.Equal(1, index.Scalar($"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{StepIndex.StepNumberIndex}';"));
-                Assert.Equal(60003, h.GetCheckpointSteps(ck).Count + 1);
+                Assert.Equal(60002, h.GetCheckpointSteps(ck).Count); // step 2 and steps 1000..61000
             }
         }
         finally
