@@ -7,6 +7,7 @@ using DataraxCkpt.Bench;
 // Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
 // Or: DataraxCkpt.Bench listprofile DIR [REPS] — a full listing of that store on one connection against two halves (scenario d).
 // Or: DataraxCkpt.Bench listtime DIR [REPS] — the bench's (d) ListCheckpoints alone: wall, CPU, allocation, peak (for alternating two builds).
+// Or: DataraxCkpt.Bench stepstime DIR [REPS] — the bench's (d) GetCheckpointSteps alone: wall and CPU (for alternating two builds).
 if (args.Length == 3 && args[0] == "store")
 {
     using var handler = new CheckpointHandler();
@@ -24,6 +25,12 @@ if (args.Length is 2 or 3 && args[0] == "listtime")
 {
     // The bench's (d) full listing alone, for alternating two builds: DataraxCkpt.Bench listtime DIR [REPS]
     return ListTiming.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 25);
+}
+
+if (args.Length is 2 or 3 && args[0] == "stepstime")
+{
+    // The bench's (d) step-number listing alone, for alternating two builds: DataraxCkpt.Bench stepstime DIR [REPS]
+    return StepsTiming.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 25);
 }
 
 if (args.Length == 2 && args[0] == "csample")

@@ -188,6 +188,11 @@ internal sealed partial class StepIndex : IDisposable
                 {
                     index.RequireTables(version);
                     index._version = (int)version;
+                    if (upgrade && version == SchemaVersion)
+                    {
+                        // A version-2 index written before the step-number index existed: a writer adds it once.
+                        index.AddStepNumberIndex();
+                    }
                 }
 
                 index.Execute("PRAGMA synchronous = FULL;");
@@ -388,26 +393,10 @@ internal sealed partial class StepIndex : IDisposable
                 step INTEGER NOT NULL,
                 staging TEXT);
             """, tx);
+        Execute(StepNumberIndexSql, tx);
         Execute($"PRAGMA user_version = {SchemaVersion};", tx);
         tx.Commit();
     }
-
-    public List<long> Steps() => Guard(() =>
-    {
-        // One row with every step number: reading 100,000 rows one by one costs more than parsing them.
-        var steps = new List<long>();
-        var all = Scalar("SELECT group_concat(step, ',') FROM (SELECT step FROM steps ORDER BY step);") as string;
-        var rest = (all ?? string.Empty).AsSpan();
-        while (!rest.IsEmpty)
-        {
-            var comma = rest.IndexOf(',');
-            var text = comma < 0 ? rest : rest[..comma];
-            steps.Add(long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture));
-            rest = comma < 0 ? ReadOnlySpan<char>.Empty : rest[(comma + 1)..];
-        }
-
-        return steps;
-    });
 
     public long? Latest() => Guard(() => Scalar("SELECT max(step) FROM steps;") is long l ? l : (long?)null);
 

@@ -88,6 +88,7 @@ internal sealed partial class StepIndex
         }
 
         Execute("DROP TABLE items;", tx);
+        Execute(StepNumberIndexSql, tx);
         Execute($"PRAGMA user_version = {SchemaVersion};", tx);
         FaultInjector.Hit("index.upgrade.before-commit");
         tx.Commit();

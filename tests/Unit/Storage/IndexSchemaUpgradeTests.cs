@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Collections.Specialized;
 using System.Globalization;
+using DataraxCkpt.Storage;
 using DataraxCkpt.Tests.Support;
 using Microsoft.Data.Sqlite;
 
@@ -47,6 +48,9 @@ public sealed class IndexSchemaUpgradeTests : IDisposable
         {
             h.SetPinned(_ck, 1, true);
             Assert.Equal((2L, false), SchemaOf());
+            // The upgrade adds the step-number index in its own transaction.
+            Assert.Equal(1, Count($"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{StepIndex.StepNumberIndex}';"));
+            Assert.Equal([0L, 1, 2, 3], h.GetCheckpointSteps(_ck));
             foreach (var (step, items) in expected)
             {
                 Assert.Equal(items, Describe(h.GetItems(_ck, step)));
@@ -72,6 +76,7 @@ public sealed class IndexSchemaUpgradeTests : IDisposable
         Assert.Equal(Harness.Killed, Harness.Run("index.upgrade.before-commit", "pin", _ck, "2").ExitCode);
 
         Assert.Equal((1L, true), SchemaOf());
+        Assert.Equal(0, Count($"SELECT count(*) FROM sqlite_master WHERE name = '{StepIndex.StepNumberIndex}';"));
         Assert.Equal(expected.Values.Sum(i => i.Count), Count("SELECT count(*) FROM items;"));
         using var h = new CheckpointHandler();
         Assert.Equal(expected[2], Describe(h.GetItems(_ck, 2)));
