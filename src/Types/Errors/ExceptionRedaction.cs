@@ -51,7 +51,12 @@ internal static class ExceptionRedaction
                 return exception;
             }
 
-            copy = Rebuilt(exception, text, inner) ?? new RedactedException(OriginalTypeOf(exception), message, inner);
+            copy = Rebuilt(exception, text, inner)
+                ?? (exception is System.Data.Common.DbException
+                    // A SqliteException's constructors are the provider's; a stand-in that is a DbException keeps
+                    // catch [System.Data.Common.DbException] matching and its ErrorCode (the HResult, copied below).
+                    ? new RedactedDbException(OriginalTypeOf(exception), message, inner)
+                    : new RedactedException(OriginalTypeOf(exception), message, inner));
         }
 
         copy.HResult = exception.HResult;
@@ -67,6 +72,7 @@ internal static class ExceptionRedaction
     internal static string OriginalTypeOf(Exception exception) => exception switch
     {
         RedactedException standIn => standIn.OriginalType,
+        RedactedDbException standIn => standIn.OriginalType,
         RedactedCheckpointException standIn => standIn.OriginalType,
         _ => exception.GetType().FullName ?? exception.GetType().Name,
     };
@@ -147,6 +153,26 @@ internal static class StandInText
 internal sealed class RedactedException : Exception
 {
     public RedactedException(string originalType, string message, Exception? inner)
+        : base(message, inner)
+    {
+        OriginalType = originalType;
+    }
+
+    /// <summary>The full name of the exception this one stands in for.</summary>
+    public string OriginalType { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => StandInText.Of(this, base.ToString(), OriginalType);
+}
+
+/// <summary>
+/// Stands in for a database exception (a SqliteException) whose texts quoted a location that may not be shown: a
+/// <see cref="System.Data.Common.DbException"/> still, with the redacted message and the original type's name, which
+/// <see cref="ToString"/> shows where an exception's type name stands.
+/// </summary>
+internal sealed class RedactedDbException : System.Data.Common.DbException
+{
+    public RedactedDbException(string originalType, string message, Exception? inner)
         : base(message, inner)
     {
         OriginalType = originalType;

@@ -99,6 +99,20 @@ public sealed class ExceptionRedactionTests
     }
 
     [Fact]
+    public void A_database_exception_becomes_a_stand_in_that_is_still_a_DbException_with_its_error_code()
+    {
+        var original = new ProviderFailure($"unable to open database file '{Raw}/index.sqlite'", 14);
+        var shown = ExceptionRedaction.Redacted(original, ShowLocation, Scrub);
+        var database = Assert.IsAssignableFrom<System.Data.Common.DbException>(shown);
+        Assert.Equal(14, database.ErrorCode);
+        Assert.Equal($"unable to open database file '{Shown}/index.sqlite'", shown.Message);
+        Assert.StartsWith(typeof(ProviderFailure).FullName + " (redacted)", shown.ToString(), StringComparison.Ordinal);
+        AssertNoSecret(shown);
+        var twice = ExceptionRedaction.Redacted(shown, ShowLocation, t => t.Replace("index", "<other>", StringComparison.Ordinal));
+        Assert.StartsWith(typeof(ProviderFailure).FullName + " (redacted)", twice.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_checkpoint_stand_in_redacted_again_names_the_original_type()
     {
         var original = new ProgramDefinedException(Raw, "SECOND");
@@ -175,6 +189,15 @@ public sealed class ExceptionRedactionTests
     {
         public ProgramFailure(string message)
             : base(message)
+        {
+        }
+    }
+
+    /// <summary>A database provider's exception (as SqliteException is), whose constructors the redaction cannot know.</summary>
+    private sealed class ProviderFailure : System.Data.Common.DbException
+    {
+        public ProviderFailure(string message, int errorCode)
+            : base(message, errorCode)
         {
         }
     }
