@@ -143,6 +143,51 @@ public sealed class ExceptionRedactionTests
         Assert.True(missing.Count == 0, "no RebuiltOn override: " + string.Join(", ", missing));
     }
 
+    [Fact]
+    public void An_actual_value_that_is_not_a_string_but_quotes_the_secret_is_not_shown_again()
+    {
+        // The message is rebuilt from the facts: an ActualValue kept as it was (a Uri) appends its text once more.
+        var original = new ArgumentOutOfRangeException("location", new Uri("https://acct.blob.core.windows.net/c" + Raw.Replace("/runs/a", string.Empty, StringComparison.Ordinal)), "no such location");
+        Assert.Contains(Secret, original.Message, StringComparison.Ordinal);
+        var shown = ExceptionRedaction.Redacted(original, ShowLocation, Scrub);
+        var argument = Assert.IsType<ArgumentOutOfRangeException>(shown);
+        Assert.Equal("location", argument.ParamName);
+        Assert.DoesNotContain(Secret, argument.ActualValue?.ToString() ?? string.Empty, StringComparison.Ordinal);
+        AssertNoSecret(shown);
+    }
+
+    [Fact]
+    public void A_secret_only_in_Data_or_the_help_link_is_redacted_too()
+    {
+        // Get-Error prints Data (keys and values) and HelpLink; a clean message is no reason to show them whole.
+        var io = new IOException("cannot read the step");
+        io.Data["location"] = Raw;
+        io.Data[Raw] = 1L;
+        io.HelpLink = "https://help.example/x" + Raw.Replace("/runs/a", string.Empty, StringComparison.Ordinal);
+        var shown = ExceptionRedaction.Redacted(io, ShowLocation, Scrub);
+        Assert.IsType<IOException>(shown);
+        AssertNoSecretInData(shown);
+        Assert.DoesNotContain(Secret, shown.HelpLink ?? string.Empty, StringComparison.Ordinal);
+
+        var corrupt = new CorruptCheckpointException("/runs/b", 2, null, "short", null);
+        corrupt.Data["location"] = Raw;
+        corrupt.Data[Raw] = 1L;
+        AssertNoSecretInData(corrupt.Redacted(ShowLocation, Scrub));
+
+        // As the inner exception of a checkpoint exception too.
+        var outer = new CorruptCheckpointException("/runs/b", 2, null, "short", io);
+        AssertNoSecretInData(outer.Redacted(ShowLocation, Scrub).InnerException!);
+    }
+
+    private static void AssertNoSecretInData(Exception exception)
+    {
+        foreach (System.Collections.DictionaryEntry entry in exception.Data)
+        {
+            Assert.DoesNotContain(Secret, entry.Key.ToString() ?? string.Empty, StringComparison.Ordinal);
+            Assert.DoesNotContain(Secret, entry.Value?.ToString() ?? string.Empty, StringComparison.Ordinal);
+        }
+    }
+
     private static Exception RedactedAfterThrow(Exception original)
     {
         try
