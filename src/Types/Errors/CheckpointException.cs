@@ -48,16 +48,13 @@ public abstract class CheckpointException : Exception
         var inner = InnerException is { } i ? ExceptionRedaction.Redacted(i, showLocation, Text) : null;
         var copy = RebuiltOn(shown, Text, inner)
             ?? new RedactedCheckpointException(GetType().FullName ?? GetType().Name, ErrorId, Step, shown, Text(Message), inner);
-        if (copy.Message == Message && copy.Directory == Directory && ReferenceEquals(inner, InnerException))
+        if (copy.Message == Message && copy.Directory == Directory && ReferenceEquals(inner, InnerException) && !ExceptionRedaction.ExtrasChange(this, Text))
         {
             return this;
         }
 
         copy.HResult = HResult;
-        foreach (System.Collections.DictionaryEntry entry in Data)
-        {
-            copy.Data[entry.Key] = entry.Value is string text ? Text(text) : entry.Value;
-        }
+        ExceptionRedaction.CopyExtras(this, copy, Text);
 
         return StackTrace is { } trace ? (CheckpointException)System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
     }

@@ -32,7 +32,7 @@ internal static class ExceptionRedaction
             var own = aggregate.Message;
             var appended = string.Concat(aggregate.InnerExceptions.Select(e => $" ({e.Message})"));
             own = own.EndsWith(appended, StringComparison.Ordinal) ? own[..^appended.Length] : own;
-            if (parts.Zip(aggregate.InnerExceptions).All(p => ReferenceEquals(p.First, p.Second)) && text(own) == own)
+            if (parts.Zip(aggregate.InnerExceptions).All(p => ReferenceEquals(p.First, p.Second)) && text(own) == own && !ExtrasChange(aggregate, text))
             {
                 return aggregate;
             }
@@ -46,7 +46,8 @@ internal static class ExceptionRedaction
             var inner = exception.InnerException is { } i ? Redacted(i, showLocation, text) : null;
             var message = text(exception.Message);
             var fileName = (exception as FileNotFoundException)?.FileName;
-            if (message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || text(fileName) == fileName))
+            if (message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || text(fileName) == fileName)
+                && !ExtrasChange(exception, text))
             {
                 return exception;
             }
@@ -60,12 +61,72 @@ internal static class ExceptionRedaction
         }
 
         copy.HResult = exception.HResult;
-        foreach (System.Collections.DictionaryEntry entry in exception.Data)
+        CopyExtras(exception, copy, text);
+        return exception.StackTrace is { } trace ? System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/>'s Data (a key or a value, by its text) or HelpLink holds a text that
+    /// <paramref name="text"/> would change: Get-Error prints them, so a clean message is no reason to keep them.
+    /// </summary>
+    internal static bool ExtrasChange(Exception exception, Func<string, string> text)
+    {
+        if (exception.HelpLink is { } link && text(link) != link)
         {
-            copy.Data[entry.Key] = entry.Value is string value ? text(value) : entry.Value;
+            return true;
         }
 
-        return exception.StackTrace is { } trace ? System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
+        foreach (System.Collections.DictionaryEntry entry in exception.Data)
+        {
+            if (!ReferenceEquals(Shown(entry.Key, text), entry.Key) || !ReferenceEquals(Shown(entry.Value, text), entry.Value))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Copies <paramref name="from"/>'s Data and HelpLink to <paramref name="to"/>, each text redacted.</summary>
+    internal static void CopyExtras(Exception from, Exception to, Func<string, string> text)
+    {
+        to.HelpLink = from.HelpLink is { } link ? text(link) : null;
+        foreach (System.Collections.DictionaryEntry entry in from.Data)
+        {
+            to.Data[Shown(entry.Key, text)!] = Shown(entry.Value, text);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> itself when its text would not change; otherwise its redacted text (a string, also for
+    /// a value of another type, a Uri, whose text quotes the secret).
+    /// </summary>
+    private static object? Shown(object? value, Func<string, string> text)
+    {
+        string? raw;
+        try
+        {
+            raw = value switch
+            {
+                null => null,
+                string s => s,
+                IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+                _ => value.ToString(),
+            };
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A value whose text cannot be had cannot show the secret either; the failure being shown matters more.
+            return value;
+        }
+
+        if (raw is null)
+        {
+            return value;
+        }
+
+        var shown = text(raw);
+        return shown == raw ? value : shown;
     }
 
     /// <summary>The full name of the type <paramref name="exception"/> is, or stands in for when it is a stand-in.</summary>
@@ -113,7 +174,7 @@ internal static class ExceptionRedaction
             ArgumentOutOfRangeException e when e.GetType() == typeof(ArgumentOutOfRangeException) => inner is null
                 ? new ArgumentOutOfRangeException(
                     ParamName(e, text),
-                    e.ActualValue is string value ? text(value) : e.ActualValue,
+                    Shown(e.ActualValue, text),
                     text(Own(e, new ArgumentOutOfRangeException(e.ParamName, e.ActualValue, string.Empty))))
                 : new ArgumentOutOfRangeException(message, inner),
             ArgumentException e when e.GetType() == typeof(ArgumentException) =>
