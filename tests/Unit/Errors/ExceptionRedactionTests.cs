@@ -37,6 +37,17 @@ public sealed class ExceptionRedactionTests
         new NotSupportedException($"not on '{Raw}'"),
         new OperationCanceledException($"stopped at '{Raw}'"),
         new AggregateException($"two failed in '{Raw}'", new IOException($"at '{Raw}/1'"), new ArgumentException($"bad '{Raw}'", "x")),
+
+        // Every type the rule says it rebuilds, each once: without a line of its own, one would become a stand-in and
+        // nothing here would notice (found by removing the plain-Exception and FormatException lines).
+        new Exception($"failed at '{Raw}'"),
+        new FormatException($"bad number in '{Raw}'"),
+        new KeyNotFoundException($"no key in '{Raw}'"),
+        new InvalidDataException($"bad data in '{Raw}'"),
+        new NotImplementedException($"not yet for '{Raw}'"),
+        new PathTooLongException($"too long: '{Raw}'"),
+        new EndOfStreamException($"short read of '{Raw}/1'"),
+        new IOException($"two failed in '{Raw}'", new AggregateException(new FormatException($"bad '{Raw}'"), new Exception($"at '{Raw}'"))),
     ];
 
     [Theory]
