@@ -219,11 +219,14 @@ public sealed class ExceptionRedactionTests
         {
             foreach (var property in e.GetType().GetProperties().Where(p => p.GetIndexParameters().Length == 0))
             {
-                if (property.GetValue(e) is string text)
+                // Any property, by its text (an ActualValue that is a Uri, a HelpLink), not only the string ones.
+                if (property.GetValue(e) is { } value and not Exception)
                 {
-                    Assert.DoesNotContain(Secret, text, StringComparison.Ordinal);
+                    Assert.DoesNotContain(Secret, value.ToString() ?? string.Empty, StringComparison.Ordinal);
                 }
             }
+
+            AssertNoSecretInData(e);
 
             if (e.InnerException is { } inner)
             {
