@@ -278,6 +278,40 @@ Describe 'Engine errors on a folder whose name holds a SAS signature' -Skip:$IsW
         }
     }
 
+    It 'an engine ArgumentException whose message holds a signature is still caught by catch [System.ArgumentException], and nothing a catch or $Error shows holds the signature' {
+        # Session 14 turned every engine exception outside a short list (ArgumentException among them) into a stand-in
+        # once its message was redacted, so a script's catch [System.ArgumentException] around the cmdlet stopped
+        # matching. A malformed fault entry is an ArgumentException the engine throws from inside a save, quoting the
+        # entry: a fresh process, since the engine reads the variable once.
+        $target = Join-Path $TestDrive 'argument-target'
+        $run = Invoke-FreshPwsh -Environment @{ DATARAXCKPT_FAULT = 'save.intent.before-start=kill@1?sv=1&sig=SECRETSIG' } -Script @"
+Import-Module '$ModuleManifest'
+try {
+    @{ a = 1 } | Save-Checkpoint -LiteralPath '$target' -Step 1 -ErrorAction Stop
+    'RESULT no error'
+}
+catch [System.ArgumentException] {
+    'RESULT caught ' + `$_.Exception.GetType().FullName + ' ' + `$_.FullyQualifiedErrorId
+    'TEXT ' + `$_.Exception.Message
+    'TEXT ' + `$_.Exception.ToString()
+    'TEXT ' + "`$_"
+    'TEXT ' + (`$_ | Out-String)
+    for (`$e = `$_.Exception; `$null -ne `$e; `$e = `$e.InnerException) { 'TEXT ' + `$e.Message }
+    'TEXT ' + (`$Error[0] | Format-List * -Force | Out-String)
+    'TEXT ' + (`$Error[0].Exception | Format-List * -Force | Out-String)
+    'TEXT ' + (Get-Error -InputObject `$Error[0] | Out-String)
+}
+catch {
+    'RESULT other ' + `$_.Exception.GetType().FullName
+}
+"@
+        $text = $run.Output -join "`n"
+        @($run.Output | Where-Object { $_ -like 'RESULT *' }) | Should -Be @('RESULT caught System.ArgumentException InvalidArgument,DataraxCkpt.Commands.SaveCheckpointCommand') -Because $text
+        $text | Should -BeLike '*is not a valid fault entry*the hit count ''1?<redacted>''*' -Because 'the message is kept, only its signature redacted'
+        $text | Should -Not -BeLike '*SECRETSIG*'
+        $text | Should -Not -BeLike '*sig=*'
+    }
+
     It 'a copy into a folder nested in the source (CopyOntoItself from the engine) shows no signature' {
         # Found by the attack on debts14: the engine's refusal of nested folders quotes both paths, and the cmdlet
         # passed its message on as it was.

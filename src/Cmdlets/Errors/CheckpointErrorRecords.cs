@@ -54,73 +54,22 @@ internal static class CheckpointErrorRecords
 
     /// <summary>
     /// <paramref name="exception"/> as it may be shown: itself when none of its texts (message, inner exceptions,
-    /// a FileNotFoundException's file name) holds a SAS signature; otherwise a copy of the same type for the engine's
-    /// usual failures (IOException and its file-system kinds, UnauthorizedAccessException, TimeoutException,
-    /// InvalidOperationException, NotSupportedException), with the scrubbed message, the same HResult, Data and stack
-    /// trace, or, for any other type (a SqliteException, whose constructors are not the BCL's), a stand-in naming it.
+    /// a FileNotFoundException's file name, an argument exception's parameter name) holds a SAS signature; otherwise
+    /// the copy the types' one rule makes (DataraxCkpt.ExceptionRedaction, which CheckpointException.Redacted uses for
+    /// inner exceptions too): a checkpoint exception rebuilt on the shown location, a common .NET type (IOException and
+    /// its file-system kinds, ArgumentException, ArgumentNullException, ArgumentOutOfRangeException,
+    /// InvalidOperationException, UnauthorizedAccessException, TimeoutException, NotSupportedException, AggregateException,
+    /// …) rebuilt as the same type so a script's catch still matches, any other type a stand-in naming it (for a SqliteException, one that is still a DbException).
     /// </summary>
     /// <param name="exception">The engine's exception.</param>
     /// <param name="location">The location the command worked on, when known: quoted whole in a message (a path under it
     /// included), it is replaced by its shown form first, so that what follows it ('/7', a file name) stays.</param>
     internal static Exception Redacted(Exception exception, string? location = null)
     {
-        if (exception is CheckpointException checkpoint)
-        {
-            return checkpoint.Redacted(Infrastructure.RemoteLocations.Shown, Infrastructure.RemoteLocations.Scrubbed);
-        }
-
         var shownLocation = location is null ? null : Infrastructure.RemoteLocations.Shown(location);
-        string Text(string? text) => text is null
-            ? string.Empty
-            : Infrastructure.RemoteLocations.Scrubbed(shownLocation is null || shownLocation == location ? text : text.Replace(location!, shownLocation, StringComparison.Ordinal));
-        var inner = exception.InnerException is { } i ? Redacted(i, location) : null;
-        var message = Text(exception.Message);
-        var fileName = (exception as FileNotFoundException)?.FileName;
-        if (message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || Text(fileName) == fileName))
-        {
-            return exception;
-        }
-
-        Exception copy = exception.GetType() switch
-        {
-            var t when t == typeof(IOException) => new IOException(message, inner),
-            var t when t == typeof(FileNotFoundException) => new FileNotFoundException(message, fileName is null ? null : Text(fileName), inner),
-            var t when t == typeof(DirectoryNotFoundException) => new DirectoryNotFoundException(message, inner),
-            var t when t == typeof(PathTooLongException) => new PathTooLongException(message, inner),
-            var t when t == typeof(EndOfStreamException) => new EndOfStreamException(message, inner),
-            var t when t == typeof(UnauthorizedAccessException) => new UnauthorizedAccessException(message, inner),
-            var t when t == typeof(TimeoutException) => new TimeoutException(message, inner),
-            var t when t == typeof(InvalidOperationException) => new InvalidOperationException(message, inner),
-            var t when t == typeof(NotSupportedException) => new NotSupportedException(message, inner),
-            var t => new RedactedEngineException(t.FullName ?? t.Name, message, inner),
-        };
-        copy.HResult = exception.HResult;
-        foreach (System.Collections.DictionaryEntry entry in exception.Data)
-        {
-            copy.Data[entry.Key] = entry.Value is string text ? Text(text) : entry.Value;
-        }
-
-        return exception.StackTrace is { } trace ? System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
-    }
-
-    /// <summary>Stands in for an engine exception of another type whose message quoted a SAS signature.</summary>
-    private sealed class RedactedEngineException : Exception
-    {
-        public RedactedEngineException(string originalType, string message, Exception? inner)
-            : base(message, inner)
-        {
-            OriginalType = originalType;
-        }
-
-        /// <summary>The full name of the exception this one stands in for.</summary>
-        public string OriginalType { get; }
-
-        public override string ToString()
-        {
-            var text = base.ToString();
-            var own = GetType().FullName!;
-            return text.StartsWith(own, StringComparison.Ordinal) ? OriginalType + " (redacted)" + text[own.Length..] : text;
-        }
+        string Text(string text) => Infrastructure.RemoteLocations.Scrubbed(
+            shownLocation is null || shownLocation == location ? text : text.Replace(location!, shownLocation, StringComparison.Ordinal));
+        return ExceptionRedaction.Redacted(exception, Infrastructure.RemoteLocations.Shown, Text);
     }
 
     /// <summary>The category that fits an engine error id; unknown ids fall to NotSpecified.</summary>

@@ -29,6 +29,8 @@ public abstract class CheckpointException : Exception
     /// local folder whose name holds one): a copy of the same type and error id, built again on
     /// <paramref name="showLocation"/>(<see cref="Directory"/>), with every other text it carries (a problem, an item,
     /// the inner exceptions' messages) passed through <paramref name="scrubText"/>, and the original stack trace kept.
+    /// An inner exception is shown by the same rule as the module shows any engine failure: rebuilt as its own type when
+    /// it is a common .NET type, otherwise replaced by a stand-in that names its type.
     /// Returns this exception itself when nothing it holds would change.
     /// </summary>
     /// <param name="showLocation">Turns a whole location into the form that may be shown.</param>
@@ -43,18 +45,16 @@ public abstract class CheckpointException : Exception
         // A text may quote the directory with characters scrubText cannot tell from the end of a query (a space).
         string Text(string text) => scrubText(raw is null || shown == raw ? text : text.Replace(raw, shown, StringComparison.Ordinal));
 
-        var inner = RedactedInner(InnerException, showLocation, Text);
-        var copy = RebuiltOn(shown, Text, inner) ?? new RedactedCheckpointException(this, shown, Text(Message), inner);
-        if (copy.Message == Message && copy.Directory == Directory && ReferenceEquals(inner, InnerException))
+        var inner = InnerException is { } i ? ExceptionRedaction.Redacted(i, showLocation, Text) : null;
+        var copy = RebuiltOn(shown, Text, inner)
+            ?? new RedactedCheckpointException(GetType().FullName ?? GetType().Name, ErrorId, Step, shown, Text(Message), inner);
+        if (copy.Message == Message && copy.Directory == Directory && ReferenceEquals(inner, InnerException) && !ExceptionRedaction.ExtrasChange(this, Text))
         {
             return this;
         }
 
         copy.HResult = HResult;
-        foreach (System.Collections.DictionaryEntry entry in Data)
-        {
-            copy.Data[entry.Key] = entry.Value is string text ? Text(text) : entry.Value;
-        }
+        ExceptionRedaction.CopyExtras(this, copy, Text);
 
         return StackTrace is { } trace ? (CheckpointException)System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
     }
@@ -67,78 +67,17 @@ public abstract class CheckpointException : Exception
     /// the same error id, directory shown, step and redacted message.
     /// </summary>
     private protected virtual CheckpointException? RebuiltOn(string? directory, Func<string, string> text, Exception? inner) => null;
-
-    /// <summary>
-    /// <paramref name="inner"/> with no text that <paramref name="text"/> would change: a checkpoint exception redacted
-    /// by its own rule, an aggregate by its parts, and any other exception whose text would change replaced by a plain
-    /// one that names its type and carries its redacted message (its own type's constructors are not known).
-    /// </summary>
-    private static Exception? RedactedInner(Exception? inner, Func<string, string> showLocation, Func<string, string> text)
-    {
-        switch (inner)
-        {
-            case null:
-                return null;
-            case CheckpointException checkpoint:
-                return checkpoint.Redacted(showLocation, text);
-            case AggregateException aggregate:
-                var parts = aggregate.InnerExceptions.Select(e => RedactedInner(e, showLocation, text)!).ToList();
-                // An aggregate's Message ends with its parts' messages, which its constructor appends again.
-                var own = aggregate.Message;
-                var appended = string.Concat(aggregate.InnerExceptions.Select(e => $" ({e.Message})"));
-                own = own.EndsWith(appended, StringComparison.Ordinal) ? own[..^appended.Length] : own;
-                return parts.Zip(aggregate.InnerExceptions).All(p => ReferenceEquals(p.First, p.Second)) && text(own) == own
-                    ? aggregate
-                    : new AggregateException(text(own), parts);
-            default:
-                var deeper = RedactedInner(inner.InnerException, showLocation, text);
-                var message = text(inner.Message);
-                return message == inner.Message && ReferenceEquals(deeper, inner.InnerException)
-                    ? inner
-                    : new RedactedInnerException(inner.GetType().FullName ?? inner.GetType().Name, message, deeper) { HResult = inner.HResult };
-        }
-    }
-}
-
-/// <summary>The text of a stand-in exception, with the original type's name where its own would stand.</summary>
-internal static class StandInText
-{
-    public static string Of(Exception standIn, string text, string originalType)
-    {
-        var own = standIn.GetType().FullName!;
-        return text.StartsWith(own, StringComparison.Ordinal) ? originalType + " (redacted)" + text[own.Length..] : text;
-    }
 }
 
 /// <summary>
 /// Stands in for a checkpoint exception of a type defined outside this library whose texts quoted a location that may
 /// not be shown (see <see cref="CheckpointException.Redacted"/>): the same error id and step, the shown directory and
-/// the redacted message; <see cref="ToString"/> names the original type.
+/// the redacted message; <see cref="ToString"/> names the original type, and so does a stand-in built from this one.
 /// </summary>
 internal sealed class RedactedCheckpointException : CheckpointException
 {
-    public RedactedCheckpointException(CheckpointException original, string? directory, string message, Exception? inner)
-        : base(original.ErrorId, message, directory, original.Step, inner)
-    {
-        OriginalType = original.GetType().FullName ?? original.GetType().Name;
-    }
-
-    /// <summary>The full name of the exception this one stands in for.</summary>
-    public string OriginalType { get; }
-
-    /// <inheritdoc />
-    public override string ToString() => StandInText.Of(this, base.ToString(), OriginalType);
-}
-
-/// <summary>
-/// Stands in for an inner exception whose message quoted a location that may not be shown (see
-/// <see cref="CheckpointException.Redacted"/>): the same message, redacted, and the original type's name, which
-/// <see cref="ToString"/> shows where an exception's type name stands.
-/// </summary>
-internal sealed class RedactedInnerException : Exception
-{
-    public RedactedInnerException(string originalType, string message, Exception? inner)
-        : base(message, inner)
+    public RedactedCheckpointException(string originalType, string errorId, long? step, string? directory, string message, Exception? inner)
+        : base(errorId, message, directory, step, inner)
     {
         OriginalType = originalType;
     }
@@ -148,6 +87,9 @@ internal sealed class RedactedInnerException : Exception
 
     /// <inheritdoc />
     public override string ToString() => StandInText.Of(this, base.ToString(), OriginalType);
+
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new RedactedCheckpointException(OriginalType, ErrorId, Step, directory, text(Message), inner);
 }
 
 /// <summary>The checkpoint directory does not exist.</summary>

@@ -1,0 +1,247 @@
+namespace DataraxCkpt;
+
+/// <summary>
+/// The one rule by which any exception is made fit to show when a text it carries may quote a location that must not be
+/// shown whole (a SAS URL's signature): used by <see cref="CheckpointException.Redacted"/> for inner exceptions and by the
+/// cmdlets for whatever the engine throws, so an exception is shown the same way at the top and deeper in a chain.
+/// </summary>
+internal static class ExceptionRedaction
+{
+    /// <summary>
+    /// <paramref name="exception"/> with no text that <paramref name="text"/> would change: itself when nothing would;
+    /// a checkpoint exception by its own rule (<see cref="CheckpointException.Redacted"/>); an aggregate by its parts;
+    /// an exception of a common .NET type whose constructors are known (<see cref="Rebuilt"/>) rebuilt as the same type,
+    /// so a script's <c>catch [ThatType]</c> still matches; any other type (a SqliteException, a program's own)
+    /// replaced by a stand-in that names it. A copy keeps the HResult, the Data (texts redacted) and the stack trace.
+    /// </summary>
+    /// <param name="exception">The exception to show.</param>
+    /// <param name="showLocation">Turns a whole location into the form that may be shown.</param>
+    /// <param name="text">Turns a text that may quote a location anywhere into the form that may be shown.</param>
+    public static Exception Redacted(Exception exception, Func<string, string> showLocation, Func<string, string> text)
+    {
+        if (exception is CheckpointException checkpoint)
+        {
+            return checkpoint.Redacted(showLocation, text);
+        }
+
+        Exception copy;
+        if (exception is AggregateException aggregate)
+        {
+            var parts = aggregate.InnerExceptions.Select(e => Redacted(e, showLocation, text)).ToList();
+            // An aggregate's Message ends with its parts' messages, which its constructor appends again.
+            var own = aggregate.Message;
+            var appended = string.Concat(aggregate.InnerExceptions.Select(e => $" ({e.Message})"));
+            own = own.EndsWith(appended, StringComparison.Ordinal) ? own[..^appended.Length] : own;
+            if (parts.Zip(aggregate.InnerExceptions).All(p => ReferenceEquals(p.First, p.Second)) && text(own) == own && !ExtrasChange(aggregate, text))
+            {
+                return aggregate;
+            }
+
+            copy = aggregate.GetType() == typeof(AggregateException)
+                ? new AggregateException(text(own), parts)
+                : new RedactedException(OriginalTypeOf(aggregate), text(aggregate.Message), new AggregateException(parts));
+        }
+        else
+        {
+            var inner = exception.InnerException is { } i ? Redacted(i, showLocation, text) : null;
+            var message = text(exception.Message);
+            var fileName = (exception as FileNotFoundException)?.FileName;
+            if (message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || text(fileName) == fileName)
+                && !ExtrasChange(exception, text))
+            {
+                return exception;
+            }
+
+            copy = Rebuilt(exception, text, inner)
+                ?? (exception is System.Data.Common.DbException
+                    // A SqliteException's constructors are the provider's; a stand-in that is a DbException keeps
+                    // catch [System.Data.Common.DbException] matching and its ErrorCode (the HResult, copied below).
+                    ? new RedactedDbException(OriginalTypeOf(exception), message, inner)
+                    : new RedactedException(OriginalTypeOf(exception), message, inner));
+        }
+
+        copy.HResult = exception.HResult;
+        CopyExtras(exception, copy, text);
+        return exception.StackTrace is { } trace ? System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/>'s Data (a key or a value, by its text) or HelpLink holds a text that
+    /// <paramref name="text"/> would change: Get-Error prints them, so a clean message is no reason to keep them.
+    /// </summary>
+    internal static bool ExtrasChange(Exception exception, Func<string, string> text)
+    {
+        if (exception.HelpLink is { } link && text(link) != link)
+        {
+            return true;
+        }
+
+        foreach (System.Collections.DictionaryEntry entry in exception.Data)
+        {
+            if (!ReferenceEquals(Shown(entry.Key, text), entry.Key) || !ReferenceEquals(Shown(entry.Value, text), entry.Value))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Copies <paramref name="from"/>'s Data and HelpLink to <paramref name="to"/>, each text redacted.</summary>
+    internal static void CopyExtras(Exception from, Exception to, Func<string, string> text)
+    {
+        to.HelpLink = from.HelpLink is { } link ? text(link) : null;
+        foreach (System.Collections.DictionaryEntry entry in from.Data)
+        {
+            to.Data[Shown(entry.Key, text)!] = Shown(entry.Value, text);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> itself when its text would not change; otherwise its redacted text (a string, also for
+    /// a value of another type, a Uri, whose text quotes the secret).
+    /// </summary>
+    private static object? Shown(object? value, Func<string, string> text)
+    {
+        string? raw;
+        try
+        {
+            raw = value switch
+            {
+                null => null,
+                string s => s,
+                IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+                _ => value.ToString(),
+            };
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A value whose text cannot be had cannot show the secret either; the failure being shown matters more.
+            return value;
+        }
+
+        if (raw is null)
+        {
+            return value;
+        }
+
+        var shown = text(raw);
+        return shown == raw ? value : shown;
+    }
+
+    /// <summary>The full name of the type <paramref name="exception"/> is, or stands in for when it is a stand-in.</summary>
+    internal static string OriginalTypeOf(Exception exception) => exception switch
+    {
+        RedactedException standIn => standIn.OriginalType,
+        RedactedDbException standIn => standIn.OriginalType,
+        RedactedCheckpointException standIn => standIn.OriginalType,
+        _ => exception.GetType().FullName ?? exception.GetType().Name,
+    };
+
+    /// <summary>
+    /// A new exception of exactly <paramref name="exception"/>'s type with its texts redacted and <paramref name="inner"/>
+    /// as its inner exception, for the .NET types whose constructors say what each argument is; null for any other type
+    /// (a subtype may give the same constructor another meaning, or none). An argument exception's message is taken
+    /// without the parameter and value lines its <see cref="Exception.Message"/> appends, which its constructor appends
+    /// again; an ArgumentNullException or ArgumentOutOfRangeException with an inner exception has no constructor that
+    /// takes a parameter name too, so it keeps the whole message (the parameter line included) and no ParamName.
+    /// </summary>
+    private static Exception? Rebuilt(Exception exception, Func<string, string> text, Exception? inner)
+    {
+        var message = text(exception.Message);
+        return exception switch
+        {
+            _ when exception.GetType() == typeof(Exception) => new Exception(message, inner),
+            _ when exception.GetType() == typeof(IOException) => new IOException(message, inner),
+            FileNotFoundException e when e.GetType() == typeof(FileNotFoundException) =>
+                new FileNotFoundException(message, e.FileName is null ? null : text(e.FileName), inner),
+            _ when exception.GetType() == typeof(DirectoryNotFoundException) => new DirectoryNotFoundException(message, inner),
+            _ when exception.GetType() == typeof(PathTooLongException) => new PathTooLongException(message, inner),
+            _ when exception.GetType() == typeof(EndOfStreamException) => new EndOfStreamException(message, inner),
+            _ when exception.GetType() == typeof(InvalidDataException) => new InvalidDataException(message, inner),
+            _ when exception.GetType() == typeof(UnauthorizedAccessException) => new UnauthorizedAccessException(message, inner),
+            _ when exception.GetType() == typeof(TimeoutException) => new TimeoutException(message, inner),
+            _ when exception.GetType() == typeof(InvalidOperationException) => new InvalidOperationException(message, inner),
+            _ when exception.GetType() == typeof(NotSupportedException) => new NotSupportedException(message, inner),
+            _ when exception.GetType() == typeof(NotImplementedException) => new NotImplementedException(message, inner),
+            _ when exception.GetType() == typeof(FormatException) => new FormatException(message, inner),
+            _ when exception.GetType() == typeof(KeyNotFoundException) => new KeyNotFoundException(message, inner),
+            OperationCanceledException e when e.GetType() == typeof(OperationCanceledException) =>
+                new OperationCanceledException(message, inner, e.CancellationToken),
+            ArgumentNullException e when e.GetType() == typeof(ArgumentNullException) => inner is null
+                ? new ArgumentNullException(ParamName(e, text), text(Own(e, new ArgumentNullException(e.ParamName, string.Empty))))
+                : new ArgumentNullException(message, inner),
+            ArgumentOutOfRangeException e when e.GetType() == typeof(ArgumentOutOfRangeException) => inner is null
+                ? new ArgumentOutOfRangeException(
+                    ParamName(e, text),
+                    Shown(e.ActualValue, text),
+                    text(Own(e, new ArgumentOutOfRangeException(e.ParamName, e.ActualValue, string.Empty))))
+                : new ArgumentOutOfRangeException(message, inner),
+            ArgumentException e when e.GetType() == typeof(ArgumentException) =>
+                new ArgumentException(text(Own(e, new ArgumentException(string.Empty, e.ParamName))), ParamName(e, text), inner),
+            _ => null,
+        };
+    }
+
+    private static string? ParamName(ArgumentException e, Func<string, string> text) => e.ParamName is null ? null : text(e.ParamName);
+
+    /// <summary>
+    /// <paramref name="e"/>'s message without what its type appends to it, found as the message of the same type with
+    /// the same facts and an empty message (so it is right in every language the runtime speaks).
+    /// </summary>
+    private static string Own(ArgumentException e, ArgumentException emptyProbe)
+    {
+        var appended = emptyProbe.Message;
+        return appended.Length > 0 && e.Message.EndsWith(appended, StringComparison.Ordinal) ? e.Message[..^appended.Length] : e.Message;
+    }
+}
+
+/// <summary>The text of a stand-in exception, with the original type's name where its own would stand.</summary>
+internal static class StandInText
+{
+    public static string Of(Exception standIn, string text, string originalType)
+    {
+        var own = standIn.GetType().FullName!;
+        return text.StartsWith(own, StringComparison.Ordinal) ? originalType + " (redacted)" + text[own.Length..] : text;
+    }
+}
+
+/// <summary>
+/// Stands in for an exception of a type that cannot be rebuilt (see <see cref="ExceptionRedaction.Redacted"/>) whose
+/// texts quoted a location that may not be shown: the same message, redacted, and the original type's name, which
+/// <see cref="ToString"/> shows where an exception's type name stands.
+/// </summary>
+internal sealed class RedactedException : Exception
+{
+    public RedactedException(string originalType, string message, Exception? inner)
+        : base(message, inner)
+    {
+        OriginalType = originalType;
+    }
+
+    /// <summary>The full name of the exception this one stands in for.</summary>
+    public string OriginalType { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => StandInText.Of(this, base.ToString(), OriginalType);
+}
+
+/// <summary>
+/// Stands in for a database exception (a SqliteException) whose texts quoted a location that may not be shown: a
+/// <see cref="System.Data.Common.DbException"/> still, with the redacted message and the original type's name, which
+/// <see cref="ToString"/> shows where an exception's type name stands.
+/// </summary>
+internal sealed class RedactedDbException : System.Data.Common.DbException
+{
+    public RedactedDbException(string originalType, string message, Exception? inner)
+        : base(message, inner)
+    {
+        OriginalType = originalType;
+    }
+
+    /// <summary>The full name of the exception this one stands in for.</summary>
+    public string OriginalType { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => StandInText.Of(this, base.ToString(), OriginalType);
+}

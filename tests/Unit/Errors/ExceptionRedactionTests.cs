@@ -1,0 +1,272 @@
+using System.Reflection;
+using DataraxCkpt;
+using Xunit;
+
+namespace DataraxCkpt.Tests.Errors;
+
+/// <summary>
+/// <see cref="ExceptionRedaction.Redacted"/>, the one rule by which the cmdlets show an engine failure and
+/// <see cref="CheckpointException.Redacted"/> shows its inner exceptions: a common .NET type stays the type a script
+/// catches, any other becomes a stand-in naming it (also when it is redacted again), and no text keeps the secret.
+/// </summary>
+public sealed class ExceptionRedactionTests
+{
+    private const string Secret = "SECRETSIG";
+    private const string Raw = "/runs/a?sv=1&sig=" + Secret;
+    private const string Shown = "/runs/a?<redacted>";
+
+    private static string ShowLocation(string location) => location == Raw ? Shown : location;
+
+    private static string Scrub(string text) => text.Replace("?sv=1&sig=" + Secret, "?<redacted>", StringComparison.Ordinal);
+
+    public static TheoryData<Exception> Rebuildable() =>
+    [
+        new ArgumentException($"cannot use '{Raw}'", "path"),
+        new ArgumentException($"cannot use '{Raw}'", "path", new IOException($"at '{Raw}/1'")),
+        new ArgumentException($"cannot use '{Raw}'"),
+        new ArgumentNullException($"p{Raw}", $"nothing at '{Raw}'"),
+        new ArgumentNullException($"nothing at '{Raw}'", new IOException($"at '{Raw}'")),
+        new ArgumentOutOfRangeException("step", $"'{Raw}'", $"out of range at '{Raw}'"),
+        new ArgumentOutOfRangeException("step", 7L, $"out of range at '{Raw}'"),
+        new InvalidOperationException($"Step 9 exists in '{Raw}'"),
+        new UnauthorizedAccessException($"Access to the path '{Raw}/7' is denied."),
+        new IOException($"Cannot create '{Raw}/7'", new UnauthorizedAccessException($"denied '{Raw}'")),
+        new FileNotFoundException($"no '{Raw}/i'", $"{Raw}/i"),
+        new DirectoryNotFoundException($"no '{Raw}'"),
+        new TimeoutException($"lock on '{Raw}'"),
+        new NotSupportedException($"not on '{Raw}'"),
+        new OperationCanceledException($"stopped at '{Raw}'"),
+        new AggregateException($"two failed in '{Raw}'", new IOException($"at '{Raw}/1'"), new ArgumentException($"bad '{Raw}'", "x")),
+
+        // Every type the rule says it rebuilds, each once: without a line of its own, one would become a stand-in and
+        // nothing here would notice (found by removing the plain-Exception and FormatException lines).
+        new Exception($"failed at '{Raw}'"),
+        new FormatException($"bad number in '{Raw}'"),
+        new KeyNotFoundException($"no key in '{Raw}'"),
+        new InvalidDataException($"bad data in '{Raw}'"),
+        new NotImplementedException($"not yet for '{Raw}'"),
+        new PathTooLongException($"too long: '{Raw}'"),
+        new EndOfStreamException($"short read of '{Raw}/1'"),
+        new IOException($"two failed in '{Raw}'", new AggregateException(new FormatException($"bad '{Raw}'"), new Exception($"at '{Raw}'"))),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Rebuildable))]
+    public void A_common_dotnet_type_is_rebuilt_as_the_same_type_with_the_same_parameter_and_no_secret(Exception original)
+    {
+        Assert.Contains(Secret, original.ToString(), StringComparison.Ordinal);
+        var shown = RedactedAfterThrow(original);
+        Assert.NotSame(original, shown);
+        Assert.Equal(original.GetType(), shown.GetType());
+        Assert.Equal(original.Message.Replace(Raw, Shown, StringComparison.Ordinal), shown.Message);
+        Assert.Equal(original.HResult, shown.HResult);
+        if (original is ArgumentException argument && (original.InnerException is null || original.GetType() == typeof(ArgumentException)))
+        {
+            Assert.Equal(argument.ParamName?.Replace(Raw, Shown, StringComparison.Ordinal), ((ArgumentException)shown).ParamName);
+        }
+
+        if (original is ArgumentOutOfRangeException { ActualValue: long value })
+        {
+            Assert.Equal(value, ((ArgumentOutOfRangeException)shown).ActualValue);
+        }
+
+        Assert.Contains(nameof(RedactedAfterThrow), shown.ToString(), StringComparison.Ordinal);
+        for (var (o, s) = (original.InnerException, shown.InnerException); o is not null; (o, s) = (o.InnerException, s?.InnerException))
+        {
+            Assert.Equal(o.GetType(), s?.GetType());
+        }
+
+        AssertNoSecret(shown);
+    }
+
+    [Fact]
+    public void An_inner_and_an_outer_IOException_follow_one_rule()
+    {
+        // Session 14 kept an outer IOException an IOException (the cmdlets' walker) but made an inner one a stand-in
+        // (CheckpointException's walker); a script testing $_.Exception.InnerException -is [IO.IOException] broke.
+        var io = new IOException($"cannot read '{Raw}/2/tensors.lz4'");
+        var outer = ExceptionRedaction.Redacted(io, ShowLocation, Scrub);
+        var corrupt = new CorruptCheckpointException(Raw, 2, null, "short", new IOException($"cannot read '{Raw}/2/tensors.lz4'"));
+        var inner = corrupt.Redacted(ShowLocation, Scrub).InnerException;
+        Assert.IsType<IOException>(outer);
+        Assert.IsType<IOException>(inner);
+        Assert.Equal(outer.Message, inner!.Message);
+        AssertNoSecret(inner);
+    }
+
+    [Fact]
+    public void A_type_that_cannot_be_rebuilt_becomes_a_stand_in_naming_it_and_stays_so_named_when_redacted_again()
+    {
+        var original = new ProgramFailure($"failed at '{Raw}' and 'SECOND'");
+        var once = ExceptionRedaction.Redacted(original, ShowLocation, Scrub);
+        Assert.StartsWith(typeof(ProgramFailure).FullName + " (redacted): failed at '" + Shown + "'", once.ToString(), StringComparison.Ordinal);
+        AssertNoSecret(once);
+
+        // A second rule (another location's) finds more to redact in the stand-in: the original type is still named.
+        var twice = ExceptionRedaction.Redacted(once, ShowLocation, t => t.Replace("SECOND", "<other>", StringComparison.Ordinal));
+        Assert.NotSame(once, twice);
+        Assert.StartsWith(typeof(ProgramFailure).FullName + " (redacted): failed at '" + Shown + "' and '<other>'", twice.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("RedactedException", twice.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_database_exception_becomes_a_stand_in_that_is_still_a_DbException_with_its_error_code()
+    {
+        var original = new ProviderFailure($"unable to open database file '{Raw}/index.sqlite'", 14);
+        var shown = ExceptionRedaction.Redacted(original, ShowLocation, Scrub);
+        var database = Assert.IsAssignableFrom<System.Data.Common.DbException>(shown);
+        Assert.Equal(14, database.ErrorCode);
+        Assert.Equal($"unable to open database file '{Shown}/index.sqlite'", shown.Message);
+        Assert.StartsWith(typeof(ProviderFailure).FullName + " (redacted)", shown.ToString(), StringComparison.Ordinal);
+        AssertNoSecret(shown);
+        var twice = ExceptionRedaction.Redacted(shown, ShowLocation, t => t.Replace("index", "<other>", StringComparison.Ordinal));
+        Assert.StartsWith(typeof(ProviderFailure).FullName + " (redacted)", twice.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_checkpoint_stand_in_redacted_again_names_the_original_type()
+    {
+        var original = new ProgramDefinedException(Raw, "SECOND");
+        var once = original.Redacted(ShowLocation, Scrub);
+        Assert.StartsWith(typeof(ProgramDefinedException).FullName + " (redacted)", once.ToString(), StringComparison.Ordinal);
+        var twice = once.Redacted(ShowLocation, t => t.Replace("SECOND", "<other>", StringComparison.Ordinal));
+        Assert.NotSame(once, twice);
+        Assert.Equal("ProgramDefined", twice.ErrorId);
+        Assert.Equal(5, twice.Step);
+        Assert.Contains("<other>", twice.Message, StringComparison.Ordinal);
+        Assert.StartsWith(typeof(ProgramDefinedException).FullName + " (redacted)", twice.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("RedactedCheckpointException", twice.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_checkpoint_exception_of_the_library_rebuilds_itself()
+    {
+        // A subtype without its own RebuiltOn would silently be shown as a stand-in, so `catch [ItsType]` would stop
+        // matching once a SAS path is redacted from it.
+        var subtypes = typeof(CheckpointException).Assembly.GetTypes()
+            .Where(t => t.IsSubclassOf(typeof(CheckpointException)) && !t.IsAbstract)
+            .ToList();
+        Assert.True(subtypes.Count >= 13, $"only {subtypes.Count} subtypes found");
+        var missing = subtypes
+            .Where(t => t.GetMethod("RebuiltOn", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.DeclaredOnly) is null)
+            .Select(t => t.FullName)
+            .ToList();
+        Assert.True(missing.Count == 0, "no RebuiltOn override: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public void An_actual_value_that_is_not_a_string_but_quotes_the_secret_is_not_shown_again()
+    {
+        // The message is rebuilt from the facts: an ActualValue kept as it was (a Uri) appends its text once more.
+        var original = new ArgumentOutOfRangeException("location", new Uri("https://acct.blob.core.windows.net/c" + Raw.Replace("/runs/a", string.Empty, StringComparison.Ordinal)), "no such location");
+        Assert.Contains(Secret, original.Message, StringComparison.Ordinal);
+        var shown = ExceptionRedaction.Redacted(original, ShowLocation, Scrub);
+        var argument = Assert.IsType<ArgumentOutOfRangeException>(shown);
+        Assert.Equal("location", argument.ParamName);
+        Assert.DoesNotContain(Secret, argument.ActualValue?.ToString() ?? string.Empty, StringComparison.Ordinal);
+        AssertNoSecret(shown);
+    }
+
+    [Fact]
+    public void A_secret_only_in_Data_or_the_help_link_is_redacted_too()
+    {
+        // Get-Error prints Data (keys and values) and HelpLink; a clean message is no reason to show them whole.
+        var io = new IOException("cannot read the step");
+        io.Data["location"] = Raw;
+        io.Data[Raw] = 1L;
+        io.HelpLink = "https://help.example/x" + Raw.Replace("/runs/a", string.Empty, StringComparison.Ordinal);
+        var shown = ExceptionRedaction.Redacted(io, ShowLocation, Scrub);
+        Assert.IsType<IOException>(shown);
+        AssertNoSecretInData(shown);
+        Assert.DoesNotContain(Secret, shown.HelpLink ?? string.Empty, StringComparison.Ordinal);
+
+        var corrupt = new CorruptCheckpointException("/runs/b", 2, null, "short", null);
+        corrupt.Data["location"] = Raw;
+        corrupt.Data[Raw] = 1L;
+        AssertNoSecretInData(corrupt.Redacted(ShowLocation, Scrub));
+
+        // As the inner exception of a checkpoint exception too.
+        var outer = new CorruptCheckpointException("/runs/b", 2, null, "short", io);
+        AssertNoSecretInData(outer.Redacted(ShowLocation, Scrub).InnerException!);
+    }
+
+    private static void AssertNoSecretInData(Exception exception)
+    {
+        foreach (System.Collections.DictionaryEntry entry in exception.Data)
+        {
+            Assert.DoesNotContain(Secret, entry.Key.ToString() ?? string.Empty, StringComparison.Ordinal);
+            Assert.DoesNotContain(Secret, entry.Value?.ToString() ?? string.Empty, StringComparison.Ordinal);
+        }
+    }
+
+    private static Exception RedactedAfterThrow(Exception original)
+    {
+        try
+        {
+            throw original;
+        }
+        catch (Exception thrown)
+        {
+            return ExceptionRedaction.Redacted(thrown, ShowLocation, Scrub);
+        }
+    }
+
+    private static void AssertNoSecret(Exception exception)
+    {
+        Assert.DoesNotContain(Secret, exception.ToString(), StringComparison.Ordinal);
+        var pending = new Stack<Exception>([exception]);
+        while (pending.TryPop(out var e))
+        {
+            foreach (var property in e.GetType().GetProperties().Where(p => p.GetIndexParameters().Length == 0))
+            {
+                // Any property, by its text (an ActualValue that is a Uri, a HelpLink), not only the string ones.
+                if (property.GetValue(e) is { } value and not Exception)
+                {
+                    Assert.DoesNotContain(Secret, value.ToString() ?? string.Empty, StringComparison.Ordinal);
+                }
+            }
+
+            AssertNoSecretInData(e);
+
+            if (e.InnerException is { } inner)
+            {
+                pending.Push(inner);
+            }
+
+            if (e is AggregateException aggregate)
+            {
+                foreach (var part in aggregate.InnerExceptions)
+                {
+                    pending.Push(part);
+                }
+            }
+        }
+    }
+
+    /// <summary>An exception type whose constructors the redaction cannot know.</summary>
+    private sealed class ProgramFailure : Exception
+    {
+        public ProgramFailure(string message)
+            : base(message)
+        {
+        }
+    }
+
+    /// <summary>A database provider's exception (as SqliteException is), whose constructors the redaction cannot know.</summary>
+    private sealed class ProviderFailure : System.Data.Common.DbException
+    {
+        public ProviderFailure(string message, int errorCode)
+            : base(message, errorCode)
+        {
+        }
+    }
+
+    /// <summary>A checkpoint exception a program defines for itself.</summary>
+    private sealed class ProgramDefinedException : CheckpointException
+    {
+        public ProgramDefinedException(string directory, string extra)
+            : base("ProgramDefined", $"could not finish '{directory}' ({extra})", directory, 5)
+        {
+        }
+    }
+}
