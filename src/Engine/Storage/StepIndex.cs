@@ -88,10 +88,11 @@ internal sealed partial class StepIndex : IDisposable
             return;
         }
 
-        // SQLite takes the path as given only up to its limit, then resolves every symbolic link in it and opens that:
-        // both must fit.
-        var physical = PhysicalPath.Resolve(directory);
-        var bytes = Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))), System.Text.Encoding.UTF8.GetByteCount(physical));
+        // SQLite (3.53's unixFullPathname) does not take the path as given: it builds the path it opens component by
+        // component, resolving each link as it meets it, and refuses once what it has built is too long, so which length
+        // counts depends on where the links are. For a new store, where a refusal costs only the choice of another
+        // folder, measuring both the typed and the resolved path is conservative.
+        var (bytes, physical) = LongestOf(directory);
         if (bytes > LongestDirectoryPath)
         {
             throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
@@ -123,10 +124,15 @@ internal sealed partial class StepIndex : IDisposable
         }
     }
 
+    /// <summary>
+    /// The longer, in bytes of UTF-8, of <paramref name="path"/> as given (made full, without a trailing separator:
+    /// SQLite is given the directory joined with a file name) and with every link resolved, and the resolved path.
+    /// </summary>
     private static (int Bytes, string Physical) LongestOf(string path)
     {
         var physical = PhysicalPath.Resolve(path);
-        return (Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(path)), System.Text.Encoding.UTF8.GetByteCount(physical)), physical);
+        return (Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))),
+            System.Text.Encoding.UTF8.GetByteCount(physical)), physical);
     }
 
     /// <summary>
