@@ -125,6 +125,31 @@ internal sealed partial class StepIndex : IDisposable
     }
 
     /// <summary>
+    /// Opens (creating) the file at <paramref name="path"/> with SQLite and deletes it again: a repair asks this of its
+    /// <c>index.sqlite.rebuild</c> before it sets the damaged index aside, since only SQLite knows whether it opens a path
+    /// (its length as SQLite walks it, links and all), and a rebuild that fails to open after the index went aside left the
+    /// store with no index, which the next save then refused as a new store too deep to create.
+    /// </summary>
+    /// <exception cref="PathTooLongException">SQLite cannot open the file and its path is longer than <see cref="LongestSqlitePath"/> bytes.</exception>
+    internal static void RefuseUnopenable(string directory, string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        try
+        {
+            OpenOrExplainLength(connection, directory, path);
+        }
+        catch (PathTooLongException e)
+        {
+            throw new PathTooLongException(e.Message + " The index was left as it was: nothing was set aside or rebuilt.", e.InnerException);
+        }
+        finally
+        {
+            connection.Dispose();
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
     /// The longer, in bytes of UTF-8, of <paramref name="path"/> as given (made full, without a trailing separator:
     /// SQLite is given the directory joined with a file name) and with every link resolved, and the resolved path.
     /// </summary>
