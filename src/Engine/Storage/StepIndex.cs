@@ -794,7 +794,9 @@ internal sealed partial class StepIndex : IDisposable
                     }
 
                     CheckTypes(pointer, statement, step, RowIntegers, -1, RowTexts);
-                    var saveId = RemovedRow.ParseSaveId(step, SqliteColumns.Bytes(pointer, statement, 1));
+                    // Text read as text (UTF-8 whatever the file's encoding): a UTF-16 index's stored bytes, read as a
+                    // blob, made every save id 64 bytes long and every removal of more than 256 steps fail as damage.
+                    var saveId = RemovedRow.ParseSaveId(step, SqliteColumns.Bytes(pointer, statement, 1, out _));
 
                     var itemCount = SqliteColumns.Int64(pointer, statement, 5);
                     if (itemCount is < 0 or > int.MaxValue)
@@ -802,7 +804,7 @@ internal sealed partial class StepIndex : IDisposable
                         throw new FormatException($"step {step} has an item count of {itemCount}");
                     }
 
-                    var text = SqliteColumns.Bytes(pointer, statement, 6);
+                    var text = SqliteColumns.Bytes(pointer, statement, 6, out _);
                     if (!text.SequenceEqual(previousText))
                     {
                         previousText = text.ToArray();
