@@ -1055,8 +1055,18 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// one may be (moved there) opens its index but not the longer <c>index.sqlite.rebuild</c>; refused here, the damaged
     /// index stays where it was, instead of going aside before the rebuild fails and leaving no index at all.
     /// </summary>
-    private void RefuseRebuildSqliteCannotOpen() =>
-        StepIndex.RefuseUnopenable(Directory, StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix);
+    private void RefuseRebuildSqliteCannotOpen()
+    {
+        // Whatever a killed rebuild (or anyone) left at the rebuild's path goes first, as RebuildIndex deletes it before its
+        // own open: the probe must not open a leftover (a link would have SQLite create or fail on its target, outside the store).
+        var temp = StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
+        foreach (var suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
+        {
+            File.Delete(temp + suffix);
+        }
+
+        StepIndex.RefuseUnopenable(Directory, temp);
+    }
 
     /// <summary>
     /// The index for a reservation's commit or abandonment (lock held): the connection the reservation
