@@ -925,6 +925,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Repair's rebuild: the index (and its logs) go aside, a new one is built from the step folders and renamed in.</summary>
     private RepairReport SetAsideAndRebuild(IReadOnlyList<Intent> carried)
     {
+        RefuseRebuildSqliteCannotOpen();
         SetIndexAside();
         FaultInjector.Hit("repair.after-index-aside");
         var rebuilt = RebuildIndex(carried);
@@ -1006,10 +1007,23 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
     {
-        if (IndexLost() || IndexUnversioned())
+        var lost = IndexLost();
+        if (lost || IndexUnversioned())
         {
             // Whatever is left of the lost index goes aside first, its -wal and -shm included: SQLite
             // would replay a stale write-ahead log into any new index of the same name.
+            if (_folders.ListStepFolders().Count > 0)
+            {
+                RefuseRebuildSqliteCannotOpen();
+            }
+
+            if (!lost)
+            {
+                // Logged once the rebuild is sure to open: a refused one leaves the index where it was, and a log
+                // line saying it was set aside would then precede an error saying nothing was.
+                Log($"The index of '{Directory}' has no schema version (user_version 0); setting it aside and rebuilding it from the step folders.");
+            }
+
             SetIndexAside();
             RestoreOrphanedSteps([]);
             if (_folders.ListStepFolders().Count > 0)
@@ -1034,6 +1048,24 @@ internal sealed class CheckpointStore : ICheckpointStore
             index.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Before an index is set aside for a rebuild: the rebuild's file must be one SQLite opens. A store deeper than a new
+    /// one may be (moved there) opens its index but not the longer <c>index.sqlite.rebuild</c>; refused here, the damaged
+    /// index stays where it was, instead of going aside before the rebuild fails and leaving no index at all.
+    /// </summary>
+    private void RefuseRebuildSqliteCannotOpen()
+    {
+        // Whatever a killed rebuild (or anyone) left at the rebuild's path goes first, as RebuildIndex deletes it before its
+        // own open: the probe must not open a leftover (a link would have SQLite create or fail on its target, outside the store).
+        var temp = StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
+        foreach (var suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
+        {
+            File.Delete(temp + suffix);
+        }
+
+        StepIndex.RefuseUnopenable(Directory, temp);
     }
 
     /// <summary>
@@ -1272,16 +1304,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// intent recorded the sweep that follows would delete what an interrupted overwrite parked in .trash. It is
     /// set aside and rebuilt from the step folders instead, as repair does. Opening it writes nothing.
     /// </summary>
-    private bool IndexUnversioned()
-    {
-        if (!StepIndex.IsUnversioned(Directory))
-        {
-            return false;
-        }
-
-        Log($"The index of '{Directory}' has no schema version (user_version 0); setting it aside and rebuilding it from the step folders.");
-        return true;
-    }
+    private bool IndexUnversioned() => StepIndex.IsUnversioned(Directory);
 
     /// <summary>
     /// Moves the index and its -wal and -shm aside under one timestamp. The main file goes first: connections

@@ -172,7 +172,10 @@ internal static unsafe class SqliteColumns
         return data == IntPtr.Zero ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>((void*)data, length);
     }
 
-    /// <summary>A text or blob column of the current row, as bytes valid until the next step.</summary>
+    /// <summary>
+    /// A blob column of the current row, as bytes valid until the next step. Not for text: a text value comes back as
+    /// stored, UTF-16 in a UTF-16 index (<see cref="Bytes(IntPtr, sqlite3_stmt, int, out int)"/> reads it as UTF-8).
+    /// </summary>
     public static ReadOnlySpan<byte> Bytes(IntPtr pointer, sqlite3_stmt statement, int column)
     {
         if (ColumnBlob == null)

@@ -88,10 +88,11 @@ internal sealed partial class StepIndex : IDisposable
             return;
         }
 
-        // SQLite takes the path as given only up to its limit, then resolves every symbolic link in it and opens that:
-        // both must fit.
-        var physical = PhysicalPath.Resolve(directory);
-        var bytes = Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))), System.Text.Encoding.UTF8.GetByteCount(physical));
+        // SQLite (3.53's unixFullPathname) does not take the path as given: it builds the path it opens component by
+        // component, resolving each link as it meets it, and refuses once what it has built is too long, so which length
+        // counts depends on where the links are. For a new store, where a refusal costs only the choice of another
+        // folder, measuring both the typed and the resolved path is conservative.
+        var (bytes, physical) = LongestOf(directory);
         if (bytes > LongestDirectoryPath)
         {
             throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
@@ -123,10 +124,40 @@ internal sealed partial class StepIndex : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens (creating) the file at <paramref name="path"/> with SQLite and deletes it again: a repair asks this of its
+    /// <c>index.sqlite.rebuild</c> before it sets the damaged index aside, since only SQLite knows whether it opens a path
+    /// (its length as SQLite walks it, links and all), and a rebuild that fails to open after the index went aside left the
+    /// store with no index, which the next save then refused as a new store too deep to create.
+    /// </summary>
+    /// <exception cref="PathTooLongException">SQLite cannot open the file and its path is longer than <see cref="LongestSqlitePath"/> bytes.</exception>
+    internal static void RefuseUnopenable(string directory, string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        try
+        {
+            OpenOrExplainLength(connection, directory, path);
+        }
+        catch (PathTooLongException e)
+        {
+            throw new PathTooLongException(e.Message + " The index was left as it was: nothing was set aside or rebuilt.", e.InnerException);
+        }
+        finally
+        {
+            connection.Dispose();
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// The longer, in bytes of UTF-8, of <paramref name="path"/> as given (made full, without a trailing separator:
+    /// SQLite is given the directory joined with a file name) and with every link resolved, and the resolved path.
+    /// </summary>
     private static (int Bytes, string Physical) LongestOf(string path)
     {
         var physical = PhysicalPath.Resolve(path);
-        return (Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(path)), System.Text.Encoding.UTF8.GetByteCount(physical)), physical);
+        return (Math.Max(System.Text.Encoding.UTF8.GetByteCount(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))),
+            System.Text.Encoding.UTF8.GetByteCount(physical)), physical);
     }
 
     /// <summary>
@@ -752,7 +783,9 @@ internal sealed partial class StepIndex : IDisposable
                     }
 
                     CheckTypes(pointer, statement, step, RowIntegers, -1, RowTexts);
-                    var saveId = RemovedRow.ParseSaveId(step, SqliteColumns.Bytes(pointer, statement, 1));
+                    // Text read as text (UTF-8 whatever the file's encoding): a UTF-16 index's stored bytes, read as a
+                    // blob, made every save id 64 bytes long and every removal of more than 256 steps fail as damage.
+                    var saveId = RemovedRow.ParseSaveId(step, SqliteColumns.Bytes(pointer, statement, 1, out _));
 
                     var itemCount = SqliteColumns.Int64(pointer, statement, 5);
                     if (itemCount is < 0 or > int.MaxValue)
@@ -760,7 +793,7 @@ internal sealed partial class StepIndex : IDisposable
                         throw new FormatException($"step {step} has an item count of {itemCount}");
                     }
 
-                    var text = SqliteColumns.Bytes(pointer, statement, 6);
+                    var text = SqliteColumns.Bytes(pointer, statement, 6, out _);
                     if (!text.SequenceEqual(previousText))
                     {
                         previousText = text.ToArray();

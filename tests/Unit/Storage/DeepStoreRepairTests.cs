@@ -1,0 +1,116 @@
+using DataraxCkpt.Storage;
+using DataraxCkpt.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace DataraxCkpt.Tests.Storage;
+
+/// <summary>
+/// A store deeper than a new one may be (its directory 484-491 bytes: moved there) opens its index, but not a repair's
+/// longer <c>index.sqlite.rebuild</c>. A repair of its damaged index set the index aside before the rebuild's open
+/// failed, and the next save then refused the directory as "too deep for a new store": the store had no index left
+/// (session 14's debt). Such a rebuild is now refused before anything is moved, naming the directory.
+/// </summary>
+public sealed class DeepStoreRepairTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>A path of exactly <paramref name="bytes"/> bytes under <paramref name="root"/>, built of nested folders.</summary>
+    private static string Deep(string root, int bytes)
+    {
+        var ck = root;
+        while (ck.Length < bytes - 61)
+        {
+            ck = Path.Combine(ck, new string('d', 60));
+        }
+
+        var deep = Path.Combine(ck, new string('e', bytes - ck.Length - 1));
+        Assert.Equal(bytes, System.Text.Encoding.UTF8.GetByteCount(deep));
+        return deep;
+    }
+
+    /// <summary>A store of steps 1 and 2 made at a short path and moved to one of <paramref name="bytes"/> bytes.</summary>
+    private string MovedStore(int bytes)
+    {
+        var shallow = _dir.Sub("s" + bytes);
+        using (var writer = new CheckpointHandler())
+        {
+            writer.Save(shallow, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
+            writer.Save(shallow, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
+        }
+
+        var deep = Deep(_dir.Sub("m" + bytes), bytes);
+        Directory.CreateDirectory(Path.GetDirectoryName(deep)!);
+        Directory.Move(shallow, deep);
+        return deep;
+    }
+
+    private static string[] IndexFiles(string directory) =>
+        Directory.GetFiles(directory, StepIndex.FileName + "*").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+
+    [Theory]
+    [InlineData(484)]
+    [InlineData(491)]
+    public void A_repair_of_a_damaged_index_too_deep_to_rebuild_refuses_before_moving_it_and_the_store_is_whole_once_moved_up(int bytes)
+    {
+        Assert.InRange(bytes, StepIndex.LongestDirectoryPath + 1, StepIndex.LongestSqlitePath - 1 - StepIndex.FileName.Length);
+        var deep = MovedStore(bytes);
+        var index = Path.Combine(deep, StepIndex.FileName);
+        var garbage = Enumerable.Repeat((byte)7, 4096).ToArray();
+        File.WriteAllBytes(index, garbage);
+
+        using var writer = new CheckpointHandler();
+        var e = Assert.Throws<PathTooLongException>(() => writer.RepairIndex(deep));
+        Assert.Contains(deep, e.Message, StringComparison.Ordinal);
+        Assert.Contains(StepIndex.FileName + StepIndex.RebuildSuffix, e.Message, StringComparison.Ordinal);
+        // Nothing moved: the damaged index is where it was, byte for byte, with nothing set aside or left half-built.
+        Assert.Equal([StepIndex.FileName], IndexFiles(deep));
+        Assert.Equal(garbage, File.ReadAllBytes(index));
+
+        // The next save meets the damaged index it had, not "too deep for a new store".
+        var save = Assert.ThrowsAny<Exception>(() => writer.Save(deep, new Dictionary<string, object?> { ["v"] = 3 }, step: 3));
+        Assert.DoesNotContain("new store", save.Message, StringComparison.Ordinal);
+        Assert.IsType<CorruptCheckpointException>(save);
+
+        // Nothing lost: moved to a shorter path, the same repair rebuilds both steps.
+        var up = _dir.Sub("up" + bytes);
+        Directory.Move(deep, up);
+        writer.RepairIndex(up);
+        Assert.Equal(new long[] { 1, 2 }, writer.GetCheckpointSteps(up));
+        Assert.Equal(2, ((Dictionary<string, object?>)writer.Restore(up, step: 2)!)["v"]);
+    }
+
+    [Fact]
+    public void A_save_over_an_unversioned_index_too_deep_to_rebuild_refuses_before_setting_it_aside()
+    {
+        // A writer that finds an index with no schema version sets it aside and rebuilds it, as a repair does: the same
+        // rebuild file, the same refusal before anything is moved.
+        var deep = MovedStore(StepIndex.LongestDirectoryPath + 3);
+        var index = Path.Combine(deep, StepIndex.FileName);
+        using (var c = new SqliteConnection($"Data Source={index};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA journal_mode = DELETE; PRAGMA user_version = 0;";
+            cmd.ExecuteNonQuery();
+        }
+
+        var before = File.ReadAllBytes(index);
+        using var writer = new CheckpointHandler();
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var e = Assert.Throws<PathTooLongException>(() => writer.Save(deep, new Dictionary<string, object?> { ["v"] = 3 }, step: 3));
+            Assert.Contains(deep, e.Message, StringComparison.Ordinal);
+            Assert.Contains(StepIndex.FileName + StepIndex.RebuildSuffix, e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("new store", e.Message, StringComparison.Ordinal);
+            Assert.Equal([StepIndex.FileName], IndexFiles(deep));
+            Assert.Equal(before, File.ReadAllBytes(index));
+        }
+
+        var up = _dir.Sub("up");
+        Directory.Move(deep, up);
+        writer.Save(up, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
+        Assert.Equal(new long[] { 1, 2, 3 }, writer.GetCheckpointSteps(up));
+    }
+}
