@@ -16,20 +16,6 @@ public sealed class DeepStoreRepairTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>A path of exactly <paramref name="bytes"/> bytes under <paramref name="root"/>, built of nested folders.</summary>
-    private static string Deep(string root, int bytes)
-    {
-        var ck = root;
-        while (ck.Length < bytes - 61)
-        {
-            ck = Path.Combine(ck, new string('d', 60));
-        }
-
-        var deep = Path.Combine(ck, new string('e', bytes - ck.Length - 1));
-        Assert.Equal(bytes, System.Text.Encoding.UTF8.GetByteCount(deep));
-        return deep;
-    }
-
     /// <summary>A store of steps 1 and 2 made at a short path and moved to one of <paramref name="bytes"/> bytes.</summary>
     private string MovedStore(int bytes)
     {
@@ -40,7 +26,7 @@ public sealed class DeepStoreRepairTests : IDisposable
             writer.Save(shallow, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
         }
 
-        var deep = Deep(_dir.Sub("m" + bytes), bytes);
+        var deep = DeepPath.Of(_dir.Sub("m" + bytes), bytes);
         Directory.CreateDirectory(Path.GetDirectoryName(deep)!);
         Directory.Move(shallow, deep);
         return deep;

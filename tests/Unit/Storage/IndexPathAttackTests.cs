@@ -167,24 +167,13 @@ public sealed class IndexPathAttackTests : IDisposable
         }
     }
 
-    private static string Deep(string root, int bytes)
-    {
-        var ck = root;
-        while (ck.Length < bytes - 61)
-        {
-            ck = Path.Combine(ck, new string('d', 60));
-        }
-
-        return Path.Combine(ck, new string('e', bytes - ck.Length - 1));
-    }
-
     [Fact]
     public void A_new_store_too_deep_for_sqlite_is_refused_naming_the_directory_and_one_at_the_limit_saves_and_repairs()
     {
         // SQLite's Unix VFS opens paths of at most 512 bytes: a deeper directory got a bare "unable to open database
         // file" naming nothing, though Linux takes 4096-byte paths.
         using var writer = new CheckpointHandler();
-        var atLimit = Deep(_dir.Sub("a"), StepIndex.LongestDirectoryPath);
+        var atLimit = DeepPath.Of(_dir.Sub("a"), StepIndex.LongestDirectoryPath);
         Assert.Equal(StepIndex.LongestDirectoryPath, System.Text.Encoding.UTF8.GetByteCount(atLimit));
         writer.Save(atLimit, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
         writer.Save(atLimit, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
@@ -197,7 +186,7 @@ public sealed class IndexPathAttackTests : IDisposable
         Assert.Equal(new long[] { 1, 2 }, writer.GetCheckpointSteps(atLimit));
         Assert.Equal(2, ((Dictionary<string, object?>)writer.Restore(atLimit, step: 2)!)["v"]);
 
-        var tooDeep = Deep(_dir.Sub("b"), StepIndex.LongestDirectoryPath + 1);
+        var tooDeep = DeepPath.Of(_dir.Sub("b"), StepIndex.LongestDirectoryPath + 1);
         var e = Assert.Throws<PathTooLongException>(() => writer.Save(tooDeep, new Dictionary<string, object?> { ["v"] = 1 }, step: 1));
         Assert.Contains(tooDeep, e.Message, StringComparison.Ordinal);
         Assert.Contains("at most", e.Message, StringComparison.Ordinal);
@@ -212,7 +201,7 @@ public sealed class IndexPathAttackTests : IDisposable
         using var writer = new CheckpointHandler();
         var shallow = _dir.Sub("s");
         writer.Save(shallow, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
-        var deep = Deep(_dir.Sub("m"), StepIndex.LongestDirectoryPath + 5);
+        var deep = DeepPath.Of(_dir.Sub("m"), StepIndex.LongestDirectoryPath + 5);
         Directory.CreateDirectory(Path.GetDirectoryName(deep)!);
         Directory.Move(shallow, deep);
 
@@ -237,7 +226,7 @@ public sealed class IndexPathAttackTests : IDisposable
     {
         // SQLite resolves links before it opens a file, so the length that counts is the linked-to path's: a short link
         // to a deep folder passed a check of the typed path and then failed with a bare 'unable to open database file'.
-        var real = Deep(_dir.Sub("r"), 600);
+        var real = DeepPath.Of(_dir.Sub("r"), 600);
         Directory.CreateDirectory(real);
         var link = Path.Combine(_dir.Path, "s");
         Directory.CreateSymbolicLink(link, real);
@@ -251,7 +240,7 @@ public sealed class IndexPathAttackTests : IDisposable
         // resolves anything, so it is refused as clearly, with nothing written where it points.
         var shortReal = _dir.Sub("short");
         Directory.CreateDirectory(shortReal);
-        var longLink = Deep(_dir.Sub("l"), StepIndex.LongestSqlitePath + 20);
+        var longLink = DeepPath.Of(_dir.Sub("l"), StepIndex.LongestSqlitePath + 20);
         Directory.CreateDirectory(Path.GetDirectoryName(longLink)!);
         Directory.CreateSymbolicLink(longLink, shortReal);
         Assert.Throws<PathTooLongException>(() => writer.Save(longLink, new Dictionary<string, object?> { ["v"] = 2 }, step: 2));
