@@ -43,13 +43,13 @@ $notPassed = @(foreach ($test in $result.Tests) {
     # Every test's name, so that build.ps1 can check that each allowed skip names exactly one test.
     Names     = @($result.Tests | ForEach-Object { $_.ExpandedPath })
     # Why each failed test, block or file failed, for the end of build.ps1's log.
-    Failures  = @(foreach ($failed in @($result.Failed) + @($result.FailedBlocks) + @($result.FailedContainers)) {
-        if (-not $failed) { continue }
-        $name = if ($failed.PSObject.Properties['ExpandedPath']) { $failed.ExpandedPath } elseif ($failed.PSObject.Properties['Item']) { "$($failed.Item)" } else { "$failed" }
+    Failures  = @(foreach ($item in @($result.Failed) + @($result.FailedBlocks) + @($result.FailedContainers)) {
+        if (-not $item) { continue }
+        $name = if ($item.PSObject.Properties['ExpandedPath']) { $item.ExpandedPath } elseif ($item.PSObject.Properties['Item']) { "$($item.Item)" } else { "$item" }
         [ordered]@{
             Name    = $name
-            Message = (@($failed.ErrorRecord) | ForEach-Object { "$_" }) -join [Environment]::NewLine
-            Stack   = (@($failed.ErrorRecord) | ForEach-Object { $_.ScriptStackTrace } | Select-Object -First 1) -join ''
+            Message = (@($item.ErrorRecord) | ForEach-Object { "$_" }) -join [Environment]::NewLine
+            Stack   = (@($item.ErrorRecord) | ForEach-Object { $_.ScriptStackTrace } | Select-Object -First 1) -join ''
         }
     })
 } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $CountsPath

@@ -48,8 +48,9 @@ BeforeAll {
         $pester = Join-Path (Split-Path (Get-Module Pester).Path) 'Pester.psd1'
         $pwsh = @([Environment]::ProcessPath)
         if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { $pwsh += Join-Path $PSHOME 'pwsh.dll' }
-        $null = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Repo 'build/Invoke-PesterRun.ps1') `
-            -PesterManifest $pester -ModuleRoot $TestDrive -TestPath $TestFolder -CountsPath $counts 2>&1
+        # What the runner printed, for the tests that check it ends without an error of its own.
+        $script:RunnerOutput = @(& $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Repo 'build/Invoke-PesterRun.ps1') `
+            -PesterManifest $pester -ModuleRoot $TestDrive -TestPath $TestFolder -CountsPath $counts 2>&1 | ForEach-Object { "$_" })
         return Read-PesterRun $counts $LASTEXITCODE
     }
 }
@@ -348,6 +349,9 @@ Describe 'S' {
         Set-Content -LiteralPath (Join-Path $folder 'Broken.Tests.ps1') -Value "Describe 'b' { It 'never parses' { 1 | Should -Be 1 "
         $pester = Invoke-Runner $folder
         $pester.ExitCode | Should -Be 1
+        $pester.Failed | Should -Be 2
+        # The runner's exit code comes from its failure count, not from an error of its own at the end.
+        @($RunnerOutput | Where-Object { $_ -match 'Cannot compare|RuntimeException|is not IComparable' }) | Should -BeNullOrEmpty
         $run = Complete (Get-GoodUnit) $pester (New-Floor $GoodFloor)
         $run.ExitCode | Should -Be 1
         $run.Lines | Should -Contain 'FAILED (Pester): F.compares'
