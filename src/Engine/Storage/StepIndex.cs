@@ -214,6 +214,7 @@ internal sealed partial class StepIndex : IDisposable
                     index.RequireTables(version);
                     index._version = RowPerItemVersion;
                     index.Upgrade();
+                    index.AddStepNumberIndex();
                 }
                 else
                 {

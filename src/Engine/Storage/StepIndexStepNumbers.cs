@@ -39,8 +39,15 @@ internal sealed partial class StepIndex
         int rc;
         while ((rc = SqliteColumns.Step(pointer, statement)) == raw.SQLITE_ROW)
         {
-            // The rowid: always an integer.
-            steps.Add(SqliteColumns.Int64(pointer, statement, 0));
+            // The rowid: always an integer, but a hand-edited row can hold a negative one, which no save writes
+            // (steps are >= 0) and which the listing refused as damage when it parsed the numbers as text.
+            var step = SqliteColumns.Int64(pointer, statement, 0);
+            if (step < 0)
+            {
+                throw new FormatException($"the index lists step {step.ToString(CultureInfo.InvariantCulture)}, and steps are never negative");
+            }
+
+            steps.Add(step);
         }
 
         if (rc != raw.SQLITE_DONE)

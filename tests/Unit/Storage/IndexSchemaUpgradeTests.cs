@@ -116,6 +116,27 @@ public sealed class IndexSchemaUpgradeTests : IDisposable
     }
 
     /// <summary>
+    /// A version-1 index where a table was made by hand under the step-number index's name (final review): the upgrade
+    /// created the index in its own transaction and SQLite refused it ("there is already a table named ..."), so every
+    /// write of the old store failed with an error naming nothing, and repair, which finds such an index sound, could
+    /// not clear it. The upgrade goes on without the step-number index, as a version-2 open does.
+    /// </summary>
+    [Fact]
+    public void A_version1_index_with_a_table_under_the_step_number_index_name_upgrades_and_takes_writes()
+    {
+        var expected = SaveStepsAsVersion1();
+        Execute($"CREATE TABLE {StepIndex.StepNumberIndex.ToUpperInvariant()}(x);");
+
+        using var h = new CheckpointHandler();
+        h.Save(_ck, new Hashtable { ["n"] = 1 }, step: 5);
+
+        Assert.Equal((2L, false), SchemaOf());
+        Assert.Equal(0, Count($"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{StepIndex.StepNumberIndex}' COLLATE NOCASE;"));
+        Assert.Equal(expected.Keys.Append(5), h.GetCheckpointSteps(_ck));
+        Assert.Empty(h.RepairIndex(_ck).Problems);
+    }
+
+    /// <summary>
     /// Saves steps 0–3 with this engine, then replaces the index with the version-1 index the released
     /// engine would have written for them: its exact schema (docs/format.md §3 of version 1), the same
     /// step rows, one item row per leaf. Returns each step's items as the engine listed them.

@@ -51,6 +51,21 @@ public sealed class StepNumberIndexAttackTests : IDisposable
         Assert.Equal([1L, 3, 4], h.ListCheckpoints(_ck).Select(c => c.Step));
     }
 
+    /// <summary>
+    /// A negative step number written by hand: no save writes one, and the listing that parsed the numbers as text
+    /// refused it as damage; the row-at-a-time listing returned it (final review).
+    /// </summary>
+    [Fact]
+    public void A_negative_step_number_written_by_hand_is_index_damage_for_the_step_number_listing()
+    {
+        using var h = new CheckpointHandler();
+        SaveSteps(h, 1, 2);
+        Index.Execute("UPDATE steps SET step = -1 WHERE step = 1; UPDATE step_items SET step = -1 WHERE step = 1; PRAGMA wal_checkpoint(TRUNCATE);");
+
+        var e = Assert.Throws<CorruptCheckpointException>(() => h.GetCheckpointSteps(_ck));
+        Assert.Contains("-1", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_partial_or_other_index_under_the_step_number_index_name_never_hides_a_step()
     {
