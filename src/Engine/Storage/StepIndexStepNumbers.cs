@@ -12,8 +12,8 @@ internal sealed partial class StepIndex
 
     /// <summary>
     /// Creates the step-number index. A <c>steps</c> row carries its metadata, save id and hash (about 150 bytes at
-    /// 100,000 steps, 15 MB in all); this b-tree holds the step numbers only (about 1 MB), so listing them reads a
-    /// tenth of the pages. SQLite keeps it in step with the table on every write, an older engine's included.
+    /// 100,000 steps, 15 MB in all); this b-tree holds the step numbers only (about 1 MB), so listing them reads far
+    /// fewer pages (the count measured is in docs/format.md §3 and round 45 of docs/performance-notes.md). SQLite keeps it in step with the table on every write, an older engine's included.
     /// </summary>
     private const string StepNumberIndexSql = "CREATE INDEX IF NOT EXISTS " + StepNumberIndex + " ON steps(step);";
 

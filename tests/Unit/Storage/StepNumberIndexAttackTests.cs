@@ -107,8 +107,8 @@ public sealed class StepNumberIndexAttackTests : IDisposable
     }
 
     /// <summary>
-    /// The first write to an index without the step-number index builds it (a write of its own, about a twelfth of the
-    /// steps table). On a full disk that write must not fail the removal the user runs to free space, which fits.
+    /// The first write to an index without the step-number index builds it (a write of its own, about a thirteenth of
+    /// the steps table: 281 pages against 3,582 at 100,000 steps). On a full disk that write must not fail the removal the user runs to free space, which fits.
     /// </summary>
     [SkippableFact]
     public void A_full_disk_does_not_stop_a_removal_from_an_index_written_before_the_step_number_index()

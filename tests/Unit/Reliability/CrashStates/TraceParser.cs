@@ -16,7 +16,6 @@ internal sealed class TraceParser
     private readonly string _root;
     private readonly FsImage _live;
     private readonly Dictionary<int, OpenFile> _fds = new();
-    /// <summary>Each thread's call strace printed as unfinished: its head, and how many operations had been emitted when it began.</summary>
     /// <summary>
     /// Each thread's call strace printed as unfinished: its head, how many operations had been emitted when it began,
     /// and for a call on a descriptor the open file the descriptor named then (a write or fsync holds its file even if
