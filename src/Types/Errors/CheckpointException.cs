@@ -74,7 +74,7 @@ public abstract class CheckpointException : Exception
 /// not be shown (see <see cref="CheckpointException.Redacted"/>): the same error id and step, the shown directory and
 /// the redacted message; <see cref="ToString"/> names the original type, and so does a stand-in built from this one.
 /// </summary>
-internal sealed class RedactedCheckpointException : CheckpointException
+internal sealed class RedactedCheckpointException : CheckpointException, IRedactedStandIn
 {
     public RedactedCheckpointException(string originalType, string errorId, long? step, string? directory, string message, Exception? inner)
         : base(errorId, message, directory, step, inner)

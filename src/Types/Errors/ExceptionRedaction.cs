@@ -52,12 +52,7 @@ internal static class ExceptionRedaction
                 return exception;
             }
 
-            copy = Rebuilt(exception, text, inner)
-                ?? (exception is System.Data.Common.DbException
-                    // A SqliteException's constructors are the provider's; a stand-in that is a DbException keeps
-                    // catch [System.Data.Common.DbException] matching and its ErrorCode (the HResult, copied below).
-                    ? new RedactedDbException(OriginalTypeOf(exception), message, inner)
-                    : new RedactedException(OriginalTypeOf(exception), message, inner));
+            copy = Rebuilt(exception, text, inner) ?? StandIn(exception, message, inner);
         }
 
         copy.HResult = exception.HResult;
@@ -130,13 +125,28 @@ internal static class ExceptionRedaction
     }
 
     /// <summary>The full name of the type <paramref name="exception"/> is, or stands in for when it is a stand-in.</summary>
-    internal static string OriginalTypeOf(Exception exception) => exception switch
+    internal static string OriginalTypeOf(Exception exception) =>
+        exception is IRedactedStandIn standIn ? standIn.OriginalType : exception.GetType().FullName ?? exception.GetType().Name;
+
+    /// <summary>
+    /// A stand-in for an exception whose type cannot be rebuilt: one derived from the nearest base a script catches
+    /// (a SqliteException's constructors are the provider's, a FileLoadException's or an ObjectDisposedException's
+    /// give their arguments meanings of their own), so that catch [System.Data.Common.DbException], [IOException],
+    /// [InvalidOperationException] or [OperationCanceledException] still matches, and the original type is named.
+    /// </summary>
+    private static Exception StandIn(Exception exception, string message, Exception? inner)
     {
-        RedactedException standIn => standIn.OriginalType,
-        RedactedDbException standIn => standIn.OriginalType,
-        RedactedCheckpointException standIn => standIn.OriginalType,
-        _ => exception.GetType().FullName ?? exception.GetType().Name,
-    };
+        var original = OriginalTypeOf(exception);
+        return exception switch
+        {
+            // Keeps its ErrorCode too (the HResult, copied by the caller).
+            System.Data.Common.DbException => new RedactedDbException(original, message, inner),
+            IOException => new RedactedIOException(original, message, inner),
+            OperationCanceledException canceled => new RedactedOperationCanceledException(original, message, inner, canceled.CancellationToken),
+            InvalidOperationException => new RedactedInvalidOperationException(original, message, inner),
+            _ => new RedactedException(original, message, inner),
+        };
+    }
 
     /// <summary>
     /// A new exception of exactly <paramref name="exception"/>'s type with its texts redacted and <paramref name="inner"/>
@@ -194,54 +204,4 @@ internal static class ExceptionRedaction
         var appended = emptyProbe.Message;
         return appended.Length > 0 && e.Message.EndsWith(appended, StringComparison.Ordinal) ? e.Message[..^appended.Length] : e.Message;
     }
-}
-
-/// <summary>The text of a stand-in exception, with the original type's name where its own would stand.</summary>
-internal static class StandInText
-{
-    public static string Of(Exception standIn, string text, string originalType)
-    {
-        var own = standIn.GetType().FullName!;
-        return text.StartsWith(own, StringComparison.Ordinal) ? originalType + " (redacted)" + text[own.Length..] : text;
-    }
-}
-
-/// <summary>
-/// Stands in for an exception of a type that cannot be rebuilt (see <see cref="ExceptionRedaction.Redacted"/>) whose
-/// texts quoted a location that may not be shown: the same message, redacted, and the original type's name, which
-/// <see cref="ToString"/> shows where an exception's type name stands.
-/// </summary>
-internal sealed class RedactedException : Exception
-{
-    public RedactedException(string originalType, string message, Exception? inner)
-        : base(message, inner)
-    {
-        OriginalType = originalType;
-    }
-
-    /// <summary>The full name of the exception this one stands in for.</summary>
-    public string OriginalType { get; }
-
-    /// <inheritdoc />
-    public override string ToString() => StandInText.Of(this, base.ToString(), OriginalType);
-}
-
-/// <summary>
-/// Stands in for a database exception (a SqliteException) whose texts quoted a location that may not be shown: a
-/// <see cref="System.Data.Common.DbException"/> still, with the redacted message and the original type's name, which
-/// <see cref="ToString"/> shows where an exception's type name stands.
-/// </summary>
-internal sealed class RedactedDbException : System.Data.Common.DbException
-{
-    public RedactedDbException(string originalType, string message, Exception? inner)
-        : base(message, inner)
-    {
-        OriginalType = originalType;
-    }
-
-    /// <summary>The full name of the exception this one stands in for.</summary>
-    public string OriginalType { get; }
-
-    /// <inheritdoc />
-    public override string ToString() => StandInText.Of(this, base.ToString(), OriginalType);
 }

@@ -109,6 +109,38 @@ public sealed class ExceptionRedactionTests
         Assert.DoesNotContain("RedactedException", twice.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A kind of a caught base type that is not rebuilt as itself (its constructors give their arguments meanings of
+    /// their own) became a plain Exception stand-in, so catch [IOException], [InvalidOperationException] or
+    /// [OperationCanceledException] stopped matching it (final review); its stand-in now derives from that base.
+    /// </summary>
+    [Fact]
+    public void A_kind_of_a_caught_base_type_becomes_a_stand_in_of_that_base_naming_the_kind()
+    {
+        using var source = new CancellationTokenSource();
+        source.Cancel();
+        var cases = new (Exception Original, Type Base)[]
+        {
+            (new FileLoadException($"cannot load '{Raw}/x.dll'"), typeof(IOException)),
+            (new ObjectDisposedException($"store '{Raw}'", $"used after disposal at '{Raw}'"), typeof(InvalidOperationException)),
+            (new TaskCanceledException($"stopped at '{Raw}'", null, source.Token), typeof(OperationCanceledException)),
+        };
+        foreach (var (original, expectedBase) in cases)
+        {
+            var shown = ExceptionRedaction.Redacted(original, ShowLocation, Scrub);
+            Assert.IsAssignableFrom(expectedBase, shown);
+            Assert.StartsWith(original.GetType().FullName + " (redacted)", shown.ToString(), StringComparison.Ordinal);
+            Assert.Equal(original.HResult, shown.HResult);
+            AssertNoSecret(shown);
+            var twice = ExceptionRedaction.Redacted(shown, ShowLocation, t => t.Replace("a", "<a>", StringComparison.Ordinal));
+            Assert.IsAssignableFrom(expectedBase, twice);
+            Assert.StartsWith(original.GetType().FullName + " (redacted)", twice.ToString(), StringComparison.Ordinal);
+        }
+
+        var canceled = Assert.IsAssignableFrom<OperationCanceledException>(ExceptionRedaction.Redacted(cases[2].Original, ShowLocation, Scrub));
+        Assert.Equal(source.Token, canceled.CancellationToken);
+    }
+
     [Fact]
     public void A_database_exception_becomes_a_stand_in_that_is_still_a_DbException_with_its_error_code()
     {
