@@ -1059,7 +1059,19 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         // Whatever a killed rebuild (or anyone) left at the rebuild's path goes first, as RebuildIndex deletes it before its
         // own open: the probe must not open a leftover (a link would have SQLite create or fail on its target, outside the store).
-        DeleteRebuildLeftovers();
+        try
+        {
+            DeleteRebuildLeftovers();
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException(StepIndex.RebuildRefusal(Directory, "could not be deleted", e), e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException(StepIndex.RebuildRefusal(Directory, "could not be deleted", e), e);
+        }
+
         StepIndex.RefuseUnopenable(Directory, StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix);
     }
 
