@@ -1010,7 +1010,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         var lost = IndexLost();
         if (lost || IndexUnversioned())
         {
-            if (_folders.ListStepFolders().Count > 0)
+            // A step an interrupted overwrite parked in .trash is put back below and rebuilt too, though no step folder shows yet.
+            if (_folders.ListStepFolders().Count > 0 || _folders.HasDisplaced())
             {
                 RefuseRebuildSqliteCannotOpen();
             }
