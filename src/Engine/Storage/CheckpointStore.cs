@@ -1010,9 +1010,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         var lost = IndexLost();
         if (lost || IndexUnversioned())
         {
-            // Whatever is left of the lost index goes aside first, its -wal and -shm included: SQLite
-            // would replay a stale write-ahead log into any new index of the same name.
-            if (_folders.ListStepFolders().Count > 0)
+            // A step an interrupted overwrite parked in .trash is put back below and rebuilt too, though no step folder shows yet.
+            if (_folders.ListStepFolders().Count > 0 || _folders.HasDisplaced())
             {
                 RefuseRebuildSqliteCannotOpen();
             }
@@ -1024,6 +1023,8 @@ internal sealed class CheckpointStore : ICheckpointStore
                 Log($"The index of '{Directory}' has no schema version (user_version 0); setting it aside and rebuilding it from the step folders.");
             }
 
+            // Whatever is left of the lost index goes aside first, its -wal and -shm included: SQLite
+            // would replay a stale write-ahead log into any new index of the same name.
             SetIndexAside();
             RestoreOrphanedSteps([]);
             if (_folders.ListStepFolders().Count > 0)
@@ -1059,13 +1060,30 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         // Whatever a killed rebuild (or anyone) left at the rebuild's path goes first, as RebuildIndex deletes it before its
         // own open: the probe must not open a leftover (a link would have SQLite create or fail on its target, outside the store).
+        try
+        {
+            DeleteRebuildLeftovers();
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException(StepIndex.RebuildRefusal(Directory, "could not be deleted", e), e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException(StepIndex.RebuildRefusal(Directory, "could not be deleted", e), e);
+        }
+
+        StepIndex.RefuseUnopenable(Directory, StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix);
+    }
+
+    /// <summary>Deletes <c>index.sqlite.rebuild</c> and its <c>-wal</c>, <c>-shm</c> and <c>-journal</c>: what a killed rebuild (or anyone) left there.</summary>
+    private void DeleteRebuildLeftovers()
+    {
         var temp = StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
         foreach (var suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
         {
             File.Delete(temp + suffix);
         }
-
-        StepIndex.RefuseUnopenable(Directory, temp);
     }
 
     /// <summary>
@@ -1116,11 +1134,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         var final = StepIndex.PathOf(Directory);
         var temp = final + StepIndex.RebuildSuffix;
-        foreach (var suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
-        {
-            File.Delete(temp + suffix);
-        }
-
+        DeleteRebuildLeftovers();
         RestoreOrphanedSteps(carried ?? []);
         RepairReport report;
         using (var fresh = StepIndex.OpenFile(Directory, temp, create: true))

@@ -192,6 +192,13 @@ internal sealed class StepFolders
     }
 
     /// <summary>
+    /// True when the trash holds an old version a two-rename overwrite parked (what <see cref="RestoreOrphanedDisplaced"/>
+    /// may put back): a rebuild may then list a step no step folder shows yet.
+    /// </summary>
+    public bool HasDisplaced() =>
+        System.IO.Directory.Exists(TrashRoot) && System.IO.Directory.EnumerateDirectories(TrashRoot, "*" + DisplacedSuffix).Any();
+
+    /// <summary>
     /// Index rebuild (the intents are lost): puts back under its number every old version a two-rename
     /// overwrite parked in the trash whose step folder is missing and which no known intent names. Without
     /// its intent, nothing else says where that step went, and the trash sweep would delete it.

@@ -131,6 +131,8 @@ internal sealed partial class StepIndex : IDisposable
     /// store with no index, which the next save then refused as a new store too deep to create.
     /// </summary>
     /// <exception cref="PathTooLongException">SQLite cannot open the file and its path is longer than <see cref="LongestSqlitePath"/> bytes.</exception>
+    /// <exception cref="IOException">SQLite cannot open the file for another reason (the directory full, a denial): SQLite's
+    /// own error names nothing, so this one names the file and the directory, with SQLite's as its inner exception.</exception>
     internal static void RefuseUnopenable(string directory, string path)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
@@ -140,7 +142,11 @@ internal sealed partial class StepIndex : IDisposable
         }
         catch (PathTooLongException e)
         {
-            throw new PathTooLongException(e.Message + " The index was left as it was: nothing was set aside or rebuilt.", e.InnerException);
+            throw new PathTooLongException(e.Message + NothingSetAside, e.InnerException);
+        }
+        catch (SqliteException e)
+        {
+            throw new IOException(RebuildRefusal(directory, "could not be opened by SQLite", e), e);
         }
         finally
         {
@@ -148,6 +154,15 @@ internal sealed partial class StepIndex : IDisposable
             File.Delete(path);
         }
     }
+
+    private const string NothingSetAside = " The index was left as it was: nothing was set aside or rebuilt.";
+
+    /// <summary>
+    /// Why a rebuild was refused before the index went aside: <c>index.sqlite.rebuild</c> in <paramref name="directory"/>
+    /// <paramref name="what"/> (<paramref name="cause"/>'s message says why), and the index was left as it was.
+    /// </summary>
+    internal static string RebuildRefusal(string directory, string what, Exception cause) => string.Create(CultureInfo.InvariantCulture,
+        $"The index of the checkpoint directory '{directory}' cannot be rebuilt: '{FileName}{RebuildSuffix}' there, the file a rebuild builds the new index in, {what} ({cause.Message.TrimEnd('.')}).{NothingSetAside}");
 
     /// <summary>
     /// The longer, in bytes of UTF-8, of <paramref name="path"/> as given (made full, without a trailing separator:

@@ -99,4 +99,41 @@ public sealed class DeepStoreRepairTests : IDisposable
         writer.Save(up, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
         Assert.Equal(new long[] { 1, 2, 3 }, writer.GetCheckpointSteps(up));
     }
+
+    [Fact]
+    public void A_save_over_an_unversioned_index_whose_only_steps_an_overwrite_parked_in_the_trash_refuses_before_setting_it_aside()
+    {
+        // An overwrite killed between its renames parks the old step in .trash; with its intent lost (the index unversioned),
+        // the rebuild puts it back. No step folder shows before that, yet the rebuild runs: it must be probed all the same,
+        // or the index goes aside, the rebuild's open fails and the store is left with no index at all.
+        var deep = MovedStore(StepIndex.LongestDirectoryPath + 3);
+        var trash = Directory.CreateDirectory(Path.Combine(deep, StepFolders.TrashFolder)).FullName;
+        foreach (var step in new long[] { 1, 2 })
+        {
+            var parked = StepFolders.StagingName(step, Guid.NewGuid().ToString("N")) + StepFolders.DisplacedSuffix;
+            Directory.Move(Path.Combine(deep, step.ToString(System.Globalization.CultureInfo.InvariantCulture)), Path.Combine(trash, parked));
+        }
+
+        var index = Path.Combine(deep, StepIndex.FileName);
+        using (var c = new SqliteConnection($"Data Source={index};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA journal_mode = DELETE; PRAGMA user_version = 0;";
+            cmd.ExecuteNonQuery();
+        }
+
+        var before = File.ReadAllBytes(index);
+        using var writer = new CheckpointHandler();
+        var e = Assert.Throws<PathTooLongException>(() => writer.Save(deep, new Dictionary<string, object?> { ["v"] = 3 }, step: 3));
+        Assert.Contains(StepIndex.FileName + StepIndex.RebuildSuffix, e.Message, StringComparison.Ordinal);
+        Assert.Contains("nothing was set aside", e.Message, StringComparison.Ordinal);
+        Assert.Equal([StepIndex.FileName], IndexFiles(deep));
+        Assert.Equal(before, File.ReadAllBytes(index));
+
+        var up = _dir.Sub("up");
+        Directory.Move(deep, up);
+        writer.Save(up, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
+        Assert.Equal(new long[] { 1, 2, 3 }, writer.GetCheckpointSteps(up));
+    }
 }

@@ -63,7 +63,7 @@ internal sealed class ReadOnlyMount : IDisposable
 
     public void Dispose() => Run("umount", Path);
 
-    private static void Run(string file, params string[] args)
+    internal static void Run(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in args)
