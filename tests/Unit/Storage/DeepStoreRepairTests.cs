@@ -32,6 +32,18 @@ public sealed class DeepStoreRepairTests : IDisposable
         return deep;
     }
 
+    /// <summary>Leaves <paramref name="directory"/>'s index with no schema version (as an index being created, or emptied), in one file; returns its path.</summary>
+    private static string Unversioned(string directory)
+    {
+        var index = Path.Combine(directory, StepIndex.FileName);
+        using var c = new SqliteConnection($"Data Source={index};Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode = DELETE; PRAGMA user_version = 0;";
+        cmd.ExecuteNonQuery();
+        return index;
+    }
+
     private static string[] IndexFiles(string directory) =>
         Directory.GetFiles(directory, StepIndex.FileName + "*").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
 
@@ -73,14 +85,7 @@ public sealed class DeepStoreRepairTests : IDisposable
         // A writer that finds an index with no schema version sets it aside and rebuilds it, as a repair does: the same
         // rebuild file, the same refusal before anything is moved.
         var deep = MovedStore(StepIndex.LongestDirectoryPath + 3);
-        var index = Path.Combine(deep, StepIndex.FileName);
-        using (var c = new SqliteConnection($"Data Source={index};Pooling=False"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "PRAGMA journal_mode = DELETE; PRAGMA user_version = 0;";
-            cmd.ExecuteNonQuery();
-        }
+        var index = Unversioned(deep);
 
         var before = File.ReadAllBytes(index);
         using var writer = new CheckpointHandler();
@@ -114,14 +119,7 @@ public sealed class DeepStoreRepairTests : IDisposable
             Directory.Move(Path.Combine(deep, step.ToString(System.Globalization.CultureInfo.InvariantCulture)), Path.Combine(trash, parked));
         }
 
-        var index = Path.Combine(deep, StepIndex.FileName);
-        using (var c = new SqliteConnection($"Data Source={index};Pooling=False"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "PRAGMA journal_mode = DELETE; PRAGMA user_version = 0;";
-            cmd.ExecuteNonQuery();
-        }
+        var index = Unversioned(deep);
 
         var before = File.ReadAllBytes(index);
         using var writer = new CheckpointHandler();
