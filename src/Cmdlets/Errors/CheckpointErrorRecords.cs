@@ -59,7 +59,7 @@ internal static class CheckpointErrorRecords
     /// inner exceptions too): a checkpoint exception rebuilt on the shown location, a common .NET type (IOException and
     /// its file-system kinds, ArgumentException, ArgumentNullException, ArgumentOutOfRangeException,
     /// InvalidOperationException, UnauthorizedAccessException, TimeoutException, NotSupportedException, AggregateException,
-    /// …) rebuilt as the same type so a script's catch still matches, any other type a stand-in naming it (for a SqliteException, one that is still a DbException).
+    /// …) rebuilt as the same type so a script's catch still matches, any other type a stand-in naming it, derived from the nearest base a script catches (DbException, IOException, InvalidOperationException, OperationCanceledException).
     /// </summary>
     /// <param name="exception">The engine's exception.</param>
     /// <param name="location">The location the command worked on, when known: quoted whole in a message (a path under it

@@ -1060,6 +1060,13 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         // Whatever a killed rebuild (or anyone) left at the rebuild's path goes first, as RebuildIndex deletes it before its
         // own open: the probe must not open a leftover (a link would have SQLite create or fail on its target, outside the store).
+        var rebuild = StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
+        if (System.IO.Directory.Exists(rebuild))
+        {
+            // Unix reports unlinking a folder as a permission denial (EISDIR), which would send the user to permissions.
+            throw new IOException(StepIndex.RebuildRefusal(Directory, "is a folder, which the rebuild does not delete", null));
+        }
+
         try
         {
             DeleteRebuildLeftovers();
@@ -1073,7 +1080,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             throw new IOException(StepIndex.RebuildRefusal(Directory, "could not be deleted", e), e);
         }
 
-        StepIndex.RefuseUnopenable(Directory, StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix);
+        StepIndex.RefuseUnopenable(Directory, rebuild);
     }
 
     /// <summary>Deletes <c>index.sqlite.rebuild</c> and its <c>-wal</c>, <c>-shm</c> and <c>-journal</c>: what a killed rebuild (or anyone) left there.</summary>

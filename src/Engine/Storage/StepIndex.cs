@@ -161,8 +161,8 @@ internal sealed partial class StepIndex : IDisposable
     /// Why a rebuild was refused before the index went aside: <c>index.sqlite.rebuild</c> in <paramref name="directory"/>
     /// <paramref name="what"/> (<paramref name="cause"/>'s message says why), and the index was left as it was.
     /// </summary>
-    internal static string RebuildRefusal(string directory, string what, Exception cause) => string.Create(CultureInfo.InvariantCulture,
-        $"The index of the checkpoint directory '{directory}' cannot be rebuilt: '{FileName}{RebuildSuffix}' there, the file a rebuild builds the new index in, {what} ({cause.Message.TrimEnd('.')}).{NothingSetAside}");
+    internal static string RebuildRefusal(string directory, string what, Exception? cause) => string.Create(CultureInfo.InvariantCulture,
+        $"The index of the checkpoint directory '{directory}' cannot be rebuilt: '{FileName}{RebuildSuffix}' there, the file a rebuild builds the new index in, {what}{(cause is null ? string.Empty : $" ({cause.Message.TrimEnd('.')})")}.{NothingSetAside}");
 
     /// <summary>
     /// The longer, in bytes of UTF-8, of <paramref name="path"/> as given (made full, without a trailing separator:

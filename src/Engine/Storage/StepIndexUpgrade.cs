@@ -87,7 +87,7 @@ internal sealed partial class StepIndex
             }
         }
 
-        // The step-number index is not added here but by the open after the upgrade (AddStepNumberIndex), in a
+        // The step-number index is not added here but by the same open right after this commits (AddStepNumberIndex), in a
         // transaction of its own: a name taken by a table made by hand, or a disk too full for it, must not stop the
         // upgrade, which every write of an old store needs.
         Execute("DROP TABLE items;", tx);

@@ -11,7 +11,9 @@ internal static class DeepPath
     public static string Of(string root, int bytes)
     {
         var path = root;
-        while (path.Length < bytes - 61)
+        // Stops with 1 to 61 characters left for the last folder: at bytes - 61 it could stop with none left (an
+        // empty last name, which Path.Combine drops) for some lengths of the temporary folder.
+        while (path.Length < bytes - 62)
         {
             path = Path.Combine(path, new string('d', 60));
         }
