@@ -63,6 +63,7 @@ $runsFile = Join-Path $results 'runs.json'
 # stamp them with the date and commit of the render (bench/BenchRunRecord.ps1).
 . (Join-Path $PSScriptRoot 'BenchRunRecord.ps1')
 . (Join-Path $PSScriptRoot 'BenchQuiet.ps1')
+. (Join-Path $PSScriptRoot 'BenchFlush.ps1')
 $runInfoFile = Join-Path $results $RunInfoName
 if ($RenderOnly) {
     $runInfo = if (Test-Path -LiteralPath $runInfoFile) { Get-Content -Raw -LiteralPath $runInfoFile | ConvertFrom-Json }
@@ -132,13 +133,16 @@ foreach ($s in $Scenarios) {
     $json = Join-Path $results "$s.json"
     Remove-Item -Force -ErrorAction SilentlyContinue $json
     $reps = if ($Repetitions.ContainsKey($s)) { $Repetitions[$s] } else { 3 }
+    # The previous scenario's process has exited and deleted its files: their writeback ends here, not under this
+    # scenario's fsyncs (bench/BenchFlush.ps1).
+    $flush = Invoke-BenchFlush
     $loadBefore = Get-Load
     $clock = [Diagnostics.Stopwatch]::StartNew()
     Write-Host "Scenario ($s), $reps repetitions (load average $loadBefore)..."
     $pairArgs = if ($s -in 'a', 'b', 'i') { @('--pairs', $Pairs) } else { @() }
     & dotnet $exe $s --reps $reps @pairArgs --out $json
     $exit = $LASTEXITCODE
-    $runs[$s] = [pscustomobject]@{ Exit = $exit; Seconds = $clock.Elapsed.TotalSeconds; LoadBefore = $loadBefore; LoadAfter = Get-Load; Json = $json }
+    $runs[$s] = [pscustomobject]@{ Exit = $exit; Seconds = $clock.Elapsed.TotalSeconds; LoadBefore = $loadBefore; LoadAfter = Get-Load; Json = $json; Flush = $flush }
     if ($exit -ne 0) { Write-Warning "scenario ($s) failed with exit code $exit" }
 }
 
@@ -147,6 +151,7 @@ Remove-Item -Force -ErrorAction SilentlyContinue $moduleJson
 # The bench program built above, under the results path (module-bench.ps1 would otherwise look in out/bench/bin).
 $moduleArgs = @{ OutFile = $moduleJson; StateScale = $ModuleStateScale; StateRepetitions = $ModuleStateRepetitions; BenchProgram = $exe }
 if ($ModulePath) { $moduleArgs.ModulePath = $ModulePath }
+$runInfo | Add-Member -NotePropertyName ModuleFlush -NotePropertyValue (Invoke-BenchFlush)
 & (Join-Path $PSScriptRoot 'module-bench.ps1') @moduleArgs
 Write-BenchRunRecord $results $runs $runInfo
 }
@@ -195,6 +200,11 @@ if ($runInfo.PSObject.Properties['Quiet'] -and $runInfo.Quiet) {
 } else {
     $lines.Add('- Machine load before the run: not recorded by this run (no wait for a quiet machine).')
 }
+if (@($runs.Values | Where-Object { $_.PSObject.Properties['Flush'] -and $_.Flush }).Count -gt 0) {
+    $lines.Add('- Writeback between scenarios: before each scenario, once the previous scenario''s process had exited and deleted its files, the run flushed the file systems (`sync`, which on Linux returns once dirty data is written), so that no scenario''s fsyncs wait behind the writeback of the GiBs the one before wrote; each scenario''s line says how long that flush took. Inside a scenario, the bench program flushes (libc `sync()`) after untimed setup that writes, before each timed durable write, on every side of a comparison alike (engine, raw file, numpy, torch, lz4); each scenario''s notes say where and how often. Neither flush is inside a timing.' + $(if ($runInfo.PSObject.Properties['ModuleFlush'] -and $runInfo.ModuleFlush) { " Before the module's scenario (e): $(Format-BenchFlush ([pscustomobject]@{ Flush = $runInfo.ModuleFlush }))." } else { '' }))
+} else {
+    $lines.Add('- Writeback between scenarios: not flushed by this run (results from before session 16): a scenario''s fsyncs may have waited behind the writeback of the files the scenario before it wrote.')
+}
 $preflightFile = Join-Path $results 'preflight.json'
 if (Test-Path -LiteralPath $preflightFile) {
     foreach ($p in (Get-Content $preflightFile -Raw | ConvertFrom-Json).PSObject.Properties) { $lines.Add("- Baselines: $($p.Value)") }
@@ -214,7 +224,7 @@ foreach ($s in $runs.Keys) {
     $lines.Add("## ($($r.Scenario)) $($r.Title)")
     $lines.Add('')
     $pairsText = if ($r.PSObject.Properties['Pairs'] -and $r.Pairs -gt 0) { " (saves and external baselines); the restore$(if ($r.Scenario -eq 'i') { ' and inspection' }) rows: medians of $($r.Pairs) measured pairs" } else { '' }
-    $lines.Add("Median of $($r.Repetitions) repetitions$pairsText; run took $(Format-Number $run.Seconds 'F0') s; load average $($run.LoadBefore) before, $($run.LoadAfter) after.")
+    $lines.Add("Median of $($r.Repetitions) repetitions$pairsText; run took $(Format-Number $run.Seconds 'F0') s; load average $($run.LoadBefore) before, $($run.LoadAfter) after; $(Format-BenchFlush $run).")
     $lines.Add('')
     $engine = @{}
     # The first engine save and restore rows (a later "restore into existing arrays" row is held to the preallocated read only).

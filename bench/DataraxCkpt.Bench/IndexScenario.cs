@@ -41,6 +41,7 @@ internal static class IndexScenario
             var build = Stopwatch.StartNew();
             BuildStore(handler, dir, steps);
             report.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"built the {steps:N0}-step store in {build.Elapsed.TotalSeconds:F1} s (one real save + index rows copied in one transaction)"));
+            Writeback.Flush();
             for (var rep = 0; rep < repetitions; rep++)
             {
                 var listed = 0;
@@ -74,6 +75,9 @@ internal static class IndexScenario
                         BuildStore(handler, dir, steps);
                     }
 
+                    // The build just wrote the whole index: without a flush, the prune's fsyncs wait behind its writeback.
+                    Writeback.Flush();
+
                     report.Row($"{steps:N0} steps: {PruneFew}", 0).Add(Measure.Run(() => removed = handler.Prune(dir, new RetentionPolicy { Keep = steps - 10 }).Count));
                     ExpectRemoved(removed, 10);
                     report.Row($"{steps:N0} steps: {PruneMost}", 0).Add(Measure.Run(() => removed = handler.Prune(dir, new RetentionPolicy { Keep = Kept }).Count));
@@ -88,6 +92,7 @@ internal static class IndexScenario
         }
 
         PruneRealFolders(handler, work, report);
+        report.Notes.Add(Writeback.Note("after building each store (and after each rebuild before its prunes) and after the setup of each 200-step prune"));
         AddTargets(report);
         return report;
     }
@@ -101,6 +106,7 @@ internal static class IndexScenario
             handler.Save(real, new Dictionary<string, object?> { ["w"] = new float[16], ["epoch"] = step, ["name"] = "run" }, step: step);
         }
 
+        Writeback.Flush();
         var removed = 0;
         var withFolders = Measure.Run(() => removed = handler.Prune(real, new RetentionPolicy { Keep = Kept }).Count);
         ExpectRemoved(removed, RealFolders - Kept);
@@ -108,6 +114,7 @@ internal static class IndexScenario
 
         var rows = Path.Combine(work, "rows");
         BuildStore(handler, rows, RealFolders);
+        Writeback.Flush();
         var indexOnly = Measure.Run(() => removed = handler.Prune(rows, new RetentionPolicy { Keep = Kept }).Count);
         ExpectRemoved(removed, RealFolders - Kept);
         report.Row($"{RealFolders} steps: prune to 10 (index part)", 0).Add(indexOnly);

@@ -6,10 +6,12 @@ BeforeAll {
     $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
     . (Join-Path $Repo 'bench/BenchAnalysis.ps1')
     . (Join-Path $Repo 'bench/BenchRunRecord.ps1')
+    . (Join-Path $Repo 'bench/BenchFlush.ps1')
     $script:Analysis = Get-Content -Raw -LiteralPath (Join-Path $Repo 'bench/analysis.md')
 
     # A fabricated run of scenario (c) only, rendered by the real script without running anything.
-    function script:Invoke-Render([bool] $SaveMet) {
+    # $Flush: the record of the flush run-all.ps1 made before the scenario (omitted: results of a run before session 16).
+    function script:Invoke-Render([bool] $SaveMet, $Flush) {
         $results = Join-Path $TestDrive "results-$SaveMet"
         $null = New-Item -ItemType Directory -Force -Path $results
         $json = Join-Path $results 'c.json'
@@ -22,7 +24,9 @@ BeforeAll {
                 @{ Goal = '(c) a target nobody explained'; Measured = '7 (fabricated)'; Met = $false }
             )
         } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $json
-        @{ c = @{ Exit = 0; Seconds = 1; LoadBefore = '0 0 0'; LoadAfter = '0 0 0'; Json = $json } } | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $results 'runs.json')
+        $run = @{ Exit = 0; Seconds = 1; LoadBefore = '0 0 0'; LoadAfter = '0 0 0'; Json = $json }
+        if ($Flush) { $run.Flush = $Flush }
+        @{ c = $run } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath (Join-Path $results 'runs.json')
         $out = Join-Path $results 'benchmarks.md'
         $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $results -Output $out 6>&1
         return Get-Content -Raw -LiteralPath $out
@@ -125,5 +129,48 @@ Describe 'the bench run record (run-info.json)' {
         Set-Content -LiteralPath (Join-Path $repo 'a.txt') -Value 'changed'
         (Get-BenchRunInfo $repo).Commit | Should -BeExactly "$head with uncommitted changes and 1 untracked file"
         (Get-BenchRunInfo $repo).Date | Should -Match '^\d{4}-\d\d-\d\d \d\d:\d\d$'
+    }
+}
+
+# Scenarios (a) and (b) write GiBs; (c)'s fsynced saves, run next, waited behind their writeback (one idle run: (c) at a
+# third of the ratio the same build reached alone right after). run-all.ps1 flushes the file systems before each
+# scenario, after the previous one's process has exited and deleted its files, and the report says so.
+Describe 'flushing the writeback between bench scenarios' {
+    It 'run-all.ps1 flushes before starting each scenario''s process, and before the module bench' {
+        $ast = [Management.Automation.Language.Parser]::ParseFile((Join-Path $Repo 'bench/run-all.ps1'), [ref] $null, [ref] $null)
+        $scenarioLoop = $ast.Find({ param($n) $n -is [Management.Automation.Language.ForEachStatementAst] -and $n.Condition.Extent.Text -eq '$Scenarios' }, $true)
+        $inLoop = $scenarioLoop.Body.FindAll({ param($n) $n -is [Management.Automation.Language.CommandAst] }, $true)
+        $flush = @($inLoop | Where-Object { $_.GetCommandName() -eq 'Invoke-BenchFlush' })
+        $scenario = @($inLoop | Where-Object { $_.GetCommandName() -eq 'dotnet' })
+        $flush.Count | Should -Be 1
+        $scenario.Count | Should -Be 1
+        $flush[0].Extent.StartOffset | Should -BeLessThan $scenario[0].Extent.StartOffset
+        # The flush's record goes into the scenario's run record, which the report renders.
+        $scenarioLoop.Body.Extent.Text | Should -Match 'Flush = \$flush'
+        $all = $ast.FindAll({ param($n) $n -is [Management.Automation.Language.CommandAst] }, $true)
+        $moduleBench = $all | Where-Object { $_.Extent.Text -like '*module-bench.ps1*' } | Select-Object -First 1
+        $beforeModule = @($all | Where-Object { $_.GetCommandName() -eq 'Invoke-BenchFlush' -and $_.Extent.StartOffset -gt $scenarioLoop.Extent.EndOffset -and $_.Extent.StartOffset -lt $moduleBench.Extent.StartOffset })
+        $beforeModule.Count | Should -Be 1
+    }
+
+    It 'says in the header and on the scenario''s line that the file systems were flushed before it, and how long that took' {
+        $doc = Invoke-Render -SaveMet $true -Flush @{ Flushed = $true; Seconds = 2.24; Problem = $null }
+        $doc | Should -BeLike '*- Writeback between scenarios: before each scenario, once the previous scenario''s process had exited and deleted its files, the run flushed the file systems (*sync*, which on Linux returns once dirty data is written)*'
+        $doc | Should -BeLike '*load average 0 0 0 before, 0 0 0 after; file systems flushed (sync) before it in 2.2 s.*'
+    }
+
+    It 'says a failed flush was not one' {
+        $flush = Invoke-BenchFlush -Sync { 1 }
+        $flush.Flushed | Should -BeFalse
+        $doc = Invoke-Render -SaveMet $true -Flush $flush
+        $doc | Should -BeLike '*; file systems NOT flushed before it (sync exited with code 1).*'
+        (Invoke-BenchFlush -Sync $null).Problem | Should -Be 'no sync command on this OS'
+    }
+
+    It 'rendered from results of a run that did not flush, says the scenarios were not isolated' {
+        $doc = Invoke-Render -SaveMet $true
+        $doc | Should -BeLike '*- Writeback between scenarios: not flushed by this run*'
+        $doc | Should -BeLike '*; file systems not flushed before it (a run before session 16).*'
+        $doc | Should -Not -BeLike '*flushed (sync) before it*'
     }
 }
