@@ -167,6 +167,14 @@ Describe 'flushing the writeback between bench scenarios' {
         (Invoke-BenchFlush -Sync $null).Problem | Should -Be 'no sync command on this OS'
     }
 
+    It 'does not claim in the header that the run flushed when no flush succeeded (no sync command, or sync failed)' {
+        $doc = Invoke-Render -SaveMet $true -Flush (Invoke-BenchFlush -Sync $null)
+        $doc | Should -BeLike '*; file systems NOT flushed before it (no sync command on this OS).*'
+        $doc | Should -Not -BeLike '*the run flushed the file systems*'
+        $doc = Invoke-Render -SaveMet $true -Flush (Invoke-BenchFlush -Sync { 1 })
+        $doc | Should -Not -BeLike '*the run flushed the file systems*'
+    }
+
     It 'rendered from results of a run that did not flush, says the scenarios were not isolated' {
         $doc = Invoke-Render -SaveMet $true
         $doc | Should -BeLike '*- Writeback between scenarios: not flushed by this run*'
