@@ -200,7 +200,12 @@ if ($runInfo.PSObject.Properties['Quiet'] -and $runInfo.Quiet) {
 } else {
     $lines.Add('- Machine load before the run: not recorded by this run (no wait for a quiet machine).')
 }
-if (@($runs.Values | Where-Object { $_.PSObject.Properties['Flush'] -and $_.Flush }).Count -gt 0) {
+$flushRecords = @($runs.Values | Where-Object { $_.PSObject.Properties['Flush'] -and $_.Flush } | ForEach-Object { $_.Flush })
+$unflushed = @($flushRecords | Where-Object { -not $_.Flushed })
+if ($flushRecords.Count -gt 0 -and $unflushed.Count -gt 0) {
+    # A record of a flush that did not happen (no sync command on this OS, or sync failed) is no isolation.
+    $lines.Add("- Writeback between scenarios: NOT flushed before $($unflushed.Count) of $($flushRecords.Count) scenarios ($(@($unflushed | ForEach-Object { $_.Problem } | Select-Object -Unique) -join '; ')): those scenarios' fsyncs may have waited behind the writeback of the files the scenario before wrote; each scenario's line says whether it was flushed.")
+} elseif ($flushRecords.Count -gt 0) {
     $lines.Add('- Writeback between scenarios: before each scenario, once the previous scenario''s process had exited and deleted its files, the run flushed the file systems (`sync`, which on Linux returns once dirty data is written), so that no scenario''s fsyncs wait behind the writeback of the GiBs the one before wrote; each scenario''s line says how long that flush took. Inside a scenario, the bench program flushes (libc `sync()`) after untimed setup that writes, before each timed durable write, on every side of a comparison alike (engine, raw file, numpy, torch, lz4); each scenario''s notes say where and how often. Neither flush is inside a timing.' + $(if ($runInfo.PSObject.Properties['ModuleFlush'] -and $runInfo.ModuleFlush) { " Before the module's scenario (e): $(Format-BenchFlush ([pscustomobject]@{ Flush = $runInfo.ModuleFlush }))." } else { '' }))
 } else {
     $lines.Add('- Writeback between scenarios: not flushed by this run (results from before session 16): a scenario''s fsyncs may have waited behind the writeback of the files the scenario before it wrote.')
