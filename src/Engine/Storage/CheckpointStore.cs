@@ -793,7 +793,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         // Read-only (immutable where no log exists): a dry run creates no -wal or -shm either.
-        using var index = StepIndex.OpenReadOnly(Directory) ?? throw new NoCheckpointsException(Directory);
+        using var index = StepIndex.OpenReadOnly(Directory, _options.IndexBusyTimeout) ?? throw new NoCheckpointsException(Directory);
         return query(index);
     }
 
@@ -895,7 +895,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         try
         {
             // A dry run writes nothing: an index without a schema version is reported as one a repair would rebuild.
-            index = StepIndex.Open(Directory, create: !dryRun, upgrade: !dryRun);
+            index = StepIndex.Open(Directory, create: !dryRun, upgrade: !dryRun, _options.IndexBusyTimeout);
             var damage = index.IntegrityCheck();
             if (damage.Count > 0)
             {
@@ -1034,7 +1034,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             }
         }
 
-        var index = StepIndex.Open(Directory, create: true, upgrade: true);
+        var index = StepIndex.Open(Directory, create: true, upgrade: true, _options.IndexBusyTimeout);
         try
         {
             foreach (var action in Recovery.FinishInterrupted(_folders, index))
@@ -1144,7 +1144,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         DeleteRebuildLeftovers();
         RestoreOrphanedSteps(carried ?? []);
         RepairReport report;
-        using (var fresh = StepIndex.OpenFile(Directory, temp, create: true))
+        using (var fresh = StepIndex.OpenFile(Directory, temp, create: true, busyTimeout: _options.IndexBusyTimeout))
         {
             foreach (var intent in carried ?? [])
             {
@@ -1185,8 +1185,9 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             return damaged.Intents().Where(Recovery.IsWellFormed).ToList();
         }
-        catch (Exception e) when (e is CorruptCheckpointException or IOException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is CorruptCheckpointException or IOException or TimeoutException or Microsoft.Data.Sqlite.SqliteException)
         {
+            // TimeoutException: the index busy for the whole wait (StepIndex reports SQLITE_BUSY so), read as before.
             return [];
         }
     }
@@ -1248,7 +1249,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             // Opened read-only, SQLite takes no lock that keeps a writer (another user's process) from
             // checkpointing into the file while it is read: read it under the directory's shared lock, into memory.
             using (Lock(exclusive: false))
-            using (var readOnly = StepIndex.OpenReadOnly(Directory))
+            using (var readOnly = StepIndex.OpenReadOnly(Directory, _options.IndexBusyTimeout))
             {
                 if (readOnly?.CopyToMemory() is { } copy)
                 {
@@ -1287,7 +1288,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         try
         {
-            return StepIndex.Open(Directory, create: false, upgrade: false);
+            return StepIndex.Open(Directory, create: false, upgrade: false, _options.IndexBusyTimeout);
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or CorruptCheckpointException)
         {
@@ -1295,7 +1296,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             // page with no schema before the schema itself, which reads as damage until it is done.
             using (Lock(exclusive: false))
             {
-                return StepIndex.Open(Directory, create: false, upgrade: false);
+                return StepIndex.Open(Directory, create: false, upgrade: false, _options.IndexBusyTimeout);
             }
         }
     }
@@ -1303,7 +1304,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Opens the existing index: read-write where this process may write, else read-only (null when SQLite cannot).</summary>
     private StepIndex? OpenExistingIndex() => OpenExistingIndex(_access.CanWrite(Directory));
 
-    private StepIndex? OpenExistingIndex(bool writable) => writable ? StepIndex.Open(Directory, create: false, upgrade: false) : StepIndex.OpenReadOnly(Directory);
+    private StepIndex? OpenExistingIndex(bool writable) => writable ? StepIndex.Open(Directory, create: false, upgrade: false, _options.IndexBusyTimeout) : StepIndex.OpenReadOnly(Directory, _options.IndexBusyTimeout);
 
     /// <summary>
     /// True when the index file is missing, or empty with no write-ahead log: SQLite would open an empty
