@@ -132,12 +132,40 @@ internal sealed partial class StepIndex : IDisposable
         {
             connection.Open();
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == 14 && !OperatingSystem.IsWindows()
-            && LongestOf(path) is var (bytes, physical) && bytes > LongestSqlitePath)
+        catch (SqliteException e) when (e.SqliteErrorCode == 14 && !OperatingSystem.IsWindows() && TooLongForSqlite(path) is { } measured)
         {
             throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
-                $"The checkpoint directory '{directory}' is too deep for SQLite: '{Path.GetFileName(path)}' there is a path{Resolved(path, physical)} of {bytes} bytes, and SQLite opens paths of at most {LongestSqlitePath} bytes here. Move the directory to a path of at most {LongestDirectoryPath} bytes (a symbolic link does not help: SQLite opens the path it points to)."), e);
+                $"The checkpoint directory '{directory}' is too deep for SQLite: '{Path.GetFileName(path)}' there is a path{Resolved(path, measured.Physical)} of {measured.Bytes} bytes, and SQLite opens paths of at most {LongestSqlitePath} bytes here. Move the directory to a path of at most {LongestDirectoryPath} bytes (a symbolic link does not help: SQLite opens the path it points to)."), e);
         }
+    }
+
+    /// <summary>
+    /// <see cref="LongestOf"/> for an exception filter, which must not throw: a throw there is swallowed and the filter
+    /// taken as false, so a path whose links do not resolve (a loop, more than 40 links, an I/O error) lost its
+    /// explanation. Such a path is measured as typed; null when no length explains the failure (SQLite's own error is
+    /// then raised, never the measure's).
+    /// </summary>
+    private static (int Bytes, string Physical)? TooLongForSqlite(string path)
+    {
+        (int Bytes, string Physical) measured;
+        try
+        {
+            measured = LongestOf(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            try
+            {
+                var typed = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+                measured = (System.Text.Encoding.UTF8.GetByteCount(typed), typed);
+            }
+            catch (Exception again) when (again is IOException or ArgumentException or NotSupportedException)
+            {
+                return null;
+            }
+        }
+
+        return measured.Bytes > LongestSqlitePath ? measured : null;
     }
 
     /// <summary>
