@@ -1075,6 +1075,12 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             throw new UnauthorizedAccessException(StepIndex.RebuildRefusal(Directory, "could not be deleted", e), e);
         }
+        catch (PathTooLongException e)
+        {
+            // Its type kept (a plain IOException would hide that the cure is a shorter path): a directory near the system's
+            // path limit (about 4,070 bytes) leaves no room for index.sqlite.rebuild-journal.
+            throw new PathTooLongException(StepIndex.RebuildRefusal(Directory, "has a path longer than the system opens, so the directory must move to a shorter path", e), e);
+        }
         catch (IOException e)
         {
             throw new IOException(StepIndex.RebuildRefusal(Directory, "could not be deleted", e), e);
