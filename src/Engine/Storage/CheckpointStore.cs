@@ -1060,7 +1060,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         // Whatever a killed rebuild (or anyone) left at the rebuild's path goes first, as RebuildIndex deletes it before its
         // own open: the probe must not open a leftover (a link would have SQLite create or fail on its target, outside the store).
-        var rebuild = StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
+        var rebuild = RebuildPath;
         if (System.IO.Directory.Exists(rebuild))
         {
             // Unix reports unlinking a folder as a permission denial (EISDIR), which would send the user to permissions.
@@ -1089,10 +1089,13 @@ internal sealed class CheckpointStore : ICheckpointStore
         StepIndex.RefuseUnopenable(Directory, rebuild);
     }
 
+    /// <summary>Where a rebuild builds the new index before renaming it in: <c>index.sqlite.rebuild</c> beside the index.</summary>
+    private string RebuildPath => StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
+
     /// <summary>Deletes <c>index.sqlite.rebuild</c> and its <c>-wal</c>, <c>-shm</c> and <c>-journal</c>: what a killed rebuild (or anyone) left there.</summary>
     private void DeleteRebuildLeftovers()
     {
-        var temp = StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
+        var temp = RebuildPath;
         foreach (var suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
         {
             File.Delete(temp + suffix);
@@ -1146,7 +1149,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     private RepairReport RebuildIndex(IReadOnlyList<Intent>? carried = null)
     {
         var final = StepIndex.PathOf(Directory);
-        var temp = final + StepIndex.RebuildSuffix;
+        var temp = RebuildPath;
         DeleteRebuildLeftovers();
         RestoreOrphanedSteps(carried ?? []);
         RepairReport report;
