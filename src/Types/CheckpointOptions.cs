@@ -52,6 +52,12 @@ public sealed class CheckpointOptions
     /// <summary>Test seam: makes the engine's opens fail as in a directory that may only be read.</summary>
     internal Storage.SimulatedDenial SimulatedDenial { get; init; }
 
+    /// <summary>
+    /// Test seam: how long a connection of a local store's index waits out another connection's lock before it gives up
+    /// (SQLITE_BUSY); 60 s otherwise, which no test can wait for.
+    /// </summary>
+    internal TimeSpan IndexBusyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Test seam: the largest item list a local save may need in the index (SQLite's largest value, its default SQLITE_MAX_LENGTH).</summary>
     internal long MaxItemListBytes { get; init; } = 1_000_000_000;
 }

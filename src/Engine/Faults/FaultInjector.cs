@@ -7,7 +7,9 @@ namespace DataraxCkpt.Faults;
 /// The fault-injection seam for crash and resource-fault tests. Off unless the environment variable
 /// <c>DATARAXCKPT_FAULT</c> is set when the process starts, as <c>point</c> or <c>point=action</c>
 /// (<c>kill</c>: SIGKILL this process, the default; <c>ioerror</c>: throw an I/O error;
-/// <c>diskfull</c>: throw the error a full disk gives; <c>bug</c>: throw an
+/// <c>diskfull</c>: throw the error a full disk gives; <c>sqlite:CODE</c>: throw the <see cref="Microsoft.Data.Sqlite.SqliteException"/>
+/// SQLite raises with that result code (primary or extended, e.g. 778, SQLITE_IOERR_WRITE, which a write over a disk quota
+/// gives), at a point inside an index transaction; <c>bug</c>: throw an
 /// <see cref="InvalidOperationException"/>, an error of none of the kinds the engine expects; <c>delay</c> or <c>delay:MS</c>:
 /// sleep MS milliseconds, default 100, one hit at a time across threads, so that tests can stop or watch
 /// long work at a known pace on a machine of any speed), optionally <c>@N</c> to act on the N-th hit or
@@ -21,8 +23,9 @@ internal static partial class FaultInjector
     public const string EnvironmentVariable = "DATARAXCKPT_FAULT";
 
     /// <summary>The forms an entry may take, for errors.</summary>
-    internal const string AllowedForms = "point, point=kill, point=ioerror, point=diskfull, point=bug, point=delay or point=delay:MS (MS from 0 to "
-        + "2147483647 milliseconds), each optionally followed by @N (the N-th hit, N >= 1) or @N+ (the N-th and every later hit)";
+    internal const string AllowedForms = "point, point=kill, point=ioerror, point=diskfull, point=sqlite:CODE (an SQLite result code from 1 to "
+        + "2147483647), point=bug, point=delay or point=delay:MS (MS from 0 to 2147483647 milliseconds), each optionally followed by @N (the N-th "
+        + "hit, N >= 1) or @N+ (the N-th and every later hit)";
 
     /// <summary>The parsed variable: null when unset (each hit is then this one static read).</summary>
     private static readonly Plan? Configured = FromEnvironment();
@@ -36,6 +39,9 @@ internal static partial class FaultInjector
     {
         /// <summary>Why the variable was refused; every hit throws it, so the misconfigured test fails at once.</summary>
         public string? Invalid { get; init; }
+
+        /// <summary>The result code of a <c>sqlite:CODE</c> action: primary (its low byte) and extended (the whole).</summary>
+        public int SqliteCode { get; init; }
     }
 
     private static Plan? FromEnvironment()
@@ -96,6 +102,7 @@ internal static partial class FaultInjector
         }
 
         var delay = 0;
+        var sqliteCode = 0;
         switch (action)
         {
             case "kill" or "ioerror" or "diskfull" or "bug":
@@ -110,11 +117,19 @@ internal static partial class FaultInjector
                 }
 
                 break;
+            case var q when q.StartsWith("sqlite:", StringComparison.Ordinal):
+                if (!int.TryParse(q.AsSpan(7), System.Globalization.NumberStyles.None, inv, out sqliteCode) || sqliteCode < 1)
+                {
+                    throw Refuse($"the SQLite result code '{q[7..]}' is not a whole number from 1 to {int.MaxValue}");
+                }
+
+                break;
             default:
                 throw Refuse($"'{action}' is not an action");
         }
 
-        return new Plan(point, action.StartsWith("delay", StringComparison.Ordinal) ? "delay" : action, delay, triggerOn, persistent);
+        var kind = action.StartsWith("delay", StringComparison.Ordinal) ? "delay" : sqliteCode > 0 ? "sqlite" : action;
+        return new Plan(point, kind, delay, triggerOn, persistent) { SqliteCode = sqliteCode };
     }
 
     /// <summary>Marks a named point; acts when it is the configured one.</summary>
@@ -148,6 +163,9 @@ internal static partial class FaultInjector
                 throw new IOException($"Injected I/O error at '{point}'.");
             case "diskfull":
                 throw new IOException($"No space left on device (injected at '{point}').", unchecked((int)0x80070070));
+            case "sqlite":
+                // As Microsoft.Data.Sqlite reports one: the primary code (SQLite's low byte) and the extended code.
+                throw new Microsoft.Data.Sqlite.SqliteException($"SQLite Error {plan.SqliteCode}: injected at '{point}'.", plan.SqliteCode & 0xFF, plan.SqliteCode);
             case "bug":
                 throw new InvalidOperationException($"Injected unexpected error at '{point}'.");
             case "delay":

@@ -793,7 +793,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         // Read-only (immutable where no log exists): a dry run creates no -wal or -shm either.
-        using var index = StepIndex.OpenReadOnly(Directory) ?? throw new NoCheckpointsException(Directory);
+        using var index = StepIndex.OpenReadOnly(Directory, _options.IndexBusyTimeout) ?? throw new NoCheckpointsException(Directory);
         return query(index);
     }
 
@@ -895,7 +895,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         try
         {
             // A dry run writes nothing: an index without a schema version is reported as one a repair would rebuild.
-            index = StepIndex.Open(Directory, create: !dryRun, upgrade: !dryRun);
+            index = StepIndex.Open(Directory, create: !dryRun, upgrade: !dryRun, _options.IndexBusyTimeout);
             var damage = index.IntegrityCheck();
             if (damage.Count > 0)
             {
@@ -1034,7 +1034,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             }
         }
 
-        var index = StepIndex.Open(Directory, create: true, upgrade: true);
+        var index = StepIndex.Open(Directory, create: true, upgrade: true, _options.IndexBusyTimeout);
         try
         {
             foreach (var action in Recovery.FinishInterrupted(_folders, index))
@@ -1060,7 +1060,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         // Whatever a killed rebuild (or anyone) left at the rebuild's path goes first, as RebuildIndex deletes it before its
         // own open: the probe must not open a leftover (a link would have SQLite create or fail on its target, outside the store).
-        var rebuild = StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
+        var rebuild = RebuildPath;
         if (System.IO.Directory.Exists(rebuild))
         {
             // Unix reports unlinking a folder as a permission denial (EISDIR), which would send the user to permissions.
@@ -1075,6 +1075,12 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             throw new UnauthorizedAccessException(StepIndex.RebuildRefusal(Directory, "could not be deleted", e), e);
         }
+        catch (PathTooLongException e)
+        {
+            // Its type kept (a plain IOException would hide that the cure is a shorter path): a directory near the system's
+            // path limit (about 4,070 bytes) leaves no room for index.sqlite.rebuild-journal.
+            throw new PathTooLongException(StepIndex.RebuildRefusal(Directory, "has a path longer than the system opens, so the directory must move to a shorter path", e), e);
+        }
         catch (IOException e)
         {
             throw new IOException(StepIndex.RebuildRefusal(Directory, "could not be deleted", e), e);
@@ -1083,10 +1089,13 @@ internal sealed class CheckpointStore : ICheckpointStore
         StepIndex.RefuseUnopenable(Directory, rebuild);
     }
 
+    /// <summary>Where a rebuild builds the new index before renaming it in: <c>index.sqlite.rebuild</c> beside the index.</summary>
+    private string RebuildPath => StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
+
     /// <summary>Deletes <c>index.sqlite.rebuild</c> and its <c>-wal</c>, <c>-shm</c> and <c>-journal</c>: what a killed rebuild (or anyone) left there.</summary>
     private void DeleteRebuildLeftovers()
     {
-        var temp = StepIndex.PathOf(Directory) + StepIndex.RebuildSuffix;
+        var temp = RebuildPath;
         foreach (var suffix in new[] { string.Empty, "-wal", "-shm", "-journal" })
         {
             File.Delete(temp + suffix);
@@ -1140,11 +1149,11 @@ internal sealed class CheckpointStore : ICheckpointStore
     private RepairReport RebuildIndex(IReadOnlyList<Intent>? carried = null)
     {
         var final = StepIndex.PathOf(Directory);
-        var temp = final + StepIndex.RebuildSuffix;
+        var temp = RebuildPath;
         DeleteRebuildLeftovers();
         RestoreOrphanedSteps(carried ?? []);
         RepairReport report;
-        using (var fresh = StepIndex.OpenFile(Directory, temp, create: true))
+        using (var fresh = StepIndex.OpenFile(Directory, temp, create: true, busyTimeout: _options.IndexBusyTimeout))
         {
             foreach (var intent in carried ?? [])
             {
@@ -1185,8 +1194,9 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             return damaged.Intents().Where(Recovery.IsWellFormed).ToList();
         }
-        catch (Exception e) when (e is CorruptCheckpointException or IOException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is CorruptCheckpointException or IOException or TimeoutException or Microsoft.Data.Sqlite.SqliteException)
         {
+            // TimeoutException: the index busy for the whole wait (StepIndex reports SQLITE_BUSY so), read as before.
             return [];
         }
     }
@@ -1248,7 +1258,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             // Opened read-only, SQLite takes no lock that keeps a writer (another user's process) from
             // checkpointing into the file while it is read: read it under the directory's shared lock, into memory.
             using (Lock(exclusive: false))
-            using (var readOnly = StepIndex.OpenReadOnly(Directory))
+            using (var readOnly = StepIndex.OpenReadOnly(Directory, _options.IndexBusyTimeout))
             {
                 if (readOnly?.CopyToMemory() is { } copy)
                 {
@@ -1287,7 +1297,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         try
         {
-            return StepIndex.Open(Directory, create: false, upgrade: false);
+            return StepIndex.Open(Directory, create: false, upgrade: false, _options.IndexBusyTimeout);
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or CorruptCheckpointException)
         {
@@ -1295,7 +1305,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             // page with no schema before the schema itself, which reads as damage until it is done.
             using (Lock(exclusive: false))
             {
-                return StepIndex.Open(Directory, create: false, upgrade: false);
+                return StepIndex.Open(Directory, create: false, upgrade: false, _options.IndexBusyTimeout);
             }
         }
     }
@@ -1303,7 +1313,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Opens the existing index: read-write where this process may write, else read-only (null when SQLite cannot).</summary>
     private StepIndex? OpenExistingIndex() => OpenExistingIndex(_access.CanWrite(Directory));
 
-    private StepIndex? OpenExistingIndex(bool writable) => writable ? StepIndex.Open(Directory, create: false, upgrade: false) : StepIndex.OpenReadOnly(Directory);
+    private StepIndex? OpenExistingIndex(bool writable) => writable ? StepIndex.Open(Directory, create: false, upgrade: false, _options.IndexBusyTimeout) : StepIndex.OpenReadOnly(Directory, _options.IndexBusyTimeout);
 
     /// <summary>
     /// True when the index file is missing, or empty with no write-ahead log: SQLite would open an empty

@@ -39,9 +39,15 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>Item rows of a version-1 index read in one page.</summary>
     private const int ItemRowPage = 50_000;
 
-    // How long any connection of the index waits out another's lock before SQLITE_BUSY: a save's commit or a prune's
-    // transaction may hold it for seconds on a slow disk, and a reader or writer that gave up would fail the user's call.
-    private const int BusyTimeoutMs = 60_000;
+    /// <summary>
+    /// How long any connection of the index waits out another's lock before SQLITE_BUSY, unless the store's options
+    /// set another (only tests do: <c>CheckpointOptions.IndexBusyTimeout</c>): a save's commit or a prune's transaction
+    /// may hold it for seconds on a slow disk, and a reader or writer that gave up would fail the user's call.
+    /// </summary>
+    internal static readonly TimeSpan DefaultBusyTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>This index's busy timeout, in milliseconds (<see cref="DefaultBusyTimeout"/> unless a test set another).</summary>
+    private readonly int _busyTimeoutMs;
 
     private readonly SqliteConnection _connection;
     private readonly string _directory;
@@ -52,13 +58,23 @@ internal sealed partial class StepIndex : IDisposable
     /// <summary>The index file the connection is open on, when it is a plain path (not a copy in memory, not a read-only URI): a full listing opens its own connection to it.</summary>
     private readonly string? _file;
 
-    private StepIndex(string directory, SqliteConnection connection, int version, string? file)
+    private StepIndex(string directory, SqliteConnection connection, int version, string? file, TimeSpan? busyTimeout)
     {
         _directory = directory;
         _connection = connection;
         _version = version;
         _file = file;
+        _busyTimeoutMs = BusyMilliseconds(busyTimeout);
     }
+
+    private static int BusyMilliseconds(TimeSpan? busyTimeout) =>
+        (int)Math.Clamp((busyTimeout ?? DefaultBusyTimeout).TotalMilliseconds, 1, int.MaxValue);
+
+    /// <summary>
+    /// Microsoft.Data.Sqlite's own retry of a busy statement, in whole seconds, at least 1 (its 0 means "for ever"): it
+    /// retries around SQLite's busy handler until this much has passed, so both end with the busy timeout.
+    /// </summary>
+    private static int CommandTimeoutSeconds(TimeSpan? busyTimeout) => (int)Math.Max(1, Math.Ceiling(BusyMilliseconds(busyTimeout) / 1000.0));
 
     public static string PathOf(string directory) => Path.Combine(directory, FileName);
 
@@ -116,12 +132,40 @@ internal sealed partial class StepIndex : IDisposable
         {
             connection.Open();
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == 14 && !OperatingSystem.IsWindows()
-            && LongestOf(path) is var (bytes, physical) && bytes > LongestSqlitePath)
+        catch (SqliteException e) when (e.SqliteErrorCode == 14 && !OperatingSystem.IsWindows() && TooLongForSqlite(path) is { } measured)
         {
             throw new PathTooLongException(string.Create(CultureInfo.InvariantCulture,
-                $"The checkpoint directory '{directory}' is too deep for SQLite: '{Path.GetFileName(path)}' there is a path{Resolved(path, physical)} of {bytes} bytes, and SQLite opens paths of at most {LongestSqlitePath} bytes here. Move the directory to a path of at most {LongestDirectoryPath} bytes (a symbolic link does not help: SQLite opens the path it points to)."), e);
+                $"The checkpoint directory '{directory}' is too deep for SQLite: '{Path.GetFileName(path)}' there is a path{Resolved(path, measured.Physical)} of {measured.Bytes} bytes, and SQLite opens paths of at most {LongestSqlitePath} bytes here. Move the directory to a path of at most {LongestDirectoryPath} bytes (a symbolic link does not help: SQLite opens the path it points to)."), e);
         }
+    }
+
+    /// <summary>
+    /// <see cref="LongestOf"/> for an exception filter, which must not throw: a throw there is swallowed and the filter
+    /// taken as false, so a path whose links do not resolve (a loop, more than 40 links, an I/O error) lost its
+    /// explanation. Such a path is measured as typed; null when no length explains the failure (SQLite's own error is
+    /// then raised, never the measure's).
+    /// </summary>
+    private static (int Bytes, string Physical)? TooLongForSqlite(string path)
+    {
+        (int Bytes, string Physical) measured;
+        try
+        {
+            measured = LongestOf(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            try
+            {
+                var typed = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+                measured = (System.Text.Encoding.UTF8.GetByteCount(typed), typed);
+            }
+            catch (Exception again) when (again is IOException or ArgumentException or NotSupportedException)
+            {
+                return null;
+            }
+        }
+
+        return measured.Bytes > LongestSqlitePath ? measured : null;
     }
 
     /// <summary>
@@ -182,27 +226,28 @@ internal sealed partial class StepIndex : IDisposable
     /// read never makes an index unreadable to an older engine. Without <paramref name="create"/> nothing is
     /// written: an index with no schema version (user_version 0) throws <see cref="CorruptCheckpointException"/>.
     /// </summary>
-    public static StepIndex Open(string directory, bool create, bool upgrade) => OpenFile(directory, PathOf(directory), create, upgrade);
+    public static StepIndex Open(string directory, bool create, bool upgrade, TimeSpan? busyTimeout = null) =>
+        OpenFile(directory, PathOf(directory), create, upgrade, busyTimeout);
 
     /// <summary>Opens an index file at <paramref name="path"/> (used to build a replacement index aside).</summary>
-    public static StepIndex OpenFile(string directory, string path, bool create, bool upgrade = true)
+    public static StepIndex OpenFile(string directory, string path, bool create, bool upgrade = true, TimeSpan? busyTimeout = null)
     {
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
             Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
             Pooling = false,
-            DefaultTimeout = 60,
+            DefaultTimeout = CommandTimeoutSeconds(busyTimeout),
         };
         var connection = new SqliteConnection(builder.ToString());
         // An index built in memory (from the step folders) has no file a second connection could open.
-        var index = new StepIndex(directory, connection, SchemaVersion, path == ":memory:" ? null : path);
+        var index = new StepIndex(directory, connection, SchemaVersion, path == ":memory:" ? null : path, busyTimeout);
         try
         {
             index.Guard(() =>
             {
                 OpenOrExplainLength(connection, directory, path);
-                index.Execute("PRAGMA busy_timeout = " + BusyTimeoutMs.ToString(CultureInfo.InvariantCulture) + ";");
+                index.Execute("PRAGMA busy_timeout = " + index._busyTimeoutMs.ToString(CultureInfo.InvariantCulture) + ";");
                 var version = Convert.ToInt64(index.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
                 if (version == 0 && !create)
                 {
@@ -265,18 +310,18 @@ internal sealed partial class StepIndex : IDisposable
     /// Null when it cannot be read that way (a log without shared memory that may not be created, or no
     /// schema): the caller reads the step folders instead.
     /// </summary>
-    public static StepIndex? OpenReadOnly(string directory)
+    public static StepIndex? OpenReadOnly(string directory, TimeSpan? busyTimeout = null)
     {
         var path = PathOf(directory);
         if (!File.Exists(path + "-wal"))
         {
             var uri = SqliteFileUri.Of(Path.GetFullPath(path)) + "?immutable=1";
-            return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = uri, Mode = SqliteOpenMode.ReadOnly, Pooling = false }, path);
+            return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = uri, Mode = SqliteOpenMode.ReadOnly, Pooling = false }, busyTimeout, path);
         }
 
         try
         {
-            return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false });
+            return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }, busyTimeout);
         }
         catch (SqliteException e) when (e.SqliteErrorCode is 14 or 8)
         {
@@ -297,7 +342,7 @@ internal sealed partial class StepIndex : IDisposable
                 _connection.BackupDatabase(memory);
                 return 0;
             });
-            return new StepIndex(_directory, memory, _version, null);
+            return new StepIndex(_directory, memory, _version, null, TimeSpan.FromMilliseconds(_busyTimeoutMs));
         }
         catch
         {
@@ -306,10 +351,11 @@ internal sealed partial class StepIndex : IDisposable
         }
     }
 
-    private static StepIndex? OpenReadOnlyFile(string directory, SqliteConnectionStringBuilder builder, string? explainPath = null)
+    private static StepIndex? OpenReadOnlyFile(string directory, SqliteConnectionStringBuilder builder, TimeSpan? busyTimeout, string? explainPath = null)
     {
+        builder.DefaultTimeout = CommandTimeoutSeconds(busyTimeout);
         var connection = new SqliteConnection(builder.ToString());
-        var index = new StepIndex(directory, connection, SchemaVersion, null);
+        var index = new StepIndex(directory, connection, SchemaVersion, null, busyTimeout);
         try
         {
             var version = index.Guard(() =>
@@ -593,9 +639,9 @@ internal sealed partial class StepIndex : IDisposable
     /// (listing, retention facts, item lists): the reader retries a busy database itself, so here SQLite's
     /// busy handler does, with the writable connection's timeout.
     /// </summary>
-    private static sqlite3_stmt PrepareRaw(sqlite3 db, string sql)
+    private sqlite3_stmt PrepareRaw(sqlite3 db, string sql)
     {
-        _ = raw.sqlite3_busy_timeout(db, BusyTimeoutMs);
+        _ = raw.sqlite3_busy_timeout(db, _busyTimeoutMs);
         var rc = raw.sqlite3_prepare_v2(db, sql, out var statement);
         if (rc != raw.SQLITE_OK)
         {
@@ -628,7 +674,7 @@ internal sealed partial class StepIndex : IDisposable
         {
             // Set at the open, so that this connection's first reads (its schema version below, a listing's BEGIN) wait out a
             // busy file too, not only the statements PrepareRaw prepares (which set it again, as for the writable connection).
-            _ = raw.sqlite3_busy_timeout(db, BusyTimeoutMs);
+            _ = raw.sqlite3_busy_timeout(db, _busyTimeoutMs);
         }
 
         if (rc == raw.SQLITE_OK && ScanVersion(db) == _version)
@@ -1481,7 +1527,11 @@ internal sealed partial class StepIndex : IDisposable
         return 0;
     });
 
-    /// <summary>Turns SQLite's corruption codes into the engine's corrupt-checkpoint error.</summary>
+    /// <summary>
+    /// Turns SQLite's corruption codes into the engine's corrupt-checkpoint error, its I/O and full-disk codes into an
+    /// <see cref="IOException"/>, and a busy index (held by another connection for the whole busy timeout) into a
+    /// <see cref="TimeoutException"/> naming the directory.
+    /// </summary>
     private T Guard<T>(Func<T> action)
     {
         try
@@ -1501,11 +1551,21 @@ internal sealed partial class StepIndex : IDisposable
                 ? $"No space left on device: the index of '{_directory}' could not be written ({e.Message}). Free disk space and retry."
                 : $"I/O error writing the index of '{_directory}' ({e.Message}).", e);
         }
+        catch (SqliteException e) when ((e.SqliteErrorCode & 0xFF) == raw.SQLITE_BUSY)
+        {
+            // SQLite's own text ("database is locked") names neither the store nor a way out; a timeout is what it is,
+            // and reads as one (the cmdlets' LockTimeout, ResourceBusy), as the directory lock's own wait does.
+            throw new TimeoutException(Busy(), e);
+        }
         catch (FormatException e)
         {
             throw new CorruptCheckpointException(_directory, null, FileName, $"the index holds a malformed value ({e.Message})", e);
         }
     }
+
+    /// <summary>Why a statement gave up on a busy index: whose lock it waited for, for how long, and what to do.</summary>
+    private string Busy() => string.Create(CultureInfo.InvariantCulture,
+        $"The index of the checkpoint directory '{_directory}' ('{FileName}') stayed locked by another process for the whole {_busyTimeoutMs / 1000.0:0.###} s wait: a save, prune or repair that has not ended, or a program holding a transaction open on '{_file ?? PathOf(_directory)}'. Retry when it ends; to find the process, look for one that has that file open (fuser or lsof on Linux and macOS).");
 
     public void Dispose()
     {

@@ -202,7 +202,7 @@ internal sealed partial class StepIndex
     };
 
     /// <summary>Whether the connection reads its file through a write-ahead log (only then do readers never hold writers back).</summary>
-    private static bool IsWal(sqlite3 db)
+    private bool IsWal(sqlite3 db)
     {
         using var statement = PrepareRaw(db, "PRAGMA journal_mode;");
         return raw.sqlite3_step(statement) == raw.SQLITE_ROW

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DataraxCkpt.Faults;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -66,9 +67,10 @@ internal sealed partial class StepIndex
     /// <remarks>
     /// The index only speeds a listing up, so nothing is refused for want of it: where its name is taken by another
     /// schema object (a table or view made by hand, which CREATE INDEX would refuse with an error no repair clears:
-    /// repair finds such an index sound), or where the disk is full (SQLITE_FULL, which would fail the very prune or
-    /// removal run to free space), the open goes on without it; the query then scans <c>steps</c>, and a later writer
-    /// adds it once the name or space is free.
+    /// repair finds such an index sound), or where its write fails for want of space or with an I/O error (SQLITE_FULL,
+    /// or SQLITE_IOERR, which a disk over its quota gives: either would fail the very prune or removal run to free space),
+    /// the open goes on without it; the query then scans <c>steps</c>, and a later writer adds it once the name or space
+    /// is free. Any other failure (damage, a denial) fails the open, as it would fail the write that follows.
     /// </remarks>
     private void AddStepNumberIndex()
     {
@@ -81,11 +83,14 @@ internal sealed partial class StepIndex
         {
             using var tx = _connection.BeginTransaction(deferred: false);
             Execute(StepNumberIndexSql, tx);
+            FaultInjector.Hit("index.step-number-index.before-commit");
             tx.Commit();
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == raw.SQLITE_FULL)
+        catch (SqliteException e) when ((e.SqliteErrorCode & 0xFF) is raw.SQLITE_FULL or raw.SQLITE_IOERR)
         {
             // Rolled back (by SQLite or the transaction's disposal): the index is as it was, without steps_by_step.
+            // SQLITE_IOERR too: a disk over its quota fails the write with EDQUOT, which SQLite reports as an I/O error
+            // (IOERR_WRITE, IOERR_FSYNC), not as SQLITE_FULL. Any other error (damage, a denial) fails the open.
         }
     }
 

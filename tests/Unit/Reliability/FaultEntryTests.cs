@@ -22,6 +22,10 @@ public sealed class FaultEntryTests
     [InlineData("x=ioerror@-2", "the hit count '-2'")]
     [InlineData("x@abc+", "the hit count 'abc+'")]
     [InlineData("x@", "the hit count ''")]
+    [InlineData("x=sqlite:", "the SQLite result code ''")]
+    [InlineData("x=sqlite:0", "the SQLite result code '0'")]
+    [InlineData("x=sqlite:-10", "the SQLite result code '-10'")]
+    [InlineData("x=sqlite:ioerr", "the SQLite result code 'ioerr'")]
     public void A_malformed_entry_is_refused_naming_the_variable_the_entry_and_the_allowed_forms(string entry, string why)
     {
         var e = Assert.Throws<ArgumentException>(() => FaultInjector.Parse(entry));
@@ -41,6 +45,12 @@ public sealed class FaultEntryTests
     [InlineData("x=kill", "x", "kill", 0, 1, false)]
     public void Each_allowed_form_is_parsed(string entry, string point, string action, int delay, int triggerOn, bool persistent) =>
         Assert.Equal(new FaultInjector.Plan(point, action, delay, triggerOn, persistent), FaultInjector.Parse(entry));
+
+    [Theory]
+    [InlineData("index.step-number-index.before-commit=sqlite:778@1+", "index.step-number-index.before-commit", 778, 1, true)]
+    [InlineData("x=sqlite:13", "x", 13, 1, false)]
+    public void A_sqlite_action_is_parsed_with_its_result_code(string entry, string point, int code, int triggerOn, bool persistent) =>
+        Assert.Equal(new FaultInjector.Plan(point, "sqlite", 0, triggerOn, persistent) { SqliteCode = code }, FaultInjector.Parse(entry));
 
     [Fact]
     public async Task A_process_given_a_negative_delay_fails_at_its_first_fault_point_with_the_entry_instead_of_sleeping_for_ever()

@@ -44,6 +44,32 @@ public sealed class DeepStoreRepairTests : IDisposable
         return index;
     }
 
+    /// <summary>
+    /// Saves step 3 into <paramref name="deep"/> <paramref name="attempts"/> times, each refused before the unversioned
+    /// <paramref name="index"/> goes aside (it stays, byte for byte, alone), then moves the store up, where the save works
+    /// and the store lists 1, 2 and 3.
+    /// </summary>
+    private void RefusedUntilMovedUp(string deep, string index, int attempts)
+    {
+        var before = File.ReadAllBytes(index);
+        using var writer = new CheckpointHandler();
+        for (var attempt = 0; attempt < attempts; attempt++)
+        {
+            var e = Assert.Throws<PathTooLongException>(() => writer.Save(deep, new Dictionary<string, object?> { ["v"] = 3 }, step: 3));
+            Assert.Contains(deep, e.Message, StringComparison.Ordinal);
+            Assert.Contains(StepIndex.FileName + StepIndex.RebuildSuffix, e.Message, StringComparison.Ordinal);
+            Assert.Contains("nothing was set aside", e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("new store", e.Message, StringComparison.Ordinal);
+            Assert.Equal([StepIndex.FileName], IndexFiles(deep));
+            Assert.Equal(before, File.ReadAllBytes(index));
+        }
+
+        var up = _dir.Sub("up");
+        Directory.Move(deep, up);
+        writer.Save(up, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
+        Assert.Equal(new long[] { 1, 2, 3 }, writer.GetCheckpointSteps(up));
+    }
+
     private static string[] IndexFiles(string directory) =>
         Directory.GetFiles(directory, StepIndex.FileName + "*").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
 
@@ -79,6 +105,32 @@ public sealed class DeepStoreRepairTests : IDisposable
         Assert.Equal(2, ((Dictionary<string, object?>)writer.Restore(up, step: 2)!)["v"]);
     }
 
+    /// <summary>
+    /// A store moved to a directory about 4,070 bytes deep, its index lost: the rebuild's leftovers are deleted before the
+    /// probe, and <c>index.sqlite.rebuild-journal</c> there is longer than the system's 4,095-byte path limit, so the
+    /// delete fails with a PathTooLongException, which was rethrown as a plain IOException.
+    /// </summary>
+    [Fact]
+    public void A_rebuild_whose_leftovers_are_past_the_systems_path_limit_is_refused_as_too_long_naming_the_directory()
+    {
+        var deep = MovedStore(4070);
+        File.Delete(Path.Combine(deep, StepIndex.FileName));
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(Path.Combine(deep, StepIndex.FileName + StepIndex.RebuildSuffix + "-journal")) > 4095);
+
+        using var writer = new CheckpointHandler();
+        var e = Assert.Throws<PathTooLongException>(() => writer.RepairIndex(deep));
+        Assert.Contains(deep, e.Message, StringComparison.Ordinal);
+        Assert.Contains(StepIndex.FileName + StepIndex.RebuildSuffix, e.Message, StringComparison.Ordinal);
+        Assert.Contains("nothing was set aside", e.Message, StringComparison.Ordinal);
+        Assert.IsType<PathTooLongException>(e.InnerException);
+        Assert.Empty(IndexFiles(deep));
+
+        var up = _dir.Sub("up");
+        Directory.Move(deep, up);
+        writer.RepairIndex(up);
+        Assert.Equal(new long[] { 1, 2 }, writer.GetCheckpointSteps(up));
+    }
+
     [Fact]
     public void A_save_over_an_unversioned_index_too_deep_to_rebuild_refuses_before_setting_it_aside()
     {
@@ -87,22 +139,7 @@ public sealed class DeepStoreRepairTests : IDisposable
         var deep = MovedStore(StepIndex.LongestDirectoryPath + 3);
         var index = Unversioned(deep);
 
-        var before = File.ReadAllBytes(index);
-        using var writer = new CheckpointHandler();
-        for (var attempt = 0; attempt < 2; attempt++)
-        {
-            var e = Assert.Throws<PathTooLongException>(() => writer.Save(deep, new Dictionary<string, object?> { ["v"] = 3 }, step: 3));
-            Assert.Contains(deep, e.Message, StringComparison.Ordinal);
-            Assert.Contains(StepIndex.FileName + StepIndex.RebuildSuffix, e.Message, StringComparison.Ordinal);
-            Assert.DoesNotContain("new store", e.Message, StringComparison.Ordinal);
-            Assert.Equal([StepIndex.FileName], IndexFiles(deep));
-            Assert.Equal(before, File.ReadAllBytes(index));
-        }
-
-        var up = _dir.Sub("up");
-        Directory.Move(deep, up);
-        writer.Save(up, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
-        Assert.Equal(new long[] { 1, 2, 3 }, writer.GetCheckpointSteps(up));
+        RefusedUntilMovedUp(deep, index, attempts: 2);
     }
 
     [Fact]
@@ -121,17 +158,6 @@ public sealed class DeepStoreRepairTests : IDisposable
 
         var index = Unversioned(deep);
 
-        var before = File.ReadAllBytes(index);
-        using var writer = new CheckpointHandler();
-        var e = Assert.Throws<PathTooLongException>(() => writer.Save(deep, new Dictionary<string, object?> { ["v"] = 3 }, step: 3));
-        Assert.Contains(StepIndex.FileName + StepIndex.RebuildSuffix, e.Message, StringComparison.Ordinal);
-        Assert.Contains("nothing was set aside", e.Message, StringComparison.Ordinal);
-        Assert.Equal([StepIndex.FileName], IndexFiles(deep));
-        Assert.Equal(before, File.ReadAllBytes(index));
-
-        var up = _dir.Sub("up");
-        Directory.Move(deep, up);
-        writer.Save(up, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
-        Assert.Equal(new long[] { 1, 2, 3 }, writer.GetCheckpointSteps(up));
+        RefusedUntilMovedUp(deep, index, attempts: 1);
     }
 }

@@ -32,6 +32,17 @@ public sealed class ListingScanConnectionTests : IDisposable
     private static CheckpointListingContext Context(string ck) =>
         new(ck, step => Path.Combine(ck, step.ToString(System.Globalization.CultureInfo.InvariantCulture)), (_, _) => new Dictionary<string, object?>());
 
+    /// <summary>The value of the pragma <paramref name="name"/> on a scan connection, read through SQLite's own API.</summary>
+    private static int PragmaOf(SQLitePCL.sqlite3 scan, string name)
+    {
+        Assert.Equal(SQLitePCL.raw.SQLITE_OK, SQLitePCL.raw.sqlite3_prepare_v2(scan, $"PRAGMA {name};", out var statement));
+        using (statement)
+        {
+            Assert.Equal(SQLitePCL.raw.SQLITE_ROW, SQLitePCL.raw.sqlite3_step(statement));
+            return SQLitePCL.raw.sqlite3_column_int(statement, 0);
+        }
+    }
+
     [Fact]
     public void A_full_listing_of_an_index_file_reads_through_a_read_only_connection_of_its_own()
     {
@@ -54,12 +65,7 @@ public sealed class ListingScanConnectionTests : IDisposable
         using var scan = index.OpenScanConnection();
 
         Assert.NotNull(scan);
-        Assert.Equal(SQLitePCL.raw.SQLITE_OK, SQLitePCL.raw.sqlite3_prepare_v2(scan, "PRAGMA busy_timeout;", out var statement));
-        using (statement)
-        {
-            Assert.Equal(SQLitePCL.raw.SQLITE_ROW, SQLitePCL.raw.sqlite3_step(statement));
-            Assert.Equal(60_000, SQLitePCL.raw.sqlite3_column_int(statement, 0));
-        }
+        Assert.Equal(60_000, PragmaOf(scan, "busy_timeout"));
     }
 
     [Fact]
@@ -72,12 +78,7 @@ public sealed class ListingScanConnectionTests : IDisposable
         using var scan = index.OpenScanConnection();
 
         Assert.NotNull(scan);
-        Assert.Equal(SQLitePCL.raw.SQLITE_OK, SQLitePCL.raw.sqlite3_prepare_v2(scan, "PRAGMA cache_size;", out var statement));
-        using (statement)
-        {
-            Assert.Equal(SQLitePCL.raw.SQLITE_ROW, SQLitePCL.raw.sqlite3_step(statement));
-            Assert.Equal(32, SQLitePCL.raw.sqlite3_column_int(statement, 0));
-        }
+        Assert.Equal(32, PragmaOf(scan, "cache_size"));
     }
 
     [Fact]

@@ -814,7 +814,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             _cache.Put(row, items, storedSizeOf);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or TimeoutException or Microsoft.Data.Sqlite.SqliteException)
         {
             // The cache is only a cache: the store is the truth.
             Log($"The local index cache of '{Directory}' could not be updated ({e.Message}).");
@@ -1031,7 +1031,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             _cache.Refresh(listed.Select(c => c.Row).ToList());
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or TimeoutException or Microsoft.Data.Sqlite.SqliteException)
         {
             Log($"The local index cache of '{Directory}' could not be refreshed ({e.Message}).");
         }
@@ -1047,7 +1047,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         {
             cached = _cache.TryItems(c.Row);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or TimeoutException or Microsoft.Data.Sqlite.SqliteException)
         {
             Log($"The local index cache of '{Directory}' could not be read ({e.Message}).");
         }
