@@ -21,10 +21,83 @@ BeforeAll {
             if ($e -is [AggregateException]) { foreach ($part in $e.InnerExceptions) { $part.ToString() } }
         }
     }
+
+    # A state whose reading throws the given exception: the cmdlet meets it converting its input, outside any engine
+    # call, the way a bug or an unexpected failure would escape.
+    if (-not ('DataraxCkptTests.ThrowingState' -as [type])) {
+        Add-Type -TypeDefinition @'
+namespace DataraxCkptTests
+{
+    public sealed class ThrowingState : System.Collections.Hashtable
+    {
+        private readonly System.Exception _failure;
+        public ThrowingState(System.Exception failure) { _failure = failure; }
+        public override int Count => throw _failure;
+    }
+
+    public sealed class RequestFailedException : System.Exception
+    {
+        public RequestFailedException(string message, System.Exception inner) : base(message, inner) { }
+    }
+}
+'@
+    }
 }
 
 AfterAll {
     Remove-Module DataraxCkpt -ErrorAction Ignore
+}
+
+Describe 'An exception that escapes a cmdlet' {
+    It '<kind> whose message holds sig=SECRET and whose inner exception holds AccountKey=SECRET still stops the command, still is <base>, and nothing $Error or a catch shows holds SECRET' -ForEach @(
+        @{ kind = 'a NullReferenceException'; base = 'System.Exception'; type = 'System.NullReferenceException'; make = {
+                $e = [NullReferenceException]::new('Reading https://acct.blob.core.windows.net/c/ck?sv=2020-08-04&sig=SECRET failed',
+                    [Exception]::new('DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=SECRET==;EndpointSuffix=core.windows.net'))
+                $e.Data['Uri'] = 'https://acct.blob.core.windows.net/c/ck?sv=2020-08-04&sig=SECRET'
+                $e } }
+        @{ kind = 'an AggregateException'; base = 'System.AggregateException'; type = 'System.AggregateException'; make = {
+                [AggregateException]::new('Two reads failed: sig=SECRET',
+                    [IO.IOException]::new('https://acct.blob.core.windows.net/c/ck%3Fsv=2020-08-04%26sig%3DSECRET'),
+                    [Exception]::new('"AccountKey=SECRET=="')) } }
+        @{ kind = 'a RequestFailedException (a type the module cannot rebuild)'; base = 'System.Exception'; type = 'DataraxCkptTests.RequestFailedException'; make = {
+                [DataraxCkptTests.RequestFailedException]::new('Status 403 for https://acct.blob.core.windows.net/c/ck?sv=2020-08-04 &sig=SECRET',
+                    [Exception]::new('BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2020-08-04&sig=SECRET')) } }
+        @{ kind = 'an InvalidOperationException thrown outside an engine call'; base = 'System.InvalidOperationException'; type = 'System.InvalidOperationException'; make = {
+                [InvalidOperationException]::new('accountkey = SECRET', [Exception]::new('sharedaccesssignature=SECRET')) } }
+    ) {
+        $state = [DataraxCkptTests.ThrowingState]::new((& $make))
+        $dir = Join-Path $TestDrive 'escape'
+        $Error.Clear()
+        $reached = $false
+        $caught = $null
+        try {
+            Save-Checkpoint -LiteralPath $dir -InputObject $state -Step 1
+            $reached = $true
+        }
+        catch { $caught = $_ }
+        $reached | Should -BeFalse -Because 'the failure still terminates the command, as it did'
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.Exception | Should -BeOfType ([type]$base)
+        $caught.FullyQualifiedErrorId | Should -BeExactly "$type,DataraxCkpt.Commands.SaveCheckpointCommand" -Because 'the id names the type that was thrown, as before'
+        $typed = $null
+        try { Save-Checkpoint -LiteralPath $dir -InputObject $state -Step 1 -ErrorAction SilentlyContinue } catch [Exception] { $typed = $_.Exception.GetType() }
+        $typed | Should -Not -BeNullOrEmpty -Because '-ErrorAction SilentlyContinue does not turn it into a non-terminating error'
+        $Error[0] | Should -Not -BeNullOrEmpty
+        $texts = @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0])
+        ($texts -join "`n") | Should -BeLike '*<redacted>*' -Because 'the message is kept with its secret redacted'
+        foreach ($text in $texts) {
+            $text | Should -Not -BeLikeExactly '*SECRET*' -Because 'the test file''s name holds Secret, in any case'
+        }
+    }
+
+    It 'one that holds no secret escapes as it is: same object, same type' {
+        $failure = [NullReferenceException]::new('plain failure')
+        $state = [DataraxCkptTests.ThrowingState]::new($failure)
+        $caught = $null
+        try { Save-Checkpoint -LiteralPath (Join-Path $TestDrive 'plain') -InputObject $state -Step 1 } catch { $caught = $_ }
+        [object]::ReferenceEquals($caught.Exception, $failure) | Should -BeTrue
+        { Save-Checkpoint -LiteralPath (Join-Path $TestDrive 'plain') -InputObject $state -Step 1 } | Should -Throw -ExceptionType ([NullReferenceException])
+    }
 }
 
 Describe 'Secrets in a local path a command is given' -Skip:$IsWindows {
