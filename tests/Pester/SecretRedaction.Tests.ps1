@@ -150,7 +150,6 @@ Describe 'Secrets in a local path a command is given' -Skip:$IsWindows {
 
 Describe 'The redaction of free text' {
     BeforeAll {
-        $module = Get-Module DataraxCkpt
         $assembly = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
         $script:remote = $assembly.GetType('DataraxCkpt.Commands.Infrastructure.RemoteLocations', $true)
         function Scrub([string] $text) { $script:remote.GetMethod('Scrubbed').Invoke($null, @($text)) }
