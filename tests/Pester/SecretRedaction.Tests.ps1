@@ -166,6 +166,7 @@ Describe 'The redaction of free text' {
         @{ what = 'an AccountKey without a ;'; text = 'AccountName=a;ACCOUNTKEY=SECRET==' }
         @{ what = 'an AccountKey in a quoted string'; text = 'bad connection string "AccountName=a;AccountKey=SECRET==" given' }
         @{ what = 'a quoted AccountKey value'; text = "AccountKey = 'SECRET=='" }
+        @{ what = 'an AccountKey that ends a longer name'; text = 'StorageAccountKey=SECRET==' }
         @{ what = 'a SharedAccessSignature with a ;'; text = 'BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2020-08-04&sig=SECRET;' }
         @{ what = 'a SharedAccessSignature without a ;'; text = 'sharedaccesssignature=sv=2020-08-04&SECRET' }
     ) {

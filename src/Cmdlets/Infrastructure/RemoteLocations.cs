@@ -55,7 +55,8 @@ internal static partial class RemoteLocations
     /// bracket, also percent-encoded), up to the next <c>&amp;</c>, <c>;</c>, quote or line end, white space included,
     /// so that a query split by a space leaves no part of the signature; a folder named <c>sig=3</c> ('/sig=3') is no
     /// parameter and is kept;</item>
-    /// <item>the value of a connection string's <c>AccountKey=</c> or <c>SharedAccessSignature=</c> (any case), up to the
+    /// <item>the value of a connection string's <c>AccountKey=</c> or <c>SharedAccessSignature=</c> (any case, also ending a
+    /// longer name: <c>StorageAccountKey=</c>), up to the
     /// next <c>;</c>, the closing quote when it is quoted, or the line end.</item>
     /// </list>
     /// Every pattern is matched without backtracking over its own input (each part is one character class), so the time
@@ -95,7 +96,7 @@ internal static partial class RemoteLocations
     private static partial Regex SignatureParameter();
 
     [GeneratedRegex(
-        @"(?<name>\b(?:AccountKey|SharedAccessSignature)\s*=\s*)(?:(?<open>[""'`])[^""'`\r\n]*[""'`]?|[^;""'`\r\n]*)",
+        @"(?<name>(?:AccountKey|SharedAccessSignature)\s*=\s*)(?:(?<open>[""'`])[^""'`\r\n]*[""'`]?|[^;""'`\r\n]*)",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex ConnectionStringSecret();
 
