@@ -39,7 +39,7 @@ public sealed class CompareCheckpointCommand : DirectoryCommandBase
     public string[]? Item { get; set; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         var patterns = ItemNamePatterns.From(Item);
         foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))

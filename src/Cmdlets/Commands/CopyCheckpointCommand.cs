@@ -40,15 +40,15 @@ public sealed class CopyCheckpointCommand : DirectoryCommandBase
     public SwitchParameter PassThru { get; set; }
 
     /// <inheritdoc />
-    protected override void BeginProcessing()
+    private protected override void Begin()
     {
-        base.BeginProcessing();
+        base.Begin();
         // Resolved as a save resolves its directory: a path that names none stops the copy with the one error that says why.
         _destination = ResolveDestination(Destination, literal: true);
     }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         var destination = _destination!;
         foreach (var source in ResolveDirectories(Path, LiteralPath))

@@ -26,9 +26,9 @@ public sealed class GetCheckpointCommand : DirectoryCommandBase
     public int? Last { get; set; }
 
     /// <inheritdoc />
-    protected override void BeginProcessing()
+    private protected override void Begin()
     {
-        base.BeginProcessing();
+        base.Begin();
         if (First is not null && Last is not null)
         {
             ThrowArgumentError("FirstWithLast", "-First and -Last cannot be used together. Use one of them, or pipe to Select-Object -First/-Last.", nameof(Last));
@@ -42,7 +42,7 @@ public sealed class GetCheckpointCommand : DirectoryCommandBase
     }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         if (Step is not null && (First ?? Last) is not null)
         {

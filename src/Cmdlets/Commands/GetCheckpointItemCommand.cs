@@ -31,7 +31,7 @@ public sealed class GetCheckpointItemCommand : DirectoryCommandBase
     public SwitchParameter Statistics { get; set; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         var patterns = ItemNamePatterns.From(Name);
         foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))

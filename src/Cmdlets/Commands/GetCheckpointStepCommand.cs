@@ -16,7 +16,7 @@ public sealed class GetCheckpointStepCommand : DirectoryCommandBase
     public SwitchParameter Latest { get; set; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         foreach (var directory in ResolveDirectories(Path, LiteralPath))
         {

@@ -103,18 +103,18 @@ public sealed class RemoveCheckpointCommand : CheckpointCommandBase
     private protected override TimeSpan? LockTimeoutSetting => LockTimeout;
 
     /// <inheritdoc />
-    protected override void BeginProcessing()
+    private protected override void Begin()
     {
         if (!ByStep)
         {
             ValidateRules();
         }
 
-        base.BeginProcessing();
+        base.Begin();
     }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         foreach (var directory in ResolveDirectories(Path, LiteralPath))
         {

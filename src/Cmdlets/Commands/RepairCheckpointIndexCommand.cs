@@ -20,7 +20,7 @@ public sealed class RepairCheckpointIndexCommand : DirectoryCommandBase
     private protected override TimeSpan? LockTimeoutSetting => LockTimeout;
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         foreach (var directory in ResolveDirectories(Path, LiteralPath))
         {

@@ -49,7 +49,7 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
     public SwitchParameter MetadataOnly { get; set; }
 
     /// <inheritdoc />
-    protected override void BeginProcessing()
+    private protected override void Begin()
     {
         // Separate parameter sets would make every piped restore ambiguous between them, so the conflict is checked here.
         if (MetadataOnly && Item is not null)
@@ -75,11 +75,11 @@ public sealed class RestoreCheckpointCommand : DirectoryCommandBase
             }
         }
 
-        base.BeginProcessing();
+        base.Begin();
     }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         foreach (var directory in ExistingDirectories(ResolveDirectories(Path, LiteralPath)))
         {

@@ -64,9 +64,9 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
     private protected override TimeSpan? LockTimeoutSetting => LockTimeout;
 
     /// <inheritdoc />
-    protected override void BeginProcessing()
+    private protected override void Begin()
     {
-        base.BeginProcessing();
+        base.Begin();
         // Resolved once through the provider: a folder that does not exist yet is named, not matched (./run[1] is
         // where the save goes); a wildcard is asked of the provider only when the path has wildcard characters.
         _directory = ParameterSetName == LiteralPathSet ? ResolveDestination(LiteralPath, literal: true) : ResolveDestination(Path, literal: false);
@@ -74,7 +74,7 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
     }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         var directory = _directory!;
         if (_inputFromPipeline && IsLeaf(InputObject))

@@ -30,7 +30,7 @@ public sealed class TestCheckpointCommand : DirectoryCommandBase
     public SwitchParameter Finite { get; set; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         // -Quiet answers with False for a missing directory (as Test-Path does); otherwise a typo is an error,
         // never an empty result that reads as "nothing is damaged".
@@ -99,13 +99,13 @@ public sealed class TestCheckpointCommand : DirectoryCommandBase
     }
 
     /// <inheritdoc />
-    protected override void EndProcessing()
+    private protected override void End()
     {
         if (Quiet)
         {
             WriteObject(_allOk && _anyChecked);
         }
 
-        base.EndProcessing();
+        base.End();
     }
 }

@@ -43,7 +43,50 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         (CheckpointHandler?)_handler ?? throw new InvalidOperationException("The checkpoint handler is not open.");
 
     /// <inheritdoc />
-    protected override void BeginProcessing()
+    protected sealed override void BeginProcessing() => Guarded(Begin);
+
+    /// <inheritdoc />
+    protected sealed override void ProcessRecord() => Guarded(Process);
+
+    /// <inheritdoc />
+    protected sealed override void EndProcessing() => Guarded(End);
+
+    /// <summary>
+    /// Runs one stage of the command so that no exception leaves it carrying a secret: whatever escapes (a failure the
+    /// cmdlets do not report as an error record, an AggregateException, a NullReferenceException, an SDK's
+    /// RequestFailedException, one thrown outside an engine call) is shown by the one rule of
+    /// <see cref="CheckpointErrorRecords.Redacted"/>: its message, inner exceptions and Data redacted, the same type or a
+    /// stand-in of the same base a script catches. It still stops the command whatever -ErrorAction says, as an escaping
+    /// exception does, under the id PowerShell gives one (the full name of the type thrown). PowerShell's own exceptions
+    /// (a stop, a terminating error record the module already redacted, flow control) and any exception that holds no
+    /// secret pass as they are.
+    /// </summary>
+    private void Guarded(Action stage)
+    {
+        try
+        {
+            stage();
+        }
+        catch (Exception ex) when (Escaping(ex) is { } shown)
+        {
+            ThrowTerminatingError(new ErrorRecord(shown, ExceptionRedaction.OriginalTypeOf(ex), ErrorCategory.NotSpecified, null));
+        }
+    }
+
+    // Null when the exception may leave as it is.
+    private static Exception? Escaping(Exception exception)
+    {
+        if (exception is RuntimeException or FlowControlException)
+        {
+            return null;
+        }
+
+        var shown = CheckpointErrorRecords.Redacted(exception);
+        return ReferenceEquals(shown, exception) ? null : shown;
+    }
+
+    /// <summary>The command's BeginProcessing: opens the engine handler. Overrides call it first.</summary>
+    private protected virtual void Begin()
     {
         // Parameters bound by now came from the command line; piped paths bind later, per record.
         PathsFromPipeline = !MyInvocation.BoundParameters.ContainsKey("Path") && !MyInvocation.BoundParameters.ContainsKey("LiteralPath");
@@ -60,8 +103,13 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
     }
 
-    /// <inheritdoc />
-    protected override void EndProcessing() => CloseHandler();
+    /// <summary>The command's ProcessRecord: one input record.</summary>
+    private protected virtual void Process()
+    {
+    }
+
+    /// <summary>The command's EndProcessing: closes the engine handler. Overrides call it last.</summary>
+    private protected virtual void End() => CloseHandler();
 
     /// <inheritdoc />
     protected override void StopProcessing()

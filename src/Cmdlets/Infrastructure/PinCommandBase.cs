@@ -27,7 +27,7 @@ public abstract class PinCommandBase : DirectoryCommandBase
     protected abstract bool Pinned { get; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    private protected override void Process()
     {
         foreach (var directory in ResolveDirectories(Path, LiteralPath))
         {

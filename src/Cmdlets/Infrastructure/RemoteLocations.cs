@@ -21,36 +21,84 @@ internal static partial class RemoteLocations
     /// query is replaced by <c>?&lt;redacted&gt;</c> for a remote location (a SAS), and for any other string whose query
     /// holds <c>sig=</c> (any case). That second case is a mistyped URL the cmdlets do not take for remote ('https:/acct…',
     /// a leading space, 'FileSystem::https:/…'): it reaches the file-system provider as a path, and no refusal of it may
-    /// print the SAS signature into a job's log. A local path with no <c>?</c>, or whose part after the <c>?</c> holds no
-    /// <c>sig=</c>, is shown as it is: '?' and 'sig=' are legal in file names, and a path a message cannot be matched
-    /// against misleads.
+    /// print the SAS signature into a job's log. Any other secret the path holds is redacted by <see cref="Scrubbed"/>
+    /// (a percent-encoded query, a connection string's key). A local path with no <c>?</c>, or whose part after the
+    /// <c>?</c> holds no <c>sig=</c>, and no secret <see cref="Scrubbed"/> finds, is shown as it is: '?' and 'sig=' are
+    /// legal in file names ('./runs/sig=3'), and a path a message cannot be matched against misleads.
     /// </summary>
     public static string Shown(string location)
     {
         var query = location.IndexOf('?', StringComparison.Ordinal);
         return query >= 0 && (CheckpointLocation.IsRemote(location) || HoldsSignature(location.AsSpan(query)))
-            ? location[..query] + "?<redacted>"
-            : location;
+            ? Scrubbed(location[..query]) + "?<redacted>"
+            : Scrubbed(location);
     }
 
     /// <summary>
     /// A query holds a SAS signature: <c>sig=</c> in any case, also percent-encoded (<c>%73ig=</c>, <c>s%69g=</c>,
-    /// <c>%53%49%47=</c>), which the storage service decodes to the same parameter.
+    /// <c>%53%49%47=</c>, <c>sig%3D</c>), which the storage service decodes to the same parameter.
     /// </summary>
     private static bool HoldsSignature(ReadOnlySpan<char> query) =>
         query.Contains("sig=", StringComparison.OrdinalIgnoreCase)
-        || (query.Contains('%') && Uri.UnescapeDataString(query.ToString()).Contains("sig=", StringComparison.OrdinalIgnoreCase));
+        || (query.Contains('%') && Unescaped(query).Contains("sig=", StringComparison.OrdinalIgnoreCase));
+
+    // A '%' not followed by two hex digits is kept as it is; UnescapeDataString never throws.
+    private static string Unescaped(ReadOnlySpan<char> text) => Uri.UnescapeDataString(text.ToString());
 
     /// <summary>
-    /// Text that quotes a path it was not handed as one (a provider's exception message, an engine log line) with every
-    /// query that holds <c>sig=</c> replaced by <c>?&lt;redacted&gt;</c>, by the rule of <see cref="Shown"/>: a query runs
-    /// from a <c>?</c> to the next quote or white space.
+    /// Text that quotes a path or secret it was not handed as one (a provider's exception message, an engine log line, an
+    /// exception's Data) with every secret the storage service or its SDK would take replaced by <c>&lt;redacted&gt;</c>:
+    /// <list type="bullet">
+    /// <item>a query that holds <c>sig=</c> (also percent-encoded), from its <c>?</c>, or its percent-encoded <c>%3F</c>,
+    /// to the next quote or white space, by the rule of <see cref="Shown"/>;</item>
+    /// <item>the value of a <c>sig=</c> parameter anywhere else (after white space, a quote, <c>&amp;</c>, <c>;</c> or a
+    /// bracket, also percent-encoded), up to the next <c>&amp;</c>, <c>;</c>, quote or line end, white space included,
+    /// so that a query split by a space leaves no part of the signature; a folder named <c>sig=3</c> ('/sig=3') is no
+    /// parameter and is kept;</item>
+    /// <item>the value of a connection string's <c>AccountKey=</c> or <c>SharedAccessSignature=</c> (any case, also ending a
+    /// longer name: <c>StorageAccountKey=</c>), up to the
+    /// next <c>;</c>, the closing quote when it is quoted, or the line end.</item>
+    /// </list>
+    /// Every pattern is matched without backtracking over its own input (each part is one character class), so the time
+    /// is linear in the text's length, whatever it holds.
     /// </summary>
-    public static string Scrubbed(string text) =>
-        text.Contains('?') && HoldsSignature(text) ? Query().Replace(text, m => HoldsSignature(m.ValueSpan) ? "?<redacted>" : m.Value) : text;
+    public static string Scrubbed(string text)
+    {
+        if (!MayHoldSecret(text))
+        {
+            return text;
+        }
 
-    [GeneratedRegex(@"\?[^\s'""]*", RegexOptions.CultureInvariant)]
+        var scrubbed = ConnectionStringSecret().Replace(text, m => m.Groups["name"].Value + m.Groups["open"].Value + "<redacted>" + m.Groups["open"].Value);
+        scrubbed = SignatureParameter().Replace(scrubbed, m => m.Groups["name"].Value + "<redacted>");
+        return Query().Replace(scrubbed, m => HoldsSignature(m.ValueSpan) ? m.Groups["mark"].Value + "<redacted>" : m.Value);
+    }
+
+    // The cheap test that spares almost every message the regular expressions.
+    private static bool MayHoldSecret(string text) =>
+        text.Contains("sig", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("key", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("SharedAccessSignature", StringComparison.OrdinalIgnoreCase)
+        || (text.Contains('%') && MayHoldSecretUnescaped(text));
+
+    private static bool MayHoldSecretUnescaped(string text)
+    {
+        var unescaped = Unescaped(text);
+        return unescaped != text && MayHoldSecret(unescaped);
+    }
+
+    [GeneratedRegex(@"(?<mark>\?|%3[Ff])[^\s'""]*", RegexOptions.CultureInvariant)]
     private static partial Regex Query();
+
+    [GeneratedRegex(
+        @"(?<name>(?<=^|[\s'""`?&;,(\[{<>=:]|%3[Ff]|%26|%3[Dd])(?:s|%73|%53)(?:i|%69|%49)(?:g|%67|%47)\s*(?:=|%3[Dd]))[^&;'""`\r\n]*",
+        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex SignatureParameter();
+
+    [GeneratedRegex(
+        @"(?<name>(?:AccountKey|SharedAccessSignature)\s*=\s*)(?:(?<open>[""'`])[^""'`\r\n]*[""'`]?|[^;""'`\r\n]*)",
+        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex ConnectionStringSecret();
 
     /// <summary>
     /// Why the environment holds no credentials for <paramref name="location"/>, or null when it may have some.

@@ -1,0 +1,194 @@
+# Secrets (a SAS signature, an account key, a connection string's SAS) never reach what the cmdlets show: error
+# records and the exceptions they carry, exceptions that escape a cmdlet, warnings, -Verbose and progress.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+    Import-Module $ModuleManifest -Force
+
+    # Everything a user, a transcript or a job log can see of an error: the record as printed, Format-List * -Force of
+    # the record and of each exception in its chain (Data, InnerException, TargetSite …), Get-Error, ToString().
+    function Get-ShownErrorTexts([Management.Automation.ErrorRecord] $Record) {
+        "$Record"
+        ($Record | Out-String)
+        ($Record | Format-List * -Force | Out-String)
+        (Get-Error -InputObject $Record | Out-String)
+        "$($Record.TargetObject)"
+        "$($Record.ErrorDetails)"
+        for ($e = $Record.Exception; $null -ne $e; $e = $e.InnerException) {
+            $e.ToString()
+            ($e | Format-List * -Force | Out-String)
+            foreach ($key in $e.Data.Keys) { "$key"; "$($e.Data[$key])" }
+            if ($e -is [AggregateException]) { foreach ($part in $e.InnerExceptions) { $part.ToString() } }
+        }
+    }
+
+    # A state whose reading throws the given exception: the cmdlet meets it converting its input, outside any engine
+    # call, the way a bug or an unexpected failure would escape.
+    if (-not ('DataraxCkptTests.ThrowingState' -as [type])) {
+        Add-Type -TypeDefinition @'
+namespace DataraxCkptTests
+{
+    public sealed class ThrowingState : System.Collections.Hashtable
+    {
+        private readonly System.Exception _failure;
+        public ThrowingState(System.Exception failure) { _failure = failure; }
+        public override int Count => throw _failure;
+    }
+
+    public sealed class RequestFailedException : System.Exception
+    {
+        public RequestFailedException(string message, System.Exception inner) : base(message, inner) { }
+    }
+}
+'@
+    }
+}
+
+AfterAll {
+    Remove-Module DataraxCkpt -ErrorAction Ignore
+}
+
+Describe 'An exception that escapes a cmdlet' {
+    It '<kind> whose message holds sig=SECRET and whose inner exception holds AccountKey=SECRET still stops the command, still is <base>, and nothing $Error or a catch shows holds SECRET' -ForEach @(
+        @{ kind = 'a NullReferenceException'; base = 'System.Exception'; type = 'System.NullReferenceException'; make = {
+                $e = [NullReferenceException]::new('Reading https://acct.blob.core.windows.net/c/ck?sv=2020-08-04&sig=SECRET failed',
+                    [Exception]::new('DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=SECRET==;EndpointSuffix=core.windows.net'))
+                $e.Data['Uri'] = 'https://acct.blob.core.windows.net/c/ck?sv=2020-08-04&sig=SECRET'
+                $e } }
+        @{ kind = 'an AggregateException'; base = 'System.AggregateException'; type = 'System.AggregateException'; make = {
+                [AggregateException]::new('Two reads failed: sig=SECRET',
+                    [IO.IOException]::new('https://acct.blob.core.windows.net/c/ck%3Fsv=2020-08-04%26sig%3DSECRET'),
+                    [Exception]::new('"AccountKey=SECRET=="')) } }
+        @{ kind = 'a RequestFailedException (a type the module cannot rebuild)'; base = 'System.Exception'; type = 'DataraxCkptTests.RequestFailedException'; make = {
+                [DataraxCkptTests.RequestFailedException]::new('Status 403 for https://acct.blob.core.windows.net/c/ck?sv=2020-08-04 &sig=SECRET',
+                    [Exception]::new('BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2020-08-04&sig=SECRET')) } }
+        @{ kind = 'an InvalidOperationException thrown outside an engine call'; base = 'System.InvalidOperationException'; type = 'System.InvalidOperationException'; make = {
+                [InvalidOperationException]::new('accountkey = SECRET', [Exception]::new('sharedaccesssignature=SECRET')) } }
+    ) {
+        $state = [DataraxCkptTests.ThrowingState]::new((& $make))
+        $dir = Join-Path $TestDrive 'escape'
+        $Error.Clear()
+        $reached = $false
+        $caught = $null
+        try {
+            Save-Checkpoint -LiteralPath $dir -InputObject $state -Step 1
+            $reached = $true
+        }
+        catch { $caught = $_ }
+        $reached | Should -BeFalse -Because 'the failure still terminates the command, as it did'
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.Exception | Should -BeOfType ([type]$base)
+        $caught.FullyQualifiedErrorId | Should -BeExactly "$type,DataraxCkpt.Commands.SaveCheckpointCommand" -Because 'the id names the type that was thrown, as before'
+        $typed = $null
+        try { Save-Checkpoint -LiteralPath $dir -InputObject $state -Step 1 -ErrorAction SilentlyContinue } catch [Exception] { $typed = $_.Exception.GetType() }
+        $typed | Should -Not -BeNullOrEmpty -Because '-ErrorAction SilentlyContinue does not turn it into a non-terminating error'
+        $Error[0] | Should -Not -BeNullOrEmpty
+        $texts = @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0])
+        ($texts -join "`n") | Should -BeLike '*<redacted>*' -Because 'the message is kept with its secret redacted'
+        foreach ($text in $texts) {
+            $text | Should -Not -BeLikeExactly '*SECRET*' -Because 'the test file''s name holds Secret, in any case'
+        }
+    }
+
+    It 'one that holds no secret escapes as it is: same object, same type' {
+        $failure = [NullReferenceException]::new('plain failure')
+        $state = [DataraxCkptTests.ThrowingState]::new($failure)
+        $caught = $null
+        try { Save-Checkpoint -LiteralPath (Join-Path $TestDrive 'plain') -InputObject $state -Step 1 } catch { $caught = $_ }
+        [object]::ReferenceEquals($caught.Exception, $failure) | Should -BeTrue
+        { Save-Checkpoint -LiteralPath (Join-Path $TestDrive 'plain') -InputObject $state -Step 1 } | Should -Throw -ExceptionType ([NullReferenceException])
+    }
+}
+
+Describe 'Secrets in a local path a command is given' -Skip:$IsWindows {
+    # A mistyped SAS URL or connection string taken for a local folder: every stream of every command must hide it.
+    It '<name>: no error, warning, -Verbose or progress text shows SECRETSIG; the commands still work on the folder' -ForEach @(
+        @{ name = 'ck%3Fsv=2020-08-04%26sig%3DSECRETSIG' }
+        @{ name = 'ck%3fsv=2020-08-04&sig=SECRETSIG' }
+        @{ name = 'ck;AccountKey=SECRETSIG' }
+        @{ name = 'ck;accountkey=SECRETSIG;x' }
+        @{ name = 'ck;SharedAccessSignature=sv=2020-08-04&sig=SECRETSIG' }
+        @{ name = 'ck;SHAREDACCESSSIGNATURE=SECRETSIG;' }
+        @{ name = 'ck?sv=2020-08-04 &sig=SECRETSIG' }
+    ) {
+        $dir = Join-Path $TestDrive "local/$name"
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$ModuleManifest'; `$ProgressPreference = 'Continue'").AddStatement()
+            $null = $ps.AddScript({
+                    param($d)
+                    @{ a = 1 } | Save-Checkpoint -LiteralPath $d -Step 1 -Verbose
+                    @{ a = 2 } | Save-Checkpoint -LiteralPath $d -Step 2 -Verbose
+                    @{ a = 3 } | Save-Checkpoint -LiteralPath $d -Step 3 -Verbose
+                    @{ a = 4 } | Save-Checkpoint -LiteralPath $d -Step 2 -Verbose
+                    $null = Restore-Checkpoint -LiteralPath $d -Step 9 -Verbose
+                    $null = Get-Checkpoint -LiteralPath $d -Verbose
+                    $null = Test-Checkpoint -LiteralPath $d -Verbose
+                    Remove-Checkpoint -LiteralPath $d -Keep 1 -Verbose -Confirm:$false
+                    Get-CheckpointStep -LiteralPath $d
+                }).AddArgument($dir)
+            $output = @($ps.Invoke())
+            $output | Should -Be @(3) -Because 'the folder named so is still saved to, read and pruned'
+            $ps.Streams.Error.Count | Should -Be 2 -Because 'StepExists and StepNotFound'
+            $ps.Streams.Verbose.Count | Should -BeGreaterThan 3
+            $ps.Streams.Warning.Count | Should -BeGreaterThan 0 -Because 'removing two of three steps warns'
+            $texts = @(
+                foreach ($record in $ps.Streams.Error) { Get-ShownErrorTexts $record }
+                $ps.Streams.Verbose.Message
+                $ps.Streams.Warning.Message
+                foreach ($p in $ps.Streams.Progress) { $p.Activity; $p.StatusDescription; $p.CurrentOperation }
+            )
+            foreach ($text in $texts) {
+                $text | Should -Not -BeLike '*SECRETSIG*'
+            }
+        }
+        finally {
+            $ps.Dispose()
+        }
+    }
+}
+
+Describe 'The redaction of free text' {
+    BeforeAll {
+        $assembly = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
+        $script:remote = $assembly.GetType('DataraxCkpt.Commands.Infrastructure.RemoteLocations', $true)
+        function Scrub([string] $text) { $script:remote.GetMethod('Scrubbed').Invoke($null, @($text)) }
+    }
+
+    It 'hides <what>' -ForEach @(
+        @{ what = 'a percent-encoded query'; text = "Cannot read 'https://acct.blob.core.windows.net/c/p%3Fsv=2020-08-04%26sig%3DSECRET' now" }
+        @{ what = 'a query after a percent-encoded ?'; text = 'https://acct.blob.core.windows.net/c/p%3Fsv=2020-08-04&se=2030&sig=SECRET' }
+        @{ what = 'a query split by a space'; text = "'https://acct.blob.core.windows.net/c/p?sv=2020-08-04 &sig=SECRET'" }
+        @{ what = 'a signature split by a space'; text = 'https://acct.blob.core.windows.net/c/p?sig=SEC RET&se=2030' }
+        @{ what = 'sig= with no ? before it'; text = 'the request signed with sig=SECRET was refused' }
+        @{ what = 'sig= percent-encoded with no ? before it'; text = 'signed with &%73ig%3DSECRET' }
+        @{ what = 'an AccountKey with a ;'; text = 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET==;EndpointSuffix=core.windows.net' }
+        @{ what = 'an AccountKey without a ;'; text = 'AccountName=a;ACCOUNTKEY=SECRET==' }
+        @{ what = 'an AccountKey in a quoted string'; text = 'bad connection string "AccountName=a;AccountKey=SECRET==" given' }
+        @{ what = 'a quoted AccountKey value'; text = "AccountKey = 'SECRET=='" }
+        @{ what = 'an AccountKey that ends a longer name'; text = 'StorageAccountKey=SECRET==' }
+        @{ what = 'a SharedAccessSignature with a ;'; text = 'BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2020-08-04&sig=SECRET;' }
+        @{ what = 'a SharedAccessSignature without a ;'; text = 'sharedaccesssignature=sv=2020-08-04&SECRET' }
+    ) {
+        $shown = Scrub $text
+        $shown | Should -Not -BeLikeExactly '*SECRET*'
+        $shown | Should -BeLike '*<redacted>*'
+    }
+
+    It 'keeps <what> as it is' -ForEach @(
+        @{ what = 'a folder named sig=3'; text = "Cannot find '/runs/sig=3/7'" }
+        @{ what = 'a query with no signature'; text = "Cannot find '/runs/what?x=1'" }
+        @{ what = 'a message naming a key'; text = 'The key was not found: a' }
+    ) {
+        Scrub $text | Should -BeExactly $text
+    }
+
+    It 'takes time linear in the length of the text, whatever it repeats (no catastrophic backtracking)' {
+        foreach ($unit in '?', '%3F', 'sig', 's%69g', '&sig= ', 'AccountKey=', ' =', '%', "?sig=`n", 'AccountKey="') {
+            $text = $unit * [int](400000 / $unit.Length)
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $null = Scrub $text
+            $watch.Elapsed.TotalSeconds | Should -BeLessThan 5 -Because "400,000 characters of '$unit' repeated"
+        }
+    }
+}
