@@ -191,6 +191,26 @@ Describe 'The redaction of free text' {
             $watch.Elapsed.TotalSeconds | Should -BeLessThan 5 -Because "400,000 characters of '$unit' repeated"
         }
     }
+
+    It 'takes time linear in the length of a text percent-encoded over and over (%2525…), in a process that survives it' {
+        # Found by the attack on redact16: the cheap test decoded the text again as long as decoding changed it, one level
+        # of recursion per '%25', so '%25' followed by 200,000 '25' took 200,000 nested calls, each copying the text:
+        # quadratic time, and a stack overflow that killed the process (a path or message of that length).
+        $result = Invoke-FreshPwsh -Script @"
+Import-Module '$ModuleManifest'
+`$assembly = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
+`$scrubbed = `$assembly.GetType('DataraxCkpt.Commands.Infrastructure.RemoteLocations', `$true).GetMethod('Scrubbed')
+foreach (`$text in ('%25' + ('25' * 200000)), ('%2573ig%253D' + ('25' * 200000))) {
+    `$watch = [Diagnostics.Stopwatch]::StartNew()
+    `$null = `$scrubbed.Invoke(`$null, @(`$text))
+    'seconds=' + `$watch.Elapsed.TotalSeconds.ToString([Globalization.CultureInfo]::InvariantCulture)
+}
+"@
+        $result.ExitCode | Should -Be 0 -Because ($result.Output | Select-Object -First 3 | Out-String)
+        $seconds = @($result.Output | Where-Object { $_ -like 'seconds=*' } | ForEach-Object { [double]($_ -replace '^seconds=') })
+        $seconds.Count | Should -Be 2
+        foreach ($s in $seconds) { $s | Should -BeLessThan 5 }
+    }
 }
 
 Describe 'A connection string typed where a path goes' {
