@@ -191,4 +191,71 @@ Describe 'The redaction of free text' {
             $watch.Elapsed.TotalSeconds | Should -BeLessThan 5 -Because "400,000 characters of '$unit' repeated"
         }
     }
+
+    It 'takes time linear in the length of a text percent-encoded over and over (%2525…), in a process that survives it' {
+        # Found by the attack on redact16: the cheap test decoded the text again as long as decoding changed it, one level
+        # of recursion per '%25', so '%25' followed by 200,000 '25' took 200,000 nested calls, each copying the text:
+        # quadratic time, and a stack overflow that killed the process (a path or message of that length).
+        $result = Invoke-FreshPwsh -Script @"
+Import-Module '$ModuleManifest'
+`$assembly = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
+`$scrubbed = `$assembly.GetType('DataraxCkpt.Commands.Infrastructure.RemoteLocations', `$true).GetMethod('Scrubbed')
+foreach (`$text in ('%25' + ('25' * 200000)), ('%2573ig%253D' + ('25' * 200000))) {
+    `$watch = [Diagnostics.Stopwatch]::StartNew()
+    `$null = `$scrubbed.Invoke(`$null, @(`$text))
+    'seconds=' + `$watch.Elapsed.TotalSeconds.ToString([Globalization.CultureInfo]::InvariantCulture)
+}
+"@
+        $result.ExitCode | Should -Be 0 -Because ($result.Output | Select-Object -First 3 | Out-String)
+        $seconds = @($result.Output | Where-Object { $_ -like 'seconds=*' } | ForEach-Object { [double]($_ -replace '^seconds=') })
+        $seconds.Count | Should -Be 2
+        foreach ($s in $seconds) { $s | Should -BeLessThan 5 }
+    }
+}
+
+Describe 'A connection string typed where a path goes' {
+    # Found by the attack on redact16: a connection string whose endpoint follows its key ('…;AccountKey=…;BlobEndpoint=http://…',
+    # Azurite's and any explicit-endpoint string) is a path on a drive named '…AccountKey=…;BlobEndpoint=http' to the provider,
+    # whose DriveNotFoundException quotes that name in its message and its target: Copy-Checkpoint -Destination and
+    # Save-Checkpoint -Path rethrew it as it was (the guard lets PowerShell's own exceptions pass), and every other command
+    # kept it as the InvalidPath record's exception.
+    BeforeAll {
+        $script:source = Join-Path $TestDrive 'conn-source'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath $source -Step 1
+    }
+
+    It '<command> <path>: no message, target or exception shows SECRET; the id, category and exception type are the provider''s' -ForEach @(
+        @{ command = 'Copy-Checkpoint -Destination'; path = 'DefaultEndpointsProtocol=http;AccountName=a;AccountKey=SECRET==;BlobEndpoint=http://127.0.0.1:10000/a;'
+            id = 'DriveNotFound,DataraxCkpt.Commands.CopyCheckpointCommand'; category = 'ObjectNotFound'; type = [Management.Automation.DriveNotFoundException]
+            run = { param($p) Copy-Checkpoint -LiteralPath $source -Destination $p -ErrorAction SilentlyContinue } }
+        @{ command = 'Save-Checkpoint -Path'; path = 'DefaultEndpointsProtocol=http;AccountName=a;AccountKey=SECRET==;BlobEndpoint=http://127.0.0.1:10000/a;'
+            id = 'DriveNotFound,DataraxCkpt.Commands.SaveCheckpointCommand'; category = 'ObjectNotFound'; type = [Management.Automation.DriveNotFoundException]
+            run = { param($p) @{ a = 1 } | Save-Checkpoint -Path $p -Step 1 -ErrorAction SilentlyContinue } }
+        @{ command = 'Save-Checkpoint -LiteralPath'; path = 'x;AccountKey=SECRET==::/ck'
+            id = 'ProviderNotFound,DataraxCkpt.Commands.SaveCheckpointCommand'; category = 'ObjectNotFound'; type = [Management.Automation.ProviderNotFoundException]
+            run = { param($p) @{ a = 1 } | Save-Checkpoint -LiteralPath $p -Step 1 -ErrorAction SilentlyContinue } }
+        @{ command = 'Get-Checkpoint -Path'; path = 'DefaultEndpointsProtocol=http;AccountName=a;AccountKey=SECRET==;BlobEndpoint=http://127.0.0.1:10000/a;'
+            id = 'InvalidPath,DataraxCkpt.Commands.GetCheckpointCommand'; category = 'InvalidArgument'; type = [Management.Automation.DriveNotFoundException]
+            run = { param($p) Get-Checkpoint -Path $p -ErrorAction Stop } }
+    ) {
+        $Error.Clear()
+        $caught = $null
+        try { & $run $path } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.FullyQualifiedErrorId | Should -BeExactly $id
+        $caught.CategoryInfo.Category | Should -Be $category
+        $caught.Exception | Should -BeOfType $type -Because 'catch [its type] still matches'
+        $texts = @(Get-ShownErrorTexts $caught) + @(foreach ($record in $Error) { if ($record -is [Management.Automation.ErrorRecord]) { Get-ShownErrorTexts $record } })
+        ($texts -join "`n") | Should -BeLike '*<redacted>*'
+        foreach ($text in $texts) {
+            $text | Should -Not -BeLikeExactly '*SECRET*'
+        }
+    }
+
+    It 'a drive that holds no secret is still the provider''s own exception, as it raised it' {
+        $caught = $null
+        try { @{ a = 1 } | Save-Checkpoint -Path 'dxckNoSuchDrive:/ckpt' -Step 1 } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeExactly 'DriveNotFound,DataraxCkpt.Commands.SaveCheckpointCommand'
+        $caught.TargetObject | Should -Be 'dxckNoSuchDrive'
+    }
 }

@@ -434,6 +434,12 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         {
             if (stop && resolution.Failure == PathFailure.ProviderRefused && error.Exception is RuntimeException or NotSupportedException)
             {
+                if (resolution.Stop is { } redacted)
+                {
+                    // The provider's exception quoted a secret: the same id, category and exception type, redacted.
+                    ThrowTerminatingError(redacted);
+                }
+
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error.Exception);
             }
 

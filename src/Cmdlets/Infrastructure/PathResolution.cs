@@ -42,13 +42,53 @@ internal sealed class PathResolution
     public static PathResolution ProviderRefused(Exception exception, string path)
     {
         // The provider's own message often names no path ("Home location for this provider is not set"); a job's log
-        // with several paths must say which one. The exception stays the provider's, for scripts that catch its type.
+        // with several paths must say which one. The exception stays the provider's, for scripts that catch its type,
+        // unless it quotes a secret: a connection string typed as a path ('…;AccountKey=…;BlobEndpoint=http://…') names
+        // a drive '…AccountKey=…;BlobEndpoint=http', which DriveNotFoundException quotes in its message and its target.
         var shown = RemoteLocations.Shown(path);
-        var record = new ErrorRecord(exception, "InvalidPath", ErrorCategory.InvalidArgument, shown)
+        var shownException = ShownProviderException(exception, out var stop);
+        var record = new ErrorRecord(shownException, "InvalidPath", ErrorCategory.InvalidArgument, shown)
         {
             ErrorDetails = new ErrorDetails($"'{shown}': {RemoteLocations.Scrubbed(exception.Message)}"),
         };
-        return new(Array.Empty<string>(), record, isRemote: false, PathFailure.ProviderRefused);
+        return new(Array.Empty<string>(), record, isRemote: false, PathFailure.ProviderRefused) { Stop = stop };
+    }
+
+    /// <summary>
+    /// The record a command that cannot go on stops with, in place of rethrowing the provider's exception, when that
+    /// exception had to be redacted: the provider's error id and category, the redacted exception, the target scrubbed.
+    /// Null when the provider's own exception may be rethrown as it is.
+    /// </summary>
+    public ErrorRecord? Stop { get; private init; }
+
+    // The provider's exception itself when neither its message nor the item it names (its record's target) holds a secret;
+    // otherwise a new one of the same type on the scrubbed message, and the record to stop with under the provider's id.
+    private static Exception ShownProviderException(Exception exception, out ErrorRecord? stop)
+    {
+        stop = null;
+        var own = (exception as IContainsErrorRecord)?.ErrorRecord;
+        var target = own?.TargetObject as string;
+        var message = RemoteLocations.Scrubbed(exception.Message);
+        if (message == exception.Message && (target is null || RemoteLocations.Scrubbed(target) == target))
+        {
+            return exception;
+        }
+
+        Exception shown = exception switch
+        {
+            System.Management.Automation.DriveNotFoundException => new System.Management.Automation.DriveNotFoundException(message),
+            ProviderNotFoundException => new ProviderNotFoundException(message),
+            PSInvalidOperationException => new PSInvalidOperationException(message),
+            PSNotSupportedException => new PSNotSupportedException(message),
+            PSArgumentException e => new PSArgumentException(message, e.ParamName is { } name ? RemoteLocations.Scrubbed(name) : string.Empty),
+            _ => Errors.CheckpointErrorRecords.Redacted(exception),
+        };
+        stop = new ErrorRecord(
+            shown,
+            own?.FullyQualifiedErrorId is { Length: > 0 } id ? id : exception.GetType().FullName,
+            own?.CategoryInfo.Category ?? ErrorCategory.NotSpecified,
+            target is null ? null : RemoteLocations.Scrubbed(target));
+        return shown;
     }
 
     /// <summary>A wildcard path whose parent folder does not exist: the provider's exception, its message without a SAS signature.</summary>
