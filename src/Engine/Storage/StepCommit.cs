@@ -35,7 +35,7 @@ internal static class StepCommit
                 folders.Unpublish(stagingPath, row.Step, displaced);
                 index.RemoveIntent(row.SaveId);
             }
-            catch (Exception undo) when (undo is IOException or CheckpointException or Microsoft.Data.Sqlite.SqliteException or UnauthorizedAccessException)
+            catch (Exception undo) when (undo is IOException or CheckpointException or TimeoutException or Microsoft.Data.Sqlite.SqliteException or UnauthorizedAccessException)
             {
                 // What is at the staging path may be the old version (an exchange not swapped back).
                 staging.KeepForRecovery();

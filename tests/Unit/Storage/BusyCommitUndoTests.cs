@@ -1,0 +1,67 @@
+using DataraxCkpt.Storage;
+using DataraxCkpt.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace DataraxCkpt.Tests.Storage;
+
+/// <summary>
+/// A save whose index commit fails after its folder went in puts the previous state back and clears its intent
+/// (StepCommit.Publish); where even that fails, the caller must still see the save's own error. Since a busy index is a
+/// <see cref="TimeoutException"/> (BusyIndexTimeoutTests), the undo's RemoveIntent on the same held index fails with one too:
+/// the undo's filter did not take it, so the undo's error replaced the commit's and the staging was not kept for recovery
+/// (found by the attack on robust16).
+/// </summary>
+public sealed class BusyCommitUndoTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Takes the index's write lock on a connection of its own at the save's first progress report (its data being written).</summary>
+    private sealed class HoldIndexAtFirstProgress(string ck) : IProgress<CheckpointProgress>
+    {
+        public SqliteConnection? Holder { get; private set; }
+
+        public void Report(CheckpointProgress value)
+        {
+            if (Holder is not null)
+            {
+                return;
+            }
+
+            Holder = new SqliteConnection($"Data Source={Path.Combine(ck, StepIndex.FileName)};Pooling=False");
+            Holder.Open();
+            using var cmd = Holder.CreateCommand();
+            cmd.CommandText = "BEGIN IMMEDIATE; UPDATE steps SET pinned = pinned WHERE step = 1;";
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    [Fact]
+    public void An_overwrite_whose_commit_and_undo_find_the_index_held_raises_the_commits_error_and_keeps_the_old_version()
+    {
+        var ck = _dir.Sub("ck");
+        using (var h = new CheckpointHandler())
+        {
+            h.Save(ck, new Dictionary<string, object?> { ["v"] = 1 }, step: 1);
+            h.Save(ck, new Dictionary<string, object?> { ["v"] = 2 }, step: 2);
+        }
+
+        var hold = new HoldIndexAtFirstProgress(ck);
+        TimeoutException e;
+        using (var h = new CheckpointHandler(new CheckpointOptions { IndexBusyTimeout = TimeSpan.FromSeconds(1), Progress = hold }))
+        {
+            e = Assert.Throws<TimeoutException>(() => h.Save(ck, new Dictionary<string, object?> { ["v"] = new float[100_000] }, step: 2, overwrite: true));
+        }
+
+        hold.Holder!.Dispose();
+        // The commit's error (CommitStep), not the undo's (RemoveIntent).
+        Assert.Contains(nameof(StepIndex.CommitStep), e.StackTrace, StringComparison.Ordinal);
+        Assert.DoesNotContain(nameof(StepIndex.RemoveIntent), e.StackTrace, StringComparison.Ordinal);
+
+        using var after = new CheckpointHandler();
+        after.Save(ck, new Dictionary<string, object?> { ["v"] = 3 }, step: 3);
+        Assert.Equal([1L, 2, 3], after.GetCheckpointSteps(ck));
+        Assert.Equal(2, Assert.IsAssignableFrom<System.Collections.IDictionary>(after.Restore(ck, step: 2))["v"]);
+    }
+}
