@@ -29,7 +29,7 @@ public sealed class StepCompleter : IArgumentCompleter
                 .ToList();
         }
         catch (Exception ex) when (ex is RuntimeException or IOException or UnauthorizedAccessException or CheckpointException or ArgumentException
-            or InvalidOperationException or System.Data.Common.DbException)
+            or InvalidOperationException or System.Data.Common.DbException or TimeoutException)
         {
             // Completion must never surface errors; no suggestions is the honest answer.
             return Array.Empty<CompletionResult>();
