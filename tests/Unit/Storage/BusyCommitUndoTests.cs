@@ -17,7 +17,7 @@ public sealed class BusyCommitUndoTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>Takes the index's write lock on a connection of its own at the save's first progress report (its data being written).</summary>
+    /// <summary>Takes the index's write lock on a connection of its own at the save's first progress report (its data being written), once the save's intent is committed.</summary>
     private sealed class HoldIndexAtFirstProgress(string ck) : IProgress<CheckpointProgress>
     {
         public SqliteConnection? Holder { get; private set; }
@@ -31,6 +31,18 @@ public sealed class BusyCommitUndoTests : IDisposable
 
             Holder = new SqliteConnection($"Data Source={Path.Combine(ck, StepIndex.FileName)};Pooling=False");
             Holder.Open();
+
+            // The overwrite's intent commits on a thread of its own while the data is written (round 40): taking the
+            // write lock before it is in would fail the intent, not the commit this test is about. Wait for it.
+            using var intents = Holder.CreateCommand();
+            intents.CommandText = "SELECT count(*) FROM intents;";
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (Convert.ToInt64(intents.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the overwrite's intent was not committed within 60 s");
+                Thread.Sleep(5);
+            }
+
             using var cmd = Holder.CreateCommand();
             cmd.CommandText = "BEGIN IMMEDIATE; UPDATE steps SET pinned = pinned WHERE step = 1;";
             cmd.ExecuteNonQuery();
