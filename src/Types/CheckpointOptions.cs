@@ -56,7 +56,10 @@ public sealed class CheckpointOptions
     /// Test seam: how long a connection of a local store's index waits out another connection's lock before it gives up
     /// (SQLITE_BUSY); 60 s otherwise, which no test can wait for.
     /// </summary>
-    internal TimeSpan IndexBusyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    internal TimeSpan IndexBusyTimeout { get; init; } = DefaultIndexBusyTimeout;
+
+    /// <summary>How long an index connection waits out another's lock unless a test set <see cref="IndexBusyTimeout"/>.</summary>
+    internal static readonly TimeSpan DefaultIndexBusyTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Test seam: the largest item list a local save may need in the index (SQLite's largest value, its default SQLITE_MAX_LENGTH).</summary>
     internal long MaxItemListBytes { get; init; } = 1_000_000_000;

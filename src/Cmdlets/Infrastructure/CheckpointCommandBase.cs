@@ -85,7 +85,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         return ReferenceEquals(shown, exception) ? null : shown;
     }
 
-    /// <summary>The command's BeginProcessing: opens the engine handler. Overrides call it first.</summary>
+    /// <summary>The command's BeginProcessing: opens the engine handler. Overrides call it before they use the handler (some check their parameters first).</summary>
     private protected virtual void Begin()
     {
         // Parameters bound by now came from the command line; piped paths bind later, per record.

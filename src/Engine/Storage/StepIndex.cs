@@ -44,7 +44,7 @@ internal sealed partial class StepIndex : IDisposable
     /// set another (only tests do: <c>CheckpointOptions.IndexBusyTimeout</c>): a save's commit or a prune's transaction
     /// may hold it for seconds on a slow disk, and a reader or writer that gave up would fail the user's call.
     /// </summary>
-    internal static readonly TimeSpan DefaultBusyTimeout = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan DefaultBusyTimeout = CheckpointOptions.DefaultIndexBusyTimeout;
 
     /// <summary>This index's busy timeout, in milliseconds (<see cref="DefaultBusyTimeout"/> unless a test set another).</summary>
     private readonly int _busyTimeoutMs;
