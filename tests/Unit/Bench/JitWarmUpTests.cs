@@ -1,0 +1,76 @@
+using DataraxCkpt.Bench;
+
+namespace DataraxCkpt.Tests.Bench;
+
+/// <summary>
+/// Scenario (c) warms up until the JIT has settled (bench/DataraxCkpt.Bench/JitWarmUp.cs): its saves after a single
+/// warm-up still compiled ~300 methods each, so its median of three was a cold save or a warm one by chance
+/// (docs/performance-notes.md, round 47). Each repetition's time is in a note (RepetitionNote).
+/// </summary>
+public sealed class JitWarmUpTests
+{
+    [Fact]
+    public void Warm_up_rounds_repeat_until_a_round_compiles_no_more_than_the_settled_count()
+    {
+        var compiledPerRound = new Queue<long>([900, 300, 40, 10, 0]);
+
+        var rounds = JitWarmUp.UntilSettled(compiledPerRound.Dequeue, settledAt: 10, maxRounds: 8);
+
+        Assert.Equal([900, 300, 40, 10], rounds);
+        Assert.Single(compiledPerRound);
+    }
+
+    [Fact]
+    public void At_least_one_warm_up_round_runs_even_when_nothing_is_left_to_compile()
+    {
+        var calls = 0;
+
+        var rounds = JitWarmUp.UntilSettled(() => { calls++; return 0; }, settledAt: 10, maxRounds: 8);
+
+        Assert.Equal(1, calls);
+        Assert.Equal([0], rounds);
+    }
+
+    [Fact]
+    public void Warm_up_stops_at_the_cap_and_the_note_says_the_JIT_had_not_settled()
+    {
+        var rounds = JitWarmUp.UntilSettled(() => 50, settledAt: 10, maxRounds: 3);
+
+        Assert.Equal([50, 50, 50], rounds);
+        Assert.Contains("NOT settled after the cap of 3", JitWarmUp.Note("saves measured warm", rounds, 10, 3), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_note_lists_what_each_warm_up_round_compiled_and_after_how_many_the_JIT_settled()
+    {
+        var note = JitWarmUp.Note("saves measured warm", [900, 22, 0], 10, 8);
+
+        Assert.Equal("saves measured warm: 3 unmeasured warm-up rounds, methods JIT-compiled during each: 900, 22, 0; settled (at most 10 methods compiled) after 3", note);
+    }
+
+    [Fact]
+    public void Compiled_counts_the_methods_the_JIT_compiled_while_the_operation_ran()
+    {
+        // A dynamic method is compiled when first invoked; nothing of this test's own code is compiled inside the window.
+        var method = new System.Reflection.Emit.DynamicMethod("NeverCompiledBefore", typeof(int), Type.EmptyTypes);
+        var il = method.GetILGenerator();
+        il.Emit(System.Reflection.Emit.OpCodes.Ldc_I4_7);
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
+        var call = method.CreateDelegate<Func<int>>();
+
+        Assert.True(JitWarmUp.Compiled(() => call()) >= 1);
+    }
+
+    [Fact]
+    public void The_repetition_note_gives_every_repetition_of_each_row_in_order_and_leaves_out_absent_rows()
+    {
+        var engine = new ResultRow { Name = "DataraxCkpt save", StateBytes = 1 };
+        engine.Add(new Sample(0.4766, 0));
+        engine.Add(new Sample(0.306, 0));
+        engine.Add(new Sample(0.109, 0));
+        var numpy = new ResultRow { Name = "numpy.savez+fsync", StateBytes = 1 };
+        numpy.Add(new Sample(0.454, 0));
+
+        Assert.Equal("per repetition, in order: DataraxCkpt save 477, 306, 109 ms; numpy.savez+fsync 454 ms", RepetitionNote.Of(engine, null, numpy));
+    }
+}
