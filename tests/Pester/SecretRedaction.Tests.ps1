@@ -169,6 +169,21 @@ Describe 'The redaction of free text' {
         @{ what = 'an AccountKey that ends a longer name'; text = 'StorageAccountKey=SECRET==' }
         @{ what = 'a SharedAccessSignature with a ;'; text = 'BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2020-08-04&sig=SECRET;' }
         @{ what = 'a SharedAccessSignature without a ;'; text = 'sharedaccesssignature=sv=2020-08-04&SECRET' }
+
+        # Found by the attack on redact16: each of these showed SECRET.
+        @{ what = 'a query percent-encoded twice'; text = "Cannot read 'https://acct.blob.core.windows.net/c/p%253Fsv%253D2020-08-04%2526sig%253DSECRET' now" }
+        @{ what = 'sig= percent-encoded twice with no ? before it'; text = 'signed with %2526%2573ig%253DSECRET' }
+        @{ what = 'a query percent-encoded three times'; text = 'https://acct.blob.core.windows.net/c/p%25253Fsv%25253D1%252526sig%25253DSECRET' }
+        @{ what = 'a JSON-escaped token with no ?'; text = '{"token":"sv=2021-08-06\u0026se=2030\u0026sig=SECRET","x":1}' }
+        @{ what = 'a JSON-escaped sig= with an escaped ='; text = '{"token":"sv=2021-08-06\u0026sig\u003dSECRET"}' }
+        @{ what = 'a JSON AccountKey'; text = '{"AccountName": "a", "AccountKey": "SECRET==", "x": 1}' }
+        @{ what = 'a JSON SharedAccessSignature'; text = '{ "SharedAccessSignature" : "sv=2020-08-04&se=2030&SECRET" }' }
+        @{ what = 'an escaped JSON AccountKey inside a JSON string'; text = '{"settings":"{\"AccountKey\": \"SECRET==\"}"}' }
+        @{ what = 'an AccountKey: with no quotes'; text = 'AccountKey: SECRET==' }
+        @{ what = 'sig= after |'; text = 'sv=2020-08-04|sig=SECRET|se=2030' }
+        @{ what = 'sig= after +'; text = 'sv=2020-08-04+sig=SECRET' }
+        @{ what = 'sig= after ~'; text = 'token~sig=SECRET' }
+        @{ what = 'sig= after \'; text = 'C:\temp\sig=SECRET' }
     ) {
         $shown = Scrub $text
         $shown | Should -Not -BeLikeExactly '*SECRET*'
@@ -179,6 +194,10 @@ Describe 'The redaction of free text' {
         @{ what = 'a folder named sig=3'; text = "Cannot find '/runs/sig=3/7'" }
         @{ what = 'a query with no signature'; text = "Cannot find '/runs/what?x=1'" }
         @{ what = 'a message naming a key'; text = 'The key was not found: a' }
+        @{ what = 'a local path with sig in its folder names'; text = "Cannot find '/data/sig/signatures/sig-3/run~1/7'" }
+        @{ what = 'a Windows path with sig in its folder names'; text = "Cannot find 'C:\runs\signals\sig\7'" }
+        @{ what = 'a URL with no query'; text = "Cannot read 'https://acct.blob.core.windows.net/c/sig/run+1/ck'" }
+        @{ what = 'a percent-encoded path with no query'; text = "Cannot read 'https://acct.blob.core.windows.net/c/my%2520sig%2520run/ck'" }
     ) {
         Scrub $text | Should -BeExactly $text
     }
