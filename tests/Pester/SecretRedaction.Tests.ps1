@@ -50,7 +50,7 @@ AfterAll {
 
 Describe 'An exception that escapes a cmdlet' {
     It '<kind> whose message holds sig=SECRET and whose inner exception holds AccountKey=SECRET still stops the command, still is <base>, and nothing $Error or a catch shows holds SECRET' -ForEach @(
-        @{ kind = 'a NullReferenceException'; base = 'System.Exception'; type = 'System.NullReferenceException'; make = {
+        @{ kind = 'a NullReferenceException'; base = 'System.NullReferenceException'; type = 'System.NullReferenceException'; make = {
                 $e = [NullReferenceException]::new('Reading https://acct.blob.core.windows.net/c/ck?sv=2020-08-04&sig=SECRET failed',
                     [Exception]::new('DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=SECRET==;EndpointSuffix=core.windows.net'))
                 $e.Data['Uri'] = 'https://acct.blob.core.windows.net/c/ck?sv=2020-08-04&sig=SECRET'
@@ -59,7 +59,7 @@ Describe 'An exception that escapes a cmdlet' {
                 [AggregateException]::new('Two reads failed: sig=SECRET',
                     [IO.IOException]::new('https://acct.blob.core.windows.net/c/ck%3Fsv=2020-08-04%26sig%3DSECRET'),
                     [Exception]::new('"AccountKey=SECRET=="')) } }
-        @{ kind = 'a RequestFailedException (a type the module cannot rebuild)'; base = 'System.Exception'; type = 'DataraxCkptTests.RequestFailedException'; make = {
+        @{ kind = 'a RequestFailedException (an SDK''s type, rebuilt by its (string, Exception) constructor)'; base = 'DataraxCkptTests.RequestFailedException'; type = 'DataraxCkptTests.RequestFailedException'; make = {
                 [DataraxCkptTests.RequestFailedException]::new('Status 403 for https://acct.blob.core.windows.net/c/ck?sv=2020-08-04 &sig=SECRET',
                     [Exception]::new('BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2020-08-04&sig=SECRET')) } }
         @{ kind = 'an InvalidOperationException thrown outside an engine call'; base = 'System.InvalidOperationException'; type = 'System.InvalidOperationException'; make = {
@@ -87,6 +87,54 @@ Describe 'An exception that escapes a cmdlet' {
         ($texts -join "`n") | Should -BeLike '*<redacted>*' -Because 'the message is kept with its secret redacted'
         foreach ($text in $texts) {
             $text | Should -Not -BeLikeExactly '*SECRET*' -Because 'the test file''s name holds Secret, in any case'
+        }
+    }
+
+    It '<kind> that holds a secret is still caught by catch [<type>], redacted, with the id and category it has without one' -ForEach @(
+        # Found by the attack on redact16: these became a stand-in derived from Exception, so catch [ThatType] missed them.
+        @{ kind = 'a NullReferenceException'; type = 'System.NullReferenceException'; make = { param($t) [NullReferenceException]::new("read $t failed", [Exception]::new("inner $t")) }
+            catch = { param($run) try { & $run } catch [System.NullReferenceException] { $_ } } }
+        @{ kind = 'an IndexOutOfRangeException'; type = 'System.IndexOutOfRangeException'; make = { param($t) [IndexOutOfRangeException]::new("index in $t") }
+            catch = { param($run) try { & $run } catch [System.IndexOutOfRangeException] { $_ } } }
+        @{ kind = 'an HttpRequestException'; type = 'System.Net.Http.HttpRequestException'; make = { param($t) [Net.Http.HttpRequestException]::new("GET $t failed", $null, [Net.HttpStatusCode]::Forbidden) }
+            catch = { param($run) try { & $run } catch [System.Net.Http.HttpRequestException] { $_ } } }
+        @{ kind = 'a JsonException'; type = 'System.Text.Json.JsonException'; make = { param($t) [Text.Json.JsonException]::new("bad JSON in $t", '$.token', 3, 7, $null) }
+            catch = { param($run) try { & $run } catch [System.Text.Json.JsonException] { $_ } } }
+        # PowerShell's own family (found by the same attack): it passed the guard unredacted.
+        @{ kind = 'a RuntimeException'; type = 'System.Management.Automation.RuntimeException'; make = { param($t) [Management.Automation.RuntimeException]::new("Cannot use '$t'") }
+            catch = { param($run) try { & $run } catch [System.Management.Automation.RuntimeException] { $_ } } }
+        @{ kind = 'a ParameterBindingException'; type = 'System.Management.Automation.ParameterBindingException'; make = { param($t) [Management.Automation.ParameterBindingException]::new("Cannot bind '$t'", [Exception]::new("inner $t")) }
+            catch = { param($run) try { & $run } catch [System.Management.Automation.ParameterBindingException] { $_ } } }
+        @{ kind = 'a PSInvalidCastException'; type = 'System.Management.Automation.PSInvalidCastException'; make = { param($t) [Management.Automation.PSInvalidCastException]::new("Cannot convert value `"$t`" to type `"System.Int64`".", $null) }
+            catch = { param($run) try { & $run } catch [System.Management.Automation.PSInvalidCastException] { $_ } } }
+        @{ kind = 'a RuntimeException with an error record of its own'; type = 'System.Management.Automation.RuntimeException'; make = { param($t)
+                $e = [Management.Automation.RuntimeException]::new("Cannot use '$t'")
+                [Management.Automation.RuntimeException]::new("Cannot use '$t'", $null, [Management.Automation.ErrorRecord]::new($e, 'OwnId', 'InvalidData', $t)) }
+            catch = { param($run) try { & $run } catch [System.Management.Automation.RuntimeException] { $_ } } }
+    ) {
+        $dir = Join-Path $TestDrive 'typed'
+        $plain = & $catch { Save-Checkpoint -LiteralPath $dir -InputObject ([DataraxCkptTests.ThrowingState]::new((& $make 'plain text'))) -Step 1 }
+        $plain | Should -Not -BeNullOrEmpty -Because 'without a secret it is caught by its type'
+        $Error.Clear()
+        # Made on a line of its own: the line of the call is shown by Get-Error (InvocationInfo.Line) and is no exception's text.
+        $state = [DataraxCkptTests.ThrowingState]::new((& $make 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET==;x https://a.blob.core.windows.net/c?sv=1&sig=SECRET'))
+        $caught = & $catch { Save-Checkpoint -LiteralPath $dir -InputObject $state -Step 1 }
+        $caught | Should -Not -BeNullOrEmpty -Because "catch [$type] still matches once the secret is redacted"
+        $caught.Exception.GetType().FullName | Should -BeExactly $type
+        $caught.FullyQualifiedErrorId | Should -BeExactly $plain.FullyQualifiedErrorId
+        $caught.CategoryInfo.Category | Should -Be $plain.CategoryInfo.Category
+        if ($null -ne $plain.Exception.InnerException) {
+            $caught.Exception.InnerException.GetType() | Should -Be $plain.Exception.InnerException.GetType()
+        }
+        foreach ($property in 'StatusCode', 'Path', 'LineNumber', 'BytePositionInLine') {
+            if ($plain.Exception.PSObject.Properties[$property]) {
+                $caught.Exception.$property | Should -Be $plain.Exception.$property -Because "its $property is kept"
+            }
+        }
+        $texts = @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0])
+        ($texts -join "`n") | Should -BeLike '*<redacted>*'
+        foreach ($text in $texts) {
+            $text | Should -Not -BeLikeExactly '*SECRET*'
         }
     }
 
@@ -169,6 +217,21 @@ Describe 'The redaction of free text' {
         @{ what = 'an AccountKey that ends a longer name'; text = 'StorageAccountKey=SECRET==' }
         @{ what = 'a SharedAccessSignature with a ;'; text = 'BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2020-08-04&sig=SECRET;' }
         @{ what = 'a SharedAccessSignature without a ;'; text = 'sharedaccesssignature=sv=2020-08-04&SECRET' }
+
+        # Found by the attack on redact16: each of these showed SECRET.
+        @{ what = 'a query percent-encoded twice'; text = "Cannot read 'https://acct.blob.core.windows.net/c/p%253Fsv%253D2020-08-04%2526sig%253DSECRET' now" }
+        @{ what = 'sig= percent-encoded twice with no ? before it'; text = 'signed with %2526%2573ig%253DSECRET' }
+        @{ what = 'a query percent-encoded three times'; text = 'https://acct.blob.core.windows.net/c/p%25253Fsv%25253D1%252526sig%25253DSECRET' }
+        @{ what = 'a JSON-escaped token with no ?'; text = '{"token":"sv=2021-08-06\u0026se=2030\u0026sig=SECRET","x":1}' }
+        @{ what = 'a JSON-escaped sig= with an escaped ='; text = '{"token":"sv=2021-08-06\u0026sig\u003dSECRET"}' }
+        @{ what = 'a JSON AccountKey'; text = '{"AccountName": "a", "AccountKey": "SECRET==", "x": 1}' }
+        @{ what = 'a JSON SharedAccessSignature'; text = '{ "SharedAccessSignature" : "sv=2020-08-04&se=2030&SECRET" }' }
+        @{ what = 'an escaped JSON AccountKey inside a JSON string'; text = '{"settings":"{\"AccountKey\": \"SECRET==\"}"}' }
+        @{ what = 'an AccountKey: with no quotes'; text = 'AccountKey: SECRET==' }
+        @{ what = 'sig= after |'; text = 'sv=2020-08-04|sig=SECRET|se=2030' }
+        @{ what = 'sig= after +'; text = 'sv=2020-08-04+sig=SECRET' }
+        @{ what = 'sig= after ~'; text = 'token~sig=SECRET' }
+        @{ what = 'sig= after \'; text = 'C:\temp\sig=SECRET' }
     ) {
         $shown = Scrub $text
         $shown | Should -Not -BeLikeExactly '*SECRET*'
@@ -179,6 +242,10 @@ Describe 'The redaction of free text' {
         @{ what = 'a folder named sig=3'; text = "Cannot find '/runs/sig=3/7'" }
         @{ what = 'a query with no signature'; text = "Cannot find '/runs/what?x=1'" }
         @{ what = 'a message naming a key'; text = 'The key was not found: a' }
+        @{ what = 'a local path with sig in its folder names'; text = "Cannot find '/data/sig/signatures/sig-3/run~1/7'" }
+        @{ what = 'a Windows path with sig in its folder names'; text = "Cannot find 'C:\runs\signals\sig\7'" }
+        @{ what = 'a URL with no query'; text = "Cannot read 'https://acct.blob.core.windows.net/c/sig/run+1/ck'" }
+        @{ what = 'a percent-encoded path with no query'; text = "Cannot read 'https://acct.blob.core.windows.net/c/my%2520sig%2520run/ck'" }
     ) {
         Scrub $text | Should -BeExactly $text
     }

@@ -57,9 +57,9 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// RequestFailedException, one thrown outside an engine call) is shown by the one rule of
     /// <see cref="CheckpointErrorRecords.Redacted"/>: its message, inner exceptions and Data redacted, the same type or a
     /// stand-in of the same base a script catches. It still stops the command whatever -ErrorAction says, as an escaping
-    /// exception does, under the id PowerShell gives one (the full name of the type thrown). PowerShell's own exceptions
-    /// (a stop, a terminating error record the module already redacted, flow control) and any exception that holds no
-    /// secret pass as they are.
+    /// exception does, under the id PowerShell gives one (the full name of the type thrown; for PowerShell's own
+    /// exceptions that carry an error record, that record's id and category). Flow control and any exception that holds no secret (a
+    /// stop, a terminating error record the module already redacted) pass as they are.
     /// </summary>
     private void Guarded(Action stage)
     {
@@ -69,20 +69,52 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
         catch (Exception ex) when (Escaping(ex) is { } shown)
         {
-            ThrowTerminatingError(new ErrorRecord(shown, ExceptionRedaction.OriginalTypeOf(ex), ErrorCategory.NotSpecified, null));
+            ThrowTerminatingError(ex is IContainsErrorRecord powerShells
+                ? RuntimeRecord(ex, powerShells, shown)
+                : new ErrorRecord(shown, ExceptionRedaction.OriginalTypeOf(ex), ErrorCategory.NotSpecified, null));
         }
     }
 
-    // Null when the exception may leave as it is.
+    // Null when the exception may leave as it is. PowerShell's own exceptions, the RuntimeException family and the others
+    // that carry an error record (a ParameterBindingException, a PSInvalidCastException quoting a connection string the user
+    // typed), are redacted too: found by the attack on redact16.
     private static Exception? Escaping(Exception exception)
     {
-        if (exception is RuntimeException or FlowControlException)
+        if (exception is FlowControlException)
         {
             return null;
         }
 
         var shown = CheckpointErrorRecords.Redacted(exception);
         return ReferenceEquals(shown, exception) ? null : shown;
+    }
+
+    /// <summary>
+    /// The record a redacted exception of PowerShell's own (a RuntimeException, a PSInvalidCastException: any that carries
+    /// an error record) stops the command with: its own record's error id, category and details,
+    /// as PowerShell would have shown them, with the target and details scrubbed, so a script's check of
+    /// FullyQualifiedErrorId or CategoryInfo is not changed by the redaction.
+    /// </summary>
+    private static ErrorRecord RuntimeRecord(Exception original, IContainsErrorRecord powerShells, Exception shown)
+    {
+        var own = powerShells.ErrorRecord;
+        var target = own.TargetObject switch
+        {
+            null => null,
+            string text => RemoteLocations.Scrubbed(text),
+            var other => other.ToString() is { } text && RemoteLocations.Scrubbed(text) != text ? RemoteLocations.Scrubbed(text) : other,
+        };
+        var record = new ErrorRecord(
+            shown,
+            own.FullyQualifiedErrorId is { Length: > 0 } id ? id : ExceptionRedaction.OriginalTypeOf(original),
+            own.CategoryInfo.Category,
+            target);
+        if (own.ErrorDetails?.Message is { } details)
+        {
+            record.ErrorDetails = new ErrorDetails(RemoteLocations.Scrubbed(details));
+        }
+
+        return record;
     }
 
     /// <summary>The command's BeginProcessing: opens the engine handler. Overrides call it before they use the handler (some check their parameters first).</summary>

@@ -36,28 +36,63 @@ internal static partial class RemoteLocations
 
     /// <summary>
     /// A query holds a SAS signature: <c>sig=</c> in any case, also percent-encoded (<c>%73ig=</c>, <c>s%69g=</c>,
-    /// <c>%53%49%47=</c>, <c>sig%3D</c>), which the storage service decodes to the same parameter.
+    /// <c>%53%49%47=</c>, <c>sig%3D</c>) up to <see cref="EncodingLevels"/> times over (<c>sig%253D</c>): the storage
+    /// service decodes once, but a URL pasted into another URL's query, or logged by a layer that encodes again, is
+    /// encoded twice and still carries the signature.
     /// </summary>
-    private static bool HoldsSignature(ReadOnlySpan<char> query) =>
-        query.Contains("sig=", StringComparison.OrdinalIgnoreCase)
-        || (query.Contains('%') && Unescaped(query).Contains("sig=", StringComparison.OrdinalIgnoreCase));
+    private static bool HoldsSignature(ReadOnlySpan<char> query)
+    {
+        if (query.Contains("sig=", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        var text = query.ToString();
+        for (var level = 0; level < EncodingLevels && text.Contains('%'); level++)
+        {
+            var decoded = Unescaped(text);
+            if (decoded.Contains("sig=", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            if (decoded.Length == text.Length)
+            {
+                break;
+            }
+
+            text = decoded;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// How many times over a text may be percent-encoded and still have its secret found. Bounded, and decoded in a loop:
+    /// decoding for as long as the text changed took one nested call per level, so '%25' followed by 200,000 '25'
+    /// overflowed the stack and took quadratic time. Three levels: the patterns accept a '%' followed by up to two '25'.
+    /// </summary>
+    private const int EncodingLevels = 3;
 
     // A '%' not followed by two hex digits is kept as it is; UnescapeDataString never throws.
-    private static string Unescaped(ReadOnlySpan<char> text) => Uri.UnescapeDataString(text.ToString());
+    private static string Unescaped(string text) => Uri.UnescapeDataString(text);
 
     /// <summary>
     /// Text that quotes a path or secret it was not handed as one (a provider's exception message, an engine log line, an
     /// exception's Data) with every secret the storage service or its SDK would take replaced by <c>&lt;redacted&gt;</c>:
     /// <list type="bullet">
-    /// <item>a query that holds <c>sig=</c> (also percent-encoded), from its <c>?</c>, or its percent-encoded <c>%3F</c>,
-    /// to the next quote or white space, by the rule of <see cref="Shown"/>;</item>
-    /// <item>the value of a <c>sig=</c> parameter anywhere else (after white space, a quote, <c>&amp;</c>, <c>;</c> or a
-    /// bracket, also percent-encoded), up to the next <c>&amp;</c>, <c>;</c>, quote or line end, white space included,
-    /// so that a query split by a space leaves no part of the signature; a folder named <c>sig=3</c> ('/sig=3') is no
-    /// parameter and is kept;</item>
-    /// <item>the value of a connection string's <c>AccountKey=</c> or <c>SharedAccessSignature=</c> (any case, also ending a
-    /// longer name: <c>StorageAccountKey=</c>), up to the
-    /// next <c>;</c>, the closing quote when it is quoted, or the line end.</item>
+    /// <item>a query that holds <c>sig=</c> (also percent-encoded, up to three times over), from its <c>?</c>, its
+    /// percent-encoded <c>%3F</c> (<c>%253F</c>, <c>%25253F</c>) or its JSON-escaped <c>\u003F</c>, to the next quote or
+    /// white space, by the rule of <see cref="Shown"/>;</item>
+    /// <item>the value of a <c>sig=</c> parameter anywhere else (after white space, a quote, <c>&amp;</c>, <c>;</c>, a
+    /// bracket, <c>|</c>, <c>+</c>, <c>~</c>, <c>\</c>, a JSON-escaped <c>\u0026</c>, also percent-encoded up to three
+    /// times over; its <c>=</c> also <c>\u003d</c>), up to the next <c>&amp;</c>, <c>;</c>, quote or line end, white space
+    /// included, so that a query split by a space leaves no part of the signature; a folder named <c>sig=3</c>
+    /// ('/sig=3') is no parameter and is kept (on Windows, '\sig=3' is taken for one);</item>
+    /// <item>the value of a connection string's <c>AccountKey</c> or <c>SharedAccessSignature</c> (any case, also ending a
+    /// longer name: <c>StorageAccountKey=</c>) after <c>=</c> or <c>:</c>, the name quoted or not (JSON:
+    /// <c>"AccountKey": "…"</c>, also escaped inside a JSON string), up to the next <c>;</c>, the closing quote when it
+    /// is quoted, or the line end.</item>
     /// </list>
     /// Every pattern is matched without backtracking over its own input (each part is one character class), so the time
     /// is linear in the text's length, whatever it holds.
@@ -74,26 +109,55 @@ internal static partial class RemoteLocations
         return Query().Replace(scrubbed, m => HoldsSignature(m.ValueSpan) ? m.Groups["mark"].Value + "<redacted>" : m.Value);
     }
 
-    // The cheap test that spares almost every message the regular expressions. One level of decoding, as the patterns
-    // and the storage service know (%73ig, sig%3D): decoding again for as long as the text changes took one nested call
-    // per level, so '%25' followed by 200,000 '25' overflowed the stack.
-    private static bool MayHoldSecret(string text) =>
-        NamesSecret(text) || (text.Contains('%') && NamesSecret(Unescaped(text)));
+    // The cheap test that spares almost every message the regular expressions: the text and each of its decodings, as
+    // many as the patterns know (EncodingLevels), in a loop that stops when decoding changes nothing.
+    private static bool MayHoldSecret(string text)
+    {
+        if (NamesSecret(text))
+        {
+            return true;
+        }
+
+        for (var level = 0; level < EncodingLevels && text.Contains('%'); level++)
+        {
+            var decoded = Unescaped(text);
+            if (decoded.Length == text.Length)
+            {
+                return false;
+            }
+
+            if (NamesSecret(decoded))
+            {
+                return true;
+            }
+
+            text = decoded;
+        }
+
+        return false;
+    }
 
     private static bool NamesSecret(string text) =>
         text.Contains("sig", StringComparison.OrdinalIgnoreCase)
         || text.Contains("key", StringComparison.OrdinalIgnoreCase);
 
-    [GeneratedRegex(@"(?<mark>\?|%3[Ff])[^\s'""]*", RegexOptions.CultureInvariant)]
+    // A '%' as it reads after up to EncodingLevels percent-encodings: '%', '%25', '%2525'.
+    private const string Percent = "%(?:25){0,2}";
+
+    [GeneratedRegex(@"(?<mark>\?|\\u003[Ff]|" + Percent + "3[Ff])[^\\s'\"]*", RegexOptions.CultureInvariant)]
     private static partial Regex Query();
 
     [GeneratedRegex(
-        @"(?<name>(?<=^|[\s'""`?&;,(\[{<>=:]|%3[Ff]|%26|%3[Dd])(?:s|%73|%53)(?:i|%69|%49)(?:g|%67|%47)\s*(?:=|%3[Dd]))[^&;'""`\r\n]*",
+        @"(?<name>(?<=^|[\s'""`?&;,(\[{<>=:|+~\\]|\\u0026|" + Percent + "3[Ff]|" + Percent + "26|" + Percent + "3[Dd])"
+        + "(?:s|" + Percent + "73|" + Percent + "53)(?:i|" + Percent + "69|" + Percent + "49)(?:g|" + Percent + "67|" + Percent + "47)"
+        + @"\s*(?:=|\\u003[Dd]|" + Percent + "3[Dd]))[^&;'\"`\r\n]*",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex SignatureParameter();
 
+    // The name may end a longer one (StorageAccountKey), be quoted (JSON, also escaped inside a JSON string: \"AccountKey\")
+    // and be followed by '=' or ':'. The value runs to the closing quote when quoted, else to the next ';' or quote.
     [GeneratedRegex(
-        @"(?<name>(?:AccountKey|SharedAccessSignature)\s*=\s*)(?:(?<open>[""'`])[^""'`\r\n]*[""'`]?|[^;""'`\r\n]*)",
+        @"(?<name>(?:AccountKey|SharedAccessSignature)(?:\\?[""'`])?\s*[=:]\s*)(?:(?<open>\\?[""'`])[^""'`\r\n]*[""'`]?|[^;""'`\r\n]*)",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex ConnectionStringSecret();
 

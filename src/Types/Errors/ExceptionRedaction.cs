@@ -10,9 +10,10 @@ internal static class ExceptionRedaction
     /// <summary>
     /// <paramref name="exception"/> with no text that <paramref name="text"/> would change: itself when nothing would;
     /// a checkpoint exception by its own rule (<see cref="CheckpointException.Redacted"/>); an aggregate by its parts;
-    /// an exception of a common .NET type whose constructors are known (<see cref="Rebuilt"/>) rebuilt as the same type,
-    /// so a script's <c>catch [ThatType]</c> still matches; any other type (a SqliteException, a program's own)
-    /// replaced by a stand-in that names it. A copy keeps the HResult, the Data (texts redacted) and the stack trace.
+    /// an exception of a common .NET type whose constructors are known (<see cref="Rebuilt"/>), or of any type with a
+    /// public (string, Exception) or (string) constructor (<see cref="ByMessageConstructor"/>), rebuilt as the same type,
+    /// so a script's <c>catch [ThatType]</c> still matches; any other type (a SqliteException, whose constructors take an
+    /// error code) replaced by a stand-in that names it. A copy keeps the HResult, the Data (texts redacted) and the stack trace.
     /// </summary>
     /// <param name="exception">The exception to show.</param>
     /// <param name="showLocation">Turns a whole location into the form that may be shown.</param>
@@ -129,9 +130,9 @@ internal static class ExceptionRedaction
         exception is IRedactedStandIn standIn ? standIn.OriginalType : exception.GetType().FullName ?? exception.GetType().Name;
 
     /// <summary>
-    /// A stand-in for an exception whose type cannot be rebuilt: one derived from the nearest base a script catches
-    /// (a SqliteException's constructors are the provider's, a FileLoadException's or an ObjectDisposedException's
-    /// give their arguments meanings of their own), so that catch [System.Data.Common.DbException], [IOException],
+    /// A stand-in for an exception whose type cannot be rebuilt, the fallback only: one whose type has no public
+    /// (string, Exception) or (string) constructor that makes it with the message (a SqliteException's constructors take
+    /// an error code) is replaced by one derived from the nearest base a script catches, so that catch [System.Data.Common.DbException], [IOException],
     /// [InvalidOperationException] or [OperationCanceledException] still matches, and the original type is named.
     /// </summary>
     private static Exception StandIn(Exception exception, string message, Exception? inner)
@@ -189,8 +190,48 @@ internal static class ExceptionRedaction
                 : new ArgumentOutOfRangeException(message, inner),
             ArgumentException e when e.GetType() == typeof(ArgumentException) =>
                 new ArgumentException(text(Own(e, new ArgumentException(string.Empty, e.ParamName))), ParamName(e, text), inner),
-            _ => null,
+            System.Net.Http.HttpRequestException e when e.GetType() == typeof(System.Net.Http.HttpRequestException) =>
+                new System.Net.Http.HttpRequestException(e.HttpRequestError, message, inner, e.StatusCode),
+            System.Text.Json.JsonException e when e.GetType() == typeof(System.Text.Json.JsonException) =>
+                new System.Text.Json.JsonException(message, e.Path is null ? null : text(e.Path), e.LineNumber, e.BytePositionInLine, inner),
+            _ => ByMessageConstructor(exception, message, inner),
         };
+    }
+
+    /// <summary>
+    /// A new exception of exactly <paramref name="exception"/>'s type made by its public (string, Exception) constructor, or
+    /// its (string) one when there is no inner exception (a kind of OperationCanceledException by its (string, Exception,
+    /// CancellationToken) one first, to keep its token), so that a script's <c>catch [ThatType]</c> (a NullReferenceException,
+    /// an IndexOutOfRangeException, PowerShell's RuntimeException family, an SDK's own) still matches. Null, for a stand-in,
+    /// when there is no such constructor, it fails, or what it makes does not read <paramref name="message"/> as its Message
+    /// (the string meant something else: an object name, a parameter). What the type holds beyond its message and inner
+    /// exception (a status code an SDK's exception carries) is not known here and is lost; HResult and Data are copied.
+    /// </summary>
+    private static Exception? ByMessageConstructor(Exception exception, string message, Exception? inner)
+    {
+        var type = exception.GetType();
+        if (type.IsAbstract)
+        {
+            return null;
+        }
+
+        try
+        {
+            object? copy = exception is OperationCanceledException canceled
+                && type.GetConstructor([typeof(string), typeof(Exception), typeof(CancellationToken)]) is { } withToken
+                ? withToken.Invoke([message, inner, canceled.CancellationToken])
+                : type.GetConstructor([typeof(string), typeof(Exception)]) is { } withInner
+                    ? withInner.Invoke([message, inner])
+                    : inner is null && type.GetConstructor([typeof(string)]) is { } messageOnly
+                        ? messageOnly.Invoke([message])
+                        : null;
+            return copy is Exception made && made.GetType() == type && made.Message == message ? made : null;
+        }
+        catch (Exception e) when (e is System.Reflection.TargetInvocationException or MemberAccessException or ArgumentException)
+        {
+            // A constructor that refuses these arguments cannot make the copy; the stand-in can.
+            return null;
+        }
     }
 
     private static string? ParamName(ArgumentException e, Func<string, string> text) => e.ParamName is null ? null : text(e.ParamName);

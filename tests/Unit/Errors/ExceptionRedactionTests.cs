@@ -54,12 +54,7 @@ public sealed class ExceptionRedactionTests
     [MemberData(nameof(Rebuildable))]
     public void A_common_dotnet_type_is_rebuilt_as_the_same_type_with_the_same_parameter_and_no_secret(Exception original)
     {
-        Assert.Contains(Secret, original.ToString(), StringComparison.Ordinal);
-        var shown = RedactedAfterThrow(original);
-        Assert.NotSame(original, shown);
-        Assert.Equal(original.GetType(), shown.GetType());
-        Assert.Equal(original.Message.Replace(Raw, Shown, StringComparison.Ordinal), shown.Message);
-        Assert.Equal(original.HResult, shown.HResult);
+        var shown = RebuiltAsItself(original);
         if (original is ArgumentException argument && (original.InnerException is null || original.GetType() == typeof(ArgumentException)))
         {
             Assert.Equal(argument.ParamName?.Replace(Raw, Shown, StringComparison.Ordinal), ((ArgumentException)shown).ParamName);
@@ -97,7 +92,7 @@ public sealed class ExceptionRedactionTests
     [Fact]
     public void A_type_that_cannot_be_rebuilt_becomes_a_stand_in_naming_it_and_stays_so_named_when_redacted_again()
     {
-        var original = new ProgramFailure($"failed at '{Raw}' and 'SECOND'");
+        var original = new ProgramFailure($"failed at '{Raw}' and 'SECOND'", 17);
         var once = ExceptionRedaction.Redacted(original, ShowLocation, Scrub);
         Assert.StartsWith(typeof(ProgramFailure).FullName + " (redacted): failed at '" + Shown + "'", once.ToString(), StringComparison.Ordinal);
         AssertNoSecret(once);
@@ -110,20 +105,21 @@ public sealed class ExceptionRedactionTests
     }
 
     /// <summary>
-    /// A kind of a caught base type that is not rebuilt as itself (its constructors give their arguments meanings of
-    /// their own) became a plain Exception stand-in, so catch [IOException], [InvalidOperationException] or
-    /// [OperationCanceledException] stopped matching it (final review); its stand-in now derives from that base.
+    /// A kind of a caught base type whose type has no constructor the rule can call for a message (its constructors give
+    /// their arguments meanings of their own) became a plain Exception stand-in, so catch [IOException],
+    /// [InvalidOperationException] or [OperationCanceledException] stopped matching it (final review); its stand-in now
+    /// derives from that base.
     /// </summary>
     [Fact]
-    public void A_kind_of_a_caught_base_type_becomes_a_stand_in_of_that_base_naming_the_kind()
+    public void A_kind_of_a_caught_base_type_without_a_message_constructor_becomes_a_stand_in_of_that_base_naming_the_kind()
     {
         using var source = new CancellationTokenSource();
         source.Cancel();
         var cases = new (Exception Original, Type Base)[]
         {
-            (new FileLoadException($"cannot load '{Raw}/x.dll'"), typeof(IOException)),
-            (new ObjectDisposedException($"store '{Raw}'", $"used after disposal at '{Raw}'"), typeof(InvalidOperationException)),
-            (new TaskCanceledException($"stopped at '{Raw}'", null, source.Token), typeof(OperationCanceledException)),
+            (new CodedIOException(5, $"cannot load '{Raw}/x.dll'"), typeof(IOException)),
+            (new CodedInvalidOperationException(6, $"used after disposal at '{Raw}'"), typeof(InvalidOperationException)),
+            (new CodedCanceledException(7, $"stopped at '{Raw}'", source.Token), typeof(OperationCanceledException)),
         };
         foreach (var (original, expectedBase) in cases)
         {
@@ -139,6 +135,47 @@ public sealed class ExceptionRedactionTests
 
         var canceled = Assert.IsAssignableFrom<OperationCanceledException>(ExceptionRedaction.Redacted(cases[2].Original, ShowLocation, Scrub));
         Assert.Equal(source.Token, canceled.CancellationToken);
+    }
+
+    public static TheoryData<Exception> KeptByMessageConstructor() =>
+    [
+        new NullReferenceException($"reading '{Raw}'", new IOException($"at '{Raw}'")),
+        new NullReferenceException($"reading '{Raw}'"),
+        new IndexOutOfRangeException($"index in '{Raw}'"),
+        new FileLoadException($"cannot load '{Raw}/x.dll'"),
+        new ObjectDisposedException($"used after disposal at '{Raw}'", new IOException($"at '{Raw}'")),
+        new TaskCanceledException($"stopped at '{Raw}'"),
+        new System.Net.Http.HttpRequestException($"GET '{Raw}' failed", null, System.Net.HttpStatusCode.Forbidden),
+        new System.Text.Json.JsonException($"bad JSON in '{Raw}'", "$.token", 3, 7, new FormatException($"at '{Raw}'")),
+        new MessageOnlyFailure($"failed at '{Raw}'"),
+        new MessageAndInnerFailure($"failed at '{Raw}'", new Exception($"inner '{Raw}'")),
+    ];
+
+    /// <summary>
+    /// Found by the attack on redact16: a NullReferenceException, IndexOutOfRangeException, HttpRequestException or
+    /// JsonException that quoted a secret became a stand-in derived from Exception, so a script's
+    /// <c>catch [System.NullReferenceException]</c> stopped matching. Any type with a public (string, Exception) or (string)
+    /// constructor is now rebuilt as itself.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KeptByMessageConstructor))]
+    public void A_type_with_a_public_message_constructor_keeps_its_type_its_inner_type_and_its_facts(Exception original)
+    {
+        var shown = RebuiltAsItself(original);
+        Assert.Equal(original.InnerException?.GetType(), shown.InnerException?.GetType());
+        Assert.Contains(nameof(RedactedAfterThrow), shown.ToString(), StringComparison.Ordinal);
+        if (original is System.Net.Http.HttpRequestException http)
+        {
+            Assert.Equal(http.StatusCode, ((System.Net.Http.HttpRequestException)shown).StatusCode);
+        }
+
+        if (original is System.Text.Json.JsonException json)
+        {
+            var shownJson = (System.Text.Json.JsonException)shown;
+            Assert.Equal((json.Path, json.LineNumber, json.BytePositionInLine), (shownJson.Path, shownJson.LineNumber, shownJson.BytePositionInLine));
+        }
+
+        AssertNoSecret(shown);
     }
 
     [Fact]
@@ -231,6 +268,18 @@ public sealed class ExceptionRedactionTests
         }
     }
 
+    // Redacted after a throw (so it has a stack trace): a new exception of the same type, message redacted, same HResult.
+    private static Exception RebuiltAsItself(Exception original)
+    {
+        Assert.Contains(Secret, original.ToString(), StringComparison.Ordinal);
+        var shown = RedactedAfterThrow(original);
+        Assert.NotSame(original, shown);
+        Assert.Equal(original.GetType(), shown.GetType());
+        Assert.Equal(original.Message.Replace(Raw, Shown, StringComparison.Ordinal), shown.Message);
+        Assert.Equal(original.HResult, shown.HResult);
+        return shown;
+    }
+
     private static Exception RedactedAfterThrow(Exception original)
     {
         try
@@ -275,13 +324,32 @@ public sealed class ExceptionRedactionTests
         }
     }
 
-    /// <summary>An exception type whose constructors the redaction cannot know.</summary>
+    /// <summary>An exception type with no public (string) or (string, Exception) constructor: the redaction cannot know its constructors.</summary>
     private sealed class ProgramFailure : Exception
     {
-        public ProgramFailure(string message)
-            : base(message)
-        {
-        }
+        public ProgramFailure(string message, int code)
+            : base(message) => HResult = code;
+    }
+
+    /// <summary>A program's exception with a public (string) constructor.</summary>
+    private sealed class MessageOnlyFailure(string message) : Exception(message);
+
+    /// <summary>A program's exception with a public (string, Exception) constructor.</summary>
+    private sealed class MessageAndInnerFailure(string message, Exception inner) : Exception(message, inner);
+
+    /// <summary>An IOException whose only constructor takes a code first.</summary>
+    private sealed class CodedIOException(int code, string message) : IOException(message, code);
+
+    /// <summary>An InvalidOperationException whose only constructor takes a code first.</summary>
+    private sealed class CodedInvalidOperationException(int code, string message) : InvalidOperationException(message)
+    {
+        public int Code { get; } = code;
+    }
+
+    /// <summary>An OperationCanceledException whose only constructor takes a code first.</summary>
+    private sealed class CodedCanceledException(int code, string message, CancellationToken token) : OperationCanceledException(message, token)
+    {
+        public int Code { get; } = code;
     }
 
     /// <summary>A database provider's exception (as SqliteException is), whose constructors the redaction cannot know.</summary>
