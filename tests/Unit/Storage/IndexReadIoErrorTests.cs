@@ -75,6 +75,27 @@ public sealed class IndexReadIoErrorTests : IDisposable
         Assert.Equal([1L, 2, 3], h.GetCheckpointSteps(_ck));
     }
 
+    [StraceTheory]
+    [InlineData("3+")] // the repair's read of the index: SQLite's SQLITE_CORRUPT (11) from IOERR_CORRUPTFS
+    public void A_repair_whose_index_read_fails_with_EIO_sets_nothing_aside_and_rewrites_nothing(string when)
+    {
+        // SQLite's own log and shared memory of the repair's connection may be left (it could not read to close them):
+        // they are not the store's records, and the index file itself and every step are compared.
+        static List<string> Records(List<string> listing) =>
+            listing.Where(l => !l.StartsWith(StepIndex.FileName + "-wal ", StringComparison.Ordinal)
+                && !l.StartsWith(StepIndex.FileName + "-shm ", StringComparison.Ordinal)).ToList();
+        var before = Listing();
+
+        var (exitCode, output) = RunWithReadEio(when, "repair", _ck);
+
+        Assert.True(exitCode == 4, $"repair exited {exitCode}, not 4 (IOException): {output}");
+        Assert.Contains(Path.Combine(_ck, StepIndex.FileName), output, StringComparison.Ordinal);
+        Assert.Contains("check the disk", output, StringComparison.Ordinal);
+        Assert.Equal(Records(before), Records(Listing()));
+        using var h = new CheckpointHandler();
+        Assert.Equal([1L, 2, 3], h.GetCheckpointSteps(_ck));
+    }
+
     [Fact]
     public void Real_damage_to_the_index_is_still_reported_as_damage_with_repair_advice()
     {
