@@ -616,7 +616,7 @@ internal sealed partial class StepIndex : IDisposable
 
         if (rc != raw.SQLITE_DONE)
         {
-            SqliteException.ThrowExceptionForRC(rc, db);
+            SqliteReadFailure.Throw(rc, db);
         }
 
         return infos;
@@ -645,7 +645,7 @@ internal sealed partial class StepIndex : IDisposable
         var rc = raw.sqlite3_prepare_v2(db, sql, out var statement);
         if (rc != raw.SQLITE_OK)
         {
-            SqliteException.ThrowExceptionForRC(rc, db);
+            SqliteReadFailure.Throw(rc, db);
         }
 
         return statement;
@@ -803,7 +803,7 @@ internal sealed partial class StepIndex : IDisposable
 
             if (rc != raw.SQLITE_DONE)
             {
-                SqliteException.ThrowExceptionForRC(rc, db);
+                SqliteReadFailure.Throw(rc, db);
             }
         }
 
@@ -869,7 +869,7 @@ internal sealed partial class StepIndex : IDisposable
 
                 if (rc != raw.SQLITE_DONE)
                 {
-                    SqliteException.ThrowExceptionForRC(rc, db);
+                    SqliteReadFailure.Throw(rc, db);
                 }
             }
 
@@ -902,7 +902,7 @@ internal sealed partial class StepIndex : IDisposable
 
             if (rc != raw.SQLITE_ROW)
             {
-                SqliteException.ThrowExceptionForRC(rc, db);
+                SqliteReadFailure.Throw(rc, db);
             }
 
             return DecodeItemList(step, statement, 0, 1);
@@ -1528,8 +1528,8 @@ internal sealed partial class StepIndex : IDisposable
     });
 
     /// <summary>
-    /// Turns SQLite's corruption codes into the engine's corrupt-checkpoint error, its I/O and full-disk codes into an
-    /// <see cref="IOException"/>, and a busy index (held by another connection for the whole busy timeout) into a
+    /// Turns SQLite's corruption codes into the engine's corrupt-checkpoint error, its I/O and full-disk codes (and a
+    /// corruption code that was a read the disk failed, <see cref="SqliteReadFailure"/>) into an <see cref="IOException"/>, and a busy index (held by another connection for the whole busy timeout) into a
     /// <see cref="TimeoutException"/> naming the directory.
     /// </summary>
     private T Guard<T>(Func<T> action)
@@ -1538,18 +1538,20 @@ internal sealed partial class StepIndex : IDisposable
         {
             return action();
         }
-        catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26)
+        catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26 && !SqliteReadFailure.IsFailedRead(e.SqliteErrorCode, _connection.Handle))
         {
             throw new CorruptCheckpointException(_directory, null, FileName,
                 $"the index is damaged ({e.Message.TrimEnd('.')}); run Repair-CheckpointIndex to rebuild it from the step folders", e);
         }
-        catch (SqliteException e) when (e.SqliteErrorCode is 10 or 13)
+        catch (SqliteException e) when (e.SqliteErrorCode is 10 or 11 or 13)
         {
             // SQLITE_IOERR / SQLITE_FULL: the same I/O failure a data file write reports, so callers
-            // handle one kind of error for a full disk wherever it strikes.
+            // handle one kind of error for a full disk wherever it strikes. SQLITE_CORRUPT here is a read the disk
+            // failed (SqliteReadFailure): not damage, and a rebuild (Repair) would rewrite the index on that disk.
             throw new IOException(e.SqliteErrorCode == 13
                 ? $"No space left on device: the index of '{_directory}' could not be written ({e.Message}). Free disk space and retry."
-                : $"I/O error writing the index of '{_directory}' ({e.Message}).", e);
+                : $"I/O error on the index '{_file ?? PathOf(_directory)}' of the checkpoint directory '{_directory}': the disk failed a read or write ({e.Message.TrimEnd('.')}). "
+                    + "This is not damage to the index: check the disk (the system log, e.g. dmesg) and retry; do not rebuild the index on a disk that fails.", e);
         }
         catch (SqliteException e) when ((e.SqliteErrorCode & 0xFF) == raw.SQLITE_BUSY)
         {

@@ -49,7 +49,7 @@ internal sealed partial class StepIndex
         var rc = raw.sqlite3_exec(scan, "BEGIN;");
         if (rc != raw.SQLITE_OK)
         {
-            Microsoft.Data.Sqlite.SqliteException.ThrowExceptionForRC(rc, scan);
+            SqliteReadFailure.Throw(rc, scan);
         }
 
         var meeting = new Meeting(splitFrom);

@@ -158,7 +158,7 @@ internal sealed partial class StepIndex
 
             if (rc != raw.SQLITE_DONE)
             {
-                SqliteException.ThrowExceptionForRC(rc, db);
+                SqliteReadFailure.Throw(rc, db);
             }
         }
     }

@@ -46,6 +46,12 @@ public static class Harness
     public static (int ExitCode, string Output) Run(string? fault, params string[] args)
     {
         using var p = Start(fault, args);
+        return Wait(p);
+    }
+
+    /// <summary>Waits (3 minutes at most) for a started harness process, the harness alone or under a tracer, and returns its exit code and output.</summary>
+    public static (int ExitCode, string Output) Wait(Process p)
+    {
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(3)))

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using DataraxCkpt.Storage;
+using DataraxCkpt.Tests.Reliability.CrashStates;
+using DataraxCkpt.Tests.Support;
+
+namespace DataraxCkpt.Tests.Storage;
+
+/// <summary>
+/// A read of <c>index.sqlite</c> that the disk fails with EIO is an I/O error naming the index and saying to check the disk
+/// and retry, never damage: SQLite itself turns an EIO on a page read into SQLITE_IOERR_CORRUPTFS and then SQLITE_CORRUPT
+/// ("database disk image is malformed"), which the engine reported as CorruptCheckpoint with "run Repair-CheckpointIndex",
+/// the wrong advice on a failing disk (a rebuild rewrites the index there). The EIO is real: strace fails the harness's
+/// pread64 calls on the index file from the N-th on (<c>-P</c> counts only calls on that path), in a child process.
+/// Nothing in the store changes.
+/// </summary>
+public sealed class IndexReadIoErrorTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly string _ck;
+
+    public IndexReadIoErrorTests()
+    {
+        _ck = _dir.Sub("ck");
+        using var h = new CheckpointHandler();
+        for (var step = 1; step <= 3; step++)
+        {
+            h.Save(_ck, new System.Collections.Hashtable { ["v"] = step }, step: step);
+        }
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    [StraceTheory]
+    [InlineData("1+")] // the first read of the file (its header) on: SQLite's SQLITE_IOERR (10), which read "I/O error writing the index"
+    [InlineData("4+")] // a page read of the listing's scan connection: SQLite's SQLITE_CORRUPT (11) from IOERR_CORRUPTFS
+    public void A_listing_whose_index_read_fails_with_EIO_is_an_io_error_naming_the_index_and_not_damage(string when)
+    {
+        var before = Listing();
+
+        var (exitCode, output) = RunWithReadEio(when, "list", _ck);
+
+        Assert.True(exitCode == 0, $"list exited {exitCode}: {output}");
+        var lines = output.Split('\n').Where(l => l.StartsWith("all:", StringComparison.Ordinal) || l.StartsWith("last:", StringComparison.Ordinal)
+            || l.StartsWith("first:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Contains(lines, l => l.Contains("!IOException", StringComparison.Ordinal));
+        foreach (var line in lines.Where(l => l.Contains('!', StringComparison.Ordinal)))
+        {
+            Assert.Contains("!IOException", line, StringComparison.Ordinal);
+            Assert.Contains(Path.Combine(_ck, StepIndex.FileName), line, StringComparison.Ordinal);
+            Assert.Contains("check the disk", line, StringComparison.Ordinal);
+            Assert.DoesNotContain("Repair", line, StringComparison.Ordinal);
+            Assert.DoesNotContain("damaged", line, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, Listing());
+    }
+
+    [StraceTheory]
+    [InlineData("3+")] // past the writer's own checks of the file: SQLite's SQLITE_CORRUPT (11) from IOERR_CORRUPTFS
+    public void A_save_whose_index_read_fails_with_EIO_is_an_io_error_and_rebuilds_nothing(string when)
+    {
+        var before = Listing();
+
+        var (exitCode, output) = RunWithReadEio(when, "save", _ck, "9", "1", "1", "1");
+
+        Assert.True(exitCode == 4, $"save exited {exitCode}, not 4 (IOException): {output}");
+        Assert.Contains(Path.Combine(_ck, StepIndex.FileName), output, StringComparison.Ordinal);
+        Assert.Contains("check the disk", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("CorruptCheckpoint", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Repair", output, StringComparison.Ordinal);
+        Assert.Equal(before, Listing());
+        using var h = new CheckpointHandler();
+        Assert.Equal([1L, 2, 3], h.GetCheckpointSteps(_ck));
+    }
+
+    [StraceTheory]
+    [InlineData("3+")] // the repair's read of the index: SQLite's SQLITE_CORRUPT (11) from IOERR_CORRUPTFS
+    public void A_repair_whose_index_read_fails_with_EIO_sets_nothing_aside_and_rewrites_nothing(string when)
+    {
+        // SQLite's own log and shared memory of the repair's connection may be left (it could not read to close them):
+        // they are not the store's records, and the index file itself and every step are compared.
+        static List<string> Records(List<string> listing) =>
+            listing.Where(l => !l.StartsWith(StepIndex.FileName + "-wal ", StringComparison.Ordinal)
+                && !l.StartsWith(StepIndex.FileName + "-shm ", StringComparison.Ordinal)).ToList();
+        var before = Listing();
+
+        var (exitCode, output) = RunWithReadEio(when, "repair", _ck);
+
+        Assert.True(exitCode == 4, $"repair exited {exitCode}, not 4 (IOException): {output}");
+        Assert.Contains(Path.Combine(_ck, StepIndex.FileName), output, StringComparison.Ordinal);
+        Assert.Contains("check the disk", output, StringComparison.Ordinal);
+        Assert.Equal(Records(before), Records(Listing()));
+        using var h = new CheckpointHandler();
+        Assert.Equal([1L, 2, 3], h.GetCheckpointSteps(_ck));
+    }
+
+    [Fact]
+    public void Real_damage_to_the_index_is_still_reported_as_damage_with_repair_advice()
+    {
+        // Bad bytes, no failing call: the page after the header overwritten, the read itself succeeds.
+        using (var f = new FileStream(Path.Combine(_ck, StepIndex.FileName), FileMode.Open, FileAccess.Write))
+        {
+            f.Position = 4096;
+            f.Write(Enumerable.Repeat((byte)0xA5, 4096).ToArray());
+        }
+
+        var (exitCode, output) = Harness.Run(null, "list", _ck);
+
+        Assert.True(exitCode == 0, $"list exited {exitCode}: {output}");
+        Assert.Contains("CorruptCheckpoint", output, StringComparison.Ordinal);
+        Assert.Contains("Repair-CheckpointIndex", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Every entry under the store, with its size and last write time: a rebuild or set-aside changes it.</summary>
+    private List<string> Listing() => new DirectoryInfo(_ck).EnumerateFileSystemInfos("*", SearchOption.AllDirectories)
+        .Select(i => string.Create(CultureInfo.InvariantCulture,
+            $"{Path.GetRelativePath(_ck, i.FullName)} {(i as FileInfo)?.Length} {i.LastWriteTimeUtc.Ticks}"))
+        .Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Runs the harness under strace, every pread64 on the index file from the <paramref name="when"/>-th on failing with EIO.</summary>
+    private (int ExitCode, string Output) RunWithReadEio(string when, params string[] args)
+    {
+        var strace = TraceRecorder.FindStrace() ?? throw new InvalidOperationException("strace is not installed (apt-get install strace)");
+        var psi = new ProcessStartInfo(strace) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-f", "-qq", "-o", "/dev/null", "-e", "trace=pread64", "-e", $"inject=pread64:error=EIO:when={when}",
+            "-P", Path.Combine(_ck, StepIndex.FileName), "--", "dotnet", Harness.DllPath })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["DATARAXCKPT_FAULT"] = string.Empty;
+        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
+        using var p = Process.Start(psi)!;
+        return Harness.Wait(p);
+    }
+}
