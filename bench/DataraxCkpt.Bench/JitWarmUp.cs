@@ -45,4 +45,9 @@ internal static class JitWarmUp
             : string.Create(CultureInfo.InvariantCulture, $"NOT settled after the cap of {maxRounds} (the measured ones may include JIT work)");
         return string.Create(CultureInfo.InvariantCulture, $"{what}: {compiled.Count} unmeasured warm-up rounds, methods JIT-compiled during each: {list}; {settled}");
     }
+
+    /// <summary>The methods the JIT compiled in each measured timing: the engine's saves and numpy.savez's (the
+    /// engine process's background compiles while numpy.savez is timed share the cores with it).</summary>
+    public static string Measured(IReadOnlyList<long> saves, IReadOnlyList<long> savez, long settledAt) =>
+        string.Create(CultureInfo.InvariantCulture, $"methods compiled during each measured engine save: {string.Join(", ", saves)}");
 }
