@@ -48,6 +48,12 @@ internal static class JitWarmUp
 
     /// <summary>The methods the JIT compiled in each measured timing: the engine's saves and numpy.savez's (the
     /// engine process's background compiles while numpy.savez is timed share the cores with it).</summary>
-    public static string Measured(IReadOnlyList<long> saves, IReadOnlyList<long> savez, long settledAt) =>
-        string.Create(CultureInfo.InvariantCulture, $"methods compiled during each measured engine save: {string.Join(", ", saves)}");
+    public static string Measured(IReadOnlyList<long> saves, IReadOnlyList<long> savez, long settledAt)
+    {
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"methods compiled during each measured engine save: {string.Join(", ", saves)}; during each measured numpy.savez: {string.Join(", ", savez)} (by the engine process, in the background)");
+        var over = saves.Concat(savez).Count(c => c > settledAt);
+        return over == 0 ? note : note + string.Create(CultureInfo.InvariantCulture,
+            $"; {over} of the {saves.Count + savez.Count} measured timings compiled more than {settledAt} methods: the JIT had not settled, and those times include JIT work");
+    }
 }
