@@ -45,4 +45,15 @@ internal static class JitWarmUp
             : string.Create(CultureInfo.InvariantCulture, $"NOT settled after the cap of {maxRounds} (the measured ones may include JIT work)");
         return string.Create(CultureInfo.InvariantCulture, $"{what}: {compiled.Count} unmeasured warm-up rounds, methods JIT-compiled during each: {list}; {settled}");
     }
+
+    /// <summary>The methods the JIT compiled in each measured timing: the engine's saves and numpy.savez's (the
+    /// engine process's background compiles while numpy.savez is timed share the cores with it).</summary>
+    public static string Measured(IReadOnlyList<long> saves, IReadOnlyList<long> savez, long settledAt)
+    {
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"methods compiled during each measured engine save: {string.Join(", ", saves)}; during each measured numpy.savez: {string.Join(", ", savez)} (by the engine process, in the background)");
+        var over = saves.Concat(savez).Count(c => c > settledAt);
+        return over == 0 ? note : note + string.Create(CultureInfo.InvariantCulture,
+            $"; {over} of the {saves.Count + savez.Count} measured timings compiled more than {settledAt} methods: the JIT had not settled, and those times include JIT work");
+    }
 }

@@ -73,4 +73,43 @@ public sealed class JitWarmUpTests
 
         Assert.Equal("per repetition, in order: DataraxCkpt save 477, 306, 109 ms; numpy.savez+fsync 454 ms", RepetitionNote.Of(engine, null, numpy));
     }
+
+    [Fact]
+    public void Attack_the_measured_note_says_when_a_timing_after_a_settled_warm_up_still_compiled_more_than_the_settled_count()
+    {
+        // A run of `c --reps 3` (load 5-10): the warm-up "settled after 2" (874, 2), then the measured saves compiled
+        // 42, 48, 1 methods; another run's saves 9, 3, 5 while the engine process compiled 487, 73, 118 methods in the
+        // background during numpy.savez's measured timings. The note said "settled" and nothing flagged either.
+        var note = JitWarmUp.Measured([42, 48, 1], [487, 73, 118], settledAt: 10);
+
+        Assert.Contains("during each measured numpy.savez: 487, 73, 118", note, StringComparison.Ordinal);
+        Assert.Contains("5 of the 6 measured timings compiled more than 10 methods", note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Attack_the_measured_note_flags_nothing_when_every_timing_compiled_no_more_than_the_settled_count()
+    {
+        var note = JitWarmUp.Measured([3, 0, 10], [1, 0, 2], settledAt: 10);
+
+        Assert.Equal("methods compiled during each measured engine save: 3, 0, 10; during each measured numpy.savez: 1, 0, 2 (by the engine process, in the background)", note);
+    }
+
+    [Fact]
+    public void Compiled_counts_methods_compiled_on_other_threads_too()
+    {
+        // Background tier-1 compiles run on a runtime worker thread, not the saving thread. Everything this thread runs
+        // inside the window is compiled by a first window first, so only the other thread compiles in the second.
+        Thread? thread = null;
+        Action startAndJoin = () => { thread!.Start(); thread.Join(); };
+        thread = new Thread(() => { });
+        JitWarmUp.Compiled(startAndJoin);
+        var method = new System.Reflection.Emit.DynamicMethod("CompiledOnAnotherThread", typeof(int), Type.EmptyTypes);
+        var il = method.GetILGenerator();
+        il.Emit(System.Reflection.Emit.OpCodes.Ldc_I4_3);
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
+        var call = method.CreateDelegate<Func<int>>();
+        thread = new Thread(() => call());
+
+        Assert.True(JitWarmUp.Compiled(startAndJoin) >= 1);
+    }
 }
