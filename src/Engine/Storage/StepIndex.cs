@@ -1424,6 +1424,13 @@ internal sealed partial class StepIndex : IDisposable
             }
         }
 
+        // integrity_check reports a page it could not read as a row ("unable to get the page"), not as an error: a read
+        // the disk failed (EIO) is an I/O error, never damage to rebuild on that disk (found by the attack on session 17).
+        if (problems.Count > 0 && SqliteReadFailure.LastReadFailed(_connection.Handle))
+        {
+            throw new SqliteException($"SQLite Error 10: 'disk I/O error': a read of the file failed during PRAGMA integrity_check ({problems[0]}).", raw.SQLITE_IOERR, SqliteReadFailure.CorruptFsCode);
+        }
+
         // Values that become parts of paths must have their exact shape; a row without it is damage.
         using var ids = Command("SELECT step, save_id FROM steps;");
         using var rows = ids.ExecuteReader();
