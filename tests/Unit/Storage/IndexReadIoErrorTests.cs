@@ -77,6 +77,7 @@ public sealed class IndexReadIoErrorTests : IDisposable
 
     [StraceTheory]
     [InlineData("3+")] // the repair's read of the index: SQLite's SQLITE_CORRUPT (11) from IOERR_CORRUPTFS
+    [InlineData("1+")] // Attack: the repair's own read of the header (IsUnversioned, a FileStream): .NET's bare "Input/output error : path"
     public void A_repair_whose_index_read_fails_with_EIO_sets_nothing_aside_and_rewrites_nothing(string when)
     {
         // SQLite's own log and shared memory of the repair's connection may be left (it could not read to close them):
