@@ -424,6 +424,11 @@ internal sealed partial class StepIndex : IDisposable
         {
             return false;
         }
+        catch (IOException e) when (!OperatingSystem.IsWindows() && e.HResult is 5 or 6 or 34)
+        {
+            // EIO, ENXIO, ERANGE: the same failed read SQLite reports, with the same words (found by the attack on session 17).
+            throw new IOException(FailedDiskMessage(directory, path, e.Message), e);
+        }
 
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
         try
@@ -442,6 +447,11 @@ internal sealed partial class StepIndex : IDisposable
             connection.Dispose();
         }
     }
+
+    /// <summary>What an I/O error on the index file says: the file, the directory, the cause, and that it is not damage.</summary>
+    private static string FailedDiskMessage(string directory, string file, string cause) =>
+        $"I/O error on the index '{file}' of the checkpoint directory '{directory}': the disk failed a read or write ({cause.TrimEnd('.')}). "
+            + "This is not damage to the index: check the disk (the system log, e.g. dmesg) and retry; do not rebuild the index on a disk that fails.";
 
     /// <summary>Whether the file holds any table, view or index at all (reads the schema table only).</summary>
     private bool HasTables() => Convert.ToInt64(Scalar("SELECT count(*) FROM sqlite_master;"), CultureInfo.InvariantCulture) > 0;
@@ -1557,8 +1567,7 @@ internal sealed partial class StepIndex : IDisposable
             // failed (SqliteReadFailure): not damage, and a rebuild (Repair) would rewrite the index on that disk.
             throw new IOException(e.SqliteErrorCode == 13
                 ? $"No space left on device: the index of '{_directory}' could not be written ({e.Message}). Free disk space and retry."
-                : $"I/O error on the index '{_file ?? PathOf(_directory)}' of the checkpoint directory '{_directory}': the disk failed a read or write ({e.Message.TrimEnd('.')}). "
-                    + "This is not damage to the index: check the disk (the system log, e.g. dmesg) and retry; do not rebuild the index on a disk that fails.", e);
+                : FailedDiskMessage(_directory, _file ?? PathOf(_directory), e.Message), e);
         }
         catch (SqliteException e) when ((e.SqliteErrorCode & 0xFF) == raw.SQLITE_BUSY)
         {
