@@ -1560,8 +1560,11 @@ internal sealed partial class StepIndex : IDisposable
             throw new CorruptCheckpointException(_directory, null, FileName,
                 $"the index is damaged ({e.Message.TrimEnd('.')}); run Repair-CheckpointIndex to rebuild it from the step folders", e);
         }
-        catch (SqliteException e) when (e.SqliteErrorCode is 10 or 11 or 13)
+        catch (SqliteException e) when (e.SqliteErrorCode is 10 or 13
+            || (e.SqliteErrorCode == 11 && SqliteReadFailure.IsFailedRead(e.SqliteErrorCode, _connection.Handle)))
         {
+            // SQLITE_CORRUPT is asked again rather than taken as whatever the clause above let through: if that filter
+            // ever failed, real damage must not read as a disk error (Repair refuses an I/O error).
             // SQLITE_IOERR / SQLITE_FULL: the same I/O failure a data file write reports, so callers
             // handle one kind of error for a full disk wherever it strikes. SQLITE_CORRUPT here is a read the disk
             // failed (SqliteReadFailure): not damage, and a rebuild (Repair) would rewrite the index on that disk.
