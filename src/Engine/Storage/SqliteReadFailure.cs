@@ -24,10 +24,13 @@ internal static unsafe class SqliteReadFailure
     /// <summary>SQLITE_FCNTL_LAST_ERRNO: the errno of the file's last failed system call.</summary>
     private const int LastErrnoOperation = 4;
 
+    /// <summary>SQLITE_FCNTL_JOURNAL_POINTER: the sqlite3_file of the write-ahead log (or rollback journal), null when none is open.</summary>
+    private const int JournalPointerOperation = 28;
+
     /// <summary>SQLITE_IOERR_CORRUPTFS (SQLITE_IOERR | 33 &lt;&lt; 8): the code SQLite gave the read before reporting it as corruption.</summary>
     internal const int CorruptFsCode = 10 | (33 << 8);
 
-    private static readonly delegate* unmanaged[Cdecl]<IntPtr, byte*, int, int*, int> FileControl;
+    private static readonly delegate* unmanaged[Cdecl]<IntPtr, byte*, int, void*, int> FileControl;
 
     static SqliteReadFailure()
     {
@@ -42,7 +45,7 @@ internal static unsafe class SqliteReadFailure
                 return;
             }
 
-            FileControl = (delegate* unmanaged[Cdecl]<IntPtr, byte*, int, int*, int>)fileControl;
+            FileControl = (delegate* unmanaged[Cdecl]<IntPtr, byte*, int, void*, int>)fileControl;
         }
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or InvalidOperationException)
         {
@@ -61,19 +64,52 @@ internal static unsafe class SqliteReadFailure
             return false;
         }
 
-        int errno = 0;
+        return LastReadFailed(db);
+    }
+
+    /// <summary>
+    /// True when the main file of <paramref name="db"/>, or its write-ahead log (or rollback journal), last failed a call
+    /// with an errno SQLite turns into SQLITE_IOERR_CORRUPTFS. The log counts as much as the file: a page with a committed
+    /// frame in the log is read from the log, and SQLite reports its failed read as SQLITE_CORRUPT too.
+    /// </summary>
+    public static bool LastReadFailed(sqlite3? db)
+    {
+        if (db is null || db.IsInvalid || FileControl == null)
+        {
+            return false;
+        }
+
         var main = "main\0"u8;
         fixed (byte* name = main)
         {
-            if (FileControl(db.DangerousGetHandle(), name, LastErrnoOperation, &errno) != raw.SQLITE_OK)
+            int errno = 0;
+            if (FileControl(db.DangerousGetHandle(), name, LastErrnoOperation, &errno) == raw.SQLITE_OK && IsReadErrno(errno))
+            {
+                return true;
+            }
+
+            // SQLITE_FCNTL_JOURNAL_POINTER: the log's (or journal's) sqlite3_file, whose xFileControl (the 11th slot of
+            // sqlite3_io_methods, after iVersion and nine methods) answers SQLITE_FCNTL_LAST_ERRNO for that file.
+            IntPtr journal = IntPtr.Zero;
+            if (FileControl(db.DangerousGetHandle(), name, JournalPointerOperation, &journal) != raw.SQLITE_OK || journal == IntPtr.Zero)
             {
                 return false;
             }
-        }
 
-        // EIO, ENXIO and ERANGE: the same numbers on Linux and macOS, the errnos os_unix.c's unixRead maps to CORRUPTFS.
-        return errno is 5 or 6 or 34;
+            var methods = *(IntPtr**)journal;
+            if (methods == null || *(int*)methods < 1 || methods[10] == IntPtr.Zero)
+            {
+                return false;
+            }
+
+            int journalErrno = 0;
+            return ((delegate* unmanaged[Cdecl]<IntPtr, int, int*, int>)methods[10])(journal, LastErrnoOperation, &journalErrno) == raw.SQLITE_OK
+                && IsReadErrno(journalErrno);
+        }
     }
+
+    // EIO, ENXIO and ERANGE: the same numbers on Linux and macOS, the errnos os_unix.c's unixRead maps to CORRUPTFS.
+    private static bool IsReadErrno(int errno) => errno is 5 or 6 or 34;
 
     /// <summary>
     /// <see cref="SqliteException.ThrowExceptionForRC"/>, except that a failed read SQLite reported as corruption

@@ -424,6 +424,11 @@ internal sealed partial class StepIndex : IDisposable
         {
             return false;
         }
+        catch (IOException e) when (!OperatingSystem.IsWindows() && e.HResult is 5 or 6 or 34)
+        {
+            // EIO, ENXIO, ERANGE: the same failed read SQLite reports, with the same words (found by the attack on session 17).
+            throw new IOException(FailedDiskMessage(directory, path, e.Message), e);
+        }
 
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
         try
@@ -442,6 +447,11 @@ internal sealed partial class StepIndex : IDisposable
             connection.Dispose();
         }
     }
+
+    /// <summary>What an I/O error on the index file says: the file, the directory, the cause, and that it is not damage.</summary>
+    private static string FailedDiskMessage(string directory, string file, string cause) =>
+        $"I/O error on the index '{file}' of the checkpoint directory '{directory}': the disk failed a read or write ({cause.TrimEnd('.')}). "
+            + "This is not damage to the index: check the disk (the system log, e.g. dmesg) and retry; do not rebuild the index on a disk that fails.";
 
     /// <summary>Whether the file holds any table, view or index at all (reads the schema table only).</summary>
     private bool HasTables() => Convert.ToInt64(Scalar("SELECT count(*) FROM sqlite_master;"), CultureInfo.InvariantCulture) > 0;
@@ -1424,6 +1434,13 @@ internal sealed partial class StepIndex : IDisposable
             }
         }
 
+        // integrity_check reports a page it could not read as a row ("unable to get the page"), not as an error: a read
+        // the disk failed (EIO) is an I/O error, never damage to rebuild on that disk (found by the attack on session 17).
+        if (problems.Count > 0 && SqliteReadFailure.LastReadFailed(_connection.Handle))
+        {
+            throw new SqliteException($"SQLite Error 10: 'disk I/O error': a read of the file failed during PRAGMA integrity_check ({problems[0]}).", raw.SQLITE_IOERR, SqliteReadFailure.CorruptFsCode);
+        }
+
         // Values that become parts of paths must have their exact shape; a row without it is damage.
         using var ids = Command("SELECT step, save_id FROM steps;");
         using var rows = ids.ExecuteReader();
@@ -1543,15 +1560,17 @@ internal sealed partial class StepIndex : IDisposable
             throw new CorruptCheckpointException(_directory, null, FileName,
                 $"the index is damaged ({e.Message.TrimEnd('.')}); run Repair-CheckpointIndex to rebuild it from the step folders", e);
         }
-        catch (SqliteException e) when (e.SqliteErrorCode is 10 or 11 or 13)
+        catch (SqliteException e) when (e.SqliteErrorCode is 10 or 13
+            || (e.SqliteErrorCode == 11 && SqliteReadFailure.IsFailedRead(e.SqliteErrorCode, _connection.Handle)))
         {
+            // SQLITE_CORRUPT is asked again rather than taken as whatever the clause above let through: if that filter
+            // ever failed, real damage must not read as a disk error (Repair refuses an I/O error).
             // SQLITE_IOERR / SQLITE_FULL: the same I/O failure a data file write reports, so callers
             // handle one kind of error for a full disk wherever it strikes. SQLITE_CORRUPT here is a read the disk
             // failed (SqliteReadFailure): not damage, and a rebuild (Repair) would rewrite the index on that disk.
             throw new IOException(e.SqliteErrorCode == 13
                 ? $"No space left on device: the index of '{_directory}' could not be written ({e.Message}). Free disk space and retry."
-                : $"I/O error on the index '{_file ?? PathOf(_directory)}' of the checkpoint directory '{_directory}': the disk failed a read or write ({e.Message.TrimEnd('.')}). "
-                    + "This is not damage to the index: check the disk (the system log, e.g. dmesg) and retry; do not rebuild the index on a disk that fails.", e);
+                : FailedDiskMessage(_directory, _file ?? PathOf(_directory), e.Message), e);
         }
         catch (SqliteException e) when ((e.SqliteErrorCode & 0xFF) == raw.SQLITE_BUSY)
         {

@@ -77,6 +77,7 @@ public sealed class IndexReadIoErrorTests : IDisposable
 
     [StraceTheory]
     [InlineData("3+")] // the repair's read of the index: SQLite's SQLITE_CORRUPT (11) from IOERR_CORRUPTFS
+    [InlineData("1+")] // Attack: the repair's own read of the header (IsUnversioned, a FileStream): .NET's bare "Input/output error : path"
     public void A_repair_whose_index_read_fails_with_EIO_sets_nothing_aside_and_rewrites_nothing(string when)
     {
         // SQLite's own log and shared memory of the repair's connection may be left (it could not read to close them):
@@ -94,6 +95,53 @@ public sealed class IndexReadIoErrorTests : IDisposable
         Assert.Equal(Records(before), Records(Listing()));
         using var h = new CheckpointHandler();
         Assert.Equal([1L, 2, 3], h.GetCheckpointSteps(_ck));
+    }
+
+    [StraceTheory]
+    [InlineData("5")] // Attack: one page read of PRAGMA integrity_check fails (a transient EIO): integrity_check reports
+    [InlineData("8")] // it as a row ("unable to get the page"), not an error, and the repair took the row for damage
+    public void Attack_a_repair_whose_integrity_check_read_fails_once_with_EIO_sets_nothing_aside(string when)
+    {
+        static List<string> Records(List<string> listing) =>
+            listing.Where(l => !l.StartsWith(StepIndex.FileName + "-wal ", StringComparison.Ordinal)
+                && !l.StartsWith(StepIndex.FileName + "-shm ", StringComparison.Ordinal)).ToList();
+        var before = Listing();
+
+        var (exitCode, output) = RunWithReadEio(when, "repair", _ck);
+
+        Assert.True(exitCode == 4, $"repair exited {exitCode}, not 4 (IOException): {output}");
+        Assert.Contains("check the disk", output, StringComparison.Ordinal);
+        Assert.Equal(Records(before), Records(Listing()));
+    }
+
+    [StraceTheory]
+    [InlineData("list")]
+    [InlineData("repair")]
+    public void Attack_a_read_of_the_write_ahead_log_that_fails_with_EIO_is_an_io_error_not_damage(string command)
+    {
+        // Attack: the log holds a committed frame (another connection is open, so no close checkpointed it): every
+        // read of page 1 goes to index.sqlite-wal, whose EIO SQLite reports as SQLITE_CORRUPT too, while the main
+        // file's errno (the only one read) is 0: the listing said "run Repair-CheckpointIndex" and the repair set
+        // the index and its log aside.
+        var path = Path.Combine(_ck, StepIndex.FileName);
+        using var holder = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        holder.Open();
+        using (var cmd = holder.CreateCommand())
+        {
+            cmd.CommandText = "PRAGMA wal_autocheckpoint = 0; PRAGMA user_version = 2;";
+            cmd.ExecuteNonQuery();
+        }
+
+        Assert.True(new FileInfo(path + "-wal").Length > 0);
+        var before = Listing().Where(l => !l.StartsWith(StepIndex.FileName + "-", StringComparison.Ordinal)).ToList();
+
+        var (exitCode, output) = RunWithReadEio("1+", path + "-wal", [command, _ck]);
+
+        Assert.DoesNotContain("CorruptCheckpoint", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Repair-CheckpointIndex", output, StringComparison.Ordinal);
+        Assert.Contains("check the disk", output, StringComparison.Ordinal);
+        Assert.True(command == "list" ? exitCode == 0 : exitCode == 4, $"{command} exited {exitCode}: {output}");
+        Assert.Equal(before, Listing().Where(l => !l.StartsWith(StepIndex.FileName + "-", StringComparison.Ordinal)).ToList());
     }
 
     [Fact]
@@ -120,12 +168,16 @@ public sealed class IndexReadIoErrorTests : IDisposable
         .Order(StringComparer.Ordinal).ToList();
 
     /// <summary>Runs the harness under strace, every pread64 on the index file from the <paramref name="when"/>-th on failing with EIO.</summary>
-    private (int ExitCode, string Output) RunWithReadEio(string when, params string[] args)
+    private (int ExitCode, string Output) RunWithReadEio(string when, params string[] args) =>
+        RunWithReadEio(when, Path.Combine(_ck, StepIndex.FileName), args);
+
+    /// <summary>As above, the reads of <paramref name="file"/> failing.</summary>
+    private (int ExitCode, string Output) RunWithReadEio(string when, string file, string[] args)
     {
         var strace = TraceRecorder.FindStrace() ?? throw new InvalidOperationException("strace is not installed (apt-get install strace)");
         var psi = new ProcessStartInfo(strace) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "-f", "-qq", "-o", "/dev/null", "-e", "trace=pread64", "-e", $"inject=pread64:error=EIO:when={when}",
-            "-P", Path.Combine(_ck, StepIndex.FileName), "--", "dotnet", Harness.DllPath })
+            "-P", file, "--", "dotnet", Harness.DllPath })
         {
             psi.ArgumentList.Add(a);
         }
