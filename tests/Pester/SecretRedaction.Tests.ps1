@@ -232,6 +232,11 @@ Describe 'The redaction of free text' {
         @{ what = 'sig= after +'; text = 'sv=2020-08-04+sig=SECRET' }
         @{ what = 'sig= after ~'; text = 'token~sig=SECRET' }
         @{ what = 'sig= after \'; text = 'C:\temp\sig=SECRET' }
+
+        # Attack on redact17: each of these still showed SECRET.
+        @{ what = 'a percent-encoded connection string (AccountKey%3D)'; text = 'https://x/?conn=DefaultEndpointsProtocol%3Dhttps%3BAccountName%3Da%3BAccountKey%3DSECRET%2B%2F%3D%3D%3BEndpointSuffix%3Dcore.windows.net' }
+        @{ what = 'a JSON AccountKey inside a string System.Text.Json escaped (\u0022)'; text = '{"settings":"{\u0022AccountKey\u0022:\u0022SECRET==\u0022}"}' }
+        @{ what = 'a JSON AccountKey escaped twice (JSON in JSON in JSON)'; text = '{"x":"{\"y\":\"{\\\"AccountKey\\\": \\\"SECRET==\\\"}\"}"}' }
     ) {
         $shown = Scrub $text
         $shown | Should -Not -BeLikeExactly '*SECRET*'

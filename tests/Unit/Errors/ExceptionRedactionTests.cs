@@ -178,6 +178,27 @@ public sealed class ExceptionRedactionTests
         AssertNoSecret(shown);
     }
 
+    /// <summary>
+    /// Attack on redact17: a type rebuilt by its (string, Exception) or (string) constructor keeps its type but loses what
+    /// else it holds, silently. Azure's RequestFailedException (the SDK's exception every Blob failure is) came back with
+    /// Status 0 and no ErrorCode, so a script's <c>catch [Azure.RequestFailedException] { if ($_.Exception.Status -eq 404) }</c>
+    /// takes the wrong branch; a Win32Exception's (string) constructor reads the thread's last P/Invoke error, so its
+    /// NativeErrorCode became whatever call failed last.
+    /// </summary>
+    [Fact]
+    public void A_rebuilt_exception_keeps_the_status_and_codes_its_type_carries()
+    {
+        var failed = RedactedAfterThrow(new Azure.RequestFailedException(403, $"Server failed to authenticate '{Raw}'", "AuthenticationFailed", null));
+        var azure = Assert.IsType<Azure.RequestFailedException>(failed);
+        Assert.Equal((403, "AuthenticationFailed"), (azure.Status, azure.ErrorCode));
+        AssertNoSecret(azure);
+
+        System.Runtime.InteropServices.Marshal.SetLastPInvokeError(0);
+        var win32 = RedactedAfterThrow(new System.ComponentModel.Win32Exception(5, $"Access to '{Raw}' is denied"));
+        Assert.Equal(5, Assert.IsType<System.ComponentModel.Win32Exception>(win32).NativeErrorCode);
+        AssertNoSecret(win32);
+    }
+
     [Fact]
     public void A_database_exception_becomes_a_stand_in_that_is_still_a_DbException_with_its_error_code()
     {
