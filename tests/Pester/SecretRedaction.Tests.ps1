@@ -138,6 +138,31 @@ Describe 'An exception that escapes a cmdlet' {
         }
     }
 
+    It 'a PowerShell exception whose message is clean but whose own record holds the secret (<where>) shows no SECRET' -ForEach @(
+        # Attack on redact17: the guard looks at the exception's message, inner exceptions and Data only, so this
+        # escaped as it was, and PowerShell showed its record's target and details.
+        @{ where = 'its TargetObject'; make = {
+                $e = [Management.Automation.RuntimeException]::new('Cannot use the connection')
+                [Management.Automation.RuntimeException]::new('Cannot use the connection', $null,
+                    [Management.Automation.ErrorRecord]::new($e, 'OwnId', 'InvalidData', 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET==')) } }
+        @{ where = 'its ErrorDetails'; make = {
+                $e = [Management.Automation.RuntimeException]::new('Cannot use the connection')
+                $record = [Management.Automation.ErrorRecord]::new($e, 'OwnId', 'InvalidData', $null)
+                $record.ErrorDetails = [Management.Automation.ErrorDetails]::new('Cannot use https://a.blob.core.windows.net/c?sv=1&sig=SECRET')
+                [Management.Automation.RuntimeException]::new('Cannot use the connection', $null, $record) } }
+    ) {
+        $state = [DataraxCkptTests.ThrowingState]::new((& $make))
+        $Error.Clear()
+        $caught = $null
+        try { Save-Checkpoint -LiteralPath (Join-Path $TestDrive 'record') -InputObject $state -Step 1 } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.FullyQualifiedErrorId | Should -BeLike 'OwnId*'
+        $texts = @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0]) + @("$($caught.Exception.ErrorRecord.TargetObject)", "$($caught.Exception.ErrorRecord.ErrorDetails)")
+        foreach ($text in $texts) {
+            $text | Should -Not -BeLikeExactly '*SECRET*'
+        }
+    }
+
     It 'one that holds no secret escapes as it is: same object, same type' {
         $failure = [NullReferenceException]::new('plain failure')
         $state = [DataraxCkptTests.ThrowingState]::new($failure)
