@@ -18,14 +18,16 @@ internal static class ExceptionRedaction
     /// <param name="exception">The exception to show.</param>
     /// <param name="showLocation">Turns a whole location into the form that may be shown.</param>
     /// <param name="text">Turns a text that may quote a location anywhere into the form that may be shown.</param>
-    public static Exception Redacted(Exception exception, Func<string, string> showLocation, Func<string, string> text)
+    /// <param name="copy">Makes a copy even when no text would change (an exception whose error record, which the copy does
+    /// not keep, quotes the secret); a checkpoint exception or an aggregate is still returned itself then.</param>
+    public static Exception Redacted(Exception exception, Func<string, string> showLocation, Func<string, string> text, bool copy = false)
     {
         if (exception is CheckpointException checkpoint)
         {
             return checkpoint.Redacted(showLocation, text);
         }
 
-        Exception copy;
+        Exception made;
         if (exception is AggregateException aggregate)
         {
             var parts = aggregate.InnerExceptions.Select(e => Redacted(e, showLocation, text)).ToList();
@@ -38,7 +40,7 @@ internal static class ExceptionRedaction
                 return aggregate;
             }
 
-            copy = aggregate.GetType() == typeof(AggregateException)
+            made = aggregate.GetType() == typeof(AggregateException)
                 ? new AggregateException(text(own), parts)
                 : new RedactedException(OriginalTypeOf(aggregate), text(aggregate.Message), new AggregateException(parts));
         }
@@ -47,18 +49,18 @@ internal static class ExceptionRedaction
             var inner = exception.InnerException is { } i ? Redacted(i, showLocation, text) : null;
             var message = text(exception.Message);
             var fileName = (exception as FileNotFoundException)?.FileName;
-            if (message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || text(fileName) == fileName)
+            if (!copy && message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || text(fileName) == fileName)
                 && !ExtrasChange(exception, text))
             {
                 return exception;
             }
 
-            copy = Rebuilt(exception, text, inner) ?? StandIn(exception, message, inner);
+            made = Rebuilt(exception, text, inner) ?? StandIn(exception, message, inner);
         }
 
-        copy.HResult = exception.HResult;
-        CopyExtras(exception, copy, text);
-        return exception.StackTrace is { } trace ? System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
+        made.HResult = exception.HResult;
+        CopyExtras(exception, made, text);
+        return exception.StackTrace is { } trace ? System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(made, trace) : made;
     }
 
     /// <summary>
