@@ -163,6 +163,20 @@ Describe 'An exception that escapes a cmdlet' {
         }
     }
 
+    It 'a script''s throw downstream of a cmdlet, quoting a secret, shows no SECRET, also not in its FullyQualifiedErrorId' {
+        # Attack on redact17: 'throw <text>' makes the text the record's error id; the guard kept that id as it was.
+        $dir = Join-Path $TestDrive 'downstream'
+        Save-Checkpoint -LiteralPath $dir -InputObject @{ a = 1 } -Step 1 | Out-Null
+        $Error.Clear()
+        $caught = $null
+        try { Get-Checkpoint -LiteralPath $dir | ForEach-Object { throw 'bad AccountKey=SECRET==' } } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.FullyQualifiedErrorId | Should -Not -BeLikeExactly '*SECRET*'
+        foreach ($text in @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0])) {
+            $text | Should -Not -BeLikeExactly '*SECRET*'
+        }
+    }
+
     It 'one that holds no secret escapes as it is: same object, same type' {
         $failure = [NullReferenceException]::new('plain failure')
         $state = [DataraxCkptTests.ThrowingState]::new($failure)
