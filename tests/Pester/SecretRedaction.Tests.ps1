@@ -169,7 +169,9 @@ Describe 'An exception that escapes a cmdlet' {
         Save-Checkpoint -LiteralPath $dir -InputObject @{ a = 1 } -Step 1 | Out-Null
         $Error.Clear()
         $caught = $null
-        try { Get-Checkpoint -LiteralPath $dir | ForEach-Object { throw 'bad AccountKey=SECRET==' } } catch { $caught = $_ }
+        # Made on a line of its own: the line of the throw is shown by Get-Error (InvocationInfo.Line).
+        $message = 'bad AccountKey=SECRET=='
+        try { Get-Checkpoint -LiteralPath $dir | ForEach-Object { throw $message } } catch { $caught = $_ }
         $caught | Should -Not -BeNullOrEmpty
         $caught.FullyQualifiedErrorId | Should -Not -BeLikeExactly '*SECRET*'
         foreach ($text in @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0])) {

@@ -122,7 +122,8 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         };
         var record = new ErrorRecord(
             shown,
-            own.FullyQualifiedErrorId is { Length: > 0 } id ? id : ExceptionRedaction.OriginalTypeOf(original),
+            // Scrubbed too: a script's 'throw <text>' makes the text its id (attack on redact17).
+            own.FullyQualifiedErrorId is { Length: > 0 } id ? RemoteLocations.Scrubbed(id) : ExceptionRedaction.OriginalTypeOf(original),
             own.CategoryInfo.Category,
             target);
         if (own.ErrorDetails?.Message is { } details)
