@@ -138,6 +138,47 @@ Describe 'An exception that escapes a cmdlet' {
         }
     }
 
+    It 'a PowerShell exception whose message is clean but whose own record holds the secret (<where>) shows no SECRET' -ForEach @(
+        # Attack on redact17: the guard looks at the exception's message, inner exceptions and Data only, so this
+        # escaped as it was, and PowerShell showed its record's target and details.
+        @{ where = 'its TargetObject'; make = {
+                $e = [Management.Automation.RuntimeException]::new('Cannot use the connection')
+                [Management.Automation.RuntimeException]::new('Cannot use the connection', $null,
+                    [Management.Automation.ErrorRecord]::new($e, 'OwnId', 'InvalidData', 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET==')) } }
+        @{ where = 'its ErrorDetails'; make = {
+                $e = [Management.Automation.RuntimeException]::new('Cannot use the connection')
+                $record = [Management.Automation.ErrorRecord]::new($e, 'OwnId', 'InvalidData', $null)
+                $record.ErrorDetails = [Management.Automation.ErrorDetails]::new('Cannot use https://a.blob.core.windows.net/c?sv=1&sig=SECRET')
+                [Management.Automation.RuntimeException]::new('Cannot use the connection', $null, $record) } }
+    ) {
+        $state = [DataraxCkptTests.ThrowingState]::new((& $make))
+        $Error.Clear()
+        $caught = $null
+        try { Save-Checkpoint -LiteralPath (Join-Path $TestDrive 'record') -InputObject $state -Step 1 } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.FullyQualifiedErrorId | Should -BeLike 'OwnId*'
+        $texts = @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0]) + @("$($caught.Exception.ErrorRecord.TargetObject)", "$($caught.Exception.ErrorRecord.ErrorDetails)")
+        foreach ($text in $texts) {
+            $text | Should -Not -BeLikeExactly '*SECRET*'
+        }
+    }
+
+    It 'a script''s throw downstream of a cmdlet, quoting a secret, shows no SECRET, also not in its FullyQualifiedErrorId' {
+        # Attack on redact17: 'throw <text>' makes the text the record's error id; the guard kept that id as it was.
+        $dir = Join-Path $TestDrive 'downstream'
+        Save-Checkpoint -LiteralPath $dir -InputObject @{ a = 1 } -Step 1 | Out-Null
+        $Error.Clear()
+        $caught = $null
+        # Made on a line of its own: the line of the throw is shown by Get-Error (InvocationInfo.Line).
+        $message = 'bad AccountKey=SECRET=='
+        try { Get-Checkpoint -LiteralPath $dir | ForEach-Object { throw $message } } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.FullyQualifiedErrorId | Should -Not -BeLikeExactly '*SECRET*'
+        foreach ($text in @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0])) {
+            $text | Should -Not -BeLikeExactly '*SECRET*'
+        }
+    }
+
     It 'one that holds no secret escapes as it is: same object, same type' {
         $failure = [NullReferenceException]::new('plain failure')
         $state = [DataraxCkptTests.ThrowingState]::new($failure)
@@ -232,6 +273,11 @@ Describe 'The redaction of free text' {
         @{ what = 'sig= after +'; text = 'sv=2020-08-04+sig=SECRET' }
         @{ what = 'sig= after ~'; text = 'token~sig=SECRET' }
         @{ what = 'sig= after \'; text = 'C:\temp\sig=SECRET' }
+
+        # Attack on redact17: each of these still showed SECRET.
+        @{ what = 'a percent-encoded connection string (AccountKey%3D)'; text = 'https://x/?conn=DefaultEndpointsProtocol%3Dhttps%3BAccountName%3Da%3BAccountKey%3DSECRET%2B%2F%3D%3D%3BEndpointSuffix%3Dcore.windows.net' }
+        @{ what = 'a JSON AccountKey inside a string System.Text.Json escaped (\u0022)'; text = '{"settings":"{\u0022AccountKey\u0022:\u0022SECRET==\u0022}"}' }
+        @{ what = 'a JSON AccountKey escaped twice (JSON in JSON in JSON)'; text = '{"x":"{\"y\":\"{\\\"AccountKey\\\": \\\"SECRET==\\\"}\"}"}' }
     ) {
         $shown = Scrub $text
         $shown | Should -Not -BeLikeExactly '*SECRET*'

@@ -64,12 +64,13 @@ internal static class CheckpointErrorRecords
     /// <param name="exception">The engine's exception.</param>
     /// <param name="location">The location the command worked on, when known: quoted whole in a message (a path under it
     /// included), it is replaced by its shown form first, so that what follows it ('/7', a file name) stays.</param>
-    internal static Exception Redacted(Exception exception, string? location = null)
+    /// <param name="copy">Makes a copy even when no text of the exception would change (its own error record quotes the secret).</param>
+    internal static Exception Redacted(Exception exception, string? location = null, bool copy = false)
     {
         var shownLocation = location is null ? null : Infrastructure.RemoteLocations.Shown(location);
         string Text(string text) => Infrastructure.RemoteLocations.Scrubbed(
             shownLocation is null || shownLocation == location ? text : text.Replace(location!, shownLocation, StringComparison.Ordinal));
-        return ExceptionRedaction.Redacted(exception, Infrastructure.RemoteLocations.Shown, Text);
+        return ExceptionRedaction.Redacted(exception, Infrastructure.RemoteLocations.Shown, Text, copy);
     }
 
     /// <summary>The category that fits an engine error id; unknown ids fall to NotSpecified.</summary>

@@ -86,8 +86,24 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
 
         var shown = CheckpointErrorRecords.Redacted(exception);
-        return ReferenceEquals(shown, exception) ? null : shown;
+        if (!ReferenceEquals(shown, exception))
+        {
+            return shown;
+        }
+
+        // Its message may be clean while its own record's target or details quote the secret (attack on redact17): a copy,
+        // which does not keep that record, is shown under the record RuntimeRecord makes of it, scrubbed.
+        return exception is IContainsErrorRecord { ErrorRecord: { } own } && RecordHoldsSecret(own)
+            ? CheckpointErrorRecords.Redacted(exception, copy: true)
+            : null;
     }
+
+    private static bool RecordHoldsSecret(ErrorRecord record) =>
+        Changes(record.TargetObject is string target ? target : record.TargetObject?.ToString())
+        || Changes(record.ErrorDetails?.Message)
+        || Changes(record.ErrorDetails?.RecommendedAction);
+
+    private static bool Changes(string? text) => text is not null && RemoteLocations.Scrubbed(text) != text;
 
     /// <summary>
     /// The record a redacted exception of PowerShell's own (a RuntimeException, a PSInvalidCastException: any that carries
@@ -106,7 +122,8 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         };
         var record = new ErrorRecord(
             shown,
-            own.FullyQualifiedErrorId is { Length: > 0 } id ? id : ExceptionRedaction.OriginalTypeOf(original),
+            // Scrubbed too: a script's 'throw <text>' makes the text its id (attack on redact17).
+            own.FullyQualifiedErrorId is { Length: > 0 } id ? RemoteLocations.Scrubbed(id) : ExceptionRedaction.OriginalTypeOf(original),
             own.CategoryInfo.Category,
             target);
         if (own.ErrorDetails?.Message is { } details)

@@ -154,10 +154,18 @@ internal static partial class RemoteLocations
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex SignatureParameter();
 
-    // The name may end a longer one (StorageAccountKey), be quoted (JSON, also escaped inside a JSON string: \"AccountKey\")
-    // and be followed by '=' or ':'. The value runs to the closing quote when quoted, else to the next ';' or quote.
+    // The name may end a longer one (StorageAccountKey), be quoted (JSON, also escaped inside a JSON string once or more:
+    // \"AccountKey\", \\\"AccountKey\\\", or by System.Text.Json: \u0022AccountKey\u0022) and be followed by '=' or ':',
+    // also percent-encoded up to EncodingLevels times (AccountKey%3D, a connection string in a URL's query: attack on
+    // redact17). The value runs to the closing quote when quoted, else to the next ';' (also %3B) or quote.
+    private const string SecretQuote = @"\\*[""'`]|\\u002[27]|" + Percent + "2[27]";
+
     [GeneratedRegex(
-        @"(?<name>(?:AccountKey|SharedAccessSignature)(?:\\?[""'`])?\s*[=:]\s*)(?:(?<open>\\?[""'`])[^""'`\r\n]*[""'`]?|[^;""'`\r\n]*)",
+        @"(?<name>(?:AccountKey|SharedAccessSignature)(?:" + SecretQuote + @")?\s*(?:[=:]|\\u003[Dd]|" + Percent + @"3[DdAa])\s*)"
+        + @"(?:(?<open>\\u002[27])(?:[^""'`\r\n\\]|\\(?!u002[27]))*(?:\\u002[27])?"
+        + "|(?<open>" + Percent + @"2[27])(?:[^""'`\r\n%]|%(?!(?:25){0,2}2[27]))*(?:" + Percent + "2[27])?"
+        + @"|(?<open>\\*[""'`])[^""'`\r\n]*[""'`]?"
+        + @"|(?:[^;""'`\r\n%]|%(?!(?:25){0,2}3[Bb]))*)",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex ConnectionStringSecret();
 

@@ -18,14 +18,16 @@ internal static class ExceptionRedaction
     /// <param name="exception">The exception to show.</param>
     /// <param name="showLocation">Turns a whole location into the form that may be shown.</param>
     /// <param name="text">Turns a text that may quote a location anywhere into the form that may be shown.</param>
-    public static Exception Redacted(Exception exception, Func<string, string> showLocation, Func<string, string> text)
+    /// <param name="copy">Makes a copy even when no text would change (an exception whose error record, which the copy does
+    /// not keep, quotes the secret); a checkpoint exception or an aggregate is still returned itself then.</param>
+    public static Exception Redacted(Exception exception, Func<string, string> showLocation, Func<string, string> text, bool copy = false)
     {
         if (exception is CheckpointException checkpoint)
         {
             return checkpoint.Redacted(showLocation, text);
         }
 
-        Exception copy;
+        Exception made;
         if (exception is AggregateException aggregate)
         {
             var parts = aggregate.InnerExceptions.Select(e => Redacted(e, showLocation, text)).ToList();
@@ -38,7 +40,7 @@ internal static class ExceptionRedaction
                 return aggregate;
             }
 
-            copy = aggregate.GetType() == typeof(AggregateException)
+            made = aggregate.GetType() == typeof(AggregateException)
                 ? new AggregateException(text(own), parts)
                 : new RedactedException(OriginalTypeOf(aggregate), text(aggregate.Message), new AggregateException(parts));
         }
@@ -47,18 +49,18 @@ internal static class ExceptionRedaction
             var inner = exception.InnerException is { } i ? Redacted(i, showLocation, text) : null;
             var message = text(exception.Message);
             var fileName = (exception as FileNotFoundException)?.FileName;
-            if (message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || text(fileName) == fileName)
+            if (!copy && message == exception.Message && ReferenceEquals(inner, exception.InnerException) && (fileName is null || text(fileName) == fileName)
                 && !ExtrasChange(exception, text))
             {
                 return exception;
             }
 
-            copy = Rebuilt(exception, text, inner) ?? StandIn(exception, message, inner);
+            made = Rebuilt(exception, text, inner) ?? StandIn(exception, message, inner);
         }
 
-        copy.HResult = exception.HResult;
-        CopyExtras(exception, copy, text);
-        return exception.StackTrace is { } trace ? System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(copy, trace) : copy;
+        made.HResult = exception.HResult;
+        CopyExtras(exception, made, text);
+        return exception.StackTrace is { } trace ? System.Runtime.ExceptionServices.ExceptionDispatchInfo.SetRemoteStackTrace(made, trace) : made;
     }
 
     /// <summary>
@@ -194,7 +196,10 @@ internal static class ExceptionRedaction
                 new System.Net.Http.HttpRequestException(e.HttpRequestError, message, inner, e.StatusCode),
             System.Text.Json.JsonException e when e.GetType() == typeof(System.Text.Json.JsonException) =>
                 new System.Text.Json.JsonException(message, e.Path is null ? null : text(e.Path), e.LineNumber, e.BytePositionInLine, inner),
-            _ => ByMessageConstructor(exception, message, inner),
+            // Its (string) constructors read the thread's last P/Invoke error as the code (attack on redact17).
+            System.ComponentModel.Win32Exception e when e.GetType() == typeof(System.ComponentModel.Win32Exception) && inner is null =>
+                new System.ComponentModel.Win32Exception(e.NativeErrorCode, message),
+            _ => ByMessageConstructor(exception, message, inner, text),
         };
     }
 
@@ -205,9 +210,10 @@ internal static class ExceptionRedaction
     /// an IndexOutOfRangeException, PowerShell's RuntimeException family, an SDK's own) still matches. Null, for a stand-in,
     /// when there is no such constructor, it fails, or what it makes does not read <paramref name="message"/> as its Message
     /// (the string meant something else: an object name, a parameter). What the type holds beyond its message and inner
-    /// exception (a status code an SDK's exception carries) is not known here and is lost; HResult and Data are copied.
+    /// exception is not known here and is lost, but for a Win32Exception's NativeErrorCode and a public Status and ErrorCode
+    /// (Azure's RequestFailedException), kept or the copy refused; HResult and Data are copied.
     /// </summary>
-    private static Exception? ByMessageConstructor(Exception exception, string message, Exception? inner)
+    private static Exception? ByMessageConstructor(Exception exception, string message, Exception? inner, Func<string, string> text)
     {
         var type = exception.GetType();
         if (type.IsAbstract)
@@ -217,7 +223,11 @@ internal static class ExceptionRedaction
 
         try
         {
-            object? copy = exception is OperationCanceledException canceled
+            var carried = StatusAndCode(exception);
+            object? copy = carried is { } facts
+                && type.GetConstructor([typeof(int), typeof(string), typeof(string), typeof(Exception)]) is { } coded
+                ? coded.Invoke([facts.Status, message, facts.ErrorCode is null ? null : text(facts.ErrorCode), inner])
+                : exception is OperationCanceledException canceled
                 && type.GetConstructor([typeof(string), typeof(Exception), typeof(CancellationToken)]) is { } withToken
                 ? withToken.Invoke([message, inner, canceled.CancellationToken])
                 : type.GetConstructor([typeof(string), typeof(Exception)]) is { } withInner
@@ -225,13 +235,33 @@ internal static class ExceptionRedaction
                     : inner is null && type.GetConstructor([typeof(string)]) is { } messageOnly
                         ? messageOnly.Invoke([message])
                         : null;
-            return copy is Exception made && made.GetType() == type && made.Message == message ? made : null;
+            return copy is Exception made && made.GetType() == type && made.Message == message
+                && !(made is System.ComponentModel.Win32Exception w && w.NativeErrorCode != ((System.ComponentModel.Win32Exception)exception).NativeErrorCode)
+                && (carried is not { } kept || StatusAndCode(made) == (kept.Status, kept.ErrorCode is null ? null : text(kept.ErrorCode)))
+                ? made
+                : null;
         }
-        catch (Exception e) when (e is System.Reflection.TargetInvocationException or MemberAccessException or ArgumentException)
+        catch (Exception e) when (e is System.Reflection.TargetInvocationException or System.Reflection.AmbiguousMatchException or MemberAccessException or ArgumentException)
         {
             // A constructor that refuses these arguments cannot make the copy; the stand-in can.
             return null;
         }
+    }
+
+    /// <summary>
+    /// The status and error code of an exception that carries them as public <c>int Status</c> and <c>string ErrorCode</c>
+    /// (Azure's RequestFailedException, which this assembly cannot name), or null. A copy made by its (string, Exception)
+    /// constructor had Status 0 and no ErrorCode, so a script's check of <c>$_.Exception.Status</c> took the wrong branch
+    /// (attack on redact17): such a type is rebuilt by its (int, string, string, Exception) constructor, or not at all.
+    /// </summary>
+    private static (int Status, string? ErrorCode)? StatusAndCode(Exception exception)
+    {
+        var type = exception.GetType();
+        return type.GetProperty("Status", typeof(int)) is { CanRead: true } status
+            && type.GetProperty("ErrorCode", typeof(string)) is { CanRead: true } code
+            && status.GetValue(exception) is int value
+            ? (value, code.GetValue(exception) as string)
+            : null;
     }
 
     private static string? ParamName(ArgumentException e, Func<string, string> text) => e.ParamName is null ? null : text(e.ParamName);

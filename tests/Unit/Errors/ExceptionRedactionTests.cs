@@ -178,6 +178,45 @@ public sealed class ExceptionRedactionTests
         AssertNoSecret(shown);
     }
 
+    /// <summary>
+    /// Attack on redact17: a type rebuilt by its (string, Exception) or (string) constructor keeps its type but loses what
+    /// else it holds, silently. Azure's RequestFailedException (the SDK's exception every Blob failure is) came back with
+    /// Status 0 and no ErrorCode, so a script's <c>catch [Azure.RequestFailedException] { if ($_.Exception.Status -eq 404) }</c>
+    /// takes the wrong branch; a Win32Exception's (string) constructor reads the thread's last P/Invoke error, so its
+    /// NativeErrorCode became whatever call failed last.
+    /// </summary>
+    [Fact]
+    public void A_rebuilt_exception_keeps_the_status_and_codes_its_type_carries()
+    {
+        var failed = RedactedAfterThrow(new Azure.RequestFailedException(403, $"Server failed to authenticate '{Raw}'", "AuthenticationFailed", null));
+        var azure = Assert.IsType<Azure.RequestFailedException>(failed);
+        Assert.Equal((403, "AuthenticationFailed"), (azure.Status, azure.ErrorCode));
+        AssertNoSecret(azure);
+
+        System.Runtime.InteropServices.Marshal.SetLastPInvokeError(0);
+        var win32 = RedactedAfterThrow(new System.ComponentModel.Win32Exception(5, $"Access to '{Raw}' is denied"));
+        Assert.Equal(5, Assert.IsType<System.ComponentModel.Win32Exception>(win32).NativeErrorCode);
+        AssertNoSecret(win32);
+    }
+
+    /// <summary>
+    /// Attack on redact17: the rule that a constructor's copy is kept only when it reads the message as its Message, and
+    /// that a constructor which throws leaves the stand-in, had no test (removing either check failed none). A type whose
+    /// (string) constructor takes a name, or refuses the redacted text, becomes a stand-in with the redacted message.
+    /// </summary>
+    [Fact]
+    public void A_type_whose_message_constructor_means_something_else_or_throws_becomes_a_stand_in()
+    {
+        foreach (var original in new Exception[] { new NameOnlyFailure($"store at '{Raw}'"), new RefusingFailure($"failed at '{Raw}'") })
+        {
+            var shown = RedactedAfterThrow(original);
+            Assert.NotEqual(original.GetType(), shown.GetType());
+            Assert.Equal(ExceptionRedaction.OriginalTypeOf(original), ExceptionRedaction.OriginalTypeOf(shown));
+            Assert.Equal(original.Message.Replace(Raw, Shown, StringComparison.Ordinal), shown.Message);
+            AssertNoSecret(shown);
+        }
+    }
+
     [Fact]
     public void A_database_exception_becomes_a_stand_in_that_is_still_a_DbException_with_its_error_code()
     {
@@ -329,6 +368,18 @@ public sealed class ExceptionRedactionTests
     {
         public ProgramFailure(string message, int code)
             : base(message) => HResult = code;
+    }
+
+    /// <summary>A program's exception whose public (string) constructor takes a name, not the message.</summary>
+    private sealed class NameOnlyFailure(string name) : Exception($"'{name}' could not be used");
+
+    /// <summary>A program's exception whose public (string) constructor refuses a redacted text.</summary>
+    private sealed class RefusingFailure : Exception
+    {
+        public RefusingFailure(string message)
+            : base(message.Contains("redacted", StringComparison.Ordinal) ? throw new ArgumentException("no copies", nameof(message)) : message)
+        {
+        }
     }
 
     /// <summary>A program's exception with a public (string) constructor.</summary>
