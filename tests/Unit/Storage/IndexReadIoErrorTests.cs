@@ -57,6 +57,14 @@ public sealed class IndexReadIoErrorTests : IDisposable
         Assert.Equal(before, Listing());
     }
 
+    /// <summary>
+    /// The listing without SQLite's own log and shared memory of a repair's connection, which may be left (it could not
+    /// read to close them): they are not the store's records; the index file itself and every step are compared.
+    /// </summary>
+    private static List<string> Records(List<string> listing) =>
+        listing.Where(l => !l.StartsWith(StepIndex.FileName + "-wal ", StringComparison.Ordinal)
+            && !l.StartsWith(StepIndex.FileName + "-shm ", StringComparison.Ordinal)).ToList();
+
     [StraceTheory]
     [InlineData("3+")] // past the writer's own checks of the file: SQLite's SQLITE_CORRUPT (11) from IOERR_CORRUPTFS
     public void A_save_whose_index_read_fails_with_EIO_is_an_io_error_and_rebuilds_nothing(string when)
@@ -80,11 +88,6 @@ public sealed class IndexReadIoErrorTests : IDisposable
     [InlineData("1+")] // Attack: the repair's own read of the header (IsUnversioned, a FileStream): .NET's bare "Input/output error : path"
     public void A_repair_whose_index_read_fails_with_EIO_sets_nothing_aside_and_rewrites_nothing(string when)
     {
-        // SQLite's own log and shared memory of the repair's connection may be left (it could not read to close them):
-        // they are not the store's records, and the index file itself and every step are compared.
-        static List<string> Records(List<string> listing) =>
-            listing.Where(l => !l.StartsWith(StepIndex.FileName + "-wal ", StringComparison.Ordinal)
-                && !l.StartsWith(StepIndex.FileName + "-shm ", StringComparison.Ordinal)).ToList();
         var before = Listing();
 
         var (exitCode, output) = RunWithReadEio(when, "repair", _ck);
@@ -102,9 +105,6 @@ public sealed class IndexReadIoErrorTests : IDisposable
     [InlineData("8")] // it as a row ("unable to get the page"), not an error, and the repair took the row for damage
     public void Attack_a_repair_whose_integrity_check_read_fails_once_with_EIO_sets_nothing_aside(string when)
     {
-        static List<string> Records(List<string> listing) =>
-            listing.Where(l => !l.StartsWith(StepIndex.FileName + "-wal ", StringComparison.Ordinal)
-                && !l.StartsWith(StepIndex.FileName + "-shm ", StringComparison.Ordinal)).ToList();
         var before = Listing();
 
         var (exitCode, output) = RunWithReadEio(when, "repair", _ck);
