@@ -12,7 +12,8 @@ BeforeAll {
         ($Record | Out-String)
         ($Record | Format-List * -Force | Out-String)
         (Get-Error -InputObject $Record | Out-String)
-        "$($Record.TargetObject)"
+        # A target whose own ToString throws shows nothing of itself (PowerShell cannot show it either).
+        try { "$($Record.TargetObject)" } catch { '' }
         "$($Record.ErrorDetails)"
         for ($e = $Record.Exception; $null -ne $e; $e = $e.InnerException) {
             $e.ToString()
@@ -150,6 +151,14 @@ Describe 'An exception that escapes a cmdlet' {
                 $record = [Management.Automation.ErrorRecord]::new($e, 'OwnId', 'InvalidData', $null)
                 $record.ErrorDetails = [Management.Automation.ErrorDetails]::new('Cannot use https://a.blob.core.windows.net/c?sv=1&sig=SECRET')
                 [Management.Automation.RuntimeException]::new('Cannot use the connection', $null, $record) } }
+        # Final review of session 17: the message holds the secret and the target's own ToString throws; making the
+        # redacted record called that ToString, and its error replaced the one being reported (id and type lost).
+        @{ where = 'its message, with a target whose ToString throws'; make = {
+                $target = [pscustomobject]@{ Name = 'target' }
+                $target | Add-Member -MemberType ScriptMethod -Name ToString -Value { throw 'ToString of the target failed' } -Force
+                $e = [Management.Automation.RuntimeException]::new('Cannot use AccountKey=SECRET==')
+                [Management.Automation.RuntimeException]::new('Cannot use AccountKey=SECRET==', $null,
+                    [Management.Automation.ErrorRecord]::new($e, 'OwnId', 'InvalidData', $target)) } }
     ) {
         $state = [DataraxCkptTests.ThrowingState]::new((& $make))
         $Error.Clear()
@@ -157,7 +166,7 @@ Describe 'An exception that escapes a cmdlet' {
         try { Save-Checkpoint -LiteralPath (Join-Path $TestDrive 'record') -InputObject $state -Step 1 } catch { $caught = $_ }
         $caught | Should -Not -BeNullOrEmpty
         $caught.FullyQualifiedErrorId | Should -BeLike 'OwnId*'
-        $texts = @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0]) + @("$($caught.Exception.ErrorRecord.TargetObject)", "$($caught.Exception.ErrorRecord.ErrorDetails)")
+        $texts = @(Get-ShownErrorTexts $caught) + @(Get-ShownErrorTexts $Error[0]) + @($(try { "$($caught.Exception.ErrorRecord.TargetObject)" } catch { '' }), "$($caught.Exception.ErrorRecord.ErrorDetails)")
         foreach ($text in $texts) {
             $text | Should -Not -BeLikeExactly '*SECRET*'
         }

@@ -69,8 +69,8 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
         catch (Exception ex) when (Escaping(ex) is { } shown)
         {
-            ThrowTerminatingError(ex is IContainsErrorRecord powerShells
-                ? RuntimeRecord(ex, powerShells, shown)
+            ThrowTerminatingError(ex is IContainsErrorRecord { ErrorRecord: { } own }
+                ? RuntimeRecord(ex, own, shown)
                 : new ErrorRecord(shown, ExceptionRedaction.OriginalTypeOf(ex), ErrorCategory.NotSpecified, null));
         }
     }
@@ -98,8 +98,22 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             : null;
     }
 
+    // A target's own ToString may throw (a disposed object, a PSObject's script method): that must not replace the error
+    // being reported with an unrelated one (final review of session 17).
+    private static string? TargetText(object? target)
+    {
+        try
+        {
+            return target is string text ? text : target?.ToString();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
+        {
+            return null;
+        }
+    }
+
     private static bool RecordHoldsSecret(ErrorRecord record) =>
-        Changes(record.TargetObject is string target ? target : record.TargetObject?.ToString())
+        Changes(TargetText(record.TargetObject))
         || Changes(record.ErrorDetails?.Message)
         || Changes(record.ErrorDetails?.RecommendedAction);
 
@@ -111,14 +125,13 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// as PowerShell would have shown them, with the target and details scrubbed, so a script's check of
     /// FullyQualifiedErrorId or CategoryInfo is not changed by the redaction.
     /// </summary>
-    private static ErrorRecord RuntimeRecord(Exception original, IContainsErrorRecord powerShells, Exception shown)
+    private static ErrorRecord RuntimeRecord(Exception original, ErrorRecord own, Exception shown)
     {
-        var own = powerShells.ErrorRecord;
         var target = own.TargetObject switch
         {
             null => null,
             string text => RemoteLocations.Scrubbed(text),
-            var other => other.ToString() is { } text && RemoteLocations.Scrubbed(text) != text ? RemoteLocations.Scrubbed(text) : other,
+            var other => TargetText(other) is { } text && RemoteLocations.Scrubbed(text) != text ? RemoteLocations.Scrubbed(text) : other,
         };
         var record = new ErrorRecord(
             shown,
