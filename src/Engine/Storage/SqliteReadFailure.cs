@@ -36,6 +36,10 @@ internal static unsafe class SqliteReadFailure
     {
         try
         {
+            // SQLitePCL's provider is set by SqliteConnection's type initializer; IsSqlitePclLibrary asks it for the
+            // library's version, which throws when no connection was made yet in this process.
+            System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(SqliteConnection).TypeHandle);
+
             if (OperatingSystem.IsWindows()
                 || !NativeLibrary.TryLoad("e_sqlite3", typeof(SqliteReadFailure).Assembly, null, out var library)
                 || !SqliteColumns.IsSqlitePclLibrary(library)
@@ -83,7 +87,7 @@ internal static unsafe class SqliteReadFailure
         fixed (byte* name = main)
         {
             int errno = 0;
-            if (FileControl(db.DangerousGetHandle(), name, LastErrnoOperation, &errno) == raw.SQLITE_OK && IsReadErrno(errno))
+            if (FileControl(db.DangerousGetHandle(), name, LastErrnoOperation, &errno) == raw.SQLITE_OK && FailedReadErrno.Is(errno))
             {
                 return true;
             }
@@ -104,12 +108,10 @@ internal static unsafe class SqliteReadFailure
 
             int journalErrno = 0;
             return ((delegate* unmanaged[Cdecl]<IntPtr, int, int*, int>)methods[10])(journal, LastErrnoOperation, &journalErrno) == raw.SQLITE_OK
-                && IsReadErrno(journalErrno);
+                && FailedReadErrno.Is(journalErrno);
         }
     }
 
-    // EIO, ENXIO and ERANGE: the same numbers on Linux and macOS, the errnos os_unix.c's unixRead maps to CORRUPTFS.
-    private static bool IsReadErrno(int errno) => errno is 5 or 6 or 34;
 
     /// <summary>
     /// <see cref="SqliteException.ThrowExceptionForRC"/>, except that a failed read SQLite reported as corruption

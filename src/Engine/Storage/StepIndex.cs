@@ -424,9 +424,9 @@ internal sealed partial class StepIndex : IDisposable
         {
             return false;
         }
-        catch (IOException e) when (!OperatingSystem.IsWindows() && e.HResult is 5 or 6 or 34)
+        catch (IOException e) when (!OperatingSystem.IsWindows() && FailedReadErrno.Is(e.HResult))
         {
-            // EIO, ENXIO, ERANGE: the same failed read SQLite reports, with the same words (found by the attack on session 17).
+            // The same failed read SQLite reports, with the same words (found by the attack on session 17).
             throw new IOException(FailedDiskMessage(directory, path, e.Message), e);
         }
 
@@ -1419,6 +1419,15 @@ internal sealed partial class StepIndex : IDisposable
         cmd.ExecuteNonQuery();
     });
 
+    /// <summary>Whether an integrity_check row is a page SQLite could not get for an I/O error (an SQLITE_IOERR code).</summary>
+    private static bool IsFailedPageRead(string row)
+    {
+        var at = row.LastIndexOf("error code=", StringComparison.Ordinal);
+        return at >= 0
+            && int.TryParse(row.AsSpan(at + "error code=".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var code)
+            && (code & 0xFF) == raw.SQLITE_IOERR;
+    }
+
     /// <summary>Runs SQLite's own consistency check; returns its complaints (empty when sound).</summary>
     public List<string> IntegrityCheck() => Guard(() =>
     {
@@ -1434,9 +1443,11 @@ internal sealed partial class StepIndex : IDisposable
             }
         }
 
-        // integrity_check reports a page it could not read as a row ("unable to get the page"), not as an error: a read
-        // the disk failed (EIO) is an I/O error, never damage to rebuild on that disk (found by the attack on session 17).
-        if (problems.Count > 0 && SqliteReadFailure.LastReadFailed(_connection.Handle))
+        // integrity_check reports a page it could not read as a row ("unable to get the page. error code=8458"), not as
+        // an error: a read the disk failed (EIO, SQLITE_IOERR_CORRUPTFS) is an I/O error, never damage to rebuild on that
+        // disk (found by the attack on session 17). The row's own code decides, not the file's last errno: that errno
+        // is never cleared, and an earlier swallowed write error would make real damage read as a failed disk.
+        if (problems.Exists(IsFailedPageRead))
         {
             throw new SqliteException($"SQLite Error 10: 'disk I/O error': a read of the file failed during PRAGMA integrity_check ({problems[0]}).", raw.SQLITE_IOERR, SqliteReadFailure.CorruptFsCode);
         }
