@@ -51,7 +51,7 @@ internal static class JitWarmUp
     public static string Measured(IReadOnlyList<long> saves, IReadOnlyList<long> savez, long settledAt)
     {
         var note = string.Create(CultureInfo.InvariantCulture,
-            $"methods compiled during each measured engine save: {string.Join(", ", saves)}; during each measured numpy.savez: {string.Join(", ", savez)} (by the engine process, in the background)");
+            $"methods compiled during each measured engine save: {string.Join(", ", saves.Select(c => c.ToString(CultureInfo.InvariantCulture)))}; during each measured numpy.savez: {string.Join(", ", savez.Select(c => c.ToString(CultureInfo.InvariantCulture)))} (by the engine process, in the background)");
         var over = saves.Concat(savez).Count(c => c > settledAt);
         return over == 0 ? note : note + string.Create(CultureInfo.InvariantCulture,
             $"; {over} of the {saves.Count + savez.Count} measured timings compiled more than {settledAt} methods: the JIT had not settled, and those times include JIT work");

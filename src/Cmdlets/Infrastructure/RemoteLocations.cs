@@ -94,8 +94,9 @@ internal static partial class RemoteLocations
     /// <c>"AccountKey": "…"</c>, also escaped inside a JSON string), up to the next <c>;</c>, the closing quote when it
     /// is quoted, or the line end.</item>
     /// </list>
-    /// Every pattern is matched without backtracking over its own input (each part is one character class), so the time
-    /// is linear in the text's length, whatever it holds.
+    /// Every pattern is kept from backtracking over its own input (character classes, and alternatives guarded by
+    /// lookaheads that each decide on a few characters), so the time is linear in the text's length, whatever it holds
+    /// (1–2 MB adversarial texts were measured by the attack on redact17).
     /// </summary>
     public static string Scrubbed(string text)
     {
