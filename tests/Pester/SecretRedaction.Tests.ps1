@@ -372,6 +372,29 @@ Describe 'The redaction of free text' {
         Scrub $text | Should -BeExactly $text
     }
 
+    # Attack on redact18: each of these still shows the secret. The first five are real keys the 'AccountKey: prose' cut
+    # now keeps (main redacted them: its value ran to the line end); the rest are forms the new patterns do not reach.
+    It 'Attack on redact18: hides <what>' -ForEach @(
+        @{ what = 'AccountKey: {key} (Format-List of a collection)'; text = 'AccountKey : {SECRETEby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq==}' }
+        @{ what = 'AccountKey: <key>'; text = 'AccountKey: <SECRETEby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq==>' }
+        @{ what = 'AccountKey: [key]'; text = 'AccountKey: [SECRETEby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq==]' }
+        @{ what = 'AccountKey: (key)'; text = 'AccountKey: (SECRETEby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq==)' }
+        @{ what = 'AccountKey: in typographic quotes'; text = "AccountKey: `u{201C}SECRETEby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq==`u{201D}" }
+        @{ what = 'sig= after \ and a space'; text = 'C:\temp\sig= SECRETa8Zx2FqL0bN3vT7wKpR5yHcD1mE9uJ4%3D' }
+        @{ what = 'an XML AccountKey element with an attribute'; text = '<AccountKey type="string">SECRET==</AccountKey>' }
+        @{ what = 'an XML AccountKey element holding CDATA'; text = '<AccountKey><![CDATA[SECRET==]]></AccountKey>' }
+        @{ what = 'an XML AccountKey element after a comment'; text = '<AccountKey><!-- primary -->SECRET==</AccountKey>' }
+        @{ what = 'an app.config setting'; text = '<add key="StorageAccountKey" value="SECRET==" />' }
+        @{ what = 'sig= after a JSON-escaped newline'; text = '{"log":"request failed\nsig=SECRET"}' }
+        @{ what = 'sig= after a JSON-escaped tab'; text = '{"log":"request failed\tsig=SECRET"}' }
+        @{ what = 'sig= after an encoded newline'; text = 'log=failed%0Asig%3DSECRET' }
+        @{ what = 'sig= after an encoded ;'; text = 'sv%3D2020%3Bsig%3DSECRET' }
+        @{ what = 'sig= after an encoded quote'; text = 'q=%22sig%3DSECRET%22' }
+    ) {
+        $shown = Scrub $text
+        $shown | Should -Not -BeLikeExactly '*SECRET*'
+    }
+
     It 'redacts only the value of <what>' -ForEach @(
         @{ what = 'an XML element, not the text after its closing tag'; text = '<AccountKey>SECRET==</AccountKey> was rejected'; shown = '<AccountKey><redacted></AccountKey> was rejected' }
         @{ what = 'an XML-escaped element'; text = '&lt;AccountKey&gt;SECRET==&lt;/AccountKey&gt; was rejected'; shown = '&lt;AccountKey&gt;<redacted>&lt;/AccountKey&gt; was rejected' }
