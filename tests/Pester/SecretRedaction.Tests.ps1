@@ -229,6 +229,28 @@ Describe 'An exception that escapes a cmdlet' {
         }
     }
 
+    # Attack on redact18: each still shows SECRET in the catch, $Error or the -ErrorVariable a user gave.
+    It 'Attack on redact18: a downstream <what> shows no secret' -ForEach @(
+        # OwnRecords.HoldsSecret checks the target and details but not the id, which ForCmdlet and Thrown do scrub.
+        @{ what = 'throw of a record whose error id quotes the secret'; run = { param($dir, $secret) Get-Checkpoint -LiteralPath $dir | ForEach-Object { throw [Management.Automation.ErrorRecord]::new([Exception]::new('failed'), "AccountKey=$secret", 'NotSpecified', $null) } } }
+        # An ActionPreferenceStopException: its message is clean and its record's exception is not in its inner chain.
+        @{ what = 'Write-Error -ErrorAction Stop'; run = { param($dir, $secret) Get-Checkpoint -LiteralPath $dir | ForEach-Object { Write-Error "AccountKey=$secret" -ErrorAction Stop } } }
+        # ForgetOriginal replaces the entry in $Error, not the one ForEach-Object put in its -ErrorVariable.
+        @{ what = 'throw with ForEach-Object -ErrorVariable'; run = { param($dir, $secret) Get-Checkpoint -LiteralPath $dir | ForEach-Object -ErrorVariable script:attackVariable { throw "AccountKey=$secret" } } }
+    ) {
+        $dir = Join-Path $TestDrive 'attack-redact18'
+        if (-not (Test-Path $dir)) { Save-Checkpoint -LiteralPath $dir -InputObject @{ a = 1 } -Step 1 | Out-Null }
+        $script:attackVariable = $null
+        $Error.Clear()
+        $caught = $null
+        try { & $run $dir ('SEC' + 'RET==') } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $records = @($caught) + @($Error) + @($script:attackVariable) | Where-Object { $_ -is [Management.Automation.ErrorRecord] }
+        foreach ($record in $records) {
+            foreach ($text in Get-ShownErrorTexts $record) { $text | Should -Not -BeLikeExactly '*SECRET*' }
+        }
+    }
+
     It 'one that holds no secret escapes as it is: same object, same type' {
         $failure = [NullReferenceException]::new('plain failure')
         $state = [DataraxCkptTests.ThrowingState]::new($failure)
