@@ -58,8 +58,10 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <see cref="CheckpointErrorRecords.Redacted"/>: its message, inner exceptions and Data redacted, the same type or a
     /// stand-in of the same base a script catches. It still stops the command whatever -ErrorAction says, as an escaping
     /// exception does, under the id PowerShell gives one (the full name of the type thrown; for PowerShell's own
-    /// exceptions that carry an error record, that record's id and category). Flow control and any exception that holds no secret (a
-    /// stop, a terminating error record the module already redacted) pass as they are.
+    /// exceptions that carry an error record, that record's id and category). A script's <c>throw</c> from further down the
+    /// pipeline passes on as the script's error, as it would without a secret (<see cref="OwnRecords.Thrown"/>). Flow
+    /// control and any exception that holds no secret (a stop, a terminating error record the module already redacted)
+    /// pass as they are.
     /// </summary>
     private void Guarded(Action stage)
     {
@@ -69,9 +71,47 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
         catch (Exception ex) when (Escaping(ex) is { } shown)
         {
-            ThrowTerminatingError(ex is IContainsErrorRecord { ErrorRecord: { } own }
-                ? RuntimeRecord(ex, own, shown)
-                : new ErrorRecord(shown, ExceptionRedaction.OriginalTypeOf(ex), ErrorCategory.NotSpecified, null));
+            if (ex is RuntimeException thrown && OwnRecords.Thrown(thrown, shown) is { } script)
+            {
+                // A script's throw downstream passes the cmdlet as the script's error, not this cmdlet's (redact18).
+                ForgetOriginal(ex, new ErrorRecord(script.ErrorRecord, script));
+                throw script;
+            }
+
+            var record = ex is IContainsErrorRecord { ErrorRecord: { } own }
+                ? OwnRecords.ForCmdlet(ex, own, shown)
+                : new ErrorRecord(shown, ExceptionRedaction.OriginalTypeOf(ex), ErrorCategory.NotSpecified, null);
+            ForgetOriginal(ex, record);
+            ThrowTerminatingError(record);
+        }
+    }
+
+    /// <summary>
+    /// Replaces in <c>$Error</c> the record of <paramref name="original"/> that a command further down the pipeline put
+    /// there before the exception reached this cmdlet (ForEach-Object does for a script's throw), by
+    /// <paramref name="shown"/>: <c>$Error[1]</c> still quoted the secret the guard had redacted (redact18).
+    /// </summary>
+    private void ForgetOriginal(Exception original, ErrorRecord shown)
+    {
+        if (SessionState.PSVariable.GetValue("Error") is not System.Collections.IList errors)
+        {
+            return;
+        }
+
+        var own = (original as IContainsErrorRecord)?.ErrorRecord?.Exception;
+        for (var i = 0; i < errors.Count; i++)
+        {
+            var exception = errors[i] switch
+            {
+                ErrorRecord record => record.Exception,
+                Exception e => e,
+                _ => null,
+            };
+            if (exception is not null
+                && (ReferenceEquals(exception, original) || ReferenceEquals(exception, original.InnerException) || ReferenceEquals(exception, own)))
+            {
+                errors[i] = shown;
+            }
         }
     }
 
@@ -92,59 +132,10 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
 
         // Its message may be clean while its own record's target or details quote the secret (attack on redact17): a copy,
-        // which does not keep that record, is shown under the record RuntimeRecord makes of it, scrubbed.
-        return exception is IContainsErrorRecord { ErrorRecord: { } own } && RecordHoldsSecret(own)
+        // which does not keep that record, is shown under a scrubbed copy of the record (OwnRecords).
+        return exception is IContainsErrorRecord { ErrorRecord: { } own } && OwnRecords.HoldsSecret(own)
             ? CheckpointErrorRecords.Redacted(exception, copy: true)
             : null;
-    }
-
-    // A target's own ToString may throw (a disposed object, a PSObject's script method): that must not replace the error
-    // being reported with an unrelated one (final review of session 17).
-    private static string? TargetText(object? target)
-    {
-        try
-        {
-            return target is string text ? text : target?.ToString();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
-        {
-            return null;
-        }
-    }
-
-    private static bool RecordHoldsSecret(ErrorRecord record) =>
-        Changes(TargetText(record.TargetObject))
-        || Changes(record.ErrorDetails?.Message)
-        || Changes(record.ErrorDetails?.RecommendedAction);
-
-    private static bool Changes(string? text) => text is not null && RemoteLocations.Scrubbed(text) != text;
-
-    /// <summary>
-    /// The record a redacted exception of PowerShell's own (a RuntimeException, a PSInvalidCastException: any that carries
-    /// an error record) stops the command with: its own record's error id, category and details,
-    /// as PowerShell would have shown them, with the target and details scrubbed, so a script's check of
-    /// FullyQualifiedErrorId or CategoryInfo is not changed by the redaction.
-    /// </summary>
-    private static ErrorRecord RuntimeRecord(Exception original, ErrorRecord own, Exception shown)
-    {
-        var target = own.TargetObject switch
-        {
-            null => null,
-            string text => RemoteLocations.Scrubbed(text),
-            var other => TargetText(other) is { } text && RemoteLocations.Scrubbed(text) != text ? RemoteLocations.Scrubbed(text) : other,
-        };
-        var record = new ErrorRecord(
-            shown,
-            // Scrubbed too: a script's 'throw <text>' makes the text its id (attack on redact17).
-            own.FullyQualifiedErrorId is { Length: > 0 } id ? RemoteLocations.Scrubbed(id) : ExceptionRedaction.OriginalTypeOf(original),
-            own.CategoryInfo.Category,
-            target);
-        if (own.ErrorDetails?.Message is { } details)
-        {
-            record.ErrorDetails = new ErrorDetails(RemoteLocations.Scrubbed(details));
-        }
-
-        return record;
     }
 
     /// <summary>The command's BeginProcessing: opens the engine handler. Overrides call it before they use the handler (some check their parameters first).</summary>

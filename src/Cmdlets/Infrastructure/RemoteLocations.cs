@@ -36,67 +36,41 @@ internal static partial class RemoteLocations
 
     /// <summary>
     /// A query holds a SAS signature: <c>sig=</c> in any case, also percent-encoded (<c>%73ig=</c>, <c>s%69g=</c>,
-    /// <c>%53%49%47=</c>, <c>sig%3D</c>) up to <see cref="EncodingLevels"/> times over (<c>sig%253D</c>): the storage
+    /// <c>%53%49%47=</c>, <c>sig%3D</c>) any number of times over (<c>sig%253D</c>, <c>sig%25252525253D</c>): the storage
     /// service decodes once, but a URL pasted into another URL's query, or logged by a layer that encodes again, is
-    /// encoded twice and still carries the signature.
+    /// encoded more than once and still carries the signature. Read at its fixed point (<see cref="PercentDecoding"/>),
+    /// in time linear in its length whatever its depth.
     /// </summary>
-    private static bool HoldsSignature(ReadOnlySpan<char> query)
-    {
-        if (query.Contains("sig=", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-
-        var text = query.ToString();
-        for (var level = 0; level < EncodingLevels && text.Contains('%'); level++)
-        {
-            var decoded = Unescaped(text);
-            if (decoded.Contains("sig=", StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-
-            if (decoded.Length == text.Length)
-            {
-                break;
-            }
-
-            text = decoded;
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// How many times over a text may be percent-encoded and still have its secret found. Bounded, and decoded in a loop:
-    /// decoding for as long as the text changed took one nested call per level, so '%25' followed by 200,000 '25'
-    /// overflowed the stack and took quadratic time. Three levels: the patterns accept a '%' followed by up to two '25'.
-    /// </summary>
-    private const int EncodingLevels = 3;
-
-    // A '%' not followed by two hex digits is kept as it is; UnescapeDataString never throws.
-    private static string Unescaped(string text) => Uri.UnescapeDataString(text);
+    private static bool HoldsSignature(ReadOnlySpan<char> query) =>
+        query.Contains("sig=", StringComparison.OrdinalIgnoreCase)
+        || (query.Contains('%') && PercentDecoding.FixedPoint(query.ToString()).Contains("sig=", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Text that quotes a path or secret it was not handed as one (a provider's exception message, an engine log line, an
-    /// exception's Data) with every secret the storage service or its SDK would take replaced by <c>&lt;redacted&gt;</c>:
+    /// exception's Data) with every secret the storage service or its SDK would take replaced by <c>&lt;redacted&gt;</c>.
+    /// Each form below is also found percent-encoded any number of times over (<c>%3F</c>, <c>%253F</c>,
+    /// <c>%2525252525253F</c>: a '%' followed by any run of '25'; the fourth level leaked: redact18):
     /// <list type="bullet">
-    /// <item>a query that holds <c>sig=</c> (also percent-encoded, up to three times over), from its <c>?</c>, its
-    /// percent-encoded <c>%3F</c> (<c>%253F</c>, <c>%25253F</c>) or its JSON-escaped <c>\u003F</c>, to the next quote or
-    /// white space, by the rule of <see cref="Shown"/>;</item>
-    /// <item>the value of a <c>sig=</c> parameter anywhere else (after white space, a quote, <c>&amp;</c>, <c>;</c>, a
-    /// bracket, <c>|</c>, <c>+</c>, <c>~</c>, <c>\</c>, a JSON-escaped <c>\u0026</c>, also percent-encoded up to three
-    /// times over; its <c>=</c> also <c>\u003d</c>), up to the next <c>&amp;</c>, <c>;</c>, quote or line end, white space
-    /// included, so that a query split by a space leaves no part of the signature; a folder named <c>sig=3</c>
-    /// ('/sig=3') is no parameter and is kept (on Windows, '\sig=3' is taken for one);</item>
+    /// <item>a query that holds <c>sig=</c> (also percent-encoded), from its <c>?</c>, its percent-encoded <c>%3F</c> or its
+    /// JSON-escaped <c>\u003F</c>, to the next quote or white space, by the rule of <see cref="Shown"/>;</item>
+    /// <item>the value of a <c>sig=</c> parameter anywhere else: after white space, a quote, <c>&amp;</c>, <c>;</c>,
+    /// <c>,</c>, a bracket, <c>|</c>, <c>+</c>, <c>~</c>, <c>.</c>, <c>*</c>, <c>$</c>, <c>@</c>, a JSON-escaped
+    /// <c>\u0026</c>, or a percent-encoded <c>?</c>, <c>&amp;</c>, <c>=</c>, space or comma (its <c>=</c> also
+    /// <c>\u003d</c>), up to the next <c>&amp;</c>, <c>;</c>, quote or line end, white space included, so that a query
+    /// split by a space leaves no part of the signature. After <c>/</c> it is a folder name ('/runs/sig=3'); after <c>\</c> or
+    /// <c>%5C</c> too ('C:\runs\sig=3'), unless its value reads as a signature does (<see cref="SignatureShape"/>);</item>
     /// <item>the value of a connection string's <c>AccountKey</c> or <c>SharedAccessSignature</c> (any case, also ending a
     /// longer name: <c>StorageAccountKey=</c>) after <c>=</c> or <c>:</c>, the name quoted or not (JSON:
     /// <c>"AccountKey": "…"</c>, also escaped inside a JSON string), up to the next <c>;</c>, the closing quote when it
-    /// is quoted, or the line end.</item>
+    /// is quoted, or the line end. An unquoted <c>AccountKey:</c> is prose ('AccountKey: not set') unless its value is
+    /// quoted or reads as a key does (<see cref="KeyShape"/>);</item>
+    /// <item>the text of an XML element <c>&lt;AccountKey&gt;</c> or <c>&lt;SharedAccessSignature&gt;</c>, also XML-escaped
+    /// (<c>&amp;lt;AccountKey&amp;gt;</c>) or JSON-escaped (<c>\u003CAccountKey\u003E</c>), up to the next <c>&lt;</c>
+    /// or the end of its first line that is not blank (an indented element's value stands on the next line).</item>
     /// </list>
-    /// Every pattern is kept from backtracking over its own input (character classes, and alternatives guarded by
-    /// lookaheads that each decide on a few characters), so the time is linear in the text's length, whatever it holds
-    /// (1–2 MB adversarial texts were measured by the attack on redact17).
+    /// Every pattern is kept from backtracking over its own input (character classes, atomic groups, and alternatives
+    /// guarded by lookaheads that each decide on a few characters or on one run of '25'), so the time is linear in the
+    /// text's length, whatever it holds (1 MB adversarial texts are scrubbed by a test in well under two seconds).
     /// </summary>
     public static string Scrubbed(string text)
     {
@@ -105,70 +79,80 @@ internal static partial class RemoteLocations
             return text;
         }
 
-        var scrubbed = ConnectionStringSecret().Replace(text, m => m.Groups["name"].Value + m.Groups["open"].Value + "<redacted>" + m.Groups["open"].Value);
+        var scrubbed = XmlSecret().Replace(text, m => m.Groups["name"].Value + m.Groups["space"].Value + "<redacted>");
+        scrubbed = ConnectionStringSecret().Replace(scrubbed, m => m.Groups["name"].Value + m.Groups["open"].Value + "<redacted>" + m.Groups["open"].Value);
         scrubbed = SignatureParameter().Replace(scrubbed, m => m.Groups["name"].Value + "<redacted>");
         return Query().Replace(scrubbed, m => HoldsSignature(m.ValueSpan) ? m.Groups["mark"].Value + "<redacted>" : m.Value);
     }
 
-    // The cheap test that spares almost every message the regular expressions: the text and each of its decodings, as
-    // many as the patterns know (EncodingLevels), in a loop that stops when decoding changes nothing.
-    private static bool MayHoldSecret(string text)
-    {
-        if (NamesSecret(text))
-        {
-            return true;
-        }
-
-        for (var level = 0; level < EncodingLevels && text.Contains('%'); level++)
-        {
-            var decoded = Unescaped(text);
-            if (decoded.Length == text.Length)
-            {
-                return false;
-            }
-
-            if (NamesSecret(decoded))
-            {
-                return true;
-            }
-
-            text = decoded;
-        }
-
-        return false;
-    }
+    // The cheap test that spares almost every message the regular expressions: the text, and the text at its decoding's
+    // fixed point (one linear pass, however deep the encoding).
+    private static bool MayHoldSecret(string text) =>
+        NamesSecret(text) || (text.Contains('%', StringComparison.Ordinal) && NamesSecret(PercentDecoding.FixedPoint(text)));
 
     private static bool NamesSecret(string text) =>
         text.Contains("sig", StringComparison.OrdinalIgnoreCase)
         || text.Contains("key", StringComparison.OrdinalIgnoreCase);
 
-    // A '%' as it reads after up to EncodingLevels percent-encodings: '%', '%25', '%2525'.
-    private const string Percent = "%(?:25){0,2}";
+    // A '%' as it reads after any number of percent-encodings: '%', '%25', '%2525', … Each match scans one run of '25'
+    // that no other match of the same pattern scans again, which keeps the time linear.
+    private const string Percent = "%(?:25)*";
 
     [GeneratedRegex(@"(?<mark>\?|\\u003[Ff]|" + Percent + "3[Ff])[^\\s'\"]*", RegexOptions.CultureInvariant)]
     private static partial Regex Query();
 
+    // 'sig' with each letter also percent-encoded, white space, then '=' (also '\u003d' or percent-encoded).
+    private const string SignatureName =
+        "(?:s|" + Percent + "73|" + Percent + "53)(?:i|" + Percent + "69|" + Percent + "49)(?:g|" + Percent + "67|" + Percent + "47)"
+        + @"\s*(?:=|\\u003[Dd]|" + Percent + "3[Dd])";
+
+    /// <summary>
+    /// A signature as a SAS carries it, the base64 of an HMAC-SHA256 (44 characters), percent-encoded or not: twenty
+    /// characters of base64 or '%' in a row, which a folder name ('sig=3', 'sig=run-7') does not start with ('C:\runs\sig=3\7' was
+    /// redacted as if it held one: redact18).
+    /// </summary>
+    private const string SignatureShape = "[A-Za-z0-9+/=%]{20}";
+
     [GeneratedRegex(
-        @"(?<name>(?<=^|[\s'""`?&;,(\[{<>=:|+~\\]|\\u0026|" + Percent + "3[Ff]|" + Percent + "26|" + Percent + "3[Dd])"
-        + "(?:s|" + Percent + "73|" + Percent + "53)(?:i|" + Percent + "69|" + Percent + "49)(?:g|" + Percent + "67|" + Percent + "47)"
-        + @"\s*(?:=|\\u003[Dd]|" + Percent + "3[Dd]))[^&;'\"`\r\n]*",
+        @"(?<name>(?:(?<=^|[\s'""`?&;,(\[{<>=:|+~.*)\]}$@]|\\u0026|" + Percent + "(?:3[Ff]|26|3[Dd]|20|2[Cc]))"
+        + @"|(?<=\\|" + Percent + "5[Cc])(?=" + SignatureName + SignatureShape + "))"
+        + SignatureName + @")[^&;'""`\r\n]*",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex SignatureParameter();
 
     // The name may end a longer one (StorageAccountKey), be quoted (JSON, also escaped inside a JSON string once or more:
     // \"AccountKey\", \\\"AccountKey\\\", or by System.Text.Json: \u0022AccountKey\u0022) and be followed by '=' or ':',
-    // also percent-encoded up to EncodingLevels times (AccountKey%3D, a connection string in a URL's query: attack on
-    // redact17). The value runs to the closing quote when quoted, else to the next ';' (also %3B) or quote.
+    // also percent-encoded (AccountKey%3D, a connection string in a URL's query: attack on redact17). The value runs to
+    // the closing quote when quoted, else to the next ';' (also %3B) or quote.
     private const string SecretQuote = @"\\*[""'`]|\\u002[27]|" + Percent + "2[27]";
 
+    /// <summary>
+    /// An account key as prose does not read: a run of base64 (or percent-encoded) characters that ends in the padding
+    /// '=' every account key ends in, or twenty of them in a row (a key is 88). 'AccountKey: not set' has neither, and is
+    /// kept (it was redacted to the line end: redact18); 'AccountKey: SECRET==' and a whole key are redacted.
+    /// </summary>
+    private const string KeyShape = "(?=[A-Za-z0-9+/=%]{20})|(?>[A-Za-z0-9+/=%]+)(?<=[=]|" + Percent + "3[Dd])";
+
     [GeneratedRegex(
-        @"(?<name>(?:AccountKey|SharedAccessSignature)(?:" + SecretQuote + @")?\s*(?:[=:]|\\u003[Dd]|" + Percent + @"3[DdAa])\s*)"
+        @"(?<name>(?:(?:AccountKey|SharedAccessSignature)(?:(?:" + SecretQuote + @")\s*(?:[=:]|\\u003[Dd]|" + Percent + @"3[DdAa])"
+        + @"|\s*(?:=|\\u003[Dd]|" + Percent + @"3[DdAa]))"
+        + @"|SharedAccessSignature\s*:"
+        + @"|AccountKey\s*:(?=\s*(?:" + SecretQuote + "|" + KeyShape + @")))\s*)"
         + @"(?:(?<open>\\u002[27])(?:[^""'`\r\n\\]|\\(?!u002[27]))*(?:\\u002[27])?"
-        + "|(?<open>" + Percent + @"2[27])(?:[^""'`\r\n%]|%(?!(?:25){0,2}2[27]))*(?:" + Percent + "2[27])?"
+        + "|(?<open>" + Percent + @"2[27])(?:[^""'`\r\n%]|%(?!(?:25)*2[27]))*(?:" + Percent + "2[27])?"
         + @"|(?<open>\\*[""'`])[^""'`\r\n]*[""'`]?"
-        + @"|(?:[^;""'`\r\n%]|%(?!(?:25){0,2}3[Bb]))*)",
+        + @"|(?:[^;""'`\r\n%]|%(?!(?:25)*3[Bb]))*)",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex ConnectionStringSecret();
+
+    // An element's opening tag only ('</AccountKey>' is followed by other text), as XML, XML-escaped or JSON-escaped, its
+    // name also ending a longer one or prefixed (StorageAccountKey, ns:AccountKey); the value skips white space (an
+    // indented value on the next line) and runs to the next '<' in any of those forms or the line end.
+    [GeneratedRegex(
+        @"(?<name>(?<=<|&lt;|\\u003[Cc])(?>[\w.:-]*)(?<=AccountKey|SharedAccessSignature)\s*(?:>|&gt;|\\u003[Ee]))(?<space>\s*)"
+        + @"(?:[^<&\\\r\n]|&(?!lt;)|\\(?!u003[Cc]))*",
+        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex XmlSecret();
 
     /// <summary>
     /// Why the environment holds no credentials for <paramref name="location"/>, or null when it may have some.

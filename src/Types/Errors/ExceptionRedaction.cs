@@ -196,6 +196,10 @@ internal static class ExceptionRedaction
                 new System.Net.Http.HttpRequestException(e.HttpRequestError, message, inner, e.StatusCode),
             System.Text.Json.JsonException e when e.GetType() == typeof(System.Text.Json.JsonException) =>
                 new System.Text.Json.JsonException(message, e.Path is null ? null : text(e.Path), e.LineNumber, e.BytePositionInLine, inner),
+            // Its only constructor with a message takes the SocketError first, so no copy by message could make it: it was a
+            // stand-in derived from Exception, which catch [SocketException] missed and whose SocketErrorCode was gone (redact18).
+            System.Net.Sockets.SocketException e when e.GetType() == typeof(System.Net.Sockets.SocketException) && inner is null =>
+                new System.Net.Sockets.SocketException((int)e.SocketErrorCode, message),
             // Its (string) constructors read the thread's last P/Invoke error as the code (attack on redact17).
             System.ComponentModel.Win32Exception e when e.GetType() == typeof(System.ComponentModel.Win32Exception) && inner is null =>
                 new System.ComponentModel.Win32Exception(e.NativeErrorCode, message),

@@ -200,6 +200,36 @@ public sealed class ExceptionRedactionTests
     }
 
     /// <summary>
+    /// redact18: a SocketException has no (string) or (string, Exception) constructor, so it became a stand-in derived from
+    /// Exception: <c>catch [System.Net.Sockets.SocketException]</c> missed it, and its SocketErrorCode and ErrorCode, which
+    /// a script branches on (refused or timed out), were gone. One made from a code, and one a refused connection threw
+    /// (its native error is the platform's own), are rebuilt as themselves with both kept.
+    /// </summary>
+    [Fact]
+    public void A_SocketException_is_rebuilt_as_itself_with_its_socket_error_code_and_error_code()
+    {
+        var made = new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused, $"Connection to '{Raw}' refused");
+        System.Net.Sockets.SocketException refused;
+        using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            // Port 1 on the loopback: nothing listens there, and the refusal comes at once.
+            refused = Assert.Throws<System.Net.Sockets.SocketException>(() => socket.Connect(System.Net.IPAddress.Loopback, 1));
+        }
+
+        refused.Data["Uri"] = Raw;
+        foreach (var original in new[] { made, refused })
+        {
+            var shown = Assert.IsType<System.Net.Sockets.SocketException>(RedactedAfterThrow(original));
+            Assert.NotSame(original, shown);
+            Assert.Equal(original.SocketErrorCode, shown.SocketErrorCode);
+            Assert.Equal(original.ErrorCode, shown.ErrorCode);
+            Assert.Equal(original.NativeErrorCode, shown.NativeErrorCode);
+            Assert.Equal(original.Message.Replace(Raw, Shown, StringComparison.Ordinal), shown.Message);
+            AssertNoSecret(shown);
+        }
+    }
+
+    /// <summary>
     /// Attack on redact17: the rule that a constructor's copy is kept only when it reads the message as its Message, and
     /// that a constructor which throws leaves the stand-in, had no test (removing either check failed none). A type whose
     /// (string) constructor takes a name, or refuses the redacted text, becomes a stand-in with the redacted message.
