@@ -489,7 +489,25 @@ public sealed class CheckpointHandler : IDisposable
     /// interrupted work. With <paramref name="dryRun"/>, reports what it would do and changes nothing.
     /// </summary>
     public RepairReport RepairIndex(string directory, bool dryRun = false, CancellationToken cancellationToken = default) =>
-        ReadStore(directory).Repair(dryRun, cancellationToken);
+        ReadStore(directory).Repair(dryRun, force: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RepairIndex(string, bool, CancellationToken)"/>, and with <paramref name="force"/>, the way out when the
+    /// disk fails to read the index itself (an <see cref="IOException"/> saying so, which a repair otherwise refuses with):
+    /// the index file and its <c>-wal</c>/<c>-shm</c> are renamed aside unread (<c>index.sqlite.unreadable-&lt;UTC time&gt;</c>,
+    /// kept, never deleted) and a new index is built from the step folders' manifests. The report lists every step that
+    /// was read and indexed (<see cref="RepairReport.StepsIndexed"/>) and, under <see cref="RepairReport.Problems"/>, the
+    /// file set aside and every folder that could not be read (left in place, unlisted until a later repair reads it).
+    /// What only the old index recorded is lost: the intents of work interrupted in it (a removal that did not finish
+    /// may list its step again). An index that reads, or fails for another cause (a full disk, a denial), is repaired or
+    /// refused as without <paramref name="force"/>. With <paramref name="dryRun"/>, reports what it would do and changes nothing.
+    /// </summary>
+    /// <param name="directory">The checkpoint directory.</param>
+    /// <param name="dryRun">Report only.</param>
+    /// <param name="force">Set an index the disk fails to read aside, unread, and rebuild it.</param>
+    /// <param name="cancellationToken">Stops before the repair starts.</param>
+    public RepairReport RepairIndex(string directory, bool dryRun, bool force, CancellationToken cancellationToken = default) =>
+        ReadStore(directory).Repair(dryRun, force, cancellationToken);
 
     /// <summary>
     /// Copies steps from the checkpoint location <paramref name="from"/> to <paramref name="to"/>. Each step

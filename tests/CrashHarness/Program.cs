@@ -51,7 +51,7 @@ if (args.Length > 0 && args[0] == "--copied-sqlite")
 
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: [--portable-rename] <save|save-async|overwrite|prune|remove|pin|repair|loop|worker> <dir> [args]");
+    Console.Error.WriteLine("usage: [--portable-rename] <save|save-async|overwrite|prune|remove|pin|list|repair|repair-force|repair-force-dry|loop|worker> <dir> [args]");
     return 2;
 }
 
@@ -108,6 +108,17 @@ try
             break;
         case "repair":
             handler.RepairIndex(dir);
+            break;
+        case "repair-force":
+        case "repair-force-dry":
+            // The forced repair's report, one line each: the steps indexed, then every problem.
+            var report = handler.RepairIndex(dir, dryRun: args[0] == "repair-force-dry", force: true);
+            Console.WriteLine("indexed: " + string.Join(",", report.StepsIndexed));
+            foreach (var problem in report.Problems)
+            {
+                Console.WriteLine("problem: " + problem);
+            }
+
             break;
         case "loop":
             // loop <dir> <first> <count> <seed> [megabytes]: saves steps first..first+count-1 with a

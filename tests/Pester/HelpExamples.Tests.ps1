@@ -185,6 +185,11 @@ BeforeAll {
             $o[0].DryRun | Should -BeTrue
             $o[1].DryRun | Should -BeFalse
             foreach ($report in $o) { @($report.StepsIndexed) | Should -Be @(10, 20, 50, 100, 200, 4200) } }
+        'Repair-CheckpointIndex | Rebuild past an index the disk cannot read' = { param($o)
+            # The fixture's index reads: -Force repairs it in place, sets nothing aside and reports no problem.
+            $o | Should -BeNullOrEmpty
+            Get-ChildItem ./ck -Filter 'index.sqlite.unreadable-*' | Should -BeNullOrEmpty
+            Get-CheckpointStep ./ck | Should -Be @(10, 20, 50, 100, 200, 4200) }
         'Repair-CheckpointIndex | Repair every run folder' = { param($o)
             $o.Count | Should -Be 2
             foreach ($report in $o) { @($report.StepsIndexed) | Should -Be @(1..7) } }

@@ -867,7 +867,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         return ToInfo(row with { Pinned = pinned });
     }
 
-    public RepairReport Repair(bool dryRun, CancellationToken cancellationToken = default)
+    public RepairReport Repair(bool dryRun, bool force, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (!System.IO.Directory.Exists(Directory))
@@ -876,6 +876,54 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         using var dirLock = Lock(exclusive: true);
+        try
+        {
+            return RepairLocked(dryRun);
+        }
+        catch (IOException e) when (force && IndexIoFailure.IsFailedDisk(e, StepIndex.PathOf(Directory)))
+        {
+            // Nothing more is read from it: a sector that fails once may fail every time, and each try may take the
+            // drive's own retries. Its intents are lost with it (said by ForcedRepairAdvice, before the user chose this).
+            return dryRun ? ForcedDryRun(e) : SetAsideUnreadAndRebuild(e);
+        }
+        catch (IOException e) when (IndexIoFailure.IsFailedDisk(e, StepIndex.PathOf(Directory)))
+        {
+            // Only the index itself, not a rebuild's file, and not a full disk or a denial, which the rebuild would meet too.
+            throw IndexIoFailure.WithAdvice(e, IndexIoFailure.ForcedRepairAdvice);
+        }
+    }
+
+    /// <summary>A forced repair's dry run over an index the disk fails to read: what a rebuild from the step folders would list.</summary>
+    private RepairReport ForcedDryRun(IOException unreadable)
+    {
+        using var scratch = StepIndex.OpenFile(Directory, ":memory:", create: true);
+        return WithFirstProblem(Recovery.Reconcile(_folders, scratch, dryRun: true),
+            $"the index could not be read ({ReadFailure(unreadable)}); a forced repair would set it aside unread as '{StepIndex.FileName}{UnreadableMark}<UTC time>' (kept) and rebuild it from the step folders listed here");
+    }
+
+    /// <summary>A forced repair: the index the disk fails to read (and its logs) renamed aside unread, a new one built from the step folders.</summary>
+    private RepairReport SetAsideUnreadAndRebuild(IOException unreadable)
+    {
+        var (rebuilt, aside) = SetAsideAndRebuild([], UnreadableMark);
+        return WithFirstProblem(rebuilt,
+            $"the index could not be read ({ReadFailure(unreadable)}); it was set aside unread as '{(aside is null ? StepIndex.FileName : Path.GetFileName(aside))}' (kept: delete it once the disk is checked) and rebuilt from the step folders; check the disk (the system log, e.g. dmesg)");
+    }
+
+    /// <summary>The cause of a failed read of the index as the system or SQLite gave it.</summary>
+    private static string ReadFailure(IOException e) => (e.InnerException ?? e).Message.TrimEnd('.');
+
+    private static RepairReport WithFirstProblem(RepairReport report, string problem) =>
+        new(report.Directory, report.StepsIndexed, report.StepsAdded, report.RowsRemoved, report.LeftoversRemoved, [problem, .. report.Problems], report.DryRun);
+
+    /// <summary>The mark of an index a forced repair set aside because the disk failed to read it (a damaged one's is <see cref="DamagedMark"/>).</summary>
+    private const string UnreadableMark = ".unreadable-";
+
+    /// <summary>The mark of an index a repair set aside as damaged.</summary>
+    private const string DamagedMark = ".damaged-";
+
+    /// <summary>Repair, under the exclusive lock.</summary>
+    private RepairReport RepairLocked(bool dryRun)
+    {
         if (dryRun && !File.Exists(StepIndex.PathOf(Directory)))
         {
             // Nothing to open and nothing may be created: reconcile against an empty index in memory.
@@ -887,7 +935,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             // Not reconciled in place: an index created here would record no intent, and the sweep of the
             // reconcile would delete what an interrupted overwrite parked in .trash. The rebuild puts it back first.
-            return SetAsideAndRebuild([]);
+            return SetAsideAndRebuild([], DamagedMark).Report;
         }
 
         StepIndex index;
@@ -896,7 +944,18 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             // A dry run writes nothing: an index without a schema version is reported as one a repair would rebuild.
             index = StepIndex.Open(Directory, create: !dryRun, upgrade: !dryRun, _options.IndexBusyTimeout);
-            var damage = index.IntegrityCheck();
+            List<string> damage;
+            try
+            {
+                damage = index.IntegrityCheck();
+            }
+            catch
+            {
+                // Closed before anything is set aside (a forced repair renames the file next).
+                index.Dispose();
+                throw;
+            }
+
             if (damage.Count > 0)
             {
                 carried = ReadableIntents(index);
@@ -906,7 +965,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
         catch (CorruptCheckpointException) when (!dryRun)
         {
-            return SetAsideAndRebuild(carried);
+            return SetAsideAndRebuild(carried, DamagedMark).Report;
         }
         catch (CorruptCheckpointException)
         {
@@ -922,15 +981,18 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
     }
 
-    /// <summary>Repair's rebuild: the index (and its logs) go aside, a new one is built from the step folders and renamed in.</summary>
-    private RepairReport SetAsideAndRebuild(IReadOnlyList<Intent> carried)
+    /// <summary>
+    /// Repair's rebuild: the index (and its logs) go aside, named with <paramref name="mark"/>, a new one is built from the
+    /// step folders and renamed in. Returns the report and the path the index's main file was moved to (null when none was there).
+    /// </summary>
+    private (RepairReport Report, string? Aside) SetAsideAndRebuild(IReadOnlyList<Intent> carried, string mark)
     {
         RefuseRebuildSqliteCannotOpen();
-        SetIndexAside();
+        var aside = SetIndexAside(mark);
         FaultInjector.Hit("repair.after-index-aside");
         var rebuilt = RebuildIndex(carried);
         Log($"Rebuilt the index of '{Directory}': {rebuilt.StepsIndexed.Count} steps listed.");
-        return rebuilt;
+        return (rebuilt, aside);
     }
 
     private List<CheckpointInfo> RemoveSteps(StepIndex index, RetentionPolicy policy, long? protectedStep, bool dryRun,
@@ -1171,7 +1233,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         FaultInjector.Hit("repair.before-index-move-in");
         // The last look: a reader that opened the old index before it was moved aside opens its -wal and -shm
         // by path on its first query, so they can appear again after SetIndexAside looked.
-        MoveLogsAside(DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture));
+        MoveLogsAside(DamagedMark + DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture));
         DurableIo.MoveFile(temp, final, replace: false);
         DurableIo.FsyncDirectory(Directory);
         return report;
@@ -1351,26 +1413,30 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// logs are looked for repeatedly: a connection that opened the main file before may still create its
     /// -wal and -shm by path on its first query.
     /// </summary>
-    private void SetIndexAside()
+    private string? SetIndexAside(string mark = DamagedMark)
     {
         var stamp = DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
         var moved = false;
         var main = StepIndex.PathOf(Directory);
+        string? aside = null;
         if (File.Exists(main))
         {
-            DurableIo.MoveFile(main, $"{main}.damaged-{stamp}", replace: false);
+            aside = FreeAsideName(main, mark + stamp, string.Empty);
+            DurableIo.MoveFile(main, aside, replace: false);
             moved = true;
             // Durable before the logs move: a crash must never find the logs gone and the main file back.
             DurableIo.FsyncDirectory(Directory);
             FaultInjector.Hit("repair.after-index-main-aside");
         }
 
-        moved |= MoveLogsAside(stamp);
+        moved |= MoveLogsAside(mark + stamp);
         if (moved)
         {
             DurableIo.FsyncDirectory(Directory);
-            Log($"Moved the damaged index of '{Directory}' aside (index.sqlite.damaged-{stamp}).");
+            Log($"Moved the {(mark == UnreadableMark ? "unreadable" : "damaged")} index of '{Directory}' aside ({StepIndex.FileName}{mark}{stamp}).");
         }
+
+        return aside;
     }
 
     /// <summary>Looks for a -wal or -shm beside the index this many times before giving up on them.</summary>
@@ -1380,7 +1446,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     private const int WalHeaderSize = 32;
 
     /// <summary>
-    /// Moves whatever -wal and -shm lie beside the index path aside (named after <paramref name="stamp"/>), looking
+    /// Moves whatever -wal and -shm lie beside the index path aside (named after <paramref name="stamp"/>, its mark and time), looking
     /// again until a look finds none: a reader's connection (readers take no lock) may delete its log or shared
     /// memory as the last one to close, and a reader that opened the old main file may create them again by path.
     /// Returns whether anything was moved.
@@ -1433,13 +1499,13 @@ internal sealed class CheckpointStore : ICheckpointStore
         return moved;
     }
 
-    /// <summary>A name beside the index for a file set aside, free at the time of the call.</summary>
-    private static string FreeAsideName(string main, string stamp, string suffix)
+    /// <summary>A name beside the index for a file set aside (<paramref name="markedStamp"/>: its mark and time), free at the time of the call.</summary>
+    private static string FreeAsideName(string main, string markedStamp, string suffix)
     {
-        var name = $"{main}.damaged-{stamp}{suffix}";
+        var name = $"{main}{markedStamp}{suffix}";
         for (var n = 2; File.Exists(name); n++)
         {
-            name = $"{main}.damaged-{stamp}-{n}{suffix}";
+            name = $"{main}{markedStamp}-{n}{suffix}";
         }
 
         return name;

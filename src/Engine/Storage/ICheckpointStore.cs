@@ -83,7 +83,11 @@ internal interface ICheckpointStore
 
     (ComparedStep Before, ComparedStep After) ReadForCompare(long before, long after);
 
-    RepairReport Repair(bool dryRun, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Rebuilds the index from the steps and sweeps leftovers; <paramref name="force"/> sets aside, unread, an index the
+    /// disk fails to read and rebuilds it, where a repair otherwise refuses (a store that keeps no such file ignores it).
+    /// </summary>
+    RepairReport Repair(bool dryRun, bool force, CancellationToken cancellationToken = default);
 
     /// <summary>Raises <see cref="CheckpointDirectoryNotFoundException"/> when the location does not exist.</summary>
     void ThrowIfMissing();

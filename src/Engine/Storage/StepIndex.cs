@@ -427,7 +427,7 @@ internal sealed partial class StepIndex : IDisposable
         catch (IOException e) when (!OperatingSystem.IsWindows() && FailedReadErrno.Is(e.HResult))
         {
             // The same failed read SQLite reports, with the same words (found by the attack on session 17).
-            throw new IOException(FailedDiskMessage(directory, path, e.Message), e);
+            throw IndexIoFailure.FromRead(directory, path, e.HResult, e);
         }
 
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
@@ -447,11 +447,6 @@ internal sealed partial class StepIndex : IDisposable
             connection.Dispose();
         }
     }
-
-    /// <summary>What an I/O error on the index file says: the file, the directory, the cause, and that it is not damage.</summary>
-    private static string FailedDiskMessage(string directory, string file, string cause) =>
-        $"I/O error on the index '{file}' of the checkpoint directory '{directory}': the disk failed a read or write ({cause.TrimEnd('.')}). "
-            + "This is not damage to the index: check the disk (the system log, e.g. dmesg) and retry; do not rebuild the index on a disk that fails.";
 
     /// <summary>Whether the file holds any table, view or index at all (reads the schema table only).</summary>
     private bool HasTables() => Convert.ToInt64(Scalar("SELECT count(*) FROM sqlite_master;"), CultureInfo.InvariantCulture) > 0;
@@ -1576,12 +1571,11 @@ internal sealed partial class StepIndex : IDisposable
         {
             // SQLITE_CORRUPT is asked again rather than taken as whatever the clause above let through: if that filter
             // ever failed, real damage must not read as a disk error (Repair refuses an I/O error).
-            // SQLITE_IOERR / SQLITE_FULL: the same I/O failure a data file write reports, so callers
-            // handle one kind of error for a full disk wherever it strikes. SQLITE_CORRUPT here is a read the disk
-            // failed (SqliteReadFailure): not damage, and a rebuild (Repair) would rewrite the index on that disk.
-            throw new IOException(e.SqliteErrorCode == 13
-                ? $"No space left on device: the index of '{_directory}' could not be written ({e.Message}). Free disk space and retry."
-                : FailedDiskMessage(_directory, _file ?? PathOf(_directory), e.Message), e);
+            // SQLITE_IOERR / SQLITE_FULL: the same I/O failure a data file write reports, so callers handle one kind of
+            // error for a full disk wherever it strikes; its message follows its errno (IndexIoFailure). SQLITE_CORRUPT
+            // here is a read the disk failed (SqliteReadFailure): not damage, and a rebuild (Repair) would rewrite the
+            // index on that disk.
+            throw IndexIoFailure.From(_directory, _file ?? PathOf(_directory), e, _connection.Handle);
         }
         catch (SqliteException e) when ((e.SqliteErrorCode & 0xFF) == raw.SQLITE_BUSY)
         {

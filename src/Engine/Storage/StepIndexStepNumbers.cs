@@ -91,7 +91,24 @@ internal sealed partial class StepIndex
             // Rolled back (by SQLite or the transaction's disposal): the index is as it was, without steps_by_step.
             // SQLITE_IOERR too: a disk over its quota fails the write with EDQUOT, which SQLite reports as an I/O error
             // (IOERR_WRITE, IOERR_FSYNC), not as SQLITE_FULL. Any other error (damage, a denial) fails the open.
+            if ((e.SqliteErrorCode & 0xFF) == raw.SQLITE_IOERR)
+            {
+                ForgetFailedCall();
+            }
         }
+    }
+
+    /// <summary>
+    /// Reopens the connection after an I/O error it goes on from: SQLite keeps the failed call's errno on the file (and
+    /// its write-ahead log) until another call fails, never clearing it, so damage read later by the same connection
+    /// would read as a read the disk failed (<see cref="SqliteReadFailure"/>) and be refused as one instead of repaired.
+    /// A new connection's files start with none. (SQLITE_FULL needs none: SQLite clears the errno of a write it fails so.)
+    /// </summary>
+    private void ForgetFailedCall()
+    {
+        _connection.Close();
+        _connection.Open();
+        Execute("PRAGMA busy_timeout = " + _busyTimeoutMs.ToString(CultureInfo.InvariantCulture) + ";");
     }
 
     /// <summary>Whether any schema object (the step-number index, or a table or view made by hand) has the name <see cref="StepNumberIndex"/>.</summary>

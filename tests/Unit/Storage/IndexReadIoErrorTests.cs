@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using DataraxCkpt.Storage;
 using DataraxCkpt.Tests.Reliability.CrashStates;
@@ -95,6 +94,7 @@ public sealed class IndexReadIoErrorTests : IDisposable
         Assert.True(exitCode == 4, $"repair exited {exitCode}, not 4 (IOException): {output}");
         Assert.Contains(Path.Combine(_ck, StepIndex.FileName), output, StringComparison.Ordinal);
         Assert.Contains("check the disk", output, StringComparison.Ordinal);
+        AssertNamesTheWayOut(output);
         Assert.Equal(Records(before), Records(Listing()));
         using var h = new CheckpointHandler();
         Assert.Equal([1L, 2, 3], h.GetCheckpointSteps(_ck));
@@ -138,8 +138,18 @@ public sealed class IndexReadIoErrorTests : IDisposable
         var (exitCode, output) = RunWithReadEio("1+", path + "-wal", [command, _ck]);
 
         Assert.DoesNotContain("CorruptCheckpoint", output, StringComparison.Ordinal);
-        Assert.DoesNotContain("Repair-CheckpointIndex", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("run Repair-CheckpointIndex to rebuild", output, StringComparison.Ordinal);
         Assert.Contains("check the disk", output, StringComparison.Ordinal);
+        if (command == "list")
+        {
+            Assert.DoesNotContain("Repair-CheckpointIndex", output, StringComparison.Ordinal);
+        }
+        else
+        {
+            // The repair refused names its way out (session 18), which is not the damage's advice to rebuild.
+            AssertNamesTheWayOut(output);
+        }
+
         Assert.True(command == "list" ? exitCode == 0 : exitCode == 4, $"{command} exited {exitCode}: {output}");
         Assert.Equal(before, Listing().Where(l => !l.StartsWith(StepIndex.FileName + "-", StringComparison.Ordinal)).ToList());
     }
@@ -161,10 +171,25 @@ public sealed class IndexReadIoErrorTests : IDisposable
         Assert.Contains("Repair-CheckpointIndex", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A repair refused for a read the disk failed names the way out (Repair-CheckpointIndex -Force), says it keeps the
+    /// index aside unread, and what it risks (session 18: the refusal gave no way out but deleting the index by hand).
+    /// </summary>
+    internal static void AssertNamesTheWayOut(string output)
+    {
+        Assert.Contains("Repair-CheckpointIndex -Force", output, StringComparison.Ordinal);
+        Assert.Contains("aside unread", output, StringComparison.Ordinal);
+        Assert.Contains("never deleted", output, StringComparison.Ordinal);
+        Assert.Contains("It risks", output, StringComparison.Ordinal);
+    }
+
     /// <summary>Every entry under the store, with its size and last write time: a rebuild or set-aside changes it.</summary>
-    private List<string> Listing() => new DirectoryInfo(_ck).EnumerateFileSystemInfos("*", SearchOption.AllDirectories)
+    private List<string> Listing() => ListingOf(_ck);
+
+    /// <summary>Every entry under <paramref name="store"/>, with its size and last write time.</summary>
+    internal static List<string> ListingOf(string store) => new DirectoryInfo(store).EnumerateFileSystemInfos("*", SearchOption.AllDirectories)
         .Select(i => string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetRelativePath(_ck, i.FullName)} {(i as FileInfo)?.Length} {i.LastWriteTimeUtc.Ticks}"))
+            $"{Path.GetRelativePath(store, i.FullName)} {(i as FileInfo)?.Length} {i.LastWriteTimeUtc.Ticks}"))
         .Order(StringComparer.Ordinal).ToList();
 
     /// <summary>Runs the harness under strace, every pread64 on the index file from the <paramref name="when"/>-th on failing with EIO.</summary>
@@ -172,24 +197,6 @@ public sealed class IndexReadIoErrorTests : IDisposable
         RunWithReadEio(when, Path.Combine(_ck, StepIndex.FileName), args);
 
     /// <summary>As above, the reads of <paramref name="file"/> failing.</summary>
-    private (int ExitCode, string Output) RunWithReadEio(string when, string file, string[] args)
-    {
-        var strace = TraceRecorder.FindStrace() ?? throw new InvalidOperationException("strace is not installed (apt-get install strace)");
-        var psi = new ProcessStartInfo(strace) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-f", "-qq", "-o", "/dev/null", "-e", "trace=pread64", "-e", $"inject=pread64:error=EIO:when={when}",
-            "-P", file, "--", "dotnet", Harness.DllPath })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["DATARAXCKPT_FAULT"] = string.Empty;
-        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
-        using var p = Process.Start(psi)!;
-        return Harness.Wait(p);
-    }
+    private static (int ExitCode, string Output) RunWithReadEio(string when, string file, string[] args) =>
+        InjectedErrno.Run("pread64", "EIO", when, file, args);
 }

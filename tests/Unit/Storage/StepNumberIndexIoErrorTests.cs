@@ -1,5 +1,6 @@
 using System.Collections;
 using DataraxCkpt.Storage;
+using DataraxCkpt.Tests.Reliability.CrashStates;
 using DataraxCkpt.Tests.Support;
 
 namespace DataraxCkpt.Tests.Storage;
@@ -85,5 +86,29 @@ public sealed class StepNumberIndexIoErrorTests : IDisposable
         Assert.False(HasStepNumberIndex());
         using var h = new CheckpointHandler();
         Assert.Equal([1L, 2, 3, 4], h.GetCheckpointSteps(_ck));
+    }
+
+    [StraceTheory]
+    [InlineData("1")] // the first write of the index's log: the step-number index's, which the open goes on from
+    public void Damage_read_after_a_write_error_the_open_went_on_from_is_damage_not_a_failed_disk_read(string when)
+    {
+        // SQLite keeps a failed call's errno on the file (here the log's EIO) and never clears it; the damaged intents
+        // page read next by the same open was taken for a read the disk failed (its "errno" the write's), so the writer
+        // said "check the disk" and never "run Repair-CheckpointIndex".
+        OlderStore();
+        var root = Index.Scalar("SELECT rootpage FROM sqlite_master WHERE name = 'intents';");
+        var pageSize = Index.Scalar("PRAGMA page_size;");
+        using (var f = new FileStream(Index.Path, FileMode.Open, FileAccess.Write))
+        {
+            f.Position = (root - 1) * pageSize;
+            f.Write(Enumerable.Repeat((byte)0xA5, (int)pageSize).ToArray());
+        }
+
+        var (exitCode, output) = InjectedErrno.Run("pwrite64", "EIO", when, Index.Path + "-wal", "pin", _ck, "1");
+
+        Assert.True(exitCode == 3, $"pin exited {exitCode}, not 3 (CorruptCheckpoint): {output}");
+        Assert.Contains("CorruptCheckpoint", output, StringComparison.Ordinal);
+        Assert.Contains("run Repair-CheckpointIndex", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("check the disk", output, StringComparison.Ordinal);
     }
 }

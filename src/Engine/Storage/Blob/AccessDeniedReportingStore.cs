@@ -91,7 +91,7 @@ internal sealed class AccessDeniedReportingStore : ICheckpointStore
     public (ComparedStep Before, ComparedStep After) ReadForCompare(long before, long after) =>
         Guard(() => _inner.ReadForCompare(before, after));
 
-    public RepairReport Repair(bool dryRun, CancellationToken cancellationToken = default) => Guard(() => _inner.Repair(dryRun, cancellationToken));
+    public RepairReport Repair(bool dryRun, bool force, CancellationToken cancellationToken = default) => Guard(() => _inner.Repair(dryRun, force, cancellationToken));
 
     public void ThrowIfMissing() => Guard(_inner.ThrowIfMissing);
 }

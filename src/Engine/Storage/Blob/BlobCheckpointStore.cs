@@ -1377,7 +1377,8 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         }
     }
 
-    public RepairReport Repair(bool dryRun, CancellationToken cancellationToken = default)
+    /// <remarks><paramref name="force"/> changes nothing here: the index is a local cache a repair always rebuilds from the store.</remarks>
+    public RepairReport Repair(bool dryRun, bool force, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfMissing();
