@@ -599,10 +599,18 @@ internal sealed class StagingArea : IStepSink, IDisposable
     /// before the rename, which <see cref="SyncFolder"/> waits for; their order among themselves carries nothing,
     /// since a crash before the rename leaves an unpublished staging folder that is swept whatever of it reached
     /// the disk (docs/guarantees.md, "The step's flushes before its publish"). A flush no pool thread has started
-    /// when waited for runs on the waiting thread (<see cref="PoolOrWaiter"/>).
+    /// when waited for runs on the waiting thread (<see cref="PoolOrWaiter"/>). Not on macOS: there a file's fsync
+    /// reaches only the drive's volatile cache, and the folder's F_FULLFSYNC is what flushes that cache for the files
+    /// fsynced before it (<see cref="DurableIo.FsyncDirectory"/>), so it must still follow them; SyncFolder then
+    /// flushes both folders after the files, as before.
     /// </summary>
     void IStepSink.StartFolderSync()
     {
+        if (OperatingSystem.IsMacOS())
+        {
+            return;
+        }
+
         var parent = System.IO.Path.GetDirectoryName(Path)!;
         _ = Interlocked.Exchange(ref _folderSyncs,
             [PoolOrWaiter.Run(() => DurableIo.FsyncDirectory(Path)), PoolOrWaiter.Run(() => DurableIo.FsyncDirectory(parent))]);
