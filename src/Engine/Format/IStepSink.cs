@@ -44,6 +44,19 @@ internal interface IStepSink
         return Task.CompletedTask;
     }
 
-    /// <summary>Makes the files' names durable (a folder fsync; nothing for blobs).</summary>
+    /// <summary>
+    /// Called once every file of the step has been created, before the last one is written and sealed: a sink
+    /// whose names are made durable apart from the files' contents (a folder fsync) may start that here, so that
+    /// it overlaps the rest of the write instead of following it; <see cref="SyncFolder"/> then waits for it. By
+    /// default nothing starts early (a blob's commit must follow its seals).
+    /// </summary>
+    void StartFolderSync()
+    {
+    }
+
+    /// <summary>
+    /// Makes the files' names durable (a folder fsync; nothing for blobs), or waits for what
+    /// <see cref="StartFolderSync"/> started; when it returns, the step may be published.
+    /// </summary>
     void SyncFolder();
 }

@@ -21,8 +21,9 @@ internal sealed class WrittenStep
 /// <summary>
 /// Writes a step's files into its staging folder: tensor bytes cut into chunks of at most 4 MiB,
 /// compressed on all cores while this thread appends the finished frames in order to
-/// <c>tensors.lz4</c>; then <c>manifest.json.lz4</c>; then both files and the folder are flushed
-/// to disk. Nothing here is visible to readers until the commit publishes the folder.
+/// <c>tensors.lz4</c>; then <c>manifest.json.lz4</c>; both files and the folder are flushed to disk
+/// before this returns (the data file's fsync and the folder's run beside the manifest's write and
+/// fsync). Nothing here is visible to readers until the commit publishes the folder.
 /// </summary>
 internal static class StepWriter
 {
@@ -212,12 +213,15 @@ internal static class StepWriter
         var fileHash = new XXH64();
         using (var manifest = staging.CreateFile(StepFormat.ManifestFile, 0))
         {
+            // Both files exist now, so the folder's entries are final: their flush need not wait for the files'.
+            staging.StartFolderSync();
+            FaultInjector.Hit("save.folder.sync-started");
             // Compressed and written a block at a time: the frame is not held whole next to the manifest.
             frameLength = Lz4Frame.EncodeTo(manifestJson.Span, manifest, fileHash);
             staging.Seal(manifest);
         }
 
-        // Both files durable before their names are: the data file's fsync ends here (its failure fails the save).
+        // Both files durable before the step is published: the data file's fsync ends here (its failure fails the save).
         var sealing = dataSealed!;
         dataSealed = null;
         sealing.GetAwaiter().GetResult();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using DataraxCkpt.Faults;
 using DataraxCkpt.Format;
 using Microsoft.Win32.SafeHandles;
@@ -554,6 +555,9 @@ internal sealed class StagingArea : IStepSink, IDisposable
     private readonly FileStream _owner;
     private bool _keep;
 
+    /// <summary>The folder flushes started early (<see cref="IStepSink.StartFolderSync"/>), until waited for.</summary>
+    private Task[]? _folderSyncs;
+
     public StagingArea(string path, string name, FileStream owner)
     {
         Path = path;
@@ -588,14 +592,66 @@ internal sealed class StagingArea : IStepSink, IDisposable
     Task IStepSink.StartSeal(Stream file) => PoolOrWaiter.Run(() => ((FileStream)file).Flush(flushToDisk: true));
 
     /// <summary>
-    /// Flushes the staging folder's entries, after its files were flushed, then the folder's own entry in
-    /// <c>.staging</c>: an overwrite without an atomic exchange moves the old version aside before the
-    /// staged one goes in, and a power loss between them must still find the staged folder.
+    /// Starts both flushes of <see cref="SyncFolder"/> on pool threads once the step's two files exist, so that they
+    /// run beside the manifest's write and fsync instead of after them. A folder's fsync makes durable the entries
+    /// it holds when it runs, and both are there; the files' contents are their own fsyncs' business. What the
+    /// publish needs is that all four (the two files, the folder, its entry in <c>.staging</c>) have returned
+    /// before the rename, which <see cref="SyncFolder"/> waits for; their order among themselves carries nothing,
+    /// since a crash before the rename leaves an unpublished staging folder that is swept whatever of it reached
+    /// the disk (docs/guarantees.md, "The step's flushes before its publish"). A flush no pool thread has started
+    /// when waited for runs on the waiting thread (<see cref="PoolOrWaiter"/>). Not on macOS: there a file's fsync
+    /// reaches only the drive's volatile cache, and the folder's F_FULLFSYNC is what flushes that cache for the files
+    /// fsynced before it (<see cref="DurableIo.FsyncDirectory"/>), so it must still follow them; SyncFolder then
+    /// flushes both folders after the files, as before.
+    /// </summary>
+    void IStepSink.StartFolderSync()
+    {
+        if (OperatingSystem.IsMacOS())
+        {
+            return;
+        }
+
+        var parent = System.IO.Path.GetDirectoryName(Path)!;
+        _ = Interlocked.Exchange(ref _folderSyncs,
+            [PoolOrWaiter.Run(() => DurableIo.FsyncDirectory(Path)), PoolOrWaiter.Run(() => DurableIo.FsyncDirectory(parent))]);
+    }
+
+    /// <summary>
+    /// Flushes the staging folder's entries and the folder's own entry in <c>.staging</c> (an overwrite without an
+    /// atomic exchange moves the old version aside before the staged one goes in, and a power loss between them
+    /// must still find the staged folder), or waits for both flushes started by <see cref="IStepSink.StartFolderSync"/>
+    /// and throws the first one's failure. Called again after a PINNED marker is added, it flushes anew.
     /// </summary>
     public void SyncFolder()
     {
+        if (Interlocked.Exchange(ref _folderSyncs, null) is { } started)
+        {
+            WaitAll(started);
+            return;
+        }
+
         DurableIo.FsyncDirectory(Path);
         DurableIo.FsyncDirectory(System.IO.Path.GetDirectoryName(Path)!);
+    }
+
+    /// <summary>Waits for every task (none is left running), then throws the first failure as it was thrown.</summary>
+    private static void WaitAll(Task[] tasks)
+    {
+        ExceptionDispatchInfo? first = null;
+        foreach (var task in tasks)
+        {
+            try
+            {
+                task.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                // Kept until the other flush has ended: the folder must not be deleted under it.
+                first ??= ExceptionDispatchInfo.Capture(e);
+            }
+        }
+
+        first?.Throw();
     }
 
     /// <summary>Releases the owner lock; deletes whatever is still at the staging path (an unpublished or displaced step).</summary>
@@ -603,6 +659,20 @@ internal sealed class StagingArea : IStepSink, IDisposable
     {
         try
         {
+            // A save failing after its folder flushes started (the manifest's write, the data file's fsync) lets
+            // them end before the folder goes; their failure loses to the save's own.
+            if (Interlocked.Exchange(ref _folderSyncs, null) is { } started)
+            {
+                try
+                {
+                    WaitAll(started);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // The save is already failing with its own error, which this one must not replace.
+                }
+            }
+
             if (_keep)
             {
                 return;

@@ -8,9 +8,11 @@ namespace DataraxCkpt.Tests.Storage;
 
 /// <summary>
 /// A save commits its intent on another thread while it writes and flushes its staging files, and joins it
-/// before the publish (docs/guarantees.md, "The save's intent and its staging files"). A child killed in that
-/// window, or whose intent commit fails, leaves every earlier step exact, no half step, no leftover staging
-/// folder after the next write, and a directory that repair reconciles without problems.
+/// before the publish (docs/guarantees.md, "The save's intent and its staging files"); the staging folder's two
+/// flushes start once both files exist and run beside the manifest's write and fsync ("The step's flushes before
+/// its publish"). A child killed in either window, or whose intent commit or folder flush fails, leaves every
+/// earlier step exact, no half step, no leftover staging folder after the next write, and a directory that
+/// repair reconciles without problems.
 /// </summary>
 [Collection(HeavyReliabilityCollection.Name)]
 public sealed class IntentOverlapTests : IDisposable
@@ -74,6 +76,35 @@ public sealed class IntentOverlapTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits (at most 50 s) for a held-back child's staging folder to satisfy <paramref name="ready"/>, then 300 ms
+    /// more for whatever the child was flushing meanwhile; returns that folder. The child must still be running.
+    /// </summary>
+    private string HeldStagingFolder(Process child, Func<string, bool> ready, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        string? staged = null;
+        while (staged is null && watch.Elapsed < TimeSpan.FromSeconds(50) && !child.HasExited)
+        {
+            staged = StagingFolders().FirstOrDefault(ready);
+            Thread.Sleep(20);
+        }
+
+        Assert.False(child.HasExited, $"the save ended (or failed) before {what}");
+        Assert.NotNull(staged);
+        Thread.Sleep(300);
+        return staged;
+    }
+
+    /// <summary>Kills the held-back child from outside, then checks its staging folder is left to sweep and the store is as before.</summary>
+    private void KillHeldAndCheck(Process child, string staged)
+    {
+        child.Kill();
+        Assert.True(child.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.True(Directory.Exists(staged), "the killed save's staging folder is still there for the next writer to sweep");
+        AssertStoreAsBeforeAndClean(false);
+    }
+
     [Theory]
     [InlineData("save.intent.before-commit", false)]
     [InlineData("save.intent.before-commit", true)]
@@ -109,23 +140,11 @@ public sealed class IntentOverlapTests : IDisposable
         // overlap the intent was committed before any staging file existed, so this state could not arise.
         Seeded(false, 1, 2);
         using var child = Harness.Start("save.intent.before-commit=delay:60000", "save", _ck, "3", S(Seed), "2");
-        var watch = Stopwatch.StartNew();
-        string? staged = null;
-        while (staged is null && watch.Elapsed < TimeSpan.FromSeconds(50) && !child.HasExited)
-        {
-            staged = StagingFolders().FirstOrDefault(d => File.Exists(Path.Combine(d, "manifest.json.lz4")) && File.Exists(Path.Combine(d, "tensors.lz4")));
-            Thread.Sleep(20);
-        }
-
-        Assert.False(child.HasExited, "the save ended (or failed) before the staging files were seen with the intent held back");
-        Assert.NotNull(staged);
-        // Give the writer time to flush what it wrote (it waits at the join afterwards).
-        Thread.Sleep(300);
+        // Then the writer has time to flush what it wrote (it waits at the join afterwards).
+        var staged = HeldStagingFolder(child, d => File.Exists(Path.Combine(d, "manifest.json.lz4")) && File.Exists(Path.Combine(d, "tensors.lz4")),
+            "the staging files were seen with the intent held back");
         Assert.False(Directory.Exists(Path.Combine(_ck, "3")), "nothing is published before the intent is committed");
-        child.Kill();
-        Assert.True(child.WaitForExit(TimeSpan.FromSeconds(30)));
-        Assert.True(Directory.Exists(staged), "the killed save's staging folder is still there for the next writer to sweep");
-        AssertStoreAsBeforeAndClean(false);
+        KillHeldAndCheck(child, staged);
         StoreAssert.Figure(_output, 1, "SIGKILL while the intent commits beside the staging writes", "staging files flushed, intent not committed: survived, step 3 absent, staging swept, repair clean");
     }
 
@@ -134,7 +153,11 @@ public sealed class IntentOverlapTests : IDisposable
     [InlineData("save.intent.before-commit=diskfull")]
     [InlineData("save.intent.committed=ioerror")]
     [InlineData("save.intent.before-start=ioerror")]
-    public void A_failed_intent_commit_fails_the_save_and_leaves_no_staging_folder(string fault)
+    [InlineData("fsync.directory=ioerror@1")]
+    [InlineData("fsync.directory=ioerror@2")]
+    [InlineData("fsync.directory=diskfull@1")]
+    [InlineData("save.folder.sync-started=ioerror")]
+    public void A_failed_intent_commit_or_staging_folder_flush_fails_the_save_and_leaves_no_staging_folder(string fault)
     {
         Seeded(false, 1, 2);
         var run = Harness.Run(fault, "save", _ck, "3", S(Seed), "2");
@@ -142,6 +165,45 @@ public sealed class IntentOverlapTests : IDisposable
         Assert.Empty(StagingFolders());
         Assert.False(Directory.Exists(Path.Combine(_ck, "3")));
         AssertStoreAsBeforeAndClean(false);
+    }
+
+    /// <summary>
+    /// In a seeded store a save's first two directory flushes are its staging folder's (on pool threads, beside the
+    /// manifest's write); the third is the publish's. The kill lands in whichever flush comes first or second.
+    /// </summary>
+    [Theory]
+    [InlineData("save.folder.sync-started", "save", false)]
+    [InlineData("fsync.directory@1", "save", false)]
+    [InlineData("fsync.directory@2", "save", false)]
+    [InlineData("save.folder.sync-started", "overwrite", false)]
+    [InlineData("save.folder.sync-started", "overwrite", true)]
+    [InlineData("fsync.directory@1", "overwrite", true)]
+    [InlineData("fsync.directory@2", "overwrite", false)]
+    public void Kill_while_the_staging_folder_is_flushed_beside_the_manifest_leaves_the_store_as_before(string point, string command, bool portable)
+    {
+        Seeded(portable, 1, 2);
+        var args = command == "save" ? new[] { "save", _ck, "3", S(Seed), "8" } : new[] { "overwrite", _ck, "2", "99", "2" };
+        var run = Harness.Run(point, PortableOverwriteTests.HarnessArgs(portable, args));
+        Assert.True(run.ExitCode == Harness.Killed, $"expected the child to be killed, got exit {run.ExitCode}: {run.Output}");
+        Assert.False(Directory.Exists(Path.Combine(_ck, "3")), "nothing is published by a save killed before its rename");
+        AssertStoreAsBeforeAndClean(portable);
+        StoreAssert.Figure(_output, 1, "SIGKILL while the staging folder is flushed beside the manifest",
+            $"{command} at {point}{(portable ? " (two renames)" : string.Empty)}: survived, the step whole or absent, no leftovers, repair clean");
+    }
+
+    [Fact]
+    public void Kill_with_the_staging_folder_flushed_and_the_manifest_not_yet_written_leaves_the_store_as_before()
+    {
+        // The window the early folder flush opens, held open on purpose: the writer waits right after the folder's
+        // flushes started, before a byte of the manifest is written, while pool threads finish those flushes; the
+        // child is then killed from outside. Before, the folder was flushed only after both files were.
+        Seeded(false, 1, 2);
+        using var child = Harness.Start("save.folder.sync-started=delay:60000", "save", _ck, "3", S(Seed), "2");
+        // Then the pool threads have time to finish the folder's flushes.
+        var staged = HeldStagingFolder(child, d => File.Exists(Path.Combine(d, "manifest.json.lz4")), "its manifest file was seen with the writer held back");
+        Assert.Equal(0, new FileInfo(Path.Combine(staged, "manifest.json.lz4")).Length);
+        KillHeldAndCheck(child, staged);
+        StoreAssert.Figure(_output, 1, "SIGKILL while the staging folder is flushed beside the manifest", "folder flushed, manifest empty: survived, step 3 absent, staging swept, repair clean");
     }
 
     [Fact]
