@@ -880,13 +880,13 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             return RepairLocked(dryRun);
         }
-        catch (IOException e) when (force && IndexIoFailure.IsFailedDisk(e, StepIndex.PathOf(Directory)))
+        catch (IOException e) when (force && IndexIoFailure.IsFailedRead(e, StepIndex.PathOf(Directory)))
         {
             // Nothing more is read from it: a sector that fails once may fail every time, and each try may take the
             // drive's own retries. Its intents are lost with it (said by ForcedRepairAdvice, before the user chose this).
             return dryRun ? ForcedDryRun(e) : SetAsideUnreadAndRebuild(e);
         }
-        catch (IOException e) when (IndexIoFailure.IsFailedDisk(e, StepIndex.PathOf(Directory)))
+        catch (IOException e) when (IndexIoFailure.IsFailedRead(e, StepIndex.PathOf(Directory)))
         {
             // Only the index itself, not a rebuild's file, and not a full disk or a denial, which the rebuild would meet too.
             throw IndexIoFailure.WithAdvice(e, IndexIoFailure.ForcedRepairAdvice);

@@ -19,18 +19,28 @@ internal static class IndexIoFailure
     // them); what it was, and on which file, ride in its Data.
     private const string CauseKey = "DataraxCkpt.IndexIoCause";
     private const string FileKey = "DataraxCkpt.IndexFile";
+    private const string ReadKey = "DataraxCkpt.IndexRead";
 
     /// <summary>Whether <paramref name="e"/> is an I/O error this class made for a read or write the disk failed on <paramref name="file"/>.</summary>
     public static bool IsFailedDisk(IOException e, string file) =>
         e.Data[CauseKey] is IndexIoCause.FailedDisk && e.Data[FileKey] is string failed && string.Equals(failed, file, StringComparison.Ordinal);
 
-    /// <summary><paramref name="e"/> again with <paramref name="more"/> added to its message, its cause and file kept.</summary>
-    public static IOException WithAdvice(IOException e, string more) => Tagged(new IOException($"{e.Message} {more}", e.InnerException), e.Data[CauseKey], e.Data[FileKey]);
+    /// <summary>
+    /// Whether <paramref name="e"/> is a <em>read</em> of <paramref name="file"/> (or its log) the disk failed: what a forced
+    /// repair sets the index aside for. A failed write or fsync leaves a readable index, whose intents a set-aside would
+    /// lose (found by the attack on session 18).
+    /// </summary>
+    public static bool IsFailedRead(IOException e, string file) => IsFailedDisk(e, file) && e.Data[ReadKey] is true;
 
-    private static IOException Tagged(IOException e, object? cause, object? file)
+    /// <summary><paramref name="e"/> again with <paramref name="more"/> added to its message, its cause and file kept.</summary>
+    public static IOException WithAdvice(IOException e, string more) =>
+        Tagged(new IOException($"{e.Message} {more}", e.InnerException), e.Data[CauseKey], e.Data[FileKey], e.Data[ReadKey] is true);
+
+    private static IOException Tagged(IOException e, object? cause, object? file, bool read)
     {
         e.Data[CauseKey] = cause;
         e.Data[FileKey] = file;
+        e.Data[ReadKey] = read;
         return e;
     }
 
@@ -56,12 +66,13 @@ internal static class IndexIoFailure
         var cause = e.SqliteErrorCode == raw.SQLITE_FULL ? IndexIoCause.Full
             : e.SqliteErrorCode != raw.SQLITE_IOERR || IsRead(extended) ? IndexIoCause.FailedDisk
             : Of(errno ?? 0, IsLock(extended));
-        return Tagged(new IOException(Message(directory, file, cause, Cause(e.Message, errno)), e), cause, file);
+        var read = cause == IndexIoCause.FailedDisk && (e.SqliteErrorCode == raw.SQLITE_CORRUPT || IsRead(extended));
+        return Tagged(new IOException(Message(directory, file, cause, Cause(e.Message, errno)), e), cause, file, read);
     }
 
     /// <summary>The exception for a read of the index file that .NET itself made (its header) and the system failed with <paramref name="errno"/>.</summary>
     public static IOException FromRead(string directory, string file, int errno, IOException e) =>
-        Tagged(new IOException(Message(directory, file, IndexIoCause.FailedDisk, Cause(e.Message, errno)), e), IndexIoCause.FailedDisk, file);
+        Tagged(new IOException(Message(directory, file, IndexIoCause.FailedDisk, Cause(e.Message, errno)), e), IndexIoCause.FailedDisk, file, read: true);
 
     private static IndexIoCause Of(int errno, bool lockCall) =>
         errno == ENOSPC || errno == EDQUOT ? IndexIoCause.Full

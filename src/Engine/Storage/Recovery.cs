@@ -203,6 +203,7 @@ internal static class Recovery
         var listedIds = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var step in folders.ListStepFolders())
         {
+            var indexing = false;
             StepManifest? manifest = null;
             try
             {
@@ -230,23 +231,29 @@ internal static class Recovery
                     added.Add(step);
                     if (!dryRun)
                     {
+                        // The index's own failure (a write the disk failed) is not this folder's: it fails the repair,
+                        // or a rebuild would rename in an index without a whole step (found by the attack on session 18).
+                        indexing = true;
                         Index(index, read, intentToClear: null);
                         FaultInjector.Hit("repair.step-indexed");
+                        indexing = false;
                     }
                 }
                 else if (row.Pinned != folders.IsPinned(step) && !dryRun)
                 {
+                    indexing = true;
                     index.SetPinned(step, folders.IsPinned(step));
+                    indexing = false;
                 }
             }
-            catch (Exception e) when (IsTransient(e) && rows.ContainsKey(step))
+            catch (Exception e) when (!indexing && IsTransient(e) && rows.ContainsKey(step))
             {
                 // Permission denied, an I/O error: the folder may be fine. Dropping its row on a passing
                 // failure would unlist a good step (and let retention forget a pin); keep it as it is.
                 valid.Add(step);
                 problems.Add($"step {step}: could not be read ({e.Message}); its row was kept, run repair again once the folder is readable");
             }
-            catch (Exception e) when (IsUnreadableFolder(e))
+            catch (Exception e) when (!indexing && IsUnreadableFolder(e))
             {
                 problems.Add($"step {step}: {e.Message}; the folder was left in place and is not listed");
             }
