@@ -34,7 +34,7 @@ public sealed class RepairCheckpointIndexCommand : DirectoryCommandBase
     {
         foreach (var directory in ResolveDirectories(Path, LiteralPath))
         {
-            // -Force renames, never deletes: the same ConfirmImpact (Medium) as any repair, so an unattended run does not prompt.
+            // -Force renames the index aside, never deletes it (leftovers are swept as by any repair): the same ConfirmImpact (Medium) as any repair, so an unattended run does not prompt.
             var forced = Force ? " If the disk fails to read the index, set it aside unread (index.sqlite.unreadable-<UTC time>) and rebuild it from the step folders." : string.Empty;
             var go = ShouldProcess($"Rebuild the index of '{Shown(directory)}' and remove leftovers of interrupted work.{forced}",
                 $"Rebuild the index of '{Shown(directory)}'?{forced}", "Repair-CheckpointIndex", out var reason);

@@ -882,8 +882,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
         catch (IOException e) when (force && IndexIoFailure.IsFailedRead(e, StepIndex.PathOf(Directory)))
         {
-            // Nothing more is read from it: a sector that fails once may fail every time, and each try may take the
-            // drive's own retries. Its intents are lost with it (said by ForcedRepairAdvice, before the user chose this).
+            // Nothing more is asked of it beyond closing it (SQLite's checkpoint at close may still fold a log in): a sector
+            // that fails once may fail every time, and each try may take the drive's own retries. Its intents are lost with it (said by ForcedRepairAdvice, before the user chose this).
             return dryRun ? ForcedDryRun(e) : SetAsideUnreadAndRebuild(e);
         }
         catch (IOException e) when (IndexIoFailure.IsFailedRead(e, StepIndex.PathOf(Directory)))
@@ -897,14 +897,34 @@ internal sealed class CheckpointStore : ICheckpointStore
     private RepairReport ForcedDryRun(IOException unreadable)
     {
         using var scratch = StepIndex.OpenFile(Directory, ":memory:", create: true);
-        return WithFirstProblem(Recovery.Reconcile(_folders, scratch, dryRun: true),
+        var report = WithFirstProblem(Recovery.Reconcile(_folders, scratch, dryRun: true),
             $"the index could not be read ({ReadFailure(unreadable)}); a forced repair would set it aside unread as '{StepIndex.FileName}{UnreadableMark}<UTC time>' (kept) and rebuild it from the step folders listed here");
+        // The real rebuild first puts back an old version an interrupted overwrite parked in the trash (its step folder
+        // missing), which this reconcile of the folders as they are cannot list: say so rather than report less than will happen.
+        return _folders.HasDisplaced()
+            ? new RepairReport(report.Directory, report.StepsIndexed, report.StepsAdded, report.RowsRemoved, report.LeftoversRemoved,
+                [.. report.Problems, "the trash holds an old version an interrupted overwrite parked; the rebuild puts it back as its step when that step's folder is missing, so the steps listed here may be fewer than it lists"],
+                report.DryRun)
+            : report;
     }
 
     /// <summary>A forced repair: the index the disk fails to read (and its logs) renamed aside unread, a new one built from the step folders.</summary>
     private RepairReport SetAsideUnreadAndRebuild(IOException unreadable)
     {
-        var (rebuilt, aside) = SetAsideAndRebuild([], UnreadableMark);
+        RepairReport rebuilt;
+        string? aside;
+        try
+        {
+            (rebuilt, aside) = SetAsideAndRebuild([], UnreadableMark);
+        }
+        catch (IOException e) when (!File.Exists(StepIndex.PathOf(Directory)))
+        {
+            // The old index is already aside when the new one fails: the store has no index until the next rebuild,
+            // which is not what the rebuild's own message ("retry") would let a user believe.
+            throw IndexIoFailure.WithAdvice(e,
+                $"The unreadable index was already set aside (kept as '{StepIndex.FileName}{UnreadableMark}<UTC time>'), so the checkpoint directory has no index now; nothing in the step folders is lost, and the next repair or save rebuilds the index from them.");
+        }
+
         return WithFirstProblem(rebuilt,
             $"the index could not be read ({ReadFailure(unreadable)}); it was set aside unread as '{(aside is null ? StepIndex.FileName : Path.GetFileName(aside))}' (kept: delete it once the disk is checked) and rebuilt from the step folders; check the disk (the system log, e.g. dmesg)");
     }

@@ -611,9 +611,14 @@ internal sealed class StagingArea : IStepSink, IDisposable
             return;
         }
 
+        if (_folderSyncs is not null)
+        {
+            // A second start would drop flushes no one waits for: the folder could then be deleted under one.
+            throw new InvalidOperationException("The staging folder's flushes were already started for this save.");
+        }
+
         var parent = System.IO.Path.GetDirectoryName(Path)!;
-        _ = Interlocked.Exchange(ref _folderSyncs,
-            [PoolOrWaiter.Run(() => DurableIo.FsyncDirectory(Path)), PoolOrWaiter.Run(() => DurableIo.FsyncDirectory(parent))]);
+        _folderSyncs = [PoolOrWaiter.Run(() => DurableIo.FsyncDirectory(Path)), PoolOrWaiter.Run(() => DurableIo.FsyncDirectory(parent))];
     }
 
     /// <summary>
