@@ -55,7 +55,7 @@ internal static partial class RemoteLocations
     /// JSON-escaped <c>\u003F</c>, to the next quote or white space, by the rule of <see cref="Shown"/>;</item>
     /// <item>the value of a <c>sig=</c> parameter anywhere else: after white space, a quote, <c>&amp;</c>, <c>;</c>,
     /// <c>,</c>, a bracket, <c>|</c>, <c>+</c>, <c>~</c>, <c>.</c>, <c>*</c>, <c>$</c>, <c>@</c>, a JSON-escaped
-    /// <c>\u0026</c>, or a percent-encoded <c>?</c>, <c>&amp;</c>, <c>=</c>, space or comma (its <c>=</c> also
+    /// <c>\u0026</c>, or a percent-encoded <c>?</c>, <c>&amp;</c>, <c>=</c>, space, comma, tab, line break, <c>;</c> or quote (its <c>=</c> also
     /// <c>\u003d</c>), up to the next <c>&amp;</c>, <c>;</c>, quote or line end, white space included, so that a query
     /// split by a space leaves no part of the signature. After <c>/</c> it is a folder name ('/runs/sig=3'); after <c>\</c> or
     /// <c>%5C</c> too ('C:\runs\sig=3'), unless its value reads as a signature does (<see cref="SignatureShape"/>);</item>
@@ -114,7 +114,7 @@ internal static partial class RemoteLocations
     private const string SignatureShape = "[A-Za-z0-9+/=%]{20}";
 
     [GeneratedRegex(
-        @"(?<name>(?:(?<=^|[\s'""`?&;,(\[{<>=:|+~.*)\]}$@]|\\u0026|" + Percent + "(?:3[Ff]|26|3[Dd]|20|2[Cc]))"
+        @"(?<name>(?:(?<=^|[\s'""`?&;,(\[{<>=:|+~.*)\]}$@]|\\u0026|" + Percent + "(?:3[Ff]|26|3[Dd]|20|2[Cc]|0[9AaDd]|3[Bb]|2[27]))"
         + @"|(?<=\\|" + Percent + "5[Cc])(?=" + SignatureName + SignatureShape + "))"
         + SignatureName + @")[^&;'""`\r\n]*",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
@@ -137,7 +137,9 @@ internal static partial class RemoteLocations
         @"(?<name>(?:(?:AccountKey|SharedAccessSignature)(?:(?:" + SecretQuote + @")\s*(?:[=:]|\\u003[Dd]|" + Percent + @"3[DdAa])"
         + @"|\s*(?:=|\\u003[Dd]|" + Percent + @"3[DdAa]))"
         + @"|SharedAccessSignature\s*:"
-        + @"|AccountKey\s*:(?=\s*(?:" + SecretQuote + "|" + KeyShape + @")))\s*)"
+        // The key may stand in brackets, braces, angle brackets, parentheses, typographic quotes or Markdown emphasis
+        // ('AccountKey : {key}' is Format-List of a collection): the cut for prose kept those whole keys (attack on redact18).
+        + @"|AccountKey\s*:(?=\s*(?:" + SecretQuote + @"|[\[{(<*_\u2018\u201C]*(?:" + KeyShape + @"))))\s*)"
         + @"(?:(?<open>\\u002[27])(?:[^""'`\r\n\\]|\\(?!u002[27]))*(?:\\u002[27])?"
         + "|(?<open>" + Percent + @"2[27])(?:[^""'`\r\n%]|%(?!(?:25)*2[27]))*(?:" + Percent + "2[27])?"
         + @"|(?<open>\\*[""'`])[^""'`\r\n]*[""'`]?"
