@@ -243,6 +243,12 @@ Describe 'An exception that escapes a cmdlet' {
                 Get-Checkpoint -LiteralPath $dir | Fail -ErrorVariable script:attackVariable } }
         # Without the ForgetOriginal call on the ForCmdlet path this case shows SECRET in $Error and the -ErrorVariable (checked).
         @{ what = 'throw of an ItemNotFoundException with ForEach-Object -ErrorVariable'; run = { param($dir, $secret) Get-Checkpoint -LiteralPath $dir | ForEach-Object -ErrorVariable script:attackVariable { throw [Management.Automation.ItemNotFoundException]::new("AccountKey=$secret") } } }
+        # Its message is clean and its record's exception, which quotes the secret, is not in its inner chain (as an
+        # ActionPreferenceStopException's is not): leaked without HoldsSecret's check of that exception (checked).
+        @{ what = 'throw of a RuntimeException whose record''s own exception quotes the secret'; run = { param($dir, $secret)
+                Get-Checkpoint -LiteralPath $dir | ForEach-Object {
+                    $record = [Management.Automation.ErrorRecord]::new([Exception]::new("AccountKey=$secret"), 'Failed', 'NotSpecified', $null)
+                    throw [Management.Automation.RuntimeException]::new('clean', $null, $record) } } }
         @{ what = 'throw of a record whose category texts (activity, reason, target name and type) a script set quote the secret'; run = { param($dir, $secret)
                 Get-Checkpoint -LiteralPath $dir | ForEach-Object {
                     $record = [Management.Automation.ErrorRecord]::new([Exception]::new('failed'), 'Failed', 'NotSpecified', $null)
