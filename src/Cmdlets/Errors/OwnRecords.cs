@@ -18,11 +18,82 @@ internal static class OwnRecords
     private static readonly FieldInfo? s_scriptStackTrace = typeof(ErrorRecord).GetField("_scriptStackTrace", Internal);
     private static readonly FieldInfo? s_errorId = typeof(ErrorRecord).GetField("_errorId", Internal);
 
-    /// <summary>Whether <paramref name="record"/>'s target or details quote a secret (its exception's texts are checked apart).</summary>
-    public static bool HoldsSecret(ErrorRecord record) =>
+    /// <summary>
+    /// Whether <paramref name="record"/> quotes a secret anywhere PowerShell shows it: its target, details, error id (a
+    /// record a script made and threw: <c>[ErrorRecord]::new($e, "AccountKey=…", …)</c>), category texts (Activity, Reason,
+    /// TargetName, TargetType, which a script may set), or its own exception when that is not <paramref name="holder"/>
+    /// or its inner chain (an ActionPreferenceStopException from <c>Write-Error "…" -ErrorAction Stop</c> carries the
+    /// Write-Error record, whose exception quotes the text, apart from its own): attack on redact18. The holder's own
+    /// texts are checked apart.
+    /// </summary>
+    public static bool HoldsSecret(Exception holder, ErrorRecord record) =>
         Changes(TargetText(record.TargetObject))
         || Changes(record.ErrorDetails?.Message)
-        || Changes(record.ErrorDetails?.RecommendedAction);
+        || Changes(record.ErrorDetails?.RecommendedAction)
+        || Changes(record.FullyQualifiedErrorId)
+        || CategoryTexts(record.CategoryInfo).Any(Changes)
+        || (record.Exception is { } own && !InChain(holder, own) && !ReferenceEquals(CheckpointErrorRecords.Redacted(own), own));
+
+    private static bool InChain(Exception holder, Exception exception)
+    {
+        for (Exception? e = holder; e is not null; e = e.InnerException)
+        {
+            if (ReferenceEquals(e, exception))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Read guarded: TargetName is the target's ToString unless set, and that may throw (see TargetText).
+    private static IEnumerable<string?> CategoryTexts(ErrorCategoryInfo category)
+    {
+        yield return Guarded(() => category.Activity);
+        yield return Guarded(() => category.Reason);
+        yield return Guarded(() => category.TargetName);
+        yield return Guarded(() => category.TargetType);
+    }
+
+    private static string? Guarded(Func<string?> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
+        {
+            return null;
+        }
+    }
+
+    // A copy's category texts are its own (its command, exception type, target), except those of the original that quote a
+    // secret, which a script had set: shown scrubbed, not dropped, so the copy still says what they said.
+    private static void CopyCategoryTexts(ErrorRecord own, ErrorRecord copy)
+    {
+        var from = own.CategoryInfo;
+        var to = copy.CategoryInfo;
+        if (Guarded(() => from.Activity) is { } activity && Changes(activity))
+        {
+            to.Activity = RemoteLocations.Scrubbed(activity);
+        }
+
+        if (Guarded(() => from.Reason) is { } reason && Changes(reason))
+        {
+            to.Reason = RemoteLocations.Scrubbed(reason);
+        }
+
+        if (Guarded(() => from.TargetName) is { } name && Changes(name))
+        {
+            to.TargetName = RemoteLocations.Scrubbed(name);
+        }
+
+        if (Guarded(() => from.TargetType) is { } type && Changes(type))
+        {
+            to.TargetType = RemoteLocations.Scrubbed(type);
+        }
+    }
 
     /// <summary>
     /// The record a redacted exception of PowerShell's own stops the command with: its own record's error id, category and
@@ -38,6 +109,7 @@ internal static class OwnRecords
             own.CategoryInfo.Category,
             Target(own.TargetObject));
         record.ErrorDetails = Details(own.ErrorDetails);
+        CopyCategoryTexts(own, record);
         return record;
     }
 
@@ -72,6 +144,7 @@ internal static class OwnRecords
         // The stack is the throw's: set first, or SetInvocationInfo takes the guard's.
         s_scriptStackTrace.SetValue(record, own.ScriptStackTrace);
         s_setInvocationInfo.Invoke(record, [own.InvocationInfo]);
+        CopyCategoryTexts(own, record);
         var thrown = new RuntimeException(shown.Message, shown.InnerException, record) { WasThrownFromThrowStatement = true, HResult = shown.HResult };
         ExceptionRedaction.CopyExtras(shown, thrown, text => text);
         return shown.StackTrace is { } trace

@@ -81,6 +81,8 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             var record = ex is IContainsErrorRecord { ErrorRecord: { } own }
                 ? OwnRecords.ForCmdlet(ex, own, shown)
                 : new ErrorRecord(shown, ExceptionRedaction.OriginalTypeOf(ex), ErrorCategory.NotSpecified, null);
+            // A downstream throw of a kind of RuntimeException (ItemNotFoundException) comes this way, already in $Error and
+            // its command's -ErrorVariable (SecretRedaction.Tests: 'throw of an ItemNotFoundException with ForEach-Object').
             ForgetOriginal(ex, record);
             ThrowTerminatingError(record);
         }
@@ -89,30 +91,65 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <summary>
     /// Replaces in <c>$Error</c> the record of <paramref name="original"/> that a command further down the pipeline put
     /// there before the exception reached this cmdlet (ForEach-Object does for a script's throw), by
-    /// <paramref name="shown"/>: <c>$Error[1]</c> still quoted the secret the guard had redacted (redact18).
+    /// <paramref name="shown"/>: <c>$Error[1]</c> still quoted the secret the guard had redacted (redact18). The same
+    /// record went into the list of that command's <c>-ErrorVariable</c> (ForEach-Object's, an advanced function's), which
+    /// this cmdlet is not told the name of: every list a variable visible here holds is looked through (attack on
+    /// redact18). A list whose variable a nearer one of the same name hides cannot be reached (docs/guarantees.md).
     /// </summary>
     private void ForgetOriginal(Exception original, ErrorRecord shown)
     {
-        if (SessionState.PSVariable.GetValue("Error") is not System.Collections.IList errors)
-        {
-            return;
-        }
-
         var own = (original as IContainsErrorRecord)?.ErrorRecord?.Exception;
-        for (var i = 0; i < errors.Count; i++)
+        foreach (var errors in ErrorLists())
         {
-            var exception = errors[i] switch
+            for (var i = 0; i < errors.Count; i++)
             {
-                ErrorRecord record => record.Exception,
-                Exception e => e,
-                _ => null,
-            };
-            if (exception is not null
-                && (ReferenceEquals(exception, original) || ReferenceEquals(exception, original.InnerException) || ReferenceEquals(exception, own)))
-            {
-                errors[i] = shown;
+                var exception = errors[i] switch
+                {
+                    ErrorRecord record => record.Exception,
+                    Exception e => e,
+                    _ => null,
+                };
+                if (exception is not null
+                    && (ReferenceEquals(exception, original) || ReferenceEquals(exception, original.InnerException) || ReferenceEquals(exception, own)))
+                {
+                    errors[i] = shown;
+                }
             }
         }
+    }
+
+    // $Error, then the lists of the variables visible from here (the Variable provider lists them through every scope up to
+    // the global one), as an -ErrorVariable makes them: growable lists, not arrays. Read only on the way out of a failed
+    // command that quoted a secret.
+    private List<System.Collections.IList> ErrorLists()
+    {
+        var lists = new List<System.Collections.IList>();
+        if (SessionState.PSVariable.GetValue("Error") is System.Collections.IList errors)
+        {
+            lists.Add(errors);
+        }
+
+        Collection<PSObject> variables;
+        try
+        {
+            variables = SessionState.InvokeProvider.ChildItem.Get("variable:", recurse: false);
+        }
+        catch (Exception e) when (e is RuntimeException or NotSupportedException or InvalidOperationException)
+        {
+            // No Variable: drive (a restricted runspace): $Error is all that can be reached.
+            return lists;
+        }
+
+        foreach (var variable in variables)
+        {
+            if (variable?.BaseObject is PSVariable { Value: System.Collections.IList { IsReadOnly: false, IsFixedSize: false } list }
+                && !lists.Any(l => ReferenceEquals(l, list)))
+            {
+                lists.Add(list);
+            }
+        }
+
+        return lists;
     }
 
     // Null when the exception may leave as it is. PowerShell's own exceptions, the RuntimeException family and the others
@@ -133,7 +170,7 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
         // Its message may be clean while its own record's target or details quote the secret (attack on redact17): a copy,
         // which does not keep that record, is shown under a scrubbed copy of the record (OwnRecords).
-        return exception is IContainsErrorRecord { ErrorRecord: { } own } && OwnRecords.HoldsSecret(own)
+        return exception is IContainsErrorRecord { ErrorRecord: { } own } && OwnRecords.HoldsSecret(exception, own)
             ? CheckpointErrorRecords.Redacted(exception, copy: true)
             : null;
     }

@@ -55,18 +55,21 @@ internal static partial class RemoteLocations
     /// JSON-escaped <c>\u003F</c>, to the next quote or white space, by the rule of <see cref="Shown"/>;</item>
     /// <item>the value of a <c>sig=</c> parameter anywhere else: after white space, a quote, <c>&amp;</c>, <c>;</c>,
     /// <c>,</c>, a bracket, <c>|</c>, <c>+</c>, <c>~</c>, <c>.</c>, <c>*</c>, <c>$</c>, <c>@</c>, a JSON-escaped
-    /// <c>\u0026</c>, or a percent-encoded <c>?</c>, <c>&amp;</c>, <c>=</c>, space or comma (its <c>=</c> also
+    /// <c>\u0026</c>, or a percent-encoded <c>?</c>, <c>&amp;</c>, <c>=</c>, space, comma, tab, line break, <c>;</c> or quote (its <c>=</c> also
     /// <c>\u003d</c>), up to the next <c>&amp;</c>, <c>;</c>, quote or line end, white space included, so that a query
-    /// split by a space leaves no part of the signature. After <c>/</c> it is a folder name ('/runs/sig=3'); after <c>\</c> or
-    /// <c>%5C</c> too ('C:\runs\sig=3'), unless its value reads as a signature does (<see cref="SignatureShape"/>);</item>
+    /// split by a space leaves no part of the signature. After <c>/</c> it is a folder name ('/runs/sig=3'); after <c>\</c>,
+    /// <c>%5C</c> or a JSON-escaped <c>\n</c>, <c>\r</c>, <c>\t</c> too ('C:\runs\sig=3', 'C:\runs\nsig=3'), unless its value,
+    /// after any blanks, reads as a signature does (<see cref="SignatureShape"/>);</item>
     /// <item>the value of a connection string's <c>AccountKey</c> or <c>SharedAccessSignature</c> (any case, also ending a
     /// longer name: <c>StorageAccountKey=</c>) after <c>=</c> or <c>:</c>, the name quoted or not (JSON:
     /// <c>"AccountKey": "…"</c>, also escaped inside a JSON string), up to the next <c>;</c>, the closing quote when it
     /// is quoted, or the line end. An unquoted <c>AccountKey:</c> is prose ('AccountKey: not set') unless its value is
     /// quoted or reads as a key does (<see cref="KeyShape"/>);</item>
-    /// <item>the text of an XML element <c>&lt;AccountKey&gt;</c> or <c>&lt;SharedAccessSignature&gt;</c>, also XML-escaped
-    /// (<c>&amp;lt;AccountKey&amp;gt;</c>) or JSON-escaped (<c>\u003CAccountKey\u003E</c>), up to the next <c>&lt;</c>
-    /// or the end of its first line that is not blank (an indented element's value stands on the next line).</item>
+    /// <item>the text of an XML element <c>&lt;AccountKey&gt;</c> or <c>&lt;SharedAccessSignature&gt;</c> (attributes or not),
+    /// or of one whose <c>key</c> or <c>name</c> attribute names one, also XML-escaped (<c>&amp;lt;AccountKey&amp;gt;</c>) or
+    /// JSON-escaped (<c>\u003CAccountKey\u003E</c>), up to the next <c>&lt;</c> that opens no comment or CDATA section, or
+    /// the end of its first line that is not blank (an indented element's value stands on the next line); and that tag's
+    /// <c>value</c> attributes (app.config's <c>&lt;add key="StorageAccountKey" value="…"/&gt;</c>).</item>
     /// </list>
     /// Every pattern is kept from backtracking over its own input (character classes, atomic groups, and alternatives
     /// guarded by lookaheads that each decide on a few characters or on one run of '25'), so the time is linear in the
@@ -79,7 +82,7 @@ internal static partial class RemoteLocations
             return text;
         }
 
-        var scrubbed = XmlSecret().Replace(text, m => m.Groups["name"].Value + m.Groups["space"].Value + "<redacted>");
+        var scrubbed = XmlTag().Replace(text, XmlTagShown);
         scrubbed = ConnectionStringSecret().Replace(scrubbed, m => m.Groups["name"].Value + m.Groups["open"].Value + "<redacted>" + m.Groups["open"].Value);
         scrubbed = SignatureParameter().Replace(scrubbed, m => m.Groups["name"].Value + "<redacted>");
         return Query().Replace(scrubbed, m => HoldsSignature(m.ValueSpan) ? m.Groups["mark"].Value + "<redacted>" : m.Value);
@@ -114,8 +117,11 @@ internal static partial class RemoteLocations
     private const string SignatureShape = "[A-Za-z0-9+/=%]{20}";
 
     [GeneratedRegex(
-        @"(?<name>(?:(?<=^|[\s'""`?&;,(\[{<>=:|+~.*)\]}$@]|\\u0026|" + Percent + "(?:3[Ff]|26|3[Dd]|20|2[Cc]))"
-        + @"|(?<=\\|" + Percent + "5[Cc])(?=" + SignatureName + SignatureShape + "))"
+        @"(?<name>(?:(?<=^|[\s'""`?&;,(\[{<>=:|+~.*)\]}$@]|\\u0026|" + Percent + "(?:3[Ff]|26|3[Dd]|20|2[Cc]|0[9AaDd]|3[Bb]|2[27]))"
+        // After '\\' (or %5C), also JSON-escaped white space ('\\n', '\\t', '\\r', which a Windows path reads as a folder
+        // 'nsig=3' after '\\'), and with blanks after its '=' ('C:\\temp\\sig= …'): a parameter only when its value reads
+        // as a signature does (attack on redact18).
+        + @"|(?<=\\[ntr]?|" + Percent + "5[Cc])(?=" + SignatureName + "[ \t]*" + SignatureShape + "))"
         + SignatureName + @")[^&;'""`\r\n]*",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex SignatureParameter();
@@ -137,7 +143,9 @@ internal static partial class RemoteLocations
         @"(?<name>(?:(?:AccountKey|SharedAccessSignature)(?:(?:" + SecretQuote + @")\s*(?:[=:]|\\u003[Dd]|" + Percent + @"3[DdAa])"
         + @"|\s*(?:=|\\u003[Dd]|" + Percent + @"3[DdAa]))"
         + @"|SharedAccessSignature\s*:"
-        + @"|AccountKey\s*:(?=\s*(?:" + SecretQuote + "|" + KeyShape + @")))\s*)"
+        // The key may stand in brackets, braces, angle brackets, parentheses, typographic quotes or Markdown emphasis
+        // ('AccountKey : {key}' is Format-List of a collection): the cut for prose kept those whole keys (attack on redact18).
+        + @"|AccountKey\s*:(?=\s*(?:" + SecretQuote + @"|[\[{(<*_\u2018\u201C]*(?:" + KeyShape + @"))))\s*)"
         + @"(?:(?<open>\\u002[27])(?:[^""'`\r\n\\]|\\(?!u002[27]))*(?:\\u002[27])?"
         + "|(?<open>" + Percent + @"2[27])(?:[^""'`\r\n%]|%(?!(?:25)*2[27]))*(?:" + Percent + "2[27])?"
         + @"|(?<open>\\*[""'`])[^""'`\r\n]*[""'`]?"
@@ -145,14 +153,57 @@ internal static partial class RemoteLocations
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex ConnectionStringSecret();
 
-    // An element's opening tag only ('</AccountKey>' is followed by other text), as XML, XML-escaped or JSON-escaped, its
-    // name also ending a longer one or prefixed (StorageAccountKey, ns:AccountKey); the value skips white space (an
-    // indented value on the next line) and runs to the next '<' in any of those forms or the line end.
+    // '<' and '>' as XML, XML-escaped or JSON-escaped text writes them.
+    private const string Lt = @"(?:<|&lt;|\\u003[Cc])";
+    private const string Gt = @"(?:>|&gt;|\\u003[Ee])";
+
+    // An opening tag only ('</AccountKey>' is followed by other text), its name also prefixed (ns:AccountKey), its
+    // attributes (within the tag, any of the three forms), then its text: white space (an indented value on the next
+    // line), then up to the next '<' or the line end, where a comment, with the blanks after it, and a CDATA section's
+    // opening are part of the text ('<AccountKey><![CDATA[key]]>', '<AccountKey><!-- primary -->key': attack on redact18).
+    // Each alternative decides on its first characters and a comment stops at a '<' or the line end, so no tag's scan
+    // reaches past the next '<' of the line: linear. Which tags hold a secret is decided by XmlTagShown.
     [GeneratedRegex(
-        @"(?<name>(?<=<|&lt;|\\u003[Cc])(?>[\w.:-]*)(?<=AccountKey|SharedAccessSignature)\s*(?:>|&gt;|\\u003[Ee]))(?<space>\s*)"
-        + @"(?:[^<&\\\r\n]|&(?!lt;)|\\(?!u003[Cc]))*",
+        @"(?<tag>(?<=" + Lt + @")(?<element>(?>[\w.:-]+))(?<attributes>(?>\s(?:[^<>&\\]|&(?!gt;|lt;)|\\(?!u003[CcEe]))*)?)" + Gt + @")(?<space>\s*)"
+        + @"(?<text>(?>(?:" + Lt + @"!--(?:[^-<&\\\r\n]|-(?!-)|&(?!lt;)|\\(?!u003[Cc]))*--" + Gt + @"\s*|" + Lt + @"!\[CDATA\[\s*"
+        + @"|[^<&\\\r\n]|&(?!lt;)|\\(?!u003[Cc]))*))",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
-    private static partial Regex XmlSecret();
+    private static partial Regex XmlTag();
+
+    // An attribute's quote: plain, XML-escaped, or JSON-escaped (once or more).
+    private const string AttributeQuote = @"(?:\\*[""']|&quot;|&apos;|\\u002[27])";
+
+    // A 'key' or 'name' attribute naming a secret: app.config's <add key="StorageAccountKey" value="…"/>, <Key name="AccountKey">.
+    [GeneratedRegex(@"(?<![\w.:-])(?:key|name)\s*=\s*" + AttributeQuote + @"[\w.:-]*(?:AccountKey|SharedAccessSignature)" + AttributeQuote,
+        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex SecretAttributeName();
+
+    [GeneratedRegex(@"(?<name>(?<![\w.:-])value\s*=\s*(?<quote>" + AttributeQuote + @"))(?:[^""'&\\<>]|&(?!quot;|apos;|gt;|lt;)|\\(?![""'\\]|u002[27]))*",
+        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex ValueAttribute();
+
+    // A tag that names no secret is kept as it is; one that does (an element named for one, <StorageAccountKey>, or by
+    // its 'key' or 'name' attribute) has its 'value' attributes and, unless it closes itself,
+    // its text redacted (an element named for a secret always shows '<redacted>', as it did, even when empty).
+    private static string XmlTagShown(Match tag)
+    {
+        var attributes = tag.Groups["attributes"].Value;
+        var element = tag.Groups["element"].Value;
+        var named = element.EndsWith("AccountKey", StringComparison.OrdinalIgnoreCase)
+            || element.EndsWith("SharedAccessSignature", StringComparison.OrdinalIgnoreCase);
+        if (!named && !SecretAttributeName().IsMatch(attributes))
+        {
+            return tag.Value;
+        }
+
+        var shownAttributes = ValueAttribute().Replace(attributes, m => m.Groups["name"].Value + "<redacted>");
+        var opening = element + shownAttributes + tag.Groups["tag"].Value[(element.Length + attributes.Length)..];
+        var text = tag.Groups["text"].Value;
+        var closes = attributes.TrimEnd().EndsWith('/');
+        return closes || (!named && text.Length == 0)
+            ? opening + tag.Groups["space"].Value + text
+            : opening + tag.Groups["space"].Value + "<redacted>";
+    }
 
     /// <summary>
     /// Why the environment holds no credentials for <paramref name="location"/>, or null when it may have some.
