@@ -271,6 +271,30 @@ Describe 'An exception that escapes a cmdlet' {
         }
     }
 
+    # Final review of session 18: the search of error lists wrote an ErrorRecord into a user's List[Exception] (which threw
+    # an ArgumentException in place of the redacted error) and turned a user's ArrayList entry from an exception into a record.
+    It 'a downstream rethrow whose exception a catch kept in lists of its own gives the redacted error, a typed list untouched and an ArrayList entry still an exception' {
+        $dir = Join-Path $TestDrive 'review-s18'
+        if (-not (Test-Path $dir)) { Save-Checkpoint -LiteralPath $dir -InputObject @{ a = 1 } -Step 1 | Out-Null }
+        $secret = 'SEC' + 'RET=='
+        $script:typedSeen = [System.Collections.Generic.List[Exception]]::new()
+        $script:plainSeen = [System.Collections.ArrayList]::new()
+        $Error.Clear()
+        $caught = $null
+        try {
+            Get-Checkpoint -LiteralPath $dir | ForEach-Object {
+                try { throw "AccountKey=$secret" } catch { $script:typedSeen.Add($_.Exception); [void]$script:plainSeen.Add($_.Exception); throw }
+            }
+        } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.Exception | Should -Not -BeOfType [ArgumentException]
+        foreach ($text in Get-ShownErrorTexts $caught) { $text | Should -Not -BeLikeExactly '*SECRET*' }
+        $script:typedSeen.Count | Should -Be 1
+        $script:plainSeen.Count | Should -Be 1
+        $script:plainSeen[0] | Should -BeOfType [Exception]
+        $script:plainSeen[0].Message | Should -Not -BeLikeExactly '*SECRET*'
+    }
+
     # Known gap (docs/guarantees.md): a downstream command's own terminating error (Write-Error -ErrorAction Stop, an
     # ActionPreferenceStopException) is recorded by PowerShell's pipeline as the pipeline's failure, and the cmdlet upstream
     # is only stopped: its guard meets a PipelineStoppedException that quotes nothing (checked: the catch then gets the

@@ -141,9 +141,19 @@ internal static class OwnRecords
         {
             ErrorDetails = Details(own.ErrorDetails),
         };
-        // The stack is the throw's: set first, or SetInvocationInfo takes the guard's.
-        s_scriptStackTrace.SetValue(record, own.ScriptStackTrace);
-        s_setInvocationInfo.Invoke(record, [own.InvocationInfo]);
+        try
+        {
+            // The stack is the throw's: set first, or SetInvocationInfo takes the guard's.
+            s_scriptStackTrace.SetValue(record, own.ScriptStackTrace);
+            s_setInvocationInfo.Invoke(record, [own.InvocationInfo]);
+        }
+        catch (Exception e) when (e is TargetInvocationException or ArgumentException or FieldAccessException or MethodAccessException or TargetException)
+        {
+            // PowerShell's internals changed under the same names: stop with the cmdlet's record instead (the caller's
+            // fallback), never with an unrelated error that would leave the original record in $Error (final review).
+            return null;
+        }
+
         CopyCategoryTexts(own, record);
         var thrown = new RuntimeException(shown.Message, shown.InnerException, record) { WasThrownFromThrowStatement = true, HResult = shown.HResult };
         ExceptionRedaction.CopyExtras(shown, thrown, text => text);

@@ -101,19 +101,33 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         var own = (original as IContainsErrorRecord)?.ErrorRecord?.Exception;
         foreach (var errors in ErrorLists())
         {
-            for (var i = 0; i < errors.Count; i++)
+            try
             {
-                var exception = errors[i] switch
-                {
-                    ErrorRecord record => record.Exception,
-                    Exception e => e,
-                    _ => null,
-                };
-                if (exception is not null
-                    && (ReferenceEquals(exception, original) || ReferenceEquals(exception, original.InnerException) || ReferenceEquals(exception, own)))
-                {
-                    errors[i] = shown;
-                }
+                ForgetIn(errors, original, own, shown);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException and not StackOverflowException)
+            {
+                // A list changed under the scan (another runspace's thread) must not replace the error being reported, nor
+                // stop the other lists from being cleaned (final review of session 18).
+            }
+        }
+    }
+
+    private static void ForgetIn(System.Collections.IList errors, Exception original, Exception? own, ErrorRecord shown)
+    {
+        for (var i = 0; i < errors.Count; i++)
+        {
+            var exception = errors[i] switch
+            {
+                ErrorRecord record => record.Exception,
+                Exception e => e,
+                _ => null,
+            };
+            if (exception is not null
+                && (ReferenceEquals(exception, original) || ReferenceEquals(exception, original.InnerException) || ReferenceEquals(exception, own)))
+            {
+                // An entry keeps its kind: a list of exceptions (catch { $seen.Add($_.Exception) }) gets an exception.
+                errors[i] = errors[i] is Exception ? shown.Exception : shown;
             }
         }
     }
@@ -142,7 +156,11 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
         foreach (var variable in variables)
         {
-            if (variable?.BaseObject is PSVariable { Value: System.Collections.IList { IsReadOnly: false, IsFixedSize: false } list }
+            // Only PowerShell's own kinds of variable (a function's locals are a subclass of its own) holding an ArrayList, which is what $Error and an -ErrorVariable are: a
+            // variable of a user's PSVariable subclass runs user code when read, and a user's typed or observable list
+            // may throw or react when written (final review of session 18).
+            if (variable?.BaseObject is PSVariable psVariable && psVariable.GetType().Assembly == typeof(PSVariable).Assembly
+                && psVariable.Value is System.Collections.ArrayList { IsReadOnly: false, IsFixedSize: false } list
                 && !lists.Any(l => ReferenceEquals(l, list)))
             {
                 lists.Add(list);
