@@ -501,6 +501,26 @@ Describe 'The redaction of free text' {
         $shown | Should -Not -BeLikeExactly '*SECRET*'
     }
 
+    # Final review of session 18: an account key that no name announces (az's JSON, a .NET settings file, prose).
+    It 'hides an account key named nowhere: <what>' -ForEach @(
+        @{ what = 'az storage account keys list JSON'; text = '[{"creationTime":"2026-01-01","keyName":"key1","permissions":"FULL","value":"SECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA=="}]' }
+        @{ what = 'a .NET settings file'; text = '<setting name="AccountKey" serializeAs="String"><value>SECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA==</value></setting>' }
+        @{ what = 'a Key element whose value is a child'; text = '<Key name="AccountKey"><Value>SECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA==</Value></Key>' }
+        @{ what = 'prose'; text = 'the primary is SECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA==, rotate it' }
+    ) {
+        $shown = Scrub $text
+        $shown | Should -Not -BeLikeExactly '*SECRET*'
+        $shown | Should -BeLike '*<redacted>*'
+    }
+
+    It 'keeps base64 that is not the size of an account key: <what>' -ForEach @(
+        @{ what = 'a SHA-256 digest'; text = 'manifest digest xSIL59h7fp9uMt/pGWGbdW4qJKJHWkbR/JEYo7DdSnE= differs' }
+        @{ what = '85 characters and =='; text = 'token SECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQU== kept' }
+        @{ what = '88 characters inside a longer base64 run'; text = 'blob ATeWrX71X7ycCNYzWBdkcjm8r5IFu24FU1aCOqB7KMylEo/zj3p/HaoFKFllLGRb/9v2id8AO3X45EIYmFXkEWQ==' }
+    ) {
+        Scrub $text | Should -BeExactly $text
+    }
+
     # Known gap (docs/guarantees.md): a value that does not read as a signature after a JSON-escaped '\n' or '\t' is the
     # same text as a Windows folder ('C:\runs\nsig=3\7', 'C:\runs\tsig=3'), which is kept; a module given one string
     # cannot tell them apart. A SAS signature is 44 base64 characters and is redacted (above).

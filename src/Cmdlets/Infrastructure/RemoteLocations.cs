@@ -85,8 +85,18 @@ internal static partial class RemoteLocations
         var scrubbed = XmlTag().Replace(text, XmlTagShown);
         scrubbed = ConnectionStringSecret().Replace(scrubbed, m => m.Groups["name"].Value + m.Groups["open"].Value + "<redacted>" + m.Groups["open"].Value);
         scrubbed = SignatureParameter().Replace(scrubbed, m => m.Groups["name"].Value + "<redacted>");
-        return Query().Replace(scrubbed, m => HoldsSignature(m.ValueSpan) ? m.Groups["mark"].Value + "<redacted>" : m.Value);
+        scrubbed = Query().Replace(scrubbed, m => HoldsSignature(m.ValueSpan) ? m.Groups["mark"].Value + "<redacted>" : m.Value);
+        return BareAccountKey().Replace(scrubbed, "<redacted>");
     }
+
+    /// <summary>
+    /// A storage account key wherever it stands, named or not: 86 base64 characters and '==' (the base64 of 64 bytes), as
+    /// `az storage account keys list` prints it ('"value": "…"') and a .NET settings file holds it
+    /// ('&lt;setting name="AccountKey"&gt;&lt;value&gt;…'), which name no secret the other patterns know (final review of
+    /// session 18). Any other base64 of 64 bytes (a SHA-512 digest) is redacted as well: a key must never show.
+    /// </summary>
+    [GeneratedRegex("(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])", RegexOptions.CultureInvariant)]
+    private static partial Regex BareAccountKey();
 
     // The cheap test that spares almost every message the regular expressions: the text, and the text at its decoding's
     // fixed point (one linear pass, however deep the encoding).
@@ -95,7 +105,8 @@ internal static partial class RemoteLocations
 
     private static bool NamesSecret(string text) =>
         text.Contains("sig", StringComparison.OrdinalIgnoreCase)
-        || text.Contains("key", StringComparison.OrdinalIgnoreCase);
+        || text.Contains("key", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("==", StringComparison.Ordinal);
 
     // A '%' as it reads after any number of percent-encodings: '%', '%25', '%2525', … Each match scans one run of '25'
     // that no other match of the same pattern scans again, which keeps the time linear.
