@@ -236,6 +236,11 @@ Describe 'An exception that escapes a cmdlet' {
         # ForgetOriginal replaced the entry in $Error, not the one ForEach-Object put in its -ErrorVariable (it now looks
         # through every list a variable visible to the cmdlet holds).
         @{ what = 'throw with ForEach-Object -ErrorVariable'; run = { param($dir, $secret) Get-Checkpoint -LiteralPath $dir | ForEach-Object -ErrorVariable script:attackVariable { throw "AccountKey=$secret" } } }
+        # PowerShell fills a list the user made and passes as -ErrorVariable +name as it is: a List[object] kept the
+        # secret under the review's first cut, which looked through ArrayLists only (attack on session 18's review fixes).
+        @{ what = 'throw with ForEach-Object -ErrorVariable +name into a List[object]'; run = { param($dir, $secret)
+                $script:attackVariable = [System.Collections.Generic.List[object]]::new()
+                Get-Checkpoint -LiteralPath $dir | ForEach-Object -ErrorVariable +script:attackVariable { throw "AccountKey=$secret" } } }
         # The same for an advanced function's -ErrorVariable, and for the guard's other path (a kind of RuntimeException,
         # stopped with the cmdlet's record: OwnRecords.ForCmdlet): found while fixing the attack on redact18.
         @{ what = 'throw in an advanced function with -ErrorVariable'; run = { param($dir, $secret)
@@ -312,6 +317,7 @@ Describe 'An exception that escapes a cmdlet' {
         try { Get-Checkpoint -LiteralPath $dir | ForEach-Object { Write-Error "AccountKey=$secret" -ErrorAction Stop } } catch { $withModule = $_ }
         try { 1 | ForEach-Object { Write-Error "AccountKey=$secret" -ErrorAction Stop } } catch { $without = $_ }
         $withModule | Should -Not -BeNullOrEmpty
+        $without | Should -Not -BeNullOrEmpty
         $withModule.FullyQualifiedErrorId | Should -BeExactly $without.FullyQualifiedErrorId
         $withModule.Exception.GetType() | Should -Be $without.Exception.GetType()
         $withModule.Exception.Message | Should -BeExactly $without.Exception.Message
@@ -511,6 +517,10 @@ Describe 'The redaction of free text' {
         @{ what = 'a .NET settings file'; text = '<setting name="AccountKey" serializeAs="String"><value>SECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA==</value></setting>' }
         @{ what = 'a Key element whose value is a child'; text = '<Key name="AccountKey"><Value>SECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA==</Value></Key>' }
         @{ what = 'prose'; text = 'the primary is SECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA==, rotate it' }
+        # Attack on the review fixes: right after an escape whose last character is a base64 one.
+        @{ what = 'an az -o tsv line inside a JSON log'; text = '{"log":"key1\tFULL\tSECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA==\n"}' }
+        @{ what = 'a JSON-escaped settings file'; text = '\u003Cvalue\u003ESECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA==\u003C/value\u003E' }
+        @{ what = 'after a percent-encoded line break'; text = 'keys:%0ASECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA==' }
     ) {
         $shown = Scrub $text
         $shown | Should -Not -BeLikeExactly '*SECRET*'

@@ -156,11 +156,14 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
 
         foreach (var variable in variables)
         {
-            // Only PowerShell's own kinds of variable (a function's locals are a subclass of its own) holding an ArrayList, which is what $Error and an -ErrorVariable are: a
-            // variable of a user's PSVariable subclass runs user code when read, and a user's typed or observable list
-            // may throw or react when written (final review of session 18).
+            // Only PowerShell's own kinds of variable (a function's locals are a subclass of its own), so that reading one
+            // runs no user code, holding a growable list of the runtime's own (ArrayList, as $Error and a new -ErrorVariable
+            // are; a List[object] a user made and passed as -ErrorVariable +ev, which PowerShell fills as it is), so that
+            // writing one raises no user event; a typed list that refuses the value is skipped by the guarded scan (final
+            // review of session 18; the ArrayList-only first cut left a List[object] +ev holding the secret: its attack).
             if (variable?.BaseObject is PSVariable psVariable && psVariable.GetType().Assembly == typeof(PSVariable).Assembly
-                && psVariable.Value is System.Collections.ArrayList { IsReadOnly: false, IsFixedSize: false } list
+                && psVariable.Value is System.Collections.IList { IsReadOnly: false, IsFixedSize: false } list
+                && list.GetType().Assembly == typeof(object).Assembly
                 && !lists.Any(l => ReferenceEquals(l, list)))
             {
                 lists.Add(list);

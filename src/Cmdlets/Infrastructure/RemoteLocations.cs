@@ -93,9 +93,14 @@ internal static partial class RemoteLocations
     /// A storage account key wherever it stands, named or not: 86 base64 characters and '==' (the base64 of 64 bytes), as
     /// `az storage account keys list` prints it ('"value": "…"') and a .NET settings file holds it
     /// ('&lt;setting name="AccountKey"&gt;&lt;value&gt;…'), which name no secret the other patterns know (final review of
-    /// session 18). Any other base64 of 64 bytes (a SHA-512 digest) is redacted as well: a key must never show.
+    /// session 18), also right after a JSON or percent escape. Any other base64 of 64 bytes (a SHA-512 digest) is redacted
+    /// as well: a key must never show. A key whose own characters are escaped ('%2B', '\u002B', '%3D%3D') is found only
+    /// where a name announces it.
     /// </summary>
-    [GeneratedRegex("(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])", RegexOptions.CultureInvariant)]
+    // Its start: no base64 character before it, or an escape whose last character is one (a JSON '\n', '\t', '\r',
+    // '\u003E', a percent-encoded '%0A'): an az -o tsv line inside a JSON log (attack on session 18's review fixes).
+    [GeneratedRegex(@"(?:(?<![A-Za-z0-9+/])|(?<=\\[nrt])|(?<=\\u[0-9A-Fa-f]{4})|(?<=%[0-9A-Fa-f]{2}))[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
+        RegexOptions.CultureInvariant)]
     private static partial Regex BareAccountKey();
 
     // The cheap test that spares almost every message the regular expressions: the text, and the text at its decoding's

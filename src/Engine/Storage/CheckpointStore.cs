@@ -917,12 +917,13 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             (rebuilt, aside) = SetAsideAndRebuild([], UnreadableMark);
         }
-        catch (IOException e) when (!File.Exists(StepIndex.PathOf(Directory)))
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && !File.Exists(StepIndex.PathOf(Directory)))
         {
             // The old index is already aside when the new one fails: the store has no index until the next rebuild,
             // which is not what the rebuild's own message ("retry") would let a user believe.
-            throw IndexIoFailure.WithAdvice(e,
-                $"The unreadable index was already set aside (kept as '{StepIndex.FileName}{UnreadableMark}<UTC time>'), so the checkpoint directory has no index now; nothing in the step folders is lost, and the next repair or save rebuilds the index from them.");
+            var advice =
+                $"The unreadable index was already set aside (kept as '{StepIndex.FileName}{UnreadableMark}<UTC time>'), so the checkpoint directory has no index now; nothing in the step folders is lost, and the next repair or save rebuilds the index from them.";
+            throw e is IOException io ? IndexIoFailure.WithAdvice(io, advice) : new IOException($"{e.Message} {advice}", e);
         }
 
         return WithFirstProblem(rebuilt,

@@ -73,8 +73,8 @@ public sealed class ForcedRepairAttackTests : IDisposable
         using var h = new CheckpointHandler();
         Assert.True(h.GetCheckpointSteps(_ck).SequenceEqual([1L, 2, 3]),
             $"after a forced repair (exit {exitCode}) the index lists {string.Join(",", h.GetCheckpointSteps(_ck))}: {output}");
-        Assert.True(exitCode == 0 || output.Contains("already set aside", StringComparison.Ordinal),
-            $"a forced rebuild that failed after setting the index aside says so (exit {exitCode}): {output}");
+        Assert.True(exitCode != 0 && output.Contains("already set aside", StringComparison.Ordinal),
+            $"a forced rebuild that failed after setting the index aside fails and says so (exit {exitCode}): {output}");
     }
 
     private static (int ExitCode, string Output) Run(string ck, string command, params string[] straceArgs)
