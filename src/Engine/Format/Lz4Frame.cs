@@ -10,7 +10,7 @@ namespace DataraxCkpt.Format;
 /// The reader is strict and bounded: it never writes past the destination it is given and checks
 /// every length against the bytes it has before using it.
 /// </summary>
-internal static class Lz4Frame
+internal static partial class Lz4Frame
 {
     /// <summary>Largest raw block; also the largest tensor chunk.</summary>
     public const int BlockSize = 4 << 20;

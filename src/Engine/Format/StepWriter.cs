@@ -210,14 +210,26 @@ internal static class StepWriter
         var manifestJson = ManifestCodec.Write(step, saveId, createdUtc, state, tensors, dataLength, usesPlanes ? [PlanePacking.Feature] : []);
         FaultInjector.Hit("save.manifest.before-write");
         long frameLength;
-        var fileHash = new XXH64();
+        ulong fileHash;
         using (var manifest = staging.CreateFile(StepFormat.ManifestFile, 0))
         {
             // Both files exist now, so the folder's entries are final: their flush need not wait for the files'.
             staging.StartFolderSync();
             FaultInjector.Hit("save.folder.sync-started");
-            // Compressed and written a block at a time: the frame is not held whole next to the manifest.
-            frameLength = Lz4Frame.EncodeTo(manifestJson.Span, manifest, fileHash);
+            if (manifest is FileStream { CanSeek: true, CanRead: true } file && Lz4BlockEncoder.Supported)
+            {
+                // A local file takes the frame in 64 KiB pieces, its block words patched after: no block's output
+                // is held next to the manifest (round 50 of docs/performance-notes.md).
+                (frameLength, fileHash) = Lz4Frame.EncodeToFile(manifestJson.Span, file);
+            }
+            else
+            {
+                // An upload cannot patch what it sent: compressed and written a block at a time.
+                var hash = new XXH64();
+                frameLength = Lz4Frame.EncodeTo(manifestJson.Span, manifest, hash);
+                fileHash = hash.Digest();
+            }
+
             staging.Seal(manifest);
         }
 
@@ -231,7 +243,7 @@ internal static class StepWriter
         {
             Tensors = tensors,
             StoredSize = dataLength + frameLength,
-            ManifestHash = FormatManifestHash(fileHash.Digest()),
+            ManifestHash = FormatManifestHash(fileHash),
         };
     }
 
