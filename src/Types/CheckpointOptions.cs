@@ -42,9 +42,13 @@ public sealed class CheckpointOptions
     /// with <see cref="UnsupportedFileSystemException"/>: the directory lock does not exclude other hosts
     /// there and SQLite's write-ahead log is not supported on them (docs/guarantees.md). Set it only when a
     /// single process on a single host uses the directory at a time. Defaults to true when the environment
-    /// variable <c>DATARAXCKPT_ALLOW_NETWORK_FS</c> is <c>1</c> (so module users can opt in).
+    /// variable <c>DATARAXCKPT_ALLOW_NETWORK_FS</c> is <c>1</c> (so module users can opt in). The same one-writer
+    /// promise lets a process whose runtime file locking is off (<see cref="FileLockingDisabledException"/>) write.
     /// </summary>
     public bool AllowNetworkFileSystem { get; init; } = Environment.GetEnvironmentVariable("DATARAXCKPT_ALLOW_NETWORK_FS") == "1";
+
+    /// <summary>Test seam: whether the runtime's file locking is off, instead of the switch and variable the runtime reads.</summary>
+    internal bool? SimulatedFileLockingDisabled { get; init; }
 
     /// <summary>Test seam: the file-system type (Linux statfs magic) to report instead of the real one.</summary>
     internal long? SimulatedFileSystemType { get; init; }

@@ -13,7 +13,8 @@ public static class HarnessListing
         }
         catch (Exception e)
         {
-            return $"!{e.GetType().Name} {(e as CheckpointException)?.ErrorId} {(e as CorruptCheckpointException)?.Item}: {e.Message} ({e.InnerException?.GetType().Name}: {e.InnerException?.Message})";
+            // The errno as a caller reads it (docs/cmdlets.md, IOError): the exception's Data, not its message.
+            return $"!{e.GetType().Name} {(e as CheckpointException)?.ErrorId} {(e as CorruptCheckpointException)?.Item}: {e.Message} ({e.InnerException?.GetType().Name}: {e.InnerException?.Message}) errno-data={e.Data["DataraxCkpt.SystemErrno"]}";
         }
     }
 

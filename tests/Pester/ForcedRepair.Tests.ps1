@@ -1,4 +1,4 @@
-# Repair-CheckpointIndex on a disk that fails to read index.sqlite: the refusal (IOError / WriteError) names -Force and
+# Repair-CheckpointIndex on a disk that fails to read index.sqlite: the refusal (IOError / ReadError) names -Force and
 # what it risks; -Force -WhatIf changes nothing; -Force, unattended (no prompt), sets the index aside unread, keeps it,
 # and rebuilds from the step folders, after which every step restores. The EIO is real: strace fails every pread64 of
 # the index file in a fresh pwsh (the engine's reads, SQLite's and its own header read, are the only ones of that file).
@@ -49,7 +49,7 @@ Repair-CheckpointIndex -LiteralPath '$dir' -ErrorVariable refused -ErrorAction S
         foreach ($line in $output) { if ($line -match '^([A-Z]+)=(.*)$') { $lines[$Matches[1]] = $Matches[2] } }
 
         $lines.ID | Should -BeExactly 'IOError,DataraxCkpt.Commands.RepairCheckpointIndexCommand'
-        $lines.CATEGORY | Should -BeExactly 'WriteError'
+        $lines.CATEGORY | Should -BeExactly 'ReadError'
         $lines.MESSAGE | Should -Match ([regex]::Escape($index))
         $lines.MESSAGE | Should -Match 'check the disk'
         $lines.MESSAGE | Should -Match 'Repair-CheckpointIndex -Force'
@@ -72,5 +72,31 @@ Repair-CheckpointIndex -LiteralPath '$dir' -ErrorVariable refused -ErrorAction S
         }
         (Get-Checkpoint $dir -Step 2).Pinned | Should -BeTrue
         Test-Checkpoint $dir -Quiet | Should -BeTrue
+    }
+
+    It 'reports a failed write of the index as IOError with the category WriteError' -Skip:(-not $IsLinux) {
+        if (-not $Strace) { Set-ItResult -Skipped -Because 'strace is not installed (apt-get install strace)'; return }
+        $pinned = Join-Path $TestDrive 'pinned'
+        foreach ($step in 1, 2) { @{ s = $step } | Save-Checkpoint $pinned -Step $step }
+        $script = @"
+`$ErrorActionPreference = 'Continue'
+Import-Module '$ModuleManifest'
+Lock-Checkpoint -LiteralPath '$pinned' -Step 1 -ErrorVariable failed -ErrorAction SilentlyContinue | Out-Null
+"ID=`$(`$failed[0].FullyQualifiedErrorId)"
+"CATEGORY=`$(`$failed[0].CategoryInfo.Category)"
+"ERRNO=`$(`$failed[0].Exception.Data['DataraxCkpt.SystemErrno'])"
+"@
+        $scriptFile = Join-Path $TestDrive 'write.ps1'
+        Set-Content -LiteralPath $scriptFile -Value $script
+        $pwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        # Every write of the index's log fails with EIO: the pin's commit cannot be written.
+        $output = & $Strace -f -qq -o /dev/null -e trace=pwrite64 -e 'inject=pwrite64:error=EIO:when=1+' -P (Join-Path $pinned 'index.sqlite-wal') -- `
+            ([Environment]::ProcessPath) @pwshArgs -NoProfile -NonInteractive -File $scriptFile 2>&1 | ForEach-Object { "$_" }
+        $lines = @{}
+        foreach ($line in $output) { if ($line -match '^([A-Z]+)=(.*)$') { $lines[$Matches[1]] = $Matches[2] } }
+
+        $lines.ID | Should -BeExactly 'IOError,DataraxCkpt.Commands.LockCheckpointCommand' -Because ($output -join "`n")
+        $lines.CATEGORY | Should -BeExactly 'WriteError'
+        $lines.ERRNO | Should -BeExactly '5'
     }
 }

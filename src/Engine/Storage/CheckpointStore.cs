@@ -272,6 +272,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         ThrowIfNetworkFileSystem();
+        // Here as well as in Lock(): a refused save must not create the directory and its lock file first.
+        ThrowIfFileLockingDisabled();
         if (!File.Exists(StepIndex.PathOf(Directory)))
         {
             // Before the folder and its lock file exist: a new store SQLite could not index or repair gets nothing written.
@@ -483,8 +485,29 @@ internal sealed class CheckpointStore : ICheckpointStore
         Func<int, long> storedLengthOfTensor = t => written.Tensors[t].StoredLength;
         Exception? retentionFailure = null;
         using (Lock(exclusive: true))
-        using (var index = OpenIndexForCommit(reservation))
+        using (var index = OpenIndexForCommit(reservation, out var intentRecordedHere))
         {
+            // A replaced or rebuilt index (repair) never held the intent: only the index the intent went into can say it was rolled back.
+            if (intentRecordedHere && !index.HasSaveIntent(reservation.SaveId))
+            {
+                // Another process's recovery took this save for a dead one's leftovers (its staging lock was lost: the
+                // lock file unlinked or replaced, .staging moved, or file locking off) and rolled it back; it may have
+                // deleted part of the staging folder before it was stopped. Publishing it could list a partial step.
+                throw new IOException($"The save of step {reservation.Step} into checkpoint directory '{Directory}' was rolled back by another process's recovery while it was written "
+                    + $"(its record of work in progress is gone from the index, so its staging folder '{reservation.Staging.Path}' may be incomplete); nothing was published by this save (list the directory to see what step {reservation.Step} holds now). "
+                    + "Save again, and check that nothing removes files under .staging or turns off file locking while saves run.");
+            }
+
+            if (!intentRecordedHere && !StagedFilesWhole(reservation.Staging.Path, written.StoredSize))
+            {
+                // The index was replaced or rebuilt while the save wrote, so it cannot say whether another process's
+                // recovery rolled the save back; what such a recovery leaves is a staging folder with files deleted.
+                index.RemoveIntent(reservation.SaveId);
+                throw new IOException($"The save of step {reservation.Step} into checkpoint directory '{Directory}' lost files of its staging folder '{reservation.Staging.Path}' while it was written "
+                    + "(as another process's recovery deletes a save it rolls back); nothing was published. "
+                    + "Save again, and check that nothing removes files under .staging or turns off file locking while saves run.");
+            }
+
             var existing = index.Get(reservation.Step);
             if (existing is not null && !reservation.Overwrite)
             {
@@ -523,6 +546,14 @@ internal sealed class CheckpointStore : ICheckpointStore
         return retentionFailure is null ? ToInfo(row) : throw new RetentionFailedException(ToInfo(row), keep!.Value, retentionFailure);
     }
 
+    /// <summary>Whether a staging folder still holds the step's two files with the bytes the writer wrote (two stats).</summary>
+    private static bool StagedFilesWhole(string staging, long storedSize)
+    {
+        var data = new FileInfo(Path.Combine(staging, StepFormat.DataFile));
+        var manifest = new FileInfo(Path.Combine(staging, StepFormat.ManifestFile));
+        return data.Exists && manifest.Exists && data.Length + manifest.Length == storedSize;
+    }
+
     /// <summary>Clears a reservation's intent (best effort): the save will not be written.</summary>
     public void Abandon(Reservation reservation)
     {
@@ -553,7 +584,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         try
         {
             using (Lock(exclusive: true))
-            using (var index = OpenIndexForCommit(reservation))
+            using (var index = OpenIndexForCommit(reservation, out _))
             {
                 index.RemoveIntent(reservation.SaveId);
             }
@@ -901,11 +932,22 @@ internal sealed class CheckpointStore : ICheckpointStore
             $"the index could not be read ({ReadFailure(unreadable)}); a forced repair would set it aside unread as '{StepIndex.FileName}{UnreadableMark}<UTC time>' (kept) and rebuild it from the step folders listed here");
         // The real rebuild first puts back an old version an interrupted overwrite parked in the trash (its step folder
         // missing), which this reconcile of the folders as they are cannot list: say so rather than report less than will happen.
-        return _folders.HasDisplaced()
-            ? new RepairReport(report.Directory, report.StepsIndexed, report.StepsAdded, report.RowsRemoved, report.LeftoversRemoved,
-                [.. report.Problems, "the trash holds an old version an interrupted overwrite parked; the rebuild puts it back as its step when that step's folder is missing, so the steps listed here may be fewer than it lists"],
-                report.DryRun)
-            : report;
+        string? note;
+        try
+        {
+            note = _folders.HasDisplaced()
+                ? "the trash holds an old version an interrupted overwrite parked; the rebuild puts it back as its step when that step's folder is missing, so the steps listed here may be fewer than it lists"
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Called while the unreadable index is being reported: a note that fails must not replace that report.
+            note = $"the trash ('{StepFolders.TrashFolder}') could not be listed ({e.Message.TrimEnd('.')}), so whether it holds an old version an interrupted overwrite parked, which the rebuild would put back as its step, is not known";
+        }
+
+        return note is null
+            ? report
+            : WithProblems(report, [.. report.Problems, note]);
     }
 
     /// <summary>A forced repair: the index the disk fails to read (and its logs) renamed aside unread, a new one built from the step folders.</summary>
@@ -933,8 +975,10 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>The cause of a failed read of the index as the system or SQLite gave it.</summary>
     private static string ReadFailure(IOException e) => (e.InnerException ?? e).Message.TrimEnd('.');
 
-    private static RepairReport WithFirstProblem(RepairReport report, string problem) =>
-        new(report.Directory, report.StepsIndexed, report.StepsAdded, report.RowsRemoved, report.LeftoversRemoved, [problem, .. report.Problems], report.DryRun);
+    private static RepairReport WithFirstProblem(RepairReport report, string problem) => WithProblems(report, [problem, .. report.Problems]);
+
+    private static RepairReport WithProblems(RepairReport report, IReadOnlyList<string> problems) =>
+        new(report.Directory, report.StepsIndexed, report.StepsAdded, report.RowsRemoved, report.LeftoversRemoved, problems, report.DryRun);
 
     /// <summary>The mark of an index a forced repair set aside because the disk failed to read it (a damaged one's is <see cref="DamagedMark"/>).</summary>
     private const string UnreadableMark = ".unreadable-";
@@ -1011,7 +1055,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         RefuseRebuildSqliteCannotOpen();
         var aside = SetIndexAside(mark);
         FaultInjector.Hit("repair.after-index-aside");
-        var rebuilt = RebuildIndex(carried);
+        var rebuilt = RebuildIndex(carried, mark, aside);
         Log($"Rebuilt the index of '{Directory}': {rebuilt.StepsIndexed.Count} steps listed.");
         return (rebuilt, aside);
     }
@@ -1062,6 +1106,11 @@ internal sealed class CheckpointStore : ICheckpointStore
     private HeldLock Lock(bool exclusive)
     {
         ThrowIfNetworkFileSystem();
+        if (exclusive)
+        {
+            ThrowIfFileLockingDisabled();
+        }
+
         var directoryLock = DirectoryLock.Acquire(Directory, exclusive, _options.LockTimeout, _access);
         lock (_logGate)
         {
@@ -1087,6 +1136,25 @@ internal sealed class CheckpointStore : ICheckpointStore
         _fileSystemChecked = true;
     }
 
+    /// <summary>
+    /// Refuses every change (anything that takes the exclusive lock, and a save before it creates a folder) where the
+    /// runtime takes no file locks: the locks that keep writers apart and tell a live save from a killed one's leftovers
+    /// would exclude no one. Readers keep working: a listing takes no lock, and a restore's shared lock only keeps a
+    /// writer from changing a step while it is opened, which the step's manifest hash checks anyway. The network opt-in
+    /// (one process at a time) lifts it, as it lifts the network refusal whose flock excludes no other host.
+    /// </summary>
+    private void ThrowIfFileLockingDisabled()
+    {
+        if (FileLockingRefused())
+        {
+            throw new FileLockingDisabledException(Directory);
+        }
+    }
+
+    /// <summary>Whether changes are refused here because the runtime takes no file locks (and no single-writer opt-in lifts it).</summary>
+    private bool FileLockingRefused() =>
+        !_options.AllowNetworkFileSystem && (_options.SimulatedFileLockingDisabled ?? RuntimeFileLocking.Disabled());
+
     /// <summary>Opens the index for a writer (lock held): creates it, rebuilds it when lost, finishes interrupted work.</summary>
     private StepIndex OpenIndexForWrite()
     {
@@ -1108,12 +1176,12 @@ internal sealed class CheckpointStore : ICheckpointStore
 
             // Whatever is left of the lost index goes aside first, its -wal and -shm included: SQLite
             // would replay a stale write-ahead log into any new index of the same name.
-            SetIndexAside();
+            var aside = SetIndexAside();
             RestoreOrphanedSteps([]);
             if (_folders.ListStepFolders().Count > 0)
             {
                 Log($"The index of '{Directory}' is missing or empty; rebuilding it from the step folders.");
-                RebuildIndex();
+                RebuildIndex(aside: aside);
             }
         }
 
@@ -1190,8 +1258,9 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// kept, when its file is still the index (no repair moved it aside or replaced it while the lock was
     /// released), with interrupted work finished as at every writer's open; otherwise a new open.
     /// </summary>
-    private StepIndex OpenIndexForCommit(Reservation reservation)
+    private StepIndex OpenIndexForCommit(Reservation reservation, out bool intentRecordedHere)
     {
+        intentRecordedHere = false;
         var kept = reservation.TakeIndex();
         if (kept is null)
         {
@@ -1209,11 +1278,12 @@ internal sealed class CheckpointStore : ICheckpointStore
 
         try
         {
-            foreach (var action in Recovery.FinishInterrupted(_folders, kept))
+            foreach (var action in Recovery.FinishInterrupted(_folders, kept, heldStaging: reservation.Staging.Name))
             {
                 Log($"Recovery: {action}.");
             }
 
+            intentRecordedHere = true;
             return kept;
         }
         catch
@@ -1229,7 +1299,11 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// </summary>
     /// <param name="carried">Intents read from the damaged index: a removal in progress must be finished,
     /// not undone by listing its folder again, and a live save keeps its reservation.</param>
-    private RepairReport RebuildIndex(IReadOnlyList<Intent>? carried = null)
+    /// <param name="mark">The mark of the set the index went aside as (<see cref="UnreadableMark"/> in a forced repair): a log
+    /// that appears again before the new index moves in belongs to the old index, so it joins that set.</param>
+    /// <param name="aside">Where the old index's main file went (null when there was none): a log that appears again joins it under
+    /// its name (<see cref="LogAsideName"/>), not under a time of its own.</param>
+    private RepairReport RebuildIndex(IReadOnlyList<Intent>? carried = null, string mark = DamagedMark, string? aside = null)
     {
         var final = StepIndex.PathOf(Directory);
         var temp = RebuildPath;
@@ -1250,11 +1324,11 @@ internal sealed class CheckpointStore : ICheckpointStore
 
         FaultInjector.Hit("repair.before-index-rename");
         // Never rename the fresh index beside a write-ahead log it did not write.
-        SetIndexAside();
+        aside = SetIndexAside(mark, aside) ?? aside;
         FaultInjector.Hit("repair.before-index-move-in");
         // The last look: a reader that opened the old index before it was moved aside opens its -wal and -shm
         // by path on its first query, so they can appear again after SetIndexAside looked.
-        MoveLogsAside(DamagedMark + DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture));
+        MoveLogsAside(aside ?? FreeAsideName(final, mark + Stamp(), string.Empty));
         DurableIo.MoveFile(temp, final, replace: false);
         DurableIo.FsyncDirectory(Directory);
         return report;
@@ -1297,7 +1371,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// </summary>
     private StepIndex OpenIndexUnderSharedLock()
     {
-        if (!IndexLost() && OpenExistingIndex() is { } index)
+        if (!IndexLost() && !UnversionedAndUnrepairable() && OpenExistingIndex() is { } index)
         {
             return index;
         }
@@ -1331,7 +1405,7 @@ internal sealed class CheckpointStore : ICheckpointStore
 
         ThrowIfNetworkFileSystem();
         var writable = _access.CanWrite(Directory);
-        if (!IndexLost())
+        if (!IndexLost() && !UnversionedAndUnrepairable())
         {
             if (writable)
             {
@@ -1353,8 +1427,9 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             return null;
         }
-        else if (writable)
+        else if (writable && !FileLockingRefused())
         {
+            // With the runtime's file locking off the rebuild's exclusive lock is refused: read the folders as a read-only mount's.
             using (Lock(exclusive: true))
             using (OpenIndexForWrite())
             {
@@ -1421,6 +1496,13 @@ internal sealed class CheckpointStore : ICheckpointStore
     private bool IndexUnversioned() => StepIndex.IsUnversioned(Directory);
 
     /// <summary>
+    /// True when the index has no schema (a creation killed before its schema commit) and this process may not repair it
+    /// because the runtime's file locking is off: readers then read the step folders as for a lost index, so that
+    /// listing and restoring still work, as the refusal says. Opening it writes nothing.
+    /// </summary>
+    private bool UnversionedAndUnrepairable() => FileLockingRefused() && IndexUnversioned();
+
+    /// <summary>
     /// Moves the index and its -wal and -shm aside under one timestamp. The main file goes first: connections
     /// opened before (a save's kept connection, a reader's; neither holds the lock) keep the log and shared
     /// memory they opened, and SQLite decides whether to checkpoint and delete the log BY PATH at their close
@@ -1430,19 +1512,26 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// to close would delete the new -wal other writers committed to. With the main file gone, every old
     /// connection sees it moved (no checkpoint, no deletion at close), and a crash before the logs moved
     /// leaves a lost index (<see cref="IndexLost"/>) whose orphaned logs every path that creates an index sets
-    /// aside first (<see cref="OpenIndexForWrite"/>, <see cref="Repair"/>, <see cref="RebuildIndex"/>). The
+    /// aside first (<see cref="OpenIndexForWrite"/>, <see cref="Repair"/>, <see cref="RebuildIndex"/>), beside the
+    /// main file they belong to: the record written before the main file moved names it (<see cref="FinishInterruptedSetAside"/>). The
     /// logs are looked for repeatedly: a connection that opened the main file before may still create its
     /// -wal and -shm by path on its first query.
     /// </summary>
-    private string? SetIndexAside(string mark = DamagedMark)
+    /// <param name="mark">The mark of the set's name (<see cref="DamagedMark"/>, <see cref="UnreadableMark"/>).</param>
+    /// <param name="joining">A main file this repair already set aside: with no main file at the index path, logs found there
+    /// are that file's (a reader of it created them again) and join it under its name.</param>
+    private string? SetIndexAside(string mark = DamagedMark, string? joining = null)
     {
-        var stamp = DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
+        FinishInterruptedSetAside();
+        var markedStamp = mark + Stamp();
         var moved = false;
         var main = StepIndex.PathOf(Directory);
         string? aside = null;
         if (File.Exists(main))
         {
-            aside = FreeAsideName(main, mark + stamp, string.Empty);
+            aside = FreeAsideName(main, markedStamp, string.Empty);
+            WriteSetAsideRecord(aside);
+            FaultInjector.Hit("repair.after-aside-record");
             DurableIo.MoveFile(main, aside, replace: false);
             moved = true;
             // Durable before the logs move: a crash must never find the logs gone and the main file back.
@@ -1450,15 +1539,113 @@ internal sealed class CheckpointStore : ICheckpointStore
             FaultInjector.Hit("repair.after-index-main-aside");
         }
 
-        moved |= MoveLogsAside(mark + stamp);
+        // The logs take the main file's own name (its "-2" when the time was taken), so they read as one set; orphaned
+        // logs with no file to join take a name no set-aside main file has.
+        var set = aside ?? joining ?? FreeAsideName(main, markedStamp, string.Empty);
+        moved |= MoveLogsAside(set);
         if (moved)
         {
             DurableIo.FsyncDirectory(Directory);
-            Log($"Moved the {(mark == UnreadableMark ? "unreadable" : "damaged")} index of '{Directory}' aside ({StepIndex.FileName}{mark}{stamp}).");
+            Log($"Moved the {(mark == UnreadableMark ? "unreadable" : "damaged")} index of '{Directory}' aside ({Path.GetFileName(set)}).");
+        }
+
+        if (aside is not null)
+        {
+            FaultInjector.Hit("repair.before-aside-record-deleted");
+            // Not flushed: a record that comes back after a crash names a set whose logs are already with it, and the
+            // next set-aside only deletes it.
+            File.Delete(SetAsideRecordPath);
         }
 
         return aside;
     }
+
+    /// <summary>
+    /// <c>index.sqlite.aside</c>: while an index is being set aside, the name its main file goes to. The main file
+    /// moves before its logs (<see cref="SetIndexAside"/> says why), so a crash between the moves leaves its -wal and
+    /// -shm at the index path with nothing saying whose they are; the next set-aside would take them for a lost
+    /// index's leftovers and name them apart from the file whose committed rows the -wal may hold. The record says.
+    /// </summary>
+    private string SetAsideRecordPath => StepIndex.PathOf(Directory) + SetAsideRecordSuffix;
+
+    /// <summary>The suffix of <see cref="SetAsideRecordPath"/>.</summary>
+    internal const string SetAsideRecordSuffix = ".aside";
+
+    /// <summary>Writes <see cref="SetAsideRecordPath"/> naming <paramref name="aside"/>, durably, before the main file moves.</summary>
+    private void WriteSetAsideRecord(string aside)
+    {
+        // Whatever stands at the path goes first, a link as a link (never its target); CreateNew (O_EXCL) then creates the
+        // file itself, and refuses, rather than follows, a link anyone put there since.
+        File.Delete(SetAsideRecordPath);
+        using (var record = new FileStream(SetAsideRecordPath, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            record.Write(System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(aside)));
+            DurableIo.FlushFile(record);
+        }
+
+        DurableIo.FsyncDirectory(Directory);
+    }
+
+    /// <summary>
+    /// Finishes a set-aside a crash interrupted (<see cref="SetAsideRecordPath"/> left behind): when its main file went
+    /// aside and the index path is still empty, whatever -wal and -shm lie there are its own and join it under its
+    /// name. A record whose main file never moved (the index is still at its path, with its logs) or that names no
+    /// file set aside (cut short by the crash) is only deleted. Lock held.
+    /// </summary>
+    private void FinishInterruptedSetAside()
+    {
+        var record = SetAsideRecordPath;
+        var info = new FileInfo(record);
+        var link = info.LinkTarget is not null;
+        if (!link && System.IO.Directory.Exists(record))
+        {
+            // Refused before anything moves: unlinking a folder fails as a permission denial (EISDIR), which would send the user to permissions.
+            throw new IOException($"'{record}' is a folder, which a repair does not delete: the record of an index being set aside goes at that path. "
+                + "Move the folder away and try again; nothing was changed.");
+        }
+
+        if (!link && !info.Exists)
+        {
+            return;
+        }
+
+        // Stored data: only a regular file of a name's size is read. A link (even a dangling one, which File.Exists
+        // reports), a named pipe (whose read would block with the lock held) or a device reads as no record, and is deleted.
+        var name = link || info.Length is 0 or > MaxSetAsideRecordBytes ? null : ReadSetAsideRecord(record);
+        var main = StepIndex.PathOf(Directory);
+        if (name is not null && !File.Exists(main) && IsSetAsideMain(name) && File.Exists(Path.Combine(Directory, name)) && MoveLogsAside(Path.Combine(Directory, name)))
+        {
+            DurableIo.FsyncDirectory(Directory);
+            Log($"Finished setting the index of '{Directory}' aside: its -wal and -shm, left at the index path by an interrupted repair, joined {name}.");
+        }
+
+        File.Delete(record);
+    }
+
+    /// <summary>The most a set-aside record holds: one file name.</summary>
+    private const int MaxSetAsideRecordBytes = 1024;
+
+    /// <summary>The name a set-aside record holds (at most <see cref="MaxSetAsideRecordBytes"/> read), or null when it cannot be read.</summary>
+    private static string? ReadSetAsideRecord(string record)
+    {
+        try
+        {
+            using var file = new FileStream(record, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+            var bytes = new byte[MaxSetAsideRecordBytes];
+            var read = file.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+            return System.Text.Encoding.UTF8.GetString(bytes, 0, read).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone since the look, or another user's: no record to finish, as with none.
+            return null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="name"/> is the name of an index's main file set aside (not a path, not a log).</summary>
+    private static bool IsSetAsideMain(string name) =>
+        (name.StartsWith(StepIndex.FileName + UnreadableMark, StringComparison.Ordinal) || name.StartsWith(StepIndex.FileName + DamagedMark, StringComparison.Ordinal))
+        && name.IndexOfAny(['/', '\\', '\0']) < 0 && !name.EndsWith("-wal", StringComparison.Ordinal) && !name.EndsWith("-shm", StringComparison.Ordinal);
 
     /// <summary>Looks for a -wal or -shm beside the index this many times before giving up on them.</summary>
     private const int LogLooks = 5;
@@ -1467,14 +1654,15 @@ internal sealed class CheckpointStore : ICheckpointStore
     private const int WalHeaderSize = 32;
 
     /// <summary>
-    /// Moves whatever -wal and -shm lie beside the index path aside (named after <paramref name="stamp"/>, its mark and time), looking
+    /// Moves whatever -wal and -shm lie beside the index path aside, into the set <paramref name="set"/> (the path of its main
+    /// file, <see cref="LogAsideName"/>), looking
     /// again until a look finds none: a reader's connection (readers take no lock) may delete its log or shared
     /// memory as the last one to close, and a reader that opened the old main file may create them again by path.
     /// Returns whether anything was moved.
     /// </summary>
     /// <exception cref="IOException">After <see cref="LogLooks"/> looks a log with frames is still there: SQLite would
     /// replay it into any index renamed in beside it (all its steps unlisted), so the caller must not rename one in.</exception>
-    private bool MoveLogsAside(string stamp)
+    private bool MoveLogsAside(string set)
     {
         var main = StepIndex.PathOf(Directory);
         var moved = false;
@@ -1492,8 +1680,9 @@ internal sealed class CheckpointStore : ICheckpointStore
                 seen = true;
                 try
                 {
-                    DurableIo.MoveFile(path, FreeAsideName(main, stamp, suffix), replace: false);
+                    DurableIo.MoveFile(path, LogAsideName(set, suffix), replace: false);
                     moved = true;
+                    FaultInjector.Hit("repair.after-log-aside");
                 }
                 catch (FileNotFoundException)
                 {
@@ -1519,6 +1708,29 @@ internal sealed class CheckpointStore : ICheckpointStore
             + $"(readers opening and closing the old index); left in place: it holds no frames ({(wal.Exists ? wal.Length : 0)} bytes of log).");
         return moved;
     }
+
+    /// <summary>
+    /// The name a log (<paramref name="suffix"/>: -wal or -shm) of the set <paramref name="set"/> goes to: the set's own
+    /// (<c>&lt;set&gt;-wal</c>) when free, else <c>&lt;set&gt;.late-wal</c> (<c>.late-2-wal</c>, … when that is taken too). A log
+    /// already with the set may hold committed rows, so it is never replaced; and ".late" keeps the name from reading as
+    /// the log of another set (a "-2" set-aside of the same millisecond).
+    /// </summary>
+    private static string LogAsideName(string set, string suffix)
+    {
+        var name = set + suffix;
+        for (var n = 1; File.Exists(name) || new FileInfo(name).LinkTarget is not null; n++)
+        {
+            name = $"{set}{LateMark}{(n == 1 ? string.Empty : $"-{n}")}{suffix}";
+        }
+
+        return name;
+    }
+
+    /// <summary>What marks a log that reached a set-aside index whose own log name was taken (<see cref="LogAsideName"/>).</summary>
+    internal const string LateMark = ".late";
+
+    /// <summary>The UTC time a set-aside name carries.</summary>
+    private static string Stamp() => DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>A name beside the index for a file set aside (<paramref name="markedStamp"/>: its mark and time), free at the time of the call.</summary>
     private static string FreeAsideName(string main, string markedStamp, string suffix)

@@ -12,14 +12,18 @@ namespace DataraxCkpt.Storage;
 /// </summary>
 internal static class IndexIoFailure
 {
-    /// <summary>The key under which a <see cref="SqliteException"/> raised on SQLite's own API carries its connection's errno.</summary>
-    internal const string ErrnoKey = "DataraxCkpt.SystemErrno";
+    /// <summary>
+    /// The key under which an index I/O error carries the errno the system gave (<see cref="IndexIoErrorData.SystemErrno"/>,
+    /// for callers). A <see cref="SqliteException"/> raised on SQLite's own API carries its connection's errno under it
+    /// too, for <see cref="From"/>: that connection is often not the index's own one, whose errno <see cref="From"/> would read.
+    /// </summary>
+    internal const string ErrnoKey = IndexIoErrorData.SystemErrno;
 
     // The error stays a plain IOException, the type users and scripts know (an engine type could not even be named by
     // them); what it was, and on which file, ride in its Data.
     private const string CauseKey = "DataraxCkpt.IndexIoCause";
     private const string FileKey = "DataraxCkpt.IndexFile";
-    private const string ReadKey = "DataraxCkpt.IndexRead";
+    private const string ReadKey = IndexIoErrorData.IndexRead;
 
     /// <summary>Whether <paramref name="e"/> is an I/O error this class made for a read or write the disk failed on <paramref name="file"/>.</summary>
     public static bool IsFailedDisk(IOException e, string file) =>
@@ -34,13 +38,18 @@ internal static class IndexIoFailure
 
     /// <summary><paramref name="e"/> again with <paramref name="more"/> added to its message, its cause and file kept.</summary>
     public static IOException WithAdvice(IOException e, string more) =>
-        Tagged(new IOException($"{e.Message} {more}", e.InnerException), e.Data[CauseKey], e.Data[FileKey], e.Data[ReadKey] is true);
+        Tagged(new IOException($"{e.Message} {more}", e.InnerException), e.Data[CauseKey], e.Data[FileKey], e.Data[ReadKey] is true, e.Data[ErrnoKey] as int?);
 
-    private static IOException Tagged(IOException e, object? cause, object? file, bool read)
+    private static IOException Tagged(IOException e, object? cause, object? file, bool read, int? errno)
     {
         e.Data[CauseKey] = cause;
         e.Data[FileKey] = file;
         e.Data[ReadKey] = read;
+        if (errno is > 0)
+        {
+            e.Data[ErrnoKey] = errno.Value;
+        }
+
         return e;
     }
 
@@ -67,12 +76,12 @@ internal static class IndexIoFailure
             : e.SqliteErrorCode != raw.SQLITE_IOERR || IsRead(extended) ? IndexIoCause.FailedDisk
             : Of(errno ?? 0, IsLock(extended));
         var read = cause == IndexIoCause.FailedDisk && (e.SqliteErrorCode == raw.SQLITE_CORRUPT || IsRead(extended));
-        return Tagged(new IOException(Message(directory, file, cause, Cause(e.Message, errno)), e), cause, file, read);
+        return Tagged(new IOException(Message(directory, file, cause, Cause(e.Message, errno)), e), cause, file, read, errno);
     }
 
     /// <summary>The exception for a read of the index file that .NET itself made (its header) and the system failed with <paramref name="errno"/>.</summary>
     public static IOException FromRead(string directory, string file, int errno, IOException e) =>
-        Tagged(new IOException(Message(directory, file, IndexIoCause.FailedDisk, Cause(e.Message, errno)), e), IndexIoCause.FailedDisk, file, read: true);
+        Tagged(new IOException(Message(directory, file, IndexIoCause.FailedDisk, Cause(e.Message, errno)), e), IndexIoCause.FailedDisk, file, read: true, errno);
 
     private static IndexIoCause Of(int errno, bool lockCall) =>
         errno == ENOSPC || errno == EDQUOT ? IndexIoCause.Full

@@ -14,7 +14,15 @@ namespace DataraxCkpt.Storage;
 internal static class Recovery
 {
     /// <summary>Finishes interrupted work recorded as intents and sweeps leftovers. Returns what it did.</summary>
-    public static List<string> FinishInterrupted(StepFolders folders, StepIndex index, bool dryRun = false)
+    /// <param name="folders">The store's folders.</param>
+    /// <param name="index">The index, open for writing (or read for a dry run).</param>
+    /// <param name="dryRun">Report what would be done, change nothing.</param>
+    /// <param name="heldStaging">The staging folder whose owner lock this caller holds (a save at its commit): its
+    /// intent is live by construction, so its lock is not probed. The probe said "live" (a second open of a lock this
+    /// process holds is refused), by throwing and catching an IOException on every save, only while the lock at the path
+    /// is the one held and the runtime takes file locks; with locking off (refused by the store) or the lock file unlinked
+    /// or replaced it rolled the save back. The commit checks its intent is still there before it publishes.</param>
+    public static List<string> FinishInterrupted(StepFolders folders, StepIndex index, bool dryRun = false, string? heldStaging = null)
     {
         var actions = new List<string>();
         // A link standing where .staging or .trash belongs would make every path an intent names lead
@@ -37,7 +45,8 @@ internal static class Recovery
 
             if (intent.Op == "save")
             {
-                if (intent.Staging is null || !ownFoldersReal || !folders.IsStagingAbandoned(intent.Staging))
+                if (intent.Staging is null || !ownFoldersReal || string.Equals(intent.Staging, heldStaging, StringComparison.Ordinal)
+                    || !folders.IsStagingAbandoned(intent.Staging))
                 {
                     continue;
                 }

@@ -194,10 +194,12 @@ internal sealed class StepFolders
 
     /// <summary>
     /// True when the trash holds an old version a two-rename overwrite parked (what <see cref="RestoreOrphanedDisplaced"/>
-    /// may put back): a rebuild may then list a step no step folder shows yet.
+    /// may put back): a rebuild may then list a step no step folder shows yet. A link standing where the trash belongs,
+    /// or an entry in it that is a link, is what that path drops or skips, never follows: it counts for nothing here.
     /// </summary>
     public bool HasDisplaced() =>
-        System.IO.Directory.Exists(TrashRoot) && System.IO.Directory.EnumerateDirectories(TrashRoot, "*" + DisplacedSuffix).Any();
+        System.IO.Directory.Exists(TrashRoot) && new FileInfo(TrashRoot).LinkTarget is null
+        && System.IO.Directory.EnumerateDirectories(TrashRoot, "*" + DisplacedSuffix).Any(e => new DirectoryInfo(e).LinkTarget is null);
 
     /// <summary>
     /// Index rebuild (the intents are lost): puts back under its number every old version a two-rename
@@ -575,8 +577,12 @@ internal sealed class StagingArea : IStepSink, IDisposable
     /// </summary>
     public void KeepForRecovery() => _keep = true;
 
+    /// <summary>
+    /// A new file in the staging folder, open for reading too: the manifest's writer reads its frame back for the
+    /// file's hash after patching the block words (<see cref="Format.Lz4Frame.EncodeToFile"/>).
+    /// </summary>
     public FileStream CreateFile(string name, int bufferSize) =>
-        new(System.IO.Path.Combine(Path, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize, FileOptions.None);
+        new(System.IO.Path.Combine(Path, name), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize, FileOptions.None);
 
     Stream IStepSink.CreateFile(string name, int bufferSize) => CreateFile(name, bufferSize);
 

@@ -67,6 +67,10 @@ internal sealed partial class StepIndex : IDisposable
         _busyTimeoutMs = BusyMilliseconds(busyTimeout);
     }
 
+    /// <summary>Sets the connection's wait for another process's lock (a per-connection setting: every open and reopen applies it).</summary>
+    private void ApplyBusyTimeout() =>
+        Execute("PRAGMA busy_timeout = " + _busyTimeoutMs.ToString(CultureInfo.InvariantCulture) + ";");
+
     private static int BusyMilliseconds(TimeSpan? busyTimeout) =>
         (int)Math.Clamp((busyTimeout ?? DefaultBusyTimeout).TotalMilliseconds, 1, int.MaxValue);
 
@@ -247,7 +251,7 @@ internal sealed partial class StepIndex : IDisposable
             index.Guard(() =>
             {
                 OpenOrExplainLength(connection, directory, path);
-                index.Execute("PRAGMA busy_timeout = " + index._busyTimeoutMs.ToString(CultureInfo.InvariantCulture) + ";");
+                index.ApplyBusyTimeout();
                 var version = Convert.ToInt64(index.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
                 if (version == 0 && !create)
                 {
@@ -1044,6 +1048,14 @@ internal sealed partial class StepIndex : IDisposable
         return intents;
     });
 
+    /// <summary>True while the save <paramref name="saveId"/>'s intent is recorded (no recovery has rolled it back).</summary>
+    public bool HasSaveIntent(string saveId) => Guard(() =>
+    {
+        using var cmd = Command("SELECT count(*) FROM intents WHERE save_id = $id AND op = 'save';");
+        cmd.Parameters.AddWithValue("$id", saveId);
+        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+    });
+
     public bool HasLiveReservation(long step) => Guard(() =>
     {
         using var cmd = Command("SELECT count(*) FROM intents WHERE op = 'save' AND step = $s;");
@@ -1111,6 +1123,41 @@ internal sealed partial class StepIndex : IDisposable
             throw new ArgumentException($"step {row.Step} is committed with item_count {row.ItemCount} but {itemCount} items", nameof(itemCount));
         }
 
+        if (itemListLength < SmallCommitCacheFrom)
+        {
+            WriteStep(row, itemListLength, writeItemList, intentToClear);
+            return;
+        }
+
+        // A big list's pages would all stay in SQLite's page cache (2 MiB by default) until the commit: a megabyte of
+        // native memory on top of the list itself in a 100,000-leaf save, the largest part of its first save's peak
+        // after the manifest (round 50 of docs/performance-notes.md). A small cache for this transaction spills
+        // them to the log as they fill, where the commit would have written them anyway; the commit then writes
+        // and syncs the log as before, so durability does not depend on the cache.
+        var putBack = string.Create(CultureInfo.InvariantCulture, $"PRAGMA main.cache_size = {CacheToPutBack(Scalar("PRAGMA main.cache_size;"))};");
+        Execute(SmallCommitCache);
+        try
+        {
+            WriteStep(row, itemListLength, writeItemList, intentToClear);
+        }
+        catch
+        {
+            // As for a large removal: the commit's own error is what the caller sees, not a failure to put the cache back.
+            PutCacheBack(putBack);
+            throw;
+        }
+
+        PutCacheBack(putBack);
+    });
+
+    /// <summary>From an item list this long on, a step's commit runs with <see cref="SmallCommitCache"/>.</summary>
+    internal const int SmallCommitCacheFrom = 256 << 10;
+
+    /// <summary>The page cache of a big list's commit: 256 KiB (negative: KiB, as SQLite reads it).</summary>
+    private const string SmallCommitCache = "PRAGMA main.cache_size = -256;";
+
+    private void WriteStep(StepRow row, int itemListLength, Action<Stream> writeItemList, string? intentToClear)
+    {
         using var tx = _connection.BeginTransaction();
         using (var del = Command("DELETE FROM steps WHERE step = $s; DELETE FROM step_items WHERE step = $s;", tx))
         {
@@ -1159,7 +1206,7 @@ internal sealed partial class StepIndex : IDisposable
         }
 
         tx.Commit();
-    });
+    }
 
     /// <summary>
     /// Unpublishes several steps and records a delete intent for each, in one transaction. The step numbers
@@ -1241,6 +1288,13 @@ internal sealed partial class StepIndex : IDisposable
     internal (long Main, long Temp) CacheSizes() => Guard(() =>
         (Convert.ToInt64(Scalar("PRAGMA main.cache_size;"), CultureInfo.InvariantCulture),
          Convert.ToInt64(Scalar("PRAGMA temp.cache_size;"), CultureInfo.InvariantCulture)));
+
+    /// <summary>Bytes of page cache this connection holds now (SQLITE_DBSTATUS_CACHE_USED), for tests.</summary>
+    internal long CacheUsedBytes() => Guard(() =>
+    {
+        var result = raw.sqlite3_db_status(_connection.Handle!, raw.SQLITE_DBSTATUS_CACHE_USED, out var current, out _, 0);
+        return result == raw.SQLITE_OK ? current : throw new InvalidOperationException($"sqlite3_db_status failed with {result}");
+    });
 
     /// <summary>From this many removed steps on, the removal's transaction runs with a bigger page cache.</summary>
     internal const int LargeRemoval = 10_000;

@@ -108,7 +108,7 @@ internal sealed partial class StepIndex
     {
         _connection.Close();
         _connection.Open();
-        Execute("PRAGMA busy_timeout = " + _busyTimeoutMs.ToString(CultureInfo.InvariantCulture) + ";");
+        ApplyBusyTimeout();
     }
 
     /// <summary>Whether any schema object (the step-number index, or a table or view made by hand) has the name <see cref="StepNumberIndex"/>.</summary>

@@ -404,6 +404,29 @@ public sealed class UnsupportedFileSystemException : CheckpointException
 }
 
 /// <summary>
+/// This process's .NET runtime takes no file locks (the environment variable <c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c> or
+/// the AppContext switch <c>System.IO.DisableFileLocking</c>), so a local checkpoint directory is not opened for writing:
+/// its directory lock and each save's staging lock would exclude no one. Refused unless
+/// <see cref="CheckpointOptions.AllowNetworkFileSystem"/> promises a single writer. Error id <c>FileLockingDisabled</c>.
+/// </summary>
+public sealed class FileLockingDisabledException : CheckpointException
+{
+    private protected override CheckpointException RebuiltOn(string? directory, Func<string, string> text, Exception? inner) =>
+        new FileLockingDisabledException(directory!);
+
+    /// <summary>Creates the exception for <paramref name="directory"/>.</summary>
+    public FileLockingDisabledException(string directory)
+        : base("FileLockingDisabled",
+            $"Checkpoint directory '{directory}' cannot be written by this process: its .NET runtime's file locking is turned off (environment variable DOTNET_SYSTEM_IO_DISABLEFILELOCKING or AppContext switch System.IO.DisableFileLocking). "
+            + "The directory's lock keeps writers apart, and each save's staging lock tells a save in progress from a killed one's leftovers that recovery removes; with locking off neither excludes anyone, so two writers could lose steps and one process's recovery would delete another's save while it is written. "
+            + "Unset DOTNET_SYSTEM_IO_DISABLEFILELOCKING (or set the switch to false) for processes that save, prune, pin or repair (a repair's -WhatIf too: it takes the same lock). Listing, restoring and verifying still work, except a restore that must first finish another process's interrupted work, which is refused as well. "
+            + "If only one process ever uses the directory at a time, set CheckpointOptions.AllowNetworkFileSystem (or the environment variable DATARAXCKPT_ALLOW_NETWORK_FS=1) to write anyway.",
+            directory, null)
+    {
+    }
+}
+
+/// <summary>
 /// A remote store refused a request for lack of rights (HTTP 403): a SAS without the right the operation needs, an
 /// identity without a data role, or credentials the store did not accept. The message names the location, what
 /// was refused and which SAS right or Azure role to grant. Error id <c>AccessDenied</c>, as for a local directory

@@ -32,6 +32,7 @@ public sealed class RedactedExceptionTests
         yield return new UnsupportedFormatVersionException(Raw, 9, 1);
         yield return new RetentionFailedException(info, 1, new AggregateException(new IOException($"cannot move '{Raw}/1'"), new CorruptCheckpointException(Raw, 1, null, "bad")));
         yield return new UnsupportedFileSystemException(Raw, "NFS");
+        yield return new FileLockingDisabledException(Raw);
         yield return new StoreAccessDeniedException(Raw, "write", "commits/1", "403", "grant it", new IOException($"refused {Raw}"));
     }
 

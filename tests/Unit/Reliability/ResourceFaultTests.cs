@@ -28,7 +28,7 @@ public sealed class ResourceFaultTests : IDisposable
         var data = new TheoryData<string, string>();
         foreach (var action in new[] { "ioerror", "diskfull" })
         {
-            foreach (var point in new[] { "save.data.chunk-written@2", "save.data.before-flush", "save.manifest.before-write", "save.manifest.written", "commit.before-rename", "commit.after-rename", "commit.item-list.partly-written" })
+            foreach (var point in new[] { "save.data.chunk-written@2", "save.data.before-flush", "save.manifest.before-write", "save.manifest.piece-written", "save.manifest.written", "commit.before-rename", "commit.after-rename", "commit.item-list.partly-written" })
             {
                 data.Add(point, action);
             }

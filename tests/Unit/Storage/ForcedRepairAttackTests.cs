@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DataraxCkpt.Storage;
 using DataraxCkpt.Tests.Reliability;
 using DataraxCkpt.Tests.Reliability.CrashStates;
@@ -77,18 +76,6 @@ public sealed class ForcedRepairAttackTests : IDisposable
             $"a forced rebuild that failed after setting the index aside fails and says so (exit {exitCode}): {output}");
     }
 
-    private static (int ExitCode, string Output) Run(string ck, string command, params string[] straceArgs)
-    {
-        var strace = TraceRecorder.FindStrace() ?? throw new InvalidOperationException("strace is not installed");
-        var psi = new ProcessStartInfo(strace) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-f", "-qq", "-o", "/dev/null" }.Concat(straceArgs).Concat(["--", "dotnet", Harness.DllPath, command, ck]))
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["DATARAXCKPT_FAULT"] = string.Empty;
-        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
-        using var p = Process.Start(psi)!;
-        return Harness.Wait(p);
-    }
+    private static (int ExitCode, string Output) Run(string ck, string command, params string[] straceArgs) =>
+        InjectedErrno.RunTraced(straceArgs, command, ck);
 }

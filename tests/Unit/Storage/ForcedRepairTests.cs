@@ -70,6 +70,56 @@ public sealed class ForcedRepairTests : IDisposable
         Assert.Equal(before, Listing());
     }
 
+    /// <summary>
+    /// The forced dry run notes an old version parked in the trash, which the real rebuild puts back. The real rebuild
+    /// drops a link standing where <c>.trash</c> belongs, never follows it: what lies behind one is not counted either.
+    /// </summary>
+    [StraceTheory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void A_forced_dry_run_notes_a_parked_old_version_in_a_real_trash_only(bool trashIsLink, bool noted)
+    {
+        var trash = Path.Combine(_ck, StepFolders.TrashFolder);
+        if (Directory.Exists(trash))
+        {
+            Directory.Delete(trash, recursive: true);
+        }
+
+        var holder = trashIsLink ? _dir.Sub("elsewhere") : trash;
+        Directory.CreateDirectory(Path.Combine(holder, StepFolders.StagingName(4, "0123456789abcdef0123456789abcdef") + StepFolders.DisplacedSuffix));
+        if (trashIsLink)
+        {
+            Directory.CreateSymbolicLink(trash, holder);
+        }
+
+        var (exitCode, output) = InjectedErrno.Run("pread64", "EIO", "1+", _index, "repair-force-dry", _ck);
+
+        Assert.True(exitCode == 0, $"forced dry run exited {exitCode}: {output}");
+        Assert.Contains("a forced repair would set it aside unread", output, StringComparison.Ordinal);
+        Assert.Equal(noted, output.Contains("the trash holds an old version", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The trash note is looked up while the unreadable index is reported: a trash that cannot be listed (its third
+    /// getdents64 fails with EIO: the dry run's own sweep reads it whole first) is said in the report, which it must not replace.
+    /// </summary>
+    [StraceTheory]
+    [InlineData("3")]
+    public void A_forced_dry_run_whose_trash_note_fails_still_reports_the_unreadable_index(string failedListing)
+    {
+        var trash = Path.Combine(_ck, StepFolders.TrashFolder);
+        Directory.CreateDirectory(Path.Combine(trash, StepFolders.StagingName(4, "0123456789abcdef0123456789abcdef") + StepFolders.DisplacedSuffix));
+
+        var (exitCode, output) = InjectedErrno.RunTraced(
+            ["-e", "trace=pread64,getdents64", "-e", "inject=pread64:error=EIO:when=1+", "-e", $"inject=getdents64:error=EIO:when={failedListing}", "-P", _index, "-P", trash],
+            "repair-force-dry", _ck);
+
+        Assert.True(exitCode == 0, $"forced dry run exited {exitCode}: {output}");
+        Assert.Contains("indexed: 1,2,3", output, StringComparison.Ordinal);
+        Assert.Contains("a forced repair would set it aside unread", output, StringComparison.Ordinal);
+        Assert.Contains("the trash ('.trash') could not be listed", output, StringComparison.Ordinal);
+    }
+
     [StraceTheory]
     [InlineData("1+")]
     public void A_forced_repair_reports_a_step_folder_it_cannot_read_and_a_later_repair_lists_it_again(string when)

@@ -48,6 +48,25 @@ public sealed class IndexIoCauseTests : IDisposable
         Assert.Equal([1L, 2], h.GetCheckpointSteps(_ck));
     }
 
+    /// <summary>
+    /// A full listing steps its rows on a connection of its own (not the index's), whose errno SqliteReadFailure.Throw
+    /// hands on in the SqliteException's Data: the error then says the errno of the read that failed, and a C# caller
+    /// reads it as docs/cmdlets.md says, <c>e.Data["DataraxCkpt.SystemErrno"]</c> of the IOException (the harness prints
+    /// it). The 7th pread64 of index.sqlite is the listing connection's first page read past the header (the index's
+    /// own connection reads 3 times, the listing's header read and first page read 3): EINVAL, an SQLITE_IOERR_READ.
+    /// </summary>
+    [StraceTheory]
+    [InlineData("7")]
+    public void A_listing_whose_own_connection_fails_a_read_gives_its_errno_in_the_message_and_the_exception_data(string when)
+    {
+        var (_, output) = InjectedErrno.Run("pread64", "EINVAL", when, Path.Combine(_ck, StepIndex.FileName), "list", _ck);
+
+        var all = Assert.Single(output.Split('\n'), l => l.StartsWith("all: ", StringComparison.Ordinal));
+        Assert.StartsWith("all: !IOException", all, StringComparison.Ordinal);
+        Assert.Contains("errno 22", all, StringComparison.Ordinal);
+        Assert.EndsWith("errno-data=22", all.TrimEnd('\r'), StringComparison.Ordinal);
+    }
+
     [StraceTheory]
     [InlineData("pwrite64", "EIO", "-wal")] // SQLITE_IOERR_WRITE, errno 5: the disk did fail
     public void A_save_whose_index_write_fails_with_EIO_still_says_the_disk_failed(string syscall, string errno, string suffix)

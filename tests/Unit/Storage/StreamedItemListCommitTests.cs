@@ -86,4 +86,48 @@ public sealed class StreamedItemListCommitTests : IDisposable
         index.CommitStep(Row(4, 3_000), writer, StoredLength, intentToClear: null);
         Assert.Equal(3_000, index.Items(4).Count);
     }
+
+    [Fact]
+    public void A_big_list_commits_through_a_small_page_cache_reads_back_exactly_and_leaves_the_cache_size_as_it_was()
+    {
+        // 100,000 leaves (a 1 MB list): with SQLite's default 2 MiB cache every page of the list stayed in native
+        // memory until the commit, a megabyte on top of the list itself in a first save's peak (round 50 of
+        // docs/performance-notes.md); the commit's cache is small, so its pages go to the log as they fill.
+        Directory.CreateDirectory(_dir.Sub("ix"));
+        using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
+        var writer = SampleWriter(100_000);
+        Assert.True(writer.FinishedLength(StoredLength) > StepIndex.SmallCommitCacheFrom);
+        var cacheBefore = index.CacheSizes();
+
+        index.CommitStep(Row(1, 100_000), writer, StoredLength, intentToClear: null);
+
+        Assert.InRange(index.CacheUsedBytes(), 0, 512 << 10);
+        Assert.Equal(cacheBefore, index.CacheSizes());
+        var items = index.Items(1);
+        Assert.Equal(100_000, items.Count);
+        Assert.Equal(("k99999", "f64"), (items[99_999].Name, items[99_999].DType));
+        Assert.Equal(StoredLength(99), items[99_007].StoredSize);
+    }
+
+    [Fact]
+    public void A_big_list_that_fails_while_written_leaves_the_cache_size_as_it_was()
+    {
+        // The small commit cache is put back when the commit fails too: left at 256 KiB, every later
+        // statement of the kept connection (a removal, a listing, the next save) would run with it.
+        Directory.CreateDirectory(_dir.Sub("ix"));
+        using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
+        var writer = SampleWriter(100_000);
+        Assert.True(writer.FinishedLength(StoredLength) > StepIndex.SmallCommitCacheFrom);
+        var cacheBefore = index.CacheSizes();
+        var calls = 0;
+
+        // 100 tensor items: FinishedLength asks for 100 sizes, then the write fails at its 50th, with the
+        // small cache set and part of the list in the row.
+        long FailingLength(int tensor) => ++calls == 150 ? throw new IOException("simulated failure mid-list") : StoredLength(tensor);
+
+        Assert.ThrowsAny<IOException>(() => index.CommitStep(Row(1, 100_000), writer, FailingLength, intentToClear: null));
+        Assert.Equal(150, calls);
+        Assert.Null(index.Get(1));
+        Assert.Equal(cacheBefore, index.CacheSizes());
+    }
 }

@@ -21,22 +21,37 @@ internal static class InjectedErrno
     /// <summary>As above, the calls on any of <paramref name="files"/> counted and failed.</summary>
     public static (int ExitCode, string Output) Run(string syscall, string errno, string when, string[] files, params string[] args)
     {
+        using var p = Start(syscall, errno, when, files, null, args);
+        return Harness.Wait(p);
+    }
+
+    /// <summary>
+    /// As above, started and not waited for (<see cref="Harness.Wait"/>), with the engine's own fault point
+    /// <paramref name="fault"/> (<c>DATARAXCKPT_FAULT</c>, e.g. <c>repair.after-index-main-aside=kill</c>) set as well.
+    /// </summary>
+    public static Process Start(string syscall, string errno, string when, string[] files, string? fault, params string[] args) =>
+        StartTraced(
+            new[] { "-e", $"trace={syscall}", "-e", $"inject={syscall}:error={errno}:when={when}" }.Concat(files.SelectMany(f => new[] { "-P", f })),
+            fault, args);
+
+    /// <summary>The harness under strace with <paramref name="straceArgs"/> of the test's own (several injections), run to its end.</summary>
+    public static (int ExitCode, string Output) RunTraced(IEnumerable<string> straceArgs, params string[] args)
+    {
+        using var p = StartTraced(straceArgs, null, args);
+        return Harness.Wait(p);
+    }
+
+    private static Process StartTraced(IEnumerable<string> straceArgs, string? fault, string[] args)
+    {
         var strace = TraceRecorder.FindStrace() ?? throw new InvalidOperationException("strace is not installed (apt-get install strace)");
         var psi = new ProcessStartInfo(strace) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-f", "-qq", "-o", "/dev/null", "-e", $"trace={syscall}", "-e", $"inject={syscall}:error={errno}:when={when}" }
-            .Concat(files.SelectMany(f => new[] { "-P", f })).Concat(["--", "dotnet", Harness.DllPath]))
+        foreach (var a in new[] { "-f", "-qq", "-o", "/dev/null" }.Concat(straceArgs).Concat(["--", "dotnet", Harness.DllPath]).Concat(args))
         {
             psi.ArgumentList.Add(a);
         }
 
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["DATARAXCKPT_FAULT"] = string.Empty;
+        psi.Environment["DATARAXCKPT_FAULT"] = fault ?? string.Empty;
         psi.Environment["DOTNET_EnableDiagnostics"] = "0";
-        using var p = Process.Start(psi)!;
-        return Harness.Wait(p);
+        return Process.Start(psi)!;
     }
 }
