@@ -312,6 +312,50 @@ catch {
         $text | Should -Not -BeLike '*sig=*'
     }
 
+    It 'a save where the runtime takes no file locks is FileLockingDisabled / NotEnabled naming the variable, and listing still works' -Skip:$IsWindows {
+        # The runtime reads DOTNET_SYSTEM_IO_DISABLEFILELOCKING once, at its first file open: a fresh process. Without
+        # the refusal a lone writer's save succeeded there, and a second writer's recovery swept live saves.
+        $target = Join-Path $TestDrive 'no-file-locks'
+        @{ a = 1 } | Save-Checkpoint -LiteralPath $target -Step 1
+        $run = Invoke-FreshPwsh -Environment @{ DOTNET_SYSTEM_IO_DISABLEFILELOCKING = '1'; DATARAXCKPT_ALLOW_NETWORK_FS = '' } -Script @"
+Import-Module '$ModuleManifest'
+try {
+    @{ a = 2 } | Save-Checkpoint -LiteralPath '$target' -Step 2 -ErrorAction Stop
+    'RESULT no error'
+}
+catch {
+    'RESULT ' + `$_.FullyQualifiedErrorId + ' ' + `$_.CategoryInfo.Category + ' ' + `$_.Exception.GetType().FullName
+    'TEXT ' + `$_.Exception.Message
+}
+'STEPS ' + ((Get-CheckpointStep -LiteralPath '$target') -join ',')
+"@
+        $text = $run.Output -join "`n"
+        @($run.Output | Where-Object { $_ -like 'RESULT *' }) | Should -Be @('RESULT FileLockingDisabled,DataraxCkpt.Commands.SaveCheckpointCommand NotEnabled DataraxCkpt.FileLockingDisabledException') -Because $text
+        $text | Should -BeLike "*Checkpoint directory '$target' cannot be written by this process*DOTNET_SYSTEM_IO_DISABLEFILELOCKING*Unset DOTNET_SYSTEM_IO_DISABLEFILELOCKING*" -Because $text
+        @($run.Output | Where-Object { $_ -like 'STEPS *' }) | Should -Be @('STEPS 1') -Because $text
+        Get-CheckpointStep -LiteralPath $target | Should -Be @(1)
+    }
+
+    It 'a session started without file locks is still refused after $env:DOTNET_SYSTEM_IO_DISABLEFILELOCKING is removed' -Skip:$IsWindows {
+        # Attack on 07ecb04: the runtime keeps the value it read at process start; the store read the variable at each
+        # change, so removing it in the session let saves through while no lock excluded anyone.
+        $target = Join-Path $TestDrive 'no-file-locks-unset'
+        $run = Invoke-FreshPwsh -Environment @{ DOTNET_SYSTEM_IO_DISABLEFILELOCKING = '1'; DATARAXCKPT_ALLOW_NETWORK_FS = '' } -Script @"
+`$env:DOTNET_SYSTEM_IO_DISABLEFILELOCKING = `$null
+Import-Module '$ModuleManifest'
+try {
+    @{ a = 1 } | Save-Checkpoint -LiteralPath '$target' -Step 1 -ErrorAction Stop
+    'RESULT no error'
+}
+catch {
+    'RESULT ' + `$_.FullyQualifiedErrorId
+}
+"@
+        $text = $run.Output -join "`n"
+        @($run.Output | Where-Object { $_ -like 'RESULT *' }) | Should -Be @('RESULT FileLockingDisabled,DataraxCkpt.Commands.SaveCheckpointCommand') -Because $text
+        Test-Path -LiteralPath $target | Should -BeFalse
+    }
+
     It 'a copy into a folder nested in the source (CopyOntoItself from the engine) shows no signature' {
         # Found by the attack on debts14: the engine's refusal of nested folders quotes both paths, and the cmdlet
         # passed its message on as it was.

@@ -88,6 +88,26 @@ Describe 'Restore-Checkpoint -Into' {
         ($state | ConvertTo-Json -Compress -Depth 5) | Should -Match '"lr":0.5'
     }
 
+    It 'restores into a nested plain hashtable and array (the kind Save hands over without a copy) through copies, so no engine value reaches them' {
+        # Save passes a small Hashtable/object[] of plain values to the engine as it is; -Into must not: the engine
+        # adds raw engine values (a StateObject) to the containers it is given.
+        $cfg = @{ lr = 0.0 }
+        $pair = @(0, 'a')
+        $state = @{ cfg = $cfg; pair = $pair }
+        Save-Checkpoint -LiteralPath $dir -InputObject @{ cfg = @{ lr = 0.5; opt = [pscustomobject]@{ k = 1 }; tags = [System.Collections.Generic.List[object]]::new([object[]]('x')) }; pair = @(1, 'b') } -Step 3 -ErrorAction Stop
+
+        Restore-Checkpoint -LiteralPath $dir -Step 3 -Into $state -ErrorAction Stop | Out-Null
+
+        [object]::ReferenceEquals($state.cfg, $cfg) | Should -BeTrue
+        [object]::ReferenceEquals($state.pair, $pair) | Should -BeTrue
+        $cfg.lr | Should -Be 0.5
+        $cfg.opt.PSObject.BaseObject.GetType().FullName | Should -BeExactly 'System.Management.Automation.PSCustomObject'
+        $cfg.opt.k | Should -Be 1
+        $cfg.tags | Should -BeExactly @('x')
+        $pair[0] | Should -Be 1
+        $pair[1] | Should -BeExactly 'b'
+    }
+
     It 'leaves the containers unchanged when a chunk is damaged mid-restore' {
         $data = Get-ChildItem -LiteralPath $dir -Recurse -Filter 'tensors.lz4' | Select-Object -First 1
         $bytes = [IO.File]::ReadAllBytes($data.FullName)

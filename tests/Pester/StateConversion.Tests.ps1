@@ -176,6 +176,160 @@ Describe 'Save: containers that need no conversion are not copied' {
     }
 }
 
+Describe 'Save: plain hashtables and arrays skip the walk and convert as the full walk does' {
+    # StateToEngine hands a Hashtable or object[] of plain values (and such containers one level down) to the engine
+    # without walking it through its memo (issue 17 (e)). The same value with every container and value wrapped in a
+    # PSObject takes the full walk: both must give the engine the same values and restore the same state.
+    BeforeAll {
+        # Every container rebuilt (same type) and every value wrapped, so nothing in it takes the plain path.
+        function ConvertTo-Wrapped($Value) {
+            if ($null -eq $Value) { return $null }
+            if ($Value -is [hashtable]) {
+                $copy = @{}
+                foreach ($k in $Value.Keys) { $copy[$k] = ConvertTo-Wrapped $Value[$k] }
+                return [psobject]$copy
+            }
+            if ($Value -is [object[]]) {
+                $copy = [object[]]::new($Value.Length)
+                for ($i = 0; $i -lt $Value.Length; $i++) { $copy[$i] = ConvertTo-Wrapped $Value[$i] }
+                return , [psobject]$copy
+            }
+            [psobject]$Value
+        }
+
+        # True when every container and value under a wrapped twin is a PSObject, so none of it can take the plain path.
+        function Test-AllWrapped($Value) {
+            if ($Value -isnot [psobject]) { return $false }
+            $base = $Value.psobject.BaseObject
+            if ($base -is [hashtable]) { foreach ($k in @($base.Keys)) { if ($null -ne $base[$k] -and -not (Test-AllWrapped $base[$k])) { return $false } } }
+            if ($base -is [object[]]) { foreach ($item in $base) { if ($null -ne $item -and -not (Test-AllWrapped $item)) { return $false } } }
+            $true
+        }
+
+        # A text naming every type, value, key and whether a string-keyed dictionary answers its keys upper-cased.
+        function Get-ValueShape($Value) {
+            if ($null -eq $Value) { return 'null' }
+            $type = $Value.GetType().FullName
+            if ($Value -is [Collections.IDictionary]) {
+                $parts = foreach ($k in @($Value.Keys | Sort-Object)) {
+                    $ci = if ($k -is [string]) { $Value.Contains($k.ToUpperInvariant()) } else { 'n/a' }
+                    "$($k.GetType().Name):$k(ci=$ci)=" + (Get-ValueShape $Value[$k])
+                }
+                return "$type{" + ($parts -join ';') + '}'
+            }
+            if ($Value -is [Collections.IList]) {
+                $items = for ($i = 0; $i -lt $Value.Count; $i++) { Get-ValueShape $Value[$i] }
+                return "$type[" + ($items -join ',') + ']'
+            }
+            "${type}:" + [string]::Format([Globalization.CultureInfo]::InvariantCulture, '{0}', $Value)
+        }
+
+        $wide = @{}
+        for ($i = 0; $i -lt 100; $i++) { $wide["k$i"] = "v$i" }
+        $script:plainStates = [ordered]@{
+            'a hashtable of every plain leaf (and a string that looks like a path)' = @{
+                i = 1; l = [long]2; d = 0.5; f = [float]1.5; b = $true; c = [char]'x'; s = 'text'; n = $null; by = [byte]7; sb = [sbyte]-3
+                sh = [int16]-4; us = [uint16]5; ui = [uint32]6; ul = [uint64]8; path = './data/../x.bin'
+            }
+            'an array of plain leaves' = @{ a = @(1, 'two', 3.5, $false, $null, [char]'c', [long]9) }
+            'one config (name, lr, a tags array, a bool)' = @{ name = 'layer1'; lr = 0.001; tags = @('conv', 'block1', 'trainable'); enabled = $true }
+            'a hashtable of configs, as the bench saves' = @{
+                layer0 = @{ name = 'layer0'; lr = 0.001; tags = @('conv', 'block0', 'trainable'); enabled = $false }
+                layer1 = @{ name = 'layer1'; lr = 0.002; tags = @('conv', 'block1', 'trainable'); enabled = $true }
+                Layer2 = @{ name = 'Layer2'; lr = 0.003; tags = @(); enabled = $true }
+            }
+            'arrays of hashtables and arrays of arrays' = @{ list = @(@{ x = 1 }, @{ Y = 'z' }, 3); grid = @(@(1, 2), @('a', $null)) }
+            'hashtables three deep (past the plain test''s two levels)' = @{ a = @{ b = @{ c = 1; d = @('e') } } }
+            'containers past the plain test''s size limit' = @{ big = [object[]](1..200); wide = $wide }
+        }
+    }
+
+    It '<_> is handed over as it is; its wrapped twin is copied into the same values' -ForEach @(
+        'a hashtable of every plain leaf (and a string that looks like a path)'
+        'an array of plain leaves'
+        'one config (name, lr, a tags array, a bool)'
+        'a hashtable of configs, as the bench saves'
+        'arrays of hashtables and arrays of arrays'
+        'containers past the plain test''s size limit'
+    ) {
+        $state = $plainStates[$_]
+        $wrapped = ConvertTo-Wrapped $state
+        Test-AllWrapped $wrapped | Should -BeTrue
+        $fast = ConvertTo-EngineValue $state
+        $slow = ConvertTo-EngineValue $wrapped
+        [object]::ReferenceEquals($fast, $state) | Should -BeTrue
+        [object]::ReferenceEquals($slow, $wrapped.psobject.BaseObject) | Should -BeFalse
+        Get-ValueShape $slow | Should -BeExactly (Get-ValueShape $state)
+        Get-ValueShape $fast | Should -BeExactly (Get-ValueShape $state)
+    }
+
+    It '<_> and its wrapped twin restore as the same state' -ForEach @(
+        'a hashtable of every plain leaf (and a string that looks like a path)'
+        'an array of plain leaves'
+        'one config (name, lr, a tags array, a bool)'
+        'a hashtable of configs, as the bench saves'
+        'arrays of hashtables and arrays of arrays'
+        'hashtables three deep (past the plain test''s two levels)'
+        'containers past the plain test''s size limit'
+    ) {
+        $state = $plainStates[$_]
+        $place = Join-Path $TestDrive ('plain-' + [guid]::NewGuid().ToString('N'))
+        Save-Checkpoint -LiteralPath $place -InputObject $state -Step 1
+        Save-Checkpoint -LiteralPath $place -InputObject (ConvertTo-Wrapped $state) -Step 2
+        $fast = Restore-Checkpoint -LiteralPath $place -Step 1
+        $slow = Restore-Checkpoint -LiteralPath $place -Step 2
+        Get-ValueShape $fast | Should -BeExactly (Get-ValueShape $slow)
+        # Restored as saved: the same types and values, and @{} still case-insensitive.
+        Get-ValueShape $fast | Should -BeExactly (Get-ValueShape $state)
+    }
+
+    It 'a wrapped value two levels down (a config''s tags) makes copies of the array, the config and the state' {
+        $tags = @('conv', [psobject]'block1')
+        $config = @{ name = 'layer1'; tags = $tags }
+        $sibling = @{ name = 'layer0'; tags = @('conv') }
+        $state = @{ layer1 = $config; layer0 = $sibling }
+        $converted = ConvertTo-EngineValue $state
+        [object]::ReferenceEquals($converted, $state) | Should -BeFalse
+        [object]::ReferenceEquals($converted['layer1'], $config) | Should -BeFalse
+        [object]::ReferenceEquals($converted['layer1']['tags'], $tags) | Should -BeFalse
+        [object]::ReferenceEquals($converted['layer0'], $sibling) | Should -BeTrue
+        $converted['layer1']['tags'][1] -is [psobject] | Should -BeFalse
+        $converted['layer1']['tags'][1] | Should -BeExactly 'block1'
+        $converted['LAYER1']['TAGS'][0] | Should -BeExactly 'conv'
+    }
+
+    It 'a small hashtable whose only non-plain part is a PSObject-wrapped key (top and one level down) is copied with the key unwrapped' {
+        # PowerShell unwraps a [psobject] key given to $h[...] or $h.Add(...); MethodInfo.Invoke does not, so this
+        # Hashtable holds a real PSObject key around the string 'k' (the plain test's key check is all that sends it
+        # to the full walk, which unwraps the key; passed raw, the engine refuses it: keys must be strings or integers).
+        $table = @{}
+        $null = [hashtable].GetMethod('Add').Invoke($table, [object[]]@([psobject]::AsPSObject('k'), 1))
+        [object]::ReferenceEquals((ConvertTo-EngineValue $table), $table) | Should -BeFalse
+        $state = @{ inner = $table; n = 2 }
+        $converted = ConvertTo-EngineValue $state
+        [object]::ReferenceEquals($converted, $state) | Should -BeFalse
+        [object]::ReferenceEquals($converted['inner'], $table) | Should -BeFalse
+        $place = Join-Path $TestDrive 'psobject-key'
+        Save-Checkpoint -LiteralPath $place -InputObject $state -Step 1 -ErrorAction Stop
+        $restored = Restore-Checkpoint -LiteralPath $place -Step 1
+        @($restored['inner'].Keys) | Should -BeExactly @('k')
+        @($restored['inner'].Keys)[0] | Should -BeOfType [string]
+        $restored['inner']['K'] | Should -Be 1
+    }
+
+    It 'a plain config under two keys stays one instance, and a cycle three levels down is still refused' {
+        $shared = @{ lr = 0.1; tags = @('a') }
+        $converted = ConvertTo-EngineValue @{ x = $shared; y = $shared }
+        [object]::ReferenceEquals($converted['x'], $converted['y']) | Should -BeTrue
+        $state = @{ a = @{ b = @{ n = 1 } } }
+        $state['a']['b']['back'] = $state['a']
+        $errors = $null
+        Save-Checkpoint (Join-Path $TestDrive 'deep-cycle') -InputObject $state -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors[0].FullyQualifiedErrorId | Should -BeExactly 'UnsupportedValue,DataraxCkpt.Commands.SaveCheckpointCommand'
+        $errors[0].Exception.Message | Should -Match 'a\.b\.back'
+    }
+}
+
 Describe 'Restore: only replaced values are written back' {
     It 'a restored hashtable of plain values and hashtables gets no write' {
         $table = [DataraxCkptTests.CountingTable]::new()

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Collections;
 using System.Collections.Specialized;
+using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
+using System.Runtime.InteropServices;
 
 namespace DataraxCkpt.Commands.Conversion;
 
@@ -21,7 +23,8 @@ namespace DataraxCkpt.Commands.Conversion;
 /// <para>Each source container is converted once (memoized by reference), so shared references stay
 /// shared and a cyclic PowerShell graph becomes an equally cyclic converted graph, which the engine
 /// refuses with an error naming the path. A container met again while its own contents are still being
-/// converted (a cycle) gets its copy at that moment, so the cycle closes over the copy.</para>
+/// converted (a cycle) gets its copy at that moment, so the cycle closes over the copy. A small Hashtable or
+/// object[] holding only plain values (and such containers) skips the memo: it comes out as itself either way.</para>
 /// </remarks>
 internal sealed class StateToEngine
 {
@@ -85,9 +88,24 @@ internal sealed class StateToEngine
     private object? ToEngine(object? value)
     {
         // Most leaves of a state: nothing to look up.
-        if (value is null || value is string || value.GetType().IsPrimitive)
+        if (IsPlainLeaf(value))
         {
             return value;
+        }
+
+        // The two containers a pwsh state is mostly made of (@{} and @()), by exact type before the tests below; one
+        // whose contents are plain goes to the engine as it is, without a memo entry (the PlainContainer comment below says why).
+        var type = value.GetType();
+        if (type == typeof(Hashtable))
+        {
+            var table = (Hashtable)value;
+            return !_copyEveryContainer && IsPlainTable(table, nested: true) ? value : ConvertDictionary(table, keepsType: true);
+        }
+
+        if (type == typeof(object[]))
+        {
+            var array = (object?[])value;
+            return !_copyEveryContainer && IsPlainArray(array, nested: true) ? value : ConvertList(array, keepsType: true);
         }
 
         if (value is PSObject pso)
@@ -116,6 +134,79 @@ internal sealed class StateToEngine
         };
     }
 
+    /// <summary>A value the conversion hands over as it is and that holds nothing to convert: null, a string, a number, a bool or a char.</summary>
+    private static bool IsPlainLeaf([NotNullWhen(false)] object? value) => value is null || value is string || value.GetType().IsPrimitive;
+
+    // PlainContainer: a Hashtable or object[] of exactly that type whose keys and values are plain leaves, or (one level
+    // down, nested) such containers of plain leaves, comes out of ConvertDictionary/ConvertList as the source itself
+    // (nothing in it changes), so it is returned without its walk through the memo. That is the same result: the
+    // memo would map it to itself, and a second reference to it gets the source again, so sharing is kept. It
+    // cannot be on a cycle (nothing under it is a container that could lead back), so no cycle can ask for its
+    // copy. Two levels, not more: a container that fails the test is walked again by the full conversion, which
+    // tests its children again; with two levels no value is tested more than twice, and a cycle ends the test.
+    // Only containers of at most PlainTestLimit items are tested: the memo entry the test saves is worth a few items'
+    // walk, so on a large container a test that fails at its end (a hashtable of 100,000 numbers and one PSObject)
+    // would add a whole walk for nothing (measured: 1.27x the conversion's CPU for that state without the limit).
+    // For the 2,000 configs of the bench (issue 17 (e)) every config is such a container, so the memo holds one entry
+    // instead of 4,001 (each with four lookups and the table's growth): the conversion took about 0.6x the thread CPU
+    // (round 51 of docs/performance-notes.md). Restore -Into (_copyEveryContainer) needs every copy, so it never skips.
+
+    private const int PlainTestLimit = 64;
+
+    private static bool IsPlainTable(Hashtable table, bool nested)
+    {
+        if (table.Count > PlainTestLimit)
+        {
+            return false;
+        }
+
+        var enumerator = table.GetEnumerator();
+        while (enumerator.MoveNext())
+        {
+            if (enumerator.Key is PSObject || !IsPlainValue(enumerator.Value, nested))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsPlainArray(object?[] array, bool nested)
+    {
+        if (array.Length > PlainTestLimit)
+        {
+            return false;
+        }
+
+        foreach (var item in array)
+        {
+            if (!IsPlainValue(item, nested))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsPlainValue(object? value, bool nested)
+    {
+        if (IsPlainLeaf(value))
+        {
+            return true;
+        }
+
+        if (!nested)
+        {
+            return false;
+        }
+
+        var type = value.GetType();
+        return (type == typeof(Hashtable) && IsPlainTable((Hashtable)value, nested: false))
+            || (type == typeof(object[]) && IsPlainArray((object?[])value, nested: false));
+    }
+
     private static bool IsGenericDictionary(IDictionary dictionary)
     {
         var type = dictionary.GetType();
@@ -141,19 +232,17 @@ internal sealed class StateToEngine
     /// </summary>
     private bool TryGetConverted(object source, out object result)
     {
-        if (_converted.TryGetValue(source, out var known))
+        // One lookup that also adds: the memo is touched twice per container, and for a state of many small
+        // containers those lookups are a large part of the conversion. NewCopy does not touch the memo, so the
+        // reference stays valid.
+        ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_converted, source, out var exists);
+        if (exists)
         {
-            if (known is null)
-            {
-                known = NewCopy(source);
-                _converted[source] = known;
-            }
-
+            known ??= NewCopy(source);
             result = known;
             return true;
         }
 
-        _converted.Add(source, null);
         result = source;
         return false;
     }
@@ -275,9 +364,11 @@ internal sealed class StateToEngine
         var items = changed || _copyEveryContainer ? ArrayPool<object?>.Shared.Rent(count) : null;
         try
         {
+            // An object[]'s own indexer, not IList's (which goes through Array.GetValue's type checks per item).
+            var array = source as object?[];
             for (var i = 0; i < count; i++)
             {
-                var item = source[i];
+                var item = array is not null ? array[i] : source[i];
                 var value = ToEngine(item);
                 if (!ReferenceEquals(value, item))
                 {
@@ -350,20 +441,16 @@ internal sealed class StateToEngine
     /// </summary>
     private bool KeepsSource(object source, bool changed, out object target)
     {
-        var known = _converted[source];
+        // Registered by TryGetConverted; one lookup, as there.
+        ref var known = ref CollectionsMarshal.GetValueRefOrNullRef(_converted, source);
         if (known is null && !changed && !_copyEveryContainer)
         {
-            _converted[source] = source;
+            known = source;
             target = source;
             return true;
         }
 
-        if (known is null)
-        {
-            known = NewCopy(source);
-            _converted[source] = known;
-        }
-
+        known ??= NewCopy(source);
         target = known;
         return false;
     }

@@ -48,7 +48,7 @@ internal static class CheckpointErrorRecords
             InvalidOperationException => new ErrorRecord(shown, "InvalidOperation", ErrorCategory.InvalidOperation, target),
             // The engine should wrap these; until it does, an index that cannot be opened is still one store's failure.
             System.Data.Common.DbException => new ErrorRecord(shown, "IndexUnavailable", ErrorCategory.ResourceUnavailable, target),
-            IOException => new ErrorRecord(shown, "IOError", ErrorCategory.WriteError, target),
+            IOException io => new ErrorRecord(shown, "IOError", IsFailedRead(io) ? ErrorCategory.ReadError : ErrorCategory.WriteError, target),
             _ => new ErrorRecord(shown, original.GetType().Name, ErrorCategory.NotSpecified, target),
         };
 
@@ -73,6 +73,12 @@ internal static class CheckpointErrorRecords
         return ExceptionRedaction.Redacted(exception, Infrastructure.RemoteLocations.Shown, Text, copy);
     }
 
+    /// <summary>
+    /// Whether the engine marked <paramref name="e"/> as a read the disk failed (of the index: its I/O errors carry
+    /// <see cref="IndexIoErrorData.IndexRead"/>): ReadError, not the WriteError of every other I/O error.
+    /// </summary>
+    private static bool IsFailedRead(IOException e) => e.Data[IndexIoErrorData.IndexRead] is true;
+
     /// <summary>The category that fits an engine error id; unknown ids fall to NotSpecified.</summary>
     public static ErrorCategory CategoryOf(string errorId) => errorId switch
     {
@@ -87,6 +93,7 @@ internal static class CheckpointErrorRecords
         "StepPinned" => ErrorCategory.PermissionDenied,
         "LockTimeout" => ErrorCategory.ResourceBusy,
         "UnsupportedFileSystem" => ErrorCategory.NotEnabled,
+        "FileLockingDisabled" => ErrorCategory.NotEnabled,
         "RetentionFailed" => ErrorCategory.WriteError,
         "AccessDenied" => ErrorCategory.PermissionDenied,
         _ => ErrorCategory.NotSpecified,

@@ -94,7 +94,8 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     /// <paramref name="shown"/>: <c>$Error[1]</c> still quoted the secret the guard had redacted (redact18). The same
     /// record went into the list of that command's <c>-ErrorVariable</c> (ForEach-Object's, an advanced function's), which
     /// this cmdlet is not told the name of: every list a variable visible here holds is looked through (attack on
-    /// redact18). A list whose variable a nearer one of the same name hides cannot be reached (docs/guarantees.md).
+    /// redact18), and every list a variable of the same name holds in the scopes above, where a nearer variable hides it
+    /// (<see cref="HiddenVariables"/>: session 19).
     /// </summary>
     private void ForgetOriginal(Exception original, ErrorRecord shown)
     {
@@ -154,14 +155,17 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
             return lists;
         }
 
-        foreach (var variable in variables)
+        // Each name again in every scope up to the global one: a nearer variable of the same name hides the list PowerShell
+        // filled from the provider's listing (session 19).
+        var names = variables.Select(v => (v?.BaseObject as PSVariable)?.Name).OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        foreach (var variable in variables.Select(v => v?.BaseObject).Concat(HiddenVariables.Named(SessionState, names)))
         {
             // Only PowerShell's own kinds of variable (a function's locals are a subclass of its own), so that reading one
             // runs no user code, holding a growable list of the runtime's own (ArrayList, as $Error and a new -ErrorVariable
             // are; a List[object] a user made and passed as -ErrorVariable +ev, which PowerShell fills as it is), so that
             // writing one raises no user event; a typed list that refuses the value is skipped by the guarded scan (final
             // review of session 18; the ArrayList-only first cut left a List[object] +ev holding the secret: its attack).
-            if (variable?.BaseObject is PSVariable psVariable && psVariable.GetType().Assembly == typeof(PSVariable).Assembly
+            if (variable is PSVariable psVariable && psVariable.GetType().Assembly == typeof(PSVariable).Assembly
                 && psVariable.Value is System.Collections.IList { IsReadOnly: false, IsFixedSize: false } list
                 && list.GetType().Assembly == typeof(object).Assembly
                 && !lists.Any(l => ReferenceEquals(l, list)))

@@ -39,7 +39,8 @@ internal static class PercentDecoding
         return new string(stack, 0, top);
     }
 
-    private static int? Hex(char c) => c switch
+    /// <summary>The value of a hex digit, or null.</summary>
+    internal static int? Hex(char c) => c switch
     {
         >= '0' and <= '9' => c - '0',
         >= 'a' and <= 'f' => c - 'a' + 10,

@@ -57,7 +57,8 @@ internal static partial class RemoteLocations
     /// <c>,</c>, a bracket, <c>|</c>, <c>+</c>, <c>~</c>, <c>.</c>, <c>*</c>, <c>$</c>, <c>@</c>, a JSON-escaped
     /// <c>\u0026</c>, or a percent-encoded <c>?</c>, <c>&amp;</c>, <c>=</c>, space, comma, tab, line break, <c>;</c> or quote (its <c>=</c> also
     /// <c>\u003d</c>), up to the next <c>&amp;</c>, <c>;</c>, quote or line end, white space included, so that a query
-    /// split by a space leaves no part of the signature. After <c>/</c> it is a folder name ('/runs/sig=3'); after <c>\</c>,
+    /// split by a space leaves no part of the signature. After <c>/</c> it is a folder name ('/runs/sig=3') unless it is what a
+    /// signature can be (<see cref="SlashSignature"/>); after <c>\</c>,
     /// <c>%5C</c> or a JSON-escaped <c>\n</c>, <c>\r</c>, <c>\t</c> too ('C:\runs\sig=3', 'C:\runs\nsig=3'), unless its value,
     /// after any blanks, reads as a signature does (<see cref="SignatureShape"/>);</item>
     /// <item>the value of a connection string's <c>AccountKey</c> or <c>SharedAccessSignature</c> (any case, also ending a
@@ -69,7 +70,10 @@ internal static partial class RemoteLocations
     /// or of one whose <c>key</c> or <c>name</c> attribute names one, also XML-escaped (<c>&amp;lt;AccountKey&amp;gt;</c>) or
     /// JSON-escaped (<c>\u003CAccountKey\u003E</c>), up to the next <c>&lt;</c> that opens no comment or CDATA section, or
     /// the end of its first line that is not blank (an indented element's value stands on the next line); and that tag's
-    /// <c>value</c> attributes (app.config's <c>&lt;add key="StorageAccountKey" value="…"/&gt;</c>).</item>
+    /// <c>value</c> attributes (app.config's <c>&lt;add key="StorageAccountKey" value="…"/&gt;</c>); a comment is read
+    /// whatever it holds (<see cref="XmlShown"/>);</item>
+    /// <item>an account key, named or not (<see cref="BareAccountKey"/>);</item>
+    /// <item>each of these found in what the text reads as decoded (<see cref="DecodedSecrets"/>).</item>
     /// </list>
     /// Every pattern is kept from backtracking over its own input (character classes, atomic groups, and alternatives
     /// guarded by lookaheads that each decide on a few characters or on one run of '25'), so the time is linear in the
@@ -82,11 +86,136 @@ internal static partial class RemoteLocations
             return text;
         }
 
-        var scrubbed = XmlTag().Replace(text, XmlTagShown);
+        var scrubbed = XmlShown(text);
         scrubbed = ConnectionStringSecret().Replace(scrubbed, m => m.Groups["name"].Value + m.Groups["open"].Value + "<redacted>" + m.Groups["open"].Value);
         scrubbed = SignatureParameter().Replace(scrubbed, m => m.Groups["name"].Value + "<redacted>");
         scrubbed = Query().Replace(scrubbed, m => HoldsSignature(m.ValueSpan) ? m.Groups["mark"].Value + "<redacted>" : m.Value);
-        return BareAccountKey().Replace(scrubbed, "<redacted>");
+        scrubbed = BareAccountKey().Replace(scrubbed, "<redacted>");
+        return DecodedSecrets(scrubbed);
+    }
+
+    /// <summary>
+    /// The secrets found in what <paramref name="text"/> reads as once decoded (<see cref="DecodedText"/>), redacted where
+    /// the text writes them: a name whose letters are encoded with their digits encoded (<c>sig%25%33%44</c>,
+    /// <c>Account%25%34%42ey=</c>), which the patterns, matching '%' and a run of '25', miss; an account key whose own
+    /// characters are escaped (<c>%2B</c>, <c>%2F</c>, <c>\u002B</c>, <c>%3D%3D</c>, <c>\/</c>), named or not; and a
+    /// signature after '/' (<see cref="SlashSignature"/>), also in a text with no escape. Each pattern runs once over the
+    /// decoded text, which is built in one linear pass.
+    /// </summary>
+    private static string DecodedSecrets(string text)
+    {
+        var decoded = DecodedText.Of(text);
+        var read = decoded?.Text ?? text;
+        var spans = new List<(int Start, int Length)>();
+        foreach (Match m in SlashSignature().Matches(read))
+        {
+            spans.Add((m.Groups["value"].Index, m.Groups["value"].Length));
+        }
+
+        if (decoded is not null)
+        {
+            foreach (Match m in SignatureParameter().Matches(read))
+            {
+                var name = m.Groups["name"];
+                spans.Add((name.Index + name.Length, m.Index + m.Length - name.Index - name.Length));
+            }
+
+            foreach (Match m in ConnectionStringSecret().Matches(read))
+            {
+                var valueStart = m.Groups["name"].Index + m.Groups["name"].Length + m.Groups["open"].Length;
+                var valueEnd = m.Index + m.Length;
+                // A quoted value keeps its closing quote, as the first pass keeps it.
+                if (m.Groups["open"].Success && valueEnd > valueStart && read[valueEnd - 1] is '"' or '\'' or '`')
+                {
+                    valueEnd--;
+                }
+
+                spans.Add((valueStart, valueEnd - valueStart));
+            }
+
+            foreach (Match m in BareAccountKey().Matches(read))
+            {
+                spans.Add((m.Index, m.Length));
+            }
+        }
+
+        return Redacted(text, spans.Where(s => s.Length > 0).Select(s => decoded is null ? s : decoded.Original(s.Start, s.Length)));
+    }
+
+    // The text with each span (of the text as written) replaced by '<redacted>'; overlapping spans are redacted once.
+    private static string Redacted(string text, IEnumerable<(int Start, int Length)> spans)
+    {
+        var sorted = spans.OrderBy(s => s.Start).ToList();
+        if (sorted.Count == 0)
+        {
+            return text;
+        }
+
+        var shown = new System.Text.StringBuilder(text.Length);
+        var at = 0;
+        foreach (var (start, length) in sorted)
+        {
+            if (start + length <= at)
+            {
+                continue;
+            }
+
+            if (start >= at)
+            {
+                shown.Append(text, at, start - at).Append("<redacted>");
+            }
+
+            at = start + length;
+        }
+
+        return shown.Append(text, at, text.Length - at).ToString();
+    }
+
+    /// <summary>
+    /// A SAS signature after '/': a SAS carries <c>sig</c> in its query only, but a URL rewritten into a path
+    /// (<c>…/ck/sig=…</c>) or a query value holding '/' logged without its '?' (<c>a=1/sig=…</c>) still carries a working
+    /// one. A folder may be named <c>sig=3</c>, so only what a signature can be is redacted: the base64 of an HMAC-SHA256,
+    /// 43 base64 characters and '=' (read decoded, so also percent-encoded), the folders after it kept.
+    /// </summary>
+    [GeneratedRegex(@"(?<=/)(?i:sig)=(?<value>[A-Za-z0-9+/]{43}=)(?!=)", RegexOptions.CultureInvariant)]
+    private static partial Regex SlashSignature();
+
+    /// <summary>
+    /// The text with the elements that name a secret redacted (<see cref="XmlTag"/>, <see cref="XmlTagShown"/>), their text
+    /// read after comments whatever the comments hold (<see cref="XmlComments"/>): <c>&lt;AccountKey&gt;&lt;!-- a&lt;b
+    /// --&gt;KEY</c>, a comment over lines (session 19). The elements inside comments (a key commented out) are redacted first,
+    /// each comment on its own; the rest is then read with the comments' contents blanked, and shown as written. Each
+    /// character is read by the pattern once or twice, so the time stays linear.
+    /// </summary>
+    private static string XmlShown(string text)
+    {
+        var bodies = XmlComments.Bodies(text);
+        if (bodies.Count == 0)
+        {
+            return XmlTag().Replace(text, tag => XmlTagShown(tag, text));
+        }
+
+        var inside = new System.Text.StringBuilder(text.Length);
+        var at = 0;
+        foreach (var (start, length) in bodies)
+        {
+            var body = text.Substring(start, length);
+            // Only an element or attribute named for a secret is ever changed: most comments are left unread.
+            var names = body.Contains("AccountKey", StringComparison.OrdinalIgnoreCase) || body.Contains("SharedAccessSignature", StringComparison.OrdinalIgnoreCase);
+            inside.Append(text, at, start - at).Append(names ? XmlTag().Replace(body, tag => XmlTagShown(tag, body)) : body);
+            at = start + length;
+        }
+
+        var written = inside.Append(text, at, text.Length - at).ToString();
+        var shown = new System.Text.StringBuilder(written.Length);
+        at = 0;
+        foreach (Match tag in XmlTag().Matches(XmlComments.Blanked(written, XmlComments.Bodies(written))))
+        {
+            shown.Append(written, at, tag.Index - at).Append(XmlTagShown(tag, written));
+            at = tag.Index + tag.Length;
+        }
+
+        return shown.Append(written, at, written.Length - at).ToString();
     }
 
     /// <summary>
@@ -94,19 +223,20 @@ internal static partial class RemoteLocations
     /// `az storage account keys list` prints it ('"value": "…"') and a .NET settings file holds it
     /// ('&lt;setting name="AccountKey"&gt;&lt;value&gt;…'), which name no secret the other patterns know (final review of
     /// session 18), also right after a JSON or percent escape. Any other base64 of 64 bytes (a SHA-512 digest) is redacted
-    /// as well: a key must never show. A key whose own characters are escaped ('%2B', '\u002B', '%3D%3D') is found only
-    /// where a name announces it.
+    /// as well: a key must never show. A key whose own characters are escaped ('%2B', '\u002B', '%3D%3D') is found in the
+    /// text read decoded (<see cref="DecodedSecrets"/>).
     /// </summary>
     // Its start: no base64 character before it, or an escape whose last character is one (a JSON '\n', '\t', '\r',
     // '\u003E', a percent-encoded '%0A'): an az -o tsv line inside a JSON log (attack on session 18's review fixes).
-    [GeneratedRegex(@"(?:(?<![A-Za-z0-9+/])|(?<=\\[nrt])|(?<=\\u[0-9A-Fa-f]{4})|(?<=%[0-9A-Fa-f]{2}))[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
+    // Its end: no third '=' (a key's padding ends it, so a key glued to the next, 'K1==K2==', is one too: session 19).
+    [GeneratedRegex(@"(?:(?<![A-Za-z0-9+/])|(?<=\\[nrt])|(?<=\\u[0-9A-Fa-f]{4})|(?<=%[0-9A-Fa-f]{2}))[A-Za-z0-9+/]{86}==(?!=)",
         RegexOptions.CultureInvariant)]
     private static partial Regex BareAccountKey();
 
     // The cheap test that spares almost every message the regular expressions: the text, and the text at its decoding's
     // fixed point (one linear pass, however deep the encoding).
     private static bool MayHoldSecret(string text) =>
-        NamesSecret(text) || (text.Contains('%', StringComparison.Ordinal) && NamesSecret(PercentDecoding.FixedPoint(text)));
+        NamesSecret(text) || (DecodedText.Of(text) is { } decoded && NamesSecret(decoded.Text));
 
     private static bool NamesSecret(string text) =>
         text.Contains("sig", StringComparison.OrdinalIgnoreCase)
@@ -201,24 +331,26 @@ internal static partial class RemoteLocations
     // A tag that names no secret is kept as it is; one that does (an element named for one, <StorageAccountKey>, or by
     // its 'key' or 'name' attribute) has its 'value' attributes and, unless it closes itself,
     // its text redacted (an element named for a secret always shows '<redacted>', as it did, even when empty).
-    private static string XmlTagShown(Match tag)
+    // Read from source, the text as written: a tag found in a text with its comments blanked is shown as written.
+    private static string XmlTagShown(Match tag, string source)
     {
-        var attributes = tag.Groups["attributes"].Value;
-        var element = tag.Groups["element"].Value;
+        string Written(Group group) => source.Substring(group.Index, group.Length);
+        var attributes = Written(tag.Groups["attributes"]);
+        var element = Written(tag.Groups["element"]);
         var named = element.EndsWith("AccountKey", StringComparison.OrdinalIgnoreCase)
             || element.EndsWith("SharedAccessSignature", StringComparison.OrdinalIgnoreCase);
         if (!named && !SecretAttributeName().IsMatch(attributes))
         {
-            return tag.Value;
+            return Written(tag);
         }
 
         var shownAttributes = ValueAttribute().Replace(attributes, m => m.Groups["name"].Value + "<redacted>");
-        var opening = element + shownAttributes + tag.Groups["tag"].Value[(element.Length + attributes.Length)..];
-        var text = tag.Groups["text"].Value;
+        var opening = element + shownAttributes + Written(tag.Groups["tag"])[(element.Length + attributes.Length)..];
+        var text = Written(tag.Groups["text"]);
         var closes = attributes.TrimEnd().EndsWith('/');
         return closes || (!named && text.Length == 0)
-            ? opening + tag.Groups["space"].Value + text
-            : opening + tag.Groups["space"].Value + "<redacted>";
+            ? opening + Written(tag.Groups["space"]) + text
+            : opening + Written(tag.Groups["space"]) + "<redacted>";
     }
 
     /// <summary>
