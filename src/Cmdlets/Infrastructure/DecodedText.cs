@@ -25,7 +25,7 @@ internal sealed class DecodedText
 
     /// <summary>
     /// The text read as <see cref="Text"/>, or null when it holds no escape to decode. One pass over a stack of the
-    /// characters read so far (as <see cref="PercentDecoding"/>): whenever its top reads as an escape of an ASCII character
+    /// characters read so far: whenever its top reads as an escape of an ASCII character
     /// it is replaced by that character, which spans the original characters of the escape. Each such step shortens the
     /// stack, so the time is linear in the text's length at any depth of encoding.
     /// </summary>
@@ -68,17 +68,26 @@ internal sealed class DecodedText
     // names and keys looked for are ASCII; an escape of one byte of a longer UTF-8 character makes no ASCII character).
     private static (char Value, int Length)? Escape(char[] chars, int top)
     {
-        if (top >= 3 && chars[top - 3] == '%' && PercentDecoding.Hex(chars[top - 2]) is { } high && high < 8 && PercentDecoding.Hex(chars[top - 1]) is { } low)
+        if (top >= 3 && chars[top - 3] == '%' && Hex(chars[top - 2]) is { } high && high < 8 && Hex(chars[top - 1]) is { } low)
         {
             return ((char)((high << 4) | low), 3);
         }
 
         if (top >= 6 && chars[top - 6] == '\\' && chars[top - 5] is 'u' or 'U' && chars[top - 4] == '0' && chars[top - 3] == '0'
-            && PercentDecoding.Hex(chars[top - 2]) is { } h && h < 8 && PercentDecoding.Hex(chars[top - 1]) is { } l)
+            && Hex(chars[top - 2]) is { } h && h < 8 && Hex(chars[top - 1]) is { } l)
         {
             return ((char)((h << 4) | l), 6);
         }
 
         return top >= 2 && chars[top - 2] == '\\' && chars[top - 1] == '/' ? ('/', 2) : null;
     }
+
+    /// <summary>The value of a hex digit, or null.</summary>
+    private static int? Hex(char c) => c switch
+    {
+        >= '0' and <= '9' => c - '0',
+        >= 'a' and <= 'f' => c - 'a' + 10,
+        >= 'A' and <= 'F' => c - 'A' + 10,
+        _ => null,
+    };
 }

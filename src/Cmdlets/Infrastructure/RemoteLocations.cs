@@ -38,12 +38,12 @@ internal static partial class RemoteLocations
     /// A query holds a SAS signature: <c>sig=</c> in any case, also percent-encoded (<c>%73ig=</c>, <c>s%69g=</c>,
     /// <c>%53%49%47=</c>, <c>sig%3D</c>) any number of times over (<c>sig%253D</c>, <c>sig%25252525253D</c>): the storage
     /// service decodes once, but a URL pasted into another URL's query, or logged by a layer that encodes again, is
-    /// encoded more than once and still carries the signature. Read at its fixed point (<see cref="PercentDecoding"/>),
-    /// in time linear in its length whatever its depth.
+    /// encoded more than once and still carries the signature. Read at its fixed point (<see cref="DecodedText"/>, the one
+    /// decoder of the redaction), in time linear in its length whatever its depth.
     /// </summary>
     private static bool HoldsSignature(ReadOnlySpan<char> query) =>
         query.Contains("sig=", StringComparison.OrdinalIgnoreCase)
-        || (query.Contains('%') && PercentDecoding.FixedPoint(query.ToString()).Contains("sig=", StringComparison.OrdinalIgnoreCase));
+        || (DecodedText.Of(query.ToString()) is { } decoded && decoded.Text.Contains("sig=", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Text that quotes a path or secret it was not handed as one (a provider's exception message, an engine log line, an

@@ -443,6 +443,9 @@ internal sealed class CheckpointStore : ICheckpointStore
         new DateTimeOffset(reservation.CreatedUtc.UtcTicks, TimeSpan.Zero), state.Size, 0, state.ItemCount,
         System.Text.Encoding.UTF8.GetString(state.MetadataNode.Span), string.Empty, reservation.ReplacesPinned));
 
+    /// <summary>What a save whose staging folder was taken from under it tells its caller to do.</summary>
+    private const string LostSaveAdvice = "Save again, and check that nothing removes files under .staging or turns off file locking while saves run.";
+
     /// <summary>
     /// Writes the reserved step, publishes it atomically, then applies retention. A retention failure does
     /// not undo the committed step: it is raised as <see cref="RetentionFailedException"/> carrying the record.
@@ -495,7 +498,7 @@ internal sealed class CheckpointStore : ICheckpointStore
                 // deleted part of the staging folder before it was stopped. Publishing it could list a partial step.
                 throw new IOException($"The save of step {reservation.Step} into checkpoint directory '{Directory}' was rolled back by another process's recovery while it was written "
                     + $"(its record of work in progress is gone from the index, so its staging folder '{reservation.Staging.Path}' may be incomplete); nothing was published by this save (list the directory to see what step {reservation.Step} holds now). "
-                    + "Save again, and check that nothing removes files under .staging or turns off file locking while saves run.");
+                    + LostSaveAdvice);
             }
 
             if (!intentRecordedHere && !StagedFilesWhole(reservation.Staging.Path, written.StoredSize))
@@ -505,7 +508,7 @@ internal sealed class CheckpointStore : ICheckpointStore
                 index.RemoveIntent(reservation.SaveId);
                 throw new IOException($"The save of step {reservation.Step} into checkpoint directory '{Directory}' lost files of its staging folder '{reservation.Staging.Path}' while it was written "
                     + "(as another process's recovery deletes a save it rolls back); nothing was published. "
-                    + "Save again, and check that nothing removes files under .staging or turns off file locking while saves run.");
+                    + LostSaveAdvice);
             }
 
             var existing = index.Get(reservation.Step);

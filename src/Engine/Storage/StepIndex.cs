@@ -1135,19 +1135,7 @@ internal sealed partial class StepIndex : IDisposable
         // them to the log as they fill, where the commit would have written them anyway; the commit then writes
         // and syncs the log as before, so durability does not depend on the cache.
         var putBack = string.Create(CultureInfo.InvariantCulture, $"PRAGMA main.cache_size = {CacheToPutBack(Scalar("PRAGMA main.cache_size;"))};");
-        Execute(SmallCommitCache);
-        try
-        {
-            WriteStep(row, itemListLength, writeItemList, intentToClear);
-        }
-        catch
-        {
-            // As for a large removal: the commit's own error is what the caller sees, not a failure to put the cache back.
-            PutCacheBack(putBack);
-            throw;
-        }
-
-        PutCacheBack(putBack);
+        WithPageCache(SmallCommitCache, putBack, () => WriteStep(row, itemListLength, writeItemList, intentToClear));
     });
 
     /// <summary>From an item list this long on, a step's commit runs with <see cref="SmallCommitCache"/>.</summary>
@@ -1236,26 +1224,36 @@ internal sealed partial class StepIndex : IDisposable
         var temp = Scalar("PRAGMA temp.cache_size;");
         var putBack = string.Create(CultureInfo.InvariantCulture,
             $"PRAGMA main.cache_size = {CacheToPutBack(main)}; PRAGMA temp.cache_size = {CacheToPutBack(temp)};");
-        Execute(LargeRemovalCache);
+        WithPageCache(LargeRemovalCache, putBack, () => Unpublish(rows));
+    });
+
+    /// <summary>
+    /// Runs one transaction's <paramref name="work"/> with the page cache <paramref name="set"/>, then puts the
+    /// cache back (<paramref name="putBack"/>) whether the work committed or failed, for a large removal and a
+    /// big item list's commit.
+    /// </summary>
+    private void WithPageCache(string set, string putBack, Action work)
+    {
+        Execute(set);
         try
         {
-            Unpublish(rows);
+            work();
         }
         catch
         {
             // Not a finally: a failure to put the cache back (the same broken connection, a full disk) must not
-            // replace the removal's own error, which says what went wrong with the steps.
+            // replace the work's own error, which says what went wrong with the steps.
             PutCacheBack(putBack);
             throw;
         }
 
-        // Also ignored after a removal that committed: reporting it as failed would be false (found by the final review).
+        // Also ignored after work that committed: reporting it as failed would be false (found by the final review).
         PutCacheBack(putBack);
-    });
+    }
 
     /// <summary>
-    /// Puts the page cache back after a removal, committed or failed (its transaction then rolled back), for
-    /// <see cref="UnpublishSteps"/>, ignoring a failure to: a bigger cache left on the connection costs memory
+    /// Puts the page cache back after <see cref="WithPageCache"/>'s work, committed or failed (its transaction
+    /// then rolled back), ignoring a failure to: a bigger cache left on the connection costs memory
     /// only, never correctness; the caller is to see the removal's own outcome, not this one.
     /// </summary>
     private void PutCacheBack(string putBack)
