@@ -130,4 +130,52 @@ public sealed class StreamedItemListCommitTests : IDisposable
         Assert.Null(index.Get(1));
         Assert.Equal(cacheBefore, index.CacheSizes());
     }
+    // Attack on session 20's review (StepIndex.WithPageCache): the put-back of a big list's commit refused by SQLite (an
+    // authorizer denies every cache_size but the commit's own -256), as a broken connection or a full disk would refuse it.
+    private static Microsoft.Data.Sqlite.SqliteConnection ConnectionOf(StepIndex index) =>
+        (Microsoft.Data.Sqlite.SqliteConnection)typeof(StepIndex)
+            .GetField("_connection", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(index)!;
+
+    private static void RefuseCacheBack(Microsoft.Data.Sqlite.SqliteConnection connection)
+    {
+        SQLitePCL.strdelegate_authorizer refuse = (_, action, name, value, _, _) =>
+            action == SQLitePCL.raw.SQLITE_PRAGMA && name == "cache_size" && value is not null && value != "-256" ? SQLitePCL.raw.SQLITE_DENY : SQLitePCL.raw.SQLITE_OK;
+        SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, refuse, null);
+    }
+
+    [Fact]
+    public void A_big_list_commit_whose_cache_cannot_be_put_back_is_still_reported_committed()
+    {
+        Directory.CreateDirectory(_dir.Sub("ix"));
+        using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
+        var writer = SampleWriter(100_000);
+        Assert.True(writer.FinishedLength(StoredLength) > StepIndex.SmallCommitCacheFrom);
+        RefuseCacheBack(ConnectionOf(index));
+
+        // A committed step reported as failed would make the caller save it again, or tell a user it is lost.
+        index.CommitStep(Row(1, 100_000), writer, StoredLength, intentToClear: null);
+
+        Assert.Equal(100_000, index.Items(1).Count);
+        Assert.Equal(-256L, index.CacheSizes().Main);
+    }
+
+    [Fact]
+    public void A_big_list_commit_that_fails_with_its_cache_put_back_refused_reports_its_own_error_and_publishes_nothing()
+    {
+        Directory.CreateDirectory(_dir.Sub("ix"));
+        using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
+        var writer = SampleWriter(100_000);
+        var connection = ConnectionOf(index);
+        using (var trigger = connection.CreateCommand())
+        {
+            // The commit's transaction fails after its row went in, at its item list, as a failing disk would.
+            trigger.CommandText = "CREATE TEMP TRIGGER fail_items BEFORE INSERT ON main.step_items BEGIN SELECT RAISE(ABORT, 'injected commit failure (test)'); END;";
+            trigger.ExecuteNonQuery();
+        }
+
+        RefuseCacheBack(connection);
+        var failed = Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => index.CommitStep(Row(1, 100_000), writer, StoredLength, intentToClear: null));
+        Assert.Contains("injected commit failure (test)", failed.Message, StringComparison.Ordinal);
+        Assert.Null(index.Get(1));
+    }
 }
