@@ -662,6 +662,45 @@ Describe 'The redaction of free text' {
         ($wholeSeconds -lt 0.1 -or $wholeSeconds / $tenthSeconds -lt 30) | Should -BeTrue -Because "the ratio should be under 30: 1 MB took $wholeSeconds s of CPU and 100 KB $tenthSeconds s"
     }
 
+    # Attack on session 20's review: HoldsSignature reads a typed location's query through DecodedText (JSON escapes too,
+    # mixed with percent escapes, to a fixed point), so the whole query of a mistyped location is redacted.
+    It 'Session 20: shows a mistyped location whose query holds <what> with its whole query redacted' -ForEach @(
+        @{ what = 'a JSON-escaped s'; location = './runs/ck?sv=2020&\u0073ig=SECRET' }
+        @{ what = 'a JSON-escaped = (capital U)'; location = './runs/ck?sv=2020&sig\U003DSECRET' }
+        @{ what = 'a percent-encoded backslash before a JSON escape'; location = './runs/ck?sv=2020&%5Cu0073ig=SECRET' }
+        @{ what = 'a JSON-escaped %, then hex digits'; location = './runs/ck?sv=2020&\u0025\u0037\u0033ig=SECRET' }
+        @{ what = 'a JSON escape spelled with percent escapes'; location = './runs/ck?sv=2020&%5C%75%30%30%37%33ig=SECRET' }
+        @{ what = 'a JSON escape of a JSON escape'; location = './runs/ck?sv=2020&\u005C\u0075\u0030\u0030\u0037\u0033ig=SECRET' }
+    ) {
+        $script:remote.GetMethod('Shown').Invoke($null, @($location)) | Should -BeExactly './runs/ck?<redacted>'
+    }
+
+    It 'Session 20: shows a 1 MB mistyped location of nested mixed escapes (<unit>) redacted, in time linear in its length' -ForEach @(
+        # Each reads '&sig=' at its fixed point: '\u00' spelled with percent escapes, '\u0025' after a percent-encoded '\',
+        # and a '\' that each next 'u005C' escapes again.
+        @{ unit = '%5C%75%30%30'; make = { param($n) './x?&' + ('%5C%75%30%30' * $n) + '73ig=SECRET' } }
+        @{ unit = '%5Cu0025'; make = { param($n) './x?&%5Cu0025' + ('25' * (3 * $n)) + '73ig=SECRET' } }
+        @{ unit = '\u005C'; make = { param($n) './x?&\u005C' + ('u005C' * $n) + 'u0073ig=SECRET' } }
+    ) {
+        $shown = $script:remote.GetMethod('Shown')
+        function ShownSeconds([string] $text, [int] $times) {
+            $process = [Diagnostics.Process]::GetCurrentProcess()
+            $before = $process.TotalProcessorTime
+            for ($i = 0; $i -lt $times; $i++) { $null = $shown.Invoke($null, @($text)) }
+            $process.Refresh()
+            ($process.TotalProcessorTime - $before).TotalSeconds / $times
+        }
+        $whole = & $make 200000
+        $tenth = & $make 20000
+        $whole.Length | Should -BeGreaterThan 900000
+        $null = ShownSeconds $tenth 1
+        $null = ShownSeconds $whole 1
+        $tenthSeconds = [Math]::Max(0.001, (@(1..3 | ForEach-Object { ShownSeconds $tenth 10 }) | Measure-Object -Minimum).Minimum)
+        $wholeSeconds = (@(1..2 | ForEach-Object { ShownSeconds $whole 1 }) | Measure-Object -Minimum).Minimum
+        ($wholeSeconds -lt 0.1 -or $wholeSeconds / $tenthSeconds -lt 30) | Should -BeTrue -Because "1 MB took $wholeSeconds s of CPU and 100 KB $tenthSeconds s"
+        $shown.Invoke($null, @($whole)) | Should -BeExactly './x?<redacted>'
+    }
+
     # Final review of session 18: an account key that no name announces (az's JSON, a .NET settings file, prose).
     It 'hides an account key named nowhere: <what>' -ForEach @(
         @{ what = 'az storage account keys list JSON'; text = '[{"creationTime":"2026-01-01","keyName":"key1","permissions":"FULL","value":"SECRETJnu/z4G0+whw9T5bamKJQMKUaw2oy/d/1s++ozebiOnsmSvWtO90QgiDfhgvpQGcxCzNq4dBv9wtIQUA=="}]' }
