@@ -19,6 +19,7 @@
     quarter of an hour on two idle cores.
 .PARAMETER Pairs
     Measured pairs of each cheap comparison of (a), (b) and (i), judged on the median of the per-pair ratios.
+    (g)'s remote save keeps its own 5 pairs (DataraxCkpt.Bench's default): each of its pairs takes about 15 s.
 .PARAMETER QuietLoad
     Before the first scenario, the run waits until the 1-minute load average is below this (checked every
     5 s, at most -QuietWaitSeconds); the report's header says whether it was reached and the load averages.
@@ -44,6 +45,8 @@ param(
     [string] $ResultsPath,
     # The analysis to render after the figures (default bench/analysis.md).
     [string] $AnalysisPath,
+    # The page whose figures:bench-remote block gets (g)'s figures (default docs/object-store.md; tests give a copy).
+    [string] $ObjectStorePath,
     # Size factor of the module's state-shape comparison (1 = issue 15's sizes; 0 leaves it out).
     [double] $ModuleStateScale = 1.0,
     # Repetitions of the module's state-shape comparison.
@@ -228,7 +231,9 @@ foreach ($s in $runs.Keys) {
     foreach ($t in $r.Targets) { $allTargets.Add($t) }
     $lines.Add("## ($($r.Scenario)) $($r.Title)")
     $lines.Add('')
-    $pairsText = if ($r.PSObject.Properties['Pairs'] -and $r.Pairs -gt 0) { " (saves and external baselines); the restore$(if ($r.Scenario -eq 'i') { ' and inspection' }) rows: medians of $($r.Pairs) measured pairs" } else { '' }
+    $pairsText = if (-not ($r.PSObject.Properties['Pairs'] -and $r.Pairs -gt 0)) { '' }
+    elseif ($r.Scenario -eq 'g') { " (restore and download); the save and upload rows: medians of $($r.Pairs) measured pairs" }
+    else { " (saves and external baselines); the restore$(if ($r.Scenario -eq 'i') { ' and inspection' }) rows: medians of $($r.Pairs) measured pairs" }
     $lines.Add("Median of $($r.Repetitions) repetitions$pairsText; run took $(Format-Number $run.Seconds 'F0') s; load average $($run.LoadBefore) before, $($run.LoadAfter) after; $(Format-BenchFlush $run).")
     $lines.Add('')
     $engine = @{}
@@ -354,12 +359,12 @@ Write-Host "Wrote $Output"
 # The remote scenario's figures also go where users read about costs: docs/object-store.md, between its
 # <!-- figures:bench-remote --> markers, whenever this run has them (a run sized by DATARAXCKPT_BENCH_REMOTE_MIB
 # says its size in the title and a note).
-$objectStore = Join-Path $root 'docs/object-store.md'
+$objectStore = if ($ObjectStorePath) { $ObjectStorePath } else { Join-Path $root 'docs/object-store.md' }
 $remoteJson = if ($runs.Contains('g')) { $runs['g'].Json } else { $null }
 if ($remoteJson -and (Test-Path $remoteJson) -and (Test-Path $objectStore)) {
     $g = Get-Content $remoteJson -Raw | ConvertFrom-Json
     $block = [Collections.Generic.List[string]]::new()
-    $block.Add("From the bench run (``bench/run-all.ps1``, scenario (g)) on $(if ($runInfo.Date -match '^\d{4}-\d\d-\d\d') { $Matches[0] } else { $runInfo.Date }), commit $($runInfo.Commit): $($g.Title), median of $($g.Repetitions); the full table is in docs/benchmarks.md, scenario (g).")
+    $block.Add("From the bench run (``bench/run-all.ps1``, scenario (g)) on $(if ($runInfo.Date -match '^\d{4}-\d\d-\d\d') { $Matches[0] } else { $runInfo.Date }), commit $($runInfo.Commit): $($g.Title), $(if ($g.PSObject.Properties['Pairs'] -and $g.Pairs -gt 0) { "save and upload: medians of $($g.Pairs) measured pairs; restore and download: median of $($g.Repetitions)" } else { "median of $($g.Repetitions)" }); the full table is in docs/benchmarks.md, scenario (g).")
     $block.Add('')
     foreach ($row in $g.Rows) { $block.Add("- $($row.Name): $(Format-Number ($row.MedianSeconds * 1000) 'F0') ms ($(Format-Number $row.MegabytesPerSecond 'F0') MB/s)") }
     foreach ($t in $g.Targets) { $block.Add("- $(if ($null -eq $t.Met) { 'NOT JUDGED' } elseif ($t.Met) { 'MET' } else { 'MISSED' }) $($t.Goal): $($t.Measured)") }

@@ -2,7 +2,7 @@ using System.Globalization;
 using DataraxCkpt;
 using DataraxCkpt.Bench;
 
-// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N (a, b: state size)] [--pairs N (a, b, i: measured pairs)] [--size N (h: ints)]
+// One scenario per process run: DataraxCkpt.Bench <a|b|c|d|f|g|h|i> [--reps N] [--work DIR] [--out FILE.json] [--mib N (a, b: state size)] [--pairs N (a, b, g, i: measured pairs)] [--size N (h: ints)]
 // (g needs Azurite: DATARAXCKPT_TEST_AZURITE, which build.ps1 -Task Bench sets; DATARAXCKPT_BENCH_REMOTE_MIB sizes it.)
 // Or: DataraxCkpt.Bench store DIR STEPS — builds a many-step store as scenario (d) does (for module-bench.ps1).
 // Or: DataraxCkpt.Bench listprofile DIR [REPS] — a full listing of that store on one connection against two halves (scenario d).
@@ -84,7 +84,7 @@ int? reps = null;
 string? work = null;
 string? output = null;
 var mib = 1024;
-var pairs = TensorScenario.DefaultPairs;
+int? pairsOption = null;
 for (var i = 1; i < args.Length; i += 2)
 {
     if (args[i] == "--trace")
@@ -121,8 +121,8 @@ for (var i = 1; i < args.Length; i += 2)
             ScalarLeavesScenario.Ints = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             break;
         case "--pairs":
-            // (a), (b), (i): measured pairs of each cheap comparison judged on per-pair ratios.
-            pairs = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            // (a), (b), (g), (i): measured pairs of each comparison judged on per-pair ratios.
+            pairsOption = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             break;
         case "--mib":
             mib = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
@@ -136,6 +136,7 @@ for (var i = 1; i < args.Length; i += 2)
     }
 }
 
+var pairs = pairsOption ?? TensorScenario.DefaultPairs;
 work ??= Path.Combine(Path.GetTempPath(), "dxck-bench-" + scenario);
 if (Directory.Exists(work))
 {
@@ -151,7 +152,7 @@ try
         "b" => TensorScenario.Run("b", bf16Like: true, reps ?? 5, work, mib, pairs),
         "c" => SmallLeavesScenario.Run(reps ?? 5, work),
         "d" => IndexScenario.Run(reps ?? 5, work),
-        "g" => RemoteScenario.Run(reps ?? 3, work),
+        "g" => RemoteScenario.Run(reps ?? 3, work, pairsOption ?? RemoteScenario.DefaultSavePairs),
         "i" => InspectionScenario.Run(reps ?? 3, work, pairs),
         "h" => ScalarLeavesScenario.Run(reps ?? 5, work),
         "f" => AsyncScenario.Run(reps ?? 5, work),

@@ -33,9 +33,12 @@ BeforeAll {
     }
 
     # Renders the results in $Results with the real script (-RenderOnly: nothing runs); returns benchmarks.md.
+    # (g)'s figures go into a copy of docs/object-store.md in $Results, never into the repository's page.
     function script:Invoke-Render([string] $Results) {
         $out = Join-Path $Results 'benchmarks.md'
-        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $Results -Output $out -AnalysisPath (Join-Path $Results 'none.md') 6>&1
+        $objectStore = Join-Path $Results 'object-store.md'
+        Copy-Item -LiteralPath (Join-Path $Repo 'docs/object-store.md') -Destination $objectStore
+        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $Results -Output $out -AnalysisPath (Join-Path $Results 'none.md') -ObjectStorePath $objectStore 6>&1
         Get-Content -Raw -LiteralPath $out
     }
 }
@@ -164,6 +167,17 @@ Describe 'bench/run-all.ps1 renders paired ratio targets and the run''s conditio
         # Each baseline row's "engine vs this" is against the engine row it is held to (was: the last restore row for all).
         $doc | Should -BeLike '*| raw read into new arrays | 300.0 ms | 3000 | 1.50× |*'
         $doc | Should -BeLike '*| raw read into preallocated buffer | 200.0 ms | 5000 | 0.80× |*'
+    }
+
+    It 'says in (g)''s line that its paired rows are the save and the upload, not the restore' {
+        $doc = Invoke-RenderScenario 'g' @(
+            @{ Name = 'DataraxCkpt save'; MedianSeconds = 7.0; MegabytesPerSecond = 150; StateBytes = 1GB; StoredBytes = 1GB; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'SDK BlobClient.UploadAsync (one blob)'; MedianSeconds = 6.5; MegabytesPerSecond = 160; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+        )
+        $doc | Should -BeLike '*Median of 3 repetitions (restore and download); the save and upload rows: medians of 11 measured pairs; run took*'
+        $doc | Should -Not -BeLike '*the restore rows: medians of*'
+        Get-Content -Raw -LiteralPath (Join-Path $TestDrive 'scenario-g/object-store.md') |
+            Should -BeLike '*fabricated, save and upload: medians of 11 measured pairs; restore and download: median of 3; the full table*'
     }
 
     It 'holds (i)''s numpy rows in "engine vs this" to the inspection they compare with, not to a restore (found by the attack on the bench method)' {
