@@ -28,4 +28,24 @@ Describe 'Attack 20: metadata read from a record' {
         $saved.Metadata.cfg.lr | Should -Be 0.1
         @(Get-Checkpoint -LiteralPath $script:dir | Where-Object { $_.Metadata.cfg.lr -lt 0.2 }).Count | Should -Be 1
     }
+
+    It 'PSCustomObjects nested in metadata (in a hashtable, in an array, one under two names) read as objects from every record: Save -PassThru, Get-Checkpoint, Copy -PassThru' {
+        $shared = [pscustomobject]@{ name = 'shared' }
+        $meta = @{ run = @{ opt = [pscustomobject]@{ lr = 0.5 } }; list = @([pscustomobject]@{ n = 1 }, [pscustomobject]@{ n = 2 }); a = $shared; b = $shared }
+        $saved = @{ x = 1 } | Save-Checkpoint -LiteralPath $script:dir -Step 3 -Metadata $meta -PassThru
+        $copied = Copy-Checkpoint -LiteralPath $script:dir -Step 3 -Destination "$($script:dir)-copy" -PassThru
+        try {
+            foreach ($record in $saved, (Get-Checkpoint -LiteralPath $script:dir -Step 3), $copied) {
+                $record.Metadata.run.opt.lr | Should -Be 0.5
+                $record.Metadata.list.n | Should -Be @(1, 2)
+                $record.Metadata.a.name | Should -Be 'shared'
+                $record.Metadata.a | Should -BeOfType [pscustomobject]
+                $record.Metadata.b.name | Should -Be 'shared'
+                ($record.Metadata | ConvertTo-Json -Depth 5 -Compress) | Should -BeLike '*"opt":{"lr":0.5}*'
+            }
+        }
+        finally {
+            Remove-Item -LiteralPath "$($script:dir)-copy" -Recurse -Force -ErrorAction Ignore
+        }
+    }
 }
