@@ -578,12 +578,13 @@ public sealed class CheckpointHandler : IDisposable
         // destination written as a save writes it, so a location that is not a local folder copies alike.
         // Record, metadata and state from one read: another process may overwrite the source step meanwhile.
         Action<long>? onBytes = null;
-        var (info, state) = source.ReadForCopy(step, b => onBytes?.Invoke(b), (chosen, total) =>
+        var (info, metadata, state) = source.ReadForCopy(step, b => onBytes?.Invoke(b), (chosen, total) =>
         {
             _options.Log?.Invoke($"Restoring step {chosen} from '{source.Directory}' ({total} tensor bytes).");
             onBytes = ProgressReporter("Copy (read)", source.Directory, chosen, total);
         }, cancellationToken);
-        var encoded = StateEncoder.Encode(state, info.Metadata);
+        // The metadata as stored, not as records show it (CheckpointOptions.MetadataView): the copy holds what the source holds.
+        var encoded = StateEncoder.Encode(state, metadata);
         _options.Log?.Invoke($"Copying step {step} from '{source.Directory}' to '{destination.Directory}' ({encoded.Size} bytes of state, verified).");
         try
         {

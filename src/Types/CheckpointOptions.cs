@@ -47,6 +47,13 @@ public sealed class CheckpointOptions
     /// </summary>
     public bool AllowNetworkFileSystem { get; init; } = Environment.GetEnvironmentVariable("DATARAXCKPT_ALLOW_NETWORK_FS") == "1";
 
+    /// <summary>
+    /// How a step's metadata is shown once decoded (records' <see cref="CheckpointInfo.Metadata"/> and
+    /// <c>RestoreMetadata</c>): the module converts the engine's values into PowerShell's (a saved PSCustomObject
+    /// reads as one, not as the engine's <c>StateObject</c>), as it does a restored state; null leaves them as decoded.
+    /// </summary>
+    internal Func<IReadOnlyDictionary<string, object?>, IReadOnlyDictionary<string, object?>>? MetadataView { get; init; }
+
     /// <summary>Test seam: whether the runtime's file locking is off, instead of the switch and variable the runtime reads.</summary>
     internal bool? SimulatedFileLockingDisabled { get; init; }
 

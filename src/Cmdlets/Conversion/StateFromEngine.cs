@@ -19,6 +19,36 @@ internal sealed class StateFromEngine
     /// <summary>Converts one restored state.</summary>
     public static object? Convert(object? value) => new StateFromEngine().FromEngine(value);
 
+    /// <summary>
+    /// A step's decoded metadata with its values converted (one memo for all, so a value shared by two entries stays
+    /// shared): the engine's dictionary and its comparer are kept, as records list it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, object?> ConvertValues(IReadOnlyDictionary<string, object?> metadata)
+    {
+        if (metadata is not Dictionary<string, object?> entries)
+        {
+            return metadata;
+        }
+
+        var conversion = new StateFromEngine();
+        List<KeyValuePair<string, object?>>? replaced = null;
+        foreach (var entry in entries)
+        {
+            var converted = conversion.FromEngine(entry.Value);
+            if (!ReferenceEquals(converted, entry.Value))
+            {
+                (replaced ??= []).Add(new(entry.Key, converted));
+            }
+        }
+
+        foreach (var (key, value) in replaced ?? [])
+        {
+            entries[key] = value;
+        }
+
+        return entries;
+    }
+
     private object? FromEngine(object? value)
     {
         if (value is null || value is string || value.GetType().IsPrimitive)

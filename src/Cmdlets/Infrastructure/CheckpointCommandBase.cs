@@ -1,6 +1,7 @@
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Runtime.CompilerServices;
+using DataraxCkpt.Commands.Conversion;
 using DataraxCkpt.Commands.Errors;
 
 namespace DataraxCkpt.Commands.Infrastructure;
@@ -260,8 +261,8 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static object OpenHandler(CmdletProgressReporter progress, CmdletVerboseLog log, TimeSpan? lockTimeout) =>
         new CheckpointHandler(lockTimeout is { } timeout
-            ? new CheckpointOptions { Log = log.Write, Progress = progress, LockTimeout = timeout }
-            : new CheckpointOptions { Log = log.Write, Progress = progress });
+            ? new CheckpointOptions { Log = log.Write, Progress = progress, LockTimeout = timeout, MetadataView = StateFromEngine.ConvertValues }
+            : new CheckpointOptions { Log = log.Write, Progress = progress, MetadataView = StateFromEngine.ConvertValues });
 
     /// <summary>The -LockTimeout of cmdlets that write; null keeps the engine's default.</summary>
     private protected virtual TimeSpan? LockTimeoutSetting => null;

@@ -130,7 +130,7 @@ internal sealed class CheckpointStore : ICheckpointStore
     public CheckpointStore(string directory, CheckpointOptions options, bool portableRename = false)
     {
         Directory = directory;
-        _decoding = new StepDecoding(directory);
+        _decoding = new StepDecoding(directory, options.MetadataView);
         _folders = new StepFolders(directory, portableRename);
         _options = options;
         _access = new FileSystemAccess(options.SimulatedDenial, options.SimulatedFileSystemType);
@@ -646,12 +646,12 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// Reads one step whole for a copy: its record, metadata and state all come from the one version the
     /// index listed when the step folder was opened, so an overwrite or removal racing the read cannot mix two.
     /// </summary>
-    public (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
-        CancellationToken cancellationToken)
+    public (CheckpointInfo Info, IReadOnlyDictionary<string, object?> Metadata, object? State) ReadForCopy(long step, Action<long>? onBytesRead,
+        Action<long, long>? onStart, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var reader = OpenReader(step, out var chosen, out var row, recovered: false);
-        return (ToInfo(row), Decode(reader, chosen, null, onBytesRead, onStart, cancellationToken));
+        return (ToInfo(row), _decoding.DecodeStoredMetadata(row.Step, row.MetadataJson), Decode(reader, chosen, null, onBytesRead, onStart, cancellationToken));
     }
 
     private object? Decode(StepReader reader, long chosen, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead,

@@ -43,8 +43,12 @@ internal interface ICheckpointStore
     /// <summary>Restores a step into <paramref name="template"/>'s own arrays and containers (every tensor checked first).</summary>
     void RestoreInto(long? step, object template, Action<long>? onBytesRead, Action<long, long>? onStart, CancellationToken cancellationToken);
 
-    (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
-        CancellationToken cancellationToken);
+    /// <summary>
+    /// Reads one step whole for a copy: its record, its metadata as stored (not through
+    /// <see cref="CheckpointOptions.MetadataView"/>, so the copy encodes what the source holds) and its state.
+    /// </summary>
+    (CheckpointInfo Info, IReadOnlyDictionary<string, object?> Metadata, object? State) ReadForCopy(long step, Action<long>? onBytesRead,
+        Action<long, long>? onStart, CancellationToken cancellationToken);
 
     IReadOnlyDictionary<string, object?> RestoreMetadata(long? step);
 

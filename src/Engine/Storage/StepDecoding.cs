@@ -16,9 +16,15 @@ internal sealed class StepDecoding
     internal const string StepFolderItem = "(step folder)";
 
     private readonly string _directory;
+    private readonly Func<IReadOnlyDictionary<string, object?>, IReadOnlyDictionary<string, object?>>? _metadataView;
 
     /// <param name="directory">The store's location as errors show it.</param>
-    public StepDecoding(string directory) => _directory = directory;
+    /// <param name="metadataView">How decoded metadata is shown (<see cref="CheckpointOptions.MetadataView"/>).</param>
+    public StepDecoding(string directory, Func<IReadOnlyDictionary<string, object?>, IReadOnlyDictionary<string, object?>>? metadataView = null)
+    {
+        _directory = directory;
+        _metadataView = metadataView;
+    }
 
     /// <summary>The state of an opened step (the items matching <paramref name="patterns"/> when given).</summary>
     public object? Decode(StepReader reader, long chosen, IReadOnlyCollection<string>? patterns, Action<long>? onBytesRead,
@@ -78,8 +84,16 @@ internal sealed class StepDecoding
         plan.Apply();
     }
 
-    /// <summary>A step's metadata dictionary from its stored JSON.</summary>
+    /// <summary>A step's metadata dictionary from its stored JSON, as records show it (through the options' metadata view).</summary>
     public IReadOnlyDictionary<string, object?> DecodeMetadata(long step, string json)
+    {
+        var metadata = DecodeStoredMetadata(step, json);
+        // Outside the decode's catch: a view's own failure is not damage of the stored metadata.
+        return _metadataView is null ? metadata : _metadataView(metadata);
+    }
+
+    /// <summary>A step's metadata dictionary from its stored JSON, as the engine's values (what a copy encodes again).</summary>
+    public IReadOnlyDictionary<string, object?> DecodeStoredMetadata(long step, string json)
     {
         try
         {

@@ -55,8 +55,8 @@ internal sealed class AccessDeniedReportingStore : ICheckpointStore
     public void RestoreInto(long? step, object template, Action<long>? onBytesRead, Action<long, long>? onStart, CancellationToken cancellationToken) =>
         Guard(() => _inner.RestoreInto(step, template, onBytesRead, onStart, cancellationToken));
 
-    public (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
-        CancellationToken cancellationToken) => Guard(() => _inner.ReadForCopy(step, onBytesRead, onStart, cancellationToken));
+    public (CheckpointInfo Info, IReadOnlyDictionary<string, object?> Metadata, object? State) ReadForCopy(long step, Action<long>? onBytesRead,
+        Action<long, long>? onStart, CancellationToken cancellationToken) => Guard(() => _inner.ReadForCopy(step, onBytesRead, onStart, cancellationToken));
 
     public IReadOnlyDictionary<string, object?> RestoreMetadata(long? step) => Guard(() => _inner.RestoreMetadata(step));
 

@@ -78,7 +78,7 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         _container = location.Connect(clientOptions);
         _cache = new BlobIndexCache(location, settings.CacheDirectory, _container.Uri);
         _records = new BlobRecordCache(_cache.Folder);
-        _decoding = new StepDecoding(location.Display);
+        _decoding = new StepDecoding(location.Display, options.MetadataView);
     }
 
     public string Directory => _location.Display;
@@ -1128,16 +1128,18 @@ internal sealed class BlobCheckpointStore : ICheckpointStore
         });
     }
 
-    public (CheckpointInfo Info, object? State) ReadForCopy(long step, Action<long>? onBytesRead, Action<long, long>? onStart,
-        CancellationToken cancellationToken)
+    public (CheckpointInfo Info, IReadOnlyDictionary<string, object?> Metadata, object? State) ReadForCopy(long step, Action<long>? onBytesRead,
+        Action<long, long>? onStart, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         return ReadCurrent(step, c =>
         {
             using var reader = OpenReader(c, cancellationToken);
+            var metadataJson = reader.Manifest.MetadataJson;
             var info = new CheckpointInfo(c.Row.Step, ToInfo(c).Path, Directory, c.Row.CreatedUtc, c.Row.Size, c.Row.StoredSize, c.Row.ItemCount,
-                DecodeMetadata(c.Row.Step, reader.Manifest.MetadataJson), c.Row.Pinned);
-            return (info, Decode(reader, c.Row.Step, null, onBytesRead, onStart, cancellationToken));
+                () => DecodeMetadata(c.Row.Step, metadataJson), c.Row.Pinned);
+            var stored = _decoding.DecodeStoredMetadata(c.Row.Step, metadataJson);
+            return (info, stored, Decode(reader, c.Row.Step, null, onBytesRead, onStart, cancellationToken));
         });
     }
 
