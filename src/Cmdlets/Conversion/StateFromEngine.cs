@@ -20,8 +20,11 @@ internal sealed class StateFromEngine
     public static object? Convert(object? value) => new StateFromEngine().FromEngine(value);
 
     /// <summary>
-    /// A step's decoded metadata with its values converted (one memo for all, so a value shared by two entries stays
-    /// shared): the engine's dictionary and its comparer are kept, as records list it.
+    /// A step's decoded metadata as records show it: each value that holds a saved object (<see cref="StateObject"/>,
+    /// anywhere under it) converted as a restore converts it, so <c>$_.Metadata.cfg.lr</c> reads the PSCustomObject's
+    /// property; every other value left exactly as the engine decoded it, as records showed it before session 20 (a
+    /// <c>Dictionary[int,string]</c> stays one, indexed by key: as an ordered dictionary <c>[0]</c> would be a position).
+    /// One memo for all values, so a value shared by two entries stays shared. The engine's dictionary and its comparer are kept.
     /// </summary>
     public static IReadOnlyDictionary<string, object?> ConvertValues(IReadOnlyDictionary<string, object?> metadata)
     {
@@ -30,15 +33,17 @@ internal sealed class StateFromEngine
             return metadata;
         }
 
-        var conversion = new StateFromEngine();
+        StateFromEngine? conversion = null;
+        HashSet<object>? looked = null;
         List<KeyValuePair<string, object?>>? replaced = null;
         foreach (var entry in entries)
         {
-            var converted = conversion.FromEngine(entry.Value);
-            if (!ReferenceEquals(converted, entry.Value))
+            if (!HoldsObject(entry.Value, looked ??= new HashSet<object>(ReferenceEqualityComparer.Instance)))
             {
-                (replaced ??= []).Add(new(entry.Key, converted));
+                continue;
             }
+
+            (replaced ??= []).Add(new(entry.Key, (conversion ??= new StateFromEngine()).FromEngine(entry.Value)));
         }
 
         foreach (var (key, value) in replaced ?? [])
@@ -47,6 +52,46 @@ internal sealed class StateFromEngine
         }
 
         return entries;
+    }
+
+    // Whether a saved object stands anywhere under the value; each container is looked into once (decoded metadata may
+    // share one container under many names, which a walk without the set would repeat at every name).
+    private static bool HoldsObject(object? value, HashSet<object> looked)
+    {
+        switch (value)
+        {
+            case null or string:
+                return false;
+            case StateObject:
+                return true;
+            case IDictionary dictionary when looked.Add(dictionary):
+                foreach (DictionaryEntry entry in dictionary)
+                {
+                    if (HoldsObject(entry.Value, looked))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case IList list when !list.GetType().IsArray || list.GetType().GetElementType() == typeof(object):
+                if (!looked.Add(list))
+                {
+                    return false;
+                }
+
+                foreach (var item in list)
+                {
+                    if (HoldsObject(item, looked))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            default:
+                return false;
+        }
     }
 
     private object? FromEngine(object? value)
