@@ -69,7 +69,26 @@ Describe 'Container kinds round-trip' {
         $r.runs[0].cfg.lr | Should -Be 0.1
     }
 
-    It 'generic dictionaries (state written from C#) come back as ordered dictionaries, recursively' {
+    It 'a generic dictionary with integer keys keeps its type, so [0] reads key 0 (an ordered dictionary''s [0] is its first entry)' {
+        # Attack of session 20: Dictionary[int,string] came back as an OrderedDictionary, and $r.map[0] gave 'five'.
+        $map = [System.Collections.Generic.Dictionary[int, string]]::new()
+        $map[5] = 'five'
+        $map[0] = 'zero'
+        $longs = [System.Collections.Generic.Dictionary[long, object]]::new()
+        $longs[1] = [pscustomobject]@{ a = 1 }
+        $longs[0] = $null
+        $r = RoundTrip @{ map = $map; longs = $longs }
+        $r.map | Should -BeOfType ([System.Collections.Generic.Dictionary[int, string]])
+        $r.map[0] | Should -BeExactly 'zero'
+        $r.map[5] | Should -BeExactly 'five'
+        $r.longs | Should -BeOfType ([System.Collections.Generic.Dictionary[long, object]])
+        $r.longs[[long]1] | Should -BeOfType [System.Management.Automation.PSCustomObject]
+        $r.longs[[long]1].a | Should -Be 1
+        $r.longs.ContainsKey([long]0) | Should -BeTrue
+        $null -eq $r.longs[[long]0] | Should -BeTrue
+    }
+
+    It 'generic dictionaries with string keys (state written from C#) come back as ordered dictionaries, recursively; others keep their type' {
         $inner = [System.Collections.Generic.Dictionary[int, object]]::new()
         $inner[7] = [pscustomobject]@{ a = 1 }
         $outer = [System.Collections.Generic.Dictionary[string, object]]::new()
@@ -78,11 +97,9 @@ Describe 'Container kinds round-trip' {
         $r = RoundTrip @{ d = $outer }
         $r.d | Should -BeOfType [System.Collections.Specialized.OrderedDictionary]
         @($r.d.Keys) | Should -Be @('z', 'a')
-        $r.d['z'] | Should -BeOfType [System.Collections.Specialized.OrderedDictionary]
-        $entry = $r.d['z'].GetEnumerator() | Select-Object -First 1
-        $entry.Key | Should -BeOfType [int]
-        $entry.Value | Should -BeOfType [System.Management.Automation.PSCustomObject]
-        $entry.Value.a | Should -Be 1
+        $r.d['z'] | Should -BeOfType ([System.Collections.Generic.Dictionary[int, object]])
+        $r.d['z'][7] | Should -BeOfType [System.Management.Automation.PSCustomObject]
+        $r.d['z'][7].a | Should -Be 1
     }
 
     It 'a PSCustomObject as the whole state comes back as one object' {

@@ -7,8 +7,8 @@ namespace DataraxCkpt.Commands.Conversion;
 
 /// <summary>
 /// Converts a restored engine value into what a PowerShell user expects: <see cref="StateObject"/>
-/// becomes PSCustomObject and the engine's generic dictionaries (state written from C#) become
-/// ordered dictionaries, recursively. Hashtable, OrderedDictionary, object[], numeric arrays
+/// becomes PSCustomObject and the engine's generic dictionaries with string keys (state written from C#) become
+/// ordered dictionaries, recursively; those with other keys keep their type (an ordered dictionary's [int] index is a position). Hashtable, OrderedDictionary, object[], numeric arrays
 /// and keys come back as they are, with their contents converted in place; a tensor becomes a .NET
 /// array of its shape.
 /// </summary>
@@ -165,6 +165,32 @@ internal sealed class StateFromEngine
                 return ordered;
             }
 
+            case IDictionary keyed when value.GetType().IsGenericType && !keyed.IsReadOnly && KeyType(value.GetType()) is { } keyType
+                && keyType != typeof(string) && keyType != typeof(object):
+            {
+                // Keys other than strings keep their dictionary: in an ordered dictionary an [int] index is a position,
+                // so $d[0] of a restored Dictionary[int,string] gave its first entry, not key 0's value (attack of
+                // session 20). Values are converted in place where the dictionary's value type takes the conversion.
+                _converted.Add(value, keyed);
+                var valueType = value.GetType().GetGenericArguments()[1];
+                List<KeyValuePair<object, object?>>? replaced = null;
+                foreach (DictionaryEntry entry in keyed)
+                {
+                    var converted = FromEngine(entry.Value);
+                    if (!ReferenceEquals(converted, entry.Value) && (converted is null ? !valueType.IsValueType : valueType.IsInstanceOfType(converted)))
+                    {
+                        (replaced ??= []).Add(new(entry.Key, converted));
+                    }
+                }
+
+                foreach (var (key, converted) in replaced ?? [])
+                {
+                    keyed[key] = converted;
+                }
+
+                return keyed;
+            }
+
             case IDictionary generic when value.GetType().IsGenericType:
             {
                 // The dictionary's own comparer: an ordinal (case-sensitive) dictionary from C# may hold
@@ -216,6 +242,9 @@ internal sealed class StateFromEngine
                 return TensorArrays.TryToArray(value, out var shaped) ? shaped : value;
         }
     }
+
+    // The key type of a generic dictionary (Dictionary<K,V>, SortedList<K,V> ...), or null when it has no K,V pair.
+    private static Type? KeyType(Type type) => type.GetGenericArguments() is { Length: 2 } arguments ? arguments[0] : null;
 
     private static bool IsObjectList(IList list) =>
         list is ArrayList || list.GetType() == typeof(List<object>);
