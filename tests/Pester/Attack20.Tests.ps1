@@ -159,3 +159,176 @@ Describe 'Attack 20 (round 2): remote copies of metadata read through the view' 
         (Remove-Checkpoint -Path $script:remote -Step 4 -Confirm:$false -PassThru).Metadata.cfg.lr | Should -Be 0.1
     }
 }
+
+# Round 3: a restored generic dictionary with keys other than strings keeps its type (ce5d21e).
+Describe 'Attack 20 (round 3)' {
+    BeforeAll {
+        # [Dictionary[int, Dictionary[string,object]]] @{ 1 = [Dictionary[string,object]] @{ cfg = [pscustomobject]@{ lr = 0.1 } } }
+        function script:New-IntToStringDictionary {
+            $inner = [System.Collections.Generic.Dictionary[string, object]]::new()
+            $inner['cfg'] = [pscustomobject]@{ lr = 0.1 }
+            $outer = [System.Collections.Generic.Dictionary[int, System.Collections.Generic.Dictionary[string, object]]]::new()
+            $outer[1] = $inner
+            , $outer
+        }
+    }
+    BeforeEach {
+        $script:dir = Join-Path ([IO.Path]::GetTempPath()) ("dxckpt-a20c-" + [guid]::NewGuid().ToString('N'))
+    }
+    AfterEach {
+        Remove-Item -LiteralPath $script:dir -Recurse -Force -ErrorAction Ignore
+    }
+
+    It 'A_PSCustomObject_in_a_string-keyed_dictionary_under_an_int-keyed_dictionary_restores_as_a_PSCustomObject' {
+        # FAILS on ce5d21e: the int-keyed outer dictionary keeps its type, its Dictionary[string,object] value is converted
+        # into an OrderedDictionary that the outer one cannot hold, so the conversion is dropped and the inner dictionary
+        # is left as the engine decoded it: $r.map[1]['cfg'] is the engine's DataraxCkpt.StateObject, on which .lr is
+        # $null (before ce5d21e: an ordered dictionary holding the PSCustomObject). Also at the root and after a
+        # second round trip.
+        @{ map = (New-IntToStringDictionary) } | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        $r = Restore-Checkpoint -LiteralPath $script:dir -Step 1
+        $r.map[1]['cfg'].GetType().FullName | Should -Be 'System.Management.Automation.PSCustomObject'
+        $r.map[1]['cfg'].lr | Should -Be 0.1
+
+        $r | Save-Checkpoint -LiteralPath $script:dir -Step 2
+        (Restore-Checkpoint -LiteralPath $script:dir -Step 2).map[1]['cfg'].lr | Should -Be 0.1
+
+        (New-IntToStringDictionary) | Save-Checkpoint -LiteralPath $script:dir -Step 3
+        (Restore-Checkpoint -LiteralPath $script:dir -Step 3)[1]['cfg'].lr | Should -Be 0.1
+    }
+
+    It 'A_PSCustomObject_in_a_string-keyed_dictionary_under_an_int-keyed_dictionary_in_metadata_reads_as_a_PSCustomObject' {
+        # FAILS on ce5d21e: same as above in -MetadataOnly and in the records' Metadata (the view converts the value,
+        # which holds a saved object, through the same code), so Where-Object { $_.Metadata.m[1]['cfg'].lr -lt 0.2 } selects nothing.
+        $saved = @{ x = 1 } | Save-Checkpoint -LiteralPath $script:dir -Step 1 -Metadata @{ m = (New-IntToStringDictionary) } -PassThru
+        (Restore-Checkpoint -LiteralPath $script:dir -Step 1 -MetadataOnly).m[1]['cfg'].lr | Should -Be 0.1
+        $saved.Metadata.m[1]['cfg'].lr | Should -Be 0.1
+        @(Get-Checkpoint -LiteralPath $script:dir | Where-Object { $_.Metadata.m[1]['cfg'].lr -lt 0.2 }).Count | Should -Be 1
+    }
+
+    It 'A_Dictionary_of_object_keys_holding_integers_reads_by_key_after_restore' {
+        # FAILS on ce5d21e: [Dictionary[object,string]] with integer keys is still turned into an OrderedDictionary (the
+        # change keeps only K other than string and object), so $r.map[0] is the first entry ('one'), not key 0's
+        # value, the very bug ce5d21e fixes for [Dictionary[int,string]].
+        $map = [System.Collections.Generic.Dictionary[object, string]]::new()
+        $map[1] = 'one'
+        $map[0] = 'zero'
+        @{ map = $map } | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        $r = Restore-Checkpoint -LiteralPath $script:dir -Step 1
+        $r.map[0] | Should -Be 'zero'
+        $r.map[1] | Should -Be 'one'
+    }
+
+    It 'Restore_-Into_a_Dictionary_of_string-keyed_dictionaries_missing_a_key_adds_it' {
+        # FAILS on ce5d21e (and before it): the write-back converts the engine's new Dictionary[string,object] into an
+        # OrderedDictionary and assigns it into the user's [Dictionary[int, Dictionary[string,object]]]: a raw
+        # ArgumentException "is not of type ... cannot be used in this generic collection" after the restore.
+        @{ m = (New-IntToStringDictionary) } | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        $target = @{ m = [System.Collections.Generic.Dictionary[int, System.Collections.Generic.Dictionary[string, object]]]::new() }
+        Restore-Checkpoint -LiteralPath $script:dir -Step 1 -Into $target | Out-Null
+        $target.m.Count | Should -Be 1
+        $target.m[1]['cfg'].lr | Should -Be 0.1
+    }
+
+    It 'Saving_a_Dictionary_of_PSObject_values_is_refused_as_UnsupportedValue_naming_the_path' {
+        # FAILS on ce5d21e (save side, before it too): [Dictionary[int,psobject]] and [Dictionary[int,List[psobject]]]
+        # fail with a raw ArgumentException ("The value DataraxCkpt.StateObject is not of type PSObject and cannot be used
+        # in this generic collection"), which names neither the value's path nor what to store instead.
+        $a = [System.Collections.Generic.Dictionary[int, psobject]]::new()
+        $a[0] = [pscustomobject]@{ a = 1 }
+        $list = [System.Collections.Generic.List[psobject]]::new()
+        $list.Add([pscustomobject]@{ a = 1 })
+        $b = [System.Collections.Generic.Dictionary[int, System.Collections.Generic.List[psobject]]]::new()
+        $b[0] = $list
+        foreach ($map in $a, $b) {
+            $e = { @{ m = $map } | Save-Checkpoint -LiteralPath $script:dir -Step 1 -ErrorAction Stop } | Should -Throw -PassThru
+            $e.FullyQualifiedErrorId | Should -BeLike 'UnsupportedValue*'
+            $e.Exception.Message | Should -BeLike "*state.m*"
+        }
+    }
+
+    It 'Dictionaries keyed by enums, Guid, char, decimal, double and DateTime, and sorted or read-only dictionaries, are refused at save with UnsupportedValue (holds)' {
+        $keys = @{ 'System.DayOfWeek' = [DayOfWeek]::Monday; 'guid' = [guid]::NewGuid(); 'char' = [char]'a'; 'decimal' = 1.5d; 'double' = [double]::NaN; 'datetime' = [datetime]::UnixEpoch }
+        foreach ($kt in $keys.Keys) {
+            $m = New-Object "System.Collections.Generic.Dictionary[$kt,string]"
+            $m[$keys[$kt]] = 'v'
+            $e = { @{ m = $m } | Save-Checkpoint -LiteralPath $script:dir -Step 1 -ErrorAction Stop } | Should -Throw -PassThru
+            $e.FullyQualifiedErrorId | Should -BeLike 'UnsupportedValue*'
+        }
+        $plain = [System.Collections.Generic.Dictionary[int, string]]::new()
+        $plain[1] = 'a'
+        $others = @(
+            [System.Collections.Generic.SortedDictionary[int, string]]::new($plain),
+            [System.Collections.Generic.SortedList[int, string]]::new($plain),
+            [System.Collections.Concurrent.ConcurrentDictionary[int, string]]::new($plain),
+            [System.Collections.ObjectModel.ReadOnlyDictionary[int, string]]::new($plain))
+        foreach ($m in $others) {
+            $e = { @{ m = $m } | Save-Checkpoint -LiteralPath $script:dir -Step 1 -ErrorAction Stop } | Should -Throw -PassThru
+            $e.FullyQualifiedErrorId | Should -BeLike 'UnsupportedValue*'
+        }
+        Test-Path -LiteralPath (Join-Path $script:dir 'step_1') | Should -BeFalse
+    }
+
+    It 'Integer-keyed dictionaries of every key width round trip twice with their types, keys and converted values; mutated and piped they save again (holds)' {
+        $m = [System.Collections.Generic.Dictionary[long, object]]::new()
+        $m[[long]::MinValue] = [pscustomobject]@{ lr = 0.5 }
+        $m[0] = @{ h = [pscustomobject]@{ n = 1 } }
+        $m[1] = [object[]]@([pscustomobject]@{ n = 2 }, 3)
+        $m[2] = [float[,]]::new(2, 2)
+        $tables = [System.Collections.Generic.Dictionary[int, hashtable]]::new()
+        $tables[7] = @{ p = [pscustomobject]@{ q = 7 } }
+        $arrays = [System.Collections.Generic.Dictionary[byte, float[]]]::new()
+        $arrays[255] = [float[]](1, 2, 3)
+        $lists = [System.Collections.Generic.Dictionary[ulong, System.Collections.Generic.List[object]]]::new()
+        $lists[[ulong]::MaxValue] = [System.Collections.Generic.List[object]]::new()
+        $lists[[ulong]::MaxValue].Add([pscustomobject]@{ z = 1 })
+        $small = [System.Collections.Generic.Dictionary[sbyte, string]]::new()
+        $small[-1] = 'minus one'
+        $small[0] = 'zero'
+        $state = [ordered]@{ m = $m; tables = $tables; arrays = $arrays; lists = $lists; small = $small }
+        $state | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        $r1 = Restore-Checkpoint -LiteralPath $script:dir -Step 1
+        $r1 | Save-Checkpoint -LiteralPath $script:dir -Step 2
+        $r2 = Restore-Checkpoint -LiteralPath $script:dir -Step 2
+        foreach ($r in $r1, $r2) {
+            foreach ($name in 'm', 'tables', 'arrays', 'lists', 'small') {
+                $r[$name].GetType() | Should -Be $state[$name].GetType()
+            }
+            $r.m[[long]::MinValue].lr | Should -Be 0.5
+            $r.m[0].h.n | Should -Be 1
+            $r.m[1][0].n | Should -Be 2
+            $r.m[2].GetType() | Should -Be ([float[,]])
+            $r.tables[7].p.q | Should -Be 7
+            $r.arrays[255] | Should -Be @(1, 2, 3)
+            $r.lists[[ulong]::MaxValue][0].z | Should -Be 1
+            $r.small[0] | Should -Be 'zero'
+            $r.small[-1] | Should -Be 'minus one'
+        }
+        @(Compare-Checkpoint -LiteralPath $script:dir 1 2 | Where-Object Change -ne 'Unchanged').Count | Should -Be 0
+
+        # Mutated, then saved; the restored dictionary piped alone.
+        $r2.m[5] = [pscustomobject]@{ lr = 5 }
+        $r2.m[[long]::MinValue].lr = 9
+        $r2 | Save-Checkpoint -LiteralPath $script:dir -Step 3
+        $r3 = Restore-Checkpoint -LiteralPath $script:dir -Step 3
+        $r3.m[5].lr | Should -Be 5
+        $r3.m[[long]::MinValue].lr | Should -Be 9
+        $r2.small | Save-Checkpoint -LiteralPath $script:dir -Step 4
+        $r4 = Restore-Checkpoint -LiteralPath $script:dir -Step 4
+        $r4.GetType() | Should -Be ([System.Collections.Generic.Dictionary[sbyte, string]])
+        $r4[0] | Should -Be 'zero'
+    }
+
+    It 'A Dictionary[int,object] holding itself (directly or through a list) is refused as a cycle at save, without hanging (holds)' {
+        $direct = [System.Collections.Generic.Dictionary[int, object]]::new()
+        $direct[0] = $direct
+        $viaList = [System.Collections.Generic.Dictionary[int, object]]::new()
+        $list = [System.Collections.Generic.List[object]]::new()
+        $list.Add($viaList)
+        $viaList[0] = $list
+        foreach ($m in $direct, $viaList) {
+            $e = { @{ c = $m } | Save-Checkpoint -LiteralPath $script:dir -Step 1 -ErrorAction Stop } | Should -Throw -PassThru
+            $e.Exception.Message | Should -BeLike '*cycle*'
+        }
+    }
+}
