@@ -165,31 +165,11 @@ internal sealed class StateFromEngine
                 return ordered;
             }
 
-            case IDictionary keyed when value.GetType().IsGenericType && !keyed.IsReadOnly && KeyType(value.GetType()) is { } keyType
-                && keyType != typeof(string) && keyType != typeof(object):
-            {
+            case IDictionary keyed when KeepsOwnType(keyed):
                 // Keys other than strings keep their dictionary: in an ordered dictionary an [int] index is a position,
                 // so $d[0] of a restored Dictionary[int,string] gave its first entry, not key 0's value (attack of
                 // session 20). Values are converted in place where the dictionary's value type takes the conversion.
-                _converted.Add(value, keyed);
-                var valueType = value.GetType().GetGenericArguments()[1];
-                List<KeyValuePair<object, object?>>? replaced = null;
-                foreach (DictionaryEntry entry in keyed)
-                {
-                    var converted = FromEngine(entry.Value);
-                    if (!ReferenceEquals(converted, entry.Value) && (converted is null ? !valueType.IsValueType : valueType.IsInstanceOfType(converted)))
-                    {
-                        (replaced ??= []).Add(new(entry.Key, converted));
-                    }
-                }
-
-                foreach (var (key, converted) in replaced ?? [])
-                {
-                    keyed[key] = converted;
-                }
-
-                return keyed;
-            }
+                return InPlace(keyed);
 
             case IDictionary generic when value.GetType().IsGenericType:
             {
@@ -241,6 +221,72 @@ internal sealed class StateFromEngine
                 // loads privately; it comes back as a .NET array of its shape (docs/cmdlets.md).
                 return TensorArrays.TryToArray(value, out var shaped) ? shaped : value;
         }
+    }
+
+    /// <summary>
+    /// Converts a restored value that goes into a slot of type <paramref name="slot"/> (a generic dictionary's value
+    /// type): a generic dictionary that would become an ordered dictionary the slot cannot hold keeps its type instead.
+    /// </summary>
+    public static object? ConvertFor(object? value, Type slot) => new StateFromEngine().FromEngine(value, slot);
+
+    // A value for a slot of a typed container: a generic dictionary the slot could not hold as an ordered dictionary
+    // (a Dictionary[string,object] under a Dictionary[int, Dictionary[string,object]]) is converted in place, keeping its
+    // type: converted to an ordered dictionary, it could not be stored, and the engine's StateObjects under it stayed
+    // (attack 20 round 3).
+    private object? FromEngine(object? value, Type slot) =>
+        value is IDictionary inner && inner.GetType().IsGenericType && !inner.IsReadOnly
+            && !slot.IsAssignableFrom(typeof(OrderedDictionary)) && !_converted.ContainsKey(value)
+            ? InPlace(inner)
+            : FromEngine(value);
+
+    // A generic dictionary kept as it is, its values converted in place where its value type takes the conversion.
+    private IDictionary InPlace(IDictionary keyed)
+    {
+        _converted.Add(keyed, keyed);
+        var arguments = keyed.GetType().GetGenericArguments();
+        var valueType = arguments.Length == 2 ? arguments[1] : typeof(object);
+        List<KeyValuePair<object, object?>>? replaced = null;
+        foreach (DictionaryEntry entry in keyed)
+        {
+            var converted = FromEngine(entry.Value, valueType);
+            if (!ReferenceEquals(converted, entry.Value) && (converted is null ? !valueType.IsValueType : valueType.IsInstanceOfType(converted)))
+            {
+                (replaced ??= []).Add(new(entry.Key, converted));
+            }
+        }
+
+        foreach (var (key, converted) in replaced ?? [])
+        {
+            keyed[key] = converted;
+        }
+
+        return keyed;
+    }
+
+    // Whether a restored generic dictionary comes back as itself: its keys are not (all) strings. A Dictionary[object,V]
+    // holding integer keys is kept too (as an ordered dictionary, [0] would read its first entry, not key 0).
+    private static bool KeepsOwnType(IDictionary dictionary)
+    {
+        var type = dictionary.GetType();
+        if (!type.IsGenericType || dictionary.IsReadOnly || KeyType(type) is not { } keyType || keyType == typeof(string))
+        {
+            return false;
+        }
+
+        if (keyType != typeof(object))
+        {
+            return true;
+        }
+
+        foreach (var key in dictionary.Keys)
+        {
+            if (key is not string)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // The key type of a generic dictionary (Dictionary<K,V>, SortedList<K,V> ...), or null when it has no K,V pair.

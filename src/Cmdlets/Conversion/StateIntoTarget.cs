@@ -61,12 +61,13 @@ internal sealed class StateIntoTarget
                 break;
             case IDictionary entries:
                 var dictionary = (IDictionary)source;
+                var slot = dictionary.GetType() is { IsGenericType: true } generic && generic.GetGenericArguments() is { Length: 2 } arguments ? arguments[1] : typeof(object);
                 foreach (DictionaryEntry entry in entries)
                 {
                     var current = dictionary.Contains(entry.Key) ? dictionary[entry.Key] : null;
                     if (!dictionary.Contains(entry.Key) || Changed(current, entry.Value))
                     {
-                        dictionary[entry.Key] = FromEngine(entry.Value);
+                        dictionary[entry.Key] = FromEngine(entry.Value, slot);
                     }
                 }
 
@@ -106,4 +107,9 @@ internal sealed class StateIntoTarget
 
     private object? FromEngine(object? value) =>
         value is not null && _sources.TryGetValue(value, out var source) ? source : StateFromEngine.Convert(value);
+
+    // A value for a typed dictionary's slot (a Dictionary[int, Dictionary[string,object]] lacking the key): a restored
+    // generic dictionary the slot could not hold as an ordered dictionary keeps its type (attack 20 round 3).
+    private object? FromEngine(object? value, Type slot) =>
+        value is not null && _sources.TryGetValue(value, out var source) ? source : StateFromEngine.ConvertFor(value, slot);
 }
