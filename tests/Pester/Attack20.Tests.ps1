@@ -332,3 +332,200 @@ Describe 'Attack 20 (round 3)' {
         }
     }
 }
+
+Describe 'Attack 20 (round 4)' {
+    BeforeEach {
+        $script:dir = Join-Path ([IO.Path]::GetTempPath()) ("dxckpt-a20d-" + [guid]::NewGuid().ToString('N'))
+    }
+    AfterEach {
+        Remove-Item -LiteralPath $script:dir -Recurse -Force -ErrorAction Ignore
+    }
+
+    It 'An_empty_Dictionary_of_object_keys_restores_as_itself_and_takes_an_integer_key' {
+        # FAILS on f6705ac: 0b6c0af keeps a [Dictionary[object,V]] only when one of its keys is not a string, so an empty
+        # one (a cache keyed by ids, empty at the first step) comes back as an OrderedDictionary, and the script's own
+        # $r.map[0] = 'zero' throws "Specified argument was out of the range of valid values (Parameter 'index')": on an
+        # ordered dictionary an [int] index is a position. An empty dictionary has no string key to keep ordered.
+        $map = [System.Collections.Generic.Dictionary[object, string]]::new()
+        @{ map = $map } | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        $r = Restore-Checkpoint -LiteralPath $script:dir -Step 1
+        $r.map.GetType() | Should -Be ([System.Collections.Generic.Dictionary[object, string]])
+        $r.map[0] = 'zero'
+        $r.map[0] | Should -Be 'zero'
+        $r.map.Count | Should -Be 1
+    }
+
+    It 'A_Dictionary_of_object_keys_holding_only_string_keys_restores_as_itself_so_an_integer_key_is_added_not_written_over_the_first_entry' {
+        # FAILS on f6705ac (NOT FIXED: docs/cmdlets.md describes this by implication, "a [Dictionary[object,V]] holding any
+        # key that is not a string keeps its type"; the lead decides). The dictionary's type depends on what it held at
+        # the save: holding only 'name', it comes back as an OrderedDictionary, and $r.map[0] = 'zero' silently replaces
+        # the value of 'name' (position 0) instead of adding key 0, as on the type saved. "A restored state has the types
+        # it was saved with" (docs/cmdlets.md, What comes back); the engine never writes a Dictionary<object,V> itself.
+        $map = [System.Collections.Generic.Dictionary[object, string]]::new()
+        $map['name'] = 'n'
+        @{ map = $map } | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        $r = Restore-Checkpoint -LiteralPath $script:dir -Step 1
+        $r.map[0] = 'zero'
+        $r.map['name'] | Should -Be 'n'
+        $r.map[0] | Should -Be 'zero'
+        $r.map.GetType() | Should -Be ([System.Collections.Generic.Dictionary[object, string]])
+    }
+
+    It 'A_PSCustomObject_in_a_List_of_psobject_is_refused_as_the_docs_say_or_restores_as_a_List_of_psobject' {
+        # FAILS on f6705ac (NOT FIXED): its message and docs/cmdlets.md say "a PSCustomObject in a container typed for
+        # [psobject] ([Dictionary[int,psobject]], [List[psobject]]: use [object])" is refused with UnsupportedValue, and
+        # "generic lists ... keep their types". A bare [List[psobject]] holding a PSCustomObject is neither: it saves,
+        # and comes back as a [List[object]] (StateConversion.Tests pins the List[object] copy). Either the docs or the
+        # save is wrong; this test accepts either promise being kept.
+        $list = [System.Collections.Generic.List[psobject]]::new()
+        $list.Add([pscustomobject]@{ a = 1 })
+        $refused = $null
+        try { @{ l = $list } | Save-Checkpoint -LiteralPath $script:dir -Step 1 -ErrorAction Stop }
+        catch { $refused = $_ }
+        if ($refused) {
+            $refused.FullyQualifiedErrorId | Should -BeLike 'UnsupportedValue*'
+            $refused.Exception.Message | Should -BeLike '*state.l*'
+            Test-Path -LiteralPath (Join-Path $script:dir 'step_1') | Should -BeFalse
+        }
+        else {
+            (Restore-Checkpoint -LiteralPath $script:dir -Step 1).l.GetType() | Should -Be ([System.Collections.Generic.List[psobject]])
+        }
+    }
+
+    It 'A_PSCustomObject_in_a_hashtable_in_a_List_of_hashtable_saves_as_it_does_in_a_Dictionary_of_hashtable' {
+        # FAILS on f6705ac (NOT FIXED: save and restore both pass typed lists and typed arrays through unconverted). The
+        # same @{ p = [pscustomobject]@{ a = 1 } } saves and restores under a [Dictionary[int,hashtable]], but under a
+        # [List[hashtable]] or a [hashtable[]] it is refused: "The value at 'state.l[0].p' cannot be checkpointed:
+        # values of type System.Management.Automation.PSObject are not supported", though a PSCustomObject is
+        # supported everywhere else. (f6705ac's ElementType speaks of "a generic list's item type", but no typed list
+        # or typed array ever reaches the typed copy: ToEngine hands them to the engine as they are.)
+        $byKey = [System.Collections.Generic.Dictionary[int, hashtable]]::new()
+        $byKey[0] = @{ p = [pscustomobject]@{ a = 1 } }
+        $list = [System.Collections.Generic.List[hashtable]]::new()
+        $list.Add(@{ p = [pscustomobject]@{ a = 1 } })
+        $array = [hashtable[]]@(@{ p = [pscustomobject]@{ a = 1 } })
+        [ordered]@{ d = $byKey } | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        (Restore-Checkpoint -LiteralPath $script:dir -Step 1).d[0].p.a | Should -Be 1
+        [ordered]@{ l = $list; a = $array } | Save-Checkpoint -LiteralPath $script:dir -Step 2
+        $r = Restore-Checkpoint -LiteralPath $script:dir -Step 2
+        $r.l.GetType() | Should -Be ([System.Collections.Generic.List[hashtable]])
+        $r.l[0].p.a | Should -Be 1
+        $r.a.GetType() | Should -Be ([hashtable[]])
+        $r.a[0].p.a | Should -Be 1
+    }
+
+    It 'A_ScriptProperty_that_shrinks_a_list_during_the_save_fails_without_a_raw_ArgumentOutOfRangeException' {
+        # FAILS on f6705ac: the conversion reads the list's length once; a PSCustomObject whose ScriptProperty removes a
+        # later item (user code run by the save) makes it read past the end, and Save-Checkpoint fails with
+        # System.ArgumentOutOfRangeException "Index was out of range" naming neither the list nor what happened. The
+        # same mutation of a Dictionary[int,object] saves the dictionary as it is after the getter ran (see below).
+        $list = [System.Collections.Generic.List[object]]::new()
+        $o = [pscustomobject]@{ a = 1 }
+        $o | Add-Member -MemberType ScriptProperty -Name p -Value { $list.RemoveAt(2); 1 }.GetNewClosure()
+        $list.Add('zero'); $list.Add($o); $list.Add('two')
+        $failure = $null
+        try { @{ l = $list } | Save-Checkpoint -LiteralPath $script:dir -Step 1 -ErrorAction Stop }
+        catch { $failure = $_ }
+        if ($failure) {
+            $failure.Exception | Should -Not -BeOfType [System.ArgumentOutOfRangeException]
+            $failure.Exception.Message | Should -BeLike '*state.l*'
+            Test-Path -LiteralPath (Join-Path $script:dir 'step_1') | Should -BeFalse
+        }
+        else {
+            $r = Restore-Checkpoint -LiteralPath $script:dir -Step 1
+            $r.l.Count | Should -Be 2
+            $r.l[0] | Should -Be 'zero'
+            $r.l[1].a | Should -Be 1
+        }
+    }
+
+    It 'ScriptProperties that add, remove, replace or clear entries of a Dictionary[int,object] during the save: the step holds the dictionary as it is after them (holds)' {
+        foreach ($kind in 'add', 'remove', 'replace', 'clear') {
+            $d = [System.Collections.Generic.Dictionary[int, object]]::new()
+            $o = [pscustomobject]@{ a = 1 }
+            $getter = switch ($kind) {
+                'add' { { $d[99] = 'x'; 1 }.GetNewClosure() }
+                'remove' { { $null = $d.Remove(2); 1 }.GetNewClosure() }
+                'replace' { { $d[2] = [pscustomobject]@{ r = 1 }; 1 }.GetNewClosure() }
+                'clear' { { $d.Clear(); 1 }.GetNewClosure() }
+            }
+            $o | Add-Member -MemberType ScriptProperty -Name p -Value $getter
+            $d[1] = $o; $d[2] = 'two'; $d[3] = [pscustomobject]@{ c = 3 }
+            $step = 1 + [array]::IndexOf(@('add', 'remove', 'replace', 'clear'), $kind)
+            @{ d = $d } | Save-Checkpoint -LiteralPath $script:dir -Step $step
+            $r = Restore-Checkpoint -LiteralPath $script:dir -Step $step
+            $r.d.GetType() | Should -Be ([System.Collections.Generic.Dictionary[int, object]])
+            @($r.d.Keys | Sort-Object) | Should -Be @($d.Keys | Sort-Object)
+            if ($kind -eq 'replace') { $r.d[2].r | Should -Be 1 }
+            if ($kind -eq 'add') { $r.d[99] | Should -Be 'x'; $r.d[3].c | Should -Be 3 }
+        }
+    }
+
+    It 'Containers typed for [psobject] ([psobject[]], Dictionary[int|string,psobject] holding PSCustomObjects, ints, wrapped hashtables or only $null) are refused with UnsupportedValue naming state.v, nothing written (holds)' {
+        $cases = @(
+            { , [psobject[]]@([pscustomobject]@{ a = 1 }) },
+            { , [psobject[]]::new(2) },
+            { $d = [System.Collections.Generic.Dictionary[int, psobject]]::new(); $d[0] = $null; , $d },
+            { $d = [System.Collections.Generic.Dictionary[int, psobject]]::new(); $d[0] = 5; , $d },
+            { $d = [System.Collections.Generic.Dictionary[int, psobject]]::new(); $d[0] = [psobject]::AsPSObject(@{ a = 1 }); , $d },
+            { $d = [System.Collections.Generic.Dictionary[string, psobject]]::new(); $d['a'] = [pscustomobject]@{ a = 1 }; , $d },
+            { $d = [System.Collections.Generic.Dictionary[int, System.Collections.Generic.Dictionary[string, psobject]]]::new(); $d[0] = [System.Collections.Generic.Dictionary[string, psobject]]::new(); , $d }
+        )
+        foreach ($make in $cases) {
+            $v = & $make
+            $e = { @{ v = $v } | Save-Checkpoint -LiteralPath $script:dir -Step 1 -ErrorAction Stop } | Should -Throw -PassThru
+            $e.FullyQualifiedErrorId | Should -BeLike 'UnsupportedValue*'
+            $e.Exception.Message | Should -BeLike "*'state.v'*"
+            @(Get-ChildItem -LiteralPath $script:dir -Recurse -ErrorAction Ignore).Count | Should -Be 0
+        }
+    }
+
+    It 'Typed dictionaries whose values are List[object], object[], int[], string[], List[int], Nullable[int], hashtable, Dictionary[int,object] or Dictionary[object,object] round trip, and Restore -Into them (empty or holding changed values) fills them (holds)' {
+        function New-TypedState {
+            $lo = [System.Collections.Generic.Dictionary[int, System.Collections.Generic.List[object]]]::new()
+            $l = [System.Collections.Generic.List[object]]::new(); $l.Add([pscustomobject]@{ a = 1 }); $l.Add(2); $lo[1] = $l
+            $oa = [System.Collections.Generic.Dictionary[int, object[]]]::new(); $oa[1] = @([pscustomobject]@{ a = 1 }, 'x')
+            $ia = [System.Collections.Generic.Dictionary[int, int[]]]::new(); $ia[1] = [int[]](1, 2, 3)
+            $sa = [System.Collections.Generic.Dictionary[int, string[]]]::new(); $sa[1] = [string[]]::new(2); $sa[1][0] = 'a'
+            $li = [System.Collections.Generic.Dictionary[int, System.Collections.Generic.List[int]]]::new(); $li[1] = [System.Collections.Generic.List[int]]::new(); $li[1].Add(4)
+            $ni = [System.Collections.Generic.Dictionary[int, Nullable[int]]]::new(); $ni[1] = $null; $ni[2] = 5
+            $ht = [System.Collections.Generic.Dictionary[int, hashtable]]::new(); $ht[1] = @{ p = [pscustomobject]@{ q = 1 } }
+            $dd = [System.Collections.Generic.Dictionary[int, System.Collections.Generic.Dictionary[int, object]]]::new(); $dd[1] = [System.Collections.Generic.Dictionary[int, object]]::new(); $dd[1][7] = [pscustomobject]@{ z = 7 }
+            $ob = [System.Collections.Generic.Dictionary[object, object]]::new(); $ob[1] = [pscustomobject]@{ o = 1 }; $ob['s'] = 2
+            [ordered]@{ lo = $lo; oa = $oa; ia = $ia; sa = $sa; li = $li; ni = $ni; ht = $ht; dd = $dd; ob = $ob }
+        }
+        function Assert-Typed($r, $s) {
+            foreach ($k in $s.Keys) { $r[$k].GetType() | Should -Be $s[$k].GetType() }
+            $r.lo[1].GetType() | Should -Be ([System.Collections.Generic.List[object]])
+            $r.lo[1][0].a | Should -Be 1
+            $r.oa[1][0].a | Should -Be 1
+            $r.ia[1] | Should -Be @(1, 2, 3)
+            $r.sa[1][0] | Should -Be 'a'
+            $null -eq $r.sa[1][1] | Should -BeTrue
+            $r.li[1][0] | Should -Be 4
+            $r.ni.ContainsKey(1) | Should -BeTrue
+            $null -eq $r.ni[1] | Should -BeTrue
+            $r.ni[2] | Should -Be 5
+            $r.ht[1].p.q | Should -Be 1
+            $r.dd[1][7].z | Should -Be 7
+            $r.ob[1].o | Should -Be 1
+            $r.ob['s'] | Should -Be 2
+        }
+        $s = New-TypedState
+        $s | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        Assert-Typed (Restore-Checkpoint -LiteralPath $script:dir -Step 1) $s
+
+        $empty = New-TypedState
+        foreach ($k in @($empty.Keys)) { $empty[$k].Clear() }
+        Restore-Checkpoint -LiteralPath $script:dir -Step 1 -Into $empty | Out-Null
+        Assert-Typed $empty $s
+
+        $changed = New-TypedState
+        $changed.lo[1][0].a = 99; $changed.oa[1][0].a = 99; $changed.ht[1].p.q = 99; $changed.dd[1][7].z = 99
+        $changed.ia[1][0] = 99; $changed.ni[1] = 42; $changed.ob[1].o = 99; $changed.li[1][0] = 99
+        $keep = $changed.lo[1]
+        Restore-Checkpoint -LiteralPath $script:dir -Step 1 -Into $changed | Out-Null
+        Assert-Typed $changed $s
+        [object]::ReferenceEquals($changed.lo[1], $keep) | Should -BeTrue
+    }
+}
