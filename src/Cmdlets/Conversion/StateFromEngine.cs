@@ -264,7 +264,9 @@ internal sealed class StateFromEngine
     }
 
     // Whether a restored generic dictionary comes back as itself: its keys are not (all) strings. A Dictionary[object,V]
-    // holding integer keys is kept too (as an ordered dictionary, [0] would read its first entry, not key 0).
+    // holding integer keys is kept too (as an ordered dictionary, [0] would read its first entry, not key 0), and so is
+    // an empty one: it has no string key to keep in order, and as an ordered dictionary $r.map[0] = 'zero' threw (an
+    // [int] index is a position; attack 20 round 4).
     private static bool KeepsOwnType(IDictionary dictionary)
     {
         var type = dictionary.GetType();
@@ -273,7 +275,7 @@ internal sealed class StateFromEngine
             return false;
         }
 
-        if (keyType != typeof(object))
+        if (keyType != typeof(object) || dictionary.Count == 0)
         {
             return true;
         }
