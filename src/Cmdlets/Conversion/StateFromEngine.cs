@@ -263,32 +263,14 @@ internal sealed class StateFromEngine
         return keyed;
     }
 
-    // Whether a restored generic dictionary comes back as itself: its keys are not (all) strings. A Dictionary[object,V]
-    // holding integer keys is kept too (as an ordered dictionary, [0] would read its first entry, not key 0), and so is
-    // an empty one: it has no string key to keep in order, and as an ordered dictionary $r.map[0] = 'zero' threw (an
-    // [int] index is a position; attack 20 round 4).
+    // Whether a restored generic dictionary comes back as itself: its key type is not string. A Dictionary[object,V] is
+    // kept whatever its keys (the engine writes none of its own, so it is the user's): as an ordered dictionary an [int]
+    // index is a position, so [0] read its first entry, $r.map[0] = 'zero' threw when it was empty and silently replaced
+    // its first entry when it held only string keys (attack 20 rounds 3 and 4).
     private static bool KeepsOwnType(IDictionary dictionary)
     {
         var type = dictionary.GetType();
-        if (!type.IsGenericType || dictionary.IsReadOnly || KeyType(type) is not { } keyType || keyType == typeof(string))
-        {
-            return false;
-        }
-
-        if (keyType != typeof(object) || dictionary.Count == 0)
-        {
-            return true;
-        }
-
-        foreach (var key in dictionary.Keys)
-        {
-            if (key is not string)
-            {
-                return true;
-            }
-        }
-
-        return false;
+        return type.IsGenericType && !dictionary.IsReadOnly && KeyType(type) is { } keyType && keyType != typeof(string);
     }
 
     // The key type of a generic dictionary (Dictionary<K,V>, SortedList<K,V> ...), or null when it has no K,V pair.

@@ -370,6 +370,15 @@ internal sealed class StateToEngine
             var array = source as object?[];
             for (var i = 0; i < count; i++)
             {
+                if (array is null && i >= source.Count)
+                {
+                    // User code run by this conversion (a ScriptProperty's getter) shortened the list: its items are
+                    // saved as they are now, as a dictionary's are; reading on threw a bare ArgumentOutOfRangeException
+                    // that named nothing (attack 20 round 4).
+                    count = i;
+                    break;
+                }
+
                 var item = array is not null ? array[i] : source[i];
                 var value = ToEngine(item);
                 if (!ReferenceEquals(value, item))
@@ -399,7 +408,7 @@ internal sealed class StateToEngine
             if (items is null)
             {
                 // Nothing changed, but a cycle through this list asked for its copy: the source's own items.
-                for (var i = 0; i < count; i++)
+                for (var i = 0; i < Math.Min(count, source.Count); i++)
                 {
                     SetItem(target, i, source[i]);
                 }
