@@ -517,3 +517,122 @@ Describe 'Attack 20 (round 4)' {
         [object]::ReferenceEquals($changed.lo[1], $keep) | Should -BeTrue
     }
 }
+
+Describe 'Attack 20 (round 5)' {
+    BeforeEach {
+        $script:dir = Join-Path ([IO.Path]::GetTempPath()) ("dxckpt-a20e-" + [guid]::NewGuid().ToString('N'))
+    }
+    AfterEach {
+        Remove-Item -LiteralPath $script:dir -Recurse -Force -ErrorAction Ignore
+    }
+
+    BeforeAll {
+        # Saves @{ v = $value } (user code in ScriptProperties mutates $value during the save), then: either the save was
+        # refused with UnsupportedValue naming state.v and nothing written, or the step restores exactly the items the
+        # container holds at the end of the save (compared by a description that never runs a ScriptProperty).
+        function script:Describe-Item($x) {
+            if ($null -eq $x) { return '<null>' }
+            if ($x -is [psobject] -and $x.psobject.BaseObject -is [System.Management.Automation.PSCustomObject]) {
+                return '{' + (@($x.psobject.Properties | Where-Object MemberType -eq 'NoteProperty' | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ',') + '}'
+            }
+            "$x"
+        }
+        function script:Describe-Items($c) {
+            if ($c -is [System.Collections.IDictionary]) { return @(foreach ($k in @($c.Keys | Sort-Object)) { "$k=>$(Describe-Item $c[$k])" }) -join ' ' }
+            @(for ($i = 0; $i -lt $c.Count; $i++) { Describe-Item $c[$i] }) -join ' '
+        }
+        function script:Assert-SavedAsAtTheEnd($value, $dir) {
+            $failure = $null
+            try { @{ v = $value } | Save-Checkpoint -LiteralPath $dir -Step 1 -ErrorAction Stop }
+            catch { $failure = $_ }
+            if ($failure) {
+                $failure.FullyQualifiedErrorId | Should -BeLike 'UnsupportedValue*'
+                $failure.Exception.Message | Should -BeLike '*state.v*'
+                Test-Path -LiteralPath (Join-Path $dir 'step_1') | Should -BeFalse
+                return
+            }
+            $r = Restore-Checkpoint -LiteralPath $dir -Step 1
+            Describe-Items $r.v | Should -Be (Describe-Items $value)
+        }
+    }
+
+    It 'A_ScriptProperty_that_appends_to_a_List_of_object_during_the_save_does_not_silently_drop_the_new_item' {
+        # FAILS on 2c9469a: the conversion reads the list's length once; an item appended by a getter is not saved, and
+        # the step restores [zero, {a=1}, two] for a list that holds [zero, {a=1}, two, added] when the save returns.
+        $list = [System.Collections.Generic.List[object]]::new()
+        $o = [pscustomobject]@{ a = 1 }
+        $o | Add-Member -MemberType ScriptProperty -Name p -Value { $list.Add('added'); 1 }.GetNewClosure()
+        $list.Add('zero'); $list.Add($o); $list.Add('two')
+        Assert-SavedAsAtTheEnd $list $script:dir
+    }
+
+    It 'A_ScriptProperty_that_appends_to_an_ArrayList_during_the_save_does_not_silently_drop_the_new_item' {
+        # FAILS on 2c9469a: as above for an ArrayList ([zero, {a=1}] saved, [zero, {a=1}, added] at the end).
+        $al = [System.Collections.ArrayList]::new()
+        $o = [pscustomobject]@{ a = 1 }
+        $o | Add-Member -MemberType ScriptProperty -Name p -Value { $null = $al.Add('added'); 1 }.GetNewClosure()
+        $null = $al.Add('zero'); $null = $al.Add($o)
+        Assert-SavedAsAtTheEnd $al $script:dir
+    }
+
+    It 'A_ScriptProperty_that_removes_an_earlier_item_of_a_List_of_object_during_the_save_does_not_save_the_removed_item' {
+        # FAILS on 2c9469a: the fix stops only when the walk reaches an index past the new end; a getter on the LAST
+        # item removing item 0 leaves the walk at its end, and the step holds the removed item: [{a=1}, x, {b=1}] saved,
+        # [x, {b=1}] at the end of the save ("saved as it is then" in the commit is not what happens).
+        $list = [System.Collections.Generic.List[object]]::new()
+        $o2 = [pscustomobject]@{ b = 1 }
+        $o2 | Add-Member -MemberType ScriptProperty -Name p -Value { $list.RemoveAt(0); 1 }.GetNewClosure()
+        $list.Add([pscustomobject]@{ a = 1 }); $list.Add('x'); $list.Add($o2)
+        Assert-SavedAsAtTheEnd $list $script:dir
+    }
+
+    It 'A_ScriptProperty_that_replaces_an_earlier_item_of_a_List_of_object_already_buffered_saves_the_new_item' {
+        # FAILS on 2c9469a: the walk restarts only at the FIRST item that changes; once buffering, an earlier slot user
+        # code replaces keeps its old conversion: [{a=1}, {b=1}] saved for [replaced, {b=1}].
+        $list = [System.Collections.Generic.List[object]]::new()
+        $o2 = [pscustomobject]@{ b = 1 }
+        $o2 | Add-Member -MemberType ScriptProperty -Name p -Value { $list[0] = 'replaced'; 1 }.GetNewClosure()
+        $list.Add([pscustomobject]@{ a = 1 }); $list.Add($o2)
+        Assert-SavedAsAtTheEnd $list $script:dir
+    }
+
+    It 'A_ScriptProperty_that_replaces_an_earlier_item_of_an_object_array_during_the_save_saves_the_new_item' {
+        # FAILS on 2c9469a (object[] cannot shrink, but its slots can be replaced): [{a=1}, {b=1}] saved for [replaced, {b=1}].
+        $array = [object[]]::new(2)
+        $o2 = [pscustomobject]@{ b = 1 }
+        $o2 | Add-Member -MemberType ScriptProperty -Name p -Value { $array[0] = 'replaced'; 1 }.GetNewClosure()
+        $array[0] = [pscustomobject]@{ a = 1 }; $array[1] = $o2
+        Assert-SavedAsAtTheEnd $array $script:dir
+    }
+
+    It 'A_ScriptProperty_that_removes_or_replaces_an_item_of_a_List_of_psobject_during_the_save_saves_the_list_as_it_ends' {
+        # FAILS on 2c9469a: a [List[psobject]] is buffered from its first item (it is always copied to List[object]), so it
+        # never walks again: removing item 0 saved [{old=1}, {a=1}] (the removed item, and {c=3} dropped) for [{a=1}, {c=3}].
+        $lp = [System.Collections.Generic.List[psobject]]::new()
+        $o = [pscustomobject]@{ a = 1 }
+        $o | Add-Member -MemberType ScriptProperty -Name p -Value { $lp.RemoveAt(0); 1 }.GetNewClosure()
+        $lp.Add([pscustomobject]@{ old = 1 }); $lp.Add($o); $lp.Add([pscustomobject]@{ c = 3 })
+        Assert-SavedAsAtTheEnd $lp $script:dir
+    }
+
+    It 'A_ScriptProperty_that_clears_a_List_of_object_during_the_save_saves_an_empty_list (holds)' {
+        $list = [System.Collections.Generic.List[object]]::new()
+        $o = [pscustomobject]@{ a = 1 }
+        $o | Add-Member -MemberType ScriptProperty -Name p -Value { $list.Clear(); 1 }.GetNewClosure()
+        $list.Add('zero'); $list.Add($o); $list.Add('two')
+        Assert-SavedAsAtTheEnd $list $script:dir
+    }
+
+    It 'A_ScriptProperty_that_replaces_or_removes_an_earlier_entry_of_a_Dictionary_of_int_object_already_buffered_saves_it_as_it_ends' {
+        # The dictionary analogue of the list case, with the first converted entry BEFORE the one whose getter mutates.
+        foreach ($kind in 'replace', 'remove') {
+            $d = [System.Collections.Generic.Dictionary[int, object]]::new()
+            $o = [pscustomobject]@{ b = 1 }
+            $getter = if ($kind -eq 'replace') { { $d[1] = 'replaced'; 1 }.GetNewClosure() } else { { $null = $d.Remove(1); 1 }.GetNewClosure() }
+            $o | Add-Member -MemberType ScriptProperty -Name p -Value $getter
+            $d[1] = [pscustomobject]@{ a = 1 }; $d[2] = $o
+            Remove-Item -LiteralPath $script:dir -Recurse -Force -ErrorAction Ignore
+            Assert-SavedAsAtTheEnd $d $script:dir
+        }
+    }
+}
