@@ -556,6 +556,21 @@ Describe 'Attack 20 (round 5)' {
         }
     }
 
+    It 'A_string_keyed_Dictionary_of_object_keys_written_from_CSharp_reads_by_member_access_as_documented_for_string_keys' {
+        # FAILS on 2c9469a (LEAD DECISION, not fixed): the engine decodes the same node whether a C# CheckpointHandler.Save or
+        # Save-Checkpoint wrote it, so this save stands for a C# state new Dictionary<object,object> { ["lr"] = 0.1 }.
+        # Before 2c9469a it came back as an ordered dictionary ("dictionaries with string keys written from C# come back
+        # as ordered dictionaries", docs/cmdlets.md) and $r.cfg.lr was 0.1; now it keeps its type, and PowerShell's member
+        # access does not read a Dictionary[object,V] by key: $r.cfg.lr is silently $null (only $r.cfg['lr'] reads it),
+        # so Where-Object { $_.cfg.lr -lt 0.2 } selects nothing, without an error.
+        $cfg = [System.Collections.Generic.Dictionary[object, object]]::new()
+        $cfg['lr'] = 0.1
+        @{ cfg = $cfg } | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        $r = Restore-Checkpoint -LiteralPath $script:dir -Step 1
+        $r.cfg['lr'] | Should -Be 0.1
+        $r.cfg.lr | Should -Be 0.1
+    }
+
     It 'A_ScriptProperty_that_appends_to_a_List_of_object_during_the_save_does_not_silently_drop_the_new_item' {
         # FAILS on 2c9469a: the conversion reads the list's length once; an item appended by a getter is not saved, and
         # the step restores [zero, {a=1}, two] for a list that holds [zero, {a=1}, two, added] when the save returns.
