@@ -263,14 +263,33 @@ internal sealed class StateFromEngine
         return keyed;
     }
 
-    // Whether a restored generic dictionary comes back as itself: its key type is not string. A Dictionary[object,V] is
-    // kept whatever its keys (the engine writes none of its own, so it is the user's): as an ordered dictionary an [int]
-    // index is a position, so [0] read its first entry, $r.map[0] = 'zero' threw when it was empty and silently replaced
-    // its first entry when it held only string keys (attack 20 rounds 3 and 4).
+    // Whether a restored generic dictionary comes back as itself: its key type is not string, and for a
+    // Dictionary[object,V] it holds a key that is not a string, or none. As an ordered dictionary an [int] index is a
+    // position: [0] read its first entry, and $r.map[0] = 'zero' threw when it was empty (attack 20 rounds 3 and 4). One
+    // holding only string keys still becomes an ordered dictionary, so $r.cfg.lr reads its key (PowerShell's member
+    // access does not read a Dictionary[object,V] by key: attack 20 round 5, which kept-type made silently $null).
     private static bool KeepsOwnType(IDictionary dictionary)
     {
         var type = dictionary.GetType();
-        return type.IsGenericType && !dictionary.IsReadOnly && KeyType(type) is { } keyType && keyType != typeof(string);
+        if (!type.IsGenericType || dictionary.IsReadOnly || KeyType(type) is not { } keyType || keyType == typeof(string))
+        {
+            return false;
+        }
+
+        if (keyType != typeof(object) || dictionary.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var key in dictionary.Keys)
+        {
+            if (key is not string)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // The key type of a generic dictionary (Dictionary<K,V>, SortedList<K,V> ...), or null when it has no K,V pair.
