@@ -510,36 +510,6 @@ Describe 'Attack 20 (round 5)' {
         Remove-Item -LiteralPath $script:dir -Recurse -Force -ErrorAction Ignore
     }
 
-    BeforeAll {
-        # Saves @{ v = $value } (user code in ScriptProperties mutates $value during the save), then: either the save was
-        # refused with UnsupportedValue naming state.v and nothing written, or the step restores exactly the items the
-        # container holds at the end of the save (compared by a description that never runs a ScriptProperty).
-        function script:Describe-Item($x) {
-            if ($null -eq $x) { return '<null>' }
-            if ($x -is [psobject] -and $x.psobject.BaseObject -is [System.Management.Automation.PSCustomObject]) {
-                return '{' + (@($x.psobject.Properties | Where-Object MemberType -eq 'NoteProperty' | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ',') + '}'
-            }
-            "$x"
-        }
-        function script:Describe-Items($c) {
-            if ($c -is [System.Collections.IDictionary]) { return @(foreach ($k in @($c.Keys | Sort-Object)) { "$k=>$(Describe-Item $c[$k])" }) -join ' ' }
-            @(for ($i = 0; $i -lt $c.Count; $i++) { Describe-Item $c[$i] }) -join ' '
-        }
-        function script:Assert-SavedAsAtTheEnd($value, $dir) {
-            $failure = $null
-            try { @{ v = $value } | Save-Checkpoint -LiteralPath $dir -Step 1 -ErrorAction Stop }
-            catch { $failure = $_ }
-            if ($failure) {
-                $failure.FullyQualifiedErrorId | Should -BeLike 'UnsupportedValue*'
-                $failure.Exception.Message | Should -BeLike '*state.v*'
-                Test-Path -LiteralPath (Join-Path $dir 'step_1') | Should -BeFalse
-                return
-            }
-            $r = Restore-Checkpoint -LiteralPath $dir -Step 1
-            Describe-Items $r.v | Should -Be (Describe-Items $value)
-        }
-    }
-
     It 'A_string_keyed_Dictionary_of_object_keys_written_from_CSharp_reads_by_member_access_as_documented_for_string_keys' {
         # Failed on 2c9469a; decided for member access (the round-4 case of an int key assigned into such a dictionary
         # holding only strings is a known gap, docs/guarantees.md): the engine decodes the same node whether a C# CheckpointHandler.Save or
@@ -561,7 +531,9 @@ Describe 'Attack 20 (round 5)' {
         $o = [pscustomobject]@{ a = 1 }
         $o | Add-Member -MemberType ScriptProperty -Name p -Value { $list.Clear(); 1 }.GetNewClosure()
         $list.Add('zero'); $list.Add($o); $list.Add('two')
-        Assert-SavedAsAtTheEnd $list $script:dir
+        @{ v = $list } | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        $list.Count | Should -Be 0 -Because 'the getter ran during the save'
+        (Restore-Checkpoint -LiteralPath $script:dir -Step 1).v.Count | Should -Be 0
     }
 
 }
