@@ -243,13 +243,12 @@ internal sealed class StateFromEngine
     private IDictionary InPlace(IDictionary keyed)
     {
         _converted.Add(keyed, keyed);
-        var arguments = keyed.GetType().GetGenericArguments();
-        var valueType = arguments.Length == 2 ? arguments[1] : typeof(object);
+        var valueType = SlotTypes.ValueType(keyed);
         List<KeyValuePair<object, object?>>? replaced = null;
         foreach (DictionaryEntry entry in keyed)
         {
             var converted = FromEngine(entry.Value, valueType);
-            if (!ReferenceEquals(converted, entry.Value) && (converted is null ? !valueType.IsValueType : valueType.IsInstanceOfType(converted)))
+            if (!ReferenceEquals(converted, entry.Value) && SlotTypes.Fits(valueType, converted))
             {
                 (replaced ??= []).Add(new(entry.Key, converted));
             }

@@ -335,11 +335,11 @@ internal sealed class StateToEngine
                 return copy;
             }
 
-            var element = ElementType(copy);
+            var element = SlotTypes.ValueType(copy);
             for (var i = 0; i < n; i++)
             {
                 var (key, value) = (entries[i].Key, entries[i].Value);
-                copy.Add(key, Fits(element, value) ? value : source[key]);
+                copy.Add(key, SlotTypes.Fits(element, value) ? value : source[key]);
             }
 
             return copy;
@@ -416,10 +416,9 @@ internal sealed class StateToEngine
                 return target;
             }
 
-            var element = ElementType(target);
             for (var i = 0; i < count; i++)
             {
-                SetItem(target, i, Fits(element, items[i]) ? items[i] : source[i]);
+                SetItem(target, i, items[i]);
             }
 
             return target;
@@ -432,30 +431,6 @@ internal sealed class StateToEngine
             }
         }
     }
-
-    /// <summary>
-    /// The type a copied container's items must be: an array's element type, a generic list's item type or a generic
-    /// dictionary's value type (object for the others).
-    /// </summary>
-    private static Type ElementType(object container)
-    {
-        var type = container.GetType();
-        if (type.IsArray)
-        {
-            return type.GetElementType()!;
-        }
-
-        return type.IsGenericType ? type.GetGenericArguments() switch { [var item] => item, [_, var value] => value, _ => typeof(object) } : typeof(object);
-    }
-
-    /// <summary>
-    /// Whether a converted value fits its typed copy. One that does not (the engine's object for a PSCustomObject in a
-    /// <c>[Dictionary[int,psobject]]</c> or <c>[List[psobject]]</c>) is left as the user's own value, which the engine then
-    /// refuses as <see cref="UnsupportedValueException"/> naming its path; the copy's own type check threw a bare
-    /// ArgumentException naming neither (attack of session 20).
-    /// </summary>
-    private static bool Fits(Type element, object? value) =>
-        value is null ? !element.IsValueType || Nullable.GetUnderlyingType(element) is not null : element.IsInstanceOfType(value);
 
     /// <summary>Puts item <paramref name="index"/> of a copy: an array's slot, or the next item of a list (filled in order).</summary>
     private static void SetItem(object copy, int index, object? value)
