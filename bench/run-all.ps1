@@ -19,7 +19,7 @@
     quarter of an hour on two idle cores.
 .PARAMETER Pairs
     Measured pairs of each cheap comparison of (a), (b) and (i), judged on the median of the per-pair ratios.
-    (g)'s remote save keeps its own 5 pairs (DataraxCkpt.Bench's default): each of its pairs takes about 15 s.
+    (g)'s remote save and restore keep their own 5 pairs (DataraxCkpt.Bench's default): each save pair and restore pair takes about 20 s.
 .PARAMETER QuietLoad
     Before the first scenario, the run waits until the 1-minute load average is below this (checked every
     5 s, at most -QuietWaitSeconds); the report's header says whether it was reached and the load averages.
@@ -167,6 +167,9 @@ $moduleJson = Join-Path $results 'e.json'
 
 $inv = [Globalization.CultureInfo]::InvariantCulture
 function Format-Number([double] $value, [string] $format) { $value.ToString($format, $inv) }
+# (g) results since session 21 pair the restore with the download as the save with the upload; older results (RenderOnly
+# of an earlier folder) took the restore's rows as medians of the repetitions, engine first. Their notes tell them apart.
+function Test-RemoteRestorePaired($result) { @($result.Notes | Where-Object { $_ -like 'save and restore: * measured pairs each*' }).Count -gt 0 }
 $cpu = (Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', ''
 $memGiB = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)
 $lines = [Collections.Generic.List[string]]::new()
@@ -232,7 +235,7 @@ foreach ($s in $runs.Keys) {
     $lines.Add("## ($($r.Scenario)) $($r.Title)")
     $lines.Add('')
     $pairsText = if (-not ($r.PSObject.Properties['Pairs'] -and $r.Pairs -gt 0)) { '' }
-    elseif ($r.Scenario -eq 'g') { " (restore and download); the save and upload rows: medians of $($r.Pairs) measured pairs" }
+    elseif ($r.Scenario -eq 'g') { if (Test-RemoteRestorePaired $r) { " (listing); the save, upload, restore and download rows: medians of $($r.Pairs) measured pairs" } else { " (restore and download); the save and upload rows: medians of $($r.Pairs) measured pairs" } }
     else { " (saves and external baselines); the restore$(if ($r.Scenario -eq 'i') { ' and inspection' }) rows: medians of $($r.Pairs) measured pairs" }
     $lines.Add("Median of $($r.Repetitions) repetitions$pairsText; run took $(Format-Number $run.Seconds 'F0') s; load average $($run.LoadBefore) before, $($run.LoadAfter) after; $(Format-BenchFlush $run).")
     $lines.Add('')
@@ -364,7 +367,7 @@ $remoteJson = if ($runs.Contains('g')) { $runs['g'].Json } else { $null }
 if ($remoteJson -and (Test-Path $remoteJson) -and (Test-Path $objectStore)) {
     $g = Get-Content $remoteJson -Raw | ConvertFrom-Json
     $block = [Collections.Generic.List[string]]::new()
-    $block.Add("From the bench run (``bench/run-all.ps1``, scenario (g)) on $(if ($runInfo.Date -match '^\d{4}-\d\d-\d\d') { $Matches[0] } else { $runInfo.Date }), commit $($runInfo.Commit): $($g.Title), $(if ($g.PSObject.Properties['Pairs'] -and $g.Pairs -gt 0) { "save and upload: medians of $($g.Pairs) measured pairs; restore and download: median of $($g.Repetitions)" } else { "median of $($g.Repetitions)" }); the full table is in docs/benchmarks.md, scenario (g).")
+    $block.Add("From the bench run (``bench/run-all.ps1``, scenario (g)) on $(if ($runInfo.Date -match '^\d{4}-\d\d-\d\d') { $Matches[0] } else { $runInfo.Date }), commit $($runInfo.Commit): $($g.Title), $(if ($g.PSObject.Properties['Pairs'] -and $g.Pairs -gt 0) { if (Test-RemoteRestorePaired $g) { "save, upload, restore and download: medians of $($g.Pairs) measured pairs" } else { "save and upload: medians of $($g.Pairs) measured pairs; restore and download: median of $($g.Repetitions)" } } else { "median of $($g.Repetitions)" }); the full table is in docs/benchmarks.md, scenario (g).")
     $block.Add('')
     foreach ($row in $g.Rows) { $block.Add("- $($row.Name): $(Format-Number ($row.MedianSeconds * 1000) 'F0') ms ($(Format-Number $row.MegabytesPerSecond 'F0') MB/s)") }
     foreach ($t in $g.Targets) { $block.Add("- $(if ($null -eq $t.Met) { 'NOT JUDGED' } elseif ($t.Met) { 'MET' } else { 'MISSED' }) $($t.Goal): $($t.Measured)") }

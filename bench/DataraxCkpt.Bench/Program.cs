@@ -56,13 +56,13 @@ if (args.Length >= 1 && args[0] == "cprofile")
 
 if (args.Length >= 1 && args[0] == "gprofile")
 {
-    // CPU of one (g) save against the SDK's upload, client and Azurite: DataraxCkpt.Bench gprofile [REPS] [MIB]
+    // CPU of one (g) save against the SDK's upload, client and Azurite: DataraxCkpt.Bench gprofile [REPS] [MIB] [restore]
     var profileWork = Path.Combine(Path.GetTempPath(), "dxck-gprofile-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
     Directory.CreateDirectory(profileWork);
     try
     {
         return RemoteSaveProfile.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 6,
-            args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 512, profileWork);
+            args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 512, profileWork, restores: args.Length > 3 && args[3] == "restore");
     }
     finally
     {
@@ -152,7 +152,7 @@ try
         "b" => TensorScenario.Run("b", bf16Like: true, reps ?? 5, work, mib, pairs),
         "c" => SmallLeavesScenario.Run(reps ?? 5, work),
         "d" => IndexScenario.Run(reps ?? 5, work),
-        "g" => RemoteScenario.Run(reps ?? 3, work, pairsOption ?? RemoteScenario.DefaultSavePairs),
+        "g" => RemoteScenario.Run(reps ?? 3, work, pairsOption ?? RemoteScenario.DefaultPairs),
         "i" => InspectionScenario.Run(reps ?? 3, work, pairs),
         "h" => ScalarLeavesScenario.Run(reps ?? 5, work),
         "f" => AsyncScenario.Run(reps ?? 5, work),

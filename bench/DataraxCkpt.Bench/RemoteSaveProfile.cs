@@ -13,10 +13,12 @@ namespace DataraxCkpt.Bench;
 /// process, <see cref="ServerCpu"/>) for one engine save and one SDK upload of the same bytes, then medians.
 /// <c>DataraxCkpt.Bench gprofile [REPS] [MIB]</c>; needs DATARAXCKPT_TEST_AZURITE. With GPROFILE_TIMELINE set, each
 /// save and upload also prints its requests' timeline (<see cref="RequestTimeline"/>: the same policy on both sides).
+/// <c>DataraxCkpt.Bench gprofile REPS MIB restore</c> profiles the restore against the SDK's one-blob download into a
+/// new buffer instead (the step and the blob written once, unmeasured).
 /// </summary>
 internal static class RemoteSaveProfile
 {
-    public static int Run(int repetitions, int mib, string work)
+    public static int Run(int repetitions, int mib, string work, bool restores = false)
     {
         var connection = Environment.GetEnvironmentVariable(RemoteScenario.AzuriteVariable)
             ?? throw new InvalidOperationException($"{RemoteScenario.AzuriteVariable} is not set");
@@ -69,6 +71,11 @@ internal static class RemoteSaveProfile
                 PrintTimeline("sdk", timeline, w);
             }
 
+            if (restores)
+            {
+                return ProfileRestore(repetitions, mib, handler, location, state, tensors, blob, transfer, server);
+            }
+
             // One of each first, unmeasured: JIT and connection warm-up.
             handler.Save(location, state, step: 1000);
             handler.Remove(location, 1000, force: true);
@@ -101,6 +108,52 @@ internal static class RemoteSaveProfile
         }
     }
 
+    private static int ProfileRestore(int repetitions, int mib, CheckpointHandler handler, string location, Dictionary<string, object?> state,
+        float[][] tensors, BlobClient blob, StorageTransferOptions transfer, ServerCpu? server)
+    {
+        var bytes = StateData.TotalBytes(tensors);
+        handler.Save(location, state, step: 1);
+        using (var source = new RemoteScenario.ArraysStream(tensors))
+        {
+            blob.Upload(source, new BlobUploadOptions { TransferOptions = transfer });
+        }
+
+        var engine = new Cost();
+        var sdk = new Cost();
+        void Restore() => engine.Add(server, () => handler.Restore(location, 1));
+        void Download() => sdk.Add(server, () =>
+        {
+            var buffer = GC.AllocateUninitializedArray<byte>(checked((int)bytes));
+            using var destination = new MemoryStream(buffer, writable: true);
+            blob.DownloadTo(destination, new BlobDownloadToOptions { TransferOptions = transfer });
+        });
+
+        // One of each first, unmeasured: JIT and connection warm-up.
+        Restore();
+        Download();
+        engine.Clear();
+        sdk.Clear();
+        for (var rep = 0; rep < repetitions; rep++)
+        {
+            if (rep % 2 == 0)
+            {
+                Restore();
+                Download();
+            }
+            else
+            {
+                Download();
+                Restore();
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{mib} MiB, {repetitions} reps, restore against download"));
+        Console.WriteLine("engine restore: " + engine.Describe(mib));
+        Console.WriteLine("SDK download:   " + sdk.Describe(mib));
+        Console.WriteLine("per pair, engine / SDK wall (s): " + string.Join(", ", engine.Walls.Zip(sdk.Walls).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.First:F2} / {p.Second:F2}"))));
+        return 0;
+    }
+
     private static void PrintTimeline(string side, RequestTimeline timeline, Stopwatch watch)
     {
         if (Environment.GetEnvironmentVariable("GPROFILE_TIMELINE") is not null)
@@ -112,6 +165,8 @@ internal static class RemoteSaveProfile
     private sealed class Cost
     {
         private readonly List<double> _wall = [];
+
+        public IReadOnlyList<double> Walls => _wall;
         private readonly List<double> _client = [];
         private readonly List<double> _server = [];
         private readonly List<double> _allocated = [];

@@ -14,8 +14,8 @@ namespace DataraxCkpt.Bench;
 /// Scenario (g): a remote location on Azurite (started by build.ps1, connection string in DATARAXCKPT_TEST_AZURITE).
 /// Save and restore of normal float32 tensors to az:// against the Azure SDK's own upload and download of the same
 /// bytes as one blob with the engine's transfer options; listing 10,000 remote steps with a warm and a cold index
-/// cache; the requests one save sends. The save is judged on pairs adjacent in time (which side goes first
-/// alternating, after an unmeasured warm-up of both): each side of a save takes seconds of Azurite's CPU on the cores
+/// cache; the requests one save sends. The save and the restore are each judged on pairs adjacent in time (which side
+/// goes first alternating, after an unmeasured warm-up of both): each side takes seconds of Azurite's CPU on the cores
 /// the rest of the machine shares, so two row medians taken minutes apart compared how busy the machine was.
 /// </summary>
 internal static class RemoteScenario
@@ -26,13 +26,13 @@ internal static class RemoteScenario
     /// <summary>MiB of state to move (default 1024); smaller on a busy machine to prove the scenario runs.</summary>
     public const string SizeVariable = "DATARAXCKPT_BENCH_REMOTE_MIB";
 
-    /// <summary>Measured save pairs (engine save, SDK upload) by default: 5 keep the run near three minutes on an idle machine.</summary>
-    public const int DefaultSavePairs = 5;
+    /// <summary>Measured pairs by default (engine save and SDK upload, then engine restore and SDK download): 5 keep the run near four minutes on an idle machine.</summary>
+    public const int DefaultPairs = 5;
 
     private const int TensorCount = 8;
     private const int ListedSteps = 10_000;
 
-    public static ScenarioReport Run(int repetitions, string work, int savePairs = DefaultSavePairs)
+    public static ScenarioReport Run(int repetitions, string work, int pairs = DefaultPairs)
     {
         var connection = Environment.GetEnvironmentVariable(AzuriteVariable);
         if (string.IsNullOrWhiteSpace(connection))
@@ -49,7 +49,7 @@ internal static class RemoteScenario
             Scenario = "g",
             Title = string.Create(CultureInfo.InvariantCulture, $"{(mib % 1024 == 0 ? $"{mib / 1024} GiB" : $"{mib} MiB")} normal float32 to an az:// location on Azurite (8 × {mib / TensorCount} MiB)"),
             Repetitions = repetitions,
-            Pairs = savePairs,
+            Pairs = pairs,
         };
         if (mib != 1024)
         {
@@ -83,77 +83,72 @@ internal static class RemoteScenario
             using var handler = new CheckpointHandler { BlobSettings = settings };
             var location = $"az://{container.Name}/run";
             var blob = container.GetBlobClient("sdk/one-blob.bin");
-            // Unmeasured, on an eighth of the state (its first tensor): the first save and upload of the process pay the
-            // JIT of their paths (the engine's save path is the longer), which no measured pair should carry.
+            // Unmeasured, on an eighth of the state (its first tensor): the first save, upload, restore and download of
+            // the process pay the JIT of their paths (the engine's are the longer), which no measured pair should carry.
             var warmUp = tensors[0];
             var warmState = new Dictionary<string, object?>(StringComparer.Ordinal) { ["warm"] = warmUp };
             handler.Save(location, warmState, step: WarmUpStep);
+            handler.Restore(location, WarmUpStep);
             handler.Remove(location, WarmUpStep, force: true);
             Upload(blob, [warmUp], transfer);
+            Download(blob, StateData.TotalBytes([warmUp]), transfer);
 
             var save = report.Row("DataraxCkpt save", bytes);
             var upload = report.Row("SDK BlobClient.UploadAsync (one blob)", bytes);
+            var restore = report.Row("DataraxCkpt restore", bytes);
+            var download = report.Row("SDK BlobClient.DownloadToAsync (one blob, new buffer)", bytes);
             var engineFirst = new List<bool>();
-            for (var rep = 0; rep < Math.Max(savePairs, repetitions); rep++)
+            for (var pair = 0; pair < pairs; pair++)
             {
-                if (rep < savePairs)
+                CheckpointInfo? info = null;
+                void Save() => save.Add(Measure.Run(() => info = handler.Save(location, state, step: pair)));
+                void Sdk() => upload.Add(Measure.Run(() => Upload(blob, tensors, transfer)));
+                // The side that goes first alternates: neither always follows the other's removal or download.
+                engineFirst.Add(pair % 2 == 0);
+                if (pair % 2 == 0)
                 {
-                    CheckpointInfo? info = null;
-                    void Save() => save.Add(Measure.Run(() => info = handler.Save(location, state, step: rep)));
-                    void Sdk() => upload.Add(Measure.Run(() => Upload(blob, tensors, transfer)));
-                    // The side that goes first alternates: neither always follows the other's removal or download.
-                    engineFirst.Add(rep % 2 == 0);
-                    if (rep % 2 == 0)
-                    {
-                        Save();
-                        Sdk();
-                    }
-                    else
-                    {
-                        Sdk();
-                        Save();
-                    }
-
-                    save.StoredBytes = info!.StoredSize;
+                    Save();
+                    Sdk();
                 }
                 else
                 {
-                    // More restore repetitions than save pairs: the step to restore is saved unmeasured.
-                    handler.Save(location, state, step: rep);
+                    Sdk();
+                    Save();
                 }
 
-                if (rep >= repetitions)
-                {
-                    handler.Remove(location, rep, force: true);
-                    continue;
-                }
+                save.StoredBytes = info!.StoredSize;
 
+                // The restore and the download of the same bytes, as a pair in the same order as the save's: both
+                // read what was just written (the step and the one blob), under the same load.
                 object? restored = null;
-                report.Row("DataraxCkpt restore", bytes).Add(Measure.Run(() => restored = handler.Restore(location, rep)));
-                if (rep == 0)
+                void Restore() => restore.Add(Measure.Run(() => restored = handler.Restore(location, pair)));
+                void Get() => download.Add(Measure.Run(() => Download(blob, bytes, transfer)));
+                if (pair % 2 == 0)
+                {
+                    Restore();
+                    Get();
+                }
+                else
+                {
+                    Get();
+                    Restore();
+                }
+
+                if (pair == 0)
                 {
                     CheckRestored(state, restored);
                 }
 
                 restored = null;
-                byte[]? downloaded = null;
-                report.Row("SDK BlobClient.DownloadToAsync (one blob, new buffer)", bytes).Add(Measure.Run(() =>
-                {
-                    // A new buffer each time, as a restore allocates new arrays: both pay the first touch.
-                    downloaded = GC.AllocateUninitializedArray<byte>(checked((int)Math.Min(bytes, Array.MaxLength)));
-                    using var destination = new MemoryStream(downloaded, writable: true);
-                    blob.DownloadToAsync(destination, new BlobDownloadToOptions { TransferOptions = transfer }).GetAwaiter().GetResult();
-                }));
-                downloaded = null;
-                handler.Remove(location, rep, force: true);
+                handler.Remove(location, pair, force: true);
             }
 
             var saveRow = report.Find("DataraxCkpt save");
             var restoreRow = report.Find("DataraxCkpt restore");
             report.Targets.Add(Ratio.PairedAtLeast("(g) remote save ≥ 0.9× the SDK's upload of the same bytes as one blob", saveRow, report.Find("SDK BlobClient.UploadAsync (one blob)"), 0.9));
+            report.Targets.Add(Ratio.PairedAtLeast("(g) remote restore ≥ 0.9× the SDK's download of the same bytes as one blob", restoreRow, report.Find("SDK BlobClient.DownloadToAsync (one blob, new buffer)"), 0.9));
             report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
-                $"save: {savePairs} measured pairs (engine save, SDK upload; the SDK first in every other pair), after one unmeasured save and upload of an eighth of the state (JIT); the save target takes the median of the per-pair ratios, the two rows' medians are over the same pairs; per pair, engine / SDK (s): {string.Join(", ", save.Seconds.Zip(upload.Seconds, engineFirst).Select(p => p.Third ? $"{p.First:F2} / {p.Second:F2}" : $"{p.First:F2} / {p.Second:F2} (SDK first)"))}; restore: median of {repetitions} repetitions, the engine first"));
-            report.Targets.Add(Ratio.AtLeast("(g) remote restore ≥ 0.9× the SDK's download of the same bytes as one blob", restoreRow, report.Find("SDK BlobClient.DownloadToAsync (one blob, new buffer)"), 0.9));
+                $"save and restore: {pairs} measured pairs each (engine save, SDK upload; then engine restore, SDK download of what they wrote; the SDK first in every other pair), after one unmeasured save, upload, restore and download of an eighth of the state (JIT); the targets take the median of the per-pair ratios, each row's median is over the same pairs; per pair, engine / SDK (s), save: {PairTimes(save, upload, engineFirst)}; restore: {PairTimes(restore, download, engineFirst)}"));
 
             CountSaveRequests(report, location, state, bytes, work);
             MeasureListing(report, container, repetitions, work);
@@ -168,6 +163,18 @@ internal static class RemoteScenario
 
     /// <summary>A step number the measured saves never use.</summary>
     private const long WarmUpStep = 1_000_000;
+
+    /// <summary>The SDK's side of a restore: its own download of the one blob into a new buffer of its length.</summary>
+    private static void Download(BlobClient blob, long bytes, StorageTransferOptions transfer)
+    {
+        // A new buffer each time, as a restore allocates new arrays: both pay the first touch.
+        var downloaded = GC.AllocateUninitializedArray<byte>(checked((int)Math.Min(bytes, Array.MaxLength)));
+        using var destination = new MemoryStream(downloaded, writable: true);
+        blob.DownloadToAsync(destination, new BlobDownloadToOptions { TransferOptions = transfer }).GetAwaiter().GetResult();
+    }
+
+    private static string PairTimes(ResultRow engine, ResultRow sdk, List<bool> engineFirst) =>
+        string.Join(", ", engine.Seconds.Zip(sdk.Seconds, engineFirst).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.First:F2} / {p.Second:F2}{(p.Third ? string.Empty : " (SDK first)")}")));
 
     /// <summary>The SDK's side: its own upload of the arrays' bytes as one blob, from a stream over them (no copy).</summary>
     private static void Upload(BlobClient blob, float[][] arrays, StorageTransferOptions transfer)

@@ -22,11 +22,11 @@ BeforeAll {
     }
 
     # A fabricated scenario result (3 repetitions, 11 measured pairs, these rows, no targets), rendered the same way.
-    function script:Invoke-RenderScenario([string] $Scenario, [hashtable[]] $Rows) {
+    function script:Invoke-RenderScenario([string] $Scenario, [hashtable[]] $Rows, [string[]] $Notes = @()) {
         $results = Join-Path $TestDrive "scenario-$Scenario"
         $null = New-Item -ItemType Directory -Force -Path $results
         $json = Join-Path $results "$Scenario.json"
-        @{ Scenario = $Scenario; Title = 'fabricated'; Repetitions = 3; Pairs = 11; Notes = @(); Rows = $Rows; Targets = @() } |
+        @{ Scenario = $Scenario; Title = 'fabricated'; Repetitions = 3; Pairs = 11; Notes = @($Notes); Rows = $Rows; Targets = @() } |
             ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $json
         @{ $Scenario = @{ Exit = 0; Seconds = 1; LoadBefore = '0 0 0'; LoadAfter = '0 0 0'; Json = $json } } | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $results 'runs.json')
         Invoke-Render $results
@@ -169,7 +169,21 @@ Describe 'bench/run-all.ps1 renders paired ratio targets and the run''s conditio
         $doc | Should -BeLike '*| raw read into preallocated buffer | 200.0 ms | 5000 | 0.80× |*'
     }
 
-    It 'says in (g)''s line that its paired rows are the save and the upload, not the restore' {
+    It 'says in (g)''s line and the object-store block that the restore and download rows are paired too (session 21)' {
+        $doc = Invoke-RenderScenario 'g' @(
+            @{ Name = 'DataraxCkpt save'; MedianSeconds = 7.0; MegabytesPerSecond = 150; StateBytes = 1GB; StoredBytes = 1GB; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'SDK BlobClient.UploadAsync (one blob)'; MedianSeconds = 6.5; MegabytesPerSecond = 160; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'DataraxCkpt restore'; MedianSeconds = 2.7; MegabytesPerSecond = 390; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+            @{ Name = 'SDK BlobClient.DownloadToAsync (one blob, new buffer)'; MedianSeconds = 2.4; MegabytesPerSecond = 450; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
+        ) -Notes 'save and restore: 11 measured pairs each (engine save, SDK upload; then engine restore, SDK download of what they wrote; the SDK first in every other pair)'
+        $doc | Should -BeLike '*Median of 3 repetitions (listing); the save, upload, restore and download rows: medians of 11 measured pairs; run took*'
+        $doc | Should -Not -BeLike '*Median of 3 repetitions (restore and download)*'
+        $block = Get-Content -Raw -LiteralPath (Join-Path $TestDrive 'scenario-g/object-store.md')
+        $block | Should -BeLike '*fabricated, save, upload, restore and download: medians of 11 measured pairs; the full table*'
+        $block | Should -Not -BeLike '*restore and download: median of 3*'
+    }
+
+    It 'says in the line of a (g) result from before session 21 that its paired rows are the save and the upload, not the restore' {
         $doc = Invoke-RenderScenario 'g' @(
             @{ Name = 'DataraxCkpt save'; MedianSeconds = 7.0; MegabytesPerSecond = 150; StateBytes = 1GB; StoredBytes = 1GB; MaxPeakGrowthBytes = 0 }
             @{ Name = 'SDK BlobClient.UploadAsync (one blob)'; MedianSeconds = 6.5; MegabytesPerSecond = 160; StateBytes = 1GB; StoredBytes = $null; MaxPeakGrowthBytes = 0 }
