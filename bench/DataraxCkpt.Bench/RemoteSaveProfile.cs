@@ -125,7 +125,7 @@ internal static class RemoteSaveProfile
         {
             var buffer = GC.AllocateUninitializedArray<byte>(checked((int)bytes));
             using var destination = new MemoryStream(buffer, writable: true);
-            blob.DownloadTo(destination, new BlobDownloadToOptions { TransferOptions = transfer });
+            blob.DownloadToAsync(destination, new BlobDownloadToOptions { TransferOptions = transfer }).GetAwaiter().GetResult();
         });
 
         // One of each first, unmeasured: JIT and connection warm-up.

@@ -91,7 +91,7 @@ internal static class RemoteScenario
             handler.Restore(location, WarmUpStep);
             handler.Remove(location, WarmUpStep, force: true);
             Upload(blob, [warmUp], transfer);
-            Download(blob, StateData.TotalBytes([warmUp]), transfer);
+            _ = Download(blob, StateData.TotalBytes([warmUp]), transfer);
 
             var save = report.Row("DataraxCkpt save", bytes);
             var upload = report.Row("SDK BlobClient.UploadAsync (one blob)", bytes);
@@ -119,10 +119,23 @@ internal static class RemoteScenario
                 save.StoredBytes = info!.StoredSize;
 
                 // The restore and the download of the same bytes, as a pair in the same order as the save's: both
-                // read what was just written (the step and the one blob), under the same load.
-                object? restored = null;
-                void Restore() => restore.Add(Measure.Run(() => restored = handler.Restore(location, pair)));
-                void Get() => download.Add(Measure.Run(() => Download(blob, bytes, transfer)));
+                // read what was just written (the step and the one blob), under the same load. Each measured side's
+                // result is checked against the state right after it, untimed (every pair: a restore or download
+                // that returned other or fewer bytes is not a figure), and dropped before the other side runs.
+                void Restore()
+                {
+                    object? restored = null;
+                    restore.Add(Measure.Run(() => restored = handler.Restore(location, pair)));
+                    CheckRestored(state, restored);
+                }
+
+                void Get()
+                {
+                    (byte[] Buffer, long Length) got = ([], 0);
+                    download.Add(Measure.Run(() => got = Download(blob, bytes, transfer)));
+                    CheckDownloaded(tensors, got.Buffer, got.Length);
+                }
+
                 if (pair % 2 == 0)
                 {
                     Restore();
@@ -134,12 +147,6 @@ internal static class RemoteScenario
                     Restore();
                 }
 
-                if (pair == 0)
-                {
-                    CheckRestored(state, restored);
-                }
-
-                restored = null;
                 handler.Remove(location, pair, force: true);
             }
 
@@ -148,7 +155,7 @@ internal static class RemoteScenario
             report.Targets.Add(Ratio.PairedAtLeast("(g) remote save ≥ 0.9× the SDK's upload of the same bytes as one blob", saveRow, report.Find("SDK BlobClient.UploadAsync (one blob)"), 0.9));
             report.Targets.Add(Ratio.PairedAtLeast("(g) remote restore ≥ 0.9× the SDK's download of the same bytes as one blob", restoreRow, report.Find("SDK BlobClient.DownloadToAsync (one blob, new buffer)"), 0.9));
             report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
-                $"save and restore: {pairs} measured pairs each (engine save, SDK upload; then engine restore, SDK download of what they wrote; the SDK first in every other pair), after one unmeasured save, upload, restore and download of an eighth of the state (JIT); the targets take the median of the per-pair ratios, each row's median is over the same pairs; per pair, engine / SDK (s), save: {PairTimes(save, upload, engineFirst)}; restore: {PairTimes(restore, download, engineFirst)}"));
+                $"save and restore: {pairs} measured pairs each (engine save, SDK upload; then engine restore, SDK download of what they wrote, each checked byte for byte against the state after its timing; the SDK first in every other pair), after one unmeasured save, upload, restore and download of an eighth of the state (JIT); the targets take the median of the per-pair ratios, each row's median is over the same pairs; per pair, engine / SDK (s), save: {PairTimes(save, upload, engineFirst)}; restore: {PairTimes(restore, download, engineFirst)}"));
 
             CountSaveRequests(report, location, state, bytes, work);
             MeasureListing(report, container, repetitions, work);
@@ -165,12 +172,35 @@ internal static class RemoteScenario
     private const long WarmUpStep = 1_000_000;
 
     /// <summary>The SDK's side of a restore: its own download of the one blob into a new buffer of its length.</summary>
-    private static void Download(BlobClient blob, long bytes, StorageTransferOptions transfer)
+    private static (byte[] Buffer, long Length) Download(BlobClient blob, long bytes, StorageTransferOptions transfer)
     {
         // A new buffer each time, as a restore allocates new arrays: both pay the first touch.
         var downloaded = GC.AllocateUninitializedArray<byte>(checked((int)Math.Min(bytes, Array.MaxLength)));
         using var destination = new MemoryStream(downloaded, writable: true);
         blob.DownloadToAsync(destination, new BlobDownloadToOptions { TransferOptions = transfer }).GetAwaiter().GetResult();
+        return (downloaded, destination.Position);
+    }
+
+    /// <summary>The SDK's download held to the same bytes as the restore: every byte of the state, in order.</summary>
+    internal static void CheckDownloaded(float[][] tensors, byte[] buffer, long length)
+    {
+        var expected = StateData.TotalBytes(tensors);
+        if (length != expected)
+        {
+            throw new InvalidOperationException($"the SDK's download wrote {length} bytes, expected the state's {expected}");
+        }
+
+        var offset = 0;
+        foreach (var tensor in tensors)
+        {
+            var source = MemoryMarshal.AsBytes(tensor.AsSpan());
+            if (!source.SequenceEqual(buffer.AsSpan(offset, source.Length)))
+            {
+                throw new InvalidOperationException($"the SDK's download differs from the state at bytes {offset}..{offset + source.Length}");
+            }
+
+            offset += source.Length;
+        }
     }
 
     private static string PairTimes(ResultRow engine, ResultRow sdk, List<bool> engineFirst) =>
