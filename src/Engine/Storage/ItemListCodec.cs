@@ -154,6 +154,11 @@ internal static class ItemListCodec
         // A front-coded name is the previous name's first bytes and its own; the previous name's bytes are kept here.
         var previous = frontCoded ? new byte[256] : [];
         var previousLength = 0;
+
+        // A front-coded name costs its unshared bytes only, so a small payload could otherwise decode to names of
+        // quadratic length (each the previous plus a byte): the format's bound on a step's names (docs/format.md §6.4,
+        // which the writer enforces) is checked before each name is made.
+        long nameChars = 0;
         var items = new List<CheckpointItemInfo>(count);
         for (var i = 0; i < count; i++)
         {
@@ -174,6 +179,13 @@ internal static class ItemListCodec
                     pos += suffix;
                     previousLength = shared + suffix;
                     var whole = previous.AsSpan(0, previousLength);
+                    // Counted without allocating (text that is not UTF-8 is refused just below, whatever its count).
+                    nameChars += Encoding.UTF8.GetCharCount(whole);
+                    if (nameChars > Values.StateDecoder.MaxItemNameChars)
+                    {
+                        throw new FormatException($"the item list of step {step} holds names of more than {Values.StateDecoder.MaxItemNameChars} characters in all");
+                    }
+
                     var at = 0;
                     name = ReadUtf8(whole, ref at, previousLength, step);
                 }
