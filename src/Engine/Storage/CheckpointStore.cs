@@ -456,6 +456,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         // The index keeps ticks: the record must carry the same instant the index returns.
         var created = new DateTimeOffset((createdUtc ?? reservation.CreatedUtc).UtcTicks, TimeSpan.Zero);
         WrittenStep written;
+        byte[] itemList;
         try
         {
             // Before any file of the step: a list the index cannot hold would fail only at the commit.
@@ -469,6 +470,10 @@ internal sealed class CheckpointStore : ICheckpointStore
                 onBytesWritten?.Invoke(bytes);
             });
             cancellationToken.ThrowIfCancellationRequested();
+            // The item list is finished (the tensors' stored sizes spliced in, compressed) before the lock and the
+            // publish: the commit after the rename only copies its bytes into the row, and a list the index cannot
+            // hold fails the save here, with nothing published.
+            itemList = state.ItemList.ToArray(t => written.Tensors[t].StoredLength, _options.MaxItemListBytes);
             // The intent, committed beside the writes, must be durable before the publish renames anything:
             // recovery finds a published folder (or an overwrite's parked old version) only through it. The
             // directory lock the commit holds would order them too; the join is what makes its failure this save's.
@@ -483,9 +488,6 @@ internal sealed class CheckpointStore : ICheckpointStore
         var row = new StepRow(reservation.Step, reservation.SaveId, created, state.Size, written.StoredSize, state.ItemCount,
             System.Text.Encoding.UTF8.GetString(state.MetadataNode.Span), written.ManifestHash, Pinned: false);
 
-        // The item list was written during the encoder's walk; the transaction finishes it into the index
-        // (the tensors' stored sizes spliced in) from the writer's buffer, without a copy of it here.
-        Func<int, long> storedLengthOfTensor = t => written.Tensors[t].StoredLength;
         Exception? retentionFailure = null;
         using (Lock(exclusive: true))
         using (var index = OpenIndexForCommit(reservation, out var intentRecordedHere))
@@ -527,7 +529,7 @@ internal sealed class CheckpointStore : ICheckpointStore
                 reservation.Staging.SyncFolder();
             }
 
-            StepCommit.Publish(_folders, index, reservation.Staging, row, state.ItemList, storedLengthOfTensor);
+            StepCommit.Publish(_folders, index, reservation.Staging, row, itemList);
             Log($"Published step {reservation.Step} ({state.Size} bytes of state, {written.StoredSize} bytes stored){(existing is null ? string.Empty : ", replacing the previous version")}.");
             if (keep is int count)
             {

@@ -6,21 +6,43 @@ using K4os.Hash.xxHash;
 namespace DataraxCkpt.Storage;
 
 /// <summary>
-/// The binary item list of one step in an index of schema version 2 (<c>step_items.items</c>,
+/// The binary item list of one step in an index of schema version 2 or 3 (<c>step_items.items</c>,
 /// docs/format.md §3.1): the fields a version-1 index kept as one row per leaf (name, kind, dtype,
 /// shape, size, stored size), in ordinal order, in one blob per step. One blob instead of 100,000 rows
 /// is what makes the index cost of a save of many small leaves a fraction of a microsecond per leaf.
 /// </summary>
 /// <remarks>
-/// Layout: a layout byte (1), the item count, a table of the distinct kind and dtype texts, the items,
-/// and an XXH64 of everything before it. Integers are unsigned LEB128 varints (a <c>long</c> as its
-/// two's-complement bits). The checksum makes a damaged blob an error instead of different items: a
-/// flipped byte in a name would otherwise still decode, as another name.
+/// Layout 1 (what engines of index schema 2 write): a layout byte, the item count, a table of the distinct
+/// kind and dtype texts, the items, and an XXH64 of everything before it. Layout 2 (written since schema 3):
+/// a layout byte, the item count, the length of a payload and the payload as one LZ4 block, then the XXH64;
+/// the payload is layout 1's table and items with each name front-coded (the bytes it shares with the
+/// previous name counted, not repeated), which with LZ4 makes a list of config leaves about a thirteenth of
+/// layout 1 (docs/performance-notes.md, round 54). Integers are unsigned LEB128 varints (a <c>long</c> as its
+/// two's-complement bits). The checksum covers every stored byte, so a damaged blob is an error instead of
+/// different items: a flipped byte in a name would otherwise still decode, as another name.
 /// </remarks>
 internal static class ItemListCodec
 {
-    /// <summary>The layout this engine writes and reads; any other first byte is damage (a new layout comes with a new index schema version).</summary>
-    public const byte Layout = 1;
+    /// <summary>The layout this engine writes; it reads this one and <see cref="RowLayout"/>. Any other first byte is damage (a new layout comes with a new index schema version).</summary>
+    public const byte Layout = 2;
+
+    /// <summary>The layout of index schema 2: names whole, no compression. Still read; written only by <see cref="ItemListLayout1"/>.</summary>
+    public const byte RowLayout = 1;
+
+    /// <summary>
+    /// The largest payload a layout-2 list may claim (SQLite's largest value, which a layout-1 list could not
+    /// exceed either): a reader refuses more before allocating it, and a writer refuses to write more.
+    /// </summary>
+    public const int MaxPayloadBytes = 1_000_000_000;
+
+    /// <summary>
+    /// LZ4 turns one stored byte into at most 255 (a match length's extension bytes add 255 each), so a
+    /// payload claiming more than this many times its block is damage, refused before allocating it.
+    /// </summary>
+    private const long MaxExpansion = 256;
+
+    /// <summary>The fewest bytes a front-coded item takes (shared length, name header, five fields).</summary>
+    private const int SmallestFrontCodedItem = 7;
 
     /// <summary>Bytes of the trailing checksum.</summary>
     private const int ChecksumLength = 8;
@@ -43,29 +65,82 @@ internal static class ItemListCodec
 
     /// <summary>
     /// The cheap half of <see cref="Decode"/>, for an integrity check over every step: length, checksum,
-    /// layout and count; throws <see cref="FormatException"/> like it. The checksum covers every byte the
-    /// writer produced, so a blob that passes holds what was written.
+    /// layout, count and (layout 2) the payload's claimed length; throws <see cref="FormatException"/> like it.
+    /// The checksum covers every byte the writer produced, so a blob that passes holds what was written.
     /// </summary>
     public static void Check(long step, ReadOnlySpan<byte> blob, int expectedCount)
     {
         var body = VerifiedBody(step, blob);
         var pos = 1;
-        ReadCount(step, body, ref pos, expectedCount);
+        if (body[0] == RowLayout)
+        {
+            ReadCount(step, body, ref pos, expectedCount, SmallestItem);
+            return;
+        }
+
+        _ = PayloadLength(step, body, ref pos, expectedCount);
     }
 
     /// <summary>
-    /// Decodes a step's blob. Anything that is not exactly a blob of <paramref name="expectedCount"/> items
-    /// (a wrong checksum, a cut, trailing bytes, an index out of range, text that is not UTF-8) throws
-    /// <see cref="FormatException"/>, which the index reports as damage.
+    /// Decodes a step's blob, of either layout. Anything that is not exactly a blob of <paramref name="expectedCount"/>
+    /// items (a wrong checksum, a cut, trailing bytes, an index out of range, text that is not UTF-8, a block that
+    /// does not decompress to its stated length) throws <see cref="FormatException"/>, which the index reports as damage.
     /// </summary>
     public static List<CheckpointItemInfo> Decode(long step, ReadOnlySpan<byte> blob, int expectedCount)
     {
         var body = VerifiedBody(step, blob);
         var pos = 1;
-        var count = ReadCount(step, body, ref pos, expectedCount);
+        if (body[0] == RowLayout)
+        {
+            var count = (int)ReadCount(step, body, ref pos, expectedCount, SmallestItem);
+            return ReadItems(step, body, pos, count, frontCoded: false);
+        }
 
-        var tableCount = ReadVarint(body, ref pos, step);
-        if (tableCount > (ulong)(body.Length - pos))
+        var length = PayloadLength(step, body, ref pos, expectedCount);
+        var payload = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            var decoded = K4os.Compression.LZ4.LZ4Codec.Decode(body[pos..], payload.AsSpan(0, length));
+            if (decoded != length)
+            {
+                throw new FormatException($"the item list of step {step} does not decompress to its stated {length} bytes");
+            }
+
+            return ReadItems(step, payload.AsSpan(0, length), 0, expectedCount, frontCoded: true);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+
+    /// <summary>
+    /// A layout-2 blob's count (checked) and payload length, refused before anything is allocated when it is more
+    /// than the format allows, more than the block could expand to, or too little for the count.
+    /// </summary>
+    private static int PayloadLength(long step, ReadOnlySpan<byte> body, ref int pos, int expectedCount)
+    {
+        var count = ReadVarint(body, ref pos, step);
+        if (count != (ulong)expectedCount)
+        {
+            throw new FormatException($"the item list of step {step} holds {count} items, but the step has {expectedCount}");
+        }
+
+        var length = ReadVarint(body, ref pos, step);
+        var block = (ulong)(body.Length - pos);
+        if (length > MaxPayloadBytes || length > block * MaxExpansion || length < 1 + (count * SmallestFrontCodedItem))
+        {
+            throw new FormatException($"the item list of step {step} claims a payload of {length} bytes for {count} items in a block of {block} bytes");
+        }
+
+        return (int)length;
+    }
+
+    /// <summary>The text table and the items, from <paramref name="pos"/> to the end of <paramref name="data"/>.</summary>
+    private static List<CheckpointItemInfo> ReadItems(long step, ReadOnlySpan<byte> data, int pos, int count, bool frontCoded)
+    {
+        var tableCount = ReadVarint(data, ref pos, step);
+        if (tableCount > (ulong)(data.Length - pos))
         {
             throw new FormatException($"the item list of step {step} has a text table longer than itself");
         }
@@ -73,22 +148,61 @@ internal static class ItemListCodec
         var table = new string[(int)tableCount];
         for (var t = 0; t < table.Length; t++)
         {
-            table[t] = ReadUtf8(body, ref pos, Length(ReadVarint(body, ref pos, step), body.Length - pos, step), step);
+            table[t] = ReadUtf8(data, ref pos, Length(ReadVarint(data, ref pos, step), data.Length - pos, step), step);
         }
 
-        var items = new List<CheckpointItemInfo>((int)count);
-        for (var i = 0; i < (int)count; i++)
+        // A front-coded name is the previous name's first bytes and its own; the previous name's bytes are kept here.
+        var previous = frontCoded ? new byte[256] : [];
+        var previousLength = 0;
+
+        // A front-coded name costs its unshared bytes only, so a small payload could otherwise decode to names of
+        // quadratic length (each the previous plus a byte): the format's bound on a step's names (docs/format.md §6.4,
+        // which the writer enforces) is checked before each name is made.
+        long nameChars = 0;
+        var items = new List<CheckpointItemInfo>(count);
+        for (var i = 0; i < count; i++)
         {
-            var header = ReadVarint(body, ref pos, step);
+            var shared = frontCoded ? Length(ReadVarint(data, ref pos, step), previousLength, step) : 0;
+            var header = ReadVarint(data, ref pos, step);
             string name;
             if ((header & 1) == 0)
             {
-                name = ReadUtf8(body, ref pos, Length(header >> 1, body.Length - pos, step), step);
+                var suffix = Length(header >> 1, data.Length - pos, step);
+                if (frontCoded)
+                {
+                    if (shared + suffix > previous.Length)
+                    {
+                        Array.Resize(ref previous, Math.Max(previous.Length * 2, shared + suffix));
+                    }
+
+                    data.Slice(pos, suffix).CopyTo(previous.AsSpan(shared));
+                    pos += suffix;
+                    previousLength = shared + suffix;
+                    var whole = previous.AsSpan(0, previousLength);
+                    // Counted without allocating (text that is not UTF-8 is refused just below, whatever its count).
+                    nameChars += Encoding.UTF8.GetCharCount(whole);
+                    if (nameChars > Values.StateDecoder.MaxItemNameChars)
+                    {
+                        throw new FormatException($"the item list of step {step} holds names of more than {Values.StateDecoder.MaxItemNameChars} characters in all");
+                    }
+
+                    var at = 0;
+                    name = ReadUtf8(whole, ref at, previousLength, step);
+                }
+                else
+                {
+                    name = ReadUtf8(data, ref pos, suffix, step);
+                }
             }
             else
             {
-                var chars = Length(header >> 1, (body.Length - pos) / 2, step);
-                name = string.Create(chars, body.Slice(pos, chars * 2).ToArray(), static (span, bytes) =>
+                if (shared != 0)
+                {
+                    throw new FormatException($"the item list of step {step} front-codes a name kept as UTF-16");
+                }
+
+                var chars = Length(header >> 1, (data.Length - pos) / 2, step);
+                name = string.Create(chars, data.Slice(pos, chars * 2).ToArray(), static (span, bytes) =>
                 {
                     for (var c = 0; c < span.Length; c++)
                     {
@@ -96,31 +210,32 @@ internal static class ItemListCodec
                     }
                 });
                 pos += chars * 2;
+                previousLength = 0;
             }
 
-            var kindCode = ReadVarint(body, ref pos, step);
+            var kindCode = ReadVarint(data, ref pos, step);
             var kind = kindCode < (ulong)table.Length ? table[(int)kindCode] : throw new FormatException($"the item list of step {step} names kind {kindCode} of {table.Length} texts");
-            var dtypeCode = Length(ReadVarint(body, ref pos, step), table.Length, step);
+            var dtypeCode = Length(ReadVarint(data, ref pos, step), table.Length, step);
             var dtype = dtypeCode == 0 ? null : table[dtypeCode - 1];
-            var shapeCode = Length(ReadVarint(body, ref pos, step), body.Length - pos + 1, step);
+            var shapeCode = Length(ReadVarint(data, ref pos, step), data.Length - pos + 1, step);
             long[]? shape = null;
             if (shapeCode > 0)
             {
                 shape = shapeCode == 1 ? [] : new long[shapeCode - 1];
                 for (var d = 0; d < shape.Length; d++)
                 {
-                    shape[d] = (long)ReadVarint(body, ref pos, step);
+                    shape[d] = (long)ReadVarint(data, ref pos, step);
                 }
             }
 
-            var size = (long)ReadVarint(body, ref pos, step);
-            var stored = (long)ReadVarint(body, ref pos, step);
+            var size = (long)ReadVarint(data, ref pos, step);
+            var stored = (long)ReadVarint(data, ref pos, step);
             items.Add(new CheckpointItemInfo(step, name, kind, dtype, shape, size, stored));
         }
 
-        if (pos != body.Length)
+        if (pos != data.Length)
         {
-            throw new FormatException($"the item list of step {step} has {body.Length - pos} bytes after its last item");
+            throw new FormatException($"the item list of step {step} has {data.Length - pos} bytes after its last item");
         }
 
         return items;
@@ -140,13 +255,13 @@ internal static class ItemListCodec
             throw new FormatException($"the item list of step {step} does not match its checksum");
         }
 
-        return body[0] == Layout ? body : throw new FormatException($"the item list of step {step} has layout {body[0]}, not {Layout}");
+        return body[0] is RowLayout or Layout ? body : throw new FormatException($"the item list of step {step} has layout {body[0]}, not {RowLayout} or {Layout}");
     }
 
-    private static ulong ReadCount(long step, ReadOnlySpan<byte> body, ref int pos, int expectedCount)
+    private static ulong ReadCount(long step, ReadOnlySpan<byte> body, ref int pos, int expectedCount, int smallestItem)
     {
         var count = ReadVarint(body, ref pos, step);
-        return count == (ulong)expectedCount && count <= (ulong)(body.Length / SmallestItem) ? count
+        return count == (ulong)expectedCount && count <= (ulong)(body.Length / smallestItem) ? count
             : throw new FormatException($"the item list of step {step} holds {count} items, but the step has {expectedCount}");
     }
 
@@ -205,6 +320,10 @@ internal static class ItemListCodec
         // slot for each, since a slot shared by both missed on every call (kind, dtype, kind, ...).
         private TextSlot _lastKind;
         private TextSlot _lastDType;
+
+        /// <summary>The previous name's UTF-8 bytes (its first <see cref="_previousLength"/>), which the next name is front-coded against.</summary>
+        private byte[] _previous = new byte[256];
+        private int _previousLength;
 
         /// <summary>
         /// Items whose stored size is known only once the step's data file is written (tensors): where
@@ -299,33 +418,45 @@ internal static class ItemListCodec
             ObjectDisposedException.ThrowIf(_released, this);
             NameChars += name.Length;
             var rank = shape?.Length ?? 0;
-            Reserve(10 + (name.Length * 3) + (10 * 5) + (rank * 10));
+            Reserve(20 + (name.Length * 3) + (10 * 5) + (rank * 10));
 
-            // The name's length prefix comes first but is known only once encoded: encode after room for
-            // the longest prefix, then move the bytes down when the prefix is shorter.
-            var reserved = VarintLength((ulong)name.Length * 3 << 1);
+            // The name is front-coded against the previous one: the count of leading UTF-8 bytes they share, then
+            // the rest. Both prefixes are known only once the name is encoded: encode after room for the longest
+            // prefixes, then move the unshared bytes down to just after the real ones.
+            var reserved = VarintLength((ulong)_previousLength) + VarintLength((ulong)name.Length * 3 << 1);
             var status = Utf8.FromUtf16(name, _body.AsSpan(_pos + reserved), out _, out var written, replaceInvalidSequences: false);
             if (status == System.Buffers.OperationStatus.Done)
             {
-                var prefix = VarintLength((ulong)written << 1);
-                if (prefix != reserved)
+                var encoded = _body.AsSpan(_pos + reserved, written);
+                var shared = encoded.CommonPrefixLength(_previous.AsSpan(0, _previousLength));
+                if (written > _previous.Length)
                 {
-                    _body.AsSpan(_pos + reserved, written).CopyTo(_body.AsSpan(_pos + prefix));
+                    _previous = new byte[Math.Max(_previous.Length * 2, written)];
                 }
 
-                WriteVarint((ulong)written << 1);
-                _pos += written;
+                encoded.CopyTo(_previous);
+                _previousLength = written;
+                var suffix = written - shared;
+                var prefix = VarintLength((ulong)shared) + VarintLength((ulong)suffix << 1);
+                _body.AsSpan(_pos + reserved + shared, suffix).CopyTo(_body.AsSpan(_pos + prefix));
+                WriteVarint((ulong)shared);
+                WriteVarint((ulong)suffix << 1);
+                _pos += suffix;
             }
             else
             {
                 // A lone surrogate (names written before today's name grammar may hold one) has no UTF-8
-                // form: such a name is kept as its UTF-16 code units, so it reads back exactly.
+                // form: such a name is kept whole as its UTF-16 code units, so it reads back exactly, and the
+                // next name shares nothing with it.
+                WriteVarint(0);
                 WriteVarint(((ulong)name.Length << 1) | 1);
                 foreach (var c in name)
                 {
                     BinaryPrimitives.WriteUInt16LittleEndian(_body.AsSpan(_pos), c);
                     _pos += 2;
                 }
+
+                _previousLength = 0;
             }
 
             WriteVarint((ulong)TextIndex(kind, ref _lastKind));
@@ -346,80 +477,93 @@ internal static class ItemListCodec
             WriteVarint((ulong)size);
         }
 
-        /// <summary>The finished blob: layout, count, text table, items, checksum.</summary>
+        /// <summary>The finished blob: layout, count, payload length, compressed payload, checksum.</summary>
         public byte[] ToArray() => _pending.Count == 0 ? ToArray(static _ => 0)
             : throw new InvalidOperationException("the list holds tensor items whose stored size is not known yet");
 
         /// <summary>
         /// The finished blob, each tensor item's stored size taken from <paramref name="storedLengthOfTensor"/>
-        /// (by tensor index): layout, count, text table, items, checksum.
+        /// (by tensor index): layout, count, payload length, the payload (text table, front-coded items) as one
+        /// LZ4 block, checksum.
         /// </summary>
-        public byte[] ToArray(Func<int, long> storedLengthOfTensor)
-        {
-            var blob = new byte[FinishedLength(storedLengthOfTensor)];
-            using var stream = new MemoryStream(blob);
-            WriteFinished(stream, storedLengthOfTensor);
-            return blob;
-        }
-
-        /// <summary>Length of the finished blob (<see cref="WriteFinished"/>), checksum included.</summary>
-        public int FinishedLength(Func<int, long> storedLengthOfTensor)
-        {
-            ObjectDisposedException.ThrowIf(_released, this);
-            var extra = 0;
-            foreach (var p in _pending)
-            {
-                extra += VarintLength((ulong)storedLengthOfTensor(p.TensorIndex));
-            }
-
-            _ = Head(out var h);
-            return checked(h + _pos + extra + ChecksumLength);
-        }
+        public byte[] ToArray(Func<int, long> storedLengthOfTensor) => ToArray(storedLengthOfTensor, MaxPayloadBytes);
 
         /// <summary>
-        /// Writes the finished blob (the bytes of <see cref="ToArray(Func{int, long})"/>) to
-        /// <paramref name="destination"/> piece by piece, from the writer's own body: a save's list goes into
-        /// the index without a second copy of it in memory.
+        /// <see cref="ToArray(Func{int, long})"/>, refusing a list whose payload or blob is longer than
+        /// <paramref name="limitBytes"/> (a save finishes its list before its publish, so a list the index cannot
+        /// hold fails the save before anything is published).
         /// </summary>
-        public void WriteFinished(Stream destination, Func<int, long> storedLengthOfTensor)
+        /// <exception cref="UnsupportedValueException">The payload or the blob is longer than <paramref name="limitBytes"/>.</exception>
+        public byte[] ToArray(Func<int, long> storedLengthOfTensor, long limitBytes)
         {
-            // A released body is gone: finishing it would make a list of the right count and no items.
             ObjectDisposedException.ThrowIf(_released, this);
-            var hash = new XXH64();
+            var limit = Math.Min(limitBytes, MaxPayloadBytes);
             var head = Head(out var h);
-            Put(destination, hash, head.AsSpan(0, h));
-            // The list half in its row (a zeroed blob being filled in place, transaction not committed).
-            Faults.FaultInjector.Hit("commit.item-list.partly-written");
-            var from = 0;
-            Span<byte> varint = stackalloc byte[10];
+            long length = h + _pos;
             foreach (var p in _pending)
             {
-                // Each pending stored size is one varint spliced in where its item ends.
-                Put(destination, hash, _body.AsSpan(from, p.Position - from));
-                from = p.Position;
-                Put(destination, hash, varint[..PutVarint(varint, (ulong)storedLengthOfTensor(p.TensorIndex))]);
+                length += VarintLength((ulong)storedLengthOfTensor(p.TensorIndex));
             }
 
-            Put(destination, hash, _body.AsSpan(from, _pos - from));
-            Span<byte> checksum = stackalloc byte[ChecksumLength];
-            BinaryPrimitives.WriteUInt64LittleEndian(checksum, hash.Digest());
-            destination.Write(checksum);
+            if (length > limit)
+            {
+                throw TooLong(length, limit);
+            }
+
+            var payload = System.Buffers.ArrayPool<byte>.Shared.Rent((int)length);
+            try
+            {
+                head.AsSpan(0, h).CopyTo(payload);
+                var at = h;
+                var from = 0;
+                foreach (var p in _pending)
+                {
+                    // Each pending stored size is one varint spliced in where its item ends.
+                    _body.AsSpan(from, p.Position - from).CopyTo(payload.AsSpan(at));
+                    at += p.Position - from;
+                    from = p.Position;
+                    at += PutVarint(payload.AsSpan(at), (ulong)storedLengthOfTensor(p.TensorIndex));
+                }
+
+                _body.AsSpan(from, _pos - from).CopyTo(payload.AsSpan(at));
+                at += _pos - from;
+
+                var frame = new byte[1 + 10 + 10 + K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(at) + ChecksumLength];
+                var f = 0;
+                frame[f++] = Layout;
+                f += PutVarint(frame.AsSpan(f), (ulong)_count);
+                f += PutVarint(frame.AsSpan(f), (ulong)at);
+                var block = K4os.Compression.LZ4.LZ4Codec.Encode(payload.AsSpan(0, at), frame.AsSpan(f), K4os.Compression.LZ4.LZ4Level.L00_FAST);
+                if (block < 0)
+                {
+                    throw new InvalidOperationException($"LZ4 could not compress an item list of {at} bytes");
+                }
+
+                f += block;
+                if (f + ChecksumLength > limit)
+                {
+                    throw TooLong(f + ChecksumLength, limit);
+                }
+
+                var blob = frame.AsSpan(0, f + ChecksumLength).ToArray();
+                BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(f), XXH64.DigestOf(blob.AsSpan(0, f)));
+                return blob;
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+            }
         }
 
-        private static void Put(Stream destination, XXH64 hash, ReadOnlySpan<byte> bytes)
-        {
-            hash.Update(bytes);
-            destination.Write(bytes);
-        }
+        private UnsupportedValueException TooLong(long bytes, long limit) =>
+            new("state", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"its {_count:N0} leaves need an item list of {bytes:N0} bytes in the index, above its limit of {limit:N0} bytes for one step's list (SQLite's largest value), so the save cannot be committed (nothing was published). Store long lists of numbers as arrays or tensors (one item each), or split the state over several steps"));
 
-        /// <summary>The blob's head in a new array: layout, count, text table; <paramref name="length"/> bytes of it used.</summary>
+        /// <summary>The payload's head in a new array: the text table; <paramref name="length"/> bytes of it used.</summary>
         private byte[] Head(out int length)
         {
-            var head = new byte[20 + _texts.Sum(t => 10 + Encoding.UTF8.GetMaxByteCount(t.Length))];
-            var h = 0;
-            head[h++] = Layout;
-            h += PutVarint(head.AsSpan(h), (ulong)_count);
-            h += PutVarint(head.AsSpan(h), (ulong)_texts.Count);
+            var head = new byte[10 + _texts.Sum(t => 10 + Encoding.UTF8.GetMaxByteCount(t.Length))];
+            var h = PutVarint(head, (ulong)_texts.Count);
             foreach (var text in _texts)
             {
                 var bytes = Encoding.UTF8.GetBytes(text);
@@ -482,7 +626,7 @@ internal static class ItemListCodec
 
         private void WriteVarint(ulong value) => _pos += PutVarint(_body.AsSpan(_pos), value);
 
-        private static int PutVarint(Span<byte> to, ulong value)
+        internal static int PutVarint(Span<byte> to, ulong value)
         {
             var n = 0;
             while (value >= 0x80)

@@ -13,8 +13,8 @@ namespace DataraxCkpt.Storage;
 /// </summary>
 internal static class StepCommit
 {
-    public static void Publish(StepFolders folders, StepIndex index, StagingArea staging, StepRow row,
-        ItemListCodec.Writer itemList, Func<int, long> storedLengthOfTensor)
+    /// <summary>Publishes a written step whose finished item list (<see cref="ItemListCodec"/>) is <paramref name="itemList"/>.</summary>
+    public static void Publish(StepFolders folders, StepIndex index, StagingArea staging, StepRow row, byte[] itemList)
     {
         var stagingPath = staging.Path;
         FaultInjector.Hit("commit.before-rename");
@@ -22,7 +22,7 @@ internal static class StepCommit
         try
         {
             FaultInjector.Hit("commit.after-rename");
-            index.CommitStep(row, itemList, storedLengthOfTensor, intentToClear: row.SaveId);
+            index.CommitStep(row, itemList, row.ItemCount, intentToClear: row.SaveId);
         }
         catch
         {

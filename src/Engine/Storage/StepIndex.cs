@@ -24,14 +24,18 @@ internal sealed record Intent(string SaveId, string Op, long Step, string? Stagi
 /// decode, surface as <see cref="CorruptCheckpointException"/> naming the index.
 /// </summary>
 /// <remarks>
-/// Schema version 2 keeps a step's leaves as one blob (<see cref="ItemListCodec"/>); version 1 kept a
-/// row per leaf. A version-1 index is read as it is, and upgraded (in one transaction) only when it is
-/// opened to be written with <c>upgrade</c> set: docs/format.md §4.
+/// Schema versions 2 and 3 keep a step's leaves as one blob (<see cref="ItemListCodec"/>: layout 1 only in
+/// version 2, layout 1 or 2 in version 3); version 1 kept a row per leaf. A version-1 or version-2 index is
+/// read as it is, and upgraded (in one transaction) only when it is opened to be written with <c>upgrade</c>
+/// set: docs/format.md §4.
 /// </remarks>
 internal sealed partial class StepIndex : IDisposable
 {
     public const string FileName = "index.sqlite";
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
+
+    /// <summary>The schema of a blob per step whose blobs are all layout 1 (an older engine's); its upgrade to 3 changes only the version.</summary>
+    private const int RowLayoutVersion = 2;
 
     /// <summary>The schema that kept one row per leaf in an <c>items</c> table.</summary>
     private const int RowPerItemVersion = 1;
@@ -52,7 +56,7 @@ internal sealed partial class StepIndex : IDisposable
     private readonly SqliteConnection _connection;
     private readonly string _directory;
 
-    /// <summary>The schema version of this index: <see cref="SchemaVersion"/>, or 1 for an index opened without upgrading it.</summary>
+    /// <summary>The schema version of this index: <see cref="SchemaVersion"/>, or 1 or 2 for an index opened without upgrading it.</summary>
     private int _version;
 
     /// <summary>The index file the connection is open on, when it is a plain path (not a copy in memory, not a read-only URI): a full listing opens its own connection to it.</summary>
@@ -271,22 +275,25 @@ internal sealed partial class StepIndex : IDisposable
                 else if (version > SchemaVersion)
                 {
                     // Not damage: repair must not set a newer engine's index aside (docs/format.md §4).
-                    throw new UnsupportedFormatVersionException(directory, (int)Math.Min(version, int.MaxValue), SchemaVersion);
-                }
-                else if (version == RowPerItemVersion && upgrade)
-                {
-                    index.RequireTables(version);
-                    index._version = RowPerItemVersion;
-                    index.Upgrade();
-                    index.AddStepNumberIndex();
+                    throw RefuseNewer(directory, version, SchemaVersion);
                 }
                 else
                 {
                     index.RequireTables(version);
                     index._version = (int)version;
-                    if (upgrade && version == SchemaVersion)
+                    if (upgrade)
                     {
-                        // A version-2 index written before the step-number index existed: a writer adds it once.
+                        if (version == RowPerItemVersion)
+                        {
+                            index.Upgrade();
+                        }
+
+                        if (index._version == RowLayoutVersion)
+                        {
+                            index.UpgradeToLayout2();
+                        }
+
+                        // An index written before the step-number index existed (or just upgraded): a writer adds it once.
                         index.AddStepNumberIndex();
                     }
                 }
@@ -377,8 +384,7 @@ internal sealed partial class StepIndex : IDisposable
             });
             if (version > SchemaVersion)
             {
-                throw new CorruptCheckpointException(directory, null, FileName,
-                    $"index schema version {version} is newer than this engine reads ({SchemaVersion}); upgrade DataraxCkpt");
+                throw RefuseNewer(directory, version, SchemaVersion);
             }
 
             if (version == 0)
@@ -947,8 +953,8 @@ internal sealed partial class StepIndex : IDisposable
         var version = Convert.ToInt64(Scalar("PRAGMA user_version;", tx), CultureInfo.InvariantCulture);
         if (version != RowPerItemVersion)
         {
-            _version = version == SchemaVersion ? SchemaVersion
-                : version > SchemaVersion ? throw new UnsupportedFormatVersionException(_directory, (int)Math.Min(version, int.MaxValue), SchemaVersion)
+            _version = version is RowLayoutVersion or SchemaVersion ? (int)version
+                : version > SchemaVersion ? throw RefuseNewer(_directory, version, SchemaVersion)
                 : throw new FormatException($"the index's schema version changed to {version} while it was read");
             return ItemList(step);
         }
@@ -1098,16 +1104,21 @@ internal sealed partial class StepIndex : IDisposable
     /// <paramref name="itemCount"/> items) and clears its intent, in one transaction.
     /// </summary>
     public void CommitStep(StepRow row, byte[] itemList, int itemCount, string? intentToClear) =>
-        CommitStep(row, itemList.Length, to => to.Write(itemList), itemCount, intentToClear);
+        CommitStep(row, itemList.Length, to =>
+        {
+            // Written in two pieces, so a kill can be placed with the list half in its row (a zeroed blob being
+            // filled in place, transaction not committed): recovery must then see no step.
+            to.Write(itemList, 0, itemList.Length / 2);
+            Faults.FaultInjector.Hit("commit.item-list.partly-written");
+            to.Write(itemList, itemList.Length / 2, itemList.Length - (itemList.Length / 2));
+        }, itemCount, intentToClear);
 
     /// <summary>
     /// Publishes a step's row and the item list that <paramref name="itemList"/> finishes (a save's list,
-    /// built during the encoder's walk) and clears its intent, in one transaction. The list goes into the
-    /// row piece by piece from the writer's own buffer: no finished copy of it, and none in SQLite's
-    /// binding, is made (two copies of a megabyte for a state of 100,000 leaves, issue 15).
+    /// built during the encoder's walk) and clears its intent, in one transaction.
     /// </summary>
     public void CommitStep(StepRow row, ItemListCodec.Writer itemList, Func<int, long> storedLengthOfTensor, string? intentToClear) =>
-        CommitStep(row, itemList.FinishedLength(storedLengthOfTensor), to => itemList.WriteFinished(to, storedLengthOfTensor), itemList.Count, intentToClear);
+        CommitStep(row, itemList.ToArray(storedLengthOfTensor), itemList.Count, intentToClear);
 
     private void CommitStep(StepRow row, int itemListLength, Action<Stream> writeItemList, int itemCount, string? intentToClear) => Guard(() =>
     {
@@ -1522,7 +1533,7 @@ internal sealed partial class StepIndex : IDisposable
             problems.Add($"step {mistyped.GetInt64(0)} has a value of the wrong type");
         }
 
-        if (_version == SchemaVersion)
+        if (_version != RowPerItemVersion)
         {
             CheckItemLists(problems);
         }
@@ -1532,6 +1543,13 @@ internal sealed partial class StepIndex : IDisposable
 
     /// <summary>The table of a step's leaves in this index's schema (a version-1 index opened without upgrading keeps its rows).</summary>
     private string ItemTable => _version == RowPerItemVersion ? "items" : "step_items";
+
+    /// <summary>
+    /// The refusal of an index of a newer schema: not damage, so repair leaves it in place and nothing is rebuilt
+    /// (docs/format.md §4). Every open (writable, read-only, a re-read of the version) refuses the same way.
+    /// </summary>
+    internal static UnsupportedFormatVersionException RefuseNewer(string directory, long version, int supported) =>
+        new(directory, (int)Math.Min(version, int.MaxValue), supported);
 
     /// <summary>Reads a row; a save id of the wrong shape (it names the step's trash folder) is a malformed index.</summary>
     private static StepRow ReadRow(SqliteDataReader r)

@@ -5,12 +5,12 @@ using SQLitePCL;
 
 namespace DataraxCkpt.Storage;
 
-/// <summary>The upgrade of a version-1 index (a row per leaf) to version 2 (a blob per step), and the check of the blobs.</summary>
+/// <summary>The upgrade of a version-1 index (a row per leaf) or a version-2 index (layout-1 blobs) to version 3, and the check of the blobs.</summary>
 internal sealed partial class StepIndex
 {
     /// <summary>
-    /// Turns every step's item rows into its item list, drops the <c>items</c> table and sets
-    /// <c>user_version</c> to 2, all in one SQLite transaction: a crash (or an error) at any point leaves
+    /// Turns every step's item rows into its item list (layout 2), drops the <c>items</c> table and sets
+    /// <c>user_version</c> to 3, all in one SQLite transaction: a crash (or an error) at any point leaves
     /// the version-1 index exactly as it was, and the next writer upgrades it again. The transaction is
     /// begun immediately (it takes SQLite's write lock first), and the version is read again under it,
     /// so two processes upgrading at once upgrade once. Rows that do not read (a non-text name, an
@@ -25,7 +25,7 @@ internal sealed partial class StepIndex
         {
             // Another process upgraded it between our first look and the lock.
             _version = version <= SchemaVersion ? (int)version
-                : throw new UnsupportedFormatVersionException(_directory, (int)Math.Min(version, int.MaxValue), SchemaVersion);
+                : throw RefuseNewer(_directory, version, SchemaVersion);
             return;
         }
 
@@ -91,6 +91,31 @@ internal sealed partial class StepIndex
         // transaction of its own: a name taken by a table made by hand, or a disk too full for it, must not stop the
         // upgrade, which every write of an old store needs.
         Execute("DROP TABLE items;", tx);
+        Execute($"PRAGMA user_version = {SchemaVersion};", tx);
+        FaultInjector.Hit("index.upgrade.before-commit");
+        tx.Commit();
+        _version = SchemaVersion;
+    }
+
+    /// <summary>
+    /// Upgrades a version-2 index to version 3: its layout-1 lists stay valid in version 3, so only
+    /// <c>user_version</c> changes, in one transaction that takes SQLite's write lock first and reads the
+    /// version again under it (another process may have upgraded it since the open). Before the commit the
+    /// index is the version-2 index it was, which an older engine still reads and writes; after it, older
+    /// engines refuse it as a newer format (docs/format.md §4).
+    /// </summary>
+    private void UpgradeToLayout2()
+    {
+        using var tx = _connection.BeginTransaction(deferred: false);
+        var version = Convert.ToInt64(Scalar("PRAGMA user_version;", tx), CultureInfo.InvariantCulture);
+        if (version != RowLayoutVersion)
+        {
+            _version = version == SchemaVersion ? SchemaVersion
+                : version > SchemaVersion ? throw RefuseNewer(_directory, version, SchemaVersion)
+                : throw new CorruptCheckpointException(_directory, null, FileName, $"the index's schema version changed from {RowLayoutVersion} to {version} while it was opened; run Repair-CheckpointIndex to rebuild it from the step folders");
+            return;
+        }
+
         Execute($"PRAGMA user_version = {SchemaVersion};", tx);
         FaultInjector.Hit("index.upgrade.before-commit");
         tx.Commit();

@@ -185,16 +185,16 @@ public sealed class FormatVersionTests : IDisposable
         {
             db.Open();
             using var cmd = db.CreateCommand();
-            cmd.CommandText = "PRAGMA user_version = 3";
+            cmd.CommandText = "PRAGMA user_version = 4";
             cmd.ExecuteNonQuery();
         }
 
         var listed = Assert.Throws<UnsupportedFormatVersionException>(() => _handler.ListCheckpoints(_ck));
         Assert.Equal("UnsupportedFormatVersion", listed.ErrorId);
-        Assert.Equal(3, listed.StepVersion);
-        Assert.Equal(2, listed.SupportedVersion);
+        Assert.Equal(4, listed.StepVersion);
+        Assert.Equal(3, listed.SupportedVersion);
         Assert.Null(listed.Step);
-        Assert.Contains("index schema version 3", listed.Message, StringComparison.Ordinal);
+        Assert.Contains("index schema version 4", listed.Message, StringComparison.Ordinal);
         Assert.Throws<UnsupportedFormatVersionException>(() => _handler.Save(_ck, new Dictionary<string, object?> { ["n"] = 2 }, step: 2));
         Assert.Throws<UnsupportedFormatVersionException>(() => _handler.RepairIndex(_ck));
         Assert.True(File.Exists(Path.Combine(_ck, "index.sqlite")));

@@ -47,7 +47,7 @@ public sealed class IndexSchemaUpgradeTests : IDisposable
         using (var h = new CheckpointHandler())
         {
             h.SetPinned(_ck, 1, true);
-            Assert.Equal((2L, false), SchemaOf());
+            Assert.Equal((3L, false), SchemaOf());
             // The upgrade adds the step-number index in its own transaction.
             Assert.Equal(1, Count($"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{StepIndex.StepNumberIndex}';"));
             Assert.Equal([0L, 1, 2, 3], h.GetCheckpointSteps(_ck));
@@ -83,7 +83,7 @@ public sealed class IndexSchemaUpgradeTests : IDisposable
         Assert.False(h.ListCheckpoints(_ck).Single(c => c.Step == 2).Pinned);
 
         h.SetPinned(_ck, 2, true);
-        Assert.Equal((2L, false), SchemaOf());
+        Assert.Equal((3L, false), SchemaOf());
         Assert.True(h.ListCheckpoints(_ck).Single(c => c.Step == 2).Pinned);
         foreach (var (step, items) in expected)
         {
@@ -107,7 +107,7 @@ public sealed class IndexSchemaUpgradeTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_ck, "5")));
 
         h.RepairIndex(_ck);
-        Assert.Equal((2L, false), SchemaOf());
+        Assert.Equal((3L, false), SchemaOf());
         Assert.NotEmpty(Directory.GetFiles(_ck, "index.sqlite.damaged-*"));
         foreach (var (step, items) in expected)
         {
@@ -130,7 +130,7 @@ public sealed class IndexSchemaUpgradeTests : IDisposable
         using var h = new CheckpointHandler();
         h.Save(_ck, new Hashtable { ["n"] = 1 }, step: 5);
 
-        Assert.Equal((2L, false), SchemaOf());
+        Assert.Equal((3L, false), SchemaOf());
         Assert.Equal(0, Count($"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{StepIndex.StepNumberIndex}' COLLATE NOCASE;"));
         Assert.Equal(expected.Keys.Append(5), h.GetCheckpointSteps(_ck));
         Assert.Empty(h.RepairIndex(_ck).Problems);

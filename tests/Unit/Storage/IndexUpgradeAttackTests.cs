@@ -39,7 +39,7 @@ public sealed class IndexUpgradeAttackTests : IDisposable
         Assert.Equal(1L, Scalar("PRAGMA user_version;"));
 
         h.RepairIndex(_ck);
-        Assert.Equal(2L, Scalar("PRAGMA user_version;"));
+        Assert.Equal(3L, Scalar("PRAGMA user_version;"));
         Assert.Equal([2L, 2L], h.GetItems(_ck, 1).Single(i => i.Name == "w").Shape);
     }
 
@@ -54,7 +54,7 @@ public sealed class IndexUpgradeAttackTests : IDisposable
         {
         }
 
-        Assert.Equal(2L, Scalar("PRAGMA user_version;"));
+        Assert.Equal(3L, Scalar("PRAGMA user_version;"));
         Assert.Equal(["w", "lr", "note"], reader.Items(1).Select(i => i.Name));
     }
 
@@ -70,7 +70,7 @@ public sealed class IndexUpgradeAttackTests : IDisposable
         Assert.Throws<CorruptCheckpointException>(() => h.GetItems(_ck, 1));
         var report = h.RepairIndex(_ck);
         Assert.Equal([1L, 2L], report.StepsIndexed);
-        Assert.Equal(2L, Scalar("PRAGMA user_version;"));
+        Assert.Equal(3L, Scalar("PRAGMA user_version;"));
         Assert.Equal(["w", "lr", "note"], h.GetItems(_ck, 1).Select(i => i.Name));
     }
 
@@ -84,7 +84,7 @@ public sealed class IndexUpgradeAttackTests : IDisposable
 
         using var h = new CheckpointHandler();
         h.SetPinned(_ck, 1, true);
-        Assert.Equal(2L, Scalar("PRAGMA user_version;"));
+        Assert.Equal(3L, Scalar("PRAGMA user_version;"));
         Assert.Equal(["w", "lr", "note"], h.GetItems(_ck, 1).Select(i => i.Name));
         Assert.Equal(2L, Scalar("SELECT count(*) FROM step_items;"));
         Assert.Empty(h.RepairIndex(_ck).Problems);
@@ -115,14 +115,14 @@ public sealed class IndexUpgradeAttackTests : IDisposable
         }
 
         SqliteConnection.ClearAllPools();
-        Assert.Equal(2L, Scalar("PRAGMA user_version;"));
+        Assert.Equal(3L, Scalar("PRAGMA user_version;"));
         File.Delete(IndexPath + "-shm");
         File.WriteAllBytes(IndexPath + "-wal", wal);
         using var h = new CheckpointHandler();
         Assert.Throws<CorruptCheckpointException>(() => h.ListCheckpoints(_ck));
         Assert.Throws<CorruptCheckpointException>(() => h.Save(_ck, new OrderedDictionary { ["y"] = 1 }, step: 4));
         h.RepairIndex(_ck);
-        Assert.Equal(2L, Scalar("PRAGMA user_version;"));
+        Assert.Equal(3L, Scalar("PRAGMA user_version;"));
         Assert.Equal(["1p", "2", "3"], h.ListCheckpoints(_ck).Select(c => c.Step + (c.Pinned ? "p" : string.Empty)));
         Assert.Equal(["w", "lr", "note"], h.GetItems(_ck, 1).Select(i => i.Name));
         Assert.Equal(["x"], h.GetItems(_ck, 3).Select(i => i.Name));

@@ -120,7 +120,7 @@ public sealed class ItemListCodecTests
     /// <summary>Blobs whose checksum is right but whose structure is not: what a writer bug would produce.</summary>
     public static TheoryData<string, byte[], int> Malformed_with_a_valid_checksum() => new()
     {
-        { "unknown layout", [2, 0, 0], 0 },
+        { "unknown layout", [3, 0, 0], 0 },
         { "count larger than the bytes could hold", [1, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0], int.MaxValue },
         { "text table longer than the blob", [1, 0, 0x7F], 0 },
         { "text that is not UTF-8", [1, 1, 1, 1, 0xC3, 0, 0, 0, 0, 0, 0], 1 },

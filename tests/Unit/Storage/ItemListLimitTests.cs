@@ -1,3 +1,4 @@
+using DataraxCkpt.Storage;
 using DataraxCkpt.Tests.Reliability;
 using DataraxCkpt.Tests.Support;
 
@@ -21,13 +22,32 @@ public sealed class ItemListLimitTests : IDisposable
     private static Dictionary<string, object?> Leaves(int count) =>
         Enumerable.Range(0, count).ToDictionary(i => $"k{i:D5}", i => (object?)i);
 
-    private long ItemListLength(long step)
+    /// <summary>The payload length a layout-2 list states (the varint after its layout byte and item count).</summary>
+    private long PayloadLength(long step)
     {
         using var index = PlantedManifest.OpenIndex(_ck);
         using var cmd = index.CreateCommand();
-        cmd.CommandText = "SELECT length(items) FROM step_items WHERE step = $s;";
+        cmd.CommandText = "SELECT items FROM step_items WHERE step = $s;";
         cmd.Parameters.AddWithValue("$s", step);
-        return (long)cmd.ExecuteScalar()!;
+        var blob = (byte[])cmd.ExecuteScalar()!;
+        Assert.Equal(ItemListCodec.Layout, blob[0]);
+        var pos = 1;
+        _ = Varint(blob, ref pos);
+        return Varint(blob, ref pos);
+    }
+
+    private static long Varint(byte[] blob, ref int pos)
+    {
+        long value = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            var b = blob[pos++];
+            value |= (long)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
     }
 
     [Fact]
@@ -64,11 +84,12 @@ public sealed class ItemListLimitTests : IDisposable
             h.Save(_ck, Leaves(500), step: 1);
         }
 
-        var exact = ItemListLength(1);
+        // The limit bounds the list's payload (docs/format.md §3.1, layout 2), which its blob stores compressed.
+        var exact = PayloadLength(1);
         using var limited = new CheckpointHandler(new CheckpointOptions { MaxItemListBytes = exact });
         limited.Save(_ck, Leaves(500), step: 2);
 
-        Assert.Equal(exact, ItemListLength(2));
+        Assert.Equal(exact, PayloadLength(2));
         Assert.Equal(Leaves(500), limited.Restore(_ck, 2));
     }
 }

@@ -69,7 +69,7 @@ public sealed class StepNumberIndexTests : IDisposable
     {
         Index.Execute($"DROP INDEX {StepIndex.StepNumberIndex}; PRAGMA wal_checkpoint(TRUNCATE);");
         Assert.False(HasStepNumberIndex());
-        Assert.Equal(2, Index.Scalar("PRAGMA user_version;"));
+        Assert.Equal(3, Index.Scalar("PRAGMA user_version;"));
     }
 
     [Fact]

@@ -4,9 +4,9 @@ using DataraxCkpt.Tests.Support;
 namespace DataraxCkpt.Tests.Storage;
 
 /// <summary>
-/// A save's item list goes into the index from the list writer's own buffer (issue 15: no finished copy
-/// and no copy in SQLite's binding): the bytes are those of the finished blob, the list reads back
-/// exactly, and a list that fails while being written leaves no row behind.
+/// A save's item list goes into the index through SQLite's incremental blob I/O (issue 15: no copy in SQLite's
+/// binding): the bytes are those of the finished blob, the list reads back exactly, and a list that fails while
+/// being finished or written leaves no row behind.
 /// </summary>
 public sealed class StreamedItemListCommitTests : IDisposable
 {
@@ -32,22 +32,45 @@ public sealed class StreamedItemListCommitTests : IDisposable
         return writer;
     }
 
+    /// <summary>
+    /// A list whose names share little and repeat nothing (random hex after the leaf number), so its compressed
+    /// blob stays above <see cref="StepIndex.SmallCommitCacheFrom"/>: sequential names compress to a few bytes a leaf.
+    /// </summary>
+    private static ItemListCodec.Writer BigWriter(int leaves)
+    {
+        var random = new Random(17);
+        var writer = new ItemListCodec.Writer(leaves);
+        for (var i = 0; i < leaves; i++)
+        {
+            var name = "k" + i + "/" + Convert.ToHexString(BitConverter.GetBytes(random.NextInt64()));
+            if (i % 1000 == 7)
+            {
+                writer.AddTensor(name, "tensor", "f32", [i, 3], 12L * i, i / 1000);
+            }
+            else
+            {
+                writer.Add(name, "scalar", i % 2 == 0 ? "i32" : "f64", null, 4, 0);
+            }
+        }
+
+        return writer;
+    }
+
     private static long StoredLength(int tensor) => 1000L + (tensor * 100_003L);
 
     private static StepRow Row(long step, int items) =>
         new(step, new string('a', 32), DateTimeOffset.UnixEpoch, 8, 100, items, "{}", new string('0', 16), Pinned: false);
 
     [Fact]
-    public void WriteFinished_writes_the_bytes_of_ToArray_with_tensor_sizes_spliced_in_and_FinishedLength_counts_them()
+    public void ToArray_splices_each_tensor_items_stored_size_in_and_finishes_a_valid_blob()
     {
         var writer = SampleWriter(5_000);
         var whole = writer.ToArray(StoredLength);
-        using var streamed = new MemoryStream();
-        writer.WriteFinished(streamed, StoredLength);
 
-        Assert.Equal(whole.Length, writer.FinishedLength(StoredLength));
-        Assert.Equal(whole, streamed.ToArray());
         ItemListCodec.Check(1, whole, 5_000);
+        var items = ItemListCodec.Decode(1, whole, 5_000);
+        Assert.Equal(StoredLength(4), items[4_007].StoredSize);
+        Assert.Equal(0, items[4_008].StoredSize);
     }
 
     [Fact]
@@ -68,19 +91,18 @@ public sealed class StreamedItemListCommitTests : IDisposable
     }
 
     [Fact]
-    public void A_list_that_fails_while_written_into_its_row_leaves_neither_the_step_nor_its_items()
+    public void A_list_that_fails_while_finished_leaves_neither_the_step_nor_its_items()
     {
         Directory.CreateDirectory(_dir.Sub("ix"));
         using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
         var writer = SampleWriter(3_000);
         var calls = 0;
 
-        // Three tensor items: FinishedLength asks for three sizes, then the write fails at its second,
-        // after the row's zeroed blob exists and part of the list is in it.
-        long FailingLength(int tensor) => ++calls == 5 ? throw new IOException("simulated failure mid-list") : StoredLength(tensor);
+        // Three tensor items: finishing the list asks for three sizes and fails at its second.
+        long FailingLength(int tensor) => ++calls == 2 ? throw new IOException("simulated failure mid-list") : StoredLength(tensor);
 
         Assert.ThrowsAny<Exception>(() => index.CommitStep(Row(4, 3_000), writer, FailingLength, intentToClear: null));
-        Assert.Equal(5, calls);
+        Assert.Equal(2, calls);
         Assert.Null(index.Get(4));
 
         index.CommitStep(Row(4, 3_000), writer, StoredLength, intentToClear: null);
@@ -95,8 +117,8 @@ public sealed class StreamedItemListCommitTests : IDisposable
         // docs/performance-notes.md); the commit's cache is small, so its pages go to the log as they fill.
         Directory.CreateDirectory(_dir.Sub("ix"));
         using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
-        var writer = SampleWriter(100_000);
-        Assert.True(writer.FinishedLength(StoredLength) > StepIndex.SmallCommitCacheFrom);
+        var writer = BigWriter(100_000);
+        Assert.True(writer.ToArray(StoredLength).Length > StepIndex.SmallCommitCacheFrom);
         var cacheBefore = index.CacheSizes();
 
         index.CommitStep(Row(1, 100_000), writer, StoredLength, intentToClear: null);
@@ -105,7 +127,7 @@ public sealed class StreamedItemListCommitTests : IDisposable
         Assert.Equal(cacheBefore, index.CacheSizes());
         var items = index.Items(1);
         Assert.Equal(100_000, items.Count);
-        Assert.Equal(("k99999", "f64"), (items[99_999].Name, items[99_999].DType));
+        Assert.Equal(("k99999/", "f64"), (items[99_999].Name[..7], items[99_999].DType));
         Assert.Equal(StoredLength(99), items[99_007].StoredSize);
     }
 
@@ -116,17 +138,19 @@ public sealed class StreamedItemListCommitTests : IDisposable
         // statement of the kept connection (a removal, a listing, the next save) would run with it.
         Directory.CreateDirectory(_dir.Sub("ix"));
         using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
-        var writer = SampleWriter(100_000);
-        Assert.True(writer.FinishedLength(StoredLength) > StepIndex.SmallCommitCacheFrom);
+        var writer = BigWriter(100_000);
+        Assert.True(writer.ToArray(StoredLength).Length > StepIndex.SmallCommitCacheFrom);
         var cacheBefore = index.CacheSizes();
-        var calls = 0;
 
-        // 100 tensor items: FinishedLength asks for 100 sizes, then the write fails at its 50th, with the
-        // small cache set and part of the list in the row.
-        long FailingLength(int tensor) => ++calls == 150 ? throw new IOException("simulated failure mid-list") : StoredLength(tensor);
+        // The commit fails after its row went in, at its item list, with the small cache set.
+        var connection = ConnectionOf(index);
+        using (var trigger = connection.CreateCommand())
+        {
+            trigger.CommandText = "CREATE TEMP TRIGGER fail_items BEFORE INSERT ON main.step_items BEGIN SELECT RAISE(ABORT, 'injected commit failure (test)'); END;";
+            trigger.ExecuteNonQuery();
+        }
 
-        Assert.ThrowsAny<IOException>(() => index.CommitStep(Row(1, 100_000), writer, FailingLength, intentToClear: null));
-        Assert.Equal(150, calls);
+        Assert.ThrowsAny<Exception>(() => index.CommitStep(Row(1, 100_000), writer, StoredLength, intentToClear: null));
         Assert.Null(index.Get(1));
         Assert.Equal(cacheBefore, index.CacheSizes());
     }
@@ -148,8 +172,8 @@ public sealed class StreamedItemListCommitTests : IDisposable
     {
         Directory.CreateDirectory(_dir.Sub("ix"));
         using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
-        var writer = SampleWriter(100_000);
-        Assert.True(writer.FinishedLength(StoredLength) > StepIndex.SmallCommitCacheFrom);
+        var writer = BigWriter(100_000);
+        Assert.True(writer.ToArray(StoredLength).Length > StepIndex.SmallCommitCacheFrom);
         RefuseCacheBack(ConnectionOf(index));
 
         // A committed step reported as failed would make the caller save it again, or tell a user it is lost.
@@ -164,7 +188,7 @@ public sealed class StreamedItemListCommitTests : IDisposable
     {
         Directory.CreateDirectory(_dir.Sub("ix"));
         using var index = StepIndex.Open(_dir.Sub("ix"), create: true, upgrade: true);
-        var writer = SampleWriter(100_000);
+        var writer = BigWriter(100_000);
         var connection = ConnectionOf(index);
         using (var trigger = connection.CreateCommand())
         {
