@@ -17,7 +17,7 @@ namespace DataraxCkpt.Storage;
 /// a layout byte, the item count, the length of a payload and the payload as one LZ4 block, then the XXH64;
 /// the payload is layout 1's table and items with each name front-coded (the bytes it shares with the
 /// previous name counted, not repeated), which with LZ4 makes a list of config leaves about a thirteenth of
-/// layout 1 (docs/performance-notes.md, round 54). Integers are unsigned LEB128 varints (a <c>long</c> as its
+/// layout 1 (docs/performance-notes.md, round 55). Integers are unsigned LEB128 varints (a <c>long</c> as its
 /// two's-complement bits). The checksum covers every stored byte, so a damaged blob is an error instead of
 /// different items: a flipped byte in a name would otherwise still decode, as another name.
 /// </remarks>
@@ -64,22 +64,12 @@ internal static class ItemListCodec
     }
 
     /// <summary>
-    /// The cheap half of <see cref="Decode"/>, for an integrity check over every step: length, checksum,
-    /// layout, count and (layout 2) the payload's claimed length; throws <see cref="FormatException"/> like it.
-    /// The checksum covers every byte the writer produced, so a blob that passes holds what was written.
+    /// The repair's integrity check of one step's list: the whole <see cref="Decode"/>, its items discarded; throws
+    /// <see cref="FormatException"/> like it. Not only checksum and count: a list that passes its checksum but that
+    /// every reader refuses (a front-coded name sharing more than the name before it, names past the format's limit)
+    /// must be damage here too, since the repair rebuilds only what this check calls damage.
     /// </summary>
-    public static void Check(long step, ReadOnlySpan<byte> blob, int expectedCount)
-    {
-        var body = VerifiedBody(step, blob);
-        var pos = 1;
-        if (body[0] == RowLayout)
-        {
-            ReadCount(step, body, ref pos, expectedCount, SmallestItem);
-            return;
-        }
-
-        _ = PayloadLength(step, body, ref pos, expectedCount);
-    }
+    public static void Check(long step, ReadOnlySpan<byte> blob, int expectedCount) => _ = Decode(step, blob, expectedCount);
 
     /// <summary>
     /// Decodes a step's blob, of either layout. Anything that is not exactly a blob of <paramref name="expectedCount"/>

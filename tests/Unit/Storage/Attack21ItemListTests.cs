@@ -136,6 +136,32 @@ public sealed class Attack21ItemListTests : IDisposable
         { "surrogate assembled", [[0xED], [0xA0, 0x80]], [0, 1] },
     };
 
+    [Fact]
+    public void A_checksummed_list_every_reader_refuses_is_damage_the_repair_rebuilds()
+    {
+        // The repair rebuilds only what its integrity check calls damage: a list that passes the checksum but that
+        // listing refuses (here a shared prefix longer than the name before it) must be damage there too, or the step's
+        // items stay unreadable with no way back (lead's review of attack 21: the check read only checksum and count).
+        using var h = new CheckpointHandler();
+        h.Save(_ck, new OrderedDictionary { ["w"] = new float[] { 1, 2, 3 }, ["lr"] = 0.5, ["name"] = "run" }, step: 1);
+        h.Save(_ck, new OrderedDictionary { ["w"] = new float[] { 4, 5, 6 }, ["lr"] = 0.25, ["name"] = "run2" }, step: 2);
+        var before = h.GetItems(_ck, 2).Select(i => (i.Name, i.Kind, i.Size)).ToList();
+        var hostile = Layout2Of(3, Payload([(0, "a"u8.ToArray()), (5, "b"u8.ToArray()), (0, "c"u8.ToArray())]));
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_ck, "index.sqlite")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE step_items SET items = $b WHERE step = 2;";
+            cmd.Parameters.AddWithValue("$b", hostile);
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+
+        Assert.Throws<CorruptCheckpointException>(() => h.GetItems(_ck, 2));
+        h.RepairIndex(_ck);
+        Assert.NotEmpty(Directory.GetFiles(_ck, "index.sqlite.damaged-*"));
+        Assert.Equal(before, h.GetItems(_ck, 2).Select(i => (i.Name, i.Kind, i.Size)).ToList());
+    }
+
     [Theory]
     [MemberData(nameof(HostileFrontCoding))]
     public void Hostile_front_coding_with_a_valid_checksum_is_an_error_not_other_names(string what, byte[][] suffixes, ulong[] shared)
