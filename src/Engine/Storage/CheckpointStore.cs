@@ -971,7 +971,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             (rebuilt, aside) = SetAsideAndRebuild([], UnreadableMark);
         }
-        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && !File.Exists(StepIndex.PathOf(Directory)))
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && IndexKnownGone())
         {
             // The old index is already aside when the new one fails: the store has no index until the next rebuild,
             // which is not what the rebuild's own message ("retry") would let a user believe.
@@ -982,6 +982,22 @@ internal sealed class CheckpointStore : ICheckpointStore
 
         return WithFirstProblem(rebuilt,
             $"the index could not be read ({ReadFailure(unreadable)}); it was set aside unread as '{(aside is null ? StepIndex.FileName : Path.GetFileName(aside))}' (kept: delete it once the disk is checked) and rebuilt from the step folders; check the disk (the system log, e.g. dmesg)");
+    }
+
+    /// <summary>
+    /// Whether the index path is known to hold no index: a look that fails (EIO on lstat) is not "gone", so a failed forced
+    /// repair never tells the user an index still at its path was set aside (session 21's attack).
+    /// </summary>
+    private bool IndexKnownGone()
+    {
+        try
+        {
+            return !IndexFileExists();
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The cause of a failed read of the index as the system or SQLite gave it.</summary>
@@ -1001,7 +1017,8 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Repair, under the exclusive lock.</summary>
     private RepairReport RepairLocked(bool dryRun)
     {
-        if (dryRun && !File.Exists(StepIndex.PathOf(Directory)))
+        // IndexFileExists: a look the disk failed is the index's read error (as the real run meets it), not "no index".
+        if (dryRun && !IndexFileExists())
         {
             // Nothing to open and nothing may be created: reconcile against an empty index in memory. The real run sets
             // the lost index's leftovers aside, finishing a set-aside a kill interrupted first: said, not done.
