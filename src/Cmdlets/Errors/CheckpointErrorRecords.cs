@@ -74,10 +74,10 @@ internal static class CheckpointErrorRecords
     }
 
     /// <summary>
-    /// Whether the engine marked <paramref name="e"/> as a read the disk failed (of the index: its I/O errors carry
-    /// <see cref="IndexIoErrorData.IndexRead"/>): ReadError, not the WriteError of every other I/O error.
+    /// Whether the engine marked <paramref name="e"/> as a failed read (of the index: <see cref="IndexIoErrorData.IndexRead"/>;
+    /// of a step's files: <see cref="IndexIoErrorData.StepRead"/>): ReadError, not the WriteError of every other I/O error.
     /// </summary>
-    private static bool IsFailedRead(IOException e) => e.Data[IndexIoErrorData.IndexRead] is true;
+    private static bool IsFailedRead(IOException e) => e.Data[IndexIoErrorData.IndexRead] is true || e.Data[IndexIoErrorData.StepRead] is true;
 
     /// <summary>The category that fits an engine error id; unknown ids fall to NotSpecified.</summary>
     public static ErrorCategory CategoryOf(string errorId) => errorId switch

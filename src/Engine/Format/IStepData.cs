@@ -88,7 +88,16 @@ internal sealed class FileStepData : IStepData
         var read = 0;
         while (read < target.Length)
         {
-            var n = RandomAccess.Read(_files.Data, target[read..], offset + read);
+            int n;
+            try
+            {
+                n = RandomAccess.Read(_files.Data, target[read..], offset + read);
+            }
+            catch (IOException e)
+            {
+                throw StepReadFailure.Marked(e, Path.Combine(_files.Folder, StepFormat.DataFile));
+            }
+
             if (n == 0)
             {
                 throw new InvalidDataException($"{StepFormat.DataFile} ends before the chunk at offset {offset}");

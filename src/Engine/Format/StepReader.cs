@@ -326,22 +326,32 @@ internal sealed class StepReader : IDisposable
 
         var work = Manifest.Tensors.SelectMany((t, i) => filterCodes[i] is { } code ? t.Chunks.Select(c => (Tensor: i, Chunk: c, Filter: code)) : [])
             .ToArray();
-        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = _data.ReadParallelism, CancellationToken = cancellationToken }, w =>
+        try
         {
-            var scratch = Buffers.Rent(w.Chunk.RawLength);
-            try
+            Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = _data.ReadParallelism, CancellationToken = cancellationToken }, w =>
             {
-                DecodeFiltered(w.Chunk, scratch.AsSpan(0, w.Chunk.RawLength), w.Filter);
-            }
-            catch (InvalidDataException e)
-            {
-                problems.Add(new ItemProblem(names[w.Tensor] ?? $"tensor {w.Tensor}", $"chunk at offset {w.Chunk.Offset}: {e.Message}"));
-            }
-            finally
-            {
-                Buffers.Return(scratch);
-            }
-        });
+                var scratch = Buffers.Rent(w.Chunk.RawLength);
+                try
+                {
+                    DecodeFiltered(w.Chunk, scratch.AsSpan(0, w.Chunk.RawLength), w.Filter);
+                }
+                catch (InvalidDataException e)
+                {
+                    problems.Add(new ItemProblem(names[w.Tensor] ?? $"tensor {w.Tensor}", $"chunk at offset {w.Chunk.Offset}: {e.Message}"));
+                }
+                finally
+                {
+                    Buffers.Return(scratch);
+                }
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // A read the disk failed is no finding of the step: it is raised as the restore raises it (the first failure
+            // as it was thrown), not wrapped, which a caller's catch of IOException would miss (Test-Checkpoint stopped
+            // with a terminating AggregateException until session 21).
+            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
         return problems.OrderBy(p => p.Item, StringComparer.Ordinal).ToList();
     }
 

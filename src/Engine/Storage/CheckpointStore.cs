@@ -950,9 +950,18 @@ internal sealed class CheckpointStore : ICheckpointStore
             note = $"the trash ('{StepFolders.TrashFolder}') could not be listed ({e.Message.TrimEnd('.')}), so whether it holds an old version an interrupted overwrite parked, which the rebuild would put back as its step, is not known";
         }
 
-        return note is null
-            ? report
-            : WithProblems(report, [.. report.Problems, note]);
+        var problems = report.Problems.ToList();
+        if (note is not null)
+        {
+            problems.Add(note);
+        }
+
+        if (InterruptedSetAsideNote() is { } record)
+        {
+            problems.Add(record);
+        }
+
+        return problems.Count == report.Problems.Count ? report : WithProblems(report, problems);
     }
 
     /// <summary>A forced repair: the index the disk fails to read (and its logs) renamed aside unread, a new one built from the step folders.</summary>
@@ -964,7 +973,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             (rebuilt, aside) = SetAsideAndRebuild([], UnreadableMark);
         }
-        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && !File.Exists(StepIndex.PathOf(Directory)))
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && IndexKnownGone())
         {
             // The old index is already aside when the new one fails: the store has no index until the next rebuild,
             // which is not what the rebuild's own message ("retry") would let a user believe.
@@ -975,6 +984,22 @@ internal sealed class CheckpointStore : ICheckpointStore
 
         return WithFirstProblem(rebuilt,
             $"the index could not be read ({ReadFailure(unreadable)}); it was set aside unread as '{(aside is null ? StepIndex.FileName : Path.GetFileName(aside))}' (kept: delete it once the disk is checked) and rebuilt from the step folders; check the disk (the system log, e.g. dmesg)");
+    }
+
+    /// <summary>
+    /// Whether the index path is known to hold no index: a look that fails (EIO on lstat) is not "gone", so a failed forced
+    /// repair never tells the user an index still at its path was set aside (session 21's attack).
+    /// </summary>
+    private bool IndexKnownGone()
+    {
+        try
+        {
+            return !IndexFileExists();
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The cause of a failed read of the index as the system or SQLite gave it.</summary>
@@ -994,11 +1019,14 @@ internal sealed class CheckpointStore : ICheckpointStore
     /// <summary>Repair, under the exclusive lock.</summary>
     private RepairReport RepairLocked(bool dryRun)
     {
-        if (dryRun && !File.Exists(StepIndex.PathOf(Directory)))
+        // IndexFileExists: a look the disk failed is the index's read error (as the real run meets it), not "no index".
+        if (dryRun && !IndexFileExists())
         {
-            // Nothing to open and nothing may be created: reconcile against an empty index in memory.
+            // Nothing to open and nothing may be created: reconcile against an empty index in memory. The real run sets
+            // the lost index's leftovers aside, finishing a set-aside a kill interrupted first: said, not done.
             using var scratch = StepIndex.OpenFile(Directory, ":memory:", create: true);
-            return Recovery.Reconcile(_folders, scratch, dryRun: true);
+            var report = Recovery.Reconcile(_folders, scratch, dryRun: true);
+            return InterruptedSetAsideNote() is { } note ? WithProblems(report, [.. report.Problems, note]) : report;
         }
 
         if (!dryRun && (IndexLost() || StepIndex.IsUnversioned(Directory)))
@@ -1040,7 +1068,8 @@ internal sealed class CheckpointStore : ICheckpointStore
         catch (CorruptCheckpointException)
         {
             // A dry run over a damaged index: report what a rebuild would list.
-            return new RepairReport(Directory, _folders.ListStepFolders(), _folders.ListStepFolders(), [], [], ["the index is damaged and would be rebuilt"], dryRun: true);
+            return new RepairReport(Directory, _folders.ListStepFolders(), _folders.ListStepFolders(), [], [],
+                InterruptedSetAsideNote() is { } note ? ["the index is damaged and would be rebuilt", note] : ["the index is damaged and would be rebuilt"], dryRun: true);
         }
 
         using (index)
@@ -1488,7 +1517,50 @@ internal sealed class CheckpointStore : ICheckpointStore
     {
         var path = StepIndex.PathOf(Directory);
         var info = new FileInfo(path);
-        return !info.Exists || (info.Length == 0 && !File.Exists(path + "-wal"));
+        return !IndexFileExists(info) || (info.Length == 0 && !FileLooked(path + "-wal"));
+    }
+
+    /// <summary>
+    /// Whether the index's main file exists, as <see cref="FileInfo.Exists"/> says, except that a look the system failed
+    /// (EIO on its lstat) is raised, not read as "no file": a live index taken for a lost one is set aside with the
+    /// stale record's name or its own, its -wal moved away from it, and a step committed only in that log is unlisted
+    /// (found by session 21's stale-record test, lstat failed with EIO by strace). A link to nothing or a folder at the
+    /// path counts as no file, as before.
+    /// </summary>
+    /// <exception cref="IOException">The look failed: the index is named, with the errno, and nothing was changed.</exception>
+    private bool IndexFileExists(FileInfo? info = null) => FileLooked(info ?? new FileInfo(StepIndex.PathOf(Directory)));
+
+    /// <summary>
+    /// <see cref="IndexFileExists"/> for any file of the index's set (its -wal, its -shm): a look the disk failed is raised,
+    /// not read as "no log". A -wal whose lstat failed was left at the index path while its set-aside record was deleted
+    /// and a rebuilt index renamed in beside it (SQLite opens the log by open(), so it replays the foreign frames): found
+    /// by session 21's attack (Attack21LogLookTests), lstat of index.sqlite-wal failed with EIO by strace.
+    /// </summary>
+    /// <exception cref="IOException">The look failed: the file is named, with the errno, and nothing was changed.</exception>
+    private bool FileLooked(string path) => FileLooked(new FileInfo(path));
+
+    private bool FileLooked(FileInfo info)
+    {
+        if (info.Exists)
+        {
+            return true;
+        }
+
+        try
+        {
+            // The look again, raising what FileInfo.Exists swallows.
+            _ = File.GetAttributes(info.FullName);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException e) when (!OperatingSystem.IsWindows() && FailedReadErrno.Is(e.HResult))
+        {
+            throw IndexIoFailure.FromRead(Directory, info.FullName, e.HResult, e);
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -1532,7 +1604,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         var moved = false;
         var main = StepIndex.PathOf(Directory);
         string? aside = null;
-        if (File.Exists(main))
+        if (IndexFileExists())
         {
             aside = FreeAsideName(main, markedStamp, string.Empty);
             WriteSetAsideRecord(aside);
@@ -1617,14 +1689,61 @@ internal sealed class CheckpointStore : ICheckpointStore
         // Stored data: only a regular file of a name's size is read. A link (even a dangling one, which File.Exists
         // reports), a named pipe (whose read would block with the lock held) or a device reads as no record, and is deleted.
         var name = link || info.Length is 0 or > MaxSetAsideRecordBytes ? null : ReadSetAsideRecord(record);
-        var main = StepIndex.PathOf(Directory);
-        if (name is not null && !File.Exists(main) && IsSetAsideMain(name) && File.Exists(Path.Combine(Directory, name)) && MoveLogsAside(Path.Combine(Directory, name)))
+        // The record is honoured only where the index path is known to be empty (IndexFileExists raises a look that
+        // failed): a stale record beside a live index must never send the live index's -wal to the file it names.
+        if (name is not null && !IndexFileExists() && IsSetAsideMain(name) && File.Exists(Path.Combine(Directory, name)) && MoveLogsAside(Path.Combine(Directory, name)))
         {
             DurableIo.FsyncDirectory(Directory);
             Log($"Finished setting the index of '{Directory}' aside: its -wal and -shm, left at the index path by an interrupted repair, joined {name}.");
         }
 
         File.Delete(record);
+    }
+
+    /// <summary>
+    /// What <see cref="FinishInterruptedSetAside"/> would do with a record left behind, for a dry run over an index the real
+    /// run sets aside (a forced or lost one's): the file the record names and the -wal and -shm it would move beside that
+    /// file (under the names <see cref="LogAsideName"/> gives), or that it would only delete a record it cannot honour.
+    /// Null when there is no record. Reads, moves nothing.
+    /// </summary>
+    private string? InterruptedSetAsideNote()
+    {
+        var record = SetAsideRecordPath;
+        var info = new FileInfo(record);
+        var link = info.LinkTarget is not null;
+        var shown = Path.GetFileName(record);
+        if (!link && System.IO.Directory.Exists(record))
+        {
+            return $"'{shown}' is a folder: the repair would refuse before anything moves (move the folder away)";
+        }
+
+        if (!link && !info.Exists)
+        {
+            return null;
+        }
+
+        var name = link || info.Length is 0 or > MaxSetAsideRecordBytes ? null : ReadSetAsideRecord(record);
+        if (name is null || !IsSetAsideMain(name))
+        {
+            return $"'{shown}' holds no readable record of a set-aside index: the repair would delete it, moving nothing";
+        }
+
+        if (IndexFileExists())
+        {
+            return $"'{shown}' names '{name}', but '{StepIndex.FileName}' is still at its path (the set-aside never moved it, or the record is stale): the repair would delete the record, moving no log by it";
+        }
+
+        var set = Path.Combine(Directory, name);
+        if (!File.Exists(set))
+        {
+            return $"'{shown}' names '{name}', which does not exist: the repair would delete the record, moving no log by it";
+        }
+
+        var logs = new[] { "-wal", "-shm" }.Where(suffix => FileLooked(StepIndex.PathOf(Directory) + suffix))
+            .Select(suffix => $"'{StepIndex.FileName}{suffix}' as '{Path.GetFileName(LogAsideName(set, suffix))}'").ToList();
+        return logs.Count == 0
+            ? $"an interrupted set-aside: '{shown}' names '{name}', whose logs are already with it; the repair would delete the record"
+            : $"an interrupted set-aside: '{shown}' names '{name}'; the repair would first finish it, moving {string.Join(" and ", logs)} beside that file, then delete the record";
     }
 
     /// <summary>The most a set-aside record holds: one file name.</summary>
@@ -1677,7 +1796,7 @@ internal sealed class CheckpointStore : ICheckpointStore
             foreach (var suffix in new[] { "-wal", "-shm" })
             {
                 var path = main + suffix;
-                if (!File.Exists(path))
+                if (!FileLooked(path))
                 {
                     continue;
                 }

@@ -407,8 +407,17 @@ internal sealed class StepFolders
 
         var manifestBytes = ReadManifestFile(folder);
         var dataInfo = CheckedFile(folder, StepFormat.DataFile);
-        var data = File.OpenHandle(dataInfo.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        return new StepFiles(folder, manifestBytes, data, RandomAccess.GetLength(data));
+        SafeFileHandle? data = null;
+        try
+        {
+            data = File.OpenHandle(dataInfo.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return new StepFiles(folder, manifestBytes, data, RandomAccess.GetLength(data));
+        }
+        catch (IOException e)
+        {
+            data?.Dispose();
+            throw StepReadFailure.Marked(e, dataInfo.FullName);
+        }
     }
 
     public static byte[] ReadManifestFile(string folder)
@@ -419,7 +428,14 @@ internal sealed class StepFolders
             throw new InvalidDataException($"{StepFormat.ManifestFile} is {info.Length} bytes, beyond the limit of {StepFormat.MaxManifestBytes}");
         }
 
-        return File.ReadAllBytes(info.FullName);
+        try
+        {
+            return File.ReadAllBytes(info.FullName);
+        }
+        catch (IOException e)
+        {
+            throw StepReadFailure.Marked(e, info.FullName);
+        }
     }
 
     public bool IsPinned(long step) => HasPinnedMarker(StepPath(step));

@@ -118,6 +118,55 @@ public sealed class ForcedSetAsideCrashTests : IDisposable
     }
 
     /// <summary>
+    /// A forced dry run (<c>Repair-CheckpointIndex -Force -WhatIf</c>) after a kill inside the set-aside says what the real
+    /// run finishes first: the file the record (<c>index.sqlite.aside</c>) names and each -wal/-shm still at the index path
+    /// it would move beside that file, under the name it would take; or that it would only delete a record whose main file
+    /// never moved. It changes nothing. Until session 21 the dry run did not mention the record at all.
+    /// </summary>
+    [StraceTheory]
+    [MemberData(nameof(KillPoints))]
+    public void A_forced_dry_run_after_a_kill_in_the_set_aside_says_what_the_real_run_finishes_and_changes_nothing(string kill)
+    {
+        string[] failing = [_index, _index + "-wal"];
+        using (var killed = InjectedErrno.Start("pread64", "EIO", "1+", failing, kill, "repair-force", _ck))
+        {
+            var (code, output) = Harness.Wait(killed);
+            Assert.True(code == Harness.Killed, $"the forced repair was not killed at {kill} (exit {code}): {output}");
+        }
+
+        var record = File.ReadAllText(_index + CheckpointStore.SetAsideRecordSuffix).Trim();
+        var before = Files();
+        string dryOutput;
+        using (var dry = InjectedErrno.Start("pread64", "EIO", "1+", failing, null, "repair-force-dry", _ck))
+        {
+            var (code, output) = Harness.Wait(dry);
+            Assert.True(code == 0, $"the forced dry run after a kill at {kill} exited {code}: {output}");
+            dryOutput = output;
+        }
+
+        Assert.Equal(before, Files());
+        var line = Assert.Single(dryOutput.Split('\n'), l => l.StartsWith("problem: ", StringComparison.Ordinal) && l.Contains("'index.sqlite.aside'", StringComparison.Ordinal));
+        Assert.Contains($"names '{record}'", line, StringComparison.Ordinal);
+        if (File.Exists(_index))
+        {
+            // Killed before the main file moved: the real run deletes the record and moves no log by it.
+            Assert.Contains("still at its path", line, StringComparison.Ordinal);
+            return;
+        }
+
+        var logs = new[] { "-wal", "-shm" }.Where(suffix => File.Exists(_index + suffix)).ToList();
+        foreach (var suffix in logs)
+        {
+            Assert.Contains($"'{StepIndex.FileName}{suffix}' as '{record}{suffix}'", line, StringComparison.Ordinal);
+        }
+
+        Assert.Contains(logs.Count == 0 ? "whose logs are already with it" : "the repair would first finish it", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Every file of the store's top folder with its length: what a dry run must leave as it was.</summary>
+    private List<string> Files() => Directory.GetFiles(_ck).Select(f => $"{Path.GetFileName(f)} {new FileInfo(f).Length}").Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>
     /// A reader that opened the old index before it went aside creates its -wal and -shm again by path on its first query;
     /// when that happens while a forced repair rebuilds, they are the unreadable index's and join the file set aside under
     /// its own name: <c>&lt;name&gt;-wal</c> when the set has no log yet, <c>&lt;name&gt;.late-wal</c> when it has one (which may
