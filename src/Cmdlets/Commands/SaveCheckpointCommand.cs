@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using DataraxCkpt.Commands.Conversion;
+using DataraxCkpt.Commands.Errors;
 using DataraxCkpt.Commands.Infrastructure;
 
 namespace DataraxCkpt.Commands;
@@ -96,7 +97,18 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
             return;
         }
 
-        var target = StateToEngine.Convert(WithoutRestoreMarks(InputObject));
+        object? target;
+        try
+        {
+            target = StateToEngine.Convert(WithoutRestoreMarks(InputObject));
+        }
+        catch (StateChangedDuringSaveException e)
+        {
+            // This input's failure, found before the engine was called: nothing was written, the next input is saved.
+            WriteError(CheckpointErrorRecords.From(e, InputObject, directory));
+            return;
+        }
+
         TryEngine(() =>
         {
             var metadata = StateToEngine.ConvertMetadata(Metadata);
