@@ -208,6 +208,17 @@ Describe 'A state its own getters change on every read is refused' {
         @(Get-CheckpointStep -LiteralPath $script:dir) | Should -Be @(1)
     }
 
+    It 'A -Metadata value whose getter changes it on every read is refused naming metadata[cfg]; no step is written' {
+        $list = [System.Collections.Generic.List[object]]::new()
+        $o = [pscustomobject]@{ a = 1 }
+        $o | Add-Member -MemberType ScriptProperty -Name p -Value { $list.Add('added'); 1 }.GetNewClosure()
+        $list.Add($o)
+        $e = { @{ w = 2 } | Save-Checkpoint -LiteralPath $script:dir -Step 2 -Metadata @{ cfg = $list } -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -Be 'StateChangedDuringSave,DataraxCkpt.Commands.SaveCheckpointCommand'
+        $e.Exception.Message | Should -BeLike ('*' + [WildcardPattern]::Escape("'metadata[cfg]'") + ' changed while it was being saved*')
+        @(Get-CheckpointStep -LiteralPath $script:dir) | Should -Be @(1)
+    }
+
     It 'Without -ErrorAction Stop the refusal is a non-terminating error and the next piped state is still saved' {
         $list = [System.Collections.Generic.List[object]]::new()
         $o = [pscustomobject]@{ a = 1 }
