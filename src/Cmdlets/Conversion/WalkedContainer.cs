@@ -120,7 +120,20 @@ internal sealed class WalkedContainer
     /// </summary>
     public static bool ReadingRunsCode(PSPropertyInfo property) => property.GetType() != typeof(PSNoteProperty);
 
+    // A value type or a string by equality, but the engine's equality: it writes a double's bits, a decimal's scale, a
+    // DateTime's Kind and a DateTimeOffset's offset, which Equals ignores (-0.0 Equals 0.0, 1.00m Equals 1.0m), so a
+    // getter that put such an equal but different value behind the walk would be saved as it was read (found by attack 21).
     private static bool Same(object? now, object? then) =>
         ReferenceEquals(now, then)
-        || (now is not null && then is not null && (now.GetType().IsValueType || now is string) && now.Equals(then));
+        || (now is not null && then is not null && now.GetType() == then.GetType() && (now.GetType().IsValueType || now is string)
+            && now switch
+            {
+                double d => BitConverter.DoubleToInt64Bits(d) == BitConverter.DoubleToInt64Bits((double)then),
+                float f => BitConverter.SingleToInt32Bits(f) == BitConverter.SingleToInt32Bits((float)then),
+                Half h => BitConverter.HalfToUInt16Bits(h) == BitConverter.HalfToUInt16Bits((Half)then),
+                decimal m => decimal.GetBits(m).AsSpan().SequenceEqual(decimal.GetBits((decimal)then)),
+                DateTime t => t.Ticks == ((DateTime)then).Ticks && t.Kind == ((DateTime)then).Kind,
+                DateTimeOffset o => o.EqualsExact((DateTimeOffset)then),
+                _ => now.Equals(then),
+            });
 }
