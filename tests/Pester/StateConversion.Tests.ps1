@@ -10,9 +10,11 @@ BeforeAll {
 
     $cmdlets = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
     $flags = [Reflection.BindingFlags]'Public,Static'
-    $script:ToEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $flags, $null, [type[]]@([object]), $null)
+    # The save's conversion of a state with no -Metadata: Convert(state, metadata, out convertedMetadata).
+    $script:ToEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $flags, $null,
+        [type[]]@([object], [System.Collections.IDictionary], [System.Collections.Generic.Dictionary[string, object]].MakeByRefType()), $null)
     $script:FromEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateFromEngine', $true).GetMethod('Convert', $flags)
-    function ConvertTo-EngineValue($State) { $a = [object[]]::new(1); $a[0] = $State; $ToEngine.Invoke($null, $a) }
+    function ConvertTo-EngineValue($State) { $a = [object[]]::new(3); $a[0] = $State; $ToEngine.Invoke($null, $a) }
     function ConvertFrom-EngineValue($Value) { $a = [object[]]::new(1); $a[0] = $Value; $FromEngine.Invoke($null, $a) }
 
     if (-not ('DataraxCkptTests.CountingTable' -as [type])) {

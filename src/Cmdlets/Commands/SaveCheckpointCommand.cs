@@ -98,11 +98,13 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
         }
 
         object? target;
+        Dictionary<string, object?>? metadata;
         try
         {
-            target = StateToEngine.Convert(WithoutRestoreMarks(InputObject));
+            // The state and the metadata in one conversion: a metadata value's getter may change the state.
+            target = StateToEngine.Convert(WithoutRestoreMarks(InputObject), Metadata, out metadata);
         }
-        catch (StateChangedDuringSaveException e)
+        catch (Exception e) when (e is StateChangedDuringSaveException or UnsupportedValueException)
         {
             // This input's failure, found before the engine was called: nothing was written, the next input is saved.
             WriteError(CheckpointErrorRecords.From(e, InputObject, directory));
@@ -111,7 +113,6 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
 
         TryEngine(() =>
         {
-            var metadata = StateToEngine.ConvertMetadata(Metadata);
             CheckpointInfo saved;
             try
             {

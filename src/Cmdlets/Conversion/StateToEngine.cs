@@ -70,25 +70,31 @@ internal sealed class StateToEngine
         _walked = checkedWalk ? [] : null;
     }
 
-    /// <summary>Converts one state for one save.</summary>
-    /// <exception cref="StateChangedDuringSaveException">Code the state runs while it is read (ScriptProperty getters)
-    /// changed it during every walk.</exception>
-    public static object? Convert(object? state) => Convert(state, ValuePaths.Root);
-
-    private static object? Convert(object? state, string root)
+    /// <summary>
+    /// Converts one state and its <c>-Metadata</c> for one save, as one set of roots: every walk (the first and each
+    /// checked one) converts the state and then every metadata value, and a checked walk's records cover all of them,
+    /// so a metadata value's getter that changes the state (or another metadata value) after it was converted is seen
+    /// by the check like any other getter's change. <paramref name="convertedMetadata"/> is keyed by each key's text
+    /// and keeps the source's key comparer (case-insensitive for <c>@{}</c>), so restored metadata answers
+    /// <c>.Description</c> and <c>.description</c> alike; other dictionaries get the ordinal comparer.
+    /// </summary>
+    /// <exception cref="StateChangedDuringSaveException">Code the state or a metadata value runs while it is read
+    /// (ScriptProperty getters) changed it during every walk.</exception>
+    /// <exception cref="UnsupportedValueException">Two metadata keys have the same text (1 and '1').</exception>
+    public static object? Convert(object? state, IDictionary? metadata, out Dictionary<string, object?>? convertedMetadata)
     {
         var first = new StateToEngine();
-        var result = first.ToEngine(state);
+        var result = first.ConvertRoots(state, metadata, out convertedMetadata);
         if (!first._codeFound)
         {
-            // No code ran while the state was read, so nothing in it changed meanwhile.
+            // No code ran while the state or the metadata was read, so nothing in them changed meanwhile.
             return result;
         }
 
         for (var walk = 1; ; walk++)
         {
-            var checkedWalk = new StateToEngine(checkedWalk: true) { _path = root };
-            result = checkedWalk.ToEngine(state);
+            var checkedWalk = new StateToEngine(checkedWalk: true);
+            result = checkedWalk.ConvertRoots(state, metadata, out convertedMetadata);
             var changed = checkedWalk.FirstChanged();
             if (changed is null)
             {
@@ -102,6 +108,63 @@ internal sealed class StateToEngine
         }
     }
 
+    /// <summary>One walk of a save's roots: the state, then each metadata value (one memo, one record list for all).</summary>
+    private object? ConvertRoots(object? state, IDictionary? metadata, out Dictionary<string, object?>? convertedMetadata)
+    {
+        _path = ValuePaths.Root;
+        var result = ToEngine(state);
+        convertedMetadata = metadata is null ? null : ConvertMetadata(metadata);
+        return result;
+    }
+
+    /// <summary>The metadata dictionary's values, converted in this walk and keyed by their keys' text.</summary>
+    /// <exception cref="UnsupportedValueException">Two keys have the same text (1 and '1').</exception>
+    private Dictionary<string, object?> ConvertMetadata(IDictionary metadata)
+    {
+        // Its entries are read before any value is converted: a getter that adds a key then changes a dictionary whose
+        // enumeration has ended (the checked walks' record of it shows that), not one in the middle of its enumeration.
+        // A dictionary of another type than the three plain ones may run its own code while it is enumerated.
+        if (!WalkedContainer.IsPlainContainerType(metadata.GetType()))
+        {
+            _codeFound |= _passPlain;
+        }
+
+        var entries = new List<DictionaryEntry>(metadata.Count);
+        var enumerator = metadata.GetEnumerator();
+        while (enumerator.MoveNext())
+        {
+            entries.Add(new DictionaryEntry(enumerator.Key, enumerator.Value));
+        }
+
+        var comparer = DictionaryComparers.Of(metadata) as StringComparer ?? StringComparer.Ordinal;
+        var result = new Dictionary<string, object?>(entries.Count, comparer);
+        var seen = _walked is null ? null : new object?[2 * entries.Count];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var (sourceKey, sourceValue) = (entries[i].Key, entries[i].Value);
+            var key = sourceKey is PSObject pso ? pso.BaseObject : sourceKey;
+            var text = System.Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+            var path = "metadata[" + text + "]";
+            if (seen is not null)
+            {
+                seen[2 * i] = sourceKey;
+                seen[(2 * i) + 1] = sourceValue;
+            }
+
+            _path = path;
+
+            // Metadata keys are strings: two keys with one text (1 and '1') would keep one value silently.
+            if (!result.TryAdd(text, ToEngine(sourceValue)))
+            {
+                throw new UnsupportedValueException(path,
+                    $"two metadata keys ({key.GetType().Name} {text} and another) become the same text key '{text}'; metadata keys are strings, so rename one");
+            }
+        }
+
+        _walked?.Add(new WalkedContainer(metadata, "metadata", seen!, 2 * entries.Count));
+        return result;
+    }
+
     /// <summary>After a checked walk: the path of the first container that does not hold what the walk read from it, or null.</summary>
     private string? FirstChanged()
     {
@@ -110,9 +173,26 @@ internal sealed class StateToEngine
             return _changedDuringWalk;
         }
 
-        foreach (var walked in _walked!)
+        // A container of a subclass type is compared by enumerating it, which runs its own code (an overridden
+        // GetEnumerator, Count or indexer), and that code may change a container compared before it. So the records of
+        // such containers are compared first, twice (a change their code makes during the first pass to one of them
+        // is seen by the second), and the plain containers last: their comparison runs no code, so each is compared
+        // after every piece of code the check runs (attack 21). What is left is in docs/guarantees.md (Known gaps).
+        var runCode = _walked!.Exists(walked => walked.RunsCodeWhenRead);
+        for (var pass = 0; runCode && pass < 2; pass++)
         {
-            if (!walked.IsUnchanged())
+            foreach (var walked in _walked)
+            {
+                if (walked.RunsCodeWhenRead && !walked.IsUnchanged())
+                {
+                    return walked.Path;
+                }
+            }
+        }
+
+        foreach (var walked in _walked)
+        {
+            if (!walked.RunsCodeWhenRead && !walked.IsUnchanged())
             {
                 return walked.Path;
             }
@@ -131,38 +211,6 @@ internal sealed class StateToEngine
         var converter = new StateToEngine(copyEveryContainer: true);
         var result = converter.ToEngine(state);
         sources = converter._converted.ToDictionary(p => p.Value!, p => p.Key, ReferenceEqualityComparer.Instance);
-        return result;
-    }
-
-    /// <summary>
-    /// Converts <c>-Metadata</c> into the engine's string-keyed dictionary. It keeps the source's key
-    /// comparer (case-insensitive for <c>@{}</c>), so restored metadata answers <c>.Description</c> and
-    /// <c>.description</c> alike; other dictionaries get the ordinal comparer.
-    /// </summary>
-    /// <exception cref="UnsupportedValueException">Two keys have the same text (1 and '1').</exception>
-    /// <exception cref="StateChangedDuringSaveException">A value's own code changed it during every walk.</exception>
-    public static Dictionary<string, object?>? ConvertMetadata(IDictionary? metadata)
-    {
-        if (metadata is null)
-        {
-            return null;
-        }
-
-        var comparer = DictionaryComparers.Of(metadata) as StringComparer ?? StringComparer.Ordinal;
-        var result = new Dictionary<string, object?>(metadata.Count, comparer);
-        foreach (DictionaryEntry entry in metadata)
-        {
-            var key = entry.Key is PSObject pso ? pso.BaseObject : entry.Key;
-            var text = System.Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
-
-            // Metadata keys are strings: two keys with one text (1 and '1') would keep one value silently.
-            if (!result.TryAdd(text, Convert(entry.Value, "metadata[" + text + "]")))
-            {
-                throw new UnsupportedValueException("metadata[" + text + "]",
-                    $"two metadata keys ({key.GetType().Name} {text} and another) become the same text key '{text}'; metadata keys are strings, so rename one");
-            }
-        }
-
         return result;
     }
 

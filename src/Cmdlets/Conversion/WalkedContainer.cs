@@ -33,10 +33,26 @@ internal sealed class WalkedContainer
         Path = path;
         _seen = seen;
         _length = length;
+        RunsCodeWhenRead = source is not PSObject && !IsPlainContainerType(source.GetType());
     }
 
     /// <summary>The container's value path (<c>state.l</c>).</summary>
     public string Path { get; }
+
+    /// <summary>
+    /// True when <see cref="IsUnchanged"/> runs the container's own code: it is of a subclass type (a PowerShell class
+    /// deriving from Hashtable) or another dictionary type, whose enumeration, Count or indexer may be overridden.
+    /// </summary>
+    public bool RunsCodeWhenRead { get; }
+
+    /// <summary>
+    /// True for the container types whose enumeration, Count and indexer run no user code: Hashtable,
+    /// OrderedDictionary, ArrayList, object[], List&lt;object&gt;, List&lt;PSObject&gt; and Dictionary&lt;,&gt;, exactly.
+    /// </summary>
+    public static bool IsPlainContainerType(Type type) =>
+        type == typeof(Hashtable) || type == typeof(System.Collections.Specialized.OrderedDictionary) || type == typeof(ArrayList)
+        || type == typeof(object[]) || type == typeof(List<object>) || type == typeof(List<PSObject>)
+        || (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>));
 
     /// <summary>True when the container holds now exactly what the walk read from it.</summary>
     public bool IsUnchanged() => _source switch
