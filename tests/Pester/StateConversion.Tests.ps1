@@ -10,9 +10,11 @@ BeforeAll {
 
     $cmdlets = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
     $flags = [Reflection.BindingFlags]'Public,Static'
-    $script:ToEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $flags, $null, [type[]]@([object]), $null)
+    # The save's conversion of a state with no -Metadata: Convert(state, metadata, out convertedMetadata).
+    $script:ToEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $flags, $null,
+        [type[]]@([object], [System.Collections.IDictionary], [System.Collections.Generic.Dictionary[string, object]].MakeByRefType()), $null)
     $script:FromEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateFromEngine', $true).GetMethod('Convert', $flags)
-    function ConvertTo-EngineValue($State) { $a = [object[]]::new(1); $a[0] = $State; $ToEngine.Invoke($null, $a) }
+    function ConvertTo-EngineValue($State) { $a = [object[]]::new(3); $a[0] = $State; $ToEngine.Invoke($null, $a) }
     function ConvertFrom-EngineValue($Value) { $a = [object[]]::new(1); $a[0] = $Value; $FromEngine.Invoke($null, $a) }
 
     if (-not ('DataraxCkptTests.CountingTable' -as [type])) {
@@ -87,12 +89,14 @@ Describe 'Save: containers that need no conversion are not copied' {
     It 'an item that user code replaced while the array was walked is converted, never handed over raw' {
         # A ScriptProperty's getter runs during the conversion; here it puts a wrapped hashtable in a slot already
         # walked. The entries before the first change are read again when the copy starts (found by the attack on
-        # the module save path: the raw PSObject reached the engine and the save was refused).
+        # the module save path: the raw PSObject reached the engine and the save was refused). The getter changes the
+        # state on its first read only: one that changes it on every read is refused (StateChangedDuringSave.Tests.ps1).
         $script:walked = [object[]]::new(3)
         $walked[0] = 'first'
         $walked[1] = 2
+        $script:touched = 0
         $o = [pscustomobject]@{ a = 1 }
-        $o | Add-Member -MemberType ScriptProperty -Name touch -Value { $script:walked[0] = [psobject]@{ inner = [psobject]5 }; 'got' }
+        $o | Add-Member -MemberType ScriptProperty -Name touch -Value { if ($script:touched++ -eq 0) { $script:walked[0] = [psobject]@{ inner = [psobject]5 } }; 'got' }
         $walked[2] = $o
         $converted = ConvertTo-EngineValue @{ a = $walked }
         $first = $converted['a'][0]
@@ -104,12 +108,13 @@ Describe 'Save: containers that need no conversion are not copied' {
     }
 
     It 'a Dictionary whose earlier entry user code removed or replaced during the walk gives a consistent copy' {
-        # Dictionary<,> lets a value be replaced or a key removed without failing the walk's enumerator.
+        # Dictionary<,> lets a value be replaced or a key removed without failing the walk's enumerator (first read only, as above).
         $script:dict = [Collections.Generic.Dictionary[string, object]]::new()
         $dict['k0'] = 'zero'
         $dict['k1'] = 'one'
         $o = [pscustomobject]@{ a = 1 }
-        $o | Add-Member -MemberType ScriptProperty -Name touch -Value { $null = $script:dict.Remove('k0'); $script:dict['k1'] = [psobject]@{ x = [psobject]1 }; 'got' }
+        $script:touched = 0
+        $o | Add-Member -MemberType ScriptProperty -Name touch -Value { if ($script:touched++ -eq 0) { $null = $script:dict.Remove('k0'); $script:dict['k1'] = [psobject]@{ x = [psobject]1 } }; 'got' }
         $dict['k2'] = $o
         $converted = ConvertTo-EngineValue @{ d = $dict }
         $d = $converted['d']

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using DataraxCkpt.Commands.Conversion;
+using DataraxCkpt.Commands.Errors;
 using DataraxCkpt.Commands.Infrastructure;
 
 namespace DataraxCkpt.Commands;
@@ -96,10 +97,22 @@ public sealed class SaveCheckpointCommand : CheckpointCommandBase
             return;
         }
 
-        var target = StateToEngine.Convert(WithoutRestoreMarks(InputObject));
+        object? target;
+        Dictionary<string, object?>? metadata;
+        try
+        {
+            // The state and the metadata in one conversion: a metadata value's getter may change the state.
+            target = StateToEngine.Convert(WithoutRestoreMarks(InputObject), Metadata, out metadata);
+        }
+        catch (Exception e) when (e is StateChangedDuringSaveException or UnsupportedValueException)
+        {
+            // This input's failure, found before the engine was called: nothing was written, the next input is saved.
+            WriteError(CheckpointErrorRecords.From(e, InputObject, directory));
+            return;
+        }
+
         TryEngine(() =>
         {
-            var metadata = StateToEngine.ConvertMetadata(Metadata);
             CheckpointInfo saved;
             try
             {

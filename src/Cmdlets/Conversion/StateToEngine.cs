@@ -25,6 +25,14 @@ namespace DataraxCkpt.Commands.Conversion;
 /// refuses with an error naming the path. A container met again while its own contents are still being
 /// converted (a cycle) gets its copy at that moment, so the cycle closes over the copy. A small Hashtable or
 /// object[] holding only plain values (and such containers) skips the memo: it comes out as itself either way.</para>
+/// <para>A state can run code while it is read: a PSCustomObject's ScriptProperty getter (or another member that is not
+/// a plain note property), a subclass of a container type. Such code may change a list or dictionary of the same state
+/// behind the walk. The first walk reads no such member: it only notes that one exists, and a state without one (nearly
+/// every state) is done after it, with no bookkeeping. A state with one is walked again, reading those members, with a
+/// record of what was read from every container (<see cref="WalkedContainer"/>); if any container holds something else
+/// after that walk, it is walked once more, up to <see cref="CheckedWalks"/> times, then refused
+/// (<see cref="StateChangedDuringSaveException"/>). So a step holds the state as it is when the conversion ends, or
+/// nothing is saved.</para>
 /// </remarks>
 internal sealed class StateToEngine
 {
@@ -36,10 +44,162 @@ internal sealed class StateToEngine
     // it is given, so every container must be a copy the module converts back, never the user's own instance.
     private readonly bool _copyEveryContainer;
 
-    private StateToEngine(bool copyEveryContainer = false) => _copyEveryContainer = copyEveryContainer;
+    // The first walk of a save: plain containers go to the engine without a walk, members that run code are not read.
+    private readonly bool _passPlain;
 
-    /// <summary>Converts one state for one save.</summary>
-    public static object? Convert(object? state) => new StateToEngine().ToEngine(state);
+    // A checked walk's record of every container it read (null on the first walk and for Restore -Into).
+    private readonly List<WalkedContainer>? _walked;
+
+    // A checked walk: the value path of the container being read (a record names it when it keeps changing), and the
+    // first container whose enumerator said it changed during the walk.
+    private string _path = ValuePaths.Root;
+    private string? _changedDuringWalk;
+
+    // The first walk met a member whose reading runs code, or a container whose type is a subclass.
+    private bool _codeFound;
+
+    // Checked walks of a state that runs code, at most; one that keeps changing through all of them is refused. Three:
+    // a getter that changes the state the first time it runs settles on the second walk; one that changes it on every
+    // read never settles, and more walks would only run it more often.
+    private const int CheckedWalks = 3;
+
+    private StateToEngine(bool copyEveryContainer = false, bool checkedWalk = false)
+    {
+        _copyEveryContainer = copyEveryContainer;
+        _passPlain = !copyEveryContainer && !checkedWalk;
+        _walked = checkedWalk ? [] : null;
+    }
+
+    /// <summary>
+    /// Converts one state and its <c>-Metadata</c> for one save, as one set of roots: every walk (the first and each
+    /// checked one) converts the state and then every metadata value, and a checked walk's records cover all of them,
+    /// so a metadata value's getter that changes the state (or another metadata value) after it was converted is seen
+    /// by the check like any other getter's change. <paramref name="convertedMetadata"/> is keyed by each key's text
+    /// and keeps the source's key comparer (case-insensitive for <c>@{}</c>), so restored metadata answers
+    /// <c>.Description</c> and <c>.description</c> alike; other dictionaries get the ordinal comparer.
+    /// </summary>
+    /// <exception cref="StateChangedDuringSaveException">Code the state or a metadata value runs while it is read
+    /// (ScriptProperty getters) changed it during every walk.</exception>
+    /// <exception cref="UnsupportedValueException">Two metadata keys have the same text (1 and '1').</exception>
+    public static object? Convert(object? state, IDictionary? metadata, out Dictionary<string, object?>? convertedMetadata)
+    {
+        var first = new StateToEngine();
+        var result = first.ConvertRoots(state, metadata, out convertedMetadata);
+        if (!first._codeFound)
+        {
+            // No code ran while the state or the metadata was read, so nothing in them changed meanwhile.
+            return result;
+        }
+
+        for (var walk = 1; ; walk++)
+        {
+            var checkedWalk = new StateToEngine(checkedWalk: true);
+            result = checkedWalk.ConvertRoots(state, metadata, out convertedMetadata);
+            var changed = checkedWalk.FirstChanged();
+            if (changed is null)
+            {
+                return result;
+            }
+
+            if (walk == CheckedWalks)
+            {
+                throw new StateChangedDuringSaveException(changed, walk);
+            }
+        }
+    }
+
+    /// <summary>One walk of a save's roots: the state, then each metadata value (one memo, one record list for all).</summary>
+    private object? ConvertRoots(object? state, IDictionary? metadata, out Dictionary<string, object?>? convertedMetadata)
+    {
+        _path = ValuePaths.Root;
+        var result = ToEngine(state);
+        convertedMetadata = metadata is null ? null : ConvertMetadata(metadata);
+        return result;
+    }
+
+    /// <summary>The metadata dictionary's values, converted in this walk and keyed by their keys' text.</summary>
+    /// <exception cref="UnsupportedValueException">Two keys have the same text (1 and '1').</exception>
+    private Dictionary<string, object?> ConvertMetadata(IDictionary metadata)
+    {
+        // Its entries are read before any value is converted: a getter that adds a key then changes a dictionary whose
+        // enumeration has ended (the checked walks' record of it shows that), not one in the middle of its enumeration.
+        // A dictionary of another type than the three plain ones may run its own code while it is enumerated.
+        if (!WalkedContainer.IsPlainContainerType(metadata.GetType()))
+        {
+            _codeFound |= _passPlain;
+        }
+
+        var entries = new List<DictionaryEntry>(metadata.Count);
+        var enumerator = metadata.GetEnumerator();
+        while (enumerator.MoveNext())
+        {
+            entries.Add(new DictionaryEntry(enumerator.Key, enumerator.Value));
+        }
+
+        var comparer = DictionaryComparers.Of(metadata) as StringComparer ?? StringComparer.Ordinal;
+        var result = new Dictionary<string, object?>(entries.Count, comparer);
+        var seen = _walked is null ? null : new object?[2 * entries.Count];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var (sourceKey, sourceValue) = (entries[i].Key, entries[i].Value);
+            var key = sourceKey is PSObject pso ? pso.BaseObject : sourceKey;
+            var text = System.Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+            var path = "metadata[" + text + "]";
+            if (seen is not null)
+            {
+                seen[2 * i] = sourceKey;
+                seen[(2 * i) + 1] = sourceValue;
+            }
+
+            _path = path;
+
+            // Metadata keys are strings: two keys with one text (1 and '1') would keep one value silently.
+            if (!result.TryAdd(text, ToEngine(sourceValue)))
+            {
+                throw new UnsupportedValueException(path,
+                    $"two metadata keys ({key.GetType().Name} {text} and another) become the same text key '{text}'; metadata keys are strings, so rename one");
+            }
+        }
+
+        _walked?.Add(new WalkedContainer(metadata, "metadata", seen!, 2 * entries.Count));
+        return result;
+    }
+
+    /// <summary>After a checked walk: the path of the first container that does not hold what the walk read from it, or null.</summary>
+    private string? FirstChanged()
+    {
+        if (_changedDuringWalk is not null)
+        {
+            return _changedDuringWalk;
+        }
+
+        // A container of a subclass type is compared by enumerating it, which runs its own code (an overridden
+        // GetEnumerator, Count or indexer), and that code may change a container compared before it. So the records of
+        // such containers are compared first, twice (a change their code makes during the first pass to one of them
+        // is seen by the second), and the plain containers last: their comparison runs no code, so each is compared
+        // after every piece of code the check runs (attack 21). What is left is in docs/guarantees.md (Known gaps).
+        var runCode = _walked!.Exists(walked => walked.RunsCodeWhenRead);
+        for (var pass = 0; runCode && pass < 2; pass++)
+        {
+            foreach (var walked in _walked)
+            {
+                if (walked.RunsCodeWhenRead && !walked.IsUnchanged())
+                {
+                    return walked.Path;
+                }
+            }
+        }
+
+        foreach (var walked in _walked)
+        {
+            if (!walked.RunsCodeWhenRead && !walked.IsUnchanged())
+            {
+                return walked.Path;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>
     /// Converts a state into copies of every container (none passed through) and also returns, for every copy,
@@ -51,37 +211,6 @@ internal sealed class StateToEngine
         var converter = new StateToEngine(copyEveryContainer: true);
         var result = converter.ToEngine(state);
         sources = converter._converted.ToDictionary(p => p.Value!, p => p.Key, ReferenceEqualityComparer.Instance);
-        return result;
-    }
-
-    /// <summary>
-    /// Converts <c>-Metadata</c> into the engine's string-keyed dictionary. It keeps the source's key
-    /// comparer (case-insensitive for <c>@{}</c>), so restored metadata answers <c>.Description</c> and
-    /// <c>.description</c> alike; other dictionaries get the ordinal comparer.
-    /// </summary>
-    /// <exception cref="UnsupportedValueException">Two keys have the same text (1 and '1').</exception>
-    public static Dictionary<string, object?>? ConvertMetadata(IDictionary? metadata)
-    {
-        if (metadata is null)
-        {
-            return null;
-        }
-
-        var comparer = DictionaryComparers.Of(metadata) as StringComparer ?? StringComparer.Ordinal;
-        var result = new Dictionary<string, object?>(metadata.Count, comparer);
-        foreach (DictionaryEntry entry in metadata)
-        {
-            var key = entry.Key is PSObject pso ? pso.BaseObject : entry.Key;
-            var text = System.Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
-
-            // Metadata keys are strings: two keys with one text (1 and '1') would keep one value silently.
-            if (!result.TryAdd(text, Convert(entry.Value)))
-            {
-                throw new UnsupportedValueException("metadata[" + text + "]",
-                    $"two metadata keys ({key.GetType().Name} {text} and another) become the same text key '{text}'; metadata keys are strings, so rename one");
-            }
-        }
-
         return result;
     }
 
@@ -99,13 +228,13 @@ internal sealed class StateToEngine
         if (type == typeof(Hashtable))
         {
             var table = (Hashtable)value;
-            return !_copyEveryContainer && IsPlainTable(table, nested: true) ? value : ConvertDictionary(table, keepsType: true);
+            return _passPlain && IsPlainTable(table, nested: true) ? value : ConvertDictionary(table, keepsType: true);
         }
 
         if (type == typeof(object[]))
         {
             var array = (object?[])value;
-            return !_copyEveryContainer && IsPlainArray(array, nested: true) ? value : ConvertList(array, keepsType: true);
+            return _passPlain && IsPlainArray(array, nested: true) ? value : ConvertList(array, keepsType: true);
         }
 
         if (value is PSObject pso)
@@ -121,10 +250,10 @@ internal sealed class StateToEngine
 
         return value switch
         {
-            Hashtable table => ConvertDictionary(table, table.GetType() == typeof(Hashtable)),
-            OrderedDictionary ordered => ConvertDictionary(ordered, ordered.GetType() == typeof(OrderedDictionary)),
+            Hashtable table => ConvertDictionary(table, IsExactly(table, typeof(Hashtable))),
+            OrderedDictionary ordered => ConvertDictionary(ordered, IsExactly(ordered, typeof(OrderedDictionary))),
             object?[] array when array.GetType() == typeof(object[]) => ConvertList(array, keepsType: true),
-            ArrayList list => ConvertList(list, list.GetType() == typeof(ArrayList)),
+            ArrayList list => ConvertList(list, IsExactly(list, typeof(ArrayList))),
             List<object?> list => ConvertList(list, keepsType: true),
             // Becomes a List<object>: the engine has no PSObject.
             List<PSObject> list => ConvertList(list, keepsType: false),
@@ -132,6 +261,21 @@ internal sealed class StateToEngine
             IDictionary generic when IsGenericDictionary(generic) => ConvertDictionary(generic, keepsType: true),
             _ => value,
         };
+    }
+
+    /// <summary>
+    /// True when <paramref name="container"/> is of exactly <paramref name="type"/>; a subclass (a PowerShell class deriving
+    /// from Hashtable) may run its own code while it is enumerated, which makes the state one to check after its walk.
+    /// </summary>
+    private bool IsExactly(object container, Type type)
+    {
+        if (container.GetType() == type)
+        {
+            return true;
+        }
+
+        _codeFound |= _passPlain;
+        return false;
     }
 
     /// <summary>A value the conversion hands over as it is and that holds nothing to convert: null, a string, a number, a bool or a char.</summary>
@@ -256,14 +400,52 @@ internal sealed class StateToEngine
 
         var target = new StateObject();
         _converted.Add(source, target);
-        foreach (var property in source.Properties)
+        if (_walked is not null)
         {
-            if (property.IsGettable)
-            {
-                target.Add(property.Name, ToEngine(property.Value));
-            }
+            return ConvertObjectChecked(source, target);
         }
 
+        foreach (var property in source.Properties)
+        {
+            if (!property.IsGettable)
+            {
+                continue;
+            }
+
+            if (_passPlain && WalkedContainer.ReadingRunsCode(property))
+            {
+                // The first walk of a save runs no code: it notes that the state has some, and the checked walks that
+                // follow read it (this walk's result is then dropped). Restore -Into reads it as before.
+                _codeFound = true;
+                continue;
+            }
+
+            target.Add(property.Name, ToEngine(property.Value));
+        }
+
+        return target;
+    }
+
+    private StateObject ConvertObjectChecked(PSObject source, StateObject target)
+    {
+        var seen = new List<object?>();
+        var parent = _path;
+        foreach (var property in source.Properties)
+        {
+            if (!property.IsGettable)
+            {
+                continue;
+            }
+
+            var value = property.Value;
+            seen.Add(property.Name);
+            seen.Add(WalkedContainer.ReadingRunsCode(property) ? WalkedContainer.CodeValue : value);
+            _path = ValuePaths.Child(parent, property.Name);
+            target.Add(property.Name, ToEngine(value));
+        }
+
+        _path = parent;
+        _walked!.Add(new WalkedContainer(source, parent, [.. seen], seen.Count));
         return target;
     }
 
@@ -272,6 +454,11 @@ internal sealed class StateToEngine
         if (TryGetConverted(source, out var known))
         {
             return known;
+        }
+
+        if (_walked is not null)
+        {
+            return ConvertDictionaryChecked(source, keepsType);
         }
 
         // Converted entries are buffered only from the first entry that changes, unless a copy is certain from the
@@ -317,32 +504,7 @@ internal sealed class StateToEngine
                 n++;
             }
 
-            if (KeepsSource(source, changed, out var target))
-            {
-                return source;
-            }
-
-            var copy = (IDictionary)target;
-            if (entries is null)
-            {
-                // Nothing changed, but a cycle through this dictionary asked for its copy: the source's own entries.
-                var e = source.GetEnumerator();
-                while (e.MoveNext())
-                {
-                    copy.Add(e.Key, e.Value);
-                }
-
-                return copy;
-            }
-
-            var element = SlotTypes.ValueType(copy);
-            for (var i = 0; i < n; i++)
-            {
-                var (key, value) = (entries[i].Key, entries[i].Value);
-                copy.Add(key, SlotTypes.Fits(element, value) ? value : source[key]);
-            }
-
-            return copy;
+            return DictionaryResult(source, changed, entries, n);
         }
         finally
         {
@@ -353,11 +515,120 @@ internal sealed class StateToEngine
         }
     }
 
+    /// <summary>A checked walk's ConvertDictionary: every entry buffered from the start (no second pass) and recorded.</summary>
+    private object ConvertDictionaryChecked(IDictionary source, bool keepsType)
+    {
+        var count = source.Count;
+        var changed = !keepsType;
+        var entries = ArrayPool<DictionaryEntry>.Shared.Rent(count);
+        var seen = new object?[2 * count];
+        var parent = _path;
+        try
+        {
+            var n = 0;
+            var enumerator = source.GetEnumerator();
+            while (NextEntry(enumerator, n < count, parent))
+            {
+                var sourceKey = enumerator.Key;
+                var sourceValue = enumerator.Value;
+                seen[2 * n] = sourceKey;
+                seen[(2 * n) + 1] = sourceValue;
+                var key = sourceKey is PSObject keyObject ? keyObject.BaseObject : sourceKey;
+                if (!IsPlainLeaf(sourceValue))
+                {
+                    _path = ValuePaths.Child(parent, key);
+                }
+
+                var value = ToEngine(sourceValue);
+                changed |= !ReferenceEquals(key, sourceKey) || !ReferenceEquals(value, sourceValue);
+                entries[n++] = new DictionaryEntry(key, value);
+            }
+
+            _path = parent;
+            _walked!.Add(new WalkedContainer(source, parent, seen, 2 * n));
+            return DictionaryResult(source, changed, entries, n);
+        }
+        finally
+        {
+            ArrayPool<DictionaryEntry>.Shared.Return(entries, clearArray: true);
+        }
+    }
+
+    /// <summary>
+    /// A checked walk's next entry: false at the end, and also when code run by the walk changed the dictionary so that
+    /// its enumerator refuses to go on or it grew past what the walk buffers; the walk is then marked as changed.
+    /// </summary>
+    private bool NextEntry(IDictionaryEnumerator enumerator, bool room, string path)
+    {
+        bool more;
+        try
+        {
+            more = enumerator.MoveNext();
+        }
+        catch (InvalidOperationException)
+        {
+            // "Collection was modified": a Hashtable, an OrderedDictionary or a Dictionary<,> a getter added to.
+            _changedDuringWalk ??= path;
+            return false;
+        }
+
+        if (more && !room)
+        {
+            _changedDuringWalk ??= path;
+            return false;
+        }
+
+        return more;
+    }
+
+    /// <summary>The end of a dictionary's conversion: the source itself, or its copy filled with the converted entries.</summary>
+    private object DictionaryResult(IDictionary source, bool changed, DictionaryEntry[]? entries, int n)
+    {
+        if (_codeFound)
+        {
+            // A first walk whose result is dropped for the checked walks: no copy (a hashtable of 100,000 entries
+            // holding one PSCustomObject with a getter is rehashed by its copy, most of the walk's time).
+            return source;
+        }
+
+        if (KeepsSource(source, changed, out var target))
+        {
+            return source;
+        }
+
+        var copy = (IDictionary)target;
+        if (entries is null)
+        {
+            // Nothing changed, but a cycle through this dictionary asked for its copy: the source's own entries.
+            var e = source.GetEnumerator();
+            while (e.MoveNext())
+            {
+                copy.Add(e.Key, e.Value);
+            }
+
+            return copy;
+        }
+
+        var element = SlotTypes.ValueType(copy);
+        for (var i = 0; i < n; i++)
+        {
+            var (key, value) = (entries[i].Key, entries[i].Value);
+            copy.Add(key, SlotTypes.Fits(element, value) ? value : source[key]);
+        }
+
+        return copy;
+    }
+
     private object ConvertList(IList source, bool keepsType)
     {
         if (TryGetConverted(source, out var known))
         {
             return known;
+        }
+
+        if (_walked is not null)
+        {
+            return ConvertListChecked(source, keepsType);
         }
 
         // As for dictionaries: items are buffered only from the first one that changes, unless a copy is certain.
@@ -400,28 +671,7 @@ internal sealed class StateToEngine
                 }
             }
 
-            if (KeepsSource(source, changed, out var target))
-            {
-                return source;
-            }
-
-            if (items is null)
-            {
-                // Nothing changed, but a cycle through this list asked for its copy: the source's own items.
-                for (var i = 0; i < Math.Min(count, source.Count); i++)
-                {
-                    SetItem(target, i, source[i]);
-                }
-
-                return target;
-            }
-
-            for (var i = 0; i < count; i++)
-            {
-                SetItem(target, i, items[i]);
-            }
-
-            return target;
+            return ListResult(source, changed, items, count);
         }
         finally
         {
@@ -430,6 +680,76 @@ internal sealed class StateToEngine
                 ArrayPool<object?>.Shared.Return(items, clearArray: true);
             }
         }
+    }
+
+    /// <summary>A checked walk's ConvertList: every item buffered from the start (no second pass) and recorded.</summary>
+    private object ConvertListChecked(IList source, bool keepsType)
+    {
+        var count = source.Count;
+        var changed = !keepsType;
+        var items = ArrayPool<object?>.Shared.Rent(count);
+        var seen = new object?[count];
+        var parent = _path;
+        try
+        {
+            var array = source as object?[];
+            var n = 0;
+            // A list a getter shortens is read to its new end; one it lengthens differs from the record afterwards.
+            for (; n < count && (array is not null || n < source.Count); n++)
+            {
+                var item = array is not null ? array[n] : source[n];
+                seen[n] = item;
+                if (!IsPlainLeaf(item))
+                {
+                    _path = ValuePaths.Child(parent, n);
+                }
+
+                var value = ToEngine(item);
+                changed |= !ReferenceEquals(value, item);
+                items[n] = value;
+            }
+
+            _path = parent;
+            _walked!.Add(new WalkedContainer(source, parent, seen, n));
+            return ListResult(source, changed, items, n);
+        }
+        finally
+        {
+            ArrayPool<object?>.Shared.Return(items, clearArray: true);
+        }
+    }
+
+    /// <summary>The end of a list's conversion: the source itself, or its copy filled with the converted items.</summary>
+    private object ListResult(IList source, bool changed, object?[]? items, int count)
+    {
+        if (_codeFound)
+        {
+            // As in DictionaryResult: a first walk whose result is dropped makes no copy.
+            return source;
+        }
+
+        if (KeepsSource(source, changed, out var target))
+        {
+            return source;
+        }
+
+        if (items is null)
+        {
+            // Nothing changed, but a cycle through this list asked for its copy: the source's own items.
+            for (var i = 0; i < Math.Min(count, source.Count); i++)
+            {
+                SetItem(target, i, source[i]);
+            }
+
+            return target;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            SetItem(target, i, items[i]);
+        }
+
+        return target;
     }
 
     /// <summary>Puts item <paramref name="index"/> of a copy: an array's slot, or the next item of a list (filled in order).</summary>

@@ -45,6 +45,8 @@ internal static class CheckpointErrorRecords
             ArgumentException => new ErrorRecord(shown, "InvalidArgument", ErrorCategory.InvalidArgument, target),
             UnauthorizedAccessException => new ErrorRecord(shown, "AccessDenied", ErrorCategory.PermissionDenied, target),
             TimeoutException => new ErrorRecord(shown, "LockTimeout", ErrorCategory.ResourceBusy, target),
+            // Found by the module's conversion before the engine was called, but reported as the engine's failures are.
+            Conversion.StateChangedDuringSaveException => new ErrorRecord(shown, Conversion.StateChangedDuringSaveException.ErrorId, ErrorCategory.InvalidOperation, target),
             InvalidOperationException => new ErrorRecord(shown, "InvalidOperation", ErrorCategory.InvalidOperation, target),
             // The engine should wrap these; until it does, an index that cannot be opened is still one store's failure.
             System.Data.Common.DbException => new ErrorRecord(shown, "IndexUnavailable", ErrorCategory.ResourceUnavailable, target),
