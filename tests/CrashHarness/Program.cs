@@ -89,6 +89,10 @@ try
         case "prune":
             handler.Prune(dir, new RetentionPolicy { Keep = (int)Arg(2) });
             break;
+        case "prune-dry":
+            // prune-dry <dir> <keep>: the steps a prune keeping <keep> would remove, changing nothing.
+            Console.WriteLine("planned: " + string.Join(",", handler.Prune(dir, new RetentionPolicy { Keep = (int)Arg(2) }, dryRun: true).Select(c => c.Step)));
+            break;
         case "remove":
             handler.Remove(dir, Arg(2), force: true);
             break;
