@@ -83,6 +83,11 @@ try
             }
 
             break;
+        case "save-keep":
+            // save-keep <dir> <step> <seed> <tensors> <floats> <keep>: a save with retention (the step is committed even when
+            // retention fails: RetentionFailedException).
+            handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4), Floats()), step: Arg(2), keep: (int)Arg(6));
+            break;
         case "overwrite":
             handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4), Floats()), step: Arg(2), overwrite: true);
             break;
