@@ -1105,7 +1105,24 @@ internal sealed class CheckpointStore : ICheckpointStore
         var folders = planned.Count > 256 ? _folders.ListStepFolders().ToHashSet() : null;
         bool HasFolder(long step) => folders?.Contains(step) ?? _folders.StepExists(step);
         var doomed = index.Rows(planned.Select(f => f.Step).ToList());
-        doomed.RemoveAll(r => HasFolder(r.Step) && Recovery.IsNewerFormat(_folders, r.Step));
+        // A doomed step whose folder the system could not look at (EIO, EACCES on the look: PathLook raises it) is left
+        // listed, as a step of a newer format is: this engine cannot tell what removing it would do, and raising would
+        // fail every prune and every save's retention of the directory for the sake of one folder (looks21's attack:
+        // Attack21BadSectorStepTests). The other doomed steps are removed; the next prune tries that one again.
+        doomed.RemoveAll(r => FolderLooked(r.Step) switch { null => true, true => Recovery.IsNewerFormat(_folders, r.Step), false => false });
+        bool? FolderLooked(long step)
+        {
+            try
+            {
+                return HasFolder(step);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log($"Left step {step} of '{Directory}' listed{(dryRun ? " (dry run)" : string.Empty)}: retention would remove it, but its folder could not be looked at ({e.Message.TrimEnd('.')}).");
+                return null;
+            }
+        }
+
         if (!dryRun && doomed.Count > 0)
         {
             StepCommit.Remove(_folders, index, doomed);
