@@ -83,11 +83,20 @@ try
             }
 
             break;
+        case "save-keep":
+            // save-keep <dir> <step> <seed> <tensors> <floats> <keep>: a save with retention (the step is committed even when
+            // retention fails: RetentionFailedException).
+            handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4), Floats()), step: Arg(2), keep: (int)Arg(6));
+            break;
         case "overwrite":
             handler.Save(dir, HarnessState.Create(Arg(2), (int)Arg(3), (int)Arg(4), Floats()), step: Arg(2), overwrite: true);
             break;
         case "prune":
             handler.Prune(dir, new RetentionPolicy { Keep = (int)Arg(2) });
+            break;
+        case "prune-dry":
+            // prune-dry <dir> <keep>: the steps a prune keeping <keep> would remove, changing nothing.
+            Console.WriteLine("planned: " + string.Join(",", handler.Prune(dir, new RetentionPolicy { Keep = (int)Arg(2) }, dryRun: true).Select(c => c.Step)));
             break;
         case "remove":
             handler.Remove(dir, Arg(2), force: true);

@@ -83,6 +83,23 @@ internal static class IndexIoFailure
     public static IOException FromRead(string directory, string file, int errno, IOException e) =>
         Tagged(new IOException(Message(directory, file, IndexIoCause.FailedDisk, Cause(e.Message, errno)), e), IndexIoCause.FailedDisk, file, read: true, errno);
 
+    /// <summary>
+    /// <see cref="PathLook.File(FileInfo)"/> on a file of the index set of <paramref name="directory"/>: a look the disk
+    /// failed (EIO and its kin) is raised as the index's failed read (<see cref="FromRead"/>, what a forced repair sets the
+    /// index aside for), any other failed look as <see cref="PathLook"/> raises it.
+    /// </summary>
+    public static bool Looked(string directory, FileInfo info)
+    {
+        try
+        {
+            return PathLook.File(info);
+        }
+        catch (IOException e) when (e.Data[ErrnoKey] is int errno && FailedReadErrno.Is(errno) && e.InnerException is IOException look)
+        {
+            throw FromRead(directory, info.FullName, errno, look);
+        }
+    }
+
     private static IndexIoCause Of(int errno, bool lockCall) =>
         errno == ENOSPC || errno == EDQUOT ? IndexIoCause.Full
         : errno == EROFS ? IndexIoCause.ReadOnly

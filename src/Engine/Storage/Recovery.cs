@@ -99,7 +99,7 @@ internal static class Recovery
                     else
                     {
                         actions.Add($"rolled back an unfinished save of step {intent.Step}");
-                        if (!folders.StepExists(intent.Step) && Directory.Exists(folders.DisplacedPath(intent.Staging)))
+                        if (!folders.StepExists(intent.Step) && PathLook.Directory(folders.DisplacedPath(intent.Staging)))
                         {
                             // An overwrite failed between its two renames and its new version is gone: the old
                             // version is where the intent says it was parked; it goes back under the number.

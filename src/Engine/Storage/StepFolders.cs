@@ -39,7 +39,11 @@ internal sealed class StepFolders
 
     public string StepPath(long step) => Path.Combine(Directory, step.ToString(CultureInfo.InvariantCulture));
 
-    public bool StepExists(long step) => System.IO.Directory.Exists(StepPath(step));
+    /// <summary>
+    /// Whether the step's folder is there (<see cref="PathLook"/>: a look the system failed is raised, not "missing", or
+    /// recovery would publish a staged copy or put a parked old version back onto a folder it could not see).
+    /// </summary>
+    public bool StepExists(long step) => PathLook.Directory(StepPath(step));
 
     /// <summary>Creates the staging folder of a save and takes its owner lock.</summary>
     public StagingArea CreateStaging(long step, string saveId)
@@ -182,7 +186,8 @@ internal sealed class StepFolders
     public bool RestoreDisplaced(string stagingName, long step)
     {
         var displaced = DisplacedPath(stagingName);
-        if (StepExists(step) || !System.IO.Directory.Exists(displaced) || new DirectoryInfo(displaced).LinkTarget is not null)
+        // PathLook: a parked old version whose look failed is not "none": unrestored, the trash sweep that follows deletes it.
+        if (StepExists(step) || !PathLook.Directory(displaced) || new DirectoryInfo(displaced).LinkTarget is not null)
         {
             return false;
         }
@@ -198,7 +203,7 @@ internal sealed class StepFolders
     /// or an entry in it that is a link, is what that path drops or skips, never follows: it counts for nothing here.
     /// </summary>
     public bool HasDisplaced() =>
-        System.IO.Directory.Exists(TrashRoot) && new FileInfo(TrashRoot).LinkTarget is null
+        PathLook.Directory(TrashRoot) && new FileInfo(TrashRoot).LinkTarget is null
         && System.IO.Directory.EnumerateDirectories(TrashRoot, "*" + DisplacedSuffix).Any(e => new DirectoryInfo(e).LinkTarget is null);
 
     /// <summary>
@@ -211,7 +216,7 @@ internal sealed class StepFolders
     public List<long> RestoreOrphanedDisplaced(Func<string, bool> named)
     {
         var restored = new List<long>();
-        if (!System.IO.Directory.Exists(TrashRoot) || DropIfLink(TrashRoot, dryRun: false))
+        if (!PathLook.Directory(TrashRoot) || DropIfLink(TrashRoot, dryRun: false))
         {
             return restored;
         }
@@ -353,7 +358,9 @@ internal sealed class StepFolders
     public List<long> ListStepFolders()
     {
         var steps = new List<long>();
-        if (!System.IO.Directory.Exists(Directory))
+        // PathLook: one stat of the directory the disk failed read as "no folder" made a repair drop every step's row and
+        // a rebuild list none (session 21's audit, EIO injected by strace); it is raised instead.
+        if (!PathLook.Directory(Directory))
         {
             return steps;
         }
@@ -395,7 +402,9 @@ internal sealed class StepFolders
     {
         FaultInjector.Hit("step.open");
         var dir = new DirectoryInfo(folder);
-        if (!dir.Exists)
+        // PathLook: a look the disk failed is an I/O error (the folder may be fine), not "missing", which a repair answers by
+        // dropping the step's row (session 21's audit, EIO on lstat injected by strace).
+        if (!PathLook.Directory(dir.FullName))
         {
             throw new InvalidDataException("the step folder is missing");
         }
@@ -443,8 +452,9 @@ internal sealed class StepFolders
     /// <summary>True when the folder holds a PINNED marker that is a regular file; a planted link pins nothing.</summary>
     public static bool HasPinnedMarker(string folder)
     {
+        // PathLook: a marker whose look failed is not "unpinned": a repair would unpin the step's row, and retention remove it.
         var info = new FileInfo(Path.Combine(folder, StepFormat.PinnedMarker));
-        return info.Exists && info.LinkTarget is null;
+        return PathLook.File(info) && info.LinkTarget is null;
     }
 
     /// <summary>Records the pin inside the step folder too, so a rebuilt index keeps it.</summary>
@@ -490,7 +500,8 @@ internal sealed class StepFolders
     private static FileInfo CheckedFile(string folder, string name)
     {
         var info = new FileInfo(Path.Combine(folder, name));
-        if (!info.Exists)
+        // PathLook: as for the folder in OpenStep, a failed look is an I/O error, not a missing file (an invalid step).
+        if (!PathLook.File(info))
         {
             throw new InvalidDataException($"{name} is missing");
         }

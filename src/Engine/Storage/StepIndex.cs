@@ -324,7 +324,8 @@ internal sealed partial class StepIndex : IDisposable
     public static StepIndex? OpenReadOnly(string directory, TimeSpan? busyTimeout = null)
     {
         var path = PathOf(directory);
-        if (!File.Exists(path + "-wal"))
+        // A -wal whose look failed is not "no log": opened immutable, the index would list none of the steps committed in it.
+        if (!IndexIoFailure.Looked(directory, new FileInfo(path + "-wal")))
         {
             var uri = SqliteFileUri.Of(Path.GetFullPath(path)) + "?immutable=1";
             return OpenReadOnlyFile(directory, new SqliteConnectionStringBuilder { DataSource = uri, Mode = SqliteOpenMode.ReadOnly, Pooling = false }, busyTimeout, path);

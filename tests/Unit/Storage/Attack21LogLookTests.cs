@@ -101,4 +101,25 @@ public sealed class Attack21LogLookTests : IDisposable
         Assert.True(joined || untouched,
             $"'{command}' (exit {code}) neither moved the log to its set-aside file nor left the interrupted set-aside as it was: {string.Join(", ", names)}; {output}");
     }
+
+    /// <summary>
+    /// The same interrupted set-aside; the repair's look at the record itself (index.sqlite.aside) or at the file it names
+    /// fails with EIO (stat and lstat, every call). Read as "no record" the log went aside under a new name, apart from the
+    /// main file it belongs to; read as "the named file is gone" the record was deleted and the log likewise split off.
+    /// </summary>
+    [StraceTheory]
+    [InlineData("record")]
+    [InlineData("named")]
+    public void A_failed_look_at_an_interrupted_set_asides_record_or_its_file_never_splits_the_log_from_its_file(string looked)
+    {
+        var path = looked == "record" ? _index + CheckpointStore.SetAsideRecordSuffix : Path.Combine(_ck, Aside);
+        var (code, output) = InjectedErrno.Run("stat,lstat", "EIO", "1+", path, "repair", _ck);
+
+        var names = Names();
+        var joined = File.Exists(Path.Combine(_ck, Aside + "-wal")) && File.ReadAllBytes(Path.Combine(_ck, Aside + "-wal")).SequenceEqual(_wal);
+        var untouched = File.Exists(_index + CheckpointStore.SetAsideRecordSuffix) && File.Exists(_index + "-wal")
+            && File.ReadAllBytes(_index + "-wal").SequenceEqual(_wal) && !File.Exists(_index);
+        Assert.True(joined || untouched,
+            $"repair (exit {code}) with its look at the {looked} failing neither moved the log to its set-aside file nor left the interrupted set-aside as it was: {string.Join(", ", names)}; {output}");
+    }
 }

@@ -1,0 +1,98 @@
+using System.Runtime.ExceptionServices;
+
+namespace DataraxCkpt.Storage;
+
+/// <summary>
+/// The engine's one look at whether a file or folder is there. <see cref="FileInfo.Exists"/>, <see cref="File.Exists"/> and
+/// <see cref="Directory.Exists(string)"/> answer false when the look itself fails (EIO, EACCES on a parent, ENAMETOOLONG),
+/// and every caller that acts on "not there" (repair drops the step's row, a rebuild lists no step, recovery sweeps a
+/// parked old version, a set-aside moves a live index's log) then acts on something that is there: session 21 found a
+/// repair that unlisted every step when one stat of the checkpoint directory failed. Here "absent" is only what the
+/// system says is absent (ENOENT, ENOTDIR); any other failed look is raised, nothing having been changed.
+/// </summary>
+internal static class PathLook
+{
+    /// <summary>
+    /// Whether <paramref name="path"/> is there and not a folder, as <see cref="FileInfo.Exists"/> says (a link counts,
+    /// whatever it points to); false only when the system says it is absent.
+    /// </summary>
+    /// <exception cref="IOException">The look failed (errno in <see cref="IndexIoErrorData.SystemErrno"/>).</exception>
+    /// <exception cref="UnauthorizedAccessException">The look was denied (EACCES, EPERM; errno likewise).</exception>
+    public static bool File(string path) => File(new FileInfo(path));
+
+    /// <summary><see cref="File(string)"/> on <paramref name="info"/>, which is refreshed when the second look finds the file.</summary>
+    public static bool File(FileInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (info.Exists)
+        {
+            return true;
+        }
+
+        if (Attributes(info.FullName) is not { } attributes || attributes.HasFlag(FileAttributes.Directory))
+        {
+            return false;
+        }
+
+        // The first look failed and the second found it: the cached "missing" would fail a later Length.
+        info.Refresh();
+        return true;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a folder (or a link to one), as <see cref="Directory.Exists(string)"/> says; false
+    /// only when the system says it is absent or it is something else.
+    /// </summary>
+    /// <exception cref="IOException">The look failed (errno in <see cref="IndexIoErrorData.SystemErrno"/>).</exception>
+    /// <exception cref="UnauthorizedAccessException">The look was denied (EACCES, EPERM; errno likewise).</exception>
+    public static bool Directory(string path) =>
+        System.IO.Directory.Exists(path) || (Attributes(path) is { } attributes && attributes.HasFlag(FileAttributes.Directory));
+
+    /// <summary>The look again, raising what the Exists properties swallow: null when absent (ENOENT, ENOTDIR).</summary>
+    private static FileAttributes? Attributes(string path)
+    {
+        try
+        {
+            return System.IO.File.GetAttributes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            // Kept as it is (the type callers report as a permission problem), the errno added.
+            if (Errno(e.InnerException ?? e) is { } denied)
+            {
+                e.Data[IndexIoErrorData.SystemErrno] = denied;
+            }
+
+            ExceptionDispatchInfo.Throw(e);
+            throw;
+        }
+        catch (IOException e)
+        {
+            throw Failed(path, e);
+        }
+    }
+
+    /// <summary>The error of a look at <paramref name="path"/> the system failed with <paramref name="e"/>.</summary>
+    private static IOException Failed(string path, IOException e)
+    {
+        var errno = Errno(e);
+        var failed = new IOException(
+            $"Could not look at '{path}' ({e.Message.TrimEnd('.')}{(errno is { } n ? $"; errno {n}{(n == 5 ? ", EIO" : string.Empty)}" : string.Empty)}): "
+            + "a look the system failed does not say it is missing, so nothing was changed. Check the disk (the system log, e.g. dmesg) and retry.",
+            e);
+        if (errno is { } value)
+        {
+            failed.HResult = value;
+            failed.Data[IndexIoErrorData.SystemErrno] = value;
+        }
+
+        return failed;
+    }
+
+    /// <summary>The errno of a .NET I/O error on Linux and macOS (its HResult); null for an HRESULT (Windows, or .NET's own).</summary>
+    internal static int? Errno(Exception e) => !OperatingSystem.IsWindows() && e.HResult > 0 ? e.HResult : null;
+}
