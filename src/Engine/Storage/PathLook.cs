@@ -79,10 +79,15 @@ internal static class PathLook
     /// <summary>The error of a look at <paramref name="path"/> the system failed with <paramref name="e"/>.</summary>
     private static IOException Failed(string path, IOException e)
     {
-        var errno = Errno(e);
+        // .NET raises ENAMETOOLONG as PathTooLongException with an HRESULT, not the errno; a name too long is no disk fault.
+        var tooLong = e is PathTooLongException;
+        var errno = tooLong ? (OperatingSystem.IsWindows() ? null : OperatingSystem.IsMacOS() ? 63 : 36) : Errno(e);
+        var name = errno switch { 5 => ", EIO", 36 or 63 when tooLong => ", ENAMETOOLONG", _ => string.Empty };
+        var advice = tooLong
+            ? "the path is too long for the file system, so nothing was changed. Use a checkpoint directory with a shorter path."
+            : "a look the system failed does not say it is missing, so nothing was changed. Check the disk (the system log, e.g. dmesg) and retry.";
         var failed = new IOException(
-            $"Could not look at '{path}' ({e.Message.TrimEnd('.')}{(errno is { } n ? $"; errno {n}{(n == 5 ? ", EIO" : string.Empty)}" : string.Empty)}): "
-            + "a look the system failed does not say it is missing, so nothing was changed. Check the disk (the system log, e.g. dmesg) and retry.",
+            $"Could not look at '{path}' ({e.Message.TrimEnd('.')}{(errno is { } n ? $"; errno {n}{name}" : string.Empty)}): {advice}",
             e);
         if (errno is { } value)
         {
