@@ -4,6 +4,7 @@ using System.Collections.Specialized;
 using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
 using System.Runtime.InteropServices;
+using DataraxCkpt.Values;
 
 namespace DataraxCkpt.Commands.Conversion;
 
@@ -52,7 +53,7 @@ internal sealed class StateToEngine
 
     // A checked walk: the value path of the container being read (a record names it when it keeps changing), and the
     // first container whose enumerator said it changed during the walk.
-    private string _path = ValuePaths.Root;
+    private string _path = ValuePath.Root;
     private string? _changedDuringWalk;
 
     // The first walk met a member whose reading runs code, or a container whose type is a subclass.
@@ -111,7 +112,7 @@ internal sealed class StateToEngine
     /// <summary>One walk of a save's roots: the state, then each metadata value (one memo, one record list for all).</summary>
     private object? ConvertRoots(object? state, IDictionary? metadata, out Dictionary<string, object?>? convertedMetadata)
     {
-        _path = ValuePaths.Root;
+        _path = ValuePath.Root;
         var result = ToEngine(state);
         convertedMetadata = metadata is null ? null : ConvertMetadata(metadata);
         return result;
@@ -440,7 +441,7 @@ internal sealed class StateToEngine
             var value = property.Value;
             seen.Add(property.Name);
             seen.Add(WalkedContainer.ReadingRunsCode(property) ? WalkedContainer.CodeValue : value);
-            _path = ValuePaths.Child(parent, property.Name);
+            _path = ValuePath.Child(parent, property.Name);
             target.Add(property.Name, ToEngine(value));
         }
 
@@ -536,7 +537,7 @@ internal sealed class StateToEngine
                 var key = sourceKey is PSObject keyObject ? keyObject.BaseObject : sourceKey;
                 if (!IsPlainLeaf(sourceValue))
                 {
-                    _path = ValuePaths.Child(parent, key);
+                    _path = ValuePath.Child(parent, key);
                 }
 
                 var value = ToEngine(sourceValue);
@@ -701,7 +702,7 @@ internal sealed class StateToEngine
                 seen[n] = item;
                 if (!IsPlainLeaf(item))
                 {
-                    _path = ValuePaths.Child(parent, n);
+                    _path = ValuePath.Child(parent, n);
                 }
 
                 var value = ToEngine(item);

@@ -112,31 +112,4 @@ internal static class ItemNames
 
         return p == pattern.Length;
     }
-
-    /// <summary>Appends a value-path segment for error messages: <c>.key</c> or <c>[3]</c>.</summary>
-    public static string ValuePathOf(string parent, object key) => key switch
-    {
-        string s when IsIdentifier(s) => parent + "." + s,
-        string s => parent + "['" + s.Replace("'", "''", StringComparison.Ordinal) + "']",
-        int i => parent + "[" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]",
-        _ => parent + "[" + Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture) + "]",
-    };
-
-    private static bool IsIdentifier(string s)
-    {
-        if (s.Length == 0)
-        {
-            return false;
-        }
-
-        foreach (var c in s)
-        {
-            if (!char.IsLetterOrDigit(c) && c != '_' && c != '-')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 }

@@ -802,7 +802,7 @@ internal sealed class StateEncoder
         var path = _rootPath;
         foreach (var segment in _path)
         {
-            path = segment.Key is null ? ItemNames.ValuePathOf(path, segment.Index) : ItemNames.ValuePathOf(path, segment.Key);
+            path = segment.Key is null ? Values.ValuePath.Child(path, segment.Index) : Values.ValuePath.Child(path, segment.Key);
         }
 
         return path;

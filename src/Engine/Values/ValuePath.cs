@@ -1,17 +1,22 @@
 using System.Globalization;
 
-namespace DataraxCkpt.Commands.Conversion;
+namespace DataraxCkpt.Values;
 
 /// <summary>
-/// The value paths the module names in its own save errors (<c>state.l[0].p</c>), written as the engine writes them in
-/// an UnsupportedValue message, so both kinds of error point at a value the same way.
+/// The path that names one value of a state in error messages (<c>state.cfg['learning rate'].tags[0]</c>), as
+/// <see cref="UnsupportedValueException"/> writes it; public so that a caller converting its own values (the module's
+/// cmdlets) names a value the same way the engine does.
 /// </summary>
-internal static class ValuePaths
+public static class ValuePath
 {
     /// <summary>The path of the whole state.</summary>
     public const string Root = "state";
 
-    /// <summary>The path of the value under <paramref name="key"/> (a key, an index or a property name) of <paramref name="parent"/>.</summary>
+    /// <summary>
+    /// The path of the value under <paramref name="key"/> of <paramref name="parent"/>: <c>.key</c> for a key made of
+    /// letters, digits, <c>_</c> and <c>-</c>; <c>['key']</c> (quotes doubled) for any other text; <c>[3]</c> for an index
+    /// or any other key, written in the invariant culture.
+    /// </summary>
     public static string Child(string parent, object? key) => key switch
     {
         string s when IsIdentifier(s) => parent + "." + s,
