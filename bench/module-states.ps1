@@ -155,7 +155,8 @@ function Measure-Parts($state, [string] $dir) {
     $cmdlets = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Cmdlets' } | Select-Object -First 1
     $engine = [Runtime.Loader.AssemblyLoadContext]::All.Assemblies | Where-Object { $_.GetName().Name -eq 'DataraxCkpt.Engine' } | Select-Object -First 1
     $static = [Reflection.BindingFlags]'Public,Static'
-    $toEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethod('Convert', $static, $null, [type[]]@([object]), $null)
+    $toEngine = @($cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateToEngine', $true).GetMethods($static) | Where-Object { $_.Name -eq 'Convert' -and $_.GetParameters().Count -eq 3 -and $_.GetParameters()[1].ParameterType -eq [Collections.IDictionary] })[0]
+    if (-not $toEngine) { throw 'StateToEngine.Convert(state, metadata, out convertedMetadata) not found in the module''s cmdlets assembly' }
     $fromEngine = $cmdlets.GetType('DataraxCkpt.Commands.Conversion.StateFromEngine', $true).GetMethod('Convert', $static)
     $handler = [Activator]::CreateInstance($engine.GetType('DataraxCkpt.CheckpointHandler', $true))
     $parts = [ordered]@{ toEngine = [Collections.Generic.List[double]]::new(); save = [Collections.Generic.List[double]]::new(); restore = [Collections.Generic.List[double]]::new(); fromEngine = [Collections.Generic.List[double]]::new() }
@@ -163,7 +164,7 @@ function Measure-Parts($state, [string] $dir) {
         for ($rep = 1; $rep -le $Repetitions; $rep++) {
             $step = [long](1000 + $rep)
             [GC]::Collect()
-            $clock = [Diagnostics.Stopwatch]::StartNew(); $converted = $toEngine.Invoke($null, [object[]]@(, $state)); $parts.toEngine.Add($clock.Elapsed.TotalSeconds)
+            $clock = [Diagnostics.Stopwatch]::StartNew(); $converted = $toEngine.Invoke($null, [object[]]@($state, $null, $null)); $parts.toEngine.Add($clock.Elapsed.TotalSeconds)
             [GC]::Collect()
             $clock = [Diagnostics.Stopwatch]::StartNew(); $null = $handler.Save($dir, $converted, $step, $null, $false, $null, [Threading.CancellationToken]::None); $parts.save.Add($clock.Elapsed.TotalSeconds)
             $converted = $null

@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 
 namespace DataraxCkpt.Storage;
 
@@ -10,8 +11,11 @@ namespace DataraxCkpt.Storage;
 /// repair that unlisted every step when one stat of the checkpoint directory failed. Here "absent" is only what the
 /// system says is absent (ENOENT, ENOTDIR); any other failed look is raised, nothing having been changed.
 /// </summary>
-internal static class PathLook
+internal static partial class PathLook
 {
+    /// <summary>ENOENT and ENOTDIR, the same numbers on Linux and macOS.</summary>
+    private const int NoEntry = 2, NotFolder = 20;
+
     /// <summary>
     /// Whether <paramref name="path"/> is there and not a folder, as <see cref="FileInfo.Exists"/> says (a link counts,
     /// whatever it points to); false only when the system says it is absent.
@@ -51,6 +55,14 @@ internal static class PathLook
     /// <summary>The look again, raising what the Exists properties swallow: null when absent (ENOENT, ENOTDIR).</summary>
     private static FileAttributes? Attributes(string path)
     {
+        // The usual "no" (a new step's folder before its save) answered without an exception: File.GetAttributes throws
+        // FileNotFoundException for it, which every save paid twice (HeldStagingProbeTests: a warm save throws nothing).
+        // Any other answer goes on to GetAttributes, which decides as before (an lstat: a link loop is a link, not ELOOP).
+        if (!OperatingSystem.IsWindows() && Access(path, 0) != 0 && Marshal.GetLastPInvokeError() is NoEntry or NotFolder)
+        {
+            return null;
+        }
+
         try
         {
             return System.IO.File.GetAttributes(path);
@@ -100,4 +112,7 @@ internal static class PathLook
 
     /// <summary>The errno of a .NET I/O error on Linux and macOS (its HResult); null for an HRESULT (Windows, or .NET's own).</summary>
     internal static int? Errno(Exception e) => !OperatingSystem.IsWindows() && e.HResult > 0 ? e.HResult : null;
+
+    [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Access(string path, int mode);
 }
