@@ -26,7 +26,7 @@ internal static class ItemListCodec
     /// <summary>The layout this engine writes; it reads this one and <see cref="RowLayout"/>. Any other first byte is damage (a new layout comes with a new index schema version).</summary>
     public const byte Layout = 2;
 
-    /// <summary>The layout of index schema 2: names whole, no compression. Still read; written only by <see cref="ItemListLayout1"/>.</summary>
+    /// <summary>The layout of index schema 2: names whole, no compression. Still read; this engine no longer writes it (the unit tests write it to build such an index).</summary>
     public const byte RowLayout = 1;
 
     /// <summary>

@@ -21,9 +21,7 @@ internal static class StepReadFailure
             return e;
         }
 
-        // On Linux and macOS .NET sets an I/O error's HResult to the errno of the failed call; an HRESULT (Windows, or
-        // an error .NET made itself) is negative.
-        int? errno = !OperatingSystem.IsWindows() && e.HResult > 0 ? e.HResult : null;
+        var errno = PathLook.Errno(e);
         var marked = errno is { } n && FailedReadErrno.Is(n)
             ? new IOException(
                 $"I/O error reading '{file}': the disk failed the read ({e.Message.TrimEnd('.')}; errno {n}{(n == 5 ? ", EIO" : string.Empty)}). "

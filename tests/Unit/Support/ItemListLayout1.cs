@@ -6,7 +6,7 @@ using K4os.Hash.xxHash;
 namespace DataraxCkpt.Storage;
 
 /// <summary>
-/// Writes an item list in layout 1 (docs/format.md §3.1), the layout an engine of index schema 2 writes and this
+/// Test support: writes an item list in layout 1 (docs/format.md §3.1), the layout an engine of index schema 2 writes and this
 /// engine still reads: names whole, nothing compressed. This engine stores layout 2; layout 1 is written only to
 /// make the lists such an engine leaves (its directories, which this engine must keep reading), so the reading
 /// of them is tested against the layout's own bytes.
