@@ -93,15 +93,20 @@ internal static partial class ItemListCodec
                         var whole = previous.AsSpan(0, previousLength);
 
                         // As the decode: characters counted (an invalid sequence as its replacements) and the limit
-                        // checked first, then the text refused if it is not UTF-8; either way the list is refused.
-                        nameChars += Ascii.IsValid(whole) ? whole.Length : Encoding.UTF8.GetCharCount(whole);
+                        // checked first, then the text refused if it is not UTF-8; either way the list is refused. Most
+                        // names are ASCII, which is UTF-8 of a character a byte: one pass answers both.
+                        var ascii = Ascii.IsValid(whole);
+                        nameChars += ascii ? whole.Length : Encoding.UTF8.GetCharCount(whole);
                         if (nameChars > Values.StateDecoder.MaxItemNameChars)
                         {
                             throw NamesTooLong(step);
                         }
 
-                        var at = 0;
-                        CheckUtf8(whole, ref at, previousLength, step);
+                        if (!ascii)
+                        {
+                            var at = 0;
+                            CheckUtf8(whole, ref at, previousLength, step);
+                        }
                     }
                     else
                     {

@@ -388,6 +388,9 @@ public sealed class ItemListCheckTests(ITestOutputHelper output) : IDisposable
             { "a UTF-16 name past the end", [.. table, 0, 0x0B, 0x61, 0x00, 0, 0, 0, 1, 0], 1, false },
             { "a table text not UTF-8", [0x01, 0x02, 0xC3, 0x28, 0, 0x02, (byte)'a', 0, 0, 0, 1, 0], 1, false },
             { "a table longer than the payload", [0x7F, 0x01, (byte)'s', 0, 0x02, (byte)'a', 0, 0, 0, 1, 0], 1, false },
+            // Counts past 32 bits: a walk that narrowed them to int without its bound would read 1 text, 1 dimension.
+            { "a table of 2^32 + 1 texts", [0x81, 0x80, 0x80, 0x80, 0x10, 0x06, .. "scalar"u8, 0, 0x02, (byte)'a', 0, 0, 0, 1, 0], 1, false },
+            { "a shape of rank 2^32 + 1", [.. table, 0, 0x02, (byte)'a', 0, 0, 0x82, 0x80, 0x80, 0x80, 0x10, 5, 1, 0], 1, false },
             { "an empty table, an item naming kind 0", [0x00, 0, 0x02, (byte)'a', 0, 0, 0, 1, 0, 0], 1, false },
             { "an empty name naming kind 0 of an empty table", [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], 1, false },
         };
