@@ -21,7 +21,7 @@ namespace DataraxCkpt.Storage;
 /// two's-complement bits). The checksum covers every stored byte, so a damaged blob is an error instead of
 /// different items: a flipped byte in a name would otherwise still decode, as another name.
 /// </remarks>
-internal static class ItemListCodec
+internal static partial class ItemListCodec
 {
     /// <summary>The layout this engine writes; it reads this one and <see cref="RowLayout"/>. Any other first byte is damage (a new layout comes with a new index schema version).</summary>
     public const byte Layout = 2;
@@ -64,14 +64,6 @@ internal static class ItemListCodec
     }
 
     /// <summary>
-    /// The repair's integrity check of one step's list: the whole <see cref="Decode"/>, its items discarded; throws
-    /// <see cref="FormatException"/> like it. Not only checksum and count: a list that passes its checksum but that
-    /// every reader refuses (a front-coded name sharing more than the name before it, names past the format's limit)
-    /// must be damage here too, since the repair rebuilds only what this check calls damage.
-    /// </summary>
-    public static void Check(long step, ReadOnlySpan<byte> blob, int expectedCount) => _ = Decode(step, blob, expectedCount);
-
-    /// <summary>
     /// Decodes a step's blob, of either layout. Anything that is not exactly a blob of <paramref name="expectedCount"/>
     /// items (a wrong checksum, a cut, trailing bytes, an index out of range, text that is not UTF-8, a block that
     /// does not decompress to its stated length) throws <see cref="FormatException"/>, which the index reports as damage.
@@ -90,17 +82,22 @@ internal static class ItemListCodec
         var payload = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         try
         {
-            var decoded = K4os.Compression.LZ4.LZ4Codec.Decode(body[pos..], payload.AsSpan(0, length));
-            if (decoded != length)
-            {
-                throw new FormatException($"the item list of step {step} does not decompress to its stated {length} bytes");
-            }
-
+            Decompress(step, body[pos..], payload.AsSpan(0, length));
             return ReadItems(step, payload.AsSpan(0, length), 0, expectedCount, frontCoded: true);
         }
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+
+    /// <summary>A layout-2 blob's block into <paramref name="payload"/>, which it must fill exactly.</summary>
+    private static void Decompress(long step, ReadOnlySpan<byte> block, Span<byte> payload)
+    {
+        var decoded = K4os.Compression.LZ4.LZ4Codec.Decode(block, payload);
+        if (decoded != payload.Length)
+        {
+            throw new FormatException($"the item list of step {step} does not decompress to its stated {payload.Length} bytes");
         }
     }
 
@@ -132,7 +129,7 @@ internal static class ItemListCodec
         var tableCount = ReadVarint(data, ref pos, step);
         if (tableCount > (ulong)(data.Length - pos))
         {
-            throw new FormatException($"the item list of step {step} has a text table longer than itself");
+            throw TableTooLong(step);
         }
 
         var table = new string[(int)tableCount];
@@ -173,7 +170,7 @@ internal static class ItemListCodec
                     nameChars += Encoding.UTF8.GetCharCount(whole);
                     if (nameChars > Values.StateDecoder.MaxItemNameChars)
                     {
-                        throw new FormatException($"the item list of step {step} holds names of more than {Values.StateDecoder.MaxItemNameChars} characters in all");
+                        throw NamesTooLong(step);
                     }
 
                     var at = 0;
@@ -188,7 +185,7 @@ internal static class ItemListCodec
             {
                 if (shared != 0)
                 {
-                    throw new FormatException($"the item list of step {step} front-codes a name kept as UTF-16");
+                    throw FrontCodedUtf16(step);
                 }
 
                 var chars = Length(header >> 1, (data.Length - pos) / 2, step);
@@ -204,7 +201,7 @@ internal static class ItemListCodec
             }
 
             var kindCode = ReadVarint(data, ref pos, step);
-            var kind = kindCode < (ulong)table.Length ? table[(int)kindCode] : throw new FormatException($"the item list of step {step} names kind {kindCode} of {table.Length} texts");
+            var kind = kindCode < (ulong)table.Length ? table[(int)kindCode] : throw KindOutOfRange(step, kindCode, table.Length);
             var dtypeCode = Length(ReadVarint(data, ref pos, step), table.Length, step);
             var dtype = dtypeCode == 0 ? null : table[dtypeCode - 1];
             var shapeCode = Length(ReadVarint(data, ref pos, step), data.Length - pos + 1, step);
@@ -225,7 +222,7 @@ internal static class ItemListCodec
 
         if (pos != data.Length)
         {
-            throw new FormatException($"the item list of step {step} has {data.Length - pos} bytes after its last item");
+            throw TrailingBytes(step, data.Length - pos);
         }
 
         return items;
@@ -264,12 +261,25 @@ internal static class ItemListCodec
         var bytes = body.Slice(pos, length);
         if (!Utf8.IsValid(bytes))
         {
-            throw new FormatException($"the item list of step {step} holds text that is not UTF-8");
+            throw NotUtf8(step);
         }
 
         pos += length;
         return Encoding.UTF8.GetString(bytes);
     }
+
+    private static FormatException TableTooLong(long step) => new($"the item list of step {step} has a text table longer than itself");
+
+    private static FormatException NamesTooLong(long step) =>
+        new($"the item list of step {step} holds names of more than {Values.StateDecoder.MaxItemNameChars} characters in all");
+
+    private static FormatException FrontCodedUtf16(long step) => new($"the item list of step {step} front-codes a name kept as UTF-16");
+
+    private static FormatException KindOutOfRange(long step, ulong kind, int texts) => new($"the item list of step {step} names kind {kind} of {texts} texts");
+
+    private static FormatException TrailingBytes(long step, int bytes) => new($"the item list of step {step} has {bytes} bytes after its last item");
+
+    private static FormatException NotUtf8(long step) => new($"the item list of step {step} holds text that is not UTF-8");
 
     private static ulong ReadVarint(ReadOnlySpan<byte> body, ref int pos, long step)
     {
