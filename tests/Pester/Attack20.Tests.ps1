@@ -367,23 +367,26 @@ Describe 'Attack 20 (round 4)' {
         $r.l[0].a | Should -Be 1
     }
 
-    It 'A_PSCustomObject_in_a_hashtable_in_a_List_of_hashtable_is_refused_naming_its_path_and_nothing_is_written' {
-        # Attack 20 round 4, left as a known gap (docs/guarantees.md): typed lists and typed arrays ([List[hashtable]],
-        # [hashtable[]]) go to the engine as they are, so a PSCustomObject inside their items is refused, though it
-        # saves under a [Dictionary[int,hashtable]]. The refusal names the value's path and writes nothing; this pins it.
+    It 'A_PSCustomObject_in_a_hashtable_in_a_List_of_hashtable_or_a_hashtable_array_saves_and_restores_as_that_typed_container' {
+        # FAILS on 67333bc: attack 20 round 4 found typed lists and typed arrays ([List[hashtable]], [hashtable[]]) handed
+        # to the engine as they are, so a PSCustomObject inside their items was refused with UnsupportedValue naming
+        # state.l[0].p (and nothing written), though it saved under a [Dictionary[int,hashtable]]. Since typedlists22 such
+        # a list is copied into its own type around its converted items and comes back as that type (docs/cmdlets.md);
+        # tests/Pester/TypedLists.Tests.ps1 has the nested, -Into, -Metadata, getter and refusal cases.
         $byKey = [System.Collections.Generic.Dictionary[int, hashtable]]::new()
         $byKey[0] = @{ p = [pscustomobject]@{ a = 1 } }
-        [ordered]@{ d = $byKey } | Save-Checkpoint -LiteralPath $script:dir -Step 1
-        (Restore-Checkpoint -LiteralPath $script:dir -Step 1).d[0].p.a | Should -Be 1
         $list = [System.Collections.Generic.List[hashtable]]::new()
-        $list.Add(@{ p = [pscustomobject]@{ a = 1 } })
-        $array = [hashtable[]]@(@{ p = [pscustomobject]@{ a = 1 } })
-        foreach ($case in @{ name = 'l'; value = $list }, @{ name = 'a'; value = $array }) {
-            $e = { [ordered]@{ $case.name = $case.value } | Save-Checkpoint -LiteralPath $script:dir -Step 2 -ErrorAction Stop } | Should -Throw -PassThru
-            $e.FullyQualifiedErrorId | Should -BeLike 'UnsupportedValue*'
-            $e.Exception.Message | Should -BeLike "*state.$($case.name)``[0``].p*"
-            Test-Path -LiteralPath (Join-Path $script:dir 'step_2') | Should -BeFalse
-        }
+        $list.Add(@{ p = [pscustomobject]@{ a = 2 } })
+        $array = [hashtable[]]@(@{ p = [pscustomobject]@{ a = 3 } })
+        [ordered]@{ d = $byKey; l = $list; a = $array } | Save-Checkpoint -LiteralPath $script:dir -Step 1
+        $r = Restore-Checkpoint -LiteralPath $script:dir -Step 1
+        $r.d[0].p.a | Should -Be 1
+        $r.l.GetType() | Should -Be ([System.Collections.Generic.List[hashtable]])
+        $r.l[0].p | Should -BeOfType [pscustomobject]
+        $r.l[0].p.a | Should -Be 2
+        $r.a.GetType() | Should -Be ([hashtable[]])
+        $r.a[0].p | Should -BeOfType [pscustomobject]
+        $r.a[0].p.a | Should -Be 3
     }
 
     It 'A_ScriptProperty_that_shrinks_a_list_during_the_save_fails_without_a_raw_ArgumentOutOfRangeException' {

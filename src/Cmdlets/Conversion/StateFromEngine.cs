@@ -8,8 +8,8 @@ namespace DataraxCkpt.Commands.Conversion;
 /// <summary>
 /// Converts a restored engine value into what a PowerShell user expects: <see cref="StateObject"/>
 /// becomes PSCustomObject and the engine's generic dictionaries with string keys (state written from C#) become
-/// ordered dictionaries, recursively; those with other keys keep their type (an ordered dictionary's [int] index is a position). Hashtable, OrderedDictionary, object[], numeric arrays
-/// and keys come back as they are, with their contents converted in place; a tensor becomes a .NET
+/// ordered dictionaries, recursively; those with other keys keep their type (an ordered dictionary's [int] index is a position). Hashtable, OrderedDictionary, object[], typed lists
+/// and arrays of containers (<see cref="TypedLists"/>), numeric arrays and keys come back as they are, with their contents converted in place; a tensor becomes a .NET
 /// array of its shape.
 /// </summary>
 internal sealed class StateFromEngine
@@ -74,7 +74,7 @@ internal sealed class StateFromEngine
                 }
 
                 return false;
-            case IList list when !list.GetType().IsArray || list.GetType().GetElementType() == typeof(object):
+            case IList list when !list.GetType().IsArray || TypedLists.HoldsContainers(list.GetType(), out _):
                 if (!looked.Add(list))
                 {
                     return false;
@@ -214,6 +214,24 @@ internal sealed class StateFromEngine
                 }
 
                 return list;
+            }
+
+            case IList typed when !typed.IsReadOnly && TypedLists.HoldsContainers(value.GetType(), out var element):
+            {
+                // A typed list or array ([List[hashtable]], [hashtable[]]) keeps its type; its items are converted in
+                // place, each for its slot (a Dictionary[string,object] item stays one: an ordered dictionary would not fit).
+                _converted.Add(value, typed);
+                for (var i = 0; i < typed.Count; i++)
+                {
+                    var item = typed[i];
+                    var converted = FromEngine(item, element);
+                    if (!ReferenceEquals(converted, item) && SlotTypes.Fits(element, converted))
+                    {
+                        typed[i] = converted;
+                    }
+                }
+
+                return typed;
             }
 
             default:

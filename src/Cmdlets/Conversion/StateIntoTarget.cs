@@ -74,11 +74,12 @@ internal sealed class StateIntoTarget
                 break;
             case IList items:
                 var list = (IList)source;
+                var itemType = SlotTypes.ItemType(list);
                 for (var i = 0; i < items.Count; i++)
                 {
                     if (Changed(list[i], items[i]))
                     {
-                        list[i] = FromEngine(items[i]);
+                        list[i] = FromEngine(items[i], itemType);
                     }
                 }
 
@@ -108,8 +109,9 @@ internal sealed class StateIntoTarget
     private object? FromEngine(object? value) =>
         value is not null && _sources.TryGetValue(value, out var source) ? source : StateFromEngine.Convert(value);
 
-    // A value for a typed dictionary's slot (a Dictionary[int, Dictionary[string,object]] lacking the key): a restored
-    // generic dictionary the slot could not hold as an ordered dictionary keeps its type (attack 20 round 3).
+    // A value for a typed dictionary's or list's slot (a Dictionary[int, Dictionary[string,object]] lacking the key, a
+    // [Dictionary[string,object][]] whose item was $null): a restored generic dictionary the slot could not hold as an
+    // ordered dictionary keeps its type (attack 20 round 3).
     private object? FromEngine(object? value, Type slot) =>
         value is not null && _sources.TryGetValue(value, out var source) ? source : StateFromEngine.ConvertFor(value, slot);
 }

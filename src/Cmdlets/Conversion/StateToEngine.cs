@@ -16,7 +16,8 @@ namespace DataraxCkpt.Commands.Conversion;
 /// </summary>
 /// <remarks>
 /// <para>One pass, no copy where none is needed: a Hashtable, OrderedDictionary, object[], ArrayList,
-/// List&lt;object&gt; or Dictionary&lt;,&gt; whose keys and values all come out of the conversion
+/// List&lt;object&gt;, Dictionary&lt;,&gt; or typed list or array of such containers (<c>[List[hashtable]]</c>,
+/// <c>[hashtable[]]</c>: <see cref="TypedLists"/>) whose keys and values all come out of the conversion
 /// unchanged (numbers, strings, unwrapped containers that themselves needed nothing) goes to the engine
 /// as the user's own instance. The engine only reads it during the save, so the result is the same as a
 /// copy's, minus rehashing every key: for a hashtable of 100,000 numbers that copy was most of the
@@ -260,6 +261,9 @@ internal sealed class StateToEngine
             List<PSObject> list => ConvertList(list, keepsType: false),
             // A generic dictionary keeps its type (the engine records it); values assigned from PowerShell may be PSObjects.
             IDictionary generic when IsGenericDictionary(generic) => ConvertDictionary(generic, keepsType: true),
+            // A typed list or array whose items may hold a PSCustomObject ([List[hashtable]], [hashtable[]]): walked,
+            // and copied into its own type only when an item changes; one of numbers or strings is not even walked.
+            IList typed when TypedLists.HoldsContainers(typed.GetType(), out _) => ConvertList(typed, keepsType: true),
             _ => value,
         };
     }
@@ -364,8 +368,13 @@ internal sealed class StateToEngine
         // Copies keep the source's key comparer: @{} and [ordered] are case-insensitive, and the engine records it.
         Hashtable table => new Hashtable(table.Count, DictionaryComparers.Of(table)),
         OrderedDictionary ordered => new OrderedDictionary(ordered.Count, DictionaryComparers.Of(ordered)),
-        object?[] array => new object?[array.Length],
+        object?[] array when array.GetType() == typeof(object[]) => new object?[array.Length],
+        // A typed array or list keeps its type (the engine records it): its converted items fit it (TypedLists says why).
+        Array typed => Array.CreateInstance(typed.GetType().GetElementType()!, typed.Length),
         ArrayList list => new ArrayList(list.Count),
+        IList typed when typed.GetType() != typeof(List<object>) && TypedLists.HoldsContainers(typed.GetType(), out _) =>
+            Activator.CreateInstance(typed.GetType(), typed.Count)!,
+        // List<object>, and List<PSObject>, which becomes one.
         IList list => new List<object?>(list.Count),
         IDictionary generic => Activator.CreateInstance(generic.GetType(), DictionaryComparers.GenericOf(generic))!,
         _ => throw new InvalidOperationException($"No copy for a {source.GetType().FullName}."),
@@ -756,6 +765,7 @@ internal sealed class StateToEngine
     /// <summary>Puts item <paramref name="index"/> of a copy: an array's slot, or the next item of a list (filled in order).</summary>
     private static void SetItem(object copy, int index, object? value)
     {
+        // A typed array ([hashtable[]]) is an object?[] too (array covariance); its items fit its slots.
         if (copy is object?[] array)
         {
             array[index] = value;

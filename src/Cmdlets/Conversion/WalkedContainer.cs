@@ -47,12 +47,14 @@ internal sealed class WalkedContainer
 
     /// <summary>
     /// True for the container types whose enumeration, Count and indexer run no user code: Hashtable,
-    /// OrderedDictionary, ArrayList, object[], List&lt;object&gt;, List&lt;PSObject&gt; and Dictionary&lt;,&gt;, exactly.
+    /// OrderedDictionary, ArrayList, any array of one dimension (object[], hashtable[]), List&lt;T&gt; and
+    /// Dictionary&lt;,&gt;, exactly (an array type cannot be derived from; a PowerShell class deriving from List[hashtable]
+    /// is another type).
     /// </summary>
     public static bool IsPlainContainerType(Type type) =>
         type == typeof(Hashtable) || type == typeof(System.Collections.Specialized.OrderedDictionary) || type == typeof(ArrayList)
-        || type == typeof(object[]) || type == typeof(List<object>) || type == typeof(List<PSObject>)
-        || (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>));
+        || type.IsSZArray
+        || (type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Dictionary<,>) || type.GetGenericTypeDefinition() == typeof(List<>)));
 
     /// <summary>True when the container holds now exactly what the walk read from it.</summary>
     public bool IsUnchanged() => _source switch
