@@ -330,6 +330,24 @@ Import-Module '$ModuleManifest'
         finally { Pop-Location }
     }
 
+    It 'a rooted path resolves to what the provider answers for it as typed, whether the provider gives it back unchanged (names with spaces, dots, quotes, tabs, non-ASCII) or rewrites it (//, /./, /../, \, a trailing /)' -Skip:$IsWindows {
+        # Rooted paths the provider gives back unchanged are asked in the provider-qualified form (round 62 of
+        # docs/performance-notes.md); every answer must stay the one the path as typed gets.
+        $root = Join-Path $TestDrive 'rooted'
+        $null = New-Item -ItemType Directory -Path (Join-Path $root 'x')
+        $names = @('plain', 'a b', 'trail ', ' lead', '..dots', '...', 'end.', '.hidden', 'ünï', 'a%20b', '$v', "q'uote", 'a,b;c=d&e', 'a~b', "t`tab", '{a}(b)',
+            'x//double', 'x/./here', 'x/../up', 'x\back', 'x/trailing/', 'x/.', 'x/..')
+        $step = 0
+        foreach ($name in $names) {
+            $path = "$root/$name"
+            $expected = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path)
+            $info = Save-Checkpoint -LiteralPath $path -InputObject @{ a = 1 } -Step $step -PassThru
+            $info.Directory | Should -BeExactly $expected -Because "Save-Checkpoint -LiteralPath '$path'"
+            (Get-CheckpointStep -LiteralPath $path) | Should -Contain $step -Because "Get-CheckpointStep -LiteralPath '$path' reads where the save wrote"
+            $step++
+        }
+    }
+
     It 'CheckpointInfo.Directory is the checkpoint directory and Path the step folder' {
         $dir = Join-Path $TestDrive 'info'
         $info = @{ a = 1 } | Save-Checkpoint $dir -Step 3 -PassThru

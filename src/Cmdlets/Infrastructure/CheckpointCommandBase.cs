@@ -589,9 +589,26 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         }
     }
 
-    // The session's provider, as the resolver asks it (one call each, reading nothing from the disk for a name).
+    // The session's provider, as the resolver asks it (one call each, reading nothing from the disk for a name). A rooted
+    // path the provider gives back unchanged is asked in its provider-qualified form, which skips the root drive's lookup
+    // and its read of /proc/self/mountinfo (CanonicalRootedPath); a session without that provider is asked the path as
+    // typed, so that its refusal is the one it always gave.
     private string ProviderPath(string name, out string providerName)
     {
+        if (CanonicalRootedPath.Is(name))
+        {
+            try
+            {
+                var direct = SessionState.Path.GetUnresolvedProviderPathFromPSPath(CanonicalRootedPath.FileSystemQualifier + name, out var fileSystem, out _);
+                providerName = fileSystem.Name;
+                return direct;
+            }
+            catch (Exception ex) when (ex is RuntimeException or NotSupportedException or ArgumentException)
+            {
+                // Asked as typed below.
+            }
+        }
+
         var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(name, out var provider, out _);
         providerName = provider.Name;
         return full;
