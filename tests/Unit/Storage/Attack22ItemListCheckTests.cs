@@ -84,7 +84,9 @@ public sealed class Attack22ItemListCheckTests(ITestOutputHelper output)
     {
         var p = new List<byte>();
         int Red() => r.Next(12) == 0 ? r.Next(1, 11) : 0;
-        var texts = r.Next(8) == 0 ? r.Next(0, 3) : r.Next(1, Texts.Length);
+        // Mostly within the format's two texts per item (session 22's bound), now and then above it.
+        var count = r.Next(0, 7);
+        var texts = r.Next(8) == 0 ? r.Next(0, Texts.Length) : r.Next(count == 0 ? 0 : 1, Math.Min(Texts.Length, (2 * count) + 1));
         Varint(p, (ulong)texts, Red());
         for (var t = 0; t < texts; t++)
         {
@@ -93,7 +95,6 @@ public sealed class Attack22ItemListCheckTests(ITestOutputHelper output)
             p.AddRange(bytes);
         }
 
-        var count = r.Next(0, 7);
         var previous = new List<byte>();
         var previousUtf16 = false;
         for (var i = 0; i < count; i++)
