@@ -51,13 +51,7 @@ internal static partial class ItemListCodec
     /// <summary><see cref="ReadItems"/>'s walk, every refusal kept, nothing made.</summary>
     private static void CheckItems(long step, ReadOnlySpan<byte> data, int pos, int count, bool frontCoded)
     {
-        var tableCount = ReadVarint(data, ref pos, step);
-        if (tableCount > (ulong)(data.Length - pos))
-        {
-            throw TableTooLong(step);
-        }
-
-        var texts = (int)tableCount;
+        var texts = ReadTableCount(data, ref pos, count, step);
         for (var t = 0; t < texts; t++)
         {
             CheckUtf8(data, ref pos, Length(ReadVarint(data, ref pos, step), data.Length - pos, step), step);
@@ -132,7 +126,7 @@ internal static partial class ItemListCodec
                 }
 
                 _ = Length(ReadVarint(data, ref pos, step), texts, step);
-                var shapeCode = Length(ReadVarint(data, ref pos, step), data.Length - pos + 1, step);
+                var shapeCode = ReadShapeCode(data, ref pos, step);
                 for (var d = 1; d < shapeCode; d++)
                 {
                     _ = ReadVarint(data, ref pos, step);

@@ -126,13 +126,8 @@ internal static partial class ItemListCodec
     /// <summary>The text table and the items, from <paramref name="pos"/> to the end of <paramref name="data"/>.</summary>
     private static List<CheckpointItemInfo> ReadItems(long step, ReadOnlySpan<byte> data, int pos, int count, bool frontCoded)
     {
-        var tableCount = ReadVarint(data, ref pos, step);
-        if (tableCount > (ulong)(data.Length - pos))
-        {
-            throw TableTooLong(step);
-        }
-
-        var table = new string[(int)tableCount];
+        var tableCount = ReadTableCount(data, ref pos, count, step);
+        var table = new string[tableCount];
         for (var t = 0; t < table.Length; t++)
         {
             table[t] = ReadUtf8(data, ref pos, Length(ReadVarint(data, ref pos, step), data.Length - pos, step), step);
@@ -204,7 +199,7 @@ internal static partial class ItemListCodec
             var kind = kindCode < (ulong)table.Length ? table[(int)kindCode] : throw KindOutOfRange(step, kindCode, table.Length);
             var dtypeCode = Length(ReadVarint(data, ref pos, step), table.Length, step);
             var dtype = dtypeCode == 0 ? null : table[dtypeCode - 1];
-            var shapeCode = Length(ReadVarint(data, ref pos, step), data.Length - pos + 1, step);
+            var shapeCode = ReadShapeCode(data, ref pos, step);
             long[]? shape = null;
             if (shapeCode > 0)
             {
@@ -266,6 +261,31 @@ internal static partial class ItemListCodec
 
         pos += length;
         return Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>
+    /// The number of texts in the table. Each item adds at most its kind and its dtype, so a list of N items has at most
+    /// 2N texts; the bound keeps a small hostile list from making the decode allocate a reference per payload byte
+    /// (Check, which allocates nothing, refuses the same list, so the repair rebuilds it).
+    /// </summary>
+    private static int ReadTableCount(ReadOnlySpan<byte> data, ref int pos, int count, long step)
+    {
+        var tableCount = ReadVarint(data, ref pos, step);
+        if (tableCount > (ulong)(data.Length - pos))
+        {
+            throw TableTooLong(step);
+        }
+
+        return tableCount <= 2 * (ulong)count ? (int)tableCount
+            : throw new FormatException($"the item list of step {step} has a text table of {tableCount} texts for {count} items (at most two per item)");
+    }
+
+    /// <summary>A shape's code (0 for none, else 1 + rank), the rank at most the format's (a manifest refuses more).</summary>
+    private static int ReadShapeCode(ReadOnlySpan<byte> data, ref int pos, long step)
+    {
+        var code = ReadVarint(data, ref pos, step);
+        return code <= (ulong)Format.StepFormat.MaxRank + 1 ? Length(code, data.Length - pos + 1, step)
+            : throw new FormatException($"the item list of step {step} holds a shape of rank {code - 1}, above the limit of {Format.StepFormat.MaxRank}");
     }
 
     private static FormatException TableTooLong(long step) => new($"the item list of step {step} has a text table longer than itself");
