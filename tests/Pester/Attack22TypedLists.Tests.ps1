@@ -58,4 +58,26 @@ try { @{ d = `$x } | Save-Checkpoint -LiteralPath '$dir' -Step 1; 'SAVED' } catc
             Remove-Item -LiteralPath $dir -Recurse -Force -ErrorAction Ignore
         }
     }
+
+    # Found with the attack above: plain hashtables nested 20,000 deep overflowed the conversion's stack on main too.
+    It 'A_plain_hashtable_nested_20000_deep_is_refused_with_UnsupportedValue_not_a_stack_overflow' {
+        $dir = Join-Path ([IO.Path]::GetTempPath()) ("dxckpt-a22p-" + [guid]::NewGuid().ToString('N'))
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+`$x = 1
+for (`$k = 0; `$k -lt 20000; `$k++) { `$x = @{ n = `$x } }
+try { @{ d = `$x } | Save-Checkpoint -LiteralPath '$dir' -Step 1; 'SAVED' } catch { 'REFUSED ' + `$_.FullyQualifiedErrorId + ' ' + `$_.Exception.Message }
+"@
+        try {
+            $run = Invoke-FreshPwsh -Script $script
+            $out = $run.Output -join "`n"
+            $run.ExitCode | Should -Be 0 -Because "the save must not kill the process: $($out.Substring(0, [Math]::Min(300, $out.Length)))"
+            $out | Should -BeLike '*REFUSED UnsupportedValue*nest deeper than 200 levels*'
+            Test-Path -LiteralPath (Join-Path $dir '1') | Should -BeFalse
+        }
+        finally {
+            Remove-Item -LiteralPath $dir -Recurse -Force -ErrorAction Ignore
+        }
+    }
 }
