@@ -19,6 +19,12 @@ namespace DataraxCkpt;
 /// </example>
 public sealed class CheckpointHandler : IDisposable
 {
+    /// <summary>
+    /// How many levels containers may nest in a saved state (the root is level 0): a deeper state is refused with an
+    /// <see cref="UnsupportedValueException"/> ("containers nest deeper than ... levels") and nothing is written.
+    /// </summary>
+    public const int MaxStateDepth = StateEncoder.MaxDepth;
+
     private readonly CheckpointOptions _options;
     private readonly bool _portableRename;
     private readonly object _gate = new();

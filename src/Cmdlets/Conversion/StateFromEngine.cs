@@ -16,6 +16,9 @@ internal sealed class StateFromEngine
 {
     private readonly Dictionary<object, object> _converted = new(ReferenceEqualityComparer.Instance);
 
+    // Whether a saved object stands under a container, for the items of typed lists (each container looked into once).
+    private Dictionary<object, bool>? _holdsObject;
+
     /// <summary>Converts one restored state.</summary>
     public static object? Convert(object? value) => new StateFromEngine().FromEngine(value);
 
@@ -92,6 +95,54 @@ internal sealed class StateFromEngine
             default:
                 return false;
         }
+    }
+
+    // HoldsObject for one item of a typed list, remembered per container: a restored state is a graph without cycles
+    // (a save refuses them), so a container's answer is final once computed, and nested typed lists ask it once.
+    private bool HoldsObjectUnder(object? value)
+    {
+        if (value is null or string or StateObject || value.GetType().IsPrimitive)
+        {
+            return value is StateObject;
+        }
+
+        _holdsObject ??= new Dictionary<object, bool>(ReferenceEqualityComparer.Instance);
+        if (_holdsObject.TryGetValue(value, out var known))
+        {
+            return known;
+        }
+
+        // Marked "no" while it is looked into, so a cycle (never restored, but cheap to rule out) ends.
+        _holdsObject[value] = false;
+        var holds = false;
+        switch (value)
+        {
+            case IDictionary dictionary:
+                foreach (DictionaryEntry entry in dictionary)
+                {
+                    if (HoldsObjectUnder(entry.Value))
+                    {
+                        holds = true;
+                        break;
+                    }
+                }
+
+                break;
+            case IList list when !list.GetType().IsArray || TypedLists.HoldsContainers(list.GetType(), out _):
+                foreach (var item in list)
+                {
+                    if (HoldsObjectUnder(item))
+                    {
+                        holds = true;
+                        break;
+                    }
+                }
+
+                break;
+        }
+
+        _holdsObject[value] = holds;
+        return holds;
     }
 
     private object? FromEngine(object? value)
@@ -220,10 +271,18 @@ internal sealed class StateFromEngine
             {
                 // A typed list or array ([List[hashtable]], [hashtable[]]) keeps its type; its items are converted in
                 // place, each for its slot (a Dictionary[string,object] item stays one: an ordered dictionary would not fit).
+                // Only an item under which a saved object stands is converted: the rest come back exactly as before
+                // typed lists were walked (a Dictionary[string,int] in a [hashtable[]] stays one, where the walk of an
+                // object[] makes it an ordered dictionary).
                 _converted.Add(value, typed);
                 for (var i = 0; i < typed.Count; i++)
                 {
                     var item = typed[i];
+                    if (!HoldsObjectUnder(item))
+                    {
+                        continue;
+                    }
+
                     var converted = FromEngine(item, element);
                     if (!ReferenceEquals(converted, item) && SlotTypes.Fits(element, converted))
                     {

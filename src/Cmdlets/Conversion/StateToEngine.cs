@@ -55,6 +55,9 @@ internal sealed class StateToEngine
     // A checked walk: the value path of the container being read (a record names it when it keeps changing), and the
     // first container whose enumerator said it changed during the walk.
     private string _path = ValuePath.Root;
+
+    // Containers entered by the walk, root first (ToEngine).
+    private int _depth;
     private string? _changedDuringWalk;
 
     // The first walk met a member whose reading runs code, or a container whose type is a subclass.
@@ -223,6 +226,28 @@ internal sealed class StateToEngine
         {
             return value;
         }
+
+        // The walk recurses once per level: a state nested thousands deep would end the process with a stack overflow.
+        // Past the levels the engine stores it hands the rest over unconverted; the engine's encoder refuses the state
+        // at its own limit (UnsupportedValue, "containers nest deeper than ..."), which lies above everything converted.
+        if (_depth > CheckpointHandler.MaxStateDepth + 1)
+        {
+            return value;
+        }
+
+        _depth++;
+        try
+        {
+            return ContainerToEngine(value);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private object? ContainerToEngine(object value)
+    {
 
         // The two containers a pwsh state is mostly made of (@{} and @()), by exact type before the tests below; one
         // whose contents are plain goes to the engine as it is, without a memo entry (the PlainContainer comment below says why).
