@@ -348,6 +348,42 @@ Import-Module '$ModuleManifest'
         }
     }
 
+    It 'A_rooted_path_in_a_host_whose_FileSystem_name_is_another_provider_resolves_as_typed: the provider named FileSystem is not asked in place of the one the path reaches' -Skip:$IsWindows {
+        # Found by the attack on configs22: the rooted path was asked as FileSystem::<path> of whatever provider a host
+        # registered under that name (here the Environment provider; the file system is registered as RealFS), so
+        # Save-Checkpoint wrote where main refused the path as a RealFS path (NotAFileSystemPath), and
+        # Get-CheckpointStep read it. The answer must stay the one the path as typed gets.
+        $dir = Join-Path $TestDrive 'host-named'
+        $iss = [initialsessionstate]::CreateDefault2()
+        $fileSystem = $iss.Providers['FileSystem'][0]
+        $iss.Providers.Remove('FileSystem', $null)
+        $iss.Providers.Add([System.Management.Automation.Runspaces.SessionStateProviderEntry]::new('RealFS', $fileSystem.ImplementingType, $fileSystem.HelpFileName))
+        $iss.Providers.Add([System.Management.Automation.Runspaces.SessionStateProviderEntry]::new('FileSystem', [Microsoft.PowerShell.Commands.EnvironmentProvider], $null))
+        $rs = [runspacefactory]::CreateRunspace($iss)
+        $rs.Open()
+        try {
+            $ps = [powershell]::Create()
+            $ps.Runspace = $rs
+            $null = $ps.AddScript({
+                    param($manifest, $path)
+                    Import-Module $manifest
+                    $typed = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path, [ref] $null, [ref] $null)
+                    $provider = $null
+                    $null = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path, [ref] $provider, [ref] $null)
+                    $saved = try { Save-Checkpoint -LiteralPath $path -InputObject @{ a = 1 } -Step 1 -PassThru; 'saved' } catch { $_.FullyQualifiedErrorId }
+                    $read = try { Get-CheckpointStep -Path $path -ErrorAction Stop } catch { $_.FullyQualifiedErrorId }
+                    [pscustomobject]@{ Provider = $provider.Name; Saved = @($saved)[-1]; Read = @($read)[-1] }
+                }).AddArgument($ModuleManifest).AddArgument($dir)
+            $result = $ps.Invoke()[0]
+            $result.Provider | Should -BeExactly 'RealFS' -Because 'the path as typed reaches the file system provider, registered here as RealFS'
+            $result.Saved | Should -BeExactly 'NotAFileSystemPath,DataraxCkpt.Commands.SaveCheckpointCommand' -Because 'the path as typed is refused as a RealFS path (main, 67333bc)'
+            $result.Read | Should -BeExactly 'NotAFileSystemPath,DataraxCkpt.Commands.GetCheckpointStepCommand'
+            $dir | Should -Not -Exist -Because 'nothing is written through a provider the path does not reach'
+            $ps.Dispose()
+        }
+        finally { $rs.Dispose() }
+    }
+
     It 'CheckpointInfo.Directory is the checkpoint directory and Path the step folder' {
         $dir = Join-Path $TestDrive 'info'
         $info = @{ a = 1 } | Save-Checkpoint $dir -Step 3 -PassThru

@@ -595,13 +595,16 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
     // typed, so that its refusal is the one it always gave.
     private string ProviderPath(string name, out string providerName)
     {
-        if (CanonicalRootedPath.Is(name))
+        if (CanonicalRootedPath.Is(name) && TheFileSystemIsNamedFileSystem() is { } only)
         {
             try
             {
                 var direct = SessionState.Path.GetUnresolvedProviderPathFromPSPath(CanonicalRootedPath.FileSystemQualifier + name, out var fileSystem, out _);
-                providerName = fileSystem.Name;
-                return direct;
+                if (fileSystem.ImplementingType == only.ImplementingType)
+                {
+                    providerName = fileSystem.Name;
+                    return direct;
+                }
             }
             catch (Exception ex) when (ex is RuntimeException or NotSupportedException or ArgumentException)
             {
@@ -612,6 +615,29 @@ public abstract class CheckpointCommandBase : PSCmdlet, IDisposable
         var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(name, out var provider, out _);
         providerName = provider.Name;
         return full;
+    }
+
+    // The session's one file-system provider, when it is the one named FileSystem: then the root drive a rooted path
+    // reaches is its drive, and FileSystem::<path> asks the provider the path as typed reaches. A host may register the
+    // file system under another name and another provider as FileSystem, or the file system twice (the first owns '/'):
+    // then FileSystem::<path> would ask another provider than the typed path reaches, so the path is asked as typed.
+    private ProviderInfo? TheFileSystemIsNamedFileSystem()
+    {
+        ProviderInfo? only = null;
+        foreach (var provider in SessionState.Provider.GetAll())
+        {
+            if (typeof(Microsoft.PowerShell.Commands.FileSystemProvider).IsAssignableFrom(provider.ImplementingType))
+            {
+                if (only is not null)
+                {
+                    return null;
+                }
+
+                only = provider;
+            }
+        }
+
+        return only is not null && string.Equals(only.Name, "FileSystem", StringComparison.OrdinalIgnoreCase) ? only : null;
     }
 
     private Collection<string> ProviderMatches(string pattern, out string providerName)
