@@ -5,6 +5,7 @@ using DataraxCkpt.Storage;
 using DataraxCkpt.Tests.Support;
 using K4os.Hash.xxHash;
 using Xunit.Abstractions;
+using static DataraxCkpt.Storage.ItemListBlobs;
 
 namespace DataraxCkpt.Tests.Storage;
 
@@ -26,33 +27,6 @@ public sealed class Attack21ItemListTests : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
-
-    private static void Varint(List<byte> to, ulong v)
-    {
-        while (v >= 0x80)
-        {
-            to.Add((byte)(v | 0x80));
-            v >>= 7;
-        }
-
-        to.Add((byte)v);
-    }
-
-    /// <summary>A layout-2 blob with a valid checksum around <paramref name="payload"/> (compressed as the writer does).</summary>
-    private static byte[] Layout2Of(int count, byte[] payload)
-    {
-        var block = new byte[K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(payload.Length)];
-        var n = K4os.Compression.LZ4.LZ4Codec.Encode(payload, block, K4os.Compression.LZ4.LZ4Level.L12_MAX);
-        var body = new List<byte> { ItemListCodec.Layout };
-        Varint(body, (ulong)count);
-        Varint(body, (ulong)payload.Length);
-        body.AddRange(block.AsSpan(0, n).ToArray());
-        var bytes = body.ToArray();
-        var blob = new byte[bytes.Length + 8];
-        bytes.CopyTo(blob, 0);
-        BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(bytes.Length), XXH64.DigestOf(bytes));
-        return blob;
-    }
 
     /// <summary>A payload: a one-text table ("scalar"), then items of (shared, suffix bytes) with kind 0, no dtype, no shape, size 1, stored 0.</summary>
     private static byte[] Payload(IEnumerable<(ulong Shared, byte[] Suffix)> names)
@@ -79,7 +53,7 @@ public sealed class Attack21ItemListTests : IDisposable
         // 23,200 items make 269,131,600 characters, just over the format's 2^28 for a step's names (docs/format.md §6.4),
         // which a layout-1 list could reach only by storing them (a gigabyte blob); here a blob of a few kilobytes.
         const int n = 23_200;
-        var blob = Layout2Of(n, Payload(Enumerable.Range(0, n).Select(i => ((ulong)i, new[] { (byte)'a' }))));
+        var blob = Layout2((ulong)n, Payload(Enumerable.Range(0, n).Select(i => ((ulong)i, new[] { (byte)'a' }))), level: K4os.Compression.LZ4.LZ4Level.L12_MAX);
         _out.WriteLine($"blob {blob.Length:N0} bytes for {(long)n * (n + 1) / 2:N0} characters of names");
         Assert.True(blob.Length < 1 << 20);
 
@@ -146,7 +120,7 @@ public sealed class Attack21ItemListTests : IDisposable
         h.Save(_ck, new OrderedDictionary { ["w"] = new float[] { 1, 2, 3 }, ["lr"] = 0.5, ["name"] = "run" }, step: 1);
         h.Save(_ck, new OrderedDictionary { ["w"] = new float[] { 4, 5, 6 }, ["lr"] = 0.25, ["name"] = "run2" }, step: 2);
         var before = h.GetItems(_ck, 2).Select(i => (i.Name, i.Kind, i.Size)).ToList();
-        var hostile = Layout2Of(3, Payload([(0, "a"u8.ToArray()), (5, "b"u8.ToArray()), (0, "c"u8.ToArray())]));
+        var hostile = Layout2((ulong)3, Payload([(0, "a"u8.ToArray()), (5, "b"u8.ToArray()), (0, "c"u8.ToArray())]), level: K4os.Compression.LZ4.LZ4Level.L12_MAX);
         using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_ck, "index.sqlite")};Pooling=False"))
         {
             c.Open();
@@ -166,7 +140,7 @@ public sealed class Attack21ItemListTests : IDisposable
     [MemberData(nameof(HostileFrontCoding))]
     public void Hostile_front_coding_with_a_valid_checksum_is_an_error_not_other_names(string what, byte[][] suffixes, ulong[] shared)
     {
-        var blob = Layout2Of(suffixes.Length, Payload(suffixes.Select((s, i) => (shared[i], s))));
+        var blob = Layout2((ulong)suffixes.Length, Payload(suffixes.Select((s, i) => (shared[i], s))), level: K4os.Compression.LZ4.LZ4Level.L12_MAX);
         var e = Record.Exception(() => ItemListCodec.Decode(1, blob, suffixes.Length));
         Assert.True(e is FormatException, $"{what}: {e?.GetType().Name ?? "decoded"}");
     }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using DataraxCkpt.Storage;
 using K4os.Hash.xxHash;
 using Xunit.Abstractions;
+using static DataraxCkpt.Storage.ItemListBlobs;
 
 namespace DataraxCkpt.Tests.Storage;
 
@@ -14,32 +15,6 @@ namespace DataraxCkpt.Tests.Storage;
 /// </summary>
 public sealed class Attack22ItemListAmplificationTests(ITestOutputHelper output)
 {
-    private static void Varint(List<byte> to, ulong v)
-    {
-        while (v >= 0x80)
-        {
-            to.Add((byte)(v | 0x80));
-            v >>= 7;
-        }
-
-        to.Add((byte)v);
-    }
-
-    private static byte[] Layout2(ulong count, byte[] payload)
-    {
-        var block = new byte[K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(payload.Length)];
-        var n = K4os.Compression.LZ4.LZ4Codec.Encode(payload, block, K4os.Compression.LZ4.LZ4Level.L00_FAST);
-        var body = new List<byte> { ItemListCodec.Layout };
-        Varint(body, count);
-        Varint(body, (ulong)payload.Length);
-        body.AddRange(block.AsSpan(0, n).ToArray());
-        var bytes = body.ToArray();
-        var blob = new byte[bytes.Length + 8];
-        bytes.CopyTo(blob, 0);
-        BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(bytes.Length), XXH64.DigestOf(bytes));
-        return blob;
-    }
-
     [Fact]
     public void A_40_KB_list_that_would_make_decode_allocate_per_payload_byte_is_refused_by_check_and_decode_alike()
     {

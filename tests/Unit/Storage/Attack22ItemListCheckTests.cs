@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using DataraxCkpt.Storage;
 using K4os.Hash.xxHash;
 using Xunit.Abstractions;
+using static DataraxCkpt.Storage.ItemListBlobs;
 
 namespace DataraxCkpt.Tests.Storage;
 
@@ -13,62 +14,6 @@ namespace DataraxCkpt.Tests.Storage;
 /// </summary>
 public sealed class Attack22ItemListCheckTests(ITestOutputHelper output)
 {
-    private static void Varint(List<byte> to, ulong v, int redundant = 0)
-    {
-        while (v >= 0x80)
-        {
-            to.Add((byte)(v | 0x80));
-            v >>= 7;
-        }
-
-        if (redundant > 0)
-        {
-            to.Add((byte)(v | 0x80));
-            for (var i = 1; i < redundant; i++)
-            {
-                to.Add(0x80);
-            }
-
-            to.Add(0);
-            return;
-        }
-
-        to.Add((byte)v);
-    }
-
-    private static byte[] Sealed(List<byte> body)
-    {
-        var bytes = body.ToArray();
-        var blob = new byte[bytes.Length + 8];
-        bytes.CopyTo(blob, 0);
-        BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(bytes.Length), XXH64.DigestOf(bytes));
-        return blob;
-    }
-
-    private static byte[] Layout2(ulong count, byte[] payload, ulong? claimed = null)
-    {
-        var block = new byte[K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(payload.Length)];
-        var n = K4os.Compression.LZ4.LZ4Codec.Encode(payload, block, K4os.Compression.LZ4.LZ4Level.L00_FAST);
-        return Layout2Raw(count, claimed ?? (ulong)payload.Length, block.AsSpan(0, n).ToArray());
-    }
-
-    private static byte[] Layout2Raw(ulong count, ulong claimed, byte[] block)
-    {
-        var body = new List<byte> { ItemListCodec.Layout };
-        Varint(body, count);
-        Varint(body, claimed);
-        body.AddRange(block);
-        return Sealed(body);
-    }
-
-    private static byte[] Layout1(ulong count, byte[] payload)
-    {
-        var body = new List<byte> { ItemListCodec.RowLayout };
-        Varint(body, count);
-        body.AddRange(payload);
-        return Sealed(body);
-    }
-
     private static readonly byte[][] Pieces =
     [
         "a"u8.ToArray(), "cfg/lr"u8.ToArray(), "é"u8.ToArray(), "😀"u8.ToArray(), "\uFFFD"u8.ToArray(), "中"u8.ToArray(),

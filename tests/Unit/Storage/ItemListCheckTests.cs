@@ -5,6 +5,7 @@ using DataraxCkpt.Storage;
 using DataraxCkpt.Tests.Support;
 using K4os.Hash.xxHash;
 using Xunit.Abstractions;
+using static DataraxCkpt.Storage.ItemListBlobs;
 
 namespace DataraxCkpt.Tests.Storage;
 
@@ -52,17 +53,6 @@ public sealed class ItemListCheckTests(ITestOutputHelper output) : IDisposable
         Assert.True(got == accepted, $"{what}: expected both to {(accepted ? "accept" : "refuse")} it");
     }
 
-    private static void Varint(List<byte> to, ulong v)
-    {
-        while (v >= 0x80)
-        {
-            to.Add((byte)(v | 0x80));
-            v >>= 7;
-        }
-
-        to.Add((byte)v);
-    }
-
     private static ulong ReadVarint(byte[] from, ref int pos)
     {
         ulong v = 0;
@@ -75,33 +65,6 @@ public sealed class ItemListCheckTests(ITestOutputHelper output) : IDisposable
                 return v;
             }
         }
-    }
-
-    /// <summary>Bytes followed by their XXH64, as a list ends.</summary>
-    private static byte[] Sealed(IEnumerable<byte> body)
-    {
-        var bytes = body.ToArray();
-        var blob = new byte[bytes.Length + 8];
-        bytes.CopyTo(blob, 0);
-        BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(bytes.Length), XXH64.DigestOf(bytes));
-        return blob;
-    }
-
-    /// <summary>A layout-2 list of <paramref name="payload"/> compressed as one block, its header claiming <paramref name="count"/> items and <paramref name="claimed"/> payload bytes (the real length when null).</summary>
-    private static byte[] Layout2Of(ulong count, byte[] payload, ulong? claimed = null)
-    {
-        var block = new byte[K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(payload.Length)];
-        var n = K4os.Compression.LZ4.LZ4Codec.Encode(payload, block, K4os.Compression.LZ4.LZ4Level.L00_FAST);
-        return Layout2Raw(count, claimed ?? (ulong)payload.Length, block.AsSpan(0, n).ToArray());
-    }
-
-    private static byte[] Layout2Raw(ulong count, ulong claimed, byte[] block)
-    {
-        var body = new List<byte> { ItemListCodec.Layout };
-        Varint(body, count);
-        Varint(body, claimed);
-        body.AddRange(block);
-        return Sealed(body);
     }
 
     /// <summary>The decompressed payload of a layout-2 list this engine wrote.</summary>
@@ -286,7 +249,7 @@ public sealed class ItemListCheckTests(ITestOutputHelper output) : IDisposable
             var payload = PayloadOf(blob);
             foreach (var (what, m) in Mutations(payload, 0))
             {
-                var ok = Compare(Layout2Of((ulong)count, m), count, "re-sealed payload, " + what, wrong);
+                var ok = Compare(Layout2((ulong)count, m), count, "re-sealed payload, " + what, wrong);
                 Count(ok);
                 resealedAccepted += ok ? 1 : 0;
             }
@@ -363,7 +326,7 @@ public sealed class ItemListCheckTests(ITestOutputHelper output) : IDisposable
     public void Check_and_decode_agree_on_names_split_at_the_front_coding_boundary(string what, byte[][] suffixes, ulong[] shared, bool accepted)
     {
         var payload = Payload(shared.Zip(suffixes));
-        AssertAgree(Layout2Of((ulong)suffixes.Length, payload), suffixes.Length, accepted, what);
+        AssertAgree(Layout2((ulong)suffixes.Length, payload), suffixes.Length, accepted, what);
     }
 
     /// <summary>Hand-made payloads (the text table, then items) for the refusals that a mutation of a real list rarely reaches.</summary>
@@ -400,7 +363,7 @@ public sealed class ItemListCheckTests(ITestOutputHelper output) : IDisposable
     [MemberData(nameof(HandMadePayloads))]
     public void Check_and_decode_agree_on_hand_made_lists(string what, byte[] payload, int count, bool accepted)
     {
-        AssertAgree(Layout2Of((ulong)count, payload), count, accepted, what);
+        AssertAgree(Layout2((ulong)count, payload), count, accepted, what);
 
         // The same items in layout 1 (no shared lengths: they are dropped from each item), where they exist there.
         if (!what.Contains("shar", StringComparison.Ordinal))
@@ -440,7 +403,7 @@ public sealed class ItemListCheckTests(ITestOutputHelper output) : IDisposable
         // (docs/format.md §6.4), from a list of a few kilobytes: refused by both.
         foreach (var (n, accepted) in new[] { (2_000, true), (23_200, false) })
         {
-            var blob = Layout2Of((ulong)n, Payload(Enumerable.Range(0, n).Select(i => ((ulong)i, new[] { (byte)'a' }))));
+            var blob = Layout2((ulong)n, Payload(Enumerable.Range(0, n).Select(i => ((ulong)i, new[] { (byte)'a' }))));
             Assert.True(blob.Length < 1 << 20);
             AssertAgree(blob, n, accepted, $"{n:N0} names growing by a byte");
         }
@@ -450,7 +413,7 @@ public sealed class ItemListCheckTests(ITestOutputHelper output) : IDisposable
     public void Check_and_decode_agree_on_layouts_and_headers_that_lie()
     {
         byte[] payload = [0x01, 0x06, .. "scalar"u8, 0, 0x02, (byte)'a', 0, 0, 0, 1, 0];
-        var good = Layout2Of(1, payload);
+        var good = Layout2(1, payload);
         AssertAgree(good, 1, accepted: true, "the list");
         foreach (var layout in new byte[] { 0, 3, 0x7F, 0xFF })
         {
@@ -462,7 +425,7 @@ public sealed class ItemListCheckTests(ITestOutputHelper output) : IDisposable
         AssertAgree(Sealed([ItemListCodec.Layout, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x00]), 1, accepted: false, "a count past 64 bits");
         AssertAgree(Sealed([ItemListCodec.Layout, 0x00]), 0, accepted: false, "a blob of 10 bytes");
         AssertAgree(Sealed([ItemListCodec.RowLayout, 0x00, 0x00]), 0, accepted: true, "an empty layout-1 list");
-        AssertAgree(Layout2Of(0, [0x00]), 0, accepted: true, "an empty layout-2 list");
+        AssertAgree(Layout2(0, [0x00]), 0, accepted: true, "an empty layout-2 list");
         AssertAgree(Sealed([ItemListCodec.RowLayout, 0x05, 0x00]), 5, accepted: false, "a layout-1 count its bytes cannot hold");
     }
 
