@@ -24,7 +24,7 @@ Describe 'Attack mend22: a container shared between a too-deep place and a shall
     # copies and the write-back converted the PSCustomObject. With the cut-off, $inner (at conversion depth 202 on the
     # template's first path) is handed to the engine as the user's own hashtable, shared by the shallow path's copy: the
     # engine writes its StateObject straight into the user's hashtable and nothing converts it back.
-    It 'A_restore_Into_a_template_sharing_a_hashtable_with_a_201_deep_path_restores_PSCustomObject_not_StateObject' {
+    It 'A_restore_Into_a_template_sharing_a_hashtable_with_a_201_deep_path_is_refused_and_the_template_left_as_it_was' {
         [ordered]@{ shallow = @{ h = @{ p = [pscustomobject]@{ a = 1 } } } } | Save-Checkpoint -LiteralPath $script:dir -Step 1
         $inner = @{}
         $c = @{ h = $inner }
@@ -32,11 +32,17 @@ Describe 'Attack mend22: a container shared between a too-deep place and a shall
         for ($k = 1; $k -lt 200; $k++) { $chain = @{ n = $chain } }
         $template = [ordered]@{ deep = $chain; shallow = $c }
 
-        $null = Restore-Checkpoint -LiteralPath $script:dir -Step 1 -Into $template
-
-        [object]::ReferenceEquals($template.shallow.h, $inner) | Should -BeTrue -Because 'the template keeps its own hashtables'
-        $template.shallow.h.p.GetType().FullName | Should -Be 'System.Management.Automation.PSCustomObject' -Because 'a restored PSCustomObject must not come back as the engine''s StateObject'
-        $template.shallow.h.p.a | Should -Be 1
+        # Fixed by refusing the template (no step nests deeper than 200 levels, so no step has its shape); the first
+        # version of the depth cut-off handed $inner over as the user's own hashtable, and the engine wrote its
+        # StateObject into it through 'shallow'.
+        $err = $null
+        try { $null = Restore-Checkpoint -LiteralPath $script:dir -Step 1 -Into $template } catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -BeLike '*IncompatibleState*'
+        # The first container below the limit: state.deep, 199 .n, then .c at level 201.
+        $err.Exception.Message | Should -BeLike "*at item 'state.deep$('.n' * 199).c'*containers nested deeper than 200 levels*"
+        $inner.Count | Should -Be 0 -Because 'nothing is written into a template that is refused'
+        [object]::ReferenceEquals($template.shallow.h, $inner) | Should -BeTrue
     }
 
     # The same hashtable under 'deep' (200 hashtables down, so its PSCustomObject lies past the cut-off) and under a
@@ -64,7 +70,7 @@ Describe 'Attack mend22: a container shared between a too-deep place and a shall
             }
         }
 
-        $wrong = @($messages | Where-Object { $_ -notlike '*UnsupportedValue*nest deeper than 200 levels*' })
+        $wrong = @($messages | Where-Object { $_ -notlike "*UnsupportedValue*The value at 'state.deep$('.n' * 199).c'*nest deeper than 200 levels*" })
         $wrong.Count | Should -Be 0 -Because "every save must be refused for its nesting: $(($wrong | Select-Object -First 2 | ForEach-Object { $_.Substring(0, [Math]::Min(200, $_.Length)) }) -join ' | ')"
         Test-Path -LiteralPath (Join-Path $script:dir '1') | Should -BeFalse
     }

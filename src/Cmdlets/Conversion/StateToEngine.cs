@@ -58,6 +58,12 @@ internal sealed class StateToEngine
 
     // Containers entered by the walk, root first (ToEngine).
     private int _depth;
+
+    // The key or index under which each container entered holds the child being converted (_keys[d] at depth d), so
+    // the walks that keep no path (all but the checked one) can still name a value refused for its depth. Metadata
+    // values start at depth 1 under _keysRoot.
+    private readonly object?[] _keys = new object?[CheckpointHandler.MaxStateDepth + 2];
+    private string _keysRoot = ValuePath.Root;
     private string? _changedDuringWalk;
 
     // The first walk met a member whose reading runs code, or a container whose type is a subclass.
@@ -158,8 +164,14 @@ internal sealed class StateToEngine
 
             _path = path;
 
-            // Metadata keys are strings: two keys with one text (1 and '1') would keep one value silently.
-            if (!result.TryAdd(text, ToEngine(sourceValue)))
+            // Metadata keys are strings: two keys with one text (1 and '1') would keep one value silently. The engine
+            // stores a metadata value one level below the metadata dictionary, so its depth counts from 1.
+            _depth = 1;
+            _keysRoot = path;
+            var converted = ToEngine(sourceValue);
+            _keysRoot = ValuePath.Root;
+            _depth = 0;
+            if (!result.TryAdd(text, converted))
             {
                 throw new UnsupportedValueException(path,
                     $"two metadata keys ({key.GetType().Name} {text} and another) become the same text key '{text}'; metadata keys are strings, so rename one");
@@ -228,11 +240,17 @@ internal sealed class StateToEngine
         }
 
         // The walk recurses once per level: a state nested thousands deep would end the process with a stack overflow.
-        // Past the levels the engine stores it hands the rest over unconverted; the engine's encoder refuses the state
-        // at its own limit (UnsupportedValue, "containers nest deeper than ..."), which lies above everything converted.
-        if (_depth > CheckpointHandler.MaxStateDepth + 1)
+        // A container below the levels the engine stores is refused here, with the engine's own words, at the level
+        // where the engine would refuse it. Not handed over unconverted: a container shared with a shallower path would
+        // then carry PowerShell values, or for Restore -Into the user's own hashtable, to the engine (attack of session 22).
+        // A Restore -Into template that deep cannot be the shape of any step: refused before anything is written into it.
+        if (_depth > CheckpointHandler.MaxStateDepth)
         {
-            return value;
+            var limit = CheckpointHandler.MaxStateDepth;
+            var path = _walked is null ? PathFromKeys() : _path;
+            throw _copyEveryContainer
+                ? new IncompatibleStateException(path, $"no containers nested deeper than {limit} levels (no step holds any)", $"containers nested deeper than {limit} levels")
+                : new UnsupportedValueException(path, $"containers nest deeper than {limit} levels");
         }
 
         _depth++;
@@ -244,6 +262,18 @@ internal sealed class StateToEngine
         {
             _depth--;
         }
+    }
+
+    // The path of the value ToEngine is at, from the keys of the containers above it.
+    private string PathFromKeys()
+    {
+        var path = _keysRoot;
+        for (var d = _keysRoot == ValuePath.Root ? 0 : 1; d < _depth; d++)
+        {
+            path = ValuePath.Child(path, _keys[d]);
+        }
+
+        return path;
     }
 
     private object? ContainerToEngine(object value)
@@ -455,6 +485,7 @@ internal sealed class StateToEngine
                 continue;
             }
 
+            _keys[_depth - 1] = property.Name;
             target.Add(property.Name, ToEngine(property.Value));
         }
 
@@ -512,6 +543,7 @@ internal sealed class StateToEngine
                 var sourceKey = enumerator.Key;
                 var sourceValue = enumerator.Value;
                 var key = sourceKey is PSObject keyObject ? keyObject.BaseObject : sourceKey;
+                _keys[_depth - 1] = key;
                 var value = ToEngine(sourceValue);
                 if (!ReferenceEquals(key, sourceKey) || !ReferenceEquals(value, sourceValue))
                 {
@@ -686,6 +718,12 @@ internal sealed class StateToEngine
                 }
 
                 var item = array is not null ? array[i] : source[i];
+                if (!IsPlainLeaf(item))
+                {
+                    // Boxed only for a container item: a list of numbers stays free of allocations.
+                    _keys[_depth - 1] = i;
+                }
+
                 var value = ToEngine(item);
                 if (!ReferenceEquals(value, item))
                 {
