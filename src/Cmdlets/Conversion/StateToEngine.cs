@@ -543,7 +543,12 @@ internal sealed class StateToEngine
                 var sourceKey = enumerator.Key;
                 var sourceValue = enumerator.Value;
                 var key = sourceKey is PSObject keyObject ? keyObject.BaseObject : sourceKey;
-                _keys[_depth - 1] = key;
+                if (!IsPlainLeaf(sourceValue))
+                {
+                    // Noted only above a container: a hashtable of numbers pays no store (and no write barrier) per entry.
+                    _keys[_depth - 1] = key;
+                }
+
                 var value = ToEngine(sourceValue);
                 if (!ReferenceEquals(key, sourceKey) || !ReferenceEquals(value, sourceValue))
                 {
