@@ -16,7 +16,7 @@ internal sealed class StateFromEngine
 {
     private readonly Dictionary<object, object> _converted = new(ReferenceEqualityComparer.Instance);
 
-    // Whether a saved object stands under a container, for the items of typed lists (each container looked into once).
+    // Whether a saved object stands under a container (HoldsObjectUnder's memo).
     private Dictionary<object, bool>? _holdsObject;
 
     /// <summary>Converts one restored state.</summary>
@@ -36,17 +36,16 @@ internal sealed class StateFromEngine
             return metadata;
         }
 
-        StateFromEngine? conversion = null;
-        HashSet<object>? looked = null;
+        var conversion = new StateFromEngine();
         List<KeyValuePair<string, object?>>? replaced = null;
         foreach (var entry in entries)
         {
-            if (!HoldsObject(entry.Value, looked ??= new HashSet<object>(ReferenceEqualityComparer.Instance)))
+            if (!conversion.HoldsObjectUnder(entry.Value))
             {
                 continue;
             }
 
-            (replaced ??= []).Add(new(entry.Key, (conversion ??= new StateFromEngine()).FromEngine(entry.Value)));
+            (replaced ??= []).Add(new(entry.Key, conversion.FromEngine(entry.Value)));
         }
 
         foreach (var (key, value) in replaced ?? [])
@@ -57,48 +56,9 @@ internal sealed class StateFromEngine
         return entries;
     }
 
-    // Whether a saved object stands anywhere under the value; each container is looked into once (decoded metadata may
-    // share one container under many names, which a walk without the set would repeat at every name).
-    private static bool HoldsObject(object? value, HashSet<object> looked)
-    {
-        switch (value)
-        {
-            case null or string:
-                return false;
-            case StateObject:
-                return true;
-            case IDictionary dictionary when looked.Add(dictionary):
-                foreach (DictionaryEntry entry in dictionary)
-                {
-                    if (HoldsObject(entry.Value, looked))
-                    {
-                        return true;
-                    }
-                }
-
-                return false;
-            case IList list when !list.GetType().IsArray || TypedLists.HoldsContainers(list.GetType(), out _):
-                if (!looked.Add(list))
-                {
-                    return false;
-                }
-
-                foreach (var item in list)
-                {
-                    if (HoldsObject(item, looked))
-                    {
-                        return true;
-                    }
-                }
-
-                return false;
-            default:
-                return false;
-        }
-    }
-
-    // HoldsObject for one item of a typed list, remembered per container: a restored state is a graph without cycles
-    // (a save refuses them), so a container's answer is final once computed, and nested typed lists ask it once.
+    // Whether a saved object stands anywhere under the value (a metadata value, an item of a typed list), remembered per
+    // container: a restored state is a graph without cycles (a save refuses them), so a container's answer is final once
+    // computed; a container shared by two metadata values or nested typed lists is looked into once, and answers each.
     private bool HoldsObjectUnder(object? value)
     {
         if (value is null or string or StateObject || value.GetType().IsPrimitive)
