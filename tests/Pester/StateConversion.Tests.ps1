@@ -335,6 +335,74 @@ Describe 'Save: plain hashtables and arrays skip the walk and convert as the ful
     }
 }
 
+Describe 'Save: the full walk''s leaf and key tests (round 63) still send every wrapped value to its conversion' {
+    # Round 63 answers a string key and an int, long, double, bool or string value by one compare of its type, tested once
+    # per entry. Past the plain test's 64 items a container takes that full walk; a PSObject-wrapped key or value among
+    # thousands of plain ones must still be seen there and unwrapped, or the engine gets a PSObject (refused) or the user's
+    # own container with a wrapper in it.
+    It 'a PSObject-wrapped key among 1,000 string keys is unwrapped into a copy, saved and restored as a string key' {
+        $state = @{}
+        for ($i = 0; $i -lt 1000; $i++) { $state["k$i"] = $i }
+        # PowerShell unwraps a key given to $h[...]; MethodInfo.Invoke does not, so this key is a real PSObject.
+        $null = [hashtable].GetMethod('Add').Invoke($state, [object[]]@([psobject]::AsPSObject('wrappedkey'), 5))
+        $wrappedKeys = 0
+        foreach ($k in $state.Keys) { if ($k -is [psobject]) { $wrappedKeys++ } }
+        $wrappedKeys | Should -Be 1 -Because 'the test needs a wrapped key'
+        $converted = ConvertTo-EngineValue $state
+        [object]::ReferenceEquals($converted, $state) | Should -BeFalse
+        $converted.Count | Should -Be 1001
+        foreach ($k in $converted.Keys) { $k -is [psobject] | Should -BeFalse; $k.GetType() | Should -Be ([string]) }
+        $converted['WRAPPEDKEY'] | Should -Be 5
+        $place = Join-Path $TestDrive 'wrapped-key-large'
+        Save-Checkpoint -LiteralPath $place -InputObject $state -Step 1 -ErrorAction Stop
+        $restored = Restore-Checkpoint -LiteralPath $place -Step 1
+        $restored.Count | Should -Be 1001
+        $restored['wrappedkey'] | Should -Be 5
+        $restored['k999'] | Should -Be 999
+    }
+
+    It 'a PSObject-wrapped <_> among 1,000 plain ints of a large container is unwrapped into a copy' -ForEach @('int', 'long', 'double', 'bool', 'string') {
+        $wrapped = [psobject]::AsPSObject(@{ int = 7; long = [long]7; double = 7.5; bool = $true; string = 'seven' }[$_])
+        $plainType = $wrapped.psobject.BaseObject.GetType()
+        $table = @{}; $ordered = [ordered]@{}; $list = [Collections.ArrayList]::new(); $array = [object[]]::new(1001)
+        for ($i = 0; $i -lt 1000; $i++) { $table["k$i"] = $i; $ordered["k$i"] = $i; $null = $list.Add($i); $array[$i] = $i }
+        # An indexer keeps the wrapper; a method argument ($list.Add) would be unwrapped by PowerShell.
+        $null = $list.Add($null)
+        $table['w'] = $wrapped; $ordered['w'] = $wrapped; $list[1000] = $wrapped; $array[1000] = $wrapped
+        foreach ($held in $table['w'], $ordered['w'], $list[1000], $array[1000]) {
+            $held -is [psobject] | Should -BeTrue -Because 'the test needs a wrapped value in each container'
+        }
+        $converted = ConvertTo-EngineValue @{ table = $table; ordered = $ordered; list = $list; array = $array }
+        foreach ($name in 'table', 'ordered') {
+            [object]::ReferenceEquals($converted[$name], (Get-Variable $name -ValueOnly)) | Should -BeFalse
+            $converted[$name]['w'] -is [psobject] | Should -BeFalse -Because "$name's wrapped value is unwrapped"
+            $converted[$name]['w'].GetType() | Should -Be $plainType
+            $converted[$name]['k999'] | Should -Be 999
+        }
+        foreach ($name in 'list', 'array') {
+            [object]::ReferenceEquals($converted[$name], (Get-Variable $name -ValueOnly)) | Should -BeFalse
+            $converted[$name][1000] -is [psobject] | Should -BeFalse -Because "$name's wrapped item is unwrapped"
+            $converted[$name][1000].GetType() | Should -Be $plainType
+            $converted[$name][999] | Should -Be 999
+        }
+    }
+
+    It 'every other primitive leaf ([byte], [char], [float] ...) in a large hashtable is handed over as it is and restores with its type' {
+        $state = @{}
+        for ($i = 0; $i -lt 100; $i++) { $state["k$i"] = $i }
+        $leaves = [ordered]@{ by = [byte]7; sb = [sbyte]-3; sh = [int16]-4; us = [uint16]5; ui = [uint32]6; ul = [uint64]8; c = [char]'x'; f = [float]1.5 }
+        foreach ($k in $leaves.Keys) { $state[$k] = $leaves[$k] }
+        [object]::ReferenceEquals((ConvertTo-EngineValue $state), $state) | Should -BeTrue
+        $place = Join-Path $TestDrive 'primitives-large'
+        Save-Checkpoint -LiteralPath $place -InputObject $state -Step 1 -ErrorAction Stop
+        $restored = Restore-Checkpoint -LiteralPath $place -Step 1
+        foreach ($k in $leaves.Keys) {
+            $restored[$k].GetType() | Should -Be $leaves[$k].GetType()
+            $restored[$k] | Should -Be $leaves[$k]
+        }
+    }
+}
+
 Describe 'Restore: only replaced values are written back' {
     It 'a restored hashtable of plain values and hashtables gets no write' {
         $table = [DataraxCkptTests.CountingTable]::new()
