@@ -12,15 +12,43 @@ internal static partial class Lz4Frame
     /// is rewound and written raw from <paramref name="raw"/>. The frame is the same bytes <see cref="EncodeTo"/>
     /// writes (the tests compare them); what changes is that the largest buffer is 64 KiB instead of a block's
     /// worst-case output (round 50 of docs/performance-notes.md). Returns the frame's length and the XXH64 of its bytes
-    /// as written (the index's manifest hash).
+    /// as written (the index's manifest hash). The frame's content checksum (an XXH32 of all of
+    /// <paramref name="raw"/>) is taken on a pool thread while the blocks are compressed (round 64); the call returns
+    /// only once that read of <paramref name="raw"/> is over, so its owner may reuse the memory then.
     /// </summary>
-    public static (long Length, ulong FileHash) EncodeToFile(ReadOnlySpan<byte> raw, FileStream file)
+    public static (long Length, ulong FileHash) EncodeToFile(ReadOnlyMemory<byte> raw, FileStream file)
     {
         if (!Lz4BlockEncoder.Supported)
         {
             throw new PlatformNotSupportedException("the pieced LZ4 encoder runs on little-endian hosts; write the frame with EncodeTo");
         }
 
+        // Below a piece the hash is a few microseconds, less than a task's start.
+        var checksum = raw.Length >= Lz4Pieces.PieceSize ? PoolOrWaiter.Run(() => XxHash32.DigestOf(raw.Span)) : null;
+        try
+        {
+            return EncodePieces(raw.Span, file, checksum);
+        }
+        finally
+        {
+            // A failed encode still waits (running the hash here if no pool thread took it): the checksum reads the
+            // caller's buffer, which goes back to a pool after.
+            if (checksum is not null && !checksum.IsCompleted)
+            {
+                try
+                {
+                    checksum.GetAwaiter().GetResult();
+                }
+                catch (Exception)
+                {
+                    // The encode's own failure is on its way to the caller.
+                }
+            }
+        }
+    }
+
+    private static (long Length, ulong FileHash) EncodePieces(ReadOnlySpan<byte> raw, FileStream file, Task<uint>? checksum)
+    {
         using var pieces = new Lz4Pieces(file);
         WriteHeader(pieces.Take(HeaderLength), raw.Length);
         Span<byte> word = stackalloc byte[4];
@@ -47,7 +75,7 @@ internal static partial class Lz4Frame
 
         var trailer = pieces.Take(8);
         BinaryPrimitives.WriteUInt32LittleEndian(trailer, 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], XxHash32.DigestOf(raw));
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], checksum is null ? XxHash32.DigestOf(raw) : checksum.GetAwaiter().GetResult());
         var length = pieces.Position;
         return (length, pieces.Finish());
     }

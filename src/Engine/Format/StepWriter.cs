@@ -44,8 +44,11 @@ internal static class StepWriter
 
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(Lz4Frame.MaxFrameLength(Lz4Frame.BlockSize), 64);
 
+    // onTensorsLaidOut is called with the tensor table once every chunk is written and before the manifest is encoded,
+    // so a caller can finish work that needs the tensors' stored sizes (the index's item list) beside the manifest's
+    // compression and write; it must not change the state.
     public static WrittenStep Write(IStepSink staging, long step, string saveId, DateTimeOffset createdUtc,
-        EncodedState state, Action<long>? onBytesWritten)
+        EncodedState state, Action<long>? onBytesWritten, Action<IReadOnlyList<TensorLayout>>? onTensorsLaidOut = null)
     {
         var filters = ChooseFilters(state.Tensors);
         var chunks = PlanChunks(state.Tensors, filters);
@@ -168,7 +171,7 @@ internal static class StepWriter
                 }
             }
 
-            return WriteManifest(staging, step, saveId, createdUtc, state, layouts, filters, packedTensors, dataLength, ref dataSealed);
+            return WriteManifest(staging, step, saveId, createdUtc, state, layouts, filters, packedTensors, dataLength, onTensorsLaidOut, ref dataSealed);
         }
         finally
         {
@@ -191,7 +194,8 @@ internal static class StepWriter
     }
 
     private static WrittenStep WriteManifest(IStepSink staging, long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
-        ChunkLayout[][] layouts, ChunkFilter[] filters, bool[] packedTensors, long dataLength, ref Task? dataSealed)
+        ChunkLayout[][] layouts, ChunkFilter[] filters, bool[] packedTensors, long dataLength,
+        Action<IReadOnlyList<TensorLayout>>? onTensorsLaidOut, ref Task? dataSealed)
     {
         var tensors = new TensorLayout[state.Tensors.Count];
         var usesPlanes = false;
@@ -207,6 +211,7 @@ internal static class StepWriter
             };
         }
 
+        onTensorsLaidOut?.Invoke(tensors);
         var manifestJson = ManifestCodec.Write(step, saveId, createdUtc, state, tensors, dataLength, usesPlanes ? [PlanePacking.Feature] : []);
         FaultInjector.Hit("save.manifest.before-write");
         long frameLength;
@@ -220,7 +225,7 @@ internal static class StepWriter
             {
                 // A local file takes the frame in 64 KiB pieces, its block words patched after: no block's output
                 // is held next to the manifest (round 50 of docs/performance-notes.md).
-                (frameLength, fileHash) = Lz4Frame.EncodeToFile(manifestJson.Span, file);
+                (frameLength, fileHash) = Lz4Frame.EncodeToFile(manifestJson, file);
             }
             else
             {

@@ -457,6 +457,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         var created = new DateTimeOffset((createdUtc ?? reservation.CreatedUtc).UtcTicks, TimeSpan.Zero);
         WrittenStep written;
         byte[] itemList;
+        Task<byte[]>? listing = null;
         try
         {
             // Before any file of the step: a list the index cannot hold would fail only at the commit.
@@ -464,16 +465,25 @@ internal sealed class CheckpointStore : ICheckpointStore
             Log($"Writing step {reservation.Step}: {state.ItemCount} items, {state.Size} bytes of state in {state.Tensors.Count} tensors.");
             // Checked after each chunk: a cancelled save ends as a failed one, before anything is published.
             cancellationToken.ThrowIfCancellationRequested();
+            var limit = _options.MaxItemListBytes;
             written = StepWriter.Write(reservation.Staging, reservation.Step, reservation.SaveId, created, state, bytes =>
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 onBytesWritten?.Invoke(bytes);
+            }, tensors =>
+            {
+                // The item list is finished (the tensors' stored sizes spliced in, compressed) as soon as those sizes
+                // are known, beside the manifest's compression and write on the writer's thread: for a state of many
+                // small leaves both are milliseconds of CPU (round 64 of docs/performance-notes.md). A pool that does
+                // not start it in time leaves it to the wait below, which runs it here as before.
+                listing = PoolOrWaiter.Run(() => state.ItemList.ToArray(t => tensors[t].StoredLength, limit));
             });
             cancellationToken.ThrowIfCancellationRequested();
-            // The item list is finished (the tensors' stored sizes spliced in, compressed) before the lock and the
-            // publish: the commit after the rename only copies its bytes into the row, and a list the index cannot
-            // hold fails the save here, with nothing published.
-            itemList = state.ItemList.ToArray(t => written.Tensors[t].StoredLength, _options.MaxItemListBytes);
+            // Finished before the lock and the publish: the commit after the rename only copies its bytes into the
+            // row, and a list the index cannot hold fails the save here, with nothing published.
+            itemList = listing is null
+                ? state.ItemList.ToArray(t => written.Tensors[t].StoredLength, limit)
+                : listing.GetAwaiter().GetResult();
             // The intent, committed beside the writes, must be durable before the publish renames anything:
             // recovery finds a published folder (or an overwrite's parked old version) only through it. The
             // directory lock the commit holds would order them too; the join is what makes its failure this save's.
@@ -481,6 +491,9 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
         catch
         {
+            // The list's task reads the encoder's pooled buffers, which go back to the pool when the save ends:
+            // a failing save waits for it before it returns.
+            WaitQuietly(listing);
             Abandon(reservation);
             throw;
         }
@@ -549,6 +562,24 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         return retentionFailure is null ? ToInfo(row) : throw new RetentionFailedException(ToInfo(row), keep!.Value, retentionFailure);
+    }
+
+    /// <summary>Waits for a task whose failure, if any, loses to the one already on its way to the caller.</summary>
+    private static void WaitQuietly(Task? task)
+    {
+        if (task is null)
+        {
+            return;
+        }
+
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (Exception)
+        {
+            // The save is already failing with the first exception.
+        }
     }
 
     /// <summary>Whether a staging folder still holds the step's two files with the bytes the writer wrote (two stats).</summary>
