@@ -84,6 +84,19 @@ internal sealed class StepManifest : IDisposable
         init => _items = value;
     }
 
+    /// <summary>
+    /// Fails exactly as reading <see cref="Items"/> would, without making the items when they are not made yet: for a
+    /// repair, which needs a folder's items only when it indexes the folder (and then reads <see cref="Items"/>).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The state node is malformed (only when items are derived).</exception>
+    public void CheckItems()
+    {
+        if (_items is null && ItemsFromState)
+        {
+            StateDecoder.CheckItems(State, Tensors);
+        }
+    }
+
     /// <summary>The manifest lists no items: <see cref="Items"/> are derived from the state node.</summary>
     public bool ItemsFromState { get; init; }
 

@@ -216,7 +216,9 @@ internal static class Recovery
             StepManifest? manifest = null;
             try
             {
-                var read = Read(folders, folders.StepPath(step), step);
+                // A listed step is usually listed as it is (its row matches): its items are checked, not made, and made
+                // by the indexing below only when it is indexed after all. A dry run indexes nothing.
+                var read = Read(folders, folders.StepPath(step), step, deriveItems: !dryRun && !rows.ContainsKey(step));
                 manifest = read.Manifest;
                 if (removing.Contains((step, manifest.SaveId)))
                 {
@@ -288,7 +290,12 @@ internal static class Recovery
     /// <summary>A step folder read back: its manifest, the manifest file's hash and the step's stored size.</summary>
     internal readonly record struct FolderRead(StepManifest Manifest, string ManifestHash, long StoredSize, bool Pinned);
 
-    public static FolderRead Read(StepFolders folders, string folder, long step)
+    /// <param name="folders">The directory's folders.</param>
+    /// <param name="folder">The folder to read.</param>
+    /// <param name="step">The step it must hold.</param>
+    /// <param name="deriveItems">False: the state node is checked as deriving its items checks it, but the items are made
+    /// only if the caller reads them (a repair's folder whose row matches is never indexed).</param>
+    public static FolderRead Read(StepFolders folders, string folder, long step, bool deriveItems = true)
     {
         using var files = folders.OpenStep(folder);
         // A step of a newer format is read as far as its header, so it is indexed and kept, never dropped.
@@ -303,7 +310,14 @@ internal static class Recovery
         {
             // Derived items (items-from-state) are read here, so a malformed state node makes the folder
             // unreadable, as a malformed items list does, instead of failing the index rebuild later.
-            _ = manifest.Items.Count;
+            if (deriveItems)
+            {
+                _ = manifest.Items.Count;
+            }
+            else
+            {
+                manifest.CheckItems();
+            }
         }
         catch
         {

@@ -132,7 +132,7 @@ internal sealed partial class StateDecoder
 
     private void GatherLeaf(JsonElement node, string itemName, string oldName, int depth, string? code, CompareWalk walk)
     {
-        var item = DeriveLeaf(node, itemName, walk.Tensors, code);
+        var item = DeriveLeaf(node, itemName, walk.Tensors, code)!;
         var leaves = walk.Step.Leaves;
         if (walk.Listed is { } listed)
         {

@@ -18,6 +18,21 @@ internal sealed partial class StateDecoder
     public static List<StoredItem> DeriveItems(JsonElement state, IReadOnlyList<TensorLayout> tensors)
     {
         var items = new List<StoredItem>();
+        Walk(state, tensors, items);
+        return items;
+    }
+
+    /// <summary>
+    /// Refuses exactly what <see cref="DeriveItems(JsonElement, IReadOnlyList{TensorLayout})"/> refuses, with the same
+    /// exception, without making the items: a repair that only has to know a folder's state node is sound (its index row
+    /// matches) pays for the walk, not for an item and a list slot per leaf. It is the same walk with the items left
+    /// unmade: every value a leaf's item reads is still read and checked, and every name is still built and counted.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A node is malformed or refers outside the tensor table.</exception>
+    public static void CheckItems(JsonElement state, IReadOnlyList<TensorLayout> tensors) => Walk(state, tensors, items: null);
+
+    private static void Walk(JsonElement state, IReadOnlyList<TensorLayout> tensors, List<StoredItem>? items)
+    {
         var decoder = new StateDecoder((_, _, _) => throw new InvalidOperationException("item derivation loads no tensor"));
         try
         {
@@ -30,8 +45,6 @@ internal sealed partial class StateDecoder
             // the JSON API throw these; every caller handles a malformed manifest as InvalidDataException.
             throw new InvalidDataException($"the state node cannot be read for its items: {e.Message}", e);
         }
-
-        return items;
     }
 
     /// <summary>
@@ -82,10 +95,18 @@ internal sealed partial class StateDecoder
             ? (itemName.Length == 0 ? ItemNames.RootLeaf : itemName) : null;
     }
 
-    private void DeriveItems(JsonElement node, string itemName, int depth, IReadOnlyList<TensorLayout> tensors, List<StoredItem> items)
+    /// <summary>Adds the items of <paramref name="node"/>'s leaves to <paramref name="items"/>, or only checks them when it is null (<see cref="CheckItems"/>).</summary>
+    /// <param name="node">The node.</param>
+    /// <param name="itemName">Its path.</param>
+    /// <param name="depth">Its nesting.</param>
+    /// <param name="tensors">The tensor table.</param>
+    /// <param name="items">Where the leaves' items go; null to check the nodes only.</param>
+    private void DeriveItems(JsonElement node, string itemName, int depth, IReadOnlyList<TensorLayout> tensors, List<StoredItem>? items)
     {
         CheckDepth(depth, itemName);
-        if (IsContainer(node))
+        // The type is read once and handed on: the container test and the leaf both need it (a string made per read).
+        var code = TypeOf(node);
+        if (ChildArrayOf(node, code) is not null)
         {
             foreach (var (name, child) in Children(node, itemName))
             {
@@ -95,7 +116,8 @@ internal sealed partial class StateDecoder
             return;
         }
 
-        items.Add(DeriveLeaf(node, itemName, tensors));
+        var item = DeriveLeaf(node, itemName, tensors, code, make: items is not null);
+        items?.Add(item!);
     }
 
     /// <summary>The item of a leaf node (not a container), named by the grammar; counts its name against <see cref="MaxItemNameChars"/>.</summary>
@@ -103,7 +125,8 @@ internal sealed partial class StateDecoder
     /// <param name="itemName">Its path.</param>
     /// <param name="tensors">The tensor table.</param>
     /// <param name="code">The node's type code when the caller read it already (<see cref="TypeOf"/>), so it is not read twice.</param>
-    private StoredItem DeriveLeaf(JsonElement node, string itemName, IReadOnlyList<TensorLayout> tensors, string? code = null)
+    /// <param name="make">False: every check is made and every value the item holds is read, but no item is made (null is returned).</param>
+    private StoredItem? DeriveLeaf(JsonElement node, string itemName, IReadOnlyList<TensorLayout> tensors, string? code = null, bool make = true)
     {
         var leafName = itemName.Length == 0 ? ItemNames.RootLeaf : itemName;
         _derivedNameChars += leafName.Length;
@@ -115,11 +138,11 @@ internal sealed partial class StateDecoder
         switch (node.ValueKind)
         {
             case JsonValueKind.Null:
-                return new StoredItem(leafName, "null", null, null, 0, -1);
+                return Item(make, leafName, "null", null, null, 0, -1);
             case JsonValueKind.True or JsonValueKind.False:
-                return new StoredItem(leafName, "scalar", "bool", null, 1, -1);
+                return Item(make, leafName, "scalar", "bool", null, 1, -1);
             case JsonValueKind.String:
-                return new StoredItem(leafName, "string", "str", null, node.GetString()!.Length * 2L, -1);
+                return Item(make, leafName, "string", "str", null, node.GetString()!.Length * 2L, -1);
             case JsonValueKind.Object:
                 break;
             default:
@@ -129,24 +152,28 @@ internal sealed partial class StateDecoder
         code ??= node.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : throw Bad(itemName, "node has no type");
         return code switch
         {
-            TypeCodes.String => new StoredItem(leafName, "string", "str", null, ReadRawString(node, itemName).Length * 2L, -1),
-            TypeCodes.PrngKey => new StoredItem(leafName, "key", ReadKey(node, itemName).Impl, null, 8, -1),
-            TypeCodes.KeyArray => Keys(node, leafName, itemName),
-            TypeCodes.Tensor => Tensor(node, leafName, itemName, tensors),
-            TypeCodes.BigInteger => new StoredItem(leafName, "scalar", code, null, BigIntegerSize(node, itemName), -1),
+            TypeCodes.String => Item(make, leafName, "string", "str", null, ReadRawString(node, itemName).Length * 2L, -1),
+            TypeCodes.PrngKey => Item(make, leafName, "key", ReadKey(node, itemName).Impl, null, 8, -1),
+            TypeCodes.KeyArray => Keys(node, leafName, itemName, make),
+            TypeCodes.Tensor => Tensor(node, leafName, itemName, tensors, make),
+            TypeCodes.BigInteger => Item(make, leafName, "scalar", code, null, BigIntegerSize(node, itemName), -1),
             _ => ScalarSize(code) is var size && size > 0
-                ? new StoredItem(leafName, "scalar", code, null, size, -1)
+                ? Item(make, leafName, "scalar", code, null, size, -1)
                 : throw Bad(itemName, $"node type '{Truncate(code)}' cannot stand here"),
         };
     }
 
-    private static StoredItem Keys(JsonElement node, string name, string itemName)
+    /// <summary>The item, or null when it is not wanted (its values were read and checked by the caller's arguments all the same).</summary>
+    private static StoredItem? Item(bool make, string name, string kind, string? dType, long[]? shape, long size, int tensorIndex) =>
+        make ? new StoredItem(name, kind, dType, shape, size, tensorIndex) : null;
+
+    private static StoredItem? Keys(JsonElement node, string name, string itemName, bool make)
     {
         var count = Items(node, itemName).GetArrayLength();
-        return new StoredItem(name, "keys", PrngKey.Threefry2x32Impl, [count], count * 8L, -1);
+        return Item(make, name, "keys", PrngKey.Threefry2x32Impl, [count], count * 8L, -1);
     }
 
-    private static StoredItem Tensor(JsonElement node, string name, string itemName, IReadOnlyList<TensorLayout> tensors)
+    private static StoredItem? Tensor(JsonElement node, string name, string itemName, IReadOnlyList<TensorLayout> tensors, bool make)
     {
         Text(node, "ct", itemName);
         var index = node.TryGetProperty("i", out var ti) && ti.ValueKind == JsonValueKind.Number && ti.TryGetInt32(out var i) ? i : throw Bad(itemName, "tensor index missing");
@@ -156,7 +183,7 @@ internal sealed partial class StateDecoder
         }
 
         var layout = tensors[index];
-        return new StoredItem(name, "tensor", layout.DType, layout.Shape, layout.RawLength, index);
+        return Item(make, name, "tensor", layout.DType, layout.Shape, layout.RawLength, index);
     }
 
     private static long BigIntegerSize(JsonElement node, string itemName)

@@ -28,7 +28,7 @@ public sealed class ItemDerivationAttackTests : IDisposable
     private static readonly string[] OddKeys = ["", "/", "~", "~0", "~1", "a/b", "1", "01", "-1", "~e", "x\uD800", "\uDC00y", ".", "*", "A", "a"];
 
     /// <summary>A random state mixing every container kind, key type and leaf kind.</summary>
-    private static object? Generate(Random r, int depth, List<object> shared)
+    internal static object? Generate(Random r, int depth, List<object> shared)
     {
         var pick = depth > 4 ? r.Next(12) : r.Next(20);
         switch (pick)
@@ -161,7 +161,7 @@ public sealed class ItemDerivationAttackTests : IDisposable
         "type not a string at a leaf", "p of non-pairs",
     };
 
-    private static void Tamper(JsonObject m, string problem)
+    internal static void Tamper(JsonObject m, string problem)
     {
         var entries = m["state"]!["e"]!.AsArray();
         JsonNode Value(string key) => entries.First(e => e![0]!.GetValue<string>() == key)![1]!;
