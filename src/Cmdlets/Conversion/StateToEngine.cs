@@ -714,10 +714,42 @@ internal sealed class StateToEngine
         for (var i = 0; i < n; i++)
         {
             var (key, value) = (entries[i].Key, entries[i].Value);
-            copy.Add(key, SlotTypes.Fits(element, value) ? value : source[key]);
+            try
+            {
+                copy.Add(key, SlotTypes.Fits(element, value) ? value : source[key]);
+            }
+            catch (ArgumentException) when (copy.Contains(key))
+            {
+                // A PSObject-wrapped key the source's comparer told apart from another ('K1' wrapped beside 'k1' in a
+                // case-insensitive @{}: the comparer falls back to PSObject.Equals, which is case-sensitive) is that key
+                // once unwrapped. Refused with the dictionary's path, not .NET's "Item has already been added" (attack 23).
+                var path = ContainerPath();
+                var text = System.Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture);
+                throw _copyEveryContainer
+                    ? new IncompatibleStateException(path, "no two keys that are one key", $"two keys that are the key '{text}' once PSObject wrappers are removed")
+                    : new UnsupportedValueException(path, $"two keys of this dictionary are the key '{text}' ({key.GetType().Name}) once PSObject wrappers are removed; keep one");
+            }
         }
 
         return copy;
+    }
+
+    // The path of the container being converted (ToEngine entered it: _depth counts it): the checked walk's _path, back
+    // at the container after its loop, or the keys above it.
+    private string ContainerPath()
+    {
+        if (_walked is not null)
+        {
+            return _path;
+        }
+
+        var path = _keysRoot;
+        for (var d = _keysRoot == ValuePath.Root ? 0 : 1; d < _depth - 1; d++)
+        {
+            path = ValuePath.Child(path, _keys[d]);
+        }
+
+        return path;
     }
 
     private object ConvertList(IList source, bool keepsType)
