@@ -7,7 +7,7 @@ using DataraxCkpt.Tests.Support;
 namespace DataraxCkpt.Tests.Attacks;
 
 /// <summary>
-/// Attack on round 63 (intsave23): the index's item list finished on a pool thread beside the manifest's compression
+/// Attack on round 64 (intsave23): the index's item list finished on a pool thread beside the manifest's compression
 /// and write, and the manifest frame's content checksum taken on a pool thread beside its blocks. A pooled buffer must
 /// not go back (or the memory be freed) while a pool task still reads it; an error from a pool task must reach the
 /// caller as itself (not an AggregateException), with nothing published; a starved pool must not hang a save whose
