@@ -247,7 +247,7 @@ internal sealed class StateToEngine
         if (_depth > CheckpointHandler.MaxStateDepth)
         {
             var limit = CheckpointHandler.MaxStateDepth;
-            var path = _walked is null ? PathFromKeys() : _path;
+            var path = _walked is null ? PathFromKeys(_depth) : _path;
             throw _copyEveryContainer
                 ? new IncompatibleStateException(path, $"no containers nested deeper than {limit} levels (no step holds any)", $"containers nested deeper than {limit} levels")
                 : new UnsupportedValueException(path, $"containers nest deeper than {limit} levels");
@@ -264,11 +264,12 @@ internal sealed class StateToEngine
         }
     }
 
-    // The path of the value ToEngine is at, from the keys of the containers above it.
-    private string PathFromKeys()
+    // The path of the value at `depth` (ToEngine's value at _depth; the container being converted at _depth - 1), from
+    // the keys of the containers above it.
+    private string PathFromKeys(int depth)
     {
         var path = _keysRoot;
-        for (var d = _keysRoot == ValuePath.Root ? 0 : 1; d < _depth; d++)
+        for (var d = _keysRoot == ValuePath.Root ? 0 : 1; d < depth; d++)
         {
             path = ValuePath.Child(path, _keys[d]);
         }
@@ -736,21 +737,7 @@ internal sealed class StateToEngine
 
     // The path of the container being converted (ToEngine entered it: _depth counts it): the checked walk's _path, back
     // at the container after its loop, or the keys above it.
-    private string ContainerPath()
-    {
-        if (_walked is not null)
-        {
-            return _path;
-        }
-
-        var path = _keysRoot;
-        for (var d = _keysRoot == ValuePath.Root ? 0 : 1; d < _depth - 1; d++)
-        {
-            path = ValuePath.Child(path, _keys[d]);
-        }
-
-        return path;
-    }
+    private string ContainerPath() => _walked is not null ? _path : PathFromKeys(_depth - 1);
 
     private object ConvertList(IList source, bool keepsType)
     {

@@ -31,19 +31,8 @@ internal static partial class Lz4Frame
         }
         finally
         {
-            // A failed encode still waits (running the hash here if no pool thread took it): the checksum reads the
-            // caller's buffer, which goes back to a pool after.
-            if (checksum is not null && !checksum.IsCompleted)
-            {
-                try
-                {
-                    checksum.GetAwaiter().GetResult();
-                }
-                catch (Exception)
-                {
-                    // The encode's own failure is on its way to the caller.
-                }
-            }
+            // A failed encode still waits: the checksum reads the caller's buffer, which goes back to a pool after.
+            PoolOrWaiter.WaitIgnoringFailure(checksum);
         }
     }
 

@@ -26,6 +26,27 @@ internal sealed class PoolOrWaiter : TaskScheduler
     public static Task<T> Run<T>(Func<T> work) =>
         Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.DenyChildAttach | TaskCreationOptions.HideScheduler, Instance);
 
+    /// <summary>
+    /// Waits for overlapped work on a path that is already failing (running it here if no pool thread took it): the work
+    /// reads or holds what the caller is about to release, and its own failure loses to the one on its way to the caller.
+    /// </summary>
+    public static void WaitIgnoringFailure(Task? task)
+    {
+        if (task is null)
+        {
+            return;
+        }
+
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (Exception)
+        {
+            // The first failure is the caller's.
+        }
+    }
+
     protected override void QueueTask(Task task) =>
         ThreadPool.UnsafeQueueUserWorkItem(static state => state.Scheduler.TryExecuteTask(state.Task), (Scheduler: this, Task: task), preferLocal: false);
 

@@ -177,17 +177,7 @@ internal static class StepWriter
         {
             // A failure before the seal was awaited (the manifest's write, a fault point) still waits for it:
             // the file must not be closed under a running fsync. Its own error then loses to the first one.
-            if (dataSealed is not null)
-            {
-                try
-                {
-                    dataSealed.GetAwaiter().GetResult();
-                }
-                catch (Exception)
-                {
-                    // The save is already failing with the exception on its way to the caller.
-                }
-            }
+            PoolOrWaiter.WaitIgnoringFailure(dataSealed);
 
             data?.Dispose();
         }

@@ -493,7 +493,7 @@ internal sealed class CheckpointStore : ICheckpointStore
         {
             // The list's task reads the encoder's pooled buffers, which go back to the pool when the save ends:
             // a failing save waits for it before it returns.
-            WaitQuietly(listing);
+            PoolOrWaiter.WaitIgnoringFailure(listing);
             Abandon(reservation);
             throw;
         }
@@ -562,24 +562,6 @@ internal sealed class CheckpointStore : ICheckpointStore
         }
 
         return retentionFailure is null ? ToInfo(row) : throw new RetentionFailedException(ToInfo(row), keep!.Value, retentionFailure);
-    }
-
-    /// <summary>Waits for a task whose failure, if any, loses to the one already on its way to the caller.</summary>
-    private static void WaitQuietly(Task? task)
-    {
-        if (task is null)
-        {
-            return;
-        }
-
-        try
-        {
-            task.GetAwaiter().GetResult();
-        }
-        catch (Exception)
-        {
-            // The save is already failing with the first exception.
-        }
     }
 
     /// <summary>Whether a staging folder still holds the step's two files with the bytes the writer wrote (two stats).</summary>
