@@ -106,6 +106,11 @@ internal sealed class StateEncoder
     /// </summary>
     private readonly List<PathSegment> _path = new();
     private string _rootPath = "state";
+
+    /// <summary>The buffer the node is written into, for runs of plain values written past the JSON writer (<see cref="PlainRun"/>).</summary>
+    private IBufferWriter<byte>? _output;
+
+    private IBufferWriter<byte> Output => _output ?? throw new InvalidOperationException("the encoder writes no node");
     private long _size;
 
     /// <summary>Set when a list is stored as a tensor, which older readers cannot restore (feature <see cref="ListTensors.Feature"/>).</summary>
@@ -219,6 +224,7 @@ internal sealed class StateEncoder
     private void EncodeRoot(object? value, string rootPath, IBufferWriter<byte> buffer)
     {
         _rootPath = rootPath;
+        _output = buffer;
         using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false, Indented = false, MaxDepth = MaxJsonDepth });
         Write(writer, value, string.Empty, 0);
     }
@@ -445,17 +451,33 @@ internal sealed class StateEncoder
         w.WriteStartObject();
         w.WriteString("t", code);
         w.WriteStartArray("i");
+        var run = new PlainRun(Output);
         for (var i = 0; i < list.Count; i++)
         {
             var element = list[i];
-            if (depth < MaxDepth && TryWritePlainElement(w, element, itemName, i))
+            if (run.Active)
             {
+                if (TryWriteDirectElement(ref run, element, itemName, i))
+                {
+                    continue;
+                }
+
+                run.End();
+            }
+            else if (depth < MaxDepth && TryWritePlainElement(w, element, itemName, i))
+            {
+                run.Start(w);
                 continue;
             }
 
             _path.Add(new PathSegment(null, i));
             Write(w, element, ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1);
             _path.RemoveAt(_path.Count - 1);
+        }
+
+        if (run.Active)
+        {
+            run.End();
         }
 
         w.WriteEndArray();
@@ -489,6 +511,7 @@ internal sealed class StateEncoder
         }
 
         w.WriteStartArray("e");
+        var run = new PlainRun(Output);
         var e = dictionary.GetEnumerator();
         try
         {
@@ -496,8 +519,19 @@ internal sealed class StateEncoder
             {
                 var entry = e.Entry;
                 var key = entry.Key;
-                if (depth < MaxDepth && key is string plainKey && TryWritePlainEntry(w, plainKey, entry.Value, itemName))
+                if (run.Active)
                 {
+                    // Only a plain entry's container runs (depth < MaxDepth held when it started).
+                    if (key is string directKey && TryWriteDirectEntry(ref run, directKey, entry.Value, itemName))
+                    {
+                        continue;
+                    }
+
+                    run.End();
+                }
+                else if (depth < MaxDepth && key is string plainKey && TryWritePlainEntry(w, plainKey, entry.Value, itemName))
+                {
+                    run.Start(w);
                     continue;
                 }
 
@@ -518,6 +552,11 @@ internal sealed class StateEncoder
                 Write(w, entry.Value, ItemNames.Join(itemName, ItemNames.KeySegment(key, mixedKeys)), depth + 1);
                 _path.RemoveAt(_path.Count - 1);
                 w.WriteEndArray();
+            }
+
+            if (run.Active)
+            {
+                run.End();
             }
         }
         finally
@@ -547,6 +586,9 @@ internal sealed class StateEncoder
     /// <summary>Item name of a plain leaf: "parent/segment" composed here, not allocated per leaf.</summary>
     private char[] _nameChars = new char[128];
 
+    /// <summary>The parent name whose <c>parent/</c> starts <see cref="_nameChars"/> now; null when none does.</summary>
+    private string? _namePrefixOf;
+
     /// <summary>
     /// Writes a dictionary entry whose key and value are both plain (see <see cref="IsPlainChar"/> and
     /// <see cref="TryWritePlainLeaf"/>) as one raw JSON value, the same bytes the general path writes token by
@@ -557,13 +599,50 @@ internal sealed class StateEncoder
     [System.Runtime.CompilerServices.SkipLocalsInit] // only the bytes written are handed on
     private bool TryWritePlainEntry(Utf8JsonWriter w, string key, object? value, string parentName)
     {
-        if (key.Length == 0 || key.Length > PlainMaxChars)
+        Span<byte> json = stackalloc byte[PlainMaxBytes];
+        if (!TryFormatPlainEntry(key, value, json, out var n, out var kind, out var dtype, out var size))
         {
-            // An empty key is named "~e"; a long one does not fit on the stack.
             return false;
         }
 
-        Span<byte> json = stackalloc byte[PlainMaxBytes];
+        w.WriteRawValue(json[..n], skipInputValidation: true);
+        PlainLeaf(ChildName(parentName, key), kind, dtype, size);
+        return true;
+    }
+
+    /// <summary>
+    /// A plain entry after the first of its dictionary, written as <c>,["key",leaf]</c> straight into the node
+    /// (see <see cref="PlainRun"/>); false, with nothing kept, for any other entry.
+    /// </summary>
+    private bool TryWriteDirectEntry(ref PlainRun run, string key, object? value, string parentName)
+    {
+        var json = run.Room(PlainMaxBytes + 1);
+        json[0] = (byte)',';
+        if (!TryFormatPlainEntry(key, value, json[1..], out var n, out var kind, out var dtype, out var size))
+        {
+            return false;
+        }
+
+        run.Commit(1 + n);
+        PlainLeaf(ChildName(parentName, key), kind, dtype, size);
+        return true;
+    }
+
+    /// <summary>
+    /// <c>["key",leaf]</c> of a plain entry into <paramref name="json"/> (room for <see cref="PlainMaxBytes"/>), its
+    /// length in <paramref name="n"/>; false for any other entry (what was written is then garbage the caller drops).
+    /// </summary>
+    private static bool TryFormatPlainEntry(string key, object? value, Span<byte> json, out int n, out string kind, out string dtype, out long size)
+    {
+        n = 0;
+        kind = dtype = string.Empty;
+        size = 0;
+        if (key.Length == 0 || key.Length > PlainMaxChars)
+        {
+            // An empty key is named "~e"; a long one does not fit.
+            return false;
+        }
+
         json[0] = (byte)'[';
         var quoted = TryQuotePlain(key, json[1..]);
         if (quoted < 0)
@@ -572,17 +651,16 @@ internal sealed class StateEncoder
             return false;
         }
 
-        var n = 1 + quoted;
-        json[n++] = (byte)',';
-        if (!TryWritePlainLeaf(value, json[n..], out var written, out var kind, out var dtype, out var size))
+        var at = 1 + quoted;
+        json[at++] = (byte)',';
+        if (!TryWritePlainLeaf(value, json[at..], out var written, out kind, out dtype, out size))
         {
             return false;
         }
 
-        n += written;
-        json[n++] = (byte)']';
-        w.WriteRawValue(json[..n], skipInputValidation: true);
-        PlainLeaf(ChildName(parentName, key), kind, dtype, size);
+        at += written;
+        json[at++] = (byte)']';
+        n = at;
         return true;
     }
 
@@ -597,10 +675,31 @@ internal sealed class StateEncoder
         }
 
         w.WriteRawValue(json[..written], skipInputValidation: true);
+        PlainElementLeaf(parentName, index, kind, dtype, size);
+        return true;
+    }
+
+    /// <summary>A plain element after the first of its list, written as <c>,leaf</c> straight into the node (see <see cref="PlainRun"/>).</summary>
+    private bool TryWriteDirectElement(ref PlainRun run, object? value, string parentName, int index)
+    {
+        var json = run.Room(PlainMaxBytes + 1);
+        json[0] = (byte)',';
+        if (!TryWritePlainLeaf(value, json[1..], out var written, out var kind, out var dtype, out var size))
+        {
+            return false;
+        }
+
+        run.Commit(1 + written);
+        PlainElementLeaf(parentName, index, kind, dtype, size);
+        return true;
+    }
+
+    [System.Runtime.CompilerServices.SkipLocalsInit] // only the digits written are read
+    private void PlainElementLeaf(string parentName, int index, string kind, string dtype, long size)
+    {
         Span<char> digits = stackalloc char[11];
         index.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
         PlainLeaf(ChildName(parentName, digits[..length]), kind, dtype, size);
-        return true;
     }
 
     /// <summary>
@@ -713,10 +812,18 @@ internal sealed class StateEncoder
         if (_nameChars.Length < length)
         {
             _nameChars = new char[Math.Max(length, _nameChars.Length * 2)];
+            _namePrefixOf = null;
         }
 
-        parent.CopyTo(_nameChars);
-        _nameChars[parent.Length] = '/';
+        // Siblings share their parent's name: "parent/" is copied once per run of them, not per leaf. The same
+        // string object is the same text, whichever container it names.
+        if (!ReferenceEquals(parent, _namePrefixOf))
+        {
+            parent.CopyTo(_nameChars);
+            _nameChars[parent.Length] = '/';
+            _namePrefixOf = parent;
+        }
+
         segment.CopyTo(_nameChars.AsSpan(parent.Length + 1));
         return _nameChars.AsSpan(0, length);
     }
