@@ -345,6 +345,9 @@ internal static partial class ItemListCodec
         private byte[] _previous = new byte[256];
         private int _previousLength;
 
+        /// <summary>The name being added, encoded before it is compared with <see cref="_previous"/>; then the two swap.</summary>
+        private byte[] _current = new byte[256];
+
         /// <summary>
         /// Items whose stored size is known only once the step's data file is written (tensors): where
         /// the field goes in the body, which item it is and which tensor it is. In item order.
@@ -441,27 +444,25 @@ internal static partial class ItemListCodec
             Reserve(20 + (name.Length * 3) + (10 * 5) + (rank * 10));
 
             // The name is front-coded against the previous one: the count of leading UTF-8 bytes they share, then
-            // the rest. Both prefixes are known only once the name is encoded: encode after room for the longest
-            // prefixes, then move the unshared bytes down to just after the real ones.
-            var reserved = VarintLength((ulong)_previousLength) + VarintLength((ulong)name.Length * 3 << 1);
-            var status = Utf8.FromUtf16(name, _body.AsSpan(_pos + reserved), out _, out var written, replaceInvalidSequences: false);
+            // the rest. It is encoded into the spare name buffer, compared, its unshared bytes copied once into the
+            // body, and then it is the previous name (the buffers swap): encoding into the body and moving the
+            // unshared bytes down, then copying the name aside, was two copies per item.
+            if (_current.Length < name.Length * 3)
+            {
+                _current = new byte[Math.Max(_current.Length * 2, name.Length * 3)];
+            }
+
+            var status = Utf8.FromUtf16(name, _current, out _, out var written, replaceInvalidSequences: false);
             if (status == System.Buffers.OperationStatus.Done)
             {
-                var encoded = _body.AsSpan(_pos + reserved, written);
-                var shared = encoded.CommonPrefixLength(_previous.AsSpan(0, _previousLength));
-                if (written > _previous.Length)
-                {
-                    _previous = new byte[Math.Max(_previous.Length * 2, written)];
-                }
-
-                encoded.CopyTo(_previous);
-                _previousLength = written;
+                var shared = _current.AsSpan(0, written).CommonPrefixLength(_previous.AsSpan(0, _previousLength));
                 var suffix = written - shared;
-                var prefix = VarintLength((ulong)shared) + VarintLength((ulong)suffix << 1);
-                _body.AsSpan(_pos + reserved + shared, suffix).CopyTo(_body.AsSpan(_pos + prefix));
                 WriteVarint((ulong)shared);
                 WriteVarint((ulong)suffix << 1);
+                _current.AsSpan(shared, suffix).CopyTo(_body.AsSpan(_pos));
                 _pos += suffix;
+                (_previous, _current) = (_current, _previous);
+                _previousLength = written;
             }
             else
             {
