@@ -41,7 +41,7 @@ public sealed class PlainRunTests
             case 15: return int.MinValue;
             case 16: return long.MaxValue;
             case 17: return r.Next(1000);
-            case 18: return Container(r, depth + 1, r.Next(6));
+            case 18: return Container(r, depth + 1, r.Next(24));
             case 19: return new object?[] { 1, "a", 2.5, null, true };
             case 20: return new Hashtable { ["only"] = 7 };
             default: return new List<object?>();
@@ -118,7 +118,7 @@ public sealed class PlainRunTests
         for (var seed = 0; seed < 400; seed++)
         {
             var r = new Random(seed);
-            var container = Container(r, 0, r.Next(1, 40));
+            var container = Container(r, 0, r.Next(1, 48));
             var (entries, items, node) = Encode(container);
             var expectedEntries = new List<string>();
             var expectedItems = new List<string>();
