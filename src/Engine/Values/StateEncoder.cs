@@ -582,7 +582,8 @@ internal sealed class StateEncoder
     /// <summary>
     /// Fewest entries or elements of a container whose plain ones run straight into the buffer (<see cref="PlainRun"/>):
     /// a run's flush and the writer's next request for memory cost more than a few raw values save, and the 2,000
-    /// configs of four entries and three tags took about 15 % more thread CPU to walk with runs in every container.
+    /// configs of four entries and three tags took 16 % more thread CPU to walk with runs in every container
+    /// (docs/performance-notes.md, round 68).
     /// </summary>
     private const int PlainRunMinCount = 16;
 
