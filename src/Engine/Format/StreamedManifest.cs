@@ -25,7 +25,7 @@ internal sealed class StreamedManifest : IBufferWriter<byte>, IDisposable
 
     private static ReadOnlySpan<byte> Opening => "{\"state\":"u8;
 
-    private readonly Lz4StreamedFrame _frame = new();
+    private readonly Lz4StreamedFrame _frame;
     private readonly object _gate = new();
     private readonly Queue<(byte[] Array, int Length)> _queue = new();
 
@@ -42,7 +42,14 @@ internal sealed class StreamedManifest : IBufferWriter<byte>, IDisposable
     private bool _done;
 
     public StreamedManifest()
+        : this(new Lz4StreamedFrame())
     {
+    }
+
+    /// <summary>Writes into <paramref name="frame"/>, which the writer then owns (a test hands it one that fails).</summary>
+    internal StreamedManifest(Lz4StreamedFrame frame)
+    {
+        _frame = frame;
         Opening.CopyTo(GetSpan(Opening.Length));
         Advance(Opening.Length);
     }
