@@ -13,7 +13,7 @@ namespace DataraxCkpt.Format;
 /// <see cref="Lz4Frame.Encode"/> writes for the same input (the tests hold the two equal), and the format's
 /// readers, which take any valid block, read them either way.
 /// </summary>
-internal static unsafe class Lz4BlockEncoder
+internal static unsafe partial class Lz4BlockEncoder
 {
     private const int MinMatch = 4;
 

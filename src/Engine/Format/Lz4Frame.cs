@@ -18,8 +18,8 @@ internal static partial class Lz4Frame
     private const uint Magic = 0x184D2204;
     private const byte Flags = 0x40 | 0x20 | 0x08 | 0x04; // version 01, independent blocks, content size, content checksum
     private const byte BlockDescriptor = 7 << 4;          // 4 MiB blocks
-    private const int HeaderLength = 4 + 2 + 8 + 1;
-    private const uint RawBlockBit = 0x80000000;
+    internal const int HeaderLength = 4 + 2 + 8 + 1;
+    internal const uint RawBlockBit = 0x80000000;
 
     /// <summary>
     /// Bytes of a frame that are not block data: header (15), one block word (4), end mark (4) and
@@ -58,7 +58,7 @@ internal static partial class Lz4Frame
     }
 
     /// <summary>Writes the frame header for <paramref name="rawLength"/> content bytes; returns its length.</summary>
-    private static int WriteHeader(Span<byte> frame, int rawLength)
+    internal static int WriteHeader(Span<byte> frame, int rawLength)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
         frame[4] = Flags;

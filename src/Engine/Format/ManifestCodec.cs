@@ -19,36 +19,46 @@ namespace DataraxCkpt.Format;
 internal static class ManifestCodec
 {
     /// <summary>
-    /// The manifest's JSON. Everything before the state node (header, tensor table, metadata) is written
-    /// first; when it fits in the room the encoder kept before the state node, it is placed there and the
-    /// closing brace after it, so the manifest is the encoder's buffer, not a copy of megabytes (valid
-    /// until <see cref="EncodedState.Release"/>). Otherwise (no room for the header, or none for the brace) the
-    /// three parts are copied into a new array.
-    /// The bytes are the same either way.
-    /// </summary>
+    /// The manifest after its state node, which comes first (docs/format.md §2.3: readers find members by name, in any
+    /// order; the walk wrote <c>{"state":</c> and the node, compressed as they came, round 69 of
+    /// docs/performance-notes.md): <c>,"format":…,"metadata":…}</c>, the members known only once the data file is written.
     /// Features the tensor table's filters require (<paramref name="filterFeatures"/>) follow the state's own in <c>requires</c>.
-    public static ReadOnlyMemory<byte> Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
+    /// </summary>
+    public static ReadOnlyMemory<byte> WriteRest(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
         IReadOnlyList<TensorLayout> tensors, long dataLength, IReadOnlyList<string>? filterFeatures = null)
-    {
-        var head = WriteHead(step, saveId, createdUtc, state, tensors, dataLength, filterFeatures ?? []);
-        if (state.StateBuffer is { } inPlace && inPlace.TryFrame(head.Span, "}"u8, out var framed))
-        {
-            return framed;
-        }
-
-        var manifest = new byte[head.Length + state.StateNode.Length + 1];
-        head.Span.CopyTo(manifest);
-        state.StateNode.Span.CopyTo(manifest.AsSpan(head.Length));
-        manifest[^1] = (byte)'}';
-        return manifest;
-    }
-
-    /// <summary>The manifest up to and including <c>"state":</c>, the state node's property name.</summary>
-    private static ReadOnlyMemory<byte> WriteHead(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
-        IReadOnlyList<TensorLayout> tensors, long dataLength, IReadOnlyList<string> filterFeatures)
     {
         var buffer = new ArrayBufferWriter<byte>(state.MetadataNode.Length + tensors.Count * 128 + 1024);
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            WriteMembers(w, step, saveId, createdUtc, state, tensors, dataLength, filterFeatures ?? []);
+        }
+
+        // Written as an object of its own, whose opening brace becomes the comma after the state node.
+        var rest = buffer.WrittenMemory;
+        MemoryMarshal.AsMemory(rest).Span[0] = (byte)',';
+        return rest;
+    }
+
+    /// <summary>
+    /// The manifest of a state as one document, its state node first as a save writes it: for tests and tools that
+    /// want the manifest's text; a save never holds it whole.
+    /// </summary>
+    public static byte[] Write(long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
+        IReadOnlyList<TensorLayout> tensors, long dataLength, IReadOnlyList<string>? filterFeatures = null)
+    {
+        var frame = state.Manifest.Complete(WriteRest(step, saveId, createdUtc, state, tensors, dataLength, filterFeatures).Span);
+        using var file = new MemoryStream();
+        frame.CopyTo(file);
+        var bytes = file.ToArray();
+        var json = new byte[Lz4Frame.ReadContentSize(bytes)];
+        Lz4Frame.Decode(bytes, json);
+        return json;
+    }
+
+    /// <summary>Every member of the manifest but the state node, as one object.</summary>
+    private static void WriteMembers(Utf8JsonWriter w, long step, string saveId, DateTimeOffset createdUtc, EncodedState state,
+        IReadOnlyList<TensorLayout> tensors, long dataLength, IReadOnlyList<string> filterFeatures)
+    {
         {
             w.WriteStartObject();
             w.WriteString("format", StepFormat.FormatName);
@@ -105,10 +115,8 @@ internal static class ManifestCodec
             w.WriteEndArray();
             w.WritePropertyName("metadata");
             w.WriteRawValue(state.MetadataNode.Span, skipInputValidation: true);
-            w.WritePropertyName("state");
+            w.WriteEndObject();
         }
-
-        return buffer.WrittenMemory;
     }
 
     /// <summary>Parses and validates a manifest.</summary>

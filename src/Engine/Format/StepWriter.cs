@@ -202,7 +202,9 @@ internal static class StepWriter
         }
 
         onTensorsLaidOut?.Invoke(tensors);
-        var manifestJson = ManifestCodec.Write(step, saveId, createdUtc, state, tensors, dataLength, usesPlanes ? [PlanePacking.Feature] : []);
+        var rest = ManifestCodec.WriteRest(step, saveId, createdUtc, state, tensors, dataLength, usesPlanes ? [PlanePacking.Feature] : []);
+        // The state node was compressed as the walk wrote it; what is left of the frame is the rest's few bytes.
+        var frame = state.Manifest.Complete(rest.Span);
         FaultInjector.Hit("save.manifest.before-write");
         long frameLength;
         ulong fileHash;
@@ -211,20 +213,9 @@ internal static class StepWriter
             // Both files exist now, so the folder's entries are final: their flush need not wait for the files'.
             staging.StartFolderSync();
             FaultInjector.Hit("save.folder.sync-started");
-            if (manifest is FileStream { CanSeek: true, CanRead: true } file && Lz4BlockEncoder.Supported)
-            {
-                // A local file takes the frame in 64 KiB pieces, its block words patched after: no block's output
-                // is held next to the manifest (round 50 of docs/performance-notes.md).
-                (frameLength, fileHash) = Lz4Frame.EncodeToFile(manifestJson, file);
-            }
-            else
-            {
-                // An upload cannot patch what it sent: compressed and written a block at a time.
-                var hash = new XXH64();
-                frameLength = Lz4Frame.EncodeTo(manifestJson.Span, manifest, hash);
-                fileHash = hash.Digest();
-            }
-
+            // One path for a file and an upload: the frame is complete in memory, its words already patched, so it
+            // goes out in order and its hash is of the bytes written (a write takes a whole piece or throws).
+            (frameLength, fileHash) = frame.CopyTo(manifest);
             staging.Seal(manifest);
         }
 

@@ -11,14 +11,14 @@ namespace DataraxCkpt.Values;
 /// <summary>The result of encoding a state: its manifest node, its tensors and its leaves.</summary>
 internal sealed class EncodedState
 {
-    /// <summary>The state node's JSON (the encoder's own buffer, not copied).</summary>
-    public required ReadOnlyMemory<byte> StateNode { get; init; }
-
     /// <summary>
-    /// The pooled buffer holding <see cref="StateNode"/>, with room before it for the manifest's header;
-    /// null when the node is in an ordinary array.
+    /// The manifest as far as the walk wrote it (<c>{"state":</c> and the state node), being compressed on a pool
+    /// thread as it went; <see cref="DataraxCkpt.Format.ManifestCodec.WriteRest"/> gives the rest. Released with the state.
     /// </summary>
-    public PooledBufferWriter? StateBuffer { get; init; }
+    public required DataraxCkpt.Format.StreamedManifest Manifest { get; init; }
+
+    /// <summary>Bytes of the state node's JSON.</summary>
+    public long StateNodeLength => Manifest.StateNodeLength;
 
     /// <summary>The metadata node's JSON.</summary>
     public required ReadOnlyMemory<byte> MetadataNode { get; init; }
@@ -40,12 +40,12 @@ internal sealed class EncodedState
     private List<StoredItem>? _items;
 
     /// <summary>
-    /// Gives the state node's and the item list's pooled buffers back once the save is over (written or
-    /// failed): nothing may read <see cref="StateNode"/> or <see cref="ItemList"/> afterwards. Not calling it is safe; the buffer is then collected.
+    /// Gives the manifest's and the item list's pooled buffers back once the save is over (written or
+    /// failed): nothing may read <see cref="Manifest"/> or <see cref="ItemList"/> afterwards. Not calling it is safe; the buffer is then collected.
     /// </summary>
     public void Release()
     {
-        StateBuffer?.Release();
+        Manifest.Dispose();
         ItemList.Release();
     }
 
@@ -80,13 +80,6 @@ internal sealed class StateEncoder
 
     /// <summary>Upper bound of the JSON of one chunk entry: four numbers of at most 20 digits, brackets, commas.</summary>
     private const int ChunkEntryBound = 4 * 20 + 8;
-
-    /// <summary>
-    /// Bytes kept free before the state node for the manifest's header, tensor table and metadata, so
-    /// the manifest is written around the node in place (enough for about a hundred small tensors; a
-    /// larger header makes the manifest a copy, as before).
-    /// </summary>
-    private const int ManifestHeadroom = 16 * 1024;
 
     /// <summary>Upper bound of the manifest's fixed fields (format, version, step, saveId, dates, sizes).</summary>
     private const int HeaderBound = 1024;
@@ -159,24 +152,23 @@ internal sealed class StateEncoder
     {
         var entries = RootEntries(target);
         var state = new StateEncoder(allowTensors: true, expectedItems: Math.Max(256, entries));
-        var stateBuffer = new PooledBufferWriter(ManifestHeadroom, Math.Max(4096, entries * NodeBytesPerEntry));
+        var manifest = new DataraxCkpt.Format.StreamedManifest();
         try
         {
-            return Encode(state, stateBuffer, target, metadata, maxManifestBytes);
+            return Encode(state, manifest, target, metadata, maxManifestBytes);
         }
         catch
         {
-            stateBuffer.Release();
+            manifest.Dispose();
             state._items!.Release();
             throw;
         }
     }
 
-    private static EncodedState Encode(StateEncoder state, PooledBufferWriter stateBuffer, object? target,
+    private static EncodedState Encode(StateEncoder state, DataraxCkpt.Format.StreamedManifest manifest, object? target,
         IReadOnlyDictionary<string, object?>? metadata, long maxManifestBytes)
     {
-        state.EncodeRoot(target, "state", stateBuffer);
-        var stateNode = stateBuffer.WrittenMemory;
+        state.EncodeRoot(target, "state", manifest);
         var meta = new StateEncoder(allowTensors: false);
 
         // The copy keeps the caller's key comparer, so case-insensitive metadata stays case-insensitive.
@@ -192,7 +184,7 @@ internal sealed class StateEncoder
         var metadataBuffer = new ArrayBufferWriter<byte>(256);
         meta.EncodeRoot(metadataCopy, "metadata", metadataBuffer);
         var metadataNode = metadataBuffer.WrittenMemory;
-        var bound = ManifestBound(stateNode, metadataNode, state._tensors);
+        var bound = ManifestBound(manifest.StateNodeLength, metadataNode, state._tensors);
         if (bound > maxManifestBytes)
         {
             throw new UnsupportedValueException("state",
@@ -210,8 +202,7 @@ internal sealed class StateEncoder
 
         return new EncodedState
         {
-            StateNode = stateNode,
-            StateBuffer = stateBuffer,
+            Manifest = manifest,
             MetadataNode = metadataNode,
             Tensors = state._tensors,
             ItemList = state._items,
@@ -220,7 +211,7 @@ internal sealed class StateEncoder
         };
     }
 
-    /// <summary>Writes the node of <paramref name="value"/> into <paramref name="buffer"/>; the manifest takes the buffer itself, not a copy.</summary>
+    /// <summary>Writes the node of <paramref name="value"/> into <paramref name="buffer"/> (for the state, the manifest's compressing writer).</summary>
     private void EncodeRoot(object? value, string rootPath, IBufferWriter<byte> buffer)
     {
         _rootPath = rootPath;
@@ -908,11 +899,11 @@ internal sealed class StateEncoder
     /// An upper bound of the manifest ManifestCodec will write for this state, so that a state whose
     /// manifest a reader would refuse is refused here, before any byte is written.
     /// </summary>
-    private static long ManifestBound(ReadOnlyMemory<byte> stateNode, ReadOnlyMemory<byte> metadataNode, List<TensorSource> tensors)
+    private static long ManifestBound(long stateNodeLength, ReadOnlyMemory<byte> metadataNode, List<TensorSource> tensors)
     {
         // Items are not written (they are derived from the state node: items-from-state), so the
         // manifest is the header, the tensor table and the two nodes.
-        long bound = HeaderBound + stateNode.Length + metadataNode.Length;
+        long bound = HeaderBound + stateNodeLength + metadataNode.Length;
         foreach (var t in tensors)
         {
             var chunks = (t.ByteLength + DataraxCkpt.Format.Lz4Frame.BlockSize - 1) / DataraxCkpt.Format.Lz4Frame.BlockSize;

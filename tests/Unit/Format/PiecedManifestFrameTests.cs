@@ -294,7 +294,7 @@ public sealed class PiecedManifestFrameTests : IDisposable
     }
 
     [Fact]
-    public void A_saved_100000_int_state_has_the_whole_block_encoders_manifest_and_its_index_hash()
+    public void A_saved_100000_int_state_has_a_valid_manifest_frame_the_lz4_tool_reads_and_its_index_hash()
     {
         var state = new Dictionary<string, object?>(StringComparer.Ordinal);
         for (var i = 0; i < 100_000; i++)
@@ -308,8 +308,11 @@ public sealed class PiecedManifestFrameTests : IDisposable
 
         var manifest = File.ReadAllBytes(Path.Combine(ck, "1", StepFormat.ManifestFile));
         var content = new byte[Lz4Frame.ReadContentSize(manifest)];
+        // Since round 69 a save's frame is built while the walk runs (state node first), not by the whole-block
+        // encoder: its bytes are not K4os's, only a frame of the format's shape (the decoder checks it) that lz4 reads.
         Lz4Frame.Decode(manifest, content);
-        Assert.True(WholeFrame(content).AsSpan().SequenceEqual(manifest));
+        Assert.True(content.AsSpan().SequenceEqual(Lz4Tool.Decompress(Path.Combine(ck, "1", StepFormat.ManifestFile))));
+        // Verify compares the index row's manifest hash with the file's.
         Assert.Empty(handler.Verify(ck, 1).Problems);
         var back = (System.Collections.IDictionary)handler.Restore(ck, 1)!;
         Assert.Equal(100_000, back.Count);

@@ -51,7 +51,7 @@ public sealed class StateExtentTests : IDisposable
         var encoded = StateEncoder.Encode(state, null);
         try
         {
-            var node = encoded.StateNode.ToArray();
+            var node = EncodedNode.Of(encoded);
             Assert.Equal(node.Length, ManifestCodec.StateExtent(node, StateEncoder.MaxJsonDepth - 1));
             Assert.Equal(SkipEnd(node), node.Length);
         }

@@ -17,7 +17,27 @@ public static class PlantedManifest
     public static string ManifestPath(string ck, long step) => Path.Combine(Folder(ck, step), StepFormat.ManifestFile);
 
     /// <summary>The raw JSON inside a step's manifest frame.</summary>
+    /// <summary>
+    /// The manifest's JSON with its state node last, as engines before round 69 wrote it (a save now writes it first):
+    /// tests that plant text by position (after <c>"state":</c>) keep working, and every planted step is one in the
+    /// older member order, which readers must still read. <see cref="ReadStoredJson"/> is the file's own text.
+    /// </summary>
     public static byte[] ReadJson(string ck, long step)
+    {
+        var json = ReadStoredJson(ck, step);
+        var start = "{\"state\":"u8;
+        if (!json.AsSpan().StartsWith(start))
+        {
+            return json;
+        }
+
+        var nodeEnd = start.Length + ManifestCodec.StateExtent(json.AsSpan(start.Length), DataraxCkpt.Values.StateEncoder.MaxJsonDepth - 1);
+        // {"state":NODE,OTHERS} -> {OTHERS,"state":NODE}
+        return [.. "{"u8, .. json.AsSpan(nodeEnd + 1, json.Length - nodeEnd - 2), .. ",\"state\":"u8, .. json.AsSpan(start.Length, nodeEnd - start.Length), .. "}"u8];
+    }
+
+    /// <summary>The manifest's JSON as the file holds it.</summary>
+    public static byte[] ReadStoredJson(string ck, long step)
     {
         var frame = File.ReadAllBytes(ManifestPath(ck, step));
         var json = new byte[Lz4Frame.ReadContentSize(frame)];

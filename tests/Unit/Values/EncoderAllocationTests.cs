@@ -61,7 +61,7 @@ public sealed class EncoderAllocationTests
         };
 
         var encoded = StateEncoder.Encode(state, null);
-        var node = System.Text.Encoding.UTF8.GetString(encoded.StateNode.Span);
+        var node = DataraxCkpt.Tests.Support.EncodedNode.TextOf(encoded);
         encoded.Release();
 
         Assert.Contains("""["l",{"t":"i64","v":"-9223372036854775808"}]""", node);

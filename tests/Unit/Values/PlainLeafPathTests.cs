@@ -79,7 +79,8 @@ public sealed class PlainLeafPathTests
         var encoded = StateEncoder.Encode(state, null);
         try
         {
-            return (Encoding.UTF8.GetString(encoded.StateNode.Span), encoded.Items.Select(i => i.Name).ToList());
+            var names = encoded.Items.Select(i => i.Name).ToList();
+            return (DataraxCkpt.Tests.Support.EncodedNode.TextOf(encoded), names);
         }
         finally
         {
