@@ -86,11 +86,11 @@ public sealed class PlainRunTests
         var encoded = StateEncoder.Encode(new Dictionary<string, object?> { ["p"] = state }, new Dictionary<string, object?> { ["m"] = state });
         try
         {
-            var node = Encoding.UTF8.GetString(encoded.StateNode.Span);
+            var items = encoded.Items.Select(i => $"{i.Name}|{i.Kind}|{i.DType}|{i.Size}").ToList();
+            var node = Support.EncodedNode.TextOf(encoded);
             using var doc = JsonDocument.Parse(node);
             var inner = doc.RootElement.GetProperty("e")[0][1];
             var list = inner.TryGetProperty("e", out var e) ? e : inner.GetProperty("i");
-            var items = encoded.Items.Select(i => $"{i.Name}|{i.Kind}|{i.DType}|{i.Size}").ToList();
             return (list.EnumerateArray().Select(x => x.GetRawText()).ToList(), items, node);
         }
         finally
