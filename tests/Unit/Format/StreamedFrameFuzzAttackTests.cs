@@ -160,6 +160,28 @@ public sealed class StreamedFrameFuzzAttackTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(41, (2 * Lz4Frame.BlockSize) + 1)]
+    [InlineData(42, Lz4Frame.BlockSize)]
+    [InlineData(43, (3 * Lz4Frame.BlockSize) - 1)]
+    public void Lz77_shaped_content_appended_in_one_call_decodes_to_itself(int seed, int length)
+    {
+        var content = Lz77Content(seed, length);
+        using var frame = new Lz4StreamedFrame();
+        frame.Append(content);
+        frame.Finish();
+        using var file = new MemoryStream();
+        frame.CopyTo(file);
+        var bytes = file.ToArray();
+        AssertBlocks(bytes, length);
+        var decoded = new byte[length];
+        Lz4Frame.Decode(bytes, decoded);
+        Assert.True(content.AsSpan().SequenceEqual(decoded));
+        var path = Path.Combine(_dir.Path, $"one{seed}.lz4");
+        File.WriteAllBytes(path, bytes);
+        Assert.True(content.AsSpan().SequenceEqual(Lz4Tool.Decompress(path)));
+    }
+
     [Fact]
     public void A_block_that_shrinks_early_then_turns_incompressible_stays_within_its_raw_length()
     {
