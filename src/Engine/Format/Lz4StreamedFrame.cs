@@ -39,8 +39,19 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
     // piece or two; a block that never compresses keeps up to its 4 MiB (the one-call frame held it too).
     private bool _rawKept = true;
 
+    // False on a big-endian host, whose word reads the block parse is not written for (Lz4BlockEncoder.Supported): every
+    // block is then kept whole and stored raw, a frame of the same shape that every reader decodes.
+    private readonly bool _compress;
+
     public Lz4StreamedFrame()
+        : this(Lz4BlockEncoder.Supported)
     {
+    }
+
+    /// <summary>A frame whose blocks are compressed, or, with <paramref name="compress"/> false, all stored raw.</summary>
+    internal Lz4StreamedFrame(bool compress)
+    {
+        _compress = compress;
         _table.AsSpan(0, TableBytes).Clear();
         _pieces.Take(Lz4Frame.HeaderLength).Clear();
     }
@@ -77,7 +88,7 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
             else
             {
                 Encode(final: false);
-                if (_rawKept && _pieces.Position - (_wordAt + 4) + WorstCase(Lz4Frame.BlockSize - _anchor) <= Lz4Frame.BlockSize)
+                if (_compress && _rawKept && _pieces.Position - (_wordAt + 4) + WorstCase(Lz4Frame.BlockSize - _anchor) <= Lz4Frame.BlockSize)
                 {
                     _rawKept = false;
                 }
@@ -131,6 +142,11 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
 
     private void Encode(bool final)
     {
+        if (!_compress)
+        {
+            return;
+        }
+
         fixed (byte* window = _window)
         fixed (byte* table = _table)
         {
@@ -143,7 +159,7 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
         Encode(final: true);
         var encoded = _pieces.Position - (_wordAt + 4);
         Span<byte> word = stackalloc byte[4];
-        if (_rawKept && encoded >= _filled)
+        if (_rawKept && (encoded >= _filled || !_compress))
         {
             // It did not shrink and all its bytes are still here: stored raw, as the one-call frame does.
             _pieces.RewindTo(_wordAt + 4);

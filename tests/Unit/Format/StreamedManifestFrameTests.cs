@@ -147,6 +147,32 @@ public sealed class StreamedManifestFrameTests : IDisposable
     }
 
     [Theory]
+    [InlineData("manifest", 0, 65_536)]
+    [InlineData("manifest", 3_300_000, 7_919)]
+    [InlineData("zeros", Lz4Frame.BlockSize, 65_536)]
+    [InlineData("mixed", (2 * Lz4Frame.BlockSize) + 777, 100_003)]
+    public void Without_the_block_parse_every_block_is_stored_raw_and_the_frame_still_decodes(string kind, int length, int part)
+    {
+        // A big-endian host has no block parse (its word reads are little-endian): the frame keeps each block whole
+        // and stores it raw. Forced here on this host.
+        var content = Content(kind, length);
+        using var frame = new Lz4StreamedFrame(compress: false);
+        for (var at = 0; at < content.Length; at += part)
+        {
+            frame.Append(content.AsSpan(at, Math.Min(part, content.Length - at)));
+        }
+
+        frame.Finish();
+        using var stream = new MemoryStream();
+        frame.CopyTo(stream);
+        var bytes = stream.ToArray();
+        Assert.All(AssertShape(bytes, length), Assert.True);
+        var file = Path.Combine(_dir.Path, $"raw-{kind}-{length}.lz4");
+        File.WriteAllBytes(file, bytes);
+        Assert.True(content.AsSpan().SequenceEqual(Lz4Tool.Decompress(file)));
+    }
+
+    [Theory]
     [InlineData("manifest", 0)]
     [InlineData("manifest", 3_300_000)]
     [InlineData("zeros", Lz4Frame.BlockSize)]
