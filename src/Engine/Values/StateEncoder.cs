@@ -444,6 +444,7 @@ internal sealed class StateEncoder
         w.WriteStartArray("i");
         var run = new PlainRun(Output);
         var runs = list.Count >= PlainRunMinCount;
+        var afterPlain = false;
         for (var i = 0; i < list.Count; i++)
         {
             var element = list[i];
@@ -456,15 +457,28 @@ internal sealed class StateEncoder
 
                 run.End();
             }
-            else if (depth < MaxDepth && TryWritePlainElement(w, element, itemName, i))
+            else if (depth < MaxDepth)
             {
-                if (runs)
+                // A run starts at the second of two plain values in a row, checked before the flush: plain values
+                // alternating with others would otherwise pay a flush and the writer's next request per pair.
+                if (afterPlain && runs && IsPlainLeaf(element))
                 {
                     run.Start(w);
-                }
+                    if (TryWriteDirectElement(ref run, element, itemName, i))
+                    {
+                        continue;
+                    }
 
-                continue;
+                    run.End();
+                }
+                else if (TryWritePlainElement(w, element, itemName, i))
+                {
+                    afterPlain = true;
+                    continue;
+                }
             }
+
+            afterPlain = false;
 
             _path.Add(new PathSegment(null, i));
             Write(w, element, ItemNames.Join(itemName, i.ToString(CultureInfo.InvariantCulture)), depth + 1);
@@ -509,6 +523,7 @@ internal sealed class StateEncoder
         w.WriteStartArray("e");
         var run = new PlainRun(Output);
         var runs = dictionary.Count >= PlainRunMinCount;
+        var afterPlain = false;
         var e = dictionary.GetEnumerator();
         try
         {
@@ -526,15 +541,27 @@ internal sealed class StateEncoder
 
                     run.End();
                 }
-                else if (depth < MaxDepth && key is string plainKey && TryWritePlainEntry(w, plainKey, entry.Value, itemName))
+                else if (depth < MaxDepth && key is string plainKey)
                 {
-                    if (runs)
+                    // A run starts at the second of two plain entries in a row, checked before the flush (see WriteSequence).
+                    if (afterPlain && runs && IsPlainKey(plainKey) && IsPlainLeaf(entry.Value))
                     {
                         run.Start(w);
-                    }
+                        if (TryWriteDirectEntry(ref run, plainKey, entry.Value, itemName))
+                        {
+                            continue;
+                        }
 
-                    continue;
+                        run.End();
+                    }
+                    else if (TryWritePlainEntry(w, plainKey, entry.Value, itemName))
+                    {
+                        afterPlain = true;
+                        continue;
+                    }
                 }
+
+                afterPlain = false;
 
                 _path.Add(new PathSegment(key, 0));
                 w.WriteStartArray();
@@ -787,6 +814,18 @@ internal sealed class StateEncoder
         json[text.Length + 1] = (byte)'"';
         return text.Length + 2;
     }
+
+    /// <summary>Whether <see cref="TryFormatPlainEntry"/> takes <paramref name="key"/> as a plain key.</summary>
+    private static bool IsPlainKey(string key) =>
+        key.Length is > 0 and <= PlainMaxChars && !key.AsSpan().ContainsAnyExcept(PlainChars);
+
+    /// <summary>Whether <see cref="TryWritePlainLeaf"/> writes <paramref name="value"/> (the same cases, nothing written).</summary>
+    private static bool IsPlainLeaf(object? value) => value switch
+    {
+        int or long or double or bool => true,
+        string s => s.Length <= PlainMaxChars && !s.AsSpan().ContainsAnyExcept(PlainChars),
+        _ => false,
+    };
 
     /// <summary>The characters <see cref="IsPlainChar"/> accepts, as a set searched in one pass.</summary>
     private static readonly SearchValues<char> PlainChars =
