@@ -42,41 +42,6 @@ internal static class Walk24Digest
         }
     }
 
-    private sealed class MainContext(string path) : AssemblyLoadContext("main-engine")
-    {
-        protected override Assembly? Load(AssemblyName name) =>
-            name.Name == "DataraxCkpt.Engine" ? LoadFromAssemblyPath(path) : null;
-    }
-
-    /// <summary>Main's StateEncoder.Encode, from the engine at <paramref name="path"/>.</summary>
-    public static Func<object?, IReadOnlyDictionary<string, object?>?, Bytes> MainEncoder(string path)
-    {
-        var assembly = new MainContext(path).LoadFromAssemblyName(new AssemblyName("DataraxCkpt.Engine"));
-        var encode = assembly.GetType("DataraxCkpt.Values.StateEncoder")!.GetMethod("Encode", BindingFlags.Public | BindingFlags.Static,
-            [typeof(object), typeof(IReadOnlyDictionary<string, object?>)])!;
-        return (state, meta) =>
-        {
-            object encoded;
-            try
-            {
-                encoded = encode.Invoke(null, [state, meta])!;
-            }
-            catch (TargetInvocationException e)
-            {
-                return new Bytes(string.Empty, string.Empty, [], e.InnerException!.GetType().Name + ": " + e.InnerException.Message);
-            }
-
-            var type = encoded.GetType();
-            var node = (ReadOnlyMemory<byte>)type.GetProperty("StateNode")!.GetValue(encoded)!;
-            var metaNode = (ReadOnlyMemory<byte>)type.GetProperty("MetadataNode")!.GetValue(encoded)!;
-            var list = type.GetProperty("ItemList")!.GetValue(encoded)!;
-            var items = (byte[])list.GetType().GetMethod("ToArray", [typeof(Func<int, long>)])!.Invoke(list, [(Func<int, long>)(_ => 0)])!;
-            var bytes = new Bytes(Encoding.UTF8.GetString(node.Span), Encoding.UTF8.GetString(metaNode.Span), items, null);
-            type.GetMethod("Release")!.Invoke(encoded, null);
-            return bytes;
-        };
-    }
-
     /// <summary>SHA-256 of a group's bytes, case after case.</summary>
     public static string Hash(IEnumerable<Bytes> cases)
     {
