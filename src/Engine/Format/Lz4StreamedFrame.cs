@@ -36,7 +36,7 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
 
     // Until the output so far plus the worst case of the rest is sure to fit in a block, the block's bytes are all
     // kept, so that a block that does not shrink can still be stored raw. Compressible content drops that within a
-    // piece or two; a block that never compresses keeps up to its 4 MiB (the one-call frame held it too).
+    // piece or two; a block that never compresses keeps up to its 4 MiB (Lz4Frame.Encode holds a whole block's input too).
     private bool _rawKept = true;
 
     // False on a big-endian host, whose word reads the block parse is not written for (Lz4BlockEncoder.Supported): every
@@ -161,7 +161,7 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
         Span<byte> word = stackalloc byte[4];
         if (_rawKept && (encoded >= _filled || !_compress))
         {
-            // It did not shrink and all its bytes are still here: stored raw, as the one-call frame does.
+            // It did not shrink and all its bytes are still here: stored raw, as Lz4Frame.Encode stores such a block.
             _pieces.RewindTo(_wordAt + 4);
             _pieces.Write(_window.AsSpan(0, _filled));
             BinaryPrimitives.WriteUInt32LittleEndian(word, (uint)_filled | Lz4Frame.RawBlockBit);

@@ -605,8 +605,8 @@ internal sealed class StagingArea : IStepSink, IDisposable
     public void KeepForRecovery() => _keep = true;
 
     /// <summary>
-    /// A new file in the staging folder, open for reading too: the manifest's writer reads its frame back for the
-    /// file's hash after patching the block words (<see cref="Format.Lz4Frame.EncodeToFile"/>).
+    /// A new file in the staging folder, open for reading too (kept from when the manifest's writer read its frame
+    /// back for the file's hash; the streamed frame's hash is of the bytes as written).
     /// </summary>
     public FileStream CreateFile(string name, int bufferSize) =>
         new(System.IO.Path.Combine(Path, name), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize, FileOptions.None);
