@@ -187,7 +187,7 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
         var window = _window ?? throw new ObjectDisposedException(nameof(Lz4StreamedFrame));
         if (_windowLength + part.Length > window.Length)
         {
-            var keepFrom = _rawKept ? 0 : Math.Min(_anchor, Math.Max(0, _next - Window));
+            var keepFrom = _rawKept ? 0 : FirstNeeded(_anchor, _next);
             var drop = keepFrom - _windowStart;
             if (drop > 0)
             {
@@ -208,6 +208,13 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
         part.CopyTo(window.AsSpan(_windowLength));
         _windowLength += part.Length;
     }
+
+    /// <summary>
+    /// The first byte of the block that <see cref="Lz4BlockEncoder.Continue"/> can still read once the parse stands at
+    /// <paramref name="anchor"/> and <paramref name="next"/>: the pending literals from the anchor, and the 64 KiB a
+    /// match found from <paramref name="next"/> on may reach back. Bytes before it may be dropped from the window.
+    /// </summary>
+    internal static int FirstNeeded(int anchor, int next) => Math.Min(anchor, Math.Max(0, next - Window));
 
     private void ReturnWindow()
     {

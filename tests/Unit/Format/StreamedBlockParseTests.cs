@@ -8,7 +8,8 @@ namespace DataraxCkpt.Tests.Format;
 /// <summary>
 /// The block parse a save's manifest goes through (<see cref="Lz4BlockEncoder.Continue"/>). Given a whole block in one
 /// final call it is the reference's parse on its large-input table, byte for byte (which holds its hash, match
-/// counting and sequence writing to the reference's).
+/// counting and sequence writing to the reference's); given the block in parts over a window that holds only what
+/// <see cref="Lz4StreamedFrame.FirstNeeded"/> keeps, it reads nothing below the window.
 /// </summary>
 public sealed unsafe class StreamedBlockParseTests
 {
@@ -148,6 +149,57 @@ public sealed unsafe class StreamedBlockParseTests
             {
                 Assert.True(K4osReference.Block(input).AsSpan().SequenceEqual(block), $"round {round}, {input.Length} bytes: the block differs from K4os's");
             }
+        }
+    }
+
+    /// <summary>
+    /// The block fed in parts, each call given a window that starts where <see cref="Lz4StreamedFrame.FirstNeeded"/>
+    /// says (the most a frame ever drops), with the bytes just below the window planted: a copy of the input where the
+    /// search goes on (so they match it for 4 bytes and more) that the content there does not hold. A parse that read
+    /// below the window (a literal from before it, a match reaching past it) would write a block that decodes to
+    /// something else.
+    /// </summary>
+    [Theory]
+    [InlineData(1_000)]
+    [InlineData(7_919)]
+    [InlineData(65_536)]
+    public void A_parse_in_parts_reads_nothing_below_its_window(int part)
+    {
+        const int planted = 64;
+        var rng = new Random(part);
+        for (var round = 0; round < 4; round++)
+        {
+            // Stretches of random bytes up to 150,000 long keep literals pending past 64 KiB, copies at distances up to
+            // 80,000 put matches at the window's far end.
+            var content = Shaped(rng, rng.Next(300_000, 900_000), longestPiece: 150_000);
+            using var pieces = new Lz4Pieces();
+            var table = new uint[Lz4BlockEncoder.StreamedTableEntries];
+            var next = 0;
+            var anchor = 0;
+            var plantedDiffers = 0;
+            for (var filled = 0; filled < content.Length;)
+            {
+                filled = Math.Min(content.Length, filled + part);
+                var low = Lz4StreamedFrame.FirstNeeded(anchor, next);
+                var window = new byte[planted + filled - low];
+                content.AsSpan(low, filled - low).CopyTo(window.AsSpan(planted));
+                var source = Math.Min(next, content.Length - planted);
+                content.AsSpan(source, planted).CopyTo(window);
+                if (low >= planted && !window.AsSpan(0, planted).SequenceEqual(content.AsSpan(low - planted, planted)))
+                {
+                    plantedDiffers++;
+                }
+
+                fixed (byte* held = window)
+                fixed (uint* t = table)
+                {
+                    Lz4BlockEncoder.Continue(held + planted - low, held + planted, filled, filled == content.Length, t, ref next, ref anchor, pieces);
+                }
+            }
+
+            Assert.True(plantedDiffers > 0, "no window had planted bytes that differ from the content below it");
+            var block = Drain(pieces);
+            Assert.True(content.AsSpan().SequenceEqual(K4osReference.Decode(block, content.Length)), $"round {round}: {content.Length} bytes in parts of {part}");
         }
     }
 }
