@@ -2,16 +2,16 @@ namespace DataraxCkpt.Format;
 
 internal static unsafe partial class Lz4BlockEncoder
 {
-    /// <summary>Entries of a streamed block's hash table (32-bit positions, the large-input table of the one-call parse).</summary>
+    /// <summary>Entries of a streamed block's hash table (32-bit positions: the reference encoder's large-input table).</summary>
     public const int StreamedTableEntries = 1 << HashLog;
 
     /// <summary>
     /// Continues the LZ4 encoding of a block whose bytes arrive in parts (<see cref="Lz4StreamedFrame"/>): parses from
     /// <paramref name="next"/> as far as the <paramref name="available"/> bytes allow and appends the sequences found
-    /// to <paramref name="output"/>. The parse is the one-call encoder's (same hash, skip steps, match rules, 64 KiB
-    /// window) on the large-input table whatever the block's size; where it stops for want of bytes, the literals
+    /// to <paramref name="output"/>. The parse is the reference encoder's (same hash, skip steps, match rules, 64 KiB
+    /// window) on its large-input table whatever the block's size; where it stops for want of bytes, the literals
     /// from <paramref name="anchor"/> stay pending and a match is cut where the bytes end (it goes on as the next
-    /// sequence), so the block is valid though not the bytes one call over the whole block would give. With
+    /// sequence), so the block is valid though not the bytes the reference makes of the whole block in one call. With
     /// <paramref name="final"/> the block ends at <paramref name="available"/> and its end rules apply (the last
     /// match 12 bytes before the end, the last 5 bytes literals).
     /// </summary>
@@ -42,7 +42,7 @@ internal static unsafe partial class Lz4BlockEncoder
             {
                 if (next == 0)
                 {
-                    table[Hash(ip, small: false)] = 0;
+                    table[Hash(ip)] = 0;
                     ip++;
                 }
 
@@ -51,7 +51,7 @@ internal static unsafe partial class Lz4BlockEncoder
                     goto Stop;
                 }
 
-                var forwardHash = Hash(ip, small: false);
+                var forwardHash = Hash(ip);
                 while (true)
                 {
                     byte* match;
@@ -72,7 +72,7 @@ internal static unsafe partial class Lz4BlockEncoder
                         }
 
                         match = block + matchIndex;
-                        forwardHash = Hash(forward, small: false);
+                        forwardHash = Hash(forward);
                         table[h] = current;
                         if (matchIndex + MaxDistance < current)
                         {
@@ -95,7 +95,7 @@ internal static unsafe partial class Lz4BlockEncoder
                     while (true)
                     {
                         var matchCode = Count(ip + MinMatch, match + MinMatch, matchEnd);
-                        Sequence(output, piece, output.Position, int.MaxValue, anchorAt, literals, end, (int)(ip - match), matchCode);
+                        Sequence(output, piece, anchorAt, literals, end, (int)(ip - match), matchCode);
                         ip += matchCode + MinMatch;
                         anchorAt = ip;
                         if (ip >= matchFindEnd)
@@ -103,8 +103,8 @@ internal static unsafe partial class Lz4BlockEncoder
                             goto Stop;
                         }
 
-                        table[Hash(ip - 2, small: false)] = (uint)(ip - 2 - block);
-                        var nextHash = Hash(ip, small: false);
+                        table[Hash(ip - 2)] = (uint)(ip - 2 - block);
+                        var nextHash = Hash(ip);
                         var at = (uint)(ip - block);
                         var index = table[nextHash];
                         match = block + index;
@@ -118,7 +118,7 @@ internal static unsafe partial class Lz4BlockEncoder
                         break;
                     }
 
-                    forwardHash = Hash(++ip, small: false);
+                    forwardHash = Hash(++ip);
                 }
             }
 

@@ -5,13 +5,14 @@ using System.Runtime.CompilerServices;
 namespace DataraxCkpt.Format;
 
 /// <summary>
-/// Compresses one LZ4 block into <see cref="Lz4Pieces"/> a sequence at a time, so the block's output is never
-/// held whole (a 100,000-leaf manifest compresses to a megabyte that used to sit in a 4 MiB pool array next to
-/// its input). The parse is the reference encoder's fast one at acceleration 1 without a dictionary (lz4's
-/// <c>LZ4_compress_generic</c>, which K4os's <c>LZ4Codec.Encode</c> at <c>L00_FAST</c> runs on a 64-bit
-/// little-endian host): the same hash tables, skip steps and match rules, so the block's bytes are the ones
-/// <see cref="Lz4Frame.Encode"/> writes for the same input (the tests hold the two equal), and the format's
-/// readers, which take any valid block, read them either way.
+/// Compresses an LZ4 block into <see cref="Lz4Pieces"/> a sequence at a time as its bytes arrive
+/// (<see cref="Continue"/>), so neither the block's input nor its output is ever held whole (a 100,000-leaf manifest's
+/// state node is 3.3 MB that compress to about a megabyte). The parse is the reference encoder's fast one at
+/// acceleration 1 without a dictionary (lz4's <c>LZ4_compress_generic</c>, which K4os's <c>LZ4Codec.Encode</c> at
+/// <c>L00_FAST</c> runs on a 64-bit little-endian host) on its large-input table: the same hash, skip steps and match
+/// rules, so a block whose bytes all arrive in one call is the block K4os makes of an input of 64 KiB + 11 bytes or
+/// more (the tests hold the two equal); over parts it is a different but valid block, which the format's readers,
+/// taking any valid block, read the same.
 /// </summary>
 internal static unsafe partial class Lz4BlockEncoder
 {
@@ -25,161 +26,24 @@ internal static unsafe partial class Lz4BlockEncoder
     private const int MaxDistance = 65535;
     private const int HashLog = 12;
 
-    // Below this the reference encoder indexes positions as 16-bit values in a table of twice the entries.
-    private const int SmallInputLimit = (64 << 10) + MatchFindLimit - 1;
-    private const int TableBytes = 4 << HashLog;
-
     /// <summary>Whether this host runs the same parse as K4os (its hashes read words in host order).</summary>
     public static bool Supported => BitConverter.IsLittleEndian;
 
     /// <summary>
-    /// Appends the LZ4 block encoding of <paramref name="input"/> (at most one 4 MiB block) to <paramref name="output"/>
-    /// and returns its length, or returns -1 as soon as the encoding would be no shorter than the input (the frame then
-    /// stores the block raw, as <see cref="Lz4Frame.Encode"/> does): the caller rewinds the output to where the block
-    /// began. Nothing longer than the input is ever appended, so the raw block written instead covers it.
-    /// </summary>
-    public static int Encode(ReadOnlySpan<byte> input, Lz4Pieces output)
-    {
-        if (input.Length > Lz4Frame.BlockSize)
-        {
-            throw new ArgumentOutOfRangeException(nameof(input), input.Length, "An LZ4 block of this format holds at most 4 MiB.");
-        }
-
-        var start = output.Position;
-        var small = input.Length < SmallInputLimit;
-        // 16 KiB, zeroed as the reference's fresh state is: 4,096 32-bit positions, or 8,192 16-bit ones.
-        // Cleared explicitly: stackalloc zeroes only while no [SkipLocalsInit] reaches this method, and a table
-        // of leftover stack bytes would send match offsets outside the input (an attack on session 19 showed
-        // an access violation with it).
-        var table = stackalloc byte[TableBytes];
-        new Span<byte>(table, TableBytes).Clear();
-        fixed (byte* source = input)
-        fixed (byte* piece = output.Pinnable)
-        {
-            var n = input.Length;
-            var anchor = source;
-            var end = source + n;
-            var matchFindEnd = end - MatchFindLimit + 1;
-            var matchEnd = end - LastLiterals;
-            if (n >= MatchFindLimit + 1)
-            {
-                var ip = source;
-                Put(table, Hash(ip, small), 0, small);
-                ip++;
-                var forwardHash = Hash(ip, small);
-                while (true)
-                {
-                    byte* match;
-                    var forward = ip;
-                    var step = 1;
-                    var searches = 1 << SkipTrigger;
-                    while (true)
-                    {
-                        var h = forwardHash;
-                        var current = (uint)(forward - source);
-                        var matchIndex = Get(table, h, small);
-                        ip = forward;
-                        forward += step;
-                        // Positions without matches are searched at growing steps: 1 for the first 64 misses, then 2, ...
-                        step = searches++ >> SkipTrigger;
-                        if (forward > matchFindEnd)
-                        {
-                            goto LastRun;
-                        }
-
-                        match = source + matchIndex;
-                        forwardHash = Hash(forward, small);
-                        Put(table, h, current, small);
-                        if (!small && matchIndex + MaxDistance < current)
-                        {
-                            continue;
-                        }
-
-                        if (Unsafe.ReadUnaligned<uint>(match) == Unsafe.ReadUnaligned<uint>(ip))
-                        {
-                            break;
-                        }
-                    }
-
-                    while (ip > anchor && match > source && ip[-1] == match[-1])
-                    {
-                        ip--;
-                        match--;
-                    }
-
-                    var literals = (int)(ip - anchor);
-                    while (true)
-                    {
-                        var matchCode = Count(ip + MinMatch, match + MinMatch, matchEnd);
-                        if (!Sequence(output, piece, start, n, anchor, literals, end, (int)(ip - match), matchCode))
-                        {
-                            return -1;
-                        }
-
-                        ip += matchCode + MinMatch;
-                        anchor = ip;
-                        if (ip >= matchFindEnd)
-                        {
-                            goto LastRun;
-                        }
-
-                        Put(table, Hash(ip - 2, small), (uint)(ip - 2 - source), small);
-
-                        // A match right at the next position starts a sequence without literals.
-                        var next = Hash(ip, small);
-                        var at = (uint)(ip - source);
-                        var index = Get(table, next, small);
-                        match = source + index;
-                        Put(table, next, at, small);
-                        if ((small || index + MaxDistance >= at) && Unsafe.ReadUnaligned<uint>(match) == Unsafe.ReadUnaligned<uint>(ip))
-                        {
-                            literals = 0;
-                            continue;
-                        }
-
-                        break;
-                    }
-
-                    forwardHash = Hash(++ip, small);
-                }
-            }
-
-        LastRun:
-            var run = (int)(end - anchor);
-            var runBytes = LengthBytes(run);
-            if (output.Position - start + 1 + runBytes + run >= n)
-            {
-                return -1;
-            }
-
-            var head = output.Take(1 + runBytes);
-            head[0] = (byte)(Math.Min(run, 15) << 4);
-            WriteLength(head[1..], run);
-            output.Write(new ReadOnlySpan<byte>(anchor, run));
-            return (int)(output.Position - start);
-        }
-    }
-
-    /// <summary>
     /// Appends one sequence (the <paramref name="literalLength"/> literals at <paramref name="literalStart"/>, then a
-    /// match at <paramref name="offset"/> of <paramref name="matchCode"/> + 4 bytes); false, having appended nothing,
-    /// when the block's output would then reach <paramref name="limit"/>. <paramref name="piece"/> is the pinned
-    /// buffer of <paramref name="output"/>: a sequence that fits it is written there through a pointer, as the
+    /// match at <paramref name="offset"/> of <paramref name="matchCode"/> + 4 bytes). <paramref name="piece"/> is the
+    /// pinned buffer of <paramref name="output"/>: a sequence that fits it is written there through a pointer, as the
     /// reference encoder writes its output (a span and a call per field made the block about twice K4os's time,
     /// round 50 of docs/performance-notes.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Sequence(Lz4Pieces output, byte* piece, long start, int limit, byte* literalStart, int literalLength, byte* inputEnd, int offset, int matchCode)
+    private static void Sequence(Lz4Pieces output, byte* piece, byte* literalStart, int literalLength, byte* inputEnd, int offset, int matchCode)
     {
         var length = 1 + LengthBytes(literalLength) + literalLength + 2 + LengthBytes(matchCode);
-        if (output.Position - start + length >= limit)
-        {
-            return false;
-        }
-
         if (length > Lz4Pieces.PieceSize - Lz4Pieces.Slack)
         {
-            return LongSequence(output, new ReadOnlySpan<byte>(literalStart, literalLength), offset, matchCode);
+            LongSequence(output, new ReadOnlySpan<byte>(literalStart, literalLength), offset, matchCode);
+            return;
         }
 
         var op = piece + output.Reserve(length);
@@ -218,8 +82,6 @@ internal static unsafe partial class Lz4BlockEncoder
             *token |= 15;
             WriteLength(op, matchCode - 15);
         }
-
-        return true;
     }
 
     /// <summary>Bytes past a length's 15 in its token: 255s, then the rest; returns where the next field starts.</summary>
@@ -237,7 +99,7 @@ internal static unsafe partial class Lz4BlockEncoder
     }
 
     /// <summary>A sequence whose literals are longer than a piece: its bytes go out through the buffer in parts.</summary>
-    private static bool LongSequence(Lz4Pieces output, ReadOnlySpan<byte> literals, int offset, int matchCode)
+    private static void LongSequence(Lz4Pieces output, ReadOnlySpan<byte> literals, int offset, int matchCode)
     {
         var literalBytes = LengthBytes(literals.Length);
         var matchBytes = LengthBytes(matchCode);
@@ -249,7 +111,6 @@ internal static unsafe partial class Lz4BlockEncoder
         var end = output.Take(2 + matchBytes);
         BinaryPrimitives.WriteUInt16LittleEndian(end, (ushort)offset);
         WriteLength(end[2..], matchCode);
-        return true;
     }
 
     /// <summary>Bytes that follow a token to extend a length of <paramref name="value"/> (its nibble holds up to 14; 15 means more follow).</summary>
@@ -268,26 +129,9 @@ internal static unsafe partial class Lz4BlockEncoder
         bytes[full] = (byte)(rest - (full * 255));
     }
 
+    /// <summary>The reference encoder's hash of the 5 bytes at <paramref name="p"/> for its large-input (32-bit position) table.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Hash(byte* p, bool small) => small
-        ? (Unsafe.ReadUnaligned<uint>(p) * 2654435761U) >> (32 - (HashLog + 1))
-        : (uint)(((Unsafe.ReadUnaligned<ulong>(p) << 24) * 889523592379UL) >> (64 - HashLog));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Get(byte* table, uint hash, bool small) => small ? ((ushort*)table)[hash] : ((uint*)table)[hash];
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(byte* table, uint hash, uint position, bool small)
-    {
-        if (small)
-        {
-            ((ushort*)table)[hash] = (ushort)position;
-        }
-        else
-        {
-            ((uint*)table)[hash] = position;
-        }
-    }
+    private static uint Hash(byte* p) => (uint)(((Unsafe.ReadUnaligned<ulong>(p) << 24) * 889523592379UL) >> (64 - HashLog));
 
     /// <summary>How many bytes from <paramref name="at"/> equal those from <paramref name="match"/>, stopping at <paramref name="limit"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

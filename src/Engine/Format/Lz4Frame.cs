@@ -10,7 +10,7 @@ namespace DataraxCkpt.Format;
 /// The reader is strict and bounded: it never writes past the destination it is given and checks
 /// every length against the bytes it has before using it.
 /// </summary>
-internal static partial class Lz4Frame
+internal static class Lz4Frame
 {
     /// <summary>Largest raw block; also the largest tensor chunk.</summary>
     public const int BlockSize = 4 << 20;
@@ -83,51 +83,6 @@ internal static partial class Lz4Frame
 
         BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], (uint)encoded);
         return pos + 4 + encoded;
-    }
-
-    /// <summary>
-    /// Writes the frame <see cref="Encode"/> makes of <paramref name="raw"/> to <paramref name="destination"/>
-    /// block by block, each block compressed into one small rented buffer and written before the next: the
-    /// whole compressed frame is never held (a manifest of millions of leaves is tens of megabytes). One
-    /// write per block: the header goes out with the first block, the end mark and checksum with the last.
-    /// Every byte written is also fed to <paramref name="fileHash"/>. Returns the frame's length.
-    /// </summary>
-    public static long EncodeTo(ReadOnlySpan<byte> raw, Stream destination, K4os.Hash.xxHash.XXH64 fileHash, LZ4Level level = LZ4Level.L00_FAST)
-    {
-        var largestBlock = Math.Min(raw.Length, BlockSize);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(HeaderLength + 4 + LZ4Codec.MaximumOutputSize(largestBlock) + 8);
-        try
-        {
-            var frame = buffer.AsSpan();
-            var pos = WriteHeader(frame, raw.Length);
-            long written = 0;
-            for (var start = 0; start < raw.Length; start += BlockSize)
-            {
-                var block = raw.Slice(start, Math.Min(BlockSize, raw.Length - start));
-                pos = WriteBlock(block, frame, pos, level);
-                if (start + block.Length < raw.Length)
-                {
-                    Put(frame[..pos]);
-                    pos = 0;
-                }
-            }
-
-            BinaryPrimitives.WriteUInt32LittleEndian(frame[pos..], 0);
-            BinaryPrimitives.WriteUInt32LittleEndian(frame[(pos + 4)..], XxHash32.DigestOf(raw));
-            Put(frame[..(pos + 8)]);
-            return written;
-
-            void Put(ReadOnlySpan<byte> bytes)
-            {
-                fileHash.Update(bytes);
-                destination.Write(bytes);
-                written += bytes.Length;
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     /// <summary>Where a one-block frame's block data starts: after the header and the block word.</summary>

@@ -4,55 +4,37 @@ using DataraxCkpt.Faults;
 namespace DataraxCkpt.Format;
 
 /// <summary>
-/// A frame's bytes on their way to a seekable, readable file through one 64 KiB buffer: what is written goes to
-/// the file a buffer at a time, so an encoder can write a block of megabytes without holding its output. Bytes
-/// decided later (a block's size word, known only after its block) are put in with <see cref="Patch"/>, and an
-/// encoding given up is dropped with <see cref="RewindTo"/> (round 50 of docs/performance-notes.md). Made without a
-/// file, the pieces are kept in memory instead (a frame compressed while its content is still being produced, round 69)
-/// and go to their destination with <see cref="CopyTo"/> once the frame is complete.
+/// A frame's bytes kept in memory in pooled 64 KiB pieces while the frame is compressed, its content still being
+/// produced (round 69 of docs/performance-notes.md): an encoder writes through one 64 KiB buffer, which is copied to a
+/// piece of its own when full, so a block of megabytes never needs one array of its output's size. Bytes decided later
+/// (the header's content size, a block's size word, known only after its block) are put in with <see cref="Patch"/>, and
+/// an encoding given up is dropped with <see cref="RewindTo"/>; the finished frame goes to its destination with
+/// <see cref="CopyTo"/>.
 /// </summary>
 internal sealed class Lz4Pieces : IDisposable
 {
-    /// <summary>Bytes held before they go to the file; the most <see cref="Take"/> hands out at once.</summary>
+    /// <summary>Bytes held in the buffer before they go to a piece; the most <see cref="Take"/> hands out at once.</summary>
     public const int PieceSize = 64 << 10;
 
     /// <summary>Bytes past what <see cref="Reserve"/> hands out that a wild copy may write over (left room for, never sent as such).</summary>
     public const int Slack = 16;
 
-    private readonly FileStream? _file;
-    private readonly long _origin;
-
-    // Memory mode: the pieces flushed so far, in order, each a pooled array and the bytes of it that count.
-    private readonly List<(byte[] Array, int Length)>? _kept;
+    // The pieces flushed so far, in order, each a pooled array and the bytes of it that count.
+    private readonly List<(byte[] Array, int Length)> _kept = [];
     private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(PieceSize);
     private int _count;
 
-    // Frame bytes already in the file, before those in the buffer.
+    // Frame bytes already in pieces, before those in the buffer.
     private long _flushed;
 
-    /// <param name="file">Written from its current position on, which is the frame's start.</param>
-    public Lz4Pieces(FileStream file)
-    {
-        _file = file;
-        _origin = file.Position;
-    }
-
-    /// <summary>Keeps the frame's pieces in memory (pooled 64 KiB arrays) until <see cref="CopyTo"/>.</summary>
-    public Lz4Pieces()
-    {
-        _kept = [];
-    }
-
-    private FileStream TargetFile => _file ?? throw new InvalidOperationException("this frame is kept in memory");
-
-    /// <summary>Frame bytes written so far, in the file or in the buffer.</summary>
+    /// <summary>Frame bytes written so far, in pieces or in the buffer.</summary>
     public long Position => _flushed + _count;
 
     private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(Lz4Pieces));
 
     /// <summary>
     /// The next <paramref name="length"/> bytes of the frame (at most <see cref="PieceSize"/>), which the caller
-    /// fills completely; the buffer goes to the file first when they do not fit behind what it holds.
+    /// fills completely; the buffer goes to a piece first when they do not fit behind what it holds.
     /// </summary>
     public Span<byte> Take(int length)
     {
@@ -71,7 +53,7 @@ internal sealed class Lz4Pieces : IDisposable
 
     /// <summary>
     /// Where in <see cref="Pinnable"/> the next <paramref name="length"/> bytes of the frame (at most
-    /// <see cref="PieceSize"/> - <see cref="Slack"/>) go, as <see cref="Take"/> but as an offset: the buffer goes to the file first when they
+    /// <see cref="PieceSize"/> - <see cref="Slack"/>) go, as <see cref="Take"/> but as an offset: the buffer goes to a piece first when they
     /// do not fit behind what it holds. The caller writes all of them, and may write up to <see cref="Slack"/>
     /// bytes past them, which the next bytes overwrite.
     /// </summary>
@@ -89,7 +71,7 @@ internal sealed class Lz4Pieces : IDisposable
         return at;
     }
 
-    /// <summary>Appends <paramref name="bytes"/>, of any length: a run past the buffer goes to the file from where it lies.</summary>
+    /// <summary>Appends <paramref name="bytes"/>, of any length: a run past the buffer is copied into pieces of its own.</summary>
     public void Write(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length > PieceSize - _count)
@@ -97,20 +79,13 @@ internal sealed class Lz4Pieces : IDisposable
             Flush();
             if (bytes.Length >= PieceSize)
             {
-                if (_kept is not null)
+                // Copied to pieces directly; the buffer stays the one a caller may have pinned.
+                for (var at = 0; at < bytes.Length; at += PieceSize)
                 {
-                    // In memory a long run is kept as pieces of its own, copied; the buffer stays the one a caller may have pinned.
-                    for (var at = 0; at < bytes.Length; at += PieceSize)
-                    {
-                        var part = bytes.Slice(at, Math.Min(PieceSize, bytes.Length - at));
-                        var kept = ArrayPool<byte>.Shared.Rent(PieceSize);
-                        part.CopyTo(kept);
-                        _kept.Add((kept, part.Length));
-                    }
-                }
-                else
-                {
-                    TargetFile.Write(bytes);
+                    var part = bytes.Slice(at, Math.Min(PieceSize, bytes.Length - at));
+                    var kept = ArrayPool<byte>.Shared.Rent(PieceSize);
+                    part.CopyTo(kept);
+                    _kept.Add((kept, part.Length));
                 }
 
                 _flushed += bytes.Length;
@@ -122,7 +97,7 @@ internal sealed class Lz4Pieces : IDisposable
         _count += bytes.Length;
     }
 
-    /// <summary>Writes the buffer's bytes to the file, or in memory copies them to a piece of their own (the buffer may be pinned).</summary>
+    /// <summary>Copies the buffer's bytes to a piece of their own (the buffer may be pinned, so it stays).</summary>
     public void Flush()
     {
         if (_count == 0)
@@ -130,27 +105,14 @@ internal sealed class Lz4Pieces : IDisposable
             return;
         }
 
-        if (_kept is not null)
-        {
-            var kept = ArrayPool<byte>.Shared.Rent(PieceSize);
-            Buffer.AsSpan(0, _count).CopyTo(kept);
-            _kept.Add((kept, _count));
-            _flushed += _count;
-            _count = 0;
-            return;
-        }
-
-        TargetFile.Write(Buffer, 0, _count);
+        var kept = ArrayPool<byte>.Shared.Rent(PieceSize);
+        Buffer.AsSpan(0, _count).CopyTo(kept);
+        _kept.Add((kept, _count));
         _flushed += _count;
         _count = 0;
-        // A save killed here leaves a manifest whose block words are still zero in its staging folder.
-        FaultInjector.Hit("save.manifest.piece-written");
     }
 
-    /// <summary>
-    /// Drops every byte after frame position <paramref name="position"/>: the next write goes there. The caller
-    /// then writes at least as many bytes as it dropped, so nothing dropped stays at the file's end.
-    /// </summary>
+    /// <summary>Drops every byte after frame position <paramref name="position"/>: the next write goes there.</summary>
     public void RewindTo(long position)
     {
         if (position >= _flushed)
@@ -160,34 +122,27 @@ internal sealed class Lz4Pieces : IDisposable
         }
 
         _count = 0;
-        if (_kept is not null)
+        // Pieces wholly past the position go back to the pool; the one it falls in is cut there.
+        var start = _flushed;
+        for (var k = _kept.Count - 1; k >= 0; k--)
         {
-            // Pieces wholly past the position go back to the pool; the one it falls in is cut there.
-            var start = _flushed;
-            for (var k = _kept.Count - 1; k >= 0; k--)
+            var (array, length) = _kept[k];
+            start -= length;
+            if (start >= position)
             {
-                var (array, length) = _kept[k];
-                start -= length;
-                if (start >= position)
-                {
-                    ArrayPool<byte>.Shared.Return(array);
-                    _kept.RemoveAt(k);
-                    continue;
-                }
-
-                _kept[k] = (array, (int)(position - start));
-                break;
+                ArrayPool<byte>.Shared.Return(array);
+                _kept.RemoveAt(k);
+                continue;
             }
 
-            _flushed = position;
-            return;
+            _kept[k] = (array, (int)(position - start));
+            break;
         }
 
         _flushed = position;
-        TargetFile.Seek(_origin + position, SeekOrigin.Begin);
     }
 
-    /// <summary>Overwrites the frame's bytes at <paramref name="position"/> (written earlier), in the buffer or in the file; the file's position stays.</summary>
+    /// <summary>Overwrites the frame's bytes at <paramref name="position"/> (written earlier), in the buffer or in the pieces.</summary>
     public void Patch(long position, ReadOnlySpan<byte> bytes)
     {
         if (position >= _flushed)
@@ -201,27 +156,9 @@ internal sealed class Lz4Pieces : IDisposable
             Flush();
         }
 
-        if (_kept is not null)
-        {
-            PatchKept(position, bytes);
-            return;
-        }
-
-        FlushStream();
-        RandomAccess.Write(TargetFile.SafeFileHandle, bytes, _origin + position);
-    }
-
-    // Patch and Finish go to the file through its handle, past the FileStream: a FileStream opened with a buffer (the
-    // engine's is not) must hold none of the frame then, or a patch lands beyond the file's end and the buffered bytes
-    // overwrite it later. Getting SafeFileHandle flushes that buffer too, but only for as long as the handle is not kept
-    // (keeping it broke A_buffered_file_stream_gets_the_same_frame_and_its_hash: checked); this does not depend on it.
-    private void FlushStream() => TargetFile.Flush(flushToDisk: false);
-
-    // A patch may fall across two kept pieces (they end where a sequence did not fit, not at fixed sizes).
-    private void PatchKept(long position, ReadOnlySpan<byte> bytes)
-    {
+        // A patch may fall across two pieces (they end where a sequence did not fit, not at fixed sizes).
         long start = 0;
-        foreach (var (array, length) in _kept!)
+        foreach (var (array, length) in _kept)
         {
             if (bytes.IsEmpty)
             {
@@ -242,15 +179,14 @@ internal sealed class Lz4Pieces : IDisposable
     }
 
     /// <summary>
-    /// Memory mode: writes the whole frame to <paramref name="destination"/> piece by piece and returns its length and
-    /// the XXH64 of the bytes written, which are these bytes: a stream's write either takes all of a piece or throws.
+    /// Writes the whole frame to <paramref name="destination"/> piece by piece and returns its length and the XXH64 of
+    /// the bytes written, which are these bytes: a stream's write either takes all of a piece or throws.
     /// </summary>
     public (long Length, ulong Hash) CopyTo(Stream destination)
     {
-        var kept = _kept ?? throw new InvalidOperationException("this frame went to its file as it was written");
         Flush();
         var hash = new K4os.Hash.xxHash.XXH64();
-        foreach (var (array, length) in kept)
+        foreach (var (array, length) in _kept)
         {
             hash.Update(array.AsSpan(0, length));
             destination.Write(array, 0, length);
@@ -261,55 +197,15 @@ internal sealed class Lz4Pieces : IDisposable
         return (_flushed, hash.Digest());
     }
 
-    /// <summary>
-    /// Writes what is left (through any buffer of the FileStream too) and returns the XXH64 of the whole frame as the
-    /// file now holds it. A frame that never left the buffer is hashed there; a longer one is read back through the
-    /// buffer, since a word patched into bytes already written lies before bytes that are hashed in order.
-    /// </summary>
-    public ulong Finish()
-    {
-        var file = TargetFile;
-        var buffer = Buffer;
-        if (_flushed == 0)
-        {
-            var digest = K4os.Hash.xxHash.XXH64.DigestOf(buffer.AsSpan(0, _count));
-            Flush();
-            FlushStream();
-            return digest;
-        }
-
-        Flush();
-        FlushStream();
-        var length = _flushed;
-        var hash = new K4os.Hash.xxHash.XXH64();
-        for (long at = 0; at < length;)
-        {
-            var read = RandomAccess.Read(file.SafeFileHandle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - at)), _origin + at);
-            if (read <= 0)
-            {
-                throw new IOException($"the manifest file {file.Name} ended at byte {at} of its {length} while its hash was taken; save the step again");
-            }
-
-            hash.Update(buffer.AsSpan(0, read));
-            at += read;
-        }
-
-        return hash.Digest();
-    }
-
     /// <summary>Returns the buffer and every kept piece to the pool.</summary>
     public void Dispose()
     {
-        if (_kept is not null)
+        foreach (var (array, _) in _kept)
         {
-            foreach (var (array, _) in _kept)
-            {
-                ArrayPool<byte>.Shared.Return(array);
-            }
-
-            _kept.Clear();
+            ArrayPool<byte>.Shared.Return(array);
         }
 
+        _kept.Clear();
         if (_buffer is { } buffer)
         {
             _buffer = null;

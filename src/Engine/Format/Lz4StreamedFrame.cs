@@ -36,7 +36,7 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
 
     // Until the output so far plus the worst case of the rest is sure to fit in a block, the block's bytes are all
     // kept, so that a block that does not shrink can still be stored raw. Compressible content drops that within a
-    // piece or two; a block that never compresses keeps up to its 4 MiB (the one-call frame held it too).
+    // piece or two; a block that never compresses keeps up to its 4 MiB (Lz4Frame.Encode holds a whole block's input too).
     private bool _rawKept = true;
 
     // False on a big-endian host, whose word reads the block parse is not written for (Lz4BlockEncoder.Supported): every
@@ -161,7 +161,7 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
         Span<byte> word = stackalloc byte[4];
         if (_rawKept && (encoded >= _filled || !_compress))
         {
-            // It did not shrink and all its bytes are still here: stored raw, as the one-call frame does.
+            // It did not shrink and all its bytes are still here: stored raw, as Lz4Frame.Encode stores such a block.
             _pieces.RewindTo(_wordAt + 4);
             _pieces.Write(_window.AsSpan(0, _filled));
             BinaryPrimitives.WriteUInt32LittleEndian(word, (uint)_filled | Lz4Frame.RawBlockBit);
@@ -187,7 +187,7 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
         var window = _window ?? throw new ObjectDisposedException(nameof(Lz4StreamedFrame));
         if (_windowLength + part.Length > window.Length)
         {
-            var keepFrom = _rawKept ? 0 : Math.Min(_anchor, Math.Max(0, _next - Window));
+            var keepFrom = _rawKept ? 0 : FirstNeeded(_anchor, _next);
             var drop = keepFrom - _windowStart;
             if (drop > 0)
             {
@@ -208,6 +208,13 @@ internal sealed unsafe class Lz4StreamedFrame : IDisposable
         part.CopyTo(window.AsSpan(_windowLength));
         _windowLength += part.Length;
     }
+
+    /// <summary>
+    /// The first byte of the block that <see cref="Lz4BlockEncoder.Continue"/> can still read once the parse stands at
+    /// <paramref name="anchor"/> and <paramref name="next"/>: the pending literals from the anchor, and the 64 KiB a
+    /// match found from <paramref name="next"/> on may reach back. Bytes before it may be dropped from the window.
+    /// </summary>
+    internal static int FirstNeeded(int anchor, int next) => Math.Min(anchor, Math.Max(0, next - Window));
 
     private void ReturnWindow()
     {

@@ -605,11 +605,11 @@ internal sealed class StagingArea : IStepSink, IDisposable
     public void KeepForRecovery() => _keep = true;
 
     /// <summary>
-    /// A new file in the staging folder, open for reading too: the manifest's writer reads its frame back for the
-    /// file's hash after patching the block words (<see cref="Format.Lz4Frame.EncodeToFile"/>).
+    /// A new file in the staging folder, open for writing only: both files are written in order and never read back
+    /// (the manifest's hash is taken of the bytes as they are written, <see cref="Format.Lz4Pieces.CopyTo"/>).
     /// </summary>
     public FileStream CreateFile(string name, int bufferSize) =>
-        new(System.IO.Path.Combine(Path, name), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize, FileOptions.None);
+        new(System.IO.Path.Combine(Path, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize, FileOptions.None);
 
     Stream IStepSink.CreateFile(string name, int bufferSize) => CreateFile(name, bufferSize);
 
