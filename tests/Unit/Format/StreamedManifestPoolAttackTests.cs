@@ -80,9 +80,9 @@ public sealed class StreamedManifestPoolAttackTests : IDisposable
                     Assert.True(handler.Verify(ck, step).Ok);
                 }
 
-                Assert.Equal(
-                    File.ReadAllBytes(Reliability.PlantedManifest.ManifestPath(ck, 1)).Length,
-                    File.ReadAllBytes(Reliability.PlantedManifest.ManifestPath(ck, 2)).Length);
+                // The same state twice: the same state node (the frames' lengths may differ by a few bytes, since
+                // the save id and the time differ and compress differently).
+                Assert.Equal(StateNodeOf(ck, 1), StateNodeOf(ck, 2));
             }
             catch (Exception e)
             {
@@ -92,5 +92,12 @@ public sealed class StreamedManifestPoolAttackTests : IDisposable
         threads.ForEach(t => t.Start());
         threads.ForEach(t => Assert.True(t.Join(TimeSpan.FromSeconds(60))));
         Assert.Empty(failures);
+    }
+
+    private static string StateNodeOf(string ck, long step)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(Reliability.PlantedManifest.ReadStoredJson(ck, step),
+            new System.Text.Json.JsonDocumentOptions { MaxDepth = DataraxCkpt.Values.StateEncoder.MaxJsonDepth });
+        return doc.RootElement.GetProperty("state").GetRawText();
     }
 }
