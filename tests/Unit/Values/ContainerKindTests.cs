@@ -74,6 +74,7 @@ public sealed class ContainerKindTests : IDisposable
         { "ImmutableArray", ImmutableArray.Create(1, 2) },
         { "Collection", new Collection<object?> { 1 } },
         { "custom comparer", new Dictionary<string, int>(new ReverseComparer()) { ["a"] = 1 } },
+        { "custom comparer on the cmdlets' dictionary kind", new Dictionary<string, object?>(new ReverseComparer()) { ["a"] = 1 } },
         { "int keys with a custom comparer", new Dictionary<int, int>(new ModuloComparer()) { [1] = 1 } },
         { "non-zero lower bound", Array.CreateInstance(typeof(float), [3], [1]) },
         { "non-zero lower bound, 2-D", Array.CreateInstance(typeof(double), [2, 2], [0, 5]) },
@@ -101,6 +102,32 @@ public sealed class ContainerKindTests : IDisposable
         var back = Assert.IsType<Dictionary<string, int>>(RoundTrip(new Dictionary<string, int>(comparer) { ["Lr"] = 1 }));
         Assert.Equal(comparer, back.Comparer);
         Assert.Equal(name.EndsWith("IgnoreCase", StringComparison.Ordinal), back.ContainsKey("lr"));
+    }
+
+    // Dictionary<string, object?> is what the cmdlets convert every PowerShell hashtable to; its comparer
+    // is read on a path of its own, so each comparer is proven on that kind too.
+    [Theory]
+    [MemberData(nameof(ComparerNames))]
+    public void A_string_to_object_dictionary_keeps_its_string_comparer(string name)
+    {
+        var comparer = Named(name);
+        var back = Assert.IsType<Dictionary<string, object?>>(RoundTrip(new Dictionary<string, object?>(comparer) { ["Lr"] = 1 }));
+        Assert.Equal(comparer, back.Comparer);
+        Assert.Equal(name.EndsWith("IgnoreCase", StringComparison.Ordinal), back.ContainsKey("lr"));
+    }
+
+    [Fact]
+    public void A_string_to_object_dictionary_with_the_default_comparer_stays_case_sensitive()
+    {
+        foreach (var made in new[] { new Dictionary<string, object?>(), new Dictionary<string, object?>(EqualityComparer<string>.Default) })
+        {
+            made["a"] = 1;
+            made["A"] = 2;
+            var back = Assert.IsType<Dictionary<string, object?>>(RoundTrip(made));
+            Assert.Equal(EqualityComparer<string>.Default, back.Comparer);
+            Assert.Equal(2, back.Count);
+            Assert.False(back.ContainsKey("b"));
+        }
     }
 
     [Theory]
