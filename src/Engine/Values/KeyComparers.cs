@@ -114,13 +114,15 @@ internal static class KeyComparers
 
         // The saving culture is recorded with a current-culture comparer: under another culture different
         // keys may be equal ("i" and "İ" under tr-TR ignore-case), and the step would not restore.
-        var culture = CultureInfo.CurrentCulture.Name;
-        if (StringComparer.CurrentCulture.Equals(comparer))
+        // The culture is read once: the comparers matched and the name recorded must be the same culture's,
+        // even while another thread changes CultureInfo.DefaultThreadCurrentCulture.
+        var culture = CultureInfo.CurrentCulture;
+        if (StringComparer.Create(culture, ignoreCase: false).Equals(comparer))
         {
-            return "current:" + culture;
+            return "current:" + culture.Name;
         }
 
-        return StringComparer.CurrentCultureIgnoreCase.Equals(comparer) ? "current-ic:" + culture : null;
+        return StringComparer.Create(culture, ignoreCase: true).Equals(comparer) ? "current-ic:" + culture.Name : null;
     }
 
     private static StringComparer OfCulture(string name, bool ignoreCase)
