@@ -147,7 +147,12 @@ internal sealed class StateToEngine
             entries.Add(new DictionaryEntry(enumerator.Key, enumerator.Value));
         }
 
-        var comparer = DictionaryComparers.Of(metadata) as StringComparer ?? StringComparer.Ordinal;
+        // The metadata's own comparer goes to the engine, which stores a known one and refuses any other: a custom
+        // case-insensitive comparer made ordinal here would restore case-sensitive (atk26).
+        var found = metadata is Hashtable or OrderedDictionary ? DictionaryComparers.Of(metadata) : DictionaryComparers.GenericOf(metadata);
+        var comparer = found as IEqualityComparer<string> ?? (found is IEqualityComparer
+            ? throw new UnsupportedValueException("metadata", $"the metadata's key comparer ({found.GetType().FullName}) is not supported; use the default comparer or StringComparer.Ordinal, OrdinalIgnoreCase, InvariantCulture(IgnoreCase) or CurrentCulture(IgnoreCase)")
+            : StringComparer.Ordinal);
         var result = new Dictionary<string, object?>(entries.Count, comparer);
         var seen = _walked is null ? null : new object?[2 * entries.Count];
         for (var i = 0; i < entries.Count; i++)

@@ -33,9 +33,11 @@ internal static class KeyComparers
         // because the reflection below costs ~0.4 µs per dictionary, a tenth of saving a small config.
         if (dictionary is Dictionary<string, object?> strings)
         {
+            // The known comparer's Equals decides (a sealed or unconstructible BCL type that checks the
+            // other's type), never the dictionary's: a custom comparer may claim to equal anything.
             var stringComparer = strings.Comparer;
             var isDefault = ReferenceEquals(stringComparer, EqualityComparer<string>.Default)
-                || Equals(stringComparer, EqualityComparer<string>.Default);
+                || EqualityComparer<string>.Default.Equals(stringComparer);
             code = isDefault ? null : CodeOf(stringComparer);
             return isDefault || code is not null;
         }
@@ -52,7 +54,7 @@ internal static class KeyComparers
         {
             var keyType = type.GetGenericArguments()[0];
             var defaultComparer = typeof(EqualityComparer<>).MakeGenericType(keyType).GetProperty("Default")!.GetValue(null);
-            if (ReferenceEquals(comparer, defaultComparer) || Equals(comparer, defaultComparer))
+            if (ReferenceEquals(comparer, defaultComparer) || defaultComparer!.Equals(comparer))
             {
                 return true;
             }
@@ -88,36 +90,39 @@ internal static class KeyComparers
     private static string? CodeOf(object comparer)
     {
         // Invariant before current: where the current culture is the invariant one the two are equal, and
-        // the culture-independent record restores the same way on every machine.
-        if (comparer.Equals(StringComparer.Ordinal))
+        // the culture-independent record restores the same way on every machine. The known comparer's Equals
+        // decides, never the caller's: a custom comparer may claim equality to one it does not behave like.
+        if (StringComparer.Ordinal.Equals(comparer))
         {
             return "ordinal";
         }
 
-        if (comparer.Equals(StringComparer.OrdinalIgnoreCase))
+        if (StringComparer.OrdinalIgnoreCase.Equals(comparer))
         {
             return "ordinal-ic";
         }
 
-        if (comparer.Equals(StringComparer.InvariantCulture))
+        if (StringComparer.InvariantCulture.Equals(comparer))
         {
             return "invariant";
         }
 
-        if (comparer.Equals(StringComparer.InvariantCultureIgnoreCase))
+        if (StringComparer.InvariantCultureIgnoreCase.Equals(comparer))
         {
             return "invariant-ic";
         }
 
         // The saving culture is recorded with a current-culture comparer: under another culture different
         // keys may be equal ("i" and "İ" under tr-TR ignore-case), and the step would not restore.
-        var culture = CultureInfo.CurrentCulture.Name;
-        if (comparer.Equals(StringComparer.CurrentCulture))
+        // The culture is read once: the comparers matched and the name recorded must be the same culture's,
+        // even while another thread changes CultureInfo.DefaultThreadCurrentCulture.
+        var culture = CultureInfo.CurrentCulture;
+        if (StringComparer.Create(culture, ignoreCase: false).Equals(comparer))
         {
-            return "current:" + culture;
+            return "current:" + culture.Name;
         }
 
-        return comparer.Equals(StringComparer.CurrentCultureIgnoreCase) ? "current-ic:" + culture : null;
+        return StringComparer.Create(culture, ignoreCase: true).Equals(comparer) ? "current-ic:" + culture.Name : null;
     }
 
     private static StringComparer OfCulture(string name, bool ignoreCase)

@@ -1,0 +1,65 @@
+# Attack on 70ae79a (atk26): key comparers through the cmdlets. A restored dictionary has the saved one's key
+# equality, or the save is refused with nothing written. Run in a fresh pwsh against the built module.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+
+    function Invoke-Scenario([string] $Body) {
+        $result = Invoke-FreshPwsh -WorkingDirectory $TestDrive -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+Set-Location -LiteralPath '$TestDrive'
+`$ck = Join-Path '$TestDrive' ([guid]::NewGuid().ToString('N'))
+class Attack26CaseBlind : System.Collections.Generic.IEqualityComparer[string] {
+    [bool] Equals([string] `$x, [string] `$y) { return [string]::Equals(`$x, `$y, [StringComparison]::OrdinalIgnoreCase) }
+    [int] GetHashCode([string] `$s) { return [StringComparer]::OrdinalIgnoreCase.GetHashCode(`$s) }
+}
+class Attack26Liar : System.Collections.Generic.IEqualityComparer[string] {
+    [bool] Equals([string] `$x, [string] `$y) { return [string]::Equals(`$x, `$y, [StringComparison]::OrdinalIgnoreCase) }
+    [int] GetHashCode([string] `$s) { return [StringComparer]::OrdinalIgnoreCase.GetHashCode(`$s) }
+    [bool] Equals([object] `$o) { return `$true }
+    [int] GetHashCode() { return 0 }
+}
+$Body
+"@
+        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
+        $result.Output
+    }
+}
+
+Describe 'Attack26: comparers through the cmdlets' {
+    It 'Attack26 @{} and nested [ordered] come back case-insensitive; a default and an ordinal Dictionary[string,object] stay case-sensitive' {
+        $out = Invoke-Scenario @'
+$d0 = New-Object 'System.Collections.Generic.Dictionary[string,object]'; $d0['a'] = 1; $d0['A'] = 2
+$d1 = New-Object 'System.Collections.Generic.Dictionary[string,object]' ([StringComparer]::Ordinal); $d1['a'] = 1; $d1['A'] = 2
+$di = New-Object 'System.Collections.Generic.Dictionary[string,object]' ([StringComparer]::OrdinalIgnoreCase); $di['Lr'] = 1
+@{ Lr = 1; n = [ordered]@{ Bb = 2 }; d0 = $d0; d1 = $d1; di = $di } | Save-Checkpoint $ck
+$r = Restore-Checkpoint $ck
+'LR=' + $r['LR'] + ' BB=' + $r['N']['BB'] + ' d0=' + $r.d0.Count + ($r.d0.Contains('B')) + ' d1=' + $r.d1.Count + ' di=' + $r.di['LR']
+'@
+        $out | Should -Contain 'LR=1 BB=2 d0=2False d1=2 di=1'
+    }
+
+    It 'Attack26 a custom comparer whose Equals claims the default is refused, nothing written' {
+        $out = Invoke-Scenario @'
+$d = [System.Collections.Generic.Dictionary[string, object]]::new([Attack26Liar]::new()); $d['Lr'] = 1
+try { @{ d = $d } | Save-Checkpoint $ck; 'saved' } catch { 'refused ' + $_.FullyQualifiedErrorId.Split(',')[0] }
+'exists=' + (Test-Path $ck)
+'@
+        $out | Should -Contain 'refused UnsupportedValue'
+        $out | Should -Contain 'exists=False'
+    }
+
+    It 'Attack26 metadata with a custom case-insensitive comparer is refused, not saved case-sensitive' {
+        $out = Invoke-Scenario @'
+foreach ($c in [Attack26CaseBlind]::new(), [Attack26Liar]::new()) {
+    $m = [System.Collections.Generic.Dictionary[string, object]]::new($c); $m['Note'] = 'x'
+    $at = $ck + $c.GetType().Name
+    try { @{ a = 1 } | Save-Checkpoint $at -Metadata $m; 'saved note=' + (Restore-Checkpoint $at -MetadataOnly).Contains('note') } catch { 'refused ' + $_.FullyQualifiedErrorId.Split(',')[0] }
+    'exists=' + (Test-Path $at)
+}
+'@
+        @($out | Where-Object { $_ -eq 'refused UnsupportedValue' }).Count | Should -Be 2 -Because ($out -join "`n")
+        $out | Should -Not -Contain 'exists=True'
+    }
+}
