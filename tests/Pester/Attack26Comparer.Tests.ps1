@@ -63,3 +63,21 @@ foreach ($c in [Attack26CaseBlind]::new(), [Attack26Liar]::new()) {
         $out | Should -Not -Contain 'exists=True'
     }
 }
+
+Describe 'Attack26 (lead review): metadata of other key types after the comparer fix' {
+    It 'Attack26 metadata given as a Dictionary[int,string] or Dictionary[object,object] with default comparers is still saved, keyed by text' {
+        # FAILS on 190cd76: the metadata's comparer went to the engine only when it compared strings; the default
+        # comparer of an int- or object-keyed dictionary was refused as "not supported", which 1b9b23b's parent saved.
+        $out = Invoke-Scenario @'
+$byInt = [System.Collections.Generic.Dictionary[int, string]]::new(); $byInt[7] = 'seven'
+$byObject = [System.Collections.Generic.Dictionary[object, object]]::new(); $byObject['Note'] = 'x'
+$i = 0
+foreach ($m in $byInt, $byObject) {
+    $at = $ck + ($i++)
+    try { @{ a = 1 } | Save-Checkpoint $at -Metadata $m; $back = Restore-Checkpoint $at -MetadataOnly; 'saved ' + ($back.Keys -join ',') + ' note-ic=' + $back.Contains('note') } catch { 'refused ' + $_ }
+}
+'@
+        $out | Should -Contain 'saved 7 note-ic=False' -Because ($out -join "`n")
+        $out | Should -Contain 'saved Note note-ic=False' -Because ($out -join "`n")
+    }
+}

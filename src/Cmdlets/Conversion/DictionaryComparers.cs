@@ -27,4 +27,25 @@ internal static class DictionaryComparers
 
     /// <summary>The comparer of a generic dictionary, as the generic type its constructor takes.</summary>
     public static object? GenericOf(IDictionary dictionary) => dictionary.GetType().GetProperty("Comparer")?.GetValue(dictionary);
+
+    /// <summary>
+    /// Whether a generic dictionary's comparer is its key type's default. The default's own Equals decides (it
+    /// checks the other's type); a custom comparer may claim to equal anything.
+    /// </summary>
+    public static bool IsKeyTypeDefault(IDictionary dictionary, object comparer)
+    {
+        var type = dictionary.GetType();
+        if (!type.IsGenericType || type.GetGenericArguments() is not [var keyType, ..])
+        {
+            return false;
+        }
+
+        var defaultComparer = typeof(EqualityComparer<>).MakeGenericType(keyType).GetProperty("Default")!.GetValue(null)!;
+        return ReferenceEquals(defaultComparer, comparer) || defaultComparer.Equals(comparer);
+    }
+
+    /// <summary>Whether a dictionary's keys are compared as strings: a Hashtable, OrderedDictionary or string-keyed generic one.</summary>
+    public static bool ComparesStrings(IDictionary dictionary) =>
+        dictionary is Hashtable or OrderedDictionary
+        || (dictionary.GetType() is { IsGenericType: true } type && type.GetGenericArguments() is [var keyType, ..] && keyType == typeof(string));
 }

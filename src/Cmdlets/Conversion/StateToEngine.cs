@@ -149,10 +149,12 @@ internal sealed class StateToEngine
 
         // The metadata's own comparer goes to the engine, which stores a known one and refuses any other: a custom
         // case-insensitive comparer made ordinal here would restore case-sensitive (atk26).
+        // Keys of other types become their text; their kind's default comparer says nothing about text, so such
+        // metadata is keyed ordinally, as before (an int- or object-keyed dictionary is not refused for its default).
         var found = metadata is Hashtable or OrderedDictionary ? DictionaryComparers.Of(metadata) : DictionaryComparers.GenericOf(metadata);
-        var comparer = found as IEqualityComparer<string> ?? (found is IEqualityComparer
-            ? throw new UnsupportedValueException("metadata", $"the metadata's key comparer ({found.GetType().FullName}) is not supported; use the default comparer or StringComparer.Ordinal, OrdinalIgnoreCase, InvariantCulture(IgnoreCase) or CurrentCulture(IgnoreCase)")
-            : StringComparer.Ordinal);
+        var comparer = found is null || DictionaryComparers.IsKeyTypeDefault(metadata, found) ? StringComparer.Ordinal
+            : found is IEqualityComparer<string> forStrings && DictionaryComparers.ComparesStrings(metadata) ? forStrings
+            : throw new UnsupportedValueException("metadata", $"the metadata's key comparer ({found.GetType().FullName}) is not supported; use the default comparer or StringComparer.Ordinal, OrdinalIgnoreCase, InvariantCulture(IgnoreCase) or CurrentCulture(IgnoreCase)");
         var result = new Dictionary<string, object?>(entries.Count, comparer);
         var seen = _walked is null ? null : new object?[2 * entries.Count];
         for (var i = 0; i < entries.Count; i++)
