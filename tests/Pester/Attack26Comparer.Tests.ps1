@@ -81,3 +81,21 @@ foreach ($m in $byInt, $byObject) {
         $out | Should -Contain 'saved Note note-ic=False' -Because ($out -join "`n")
     }
 }
+
+Describe 'Attack26 (lead review): a custom comparer on metadata keys of another type' {
+    It 'Attack26 metadata as a Dictionary[int,string] with a custom comparer is refused, nothing written' {
+        # Its keys become text, where the comparer means nothing: saving it ordinally would merge or split keys the
+        # user's comparer did not.
+        $out = Invoke-Scenario @'
+class Attack26Mod10 : System.Collections.Generic.IEqualityComparer[int] {
+    [bool] Equals([int] $x, [int] $y) { return ($x % 10) -eq ($y % 10) }
+    [int] GetHashCode([int] $n) { return $n % 10 }
+}
+$m = [System.Collections.Generic.Dictionary[int, string]]::new([Attack26Mod10]::new()); $m[7] = 'seven'
+try { @{ a = 1 } | Save-Checkpoint $ck -Metadata $m; 'saved' } catch { 'refused ' + $_.FullyQualifiedErrorId.Split(',')[0] }
+'exists=' + (Test-Path $ck)
+'@
+        $out | Should -Contain 'refused UnsupportedValue' -Because ($out -join "`n")
+        $out | Should -Contain 'exists=False'
+    }
+}
