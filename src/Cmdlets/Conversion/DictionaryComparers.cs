@@ -29,8 +29,9 @@ internal static class DictionaryComparers
     public static object? GenericOf(IDictionary dictionary) => dictionary.GetType().GetProperty("Comparer")?.GetValue(dictionary);
 
     /// <summary>
-    /// Whether a generic dictionary's comparer is its key type's default. The default's own Equals decides (it
-    /// checks the other's type); a custom comparer may claim to equal anything.
+    /// Whether a generic dictionary's comparer is its key type's default: EqualityComparer&lt;K&gt;.Default, or
+    /// Comparer&lt;K&gt;.Default for a sorted one (SortedDictionary, SortedList), whose Comparer is an ordering one
+    /// (atk26b). The default's own Equals decides (it checks the other's type); a custom comparer may claim to equal anything.
     /// </summary>
     public static bool IsKeyTypeDefault(IDictionary dictionary, object comparer)
     {
@@ -40,8 +41,16 @@ internal static class DictionaryComparers
             return false;
         }
 
-        var defaultComparer = typeof(EqualityComparer<>).MakeGenericType(keyType).GetProperty("Default")!.GetValue(null)!;
-        return ReferenceEquals(defaultComparer, comparer) || defaultComparer.Equals(comparer);
+        foreach (var kind in (ReadOnlySpan<Type>)[typeof(EqualityComparer<>), typeof(Comparer<>)])
+        {
+            var defaultComparer = kind.MakeGenericType(keyType).GetProperty("Default")!.GetValue(null)!;
+            if (ReferenceEquals(defaultComparer, comparer) || defaultComparer.Equals(comparer))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether a dictionary's keys are compared as strings: a Hashtable, OrderedDictionary or string-keyed generic one.</summary>
