@@ -82,4 +82,36 @@ $r = Restore-Checkpoint ($ck + 't') -MetadataOnly
 '@
         $out | Should -Be @('title=t', 'n=2 i=dotted I=dotless-upper İ=dotted')
     }
+
+    It 'Attack26b metadata whose comparer is not a Comparer property (ReadOnlyDictionary, ImmutableDictionary, HybridDictionary, SortedList) is not restored case-sensitive when it was case-insensitive' {
+        # FAILS on eaab73a (and ea83da0): a dictionary type without a readable Comparer property was keyed ordinally,
+        # so a case-insensitive ReadOnlyDictionary/ImmutableDictionary/HybridDictionary/SortedList restored case-sensitive.
+        $out = Invoke-Scenario @'
+Add-Type -AssemblyName System.Collections.Immutable
+$inner = [System.Collections.Generic.Dictionary[string, object]]::new([StringComparer]::OrdinalIgnoreCase); $inner['Note'] = 'x'
+$ro = [System.Collections.ObjectModel.ReadOnlyDictionary[string, object]]::new($inner)
+$im = [System.Collections.Immutable.ImmutableDictionary]::Create[string, object]([StringComparer]::OrdinalIgnoreCase).Add('Note', 'x')
+$plain = [System.Collections.Generic.Dictionary[string, object]]::new(); $plain['Note'] = 'x'; $plain['NOTE'] = 'y'
+$roPlain = [System.Collections.ObjectModel.ReadOnlyDictionary[string, object]]::new($plain)
+$i = 0
+foreach ($m in $ro, $im, $roPlain) {
+    $at = $ck + ($i++)
+    @{ x = 1 } | Save-Checkpoint $at -Metadata $m
+    $r = Restore-Checkpoint $at -MetadataOnly
+    'n=' + $r.Count + ' note=' + $r['note'] + ' NOTE=' + $r['NOTE']
+}
+$hy = [System.Collections.Specialized.HybridDictionary]::new($true); $hy['Note'] = 'x'
+$sl = [System.Collections.SortedList]::new([System.Collections.CaseInsensitiveComparer]::DefaultInvariant); $sl['Note'] = 'x'
+foreach ($m in $hy, $sl) {
+    $at = $ck + ($i++)
+    try { @{ x = 1 } | Save-Checkpoint $at -Metadata $m; 'saved note=' + (Restore-Checkpoint $at -MetadataOnly)['note'] } catch { 'refused ' + $_.FullyQualifiedErrorId.Split(',')[0] }
+    'exists=' + (Test-Path $at)
+}
+$plainSorted = [System.Collections.SortedList]::new(); $plainSorted['Note'] = 'x'; $plainSorted['NOTE'] = 'y'
+@{ x = 1 } | Save-Checkpoint ($ck + 'p') -Metadata $plainSorted
+'plain n=' + (Restore-Checkpoint ($ck + 'p') -MetadataOnly).Count
+'@
+        $out | Should -Be @('n=1 note=x NOTE=x', 'n=1 note=x NOTE=x', 'n=2 note= NOTE=y',
+            'refused UnsupportedValue', 'exists=False', 'refused UnsupportedValue', 'exists=False', 'plain n=2')
+    }
 }
