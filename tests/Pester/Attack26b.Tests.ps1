@@ -114,4 +114,25 @@ $plainSorted = [System.Collections.SortedList]::new(); $plainSorted['Note'] = 'x
         $out | Should -Be @('n=1 note=x NOTE=x', 'n=1 note=x NOTE=x', 'n=2 note= NOTE=y',
             'refused UnsupportedValue', 'exists=False', 'refused UnsupportedValue', 'exists=False', 'plain n=2')
     }
+
+    It 'Attack26b a current-culture comparer under a culture that is not predefined (zz-ZZ) is refused at save, not saved unrestorable' {
+        # FAILS on eaab73a (and ea83da0): current-ic:zz-ZZ was recorded, and every restore of the step, even on the
+        # saving machine, failed with "the key comparer's culture 'zz-ZZ' is not available" (step reported corrupt).
+        $out = Invoke-Scenario @'
+[cultureinfo]::CurrentCulture = [cultureinfo]::new('zz-ZZ')
+$m = [hashtable]::new([StringComparer]::CurrentCultureIgnoreCase); $m['Note'] = 'x'
+$d = [System.Collections.Generic.Dictionary[string, object]]::new([StringComparer]::CurrentCulture); $d['k'] = 1
+$i = 0
+foreach ($case in @{ s = 1; m = $m }, @{ s = @{ d = $d }; m = $null }) {
+    $at = $ck + ($i++)
+    try { Save-Checkpoint $at -InputObject $case.s -Metadata $case.m; 'saved'; $null = Restore-Checkpoint $at; 'restored' } catch { 'refused ' + $_.FullyQualifiedErrorId.Split(',')[0] + ' culture-named=' + ($_.Exception.Message -like '*zz-ZZ*') }
+    'exists=' + (Test-Path $at)
+}
+[cultureinfo]::CurrentCulture = 'tr-TR'
+$t = [hashtable]::new([StringComparer]::CurrentCultureIgnoreCase); $t['I'] = 1
+Save-Checkpoint ($ck + 't') -InputObject 1 -Metadata $t
+'tr restored=' + (Restore-Checkpoint ($ck + 't') -MetadataOnly)['ı']
+'@
+        $out | Should -Be @('refused UnsupportedValue culture-named=True', 'exists=False', 'refused UnsupportedValue culture-named=True', 'exists=False', 'tr restored=1')
+    }
 }
