@@ -29,8 +29,67 @@ internal static class DictionaryComparers
     public static object? GenericOf(IDictionary dictionary) => dictionary.GetType().GetProperty("Comparer")?.GetValue(dictionary);
 
     /// <summary>
-    /// Whether a generic dictionary's comparer is its key type's default. The default's own Equals decides (it
-    /// checks the other's type); a custom comparer may claim to equal anything.
+    /// The dictionary whose comparer decides a metadata dictionary's key equality: a ReadOnlyDictionary's wrapped one when
+    /// that is an IDictionary (atk26b: it has no Comparer of its own, and was keyed ordinally whatever it wrapped).
+    /// </summary>
+    public static IDictionary Deciding(IDictionary dictionary)
+    {
+        for (var depth = 0; depth < 8 && dictionary.GetType() is { IsGenericType: true } type
+            && type.GetGenericTypeDefinition() == typeof(System.Collections.ObjectModel.ReadOnlyDictionary<,>); depth++)
+        {
+            if (type.GetProperty("Dictionary", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(dictionary) is not IDictionary inner)
+            {
+                break;
+            }
+
+            dictionary = inner;
+        }
+
+        return dictionary;
+    }
+
+    /// <summary>
+    /// The comparer of a metadata dictionary: a Hashtable's or OrderedDictionary's, a generic one's Comparer, or an
+    /// immutable one's KeyComparer; null for a Hashtable's or OrderedDictionary's default, or when it cannot be read.
+    /// </summary>
+    public static object? MetadataOf(IDictionary dictionary) => dictionary is Hashtable or OrderedDictionary
+        ? Of(dictionary)
+        : GenericOf(dictionary) ?? dictionary.GetType().GetProperty("KeyComparer")?.GetValue(dictionary);
+
+    /// <summary>
+    /// A string key of a dictionary whose comparer could not be read that the dictionary finds under another case
+    /// (ToUpperInvariant or ToLowerInvariant) that is not itself a key: such a dictionary compares keys case-insensitively,
+    /// which an ordinal copy would not (atk26b). Null when none is found.
+    /// </summary>
+    public static string? CaseBlindKey(IDictionary dictionary, List<DictionaryEntry> entries)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            if (entry.Key is string text)
+            {
+                keys.Add(text);
+            }
+        }
+
+        foreach (var key in keys)
+        {
+            foreach (var variant in (ReadOnlySpan<string>)[key.ToUpperInvariant(), key.ToLowerInvariant()])
+            {
+                if (!keys.Contains(variant) && dictionary.Contains(variant))
+                {
+                    return key;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Whether a generic dictionary's comparer is its key type's default: EqualityComparer&lt;K&gt;.Default, or
+    /// Comparer&lt;K&gt;.Default for a sorted one (SortedDictionary, SortedList), whose Comparer is an ordering one
+    /// (atk26b). The default's own Equals decides (it checks the other's type); a custom comparer may claim to equal anything.
     /// </summary>
     public static bool IsKeyTypeDefault(IDictionary dictionary, object comparer)
     {
@@ -40,8 +99,16 @@ internal static class DictionaryComparers
             return false;
         }
 
-        var defaultComparer = typeof(EqualityComparer<>).MakeGenericType(keyType).GetProperty("Default")!.GetValue(null)!;
-        return ReferenceEquals(defaultComparer, comparer) || defaultComparer.Equals(comparer);
+        foreach (var kind in (ReadOnlySpan<Type>)[typeof(EqualityComparer<>), typeof(Comparer<>)])
+        {
+            var defaultComparer = kind.MakeGenericType(keyType).GetProperty("Default")!.GetValue(null)!;
+            if (ReferenceEquals(defaultComparer, comparer) || defaultComparer.Equals(comparer))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether a dictionary's keys are compared as strings: a Hashtable, OrderedDictionary or string-keyed generic one.</summary>

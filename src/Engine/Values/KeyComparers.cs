@@ -116,13 +116,28 @@ internal static class KeyComparers
         // keys may be equal ("i" and "İ" under tr-TR ignore-case), and the step would not restore.
         // The culture is read once: the comparers matched and the name recorded must be the same culture's,
         // even while another thread changes CultureInfo.DefaultThreadCurrentCulture.
+        // Recorded only when the culture's name brings the same comparer back at restore: a culture that is not
+        // predefined (new CultureInfo("zz-ZZ")) was saved and then failed every restore, even on this machine (atk26b).
         var culture = CultureInfo.CurrentCulture;
         if (StringComparer.Create(culture, ignoreCase: false).Equals(comparer))
         {
-            return "current:" + culture.Name;
+            return Restores(culture.Name, ignoreCase: false, comparer) ? "current:" + culture.Name : null;
         }
 
-        return StringComparer.Create(culture, ignoreCase: true).Equals(comparer) ? "current-ic:" + culture.Name : null;
+        return StringComparer.Create(culture, ignoreCase: true).Equals(comparer) && Restores(culture.Name, ignoreCase: true, comparer)
+            ? "current-ic:" + culture.Name : null;
+    }
+
+    private static bool Restores(string name, bool ignoreCase, object comparer)
+    {
+        try
+        {
+            return OfCulture(name, ignoreCase).Equals(comparer);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     private static StringComparer OfCulture(string name, bool ignoreCase)

@@ -508,7 +508,7 @@ internal sealed class StateEncoder
         if (!KeyComparers.TryGetCode(dictionary, out var comparer))
         {
             throw new UnsupportedValueException(ValuePath(),
-                $"the dictionary's key comparer ({KeyComparers.Describe(dictionary)}) is not supported; use the default comparer or StringComparer.Ordinal, OrdinalIgnoreCase, InvariantCulture(IgnoreCase) or CurrentCulture(IgnoreCase)");
+                $"the dictionary's key comparer ({KeyComparers.Describe(dictionary)}) is not supported; use the default comparer or StringComparer.Ordinal, OrdinalIgnoreCase, InvariantCulture(IgnoreCase) or CurrentCulture(IgnoreCase), the last made under the current culture ('{System.Globalization.CultureInfo.CurrentCulture.Name}'), which must be one this machine predefines");
         }
 
         var mixedKeys = ItemNames.HasMixedKeys(code);
