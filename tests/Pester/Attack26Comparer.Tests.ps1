@@ -4,27 +4,22 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
 
-    function Invoke-Scenario([string] $Body) {
-        $result = Invoke-FreshPwsh -WorkingDirectory $TestDrive -Script @"
-`$ErrorActionPreference = 'Stop'
-Import-Module '$ModuleManifest'
-Set-Location -LiteralPath '$TestDrive'
-`$ck = Join-Path '$TestDrive' ([guid]::NewGuid().ToString('N'))
+    # Two comparers a PowerShell user could write: an honest case-insensitive one and one whose Equals claims to
+    # be equal to any comparer (the default, Ordinal).
+    $script:Comparers = @'
 class Attack26CaseBlind : System.Collections.Generic.IEqualityComparer[string] {
-    [bool] Equals([string] `$x, [string] `$y) { return [string]::Equals(`$x, `$y, [StringComparison]::OrdinalIgnoreCase) }
-    [int] GetHashCode([string] `$s) { return [StringComparer]::OrdinalIgnoreCase.GetHashCode(`$s) }
+    [bool] Equals([string] $x, [string] $y) { return [string]::Equals($x, $y, [StringComparison]::OrdinalIgnoreCase) }
+    [int] GetHashCode([string] $s) { return [StringComparer]::OrdinalIgnoreCase.GetHashCode($s) }
 }
 class Attack26Liar : System.Collections.Generic.IEqualityComparer[string] {
-    [bool] Equals([string] `$x, [string] `$y) { return [string]::Equals(`$x, `$y, [StringComparison]::OrdinalIgnoreCase) }
-    [int] GetHashCode([string] `$s) { return [StringComparer]::OrdinalIgnoreCase.GetHashCode(`$s) }
-    [bool] Equals([object] `$o) { return `$true }
+    [bool] Equals([string] $x, [string] $y) { return [string]::Equals($x, $y, [StringComparison]::OrdinalIgnoreCase) }
+    [int] GetHashCode([string] $s) { return [StringComparer]::OrdinalIgnoreCase.GetHashCode($s) }
+    [bool] Equals([object] $o) { return $true }
     [int] GetHashCode() { return 0 }
 }
-$Body
-"@
-        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
-        $result.Output
-    }
+'@
+
+    function Invoke-Scenario([string] $Body) { Invoke-ModuleScenario -Prelude $script:Comparers -Body $Body }
 }
 
 Describe 'Attack26: comparers through the cmdlets' {

@@ -3,25 +3,13 @@
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
-
-    function Invoke-Scenario([string] $Body) {
-        $result = Invoke-FreshPwsh -WorkingDirectory $TestDrive -Script @"
-`$ErrorActionPreference = 'Stop'
-Import-Module '$ModuleManifest'
-Set-Location -LiteralPath '$TestDrive'
-`$ck = Join-Path '$TestDrive' ([guid]::NewGuid().ToString('N'))
-$Body
-"@
-        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
-        $result.Output
-    }
 }
 
 Describe 'Attack26b: metadata dictionaries through Save-Checkpoint -Metadata' {
     It 'Attack26b a SortedDictionary or SortedList with its default ordering comparer is still accepted as metadata, keyed ordinally' {
         # FAILS on eaab73a (and since 190cd76): the default Comparer<K> of a SortedDictionary/SortedList[string|int,*]
         # is no IEqualityComparer, so it was refused as "not supported"; ea83da0 saved such metadata keyed ordinally.
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 $s1 = [System.Collections.Generic.SortedDictionary[string, object]]::new(); $s1['a'] = 1; $s1['A'] = 2
 $s2 = [System.Collections.Generic.SortedList[string, object]]::new(); $s2['a'] = 1; $s2['A'] = 2
 $s3 = [System.Collections.Generic.SortedDictionary[int, string]]::new(); $s3[7] = 'seven'
@@ -39,7 +27,7 @@ foreach ($m in $s1, $s2, $s3) {
     }
 
     It 'Attack26b a SortedDictionary with a case-insensitive StringComparer restores case-insensitive; a custom ordering comparer is refused, nothing written' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 $m = [System.Collections.Generic.SortedDictionary[string, object]]::new([StringComparer]::OrdinalIgnoreCase); $m['Note'] = 'x'
 @{ x = 1 } | Save-Checkpoint $ck -Metadata $m
 'note=' + (Restore-Checkpoint $ck -MetadataOnly)['NOTE']
@@ -52,7 +40,7 @@ try { @{ x = 1 } | Save-Checkpoint ($ck + 'c') -Metadata $m2; 'saved' } catch { 
     }
 
     It 'Attack26b a case-sensitive Hashtable and Dictionary with keys differing only by case keep both; 1 and ''1'' are refused, nothing written' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 $h = [hashtable]::new(); $h['a'] = 1; $h['A'] = 2
 $d = [System.Collections.Generic.Dictionary[string, int]]::new(); $d['a'] = 1; $d['A'] = 2
 $i = 0
@@ -70,7 +58,7 @@ try { @{ x = 1 } | Save-Checkpoint ($ck + 'o') -Metadata $o; 'saved' } catch { '
     }
 
     It 'Attack26b under tr-TR, @{} metadata stays ordinal-ignore-case and a CurrentCultureIgnoreCase one restores as tr-TR in en-US' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 [cultureinfo]::CurrentCulture = 'tr-TR'
 @{ x = 1 } | Save-Checkpoint $ck -Metadata @{ Title = 't' }
 $m = [hashtable]::new([StringComparer]::CurrentCultureIgnoreCase); $m['i'] = 'dotted'; $m['I'] = 'dotless-upper'
@@ -86,7 +74,7 @@ $r = Restore-Checkpoint ($ck + 't') -MetadataOnly
     It 'Attack26b metadata whose comparer is not a Comparer property (ReadOnlyDictionary, ImmutableDictionary, HybridDictionary, SortedList) is not restored case-sensitive when it was case-insensitive' {
         # FAILS on eaab73a (and ea83da0): a dictionary type without a readable Comparer property was keyed ordinally,
         # so a case-insensitive ReadOnlyDictionary/ImmutableDictionary/HybridDictionary/SortedList restored case-sensitive.
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 Add-Type -AssemblyName System.Collections.Immutable
 $inner = [System.Collections.Generic.Dictionary[string, object]]::new([StringComparer]::OrdinalIgnoreCase); $inner['Note'] = 'x'
 $ro = [System.Collections.ObjectModel.ReadOnlyDictionary[string, object]]::new($inner)
@@ -118,7 +106,7 @@ $plainSorted = [System.Collections.SortedList]::new(); $plainSorted['Note'] = 'x
     It 'Attack26b a current-culture comparer under a culture that is not predefined (zz-ZZ) is refused at save, not saved unrestorable' {
         # FAILS on eaab73a (and ea83da0): current-ic:zz-ZZ was recorded, and every restore of the step, even on the
         # saving machine, failed with "the key comparer's culture 'zz-ZZ' is not available" (step reported corrupt).
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 [cultureinfo]::CurrentCulture = [cultureinfo]::new('zz-ZZ')
 $m = [hashtable]::new([StringComparer]::CurrentCultureIgnoreCase); $m['Note'] = 'x'
 $d = [System.Collections.Generic.Dictionary[string, object]]::new([StringComparer]::CurrentCulture); $d['k'] = 1

@@ -3,23 +3,11 @@
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
-
-    function Invoke-Scenario([string] $Body) {
-        $result = Invoke-FreshPwsh -WorkingDirectory $TestDrive -Script @"
-`$ErrorActionPreference = 'Stop'
-Import-Module '$ModuleManifest'
-Set-Location -LiteralPath '$TestDrive'
-`$ck = Join-Path '$TestDrive' ([guid]::NewGuid().ToString('N'))
-$Body
-"@
-        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
-        $result.Output
-    }
 }
 
 Describe 'Keys that collide never lose a value silently' {
     It 'an ordinal hashtable with keys A and a keeps both, in the state and in -Metadata' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 $t = [hashtable]::new([StringComparer]::Ordinal); $t['A'] = 1; $t['a'] = 2
 $m = [hashtable]::new([StringComparer]::Ordinal); $m['K'] = 'upper'; $m['k'] = 'lower'
 @{ t = $t } | Save-Checkpoint $ck -Metadata $m
@@ -33,7 +21,7 @@ $meta = Restore-Checkpoint $ck -MetadataOnly
     }
 
     It '-Metadata with keys 1 and ''1'' (the same metadata key) is refused, not merged' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 $m = @{}; $m[1] = 'int'; $m['1'] = 'string'
 try {
     @{ a = 1 } | Save-Checkpoint $ck -Metadata $m -ErrorAction Stop
@@ -50,7 +38,7 @@ try {
 
 Describe 'Get-CheckpointItem -Name and Restore-Checkpoint -Item read a pattern alike' {
     It 'a name with brackets (w[0]) is found by both, where * and ? are the only wildcards' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 @{ 'w[0]' = 1; w0 = 2 } | Save-Checkpoint $ck
 'items=' + (@(Get-CheckpointItem $ck -Name 'w[0]' | ForEach-Object Name) -join ',')
 'restored=' + (@((Restore-Checkpoint $ck -Item 'w[0]').Keys) -join ',')

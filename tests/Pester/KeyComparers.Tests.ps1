@@ -4,23 +4,11 @@
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
-
-    function Invoke-Scenario([string] $Body) {
-        $result = Invoke-FreshPwsh -WorkingDirectory $TestDrive -Script @"
-`$ErrorActionPreference = 'Stop'
-Import-Module '$ModuleManifest'
-Set-Location -LiteralPath '$TestDrive'
-`$ck = Join-Path '$TestDrive' ([guid]::NewGuid().ToString('N'))
-$Body
-"@
-        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
-        $result.Output
-    }
 }
 
 Describe 'Restored hashtables are case-insensitive, as PowerShell users expect' {
     It '(Restore-Checkpoint ./ck).Position finds the key saved as position' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 @{ position = 42 } | Save-Checkpoint ./ck
 'Position=' + (Restore-Checkpoint ./ck).Position
 'POSITION=' + (Restore-Checkpoint ./ck)['POSITION']
@@ -30,7 +18,7 @@ Describe 'Restored hashtables are case-insensitive, as PowerShell users expect' 
     }
 
     It '$r.lr = 2 on a restored @{Lr=1} replaces the value, and a re-save keeps one key' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 @{ Lr = 1 } | Save-Checkpoint $ck -Step 0
 $r = Restore-Checkpoint $ck
 $r.lr = 2
@@ -44,7 +32,7 @@ $again = Restore-Checkpoint $ck -Step 1
     }
 
     It '[ordered] and nested hashtables keep their order and are case-insensitive' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 [ordered]@{ Zeta = 1; Model = @{ Layers = 3; Inner = [ordered]@{ Rate = 0.5 } } } | Save-Checkpoint $ck
 $r = Restore-Checkpoint $ck
 'type=' + $r.GetType().Name + ' keys=' + (@($r.Keys) -join ',')
@@ -55,7 +43,7 @@ $r = Restore-Checkpoint $ck
     }
 
     It 'metadata is case-insensitive from Restore-Checkpoint -MetadataOnly and Get-Checkpoint' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 @{ a = 1 } | Save-Checkpoint $ck -Metadata @{ Description = 'best run'; Score = 0.9 }
 'meta=' + (Restore-Checkpoint $ck -MetadataOnly).description
 'info=' + (Get-Checkpoint $ck).Metadata.SCORE
@@ -65,7 +53,7 @@ $r = Restore-Checkpoint $ck
     }
 
     It 'a case-sensitive (ordinal) dictionary from .NET comes back as an ordered dictionary that stays case-sensitive' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 $d = [System.Collections.Generic.Dictionary[string, object]]::new([StringComparer]::Ordinal)
 $d['a'] = 1
 $d['A'] = 2
@@ -79,7 +67,7 @@ $r = Restore-Checkpoint $ck
 
 Describe 'Containers come back as their own type or are refused at save' {
     It 'an ArrayList comes back as an ArrayList' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 $list = [System.Collections.ArrayList]::new()
 [void]$list.Add(1); [void]$list.Add('two')
 @{ list = $list } | Save-Checkpoint $ck
@@ -90,7 +78,7 @@ $r = Restore-Checkpoint $ck
     }
 
     It 'a SortedDictionary is refused with UnsupportedValue naming its path, and nothing is written' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 $sorted = [System.Collections.Generic.SortedDictionary[string, int]]::new()
 $sorted['b'] = 1
 @{ model = @{ table = $sorted } } | Save-Checkpoint $ck -ErrorAction SilentlyContinue -ErrorVariable e
@@ -106,7 +94,7 @@ $sorted['b'] = 1
     }
 
     It '-Item wildcards still select ordinary names' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 @{ params = @{ dense = @{ kernel = [float[]](1, 2); bias = [float[]](0) } } } | Save-Checkpoint $ck
 $r = Restore-Checkpoint $ck -Item 'params/*/kernel'
 'names=' + (@($r.Keys) -join ',')

@@ -4,23 +4,11 @@
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
-
-    function Invoke-Scenario([string] $Body) {
-        $result = Invoke-FreshPwsh -WorkingDirectory $TestDrive -Script @"
-`$ErrorActionPreference = 'Stop'
-Import-Module '$ModuleManifest'
-Set-Location -LiteralPath '$TestDrive'
-`$ck = Join-Path '$TestDrive' ([guid]::NewGuid().ToString('N'))
-$Body
-"@
-        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
-        $result.Output
-    }
 }
 
 Describe 'Numeric lists saved from PowerShell' {
     It '@{ xs = 1..1000 } is one tensor item xs and restores as object[] of [int], element for element' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 @{ xs = 1..1000 } | Save-Checkpoint $ck
 $items = @(Get-CheckpointItem $ck)
 'items=' + $items.Count + ' name=' + $items[0].Name + ' kind=' + $items[0].Kind + ' dtype=' + $items[0].DType + ' shape=' + ($items[0].Shape -join ',')
@@ -36,7 +24,7 @@ $r = Restore-Checkpoint $ck
     }
 
     It 'keeps [double] NaN and -0.0, [long], [single] and [byte] bit for bit, in object[], ArrayList and List[object]' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 $d = [object[]]@([double]::NaN, -0.0, 1.5, [double]::NegativeInfinity) * 5
 $state = [ordered]@{
     doubles = $d
@@ -70,7 +58,7 @@ foreach ($name in $state.Keys) {
     }
 
     It 'stores short and mixed lists element by element, as before' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 @{ few = @(1, 2, 3); mixed = @(1..20) + @(2.5) } | Save-Checkpoint $ck
 $names = @(Get-CheckpointItem $ck | ForEach-Object Name)
 'few=' + ($names -contains 'few/2') + ' mixed=' + ($names -contains 'mixed/20')
@@ -82,7 +70,7 @@ $r = Restore-Checkpoint $ck
     }
 
     It 'selects the list by its name in -Item, statistics and numeric comparison' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 @{ xs = (1..100 | ForEach-Object { [double]$_ }); k = 'a' } | Save-Checkpoint $ck -Step 1
 @{ xs = (1..100 | ForEach-Object { [double]$_ * 2 }); k = 'a' } | Save-Checkpoint $ck -Step 2
 $part = Restore-Checkpoint $ck -Step 1 -Item xs
@@ -98,7 +86,7 @@ $d = Compare-Checkpoint $ck 1 2 -Numeric
     }
 
     It 'Restore-Checkpoint -Into fills a list of the same length and refuses another length naming the item' {
-        $out = Invoke-Scenario @'
+        $out = Invoke-ModuleScenario @'
 @{ xs = 1..50; n = 5 } | Save-Checkpoint $ck
 $state = @{ xs = [object[]]::new(50); n = 0 }
 Restore-Checkpoint $ck -Into $state | Out-Null

@@ -108,3 +108,21 @@ function New-AzuriteAccountSas {
     finally { $hmac.Dispose() }
     "sv=$version&ss=b&srt=sco&sp=$Permissions&se=$([uri]::EscapeDataString($expiry))&spr=https,http&sig=$([uri]::EscapeDataString($signature))"
 }
+
+function Invoke-ModuleScenario([string] $Body, [string] $Prelude = '') {
+    <#
+    Runs $Body (after $Prelude, for class definitions) in a fresh pwsh that has imported the built module, with
+    errors stopping it, $TestDrive as its location and $ck a new checkpoint path there; asserts that it exited 0
+    and returns its output lines.
+    #>
+    $result = Invoke-FreshPwsh -WorkingDirectory $TestDrive -Script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModuleManifest'
+Set-Location -LiteralPath '$TestDrive'
+`$ck = Join-Path '$TestDrive' ([guid]::NewGuid().ToString('N'))
+$Prelude
+$Body
+"@
+    $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
+    $result.Output
+}
