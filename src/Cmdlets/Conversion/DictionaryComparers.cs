@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Collections.Specialized;
 using System.Reflection;
+using DataraxCkpt.Values;
 
 namespace DataraxCkpt.Commands.Conversion;
 
@@ -29,10 +30,36 @@ internal static class DictionaryComparers
     public static object? GenericOf(IDictionary dictionary) => dictionary.GetType().GetProperty("Comparer")?.GetValue(dictionary);
 
     /// <summary>
+    /// The comparer of the engine's copy of a metadata dictionary, whose keys become text. Its own comparer when it
+    /// compares strings (the engine records a known one and refuses any other: a custom case-insensitive comparer made
+    /// ordinal here would restore case-sensitive, atk26); ordinal when it has its key type's default (an int- or
+    /// object-keyed or sorted dictionary, as before). A ReadOnlyDictionary's comparer is the wrapped dictionary's; one
+    /// whose comparer cannot be read at all (HybridDictionary, ListDictionary, SortedList, a custom IDictionary) is
+    /// refused when it finds a key under another case, rather than restored case-sensitive (atk26b).
+    /// </summary>
+    /// <param name="metadata">The metadata dictionary as given.</param>
+    /// <param name="entries">Its entries, read once by the caller.</param>
+    /// <exception cref="UnsupportedValueException">The comparer cannot be kept.</exception>
+    public static IEqualityComparer<string> ForMetadata(IDictionary metadata, List<DictionaryEntry> entries)
+    {
+        var deciding = Deciding(metadata);
+        var found = MetadataOf(deciding);
+        if (found is null && deciding is not (Hashtable or OrderedDictionary) && CaseBlindKey(metadata, entries) is { } blind)
+        {
+            throw new UnsupportedValueException("metadata[" + blind + "]",
+                $"the metadata ({metadata.GetType().FullName}) finds key '{blind}' under another case, but its key comparer cannot be read, so it would restore case-sensitive; pass a Hashtable (@{{}}), [ordered]@{{}} or a Dictionary[string,object] with a StringComparer instead");
+        }
+
+        return found is null || IsKeyTypeDefault(deciding, found) ? StringComparer.Ordinal
+            : found is IEqualityComparer<string> forStrings && ComparesStrings(deciding) ? forStrings
+            : throw new UnsupportedValueException("metadata", $"the metadata's key comparer ({found.GetType().FullName}) is not supported; use the default comparer or StringComparer.Ordinal, OrdinalIgnoreCase, InvariantCulture(IgnoreCase) or CurrentCulture(IgnoreCase)");
+    }
+
+    /// <summary>
     /// The dictionary whose comparer decides a metadata dictionary's key equality: a ReadOnlyDictionary's wrapped one when
     /// that is an IDictionary (atk26b: it has no Comparer of its own, and was keyed ordinally whatever it wrapped).
     /// </summary>
-    public static IDictionary Deciding(IDictionary dictionary)
+    private static IDictionary Deciding(IDictionary dictionary)
     {
         for (var depth = 0; depth < 8 && dictionary.GetType() is { IsGenericType: true } type
             && type.GetGenericTypeDefinition() == typeof(System.Collections.ObjectModel.ReadOnlyDictionary<,>); depth++)
@@ -52,7 +79,7 @@ internal static class DictionaryComparers
     /// The comparer of a metadata dictionary: a Hashtable's or OrderedDictionary's, a generic one's Comparer, or an
     /// immutable one's KeyComparer; null for a Hashtable's or OrderedDictionary's default, or when it cannot be read.
     /// </summary>
-    public static object? MetadataOf(IDictionary dictionary) => dictionary is Hashtable or OrderedDictionary
+    private static object? MetadataOf(IDictionary dictionary) => dictionary is Hashtable or OrderedDictionary
         ? Of(dictionary)
         : GenericOf(dictionary) ?? dictionary.GetType().GetProperty("KeyComparer")?.GetValue(dictionary);
 
@@ -61,7 +88,7 @@ internal static class DictionaryComparers
     /// (ToUpperInvariant or ToLowerInvariant) that is not itself a key: such a dictionary compares keys case-insensitively,
     /// which an ordinal copy would not (atk26b). Null when none is found.
     /// </summary>
-    public static string? CaseBlindKey(IDictionary dictionary, List<DictionaryEntry> entries)
+    private static string? CaseBlindKey(IDictionary dictionary, List<DictionaryEntry> entries)
     {
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in entries)
@@ -91,7 +118,7 @@ internal static class DictionaryComparers
     /// Comparer&lt;K&gt;.Default for a sorted one (SortedDictionary, SortedList), whose Comparer is an ordering one
     /// (atk26b). The default's own Equals decides (it checks the other's type); a custom comparer may claim to equal anything.
     /// </summary>
-    public static bool IsKeyTypeDefault(IDictionary dictionary, object comparer)
+    private static bool IsKeyTypeDefault(IDictionary dictionary, object comparer)
     {
         var type = dictionary.GetType();
         if (!type.IsGenericType || type.GetGenericArguments() is not [var keyType, ..])
@@ -112,7 +139,7 @@ internal static class DictionaryComparers
     }
 
     /// <summary>Whether a dictionary's keys are compared as strings: a Hashtable, OrderedDictionary or string-keyed generic one.</summary>
-    public static bool ComparesStrings(IDictionary dictionary) =>
+    private static bool ComparesStrings(IDictionary dictionary) =>
         dictionary is Hashtable or OrderedDictionary
         || (dictionary.GetType() is { IsGenericType: true } type && type.GetGenericArguments() is [var keyType, ..] && keyType == typeof(string));
 }

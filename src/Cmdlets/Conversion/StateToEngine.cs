@@ -147,24 +147,7 @@ internal sealed class StateToEngine
             entries.Add(new DictionaryEntry(enumerator.Key, enumerator.Value));
         }
 
-        // The metadata's own comparer goes to the engine, which stores a known one and refuses any other: a custom
-        // case-insensitive comparer made ordinal here would restore case-sensitive (atk26).
-        // Keys of other types become their text; their kind's default comparer says nothing about text, so such
-        // metadata is keyed ordinally, as before (an int- or object-keyed dictionary is not refused for its default).
-        // A ReadOnlyDictionary's comparer is the wrapped dictionary's; a dictionary whose comparer cannot be read at all
-        // (HybridDictionary, ListDictionary, SortedList, a custom IDictionary) is refused when it finds a key under
-        // another case, rather than restored case-sensitive (atk26b).
-        var deciding = DictionaryComparers.Deciding(metadata);
-        var found = DictionaryComparers.MetadataOf(deciding);
-        if (found is null && deciding is not (Hashtable or OrderedDictionary) && DictionaryComparers.CaseBlindKey(metadata, entries) is { } blind)
-        {
-            throw new UnsupportedValueException("metadata[" + blind + "]",
-                $"the metadata ({metadata.GetType().FullName}) finds key '{blind}' under another case, but its key comparer cannot be read, so it would restore case-sensitive; pass a Hashtable (@{{}}), [ordered]@{{}} or a Dictionary[string,object] with a StringComparer instead");
-        }
-
-        var comparer = found is null || DictionaryComparers.IsKeyTypeDefault(deciding, found) ? StringComparer.Ordinal
-            : found is IEqualityComparer<string> forStrings && DictionaryComparers.ComparesStrings(deciding) ? forStrings
-            : throw new UnsupportedValueException("metadata", $"the metadata's key comparer ({found.GetType().FullName}) is not supported; use the default comparer or StringComparer.Ordinal, OrdinalIgnoreCase, InvariantCulture(IgnoreCase) or CurrentCulture(IgnoreCase)");
+        var comparer = DictionaryComparers.ForMetadata(metadata, entries);
         var result = new Dictionary<string, object?>(entries.Count, comparer);
         var seen = _walked is null ? null : new object?[2 * entries.Count];
         for (var i = 0; i < entries.Count; i++)
