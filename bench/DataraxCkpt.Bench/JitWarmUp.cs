@@ -16,17 +16,31 @@ internal static class JitWarmUp
     /// <summary>Runs <paramref name="round"/> (which returns the methods compiled while its operation ran) at least once,
     /// then again while the last round compiled more than <paramref name="settledAt"/> methods, at most <paramref name="maxRounds"/> rounds.</summary>
     /// <returns>The methods each round compiled, in order; the last is at most <paramref name="settledAt"/> unless the cap was reached.</returns>
-    public static IReadOnlyList<long> UntilSettled(Func<long> round, long settledAt, int maxRounds)
+    public static IReadOnlyList<long> UntilSettled(Func<long> round, long settledAt, int maxRounds) =>
+        UntilSettled(round, settledAt, maxRounds, quietRounds: 1);
+
+    /// <summary>As <see cref="UntilSettled(Func{long}, long, int)"/>, but settled only once the last <paramref name="quietRounds"/>
+    /// rounds each compiled at most <paramref name="settledAt"/> methods. Operations of milliseconds need this: tiered compilation
+    /// promotes a method only after 30 calls and a quiet 100 ms, so a run of rounds that compile nothing can still be followed by
+    /// the tier-1 compiles of methods called once per operation (docs/performance-notes.md, round 72).</summary>
+    public static IReadOnlyList<long> UntilSettled(Func<long> round, long settledAt, int maxRounds, int quietRounds)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRounds, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(quietRounds, 1);
         var compiled = new List<long>();
+        var quiet = 0;
         do
         {
             compiled.Add(round());
+            quiet = compiled[^1] > settledAt ? 0 : quiet + 1;
         }
-        while (compiled[^1] > settledAt && compiled.Count < maxRounds);
+        while (quiet < quietRounds && compiled.Count < maxRounds);
         return compiled;
     }
+
+    /// <summary>Whether <paramref name="compiled"/> (from <see cref="UntilSettled(Func{long}, long, int, int)"/>) ended settled.</summary>
+    public static bool Settled(IReadOnlyList<long> compiled, long settledAt, int quietRounds) =>
+        compiled.Count >= quietRounds && compiled.TakeLast(quietRounds).All(c => c <= settledAt);
 
     /// <summary>Methods the JIT compiled (all threads) while <paramref name="operation"/> ran.</summary>
     public static long Compiled(Action operation)
@@ -37,13 +51,41 @@ internal static class JitWarmUp
     }
 
     /// <summary>The scenario note: how many warm-up rounds ran, what each compiled, and whether the JIT settled.</summary>
-    public static string Note(string what, IReadOnlyList<long> compiled, long settledAt, int maxRounds)
+    public static string Note(string what, IReadOnlyList<long> compiled, long settledAt, int maxRounds) =>
+        Note(what, compiled, settledAt, maxRounds, quietRounds: 1);
+
+    /// <summary>The scenario note of a warm-up that needed <paramref name="quietRounds"/> quiet rounds in a row.</summary>
+    public static string Note(string what, IReadOnlyList<long> compiled, long settledAt, int maxRounds, int quietRounds)
     {
-        var list = string.Join(", ", compiled.Select(c => c.ToString(CultureInfo.InvariantCulture)));
-        var settled = compiled[^1] <= settledAt
-            ? string.Create(CultureInfo.InvariantCulture, $"settled (at most {settledAt} methods compiled) after {compiled.Count}")
+        var list = quietRounds == 1 ? string.Join(", ", compiled.Select(c => c.ToString(CultureInfo.InvariantCulture))) : Runs(compiled);
+        var rule = quietRounds == 1
+            ? string.Create(CultureInfo.InvariantCulture, $"at most {settledAt} methods compiled")
+            : string.Create(CultureInfo.InvariantCulture, $"at most {settledAt} methods compiled in each of the last {quietRounds} rounds");
+        var settled = Settled(compiled, settledAt, quietRounds)
+            ? string.Create(CultureInfo.InvariantCulture, $"settled ({rule}) after {compiled.Count}")
             : string.Create(CultureInfo.InvariantCulture, $"NOT settled after the cap of {maxRounds} (the measured ones may include JIT work)");
         return string.Create(CultureInfo.InvariantCulture, $"{what}: {compiled.Count} unmeasured warm-up rounds, methods JIT-compiled during each: {list}; {settled}");
+    }
+
+    /// <summary>Rounds written as runs of equal counts ("0×12" for twelve rounds in a row that compiled nothing): hundreds of rounds stay one line.</summary>
+    private static string Runs(IReadOnlyList<long> compiled)
+    {
+        var parts = new List<string>();
+        for (var i = 0; i < compiled.Count;)
+        {
+            var j = i;
+            while (j < compiled.Count && compiled[j] == compiled[i])
+            {
+                j++;
+            }
+
+            parts.Add(j - i == 1
+                ? compiled[i].ToString(CultureInfo.InvariantCulture)
+                : string.Create(CultureInfo.InvariantCulture, $"{compiled[i]}×{j - i}"));
+            i = j;
+        }
+
+        return string.Join(", ", parts);
     }
 
     /// <summary>The methods the JIT compiled in each measured timing: the engine's saves and numpy.savez's (the

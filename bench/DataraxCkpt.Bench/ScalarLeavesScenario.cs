@@ -5,7 +5,9 @@ namespace DataraxCkpt.Bench;
 
 /// <summary>
 /// Scenario (h): the engine's cost per scalar leaf (issue 15): a Hashtable of 100,000 ints and 2,000
-/// nested configs (name, lr, tags array, bool), saved and restored warm, reported in µs per leaf.
+/// nested configs (name, lr, tags array, bool), and numeric lists, reported in µs per leaf: first the repetitions
+/// right after one warm-up save (rows "before tiering settled"), then, after unmeasured rounds until the JIT compiles
+/// nothing more, the repetitions the targets judge (docs/performance-notes.md, round 72).
 /// </summary>
 internal static class ScalarLeavesScenario
 {
@@ -33,62 +35,162 @@ internal static class ScalarLeavesScenario
             };
         }
 
-        // Leaves of a config: name, lr, three tags, enabled.
-        Measure1(report, string.Create(CultureInfo.InvariantCulture, $"{Ints / 1000}k ints"), ints, Ints, repetitions, Path.Combine(work, "ints"));
-        Measure1(report, "configs", configs, (Ints / 50) * 6, repetitions, Path.Combine(work, "configs"));
-
         // Issue 17: numeric lists, as C# (List<double>) and as PowerShell hands them over (object[] of boxed
         // ints, what 1..1000 is): Ints / 100 lists of 1,000 numbers, half of each kind. The per-leaf figure
         // counts every number; a step lists one item per list (or, stored element by element, one per number).
-        var lists = new Hashtable();
-        for (var i = 0; i < Ints / 100; i++)
+        // Made when its turn comes, as before round 72: a larger heap earlier changes the configs' early peaks.
+        static object Lists()
         {
-            var key = string.Create(CultureInfo.InvariantCulture, $"l{i}");
-            lists[key] = i % 2 == 0
-                ? Enumerable.Range(0, 1000).Select(j => i + j * 0.5).ToList()
-                : Enumerable.Range(0, 1000).Select(j => (object)(i * 1000 + j)).ToArray();
+            var lists = new Hashtable();
+            for (var i = 0; i < Ints / 100; i++)
+            {
+                var key = string.Create(CultureInfo.InvariantCulture, $"l{i}");
+                lists[key] = i % 2 == 0
+                    ? Enumerable.Range(0, 1000).Select(j => i + j * 0.5).ToList()
+                    : Enumerable.Range(0, 1000).Select(j => (object)(i * 1000 + j)).ToArray();
+            }
+
+            return lists;
         }
 
-        Measure1(report, "numeric lists", lists, (Ints / 100) * 1000, repetitions, Path.Combine(work, "lists"), minItems: Ints / 100);
+        // Leaves of a config: name, lr, three tags, enabled.
+        var states = new[]
+        {
+            new LeafState(string.Create(CultureInfo.InvariantCulture, $"{Ints / 1000}k ints"), () => ints, Ints, Path.Combine(work, "ints"), null),
+            new LeafState("configs", () => configs, (Ints / 50) * 6, Path.Combine(work, "configs"), null),
+            new LeafState("numeric lists", Lists, (Ints / 100) * 1000, Path.Combine(work, "lists"), Ints / 100),
+        };
+        // First every state's early repetitions, in the order and at the point of the process this scenario measured
+        // them before round 72 (one warm-up save each, tiered compilation still promoting the engine's methods; a
+        // handler of its own each, closed after), then, state by state, unmeasured rounds until the JIT settles and
+        // the repetitions the targets judge.
+        foreach (var state in states)
+        {
+            using var handler = new CheckpointHandler();
+            MeasureEarly(report, state, handler, repetitions);
+        }
+
+        foreach (var state in states)
+        {
+            using var handler = new CheckpointHandler();
+            MeasureSettled(report, state, handler, repetitions);
+        }
+
         return report;
     }
 
-    private static void Measure1(ScenarioReport report, string label, object state, int leaves, int repetitions, string ck, int? minItems = null)
+    /// <summary>A state of this scenario, its checkpoint directory and the last step saved there.</summary>
+    private sealed class LeafState(string label, Func<object> make, int leaves, string directory, int? minItems)
     {
-        using var handler = new CheckpointHandler();
-        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(state).LongLength;
+        private readonly Lazy<object> _state = new(make);
+        private long? _jsonBytes;
 
-        // One warm-up save and restore: the scenario measures the warm per-leaf cost, not JIT.
-        handler.Save(ck, state, step: 0);
-        handler.Restore(ck, 0);
+        public string Label => label;
+
+        /// <summary>The state, made at its first use.</summary>
+        public object State => _state.Value;
+
+        public int Leaves => leaves;
+
+        public string Directory => directory;
+
+        public int? MinItems => minItems;
+
+        /// <summary>Bytes of the state as JSON (System.Text.Json), the size the peak-memory target is set against.</summary>
+        public long JsonBytes => _jsonBytes ??= System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(State).LongLength;
+
+        public long Step { get; set; }
+    }
+
+    /// <summary>Methods compiled in a warm-up round still counted as settled: the runtime's own rare compiles.</summary>
+    private const long WarmUpSettledAt = 2;
+
+    /// <summary>Rounds in a row that must each stay at or under <see cref="WarmUpSettledAt"/> (see <see cref="JitWarmUp"/>).</summary>
+    private const int WarmUpQuietRounds = 20;
+
+    /// <summary>Cap of warm-up rounds per state.</summary>
+    private const int WarmUpRounds = 400;
+
+    /// <summary>Steps kept while warming up, so the directory does not grow by hundreds of steps.</summary>
+    private const int WarmUpKept = 3;
+
+    private static string EarlySuffix(int repetitions) => $" before tiering settled (saves 2–{repetitions + 1})";
+
+    private static void MeasureEarly(ScenarioReport report, LeafState s, CheckpointHandler handler, int repetitions)
+    {
+        // One save and restore, then the repetitions as this scenario measured them before round 72.
+        _ = s.JsonBytes;
+        handler.Save(s.Directory, s.State, step: 0);
+        handler.Restore(s.Directory, 0);
         for (var rep = 0; rep < repetitions; rep++)
         {
-            var step = rep + 1;
-            report.Row($"{label} save", json).Add(Measure.Run(() => handler.Save(ck, state, step)));
-            report.Row($"{label} restore", json).Add(Measure.Run(() => handler.Restore(ck, step)));
-            report.Row($"{label} items", json).Add(Measure.Run(() =>
-            {
-                if (handler.GetItems(ck, step).Count < (minItems ?? leaves))
-                {
-                    throw new InvalidOperationException($"step {step} lists fewer than {minItems ?? leaves} items");
-                }
-            }));
+            Repetition(report, s, handler, EarlySuffix(repetitions), measured: true);
+        }
+    }
+
+    private static void MeasureSettled(ScenarioReport report, LeafState s, CheckpointHandler handler, int repetitions)
+    {
+        // The per-leaf cost of an engine whose code has reached its steady tier, which is what the targets ask.
+        var compiled = JitWarmUp.UntilSettled(() => JitWarmUp.Compiled(() => Repetition(report, s, handler, string.Empty, measured: false)),
+            WarmUpSettledAt, WarmUpRounds, WarmUpQuietRounds);
+        report.Notes.Add(JitWarmUp.Note($"{s.Label}: save, restore and item list, settled", compiled, WarmUpSettledAt, WarmUpRounds, WarmUpQuietRounds));
+        for (var rep = 0; rep < repetitions; rep++)
+        {
+            Repetition(report, s, handler, string.Empty, measured: true);
         }
 
+        var early = EarlySuffix(repetitions);
         foreach (var op in new[] { "save", "restore" })
         {
-            var row = report.Find($"{label} {op}")!;
-            var micros = row.MedianSeconds * 1e6 / leaves;
+            var row = report.Find($"{s.Label} {op}")!;
+            var micros = row.MedianSeconds * 1e6 / s.Leaves;
 
             // Milliseconds an operation, so many repetitions are cheap; the spread shows how much one run varies.
-            var sorted = row.Seconds.Select(x => x * 1e6 / leaves).Order().ToArray();
-            report.Targets.Add(new Target($"{label}: engine {op} ≤ 1 µs per leaf",
+            var sorted = row.Seconds.Select(x => x * 1e6 / s.Leaves).Order().ToArray();
+            var earlyMicros = report.Find($"{s.Label} {op}{early}")!.MedianSeconds * 1e6 / s.Leaves;
+            report.Targets.Add(new Target($"{s.Label}: engine {op} ≤ 1 µs per leaf",
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{micros:F2} µs per leaf, median of {sorted.Length} (IQR {PairedRatio.Quantile(sorted, 0.25):F2}–{PairedRatio.Quantile(sorted, 0.75):F2}, range {sorted[0]:F2}–{sorted[^1]:F2}; {leaves:N0} leaves in {row.MedianSeconds * 1000:F1} ms)"),
+                    $"{micros:F2} µs per leaf, median of {sorted.Length} once tiering settled (IQR {PairedRatio.Quantile(sorted, 0.25):F2}–{PairedRatio.Quantile(sorted, 0.75):F2}, range {sorted[0]:F2}–{sorted[^1]:F2}; {s.Leaves:N0} leaves in {row.MedianSeconds * 1000:F1} ms; before it settled {earlyMicros:F2} µs)"),
                 micros <= 1.0));
         }
 
-        var saveRow = report.Find($"{label} save")!;
-        report.Targets.Add(Ratio.PeakWithin($"{label}: peak memory of a save ≤ 3× the JSON text ({json:N0} bytes)", saveRow, 3 * json));
+        // The peak of the early saves: the first saves of a process are the ones a short-lived caller makes.
+        var saveRow = report.Find($"{s.Label} save{early}")!;
+        report.Targets.Add(Ratio.PeakWithin($"{s.Label}: peak memory of a save ≤ 3× the JSON text ({s.JsonBytes:N0} bytes)", saveRow, 3 * s.JsonBytes));
+    }
+
+    /// <summary>One save, restore and item listing of a new step; measured ones are rows <c>{label} {op}{suffix}</c>. After the early ones, keeps <see cref="WarmUpKept"/> steps.</summary>
+    private static void Repetition(ScenarioReport report, LeafState s, CheckpointHandler handler, string suffix, bool measured)
+    {
+        var step = ++s.Step;
+        void Items()
+        {
+            if (handler.GetItems(s.Directory, step).Count < (s.MinItems ?? s.Leaves))
+            {
+                throw new InvalidOperationException($"step {step} lists fewer than {s.MinItems ?? s.Leaves} items");
+            }
+        }
+
+        if (measured)
+        {
+            report.Row($"{s.Label} save{suffix}", s.JsonBytes).Add(Measure.Run(() => handler.Save(s.Directory, s.State, step)));
+            report.Row($"{s.Label} restore{suffix}", s.JsonBytes).Add(Measure.Run(() => handler.Restore(s.Directory, step)));
+            report.Row($"{s.Label} items{suffix}", s.JsonBytes).Add(Measure.Run(Items));
+        }
+        else
+        {
+            handler.Save(s.Directory, s.State, step);
+            handler.Restore(s.Directory, step);
+            Items();
+        }
+
+        // The early repetitions keep their steps, as before round 72; later rounds keep the directory small.
+        if (suffix.Length == 0)
+        {
+            foreach (var old in handler.GetCheckpointSteps(s.Directory).Where(old => old <= step - WarmUpKept))
+            {
+                handler.Remove(s.Directory, old, force: true);
+            }
+        }
     }
 }

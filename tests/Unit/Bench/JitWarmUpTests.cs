@@ -112,4 +112,36 @@ public sealed class JitWarmUpTests
 
         Assert.True(JitWarmUp.Compiled(startAndJoin) >= 1);
     }
+
+    [Fact]
+    public void A_quiet_round_followed_by_compiles_does_not_end_a_warm_up_that_needs_quiet_rounds_in_a_row()
+    {
+        // Scenario (h)'s configs: rounds that compiled nothing, then the tier-1 compiles of methods called once per save.
+        var compiledPerRound = new Queue<long>([40, 0, 0, 48, 0, 1, 0, 99]);
+
+        var rounds = JitWarmUp.UntilSettled(compiledPerRound.Dequeue, settledAt: 2, maxRounds: 50, quietRounds: 3);
+
+        Assert.Equal([40, 0, 0, 48, 0, 1, 0], rounds);
+        Assert.True(JitWarmUp.Settled(rounds, settledAt: 2, quietRounds: 3));
+    }
+
+    [Fact]
+    public void A_warm_up_that_needs_quiet_rounds_in_a_row_stops_at_the_cap_unsettled()
+    {
+        var round = 0;
+
+        var rounds = JitWarmUp.UntilSettled(() => ++round % 3 == 0 ? 5 : 0, settledAt: 2, maxRounds: 10, quietRounds: 3);
+
+        Assert.Equal(10, rounds.Count);
+        Assert.False(JitWarmUp.Settled(rounds, settledAt: 2, quietRounds: 3));
+        Assert.Contains("NOT settled after the cap of 10", JitWarmUp.Note("(h)", rounds, 2, 10, 3), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_note_of_a_warm_up_that_needs_quiet_rounds_writes_runs_of_equal_counts_once()
+    {
+        var note = JitWarmUp.Note("configs", [74, 0, 0, 0, 5, 5, 1, 0, 0, 0], settledAt: 2, maxRounds: 400, quietRounds: 3);
+
+        Assert.Equal("configs: 10 unmeasured warm-up rounds, methods JIT-compiled during each: 74, 0×3, 5×2, 1, 0×3; settled (at most 2 methods compiled in each of the last 3 rounds) after 10", note);
+    }
 }
