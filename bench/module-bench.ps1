@@ -3,7 +3,8 @@
 .SYNOPSIS
     Scenario (e): Import-Module time of the DataraxCkpt module in a fresh pwsh, Get-Checkpoint on a
     10,000-step store in a warm session, and Save-/Restore-Checkpoint against JSON and CLIXML on four
-    state shapes (bench/module-states.ps1, in one fresh pwsh).
+    state shapes (bench/module-states.ps1, in one fresh pwsh); Save-Checkpoint over a fresh pwsh's first saves of
+    the configs state, with the runtime's default settings and with DOTNET_TieredPGO=0 (bench/module-lifetime.ps1).
     Then Restore-Checkpoint of 8 incompressible float32 arrays against a
     compiled raw read of the same bytes invoked from the same pwsh process (into new arrays; and, for
     Restore-Checkpoint -Into, into preallocated arrays), as -RestorePairs pairs adjacent in time, the two
@@ -21,6 +22,9 @@
     Repetitions of the state-shape comparison (medians of these).
 .PARAMETER StateScale
     Size factor of the state shapes (1 = the sizes of issue 15); 0 leaves the comparison out.
+.PARAMETER LifetimeSaves
+    Saves of each fresh pwsh of the over-a-process's-life measurement (bench/module-lifetime.ps1; default 150, 0 leaves it
+    out), run in four processes: the runtime's default settings and DOTNET_TieredPGO=0, alternating.
 .PARAMETER BenchProgram
     The built bench program (DataraxCkpt.Bench.dll) that builds the 10,000-step store; bench/run-all.ps1 passes
     the one it built under its -ResultsPath. Omitted: out/bench/bin, built there first when missing.
@@ -36,6 +40,7 @@ param(
     [int[]] $RestoreMiB = @(256, 1024),
     # Measured pairs of each restore comparison (after one unmeasured pair); the targets take the median of the per-pair ratios.
     [int] $RestorePairs = 11,
+    [int] $LifetimeSaves = 150,
     [string] $BenchProgram
 )
 
@@ -114,6 +119,23 @@ if ($StateScale -gt 0) {
     }
     finally {
         Remove-Item -Force -ErrorAction SilentlyContinue $statesFile
+    }
+}
+
+# Save-Checkpoint over a fresh pwsh's first saves, with the runtime's default settings and with tiered PGO off (the
+# environment of the child only), alternating so that neither setting always runs on the warmer machine.
+$lifetimes = foreach ($pgo in @('default', '0', 'default', '0') | Where-Object { $LifetimeSaves -gt 0 }) {
+    $lifetimeFile = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-lifetime-$PID.json"
+    $saved = $env:DOTNET_TieredPGO
+    try {
+        $env:DOTNET_TieredPGO = if ($pgo -eq 'default') { $null } else { $pgo }
+        & $pwsh @pwshArgs -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'module-lifetime.ps1') -ModulePath $ModulePath -Saves $LifetimeSaves -OutFile $lifetimeFile | Out-Null
+        if ($LASTEXITCODE -ne 0 -or -not (Test-Path $lifetimeFile)) { throw "bench/module-lifetime.ps1 failed ($LASTEXITCODE) with DOTNET_TieredPGO $pgo" }
+        Get-Content -Raw -LiteralPath $lifetimeFile | ConvertFrom-Json
+    }
+    finally {
+        $env:DOTNET_TieredPGO = $saved
+        Remove-Item -Force -ErrorAction SilentlyContinue $lifetimeFile
     }
 }
 
@@ -224,4 +246,5 @@ Write-Result @{
     ImportSeconds = $sorted[[int][math]::Floor($sorted.Count / 2)]
     GetCheckpointSeconds = $get
     States = $states
+    Lifetimes = @($lifetimes)
 }

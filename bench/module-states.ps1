@@ -69,14 +69,8 @@ function New-IntsState {
     $state
 }
 
-function New-ConfigsState {
-    $n = Get-Size 2000
-    $state = @{}
-    for ($i = 0; $i -lt $n; $i++) {
-        $state["layer$i"] = @{ name = "layer$i"; lr = 0.001 * ($i + 1); tags = @('conv', "block$($i % 10)", 'trainable'); enabled = ($i % 3 -ne 0) }
-    }
-    $state
-}
+. (Join-Path $PSScriptRoot 'ConfigsState.ps1')
+function New-ScaledConfigsState { New-ConfigsState (Get-Size 2000) }
 
 # Fills arrays in C# speed: a PowerShell loop over 8M floats would dominate the run.
 Add-Type -TypeDefinition @'
@@ -100,7 +94,7 @@ function New-FloatsState {
 
 $allStates = @(
     [pscustomobject]@{ Key = 'ints'; Title = "hashtable of $(Get-SizeText 100000) ints"; Make = ${function:New-IntsState} }
-    [pscustomobject]@{ Key = 'configs'; Title = "$(Get-SizeText 2000) nested configs (name, lr, tags array, bool)"; Make = ${function:New-ConfigsState} }
+    [pscustomobject]@{ Key = 'configs'; Title = "$(Get-SizeText 2000) nested configs (name, lr, tags array, bool)"; Make = ${function:New-ScaledConfigsState} }
     [pscustomobject]@{ Key = 'doubles'; Title = "4 arrays of $(Get-SizeText 262144) doubles"; Make = ${function:New-DoublesState} }
     [pscustomobject]@{ Key = 'floats'; Title = "8 arrays of $(Get-SizeText 1048576) floats"; Make = ${function:New-FloatsState} }
 )

@@ -164,6 +164,7 @@ $moduleJson = Join-Path $results 'e.json'
 # ----- render -----
 . (Join-Path $PSScriptRoot 'BenchAnalysis.ps1')
 . (Join-Path $PSScriptRoot 'PairedRatio.ps1')
+. (Join-Path $PSScriptRoot 'BenchLifetime.ps1')
 
 $inv = [Globalization.CultureInfo]::InvariantCulture
 function Format-Number([double] $value, [string] $format) { $value.ToString($format, $inv) }
@@ -321,6 +322,10 @@ if (Test-Path $moduleJson) {
             }
 
             foreach ($n in $st.Notes) { $lines.Add("- note: $n") }
+        }
+        if ($e.PSObject.Properties['Lifetimes'] -and $e.Lifetimes) {
+            $lines.Add('')
+            foreach ($l in (Format-LifetimeSection $e.Lifetimes)) { $lines.Add($l) }
         }
         foreach ($r in @(if ($e.PSObject.Properties['Restores']) { $e.Restores })) {
             # Same pwsh process; ratio = raw time / cmdlet time (higher is better). Results with every pair's times

@@ -1,0 +1,49 @@
+# Renders bench/module-lifetime.ps1's results (scenario (e), over a process's life) for docs/benchmarks.md:
+# the median save of each stretch of a fresh pwsh's saves, per runtime setting, the module beside JSON.
+# Dot-sourced by bench/run-all.ps1 and tests/Pester/BenchmarkLifetime.Tests.ps1.
+
+# First and last save of each stretch; a run with fewer saves keeps the stretches it reached, the last one cut.
+$LifetimeStretches = @(@(1, 1), @(2, 10), @(11, 30), @(31, 60), @(61, 100), @(101, 150), @(151, 300))
+
+function Get-LifetimeMedian([double[]] $Values) {
+    if ($Values.Count -eq 0) { return $null }
+    $sorted = [double[]]$Values.Clone(); [Array]::Sort($sorted)
+    $mid = [int][math]::Floor($sorted.Count / 2)
+    if ($sorted.Count % 2) { $sorted[$mid] } else { ($sorted[$mid - 1] + $sorted[$mid]) / 2 }
+}
+
+function Format-LifetimeSection($Lifetimes) {
+    $inv = [Globalization.CultureInfo]::InvariantCulture
+    $runs = @($Lifetimes | Where-Object { $_ })
+    if ($runs.Count -eq 0) { return @() }
+    $settings = @($runs | ForEach-Object { $_.TieredPGO } | Select-Object -Unique)
+    $saves = ($runs | Measure-Object -Property Saves -Minimum).Minimum
+    $label = @{ default = 'default runtime settings' }
+    $lines = [Collections.Generic.List[string]]::new()
+    $lines.Add('### Save-Checkpoint over a fresh pwsh''s first saves')
+    $lines.Add('')
+    $perSetting = ($settings | ForEach-Object { $s = $_; "$(@($runs | Where-Object { $_.TieredPGO -eq $s }).Count) with $(if ($label.ContainsKey($s)) { $label[$s] } else { "DOTNET_TieredPGO=$s" })" }) -join ', '
+    $lines.Add("``bench/module-lifetime.ps1``, in fresh pwsh processes ($perSetting, alternating): each saves the 2,000 configs of the table above $saves times with Save-Checkpoint and with ConvertTo-Json | Set-Content, which goes first alternating, restoring the module's step after each save and keeping three steps (outside the timings). Each cell is the median of that stretch of saves over the processes of its setting. No target: this shows what the targets' warm repetitions leave out, the saves a process makes while .NET's tiered compilation promotes and instruments the code (docs/performance-notes.md, round 72).")
+    $lines.Add('')
+    $header = '| saves |'; $rule = '|---|'
+    foreach ($s in $settings) {
+        $name = if ($label.ContainsKey($s)) { $label[$s] } else { "DOTNET_TieredPGO=$s" }
+        $header += " Save-Checkpoint, $name | ConvertTo-Json \| Set-Content, $name |"; $rule += '---:|---:|'
+    }
+    $lines.Add($header); $lines.Add($rule)
+    foreach ($stretch in $LifetimeStretches) {
+        $first = $stretch[0]; $last = [math]::Min($stretch[1], $saves)
+        if ($first -gt $saves) { break }
+        $row = if ($first -eq $last) { "| $first |" } else { "| $first–$last |" }
+        foreach ($s in $settings) {
+            foreach ($field in 'ModuleMilliseconds', 'JsonMilliseconds') {
+                $values = [double[]]@($runs | Where-Object { $_.TieredPGO -eq $s } | ForEach-Object { @($_.$field)[($first - 1)..($last - 1)] })
+                $median = Get-LifetimeMedian $values
+                $row += " $(if ($null -eq $median) { '' } else { $median.ToString('F1', $inv) + ' ms' }) |"
+            }
+        }
+        $lines.Add($row)
+    }
+    $lines.Add('')
+    $lines
+}
