@@ -5,6 +5,22 @@
 # First and last save of each stretch; a run with fewer saves keeps the stretches it reached, the last one cut.
 $LifetimeStretches = @(@(1, 1), @(2, 10), @(11, 30), @(31, 60), @(61, 100), @(101, 150), @(151, 300))
 
+# The process's tiered-PGO setting as the runtime reads it: DOTNET_TieredPGO, else the older COMPlus_TieredPGO, else 'default'.
+function Get-LifetimeTieredPgo {
+    foreach ($name in 'DOTNET_TieredPGO', 'COMPlus_TieredPGO') {
+        $value = [Environment]::GetEnvironmentVariable($name)
+        if ($value) { return $value }
+    }
+    'default'
+}
+
+# Other runtime settings of the process that change how its code is compiled (tiering, ReadyToRun, OSR), as NAME=value.
+function Get-LifetimeRuntimeSettings {
+    @([Environment]::GetEnvironmentVariables().GetEnumerator() |
+        Where-Object { $_.Key -match '^(DOTNET|COMPlus)_(Tiered|TC_|ReadyToRun|OSR|TieredCompilation|ZapDisable|JitEnable)' -and $_.Key -notmatch '_TieredPGO$' } |
+        ForEach-Object { "$($_.Key)=$($_.Value)" } | Sort-Object)
+}
+
 function Get-LifetimeMedian([double[]] $Values) {
     if ($Values.Count -eq 0) { return $null }
     $sorted = [double[]]$Values.Clone(); [Array]::Sort($sorted)
@@ -16,6 +32,14 @@ function Format-LifetimeSection($Lifetimes) {
     $inv = [Globalization.CultureInfo]::InvariantCulture
     $runs = @($Lifetimes | Where-Object { $_ })
     if ($runs.Count -eq 0) { return @() }
+    foreach ($run in $runs) {
+        # A missing time would become 0 in the medians: refuse a run that is not what it says.
+        if ($run.Saves -lt 1) { throw "a lifetime run of $($run.Saves) saves has nothing to render" }
+        foreach ($field in 'ModuleMilliseconds', 'JsonMilliseconds') {
+            $n = @($run.$field | Where-Object { $null -ne $_ }).Count
+            if ($n -ne $run.Saves) { throw "a lifetime run of $($run.Saves) saves has $n $field" }
+        }
+    }
     $settings = @($runs | ForEach-Object { $_.TieredPGO } | Select-Object -Unique)
     $saves = ($runs | Measure-Object -Property Saves -Minimum).Minimum
     $label = @{ default = 'default runtime settings' }
@@ -44,6 +68,8 @@ function Format-LifetimeSection($Lifetimes) {
         }
         $lines.Add($row)
     }
+    $others = @($runs | ForEach-Object { if ($_.PSObject.Properties['RuntimeSettings']) { $_.RuntimeSettings } } | Where-Object { $_ } | Sort-Object -Unique)
+    if ($others.Count -gt 0) { $lines.Add(''); $lines.Add("- note: the processes also ran with $($others -join ', ') in their environment") }
     $lines.Add('')
     $lines
 }

@@ -126,15 +126,17 @@ if ($StateScale -gt 0) {
 # environment of the child only), alternating so that neither setting always runs on the warmer machine.
 $lifetimes = foreach ($pgo in @('default', '0', 'default', '0') | Where-Object { $LifetimeSaves -gt 0 }) {
     $lifetimeFile = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-lifetime-$PID.json"
-    $saved = $env:DOTNET_TieredPGO
+    $saved = $env:DOTNET_TieredPGO, $env:COMPlus_TieredPGO
     try {
+        # The runtime also reads the older COMPlus_ name: 'default' clears both.
         $env:DOTNET_TieredPGO = if ($pgo -eq 'default') { $null } else { $pgo }
+        $env:COMPlus_TieredPGO = $null
         & $pwsh @pwshArgs -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'module-lifetime.ps1') -ModulePath $ModulePath -Saves $LifetimeSaves -OutFile $lifetimeFile | Out-Null
         if ($LASTEXITCODE -ne 0 -or -not (Test-Path $lifetimeFile)) { throw "bench/module-lifetime.ps1 failed ($LASTEXITCODE) with DOTNET_TieredPGO $pgo" }
         Get-Content -Raw -LiteralPath $lifetimeFile | ConvertFrom-Json
     }
     finally {
-        $env:DOTNET_TieredPGO = $saved
+        $env:DOTNET_TieredPGO, $env:COMPlus_TieredPGO = $saved
         Remove-Item -Force -ErrorAction SilentlyContinue $lifetimeFile
     }
 }

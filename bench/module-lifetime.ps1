@@ -22,7 +22,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
-    [int] $Saves = 150,
+    [ValidateRange(1, [int]::MaxValue)] [int] $Saves = 150,
     [string] $OutFile
 )
 
@@ -30,6 +30,7 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 Import-Module $ModulePath
 . (Join-Path $PSScriptRoot 'ConfigsState.ps1')
+. (Join-Path $PSScriptRoot 'BenchLifetime.ps1')
 
 $state = New-ConfigsState 2000
 $work = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-lifetime-$PID"
@@ -64,7 +65,8 @@ finally {
 
 $result = [pscustomobject]@{
     Saves = $Saves
-    TieredPGO = if ($env:DOTNET_TieredPGO) { $env:DOTNET_TieredPGO } else { 'default' }
+    TieredPGO = Get-LifetimeTieredPgo
+    RuntimeSettings = Get-LifetimeRuntimeSettings
     ModuleMilliseconds = $module.ToArray()
     JsonMilliseconds = $jsonTimes.ToArray()
 } | ConvertTo-Json -Compress

@@ -98,4 +98,29 @@ internal static class JitWarmUp
         return over == 0 ? note : note + string.Create(CultureInfo.InvariantCulture,
             $"; {over} of the {saves.Count + savez.Count} measured timings compiled more than {settledAt} methods: the JIT had not settled, and those times include JIT work");
     }
+
+    /// <summary>How the per-leaf target line of scenario (h) names the repetitions it judges: "once tiering settled" only when the warm-up
+    /// ended settled and no measured repetition compiled more than <paramref name="settledAt"/> methods.</summary>
+    public static string WhenMeasured(IReadOnlyList<long> warmUp, IReadOnlyList<long> measured, long settledAt, int maxRounds, int quietRounds)
+    {
+        if (!JitWarmUp.Settled(warmUp, settledAt, quietRounds))
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"after {warmUp.Count} warm-up rounds, tiering NOT settled (cap of {maxRounds})");
+        }
+
+        var over = measured.Count(c => c > settledAt);
+        return over == 0
+            ? "once tiering settled"
+            : string.Create(CultureInfo.InvariantCulture, $"after tiering settled, but {over} of {measured.Count} measured repetitions compiled more than {settledAt} methods");
+    }
+
+    /// <summary>The note of the methods compiled (all threads) during each measured repetition the per-leaf targets judge.</summary>
+    public static string MeasuredNote(string label, IReadOnlyList<long> measured, long settledAt)
+    {
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"{label}: methods compiled during each measured settled repetition (save, restore and item list): {string.Join(", ", measured.Select(c => c.ToString(CultureInfo.InvariantCulture)))}");
+        var over = measured.Count(c => c > settledAt);
+        return over == 0 ? note : note + string.Create(CultureInfo.InvariantCulture,
+            $"; {over} of {measured.Count} compiled more than {settledAt}: the JIT was still at work in the repetitions the targets judge");
+    }
 }

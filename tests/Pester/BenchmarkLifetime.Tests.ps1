@@ -60,3 +60,45 @@ Describe 'The over-a-process''s-life table of docs/benchmarks.md' {
         @(Format-LifetimeSection @()).Count | Should -Be 0
     }
 }
+
+Describe 'Attack27: bench/module-lifetime.ps1 and its table fail loudly rather than render wrong figures' {
+    It 'Attack27 refuses -Saves 0 or less before measuring anything' {
+        $script = Join-Path $Repo 'bench/module-lifetime.ps1'
+        foreach ($n in 0, -3) {
+            { & $script -ModulePath (Join-Path $TestDrive 'no such module.psd1') -Saves $n } | Should -Throw -ExpectedMessage '*Saves*'
+        }
+    }
+
+    It 'Attack27 refuses a run whose times are fewer than its Saves (missing times would be medians of zeros)' {
+        $run = New-Lifetime 'default' 10 { 50.0 } { 60.0 }
+        $run.Saves = 20
+
+        { Format-LifetimeSection @($run) } | Should -Throw -ExpectedMessage '*20*'
+    }
+
+    It 'Attack27 refuses a run of no saves' {
+        $run = [pscustomobject]@{ Saves = 0; TieredPGO = 'default'; ModuleMilliseconds = @(); JsonMilliseconds = @() }
+
+        { Format-LifetimeSection @($run) } | Should -Throw
+    }
+
+    It 'Attack27 labels a process by COMPlus_TieredPGO when DOTNET_TieredPGO is not set (the runtime honours both)' {
+        $saved = $env:DOTNET_TieredPGO, $env:COMPlus_TieredPGO
+        try {
+            $env:DOTNET_TieredPGO = $null; $env:COMPlus_TieredPGO = '0'
+            Get-LifetimeTieredPgo | Should -Be '0'
+            $env:DOTNET_TieredPGO = '1'
+            Get-LifetimeTieredPgo | Should -Be '1'
+            $env:DOTNET_TieredPGO = $null; $env:COMPlus_TieredPGO = $null
+            Get-LifetimeTieredPgo | Should -Be 'default'
+        }
+        finally { $env:DOTNET_TieredPGO, $env:COMPlus_TieredPGO = $saved }
+    }
+
+    It 'Attack27 names other runtime settings of the processes under the table (tiered compilation off makes both columns something else)' {
+        $run = New-Lifetime 'default' 3 { 5.0 } { 6.0 }
+        $run | Add-Member RuntimeSettings @('DOTNET_TieredCompilation=0')
+
+        (Format-LifetimeSection @($run)) -join "`n" | Should -BeLike '*DOTNET_TieredCompilation=0*'
+    }
+}
