@@ -374,9 +374,11 @@ Write-Host "Wrote $Output"
 # The remote scenario's figures also go where users read about costs: docs/object-store.md, between its
 # <!-- figures:bench-remote --> markers, whenever this run has them (a run sized by DATARAXCKPT_BENCH_REMOTE_MIB
 # says its size in the title and a note).
-$objectStore = if ($ObjectStorePath) { $ObjectStorePath } else { Join-Path $root 'docs/object-store.md' }
+# A render into another -Output leaves the repository's page alone unless -ObjectStorePath names one (found by
+# session 27's attack: rendering a results folder elsewhere rewrote docs/object-store.md).
+$objectStore = if ($ObjectStorePath) { $ObjectStorePath } elseif ($PSBoundParameters.ContainsKey('Output')) { $null } else { Join-Path $root 'docs/object-store.md' }
 $remoteJson = if ($runs.Contains('g')) { $runs['g'].Json } else { $null }
-if ($remoteJson -and (Test-Path $remoteJson) -and (Test-Path $objectStore)) {
+if ($objectStore -and $remoteJson -and (Test-Path $remoteJson) -and (Test-Path $objectStore)) {
     $g = Get-Content $remoteJson -Raw | ConvertFrom-Json
     $block = [Collections.Generic.List[string]]::new()
     $block.Add("From the bench run (``bench/run-all.ps1``, scenario (g)) on $(if ($runInfo.Date -match '^\d{4}-\d\d-\d\d') { $Matches[0] } else { $runInfo.Date }), commit $($runInfo.Commit): $($g.Title), $(if ($g.PSObject.Properties['Pairs'] -and $g.Pairs -gt 0) { if (Test-RemoteRestorePaired $g) { "save, upload, restore and download: medians of $($g.Pairs) measured pairs" } else { "save and upload: medians of $($g.Pairs) measured pairs; restore and download: median of $($g.Repetitions)" } } else { "median of $($g.Repetitions)" }); the full table is in docs/benchmarks.md, scenario (g).")

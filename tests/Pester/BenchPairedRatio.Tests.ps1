@@ -183,6 +183,23 @@ Describe 'bench/run-all.ps1 renders paired ratio targets and the run''s conditio
         $block | Should -Not -BeLike '*restore and download: median of 3*'
     }
 
+    It 'Attack27 leaves the repository''s docs/object-store.md alone when a render goes to another -Output without -ObjectStorePath' {
+        $results = Join-Path $TestDrive 'scenario-g-elsewhere'
+        $null = New-Item -ItemType Directory -Force -Path $results
+        $json = Join-Path $results 'g.json'
+        @{ Scenario = 'g'; Title = 'fabricated'; Repetitions = 3; Pairs = 5; Notes = @(); Targets = @()
+            Rows = @(@{ Name = 'DataraxCkpt save'; MedianSeconds = 7.0; MegabytesPerSecond = 150; StateBytes = 1GB; StoredBytes = 1GB; MaxPeakGrowthBytes = 0 }) } |
+            ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $json
+        @{ g = @{ Exit = 0; Seconds = 1; LoadBefore = '0 0 0'; LoadAfter = '0 0 0'; Json = $json } } | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $results 'runs.json')
+        $page = Join-Path $Repo 'docs/object-store.md'
+        $before = (Get-FileHash -LiteralPath $page).Hash
+
+        $null = & (Join-Path $Repo 'bench/run-all.ps1') -RenderOnly -ResultsPath $results -Output (Join-Path $results 'benchmarks.md') -AnalysisPath (Join-Path $results 'none.md') 6>&1
+
+        (Get-FileHash -LiteralPath $page).Hash | Should -Be $before
+        Get-Content -Raw -LiteralPath (Join-Path $results 'benchmarks.md') | Should -BeLike '*fabricated*'
+    }
+
     It 'does not say in the header that (g)''s targets take the ratio of row medians when its save and restore are paired (attack, session 21)' {
         # The header's "How ratio targets are judged" listed "the remote scenario" among the expensive rows judged on
         # the ratio of the two rows' medians, while both (g) target lines below it give the median of per-pair ratios.
