@@ -34,14 +34,21 @@ public sealed class EncoderAllocationTests
             };
         }
 
-        // The first encode rents the pooled buffers at their size; the second reuses them, as a later save does.
+        // The first encode rents the pooled buffers at their size; the later ones reuse them, as a later save does.
+        // The least of three: a collection between two encodes (other tests run in parallel) may trim the shared
+        // pool, and the next encode then rents its buffer again (session 27's CI: 201,864 bytes once, for the
+        // "long" case that had passed in every run before; the walk's own garbage is what this test is about).
         StateEncoder.Encode(state, null).Release();
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var encoded = StateEncoder.Encode(state, null);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        encoded.Release();
+        var allocated = long.MaxValue;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var encoded = StateEncoder.Encode(state, null);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+            encoded.Release();
+        }
 
-        Assert.True(allocated < Leaves, $"{kind}: {allocated} bytes allocated for {Leaves} leaves");
+        Assert.True(allocated < Leaves, $"{kind}: {allocated} bytes allocated for {Leaves} leaves (the least of three encodes)");
     }
 
     [Fact]
