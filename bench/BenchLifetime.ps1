@@ -2,6 +2,9 @@
 # the median save of each stretch of a fresh pwsh's saves, per runtime setting, the module beside JSON.
 # Dot-sourced by bench/run-all.ps1 and tests/Pester/BenchmarkLifetime.Tests.ps1.
 
+# The medians are bench/PairedRatio.ps1's quantile, as every other figure of the page.
+. (Join-Path $PSScriptRoot 'PairedRatio.ps1')
+
 # First and last save of each stretch; a run with fewer saves keeps the stretches it reached, the last one cut.
 $LifetimeStretches = @(@(1, 1), @(2, 10), @(11, 30), @(31, 60), @(61, 100), @(101, 150), @(151, 300))
 
@@ -19,13 +22,6 @@ function Get-LifetimeRuntimeSettings {
     @([Environment]::GetEnvironmentVariables().GetEnumerator() |
         Where-Object { $_.Key -match '^(DOTNET|COMPlus)_(Tiered|TC_|ReadyToRun|OSR|TieredCompilation|ZapDisable|JitEnable)' -and $_.Key -notmatch '_TieredPGO$' } |
         ForEach-Object { "$($_.Key)=$($_.Value)" } | Sort-Object)
-}
-
-function Get-LifetimeMedian([double[]] $Values) {
-    if ($Values.Count -eq 0) { return $null }
-    $sorted = [double[]]$Values.Clone(); [Array]::Sort($sorted)
-    $mid = [int][math]::Floor($sorted.Count / 2)
-    if ($sorted.Count % 2) { $sorted[$mid] } else { ($sorted[$mid - 1] + $sorted[$mid]) / 2 }
 }
 
 function Format-LifetimeSection($Lifetimes) {
@@ -62,7 +58,8 @@ function Format-LifetimeSection($Lifetimes) {
         foreach ($s in $settings) {
             foreach ($field in 'ModuleMilliseconds', 'JsonMilliseconds') {
                 $values = [double[]]@($runs | Where-Object { $_.TieredPGO -eq $s } | ForEach-Object { @($_.$field)[($first - 1)..($last - 1)] })
-                $median = Get-LifetimeMedian $values
+                [Array]::Sort($values)
+                $median = if ($values.Count -eq 0) { $null } else { Get-BenchQuantile $values 0.5 }
                 $row += " $(if ($null -eq $median) { '' } else { $median.ToString('F1', $inv) + ' ms' }) |"
             }
         }
