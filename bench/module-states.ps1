@@ -9,9 +9,12 @@
     256k doubles; 8 arrays of 1M floats. Each way first saves and restores each state once, timed on rows
     of their own ("its first call in this pwsh" for the first state, "its first call on this state" for the later
     ones, which run warm from the earlier states) and kept out of the medians; then each repetition runs the
-    three ways, each way's save then restore; figures are medians. The ints and configs states (their targets
+    three ways, each way's save then restore; figures are medians. On the ints and configs states a fourth way only
+    saves: the same JSON written crash-safe (bench/CrashSafeJson.ps1), what a checkpoint step keeps through a crash
+    and ConvertTo-Json | Set-Content does not; a note gives the module against it, with no target. The ints and configs states (their targets
     are module-vs-JSON ratios of millisecond operations) run -PairedRepetitions repetitions with the module
-    and JSON next to each other, which goes first alternating (A B, B A, B A, A B), and their targets take the
+    and JSON next to each other, which goes first alternating (B A, A B, B A, A B; the crash-safe JSON save on the
+    module's other side), and their targets take the
     median of the per-repetition ratios, with the spread, after -WarmRepetitions unmeasured repetitions of every
     way (ConvertTo-Json and the module both take several calls in a process to reach their steady time); the array
     states run -Repetitions in a rotated order. A baseline whose
@@ -52,6 +55,7 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 Import-Module $ModulePath
 . (Join-Path $PSScriptRoot 'PairedRatio.ps1')
+. (Join-Path $PSScriptRoot 'CrashSafeJson.ps1')
 $inv = [Globalization.CultureInfo]::InvariantCulture
 $work = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-states-$PID"
 New-Item -ItemType Directory -Force -Path $work | Out-Null
@@ -119,6 +123,8 @@ function Measure-Operation([scriptblock] $Operation) {
     [pscustomobject]@{ Seconds = $seconds; PeakGrowth = $peak; Result = $result }
 }
 
+function Get-WayOperations($way) { if ($way['Restore']) { 'Save', 'Restore' } else { 'Save' } }
+
 function Get-StoredBytes([string] $path) {
     if (Test-Path -LiteralPath $path -PathType Leaf) { return (Get-Item -LiteralPath $path).Length }
     [long](Get-ChildItem -LiteralPath $path -Recurse -File | Measure-Object -Property Length -Sum).Sum
@@ -129,7 +135,8 @@ function Get-Median([double[]] $values) {
     $sorted[[int][math]::Floor(($sorted.Length - 1) / 2)]
 }
 
-# The three ways; each saves a state to a place of its own and restores it from there.
+# The ways; each saves a state to a place of its own and restores it from there. A way with States runs on those states
+# only, and one without Restore only saves.
 $ways = [ordered]@{
     module = @{
         Save = { param($state, $place, $rep) Save-Checkpoint -LiteralPath $place -InputObject $state -Step $rep }
@@ -142,6 +149,16 @@ $ways = [ordered]@{
         Restore = { param($place, $rep) Get-Content -Raw -LiteralPath $place | ConvertFrom-Json -AsHashtable }
         Stored = { param($place, $rep) Get-StoredBytes $place }
         SaveName = 'ConvertTo-Json -Depth 100 | Set-Content'; RestoreName = 'Get-Content -Raw | ConvertFrom-Json -AsHashtable'
+    }
+    # What a checkpoint step promises and the line above does not (the old state or the new one after a crash or a power
+    # loss): its restore is JSON's, so it only saves. On the states of the module-vs-JSON targets, whose saves take
+    # milliseconds, where a flush is a large share.
+    jsoncrashsafe = @{
+        Save = { param($state, $place, $rep) Save-JsonCrashSafe $state $place }
+        Restore = $null
+        Stored = { param($place, $rep) Get-StoredBytes $place }
+        SaveName = 'ConvertTo-Json -Depth 100 | Set-Content, crash-safe (temporary file, fsync, rename, directory fsync)'
+        States = @('ints', 'configs')
     }
     clixml = @{
         Save = { param($state, $place, $rep) Export-Clixml -LiteralPath $place -InputObject $state -Depth 100 }
@@ -209,8 +226,8 @@ try {
         # An existing store, as a user saving step after step has: its creation is not part of a save.
         Save-Checkpoint -LiteralPath $dir -InputObject @{ warm = 1 } -Step 0
         $times = @{}; $peaks = @{}; $stored = @{}; $skipped = @{}
-        foreach ($w in $ways.Keys) { foreach ($op in 'Save', 'Restore') { $times["$w.$op"] = [Collections.Generic.List[double]]::new(); $peaks["$w.$op"] = [long]-1 } }
-        $order = @($ways.Keys)
+        $order = @($ways.Keys | Where-Object { -not $ways[$_]['States'] -or $s.Key -in $ways[$_]['States'] })
+        foreach ($w in $order) { foreach ($op in (Get-WayOperations $ways[$w])) { $times["$w.$op"] = [Collections.Generic.List[double]]::new(); $peaks["$w.$op"] = [long]-1 } }
         # Each way's first save and restore of the state in this process runs before the repetitions and is
         # reported on its own row ("first call in this pwsh"), not in the medians: in a fresh pwsh the first
         # calls of a way run code that the runtime has not optimised yet (session 10, round 28 of
@@ -223,23 +240,31 @@ try {
             $place = if ($w -eq 'module') { $dir } else { Join-Path $work "$($s.Key).$w" }
             [GC]::Collect(); [GC]::WaitForPendingFinalizers()
             $save = Measure-Operation { & $way.Save $state $place $firstStep }
-            [GC]::Collect(); [GC]::WaitForPendingFinalizers()
-            $restore = Measure-Operation { & $way.Restore $place $firstStep }
-            $restore.Result = $null
-            $first["$w.Save"] = $save.Seconds; $first["$w.Restore"] = $restore.Seconds
+            $first["$w.Save"] = $save.Seconds
             $peaks["$w.Save"] = [math]::Max($peaks["$w.Save"], $save.PeakGrowth)
-            $peaks["$w.Restore"] = [math]::Max($peaks["$w.Restore"], $restore.PeakGrowth)
-            if ($w -ne 'module' -and $save.Seconds + $restore.Seconds -gt $BaselineBudgetSeconds) {
+            $restore = $null
+            if ($way['Restore']) {
+                [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+                $restore = Measure-Operation { & $way.Restore $place $firstStep }
+                $restore.Result = $null
+                $first["$w.Restore"] = $restore.Seconds
+                $peaks["$w.Restore"] = [math]::Max($peaks["$w.Restore"], $restore.PeakGrowth)
+            }
+            $firstSeconds = $save.Seconds + $(if ($restore) { $restore.Seconds } else { 0 })
+            if ($w -ne 'module' -and $firstSeconds -gt $BaselineBudgetSeconds) {
                 $skipped[$w] = $true
-                $notes.Add("$($s.Title): $($way.SaveName) and $($way.RestoreName) took $(($save.Seconds + $restore.Seconds).ToString('F1', $inv)) s in their first call (over the $BaselineBudgetSeconds s budget), so they ran once; their figures are that one run.")
-                $times["$w.Save"].Add($save.Seconds); $times["$w.Restore"].Add($restore.Seconds)
+                $what = if ($restore) { "$($way.SaveName) and $($way.RestoreName) took $($firstSeconds.ToString('F1', $inv)) s in their first call (over the $BaselineBudgetSeconds s budget), so they ran once; their figures are that one run." }
+                    else { "$($way.SaveName) took $($firstSeconds.ToString('F1', $inv)) s in its first call (over the $BaselineBudgetSeconds s budget), so it ran once; its figure is that one run." }
+                $notes.Add("$($s.Title): $what")
+                $times["$w.Save"].Add($save.Seconds)
+                if ($restore) { $times["$w.Restore"].Add($restore.Seconds) }
                 $stored[$w] = & $way.Stored $place $firstStep
             }
         }
 
         # The states judged on module-vs-JSON ratios (milliseconds an operation) run many repetitions, the module and
-        # JSON next to each other in each, which of the two goes first alternating A B, B A, B A, A B (CLIXML first or
-        # last): each repetition's ratio compares runs that saw the same load, and the target takes their median.
+        # JSON next to each other in each, which of the two goes first alternating (CLIXML first or last): each
+        # repetition's ratio compares runs that saw the same load, and the target takes their median.
         $paired = $s.Key -in $pairedStates
         $stateReps = if ($paired) { $PairedRepetitions } else { $Repetitions }
         if ($paired) {
@@ -250,13 +275,15 @@ try {
                     $way = $ways[$w]
                     $place = if ($w -eq 'module') { $dir } else { Join-Path $work "$($s.Key).$w" }
                     $null = & $way.Save $state $place ($firstStep + $k)
-                    $null = & $way.Restore $place ($firstStep + $k)
+                    if ($way['Restore']) { $null = & $way.Restore $place ($firstStep + $k) }
                 }
             }
         }
         for ($rep = 1; $rep -le $stateReps; $rep++) {
             # Otherwise rotated each repetition, so no way always runs first (cold) or right after another's garbage.
-            $rotated = if ($paired) { @(@('module', 'json', 'clixml'), @('clixml', 'json', 'module'), @('json', 'module', 'clixml'), @('clixml', 'module', 'json'))[($rep - 1) % 4] }
+            # Paired: the module between JSON and the crash-safe JSON save, each of the two after it in every other
+            # repetition (JSON: B A, A B, B A, A B), CLIXML first or last.
+            $rotated = if ($paired) { @(@('clixml', 'json', 'module', 'jsoncrashsafe'), @('jsoncrashsafe', 'module', 'json', 'clixml'), @('json', 'module', 'jsoncrashsafe', 'clixml'), @('clixml', 'jsoncrashsafe', 'module', 'json'))[($rep - 1) % 4] | Where-Object { $_ -in $order } }
                 else { for ($k = 0; $k -lt $order.Count; $k++) { $order[($k + $rep - 1) % $order.Count] } }
             foreach ($w in $rotated) {
                 if ($skipped[$w]) { continue }
@@ -265,19 +292,21 @@ try {
                 [GC]::Collect(); [GC]::WaitForPendingFinalizers()
                 $save = Measure-Operation { & $way.Save $state $place $rep }
                 $stored[$w] = & $way.Stored $place $rep
+                $times["$w.Save"].Add($save.Seconds)
+                $peaks["$w.Save"] = [math]::Max($peaks["$w.Save"], $save.PeakGrowth)
+                if (-not $way['Restore']) { continue }
                 [GC]::Collect(); [GC]::WaitForPendingFinalizers()
                 $restore = Measure-Operation { & $way.Restore $place $rep }
                 $restore.Result = $null
-                $times["$w.Save"].Add($save.Seconds); $times["$w.Restore"].Add($restore.Seconds)
-                $peaks["$w.Save"] = [math]::Max($peaks["$w.Save"], $save.PeakGrowth)
+                $times["$w.Restore"].Add($restore.Seconds)
                 $peaks["$w.Restore"] = [math]::Max($peaks["$w.Restore"], $restore.PeakGrowth)
             }
         }
 
         $median = @{}
         foreach ($key in $times.Keys) { $median[$key] = Get-Median $times[$key].ToArray() }
-        foreach ($w in $ways.Keys) {
-            foreach ($op in 'Save', 'Restore') {
+        foreach ($w in $order) {
+            foreach ($op in (Get-WayOperations $ways[$w])) {
                 $rows.Add([pscustomobject]@{
                     State = $s.Key; StateTitle = $s.Title; Way = $w; Operation = $op
                     Name = $ways[$w]["$($op)Name"]
@@ -291,8 +320,8 @@ try {
             }
         }
 
-        foreach ($w in $ways.Keys) {
-            foreach ($op in 'Save', 'Restore') {
+        foreach ($w in $order) {
+            foreach ($op in (Get-WayOperations $ways[$w])) {
                 $rows.Add([pscustomobject]@{
                     State = $s.Key; StateTitle = $s.Title; Way = 'first'; Operation = $op
                     # Only the first state's are the process's first calls: by the next state every way has run already.
@@ -321,6 +350,14 @@ try {
                     $ratio = $median["json.$op"] / $median["module.$op"]
                     $targets.Add([pscustomobject]@{ Goal = $goal; Measured = "$(& $f $ratio) ($medians; JSON ran once)"; Met = $ratio -ge 1.0 })
                 }
+            }
+            # No target: the module against a JSON save that keeps what a step keeps through a crash (the pairs are
+            # adjacent in every repetition, as the module and JSON are).
+            if ($times.ContainsKey('jsoncrashsafe.Save') -and -not $skipped['jsoncrashsafe']) {
+                $moduleSaves = $times['module.Save'].ToArray(); $safeSaves = $times['jsoncrashsafe.Save'].ToArray()
+                $p = Get-PairedRatio $moduleSaves $safeSaves
+                $measured = if ($p) { Format-PairedRatio $p } else { Get-PairedRatioProblem $moduleSaves $safeSaves }
+                $notes.Add("$($s.Title): Save-Checkpoint against $($ways['jsoncrashsafe'].SaveName), no target (ConvertTo-Json | Set-Content flushes nothing; a checkpoint step is flushed and renamed into place as this file is, and indexed): $measured; row medians $(($median['module.Save'] * 1000).ToString('F1', $inv)) ms vs $(($median['jsoncrashsafe.Save'] * 1000).ToString('F1', $inv)) ms")
             }
         }
         if ($s.Key -eq 'ints') {

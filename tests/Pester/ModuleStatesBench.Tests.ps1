@@ -33,7 +33,8 @@ Describe 'bench/module-states.ps1' {
 
             # Each way's first call in the process is timed on a row of its own, outside the medians.
             $first = @($result.Rows | Where-Object { $_.State -eq $state -and $_.Way -eq 'first' })
-            $first.Count | Should -Be 6 -Because "${state}: a first save and restore of each of the three ways"
+            $crashSafe = $state -in 'ints', 'configs'
+            $first.Count | Should -Be $(if ($crashSafe) { 7 } else { 6 }) -Because "${state}: a first save and restore of each of the three ways$(if ($crashSafe) { ', and the crash-safe JSON''s first save' })"
             foreach ($row in $first) {
                 $row.Runs | Should -Be 1
                 $row.MedianSeconds | Should -BeGreaterThan 0
@@ -45,6 +46,23 @@ Describe 'bench/module-states.ps1' {
             @($first | Where-Object { $_.Name -like 'Save-Checkpoint,*' }).Count | Should -Be 1
         }
         @($result.Rows | Where-Object { $_.Way -eq 'part' -and $_.State -eq 'ints' }).Count | Should -Be 4
+        # The crash-safe JSON save (session 28) runs on the two states of the module-vs-JSON targets only, saves only,
+        # paired with the module's saves; the module against it is a note, not a target.
+        foreach ($state in 'ints', 'configs') {
+            $safe = @($result.Rows | Where-Object { $_.State -eq $state -and $_.Way -eq 'jsoncrashsafe' })
+            $safe.Count | Should -Be 1 -Because "$state has a crash-safe JSON save row and no restore row"
+            $safe[0].Operation | Should -BeExactly 'Save'
+            $safe[0].Name | Should -BeLike '*crash-safe (temporary file, fsync, rename, directory fsync)'
+            $safe[0].Runs | Should -Be 3
+            $safe[0].MedianSeconds | Should -BeGreaterThan 0
+            $safe[0].Ratio | Should -BeGreaterThan 0
+            $safe[0].StoredBytes | Should -BeGreaterThan 0
+            $note = @($result.Notes | Where-Object { $_ -like "*: Save-Checkpoint against ConvertTo-Json*crash-safe*" -and $_ -like "$(if ($state -eq 'ints') { 'hashtable of 200 ints' } else { '4 nested configs*' })*" })
+            $note.Count | Should -Be 1 -Because "$state has the note of the module against the crash-safe save"
+            $note[0] | Should -Match 'no target .*: \d+\.\d\d× median of 3 paired ratios \(IQR \d+\.\d\d–\d+\.\d\d, range \d+\.\d\d–\d+\.\d\d\); row medians \d+\.\d ms vs \d+\.\d ms$'
+        }
+        foreach ($state in 'doubles', 'floats') { @($result.Rows | Where-Object { $_.State -eq $state -and $_.Way -eq 'jsoncrashsafe' }).Count | Should -Be 0 }
+        @($result.Targets | Where-Object { $_.Goal -like '*crash-safe*' }).Count | Should -Be 0
         $goals = @($result.Targets.Goal)
         $goals | Should -Contain '(e) hashtable of 200 ints: Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content'
         $goals | Should -Contain '(e) 4 nested configs (name, lr, tags array, bool): Restore-Checkpoint ≥ 1.0× Get-Content | ConvertFrom-Json -AsHashtable'
@@ -73,6 +91,7 @@ Describe 'bench/run-all.ps1 renders scenario (e)''s state shapes' {
                     @{ State = 'ints'; StateTitle = 'hashtable of 100,000 ints'; Way = 'module'; Operation = 'Save'; Name = 'Save-Checkpoint'; Runs = 3; MedianSeconds = 0.2; Ratio = $null; StoredBytes = 2MB; MaxPeakGrowthBytes = 4MB }
                     @{ State = 'ints'; StateTitle = 'hashtable of 100,000 ints'; Way = 'json'; Operation = 'Save'; Name = 'ConvertTo-Json -Depth 100 | Set-Content'; Runs = 3; MedianSeconds = 0.3; Ratio = 1.5; StoredBytes = 2MB; MaxPeakGrowthBytes = 1MB }
                     @{ State = 'ints'; StateTitle = 'hashtable of 100,000 ints'; Way = 'part'; Operation = 'Save'; Name = 'the engine alone (CheckpointHandler.Save)'; Runs = 3; MedianSeconds = 0.15; Ratio = $null; StoredBytes = $null; MaxPeakGrowthBytes = -1 }
+                    @{ State = 'ints'; StateTitle = 'hashtable of 100,000 ints'; Way = 'jsoncrashsafe'; Operation = 'Save'; Name = 'ConvertTo-Json -Depth 100 | Set-Content, crash-safe (temporary file, fsync, rename, directory fsync)'; Runs = 3; MedianSeconds = 0.31; Ratio = 1.55; StoredBytes = 2MB; MaxPeakGrowthBytes = 1MB }
                 )
                 Targets = @(
                     @{ Goal = '(e) hashtable of 100,000 ints: Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content'; Measured = '1.50× (200 ms vs 300 ms)'; Met = $true }
@@ -87,6 +106,8 @@ Describe 'bench/run-all.ps1 renders scenario (e)''s state shapes' {
         $doc | Should -BeLike '*| hashtable of 100,000 ints | Save with the engine alone (CheckpointHandler.Save) | 150.0 ms | 3 |  |  | n/a |*'
         $doc | Should -BeLike '*- **MET** (e) hashtable of 100,000 ints: Save-Checkpoint ≥ 1.0× ConvertTo-Json | Set-Content: 1.50× (200 ms vs 300 ms)*'
         $doc | Should -BeLike '*- note: fabricated note*'
+        $doc | Should -BeLike '*| hashtable of 100,000 ints | Save with ConvertTo-Json -Depth 100 \| Set-Content, crash-safe (temporary file, fsync, rename, directory fsync) | 310.0 ms | 3 | 1.55× | 2.00 MB | 1.0 MiB |*'
+        $doc | Should -BeLike '*each a save then a restore of the same state, and on ints a crash-safe JSON save as well (*'
         $targets = @(Read-BenchTargets $doc)
         ($targets | Where-Object { $_.Goal -like '(e) hashtable of 100,000 ints: Restore*' }).Met | Should -BeFalse
         # The missed target's explanation from bench/analysis.md is rendered with the run's figure.
