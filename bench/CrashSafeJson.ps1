@@ -25,7 +25,10 @@ public static class DxckBenchDirectoryFlush {
 
 function Save-JsonCrashSafe($State, [string] $LiteralPath) {
     if ($IsWindows) { throw 'Save-JsonCrashSafe flushes a directory through libc: Linux or macOS only' }
-    $directory = [IO.Path]::GetDirectoryName([IO.Path]::GetFullPath($LiteralPath))
+    # One path for every call below: Set-Content resolves against PowerShell's location (and its drives), [IO.File] and
+    # [IO.Path] against the process's working directory, which Set-Location does not move.
+    $LiteralPath = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($LiteralPath)
+    $directory = [IO.Path]::GetDirectoryName($LiteralPath)
     $temporary = "$LiteralPath.tmp"
     $State | ConvertTo-Json -Depth 100 | Set-Content -LiteralPath $temporary -Encoding utf8NoBOM
     $stream = [IO.File]::Open($temporary, [IO.FileMode]::Open, [IO.FileAccess]::ReadWrite)

@@ -13,7 +13,7 @@
     saves: the same JSON written crash-safe (bench/CrashSafeJson.ps1), what a checkpoint step keeps through a crash
     and ConvertTo-Json | Set-Content does not; a note gives the module against it, with no target. The ints and configs states (their targets
     are module-vs-JSON ratios of millisecond operations) run -PairedRepetitions repetitions with the module
-    and JSON next to each other, which goes first alternating (B A, A B, B A, A B; the crash-safe JSON save on the
+    and JSON next to each other, which goes first alternating (A B, B A, B A, A B; the crash-safe JSON save on the
     module's other side), and their targets take the
     median of the per-repetition ratios, with the spread, after -WarmRepetitions unmeasured repetitions of every
     way (ConvertTo-Json and the module both take several calls in a process to reach their steady time); the array
@@ -281,9 +281,10 @@ try {
         }
         for ($rep = 1; $rep -le $stateReps; $rep++) {
             # Otherwise rotated each repetition, so no way always runs first (cold) or right after another's garbage.
-            # Paired: the module between JSON and the crash-safe JSON save, each of the two after it in every other
-            # repetition (JSON: B A, A B, B A, A B), CLIXML first or last.
-            $rotated = if ($paired) { @(@('clixml', 'json', 'module', 'jsoncrashsafe'), @('jsoncrashsafe', 'module', 'json', 'clixml'), @('json', 'module', 'jsoncrashsafe', 'clixml'), @('clixml', 'jsoncrashsafe', 'module', 'json'))[($rep - 1) % 4] | Where-Object { $_ -in $order } }
+            # Paired: the module and JSON as before the crash-safe save came (A B, B A, B A, A B, module = A; CLIXML first
+            # or last, bench/analysis.md), the crash-safe JSON save on the module's other side, so it alternates B A,
+            # A B, A B, B A with the module: both comparisons adjacent, both balanced against a drift over the four.
+            $rotated = if ($paired) { @(@('jsoncrashsafe', 'module', 'json', 'clixml'), @('clixml', 'json', 'module', 'jsoncrashsafe'), @('json', 'module', 'jsoncrashsafe', 'clixml'), @('clixml', 'jsoncrashsafe', 'module', 'json'))[($rep - 1) % 4] | Where-Object { $_ -in $order } }
                 else { for ($k = 0; $k -lt $order.Count; $k++) { $order[($k + $rep - 1) % $order.Count] } }
             foreach ($w in $rotated) {
                 if ($skipped[$w]) { continue }
