@@ -202,19 +202,25 @@ foreach ($i in 0..7) { $a = [float[]]::new($elements); [Array]::Fill($a, [float]
 $arrays = $null; $state = $null
 $t = @{ Raw = @(); Restore = @(); RawInto = @(); RestoreInto = @() }
 function Time([scriptblock] $op) { [GC]::Collect(); [GC]::WaitForPendingFinalizers(); $sw = [Diagnostics.Stopwatch]::StartNew(); $null = & $op; $sw.Elapsed.TotalSeconds }
-# One unmeasured pair of each first (the cmdlets' first calls in this pwsh and the first touch of fresh memory),
-# then $Pairs measured pairs, adjacent in time, which side goes first alternating (A B, B A, ...): the targets
-# take the median of the per-pair ratios (bench/run-all.ps1).
-$first = [ordered]@{
-    Restore = Time { Restore-Checkpoint $ck -Step 1 }; Raw = Time { [RawRead]::IntoNew($raw, 8, $elements) }
-    RestoreInto = Time { Restore-Checkpoint $ck -Step 1 -Into $into }; RawInto = Time { [RawRead]::Into($raw, $pre) }
-}
+# One unmeasured pair of each first (the cmdlets' first calls in this pwsh and the first touch of fresh memory), the
+# pair into new arrays last of them; then $Pairs measured pairs of each comparison, adjacent in time, which side goes
+# first alternating (A B, B A, ...): the targets take the median of the per-pair ratios (bench/run-all.ps1). The pairs
+# into new arrays run back to back, before the pairs into existing arrays, so each read into new arrays starts one
+# collection after the one before it gave back its arrays, whichever side it is: interleaved with the pairs into
+# existing arrays (until session 28), the first of each pair met memory the collector had given back meanwhile and
+# paid for it, the second reused the first's (round 74 of docs/performance-notes.md; RestorePairOrder.cs in the bench
+# program does the same for (a) and (b)).
+$first = [ordered]@{}
+$first.RestoreInto = Time { Restore-Checkpoint $ck -Step 1 -Into $into }; $first.RawInto = Time { [RawRead]::Into($raw, $pre) }
+$first.Restore = Time { Restore-Checkpoint $ck -Step 1 }; $first.Raw = Time { [RawRead]::IntoNew($raw, 8, $elements) }
 for ($pair = 0; $pair -lt $Pairs; $pair++) {
     $order = if ($pair % 2) { 'Raw', 'Restore' } else { 'Restore', 'Raw' }
     foreach ($o in $order) {
         if ($o -eq 'Raw') { $t.Raw += Time { [RawRead]::IntoNew($raw, 8, $elements) } }
         else { $t.Restore += Time { Restore-Checkpoint $ck -Step 1 } }
     }
+}
+for ($pair = 0; $pair -lt $Pairs; $pair++) {
     $order = if ($pair % 2) { 'RawInto', 'RestoreInto' } else { 'RestoreInto', 'RawInto' }
     foreach ($o in $order) {
         if ($o -eq 'RawInto') { $t.RawInto += Time { [RawRead]::Into($raw, $pre) } }
@@ -222,7 +228,7 @@ for ($pair = 0; $pair -lt $Pairs; $pair++) {
     }
 }
 # Every measured pair's times (index i of one list ran next to index i of the other) and the unmeasured first pair.
-[pscustomobject]@{ MiB = $MiB; Pairs = $Pairs; Raw = $t.Raw; Restore = $t.Restore; RawInto = $t.RawInto; RestoreInto = $t.RestoreInto; First = $first } | ConvertTo-Json -Compress
+[pscustomobject]@{ MiB = $MiB; Pairs = $Pairs; NewArraysPairsFirst = $true; Raw = $t.Raw; Restore = $t.Restore; RawInto = $t.RawInto; RestoreInto = $t.RestoreInto; First = $first } | ConvertTo-Json -Compress
 '@
 $restores = foreach ($mib in $RestoreMiB) {
     $dir = Join-Path ([IO.Path]::GetTempPath()) "dxck-bench-e-restore-$PID"

@@ -111,72 +111,71 @@ internal static class TensorScenario
     /// <summary>
     /// The restores against the raw reads of the same bytes, as pairs adjacent in time: restore with a read into
     /// new arrays, restore into existing arrays with a read into a preallocated buffer; which side goes first
-    /// alternates pair by pair (A B, B A, ...), so neither always meets memory the other just gave back. One pair
-    /// of each runs first, unmeasured, and checks the restored values: it pays the first touch of fresh memory
-    /// and the JIT, which the following pairs do not (noted with its times). The targets take the median of the
-    /// per-pair ratios; the rows' medians are over the same measured pairs.
+    /// alternates pair by pair (A B, B A, ...). One pair of each runs first, unmeasured, and checks the restored
+    /// values: it pays the first touch of fresh memory and the JIT, which the following pairs do not (noted with
+    /// its times). The targets take the median of the per-pair ratios; the rows' medians are over the same measured
+    /// pairs.
     /// </summary>
+    /// <remarks>
+    /// The measured pairs run in <see cref="RestorePairOrder"/>'s order, and the unmeasured read into new arrays runs
+    /// last of the unmeasured ones, so the first measured read into new arrays, like every later one, starts one
+    /// collection after another gave back its GiB.
+    /// </remarks>
     private static void MeasureRestorePairs(ScenarioReport report, CheckpointHandler handler, string ck, string rawPath, RawFileBaseline raw,
         Dictionary<string, object?> state, Dictionary<string, object?> into, long bytes, int pairs)
     {
         var lengths = state.Values.Select(t => ((float[])t!).Length).ToArray();
         object? restored = null;
-        var first = new List<Sample>
-        {
-            Measure.Run(() => restored = handler.Restore(ck, 1)),
-        };
+        var intoFirst = Measure.Run(() => handler.RestoreInto(ck, into, 1));
+        CheckRestored(state, into);
+        var preallocatedFirst = Measure.Run(() => raw.Read(rawPath));
+        var restoreFirst = Measure.Run(() => restored = handler.Restore(ck, 1));
         CheckRestored(state, restored);
         restored = null;
-        first.Add(Measure.Run(() => restored = RawFileBaseline.ReadIntoNewArrays(rawPath, lengths)));
+        var newArraysFirst = Measure.Run(() => restored = RawFileBaseline.ReadIntoNewArrays(rawPath, lengths));
         restored = null;
-        first.Add(Measure.Run(() => handler.RestoreInto(ck, into, 1)));
-        CheckRestored(state, into);
-        first.Add(Measure.Run(() => raw.Read(rawPath)));
 
         // Kept out of the times, not out of the peaks: the peak RSS targets hold the first restore, which allocates
         // and touches the destination arrays (later ones reuse memory the collector kept).
-        report.Row("DataraxCkpt restore", bytes).AddUnmeasured(first[0]);
-        report.Row("raw read into new arrays", bytes).AddUnmeasured(first[1]);
-        report.Row("DataraxCkpt restore into existing arrays", bytes).AddUnmeasured(first[2]);
-        report.Row("raw read into preallocated buffer", bytes).AddUnmeasured(first[3]);
+        report.Row("DataraxCkpt restore", bytes).AddUnmeasured(restoreFirst);
+        report.Row("raw read into new arrays", bytes).AddUnmeasured(newArraysFirst);
+        report.Row("DataraxCkpt restore into existing arrays", bytes).AddUnmeasured(intoFirst);
+        report.Row("raw read into preallocated buffer", bytes).AddUnmeasured(preallocatedFirst);
 
-        for (var pair = 0; pair < pairs; pair++)
+        foreach (var (comparison, engine) in RestorePairOrder.Measured(pairs))
         {
-            var engineFirst = pair % 2 == 0;
-            for (var side = 0; side < 2; side++)
+            switch (comparison, engine)
             {
-                if ((side == 0) == engineFirst)
-                {
+                case (RestoreComparison.NewArrays, true):
                     report.Row("DataraxCkpt restore", bytes).Add(Measure.Run(() => restored = handler.Restore(ck, 1)));
-                }
-                else
-                {
+                    break;
+                case (RestoreComparison.NewArrays, false):
                     report.Row("raw read into new arrays", bytes).Add(Measure.Run(() => restored = RawFileBaseline.ReadIntoNewArrays(rawPath, lengths)));
-                }
-
-                restored = null;
-            }
-
-            for (var side = 0; side < 2; side++)
-            {
-                if ((side == 0) == engineFirst)
-                {
+                    break;
+                case (RestoreComparison.ExistingMemory, true):
                     report.Row("DataraxCkpt restore into existing arrays", bytes).Add(Measure.Run(() => handler.RestoreInto(ck, into, 1)));
-                }
-                else
-                {
+                    break;
+                default:
                     report.Row("raw read into preallocated buffer", bytes).Add(Measure.Run(() => raw.Read(rawPath)));
-                }
+                    break;
             }
+
+            restored = null;
         }
 
         report.Notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"restores: {pairs} measured pairs per comparison (engine first in every other pair), after one unmeasured pair that checked the values and paid the first touch of fresh memory (its peak RSS counts in the rows' peaks) (s): restore {first[0].Seconds:F3}, raw read into new arrays {first[1].Seconds:F3}, restore into existing arrays {first[2].Seconds:F3}, raw read into preallocated buffer {first[3].Seconds:F3}"));
+            $"restores: {pairs} measured pairs per comparison (engine first in every other pair), after one unmeasured pair that checked the values and paid the first touch of fresh memory (its peak RSS counts in the rows' peaks); the pairs into new arrays back to back, each read one collection after the one before it, the pairs into existing memory after them (s): restore {restoreFirst.Seconds:F3}, raw read into new arrays {newArraysFirst.Seconds:F3}, restore into existing arrays {intoFirst.Seconds:F3}, raw read into preallocated buffer {preallocatedFirst.Seconds:F3}"));
         var restoreRow = report.Find("DataraxCkpt restore");
         if (restoreRow is not null)
         {
             report.Notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"restore per measured pair (s): {string.Join(", ", restoreRow.Seconds.Select(s => s.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))}"));
+        }
+
+        if (report.Find("raw read into new arrays") is { } newArraysRow)
+        {
+            report.Notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"raw read into new arrays per measured pair (s): {string.Join(", ", newArraysRow.Seconds.Select(s => s.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))}"));
         }
     }
 

@@ -122,6 +122,15 @@ Describe 'bench/run-all.ps1 renders paired ratio targets and the run''s conditio
         ($targets | Where-Object { $_.Goal -like '*new arrays (256 MiB)' }).Measured | Should -BeLike '0.90× median of 3 paired ratios*'
     }
 
+    It 'says the pairs into new arrays ran back to back only for results whose restore script ran them so (session 28)' {
+        $times = @{ MiB = 256; Pairs = 3; Restore = @(1.0, 1.0, 1.0); Raw = @(0.9, 0.9, 0.9); RestoreInto = @(1.0, 1.0, 1.0); RawInto = @(0.9, 0.9, 0.9); First = @{ Restore = 0.5; Raw = 0.4; RestoreInto = 0.3; RawInto = 0.2 } }
+        $before = Invoke-RenderModule $times
+        $before | Should -BeLike '*- note: restores at 256 MiB: 3 measured pairs per comparison (the cmdlet first in every other pair), after one unmeasured pair (s):*'
+        $times.NewArraysPairsFirst = $true
+        $after = Invoke-RenderModule $times
+        $after | Should -BeLike '*- note: restores at 256 MiB: 3 measured pairs per comparison (the cmdlet first in every other pair; the pairs into new arrays back to back, then the pairs into preallocated arrays, and the unmeasured pair into new arrays last of the unmeasured ones), after one unmeasured pair (s): Restore-Checkpoint 0.500, raw read into new arrays 0.400*'
+    }
+
     It 'still renders results of earlier runs, which held one median per side, as the ratio of the medians' {
         $doc = Invoke-RenderModule @{ MiB = 1024; Raw = 0.278; Restore = 0.207; RawInto = 0.221; RestoreInto = 0.220 }
         $doc | Should -BeLike '*- **MET** (e) Restore-Checkpoint ≥ 0.85× a compiled raw read into new arrays (1024 MiB): 1.34× (207 vs 278 ms)*'
