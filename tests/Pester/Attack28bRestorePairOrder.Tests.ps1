@@ -20,6 +20,7 @@ BeforeAll {
         $dir = Join-Path $TestDrive "restore-$Pairs"
         New-Item -ItemType Directory -Force -Path $dir | Out-Null
         $log = Join-Path $dir 'calls.log'
+        Remove-Item -LiteralPath $log -ErrorAction SilentlyContinue
         $stub = Join-Path $dir 'Stub.psm1'
         Set-Content -LiteralPath $stub -Encoding utf8NoBOM -Value @"
 function Save-Checkpoint { param([Parameter(ValueFromPipeline)] `$InputObject, [Parameter(Position = 0)] `$Path, `$Step) process { } }
