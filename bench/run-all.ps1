@@ -356,7 +356,7 @@ if (Test-Path $moduleJson) {
             }
             if ($paired) {
                 $fp = $r.First
-                $lines.Add("- note: restores at $($r.MiB) MiB: $($r.Pairs) measured pairs per comparison (the cmdlet first in every other pair$(if ($r.PSObject.Properties['NewArraysPairsFirst'] -and $r.NewArraysPairsFirst) { '; the pairs into new arrays back to back, then the pairs into preallocated arrays, and the unmeasured raw read into new arrays last of the unmeasured ones' })), after one unmeasured pair (s): Restore-Checkpoint $(Format-Number $fp.Restore 'F3'), raw read into new arrays $(Format-Number $fp.Raw 'F3'), Restore-Checkpoint -Into $(Format-Number $fp.RestoreInto 'F3'), raw read into preallocated arrays $(Format-Number $fp.RawInto 'F3')$(if ($fp.PSObject.Properties['RestoreAgain']) { "; then one more unmeasured Restore-Checkpoint $(Format-Number $fp.RestoreAgain 'F3')" })")
+                $lines.Add("- note: restores at $($r.MiB) MiB: $($r.Pairs) measured pairs per comparison (the cmdlet first in every other pair$(if ($r.PSObject.Properties['NewArraysPairsFirst'] -and $r.NewArraysPairsFirst) { '; the pairs into new arrays back to back, then the pairs into preallocated arrays, and the unmeasured raw read into new arrays after the unmeasured pair into preallocated arrays' })), after one unmeasured pair (s): Restore-Checkpoint $(Format-Number $fp.Restore 'F3'), raw read into new arrays $(Format-Number $fp.Raw 'F3'), Restore-Checkpoint -Into $(Format-Number $fp.RestoreInto 'F3'), raw read into preallocated arrays $(Format-Number $fp.RawInto 'F3')$(if ($fp.PSObject.Properties['RestoreAgain']) { "; then one more unmeasured Restore-Checkpoint $(Format-Number $fp.RestoreAgain 'F3')" })")
             }
         }
     }

@@ -117,9 +117,9 @@ internal static class TensorScenario
     /// pairs.
     /// </summary>
     /// <remarks>
-    /// The measured pairs run in <see cref="RestorePairOrder"/>'s order, and the unmeasured read into new arrays runs
-    /// last of the unmeasured ones, so the first measured read into new arrays, like every later one, starts one
-    /// collection after another gave back its GiB. The unmeasured restore into new arrays still runs first of all: it is
+    /// The measured pairs run in <see cref="RestorePairOrder"/>'s order, and the unmeasured reads into new arrays run
+    /// after the unmeasured pair into existing memory, so the first measured read into new arrays, like every later one,
+    /// starts one collection after another gave back its GiB. The unmeasured restore into new arrays still runs first of all: it is
     /// the process's first restore (JIT, first touch of fresh memory), as a user's first restore is; the unmeasured raw
     /// read into new arrays, after the pair into existing memory, meets memory given back as the restore met fresh
     /// memory, and one more unmeasured restore into new arrays follows it (attack 28b).

@@ -128,7 +128,7 @@ Describe 'bench/run-all.ps1 renders paired ratio targets and the run''s conditio
         $before | Should -BeLike '*- note: restores at 256 MiB: 3 measured pairs per comparison (the cmdlet first in every other pair), after one unmeasured pair (s):*'
         $times.NewArraysPairsFirst = $true
         $after = Invoke-RenderModule $times
-        $after | Should -BeLike '*- note: restores at 256 MiB: 3 measured pairs per comparison (the cmdlet first in every other pair; the pairs into new arrays back to back, then the pairs into preallocated arrays, and the unmeasured raw read into new arrays last of the unmeasured ones), after one unmeasured pair (s): Restore-Checkpoint 0.500, raw read into new arrays 0.400*'
+        $after | Should -BeLike '*- note: restores at 256 MiB: 3 measured pairs per comparison (the cmdlet first in every other pair; the pairs into new arrays back to back, then the pairs into preallocated arrays, and the unmeasured raw read into new arrays after the unmeasured pair into preallocated arrays), after one unmeasured pair (s): Restore-Checkpoint 0.500, raw read into new arrays 0.400*'
     }
 
     It 'Attack28b notes the one more unmeasured Restore-Checkpoint only for results that ran it' {
