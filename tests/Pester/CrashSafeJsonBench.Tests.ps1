@@ -98,6 +98,6 @@ Describe 'bench/CrashSafeJson.ps1' {
             '100 fsync(5) = 0'
             '100 close(5) = 0'
         )
-        Assert-CrashSafeTrace $lines '/d/state.json' '/d'
+        { Assert-CrashSafeTrace $lines '/d/state.json' '/d' } | Should -Not -Throw
     }
 }
