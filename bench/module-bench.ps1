@@ -203,7 +203,7 @@ $arrays = $null; $state = $null
 $t = @{ Raw = @(); Restore = @(); RawInto = @(); RestoreInto = @() }
 function Time([scriptblock] $op) { [GC]::Collect(); [GC]::WaitForPendingFinalizers(); $sw = [Diagnostics.Stopwatch]::StartNew(); $null = & $op; $sw.Elapsed.TotalSeconds }
 # One unmeasured pair of each first (the cmdlets' first calls in this pwsh and the first touch of fresh memory), the
-# pair into new arrays last of them; then $Pairs measured pairs of each comparison, adjacent in time, which side goes
+# raw read into new arrays after the pair into existing arrays; then $Pairs measured pairs of each comparison, adjacent in time, which side goes
 # first alternating (A B, B A, ...): the targets take the median of the per-pair ratios (bench/run-all.ps1). The pairs
 # into new arrays run back to back, before the pairs into existing arrays, so each read into new arrays starts one
 # collection after the one before it gave back its arrays, whichever side it is: interleaved with the pairs into

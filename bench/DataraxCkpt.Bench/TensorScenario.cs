@@ -178,17 +178,17 @@ internal static class TensorScenario
 
         report.Notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"restores: {pairs} measured pairs per comparison (engine first in every other pair), after one unmeasured pair that checked the values and paid the first touch of fresh memory (its peak RSS counts in the rows' peaks); the pairs into new arrays back to back, each read one collection after the one before it, the pairs into existing memory after them (s): restore {restoreFirst.Seconds:F3}, raw read into new arrays {newArraysFirst.Seconds:F3}, restore into existing arrays {intoFirst.Seconds:F3}, raw read into preallocated buffer {preallocatedFirst.Seconds:F3}; then one more unmeasured restore {restoreAgain.Seconds:F3}"));
-        var restoreRow = report.Find("DataraxCkpt restore");
-        if (restoreRow is not null)
-        {
-            report.Notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"restore per measured pair (s): {string.Join(", ", restoreRow.Seconds.Select(s => s.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))}"));
-        }
+        NotePerPair(report, "DataraxCkpt restore", "restore");
+        NotePerPair(report, "raw read into new arrays", "raw read into new arrays");
+    }
 
-        if (report.Find("raw read into new arrays") is { } newArraysRow)
+    /// <summary>Notes a row's time of each measured pair, in the order they ran.</summary>
+    private static void NotePerPair(ScenarioReport report, string row, string name)
+    {
+        if (report.Find(row) is { } found)
         {
-            report.Notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"raw read into new arrays per measured pair (s): {string.Join(", ", newArraysRow.Seconds.Select(s => s.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))}"));
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            report.Notes.Add($"{name} per measured pair (s): {string.Join(", ", found.Seconds.Select(s => s.ToString("F3", inv)))}");
         }
     }
 
